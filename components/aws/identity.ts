@@ -1,0 +1,36 @@
+import { CloudIdentity } from "../core/identity";
+
+const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
+
+/** How an EC2 instance is named in the inventory. */
+export const awsIdentity: CloudIdentity = {
+    cloud: "aws",
+    fields: [
+        { name: "region", required: true, pattern: REGION, expected: "an AWS region such as us-east-1" },
+        {
+            name: "instanceId",
+            required: true,
+            pattern: /^i-([0-9a-f]{8}|[0-9a-f]{17})$/,
+            expected: "an EC2 instance id: i- followed by 8 or 17 lowercase hex digits",
+        },
+        { name: "accountId", required: false, pattern: /^\d{12}$/, expected: "a 12-digit AWS account id" },
+        {
+            name: "availabilityZone",
+            required: false,
+            pattern: /^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d{1,2}[a-z]$/,
+            expected: "an availability zone such as us-east-1a",
+        },
+    ],
+    restoreFrom: { pattern: /^snap-([0-9a-f]{8}|[0-9a-f]{17})$/, expected: "an EBS snapshot id: snap- followed by 8 or 17 hex digits" },
+    crossCheck(f) {
+        const az = f.availabilityZone;
+        if (az && f.region && !(az.startsWith(f.region) && az.length === f.region.length + 1)) {
+            return [{ field: "availabilityZone", message: `${JSON.stringify(az)} is not in region ${JSON.stringify(f.region)}` }];
+        }
+        return [];
+    },
+    key: (f) => `${f.region}/${f.instanceId}`.toLowerCase(),
+    label: (f) => `aws ${f.region}/${f.instanceId}`,
+    shortName: (f) => f.instanceId,
+    placement: (f) => ({ scope: f.accountId ?? "", region: f.region, zone: f.availabilityZone ?? "" }),
+};

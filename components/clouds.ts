@@ -1,0 +1,14 @@
+import { CloudIdentity } from "./core/identity";
+import { CloudPath } from "./core/steps";
+import { awsIdentity } from "./aws/identity";
+import { azureIdentity } from "./azure/identity";
+import { gcpIdentity } from "./gcp/identity";
+
+/** Every cloud the inventory format knows (its fields are validated even before its path is built). */
+export const identities: readonly CloudIdentity[] = [awsIdentity, azureIdentity, gcpIdentity];
+
+/**
+ * The cloud recovery paths built in this version. An inventory entry whose cloud is not here is
+ * a validation error: the program never silently skips a VM.
+ */
+export const paths: readonly CloudPath[] = [];

@@ -1,0 +1,272 @@
+import { CloudIdentity, vmSlug } from "../identity";
+import { Problem, InputError, show } from "./problems";
+import { RawEntry, RawInventory } from "./read";
+
+/** The remedies an entry can ask for. */
+export const STRATEGIES = ["repair", "reboot", "restore"] as const;
+/** One remedy: `repair` (offline disk repair), `reboot` (restart until it boots), `restore` (disk from a backup). */
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Fields every entry may carry, whatever its cloud. */
+const COMMON_FIELDS = ["cloud", "strategy", "wave", "bitlockerKey", "restoreFrom", "labels"] as const;
+/** Fields `defaults:` may set (besides any cloud's own fields, applied to entries of that cloud). */
+const DEFAULTABLE_FIELDS = ["cloud", "strategy", "wave", "labels"];
+
+const CONFIG_KEY = /^([A-Za-z][A-Za-z0-9_-]{0,63}:)?[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
+// Printable, no control characters (so no newline), at most 256 characters.
+const LABEL_VALUE = /^[^\x00-\x1f\x7f]{0,256}$/;
+const MAX_WAVE = 10_000;
+
+/** A validated inventory entry: everything later stages need, nothing left unchecked. */
+export interface VmEntry {
+    /** Position in the inventory (for messages). */
+    index: number;
+    /** Line of the entry in the inventory file, when known. */
+    line?: number;
+    /** The `cloud:` value. */
+    cloud: string;
+    /** The cloud's own fields (e.g. region and instanceId), validated against their patterns. */
+    fields: Readonly<Record<string, string>>;
+    /** Canonical identity: same VM ⇔ same key. */
+    key: string;
+    /** Human label for messages and reports. */
+    label: string;
+    /** Resource-name stem derived from the key alone. */
+    slug: string;
+    /** The remedy to apply. */
+    strategy: Strategy;
+    /** Explicit wave, when the inventory sets one. */
+    wave?: number;
+    /** Fully qualified stack-config key of the secret BitLocker recovery password, if any. */
+    bitlockerKey?: string;
+    /** Snapshot or backup to restore from (strategy `restore` only). */
+    restoreFrom?: string;
+    /** Free-form labels carried into tags and the report. */
+    labels: Readonly<Record<string, string>>;
+}
+
+/** What validation needs to know beyond the file itself. */
+export interface ValidationContext {
+    /** The stack config namespace, used to qualify `bitlockerKey` names (`bootloop-rescue`). */
+    configNamespace: string;
+    /** Every cloud the inventory format knows. */
+    identities: readonly CloudIdentity[];
+    /** The strategies each cloud whose recovery path is built supports; a cloud missing here is not built yet. */
+    built: ReadonlyMap<string, readonly Strategy[]>;
+    /** Whether a fully qualified stack-config key exists, and whether it is a secret. */
+    configKind(key: string): "secret" | "plain" | "missing";
+}
+
+/**
+ * Validates a whole inventory and returns its entries, or throws one {@link InputError} listing
+ * every problem (file, entry, line, VM, field). Nothing may be declared before this returns.
+ */
+export function validateInventory(inv: RawInventory, ctx: ValidationContext): VmEntry[] {
+    const problems: Problem[] = [];
+    const byCloud = new Map(ctx.identities.map((i) => [i.cloud, i]));
+    const allCloudFields = new Set(ctx.identities.flatMap((i) => i.fields.map((f) => f.name)));
+
+    if (inv.defaults) {
+        for (const [field, value] of Object.entries(inv.defaults.values)) {
+            if (!DEFAULTABLE_FIELDS.includes(field) && !allCloudFields.has(field)) {
+                problems.push({ file: inv.file, line: inv.defaults.fieldLines[field], field: `defaults.${field}`, message: `cannot be set in defaults (allowed: ${DEFAULTABLE_FIELDS.join(", ")} and the clouds' own fields)` });
+            } else if (value === null) {
+                problems.push({ file: inv.file, line: inv.defaults.fieldLines[field], field: `defaults.${field}`, message: "has no value" });
+            }
+        }
+    }
+
+    const seen = new Map<string, VmEntry>();
+    const entries: VmEntry[] = [];
+    for (const raw of inv.entries) {
+        const entry = validateEntry(inv, withDefaults(raw, inv.defaults, byCloud), ctx, byCloud, problems);
+        if (!entry) continue;
+        const first = seen.get(entry.key);
+        if (first) {
+            problems.push({ file: inv.file, entry: entry.index, line: entry.line, vm: entry.label, message: `the same VM as vms[${first.index}]${first.line ? ` (line ${first.line})` : ""}; each VM may be listed once (names compare without regard to letter case)` });
+            continue;
+        }
+        seen.set(entry.key, entry);
+        entries.push(entry);
+    }
+    if (problems.length > 0) throw new InputError(problems);
+    return entries;
+}
+
+/** Applies `defaults:` to an entry: the entry's own values win; labels merge. */
+function withDefaults(raw: RawEntry, defaults: RawEntry | undefined, byCloud: Map<string, CloudIdentity>): RawEntry {
+    if (!defaults) return raw;
+    const values = { ...raw.values };
+    const cloud = (values.cloud ?? defaults.values.cloud) as unknown;
+    const own = typeof cloud === "string" ? byCloud.get(cloud) : undefined;
+    for (const [field, value] of Object.entries(defaults.values)) {
+        if (value === null) continue;
+        const applies = DEFAULTABLE_FIELDS.includes(field) || (own?.fields.some((f) => f.name === field) ?? false);
+        if (!applies) continue;
+        if (field === "labels" && isPlainMap(value) && (values.labels === undefined || isPlainMap(values.labels))) {
+            values.labels = { ...value, ...((values.labels as Record<string, unknown>) ?? {}) };
+        } else if (values[field] === undefined) {
+            values[field] = value;
+        }
+    }
+    return { ...raw, values };
+}
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A text value: strings as they are, integers as their digits (YAML reads `zone: 1` as a number). */
+function asText(v: unknown): string | undefined {
+    if (typeof v === "string") return v;
+    if (typeof v === "number" && Number.isInteger(v)) return String(v);
+    return undefined;
+}
+
+function validateEntry(
+    inv: RawInventory,
+    raw: RawEntry,
+    ctx: ValidationContext,
+    byCloud: Map<string, CloudIdentity>,
+    problems: Problem[],
+): VmEntry | undefined {
+    const at = (field: string | undefined, message: string, vm?: string) =>
+        problems.push({ file: inv.file, entry: raw.index, line: (field && raw.fieldLines[field]) || raw.line, vm, field, message });
+    const before = problems.length;
+    const v = raw.values;
+
+    // cloud
+    const cloudValue = v.cloud;
+    const identity = typeof cloudValue === "string" ? byCloud.get(cloudValue) : undefined;
+    if (cloudValue === undefined || cloudValue === null) {
+        at("cloud", `missing; expected one of ${[...byCloud.keys()].join(", ")}`);
+    } else if (!identity) {
+        at("cloud", `unknown cloud ${show(cloudValue)}; expected one of ${[...byCloud.keys()].join(", ")}`);
+    }
+
+    // the cloud's own fields
+    const fields: Record<string, string> = {};
+    let vmLabel: string | undefined;
+    if (identity) {
+        for (const spec of identity.fields) {
+            const value = v[spec.name];
+            if (value === undefined || value === null) {
+                if (spec.required) at(spec.name, `missing; expected ${spec.expected}`);
+                continue;
+            }
+            const text = asText(value);
+            if (text === undefined || !spec.pattern.test(text)) {
+                at(spec.name, `${show(value)} is not valid; expected ${spec.expected}`);
+                continue;
+            }
+            fields[spec.name] = text;
+        }
+        if (problems.length === before) {
+            vmLabel = identity.label(fields);
+            for (const c of identity.crossCheck?.(fields) ?? []) at(c.field, c.message, vmLabel);
+        }
+    }
+    const label = vmLabel;
+
+    // unknown fields (including another cloud's fields)
+    for (const field of Object.keys(v)) {
+        const common = (COMMON_FIELDS as readonly string[]).includes(field);
+        const own = identity?.fields.some((f) => f.name === field) ?? false;
+        if (common || own) continue;
+        const owner = [...byCloud.values()].find((i) => i.fields.some((f) => f.name === field));
+        at(field, owner && identity ? `not a field of ${identity.cloud} entries (it belongs to ${owner.cloud})` : "unknown field", label);
+    }
+
+    // strategy
+    let strategy: Strategy = "repair";
+    if (v.strategy !== undefined) {
+        if (typeof v.strategy !== "string" || !(STRATEGIES as readonly string[]).includes(v.strategy)) {
+            at("strategy", `${show(v.strategy)} is not a strategy; expected one of ${STRATEGIES.join(", ")}`, label);
+        } else {
+            strategy = v.strategy as Strategy;
+        }
+    }
+    if (identity && problems.length === before) {
+        const built = ctx.built.get(identity.cloud);
+        if (!built) {
+            at("cloud", `the ${identity.cloud} recovery path is not built yet (built: ${[...ctx.built.keys()].join(", ") || "none"}); this entry cannot be recovered by this version`, label);
+        } else if (!built.includes(strategy)) {
+            at("strategy", `strategy ${show(strategy)} is not available for ${identity.cloud} in this version (available: ${built.join(", ")})`, label);
+        }
+    }
+
+    // wave
+    let wave: number | undefined;
+    if (v.wave !== undefined) {
+        const n = typeof v.wave === "string" && /^\d{1,6}$/.test(v.wave) ? Number(v.wave) : v.wave;
+        if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > MAX_WAVE) {
+            at("wave", `${show(v.wave)} is not a wave number; expected an integer from 0 to ${MAX_WAVE}`, label);
+        } else {
+            wave = n;
+        }
+    }
+
+    // bitlockerKey: the NAME of a secret config key
+    let bitlockerKey: string | undefined;
+    if (v.bitlockerKey !== undefined) {
+        const name = v.bitlockerKey;
+        if (typeof name !== "string" || !CONFIG_KEY.test(name)) {
+            at("bitlockerKey", `${show(name)} is not a config key name; give the name of a secret stack-config key (set with \`pulumi config set --secret NAME\`), never the recovery password itself`, label);
+        } else {
+            const full = name.includes(":") ? name : `${ctx.configNamespace}:${name}`;
+            const kind = ctx.configKind(full);
+            if (kind === "missing") at("bitlockerKey", `names config key ${show(full)}, which this stack does not set; run \`pulumi config set --secret ${name} <recovery password>\``, label);
+            else if (kind === "plain") at("bitlockerKey", `config key ${show(full)} is not a secret; set it again with \`pulumi config set --secret ${name} …\``, label);
+            else bitlockerKey = full;
+        }
+    }
+
+    // restoreFrom
+    let restoreFrom: string | undefined;
+    if (v.restoreFrom !== undefined) {
+        const text = asText(v.restoreFrom);
+        if (strategy !== "restore") {
+            at("restoreFrom", `is only valid with strategy "restore" (this entry's strategy is ${show(strategy)})`, label);
+        } else if (identity && (text === undefined || !identity.restoreFrom.pattern.test(text))) {
+            at("restoreFrom", `${show(v.restoreFrom)} is not valid; expected ${identity.restoreFrom.expected}`, label);
+        } else {
+            restoreFrom = text;
+        }
+    }
+
+    // labels
+    const labels: Record<string, string> = {};
+    if (v.labels !== undefined) {
+        if (!isPlainMap(v.labels)) {
+            at("labels", "must be a map of key: value", label);
+        } else {
+            for (const [k, val] of Object.entries(v.labels)) {
+                const text = asText(val);
+                if (!LABEL_KEY.test(k)) at("labels", `key ${show(k)} is not valid; expected 1-63 letters, digits, '_', '.', '/', '-'`, label);
+                else if (text === undefined || !LABEL_VALUE.test(text)) at("labels", `value of ${show(k)} must be text of at most 256 characters without control characters`, label);
+                else labels[k] = text;
+            }
+        }
+    }
+
+    if (problems.length > before || !identity || !label) return undefined;
+    const key = identity.key(fields);
+    return {
+        index: raw.index,
+        line: raw.line,
+        cloud: identity.cloud,
+        fields,
+        key,
+        label,
+        slug: vmSlug(identity.cloud, key, identity.shortName(fields)),
+        strategy,
+        wave,
+        bitlockerKey,
+        restoreFrom,
+        labels,
+    };
+}
+
+/** Re-exported so callers can catch one error type. */
+export { InputError };

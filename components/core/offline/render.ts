@@ -1,0 +1,73 @@
+import { OfflineRun } from "./run";
+
+/** The readable summary of an offline plan: waves, rescue VMs per zone, steps per VM, resource counts. */
+export function renderSummary(run: OfflineRun, source: string): string {
+    const { plan } = run.result;
+    const lines: string[] = [];
+    const count = <T>(items: T[], keyOf: (t: T) => string) => {
+        const m = new Map<string, number>();
+        for (const i of items) m.set(keyOf(i), (m.get(keyOf(i)) ?? 0) + 1);
+        return [...m].map(([k, n]) => `${k} ${n}`).join(", ");
+    };
+    const n = plan.vms.length;
+    lines.push(`bootloop-rescue offline plan: ${source}`);
+    lines.push("No cloud was called: lookups were answered with placeholders derived from the inventory.");
+    lines.push("");
+    lines.push(`VMs: ${n} (${count(plan.vms, (v) => v.cloud)}); strategies: ${count(plan.vms, (v) => v.strategy)}`);
+    lines.push("");
+    lines.push("Waves (each starts only after every VM of the wave before it verified its boot):");
+    const label = new Map(plan.vms.map((v) => [v.key, v.label]));
+    plan.waves.forEach((w, i) => {
+        const names = w.vms.map((k) => label.get(k)!);
+        const shown = names.length > 6 ? `${names.slice(0, 5).join(", ")}, … and ${names.length - 5} more` : names.join(", ");
+        lines.push(`  wave ${w.wave}${i === 0 && plan.waves.length > 1 ? " (canary)" : ""}: ${w.vms.length} VM${w.vms.length === 1 ? "" : "s"}: ${shown}`);
+    });
+    lines.push("");
+    lines.push("Rescue VMs (Linux, no public IP, no inbound rule), per zone:");
+    if (plan.rescuePools.length === 0) lines.push("  none");
+    for (const p of plan.rescuePools) {
+        const disks = p.members.reduce((s, m) => s + m.vms.length, 0);
+        const where = [p.placement.scope, p.placement.region, p.placement.zone].filter((x) => x).join(" / ");
+        lines.push(`  ${p.cloud} ${where}: ${p.members.length} rescue VM${p.members.length === 1 ? "" : "s"} for ${disks} disk${disks === 1 ? "" : "s"} (up to ${p.capacity} each)`);
+    }
+    lines.push("");
+    const first = plan.vms[0];
+    if (first) {
+        lines.push(`Steps per VM, e.g. ${first.label} (wave ${first.wave}):`);
+        for (const r of run.tree.filter((t) => t.parent === first.slug)) {
+            const kept = r.retainOnDelete || r.protect ? "  [kept on delete]" : "";
+            lines.push(`  ${r.name.padEnd(34)} ${r.type}${kept}`);
+        }
+        lines.push("");
+    }
+    lines.push(`Resources: ${run.resourceCount} registered (${(run.resourceCount / Math.max(n, 1)).toFixed(1)} per VM, components included)`);
+    for (const [type, c] of Object.entries(run.countsByType).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+        lines.push(`  ${String(c).padStart(6)}  ${type}`);
+    }
+    return lines.join("\n");
+}
+
+/** The `--json` document: vms, waves, rescuePools and every resource. */
+export function planDocument(run: OfflineRun, source: string): Record<string, unknown> {
+    const { plan } = run.result;
+    return {
+        source,
+        vms: plan.vms.map((v) => ({
+            key: v.key,
+            label: v.label,
+            cloud: v.cloud,
+            fields: v.fields,
+            strategy: v.strategy,
+            wave: v.wave,
+            placement: v.placement,
+            rescue: v.seat,
+            resourceName: v.slug,
+            labels: v.labels,
+            bitlockerKey: v.bitlockerKey,
+        })),
+        waves: plan.waves,
+        rescuePools: plan.rescuePools,
+        resourceCount: run.resourceCount,
+        resources: run.resources,
+    };
+}

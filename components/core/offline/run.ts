@@ -1,0 +1,86 @@
+import * as pulumi from "@pulumi/pulumi";
+import { CloudIdentity } from "../identity";
+import { ProgramOutputs, recover } from "../program";
+import { ConfigSource } from "../settings";
+import { CloudPath } from "../steps";
+import { RecoveryResult } from "../recovery";
+import { PlannedResource, ResourceCapture } from "./capture";
+import { StackConfig } from "./stack-config";
+
+/** What an offline run needs. */
+export interface OfflineRunArgs {
+    /** Stack name (used for the config file name in messages, and as the mocks' stack). */
+    stack: string;
+    /** Stack config (from the stack file, or built for `--inventory`). */
+    config: StackConfig;
+    /** Folder the inventory path is relative to. */
+    baseDir: string;
+    /** Every cloud the inventory format knows. */
+    identities: readonly CloudIdentity[];
+    /** Cloud paths built. */
+    paths: readonly CloudPath[];
+    /** Also resolve every resource's inputs and dependencies (the `--json` view; slower). */
+    details: boolean;
+}
+
+/** What an offline run produced. */
+export interface OfflineRun {
+    /** Stack outputs the program returned. */
+    outputs: ProgramOutputs;
+    /** The plan and records. */
+    result: RecoveryResult;
+    /** Number of resources registered (components included). */
+    resourceCount: number;
+    /** Registered resources by type. */
+    countsByType: Record<string, number>;
+    /** Every resource with options, dependencies and inputs (with `details`). */
+    resources?: PlannedResource[];
+    /** Type and name of every resource, with its parent's name (always). */
+    tree: { type: string; name: string; parent?: string; retainOnDelete: boolean; protect: boolean }[];
+}
+
+/**
+ * Runs the real program under Pulumi's mocks: no CLI, no credentials, no cloud. Every lookup is
+ * answered by the cloud path's placeholders derived from the inventory. Throws the program's
+ * {@link InputError} for bad input.
+ */
+export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
+    const paths = args.paths;
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (r) => ({ id: r.custom ? `${r.name}-id` : undefined, state: { ...r.inputs } }),
+            call: (c) => {
+                for (const p of paths) {
+                    const answer = p.offlineLookup(c.token, c.inputs as Record<string, unknown>);
+                    if (answer) return answer;
+                }
+                throw new Error(`the offline plan has no placeholder for the lookup ${c.token}`);
+            },
+        },
+        "bootloop-rescue",
+        args.stack,
+        true,
+    );
+    pulumi.runtime.setAllConfig(args.config.values, args.config.secretKeys);
+
+    const capture = new ResourceCapture();
+    const config: ConfigSource = {
+        get: (key) => args.config.values[key],
+        kind: (key) => (args.config.values[key] === undefined ? "missing" : args.config.secretKeys.includes(key) ? "secret" : "plain"),
+    };
+    const { result, plan, vms } = await recover({
+        identities: args.identities,
+        paths,
+        config,
+        stackFile: `Pulumi.${args.stack}.yaml`,
+        baseDir: args.baseDir,
+        secret: (key) => pulumi.secret(args.config.values[key]),
+        rootOptions: { transformations: [capture.transformation] },
+    });
+    const resources = args.details ? await capture.resources() : undefined;
+    if (!resources) await capture.settled();
+    const tree = capture.tree();
+    const countsByType: Record<string, number> = {};
+    for (const r of tree) countsByType[r.type] = (countsByType[r.type] ?? 0) + 1;
+    return { outputs: { plan, vms }, result, resourceCount: tree.length, countsByType, resources, tree };
+}

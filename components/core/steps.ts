@@ -1,0 +1,131 @@
+import * as pulumi from "@pulumi/pulumi";
+import { CloudIdentity, Placement } from "./identity";
+import { Strategy, VmEntry } from "./inventory/validate";
+import { PlannedVm } from "./plan/plan";
+import { RescueMember, RescuePool } from "./plan/pools";
+
+/** What every step returns: the resource the next step waits for. */
+export interface Step {
+    /** The resource whose completion means the step is done. */
+    resource: pulumi.Resource;
+}
+
+/** A rescue VM of a pool. */
+export interface RescueStep extends Step {
+    /** Cloud id of the rescue VM. */
+    id: pulumi.Output<string>;
+}
+
+/** The retained backup of the original OS disk. */
+export interface BackupStep extends Step {
+    /** Cloud id of the snapshot/backup. */
+    backupId: pulumi.Output<string>;
+}
+
+/** A disk: the temporary scratch copy, or the retained fixed disk. */
+export interface DiskStep extends Step {
+    /** Cloud id of the disk. */
+    diskId: pulumi.Output<string>;
+}
+
+/** The scratch disk attached to its rescue VM. */
+export interface AttachStep extends Step {
+    /** Attachment handle the repair engine resolves to a block device (volume id, LUN, device name). */
+    handle: pulumi.Output<string>;
+}
+
+/** The repair of the attached scratch disk by the repair engine. */
+export interface RepairStep extends Step {
+    /** The engine's evidence JSON document. */
+    evidence: pulumi.Output<string>;
+}
+
+/** The swap of the fixed disk in as OS disk, the start, and the boot verification. */
+export interface SwapStep extends Step {
+    /** Outcome of the chain, e.g. `recovered`. */
+    status: pulumi.Output<string>;
+    /** Cloud id of the original OS disk (never written; kept for rollback). */
+    originalDiskId: pulumi.Output<string>;
+}
+
+/** Everything a per-VM step needs, prepared by core. */
+export interface StepContext {
+    /** The VM, with its placement, facts from the lookup, wave and rescue seat. */
+    vm: PlannedVm;
+    /**
+     * Options every resource of the step must be declared with (merge, never replace): the parent,
+     * the explicit dependency on the previous step (or on the wave gate), and `retainOnDelete` on
+     * the steps whose results are kept (backup and fixed disk).
+     */
+    opts: pulumi.CustomResourceOptions;
+    /** True in teardown mode: temporary resources are gone; retained ones keep their state. */
+    teardown: boolean;
+    /** The VM's BitLocker recovery password (a Pulumi secret), when the inventory names one. */
+    bitlockerKey?: pulumi.Output<string>;
+}
+
+/** What a rescue VM declaration needs. */
+export interface RescueContext {
+    /** The pool (cloud, placement, capacity) the member belongs to. */
+    pool: RescuePool;
+    /** The member: its name and the VMs whose disks it serves. */
+    member: RescueMember;
+    /** A VM of the pool, whose lookup facts (network, subnet) the rescue VM may reuse. */
+    sample: PlannedVm;
+    /** Options to declare the rescue VM's resources with (parent). */
+    opts: pulumi.CustomResourceOptions;
+}
+
+/** What the cloud's lookup found about a VM. */
+export interface Resolved {
+    /** Scope, region and zone. */
+    placement: Placement;
+    /** Facts later steps need (OS disk id, root device name, subnet, …). */
+    facts: Record<string, string>;
+}
+
+/**
+ * The recovery chain of one cloud, for one `pulumi up`. Core calls the steps in order for each
+ * VM and wires the dependencies; the cloud declares its resources and nothing else.
+ *
+ *     backup ─> scratchDisk ─> attach (to rescueVm) ─> repair ─> fixedDisk ─> swap (+ start + verify)
+ *
+ * In teardown mode core does not declare rescue VMs, scratch disks or attachments; `repair` and
+ * `fixedDisk` are then called without them and must re-declare their resources so that nothing
+ * changes (their results, the evidence and the fixed disk, are kept).
+ */
+export interface CloudSession {
+    /** Looks up what the inventory leaves out. Called for every VM before any step is declared. */
+    resolve(vm: VmEntry): Promise<Resolved>;
+    /** Declares one rescue VM of a zone's pool. */
+    rescueVm(ctx: RescueContext): RescueStep;
+    /** Declares the retained backup of the VM's OS disk. */
+    backup(ctx: StepContext): BackupStep;
+    /** Declares the temporary scratch disk made from the backup. */
+    scratchDisk(ctx: StepContext, backup: BackupStep): DiskStep;
+    /** Attaches the scratch disk to the VM's rescue VM at its seat's slot. */
+    attach(ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep;
+    /** Runs the repair engine on the rescue VM against the attached disk. */
+    repair(ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep;
+    /** Declares the retained fixed disk, cloned from the repaired scratch disk. */
+    fixedDisk(ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep;
+    /** Swaps the fixed disk in as OS disk, starts the VM and verifies it boots. */
+    swap(ctx: StepContext, fixed: DiskStep, backup: BackupStep): SwapStep;
+}
+
+/** A cloud's recovery path: what core needs to validate, plan and drive it. */
+export interface CloudPath {
+    /** How the cloud's VMs are written in the inventory. */
+    identity: CloudIdentity;
+    /** The strategies this path implements. */
+    strategies: readonly Strategy[];
+    /** Disks one rescue VM holds: the default, and the most the cloud allows. */
+    disksPerRescue: { default: number; max: number };
+    /** Opens the path for one program run; resources it shares (providers) are children of `parent`. */
+    openSession(parent: pulumi.ComponentResource): CloudSession;
+    /**
+     * Answers the path's lookups in the offline plan with placeholders derived from the inventory:
+     * returns the result for a function token it owns, or undefined for tokens it does not own.
+     */
+    offlineLookup(token: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined;
+}

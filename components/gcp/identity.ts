@@ -1,0 +1,26 @@
+import { CloudIdentity } from "../core/identity";
+
+const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** How a Compute Engine instance is named in the inventory. */
+export const gcpIdentity: CloudIdentity = {
+    cloud: "gcp",
+    fields: [
+        {
+            name: "project",
+            required: true,
+            pattern: /^([a-z][-a-z0-9.]{0,61}[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/,
+            expected: "a project id: 6-30 lowercase letters, digits and hyphens, starting with a letter",
+        },
+        { name: "zone", required: true, pattern: /^[a-z]+-[a-z]+\d{1,2}-[a-z]$/, expected: "a zone such as us-central1-a" },
+        { name: "instance", required: true, pattern: NAME, expected: "an instance name: 1-63 lowercase letters, digits and hyphens, starting with a letter" },
+    ],
+    restoreFrom: {
+        pattern: /^(projects\/([a-z][-a-z0-9.:]{4,61}[a-z0-9])\/global\/snapshots\/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,
+        expected: "a snapshot name, or projects/PROJECT/global/snapshots/NAME",
+    },
+    key: (f) => `${f.project}/${f.zone}/${f.instance}`.toLowerCase(),
+    label: (f) => `gcp ${f.project}/${f.zone}/${f.instance}`,
+    shortName: (f) => f.instance,
+    placement: (f) => ({ scope: f.project, region: f.zone.replace(/-[a-z]$/, ""), zone: f.zone }),
+};

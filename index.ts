@@ -1,0 +1,23 @@
+import * as pulumi from "@pulumi/pulumi";
+import { identities, paths } from "./components/clouds";
+import { InputError } from "./components/core/inventory/problems";
+import { pulumiConfig, pulumiSecret, recover } from "./components/core/program";
+
+// The Pulumi program: validate everything, then declare the recovery. Input problems end the run
+// with one clear message and nothing declared.
+export = async () => {
+    try {
+        const { plan, vms } = await recover({
+            identities,
+            paths,
+            config: pulumiConfig(),
+            stackFile: `Pulumi.${pulumi.getStack()}.yaml`,
+            baseDir: __dirname,
+            secret: pulumiSecret,
+        });
+        return { plan, vms };
+    } catch (err) {
+        if (err instanceof InputError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
+};

@@ -1,0 +1,65 @@
+// The offline plan: runs the real program under Pulumi's mocks and prints what `pulumi up` would
+// register. No Pulumi CLI, no credentials, no cloud.
+//
+//   npm run plan -- --stack dev            plan a stack (Pulumi.dev.yaml and its inventory)
+//   npm run plan -- --inventory FILE       plan an inventory file with default settings
+//   npm run plan -- ... --json             one JSON document instead of the summary
+import * as path from "path";
+import { identities, paths } from "../components/clouds";
+import { InputError } from "../components/core/inventory/problems";
+import { runOffline } from "../components/core/offline/run";
+import { planDocument, renderSummary } from "../components/core/offline/render";
+import { StackConfig, readStackConfig } from "../components/core/offline/stack-config";
+import { NAMESPACE } from "../components/core/settings";
+
+const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json]";
+
+function parseArgs(argv: string[]): { stack?: string; inventory?: string; json: boolean } {
+    const out: { stack?: string; inventory?: string; json: boolean } = { json: false };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--json") out.json = true;
+        else if (a === "--stack" && argv[i + 1]) out.stack = argv[++i];
+        else if (a === "--inventory" && argv[i + 1]) out.inventory = argv[++i];
+        else if (a === "--help" || a === "-h") {
+            process.stdout.write(`${USAGE}\n`);
+            process.exit(0);
+        } else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+    }
+    if (!out.stack && !out.inventory) out.stack = "dev";
+    if (out.stack && out.inventory) throw new Error(`give --stack or --inventory, not both\n${USAGE}`);
+    if (out.stack && !/^[A-Za-z0-9_.-]{1,100}$/.test(out.stack)) throw new Error(`not a stack name: ${JSON.stringify(out.stack)}`);
+    return out;
+}
+
+async function main(): Promise<number> {
+    const projectDir = path.resolve(__dirname, "..");
+    const args = parseArgs(process.argv.slice(2));
+    let config: StackConfig;
+    let baseDir = projectDir;
+    let stack = args.stack ?? "offline";
+    let source: string;
+    if (args.inventory) {
+        // npm runs scripts in the project folder; INIT_CWD is where the user typed the command.
+        const cwd = process.env.INIT_CWD ?? process.cwd();
+        const inside = !path.isAbsolute(args.inventory) && !args.inventory.split(/[\\/]/).includes("..");
+        baseDir = inside ? cwd : path.dirname(path.resolve(cwd, args.inventory));
+        const file = inside ? args.inventory : path.basename(args.inventory);
+        config = { values: { [`${NAMESPACE}:inventory`]: file }, secretKeys: [] };
+        source = `inventory ${args.inventory} (default settings)`;
+    } else {
+        config = readStackConfig(projectDir, stack);
+        source = `stack ${stack} (Pulumi.${stack}.yaml, inventory ${config.values[`${NAMESPACE}:inventory`] ?? "not set"})`;
+    }
+    const run = await runOffline({ stack, config, baseDir, identities, paths, details: args.json });
+    process.stdout.write(args.json ? `${JSON.stringify(planDocument(run, source), null, 2)}\n` : `${renderSummary(run, source)}\n`);
+    return 0;
+}
+
+main().then(
+    (code) => process.exit(code),
+    (err) => {
+        process.stderr.write(`${err instanceof InputError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`}\n`);
+        process.exit(err instanceof InputError ? 1 : 2);
+    },
+);

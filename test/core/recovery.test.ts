@@ -1,0 +1,143 @@
+import { strict as assert } from "assert";
+import { InputError } from "../../components/core/inventory/problems";
+import { PlannedResource } from "../../components/core/offline/capture";
+import { labInventory, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
+import { labPath } from "../fixtures/lab-cloud";
+
+const byName = (rs: PlannedResource[]) => new Map(rs.map((r) => [r.name, r]));
+
+/** Every resource `name` depends on, directly or transitively. */
+function closure(rs: PlannedResource[], name: string): Set<string> {
+    const m = byName(rs);
+    const seen = new Set<string>();
+    const stack = [...(m.get(name)?.dependsOn ?? [])];
+    while (stack.length) {
+        const n = stack.pop()!;
+        if (seen.has(n)) continue;
+        seen.add(n);
+        stack.push(...(m.get(n)?.dependsOn ?? []));
+    }
+    return seen;
+}
+
+describe("recovery under Pulumi mocks (lab cloud)", () => {
+    it("declares each VM's chain in order, every step depending on the one before", async () => {
+        const run = await runLab(labInventory([{ machine: "m1" }]));
+        const rs = run.resources!;
+        const slug = run.result.plan.vms[0].slug;
+        const m = byName(rs);
+        assert.equal(m.get(slug)!.type, "bootloop-rescue:core:VmRecovery");
+        assert.equal(m.get(slug)!.parent, "recovery");
+        const chain = ["backup", "scratch", "attach", "repair", "fixed", "swap"].map((s) => `${slug}-${s}`);
+        for (const [i, name] of chain.entries()) {
+            assert.equal(m.get(name)!.parent, slug, `${name} is a child of the VM component`);
+            if (i > 0) assert.ok(m.get(name)!.dependsOn.includes(chain[i - 1]), `${name} depends on ${chain[i - 1]}`);
+        }
+        // The attachment also depends on its rescue VM, through its inputs.
+        const rescue = run.result.plan.vms[0].seat!.member;
+        assert.ok(m.get(`${slug}-attach`)!.dependsOn.includes(rescue));
+        assert.equal(m.get(rescue)!.parent, "recovery");
+    });
+
+    it("retains backups and fixed disks on delete, and only those", async () => {
+        const run = await runLab(labInventory([{ machine: "m1" }, { machine: "m2" }]));
+        const retained = run.resources!.filter((r) => r.retainOnDelete).map((r) => r.name.replace(/^.*-/, ""));
+        assert.deepEqual(retained.sort(), ["backup", "backup", "fixed", "fixed"]);
+    });
+
+    it("gates every wave on the boot verification of every VM of the wave before", async () => {
+        const layouts: { machines: { machine: string; wave?: number }[]; config: Record<string, string>; waves: number[] }[] = [
+            { machines: [1, 2, 3, 4].map((i) => ({ machine: `m${i}` })), config: {}, waves: [0, 1] },
+            { machines: [1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}` })), config: { "bootloop-rescue:canary": "2", "bootloop-rescue:waveSize": "2" }, waves: [0, 1, 2] },
+            { machines: [{ machine: "a", wave: 5 }, { machine: "b", wave: 2 }, { machine: "c" }], config: { "bootloop-rescue:canary": "0" }, waves: [0, 2, 5] },
+        ];
+        for (const layout of layouts) {
+            const run = await runLab(labInventory(layout.machines), layout.config);
+            const { plan } = run.result;
+            assert.deepEqual(plan.waves.map((w) => w.wave), layout.waves);
+            const slugOf = new Map(plan.vms.map((v) => [v.key, v.slug]));
+            for (let i = 1; i < plan.waves.length; i++) {
+                for (const key of plan.waves[i].vms) {
+                    const first = `${slugOf.get(key)}-backup`;
+                    const deps = closure(run.resources!, first);
+                    for (const earlier of plan.waves.slice(0, i).flatMap((w) => w.vms)) {
+                        assert.ok(deps.has(`${slugOf.get(earlier)}-swap`), `${first} waits for ${earlier}'s verified boot`);
+                    }
+                    // ...but never on its own wave.
+                    for (const peer of plan.waves[i].vms) assert.ok(!deps.has(`${slugOf.get(peer)}-swap`));
+                }
+            }
+            for (const key of plan.waves[0].vms) {
+                assert.ok(![...closure(run.resources!, `${slugOf.get(key)}-backup`)].some((d) => d.endsWith("-swap")), "the first wave waits for nothing");
+            }
+            const gates = run.resources!.filter((r) => r.type === "command:local:Command");
+            assert.equal(gates.length, layout.waves.length - 1, "one gate per wave after the first");
+        }
+    });
+
+    it("pools rescue VMs per zone and seats each disk once", async () => {
+        const run = await runLab(labInventory([1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}`, rack: i <= 3 ? "r1" : "r2" }))));
+        const rescues = run.resources!.filter((r) => r.type === "lab:compute:RescueVm");
+        assert.equal(rescues.length, 3, "r1: 3 disks at 2 per rescue VM → 2; r2: 2 disks → 1");
+        const seats = run.resources!.filter((r) => r.type === "lab:compute:Attachment").map((r) => `${r.inputs.vm}/${r.inputs.slot}`);
+        assert.equal(new Set(seats).size, 5);
+    });
+
+    it("honours disksPerRescue from config", async () => {
+        const run = await runLab(labInventory([1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}` }))), { "bootloop-rescue:disksPerRescue": "5" });
+        assert.equal(run.resources!.filter((r) => r.type === "lab:compute:RescueVm").length, 1);
+    });
+
+    it("teardown declares no rescue VM, scratch disk or attachment, and keeps backups, fixed disks and records", async () => {
+        const inv = labInventory([{ machine: "m1" }, { machine: "m2" }]);
+        const live = await runLab(inv);
+        const down = await runLab(inv, { "bootloop-rescue:teardown": "true" });
+        const types = (rs: PlannedResource[]) => rs.map((r) => r.type);
+        assert.ok(!types(down.resources!).includes("lab:compute:RescueVm"));
+        assert.ok(!types(down.resources!).includes("lab:compute:Attachment"));
+        assert.ok(!down.resources!.some((r) => r.name.endsWith("-scratch")));
+        const kept = (rs: PlannedResource[]) => rs.filter((r) => /-(backup|fixed|repair|swap)$/.test(r.name)).map((r) => `${r.type} ${r.name}`).sort();
+        assert.deepEqual(kept(down.resources!), kept(live.resources!), "the same retained resources, under the same names");
+        assert.deepEqual(Object.keys(down.outputs.vms).sort(), Object.keys(live.outputs.vms).sort());
+    });
+
+    it("keeps every other VM's resource names when a VM is added or removed", async () => {
+        const names = async (machines: string[]) => new Set((await runLab(labInventory(machines.map((machine) => ({ machine }))))).resources!.map((r) => `${r.type} ${r.name}`));
+        const base = await names(["m1", "m2", "m3"]);
+        const added = await names(["m0", "m1", "m2", "m3"]);
+        const removed = await names(["m1", "m3"]);
+        const perVm = (set: Set<string>) => [...set].filter((n) => !/RescueVm|local:Command/.test(n));
+        for (const n of perVm(base)) {
+            assert.ok(added.has(n), `adding m0 kept ${n}`);
+            if (!/m2/.test(n)) assert.ok(removed.has(n), `removing m2 kept ${n}`);
+        }
+    });
+
+    it("passes a BitLocker key to the steps as a secret, shown as [secret] in the plan", async () => {
+        const run = await runLab(labInventory([{ machine: "m1", bitlockerKey: "m1-key" }]), { "bootloop-rescue:m1-key": "111111-222222" }, { secretKeys: ["bootloop-rescue:m1-key"] });
+        const repair = run.resources!.find((r) => r.name.endsWith("-repair"))!;
+        assert.equal(repair.inputs.key, "[secret]");
+        assert.ok(!JSON.stringify(run.resources).includes("111111-222222"));
+    });
+
+    it("declares nothing when the inventory or the settings are invalid", async () => {
+        const badInventory = await registrationsBeforeFailure(labInventory([{ machine: "m1" }]) + "  - cloud: lab\n    site: hq\n    rack: r1\n    machine: M!\n");
+        assert.ok(badInventory.error instanceof InputError && /vms\[1\].*machine/.test(badInventory.error.message));
+        assert.deepEqual(badInventory.registered, []);
+        const badConfig = await registrationsBeforeFailure(labInventory([{ machine: "m1" }]), { "bootloop-rescue:canary": "x" });
+        assert.ok(badConfig.error instanceof InputError && /bootloop-rescue:canary/.test(badConfig.error.message));
+        assert.deepEqual(badConfig.registered, []);
+    });
+
+    it("reports every failed lookup with its entry, before any cloud resource is declared", async () => {
+        const err = await runLab(labInventory([{ machine: "m1" }, { machine: "m2" }, { machine: "m3" }]), {}, { paths: [labPath({ failLookup: ["m1", "m3"] })] }).then(
+            () => assert.fail("expected lookups to fail"),
+            (e: unknown) => e,
+        );
+        assert.ok(err instanceof InputError);
+        assert.deepEqual(err.problems.map((p) => [p.entry, p.message]), [
+            [0, "lookup failed: machine m1 not found"],
+            [2, "lookup failed: machine m3 not found"],
+        ]);
+    });
+});

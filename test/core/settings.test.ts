@@ -1,0 +1,56 @@
+import { strict as assert } from "assert";
+import { InputError } from "../../components/core/inventory/problems";
+import { ConfigSource, readSettings } from "../../components/core/settings";
+
+const clouds = new Map([
+    ["aws", { max: 24 }],
+    ["gcp", { max: 60 }],
+]);
+
+function source(values: Record<string, string>): ConfigSource {
+    const full = Object.fromEntries(Object.entries(values).map(([k, v]) => [`bootloop-rescue:${k}`, v]));
+    return { get: (k) => full[k], kind: (k) => (full[k] === undefined ? "missing" : "plain") };
+}
+
+function fails(values: Record<string, string>): string[] {
+    try {
+        readSettings(source(values), "Pulumi.test.yaml", clouds);
+    } catch (err) {
+        assert.ok(err instanceof InputError);
+        for (const p of err.problems) assert.equal(p.file, "Pulumi.test.yaml");
+        return err.problems.map((p) => `${p.field}: ${p.message}`);
+    }
+    assert.fail("expected settings to be rejected");
+}
+
+describe("stack settings", () => {
+    it("defaults: canary of 1, every later VM in wave 1, no teardown", () => {
+        const s = readSettings(source({ inventory: "stacks/dev.yaml" }), "Pulumi.test.yaml", clouds);
+        assert.deepEqual(s, { inventory: "stacks/dev.yaml", canary: { count: 1 }, waveSize: undefined, disksPerRescue: {}, teardown: false });
+    });
+
+    it("reads counts, percentages, per-cloud disk limits and teardown", () => {
+        const s = readSettings(source({ inventory: "stacks/a.csv", canary: "5%", waveSize: "100", disksPerRescue: '{"aws":20,"gcp":"16"}', teardown: "true" }), "P", clouds);
+        assert.deepEqual(s.canary, { percent: 5 });
+        assert.equal(s.waveSize, 100);
+        assert.deepEqual(s.disksPerRescue, { aws: 20, gcp: 16 });
+        assert.equal(s.teardown, true);
+        assert.deepEqual(readSettings(source({ inventory: "x.yaml", disksPerRescue: "8" }), "P", clouds).disksPerRescue, { "*": 8 });
+    });
+
+    it("requires the inventory and keeps it inside the project (machine-independent)", () => {
+        assert.match(fails({})[0], /^bootloop-rescue:inventory: missing/);
+        assert.match(fails({ inventory: "/home/me/inv.yaml" })[0], /inside the project folder/);
+        assert.match(fails({ inventory: "../other/inv.yaml" })[0], /inside the project folder/);
+    });
+
+    it("reports every bad value together, naming the key", () => {
+        const found = fails({ inventory: "x.yaml", canary: "lots", waveSize: "0", disksPerRescue: '{"aws":99,"oracle":1}', teardown: "yes" });
+        assert.equal(found.length, 5);
+        assert.ok(found.some((f) => /^bootloop-rescue:canary: "lots"/.test(f)));
+        assert.ok(found.some((f) => /^bootloop-rescue:waveSize: "0" is not a positive/.test(f)));
+        assert.ok(found.some((f) => /^bootloop-rescue:disksPerRescue: 99 for aws must be a whole number from 1 to 24/.test(f)));
+        assert.ok(found.some((f) => /unknown cloud "oracle"/.test(f)));
+        assert.ok(found.some((f) => /^bootloop-rescue:teardown: "yes" must be true or false/.test(f)));
+    });
+});

@@ -1,0 +1,84 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { identities } from "../../components/clouds";
+import { runOffline, OfflineRun } from "../../components/core/offline/run";
+import { CloudPath } from "../../components/core/steps";
+import { labIdentity, labPath } from "../fixtures/lab-cloud";
+
+/** Writes files into a fresh temporary folder and returns it. */
+export function tempDir(files: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-test-"));
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    return dir;
+}
+
+/** A lab inventory of `n` machines on site `s` spread over racks r1/r2, as YAML. */
+export function labInventory(machines: { machine: string; rack?: string; wave?: number; bitlockerKey?: string }[]): string {
+    return (
+        "vms:\n" +
+        machines
+            .map(
+                (m) =>
+                    `  - cloud: lab\n    site: hq\n    rack: ${m.rack ?? "r1"}\n    machine: ${m.machine}\n` +
+                    (m.wave !== undefined ? `    wave: ${m.wave}\n` : "") +
+                    (m.bitlockerKey ? `    bitlockerKey: ${m.bitlockerKey}\n` : ""),
+            )
+            .join("")
+    );
+}
+
+/** Runs the real program offline on an inventory text with the lab cloud path and extra config. */
+export async function runLab(
+    inventory: string,
+    config: Record<string, string> = {},
+    options: { secretKeys?: string[]; paths?: CloudPath[]; details?: boolean } = {},
+): Promise<OfflineRun> {
+    const dir = tempDir({ "inv.yaml": inventory });
+    return runOffline({
+        stack: "test",
+        config: { values: { "bootloop-rescue:inventory": "inv.yaml", ...config }, secretKeys: options.secretKeys ?? [] },
+        baseDir: dir,
+        identities: [...identities, labIdentity],
+        paths: options.paths ?? [labPath()],
+        details: options.details ?? true,
+    });
+}
+
+/**
+ * Runs the program on an inventory that must fail, and counts what reached the engine (the mocks)
+ * before it did: the "nothing was declared" guarantee.
+ */
+export async function registrationsBeforeFailure(inventory: string, config: Record<string, string> = {}): Promise<{ error: unknown; registered: string[] }> {
+    const pulumi = await import("@pulumi/pulumi");
+    const { recover } = await import("../../components/core/program");
+    const registered: string[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (r) => {
+                registered.push(`${r.type} ${r.name}`);
+                return { id: `${r.name}-id`, state: r.inputs };
+            },
+            call: (c) => ({ machine: c.inputs.machine, disk: "d" }),
+        },
+        "bootloop-rescue",
+        "test",
+        true,
+    );
+    const values: Record<string, string> = { "bootloop-rescue:inventory": "inv.yaml", ...config };
+    const dir = tempDir({ "inv.yaml": inventory });
+    try {
+        await recover({
+            identities: [...identities, labIdentity],
+            paths: [labPath()],
+            config: { get: (k) => values[k], kind: (k) => (values[k] === undefined ? "missing" : "plain") },
+            stackFile: "Pulumi.test.yaml",
+            baseDir: dir,
+            secret: (k) => pulumi.secret(values[k]),
+        });
+    } catch (error) {
+        await new Promise((r) => setTimeout(r, 50));
+        return { error, registered };
+    }
+    throw new Error("expected the program to fail");
+}
