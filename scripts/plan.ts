@@ -11,6 +11,7 @@ import { runOffline } from "../components/core/offline/run";
 import { planDocument, renderSummary } from "../components/core/offline/render";
 import { StackConfig, readStackConfig } from "../components/core/offline/stack-config";
 import { NAMESPACE } from "../components/core/settings";
+import { disableStackTraces } from "./fast-stacks";
 
 const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json]";
 
@@ -33,6 +34,7 @@ function parseArgs(argv: string[]): { stack?: string; inventory?: string; json: 
 }
 
 async function main(): Promise<number> {
+    disableStackTraces();
     const projectDir = path.resolve(__dirname, "..");
     const args = parseArgs(process.argv.slice(2));
     let config: StackConfig;

@@ -1,4 +1,4 @@
-import { CloudIdentity } from "../core/identity";
+import { CloudIdentity, hexId } from "../core/identity";
 
 const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
 
@@ -33,4 +33,8 @@ export const awsIdentity: CloudIdentity = {
     label: (f) => `aws ${f.region}/${f.instanceId}`,
     shortName: (f) => f.instanceId,
     placement: (f) => ({ scope: f.accountId ?? "", region: f.region, zone: f.availabilityZone ?? "" }),
+    sample: (i) => {
+        const region = ["us-east-1", "eu-west-1"][i % 2];
+        return { region, instanceId: `i-${hexId(i, 17)}`, availabilityZone: `${region}${"abc"[Math.floor(i / 2) % 3]}` };
+    },
 };

@@ -34,4 +34,11 @@ export const azureIdentity: CloudIdentity = {
     label: (f) => `azure ${f.resourceGroup}/${f.vmName}`,
     shortName: (f) => f.vmName,
     placement: (f) => ({ scope: f.subscriptionId.toLowerCase(), region: f.location ?? "", zone: f.zone ?? "" }),
+    sample: (i) => ({
+        subscriptionId: `11111111-2222-3333-4444-${(555555555555 + (i % 2)).toString()}`,
+        resourceGroup: `rg-app-${i % 10}`,
+        vmName: `vm-${i}`,
+        location: ["eastus2", "westeurope"][i % 2],
+        zone: String(1 + (Math.floor(i / 2) % 3)),
+    }),
 };

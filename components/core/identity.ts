@@ -47,6 +47,13 @@ export interface CloudIdentity {
     shortName(fields: Readonly<Record<string, string>>): string;
     /** Placement known from the inventory alone; the cloud path's lookup completes it. */
     placement(fields: Readonly<Record<string, string>>): Placement;
+    /** Fields of the i-th synthetic VM (valid, distinct for distinct i), for benchmarks and examples. */
+    sample(i: number): Record<string, string>;
+}
+
+/** `i` as `width` lowercase hex digits, for synthetic identifiers. */
+export function hexId(i: number, width: number): string {
+    return i.toString(16).padStart(width, "0").slice(-width);
 }
 
 /** Eight hex digits of the SHA-256 of a text: short, stable, collision-resistant enough for names. */

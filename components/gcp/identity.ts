@@ -23,4 +23,5 @@ export const gcpIdentity: CloudIdentity = {
     label: (f) => `gcp ${f.project}/${f.zone}/${f.instance}`,
     shortName: (f) => f.instance,
     placement: (f) => ({ scope: f.project, region: f.zone.replace(/-[a-z]$/, ""), zone: f.zone }),
+    sample: (i) => ({ project: `rescue-demo-${i % 2}`, zone: `us-central1-${"abc"[i % 3]}`, instance: `web-${i}` }),
 };

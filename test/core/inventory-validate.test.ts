@@ -140,3 +140,13 @@ describe("inventory validation", () => {
         assert.match(err.message, /^5 problems in the input; nothing was declared:/);
     });
 });
+
+describe("cloud identities", () => {
+    it("their synthetic samples are valid and distinct", () => {
+        for (const identity of identities) {
+            const yaml = "vms:\n" + [0, 1, 2, 3, 4, 5, 6].map((i) => `  - cloud: ${identity.cloud}\n` + Object.entries(identity.sample(i)).map(([k, v]) => `    ${k}: "${v}"\n`).join("")).join("");
+            const vms = validate(yaml);
+            assert.equal(new Set(vms.map((v) => v.key)).size, 7, identity.cloud);
+        }
+    });
+});

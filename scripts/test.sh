@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs and runs it: the README's test command, and what CI runs.
+# System packages: ntfs-3g, gdisk, fdisk, util-linux and e2fsprogs build and inspect real NTFS disk
+# images for the repair engine's tests (losetup needs root). dislocker is what the engine uses on a
+# rescue VM; the tests stand it in, but install it so the real binary's presence is also exercised.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 dislocker)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "missing system packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+npm test
