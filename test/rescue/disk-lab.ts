@@ -1,0 +1,107 @@
+import { strict as assert } from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import Ajv from "ajv";
+
+const root = path.resolve(__dirname, "../..");
+export const ENGINE = path.join(root, "rescue/repair-disk");
+export const FIND_DISK = path.join(root, "rescue/find-disk");
+export const STAND_INS = path.join(__dirname, "stand-ins");
+
+const validate = new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(fs.readFileSync(path.join(root, "rescue/evidence.schema.json"), "utf8")));
+
+/** The engine tests need root (loop devices, mounts) and ntfs-3g; CI runs them as root. */
+export function requireDiskLab(): void {
+    if (process.env.BOOTLOOP_SKIP_DISK_TESTS === "1") return;
+    assert.equal(process.getuid?.(), 0, "the repair-engine tests need root (losetup, mount); run `bash scripts/test.sh` as root, or set BOOTLOOP_SKIP_DISK_TESTS=1 to leave them out knowingly");
+    // No udev here: make loop device nodes for parallel runs (the kernel creates the devices on demand).
+    for (let i = 0; i < 64; i++) {
+        const node = `/dev/loop${i}`;
+        if (!fs.existsSync(node)) execFileSync("mknod", [node, "b", "7", String(i)]);
+    }
+}
+
+export function skipDiskLab(): boolean {
+    return process.env.BOOTLOOP_SKIP_DISK_TESTS === "1";
+}
+
+export interface FileSpec {
+    path: string;
+    mtime?: string;
+    content?: string;
+    size?: number;
+}
+
+export interface PartitionSpec {
+    kind: "efi" | "msr" | "windows" | "ntfs" | "recovery" | "ext4" | "empty" | "bitlocker";
+    sizeMiB?: number;
+    label?: string;
+    dirs?: string[];
+    files?: FileSpec[];
+    hibernated?: boolean;
+    dirty?: boolean;
+}
+
+export interface BuiltImage {
+    image: string;
+    table: string;
+    partitions: { kind: string; startBytes: number; sizeBytes: number; plain?: string }[];
+}
+
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "disk-lab-"));
+let counter = 0;
+
+/** Builds a real disk image with the partitions and files given. */
+export function buildImage(table: "gpt" | "mbr" | "none", partitions: PartitionSpec[], sizeMiB = 96): BuiltImage {
+    const image = path.join(workDir, `disk-${++counter}.img`);
+    const out = execFileSync("python3", [path.join(__dirname, "make_image.py")], { input: JSON.stringify({ image, table, sizeMiB, partitions }), encoding: "utf8" });
+    return JSON.parse(out) as BuiltImage;
+}
+
+export interface EngineRun {
+    code: number | null;
+    evidence: Record<string, any>;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs the engine; checks stdout is exactly one schema-valid JSON document and nothing leaked. */
+export function runEngine(args: string[], env: Record<string, string> = {}, image?: string): EngineRun {
+    const out = spawnSync(ENGINE, args, { encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+    let evidence: Record<string, any> = {};
+    if (!args.includes("--help")) {
+        evidence = JSON.parse(out.stdout);
+        assert.ok(validate(evidence), `evidence does not match rescue/evidence.schema.json: ${JSON.stringify(validate.errors)}`);
+        assert.equal(evidence.exitCode, out.status);
+    }
+    assertReleased(image);
+    return { code: out.status, evidence, stdout: out.stdout, stderr: out.stderr };
+}
+
+/** No loop device and no mount of the engine's is left behind. */
+export function assertReleased(image?: string): void {
+    const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8");
+    assert.ok(!/bootloop-rescue-/.test(mounts), `a mount of the engine is left:\n${mounts.split("\n").filter((l) => /bootloop-rescue-/.test(l)).join("\n")}`);
+    if (image) {
+        const loops = execFileSync("losetup", ["--associated", image], { encoding: "utf8" }).trim();
+        assert.equal(loops, "", `loop devices left on ${image}: ${loops}`);
+    }
+}
+
+export function sha256File(file: string): string {
+    return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/** Every file of one NTFS volume of an image: path → {sha256, size, mtime (ns)}. */
+export function filesOf(image: string, part: { startBytes: number; sizeBytes: number }): Record<string, { sha256: string; size: number; mtime: number }> {
+    return JSON.parse(execFileSync("python3", [path.join(__dirname, "inspect_image.py"), image, String(part.startBytes), String(part.sizeBytes)], { encoding: "utf8" }));
+}
+
+export function sha256Text(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
+}
+
+export { workDir };

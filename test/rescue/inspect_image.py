@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""Lists every file of one NTFS volume in an image (read-only loop, read-only mount) as JSON:
+{path: {sha256, size, mtime}}. Usage: inspect_image.py IMAGE OFFSET SIZE"""
+import hashlib, json, os, subprocess, sys, tempfile
+
+image, offset, size = sys.argv[1], sys.argv[2], sys.argv[3]
+dev = subprocess.run(["losetup", "--find", "--show", "--read-only", "--offset", offset, "--sizelimit", size, image], check=True, capture_output=True, text=True).stdout.strip()
+mnt = tempfile.mkdtemp(prefix="inspect-")
+try:
+    subprocess.run(["ntfs-3g", "-o", "ro", dev, mnt], check=True, capture_output=True)
+    try:
+        files = {}
+        for root, dirs, names in os.walk(mnt):
+            for n in names:
+                p = os.path.join(root, n)
+                st = os.lstat(p)
+                with open(p, "rb") as f:
+                    files[os.path.relpath(p, mnt)] = {"sha256": hashlib.sha256(f.read()).hexdigest(), "size": st.st_size, "mtime": st.st_mtime_ns}
+        print(json.dumps(files))
+    finally:
+        subprocess.run(["umount", mnt], check=True)
+finally:
+    os.rmdir(mnt)
+    subprocess.run(["losetup", "-d", dev], check=True)
