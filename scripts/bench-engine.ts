@@ -40,7 +40,7 @@ function repair(image: string): Promise<{ wall: number; evidence: any }> {
 async function main() {
     requireDiskLab();
     console.log(`repair-engine benchmark: GPT disks (EFI, MSR, 64 MiB Windows, Recovery) with one faulty and one good channel file; ${require("os").cpus().length} cores`);
-    const single = [];
+    const single: { wall: number; evidence: any }[] = [];
     for (let i = 0; i < 5; i++) single.push(await repair(brokenDisk().image));
     const avg = (f: (r: any) => number) => single.reduce((s, r) => s + f(r), 0) / single.length / 1000;
     const t = (k: string) => (r: any) => r.evidence.volumes[0].timingsMs[k] ?? 0;
