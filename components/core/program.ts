@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "./identity";
+import { InputError, Problem } from "./inventory/problems";
 import { readInventory } from "./inventory/read";
 import { validateInventory } from "./inventory/validate";
 import { NAMESPACE, ConfigSource, readSettings } from "./settings";
@@ -53,12 +54,24 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
     const vms = validateInventory(inventory, {
         configNamespace: NAMESPACE,
         identities: args.identities,
-        built: new Map([...built].map(([c, p]) => [c, p.strategies])),
+        built: new Map([...built].map(([c, p]) => [c, { strategies: p.strategies, bitlocker: p.bitlocker }])),
         configKind: (key) => args.config.kind(key),
     });
+    // Each cloud in use validates its own config now, still before anything is declared.
+    const problems: Problem[] = [];
+    const cloudConfigs = new Map<string, unknown>();
+    for (const cloud of new Set(vms.map((v) => v.cloud))) {
+        try {
+            cloudConfigs.set(cloud, built.get(cloud)!.configure(args.config, args.stackFile));
+        } catch (err) {
+            if (!(err instanceof InputError)) throw err;
+            problems.push(...err.problems);
+        }
+    }
+    if (problems.length > 0) throw new InputError(problems);
     const { result } = await Recovery.create(
         "recovery",
-        { vms, paths: args.paths, settings, secret: args.secret, inventoryFile: settings.inventory },
+        { vms, paths: args.paths, settings, cloudConfigs, secret: args.secret, inventoryFile: settings.inventory },
         args.rootOptions,
     );
     return { plan: summarize(result.plan), vms: result.records, result };

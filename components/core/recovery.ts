@@ -15,6 +15,8 @@ export interface RecoveryArgs {
     paths: readonly CloudPath[];
     /** The stack's validated settings. */
     settings: Settings;
+    /** Each cloud's validated own settings, by cloud. */
+    cloudConfigs: ReadonlyMap<string, unknown>;
     /** Reads the secret a `bitlockerKey` names (fully qualified config key). */
     secret(key: string): pulumi.Output<string>;
     /** The file the inventory came from (for lookup error messages). */
@@ -54,7 +56,9 @@ export class Recovery extends pulumi.ComponentResource {
         const { settings } = args;
         const pathOf = new Map(args.paths.map((p) => [p.identity.cloud, p]));
         const sessions = new Map<string, CloudSession>();
-        for (const cloud of new Set(args.vms.map((v) => v.cloud))) sessions.set(cloud, pathOf.get(cloud)!.openSession(this));
+        for (const cloud of new Set(args.vms.map((v) => v.cloud))) {
+            sessions.set(cloud, pathOf.get(cloud)!.openSession({ parent: this, settings, config: args.cloudConfigs.get(cloud) }));
+        }
 
         const placed = await resolveAll(args.vms, sessions, args.inventoryFile);
         const plan = buildPlan(placed, {

@@ -21,6 +21,10 @@ export interface Settings extends WaveSettings {
     disksPerRescue: Readonly<Record<string, number>>;
     /** Remove rescue VMs, attachments and scratch disks; keep backups, fixed disks and records. */
     teardown: boolean;
+    /** Minutes a VM may take to show a real boot signal after the swap. */
+    bootTimeoutMinutes: number;
+    /** Minutes one repair (agent ready, engine run) may take on its rescue VM. */
+    repairTimeoutMinutes: number;
 }
 
 /** Every config key the project reads, with its meaning (README and error messages use it). */
@@ -30,6 +34,8 @@ export const CONFIG_KEYS: Record<string, string> = {
     waveSize: "VMs per wave after the canary (default: all of them in wave 1)",
     disksPerRescue: "disks one rescue VM repairs at once: a number for every cloud, or a map such as {aws: 20, gcp: 16}",
     teardown: "true removes rescue VMs, attachments and scratch disks; backups, fixed disks and records stay (default false)",
+    bootTimeoutMinutes: "minutes a VM may take to pass its boot checks after the swap before its chain fails (default 20)",
+    repairTimeoutMinutes: "minutes a repair may take on the rescue VM, including waiting for its agent (default 30)",
 };
 
 /**
@@ -95,6 +101,16 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         else bad("teardown", `${show(teardownText)} must be true or false`);
     }
 
+    const minutes = (key: string, fallback: number) => {
+        const text = get(key);
+        if (text === undefined) return fallback;
+        if (/^\d{1,4}$/.test(text.trim()) && Number(text) >= 1 && Number(text) <= 1440) return Number(text);
+        bad(key, `${show(text)} must be a whole number of minutes from 1 to 1440`);
+        return fallback;
+    };
+    const bootTimeoutMinutes = minutes("bootTimeoutMinutes", 20);
+    const repairTimeoutMinutes = minutes("repairTimeoutMinutes", 30);
+
     if (problems.length > 0) throw new InputError(problems);
-    return { inventory: inventory!, canary, waveSize, disksPerRescue, teardown };
+    return { inventory: inventory!, canary, waveSize, disksPerRescue, teardown, bootTimeoutMinutes, repairTimeoutMinutes };
 }

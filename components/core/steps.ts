@@ -3,6 +3,7 @@ import { CloudIdentity, Placement } from "./identity";
 import { Strategy, VmEntry } from "./inventory/validate";
 import { PlannedVm } from "./plan/plan";
 import { RescueMember, RescuePool } from "./plan/pools";
+import { ConfigSource, Settings } from "./settings";
 
 /** What every step returns: the resource the next step waits for. */
 export interface Step {
@@ -46,6 +47,8 @@ export interface SwapStep extends Step {
     status: pulumi.Output<string>;
     /** Cloud id of the original OS disk (never written; kept for rollback). */
     originalDiskId: pulumi.Output<string>;
+    /** Seconds per phase of the swap (stop, swap, boot, total), as the swap command measured them. */
+    timings: pulumi.Output<Record<string, number>>;
 }
 
 /** Everything a per-VM step needs, prepared by core. */
@@ -113,16 +116,35 @@ export interface CloudSession {
     swap(ctx: StepContext, fixed: DiskStep, backup: BackupStep): SwapStep;
 }
 
+/** What a session is opened with. */
+export interface SessionContext<C> {
+    /** The root component: shared resources (providers, roles, documents) are its children. */
+    parent: pulumi.ComponentResource;
+    /** Core settings (timeouts, teardown). */
+    settings: Settings;
+    /** The cloud's own settings, as its `configure` returned them. */
+    config: C;
+}
+
 /** A cloud's recovery path: what core needs to validate, plan and drive it. */
-export interface CloudPath {
+export interface CloudPath<C = unknown> {
     /** How the cloud's VMs are written in the inventory. */
     identity: CloudIdentity;
     /** The strategies this path implements. */
     strategies: readonly Strategy[];
+    /** Whether the path can hand a BitLocker recovery password to the repair engine. */
+    bitlocker: boolean;
     /** Disks one rescue VM holds: the default, and the most the cloud allows. */
     disksPerRescue: { default: number; max: number };
-    /** Opens the path for one program run; resources it shares (providers) are children of `parent`. */
-    openSession(parent: pulumi.ComponentResource): CloudSession;
+    /** The cloud's config keys (name → meaning), for the README and messages. */
+    configKeys: Record<string, string>;
+    /**
+     * Reads and validates the cloud's own config keys. Called before anything is declared; throws
+     * an InputError naming the stack file and key for a bad value.
+     */
+    configure(config: ConfigSource, stackFile: string): C;
+    /** Opens the path for one program run. */
+    openSession(ctx: SessionContext<C>): CloudSession;
     /**
      * Answers the path's lookups in the offline plan with placeholders derived from the inventory:
      * returns the result for a function token it owns, or undefined for tokens it does not own.

@@ -40,6 +40,8 @@ export interface VmRecord {
     originalDiskId: pulumi.Output<string>;
     /** The retained fixed disk now serving as OS disk. */
     fixedDiskId: pulumi.Output<string>;
+    /** Seconds per phase of the swap (stop, swap, boot, total). */
+    timings: pulumi.Output<Record<string, number>>;
 }
 
 /**
@@ -86,6 +88,7 @@ export class VmRecovery extends pulumi.ComponentResource {
             backupId: backup.backupId,
             originalDiskId: swap.originalDiskId,
             fixedDiskId: fixed.diskId,
+            timings: swap.timings,
         };
         this.verified = swap.resource;
         this.registerOutputs({ ...this.record });

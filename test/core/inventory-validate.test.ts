@@ -7,10 +7,10 @@ import { Strategy, ValidationContext, VmEntry, validateInventory } from "../../c
 const allBuilt: ValidationContext = {
     configNamespace: "bootloop-rescue",
     identities,
-    built: new Map<string, Strategy[]>([
-        ["aws", ["repair", "reboot", "restore"]],
-        ["azure", ["repair", "reboot", "restore"]],
-        ["gcp", ["repair", "reboot", "restore"]],
+    built: new Map([
+        ["aws", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: true }],
+        ["azure", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: true }],
+        ["gcp", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: true }],
     ]),
     configKind: (key) => (key === "bootloop-rescue:app01-bitlocker" ? "secret" : key === "bootloop-rescue:plain-key" ? "plain" : "missing"),
 };
@@ -116,7 +116,7 @@ describe("inventory validation", () => {
     });
 
     it("rejects a cloud whose recovery path is not built, never skipping it", () => {
-        const ctx = { ...allBuilt, built: new Map<string, Strategy[]>([["aws", ["repair"]]]) };
+        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: true }]]) };
         const found = problems(`vms:\n${AWS}${GCP}`, ctx);
         assert.equal(found.length, 1);
         assert.equal(found[0].entry, 1);
@@ -124,10 +124,17 @@ describe("inventory validation", () => {
     });
 
     it("rejects a strategy the cloud's path does not implement", () => {
-        const ctx = { ...allBuilt, built: new Map<string, Strategy[]>([["aws", ["repair"]]]) };
+        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: true }]]) };
         const [p] = problems(`vms:\n${AWS}    strategy: reboot\n`, ctx);
         assert.equal(p.field, "strategy");
         assert.match(p.message, /not available for aws in this version \(available: repair\)/);
+    });
+
+    it("rejects a bitlockerKey for a cloud path that cannot unlock BitLocker", () => {
+        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: false }]]) };
+        const [p] = problems(`vms:\n${AWS}    bitlockerKey: app01-bitlocker\n`, ctx);
+        assert.equal(p.field, "bitlockerKey");
+        assert.match(p.message, /cannot unlock BitLocker volumes in this version/);
     });
 
     it("reports every problem of every entry together", () => {

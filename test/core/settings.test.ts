@@ -26,7 +26,7 @@ function fails(values: Record<string, string>): string[] {
 describe("stack settings", () => {
     it("defaults: canary of 1, every later VM in wave 1, no teardown", () => {
         const s = readSettings(source({ inventory: "stacks/dev.yaml" }), "Pulumi.test.yaml", clouds);
-        assert.deepEqual(s, { inventory: "stacks/dev.yaml", canary: { count: 1 }, waveSize: undefined, disksPerRescue: {}, teardown: false });
+        assert.deepEqual(s, { inventory: "stacks/dev.yaml", canary: { count: 1 }, waveSize: undefined, disksPerRescue: {}, teardown: false, bootTimeoutMinutes: 20, repairTimeoutMinutes: 30 });
     });
 
     it("reads counts, percentages, per-cloud disk limits and teardown", () => {

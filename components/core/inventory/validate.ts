@@ -52,8 +52,8 @@ export interface ValidationContext {
     configNamespace: string;
     /** Every cloud the inventory format knows. */
     identities: readonly CloudIdentity[];
-    /** The strategies each cloud whose recovery path is built supports; a cloud missing here is not built yet. */
-    built: ReadonlyMap<string, readonly Strategy[]>;
+    /** What each cloud whose recovery path is built supports; a cloud missing here is not built yet. */
+    built: ReadonlyMap<string, { strategies: readonly Strategy[]; bitlocker: boolean }>;
     /** Whether a fully qualified stack-config key exists, and whether it is a secret. */
     configKind(key: string): "secret" | "plain" | "missing";
 }
@@ -191,8 +191,10 @@ function validateEntry(
         const built = ctx.built.get(identity.cloud);
         if (!built) {
             at("cloud", `the ${identity.cloud} recovery path is not built yet (built: ${[...ctx.built.keys()].join(", ") || "none"}); this entry cannot be recovered by this version`, label);
-        } else if (!built.includes(strategy)) {
-            at("strategy", `strategy ${show(strategy)} is not available for ${identity.cloud} in this version (available: ${built.join(", ")})`, label);
+        } else if (!built.strategies.includes(strategy)) {
+            at("strategy", `strategy ${show(strategy)} is not available for ${identity.cloud} in this version (available: ${built.strategies.join(", ")})`, label);
+        } else if (v.bitlockerKey !== undefined && !built.bitlocker) {
+            at("bitlockerKey", `the ${identity.cloud} recovery path cannot unlock BitLocker volumes in this version; leave this VM out, or recover it another way`, label);
         }
     }
 
