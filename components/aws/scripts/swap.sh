@@ -1,0 +1,124 @@
+# Swap + start + verify: stops the instance, detaches the original root volume (kept, tagged),
+# attaches the fixed volume at the root device, starts the instance and waits for a real boot
+# signal: both status checks passing, and the Windows boot marker in the console output where
+# the console output is available. Idempotent: an instance already running healthy on the fixed
+# volume is left alone (no call that changes anything). Prints one JSON report on stdout.
+need AWS_REGION INSTANCE_ID ORIGINAL_VOLUME_ID FIXED_VOLUME_ID ROOT_DEVICE VM_LABEL BOOT_TIMEOUT_SECONDS BOOT_MARKER
+expect INSTANCE_ID '^i-([0-9a-f]{8}|[0-9a-f]{17})$'
+expect ORIGINAL_VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
+expect FIXED_VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
+expect ROOT_DEVICE '^/dev/(sd[a-z]|xvd[a-z]|nvme[0-9]n1)[0-9]?$'
+expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
+STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-600}
+VOLUME_TIMEOUT_SECONDS=${VOLUME_TIMEOUT_SECONDS:-600}
+started=$SECONDS
+
+instance() { aws_json ec2 describe-instances --instance-ids "$INSTANCE_ID"; }
+state_of() { jq_node 'o.Reservations[0].Instances[0].State.Name'; }
+root_of() { jq_node '(o.Reservations[0].Instances[0].BlockDeviceMappings || []).filter((m) => m.DeviceName === process.env.ROOT_DEVICE).map((m) => m.Ebs.VolumeId)[0] || "none"'; }
+volume_state() { aws_json ec2 describe-volumes --volume-ids "$1" | jq_node 'o.Volumes[0].State'; }
+
+wait_instance() {  # STATE TIMEOUT WHAT
+    until_deadline "$2"
+    while [[ $(instance | state_of) != "$1" ]]; do
+        expired && return 1
+        pause
+    done
+}
+wait_volume() {  # VOLUME STATE
+    until_deadline "$VOLUME_TIMEOUT_SECONDS"
+    while [[ $(volume_state "$1") != "$2" ]]; do
+        expired && fail "$VM_LABEL: volume $1 did not become $2 within $VOLUME_TIMEOUT_SECONDS s"
+        pause
+    done
+}
+
+# healthy: both status checks pass and, if the console output is available, it shows the marker.
+marker=unavailable
+healthy() {
+    local checks output
+    checks=$(aws_json ec2 describe-instance-status --instance-ids "$INSTANCE_ID" --include-all-instances |
+        jq_node 'o.InstanceStatuses.length ? o.InstanceStatuses[0].InstanceStatus.Status + " " + o.InstanceStatuses[0].SystemStatus.Status : "none none"')
+    [[ $checks == "ok ok" ]] || return 1
+    output=$(aws_json ec2 get-console-output --instance-id "$INSTANCE_ID" --latest | jq_node 'o.Output || ""')
+    if [[ -z $output ]]; then marker=unavailable; return 0; fi
+    if grep -qE -- "$BOOT_MARKER" <<<"$output"; then marker=found; return 0; fi
+    marker=missing
+    return 1
+}
+
+report() {  # STATUS ALREADY
+    STATUS=$1 ALREADY=$2 MARKER=$marker STOP=${stop_s:-0} SWAP=${swap_s:-0} BOOT=${boot_s:-0} TOTAL=$((SECONDS - started)) node -e '
+        const e = process.env;
+        process.stdout.write(JSON.stringify({
+            status: e.STATUS, alreadyRecovered: e.ALREADY === "true", instanceId: e.INSTANCE_ID,
+            originalVolumeId: e.ORIGINAL_VOLUME_ID, fixedVolumeId: e.FIXED_VOLUME_ID, bootMarker: e.MARKER,
+            timings: { stopSeconds: +e.STOP, swapSeconds: +e.SWAP, bootSeconds: +e.BOOT, totalSeconds: +e.TOTAL },
+        }));'
+}
+
+rollback_hint="the original root volume $ORIGINAL_VOLUME_ID is untouched and kept for rollback"
+current=$(instance)
+state=$(state_of <<<"$current")
+root=$(root_of <<<"$current")
+
+if [[ $root == "$FIXED_VOLUME_ID" && $state == running ]] && healthy; then
+    log "$VM_LABEL: already running healthy on the fixed volume $FIXED_VOLUME_ID; nothing to do"
+    report recovered true
+    exit 0
+fi
+
+if [[ $root == "$ORIGINAL_VOLUME_ID" ]]; then
+    t=$SECONDS
+    if [[ $state != stopped ]]; then
+        log "$VM_LABEL: stopping $INSTANCE_ID"
+        aws_json ec2 stop-instances --instance-ids "$INSTANCE_ID" >/dev/null
+        if ! wait_instance stopped "$STOP_TIMEOUT_SECONDS"; then
+            log "$VM_LABEL: $INSTANCE_ID did not stop within $STOP_TIMEOUT_SECONDS s; forcing the stop"
+            aws_json ec2 stop-instances --instance-ids "$INSTANCE_ID" --force >/dev/null
+            wait_instance stopped "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE_ID did not stop even when forced; nothing was swapped; $rollback_hint"
+        fi
+    fi
+    stop_s=$((SECONDS - t))
+    t=$SECONDS
+    aws_json ec2 create-tags --resources "$ORIGINAL_VOLUME_ID" --tags "Key=bootloop-rescue:role,Value=original-root" "Key=bootloop-rescue:instance,Value=$INSTANCE_ID" "Key=bootloop-rescue:replaced-by,Value=$FIXED_VOLUME_ID" >/dev/null
+    log "$VM_LABEL: detaching the original root volume $ORIGINAL_VOLUME_ID (kept)"
+    aws_json ec2 detach-volume --volume-id "$ORIGINAL_VOLUME_ID" --instance-id "$INSTANCE_ID" >/dev/null
+    wait_volume "$ORIGINAL_VOLUME_ID" available
+    root=none
+    swap_s=$((SECONDS - t))
+elif [[ $root != none && $root != "$FIXED_VOLUME_ID" ]]; then
+    fail "$VM_LABEL: the root device $ROOT_DEVICE holds $root, neither the original $ORIGINAL_VOLUME_ID nor the fixed $FIXED_VOLUME_ID; someone changed it, so nothing is done"
+fi
+
+if [[ $root == none ]]; then
+    t=$SECONDS
+    [[ $(instance | state_of) == stopped ]] || fail "$VM_LABEL: $INSTANCE_ID has no root volume but is not stopped; nothing is done; $rollback_hint"
+    log "$VM_LABEL: attaching the fixed volume $FIXED_VOLUME_ID at $ROOT_DEVICE"
+    aws_json ec2 attach-volume --volume-id "$FIXED_VOLUME_ID" --instance-id "$INSTANCE_ID" --device "$ROOT_DEVICE" >/dev/null
+    wait_volume "$FIXED_VOLUME_ID" in-use
+    swap_s=$((${swap_s:-0} + SECONDS - t))
+fi
+
+t=$SECONDS
+state=$(instance | state_of)
+if [[ $state == stopping ]]; then
+    wait_instance stopped "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE_ID did not finish stopping; the fixed volume is attached; $rollback_hint"
+    state=stopped
+fi
+if [[ $state == stopped ]]; then
+    log "$VM_LABEL: starting $INSTANCE_ID on the fixed volume"
+    aws_json ec2 start-instances --instance-ids "$INSTANCE_ID" >/dev/null
+elif [[ $state != running && $state != pending ]]; then
+    fail "$VM_LABEL: $INSTANCE_ID is $state; nothing more is done; $rollback_hint"
+fi
+until_deadline "$BOOT_TIMEOUT_SECONDS"
+until healthy; do
+    if expired; then
+        fail "$VM_LABEL: $INSTANCE_ID did not boot healthy within $BOOT_TIMEOUT_SECONDS s on the fixed volume $FIXED_VOLUME_ID (status checks or boot marker: $marker); $rollback_hint (detached, tagged bootloop-rescue:role=original-root)"
+    fi
+    pause
+done
+boot_s=$((SECONDS - t))
+log "$VM_LABEL: booted healthy on the fixed volume (boot marker: $marker)"
+report recovered false

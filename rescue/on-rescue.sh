@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs on a rescue VM, through the cloud's agent channel, for one attached disk: waits for the
+# VM's first-boot setup, checks the tools, finds the disk by the cloud's attachment handle, runs
+# repair-disk, keeps the evidence and log on the VM, and prints the evidence as one compact line.
+# Input (environment): DISK_HANDLE_KIND (aws-volume-id | azure-lun | gcp-device-name), DISK_HANDLE,
+# optional BITLOCKER_KEY_FILE. Exit code: repair-disk's, or 6 when it could not run.
+set -uo pipefail
+lib=/usr/local/lib/bootloop-rescue
+logdir=/var/log/bootloop-rescue
+
+cannot_run() {  # $1: a fixed message (never input)
+    printf '{"tool":"bootloop-rescue/on-rescue","outcome":"error","exitCode":6,"message":"%s"}\n' "$1"
+    exit 6
+}
+
+case "${DISK_HANDLE_KIND:-}" in
+    aws-volume-id | azure-lun | gcp-device-name) ;;
+    *) cannot_run "unknown disk handle kind" ;;
+esac
+[[ -n ${DISK_HANDLE:-} ]] || cannot_run "no disk handle given"
+
+# First boot installs ntfs-3g and dislocker (cloud-init); wait for it, within bounds.
+if command -v cloud-init >/dev/null 2>&1; then timeout 900 cloud-init status --wait >/dev/null 2>&1 || true; fi
+for tool in python3 ntfs-3g losetup mount umount blockdev; do
+    command -v "$tool" >/dev/null 2>&1 || cannot_run "the rescue VM lacks $tool: it installs ntfs-3g and dislocker at first boot from its OS package archive, which needs egress to it (see the README), or use a rescue image that has them"
+done
+
+dev=$("$lib/find-disk" "--$DISK_HANDLE_KIND" "$DISK_HANDLE" --wait 300) || cannot_run "find-disk did not find the attached disk on the rescue VM (or refused it as in use)"
+
+install -d -m 0700 "$logdir"
+name=$(printf '%s' "$DISK_HANDLE" | tr -c 'A-Za-z0-9_.-' '_')
+args=(--disk "$dev")
+[[ -n ${BITLOCKER_KEY_FILE:-} ]] && args+=(--bitlocker-key-file "$BITLOCKER_KEY_FILE")
+"$lib/repair-disk" "${args[@]}" >"$logdir/$name.json" 2>"$logdir/$name.log"
+code=$?
+python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' "$logdir/$name.json" 2>/dev/null ||
+    cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
+exit "$code"

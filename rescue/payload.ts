@@ -1,0 +1,41 @@
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+
+/** Where the tools live on a rescue VM. */
+export const RESCUE_LIB = "/usr/local/lib/bootloop-rescue";
+
+/** The files every rescue VM needs, whatever the cloud. */
+const TOOLS = ["repair-disk", "find-disk", "on-rescue.sh"];
+
+let cached: { install: string; version: string } | undefined;
+
+/**
+ * A bash snippet that (re)writes the rescue tools to RESCUE_LIB: each file gzip-compressed and
+ * base64-encoded inline, so the agent channel carries them and the rescue VM needs no download.
+ * Deterministic (gzip without timestamps), so the same tools give the same resource inputs on
+ * every machine; `version` is the SHA-256 of the tools, to tag what ran.
+ */
+export function rescueTools(): { install: string; version: string } {
+    if (cached) return cached;
+    const hash = createHash("sha256");
+    const lines = [`install -d -m 0755 ${RESCUE_LIB}`];
+    for (const name of TOOLS) {
+        const content = fs.readFileSync(path.join(__dirname, name));
+        hash.update(name).update(content);
+        const packed = zlib.gzipSync(content, { level: 9 }).toString("base64");
+        lines.push(`printf '%s' '${packed}' | base64 -d | gzip -dc > ${RESCUE_LIB}/${name}.new && chmod 0755 ${RESCUE_LIB}/${name}.new && mv -f ${RESCUE_LIB}/${name}.new ${RESCUE_LIB}/${name}`);
+    }
+    cached = { install: lines.join("\n"), version: hash.digest("hex").slice(0, 16) };
+    return cached;
+}
+
+/**
+ * First-boot setup of a Linux rescue VM (cloud-init): the NTFS and BitLocker tools the engine uses.
+ * Both come from the image's own package archive (Ubuntu universe, Debian main), so the rescue VM
+ * needs egress to that archive once, at boot; nothing else is fetched, ever.
+ */
+export function rescueCloudInit(): string {
+    return ["#cloud-config", "package_update: true", "packages:", "  - ntfs-3g", "  - dislocker", "  - python3", ""].join("\n");
+}

@@ -1,0 +1,193 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { awsScript, AwsScript } from "../../components/aws/scripts";
+
+const STAND_IN = path.join(__dirname, "stand-in");
+const INSTANCE = "i-0123456789abcdef0";
+const RESCUE = "i-0aaaaaaaaaaaaaaaa";
+const ORIGINAL = "vol-0111111111111111a";
+const FIXED = "vol-0222222222222222b";
+const SCRATCH = "vol-0333333333333333c";
+
+/** A world where the instance boot-loops on its original root volume. */
+function world(over: Record<string, any> = {}) {
+    return {
+        instances: {
+            [INSTANCE]: { state: "running", rootDeviceName: "/dev/sda1", blockDevices: { "/dev/sda1": ORIGINAL }, stopPolls: 2, bootPolls: 2 },
+        },
+        volumes: { [ORIGINAL]: { state: "in-use", boots: false }, [FIXED]: { state: "available" }, [SCRATCH]: { state: "in-use" } },
+        consoleOnBoot: "2024/07/19 09:01:02Z: EC2Launch: Windows is Ready to use\n",
+        ssm: { instances: { [RESCUE]: { onlineAfterPolls: 1 } }, commands: {}, evidence: { [SCRATCH]: { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: "ok" } } },
+        ...over,
+    };
+}
+
+interface ScriptRun {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+    calls: string[][];
+    world: any;
+}
+
+function run(script: AwsScript, env: Record<string, string>, w: any): ScriptRun {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aws-script-"));
+    const state = path.join(dir, "world.json");
+    const log = path.join(dir, "calls.log");
+    fs.writeFileSync(state, JSON.stringify(w));
+    fs.writeFileSync(log, "");
+    const out = spawnSync("bash", ["-c", awsScript(script)], {
+        encoding: "utf8",
+        cwd: dir,
+        env: { PATH: `${STAND_IN}:${process.env.PATH}`, HOME: dir, FAKE_AWS_STATE: state, FAKE_AWS_LOG: log, POLL_SECONDS: "0", BACKOFF_SECONDS: "0", AWS_REGION: "us-east-1", ...env },
+        timeout: 60_000,
+    });
+    const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
+    return { code: out.status, stdout: out.stdout, stderr: out.stderr, calls, world: JSON.parse(fs.readFileSync(state, "utf8")) };
+}
+
+const op = (call: string[]) => call.filter((a) => !a.startsWith("-") && !/^(us-east-1|json)$/.test(a)).slice(0, 2).join(" ");
+const MUTATING = /^(ec2 (stop-instances|start-instances|detach-volume|attach-volume|create-tags)|ssm send-command)$/;
+
+const swapEnv = { INSTANCE_ID: INSTANCE, ORIGINAL_VOLUME_ID: ORIGINAL, FIXED_VOLUME_ID: FIXED, ROOT_DEVICE: "/dev/sda1", VM_LABEL: "aws us-east-1/i-0123456789abcdef0", BOOT_TIMEOUT_SECONDS: "30", BOOT_MARKER: "Windows is Ready to use" };
+const repairEnv = { RESCUE_INSTANCE_ID: RESCUE, VOLUME_ID: SCRATCH, DOCUMENT_NAME: "bootloop-rescue-repair-abc", VM_LABEL: "aws us-east-1/i-0123456789abcdef0", REPAIR_TIMEOUT_SECONDS: "30" };
+
+describe("AWS command scripts (stand-in aws CLI)", () => {
+    describe("swap + start + verify", () => {
+        it("stops, keeps and tags the original, attaches the fixed volume at the root device, starts and verifies the boot", () => {
+            const r = run("swap", swapEnv, world());
+            assert.equal(r.code, 0, r.stderr);
+            const mutations = r.calls.map(op).filter((o) => MUTATING.test(o));
+            assert.deepEqual(mutations, ["ec2 stop-instances", "ec2 create-tags", "ec2 detach-volume", "ec2 attach-volume", "ec2 start-instances"]);
+            const i = r.world.instances[INSTANCE];
+            assert.equal(i.state, "running");
+            assert.deepEqual(i.blockDevices, { "/dev/sda1": FIXED });
+            assert.equal(r.world.volumes[ORIGINAL].state, "available", "original kept, detached, not deleted");
+            assert.equal(r.world.volumes[ORIGINAL].tags["bootloop-rescue:role"], "original-root");
+            const report = JSON.parse(r.stdout);
+            assert.equal(report.status, "recovered");
+            assert.equal(report.alreadyRecovered, false);
+            assert.equal(report.bootMarker, "found");
+            assert.deepEqual(Object.keys(report.timings), ["stopSeconds", "swapSeconds", "bootSeconds", "totalSeconds"]);
+        });
+
+        it("an instance already running healthy on the fixed volume is left alone: no call that changes anything", () => {
+            const w = world();
+            w.instances[INSTANCE] = { state: "running", rootDeviceName: "/dev/sda1", blockDevices: { "/dev/sda1": FIXED }, bootedFrom: FIXED, checkPolls: 0, consoleOutput: "Windows is Ready to use" };
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.equal(JSON.parse(r.stdout).alreadyRecovered, true);
+        });
+
+        it("an instance that never passes its status checks fails clearly; the original root volume stays untouched", () => {
+            const w = world();
+            w.volumes[FIXED].boots = false;
+            const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /did not boot healthy within 2 s on the fixed volume vol-0222222222222222b/);
+            assert.match(r.stderr, /original root volume vol-0111111111111111a is untouched and kept for rollback/);
+            assert.equal(r.world.volumes[ORIGINAL].state, "available");
+            assert.ok(!r.calls.some((c) => c.includes(ORIGINAL) && /attach-volume|delete/.test(op(c))), "nothing but the detach touched the original");
+        });
+
+        it("retries throttled calls with backoff", () => {
+            const r = run("swap", swapEnv, world({ throttle: { "ec2 stop-instances": 2, "ec2 describe-instances": 1 } }));
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.calls.filter((c) => op(c) === "ec2 stop-instances").length, 3);
+            assert.match(r.stderr, /aws ec2 stop-instances was throttled \(try 1 of 8\); retrying/);
+        });
+
+        it("gives up after the last retry with the error", () => {
+            const r = run("swap", { ...swapEnv, MAX_ATTEMPTS: "3" }, world({ throttle: { "ec2 describe-instances": 10 } }));
+            assert.notEqual(r.code, 0);
+            assert.match(r.stderr, /aws ec2 describe-instances failed: .*RequestLimitExceeded/);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+        });
+
+        it("forces the stop of an instance that will not stop", () => {
+            const w = world();
+            w.instances[INSTANCE].stuckUnlessForced = true;
+            const r = run("swap", { ...swapEnv, STOP_TIMEOUT_SECONDS: "1", POLL_SECONDS: "0.2" }, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.ok(r.calls.some((c) => op(c) === "ec2 stop-instances" && c.includes("--force")));
+        });
+
+        it("resumes a swap that stopped after the detach", () => {
+            const w = world();
+            w.instances[INSTANCE] = { state: "stopped", rootDeviceName: "/dev/sda1", blockDevices: {}, bootPolls: 1 };
+            w.volumes[ORIGINAL].state = "available";
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), ["ec2 attach-volume", "ec2 start-instances"]);
+        });
+
+        it("refuses when the root device holds a volume it does not know", () => {
+            const w = world();
+            w.instances[INSTANCE].blockDevices["/dev/sda1"] = "vol-0999999999999999f";
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /holds vol-0999999999999999f, neither the original .* nor the fixed/);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+        });
+
+        it("keeps inputs with shell metacharacters inert: refused before any call, nothing executed", () => {
+            const marker = path.join(os.tmpdir(), `pwned-${process.pid}`);
+            for (const [key, value] of [["INSTANCE_ID", `i-0123456789abcdef0; touch ${marker}`], ["FIXED_VOLUME_ID", `$(touch ${marker})`], ["ROOT_DEVICE", `/dev/sda1\`touch ${marker}\``]]) {
+                const r = run("swap", { ...swapEnv, [key]: value }, world());
+                assert.equal(r.code, 1, key);
+                assert.match(r.stderr, new RegExp(`${key} has an unexpected value; refusing to run`));
+                assert.deepEqual(r.calls, [], `${key}: no AWS call made`);
+            }
+            const labelled = run("swap", { ...swapEnv, VM_LABEL: `$(touch ${marker}) \`touch ${marker}\`` }, world());
+            assert.equal(labelled.code, 0);
+            assert.ok(labelled.stderr.includes(`$(touch ${marker})`), "the label is printed literally");
+            assert.ok(!fs.existsSync(marker), "nothing was executed");
+        });
+    });
+
+    describe("repair through Systems Manager", () => {
+        it("waits for the agent, sends the document with the volume id, and prints the evidence", () => {
+            const r = run("repair", repairEnv, world());
+            assert.equal(r.code, 0, r.stderr);
+            const send = r.calls.find((c) => op(c) === "ssm send-command")!;
+            assert.deepEqual(send.slice(send.indexOf("--parameters"), send.indexOf("--parameters") + 2), ["--parameters", `volumeId=${SCRATCH}`]);
+            assert.ok(send.includes("bootloop-rescue-repair-abc"));
+            assert.equal(JSON.parse(r.stdout).outcome, "repaired");
+        });
+
+        it("a failed repair fails the step with the engine's reason", () => {
+            const w = world();
+            w.ssm.evidence[SCRATCH] = { tool: "bootloop-rescue/repair-disk", outcome: "locked", exitCode: 4, message: "partition(s) 3 are BitLocker-encrypted and no recovery password was given" };
+            const r = run("repair", repairEnv, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /repair failed: locked: partition\(s\) 3 are BitLocker-encrypted/);
+            assert.equal(r.stdout, "");
+        });
+
+        it("a rescue instance that never comes online fails with the reason and what it needs", () => {
+            const w = world();
+            w.ssm.instances[RESCUE].onlineAfterPolls = 1e6;
+            const r = run("repair", { ...repairEnv, REPAIR_TIMEOUT_SECONDS: "1", POLL_SECONDS: "0.2" }, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /did not come online in Systems Manager within 1 s .*VPC endpoints/);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+        });
+
+        it("in teardown, a VM that never finished its repair fails clearly and calls nothing", () => {
+            const r = run("repair", { ...repairEnv, BOOTLOOP_TEARDOWN: "1" }, world());
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /teardown found no finished repair/);
+            assert.deepEqual(r.calls, []);
+        });
+
+        it("refuses a volume id with shell metacharacters before any call", () => {
+            const r = run("repair", { ...repairEnv, VOLUME_ID: "vol-0333333333333333c volumeId=vol-1" }, world());
+            assert.equal(r.code, 1);
+            assert.deepEqual(r.calls, []);
+        });
+    });
+});
