@@ -1,6 +1,7 @@
 import { CloudIdentity } from "./core/identity";
 import { CloudPath } from "./core/steps";
 import { awsIdentity } from "./aws/identity";
+import { awsPath } from "./aws/path";
 import { azureIdentity } from "./azure/identity";
 import { gcpIdentity } from "./gcp/identity";
 
@@ -11,4 +12,4 @@ export const identities: readonly CloudIdentity[] = [awsIdentity, azureIdentity,
  * The cloud recovery paths built in this version. An inventory entry whose cloud is not here is
  * a validation error: the program never silently skips a VM.
  */
-export const paths: readonly CloudPath[] = [];
+export const paths: readonly CloudPath[] = [awsPath as CloudPath];

@@ -7,7 +7,7 @@ import { NAMESPACE, ConfigSource, readSettings } from "./settings";
 import { Recovery, RecoveryResult } from "./recovery";
 import { CloudPath } from "./steps";
 import { RecoveryPlan } from "./plan/plan";
-import { VmRecord } from "./vm-recovery";
+import { VmRecord } from "./vm-chain";
 
 /** What the program needs from its surroundings; index.ts passes the real ones, tests their own. */
 export interface ProgramArgs {

@@ -5,7 +5,9 @@ import { VmEntry } from "./inventory/validate";
 import { PlacedVm, RecoveryPlan, buildPlan } from "./plan/plan";
 import { Settings } from "./settings";
 import { CloudPath, CloudSession, RescueStep } from "./steps";
-import { VmRecord, VmRecovery } from "./vm-recovery";
+import { Placement, kebab, shortHash } from "./identity";
+import { zoneKey } from "./plan/pools";
+import { VmRecord, declareVmChain } from "./vm-chain";
 
 /** Arguments of the whole recovery. */
 export interface RecoveryArgs {
@@ -66,20 +68,34 @@ export class Recovery extends pulumi.ComponentResource {
             disksPerRescue: (cloud) => settings.disksPerRescue[cloud] ?? settings.disksPerRescue["*"] ?? pathOf.get(cloud)!.disksPerRescue.default,
         });
 
+        // One component per zone: its rescue VMs and the chains of its VMs. A VM's zone is where
+        // its disk lives, so a VM never changes parent (and so is never renamed).
+        const zones = new Map<string, Zone>();
+        const zoneOf = (cloud: string, placement: Placement) => {
+            const key = zoneKey(cloud, placement);
+            let zone = zones.get(key);
+            if (!zone) {
+                zone = new Zone(zoneName(cloud, placement), { cloud, placement }, { parent: this });
+                zones.set(key, zone);
+            }
+            return zone;
+        };
+
         const rescues = new Map<string, RescueStep>();
+        const byKey = new Map(plan.vms.map((v) => [v.key, v]));
         if (!settings.teardown) {
-            const byKey = new Map(plan.vms.map((v) => [v.key, v]));
             for (const pool of plan.rescuePools) {
+                const zone = zoneOf(pool.cloud, pool.placement);
                 for (const member of pool.members) {
-                    const rescue = sessions.get(pool.cloud)!.rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, opts: { parent: this } });
+                    const rescue = sessions.get(pool.cloud)!.rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, opts: { parent: zone } });
                     rescues.set(member.name, rescue);
                 }
             }
         }
 
-        const byKey = new Map(plan.vms.map((v) => [v.key, v]));
         const records: Record<string, VmRecord> = {};
         let previous: pulumi.Resource[] = [];
+        let declared = 0;
         for (const wave of plan.waves) {
             const after =
                 previous.length === 0
@@ -88,25 +104,47 @@ export class Recovery extends pulumi.ComponentResource {
             const verified: pulumi.Resource[] = [];
             for (const key of wave.vms) {
                 const vm = byKey.get(key)!;
-                const chain = new VmRecovery(
-                    vm.slug,
-                    {
-                        vm,
-                        session: sessions.get(vm.cloud)!,
-                        rescue: vm.seat && rescues.get(vm.seat.member),
-                        after,
-                        teardown: settings.teardown,
-                        bitlockerKey: vm.bitlockerKey ? args.secret(vm.bitlockerKey) : undefined,
-                    },
-                    { parent: this },
-                );
+                const chain = declareVmChain({
+                    vm,
+                    session: sessions.get(vm.cloud)!,
+                    parent: zoneOf(vm.cloud, vm.placement),
+                    rescue: vm.seat && rescues.get(vm.seat.member),
+                    after,
+                    teardown: settings.teardown,
+                    bitlockerKey: vm.bitlockerKey ? args.secret(vm.bitlockerKey) : undefined,
+                });
                 records[vm.key] = chain.record;
                 verified.push(chain.verified);
+                // Let the event loop turn now and then: registrations already sent can finish and be
+                // freed, so thousands of VMs never hold every registration in memory at once. Order
+                // and dependencies are unchanged.
+                if (++declared % DECLARE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
             }
             previous = verified;
         }
+        for (const zone of zones.values()) zone.done();
         this.registerOutputs({ vms: records });
         return { plan, records };
+    }
+}
+
+/** VMs declared between two turns of the event loop. */
+const DECLARE_SLICE = 25;
+
+/** The resource name of a zone's component: readable, and unique through a hash of its identity. */
+export function zoneName(cloud: string, placement: Placement): string {
+    return `zone-${cloud}-${kebab(placement.zone || placement.region || "any")}-${shortHash(zoneKey(cloud, placement))}`;
+}
+
+/** The resources of one zone (of one account/subscription/project): rescue VMs and VM chains. */
+export class Zone extends pulumi.ComponentResource {
+    constructor(name: string, private readonly where: { cloud: string; placement: Placement }, opts?: pulumi.ComponentResourceOptions) {
+        super("bootloop-rescue:core:Zone", name, {}, opts);
+    }
+
+    /** Registers the zone's outputs once its children are declared. */
+    done(): void {
+        this.registerOutputs({ cloud: this.where.cloud, ...this.where.placement });
     }
 }
 

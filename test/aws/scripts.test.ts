@@ -13,7 +13,7 @@ const FIXED = "vol-0222222222222222b";
 const SCRATCH = "vol-0333333333333333c";
 
 /** A world where the instance boot-loops on its original root volume. */
-function world(over: Record<string, any> = {}) {
+function world(over: Record<string, any> = {}): any {
     return {
         instances: {
             [INSTANCE]: { state: "running", rootDeviceName: "/dev/sda1", blockDevices: { "/dev/sda1": ORIGINAL }, stopPolls: 2, bootPolls: 2 },

@@ -26,17 +26,19 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         const rs = run.resources!;
         const slug = run.result.plan.vms[0].slug;
         const m = byName(rs);
-        assert.equal(m.get(slug)!.type, "bootloop-rescue:core:VmRecovery");
-        assert.equal(m.get(slug)!.parent, "recovery");
+        const zone = m.get(`${slug}-backup`)!.parent!;
+        assert.equal(m.get(zone)!.type, "bootloop-rescue:core:Zone");
+        assert.equal(m.get(zone)!.parent, "recovery");
+        assert.match(zone, /^zone-lab-hq-r1-[0-9a-f]{8}$/);
         const chain = ["backup", "scratch", "attach", "repair", "fixed", "swap"].map((s) => `${slug}-${s}`);
         for (const [i, name] of chain.entries()) {
-            assert.equal(m.get(name)!.parent, slug, `${name} is a child of the VM component`);
+            assert.equal(m.get(name)!.parent, zone, `${name} is a child of its zone's component`);
             if (i > 0) assert.ok(m.get(name)!.dependsOn.includes(chain[i - 1]), `${name} depends on ${chain[i - 1]}`);
         }
         // The attachment also depends on its rescue VM, through its inputs.
         const rescue = run.result.plan.vms[0].seat!.member;
         assert.ok(m.get(`${slug}-attach`)!.dependsOn.includes(rescue));
-        assert.equal(m.get(rescue)!.parent, "recovery");
+        assert.equal(m.get(rescue)!.parent, zone, "the rescue VM belongs to the same zone");
     });
 
     it("retains backups and fixed disks on delete, and only those", async () => {

@@ -22,9 +22,12 @@ interface Captured {
     resource: pulumi.Resource;
     type: string;
     name: string;
-    props: pulumi.Inputs;
-    opts: pulumi.ResourceOptions;
-    custom: boolean;
+    parent?: pulumi.Resource;
+    protect: boolean;
+    retainOnDelete: boolean;
+    /** Kept only when details are wanted: they hold every input's Output graph alive. */
+    props?: pulumi.Inputs;
+    dependsOn?: pulumi.ResourceOptions["dependsOn"];
 }
 
 /**
@@ -36,15 +39,19 @@ export class ResourceCapture {
     private readonly captured: Captured[] = [];
     private readonly names = new Map<pulumi.Resource, string>();
 
+    /** @param details keep inputs and dependencies for {@link resources} (costs memory at scale). */
+    constructor(private readonly details = true) {}
+
     /** The hook to put in the root component's `transformations`. */
     readonly transformation: pulumi.ResourceTransformation = (args) => {
         this.captured.push({
             resource: args.resource,
             type: args.type,
             name: args.name,
-            props: args.props,
-            opts: args.opts,
-            custom: pulumi.CustomResource.isInstance(args.resource),
+            parent: args.opts.parent,
+            protect: args.opts.protect === true,
+            retainOnDelete: args.opts.retainOnDelete === true,
+            ...(this.details ? { props: args.props, dependsOn: args.opts.dependsOn } : {}),
         });
         this.names.set(args.resource, args.name);
         return undefined;
@@ -60,9 +67,9 @@ export class ResourceCapture {
         return this.captured.map((c) => ({
             type: c.type,
             name: c.name,
-            parent: c.opts.parent ? this.nameOf(c.opts.parent) : undefined,
-            retainOnDelete: c.opts.retainOnDelete === true,
-            protect: c.opts.protect === true,
+            parent: c.parent ? this.nameOf(c.parent) : undefined,
+            retainOnDelete: c.retainOnDelete,
+            protect: c.protect,
         }));
     }
 
@@ -73,19 +80,20 @@ export class ResourceCapture {
 
     /** Every captured resource with options, dependencies and resolved inputs. */
     async resources(): Promise<PlannedResource[]> {
+        if (!this.details) throw new Error("internal: this capture keeps no details");
         await this.settled();
         const out: PlannedResource[] = [];
         for (const c of this.captured) {
             const deps = new Set<string>();
-            for (const d of await explicitDependencies(c.opts.dependsOn)) deps.add(this.nameOf(d));
+            for (const d of await explicitDependencies(c.dependsOn)) deps.add(this.nameOf(d));
             for (const r of await inputDependencies(c.props)) if (r !== c.resource) deps.add(this.nameOf(r));
             out.push({
                 type: c.type,
                 name: c.name,
-                parent: c.opts.parent ? this.nameOf(c.opts.parent) : undefined,
+                parent: c.parent ? this.nameOf(c.parent) : undefined,
                 dependsOn: [...deps].sort(),
-                protect: c.opts.protect === true,
-                retainOnDelete: c.opts.retainOnDelete === true,
+                protect: c.protect,
+                retainOnDelete: c.retainOnDelete,
                 inputs: (await resolveInputs(c.props)) as Record<string, unknown>,
             });
         }

@@ -34,9 +34,9 @@ export function renderSummary(run: OfflineRun, source: string): string {
     const first = plan.vms[0];
     if (first) {
         lines.push(`Steps per VM, e.g. ${first.label} (wave ${first.wave}):`);
-        for (const r of run.tree.filter((t) => t.parent === first.slug)) {
+        for (const r of run.tree.filter((t) => t.name.startsWith(`${first.slug}-`))) {
             const kept = r.retainOnDelete || r.protect ? "  [kept on delete]" : "";
-            lines.push(`  ${r.name.padEnd(34)} ${r.type}${kept}`);
+            lines.push(`  ${r.name.padEnd(44)} ${r.type}${kept}`);
         }
         lines.push("");
     }

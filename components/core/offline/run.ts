@@ -63,7 +63,7 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     );
     pulumi.runtime.setAllConfig(args.config.values, args.config.secretKeys);
 
-    const capture = new ResourceCapture();
+    const capture = new ResourceCapture(args.details);
     const config: ConfigSource = {
         get: (key) => args.config.values[key],
         kind: (key) => (args.config.values[key] === undefined ? "missing" : args.config.secretKeys.includes(key) ? "secret" : "plain"),
@@ -79,6 +79,8 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     });
     const resources = args.details ? await capture.resources() : undefined;
     if (!resources) await capture.settled();
+    // Let the last registrations (component outputs) drain, as `pulumi up` would before it ends.
+    await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
     const tree = capture.tree();
     const countsByType: Record<string, number> = {};
     for (const r of tree) countsByType[r.type] = (countsByType[r.type] ?? 0) + 1;

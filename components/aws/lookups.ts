@@ -1,0 +1,107 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { hexId, shortHash } from "../core/identity";
+import { VmEntry } from "../core/inventory/validate";
+import { Resolved } from "../core/steps";
+import { AwsConfig } from "./config";
+
+/** What the steps need to know about an instance, found by lookup (strings, as facts are). */
+export interface AwsFacts {
+    /** The root EBS volume (never written; snapshotted, then kept for rollback). */
+    rootVolumeId: string;
+    /** Device name of the root volume (e.g. /dev/sda1), where the fixed volume is attached. */
+    rootDeviceName: string;
+    /** Subnet the rescue instance of this zone goes into. */
+    subnetId: string;
+    /** VPC of that subnet (for the rescue security group). */
+    vpcId: string;
+    /** Root volume type, IOPS, throughput and encryption, copied to the scratch and fixed volumes. */
+    volumeType: string;
+    iops: string;
+    throughput: string;
+    encrypted: string;
+    kmsKeyId: string;
+}
+
+/**
+ * Looks up an instance: its AZ, root volume and subnet, and the account the provider acts in.
+ * An AZ given in the inventory is passed as a filter, so a mismatch is an error, not a guess.
+ */
+export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, account: Promise<string>, config: AwsConfig): Promise<Resolved> {
+    const region = vm.fields.region;
+    const opts: pulumi.InvokeOptions = { provider };
+    const filters = vm.fields.availabilityZone ? [{ name: "availability-zone", values: [vm.fields.availabilityZone] }] : undefined;
+    const found = await aws.ec2.getInstance({ instanceId: vm.fields.instanceId, region, filters }, opts);
+    const root = (found.rootBlockDevices ?? [])[0];
+    if (!root || !root.volumeId) throw new Error(`${vm.fields.instanceId} has no EBS root volume (instance-store roots cannot be repaired offline)`);
+    const zone = found.availabilityZone;
+    const subnetId = config.rescueSubnetIds[zone] ?? found.subnetId;
+    const subnet = await aws.ec2.getSubnet({ id: subnetId, region }, opts);
+    const facts: AwsFacts = {
+        rootVolumeId: root.volumeId,
+        rootDeviceName: root.deviceName,
+        subnetId,
+        vpcId: subnet.vpcId,
+        volumeType: root.volumeType || "gp3",
+        iops: String(root.iops ?? ""),
+        throughput: String(root.throughput ?? ""),
+        encrypted: String(Boolean(root.encrypted)),
+        kmsKeyId: root.kmsKeyId ?? "",
+    };
+    return { placement: { scope: vm.fields.accountId ?? (await account), region, zone }, facts: { ...facts } };
+}
+
+/** The account the provider's credentials act in. */
+export async function callerAccount(provider: aws.Provider): Promise<string> {
+    return (await aws.getCallerIdentity({}, { provider })).accountId;
+}
+
+/** The rescue AMI of a region: from config, or the newest Canonical Ubuntu 24.04 LTS amd64 image. */
+export function rescueAmi(region: string, provider: aws.Provider, config: AwsConfig): pulumi.Output<string> {
+    if (config.rescueAmis[region]) return pulumi.output(config.rescueAmis[region]);
+    return pulumi.output(
+        aws.ec2.getAmi(
+            {
+                region,
+                mostRecent: true,
+                owners: ["099720109477"],
+                filters: [
+                    { name: "name", values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] },
+                    { name: "architecture", values: ["x86_64"] },
+                ],
+            },
+            { provider },
+        ),
+    ).id;
+}
+
+/**
+ * Placeholders for the offline plan, derived from the lookup's own arguments (so from the
+ * inventory): stable, well-formed ids that never name a real resource.
+ */
+export function offlineAwsLookup(token: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
+    const n = (text: string) => parseInt(shortHash(text), 16);
+    switch (token) {
+        case "aws:ec2/getInstance:getInstance": {
+            const id = String(inputs.instanceId);
+            const region = String(inputs.region);
+            const filters = (inputs.filters as { name: string; values: string[] }[] | undefined) ?? [];
+            const az = filters.find((f) => f.name === "availability-zone")?.values[0] ?? `${region}${"abc"[n(id) % 3]}`;
+            return {
+                id,
+                instanceId: id,
+                availabilityZone: az,
+                subnetId: `subnet-${hexId(n(`subnet ${az}`), 17)}`,
+                rootBlockDevices: [{ volumeId: `vol-${hexId(n(`root ${id}`), 17)}`, deviceName: "/dev/sda1", volumeType: "gp3", iops: 3000, throughput: 125, encrypted: true, kmsKeyId: "", volumeSize: 64 }],
+            };
+        }
+        case "aws:ec2/getSubnet:getSubnet":
+            return { id: inputs.id, vpcId: `vpc-${hexId(n(`vpc ${String(inputs.id)}`), 17)}` };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/offline-plan", userId: "OFFLINE" };
+        case "aws:ec2/getAmi:getAmi":
+            return { id: `ami-${hexId(n(`ami ${String(inputs.region)}`), 17)}`, name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };
+        default:
+            return undefined;
+    }
+}

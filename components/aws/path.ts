@@ -1,0 +1,79 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { VmEntry } from "../core/inventory/validate";
+import { CloudPath, CloudSession, SessionContext } from "../core/steps";
+import { AWS_CONFIG_KEYS, AwsConfig, readAwsConfig } from "./config";
+import { awsIdentity } from "./identity";
+import { callerAccount, lookUpInstance, offlineAwsLookup } from "./lookups";
+import { AwsRescueFleet } from "./rescue";
+import * as steps from "./steps";
+
+/**
+ * One run of the AWS path: a provider per account named in the inventory (the ambient
+ * credentials, or a role to assume), the rescue fleet, and the steps.
+ */
+class AwsSession implements CloudSession {
+    private readonly providers = new Map<string, aws.Provider>();
+    private readonly accounts = new Map<aws.Provider, Promise<string>>();
+    private readonly byScope = new Map<string, aws.Provider>();
+    private readonly fleet: AwsRescueFleet;
+    private readonly env: steps.AwsStepEnv;
+
+    constructor(private readonly ctx: SessionContext<AwsConfig>) {
+        const tags = { "bootloop-rescue:stack": pulumi.getStack(), "bootloop-rescue:managed-by": "bootloop-rescue" };
+        const providerOf = (scope: string) => this.byScope.get(scope) ?? this.provider(scope, "us-east-1");
+        this.fleet = new AwsRescueFleet(ctx.parent, ctx.config, providerOf, tags);
+        this.env = { settings: ctx.settings, config: ctx.config, providerOf, document: (a, r) => this.fleet.document(a, r), tags };
+    }
+
+    /** The provider of an account id from the inventory ("" = the ambient credentials' account). */
+    private provider(account: string, region: string): aws.Provider {
+        let provider = this.providers.get(account);
+        if (!provider) {
+            const role = account ? this.ctx.config.assumeRoleArns[account] : undefined;
+            provider = new aws.Provider(
+                `aws-${account || "default"}`,
+                {
+                    region,
+                    allowedAccountIds: account ? [account] : undefined,
+                    assumeRoles: role ? [{ roleArn: role, sessionName: "bootloop-rescue" }] : undefined,
+                },
+                { parent: this.ctx.parent },
+            );
+            this.providers.set(account, provider);
+        }
+        return provider;
+    }
+
+    async resolve(vm: VmEntry) {
+        const provider = this.provider(vm.fields.accountId ?? "", vm.fields.region);
+        let account = this.accounts.get(provider);
+        if (!account) {
+            account = vm.fields.accountId ? Promise.resolve(vm.fields.accountId) : callerAccount(provider);
+            this.accounts.set(provider, account);
+        }
+        const resolved = await lookUpInstance(vm, provider, account, this.ctx.config);
+        this.byScope.set(resolved.placement.scope, provider);
+        return resolved;
+    }
+
+    rescueVm: CloudSession["rescueVm"] = (ctx) => this.fleet.instance(ctx);
+    backup: CloudSession["backup"] = (ctx) => steps.backup(this.env, ctx);
+    scratchDisk: CloudSession["scratchDisk"] = (ctx, backup) => steps.scratchDisk(this.env, ctx, backup);
+    attach: CloudSession["attach"] = (ctx, scratch, rescue) => steps.attach(this.env, ctx, scratch, rescue);
+    repair: CloudSession["repair"] = (ctx, attached) => steps.repair(this.env, ctx, attached);
+    fixedDisk: CloudSession["fixedDisk"] = (ctx, source) => steps.fixedDisk(this.env, ctx, source);
+    swap: CloudSession["swap"] = (ctx, fixed) => steps.swap(this.env, ctx, fixed);
+}
+
+/** The AWS recovery path: EC2 Windows instances, repaired through pooled Linux rescue instances. */
+export const awsPath: CloudPath<AwsConfig> = {
+    identity: awsIdentity,
+    strategies: ["repair"],
+    bitlocker: false,
+    disksPerRescue: { default: 20, max: steps.AWS_MAX_DISKS_PER_RESCUE },
+    configKeys: AWS_CONFIG_KEYS,
+    configure: readAwsConfig,
+    openSession: (ctx) => new AwsSession(ctx),
+    offlineLookup: offlineAwsLookup,
+};

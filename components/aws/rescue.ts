@@ -1,0 +1,141 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { shortHash } from "../core/identity";
+import { RescueContext, RescueStep } from "../core/steps";
+import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
+import { AwsConfig } from "./config";
+import { rescueAmi } from "./lookups";
+
+const VOLUME_ID_PATTERN = "^vol-([0-9a-f]{8}|[0-9a-f]{17})$";
+
+/**
+ * The Systems Manager command document that repairs one attached volume on a rescue instance. It
+ * carries the rescue tools inline (no download at repair time) and takes the volume id as a typed
+ * parameter with a strict allowed pattern, so no other text can reach the script.
+ */
+export function repairDocumentContent(): string {
+    const tools = rescueTools();
+    return JSON.stringify({
+        schemaVersion: "2.2",
+        description: `bootloop-rescue: repair one attached Windows disk offline (rescue tools ${tools.version})`,
+        parameters: {
+            volumeId: { type: "String", description: "EBS volume id of the attached disk to repair", allowedPattern: VOLUME_ID_PATTERN },
+        },
+        mainSteps: [
+            {
+                action: "aws:runShellScript",
+                name: "repair",
+                precondition: { StringEquals: ["platformType", "Linux"] },
+                inputs: {
+                    timeoutSeconds: "1800",
+                    runCommand: [tools.install, "export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}'", `exec ${RESCUE_LIB}/on-rescue.sh`],
+                },
+            },
+        ],
+    });
+}
+
+/**
+ * The rescue instances of one run, and what they share: per account an instance role that can
+ * only talk to Systems Manager, per account and region the repair document, per VPC a security
+ * group with no inbound rule. Shared resources are children of the root, named from their scope.
+ */
+export class AwsRescueFleet {
+    private readonly profiles = new Map<string, aws.iam.InstanceProfile>();
+    private readonly documents = new Map<string, aws.ssm.Document>();
+    private readonly groups = new Map<string, aws.ec2.SecurityGroup>();
+
+    constructor(
+        private readonly parent: pulumi.Resource,
+        private readonly config: AwsConfig,
+        private readonly providerOf: (account: string) => aws.Provider,
+        private readonly tags: Record<string, string>,
+    ) {}
+
+    private profile(account: string): aws.iam.InstanceProfile {
+        let profile = this.profiles.get(account);
+        if (!profile) {
+            const opts = { parent: this.parent, provider: this.providerOf(account) };
+            const name = `rescue-aws-${shortHash(`account ${account}`)}`;
+            const role = new aws.iam.Role(
+                `${name}-role`,
+                {
+                    description: "bootloop-rescue rescue instances: Systems Manager only",
+                    assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+                    tags: this.tags,
+                },
+                opts,
+            );
+            new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, opts);
+            profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: this.tags }, opts);
+            this.profiles.set(account, profile);
+        }
+        return profile;
+    }
+
+    /** The repair document of an account and region. */
+    document(account: string, region: string): aws.ssm.Document {
+        const key = `${account}/${region}`;
+        let doc = this.documents.get(key);
+        if (!doc) {
+            doc = new aws.ssm.Document(
+                `rescue-aws-${shortHash(`document ${key}`)}-repair`,
+                { documentType: "Command", documentFormat: "JSON", content: repairDocumentContent(), region, tags: this.tags },
+                { parent: this.parent, provider: this.providerOf(account) },
+            );
+            this.documents.set(key, doc);
+        }
+        return doc;
+    }
+
+    private securityGroup(account: string, region: string, vpcId: string): aws.ec2.SecurityGroup {
+        const key = `${account}/${region}/${vpcId}`;
+        let group = this.groups.get(key);
+        if (!group) {
+            group = new aws.ec2.SecurityGroup(
+                `rescue-aws-${shortHash(`sg ${key}`)}-sg`,
+                {
+                    description: "bootloop-rescue rescue instances: no inbound; HTTPS out to Systems Manager, HTTP(S) out to the OS archive at first boot",
+                    vpcId,
+                    region,
+                    ingress: [],
+                    egress: [
+                        { description: "Systems Manager endpoints, OS package archive", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
+                        { description: "OS package archive (apt over HTTP, signed)", protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"] },
+                    ],
+                    revokeRulesOnDelete: true,
+                    tags: this.tags,
+                },
+                { parent: this.parent, provider: this.providerOf(account) },
+            );
+            this.groups.set(key, group);
+        }
+        return group;
+    }
+
+    /** One rescue instance: Linux, no public IP, IMDSv2 only, no inbound rule, SSM role. */
+    instance(ctx: RescueContext): RescueStep {
+        const { scope: account, region, zone } = ctx.pool.placement;
+        const facts = ctx.sample.facts;
+        const subnetId = this.config.rescueSubnetIds[zone] ?? facts.subnetId;
+        const provider = this.providerOf(account);
+        const instance = new aws.ec2.Instance(
+            ctx.member.name,
+            {
+                ami: rescueAmi(region, provider, this.config),
+                instanceType: this.config.rescueInstanceType,
+                region,
+                subnetId,
+                associatePublicIpAddress: false,
+                vpcSecurityGroupIds: [this.securityGroup(account, region, facts.vpcId).id],
+                iamInstanceProfile: this.profile(account).name,
+                metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+                rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16 },
+                userData: rescueCloudInit(),
+                tags: { ...this.tags, Name: ctx.member.name, "bootloop-rescue:role": "rescue" },
+            },
+            pulumi.mergeOptions(ctx.opts, { provider, customTimeouts: { create: "20m", delete: "20m" } }),
+        );
+        return { resource: instance, id: instance.id };
+    }
+}

@@ -1,0 +1,168 @@
+import * as aws from "@pulumi/aws";
+import * as local from "@pulumi/command/local";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../core/settings";
+import { AttachStep, BackupStep, DiskStep, RepairStep, RescueStep, StepContext, SwapStep } from "../core/steps";
+import { AwsConfig } from "./config";
+import { AwsFacts } from "./lookups";
+import { awsScript } from "./scripts";
+
+/** Device names for attach slots: /dev/sdf … /dev/sdz, then /dev/sdb … /dev/sde (25 in all). */
+const DEVICE_LETTERS = "fghijklmnopqrstuvwxyzbcde";
+/** At most this many volumes per rescue instance: Nitro's 28 attachments less root, ENI and a spare. */
+export const AWS_MAX_DISKS_PER_RESCUE = 24;
+
+/** The device name of an attach slot on a rescue instance. */
+export function deviceForSlot(slot: number): string {
+    if (slot < 0 || slot >= AWS_MAX_DISKS_PER_RESCUE) throw new Error(`internal: slot ${slot} out of range`);
+    return `/dev/sd${DEVICE_LETTERS[slot]}`;
+}
+
+/** What the AWS steps share within one run. */
+export interface AwsStepEnv {
+    /** Settings of the run (timeouts). */
+    settings: Settings;
+    /** AWS settings. */
+    config: AwsConfig;
+    /** Provider of an account. */
+    providerOf(account: string): aws.Provider;
+    /** The repair document of an account and region. */
+    document(account: string, region: string): aws.ssm.Document;
+    /** Tags every resource carries (stack, tool). */
+    tags: Record<string, string>;
+}
+
+const facts = (ctx: StepContext) => ctx.vm.facts as unknown as AwsFacts;
+const region = (ctx: StepContext) => ctx.vm.fields.region;
+
+function tags(env: AwsStepEnv, ctx: StepContext, role: string): Record<string, string> {
+    return { ...ctx.vm.labels, ...env.tags, "bootloop-rescue:instance": ctx.vm.fields.instanceId, "bootloop-rescue:role": role, Name: `${ctx.vm.slug}-${role}` };
+}
+
+function volumeShape(f: AwsFacts): { iops?: number; throughput?: number } {
+    const iops = ["io1", "io2", "gp3"].includes(f.volumeType) && f.iops ? Number(f.iops) : undefined;
+    const throughput = f.volumeType === "gp3" && f.throughput ? Number(f.throughput) : undefined;
+    return { iops, throughput };
+}
+
+function opts(env: AwsStepEnv, ctx: StepContext, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+    return pulumi.mergeOptions(ctx.opts, { provider: env.providerOf(ctx.vm.placement.scope), ...extra });
+}
+
+/** Environment every command of the VM gets: region, label, and the role to act as. */
+function commandEnv(env: AwsStepEnv, ctx: StepContext): Record<string, string> {
+    const role = env.config.assumeRoleArns[ctx.vm.placement.scope];
+    return { AWS_REGION: region(ctx), VM_LABEL: ctx.vm.label, ...(role ? { ASSUME_ROLE_ARN: role } : {}) };
+}
+
+export function backup(env: AwsStepEnv, ctx: StepContext): BackupStep {
+    const snapshot = new aws.ebs.Snapshot(
+        `${ctx.vm.slug}-backup`,
+        {
+            volumeId: facts(ctx).rootVolumeId,
+            region: region(ctx),
+            description: `bootloop-rescue backup of the root volume of ${ctx.vm.fields.instanceId}, taken before its offline repair`,
+            tags: tags(env, ctx, "backup"),
+        },
+        opts(env, ctx, { customTimeouts: { create: "120m" } }),
+    );
+    return { resource: snapshot, backupId: snapshot.id };
+}
+
+export function scratchDisk(env: AwsStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
+    const f = facts(ctx);
+    const volume = new aws.ebs.Volume(
+        `${ctx.vm.slug}-scratch`,
+        {
+            availabilityZone: ctx.vm.placement.zone,
+            region: region(ctx),
+            snapshotId: backup.backupId,
+            type: f.volumeType,
+            ...volumeShape(f),
+            // A volume made from an encrypted snapshot is encrypted; keep the same KMS key.
+            encrypted: f.encrypted === "true" ? true : undefined,
+            kmsKeyId: f.kmsKeyId || undefined,
+            tags: tags(env, ctx, "scratch"),
+        },
+        opts(env, ctx, { customTimeouts: { create: "60m" } }),
+    );
+    return { resource: volume, diskId: volume.id };
+}
+
+export function attach(env: AwsStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
+    const attachment = new aws.ec2.VolumeAttachment(
+        `${ctx.vm.slug}-attach`,
+        { deviceName: deviceForSlot(ctx.vm.seat!.slot), volumeId: scratch.diskId, instanceId: rescue.id, region: region(ctx) },
+        opts(env, ctx),
+    );
+    // On Nitro the device name is a hint; the engine finds the volume by its id (NVMe serial).
+    return { resource: attachment, handle: scratch.diskId };
+}
+
+/** Stand-in for inputs whose resources are gone in teardown; ignored, so state keeps the real ones. */
+const RETIRED = "vol-00000000000000000";
+
+export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep {
+    const scope = ctx.vm.placement.scope;
+    const command = new local.Command(
+        `${ctx.vm.slug}-repair`,
+        {
+            create: awsScript("repair"),
+            interpreter: ["/bin/bash", "-c"],
+            environment: {
+                ...commandEnv(env, ctx),
+                RESCUE_INSTANCE_ID: attached ? attached.rescue.id : "i-00000000000000000",
+                VOLUME_ID: attached ? attached.attach.handle : RETIRED,
+                DOCUMENT_NAME: env.document(scope, region(ctx)).name,
+                REPAIR_TIMEOUT_SECONDS: String(env.settings.repairTimeoutMinutes * 60),
+                ...(ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {}),
+            },
+        },
+        // Once a repair succeeded it never runs again: a new script text, a replaced rescue
+        // instance or teardown must not re-run it (its evidence stays in state).
+        opts(env, ctx, { ignoreChanges: ["create", "update", "environment", "interpreter"], customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` } }),
+    );
+    return { resource: command, evidence: command.stdout };
+}
+
+export function fixedDisk(env: AwsStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {
+    const f = facts(ctx);
+    // EBS CopyVolumes: a crash-consistent copy of the repaired scratch volume in the same AZ, made
+    // after the engine unmounted it cleanly. It was never attached to anything: the swap attaches it.
+    const copy = new aws.ebs.VolumeCopy(
+        `${ctx.vm.slug}-fixed`,
+        { sourceVolumeId: source ? source.scratch.diskId : RETIRED, region: region(ctx), volumeType: f.volumeType, ...volumeShape(f), tags: tags(env, ctx, "fixed") },
+        opts(env, ctx, { ignoreChanges: ["sourceVolumeId"], customTimeouts: { create: "120m" } }),
+    );
+    return { resource: copy, diskId: copy.id };
+}
+
+export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
+    const f = facts(ctx);
+    const command = new local.Command(
+        `${ctx.vm.slug}-swap`,
+        {
+            create: awsScript("swap"),
+            interpreter: ["/bin/bash", "-c"],
+            environment: {
+                ...commandEnv(env, ctx),
+                INSTANCE_ID: ctx.vm.fields.instanceId,
+                ORIGINAL_VOLUME_ID: f.rootVolumeId,
+                FIXED_VOLUME_ID: fixed.diskId,
+                ROOT_DEVICE: f.rootDeviceName,
+                BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
+                BOOT_MARKER: env.config.bootMarker,
+            },
+        },
+        // A new script text never re-swaps a recovered VM (and the script is idempotent anyway).
+        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter"], customTimeouts: { create: `${env.settings.bootTimeoutMinutes + 30}m`, update: `${env.settings.bootTimeoutMinutes + 30}m` } }),
+    );
+    const report = command.stdout.apply((text) => {
+        try {
+            return JSON.parse(text) as { status: string; timings: Record<string, number> };
+        } catch {
+            return { status: "unknown", timings: {} as Record<string, number> };
+        }
+    });
+    return { resource: command, status: report.status, originalDiskId: pulumi.output(f.rootVolumeId), timings: report.timings };
+}
