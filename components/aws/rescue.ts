@@ -79,7 +79,7 @@ export class AwsRescueFleet {
         let doc = this.documents.get(key);
         if (!doc) {
             doc = new aws.ssm.Document(
-                `rescue-aws-${shortHash(`document ${key}`)}-repair`,
+                `rescue-aws-${shortHash(`document ${key}`)}-repair-doc`,
                 { documentType: "Command", documentFormat: "JSON", content: repairDocumentContent(), region, tags: this.tags },
                 { parent: this.parent, provider: this.providerOf(account) },
             );

@@ -1,59 +1,9 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { awsScript, AwsScript } from "../../components/aws/scripts";
+import { FIXED, INSTANCE, MUTATING, ORIGINAL, RESCUE, SCRATCH, op, repairEnv, run, swapEnv, world } from "./run-script";
 
-const STAND_IN = path.join(__dirname, "stand-in");
-const INSTANCE = "i-0123456789abcdef0";
-const RESCUE = "i-0aaaaaaaaaaaaaaaa";
-const ORIGINAL = "vol-0111111111111111a";
-const FIXED = "vol-0222222222222222b";
-const SCRATCH = "vol-0333333333333333c";
-
-/** A world where the instance boot-loops on its original root volume. */
-function world(over: Record<string, any> = {}): any {
-    return {
-        instances: {
-            [INSTANCE]: { state: "running", rootDeviceName: "/dev/sda1", blockDevices: { "/dev/sda1": ORIGINAL }, stopPolls: 2, bootPolls: 2 },
-        },
-        volumes: { [ORIGINAL]: { state: "in-use", boots: false }, [FIXED]: { state: "available" }, [SCRATCH]: { state: "in-use" } },
-        consoleOnBoot: "2024/07/19 09:01:02Z: EC2Launch: Windows is Ready to use\n",
-        ssm: { instances: { [RESCUE]: { onlineAfterPolls: 1 } }, commands: {}, evidence: { [SCRATCH]: { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: "ok" } } },
-        ...over,
-    };
-}
-
-interface ScriptRun {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-    calls: string[][];
-    world: any;
-}
-
-function run(script: AwsScript, env: Record<string, string>, w: any): ScriptRun {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aws-script-"));
-    const state = path.join(dir, "world.json");
-    const log = path.join(dir, "calls.log");
-    fs.writeFileSync(state, JSON.stringify(w));
-    fs.writeFileSync(log, "");
-    const out = spawnSync("bash", ["-c", awsScript(script)], {
-        encoding: "utf8",
-        cwd: dir,
-        env: { PATH: `${STAND_IN}:${process.env.PATH}`, HOME: dir, FAKE_AWS_STATE: state, FAKE_AWS_LOG: log, POLL_SECONDS: "0", BACKOFF_SECONDS: "0", AWS_REGION: "us-east-1", ...env },
-        timeout: 60_000,
-    });
-    const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
-    return { code: out.status, stdout: out.stdout, stderr: out.stderr, calls, world: JSON.parse(fs.readFileSync(state, "utf8")) };
-}
-
-const op = (call: string[]) => call.filter((a) => !a.startsWith("-") && !/^(us-east-1|json)$/.test(a)).slice(0, 2).join(" ");
-const MUTATING = /^(ec2 (stop-instances|start-instances|detach-volume|attach-volume|create-tags)|ssm send-command)$/;
-
-const swapEnv = { INSTANCE_ID: INSTANCE, ORIGINAL_VOLUME_ID: ORIGINAL, FIXED_VOLUME_ID: FIXED, ROOT_DEVICE: "/dev/sda1", VM_LABEL: "aws us-east-1/i-0123456789abcdef0", BOOT_TIMEOUT_SECONDS: "30", BOOT_MARKER: "Windows is Ready to use" };
-const repairEnv = { RESCUE_INSTANCE_ID: RESCUE, VOLUME_ID: SCRATCH, DOCUMENT_NAME: "bootloop-rescue-repair-abc", VM_LABEL: "aws us-east-1/i-0123456789abcdef0", REPAIR_TIMEOUT_SECONDS: "30" };
 
 describe("AWS command scripts (stand-in aws CLI)", () => {
     describe("swap + start + verify", () => {

@@ -1,0 +1,175 @@
+import { strict as assert } from "assert";
+import { identities, paths } from "../../components/clouds";
+import { InputError } from "../../components/core/inventory/problems";
+import { PlannedResource } from "../../components/core/offline/capture";
+import { runOffline } from "../../components/core/offline/run";
+import { tempDir } from "../helpers/lab-run";
+
+function inventory(vms: { id: string; region?: string; az?: string; account?: string; extra?: string }[]): string {
+    return (
+        "vms:\n" +
+        vms
+            .map((v) => {
+                const region = v.region ?? "us-east-1";
+                return `  - cloud: aws\n    region: ${region}\n    instanceId: ${v.id}\n` + (v.az ? `    availabilityZone: ${v.az}\n` : "") + (v.account ? `    accountId: "${v.account}"\n` : "") + (v.extra ?? "");
+            })
+            .join("")
+    );
+}
+
+const id = (i: number) => `i-${i.toString(16).padStart(17, "0")}`;
+
+async function plan(inv: string, config: Record<string, string> = {}) {
+    const run = await runOffline({
+        stack: "test",
+        config: { values: { "bootloop-rescue:inventory": "inv.yaml", ...config }, secretKeys: [] },
+        baseDir: tempDir({ "inv.yaml": inv }),
+        identities,
+        paths,
+        details: true,
+    });
+    const rs = run.resources!;
+    return { run, rs, byName: new Map(rs.map((r) => [r.name, r])), ofType: (t: string) => rs.filter((r) => r.type === t) };
+}
+
+describe("AWS path under Pulumi mocks", () => {
+    it("declares the chain per instance with the right types, parent and dependencies", async () => {
+        const { run, byName } = await plan(inventory([{ id: id(1), az: "us-east-1a" }]));
+        const slug = run.result.plan.vms[0].slug;
+        const steps: [string, string][] = [
+            ["backup", "aws:ebs/snapshot:Snapshot"],
+            ["scratch", "aws:ebs/volume:Volume"],
+            ["attach", "aws:ec2/volumeAttachment:VolumeAttachment"],
+            ["repair", "command:local:Command"],
+            ["fixed", "aws:ebs/volumeCopy:VolumeCopy"],
+            ["swap", "command:local:Command"],
+        ];
+        const zone = byName.get(`${slug}-backup`)!.parent!;
+        assert.equal(byName.get(zone)!.type, "bootloop-rescue:core:Zone");
+        for (const [i, [step, type]] of steps.entries()) {
+            const r = byName.get(`${slug}-${step}`)!;
+            assert.equal(r.type, type, step);
+            assert.equal(r.parent, zone);
+            if (i > 0) assert.ok(r.dependsOn.includes(`${slug}-${steps[i - 1][0]}`), `${step} depends on ${steps[i - 1][0]}`);
+        }
+        const scratch = byName.get(`${slug}-scratch`)!;
+        assert.equal(scratch.inputs.snapshotId, `${slug}-backup-id`, "scratch volume made from the backup");
+        assert.equal(scratch.inputs.availabilityZone, "us-east-1a");
+        assert.equal(scratch.inputs.encrypted, true);
+        assert.equal(scratch.inputs.type, "gp3");
+        assert.equal(byName.get(`${slug}-fixed`)!.inputs.sourceVolumeId, `${slug}-scratch-id`, "fixed volume copied from the repaired scratch volume");
+        const root = run.result.plan.vms[0].facts.rootVolumeId;
+        assert.equal(byName.get(`${slug}-backup`)!.inputs.volumeId, root);
+        assert.equal((byName.get(`${slug}-swap`)!.inputs.environment as any).ORIGINAL_VOLUME_ID, root);
+    });
+
+    it("keeps backups and fixed volumes on delete; nothing else", async () => {
+        const { rs } = await plan(inventory([{ id: id(1) }, { id: id(2) }]));
+        assert.deepEqual(rs.filter((r) => r.retainOnDelete).map((r) => r.type).sort(), ["aws:ebs/snapshot:Snapshot", "aws:ebs/snapshot:Snapshot", "aws:ebs/volumeCopy:VolumeCopy", "aws:ebs/volumeCopy:VolumeCopy"]);
+    });
+
+    it("rescue instances: no public IP, IMDSv2 required, an SSM-only role, a security group with no inbound rule", async () => {
+        const { ofType } = await plan(inventory([{ id: id(1) }]));
+        const [instance] = ofType("aws:ec2/instance:Instance");
+        assert.equal(instance.inputs.associatePublicIpAddress, false);
+        assert.equal((instance.inputs.metadataOptions as any).httpTokens, "required");
+        assert.match(String(instance.inputs.userData), /^#cloud-config[\s\S]*ntfs-3g[\s\S]*dislocker/);
+        const [group] = ofType("aws:ec2/securityGroup:SecurityGroup");
+        assert.deepEqual(group.inputs.ingress, []);
+        assert.deepEqual((group.inputs.egress as any[]).map((e) => e.toPort).sort(), [443, 80]);
+        const [attachment] = ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+        assert.equal(attachment.inputs.policyArn, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+        assert.equal(ofType("aws:iam/rolePolicy:RolePolicy").length, 0, "no other permission");
+    });
+
+    it("pools rescue instances per AZ, with distinct device names under the Nitro limit", async () => {
+        const vms = [...Array(25).keys()].map((i) => ({ id: id(i + 1), az: "us-east-1a" })).concat([{ id: id(100), az: "us-east-1b" }]);
+        const { ofType, run } = await plan(inventory(vms));
+        assert.equal(ofType("aws:ec2/instance:Instance").length, 3, "25 disks at 20 per rescue instance → 2 in us-east-1a, 1 in us-east-1b");
+        const byRescue = new Map<string, string[]>();
+        for (const a of ofType("aws:ec2/volumeAttachment:VolumeAttachment")) {
+            const list = byRescue.get(String(a.inputs.instanceId)) ?? [];
+            list.push(String(a.inputs.deviceName));
+            byRescue.set(String(a.inputs.instanceId), list);
+        }
+        for (const [rescue, devices] of byRescue) {
+            assert.equal(new Set(devices).size, devices.length, `device names unique on ${rescue}`);
+            assert.ok(devices.every((d) => /^\/dev\/sd[b-z]$/.test(d) && d !== "/dev/sda"));
+        }
+        assert.deepEqual(run.result.plan.rescuePools.map((p) => p.placement.zone), ["us-east-1a", "us-east-1b"]);
+    });
+
+    it("honours disksPerRescue up to its maximum, and rejects more", async () => {
+        const { ofType } = await plan(inventory([1, 2, 3].map((i) => ({ id: id(i), az: "us-east-1a" }))), { "bootloop-rescue:disksPerRescue": '{"aws": 1}' });
+        assert.equal(ofType("aws:ec2/instance:Instance").length, 3);
+        await assert.rejects(plan(inventory([{ id: id(1) }]), { "bootloop-rescue:disksPerRescue": "25" }), /disksPerRescue: "25" for \* must be a whole number from 1 to 24/);
+    });
+
+    it("gates the second wave on the canary's verified boot", async () => {
+        const { run, byName } = await plan(inventory([{ id: id(1) }, { id: id(2) }, { id: id(3) }]));
+        const [canary, ...rest] = run.result.plan.waves.flatMap((w) => w.vms).map((k) => run.result.plan.vms.find((v) => v.key === k)!.slug);
+        const gate = byName.get("wave-1-gate")!;
+        assert.deepEqual(gate.dependsOn, [`${canary}-swap`]);
+        for (const slug of rest) assert.deepEqual(byName.get(`${slug}-backup`)!.dependsOn, ["wave-1-gate"]);
+    });
+
+    it("teardown: no rescue instance, scratch volume or attachment; retained resources and commands keep their names", async () => {
+        const inv = inventory([{ id: id(1) }, { id: id(2) }]);
+        const live = await plan(inv);
+        const down = await plan(inv, { "bootloop-rescue:teardown": "true" });
+        for (const t of ["aws:ec2/instance:Instance", "aws:ebs/volume:Volume", "aws:ec2/volumeAttachment:VolumeAttachment"]) assert.equal(down.ofType(t).length, 0, t);
+        const kept = (rs: PlannedResource[]) => rs.filter((r) => /-(backup|fixed|repair|swap)$/.test(r.name)).map((r) => `${r.type} ${r.name} ${r.parent}`).sort();
+        assert.deepEqual(kept(down.rs), kept(live.rs));
+        const repair = down.rs.find((r) => r.type === "command:local:Command" && r.name.endsWith("-repair"))!;
+        assert.equal((repair.inputs.environment as any).BOOTLOOP_TEARDOWN, "1");
+        // Shared pieces the commands still use stay too (the document, providers).
+        assert.equal(down.ofType("aws:ssm/document:Document").length, 1);
+    });
+
+    it("inventory values never reach a shell as code: every command's script is the same text, values come as environment", async () => {
+        const { ofType, run } = await plan(inventory([{ id: id(1), az: "us-east-1a" }, { id: id(2), region: "eu-west-1" }]));
+        const volumes = run.result.plan.vms.map((v) => v.facts.rootVolumeId);
+        const commands = ofType("command:local:Command").filter((c) => c.inputs.create);
+        const repairs = new Set(commands.filter((c) => c.name.endsWith("-repair")).map((c) => c.inputs.create));
+        const swaps = new Set(commands.filter((c) => c.name.endsWith("-swap")).map((c) => c.inputs.create));
+        assert.equal(repairs.size, 1);
+        assert.equal(swaps.size, 1);
+        for (const text of [...repairs, ...swaps]) for (const value of [id(1), id(2), "us-east-1", "eu-west-1", ...volumes]) assert.ok(!String(text).includes(value), `script text contains ${value}`);
+        for (const c of commands) assert.deepEqual(c.inputs.interpreter, ["/bin/bash", "-c"]);
+    });
+
+    it("the repair document takes only a volume id matching a strict pattern, and carries the tools inline", async () => {
+        const { ofType } = await plan(inventory([{ id: id(1) }]));
+        const [doc] = ofType("aws:ssm/document:Document");
+        const content = JSON.parse(String(doc.inputs.content));
+        assert.deepEqual(Object.keys(content.parameters), ["volumeId"]);
+        assert.equal(content.parameters.volumeId.allowedPattern, "^vol-([0-9a-f]{8}|[0-9a-f]{17})$");
+        const script = content.mainSteps[0].inputs.runCommand.join("\n");
+        assert.match(script, /base64 -d \| gzip -dc > \/usr\/local\/lib\/bootloop-rescue\/repair-disk\.new/);
+        assert.match(script, /DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\{\{ volumeId \}\}'/);
+    });
+
+    it("one provider per account; another account's role is assumed by the provider and the commands", async () => {
+        const role = "arn:aws:iam::222222222222:role/bootloop-rescue";
+        const { ofType, rs } = await plan(inventory([{ id: id(1) }, { id: id(2), account: "222222222222" }]), { "bootloop-rescue:awsAssumeRoleArns": JSON.stringify({ "222222222222": role }) });
+        const providers = ofType("pulumi:providers:aws");
+        assert.equal(providers.length, 2);
+        const other = providers.find((p) => p.name === "aws-222222222222")!;
+        // Provider settings reach the engine JSON-encoded.
+        const decode = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v);
+        assert.deepEqual(decode(other.inputs.allowedAccountIds), ["222222222222"]);
+        assert.equal(decode(other.inputs.assumeRoles)[0].roleArn, role);
+        const swap = rs.find((r) => r.name.endsWith("-swap") && (r.inputs.environment as any).INSTANCE_ID === id(2))!;
+        assert.equal((swap.inputs.environment as any).ASSUME_ROLE_ARN, role);
+    });
+
+    it("rejects bad AWS settings and BitLocker entries before anything is declared", async () => {
+        const err = await plan(inventory([{ id: id(1) }]), { "bootloop-rescue:awsRescueAmis": '{"us-east-1": "ami-nope"}', "bootloop-rescue:awsRescueInstanceType": "big; rm" }).then(
+            () => assert.fail("expected rejection"),
+            (e: unknown) => e,
+        );
+        assert.ok(err instanceof InputError);
+        assert.deepEqual(err.problems.map((p) => p.field).sort(), ["bootloop-rescue:awsRescueAmis", "bootloop-rescue:awsRescueInstanceType"]);
+        await assert.rejects(plan(inventory([{ id: id(1), extra: "    bitlockerKey: k\n" }]), { "bootloop-rescue:k": "x" }), /bitlockerKey|BitLocker/);
+    });
+});

@@ -1,0 +1,32 @@
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
+
+describe("rescue tool payload", () => {
+    it("unpacks on the rescue VM to files byte-identical to rescue/, executable", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "payload-"));
+        const script = rescueTools().install.split(RESCUE_LIB).join(dir);
+        execFileSync("sh", ["-c", script]);
+        for (const name of ["repair-disk", "find-disk", "on-rescue.sh"]) {
+            const unpacked = path.join(dir, name);
+            assert.ok(fs.readFileSync(unpacked).equals(fs.readFileSync(path.join(__dirname, "../../rescue", name))), name);
+            assert.equal(fs.statSync(unpacked).mode & 0o777, 0o755);
+        }
+        execFileSync("sh", ["-c", script]); // idempotent: runs again over its own output
+    });
+
+    it("is the same text on every machine and every run (no timestamps, no paths)", () => {
+        const a = rescueTools();
+        assert.ok(!a.install.includes(process.cwd()) && !a.install.includes(os.homedir()));
+        assert.match(a.version, /^[0-9a-f]{16}$/);
+        const again = JSON.parse(execFileSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), "-e", `process.stdout.write(JSON.stringify(require(${JSON.stringify(path.join(__dirname, "../../rescue/payload"))}).rescueTools()))`], { encoding: "utf8" }));
+        assert.deepEqual(again, a);
+    });
+
+    it("the rescue VM's first boot installs the NTFS and BitLocker tools", () => {
+        assert.match(rescueCloudInit(), /^#cloud-config\n[\s\S]*- ntfs-3g\n\s+- dislocker/);
+    });
+});
