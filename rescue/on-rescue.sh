@@ -2,10 +2,13 @@
 # Runs on a rescue VM, through the cloud's agent channel, for one attached disk: waits for the
 # VM's first-boot setup, checks the tools, finds the disk by the cloud's attachment handle, runs
 # repair-disk, keeps the evidence and log on the VM, and prints the evidence as one compact line.
-# Input (environment): DISK_HANDLE_KIND (aws-volume-id | azure-lun | gcp-device-name), DISK_HANDLE,
-# optional BITLOCKER_KEY_FILE. Exit code: repair-disk's, or 6 when it could not run.
+# Input (environment): DISK_HANDLE_KIND (aws-volume-id | azure-lun | gcp-device-name), DISK_HANDLE;
+# optional BITLOCKER_KEY (the recovery password: written to a root-only file on tmpfs for the
+# engine, removed on exit, never printed) and EVIDENCE_ENCODING=gzip-base64 (for agent channels
+# that keep only a few KB of output). Exit code: repair-disk's, or 6 when it could not run. On
+# failure the engine's reason is also printed to stderr, where agent channels show it.
 set -uo pipefail
-lib=/usr/local/lib/bootloop-rescue
+lib=${BOOTLOOP_RESCUE_LIB:-/usr/local/lib/bootloop-rescue}
 logdir=/var/log/bootloop-rescue
 
 cannot_run() {  # $1: a fixed message (never input)
@@ -30,9 +33,25 @@ dev=$("$lib/find-disk" "--$DISK_HANDLE_KIND" "$DISK_HANDLE" --wait 300) || canno
 install -d -m 0700 "$logdir"
 name=$(printf '%s' "$DISK_HANDLE" | tr -c 'A-Za-z0-9_.-' '_')
 args=(--disk "$dev")
-[[ -n ${BITLOCKER_KEY_FILE:-} ]] && args+=(--bitlocker-key-file "$BITLOCKER_KEY_FILE")
+if [[ -n ${BITLOCKER_KEY:-} ]]; then
+    keyfile=$(umask 077 && mktemp -p /run bootloop-rescue-key.XXXXXX)
+    trap 'rm -f "$keyfile"' EXIT
+    printf '%s\n' "$BITLOCKER_KEY" >"$keyfile"
+    unset BITLOCKER_KEY
+    args+=(--bitlocker-key-file "$keyfile")
+fi
 "$lib/repair-disk" "${args[@]}" >"$logdir/$name.json" 2>"$logdir/$name.log"
 code=$?
-python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' "$logdir/$name.json" 2>/dev/null ||
-    cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
+[[ -n ${keyfile:-} ]] && rm -f "$keyfile"
+if ((code != 0)); then
+    reason=$(python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); print("repair-disk: %s: %s" % (e.get("outcome"), e.get("message")))' "$logdir/$name.json" 2>/dev/null) &&
+        printf '%s\n' "$reason" >&2
+fi
+python3 - "$logdir/$name.json" "${EVIDENCE_ENCODING:-json}" <<'PY' || cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
+import base64, gzip, json, sys
+text = json.dumps(json.load(open(sys.argv[1])), separators=(",", ":"))
+if sys.argv[2] == "gzip-base64":
+    text = "gzip-base64:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+print(text)
+PY
 exit "$code"

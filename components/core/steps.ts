@@ -49,6 +49,11 @@ export interface SwapStep extends Step {
     originalDiskId: pulumi.Output<string>;
     /** Seconds per phase of the swap (stop, swap, boot, total), as the swap command measured them. */
     timings: pulumi.Output<Record<string, number>>;
+    /**
+     * The repair evidence as the swap step keeps it, for clouds whose repair resource does not
+     * survive teardown (it lives on the rescue VM). When set, it is the VM's record of evidence.
+     */
+    evidence?: pulumi.Output<string>;
 }
 
 /** Everything a per-VM step needs, prepared by core. */
@@ -95,7 +100,9 @@ export interface Resolved {
  *
  * In teardown mode core does not declare rescue VMs, scratch disks or attachments; `repair` and
  * `fixedDisk` are then called without them and must re-declare their resources so that nothing
- * changes (their results, the evidence and the fixed disk, are kept).
+ * changes (their results, the evidence and the fixed disk, are kept). A cloud whose repair resource
+ * cannot outlive its rescue VM returns no repair step in teardown; its swap step then carries the
+ * evidence.
  */
 export interface CloudSession {
     /** Looks up what the inventory leaves out. Called for every VM before any step is declared. */
@@ -108,12 +115,12 @@ export interface CloudSession {
     scratchDisk(ctx: StepContext, backup: BackupStep): DiskStep;
     /** Attaches the scratch disk to the VM's rescue VM at its seat's slot. */
     attach(ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep;
-    /** Runs the repair engine on the rescue VM against the attached disk. */
-    repair(ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep;
+    /** Runs the repair engine on the rescue VM against the attached disk (in teardown: see above). */
+    repair(ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep | undefined;
     /** Declares the retained fixed disk, cloned from the repaired scratch disk. */
     fixedDisk(ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep;
     /** Swaps the fixed disk in as OS disk, starts the VM and verifies it boots. */
-    swap(ctx: StepContext, fixed: DiskStep, backup: BackupStep): SwapStep;
+    swap(ctx: StepContext, fixed: DiskStep, backup: BackupStep, repair: RepairStep | undefined): SwapStep;
 }
 
 /** What a session is opened with. */

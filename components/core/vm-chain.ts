@@ -70,8 +70,11 @@ export function declareVmChain(args: VmChainArgs): { record: VmRecord; verified:
         live = { scratch, attach, rescue: args.rescue };
     }
     const repair = session.repair(ctx([live ? live.attach.resource : backup.resource]), live && { attach: live.attach, rescue: live.rescue });
-    const fixed = session.fixedDisk(ctx([repair.resource], true), live && { repair, scratch: live.scratch });
-    const swap = session.swap(ctx([fixed.resource]), fixed, backup);
+    if (!repair && !teardown) throw new Error(`internal: the ${vm.cloud} path declared no repair for ${vm.label}`);
+    const fixed = session.fixedDisk(ctx([repair ? repair.resource : backup.resource], true), live && repair && { repair, scratch: live.scratch });
+    const swap = session.swap(ctx([fixed.resource]), fixed, backup, repair);
+    const evidence = swap.evidence ?? repair?.evidence;
+    if (!evidence) throw new Error(`internal: the ${vm.cloud} path keeps no evidence for ${vm.label}`);
 
     return {
         record: {
@@ -81,7 +84,7 @@ export function declareVmChain(args: VmChainArgs): { record: VmRecord; verified:
             strategy: vm.strategy,
             wave: vm.wave,
             status: swap.status,
-            evidence: repair.evidence,
+            evidence,
             backupId: backup.backupId,
             originalDiskId: swap.originalDiskId,
             fixedDiskId: fixed.diskId,

@@ -1,0 +1,65 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as zlib from "zlib";
+
+const ON_RESCUE = path.join(__dirname, "../../rescue/on-rescue.sh");
+
+/** A lib folder with stand-in find-disk and repair-disk that record what they were given. */
+function lib(evidence: Record<string, unknown>, code = 0) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "on-rescue-"));
+    fs.writeFileSync(path.join(dir, "find-disk"), `#!/bin/sh\necho "$@" > "${dir}/find-args"\necho /dev/fake-disk\n`, { mode: 0o755 });
+    fs.writeFileSync(
+        path.join(dir, "repair-disk"),
+        `#!/bin/sh\necho "$@" > "${dir}/repair-args"\nfor a in "$@"; do case "$prev" in --bitlocker-key-file) stat -c %a "$a" > "${dir}/key-mode"; cat "$a" > "${dir}/key-seen"; echo "$a" > "${dir}/key-path";; esac; prev=$a; done\necho '${JSON.stringify(evidence)}'\nexit ${code}\n`,
+        { mode: 0o755 },
+    );
+    return dir;
+}
+
+function run(dir: string, env: Record<string, string>) {
+    return spawnSync("bash", [ON_RESCUE], { encoding: "utf8", env: { PATH: process.env.PATH, BOOTLOOP_RESCUE_LIB: dir, DISK_HANDLE_KIND: "azure-lun", DISK_HANDLE: "3", ...env } });
+}
+
+const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: "done" };
+
+(process.getuid?.() === 0 ? describe : describe.skip)("on-rescue.sh (rescue-side glue, stand-in tools)", () => {
+    it("finds the disk by its handle, runs the engine, prints the evidence as one compact line", () => {
+        const dir = lib(ok);
+        const r = run(dir, {});
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(fs.readFileSync(path.join(dir, "find-args"), "utf8").trim(), "--azure-lun 3 --wait 300");
+        assert.equal(fs.readFileSync(path.join(dir, "repair-args"), "utf8").trim(), "--disk /dev/fake-disk");
+        assert.deepEqual(JSON.parse(r.stdout), ok);
+        assert.equal(r.stdout.trim().split("\n").length, 1);
+    });
+
+    it("hands a BitLocker key over in a root-only file that is gone afterwards, never in arguments or output", () => {
+        const dir = lib(ok);
+        const key = "000000-111111-222222-333333-444444-555555-666666-000011";
+        const r = run(dir, { BITLOCKER_KEY: key });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(fs.readFileSync(path.join(dir, "key-mode"), "utf8").trim(), "600");
+        assert.equal(fs.readFileSync(path.join(dir, "key-seen"), "utf8").trim(), key);
+        assert.ok(!fs.existsSync(fs.readFileSync(path.join(dir, "key-path"), "utf8").trim()), "key file removed");
+        assert.ok(!fs.readFileSync(path.join(dir, "repair-args"), "utf8").includes("111111"));
+        assert.ok(!r.stdout.includes("111111") && !r.stderr.includes("111111"));
+    });
+
+    it("encodes the evidence for small agent outputs, and repeats a failure's reason on stderr", () => {
+        const failed = { tool: "bootloop-rescue/repair-disk", outcome: "unsafe", exitCode: 5, message: "the disk is read-only" };
+        const r = run(lib(failed, 5), { EVIDENCE_ENCODING: "gzip-base64" });
+        assert.equal(r.status, 5);
+        assert.match(r.stdout, /^gzip-base64:/);
+        assert.deepEqual(JSON.parse(zlib.gunzipSync(Buffer.from(r.stdout.trim().slice("gzip-base64:".length), "base64")).toString()), failed);
+        assert.match(r.stderr, /repair-disk: unsafe: the disk is read-only/);
+    });
+
+    it("refuses an unknown handle kind with one evidence line and exit 6", () => {
+        const r = run(lib(ok), { DISK_HANDLE_KIND: "floppy" });
+        assert.equal(r.status, 6);
+        assert.equal(JSON.parse(r.stdout).message, "unknown disk handle kind");
+    });
+});
