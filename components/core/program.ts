@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "./identity";
 import { InputError, Problem } from "./inventory/problems";
 import { readInventory } from "./inventory/read";
-import { validateInventory } from "./inventory/validate";
+import { VmEntry, validateInventory } from "./inventory/validate";
 import { NAMESPACE, ConfigSource, readSettings } from "./settings";
 import { Recovery, RecoveryResult } from "./recovery";
 import { CloudPath } from "./steps";
@@ -25,6 +25,8 @@ export interface ProgramArgs {
     secret(key: string): pulumi.Output<string>;
     /** Resource options of the root component (tests and the offline plan add a `transformations` hook). */
     rootOptions?: pulumi.ComponentResourceOptions;
+    /** Called with the validated entries before anything is declared (the offline plan's placeholders use them). */
+    onValidated?(vms: readonly VmEntry[]): void;
 }
 
 /** The stack outputs. */
@@ -57,6 +59,7 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
         built: new Map([...built].map(([c, p]) => [c, { strategies: p.strategies, bitlocker: p.bitlocker }])),
         configKind: (key) => args.config.kind(key),
     });
+    args.onValidated?.(vms);
     // Each cloud in use validates its own config now, still before anything is declared.
     const problems: Problem[] = [];
     const cloudConfigs = new Map<string, unknown>();

@@ -153,8 +153,9 @@ export interface CloudPath<C = unknown> {
     /** Opens the path for one program run. */
     openSession(ctx: SessionContext<C>): CloudSession;
     /**
-     * Answers the path's lookups in the offline plan with placeholders derived from the inventory:
-     * returns the result for a function token it owns, or undefined for tokens it does not own.
+     * Answers the path's lookups in the offline plan with placeholders derived from the inventory
+     * (the lookup's arguments, and the validated entries of this cloud): returns the result for a
+     * function token it owns, or undefined for tokens it does not own.
      */
-    offlineLookup(token: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined;
+    offlineLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[]): Record<string, unknown> | undefined;
 }

@@ -48,7 +48,7 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const r = run("swap", swapEnv, world({ throttle: { "ec2 stop-instances": 2, "ec2 describe-instances": 1 } }));
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "ec2 stop-instances").length, 3);
-            assert.match(r.stderr, /aws ec2 stop-instances was throttled \(try 1 of 8\); retrying/);
+            assert.match(r.stderr, /aws ec2 stop-instances was throttled or busy \(try 1 of 8\); retrying/);
         });
 
         it("gives up after the last retry with the error", () => {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "../identity";
+import { VmEntry } from "../inventory/validate";
 import { ProgramOutputs, recover } from "../program";
 import { ConfigSource } from "../settings";
 import { CloudPath } from "../steps";
@@ -46,12 +47,13 @@ export interface OfflineRun {
  */
 export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     const paths = args.paths;
+    let entries: readonly VmEntry[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource: (r) => ({ id: r.custom ? `${r.name}-id` : undefined, state: { ...r.inputs } }),
             call: (c) => {
                 for (const p of paths) {
-                    const answer = p.offlineLookup(c.token, c.inputs as Record<string, unknown>);
+                    const answer = p.offlineLookup(c.token, c.inputs as Record<string, unknown>, entries.filter((v) => v.cloud === p.identity.cloud));
                     if (answer) return answer;
                 }
                 throw new Error(`the offline plan has no placeholder for the lookup ${c.token}`);
@@ -76,6 +78,7 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
         baseDir: args.baseDir,
         secret: (key) => pulumi.secret(args.config.values[key]),
         rootOptions: { transformations: [capture.transformation] },
+        onValidated: (vms) => (entries = vms),
     });
     const resources = args.details ? await capture.resources() : undefined;
     if (!resources) await capture.settled();

@@ -1,0 +1,36 @@
+import { ConfigReader } from "../core/config-values";
+import { InputError } from "../core/inventory/problems";
+import { ConfigSource } from "../core/settings";
+
+/** The Azure path's own settings. */
+export interface AzureConfig {
+    /** Rescue VM image as publisher:offer:sku:version. */
+    rescueImage: { publisher: string; offer: string; sku: string; version: string };
+    /** Rescue VM size; by default the smallest Dsv5 size that holds disksPerRescue data disks. */
+    rescueVmSize?: string;
+    /** Subnet resource id per location for rescue VMs; other locations use the affected VM's subnet. */
+    rescueSubnetIds: Record<string, string>;
+}
+
+/** The Azure config keys and what they mean (README, messages). */
+export const AZURE_CONFIG_KEYS: Record<string, string> = {
+    azureRescueImage: "rescue VM image as publisher:offer:sku:version (default Canonical:ubuntu-24_04-lts:server:latest)",
+    azureRescueVmSize: "rescue VM size (default: the smallest Dsv5 size that holds disksPerRescue data disks)",
+    azureRescueSubnetIds: "map location → subnet resource id for rescue VMs (default: the affected VM's subnet)",
+};
+
+const SUBNET_ID = /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Network\/virtualNetworks\/[A-Za-z0-9_.-]{1,64}\/subnets\/[A-Za-z0-9_.-]{1,80}$/;
+
+/** Reads and validates the Azure config keys; throws an InputError listing every bad value. */
+export function readAzureConfig(config: ConfigSource, stackFile: string): AzureConfig {
+    const r = new ConfigReader(config, stackFile);
+    const image = r.text("azureRescueImage", /^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$/, "publisher:offer:sku:version", "Canonical:ubuntu-24_04-lts:server:latest");
+    const [publisher, offer, sku, version] = image.split(":");
+    const azure: AzureConfig = {
+        rescueImage: { publisher, offer, sku, version },
+        rescueVmSize: r.text("azureRescueVmSize", /^Standard_[A-Za-z0-9_]{2,40}$/, "a VM size such as Standard_D4s_v5"),
+        rescueSubnetIds: r.map("azureRescueSubnetIds", /^[a-z][a-z0-9]{2,30}$/, SUBNET_ID, "location: /subscriptions/…/subnets/NAME"),
+    };
+    if (r.problems.length > 0) throw new InputError(r.problems);
+    return azure;
+}

@@ -1,0 +1,101 @@
+import * as compute from "@pulumi/azure-native/compute";
+import * as network from "@pulumi/azure-native/network";
+import { Provider } from "@pulumi/azure-native/provider";
+import { shortHash } from "../core/identity";
+import { VmEntry } from "../core/inventory/validate";
+import { Resolved } from "../core/steps";
+import { AzureConfig } from "./config";
+
+/** What the steps need to know about a VM, found by lookup (strings, as facts are). */
+export interface AzureFacts {
+    /** The OS disk (never written; snapshotted, then kept for rollback). */
+    osDiskId: string;
+    /** Disk properties a later OS-disk swap needs on the copies. */
+    osDiskSku: string;
+    hyperVGeneration: string;
+    securityType: string;
+    diskEncryptionSetId: string;
+    encryptionType: string;
+    /** Subnet the zone's rescue VM joins. */
+    subnetId: string;
+}
+
+/** Parts of an Azure resource id: subscription, resource group, name. */
+export function parseResourceId(id: string): { subscription: string; resourceGroup: string; name: string } {
+    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/[^/]+\/[^/]+\/([^/]+)/i.exec(id);
+    if (!m) throw new Error(`not an Azure resource id: ${id}`);
+    return { subscription: m[1], resourceGroup: m[2], name: m[3] };
+}
+
+/**
+ * Looks up a VM, its OS disk and its subnet. What would stop the OS-disk swap is refused here,
+ * before anything is declared, with the reason: unmanaged or ephemeral OS disks, confidential VMs,
+ * non-Windows VMs, and a location or zone that differs from the inventory's.
+ */
+export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureConfig): Promise<Resolved> {
+    const f = vm.fields;
+    const found = await compute.getVirtualMachine({ resourceGroupName: f.resourceGroup, vmName: f.vmName }, { provider });
+    const os = found.storageProfile?.osDisk;
+    if (!os?.managedDisk?.id) throw new Error("its OS disk is not a managed disk; unmanaged (VHD) OS disks cannot be repaired by this version");
+    if (os.diffDiskSettings) throw new Error("it has an ephemeral OS disk, which holds no state to repair: reimage the VM instead");
+    if (os.osType && os.osType !== "Windows") throw new Error(`it runs ${os.osType}, not Windows`);
+    const securityType = found.securityProfile?.securityType ?? "";
+    if (securityType === "ConfidentialVM") throw new Error("it is a confidential VM; its OS disk is bound to the VM's guest state and cannot be repaired offline on a rescue VM");
+    const zone = found.zones?.[0] ?? "";
+    if (f.location && f.location !== found.location) throw new Error(`it is in ${found.location}, not in ${f.location} as the inventory says`);
+    if (f.zone && f.zone !== zone) throw new Error(`it is in zone ${zone || "(none)"}, not in zone ${f.zone} as the inventory says`);
+    const diskRef = parseResourceId(os.managedDisk.id);
+    const disk = await compute.getDisk({ resourceGroupName: diskRef.resourceGroup, diskName: diskRef.name }, { provider });
+    const nicId = found.networkProfile?.networkInterfaces?.[0]?.id;
+    if (!nicId) throw new Error("it has no network interface to place a rescue VM beside");
+    const nicRef = parseResourceId(nicId);
+    const nic = await network.getNetworkInterface({ resourceGroupName: nicRef.resourceGroup, networkInterfaceName: nicRef.name }, { provider });
+    const subnetId = config.rescueSubnetIds[found.location] ?? nic.ipConfigurations?.[0]?.subnet?.id;
+    if (!subnetId) throw new Error("its network interface has no subnet");
+    const facts: AzureFacts = {
+        osDiskId: os.managedDisk.id,
+        osDiskSku: disk.sku?.name ?? "Premium_LRS",
+        hyperVGeneration: disk.hyperVGeneration ?? "V1",
+        securityType: disk.securityProfile?.securityType ?? securityType,
+        diskEncryptionSetId: disk.encryption?.diskEncryptionSetId ?? "",
+        encryptionType: disk.encryption?.type ?? "",
+        subnetId,
+    };
+    return { placement: { scope: f.subscriptionId.toLowerCase(), region: found.location, zone }, facts: { ...facts } };
+}
+
+/**
+ * Placeholders for the offline plan, from the lookup's arguments and the inventory entry they name
+ * (its subscription, and its location and zone when given): never a real resource.
+ */
+export function offlineAzureLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[]): Record<string, unknown> | undefined {
+    const h = (text: string) => shortHash(text);
+    switch (token) {
+        case "azure-native:compute:getVirtualMachine": {
+            const rg = String(inputs.resourceGroupName);
+            const name = String(inputs.vmName);
+            const entry = vms.find((v) => v.fields.resourceGroup.toLowerCase() === rg.toLowerCase() && v.fields.vmName.toLowerCase() === name.toLowerCase());
+            const sub = entry?.fields.subscriptionId ?? "00000000-0000-0000-0000-000000000000";
+            const n = parseInt(h(`${rg}/${name}`), 16);
+            return {
+                id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`,
+                name,
+                location: entry?.fields.location ?? ["eastus2", "westeurope"][n % 2],
+                zones: [entry?.fields.zone ?? String(1 + (n % 3))],
+                securityProfile: { securityType: "TrustedLaunch" },
+                storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${name}_OsDisk_1_${h(name)}` } } },
+                networkProfile: { networkInterfaces: [{ id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/networkInterfaces/${name}-nic` }] },
+            };
+        }
+        case "azure-native:compute:getDisk":
+            return { name: inputs.diskName, sku: { name: "Premium_LRS" }, hyperVGeneration: "V2", osType: "Windows", securityProfile: { securityType: "TrustedLaunch" }, encryption: { type: "EncryptionAtRestWithPlatformKey" }, diskSizeGB: 128 };
+        case "azure-native:network:getNetworkInterface": {
+            const rg = String(inputs.resourceGroupName);
+            return { ipConfigurations: [{ subnet: { id: `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/vnet-${h(rg)}/subnets/default` } }] };
+        }
+        case "azure-native:compute:getVirtualMachineRunCommandByVirtualMachine":
+            return { instanceView: { exitCode: 0, output: JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "planned", message: "offline plan: no repair ran" }) } };
+        default:
+            return undefined;
+    }
+}
