@@ -65,7 +65,7 @@ function main(): void {
         const file = path.join(benchDir, `inventory-${n}.yaml`);
         fs.writeFileSync(file, inventory(n));
         const started = Date.now();
-        const out = spawnSync(process.execPath, ["--max-semi-space-size=64", "-r", "ts-node/register/transpile-only", __filename, "--child", file], { cwd: projectDir, encoding: "utf8", maxBuffer: 1 << 24 });
+        const out = spawnSync(process.execPath, ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", __filename, "--child", file], { cwd: projectDir, encoding: "utf8", maxBuffer: 1 << 24 });
         const wall = (Date.now() - started) / 1000;
         if (out.status !== 0) {
             console.log(`${String(n).padStart(8)}  failed: ${out.stderr.trim().split("\n").slice(0, 3).join(" / ")}`);

@@ -102,7 +102,7 @@ describe("AWS path under Pulumi mocks", () => {
     it("honours disksPerRescue up to its maximum, and rejects more", async () => {
         const { ofType } = await plan(inventory([1, 2, 3].map((i) => ({ id: id(i), az: "us-east-1a" }))), { "bootloop-rescue:disksPerRescue": '{"aws": 1}' });
         assert.equal(ofType("aws:ec2/instance:Instance").length, 3);
-        await assert.rejects(plan(inventory([{ id: id(1) }]), { "bootloop-rescue:disksPerRescue": "25" }), /disksPerRescue: "25" for \* must be a whole number from 1 to 24/);
+        await assert.rejects(plan(inventory([{ id: id(1) }]), { "bootloop-rescue:disksPerRescue": '{"aws": 25}' }), /disksPerRescue: 25 for aws must be a whole number from 1 to 24/);
     });
 
     it("gates the second wave on the canary's verified boot", async () => {

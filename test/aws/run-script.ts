@@ -1,8 +1,6 @@
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { awsScript, AwsScript } from "../../components/aws/scripts";
+import { StandInRun, runWithStandIn } from "../helpers/stand-in";
 
 const STAND_IN = path.join(__dirname, "stand-in");
 export const INSTANCE = "i-0123456789abcdef0";
@@ -24,28 +22,8 @@ export function world(over: Record<string, any> = {}): any {
     };
 }
 
-export interface ScriptRun {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-    calls: string[][];
-    world: any;
-}
-
-export function run(script: AwsScript, env: Record<string, string>, w: any): ScriptRun {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aws-script-"));
-    const state = path.join(dir, "world.json");
-    const log = path.join(dir, "calls.log");
-    fs.writeFileSync(state, JSON.stringify(w));
-    fs.writeFileSync(log, "");
-    const out = spawnSync("bash", ["-c", awsScript(script)], {
-        encoding: "utf8",
-        cwd: dir,
-        env: { PATH: `${STAND_IN}:${process.env.PATH}`, HOME: dir, FAKE_AWS_STATE: state, FAKE_AWS_LOG: log, POLL_SECONDS: "0", BACKOFF_SECONDS: "0", AWS_REGION: "us-east-1", ...env },
-        timeout: 60_000,
-    });
-    const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
-    return { code: out.status, stdout: out.stdout, stderr: out.stderr, calls, world: JSON.parse(fs.readFileSync(state, "utf8")) };
+export function run(script: AwsScript, env: Record<string, string>, w: any): StandInRun {
+    return runWithStandIn({ script: awsScript(script), env: { AWS_REGION: "us-east-1", ...env }, world: w, standInDir: STAND_IN, stateVar: "FAKE_AWS_STATE", logVar: "FAKE_AWS_LOG" });
 }
 
 export const op = (call: string[]) => call.filter((a) => !a.startsWith("-") && !/^(us-east-1|json)$/.test(a)).slice(0, 2).join(" ");

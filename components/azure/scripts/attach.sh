@@ -1,8 +1,8 @@
 # Attach: the scratch disk goes onto the zone's rescue VM at its seat's LUN. Idempotent: a disk
 # already at that LUN is left alone; another disk there is an error, never overwritten.
 need RESCUE_VM_ID DISK_ID LUN VM_LABEL
-expect RESCUE_VM_ID "$VM_ID"
-expect DISK_ID "$DISK_ID"
+expect RESCUE_VM_ID "$PATTERN_VM_ID"
+expect DISK_ID "$PATTERN_DISK_ID"
 expect LUN '^([0-9]|[1-5][0-9]|6[0-3])$'
 IFS=/ read -r _ _ subscription _ group _ _ _ rescue <<<"$RESCUE_VM_ID"
 

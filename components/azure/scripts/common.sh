@@ -1,10 +1,10 @@
 # Azure helpers, after core's base.sh.
 
-GUID='^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
-RESOURCE_GROUP_NAME='^[A-Za-z0-9_.()-]{0,89}[A-Za-z0-9_()-]$'
-VM_NAME='^[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9_])?$'
-DISK_ID='^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[A-Za-z0-9_.()-]{1,90}/providers/Microsoft\.Compute/disks/[A-Za-z0-9_.-]{1,80}$'
-VM_ID='^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[A-Za-z0-9_.()-]{1,90}/providers/Microsoft\.Compute/virtualMachines/[A-Za-z0-9_.-]{1,64}$'
+PATTERN_GUID='^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+PATTERN_RESOURCE_GROUP='^[A-Za-z0-9_.()-]{0,89}[A-Za-z0-9_()-]$'
+PATTERN_VM_NAME='^[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9_])?$'
+PATTERN_DISK_ID='^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[A-Za-z0-9_.()-]{1,90}/providers/Microsoft\.Compute/disks/[A-Za-z0-9_.-]{1,80}$'
+PATTERN_VM_ID='^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[A-Za-z0-9_.()-]{1,90}/providers/Microsoft\.Compute/virtualMachines/[A-Za-z0-9_.-]{1,64}$'
 
 # az_json ARGS...: one Azure CLI call, JSON on stdout. Throttling (429), conflicts with another
 # operation on the same VM (409) and transient errors are retried with backoff.

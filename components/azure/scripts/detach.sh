@@ -2,8 +2,8 @@
 # can be deleted. It never touches the affected VM or its disks. A rescue VM or disk already gone
 # is not an error.
 need RESCUE_VM_ID DISK_ID VM_LABEL
-expect RESCUE_VM_ID "$VM_ID"
-expect DISK_ID "$DISK_ID"
+expect RESCUE_VM_ID "$PATTERN_VM_ID"
+expect DISK_ID "$PATTERN_DISK_ID"
 IFS=/ read -r _ _ subscription _ group _ _ _ rescue <<<"$RESCUE_VM_ID"
 disk_name=${DISK_ID##*/}
 vm=$(az_json vm show --subscription "$subscription" -g "$group" -n "$rescue" 2>/dev/null) || { log "$VM_LABEL: rescue VM $rescue is gone; nothing to detach"; exit 0; }

@@ -3,11 +3,11 @@
 # VM agent reporting Ready from inside Windows. Idempotent: a VM already running on the fixed disk
 # with its agent ready is left alone. Prints one JSON report, with the repair evidence it was given.
 need SUBSCRIPTION_ID RESOURCE_GROUP VM_NAME ORIGINAL_DISK_ID FIXED_DISK_ID VM_LABEL BOOT_TIMEOUT_SECONDS
-expect SUBSCRIPTION_ID "$GUID"
-expect RESOURCE_GROUP "$RESOURCE_GROUP_NAME"
-expect VM_NAME "$VM_NAME"
-expect ORIGINAL_DISK_ID "$DISK_ID"
-expect FIXED_DISK_ID "$DISK_ID"
+expect SUBSCRIPTION_ID "$PATTERN_GUID"
+expect RESOURCE_GROUP "$PATTERN_RESOURCE_GROUP"
+expect VM_NAME "$PATTERN_VM_NAME"
+expect ORIGINAL_DISK_ID "$PATTERN_DISK_ID"
+expect FIXED_DISK_ID "$PATTERN_DISK_ID"
 expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
 STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-900}
 started=$SECONDS

@@ -31,8 +31,9 @@ export function renderSummary(run: OfflineRun, source: string): string {
         lines.push(`  ${p.cloud} ${where}: ${p.members.length} rescue VM${p.members.length === 1 ? "" : "s"} for ${disks} disk${disks === 1 ? "" : "s"} (up to ${p.capacity} each)`);
     }
     lines.push("");
-    const first = plan.vms[0];
-    if (first) {
+    // One example chain per cloud: the first VM of each.
+    for (const cloud of [...new Set(plan.vms.map((v) => v.cloud))]) {
+        const first = plan.vms.find((v) => v.cloud === cloud)!;
         lines.push(`Steps per VM, e.g. ${first.label} (wave ${first.wave}):`);
         for (const r of run.tree.filter((t) => t.name.startsWith(`${first.slug}-`))) {
             const kept = r.retainOnDelete || r.protect ? "  [kept on delete]" : "";

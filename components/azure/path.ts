@@ -1,0 +1,55 @@
+import { Provider } from "@pulumi/azure-native/provider";
+import * as pulumi from "@pulumi/pulumi";
+import { VmEntry } from "../core/inventory/validate";
+import { CloudPath, CloudSession, SessionContext } from "../core/steps";
+import { AZURE_CONFIG_KEYS, AzureConfig, readAzureConfig } from "./config";
+import { azureIdentity } from "./identity";
+import { lookUpVm, offlineAzureLookup } from "./lookups";
+import { AZURE_MAX_DISKS_PER_RESCUE, AzureRescueFleet } from "./rescue";
+import * as steps from "./steps";
+
+/** One run of the Azure path: a provider per subscription, the rescue fleet, and the steps. */
+class AzureSession implements CloudSession {
+    private readonly providers = new Map<string, Provider>();
+    private readonly fleet: AzureRescueFleet;
+    private readonly env: steps.AzureStepEnv;
+
+    constructor(private readonly ctx: SessionContext<AzureConfig>) {
+        const tags = { "bootloop-rescue-stack": pulumi.getStack(), "bootloop-rescue-managed-by": "bootloop-rescue" };
+        const providerOf = (subscription: string) => this.provider(subscription);
+        this.fleet = new AzureRescueFleet(ctx.config, providerOf, tags);
+        this.env = { settings: ctx.settings, providerOf, rescueOf: (r) => this.fleet.detailsOf(r), tags };
+    }
+
+    /** One provider per subscription: a stack can span several. */
+    private provider(subscription: string): Provider {
+        const key = subscription.toLowerCase();
+        let provider = this.providers.get(key);
+        if (!provider) {
+            provider = new Provider(`azure-${key}`, { subscriptionId: key }, { parent: this.ctx.parent });
+            this.providers.set(key, provider);
+        }
+        return provider;
+    }
+
+    resolve = (vm: VmEntry) => lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config);
+    rescueVm: CloudSession["rescueVm"] = (ctx) => this.fleet.instance(ctx);
+    backup: CloudSession["backup"] = (ctx) => steps.backup(this.env, ctx);
+    scratchDisk: CloudSession["scratchDisk"] = (ctx, backup) => steps.scratchDisk(this.env, ctx, backup);
+    attach: CloudSession["attach"] = (ctx, scratch, rescue) => steps.attach(this.env, ctx, scratch, rescue);
+    repair: CloudSession["repair"] = (ctx, attached) => steps.repair(this.env, ctx, attached);
+    fixedDisk: CloudSession["fixedDisk"] = (ctx, source) => steps.fixedDisk(this.env, ctx, source);
+    swap: CloudSession["swap"] = (ctx, fixed, _backup, repair) => steps.swap(this.env, ctx, fixed, repair);
+}
+
+/** The Azure recovery path: Windows VMs repaired through pooled Linux rescue VMs and Run Command. */
+export const azurePath: CloudPath<AzureConfig> = {
+    identity: azureIdentity,
+    strategies: ["repair"],
+    bitlocker: true,
+    disksPerRescue: { default: 8, max: AZURE_MAX_DISKS_PER_RESCUE },
+    configKeys: AZURE_CONFIG_KEYS,
+    configure: readAzureConfig,
+    openSession: (ctx) => new AzureSession(ctx),
+    offlineLookup: offlineAzureLookup,
+};

@@ -1,0 +1,199 @@
+import * as compute from "@pulumi/azure-native/compute";
+import { Provider } from "@pulumi/azure-native/provider";
+import * as local from "@pulumi/command/local";
+import * as pulumi from "@pulumi/pulumi";
+import * as zlib from "zlib";
+import { Settings } from "../core/settings";
+import { AttachStep, BackupStep, DiskStep, RepairStep, RescueStep, StepContext, SwapStep } from "../core/steps";
+import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
+import { AzureFacts } from "./lookups";
+import { AzureRescueVm } from "./rescue";
+import { azureScript } from "./scripts";
+
+/** What the Azure steps share within one run. */
+export interface AzureStepEnv {
+    /** Settings of the run (timeouts). */
+    settings: Settings;
+    /** Provider of a subscription. */
+    providerOf(subscription: string): Provider;
+    /** Where a rescue VM of this run lives. */
+    rescueOf(rescue: RescueStep): AzureRescueVm;
+    /** Tags every resource carries. */
+    tags: Record<string, string>;
+}
+
+const facts = (ctx: StepContext) => ctx.vm.facts as unknown as AzureFacts;
+
+/** Azure tag names may not contain '/', so labels' keys are adapted. */
+function tags(env: AzureStepEnv, ctx: StepContext, role: string): Record<string, string> {
+    const labels = Object.fromEntries(Object.entries(ctx.vm.labels).map(([k, v]) => [k.replace(/[/<>%&\\?]/g, "-"), v]));
+    return { ...labels, ...env.tags, "bootloop-rescue-vm": ctx.vm.fields.vmName, "bootloop-rescue-role": role };
+}
+
+function opts(env: AzureStepEnv, ctx: StepContext, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+    return pulumi.mergeOptions(ctx.opts, { provider: env.providerOf(ctx.vm.placement.scope), ...extra });
+}
+
+/** The disk properties a later OS-disk swap needs, copied from the original OS disk. */
+function diskShape(f: AzureFacts) {
+    return {
+        osType: "Windows" as const,
+        hyperVGeneration: f.hyperVGeneration,
+        securityProfile: f.securityType ? { securityType: f.securityType } : undefined,
+        encryption: f.diskEncryptionSetId ? { diskEncryptionSetId: f.diskEncryptionSetId, type: f.encryptionType || undefined } : undefined,
+    };
+}
+
+export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
+    const f = facts(ctx);
+    const snapshot = new compute.Snapshot(
+        `${ctx.vm.slug}-backup`,
+        {
+            resourceGroupName: ctx.vm.fields.resourceGroup,
+            location: ctx.vm.placement.region,
+            creationData: { createOption: "Copy", sourceResourceId: f.osDiskId },
+            incremental: true,
+            ...diskShape(f),
+            tags: tags(env, ctx, "backup"),
+        },
+        opts(env, ctx, { customTimeouts: { create: "120m" } }),
+    );
+    return { resource: snapshot, backupId: snapshot.id };
+}
+
+export function scratchDisk(env: AzureStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
+    const f = facts(ctx);
+    const disk = new compute.Disk(
+        `${ctx.vm.slug}-scratch`,
+        {
+            resourceGroupName: ctx.vm.fields.resourceGroup,
+            location: ctx.vm.placement.region,
+            zones: ctx.vm.placement.zone ? [ctx.vm.placement.zone] : undefined,
+            sku: { name: f.osDiskSku },
+            creationData: { createOption: "Copy", sourceResourceId: backup.backupId },
+            ...diskShape(f),
+            tags: tags(env, ctx, "scratch"),
+        },
+        opts(env, ctx, { customTimeouts: { create: "60m" } }),
+    );
+    return { resource: disk, diskId: disk.id };
+}
+
+export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
+    const lun = String(ctx.vm.seat!.slot);
+    const command = new local.Command(
+        `${ctx.vm.slug}-attach`,
+        {
+            create: azureScript("attach"),
+            // Stated exception to "deletes are no-ops": removing the attachment (teardown) detaches
+            // the scratch disk from the rescue VM, so both can be deleted. It never touches the VM.
+            delete: azureScript("detach"),
+            interpreter: ["/bin/bash", "-c"],
+            environment: { RESCUE_VM_ID: rescue.id, DISK_ID: scratch.diskId, LUN: lun, VM_LABEL: ctx.vm.label },
+        },
+        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter"] }),
+    );
+    return { resource: command, handle: pulumi.output(lun) };
+}
+
+/** The script every repair Run Command runs: the tools, then on-rescue.sh with its parameters as environment. */
+function repairScript(): string {
+    return `${rescueTools().install}\nexec ${RESCUE_LIB}/on-rescue.sh\n`;
+}
+
+/** The evidence line of a Run Command's output (decoded when it travelled gzip-base64). */
+export function decodeEvidence(output: string | undefined): string {
+    const line = (output ?? "").trim().split("\n").pop() ?? "";
+    if (!line.startsWith("gzip-base64:")) return line;
+    try {
+        return zlib.gunzipSync(Buffer.from(line.slice("gzip-base64:".length), "base64")).toString("utf8");
+    } catch {
+        return JSON.stringify({ outcome: "unknown", message: "the evidence arrived truncated; see /var/log/bootloop-rescue on the rescue VM" });
+    }
+}
+
+export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep | undefined {
+    // The Run Command lives under the rescue VM and goes with it at teardown: the swap keeps the evidence.
+    if (!attached) return undefined;
+    const where = env.rescueOf(attached.rescue);
+    const provider = env.providerOf(where.subscription);
+    const command = new compute.VirtualMachineRunCommandByVirtualMachine(
+        `${ctx.vm.slug}-repair`,
+        {
+            resourceGroupName: where.resourceGroup,
+            vmName: where.vmName,
+            location: where.location,
+            source: { script: repairScript() },
+            parameters: [
+                { name: "DISK_HANDLE_KIND", value: "azure-lun" },
+                { name: "DISK_HANDLE", value: attached.attach.handle },
+                { name: "EVIDENCE_ENCODING", value: "gzip-base64" },
+            ],
+            protectedParameters: ctx.bitlockerKey ? [{ name: "BITLOCKER_KEY", value: ctx.bitlockerKey }] : undefined,
+            asyncExecution: false,
+            treatFailureAsDeploymentFailure: true,
+            timeoutInSeconds: env.settings.repairTimeoutMinutes * 60,
+            tags: tags(env, ctx, "repair"),
+        },
+        pulumi.mergeOptions(ctx.opts, { provider, ignoreChanges: ["source", "parameters", "protectedParameters"], customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` } }),
+    );
+    // The resource does not return its instance view: fetch it, with the output, once it ran.
+    const view = compute.getVirtualMachineRunCommandByVirtualMachineOutput(
+        { resourceGroupName: where.resourceGroup, vmName: where.vmName, runCommandName: command.name, expand: "instanceView" },
+        { provider },
+    );
+    return { resource: command, evidence: view.instanceView.apply((v) => decodeEvidence(v?.output)) };
+}
+
+/** Stand-in for the source of a fixed disk in teardown: ignored, so state keeps the real one. */
+const RETIRED = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/retired/providers/Microsoft.Compute/disks/retired";
+
+export function fixedDisk(env: AzureStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {
+    const f = facts(ctx);
+    // A copy of the repaired scratch disk: never attached to anything before the swap.
+    const disk = new compute.Disk(
+        `${ctx.vm.slug}-fixed`,
+        {
+            resourceGroupName: ctx.vm.fields.resourceGroup,
+            location: ctx.vm.placement.region,
+            zones: ctx.vm.placement.zone ? [ctx.vm.placement.zone] : undefined,
+            sku: { name: f.osDiskSku },
+            creationData: { createOption: "Copy", sourceResourceId: source ? source.scratch.diskId : RETIRED },
+            ...diskShape(f),
+            tags: tags(env, ctx, "fixed"),
+        },
+        opts(env, ctx, { ignoreChanges: ["creationData"], customTimeouts: { create: "120m" } }),
+    );
+    return { resource: disk, diskId: disk.id };
+}
+
+export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): SwapStep {
+    const f = facts(ctx);
+    const command = new local.Command(
+        `${ctx.vm.slug}-swap`,
+        {
+            create: azureScript("swap"),
+            interpreter: ["/bin/bash", "-c"],
+            environment: {
+                SUBSCRIPTION_ID: ctx.vm.fields.subscriptionId,
+                RESOURCE_GROUP: ctx.vm.fields.resourceGroup,
+                VM_NAME: ctx.vm.fields.vmName,
+                VM_LABEL: ctx.vm.label,
+                ORIGINAL_DISK_ID: f.osDiskId,
+                FIXED_DISK_ID: fixed.diskId,
+                BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
+                EVIDENCE: repair ? repair.evidence : "",
+            },
+        },
+        // A finished swap never runs again (its report, with the evidence, stays in state through teardown).
+        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${env.settings.bootTimeoutMinutes + 30}m` } }),
+    );
+    const report = command.stdout.apply((text) => {
+        try {
+            return JSON.parse(text) as { status: string; evidence: string; timings: Record<string, number> };
+        } catch {
+            return { status: "unknown", evidence: "", timings: {} as Record<string, number> };
+        }
+    });
+    return { resource: command, status: report.status, originalDiskId: pulumi.output(f.osDiskId), timings: report.timings, evidence: report.evidence };
+}

@@ -1,0 +1,177 @@
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { Provider } from "@pulumi/azure-native/provider";
+import { identities, paths } from "../../components/clouds";
+import { lookUpVm } from "../../components/azure/lookups";
+import { unusableSshKey } from "../../components/azure/rescue";
+import { decodeEvidence } from "../../components/azure/steps";
+import { PlannedResource } from "../../components/core/offline/capture";
+import { runOffline } from "../../components/core/offline/run";
+import { tempDir } from "../helpers/lab-run";
+import * as zlib from "zlib";
+
+const SUB = "11111111-2222-3333-4444-555555555555";
+const SUB2 = "99999999-2222-3333-4444-555555555555";
+
+function inventory(vms: { name: string; sub?: string; zone?: string; extra?: string }[]): string {
+    return "vms:\n" + vms.map((v) => `  - cloud: azure\n    subscriptionId: ${v.sub ?? SUB}\n    resourceGroup: rg-app\n    vmName: ${v.name}\n    location: eastus2\n    zone: ${v.zone ?? "1"}\n${v.extra ?? ""}`).join("");
+}
+
+async function plan(inv: string, config: Record<string, string> = {}, secretKeys: string[] = []) {
+    const run = await runOffline({
+        stack: "test",
+        config: { values: { "bootloop-rescue:inventory": "inv.yaml", ...config }, secretKeys },
+        baseDir: tempDir({ "inv.yaml": inv }),
+        identities,
+        paths,
+        details: true,
+    });
+    const rs = run.resources!;
+    return { run, rs, byName: new Map(rs.map((r) => [r.name, r])), ofType: (t: string) => rs.filter((r) => r.type === t) };
+}
+
+describe("Azure path under Pulumi mocks", () => {
+    it("declares the chain per VM: snapshot, scratch disk, attach, Run Command, fixed disk, swap", async () => {
+        const { run, byName } = await plan(inventory([{ name: "app-01" }]));
+        const slug = run.result.plan.vms[0].slug;
+        const steps: [string, string][] = [
+            ["backup", "azure-native:compute:Snapshot"],
+            ["scratch", "azure-native:compute:Disk"],
+            ["attach", "command:local:Command"],
+            ["repair", "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"],
+            ["fixed", "azure-native:compute:Disk"],
+            ["swap", "command:local:Command"],
+        ];
+        const zone = byName.get(`${slug}-backup`)!.parent!;
+        for (const [i, [step, type]] of steps.entries()) {
+            const r = byName.get(`${slug}-${step}`)!;
+            assert.equal(r.type, type, step);
+            assert.equal(r.parent, zone);
+            if (i > 0) assert.ok(r.dependsOn.includes(`${slug}-${steps[i - 1][0]}`), `${step} depends on ${steps[i - 1][0]}`);
+        }
+        const repair = byName.get(`${slug}-repair`)!;
+        assert.equal(repair.inputs.treatFailureAsDeploymentFailure, true);
+        assert.equal(repair.inputs.asyncExecution, false);
+        assert.deepEqual((repair.inputs.parameters as any[]).map((p) => `${p.name}=${p.value}`), ["DISK_HANDLE_KIND=azure-lun", "DISK_HANDLE=0", "EVIDENCE_ENCODING=gzip-base64"]);
+        assert.match((repair.inputs.source as any).script, /exec \/usr\/local\/lib\/bootloop-rescue\/on-rescue\.sh/);
+        assert.equal((byName.get(`${slug}-backup`)!.inputs as any).incremental, true);
+    });
+
+    it("copies what the swap needs to every disk: generation, security type, SKU, zone; keeps backup and fixed disk", async () => {
+        const { run, byName, rs } = await plan(inventory([{ name: "app-01" }]));
+        const slug = run.result.plan.vms[0].slug;
+        for (const step of ["backup", "scratch", "fixed"]) {
+            const i = byName.get(`${slug}-${step}`)!.inputs as any;
+            assert.equal(i.hyperVGeneration, "V2", step);
+            assert.equal(i.osType, "Windows", step);
+            assert.deepEqual(i.securityProfile, { securityType: "TrustedLaunch" }, step);
+        }
+        for (const step of ["scratch", "fixed"]) {
+            const i = byName.get(`${slug}-${step}`)!.inputs as any;
+            assert.deepEqual(i.sku, { name: "Premium_LRS" });
+            assert.deepEqual(i.zones, ["1"]);
+        }
+        assert.deepEqual(rs.filter((r) => r.retainOnDelete).map((r) => r.name.replace(`${slug}-`, "")).sort(), ["backup", "fixed"]);
+    });
+
+    it("rescue VMs: no public IP, an NSG whose only inbound rule denies all, no password, data disks left to the attach commands", async () => {
+        const { ofType } = await plan(inventory([{ name: "app-01" }]));
+        const [nic] = ofType("azure-native:network:NetworkInterface");
+        assert.ok((nic.inputs.ipConfigurations as any[]).every((c) => !c.publicIPAddress));
+        const [nsg] = ofType("azure-native:network:NetworkSecurityGroup");
+        const inbound = (nsg.inputs.securityRules as any[]).filter((r) => r.direction === "Inbound");
+        assert.deepEqual(inbound.map((r) => [r.access, r.sourceAddressPrefix, r.destinationPortRange]), [["Deny", "*", "*"]]);
+        const [vm] = ofType("azure-native:compute:VirtualMachine");
+        const linux = (vm.inputs.osProfile as any).linuxConfiguration;
+        assert.equal(linux.disablePasswordAuthentication, true);
+        assert.equal((vm.inputs.osProfile as any).adminPassword, undefined);
+        assert.equal(linux.ssh.publicKeys[0].keyData, unusableSshKey());
+        assert.equal((vm.inputs.hardwareProfile as any).vmSize, "Standard_D4s_v5", "8 disks per rescue VM by default");
+        assert.match(Buffer.from(String((vm.inputs.osProfile as any).customData), "base64").toString(), /ntfs-3g/);
+    });
+
+    it("allocates distinct LUNs per rescue VM and pools per zone", async () => {
+        const vms = [...Array(10).keys()].map((i) => ({ name: `app-${i}`, zone: "1" })).concat([{ name: "web-1", zone: "2" }]);
+        const { ofType, run } = await plan(inventory(vms));
+        assert.equal(ofType("azure-native:compute:VirtualMachine").length, 3, "10 disks in zone 1 at 8 per rescue VM → 2, zone 2 → 1");
+        const seats = ofType("command:local:Command").filter((c) => c.name.endsWith("-attach")).map((c) => `${(c.inputs.environment as any).RESCUE_VM_ID}#${(c.inputs.environment as any).LUN}`);
+        assert.equal(new Set(seats).size, 11);
+        assert.deepEqual(run.result.plan.rescuePools.map((p) => p.placement.zone), ["1", "2"]);
+    });
+
+    it("spans subscriptions with a provider each", async () => {
+        const { ofType } = await plan(inventory([{ name: "app-01" }, { name: "app-02", sub: SUB2 }]));
+        assert.deepEqual(ofType("pulumi:providers:azure-native").map((p) => p.inputs.subscriptionId).sort(), [SUB, SUB2]);
+    });
+
+    it("gates the second wave on the canary's verified boot", async () => {
+        const { run, byName } = await plan(inventory([{ name: "app-01" }, { name: "app-02" }]));
+        const [canary, second] = run.result.plan.waves.map((w) => run.result.plan.vms.find((v) => v.key === w.vms[0])!.slug);
+        assert.deepEqual(byName.get("wave-1-gate")!.dependsOn, [`${canary}-swap`]);
+        assert.deepEqual(byName.get(`${second}-backup`)!.dependsOn, ["wave-1-gate"]);
+    });
+
+    it("teardown: no rescue VM, NIC, NSG, scratch disk, attachment or Run Command; backup, fixed disk and swap (with the evidence) stay", async () => {
+        const inv = inventory([{ name: "app-01" }, { name: "app-02" }]);
+        const live = await plan(inv);
+        const down = await plan(inv, { "bootloop-rescue:teardown": "true" });
+        const types = new Set(down.rs.map((r) => r.type));
+        for (const t of ["azure-native:compute:VirtualMachine", "azure-native:network:NetworkInterface", "azure-native:network:NetworkSecurityGroup", "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"]) assert.ok(!types.has(t), t);
+        assert.ok(!down.rs.some((r) => /-(scratch|attach)$/.test(r.name)));
+        const kept = (rs: PlannedResource[]) => rs.filter((r) => /-(backup|fixed|swap)$/.test(r.name)).map((r) => `${r.type} ${r.name}`).sort();
+        assert.deepEqual(kept(down.rs), kept(live.rs));
+        const fixed = down.rs.find((r) => r.name.endsWith("-fixed"))!;
+        assert.deepEqual(fixed.dependsOn.filter((d) => d.endsWith("-backup")).length, 1, "without a repair step, the fixed disk follows the backup");
+    });
+
+    it("passes a BitLocker recovery password only as a protected parameter, a secret", async () => {
+        const key = "000000-111111-222222-333333-444444-555555-666666-000011";
+        const { rs } = await plan(inventory([{ name: "app-01", extra: "    bitlockerKey: app01-key\n" }]), { "bootloop-rescue:app01-key": key }, ["bootloop-rescue:app01-key"]);
+        const repair = rs.find((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine"))!;
+        assert.deepEqual(repair.inputs.protectedParameters, [{ name: "BITLOCKER_KEY", value: "[secret]" }]);
+        assert.ok(!JSON.stringify(rs).includes("333333"), "the key appears nowhere in the plan");
+    });
+
+    it("decodes the evidence the Run Command printed, plain or gzip-base64, and says when it is truncated", () => {
+        const evidence = JSON.stringify({ outcome: "repaired" });
+        assert.equal(decodeEvidence(`noise\n${evidence}\n`), evidence);
+        assert.equal(decodeEvidence(`gzip-base64:${zlib.gzipSync(evidence).toString("base64")}`), evidence);
+        assert.match(decodeEvidence("gzip-base64:H4sIAAAA"), /"outcome":"unknown".*truncated/);
+    });
+});
+
+describe("Azure lookups refuse what the swap cannot handle, before anything is declared", () => {
+    const entry = { index: 0, cloud: "azure", fields: { subscriptionId: SUB, resourceGroup: "rg", vmName: "vm1" }, key: "k", label: "azure rg/vm1", slug: "vm1-x", strategy: "repair" as const, labels: {} };
+    async function lookUp(vm: Record<string, unknown>, fields: Record<string, string> = {}) {
+        await pulumi.runtime.setMocks({
+            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+            call: (c) => {
+                if (c.token.endsWith("getVirtualMachine")) return vm;
+                if (c.token.endsWith("getDisk")) return { sku: { name: "Premium_LRS" }, hyperVGeneration: "V2" };
+                return { ipConfigurations: [{ subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } }] };
+            },
+        });
+        const provider = new Provider("p", {});
+        return lookUpVm({ ...entry, fields: { ...entry.fields, ...fields } }, provider, { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {} });
+    }
+    const disk = { osType: "Windows", managedDisk: { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/os` } };
+    const nic = { networkInterfaces: [{ id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` }] };
+
+    it("finds placement and facts of a good VM", async () => {
+        const r = await lookUp({ location: "eastus2", zones: ["2"], storageProfile: { osDisk: disk }, networkProfile: nic });
+        assert.deepEqual(r.placement, { scope: SUB, region: "eastus2", zone: "2" });
+        assert.equal(r.facts.osDiskId, disk.managedDisk.id);
+    });
+
+    for (const [name, vm, fields, message] of [
+        ["a confidential VM", { location: "eastus2", securityProfile: { securityType: "ConfidentialVM" }, storageProfile: { osDisk: disk }, networkProfile: nic }, {}, /confidential VM/],
+        ["an ephemeral OS disk", { location: "eastus2", storageProfile: { osDisk: { ...disk, diffDiskSettings: { option: "Local" } } }, networkProfile: nic }, {}, /ephemeral OS disk/],
+        ["an unmanaged OS disk", { location: "eastus2", storageProfile: { osDisk: { osType: "Windows", vhd: { uri: "https://x" } } }, networkProfile: nic }, {}, /not a managed disk/],
+        ["a Linux VM", { location: "eastus2", storageProfile: { osDisk: { ...disk, osType: "Linux" } }, networkProfile: nic }, {}, /runs Linux, not Windows/],
+        ["a VM elsewhere than the inventory says", { location: "westeurope", storageProfile: { osDisk: disk }, networkProfile: nic }, { location: "eastus2" }, /in westeurope, not in eastus2/],
+    ] as const) {
+        it(`refuses ${name}`, async () => {
+            await assert.rejects(lookUp(vm as Record<string, unknown>, fields as Record<string, string>), message as RegExp);
+        });
+    }
+});

@@ -1,0 +1,145 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { azureScript, AzureScript } from "../../components/azure/scripts";
+import { StandInRun, runWithStandIn } from "../helpers/stand-in";
+
+const STAND_IN = path.join(__dirname, "stand-in");
+const SUB = "11111111-2222-3333-4444-555555555555";
+const disk = (rg: string, n: string) => `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${n}`;
+const ORIGINAL = disk("rg-app", "app-01_OsDisk_1");
+const FIXED = disk("rg-app", "app-01-fixed");
+const SCRATCH = disk("rg-app", "app-01-scratch");
+const RESCUE_ID = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/rescue-azure-1-0`;
+
+function world(): any {
+    return {
+        vms: {
+            "rg-app/app-01": { power: "running", osDisk: ORIGINAL, agent: "", stopPolls: 2, bootPolls: 2 },
+            "rg-app/rescue-azure-1-0": { power: "running", osDisk: disk("rg-app", "rescue-os"), agent: "Ready", dataDisks: {} },
+        },
+        disks: {
+            [ORIGINAL.toLowerCase()]: { boots: false, attachedTo: "rg-app/app-01" },
+            [FIXED.toLowerCase()]: {},
+            [SCRATCH.toLowerCase()]: {},
+            [disk("rg-app", "other").toLowerCase()]: {},
+            [disk("rg-app", "rescue-os").toLowerCase()]: { attachedTo: "rg-app/rescue-azure-1-0" },
+        },
+    };
+}
+
+function run(script: AzureScript, env: Record<string, string>, w: any): StandInRun {
+    return runWithStandIn({ script: azureScript(script), env, world: w, standInDir: STAND_IN, stateVar: "FAKE_AZ_STATE", logVar: "FAKE_AZ_LOG" });
+}
+
+/** The command words of a call: `vm disk attach`, `disk update`. */
+const op = (call: string[]) => call.slice(0, call.findIndex((a) => a.startsWith("-"))).join(" ");
+const MUTATING = /^(vm (deallocate|update|start)|vm disk (attach|detach)|disk update)$/;
+const swapEnv = { SUBSCRIPTION_ID: SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", ORIGINAL_DISK_ID: ORIGINAL, FIXED_DISK_ID: FIXED, VM_LABEL: "azure rg-app/app-01", BOOT_TIMEOUT_SECONDS: "30", EVIDENCE: '{"outcome":"repaired"}' };
+const attachEnv = { RESCUE_VM_ID: RESCUE_ID, DISK_ID: SCRATCH, LUN: "3", VM_LABEL: "azure rg-app/app-01" };
+
+describe("Azure command scripts (stand-in az CLI)", () => {
+    describe("swap + start + verify", () => {
+        it("deallocates, tags the original, sets the fixed OS disk, starts and waits for the VM agent", () => {
+            const r = run("swap", swapEnv, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), ["vm deallocate", "disk update", "vm update", "vm start"]);
+            assert.equal(r.world.vms["rg-app/app-01"].osDisk, FIXED);
+            assert.equal(r.world.vms["rg-app/app-01"].agent, "Ready");
+            assert.equal(r.world.disks[ORIGINAL.toLowerCase()].attachedTo, undefined, "original detached, kept");
+            assert.equal(r.world.disks[ORIGINAL.toLowerCase()].tags["bootloop-rescue-role"], "original-os");
+            const report = JSON.parse(r.stdout);
+            assert.equal(report.status, "recovered");
+            assert.equal(report.evidence, '{"outcome":"repaired"}', "the report keeps the repair evidence");
+        });
+
+        it("a VM already running on the fixed disk with its agent ready is left alone", () => {
+            const w = world();
+            w.vms["rg-app/app-01"] = { power: "running", osDisk: FIXED, agent: "Ready" };
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.equal(JSON.parse(r.stdout).alreadyRecovered, true);
+        });
+
+        it("a VM that never reports ready fails clearly; the original OS disk is untouched", () => {
+            const w = world();
+            w.disks[FIXED.toLowerCase()].boots = false;
+            const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /did not report its VM agent Ready within 2 s on the fixed disk; check its boot diagnostics; the original OS disk .* is untouched and kept for rollback/);
+            assert.equal(r.world.disks[ORIGINAL.toLowerCase()].attachedTo, undefined);
+            assert.ok(!r.calls.some((c) => c.includes(ORIGINAL) && op(c) !== "disk update"), "only tagged");
+        });
+
+        it("retries HTTP 429 throttling with backoff", () => {
+            const w = world();
+            w.throttle = { "vm deallocate": 2, "vm get-instance-view": 1 };
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.calls.filter((c) => op(c) === "vm deallocate").length, 3);
+            assert.match(r.stderr, /az vm deallocate .* was throttled or busy \(try 1 of 8\)/);
+        });
+
+        it("refuses an OS disk it does not know", () => {
+            const w = world();
+            w.vms["rg-app/app-01"].osDisk = disk("rg-app", "other");
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /neither the original nor the fixed disk; someone changed it/);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+        });
+
+        it("keeps metacharacters inert: refused before any call", () => {
+            const marker = path.join(os.tmpdir(), `pwned-az-${process.pid}`);
+            for (const [key, value] of [["VM_NAME", `app-01; touch ${marker}`], ["RESOURCE_GROUP", `$(touch ${marker})`], ["FIXED_DISK_ID", `${FIXED}\`touch ${marker}\``], ["SUBSCRIPTION_ID", "x"]]) {
+                const r = run("swap", { ...swapEnv, [key]: value }, world());
+                assert.equal(r.code, 1, key);
+                assert.match(r.stderr, new RegExp(`${key} has an unexpected value`));
+                assert.deepEqual(r.calls, []);
+            }
+            assert.ok(!fs.existsSync(marker));
+        });
+    });
+
+    describe("attach and detach (teardown)", () => {
+        it("attaches the scratch disk at its LUN, retrying while the rescue VM is busy", () => {
+            const w = world();
+            w.vms["rg-app/rescue-azure-1-0"].busy = 2;
+            const r = run("attach", attachEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.world.vms["rg-app/rescue-azure-1-0"].dataDisks["3"], SCRATCH);
+            assert.equal(r.calls.filter((c) => op(c) === "vm disk attach").length, 3);
+        });
+
+        it("is idempotent, and never replaces another disk at the LUN", () => {
+            const w = world();
+            w.vms["rg-app/rescue-azure-1-0"].dataDisks = { "3": SCRATCH };
+            w.disks[SCRATCH.toLowerCase()].attachedTo = "rg-app/rescue-azure-1-0";
+            const again = run("attach", attachEnv, w);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(again.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            const taken = world();
+            taken.vms["rg-app/rescue-azure-1-0"].dataDisks = { "3": disk("rg-app", "other") };
+            const r = run("attach", attachEnv, taken);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /LUN 3 of rescue VM rescue-azure-1-0 already holds another disk/);
+        });
+
+        it("detach takes the scratch disk off the rescue VM, and is a no-op when it or the VM is gone", () => {
+            const w = world();
+            w.vms["rg-app/rescue-azure-1-0"].dataDisks = { "3": SCRATCH };
+            w.disks[SCRATCH.toLowerCase()].attachedTo = "rg-app/rescue-azure-1-0";
+            const r = run("detach", attachEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.world.vms["rg-app/rescue-azure-1-0"].dataDisks, {});
+            assert.equal(run("detach", attachEnv, r.world).code, 0);
+            const gone = world();
+            delete gone.vms["rg-app/rescue-azure-1-0"];
+            const g = run("detach", attachEnv, gone);
+            assert.equal(g.code, 0, g.stderr);
+            assert.match(g.stderr, /is gone; nothing to detach/);
+        });
+    });
+});
