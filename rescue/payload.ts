@@ -11,6 +11,12 @@ const TOOLS = ["repair-disk", "find-disk", "on-rescue.sh"];
 
 let cached: { install: string; version: string } | undefined;
 
+/** One shell line that writes `content` to RESCUE_LIB/name (gzip + base64 inline), executable. */
+export function installLine(name: string, content: Buffer): string {
+    const packed = zlib.gzipSync(content, { level: 9 }).toString("base64");
+    return `printf '%s' '${packed}' | base64 -d | gzip -dc > ${RESCUE_LIB}/${name}.new && chmod 0755 ${RESCUE_LIB}/${name}.new && mv -f ${RESCUE_LIB}/${name}.new ${RESCUE_LIB}/${name}`;
+}
+
 /**
  * A bash snippet that (re)writes the rescue tools to RESCUE_LIB: each file gzip-compressed and
  * base64-encoded inline, so the agent channel carries them and the rescue VM needs no download.
@@ -24,8 +30,7 @@ export function rescueTools(): { install: string; version: string } {
     for (const name of TOOLS) {
         const content = fs.readFileSync(path.join(__dirname, name));
         hash.update(name).update(content);
-        const packed = zlib.gzipSync(content, { level: 9 }).toString("base64");
-        lines.push(`printf '%s' '${packed}' | base64 -d | gzip -dc > ${RESCUE_LIB}/${name}.new && chmod 0755 ${RESCUE_LIB}/${name}.new && mv -f ${RESCUE_LIB}/${name}.new ${RESCUE_LIB}/${name}`);
+        lines.push(installLine(name, content));
     }
     cached = { install: lines.join("\n"), version: hash.digest("hex").slice(0, 16) };
     return cached;

@@ -1,0 +1,36 @@
+import { ConfigReader } from "../core/config-values";
+import { InputError } from "../core/inventory/problems";
+import { ConfigSource } from "../core/settings";
+
+/** The GCP path's own settings. */
+export interface GcpConfig {
+    /** Rescue instance image (family or image self link). */
+    rescueImage: string;
+    /** Rescue instance machine type. */
+    rescueMachineType: string;
+    /** Subnetwork self link per region for rescue instances; others use the affected instance's. */
+    rescueSubnetworks: Record<string, string>;
+    /** Extended regular expression marking a healthy Windows boot on serial port 1. */
+    bootMarker: string;
+}
+
+/** The GCP config keys and what they mean (README, messages). */
+export const GCP_CONFIG_KEYS: Record<string, string> = {
+    gcpRescueImage: "rescue instance image (default debian-cloud/debian-12)",
+    gcpRescueMachineType: "rescue instance machine type (default e2-standard-2)",
+    gcpRescueSubnetworks: "map region → subnetwork self link for rescue instances (default: the affected instance's subnetwork)",
+    gcpBootMarker: "regular expression marking a healthy Windows boot on serial port 1 (default: GCE's Windows agent ready messages)",
+};
+
+/** Reads and validates the GCP config keys; throws an InputError listing every bad value. */
+export function readGcpConfig(config: ConfigSource, stackFile: string): GcpConfig {
+    const r = new ConfigReader(config, stackFile);
+    const gcp: GcpConfig = {
+        rescueImage: r.text("gcpRescueImage", /^[a-z0-9][-a-z0-9./]{2,200}$/, "an image such as debian-cloud/debian-12", "debian-cloud/debian-12"),
+        rescueMachineType: r.text("gcpRescueMachineType", /^[a-z][a-z0-9-]{1,40}$/, "a machine type such as e2-standard-2", "e2-standard-2"),
+        rescueSubnetworks: r.map("gcpRescueSubnetworks", /^[a-z]+-[a-z]+\d{1,2}$/, /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[-a-z0-9.:]+\/regions\/[-a-z0-9]+\/subnetworks\/[-a-z0-9]+$/, "region: projects/P/regions/R/subnetworks/NAME"),
+        bootMarker: r.regex("gcpBootMarker", "Windows is ready|GCEGuestAgent.*(Started|Running)|GCEMetadataScripts.*Finished running startup scripts"),
+    };
+    if (r.problems.length > 0) throw new InputError(r.problems);
+    return gcp;
+}

@@ -1,0 +1,91 @@
+# Swap + start + verify: stops the instance, detaches its boot disk (kept, labelled as the
+# original), attaches the fixed disk as boot disk, starts it and waits for a real boot signal:
+# RUNNING, and the Windows boot marker on serial port 1 in output written after this start.
+# Idempotent: an instance already running on the fixed disk that shows the marker is left alone.
+need PROJECT ZONE INSTANCE ORIGINAL_DISK FIXED_DISK VM_LABEL BOOT_TIMEOUT_SECONDS BOOT_MARKER
+expect PROJECT "$PATTERN_PROJECT"
+expect ZONE "$PATTERN_ZONE"
+expect INSTANCE "$PATTERN_NAME"
+expect ORIGINAL_DISK "$PATTERN_NAME"
+expect FIXED_DISK "$PATTERN_NAME"
+expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
+STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-600}
+started=$SECONDS
+
+describe() { gc instances describe "$INSTANCE"; }
+status_of() { jq_node 'o.status'; }
+boot_of() { jq_node '((o.disks || []).find((d) => d.boot) || { source: "none" }).source.split("/").pop()'; }
+serial_next() { gc instances get-serial-port-output "$INSTANCE" --port 1 --start "$1" | jq_node 'String(o.next)'; }
+serial_since() { gc instances get-serial-port-output "$INSTANCE" --port 1 --start "$1" | jq_node 'o.contents || ""'; }
+
+wait_status() {  # STATUS TIMEOUT
+    until_deadline "$2"
+    until [[ $(describe | status_of) == "$1" ]]; do
+        expired && return 1
+        pause
+    done
+}
+
+report() {
+    STATUS=$1 ALREADY=$2 STOP=${stop_s:-0} SWAP=${swap_s:-0} BOOT=${boot_s:-0} TOTAL=$((SECONDS - started)) node -e '
+        const e = process.env;
+        process.stdout.write(JSON.stringify({
+            status: e.STATUS, alreadyRecovered: e.ALREADY === "true", instance: e.INSTANCE,
+            originalDisk: e.ORIGINAL_DISK, fixedDisk: e.FIXED_DISK,
+            timings: { stopSeconds: +e.STOP, swapSeconds: +e.SWAP, bootSeconds: +e.BOOT, totalSeconds: +e.TOTAL },
+        }));'
+}
+
+rollback_hint="the original boot disk $ORIGINAL_DISK is untouched and kept for rollback"
+current=$(describe)
+status=$(status_of <<<"$current")
+boot=$(boot_of <<<"$current")
+
+if [[ $boot == "$FIXED_DISK" && $status == RUNNING ]] && grep -qE -- "$BOOT_MARKER" <<<"$(serial_since 0)"; then
+    log "$VM_LABEL: already running on the fixed disk; nothing to do"
+    report recovered true
+    exit 0
+fi
+
+if [[ $boot == "$ORIGINAL_DISK" ]]; then
+    t=$SECONDS
+    if [[ $status != TERMINATED ]]; then
+        log "$VM_LABEL: stopping $INSTANCE"
+        gc instances stop "$INSTANCE" >/dev/null
+        wait_status TERMINATED "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE did not stop within $STOP_TIMEOUT_SECONDS s; nothing was swapped; $rollback_hint"
+    fi
+    stop_s=$((SECONDS - t))
+    t=$SECONDS
+    gc disks add-labels "$ORIGINAL_DISK" --labels "bootloop-rescue-role=original-boot,bootloop-rescue-replaced-by=$FIXED_DISK" >/dev/null
+    log "$VM_LABEL: detaching the original boot disk $ORIGINAL_DISK (kept)"
+    gc instances detach-disk "$INSTANCE" --disk "$ORIGINAL_DISK" >/dev/null
+    boot=none
+    swap_s=$((SECONDS - t))
+elif [[ $boot != none && $boot != "$FIXED_DISK" ]]; then
+    fail "$VM_LABEL: the boot disk of $INSTANCE is $boot, neither the original $ORIGINAL_DISK nor the fixed $FIXED_DISK; someone changed it, so nothing is done"
+fi
+
+if [[ $boot == none ]]; then
+    t=$SECONDS
+    [[ $(describe | status_of) == TERMINATED ]] || fail "$VM_LABEL: $INSTANCE has no boot disk but is not stopped; nothing is done; $rollback_hint"
+    log "$VM_LABEL: attaching the fixed disk $FIXED_DISK as boot disk"
+    gc instances attach-disk "$INSTANCE" --disk "$FIXED_DISK" --boot >/dev/null
+    swap_s=$((${swap_s:-0} + SECONDS - t))
+fi
+
+t=$SECONDS
+from=0
+if [[ $(describe | status_of) != RUNNING ]]; then
+    from=$(serial_next 0)
+    [[ $from =~ ^[0-9]+$ ]] || from=0
+    log "$VM_LABEL: starting $INSTANCE on the fixed disk"
+    gc instances start "$INSTANCE" >/dev/null
+fi
+until_deadline "$BOOT_TIMEOUT_SECONDS"
+until [[ $(describe | status_of) == RUNNING ]] && grep -qE -- "$BOOT_MARKER" <<<"$(serial_since "$from")"; do
+    expired && fail "$VM_LABEL: $INSTANCE did not show the boot marker on serial port 1 within $BOOT_TIMEOUT_SECONDS s on the fixed disk $FIXED_DISK; $rollback_hint (detached, labelled bootloop-rescue-role=original-boot)"
+    pause
+done
+boot_s=$((SECONDS - t))
+log "$VM_LABEL: booted on the fixed disk"
+report recovered false

@@ -1,0 +1,154 @@
+import * as gcp from "@pulumi/gcp";
+import * as local from "@pulumi/command/local";
+import * as pulumi from "@pulumi/pulumi";
+import { kebab, shortHash } from "../core/identity";
+import { Settings } from "../core/settings";
+import { AttachStep, BackupStep, DiskStep, RepairStep, RescueStep, StepContext, SwapStep } from "../core/steps";
+import { GcpConfig } from "./config";
+import { GcpFacts } from "./lookups";
+import { GcpRescueInstance } from "./rescue";
+import { gcpScript } from "./scripts";
+
+/** What the GCP steps share within one run. */
+export interface GcpStepEnv {
+    /** Settings of the run (timeouts). */
+    settings: Settings;
+    /** GCP settings. */
+    config: GcpConfig;
+    /** Provider of a project (undefined: the default provider). */
+    providerOf(project: string): gcp.Provider | undefined;
+    /** Where a rescue instance of this run lives. */
+    rescueOf(rescue: RescueStep): GcpRescueInstance;
+    /** Labels every resource carries. */
+    labels: Record<string, string>;
+}
+
+const facts = (ctx: StepContext) => ctx.vm.facts as unknown as GcpFacts;
+
+/** GCP labels: lowercase letters, digits, '_' and '-', at most 63 characters. */
+function labels(env: GcpStepEnv, ctx: StepContext, role: string): Record<string, string> {
+    const clean = (t: string) => t.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(0, 63);
+    const own = Object.fromEntries(Object.entries(ctx.vm.labels).map(([k, v]) => [clean(k), clean(v)]));
+    return { ...own, ...env.labels, "bootloop-rescue-instance": clean(ctx.vm.fields.instance), "bootloop-rescue-role": role };
+}
+
+function opts(env: GcpStepEnv, ctx: StepContext, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+    return pulumi.mergeOptions(ctx.opts, { provider: env.providerOf(ctx.vm.placement.scope), ...extra });
+}
+
+/** What the copies keep of the boot disk: type, size, guest OS features, licences, CMEK key. */
+function diskShape(f: GcpFacts) {
+    return {
+        type: f.diskType,
+        size: f.diskSize ? Number(f.diskSize) : undefined,
+        guestOsFeatures: f.guestOsFeatures ? f.guestOsFeatures.split(",").map((type) => ({ type })) : undefined,
+        licenses: f.licenses ? f.licenses.split(",") : undefined,
+        diskEncryptionKey: f.kmsKeySelfLink ? { kmsKeySelfLink: f.kmsKeySelfLink } : undefined,
+    };
+}
+
+export function backup(env: GcpStepEnv, ctx: StepContext): BackupStep {
+    const f = facts(ctx);
+    const snapshot = new gcp.compute.Snapshot(
+        `${ctx.vm.slug}-backup`,
+        {
+            project: ctx.vm.fields.project,
+            zone: ctx.vm.fields.zone,
+            sourceDisk: f.bootDisk,
+            description: `bootloop-rescue backup of the boot disk of ${ctx.vm.fields.instance}, taken before its offline repair`,
+            snapshotEncryptionKey: f.kmsKeySelfLink ? { kmsKeySelfLink: f.kmsKeySelfLink } : undefined,
+            labels: labels(env, ctx, "backup"),
+        },
+        opts(env, ctx, { customTimeouts: { create: "120m" } }),
+    );
+    return { resource: snapshot, backupId: snapshot.selfLink };
+}
+
+export function scratchDisk(env: GcpStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
+    const disk = new gcp.compute.Disk(
+        `${ctx.vm.slug}-scratch`,
+        { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, snapshot: backup.backupId, ...diskShape(facts(ctx)), labels: labels(env, ctx, "scratch") },
+        opts(env, ctx, { customTimeouts: { create: "60m" } }),
+    );
+    return { resource: disk, diskId: disk.selfLink };
+}
+
+/**
+ * The device name the rescue agent acts on: "br-", the VM's name stem, and a hash of the scratch
+ * disk, so a new scratch disk is a new request (and an old result is never mistaken for it).
+ */
+export function deviceName(slug: string, scratchId: string): string {
+    return `br-${kebab(slug).slice(0, 40).replace(/-+$/, "")}-${shortHash(scratchId).slice(0, 6)}`;
+}
+
+export function attach(env: GcpStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
+    const device = scratch.diskId.apply((id) => deviceName(ctx.vm.slug, id));
+    const attachment = new gcp.compute.AttachedDisk(
+        `${ctx.vm.slug}-attach`,
+        { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, disk: scratch.diskId, instance: rescue.id, deviceName: device, mode: "READ_WRITE" },
+        opts(env, ctx),
+    );
+    return { resource: attachment, handle: device };
+}
+
+export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep {
+    const command = new local.Command(
+        `${ctx.vm.slug}-repair`,
+        {
+            create: gcpScript("repair"),
+            interpreter: ["/bin/bash", "-c"],
+            environment: {
+                PROJECT: ctx.vm.fields.project,
+                ZONE: ctx.vm.fields.zone,
+                RESCUE_INSTANCE: attached ? env.rescueOf(attached.rescue).name : "retired",
+                DEVICE_NAME: attached ? attached.attach.handle : "br-retired",
+                VM_LABEL: ctx.vm.label,
+                REPAIR_TIMEOUT_SECONDS: String(env.settings.repairTimeoutMinutes * 60),
+                ...(ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {}),
+            },
+        },
+        // Once a repair succeeded it never runs again (its evidence stays in state through teardown).
+        opts(env, ctx, { ignoreChanges: ["create", "update", "environment", "interpreter"], customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` } }),
+    );
+    return { resource: command, evidence: command.stdout };
+}
+
+export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {
+    // A clone of the repaired scratch disk, never attached to anything before the swap.
+    const disk = new gcp.compute.Disk(
+        `${ctx.vm.slug}-fixed`,
+        { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, sourceDisk: source ? source.scratch.diskId : "retired", ...diskShape(facts(ctx)), labels: labels(env, ctx, "fixed") },
+        opts(env, ctx, { ignoreChanges: ["sourceDisk"], customTimeouts: { create: "120m" } }),
+    );
+    return { resource: disk, diskId: disk.name };
+}
+
+export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
+    const f = facts(ctx);
+    const command = new local.Command(
+        `${ctx.vm.slug}-swap`,
+        {
+            create: gcpScript("swap"),
+            interpreter: ["/bin/bash", "-c"],
+            environment: {
+                PROJECT: ctx.vm.fields.project,
+                ZONE: ctx.vm.fields.zone,
+                INSTANCE: ctx.vm.fields.instance,
+                ORIGINAL_DISK: f.bootDisk,
+                FIXED_DISK: fixed.diskId,
+                VM_LABEL: ctx.vm.label,
+                BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
+                BOOT_MARKER: env.config.bootMarker,
+            },
+        },
+        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter"], customTimeouts: { create: `${env.settings.bootTimeoutMinutes + 30}m`, update: `${env.settings.bootTimeoutMinutes + 30}m` } }),
+    );
+    const report = command.stdout.apply((text) => {
+        try {
+            return JSON.parse(text) as { status: string; timings: Record<string, number> };
+        } catch {
+            return { status: "unknown", timings: {} as Record<string, number> };
+        }
+    });
+    return { resource: command, status: report.status, originalDiskId: pulumi.output(f.bootDisk), timings: report.timings };
+}
