@@ -61,7 +61,7 @@ export function backup(env: GcpStepEnv, ctx: StepContext): BackupStep {
         },
         opts(env, ctx, { customTimeouts: { create: "120m" } }),
     );
-    return { resource: snapshot, backupId: snapshot.selfLink };
+    return { resource: snapshot, backupId: snapshot.id };
 }
 
 export function scratchDisk(env: GcpStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
@@ -70,7 +70,7 @@ export function scratchDisk(env: GcpStepEnv, ctx: StepContext, backup: BackupSte
         { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, snapshot: backup.backupId, ...diskShape(facts(ctx)), labels: labels(env, ctx, "scratch") },
         opts(env, ctx, { customTimeouts: { create: "60m" } }),
     );
-    return { resource: disk, diskId: disk.selfLink };
+    return { resource: disk, diskId: disk.id };
 }
 
 /**

@@ -45,7 +45,7 @@ describe("offline plan output", () => {
         assert.equal(doc.vms.length, 2);
         assert.deepEqual(doc.waves.map((w: { wave: number }) => w.wave), [0, 1]);
         const r = doc.resources.find((x: { name: string }) => x.name.endsWith("-scratch"));
-        assert.deepEqual(Object.keys(r).sort(), ["dependsOn", "inputs", "name", "parent", "protect", "retainOnDelete", "type"]);
+        assert.deepEqual(Object.keys(r).sort(), ["dependsOn", "ignoreChanges", "inputs", "name", "parent", "protect", "retainOnDelete", "type"]);
         assert.equal(r.type, "lab:compute:Disk");
         assert.ok(r.dependsOn.some((d: string) => d.endsWith("-backup")));
         assert.match(r.inputs.snapshot, /-backup-id$/);

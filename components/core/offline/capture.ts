@@ -14,6 +14,8 @@ export interface PlannedResource {
     protect: boolean;
     /** The `retainOnDelete` option. */
     retainOnDelete: boolean;
+    /** Properties whose changes are ignored (`ignoreChanges`): what a later `up` never re-diffs. */
+    ignoreChanges: string[];
     /** Resolved inputs; every secret value shown as `"[secret]"`. */
     inputs: Record<string, unknown>;
 }
@@ -25,6 +27,7 @@ interface Captured {
     parent?: pulumi.Resource;
     protect: boolean;
     retainOnDelete: boolean;
+    ignoreChanges: string[];
     /** Kept only when details are wanted: they hold every input's Output graph alive. */
     props?: pulumi.Inputs;
     dependsOn?: pulumi.ResourceOptions["dependsOn"];
@@ -51,6 +54,7 @@ export class ResourceCapture {
             parent: args.opts.parent,
             protect: args.opts.protect === true,
             retainOnDelete: args.opts.retainOnDelete === true,
+            ignoreChanges: [...(args.opts.ignoreChanges ?? [])],
             ...(this.details ? { props: args.props, dependsOn: args.opts.dependsOn } : {}),
         });
         this.names.set(args.resource, args.name);
@@ -94,6 +98,7 @@ export class ResourceCapture {
                 dependsOn: [...deps].sort(),
                 protect: c.protect,
                 retainOnDelete: c.retainOnDelete,
+                ignoreChanges: c.ignoreChanges,
                 inputs: (await resolveInputs(c.props)) as Record<string, unknown>,
             });
         }

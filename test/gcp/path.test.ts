@@ -1,0 +1,98 @@
+import { strict as assert } from "assert";
+import { identities, paths } from "../../components/clouds";
+import { deviceName } from "../../components/gcp/steps";
+import { RESCUE_TAG } from "../../components/gcp/rescue";
+import { PlannedResource } from "../../components/core/offline/capture";
+import { runOffline } from "../../components/core/offline/run";
+import { tempDir } from "../helpers/lab-run";
+
+function inventory(vms: { name: string; project?: string; zone?: string }[]): string {
+    return "vms:\n" + vms.map((v) => `  - cloud: gcp\n    project: ${v.project ?? "my-project"}\n    zone: ${v.zone ?? "us-central1-a"}\n    instance: ${v.name}\n`).join("");
+}
+
+async function plan(inv: string, config: Record<string, string> = {}) {
+    const run = await runOffline({ stack: "test", config: { values: { "bootloop-rescue:inventory": "inv.yaml", ...config }, secretKeys: [] }, baseDir: tempDir({ "inv.yaml": inv }), identities, paths, details: true });
+    const rs = run.resources!;
+    return { run, rs, byName: new Map(rs.map((r) => [r.name, r])), ofType: (t: string) => rs.filter((r) => r.type === t) };
+}
+
+describe("GCP path under Pulumi mocks", () => {
+    it("declares the chain per instance with types, parent and dependencies; copies keep the boot disk's shape", async () => {
+        const { run, byName } = await plan(inventory([{ name: "web-1" }]));
+        const slug = run.result.plan.vms[0].slug;
+        const steps: [string, string][] = [
+            ["backup", "gcp:compute/snapshot:Snapshot"],
+            ["scratch", "gcp:compute/disk:Disk"],
+            ["attach", "gcp:compute/attachedDisk:AttachedDisk"],
+            ["repair", "command:local:Command"],
+            ["fixed", "gcp:compute/disk:Disk"],
+            ["swap", "command:local:Command"],
+        ];
+        for (const [i, [step, type]] of steps.entries()) {
+            const r = byName.get(`${slug}-${step}`)!;
+            assert.equal(r.type, type, step);
+            if (i > 0) assert.ok(r.dependsOn.includes(`${slug}-${steps[i - 1][0]}`), `${step} depends on ${steps[i - 1][0]}`);
+        }
+        for (const step of ["scratch", "fixed"]) {
+            const i = byName.get(`${slug}-${step}`)!.inputs as any;
+            assert.equal(i.type, "pd-balanced", step);
+            assert.equal(i.size, 64);
+            assert.deepEqual(i.guestOsFeatures.map((g: any) => g.type), ["WINDOWS", "MULTI_IP_SUBNET", "UEFI_COMPATIBLE"]);
+            assert.deepEqual(i.licenses, ["projects/windows-cloud/global/licenses/windows-server-2022-dc"]);
+        }
+        assert.equal((byName.get(`${slug}-fixed`)!.inputs as any).sourceDisk, (byName.get(`${slug}-attach`)!.inputs as any).disk, "the fixed disk clones the scratch disk");
+        const attach = byName.get(`${slug}-attach`)!.inputs as any;
+        assert.match(attach.deviceName, /^br-[a-z0-9-]+-[0-9a-f]{6}$/);
+        assert.equal((byName.get(`${slug}-repair`)!.inputs.environment as any).DEVICE_NAME, attach.deviceName);
+    });
+
+    it("keeps backups and fixed disks on delete", async () => {
+        const { rs, run } = await plan(inventory([{ name: "web-1" }]));
+        const slug = run.result.plan.vms[0].slug;
+        assert.deepEqual(rs.filter((r) => r.retainOnDelete).map((r) => r.name.replace(`${slug}-`, "")).sort(), ["backup", "fixed"]);
+    });
+
+    it("rescue instances: no external IP, deny-all ingress for their tag, a role-less service account, attached disks ignored", async () => {
+        const { ofType } = await plan(inventory([{ name: "web-1" }]));
+        const [instance] = ofType("gcp:compute/instance:Instance");
+        assert.ok((instance.inputs.networkInterfaces as any[]).every((n) => !n.accessConfigs || n.accessConfigs.length === 0));
+        assert.deepEqual(instance.inputs.tags, [RESCUE_TAG]);
+        assert.equal((instance.inputs.metadata as any)["enable-guest-attributes"], "TRUE");
+        assert.match(String(instance.inputs.metadataStartupScript), /bootloop-rescue-agent\.service/);
+        assert.deepEqual((instance.inputs.serviceAccount as any).scopes, ["https://www.googleapis.com/auth/logging.write"]);
+        assert.deepEqual(instance.ignoreChanges, ["attachedDisks"]);
+        const [rule] = ofType("gcp:compute/firewall:Firewall");
+        assert.equal(rule.inputs.direction, "INGRESS");
+        assert.deepEqual(rule.inputs.denies, [{ protocol: "all" }]);
+        assert.equal(rule.inputs.priority, 0);
+        assert.deepEqual(rule.inputs.targetTags, [RESCUE_TAG]);
+        assert.equal(ofType("gcp:compute/firewall:Firewall").filter((r) => r.inputs.allows).length, 0, "no allow rule at all");
+        for (const t of ofType("").map((r) => r.type)) assert.ok(!/IAMMember|IAMBinding|IAMPolicy/.test(t));
+        assert.ok(!ofType("gcp:projects/iAMMember:IAMMember").length);
+    });
+
+    it("pools per zone, spans projects, and gates waves", async () => {
+        const { ofType, run, byName } = await plan(inventory([{ name: "web-1" }, { name: "web-2", zone: "us-central1-b" }, { name: "db-1", project: "other-project" }]));
+        assert.equal(ofType("gcp:compute/instance:Instance").length, 3);
+        assert.deepEqual(new Set(ofType("gcp:compute/instance:Instance").map((i) => i.inputs.project)), new Set(["my-project", "other-project"]));
+        const canary = run.result.plan.vms.find((v) => v.key === run.result.plan.waves[0].vms[0])!.slug;
+        assert.deepEqual(byName.get("wave-1-gate")!.dependsOn, [`${canary}-swap`]);
+    });
+
+    it("teardown: no rescue instance, firewall, scratch disk or attachment; retained resources and commands stay", async () => {
+        const inv = inventory([{ name: "web-1" }, { name: "web-2" }]);
+        const live = await plan(inv);
+        const down = await plan(inv, { "bootloop-rescue:teardown": "true" });
+        for (const t of ["gcp:compute/instance:Instance", "gcp:compute/firewall:Firewall", "gcp:compute/attachedDisk:AttachedDisk", "gcp:serviceaccount/account:Account"]) assert.equal(down.ofType(t).length, 0, t);
+        assert.ok(!down.rs.some((r) => r.name.endsWith("-scratch")));
+        const kept = (rs: PlannedResource[]) => rs.filter((r) => /-(backup|fixed|repair|swap)$/.test(r.name)).map((r) => `${r.type} ${r.name}`).sort();
+        assert.deepEqual(kept(down.rs), kept(live.rs));
+    });
+
+    it("device names are valid, stable for a scratch disk and new for a new one", () => {
+        const a = deviceName("web-1-c4685001", "projects/p/zones/z/disks/web-1-scratch-aaaa");
+        assert.match(a, /^br-[a-z0-9-]{1,59}$/);
+        assert.equal(a, deviceName("web-1-c4685001", "projects/p/zones/z/disks/web-1-scratch-aaaa"));
+        assert.notEqual(a, deviceName("web-1-c4685001", "projects/p/zones/z/disks/web-1-scratch-bbbb"));
+    });
+});

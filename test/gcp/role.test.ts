@@ -1,0 +1,67 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { identities, paths } from "../../components/clouds";
+import { runOffline } from "../../components/core/offline/run";
+import { tempDir } from "../helpers/lab-run";
+
+const role = parse(fs.readFileSync(path.join(__dirname, "../../components/gcp/iam/deployer-role.yaml"), "utf8")) as { includedPermissions: string[] };
+const allowed = new Set(role.includedPermissions);
+
+/** Permissions behind each `gcloud compute` call the command scripts make. */
+const CLI_PERMISSIONS: Record<string, string[]> = {
+    "instances describe": ["compute.instances.get"],
+    "instances stop": ["compute.instances.stop"],
+    "instances start": ["compute.instances.start"],
+    "instances detach-disk": ["compute.instances.detachDisk"],
+    "instances attach-disk": ["compute.instances.attachDisk", "compute.disks.use"],
+    "instances get-serial-port-output": ["compute.instances.getSerialPortOutput"],
+    "instances get-guest-attributes": ["compute.instances.getGuestAttributes"],
+    "disks add-labels": ["compute.disks.setLabels", "compute.disks.get"],
+};
+
+/** Permissions behind each resource type the GCP path declares. */
+const RESOURCE_PERMISSIONS: Record<string, string[]> = {
+    "gcp:compute/snapshot:Snapshot": ["compute.snapshots.create", "compute.snapshots.get", "compute.disks.createSnapshot", "compute.snapshots.setLabels"],
+    "gcp:compute/disk:Disk": ["compute.disks.create", "compute.disks.get", "compute.disks.delete", "compute.snapshots.useReadOnly", "compute.disks.useReadOnly", "compute.disks.setLabels"],
+    "gcp:compute/attachedDisk:AttachedDisk": ["compute.instances.attachDisk", "compute.instances.detachDisk", "compute.disks.use", "compute.instances.get"],
+    "gcp:compute/instance:Instance": ["compute.instances.create", "compute.instances.delete", "compute.instances.get", "compute.instances.setMetadata", "compute.subnetworks.use", "compute.images.useReadOnly", "iam.serviceAccounts.actAs"],
+    "gcp:compute/firewall:Firewall": ["compute.firewalls.create", "compute.firewalls.get", "compute.firewalls.delete", "compute.networks.updatePolicy"],
+    "gcp:serviceaccount/account:Account": ["iam.serviceAccounts.create", "iam.serviceAccounts.get", "iam.serviceAccounts.delete"],
+};
+
+describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () => {
+    it("covers every gcloud call the command scripts can make", () => {
+        const dir = path.join(__dirname, "../../components/gcp/scripts");
+        const text = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
+        const used = new Set([...text.matchAll(/\bgc ((?:[a-z][a-z-]* ){2})/g)].map((m) => m[1].trim()));
+        assert.ok(used.size >= 7, [...used].join(", "));
+        for (const call of used) {
+            assert.ok(CLI_PERMISSIONS[call], `no permission list for 'gcloud compute ${call}'`);
+            for (const p of CLI_PERMISSIONS[call]) assert.ok(allowed.has(p), `gcloud compute ${call} needs ${p}`);
+        }
+    });
+
+    it("covers every resource type the GCP path declares", async () => {
+        const run = await runOffline({
+            stack: "t",
+            config: { values: { "bootloop-rescue:inventory": "i.yaml" }, secretKeys: [] },
+            baseDir: tempDir({ "i.yaml": "vms:\n  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-1\n" }),
+            identities,
+            paths,
+            details: false,
+        });
+        for (const type of new Set(run.tree.map((r) => r.type))) {
+            if (type.startsWith("bootloop-rescue:") || type.startsWith("pulumi:providers:") || type.startsWith("command:")) continue;
+            assert.ok(RESOURCE_PERMISSIONS[type], `no permission list for ${type}`);
+            for (const p of RESOURCE_PERMISSIONS[type]) assert.ok(allowed.has(p), `${type} needs ${p}`);
+        }
+    });
+
+    it("is least privilege: no wildcard, no snapshot deletion, no IAM policy changes", () => {
+        for (const p of allowed) assert.match(p, /^[a-z]+\.[A-Za-z]+\.[A-Za-z]+$/);
+        assert.ok(!allowed.has("compute.snapshots.delete"));
+        assert.ok(![...allowed].some((p) => p.endsWith("setIamPolicy")));
+    });
+});

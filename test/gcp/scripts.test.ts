@@ -1,0 +1,124 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as zlib from "zlib";
+import { gcpScript, GcpScript } from "../../components/gcp/scripts";
+import { StandInRun, runWithStandIn } from "../helpers/stand-in";
+
+const STAND_IN = path.join(__dirname, "stand-in");
+
+function world(): any {
+    return {
+        instances: {
+            "web-1": { status: "RUNNING", disks: [{ source: "web-1", boot: true }], serial: "old boot: GCEGuestAgent: Windows is ready\nSTOP 0x0000007E\n", stopPolls: 2, bootPolls: 2 },
+            "rescue-1": { status: "RUNNING", disks: [{ source: "rescue-1", boot: true }], serial: "" },
+        },
+        disks: { "web-1": { boots: false, attachedTo: "web-1" }, "web-1-fixed": {}, other: {} },
+        guestAttributes: {},
+    };
+}
+
+function run(script: GcpScript, env: Record<string, string>, w: any): StandInRun {
+    return runWithStandIn({ script: gcpScript(script), env, world: w, standInDir: STAND_IN, stateVar: "FAKE_GCLOUD_STATE", logVar: "FAKE_GCLOUD_LOG" });
+}
+
+const op = (call: string[]) => call.slice(1, 3).join(" ");
+const MUTATING = /^(instances (stop|start|detach-disk|attach-disk)|disks add-labels)$/;
+const swapEnv = { PROJECT: "my-project", ZONE: "us-central1-a", INSTANCE: "web-1", ORIGINAL_DISK: "web-1", FIXED_DISK: "web-1-fixed", VM_LABEL: "gcp my-project/us-central1-a/web-1", BOOT_TIMEOUT_SECONDS: "30", BOOT_MARKER: "Windows is ready" };
+const repairEnv = { PROJECT: "my-project", ZONE: "us-central1-a", RESCUE_INSTANCE: "rescue-1", DEVICE_NAME: "br-web-1-abc123", VM_LABEL: "gcp my-project/us-central1-a/web-1", REPAIR_TIMEOUT_SECONDS: "30" };
+
+/** Guest attributes as the rescue agent publishes them. */
+function published(device: string, evidence: Record<string, unknown>, code = 0) {
+    const line = `gzip-base64:${zlib.gzipSync(JSON.stringify(evidence)).toString("base64")}`;
+    const chunks = line.match(/.{1,240}/g)!;
+    return [
+        ...chunks.map((c, i) => ({ namespace: "bootloop-rescue", key: `${device}-c${i}`, value: c })),
+        { namespace: "bootloop-rescue", key: `${device}-code`, value: String(code) },
+        { namespace: "bootloop-rescue", key: `${device}-chunks`, value: String(chunks.length) },
+    ];
+}
+
+describe("GCP command scripts (stand-in gcloud)", () => {
+    describe("swap + start + verify", () => {
+        it("stops, labels and detaches the original, attaches the fixed disk as boot disk, starts and waits for a new boot marker", () => {
+            const r = run("swap", swapEnv, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), ["instances stop", "disks add-labels", "instances detach-disk", "instances attach-disk", "instances start"]);
+            assert.deepEqual(r.world.instances["web-1"].disks, [{ source: "web-1-fixed", boot: true }]);
+            assert.equal(r.world.disks["web-1"].attachedTo, undefined, "original kept, detached");
+            assert.equal(r.world.disks["web-1"].labels["bootloop-rescue-role"], "original-boot");
+            assert.equal(JSON.parse(r.stdout).status, "recovered");
+        });
+
+        it("a marker from an earlier boot does not count: a fixed disk that never boots fails clearly, the original untouched", () => {
+            const w = world();
+            w.disks["web-1-fixed"].boots = false;
+            const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed; the original boot disk web-1 is untouched/);
+            assert.ok(r.calls.some((c) => op(c) === "instances get-serial-port-output" && c.includes("--start") && c[c.indexOf("--start") + 1] !== "0"), "reads only output after the start");
+        });
+
+        it("an instance already running on the fixed disk is left alone", () => {
+            const w = world();
+            w.instances["web-1"] = { status: "RUNNING", disks: [{ source: "web-1-fixed", boot: true }], serial: "GCEGuestAgent: Windows is ready\n" };
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.equal(JSON.parse(r.stdout).alreadyRecovered, true);
+        });
+
+        it("retries rate-limit errors with backoff", () => {
+            const w = world();
+            w.throttle = { "instances stop": 2, "instances describe": 1 };
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.calls.filter((c) => op(c) === "instances stop").length, 3);
+            assert.match(r.stderr, /gcloud compute instances stop was throttled or busy \(try 1 of 8\)/);
+        });
+
+        it("keeps metacharacters inert: refused before any call", () => {
+            const marker = path.join(os.tmpdir(), `pwned-gc-${process.pid}`);
+            for (const [key, value] of [["INSTANCE", `web-1; touch ${marker}`], ["PROJECT", `$(touch ${marker})`], ["FIXED_DISK", "../web-1"], ["ZONE", "us-central1-a --project=evil"]]) {
+                const r = run("swap", { ...swapEnv, [key]: value }, world());
+                assert.equal(r.code, 1, key);
+                assert.deepEqual(r.calls, [], key);
+            }
+            assert.ok(!fs.existsSync(marker));
+        });
+    });
+
+    describe("repair through the rescue agent's guest attributes", () => {
+        it("waits for the agent's result and prints the evidence", () => {
+            const w = world();
+            w.guestAttributes["rescue-1"] = published("br-web-1-abc123", { outcome: "repaired", exitCode: 0, message: "ok", matches: "x".repeat(2000) });
+            const r = run("repair", repairEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(JSON.parse(r.stdout).outcome, "repaired");
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), [], "the deployer only reads");
+        });
+
+        it("a failed repair fails the step with the engine's reason", () => {
+            const w = world();
+            w.guestAttributes["rescue-1"] = published("br-web-1-abc123", { outcome: "no-windows", exitCode: 3, message: "no Windows installation on this disk" }, 3);
+            const r = run("repair", repairEnv, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /repair failed: no-windows: no Windows installation on this disk/);
+        });
+
+        it("no result within the timeout fails with what the rescue instance needs", () => {
+            const r = run("repair", { ...repairEnv, REPAIR_TIMEOUT_SECONDS: "1", POLL_SECONDS: "0.2" }, world());
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /published no result for br-web-1-abc123 within 1 s .*egress/);
+        });
+
+        it("ignores other devices' results, and refuses malformed device names", () => {
+            const w = world();
+            w.guestAttributes["rescue-1"] = published("br-other-999999", { outcome: "repaired", exitCode: 0, message: "" });
+            const r = run("repair", { ...repairEnv, REPAIR_TIMEOUT_SECONDS: "1", POLL_SECONDS: "0.2" }, w);
+            assert.equal(r.code, 1);
+            assert.equal(run("repair", { ...repairEnv, DEVICE_NAME: "sda" }, world()).code, 1);
+        });
+    });
+});
