@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { VmEntry } from "../core/inventory/validate";
+import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, SessionContext } from "../core/steps";
 import { AWS_CONFIG_KEYS, AwsConfig, readAwsConfig } from "./config";
 import { awsIdentity } from "./identity";
@@ -12,7 +13,7 @@ import * as steps from "./steps";
  * One run of the AWS path: a provider per account named in the inventory (the ambient
  * credentials, or a role to assume), the rescue fleet, and the steps.
  */
-class AwsSession implements CloudSession {
+class AwsSession {
     private readonly providers = new Map<string, aws.Provider>();
     private readonly accounts = new Map<aws.Provider, Promise<string>>();
     private readonly byScope = new Map<string, aws.Provider>();
@@ -58,12 +59,11 @@ class AwsSession implements CloudSession {
     }
 
     rescueVm: CloudSession["rescueVm"] = (ctx) => this.fleet.instance(ctx);
-    backup: CloudSession["backup"] = (ctx) => steps.backup(this.env, ctx);
-    scratchDisk: CloudSession["scratchDisk"] = (ctx, backup) => steps.scratchDisk(this.env, ctx, backup);
-    attach: CloudSession["attach"] = (ctx, scratch, rescue) => steps.attach(this.env, ctx, scratch, rescue);
-    repair: CloudSession["repair"] = (ctx, attached) => steps.repair(this.env, ctx, attached);
-    fixedDisk: CloudSession["fixedDisk"] = (ctx, source) => steps.fixedDisk(this.env, ctx, source);
-    swap: CloudSession["swap"] = (ctx, fixed) => steps.swap(this.env, ctx, fixed);
+
+    /** The session core drives: lookups, rescue VMs, and the steps bound to this run. */
+    asSession(): CloudSession {
+        return { resolve: (vm) => this.resolve(vm), rescueVm: this.rescueVm, ...bindSteps(this.env, steps) };
+    }
 }
 
 /** The AWS recovery path: EC2 Windows instances, repaired through pooled Linux rescue instances. */
@@ -74,6 +74,6 @@ export const awsPath: CloudPath<AwsConfig> = {
     disksPerRescue: { default: 20, max: steps.AWS_MAX_DISKS_PER_RESCUE },
     configKeys: AWS_CONFIG_KEYS,
     configure: readAwsConfig,
-    openSession: (ctx) => new AwsSession(ctx),
+    openSession: (ctx) => new AwsSession(ctx).asSession(),
     offlineLookup: offlineAwsLookup,
 };

@@ -1,6 +1,7 @@
 import { Provider } from "@pulumi/azure-native/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { VmEntry } from "../core/inventory/validate";
+import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, SessionContext } from "../core/steps";
 import { AZURE_CONFIG_KEYS, AzureConfig, readAzureConfig } from "./config";
 import { azureIdentity } from "./identity";
@@ -9,7 +10,7 @@ import { AZURE_MAX_DISKS_PER_RESCUE, AzureRescueFleet } from "./rescue";
 import * as steps from "./steps";
 
 /** One run of the Azure path: a provider per subscription, the rescue fleet, and the steps. */
-class AzureSession implements CloudSession {
+class AzureSession {
     private readonly providers = new Map<string, Provider>();
     private readonly fleet: AzureRescueFleet;
     private readonly env: steps.AzureStepEnv;
@@ -32,14 +33,14 @@ class AzureSession implements CloudSession {
         return provider;
     }
 
-    resolve = (vm: VmEntry) => lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config);
-    rescueVm: CloudSession["rescueVm"] = (ctx) => this.fleet.instance(ctx);
-    backup: CloudSession["backup"] = (ctx) => steps.backup(this.env, ctx);
-    scratchDisk: CloudSession["scratchDisk"] = (ctx, backup) => steps.scratchDisk(this.env, ctx, backup);
-    attach: CloudSession["attach"] = (ctx, scratch, rescue) => steps.attach(this.env, ctx, scratch, rescue);
-    repair: CloudSession["repair"] = (ctx, attached) => steps.repair(this.env, ctx, attached);
-    fixedDisk: CloudSession["fixedDisk"] = (ctx, source) => steps.fixedDisk(this.env, ctx, source);
-    swap: CloudSession["swap"] = (ctx, fixed, _backup, repair) => steps.swap(this.env, ctx, fixed, repair);
+    /** The session core drives: lookups, rescue VMs, and the steps bound to this run. */
+    asSession(): CloudSession {
+        return {
+            resolve: (vm: VmEntry) => lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config),
+            rescueVm: (ctx) => this.fleet.instance(ctx),
+            ...bindSteps(this.env, steps),
+        };
+    }
 }
 
 /** The Azure recovery path: Windows VMs repaired through pooled Linux rescue VMs and Run Command. */
@@ -50,6 +51,6 @@ export const azurePath: CloudPath<AzureConfig> = {
     disksPerRescue: { default: 8, max: AZURE_MAX_DISKS_PER_RESCUE },
     configKeys: AZURE_CONFIG_KEYS,
     configure: readAzureConfig,
-    openSession: (ctx) => new AzureSession(ctx),
+    openSession: (ctx) => new AzureSession(ctx).asSession(),
     offlineLookup: offlineAzureLookup,
 };

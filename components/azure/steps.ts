@@ -3,6 +3,7 @@ import { Provider } from "@pulumi/azure-native/provider";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import * as zlib from "zlib";
+import { swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RepairStep, RescueStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
@@ -188,12 +189,6 @@ export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repai
         // A finished swap never runs again (its report, with the evidence, stays in state through teardown).
         opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${env.settings.bootTimeoutMinutes + 30}m` } }),
     );
-    const report = command.stdout.apply((text) => {
-        try {
-            return JSON.parse(text) as { status: string; evidence: string; timings: Record<string, number> };
-        } catch {
-            return { status: "unknown", evidence: "", timings: {} as Record<string, number> };
-        }
-    });
-    return { resource: command, status: report.status, originalDiskId: pulumi.output(f.osDiskId), timings: report.timings, evidence: report.evidence };
+    const report = swapReport(command.stdout);
+    return { resource: command, status: report.status, originalDiskId: pulumi.output(f.osDiskId), timings: report.timings, evidence: report.apply((r) => r.evidence ?? "") };
 }

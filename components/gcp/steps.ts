@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
+import { swapReport } from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/identity";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RepairStep, RescueStep, StepContext, SwapStep } from "../core/steps";
@@ -143,12 +144,6 @@ export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapSt
         },
         opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter"], customTimeouts: { create: `${env.settings.bootTimeoutMinutes + 30}m`, update: `${env.settings.bootTimeoutMinutes + 30}m` } }),
     );
-    const report = command.stdout.apply((text) => {
-        try {
-            return JSON.parse(text) as { status: string; timings: Record<string, number> };
-        } catch {
-            return { status: "unknown", timings: {} as Record<string, number> };
-        }
-    });
+    const report = swapReport(command.stdout);
     return { resource: command, status: report.status, originalDiskId: pulumi.output(f.bootDisk), timings: report.timings };
 }

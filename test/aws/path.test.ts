@@ -1,9 +1,7 @@
 import { strict as assert } from "assert";
-import { identities, paths } from "../../components/clouds";
 import { InputError } from "../../components/core/inventory/problems";
 import { PlannedResource } from "../../components/core/offline/capture";
-import { runOffline } from "../../components/core/offline/run";
-import { tempDir } from "../helpers/lab-run";
+import { planInventory } from "../helpers/lab-run";
 
 function inventory(vms: { id: string; region?: string; az?: string; account?: string; extra?: string }[]): string {
     return (
@@ -19,18 +17,7 @@ function inventory(vms: { id: string; region?: string; az?: string; account?: st
 
 const id = (i: number) => `i-${i.toString(16).padStart(17, "0")}`;
 
-async function plan(inv: string, config: Record<string, string> = {}) {
-    const run = await runOffline({
-        stack: "test",
-        config: { values: { "bootloop-rescue:inventory": "inv.yaml", ...config }, secretKeys: [] },
-        baseDir: tempDir({ "inv.yaml": inv }),
-        identities,
-        paths,
-        details: true,
-    });
-    const rs = run.resources!;
-    return { run, rs, byName: new Map(rs.map((r) => [r.name, r])), ofType: (t: string) => rs.filter((r) => r.type === t) };
-}
+const plan = (inv: string, config: Record<string, string> = {}) => planInventory(inv, config);
 
 describe("AWS path under Pulumi mocks", () => {
     it("declares the chain per instance with the right types, parent and dependencies", async () => {

@@ -1,13 +1,11 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Provider } from "@pulumi/azure-native/provider";
-import { identities, paths } from "../../components/clouds";
 import { lookUpVm } from "../../components/azure/lookups";
 import { unusableSshKey } from "../../components/azure/rescue";
 import { decodeEvidence } from "../../components/azure/steps";
 import { PlannedResource } from "../../components/core/offline/capture";
-import { runOffline } from "../../components/core/offline/run";
-import { tempDir } from "../helpers/lab-run";
+import { planInventory } from "../helpers/lab-run";
 import * as zlib from "zlib";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
@@ -17,18 +15,7 @@ function inventory(vms: { name: string; sub?: string; zone?: string; extra?: str
     return "vms:\n" + vms.map((v) => `  - cloud: azure\n    subscriptionId: ${v.sub ?? SUB}\n    resourceGroup: rg-app\n    vmName: ${v.name}\n    location: eastus2\n    zone: ${v.zone ?? "1"}\n${v.extra ?? ""}`).join("");
 }
 
-async function plan(inv: string, config: Record<string, string> = {}, secretKeys: string[] = []) {
-    const run = await runOffline({
-        stack: "test",
-        config: { values: { "bootloop-rescue:inventory": "inv.yaml", ...config }, secretKeys },
-        baseDir: tempDir({ "inv.yaml": inv }),
-        identities,
-        paths,
-        details: true,
-    });
-    const rs = run.resources!;
-    return { run, rs, byName: new Map(rs.map((r) => [r.name, r])), ofType: (t: string) => rs.filter((r) => r.type === t) };
-}
+const plan = planInventory;
 
 describe("Azure path under Pulumi mocks", () => {
     it("declares the chain per VM: snapshot, scratch disk, attach, Run Command, fixed disk, swap", async () => {

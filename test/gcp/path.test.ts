@@ -1,20 +1,14 @@
 import { strict as assert } from "assert";
-import { identities, paths } from "../../components/clouds";
 import { deviceName } from "../../components/gcp/steps";
 import { RESCUE_TAG } from "../../components/gcp/rescue";
 import { PlannedResource } from "../../components/core/offline/capture";
-import { runOffline } from "../../components/core/offline/run";
-import { tempDir } from "../helpers/lab-run";
+import { planInventory } from "../helpers/lab-run";
 
 function inventory(vms: { name: string; project?: string; zone?: string }[]): string {
     return "vms:\n" + vms.map((v) => `  - cloud: gcp\n    project: ${v.project ?? "my-project"}\n    zone: ${v.zone ?? "us-central1-a"}\n    instance: ${v.name}\n`).join("");
 }
 
-async function plan(inv: string, config: Record<string, string> = {}) {
-    const run = await runOffline({ stack: "test", config: { values: { "bootloop-rescue:inventory": "inv.yaml", ...config }, secretKeys: [] }, baseDir: tempDir({ "inv.yaml": inv }), identities, paths, details: true });
-    const rs = run.resources!;
-    return { run, rs, byName: new Map(rs.map((r) => [r.name, r])), ofType: (t: string) => rs.filter((r) => r.type === t) };
-}
+const plan = (inv: string, config: Record<string, string> = {}) => planInventory(inv, config);
 
 describe("GCP path under Pulumi mocks", () => {
     it("declares the chain per instance with types, parent and dependencies; copies keep the boot disk's shape", async () => {

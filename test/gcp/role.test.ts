@@ -2,9 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { identities, paths } from "../../components/clouds";
-import { runOffline } from "../../components/core/offline/run";
-import { tempDir } from "../helpers/lab-run";
+import { cloudResourceTypes } from "../helpers/lab-run";
 
 const role = parse(fs.readFileSync(path.join(__dirname, "../../components/gcp/iam/deployer-role.yaml"), "utf8")) as { includedPermissions: string[] };
 const allowed = new Set(role.includedPermissions);
@@ -44,17 +42,8 @@ describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () 
     });
 
     it("covers every resource type the GCP path declares", async () => {
-        const run = await runOffline({
-            stack: "t",
-            config: { values: { "bootloop-rescue:inventory": "i.yaml" }, secretKeys: [] },
-            baseDir: tempDir({ "i.yaml": "vms:\n  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-1\n" }),
-            identities,
-            paths,
-            details: false,
-        });
-        for (const type of new Set(run.tree.map((r) => r.type))) {
-            if (type.startsWith("bootloop-rescue:") || type.startsWith("pulumi:providers:") || type.startsWith("command:")) continue;
-            assert.ok(RESOURCE_PERMISSIONS[type], `no permission list for ${type}`);
+        for (const type of await cloudResourceTypes("vms:\n  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-1\n")) {
+            assert.ok(RESOURCE_PERMISSIONS[type], `no list for ${type}: add it here and to the policy`);
             for (const p of RESOURCE_PERMISSIONS[type]) assert.ok(allowed.has(p), `${type} needs ${p}`);
         }
     });

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { identities } from "../../components/clouds";
+import { identities, paths as builtPaths } from "../../components/clouds";
 import { runOffline, OfflineRun } from "../../components/core/offline/run";
 import { CloudPath } from "../../components/core/steps";
 import { labIdentity, labPath } from "../fixtures/lab-cloud";
@@ -81,4 +81,24 @@ export async function registrationsBeforeFailure(inventory: string, config: Reco
         return { error, registered };
     }
     throw new Error("expected the program to fail");
+}
+
+/** The real program's offline plan of an inventory text with the built cloud paths, with lookup helpers. */
+export async function planInventory(inventory: string, config: Record<string, string> = {}, secretKeys: string[] = []) {
+    const run = await runOffline({
+        stack: "test",
+        config: { values: { "bootloop-rescue:inventory": "inv.yaml", ...config }, secretKeys },
+        baseDir: tempDir({ "inv.yaml": inventory }),
+        identities,
+        paths: builtPaths,
+        details: true,
+    });
+    const rs = run.resources!;
+    return { run, rs, byName: new Map(rs.map((r) => [r.name, r])), ofType: (t: string) => rs.filter((r) => r.type === t) };
+}
+
+/** The cloud resource types (no components, providers or commands) a plan of the inventory declares. */
+export async function cloudResourceTypes(inventory: string): Promise<string[]> {
+    const { rs } = await planInventory(inventory);
+    return [...new Set(rs.map((r) => r.type))].filter((t) => !t.startsWith("bootloop-rescue:") && !t.startsWith("pulumi:providers:") && !t.startsWith("command:"));
 }
