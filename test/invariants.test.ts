@@ -1,0 +1,77 @@
+import { strict as assert } from "assert";
+import * as os from "os";
+import * as path from "path";
+import { planInventory } from "./helpers/lab-run";
+
+// The invariants of ../shared/DESIGN.md, checked on one inventory that mixes every built cloud.
+const MIXED = `vms:
+  - cloud: aws
+    region: us-east-1
+    instanceId: i-0123456789abcdef0
+  - cloud: azure
+    subscriptionId: 11111111-2222-3333-4444-555555555555
+    resourceGroup: rg-app
+    vmName: app-01
+    bitlockerKey: app01-key
+  - cloud: gcp
+    project: my-project
+    zone: us-central1-a
+    instance: web-1
+`;
+// Each block a multiple of 11 below 720896, and none occurs anywhere else in the plan.
+const KEY = "123453-246906-370359-493812-617265-012342-135795-259248";
+const plan = () => planInventory(MIXED, { "bootloop-rescue:app01-key": KEY }, ["bootloop-rescue:app01-key"]);
+
+/** The fact naming each cloud's original OS disk. */
+const ORIGINAL_FACT: Record<string, string> = { aws: "rootVolumeId", azure: "osDiskId", gcp: "bootDisk" };
+
+/** Every string anywhere in a value, except label and tag values (names, not references). */
+function strings(value: unknown): string[] {
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value)) return value.flatMap(strings);
+    if (value && typeof value === "object") return Object.entries(value).filter(([k]) => k !== "labels" && k !== "tags").flatMap(([, v]) => strings(v));
+    return [];
+}
+
+describe("design invariants, on every built cloud", () => {
+    it("1. backups and fixed disks survive pulumi destroy (retainOnDelete); the original disk is only ever read", async () => {
+        const { rs, run } = await plan();
+        for (const vm of run.result.plan.vms) {
+            for (const step of ["backup", "fixed"]) assert.equal(rs.find((r) => r.name === `${vm.slug}-${step}`)!.retainOnDelete, true, `${vm.label} ${step}`);
+            const original = vm.facts[ORIGINAL_FACT[vm.cloud]];
+            assert.ok(original, vm.label);
+            const users = rs.filter((r) => strings(r.inputs).includes(original)).map((r) => r.name.replace(`${vm.slug}-`, ""));
+            assert.deepEqual(users.sort(), ["backup", "swap"], `${vm.label}: only the backup (reads) and the swap (detaches, keeps) name the original disk`);
+        }
+    });
+
+    it("2. a finished step never re-runs because its script text changed", async () => {
+        const { rs } = await plan();
+        const commands = rs.filter((r) => r.type === "command:local:Command" && r.inputs.create);
+        assert.ok(commands.length >= 6);
+        for (const c of commands) assert.ok(c.ignoreChanges.includes("create"), `${c.name} re-runs on new script text`);
+    });
+
+    it("4. secrets stay secrets: the BitLocker password appears nowhere in plaintext", async () => {
+        const { rs } = await plan();
+        const text = JSON.stringify(rs);
+        for (const block of KEY.split("-")) assert.ok(!text.includes(block), block);
+        assert.ok(text.includes("[secret]"));
+    });
+
+    it("5. no input depends on the machine: no local paths, and two plans are identical", async () => {
+        const a = await plan();
+        const text = JSON.stringify(a.rs);
+        for (const local of [process.cwd(), os.homedir(), os.tmpdir(), path.resolve(__dirname, "..")]) assert.ok(!text.includes(local), `an input contains ${local}`);
+        const b = await plan();
+        assert.deepEqual(b.rs, a.rs);
+    });
+
+    it("6. deleting a command resource never undoes a recovery: no delete script, but the stated detach of a scratch disk", async () => {
+        const { rs } = await plan();
+        const withDelete = rs.filter((r) => r.type === "command:local:Command" && r.inputs.delete);
+        assert.deepEqual(withDelete.map((r) => r.name.replace(/^.*-/, "")), ["attach"]);
+        assert.match(String(withDelete[0].inputs.delete), /az_json vm disk detach/);
+        assert.ok(!String(withDelete[0].inputs.delete).match(/vm (deallocate|update|start)|disk delete/), "the detach never touches the affected VM");
+    });
+});
