@@ -20,6 +20,9 @@ export const awsIdentity: CloudIdentity = {
             pattern: /^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d{1,2}[a-z]$/,
             expected: "an availability zone such as us-east-1a",
         },
+        { name: "rootVolumeId", required: false, pattern: /^vol-([0-9a-f]{8}|[0-9a-f]{17})$/, expected: "an EBS volume id (the root volume the lookup must find)" },
+        { name: "rootDeviceName", required: false, pattern: /^\/dev\/(sd[a-z]|xvd[a-z])[0-9]?$/, expected: "a root device name such as /dev/sda1" },
+        { name: "subnetId", required: false, pattern: /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, expected: "a subnet id for this zone's rescue instance" },
     ],
     restoreFrom: { pattern: /^snap-([0-9a-f]{8}|[0-9a-f]{17})$/, expected: "an EBS snapshot id: snap- followed by 8 or 17 hex digits" },
     crossCheck(f) {

@@ -34,8 +34,12 @@ export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, accoun
     const found = await aws.ec2.getInstance({ instanceId: vm.fields.instanceId, region, filters }, opts);
     const root = (found.rootBlockDevices ?? [])[0];
     if (!root || !root.volumeId) throw new Error(`${vm.fields.instanceId} has no EBS root volume (instance-store roots cannot be repaired offline)`);
+    // Values the inventory pins must be what the instance has: a mismatch stops, it is never guessed.
+    for (const [field, found_] of [["rootVolumeId", root.volumeId], ["rootDeviceName", root.deviceName]] as const) {
+        if (vm.fields[field] && vm.fields[field] !== found_) throw new Error(`its ${field} is ${found_}, not ${vm.fields[field]} as the inventory says`);
+    }
     const zone = found.availabilityZone;
-    const subnetId = config.rescueSubnetIds[zone] ?? found.subnetId;
+    const subnetId = vm.fields.subnetId ?? config.rescueSubnetIds[zone] ?? found.subnetId;
     const subnet = await aws.ec2.getSubnet({ id: subnetId, region }, opts);
     const facts: AwsFacts = {
         rootVolumeId: root.volumeId,
@@ -79,7 +83,7 @@ export function rescueAmi(region: string, provider: aws.Provider, config: AwsCon
  * Placeholders for the offline plan, derived from the lookup's own arguments (so from the
  * inventory): stable, well-formed ids that never name a real resource.
  */
-export function offlineAwsLookup(token: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
+export function offlineAwsLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[] = []): Record<string, unknown> | undefined {
     const n = (text: string) => parseInt(shortHash(text), 16);
     switch (token) {
         case "aws:ec2/getInstance:getInstance": {
@@ -87,12 +91,13 @@ export function offlineAwsLookup(token: string, inputs: Record<string, unknown>)
             const region = String(inputs.region);
             const filters = (inputs.filters as { name: string; values: string[] }[] | undefined) ?? [];
             const az = filters.find((f) => f.name === "availability-zone")?.values[0] ?? `${region}${"abc"[n(id) % 3]}`;
+            const entry = vms.find((v) => v.fields.instanceId === id);
             return {
                 id,
                 instanceId: id,
                 availabilityZone: az,
                 subnetId: `subnet-${hexId(n(`subnet ${az}`), 17)}`,
-                rootBlockDevices: [{ volumeId: `vol-${hexId(n(`root ${id}`), 17)}`, deviceName: "/dev/sda1", volumeType: "gp3", iops: 3000, throughput: 125, encrypted: true, kmsKeyId: "", volumeSize: 64 }],
+                rootBlockDevices: [{ volumeId: entry?.fields.rootVolumeId ?? `vol-${hexId(n(`root ${id}`), 17)}`, deviceName: entry?.fields.rootDeviceName ?? "/dev/sda1", volumeType: "gp3", iops: 3000, throughput: 125, encrypted: true, kmsKeyId: "", volumeSize: 64 }],
             };
         }
         case "aws:ec2/getSubnet:getSubnet":

@@ -25,6 +25,18 @@ export const azureIdentity: CloudIdentity = {
         },
         { name: "location", required: false, pattern: /^[a-z][a-z0-9]{2,30}$/, expected: "an Azure location such as eastus2" },
         { name: "zone", required: false, pattern: /^[1-3]$/, expected: "an availability zone number: 1, 2 or 3" },
+        {
+            name: "osDiskId",
+            required: false,
+            pattern: /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/disks\/[A-Za-z0-9_.-]{1,80}$/,
+            expected: "the resource id of the OS disk the lookup must find",
+        },
+        {
+            name: "subnetId",
+            required: false,
+            pattern: /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Network\/virtualNetworks\/[A-Za-z0-9_.-]{1,64}\/subnets\/[A-Za-z0-9_.-]{1,80}$/,
+            expected: "a subnet resource id for this zone's rescue VM",
+        },
     ],
     restoreFrom: {
         pattern: /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/(snapshots|disks|restorePointCollections\/[A-Za-z0-9_.-]{1,80}\/restorePoints)\/[A-Za-z0-9_.-]{1,80}$/,

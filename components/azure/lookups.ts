@@ -44,13 +44,14 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     const zone = found.zones?.[0] ?? "";
     if (f.location && f.location !== found.location) throw new Error(`it is in ${found.location}, not in ${f.location} as the inventory says`);
     if (f.zone && f.zone !== zone) throw new Error(`it is in zone ${zone || "(none)"}, not in zone ${f.zone} as the inventory says`);
+    if (f.osDiskId && f.osDiskId.toLowerCase() !== os.managedDisk.id.toLowerCase()) throw new Error(`its OS disk is ${os.managedDisk.id}, not ${f.osDiskId} as the inventory says`);
     const diskRef = parseResourceId(os.managedDisk.id);
     const disk = await compute.getDisk({ resourceGroupName: diskRef.resourceGroup, diskName: diskRef.name }, { provider });
     const nicId = found.networkProfile?.networkInterfaces?.[0]?.id;
     if (!nicId) throw new Error("it has no network interface to place a rescue VM beside");
     const nicRef = parseResourceId(nicId);
     const nic = await network.getNetworkInterface({ resourceGroupName: nicRef.resourceGroup, networkInterfaceName: nicRef.name }, { provider });
-    const subnetId = config.rescueSubnetIds[found.location] ?? nic.ipConfigurations?.[0]?.subnet?.id;
+    const subnetId = f.subnetId ?? config.rescueSubnetIds[found.location] ?? nic.ipConfigurations?.[0]?.subnet?.id;
     if (!subnetId) throw new Error("its network interface has no subnet");
     const facts: AzureFacts = {
         osDiskId: os.managedDisk.id,
@@ -83,7 +84,7 @@ export function offlineAzureLookup(token: string, inputs: Record<string, unknown
                 location: entry?.fields.location ?? ["eastus2", "westeurope"][n % 2],
                 zones: [entry?.fields.zone ?? String(1 + (n % 3))],
                 securityProfile: { securityType: "TrustedLaunch" },
-                storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${name}_OsDisk_1_${h(name)}` } } },
+                storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: entry?.fields.osDiskId ?? `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${name}_OsDisk_1_${h(name)}` } } },
                 networkProfile: { networkInterfaces: [{ id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/networkInterfaces/${name}-nic` }] },
             };
         }

@@ -14,6 +14,13 @@ export const gcpIdentity: CloudIdentity = {
         },
         { name: "zone", required: true, pattern: /^[a-z]+-[a-z]+\d{1,2}-[a-z]$/, expected: "a zone such as us-central1-a" },
         { name: "instance", required: true, pattern: NAME, expected: "an instance name: 1-63 lowercase letters, digits and hyphens, starting with a letter" },
+        { name: "bootDisk", required: false, pattern: NAME, expected: "the name of the boot disk the lookup must find" },
+        {
+            name: "subnetwork",
+            required: false,
+            pattern: /^projects\/[-a-z0-9.:]+\/regions\/[-a-z0-9]+\/subnetworks\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,
+            expected: "projects/PROJECT/regions/REGION/subnetworks/NAME for this zone's rescue instance",
+        },
     ],
     restoreFrom: {
         pattern: /^(projects\/([a-z][-a-z0-9.:]{4,61}[a-z0-9])\/global\/snapshots\/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,

@@ -32,6 +32,7 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
     const boot = found.bootDisks?.[0];
     if (!boot?.source) throw new Error("it has no boot disk");
     if (boot.diskEncryptionKeyRaw || boot.diskEncryptionKeyRsa) throw new Error("its boot disk uses a customer-supplied encryption key, which cannot be copied without the raw key");
+    if (f.bootDisk && f.bootDisk !== lastSegment(boot.source)) throw new Error(`its boot disk is ${lastSegment(boot.source)}, not ${f.bootDisk} as the inventory says`);
     const disk = await gcp.compute.getDisk({ name: lastSegment(boot.source), zone: f.zone, project: f.project }, { provider });
     const nic = found.networkInterfaces?.[0];
     if (!nic) throw new Error("it has no network interface to place a rescue instance beside");
@@ -44,25 +45,27 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
         licenses: (disk.licenses ?? []).join(","),
         kmsKeySelfLink: disk.diskEncryptionKeys?.[0]?.kmsKeySelfLink ?? boot.kmsKeySelfLink ?? "",
         network: nic.network,
-        subnetwork: config.rescueSubnetworks[region] ?? nic.subnetwork,
+        subnetwork: f.subnetwork ?? config.rescueSubnetworks[region] ?? nic.subnetwork,
     };
     return { placement: { scope: f.project, region, zone: f.zone }, facts: { ...facts } };
 }
 
 /** Placeholders for the offline plan, from the lookup's own arguments: never a real resource. */
-export function offlineGcpLookup(token: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
+export function offlineGcpLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[] = []): Record<string, unknown> | undefined {
     const project = String(inputs.project);
     const zone = String(inputs.zone);
     const region = zone.replace(/-[a-z]$/, "");
     switch (token) {
-        case "gcp:compute/getInstance:getInstance":
+        case "gcp:compute/getInstance:getInstance": {
+            const entry = vms.find((v) => v.fields.project === project && v.fields.zone === zone && v.fields.instance === inputs.name);
             return {
                 name: inputs.name,
                 zone,
                 project,
-                bootDisks: [{ source: `projects/${project}/zones/${zone}/disks/${String(inputs.name)}`, deviceName: "persistent-disk-0" }],
+                bootDisks: [{ source: `projects/${project}/zones/${zone}/disks/${entry?.fields.bootDisk ?? String(inputs.name)}`, deviceName: "persistent-disk-0" }],
                 networkInterfaces: [{ network: `projects/${project}/global/networks/default`, subnetwork: `projects/${project}/regions/${region}/subnetworks/default-${shortHash(region).slice(0, 4)}` }],
             };
+        }
         case "gcp:compute/getDisk:getDisk":
             return {
                 name: inputs.name,

@@ -160,3 +160,27 @@ describe("AWS path under Pulumi mocks", () => {
         await assert.rejects(plan(inventory([{ id: id(1), extra: "    bitlockerKey: k\n" }]), { "bootloop-rescue:k": "x" }), /bitlockerKey|BitLocker/);
     });
 });
+
+describe("AWS lookups and what the inventory pins", () => {
+    it("a pinned subnet places the zone's rescue instance; a pinned root volume is the one backed up", async () => {
+        const vol = "vol-0abcabcabcabcabca";
+        const { ofType } = await plan(inventory([{ id: id(1), az: "us-east-1a", extra: `    rootVolumeId: ${vol}\n    subnetId: subnet-0123456789abcdef0\n` }]));
+        assert.equal(ofType("aws:ec2/instance:Instance")[0].inputs.subnetId, "subnet-0123456789abcdef0");
+        assert.equal(ofType("aws:ebs/snapshot:Snapshot")[0].inputs.volumeId, vol);
+    });
+
+    it("refuses a pinned root volume or device the instance does not have", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const aws = await import("@pulumi/aws");
+        const { lookUpInstance } = await import("../../components/aws/lookups");
+        await pulumi.runtime.setMocks({
+            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+            call: (c) => (c.token.endsWith("getInstance") ? { availabilityZone: "us-east-1a", subnetId: "subnet-1", rootBlockDevices: [{ volumeId: "vol-0111111111111111a", deviceName: "/dev/sda1" }] } : { vpcId: "vpc-1" }),
+        });
+        const entry = { index: 0, cloud: "aws", key: "k", label: "aws x", slug: "s", strategy: "repair" as const, labels: {} };
+        const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x" };
+        const provider = new aws.Provider("p", { region: "us-east-1" });
+        await assert.rejects(lookUpInstance({ ...entry, fields: { region: "us-east-1", instanceId: id(1), rootVolumeId: "vol-0222222222222222b" } }, provider, Promise.resolve("1"), config), /rootVolumeId is vol-0111111111111111a, not vol-0222222222222222b/);
+        await assert.rejects(lookUpInstance({ ...entry, fields: { region: "us-east-1", instanceId: id(1), rootDeviceName: "/dev/xvda" } }, provider, Promise.resolve("1"), config), /rootDeviceName is \/dev\/sda1, not \/dev\/xvda/);
+    });
+});

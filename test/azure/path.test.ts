@@ -144,6 +144,12 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
     const disk = { osType: "Windows", managedDisk: { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/os` } };
     const nic = { networkInterfaces: [{ id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` }] };
 
+    it("a pinned subnet is where the zone's rescue VM goes", async () => {
+        const subnet = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/rescue`;
+        const r = await lookUp({ location: "eastus2", storageProfile: { osDisk: disk }, networkProfile: nic }, { subnetId: subnet });
+        assert.equal(r.facts.subnetId, subnet);
+    });
+
     it("finds placement and facts of a good VM", async () => {
         const r = await lookUp({ location: "eastus2", zones: ["2"], storageProfile: { osDisk: disk }, networkProfile: nic });
         assert.deepEqual(r.placement, { scope: SUB, region: "eastus2", zone: "2" });
@@ -156,6 +162,7 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
         ["an unmanaged OS disk", { location: "eastus2", storageProfile: { osDisk: { osType: "Windows", vhd: { uri: "https://x" } } }, networkProfile: nic }, {}, /not a managed disk/],
         ["a Linux VM", { location: "eastus2", storageProfile: { osDisk: { ...disk, osType: "Linux" } }, networkProfile: nic }, {}, /runs Linux, not Windows/],
         ["a VM elsewhere than the inventory says", { location: "westeurope", storageProfile: { osDisk: disk }, networkProfile: nic }, { location: "eastus2" }, /in westeurope, not in eastus2/],
+        ["an OS disk other than the inventory pins", { location: "eastus2", storageProfile: { osDisk: disk }, networkProfile: nic }, { osDiskId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/other` }, /its OS disk is .*\/os, not .*\/other as the inventory says/],
     ] as const) {
         it(`refuses ${name}`, async () => {
             await assert.rejects(lookUp(vm as Record<string, unknown>, fields as Record<string, string>), message as RegExp);

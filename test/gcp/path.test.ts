@@ -90,3 +90,23 @@ describe("GCP path under Pulumi mocks", () => {
         assert.notEqual(a, deviceName("web-1-c4685001", "projects/p/zones/z/disks/web-1-scratch-bbbb"));
     });
 });
+
+describe("GCP lookups and what the inventory pins", () => {
+    it("a pinned subnetwork places the zone's rescue instance; a pinned boot disk is the one backed up", async () => {
+        const sub = "projects/my-project/regions/us-central1/subnetworks/rescue";
+        const { ofType } = await plan(inventory([{ name: "web-1" }]).replace("instance: web-1\n", `instance: web-1\n    bootDisk: web-1-os\n    subnetwork: ${sub}\n`));
+        assert.equal((ofType("gcp:compute/instance:Instance")[0].inputs.networkInterfaces as any[])[0].subnetwork, sub);
+        assert.equal(ofType("gcp:compute/snapshot:Snapshot")[0].inputs.sourceDisk, "web-1-os");
+    });
+
+    it("refuses a pinned boot disk the instance does not boot from", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const { lookUpInstance } = await import("../../components/gcp/lookups");
+        await pulumi.runtime.setMocks({
+            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+            call: (c) => (c.token.endsWith("getInstance") ? { bootDisks: [{ source: "projects/p/zones/z/disks/web-1" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] } : { type: "pd-balanced", size: 50 }),
+        });
+        const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", strategy: "repair" as const, labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", bootDisk: "other" } };
+        await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" }), /its boot disk is web-1, not other as the inventory says/);
+    });
+});
