@@ -1,0 +1,113 @@
+/** One VM's record as `pulumi stack output vms --json` shows it (values resolved). */
+export interface VmRecordValues {
+    key: string;
+    cloud: string;
+    label: string;
+    strategy: string;
+    wave: number;
+    status?: string;
+    evidence?: string;
+    backupId?: string;
+    originalDiskId?: string;
+    fixedDiskId?: string;
+    timings?: Record<string, number>;
+    /** Strategy restore: age of the recovery point, in hours (when the strategy records it). */
+    recoveryPointAgeHours?: number;
+    /** Strategy reboot: restarts it took (when the strategy records it). */
+    rebootAttempts?: number;
+}
+
+/** The stack outputs the report reads. */
+export interface StackOutputs {
+    vms?: Record<string, VmRecordValues>;
+}
+
+interface Evidence {
+    outcome?: string;
+    message?: string;
+    exitCode?: number;
+    durationMs?: number;
+    volumes?: { matches?: { path: string; modifiedAt: string; sha256: string; action: string }[] }[];
+}
+
+/** A BitLocker recovery password, should one ever reach an output: never printed. */
+const RECOVERY_PASSWORD = /\b\d{6}(-?\d{6}){7}\b/g;
+
+/** A Markdown table cell: no pipes, no newlines, no secrets. */
+function cell(value: unknown): string {
+    if (value === undefined || value === null || value === "") return "–";
+    return String(value).replace(RECOVERY_PASSWORD, "[redacted]").replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
+}
+
+function parseEvidence(text: string | undefined): Evidence | undefined {
+    if (!text || text === "[secret]") return undefined;
+    try {
+        return JSON.parse(text) as Evidence;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Why a VM needs a person, or undefined when it is done. */
+export function needsPerson(vm: VmRecordValues): string | undefined {
+    const evidence = parseEvidence(vm.evidence);
+    if (vm.status !== "recovered") return vm.status ? `status ${vm.status}` : "no status: its chain did not finish (see the pulumi up log)";
+    if (vm.strategy === "repair" && !evidence) return "no readable repair evidence";
+    if (evidence && evidence.exitCode !== 0) return `repair ${evidence.outcome}: ${evidence.message}`;
+    return undefined;
+}
+
+function quarantined(evidence: Evidence | undefined): string {
+    const files = (evidence?.volumes ?? []).flatMap((v) => v.matches ?? []).filter((m) => m.action === "quarantined");
+    if (files.length === 0) return evidence ? "none" : "–";
+    return files.map((f) => `${f.path.split("/").pop()} (${f.modifiedAt}, sha256 ${f.sha256.slice(0, 12)}…)`).join("; ");
+}
+
+function duration(vm: VmRecordValues, evidence: Evidence | undefined): string {
+    const swap = vm.timings?.totalSeconds;
+    const repair = evidence?.durationMs !== undefined ? evidence.durationMs / 1000 : undefined;
+    if (swap === undefined && repair === undefined) return "–";
+    return `${((swap ?? 0) + (repair ?? 0)).toFixed(0)} s`;
+}
+
+/**
+ * The recovery report in Markdown: totals per cloud and status, a line per VM, then the VMs that
+ * need a person and why. Renders only what the stack outputs hold; secrets never appear.
+ */
+export function renderReport(outputs: StackOutputs, source: string, generatedAt: Date): string {
+    const vms = Object.values(outputs.vms ?? {}).sort((a, b) => a.wave - b.wave || a.label.localeCompare(b.label));
+    const lines: string[] = [];
+    lines.push("# bootloop-rescue recovery report", "");
+    lines.push(`Source: ${cell(source)}. Generated ${generatedAt.toISOString().replace(/\.\d{3}Z$/, "Z")}. ${vms.length} VM${vms.length === 1 ? "" : "s"}.`, "");
+
+    lines.push("## Totals", "", "| cloud | status | VMs |", "|---|---|---|");
+    const totals = new Map<string, number>();
+    for (const vm of vms) {
+        const k = `${vm.cloud}\u0000${vm.status ?? "unfinished"}`;
+        totals.set(k, (totals.get(k) ?? 0) + 1);
+    }
+    for (const [k, n] of [...totals].sort()) {
+        const [cloud, status] = k.split("\u0000");
+        lines.push(`| ${cell(cloud)} | ${cell(status)} | ${n} |`);
+    }
+    lines.push("");
+
+    lines.push("## VMs", "");
+    lines.push("| cloud | VM | strategy | status | wave | files quarantined | backup | recovery-point age | reboots | time |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|");
+    for (const vm of vms) {
+        const evidence = parseEvidence(vm.evidence);
+        const age = vm.recoveryPointAgeHours !== undefined ? `${vm.recoveryPointAgeHours.toFixed(1)} h` : undefined;
+        lines.push(
+            `| ${cell(vm.cloud)} | ${cell(vm.label)} | ${cell(vm.strategy)} | ${cell(vm.status ?? "unfinished")} | ${vm.wave} | ${cell(quarantined(evidence))} | ${cell(vm.backupId)} | ${cell(age)} | ${cell(vm.rebootAttempts)} | ${cell(duration(vm, evidence))} |`,
+        );
+    }
+    lines.push("");
+
+    const attention = vms.map((vm) => [vm, needsPerson(vm)] as const).filter(([, why]) => why);
+    lines.push("## Needs a person", "");
+    if (attention.length === 0) lines.push("None: every VM is recovered.");
+    for (const [vm, why] of attention) lines.push(`- **${cell(vm.label)}** (${cell(vm.cloud)}, wave ${vm.wave}): ${cell(why)}. Original disk ${cell(vm.originalDiskId)} is untouched.`);
+    lines.push("");
+    return lines.join("\n");
+}

@@ -1,0 +1,73 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { needsPerson, renderReport } from "../../components/core/report/render";
+import { tempDir } from "../helpers/lab-run";
+
+const FIXTURE = path.join(__dirname, "../fixtures/stack-outputs.json");
+const outputs = JSON.parse(fs.readFileSync(FIXTURE, "utf8"));
+const root = path.resolve(__dirname, "../..");
+
+function report(args: string[], env: Record<string, string> = {}, cwd = root) {
+    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "scripts/report.ts"), ...args], {
+        encoding: "utf8",
+        cwd,
+        env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(root, "tsconfig.json"), ...env },
+    });
+}
+
+describe("the recovery report", () => {
+    const md = renderReport(outputs, "file stack-outputs.json", new Date("2024-07-19T12:00:00Z"));
+
+    it("totals VMs per cloud and status", () => {
+        assert.match(md, /Generated 2024-07-19T12:00:00Z\. 3 VMs\./);
+        assert.match(md, /\| aws \| recovered \| 1 \|\n\| azure \| recovered \| 1 \|\n\| gcp \| unfinished \| 1 \|/);
+    });
+
+    it("lists each VM: identity, strategy, status, wave, quarantined files with time and hash, backup, time taken", () => {
+        const aws = md.split("\n").find((l) => l.includes("aws us-east-1/i-0123456789abcdef0"))!;
+        assert.match(aws, /\| aws \| aws us-east-1\/i-0123456789abcdef0 \| repair \| recovered \| 0 \| C-00000291-00000000-00000032\.sys \(2024-07-19T04:09:13Z, sha256 2f05d4b689d2…\) \| snap-0aaaaaaaaaaaaaaaa \| – \| – \| 232 s \|/);
+        assert.ok(!aws.includes("00000033"), "kept files are not listed as quarantined");
+        assert.match(md.split("\n").find((l) => l.includes("azure rg-app/app-01"))!, /\| recovered \| 1 \| none \|/);
+    });
+
+    it("lists the VMs that need a person, with the reason, and never a secret", () => {
+        const section = md.slice(md.indexOf("## Needs a person"));
+        assert.match(section, /\*\*gcp my-project\/us-central1-a\/web-1\*\* \(gcp, wave 1\): no status: its chain did not finish/);
+        assert.ok(!section.includes("aws us-east-1"));
+        assert.ok(!md.includes("370359"), "a recovery password in an output is redacted");
+        // A VM whose chain finished but whose repair did not is still listed, with the engine's reason.
+        assert.match(needsPerson({ ...outputs.vms["my-project/us-central1-a/web-1"], status: "recovered" })!, /^repair locked: BitLocker: the recovery password/);
+        assert.match(section, /web-1\*\*.*\. Original disk web-1 is untouched\./);
+    });
+
+    it("says so when every VM is recovered", () => {
+        const done = { vms: { a: outputs.vms["us-east-1/i-0123456789abcdef0"] } };
+        assert.match(renderReport(done, "x", new Date()), /None: every VM is recovered\./);
+    });
+
+    it("npm run report -- --from FILE [--out FILE], and --stack through the Pulumi CLI (stand-in)", () => {
+        const dir = tempDir({ "outputs.json": fs.readFileSync(FIXTURE, "utf8") });
+        const r = report(["--from", "outputs.json"], {}, dir);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /^# bootloop-rescue recovery report/);
+        assert.equal(report(["--from", "outputs.json", "--out", "report.md"], {}, dir).status, 0);
+        assert.match(fs.readFileSync(path.join(dir, "report.md"), "utf8"), /## Needs a person/);
+        const bin = tempDir({ pulumi: `#!/bin/sh\necho "$@" > "${dir}/pulumi-args"\ncat "${FIXTURE}"\n` });
+        fs.chmodSync(path.join(bin, "pulumi"), 0o755);
+        const s = report(["--stack", "prod"], { PATH: `${bin}:${process.env.PATH}` }, dir);
+        assert.equal(s.status, 0, s.stderr);
+        assert.equal(fs.readFileSync(path.join(dir, "pulumi-args"), "utf8").trim(), "stack output --json --stack prod", "never --show-secrets");
+        assert.match(s.stdout, /Source: stack prod\./);
+    });
+
+    it("bad arguments or input: exit 1 with the reason", () => {
+        const dir = tempDir({ "bad.json": "not json" });
+        assert.equal(report([], {}, dir).status, 1);
+        const r = report(["--from", "bad.json"], {}, dir);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /not stack-output JSON/);
+        assert.match(report(["--stack", "prod; rm -rf /"], {}, dir).stderr, /not a stack name/);
+    });
+});
