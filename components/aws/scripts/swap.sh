@@ -47,15 +47,7 @@ healthy() {
     return 1
 }
 
-report() {  # STATUS ALREADY
-    STATUS=$1 ALREADY=$2 MARKER=$marker STOP=${stop_s:-0} SWAP=${swap_s:-0} BOOT=${boot_s:-0} TOTAL=$((SECONDS - started)) node -e '
-        const e = process.env;
-        process.stdout.write(JSON.stringify({
-            status: e.STATUS, alreadyRecovered: e.ALREADY === "true", instanceId: e.INSTANCE_ID,
-            originalVolumeId: e.ORIGINAL_VOLUME_ID, fixedVolumeId: e.FIXED_VOLUME_ID, bootMarker: e.MARKER,
-            timings: { stopSeconds: +e.STOP, swapSeconds: +e.SWAP, bootSeconds: +e.BOOT, totalSeconds: +e.TOTAL },
-        }));'
-}
+report() { MARKER=$marker swap_report "$1" "$2" instanceId=INSTANCE_ID originalVolumeId=ORIGINAL_VOLUME_ID fixedVolumeId=FIXED_VOLUME_ID bootMarker=MARKER; }
 
 rollback_hint="the original root volume $ORIGINAL_VOLUME_ID is untouched and kept for rollback"
 current=$(instance)

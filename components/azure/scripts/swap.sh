@@ -19,15 +19,7 @@ power() { jq_node '((o.instanceView.statuses || []).find((s) => s.code.startsWit
 agent() { jq_node '((o.instanceView.vmAgent || {}).statuses || [{}])[0].displayStatus || ""'; }
 healthy() { local v; v=$(view) && [[ $(power <<<"$v") == running && $(agent <<<"$v") == Ready && $(lower "$(os_disk <<<"$v")") == $(lower "$FIXED_DISK_ID") ]]; }
 
-report() {
-    STATUS=$1 ALREADY=$2 STOP=${stop_s:-0} SWAP=${swap_s:-0} BOOT=${boot_s:-0} TOTAL=$((SECONDS - started)) node -e '
-        const e = process.env;
-        process.stdout.write(JSON.stringify({
-            status: e.STATUS, alreadyRecovered: e.ALREADY === "true", vm: e.VM_NAME,
-            originalDiskId: e.ORIGINAL_DISK_ID, fixedDiskId: e.FIXED_DISK_ID, evidence: e.EVIDENCE || "",
-            timings: { stopSeconds: +e.STOP, swapSeconds: +e.SWAP, bootSeconds: +e.BOOT, totalSeconds: +e.TOTAL },
-        }));'
-}
+report() { swap_report "$1" "$2" vm=VM_NAME originalDiskId=ORIGINAL_DISK_ID fixedDiskId=FIXED_DISK_ID evidence=EVIDENCE; }
 
 rollback_hint="the original OS disk $ORIGINAL_DISK_ID is untouched and kept for rollback"
 current=$(view)

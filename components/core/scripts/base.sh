@@ -55,3 +55,18 @@ jq_node() {
 until_deadline() { deadline=$((SECONDS + $1)); }
 expired() { ((SECONDS >= deadline)); }
 pause() { sleep "$POLL_SECONDS"; }
+
+# swap_report STATUS ALREADY [FIELD=VARIABLE ...]: every swap's one JSON report on stdout: status,
+# alreadyRecovered, the named fields (each the value of an environment variable), and the timings
+# from stop_s, swap_s, boot_s and the seconds since $started.
+swap_report() {
+    local status=$1 already=$2
+    shift 2
+    STATUS=$status ALREADY=$already STOP=${stop_s:-0} SWAP=${swap_s:-0} BOOT=${boot_s:-0} TOTAL=$((SECONDS - ${started:-0})) node -e '
+        const e = process.env;
+        const fields = Object.fromEntries(process.argv.slice(1).map((f) => { const [k, v] = f.split("="); return [k, e[v] ?? ""]; }));
+        process.stdout.write(JSON.stringify({
+            status: e.STATUS, alreadyRecovered: e.ALREADY === "true", ...fields,
+            timings: { stopSeconds: +e.STOP, swapSeconds: +e.SWAP, bootSeconds: +e.BOOT, totalSeconds: +e.TOTAL },
+        }));' "$@"
+}

@@ -26,15 +26,7 @@ wait_status() {  # STATUS TIMEOUT
     done
 }
 
-report() {
-    STATUS=$1 ALREADY=$2 STOP=${stop_s:-0} SWAP=${swap_s:-0} BOOT=${boot_s:-0} TOTAL=$((SECONDS - started)) node -e '
-        const e = process.env;
-        process.stdout.write(JSON.stringify({
-            status: e.STATUS, alreadyRecovered: e.ALREADY === "true", instance: e.INSTANCE,
-            originalDisk: e.ORIGINAL_DISK, fixedDisk: e.FIXED_DISK,
-            timings: { stopSeconds: +e.STOP, swapSeconds: +e.SWAP, bootSeconds: +e.BOOT, totalSeconds: +e.TOTAL },
-        }));'
-}
+report() { swap_report "$1" "$2" instance=INSTANCE originalDisk=ORIGINAL_DISK fixedDisk=FIXED_DISK; }
 
 rollback_hint="the original boot disk $ORIGINAL_DISK is untouched and kept for rollback"
 current=$(describe)
