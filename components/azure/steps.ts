@@ -62,21 +62,26 @@ export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
     return { resource: snapshot, backupId: snapshot.id };
 }
 
-export function scratchDisk(env: AzureStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
+/** A managed disk copied from `sourceId`, in the VM's zone, with what the OS-disk swap needs. */
+function copiedDisk(env: AzureStepEnv, ctx: StepContext, role: "scratch" | "fixed", sourceId: pulumi.Input<string>, extra: pulumi.CustomResourceOptions): compute.Disk {
     const f = facts(ctx);
-    const disk = new compute.Disk(
-        `${ctx.vm.slug}-scratch`,
+    return new compute.Disk(
+        `${ctx.vm.slug}-${role}`,
         {
             resourceGroupName: ctx.vm.fields.resourceGroup,
             location: ctx.vm.placement.region,
             zones: ctx.vm.placement.zone ? [ctx.vm.placement.zone] : undefined,
             sku: { name: f.osDiskSku },
-            creationData: { createOption: "Copy", sourceResourceId: backup.backupId },
+            creationData: { createOption: "Copy", sourceResourceId: sourceId },
             ...diskShape(f),
-            tags: tags(env, ctx, "scratch"),
+            tags: tags(env, ctx, role),
         },
-        opts(env, ctx, { customTimeouts: { create: "60m" } }),
+        opts(env, ctx, extra),
     );
+}
+
+export function scratchDisk(env: AzureStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
+    const disk = copiedDisk(env, ctx, "scratch", backup.backupId, { customTimeouts: { create: "60m" } });
     return { resource: disk, diskId: disk.id };
 }
 
@@ -150,21 +155,8 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
 const RETIRED = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/retired/providers/Microsoft.Compute/disks/retired";
 
 export function fixedDisk(env: AzureStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {
-    const f = facts(ctx);
     // A copy of the repaired scratch disk: never attached to anything before the swap.
-    const disk = new compute.Disk(
-        `${ctx.vm.slug}-fixed`,
-        {
-            resourceGroupName: ctx.vm.fields.resourceGroup,
-            location: ctx.vm.placement.region,
-            zones: ctx.vm.placement.zone ? [ctx.vm.placement.zone] : undefined,
-            sku: { name: f.osDiskSku },
-            creationData: { createOption: "Copy", sourceResourceId: source ? source.scratch.diskId : RETIRED },
-            ...diskShape(f),
-            tags: tags(env, ctx, "fixed"),
-        },
-        opts(env, ctx, { ignoreChanges: ["creationData"], customTimeouts: { create: "120m" } }),
-    );
+    const disk = copiedDisk(env, ctx, "fixed", source ? source.scratch.diskId : RETIRED, { ignoreChanges: ["creationData"], customTimeouts: { create: "120m" } });
     return { resource: disk, diskId: disk.id };
 }
 
