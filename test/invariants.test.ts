@@ -52,6 +52,38 @@ describe("design invariants, on every built cloud", () => {
         for (const c of commands) assert.ok(c.ignoreChanges.includes("create"), `${c.name} re-runs on new script text`);
     });
 
+    it("3. inventory values never reach a shell as code: each script is one text for every VM, values come as environment", async () => {
+        const { rs, run } = await planInventory(MIXED + `  - cloud: aws
+    region: eu-west-1
+    instanceId: i-0fedcba9876543210
+  - cloud: azure
+    subscriptionId: 11111111-2222-3333-4444-555555555555
+    resourceGroup: rg-two
+    vmName: app-02
+  - cloud: gcp
+    project: other-project
+    zone: europe-west4-b
+    instance: db-2
+`, { "bootloop-rescue:app01-key": KEY }, ["bootloop-rescue:app01-key"]);
+        const cloudOf = new Map(run.result.plan.vms.map((v) => [v.slug, v.cloud]));
+        const scripts = new Map<string, Set<string>>();
+        const add = (kind: string, text: unknown) => { if (typeof text === "string") scripts.set(kind, (scripts.get(kind) ?? new Set()).add(text)); };
+        for (const r of rs) {
+            const slug = r.name.replace(/-[a-z]+$/, "");
+            if (!cloudOf.has(slug)) continue;
+            const kind = `${cloudOf.get(slug)} ${r.type} ${r.name.replace(/^.*-/, "")}`;
+            add(`${kind} create`, r.inputs.create);
+            add(`${kind} delete`, r.inputs.delete);
+            add(`${kind} script`, (r.inputs.source as { script?: string } | undefined)?.script);
+        }
+        assert.ok(scripts.size >= 8, [...scripts.keys()].join(", "));
+        const values = run.result.plan.vms.flatMap((v) => Object.values(v.fields)).filter((v) => v.length > 3);
+        for (const [kind, texts] of scripts) {
+            assert.equal(texts.size, 1, `${kind}: one script text for every VM`);
+            for (const value of values) assert.ok(![...texts][0].includes(value), `${kind} contains the inventory value ${value}`);
+        }
+    });
+
     it("4. secrets stay secrets: the BitLocker password appears nowhere in plaintext", async () => {
         const { rs } = await plan();
         const text = JSON.stringify(rs);
