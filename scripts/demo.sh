@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $(id -u) -ne 0 ]]; then
-    echo "demo: needs root to attach loop devices and mount the image (try: sudo npm run demo)" >&2
+    if command -v sudo >/dev/null 2>&1; then exec sudo --preserve-env=PATH bash "$0" "$@"; fi
+    echo "demo: needs root to attach loop devices and mount the image, and there is no sudo" >&2
     exit 1
 fi
 for tool in ntfs-3g mkntfs sgdisk losetup python3; do
