@@ -22,9 +22,6 @@ const MIXED = `vms:
 const KEY = "123453-246906-370359-493812-617265-012342-135795-259248";
 const plan = () => planInventory(MIXED, { "bootloop-rescue:app01-key": KEY }, ["bootloop-rescue:app01-key"]);
 
-/** The fact naming each cloud's original OS disk. */
-const ORIGINAL_FACT: Record<string, string> = { aws: "rootVolumeId", azure: "osDiskId", gcp: "bootDisk" };
-
 /** Every string anywhere in a value, except label and tag values (names, not references). */
 function strings(value: unknown): string[] {
     if (typeof value === "string") return [value];
@@ -38,7 +35,7 @@ describe("design invariants, on every built cloud", () => {
         const { rs, run } = await plan();
         for (const vm of run.result.plan.vms) {
             for (const step of ["backup", "fixed"]) assert.equal(rs.find((r) => r.name === `${vm.slug}-${step}`)!.retainOnDelete, true, `${vm.label} ${step}`);
-            const original = vm.facts[ORIGINAL_FACT[vm.cloud]];
+            const original = vm.originalDiskId;
             assert.ok(original, vm.label);
             const users = rs.filter((r) => strings(r.inputs).includes(original)).map((r) => r.name.replace(`${vm.slug}-`, ""));
             assert.deepEqual(users.sort(), ["backup", "swap"], `${vm.label}: only the backup (reads) and the swap (detaches, keeps) name the original disk`);

@@ -3,12 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { hexId, shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { Resolved } from "../core/steps";
+import { chooseRestorePoint, listRestorePoints, offlineRestorePoints } from "../core/restore-point";
 import { AwsConfig } from "./config";
+import { awsScript } from "./scripts";
 
 /** What the steps need to know about an instance, found by lookup (strings, as facts are). */
 export interface AwsFacts {
-    /** The root EBS volume (never written; snapshotted, then kept for rollback). */
-    rootVolumeId: string;
+    /** The root EBS volume the instance runs on now (the original, or a volume of ours after a swap). */
+    currentRootVolumeId: string;
     /** Device name of the root volume (e.g. /dev/sda1), where the fixed volume is attached. */
     rootDeviceName: string;
     /** Subnet the rescue instance of this zone goes into. */
@@ -27,22 +29,23 @@ export interface AwsFacts {
  * Looks up an instance: its AZ, root volume and subnet, and the account the provider acts in.
  * An AZ given in the inventory is passed as a filter, so a mismatch is an error, not a guess.
  */
-export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, account: Promise<string>, config: AwsConfig): Promise<Resolved> {
+export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, account: Promise<string>, config: AwsConfig, restore?: { before: string }): Promise<Resolved> {
     const region = vm.fields.region;
     const opts: pulumi.InvokeOptions = { provider };
     const filters = vm.fields.availabilityZone ? [{ name: "availability-zone", values: [vm.fields.availabilityZone] }] : undefined;
     const found = await aws.ec2.getInstance({ instanceId: vm.fields.instanceId, region, filters }, opts);
     const root = (found.rootBlockDevices ?? [])[0];
     if (!root || !root.volumeId) throw new Error(`${vm.fields.instanceId} has no EBS root volume (instance-store roots cannot be repaired offline)`);
+    const original = originalVolume(root.volumeId, root.tags ?? {});
     // Values the inventory pins must be what the instance has: a mismatch stops, it is never guessed.
-    for (const [field, found_] of [["rootVolumeId", root.volumeId], ["rootDeviceName", root.deviceName]] as const) {
+    for (const [field, found_] of [["rootVolumeId", original], ["rootDeviceName", root.deviceName]] as const) {
         if (vm.fields[field] && vm.fields[field] !== found_) throw new Error(`its ${field} is ${found_}, not ${vm.fields[field]} as the inventory says`);
     }
     const zone = found.availabilityZone;
     const subnetId = vm.fields.subnetId ?? config.rescueSubnetIds[zone] ?? found.subnetId;
     const subnet = await aws.ec2.getSubnet({ id: subnetId, region }, opts);
     const facts: AwsFacts = {
-        rootVolumeId: root.volumeId,
+        currentRootVolumeId: root.volumeId,
         rootDeviceName: root.deviceName,
         subnetId,
         vpcId: subnet.vpcId,
@@ -52,7 +55,33 @@ export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, accoun
         encrypted: String(Boolean(root.encrypted)),
         kmsKeyId: root.kmsKeyId ?? "",
     };
-    return { placement: { scope: vm.fields.accountId ?? (await account), region, zone }, facts: { ...facts } };
+    const scope = vm.fields.accountId ?? (await account);
+    const restorePoint = restore && (await findRestorePoint(vm, original, restore.before, config.assumeRoleArns[scope]));
+    return { placement: { scope, region, zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
+}
+
+/** Roles our fixed and restored volumes carry; such a volume names the original it replaced. */
+const OURS = ["fixed", "restored"];
+const VOLUME_ID = /^vol-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** The original root volume: the current one, unless that is a volume of ours, which names it. */
+function originalVolume(current: string, tags: Record<string, string>): string {
+    if (!OURS.includes(tags["bootloop-rescue:role"] ?? "")) return current;
+    const original = tags["bootloop-rescue:original"] ?? "";
+    if (!VOLUME_ID.test(original)) throw new Error(`it runs on ${current}, a bootloop-rescue volume that does not name the original root volume it replaced (tag bootloop-rescue:original)`);
+    return original;
+}
+
+/** Strategy restore: the entry's restoreFrom, or the newest completed snapshot of the original before the cutoff. */
+async function findRestorePoint(vm: VmEntry, original: string, before: string, role: string | undefined) {
+    const candidates = await listRestorePoints("aws-restore-points", awsScript("restore-points"), {
+        AWS_REGION: vm.fields.region,
+        VOLUME_ID: original,
+        RESTORE_BEFORE: before,
+        ...(vm.restoreFrom ? { RESTORE_FROM: vm.restoreFrom } : {}),
+        ...(role ? { ASSUME_ROLE_ARN: role } : {}),
+    });
+    return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original });
 }
 
 /** The account the provider's credentials act in. */
@@ -104,6 +133,11 @@ export function offlineAwsLookup(token: string, inputs: Record<string, unknown>,
             return { id: inputs.id, vpcId: `vpc-${hexId(n(`vpc ${String(inputs.id)}`), 17)}` };
         case "aws:index/getCallerIdentity:getCallerIdentity":
             return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/offline-plan", userId: "OFFLINE" };
+        case "command:local:run": {
+            const env = (inputs.environment ?? {}) as Record<string, string>;
+            if (env.BOOTLOOP_LOOKUP !== "aws-restore-points") return undefined;
+            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `snap-${hexId(n(`restore ${env.VOLUME_ID}`), 17)}` });
+        }
         case "aws:ec2/getAmi:getAmi":
             return { id: `ami-${hexId(n(`ami ${String(inputs.region)}`), 17)}`, name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };
         default:

@@ -46,14 +46,15 @@ class AwsSession {
         return provider;
     }
 
-    async resolve(vm: VmEntry) {
+    async resolve(vm: VmEntry, options: { rollback: boolean }) {
         const provider = this.provider(vm.fields.accountId ?? "", vm.fields.region);
         let account = this.accounts.get(provider);
         if (!account) {
             account = vm.fields.accountId ? Promise.resolve(vm.fields.accountId) : callerAccount(provider);
             this.accounts.set(provider, account);
         }
-        const resolved = await lookUpInstance(vm, provider, account, this.ctx.config);
+        const restore = vm.strategy === "restore" && !options.rollback ? { before: this.ctx.settings.restoreBefore } : undefined;
+        const resolved = await lookUpInstance(vm, provider, account, this.ctx.config, restore);
         this.byScope.set(resolved.placement.scope, provider);
         return resolved;
     }
@@ -62,14 +63,14 @@ class AwsSession {
 
     /** The session core drives: lookups, rescue VMs, and the steps bound to this run. */
     asSession(): CloudSession {
-        return { resolve: (vm) => this.resolve(vm), rescueVm: this.rescueVm, ...bindSteps(this.env, steps) };
+        return { resolve: (vm, options) => this.resolve(vm, options), rescueVm: this.rescueVm, ...bindSteps(this.env, steps) };
     }
 }
 
 /** The AWS recovery path: EC2 Windows instances, repaired through pooled Linux rescue instances. */
 export const awsPath: CloudPath<AwsConfig> = {
     identity: awsIdentity,
-    strategies: ["repair"],
+    strategies: ["repair", "reboot", "reboot-then-repair", "restore"],
     bitlocker: false,
     disksPerRescue: { default: 20, max: steps.AWS_MAX_DISKS_PER_RESCUE },
     configKeys: AWS_CONFIG_KEYS,

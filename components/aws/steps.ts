@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
-import { swapReport } from "../core/cloud-steps";
+import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
-import { AttachStep, BackupStep, DiskStep, RepairStep, RescueStep, StepContext, SwapStep } from "../core/steps";
+import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { AwsConfig } from "./config";
 import { AwsFacts } from "./lookups";
 import { awsScript } from "./scripts";
@@ -40,6 +40,11 @@ function tags(env: AwsStepEnv, ctx: StepContext, role: string): Record<string, s
     return { ...ctx.vm.labels, ...env.tags, "bootloop-rescue:instance": ctx.vm.fields.instanceId, "bootloop-rescue:role": role, Name: `${ctx.vm.slug}-${role}` };
 }
 
+/** Tags of a volume that may become the root volume: it names the original, so later lookups find it. */
+function rootCandidateTags(env: AwsStepEnv, ctx: StepContext, role: "fixed" | "restored"): Record<string, string> {
+    return { ...tags(env, ctx, role), "bootloop-rescue:original": ctx.vm.originalDiskId };
+}
+
 function volumeShape(f: AwsFacts): { iops?: number; throughput?: number } {
     const iops = ["io1", "io2", "gp3"].includes(f.volumeType) && f.iops ? Number(f.iops) : undefined;
     const throughput = f.volumeType === "gp3" && f.throughput ? Number(f.throughput) : undefined;
@@ -60,7 +65,7 @@ export function backup(env: AwsStepEnv, ctx: StepContext): BackupStep {
     const snapshot = new aws.ebs.Snapshot(
         `${ctx.vm.slug}-backup`,
         {
-            volumeId: facts(ctx).rootVolumeId,
+            volumeId: ctx.vm.originalDiskId,
             region: region(ctx),
             description: `bootloop-rescue backup of the root volume of ${ctx.vm.fields.instanceId}, taken before its offline repair`,
             tags: tags(env, ctx, "backup"),
@@ -116,6 +121,7 @@ export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: At
                 VOLUME_ID: attached ? attached.attach.handle : RETIRED,
                 DOCUMENT_NAME: env.document(scope, region(ctx)).name,
                 REPAIR_TIMEOUT_SECONDS: String(env.settings.repairTimeoutMinutes * 60),
+                ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
                 ...(ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {}),
             },
         },
@@ -132,32 +138,72 @@ export function fixedDisk(env: AwsStepEnv, ctx: StepContext, source: { repair: R
     // after the engine unmounted it cleanly. It was never attached to anything: the swap attaches it.
     const copy = new aws.ebs.VolumeCopy(
         `${ctx.vm.slug}-fixed`,
-        { sourceVolumeId: source ? source.scratch.diskId : RETIRED, region: region(ctx), volumeType: f.volumeType, ...volumeShape(f), tags: tags(env, ctx, "fixed") },
+        { sourceVolumeId: source ? source.scratch.diskId : RETIRED, region: region(ctx), volumeType: f.volumeType, ...volumeShape(f), tags: rootCandidateTags(env, ctx, "fixed") },
         opts(env, ctx, { ignoreChanges: ["sourceVolumeId"], customTimeouts: { create: "120m" } }),
     );
     return { resource: copy, diskId: copy.id };
 }
 
-export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
-    const f = facts(ctx);
-    const command = new local.Command(
-        `${ctx.vm.slug}-swap`,
-        {
-            create: awsScript("swap"),
-            interpreter: ["/bin/bash", "-c"],
-            environment: {
-                ...commandEnv(env, ctx),
-                INSTANCE_ID: ctx.vm.fields.instanceId,
-                ORIGINAL_VOLUME_ID: f.rootVolumeId,
-                FIXED_VOLUME_ID: fixed.diskId,
-                ROOT_DEVICE: f.rootDeviceName,
-                BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
-                BOOT_MARKER: env.config.bootMarker,
-            },
-        },
-        // A new script text never re-swaps a recovered VM (and the script is idempotent anyway).
-        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter"], customTimeouts: { create: `${env.settings.bootTimeoutMinutes + 30}m`, update: `${env.settings.bootTimeoutMinutes + 30}m` } }),
+/** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
+function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: string, script: Parameters<typeof awsScript>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+    return new local.Command(
+        `${ctx.vm.slug}-${step}`,
+        { create: awsScript(script), interpreter: ["/bin/bash", "-c"], environment: { ...commandEnv(env, ctx), ...environment } },
+        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
+}
+
+export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
+    const command = scriptCommand(env, ctx, "swap", "swap", {
+        INSTANCE_ID: ctx.vm.fields.instanceId,
+        ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
+        FIXED_VOLUME_ID: fixed.diskId,
+        ROOT_DEVICE: facts(ctx).rootDeviceName,
+        BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
+        BOOT_MARKER: env.config.bootMarker,
+        ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
+    }, env.settings.bootTimeoutMinutes + 30);
     const report = swapReport(command.stdout);
-    return { resource: command, status: report.status, originalDiskId: pulumi.output(f.rootVolumeId), timings: report.timings };
+    return { resource: command, status: report.status, timings: report.timings };
+}
+
+export function reboot(env: AwsStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
+    const { maxReboots, rebootTimeoutMinutes } = env.settings;
+    const command = scriptCommand(env, ctx, "reboot", "reboot", {
+        INSTANCE_ID: ctx.vm.fields.instanceId,
+        MAX_REBOOTS: String(maxReboots),
+        REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60),
+        MUST_RECOVER: String(options.mustRecover),
+        BOOT_MARKER: env.config.bootMarker,
+    }, maxReboots * (rebootTimeoutMinutes + 5) + 10);
+    return rebootStep(command);
+}
+
+export function restoredDisk(env: AwsStepEnv, ctx: StepContext): DiskStep {
+    const f = facts(ctx);
+    // A new volume from the chosen snapshot: never attached to anything before the swap.
+    const volume = new aws.ebs.Volume(
+        `${ctx.vm.slug}-restored`,
+        {
+            availabilityZone: ctx.vm.placement.zone,
+            region: region(ctx),
+            snapshotId: ctx.vm.restorePoint!.id,
+            type: f.volumeType,
+            ...volumeShape(f),
+            encrypted: f.encrypted === "true" ? true : undefined,
+            kmsKeyId: f.kmsKeyId || undefined,
+            tags: { ...rootCandidateTags(env, ctx, "restored"), "bootloop-rescue:restored-from": ctx.vm.restorePoint!.id },
+        },
+        opts(env, ctx, { customTimeouts: { create: "120m" } }),
+    );
+    return { resource: volume, diskId: volume.id };
+}
+
+export function rollback(env: AwsStepEnv, ctx: StepContext): RollbackStep {
+    const command = scriptCommand(env, ctx, "rollback", "rollback", {
+        INSTANCE_ID: ctx.vm.fields.instanceId,
+        ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
+        ROOT_DEVICE: facts(ctx).rootDeviceName,
+    }, 60);
+    return rollbackStep(command);
 }

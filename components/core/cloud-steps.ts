@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AttachStep, BackupStep, CloudSession, DiskStep, RepairStep, RescueStep, StepContext } from "./steps";
+import { AttachStep, BackupStep, CloudSession, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext } from "./steps";
 
 /**
  * A cloud's steps as plain functions of the cloud's per-run environment `E`. `bindSteps` turns
@@ -12,6 +12,9 @@ export interface CloudSteps<E> {
     repair(env: E, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep | undefined;
     fixedDisk(env: E, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep;
     swap(env: E, ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): ReturnType<CloudSession["swap"]>;
+    reboot(env: E, ctx: StepContext, options: { mustRecover: boolean }): RebootStep;
+    restoredDisk(env: E, ctx: StepContext): DiskStep;
+    rollback(env: E, ctx: StepContext): RollbackStep;
 }
 
 /** The session methods for a cloud's steps, bound to its environment. */
@@ -22,7 +25,10 @@ export function bindSteps<E>(env: E, steps: CloudSteps<E>): Omit<CloudSession, "
         attach: (ctx, scratch, rescue) => steps.attach(env, ctx, scratch, rescue),
         repair: (ctx, attached) => steps.repair(env, ctx, attached),
         fixedDisk: (ctx, source) => steps.fixedDisk(env, ctx, source),
-        swap: (ctx, fixed, _backup, repair) => steps.swap(env, ctx, fixed, repair),
+        swap: (ctx, fixed, repair) => steps.swap(env, ctx, fixed, repair),
+        reboot: (ctx, options) => steps.reboot(env, ctx, options),
+        restoredDisk: (ctx) => steps.restoredDisk(env, ctx),
+        rollback: (ctx) => steps.rollback(env, ctx),
     };
 }
 
@@ -34,13 +40,45 @@ export interface SwapReport {
     evidence?: string;
 }
 
-/** The swap command's report, parsed; a missing or unreadable report is status "unknown". */
-export function swapReport(stdout: pulumi.Output<string>): pulumi.Output<SwapReport> {
+/** What every cloud's reboot command prints: one JSON report. */
+export interface RebootReport {
+    status: string;
+    attempts: number;
+    timings: Record<string, number>;
+}
+
+/** What every cloud's rollback command prints: one JSON report. */
+export interface RollbackReport {
+    status: string;
+    message: string;
+    replacedDiskId: string;
+    timings: Record<string, number>;
+}
+
+/** A command's one JSON report, parsed; a missing or unreadable report is `fallback`. */
+function commandReport<T>(stdout: pulumi.Output<string>, fallback: T): pulumi.Output<T> {
     return stdout.apply((text) => {
         try {
-            return JSON.parse(text) as SwapReport;
+            return { ...fallback, ...(JSON.parse(text) as T) };
         } catch {
-            return { status: "unknown", timings: {} };
+            return fallback;
         }
     });
+}
+
+/** The swap command's report; a missing or unreadable report is status "unknown". */
+export function swapReport(stdout: pulumi.Output<string>): pulumi.Output<SwapReport> {
+    return commandReport<SwapReport>(stdout, { status: "unknown", timings: {} });
+}
+
+/** The reboot command's report as a reboot step. */
+export function rebootStep(command: pulumi.Resource & { stdout: pulumi.Output<string> }): RebootStep {
+    const report = commandReport<RebootReport>(command.stdout, { status: "unknown", attempts: 0, timings: {} });
+    return { resource: command, status: report.status, attempts: report.attempts, timings: report.timings };
+}
+
+/** The rollback command's report as a rollback step. */
+export function rollbackStep(command: pulumi.Resource & { stdout: pulumi.Output<string> }): RollbackStep {
+    const report = commandReport<RollbackReport>(command.stdout, { status: "unknown", message: "", replacedDiskId: "", timings: {} });
+    return { resource: command, status: report.status, replacedDiskId: report.replacedDiskId, message: report.message, timings: report.timings };
 }

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "./identity";
-import { InputError, Problem } from "./inventory/problems";
+import { InputError, Problem, show } from "./inventory/problems";
 import { readInventory } from "./inventory/read";
 import { VmEntry, validateInventory } from "./inventory/validate";
-import { NAMESPACE, ConfigSource, readSettings } from "./settings";
+import { NAMESPACE, ConfigSource, Settings, readSettings } from "./settings";
 import { Recovery, RecoveryResult } from "./recovery";
 import { CloudPath } from "./steps";
 import { RecoveryPlan } from "./plan/plan";
@@ -60,8 +60,10 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
         configKind: (key) => args.config.kind(key),
     });
     args.onValidated?.(vms);
-    // Each cloud in use validates its own config now, still before anything is declared.
     const problems: Problem[] = [];
+    const rollback = rollbackKeys(settings.rollback, vms, args.stackFile, problems);
+    requireDataLossAcknowledgement(settings, vms, rollback, args.stackFile, problems);
+    // Each cloud in use validates its own config now, still before anything is declared.
     const cloudConfigs = new Map<string, unknown>();
     for (const cloud of new Set(vms.map((v) => v.cloud))) {
         try {
@@ -74,10 +76,43 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
     if (problems.length > 0) throw new InputError(problems);
     const { result } = await Recovery.create(
         "recovery",
-        { vms, paths: args.paths, settings, cloudConfigs, secret: args.secret, inventoryFile: settings.inventory },
+        { vms, paths: args.paths, settings: { ...settings, rollback }, cloudConfigs, secret: args.secret, inventoryFile: settings.inventory },
         args.rootOptions,
     );
     return { plan: summarize(result.plan), vms: result.records, result };
+}
+
+/**
+ * The keys of the VMs `rollback` names (by label or key, without regard to letter case); a name
+ * that matches no VM of the inventory is a problem naming the stack file and key.
+ */
+function rollbackKeys(names: Settings["rollback"], vms: readonly VmEntry[], stackFile: string, problems: Problem[]): Settings["rollback"] {
+    if (names === "all") return names;
+    const byName = new Map<string, string>();
+    for (const vm of vms) {
+        byName.set(vm.key.toLowerCase(), vm.key);
+        byName.set(vm.label.toLowerCase(), vm.key);
+    }
+    const keys: string[] = [];
+    for (const name of names) {
+        const key = byName.get(name.toLowerCase());
+        if (key) keys.push(key);
+        else problems.push({ file: stackFile, field: `${NAMESPACE}:rollback`, message: `${show(name)} is not a VM of the inventory; name a VM by its label (e.g. ${show(vms[0]?.label ?? "aws us-east-1/i-…")}) or key, or use all` });
+    }
+    return keys;
+}
+
+/** Strategy restore loses what was written after the backup: the stack must say it accepts that. */
+function requireDataLossAcknowledgement(settings: Settings, vms: readonly VmEntry[], rollback: Settings["rollback"], stackFile: string, problems: Problem[]): void {
+    if (settings.acceptDataLoss) return;
+    const restoring = vms.filter((v) => v.strategy === "restore" && rollback !== "all" && !rollback.includes(v.key));
+    if (restoring.length === 0) return;
+    const shown = restoring.slice(0, 3).map((v) => `vms[${v.index}] ${v.label}`).join(", ") + (restoring.length > 3 ? ` and ${restoring.length - 3} more` : "");
+    problems.push({
+        file: stackFile,
+        field: `${NAMESPACE}:acceptDataLoss`,
+        message: `strategy restore replaces the OS disk with a backup, and data written after that backup is lost (${shown}); review the recovery-point age in \`npm run plan\`, then set \`pulumi config set acceptDataLoss true\``,
+    });
 }
 
 /** Brief form of a plan, with labels instead of keys. */

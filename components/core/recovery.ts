@@ -7,7 +7,7 @@ import { Settings } from "./settings";
 import { CloudPath, CloudSession, RescueStep } from "./steps";
 import { Placement, kebab, shortHash } from "./identity";
 import { zoneKey } from "./plan/pools";
-import { VmRecord, declareVmChain } from "./vm-chain";
+import { VmRecord, declareRollback, declareVmChain } from "./vm-chain";
 
 /** Arguments of the whole recovery. */
 export interface RecoveryArgs {
@@ -62,7 +62,8 @@ export class Recovery extends pulumi.ComponentResource {
             sessions.set(cloud, pathOf.get(cloud)!.openSession({ parent: this, settings, config: args.cloudConfigs.get(cloud) }));
         }
 
-        const placed = await resolveAll(args.vms, sessions, args.inventoryFile);
+        const rolledBack = (vm: VmEntry) => settings.rollback === "all" || settings.rollback.includes(vm.key);
+        const placed = await resolveAll(args.vms, sessions, args.inventoryFile, rolledBack);
         const plan = buildPlan(placed, {
             ...settings,
             disksPerRescue: (cloud) => settings.disksPerRescue[cloud] ?? settings.disksPerRescue["*"] ?? pathOf.get(cloud)!.disksPerRescue.default,
@@ -104,15 +105,15 @@ export class Recovery extends pulumi.ComponentResource {
             const verified: pulumi.Resource[] = [];
             for (const key of wave.vms) {
                 const vm = byKey.get(key)!;
-                const chain = declareVmChain({
-                    vm,
-                    session: sessions.get(vm.cloud)!,
-                    parent: zoneOf(vm.cloud, vm.placement),
-                    rescue: vm.seat && rescues.get(vm.seat.member),
-                    after,
-                    teardown: settings.teardown,
-                    bitlockerKey: vm.bitlockerKey ? args.secret(vm.bitlockerKey) : undefined,
-                });
+                const common = { vm, session: sessions.get(vm.cloud)!, parent: zoneOf(vm.cloud, vm.placement), after, teardown: settings.teardown };
+                const chain = vm.rollback
+                    ? declareRollback(common)
+                    : declareVmChain({
+                          ...common,
+                          rescue: vm.seat && rescues.get(vm.seat.member),
+                          bitlockerKey: vm.bitlockerKey ? args.secret(vm.bitlockerKey) : undefined,
+                          restoreBefore: settings.restoreBefore,
+                      });
                 records[vm.key] = chain.record;
                 verified.push(chain.verified);
                 // Let the event loop turn now and then: registrations already sent can finish and be
@@ -149,13 +150,16 @@ export class Zone extends pulumi.ComponentResource {
 }
 
 /** Runs every VM's lookup; all failures are reported together, naming the entry. */
-async function resolveAll(vms: readonly VmEntry[], sessions: Map<string, CloudSession>, file: string): Promise<PlacedVm[]> {
-    const settled = await Promise.allSettled(vms.map((vm) => sessions.get(vm.cloud)!.resolve(vm)));
+async function resolveAll(vms: readonly VmEntry[], sessions: Map<string, CloudSession>, file: string, rolledBack: (vm: VmEntry) => boolean): Promise<PlacedVm[]> {
+    const settled = await Promise.allSettled(vms.map((vm) => sessions.get(vm.cloud)!.resolve(vm, { rollback: rolledBack(vm) })));
     const problems: Problem[] = [];
     const placed: PlacedVm[] = [];
     settled.forEach((s, i) => {
         const vm = vms[i];
-        if (s.status === "fulfilled") placed.push({ ...vm, placement: s.value.placement, facts: s.value.facts });
+        if (s.status === "fulfilled") {
+            const { placement, originalDiskId, facts, restorePoint } = s.value;
+            placed.push({ ...vm, placement, originalDiskId, facts, restorePoint, rollback: rolledBack(vm) });
+        }
         else problems.push({ file, entry: vm.index, line: vm.line, vm: vm.label, message: `lookup failed: ${s.reason instanceof Error ? s.reason.message : String(s.reason)}` });
     });
     if (problems.length > 0) throw new InputError(problems);

@@ -25,7 +25,20 @@ export interface Settings extends WaveSettings {
     bootTimeoutMinutes: number;
     /** Minutes one repair (agent ready, engine run) may take on its rescue VM. */
     repairTimeoutMinutes: number;
+    /** Restarts the reboot strategies try before giving up on a VM. */
+    maxReboots: number;
+    /** Minutes to wait for a real boot signal after each restart. */
+    rebootTimeoutMinutes: number;
+    /** Strategy restore: the newest backup taken before this instant (ISO 8601, UTC) is used. */
+    restoreBefore: string;
+    /** The operator's acknowledgement that strategy restore loses data written after the backup. */
+    acceptDataLoss: boolean;
+    /** VMs to roll back: `all`, or VM names (labels or keys) as the config lists them. */
+    rollback: "all" | readonly string[];
 }
+
+/** The first faulty channel file was published at 04:09 UTC on 2024-07-19. */
+export const DEFAULT_RESTORE_BEFORE = "2024-07-19T04:09:00Z";
 
 /** Every config key the project reads, with its meaning (README and error messages use it). */
 export const CONFIG_KEYS: Record<string, string> = {
@@ -36,6 +49,11 @@ export const CONFIG_KEYS: Record<string, string> = {
     teardown: "true removes rescue VMs, attachments and scratch disks; backups, fixed disks and records stay (default false)",
     bootTimeoutMinutes: "minutes a VM may take to pass its boot checks after the swap before its chain fails (default 20)",
     repairTimeoutMinutes: "minutes a repair may take on the rescue VM, including waiting for its agent (default 30)",
+    maxReboots: "strategies reboot and reboot-then-repair: restarts to try before giving up on a VM (default 15, at most 100)",
+    rebootTimeoutMinutes: "minutes to wait for a real boot signal after each restart (default 5)",
+    restoreBefore: `strategy restore: use the newest backup taken before this UTC instant (default 2024-07-19T04:09:00Z, the first faulty channel file)`,
+    acceptDataLoss: "must be true when any VM has strategy restore: data written after its backup is lost",
+    rollback: "VMs whose original OS disk is swapped back in: all, or a list of VM names (labels or keys), e.g. [\"aws us-east-1/i-0abc…\"]",
 };
 
 /**
@@ -110,7 +128,80 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
     };
     const bootTimeoutMinutes = minutes("bootTimeoutMinutes", 20);
     const repairTimeoutMinutes = minutes("repairTimeoutMinutes", 30);
+    const rebootTimeoutMinutes = minutes("rebootTimeoutMinutes", 5);
+
+    let maxReboots = 15;
+    const rebootsText = get("maxReboots");
+    if (rebootsText !== undefined) {
+        if (/^\d{1,3}$/.test(rebootsText.trim()) && Number(rebootsText) >= 1 && Number(rebootsText) <= 100) maxReboots = Number(rebootsText);
+        else bad("maxReboots", `${show(rebootsText)} must be a whole number of restarts from 1 to 100`);
+    }
+
+    let restoreBefore = DEFAULT_RESTORE_BEFORE;
+    const beforeText = get("restoreBefore");
+    if (beforeText !== undefined) {
+        const normal = utcInstant(beforeText.trim());
+        if (normal) restoreBefore = normal;
+        else bad("restoreBefore", `${show(beforeText)} is not a UTC instant; write it as 2024-07-19T04:09:00Z`);
+    }
+
+    let acceptDataLoss = false;
+    const acceptText = get("acceptDataLoss");
+    if (acceptText !== undefined) {
+        if (acceptText === "true" || acceptText === "false") acceptDataLoss = acceptText === "true";
+        else bad("acceptDataLoss", `${show(acceptText)} must be true or false`);
+    }
+
+    let rollback: Settings["rollback"] = [];
+    const rollbackText = get("rollback");
+    if (rollbackText !== undefined && rollbackText.trim() !== "") {
+        const parsed = parseList(rollbackText);
+        if (parsed === "all") rollback = "all";
+        else if (parsed) rollback = parsed;
+        else bad("rollback", `${show(rollbackText)} is not "all" or a list of VM names (a YAML/JSON list of strings)`);
+    }
 
     if (problems.length > 0) throw new InputError(problems);
-    return { inventory: inventory!, canary, waveSize, disksPerRescue, teardown, bootTimeoutMinutes, repairTimeoutMinutes };
+    return {
+        inventory: inventory!,
+        canary,
+        waveSize,
+        disksPerRescue,
+        teardown,
+        bootTimeoutMinutes,
+        repairTimeoutMinutes,
+        maxReboots,
+        rebootTimeoutMinutes,
+        restoreBefore,
+        acceptDataLoss,
+        rollback,
+    };
+}
+
+/** A UTC instant written `YYYY-MM-DDTHH:MM[:SS]Z`, normalised to seconds; undefined when it is not one. */
+export function utcInstant(text: string): string | undefined {
+    const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?Z$/.exec(text);
+    if (!m) return undefined;
+    const normal = `${m[1]}T${m[2]}${m[3] ?? ":00"}Z`;
+    const t = new Date(normal);
+    return !isNaN(t.getTime()) && t.toISOString().replace(".000Z", "Z") === normal ? normal : undefined;
+}
+
+/** `all`, a JSON list of strings (how Pulumi stores a YAML list), or one name or comma-separated names. */
+function parseList(text: string): "all" | string[] | undefined {
+    const trimmed = text.trim();
+    if (trimmed === "all") return "all";
+    if (trimmed.startsWith("[")) {
+        try {
+            const value: unknown = JSON.parse(trimmed);
+            if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v.trim() !== "")) {
+                return value.length === 1 && value[0] === "all" ? "all" : (value as string[]).map((v) => v.trim());
+            }
+        } catch {
+            return undefined;
+        }
+        return undefined;
+    }
+    const names = trimmed.split(",").map((n) => n.trim());
+    return names.every((n) => n !== "") ? names : undefined;
 }

@@ -45,8 +45,6 @@ export interface RepairStep extends Step {
 export interface SwapStep extends Step {
     /** Outcome of the chain, e.g. `recovered`. */
     status: pulumi.Output<string>;
-    /** Cloud id of the original OS disk (never written; kept for rollback). */
-    originalDiskId: pulumi.Output<string>;
     /** Seconds per phase of the swap (stop, swap, boot, total), as the swap command measured them. */
     timings: pulumi.Output<Record<string, number>>;
     /**
@@ -54,6 +52,36 @@ export interface SwapStep extends Step {
      * survive teardown (it lives on the rescue VM). When set, it is the VM's record of evidence.
      */
     evidence?: pulumi.Output<string>;
+}
+
+/** A VM's restarts until it showed a real boot signal (strategies reboot and reboot-then-repair). */
+export interface RebootStep extends Step {
+    /** `recovered`, or `not-recovered` (only when the VM need not recover: the repair chain follows). */
+    status: pulumi.Output<string>;
+    /** Restarts made; 0 when the VM was already healthy. */
+    attempts: pulumi.Output<number>;
+    /** Seconds the restarts took (`totalSeconds`). */
+    timings: pulumi.Output<Record<string, number>>;
+}
+
+/** The swap of a VM's original OS disk back in, and its start (rollback). */
+export interface RollbackStep extends Step {
+    /** `rolled-back`, or `not-swapped` when the VM was not running on a disk of ours (a no-op). */
+    status: pulumi.Output<string>;
+    /** The disk of ours the VM ran on before the rollback (kept, detached); empty for a no-op. */
+    replacedDiskId: pulumi.Output<string>;
+    /** What the rollback did, in a sentence, for the record and the report. */
+    message: pulumi.Output<string>;
+    /** Seconds per phase (stop, swap, start, total). */
+    timings: pulumi.Output<Record<string, number>>;
+}
+
+/** A backup a VM's OS disk can be restored from (strategy restore). */
+export interface RestorePoint {
+    /** Cloud id of the snapshot or backup. */
+    id: string;
+    /** When it was taken (ISO 8601, UTC). */
+    createdAt: string;
 }
 
 /** Everything a per-VM step needs, prepared by core. */
@@ -70,6 +98,11 @@ export interface StepContext {
     teardown: boolean;
     /** The VM's BitLocker recovery password (a Pulumi secret), when the inventory names one. */
     bitlockerKey?: pulumi.Output<string>;
+    /**
+     * Strategy reboot-then-repair: the reboot step's status. The repair and the swap do nothing
+     * when it is `recovered` (the VM came back; its disks stay as they are).
+     */
+    rebootStatus?: pulumi.Output<string>;
 }
 
 /** What a rescue VM declaration needs. */
@@ -88,15 +121,26 @@ export interface RescueContext {
 export interface Resolved {
     /** Scope, region and zone. */
     placement: Placement;
-    /** Facts later steps need (OS disk id, root device name, subnet, …). */
+    /**
+     * The VM's original OS disk: the one it ran on before any swap of ours (found through the tags
+     * of our disks once the VM was swapped), never written, kept for rollback.
+     */
+    originalDiskId: string;
+    /** Facts later steps need (root device name, subnet, disk shape, …). */
     facts: Record<string, string>;
+    /** Strategy restore: the backup the new OS disk is made from (the lookup fails when there is none). */
+    restorePoint?: RestorePoint;
 }
 
 /**
  * The recovery chain of one cloud, for one `pulumi up`. Core calls the steps in order for each
  * VM and wires the dependencies; the cloud declares its resources and nothing else.
  *
- *     backup ─> scratchDisk ─> attach (to rescueVm) ─> repair ─> fixedDisk ─> swap (+ start + verify)
+ *     repair:             backup ─> scratchDisk ─> attach (to rescueVm) ─> repair ─> fixedDisk ─> swap
+ *     reboot:             reboot
+ *     reboot-then-repair: reboot ─> (the repair chain, which does nothing when the reboot recovered)
+ *     restore:            restoredDisk ─> swap
+ *     rollback (any):     rollback
  *
  * In teardown mode core does not declare rescue VMs, scratch disks or attachments; `repair` and
  * `fixedDisk` are then called without them and must re-declare their resources so that nothing
@@ -105,8 +149,12 @@ export interface Resolved {
  * evidence.
  */
 export interface CloudSession {
-    /** Looks up what the inventory leaves out. Called for every VM before any step is declared. */
-    resolve(vm: VmEntry): Promise<Resolved>;
+    /**
+     * Looks up what the inventory leaves out, and for strategy restore the restore point (a VM in
+     * `rollback` needs none). Called for every VM before any step is declared; throws with the
+     * reason when the VM cannot be recovered as asked.
+     */
+    resolve(vm: VmEntry, options: { rollback: boolean }): Promise<Resolved>;
     /** Declares one rescue VM of a zone's pool. */
     rescueVm(ctx: RescueContext): RescueStep;
     /** Declares the retained backup of the VM's OS disk. */
@@ -119,8 +167,21 @@ export interface CloudSession {
     repair(ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep | undefined;
     /** Declares the retained fixed disk, cloned from the repaired scratch disk. */
     fixedDisk(ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep;
-    /** Swaps the fixed disk in as OS disk, starts the VM and verifies it boots. */
-    swap(ctx: StepContext, fixed: DiskStep, backup: BackupStep, repair: RepairStep | undefined): SwapStep;
+    /** Swaps the fixed (or restored) disk in as OS disk, starts the VM and verifies it boots. */
+    swap(ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): SwapStep;
+    /**
+     * Restarts the VM up to `maxReboots` times, checking for a real boot signal after each, and
+     * stops at the first healthy boot. When `mustRecover`, a VM that never boots fails the step;
+     * otherwise the step reports `not-recovered`. Changes no disk.
+     */
+    reboot(ctx: StepContext, options: { mustRecover: boolean }): RebootStep;
+    /** Declares the retained new OS disk made from the VM's restore point (`ctx.vm.restorePoint`). */
+    restoredDisk(ctx: StepContext): DiskStep;
+    /**
+     * Swaps the VM's original OS disk back in and starts it. A VM not running on a disk of ours is
+     * left alone (status `not-swapped`, with a message).
+     */
+    rollback(ctx: StepContext): RollbackStep;
 }
 
 /** What a session is opened with. */

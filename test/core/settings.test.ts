@@ -24,9 +24,43 @@ function fails(values: Record<string, string>): string[] {
 }
 
 describe("stack settings", () => {
-    it("defaults: canary of 1, every later VM in wave 1, no teardown", () => {
+    it("defaults: canary of 1, every later VM in wave 1, no teardown, 15 restarts, the 04:09 UTC cutoff, no data loss accepted, no rollback", () => {
         const s = readSettings(source({ inventory: "stacks/dev.yaml" }), "Pulumi.test.yaml", clouds);
-        assert.deepEqual(s, { inventory: "stacks/dev.yaml", canary: { count: 1 }, waveSize: undefined, disksPerRescue: {}, teardown: false, bootTimeoutMinutes: 20, repairTimeoutMinutes: 30 });
+        assert.deepEqual(s, {
+            inventory: "stacks/dev.yaml",
+            canary: { count: 1 },
+            waveSize: undefined,
+            disksPerRescue: {},
+            teardown: false,
+            bootTimeoutMinutes: 20,
+            repairTimeoutMinutes: 30,
+            maxReboots: 15,
+            rebootTimeoutMinutes: 5,
+            restoreBefore: "2024-07-19T04:09:00Z",
+            acceptDataLoss: false,
+            rollback: [],
+        });
+    });
+
+    it("reads the remedies' settings: restarts, cutoff, data-loss acknowledgement, rollback as all or a list", () => {
+        const s = readSettings(source({ inventory: "x.yaml", maxReboots: "3", rebootTimeoutMinutes: "2", restoreBefore: "2024-07-19T04:00Z", acceptDataLoss: "true", rollback: '["aws us-east-1/i-1", "b"]' }), "P", clouds);
+        assert.equal(s.maxReboots, 3);
+        assert.equal(s.rebootTimeoutMinutes, 2);
+        assert.equal(s.restoreBefore, "2024-07-19T04:00:00Z");
+        assert.equal(s.acceptDataLoss, true);
+        assert.deepEqual(s.rollback, ["aws us-east-1/i-1", "b"]);
+        assert.equal(readSettings(source({ inventory: "x.yaml", rollback: "all" }), "P", clouds).rollback, "all");
+        assert.deepEqual(readSettings(source({ inventory: "x.yaml", rollback: "a, b" }), "P", clouds).rollback, ["a", "b"]);
+    });
+
+    it("rejects bad remedy settings, naming the key", () => {
+        const found = fails({ inventory: "x.yaml", maxReboots: "0", restoreBefore: "2024-07-19 04:09", acceptDataLoss: "yes", rollback: "[1, 2]" });
+        assert.equal(found.length, 4);
+        assert.ok(found.some((f) => /^bootloop-rescue:maxReboots: "0" must be a whole number of restarts from 1 to 100/.test(f)));
+        assert.ok(found.some((f) => /^bootloop-rescue:restoreBefore: "2024-07-19 04:09" is not a UTC instant/.test(f)));
+        assert.ok(found.some((f) => /^bootloop-rescue:acceptDataLoss: "yes" must be true or false/.test(f)));
+        assert.ok(found.some((f) => /^bootloop-rescue:rollback: "\[1, 2\]" is not "all" or a list of VM names/.test(f)));
+        assert.match(fails({ inventory: "x.yaml", restoreBefore: "2024-02-30T00:00:00Z" })[0], /not a UTC instant/);
     });
 
     it("reads counts, percentages, per-cloud disk limits and teardown", () => {

@@ -9,45 +9,16 @@ expect ORIGINAL_VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect FIXED_VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect ROOT_DEVICE '^/dev/(sd[a-z]|xvd[a-z]|nvme[0-9]n1)[0-9]?$'
 expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
-STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-600}
-VOLUME_TIMEOUT_SECONDS=${VOLUME_TIMEOUT_SECONDS:-600}
 started=$SECONDS
 
-instance() { aws_json ec2 describe-instances --instance-ids "$INSTANCE_ID"; }
-state_of() { jq_node 'o.Reservations[0].Instances[0].State.Name'; }
-root_of() { jq_node '(o.Reservations[0].Instances[0].BlockDeviceMappings || []).filter((m) => m.DeviceName === process.env.ROOT_DEVICE).map((m) => m.Ebs.VolumeId)[0] || "none"'; }
-volume_state() { aws_json ec2 describe-volumes --volume-ids "$1" | jq_node 'o.Volumes[0].State'; }
-
-wait_instance() {  # STATE TIMEOUT WHAT
-    until_deadline "$2"
-    while [[ $(instance | state_of) != "$1" ]]; do
-        expired && return 1
-        pause
-    done
-}
-wait_volume() {  # VOLUME STATE
-    until_deadline "$VOLUME_TIMEOUT_SECONDS"
-    while [[ $(volume_state "$1") != "$2" ]]; do
-        expired && fail "$VM_LABEL: volume $1 did not become $2 within $VOLUME_TIMEOUT_SECONDS s"
-        pause
-    done
-}
-
-# healthy: both status checks pass and, if the console output is available, it shows the marker.
-marker=unavailable
-healthy() {
-    local checks output
-    checks=$(aws_json ec2 describe-instance-status --instance-ids "$INSTANCE_ID" --include-all-instances |
-        jq_node 'o.InstanceStatuses.length ? o.InstanceStatuses[0].InstanceStatus.Status + " " + o.InstanceStatuses[0].SystemStatus.Status : "none none"')
-    [[ $checks == "ok ok" ]] || return 1
-    output=$(aws_json ec2 get-console-output --instance-id "$INSTANCE_ID" --latest | jq_node 'o.Output || ""')
-    if [[ -z $output ]]; then marker=unavailable; return 0; fi
-    if grep -qE -- "$BOOT_MARKER" <<<"$output"; then marker=found; return 0; fi
-    marker=missing
-    return 1
-}
 
 report() { MARKER=$marker swap_report "$1" "$2" instanceId=INSTANCE_ID originalVolumeId=ORIGINAL_VOLUME_ID fixedVolumeId=FIXED_VOLUME_ID bootMarker=MARKER; }
+
+if after_reboot_recovered; then
+    log "$VM_LABEL: recovered by its reboot step; nothing to swap"
+    report recovered-by-reboot true
+    exit 0
+fi
 
 rollback_hint="the original root volume $ORIGINAL_VOLUME_ID is untouched and kept for rollback"
 current=$(instance)
@@ -62,15 +33,7 @@ fi
 
 if [[ $root == "$ORIGINAL_VOLUME_ID" ]]; then
     t=$SECONDS
-    if [[ $state != stopped ]]; then
-        log "$VM_LABEL: stopping $INSTANCE_ID"
-        aws_json ec2 stop-instances --instance-ids "$INSTANCE_ID" >/dev/null
-        if ! wait_instance stopped "$STOP_TIMEOUT_SECONDS"; then
-            log "$VM_LABEL: $INSTANCE_ID did not stop within $STOP_TIMEOUT_SECONDS s; forcing the stop"
-            aws_json ec2 stop-instances --instance-ids "$INSTANCE_ID" --force >/dev/null
-            wait_instance stopped "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE_ID did not stop even when forced; nothing was swapped; $rollback_hint"
-        fi
-    fi
+    [[ $state == stopped ]] || stop_instance "nothing was swapped; $rollback_hint"
     stop_s=$((SECONDS - t))
     t=$SECONDS
     aws_json ec2 create-tags --resources "$ORIGINAL_VOLUME_ID" --tags "Key=bootloop-rescue:role,Value=original-root" "Key=bootloop-rescue:instance,Value=$INSTANCE_ID" "Key=bootloop-rescue:replaced-by,Value=$FIXED_VOLUME_ID" >/dev/null

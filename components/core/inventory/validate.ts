@@ -3,8 +3,11 @@ import { Problem, InputError, show } from "./problems";
 import { RawEntry, RawInventory } from "./read";
 
 /** The remedies an entry can ask for. */
-export const STRATEGIES = ["repair", "reboot", "restore"] as const;
-/** One remedy: `repair` (offline disk repair), `reboot` (restart until it boots), `restore` (disk from a backup). */
+export const STRATEGIES = ["repair", "reboot", "reboot-then-repair", "restore"] as const;
+/**
+ * One remedy: `repair` (offline disk repair), `reboot` (restart until it boots), `reboot-then-repair`
+ * (restarts first, the repair chain for a VM they did not bring back), `restore` (disk from a backup).
+ */
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Fields every entry may carry, whatever its cloud. */

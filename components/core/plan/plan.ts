@@ -2,16 +2,23 @@ import { Placement } from "../identity";
 import { Strategy, VmEntry } from "../inventory/validate";
 import { RescuePool, RescueSeat, planPools, zoneKey } from "./pools";
 import { WaveSettings, assignWaves } from "./waves";
+import { RestorePoint } from "../steps";
 
 /** Strategies whose chain attaches a copy of the disk to a rescue VM. */
-const NEEDS_RESCUE: readonly Strategy[] = ["repair"];
+const NEEDS_RESCUE: readonly Strategy[] = ["repair", "reboot-then-repair"];
 
 /** A validated entry whose placement is known (from the inventory or the cloud's lookup). */
 export interface PlacedVm extends VmEntry {
     /** Scope, region and zone of the VM. */
     placement: Placement;
-    /** Facts the cloud's lookup found (disk ids, device names, …), passed back to the cloud's steps. */
+    /** The VM's original OS disk, as the lookup found it (never written). */
+    originalDiskId: string;
+    /** Facts the cloud's lookup found (device names, disk shape, …), passed back to the cloud's steps. */
     facts: Readonly<Record<string, string>>;
+    /** Strategy restore: the backup the lookup chose. */
+    restorePoint?: RestorePoint;
+    /** Listed in `rollback`: its original OS disk goes back in, and nothing of its chain is declared. */
+    rollback: boolean;
 }
 
 /** A VM with its place in the plan. */
@@ -50,7 +57,7 @@ export interface PlanSettings extends WaveSettings {
 export function buildPlan(vms: readonly PlacedVm[], settings: PlanSettings): RecoveryPlan {
     const waveOf = assignWaves(vms, settings);
     const { pools, seats } = planPools(
-        vms.filter((v) => NEEDS_RESCUE.includes(v.strategy)).map((v) => ({ key: v.key, cloud: v.cloud, placement: v.placement, wave: waveOf.get(v.key)! })),
+        vms.filter((v) => NEEDS_RESCUE.includes(v.strategy) && !v.rollback).map((v) => ({ key: v.key, cloud: v.cloud, placement: v.placement, wave: waveOf.get(v.key)! })),
         settings.disksPerRescue,
     );
     const planned: PlannedVm[] = vms

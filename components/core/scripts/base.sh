@@ -70,3 +70,71 @@ swap_report() {
             timings: { stopSeconds: +e.STOP, swapSeconds: +e.SWAP, bootSeconds: +e.BOOT, totalSeconds: +e.TOTAL },
         }));' "$@"
 }
+
+# after_reboot_recovered: strategy reboot-then-repair, and its reboot step brought the VM back
+# (REBOOT_STATUS comes from that step's report). The repair and the swap then do nothing.
+after_reboot_recovered() {
+    [[ -z ${REBOOT_STATUS:-} ]] && return 1
+    expect REBOOT_STATUS '^(recovered|not-recovered)$'
+    [[ $REBOOT_STATUS == recovered ]]
+}
+
+# skip_repair_evidence: the evidence document of a repair that was not needed.
+skip_repair_evidence() {
+    printf '%s' '{"tool":"bootloop-rescue","outcome":"skipped","exitCode":0,"message":"the VM recovered by reboot; its disk was not repaired","volumes":[]}'
+}
+
+# reboot_until_healthy: the reboot strategies' loop, the same on every cloud. The cloud's script
+# defines vm_healthy (0 when the VM shows a real boot signal now) and vm_restart (one restart), and
+# may redefine vm_already_healthy (0 when the VM needs no restart at all). Needs MAX_REBOOTS,
+# REBOOT_TIMEOUT_SECONDS, MUST_RECOVER and VM_LABEL. Stops at the first healthy boot. Prints one
+# JSON report: status recovered or not-recovered, attempts, timings. Changes no disk.
+vm_already_healthy() { vm_healthy; }
+reboot_until_healthy() {
+    expect MAX_REBOOTS '^[0-9]{1,3}$'
+    expect REBOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
+    expect MUST_RECOVER '^(true|false)$'
+    started=$SECONDS
+    local attempt=0 up
+    if vm_already_healthy; then
+        log "$VM_LABEL: boots healthy already; no restart needed"
+        reboot_report recovered 0
+        return 0
+    fi
+    while ((attempt < MAX_REBOOTS)); do
+        attempt=$((attempt + 1))
+        log "$VM_LABEL: restart $attempt of $MAX_REBOOTS"
+        vm_restart
+        up=false
+        until_deadline "$REBOOT_TIMEOUT_SECONDS"
+        while :; do
+            if vm_healthy; then up=true; break; fi
+            expired && break
+            pause
+        done
+        if [[ $up == true ]]; then
+            log "$VM_LABEL: booted healthy after restart $attempt"
+            reboot_report recovered "$attempt"
+            return 0
+        fi
+        log "$VM_LABEL: no boot signal within $REBOOT_TIMEOUT_SECONDS s of restart $attempt"
+    done
+    if [[ $MUST_RECOVER == true ]]; then
+        fail "$VM_LABEL: no healthy boot after $MAX_REBOOTS restarts; its disks are untouched; recover it with strategy reboot-then-repair, repair or restore"
+    fi
+    log "$VM_LABEL: no healthy boot after $MAX_REBOOTS restarts; the repair chain follows"
+    reboot_report not-recovered "$attempt"
+}
+
+# reboot_report STATUS ATTEMPTS: the reboot step's one JSON report on stdout.
+reboot_report() {
+    STATUS=$1 ATTEMPTS=$2 TOTAL=$((SECONDS - ${started:-0})) node -e '
+        const e = process.env;
+        process.stdout.write(JSON.stringify({ status: e.STATUS, attempts: +e.ATTEMPTS, timings: { totalSeconds: +e.TOTAL } }));'
+}
+
+# rollback_report STATUS MESSAGE REPLACED: the rollback step's one JSON report on stdout, with the
+# timings from stop_s, swap_s, boot_s (the start) and the seconds since $started.
+rollback_report() {
+    MESSAGE=$2 REPLACED=$3 swap_report "$1" false message=MESSAGE replacedDiskId=REPLACED
+}

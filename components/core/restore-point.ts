@@ -1,0 +1,78 @@
+import * as local from "@pulumi/command/local";
+import * as pulumi from "@pulumi/pulumi";
+import { RestorePoint } from "./steps";
+
+/** A snapshot or backup a cloud's restore-points script listed. */
+export interface RestoreCandidate {
+    /** Cloud id of the snapshot or backup. */
+    id: string;
+    /** When it was taken, as the cloud wrote it. */
+    createdAt: string;
+    /** `ready` when a disk can be made from it; anything else is the cloud's state. */
+    state: string;
+}
+
+/** What the choice needs. */
+export interface RestoreChoice {
+    /** The entry's `restoreFrom`, when it names one. */
+    explicit?: string;
+    /** Only backups taken before this instant (ISO 8601, UTC) qualify: `restoreBefore`. */
+    before: string;
+    /** The disk the backups are of, for messages. */
+    disk: string;
+}
+
+const iso = (text: string) => {
+    const t = Date.parse(text);
+    return isNaN(t) ? undefined : new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
+};
+
+/**
+ * Chooses the restore point: the named backup, which must be ready and older than `before`; or
+ * else the newest ready backup older than `before`. Throws with the reason when there is none, so
+ * the VM stops the run before anything is declared.
+ */
+export function chooseRestorePoint(candidates: readonly RestoreCandidate[], choice: RestoreChoice): RestorePoint {
+    const cutoff = Date.parse(choice.before);
+    const dated = candidates.map((c) => ({ ...c, at: iso(c.createdAt) })).filter((c): c is RestoreCandidate & { at: string } => c.at !== undefined);
+    if (choice.explicit) {
+        const named = dated.find((c) => c.id.toLowerCase() === choice.explicit!.toLowerCase());
+        if (!named) throw new Error(`restoreFrom ${choice.explicit} was not found`);
+        if (named.state !== "ready") throw new Error(`restoreFrom ${named.id} is ${named.state}, not ready to make a disk from`);
+        if (Date.parse(named.at) >= cutoff) {
+            throw new Error(`restoreFrom ${named.id} was taken at ${named.at}, not before restoreBefore ${choice.before}: it may hold the faulty file; name an older backup, or move restoreBefore if you know it is good`);
+        }
+        return { id: named.id, createdAt: named.at };
+    }
+    const usable = dated.filter((c) => c.state === "ready" && Date.parse(c.at) < cutoff).sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+    if (usable.length === 0) {
+        const later = dated.filter((c) => Date.parse(c.at) >= cutoff).sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+        const seen = dated.length === 0 ? "none was found" : `${dated.length} found, ${later.length ? `all from ${later[later.length - 1].at} or later` : "none of them ready"}`;
+        throw new Error(`no backup of its OS disk ${choice.disk} was taken before restoreBefore ${choice.before} (${seen}); name one with restoreFrom, or use strategy repair`);
+    }
+    return { id: usable[0].id, createdAt: usable[0].at };
+}
+
+/**
+ * Runs a cloud's read-only restore-points script where `pulumi up` runs (an invoke, so it runs
+ * at preview too) and parses its JSON list. `lookup` names it for the offline plan's placeholders.
+ */
+export async function listRestorePoints(lookup: string, script: string, environment: Record<string, string>, opts?: pulumi.InvokeOptions): Promise<RestoreCandidate[]> {
+    const result = await local.run({ command: script, interpreter: ["/bin/bash", "-c"], environment: { ...environment, BOOTLOOP_LOOKUP: lookup } }, opts);
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(result.stdout);
+    } catch {
+        throw new Error(`the ${lookup} lookup printed no JSON list: ${result.stdout.slice(0, 200)}`);
+    }
+    if (!Array.isArray(parsed)) throw new Error(`the ${lookup} lookup printed no JSON list`);
+    return parsed.map((c) => ({ id: String(c.id), createdAt: String(c.createdAt), state: String(c.state) }));
+}
+
+/** An offline-plan placeholder: one ready backup six hours before the cutoff (or the named one). */
+export function offlineRestorePoints(environment: Record<string, string>): { stdout: string; stderr: string } {
+    const before = Date.parse(environment.RESTORE_BEFORE ?? "2024-07-19T04:09:00Z");
+    const at = new Date(before - 6 * 3_600_000).toISOString();
+    const id = environment.RESTORE_FROM || environment.OFFLINE_SNAPSHOT_ID || "snapshot-offline";
+    return { stdout: JSON.stringify([{ id, createdAt: at, state: "ready" }]), stderr: "" };
+}

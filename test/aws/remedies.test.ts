@@ -1,0 +1,160 @@
+import { strict as assert } from "assert";
+import { chooseRestorePoint } from "../../components/core/restore-point";
+import { FIXED, INSTANCE, ORIGINAL, op, repairEnv, run, swapEnv, world } from "./run-script";
+
+const rebootEnv = { INSTANCE_ID: INSTANCE, VM_LABEL: "aws us-east-1/i-0123456789abcdef0", MAX_REBOOTS: "15", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "true", BOOT_MARKER: "Windows is Ready to use" };
+const rollbackEnv = { INSTANCE_ID: INSTANCE, ORIGINAL_VOLUME_ID: ORIGINAL, ROOT_DEVICE: "/dev/sda1", VM_LABEL: "aws us-east-1/i-0123456789abcdef0" };
+const ROLLBACK_MUTATING = /^ec2 (stop-instances|start-instances|detach-volume|attach-volume|reboot-instances|create-tags)$/;
+
+/** A world where the instance runs healthy on the fixed volume, as a finished swap leaves it. */
+function swapped(): any {
+    const w = world();
+    w.instances[INSTANCE] = { state: "running", rootDeviceName: "/dev/sda1", blockDevices: { "/dev/sda1": FIXED }, bootedFrom: FIXED, checkPolls: 0, consoleOutput: "Windows is Ready to use", stopPolls: 1 };
+    w.volumes[ORIGINAL] = { state: "available", boots: false, tags: { "bootloop-rescue:role": "original-root" } };
+    w.volumes[FIXED] = { state: "in-use", tags: { "bootloop-rescue:role": "fixed", "bootloop-rescue:instance": INSTANCE, "bootloop-rescue:original": ORIGINAL } };
+    return w;
+}
+
+describe("AWS remedies (stand-in aws CLI)", () => {
+    describe("reboot", () => {
+        it("a VM that picks up the reverted file at restart 3 stops there: 3 restarts, no disk touched", () => {
+            const w = world();
+            w.instances[INSTANCE].recoversAtReboot = 3;
+            const r = run("reboot", rebootEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 reboot-instances", "ec2 reboot-instances", "ec2 reboot-instances"]);
+            const report = JSON.parse(r.stdout);
+            assert.equal(report.status, "recovered");
+            assert.equal(report.attempts, 3);
+            assert.deepEqual(r.world.instances[INSTANCE].blockDevices, { "/dev/sda1": ORIGINAL }, "the root volume is unchanged");
+            assert.match(r.stderr, /booted healthy after restart 3/);
+        });
+
+        it("a VM that never recovers fails after maxReboots restarts, naming what to do next", () => {
+            const r = run("reboot", { ...rebootEnv, MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1" }, world());
+            assert.equal(r.code, 1);
+            assert.equal(r.calls.filter((c) => op(c) === "ec2 reboot-instances").length, 3);
+            assert.match(r.stderr, /no healthy boot after 3 restarts; its disks are untouched; recover it with strategy reboot-then-repair, repair or restore/);
+            assert.equal(r.stdout, "");
+        });
+
+        it("under reboot-then-repair a VM that never recovers reports not-recovered, so the repair chain follows", () => {
+            const r = run("reboot", { ...rebootEnv, MAX_REBOOTS: "2", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false" }, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual({ ...JSON.parse(r.stdout), timings: undefined }, { status: "not-recovered", attempts: 2, timings: undefined });
+        });
+
+        it("a VM that already boots healthy gets no restart at all", () => {
+            const w = swapped();
+            const r = run("reboot", rebootEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            assert.equal(JSON.parse(r.stdout).attempts, 0);
+        });
+
+        it("refuses a malformed restart count before any call", () => {
+            const r = run("reboot", { ...rebootEnv, MAX_REBOOTS: "3; reboot" }, world());
+            assert.equal(r.code, 1);
+            assert.deepEqual(r.calls, []);
+        });
+    });
+
+    describe("reboot-then-repair after a reboot that recovered the VM", () => {
+        it("the repair runs nothing and records that it was skipped", () => {
+            const r = run("repair", { ...repairEnv, REBOOT_STATUS: "recovered" }, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls, []);
+            assert.equal(JSON.parse(r.stdout).outcome, "skipped");
+        });
+
+        it("the swap swaps nothing: status recovered-by-reboot, no call", () => {
+            const r = run("swap", { ...swapEnv, REBOOT_STATUS: "recovered" }, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls, []);
+            assert.equal(JSON.parse(r.stdout).status, "recovered-by-reboot");
+        });
+
+        it("after a reboot that did not recover it, the swap goes ahead", () => {
+            const r = run("swap", { ...swapEnv, REBOOT_STATUS: "not-recovered" }, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(JSON.parse(r.stdout).status, "recovered");
+            assert.ok(r.calls.map(op).includes("ec2 attach-volume"));
+        });
+    });
+
+    describe("rollback", () => {
+        it("swaps the original root volume back in, keeps the fixed one detached, and starts the instance", () => {
+            const r = run("rollback", rollbackEnv, swapped());
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 stop-instances", "ec2 detach-volume", "ec2 attach-volume", "ec2 start-instances"]);
+            assert.deepEqual(r.world.instances[INSTANCE].blockDevices, { "/dev/sda1": ORIGINAL });
+            assert.equal(r.world.instances[INSTANCE].state, "running");
+            assert.equal(r.world.volumes[FIXED].state, "available", "the fixed volume is kept");
+            const report = JSON.parse(r.stdout);
+            assert.equal(report.status, "rolled-back");
+            assert.equal(report.replacedDiskId, FIXED);
+        });
+
+        it("a VM that was never swapped is a no-op with a message", () => {
+            const r = run("rollback", rollbackEnv, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            const report = JSON.parse(r.stdout);
+            assert.equal(report.status, "not-swapped");
+            assert.match(report.message, /was never swapped/);
+        });
+
+        it("rolling back twice changes nothing the second time", () => {
+            const first = run("rollback", rollbackEnv, swapped());
+            const again = run("rollback", rollbackEnv, first.world);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            assert.match(JSON.parse(again.stdout).message, /rolled back before/);
+        });
+
+        it("refuses a root volume that is neither the original nor one of ours", () => {
+            const w = swapped();
+            w.volumes[FIXED].tags = {};
+            const r = run("rollback", rollbackEnv, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /neither the original .* nor a volume bootloop-rescue made for this instance/);
+            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+        });
+    });
+
+    describe("restore points", () => {
+        const snapshots = {
+            "snap-0000000000000000a": { volumeId: ORIGINAL, startTime: "2024-07-18T02:00:00.000Z" },
+            "snap-0000000000000000b": { volumeId: ORIGINAL, startTime: "2024-07-19T01:30:00.000Z" },
+            "snap-0000000000000000c": { volumeId: ORIGINAL, startTime: "2024-07-19T06:00:00.000Z" },
+            "snap-0000000000000000d": { volumeId: "vol-0999999999999999f", startTime: "2024-07-19T03:00:00.000Z" },
+        };
+        const env = { VOLUME_ID: ORIGINAL };
+        const choose = (out: string, explicit?: string) => chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: ORIGINAL });
+
+        it("lists the volume's snapshots; the newest before the cutoff wins over newer ones", () => {
+            const r = run("restore-points", env, world({ snapshots }));
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op), ["ec2 describe-snapshots"]);
+            assert.deepEqual(JSON.parse(r.stdout).map((s: any) => s.id).sort(), ["snap-0000000000000000a", "snap-0000000000000000b", "snap-0000000000000000c"]);
+            assert.deepEqual(choose(r.stdout), { id: "snap-0000000000000000b", createdAt: "2024-07-19T01:30:00Z" });
+        });
+
+        it("an explicit restoreFrom is looked up by id", () => {
+            const r = run("restore-points", { ...env, RESTORE_FROM: "snap-0000000000000000a" }, world({ snapshots }));
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(choose(r.stdout, "snap-0000000000000000a"), { id: "snap-0000000000000000a", createdAt: "2024-07-18T02:00:00Z" });
+        });
+
+        it("no snapshot before the cutoff is a clear error", () => {
+            const r = run("restore-points", env, world({ snapshots: { "snap-0000000000000000c": snapshots["snap-0000000000000000c"] } }));
+            assert.throws(() => choose(r.stdout), /no backup of its OS disk vol-0111111111111111a was taken before restoreBefore 2024-07-19T04:09:00Z \(1 found, all from 2024-07-19T06:00:00Z or later\)/);
+        });
+
+        it("an explicit id that does not exist fails in the lookup", () => {
+            const r = run("restore-points", { ...env, RESTORE_FROM: "snap-0000000000000000e" }, world({ snapshots }));
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /InvalidSnapshot.NotFound/);
+        });
+    });
+});
