@@ -3,7 +3,7 @@
 # VM's first-boot setup, checks the tools, finds the disk by the cloud's attachment handle, runs
 # repair-disk, keeps the evidence and log on the VM, and prints the evidence as one compact line.
 # Input (environment): DISK_HANDLE_KIND (aws-volume-id | azure-lun | gcp-device-name), DISK_HANDLE;
-# optional BITLOCKER_KEY (the recovery password: written to a root-only file on tmpfs for the
+# optional REBOOT_STATUS (recovered: print a "skipped" evidence and touch nothing), BITLOCKER_KEY (the recovery password: written to a root-only file on tmpfs for the
 # engine, removed on exit, never printed) and EVIDENCE_ENCODING=gzip-base64 (for agent channels
 # that keep only a few KB of output). Exit code: repair-disk's, or 6 when it could not run. On
 # failure the engine's reason is also printed to stderr, where agent channels show it.
@@ -21,6 +21,12 @@ case "${DISK_HANDLE_KIND:-}" in
     *) cannot_run "unknown disk handle kind" ;;
 esac
 [[ -n ${DISK_HANDLE:-} ]] || cannot_run "no disk handle given"
+
+# Strategy reboot-then-repair: the VM came back at its reboot step; its disk copy is not touched.
+if [[ ${REBOOT_STATUS:-} == recovered ]]; then
+    printf '%s\n' '{"tool":"bootloop-rescue/on-rescue","outcome":"skipped","exitCode":0,"message":"the VM recovered by reboot; its disk was not repaired","volumes":[]}'
+    exit 0
+fi
 
 # First boot installs ntfs-3g and dislocker (cloud-init); wait for it, within bounds.
 if command -v cloud-init >/dev/null 2>&1; then timeout 900 cloud-init status --wait >/dev/null 2>&1 || true; fi

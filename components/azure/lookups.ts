@@ -4,12 +4,14 @@ import { Provider } from "@pulumi/azure-native/provider";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { Resolved } from "../core/steps";
+import { chooseRestorePoint, listRestorePoints, offlineRestorePoints } from "../core/restore-point";
 import { AzureConfig } from "./config";
+import { azureScript } from "./scripts";
 
 /** What the steps need to know about a VM, found by lookup (strings, as facts are). */
 export interface AzureFacts {
-    /** The OS disk (never written; snapshotted, then kept for rollback). */
-    osDiskId: string;
+    /** The OS disk the VM runs on now (the original, or a disk of ours after a swap). */
+    currentOsDiskId: string;
     /** Disk properties a later OS-disk swap needs on the copies. */
     osDiskSku: string;
     hyperVGeneration: string;
@@ -32,7 +34,7 @@ export function parseResourceId(id: string): { subscription: string; resourceGro
  * before anything is declared, with the reason: unmanaged or ephemeral OS disks, confidential VMs,
  * non-Windows VMs, and a location or zone that differs from the inventory's.
  */
-export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureConfig): Promise<Resolved> {
+export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureConfig, restore?: { before: string }): Promise<Resolved> {
     const f = vm.fields;
     const found = await compute.getVirtualMachine({ resourceGroupName: f.resourceGroup, vmName: f.vmName }, { provider });
     const os = found.storageProfile?.osDisk;
@@ -44,9 +46,10 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     const zone = found.zones?.[0] ?? "";
     if (f.location && f.location !== found.location) throw new Error(`it is in ${found.location}, not in ${f.location} as the inventory says`);
     if (f.zone && f.zone !== zone) throw new Error(`it is in zone ${zone || "(none)"}, not in zone ${f.zone} as the inventory says`);
-    if (f.osDiskId && f.osDiskId.toLowerCase() !== os.managedDisk.id.toLowerCase()) throw new Error(`its OS disk is ${os.managedDisk.id}, not ${f.osDiskId} as the inventory says`);
     const diskRef = parseResourceId(os.managedDisk.id);
     const disk = await compute.getDisk({ resourceGroupName: diskRef.resourceGroup, diskName: diskRef.name }, { provider });
+    const original = originalDisk(os.managedDisk.id, disk.tags ?? {});
+    if (f.osDiskId && f.osDiskId.toLowerCase() !== original.toLowerCase()) throw new Error(`its OS disk is ${original}, not ${f.osDiskId} as the inventory says`);
     const nicId = found.networkProfile?.networkInterfaces?.[0]?.id;
     if (!nicId) throw new Error("it has no network interface to place a rescue VM beside");
     const nicRef = parseResourceId(nicId);
@@ -54,7 +57,7 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     const subnetId = f.subnetId ?? config.rescueSubnetIds[found.location] ?? nic.ipConfigurations?.[0]?.subnet?.id;
     if (!subnetId) throw new Error("its network interface has no subnet");
     const facts: AzureFacts = {
-        osDiskId: os.managedDisk.id,
+        currentOsDiskId: os.managedDisk.id,
         osDiskSku: disk.sku?.name ?? "Premium_LRS",
         hyperVGeneration: disk.hyperVGeneration ?? "V1",
         securityType: disk.securityProfile?.securityType ?? securityType,
@@ -62,7 +65,31 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
         encryptionType: disk.encryption?.type ?? "",
         subnetId,
     };
-    return { placement: { scope: f.subscriptionId.toLowerCase(), region: found.location, zone }, facts: { ...facts } };
+    const restorePoint = restore && (await findRestorePoint(vm, original, restore.before));
+    return { placement: { scope: f.subscriptionId.toLowerCase(), region: found.location, zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
+}
+
+/** Roles our fixed and restored disks carry; such a disk names the original it replaced. */
+const OURS = ["fixed", "restored"];
+const DISK_ID = /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/disks\/[A-Za-z0-9_.-]{1,80}$/;
+
+/** The original OS disk: the current one, unless that is a disk of ours, which names it. */
+function originalDisk(current: string, tags: Record<string, string>): string {
+    if (!OURS.includes(tags["bootloop-rescue-role"] ?? "")) return current;
+    const original = tags["bootloop-rescue-original"] ?? "";
+    if (!DISK_ID.test(original)) throw new Error(`it runs on ${current}, a bootloop-rescue disk that does not name the original OS disk it replaced (tag bootloop-rescue-original)`);
+    return original;
+}
+
+/** Strategy restore: the entry's restoreFrom, or the newest snapshot of the original before the cutoff. */
+async function findRestorePoint(vm: VmEntry, original: string, before: string) {
+    const candidates = await listRestorePoints("azure-restore-points", azureScript("restore-points"), {
+        SUBSCRIPTION_ID: vm.fields.subscriptionId,
+        DISK_ID: original,
+        RESTORE_BEFORE: before,
+        ...(vm.restoreFrom ? { RESTORE_FROM: vm.restoreFrom } : {}),
+    });
+    return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original });
 }
 
 /**
@@ -93,6 +120,12 @@ export function offlineAzureLookup(token: string, inputs: Record<string, unknown
         case "azure-native:network:getNetworkInterface": {
             const rg = String(inputs.resourceGroupName);
             return { ipConfigurations: [{ subnet: { id: `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/vnet-${h(rg)}/subnets/default` } }] };
+        }
+        case "command:local:run": {
+            const env = (inputs.environment ?? {}) as Record<string, string>;
+            if (env.BOOTLOOP_LOOKUP !== "azure-restore-points") return undefined;
+            const disk = parseResourceId(String(env.DISK_ID));
+            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly` });
         }
         case "azure-native:compute:getVirtualMachineRunCommandByVirtualMachine":
             return { instanceView: { exitCode: 0, output: JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "planned", message: "offline plan: no repair ran" }) } };

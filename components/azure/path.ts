@@ -36,7 +36,8 @@ class AzureSession {
     /** The session core drives: lookups, rescue VMs, and the steps bound to this run. */
     asSession(): CloudSession {
         return {
-            resolve: (vm: VmEntry) => lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config),
+            resolve: (vm: VmEntry, options: { rollback: boolean }) =>
+                lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config, vm.strategy === "restore" && !options.rollback ? { before: this.ctx.settings.restoreBefore } : undefined),
             rescueVm: (ctx) => this.fleet.instance(ctx),
             ...bindSteps(this.env, steps),
         };
@@ -46,7 +47,7 @@ class AzureSession {
 /** The Azure recovery path: Windows VMs repaired through pooled Linux rescue VMs and Run Command. */
 export const azurePath: CloudPath<AzureConfig> = {
     identity: azureIdentity,
-    strategies: ["repair"],
+    strategies: ["repair", "reboot", "reboot-then-repair", "restore"],
     bitlocker: true,
     disksPerRescue: { default: 8, max: AZURE_MAX_DISKS_PER_RESCUE },
     configKeys: AZURE_CONFIG_KEYS,

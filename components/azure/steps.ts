@@ -3,9 +3,9 @@ import { Provider } from "@pulumi/azure-native/provider";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import * as zlib from "zlib";
-import { swapReport } from "../core/cloud-steps";
+import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
-import { AttachStep, BackupStep, DiskStep, RepairStep, RescueStep, StepContext, SwapStep } from "../core/steps";
+import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
 import { AzureFacts } from "./lookups";
 import { AzureRescueVm } from "./rescue";
@@ -52,7 +52,7 @@ export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
         {
             resourceGroupName: ctx.vm.fields.resourceGroup,
             location: ctx.vm.placement.region,
-            creationData: { createOption: "Copy", sourceResourceId: f.osDiskId },
+            creationData: { createOption: "Copy", sourceResourceId: ctx.vm.originalDiskId },
             incremental: true,
             ...diskShape(f),
             tags: tags(env, ctx, "backup"),
@@ -62,8 +62,11 @@ export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
     return { resource: snapshot, backupId: snapshot.id };
 }
 
-/** A managed disk copied from `sourceId`, in the VM's zone, with what the OS-disk swap needs. */
-function copiedDisk(env: AzureStepEnv, ctx: StepContext, role: "scratch" | "fixed", sourceId: pulumi.Input<string>, extra: pulumi.CustomResourceOptions): compute.Disk {
+/**
+ * A managed disk copied from `sourceId`, in the VM's zone, with what the OS-disk swap needs. Disks
+ * that may become the OS disk name the original, so later lookups find it.
+ */
+function copiedDisk(env: AzureStepEnv, ctx: StepContext, role: "scratch" | "fixed" | "restored", sourceId: pulumi.Input<string>, extra: pulumi.CustomResourceOptions): compute.Disk {
     const f = facts(ctx);
     return new compute.Disk(
         `${ctx.vm.slug}-${role}`,
@@ -74,7 +77,7 @@ function copiedDisk(env: AzureStepEnv, ctx: StepContext, role: "scratch" | "fixe
             sku: { name: f.osDiskSku },
             creationData: { createOption: "Copy", sourceResourceId: sourceId },
             ...diskShape(f),
-            tags: tags(env, ctx, role),
+            tags: role === "scratch" ? tags(env, ctx, role) : { ...tags(env, ctx, role), "bootloop-rescue-original": ctx.vm.originalDiskId },
         },
         opts(env, ctx, extra),
     );
@@ -134,6 +137,7 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
                 { name: "DISK_HANDLE_KIND", value: "azure-lun" },
                 { name: "DISK_HANDLE", value: attached.attach.handle },
                 { name: "EVIDENCE_ENCODING", value: "gzip-base64" },
+                ...(ctx.rebootStatus ? [{ name: "REBOOT_STATUS", value: ctx.rebootStatus }] : []),
             ],
             protectedParameters: ctx.bitlockerKey ? [{ name: "BITLOCKER_KEY", value: ctx.bitlockerKey }] : undefined,
             asyncExecution: false,
@@ -160,27 +164,49 @@ export function fixedDisk(env: AzureStepEnv, ctx: StepContext, source: { repair:
     return { resource: disk, diskId: disk.id };
 }
 
-export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): SwapStep {
-    const f = facts(ctx);
-    const command = new local.Command(
-        `${ctx.vm.slug}-swap`,
-        {
-            create: azureScript("swap"),
-            interpreter: ["/bin/bash", "-c"],
-            environment: {
-                SUBSCRIPTION_ID: ctx.vm.fields.subscriptionId,
-                RESOURCE_GROUP: ctx.vm.fields.resourceGroup,
-                VM_NAME: ctx.vm.fields.vmName,
-                VM_LABEL: ctx.vm.label,
-                ORIGINAL_DISK_ID: f.osDiskId,
-                FIXED_DISK_ID: fixed.diskId,
-                BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
-                EVIDENCE: repair ? repair.evidence : "",
-            },
-        },
-        // A finished swap never runs again (its report, with the evidence, stays in state through teardown).
-        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${env.settings.bootTimeoutMinutes + 30}m` } }),
+/** What every command of the VM gets: where the VM is, and its label. */
+function vmEnv(ctx: StepContext): Record<string, string> {
+    return { SUBSCRIPTION_ID: ctx.vm.fields.subscriptionId, RESOURCE_GROUP: ctx.vm.fields.resourceGroup, VM_NAME: ctx.vm.fields.vmName, VM_LABEL: ctx.vm.label };
+}
+
+/** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
+function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: string, script: Parameters<typeof azureScript>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+    return new local.Command(
+        `${ctx.vm.slug}-${step}`,
+        { create: azureScript(script), interpreter: ["/bin/bash", "-c"], environment: { ...vmEnv(ctx), ...environment } },
+        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${minutes}m` } }),
     );
+}
+
+export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): SwapStep {
+    // A finished swap never runs again (its report, with the evidence, stays in state through teardown).
+    const command = scriptCommand(env, ctx, "swap", "swap", {
+        ORIGINAL_DISK_ID: ctx.vm.originalDiskId,
+        FIXED_DISK_ID: fixed.diskId,
+        BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
+        EVIDENCE: repair ? repair.evidence : "",
+        ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
+    }, env.settings.bootTimeoutMinutes + 30);
     const report = swapReport(command.stdout);
-    return { resource: command, status: report.status, originalDiskId: pulumi.output(f.osDiskId), timings: report.timings, evidence: report.apply((r) => r.evidence ?? "") };
+    return { resource: command, status: report.status, timings: report.timings, evidence: report.apply((r) => r.evidence ?? "") };
+}
+
+export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
+    const { maxReboots, rebootTimeoutMinutes } = env.settings;
+    const command = scriptCommand(env, ctx, "reboot", "reboot", {
+        MAX_REBOOTS: String(maxReboots),
+        REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60),
+        MUST_RECOVER: String(options.mustRecover),
+    }, maxReboots * (rebootTimeoutMinutes + 5) + 10);
+    return rebootStep(command);
+}
+
+export function restoredDisk(env: AzureStepEnv, ctx: StepContext): DiskStep {
+    // A new managed disk from the chosen snapshot: never attached to anything before the swap.
+    const disk = copiedDisk(env, ctx, "restored", ctx.vm.restorePoint!.id, { customTimeouts: { create: "120m" } });
+    return { resource: disk, diskId: disk.id };
+}
+
+export function rollback(env: AzureStepEnv, ctx: StepContext): RollbackStep {
+    return rollbackStep(scriptCommand(env, ctx, "rollback", "rollback", { ORIGINAL_DISK_ID: ctx.vm.originalDiskId }, 60));
 }

@@ -2,42 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { azureScript, AzureScript } from "../../components/azure/scripts";
-import { StandInRun, runWithStandIn } from "../helpers/stand-in";
-
-const STAND_IN = path.join(__dirname, "stand-in");
-const SUB = "11111111-2222-3333-4444-555555555555";
-const disk = (rg: string, n: string) => `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${n}`;
-const ORIGINAL = disk("rg-app", "app-01_OsDisk_1");
-const FIXED = disk("rg-app", "app-01-fixed");
-const SCRATCH = disk("rg-app", "app-01-scratch");
-const RESCUE_ID = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/rescue-azure-1-0`;
-
-function world(): any {
-    return {
-        vms: {
-            "rg-app/app-01": { power: "running", osDisk: ORIGINAL, agent: "", stopPolls: 2, bootPolls: 2 },
-            "rg-app/rescue-azure-1-0": { power: "running", osDisk: disk("rg-app", "rescue-os"), agent: "Ready", dataDisks: {} },
-        },
-        disks: {
-            [ORIGINAL.toLowerCase()]: { boots: false, attachedTo: "rg-app/app-01" },
-            [FIXED.toLowerCase()]: {},
-            [SCRATCH.toLowerCase()]: {},
-            [disk("rg-app", "other").toLowerCase()]: {},
-            [disk("rg-app", "rescue-os").toLowerCase()]: { attachedTo: "rg-app/rescue-azure-1-0" },
-        },
-    };
-}
-
-function run(script: AzureScript, env: Record<string, string>, w: any): StandInRun {
-    return runWithStandIn({ script: azureScript(script), env, world: w, standInDir: STAND_IN, stateVar: "FAKE_AZ_STATE", logVar: "FAKE_AZ_LOG" });
-}
-
-/** The command words of a call: `vm disk attach`, `disk update`. */
-const op = (call: string[]) => call.slice(0, call.findIndex((a) => a.startsWith("-"))).join(" ");
-const MUTATING = /^(vm (deallocate|update|start)|vm disk (attach|detach)|disk update)$/;
-const swapEnv = { SUBSCRIPTION_ID: SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", ORIGINAL_DISK_ID: ORIGINAL, FIXED_DISK_ID: FIXED, VM_LABEL: "azure rg-app/app-01", BOOT_TIMEOUT_SECONDS: "30", EVIDENCE: '{"outcome":"repaired"}' };
-const attachEnv = { RESCUE_VM_ID: RESCUE_ID, DISK_ID: SCRATCH, LUN: "3", VM_LABEL: "azure rg-app/app-01" };
+import { FIXED, MUTATING, ORIGINAL, RESCUE_ID, SCRATCH, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
 
 describe("Azure command scripts (stand-in az CLI)", () => {
     describe("swap + start + verify", () => {

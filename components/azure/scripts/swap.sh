@@ -9,17 +9,16 @@ expect VM_NAME "$PATTERN_VM_NAME"
 expect ORIGINAL_DISK_ID "$PATTERN_DISK_ID"
 expect FIXED_DISK_ID "$PATTERN_DISK_ID"
 expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
-STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-900}
 started=$SECONDS
-vm_args=(--subscription "$SUBSCRIPTION_ID" -g "$RESOURCE_GROUP" -n "$VM_NAME")
-
-view() { az_json vm get-instance-view "${vm_args[@]}"; }
-os_disk() { jq_node 'o.storageProfile.osDisk.managedDisk.id'; }
-power() { jq_node '((o.instanceView.statuses || []).find((s) => s.code.startsWith("PowerState/")) || { code: "PowerState/unknown" }).code.slice(11)'; }
-agent() { jq_node '((o.instanceView.vmAgent || {}).statuses || [{}])[0].displayStatus || ""'; }
 healthy() { local v; v=$(view) && [[ $(power <<<"$v") == running && $(agent <<<"$v") == Ready && $(lower "$(os_disk <<<"$v")") == $(lower "$FIXED_DISK_ID") ]]; }
 
 report() { swap_report "$1" "$2" vm=VM_NAME originalDiskId=ORIGINAL_DISK_ID fixedDiskId=FIXED_DISK_ID evidence=EVIDENCE; }
+
+if after_reboot_recovered; then
+    log "$VM_LABEL: recovered by its reboot step; nothing to swap"
+    report recovered-by-reboot true
+    exit 0
+fi
 
 rollback_hint="the original OS disk $ORIGINAL_DISK_ID is untouched and kept for rollback"
 current=$(view)
@@ -34,15 +33,7 @@ fi
 
 if [[ $disk == $(lower "$ORIGINAL_DISK_ID") ]]; then
     t=$SECONDS
-    if [[ $state != deallocated ]]; then
-        log "$VM_LABEL: deallocating $VM_NAME"
-        az_json vm deallocate "${vm_args[@]}" >/dev/null
-        until_deadline "$STOP_TIMEOUT_SECONDS"
-        until [[ $(view | power) == deallocated ]]; do
-            expired && fail "$VM_LABEL: $VM_NAME did not deallocate within $STOP_TIMEOUT_SECONDS s; nothing was swapped; $rollback_hint"
-            pause
-        done
-    fi
+    [[ $state == deallocated ]] || deallocate "nothing was swapped; $rollback_hint"
     stop_s=$((SECONDS - t))
     t=$SECONDS
     az_json disk update --ids "$ORIGINAL_DISK_ID" --set "tags.bootloop-rescue-role=original-os" "tags.bootloop-rescue-replaced-by=${FIXED_DISK_ID##*/}" >/dev/null

@@ -1,0 +1,53 @@
+# Rollback: puts the original OS disk back. Deallocates the VM, sets its OS disk to the original
+# (the disk of ours it ran on, fixed or restored, stays, detached) and starts it; it does not wait
+# for a healthy boot (the original holds what made it fail). A VM already on its original disk is
+# left alone, with a message. An OS disk that is neither the original nor one of ours is refused.
+# Prints one JSON report.
+need SUBSCRIPTION_ID RESOURCE_GROUP VM_NAME ORIGINAL_DISK_ID VM_LABEL
+expect SUBSCRIPTION_ID "$PATTERN_GUID"
+expect RESOURCE_GROUP "$PATTERN_RESOURCE_GROUP"
+expect VM_NAME "$PATTERN_VM_NAME"
+expect ORIGINAL_DISK_ID "$PATTERN_DISK_ID"
+started=$SECONDS
+REPLACED=
+
+report() { rollback_report "$1" "$2" "$REPLACED"; }
+
+disk=$(view | os_disk)
+if [[ $(lower "$disk") == $(lower "$ORIGINAL_DISK_ID") ]]; then
+    if [[ $(disk_tag "$ORIGINAL_DISK_ID" bootloop-rescue-role) == original-os ]]; then
+        message="already runs on its original OS disk (rolled back before); nothing to do"
+        log "$VM_LABEL: $message"
+        report rolled-back "$message"
+    else
+        message="was never swapped: it runs on its original OS disk; nothing to do"
+        log "$VM_LABEL: $message"
+        report not-swapped "$message"
+    fi
+    exit 0
+fi
+role=$(disk_tag "$disk" bootloop-rescue-role)
+owner=$(disk_tag "$disk" bootloop-rescue-vm)
+if [[ ! $role =~ ^(fixed|restored)$ || $(lower "$owner") != $(lower "$VM_NAME") ]]; then
+    fail "$VM_LABEL: the OS disk of $VM_NAME is $disk, neither the original $ORIGINAL_DISK_ID nor a disk bootloop-rescue made for this VM; nothing is done"
+fi
+REPLACED=$disk
+
+t=$SECONDS
+[[ $(view | power) == deallocated ]] || deallocate "nothing was rolled back"
+stop_s=$((SECONDS - t))
+t=$SECONDS
+log "$VM_LABEL: setting the OS disk of $VM_NAME back to the original (${REPLACED##*/} stays, detached)"
+az_json vm update "${vm_args[@]}" --os-disk "$ORIGINAL_DISK_ID" >/dev/null
+swap_s=$((SECONDS - t))
+t=$SECONDS
+az_json vm start "${vm_args[@]}" >/dev/null
+until_deadline "$STOP_TIMEOUT_SECONDS"
+until [[ $(view | power) == running ]]; do
+    expired && fail "$VM_LABEL: $VM_NAME did not reach running on its original OS disk"
+    pause
+done
+boot_s=$((SECONDS - t))
+message="runs on its original OS disk again; ${REPLACED##*/} is kept, detached"
+log "$VM_LABEL: $message"
+report rolled-back "$message"
