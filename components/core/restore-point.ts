@@ -59,11 +59,12 @@ export function chooseRestorePoint(candidates: readonly RestoreCandidate[], choi
  */
 export async function listRestorePoints(lookup: string, script: string, environment: Record<string, string>, opts?: pulumi.InvokeOptions): Promise<RestoreCandidate[]> {
     const result = await local.run({ command: script, interpreter: ["/bin/bash", "-c"], environment: { ...environment, BOOTLOOP_LOOKUP: lookup } }, opts);
+    const stdout = result.stdout ?? "";
     let parsed: unknown;
     try {
-        parsed = JSON.parse(result.stdout);
+        parsed = JSON.parse(stdout);
     } catch {
-        throw new Error(`the ${lookup} lookup printed no JSON list: ${result.stdout.slice(0, 200)}`);
+        throw new Error(`the ${lookup} lookup printed no JSON list: ${stdout.slice(0, 200)}`);
     }
     if (!Array.isArray(parsed)) throw new Error(`the ${lookup} lookup printed no JSON list`);
     return parsed.map((c) => ({ id: String(c.id), createdAt: String(c.createdAt), state: String(c.state) }));

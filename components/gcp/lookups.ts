@@ -2,12 +2,14 @@ import * as gcp from "@pulumi/gcp";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { Resolved } from "../core/steps";
+import { chooseRestorePoint, listRestorePoints, offlineRestorePoints } from "../core/restore-point";
 import { GcpConfig } from "./config";
+import { gcpScript } from "./scripts";
 
 /** What the steps need to know about an instance, found by lookup (strings, as facts are). */
 export interface GcpFacts {
-    /** The boot disk's name (never written; snapshotted, then kept for rollback). */
-    bootDisk: string;
+    /** The boot disk the instance runs on now (the original, or a disk of ours after a swap). */
+    currentBootDisk: string;
     /** Boot disk properties the copies keep. */
     diskType: string;
     diskSize: string;
@@ -26,19 +28,20 @@ const lastSegment = (url: string) => url.split("/").pop() ?? url;
  * anything is declared: no boot disk, or one encrypted with a customer-supplied key (it cannot be
  * copied without the raw key).
  */
-export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: gcp.Provider): Promise<Resolved> {
+export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: gcp.Provider, restore?: { before: string }): Promise<Resolved> {
     const f = vm.fields;
     const found = await gcp.compute.getInstance({ name: f.instance, zone: f.zone, project: f.project }, { provider });
     const boot = found.bootDisks?.[0];
     if (!boot?.source) throw new Error("it has no boot disk");
     if (boot.diskEncryptionKeyRaw || boot.diskEncryptionKeyRsa) throw new Error("its boot disk uses a customer-supplied encryption key, which cannot be copied without the raw key");
-    if (f.bootDisk && f.bootDisk !== lastSegment(boot.source)) throw new Error(`its boot disk is ${lastSegment(boot.source)}, not ${f.bootDisk} as the inventory says`);
     const disk = await gcp.compute.getDisk({ name: lastSegment(boot.source), zone: f.zone, project: f.project }, { provider });
+    const original = originalDisk(lastSegment(boot.source), disk.labels ?? {});
+    if (f.bootDisk && f.bootDisk !== original) throw new Error(`its boot disk is ${original}, not ${f.bootDisk} as the inventory says`);
     const nic = found.networkInterfaces?.[0];
     if (!nic) throw new Error("it has no network interface to place a rescue instance beside");
     const region = f.zone.replace(/-[a-z]$/, "");
     const facts: GcpFacts = {
-        bootDisk: lastSegment(boot.source),
+        currentBootDisk: lastSegment(boot.source),
         diskType: lastSegment(disk.type || "pd-balanced"),
         diskSize: String(disk.size ?? ""),
         guestOsFeatures: (disk.guestOsFeatures ?? []).map((g) => g.type).join(","),
@@ -47,7 +50,36 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
         network: nic.network,
         subnetwork: f.subnetwork ?? config.rescueSubnetworks[region] ?? nic.subnetwork,
     };
-    return { placement: { scope: f.project, region, zone: f.zone }, facts: { ...facts } };
+    const restorePoint = restore && (await findRestorePoint(vm, original, restore.before));
+    return { placement: { scope: f.project, region, zone: f.zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
+}
+
+/** Roles our fixed and restored disks carry; such a disk names the original it replaced. */
+const OURS = ["fixed", "restored"];
+const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The original boot disk: the current one, unless that is a disk of ours, which names it. */
+function originalDisk(current: string, labels: Record<string, string>): string {
+    if (!OURS.includes(labels["bootloop-rescue-role"] ?? "")) return current;
+    const original = labels["bootloop-rescue-original"] ?? "";
+    if (!NAME.test(original)) throw new Error(`it boots from ${current}, a bootloop-rescue disk that does not name the original boot disk it replaced (label bootloop-rescue-original)`);
+    return original;
+}
+
+/** Strategy restore: the entry's restoreFrom, or the newest ready snapshot of the original before the cutoff. */
+async function findRestorePoint(vm: VmEntry, original: string, before: string) {
+    const named = vm.restoreFrom ? /^(?:projects\/([^/]+)\/global\/snapshots\/)?(.+)$/.exec(vm.restoreFrom) : null;
+    const snapshotProject = named?.[1] ?? vm.fields.project;
+    const candidates = await listRestorePoints("gcp-restore-points", gcpScript("restore-points"), {
+        PROJECT: vm.fields.project,
+        ZONE: vm.fields.zone,
+        DISK: original,
+        RESTORE_BEFORE: before,
+        ...(named ? { RESTORE_FROM: named[2], SNAPSHOT_PROJECT: snapshotProject } : {}),
+    });
+    const point = chooseRestorePoint(candidates, { explicit: named?.[2], before, disk: original });
+    const project = named ? snapshotProject : vm.fields.project;
+    return { id: `projects/${project}/global/snapshots/${point.id}`, createdAt: point.createdAt };
 }
 
 /** Placeholders for the offline plan, from the lookup's own arguments: never a real resource. */
@@ -56,6 +88,11 @@ export function offlineGcpLookup(token: string, inputs: Record<string, unknown>,
     const zone = String(inputs.zone);
     const region = zone.replace(/-[a-z]$/, "");
     switch (token) {
+        case "command:local:run": {
+            const env = (inputs.environment ?? {}) as Record<string, string>;
+            if (env.BOOTLOOP_LOOKUP !== "gcp-restore-points") return undefined;
+            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `${env.DISK.slice(0, 50)}-nightly` });
+        }
         case "gcp:compute/getInstance:getInstance": {
             const entry = vms.find((v) => v.fields.project === project && v.fields.zone === zone && v.fields.instance === inputs.name);
             return {

@@ -19,7 +19,8 @@ function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
     const fleet = new GcpRescueFleet(ctx.config, providerOf, labels);
     const env: steps.GcpStepEnv = { settings: ctx.settings, config: ctx.config, providerOf, rescueOf: (r) => fleet.detailsOf(r), labels };
     return {
-        resolve: (vm: VmEntry) => lookUpInstance(vm, ctx.config),
+        resolve: (vm: VmEntry, options: { rollback: boolean }) =>
+            lookUpInstance(vm, ctx.config, undefined, vm.strategy === "restore" && !options.rollback ? { before: ctx.settings.restoreBefore } : undefined),
         rescueVm: (rescue) => fleet.instance(rescue),
         ...bindSteps(env, steps),
     };
@@ -28,7 +29,7 @@ function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
 /** The GCP recovery path: Compute Engine Windows instances repaired through pooled Linux rescue instances. */
 export const gcpPath: CloudPath<GcpConfig> = {
     identity: gcpIdentity,
-    strategies: ["repair"],
+    strategies: ["repair", "reboot", "reboot-then-repair", "restore"],
     bitlocker: false,
     disksPerRescue: { default: 16, max: GCP_MAX_DISKS_PER_RESCUE },
     configKeys: GCP_CONFIG_KEYS,

@@ -1,10 +1,10 @@
 import * as gcp from "@pulumi/gcp";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
-import { swapReport } from "../core/cloud-steps";
+import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/identity";
 import { Settings } from "../core/settings";
-import { AttachStep, BackupStep, DiskStep, RepairStep, RescueStep, StepContext, SwapStep } from "../core/steps";
+import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { GcpConfig } from "./config";
 import { GcpFacts } from "./lookups";
 import { GcpRescueInstance } from "./rescue";
@@ -33,6 +33,11 @@ function labels(env: GcpStepEnv, ctx: StepContext, role: string): Record<string,
     return { ...own, ...env.labels, "bootloop-rescue-instance": clean(ctx.vm.fields.instance), "bootloop-rescue-role": role };
 }
 
+/** Labels of a disk that may become the boot disk: it names the original, so later lookups find it. */
+function rootCandidateLabels(env: GcpStepEnv, ctx: StepContext, role: "fixed" | "restored"): Record<string, string> {
+    return { ...labels(env, ctx, role), "bootloop-rescue-original": ctx.vm.originalDiskId };
+}
+
 function opts(env: GcpStepEnv, ctx: StepContext, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
     return pulumi.mergeOptions(ctx.opts, { provider: env.providerOf(ctx.vm.placement.scope), ...extra });
 }
@@ -55,7 +60,7 @@ export function backup(env: GcpStepEnv, ctx: StepContext): BackupStep {
         {
             project: ctx.vm.fields.project,
             zone: ctx.vm.fields.zone,
-            sourceDisk: f.bootDisk,
+            sourceDisk: ctx.vm.originalDiskId,
             description: `bootloop-rescue backup of the boot disk of ${ctx.vm.fields.instance}, taken before its offline repair`,
             snapshotEncryptionKey: f.kmsKeySelfLink ? { kmsKeySelfLink: f.kmsKeySelfLink } : undefined,
             labels: labels(env, ctx, "backup"),
@@ -105,6 +110,7 @@ export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: At
                 DEVICE_NAME: attached ? attached.attach.handle : "br-retired",
                 VM_LABEL: ctx.vm.label,
                 REPAIR_TIMEOUT_SECONDS: String(env.settings.repairTimeoutMinutes * 60),
+                ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
                 ...(ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {}),
             },
         },
@@ -118,32 +124,65 @@ export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: R
     // A clone of the repaired scratch disk, never attached to anything before the swap.
     const disk = new gcp.compute.Disk(
         `${ctx.vm.slug}-fixed`,
-        { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, sourceDisk: source ? source.scratch.diskId : "retired", ...diskShape(facts(ctx)), labels: labels(env, ctx, "fixed") },
+        { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, sourceDisk: source ? source.scratch.diskId : "retired", ...diskShape(facts(ctx)), labels: rootCandidateLabels(env, ctx, "fixed") },
         opts(env, ctx, { ignoreChanges: ["sourceDisk"], customTimeouts: { create: "120m" } }),
     );
     return { resource: disk, diskId: disk.name };
 }
 
-export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
-    const f = facts(ctx);
-    const command = new local.Command(
-        `${ctx.vm.slug}-swap`,
+/** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
+function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: Parameters<typeof gcpScript>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+    return new local.Command(
+        `${ctx.vm.slug}-${step}`,
         {
-            create: gcpScript("swap"),
+            create: gcpScript(script),
             interpreter: ["/bin/bash", "-c"],
-            environment: {
-                PROJECT: ctx.vm.fields.project,
-                ZONE: ctx.vm.fields.zone,
-                INSTANCE: ctx.vm.fields.instance,
-                ORIGINAL_DISK: f.bootDisk,
-                FIXED_DISK: fixed.diskId,
-                VM_LABEL: ctx.vm.label,
-                BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
-                BOOT_MARKER: env.config.bootMarker,
-            },
+            environment: { PROJECT: ctx.vm.fields.project, ZONE: ctx.vm.fields.zone, INSTANCE: ctx.vm.fields.instance, VM_LABEL: ctx.vm.label, ...environment },
         },
-        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter"], customTimeouts: { create: `${env.settings.bootTimeoutMinutes + 30}m`, update: `${env.settings.bootTimeoutMinutes + 30}m` } }),
+        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
+}
+
+export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
+    const command = scriptCommand(env, ctx, "swap", "swap", {
+        ORIGINAL_DISK: ctx.vm.originalDiskId,
+        FIXED_DISK: fixed.diskId,
+        BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
+        BOOT_MARKER: env.config.bootMarker,
+        ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
+    }, env.settings.bootTimeoutMinutes + 30);
     const report = swapReport(command.stdout);
-    return { resource: command, status: report.status, originalDiskId: pulumi.output(f.bootDisk), timings: report.timings };
+    return { resource: command, status: report.status, timings: report.timings };
+}
+
+export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
+    const { maxReboots, rebootTimeoutMinutes } = env.settings;
+    const command = scriptCommand(env, ctx, "reboot", "reboot", {
+        MAX_REBOOTS: String(maxReboots),
+        REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60),
+        MUST_RECOVER: String(options.mustRecover),
+        BOOT_MARKER: env.config.bootMarker,
+    }, maxReboots * (rebootTimeoutMinutes + 5) + 10);
+    return rebootStep(command);
+}
+
+export function restoredDisk(env: GcpStepEnv, ctx: StepContext): DiskStep {
+    const point = ctx.vm.restorePoint!;
+    // A new disk from the chosen snapshot: never attached to anything before the swap.
+    const disk = new gcp.compute.Disk(
+        `${ctx.vm.slug}-restored`,
+        {
+            project: ctx.vm.fields.project,
+            zone: ctx.vm.fields.zone,
+            snapshot: point.id,
+            ...diskShape(facts(ctx)),
+            labels: { ...rootCandidateLabels(env, ctx, "restored"), "bootloop-rescue-restored-from": point.id.split("/").pop()! },
+        },
+        opts(env, ctx, { customTimeouts: { create: "120m" } }),
+    );
+    return { resource: disk, diskId: disk.name };
+}
+
+export function rollback(env: GcpStepEnv, ctx: StepContext): RollbackStep {
+    return rollbackStep(scriptCommand(env, ctx, "rollback", "rollback", { ORIGINAL_DISK: ctx.vm.originalDiskId }, 60));
 }

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { FIXED, MUTATING, ORIGINAL, RESCUE_ID, SCRATCH, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
+import { FIXED, MUTATING, ORIGINAL, SCRATCH, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
 
 describe("Azure command scripts (stand-in az CLI)", () => {
     describe("swap + start + verify", () => {

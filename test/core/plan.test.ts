@@ -15,7 +15,9 @@ function vm(i: number, zone = "z1", extra: Partial<PlacedVm> = {}): PlacedVm {
         strategy: "repair",
         labels: {},
         placement: { scope: "acct", region: "r", zone },
+        originalDiskId: `disk-m${i}`,
         facts: {},
+        rollback: false,
         ...extra,
     };
 }

@@ -9,24 +9,15 @@ expect INSTANCE "$PATTERN_NAME"
 expect ORIGINAL_DISK "$PATTERN_NAME"
 expect FIXED_DISK "$PATTERN_NAME"
 expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
-STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-600}
 started=$SECONDS
 
-describe() { gc instances describe "$INSTANCE"; }
-status_of() { jq_node 'o.status'; }
-boot_of() { jq_node '((o.disks || []).find((d) => d.boot) || { source: "none" }).source.split("/").pop()'; }
-serial_next() { gc instances get-serial-port-output "$INSTANCE" --port 1 --start "$1" | jq_node 'String(o.next)'; }
-serial_since() { gc instances get-serial-port-output "$INSTANCE" --port 1 --start "$1" | jq_node 'o.contents || ""'; }
-
-wait_status() {  # STATUS TIMEOUT
-    until_deadline "$2"
-    until [[ $(describe | status_of) == "$1" ]]; do
-        expired && return 1
-        pause
-    done
-}
-
 report() { swap_report "$1" "$2" instance=INSTANCE originalDisk=ORIGINAL_DISK fixedDisk=FIXED_DISK; }
+
+if after_reboot_recovered; then
+    log "$VM_LABEL: recovered by its reboot step; nothing to swap"
+    report recovered-by-reboot true
+    exit 0
+fi
 
 rollback_hint="the original boot disk $ORIGINAL_DISK is untouched and kept for rollback"
 current=$(describe)
