@@ -4,7 +4,10 @@ import { scriptText } from "../core/script-text";
 /** The Azure command scripts, each a bash script run where `pulumi up` runs. */
 export type AzureScript = "attach" | "detach" | "swap" | "reboot" | "rollback" | "restore-points";
 
+/** Scripts that act on the affected VM itself: only they carry the VM helpers (vm-lib.sh). */
+const ACTS_ON_VM: readonly AzureScript[] = ["swap", "reboot", "rollback"];
+
 /** The full text of a script, as a command's `create` or `delete`. */
 export function azureScript(name: AzureScript): string {
-    return scriptText(path.join(__dirname, "scripts"), name);
+    return scriptText(path.join(__dirname, "scripts"), name, ACTS_ON_VM.includes(name) ? ["vm-lib"] : []);
 }

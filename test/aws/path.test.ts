@@ -45,7 +45,7 @@ describe("AWS path under Pulumi mocks", () => {
         assert.equal(scratch.inputs.encrypted, true);
         assert.equal(scratch.inputs.type, "gp3");
         assert.equal(byName.get(`${slug}-fixed`)!.inputs.sourceVolumeId, `${slug}-scratch-id`, "fixed volume copied from the repaired scratch volume");
-        const root = run.result.plan.vms[0].facts.rootVolumeId;
+        const root = run.result.plan.vms[0].originalDiskId;
         assert.equal(byName.get(`${slug}-backup`)!.inputs.volumeId, root);
         assert.equal((byName.get(`${slug}-swap`)!.inputs.environment as any).ORIGINAL_VOLUME_ID, root);
     });
@@ -115,7 +115,7 @@ describe("AWS path under Pulumi mocks", () => {
 
     it("inventory values never reach a shell as code: every command's script is the same text, values come as environment", async () => {
         const { ofType, run } = await plan(inventory([{ id: id(1), az: "us-east-1a" }, { id: id(2), region: "eu-west-1" }]));
-        const volumes = run.result.plan.vms.map((v) => v.facts.rootVolumeId);
+        const volumes = run.result.plan.vms.map((v) => v.originalDiskId);
         const commands = ofType("command:local:Command").filter((c) => c.inputs.create);
         const repairs = new Set(commands.filter((c) => c.name.endsWith("-repair")).map((c) => c.inputs.create));
         const swaps = new Set(commands.filter((c) => c.name.endsWith("-swap")).map((c) => c.inputs.create));
@@ -182,5 +182,54 @@ describe("AWS lookups and what the inventory pins", () => {
         const provider = new aws.Provider("p", { region: "us-east-1" });
         await assert.rejects(lookUpInstance({ ...entry, fields: { region: "us-east-1", instanceId: id(1), rootVolumeId: "vol-0222222222222222b" } }, provider, Promise.resolve("1"), config), /rootVolumeId is vol-0111111111111111a, not vol-0222222222222222b/);
         await assert.rejects(lookUpInstance({ ...entry, fields: { region: "us-east-1", instanceId: id(1), rootDeviceName: "/dev/xvda" } }, provider, Promise.resolve("1"), config), /rootDeviceName is \/dev\/sda1, not \/dev\/xvda/);
+    });
+});
+
+describe("AWS lookups after a swap, and of restore points", () => {
+    const entry = { index: 0, cloud: "aws", key: "k", label: "aws x", slug: "s", labels: {}, fields: { region: "us-east-1", instanceId: id(1) } };
+    const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x" };
+    async function lookUp(rootTags: Record<string, string>, strategy: "repair" | "restore" = "repair", snapshots: unknown[] = [], restoreFrom?: string) {
+        const pulumi = await import("@pulumi/pulumi");
+        const aws = await import("@pulumi/aws");
+        const { lookUpInstance } = await import("../../components/aws/lookups");
+        const runs: Record<string, string>[] = [];
+        await pulumi.runtime.setMocks({
+            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+            call: (c) => {
+                if (c.token.endsWith("getInstance")) return { availabilityZone: "us-east-1a", subnetId: "subnet-1", rootBlockDevices: [{ volumeId: "vol-0222222222222222b", deviceName: "/dev/sda1", tags: rootTags }] };
+                if (c.token === "command:local:run") {
+                    runs.push(c.inputs.environment);
+                    return { stdout: JSON.stringify(snapshots), stderr: "" };
+                }
+                return { vpcId: "vpc-1" };
+            },
+        });
+        const resolved = await lookUpInstance({ ...entry, strategy, restoreFrom }, new aws.Provider("p", { region: "us-east-1" }), Promise.resolve("1"), config, strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined);
+        return { resolved, runs };
+    }
+
+    it("an instance running on our fixed volume: the original is the one the fixed volume names", async () => {
+        const { resolved } = await lookUp({ "bootloop-rescue:role": "fixed", "bootloop-rescue:original": "vol-0111111111111111a" });
+        assert.equal(resolved.originalDiskId, "vol-0111111111111111a");
+        assert.equal(resolved.facts.currentRootVolumeId, "vol-0222222222222222b");
+    });
+
+    it("a volume of someone else's is the original; one of ours that names no original is refused", async () => {
+        assert.equal((await lookUp({ "bootloop-rescue:role": "something" })).resolved.originalDiskId, "vol-0222222222222222b");
+        await assert.rejects(lookUp({ "bootloop-rescue:role": "restored" }), /does not name the original root volume/);
+    });
+
+    it("strategy restore: lists the snapshots of the original and takes the newest before the cutoff", async () => {
+        const snapshots = [
+            { id: "snap-0000000000000000a", createdAt: "2024-07-18T02:00:00.000Z", state: "ready" },
+            { id: "snap-0000000000000000b", createdAt: "2024-07-19T03:00:00.000Z", state: "ready" },
+            { id: "snap-0000000000000000c", createdAt: "2024-07-19T05:00:00.000Z", state: "ready" },
+        ];
+        const { resolved, runs } = await lookUp({ "bootloop-rescue:role": "restored", "bootloop-rescue:original": "vol-0111111111111111a" }, "restore", snapshots);
+        assert.deepEqual(resolved.restorePoint, { id: "snap-0000000000000000b", createdAt: "2024-07-19T03:00:00Z" });
+        assert.equal(runs[0].VOLUME_ID, "vol-0111111111111111a", "backups of the original, even after a swap");
+        assert.equal(runs[0].BOOTLOOP_LOOKUP, "aws-restore-points");
+        await assert.rejects(lookUp({}, "restore", [snapshots[2]]), /no backup of its OS disk vol-0222222222222222b was taken before restoreBefore/);
+        await assert.rejects(lookUp({}, "restore", snapshots, "snap-0000000000000000c"), /restoreFrom snap-0000000000000000c was taken at 2024-07-19T05:00:00Z, not before restoreBefore/);
     });
 });

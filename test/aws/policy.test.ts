@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { cloudResourceTypes } from "../helpers/lab-run";
-import { repairEnv, run, swapEnv, world } from "./run-script";
+import { INSTANCE, ORIGINAL, repairEnv, rollbackEnv, run, swapEnv, swapped, world } from "./run-script";
 
 const policy = JSON.parse(fs.readFileSync(path.join(__dirname, "../../components/aws/iam/deployer-policy.json"), "utf8")) as {
     Statement: { Sid: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> }[];
@@ -32,9 +32,12 @@ describe("AWS least-privilege policy (components/aws/iam/deployer-policy.json)",
         const calls = [
             ...run("swap", swapEnv, world()).calls,
             ...run("repair", { ...repairEnv, ASSUME_ROLE_ARN: "arn:aws:iam::222222222222:role/rescue" }, world()).calls,
+            ...run("reboot", { INSTANCE_ID: INSTANCE, VM_LABEL: "x", MAX_REBOOTS: "1", REBOOT_TIMEOUT_SECONDS: "0", MUST_RECOVER: "false", BOOT_MARKER: "Ready" }, world()).calls,
+            ...run("rollback", rollbackEnv, swapped()).calls,
+            ...run("restore-points", { VOLUME_ID: ORIGINAL }, world({ snapshots: {} })).calls,
         ];
         const needed = new Set(calls.map((c) => { const [service, op] = c.filter((a) => !a.startsWith("-") && !/^(us-east-1|json)$/.test(a)); return action(service, op); }));
-        assert.ok(needed.has("sts:AssumeRole") && needed.has("ssm:SendCommand") && needed.has("ec2:DetachVolume"));
+        for (const a of ["sts:AssumeRole", "ssm:SendCommand", "ec2:DetachVolume", "ec2:RebootInstances", "ec2:DescribeSnapshots"]) assert.ok(needed.has(a), a);
         for (const a of needed) assert.ok(allowed.has(a), `${a} is not allowed`);
     });
 

@@ -1,19 +1,9 @@
 import { strict as assert } from "assert";
 import { chooseRestorePoint } from "../../components/core/restore-point";
-import { FIXED, INSTANCE, ORIGINAL, op, repairEnv, run, swapEnv, world } from "./run-script";
+import { FIXED, INSTANCE, ORIGINAL, op, repairEnv, rollbackEnv, run, swapEnv, swapped, world } from "./run-script";
 
 const rebootEnv = { INSTANCE_ID: INSTANCE, VM_LABEL: "aws us-east-1/i-0123456789abcdef0", MAX_REBOOTS: "15", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "true", BOOT_MARKER: "Windows is Ready to use" };
-const rollbackEnv = { INSTANCE_ID: INSTANCE, ORIGINAL_VOLUME_ID: ORIGINAL, ROOT_DEVICE: "/dev/sda1", VM_LABEL: "aws us-east-1/i-0123456789abcdef0" };
 const ROLLBACK_MUTATING = /^ec2 (stop-instances|start-instances|detach-volume|attach-volume|reboot-instances|create-tags)$/;
-
-/** A world where the instance runs healthy on the fixed volume, as a finished swap leaves it. */
-function swapped(): any {
-    const w = world();
-    w.instances[INSTANCE] = { state: "running", rootDeviceName: "/dev/sda1", blockDevices: { "/dev/sda1": FIXED }, bootedFrom: FIXED, checkPolls: 0, consoleOutput: "Windows is Ready to use", stopPolls: 1 };
-    w.volumes[ORIGINAL] = { state: "available", boots: false, tags: { "bootloop-rescue:role": "original-root" } };
-    w.volumes[FIXED] = { state: "in-use", tags: { "bootloop-rescue:role": "fixed", "bootloop-rescue:instance": INSTANCE, "bootloop-rescue:original": ORIGINAL } };
-    return w;
-}
 
 describe("AWS remedies (stand-in aws CLI)", () => {
     describe("reboot", () => {

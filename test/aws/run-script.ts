@@ -32,3 +32,15 @@ export const MUTATING = /^(ec2 (stop-instances|start-instances|detach-volume|att
 
 export const swapEnv = { INSTANCE_ID: INSTANCE, ORIGINAL_VOLUME_ID: ORIGINAL, FIXED_VOLUME_ID: FIXED, ROOT_DEVICE: "/dev/sda1", VM_LABEL: "aws us-east-1/i-0123456789abcdef0", BOOT_TIMEOUT_SECONDS: "30", BOOT_MARKER: "Windows is Ready to use" };
 export const repairEnv = { RESCUE_INSTANCE_ID: RESCUE, VOLUME_ID: SCRATCH, DOCUMENT_NAME: "bootloop-rescue-repair-abc", VM_LABEL: "aws us-east-1/i-0123456789abcdef0", REPAIR_TIMEOUT_SECONDS: "30" };
+
+export const rollbackEnv = { INSTANCE_ID: INSTANCE, ORIGINAL_VOLUME_ID: ORIGINAL, ROOT_DEVICE: "/dev/sda1", VM_LABEL: "aws us-east-1/i-0123456789abcdef0" };
+
+/** A world where the instance runs healthy on the fixed volume, as a finished swap leaves it. */
+export function swapped(): any {
+    const w = world();
+    w.instances[INSTANCE] = { state: "running", rootDeviceName: "/dev/sda1", blockDevices: { "/dev/sda1": FIXED }, bootedFrom: FIXED, checkPolls: 0, consoleOutput: "Windows is Ready to use", stopPolls: 1 };
+    w.volumes[ORIGINAL] = { state: "available", boots: false, tags: { "bootloop-rescue:role": "original-root" } };
+    w.volumes[FIXED] = { state: "in-use", tags: { "bootloop-rescue:role": "fixed", "bootloop-rescue:instance": INSTANCE, "bootloop-rescue:original": ORIGINAL } };
+    return w;
+}
+

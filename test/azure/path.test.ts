@@ -153,7 +153,7 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
     it("finds placement and facts of a good VM", async () => {
         const r = await lookUp({ location: "eastus2", zones: ["2"], storageProfile: { osDisk: disk }, networkProfile: nic });
         assert.deepEqual(r.placement, { scope: SUB, region: "eastus2", zone: "2" });
-        assert.equal(r.facts.osDiskId, disk.managedDisk.id);
+        assert.equal(r.originalDiskId, disk.managedDisk.id);
     });
 
     for (const [name, vm, fields, message] of [
@@ -168,4 +168,44 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
             await assert.rejects(lookUp(vm as Record<string, unknown>, fields as Record<string, string>), message as RegExp);
         });
     }
+});
+
+describe("Azure lookups after a swap, and of restore points", () => {
+    const disk = (n: string) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/${n}`;
+    const snap = (n: string) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/snapshots/${n}`;
+    const entry = { index: 0, cloud: "azure", fields: { subscriptionId: SUB, resourceGroup: "rg", vmName: "vm1" }, key: "k", label: "azure rg/vm1", slug: "vm1-x", labels: {} };
+    async function lookUp(diskTags: Record<string, string>, strategy: "repair" | "restore" = "repair", snapshots: unknown[] = []) {
+        const runs: Record<string, string>[] = [];
+        await pulumi.runtime.setMocks({
+            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+            call: (c) => {
+                if (c.token.endsWith("getVirtualMachine")) return { location: "eastus2", storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: disk("vm1-fixed") } } }, networkProfile: { networkInterfaces: [{ id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` }] } };
+                if (c.token.endsWith("getDisk")) return { sku: { name: "Premium_LRS" }, tags: diskTags };
+                if (c.token === "command:local:run") {
+                    runs.push(c.inputs.environment);
+                    return { stdout: JSON.stringify(snapshots), stderr: "" };
+                }
+                return { ipConfigurations: [{ subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } }] };
+            },
+        });
+        const config = { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {} };
+        const resolved = await lookUpVm({ ...entry, strategy }, new Provider("p", {}), config, strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined);
+        return { resolved, runs };
+    }
+
+    it("a VM running on our fixed disk: the original is the one the fixed disk names", async () => {
+        const { resolved } = await lookUp({ "bootloop-rescue-role": "fixed", "bootloop-rescue-original": disk("vm1_OsDisk") });
+        assert.equal(resolved.originalDiskId, disk("vm1_OsDisk"));
+        assert.equal(resolved.facts.currentOsDiskId, disk("vm1-fixed"));
+        await assert.rejects(lookUp({ "bootloop-rescue-role": "fixed" }), /does not name the original OS disk/);
+    });
+
+    it("strategy restore: the newest snapshot of the original before the cutoff", async () => {
+        const { resolved, runs } = await lookUp({ "bootloop-rescue-role": "restored", "bootloop-rescue-original": disk("vm1_OsDisk") }, "restore", [
+            { id: snap("a"), createdAt: "2024-07-18T23:00:00+00:00", state: "ready" },
+            { id: snap("b"), createdAt: "2024-07-19T04:30:00+00:00", state: "ready" },
+        ]);
+        assert.deepEqual(resolved.restorePoint, { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" });
+        assert.equal(runs[0].DISK_ID, disk("vm1_OsDisk"));
+    });
 });

@@ -16,6 +16,10 @@ const CLI_ACTIONS: Record<string, string[]> = {
     "vm disk attach": ["Microsoft.Compute/virtualMachines/write", "Microsoft.Compute/disks/read", "Microsoft.Compute/disks/write"],
     "vm disk detach": ["Microsoft.Compute/virtualMachines/write"],
     "disk update": ["Microsoft.Compute/disks/write"],
+    "disk show": ["Microsoft.Compute/disks/read"],
+    "vm restart": ["Microsoft.Compute/virtualMachines/restart/action"],
+    "snapshot list": ["Microsoft.Compute/snapshots/read"],
+    "snapshot show": ["Microsoft.Compute/snapshots/read"],
 };
 
 /** What each resource type the Azure path declares needs (create, read, update, delete). */

@@ -110,3 +110,47 @@ describe("GCP lookups and what the inventory pins", () => {
         await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" }), /its boot disk is web-1, not other as the inventory says/);
     });
 });
+
+describe("GCP lookups after a swap, and of restore points", () => {
+    const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" } };
+    const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" };
+    async function lookUp(labels: Record<string, string>, strategy: "repair" | "restore" = "repair", snapshots: unknown[] = [], restoreFrom?: string) {
+        const pulumi = await import("@pulumi/pulumi");
+        const { lookUpInstance } = await import("../../components/gcp/lookups");
+        const runs: Record<string, string>[] = [];
+        await pulumi.runtime.setMocks({
+            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+            call: (c) => {
+                if (c.token.endsWith("getInstance")) return { bootDisks: [{ source: "projects/p/zones/z/disks/web-1-fixed" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] };
+                if (c.token === "command:local:run") {
+                    runs.push(c.inputs.environment);
+                    return { stdout: JSON.stringify(snapshots), stderr: "" };
+                }
+                return { type: "pd-balanced", size: 50, labels };
+            },
+        });
+        const resolved = await lookUpInstance({ ...entry, strategy, restoreFrom }, config, undefined, strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined);
+        return { resolved, runs };
+    }
+
+    it("an instance booting from our fixed disk: the original is the one the fixed disk names", async () => {
+        const { resolved } = await lookUp({ "bootloop-rescue-role": "fixed", "bootloop-rescue-original": "web-1" });
+        assert.equal(resolved.originalDiskId, "web-1");
+        assert.equal(resolved.facts.currentBootDisk, "web-1-fixed");
+        await assert.rejects(lookUp({ "bootloop-rescue-role": "fixed" }), /does not name the original boot disk/);
+    });
+
+    it("strategy restore: the newest snapshot before the cutoff, as a full path; an explicit one in another project", async () => {
+        const snapshots = [
+            { id: "web-1-a", createdAt: "2024-07-18T21:30:00.000-07:00", state: "ready" },
+            { id: "web-1-b", createdAt: "2024-07-18T20:00:00.000-07:00", state: "ready" },
+        ];
+        const { resolved, runs } = await lookUp({}, "restore", snapshots);
+        assert.deepEqual(resolved.restorePoint, { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" });
+        assert.equal(runs[0].DISK, "web-1-fixed", "an instance never swapped: its current boot disk is the original");
+        const named = await lookUp({}, "restore", [{ id: "golden", createdAt: "2024-06-01T00:00:00Z", state: "ready" }], "projects/images-prj/global/snapshots/golden");
+        assert.deepEqual(named.resolved.restorePoint, { id: "projects/images-prj/global/snapshots/golden", createdAt: "2024-06-01T00:00:00Z" });
+        assert.equal(named.runs[0].SNAPSHOT_PROJECT, "images-prj");
+        assert.equal(named.runs[0].RESTORE_FROM, "golden");
+    });
+});

@@ -17,6 +17,10 @@ const CLI_PERMISSIONS: Record<string, string[]> = {
     "instances get-serial-port-output": ["compute.instances.getSerialPortOutput"],
     "instances get-guest-attributes": ["compute.instances.getGuestAttributes"],
     "disks add-labels": ["compute.disks.setLabels", "compute.disks.get"],
+    "disks describe": ["compute.disks.get"],
+    "instances reset": ["compute.instances.reset"],
+    "snapshots list": ["compute.snapshots.list"],
+    "snapshots describe": ["compute.snapshots.get"],
 };
 
 /** Permissions behind each resource type the GCP path declares. */
@@ -33,7 +37,7 @@ describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () 
     it("covers every gcloud call the command scripts can make", () => {
         const dir = path.join(__dirname, "../../components/gcp/scripts");
         const text = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
-        const used = new Set([...text.matchAll(/\bgc ((?:[a-z][a-z-]* ){2})/g)].map((m) => m[1].trim()));
+        const used = new Set([...text.matchAll(/\bgc(?:_global)? ((?:[a-z][a-z-]* ){2})/g)].map((m) => m[1].trim()));
         assert.ok(used.size >= 7, [...used].join(", "));
         for (const call of used) {
             assert.ok(CLI_PERMISSIONS[call], `no permission list for 'gcloud compute ${call}'`);
