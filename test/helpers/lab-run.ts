@@ -14,7 +14,7 @@ export function tempDir(files: Record<string, string>): string {
 }
 
 /** A lab inventory of `n` machines on site `s` spread over racks r1/r2, as YAML. */
-export function labInventory(machines: { machine: string; rack?: string; wave?: number; bitlockerKey?: string }[]): string {
+export function labInventory(machines: { machine: string; rack?: string; wave?: number; bitlockerKey?: string; strategy?: string; restoreFrom?: string }[]): string {
     return (
         "vms:\n" +
         machines
@@ -22,7 +22,9 @@ export function labInventory(machines: { machine: string; rack?: string; wave?: 
                 (m) =>
                     `  - cloud: lab\n    site: hq\n    rack: ${m.rack ?? "r1"}\n    machine: ${m.machine}\n` +
                     (m.wave !== undefined ? `    wave: ${m.wave}\n` : "") +
-                    (m.bitlockerKey ? `    bitlockerKey: ${m.bitlockerKey}\n` : ""),
+                    (m.bitlockerKey ? `    bitlockerKey: ${m.bitlockerKey}\n` : "") +
+                    (m.strategy ? `    strategy: ${m.strategy}\n` : "") +
+                    (m.restoreFrom ? `    restoreFrom: ${m.restoreFrom}\n` : ""),
             )
             .join("")
     );
@@ -49,7 +51,7 @@ export async function runLab(
  * Runs the program on an inventory that must fail, and counts what reached the engine (the mocks)
  * before it did: the "nothing was declared" guarantee.
  */
-export async function registrationsBeforeFailure(inventory: string, config: Record<string, string> = {}): Promise<{ error: unknown; registered: string[] }> {
+export async function registrationsBeforeFailure(inventory: string, config: Record<string, string> = {}, paths: CloudPath[] = [labPath()]): Promise<{ error: unknown; registered: string[] }> {
     const pulumi = await import("@pulumi/pulumi");
     const { recover } = await import("../../components/core/program");
     const registered: string[] = [];
@@ -70,7 +72,7 @@ export async function registrationsBeforeFailure(inventory: string, config: Reco
     try {
         await recover({
             identities: [...identities, labIdentity],
-            paths: [labPath()],
+            paths,
             config: { get: (k) => values[k], kind: (k) => (values[k] === undefined ? "missing" : "plain") },
             stackFile: "Pulumi.test.yaml",
             baseDir: dir,
@@ -101,4 +103,14 @@ export async function planInventory(inventory: string, config: Record<string, st
 export async function cloudResourceTypes(inventory: string): Promise<string[]> {
     const { rs } = await planInventory(inventory);
     return [...new Set(rs.map((r) => r.type))].filter((t) => !t.startsWith("bootloop-rescue:") && !t.startsWith("pulumi:providers:") && !t.startsWith("command:"));
+}
+
+/** A VM's record from an offline run's outputs, its Outputs resolved to their values. */
+export async function recordOf(run: OfflineRun, key: string): Promise<Record<string, unknown>> {
+    const pulumi = await import("@pulumi/pulumi");
+    const record = run.outputs.vms[key] as unknown as Record<string, unknown>;
+    const entries = await Promise.all(
+        Object.entries(record).map(async ([k, v]) => [k, pulumi.Output.isInstance(v) ? await new Promise((resolve) => (v as import("@pulumi/pulumi").Output<unknown>).apply(resolve)) : v] as const),
+    );
+    return Object.fromEntries(entries);
 }
