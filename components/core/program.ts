@@ -49,7 +49,7 @@ export interface PlanSummary {
  * The program: settings and inventory are read and validated first (any problem stops it before
  * one resource is declared), then the recovery is declared.
  */
-export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { result: RecoveryResult }> {
+export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { result: RecoveryResult; settings: Settings }> {
     const built = new Map(args.paths.map((p) => [p.identity.cloud, p]));
     const settings = readSettings(args.config, args.stackFile, new Map([...built].map(([c, p]) => [c, p.disksPerRescue])));
     const inventory = readInventory(settings.inventory, args.baseDir);
@@ -79,7 +79,7 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
         { vms, paths: args.paths, settings: { ...settings, rollback }, cloudConfigs, secret: args.secret, inventoryFile: settings.inventory },
         args.rootOptions,
     );
-    return { plan: summarize(result.plan), vms: result.records, result };
+    return { plan: summarize(result.plan), vms: result.records, result, settings };
 }
 
 /**

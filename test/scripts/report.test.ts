@@ -21,8 +21,8 @@ describe("the recovery report", () => {
     const md = renderReport(outputs, "file stack-outputs.json", new Date("2024-07-19T12:00:00Z"));
 
     it("totals VMs per cloud and status", () => {
-        assert.match(md, /Generated 2024-07-19T12:00:00Z\. 3 VMs\./);
-        assert.match(md, /\| aws \| recovered \| 1 \|\n\| azure \| recovered \| 1 \|\n\| gcp \| unfinished \| 1 \|/);
+        assert.match(md, /Generated 2024-07-19T12:00:00Z\. 7 VMs\./);
+        assert.match(md, /\| aws \| recovered \| 1 \|\n\| aws \| recovered-by-reboot \| 1 \|\n\| aws \| rolled-back \| 1 \|\n\| azure \| recovered \| 2 \|\n\| gcp \| recovered \| 1 \|\n\| gcp \| unfinished \| 1 \|/);
     });
 
     it("lists each VM: identity, strategy, status, wave, quarantined files with time and hash, backup, time taken", () => {
@@ -32,10 +32,25 @@ describe("the recovery report", () => {
         assert.match(md.split("\n").find((l) => l.includes("azure rg-app/app-01"))!, /\| recovered \| 1 \| none \|/);
     });
 
+    it("says how each remedy brought a VM back: restarts, recovery-point age, a repair after restarts that did not help", () => {
+        const line = (label: string) => md.split("\n").find((l) => l.includes(label))!;
+        assert.match(line("i-0bbbbbbbbbbbbbbbb"), /\| reboot \| recovered by reboot after 3 restarts \| 1 \| – \| – \| – \| 3 \| 540 s \|/);
+        assert.match(line("app-02"), /\| reboot-then-repair \| recovered by repair after 15 restarts did not help \|.*\| 15 \|/);
+        assert.match(line("web-2"), /\| restore \| recovered from backup \| 1 \| – \| projects\/my-project\/global\/snapshots\/web-2-nightly \| 2\.2 h \(taken 2024-07-19T01:57:00Z\) \| – \|/);
+        assert.match(renderReport({ vms: { a: { ...outputs.vms["us-east-1/i-0bbbbbbbbbbbbbbbb"], rebootAttempts: 0 } } }, "x", new Date()), /recovered: it booted healthy without a restart/);
+    });
+
+    it("lists a rolled-back VM as needing a person, with what the rollback did", () => {
+        const section = md.slice(md.indexOf("## Needs a person"));
+        assert.match(section, /\*\*aws us-east-1\/i-0cccccccccccccccc\*\* \(aws, wave 1\): rolled back at the operator's request \(it runs on its original root volume vol-0cccccccccccccccc again; vol-0dddddddddddddddd is kept, detached\); the original disk holds what made it fail/);
+        assert.ok(!section.includes("web-2**"), "a restored VM is done");
+        assert.ok(!section.includes("i-0bbbbbbbbbbbbbbbb"), "a VM recovered by reboot is done");
+    });
+
     it("lists the VMs that need a person, with the reason, and never a secret", () => {
         const section = md.slice(md.indexOf("## Needs a person"));
         assert.match(section, /\*\*gcp my-project\/us-central1-a\/web-1\*\* \(gcp, wave 1\): no status: its chain did not finish/);
-        assert.ok(!section.includes("aws us-east-1"));
+        assert.ok(!section.includes("i-0123456789abcdef0"));
         assert.ok(!md.includes("370359"), "a recovery password in an output is redacted");
         // A VM whose chain finished but whose repair did not is still listed, with the engine's reason.
         assert.match(needsPerson({ ...outputs.vms["my-project/us-central1-a/web-1"], status: "recovered" })!, /^repair locked: BitLocker: the recovery password/);

@@ -31,10 +31,15 @@ export function renderSummary(run: OfflineRun, source: string): string {
         lines.push(`  ${p.cloud} ${where}: ${p.members.length} rescue VM${p.members.length === 1 ? "" : "s"} for ${disks} disk${disks === 1 ? "" : "s"} (up to ${p.capacity} each)`);
     }
     lines.push("");
-    // One example chain per cloud: the first VM of each.
-    for (const cloud of [...new Set(plan.vms.map((v) => v.cloud))]) {
-        const first = plan.vms.find((v) => v.cloud === cloud)!;
-        lines.push(`Steps per VM, e.g. ${first.label} (wave ${first.wave}):`);
+    lines.push(...remedyLines(run));
+    // One example chain per cloud and strategy: the first VM of each.
+    const examples = new Map<string, (typeof plan.vms)[number]>();
+    for (const vm of plan.vms) {
+        const kind = `${vm.cloud} ${vm.rollback ? "rollback" : vm.strategy}`;
+        if (!examples.has(kind)) examples.set(kind, vm);
+    }
+    for (const first of examples.values()) {
+        lines.push(`Steps per VM${first.rollback ? " rolled back" : ` with strategy ${first.strategy}`}, e.g. ${first.label} (wave ${first.wave}):`);
         for (const r of run.tree.filter((t) => t.name.startsWith(`${first.slug}-`))) {
             const kept = r.retainOnDelete || r.protect ? "  [kept on delete]" : "";
             lines.push(`  ${r.name.padEnd(44)} ${r.type}${kept}`);
@@ -46,6 +51,32 @@ export function renderSummary(run: OfflineRun, source: string): string {
         lines.push(`  ${String(c).padStart(6)}  ${type}`);
     }
     return lines.join("\n");
+}
+
+/** What the plan does beyond the repair chain: restarts, restores (with their data loss), rollbacks. */
+function remedyLines(run: OfflineRun): string[] {
+    const { plan } = run.result;
+    const lines: string[] = [];
+    const some = (labels: string[]) => (labels.length > 20 ? `${labels.slice(0, 20).join(", ")}, … and ${labels.length - 20} more` : labels.join(", "));
+    const active = plan.vms.filter((v) => !v.rollback);
+    const rebooting = active.filter((v) => v.strategy === "reboot" || v.strategy === "reboot-then-repair");
+    if (rebooting.length > 0) {
+        const { maxReboots, rebootTimeoutMinutes } = run.settings;
+        lines.push(`Restarts: ${rebooting.length} VM${rebooting.length === 1 ? "" : "s"}, up to ${maxReboots} restarts each, waiting up to ${rebootTimeoutMinutes} min for a boot signal after each.`, "");
+    }
+    const restoring = active.filter((v) => v.strategy === "restore" && v.restorePoint);
+    if (restoring.length > 0) {
+        lines.push(`Restores (data written after each backup is lost; backups taken before ${run.settings.restoreBefore}):`);
+        for (const vm of restoring.slice(0, 50)) {
+            const age = run.outputs.vms[vm.key]?.recoveryPointAgeHours;
+            lines.push(`  ${vm.label}: ${vm.restorePoint!.id}, taken ${vm.restorePoint!.createdAt}, recovery point ${age?.toFixed(1)} h before the cutoff`);
+        }
+        if (restoring.length > 50) lines.push(`  … and ${restoring.length - 50} more (see --json)`);
+        lines.push("");
+    }
+    const rolled = plan.vms.filter((v) => v.rollback);
+    if (rolled.length > 0) lines.push(`Rollback (original OS disk back in, nothing else declared for them): ${some(rolled.map((v) => v.label))}`, "");
+    return lines;
 }
 
 /** The `--json` document: vms, waves, rescuePools and every resource. */
@@ -65,6 +96,10 @@ export function planDocument(run: OfflineRun, source: string): Record<string, un
             resourceName: v.slug,
             labels: v.labels,
             bitlockerKey: v.bitlockerKey,
+            originalDiskId: v.originalDiskId,
+            rollback: v.rollback,
+            restorePoint: v.restorePoint,
+            recoveryPointAgeHours: run.outputs.vms[v.key]?.recoveryPointAgeHours,
         })),
         waves: plan.waves,
         rescuePools: plan.rescuePools,

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "../identity";
 import { VmEntry } from "../inventory/validate";
 import { ProgramOutputs, recover } from "../program";
-import { ConfigSource } from "../settings";
+import { ConfigSource, Settings } from "../settings";
 import { CloudPath } from "../steps";
 import { RecoveryResult } from "../recovery";
 import { PlannedResource, ResourceCapture } from "./capture";
@@ -28,6 +28,8 @@ export interface OfflineRunArgs {
 export interface OfflineRun {
     /** Stack outputs the program returned. */
     outputs: ProgramOutputs;
+    /** The stack's validated settings. */
+    settings: Settings;
     /** The plan and records. */
     result: RecoveryResult;
     /** Number of resources registered (components included). */
@@ -70,7 +72,7 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
         get: (key) => args.config.values[key],
         kind: (key) => (args.config.values[key] === undefined ? "missing" : args.config.secretKeys.includes(key) ? "secret" : "plain"),
     };
-    const { result, plan, vms } = await recover({
+    const { result, plan, vms, settings } = await recover({
         identities: args.identities,
         paths,
         config,
@@ -87,5 +89,5 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     const tree = capture.tree();
     const countsByType: Record<string, number> = {};
     for (const r of tree) countsByType[r.type] = (countsByType[r.type] ?? 0) + 1;
-    return { outputs: { plan, vms }, result, resourceCount: tree.length, countsByType, resources, tree };
+    return { outputs: { plan, vms }, result, settings, resourceCount: tree.length, countsByType, resources, tree };
 }

@@ -13,8 +13,12 @@ export interface VmRecordValues {
     timings?: Record<string, number>;
     /** Strategy restore: age of the recovery point, in hours (when the strategy records it). */
     recoveryPointAgeHours?: number;
-    /** Strategy reboot: restarts it took (when the strategy records it). */
+    /** Strategy restore: when the restore point was taken. */
+    recoveryPointTakenAt?: string;
+    /** Strategies reboot and reboot-then-repair: restarts made. */
     rebootAttempts?: number;
+    /** What happened, in a sentence (rollback). */
+    note?: string;
 }
 
 /** The stack outputs the report reads. */
@@ -48,13 +52,28 @@ function parseEvidence(text: string | undefined): Evidence | undefined {
     }
 }
 
+/** Statuses of a VM that is back and needs nothing more. */
+const DONE = ["recovered", "recovered-by-reboot"];
+
 /** Why a VM needs a person, or undefined when it is done. */
 export function needsPerson(vm: VmRecordValues): string | undefined {
     const evidence = parseEvidence(vm.evidence);
-    if (vm.status !== "recovered") return vm.status ? `status ${vm.status}` : "no status: its chain did not finish (see the pulumi up log)";
+    if (vm.status === "rolled-back" || vm.status === "not-swapped") {
+        return `rolled back at the operator's request (it ${vm.note ? vm.note.replace(/; nothing to do$/, "") : "runs on its original disk"}); the original disk holds what made it fail`;
+    }
+    if (!vm.status || !DONE.includes(vm.status)) return vm.status ? `status ${vm.status}` : "no status: its chain did not finish (see the pulumi up log)";
     if (vm.strategy === "repair" && !evidence) return "no readable repair evidence";
     if (evidence && evidence.exitCode !== 0) return `repair ${evidence.outcome}: ${evidence.message}`;
     return undefined;
+}
+
+/** The status as a person reads it: how a VM came back, when it did. */
+function statusText(vm: VmRecordValues): string {
+    const restarts = (k: number) => `${k} restart${k === 1 ? "" : "s"}`;
+    if (vm.status === "recovered-by-reboot") return vm.rebootAttempts ? `recovered by reboot after ${restarts(vm.rebootAttempts)}` : "recovered: it booted healthy without a restart";
+    if (vm.status === "recovered" && vm.strategy === "reboot-then-repair" && vm.rebootAttempts !== undefined) return `recovered by repair after ${restarts(vm.rebootAttempts)} did not help`;
+    if (vm.status === "recovered" && vm.strategy === "restore") return "recovered from backup";
+    return vm.status ?? "unfinished";
 }
 
 function quarantined(evidence: Evidence | undefined): string {
@@ -97,10 +116,13 @@ export function renderReport(outputs: StackOutputs, source: string, generatedAt:
     lines.push("|---|---|---|---|---|---|---|---|---|---|");
     for (const vm of vms) {
         const evidence = parseEvidence(vm.evidence);
-        const age = vm.recoveryPointAgeHours !== undefined ? `${vm.recoveryPointAgeHours.toFixed(1)} h` : undefined;
+        const age = vm.recoveryPointAgeHours !== undefined ? `${vm.recoveryPointAgeHours.toFixed(1)} h${vm.recoveryPointTakenAt ? ` (taken ${vm.recoveryPointTakenAt})` : ""}` : undefined;
         lines.push(
-            `| ${cell(vm.cloud)} | ${cell(vm.label)} | ${cell(vm.strategy)} | ${cell(vm.status ?? "unfinished")} | ${vm.wave} | ${cell(quarantined(evidence))} | ${cell(vm.backupId)} | ${cell(age)} | ${cell(vm.rebootAttempts)} | ${cell(duration(vm, evidence))} |`,
+            `| ${cell(vm.cloud)} | ${cell(vm.label)} | ${cell(vm.strategy)} | ${cell(statusText(vm))} | ${vm.wave} | ${cell(quarantined(evidence))} | ${cell(vm.backupId)} | ${cell(age)} | ${cell(vm.rebootAttempts)} | ${cell(duration(vm, evidence))} |`,
         );
+    }
+    if (vms.some((vm) => vm.recoveryPointAgeHours !== undefined)) {
+        lines.push("", "Recovery-point age: hours from the backup a VM was restored from to `restoreBefore`; whatever was written after that backup is lost.");
     }
     lines.push("");
 
