@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hexId, shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { Resolved } from "../core/steps";
-import { chooseRestorePoint, listRestorePoints, offlineRestorePoints } from "../core/restore-point";
+import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AwsConfig } from "./config";
 import { awsScript } from "./scripts";
 
@@ -56,7 +56,11 @@ export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, accoun
         kmsKeyId: root.kmsKeyId ?? "",
     };
     const scope = vm.fields.accountId ?? (await account);
-    const restorePoint = restore && (await findRestorePoint(vm, original, restore.before, config.assumeRoleArns[scope]));
+    const marks = root.tags ?? {};
+    const restorePoint =
+        restore &&
+        ((marks["bootloop-rescue:role"] === "restored" ? markedRestorePoint(marks["bootloop-rescue:restored-from"], marks["bootloop-rescue:restore-point-taken"]) : undefined) ??
+            (await findRestorePoint(vm, original, restore.before, config.assumeRoleArns[scope])));
     return { placement: { scope, region, zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
 }
 

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
+import { instantMark } from "../core/restore-point";
 import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
@@ -192,9 +193,9 @@ export function restoredDisk(env: AwsStepEnv, ctx: StepContext): DiskStep {
             ...volumeShape(f),
             encrypted: f.encrypted === "true" ? true : undefined,
             kmsKeyId: f.kmsKeyId || undefined,
-            tags: { ...rootCandidateTags(env, ctx, "restored"), "bootloop-rescue:restored-from": ctx.vm.restorePoint!.id },
+            tags: { ...rootCandidateTags(env, ctx, "restored"), "bootloop-rescue:restored-from": ctx.vm.restorePoint!.id, "bootloop-rescue:restore-point-taken": instantMark(ctx.vm.restorePoint!.createdAt) },
         },
-        opts(env, ctx, { customTimeouts: { create: "120m" } }),
+        opts(env, ctx, { ignoreChanges: ["snapshotId"], customTimeouts: { create: "120m" } }),
     );
     return { resource: volume, diskId: volume.id };
 }

@@ -4,7 +4,7 @@ import { Provider } from "@pulumi/azure-native/provider";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { Resolved } from "../core/steps";
-import { chooseRestorePoint, listRestorePoints, offlineRestorePoints } from "../core/restore-point";
+import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AzureConfig } from "./config";
 import { azureScript } from "./scripts";
 
@@ -65,7 +65,11 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
         encryptionType: disk.encryption?.type ?? "",
         subnetId,
     };
-    const restorePoint = restore && (await findRestorePoint(vm, original, restore.before));
+    const marks = disk.tags ?? {};
+    const restorePoint =
+        restore &&
+        ((marks["bootloop-rescue-role"] === "restored" ? markedRestorePoint(marks["bootloop-rescue-restored-from"], marks["bootloop-rescue-restore-point-taken"]) : undefined) ??
+            (await findRestorePoint(vm, original, restore.before)));
     return { placement: { scope: f.subscriptionId.toLowerCase(), region: found.location, zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
 }
 

@@ -3,6 +3,7 @@ import { Provider } from "@pulumi/azure-native/provider";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import * as zlib from "zlib";
+import { instantMark } from "../core/restore-point";
 import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
@@ -77,10 +78,20 @@ function copiedDisk(env: AzureStepEnv, ctx: StepContext, role: "scratch" | "fixe
             sku: { name: f.osDiskSku },
             creationData: { createOption: "Copy", sourceResourceId: sourceId },
             ...diskShape(f),
-            tags: role === "scratch" ? tags(env, ctx, role) : { ...tags(env, ctx, role), "bootloop-rescue-original": ctx.vm.originalDiskId },
+            tags: { ...tags(env, ctx, role), ...rootCandidateMarks(ctx, role) },
         },
         opts(env, ctx, extra),
     );
+}
+
+/** Marks of a disk that may become the OS disk: the original it replaces, and the backup it came from. */
+function rootCandidateMarks(ctx: StepContext, role: "scratch" | "fixed" | "restored"): Record<string, string> {
+    if (role === "scratch") return {};
+    const point = role === "restored" ? ctx.vm.restorePoint! : undefined;
+    return {
+        "bootloop-rescue-original": ctx.vm.originalDiskId,
+        ...(point ? { "bootloop-rescue-restored-from": point.id, "bootloop-rescue-restore-point-taken": instantMark(point.createdAt) } : {}),
+    };
 }
 
 export function scratchDisk(env: AzureStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
@@ -203,7 +214,7 @@ export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecov
 
 export function restoredDisk(env: AzureStepEnv, ctx: StepContext): DiskStep {
     // A new managed disk from the chosen snapshot: never attached to anything before the swap.
-    const disk = copiedDisk(env, ctx, "restored", ctx.vm.restorePoint!.id, { customTimeouts: { create: "120m" } });
+    const disk = copiedDisk(env, ctx, "restored", ctx.vm.restorePoint!.id, { ignoreChanges: ["creationData"], customTimeouts: { create: "120m" } });
     return { resource: disk, diskId: disk.id };
 }
 

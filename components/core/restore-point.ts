@@ -77,3 +77,22 @@ export function offlineRestorePoints(environment: Record<string, string>): { std
     const id = environment.RESTORE_FROM || environment.OFFLINE_SNAPSHOT_ID || "snapshot-offline";
     return { stdout: JSON.stringify([{ id, createdAt: at, state: "ready" }]), stderr: "" };
 }
+
+/**
+ * An instant as a tag or label value every cloud accepts (GCP labels allow only lowercase letters,
+ * digits, '-' and '_'): `2024-07-18T22:09:00Z` → `2024-07-18t22-09-00z`.
+ */
+export function instantMark(iso: string): string {
+    return iso.toLowerCase().replace(/:/g, "-");
+}
+
+/**
+ * The restore point a restored disk of ours names in its marks (tags or labels), so a later run
+ * keeps using it even when the backup was deleted since (retention) or a newer one qualifies.
+ * Undefined when the marks are missing or malformed: the lookup then searches again.
+ */
+export function markedRestorePoint(id: string | undefined, taken: string | undefined): RestorePoint | undefined {
+    const m = /^(\d{4}-\d{2}-\d{2})t(\d{2})-(\d{2})-(\d{2})z$/.exec(taken ?? "");
+    if (!id || !m) return undefined;
+    return { id, createdAt: `${m[1]}T${m[2]}:${m[3]}:${m[4]}Z` };
+}

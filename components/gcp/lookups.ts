@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { Resolved } from "../core/steps";
-import { chooseRestorePoint, listRestorePoints, offlineRestorePoints } from "../core/restore-point";
+import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { GcpConfig } from "./config";
 import { gcpScript } from "./scripts";
 
@@ -50,7 +50,11 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
         network: nic.network,
         subnetwork: f.subnetwork ?? config.rescueSubnetworks[region] ?? nic.subnetwork,
     };
-    const restorePoint = restore && (await findRestorePoint(vm, original, restore.before));
+    const marks = disk.labels ?? {};
+    const marked = marks["bootloop-rescue-role"] === "restored" && marks["bootloop-rescue-restore-project"] ? markedRestorePoint(marks["bootloop-rescue-restored-from"], marks["bootloop-rescue-restore-point-taken"]) : undefined;
+    const restorePoint =
+        restore &&
+        ((marked && { ...marked, id: `projects/${marks["bootloop-rescue-restore-project"]}/global/snapshots/${marked.id}` }) ?? (await findRestorePoint(vm, original, restore.before)));
     return { placement: { scope: f.project, region, zone: f.zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
 }
 

@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
+import { instantMark } from "../core/restore-point";
 import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/identity";
 import { Settings } from "../core/settings";
@@ -176,11 +177,18 @@ export function restoredDisk(env: GcpStepEnv, ctx: StepContext): DiskStep {
             zone: ctx.vm.fields.zone,
             snapshot: point.id,
             ...diskShape(facts(ctx)),
-            labels: { ...rootCandidateLabels(env, ctx, "restored"), "bootloop-rescue-restored-from": point.id.split("/").pop()! },
+            labels: { ...rootCandidateLabels(env, ctx, "restored"), ...restorePointLabels(point) },
         },
-        opts(env, ctx, { customTimeouts: { create: "120m" } }),
+        opts(env, ctx, { ignoreChanges: ["snapshot"], customTimeouts: { create: "120m" } }),
     );
     return { resource: disk, diskId: disk.name };
+}
+
+/** Labels naming the backup a restored disk came from (when its project fits in a label value). */
+function restorePointLabels(point: { id: string; createdAt: string }): Record<string, string> {
+    const [, project, name] = /^projects\/([^/]+)\/global\/snapshots\/(.+)$/.exec(point.id) ?? [];
+    if (!project || !/^[a-z0-9_-]{1,63}$/.test(project)) return {};
+    return { "bootloop-rescue-restored-from": name, "bootloop-rescue-restore-project": project, "bootloop-rescue-restore-point-taken": instantMark(point.createdAt) };
 }
 
 export function rollback(env: GcpStepEnv, ctx: StepContext): RollbackStep {

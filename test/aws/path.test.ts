@@ -232,4 +232,11 @@ describe("AWS lookups after a swap, and of restore points", () => {
         await assert.rejects(lookUp({}, "restore", [snapshots[2]]), /no backup of its OS disk vol-0222222222222222b was taken before restoreBefore/);
         await assert.rejects(lookUp({}, "restore", snapshots, "snap-0000000000000000c"), /restoreFrom snap-0000000000000000c was taken at 2024-07-19T05:00:00Z, not before restoreBefore/);
     });
+
+    it("an instance already on its restored volume keeps the restore point the volume names, without searching again", async () => {
+        const tags = { "bootloop-rescue:role": "restored", "bootloop-rescue:original": "vol-0111111111111111a", "bootloop-rescue:restored-from": "snap-0000000000000000a", "bootloop-rescue:restore-point-taken": "2024-07-18t02-00-00z" };
+        const { resolved, runs } = await lookUp(tags, "restore", []);
+        assert.deepEqual(resolved.restorePoint, { id: "snap-0000000000000000a", createdAt: "2024-07-18T02:00:00Z" });
+        assert.equal(runs.length, 0, "the backup may be gone by now (retention): it is not looked for");
+    });
 });

@@ -207,5 +207,8 @@ describe("Azure lookups after a swap, and of restore points", () => {
         ]);
         assert.deepEqual(resolved.restorePoint, { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" });
         assert.equal(runs[0].DISK_ID, disk("vm1_OsDisk"));
+        const kept = await lookUp({ "bootloop-rescue-role": "restored", "bootloop-rescue-original": disk("vm1_OsDisk"), "bootloop-rescue-restored-from": snap("a"), "bootloop-rescue-restore-point-taken": "2024-07-18t23-00-00z" }, "restore", []);
+        assert.deepEqual(kept.resolved.restorePoint, { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" });
+        assert.equal(kept.runs.length, 0, "a VM already on its restored disk keeps the restore point it names");
     });
 });

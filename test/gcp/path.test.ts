@@ -152,5 +152,9 @@ describe("GCP lookups after a swap, and of restore points", () => {
         assert.deepEqual(named.resolved.restorePoint, { id: "projects/images-prj/global/snapshots/golden", createdAt: "2024-06-01T00:00:00Z" });
         assert.equal(named.runs[0].SNAPSHOT_PROJECT, "images-prj");
         assert.equal(named.runs[0].RESTORE_FROM, "golden");
+        const marks = { "bootloop-rescue-role": "restored", "bootloop-rescue-original": "web-1", "bootloop-rescue-restored-from": "web-1-b", "bootloop-rescue-restore-project": "my-project", "bootloop-rescue-restore-point-taken": "2024-07-19t03-00-00z" };
+        const kept = await lookUp(marks, "restore", []);
+        assert.deepEqual(kept.resolved.restorePoint, { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" });
+        assert.equal(kept.runs.length, 0, "an instance already on its restored disk keeps the restore point it names");
     });
 });
