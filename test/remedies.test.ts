@@ -42,6 +42,7 @@ describe("every remedy on every built cloud (offline plan)", () => {
             assert.equal(env.REBOOT_TIMEOUT_SECONDS, "240");
             assert.equal(env.MUST_RECOVER, String(vm.strategy === "reboot"), vm.label);
             for (const field of ["create", "environment"]) assert.ok(reboot.ignoreChanges.includes(field), `${vm.label}: a finished reboot never re-runs (${field})`);
+            assert.ok(!reboot.inputs.delete, "deleting the reboot command undoes nothing");
         }
     });
 
@@ -88,7 +89,15 @@ describe("every remedy on every built cloud (offline plan)", () => {
             const rollback = byName.get(`${vm.slug}-rollback`)!;
             assert.equal((rollback.inputs.environment as Record<string, string>)[ORIGINAL_ENV[vm.cloud]], vm.originalDiskId);
             assert.ok(!rollback.inputs.delete, "deleting the rollback command undoes nothing");
+            for (const field of ["create", "environment"]) assert.ok(rollback.ignoreChanges.includes(field), `${vm.label}: a finished rollback never re-runs (${field})`);
         }
+    });
+
+    it("restore on any cloud needs acceptDataLoss; without it nothing is planned", async () => {
+        await assert.rejects(planInventory(inventory, { ...config, "bootloop-rescue:acceptDataLoss": "false" }), (err: Error) => {
+            assert.match(err.message, /Pulumi\.test\.yaml: bootloop-rescue:acceptDataLoss: strategy restore replaces the OS disk with a backup.*vms\[3\] aws us-east-1\/i-0123456789abcde30, vms\[7\] azure rg-app\/app-03, vms\[11\] gcp my-project\/us-central1-a\/web-3\)/);
+            return true;
+        });
     });
 
     it("every new script is one text for every VM, with no inventory value in it", async () => {
