@@ -4,6 +4,7 @@
 //
 //   npm run bench                  all sizes
 //   npm run bench -- 100 1000      chosen sizes
+//   npm run bench -- --mixed 1000  every strategy in turn (repair, reboot, reboot-then-repair, restore)
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -17,7 +18,9 @@ const benchDir = path.join(projectDir, ".bench");
 const TARGETS: Record<number, { seconds: number; mb: number }> = { 1000: { seconds: 15, mb: 1536 }, 5000: { seconds: 60, mb: 4096 } };
 const MAX_RESOURCES_PER_VM = 7;
 
-function inventory(n: number): string {
+const STRATEGIES = ["repair", "reboot", "reboot-then-repair", "restore"];
+
+function inventory(n: number, mixed: boolean): string {
     const clouds = paths.map((p) => p.identity.cloud);
     const lines = ["# synthetic benchmark inventory", "vms:"];
     for (let i = 0; i < n; i++) {
@@ -25,6 +28,8 @@ function inventory(n: number): string {
         const identity = identities.find((x) => x.cloud === cloud)!;
         lines.push(`  - cloud: ${cloud}`);
         for (const [k, v] of Object.entries(identity.sample(i))) lines.push(`    ${k}: "${v}"`);
+        // Strategies cycle across clouds too: i / clouds so every cloud gets every strategy.
+        if (mixed) lines.push(`    strategy: ${STRATEGIES[Math.floor(i / clouds.length) % STRATEGIES.length]}`);
     }
     return lines.join("\n") + "\n";
 }
@@ -36,7 +41,7 @@ function child(file: string): void {
     const { runOffline } = require("../components/core/offline/run") as typeof import("../components/core/offline/run");
     runOffline({
         stack: "bench",
-        config: { values: { "bootloop-rescue:inventory": path.basename(file) }, secretKeys: [] },
+        config: { values: { "bootloop-rescue:inventory": path.basename(file), "bootloop-rescue:acceptDataLoss": "true" }, secretKeys: [] },
         baseDir: path.dirname(file),
         identities,
         paths,
@@ -57,13 +62,14 @@ function main(): void {
         console.log("No cloud recovery path is built yet, so there is nothing to plan: the benchmark runs once one is.");
         return;
     }
+    const mixed = process.argv.includes("--mixed");
     const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
     fs.mkdirSync(benchDir, { recursive: true });
-    console.log(`clouds: ${paths.map((p) => p.identity.cloud).join(", ")}; node ${process.version}`);
+    console.log(`clouds: ${paths.map((p) => p.identity.cloud).join(", ")}; strategies: ${mixed ? STRATEGIES.join(", ") : "repair"}; node ${process.version}`);
     console.log("     VMs  resources  per VM  wall s  peak MB  targets");
     for (const n of sizes.length ? sizes : [100, 1000, 5000]) {
         const file = path.join(benchDir, `inventory-${n}.yaml`);
-        fs.writeFileSync(file, inventory(n));
+        fs.writeFileSync(file, inventory(n, mixed));
         const started = Date.now();
         const out = spawnSync(process.execPath, ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", __filename, "--child", file], { cwd: projectDir, encoding: "utf8", maxBuffer: 1 << 24 });
         const wall = (Date.now() - started) / 1000;
