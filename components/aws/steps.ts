@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
+import { rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { AwsConfig } from "./config";
@@ -155,29 +155,22 @@ function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: string, script: 
 }
 
 export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
+    const core = swapCommandSettings(env.settings, ctx);
     const command = scriptCommand(env, ctx, "swap", "swap", {
+        ...core.environment,
         INSTANCE_ID: ctx.vm.fields.instanceId,
         ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
         FIXED_VOLUME_ID: fixed.diskId,
         ROOT_DEVICE: facts(ctx).rootDeviceName,
-        BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
         BOOT_MARKER: env.config.bootMarker,
-        ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
-    }, env.settings.bootTimeoutMinutes + 30);
+    }, core.minutes);
     const report = swapReport(command.stdout);
     return { resource: command, status: report.status, timings: report.timings };
 }
 
 export function reboot(env: AwsStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const { maxReboots, rebootTimeoutMinutes } = env.settings;
-    const command = scriptCommand(env, ctx, "reboot", "reboot", {
-        INSTANCE_ID: ctx.vm.fields.instanceId,
-        MAX_REBOOTS: String(maxReboots),
-        REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60),
-        MUST_RECOVER: String(options.mustRecover),
-        BOOT_MARKER: env.config.bootMarker,
-    }, maxReboots * (rebootTimeoutMinutes + 5) + 10);
-    return rebootStep(command);
+    const core = rebootCommandSettings(env.settings, options);
+    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", { ...core.environment, INSTANCE_ID: ctx.vm.fields.instanceId, BOOT_MARKER: env.config.bootMarker }, core.minutes));
 }
 
 export function restoredDisk(env: AwsStepEnv, ctx: StepContext): DiskStep {

@@ -4,7 +4,7 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import * as zlib from "zlib";
 import { instantMark } from "../core/restore-point";
-import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
+import { rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
@@ -191,25 +191,20 @@ function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: string, script
 
 export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): SwapStep {
     // A finished swap never runs again (its report, with the evidence, stays in state through teardown).
+    const core = swapCommandSettings(env.settings, ctx);
     const command = scriptCommand(env, ctx, "swap", "swap", {
+        ...core.environment,
         ORIGINAL_DISK_ID: ctx.vm.originalDiskId,
         FIXED_DISK_ID: fixed.diskId,
-        BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
         EVIDENCE: repair ? repair.evidence : "",
-        ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
-    }, env.settings.bootTimeoutMinutes + 30);
+    }, core.minutes);
     const report = swapReport(command.stdout);
     return { resource: command, status: report.status, timings: report.timings, evidence: report.apply((r) => r.evidence ?? "") };
 }
 
 export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const { maxReboots, rebootTimeoutMinutes } = env.settings;
-    const command = scriptCommand(env, ctx, "reboot", "reboot", {
-        MAX_REBOOTS: String(maxReboots),
-        REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60),
-        MUST_RECOVER: String(options.mustRecover),
-    }, maxReboots * (rebootTimeoutMinutes + 5) + 10);
-    return rebootStep(command);
+    const core = rebootCommandSettings(env.settings, options);
+    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", core.environment, core.minutes));
 }
 
 export function restoredDisk(env: AzureStepEnv, ctx: StepContext): DiskStep {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "./settings";
 import { AttachStep, BackupStep, CloudSession, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext } from "./steps";
 
 /**
@@ -81,4 +82,27 @@ export function rebootStep(command: pulumi.Resource & { stdout: pulumi.Output<st
 export function rollbackStep(command: pulumi.Resource & { stdout: pulumi.Output<string> }): RollbackStep {
     const report = commandReport<RollbackReport>(command.stdout, { status: "unknown", message: "", replacedDiskId: "", timings: {} });
     return { resource: command, status: report.status, replacedDiskId: report.replacedDiskId, message: report.message, timings: report.timings };
+}
+
+/** What core gives a command step: environment variables, and minutes it may take. */
+export interface CommandSettings {
+    environment: Record<string, pulumi.Input<string>>;
+    minutes: number;
+}
+
+/** Every cloud's reboot command: how many restarts, the wait after each, and whether it must recover. */
+export function rebootCommandSettings(settings: Settings, options: { mustRecover: boolean }): CommandSettings {
+    const { maxReboots, rebootTimeoutMinutes } = settings;
+    return {
+        environment: { MAX_REBOOTS: String(maxReboots), REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60), MUST_RECOVER: String(options.mustRecover) },
+        minutes: maxReboots * (rebootTimeoutMinutes + 5) + 10,
+    };
+}
+
+/** Every cloud's swap command: the boot timeout, and the reboot step's outcome when one came first. */
+export function swapCommandSettings(settings: Settings, ctx: StepContext): CommandSettings {
+    return {
+        environment: { BOOT_TIMEOUT_SECONDS: String(settings.bootTimeoutMinutes * 60), ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}) },
+        minutes: settings.bootTimeoutMinutes + 30,
+    };
 }

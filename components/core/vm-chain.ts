@@ -79,7 +79,7 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
         rebootStatus,
         opts: retain ? { parent, dependsOn: after, retainOnDelete: true } : { parent, dependsOn: after },
     });
-    const base = { key: vm.key, cloud: vm.cloud, label: vm.label, strategy: vm.strategy, wave: vm.wave };
+    const base = recordBase(vm);
     const none = pulumi.output("");
 
     switch (vm.strategy) {
@@ -130,11 +130,7 @@ export function declareRollback(args: Omit<VmChainArgs, "rescue" | "bitlockerKey
     const rollback = args.session.rollback({ vm, teardown: args.teardown, opts: { parent: args.parent, dependsOn: args.after } });
     return {
         record: {
-            key: vm.key,
-            cloud: vm.cloud,
-            label: vm.label,
-            strategy: vm.strategy,
-            wave: vm.wave,
+            ...recordBase(vm),
             status: rollback.status,
             evidence: pulumi.output(""),
             backupId: pulumi.output(""),
@@ -145,6 +141,11 @@ export function declareRollback(args: Omit<VmChainArgs, "rescue" | "bitlockerKey
         },
         verified: rollback.resource,
     };
+}
+
+/** What every record says of its VM: identity, strategy and wave. */
+function recordBase(vm: PlannedVm): Pick<VmRecord, "key" | "cloud" | "label" | "strategy" | "wave"> {
+    return { key: vm.key, cloud: vm.cloud, label: vm.label, strategy: vm.strategy, wave: vm.wave };
 }
 
 /** Hours from a restore point to the cutoff, one decimal: the data lost before the incident. */
@@ -180,11 +181,7 @@ function repairChain(args: VmChainArgs, ctx: Ctx, after: pulumi.Resource[], rebo
 
     return {
         record: {
-            key: vm.key,
-            cloud: vm.cloud,
-            label: vm.label,
-            strategy: vm.strategy,
-            wave: vm.wave,
+            ...recordBase(vm),
             status: swap.status,
             evidence,
             backupId: backup.backupId,

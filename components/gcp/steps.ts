@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { rebootStep, rollbackStep, swapReport } from "../core/cloud-steps";
+import { rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/identity";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
@@ -145,26 +145,15 @@ function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: 
 }
 
 export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
-    const command = scriptCommand(env, ctx, "swap", "swap", {
-        ORIGINAL_DISK: ctx.vm.originalDiskId,
-        FIXED_DISK: fixed.diskId,
-        BOOT_TIMEOUT_SECONDS: String(env.settings.bootTimeoutMinutes * 60),
-        BOOT_MARKER: env.config.bootMarker,
-        ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
-    }, env.settings.bootTimeoutMinutes + 30);
+    const core = swapCommandSettings(env.settings, ctx);
+    const command = scriptCommand(env, ctx, "swap", "swap", { ...core.environment, ORIGINAL_DISK: ctx.vm.originalDiskId, FIXED_DISK: fixed.diskId, BOOT_MARKER: env.config.bootMarker }, core.minutes);
     const report = swapReport(command.stdout);
     return { resource: command, status: report.status, timings: report.timings };
 }
 
 export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const { maxReboots, rebootTimeoutMinutes } = env.settings;
-    const command = scriptCommand(env, ctx, "reboot", "reboot", {
-        MAX_REBOOTS: String(maxReboots),
-        REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60),
-        MUST_RECOVER: String(options.mustRecover),
-        BOOT_MARKER: env.config.bootMarker,
-    }, maxReboots * (rebootTimeoutMinutes + 5) + 10);
-    return rebootStep(command);
+    const core = rebootCommandSettings(env.settings, options);
+    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", { ...core.environment, BOOT_MARKER: env.config.bootMarker }, core.minutes));
 }
 
 export function restoredDisk(env: GcpStepEnv, ctx: StepContext): DiskStep {

@@ -14,16 +14,9 @@ report() { rollback_report "$1" "$2" "$REPLACED"; }
 
 root=$(instance | root_of)
 if [[ $root == "$ORIGINAL_VOLUME_ID" ]]; then
-    if [[ $(volume_tag "$ORIGINAL_VOLUME_ID" bootloop-rescue:role) == original-root ]]; then
-        message="already runs on its original root volume $ORIGINAL_VOLUME_ID (rolled back before); nothing to do"
-        log "$VM_LABEL: $message"
-        report rolled-back "$message"
-    else
-        message="was never swapped: it runs on its original root volume $ORIGINAL_VOLUME_ID; nothing to do"
-        log "$VM_LABEL: $message"
-        report not-swapped "$message"
-    fi
-    exit 0
+    before=false
+    [[ $(volume_tag "$ORIGINAL_VOLUME_ID" bootloop-rescue:role) == original-root ]] && before=true
+    rollback_noop "root volume" "$ORIGINAL_VOLUME_ID" "$before"
 fi
 if [[ $root != none ]]; then
     role=$(volume_tag "$root" bootloop-rescue:role)

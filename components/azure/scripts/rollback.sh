@@ -15,16 +15,9 @@ report() { rollback_report "$1" "$2" "$REPLACED"; }
 
 disk=$(view | os_disk)
 if [[ $(lower "$disk") == $(lower "$ORIGINAL_DISK_ID") ]]; then
-    if [[ $(disk_tag "$ORIGINAL_DISK_ID" bootloop-rescue-role) == original-os ]]; then
-        message="already runs on its original OS disk (rolled back before); nothing to do"
-        log "$VM_LABEL: $message"
-        report rolled-back "$message"
-    else
-        message="was never swapped: it runs on its original OS disk; nothing to do"
-        log "$VM_LABEL: $message"
-        report not-swapped "$message"
-    fi
-    exit 0
+    before=false
+    [[ $(disk_tag "$ORIGINAL_DISK_ID" bootloop-rescue-role) == original-os ]] && before=true
+    rollback_noop "OS disk" "${ORIGINAL_DISK_ID##*/}" "$before"
 fi
 role=$(disk_tag "$disk" bootloop-rescue-role)
 owner=$(disk_tag "$disk" bootloop-rescue-vm)
@@ -42,11 +35,7 @@ az_json vm update "${vm_args[@]}" --os-disk "$ORIGINAL_DISK_ID" >/dev/null
 swap_s=$((SECONDS - t))
 t=$SECONDS
 az_json vm start "${vm_args[@]}" >/dev/null
-until_deadline "$STOP_TIMEOUT_SECONDS"
-until [[ $(view | power) == running ]]; do
-    expired && fail "$VM_LABEL: $VM_NAME did not reach running on its original OS disk"
-    pause
-done
+wait_power running "$VM_NAME did not reach running on its original OS disk"
 boot_s=$((SECONDS - t))
 message="runs on its original OS disk again; ${REPLACED##*/} is kept, detached"
 log "$VM_LABEL: $message"

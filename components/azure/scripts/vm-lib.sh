@@ -12,13 +12,18 @@ agent() { jq_node '((o.instanceView.vmAgent || {}).statuses || [{}])[0].displayS
 # disk_tag DISK_ID KEY: the value of one of the disk's tags ("" when it has none).
 disk_tag() { az_json disk show --ids "$1" | KEY=$2 jq_node '(o.tags || {})[process.env.KEY] || ""'; }
 
+# wait_power STATE MESSAGE: waits up to STOP_TIMEOUT_SECONDS for the power state; fails with MESSAGE.
+wait_power() {
+    until_deadline "$STOP_TIMEOUT_SECONDS"
+    until [[ $(view | power) == "$1" ]]; do
+        expired && fail "$VM_LABEL: $2"
+        pause
+    done
+}
+
 # deallocate HINT: deallocates the VM and waits for it; fails with HINT.
 deallocate() {
     log "$VM_LABEL: deallocating $VM_NAME"
     az_json vm deallocate "${vm_args[@]}" >/dev/null
-    until_deadline "$STOP_TIMEOUT_SECONDS"
-    until [[ $(view | power) == deallocated ]]; do
-        expired && fail "$VM_LABEL: $VM_NAME did not deallocate within $STOP_TIMEOUT_SECONDS s; $1"
-        pause
-    done
+    wait_power deallocated "$VM_NAME did not deallocate within $STOP_TIMEOUT_SECONDS s; $1"
 }

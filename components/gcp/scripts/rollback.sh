@@ -15,16 +15,9 @@ report() { rollback_report "$1" "$2" "$REPLACED"; }
 
 boot=$(describe | boot_of)
 if [[ $boot == "$ORIGINAL_DISK" ]]; then
-    if [[ $(disk_label "$ORIGINAL_DISK" bootloop-rescue-role) == original-boot ]]; then
-        message="already boots from its original disk $ORIGINAL_DISK (rolled back before); nothing to do"
-        log "$VM_LABEL: $message"
-        report rolled-back "$message"
-    else
-        message="was never swapped: it boots from its original disk $ORIGINAL_DISK; nothing to do"
-        log "$VM_LABEL: $message"
-        report not-swapped "$message"
-    fi
-    exit 0
+    before=false
+    [[ $(disk_label "$ORIGINAL_DISK" bootloop-rescue-role) == original-boot ]] && before=true
+    rollback_noop "boot disk" "$ORIGINAL_DISK" "$before"
 fi
 if [[ $boot != none ]]; then
     role=$(disk_label "$boot" bootloop-rescue-role)
