@@ -36,6 +36,15 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         assert.equal(r.stdout.trim().split("\n").length, 1);
     });
 
+    it("after a reboot that recovered the VM (reboot-then-repair) it touches no disk and says the repair was skipped", () => {
+        const dir = lib(ok);
+        const r = run(dir, { REBOOT_STATUS: "recovered" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(JSON.parse(r.stdout).outcome, "skipped");
+        assert.ok(!fs.existsSync(path.join(dir, "find-args")) && !fs.existsSync(path.join(dir, "repair-args")), "neither find-disk nor the engine ran");
+        assert.equal(run(lib(ok), { REBOOT_STATUS: "not-recovered" }).status, 0, "a reboot that did not help: the repair runs");
+    });
+
     it("hands a BitLocker key over in a root-only file that is gone afterwards, never in arguments or output", () => {
         const dir = lib(ok);
         const key = "000000-111111-222222-333333-444444-555555-666666-000011";
