@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { hexId, shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
-import { Resolved } from "../core/steps";
+import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AwsConfig } from "./config";
 import { awsScript } from "./scripts";
@@ -29,7 +29,7 @@ export interface AwsFacts {
  * Looks up an instance: its AZ, root volume and subnet, and the account the provider acts in.
  * An AZ given in the inventory is passed as a filter, so a mismatch is an error, not a guess.
  */
-export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, account: Promise<string>, config: AwsConfig, restore?: { before: string }): Promise<Resolved> {
+export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, account: Promise<string>, config: AwsConfig, restore?: RestoreLookup): Promise<Resolved> {
     const region = vm.fields.region;
     const opts: pulumi.InvokeOptions = { provider };
     const filters = vm.fields.availabilityZone ? [{ name: "availability-zone", values: [vm.fields.availabilityZone] }] : undefined;

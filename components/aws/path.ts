@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { VmEntry } from "../core/inventory/validate";
 import { bindSteps } from "../core/cloud-steps";
-import { CloudPath, CloudSession, SessionContext } from "../core/steps";
+import { CloudPath, CloudSession, RestoreLookup, SessionContext } from "../core/steps";
 import { AWS_CONFIG_KEYS, AwsConfig, readAwsConfig } from "./config";
 import { awsIdentity } from "./identity";
 import { callerAccount, lookUpInstance, offlineAwsLookup } from "./lookups";
@@ -46,14 +46,13 @@ class AwsSession {
         return provider;
     }
 
-    async resolve(vm: VmEntry, options: { rollback: boolean }) {
+    async resolve(vm: VmEntry, restore: RestoreLookup | undefined) {
         const provider = this.provider(vm.fields.accountId ?? "", vm.fields.region);
         let account = this.accounts.get(provider);
         if (!account) {
             account = vm.fields.accountId ? Promise.resolve(vm.fields.accountId) : callerAccount(provider);
             this.accounts.set(provider, account);
         }
-        const restore = vm.strategy === "restore" && !options.rollback ? { before: this.ctx.settings.restoreBefore } : undefined;
         const resolved = await lookUpInstance(vm, provider, account, this.ctx.config, restore);
         this.byScope.set(resolved.placement.scope, provider);
         return resolved;
@@ -63,7 +62,7 @@ class AwsSession {
 
     /** The session core drives: lookups, rescue VMs, and the steps bound to this run. */
     asSession(): CloudSession {
-        return { resolve: (vm, options) => this.resolve(vm, options), rescueVm: this.rescueVm, ...bindSteps(this.env, steps) };
+        return { resolve: (vm, restore) => this.resolve(vm, restore), rescueVm: this.rescueVm, ...bindSteps(this.env, steps) };
     }
 }
 

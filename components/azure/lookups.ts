@@ -3,7 +3,7 @@ import * as network from "@pulumi/azure-native/network";
 import { Provider } from "@pulumi/azure-native/provider";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
-import { Resolved } from "../core/steps";
+import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AzureConfig } from "./config";
 import { azureScript } from "./scripts";
@@ -34,7 +34,7 @@ export function parseResourceId(id: string): { subscription: string; resourceGro
  * before anything is declared, with the reason: unmanaged or ephemeral OS disks, confidential VMs,
  * non-Windows VMs, and a location or zone that differs from the inventory's.
  */
-export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureConfig, restore?: { before: string }): Promise<Resolved> {
+export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureConfig, restore?: RestoreLookup): Promise<Resolved> {
     const f = vm.fields;
     const found = await compute.getVirtualMachine({ resourceGroupName: f.resourceGroup, vmName: f.vmName }, { provider });
     const os = found.storageProfile?.osDisk;

@@ -36,8 +36,7 @@ class AzureSession {
     /** The session core drives: lookups, rescue VMs, and the steps bound to this run. */
     asSession(): CloudSession {
         return {
-            resolve: (vm: VmEntry, options: { rollback: boolean }) =>
-                lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config, vm.strategy === "restore" && !options.rollback ? { before: this.ctx.settings.restoreBefore } : undefined),
+            resolve: (vm: VmEntry, restore) => lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config, restore),
             rescueVm: (ctx) => this.fleet.instance(ctx),
             ...bindSteps(this.env, steps),
         };

@@ -63,7 +63,7 @@ export class Recovery extends pulumi.ComponentResource {
         }
 
         const rolledBack = (vm: VmEntry) => settings.rollback === "all" || settings.rollback.includes(vm.key);
-        const placed = await resolveAll(args.vms, sessions, args.inventoryFile, rolledBack);
+        const placed = await resolveAll(args.vms, sessions, args.inventoryFile, rolledBack, settings.restoreBefore);
         const plan = buildPlan(placed, {
             ...settings,
             disksPerRescue: (cloud) => settings.disksPerRescue[cloud] ?? settings.disksPerRescue["*"] ?? pathOf.get(cloud)!.disksPerRescue.default,
@@ -150,8 +150,9 @@ export class Zone extends pulumi.ComponentResource {
 }
 
 /** Runs every VM's lookup; all failures are reported together, naming the entry. */
-async function resolveAll(vms: readonly VmEntry[], sessions: Map<string, CloudSession>, file: string, rolledBack: (vm: VmEntry) => boolean): Promise<PlacedVm[]> {
-    const settled = await Promise.allSettled(vms.map((vm) => sessions.get(vm.cloud)!.resolve(vm, { rollback: rolledBack(vm) })));
+async function resolveAll(vms: readonly VmEntry[], sessions: Map<string, CloudSession>, file: string, rolledBack: (vm: VmEntry) => boolean, restoreBefore: string): Promise<PlacedVm[]> {
+    const restoreFor = (vm: VmEntry) => (vm.strategy === "restore" && !rolledBack(vm) ? { before: restoreBefore } : undefined);
+    const settled = await Promise.allSettled(vms.map((vm) => sessions.get(vm.cloud)!.resolve(vm, restoreFor(vm))));
     const problems: Problem[] = [];
     const placed: PlacedVm[] = [];
     settled.forEach((s, i) => {

@@ -84,6 +84,11 @@ export interface RestorePoint {
     createdAt: string;
 }
 
+/** What a restore-point lookup needs: only backups taken before this instant (ISO 8601, UTC) qualify. */
+export interface RestoreLookup {
+    before: string;
+}
+
 /** Everything a per-VM step needs, prepared by core. */
 export interface StepContext {
     /** The VM, with its placement, facts from the lookup, wave and rescue seat. */
@@ -150,11 +155,12 @@ export interface Resolved {
  */
 export interface CloudSession {
     /**
-     * Looks up what the inventory leaves out, and for strategy restore the restore point (a VM in
-     * `rollback` needs none). Called for every VM before any step is declared; throws with the
-     * reason when the VM cannot be recovered as asked.
+     * Looks up what the inventory leaves out and, when `restore` is given, the VM's restore point
+     * (core asks only for VMs with strategy restore that are not being rolled back). Called for
+     * every VM before any step is declared; throws with the reason when the VM cannot be recovered
+     * as asked.
      */
-    resolve(vm: VmEntry, options: { rollback: boolean }): Promise<Resolved>;
+    resolve(vm: VmEntry, restore: RestoreLookup | undefined): Promise<Resolved>;
     /** Declares one rescue VM of a zone's pool. */
     rescueVm(ctx: RescueContext): RescueStep;
     /** Declares the retained backup of the VM's OS disk. */

@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
-import { Resolved } from "../core/steps";
+import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { GcpConfig } from "./config";
 import { gcpScript } from "./scripts";
@@ -28,7 +28,7 @@ const lastSegment = (url: string) => url.split("/").pop() ?? url;
  * anything is declared: no boot disk, or one encrypted with a customer-supplied key (it cannot be
  * copied without the raw key).
  */
-export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: gcp.Provider, restore?: { before: string }): Promise<Resolved> {
+export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: gcp.Provider, restore?: RestoreLookup): Promise<Resolved> {
     const f = vm.fields;
     const found = await gcp.compute.getInstance({ name: f.instance, zone: f.zone, project: f.project }, { provider });
     const boot = found.bootDisks?.[0];

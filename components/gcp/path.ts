@@ -19,8 +19,7 @@ function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
     const fleet = new GcpRescueFleet(ctx.config, providerOf, labels);
     const env: steps.GcpStepEnv = { settings: ctx.settings, config: ctx.config, providerOf, rescueOf: (r) => fleet.detailsOf(r), labels };
     return {
-        resolve: (vm: VmEntry, options: { rollback: boolean }) =>
-            lookUpInstance(vm, ctx.config, undefined, vm.strategy === "restore" && !options.rollback ? { before: ctx.settings.restoreBefore } : undefined),
+        resolve: (vm: VmEntry, restore) => lookUpInstance(vm, ctx.config, undefined, restore),
         rescueVm: (rescue) => fleet.instance(rescue),
         ...bindSteps(env, steps),
     };

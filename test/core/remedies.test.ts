@@ -75,6 +75,13 @@ describe("remedies under Pulumi mocks (lab cloud)", () => {
         assert.equal(all.resources!.filter((r) => r.type === "command:local:Command").length, 1, "rollbacks follow the waves too: one gate");
     });
 
+    it("a restore VM being rolled back needs no restore point and no data-loss acknowledgement", async () => {
+        const run = await runLab(labInventory([{ machine: "m1", strategy: "restore" }]), { "bootloop-rescue:rollback": "all" }, every);
+        const [vm] = run.result.plan.vms;
+        assert.equal(vm.restorePoint, undefined, "core asked the lookup for no restore point");
+        assert.deepEqual(steps(run.resources!, vm.slug), ["rollback"]);
+    });
+
     it("a rollback naming no VM of the inventory stops the run before anything is declared", async () => {
         const { error, registered } = await registrationsBeforeFailure(labInventory([{ machine: "m1" }]), { "bootloop-rescue:rollback": "lab hq/m9" }, every.paths);
         assert.ok(error instanceof InputError);
