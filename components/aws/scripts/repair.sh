@@ -6,14 +6,7 @@ expect RESCUE_INSTANCE_ID '^i-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect DOCUMENT_NAME '^[A-Za-z0-9_.-]{3,128}$'
 expect REPAIR_TIMEOUT_SECONDS '^[0-9]{1,6}$'
-if after_reboot_recovered; then
-    log "$VM_LABEL: recovered by its reboot step; no repair needed"
-    skip_repair_evidence
-    exit 0
-fi
-if [[ ${BOOTLOOP_TEARDOWN:-} == 1 ]]; then
-    fail "$VM_LABEL: teardown found no finished repair for this VM in the stack; run without teardown until its chain completes, or remove it from the inventory"
-fi
+repair_preamble
 
 until_deadline "$REPAIR_TIMEOUT_SECONDS"
 log "$VM_LABEL: waiting for the Systems Manager agent of rescue instance $RESCUE_INSTANCE_ID"

@@ -14,11 +14,7 @@ started=$SECONDS
 
 report() { MARKER=$marker swap_report "$1" "$2" instanceId=INSTANCE_ID originalVolumeId=ORIGINAL_VOLUME_ID fixedVolumeId=FIXED_VOLUME_ID bootMarker=MARKER; }
 
-if after_reboot_recovered; then
-    log "$VM_LABEL: recovered by its reboot step; nothing to swap"
-    report recovered-by-reboot true
-    exit 0
-fi
+swap_preamble
 
 rollback_hint="the original root volume $ORIGINAL_VOLUME_ID is untouched and kept for rollback"
 current=$(instance)

@@ -14,11 +14,7 @@ healthy() { local v; v=$(view) && [[ $(power <<<"$v") == running && $(agent <<<"
 
 report() { swap_report "$1" "$2" vm=VM_NAME originalDiskId=ORIGINAL_DISK_ID fixedDiskId=FIXED_DISK_ID evidence=EVIDENCE; }
 
-if after_reboot_recovered; then
-    log "$VM_LABEL: recovered by its reboot step; nothing to swap"
-    report recovered-by-reboot true
-    exit 0
-fi
+swap_preamble
 
 rollback_hint="the original OS disk $ORIGINAL_DISK_ID is untouched and kept for rollback"
 current=$(view)

@@ -79,9 +79,28 @@ after_reboot_recovered() {
     [[ $REBOOT_STATUS == recovered ]]
 }
 
-# skip_repair_evidence: the evidence document of a repair that was not needed.
-skip_repair_evidence() {
-    printf '%s' '{"tool":"bootloop-rescue","outcome":"skipped","exitCode":0,"message":"the VM recovered by reboot; its disk was not repaired","volumes":[]}'
+# repair_preamble: what every repair command checks before it waits for anything. After a reboot
+# that recovered the VM: prints the evidence of a skipped repair and exits. In teardown (the
+# repair is not in the stack's state, so it never finished): fails, calling nothing.
+repair_preamble() {
+    if after_reboot_recovered; then
+        log "$VM_LABEL: recovered by its reboot step; no repair needed"
+        printf '%s' '{"tool":"bootloop-rescue","outcome":"skipped","exitCode":0,"message":"the VM recovered by reboot; its disk was not repaired","volumes":[]}'
+        exit 0
+    fi
+    if [[ ${BOOTLOOP_TEARDOWN:-} == 1 ]]; then
+        fail "$VM_LABEL: teardown found no finished repair for this VM in the stack; run without teardown until its chain completes, or remove it from the inventory"
+    fi
+}
+
+# swap_preamble: after a reboot that recovered the VM, there is nothing to swap: reports
+# recovered-by-reboot through the swap script's `report` and exits, calling nothing.
+swap_preamble() {
+    if after_reboot_recovered; then
+        log "$VM_LABEL: recovered by its reboot step; nothing to swap"
+        report recovered-by-reboot true
+        exit 0
+    fi
 }
 
 # reboot_until_healthy: the reboot strategies' loop, the same on every cloud. The cloud's script

@@ -7,14 +7,7 @@ expect ZONE "$PATTERN_ZONE"
 expect RESCUE_INSTANCE "$PATTERN_NAME"
 expect DEVICE_NAME '^br-[a-z0-9-]{1,59}$'
 expect REPAIR_TIMEOUT_SECONDS '^[0-9]{1,6}$'
-if after_reboot_recovered; then
-    log "$VM_LABEL: recovered by its reboot step; no repair needed"
-    skip_repair_evidence
-    exit 0
-fi
-if [[ ${BOOTLOOP_TEARDOWN:-} == 1 ]]; then
-    fail "$VM_LABEL: teardown found no finished repair for this VM in the stack; run without teardown until its chain completes, or remove it from the inventory"
-fi
+repair_preamble
 
 log "$VM_LABEL: waiting for the agent on $RESCUE_INSTANCE to repair $DEVICE_NAME"
 until_deadline "$REPAIR_TIMEOUT_SECONDS"

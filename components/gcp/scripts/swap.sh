@@ -13,11 +13,7 @@ started=$SECONDS
 
 report() { swap_report "$1" "$2" instance=INSTANCE originalDisk=ORIGINAL_DISK fixedDisk=FIXED_DISK; }
 
-if after_reboot_recovered; then
-    log "$VM_LABEL: recovered by its reboot step; nothing to swap"
-    report recovered-by-reboot true
-    exit 0
-fi
+swap_preamble
 
 rollback_hint="the original boot disk $ORIGINAL_DISK is untouched and kept for rollback"
 current=$(describe)
