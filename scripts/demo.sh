@@ -5,11 +5,8 @@
 # ntfs-3g, gdisk: `bash scripts/test.sh` installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then exec sudo --preserve-env=PATH bash "$0" "$@"; fi
-    echo "demo: needs root to attach loop devices and mount the image, and there is no sudo" >&2
-    exit 1
-fi
+source scripts/as-root.sh
+as_root "demo: needs root to attach loop devices and mount the image" "$@"
 for tool in ntfs-3g mkntfs sgdisk losetup python3; do
     command -v "$tool" >/dev/null || { echo "demo: $tool is missing; run: bash scripts/test.sh (installs it)" >&2; exit 1; }
 done

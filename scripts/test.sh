@@ -7,11 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Loop devices and mounts need root: as another user, run again through sudo when there is one.
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then exec sudo --preserve-env=PATH bash "$0" "$@"; fi
-    echo "scripts/test.sh needs root (loop devices, mounts for the repair engine's tests), and there is no sudo" >&2
-    exit 1
-fi
+source scripts/as-root.sh
+as_root "scripts/test.sh needs root (loop devices, mounts for the repair engine's tests)" "$@"
 
 packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 dislocker)
 missing=()
