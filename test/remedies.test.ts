@@ -90,6 +90,7 @@ describe("every remedy on every built cloud (offline plan)", () => {
             assert.equal((rollback.inputs.environment as Record<string, string>)[ORIGINAL_ENV[vm.cloud]], vm.originalDiskId);
             assert.ok(!rollback.inputs.delete, "deleting the rollback command undoes nothing");
             for (const field of ["create", "environment"]) assert.ok(rollback.ignoreChanges.includes(field), `${vm.label}: a finished rollback never re-runs (${field})`);
+            for (const value of Object.values(vm.fields).filter((v) => v.length > 3)) assert.ok(!String(rollback.inputs.create).includes(value), `${vm.label}: the rollback script holds no inventory value`);
         }
     });
 

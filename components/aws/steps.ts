@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
+import { rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { AwsConfig } from "./config";
@@ -110,26 +110,15 @@ export function attach(env: AwsStepEnv, ctx: StepContext, scratch: DiskStep, res
 const RETIRED = "vol-00000000000000000";
 
 export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep {
-    const scope = ctx.vm.placement.scope;
-    const command = new local.Command(
-        `${ctx.vm.slug}-repair`,
-        {
-            create: awsScript("repair"),
-            interpreter: ["/bin/bash", "-c"],
-            environment: {
-                ...commandEnv(env, ctx),
-                RESCUE_INSTANCE_ID: attached ? attached.rescue.id : "i-00000000000000000",
-                VOLUME_ID: attached ? attached.attach.handle : RETIRED,
-                DOCUMENT_NAME: env.document(scope, region(ctx)).name,
-                REPAIR_TIMEOUT_SECONDS: String(env.settings.repairTimeoutMinutes * 60),
-                ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
-                ...(ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {}),
-            },
-        },
-        // Once a repair succeeded it never runs again: a new script text, a replaced rescue
-        // instance or teardown must not re-run it (its evidence stays in state).
-        opts(env, ctx, { ignoreChanges: ["create", "update", "environment", "interpreter"], customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` } }),
-    );
+    // Once a repair succeeded it never runs again: a new script text, a replaced rescue instance
+    // or teardown must not re-run it (its evidence stays in state).
+    const core = repairCommandSettings(env.settings, ctx);
+    const command = scriptCommand(env, ctx, "repair", "repair", {
+        ...core.environment,
+        RESCUE_INSTANCE_ID: attached ? attached.rescue.id : "i-00000000000000000",
+        VOLUME_ID: attached ? attached.attach.handle : RETIRED,
+        DOCUMENT_NAME: env.document(ctx.vm.placement.scope, region(ctx)).name,
+    }, core.minutes);
     return { resource: command, evidence: command.stdout };
 }
 

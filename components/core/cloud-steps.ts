@@ -99,6 +99,18 @@ export function rebootCommandSettings(settings: Settings, options: { mustRecover
     };
 }
 
+/** Every command-driven repair: its time limit, the reboot step's outcome, and whether this is teardown. */
+export function repairCommandSettings(settings: Settings, ctx: StepContext): CommandSettings {
+    return {
+        environment: {
+            REPAIR_TIMEOUT_SECONDS: String(settings.repairTimeoutMinutes * 60),
+            ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
+            ...(ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {}),
+        },
+        minutes: settings.repairTimeoutMinutes + 10,
+    };
+}
+
 /** Every cloud's swap command: the boot timeout, and the reboot step's outcome when one came first. */
 export function swapCommandSettings(settings: Settings, ctx: StepContext): CommandSettings {
     return {

@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
+import { rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/identity";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
@@ -99,25 +99,13 @@ export function attach(env: GcpStepEnv, ctx: StepContext, scratch: DiskStep, res
 }
 
 export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep {
-    const command = new local.Command(
-        `${ctx.vm.slug}-repair`,
-        {
-            create: gcpScript("repair"),
-            interpreter: ["/bin/bash", "-c"],
-            environment: {
-                PROJECT: ctx.vm.fields.project,
-                ZONE: ctx.vm.fields.zone,
-                RESCUE_INSTANCE: attached ? env.rescueOf(attached.rescue).name : "retired",
-                DEVICE_NAME: attached ? attached.attach.handle : "br-retired",
-                VM_LABEL: ctx.vm.label,
-                REPAIR_TIMEOUT_SECONDS: String(env.settings.repairTimeoutMinutes * 60),
-                ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
-                ...(ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {}),
-            },
-        },
-        // Once a repair succeeded it never runs again (its evidence stays in state through teardown).
-        opts(env, ctx, { ignoreChanges: ["create", "update", "environment", "interpreter"], customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` } }),
-    );
+    // Once a repair succeeded it never runs again (its evidence stays in state through teardown).
+    const core = repairCommandSettings(env.settings, ctx);
+    const command = scriptCommand(env, ctx, "repair", "repair", {
+        ...core.environment,
+        RESCUE_INSTANCE: attached ? env.rescueOf(attached.rescue).name : "retired",
+        DEVICE_NAME: attached ? attached.attach.handle : "br-retired",
+    }, core.minutes);
     return { resource: command, evidence: command.stdout };
 }
 
@@ -131,6 +119,9 @@ export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: R
     return { resource: disk, diskId: disk.name };
 }
 
+/** The affected instance, for the commands that act on it (not the repair, which acts on the rescue instance). */
+const onInstance = (ctx: StepContext) => ({ INSTANCE: ctx.vm.fields.instance });
+
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
 function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: Parameters<typeof gcpScript>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
     return new local.Command(
@@ -138,7 +129,7 @@ function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: 
         {
             create: gcpScript(script),
             interpreter: ["/bin/bash", "-c"],
-            environment: { PROJECT: ctx.vm.fields.project, ZONE: ctx.vm.fields.zone, INSTANCE: ctx.vm.fields.instance, VM_LABEL: ctx.vm.label, ...environment },
+            environment: { PROJECT: ctx.vm.fields.project, ZONE: ctx.vm.fields.zone, VM_LABEL: ctx.vm.label, ...environment },
         },
         opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
@@ -146,14 +137,14 @@ function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: 
 
 export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
     const core = swapCommandSettings(env.settings, ctx);
-    const command = scriptCommand(env, ctx, "swap", "swap", { ...core.environment, ORIGINAL_DISK: ctx.vm.originalDiskId, FIXED_DISK: fixed.diskId, BOOT_MARKER: env.config.bootMarker }, core.minutes);
+    const command = scriptCommand(env, ctx, "swap", "swap", { ...core.environment, ...onInstance(ctx), ORIGINAL_DISK: ctx.vm.originalDiskId, FIXED_DISK: fixed.diskId, BOOT_MARKER: env.config.bootMarker }, core.minutes);
     const report = swapReport(command.stdout);
     return { resource: command, status: report.status, timings: report.timings };
 }
 
 export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
     const core = rebootCommandSettings(env.settings, options);
-    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", { ...core.environment, BOOT_MARKER: env.config.bootMarker }, core.minutes));
+    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", { ...core.environment, ...onInstance(ctx), BOOT_MARKER: env.config.bootMarker }, core.minutes));
 }
 
 export function restoredDisk(env: GcpStepEnv, ctx: StepContext): DiskStep {
@@ -181,5 +172,5 @@ function restorePointLabels(point: { id: string; createdAt: string }): Record<st
 }
 
 export function rollback(env: GcpStepEnv, ctx: StepContext): RollbackStep {
-    return rollbackStep(scriptCommand(env, ctx, "rollback", "rollback", { ORIGINAL_DISK: ctx.vm.originalDiskId }, 60));
+    return rollbackStep(scriptCommand(env, ctx, "rollback", "rollback", { ...onInstance(ctx), ORIGINAL_DISK: ctx.vm.originalDiskId }, 60));
 }

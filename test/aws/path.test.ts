@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { awsScript } from "../../components/aws/scripts";
 import { InputError } from "../../components/core/inventory/problems";
 import { PlannedResource } from "../../components/core/offline/capture";
 import { planInventory } from "../helpers/lab-run";
@@ -198,6 +199,7 @@ describe("AWS lookups after a swap, and of restore points", () => {
             call: (c) => {
                 if (c.token.endsWith("getInstance")) return { availabilityZone: "us-east-1a", subnetId: "subnet-1", rootBlockDevices: [{ volumeId: "vol-0222222222222222b", deviceName: "/dev/sda1", tags: rootTags }] };
                 if (c.token === "command:local:run") {
+                    assert.equal(c.inputs.command, awsScript("restore-points"), "the lookup runs the fixed script text; values come as environment");
                     runs.push(c.inputs.environment);
                     return { stdout: JSON.stringify(snapshots), stderr: "" };
                 }
