@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { VmEntry } from "../core/inventory/validate";
+import { STRATEGIES, VmEntry } from "../core/inventory/validate";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, RestoreLookup, SessionContext } from "../core/steps";
 import { AWS_CONFIG_KEYS, AwsConfig, readAwsConfig } from "./config";
@@ -69,7 +69,7 @@ class AwsSession {
 /** The AWS recovery path: EC2 Windows instances, repaired through pooled Linux rescue instances. */
 export const awsPath: CloudPath<AwsConfig> = {
     identity: awsIdentity,
-    strategies: ["repair", "reboot", "reboot-then-repair", "restore"],
+    strategies: STRATEGIES,
     bitlocker: false,
     disksPerRescue: { default: 20, max: steps.AWS_MAX_DISKS_PER_RESCUE },
     configKeys: AWS_CONFIG_KEYS,

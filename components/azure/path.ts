@@ -1,6 +1,6 @@
 import { Provider } from "@pulumi/azure-native/provider";
 import * as pulumi from "@pulumi/pulumi";
-import { VmEntry } from "../core/inventory/validate";
+import { STRATEGIES, VmEntry } from "../core/inventory/validate";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, SessionContext } from "../core/steps";
 import { AZURE_CONFIG_KEYS, AzureConfig, readAzureConfig } from "./config";
@@ -46,7 +46,7 @@ class AzureSession {
 /** The Azure recovery path: Windows VMs repaired through pooled Linux rescue VMs and Run Command. */
 export const azurePath: CloudPath<AzureConfig> = {
     identity: azureIdentity,
-    strategies: ["repair", "reboot", "reboot-then-repair", "restore"],
+    strategies: STRATEGIES,
     bitlocker: true,
     disksPerRescue: { default: 8, max: AZURE_MAX_DISKS_PER_RESCUE },
     configKeys: AZURE_CONFIG_KEYS,

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { VmEntry } from "../core/inventory/validate";
+import { STRATEGIES, VmEntry } from "../core/inventory/validate";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, SessionContext } from "../core/steps";
 import { GCP_CONFIG_KEYS, GcpConfig, readGcpConfig } from "./config";
@@ -28,7 +28,7 @@ function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
 /** The GCP recovery path: Compute Engine Windows instances repaired through pooled Linux rescue instances. */
 export const gcpPath: CloudPath<GcpConfig> = {
     identity: gcpIdentity,
-    strategies: ["repair", "reboot", "reboot-then-repair", "restore"],
+    strategies: STRATEGIES,
     bitlocker: false,
     disksPerRescue: { default: 16, max: GCP_MAX_DISKS_PER_RESCUE },
     configKeys: GCP_CONFIG_KEYS,
