@@ -44,17 +44,33 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.ok(!r.calls.some((c) => c.includes(ORIGINAL) && /attach-volume|delete/.test(op(c))), "nothing but the detach touched the original");
         });
 
-        it("retries throttled calls with backoff", () => {
-            const r = run("swap", swapEnv, world({ throttle: { "ec2 stop-instances": 2, "ec2 describe-instances": 1 } }));
+        it("retries throttled calls with jittered backoff, and a throttled poll of the watcher is never a negative observation", () => {
+            const r = run("swap", swapEnv, world({ throttle: { "ec2 stop-instances": 2, "ec2 describe-instances": 3, "ec2 describe-instance-status": 3 } }));
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "ec2 stop-instances").length, 3);
-            assert.match(r.stderr, /aws ec2 stop-instances was throttled or busy \(try 1 of 8\); retrying/);
+            assert.match(r.stderr, /ec2 stop-instances was throttled or busy \(try 1\); retrying in [0-9.]+s/);
+            assert.equal(JSON.parse(r.stdout).status, "recovered");
         });
 
-        it("gives up after the last retry with the error", () => {
-            const r = run("swap", { ...swapEnv, MAX_ATTEMPTS: "3" }, world({ throttle: { "ec2 describe-instances": 10 } }));
+        it("retries a throttled call until the step's deadline, then fails with the cloud's message", () => {
+            const r = run("swap", { ...swapEnv, STEP_TIMEOUT_SECONDS: "4" }, world({ throttle: { "ec2 stop-instances": 1e6 } }));
             assert.notEqual(r.code, 0);
-            assert.match(r.stderr, /aws ec2 describe-instances failed: .*RequestLimitExceeded/);
+            assert.ok(r.calls.filter((c) => op(c) === "ec2 stop-instances").length > 2, "retried more than twice");
+            assert.match(r.stderr, /ec2 stop-instances failed: .*RequestLimitExceeded/);
+            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o) && o !== "ec2 stop-instances"), []);
+        });
+
+        it("a permanent error (access denied) fails at once with the cloud's message, no retry", () => {
+            const r = run("swap", swapEnv, world({ deny: { "ec2 stop-instances": true } }));
+            assert.equal(r.code, 1);
+            assert.equal(r.calls.filter((c) => op(c) === "ec2 stop-instances").length, 1);
+            assert.match(r.stderr, /ec2 stop-instances failed: .*UnauthorizedOperation/);
+        });
+
+        it("an observation that can never be made is reported as such, never as a timeout of the VM", () => {
+            const r = run("swap", swapEnv, world({ throttle: { "ec2 describe-instances": 1e6 } }));
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /no observation could be made since the deadline passed .*RequestLimitExceeded/);
             assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
         });
 

@@ -33,7 +33,7 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             w.disks[FIXED.toLowerCase()].boots = false;
             const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
             assert.equal(r.code, 1);
-            assert.match(r.stderr, /did not report its VM agent Ready within 2 s on the fixed disk; check its boot diagnostics; the original OS disk .* is untouched and kept for rollback/);
+            assert.match(r.stderr, /did not report its VM agent Ready within 2 s on the fixed disk \(power running, agent none\); check its boot diagnostics; the original OS disk .* is untouched and kept for rollback/);
             assert.equal(r.world.disks[ORIGINAL.toLowerCase()].attachedTo, undefined);
             assert.ok(!r.calls.some((c) => c.includes(ORIGINAL) && op(c) !== "disk update"), "only tagged");
         });
@@ -44,7 +44,7 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "vm deallocate").length, 3);
-            assert.match(r.stderr, /az vm deallocate .* was throttled or busy \(try 1 of 8\)/);
+            assert.match(r.stderr, /vm deallocate was throttled or busy \(try 1\); retrying in [0-9.]+s/);
         });
 
         it("refuses an OS disk it does not know", () => {

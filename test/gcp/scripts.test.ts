@@ -33,7 +33,7 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             w.disks["web-1-fixed"].boots = false;
             const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
             assert.equal(r.code, 1);
-            assert.match(r.stderr, /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed; the original boot disk web-1 is untouched/);
+            assert.match(r.stderr, /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed \(status RUNNING\); the original boot disk web-1 is untouched/);
             assert.ok(r.calls.some((c) => op(c) === "instances get-serial-port-output" && c.includes("--start") && c[c.indexOf("--start") + 1] !== "0"), "reads only output after the start");
         });
 
@@ -52,7 +52,7 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "instances stop").length, 3);
-            assert.match(r.stderr, /gcloud compute instances stop was throttled or busy \(try 1 of 8\)/);
+            assert.match(r.stderr, /instances stop was throttled or busy \(try 1\); retrying in [0-9.]+s/);
         });
 
         it("keeps metacharacters inert: refused before any call", () => {

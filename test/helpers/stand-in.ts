@@ -3,6 +3,18 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
+/** The project folder: scripts find the watcher there. */
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** Stops the watcher a script run started in `watchDir`, if it still runs. */
+export function stopWatcher(watchDir: string): void {
+    try {
+        process.kill(Number(fs.readFileSync(path.join(watchDir, "watcher.pid"), "utf8")), "SIGTERM");
+    } catch {
+        /* none, or gone already */
+    }
+}
+
 /** What a script run against a stand-in CLI did. */
 export interface StandInRun {
     code: number | null;
@@ -17,7 +29,9 @@ export interface StandInRun {
 /**
  * Runs a command script with bash, a stand-in CLI first on PATH and its world in a JSON file. The
  * stand-in appends each call to a log and rewrites the world as the cloud would move. Polls and
- * backoff are instant unless the environment says otherwise.
+ * backoff are instant unless the environment says otherwise. The script's watcher (which makes
+ * the batched observations, through the same stand-in) gets a folder of its own and is stopped
+ * after the run; its calls are in `calls` too.
  */
 export function runWithStandIn(args: { script: string; env: Record<string, string>; world: unknown; standInDir: string; stateVar: string; logVar: string }): StandInRun {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "script-"));
@@ -28,9 +42,21 @@ export function runWithStandIn(args: { script: string; env: Record<string, strin
     const out = spawnSync("bash", ["-c", args.script], {
         encoding: "utf8",
         cwd: dir,
-        env: { PATH: `${args.standInDir}:${process.env.PATH}`, HOME: dir, [args.stateVar]: state, [args.logVar]: log, POLL_SECONDS: "0", BACKOFF_SECONDS: "0", ...args.env },
+        env: {
+            PATH: `${args.standInDir}:${process.env.PATH}`,
+            HOME: dir,
+            [args.stateVar]: state,
+            [args.logVar]: log,
+            POLL_SECONDS: "0",
+            BOOTLOOP_HOME: PROJECT_DIR,
+            BOOTLOOP_WATCH_DIR: path.join(dir, "watch"),
+            BOOTLOOP_TIME_SCALE: "1000",
+            BOOTLOOP_WATCHER_IDLE_SECONDS: "2",
+            ...args.env,
+        },
         timeout: 60_000,
     });
+    stopWatcher(path.join(dir, "watch"));
     const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
     return { code: out.status, stdout: out.stdout, stderr: out.stderr, calls, world: JSON.parse(fs.readFileSync(state, "utf8")) };
 }

@@ -1,14 +1,22 @@
 # AWS helpers, after core's base.sh.
 
-# aws_json ARGS...: one AWS CLI call in $AWS_REGION, JSON on stdout, throttling retried.
+need AWS_REGION
+expect AWS_REGION '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$'
+
+# aws_json OP ARGS...: one AWS CLI call in $AWS_REGION through the watcher's gate ("ec2 stop-instances"
+# names it for the rate limits), JSON on stdout; throttling and transient errors retried.
 aws_json() {
-    with_retries 'Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown|ServiceUnavailable|InternalError|RequestTimeout' "aws $1 $2" \
-        aws --region "$AWS_REGION" --output json "$@"
+    cloud_call "$1 $2" aws --region "$AWS_REGION" --output json "$@"
 }
 
-# For a VM in another account: act as the configured role there (credentials stay in this process).
+# For a VM in another account: act as the configured role there (credentials stay in this process;
+# the watcher assumes the same role for its own calls).
 if [[ -n ${ASSUME_ROLE_ARN:-} ]]; then
     expect ASSUME_ROLE_ARN '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]{1,512}$'
+fi
+WATCH_CLOUD=aws
+WATCH_SCOPE=$'\t'"region=$AWS_REGION"${ASSUME_ROLE_ARN:+$'\t'"role=$ASSUME_ROLE_ARN"}
+if [[ -n ${ASSUME_ROLE_ARN:-} ]]; then
     credentials=$(aws_json sts assume-role --role-arn "$ASSUME_ROLE_ARN" --role-session-name bootloop-rescue) || fail "cannot assume $ASSUME_ROLE_ARN"
     AWS_ACCESS_KEY_ID=$(jq_node 'o.Credentials.AccessKeyId' <<<"$credentials")
     AWS_SECRET_ACCESS_KEY=$(jq_node 'o.Credentials.SecretAccessKey' <<<"$credentials")
@@ -17,29 +25,24 @@ if [[ -n ${ASSUME_ROLE_ARN:-} ]]; then
     unset credentials AWS_PROFILE
 fi
 
-instance() { aws_json ec2 describe-instances --instance-ids "$INSTANCE_ID"; }
-state_of() { jq_node 'o.Reservations[0].Instances[0].State.Name'; }
-root_of() { jq_node '(o.Reservations[0].Instances[0].BlockDeviceMappings || []).filter((m) => m.DeviceName === process.env.ROOT_DEVICE).map((m) => m.Ebs.VolumeId)[0] || "none"'; }
-volume_state() { aws_json ec2 describe-volumes --volume-ids "$1" | jq_node 'o.Volumes[0].State'; }
+# instance_now: the instance's state and the volume at ROOT_DEVICE ("none"), freshly observed,
+# in $state and $root.
+instance_now() {
+    observe instance "$INSTANCE_ID" "device=${ROOT_DEVICE:-/dev/sda1}"
+    state=${seen[state]}
+    root=${seen[root]}
+}
 # volume_tag VOLUME KEY: the value of one of the volume's tags ("" when it has none).
 volume_tag() { aws_json ec2 describe-volumes --volume-ids "$1" | KEY=$2 jq_node '((o.Volumes[0].Tags || []).find((t) => t.Key === process.env.KEY) || {}).Value || ""'; }
 
 STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-600}
 VOLUME_TIMEOUT_SECONDS=${VOLUME_TIMEOUT_SECONDS:-600}
 
-wait_instance() {  # STATE TIMEOUT
-    until_deadline "$2"
-    while [[ $(instance | state_of) != "$1" ]]; do
-        expired && return 1
-        pause
-    done
-}
-wait_volume() {  # VOLUME STATE
-    until_deadline "$VOLUME_TIMEOUT_SECONDS"
-    while [[ $(volume_state "$1") != "$2" ]]; do
-        expired && fail "$VM_LABEL: volume $1 did not become $2 within $VOLUME_TIMEOUT_SECONDS s"
-        pause
-    done
+# wait_instance STATE TIMEOUT: 0 once the instance is in STATE; 1 when it still was not at TIMEOUT.
+wait_instance() { wait_for instance "$INSTANCE_ID" "$1" "$2" "device=${ROOT_DEVICE:-/dev/sda1}"; }
+# wait_volume VOLUME STATE: waits for the volume's state, or fails the step.
+wait_volume() {
+    wait_for volume "$1" "$2" "$VOLUME_TIMEOUT_SECONDS" || fail "$VM_LABEL: volume $1 did not become $2 within $VOLUME_TIMEOUT_SECONDS s (it is ${seen[state]})"
 }
 
 # stop_instance HINT: stops $INSTANCE_ID, forcing the stop when it hangs; fails with HINT.
@@ -53,16 +56,14 @@ stop_instance() {
     fi
 }
 
-# healthy: both status checks pass and, if the console output is available, it shows $BOOT_MARKER.
+# healthy_within SECONDS: 0 once both status checks pass and, if the console output is available,
+# it shows $BOOT_MARKER (the watcher reads the console only once the checks pass); $marker says
+# what the console showed (found, missing, unavailable).
 marker=unavailable
-healthy() {
-    local checks output
-    checks=$(aws_json ec2 describe-instance-status --instance-ids "$INSTANCE_ID" --include-all-instances |
-        jq_node 'o.InstanceStatuses.length ? o.InstanceStatuses[0].InstanceStatus.Status + " " + o.InstanceStatuses[0].SystemStatus.Status : "none none"')
-    [[ $checks == "ok ok" ]] || return 1
-    output=$(aws_json ec2 get-console-output --instance-id "$INSTANCE_ID" --latest | jq_node 'o.Output || ""')
-    if [[ -z $output ]]; then marker=unavailable; return 0; fi
-    if grep -qE -- "$BOOT_MARKER" <<<"$output"; then marker=found; return 0; fi
-    marker=missing
-    return 1
+healthy_within() {
+    [[ $BOOT_MARKER != *[$'\t\n']* ]] || fail "BOOT_MARKER has an unexpected value; refusing to run"
+    local ok=0
+    wait_for status "$INSTANCE_ID" healthy "$1" "marker=$BOOT_MARKER" || ok=1
+    marker=${seen[marker]:-unchecked}
+    return $ok
 }

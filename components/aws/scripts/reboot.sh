@@ -5,10 +5,9 @@
 need AWS_REGION INSTANCE_ID VM_LABEL MAX_REBOOTS REBOOT_TIMEOUT_SECONDS MUST_RECOVER BOOT_MARKER
 expect INSTANCE_ID '^i-([0-9a-f]{8}|[0-9a-f]{17})$'
 
-vm_healthy() { [[ $(instance | state_of) == running ]] && healthy; }
+vm_healthy_within() { healthy_within "$1"; }
 vm_restart() {
-    local state
-    state=$(instance | state_of)
+    instance_now
     case $state in
         running) aws_json ec2 reboot-instances --instance-ids "$INSTANCE_ID" >/dev/null ;;
         stopped) aws_json ec2 start-instances --instance-ids "$INSTANCE_ID" >/dev/null ;;

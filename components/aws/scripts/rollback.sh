@@ -12,7 +12,7 @@ REPLACED=
 
 report() { rollback_report "$1" "$2" "$REPLACED"; }
 
-root=$(instance | root_of)
+instance_now
 if [[ $root == "$ORIGINAL_VOLUME_ID" ]]; then
     before=false
     [[ $(volume_tag "$ORIGINAL_VOLUME_ID" bootloop-rescue:role) == original-root ]] && before=true
@@ -28,7 +28,8 @@ if [[ $root != none ]]; then
 fi
 
 t=$SECONDS
-[[ $(instance | state_of) == stopped ]] || stop_instance "nothing was rolled back"
+instance_now
+[[ $state == stopped ]] || stop_instance "nothing was rolled back"
 stop_s=$((SECONDS - t))
 t=$SECONDS
 if [[ -n $REPLACED ]]; then

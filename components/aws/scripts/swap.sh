@@ -8,7 +8,7 @@ expect INSTANCE_ID '^i-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect ORIGINAL_VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect FIXED_VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect ROOT_DEVICE '^/dev/(sd[a-z]|xvd[a-z]|nvme[0-9]n1)[0-9]?$'
-expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
+expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}(\.[0-9]+)?$'
 started=$SECONDS
 
 
@@ -17,11 +17,9 @@ report() { MARKER=$marker swap_report "$1" "$2" instanceId=INSTANCE_ID originalV
 swap_preamble
 
 rollback_hint="the original root volume $ORIGINAL_VOLUME_ID is untouched and kept for rollback"
-current=$(instance)
-state=$(state_of <<<"$current")
-root=$(root_of <<<"$current")
+instance_now
 
-if [[ $root == "$FIXED_VOLUME_ID" && $state == running ]] && healthy; then
+if [[ $root == "$FIXED_VOLUME_ID" && $state == running ]] && healthy_within 0; then
     log "$VM_LABEL: already running healthy on the fixed volume $FIXED_VOLUME_ID; nothing to do"
     report recovered true
     exit 0
@@ -44,7 +42,8 @@ fi
 
 if [[ $root == none ]]; then
     t=$SECONDS
-    [[ $(instance | state_of) == stopped ]] || fail "$VM_LABEL: $INSTANCE_ID has no root volume but is not stopped; nothing is done; $rollback_hint"
+    instance_now
+    [[ $state == stopped ]] || fail "$VM_LABEL: $INSTANCE_ID has no root volume but is not stopped; nothing is done; $rollback_hint"
     log "$VM_LABEL: attaching the fixed volume $FIXED_VOLUME_ID at $ROOT_DEVICE"
     aws_json ec2 attach-volume --volume-id "$FIXED_VOLUME_ID" --instance-id "$INSTANCE_ID" --device "$ROOT_DEVICE" >/dev/null
     wait_volume "$FIXED_VOLUME_ID" in-use
@@ -52,7 +51,7 @@ if [[ $root == none ]]; then
 fi
 
 t=$SECONDS
-state=$(instance | state_of)
+instance_now
 if [[ $state == stopping ]]; then
     wait_instance stopped "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE_ID did not finish stopping; the fixed volume is attached; $rollback_hint"
     state=stopped
@@ -63,13 +62,8 @@ if [[ $state == stopped ]]; then
 elif [[ $state != running && $state != pending ]]; then
     fail "$VM_LABEL: $INSTANCE_ID is $state; nothing more is done; $rollback_hint"
 fi
-until_deadline "$BOOT_TIMEOUT_SECONDS"
-until healthy; do
-    if expired; then
-        fail "$VM_LABEL: $INSTANCE_ID did not boot healthy within $BOOT_TIMEOUT_SECONDS s on the fixed volume $FIXED_VOLUME_ID (status checks or boot marker: $marker); $rollback_hint (detached, tagged bootloop-rescue:role=original-root)"
-    fi
-    pause
-done
+healthy_within "$BOOT_TIMEOUT_SECONDS" ||
+    fail "$VM_LABEL: $INSTANCE_ID did not boot healthy within $BOOT_TIMEOUT_SECONDS s on the fixed volume $FIXED_VOLUME_ID (status checks ${seen[checks]:-unknown}, boot marker: $marker); $rollback_hint (detached, tagged bootloop-rescue:role=original-root)"
 boot_s=$((SECONDS - t))
 log "$VM_LABEL: booted healthy on the fixed volume (boot marker: $marker)"
 report recovered false

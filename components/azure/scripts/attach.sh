@@ -1,19 +1,25 @@
 # Attach: the scratch disk goes onto the zone's rescue VM at its seat's LUN. Idempotent: a disk
-# already at that LUN is left alone; another disk there is an error, never overwritten.
+# already at that LUN is left alone; another disk there is an error, never overwritten. Attaches
+# to one rescue VM run one at a time, in the order they asked (each is an update of that VM, and
+# concurrent updates of one VM collide).
 need RESCUE_VM_ID DISK_ID LUN VM_LABEL
 expect RESCUE_VM_ID "$PATTERN_VM_ID"
 expect DISK_ID "$PATTERN_DISK_ID"
 expect LUN '^([0-9]|[1-5][0-9]|6[0-3])$'
 IFS=/ read -r _ _ subscription _ group _ _ _ rescue <<<"$RESCUE_VM_ID"
+watch_subscription "$subscription"
+ATTACH_TIMEOUT_SECONDS=${ATTACH_TIMEOUT_SECONDS:-900}
 
-at_lun() { az_json vm show --subscription "$subscription" -g "$group" -n "$rescue" | LUN=$LUN jq_node '(o.storageProfile.dataDisks || []).filter((d) => String(d.lun) === process.env.LUN).map((d) => d.managedDisk.id)[0] || ""'; }
-
-current=$(at_lun)
-if [[ -n $current ]]; then
-    [[ $(lower "$current") == $(lower "$DISK_ID") ]] || fail "$VM_LABEL: LUN $LUN of rescue VM $rescue already holds another disk ($current); nothing attached"
+observe data-disks "$RESCUE_VM_ID" "lun=$LUN" "disk=$DISK_ID"
+if [[ ${seen[atlun]} != none ]]; then
+    [[ ${seen[atlun]} == $(lower "$DISK_ID") ]] || fail "$VM_LABEL: LUN $LUN of rescue VM $rescue already holds another disk (${seen[atlun]}); nothing attached"
     log "$VM_LABEL: the scratch disk is already attached at LUN $LUN"
     exit 0
 fi
-log "$VM_LABEL: attaching the scratch disk to $rescue at LUN $LUN"
-az_json vm disk attach --subscription "$subscription" -g "$group" --vm-name "$rescue" --name "$DISK_ID" --lun "$LUN" >/dev/null
-[[ $(lower "$(at_lun)") == $(lower "$DISK_ID") ]] || fail "$VM_LABEL: the attach of the scratch disk at LUN $LUN could not be verified"
+attach_now() {
+    log "$VM_LABEL: attaching the scratch disk to $rescue at LUN $LUN"
+    az_json vm disk attach --subscription "$subscription" -g "$group" --vm-name "$rescue" --name "$DISK_ID" --lun "$LUN" >/dev/null
+}
+with_lock "azure-attach $(lower "$RESCUE_VM_ID")" attach_now
+wait_for data-disks "$RESCUE_VM_ID" attached "$ATTACH_TIMEOUT_SECONDS" "lun=$LUN" "disk=$DISK_ID" ||
+    fail "$VM_LABEL: the attach of the scratch disk at LUN $LUN could not be verified"

@@ -5,6 +5,7 @@ need RESCUE_VM_ID DISK_ID VM_LABEL
 expect RESCUE_VM_ID "$PATTERN_VM_ID"
 expect DISK_ID "$PATTERN_DISK_ID"
 IFS=/ read -r _ _ subscription _ group _ _ _ rescue <<<"$RESCUE_VM_ID"
+watch_subscription "$subscription"
 disk_name=${DISK_ID##*/}
 vm=$(az_json vm show --subscription "$subscription" -g "$group" -n "$rescue" 2>/dev/null) || { log "$VM_LABEL: rescue VM $rescue is gone; nothing to detach"; exit 0; }
 attached=$(DISK=$(lower "$DISK_ID") jq_node '(o.storageProfile.dataDisks || []).some((d) => d.managedDisk.id.toLowerCase() === process.env.DISK) ? "yes" : ""' <<<"$vm")

@@ -7,13 +7,12 @@ expect SUBSCRIPTION_ID "$PATTERN_GUID"
 expect RESOURCE_GROUP "$PATTERN_RESOURCE_GROUP"
 expect VM_NAME "$PATTERN_VM_NAME"
 
-vm_healthy() { local v; v=$(view) && [[ $(power <<<"$v") == running && $(agent <<<"$v") == Ready ]]; }
+vm_healthy_within() { wait_vm ready "$1"; }
 vm_restart() {
-    local state
-    state=$(view | power)
-    case $state in
-        running | starting) az_json vm restart "${vm_args[@]}" >/dev/null ;;
-        *) az_json vm start "${vm_args[@]}" >/dev/null ;;
+    vm_now
+    case $power in
+        running | starting) az_json vm restart "${vm_args[@]}" --no-wait >/dev/null ;;
+        *) az_json vm start "${vm_args[@]}" --no-wait >/dev/null ;;
     esac
 }
 

@@ -4,6 +4,7 @@
 need SUBSCRIPTION_ID DISK_ID
 expect SUBSCRIPTION_ID "$PATTERN_GUID"
 expect DISK_ID "$PATTERN_DISK_ID"
+watch_subscription "$SUBSCRIPTION_ID"
 pick='((list) => list.map((s) => ({ id: s.id, createdAt: s.timeCreated, state: s.provisioningState === "Succeeded" ? "ready" : s.provisioningState, source: (s.creationData || {}).sourceResourceId || "" })))'
 if [[ -n ${RESTORE_FROM:-} ]]; then
     expect RESTORE_FROM '^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[A-Za-z0-9_.()-]{1,90}/providers/Microsoft\.Compute/snapshots/[A-Za-z0-9_.-]{1,80}$'

@@ -13,7 +13,7 @@ REPLACED=
 
 report() { rollback_report "$1" "$2" "$REPLACED"; }
 
-disk=$(view | os_disk)
+vm_now
 if [[ $(lower "$disk") == $(lower "$ORIGINAL_DISK_ID") ]]; then
     before=false
     [[ $(disk_tag "$ORIGINAL_DISK_ID" bootloop-rescue-role) == original-os ]] && before=true
@@ -27,14 +27,14 @@ fi
 REPLACED=$disk
 
 t=$SECONDS
-[[ $(view | power) == deallocated ]] || deallocate "nothing was rolled back"
+[[ $power == deallocated ]] || deallocate "nothing was rolled back"
 stop_s=$((SECONDS - t))
 t=$SECONDS
 log "$VM_LABEL: setting the OS disk of $VM_NAME back to the original (${REPLACED##*/} stays, detached)"
-az_json vm update "${vm_args[@]}" --os-disk "$ORIGINAL_DISK_ID" >/dev/null
+set_os_disk "$ORIGINAL_DISK_ID" "the VM stays deallocated"
 swap_s=$((SECONDS - t))
 t=$SECONDS
-az_json vm start "${vm_args[@]}" >/dev/null
+az_json vm start "${vm_args[@]}" --no-wait >/dev/null
 wait_power running "$VM_NAME did not reach running on its original OS disk"
 boot_s=$((SECONDS - t))
 message="runs on its original OS disk again; ${REPLACED##*/} is kept, detached"

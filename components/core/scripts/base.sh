@@ -13,30 +13,169 @@ need() { local v; for v in "$@"; do [[ -n ${!v:-} ]] || fail "internal: $v is no
 expect() { [[ ${!1} =~ $2 ]] || fail "$1 has an unexpected value; refusing to run"; }
 
 POLL_SECONDS=${POLL_SECONDS:-10}
-MAX_ATTEMPTS=${MAX_ATTEMPTS:-8}
-BACKOFF_SECONDS=${BACKOFF_SECONDS:-2}
 errfile=$(mktemp)
 trap 'rm -f "$errfile"' EXIT
 
-# with_retries PATTERN LABEL COMMAND...: runs the command; when it fails with stderr matching
-# PATTERN (throttling, busy, transient), retries with exponential backoff (BACKOFF_SECONDS,
-# doubling, at most 60 s, MAX_ATTEMPTS tries). Stdout is passed through; the last error is logged.
-with_retries() {
-    local pattern=$1 label=$2 attempt=1 delay=$BACKOFF_SECONDS out
-    shift 2
+# The step's own deadline (epoch seconds): retries of throttled or busy calls stop there.
+STEP_TIMEOUT_SECONDS=${STEP_TIMEOUT_SECONDS:-3600}
+[[ $STEP_TIMEOUT_SECONDS =~ ^[0-9]{1,6}$ ]] || fail "STEP_TIMEOUT_SECONDS has an unexpected value; refusing to run"
+STEP_DEADLINE=$((${EPOCHSECONDS:-$(date +%s)} + STEP_TIMEOUT_SECONDS))
+
+# ---------------------------------------------------------------------------------------------
+# The watcher (components/core/watcher): one process per runner and set of credentials. Steps
+# never poll a cloud themselves: they ask it (`wait_for`), and it answers every waiting step of
+# the run from batched calls. Every CLI call of a step passes its gate (`cloud_call`), which keeps
+# the CLI processes alive at once and each scope's request rate under the cloud's limits. It is
+# started by the first step that needs it, under a lock, and stops by itself when idle; a step
+# that finds it gone starts it again and sends its request again.
+# ---------------------------------------------------------------------------------------------
+BOOTLOOP_HOME=${BOOTLOOP_HOME:-$PWD}
+# One watcher per credentials: its run folder is named by a hash of what the CLIs authenticate with.
+watch_dir=${BOOTLOOP_WATCH_DIR:-${TMPDIR:-/tmp}/bootloop-rescue-$(id -u)-$(env | grep -E '^(PATH|HOME|AWS_|AZURE_|ARM_|CLOUDSDK_|GOOGLE_|FAKE_|POLL_SECONDS|BOOTLOOP_)' | grep -vE '^(AWS_REGION|AWS_DEFAULT_REGION|BOOTLOOP_HOME)=' | LC_ALL=C sort | cksum | tr -c '0-9\n' '-')}
+watch_dir=${watch_dir%-}
+watch_port= watch_token=
+
+# watcher_endpoint: reads the running watcher's port and token; 1 when there is none.
+watcher_endpoint() {
+    [[ -r $watch_dir/endpoint ]] || return 1
+    read -r watch_port watch_token <"$watch_dir/endpoint" || return 1
+    [[ $watch_port =~ ^[0-9]{1,5}$ && $watch_token =~ ^[0-9a-f]{48}$ ]]
+}
+
+# watcher_start: starts the watcher unless another step is starting it, and waits for it.
+watcher_start() {
+    (umask 077 && mkdir -p "$watch_dir")
+    [[ -O $watch_dir && ! -L $watch_dir ]] || fail "internal: the watcher folder $watch_dir is not ours; refusing to use it"
+    chmod 0700 "$watch_dir"
+    # A lock left by a starter that died is stale after a minute.
+    [[ -d $watch_dir/starting && -n $(find "$watch_dir/starting" -maxdepth 0 -mmin +1 2>/dev/null) ]] && rm -rf "$watch_dir/starting"
+    if mkdir "$watch_dir/starting" 2>/dev/null; then
+        rm -f "$watch_dir/endpoint"
+        (cd "$BOOTLOOP_HOME" && exec nohup node -r ts-node/register/transpile-only components/core/watcher/main.ts "$watch_dir" </dev/null >>"$watch_dir/watcher.log" 2>&1 &)
+    fi
+    local tries=0
+    until watcher_endpoint; do
+        ((++tries < 600)) || fail "internal: the watcher did not start within 60 s; see $watch_dir/watcher.log"
+        sleep 0.1
+    done
+}
+
+# watcher_open FDVAR: a connection to the watcher in the named variable, starting it when needed.
+watcher_open() {
+    local tries=0
     while :; do
-        if out=$("$@" 2>"$errfile"); then
+        if watcher_endpoint && exec {watch_fd}<>"/dev/tcp/127.0.0.1/$watch_port"; then
+            printf -v "$1" '%s' "$watch_fd"
+            return 0
+        fi 2>/dev/null
+        ((++tries < 5)) || fail "internal: cannot reach the watcher; see $watch_dir/watcher.log"
+        # It is gone (crashed, or stopped when idle): the next one takes over.
+        [[ -n $watch_port ]] && rm -f "$watch_dir/endpoint"
+        watch_port=
+        watcher_start
+    done
+}
+
+# watcher_ask LINE: sends one request and reads its one-line answer into $reply; a watcher lost
+# on the way is started again and asked again.
+watcher_ask() {
+    local fd
+    while :; do
+        watcher_open fd
+        printf '%s\t%s\n' "$watch_token" "$1" >&"$fd"
+        if IFS= read -r -u "$fd" reply; then
+            exec {fd}>&-
+            return 0
+        fi
+        exec {fd}>&-
+        log "the watcher went away; asking its successor"
+        rm -f "$watch_dir/endpoint"
+        watch_port=
+    done
+}
+
+# Every request names its cloud and scope: each cloud's common.sh sets these.
+WATCH_CLOUD=${WATCH_CLOUD:-}
+WATCH_SCOPE=${WATCH_SCOPE:-}
+
+# wait_for KIND ID WANT SECONDS [KEY=VALUE ...]: waits through the watcher until the cloud shows
+# the object in the wanted state. 0: reached, with what was observed in ${seen[...]}; 1: an
+# observation made after SECONDS still showed it unreached (what it showed is in ${seen[...]}).
+# A permanent error (the object is gone, access denied) fails the step with the cloud's message.
+# Polls that could not be made (throttled, starved) never count against the wait.
+declare -A seen
+wait_for() {
+    local kind=$1 id=$2 want=$3 seconds=$4 extra="" kv
+    shift 4
+    for kv in "$@"; do extra+=$'\t'"$kv"; done
+    [[ $seconds =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "internal: wait_for needs seconds"
+    watcher_ask "wait"$'\t'"cloud=$WATCH_CLOUD"$'\t'"kind=$kind"$'\t'"id=$id"$'\t'"want=$want"$'\t'"asked=${EPOCHREALTIME:-$EPOCHSECONDS}"$'\t'"timeout=$seconds$WATCH_SCOPE$extra"
+    local parts outcome
+    IFS=$'\t' read -r -a parts <<<"$reply"
+    outcome=${parts[0]:-}
+    seen=()
+    for kv in "${parts[@]:1}"; do seen[${kv%%=*}]=${kv#*=}; done
+    case $outcome in
+        ok) return 0 ;;
+        timeout) return 1 ;;
+        error) fail "${VM_LABEL:-bootloop-rescue}: ${seen[message]:-the watcher reported an error}" ;;
+        *) fail "internal: unexpected answer from the watcher: ${reply:0:200}" ;;
+    esac
+}
+
+# observe KIND ID [KEY=VALUE ...]: the object's state now (a fresh observation), in ${seen[...]}.
+observe() {
+    local kind=$1 id=$2
+    shift 2
+    wait_for "$kind" "$id" any 0 "$@"
+}
+
+# with_lock KEY COMMAND...: runs the command holding KEY, after every step that asked for it
+# before (the watcher queues them); a step that dies gives the key back.
+with_lock() {
+    local key=$1 fd answer rc=0
+    shift
+    watcher_open fd
+    printf '%s\tlock\tkey=%s\n' "$watch_token" "$key" >&"$fd"
+    IFS= read -r -u "$fd" answer && [[ $answer == go ]] || fail "internal: the watcher did not grant the lock $key"
+    if "$@" {fd}>&-; then rc=0; else rc=$?; fi
+    exec {fd}>&-
+    return "$rc"
+}
+
+# cloud_call OP COMMAND...: one CLI call of the step (OP names it for the rate limits, e.g.
+# "ec2 start-instances"). It starts when the watcher's gate admits it; throttling, conflicts,
+# CLI locks and transient 5xx are retried with jittered exponential backoff until the step's
+# deadline; a permanent error fails at once with the cloud's message. Stdout is passed through.
+cloud_call() {
+    local op=$1 attempt=1 out fd answer
+    shift
+    while :; do
+        watcher_open fd
+        printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" >&"$fd"
+        if ! IFS= read -r -u "$fd" answer || [[ $answer != go ]]; then
+            exec {fd}>&-
+            rm -f "$watch_dir/endpoint"
+            watch_port=
+            continue
+        fi
+        if out=$("$@" 2>"$errfile" {fd}>&-); then
+            printf 'done\tcode=0\n' >&"$fd" 2>/dev/null || true
+            exec {fd}>&-
             printf '%s' "$out"
             return 0
         fi
-        if grep -qE "$pattern" "$errfile" && ((attempt < MAX_ATTEMPTS)); then
-            log "$label was throttled or busy (try $attempt of $MAX_ATTEMPTS); retrying in ${delay}s"
-            sleep "$delay"
-            delay=$((delay * 2 > 60 ? 60 : delay * 2))
+        printf 'done\tcode=1\terror=%s\n' "$(tr '\t\r\n' '   ' <"$errfile" | head -c 4000)" >&"$fd" 2>/dev/null || true
+        answer=
+        IFS= read -r -u "$fd" answer || true
+        exec {fd}>&-
+        if [[ $answer == retry$'\t'delay=* ]]; then
+            log "$op was throttled or busy (try $attempt); retrying in ${answer#*delay=}s"
+            sleep "${answer#*delay=}"
             attempt=$((attempt + 1))
             continue
         fi
-        log "$label failed: $(tr '\n' ' ' <"$errfile")"
+        log "$op failed: $(tr '\n' ' ' <"$errfile")"
         return 1
     done
 }
@@ -50,11 +189,6 @@ jq_node() {
         process.stdout.write(v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v));
     ' "$1"
 }
-
-# until_deadline SECONDS: sets the deadline for the wait that follows; expired: it has passed.
-until_deadline() { deadline=$((SECONDS + $1)); }
-expired() { ((SECONDS >= deadline)); }
-pause() { sleep "$POLL_SECONDS"; }
 
 # swap_report STATUS ALREADY [FIELD=VARIABLE ...]: every swap's one JSON report on stdout: status,
 # alreadyRecovered, the named fields (each the value of an environment variable), and the timings
@@ -104,17 +238,18 @@ swap_preamble() {
 }
 
 # reboot_until_healthy: the reboot strategies' loop, the same on every cloud. The cloud's script
-# defines vm_healthy (0 when the VM shows a real boot signal now) and vm_restart (one restart), and
-# may redefine vm_already_healthy (0 when the VM needs no restart at all). Needs MAX_REBOOTS,
-# REBOOT_TIMEOUT_SECONDS, MUST_RECOVER and VM_LABEL. Stops at the first healthy boot. Prints one
-# JSON report: status recovered or not-recovered, attempts, timings. Changes no disk.
-vm_already_healthy() { vm_healthy; }
+# defines vm_healthy_within SECONDS (0 when the VM shows a real boot signal within that time,
+# through the watcher) and vm_restart (one restart), and may redefine vm_already_healthy (0 when
+# the VM needs no restart at all). Needs MAX_REBOOTS, REBOOT_TIMEOUT_SECONDS, MUST_RECOVER and
+# VM_LABEL. Stops at the first healthy boot. Prints one JSON report: status recovered or
+# not-recovered, attempts, timings. Changes no disk.
+vm_already_healthy() { vm_healthy_within 0; }
 reboot_until_healthy() {
     expect MAX_REBOOTS '^[0-9]{1,3}$'
-    expect REBOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
+    expect REBOOT_TIMEOUT_SECONDS '^[0-9]{1,6}(\.[0-9]+)?$'
     expect MUST_RECOVER '^(true|false)$'
     started=$SECONDS
-    local attempt=0 up
+    local attempt=0
     if vm_already_healthy; then
         log "$VM_LABEL: boots healthy already; no restart needed"
         reboot_report recovered 0
@@ -124,14 +259,7 @@ reboot_until_healthy() {
         attempt=$((attempt + 1))
         log "$VM_LABEL: restart $attempt of $MAX_REBOOTS"
         vm_restart
-        up=false
-        until_deadline "$REBOOT_TIMEOUT_SECONDS"
-        while :; do
-            if vm_healthy; then up=true; break; fi
-            expired && break
-            pause
-        done
-        if [[ $up == true ]]; then
+        if vm_healthy_within "$REBOOT_TIMEOUT_SECONDS"; then
             log "$VM_LABEL: booted healthy after restart $attempt"
             reboot_report recovered "$attempt"
             return 0

@@ -10,12 +10,10 @@ expect INSTANCE "$PATTERN_NAME"
 
 from=0
 vm_already_healthy() { return 1; }
-vm_healthy() { [[ $(describe | status_of) == RUNNING ]] && grep -qE -- "$BOOT_MARKER" <<<"$(serial_since "$from")"; }
+vm_healthy_within() { booted_within "$1" "$from"; }
 vm_restart() {
-    local status
-    from=$(serial_next 0)
-    [[ $from =~ ^[0-9]+$ ]] || from=0
-    status=$(describe | status_of)
+    from=$(serial_next)
+    instance_now
     case $status in
         RUNNING) gc instances reset "$INSTANCE" >/dev/null ;;
         TERMINATED) gc instances start "$INSTANCE" >/dev/null ;;

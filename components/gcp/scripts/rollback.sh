@@ -13,7 +13,7 @@ REPLACED=
 
 report() { rollback_report "$1" "$2" "$REPLACED"; }
 
-boot=$(describe | boot_of)
+instance_now
 if [[ $boot == "$ORIGINAL_DISK" ]]; then
     before=false
     [[ $(disk_label "$ORIGINAL_DISK" bootloop-rescue-role) == original-boot ]] && before=true
@@ -29,7 +29,7 @@ if [[ $boot != none ]]; then
 fi
 
 t=$SECONDS
-if [[ $(describe | status_of) != TERMINATED ]]; then
+if [[ $status != TERMINATED ]]; then
     log "$VM_LABEL: stopping $INSTANCE"
     gc instances stop "$INSTANCE" >/dev/null
     wait_status TERMINATED "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE did not stop within $STOP_TIMEOUT_SECONDS s; nothing was rolled back"

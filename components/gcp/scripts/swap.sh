@@ -8,7 +8,7 @@ expect ZONE "$PATTERN_ZONE"
 expect INSTANCE "$PATTERN_NAME"
 expect ORIGINAL_DISK "$PATTERN_NAME"
 expect FIXED_DISK "$PATTERN_NAME"
-expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}$'
+expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}(\.[0-9]+)?$'
 started=$SECONDS
 
 report() { swap_report "$1" "$2" instance=INSTANCE originalDisk=ORIGINAL_DISK fixedDisk=FIXED_DISK; }
@@ -16,11 +16,9 @@ report() { swap_report "$1" "$2" instance=INSTANCE originalDisk=ORIGINAL_DISK fi
 swap_preamble
 
 rollback_hint="the original boot disk $ORIGINAL_DISK is untouched and kept for rollback"
-current=$(describe)
-status=$(status_of <<<"$current")
-boot=$(boot_of <<<"$current")
+instance_now
 
-if [[ $boot == "$FIXED_DISK" && $status == RUNNING ]] && grep -qE -- "$BOOT_MARKER" <<<"$(serial_since 0)"; then
+if [[ $boot == "$FIXED_DISK" && $status == RUNNING ]] && booted_within 0 0; then
     log "$VM_LABEL: already running on the fixed disk; nothing to do"
     report recovered true
     exit 0
@@ -30,7 +28,7 @@ if [[ $boot == "$ORIGINAL_DISK" ]]; then
     t=$SECONDS
     if [[ $status != TERMINATED ]]; then
         log "$VM_LABEL: stopping $INSTANCE"
-        gc instances stop "$INSTANCE" >/dev/null
+        gc instances stop "$INSTANCE" --async >/dev/null
         wait_status TERMINATED "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE did not stop within $STOP_TIMEOUT_SECONDS s; nothing was swapped; $rollback_hint"
     fi
     stop_s=$((SECONDS - t))
@@ -46,7 +44,8 @@ fi
 
 if [[ $boot == none ]]; then
     t=$SECONDS
-    [[ $(describe | status_of) == TERMINATED ]] || fail "$VM_LABEL: $INSTANCE has no boot disk but is not stopped; nothing is done; $rollback_hint"
+    instance_now
+    [[ $status == TERMINATED ]] || fail "$VM_LABEL: $INSTANCE has no boot disk but is not stopped; nothing is done; $rollback_hint"
     log "$VM_LABEL: attaching the fixed disk $FIXED_DISK as boot disk"
     gc instances attach-disk "$INSTANCE" --disk "$FIXED_DISK" --boot >/dev/null
     swap_s=$((${swap_s:-0} + SECONDS - t))
@@ -54,17 +53,14 @@ fi
 
 t=$SECONDS
 from=0
-if [[ $(describe | status_of) != RUNNING ]]; then
-    from=$(serial_next 0)
-    [[ $from =~ ^[0-9]+$ ]] || from=0
+instance_now
+if [[ $status != RUNNING ]]; then
+    from=$(serial_next)
     log "$VM_LABEL: starting $INSTANCE on the fixed disk"
-    gc instances start "$INSTANCE" >/dev/null
+    gc instances start "$INSTANCE" --async >/dev/null
 fi
-until_deadline "$BOOT_TIMEOUT_SECONDS"
-until [[ $(describe | status_of) == RUNNING ]] && grep -qE -- "$BOOT_MARKER" <<<"$(serial_since "$from")"; do
-    expired && fail "$VM_LABEL: $INSTANCE did not show the boot marker on serial port 1 within $BOOT_TIMEOUT_SECONDS s on the fixed disk $FIXED_DISK; $rollback_hint (detached, labelled bootloop-rescue-role=original-boot)"
-    pause
-done
+booted_within "$BOOT_TIMEOUT_SECONDS" "$from" ||
+    fail "$VM_LABEL: $INSTANCE did not show the boot marker on serial port 1 within $BOOT_TIMEOUT_SECONDS s on the fixed disk $FIXED_DISK (status ${seen[status]:-unknown}); $rollback_hint (detached, labelled bootloop-rescue-role=original-boot)"
 boot_s=$((SECONDS - t))
 log "$VM_LABEL: booted on the fixed disk"
 report recovered false

@@ -1,0 +1,146 @@
+import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, parseJson } from "../core/watcher/types";
+
+/**
+ * What the AWS steps wait for, observed in batches per account (role) and region:
+ *   instance     describe-instances, up to 100 ids a call: state, and the volume at `device`
+ *   status       describe-instance-status, up to 100 ids: state and both status checks; then, only
+ *                for instances whose checks pass, their console output for `marker` (at most once
+ *                a minute each)
+ *   volume       describe-volumes, up to 100 ids: state
+ *   ssm-online   describe-instance-information, up to 50 ids: the agent's ping status
+ *   ssm-command  list-command-invocations, once per rescue instance for all its commands
+ */
+const TRANSIENT = /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown|ServiceUnavailable|Unavailable|InternalError|InternalFailure|RequestTimeout|Could not connect to the endpoint|Connection was closed|Read timeout|EndpointConnectionError/;
+const THROTTLING = /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown/;
+const TERMINAL = new Set(["Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut", "ExecutionTimedOut"]);
+
+type Instance = { InstanceId: string; State: { Name: string }; BlockDeviceMappings?: { DeviceName: string; Ebs?: { VolumeId: string } }[] };
+type Status = { InstanceId: string; InstanceState: { Name: string }; InstanceStatus?: { Status: string }; SystemStatus?: { Status: string } };
+
+const credentials = new Map<string, { env: Record<string, string>; until: number }>();
+
+function call(cli: CliRunner, f: Fields, env: Record<string, string> | undefined, op: string, args: string[]): Promise<string> {
+    const [service, action] = op.split(" ");
+    return cli.run({ cloud: "aws", scope: scopeOf(f), op, command: "aws", args: ["--region", f.region, "--output", "json", service, action, ...args], env });
+}
+
+function scopeOf(f: Fields): string {
+    return `${f.role || "default"}/${f.region}`;
+}
+
+async function scopeEnv(f: Fields, cli: CliRunner): Promise<Record<string, string>> {
+    if (!f.role) return {};
+    const cached = credentials.get(f.role);
+    if (cached && cached.until > Date.now()) return cached.env;
+    const out = parseJson<{ Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string; Expiration?: string } }>(
+        await call(cli, f, undefined, "sts assume-role", ["--role-arn", f.role, "--role-session-name", "bootloop-rescue-watcher"]),
+        { Credentials: { AccessKeyId: "", SecretAccessKey: "", SessionToken: "" } },
+    );
+    const c = out.Credentials;
+    const env = { AWS_ACCESS_KEY_ID: c.AccessKeyId, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey, AWS_SESSION_TOKEN: c.SessionToken, AWS_PROFILE: "" };
+    const expires = c.Expiration ? Date.parse(c.Expiration) : Date.now() + 3_600_000;
+    credentials.set(f.role, { env, until: expires - 300_000 });
+    return env;
+}
+
+async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>> {
+    const f = waits[0].fields;
+    const env = await scopeEnv(f, cli);
+    const seen = new Map<WaitRequest, Observation>();
+    const ids = [...new Set(waits.map((w) => w.id))];
+    switch (waits[0].kind) {
+        case "instance": {
+            const out = parseJson<{ Reservations: { Instances: Instance[] }[] }>(await call(cli, f, env, "ec2 describe-instances", ["--filters", `Name=instance-id,Values=${ids.join(",")}`]), { Reservations: [] });
+            const byId = new Map(out.Reservations.flatMap((r) => r.Instances).map((i) => [i.InstanceId, i]));
+            for (const w of waits) {
+                const i = byId.get(w.id);
+                if (!i) {
+                    seen.set(w, { met: false, fields: {}, gone: `instance ${w.id} does not exist in ${f.region}` });
+                    continue;
+                }
+                const root = (i.BlockDeviceMappings ?? []).find((m) => m.DeviceName === w.fields.device)?.Ebs?.VolumeId ?? "none";
+                seen.set(w, { met: w.want === "any" || i.State.Name === w.want, fields: { state: i.State.Name, root } });
+            }
+            return seen;
+        }
+        case "status": {
+            const out = parseJson<{ InstanceStatuses: Status[] }>(await call(cli, f, env, "ec2 describe-instance-status", ["--instance-ids", ...ids, "--include-all-instances"]), { InstanceStatuses: [] });
+            const byId = new Map(out.InstanceStatuses.map((s) => [s.InstanceId, s]));
+            await Promise.all(
+                waits.map(async (w) => {
+                    const s = byId.get(w.id);
+                    const state = s?.InstanceState.Name ?? "stopped";
+                    const checks = s ? `${s.InstanceStatus?.Status ?? "none"} ${s.SystemStatus?.Status ?? "none"}` : "none none";
+                    let marker = String(w.memo.marker ?? "unchecked");
+                    if (state === "running" && checks === "ok ok" && Date.now() >= Number(w.memo.nextConsole ?? 0)) {
+                        // Only now, with both checks passing, is the console worth reading.
+                        w.memo.nextConsole = Date.now() + cloudMs(60);
+                        const console = parseJson<{ Output?: string }>(await call(cli, f, env, "ec2 get-console-output", ["--instance-id", w.id, "--latest"]), {});
+                        marker = !console.Output ? "unavailable" : new RegExp(w.fields.marker || "Windows is Ready to use").test(console.Output) ? "found" : "missing";
+                        w.memo.marker = marker;
+                    }
+                    const healthy = state === "running" && checks === "ok ok" && (marker === "found" || marker === "unavailable");
+                    seen.set(w, { met: w.want === "any" || healthy, fields: { state, checks: checks.replace(" ", "/"), marker } });
+                }),
+            );
+            return seen;
+        }
+        case "volume": {
+            const out = parseJson<{ Volumes: { VolumeId: string; State: string }[] }>(await call(cli, f, env, "ec2 describe-volumes", ["--filters", `Name=volume-id,Values=${ids.join(",")}`]), { Volumes: [] });
+            const byId = new Map(out.Volumes.map((v) => [v.VolumeId, v.State]));
+            for (const w of waits) {
+                const state = byId.get(w.id);
+                seen.set(w, state === undefined ? { met: false, fields: {}, gone: `volume ${w.id} does not exist in ${f.region}` } : { met: w.want === "any" || state === w.want, fields: { state } });
+            }
+            return seen;
+        }
+        case "ssm-online": {
+            const out = parseJson<{ InstanceInformationList: { InstanceId: string; PingStatus: string }[] }>(
+                await call(cli, f, env, "ssm describe-instance-information", ["--filters", `Key=InstanceIds,Values=${ids.join(",")}`]),
+                { InstanceInformationList: [] },
+            );
+            const byId = new Map(out.InstanceInformationList.map((i) => [i.InstanceId, i.PingStatus]));
+            for (const w of waits) {
+                const ping = byId.get(w.id) ?? "unregistered";
+                seen.set(w, { met: ping === "Online", fields: { ping } });
+            }
+            return seen;
+        }
+        case "ssm-command": {
+            const since = new Date(Math.min(...waits.map((w) => w.received)) - 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
+            const out = parseJson<{ CommandInvocations: { CommandId: string; Status: string }[] }>(
+                await call(cli, f, env, "ssm list-command-invocations", ["--instance-id", f.instance, "--filters", `key=InvokedAfter,value=${since}`]),
+                { CommandInvocations: [] },
+            );
+            const byId = new Map(out.CommandInvocations.map((c) => [c.CommandId, c.Status]));
+            for (const w of waits) {
+                const status = byId.get(w.id) ?? "Pending";
+                seen.set(w, { met: TERMINAL.has(status), fields: { status } });
+            }
+            return seen;
+        }
+    }
+    throw new Error(`aws cannot watch ${waits[0].kind}`);
+}
+
+export const awsWatch: CloudWatch = {
+    cloud: "aws",
+    kinds: ["instance", "status", "volume", "ssm-online", "ssm-command"],
+    scopeOf,
+    batchKey: (w) => (w.kind === "ssm-command" ? `${scopeOf(w.fields)}/${w.fields.instance}` : scopeOf(w.fields)),
+    batchSize: (kind) => (kind === "ssm-online" ? 50 : 100),
+    observe,
+    rateClass: (op) => (op === "ec2 start-instances" ? "start" : /^ec2 (describe|get)-/.test(op) ? "describe" : op.startsWith("ec2 ") ? "mutate" : op.split(" ")[0]),
+    // EC2 allows describe calls 20/s, mutating calls 5/s and StartInstances 2/s per account and
+    // region; stay under them, leaving room for the deployer's Pulumi provider.
+    rates: {
+        describe: { perSecond: 10, burst: 20 },
+        mutate: { perSecond: 4, burst: 5 },
+        start: { perSecond: 2, burst: 2 },
+        ssm: { perSecond: 5, burst: 10 },
+        default: { perSecond: 5, burst: 5 },
+    },
+    transient: (stderr) => TRANSIENT.test(stderr),
+    throttling: (stderr) => THROTTLING.test(stderr),
+    scopeEnv,
+};

@@ -1,0 +1,82 @@
+import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, parseJson } from "../core/watcher/types";
+
+/**
+ * What the Azure steps wait for, observed in batches per subscription:
+ *   vm          `az vm get-instance-view --ids …` (up to 20 VMs a call): power state, VM agent
+ *               status, OS disk; wanted: a power state, `ready` (running + agent Ready),
+ *               `healthy` (ready, on OS disk `disk`), or `os-disk` (the OS disk is `disk`)
+ *   data-disks  `az vm show --ids …` of rescue VMs: the disk at LUN `lun`; `attached` is `disk` there
+ * ARM counts every VM of a call as a read, so the rate limits below count requests, not calls.
+ */
+const TRANSIENT =
+    /TooManyRequests|429|RetryableError|Conflict|\b409\b|OperationNotAllowed.*another operation|in progress|ServiceUnavailable|InternalServerError|GatewayTimeout|\b50[0234]\b|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out/i;
+const THROTTLING = /TooManyRequests|\b429\b/;
+
+type View = { id?: string; name?: string; instanceView?: { statuses?: { code: string }[]; vmAgent?: { statuses?: { displayStatus?: string }[] } }; storageProfile?: { osDisk?: { managedDisk?: { id?: string } } } };
+type Model = { id?: string; name?: string; storageProfile?: { dataDisks?: { lun: number; managedDisk?: { id?: string } }[] } };
+
+const lower = (s: string | undefined) => (s ?? "").toLowerCase();
+const scopeOf = (f: Fields) => lower(f.subscription);
+
+function list<T>(text: string): T[] {
+    const v = parseJson<T | T[]>(text, []);
+    return Array.isArray(v) ? v : [v];
+}
+
+function call(cli: CliRunner, f: Fields, op: string, args: string[], cost: number): Promise<string> {
+    return cli.run({ cloud: "azure", scope: scopeOf(f), op, command: "az", args: [...op.split(" "), ...args, "--output", "json", "--only-show-errors"], cost });
+}
+
+async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>> {
+    const f = waits[0].fields;
+    const ids = [...new Set(waits.map((w) => w.id))];
+    const seen = new Map<WaitRequest, Observation>();
+    if (waits[0].kind === "vm") {
+        const views = list<View>(await call(cli, f, "vm get-instance-view", ["--ids", ...ids], ids.length));
+        const byId = new Map(views.map((v) => [lower(v.id), v]));
+        for (const w of waits) {
+            const v = byId.get(lower(w.id));
+            if (!v) {
+                seen.set(w, { met: false, fields: {}, gone: `VM ${w.id} was not found` });
+                continue;
+            }
+            const power = (v.instanceView?.statuses ?? []).find((s) => s.code.startsWith("PowerState/"))?.code.slice(11) ?? "unknown";
+            const agent = v.instanceView?.vmAgent?.statuses?.[0]?.displayStatus ?? "";
+            const osdisk = v.storageProfile?.osDisk?.managedDisk?.id ?? "";
+            const ready = power === "running" && agent === "Ready";
+            const onDisk = lower(osdisk) === lower(w.fields.disk);
+            const met = { any: true, ready, healthy: ready && onDisk, "os-disk": onDisk }[w.want] ?? power === w.want;
+            seen.set(w, { met, fields: { power, agent: agent || "none", osdisk } });
+        }
+        return seen;
+    }
+    if (waits[0].kind === "data-disks") {
+        const models = list<Model>(await call(cli, f, "vm show", ["--ids", ...ids], ids.length));
+        const byId = new Map(models.map((m) => [lower(m.id), m]));
+        for (const w of waits) {
+            const m = byId.get(lower(w.id));
+            if (!m) {
+                seen.set(w, { met: false, fields: {}, gone: `rescue VM ${w.id} was not found` });
+                continue;
+            }
+            const atlun = lower((m.storageProfile?.dataDisks ?? []).find((d) => String(d.lun) === w.fields.lun)?.managedDisk?.id);
+            seen.set(w, { met: w.want === "any" || atlun === lower(w.fields.disk), fields: { atlun: atlun || "none" } });
+        }
+        return seen;
+    }
+    throw new Error(`azure cannot watch ${waits[0].kind}`);
+}
+
+export const azureWatch: CloudWatch = {
+    cloud: "azure",
+    kinds: ["vm", "data-disks"],
+    scopeOf,
+    batchKey: (w) => scopeOf(w.fields),
+    batchSize: () => 20,
+    observe,
+    rateClass: (op) => (/^(\S+ )*(show|get-instance-view|list|get)$/.test(op) ? "read" : "write"),
+    // Resource Manager allows about 25 reads and 10 writes a second per subscription and principal.
+    rates: { read: { perSecond: 20, burst: 40 }, write: { perSecond: 8, burst: 10 }, default: { perSecond: 8, burst: 10 } },
+    transient: (stderr) => TRANSIENT.test(stderr),
+    throttling: (stderr) => THROTTLING.test(stderr),
+};

@@ -1,0 +1,90 @@
+import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, parseJson } from "../core/watcher/types";
+
+/**
+ * What the GCP steps wait for, observed in batches per project and zone:
+ *   instance          `instances list --filter name=(…)`, up to 100 names a call: status and boot
+ *                     disk; `booted` also needs `marker` on serial port 1 after offset `from`, read
+ *                     per instance only once it is RUNNING (at most every 30 s each)
+ *   guest-attributes  one `get-guest-attributes` of a rescue instance answers every disk on it:
+ *                     the agent's result for device `id` (exit code and evidence)
+ */
+const TRANSIENT = /rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|\b429\b|\b50[0234]\b|backendError|internalError|try again|database is locked|resourceNotReady|is not ready|Connection reset|timed out/i;
+const THROTTLING = /rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|\b429\b/;
+
+const scopeOf = (f: Fields) => f.project;
+
+function call(cli: CliRunner, f: Fields, op: string, args: string[]): Promise<string> {
+    return cli.run({ cloud: "gcp", scope: scopeOf(f), op, command: "gcloud", args: ["compute", ...op.split(" "), ...args, "--project", f.project, "--format", "json", "--quiet"] });
+}
+
+async function serialBooted(w: WaitRequest, cli: CliRunner): Promise<string> {
+    if (w.memo.marker === "found") return "found";
+    if (Date.now() < Number(w.memo.nextSerial ?? 0)) return String(w.memo.marker ?? "unchecked");
+    w.memo.nextSerial = Date.now() + cloudMs(30);
+    const from = String(w.memo.from ?? w.fields.from ?? "0");
+    const out = parseJson<{ contents?: string; next?: string | number }>(await call(cli, w.fields, "instances get-serial-port-output", [w.id, "--zone", w.fields.zone, "--port", "1", "--start", from]), {});
+    const text = String(w.memo.tail ?? "") + (out.contents ?? "");
+    if (out.next !== undefined) w.memo.from = String(out.next);
+    w.memo.tail = text.slice(-400);
+    w.memo.marker = new RegExp(w.fields.marker || "Windows is ready").test(text) ? "found" : "missing";
+    return String(w.memo.marker);
+}
+
+async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>> {
+    const f = waits[0].fields;
+    const seen = new Map<WaitRequest, Observation>();
+    if (waits[0].kind === "instance") {
+        const names = [...new Set(waits.map((w) => w.id))];
+        type Instance = { name: string; status: string; disks?: { boot?: boolean; source?: string }[] };
+        const listed = parseJson<Instance[]>(await call(cli, f, "instances list", ["--zones", f.zone, `--filter=name=( ${names.join(" ")} )`]), []);
+        const byName = new Map(listed.map((i) => [i.name, i]));
+        await Promise.all(
+            waits.map(async (w) => {
+                const i = byName.get(w.id);
+                if (!i) return seen.set(w, { met: false, fields: {}, gone: `instance ${w.id} does not exist in ${f.project}/${f.zone}` });
+                const boot = ((i.disks ?? []).find((d) => d.boot)?.source ?? "none").split("/").pop()!;
+                let met = w.want === "any" || i.status === w.want;
+                let marker = "unchecked";
+                if (w.want === "booted") met = i.status === "RUNNING" && (marker = await serialBooted(w, cli)) === "found";
+                return seen.set(w, { met, fields: { status: i.status, boot, marker } });
+            }),
+        );
+        return seen;
+    }
+    if (waits[0].kind === "guest-attributes") {
+        let attributes: { key: string; value: string }[] = [];
+        try {
+            attributes = parseJson(await call(cli, f, "instances get-guest-attributes", [f.rescue, "--zone", f.zone, "--query-path=bootloop-rescue/"]), []);
+        } catch (err) {
+            // No attributes yet is an error for gcloud; it only means "no result yet" here.
+            if (!/not found|NOT_FOUND|\b404\b/i.test(String(err))) throw err;
+        }
+        const value = new Map(attributes.map((a) => [a.key, a.value]));
+        for (const w of waits) {
+            const chunks = value.get(`${w.id}-chunks`);
+            if (chunks === undefined) {
+                seen.set(w, { met: false, fields: { result: "pending" } });
+                continue;
+            }
+            let evidence = "";
+            for (let i = 0; i < Number(chunks); i++) evidence += value.get(`${w.id}-c${i}`) ?? "";
+            seen.set(w, { met: true, fields: { code: value.get(`${w.id}-code`) ?? "", evidence } });
+        }
+        return seen;
+    }
+    throw new Error(`gcp cannot watch ${waits[0].kind}`);
+}
+
+export const gcpWatch: CloudWatch = {
+    cloud: "gcp",
+    kinds: ["instance", "guest-attributes"],
+    scopeOf,
+    batchKey: (w) => `${w.fields.project}/${w.fields.zone}${w.kind === "guest-attributes" ? `/${w.fields.rescue}` : ""}`,
+    batchSize: () => 100,
+    observe,
+    // Reads of guest attributes count against the per-project mutation quota.
+    rateClass: (op) => (/^instances (describe|list|get-serial-port-output)$|^(disks|snapshots) (describe|list)$/.test(op) ? "read" : "mutate"),
+    rates: { read: { perSecond: 20, burst: 40 }, mutate: { perSecond: 10, burst: 20 }, default: { perSecond: 10, burst: 20 } },
+    transient: (stderr) => TRANSIENT.test(stderr),
+    throttling: (stderr) => THROTTLING.test(stderr),
+};
