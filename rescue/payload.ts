@@ -36,11 +36,23 @@ export function rescueTools(): { install: string; version: string } {
     return cached;
 }
 
+/** What a cloud adds to a rescue VM's first boot: files to write and commands to run after the packages. */
+export interface CloudInitExtras {
+    files?: { path: string; content: string; permissions?: string }[];
+    commands?: string[];
+}
+
 /**
  * First-boot setup of a Linux rescue VM (cloud-init): the NTFS and BitLocker tools the engine uses.
  * Both come from the image's own package archive (Ubuntu universe, Debian main), so the rescue VM
  * needs egress to that archive once, at boot; nothing else is fetched, ever.
  */
-export function rescueCloudInit(): string {
-    return ["#cloud-config", "package_update: true", "packages:", "  - ntfs-3g", "  - dislocker", "  - python3", ""].join("\n");
+export function rescueCloudInit(extras: CloudInitExtras = {}): string {
+    const lines = ["#cloud-config", "package_update: true", "packages:", "  - ntfs-3g", "  - dislocker", "  - python3"];
+    if (extras.files?.length) {
+        lines.push("write_files:");
+        for (const f of extras.files) lines.push(`  - path: ${f.path}`, `    permissions: '${f.permissions ?? "0644"}'`, `    content: ${JSON.stringify(f.content)}`);
+    }
+    if (extras.commands?.length) lines.push("runcmd:", ...extras.commands.map((c) => `  - ${JSON.stringify(c)}`));
+    return [...lines, ""].join("\n");
 }

@@ -27,11 +27,25 @@ export function repairDocumentContent(): string {
                 name: "repair",
                 precondition: { StringEquals: ["platformType", "Linux"] },
                 inputs: {
+                    // One repair's own time limit; queueing behind other seats is covered by the
+                    // agent's worker count and the command's delivery timeout (repair.sh).
                     timeoutSeconds: "1800",
                     runCommand: [tools.install, "export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}'", `exec ${RESCUE_LIB}/on-rescue.sh`],
                 },
             },
         ],
+    });
+}
+
+/**
+ * The rescue instance's first boot: the NTFS tools, and a Systems Manager agent that runs as many
+ * commands at once as the instance has seats (its default is 5), so the last disk's repair is not
+ * queued behind the others until its delivery times out.
+ */
+export function rescueUserData(seats: number): string {
+    return rescueCloudInit({
+        files: [{ path: "/etc/amazon/ssm/amazon-ssm-agent.json", content: JSON.stringify({ Mds: { CommandWorkersLimit: Math.max(5, seats) } }) }],
+        commands: ["snap restart amazon-ssm-agent || systemctl restart amazon-ssm-agent"],
     });
 }
 
@@ -131,7 +145,7 @@ export class AwsRescueFleet {
                 iamInstanceProfile: this.profile(account).name,
                 metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
                 rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16 },
-                userData: rescueCloudInit(),
+                userData: rescueUserData(ctx.pool.capacity),
                 tags: { ...this.tags, Name: ctx.member.name, "bootloop-rescue:role": "rescue" },
             },
             pulumi.mergeOptions(ctx.opts, { provider, customTimeouts: { create: "20m", delete: "20m" } }),

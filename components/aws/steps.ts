@@ -7,7 +7,8 @@ import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { AwsConfig } from "./config";
 import { AwsFacts } from "./lookups";
-import { awsScript } from "./scripts";
+import { awsCommandLine } from "./scripts";
+import { REPEAT_PREVIOUS_OUTPUT, RUN_ONCE_IGNORED } from "../core/script-text";
 
 /** Device names for attach slots: /dev/sdf … /dev/sdz, then /dev/sdb … /dev/sde (25 in all). */
 const DEVICE_LETTERS = "fghijklmnopqrstuvwxyzbcde";
@@ -135,11 +136,16 @@ export function fixedDisk(env: AwsStepEnv, ctx: StepContext, source: { repair: R
 }
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: string, script: Parameters<typeof awsScript>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: string, script: Parameters<typeof awsCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
     return new local.Command(
         `${ctx.vm.slug}-${step}`,
-        { create: awsScript(script), interpreter: ["/bin/bash", "-c"], environment: { ...commandEnv(env, ctx), ...environment } },
-        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
+        {
+            create: awsCommandLine(script),
+            update: REPEAT_PREVIOUS_OUTPUT,
+            interpreter: ["/bin/bash", "-c"],
+            environment: { ...commandEnv(env, ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
+        },
+        opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
 }
 

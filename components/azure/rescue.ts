@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { shortHash } from "../core/identity";
 import { RescueContext, RescueStep } from "../core/steps";
-import { rescueCloudInit } from "../../rescue/payload";
+import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { AzureConfig } from "./config";
 import { AzureFacts } from "./lookups";
 
@@ -49,6 +49,20 @@ export interface AzureRescueVm {
     resourceGroup: string;
     vmName: string;
     location: string;
+    /** The Run Command that put this version of the rescue tools on it (repairs wait for it). */
+    tools?: pulumi.Resource;
+}
+
+/** The file on a rescue VM naming the version of the rescue tools installed there. */
+export const TOOLS_VERSION_FILE = `${RESCUE_LIB}/version`;
+
+/**
+ * The script of the one Run Command per rescue VM that installs the rescue tools (about 24 KB,
+ * gzip-base64 inline) and records their version; each repair then carries only a few lines.
+ */
+export function toolsScript(): string {
+    const tools = rescueTools();
+    return `${tools.install}\nprintf '%s\\n' '${tools.version}' > ${TOOLS_VERSION_FILE}.new && mv -f ${TOOLS_VERSION_FILE}.new ${TOOLS_VERSION_FILE}\n`;
 }
 
 /**
@@ -151,6 +165,21 @@ export class AzureRescueFleet {
                 tags: { ...this.tags, "bootloop-rescue-role": "rescue" },
             },
             pulumi.mergeOptions(opts, { ignoreChanges: ["storageProfile.dataDisks"], customTimeouts: { create: "30m", delete: "30m" } }),
+        );
+        // The tools travel once per rescue VM, not in every repair (state stays small per VM).
+        where.tools = new compute.VirtualMachineRunCommandByVirtualMachine(
+            `${ctx.member.name}-tools`,
+            {
+                resourceGroupName: where.resourceGroup,
+                vmName: vm.name,
+                location,
+                source: { script: toolsScript() },
+                asyncExecution: false,
+                treatFailureAsDeploymentFailure: true,
+                timeoutInSeconds: 1800,
+                tags: this.tags,
+            },
+            pulumi.mergeOptions(opts, { dependsOn: [vm], customTimeouts: { create: "40m", update: "40m" } }),
         );
         const step = { resource: vm, id: vm.id };
         this.details.set(step, where);

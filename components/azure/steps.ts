@@ -9,8 +9,9 @@ import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
 import { AzureFacts } from "./lookups";
-import { AzureRescueVm } from "./rescue";
-import { azureScript } from "./scripts";
+import { AzureRescueVm, TOOLS_VERSION_FILE } from "./rescue";
+import { azureCommandLine } from "./scripts";
+import { REPEAT_PREVIOUS_OUTPUT, RUN_ONCE_IGNORED } from "../core/script-text";
 
 /** What the Azure steps share within one run. */
 export interface AzureStepEnv {
@@ -104,10 +105,10 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
     const command = new local.Command(
         `${ctx.vm.slug}-attach`,
         {
-            create: azureScript("attach"),
+            create: azureCommandLine("attach"),
             // Stated exception to "deletes are no-ops": removing the attachment (teardown) detaches
             // the scratch disk from the rescue VM, so both can be deleted. It never touches the VM.
-            delete: azureScript("detach"),
+            delete: azureCommandLine("detach"),
             interpreter: ["/bin/bash", "-c"],
             environment: { RESCUE_VM_ID: rescue.id, DISK_ID: scratch.diskId, LUN: lun, VM_LABEL: ctx.vm.label },
         },
@@ -116,9 +117,18 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
     return { resource: command, handle: pulumi.output(lun) };
 }
 
-/** The script every repair Run Command runs: the tools, then on-rescue.sh with its parameters as environment. */
-function repairScript(): string {
-    return `${rescueTools().install}\nexec ${RESCUE_LIB}/on-rescue.sh\n`;
+/**
+ * The script every repair Run Command runs: on-rescue.sh with its parameters as environment, once
+ * the rescue VM's tools Run Command installed this version of the tools.
+ */
+export function repairScript(): string {
+    const missing = JSON.stringify({ tool: "bootloop-rescue/on-rescue", outcome: "error", exitCode: 6, message: "this version of the rescue tools is not installed on the rescue VM (its tools Run Command did not run)" });
+    return [`[ "$(cat ${TOOLS_VERSION_FILE} 2>/dev/null)" = '${rescueTools().version}' ] || { printf '%s\\n' '${missing}'; exit 6; }`, `exec ${RESCUE_LIB}/on-rescue.sh`, ""].join("\n");
+}
+
+/** An evidence document as one gzip-base64 line (deterministic: gzip without a timestamp). */
+export function packEvidence(evidence: string): string {
+    return evidence === "" ? "" : `gzip-base64:${zlib.gzipSync(Buffer.from(evidence, "utf8"), { level: 9 }).toString("base64")}`;
 }
 
 /** The evidence line of a Run Command's output (decoded when it travelled gzip-base64). */
@@ -156,7 +166,12 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
             timeoutInSeconds: env.settings.repairTimeoutMinutes * 60,
             tags: tags(env, ctx, "repair"),
         },
-        pulumi.mergeOptions(ctx.opts, { provider, ignoreChanges: ["source", "parameters", "protectedParameters"], customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` } }),
+        pulumi.mergeOptions(ctx.opts, {
+            provider,
+            dependsOn: where.tools ? [where.tools] : [],
+            ignoreChanges: ["source", "parameters", "protectedParameters"],
+            customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` },
+        }),
     );
     // The resource does not return its instance view: fetch it, with the output, once it ran.
     const view = compute.getVirtualMachineRunCommandByVirtualMachineOutput(
@@ -181,11 +196,16 @@ function vmEnv(ctx: StepContext): Record<string, string> {
 }
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: string, script: Parameters<typeof azureScript>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: string, script: Parameters<typeof azureCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
     return new local.Command(
         `${ctx.vm.slug}-${step}`,
-        { create: azureScript(script), interpreter: ["/bin/bash", "-c"], environment: { ...vmEnv(ctx), ...environment } },
-        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${minutes}m` } }),
+        {
+            create: azureCommandLine(script),
+            update: REPEAT_PREVIOUS_OUTPUT,
+            interpreter: ["/bin/bash", "-c"],
+            environment: { ...vmEnv(ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
+        },
+        opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
 }
 
@@ -196,10 +216,11 @@ export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repai
         ...core.environment,
         ORIGINAL_DISK_ID: ctx.vm.originalDiskId,
         FIXED_DISK_ID: fixed.diskId,
-        EVIDENCE: repair ? repair.evidence : "",
+        // Packed (gzip-base64): the swap keeps it in its input and its report, a third of the size.
+        EVIDENCE: repair ? repair.evidence.apply(packEvidence) : "",
     }, core.minutes);
     const report = swapReport(command.stdout);
-    return { resource: command, status: report.status, timings: report.timings, evidence: report.apply((r) => r.evidence ?? "") };
+    return { resource: command, status: report.status, timings: report.timings, evidence: report.apply((r) => decodeEvidence(r.evidence ?? "")) };
 }
 
 export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {

@@ -36,7 +36,8 @@ export interface RecoveryResult {
 /**
  * The root of every resource the program declares. It looks up what the inventory leaves out,
  * builds the plan (waves, rescue pools), then declares per zone the rescue VMs, per wave a gate
- * that waits for every VM of the previous wave to verify its boot, and per VM its chain.
+ * that waits for every VM of the previous wave to verify its boot, and per VM its chain; within a
+ * wave, at most `maxInFlight` chains run at once (the others wait for a lane, in wave order).
  */
 export class Recovery extends pulumi.ComponentResource {
     /**
@@ -103,9 +104,12 @@ export class Recovery extends pulumi.ComponentResource {
                     ? []
                     : [new local.Command(`wave-${wave.wave}-gate`, {}, { parent: this, dependsOn: previous })];
             const verified: pulumi.Resource[] = [];
-            for (const key of wave.vms) {
+            for (const [i, key] of wave.vms.entries()) {
                 const vm = byKey.get(key)!;
-                const common = { vm, session: sessions.get(vm.cloud)!, parent: zoneOf(vm.cloud, vm.placement), after, teardown: settings.teardown };
+                // At most maxInFlight chains at once: the chain in lane i starts after the one
+                // maxInFlight places before it in the wave verified its boot.
+                const lane = i >= settings.maxInFlight ? [verified[i - settings.maxInFlight]] : [];
+                const common = { vm, session: sessions.get(vm.cloud)!, parent: zoneOf(vm.cloud, vm.placement), after: [...after, ...lane], teardown: settings.teardown };
                 const chain = vm.rollback
                     ? declareRollback(common)
                     : declareVmChain({

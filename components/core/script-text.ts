@@ -1,23 +1,55 @@
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
 const texts = new Map<string, string>();
 
+/** The project folder: commands run from it, and scripts are named relative to it. */
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
 /**
- * The full text of a cloud's command script, as a command's `create` or `delete`: core's shared
- * helpers (base.sh), the cloud's helpers (common.sh in its scripts folder), the cloud's libraries
- * the script asks for (`<lib>.sh`, e.g. helpers that act on the affected VM, so scripts that must
- * never touch it do not even contain them), then the script. The text holds no inventory value:
- * those come as environment variables.
+ * The full text of a cloud's command script: core's shared helpers (base.sh), the cloud's helpers
+ * (common.sh in its scripts folder), the cloud's libraries the script asks for (`<lib>.sh`, e.g.
+ * helpers that act on the affected VM, so scripts that must never touch it do not even contain
+ * them), then the script. The text holds no inventory value: those come as environment variables.
+ * `scripts/run.sh` assembles the same text on the runner.
  */
 export function scriptText(cloudScriptsDir: string, name: string, libs: readonly string[] = []): string {
     const file = path.join(cloudScriptsDir, `${name}.sh`);
-    let text = texts.get(file);
+    const key = [file, ...libs].join("\n");
+    let text = texts.get(key);
     if (text === undefined) {
         const read = (f: string) => fs.readFileSync(f, "utf8");
         const parts = [path.join(__dirname, "scripts", "base.sh"), path.join(cloudScriptsDir, "common.sh"), ...libs.map((l) => path.join(cloudScriptsDir, `${l}.sh`)), file];
         text = parts.map(read).join("\n");
-        texts.set(file, text);
+        texts.set(key, text);
     }
     return text;
 }
+
+/** The first 16 hex digits of the SHA-256 of a script's text (as `run.sh` computes it). */
+export function scriptHash(text: string): string {
+    return createHash("sha256").update(text.replace(/\n+$/, "")).digest("hex").slice(0, 16);
+}
+
+/**
+ * The command line a command step runs: core's `run.sh` with the step's script by path and the
+ * hash of its text. The stack's state keeps this line (about 80 bytes) instead of the text (10–20
+ * KB) in every VM's commands; a changed script changes the hash, so `pulumi preview` shows it.
+ */
+export function scriptCommandLine(cloudScriptsDir: string, name: string, libs: readonly string[] = []): string {
+    const cloud = path.basename(path.dirname(cloudScriptsDir));
+    if (path.relative(PROJECT_DIR, cloudScriptsDir) !== path.join("components", cloud, "scripts")) throw new Error(`internal: ${cloudScriptsDir} is not a cloud's scripts folder`);
+    return ["exec", "/bin/bash", "./components/core/scripts/run.sh", `${cloud}/${name}`, scriptHash(scriptText(cloudScriptsDir, name, libs)), ...libs].join(" ");
+}
+
+/**
+ * The `update` of every command that must never run twice: it runs when an input changed (a new
+ * script hash shows in preview as an update) and only repeats what the command printed before
+ * (the command provider hands it over as PULUMI_COMMAND_STDOUT), so the step's report, evidence
+ * and record stay, and nothing is done again.
+ */
+export const REPEAT_PREVIOUS_OUTPUT = 'printf "%s" "${PULUMI_COMMAND_STDOUT:-}"';
+
+/** Inputs never looked at again once a command ran (a changed value must not re-run it). */
+export const RUN_ONCE_IGNORED = ["interpreter", "environment"];

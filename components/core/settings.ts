@@ -1,3 +1,4 @@
+import * as os from "os";
 import * as path from "path";
 import { Problem, InputError, show } from "./inventory/problems";
 import { WaveSettings } from "./plan/waves";
@@ -35,6 +36,20 @@ export interface Settings extends WaveSettings {
     acceptDataLoss: boolean;
     /** VMs to roll back: `all`, or VM names (labels or keys) as the config lists them. */
     rollback: "all" | readonly string[];
+    /** VM chains between their first change and their verified boot at once (the rest wait in wave order). */
+    maxInFlight: number;
+    /** Whether `maxInFlight` came from the stack config or is this runner's default. */
+    maxInFlightFrom: "config" | "runner";
+}
+
+/**
+ * VM chains one runner carries at once by default: 500 per core, at most 2,000. A chain in flight
+ * costs the runner one waiting shell (about 1 MB) and a handful of CLI calls over its life; the
+ * watcher batches every wait and its gate bounds the CLI processes, so the bound is memory and
+ * the clouds' rate limits, not polling.
+ */
+export function defaultMaxInFlight(cores: number = os.availableParallelism?.() ?? os.cpus().length): number {
+    return Math.min(2000, 500 * Math.max(1, cores));
 }
 
 /** The first faulty channel file was published at 04:09 UTC on 2024-07-19. */
@@ -54,6 +69,7 @@ export const CONFIG_KEYS: Record<string, string> = {
     restoreBefore: `strategy restore: use the newest backup taken before this UTC instant (default 2024-07-19T04:09:00Z, the first faulty channel file)`,
     acceptDataLoss: "must be true when any VM has strategy restore: data written after its backup is lost",
     rollback: "VMs whose original OS disk is swapped back in: all, or a list of VM names (labels or keys), e.g. [\"aws us-east-1/i-0abc…\"]",
+    maxInFlight: "VM chains between their first change and their verified boot at once, the rest waiting their turn in wave order (default 500 per core of the runner, at most 2000; `npm run plan` prints it with the `--parallel` to use)",
 };
 
 /**
@@ -161,6 +177,13 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         else bad("rollback", `${show(rollbackText)} is not "all" or a list of VM names (a YAML/JSON list of strings)`);
     }
 
+    let maxInFlight = defaultMaxInFlight();
+    const inFlightText = get("maxInFlight");
+    if (inFlightText !== undefined) {
+        if (/^\d{1,6}$/.test(inFlightText.trim()) && Number(inFlightText) >= 1 && Number(inFlightText) <= 100_000) maxInFlight = Number(inFlightText);
+        else bad("maxInFlight", `${show(inFlightText)} must be a whole number of VM chains from 1 to 100000`);
+    }
+
     if (problems.length > 0) throw new InputError(problems);
     return {
         inventory: inventory!,
@@ -175,6 +198,8 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         restoreBefore,
         acceptDataLoss,
         rollback,
+        maxInFlight,
+        maxInFlightFrom: inFlightText === undefined ? "runner" : "config",
     };
 }
 

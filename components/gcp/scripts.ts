@@ -1,5 +1,5 @@
 import * as path from "path";
-import { scriptText } from "../core/script-text";
+import { scriptCommandLine, scriptText } from "../core/script-text";
 
 /** The GCP command steps, each a bash script run where `pulumi up` runs. */
 export type GcpScript = "repair" | "swap" | "reboot" | "rollback" | "restore-points";
@@ -7,4 +7,9 @@ export type GcpScript = "repair" | "swap" | "reboot" | "rollback" | "restore-poi
 /** The full text of a step's script, as the command's `create`. */
 export function gcpScript(name: GcpScript): string {
     return scriptText(path.join(__dirname, "scripts"), name);
+}
+
+/** The command line a command step runs: the script by path, with the hash of its text. */
+export function gcpCommandLine(name: GcpScript): string {
+    return scriptCommandLine(path.join(__dirname, "scripts"), name);
 }

@@ -9,7 +9,8 @@ import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, R
 import { GcpConfig } from "./config";
 import { GcpFacts } from "./lookups";
 import { GcpRescueInstance } from "./rescue";
-import { gcpScript } from "./scripts";
+import { gcpCommandLine } from "./scripts";
+import { REPEAT_PREVIOUS_OUTPUT, RUN_ONCE_IGNORED } from "../core/script-text";
 
 /** What the GCP steps share within one run. */
 export interface GcpStepEnv {
@@ -123,15 +124,16 @@ export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: R
 const onInstance = (ctx: StepContext) => ({ INSTANCE: ctx.vm.fields.instance });
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: Parameters<typeof gcpScript>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: Parameters<typeof gcpCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
     return new local.Command(
         `${ctx.vm.slug}-${step}`,
         {
-            create: gcpScript(script),
+            create: gcpCommandLine(script),
+            update: REPEAT_PREVIOUS_OUTPUT,
             interpreter: ["/bin/bash", "-c"],
-            environment: { PROJECT: ctx.vm.fields.project, ZONE: ctx.vm.fields.zone, VM_LABEL: ctx.vm.label, ...environment },
+            environment: { PROJECT: ctx.vm.fields.project, ZONE: ctx.vm.fields.zone, VM_LABEL: ctx.vm.label, STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
-        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "environment"], customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
+        opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
 }
 

@@ -114,7 +114,7 @@ describe("Azure path under Pulumi mocks", () => {
     it("passes a BitLocker recovery password only as a protected parameter, a secret", async () => {
         const key = "000000-111111-222222-333333-444444-555555-666666-000011";
         const { rs } = await plan(inventory([{ name: "app-01", extra: "    bitlockerKey: app01-key\n" }]), { "bootloop-rescue:app01-key": key }, ["bootloop-rescue:app01-key"]);
-        const repair = rs.find((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine"))!;
+        const repair = rs.find((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine") && r.name.endsWith("-repair"))!;
         assert.deepEqual(repair.inputs.protectedParameters, [{ name: "BITLOCKER_KEY", value: "[secret]" }]);
         assert.ok(!JSON.stringify(rs).includes("333333"), "the key appears nowhere in the plan");
     });

@@ -3,6 +3,7 @@ import { InputError } from "../../components/core/inventory/problems";
 import { PlannedResource } from "../../components/core/offline/capture";
 import { labInventory, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
 import { labPath } from "../fixtures/lab-cloud";
+import { STRATEGIES } from "../../components/core/inventory/validate";
 
 const byName = (rs: PlannedResource[]) => new Map(rs.map((r) => [r.name, r]));
 
@@ -39,6 +40,30 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         const rescue = run.result.plan.vms[0].seat!.member;
         assert.ok(m.get(`${slug}-attach`)!.dependsOn.includes(rescue));
         assert.equal(m.get(rescue)!.parent, zone, "the rescue VM belongs to the same zone");
+    });
+
+    it("maxInFlight: at most that many chains at once, the others waiting their turn in wave order", async () => {
+        const machines = [1, 2, 3, 4, 5, 6].map((i) => ({ machine: `m${i}`, strategy: i % 2 ? "repair" : "reboot" }));
+        const paths = { paths: [labPath({ strategies: STRATEGIES })] };
+        const run = await runLab(labInventory(machines), { "bootloop-rescue:maxInFlight": "2" }, paths);
+        const rs = run.resources!;
+        const m = byName(rs);
+        const wave1 = run.result.plan.waves[1].vms.map((k) => run.result.plan.vms.find((v) => v.key === k)!);
+        const first = (v: (typeof wave1)[number]) => `${v.slug}-${v.strategy === "reboot" ? "reboot" : "backup"}`;
+        const last = (v: (typeof wave1)[number]) => `${v.slug}-${v.strategy === "reboot" ? "reboot" : "swap"}`;
+        assert.equal(wave1.length, 5);
+        for (const [i, vm] of wave1.entries()) {
+            const deps = m.get(first(vm))!.dependsOn;
+            assert.ok(deps.includes("wave-1-gate"), `${vm.label} waits for the wave gate`);
+            if (i < 2) assert.ok(!deps.some((d) => wave1.some((o) => d === last(o))), `${vm.label} starts at once`);
+            else assert.ok(deps.includes(last(wave1[i - 2])), `${vm.label} starts after ${wave1[i - 2].label} verified its boot`);
+            // Never two chains in one lane: nothing else of the wave is waited for.
+            assert.equal(deps.filter((d) => wave1.some((o) => d === last(o))).length, i < 2 ? 0 : 1);
+        }
+        // Without the setting, nothing waits for a lane on a small stack.
+        const free = await runLab(labInventory(machines), {}, paths);
+        const chains = free.resources!.filter((r) => !r.name.startsWith("wave-"));
+        assert.ok(chains.every((r) => !r.dependsOn.some((d) => /-(swap|reboot)$/.test(d) && !r.name.startsWith(d.replace(/-(swap|reboot)$/, "")))));
     });
 
     it("retains backups and fixed disks on delete, and only those", async () => {

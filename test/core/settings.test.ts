@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { InputError } from "../../components/core/inventory/problems";
-import { ConfigSource, readSettings } from "../../components/core/settings";
+import { ConfigSource, defaultMaxInFlight, readSettings } from "../../components/core/settings";
 
 const clouds = new Map([
     ["aws", { max: 24 }],
@@ -39,7 +39,26 @@ describe("stack settings", () => {
             restoreBefore: "2024-07-19T04:09:00Z",
             acceptDataLoss: false,
             rollback: [],
+            maxInFlight: defaultMaxInFlight(),
+            maxInFlightFrom: "runner",
         });
+    });
+
+    it("maxInFlight: 500 chains per core of the runner by default, at most 2000; a configured count wins", () => {
+        assert.equal(defaultMaxInFlight(1), 500);
+        assert.equal(defaultMaxInFlight(2), 1000);
+        assert.equal(defaultMaxInFlight(64), 2000);
+        const s = readSettings(source({ inventory: "x.yaml", maxInFlight: "50" }), "P", clouds);
+        assert.equal(s.maxInFlight, 50);
+        assert.equal(s.maxInFlightFrom, "config");
+    });
+
+    it("rejects a bad maxInFlight before anything is declared, naming the key", () => {
+        for (const bad of ["0", "-3", "lots", "200000", "2.5"]) {
+            const found = fails({ inventory: "x.yaml", maxInFlight: bad });
+            assert.equal(found.length, 1, bad);
+            assert.match(found[0], /^bootloop-rescue:maxInFlight: ".*" must be a whole number of VM chains from 1 to 100000$/);
+        }
     });
 
     it("reads the remedies' settings: restarts, cutoff, data-loss acknowledgement, rollback as all or a list", () => {

@@ -1,3 +1,5 @@
+import * as os from "os";
+import { estimateState, recommendedParallel } from "./fleet";
 import { OfflineRun } from "./run";
 
 /** The readable summary of an offline plan: waves, rescue VMs per zone, steps per VM, resource counts. */
@@ -31,6 +33,7 @@ export function renderSummary(run: OfflineRun, source: string): string {
         lines.push(`  ${p.cloud} ${where}: ${p.members.length} rescue VM${p.members.length === 1 ? "" : "s"} for ${disks} disk${disks === 1 ? "" : "s"} (up to ${p.capacity} each)`);
     }
     lines.push("");
+    lines.push(...runnerLines(run));
     lines.push(...remedyLines(run));
     // One example chain per cloud and strategy: the first VM of each.
     const examples = new Map<string, (typeof plan.vms)[number]>();
@@ -51,6 +54,21 @@ export function renderSummary(run: OfflineRun, source: string): string {
         lines.push(`  ${String(c).padStart(6)}  ${type}`);
     }
     return lines.join("\n");
+}
+
+/** What the runner carries: chains in flight, the --parallel to use, and (with details) the state per VM. */
+function runnerLines(run: OfflineRun): string[] {
+    const { maxInFlight, maxInFlightFrom } = run.settings;
+    const from = maxInFlightFrom === "config" ? "maxInFlight" : `default for this runner's ${os.availableParallelism?.() ?? os.cpus().length} cores; pin it with \`pulumi config set maxInFlight N\``;
+    const lines = [
+        `In flight: at most ${maxInFlight} VM chains at once (${from}); the others wait their turn in wave order.`,
+        `Run: pulumi up --parallel ${recommendedParallel(run.result.plan, maxInFlight)}`,
+    ];
+    if (run.resources) {
+        const state = estimateState(run.resources, run.result.plan);
+        lines.push(`State: about ${(state.perVmBytes / 1024).toFixed(1)} KB per VM (largest ${(state.maxVmBytes / 1024).toFixed(1)} KB, ${state.maxVm}), ${(state.sharedBytes / 1024).toFixed(0)} KB shared`);
+    }
+    return [...lines, ""];
 }
 
 /** What the plan does beyond the repair chain: restarts, restores (with their data loss), rollbacks. */
@@ -103,6 +121,10 @@ export function planDocument(run: OfflineRun, source: string): Record<string, un
         })),
         waves: plan.waves,
         rescuePools: plan.rescuePools,
+        maxInFlight: run.settings.maxInFlight,
+        maxInFlightFrom: run.settings.maxInFlightFrom,
+        recommendedParallel: recommendedParallel(plan, run.settings.maxInFlight),
+        stateEstimate: run.resources ? estimateState(run.resources, plan) : undefined,
         resourceCount: run.resourceCount,
         resources: run.resources,
     };
