@@ -52,13 +52,7 @@ export interface PlanSummary {
 export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { result: RecoveryResult; settings: Settings }> {
     const built = new Map(args.paths.map((p) => [p.identity.cloud, p]));
     const settings = readSettings(args.config, args.stackFile, new Map([...built].map(([c, p]) => [c, p.disksPerRescue])));
-    const inventory = readInventory(settings.inventory, args.baseDir);
-    const vms = validateInventory(inventory, {
-        configNamespace: NAMESPACE,
-        identities: args.identities,
-        built: new Map([...built].map(([c, p]) => [c, { strategies: p.strategies, bitlocker: p.bitlocker }])),
-        configKind: (key) => args.config.kind(key),
-    });
+    const vms = loadInventory(settings.inventory, args.baseDir, args.identities, args.paths, args.config);
     args.onValidated?.(vms);
     const problems: Problem[] = [];
     const rollback = rollbackKeys(settings.rollback, vms, args.stackFile, problems);
@@ -80,6 +74,19 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
         args.rootOptions,
     );
     return { plan: summarize(result.plan), vms: result.records, result, settings };
+}
+
+/**
+ * Reads and validates an inventory file the way every run does (`pulumi up`, `npm run plan`,
+ * `npm run shard`): one InputError with every problem, naming the file, entry, line and field.
+ */
+export function loadInventory(file: string, baseDir: string, identities: readonly CloudIdentity[], paths: readonly CloudPath[], config: ConfigSource): VmEntry[] {
+    return validateInventory(readInventory(file, baseDir), {
+        configNamespace: NAMESPACE,
+        identities,
+        built: new Map(paths.map((p) => [p.identity.cloud, { strategies: p.strategies, bitlocker: p.bitlocker }])),
+        configKind: (key) => config.kind(key),
+    });
 }
 
 /**
