@@ -5,11 +5,15 @@
 //   npm run bench                  all sizes
 //   npm run bench -- 100 1000      chosen sizes
 //   npm run bench -- --mixed 1000  every strategy in turn (repair, reboot, reboot-then-repair, restore)
+//   npm run bench -- --fleet 1000 [--cloud aws|azure|gcp|mixed] [--json]
+//                                  the real step scripts and the watcher for N VMs at once against
+//                                  the fake cloud (scripts/fleet): CLI calls, processes, memory, CPU
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { identities, paths } from "../components/clouds";
 import { disableStackTraces } from "./fast-stacks";
+import { parseFleetArgs, renderFleet, runFleet } from "./fleet/bench";
 
 const projectDir = path.resolve(__dirname, "..");
 const benchDir = path.join(projectDir, ".bench");
@@ -58,6 +62,7 @@ function child(file: string): void {
 
 function main(): void {
     if (process.argv[2] === "--child") return child(process.argv[3]);
+    if (process.argv.includes("--fleet")) return fleetMain(process.argv.slice(2));
     if (paths.length === 0) {
         console.log("No cloud recovery path is built yet, so there is nothing to plan: the benchmark runs once one is.");
         return;
@@ -89,6 +94,27 @@ function main(): void {
         console.log(`${String(r.vms).padStart(8)} ${String(r.resources).padStart(10)} ${perVm.toFixed(2).padStart(7)} ${wall.toFixed(1).padStart(7)} ${r.peakMb.toFixed(0).padStart(8)}  ${verdict}`);
     }
     console.log("wall s: whole process (start-up, validation, lookups, plan, registration under mocks); peak MB: max RSS of that process.");
+}
+
+/** `--fleet`: the fleet benchmark (scripts/fleet/bench.ts). */
+function fleetMain(argv: string[]): void {
+    let opts: ReturnType<typeof parseFleetArgs>;
+    try {
+        opts = parseFleetArgs(argv);
+    } catch (err) {
+        console.error(`npm run bench: ${(err as Error).message}\nusage: npm run bench -- --fleet N [--cloud aws|azure|gcp|mixed] [--json] [--time-scale X] [--throttle SHARE] [--max-in-flight N]`);
+        process.exit(2);
+    }
+    runFleet(opts).then(
+        (r) => {
+            process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `${renderFleet(r)}\n`);
+            process.exit(0);
+        },
+        (err) => {
+            console.error(err);
+            process.exit(1);
+        },
+    );
 }
 
 main();

@@ -4,7 +4,7 @@ import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, parse
  * What the GCP steps wait for, observed in batches per project and zone:
  *   instance          `instances list --filter name=(…)`, up to 100 names a call: status and boot
  *                     disk; `booted` also needs `marker` on serial port 1 after offset `from`, read
- *                     per instance only once it is RUNNING (at most every 30 s each)
+ *                     per instance only once it is RUNNING (first after 150 s, then every 75 s)
  *   guest-attributes  one `get-guest-attributes` of a rescue instance answers every disk on it:
  *                     the agent's result for device `id` (exit code and evidence)
  */
@@ -17,10 +17,16 @@ function call(cli: CliRunner, f: Fields, op: string, args: string[]): Promise<st
     return cli.run({ cloud: "gcp", scope: scopeOf(f), op, command: "gcloud", args: ["compute", ...op.split(" "), ...args, "--project", f.project, "--format", "json", "--quiet"] });
 }
 
+/**
+ * Whether serial port 1 shows the boot marker after the wait's offset. Windows takes minutes to
+ * boot, so the first read comes 150 s after the wait began (at once for a wait that is due now),
+ * then one every 75 s: about 3 reads for a 5-minute boot.
+ */
 async function serialBooted(w: WaitRequest, cli: CliRunner): Promise<string> {
     if (w.memo.marker === "found") return "found";
-    if (Date.now() < Number(w.memo.nextSerial ?? 0)) return String(w.memo.marker ?? "unchecked");
-    w.memo.nextSerial = Date.now() + cloudMs(30);
+    const first = w.received + Math.min(cloudMs(150), Math.max(0, w.deadline - w.received));
+    if (Date.now() < Math.max(first, Number(w.memo.nextSerial ?? 0))) return String(w.memo.marker ?? "unchecked");
+    w.memo.nextSerial = Date.now() + cloudMs(75);
     const from = String(w.memo.from ?? w.fields.from ?? "0");
     const out = parseJson<{ contents?: string; next?: string | number }>(await call(cli, w.fields, "instances get-serial-port-output", [w.id, "--zone", w.fields.zone, "--port", "1", "--start", from]), {});
     const text = String(w.memo.tail ?? "") + (out.contents ?? "");

@@ -27,8 +27,8 @@ status=${seen[status]}
 
 # The engine's evidence is the command's standard output (one compact JSON line).
 invocation=$(aws_json ssm get-command-invocation --command-id "$command_id" --instance-id "$RESCUE_INSTANCE_ID")
-jq_node 'o.StandardOutputContent' <<<"$invocation" | EVIDENCE_STATUS=$status VM_LABEL=$VM_LABEL node -e '
-    const text = require("fs").readFileSync(0, "utf8").trim();
+EVIDENCE_STATUS=$status VM_LABEL=$VM_LABEL local_slot node -e '
+    const text = String(JSON.parse(require("fs").readFileSync(0, "utf8")).StandardOutputContent || "").trim();
     const label = process.env.VM_LABEL;
     let evidence;
     try { evidence = JSON.parse(text.split("\n").pop()); } catch {
@@ -41,4 +41,4 @@ jq_node 'o.StandardOutputContent' <<<"$invocation" | EVIDENCE_STATUS=$status VM_
         process.exit(1);
     }
     process.stdout.write(JSON.stringify(evidence));
-'
+' <<<"$invocation"

@@ -130,6 +130,18 @@ observe() {
     wait_for "$kind" "$id" any 0 "$@"
 }
 
+# local_slot COMMAND...: runs a local helper (node) holding a place at the watcher's gate, which
+# bounds the processes alive at once (CLI calls and helpers alike).
+local_slot() {
+    local fd answer rc=0
+    watcher_open fd
+    printf '%s\tslot\n' "$watch_token" >&"$fd"
+    IFS= read -r -u "$fd" answer && [[ $answer == go ]] || fail "internal: the watcher did not grant a place"
+    if "$@" {fd}>&-; then rc=0; else rc=$?; fi
+    exec {fd}>&-
+    return "$rc"
+}
+
 # with_lock KEY COMMAND...: runs the command holding KEY, after every step that asked for it
 # before (the watcher queues them); a step that dies gives the key back.
 with_lock() {
@@ -181,28 +193,44 @@ cloud_call() {
 }
 
 # jq_node EXPRESSION: evaluates a fixed JavaScript expression over the JSON on stdin (as `o`),
-# printing strings raw and anything else as JSON. Values it needs come from process.env.
+# printing strings raw and anything else as JSON. Values it needs come from process.env. A node
+# process costs about as much memory as a CLI call, so it takes a place at the watcher's gate.
 jq_node() {
-    node -e '
+    local_slot node -e '
         const o = JSON.parse(require("fs").readFileSync(0, "utf8") || "null");
         const v = (0, eval)("(o) => (" + process.argv[1] + ")")(o);
         process.stdout.write(v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v));
     ' "$1"
 }
 
+# json_str VAR TEXT: VAR becomes TEXT as a JSON string (quotes included), without a subprocess.
+json_str() {
+    local s=$2
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    s=${s//$'\t'/\\t}
+    printf -v "$1" '"%s"' "$s"
+}
+
 # swap_report STATUS ALREADY [FIELD=VARIABLE ...]: every swap's one JSON report on stdout: status,
 # alreadyRecovered, the named fields (each the value of an environment variable), and the timings
-# from stop_s, swap_s, boot_s and the seconds since $started.
+# from stop_s, swap_s, boot_s and the seconds since $started. Pure bash: a thousand steps ending
+# at once start no process.
 swap_report() {
-    local status=$1 already=$2
+    local status=$1 already=$2 f name value out
     shift 2
-    STATUS=$status ALREADY=$already STOP=${stop_s:-0} SWAP=${swap_s:-0} BOOT=${boot_s:-0} TOTAL=$((SECONDS - ${started:-0})) node -e '
-        const e = process.env;
-        const fields = Object.fromEntries(process.argv.slice(1).map((f) => { const [k, v] = f.split("="); return [k, e[v] ?? ""]; }));
-        process.stdout.write(JSON.stringify({
-            status: e.STATUS, alreadyRecovered: e.ALREADY === "true", ...fields,
-            timings: { stopSeconds: +e.STOP, swapSeconds: +e.SWAP, bootSeconds: +e.BOOT, totalSeconds: +e.TOTAL },
-        }));' "$@"
+    json_str value "$status"
+    out="{\"status\":$value,\"alreadyRecovered\":$([[ $already == true ]] && printf true || printf false)"
+    for f in "$@"; do
+        json_str name "${f%%=*}"
+        local var=${f#*=}
+        json_str value "${!var:-}"
+        out+=",$name:$value"
+    done
+    out+=",\"timings\":{\"stopSeconds\":$((${stop_s:-0})),\"swapSeconds\":$((${swap_s:-0})),\"bootSeconds\":$((${boot_s:-0})),\"totalSeconds\":$((SECONDS - ${started:-0}))}}"
+    printf '%s' "$out"
 }
 
 # after_reboot_recovered: strategy reboot-then-repair, and its reboot step brought the VM back
@@ -275,9 +303,9 @@ reboot_until_healthy() {
 
 # reboot_report STATUS ATTEMPTS: the reboot step's one JSON report on stdout.
 reboot_report() {
-    STATUS=$1 ATTEMPTS=$2 TOTAL=$((SECONDS - ${started:-0})) node -e '
-        const e = process.env;
-        process.stdout.write(JSON.stringify({ status: e.STATUS, attempts: +e.ATTEMPTS, timings: { totalSeconds: +e.TOTAL } }));'
+    local status
+    json_str status "$1"
+    printf '{"status":%s,"attempts":%d,"timings":{"totalSeconds":%d}}' "$status" "$2" "$((SECONDS - ${started:-0}))"
 }
 
 # rollback_report STATUS MESSAGE REPLACED: the rollback step's one JSON report on stdout, with the

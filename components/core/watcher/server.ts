@@ -18,6 +18,8 @@ import { Waiter, oneLine } from "./waiter";
  *          → `go` when the call may start; the step then runs its CLI call and sends
  *            `done<TAB>code=N[<TAB>error=…]` → `ok`, `retry<TAB>delay=SECONDS` or `fail`.
  *            Closing the connection gives the place back too.
+ *   slot   → `go` when a local helper process (node) may start: it counts against the same bound
+ *            as the CLI processes; held until the connection closes
  *   lock   key → `go` when the step holds the key (first come, first served); held until the
  *            connection closes (a step that dies gives it back)
  *   ping   → `pong`
@@ -100,6 +102,7 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
             if (verb === "wait") return handleWait(fields, socket);
             if (verb === "call") return handleCall(fields, socket);
             if (verb === "lock") return handleLock(fields, socket);
+            if (verb === "slot") return handleSlot(socket);
             socket.end(formatLine("error", { message: `unknown verb ${verb}` }));
         } catch (err) {
             socket.end(formatLine("error", { message: err instanceof Error ? err.message : String(err) }));
@@ -152,6 +155,23 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
                 if (transient && (!Number.isFinite(deadline) || Date.now() + delayMs < deadline)) {
                     socket.end(formatLine("retry", { delay: (delayMs / 1000).toFixed(3) }));
                 } else socket.end(transient ? "fail\treason=the step's deadline leaves no time for another try\n" : "fail\treason=permanent error\n");
+            },
+        };
+    }
+
+    function handleSlot(socket: net.Socket) {
+        let release: (() => void) | undefined;
+        let gone = false;
+        void opts.gate.processes.acquire().then((r) => {
+            if (gone) return r();
+            release = r;
+            opts.gate.stats.peakProcesses = Math.max(opts.gate.stats.peakProcesses, opts.gate.processes.inUse);
+            reply(socket, "go\n");
+        });
+        return {
+            onClose: () => {
+                gone = true;
+                release?.();
             },
         };
     }

@@ -14,7 +14,7 @@ log "$VM_LABEL: waiting for the agent on $RESCUE_INSTANCE to repair $DEVICE_NAME
 wait_for guest-attributes "$DEVICE_NAME" done "$REPAIR_TIMEOUT_SECONDS" "rescue=$RESCUE_INSTANCE" ||
     fail "$VM_LABEL: rescue instance $RESCUE_INSTANCE published no result for $DEVICE_NAME within $REPAIR_TIMEOUT_SECONDS s (its first boot installs ntfs-3g from the Debian archive, which needs egress, e.g. Cloud NAT)"
 
-printf '%s' "${seen[evidence]}" | CODE=${seen[code]} VM_LABEL=$VM_LABEL node -e '
+CODE=${seen[code]} VM_LABEL=$VM_LABEL local_slot node -e '
     const zlib = require("zlib");
     const line = require("fs").readFileSync(0, "utf8");
     const label = process.env.VM_LABEL;
@@ -31,4 +31,4 @@ printf '%s' "${seen[evidence]}" | CODE=${seen[code]} VM_LABEL=$VM_LABEL node -e 
         process.exit(1);
     }
     process.stdout.write(JSON.stringify(evidence));
-'
+' <<<"${seen[evidence]}"
