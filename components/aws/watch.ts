@@ -1,4 +1,4 @@
-import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, parseJson } from "../core/watcher/types";
+import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, followUp, parseJson } from "../core/watcher/types";
 
 /**
  * What the AWS steps wait for, observed in batches per account (role) and region:
@@ -74,13 +74,16 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
                     let marker = String(w.memo.marker ?? "unchecked");
                     if (state === "running" && checks === "ok ok" && Date.now() >= Number(w.memo.nextConsole ?? 0)) {
                         // Only now, with both checks passing, is the console worth reading.
+                        const read = await followUp(() => call(cli, f, env, "ec2 get-console-output", ["--instance-id", w.id, "--latest"]));
+                        if (read.gone) return seen.set(w, { met: false, fields: {}, gone: read.gone });
+                        if (read.value === undefined) return; // not observed this round
                         w.memo.nextConsole = Date.now() + cloudMs(60);
-                        const console = parseJson<{ Output?: string }>(await call(cli, f, env, "ec2 get-console-output", ["--instance-id", w.id, "--latest"]), {});
-                        marker = !console.Output ? "unavailable" : new RegExp(w.fields.marker || "Windows is Ready to use").test(console.Output) ? "found" : "missing";
+                        const output = parseJson<{ Output?: string }>(read.value, {}).Output;
+                        marker = !output ? "unavailable" : new RegExp(w.fields.marker || "Windows is Ready to use").test(output) ? "found" : "missing";
                         w.memo.marker = marker;
                     }
                     const healthy = state === "running" && checks === "ok ok" && (marker === "found" || marker === "unavailable");
-                    seen.set(w, { met: w.want === "any" || healthy, fields: { state, checks: checks.replace(" ", "/"), marker } });
+                    return seen.set(w, { met: w.want === "any" || healthy, fields: { state, checks: checks.replace(" ", "/"), marker } });
                 }),
             );
             return seen;

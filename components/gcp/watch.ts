@@ -1,4 +1,4 @@
-import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, parseJson } from "../core/watcher/types";
+import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, followUp, parseJson } from "../core/watcher/types";
 
 /**
  * What the GCP steps wait for, observed in batches per project and zone:
@@ -22,18 +22,20 @@ function call(cli: CliRunner, f: Fields, op: string, args: string[]): Promise<st
  * boot, so the first read comes 150 s after the wait began (at once for a wait that is due now),
  * then one every 75 s: about 3 reads for a 5-minute boot.
  */
-async function serialBooted(w: WaitRequest, cli: CliRunner): Promise<string> {
-    if (w.memo.marker === "found") return "found";
+async function serialBooted(w: WaitRequest, cli: CliRunner): Promise<{ marker?: string; gone?: string }> {
+    if (w.memo.marker === "found") return { marker: "found" };
     const first = w.received + Math.min(cloudMs(150), Math.max(0, w.deadline - w.received));
-    if (Date.now() < Math.max(first, Number(w.memo.nextSerial ?? 0))) return String(w.memo.marker ?? "unchecked");
-    w.memo.nextSerial = Date.now() + cloudMs(75);
+    if (Date.now() < Math.max(first, Number(w.memo.nextSerial ?? 0))) return { marker: String(w.memo.marker ?? "unchecked") };
     const from = String(w.memo.from ?? w.fields.from ?? "0");
-    const out = parseJson<{ contents?: string; next?: string | number }>(await call(cli, w.fields, "instances get-serial-port-output", [w.id, "--zone", w.fields.zone, "--port", "1", "--start", from]), {});
+    const read = await followUp(() => call(cli, w.fields, "instances get-serial-port-output", [w.id, "--zone", w.fields.zone, "--port", "1", "--start", from]));
+    if (read.value === undefined) return read; // not observed this round (or gone)
+    w.memo.nextSerial = Date.now() + cloudMs(75);
+    const out = parseJson<{ contents?: string; next?: string | number }>(read.value, {});
     const text = String(w.memo.tail ?? "") + (out.contents ?? "");
     if (out.next !== undefined) w.memo.from = String(out.next);
     w.memo.tail = text.slice(-400);
     w.memo.marker = new RegExp(w.fields.marker || "Windows is ready").test(text) ? "found" : "missing";
-    return String(w.memo.marker);
+    return { marker: String(w.memo.marker) };
 }
 
 async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>> {
@@ -51,7 +53,13 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
                 const boot = ((i.disks ?? []).find((d) => d.boot)?.source ?? "none").split("/").pop()!;
                 let met = w.want === "any" || i.status === w.want;
                 let marker = "unchecked";
-                if (w.want === "booted") met = i.status === "RUNNING" && (marker = await serialBooted(w, cli)) === "found";
+                if (w.want === "booted" && i.status === "RUNNING") {
+                    const serial = await serialBooted(w, cli);
+                    if (serial.gone) return seen.set(w, { met: false, fields: {}, gone: serial.gone });
+                    if (serial.marker === undefined) return seen; // not observed this round
+                    marker = serial.marker;
+                }
+                if (w.want === "booted") met = i.status === "RUNNING" && marker === "found";
                 return seen.set(w, { met, fields: { status: i.status, boot, marker } });
             }),
         );

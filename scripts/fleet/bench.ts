@@ -59,7 +59,11 @@ export function fleet(opts: Pick<FleetOptions, "vms" | "cloud" | "neverBootEvery
     });
 }
 
-/** The steps of one VM's chain that run scripts, with their environment (timeouts in runner seconds). */
+/**
+ * The steps of one VM's chain that run scripts, with their environment. Waits are cloud time
+ * (compressed); a step's own deadline for retries is runner time, as in a real run (the runner is
+ * not faster for the compression: a loaded runner must not fail chains).
+ */
 function chainSteps(vm: FleetVm, scaled: (s: number) => string): { script: string; env: Record<string, string>; pauseCloudSeconds?: number }[] {
     const n = names(vm) as unknown as Record<string, string>;
     const label = `${vm.cloud} fleet/${vm.n}`;
@@ -68,25 +72,25 @@ function chainSteps(vm: FleetVm, scaled: (s: number) => string): { script: strin
         case "aws": {
             const common = { AWS_REGION: "us-east-1", VM_LABEL: label };
             return [
-                { script: awsScript("repair"), env: { ...common, RESCUE_INSTANCE_ID: n.rescue, VOLUME_ID: n.scratch, DOCUMENT_NAME: "bootloop-rescue-repair", REPAIR_TIMEOUT_SECONDS: scaled(1800), STEP_TIMEOUT_SECONDS: scaled(2400) } },
-                { script: awsScript("swap"), env: { ...common, INSTANCE_ID: n.instance, ORIGINAL_VOLUME_ID: n.original, FIXED_VOLUME_ID: n.fixed, ROOT_DEVICE: "/dev/sda1", BOOT_TIMEOUT_SECONDS: scaled(1200), BOOT_MARKER: marker, STEP_TIMEOUT_SECONDS: scaled(3000) } },
+                { script: awsScript("repair"), env: { ...common, RESCUE_INSTANCE_ID: n.rescue, VOLUME_ID: n.scratch, DOCUMENT_NAME: "bootloop-rescue-repair", REPAIR_TIMEOUT_SECONDS: scaled(1800), STEP_TIMEOUT_SECONDS: "2400" } },
+                { script: awsScript("swap"), env: { ...common, INSTANCE_ID: n.instance, ORIGINAL_VOLUME_ID: n.original, FIXED_VOLUME_ID: n.fixed, ROOT_DEVICE: "/dev/sda1", BOOT_TIMEOUT_SECONDS: scaled(1200), BOOT_MARKER: marker, STEP_TIMEOUT_SECONDS: "3000" } },
             ];
         }
         case "azure":
             return [
-                { script: azureScript("attach"), env: { RESCUE_VM_ID: n.rescue, DISK_ID: n.scratch, LUN: n.lun, VM_LABEL: label, ATTACH_TIMEOUT_SECONDS: scaled(900), STEP_TIMEOUT_SECONDS: scaled(3600) } },
+                { script: azureScript("attach"), env: { RESCUE_VM_ID: n.rescue, DISK_ID: n.scratch, LUN: n.lun, VM_LABEL: label, ATTACH_TIMEOUT_SECONDS: scaled(900), STEP_TIMEOUT_SECONDS: "3600" } },
                 // The repair itself is a Run Command the provider drives (no CLI call): its time passes.
                 {
                     script: azureScript("swap"),
-                    env: { SUBSCRIPTION_ID: n.subscription, RESOURCE_GROUP: n.resourceGroup, VM_NAME: n.vmName, ORIGINAL_DISK_ID: n.original, FIXED_DISK_ID: n.fixed, VM_LABEL: label, BOOT_TIMEOUT_SECONDS: scaled(1200), EVIDENCE: "", STEP_TIMEOUT_SECONDS: scaled(3000) },
+                    env: { SUBSCRIPTION_ID: n.subscription, RESOURCE_GROUP: n.resourceGroup, VM_NAME: n.vmName, ORIGINAL_DISK_ID: n.original, FIXED_DISK_ID: n.fixed, VM_LABEL: label, BOOT_TIMEOUT_SECONDS: scaled(1200), EVIDENCE: "", STEP_TIMEOUT_SECONDS: "3000" },
                     pauseCloudSeconds: DURATIONS.repair,
                 },
             ];
         case "gcp": {
             const common = { PROJECT: n.project, ZONE: n.zone, VM_LABEL: label };
             return [
-                { script: gcpScript("repair"), env: { ...common, RESCUE_INSTANCE: n.rescue, DEVICE_NAME: n.device, REPAIR_TIMEOUT_SECONDS: scaled(1800), STEP_TIMEOUT_SECONDS: scaled(2400) } },
-                { script: gcpScript("swap"), env: { ...common, INSTANCE: n.instance, ORIGINAL_DISK: n.original, FIXED_DISK: n.fixed, BOOT_TIMEOUT_SECONDS: scaled(1200), BOOT_MARKER: marker, STEP_TIMEOUT_SECONDS: scaled(3000) } },
+                { script: gcpScript("repair"), env: { ...common, RESCUE_INSTANCE: n.rescue, DEVICE_NAME: n.device, REPAIR_TIMEOUT_SECONDS: scaled(1800), STEP_TIMEOUT_SECONDS: "2400" } },
+                { script: gcpScript("swap"), env: { ...common, INSTANCE: n.instance, ORIGINAL_DISK: n.original, FIXED_DISK: n.fixed, BOOT_TIMEOUT_SECONDS: scaled(1200), BOOT_MARKER: marker, STEP_TIMEOUT_SECONDS: "3000" } },
             ];
         }
     }

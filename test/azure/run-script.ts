@@ -2,7 +2,7 @@ import * as path from "path";
 import { azureScript, AzureScript } from "../../components/azure/scripts";
 import { StandInRun, runWithStandIn } from "../helpers/stand-in";
 
-const STAND_IN = path.join(__dirname, "stand-in");
+export const STAND_IN = path.join(__dirname, "stand-in");
 export const SUB = "11111111-2222-3333-4444-555555555555";
 export const disk = (rg: string, n: string) => `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${n}`;
 export const ORIGINAL = disk("rg-app", "app-01_OsDisk_1");

@@ -2,7 +2,9 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { FIXED, MUTATING, ORIGINAL, SCRATCH, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
+import { FIXED, MUTATING, ORIGINAL, SCRATCH, STAND_IN, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
+import { azureScript } from "../../components/azure/scripts";
+import { runTogether } from "../helpers/stand-in";
 
 describe("Azure command scripts (stand-in az CLI)", () => {
     describe("swap + start + verify", () => {
@@ -69,6 +71,23 @@ describe("Azure command scripts (stand-in az CLI)", () => {
     });
 
     describe("attach and detach (teardown)", () => {
+        it("attaches to one rescue VM run one at a time, in order, instead of colliding and retrying", async () => {
+            const w = world();
+            w.attachMs = 400;
+            const disks = ["d1", "d2", "d3"].map((n) => disk("rg-app", n));
+            for (const d of disks) w.disks[d.toLowerCase()] = {};
+            const { runs, world: after } = await runTogether({
+                scripts: disks.map((d, i) => ({ script: azureScript("attach"), env: { ...attachEnv, DISK_ID: d, LUN: String(i + 1) } })),
+                world: w,
+                standInDir: STAND_IN,
+                stateVar: "FAKE_AZ_STATE",
+                logVar: "FAKE_AZ_LOG",
+            });
+            for (const r of runs) assert.equal(r.code, 0, r.stderr);
+            assert.equal(after.conflicts ?? 0, 0, "no attach found the rescue VM busy with another");
+            assert.deepEqual(after.vms["rg-app/rescue-azure-1-0"].dataDisks, { 1: disks[0], 2: disks[1], 3: disks[2] });
+        });
+
         it("attaches the scratch disk at its LUN, retrying while the rescue VM is busy", () => {
             const w = world();
             w.vms["rg-app/rescue-azure-1-0"].busy = 2;

@@ -1,4 +1,4 @@
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -52,6 +52,7 @@ export function runWithStandIn(args: { script: string; env: Record<string, strin
             BOOTLOOP_WATCH_DIR: path.join(dir, "watch"),
             BOOTLOOP_TIME_SCALE: "1000",
             BOOTLOOP_WATCHER_IDLE_SECONDS: "2",
+            BOOTLOOP_BLIND_GRACE_SECONDS: "2",
             ...args.env,
         },
         timeout: 60_000,
@@ -59,4 +60,31 @@ export function runWithStandIn(args: { script: string; env: Record<string, strin
     stopWatcher(path.join(dir, "watch"));
     const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
     return { code: out.status, stdout: out.stdout, stderr: out.stderr, calls, world: JSON.parse(fs.readFileSync(state, "utf8")) };
+}
+
+/**
+ * Runs several scripts at once against one stand-in world, sharing one watcher (as the steps of
+ * one `pulumi up` do); resolves with each run's exit code and stderr, and the world after.
+ */
+export async function runTogether(args: { scripts: { script: string; env: Record<string, string> }[]; world: unknown; standInDir: string; stateVar: string; logVar: string }): Promise<{ runs: { code: number | null; stderr: string }[]; world: any; calls: string[][] }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scripts-"));
+    const state = path.join(dir, "world.json");
+    const log = path.join(dir, "calls.log");
+    fs.writeFileSync(state, JSON.stringify(args.world));
+    fs.writeFileSync(log, "");
+    const base = { PATH: `${args.standInDir}:${process.env.PATH}`, HOME: dir, [args.stateVar]: state, [args.logVar]: log, POLL_SECONDS: "0", BOOTLOOP_HOME: PROJECT_DIR, BOOTLOOP_WATCH_DIR: path.join(dir, "watch"), BOOTLOOP_TIME_SCALE: "1000", BOOTLOOP_WATCHER_IDLE_SECONDS: "2", BOOTLOOP_BLIND_GRACE_SECONDS: "2" };
+    const runs = await Promise.all(
+        args.scripts.map(
+            (s) =>
+                new Promise<{ code: number | null; stderr: string }>((resolve) => {
+                    const child = spawn("bash", ["-c", s.script], { cwd: dir, env: { ...base, ...s.env }, stdio: ["ignore", "ignore", "pipe"] });
+                    let stderr = "";
+                    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+                    child.on("close", (code) => resolve({ code, stderr }));
+                }),
+        ),
+    );
+    stopWatcher(path.join(dir, "watch"));
+    const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
+    return { runs, world: JSON.parse(fs.readFileSync(state, "utf8")), calls };
 }

@@ -53,9 +53,14 @@ watcher_start() {
         rm -f "$watch_dir/endpoint"
         (cd "$BOOTLOOP_HOME" && exec nohup node -r ts-node/register/transpile-only components/core/watcher/main.ts "$watch_dir" </dev/null >>"$watch_dir/watcher.log" 2>&1 &)
     fi
-    local tries=0
+    # A loaded runner may take a while to start node; a watcher that died is replaced.
+    local tries=0 pid
     until watcher_endpoint; do
-        ((++tries < 600)) || fail "internal: the watcher did not start within 60 s; see $watch_dir/watcher.log"
+        ((++tries < 1800)) || fail "internal: the watcher did not start within 180 s; see $watch_dir/watcher.log"
+        if ((tries % 100 == 0)) && [[ ! -d $watch_dir/starting ]]; then
+            read -r pid <"$watch_dir/watcher.pid" 2>/dev/null || pid=
+            [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || { watcher_start; return; }
+        fi
         sleep 0.1
     done
 }

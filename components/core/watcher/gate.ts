@@ -48,13 +48,13 @@ export class Gate implements CliRunner {
     }
 
     /**
-     * Waits until the scope's rate allows `op` and a CLI process may start; resolves with the
-     * function that gives the place back once the call ended.
+     * Waits until the scope's rate allows `op` and a CLI process may start (`urgent`: ahead of
+     * the steps' calls); resolves with the function that gives the place back once the call ended.
      */
-    async admit(cloudName: string, scope: string, op: string, cost = 1): Promise<() => void> {
+    async admit(cloudName: string, scope: string, op: string, cost = 1, urgent = false): Promise<() => void> {
         const cloud = this.cloud(cloudName);
         await this.bucket(cloud, scope, op).take(cost);
-        const release = await this.processes.acquire();
+        const release = await this.processes.acquire(urgent);
         this.stats.peakProcesses = Math.max(this.stats.peakProcesses, this.processes.inUse);
         this.stats.calls[cloudName] = (this.stats.calls[cloudName] ?? 0) + 1;
         return release;
@@ -71,7 +71,8 @@ export class Gate implements CliRunner {
     }
 
     async run(call: { cloud: string; scope: string; op: string; command: string; args: string[]; env?: Record<string, string>; cost?: number }): Promise<string> {
-        const release = await this.admit(call.cloud, call.scope, call.op, call.cost ?? 1);
+        // The watcher's own calls: each answers many waiting steps, so they go first.
+        const release = await this.admit(call.cloud, call.scope, call.op, call.cost ?? 1, true);
         let result: { code: number | null; stdout: string; stderr: string };
         try {
             result = await runProcess(call.command, call.args, call.env);

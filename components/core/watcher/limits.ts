@@ -1,17 +1,21 @@
 import { Rate } from "./types";
 
-/** A counting semaphore that grants in arrival order. */
+/**
+ * A counting semaphore that grants in arrival order, urgent requests first (the watcher's own
+ * observations, each of which answers many waiting steps, go before single steps' calls).
+ */
 export class Semaphore {
     private active = 0;
     private readonly queue: (() => void)[] = [];
+    private readonly urgent: (() => void)[] = [];
     /** The most holders there ever were at once. */
     peak = 0;
 
     constructor(readonly size: number) {}
 
     /** Resolves when a place is free; call the returned function to give it back (once). */
-    async acquire(): Promise<() => void> {
-        if (this.active >= this.size) await new Promise<void>((resolve) => this.queue.push(resolve));
+    async acquire(urgent = false): Promise<() => void> {
+        if (this.active >= this.size) await new Promise<void>((resolve) => (urgent ? this.urgent : this.queue).push(resolve));
         this.active++;
         this.peak = Math.max(this.peak, this.active);
         let released = false;
@@ -19,7 +23,7 @@ export class Semaphore {
             if (released) return;
             released = true;
             this.active--;
-            this.queue.shift()?.();
+            (this.urgent.shift() ?? this.queue.shift())?.();
         };
     }
 

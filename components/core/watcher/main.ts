@@ -5,7 +5,9 @@
 //   node -r ts-node/register/transpile-only components/core/watcher/main.ts RUN_DIR
 //
 // Environment: POLL_SECONDS (10), BOOTLOOP_TIME_SCALE (1; the fleet benchmark compresses time),
-// BOOTLOOP_MAX_CLI_PROCESSES (4 per core, at most 64), BOOTLOOP_WATCHER_IDLE_SECONDS (120).
+// BOOTLOOP_MAX_CLI_PROCESSES (4 per core, at most 64), BOOTLOOP_WATCHER_IDLE_SECONDS (120),
+// BOOTLOOP_BLIND_GRACE_SECONDS (1800: how long past a wait's deadline the watcher keeps trying
+// when no observation at all could be made, before it fails the wait saying so).
 import * as os from "os";
 import { cloudWatches } from "../../watchers";
 import { Gate } from "./gate";
@@ -34,7 +36,8 @@ async function main(): Promise<void> {
     const waiter = new Waiter(gate, {
         pollMs,
         batchWindowMs: Math.min(1000, pollMs / 10),
-        blindGraceMs: Math.max(pollMs * 6, 1_800_000 / scale),
+        // A starved or throttled runner is a runner-time matter: not compressed with cloud time.
+        blindGraceMs: Math.max(pollMs * 6, positive("BOOTLOOP_BLIND_GRACE_SECONDS", 1800) * 1000),
         backoffCapMs: Math.max(pollMs, 120_000 / scale),
     });
     await serve({ dir, gate, waiter, idleMs: positive("BOOTLOOP_WATCHER_IDLE_SECONDS", 120) * 1000, timeScale: scale });

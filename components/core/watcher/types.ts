@@ -104,3 +104,17 @@ export function cloudMs(seconds: number): number {
 export function parseJson<T>(text: string, fallback: T): T {
     return text.trim() === "" ? fallback : (JSON.parse(text) as T);
 }
+
+/**
+ * A per-object read that follows a batched listing (console or serial output): its result, or
+ * `undefined` when it could not be made this round (throttled, busy: no observation of that object
+ * now, never a negative one). A permanent error is rethrown as the object's own: `{ gone }`.
+ */
+export async function followUp<T>(read: () => Promise<T>): Promise<{ value?: T; gone?: string }> {
+    try {
+        return { value: await read() };
+    } catch (err) {
+        if (err instanceof CliError && !err.transient) return { gone: err.message };
+        return {};
+    }
+}

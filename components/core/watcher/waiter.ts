@@ -114,12 +114,13 @@ export class Waiter {
         let failed = false;
         await Promise.all(
             chunks.map(async (chunk) => {
-                if (!(await this.observe(g, chunk, started)) && chunk.length > 1) {
+                const outcome = await this.observe(g, chunk, started);
+                if (outcome === "permanent" && chunk.length > 1) {
                     // A permanent error of a batch (one object gone, one not allowed): find out
                     // whose, one object a call, so the others are not failed with it.
                     for (const p of chunk) if (g.waits.has(p)) await this.observe(g, [p], started);
                 }
-                if (chunk.some((p) => g.waits.has(p) && p.lastSeen < started)) failed = true;
+                if (outcome !== "observed") failed = true;
             }),
         );
         g.failures = failed ? g.failures + 1 : 0;
@@ -129,23 +130,25 @@ export class Waiter {
     }
 
     /**
-     * One batched observation of `chunk`, judged. False when the call failed permanently (a
-     * single wait is then answered with the error; a batch is left to be split).
+     * One batched observation of `chunk`, judged; a wait the cloud module left out (its own read
+     * could not be made this round) is not judged. "failed": the listing could not be made;
+     * "permanent": it failed with a permanent error (a single wait is then answered with it, a
+     * batch is left to be split).
      */
-    private async observe(g: Group, chunk: Pending[], started: number): Promise<boolean> {
+    private async observe(g: Group, chunk: Pending[], started: number): Promise<"observed" | "failed" | "permanent"> {
         try {
             const seen = await g.cloud.observe(chunk.map((p) => p.req), this.gate);
             for (const p of chunk) {
                 const o = seen.get(p.req);
                 if (o) this.judge(p, o, started);
             }
-            return true;
+            return "observed";
         } catch (err) {
             const message = err instanceof Error ? err.message : String(err);
             g.lastError = message;
-            if (!(err instanceof CliError) || err.transient) return true;
+            if (!(err instanceof CliError) || err.transient) return "failed";
             if (chunk.length === 1) chunk[0].done({ outcome: "error", fields: { message: oneLine(message) } });
-            return false;
+            return "permanent";
         }
     }
 
