@@ -132,6 +132,8 @@ export const awsWatch: CloudWatch = {
     scopeOf,
     batchKey: (w) => (w.kind === "ssm-command" ? `${scopeOf(w.fields)}/${w.fields.instance}` : scopeOf(w.fields)),
     batchSize: (kind) => (kind === "ssm-online" ? 50 : 100),
+    // A repair takes minutes and a Windows boot several: no need to look every 10 s.
+    pollFactor: (kind) => ({ "ssm-command": 3, status: 1.5 })[kind] ?? 1,
     observe,
     rateClass: (op) => (op === "ec2 start-instances" ? "start" : /^ec2 (describe|get)-/.test(op) ? "describe" : op.startsWith("ec2 ") ? "mutate" : op.split(" ")[0]),
     // EC2 allows describe calls 20/s, mutating calls 5/s and StartInstances 2/s per account and

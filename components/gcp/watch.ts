@@ -95,6 +95,8 @@ export const gcpWatch: CloudWatch = {
     scopeOf,
     batchKey: (w) => `${w.fields.project}/${w.fields.zone}${w.kind === "guest-attributes" ? `/${w.fields.rescue}` : ""}`,
     batchSize: () => 100,
+    // A repair takes minutes: one look at a rescue instance's results every 30 s answers them all.
+    pollFactor: (kind) => (kind === "guest-attributes" ? 3 : 1),
     observe,
     // Reads of guest attributes count against the per-project mutation quota.
     rateClass: (op) => (/^instances (describe|list|get-serial-port-output)$|^(disks|snapshots) (describe|list)$/.test(op) ? "read" : "mutate"),

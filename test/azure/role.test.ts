@@ -35,7 +35,11 @@ const RESOURCE_ACTIONS: Record<string, string[]> = {
 describe("Azure least-privilege role (components/azure/iam/deployer-role.json)", () => {
     it("covers every Azure CLI call the command scripts can make", () => {
         const scripts = fs.readdirSync(path.join(__dirname, "../../components/azure/scripts")).map((f) => fs.readFileSync(path.join(__dirname, "../../components/azure/scripts", f), "utf8")).join("\n");
-        const used = new Set([...scripts.matchAll(/az_json ((?:[a-z][a-z-]* )+)/g)].map((m) => m[1].trim()));
+        // The watcher's batched observations (watch.ts) too: `call(cli, fields, "vm get-instance-view", …)`.
+        const watch = fs.readFileSync(path.join(__dirname, "../../components/azure/watch.ts"), "utf8");
+        const watched = [...watch.matchAll(/call\(cli, [^,]+, "([a-z -]+)"/g)].map((m) => m[1]);
+        assert.deepEqual(watched.sort(), ["vm get-instance-view", "vm show"]);
+        const used = new Set([...[...scripts.matchAll(/az_json ((?:[a-z][a-z-]* )+)/g)].map((m) => m[1].trim()), ...watched]);
         assert.ok(used.size >= 7, [...used].join(", "));
         for (const call of used) {
             assert.ok(CLI_ACTIONS[call], `no action list for 'az ${call}': add it here and to the role`);

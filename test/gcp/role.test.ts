@@ -10,6 +10,7 @@ const allowed = new Set(role.includedPermissions);
 /** Permissions behind each `gcloud compute` call the command scripts make. */
 const CLI_PERMISSIONS: Record<string, string[]> = {
     "instances describe": ["compute.instances.get"],
+    "instances list": ["compute.instances.list"],
     "instances stop": ["compute.instances.stop"],
     "instances start": ["compute.instances.start"],
     "instances detach-disk": ["compute.instances.detachDisk"],
@@ -37,7 +38,11 @@ describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () 
     it("covers every gcloud call the command scripts can make", () => {
         const dir = path.join(__dirname, "../../components/gcp/scripts");
         const text = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
-        const used = new Set([...text.matchAll(/\bgc(?:_global)? ((?:[a-z][a-z-]* ){2})/g)].map((m) => m[1].trim()));
+        // The watcher's batched observations (watch.ts) too: `call(cli, fields, "instances list", …)`.
+        const watch = fs.readFileSync(path.join(__dirname, "../../components/gcp/watch.ts"), "utf8");
+        const watched = [...watch.matchAll(/call\(cli, [^,]+, "([a-z-]+ [a-z-]+)"/g)].map((m) => m[1]);
+        assert.ok(watched.includes("instances list") && watched.includes("instances get-guest-attributes"), watched.join(", "));
+        const used = new Set([...[...text.matchAll(/\bgc(?:_global)? ((?:[a-z][a-z-]* ){2})/g)].map((m) => m[1].trim()), ...watched]);
         assert.ok(used.size >= 7, [...used].join(", "));
         for (const call of used) {
             assert.ok(CLI_PERMISSIONS[call], `no permission list for 'gcloud compute ${call}'`);

@@ -72,6 +72,11 @@ export interface CloudWatch {
     batchKey(wait: WaitRequest): string;
     /** The most waits one observation call answers. */
     batchSize(kind: string): number;
+    /**
+     * How much slower than the base poll interval a kind is observed (default 1): states that
+     * take minutes (a repair, a Windows boot) need no look every 10 s.
+     */
+    pollFactor?(kind: string): number;
     /** The kinds this cloud can observe. */
     kinds: readonly string[];
     /**

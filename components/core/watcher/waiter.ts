@@ -91,7 +91,8 @@ export class Waiter {
     private schedule(key: string, g: Group): void {
         if (g.timer || g.busy || g.waits.size === 0) return;
         const now = Date.now();
-        const due = g.failures > 0 ? g.lastPoll + this.failureDelay(g.failures) : Math.max(now + this.timing.batchWindowMs, g.lastPoll + this.timing.pollMs);
+        const poll = this.timing.pollMs * (g.cloud.pollFactor?.([...g.waits][0].req.kind) ?? 1);
+        const due = g.failures > 0 ? g.lastPoll + this.failureDelay(g.failures) : Math.max(now + this.timing.batchWindowMs, g.lastPoll + poll);
         g.timer = setTimeout(() => {
             g.timer = undefined;
             void this.poll(key, g);

@@ -1,0 +1,53 @@
+import { strict as assert } from "assert";
+import { awsWatch } from "../../components/aws/watch";
+import { CliError, CliRunner, WaitRequest } from "../../components/core/watcher/types";
+
+const wait = (id: string): WaitRequest => ({ kind: "status", id, want: "healthy", fields: { region: "us-east-1", marker: "Windows is Ready to use" }, received: Date.now(), deadline: Date.now() + 60_000, memo: {} });
+
+/** A CLI runner answering from a table per operation; `console` decides each console read. */
+function runner(console: (id: string) => string | CliError): CliRunner & { ops: string[] } {
+    const ops: string[] = [];
+    return {
+        ops,
+        async run(call) {
+            ops.push(call.op);
+            if (call.op === "ec2 describe-instance-status") {
+                const ids = call.args.slice(call.args.indexOf("--instance-ids") + 1).filter((a) => a.startsWith("i-"));
+                return JSON.stringify({ InstanceStatuses: ids.map((id) => ({ InstanceId: id, InstanceState: { Name: "running" }, InstanceStatus: { Status: "ok" }, SystemStatus: { Status: "ok" } })) });
+            }
+            if (call.op === "ec2 get-console-output") {
+                const r = console(call.args[call.args.indexOf("--instance-id") + 1]);
+                if (r instanceof CliError) throw r;
+                return JSON.stringify({ Output: r });
+            }
+            throw new Error(`unexpected ${call.op}`);
+        },
+    };
+}
+
+describe("AWS watch: batched status, console only once the checks pass", () => {
+    it("one describe-instance-status for the batch, then one console read per instance whose checks pass", async () => {
+        const waits = ["i-0000000000000000a", "i-0000000000000000b"].map(wait);
+        const cli = runner(() => "EC2Launch: Windows is Ready to use");
+        const seen = await awsWatch.observe(waits, cli);
+        assert.deepEqual(cli.ops, ["ec2 describe-instance-status", "ec2 get-console-output", "ec2 get-console-output"]);
+        for (const w of waits) assert.deepEqual(seen.get(w), { met: true, fields: { state: "running", checks: "ok/ok", marker: "found" } });
+        // The next round reads no console: the marker was found.
+        await awsWatch.observe(waits, cli);
+        assert.equal(cli.ops.filter((o) => o === "ec2 get-console-output").length, 2);
+    });
+
+    it("a console read that is throttled leaves that instance unobserved this round, never unhealthy; the others are answered", async () => {
+        const [a, b] = ["i-0000000000000000a", "i-0000000000000000b"].map(wait);
+        const cli = runner((id) => (id === a.id ? new CliError("RequestLimitExceeded", true) : "Windows is Ready to use"));
+        const seen = await awsWatch.observe([a, b], cli);
+        assert.equal(seen.has(a), false, "no observation of a");
+        assert.equal(seen.get(b)!.met, true);
+    });
+
+    it("a console read refused for good fails that instance's wait with the cloud's message", async () => {
+        const a = wait("i-0000000000000000a");
+        const seen = await awsWatch.observe([a], runner(() => new CliError("UnauthorizedOperation: not allowed to read the console", false)));
+        assert.match(seen.get(a)!.gone!, /UnauthorizedOperation/);
+    });
+});

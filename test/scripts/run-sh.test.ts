@@ -1,0 +1,34 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { awsCommandLine } from "../../components/aws/scripts";
+import { azureCommandLine } from "../../components/azure/scripts";
+
+const root = path.resolve(__dirname, "../..");
+const sh = (line: string, env: Record<string, string> = {}) => spawnSync("/bin/bash", ["-c", line], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
+
+describe("steps run their scripts by path (components/core/scripts/run.sh)", () => {
+    it("runs the text the command line names, from the project folder, and says when it changed since", () => {
+        const line = awsCommandLine("swap");
+        const ok = sh(line, { AWS_REGION: "us-east-1" });
+        assert.equal(ok.status, 1);
+        assert.match(ok.stderr, /internal: INSTANCE_ID is not set/, "the swap script itself ran (and refused: no instance given)");
+        assert.doesNotMatch(ok.stderr, /running its current text/);
+        const stale = sh(line.replace(/ [0-9a-f]{16}$/, " 0000000000000000"), { AWS_REGION: "us-east-1" });
+        assert.match(stale.stderr, /aws\/swap: running its current text \(hash [0-9a-f]{16}; the stack recorded 0000000000000000\)/);
+        assert.match(stale.stderr, /internal: INSTANCE_ID is not set/);
+    });
+
+    it("includes the libraries the line names, and only those", () => {
+        assert.match(azureCommandLine("swap"), / vm-lib$/);
+        assert.doesNotMatch(azureCommandLine("detach"), /vm-lib/);
+    });
+
+    it("refuses anything but a step's name", () => {
+        for (const bad of ["../etc/passwd x", "aws/swap;id x", "aws/../../x y"]) {
+            const r = sh(`exec /bin/bash ./components/core/scripts/run.sh ${JSON.stringify(bad.split(" ")[0])} x`);
+            assert.equal(r.status, 2, bad);
+            assert.match(r.stderr, /run\.sh: not a step/);
+        }
+    });
+});
