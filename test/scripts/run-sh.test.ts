@@ -24,6 +24,15 @@ describe("steps run their scripts by path (components/core/scripts/run.sh)", () 
         assert.doesNotMatch(azureCommandLine("detach"), /vm-lib/);
     });
 
+    it("one watcher per set of credentials: its folder changes with them, not with the region or the step", () => {
+        const dirOf = (env: Record<string, string>) => sh(`source ./components/core/scripts/base.sh; printf '%s' "$watch_dir"`, { HOME: "/nonexistent", ...env }).stdout;
+        const plain = dirOf({});
+        assert.match(plain, /\/bootloop-rescue-\d+-\d+-\d+$/);
+        assert.equal(dirOf({ AWS_REGION: "eu-west-1", BOOTLOOP_TEARDOWN: "1", REBOOT_STATUS: "recovered" }), plain);
+        for (const env of [{ AWS_PROFILE: "prod" }, { AZURE_CONFIG_DIR: "/x" }, { CLOUDSDK_CONFIG: "/y" }, { GOOGLE_APPLICATION_CREDENTIALS: "/z" }]) assert.notEqual(dirOf(env), plain, JSON.stringify(env));
+        assert.equal(dirOf({ BOOTLOOP_WATCH_DIR: "/run/w" }), "/run/w");
+    });
+
     it("refuses anything but a step's name", () => {
         for (const bad of ["../etc/passwd x", "aws/swap;id x", "aws/../../x y"]) {
             const r = sh(`exec /bin/bash ./components/core/scripts/run.sh ${JSON.stringify(bad.split(" ")[0])} x`);

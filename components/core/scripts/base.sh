@@ -31,7 +31,7 @@ STEP_DEADLINE=$((${EPOCHSECONDS:-$(date +%s)} + STEP_TIMEOUT_SECONDS))
 # ---------------------------------------------------------------------------------------------
 BOOTLOOP_HOME=${BOOTLOOP_HOME:-$PWD}
 # One watcher per credentials: its run folder is named by a hash of what the CLIs authenticate with.
-watch_dir=${BOOTLOOP_WATCH_DIR:-${TMPDIR:-/tmp}/bootloop-rescue-$(id -u)-$(env | grep -E '^(PATH|HOME|AWS_|AZURE_|ARM_|CLOUDSDK_|GOOGLE_|FAKE_|POLL_SECONDS|BOOTLOOP_)' | grep -vE '^(AWS_REGION|AWS_DEFAULT_REGION|BOOTLOOP_HOME)=' | LC_ALL=C sort | cksum | tr -c '0-9\n' '-')}
+watch_dir=${BOOTLOOP_WATCH_DIR:-${TMPDIR:-/tmp}/bootloop-rescue-$(id -u)-$(env | grep -E '^(PATH=|HOME=|AWS_|AZURE_|ARM_|CLOUDSDK_|GOOGLE_|POLL_SECONDS=|BOOTLOOP_(TIME_SCALE|MAX_CLI_PROCESSES|WATCHER_IDLE_SECONDS|BLIND_GRACE_SECONDS)=)' | grep -vE '^AWS_(DEFAULT_)?REGION=' | LC_ALL=C sort | cksum | tr -c '0-9\n' '-')}
 watch_dir=${watch_dir%-}
 watch_port= watch_token=
 
