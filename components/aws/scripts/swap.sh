@@ -28,6 +28,7 @@ fi
 if [[ $root == "$ORIGINAL_VOLUME_ID" ]]; then
     t=$SECONDS
     [[ $state == stopped ]] || stop_instance "nothing was swapped; $rollback_hint"
+    state=stopped
     stop_s=$((SECONDS - t))
     t=$SECONDS
     aws_json ec2 create-tags --resources "$ORIGINAL_VOLUME_ID" --tags "Key=bootloop-rescue:role,Value=original-root" "Key=bootloop-rescue:instance,Value=$INSTANCE_ID" "Key=bootloop-rescue:replaced-by,Value=$FIXED_VOLUME_ID" >/dev/null
@@ -40,10 +41,16 @@ elif [[ $root != none && $root != "$FIXED_VOLUME_ID" ]]; then
     fail "$VM_LABEL: the root device $ROOT_DEVICE holds $root, neither the original $ORIGINAL_VOLUME_ID nor the fixed $FIXED_VOLUME_ID; someone changed it, so nothing is done"
 fi
 
+# What the instance is doing is known from here on (observed above, or stopped by this step):
+# no need to look again, except to let a stop in progress finish.
+if [[ $state == stopping ]]; then
+    wait_instance stopped "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE_ID did not finish stopping; $rollback_hint"
+    state=stopped
+fi
+
 if [[ $root == none ]]; then
     t=$SECONDS
-    instance_now
-    [[ $state == stopped ]] || fail "$VM_LABEL: $INSTANCE_ID has no root volume but is not stopped; nothing is done; $rollback_hint"
+    [[ $state == stopped ]] || fail "$VM_LABEL: $INSTANCE_ID has no root volume but is $state, not stopped; nothing is done; $rollback_hint"
     log "$VM_LABEL: attaching the fixed volume $FIXED_VOLUME_ID at $ROOT_DEVICE"
     aws_json ec2 attach-volume --volume-id "$FIXED_VOLUME_ID" --instance-id "$INSTANCE_ID" --device "$ROOT_DEVICE" >/dev/null
     wait_volume "$FIXED_VOLUME_ID" in-use
@@ -51,11 +58,6 @@ if [[ $root == none ]]; then
 fi
 
 t=$SECONDS
-instance_now
-if [[ $state == stopping ]]; then
-    wait_instance stopped "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE_ID did not finish stopping; the fixed volume is attached; $rollback_hint"
-    state=stopped
-fi
 if [[ $state == stopped ]]; then
     log "$VM_LABEL: starting $INSTANCE_ID on the fixed volume"
     aws_json ec2 start-instances --instance-ids "$INSTANCE_ID" >/dev/null

@@ -27,6 +27,7 @@ fi
 if [[ $(lower "$disk") == $(lower "$ORIGINAL_DISK_ID") ]]; then
     t=$SECONDS
     [[ $power == deallocated ]] || deallocate "nothing was swapped; $rollback_hint"
+    power=deallocated
     stop_s=$((SECONDS - t))
     t=$SECONDS
     az_json disk update --ids "$ORIGINAL_DISK_ID" --set "tags.bootloop-rescue-role=original-os" "tags.bootloop-rescue-replaced-by=${FIXED_DISK_ID##*/}" >/dev/null
@@ -37,8 +38,9 @@ elif [[ $(lower "$disk") != $(lower "$FIXED_DISK_ID") ]]; then
     fail "$VM_LABEL: the OS disk of $VM_NAME is $disk, neither the original nor the fixed disk; someone changed it, so nothing is done"
 fi
 
+# The power state is known from here on (observed above, or deallocated by this step). A start of
+# a VM still deallocating is refused as a conflict and retried until it can start.
 t=$SECONDS
-vm_now
 if [[ $power != running && $power != starting ]]; then
     log "$VM_LABEL: starting $VM_NAME on the fixed disk"
     az_json vm start "${vm_args[@]}" --no-wait >/dev/null

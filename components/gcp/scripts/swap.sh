@@ -31,6 +31,7 @@ if [[ $boot == "$ORIGINAL_DISK" ]]; then
         gc instances stop "$INSTANCE" --async >/dev/null
         wait_status TERMINATED "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE did not stop within $STOP_TIMEOUT_SECONDS s; nothing was swapped; $rollback_hint"
     fi
+    status=TERMINATED
     stop_s=$((SECONDS - t))
     t=$SECONDS
     gc disks add-labels "$ORIGINAL_DISK" --labels "bootloop-rescue-role=original-boot,bootloop-rescue-replaced-by=$FIXED_DISK" >/dev/null
@@ -42,10 +43,16 @@ elif [[ $boot != none && $boot != "$FIXED_DISK" ]]; then
     fail "$VM_LABEL: the boot disk of $INSTANCE is $boot, neither the original $ORIGINAL_DISK nor the fixed $FIXED_DISK; someone changed it, so nothing is done"
 fi
 
+# What the instance is doing is known from here on (observed above, or stopped by this step):
+# no need to look again, except to let a stop in progress finish.
+if [[ $status == STOPPING ]]; then
+    wait_status TERMINATED "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE did not finish stopping; $rollback_hint"
+    status=TERMINATED
+fi
+
 if [[ $boot == none ]]; then
     t=$SECONDS
-    instance_now
-    [[ $status == TERMINATED ]] || fail "$VM_LABEL: $INSTANCE has no boot disk but is not stopped; nothing is done; $rollback_hint"
+    [[ $status == TERMINATED ]] || fail "$VM_LABEL: $INSTANCE has no boot disk but is $status, not stopped; nothing is done; $rollback_hint"
     log "$VM_LABEL: attaching the fixed disk $FIXED_DISK as boot disk"
     gc instances attach-disk "$INSTANCE" --disk "$FIXED_DISK" --boot >/dev/null
     swap_s=$((${swap_s:-0} + SECONDS - t))
@@ -53,8 +60,7 @@ fi
 
 t=$SECONDS
 from=0
-instance_now
-if [[ $status != RUNNING ]]; then
+if [[ $status != RUNNING && $status != STAGING && $status != PROVISIONING ]]; then
     from=$(serial_next)
     log "$VM_LABEL: starting $INSTANCE on the fixed disk"
     gc instances start "$INSTANCE" --async >/dev/null
