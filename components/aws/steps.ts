@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
+import { unpackEvidence, rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { AwsConfig } from "./config";
@@ -120,7 +120,7 @@ export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: At
         VOLUME_ID: attached ? attached.attach.handle : RETIRED,
         DOCUMENT_NAME: env.document(ctx.vm.placement.scope, region(ctx)).name,
     }, core.minutes);
-    return { resource: command, evidence: command.stdout };
+    return { resource: command, evidence: command.stdout.apply(unpackEvidence) };
 }
 
 export function fixedDisk(env: AwsStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {

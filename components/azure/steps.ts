@@ -2,9 +2,8 @@ import * as compute from "@pulumi/azure-native/compute";
 import { Provider } from "@pulumi/azure-native/provider";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
-import * as zlib from "zlib";
 import { instantMark } from "../core/restore-point";
-import { rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
+import { packEvidence, rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport, unpackEvidence } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
@@ -122,24 +121,7 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
  * the rescue VM's tools Run Command installed this version of the tools.
  */
 export function repairScript(): string {
-    const missing = JSON.stringify({ tool: "bootloop-rescue/on-rescue", outcome: "error", exitCode: 6, message: "this version of the rescue tools is not installed on the rescue VM (its tools Run Command did not run)" });
-    return [`[ "$(cat ${TOOLS_VERSION_FILE} 2>/dev/null)" = '${rescueTools().version}' ] || { printf '%s\\n' '${missing}'; exit 6; }`, `exec ${RESCUE_LIB}/on-rescue.sh`, ""].join("\n");
-}
-
-/** An evidence document as one gzip-base64 line (deterministic: gzip without a timestamp). */
-export function packEvidence(evidence: string): string {
-    return evidence === "" ? "" : `gzip-base64:${zlib.gzipSync(Buffer.from(evidence, "utf8"), { level: 9 }).toString("base64")}`;
-}
-
-/** The evidence line of a Run Command's output (decoded when it travelled gzip-base64). */
-export function decodeEvidence(output: string | undefined): string {
-    const line = (output ?? "").trim().split("\n").pop() ?? "";
-    if (!line.startsWith("gzip-base64:")) return line;
-    try {
-        return zlib.gunzipSync(Buffer.from(line.slice("gzip-base64:".length), "base64")).toString("utf8");
-    } catch {
-        return JSON.stringify({ outcome: "unknown", message: "the evidence arrived truncated; see /var/log/bootloop-rescue on the rescue VM" });
-    }
+    return `[ "$(cat ${TOOLS_VERSION_FILE})" = ${rescueTools().version} ] || { echo 'bootloop-rescue: this version of the rescue tools is not installed' >&2; exit 6; }\nexec ${RESCUE_LIB}/on-rescue.sh\n`;
 }
 
 export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep | undefined {
@@ -164,7 +146,6 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
             asyncExecution: false,
             treatFailureAsDeploymentFailure: true,
             timeoutInSeconds: env.settings.repairTimeoutMinutes * 60,
-            tags: tags(env, ctx, "repair"),
         },
         pulumi.mergeOptions(ctx.opts, {
             provider,
@@ -178,7 +159,7 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
         { resourceGroupName: where.resourceGroup, vmName: where.vmName, runCommandName: command.name, expand: "instanceView" },
         { provider },
     );
-    return { resource: command, evidence: view.instanceView.apply((v) => decodeEvidence(v?.output)) };
+    return { resource: command, evidence: view.instanceView.apply((v) => unpackEvidence(v?.output)) };
 }
 
 /** Stand-in for the source of a fixed disk in teardown: ignored, so state keeps the real one. */
@@ -216,11 +197,12 @@ export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repai
         ...core.environment,
         ORIGINAL_DISK_ID: ctx.vm.originalDiskId,
         FIXED_DISK_ID: fixed.diskId,
-        // Packed (gzip-base64): the swap keeps it in its input and its report, a third of the size.
+        // Packed (gzip-base64): the swap keeps it in its input, for the record after teardown.
         EVIDENCE: repair ? repair.evidence.apply(packEvidence) : "",
     }, core.minutes);
     const report = swapReport(command.stdout);
-    return { resource: command, status: report.status, timings: report.timings, evidence: report.apply((r) => decodeEvidence(r.evidence ?? "")) };
+    // The swap keeps the evidence in its (kept, never re-read) environment: the record takes it from there.
+    return { resource: command, status: report.status, timings: report.timings, evidence: command.environment.apply((e) => unpackEvidence(e?.EVIDENCE)) };
 }
 
 export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {

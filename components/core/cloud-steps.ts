@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as zlib from "zlib";
 import { Settings } from "./settings";
 import { AttachStep, BackupStep, CloudSession, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext } from "./steps";
 
@@ -117,4 +118,24 @@ export function swapCommandSettings(settings: Settings, ctx: StepContext): Comma
         environment: { BOOT_TIMEOUT_SECONDS: String(settings.bootTimeoutMinutes * 60), ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}) },
         minutes: settings.bootTimeoutMinutes + 30,
     };
+}
+
+/** An evidence document as one gzip-base64 line (deterministic: gzip without a timestamp). */
+export function packEvidence(evidence: string): string {
+    return evidence === "" ? "" : `gzip-base64:${zlib.gzipSync(Buffer.from(evidence, "utf8"), { level: 9 }).toString("base64")}`;
+}
+
+/**
+ * The evidence document of a step's output: its last line, decoded when it travelled gzip-base64
+ * (how repair steps print it, and how Run Command output and the Azure swap carry it, to keep the
+ * state small). A line that does not decode says so instead of passing garbage on.
+ */
+export function unpackEvidence(output: string | undefined): string {
+    const line = (output ?? "").trim().split("\n").pop() ?? "";
+    if (!line.startsWith("gzip-base64:")) return line;
+    try {
+        return zlib.gunzipSync(Buffer.from(line.slice("gzip-base64:".length), "base64")).toString("utf8");
+    } catch {
+        return JSON.stringify({ outcome: "unknown", message: "the evidence arrived truncated; see /var/log/bootloop-rescue on the rescue VM" });
+    }
 }

@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
+import { unpackEvidence, rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/identity";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
@@ -107,7 +107,7 @@ export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: At
         RESCUE_INSTANCE: attached ? env.rescueOf(attached.rescue).name : "retired",
         DEVICE_NAME: attached ? attached.attach.handle : "br-retired",
     }, core.minutes);
-    return { resource: command, evidence: command.stdout };
+    return { resource: command, evidence: command.stdout.apply(unpackEvidence) };
 }
 
 export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { FIXED, INSTANCE, MUTATING, ORIGINAL, RESCUE, SCRATCH, op, repairEnv, run, swapEnv, world } from "./run-script";
+import { unpackEvidence } from "../../components/core/cloud-steps";
 
 
 describe("AWS command scripts (stand-in aws CLI)", () => {
@@ -122,7 +123,8 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const send = r.calls.find((c) => op(c) === "ssm send-command")!;
             assert.deepEqual(send.slice(send.indexOf("--parameters"), send.indexOf("--parameters") + 2), ["--parameters", `volumeId=${SCRATCH}`]);
             assert.ok(send.includes("bootloop-rescue-repair-abc"));
-            assert.equal(JSON.parse(r.stdout).outcome, "repaired");
+            assert.match(r.stdout, /^gzip-base64:/, "printed packed: the state keeps a third less");
+            assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
         });
 
         it("a failed repair fails the step with the engine's reason", () => {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Provider } from "@pulumi/azure-native/provider";
 import { lookUpVm } from "../../components/azure/lookups";
 import { unusableSshKey } from "../../components/azure/rescue";
-import { decodeEvidence } from "../../components/azure/steps";
+import { packEvidence, unpackEvidence } from "../../components/core/cloud-steps";
 import { PlannedResource } from "../../components/core/offline/capture";
 import { planInventory } from "../helpers/lab-run";
 import * as zlib from "zlib";
@@ -121,9 +121,11 @@ describe("Azure path under Pulumi mocks", () => {
 
     it("decodes the evidence the Run Command printed, plain or gzip-base64, and says when it is truncated", () => {
         const evidence = JSON.stringify({ outcome: "repaired" });
-        assert.equal(decodeEvidence(`noise\n${evidence}\n`), evidence);
-        assert.equal(decodeEvidence(`gzip-base64:${zlib.gzipSync(evidence).toString("base64")}`), evidence);
-        assert.match(decodeEvidence("gzip-base64:H4sIAAAA"), /"outcome":"unknown".*truncated/);
+        assert.equal(unpackEvidence(`noise\n${evidence}\n`), evidence);
+        assert.equal(unpackEvidence(`gzip-base64:${zlib.gzipSync(evidence).toString("base64")}`), evidence);
+        assert.match(unpackEvidence("gzip-base64:H4sIAAAA"), /"outcome":"unknown".*truncated/);
+        assert.equal(unpackEvidence(packEvidence(evidence)), evidence);
+        assert.equal(packEvidence(evidence), packEvidence(evidence), "the same bytes on every run");
     });
 });
 

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { MUTATING, op, repairEnv, run, swapEnv, world } from "./run-script";
+import { unpackEvidence } from "../../components/core/cloud-steps";
 
 /** Guest attributes as the rescue agent publishes them. */
 function published(device: string, evidence: Record<string, unknown>, code = 0) {
@@ -72,7 +73,8 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             w.guestAttributes["rescue-1"] = published("br-web-1-abc123", { outcome: "repaired", exitCode: 0, message: "ok", matches: "x".repeat(2000) });
             const r = run("repair", repairEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.equal(JSON.parse(r.stdout).outcome, "repaired");
+            assert.match(r.stdout, /^gzip-base64:/, "printed packed: the state keeps a third less");
+            assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
             assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), [], "the deployer only reads");
         });
 

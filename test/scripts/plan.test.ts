@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { planDocument, renderSummary } from "../../components/core/offline/render";
-import { labInventory, runLab, tempDir } from "../helpers/lab-run";
+import { estimateState } from "../../components/core/offline/fleet";
+import { labInventory, planInventory, runLab, tempDir } from "../helpers/lab-run";
 
 const root = path.resolve(__dirname, "../..");
 
@@ -60,5 +61,30 @@ describe("offline plan output", () => {
         assert.match(text, /lab lab-account \/ hq \/ hq-r1: 1 rescue VM for 2 disks \(up to 2 each\)/);
         assert.match(text, /-backup +lab:compute:Snapshot +\[kept on delete\]/);
         assert.match(text, /Resources: \d+ registered \([\d.]+ per VM, components included\)/);
+    });
+
+    it("prints the chains in flight, the --parallel to use and the state per VM; --json carries them", async () => {
+        const inventory = "vms:\n" + ["repair", "reboot-then-repair", "reboot"].flatMap((strategy, i) => [
+            `  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcde${i}0\n    strategy: ${strategy}\n`,
+            `  - cloud: azure\n    subscriptionId: 11111111-2222-3333-4444-555555555555\n    resourceGroup: rg-app\n    vmName: app-0${i}\n    strategy: ${strategy}\n`,
+            `  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-${i}\n    strategy: ${strategy}\n`,
+        ]).join("");
+        const { run } = await planInventory(inventory, { "bootloop-rescue:maxInFlight": "4" });
+        const text = renderSummary(run, "test");
+        assert.match(text, /In flight: at most 4 VM chains at once \(maxInFlight\); the others wait their turn in wave order\./);
+        const parallel = Number(/Run: pulumi up --parallel (\d+)/.exec(text)![1]);
+        const rescueVms = run.result.plan.rescuePools.reduce((n, p) => n + p.members.length, 0);
+        assert.equal(parallel, 4 + rescueVms + 10);
+        assert.match(text, /State: about [\d.]+ KB per VM \(largest [\d.]+ KB, .*\), \d+ KB shared/);
+        const doc = JSON.parse(JSON.stringify(planDocument(run, "test")));
+        assert.equal(doc.maxInFlight, 4);
+        assert.equal(doc.recommendedParallel, parallel);
+        // At most 20 KB of state per VM on average; every VM of the default strategy (repair) too.
+        assert.ok(doc.stateEstimate.perVmBytes > 5_000 && doc.stateEstimate.perVmBytes <= 20_480, String(doc.stateEstimate.perVmBytes));
+        const repairs = await planInventory(inventory.replace(/strategy: [a-z-]+/g, "strategy: repair"));
+        const repairState = estimateState(repairs.run.resources!, repairs.run.result.plan);
+        assert.ok(repairState.maxVmBytes <= 20_480, `${repairState.maxVm}: ${repairState.maxVmBytes}`);
+        // No command keeps its script text: a line naming the script by path.
+        for (const r of run.resources!.filter((x) => x.type === "command:local:Command")) assert.ok(String(r.inputs.create).length < 200, r.name);
     });
 });

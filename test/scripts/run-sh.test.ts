@@ -29,7 +29,7 @@ describe("steps run their scripts by path (components/core/scripts/run.sh)", () 
         const plain = dirOf({});
         assert.match(plain, /\/bootloop-rescue-\d+-\d+-\d+$/);
         assert.equal(dirOf({ AWS_REGION: "eu-west-1", BOOTLOOP_TEARDOWN: "1", REBOOT_STATUS: "recovered" }), plain);
-        for (const env of [{ AWS_PROFILE: "prod" }, { AZURE_CONFIG_DIR: "/x" }, { CLOUDSDK_CONFIG: "/y" }, { GOOGLE_APPLICATION_CREDENTIALS: "/z" }]) assert.notEqual(dirOf(env), plain, JSON.stringify(env));
+        for (const env of [{ AWS_PROFILE: "prod" }, { AZURE_CONFIG_DIR: "/x" }, { CLOUDSDK_CONFIG: "/y" }, { GOOGLE_APPLICATION_CREDENTIALS: "/z" }] as Record<string, string>[]) assert.notEqual(dirOf(env), plain, JSON.stringify(env));
         assert.equal(dirOf({ BOOTLOOP_WATCH_DIR: "/run/w" }), "/run/w");
     });
 

@@ -1,7 +1,8 @@
 # Swap + start + verify: deallocates the VM, sets its OS disk to the fixed disk (the original OS
 # disk stays, detached and tagged), starts it and waits for a real boot signal: running, and the
 # VM agent reporting Ready from inside Windows. Idempotent: a VM already running on the fixed disk
-# with its agent ready is left alone. Prints one JSON report, with the repair evidence it was given.
+# with its agent ready is left alone. Prints one JSON report. The repair evidence it is given
+# (EVIDENCE, packed) only stays in its environment, for the record after teardown.
 need SUBSCRIPTION_ID RESOURCE_GROUP VM_NAME ORIGINAL_DISK_ID FIXED_DISK_ID VM_LABEL BOOT_TIMEOUT_SECONDS
 expect SUBSCRIPTION_ID "$PATTERN_GUID"
 expect RESOURCE_GROUP "$PATTERN_RESOURCE_GROUP"
@@ -11,7 +12,7 @@ expect FIXED_DISK_ID "$PATTERN_DISK_ID"
 expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}(\.[0-9]+)?$'
 started=$SECONDS
 
-report() { swap_report "$1" "$2" vm=VM_NAME originalDiskId=ORIGINAL_DISK_ID fixedDiskId=FIXED_DISK_ID evidence=EVIDENCE; }
+report() { swap_report "$1" "$2" vm=VM_NAME originalDiskId=ORIGINAL_DISK_ID fixedDiskId=FIXED_DISK_ID; }
 
 swap_preamble
 

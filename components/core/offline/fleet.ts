@@ -19,10 +19,13 @@ export function recommendedParallel(plan: RecoveryPlan, maxInFlight: number): nu
 const RESOURCE_OVERHEAD = 800;
 /** Bytes per dependency (a URN in `dependencies` and again in `propertyDependencies`). */
 const DEPENDENCY_BYTES = 220;
-/** A repair's evidence document (typical: one volume, a few matching files; 5,000 matches make far more). */
-const EVIDENCE_BYTES = 2048;
-/** The same, gzip-base64 (how Run Command output and the Azure swap carry it). */
-const PACKED_EVIDENCE_BYTES = 900;
+/**
+ * A repair's evidence document: 2,867 bytes for the demo disk (4 partitions, one faulty file
+ * quarantined); 5,000 matching files make far more.
+ */
+const EVIDENCE_BYTES = 2900;
+/** The same, gzip-base64 (1,636 bytes for the demo's), as repair steps print it and the Azure swap keeps it. */
+const PACKED_EVIDENCE_BYTES = 1650;
 /** What other commands print: a one-line JSON report. */
 const REPORT_BYTES = 400;
 
@@ -50,13 +53,20 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
     // when its chain repairs a disk.
     const perVm = new Map<string, number>(plan.vms.map((v) => [v.slug, 800 + (!v.rollback && (v.strategy === "repair" || v.strategy === "reboot-then-repair") ? EVIDENCE_BYTES : 0)]));
     let shared = 0;
+    // The offline plan's resource ids are short placeholders (`<name>-id`); the clouds' are as long
+    // as the VM's original disk id (an Azure resource id is about 150 bytes): count them so.
+    const idLength = new Map(plan.vms.map((v) => [v.slug, v.originalDiskId.length]));
     for (const r of resources) {
-        const props = Buffer.byteLength(JSON.stringify(r.inputs));
-        const printed = r.type === "command:local:Command" ? (r.name.endsWith("-repair") ? EVIDENCE_BYTES : REPORT_BYTES) : /RunCommand/.test(r.type) ? PACKED_EVIDENCE_BYTES : 0;
-        // A swap that keeps the evidence (Azure's) has it in its environment and in its report.
-        const carried = r.name.endsWith("-swap") && "EVIDENCE" in ((r.inputs.environment as Record<string, unknown> | undefined) ?? {}) ? 2 * PACKED_EVIDENCE_BYTES : 0;
-        const bytes = RESOURCE_OVERHEAD + 2 * props + printed + carried + DEPENDENCY_BYTES * r.dependsOn.length;
         const slug = r.name.replace(/-[a-z]+$/, "");
+        const text = JSON.stringify(r.inputs);
+        const placeholders = text.match(/[a-z0-9-]+-id"/g) ?? [];
+        const props = Buffer.byteLength(text) + placeholders.reduce((n, p) => n + Math.max(0, (idLength.get(slug) ?? 40) - p.length), 0);
+        // A command keeps what it printed (a repair: the evidence, packed); a Run Command does not
+        // keep its output (the evidence is read from its instance view, outside the state).
+        const printed = r.type === "command:local:Command" ? (r.name.endsWith("-repair") ? PACKED_EVIDENCE_BYTES : REPORT_BYTES) : 0;
+        // A swap that keeps the evidence (Azure's) has it in its environment.
+        const carried = r.name.endsWith("-swap") && "EVIDENCE" in ((r.inputs.environment as Record<string, unknown> | undefined) ?? {}) ? PACKED_EVIDENCE_BYTES : 0;
+        const bytes = RESOURCE_OVERHEAD + 2 * props + printed + carried + DEPENDENCY_BYTES * r.dependsOn.length;
         if (perVm.has(slug)) perVm.set(slug, perVm.get(slug)! + bytes);
         else shared += bytes;
     }
