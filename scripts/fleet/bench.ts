@@ -12,6 +12,7 @@ import { awsScript } from "../../components/aws/scripts";
 import { azureScript } from "../../components/azure/scripts";
 import { defaultMaxInFlight } from "../../components/core/settings";
 import { Semaphore } from "../../components/core/watcher/limits";
+import { DEFAULT_POLL_SECONDS } from "../../components/core/watcher/defaults";
 import { gcpScript } from "../../components/gcp/scripts";
 import { DURATIONS, FakeCloud, FleetVm, names } from "./fake-cloud";
 
@@ -174,7 +175,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
         BOOTLOOP_WATCH_DIR: watchDir,
         BOOTLOOP_TIME_SCALE: String(opts.timeScale),
         BOOTLOOP_WATCHER_IDLE_SECONDS: "5",
-        POLL_SECONDS: String(10 / opts.timeScale),
+        POLL_SECONDS: String(DEFAULT_POLL_SECONDS / opts.timeScale),
         STOP_TIMEOUT_SECONDS: scaled(600),
         VOLUME_TIMEOUT_SECONDS: scaled(600),
     };

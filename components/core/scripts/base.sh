@@ -12,7 +12,6 @@ need() { local v; for v in "$@"; do [[ -n ${!v:-} ]] || fail "internal: $v is no
 # expect VAR REGEX: the variable's value matches, or stop before any call.
 expect() { [[ ${!1} =~ $2 ]] || fail "$1 has an unexpected value; refusing to run"; }
 
-POLL_SECONDS=${POLL_SECONDS:-10}
 errfile=$(mktemp)
 trap 'rm -f "$errfile"' EXIT
 

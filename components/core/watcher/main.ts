@@ -4,7 +4,7 @@
 //
 //   node -r ts-node/register/transpile-only components/core/watcher/main.ts RUN_DIR
 //
-// Environment: POLL_SECONDS (10), BOOTLOOP_TIME_SCALE (1; the fleet benchmark compresses time),
+// Environment: POLL_SECONDS (15: between two looks at one group; slow kinds look less often), BOOTLOOP_TIME_SCALE (1; the fleet benchmark compresses time),
 // BOOTLOOP_MAX_CLI_PROCESSES (4 per core, at most 64), BOOTLOOP_WATCHER_IDLE_SECONDS (120),
 // BOOTLOOP_BLIND_GRACE_SECONDS (1800: how long past a wait's deadline the watcher keeps trying
 // when no observation at all could be made, before it fails the wait saying so).
@@ -14,11 +14,7 @@ import { Gate } from "./gate";
 import { Semaphore } from "./limits";
 import { serve } from "./server";
 import { Waiter } from "./waiter";
-
-/** CLI processes the watcher lets run at once by default: 4 per core, at most 64. */
-export function defaultCliProcesses(cores: number): number {
-    return Math.max(4, Math.min(64, 4 * cores));
-}
+import { DEFAULT_POLL_SECONDS, defaultCliProcesses } from "./defaults";
 
 function positive(name: string, fallback: number): number {
     const v = Number(process.env[name]);
@@ -30,7 +26,7 @@ async function main(): Promise<void> {
     if (!dir) throw new Error("usage: main.ts RUN_DIR");
     const scale = positive("BOOTLOOP_TIME_SCALE", 1);
     // POLL_SECONDS=0 (the script tests) still leaves 20 ms between two calls of one group.
-    const pollMs = Math.max(20, Number(process.env.POLL_SECONDS ?? 10) * 1000 || 0);
+    const pollMs = Math.max(20, Number(process.env.POLL_SECONDS ?? DEFAULT_POLL_SECONDS) * 1000 || 0);
     const processes = Math.min(64, Math.floor(positive("BOOTLOOP_MAX_CLI_PROCESSES", defaultCliProcesses(os.cpus().length))));
     const gate = new Gate(new Map(cloudWatches.map((c) => [c.cloud, c])), new Semaphore(processes), scale);
     const waiter = new Waiter(gate, {
@@ -44,7 +40,9 @@ async function main(): Promise<void> {
     process.stderr.write(`bootloop-rescue watcher ${process.pid}: up (poll ${pollMs} ms, ${processes} CLI processes at once)\n`);
 }
 
-main().catch((err) => {
-    process.stderr.write(`bootloop-rescue watcher: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main().catch((err) => {
+        process.stderr.write(`bootloop-rescue watcher: ${err instanceof Error ? err.stack : String(err)}\n`);
+        process.exit(1);
+    });
+}
