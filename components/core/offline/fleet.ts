@@ -64,8 +64,9 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
         // A command keeps what it printed (a repair: the evidence, packed); a Run Command does not
         // keep its output (the evidence is read from its instance view, outside the state).
         const printed = r.type === "command:local:Command" ? (r.name.endsWith("-repair") ? PACKED_EVIDENCE_BYTES : REPORT_BYTES) : 0;
-        // A swap that keeps the evidence (Azure's) has it in its environment.
-        const carried = r.name.endsWith("-swap") && "EVIDENCE" in ((r.inputs.environment as Record<string, unknown> | undefined) ?? {}) ? PACKED_EVIDENCE_BYTES : 0;
+        // A swap that keeps the evidence (Azure's) has it in its environment: an input, and so an
+        // output too (the plan shows a placeholder for it).
+        const carried = r.name.endsWith("-swap") && "EVIDENCE" in ((r.inputs.environment as Record<string, unknown> | undefined) ?? {}) ? 2 * PACKED_EVIDENCE_BYTES : 0;
         const bytes = RESOURCE_OVERHEAD + 2 * props + printed + carried + DEPENDENCY_BYTES * r.dependsOn.length;
         if (perVm.has(slug)) perVm.set(slug, perVm.get(slug)! + bytes);
         else shared += bytes;
