@@ -111,6 +111,22 @@ describe("Azure path under Pulumi mocks", () => {
         assert.deepEqual(fixed.dependsOn.filter((d) => d.endsWith("-backup")).length, 1, "without a repair step, the fixed disk follows the backup");
     });
 
+    it("the swap keeps the repair evidence in its environment (for the record after teardown); the tools travel once per rescue VM", async () => {
+        const { run, byName } = await plan(inventory([{ name: "app-01" }, { name: "app-02" }]));
+        const vm = run.result.plan.vms[0];
+        // Offline, the evidence is not known yet (no repair ran): only where it goes is.
+        assert.ok("EVIDENCE" in (byName.get(`${vm.slug}-swap`)!.inputs.environment as Record<string, string>));
+        assert.ok(byName.get(`${vm.slug}-swap`)!.ignoreChanges.includes("environment"), "kept as first written");
+        const runCommands = run.resources!.filter((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine"));
+        const tools = runCommands.filter((r) => r.name.endsWith("-tools"));
+        assert.equal(tools.length, 1, "one tools Run Command for the one rescue VM");
+        assert.ok(String((tools[0].inputs.source as { script: string }).script).length > 10_000, "the tools travel there");
+        for (const r of runCommands.filter((x) => x.name.endsWith("-repair"))) {
+            assert.ok(String((r.inputs.source as { script: string }).script).length < 300, `${r.name} carries only a few lines`);
+            assert.ok(r.dependsOn.includes(tools[0].name), `${r.name} waits for the tools`);
+        }
+    });
+
     it("passes a BitLocker recovery password only as a protected parameter, a secret", async () => {
         const key = "000000-111111-222222-333333-444444-555555-666666-000011";
         const { rs } = await plan(inventory([{ name: "app-01", extra: "    bitlockerKey: app01-key\n" }]), { "bootloop-rescue:app01-key": key }, ["bootloop-rescue:app01-key"]);
