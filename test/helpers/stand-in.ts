@@ -26,6 +26,46 @@ export interface StandInRun {
     world: any;
 }
 
+/** Where a stand-in's world lives for a run. */
+interface StandInArgs {
+    world: unknown;
+    standInDir: string;
+    stateVar: string;
+    logVar: string;
+}
+
+/**
+ * A fresh folder with the stand-in's world and call log, and the environment scripts run with:
+ * the stand-in first on PATH, instant polls and backoff, and a watcher folder of its own. `done`
+ * stops that watcher and reads back the calls and the world.
+ */
+function standInRun(args: StandInArgs, prefix: string) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const state = path.join(dir, "world.json");
+    const log = path.join(dir, "calls.log");
+    fs.writeFileSync(state, JSON.stringify(args.world));
+    fs.writeFileSync(log, "");
+    const watch = path.join(dir, "watch");
+    const env: Record<string, string> = {
+        PATH: `${args.standInDir}:${process.env.PATH}`,
+        HOME: dir,
+        [args.stateVar]: state,
+        [args.logVar]: log,
+        POLL_SECONDS: "0",
+        BOOTLOOP_HOME: PROJECT_DIR,
+        BOOTLOOP_WATCH_DIR: watch,
+        BOOTLOOP_TIME_SCALE: "1000",
+        BOOTLOOP_WATCHER_IDLE_SECONDS: "2",
+        BOOTLOOP_BLIND_GRACE_SECONDS: "2",
+    };
+    const done = () => {
+        stopWatcher(watch);
+        const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
+        return { calls, world: JSON.parse(fs.readFileSync(state, "utf8")) };
+    };
+    return { dir, env, done };
+}
+
 /**
  * Runs a command script with bash, a stand-in CLI first on PATH and its world in a JSON file. The
  * stand-in appends each call to a log and rewrites the world as the cloud would move. Polls and
@@ -33,58 +73,28 @@ export interface StandInRun {
  * the batched observations, through the same stand-in) gets a folder of its own and is stopped
  * after the run; its calls are in `calls` too.
  */
-export function runWithStandIn(args: { script: string; env: Record<string, string>; world: unknown; standInDir: string; stateVar: string; logVar: string }): StandInRun {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "script-"));
-    const state = path.join(dir, "world.json");
-    const log = path.join(dir, "calls.log");
-    fs.writeFileSync(state, JSON.stringify(args.world));
-    fs.writeFileSync(log, "");
-    const out = spawnSync("bash", ["-c", args.script], {
-        encoding: "utf8",
-        cwd: dir,
-        env: {
-            PATH: `${args.standInDir}:${process.env.PATH}`,
-            HOME: dir,
-            [args.stateVar]: state,
-            [args.logVar]: log,
-            POLL_SECONDS: "0",
-            BOOTLOOP_HOME: PROJECT_DIR,
-            BOOTLOOP_WATCH_DIR: path.join(dir, "watch"),
-            BOOTLOOP_TIME_SCALE: "1000",
-            BOOTLOOP_WATCHER_IDLE_SECONDS: "2",
-            BOOTLOOP_BLIND_GRACE_SECONDS: "2",
-            ...args.env,
-        },
-        timeout: 60_000,
-    });
-    stopWatcher(path.join(dir, "watch"));
-    const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
-    return { code: out.status, stdout: out.stdout, stderr: out.stderr, calls, world: JSON.parse(fs.readFileSync(state, "utf8")) };
+export function runWithStandIn(args: StandInArgs & { script: string; env: Record<string, string> }): StandInRun {
+    const run = standInRun(args, "script-");
+    const out = spawnSync("bash", ["-c", args.script], { encoding: "utf8", cwd: run.dir, env: { ...run.env, ...args.env }, timeout: 60_000 });
+    return { code: out.status, stdout: out.stdout, stderr: out.stderr, ...run.done() };
 }
 
 /**
  * Runs several scripts at once against one stand-in world, sharing one watcher (as the steps of
  * one `pulumi up` do); resolves with each run's exit code and stderr, and the world after.
  */
-export async function runTogether(args: { scripts: { script: string; env: Record<string, string> }[]; world: unknown; standInDir: string; stateVar: string; logVar: string }): Promise<{ runs: { code: number | null; stderr: string }[]; world: any; calls: string[][] }> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scripts-"));
-    const state = path.join(dir, "world.json");
-    const log = path.join(dir, "calls.log");
-    fs.writeFileSync(state, JSON.stringify(args.world));
-    fs.writeFileSync(log, "");
-    const base = { PATH: `${args.standInDir}:${process.env.PATH}`, HOME: dir, [args.stateVar]: state, [args.logVar]: log, POLL_SECONDS: "0", BOOTLOOP_HOME: PROJECT_DIR, BOOTLOOP_WATCH_DIR: path.join(dir, "watch"), BOOTLOOP_TIME_SCALE: "1000", BOOTLOOP_WATCHER_IDLE_SECONDS: "2", BOOTLOOP_BLIND_GRACE_SECONDS: "2" };
+export async function runTogether(args: StandInArgs & { scripts: { script: string; env: Record<string, string> }[] }): Promise<{ runs: { code: number | null; stderr: string }[]; world: any; calls: string[][] }> {
+    const run = standInRun(args, "scripts-");
     const runs = await Promise.all(
         args.scripts.map(
             (s) =>
                 new Promise<{ code: number | null; stderr: string }>((resolve) => {
-                    const child = spawn("bash", ["-c", s.script], { cwd: dir, env: { ...base, ...s.env }, stdio: ["ignore", "ignore", "pipe"] });
+                    const child = spawn("bash", ["-c", s.script], { cwd: run.dir, env: { ...run.env, ...s.env }, stdio: ["ignore", "ignore", "pipe"] });
                     let stderr = "";
                     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
                     child.on("close", (code) => resolve({ code, stderr }));
                 }),
         ),
     );
-    stopWatcher(path.join(dir, "watch"));
-    const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
-    return { runs, world: JSON.parse(fs.readFileSync(state, "utf8")), calls };
+    return { runs, ...run.done() };
 }

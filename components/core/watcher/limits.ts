@@ -8,8 +8,6 @@ export class Semaphore {
     private active = 0;
     private readonly queue: (() => void)[] = [];
     private readonly urgent: (() => void)[] = [];
-    /** The most holders there ever were at once. */
-    peak = 0;
 
     constructor(readonly size: number) {}
 
@@ -17,7 +15,6 @@ export class Semaphore {
     async acquire(urgent = false): Promise<() => void> {
         if (this.active >= this.size) await new Promise<void>((resolve) => (urgent ? this.urgent : this.queue).push(resolve));
         this.active++;
-        this.peak = Math.max(this.peak, this.active);
         let released = false;
         return () => {
             if (released) return;
