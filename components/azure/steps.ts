@@ -3,7 +3,7 @@ import { Provider } from "@pulumi/azure-native/provider";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { packEvidence, rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport, unpackEvidence } from "../core/cloud-steps";
+import { evidenceAfterReport, rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport, unpackEvidence } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
@@ -117,14 +117,21 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
 }
 
 /**
- * The script every repair Run Command runs: on-rescue.sh with its parameters as environment, once
- * the rescue VM's tools Run Command installed this version of the tools.
+ * The script every repair Run Command runs: on-rescue.sh for a disk at a LUN, the evidence packed,
+ * once the rescue VM's tools Run Command installed this version of the tools. What differs per VM
+ * (the LUN, the reboot's outcome, a key) comes as parameters.
  */
 export function repairScript(): string {
-    return `[ "$(cat ${TOOLS_VERSION_FILE})" = ${rescueTools().version} ] || { echo 'bootloop-rescue: this version of the rescue tools is not installed' >&2; exit 6; }\nexec ${RESCUE_LIB}/on-rescue.sh\n`;
+    const version = rescueTools().version;
+    return `[ "$(cat ${TOOLS_VERSION_FILE})" = ${version} ] || { echo 'bootloop-rescue: rescue tools ${version} are not installed' >&2; exit 6; }\nDISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 exec ${RESCUE_LIB}/on-rescue.sh\n`;
 }
 
-export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep | undefined {
+/** The repair on Azure: a Run Command on the rescue VM; the swap reads its output back by id. */
+export interface AzureRepairStep extends RepairStep {
+    resource: compute.VirtualMachineRunCommandByVirtualMachine;
+}
+
+export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): AzureRepairStep | undefined {
     // The Run Command lives under the rescue VM and goes with it at teardown: the swap keeps the evidence.
     if (!attached) return undefined;
     const where = env.rescueOf(attached.rescue);
@@ -137,9 +144,7 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
             location: where.location,
             source: { script: repairScript() },
             parameters: [
-                { name: "DISK_HANDLE_KIND", value: "azure-lun" },
                 { name: "DISK_HANDLE", value: attached.attach.handle },
-                { name: "EVIDENCE_ENCODING", value: "gzip-base64" },
                 ...(ctx.rebootStatus ? [{ name: "REBOOT_STATUS", value: ctx.rebootStatus }] : []),
             ],
             protectedParameters: ctx.bitlockerKey ? [{ name: "BITLOCKER_KEY", value: ctx.bitlockerKey }] : undefined,
@@ -154,12 +159,9 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
             customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` },
         }),
     );
-    // The resource does not return its instance view: fetch it, with the output, once it ran.
-    const view = compute.getVirtualMachineRunCommandByVirtualMachineOutput(
-        { resourceGroupName: where.resourceGroup, vmName: where.vmName, runCommandName: command.name, expand: "instanceView" },
-        { provider },
-    );
-    return { resource: command, evidence: view.instanceView.apply((v) => unpackEvidence(v?.output)) };
+    // Its output (the evidence) is read back by the swap, which keeps it: the Run Command goes with
+    // the rescue VM at teardown, and reading it here too would cost a call per VM on every `up`.
+    return { resource: command };
 }
 
 /** Stand-in for the source of a fixed disk in teardown: ignored, so state keeps the real one. */
@@ -191,18 +193,29 @@ function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: string, script
 }
 
 export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): SwapStep {
-    // A finished swap never runs again (its report, with the evidence, stays in state through teardown).
+    // A finished swap never runs again: its report and the evidence it read back stay in state
+    // through teardown (which deletes the repair Run Command with the rescue VM).
     const core = swapCommandSettings(env.settings, ctx);
     const command = scriptCommand(env, ctx, "swap", "swap", {
         ...core.environment,
         ORIGINAL_DISK_ID: ctx.vm.originalDiskId,
         FIXED_DISK_ID: fixed.diskId,
-        // Packed (gzip-base64): the swap keeps it in its input, for the record after teardown.
-        EVIDENCE: repair ? repair.evidence.apply(packEvidence) : "",
+        // Where the swap reads the evidence (one call), so that state holds it once, in the
+        // swap's output, rather than in an input (kept twice: as input and as output).
+        // (Core hands the swap what this session's repair returned.)
+        REPAIR_RUN_COMMAND_ID: repair ? (repair as AzureRepairStep).resource.id : "",
     }, core.minutes);
     const report = swapReport(command.stdout);
-    // The swap keeps the evidence in its (kept, never re-read) environment: the record takes it from there.
-    return { resource: command, status: report.status, timings: report.timings, evidence: command.environment.apply((e) => unpackEvidence(e?.EVIDENCE)) };
+    const evidence = pulumi.all([command.stdout, command.environment]).apply(([stdout, environment]) => swapEvidence(stdout, environment));
+    return { resource: command, status: report.status, timings: report.timings, evidence };
+}
+
+/**
+ * The evidence a swap keeps: what it printed after its report, or, for a swap of an earlier
+ * version (which kept it packed in its environment, still in state), that.
+ */
+export function swapEvidence(stdout: string | undefined, environment: Record<string, string> | undefined): string {
+    return environment?.EVIDENCE ? unpackEvidence(environment.EVIDENCE) : evidenceAfterReport(stdout);
 }
 
 export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {

@@ -61,7 +61,8 @@ export interface RollbackReport {
 function commandReport<T>(stdout: pulumi.Output<string>, fallback: T): pulumi.Output<T> {
     return stdout.apply((text) => {
         try {
-            return { ...fallback, ...(JSON.parse(text) as T) };
+            // The report is the first line (a swap that keeps the evidence prints it after).
+            return { ...fallback, ...(JSON.parse(text.split("\n")[0]) as T) };
         } catch {
             return fallback;
         }
@@ -123,6 +124,15 @@ export function swapCommandSettings(settings: Settings, ctx: StepContext): Comma
 /** An evidence document as one gzip-base64 line (deterministic: gzip without a timestamp). */
 export function packEvidence(evidence: string): string {
     return evidence === "" ? "" : `gzip-base64:${zlib.gzipSync(Buffer.from(evidence, "utf8"), { level: 9 }).toString("base64")}`;
+}
+
+/**
+ * The evidence a swap printed after its report (clouds whose swap reads it back from the repair
+ * and keeps it), decoded. A swap that printed none says so rather than passing its report on.
+ */
+export function evidenceAfterReport(stdout: string | undefined): string {
+    const lines = (stdout ?? "").trim().split("\n");
+    return lines.length > 1 ? unpackEvidence(lines[lines.length - 1]) : JSON.stringify({ outcome: "unknown", message: "the swap printed no evidence after its report" });
 }
 
 /**

@@ -37,8 +37,11 @@ export interface AttachStep extends Step {
 
 /** The repair of the attached scratch disk by the repair engine. */
 export interface RepairStep extends Step {
-    /** The engine's evidence JSON document. */
-    evidence: pulumi.Output<string>;
+    /**
+     * The engine's evidence JSON document; absent for clouds whose swap step reads it back and
+     * keeps it (their repair resource does not survive teardown).
+     */
+    evidence?: pulumi.Output<string>;
 }
 
 /** The swap of the fixed disk in as OS disk, the start, and the boot verification. */
@@ -49,7 +52,8 @@ export interface SwapStep extends Step {
     timings: pulumi.Output<Record<string, number>>;
     /**
      * The repair evidence as the swap step keeps it, for clouds whose repair resource does not
-     * survive teardown (it lives on the rescue VM). When set, it is the VM's record of evidence.
+     * survive teardown (it lives on the rescue VM): the swap reads it back from the repair and
+     * prints it once. When set, it is the VM's record of evidence.
      */
     evidence?: pulumi.Output<string>;
 }

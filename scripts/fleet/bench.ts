@@ -83,7 +83,7 @@ function chainSteps(vm: FleetVm, scaled: (s: number) => string): { script: strin
                 // The repair itself is a Run Command the provider drives (no CLI call): its time passes.
                 {
                     script: azureScript("swap"),
-                    env: { SUBSCRIPTION_ID: n.subscription, RESOURCE_GROUP: n.resourceGroup, VM_NAME: n.vmName, ORIGINAL_DISK_ID: n.original, FIXED_DISK_ID: n.fixed, VM_LABEL: label, BOOT_TIMEOUT_SECONDS: scaled(1200), EVIDENCE: "", STEP_TIMEOUT_SECONDS: "3000" },
+                    env: { SUBSCRIPTION_ID: n.subscription, RESOURCE_GROUP: n.resourceGroup, VM_NAME: n.vmName, ORIGINAL_DISK_ID: n.original, FIXED_DISK_ID: n.fixed, VM_LABEL: label, BOOT_TIMEOUT_SECONDS: scaled(1200), REPAIR_RUN_COMMAND_ID: `${n.rescue}/runCommands/vm-${vm.n}-repair`, STEP_TIMEOUT_SECONDS: "3000" },
                     pauseCloudSeconds: DURATIONS.repair,
                 },
             ];

@@ -5,9 +5,12 @@
 // Not a test double for correctness (the per-cloud stand-ins under test/ are): it is built to
 // carry thousands of VMs at once and to count calls.
 import * as net from "net";
+import { packEvidence } from "../../components/core/cloud-steps";
 
 /** How long things take, in cloud seconds. */
 export const DURATIONS = { stop: 60, start: 20, boot: 300, detach: 5, attach: 10, repair: 180 };
+/** The last line a repair prints: its evidence, packed. */
+const EVIDENCE_LINE = packEvidence(JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: "1 file quarantined", volumes: [] }));
 
 /** What the world is made of, per VM. */
 export interface FleetVm {
@@ -246,6 +249,9 @@ export class FakeCloud {
                 }
                 case "disk update":
                     return ok({});
+                case "vm run-command show":
+                    // The swap reads the repair's output back (--query instanceView.output --output tsv).
+                    return { code: 0, out: `repair-disk: partition 3: Windows found\n${EVIDENCE_LINE}\n`, err: "" };
                 case "vm disk attach": {
                     const rescue = [...this.instances].find(([k]) => k.endsWith(`/virtualmachines/${String(opts["vm-name"]).toLowerCase()}`) && k.includes(`/resourcegroups/${String(opts.g).toLowerCase()}/`))![1];
                     rescue.rescueDisks![String(opts.lun)] = String(opts.name);

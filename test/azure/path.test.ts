@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Provider } from "@pulumi/azure-native/provider";
 import { lookUpVm } from "../../components/azure/lookups";
 import { unusableSshKey } from "../../components/azure/rescue";
+import { swapEvidence } from "../../components/azure/steps";
 import { packEvidence, unpackEvidence } from "../../components/core/cloud-steps";
 import { PlannedResource } from "../../components/core/offline/capture";
 import { planInventory } from "../helpers/lab-run";
@@ -39,7 +40,7 @@ describe("Azure path under Pulumi mocks", () => {
         const repair = byName.get(`${slug}-repair`)!;
         assert.equal(repair.inputs.treatFailureAsDeploymentFailure, true);
         assert.equal(repair.inputs.asyncExecution, false);
-        assert.deepEqual((repair.inputs.parameters as any[]).map((p) => `${p.name}=${p.value}`), ["DISK_HANDLE_KIND=azure-lun", "DISK_HANDLE=0", "EVIDENCE_ENCODING=gzip-base64"]);
+        assert.deepEqual((repair.inputs.parameters as any[]).map((p) => `${p.name}=${p.value}`), ["DISK_HANDLE=0"]);
         assert.match((repair.inputs.source as any).script, /exec \/usr\/local\/lib\/bootloop-rescue\/on-rescue\.sh/);
         assert.equal((byName.get(`${slug}-backup`)!.inputs as any).incremental, true);
     });
@@ -111,11 +112,12 @@ describe("Azure path under Pulumi mocks", () => {
         assert.deepEqual(fixed.dependsOn.filter((d) => d.endsWith("-backup")).length, 1, "without a repair step, the fixed disk follows the backup");
     });
 
-    it("the swap keeps the repair evidence in its environment (for the record after teardown); the tools travel once per rescue VM", async () => {
+    it("the swap reads the evidence back from the repair Run Command (kept in its output, not an input); the tools travel once per rescue VM", async () => {
         const { run, byName } = await plan(inventory([{ name: "app-01" }, { name: "app-02" }]));
         const vm = run.result.plan.vms[0];
-        // Offline, the evidence is not known yet (no repair ran): only where it goes is.
-        assert.ok("EVIDENCE" in (byName.get(`${vm.slug}-swap`)!.inputs.environment as Record<string, string>));
+        const env = byName.get(`${vm.slug}-swap`)!.inputs.environment as Record<string, string>;
+        assert.equal(env.REPAIR_RUN_COMMAND_ID, `${vm.slug}-repair-id`, "the repair Run Command's id (offline: the mocks' placeholder)");
+        assert.ok(!("EVIDENCE" in env), "the evidence is no input: state would keep it twice");
         assert.ok(byName.get(`${vm.slug}-swap`)!.ignoreChanges.includes("environment"), "kept as first written");
         const runCommands = run.resources!.filter((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine"));
         const tools = runCommands.filter((r) => r.name.endsWith("-tools"));
@@ -133,6 +135,15 @@ describe("Azure path under Pulumi mocks", () => {
         const repair = rs.find((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine") && r.name.endsWith("-repair"))!;
         assert.deepEqual(repair.inputs.protectedParameters, [{ name: "BITLOCKER_KEY", value: "[secret]" }]);
         assert.ok(!JSON.stringify(rs).includes("333333"), "the key appears nowhere in the plan");
+    });
+
+    it("takes the evidence from after the swap's report; a swap of an earlier version keeps it in its environment", () => {
+        const evidence = JSON.stringify({ outcome: "repaired", volumes: [] });
+        const report = JSON.stringify({ status: "recovered" });
+        assert.equal(swapEvidence(`${report}\n${packEvidence(evidence)}`, { VM_NAME: "app-01" }), evidence);
+        assert.equal(swapEvidence(report, { VM_NAME: "app-01", EVIDENCE: packEvidence(evidence) }), evidence);
+        assert.equal(JSON.parse(swapEvidence(report, { VM_NAME: "app-01" })).outcome, "unknown", "never the report in place of the evidence");
+        assert.equal(JSON.parse(swapEvidence("", undefined)).outcome, "unknown");
     });
 
     it("decodes the evidence the Run Command printed, plain or gzip-base64, and says when it is truncated", () => {

@@ -1,5 +1,6 @@
 import * as path from "path";
 import { azureScript, AzureScript } from "../../components/azure/scripts";
+import { packEvidence } from "../../components/core/cloud-steps";
 import { StandInRun, runWithStandIn } from "../helpers/stand-in";
 
 export const STAND_IN = path.join(__dirname, "stand-in");
@@ -9,6 +10,9 @@ export const ORIGINAL = disk("rg-app", "app-01_OsDisk_1");
 export const FIXED = disk("rg-app", "app-01-fixed");
 export const SCRATCH = disk("rg-app", "app-01-scratch");
 export const RESCUE_ID = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/rescue-azure-1-0`;
+export const REPAIR_RUN_COMMAND_ID = `${RESCUE_ID}/runCommands/app-01-repair-5f2a`;
+/** What the repair Run Command printed: its log, then the evidence, packed. */
+export const REPAIR_OUTPUT = `repair-disk: partition 3: Windows found\n${packEvidence('{"outcome":"repaired"}')}`;
 
 export function world(): any {
     return {
@@ -23,6 +27,7 @@ export function world(): any {
             [disk("rg-app", "other").toLowerCase()]: {},
             [disk("rg-app", "rescue-os").toLowerCase()]: { attachedTo: "rg-app/rescue-azure-1-0" },
         },
+        runCommands: { "rg-app/rescue-azure-1-0/app-01-repair-5f2a": REPAIR_OUTPUT },
     };
 }
 
@@ -33,6 +38,6 @@ export function run(script: AzureScript, env: Record<string, string>, w: any): S
 /** The command words of a call: `vm disk attach`, `disk update`. */
 export const op = (call: string[]) => call.slice(0, call.findIndex((a) => a.startsWith("-"))).join(" ");
 export const MUTATING = /^(vm (deallocate|update|start)|vm disk (attach|detach)|disk update)$/;
-export const swapEnv = { SUBSCRIPTION_ID: SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", ORIGINAL_DISK_ID: ORIGINAL, FIXED_DISK_ID: FIXED, VM_LABEL: "azure rg-app/app-01", BOOT_TIMEOUT_SECONDS: "30", EVIDENCE: '{"outcome":"repaired"}' };
+export const swapEnv = { SUBSCRIPTION_ID: SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", ORIGINAL_DISK_ID: ORIGINAL, FIXED_DISK_ID: FIXED, VM_LABEL: "azure rg-app/app-01", BOOT_TIMEOUT_SECONDS: "30", REPAIR_RUN_COMMAND_ID };
 export const attachEnv = { RESCUE_VM_ID: RESCUE_ID, DISK_ID: SCRATCH, LUN: "3", VM_LABEL: "azure rg-app/app-01" };
 

@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { FIXED, MUTATING, ORIGINAL, SCRATCH, STAND_IN, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
+import { FIXED, MUTATING, ORIGINAL, REPAIR_OUTPUT, RESCUE_ID, SCRATCH, STAND_IN, SUB, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
+import { evidenceAfterReport } from "../../components/core/cloud-steps";
 import { azureScript } from "../../components/azure/scripts";
 import { runTogether } from "../helpers/stand-in";
 
@@ -16,9 +17,41 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             assert.equal(r.world.vms["rg-app/app-01"].agent, "Ready");
             assert.equal(r.world.disks[ORIGINAL.toLowerCase()].attachedTo, undefined, "original detached, kept");
             assert.equal(r.world.disks[ORIGINAL.toLowerCase()].tags["bootloop-rescue-role"], "original-os");
-            const report = JSON.parse(r.stdout);
+            const [reportLine, evidenceLine, ...rest] = r.stdout.split("\n");
+            const report = JSON.parse(reportLine);
             assert.equal(report.status, "recovered");
-            assert.equal(report.evidence, undefined, "the report does not repeat the evidence (it stays in the step's environment)");
+            assert.equal(report.evidence, undefined, "the report does not repeat the evidence");
+            // The evidence, read back from the repair Run Command, follows the report once, packed.
+            assert.equal(evidenceLine, REPAIR_OUTPUT.split("\n").pop());
+            assert.deepEqual(rest, []);
+            assert.equal(evidenceAfterReport(r.stdout), '{"outcome":"repaired"}');
+            const read = r.calls.filter((c) => op(c) === "vm run-command show");
+            assert.equal(read.length, 1);
+            assert.deepEqual(read[0].slice(3, 11), ["--subscription", SUB, "-g", "rg-app", "--vm-name", "rescue-azure-1-0", "--run-command-name", "app-01-repair-5f2a"]);
+        });
+
+        it("a repair Run Command it cannot read (gone, or no repair in this stack) leaves an evidence line saying so; the swap still succeeds", () => {
+            for (const [env, w, why] of [
+                [swapEnv, { ...world(), runCommands: {} }, /the repair Run Command app-01-repair-5f2a could not be read/],
+                [{ ...swapEnv, REPAIR_RUN_COMMAND_ID: "" }, world(), /no repair Run Command ran for this VM in this stack/],
+            ] as const) {
+                const r = run("swap", env, w);
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(JSON.parse(r.stdout.split("\n")[0]).status, "recovered");
+                const evidence = JSON.parse(evidenceAfterReport(r.stdout));
+                assert.equal(evidence.outcome, "unknown");
+                assert.match(evidence.message, why);
+                assert.match(r.stderr, why);
+            }
+        });
+
+        it("refuses a Run Command id that is not one, before any call", () => {
+            for (const bad of [`${RESCUE_ID}/runCommands/x;reboot`, `${RESCUE_ID}/runCommands/a/../b`, "/subscriptions/x/runCommands/y", `${RESCUE_ID}/extensions/x`]) {
+                const r = run("swap", { ...swapEnv, REPAIR_RUN_COMMAND_ID: bad }, world());
+                assert.equal(r.code, 1, bad);
+                assert.match(r.stderr, /REPAIR_RUN_COMMAND_ID/);
+                assert.deepEqual(r.calls, [], bad);
+            }
         });
 
         it("a VM already running on the fixed disk with its agent ready is left alone", () => {
@@ -27,7 +60,7 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 0, r.stderr);
             assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
-            assert.equal(JSON.parse(r.stdout).alreadyRecovered, true);
+            assert.equal(JSON.parse(r.stdout.split("\n")[0]).alreadyRecovered, true);
         });
 
         it("a VM that never reports ready fails clearly; the original OS disk is untouched", () => {

@@ -12,7 +12,7 @@ expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}(\.[0-9]+)?$'
 started=$SECONDS
 
 
-report() { MARKER=$marker swap_report "$1" "$2" instanceId=INSTANCE_ID originalVolumeId=ORIGINAL_VOLUME_ID fixedVolumeId=FIXED_VOLUME_ID bootMarker=MARKER; }
+report() { MARKER=$marker swap_report "$1" "$2" bootMarker=MARKER; }
 
 swap_preamble
 

@@ -1,8 +1,9 @@
 # Swap + start + verify: deallocates the VM, sets its OS disk to the fixed disk (the original OS
 # disk stays, detached and tagged), starts it and waits for a real boot signal: running, and the
 # VM agent reporting Ready from inside Windows. Idempotent: a VM already running on the fixed disk
-# with its agent ready is left alone. Prints one JSON report. The repair evidence it is given
-# (EVIDENCE, packed) only stays in its environment, for the record after teardown.
+# with its agent ready is left alone. Prints one JSON report, then the repair's evidence (packed)
+# read back from the repair Run Command (REPAIR_RUN_COMMAND_ID): the swap's output keeps it for the
+# record after teardown deletes the Run Command with the rescue VM.
 need SUBSCRIPTION_ID RESOURCE_GROUP VM_NAME ORIGINAL_DISK_ID FIXED_DISK_ID VM_LABEL BOOT_TIMEOUT_SECONDS
 expect SUBSCRIPTION_ID "$PATTERN_GUID"
 expect RESOURCE_GROUP "$PATTERN_RESOURCE_GROUP"
@@ -10,9 +11,36 @@ expect VM_NAME "$PATTERN_VM_NAME"
 expect ORIGINAL_DISK_ID "$PATTERN_DISK_ID"
 expect FIXED_DISK_ID "$PATTERN_DISK_ID"
 expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}(\.[0-9]+)?$'
+[[ -z ${REPAIR_RUN_COMMAND_ID:-} ]] || expect REPAIR_RUN_COMMAND_ID "$PATTERN_RUN_COMMAND_ID"
 started=$SECONDS
 
-report() { swap_report "$1" "$2" vm=VM_NAME originalDiskId=ORIGINAL_DISK_ID fixedDiskId=FIXED_DISK_ID; }
+# repair_evidence: the last line the repair Run Command printed (its evidence, packed), or a JSON
+# line saying why there is none. Never fails the swap: the VM's recovery does not hang on it.
+repair_evidence() {
+    local sub group vm name out reason
+    if [[ -z ${REPAIR_RUN_COMMAND_ID:-} ]]; then
+        reason="no repair Run Command ran for this VM in this stack"
+    else
+        IFS=/ read -r _ _ sub _ group _ _ _ vm _ name <<<"$REPAIR_RUN_COMMAND_ID"
+        if out=$(cloud_call "vm run-command show" az vm run-command show --subscription "$sub" -g "$group" --vm-name "$vm" --run-command-name "$name" --instance-view --query instanceView.output --output tsv --only-show-errors); then
+            out=${out%$'\n'}
+            out=${out##*$'\n'}
+            [[ -n $out ]] && { printf '%s' "$out"; return 0; }
+            reason="the repair Run Command $name printed nothing"
+        else
+            reason="the repair Run Command $name could not be read"
+        fi
+    fi
+    log "$VM_LABEL: $reason; the evidence stays in /var/log/bootloop-rescue on the rescue VM until teardown"
+    json_str out "$reason"
+    printf '{"outcome":"unknown","message":%s}' "$out"
+}
+
+report() {
+    swap_report "$1" "$2"
+    printf '\n'
+    repair_evidence
+}
 
 swap_preamble
 

@@ -24,10 +24,34 @@ const DEPENDENCY_BYTES = 220;
  * quarantined); 5,000 matching files make far more.
  */
 const EVIDENCE_BYTES = 2900;
-/** The same, gzip-base64 (1,636 bytes for the demo's), as repair steps print it and the Azure swap keeps it. */
+/** The same, gzip-base64 (1,636 bytes for the demo's), as repair steps print it and a swap that reads it back keeps it. */
 const PACKED_EVIDENCE_BYTES = 1650;
-/** What other commands print: a one-line JSON report. */
-const REPORT_BYTES = 400;
+/**
+ * What other commands print: a one-line JSON report of what they observed (status, attempts,
+ * timings; 110-160 bytes for swaps and reboots), not the ids they were given.
+ */
+const REPORT_BYTES = 200;
+
+/**
+ * What a command logs on stderr (kept in state too): a line per action, measured with the
+ * stand-in CLIs at 250-520 bytes per step (more when it had to retry); an attach logs one line.
+ */
+const LOG_BYTES = 400;
+const ATTACH_LOG_BYTES = 100;
+
+/**
+ * What a resource keeps of what it printed: a repair command its evidence (packed); a swap its
+ * report, and the evidence too when it reads it back from a repair that keeps no output; an
+ * attach nothing; other commands their report. Every command keeps its log. Other resources
+ * print nothing.
+ */
+function printedBytes(r: PlannedResource, swapKeepsEvidence: boolean): number {
+    if (r.type !== "command:local:Command") return 0;
+    if (r.name.endsWith("-attach")) return ATTACH_LOG_BYTES;
+    if (r.name.endsWith("-repair")) return PACKED_EVIDENCE_BYTES + LOG_BYTES;
+    if (r.name.endsWith("-swap") && swapKeepsEvidence) return REPORT_BYTES + PACKED_EVIDENCE_BYTES + LOG_BYTES;
+    return REPORT_BYTES + LOG_BYTES;
+}
 
 /** The state estimate of a plan: per VM (its own resources and its record), and what VMs share. */
 export interface StateEstimate {
@@ -53,6 +77,11 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
     // when its chain repairs a disk.
     const perVm = new Map<string, number>(plan.vms.map((v) => [v.slug, 800 + (!v.rollback && (v.strategy === "repair" || v.strategy === "reboot-then-repair") ? EVIDENCE_BYTES : 0)]));
     let shared = 0;
+    // The evidence is printed once, by a command: the repair, when it is one (its output stays in
+    // state), or else the swap, which reads it back from the repair (whose output state does not
+    // keep: a Run Command's is read from its instance view).
+    const commandRepairs = new Set(resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-repair")).map((r) => r.name.replace(/-repair$/, "")));
+    const repairs = new Set(resources.filter((r) => r.name.endsWith("-repair")).map((r) => r.name.replace(/-repair$/, "")));
     // The offline plan's resource ids are short placeholders (`<name>-id`); the clouds' are as long
     // as the VM's original disk id (an Azure resource id is about 150 bytes): count them so.
     const idLength = new Map(plan.vms.map((v) => [v.slug, v.originalDiskId.length]));
@@ -61,13 +90,7 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
         const text = JSON.stringify(r.inputs);
         const placeholders = text.match(/[a-z0-9-]+-id"/g) ?? [];
         const props = Buffer.byteLength(text) + placeholders.reduce((n, p) => n + Math.max(0, (idLength.get(slug) ?? 40) - p.length), 0);
-        // A command keeps what it printed (a repair: the evidence, packed); a Run Command does not
-        // keep its output (the evidence is read from its instance view, outside the state).
-        const printed = r.type === "command:local:Command" ? (r.name.endsWith("-repair") ? PACKED_EVIDENCE_BYTES : REPORT_BYTES) : 0;
-        // A swap that keeps the evidence (Azure's) has it in its environment: an input, and so an
-        // output too (the plan shows a placeholder for it).
-        const carried = r.name.endsWith("-swap") && "EVIDENCE" in ((r.inputs.environment as Record<string, unknown> | undefined) ?? {}) ? 2 * PACKED_EVIDENCE_BYTES : 0;
-        const bytes = RESOURCE_OVERHEAD + 2 * props + printed + carried + DEPENDENCY_BYTES * r.dependsOn.length;
+        const bytes = RESOURCE_OVERHEAD + 2 * props + printedBytes(r, repairs.has(slug) && !commandRepairs.has(slug)) + DEPENDENCY_BYTES * r.dependsOn.length;
         if (perVm.has(slug)) perVm.set(slug, perVm.get(slug)! + bytes);
         else shared += bytes;
     }

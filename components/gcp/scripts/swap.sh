@@ -11,7 +11,7 @@ expect FIXED_DISK "$PATTERN_NAME"
 expect BOOT_TIMEOUT_SECONDS '^[0-9]{1,6}(\.[0-9]+)?$'
 started=$SECONDS
 
-report() { swap_report "$1" "$2" instance=INSTANCE originalDisk=ORIGINAL_DISK fixedDisk=FIXED_DISK; }
+report() { swap_report "$1" "$2"; }
 
 swap_preamble
 
