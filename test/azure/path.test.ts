@@ -3,7 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { Provider } from "@pulumi/azure-native/provider";
 import { lookUpVm } from "../../components/azure/lookups";
 import { unusableSshKey } from "../../components/azure/rescue";
-import { swapEvidence } from "../../components/azure/steps";
+import { repairScript, swapEvidence } from "../../components/azure/steps";
+import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { packEvidence, unpackEvidence } from "../../components/core/cloud-steps";
 import { PlannedResource } from "../../components/core/offline/capture";
 import { planInventory } from "../helpers/lab-run";
@@ -135,6 +140,26 @@ describe("Azure path under Pulumi mocks", () => {
         const repair = rs.find((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine") && r.name.endsWith("-repair"))!;
         assert.deepEqual(repair.inputs.protectedParameters, [{ name: "BITLOCKER_KEY", value: "[secret]" }]);
         assert.ok(!JSON.stringify(rs).includes("333333"), "the key appears nowhere in the plan");
+    });
+
+    it("the repair Run Command's script runs on-rescue.sh for a LUN, packed, only with this version of the tools installed", () => {
+        const lib = fs.mkdtempSync(path.join(os.tmpdir(), "rescue-lib-"));
+        try {
+            fs.writeFileSync(path.join(lib, "on-rescue.sh"), '#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING"\n', { mode: 0o755 });
+            const script = repairScript().split(RESCUE_LIB).join(lib);
+            const runIt = () => spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH, DISK_HANDLE: "7" } });
+            fs.writeFileSync(path.join(lib, "version"), `${rescueTools().version}\n`);
+            const ok = runIt();
+            assert.equal(ok.status, 0, ok.stderr);
+            assert.equal(ok.stdout, "azure-lun 7 gzip-base64\n");
+            fs.writeFileSync(path.join(lib, "version"), "0000000000000000\n");
+            const stale = runIt();
+            assert.equal(stale.status, 6);
+            assert.equal(stale.stdout, "", "nothing ran");
+            assert.match(stale.stderr, new RegExp(`rescue tools ${rescueTools().version} are not installed`));
+        } finally {
+            fs.rmSync(lib, { recursive: true, force: true });
+        }
     });
 
     it("takes the evidence from after the swap's report; a swap of an earlier version keeps it in its environment", () => {
