@@ -10,6 +10,16 @@
 set -uo pipefail
 lib=${BOOTLOOP_RESCUE_LIB:-/usr/local/lib/bootloop-rescue}
 logdir=/var/log/bootloop-rescue
+keydir=${BOOTLOOP_RESCUE_KEY_DIR:-/run}
+
+# A key file outlives a run killed outright (SIGKILL skips the EXIT trap): its name carries the
+# pid of the run that wrote it, and the next run removes those of runs that are gone.
+for leftover in "$keydir"/bootloop-rescue-key.*; do
+    [[ -f $leftover && ! -L $leftover ]] || continue
+    owner=${leftover#"$keydir"/bootloop-rescue-key.}
+    owner=${owner%%.*}
+    [[ $owner =~ ^[0-9]+$ ]] && ! kill -0 "$owner" 2>/dev/null && rm -f -- "$leftover"
+done
 
 cannot_run() {  # $1: a fixed message (never input)
     printf '{"tool":"bootloop-rescue/on-rescue","outcome":"error","exitCode":6,"message":"%s"}\n' "$1"
@@ -40,24 +50,29 @@ install -d -m 0700 "$logdir"
 name=$(printf '%s' "$DISK_HANDLE" | tr -c 'A-Za-z0-9_.-' '_')
 args=(--disk "$dev")
 if [[ -n ${BITLOCKER_KEY:-} ]]; then
-    keyfile=$(umask 077 && mktemp -p /run bootloop-rescue-key.XXXXXX)
+    keyfile=$(umask 077 && mktemp -p "$keydir" "bootloop-rescue-key.$$.XXXXXX")
     trap 'rm -f "$keyfile"' EXIT
     printf '%s\n' "$BITLOCKER_KEY" >"$keyfile"
     unset BITLOCKER_KEY
     args+=(--bitlocker-key-file "$keyfile")
 fi
-"$lib/repair-disk" "${args[@]}" >"$logdir/$name.json" 2>"$logdir/$name.log"
+# This run's own evidence file: a repair of the same disk sent again while this one runs waits
+# for it in the engine (a lock per disk), and must not overwrite what this one prints.
+evidence="$logdir/$name.$$.json"
+"$lib/repair-disk" "${args[@]}" >"$evidence" 2>>"$logdir/$name.log"
 code=$?
 [[ -n ${keyfile:-} ]] && rm -f "$keyfile"
 if ((code != 0)); then
-    reason=$(python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); print("repair-disk: %s: %s" % (e.get("outcome"), e.get("message")))' "$logdir/$name.json" 2>/dev/null) &&
+    reason=$(python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); print("repair-disk: %s: %s" % (e.get("outcome"), e.get("message")))' "$evidence" 2>/dev/null) &&
         printf '%s\n' "$reason" >&2
 fi
-python3 - "$logdir/$name.json" "${EVIDENCE_ENCODING:-json}" <<'PY' || cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
+python3 - "$evidence" "${EVIDENCE_ENCODING:-json}" <<'PY' || cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
 import base64, gzip, json, sys
 text = json.dumps(json.load(open(sys.argv[1])), separators=(",", ":"))
 if sys.argv[2] == "gzip-base64":
     text = "gzip-base64:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
 print(text)
 PY
+# The latest evidence of this disk under its handle's name, for whoever looks on the rescue VM.
+mv -f "$evidence" "$logdir/$name.json"
 exit "$code"

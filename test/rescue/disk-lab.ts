@@ -43,6 +43,10 @@ export interface PartitionSpec {
     files?: FileSpec[];
     hibernated?: boolean;
     dirty?: boolean;
+    /** Symbolic links the guest left: path on the volume → target (absolute or relative). */
+    links?: { path: string; target: string }[];
+    /** Special files the guest left: FIFOs and device nodes. */
+    specials?: { path: string; kind: "fifo" | "char" | "block"; major?: number; minor?: number }[];
 }
 
 export interface BuiltImage {
@@ -55,9 +59,9 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "disk-lab-"));
 let counter = 0;
 
 /** Builds a real disk image with the partitions and files given. */
-export function buildImage(table: "gpt" | "mbr" | "none", partitions: PartitionSpec[], sizeMiB = 96): BuiltImage {
+export function buildImage(table: "gpt" | "mbr" | "none", partitions: PartitionSpec[], sizeMiB = 96, extra: { gptEntries?: { count: number; size: number } } = {}): BuiltImage {
     const image = path.join(workDir, `disk-${++counter}.img`);
-    const out = execFileSync("python3", [path.join(__dirname, "make_image.py")], { input: JSON.stringify({ image, table, sizeMiB, partitions }), encoding: "utf8" });
+    const out = execFileSync("python3", [path.join(__dirname, "make_image.py")], { input: JSON.stringify({ image, table, sizeMiB, partitions, ...extra }), encoding: "utf8" });
     return JSON.parse(out) as BuiltImage;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lists every file of one NTFS volume in an image (read-only loop, read-only mount) as JSON:
-{path: {sha256, size, mtime}}. Usage: inspect_image.py IMAGE OFFSET SIZE"""
-import hashlib, json, os, subprocess, sys, tempfile
+{path: {sha256, size, mtime}} ({special, mtime} for links, FIFOs and device nodes). Usage: inspect_image.py IMAGE OFFSET SIZE"""
+import hashlib, json, os, stat, subprocess, sys, tempfile
 
 image, offset, size = sys.argv[1], sys.argv[2], sys.argv[3]
 dev = subprocess.run(["losetup", "--find", "--show", "--read-only", "--offset", offset, "--sizelimit", size, image], check=True, capture_output=True, text=True).stdout.strip()
@@ -14,6 +14,11 @@ try:
             for n in names:
                 p = os.path.join(root, n)
                 st = os.lstat(p)
+                if not stat.S_ISREG(st.st_mode):
+                    # Links and special files (hostile fixtures): listed, never opened.
+                    kind = "link -> " + os.readlink(p) if stat.S_ISLNK(st.st_mode) else stat.filemode(st.st_mode)[0]
+                    files[os.path.relpath(p, mnt)] = {"special": kind, "mtime": st.st_mtime_ns}
+                    continue
                 with open(p, "rb") as f:
                     files[os.path.relpath(p, mnt)] = {"sha256": hashlib.sha256(f.read()).hexdigest(), "size": st.st_size, "mtime": st.st_mtime_ns}
         print(json.dumps(files))

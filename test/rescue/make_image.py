@@ -10,7 +10,12 @@ Reads a JSON spec on stdin, writes the image, prints a JSON description on stdou
       "dirs": ["Windows/System32/config"],
       "files": [{"path": "Windows/System32/drivers/CrowdStrike/C-00000291-00000000-00000032.sys",
                  "mtime": "2024-07-19T04:09:30Z", "content": "text", "size": 4096}],
-      "hibernated": false, "dirty": false}]}
+      "hibernated": false, "dirty": false,
+      "links": [{"path": "bootloop-rescue", "target": "../../.."}],
+      "specials": [{"path": "hiberfil.sys", "kind": "fifo" | "char" | "block", "major": 1, "minor": 5}]}],
+   "gptEntries": {"count": 524288, "size": 4096}}
+
+"gptEntries" rewrites the GPT header's entry count and size after partitioning (a crafted header).
 
 "windows" is an NTFS partition holding Windows/System32; "ntfs" one without it. "bitlocker" writes
 a BitLocker signature (-FVE-FS-) to the partition and builds its plaintext NTFS volume (with the
@@ -19,6 +24,7 @@ dislocker to expose.
 """
 import json
 import os
+import stat
 import struct
 import subprocess
 import sys
@@ -66,6 +72,20 @@ def populate_ntfs(dev, part):
             if "mtime" in f:
                 t = epoch(f["mtime"])
                 os.utime(path, (t, t))
+        # Hostile content a compromised guest can leave: links (absolute or relative, as
+        # `mklink /D` makes them) and special files (FIFOs, device nodes).
+        for link in part.get("links", []):
+            path = os.path.join(mnt, link["path"])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.symlink(link["target"], path)
+        for special in part.get("specials", []):
+            path = os.path.join(mnt, special["path"])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if special["kind"] == "fifo":
+                os.mkfifo(path)
+            else:
+                kind = stat.S_IFCHR if special["kind"] == "char" else stat.S_IFBLK
+                os.mknod(path, kind | 0o666, os.makedev(special["major"], special["minor"]))
         if part.get("hibernated"):
             with open(os.path.join(mnt, "hiberfil.sys"), "wb") as out:
                 out.write(b"hibr" + b"\0" * 8188)
@@ -165,6 +185,10 @@ def build(spec):
                 f"start={off // 512}, size={psize // 512}, type={MBR_TYPES[p['kind']]}{', bootable' if i == 0 else ''}\n" for i, (off, psize, p) in enumerate(layout)
             )
             subprocess.run(["sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", image], input=script, text=True, check=True, stdout=subprocess.DEVNULL)
+    if table == "gpt" and "gptEntries" in spec:
+        with open(image, "r+b") as f:
+            f.seek(512 + 80)
+            f.write(struct.pack("<II", spec["gptEntries"]["count"], spec["gptEntries"]["size"]))
     out = []
     for off, psize, p in layout:
         plain = format_partition(image, off, psize, p, out)

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -64,6 +64,29 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         assert.match(r.stdout, /^gzip-base64:/);
         assert.deepEqual(JSON.parse(zlib.gunzipSync(Buffer.from(r.stdout.trim().slice("gzip-base64:".length), "base64")).toString()), failed);
         assert.match(r.stderr, /repair-disk: unsafe: the disk is read-only/);
+    });
+
+    it("removes a key file a run killed outright left (its pid is gone); a live run's stays", () => {
+        const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "keys-"));
+        const dead = path.join(keyDir, "bootloop-rescue-key.4194001.AbC123");
+        const live = path.join(keyDir, `bootloop-rescue-key.${process.pid}.XyZ789`);
+        for (const f of [dead, live]) fs.writeFileSync(f, "000000-111111-222222-333333-444444-555555-666666-000011", { mode: 0o600 });
+        const r = run(lib(ok), { BOOTLOOP_RESCUE_KEY_DIR: keyDir });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(fs.readdirSync(keyDir), [path.basename(live)]);
+    });
+
+    it("two runs for one disk at once each print their own evidence (the second is not overwritten by the first)", async () => {
+        const dir = lib(ok);
+        // The stand-in engine answers after a pause, the second with another outcome.
+        fs.writeFileSync(path.join(dir, "repair-disk"), `#!/bin/sh\nsleep 1\nif mkdir "${dir}/first" 2>/dev/null; then echo '{"outcome":"repaired","exitCode":0}'; else echo '{"outcome":"nothing-to-do","exitCode":0}'; fi\n`, { mode: 0o755 });
+        const both = await Promise.all([0, 1].map(() => new Promise<string>((resolve) => {
+            const child = spawn("bash", [ON_RESCUE], { env: { PATH: process.env.PATH, BOOTLOOP_RESCUE_LIB: dir, DISK_HANDLE_KIND: "azure-lun", DISK_HANDLE: "9" } });
+            let out = "";
+            child.stdout.on("data", (d) => (out += d));
+            child.on("close", () => resolve(out));
+        })));
+        assert.deepEqual(both.map((o) => JSON.parse(o).outcome).sort(), ["nothing-to-do", "repaired"]);
     });
 
     it("refuses an unknown handle kind with one evidence line and exit 6", () => {
