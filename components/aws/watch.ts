@@ -9,10 +9,21 @@ import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, follo
  *   volume       describe-volumes, up to 100 ids: state
  *   ssm-online   describe-instance-information, up to 50 ids: the agent's ping status
  *   ssm-command  list-command-invocations, once per rescue instance for all its commands
+ *   ssm-sent     the same listing over the last 14 days: the latest repair of volume `id` sent to
+ *                rescue instance `instance` with document `document` (by the comment the repair
+ *                sends), so that a re-run takes it over instead of sending it again
  */
 const TRANSIENT = /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown|ServiceUnavailable|Unavailable|InternalError|InternalFailure|RequestTimeout|Could not connect to the endpoint|Connection was closed|Read timeout|EndpointConnectionError/;
 const THROTTLING = /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown/;
 const TERMINAL = new Set(["Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut", "ExecutionTimedOut"]);
+
+/** How far back a re-run looks for a repair an earlier run sent (Systems Manager keeps 30 days). */
+const SENT_WINDOW_MS = 14 * 86_400_000;
+
+/** The comment a repair command is sent with: how a re-run recognises it. Keep in step with repair.sh. */
+export function repairComment(volumeId: string): string {
+    return `bootloop-rescue repair of ${volumeId}`;
+}
 
 type Instance = { InstanceId: string; State: { Name: string }; BlockDeviceMappings?: { DeviceName: string; Ebs?: { VolumeId: string } }[] };
 type Status = { InstanceId: string; InstanceState: { Name: string }; InstanceStatus?: { Status: string }; SystemStatus?: { Status: string } };
@@ -122,15 +133,29 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
             }
             return seen;
         }
+        case "ssm-sent": {
+            const since = new Date(Date.now() - SENT_WINDOW_MS).toISOString().replace(/\.\d+Z$/, "Z");
+            const out = parseJson<{ CommandInvocations: { CommandId: string; Status: string; Comment?: string; DocumentName?: string; RequestedDateTime?: string }[] }>(
+                await call(cli, f, env, "ssm list-command-invocations", ["--instance-id", f.instance, "--filters", `key=InvokedAfter,value=${since}`]),
+                { CommandInvocations: [] },
+            );
+            for (const w of waits) {
+                const sent = out.CommandInvocations.filter((c) => c.Comment === repairComment(w.id) && c.DocumentName === w.fields.document)
+                    .sort((a, b) => String(a.RequestedDateTime ?? "").localeCompare(String(b.RequestedDateTime ?? "")))
+                    .pop();
+                seen.set(w, { met: true, fields: { command: sent?.CommandId ?? "none", status: sent?.Status ?? "none" } });
+            }
+            return seen;
+        }
     }
     throw new Error(`aws cannot watch ${waits[0].kind}`);
 }
 
 export const awsWatch: CloudWatch = {
     cloud: "aws",
-    kinds: ["instance", "status", "volume", "ssm-online", "ssm-command"],
+    kinds: ["instance", "status", "volume", "ssm-online", "ssm-command", "ssm-sent"],
     scopeOf,
-    batchKey: (w) => (w.kind === "ssm-command" ? `${scopeOf(w.fields)}/${w.fields.instance}` : scopeOf(w.fields)),
+    batchKey: (w) => (w.kind === "ssm-command" || w.kind === "ssm-sent" ? `${scopeOf(w.fields)}/${w.fields.instance}` : scopeOf(w.fields)),
     batchSize: (kind) => (kind === "ssm-online" ? 50 : 100),
     // A repair takes minutes and a Windows boot several: no need to look every 10 s.
     pollFactor: (kind) => ({ "ssm-command": 3, status: 1.5 })[kind] ?? 1,

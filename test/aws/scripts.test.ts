@@ -127,6 +127,36 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
         });
 
+        it("takes over a repair of the volume an interrupted run sent (running or done) instead of sending it again", () => {
+            for (const status of ["InProgress", "Success"]) {
+                const w = world();
+                w.ssm.commands["00000009-1111-2222-3333-444455556666"] = { instance: RESCUE, document: "bootloop-rescue-repair-abc", volumeId: SCRATCH, polls: status === "InProgress" ? 2 : 0 };
+                const r = run("repair", repairEnv, w);
+                assert.equal(r.code, 0, r.stderr);
+                assert.ok(!r.calls.some((c) => op(c) === "ssm send-command"), `${status}: nothing sent again`);
+                assert.match(r.stderr, new RegExp(`sent earlier \\(Systems Manager command 00000009-1111-2222-3333-444455556666, ${status}\\) is taken over`));
+                assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
+            }
+        });
+
+        it("sends the repair anew when the earlier one failed, or was for another volume", () => {
+            for (const earlier of [{ volumeId: SCRATCH, status: "Failed" }, { volumeId: "vol-0999999999999999f", status: "InProgress" }]) {
+                const w = world();
+                w.ssm.commands["00000009-1111-2222-3333-444455556666"] = { instance: RESCUE, document: "bootloop-rescue-repair-abc", polls: 0, ...earlier };
+                const r = run("repair", repairEnv, w);
+                assert.equal(r.code, 0, r.stderr);
+                assert.equal(r.calls.filter((c) => op(c) === "ssm send-command").length, 1, JSON.stringify(earlier));
+            }
+        });
+
+        it("a repair that printed no evidence says so, with the Systems Manager status", () => {
+            const w = world();
+            w.ssm.evidence[SCRATCH] = undefined;
+            const r = run("repair", repairEnv, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /the repair printed no evidence \(Systems Manager status Failed\)/);
+        });
+
         it("a failed repair fails the step with the engine's reason", () => {
             const w = world();
             w.ssm.evidence[SCRATCH] = { tool: "bootloop-rescue/repair-disk", outcome: "locked", exitCode: 4, message: "partition(s) 3 are BitLocker-encrypted and no recovery password was given" };

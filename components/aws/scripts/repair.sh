@@ -13,13 +13,28 @@ log "$VM_LABEL: waiting for the Systems Manager agent of rescue instance $RESCUE
 wait_for ssm-online "$RESCUE_INSTANCE_ID" Online "$REPAIR_TIMEOUT_SECONDS" ||
     fail "$VM_LABEL: rescue instance $RESCUE_INSTANCE_ID did not come online in Systems Manager within $REPAIR_TIMEOUT_SECONDS s (it needs a route to the SSM endpoints: a NAT or VPC endpoints for ssm, ssmmessages, ec2messages)"
 
+# A repair of this volume sent by an earlier run (interrupted after sending it) is waited for, or
+# its result taken, rather than sent again: a second repair would wait for the first on the
+# rescue instance and then report only that nothing was left to do. One that failed is sent anew.
+observe ssm-sent "$VOLUME_ID" "instance=$RESCUE_INSTANCE_ID" "document=$DOCUMENT_NAME"
+command_id=
+case ${seen[status]:-none} in
+    Pending | InProgress | Delayed | Success)
+        [[ ${seen[command]} =~ ^[0-9a-f-]{36}$ ]] || fail "$VM_LABEL: Systems Manager listed an earlier repair without a command id"
+        command_id=${seen[command]}
+        log "$VM_LABEL: the repair of $VOLUME_ID sent earlier (Systems Manager command $command_id, ${seen[status]}) is taken over; nothing is sent again"
+        ;;
+esac
+
 # The rescue instance runs one repair per seat at once (its agent is configured so), so a command
 # is delivered within the repair time even behind the others: its delivery timeout is that time.
-log "$VM_LABEL: running the repair engine on $RESCUE_INSTANCE_ID for $VOLUME_ID"
-sent=$(aws_json ssm send-command --instance-ids "$RESCUE_INSTANCE_ID" --document-name "$DOCUMENT_NAME" \
-    --parameters "volumeId=$VOLUME_ID" --timeout-seconds "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" --comment "bootloop-rescue repair of $VOLUME_ID")
-[[ $sent =~ \"CommandId\":\ *\"([0-9a-f-]{36})\" ]] || fail "$VM_LABEL: Systems Manager returned no command id"
-command_id=${BASH_REMATCH[1]}
+if [[ -z $command_id ]]; then
+    log "$VM_LABEL: running the repair engine on $RESCUE_INSTANCE_ID for $VOLUME_ID"
+    sent=$(aws_json ssm send-command --instance-ids "$RESCUE_INSTANCE_ID" --document-name "$DOCUMENT_NAME" \
+        --parameters "volumeId=$VOLUME_ID" --timeout-seconds "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" --comment "bootloop-rescue repair of $VOLUME_ID") # the comment is how a re-run finds it (watch.ts)
+    [[ $sent =~ \"CommandId\":\ *\"([0-9a-f-]{36})\" ]] || fail "$VM_LABEL: Systems Manager returned no command id"
+    command_id=${BASH_REMATCH[1]}
+fi
 
 wait_for ssm-command "$command_id" done "$REPAIR_TIMEOUT_SECONDS" "instance=$RESCUE_INSTANCE_ID" ||
     fail "$VM_LABEL: the repair on $RESCUE_INSTANCE_ID did not finish within $REPAIR_TIMEOUT_SECONDS s (Systems Manager command $command_id, status ${seen[status]:-unknown})"
