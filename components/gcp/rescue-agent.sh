@@ -10,15 +10,30 @@ lib=${BOOTLOOP_RESCUE_LIB:-/usr/local/lib/bootloop-rescue}
 state=${BOOTLOOP_RESCUE_STATE:-/var/lib/bootloop-rescue}
 byid=${BOOTLOOP_RESCUE_BYID:-/dev/disk/by-id}
 attributes=${BOOTLOOP_RESCUE_ATTRIBUTES:-http://metadata.google.internal/computeMetadata/v1/instance/guest-attributes/bootloop-rescue}
-mkdir -p "$state/started" /var/log/bootloop-rescue
+disk_timeout=${BOOTLOOP_RESCUE_DISK_TIMEOUT:-3600}
+[[ $disk_timeout =~ ^[0-9]{1,6}$ ]] || disk_timeout=3600
+mkdir -p "$state/started" "$state/out" /var/log/bootloop-rescue
 
-publish() {  # NAME CODE EVIDENCE-LINE
+# publish NAME CODE FILE: the evidence line in FILE (read from the file: a long line would not fit
+# in an argument), in chunks, then the code and the chunk count last; each write retried with
+# backoff, since the metadata server may refuse for a moment.
+publish() {
     python3 - "$attributes" "$1" "$2" "$3" <<'PY'
-import sys, urllib.request
-base, name, code, line = sys.argv[1:5]
+import sys, time, urllib.request
+base, name, code, path = sys.argv[1:5]
+with open(path) as f:
+    lines = [l for l in f.read().splitlines() if l.strip()]
+line = lines[-1] if lines else ""
 def put(key, value):
-    req = urllib.request.Request(f"{base}/{key}", data=value.encode(), method="PUT", headers={"Metadata-Flavor": "Google"})
-    urllib.request.urlopen(req, timeout=10).read()
+    for attempt in range(6):
+        try:
+            req = urllib.request.Request(f"{base}/{key}", data=value.encode(), method="PUT", headers={"Metadata-Flavor": "Google"})
+            urllib.request.urlopen(req, timeout=10).read()
+            return
+        except Exception:
+            if attempt == 5:
+                raise
+            time.sleep(0.5 * 2 ** attempt)
 chunks = [line[i:i + 240] for i in range(0, len(line), 240)] or [""]
 for i, c in enumerate(chunks):
     put(f"{name}-c{i}", c)
@@ -27,14 +42,21 @@ put(f"{name}-chunks", str(len(chunks)))
 PY
 }
 
-forget() {  # NAME: the device is gone
-    rm -f "$state/started/$1"
+forget() {  # NAME: the device is gone: withdraw every chunk it published (as many as it said)
+    rm -f "$state/started/$1" "$state/out/$1"
     python3 - "$attributes" "$1" <<'PY' || true
 import sys, urllib.request
 base, name = sys.argv[1:3]
-for key in [f"{name}-chunks", f"{name}-code"] + [f"{name}-c{i}" for i in range(64)]:
+def call(key, method):
+    req = urllib.request.Request(f"{base}/{key}", method=method, headers={"Metadata-Flavor": "Google"})
+    return urllib.request.urlopen(req, timeout=5).read().decode()
+try:
+    count = int(call(f"{name}-chunks", "GET"))
+except Exception:
+    count = 64
+for key in [f"{name}-chunks", f"{name}-code"] + [f"{name}-c{i}" for i in range(max(count, 1))]:
     try:
-        urllib.request.urlopen(urllib.request.Request(f"{base}/{key}", method="DELETE", headers={"Metadata-Flavor": "Google"}), timeout=5).read()
+        call(key, "DELETE")
     except Exception:
         pass
 PY
@@ -49,13 +71,21 @@ once() {
     for link in "$byid"/google-br-*; do
         [[ -e $link ]] || continue
         name=${link##*/google-}
-        [[ $name =~ ^br-[a-z0-9-]{1,59}$ && $name != *-part* ]] || continue
+        # Partitions of an attached disk show as <name>-partN: skip those, not names with "-part" in them.
+        [[ $name =~ ^br-[a-z0-9-]{1,59}$ && ! $name =~ -part[0-9]+$ ]] || continue
         [[ -e $state/started/$name ]] && continue
         touch "$state/started/$name"
         (
-            out=$(DISK_HANDLE_KIND=gcp-device-name DISK_HANDLE=$name EVIDENCE_ENCODING=gzip-base64 "$lib/on-rescue.sh" 2>>"/var/log/bootloop-rescue/$name.agent.log")
+            # A disk gets at most disk_timeout seconds (SIGTERM, then SIGKILL a minute later: the
+            # engine's next start releases what a killed run left); the others go on meanwhile.
+            timeout --kill-after=60 "$disk_timeout" env DISK_HANDLE_KIND=gcp-device-name DISK_HANDLE="$name" EVIDENCE_ENCODING=gzip-base64 \
+                "$lib/on-rescue.sh" >"$state/out/$name" 2>>"/var/log/bootloop-rescue/$name.agent.log"
             code=$?
-            publish "$name" "$code" "$(printf '%s\n' "$out" | tail -n 1)"
+            if ((code == 124 || code == 137)); then
+                printf '{"tool":"bootloop-rescue/agent","outcome":"error","exitCode":6,"message":"the repair did not finish within %s s on the rescue instance; it was stopped"}\n' "$disk_timeout" >>"$state/out/$name"
+                code=6
+            fi
+            publish "$name" "$code" "$state/out/$name"
         ) &
     done
 }

@@ -20,14 +20,86 @@ function metadataServer(): Promise<{ url: string; attributes: Map<string, string
             assert.equal(req.headers["metadata-flavor"], "Google");
             if (req.method === "PUT") attributes.set(key, body);
             if (req.method === "DELETE") { deletes.push(key); attributes.delete(key); }
-            res.end();
+            if (req.method === "GET" && !attributes.has(key)) res.statusCode = 404;
+            res.end(req.method === "GET" ? attributes.get(key) ?? "" : undefined);
         });
     });
     return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as any).port}/guest-attributes/bootloop-rescue`, attributes, deletes, close: () => server.close() })));
 }
 
+/** A rescue instance's folders, with a stand-in on-rescue.sh (its body given) and attached disks. */
+function rescueInstance(onRescue: string, disks: string[], md: { url: string }, env: Record<string, string> = {}) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "agent-"));
+    const lib = path.join(root, "lib");
+    const byid = path.join(root, "by-id");
+    fs.mkdirSync(lib);
+    fs.mkdirSync(byid);
+    fs.writeFileSync(path.join(lib, "on-rescue.sh"), `#!/bin/sh\necho "$DISK_HANDLE" >> "${root}/runs"\n${onRescue}\n`, { mode: 0o755 });
+    for (const name of disks) fs.symlinkSync("/dev/null", path.join(byid, `google-${name}`));
+    const full = { ...process.env, BOOTLOOP_RESCUE_LIB: lib, BOOTLOOP_RESCUE_STATE: path.join(root, "state"), BOOTLOOP_RESCUE_BYID: byid, BOOTLOOP_RESCUE_ATTRIBUTES: md.url, ...env };
+    const once = () => new Promise<void>((resolve, reject) => {
+        const r = spawn("bash", [AGENT, "--once"], { env: full });
+        r.on("close", (code: number) => (code === 0 ? resolve() : reject(new Error(`agent exited ${code}`))));
+    });
+    const runs = () => (fs.existsSync(path.join(root, "runs")) ? fs.readFileSync(path.join(root, "runs"), "utf8").trim().split("\n").sort() : []);
+    return { root, lib, byid, once, runs };
+}
+
+/** The evidence line the agent published for a device, joined from its chunks. */
+function published(attributes: Map<string, string>, name: string): string {
+    const n = Number(attributes.get(`${name}-chunks`));
+    return [...Array(n).keys()].map((i) => attributes.get(`${name}-c${i}`)!).join("");
+}
+
 (process.getuid?.() === 0 ? describe : describe.skip)("GCP rescue agent (stand-in on-rescue.sh, loopback metadata server)", function () {
     this.timeout(30_000);
+
+    it("skips partition device names only: instances named partner-portal or db-part2 are repaired", async () => {
+        const md = await metadataServer();
+        try {
+            const ok = `echo '{"outcome":"repaired","exitCode":0}'`;
+            const names = ["br-partner-portal-a1b2c3", "br-db-part2-d4e5f6", "br-db-part2-d4e5f6-part1", "br-web-1-abc123-part12"];
+            const rescue = rescueInstance(ok, names, md);
+            await rescue.once();
+            assert.deepEqual(rescue.runs(), ["br-db-part2-d4e5f6", "br-partner-portal-a1b2c3"]);
+        } finally {
+            md.close();
+        }
+    });
+
+    it("publishes evidence far beyond an argument's size limit intact (read from a file), and withdraws all of it", async () => {
+        const md = await metadataServer();
+        try {
+            // About 300 KB of packed evidence (5,000 matching files' worth), more than the 128 KiB an argument may hold.
+            const line = `gzip-base64:${require("crypto").randomBytes(225_000).toString("base64")}`;
+            const rescue = rescueInstance("", ["br-big-a1b2c3"], md);
+            fs.writeFileSync(path.join(rescue.lib, "evidence"), `${line}\n`);
+            fs.appendFileSync(path.join(rescue.lib, "on-rescue.sh"), `cat "${path.join(rescue.lib, "evidence")}"\n`);
+            await rescue.once();
+            assert.equal(md.attributes.get("br-big-a1b2c3-code"), "0");
+            assert.equal(published(md.attributes, "br-big-a1b2c3"), line);
+            const chunks = Number(md.attributes.get("br-big-a1b2c3-chunks"));
+            assert.ok(chunks > 64);
+            fs.unlinkSync(path.join(rescue.byid, "google-br-big-a1b2c3"));
+            await rescue.once();
+            assert.equal([...md.attributes.keys()].filter((k) => k.startsWith("br-big-a1b2c3")).length, 0, "every chunk withdrawn");
+        } finally {
+            md.close();
+        }
+    });
+
+    it("stops a repair that exceeds the per-disk time limit and publishes why; the other disks go on", async () => {
+        const md = await metadataServer();
+        try {
+            const rescue = rescueInstance(`case "$DISK_HANDLE" in *slow*) sleep 30;; esac\necho '{"outcome":"repaired","exitCode":0}'`, ["br-slow-a1b2c3", "br-fast-d4e5f6"], md, { BOOTLOOP_RESCUE_DISK_TIMEOUT: "1" });
+            await rescue.once();
+            assert.equal(md.attributes.get("br-fast-d4e5f6-code"), "0");
+            assert.equal(md.attributes.get("br-slow-a1b2c3-code"), "6");
+            assert.match(published(md.attributes, "br-slow-a1b2c3"), /the repair did not finish within 1 s on the rescue instance; it was stopped/);
+        } finally {
+            md.close();
+        }
+    });
 
     it("repairs each newly attached br-* disk once, publishes the evidence in chunks, and forgets a detached disk", async () => {
         const md = await metadataServer();
