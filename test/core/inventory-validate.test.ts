@@ -72,6 +72,7 @@ describe("inventory validation", () => {
         { name: "restoreFrom without strategy restore", yaml: `vms:\n${AWS}    restoreFrom: snap-0123456789abcdef0\n`, field: "restoreFrom", message: /only valid with strategy "restore"/ },
         { name: "restoreFrom of the wrong shape", yaml: `vms:\n${AWS}    strategy: restore\n    restoreFrom: ami-0123\n`, field: "restoreFrom", message: /EBS snapshot id/ },
         { name: "bitlockerKey naming no config key", yaml: `vms:\n${AWS}    bitlockerKey: nope\n`, field: "bitlockerKey", message: /names config key "bootloop-rescue:nope", which this stack does not set/ },
+        { name: "bitlockerKey naming another namespace's secret", yaml: `vms:\n${AWS}    bitlockerKey: aws:secretKey\n`, field: "bitlockerKey", message: /names config key "aws:secretKey" of another namespace; BitLocker keys must be keys of this project \(bootloop-rescue:…\)/ },
         { name: "bitlockerKey naming a plain config key", yaml: `vms:\n${AWS}    bitlockerKey: plain-key\n`, field: "bitlockerKey", message: /is not a secret/ },
         { name: "bitlockerKey holding a recovery password", yaml: `vms:\n${AWS}    bitlockerKey: 111111-222222-333333-444444-555555-666666-777777-888888\n`, field: "bitlockerKey", message: /never the recovery password itself/ },
         { name: "negative wave", yaml: `vms:\n${AWS}    wave: -1\n`, field: "wave", message: /not a wave number/ },

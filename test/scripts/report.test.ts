@@ -57,6 +57,17 @@ describe("the recovery report", () => {
         assert.match(section, /web-1\*\*.*\. Original disk web-1 is untouched\./);
     });
 
+    it("renders file names from the guest inert: no HTML, no Markdown link or emphasis", () => {
+        const vm = outputs.vms["us-east-1/i-0123456789abcdef0"];
+        const hostile = "C-00000291-<img src=x onerror=alert(1)>-[click](javascript:alert)-*x*_y_.sys";
+        const evidence = JSON.parse(vm.evidence);
+        evidence.volumes[0].matches[0].path = `Windows/System32/drivers/CrowdStrike/${hostile}`;
+        const text = renderReport({ vms: { a: { ...vm, evidence: JSON.stringify(evidence) } } }, "x", new Date());
+        const line = text.split("\n").find((l) => l.includes("C-00000291-"))!;
+        assert.ok(!/<img|[^\\]\]\(javascript/.test(line), line);
+        assert.ok(line.includes("&lt;img src=x onerror=alert(1)&gt;-\\[click\\](javascript:alert)-\\*x\\*\\_y\\_.sys"), line);
+    });
+
     it("says so when every VM is recovered", () => {
         const done = { vms: { a: outputs.vms["us-east-1/i-0123456789abcdef0"] } };
         assert.match(renderReport(done, "x", new Date()), /None: every VM is recovered\./);

@@ -221,7 +221,10 @@ function validateEntry(
         } else {
             const full = name.includes(":") ? name : `${ctx.configNamespace}:${name}`;
             const kind = ctx.configKind(full);
-            if (kind === "missing") at("bitlockerKey", `names config key ${show(full)}, which this stack does not set; run \`pulumi config set --secret ${name} <recovery password>\``, label);
+            // Only this project's own keys: another namespace's secret (a provider's credentials,
+            // say) must never be sent to a rescue VM.
+            if (!full.startsWith(`${ctx.configNamespace}:`)) at("bitlockerKey", `names config key ${show(full)} of another namespace; BitLocker keys must be keys of this project (${ctx.configNamespace}:…), so no other secret of the stack can reach a rescue VM`, label);
+            else if (kind === "missing") at("bitlockerKey", `names config key ${show(full)}, which this stack does not set; run \`pulumi config set --secret ${name} <recovery password>\``, label);
             else if (kind === "plain") at("bitlockerKey", `config key ${show(full)} is not a secret; set it again with \`pulumi config set --secret ${name} …\``, label);
             else bitlockerKey = full;
         }

@@ -37,10 +37,20 @@ interface Evidence {
 /** A BitLocker recovery password, should one ever reach an output: never printed. */
 const RECOVERY_PASSWORD = /\b\d{6}(-?\d{6}){7}\b/g;
 
-/** A Markdown table cell: no pipes, no newlines, no secrets. */
+/**
+ * A table cell: secrets redacted, one line, and text from the guest (file names) inert: HTML is
+ * written as entities and Markdown's own punctuation escaped, so a name cannot become markup or
+ * a link in a renderer.
+ */
 function cell(value: unknown): string {
     if (value === undefined || value === null || value === "") return "–";
-    return String(value).replace(RECOVERY_PASSWORD, "[redacted]").replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
+    return String(value)
+        .replace(RECOVERY_PASSWORD, "[redacted]")
+        .replace(/[\r\n]+/g, " ")
+        .replace(/&/g, "&amp;")
+        .replace(/</g, "&lt;")
+        .replace(/>/g, "&gt;")
+        .replace(/[\\`*_[\]|~!]/g, (c) => `\\${c}`);
 }
 
 function parseEvidence(text: string | undefined): Evidence | undefined {
