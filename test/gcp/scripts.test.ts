@@ -38,13 +38,39 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             assert.ok(r.calls.some((c) => op(c) === "instances get-serial-port-output" && c.includes("--start") && c[c.indexOf("--start") + 1] !== "0"), "reads only output after the start");
         });
 
-        it("an instance already running on the fixed disk is left alone", () => {
+        it("notes where the fixed disk's boot output begins (when it stopped the instance) on the original disk", () => {
             const w = world();
-            w.instances["web-1"] = { status: "RUNNING", disks: [{ source: "web-1-fixed", boot: true }], serial: "GCEGuestAgent: Windows is ready\n" };
+            w.instances["web-1"].serial = "GCEGuestAgent: Windows is ready\nold boot, then the crash\n";
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.world.disks["web-1"].labels["bootloop-rescue-serial-from"], String(w.instances["web-1"].serial.length));
+        });
+
+        it("an instance already running on the fixed disk, with a boot marker after the noted offset, is left alone", () => {
+            const w = world();
+            const before = "GCEGuestAgent: Windows is ready\nStopping\n";
+            w.instances["web-1"] = { status: "RUNNING", disks: [{ source: "web-1-fixed", boot: true }], serial: `${before}GCEGuestAgent: Windows is ready\n` };
+            w.disks["web-1"].attachedTo = undefined;
+            w.disks["web-1"].labels = { "bootloop-rescue-serial-from": String(before.length) };
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 0, r.stderr);
             assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
             assert.equal(JSON.parse(r.stdout).alreadyRecovered, true);
+        });
+
+        it("a boot marker from before the swap (an earlier boot in the serial output) never counts on a re-run", () => {
+            for (const labels of [{ "bootloop-rescue-serial-from": "60" }, {}]) {
+                const w = world();
+                // Booted once long ago (the marker), then boot-looping on the fixed disk.
+                w.instances["web-1"] = { status: "RUNNING", disks: [{ source: "web-1-fixed", boot: true }], serial: "GCEGuestAgent: Windows is ready\n".padEnd(60, ".") + "crash\n" };
+                w.disks["web-1"].attachedTo = undefined;
+                w.disks["web-1"].labels = labels;
+                w.disks["web-1-fixed"].boots = false;
+                const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
+                assert.equal(r.code, 1, JSON.stringify(labels));
+                assert.match(r.stderr, /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed/);
+                if (!labels["bootloop-rescue-serial-from" as keyof typeof labels]) assert.match(r.stderr, /no record of where this boot's serial output begins; only output from now on counts/);
+            }
         });
 
         it("retries rate-limit errors with backoff", () => {

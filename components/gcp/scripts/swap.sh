@@ -1,6 +1,6 @@
 # Swap + start + verify: stops the instance, detaches its boot disk (kept, labelled as the
 # original), attaches the fixed disk as boot disk, starts it and waits for a real boot signal:
-# RUNNING, and the Windows boot marker on serial port 1 in output written after this start.
+# RUNNING, and the Windows boot marker on serial port 1 in output written after this step stopped it.
 # Idempotent: an instance already running on the fixed disk that shows the marker is left alone.
 need PROJECT ZONE INSTANCE ORIGINAL_DISK FIXED_DISK VM_LABEL BOOT_TIMEOUT_SECONDS BOOT_MARKER
 expect PROJECT "$PATTERN_PROJECT"
@@ -18,7 +18,20 @@ swap_preamble
 rollback_hint="the original boot disk $ORIGINAL_DISK is untouched and kept for rollback"
 instance_now
 
-if [[ $boot == "$FIXED_DISK" && $status == RUNNING ]] && booted_within 0 0; then
+# Serial port 1 keeps earlier boots' output: a boot marker counts only after the offset this step
+# noted when it stopped the instance (kept as a label of the original disk, for a re-run).
+boot_from() {
+    local noted
+    noted=$(disk_label "$ORIGINAL_DISK" bootloop-rescue-serial-from)
+    if [[ $noted =~ ^[0-9]{1,15}$ ]]; then
+        printf '%s' "$noted"
+    else
+        log "$VM_LABEL: no record of where this boot's serial output begins; only output from now on counts"
+        serial_next
+    fi
+}
+
+if [[ $boot == "$FIXED_DISK" && $status == RUNNING ]] && booted_within 0 "$(boot_from)"; then
     log "$VM_LABEL: already running on the fixed disk; nothing to do"
     report recovered true
     exit 0
@@ -34,7 +47,9 @@ if [[ $boot == "$ORIGINAL_DISK" ]]; then
     status=TERMINATED
     stop_s=$((SECONDS - t))
     t=$SECONDS
-    gc disks add-labels "$ORIGINAL_DISK" --labels "bootloop-rescue-role=original-boot,bootloop-rescue-replaced-by=$FIXED_DISK" >/dev/null
+    # Stopped, the instance writes nothing: output after this offset is the fixed disk's boot.
+    from=$(serial_next)
+    gc disks add-labels "$ORIGINAL_DISK" --labels "bootloop-rescue-role=original-boot,bootloop-rescue-replaced-by=$FIXED_DISK,bootloop-rescue-serial-from=$from" >/dev/null
     log "$VM_LABEL: detaching the original boot disk $ORIGINAL_DISK (kept)"
     gc instances detach-disk "$INSTANCE" --disk "$ORIGINAL_DISK" >/dev/null
     boot=none
@@ -59,9 +74,8 @@ if [[ $boot == none ]]; then
 fi
 
 t=$SECONDS
-from=0
+[[ -n ${from:-} ]] || from=$(boot_from)
 if [[ $status != RUNNING && $status != STAGING && $status != PROVISIONING ]]; then
-    from=$(serial_next)
     log "$VM_LABEL: starting $INSTANCE on the fixed disk"
     gc instances start "$INSTANCE" --async >/dev/null
 fi
