@@ -9,7 +9,7 @@ import { awsScript } from "./scripts";
 
 /** What the steps need to know about an instance, found by lookup (strings, as facts are). */
 export interface AwsFacts {
-    /** The root EBS volume the instance runs on now (the original, or a volume of ours after a swap). */
+    /** The root EBS volume the instance runs on now (the original, or a volume of ours after a swap; "none" when a swap was interrupted with none attached). */
     currentRootVolumeId: string;
     /** Device name of the root volume (e.g. /dev/sda1), where the fixed volume is attached. */
     rootDeviceName: string;
@@ -34,9 +34,9 @@ export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, accoun
     const opts: pulumi.InvokeOptions = { provider };
     const filters = vm.fields.availabilityZone ? [{ name: "availability-zone", values: [vm.fields.availabilityZone] }] : undefined;
     const found = await aws.ec2.getInstance({ instanceId: vm.fields.instanceId, region, filters }, opts);
-    const root = (found.rootBlockDevices ?? [])[0];
-    if (!root || !root.volumeId) throw new Error(`${vm.fields.instanceId} has no EBS root volume (instance-store roots cannot be repaired offline)`);
-    const original = originalVolume(root.volumeId, root.tags ?? {});
+    const attached = (found.rootBlockDevices ?? [])[0];
+    const root: RootVolume = attached?.volumeId ? attached : await detachedRoot(vm, opts);
+    const original = root.original ?? originalVolume(root.volumeId, root.tags ?? {});
     // Values the inventory pins must be what the instance has: a mismatch stops, it is never guessed.
     for (const [field, found_] of [["rootVolumeId", original], ["rootDeviceName", root.deviceName]] as const) {
         if (vm.fields[field] && vm.fields[field] !== found_) throw new Error(`its ${field} is ${found_}, not ${vm.fields[field]} as the inventory says`);
@@ -62,6 +62,48 @@ export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, accoun
         ((marks["bootloop-rescue:role"] === "restored" ? markedRestorePoint(marks["bootloop-rescue:restored-from"], marks["bootloop-rescue:restore-point-taken"]) : undefined) ??
             (await findRestorePoint(vm, original, restore.before, config.assumeRoleArns[scope])));
     return { placement: { scope, region, zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
+}
+
+/** A root device as the steps need it: the volume on it ("none" mid-swap), with its settings. */
+interface RootVolume {
+    volumeId: string;
+    deviceName: string;
+    volumeType?: string;
+    iops?: number;
+    throughput?: number;
+    encrypted?: boolean;
+    kmsKeyId?: string;
+    tags?: Record<string, string>;
+    /** Mid-swap only: the original root volume, detached and tagged for this instance. */
+    original?: string;
+}
+
+/**
+ * An instance without a root volume: a swap (or rollback) interrupted between detaching the
+ * original and attaching the other. Its original, detached and tagged for this instance by the
+ * swap, lets the swap or rollback finish; without one the instance has no EBS root we know of.
+ */
+async function detachedRoot(vm: VmEntry, opts: pulumi.InvokeOptions): Promise<RootVolume> {
+    const id = vm.fields.instanceId;
+    const region = vm.fields.region;
+    const tagged = await aws.ebs.getEbsVolumes(
+        { region, filters: [{ name: "tag:bootloop-rescue:instance", values: [id] }, { name: "tag:bootloop-rescue:role", values: ["original-root"] }] },
+        opts,
+    );
+    if (tagged.ids.length === 0) throw new Error(`${id} has no EBS root volume (instance-store roots cannot be repaired offline), and no original root volume detached by bootloop-rescue is tagged for it`);
+    if (tagged.ids.length > 1) throw new Error(`${id} has no root volume, and several volumes are tagged as its original root (${[...tagged.ids].sort().join(", ")}); attach the right one, or remove the tag from the others`);
+    const v = await aws.ebs.getVolume({ region, filters: [{ name: "volume-id", values: [tagged.ids[0]] }] }, opts);
+    return {
+        volumeId: "none",
+        original: tagged.ids[0],
+        // The swap notes the device; Windows AMIs on EC2 boot from /dev/sda1.
+        deviceName: v.tags?.["bootloop-rescue:device"] ?? vm.fields.rootDeviceName ?? "/dev/sda1",
+        volumeType: v.volumeType,
+        iops: v.iops,
+        throughput: v.throughput,
+        encrypted: v.encrypted,
+        kmsKeyId: v.kmsKeyId,
+    };
 }
 
 /** Roles our fixed and restored volumes carry; such a volume names the original it replaced. */

@@ -8,7 +8,7 @@ import { gcpScript } from "./scripts";
 
 /** What the steps need to know about an instance, found by lookup (strings, as facts are). */
 export interface GcpFacts {
-    /** The boot disk the instance runs on now (the original, or a disk of ours after a swap). */
+    /** The boot disk the instance runs on now (the original, or a disk of ours after a swap; "none" when a swap was interrupted with none attached). */
     currentBootDisk: string;
     /** Boot disk properties the copies keep. */
     diskType: string;
@@ -32,21 +32,21 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
     const f = vm.fields;
     const found = await gcp.compute.getInstance({ name: f.instance, zone: f.zone, project: f.project }, { provider });
     const boot = found.bootDisks?.[0];
-    if (!boot?.source) throw new Error("it has no boot disk");
-    if (boot.diskEncryptionKeyRaw || boot.diskEncryptionKeyRsa) throw new Error("its boot disk uses a customer-supplied encryption key, which cannot be copied without the raw key");
-    const disk = await gcp.compute.getDisk({ name: lastSegment(boot.source), zone: f.zone, project: f.project }, { provider });
-    const original = originalDisk(lastSegment(boot.source), disk.labels ?? {});
+    if (boot?.source && (boot.diskEncryptionKeyRaw || boot.diskEncryptionKeyRsa)) throw new Error("its boot disk uses a customer-supplied encryption key, which cannot be copied without the raw key");
+    const current = boot?.source ? lastSegment(boot.source) : "none";
+    const disk = boot?.source ? await gcp.compute.getDisk({ name: current, zone: f.zone, project: f.project }, { provider }) : await detachedBootDisk(vm, provider);
+    const original = boot?.source ? originalDisk(current, disk.labels ?? {}) : disk.name;
     if (f.bootDisk && f.bootDisk !== original) throw new Error(`its boot disk is ${original}, not ${f.bootDisk} as the inventory says`);
     const nic = found.networkInterfaces?.[0];
     if (!nic) throw new Error("it has no network interface to place a rescue instance beside");
     const region = f.zone.replace(/-[a-z]$/, "");
     const facts: GcpFacts = {
-        currentBootDisk: lastSegment(boot.source),
+        currentBootDisk: current,
         diskType: lastSegment(disk.type || "pd-balanced"),
         diskSize: String(disk.size ?? ""),
         guestOsFeatures: (disk.guestOsFeatures ?? []).map((g) => g.type).join(","),
         licenses: (disk.licenses ?? []).join(","),
-        kmsKeySelfLink: disk.diskEncryptionKeys?.[0]?.kmsKeySelfLink ?? boot.kmsKeySelfLink ?? "",
+        kmsKeySelfLink: disk.diskEncryptionKeys?.[0]?.kmsKeySelfLink ?? boot?.kmsKeySelfLink ?? "",
         network: nic.network,
         subnetwork: f.subnetwork ?? config.rescueSubnetworks[region] ?? nic.subnetwork,
     };
@@ -56,6 +56,29 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
         restore &&
         ((marked && { ...marked, id: `projects/${marks["bootloop-rescue-restore-project"]}/global/snapshots/${marked.id}` }) ?? (await findRestorePoint(vm, original, restore.before)));
     return { placement: { scope: f.project, region, zone: f.zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
+}
+
+/**
+ * An instance without a boot disk: a swap (or rollback) interrupted between detaching the original
+ * and attaching the other. The original (the inventory's bootDisk, else GCE's default name, the
+ * instance's), detached and labelled by the swap as this instance's original boot disk, lets the
+ * swap or rollback finish.
+ */
+async function detachedBootDisk(vm: VmEntry, provider?: gcp.Provider): Promise<gcp.compute.GetDiskResult> {
+    const f = vm.fields;
+    const name = f.bootDisk ?? f.instance;
+    let disk: gcp.compute.GetDiskResult | undefined;
+    try {
+        disk = await gcp.compute.getDisk({ name, zone: f.zone, project: f.project }, { provider });
+    } catch {
+        disk = undefined;
+    }
+    const labels = disk?.labels ?? {};
+    const ours = labels["bootloop-rescue-role"] === "original-boot" && (labels["bootloop-rescue-instance"] ?? f.instance) === f.instance;
+    if (!disk || !ours || (disk.users ?? []).length > 0) {
+        throw new Error(`it has no boot disk, and ${name} is not its original boot disk detached by bootloop-rescue (label bootloop-rescue-role=original-boot); if a swap was interrupted, name the original with bootDisk in the inventory`);
+    }
+    return disk;
 }
 
 /** Roles our fixed and restored disks carry; such a disk names the original it replaced. */

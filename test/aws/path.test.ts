@@ -193,7 +193,7 @@ describe("AWS lookups and what the inventory pins", () => {
 describe("AWS lookups after a swap, and of restore points", () => {
     const entry = { index: 0, cloud: "aws", key: "k", label: "aws x", slug: "s", labels: {}, fields: { region: "us-east-1", instanceId: id(1) } };
     const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x" };
-    async function lookUp(rootTags: Record<string, string>, strategy: "repair" | "restore" = "repair", snapshots: unknown[] = [], restoreFrom?: string) {
+    async function lookUp(rootTags: Record<string, string> | "no root", strategy: "repair" | "restore" = "repair", snapshots: unknown[] = [], restoreFrom?: string, tagged: { id: string; tags: Record<string, string> }[] = []) {
         const pulumi = await import("@pulumi/pulumi");
         const aws = await import("@pulumi/aws");
         const { lookUpInstance } = await import("../../components/aws/lookups");
@@ -201,7 +201,15 @@ describe("AWS lookups after a swap, and of restore points", () => {
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
             call: (c) => {
-                if (c.token.endsWith("getInstance")) return { availabilityZone: "us-east-1a", subnetId: "subnet-1", rootBlockDevices: [{ volumeId: "vol-0222222222222222b", deviceName: "/dev/sda1", tags: rootTags }] };
+                if (c.token.endsWith("getInstance")) return { availabilityZone: "us-east-1a", subnetId: "subnet-1", rootBlockDevices: rootTags === "no root" ? [] : [{ volumeId: "vol-0222222222222222b", deviceName: "/dev/sda1", tags: rootTags }] };
+                if (c.token === "aws:ebs/getEbsVolumes:getEbsVolumes") {
+                    const want = Object.fromEntries((c.inputs.filters as { name: string; values: string[] }[]).map((f) => [f.name.replace(/^tag:/, ""), f.values[0]]));
+                    return { ids: tagged.filter((v) => Object.entries(want).every(([k, x]) => v.tags[k] === x)).map((v) => v.id) };
+                }
+                if (c.token === "aws:ebs/getVolume:getVolume") {
+                    const v = tagged.find((t) => t.id === (c.inputs.filters as { values: string[] }[])[0].values[0])!;
+                    return { id: v.id, volumeType: "gp3", iops: 3000, throughput: 125, encrypted: true, kmsKeyId: "", availabilityZone: "us-east-1a", tags: v.tags };
+                }
                 if (c.token === "command:local:run") {
                     assert.equal(c.inputs.command, awsScript("restore-points"), "the lookup runs the fixed script text; values come as environment");
                     runs.push(c.inputs.environment);
@@ -218,6 +226,25 @@ describe("AWS lookups after a swap, and of restore points", () => {
         const { resolved } = await lookUp({ "bootloop-rescue:role": "fixed", "bootloop-rescue:original": "vol-0111111111111111a" });
         assert.equal(resolved.originalDiskId, "vol-0111111111111111a");
         assert.equal(resolved.facts.currentRootVolumeId, "vol-0222222222222222b");
+    });
+
+    it("an instance left without a root volume by an interrupted swap: the original tagged for it lets the swap or rollback finish", async () => {
+        const original = { id: "vol-0111111111111111a", tags: { "bootloop-rescue:role": "original-root", "bootloop-rescue:instance": entry.fields.instanceId, "bootloop-rescue:device": "/dev/xvda" } };
+        const other = { id: "vol-0333333333333333c", tags: { "bootloop-rescue:role": "original-root", "bootloop-rescue:instance": "i-0fffffffffffffff0" } };
+        const { resolved } = await lookUp("no root", "repair", [], undefined, [original, other]);
+        assert.equal(resolved.originalDiskId, "vol-0111111111111111a");
+        assert.equal(resolved.facts.currentRootVolumeId, "none");
+        assert.equal(resolved.facts.rootDeviceName, "/dev/xvda", "the device the swap noted");
+        assert.equal(resolved.facts.volumeType, "gp3");
+        // Tagged by an earlier version (no device noted): Windows on EC2 boots from /dev/sda1.
+        const { resolved: older } = await lookUp("no root", "repair", [], undefined, [{ id: original.id, tags: { ...original.tags, "bootloop-rescue:device": undefined as unknown as string } }]);
+        assert.equal(older.facts.rootDeviceName, "/dev/sda1");
+    });
+
+    it("an instance without a root volume and no original of ours is refused, naming why; two candidates are refused too", async () => {
+        await assert.rejects(lookUp("no root"), /has no EBS root volume \(instance-store roots cannot be repaired offline\), and no original root volume detached by bootloop-rescue is tagged for it/);
+        const tags = { "bootloop-rescue:role": "original-root", "bootloop-rescue:instance": entry.fields.instanceId };
+        await assert.rejects(lookUp("no root", "repair", [], undefined, [{ id: "vol-0111111111111111a", tags }, { id: "vol-0444444444444444d", tags }]), /several volumes are tagged as its original root \(vol-0111111111111111a, vol-0444444444444444d\)/);
     });
 
     it("a volume of someone else's is the original; one of ours that names no original is refused", async () => {

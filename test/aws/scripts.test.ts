@@ -18,6 +18,8 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.deepEqual(i.blockDevices, { "/dev/sda1": FIXED });
             assert.equal(r.world.volumes[ORIGINAL].state, "available", "original kept, detached, not deleted");
             assert.equal(r.world.volumes[ORIGINAL].tags["bootloop-rescue:role"], "original-root");
+            assert.equal(r.world.volumes[ORIGINAL].tags["bootloop-rescue:instance"], INSTANCE);
+            assert.equal(r.world.volumes[ORIGINAL].tags["bootloop-rescue:device"], "/dev/sda1", "a re-run after the detach finds the device here");
             const report = JSON.parse(r.stdout);
             assert.equal(report.status, "recovered");
             assert.equal(report.alreadyRecovered, false);

@@ -111,6 +111,43 @@ describe("GCP lookups and what the inventory pins", () => {
     });
 });
 
+describe("GCP lookups of an instance an interrupted swap left without a boot disk", () => {
+    const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" };
+    async function lookUp(disks: Record<string, { labels: Record<string, string>; users?: string[] }>, fields: Record<string, string> = {}) {
+        const pulumi = await import("@pulumi/pulumi");
+        const { lookUpInstance } = await import("../../components/gcp/lookups");
+        await pulumi.runtime.setMocks({
+            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+            call: (c) => {
+                if (c.token.endsWith("getInstance")) return { bootDisks: [], networkInterfaces: [{ network: "n", subnetwork: "s" }] };
+                const d = disks[c.inputs.name];
+                if (!d) throw new Error(`disk ${c.inputs.name} not found`);
+                return { name: c.inputs.name, type: "pd-ssd", size: 80, labels: d.labels, users: d.users ?? [] };
+            },
+        });
+        const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", labels: {}, strategy: "repair" as const, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", ...fields } };
+        return lookUpInstance(entry, config);
+    }
+    const detached = { labels: { "bootloop-rescue-role": "original-boot", "bootloop-rescue-instance": "web-1", "bootloop-rescue-replaced-by": "web-1-fixed" } };
+
+    it("finds the original the swap detached and labelled, so the swap or rollback can finish", async () => {
+        const resolved = await lookUp({ "web-1": detached });
+        assert.equal(resolved.originalDiskId, "web-1");
+        assert.equal(resolved.facts.currentBootDisk, "none");
+        assert.equal(resolved.facts.diskType, "pd-ssd");
+        const pinned = await lookUp({ "web-1-os": detached }, { bootDisk: "web-1-os" });
+        assert.equal(pinned.originalDiskId, "web-1-os", "the inventory's bootDisk names it");
+    });
+
+    it("refuses, saying what to do, when no such disk exists, it is not ours, it is another instance's, or it is in use", async () => {
+        const why = /it has no boot disk, and web-1 is not its original boot disk detached by bootloop-rescue \(label bootloop-rescue-role=original-boot\); if a swap was interrupted, name the original with bootDisk in the inventory/;
+        await assert.rejects(lookUp({}), why);
+        await assert.rejects(lookUp({ "web-1": { labels: {} } }), why);
+        await assert.rejects(lookUp({ "web-1": { labels: { ...detached.labels, "bootloop-rescue-instance": "web-2" } } }), why);
+        await assert.rejects(lookUp({ "web-1": { ...detached, users: ["projects/p/zones/z/instances/other"] } }), why);
+    });
+});
+
 describe("GCP lookups after a swap, and of restore points", () => {
     const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" } };
     const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" };

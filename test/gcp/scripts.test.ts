@@ -26,6 +26,7 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             assert.deepEqual(r.world.instances["web-1"].disks, [{ source: "web-1-fixed", boot: true }]);
             assert.equal(r.world.disks["web-1"].attachedTo, undefined, "original kept, detached");
             assert.equal(r.world.disks["web-1"].labels["bootloop-rescue-role"], "original-boot");
+            assert.equal(r.world.disks["web-1"].labels["bootloop-rescue-instance"], "web-1", "a re-run after the detach finds it by this");
             assert.equal(JSON.parse(r.stdout).status, "recovered");
         });
 

@@ -31,7 +31,7 @@ if [[ $root == "$ORIGINAL_VOLUME_ID" ]]; then
     state=stopped
     stop_s=$((SECONDS - t))
     t=$SECONDS
-    aws_json ec2 create-tags --resources "$ORIGINAL_VOLUME_ID" --tags "Key=bootloop-rescue:role,Value=original-root" "Key=bootloop-rescue:instance,Value=$INSTANCE_ID" "Key=bootloop-rescue:replaced-by,Value=$FIXED_VOLUME_ID" >/dev/null
+    aws_json ec2 create-tags --resources "$ORIGINAL_VOLUME_ID" --tags "Key=bootloop-rescue:role,Value=original-root" "Key=bootloop-rescue:instance,Value=$INSTANCE_ID" "Key=bootloop-rescue:replaced-by,Value=$FIXED_VOLUME_ID" "Key=bootloop-rescue:device,Value=$ROOT_DEVICE" >/dev/null
     log "$VM_LABEL: detaching the original root volume $ORIGINAL_VOLUME_ID (kept)"
     aws_json ec2 detach-volume --volume-id "$ORIGINAL_VOLUME_ID" --instance-id "$INSTANCE_ID" >/dev/null
     wait_volume "$ORIGINAL_VOLUME_ID" available

@@ -49,7 +49,7 @@ if [[ $boot == "$ORIGINAL_DISK" ]]; then
     t=$SECONDS
     # Stopped, the instance writes nothing: output after this offset is the fixed disk's boot.
     from=$(serial_next)
-    gc disks add-labels "$ORIGINAL_DISK" --labels "bootloop-rescue-role=original-boot,bootloop-rescue-replaced-by=$FIXED_DISK,bootloop-rescue-serial-from=$from" >/dev/null
+    gc disks add-labels "$ORIGINAL_DISK" --labels "bootloop-rescue-role=original-boot,bootloop-rescue-instance=$INSTANCE,bootloop-rescue-replaced-by=$FIXED_DISK,bootloop-rescue-serial-from=$from" >/dev/null
     log "$VM_LABEL: detaching the original boot disk $ORIGINAL_DISK (kept)"
     gc instances detach-disk "$INSTANCE" --disk "$ORIGINAL_DISK" >/dev/null
     boot=none
