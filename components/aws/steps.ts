@@ -164,7 +164,7 @@ export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep): SwapSt
 }
 
 export function reboot(env: AwsStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const core = rebootCommandSettings(env.settings, options);
+    const core = rebootCommandSettings(env.settings, ctx, options);
     return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", { ...core.environment, INSTANCE_ID: ctx.vm.fields.instanceId, BOOT_MARKER: env.config.bootMarker }, core.minutes));
 }
 

@@ -219,7 +219,7 @@ export function swapEvidence(stdout: string | undefined, environment: Record<str
 }
 
 export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const core = rebootCommandSettings(env.settings, options);
+    const core = rebootCommandSettings(env.settings, ctx, options);
     return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", core.environment, core.minutes));
 }
 

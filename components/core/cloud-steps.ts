@@ -92,11 +92,11 @@ export interface CommandSettings {
     minutes: number;
 }
 
-/** Every cloud's reboot command: how many restarts, the wait after each, and whether it must recover. */
-export function rebootCommandSettings(settings: Settings, options: { mustRecover: boolean }): CommandSettings {
+/** Every cloud's reboot command: how many restarts, the wait after each, whether it must recover, and teardown. */
+export function rebootCommandSettings(settings: Settings, ctx: StepContext, options: { mustRecover: boolean }): CommandSettings {
     const { maxReboots, rebootTimeoutMinutes } = settings;
     return {
-        environment: { MAX_REBOOTS: String(maxReboots), REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60), MUST_RECOVER: String(options.mustRecover) },
+        environment: { MAX_REBOOTS: String(maxReboots), REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60), MUST_RECOVER: String(options.mustRecover), ...teardownFlag(ctx) },
         minutes: maxReboots * (rebootTimeoutMinutes + 5) + 10,
     };
 }
@@ -107,16 +107,25 @@ export function repairCommandSettings(settings: Settings, ctx: StepContext): Com
         environment: {
             REPAIR_TIMEOUT_SECONDS: String(settings.repairTimeoutMinutes * 60),
             ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
-            ...(ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {}),
+            ...teardownFlag(ctx),
         },
         minutes: settings.repairTimeoutMinutes + 10,
     };
 }
 
+/**
+ * In teardown, a step that changes a VM (repair, reboot, swap) and is not in the stack's state
+ * never finished: its script refuses to act (teardown never stops, restarts or swaps a VM, which
+ * could undo what a person did after the chain failed). Finished steps never run again anyway.
+ */
+function teardownFlag(ctx: StepContext): Record<string, string> {
+    return ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {};
+}
+
 /** Every cloud's swap command: the boot timeout, and the reboot step's outcome when one came first. */
 export function swapCommandSettings(settings: Settings, ctx: StepContext): CommandSettings {
     return {
-        environment: { BOOT_TIMEOUT_SECONDS: String(settings.bootTimeoutMinutes * 60), ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}) },
+        environment: { BOOT_TIMEOUT_SECONDS: String(settings.bootTimeoutMinutes * 60), ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}), ...teardownFlag(ctx) },
         minutes: settings.bootTimeoutMinutes + 30,
     };
 }

@@ -145,7 +145,7 @@ export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapSt
 }
 
 export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const core = rebootCommandSettings(env.settings, options);
+    const core = rebootCommandSettings(env.settings, ctx, options);
     return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", { ...core.environment, ...onInstance(ctx), BOOT_MARKER: env.config.bootMarker }, core.minutes));
 }
 

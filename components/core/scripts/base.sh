@@ -254,18 +254,27 @@ repair_preamble() {
         printf '%s' '{"tool":"bootloop-rescue","outcome":"skipped","exitCode":0,"message":"the VM recovered by reboot; its disk was not repaired","volumes":[]}'
         exit 0
     fi
-    if [[ ${BOOTLOOP_TEARDOWN:-} == 1 ]]; then
-        fail "$VM_LABEL: teardown found no finished repair for this VM in the stack; run without teardown until its chain completes, or remove it from the inventory"
-    fi
+    refuse_in_teardown repair
 }
 
 # swap_preamble: after a reboot that recovered the VM, there is nothing to swap: reports
-# recovered-by-reboot through the swap script's `report` and exits, calling nothing.
+# recovered-by-reboot through the swap script's `report` and exits, calling nothing. In teardown
+# (the swap is not in the stack's state, so it never finished): fails, calling nothing; teardown
+# never stops or swaps a VM.
 swap_preamble() {
     if after_reboot_recovered; then
         log "$VM_LABEL: recovered by its reboot step; nothing to swap"
         report recovered-by-reboot true
         exit 0
+    fi
+    refuse_in_teardown swap
+}
+
+# refuse_in_teardown STEP: a step that changes the VM and runs in teardown never finished before;
+# teardown does not finish it (a person may have recovered or rolled back the VM since).
+refuse_in_teardown() {
+    if [[ ${BOOTLOOP_TEARDOWN:-} == 1 ]]; then
+        fail "$VM_LABEL: teardown found no finished $1 for this VM in the stack, and teardown never stops, restarts or swaps a VM; run without teardown until its chain completes (or roll it back), or remove it from the inventory"
     fi
 }
 
@@ -277,6 +286,7 @@ swap_preamble() {
 # not-recovered, attempts, timings. Changes no disk.
 vm_already_healthy() { vm_healthy_within 0; }
 reboot_until_healthy() {
+    refuse_in_teardown reboot
     expect MAX_REBOOTS '^[0-9]{1,3}$'
     expect REBOOT_TIMEOUT_SECONDS '^[0-9]{1,6}(\.[0-9]+)?$'
     expect MUST_RECOVER '^(true|false)$'
