@@ -127,7 +127,7 @@ async function findRestorePoint(vm: VmEntry, original: string, before: string, r
         ...(vm.restoreFrom ? { RESTORE_FROM: vm.restoreFrom } : {}),
         ...(role ? { ASSUME_ROLE_ARN: role } : {}),
     });
-    return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original });
+    return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original, isOriginal: (source) => source === original, otherDiskAllowed: vm.restoreFromOtherDisk });
 }
 
 /** The account the provider's credentials act in. */
@@ -182,7 +182,7 @@ export function offlineAwsLookup(token: string, inputs: Record<string, unknown>,
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "aws-restore-points") return undefined;
-            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `snap-${hexId(n(`restore ${env.VOLUME_ID}`), 17)}` });
+            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `snap-${hexId(n(`restore ${env.VOLUME_ID}`), 17)}`, OFFLINE_SOURCE: env.VOLUME_ID });
         }
         case "aws:ec2/getAmi:getAmi":
             return { id: `ami-${hexId(n(`ami ${String(inputs.region)}`), 17)}`, name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };

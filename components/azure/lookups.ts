@@ -93,7 +93,7 @@ async function findRestorePoint(vm: VmEntry, original: string, before: string) {
         RESTORE_BEFORE: before,
         ...(vm.restoreFrom ? { RESTORE_FROM: vm.restoreFrom } : {}),
     });
-    return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original });
+    return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original, isOriginal: (source) => source.toLowerCase() === original.toLowerCase(), otherDiskAllowed: vm.restoreFromOtherDisk });
 }
 
 /**
@@ -129,7 +129,7 @@ export function offlineAzureLookup(token: string, inputs: Record<string, unknown
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "azure-restore-points") return undefined;
             const disk = parseResourceId(String(env.DISK_ID));
-            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly` });
+            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly`, OFFLINE_SOURCE: env.DISK_ID });
         }
         case "azure-native:compute:getVirtualMachineRunCommandByVirtualMachine":
             return { instanceView: { exitCode: 0, output: JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "planned", message: "offline plan: no repair ran" }) } };

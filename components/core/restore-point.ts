@@ -10,6 +10,8 @@ export interface RestoreCandidate {
     createdAt: string;
     /** `ready` when a disk can be made from it; anything else is the cloud's state. */
     state: string;
+    /** The disk it was taken from, as the cloud names it ("" when the cloud does not say). */
+    source: string;
 }
 
 /** What the choice needs. */
@@ -20,6 +22,10 @@ export interface RestoreChoice {
     before: string;
     /** The disk the backups are of, for messages. */
     disk: string;
+    /** Whether a candidate's `source` is that disk (each cloud names disks its own way). */
+    isOriginal(source: string): boolean;
+    /** The entry's `restoreFromOtherDisk`: the named backup may come from another disk. */
+    otherDiskAllowed?: boolean;
 }
 
 const iso = (text: string) => {
@@ -28,8 +34,9 @@ const iso = (text: string) => {
 };
 
 /**
- * Chooses the restore point: the named backup, which must be ready and older than `before`; or
- * else the newest ready backup older than `before`. Throws with the reason when there is none, so
+ * Chooses the restore point: the named backup, which must be ready, older than `before` and taken
+ * from this VM's original disk (unless the entry allows another); or else the newest ready backup
+ * older than `before`. Throws with the reason when there is none, so
  * the VM stops the run before anything is declared.
  */
 export function chooseRestorePoint(candidates: readonly RestoreCandidate[], choice: RestoreChoice): RestorePoint {
@@ -41,6 +48,9 @@ export function chooseRestorePoint(candidates: readonly RestoreCandidate[], choi
         if (named.state !== "ready") throw new Error(`restoreFrom ${named.id} is ${named.state}, not ready to make a disk from`);
         if (Date.parse(named.at) >= cutoff) {
             throw new Error(`restoreFrom ${named.id} was taken at ${named.at}, not before restoreBefore ${choice.before}: it may hold the faulty file; name an older backup, or move restoreBefore if you know it is good`);
+        }
+        if (!choice.otherDiskAllowed && !choice.isOriginal(named.source)) {
+            throw new Error(`restoreFrom ${named.id} was taken from ${named.source || "a disk the cloud does not name"}, not from this VM's original OS disk ${choice.disk}; name a backup of this VM's disk, or set restoreFromOtherDisk: true on the entry if that disk is the one you mean`);
         }
         return { id: named.id, createdAt: named.at };
     }
@@ -67,15 +77,15 @@ export async function listRestorePoints(lookup: string, script: string, environm
         throw new Error(`the ${lookup} lookup printed no JSON list: ${stdout.slice(0, 200)}`);
     }
     if (!Array.isArray(parsed)) throw new Error(`the ${lookup} lookup printed no JSON list`);
-    return parsed.map((c) => ({ id: String(c.id), createdAt: String(c.createdAt), state: String(c.state) }));
+    return parsed.map((c) => ({ id: String(c.id), createdAt: String(c.createdAt), state: String(c.state), source: String(c.source ?? "") }));
 }
 
-/** An offline-plan placeholder: one ready backup six hours before the cutoff (or the named one). */
+/** An offline-plan placeholder: one ready backup six hours before the cutoff (or the named one), of OFFLINE_SOURCE. */
 export function offlineRestorePoints(environment: Record<string, string>): { stdout: string; stderr: string } {
     const before = Date.parse(environment.RESTORE_BEFORE ?? "2024-07-19T04:09:00Z");
     const at = new Date(before - 6 * 3_600_000).toISOString();
     const id = environment.RESTORE_FROM || environment.OFFLINE_SNAPSHOT_ID || "snapshot-offline";
-    return { stdout: JSON.stringify([{ id, createdAt: at, state: "ready" }]), stderr: "" };
+    return { stdout: JSON.stringify([{ id, createdAt: at, state: "ready", source: environment.OFFLINE_SOURCE ?? "" }]), stderr: "" };
 }
 
 /**

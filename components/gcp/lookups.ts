@@ -104,7 +104,8 @@ async function findRestorePoint(vm: VmEntry, original: string, before: string) {
         RESTORE_BEFORE: before,
         ...(named ? { RESTORE_FROM: named[2], SNAPSHOT_PROJECT: snapshotProject } : {}),
     });
-    const point = chooseRestorePoint(candidates, { explicit: named?.[2], before, disk: original });
+    const sourceEnd = `/projects/${vm.fields.project}/zones/${vm.fields.zone}/disks/${original}`;
+    const point = chooseRestorePoint(candidates, { explicit: named?.[2], before, disk: original, isOriginal: (source) => source.endsWith(sourceEnd), otherDiskAllowed: vm.restoreFromOtherDisk });
     const project = named ? snapshotProject : vm.fields.project;
     return { id: `projects/${project}/global/snapshots/${point.id}`, createdAt: point.createdAt };
 }
@@ -118,7 +119,7 @@ export function offlineGcpLookup(token: string, inputs: Record<string, unknown>,
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "gcp-restore-points") return undefined;
-            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `${env.DISK.slice(0, 50)}-nightly` });
+            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `${env.DISK.slice(0, 50)}-nightly`, OFFLINE_SOURCE: `https://www.googleapis.com/compute/v1/projects/${env.PROJECT}/zones/${env.ZONE}/disks/${env.DISK}` });
         }
         case "gcp:compute/getInstance:getInstance": {
             const entry = vms.find((v) => v.fields.project === project && v.fields.zone === zone && v.fields.instance === inputs.name);

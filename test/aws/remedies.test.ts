@@ -120,7 +120,8 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             "snap-0000000000000000d": { volumeId: "vol-0999999999999999f", startTime: "2024-07-19T03:00:00.000Z" },
         };
         const env = { VOLUME_ID: ORIGINAL };
-        const choose = (out: string, explicit?: string) => chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: ORIGINAL });
+        const choose = (out: string, explicit?: string, otherDiskAllowed?: boolean) =>
+            chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: ORIGINAL, isOriginal: (source) => source === ORIGINAL, otherDiskAllowed });
 
         it("lists the volume's snapshots; the newest before the cutoff wins over newer ones", () => {
             const r = run("restore-points", env, world({ snapshots }));
@@ -134,6 +135,13 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             const r = run("restore-points", { ...env, RESTORE_FROM: "snap-0000000000000000a" }, world({ snapshots }));
             assert.equal(r.code, 0, r.stderr);
             assert.deepEqual(choose(r.stdout, "snap-0000000000000000a"), { id: "snap-0000000000000000a", createdAt: "2024-07-18T02:00:00Z" });
+        });
+
+        it("an explicit restoreFrom of another volume's snapshot is refused, naming both, unless the entry says so", () => {
+            const r = run("restore-points", { ...env, RESTORE_FROM: "snap-0000000000000000d" }, world({ snapshots }));
+            assert.equal(r.code, 0, r.stderr);
+            assert.throws(() => choose(r.stdout, "snap-0000000000000000d"), new RegExp(`restoreFrom snap-0000000000000000d was taken from vol-0999999999999999f, not from this VM's original OS disk ${ORIGINAL}; name a backup of this VM's disk, or set restoreFromOtherDisk: true`));
+            assert.equal(choose(r.stdout, "snap-0000000000000000d", true).id, "snap-0000000000000000d");
         });
 
         it("no snapshot before the cutoff is a clear error", () => {

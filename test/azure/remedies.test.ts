@@ -101,7 +101,8 @@ describe("Azure remedies (stand-in az CLI)", () => {
             [snap("app-01-after")]: { source: ORIGINAL, timeCreated: "2024-07-19T07:00:00+00:00" },
             [snap("other")]: { source: FIXED, timeCreated: "2024-07-19T03:00:00+00:00" },
         };
-        const choose = (out: string, explicit?: string) => chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: ORIGINAL });
+        const choose = (out: string, explicit?: string, otherDiskAllowed?: boolean) =>
+            chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: ORIGINAL, isOriginal: (source) => source.toLowerCase() === ORIGINAL.toLowerCase(), otherDiskAllowed });
 
         it("the newest snapshot of the disk before the cutoff wins over newer ones and other disks'", () => {
             const r = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL }, { ...world(), snapshots });
@@ -116,6 +117,14 @@ describe("Azure remedies (stand-in az CLI)", () => {
             assert.equal(choose(r.stdout, snap("app-01-weekly")).id, snap("app-01-weekly"));
             const late = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-after") }, { ...world(), snapshots });
             assert.throws(() => choose(late.stdout, snap("app-01-after")), /was taken at 2024-07-19T07:00:00Z, not before restoreBefore/);
+        });
+
+        it("an explicit restoreFrom of another disk's snapshot is refused unless the entry says so; the disk id's case does not matter", () => {
+            const r = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("other") }, { ...world(), snapshots });
+            assert.throws(() => choose(r.stdout, snap("other")), /was taken from .*app-01-fixed, not from this VM's original OS disk/);
+            assert.equal(choose(r.stdout, snap("other"), true).id, snap("other"));
+            const upper = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-nightly") }, { ...world(), snapshots });
+            assert.equal(choose(upper.stdout, snap("app-01-nightly")).id, snap("app-01-nightly"));
         });
 
         it("no snapshot before the cutoff is a clear error", () => {

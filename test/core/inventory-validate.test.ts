@@ -69,6 +69,8 @@ describe("inventory validation", () => {
         { name: "unknown cloud", yaml: "vms:\n  - cloud: oracle\n    instance: x\n", field: "cloud", message: /unknown cloud "oracle"; expected one of aws, azure, gcp/ },
         { name: "missing cloud", yaml: "vms:\n  - region: us-east-1\n", field: "cloud", message: /missing; expected one of/ },
         { name: "unknown strategy", yaml: `vms:\n${GCP}    strategy: pray\n`, field: "strategy", message: /"pray" is not a strategy/ },
+        { name: "restoreFromOtherDisk without restoreFrom", yaml: `vms:\n${AWS}    strategy: restore\n    restoreFromOtherDisk: true\n`, field: "restoreFromOtherDisk", message: /only valid with restoreFrom/ },
+        { name: "restoreFromOtherDisk not a boolean", yaml: `vms:\n${AWS}    strategy: restore\n    restoreFrom: snap-0123456789abcdef0\n    restoreFromOtherDisk: maybe\n`, field: "restoreFromOtherDisk", message: /"maybe" is not valid; expected true or false/ },
         { name: "restoreFrom without strategy restore", yaml: `vms:\n${AWS}    restoreFrom: snap-0123456789abcdef0\n`, field: "restoreFrom", message: /only valid with strategy "restore"/ },
         { name: "restoreFrom of the wrong shape", yaml: `vms:\n${AWS}    strategy: restore\n    restoreFrom: ami-0123\n`, field: "restoreFrom", message: /EBS snapshot id/ },
         { name: "bitlockerKey naming no config key", yaml: `vms:\n${AWS}    bitlockerKey: nope\n`, field: "bitlockerKey", message: /names config key "bootloop-rescue:nope", which this stack does not set/ },

@@ -185,7 +185,7 @@ describe("GCP lookups after a swap, and of restore points", () => {
         const { resolved, runs } = await lookUp({}, "restore", snapshots);
         assert.deepEqual(resolved.restorePoint, { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" });
         assert.equal(runs[0].DISK, "web-1-fixed", "an instance never swapped: its current boot disk is the original");
-        const named = await lookUp({}, "restore", [{ id: "golden", createdAt: "2024-06-01T00:00:00Z", state: "ready" }], "projects/images-prj/global/snapshots/golden");
+        const named = await lookUp({}, "restore", [{ id: "golden", createdAt: "2024-06-01T00:00:00Z", state: "ready", source: "https://www.googleapis.com/compute/v1/projects/my-project/zones/us-central1-a/disks/web-1-fixed" }], "projects/images-prj/global/snapshots/golden");
         assert.deepEqual(named.resolved.restorePoint, { id: "projects/images-prj/global/snapshots/golden", createdAt: "2024-06-01T00:00:00Z" });
         assert.equal(named.runs[0].SNAPSHOT_PROJECT, "images-prj");
         assert.equal(named.runs[0].RESTORE_FROM, "golden");

@@ -91,7 +91,8 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             "golden": { project: "images-prj", sourceDisk: "x", creationTimestamp: "2024-06-01T00:00:00Z" },
         };
         const env = { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1" };
-        const choose = (out: string, explicit?: string) => chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: "web-1" });
+        const choose = (out: string, explicit?: string, otherDiskAllowed?: boolean) =>
+            chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: "web-1", isOriginal: (source) => source.endsWith("/projects/my-project/zones/us-central1-a/disks/web-1"), otherDiskAllowed });
 
         it("the newest snapshot of the disk before the cutoff wins over newer ones (time zones honoured) and other disks'", () => {
             const r = run("restore-points", env, { ...world(), snapshots });
@@ -101,10 +102,13 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             assert.deepEqual(choose(r.stdout), { id: "web-1-nightly", createdAt: "2024-07-19T02:00:00Z" });
         });
 
-        it("an explicit restoreFrom in another project is described there", () => {
+        it("an explicit restoreFrom in another project is described there; a golden image of another disk needs restoreFromOtherDisk", () => {
             const r = run("restore-points", { ...env, RESTORE_FROM: "golden", SNAPSHOT_PROJECT: "images-prj" }, { ...world(), snapshots });
             assert.equal(r.code, 0, r.stderr);
-            assert.equal(choose(r.stdout, "golden").id, "golden");
+            assert.throws(() => choose(r.stdout, "golden"), /restoreFrom golden was taken from x, not from this VM's original OS disk web-1/);
+            assert.equal(choose(r.stdout, "golden", true).id, "golden");
+            const similar = run("restore-points", { ...env, RESTORE_FROM: "web-10-nightly" }, { ...world(), snapshots });
+            assert.throws(() => choose(similar.stdout, "web-10-nightly"), /was taken from .*disks\/web-10, not from this VM's original OS disk web-1/, "web-10 is not web-1");
         });
 
         it("no snapshot before the cutoff is a clear error", () => {

@@ -11,7 +11,7 @@ export const STRATEGIES = ["repair", "reboot", "reboot-then-repair", "restore"] 
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Fields every entry may carry, whatever its cloud. */
-const COMMON_FIELDS = ["cloud", "strategy", "wave", "bitlockerKey", "restoreFrom", "labels"] as const;
+const COMMON_FIELDS = ["cloud", "strategy", "wave", "bitlockerKey", "restoreFrom", "restoreFromOtherDisk", "labels"] as const;
 /** Fields `defaults:` may set (besides any cloud's own fields, applied to entries of that cloud). */
 const DEFAULTABLE_FIELDS = ["cloud", "strategy", "wave", "labels"];
 
@@ -45,6 +45,11 @@ export interface VmEntry {
     bitlockerKey?: string;
     /** Snapshot or backup to restore from (strategy `restore` only). */
     restoreFrom?: string;
+    /**
+     * True when `restoreFrom` names a backup of another disk on purpose (a golden image): without
+     * it, a backup that was not taken from this VM's original OS disk is refused.
+     */
+    restoreFromOtherDisk?: boolean;
     /** Free-form labels carried into tags and the report. */
     labels: Readonly<Record<string, string>>;
 }
@@ -243,6 +248,14 @@ function validateEntry(
         }
     }
 
+    let restoreFromOtherDisk: boolean | undefined;
+    if (v.restoreFromOtherDisk !== undefined) {
+        const text = typeof v.restoreFromOtherDisk === "boolean" ? String(v.restoreFromOtherDisk) : asText(v.restoreFromOtherDisk);
+        if (text !== "true" && text !== "false") at("restoreFromOtherDisk", `${show(v.restoreFromOtherDisk)} is not valid; expected true or false`, label);
+        else if (v.restoreFrom === undefined) at("restoreFromOtherDisk", "is only valid with restoreFrom (it says the backup restoreFrom names was taken from another disk on purpose)", label);
+        else restoreFromOtherDisk = text === "true";
+    }
+
     // labels
     const labels: Record<string, string> = {};
     if (v.labels !== undefined) {
@@ -272,6 +285,7 @@ function validateEntry(
         wave,
         bitlockerKey,
         restoreFrom,
+        ...(restoreFromOtherDisk ? { restoreFromOtherDisk } : {}),
         labels,
     };
 }
