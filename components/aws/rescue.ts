@@ -148,7 +148,10 @@ export class AwsRescueFleet {
                 userData: rescueUserData(ctx.pool.capacity),
                 tags: { ...this.tags, Name: ctx.member.name, "bootloop-rescue:role": "rescue" },
             },
-            pulumi.mergeOptions(ctx.opts, { provider, customTimeouts: { create: "20m", delete: "20m" } }),
+            // Pinned for the life of the pool: the newest AMI (looked up on every run) or new user
+            // data would stop or replace the instance and kill the repairs on it. A new image
+            // applies to pools created after it; the tools come with every repair command anyway.
+            pulumi.mergeOptions(ctx.opts, { provider, ignoreChanges: ["ami", "userData"], customTimeouts: { create: "20m", delete: "20m" } }),
         );
         return { resource: instance, id: instance.id };
     }

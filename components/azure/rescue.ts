@@ -164,7 +164,10 @@ export class AzureRescueFleet {
                 diagnosticsProfile: { bootDiagnostics: { enabled: true } },
                 tags: { ...this.tags, "bootloop-rescue-role": "rescue" },
             },
-            pulumi.mergeOptions(opts, { ignoreChanges: ["storageProfile.dataDisks"], customTimeouts: { create: "30m", delete: "30m" } }),
+            // Pinned for the life of the pool, like its data disks: a new image or cloud-init would
+            // replace the VM and kill the repairs on it; they apply to pools created after them.
+            // (The tools travel in their own Run Command, versioned.)
+            pulumi.mergeOptions(opts, { ignoreChanges: ["storageProfile.dataDisks", "storageProfile.imageReference", "osProfile.customData"], customTimeouts: { create: "30m", delete: "30m" } }),
         );
         // The tools travel once per rescue VM, not in every repair (state stays small per VM).
         where.tools = new compute.VirtualMachineRunCommandByVirtualMachine(

@@ -131,7 +131,15 @@ export class GcpRescueFleet {
                 labels: { ...this.labels, "bootloop-rescue-role": "rescue" },
                 allowStoppingForUpdate: true,
             },
-            pulumi.mergeOptions(ctx.opts, { provider: this.providerOf(project), dependsOn: [firewall], ignoreChanges: ["attachedDisks"], customTimeouts: { create: "20m", delete: "20m" } }),
+            // Pinned for the life of the pool: a changed startup script (any change to a rescue
+            // tool) or image would replace the instance and kill the repairs on it. They apply
+            // to pools created after the change.
+            pulumi.mergeOptions(ctx.opts, {
+                provider: this.providerOf(project),
+                dependsOn: [firewall],
+                ignoreChanges: ["attachedDisks", "metadataStartupScript", "bootDisk.initializeParams.image"],
+                customTimeouts: { create: "20m", delete: "20m" },
+            }),
         );
         const step = { resource: instance, id: instance.id };
         this.details.set(step, { project, zone, name });

@@ -63,6 +63,9 @@ describe("AWS path under Pulumi mocks", () => {
         assert.equal(instance.inputs.associatePublicIpAddress, false);
         assert.equal((instance.inputs.metadataOptions as any).httpTokens, "required");
         assert.match(String(instance.inputs.userData), /^#cloud-config[\s\S]*ntfs-3g[\s\S]*dislocker/);
+        // Pinned for the life of the pool: a newer AMI (looked up on every run) or new user data
+        // never stops or replaces an instance with repairs in flight.
+        assert.deepEqual(instance.ignoreChanges, ["ami", "userData"]);
         const [group] = ofType("aws:ec2/securityGroup:SecurityGroup");
         assert.deepEqual(group.inputs.ingress, []);
         assert.deepEqual((group.inputs.egress as any[]).map((e) => e.toPort).sort(), [443, 80]);

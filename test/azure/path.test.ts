@@ -81,6 +81,8 @@ describe("Azure path under Pulumi mocks", () => {
         assert.equal(linux.ssh.publicKeys[0].keyData, unusableSshKey());
         assert.equal((vm.inputs.hardwareProfile as any).vmSize, "Standard_D4s_v5", "8 disks per rescue VM by default");
         assert.match(Buffer.from(String((vm.inputs.osProfile as any).customData), "base64").toString(), /ntfs-3g/);
+        // Pinned for the life of the pool: a new image or cloud-init never replaces a rescue VM with repairs in flight.
+        assert.deepEqual(vm.ignoreChanges, ["storageProfile.dataDisks", "storageProfile.imageReference", "osProfile.customData"]);
     });
 
     it("allocates distinct LUNs per rescue VM and pools per zone", async () => {

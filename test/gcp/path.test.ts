@@ -54,7 +54,9 @@ describe("GCP path under Pulumi mocks", () => {
         assert.equal((instance.inputs.metadata as any)["enable-guest-attributes"], "TRUE");
         assert.match(String(instance.inputs.metadataStartupScript), /bootloop-rescue-agent\.service/);
         assert.deepEqual((instance.inputs.serviceAccount as any).scopes, ["https://www.googleapis.com/auth/logging.write"]);
-        assert.deepEqual(instance.ignoreChanges, ["attachedDisks"]);
+        // Attached disks are the seats'; the startup script (the tools) and the image are pinned
+        // for the life of the pool, so a new tool never replaces an instance with repairs in flight.
+        assert.deepEqual(instance.ignoreChanges, ["attachedDisks", "metadataStartupScript", "bootDisk.initializeParams.image"]);
         const [rule] = ofType("gcp:compute/firewall:Firewall");
         assert.equal(rule.inputs.direction, "INGRESS");
         assert.deepEqual(rule.inputs.denies, [{ protocol: "all" }]);
