@@ -9,7 +9,7 @@
 # failure the engine's reason is also printed to stderr, where agent channels show it.
 set -uo pipefail
 lib=${BOOTLOOP_RESCUE_LIB:-/usr/local/lib/bootloop-rescue}
-logdir=/var/log/bootloop-rescue
+logdir=${BOOTLOOP_RESCUE_LOG_DIR:-/var/log/bootloop-rescue}
 keydir=${BOOTLOOP_RESCUE_KEY_DIR:-/run}
 
 # A key file outlives a run killed outright (SIGKILL skips the EXIT trap): its name carries the
@@ -66,9 +66,24 @@ if ((code != 0)); then
     reason=$(python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); print("repair-disk: %s: %s" % (e.get("outcome"), e.get("message")))' "$evidence" 2>/dev/null) &&
         printf '%s\n' "$reason" >&2
 fi
-python3 - "$evidence" "${EVIDENCE_ENCODING:-json}" <<'PY' || cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
+# A request sent again after its first run repaired the disk (an interrupted `pulumi up` whose
+# cloud re-sent it) finds nothing to do: it reports the first run's evidence instead, when that
+# run's quarantine folder is on this very disk, so the record keeps what was repaired.
+python3 - "$evidence" "${EVIDENCE_ENCODING:-json}" "$logdir/$name.json" <<'PY' || cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
 import base64, gzip, json, sys
-text = json.dumps(json.load(open(sys.argv[1])), separators=(",", ":"))
+current = json.load(open(sys.argv[1]))
+try:
+    earlier = json.load(open(sys.argv[3]))
+except (OSError, ValueError):
+    earlier = None
+if current.get("outcome") == "nothing-to-do" and isinstance(earlier, dict) and earlier.get("outcome") == "repaired" and earlier.get("exitCode") == 0:
+    made = {(v.get("partition"), v.get("quarantineFolder")) for v in earlier.get("volumes", []) if v.get("quarantineFolder")}
+    found = {(v.get("partition"), q) for v in current.get("volumes", []) for q in v.get("earlierQuarantines", [])}
+    if made and made <= found:
+        sys.stderr.write("on-rescue: this disk was repaired by an earlier request (quarantine %s); reporting that repair's evidence\n" % ", ".join(sorted(q for _, q in made)))
+        current = earlier
+        json.dump(earlier, open(sys.argv[1], "w"))
+text = json.dumps(current, separators=(",", ":"))
 if sys.argv[2] == "gzip-base64":
     text = "gzip-base64:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
 print(text)

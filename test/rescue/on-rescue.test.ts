@@ -89,6 +89,21 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         assert.deepEqual(both.map((o) => JSON.parse(o).outcome).sort(), ["nothing-to-do", "repaired"]);
     });
 
+    it("a request sent again after the disk was repaired reports the first repair's evidence (its quarantine is on this disk)", () => {
+        const logs = fs.mkdtempSync(path.join(os.tmpdir(), "logs-"));
+        const first = { ...ok, outcome: "repaired", volumes: [{ partition: 3, outcome: "repaired", quarantineFolder: "bootloop-rescue/quarantine/20240719T061500Z", matches: [{ path: "x.sys", action: "quarantined" }] }] };
+        fs.writeFileSync(path.join(logs, "3.json"), JSON.stringify(first));
+        const again = (folders: string[]) => ({ ...ok, outcome: "nothing-to-do", volumes: [{ partition: 3, outcome: "nothing-to-do", earlierQuarantines: folders, matches: [] }] });
+        const r = run(lib(again(["bootloop-rescue/quarantine/20240719T061500Z"])), { BOOTLOOP_RESCUE_LOG_DIR: logs });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout), first);
+        assert.match(r.stderr, /repaired by an earlier request \(quarantine bootloop-rescue\/quarantine\/20240719T061500Z\)/);
+        assert.deepEqual(JSON.parse(fs.readFileSync(path.join(logs, "3.json"), "utf8")), first, "kept for a third request");
+        // Another disk at the same handle (its quarantine is not that one): its own evidence.
+        const other = run(lib(again(["bootloop-rescue/quarantine/20230101T000000Z"])), { BOOTLOOP_RESCUE_LOG_DIR: logs });
+        assert.equal(JSON.parse(other.stdout).outcome, "nothing-to-do");
+    });
+
     it("refuses an unknown handle kind with one evidence line and exit 6", () => {
         const r = run(lib(ok), { DISK_HANDLE_KIND: "floppy" });
         assert.equal(r.status, 6);
