@@ -5,8 +5,11 @@
 # Input (environment): DISK_HANDLE_KIND (aws-volume-id | azure-lun | gcp-device-name), DISK_HANDLE;
 # optional REBOOT_STATUS (recovered: print a "skipped" evidence and touch nothing), BITLOCKER_KEY (the recovery password: written to a root-only file on tmpfs for the
 # engine, removed on exit, never printed) and EVIDENCE_ENCODING=gzip-base64 (for agent channels
-# that keep only a few KB of output). Exit code: repair-disk's, or 6 when it could not run. On
-# failure the engine's reason is also printed to stderr, where agent channels show it.
+# that keep only a few KB of output). For agent channels that keep only so many characters
+# (Systems Manager: 24,000), EVIDENCE_MAX_CHARS: a longer evidence line is printed as
+# "parts:<count>:<sha256 of the whole line>:<part 0>" and kept; a run with EVIDENCE_PART=<i>
+# prints part i of it and does nothing else. Exit code: repair-disk's, or 6 when it could not
+# run. On failure the engine's reason is also printed to stderr, where agent channels show it.
 set -uo pipefail
 lib=${BOOTLOOP_RESCUE_LIB:-/usr/local/lib/bootloop-rescue}
 logdir=${BOOTLOOP_RESCUE_LOG_DIR:-/var/log/bootloop-rescue}
@@ -31,6 +34,18 @@ case "${DISK_HANDLE_KIND:-}" in
     *) cannot_run "unknown disk handle kind" ;;
 esac
 [[ -n ${DISK_HANDLE:-} ]] || cannot_run "no disk handle given"
+name=$(printf '%s' "$DISK_HANDLE" | tr -c 'A-Za-z0-9_.-' '_')
+max_chars=${EVIDENCE_MAX_CHARS:-}
+[[ -z $max_chars || $max_chars =~ ^[1-9][0-9]{3,6}$ ]] || cannot_run "EVIDENCE_MAX_CHARS is not a number of characters"
+
+# A later part of an evidence line too long for the agent channel: read back, nothing else done.
+if [[ -n ${EVIDENCE_PART:-} ]]; then
+    [[ $EVIDENCE_PART =~ ^[1-9][0-9]{0,3}$ && -n $max_chars ]] || cannot_run "EVIDENCE_PART needs a part number and EVIDENCE_MAX_CHARS"
+    [[ -f $logdir/$name.parts ]] || cannot_run "no evidence in parts is kept for this disk"
+    tail -c "+$((EVIDENCE_PART * max_chars + 1))" "$logdir/$name.parts" | head -c "$max_chars"
+    printf '\n'
+    exit 0
+fi
 
 # Strategy reboot-then-repair: the VM came back at its reboot step; its disk copy is not touched.
 if [[ ${REBOOT_STATUS:-} == recovered ]]; then
@@ -47,7 +62,6 @@ done
 dev=$("$lib/find-disk" "--$DISK_HANDLE_KIND" "$DISK_HANDLE" --wait 300) || cannot_run "find-disk did not find the attached disk on the rescue VM (or refused it as in use)"
 
 install -d -m 0700 "$logdir"
-name=$(printf '%s' "$DISK_HANDLE" | tr -c 'A-Za-z0-9_.-' '_')
 args=(--disk "$dev")
 if [[ -n ${BITLOCKER_KEY:-} ]]; then
     keyfile=$(umask 077 && mktemp -p "$keydir" "bootloop-rescue-key.$$.XXXXXX")
@@ -69,7 +83,7 @@ fi
 # A request sent again after its first run repaired the disk (an interrupted `pulumi up` whose
 # cloud re-sent it) finds nothing to do: it reports the first run's evidence instead, when that
 # run's quarantine folder is on this very disk, so the record keeps what was repaired.
-python3 - "$evidence" "${EVIDENCE_ENCODING:-json}" "$logdir/$name.json" <<'PY' || cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
+python3 - "$evidence" "${EVIDENCE_ENCODING:-json}" "$logdir/$name.json" "${max_chars:-0}" "$logdir/$name.parts" <<'PY' || cannot_run "repair-disk printed no evidence; see /var/log/bootloop-rescue on the rescue VM"
 import base64, gzip, json, sys
 current = json.load(open(sys.argv[1]))
 try:
@@ -86,6 +100,17 @@ if current.get("outcome") == "nothing-to-do" and isinstance(earlier, dict) and e
 text = json.dumps(current, separators=(",", ":"))
 if sys.argv[2] == "gzip-base64":
     text = "gzip-base64:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+limit = int(sys.argv[4])
+if limit and len(text) > limit and not text.startswith("gzip-base64:"):
+    # Packed first: it may fit then, and parts are ASCII (characters are bytes).
+    text = "gzip-base64:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+if limit and len(text) > limit:
+    import hashlib, os
+    with open(sys.argv[5] + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(sys.argv[5] + ".tmp", sys.argv[5])
+    count = (len(text) + limit - 1) // limit
+    text = "parts:%d:%s:%s" % (count, hashlib.sha256(text.encode()).hexdigest(), text[:limit])
 print(text)
 PY
 # The latest evidence of this disk under its handle's name, for whoever looks on the rescue VM.

@@ -13,6 +13,10 @@ const VOLUME_ID_PATTERN = "^vol-([0-9a-f]{8}|[0-9a-f]{17})$";
  * carries the rescue tools inline (no download at repair time) and takes the volume id as a typed
  * parameter with a strict allowed pattern, so no other text can reach the script.
  */
+/** The characters of evidence per command output (Systems Manager keeps 24,000). */
+export const EVIDENCE_PART_CHARS = 20_000;
+const EVIDENCE_PART_PATTERN = "^([1-9][0-9]{0,3})?$";
+
 export function repairDocumentContent(): string {
     const tools = rescueTools();
     return JSON.stringify({
@@ -20,6 +24,12 @@ export function repairDocumentContent(): string {
         description: `bootloop-rescue: repair one attached Windows disk offline (rescue tools ${tools.version})`,
         parameters: {
             volumeId: { type: "String", description: "EBS volume id of the attached disk to repair", allowedPattern: VOLUME_ID_PATTERN },
+            evidencePart: {
+                type: "String",
+                description: "empty: repair; a number: print that part of an evidence line too long for one command's output (repair.sh asks for them)",
+                default: "",
+                allowedPattern: EVIDENCE_PART_PATTERN,
+            },
         },
         mainSteps: [
             {
@@ -30,7 +40,13 @@ export function repairDocumentContent(): string {
                     // One repair's own time limit; queueing behind other seats is covered by the
                     // agent's worker count and the command's delivery timeout (repair.sh).
                     timeoutSeconds: "1800",
-                    runCommand: [tools.install, "export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}'", `exec ${RESCUE_LIB}/on-rescue.sh`],
+                    // Systems Manager keeps the first 24,000 characters of output: a longer
+                    // evidence line comes back in parts of EVIDENCE_MAX_CHARS.
+                    runCommand: [
+                        tools.install,
+                        `export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=${EVIDENCE_PART_CHARS} EVIDENCE_PART='{{ evidencePart }}'`,
+                        `exec ${RESCUE_LIB}/on-rescue.sh`,
+                    ],
                 },
             },
         ],

@@ -222,7 +222,8 @@ export class FakeCloud {
                 case "ssm list-command-invocations":
                     return ok({ CommandInvocations: [...this.commands].filter(([, c]) => c.instance === opts["instance-id"]).map(([id, c]) => ({ CommandId: id, Status: t >= c.done ? "Success" : "InProgress" })) });
                 case "ssm get-command-invocation":
-                    return ok({ Status: "Success", StandardOutputContent: JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: "1 file quarantined", volumes: [] }) + "\n" });
+                    // The repair reads the output alone (--query StandardOutputContent --output text).
+                    return { code: 0, out: `${EVIDENCE_LINE}\n`, err: "" };
             }
         }
         if (cli === "az") {

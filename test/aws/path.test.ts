@@ -133,15 +133,17 @@ describe("AWS path under Pulumi mocks", () => {
         for (const c of commands) assert.deepEqual(c.inputs.interpreter, ["/bin/bash", "-c"]);
     });
 
-    it("the repair document takes only a volume id matching a strict pattern, and carries the tools inline", async () => {
+    it("the repair document takes only a volume id and an evidence part number, each matching a strict pattern, and carries the tools inline", async () => {
         const { ofType } = await plan(inventory([{ id: id(1) }]));
         const [doc] = ofType("aws:ssm/document:Document");
         const content = JSON.parse(String(doc.inputs.content));
-        assert.deepEqual(Object.keys(content.parameters), ["volumeId"]);
+        assert.deepEqual(Object.keys(content.parameters), ["volumeId", "evidencePart"]);
         assert.equal(content.parameters.volumeId.allowedPattern, "^vol-([0-9a-f]{8}|[0-9a-f]{17})$");
+        assert.equal(content.parameters.evidencePart.allowedPattern, "^([1-9][0-9]{0,3})?$");
+        assert.equal(content.parameters.evidencePart.default, "");
         const script = content.mainSteps[0].inputs.runCommand.join("\n");
         assert.match(script, /base64 -d \| gzip -dc > \/usr\/local\/lib\/bootloop-rescue\/repair-disk\.new/);
-        assert.match(script, /DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\{\{ volumeId \}\}'/);
+        assert.match(script, /DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\{\{ volumeId \}\}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=20000 EVIDENCE_PART='\{\{ evidencePart \}\}'/);
     });
 
     it("one provider per account; another account's role is assumed by the provider and the commands", async () => {

@@ -40,13 +40,47 @@ wait_for ssm-command "$command_id" done "$REPAIR_TIMEOUT_SECONDS" "instance=$RES
     fail "$VM_LABEL: the repair on $RESCUE_INSTANCE_ID did not finish within $REPAIR_TIMEOUT_SECONDS s (Systems Manager command $command_id, status ${seen[status]:-unknown})"
 status=${seen[status]}
 
-# The engine's evidence is the command's standard output (one compact JSON line).
-invocation=$(aws_json ssm get-command-invocation --command-id "$command_id" --instance-id "$RESCUE_INSTANCE_ID")
-EVIDENCE_STATUS=$status VM_LABEL=$VM_LABEL local_slot node -e '
-    const text = String(JSON.parse(require("fs").readFileSync(0, "utf8")).StandardOutputContent || "").trim();
+# The engine's evidence is the last line of the command's standard output (gzip-base64). Systems
+# Manager keeps the first 24,000 characters: a longer line announces itself as
+# "parts:<count>:<sha256>:<part 0>", and the other parts are asked for, one command each.
+# output_line COMMAND-ID: the last line a command printed (the CLI prints the output as is).
+output_line() {
+    local out
+    out=$(cloud_call "ssm get-command-invocation" aws --region "$AWS_REGION" --output text ssm get-command-invocation \
+        --command-id "$1" --instance-id "$RESCUE_INSTANCE_ID" --query StandardOutputContent) || return 1
+    while [[ $out == *$'\n' ]]; do out=${out%$'\n'}; done
+    printf '%s' "${out##*$'\n'}"
+}
+line=$(output_line "$command_id") || fail "$VM_LABEL: the output of Systems Manager command $command_id could not be read"
+sha=
+if [[ $line =~ ^parts:([0-9]{1,4}):([0-9a-f]{64}):(.*)$ ]]; then
+    count=${BASH_REMATCH[1]}
+    sha=${BASH_REMATCH[2]}
+    line=${BASH_REMATCH[3]}
+    log "$VM_LABEL: the evidence is longer than one command's output; reading it in $count parts"
+    for ((part = 1; part < count; part++)); do
+        sent=$(aws_json ssm send-command --instance-ids "$RESCUE_INSTANCE_ID" --document-name "$DOCUMENT_NAME" \
+            --parameters "volumeId=$VOLUME_ID,evidencePart=$part" --timeout-seconds 600 --comment "bootloop-rescue evidence part $part of $VOLUME_ID")
+        [[ $sent =~ \"CommandId\":\ *\"([0-9a-f-]{36})\" ]] || fail "$VM_LABEL: Systems Manager returned no command id"
+        part_id=${BASH_REMATCH[1]}
+        wait_for ssm-command "$part_id" done 600 "instance=$RESCUE_INSTANCE_ID" || fail "$VM_LABEL: part $part of the evidence did not come back within 600 s"
+        [[ ${seen[status]} == Success ]] || fail "$VM_LABEL: reading part $part of the evidence failed (Systems Manager status ${seen[status]})"
+        line+=$(output_line "$part_id") || fail "$VM_LABEL: part $part of the evidence could not be read"
+    done
+fi
+EVIDENCE_STATUS=$status EVIDENCE_SHA256=$sha VM_LABEL=$VM_LABEL local_slot node -e '
+    const line = require("fs").readFileSync(0, "utf8").trim();
     const label = process.env.VM_LABEL;
+    const zlib = require("zlib");
+    if (process.env.EVIDENCE_SHA256 && require("crypto").createHash("sha256").update(line).digest("hex") !== process.env.EVIDENCE_SHA256) {
+        process.stderr.write(`bootloop-rescue: ${label}: the evidence parts did not reassemble (sha256 differs); it stays in /var/log/bootloop-rescue on the rescue instance\n`);
+        process.exit(1);
+    }
     let evidence;
-    try { evidence = JSON.parse(text.split("\n").pop()); } catch {
+    try {
+        const text = line.startsWith("gzip-base64:") ? zlib.gunzipSync(Buffer.from(line.slice(12), "base64")).toString("utf8") : line;
+        evidence = JSON.parse(text);
+    } catch {
         process.stderr.write(`bootloop-rescue: ${label}: the repair printed no evidence (Systems Manager status ${process.env.EVIDENCE_STATUS})\n`);
         process.exit(1);
     }
@@ -56,5 +90,5 @@ EVIDENCE_STATUS=$status VM_LABEL=$VM_LABEL local_slot node -e '
         process.exit(1);
     }
     // Packed (gzip-base64): the command keeps it in state; the record shows it decoded.
-    process.stdout.write("gzip-base64:" + require("zlib").gzipSync(JSON.stringify(evidence), { level: 9 }).toString("base64"));
-' <<<"$invocation"
+    process.stdout.write("gzip-base64:" + zlib.gzipSync(JSON.stringify(evidence), { level: 9 }).toString("base64"));
+' <<<"$line"
