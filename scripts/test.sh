@@ -3,6 +3,8 @@
 # System packages: ntfs-3g, gdisk, fdisk, util-linux and e2fsprogs build and inspect real NTFS disk
 # images for the repair engine's tests (losetup needs root). dislocker is what the engine uses on a
 # rescue VM; the tests stand it in, but install it so the real binary's presence is also exercised.
+# awscli (v2) and azure-cli: every call the scripts make is replayed through the real CLIs (and
+# gcloud, which the machine has) inside a network namespace that reaches no cloud.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +12,7 @@ cd "$(dirname "$0")/.."
 source scripts/as-root.sh
 as_root "scripts/test.sh needs root (loop devices, mounts for the repair engine's tests)" "$@"
 
-packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 dislocker)
+packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 dislocker awscli azure-cli iproute2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { chooseRestorePoint } from "../../components/core/restore-point";
-import { FIXED, ORIGINAL, SUB, op, run, swapEnv, world } from "./run-script";
+import { FIXED, ORIGINAL, SUB, op, run, swapEnv, swapped, world } from "./run-script";
 
 const VM = "rg-app/app-01";
 const base = { SUBSCRIPTION_ID: SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", VM_LABEL: "azure rg-app/app-01" };
@@ -10,13 +10,6 @@ const CHANGING = /^(vm (deallocate|update|start|restart)|vm disk (attach|detach)
 const snap = (n: string) => `/subscriptions/${SUB}/resourceGroups/rg-backup/providers/Microsoft.Compute/snapshots/${n}`;
 
 /** A world where the VM runs healthy on the fixed disk, as a finished swap leaves it. */
-function swapped(): any {
-    const w = world();
-    Object.assign(w.vms[VM], { power: "running", osDisk: FIXED, agent: "Ready" });
-    w.disks[ORIGINAL.toLowerCase()] = { boots: false, tags: { "bootloop-rescue-role": "original-os" } };
-    w.disks[FIXED.toLowerCase()] = { attachedTo: VM, tags: { "bootloop-rescue-role": "fixed", "bootloop-rescue-vm": "app-01", "bootloop-rescue-original": ORIGINAL } };
-    return w;
-}
 
 describe("Azure remedies (stand-in az CLI)", () => {
     describe("reboot", () => {

@@ -41,3 +41,11 @@ export const MUTATING = /^(vm (deallocate|update|start)|vm disk (attach|detach)|
 export const swapEnv = { SUBSCRIPTION_ID: SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", ORIGINAL_DISK_ID: ORIGINAL, FIXED_DISK_ID: FIXED, VM_LABEL: "azure rg-app/app-01", BOOT_TIMEOUT_SECONDS: "30", REPAIR_RUN_COMMAND_ID };
 export const attachEnv = { RESCUE_VM_ID: RESCUE_ID, DISK_ID: SCRATCH, LUN: "3", VM_LABEL: "azure rg-app/app-01" };
 
+/** A VM already swapped onto its fixed disk, running healthy (for rollbacks). */
+export function swapped(): any {
+    const w = world();
+    Object.assign(w.vms["rg-app/app-01"], { power: "running", osDisk: FIXED, agent: "Ready" });
+    w.disks[ORIGINAL.toLowerCase()] = { boots: false, tags: { "bootloop-rescue-role": "original-os" } };
+    w.disks[FIXED.toLowerCase()] = { attachedTo: "rg-app/app-01", tags: { "bootloop-rescue-role": "fixed", "bootloop-rescue-vm": "app-01", "bootloop-rescue-original": ORIGINAL } };
+    return w;
+}

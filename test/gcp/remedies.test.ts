@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { chooseRestorePoint } from "../../components/core/restore-point";
-import { op, run, swapEnv, world } from "./run-script";
+import { op, run, swapEnv, swapped, world } from "./run-script";
 
 const base = { PROJECT: "my-project", ZONE: "us-central1-a", INSTANCE: "web-1", VM_LABEL: "gcp my-project/us-central1-a/web-1" };
 const rebootEnv = { ...base, MAX_REBOOTS: "15", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "true", BOOT_MARKER: "Windows is ready" };
@@ -9,13 +9,6 @@ const CHANGING = /^(instances (stop|start|reset|detach-disk|attach-disk)|disks a
 const DISK_URL = "https://www.googleapis.com/compute/v1/projects/my-project/zones/us-central1-a/disks/web-1";
 
 /** A world where the instance boots healthy from the fixed disk, as a finished swap leaves it. */
-function swapped(): any {
-    const w = world();
-    w.instances["web-1"] = { status: "RUNNING", disks: [{ source: "web-1-fixed", boot: true }], serial: "GCEGuestAgent: Windows is ready\n", stopPolls: 1, bootPolls: 1 };
-    w.disks["web-1"] = { boots: false, labels: { "bootloop-rescue-role": "original-boot" } };
-    w.disks["web-1-fixed"] = { attachedTo: "web-1", labels: { "bootloop-rescue-role": "fixed", "bootloop-rescue-instance": "web-1", "bootloop-rescue-original": "web-1" } };
-    return w;
-}
 
 describe("GCP remedies (stand-in gcloud CLI)", () => {
     describe("reboot", () => {

@@ -24,3 +24,11 @@ export const MUTATING = /^(instances (stop|start|detach-disk|attach-disk)|disks 
 export const swapEnv = { PROJECT: "my-project", ZONE: "us-central1-a", INSTANCE: "web-1", ORIGINAL_DISK: "web-1", FIXED_DISK: "web-1-fixed", VM_LABEL: "gcp my-project/us-central1-a/web-1", BOOT_TIMEOUT_SECONDS: "30", BOOT_MARKER: "Windows is ready" };
 export const repairEnv = { PROJECT: "my-project", ZONE: "us-central1-a", RESCUE_INSTANCE: "rescue-1", DEVICE_NAME: "br-web-1-abc123", VM_LABEL: "gcp my-project/us-central1-a/web-1", REPAIR_TIMEOUT_SECONDS: "30" };
 
+/** A VM already swapped onto its fixed disk, running healthy (for rollbacks). */
+export function swapped(): any {
+    const w = world();
+    w.instances["web-1"] = { status: "RUNNING", disks: [{ source: "web-1-fixed", boot: true }], serial: "GCEGuestAgent: Windows is ready\n", stopPolls: 1, bootPolls: 1 };
+    w.disks["web-1"] = { boots: false, labels: { "bootloop-rescue-role": "original-boot" } };
+    w.disks["web-1-fixed"] = { attachedTo: "web-1", labels: { "bootloop-rescue-role": "fixed", "bootloop-rescue-instance": "web-1", "bootloop-rescue-original": "web-1" } };
+    return w;
+}

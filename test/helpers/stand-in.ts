@@ -22,6 +22,8 @@ export interface StandInRun {
     stderr: string;
     /** Every call the stand-in received, its arguments in order. */
     calls: string[][];
+    /** Every JSON answer the stand-in gave, with its call. */
+    outputs: { argv: string[]; out: unknown }[];
     /** The stand-in's world after the run. */
     world: any;
 }
@@ -43,14 +45,17 @@ function standInRun(args: StandInArgs, prefix: string) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     const state = path.join(dir, "world.json");
     const log = path.join(dir, "calls.log");
+    const answers = path.join(dir, "answers.log");
     fs.writeFileSync(state, JSON.stringify(args.world));
     fs.writeFileSync(log, "");
+    fs.writeFileSync(answers, "");
     const watch = path.join(dir, "watch");
     const env: Record<string, string> = {
         PATH: `${args.standInDir}:${process.env.PATH}`,
         HOME: dir,
         [args.stateVar]: state,
         [args.logVar]: log,
+        FAKE_OUT_LOG: answers,
         POLL_SECONDS: "0",
         BOOTLOOP_HOME: PROJECT_DIR,
         BOOTLOOP_WATCH_DIR: watch,
@@ -60,8 +65,8 @@ function standInRun(args: StandInArgs, prefix: string) {
     };
     const done = () => {
         stopWatcher(watch);
-        const calls = fs.readFileSync(log, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l) as string[]);
-        return { calls, world: JSON.parse(fs.readFileSync(state, "utf8")) };
+        const lines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l));
+        return { calls: lines(log) as string[][], outputs: lines(answers) as { argv: string[]; out: unknown }[], world: JSON.parse(fs.readFileSync(state, "utf8")) };
     };
     return { dir, env, done };
 }
@@ -83,7 +88,7 @@ export function runWithStandIn(args: StandInArgs & { script: string; env: Record
  * Runs several scripts at once against one stand-in world, sharing one watcher (as the steps of
  * one `pulumi up` do); resolves with each run's exit code and stderr, and the world after.
  */
-export async function runTogether(args: StandInArgs & { scripts: { script: string; env: Record<string, string> }[] }): Promise<{ runs: { code: number | null; stderr: string }[]; world: any; calls: string[][] }> {
+export async function runTogether(args: StandInArgs & { scripts: { script: string; env: Record<string, string> }[] }): Promise<{ runs: { code: number | null; stderr: string }[]; world: any; calls: string[][]; outputs: { argv: string[]; out: unknown }[] }> {
     const run = standInRun(args, "scripts-");
     const runs = await Promise.all(
         args.scripts.map(

@@ -1,0 +1,215 @@
+// Every CLI call the step scripts and the watcher make, checked against the real CLIs: the
+// stand-ins accept what they are written to accept, the real aws, gcloud and az may not. The
+// scripts run against the stand-ins (every script of every cloud, with the watcher), each distinct
+// call is replayed through the real CLI inside a network namespace with only loopback, against a
+// local recorder (nothing can reach a cloud), and every answer a stand-in gave is checked against
+// the real CLI's output model: a field the model lacks is a field a script reads in vain.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as aws from "../aws/run-script";
+import * as azure from "../azure/run-script";
+import * as gcp from "../gcp/run-script";
+import { StandInRun } from "../helpers/stand-in";
+
+type Cli = "aws" | "gcloud" | "az";
+interface Observed {
+    cli: Cli;
+    runs: StandInRun[];
+}
+
+const AWS_MODELS = "/usr/lib/python3/dist-packages/awscli/botocore/data";
+
+function skip(): string | undefined {
+    if (process.env.BOOTLOOP_SKIP_REAL_CLI === "1") return "BOOTLOOP_SKIP_REAL_CLI=1";
+    return undefined;
+}
+
+/** Every script of every cloud, on its main path (and a few side paths), against the stand-ins. */
+function observe(): Observed[] {
+    const awsReboot = { INSTANCE_ID: aws.INSTANCE, VM_LABEL: "aws x", MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false", BOOT_MARKER: "Windows is Ready to use" };
+    const awsSnapshots = { "snap-0000000000000000a": { volumeId: aws.ORIGINAL, startTime: "2024-07-18T02:00:00.000Z" } };
+    const awsRuns = [
+        aws.run("swap", aws.swapEnv, aws.world()),
+        aws.run("swap", { ...aws.swapEnv, ASSUME_ROLE_ARN: "arn:aws:iam::222222222222:role/bootloop-rescue" }, aws.world()),
+        aws.run("repair", aws.repairEnv, aws.world()),
+        aws.run("reboot", awsReboot, aws.world()),
+        aws.run("rollback", aws.rollbackEnv, aws.swapped()),
+        aws.run("restore-points", { VOLUME_ID: aws.ORIGINAL }, aws.world({ snapshots: awsSnapshots })),
+        aws.run("restore-points", { VOLUME_ID: aws.ORIGINAL, RESTORE_FROM: "snap-0000000000000000a" }, aws.world({ snapshots: awsSnapshots })),
+    ];
+    const azBase = { SUBSCRIPTION_ID: azure.SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", VM_LABEL: "azure rg-app/app-01" };
+    const azSnapshots = { [`/subscriptions/${azure.SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/snapshots/app-01-nightly`]: { source: azure.ORIGINAL, timeCreated: "2024-07-19T02:00:00+00:00" } };
+    const attached = azure.world();
+    attached.vms["rg-app/rescue-azure-1-0"].dataDisks = { 3: azure.SCRATCH };
+    const azureRuns = [
+        azure.run("swap", azure.swapEnv, azure.world()),
+        azure.run("attach", azure.attachEnv, azure.world()),
+        azure.run("detach", azure.attachEnv, attached),
+        azure.run("reboot", { ...azBase, MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false" }, azure.world()),
+        azure.run("rollback", { ...azBase, ORIGINAL_DISK_ID: azure.ORIGINAL }, azure.swapped()),
+        azure.run("restore-points", { SUBSCRIPTION_ID: azure.SUB, DISK_ID: azure.ORIGINAL }, { ...azure.world(), snapshots: azSnapshots }),
+        azure.run("restore-points", { SUBSCRIPTION_ID: azure.SUB, DISK_ID: azure.ORIGINAL, RESTORE_FROM: Object.keys(azSnapshots)[0] }, { ...azure.world(), snapshots: azSnapshots }),
+    ];
+    const gcBase = { PROJECT: "my-project", ZONE: "us-central1-a", INSTANCE: "web-1", VM_LABEL: "gcp my-project/us-central1-a/web-1" };
+    const gcSnapshots = { "web-1-nightly": { sourceDisk: "https://www.googleapis.com/compute/v1/projects/my-project/zones/us-central1-a/disks/web-1", creationTimestamp: "2024-07-18T19:00:00.000-07:00" } };
+    const published = gcp.world();
+    published.guestAttributes["rescue-1"] = [
+        { namespace: "bootloop-rescue", key: "br-web-1-abc123-c0", value: '{"outcome":"repaired","exitCode":0,"message":"ok","volumes":[]}' },
+        { namespace: "bootloop-rescue", key: "br-web-1-abc123-code", value: "0" },
+        { namespace: "bootloop-rescue", key: "br-web-1-abc123-chunks", value: "1" },
+    ];
+    const gcpRuns = [
+        gcp.run("swap", gcp.swapEnv, gcp.world()),
+        gcp.run("repair", gcp.repairEnv, published),
+        gcp.run("reboot", { ...gcBase, MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false", BOOT_MARKER: "Windows is ready" }, gcp.world()),
+        gcp.run("rollback", { ...gcBase, ORIGINAL_DISK: "web-1" }, gcp.swapped()),
+        gcp.run("restore-points", { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1" }, { ...gcp.world(), snapshots: gcSnapshots }),
+        gcp.run("restore-points", { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1", RESTORE_FROM: "web-1-nightly" }, { ...gcp.world(), snapshots: gcSnapshots }),
+    ];
+    return [
+        { cli: "aws", runs: awsRuns },
+        { cli: "az", runs: azureRuns },
+        { cli: "gcloud", runs: gcpRuns },
+    ];
+}
+
+/** A call's shape: its command words and the names of its options (values differ per VM). */
+function shape(argv: string[]): string {
+    const words = argv.filter((a, i) => !a.startsWith("-") && !(i > 0 && argv[i - 1].startsWith("--")));
+    const options = argv.filter((a) => a.startsWith("-")).sort();
+    return `${words.slice(0, 4).join(" ")} ${options.join(" ")}`;
+}
+
+/** The command words of an aws call (after its global options). */
+function awsOperation(argv: string[]): { service: string; operation: string } {
+    const words: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i].startsWith("--")) {
+            if (["--region", "--output", "--query", "--endpoint-url"].includes(argv[i])) i++;
+            continue;
+        }
+        words.push(argv[i]);
+        if (words.length === 2) break;
+    }
+    return { service: words[0], operation: words[1].split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("") };
+}
+
+type Shape = { type: string; members?: Record<string, { shape: string }>; member?: { shape: string }; value?: { shape: string } };
+
+/** Paths in `value` that the botocore shape does not have. */
+function missingInShape(value: unknown, shapeName: string, shapes: Record<string, Shape>, at: string): string[] {
+    const shape = shapes[shapeName];
+    if (value === null || value === undefined) return [];
+    if (shape.type === "structure" && typeof value === "object" && !Array.isArray(value)) {
+        return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => (shape.members?.[k] ? missingInShape(v, shape.members[k].shape, shapes, `${at}.${k}`) : [`${at}.${k}`]));
+    }
+    if (shape.type === "list" && Array.isArray(value)) return value.flatMap((v, i) => missingInShape(v, shape.member!.shape, shapes, `${at}[${i}]`));
+    if (shape.type === "map" && typeof value === "object") return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => missingInShape(v, shape.value!.shape, shapes, `${at}.${k}`));
+    return [];
+}
+
+function awsModel(service: string): { operations: Record<string, { output?: { shape: string } }>; shapes: Record<string, Shape> } {
+    const dir = path.join(AWS_MODELS, service);
+    const version = fs.readdirSync(dir).sort().pop()!;
+    return JSON.parse(fs.readFileSync(path.join(dir, version, "service-2.json"), "utf8"));
+}
+
+/** gcloud's compute v1 messages: class → field → the message class it holds (or "" for a scalar). */
+function gcpMessages(): Map<string, Map<string, string>> {
+    const sdk = spawnSync("gcloud", ["info", "--format=value(installation.sdk_root)"], { encoding: "utf8", env: { ...process.env, CLOUDSDK_CONFIG: fs.mkdtempSync(path.join(os.tmpdir(), "gc-")) } }).stdout.trim();
+    const text = fs.readFileSync(path.join(sdk, "lib/googlecloudsdk/generated_clients/apis/compute/v1/compute_v1_messages.py"), "utf8");
+    const classes = new Map<string, Map<string, string>>();
+    let current: Map<string, string> | undefined;
+    for (const line of text.split("\n")) {
+        const c = /^class (\w+)\(_messages\.Message\):/.exec(line);
+        if (c) classes.set(c[1], (current = new Map()));
+        const f = /^ {2}(\w+) = _messages\.(\w+)Field\((?:'(\w+)')?/.exec(line);
+        if (f && current) current.set(f[1], f[2] === "Message" ? f[3] ?? "" : "");
+    }
+    return classes;
+}
+
+/** Paths in `value` that the compute message class does not have. */
+function missingInMessage(value: unknown, cls: string, messages: Map<string, Map<string, string>>, at: string): string[] {
+    if (Array.isArray(value)) return value.flatMap((v, i) => missingInMessage(v, cls, messages, `${at}[${i}]`));
+    if (value === null || typeof value !== "object") return [];
+    const fields = messages.get(cls);
+    // A nested *Value class is a map (labels, metadata): any key is a value of it.
+    if (!fields) return cls.endsWith("Value") ? [] : [`${at} (no message ${cls})`];
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => (!fields.has(k) ? [`${at}.${k}`] : fields.get(k) ? missingInMessage(v, fields.get(k)!, messages, `${at}.${k}`) : []));
+}
+
+/** The compute message a gcloud command prints (as an object or a list of them), for those whose output a script reads. */
+function gcpMessageOf(argv: string[]): string | undefined {
+    const words = argv.filter((a) => !a.startsWith("-")).slice(1, 3).join(" ");
+    return ({ "instances describe": "Instance", "instances list": "Instance", "disks describe": "Disk", "snapshots describe": "Snapshot", "snapshots list": "Snapshot", "instances get-serial-port-output": "SerialPortOutput", "instances get-guest-attributes": "GuestAttributesEntry" } as Record<string, string>)[words];
+}
+
+(skip() ? describe.skip : describe)("every CLI call, checked against the real aws, gcloud and az (network namespace, loopback only)", function () {
+    this.timeout(1_200_000);
+    let observed: Observed[];
+
+    before(function () {
+        for (const [what, ok] of [["/usr/bin/aws (Debian awscli, v2)", fs.existsSync("/usr/bin/aws")], ["gcloud", spawnSync("gcloud", ["--version"]).status === 0], ["az", spawnSync("az", ["--version"]).status === 0], ["unshare -n (root)", spawnSync("unshare", ["-n", "true"]).status === 0]] as const) {
+            assert.ok(ok, `${what} is needed here: bash scripts/test.sh installs awscli and azure-cli; gcloud comes with the machine (or set BOOTLOOP_SKIP_REAL_CLI=1 to leave this out knowingly)`);
+        }
+        observed = observe();
+    });
+
+    it("every distinct call is accepted by the real CLI (az: parsed, where this az can load the command)", () => {
+        const seen = new Set<string>();
+        const spec: { cli: Cli; argv: string[] }[] = [];
+        for (const { cli, runs } of observed) {
+            for (const run of runs) {
+                for (const argv of run.calls) {
+                    const key = `${cli} ${shape(argv)}`;
+                    if (!seen.has(key)) seen.add(key), spec.push({ cli, argv });
+                }
+            }
+        }
+        const counts = Object.fromEntries((["aws", "az", "gcloud"] as Cli[]).map((c) => [c, spec.filter((s) => s.cli === c).length]));
+        assert.ok(counts.aws >= 10 && counts.az >= 8 && counts.gcloud >= 8, `calls to check: ${JSON.stringify(counts)}`);
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "replay-")), "spec.json");
+        fs.writeFileSync(file, JSON.stringify(spec));
+        const replay = spawnSync("unshare", ["-n", process.execPath, path.join(__dirname, "../helpers/real-cli-replay.js"), file], { encoding: "utf8", timeout: 1_100_000, maxBuffer: 64 << 20 });
+        assert.equal(replay.status, 0, replay.stderr);
+        const results: { cli: Cli; argv: string[]; verdict: string; detail: string }[] = JSON.parse(replay.stdout);
+        const bad = results.filter((r) => !(r.verdict === "accepted" || (r.cli === "az" && (r.verdict === "parsed" || r.verdict === "unloadable"))));
+        assert.deepEqual(bad.map((r) => `${r.cli} ${r.argv.join(" ")} → ${r.verdict}: ${r.detail}`), []);
+        const tally = (cli: Cli, verdict: string) => results.filter((r) => r.cli === cli && r.verdict === verdict).length;
+        // The aws and gcloud calls all reached the recorder: the real CLIs sent them.
+        assert.equal(tally("aws", "accepted"), counts.aws);
+        assert.equal(tally("gcloud", "accepted"), counts.gcloud);
+        console.log(`      real CLIs: aws ${counts.aws} calls sent, gcloud ${counts.gcloud} sent, az ${tally("az", "parsed")} parsed, ${tally("az", "unloadable")} not loadable by this az (Debian 2.45)`);
+    });
+
+    it("every field of every answer a stand-in gave is in the real CLI's output model (aws: botocore; gcloud: compute v1 messages)", () => {
+        const problems: string[] = [];
+        const models = new Map<string, ReturnType<typeof awsModel>>();
+        for (const run of observed.find((o) => o.cli === "aws")!.runs) {
+            for (const { argv, out } of run.outputs) {
+                const { service, operation } = awsOperation(argv);
+                if (!models.has(service)) models.set(service, awsModel(service));
+                const model = models.get(service)!;
+                const op = model.operations[operation];
+                if (!op) problems.push(`aws ${service} ${operation}: no such operation`);
+                else if (op.output) problems.push(...missingInShape(out, op.output.shape, model.shapes, `aws ${service} ${operation}`));
+            }
+        }
+        const messages = gcpMessages();
+        let gcpChecked = 0;
+        for (const run of observed.find((o) => o.cli === "gcloud")!.runs) {
+            for (const { argv, out } of run.outputs) {
+                const cls = gcpMessageOf(argv);
+                if (!cls) continue;
+                gcpChecked++;
+                problems.push(...missingInMessage(out, cls, messages, `gcloud ${argv.slice(0, 3).join(" ")}`));
+            }
+        }
+        assert.ok(models.size >= 3 && gcpChecked >= 5, `answers checked: aws services ${models.size}, gcloud ${gcpChecked}`);
+        assert.deepEqual([...new Set(problems)], []);
+    });
+});
