@@ -26,7 +26,8 @@ export function run(script: AwsScript, env: Record<string, string>, w: any): Sta
     return runWithStandIn({ script: awsScript(script), env: { AWS_REGION: "us-east-1", ...env }, world: w, standInDir: STAND_IN, stateVar: "FAKE_AWS_STATE", logVar: "FAKE_AWS_LOG" });
 }
 
-export const op = (call: string[]) => call.filter((a) => !a.startsWith("-") && !/^(us-east-1|json)$/.test(a)).slice(0, 2).join(" ");
+/** The command words of a call (`ec2 describe-instances`), past the global options and their values. */
+export const op = (call: string[]) => call.filter((a, i) => !a.startsWith("-") && !["--region", "--output", "--query"].includes(call[i - 1])).slice(0, 2).join(" ");
 export const MUTATING = /^(ec2 (stop-instances|start-instances|detach-volume|attach-volume|create-tags)|ssm send-command)$/;
 
 

@@ -20,6 +20,7 @@ const CLI_ACTIONS: Record<string, string[]> = {
     "vm restart": ["Microsoft.Compute/virtualMachines/restart/action"],
     "snapshot list": ["Microsoft.Compute/snapshots/read"],
     "snapshot show": ["Microsoft.Compute/snapshots/read"],
+    "vm run-command show": ["Microsoft.Compute/virtualMachines/runCommands/read"],
 };
 
 /** What each resource type the Azure path declares needs (create, read, update, delete). */
@@ -39,7 +40,10 @@ describe("Azure least-privilege role (components/azure/iam/deployer-role.json)",
         const watch = fs.readFileSync(path.join(__dirname, "../../components/azure/watch.ts"), "utf8");
         const watched = [...watch.matchAll(/call\(cli, [^,]+, "([a-z -]+)"/g)].map((m) => m[1]);
         assert.deepEqual(watched.sort(), ["vm get-instance-view", "vm show"]);
-        const used = new Set([...[...scripts.matchAll(/az_json ((?:[a-z][a-z-]* )+)/g)].map((m) => m[1].trim()), ...watched]);
+        // `az_json vm start …`, and calls made through the gate directly: `cloud_call "vm run-command show" az …`.
+        const direct = [...scripts.matchAll(/cloud_call "([a-z -]+)" az /g)].map((m) => m[1]);
+        assert.deepEqual(direct, ["vm run-command show"]);
+        const used = new Set([...[...scripts.matchAll(/az_json ((?:[a-z][a-z-]* )+)/g)].map((m) => m[1].trim()), ...watched, ...direct]);
         assert.ok(used.size >= 7, [...used].join(", "));
         for (const call of used) {
             assert.ok(CLI_ACTIONS[call], `no action list for 'az ${call}': add it here and to the role`);
