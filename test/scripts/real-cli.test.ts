@@ -183,7 +183,8 @@ function gcpMessageOf(argv: string[]): string | undefined {
         // The aws and gcloud calls all reached the recorder: the real CLIs sent them.
         assert.equal(tally("aws", "accepted"), counts.aws);
         assert.equal(tally("gcloud", "accepted"), counts.gcloud);
-        console.log(`      real CLIs: aws ${counts.aws} calls sent, gcloud ${counts.gcloud} sent, az ${tally("az", "parsed")} parsed, ${tally("az", "unloadable")} not loadable by this az (Debian 2.45)`);
+        const unloadable = results.filter((r) => r.verdict === "unloadable").map((r) => `az ${r.argv.slice(0, r.argv.findIndex((a) => a.startsWith("-"))).join(" ")}`);
+        console.log(`      real CLIs: aws ${counts.aws} calls sent, gcloud ${counts.gcloud} sent, az ${tally("az", "parsed")} parsed, ${unloadable.length} not loadable by this az (${unloadable.join(", ")})`);
     });
 
     it("every field of every answer a stand-in gave is in the real CLI's output model (aws: botocore; gcloud: compute v1 messages)", () => {
