@@ -98,12 +98,12 @@ if current.get("outcome") == "nothing-to-do" and isinstance(earlier, dict) and e
         current = earlier
         json.dump(earlier, open(sys.argv[1], "w"))
 text = json.dumps(current, separators=(",", ":"))
-if sys.argv[2] == "gzip-base64":
-    text = "gzip-base64:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+packed = "gzip-base64:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
 limit = int(sys.argv[4])
-if limit and len(text) > limit and not text.startswith("gzip-base64:"):
-    # Packed first: it may fit then, and parts are ASCII (characters are bytes).
-    text = "gzip-base64:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+# Packed when asked, and when too long for the channel: it may fit then, and parts must be
+# ASCII (characters are bytes).
+if sys.argv[2] == "gzip-base64" or (limit and len(text) > limit):
+    text = packed
 if limit and len(text) > limit:
     import hashlib, os
     with open(sys.argv[5] + ".tmp", "w") as f:

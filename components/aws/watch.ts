@@ -21,7 +21,7 @@ const TERMINAL = new Set(["Success", "Failed", "Cancelled", "TimedOut", "Undeliv
 const SENT_WINDOW_MS = 14 * 86_400_000;
 
 /** The comment a repair command is sent with: how a re-run recognises it. Keep in step with repair.sh. */
-export function repairComment(volumeId: string): string {
+function repairComment(volumeId: string): string {
     return `bootloop-rescue repair of ${volumeId}`;
 }
 

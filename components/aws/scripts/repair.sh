@@ -26,14 +26,22 @@ case ${seen[status]:-none} in
         ;;
 esac
 
+# send_document PARAMETERS TIMEOUT COMMENT: sends the repair document to the rescue instance and
+# prints the command id.
+send_document() {
+    local sent
+    sent=$(aws_json ssm send-command --instance-ids "$RESCUE_INSTANCE_ID" --document-name "$DOCUMENT_NAME" \
+        --parameters "$1" --timeout-seconds "$2" --comment "$3") || fail "$VM_LABEL: Systems Manager refused the command"
+    [[ $sent =~ \"CommandId\":\ *\"([0-9a-f-]{36})\" ]] || fail "$VM_LABEL: Systems Manager returned no command id"
+    printf '%s' "${BASH_REMATCH[1]}"
+}
+
 # The rescue instance runs one repair per seat at once (its agent is configured so), so a command
 # is delivered within the repair time even behind the others: its delivery timeout is that time.
+# The comment is how a re-run finds it (watch.ts, ssm-sent).
 if [[ -z $command_id ]]; then
     log "$VM_LABEL: running the repair engine on $RESCUE_INSTANCE_ID for $VOLUME_ID"
-    sent=$(aws_json ssm send-command --instance-ids "$RESCUE_INSTANCE_ID" --document-name "$DOCUMENT_NAME" \
-        --parameters "volumeId=$VOLUME_ID" --timeout-seconds "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" --comment "bootloop-rescue repair of $VOLUME_ID") # the comment is how a re-run finds it (watch.ts)
-    [[ $sent =~ \"CommandId\":\ *\"([0-9a-f-]{36})\" ]] || fail "$VM_LABEL: Systems Manager returned no command id"
-    command_id=${BASH_REMATCH[1]}
+    command_id=$(send_document "volumeId=$VOLUME_ID" "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" "bootloop-rescue repair of $VOLUME_ID") || exit 1
 fi
 
 wait_for ssm-command "$command_id" done "$REPAIR_TIMEOUT_SECONDS" "instance=$RESCUE_INSTANCE_ID" ||
@@ -59,10 +67,7 @@ if [[ $line =~ ^parts:([0-9]{1,4}):([0-9a-f]{64}):(.*)$ ]]; then
     line=${BASH_REMATCH[3]}
     log "$VM_LABEL: the evidence is longer than one command's output; reading it in $count parts"
     for ((part = 1; part < count; part++)); do
-        sent=$(aws_json ssm send-command --instance-ids "$RESCUE_INSTANCE_ID" --document-name "$DOCUMENT_NAME" \
-            --parameters "volumeId=$VOLUME_ID,evidencePart=$part" --timeout-seconds 600 --comment "bootloop-rescue evidence part $part of $VOLUME_ID")
-        [[ $sent =~ \"CommandId\":\ *\"([0-9a-f-]{36})\" ]] || fail "$VM_LABEL: Systems Manager returned no command id"
-        part_id=${BASH_REMATCH[1]}
+        part_id=$(send_document "volumeId=$VOLUME_ID,evidencePart=$part" 600 "bootloop-rescue evidence part $part of $VOLUME_ID") || exit 1
         wait_for ssm-command "$part_id" done 600 "instance=$RESCUE_INSTANCE_ID" || fail "$VM_LABEL: part $part of the evidence did not come back within 600 s"
         [[ ${seen[status]} == Success ]] || fail "$VM_LABEL: reading part $part of the evidence failed (Systems Manager status ${seen[status]})"
         line+=$(output_line "$part_id") || fail "$VM_LABEL: part $part of the evidence could not be read"
