@@ -34,13 +34,14 @@ function rescueInstance(onRescue: string, disks: string[], md: { url: string }, 
     const byid = path.join(root, "by-id");
     fs.mkdirSync(lib);
     fs.mkdirSync(byid);
-    fs.writeFileSync(path.join(lib, "on-rescue.sh"), `#!/bin/sh\necho "$DISK_HANDLE" >> "${root}/runs"\n${onRescue}\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(lib, "on-rescue.sh"), `#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING" >> "${root}/runs"\n${onRescue}\n`, { mode: 0o755 });
     for (const name of disks) fs.symlinkSync("/dev/null", path.join(byid, `google-${name}`));
     const full = { ...process.env, BOOTLOOP_RESCUE_LIB: lib, BOOTLOOP_RESCUE_STATE: path.join(root, "state"), BOOTLOOP_RESCUE_BYID: byid, BOOTLOOP_RESCUE_ATTRIBUTES: md.url, ...env };
     const once = () => new Promise<void>((resolve, reject) => {
         const r = spawn("bash", [AGENT, "--once"], { env: full });
         r.on("close", (code: number) => (code === 0 ? resolve() : reject(new Error(`agent exited ${code}`))));
     });
+    /** What on-rescue.sh was run with, one line per run: handle kind, handle, encoding. */
     const runs = () => (fs.existsSync(path.join(root, "runs")) ? fs.readFileSync(path.join(root, "runs"), "utf8").trim().split("\n").sort() : []);
     return { root, lib, byid, once, runs };
 }
@@ -61,7 +62,7 @@ function published(attributes: Map<string, string>, name: string): string {
             const names = ["br-partner-portal-a1b2c3", "br-db-part2-d4e5f6", "br-db-part2-d4e5f6-part1", "br-web-1-abc123-part12"];
             const rescue = rescueInstance(ok, names, md);
             await rescue.once();
-            assert.deepEqual(rescue.runs(), ["br-db-part2-d4e5f6", "br-partner-portal-a1b2c3"]);
+            assert.deepEqual(rescue.runs().map((r) => r.split(" ")[1]), ["br-db-part2-d4e5f6", "br-partner-portal-a1b2c3"]);
         } finally {
             md.close();
         }
@@ -104,31 +105,19 @@ function published(attributes: Map<string, string>, name: string): string {
     it("repairs each newly attached br-* disk once, publishes the evidence in chunks, and forgets a detached disk", async () => {
         const md = await metadataServer();
         try {
-            const root = fs.mkdtempSync(path.join(os.tmpdir(), "agent-"));
-            const lib = path.join(root, "lib");
-            const byid = path.join(root, "by-id");
-            fs.mkdirSync(lib);
-            fs.mkdirSync(byid);
             const evidence = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: require("crypto").randomBytes(900).toString("hex") };
             const line = `gzip-base64:${zlib.gzipSync(JSON.stringify(evidence)).toString("base64")}`;
-            fs.writeFileSync(path.join(lib, "on-rescue.sh"), `#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING" >> "${root}/runs"\necho '${line}'\nexit 0\n`, { mode: 0o755 });
-            for (const name of ["br-web-1-abc123", "br-web-1-abc123-part1", "persistent-disk-0"]) fs.symlinkSync("/dev/null", path.join(byid, `google-${name}`));
-            const env = { ...process.env, BOOTLOOP_RESCUE_LIB: lib, BOOTLOOP_RESCUE_STATE: path.join(root, "state"), BOOTLOOP_RESCUE_BYID: byid, BOOTLOOP_RESCUE_ATTRIBUTES: md.url };
-            const once = () => new Promise<void>((resolve, reject) => {
-                const r = spawn("bash", [AGENT, "--once"], { env });
-                r.on("close", (code: number) => (code === 0 ? resolve() : reject(new Error(`agent exited ${code}`))));
-            });
+            const { root, byid, once, runs } = rescueInstance(`echo '${line}'\nexit 0`, ["br-web-1-abc123", "br-web-1-abc123-part1", "persistent-disk-0"], md);
             await once();
-            assert.deepEqual(fs.readFileSync(path.join(root, "runs"), "utf8").trim().split("\n"), ["gcp-device-name br-web-1-abc123 gzip-base64"], "only the br-* disk, not its partition or the boot disk");
+            assert.deepEqual(runs(), ["gcp-device-name br-web-1-abc123 gzip-base64"], "only the br-* disk, not its partition or the boot disk");
             const n = Number(md.attributes.get("br-web-1-abc123-chunks"));
             assert.ok(n > 1, "published in chunks");
             assert.equal(md.attributes.get("br-web-1-abc123-code"), "0");
-            const joined = [...Array(n).keys()].map((i) => md.attributes.get(`br-web-1-abc123-c${i}`)!).join("");
             assert.ok([...Array(n).keys()].every((i) => md.attributes.get(`br-web-1-abc123-c${i}`)!.length <= 240));
-            assert.equal(joined, line);
+            assert.equal(published(md.attributes, "br-web-1-abc123"), line);
 
             await once();
-            assert.equal(fs.readFileSync(path.join(root, "runs"), "utf8").trim().split("\n").length, 1, "a disk is repaired once");
+            assert.equal(runs().length, 1, "a disk is repaired once");
 
             fs.unlinkSync(path.join(byid, "google-br-web-1-abc123"));
             await once();

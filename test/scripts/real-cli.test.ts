@@ -83,18 +83,10 @@ function shape(argv: string[]): string {
     return `${words.slice(0, 4).join(" ")} ${options.join(" ")}`;
 }
 
-/** The command words of an aws call (after its global options). */
+/** The service and operation of an aws call: `ec2 describe-instances` → ec2, DescribeInstances. */
 function awsOperation(argv: string[]): { service: string; operation: string } {
-    const words: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-        if (argv[i].startsWith("--")) {
-            if (["--region", "--output", "--query", "--endpoint-url"].includes(argv[i])) i++;
-            continue;
-        }
-        words.push(argv[i]);
-        if (words.length === 2) break;
-    }
-    return { service: words[0], operation: words[1].split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("") };
+    const [service, command] = aws.op(argv).split(" ");
+    return { service, operation: command.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("") };
 }
 
 type Shape = { type: string; members?: Record<string, { shape: string }>; member?: { shape: string }; value?: { shape: string } };
