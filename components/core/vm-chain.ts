@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { abridgeEvidence } from "./evidence-record";
 import { PlannedVm } from "./plan/plan";
 import { CloudSession, RescueStep, StepContext } from "./steps";
 
@@ -36,7 +37,11 @@ export interface VmRecord {
     wave: number;
     /** Outcome: `recovered`, `recovered-by-reboot`, `rolled-back`, `not-swapped`, … */
     status: pulumi.Output<string>;
-    /** The repair engine's evidence document (JSON); empty for strategies that repair nothing. */
+    /**
+     * The repair engine's evidence (JSON), abridged: its verdict, the files it moved or kept, and
+     * where the stack keeps the full document (`npm run evidence`); empty for strategies that
+     * repair nothing.
+     */
     evidence: pulumi.Output<string>;
     /** The retained backup (repair), or the backup the disk was restored from (restore). */
     backupId: pulumi.Output<string>;
@@ -176,8 +181,11 @@ function repairChain(args: VmChainArgs, ctx: Ctx, after: pulumi.Resource[], rebo
     if (!repair && !teardown) throw new Error(`internal: the ${vm.cloud} path declared no repair for ${vm.label}`);
     const fixed = session.fixedDisk(ctx([repair ? repair.resource : backup.resource], true, rebootStatus), live && repair && { repair, scratch: live.scratch });
     const swap = session.swap(ctx([fixed.resource], false, rebootStatus), fixed, repair);
-    const evidence = swap.evidence ?? repair?.evidence;
-    if (!evidence) throw new Error(`internal: the ${vm.cloud} path keeps no evidence for ${vm.label}`);
+    // The record abridges the evidence; the full document stays once, in the output of the
+    // command that keeps it (the swap's when it reads it back, else the repair's).
+    const keeper = swap.evidence ? { evidence: swap.evidence, resource: swap.resource } : repair?.evidence && { evidence: repair.evidence, resource: repair.resource };
+    if (!keeper) throw new Error(`internal: the ${vm.cloud} path keeps no evidence for ${vm.label}`);
+    const evidence = pulumi.all([keeper.evidence, keeper.resource.urn]).apply(([document, urn]) => abridgeEvidence(document, urn.split("::").pop() ?? ""));
 
     return {
         record: {

@@ -1,0 +1,70 @@
+// What the report and evidence commands share: their arguments, and reading a stack's JSON through
+// the Pulumi CLI (never with --show-secrets) or from a saved file.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+/** The flags a command was given (`--name value`), and where relative paths start. */
+export interface CommandArgs {
+    get(flag: string): string | undefined;
+    /** The folder `npm run` was started in. */
+    cwd: string;
+}
+
+/** The command's arguments; a flag given without its value is an error naming the usage. */
+export function commandArgs(usage: string): CommandArgs {
+    const argv = process.argv.slice(2);
+    return {
+        get(flag) {
+            const i = argv.indexOf(flag);
+            if (i < 0) return undefined;
+            const value = argv[i + 1];
+            if (value === undefined || value.startsWith("--")) throw new Error(`${flag} needs a value; ${usage}`);
+            return value;
+        },
+        cwd: process.env.INIT_CWD ?? process.cwd(),
+    };
+}
+
+/**
+ * A stack's JSON: `pulumi <pulumiArgs> --stack NAME` (secrets stay masked or encrypted) when
+ * `--stack` is given, else the file of `--from`. Exactly one of them, or the usage is the error.
+ * `what` names the JSON in the error a file that does not parse gives.
+ */
+export function readStackJson(args: CommandArgs, usage: string, pulumiArgs: string[], what: string): { value: unknown; source: string } {
+    const stack = args.get("--stack");
+    const from = args.get("--from");
+    if (!stack === !from) throw new Error(usage);
+    let text: string;
+    let source: string;
+    if (stack) {
+        if (!/^[A-Za-z0-9_./-]{1,200}$/.test(stack)) throw new Error(`not a stack name: ${JSON.stringify(stack)}`);
+        text = execFileSync("pulumi", [...pulumiArgs, "--stack", stack], { encoding: "utf8", cwd: path.resolve(__dirname, ".."), maxBuffer: 2 ** 31 - 1 });
+        source = `stack ${stack}`;
+    } else {
+        text = fs.readFileSync(path.resolve(args.cwd, from!), "utf8");
+        source = `file ${from}`;
+    }
+    try {
+        return { value: JSON.parse(text), source };
+    } catch {
+        throw new Error(`${source}: not ${what}`);
+    }
+}
+
+/** Writes a command's result to `--out` (relative to where it was started), or to stdout. */
+export function writeResult(args: CommandArgs, text: string): void {
+    const out = args.get("--out");
+    if (out) fs.writeFileSync(path.resolve(args.cwd, out), text);
+    else process.stdout.write(text);
+}
+
+/** Runs a command's main: an error is one line on stderr, named after the command, and exit 1. */
+export function runCommand(name: string, main: () => void): void {
+    try {
+        main();
+    } catch (err) {
+        process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+    }
+}
