@@ -142,7 +142,6 @@ function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: string, script: 
         {
             create: awsCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
-            interpreter: ["/bin/bash", "-c"],
             environment: { ...commandEnv(env, ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
         opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),

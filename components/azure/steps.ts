@@ -108,7 +108,6 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
             // Stated exception to "deletes are no-ops": removing the attachment (teardown) detaches
             // the scratch disk from the rescue VM, so both can be deleted. It never touches the VM.
             delete: azureCommandLine("detach"),
-            interpreter: ["/bin/bash", "-c"],
             environment: { RESCUE_VM_ID: rescue.id, DISK_ID: scratch.diskId, LUN: lun, VM_LABEL: ctx.vm.label },
         },
         opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter"] }),
@@ -185,7 +184,6 @@ function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: string, script
         {
             create: azureCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
-            interpreter: ["/bin/bash", "-c"],
             environment: { ...vmEnv(ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
         opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),

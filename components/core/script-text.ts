@@ -51,5 +51,10 @@ export function scriptCommandLine(cloudScriptsDir: string, name: string, libs: r
  */
 export const REPEAT_PREVIOUS_OUTPUT = 'printf "%s" "${PULUMI_COMMAND_STDOUT:-}"';
 
-/** Inputs never looked at again once a command ran (a changed value must not re-run it). */
+/**
+ * Inputs never looked at again once a command ran (a changed value must not re-run it). Commands
+ * name no interpreter (the provider's `/bin/sh -c` runs the `exec /bin/bash …` line; one
+ * array less in every command's state), so the one that commands of earlier versions recorded
+ * must not show as a change either.
+ */
 export const RUN_ONCE_IGNORED = ["interpreter", "environment"];

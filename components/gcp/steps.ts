@@ -130,7 +130,6 @@ function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: 
         {
             create: gcpCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
-            interpreter: ["/bin/bash", "-c"],
             environment: { PROJECT: ctx.vm.fields.project, ZONE: ctx.vm.fields.zone, VM_LABEL: ctx.vm.label, STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
         opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
