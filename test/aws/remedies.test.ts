@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { assertLogWithinEstimate } from "../helpers/commands";
 import { chooseRestorePoint } from "../../components/core/restore-point";
 import { FIXED, INSTANCE, ORIGINAL, op, repairEnv, rollbackEnv, run, swapEnv, swapped, world } from "./run-script";
 
@@ -32,6 +33,7 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             const r = run("reboot", { ...rebootEnv, MAX_REBOOTS: "2", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false" }, world());
             assert.equal(r.code, 0, r.stderr);
             assert.deepEqual({ ...JSON.parse(r.stdout), timings: undefined }, { status: "not-recovered", attempts: 2, timings: undefined });
+            assertLogWithinEstimate(r.stderr, 2, rebootEnv.VM_LABEL);
         });
 
         it("a VM that already boots healthy gets no restart at all", () => {

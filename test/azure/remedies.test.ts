@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { assertLogWithinEstimate } from "../helpers/commands";
 import { chooseRestorePoint } from "../../components/core/restore-point";
 import { FIXED, ORIGINAL, SUB, op, run, swapEnv, swapped, world } from "./run-script";
 
@@ -34,6 +35,7 @@ describe("Azure remedies (stand-in az CLI)", () => {
             const r = run("reboot", { ...rebootEnv, MAX_REBOOTS: "2", MUST_RECOVER: "false" }, world());
             assert.equal(r.code, 0, r.stderr);
             assert.equal(JSON.parse(r.stdout).status, "not-recovered");
+            assertLogWithinEstimate(r.stderr, 2, rebootEnv.VM_LABEL);
         });
 
         it("a deallocated VM is started rather than restarted", () => {

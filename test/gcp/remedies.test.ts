@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { assertLogWithinEstimate } from "../helpers/commands";
 import { chooseRestorePoint } from "../../components/core/restore-point";
 import { op, run, swapEnv, swapped, world } from "./run-script";
 
@@ -33,6 +34,7 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             const r = run("reboot", { ...rebootEnv, MAX_REBOOTS: "1", MUST_RECOVER: "false" }, world());
             assert.equal(r.code, 0, r.stderr);
             assert.equal(JSON.parse(r.stdout).status, "not-recovered");
+            assertLogWithinEstimate(r.stderr, 1, rebootEnv.VM_LABEL);
         });
 
         it("after a reboot that recovered the instance, the swap swaps nothing", () => {

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as path from "path";
 import { PlannedResource } from "../../components/core/offline/capture";
+import { rebootLogBytes } from "../../components/core/offline/fleet";
 import { REPEAT_PREVIOUS_OUTPUT, scriptHash, scriptText } from "../../components/core/script-text";
 
 /**
@@ -26,3 +27,13 @@ export function commandLineText(line: string): string {
     return text;
 }
 
+
+/**
+ * A reboot step's log (kept in state) is what the plan's state estimate counts for it, or a
+ * little less: every restart failed, the worst case it estimates.
+ */
+export function assertLogWithinEstimate(stderr: string, restarts: number, label: string): void {
+    const estimate = rebootLogBytes(restarts, label);
+    const bytes = Buffer.byteLength(stderr);
+    assert.ok(bytes <= estimate && bytes >= 0.75 * estimate, `the log of ${restarts} failed restarts is ${bytes} bytes; the state estimate counts ${estimate}:\n${stderr}`);
+}

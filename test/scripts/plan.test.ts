@@ -2,7 +2,10 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { planDocument, renderSummary } from "../../components/core/offline/render";
-import { estimateState } from "../../components/core/offline/fleet";
+import * as fs from "fs";
+import { PACKED_EVIDENCE_BYTES, RECORD_EVIDENCE_BYTES, estimateState } from "../../components/core/offline/fleet";
+import { packEvidence } from "../../components/core/cloud-steps";
+import { abridgeEvidence } from "../../components/core/evidence-record";
 import { labInventory, planInventory, runLab, tempDir } from "../helpers/lab-run";
 
 const root = path.resolve(__dirname, "../..");
@@ -86,6 +89,11 @@ describe("offline plan output", () => {
         const repairState = estimateState(repairs.run.resources!, repairs.run.result.plan);
         assert.ok(repairState.maxVmBytes <= 20_480, `${repairState.maxVm}: ${repairState.maxVmBytes}`);
         assert.equal(repairs.run.result.plan.vms.length, 9);
+        // The estimate counts the evidence as the demo disk's engine run printed it.
+        const demo = JSON.stringify(JSON.parse(fs.readFileSync(path.join(__dirname, "../fixtures/demo-evidence.json"), "utf8")));
+        const near = (measured: number, constant: number) => assert.ok(Math.abs(measured - constant) <= 0.05 * constant, `${measured} vs ${constant}`);
+        near(packEvidence(demo).length, PACKED_EVIDENCE_BYTES);
+        near(abridgeEvidence(demo, `${repairs.run.result.plan.vms[0].slug}-repair`).length, RECORD_EVIDENCE_BYTES);
         // No command keeps its script text: a line naming the script by path.
         for (const r of run.resources!.filter((x) => x.type === "command:local:Command")) assert.ok(String(r.inputs.create).length < 200, r.name);
     });

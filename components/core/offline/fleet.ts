@@ -20,12 +20,16 @@ const RESOURCE_OVERHEAD = 800;
 /** Bytes per dependency (a URN in `dependencies` and again in `propertyDependencies`). */
 const DEPENDENCY_BYTES = 220;
 /**
- * A repair's evidence document: 2,867 bytes for the demo disk (4 partitions, one faulty file
- * quarantined); 5,000 matching files make far more.
+ * A repair's evidence, gzip-base64, as repair steps print it and a swap that reads it back keeps
+ * it: 1,652 bytes for the demo disk's (4 partitions, one faulty file quarantined; 2,863 bytes as
+ * compact JSON). Disks with thousands of matching files make far more.
  */
-const EVIDENCE_BYTES = 2900;
-/** The same, gzip-base64 (1,636 bytes for the demo's), as repair steps print it and a swap that reads it back keeps it. */
-const PACKED_EVIDENCE_BYTES = 1650;
+export const PACKED_EVIDENCE_BYTES = 1650;
+/**
+ * The same evidence as a VM's record carries it, abridged (verdict, at most 20 files, the full
+ * document's hash and keeper): 693 bytes for the demo disk's.
+ */
+export const RECORD_EVIDENCE_BYTES = 700;
 /**
  * What other commands print: a one-line JSON report of what they observed (status, attempts,
  * timings; 110-160 bytes for swaps and reboots), not the ids they were given.
@@ -40,16 +44,31 @@ const LOG_BYTES = 400;
 const ATTACH_LOG_BYTES = 100;
 
 /**
+ * A reboot step's log: a line before its first restart and one after its last, about 180 bytes
+ * besides the VM's label, and a line per restart, about 36 (`restart 3 of 15`); each line starts
+ * with the label. Measured with the stand-in CLIs: 1,025 bytes for 15 restarts of
+ * `azure rg-app/app-01`. The worst case is the one that matters: a reboot-then-repair VM goes on
+ * to its repair only after every restart failed.
+ */
+export function rebootLogBytes(maxReboots: number, label: string): number {
+    return 180 + 36 * maxReboots + (maxReboots + 2) * Buffer.byteLength(label);
+}
+
+/**
  * What a resource keeps of what it printed: a repair command its evidence (packed); a swap its
  * report, and the evidence too when it reads it back from a repair that keeps no output; an
- * attach nothing; other commands their report. Every command keeps its log. Other resources
- * print nothing.
+ * attach nothing; other commands their report. Every command keeps its log (a reboot's grows
+ * with its restarts). Other resources print nothing.
  */
 function printedBytes(r: PlannedResource, swapKeepsEvidence: boolean): number {
     if (r.type !== "command:local:Command") return 0;
     if (r.name.endsWith("-attach")) return ATTACH_LOG_BYTES;
     if (r.name.endsWith("-repair")) return PACKED_EVIDENCE_BYTES + LOG_BYTES;
     if (r.name.endsWith("-swap") && swapKeepsEvidence) return REPORT_BYTES + PACKED_EVIDENCE_BYTES + LOG_BYTES;
+    if (r.name.endsWith("-reboot")) {
+        const env = (r.inputs.environment ?? {}) as Record<string, unknown>;
+        return REPORT_BYTES + rebootLogBytes(Number(env.MAX_REBOOTS ?? 0), String(env.VM_LABEL ?? ""));
+    }
     return REPORT_BYTES + LOG_BYTES;
 }
 
@@ -73,9 +92,9 @@ export interface StateEstimate {
  */
 export function estimateState(resources: readonly PlannedResource[], plan: RecoveryPlan): StateEstimate {
     const slugs = new Map(plan.vms.map((v) => [v.slug, v.label]));
-    // Each VM's record in the stack outputs: identity, status, disks, timings, and its evidence
-    // when its chain repairs a disk.
-    const perVm = new Map<string, number>(plan.vms.map((v) => [v.slug, 800 + (!v.rollback && (v.strategy === "repair" || v.strategy === "reboot-then-repair") ? EVIDENCE_BYTES : 0)]));
+    // Each VM's record in the stack outputs: identity, status, disks, timings, and its evidence,
+    // abridged, when its chain repairs a disk.
+    const perVm = new Map<string, number>(plan.vms.map((v) => [v.slug, 800 + (!v.rollback && (v.strategy === "repair" || v.strategy === "reboot-then-repair") ? RECORD_EVIDENCE_BYTES : 0)]));
     let shared = 0;
     // The evidence is printed once, by a command: the repair, when it is one (its output stays in
     // state), or else the swap, which reads it back from the repair (whose output state does not

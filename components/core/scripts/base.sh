@@ -297,6 +297,9 @@ reboot_until_healthy() {
         reboot_report recovered 0
         return 0
     fi
+    # One line per restart (the stack's state keeps the log): a restart line means the one before
+    # it brought no boot signal within the timeout.
+    log "$VM_LABEL: no healthy boot; up to $MAX_REBOOTS restarts, each given $REBOOT_TIMEOUT_SECONDS s to show a boot signal"
     while ((attempt < MAX_REBOOTS)); do
         attempt=$((attempt + 1))
         log "$VM_LABEL: restart $attempt of $MAX_REBOOTS"
@@ -306,7 +309,6 @@ reboot_until_healthy() {
             reboot_report recovered "$attempt"
             return 0
         fi
-        log "$VM_LABEL: no boot signal within $REBOOT_TIMEOUT_SECONDS s of restart $attempt"
     done
     if [[ $MUST_RECOVER == true ]]; then
         fail "$VM_LABEL: no healthy boot after $MAX_REBOOTS restarts; its disks are untouched; recover it with strategy reboot-then-repair, repair or restore"
