@@ -108,8 +108,11 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
         const slug = r.name.replace(/-[a-z]+$/, "");
         const text = JSON.stringify(r.inputs);
         const placeholders = text.match(/[a-z0-9-]+-id"/g) ?? [];
-        const props = Buffer.byteLength(text) + placeholders.reduce((n, p) => n + Math.max(0, (idLength.get(slug) ?? 40) - p.length), 0);
-        const bytes = RESOURCE_OVERHEAD + 2 * props + printedBytes(r, repairs.has(slug) && !commandRepairs.has(slug)) + DEPENDENCY_BYTES * r.dependsOn.length;
+        const cloudIdLength = idLength.get(slug) ?? 40;
+        const props = Buffer.byteLength(text) + placeholders.reduce((n, p) => n + Math.max(0, cloudIdLength - p.length), 0);
+        // A cloud resource's own id is the cloud's (a command's is short, as the overhead counts).
+        const ownId = r.type.startsWith("command:") ? 0 : Math.max(0, cloudIdLength - 40);
+        const bytes = RESOURCE_OVERHEAD + ownId + 2 * props + printedBytes(r, repairs.has(slug) && !commandRepairs.has(slug)) + DEPENDENCY_BYTES * r.dependsOn.length;
         if (perVm.has(slug)) perVm.set(slug, perVm.get(slug)! + bytes);
         else shared += bytes;
     }
