@@ -36,6 +36,12 @@ export function rescueTools(): { install: string; version: string } {
     return cached;
 }
 
+/**
+ * The packages a rescue VM installs at first boot: the NTFS and BitLocker tools, python3 for the
+ * engine, and python3-hivex, with which it reads (and edits) registry hives offline.
+ */
+export const RESCUE_PACKAGES = ["ntfs-3g", "dislocker", "python3", "python3-hivex"];
+
 /** What a cloud adds to a rescue VM's first boot: files to write and commands to run after the packages. */
 export interface CloudInitExtras {
     files?: { path: string; content: string; permissions?: string }[];
@@ -43,12 +49,12 @@ export interface CloudInitExtras {
 }
 
 /**
- * First-boot setup of a Linux rescue VM (cloud-init): the NTFS and BitLocker tools the engine uses.
- * Both come from the image's own package archive (Ubuntu universe, Debian main), so the rescue VM
+ * First-boot setup of a Linux rescue VM (cloud-init): RESCUE_PACKAGES, the tools the engine uses.
+ * They come from the image's own package archive (Ubuntu universe, Debian main), so the rescue VM
  * needs egress to that archive once, at boot; nothing else is fetched, ever.
  */
 export function rescueCloudInit(extras: CloudInitExtras = {}): string {
-    const lines = ["#cloud-config", "package_update: true", "packages:", "  - ntfs-3g", "  - dislocker", "  - python3"];
+    const lines = ["#cloud-config", "package_update: true", "packages:", ...RESCUE_PACKAGES.map((p) => `  - ${p}`)];
     if (extras.files?.length) {
         lines.push("write_files:");
         for (const f of extras.files) lines.push(`  - path: ${f.path}`, `    permissions: '${f.permissions ?? "0644"}'`, `    content: ${JSON.stringify(f.content)}`);

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { shortHash } from "../core/identity";
 import { RescueContext, RescueStep } from "../core/steps";
-import { RESCUE_LIB, installLine, rescueTools } from "../../rescue/payload";
+import { RESCUE_LIB, RESCUE_PACKAGES, installLine, rescueTools } from "../../rescue/payload";
 import { GcpConfig } from "./config";
 import { GcpFacts } from "./lookups";
 
@@ -22,7 +22,7 @@ export function startupScript(): string {
     return [
         "#!/bin/bash",
         "set -eu",
-        "command -v ntfs-3g >/dev/null && command -v dislocker >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ntfs-3g dislocker python3; }",
+        `dpkg -s ${RESCUE_PACKAGES.join(" ")} >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${RESCUE_PACKAGES.join(" ")}; }`,
         rescueTools().install,
         installLine("rescue-agent.sh", agent),
         "cat > /etc/systemd/system/bootloop-rescue-agent.service <<'UNIT'",

@@ -32,7 +32,23 @@ export interface FileSpec {
     path: string;
     mtime?: string;
     content?: string;
+    /** A file on this machine whose bytes the file gets (e.g. a hive built by {@link buildHive}). */
+    source?: string;
     size?: number;
+}
+
+/** A registry hive value: a DWORD, a string, an expandable string, or binary data (hex). */
+export type HiveValue = { dword: number } | { sz: string } | { expand: string } | { binary: string };
+
+/**
+ * Builds a registry hive file with hivex (test/rescue/make_hive.py, run by /usr/bin/python3, where
+ * Debian's python3-hivex lives): keys (backslash paths) with their values, and optionally a
+ * damaged base block. Returns its path.
+ */
+export function buildHive(name: string, keys: Record<string, Record<string, HiveValue>>, header: { primarySequence?: number; secondarySequence?: number; breakChecksum?: boolean } = {}): string {
+    const out = path.join(workDir, `${name}-${++counter}`);
+    execFileSync("/usr/bin/python3", [path.join(__dirname, "make_hive.py")], { input: JSON.stringify({ out, name, keys, header }) });
+    return out;
 }
 
 export interface PartitionSpec {

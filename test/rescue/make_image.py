@@ -64,7 +64,11 @@ def populate_ntfs(dev, part):
         for f in part.get("files", []):
             path = os.path.join(mnt, f["path"])
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            data = f.get("content", "").encode()
+            if "source" in f:  # a file built beforehand (a registry hive), copied byte for byte
+                with open(f["source"], "rb") as src:
+                    data = src.read()
+            else:
+                data = f.get("content", "").encode()
             if "size" in f:
                 data = (data * (f["size"] // max(len(data), 1) + 1))[: f["size"]] if data else os.urandom(f["size"])
             with open(path, "wb") as out:

@@ -3,6 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { startupScript } from "../../components/gcp/rescue";
 import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 
 describe("rescue tool payload", () => {
@@ -26,7 +27,8 @@ describe("rescue tool payload", () => {
         assert.deepEqual(again, a);
     });
 
-    it("the rescue VM's first boot installs the NTFS and BitLocker tools", () => {
-        assert.match(rescueCloudInit(), /^#cloud-config\n[\s\S]*- ntfs-3g\n\s+- dislocker/);
+    it("the rescue VM's first boot installs the NTFS and BitLocker tools and hivex (cloud-init, or GCP's startup script)", () => {
+        assert.match(rescueCloudInit(), /^#cloud-config\npackage_update: true\npackages:\n  - ntfs-3g\n  - dislocker\n  - python3\n  - python3-hivex\n/);
+        assert.match(startupScript(), /^dpkg -s ntfs-3g dislocker python3 python3-hivex >\/dev\/null 2>&1 \|\| \{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ntfs-3g dislocker python3 python3-hivex; \}$/m);
     });
 });

@@ -1,0 +1,147 @@
+// The repair engine reads the registry of each Windows volume offline: hive health, transaction
+// logs, TxR files, the Windows build and the boot-start drivers a rule's folder holds. Real hives
+// (built by hivex) on real NTFS images.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { BuiltImage, FileSpec, PartitionSpec, buildHive, buildImage, requireDiskLab, runEngine, skipDiskLab, workDir } from "./disk-lab";
+
+const CONFIG = "Windows/System32/config";
+const CS = "Windows/System32/drivers/CrowdStrike";
+const BAD: FileSpec = { path: `${CS}/C-00000291-00000000-00000032.sys`, mtime: "2024-07-19T04:09:30Z", content: "faulty channel file 291" };
+
+/** A SOFTWARE hive naming a Windows build. */
+function software(build = "20348"): string {
+    return buildHive("SOFTWARE", {
+        "Microsoft\\Windows NT\\CurrentVersion": { CurrentBuildNumber: { sz: build }, UBR: { dword: 2527 }, ProductName: { sz: "Windows Server 2022 Datacenter" } },
+    });
+}
+
+/** A SYSTEM hive whose current control set is `current`, with the CrowdStrike boot driver, a boot driver elsewhere and a service that is no driver. */
+function system(current = 1, header: Parameters<typeof buildHive>[2] = {}): string {
+    const set = `ControlSet${String(current).padStart(3, "0")}\\Services`;
+    return buildHive("SYSTEM", {
+        Select: { Current: { dword: current }, Default: { dword: current } },
+        [`${set}\\CSAgent`]: { Start: { dword: 0 }, Type: { dword: 1 }, ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys" } },
+        [`${set}\\disk`]: { Start: { dword: 0 }, Type: { dword: 1 }, ImagePath: { expand: "System32\\drivers\\disk.sys" } },
+        [`${set}\\CSFalconService`]: { Start: { dword: 2 }, Type: { dword: 16 }, ImagePath: { expand: '"C:\\Program Files\\CrowdStrike\\CSFalconService.exe"' } },
+        // A control set that is not the current one: its drivers are not looked at.
+        [`ControlSet00${current === 1 ? 2 : 1}\\Services\\Stale`]: { Start: { dword: 0 }, ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\stale.sys" } },
+    }, header);
+}
+
+/** A transaction log of the new format: a 512-byte base block, then one HvLE entry per sequence number. */
+function transactionLog(sequences: number[]): string {
+    const base = Buffer.alloc(512);
+    base.write("regf", 0, "latin1");
+    const entries = sequences.map((seq) => {
+        const e = Buffer.alloc(512);
+        e.write("HvLE", 0, "latin1");
+        e.writeUInt32LE(512, 4);
+        e.writeUInt32LE(seq, 12);
+        return e;
+    });
+    const file = path.join(workDir, `log-${sequences.join("-")}-${Date.now()}`);
+    fs.writeFileSync(file, Buffer.concat([base, ...entries]));
+    return file;
+}
+
+function windowsDisk(files: FileSpec[], extra: Omit<PartitionSpec, "kind" | "files"> = {}): BuiltImage {
+    return buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "windows", sizeMiB: 48, files: [BAD, ...files], ...extra }], 64);
+}
+
+const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0].registry;
+
+(skipDiskLab() ? describe.skip : describe)("repair engine: registry health in the evidence", function () {
+    this.timeout(180_000);
+    before(requireDiskLab);
+
+    it("reads each hive's header and logs, the TxR files, the build, the current control set and the rule's boot-start drivers", () => {
+        const img = windowsDisk([
+            { path: `${CONFIG}/SYSTEM`, source: system(2) },
+            { path: `${CONFIG}/SOFTWARE`, source: software() },
+            { path: `${CONFIG}/SYSTEM.LOG1`, content: "" },
+            { path: `${CONFIG}/TxR/{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.0.regtrans-ms`, content: "txr" },
+            { path: `${CONFIG}/TxR/{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.blf`, content: "blf!" },
+            { path: `${CONFIG}/TxR/unrelated.txt`, content: "x" },
+        ]);
+        const r = runEngine(["--disk", img.image], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const reg = registryOf(r);
+        const sys = reg.hives.SYSTEM;
+        assert.deepEqual({ ...sys, sizeBytes: undefined }, {
+            present: true, path: `${CONFIG}/SYSTEM`, sizeBytes: undefined, signatureOk: true, version: "1.3", primarySequence: sys.primarySequence, secondarySequence: sys.primarySequence,
+            checksumOk: true, consistent: true, logs: [{ name: "SYSTEM.LOG1", sizeBytes: 0, format: "empty", pendingEntries: 0 }], pending: false,
+        });
+        assert.equal(reg.hives.SOFTWARE.consistent, true);
+        assert.deepEqual(reg.hives.BCD, { present: false });
+        assert.deepEqual(reg.txr, { files: 2, bytes: 7 });
+        assert.equal(reg.windowsBuild, "20348");
+        assert.equal(reg.ubr, 2527);
+        assert.equal(reg.productName, "Windows Server 2022 Datacenter");
+        assert.equal(reg.controlSet, "ControlSet002", "Select\\Current, not 001");
+        assert.equal(reg.bootStartDrivers, 2);
+        assert.deepEqual(reg.ruleDrivers, [{ service: "CSAgent", imagePath: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys", rule: "crowdstrike-channel-file-291" }]);
+        assert.equal(r.evidence.outcome, "repaired", "the file rule still did its work");
+        assert.ok(r.evidence.volumes[0].timingsMs.registry < 2000);
+    });
+
+    it("a hive Windows did not finish writing: sequence numbers apart, log entries pending", () => {
+        const img = windowsDisk([
+            { path: `${CONFIG}/SYSTEM`, source: system(1, { primarySequence: 9, secondarySequence: 8 }) },
+            { path: `${CONFIG}/SYSTEM.LOG1`, source: transactionLog([7, 8]) },
+            { path: `${CONFIG}/SYSTEM.LOG2`, source: transactionLog([5]) },
+            { path: `${CONFIG}/SOFTWARE`, source: software() },
+        ]);
+        const r = runEngine(["--disk", img.image, "--dry-run"], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const sys = registryOf(r).hives.SYSTEM;
+        assert.deepEqual([sys.primarySequence, sys.secondarySequence, sys.checksumOk, sys.consistent, sys.pending], [9, 8, true, false, true]);
+        assert.deepEqual(sys.logs.map((l: { name: string; format: string; pendingEntries: number }) => [l.name, l.format, l.pendingEntries]), [["SYSTEM.LOG1", "new", 1], ["SYSTEM.LOG2", "new", 0]]);
+        assert.equal(registryOf(r).hives.SOFTWARE.pending, false);
+    });
+
+    it("a damaged base block is reported (checksum, signature); a missing hive is absent, not an error", () => {
+        const garbage = path.join(workDir, "garbage-hive");
+        fs.writeFileSync(garbage, Buffer.concat([Buffer.from("regf"), Buffer.alloc(8188, 0x41)]));
+        const img = windowsDisk([
+            { path: `${CONFIG}/SYSTEM`, source: system(1, { breakChecksum: true }) },
+            { path: `${CONFIG}/SOFTWARE`, content: "not a hive at all" },
+            { path: "Boot/BCD", source: garbage },
+        ]);
+        const r = runEngine(["--disk", img.image, "--dry-run"], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const reg = registryOf(r);
+        assert.deepEqual([reg.hives.SYSTEM.checksumOk, reg.hives.SYSTEM.consistent], [false, false]);
+        assert.deepEqual({ ...reg.hives.SOFTWARE, sizeBytes: 0 }, { present: true, path: `${CONFIG}/SOFTWARE`, sizeBytes: 0, signatureOk: false, consistent: false, logs: [] }, "not a hive: nothing pending can be said of it");
+        assert.equal(reg.hives.BCD.signatureOk, true);
+        assert.equal(reg.hives.BCD.checksumOk, false);
+        assert.equal(reg.windowsBuild, undefined);
+        const none = windowsDisk([]);
+        const n = registryOf(runEngine(["--disk", none.image, "--dry-run"], {}, none.image));
+        assert.deepEqual(n.hives, { SYSTEM: { present: false }, SOFTWARE: { present: false }, BCD: { present: false } });
+        assert.equal(n.readError, undefined);
+    });
+
+    it("hostile hives: a FIFO or a link is never opened, a hive hivex cannot read is a read error, and the repair goes on", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, content: "regf" + "\u0001".repeat(5000) }], {
+            specials: [{ path: `${CONFIG}/SYSTEM`, kind: "fifo" }],
+            links: [{ path: "Boot", target: "/etc" }],
+        });
+        const r = runEngine(["--disk", img.image], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const reg = registryOf(r);
+        assert.deepEqual(reg.hives.SYSTEM, { present: false });
+        assert.deepEqual(reg.hives.BCD, { present: false });
+        assert.match(reg.readError, /^hives not read: /);
+        assert.equal(r.evidence.outcome, "repaired");
+    });
+
+    it("without hivex, the headers and logs are still read and the evidence says why the keys were not", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system() }]);
+        const r = runEngine(["--disk", img.image, "--dry-run"], { REPAIR_DISK_HIVEX_PYTHON: "/nonexistent/python3" }, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(registryOf(r).hives.SYSTEM.consistent, true);
+        assert.equal(registryOf(r).readError, "hives not read: /nonexistent/python3 is missing");
+    });
+});
