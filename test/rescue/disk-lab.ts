@@ -116,8 +116,26 @@ export function sha256File(file: string): string {
 }
 
 /** Every file of one NTFS volume of an image: path → {sha256, size, mtime (ns)}. */
-export function filesOf(image: string, part: { startBytes: number; sizeBytes: number }): Record<string, { sha256: string; size: number; mtime: number }> {
-    return JSON.parse(execFileSync("python3", [path.join(__dirname, "inspect_image.py"), image, String(part.startBytes), String(part.sizeBytes)], { encoding: "utf8" }));
+export function filesOf(image: string, part: { startBytes: number; sizeBytes: number }, copy?: { path: string; to: string }): Record<string, { sha256: string; size: number; mtime: number }> {
+    const extra = copy ? [copy.path, copy.to] : [];
+    return JSON.parse(execFileSync("python3", [path.join(__dirname, "inspect_image.py"), image, String(part.startBytes), String(part.sizeBytes), ...extra], { encoding: "utf8" }));
+}
+
+/** The values of a key of a hive file (read with hivex by /usr/bin/python3): name → DWORD or string. */
+export function hiveValues(hive: string, key: string): Record<string, number | string> {
+    const script = [
+        "import hivex, json, sys",
+        "h = hivex.Hivex(sys.argv[1])",
+        "node = h.root()",
+        "for part in sys.argv[2].split('\\\\'):",
+        "    node = h.node_get_child(node, part)",
+        "out = {}",
+        "for v in h.node_values(node):",
+        "    t = h.value_type(v)[0]",
+        "    out[h.value_key(v)] = h.value_dword(v) if t == 4 else h.value_string(v)",
+        "print(json.dumps(out))",
+    ].join("\n");
+    return JSON.parse(execFileSync("/usr/bin/python3", ["-c", script, hive, key], { encoding: "utf8" }));
 }
 
 export function sha256Text(text: string): string {

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Lists every file of one NTFS volume in an image (read-only loop, read-only mount) as JSON:
-{path: {sha256, size, mtime}} ({special, mtime} for links, FIFOs and device nodes). Usage: inspect_image.py IMAGE OFFSET SIZE"""
-import hashlib, json, os, stat, subprocess, sys, tempfile
+{path: {sha256, size, mtime}} ({special, mtime} for links, FIFOs and device nodes). Usage: inspect_image.py IMAGE OFFSET SIZE
+[PATH DEST]: also copies the volume's file PATH to DEST (a hive to read with hivex, say)."""
+import hashlib, json, os, shutil, stat, subprocess, sys, tempfile
 
 image, offset, size = sys.argv[1], sys.argv[2], sys.argv[3]
+copy = sys.argv[4:6]
 dev = subprocess.run(["losetup", "--find", "--show", "--read-only", "--offset", offset, "--sizelimit", size, image], check=True, capture_output=True, text=True).stdout.strip()
 mnt = tempfile.mkdtemp(prefix="inspect-")
 try:
@@ -21,6 +23,8 @@ try:
                     continue
                 with open(p, "rb") as f:
                     files[os.path.relpath(p, mnt)] = {"sha256": hashlib.sha256(f.read()).hexdigest(), "size": st.st_size, "mtime": st.st_mtime_ns}
+        if copy:
+            shutil.copyfile(os.path.join(mnt, copy[0]), copy[1])
         print(json.dumps(files))
     finally:
         subprocess.run(["umount", mnt], check=True)

@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { BuiltImage, FileSpec, PartitionSpec, buildHive, buildImage, requireDiskLab, runEngine, skipDiskLab, workDir } from "./disk-lab";
+import { BuiltImage, FileSpec, PartitionSpec, buildHive, buildImage, filesOf, hiveValues, requireDiskLab, runEngine, sha256File, skipDiskLab, workDir } from "./disk-lab";
 
 const CONFIG = "Windows/System32/config";
 const CS = "Windows/System32/drivers/CrowdStrike";
@@ -143,5 +143,126 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         assert.equal(r.code, 0, r.stderr);
         assert.equal(registryOf(r).hives.SYSTEM.consistent, true);
         assert.equal(registryOf(r).readError, "hives not read: /nonexistent/python3 is missing");
+    });
+});
+
+/** A rules file: the default file rule, and the registry rules given. */
+function rulesFile(extra: object[]): string {
+    const file = path.join(workDir, `rules-${Date.now()}-${Math.random().toString(16).slice(2)}.json`);
+    const cs = { id: "crowdstrike-channel-file-291", path: `${CS}/C-00000291*.sys`, modifiedFrom: "2024-07-19T04:09:00Z", modifiedBefore: "2024-07-19T05:27:00Z" };
+    fs.writeFileSync(file, JSON.stringify({ rules: [cs, ...extra] }));
+    return file;
+}
+
+const TXR = { id: "registry-txr", action: "quarantine-txr" };
+const DISABLE = { id: "disable-csagent", action: "disable-service", service: "CSAgent" };
+const TXR_FILES: FileSpec[] = [
+    { path: `${CONFIG}/TxR/{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.0.regtrans-ms`, content: "txr log 0" },
+    { path: `${CONFIG}/TxR/{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.blf`, content: "blf" },
+];
+const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "windows")!;
+
+(skipDiskLab() ? describe.skip : describe)("repair engine: registry rules", function () {
+    this.timeout(180_000);
+    before(requireDiskLab);
+
+    it("quarantine-txr on build 14393 and later: the TxR files move into the quarantine, hashed like files", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("14393") }, ...TXR_FILES]);
+        const before = filesOf(img.image, windowsPart(img));
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([TXR])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const v = r.evidence.volumes[0];
+        const txr = v.matches.filter((m: { rule: string }) => m.rule === "registry-txr");
+        assert.deepEqual(txr.map((m: { path: string; action: string }) => [m.path.split("/").pop(), m.action]), [["{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.0.regtrans-ms", "quarantined"], ["{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.blf", "quarantined"]]);
+        const after = filesOf(img.image, windowsPart(img));
+        for (const m of txr) {
+            assert.equal(after[m.path], undefined, `${m.path} left its place`);
+            assert.equal(after[m.quarantinedTo].sha256, before[m.path].sha256, "moved byte for byte");
+            assert.equal(m.sha256, before[m.path].sha256);
+        }
+        assert.equal(r.evidence.rules[1].action, "quarantine-txr");
+    });
+
+    it("quarantine-txr before build 14393 (Windows Server 2012 R2): the TxR files stay, and the evidence says why", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("9600") }, ...TXR_FILES]);
+        const before = filesOf(img.image, windowsPart(img));
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([TXR])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const v = r.evidence.volumes[0];
+        assert.deepEqual(v.registryChanges, [{ rule: "registry-txr", action: "quarantine-txr", status: "skipped", reason: "Windows build 9600 is older than 14393 (Windows Server 2016): TxR files are kept" }]);
+        const after = filesOf(img.image, windowsPart(img));
+        for (const f of TXR_FILES) assert.equal(after[f.path].sha256, before[f.path].sha256);
+    });
+
+    it("disable-service: Start 4 in the current control set (002 here), the previous value in the evidence and in an undo file", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(2) }, { path: `${CONFIG}/SOFTWARE`, source: software() }]);
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([DISABLE])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const v = r.evidence.volumes[0];
+        const undo = `${v.quarantineFolder}/registry-undo.reg`;
+        assert.deepEqual(v.registryChanges, [{ rule: "disable-csagent", action: "disable-service", hive: "SYSTEM", key: "ControlSet002\\Services\\CSAgent", value: "Start", from: 0, to: 4, status: "changed", undoFile: undo }]);
+        const hive = path.join(workDir, `SYSTEM-after-${Date.now()}`);
+        const after = filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: hive });
+        assert.equal(hiveValues(hive, "ControlSet002\\Services\\CSAgent").Start, 4);
+        assert.equal(hiveValues(hive, "ControlSet002\\Services\\CSAgent").ImagePath, "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys", "the other values stay");
+        assert.equal(hiveValues(hive, "ControlSet001\\Services\\Stale").Start, 0, "another control set is not touched");
+        assert.ok(after[undo], "the undo file is in the quarantine folder");
+        assert.ok(!Object.keys(after).some((f) => f.includes("bootloop-rescue-new")), "no temporary hive left");
+        const undoCopy = path.join(workDir, `undo-${Date.now()}`);
+        filesOf(img.image, windowsPart(img), { path: undo, to: undoCopy });
+        const text = fs.readFileSync(undoCopy).toString("utf16le");
+        assert.match(text, /^\ufeffWindows Registry Editor Version 5\.00\r\n/);
+        assert.match(text, /\[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services\\CSAgent\]\r\n"Start"=dword:00000000\r\n/);
+        // Again: the service is disabled already, nothing changes, the hive stays byte for byte.
+        const hiveBefore = sha256File(hive);
+        const again = runEngine(["--disk", img.image, "--rules", rulesFile([DISABLE])], {}, img.image);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(again.evidence.outcome, "nothing-to-do");
+        assert.deepEqual(again.evidence.volumes[0].registryChanges.map((c: { status: string; from: number }) => [c.status, c.from]), [["unchanged", 4]]);
+        filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: hive });
+        assert.equal(sha256File(hive), hiveBefore);
+    });
+
+    it("a service the hive does not have is reported absent; nothing else changes for it", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(1) }]);
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([{ ...DISABLE, service: "NoSuchDriver" }])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.evidence.volumes[0].registryChanges.map((c: { status: string; key: string }) => [c.status, c.key]), [["absent", "ControlSet001\\Services\\NoSuchDriver"]]);
+    });
+
+    it("an inconsistent SYSTEM header is refused with exit 5 before anything changes: not even the files move", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(1, { primarySequence: 9, secondarySequence: 8 }) }]);
+        const before = filesOf(img.image, windowsPart(img));
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([DISABLE])], {}, img.image);
+        assert.equal(r.code, 5, r.stderr);
+        assert.equal(r.evidence.outcome, "unsafe");
+        assert.match(r.evidence.volumes[0].message, /the SYSTEM hive's header is not consistent \(sequence numbers 9\/8, checksum good\): Windows did not finish writing it/);
+        assert.deepEqual(filesOf(img.image, windowsPart(img)), before);
+    });
+
+    it("--dry-run shows every registry change it would make and changes no byte of the disk", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(1) }, { path: `${CONFIG}/SOFTWARE`, source: software() }, ...TXR_FILES]);
+        const sum = sha256File(img.image);
+        const r = runEngine(["--disk", img.image, "--dry-run", "--rules", rulesFile([TXR, DISABLE])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const v = r.evidence.volumes[0];
+        assert.equal(r.evidence.outcome, "would-repair");
+        assert.deepEqual(v.registryChanges, [{ rule: "disable-csagent", action: "disable-service", hive: "SYSTEM", key: "ControlSet001\\Services\\CSAgent", value: "Start", from: 0, to: 4, status: "would-change" }]);
+        assert.deepEqual(v.matches.map((m: { rule: string; action: string }) => [m.rule, m.action]), [["crowdstrike-channel-file-291", "would-quarantine"], ["registry-txr", "would-quarantine"], ["registry-txr", "would-quarantine"]]);
+        assert.equal(sha256File(img.image), sum, "not one byte changed");
+    });
+
+    it("bad registry rules are refused before anything is read: unknown action, missing or odd service name, foreign fields", () => {
+        const img = windowsDisk([]);
+        for (const [rule, message] of [
+            [{ id: "x", action: "delete-key" }, /rules\[1\]\.action: expected one of quarantine, quarantine-txr, disable-service/],
+            [{ id: "x", action: "disable-service" }, /rules\[1\]\.service: expected a service's key name/],
+            [{ id: "x", action: "disable-service", service: "..\\Select" }, /rules\[1\]\.service/],
+            [{ id: "x", action: "quarantine-txr", path: "Windows/x" }, /rules\[1\]: unknown field\(s\) path for action quarantine-txr/],
+        ] as const) {
+            const r = runEngine(["--disk", img.image, "--rules", rulesFile([rule])], {}, img.image);
+            assert.equal(r.code, 2);
+            assert.match(r.evidence.message, message);
+        }
     });
 });
