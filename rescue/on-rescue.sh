@@ -3,7 +3,8 @@
 # VM's first-boot setup, checks the tools, finds the disk by the cloud's attachment handle, runs
 # repair-disk, keeps the evidence and log on the VM, and prints the evidence as one compact line.
 # Input (environment): DISK_HANDLE_KIND (aws-volume-id | azure-lun | gcp-device-name), DISK_HANDLE;
-# optional REBOOT_STATUS (recovered: print a "skipped" evidence and touch nothing), BITLOCKER_KEY (the recovery password: written to a root-only file on tmpfs for the
+# optional REBOOT_STATUS (recovered: print a "skipped" evidence and touch nothing), RULE_SET (a
+# built-in rule set of repair-disk; default crowdstrike-291), BITLOCKER_KEY (the recovery password: written to a root-only file on tmpfs for the
 # engine, removed on exit, never printed) and EVIDENCE_ENCODING=gzip-base64 (for agent channels
 # that keep only a few KB of output). For agent channels that keep only so many characters
 # (Systems Manager: 24,000), EVIDENCE_MAX_CHARS: a longer evidence line is printed as
@@ -63,6 +64,10 @@ dev=$("$lib/find-disk" "--$DISK_HANDLE_KIND" "$DISK_HANDLE" --wait 300) || canno
 
 install -d -m 0700 "$logdir"
 args=(--disk "$dev")
+if [[ -n ${RULE_SET:-} ]]; then
+    [[ $RULE_SET =~ ^[a-z0-9-]{1,64}$ ]] || cannot_run "RULE_SET is not a rule set's name"
+    args+=(--rule-set "$RULE_SET")
+fi
 if [[ -n ${BITLOCKER_KEY:-} ]]; then
     keyfile=$(umask 077 && mktemp -p "$keydir" "bootloop-rescue-key.$$.XXXXXX")
     trap 'rm -f "$keyfile"' EXIT

@@ -23,7 +23,7 @@ class AwsSession {
     constructor(private readonly ctx: SessionContext<AwsConfig>) {
         const tags = { "bootloop-rescue:stack": pulumi.getStack(), "bootloop-rescue:managed-by": "bootloop-rescue" };
         const providerOf = (scope: string) => this.byScope.get(scope) ?? this.provider(scope, "us-east-1");
-        this.fleet = new AwsRescueFleet(ctx.parent, ctx.config, providerOf, tags);
+        this.fleet = new AwsRescueFleet(ctx.parent, ctx.config, providerOf, tags, ctx.settings.ruleSet);
         this.env = { settings: ctx.settings, config: ctx.config, providerOf, document: (a, r) => this.fleet.document(a, r), tags };
     }
 

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { shortHash } from "../core/identity";
+import { RuleSet } from "../core/settings";
 import { RescueContext, RescueStep } from "../core/steps";
 import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { AwsConfig } from "./config";
@@ -17,7 +18,7 @@ const VOLUME_ID_PATTERN = "^vol-([0-9a-f]{8}|[0-9a-f]{17})$";
 export const EVIDENCE_PART_CHARS = 20_000;
 const EVIDENCE_PART_PATTERN = "^([1-9][0-9]{0,3})?$";
 
-export function repairDocumentContent(): string {
+export function repairDocumentContent(ruleSet: RuleSet): string {
     const tools = rescueTools();
     return JSON.stringify({
         schemaVersion: "2.2",
@@ -44,7 +45,7 @@ export function repairDocumentContent(): string {
                     // evidence line comes back in parts of EVIDENCE_MAX_CHARS.
                     runCommand: [
                         tools.install,
-                        `export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=${EVIDENCE_PART_CHARS} EVIDENCE_PART='{{ evidencePart }}'`,
+                        `export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=${EVIDENCE_PART_CHARS} EVIDENCE_PART='{{ evidencePart }}' RULE_SET=${ruleSet}`,
                         `exec ${RESCUE_LIB}/on-rescue.sh`,
                     ],
                 },
@@ -80,6 +81,8 @@ export class AwsRescueFleet {
         private readonly config: AwsConfig,
         private readonly providerOf: (account: string) => aws.Provider,
         private readonly tags: Record<string, string>,
+        /** The engine's rule set, the stack's `ruleSet`: part of every repair document. */
+        private readonly ruleSet: RuleSet,
     ) {}
 
     private profile(account: string): aws.iam.InstanceProfile {
@@ -110,7 +113,7 @@ export class AwsRescueFleet {
         if (!doc) {
             doc = new aws.ssm.Document(
                 `rescue-aws-${shortHash(`document ${key}`)}-repair-doc`,
-                { documentType: "Command", documentFormat: "JSON", content: repairDocumentContent(), region, tags: this.tags },
+                { documentType: "Command", documentFormat: "JSON", content: repairDocumentContent(this.ruleSet), region, tags: this.tags },
                 { parent: this.parent, provider: this.providerOf(account) },
             );
             this.documents.set(key, doc);

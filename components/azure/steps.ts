@@ -4,7 +4,7 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import { evidenceAfterReport, rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport, unpackEvidence } from "../core/cloud-steps";
-import { Settings } from "../core/settings";
+import { RuleSet, Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
 import { AzureFacts } from "./lookups";
@@ -116,13 +116,13 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
 }
 
 /**
- * The script every repair Run Command runs: on-rescue.sh for a disk at a LUN, the evidence packed,
- * once the rescue VM's tools Run Command installed this version of the tools. What differs per VM
+ * The script every repair Run Command runs: on-rescue.sh for a disk at a LUN with the stack's rule
+ * set, the evidence packed, once the rescue VM's tools Run Command installed this version of the tools. What differs per VM
  * (the LUN, the reboot's outcome, a key) comes as parameters.
  */
-export function repairScript(): string {
+export function repairScript(ruleSet: RuleSet): string {
     const version = rescueTools().version;
-    return `[ "$(cat ${TOOLS_VERSION_FILE})" = ${version} ] || { echo 'bootloop-rescue: rescue tools ${version} are not installed' >&2; exit 6; }\nDISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 exec ${RESCUE_LIB}/on-rescue.sh\n`;
+    return `[ "$(cat ${TOOLS_VERSION_FILE})" = ${version} ] || { echo 'bootloop-rescue: rescue tools ${version} are not installed' >&2; exit 6; }\nDISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 RULE_SET=${ruleSet} exec ${RESCUE_LIB}/on-rescue.sh\n`;
 }
 
 /** The repair on Azure: a Run Command on the rescue VM; the swap reads its output back by id. */
@@ -141,7 +141,7 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
             resourceGroupName: where.resourceGroup,
             vmName: where.vmName,
             location: where.location,
-            source: { script: repairScript() },
+            source: { script: repairScript(env.settings.ruleSet) },
             parameters: [
                 { name: "DISK_HANDLE", value: attached.attach.handle },
                 ...(ctx.rebootStatus ? [{ name: "REBOOT_STATUS", value: ctx.rebootStatus }] : []),

@@ -40,7 +40,17 @@ export interface Settings extends WaveSettings {
     maxInFlight: number;
     /** Whether `maxInFlight` came from the stack config or is this runner's default. */
     maxInFlightFrom: "config" | "runner";
+    /** The repair engine's built-in rule set every repair of the stack runs. */
+    ruleSet: RuleSet;
 }
+
+/**
+ * The repair engine's built-in rule sets (`repair-disk --rule-set`): the CrowdStrike channel file
+ * 291 rule, and the same with the registry's TxR files moved into the quarantine (build 14393
+ * and later), as Azure's fix script grew to do.
+ */
+export const RULE_SETS = ["crowdstrike-291", "crowdstrike-291-txr"] as const;
+export type RuleSet = (typeof RULE_SETS)[number];
 
 /**
  * VM chains one runner carries at once by default: 500 per core, at most 2,000. A chain in flight
@@ -70,6 +80,7 @@ export const CONFIG_KEYS: Record<string, string> = {
     acceptDataLoss: "must be true when any VM has strategy restore: data written after its backup is lost",
     rollback: "VMs whose original OS disk is swapped back in: all, or a list of VM names (labels or keys), e.g. [\"aws us-east-1/i-0abc…\"]",
     maxInFlight: "VM chains between their first change and their verified boot at once, the rest waiting their turn in wave order (default 500 per core of the runner, at most 2000; `npm run plan` prints it with the `--parallel` to use)",
+    ruleSet: `the repair engine's built-in rule set: ${RULE_SETS.join(" or ")} (default ${RULE_SETS[0]}; the second also moves the registry's TxR files into the quarantine on Windows Server 2016 and later)`,
 };
 
 /**
@@ -184,6 +195,14 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         else bad("maxInFlight", `${show(inFlightText)} must be a whole number of VM chains from 1 to 100000`);
     }
 
+    let ruleSet: RuleSet = RULE_SETS[0];
+    const ruleSetText = get("ruleSet");
+    if (ruleSetText !== undefined) {
+        const found = RULE_SETS.find((r) => r === ruleSetText.trim());
+        if (found) ruleSet = found;
+        else bad("ruleSet", `${show(ruleSetText)} is not a built-in rule set; expected ${RULE_SETS.join(" or ")}`);
+    }
+
     if (problems.length > 0) throw new InputError(problems);
     return {
         inventory: inventory!,
@@ -200,6 +219,7 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         rollback,
         maxInFlight,
         maxInFlightFrom: inFlightText === undefined ? "runner" : "config",
+        ruleSet,
     };
 }
 

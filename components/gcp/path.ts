@@ -16,7 +16,7 @@ import * as steps from "./steps";
 function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
     const labels = { "bootloop-rescue-stack": pulumi.getStack().toLowerCase().replace(/[^a-z0-9_-]/g, "-"), "bootloop-rescue-managed-by": "bootloop-rescue" };
     const providerOf = (): gcp.Provider | undefined => undefined;
-    const fleet = new GcpRescueFleet(ctx.config, providerOf, labels);
+    const fleet = new GcpRescueFleet(ctx.config, providerOf, labels, ctx.settings.ruleSet);
     const env: steps.GcpStepEnv = { settings: ctx.settings, config: ctx.config, providerOf, rescueOf: (r) => fleet.detailsOf(r), labels };
     return {
         resolve: (vm: VmEntry, restore) => lookUpInstance(vm, ctx.config, undefined, restore),

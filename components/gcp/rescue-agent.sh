@@ -10,9 +10,24 @@ lib=${BOOTLOOP_RESCUE_LIB:-/usr/local/lib/bootloop-rescue}
 state=${BOOTLOOP_RESCUE_STATE:-/var/lib/bootloop-rescue}
 byid=${BOOTLOOP_RESCUE_BYID:-/dev/disk/by-id}
 attributes=${BOOTLOOP_RESCUE_ATTRIBUTES:-http://metadata.google.internal/computeMetadata/v1/instance/guest-attributes/bootloop-rescue}
+metadata=${BOOTLOOP_RESCUE_METADATA:-http://metadata.google.internal/computeMetadata/v1/instance/attributes}
 disk_timeout=${BOOTLOOP_RESCUE_DISK_TIMEOUT:-3600}
 [[ $disk_timeout =~ ^[0-9]{1,6}$ ]] || disk_timeout=3600
 mkdir -p "$state/started" "$state/out" /var/log/bootloop-rescue
+
+# rule_set: the engine's rule set the stack set in this instance's metadata (bootloop-rescue-rule-set),
+# read at each repair so that a changed ruleSet reaches a running pool; empty (the engine's
+# default) when there is none or it is not a name.
+rule_set() {
+    local value
+    value=$(python3 - "$metadata/bootloop-rescue-rule-set" <<'PY' 2>/dev/null
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Metadata-Flavor": "Google"})
+print(urllib.request.urlopen(req, timeout=10).read(64).decode())
+PY
+) || value=""
+    [[ $value =~ ^[a-z0-9-]{1,64}$ ]] && printf '%s' "$value"
+}
 
 # publish NAME CODE FILE: the evidence line in FILE (read from the file: a long line would not fit
 # in an argument), in chunks, then the code and the chunk count last; each write retried with
@@ -78,7 +93,7 @@ once() {
         (
             # A disk gets at most disk_timeout seconds (SIGTERM, then SIGKILL a minute later: the
             # engine's next start releases what a killed run left); the others go on meanwhile.
-            timeout --kill-after=60 "$disk_timeout" env DISK_HANDLE_KIND=gcp-device-name DISK_HANDLE="$name" EVIDENCE_ENCODING=gzip-base64 \
+            timeout --kill-after=60 "$disk_timeout" env DISK_HANDLE_KIND=gcp-device-name DISK_HANDLE="$name" EVIDENCE_ENCODING=gzip-base64 RULE_SET="$(rule_set)" \
                 "$lib/on-rescue.sh" >"$state/out/$name" 2>>"/var/log/bootloop-rescue/$name.agent.log"
             code=$?
             if ((code == 124 || code == 137)); then

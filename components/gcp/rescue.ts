@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { shortHash } from "../core/identity";
+import { RuleSet } from "../core/settings";
 import { RescueContext, RescueStep } from "../core/steps";
 import { RESCUE_LIB, RESCUE_PACKAGES, installLine, rescueTools } from "../../rescue/payload";
 import { GcpConfig } from "./config";
@@ -54,6 +55,9 @@ export interface GcpRescueInstance {
  * tag: the repair channel needs no inbound path at all. Disks are attached by AttachedDisk
  * resources, so the instance ignores changes to its attached disks and the two never fight.
  */
+/** The rescue instance's metadata key naming the engine's rule set (the stack's `ruleSet`). */
+export const RULE_SET_ATTRIBUTE = "bootloop-rescue-rule-set";
+
 export class GcpRescueFleet {
     private readonly accounts = new Map<string, gcp.serviceaccount.Account>();
     private readonly firewalls = new Map<string, gcp.compute.Firewall>();
@@ -63,6 +67,8 @@ export class GcpRescueFleet {
         private readonly config: GcpConfig,
         private readonly providerOf: (project: string) => gcp.Provider | undefined,
         private readonly labels: Record<string, string>,
+        /** The engine's rule set, the stack's `ruleSet`, in every rescue instance's metadata. */
+        private readonly ruleSet: RuleSet,
     ) {}
 
     detailsOf(rescue: RescueStep): GcpRescueInstance {
@@ -123,7 +129,9 @@ export class GcpRescueFleet {
                 bootDisk: { initializeParams: { image: this.config.rescueImage, size: 20, type: "pd-balanced" } },
                 // No accessConfigs: no external IP.
                 networkInterfaces: [{ subnetwork: facts.subnetwork }],
-                metadata: { "enable-guest-attributes": "TRUE", "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE" },
+                // The agent reads the rule set at each repair: a new ruleSet reaches a running pool
+                // (metadata changes in place; the startup script is pinned).
+                metadata: { "enable-guest-attributes": "TRUE", "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE", [RULE_SET_ATTRIBUTE]: this.ruleSet },
                 metadataStartupScript: startupScript(),
                 serviceAccount: { email: this.account(project, parent).email, scopes: ["https://www.googleapis.com/auth/logging.write"] },
                 tags: [RESCUE_TAG],

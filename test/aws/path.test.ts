@@ -144,7 +144,10 @@ describe("AWS path under Pulumi mocks", () => {
         assert.equal(content.parameters.evidencePart.default, "");
         const script = content.mainSteps[0].inputs.runCommand.join("\n");
         assert.match(script, /base64 -d \| gzip -dc > \/usr\/local\/lib\/bootloop-rescue\/repair-disk\.new/);
-        assert.match(script, /DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\{\{ volumeId \}\}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=20000 EVIDENCE_PART='\{\{ evidencePart \}\}'/);
+        assert.match(script, /DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\{\{ volumeId \}\}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=20000 EVIDENCE_PART='\{\{ evidencePart \}\}' RULE_SET=crowdstrike-291$/m);
+        // The stack's ruleSet is the document's (one per account and region), not a parameter.
+        const txr = await plan(inventory([{ id: id(1) }]), { "bootloop-rescue:ruleSet": "crowdstrike-291-txr" });
+        assert.match(JSON.parse(String(txr.ofType("aws:ssm/document:Document")[0].inputs.content)).mainSteps[0].inputs.runCommand.join("\n"), / RULE_SET=crowdstrike-291-txr$/m);
     });
 
     it("one provider per account; another account's role is assumed by the provider and the commands", async () => {

@@ -144,16 +144,16 @@ describe("Azure path under Pulumi mocks", () => {
         assert.ok(!JSON.stringify(rs).includes("333333"), "the key appears nowhere in the plan");
     });
 
-    it("the repair Run Command's script runs on-rescue.sh for a LUN, packed, only with this version of the tools installed", () => {
+    it("the repair Run Command's script runs on-rescue.sh for a LUN with the stack's rule set, packed, only with this version of the tools installed", async () => {
         const lib = fs.mkdtempSync(path.join(os.tmpdir(), "rescue-lib-"));
         try {
-            fs.writeFileSync(path.join(lib, "on-rescue.sh"), '#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING"\n', { mode: 0o755 });
-            const script = repairScript().split(RESCUE_LIB).join(lib);
+            fs.writeFileSync(path.join(lib, "on-rescue.sh"), '#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING $RULE_SET"\n', { mode: 0o755 });
+            const script = repairScript("crowdstrike-291-txr").split(RESCUE_LIB).join(lib);
             const runIt = () => spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH, DISK_HANDLE: "7" } });
             fs.writeFileSync(path.join(lib, "version"), `${rescueTools().version}\n`);
             const ok = runIt();
             assert.equal(ok.status, 0, ok.stderr);
-            assert.equal(ok.stdout, "azure-lun 7 gzip-base64\n");
+            assert.equal(ok.stdout, "azure-lun 7 gzip-base64 crowdstrike-291-txr\n");
             fs.writeFileSync(path.join(lib, "version"), "0000000000000000\n");
             const stale = runIt();
             assert.equal(stale.status, 6);
@@ -162,6 +162,9 @@ describe("Azure path under Pulumi mocks", () => {
         } finally {
             fs.rmSync(lib, { recursive: true, force: true });
         }
+        const { rs } = await plan(inventory([{ name: "app-01" }]), { "bootloop-rescue:ruleSet": "crowdstrike-291-txr" });
+        const repair = rs.find((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine") && r.name.endsWith("-repair"))!;
+        assert.equal((repair.inputs.source as { script: string }).script, repairScript("crowdstrike-291-txr"), "the stack's ruleSet reaches the Run Command");
     });
 
     it("takes the evidence from after the swap's report; a swap of an earlier version keeps it in its environment", () => {

@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import { InputError } from "../../components/core/inventory/problems";
-import { ConfigSource, defaultMaxInFlight, readSettings } from "../../components/core/settings";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { ConfigSource, RULE_SETS, defaultMaxInFlight, readSettings } from "../../components/core/settings";
 
 const clouds = new Map([
     ["aws", { max: 24 }],
@@ -41,7 +43,16 @@ describe("stack settings", () => {
             rollback: [],
             maxInFlight: defaultMaxInFlight(),
             maxInFlightFrom: "runner",
+            ruleSet: "crowdstrike-291",
         });
+    });
+
+    it("ruleSet: one of the engine's built-in rule sets (the same list repair-disk offers), or a problem naming the key", () => {
+        assert.equal(readSettings(source({ inventory: "x.yaml", ruleSet: "crowdstrike-291-txr" }), "P", clouds).ruleSet, "crowdstrike-291-txr");
+        const found = fails({ inventory: "x.yaml", ruleSet: "my-own" });
+        assert.deepEqual(found, ['bootloop-rescue:ruleSet: "my-own" is not a built-in rule set; expected crowdstrike-291 or crowdstrike-291-txr']);
+        const help = spawnSync("python3", [path.join(__dirname, "../../rescue/repair-disk"), "--help"], { encoding: "utf8" }).stdout;
+        assert.match(help.replace(/\s+/g, " "), new RegExp(`--rule-set \\{${[...RULE_SETS].sort().join(",")}\\}`));
     });
 
     it("maxInFlight: 500 chains per core of the runner by default, at most 2000; a configured count wins", () => {

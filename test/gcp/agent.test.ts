@@ -34,16 +34,19 @@ function rescueInstance(onRescue: string, disks: string[], md: { url: string }, 
     const byid = path.join(root, "by-id");
     fs.mkdirSync(lib);
     fs.mkdirSync(byid);
-    fs.writeFileSync(path.join(lib, "on-rescue.sh"), `#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING" >> "${root}/runs"\n${onRescue}\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(lib, "on-rescue.sh"), `#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING" >> "${root}/runs"\necho "$RULE_SET" >> "${root}/rule-sets"\n${onRescue}\n`, { mode: 0o755 });
     for (const name of disks) fs.symlinkSync("/dev/null", path.join(byid, `google-${name}`));
-    const full = { ...process.env, BOOTLOOP_RESCUE_LIB: lib, BOOTLOOP_RESCUE_STATE: path.join(root, "state"), BOOTLOOP_RESCUE_BYID: byid, BOOTLOOP_RESCUE_ATTRIBUTES: md.url, ...env };
+    const metadata = md.url.replace(/\/guest-attributes\/bootloop-rescue$/, "/attributes");
+    const full = { ...process.env, BOOTLOOP_RESCUE_LIB: lib, BOOTLOOP_RESCUE_STATE: path.join(root, "state"), BOOTLOOP_RESCUE_BYID: byid, BOOTLOOP_RESCUE_ATTRIBUTES: md.url, BOOTLOOP_RESCUE_METADATA: metadata, ...env };
     const once = () => new Promise<void>((resolve, reject) => {
         const r = spawn("bash", [AGENT, "--once"], { env: full });
         r.on("close", (code: number) => (code === 0 ? resolve() : reject(new Error(`agent exited ${code}`))));
     });
     /** What on-rescue.sh was run with, one line per run: handle kind, handle, encoding. */
     const runs = () => (fs.existsSync(path.join(root, "runs")) ? fs.readFileSync(path.join(root, "runs"), "utf8").trim().split("\n").sort() : []);
-    return { root, lib, byid, once, runs };
+    /** The RULE_SET each run of on-rescue.sh was given. */
+    const ruleSets = () => fs.readFileSync(path.join(root, "rule-sets"), "utf8").split("\n").slice(0, -1);
+    return { root, lib, byid, once, runs, ruleSets };
 }
 
 /** The evidence line the agent published for a device, joined from its chunks. */
@@ -54,6 +57,26 @@ function published(attributes: Map<string, string>, name: string): string {
 
 (process.getuid?.() === 0 ? describe : describe.skip)("GCP rescue agent (stand-in on-rescue.sh, loopback metadata server)", function () {
     this.timeout(30_000);
+
+    it("passes the rule set the instance's metadata names to each repair; none, or one that is no name, leaves the engine's default", async () => {
+        const md = await metadataServer();
+        try {
+            md.attributes.set("bootloop-rescue-rule-set", "crowdstrike-291-txr");
+            const txr = rescueInstance('echo "{}"', ["br-a"], md);
+            await txr.once();
+            assert.deepEqual(txr.ruleSets(), ["crowdstrike-291-txr"]);
+            md.attributes.set("bootloop-rescue-rule-set", "x; reboot");
+            const odd = rescueInstance('echo "{}"', ["br-b"], md);
+            await odd.once();
+            assert.deepEqual(odd.ruleSets(), [""]);
+            md.attributes.delete("bootloop-rescue-rule-set");
+            const none = rescueInstance('echo "{}"', ["br-c"], md);
+            await none.once();
+            assert.deepEqual(none.ruleSets(), [""]);
+        } finally {
+            md.close();
+        }
+    });
 
     it("skips partition device names only: instances named partner-portal or db-part2 are repaired", async () => {
         const md = await metadataServer();

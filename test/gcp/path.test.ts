@@ -52,6 +52,9 @@ describe("GCP path under Pulumi mocks", () => {
         assert.ok((instance.inputs.networkInterfaces as any[]).every((n) => !n.accessConfigs || n.accessConfigs.length === 0));
         assert.deepEqual(instance.inputs.tags, [RESCUE_TAG]);
         assert.equal((instance.inputs.metadata as any)["enable-guest-attributes"], "TRUE");
+        assert.equal((instance.inputs.metadata as any)["bootloop-rescue-rule-set"], "crowdstrike-291", "the agent reads the stack's rule set here");
+        const txr = await plan(inventory([{ name: "web-1" }]), { "bootloop-rescue:ruleSet": "crowdstrike-291-txr" });
+        assert.equal((txr.ofType("gcp:compute/instance:Instance")[0].inputs.metadata as any)["bootloop-rescue-rule-set"], "crowdstrike-291-txr");
         assert.match(String(instance.inputs.metadataStartupScript), /bootloop-rescue-agent\.service/);
         assert.deepEqual((instance.inputs.serviceAccount as any).scopes, ["https://www.googleapis.com/auth/logging.write"]);
         // Attached disks are the seats'; the startup script (the tools) and the image are pinned

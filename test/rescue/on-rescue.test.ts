@@ -36,6 +36,17 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         assert.equal(r.stdout.trim().split("\n").length, 1);
     });
 
+    it("passes the stack's rule set to the engine; a value that is no name is refused before the engine runs", () => {
+        const dir = lib(ok);
+        assert.equal(run(dir, { RULE_SET: "crowdstrike-291-txr" }).status, 0);
+        assert.equal(fs.readFileSync(path.join(dir, "repair-args"), "utf8").trim(), "--disk /dev/fake-disk --rule-set crowdstrike-291-txr");
+        const bad = lib(ok);
+        const r = run(bad, { RULE_SET: "x --rules /etc/passwd" });
+        assert.equal(r.status, 6);
+        assert.match(r.stdout, /RULE_SET is not a rule set's name/);
+        assert.ok(!fs.existsSync(path.join(bad, "repair-args")));
+    });
+
     it("after a reboot that recovered the VM (reboot-then-repair) it touches no disk and says the repair was skipped", () => {
         const dir = lib(ok);
         const r = run(dir, { REBOOT_STATUS: "recovered" });

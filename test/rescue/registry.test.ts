@@ -183,6 +183,20 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         assert.equal(r.evidence.rules[1].action, "quarantine-txr");
     });
 
+    it("the built-in rule set crowdstrike-291-txr is the default rule plus quarantine-txr; it and --rules exclude each other", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("17763") }, ...TXR_FILES]);
+        const r = runEngine(["--disk", img.image, "--rule-set", "crowdstrike-291-txr"], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.evidence.rules.map((x: { id: string }) => x.id), ["crowdstrike-channel-file-291", "registry-txr"]);
+        assert.deepEqual(r.evidence.volumes[0].matches.map((m: { rule: string; action: string }) => [m.rule, m.action]), [["crowdstrike-channel-file-291", "quarantined"], ["registry-txr", "quarantined"], ["registry-txr", "quarantined"]]);
+        const plain = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("17763") }, ...TXR_FILES]);
+        const d = runEngine(["--disk", plain.image, "--rule-set", "crowdstrike-291"], {}, plain.image);
+        assert.deepEqual(d.evidence.volumes[0].matches.map((m: { rule: string }) => m.rule), ["crowdstrike-channel-file-291"], "the default set leaves TxR files alone");
+        const both = runEngine(["--disk", plain.image, "--rule-set", "crowdstrike-291", "--rules", rulesFile([TXR])], {}, plain.image);
+        assert.equal(both.code, 2);
+        assert.match(both.evidence.message, /not allowed with argument/);
+    });
+
     it("quarantine-txr before build 14393 (Windows Server 2012 R2): the TxR files stay, and the evidence says why", () => {
         const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("9600") }, ...TXR_FILES]);
         const before = filesOf(img.image, windowsPart(img));
@@ -221,6 +235,38 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         assert.deepEqual(again.evidence.volumes[0].registryChanges.map((c: { status: string; from: number }) => [c.status, c.from]), [["unchanged", 4]]);
         filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: hive });
         assert.equal(sha256File(hive), hiveBefore);
+    });
+
+    it("the README's worked example, as written: the vendor's driver file quarantined and its service disabled", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+        const example = /\*\*Worked example: the next incident's driver\.\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1];
+        const rules = path.join(workDir, "worked-example.yaml");
+        fs.writeFileSync(rules, example);
+        const hive = buildHive("SYSTEM", {
+            Select: { Current: { dword: 1 } },
+            "ControlSet001\\Services\\VndDrv": { Start: { dword: 0 }, Type: { dword: 1 }, ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\Vendor\\vnddrv.sys" } },
+        });
+        const img = buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "windows", sizeMiB: 48, files: [
+            { path: "Windows/System32/drivers/Vendor/vnddrv.sys", mtime: "2026-11-20T09:30:00Z", content: "faulty driver" },
+            { path: `${CONFIG}/SYSTEM`, source: hive },
+        ] }], 64);
+        // The README's first rules example too: YAML reads its unquoted times as times.
+        const first = /A rules file \(JSON or YAML\)[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1];
+        fs.writeFileSync(path.join(workDir, "first-example.yaml"), first);
+        const plain = runEngine(["--disk", img.image, "--rules", path.join(workDir, "first-example.yaml"), "--dry-run"], {}, img.image);
+        assert.equal(plain.code, 0, JSON.stringify(plain.evidence.message));
+        const dry = runEngine(["--disk", img.image, "--rules", rules, "--dry-run"], {}, img.image);
+        assert.equal(dry.code, 0, JSON.stringify(dry.evidence.message));
+        assert.deepEqual(dry.evidence.volumes[0].registryChanges.map((c: { status: string; from: number; to: number }) => [c.status, c.from, c.to]), [["would-change", 0, 4]]);
+        const r = runEngine(["--disk", img.image, "--rules", rules], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const v = r.evidence.volumes[0];
+        assert.deepEqual(v.registry.ruleDrivers, [{ service: "VndDrv", imagePath: "\\SystemRoot\\System32\\drivers\\Vendor\\vnddrv.sys", rule: "vendor-2026-11-driver" }]);
+        assert.deepEqual(v.matches.map((m: { path: string; action: string }) => [m.path, m.action]), [["Windows/System32/drivers/Vendor/vnddrv.sys", "quarantined"]]);
+        assert.equal(v.registryChanges[0].status, "changed");
+        const after = path.join(workDir, `SYSTEM-vendor-${Date.now()}`);
+        filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: after });
+        assert.equal(hiveValues(after, "ControlSet001\\Services\\VndDrv").Start, 4);
     });
 
     it("a service the hive does not have is reported absent; nothing else changes for it", () => {
