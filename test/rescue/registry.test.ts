@@ -74,7 +74,7 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
             checksumOk: true, consistent: true, logs: [{ name: "SYSTEM.LOG1", sizeBytes: 0, format: "empty", pendingEntries: 0 }], pending: false,
         });
         assert.equal(reg.hives.SOFTWARE.consistent, true);
-        assert.deepEqual(reg.hives.BCD, { present: false });
+        assert.deepEqual(reg.hives.BCD, { present: false, path: "Boot/BCD" }, "where it looked");
         assert.deepEqual(reg.txr, { files: 2, bytes: 7 });
         assert.equal(reg.windowsBuild, "20348");
         assert.equal(reg.ubr, 2527);
@@ -119,7 +119,7 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         assert.equal(reg.windowsBuild, undefined);
         const none = windowsDisk([]);
         const n = registryOf(runEngine(["--disk", none.image, "--dry-run"], {}, none.image));
-        assert.deepEqual(n.hives, { SYSTEM: { present: false }, SOFTWARE: { present: false }, BCD: { present: false } });
+        assert.deepEqual(n.hives, { SYSTEM: { present: false, path: `${CONFIG}/SYSTEM` }, SOFTWARE: { present: false, path: `${CONFIG}/SOFTWARE` }, BCD: { present: false, path: "Boot/BCD" } });
         assert.equal(n.readError, undefined);
     });
 
@@ -131,8 +131,8 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         const r = runEngine(["--disk", img.image], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
         const reg = registryOf(r);
-        assert.deepEqual(reg.hives.SYSTEM, { present: false });
-        assert.deepEqual(reg.hives.BCD, { present: false });
+        assert.deepEqual(reg.hives.SYSTEM, { present: false, path: `${CONFIG}/SYSTEM` }, "a FIFO is no hive");
+        assert.deepEqual(reg.hives.BCD, { present: false, path: "Boot/BCD" }, "a link is not followed");
         assert.match(reg.readError, /^hives not read: /);
         assert.equal(r.evidence.outcome, "repaired");
     });
