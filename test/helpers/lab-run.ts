@@ -1,3 +1,4 @@
+import { SpawnSyncReturns, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -5,6 +6,20 @@ import { identities, paths as builtPaths } from "../../components/clouds";
 import { runOffline, OfflineRun } from "../../components/core/offline/run";
 import { CloudPath } from "../../components/core/steps";
 import { labIdentity, labPath } from "../fixtures/lab-cloud";
+
+const projectRoot = path.resolve(__dirname, "../..");
+
+/**
+ * Runs one of the project's scripts (`scripts/<name>.ts`) as `npm run` would from `cwd`: through
+ * ts-node, with INIT_CWD set to `cwd`, and the environment given on top of this one.
+ */
+export function runProjectScript(name: string, args: string[], cwd = projectRoot, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(projectRoot, "scripts", `${name}.ts`), ...args], {
+        cwd,
+        encoding: "utf8",
+        env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(projectRoot, "tsconfig.json"), ...env },
+    });
+}
 
 /** Writes files into a fresh temporary folder and returns it. */
 export function tempDir(files: Record<string, string>): string {

@@ -166,12 +166,17 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
     this.timeout(180_000);
     before(requireDiskLab);
 
-    it("quarantine-txr on build 14393 and later: the TxR files move into the quarantine, hashed like files", () => {
-        const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("14393") }, ...TXR_FILES]);
+    /** A disk of the Windows build given, with TxR files, repaired with the TxR rule: the files before, and the volume's evidence. */
+    function repairWithTxrRule(build: string) {
+        const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software(build) }, ...TXR_FILES]);
         const before = filesOf(img.image, windowsPart(img));
         const r = runEngine(["--disk", img.image, "--rules", rulesFile([TXR])], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
-        const v = r.evidence.volumes[0];
+        return { img, before, r, v: r.evidence.volumes[0] };
+    }
+
+    it("quarantine-txr on build 14393 and later: the TxR files move into the quarantine, hashed like files", () => {
+        const { img, before, r, v } = repairWithTxrRule("14393");
         const txr = v.matches.filter((m: { rule: string }) => m.rule === "registry-txr");
         assert.deepEqual(txr.map((m: { path: string; action: string }) => [m.path.split("/").pop(), m.action]), [["{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.0.regtrans-ms", "quarantined"], ["{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.blf", "quarantined"]]);
         const after = filesOf(img.image, windowsPart(img));
@@ -198,11 +203,7 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
     });
 
     it("quarantine-txr before build 14393 (Windows Server 2012 R2): the TxR files stay, and the evidence says why", () => {
-        const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("9600") }, ...TXR_FILES]);
-        const before = filesOf(img.image, windowsPart(img));
-        const r = runEngine(["--disk", img.image, "--rules", rulesFile([TXR])], {}, img.image);
-        assert.equal(r.code, 0, r.stderr);
-        const v = r.evidence.volumes[0];
+        const { img, before, v } = repairWithTxrRule("9600");
         assert.deepEqual(v.registryChanges, [{ rule: "registry-txr", action: "quarantine-txr", status: "skipped", reason: "Windows build 9600 is older than 14393 (Windows Server 2016): TxR files are kept" }]);
         const after = filesOf(img.image, windowsPart(img));
         for (const f of TXR_FILES) assert.equal(after[f.path].sha256, before[f.path].sha256);

@@ -1,11 +1,10 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { packEvidence } from "../../components/core/cloud-steps";
 import { abridgeEvidence } from "../../components/core/evidence-record";
 import { StackExport, fullEvidence } from "../../components/core/report/full-evidence";
-import { tempDir } from "../helpers/lab-run";
+import { runProjectScript, tempDir } from "../helpers/lab-run";
 
 const root = path.resolve(__dirname, "../..");
 const DEMO = fs.readFileSync(path.join(__dirname, "../fixtures/demo-evidence.json"), "utf8").trim();
@@ -33,13 +32,7 @@ const ok = stackExport(
     ],
 );
 
-function evidenceCli(args: string[], env: Record<string, string> = {}, cwd = root) {
-    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "scripts/evidence.ts"), ...args], {
-        encoding: "utf8",
-        cwd,
-        env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(root, "tsconfig.json"), ...env },
-    });
-}
+const evidenceCli = (args: string[], env: Record<string, string> = {}, cwd = root) => runProjectScript("evidence", args, cwd, env);
 
 describe("the full evidence, from the stack's state", () => {
     it("finds each repaired VM's document where its path kept it, decoded and matching the record's hash", () => {

@@ -1,22 +1,15 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as path from "path";
 import { planDocument, renderSummary } from "../../components/core/offline/render";
 import * as fs from "fs";
 import { PACKED_EVIDENCE_BYTES, RECORD_EVIDENCE_BYTES, estimateState } from "../../components/core/offline/fleet";
 import { packEvidence } from "../../components/core/cloud-steps";
 import { abridgeEvidence } from "../../components/core/evidence-record";
-import { labInventory, planInventory, runLab, tempDir } from "../helpers/lab-run";
+import { labInventory, planInventory, runLab, runProjectScript, tempDir } from "../helpers/lab-run";
 
 const root = path.resolve(__dirname, "../..");
 
-function plan(args: string[], cwd = root) {
-    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "scripts/plan.ts"), ...args], {
-        cwd,
-        encoding: "utf8",
-        env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(root, "tsconfig.json") },
-    });
-}
+const plan = (args: string[], cwd = root) => runProjectScript("plan", args, cwd);
 
 describe("npm run plan", () => {
     it("exits non-zero on an invalid inventory, errors on stderr and nothing on stdout", () => {

@@ -1,21 +1,14 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { needsPerson, renderReport } from "../../components/core/report/render";
-import { tempDir } from "../helpers/lab-run";
+import { runProjectScript, tempDir } from "../helpers/lab-run";
 
 const FIXTURE = path.join(__dirname, "../fixtures/stack-outputs.json");
 const outputs = JSON.parse(fs.readFileSync(FIXTURE, "utf8"));
 const root = path.resolve(__dirname, "../..");
 
-function report(args: string[], env: Record<string, string> = {}, cwd = root) {
-    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "scripts/report.ts"), ...args], {
-        encoding: "utf8",
-        cwd,
-        env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(root, "tsconfig.json"), ...env },
-    });
-}
+const report = (args: string[], env: Record<string, string> = {}, cwd = root) => runProjectScript("report", args, cwd, env);
 
 describe("the recovery report", () => {
     const md = renderReport(outputs, "file stack-outputs.json", new Date("2024-07-19T12:00:00Z"));

@@ -1,31 +1,16 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { identities, paths } from "../../components/clouds";
 import { loadInventory } from "../../components/core/program";
 import { planShards } from "../../components/core/shard";
-import { tempDir } from "../helpers/lab-run";
+import { runProjectScript, tempDir } from "../helpers/lab-run";
 
-const root = path.resolve(__dirname, "../..");
 const noConfig = { get: () => undefined, kind: () => "missing" as const };
 
-function shard(args: string[], cwd: string) {
-    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "scripts/shard.ts"), ...args], {
-        cwd,
-        encoding: "utf8",
-        env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(root, "tsconfig.json") },
-    });
-}
-
-function plan(args: string[], cwd: string) {
-    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "scripts/plan.ts"), ...args], {
-        cwd,
-        encoding: "utf8",
-        env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(root, "tsconfig.json") },
-    });
-}
+const shard = (args: string[], cwd: string) => runProjectScript("shard", args, cwd);
+const plan = (args: string[], cwd: string) => runProjectScript("plan", args, cwd);
 
 /** An inventory of `n` AWS VMs in two regions and `m` GCP VMs. */
 function fleet(n: number, m: number): string {
