@@ -270,6 +270,27 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         assert.equal(hiveValues(after, "ControlSet001\\Services\\VndDrv").Start, 4);
     });
 
+    it("more TxR files than Windows ever leaves: counted up to the limit, and quarantine-txr refuses the disk (exit 5, nothing moved)", () => {
+        const many: FileSpec[] = Array.from({ length: 1001 }, (_, i) => ({ path: `${CONFIG}/TxR/{x}.TxR.${i}.regtrans-ms`, content: "t" }));
+        const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("17763") }, ...many]);
+        const health = runEngine(["--disk", img.image, "--dry-run"], {}, img.image);
+        assert.deepEqual(registryOf(health).txr, { files: 1001, bytes: 0, overLimit: true });
+        const before = filesOf(img.image, windowsPart(img));
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([TXR])], {}, img.image);
+        assert.equal(r.code, 5);
+        assert.match(r.evidence.message, /holds more than 1000 TxR files/);
+        assert.deepEqual(filesOf(img.image, windowsPart(img)), before);
+    });
+
+    it("a missing SYSTEM hive: disable-service refuses with exit 5 and nothing changes", () => {
+        const img = windowsDisk([]);
+        const before = filesOf(img.image, windowsPart(img));
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([DISABLE])], {}, img.image);
+        assert.equal(r.code, 5);
+        assert.match(r.evidence.volumes[0].message, /rule disable-csagent: the volume has no SYSTEM hive \(Windows\/System32\/config\/SYSTEM\) to disable CSAgent in; nothing was changed/);
+        assert.deepEqual(filesOf(img.image, windowsPart(img)), before);
+    });
+
     it("a service the hive does not have is reported absent; nothing else changes for it", () => {
         const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(1) }]);
         const r = runEngine(["--disk", img.image, "--rules", rulesFile([{ ...DISABLE, service: "NoSuchDriver" }])], {}, img.image);
