@@ -14,17 +14,41 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 image="$work/broken-windows.img"
 cs="Windows/System32/drivers/CrowdStrike"
+# Registry hives like a Windows Server 2022's in what the engine reads (built with hivex, where
+# python3-hivex is installed): the build, and CrowdStrike's boot-start driver in ControlSet001.
+hives=""
+if /usr/bin/python3 -c "import hivex" 2>/dev/null; then
+    WORK=$work /usr/bin/python3 - <<'PY'
+import json, os, subprocess
+work = os.environ["WORK"]
+specs = [
+    {"out": f"{work}/SOFTWARE", "name": "SOFTWARE", "keys": {r"Microsoft\Windows NT\CurrentVersion": {
+        "CurrentBuildNumber": {"sz": "20348"}, "UBR": {"dword": 2527}, "ProductName": {"sz": "Windows Server 2022 Datacenter"}}}},
+    {"out": f"{work}/SYSTEM", "name": "SYSTEM", "keys": {
+        "Select": {"Current": {"dword": 1}},
+        r"ControlSet001\Services\CSAgent": {"Start": {"dword": 0}, "Type": {"dword": 1}, "ImagePath": {"expand": r"\SystemRoot\System32\drivers\CrowdStrike\csagent.sys"}},
+        r"ControlSet001\Services\disk": {"Start": {"dword": 0}, "Type": {"dword": 1}, "ImagePath": {"expand": r"System32\drivers\disk.sys"}}}},
+]
+for spec in specs:
+    subprocess.run(["/usr/bin/python3", "test/rescue/make_hive.py"], input=json.dumps(spec), text=True, check=True)
+PY
+    hives=",
+    {\"path\": \"Windows/System32/config/SYSTEM\", \"source\": \"$work/SYSTEM\"},
+    {\"path\": \"Windows/System32/config/SOFTWARE\", \"source\": \"$work/SOFTWARE\"}"
+else
+    echo "demo: python3-hivex is not installed: the disk gets no registry hives (bash scripts/test.sh installs it)" >&2
+fi
 python3 test/rescue/make_image.py >/dev/null <<JSON
 {"image": "$image", "table": "gpt", "sizeMiB": 96, "partitions": [
   {"kind": "efi", "sizeMiB": 8}, {"kind": "msr", "sizeMiB": 8},
   {"kind": "windows", "sizeMiB": 48, "hibernated": true, "files": [
     {"path": "$cs/C-00000291-00000000-00000032.sys", "mtime": "2024-07-19T04:09:13Z", "content": "faulty channel file 291"},
     {"path": "$cs/C-00000291-00000000-00000033.sys", "mtime": "2024-07-19T05:27:04Z", "content": "reverted channel file 291"},
-    {"path": "$cs/C-00000290-00000000-00000010.sys", "mtime": "2024-07-19T04:09:13Z", "content": "another channel file"}]},
+    {"path": "$cs/C-00000290-00000000-00000010.sys", "mtime": "2024-07-19T04:09:13Z", "content": "another channel file"}$hives]},
   {"kind": "recovery", "sizeMiB": 16}]}
 JSON
 echo "demo: built $image: a GPT disk whose Windows volume holds the faulty 04:09 UTC channel file," >&2
-echo "demo: the good 05:27 UTC one, a decoy, and a hibernation file. Dry run first:" >&2
+echo "demo: the good 05:27 UTC one, a decoy, a hibernation file and registry hives. Dry run first:" >&2
 rescue/repair-disk --disk "$image" --dry-run | python3 -c 'import json,sys; e=json.load(sys.stdin); print("demo:   dry run:", e["outcome"], [(m["path"].split("/")[-1], m["action"]) for v in e["volumes"] for m in v["matches"]])' >&2
 echo "demo: now the repair (its evidence document follows on stdout):" >&2
 rescue/repair-disk --disk "$image"

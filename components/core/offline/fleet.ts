@@ -21,10 +21,10 @@ const RESOURCE_OVERHEAD = 800;
 const DEPENDENCY_BYTES = 220;
 /**
  * A repair's evidence, gzip-base64, as repair steps print it and a swap that reads it back keeps
- * it: 1,652 bytes for the demo disk's (4 partitions, one faulty file quarantined; 2,863 bytes as
- * compact JSON). Disks with thousands of matching files make far more.
+ * it: 2,032 bytes for the demo disk's (4 partitions, one faulty file quarantined, the registry's
+ * health; 3,704 bytes as compact JSON). Disks with thousands of matching files make far more.
  */
-export const PACKED_EVIDENCE_BYTES = 1650;
+export const PACKED_EVIDENCE_BYTES = 2050;
 /**
  * The same evidence as a VM's record carries it, abridged (verdict, at most 20 files, the full
  * document's hash and keeper): 693 bytes for the demo disk's.
