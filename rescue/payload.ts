@@ -38,9 +38,10 @@ export function rescueTools(): { install: string; version: string } {
 
 /**
  * The packages a rescue VM installs at first boot: the NTFS and BitLocker tools, python3 for the
- * engine, and python3-hivex, with which it reads (and edits) registry hives offline.
+ * engine, python3-hivex, with which it reads (and edits) registry hives offline, and mtools, with
+ * which it reads the EFI system partition's BCD store in user space.
  */
-export const RESCUE_PACKAGES = ["ntfs-3g", "dislocker", "python3", "python3-hivex"];
+export const RESCUE_PACKAGES = ["ntfs-3g", "dislocker", "python3", "python3-hivex", "mtools"];
 
 /** What a cloud adds to a rescue VM's first boot: files to write and commands to run after the packages. */
 export interface CloudInitExtras {

@@ -6,7 +6,8 @@
 # awscli (v2) and azure-cli: every call the scripts make is replayed through the real CLIs (and
 # gcloud, which the machine has) inside a network namespace that reaches no cloud. python3-hivex
 # (for /usr/bin/python3) reads registry hives in the engine, as on a rescue VM, and builds the
-# tests' hives; libhivex-bin gives hivexsh to look at them by hand.
+# tests' hives; libhivex-bin gives hivexsh to look at them by hand. mtools reads the EFI system
+# partition in the engine, as on a rescue VM; dosfstools formats the tests' EFI partitions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 source scripts/as-root.sh
 as_root "scripts/test.sh needs root (loop devices, mounts for the repair engine's tests)" "$@"
 
-packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 python3-hivex libhivex-bin dislocker awscli azure-cli iproute2)
+packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 python3-hivex libhivex-bin mtools dosfstools dislocker awscli azure-cli iproute2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -121,18 +121,21 @@ export function filesOf(image: string, part: { startBytes: number; sizeBytes: nu
     return JSON.parse(execFileSync("python3", [path.join(__dirname, "inspect_image.py"), image, String(part.startBytes), String(part.sizeBytes), ...extra], { encoding: "utf8" }));
 }
 
-/** The values of a key of a hive file (read with hivex by /usr/bin/python3): name → DWORD or string. */
-export function hiveValues(hive: string, key: string): Record<string, number | string> {
+/** The values of a key of a hive file (read with hivex by /usr/bin/python3): name → DWORD, string, or binary as hex. */
+export function hiveValues(hive: string, key: string): Record<string, number | string> | null {
     const script = [
         "import hivex, json, sys",
         "h = hivex.Hivex(sys.argv[1])",
         "node = h.root()",
         "for part in sys.argv[2].split('\\\\'):",
-        "    node = h.node_get_child(node, part)",
+        "    node = h.node_get_child(node, part) if node else None",
+        "if not node:",
+        "    print('null')",
+        "    sys.exit(0)",
         "out = {}",
         "for v in h.node_values(node):",
         "    t = h.value_type(v)[0]",
-        "    out[h.value_key(v)] = h.value_dword(v) if t == 4 else h.value_string(v)",
+        "    out[h.value_key(v)] = h.value_dword(v) if t == 4 else h.value_value(v)[1].hex() if t == 3 else h.value_string(v)",
         "print(json.dumps(out))",
     ].join("\n");
     return JSON.parse(execFileSync("/usr/bin/python3", ["-c", script, hive, key], { encoding: "utf8" }));

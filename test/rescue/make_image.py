@@ -145,6 +145,23 @@ def format_partition(image, offset, size, part, out):
             run("mkntfs", "--quick", "--force", "--label", part.get("label", kind.capitalize()), "--partition-start", str(offset // 512), dev)
             populate_ntfs(dev, part)
         with_loop(image, offset, size, mk)
+    elif kind == "efi" and part.get("files"):
+        # An EFI system partition with files (the BCD store of a UEFI Windows): FAT, written with
+        # mtools, as the engine reads it.
+        def mk_fat(dev):
+            run("mkfs.vfat", "-n", "SYSTEM", dev)
+            env = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+            for f in part["files"]:
+                parts = f["path"].split("/")
+                for i in range(1, len(parts)):
+                    subprocess.run(["mmd", "-D", "s", "-i", dev, "::/" + "/".join(parts[:i])], env=env, capture_output=True)
+                src = f.get("source")
+                if src is None:
+                    src = tempfile.mktemp()
+                    with open(src, "w") as t:
+                        t.write(f.get("content", ""))
+                subprocess.run(["mcopy", "-o", "-i", dev, src, "::/" + f["path"]], env=env, check=True, capture_output=True)
+        with_loop(image, offset, size, mk_fat)
     elif kind == "ext4":
         with_loop(image, offset, size, lambda dev: run("mkfs.ext4", "-q", "-F", "-L", "linux", dev))
     elif kind == "bitlocker":

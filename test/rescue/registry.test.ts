@@ -2,6 +2,7 @@
 // logs, TxR files, the Windows build and the boot-start drivers a rule's folder holds. Real hives
 // (built by hivex) on real NTFS images.
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { BuiltImage, FileSpec, PartitionSpec, buildHive, buildImage, filesOf, hiveValues, requireDiskLab, runEngine, sha256File, skipDiskLab, workDir } from "./disk-lab";
@@ -117,6 +118,7 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         assert.equal(reg.hives.BCD.signatureOk, true);
         assert.equal(reg.hives.BCD.checksumOk, false);
         assert.equal(reg.windowsBuild, undefined);
+        assert.match(reg.readError, /^hives not read: BCD: RuntimeError: .*; SYSTEM: RuntimeError: /, "hivex refuses a bad checksum too");
         const none = windowsDisk([]);
         const n = registryOf(runEngine(["--disk", none.image, "--dry-run"], {}, none.image));
         assert.deepEqual(n.hives, { SYSTEM: { present: false, path: `${CONFIG}/SYSTEM` }, SOFTWARE: { present: false, path: `${CONFIG}/SOFTWARE` }, BCD: { present: false, path: "Boot/BCD" } });
@@ -135,6 +137,14 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         assert.deepEqual(reg.hives.BCD, { present: false, path: "Boot/BCD" }, "a link is not followed");
         assert.match(reg.readError, /^hives not read: /);
         assert.equal(r.evidence.outcome, "repaired");
+    });
+
+    it("each hive is read on its own: one hivex refuses does not keep the others from being read", () => {
+        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(2) }, { path: `${CONFIG}/SOFTWARE`, content: "regf" + "\u0001".repeat(5000) }]);
+        const reg = registryOf(runEngine(["--disk", img.image, "--dry-run"], {}, img.image));
+        assert.match(reg.readError, /^hives not read: SOFTWARE: RuntimeError: /);
+        assert.equal(reg.controlSet, "ControlSet002");
+        assert.equal(reg.ruleDrivers.length, 1);
     });
 
     it("without hivex, the headers and logs are still read and the evidence says why the keys were not", () => {
@@ -218,9 +228,9 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         assert.deepEqual(v.registryChanges, [{ rule: "disable-csagent", action: "disable-service", hive: "SYSTEM", key: "ControlSet002\\Services\\CSAgent", value: "Start", from: 0, to: 4, status: "changed", undoFile: undo }]);
         const hive = path.join(workDir, `SYSTEM-after-${Date.now()}`);
         const after = filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: hive });
-        assert.equal(hiveValues(hive, "ControlSet002\\Services\\CSAgent").Start, 4);
-        assert.equal(hiveValues(hive, "ControlSet002\\Services\\CSAgent").ImagePath, "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys", "the other values stay");
-        assert.equal(hiveValues(hive, "ControlSet001\\Services\\Stale").Start, 0, "another control set is not touched");
+        assert.equal(hiveValues(hive, "ControlSet002\\Services\\CSAgent")!.Start, 4);
+        assert.equal(hiveValues(hive, "ControlSet002\\Services\\CSAgent")!.ImagePath, "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys", "the other values stay");
+        assert.equal(hiveValues(hive, "ControlSet001\\Services\\Stale")!.Start, 0, "another control set is not touched");
         assert.ok(after[undo], "the undo file is in the quarantine folder");
         assert.ok(!Object.keys(after).some((f) => f.includes("bootloop-rescue-new")), "no temporary hive left");
         const undoCopy = path.join(workDir, `undo-${Date.now()}`);
@@ -267,7 +277,7 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         assert.equal(v.registryChanges[0].status, "changed");
         const after = path.join(workDir, `SYSTEM-vendor-${Date.now()}`);
         filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: after });
-        assert.equal(hiveValues(after, "ControlSet001\\Services\\VndDrv").Start, 4);
+        assert.equal(hiveValues(after, "ControlSet001\\Services\\VndDrv")!.Start, 4);
     });
 
     it("more TxR files than Windows ever leaves: counted up to the limit, and quarantine-txr refuses the disk (exit 5, nothing moved)", () => {
@@ -332,5 +342,99 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
             assert.equal(r.code, 2);
             assert.match(r.evidence.message, message);
         }
+    });
+});
+
+const ENTRY = "{a1b2c3d4-0000-4000-8000-00000000f00d}";
+
+/** A BCD store whose default entry is ENTRY ("Windows Server"), optionally already in safe mode (0 minimal, 1 network). */
+function bcd(safeBoot?: number): string {
+    const elements = `Objects\\${ENTRY}\\Elements`;
+    return buildHive("BCD", {
+        "Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Elements\\23000003": { Element: { sz: ENTRY } },
+        [`${elements}\\12000004`]: { Element: { sz: "Windows Server" } },
+        ...(safeBoot === undefined ? {} : { [`${elements}\\25000080`]: { Element: { binary: Buffer.alloc(8, 0).fill(safeBoot, 0, 1).toString("hex") } } }),
+    });
+}
+
+/** A UEFI disk: the BCD store on the EFI system partition (FAT), Windows with a SYSTEM hive beside it. */
+function uefiDisk(store: string): BuiltImage {
+    return buildImage("gpt", [
+        { kind: "efi", sizeMiB: 8, files: [{ path: "EFI/Microsoft/Boot/BCD", source: store }] },
+        { kind: "windows", sizeMiB: 48, files: [BAD, { path: `${CONFIG}/SYSTEM`, source: system(1) }] },
+    ], 64);
+}
+
+/** The BCD store on the image's EFI system partition, copied out with mtools. */
+function espBcd(img: BuiltImage): string {
+    const esp = img.partitions.find((p) => p.kind === "efi")!;
+    const out = path.join(workDir, `BCD-out-${Date.now()}-${Math.random().toString(16).slice(2)}`);
+    execFileSync("mcopy", ["-n", "-i", `${img.image}@@${esp.startBytes}`, "::/EFI/Microsoft/Boot/BCD", out], { env: { ...process.env, MTOOLS_SKIP_CHECK: "1" } });
+    return out;
+}
+
+const SAFE_BOOT = { id: "safe-mode", action: "safe-boot", mode: "minimal" };
+const SAFEBOOT_KEY = `Objects\\${ENTRY}\\Elements\\25000080`;
+
+(skipDiskLab() ? describe.skip : describe)("repair engine: the BCD store and safe-boot", function () {
+    this.timeout(180_000);
+    before(requireDiskLab);
+
+    it("reads the BCD store from the EFI system partition (FAT, with mtools): its health and the default boot entry", () => {
+        const img = uefiDisk(bcd());
+        const r = runEngine(["--disk", img.image, "--dry-run"], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const reg = registryOf(r);
+        assert.deepEqual([reg.hives.BCD.path, reg.hives.BCD.partition, reg.hives.BCD.consistent], ["EFI/Microsoft/Boot/BCD", 1, true]);
+        assert.deepEqual(reg.bootEntry, { id: ENTRY, description: "Windows Server", safeBoot: null });
+        assert.equal(registryOf(runEngine(["--disk", uefiDisk(bcd(1)).image, "--dry-run"])).bootEntry.safeBoot, "network");
+    });
+
+    it("safe-boot minimal: the default entry's safeboot element set on the EFI system partition, with its undo; again: unchanged", () => {
+        const img = uefiDisk(bcd());
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([SAFE_BOOT])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        const v = r.evidence.volumes[0];
+        const undo = `${v.quarantineFolder}/registry-undo.reg`;
+        assert.deepEqual(v.registryChanges, [{ rule: "safe-mode", action: "safe-boot", hive: "BCD", partition: 1, key: SAFEBOOT_KEY, value: "Element", from: null, to: 0, status: "changed", undoFile: undo }]);
+        assert.deepEqual(hiveValues(espBcd(img), SAFEBOOT_KEY), { Element: "0000000000000000" });
+        assert.deepEqual(hiveValues(espBcd(img), `Objects\\${ENTRY}\\Elements\\12000004`), { Element: "Windows Server" }, "the rest of the store stays");
+        const undoCopy = path.join(workDir, `undo-bcd-${Date.now()}`);
+        filesOf(img.image, windowsPart(img), { path: undo, to: undoCopy });
+        assert.match(fs.readFileSync(undoCopy).toString("utf16le"), /\r\n\[-HKEY_LOCAL_MACHINE\\BCD00000000\\Objects\\\{a1b2c3d4-0000-4000-8000-00000000f00d\}\\Elements\\25000080\]\r\n/);
+        const again = runEngine(["--disk", img.image, "--rules", rulesFile([SAFE_BOOT])], {}, img.image);
+        assert.equal(again.evidence.outcome, "nothing-to-do");
+        assert.deepEqual(again.evidence.volumes[0].registryChanges.map((c: { status: string; from: number }) => [c.status, c.from]), [["unchanged", 0]]);
+    });
+
+    it("safe-boot network over minimal, in a dry run: would-change with the old value, and no byte of the disk changes", () => {
+        const img = uefiDisk(bcd(0));
+        const sum = sha256File(img.image);
+        const r = runEngine(["--disk", img.image, "--dry-run", "--rules", rulesFile([{ ...SAFE_BOOT, mode: "network" }])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.evidence.volumes[0].registryChanges.map((c: { status: string; from: number; to: number }) => [c.status, c.from, c.to]), [["would-change", 0, 1]]);
+        assert.equal(sha256File(img.image), sum);
+    });
+
+    it("a BIOS disk keeps the store at Boot/BCD on the Windows volume: safe-boot network is set there", () => {
+        const img = windowsDisk([{ path: "Boot/BCD", source: bcd() }]);
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([{ ...SAFE_BOOT, mode: "network" }])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.evidence.volumes[0].registryChanges[0].partition, undefined);
+        const store = path.join(workDir, `BCD-bios-${Date.now()}`);
+        filesOf(img.image, windowsPart(img), { path: "Boot/BCD", to: store });
+        assert.deepEqual(hiveValues(store, SAFEBOOT_KEY), { Element: "0100000000000000" });
+    });
+
+    it("no BCD store anywhere: safe-boot refuses with exit 5 and nothing changes; a bad mode is refused before anything is read", () => {
+        const img = windowsDisk([]);
+        const before = filesOf(img.image, windowsPart(img));
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([SAFE_BOOT])], {}, img.image);
+        assert.equal(r.code, 5);
+        assert.match(r.evidence.volumes[0].message, /rule safe-mode: no BCD store with a default boot entry was found/);
+        assert.deepEqual(filesOf(img.image, windowsPart(img)), before);
+        const bad = runEngine(["--disk", img.image, "--rules", rulesFile([{ ...SAFE_BOOT, mode: "dsrepair" }])], {}, img.image);
+        assert.equal(bad.code, 2);
+        assert.match(bad.evidence.message, /rules\[1\]\.mode: expected minimal or network/);
     });
 });
