@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { FIXED, INSTANCE, MUTATING, ORIGINAL, RESCUE, SCRATCH, op, repairEnv, run, swapEnv, world } from "./run-script";
+import { FAR_DEADLINES } from "../helpers/stand-in";
 import { unpackEvidence } from "../../components/core/cloud-steps";
 
 
@@ -47,8 +48,8 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.ok(!r.calls.some((c) => c.includes(ORIGINAL) && /attach-volume|delete/.test(op(c))), "nothing but the detach touched the original");
         });
 
-        it("retries throttled calls with jittered backoff, and a throttled poll of the watcher is never a negative observation", () => {
-            const r = run("swap", swapEnv, world({ throttle: { "ec2 stop-instances": 2, "ec2 describe-instances": 3, "ec2 describe-instance-status": 3 } }));
+        it("retries throttled calls with jittered backoff, and the watcher retries its throttled polls (that a throttled poll never counts against a wait is the watcher's own test)", () => {
+            const r = run("swap", { ...swapEnv, ...FAR_DEADLINES }, world({ throttle: { "ec2 stop-instances": 2, "ec2 describe-instances": 3, "ec2 describe-instance-status": 3 } }));
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "ec2 stop-instances").length, 3);
             assert.match(r.stderr, /ec2 stop-instances was throttled or busy \(try 1\); retrying in [0-9.]+s/);

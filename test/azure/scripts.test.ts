@@ -5,7 +5,7 @@ import * as path from "path";
 import { FIXED, MUTATING, ORIGINAL, REPAIR_OUTPUT, RESCUE_ID, SCRATCH, STAND_IN, SUB, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
 import { evidenceAfterReport } from "../../components/core/cloud-steps";
 import { azureScript } from "../../components/azure/scripts";
-import { runTogether } from "../helpers/stand-in";
+import { FAR_DEADLINES, runTogether } from "../helpers/stand-in";
 
 describe("Azure command scripts (stand-in az CLI)", () => {
     describe("swap + start + verify", () => {
@@ -76,7 +76,7 @@ describe("Azure command scripts (stand-in az CLI)", () => {
         it("retries HTTP 429 throttling with backoff", () => {
             const w = world();
             w.throttle = { "vm deallocate": 2, "vm get-instance-view": 1 };
-            const r = run("swap", swapEnv, w);
+            const r = run("swap", { ...swapEnv, ...FAR_DEADLINES }, w);
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "vm deallocate").length, 3);
             assert.match(r.stderr, /vm deallocate was throttled or busy \(try 1\); retrying in [0-9.]+s/);

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { MUTATING, op, repairEnv, run, swapEnv, world } from "./run-script";
+import { FAR_DEADLINES } from "../helpers/stand-in";
 import { unpackEvidence } from "../../components/core/cloud-steps";
 
 /** Guest attributes as the rescue agent publishes them. */
@@ -77,7 +78,7 @@ describe("GCP command scripts (stand-in gcloud)", () => {
         it("retries rate-limit errors with backoff", () => {
             const w = world();
             w.throttle = { "instances stop": 2, "instances describe": 1 };
-            const r = run("swap", swapEnv, w);
+            const r = run("swap", { ...swapEnv, ...FAR_DEADLINES }, w);
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "instances stop").length, 3);
             assert.match(r.stderr, /instances stop was throttled or busy \(try 1\); retrying in [0-9.]+s/);

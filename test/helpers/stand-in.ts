@@ -72,6 +72,13 @@ function standInRun(args: StandInArgs, prefix: string) {
 }
 
 /**
+ * Deadlines far off, for tests of retrying: what they test is the retry, not how long a loaded
+ * runner takes to make its next observation (a CI run once saw a stop wait's 0.9 s, compressed,
+ * pass while the throttled watcher backed off).
+ */
+export const FAR_DEADLINES = { STOP_TIMEOUT_SECONDS: "60000", BOOTLOOP_BLIND_GRACE_SECONDS: "60" };
+
+/**
  * Runs a command script with bash, a stand-in CLI first on PATH and its world in a JSON file. The
  * stand-in appends each call to a log and rewrites the world as the cloud would move. Polls and
  * backoff are instant unless the environment says otherwise. The script's watcher (which makes
