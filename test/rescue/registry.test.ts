@@ -426,6 +426,23 @@ const SAFEBOOT_KEY = `Objects\\${ENTRY}\\Elements\\25000080`;
         assert.deepEqual(hiveValues(store, SAFEBOOT_KEY), { Element: "0100000000000000" });
     });
 
+    it("an older BIOS disk keeps the store on its System Reserved partition: read there, and safe-boot set there", () => {
+        const img = buildImage("mbr", [
+            { kind: "ntfs", sizeMiB: 16, label: "System Reserved", files: [{ path: "Boot/BCD", source: bcd() }] },
+            { kind: "windows", sizeMiB: 40, files: [BAD, { path: `${CONFIG}/SYSTEM`, source: system(1) }] },
+        ], 64);
+        const r = runEngine(["--disk", img.image, "--rules", rulesFile([SAFE_BOOT])], {}, img.image);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.evidence.partitions[0].skipped, /it holds the BCD store \(System Reserved\)/);
+        const v = r.evidence.volumes[0];
+        assert.deepEqual([v.registry.hives.BCD.path, v.registry.hives.BCD.partition], ["Boot/BCD", 1]);
+        assert.deepEqual(v.registryChanges.map((c: { status: string; partition: number; to: number }) => [c.status, c.partition, c.to]), [["changed", 1, 0]]);
+        const reserved = img.partitions.find((p) => p.kind === "ntfs")!;
+        const store = path.join(workDir, `BCD-reserved-${Date.now()}`);
+        filesOf(img.image, reserved, { path: "Boot/BCD", to: store });
+        assert.deepEqual(hiveValues(store, SAFEBOOT_KEY), { Element: "0000000000000000" });
+    });
+
     it("no BCD store anywhere: safe-boot refuses with exit 5 and nothing changes; a bad mode is refused before anything is read", () => {
         const img = windowsDisk([]);
         const before = filesOf(img.image, windowsPart(img));
