@@ -196,6 +196,11 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
             assert.equal(m.sha256, before[m.path].sha256);
         }
         assert.equal(r.evidence.rules[1].action, "quarantine-txr");
+        // Again: the TxR files are in the quarantine already; nothing more moves.
+        const again = runEngine(["--disk", img.image, "--rules", rulesFile([TXR])], {}, img.image);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(again.evidence.outcome, "nothing-to-do");
+        assert.deepEqual(filesOf(img.image, windowsPart(img)), after);
     });
 
     it("the built-in rule set crowdstrike-291-txr is the default rule plus quarantine-txr; it and --rules exclude each other", () => {
