@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as zlib from "zlib";
+import * as evidenceLine from "./scripts/evidence";
 import { Settings } from "./settings";
 import { AttachStep, BackupStep, CloudSession, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext } from "./steps";
 
@@ -130,9 +130,12 @@ export function swapCommandSettings(settings: Settings, ctx: StepContext): Comma
     };
 }
 
-/** An evidence document as one gzip-base64 line (deterministic: gzip without a timestamp). */
+/**
+ * An evidence document as one line, as the stack's state keeps it: deflated with the evidence
+ * dictionary, base64 (see scripts/evidence.js, which the command scripts use too).
+ */
 export function packEvidence(evidence: string): string {
-    return evidence === "" ? "" : `gzip-base64:${zlib.gzipSync(Buffer.from(evidence, "utf8"), { level: 9 }).toString("base64")}`;
+    return evidenceLine.pack(evidence);
 }
 
 /**
@@ -145,16 +148,10 @@ export function evidenceAfterReport(stdout: string | undefined): string {
 }
 
 /**
- * The evidence document of a step's output: its last line, decoded when it travelled gzip-base64
- * (how repair steps print it, and how Run Command output and the Azure swap carry it, to keep the
- * state small). A line that does not decode says so instead of passing garbage on.
+ * The evidence document of a step's output: its last line, decoded when it travelled packed (how
+ * repair and swap steps keep it, and gzip-base64, how the rescue side sends it and states of earlier
+ * versions keep it). A line that does not decode says so instead of passing garbage on.
  */
 export function unpackEvidence(output: string | undefined): string {
-    const line = (output ?? "").trim().split("\n").pop() ?? "";
-    if (!line.startsWith("gzip-base64:")) return line;
-    try {
-        return zlib.gunzipSync(Buffer.from(line.slice("gzip-base64:".length), "base64")).toString("utf8");
-    } catch {
-        return JSON.stringify({ outcome: "unknown", message: "the evidence arrived truncated; see /var/log/bootloop-rescue on the rescue VM" });
-    }
+    return evidenceLine.unpack((output ?? "").trim().split("\n").pop() ?? "");
 }

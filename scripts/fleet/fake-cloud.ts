@@ -5,12 +5,12 @@
 // Not a test double for correctness (the per-cloud stand-ins under test/ are): it is built to
 // carry thousands of VMs at once and to count calls.
 import * as net from "net";
-import { packEvidence } from "../../components/core/cloud-steps";
+import * as zlib from "zlib";
 
 /** How long things take, in cloud seconds. */
 export const DURATIONS = { stop: 60, start: 20, boot: 300, detach: 5, attach: 10, repair: 180 };
-/** The last line a repair prints: its evidence, packed. */
-const EVIDENCE_LINE = packEvidence(JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: "1 file quarantined", volumes: [] }));
+/** The last line a repair prints on the rescue side: its evidence, gzip-base64 (as on-rescue.sh sends it). */
+const EVIDENCE_LINE = `gzip-base64:${zlib.gzipSync(JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: "1 file quarantined", volumes: [] })).toString("base64")}`;
 
 /** What the world is made of, per VM. */
 export interface FleetVm {

@@ -126,7 +126,7 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const send = r.calls.find((c) => op(c) === "ssm send-command")!;
             assert.deepEqual(send.slice(send.indexOf("--parameters"), send.indexOf("--parameters") + 2), ["--parameters", `volumeId=${SCRATCH}`]);
             assert.ok(send.includes("bootloop-rescue-repair-abc"));
-            assert.match(r.stdout, /^gzip-base64:/, "printed packed: the state keeps a third less");
+            assert.match(r.stdout, /^dict1-deflate-base64:/, "printed packed, as the state keeps it");
             assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
         });
 

@@ -1,6 +1,6 @@
 import * as path from "path";
 import { azureScript, AzureScript } from "../../components/azure/scripts";
-import { packEvidence } from "../../components/core/cloud-steps";
+import * as zlib from "zlib";
 import { StandInRun, runWithStandIn } from "../helpers/stand-in";
 
 export const STAND_IN = path.join(__dirname, "stand-in");
@@ -11,8 +11,8 @@ export const FIXED = disk("rg-app", "app-01-fixed");
 export const SCRATCH = disk("rg-app", "app-01-scratch");
 export const RESCUE_ID = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/rescue-azure-1-0`;
 export const REPAIR_RUN_COMMAND_ID = `${RESCUE_ID}/runCommands/app-01-repair-5f2a`;
-/** What the repair Run Command printed: its log, then the evidence, packed. */
-export const REPAIR_OUTPUT = `repair-disk: partition 3: Windows found\n${packEvidence('{"outcome":"repaired"}')}`;
+/** What the repair Run Command printed: its log, then the evidence, gzip-base64 (as on-rescue.sh sends it). */
+export const REPAIR_OUTPUT = `repair-disk: partition 3: Windows found\ngzip-base64:${zlib.gzipSync('{"outcome":"repaired"}').toString("base64")}`;
 
 export function world(): any {
     return {

@@ -101,7 +101,7 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             w.guestAttributes["rescue-1"] = published("br-web-1-abc123", { outcome: "repaired", exitCode: 0, message: "ok", matches: "x".repeat(2000) });
             const r = run("repair", repairEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.match(r.stdout, /^gzip-base64:/, "printed packed: the state keeps a third less");
+            assert.match(r.stdout, /^dict1-deflate-base64:/, "printed packed, as the state keeps it");
             assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
             assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), [], "the deployer only reads");
         });

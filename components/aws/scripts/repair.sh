@@ -73,27 +73,6 @@ if [[ $line =~ ^parts:([0-9]{1,4}):([0-9a-f]{64}):(.*)$ ]]; then
         line+=$(output_line "$part_id") || fail "$VM_LABEL: part $part of the evidence could not be read"
     done
 fi
-EVIDENCE_STATUS=$status EVIDENCE_SHA256=$sha VM_LABEL=$VM_LABEL local_slot node -e '
-    const line = require("fs").readFileSync(0, "utf8").trim();
-    const label = process.env.VM_LABEL;
-    const zlib = require("zlib");
-    if (process.env.EVIDENCE_SHA256 && require("crypto").createHash("sha256").update(line).digest("hex") !== process.env.EVIDENCE_SHA256) {
-        process.stderr.write(`bootloop-rescue: ${label}: the evidence parts did not reassemble (sha256 differs); it stays in /var/log/bootloop-rescue on the rescue instance\n`);
-        process.exit(1);
-    }
-    let evidence;
-    try {
-        const text = line.startsWith("gzip-base64:") ? zlib.gunzipSync(Buffer.from(line.slice(12), "base64")).toString("utf8") : line;
-        evidence = JSON.parse(text);
-    } catch {
-        process.stderr.write(`bootloop-rescue: ${label}: the repair printed no evidence (Systems Manager status ${process.env.EVIDENCE_STATUS})\n`);
-        process.exit(1);
-    }
-    if (evidence.exitCode !== 0) {
-        process.stderr.write(`bootloop-rescue: ${label}: repair failed: ${evidence.outcome}: ${evidence.message}\n`);
-        process.stderr.write(JSON.stringify(evidence) + "\n");
-        process.exit(1);
-    }
-    // Packed (gzip-base64): the command keeps it in state; the record shows it decoded.
-    process.stdout.write("gzip-base64:" + zlib.gzipSync(JSON.stringify(evidence), { level: 9 }).toString("base64"));
-' <<<"$line"
+# Settled (checked, a failed repair fails the step) and packed as the state keeps it.
+EVIDENCE_SHA256=$sha EVIDENCE_UNREADABLE="the repair printed no evidence (Systems Manager status $status)" VM_LABEL=$VM_LABEL \
+    local_slot node "$BOOTLOOP_HOME/components/core/scripts/evidence.js" settle <<<"$line"

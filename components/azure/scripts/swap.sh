@@ -39,7 +39,8 @@ repair_evidence() {
 report() {
     swap_report "$1" "$2"
     printf '\n'
-    repair_evidence
+    # Packed as the state keeps it (the Run Command printed it gzip-base64).
+    repair_evidence | local_slot node "$BOOTLOOP_HOME/components/core/scripts/evidence.js" repack
 }
 
 swap_preamble
