@@ -297,12 +297,13 @@ reboot_until_healthy() {
         reboot_report recovered 0
         return 0
     fi
-    # One line per restart (the stack's state keeps the log): a restart line means the one before
-    # it brought no boot signal within the timeout.
+    # One short line per restart (the stack's state keeps the log; Pulumi shows it under the step,
+    # so the lines between the first and the last need not repeat the VM's label): a restart line
+    # means the one before it brought no boot signal within the timeout.
     log "$VM_LABEL: no healthy boot; up to $MAX_REBOOTS restarts, each given $REBOOT_TIMEOUT_SECONDS s to show a boot signal"
     while ((attempt < MAX_REBOOTS)); do
         attempt=$((attempt + 1))
-        log "$VM_LABEL: restart $attempt of $MAX_REBOOTS"
+        log "restart $attempt of $MAX_REBOOTS"
         vm_restart
         if vm_healthy_within "$REBOOT_TIMEOUT_SECONDS"; then
             log "$VM_LABEL: booted healthy after restart $attempt"
