@@ -9,7 +9,7 @@
 # that keep only a few KB of output). For agent channels that keep only so many characters
 # (Systems Manager: 24,000), EVIDENCE_MAX_CHARS: a longer evidence line is printed as
 # "parts:<count>:<sha256 of the whole line>:<part 0>" and kept; a run with EVIDENCE_PART=<i>
-# prints part i of it and does nothing else. Exit code: repair-disk's, or 6 when it could not
+# prints part i of it and does nothing else. TOOLS_VERSION: see below. Exit code: repair-disk's, or 6 when it could not
 # run. On failure the engine's reason is also printed to stderr, where agent channels show it.
 set -uo pipefail
 lib=${BOOTLOOP_RESCUE_LIB:-/usr/local/lib/bootloop-rescue}
@@ -29,6 +29,16 @@ cannot_run() {  # $1: a fixed message (never input)
     printf '{"tool":"bootloop-rescue/on-rescue","outcome":"error","exitCode":6,"message":"%s"}\n' "$1"
     exit 6
 }
+
+# TOOLS_VERSION (Azure, whose tools arrive in a Run Command of their own): run only with that
+# version of the tools installed, so that a repair never runs tools older than its stack's.
+if [[ -n ${TOOLS_VERSION:-} ]]; then
+    [[ $TOOLS_VERSION =~ ^[0-9a-f]{16}$ ]] || cannot_run "TOOLS_VERSION is not a tools version"
+    if [[ $(cat "$lib/version" 2>/dev/null) != "$TOOLS_VERSION" ]]; then
+        echo "bootloop-rescue: rescue tools $TOOLS_VERSION are not installed" >&2
+        cannot_run "rescue tools $TOOLS_VERSION are not installed"
+    fi
+fi
 
 case "${DISK_HANDLE_KIND:-}" in
     aws-volume-id | azure-lun | gcp-device-name) ;;

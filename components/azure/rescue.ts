@@ -54,7 +54,7 @@ export interface AzureRescueVm {
 }
 
 /** The file on a rescue VM naming the version of the rescue tools installed there. */
-export const TOOLS_VERSION_FILE = `${RESCUE_LIB}/version`;
+const TOOLS_VERSION_FILE = `${RESCUE_LIB}/version`;
 
 /**
  * The script of the one Run Command per rescue VM that installs the rescue tools (about 24 KB,

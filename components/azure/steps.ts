@@ -8,7 +8,7 @@ import { RuleSet, Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
 import { AzureFacts } from "./lookups";
-import { AzureRescueVm, TOOLS_VERSION_FILE } from "./rescue";
+import { AzureRescueVm } from "./rescue";
 import { azureCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, RUN_ONCE_IGNORED } from "../core/script-text";
 
@@ -117,12 +117,12 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
 
 /**
  * The script every repair Run Command runs: on-rescue.sh for a disk at a LUN with the stack's rule
- * set, the evidence packed, once the rescue VM's tools Run Command installed this version of the tools. What differs per VM
- * (the LUN, the reboot's outcome, a key) comes as parameters.
+ * set, the evidence packed, only with the version of the tools the rescue VM's tools Run Command
+ * installed (on-rescue.sh checks it: one line in every VM's state, not the check's text). What
+ * differs per VM (the LUN, the reboot's outcome, a key) comes as parameters.
  */
 export function repairScript(ruleSet: RuleSet): string {
-    const version = rescueTools().version;
-    return `[ "$(cat ${TOOLS_VERSION_FILE})" = ${version} ] || { echo 'bootloop-rescue: rescue tools ${version} are not installed' >&2; exit 6; }\nDISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 RULE_SET=${ruleSet} exec ${RESCUE_LIB}/on-rescue.sh\n`;
+    return `TOOLS_VERSION=${rescueTools().version} DISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 RULE_SET=${ruleSet} exec ${RESCUE_LIB}/on-rescue.sh\n`;
 }
 
 /** The repair on Azure: a Run Command on the rescue VM; the swap reads its output back by id. */

@@ -47,6 +47,22 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         assert.ok(!fs.existsSync(path.join(bad, "repair-args")));
     });
 
+    it("with TOOLS_VERSION (Azure) it runs only when that version of the tools is installed; otherwise exit 6, nothing run", () => {
+        const version = "0123456789abcdef";
+        const dir = lib(ok);
+        fs.writeFileSync(path.join(dir, "version"), `${version}\n`);
+        assert.equal(run(dir, { TOOLS_VERSION: version }).status, 0);
+        for (const [installed, asked] of [["fedcba9876543210", version], [undefined, version], [version, "0123; reboot"]]) {
+            const stale = lib(ok);
+            if (installed) fs.writeFileSync(path.join(stale, "version"), `${installed}\n`);
+            const r = run(stale, { TOOLS_VERSION: asked!, REBOOT_STATUS: "recovered" });
+            assert.equal(r.status, 6, `${installed} ${asked}`);
+            assert.equal(JSON.parse(r.stdout).exitCode, 6);
+            assert.match(r.stdout, asked === version ? /rescue tools 0123456789abcdef are not installed/ : /TOOLS_VERSION is not a tools version/);
+            assert.ok(!fs.existsSync(path.join(stale, "find-args")) && !fs.existsSync(path.join(stale, "repair-args")), "nothing ran");
+        }
+    });
+
     it("after a reboot that recovered the VM (reboot-then-repair) it touches no disk and says the repair was skipped", () => {
         const dir = lib(ok);
         const r = run(dir, { REBOOT_STATUS: "recovered" });
