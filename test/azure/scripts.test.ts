@@ -31,6 +31,14 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             assert.deepEqual(read[0].slice(3, 11), ["--subscription", SUB, "-g", "rg-app", "--vm-name", "rescue-azure-1-0", "--run-command-name", "app-01-repair-5f2a"]);
         });
 
+        it("finishes with a gate of one place: reading the evidence back and packing it never wait on each other", () => {
+            // Packing while the read still ran once held the gate's every place (a fleet's swaps
+            // each packing, each read waiting): with one place, that is one swap.
+            const r = run("swap", { ...swapEnv, BOOTLOOP_MAX_CLI_PROCESSES: "1" }, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(evidenceAfterReport(r.stdout), '{"outcome":"repaired"}');
+        });
+
         it("a repair Run Command it cannot read (gone, or no repair in this stack) leaves an evidence line saying so; the swap still succeeds", () => {
             for (const [env, w, why] of [
                 [swapEnv, { ...world(), runCommands: {} }, /the repair Run Command app-01-repair-5f2a could not be read/],

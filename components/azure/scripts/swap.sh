@@ -37,10 +37,14 @@ repair_evidence() {
 }
 
 report() {
+    local evidence
     swap_report "$1" "$2"
     printf '\n'
-    # Packed as the state keeps it (the Run Command printed it gzip-base64).
-    repair_evidence | local_slot node "$BOOTLOOP_HOME/components/core/scripts/evidence.js" repack
+    # Packed as the state keeps it (the Run Command printed it gzip-base64). Read first, then
+    # packed: never in one pipeline, whose packing would hold a place at the gate while the read
+    # waits for one.
+    evidence=$(repair_evidence)
+    local_slot node "$BOOTLOOP_HOME/components/core/scripts/evidence.js" repack <<<"$evidence"
 }
 
 swap_preamble

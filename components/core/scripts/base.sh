@@ -135,7 +135,9 @@ observe() {
 }
 
 # local_slot COMMAND...: runs a local helper (node) holding a place at the watcher's gate, which
-# bounds the processes alive at once (CLI calls and helpers alike).
+# bounds the processes alive at once (CLI calls and helpers alike). Never in a pipeline with a
+# cloud call feeding it: the helper would hold its place while the call waits for one (with every
+# place so held, every step waits for ever). Read into a variable first.
 local_slot() {
     local fd answer rc=0
     watcher_open fd
