@@ -61,6 +61,10 @@ export interface PartitionSpec {
     dirty?: boolean;
     /** Symbolic links the guest left: path on the volume → target (absolute or relative). */
     links?: { path: string; target: string }[];
+    /** A BitLocker volume's key protectors, written to its FVE metadata. */
+    protectors?: { type: "recovery-password" | "external-key" | "tpm" | "password"; id: string }[];
+    /** Where the BitLocker header says its three metadata copies are (crafted headers). */
+    fveOffsets?: number[];
     /** Special files the guest left: FIFOs and device nodes. */
     specials?: { path: string; kind: "fifo" | "char" | "block"; major?: number; minor?: number }[];
 }
@@ -146,3 +150,36 @@ export function sha256Text(text: string): string {
 }
 
 export { workDir };
+
+/**
+ * A BitLocker external key file (.BEK) for the protector `id`, laid out as Windows writes one: a
+ * 48-byte dataset header, then an external key datum (value type 9: the GUID, a timestamp) holding
+ * a key datum (value type 1: a 256-bit key). Returns its path.
+ */
+export function bekFile(id: string): string {
+    const guid = (g: string) => {
+        const h = Buffer.from(g.replace(/-/g, ""), "hex");
+        return Buffer.concat([Buffer.from(h.subarray(0, 4)).reverse(), Buffer.from(h.subarray(4, 6)).reverse(), Buffer.from(h.subarray(6, 8)).reverse(), h.subarray(8)]);
+    };
+    const key = Buffer.alloc(8 + 4 + 32);
+    key.writeUInt16LE(key.length, 0);
+    key.writeUInt16LE(0, 2);
+    key.writeUInt16LE(1, 4);
+    key.writeUInt16LE(1, 6);
+    key.writeUInt16LE(0x2002, 8);
+    require("crypto").randomBytes(32).copy(key, 12);
+    const external = Buffer.concat([Buffer.alloc(8), guid(id), Buffer.alloc(8), key]);
+    external.writeUInt16LE(external.length, 0);
+    external.writeUInt16LE(6, 2);
+    external.writeUInt16LE(9, 4);
+    external.writeUInt16LE(1, 6);
+    const header = Buffer.alloc(48);
+    header.writeUInt32LE(48 + external.length, 0);
+    header.writeUInt32LE(1, 4);
+    header.writeUInt32LE(48, 8);
+    header.writeUInt32LE(48 + external.length, 12);
+    require("crypto").randomBytes(16).copy(header, 16);
+    const file = path.join(workDir, `key-${id.slice(0, 8)}-${Date.now()}.bek`);
+    fs.writeFileSync(file, Buffer.concat([header, external]), { mode: 0o600 });
+    return file;
+}

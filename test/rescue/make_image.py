@@ -18,7 +18,9 @@ Reads a JSON spec on stdin, writes the image, prints a JSON description on stdou
 "gptEntries" rewrites the GPT header's entry count and size after partitioning (a crafted header).
 
 "windows" is an NTFS partition holding Windows/System32; "ntfs" one without it. "bitlocker" writes
-a BitLocker signature (-FVE-FS-) to the partition and builds its plaintext NTFS volume (with the
+a BitLocker signature (-FVE-FS-) to the partition, with FVE metadata listing "protectors"
+([{"type": "recovery-password" | "external-key" | "tpm" | ..., "id": GUID}]) when given ("fveOffsets"
+overrides where the header says the metadata is), and builds its plaintext NTFS volume (with the
 partition's dirs/files) in a separate image, named in the output as "plain", for a stand-in
 dislocker to expose.
 """
@@ -29,6 +31,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import uuid
 from datetime import datetime, timezone
 
 GPT_CODES = {"efi": "ef00", "msr": "0c01", "windows": "0700", "ntfs": "0700", "bitlocker": "0700", "recovery": "2700", "ext4": "8300", "empty": "0700"}
@@ -173,11 +176,32 @@ def format_partition(image, offset, size, part, out):
         header[0:3] = b"\xeb\x58\x90"
         header[3:11] = b"-FVE-FS-"
         header[510:512] = b"\x55\xaa"
+        # FVE metadata naming the volume's key protectors, at 64 KiB into the partition (all three
+        # copies there), or at the offsets the spec gives (crafted, e.g. outside the partition).
+        block = 64 * 1024
+        struct.pack_into("<QQQ", header, 176, *part.get("fveOffsets", [block] * 3))
         with open(image, "r+b") as f:
             f.seek(offset)
             f.write(header)
+            if "protectors" in part:
+                f.seek(offset + block)
+                f.write(fve_metadata(part["protectors"]))
         return plain
     return None
+
+
+PROTECTION = {"clear-key": 0x0000, "tpm": 0x0100, "external-key": 0x0200, "recovery-password": 0x0800, "password": 0x2000}
+
+
+def fve_metadata(protectors):
+    """An FVE metadata block: the 64-byte block header, the 48-byte metadata header, and a VMK entry
+    (GUID, protection type) per protector, as BitLocker writes them (the keys themselves left out)."""
+    entries = b"".join(struct.pack("<HHHH", 36, 2, 8, 1) + uuid.UUID(p["id"]).bytes_le + bytes(8) + struct.pack("<HH", 0, PROTECTION[p["type"]]) for p in protectors)
+    head = bytearray(64)
+    head[0:8] = b"-FVE-FS-"
+    struct.pack_into("<HH", head, 8, 64, 2)
+    meta = struct.pack("<IIII", 48 + len(entries), 1, 48, 48 + len(entries)) + uuid.uuid4().bytes_le + struct.pack("<IHHQ", 1, 0x8004, 0, 0)
+    return bytes(head) + meta + entries
 
 
 def build(spec):
