@@ -4,9 +4,10 @@
 # repair-disk, keeps the evidence and log on the VM, and prints the evidence as one compact line.
 # Input (environment): DISK_HANDLE_KIND (aws-volume-id | azure-lun | gcp-device-name), DISK_HANDLE;
 # optional REBOOT_STATUS (recovered: print a "skipped" evidence and touch nothing), RULE_SET (a
-# built-in rule set of repair-disk; default crowdstrike-291), BITLOCKER_KEY (the recovery password: written to a root-only file on tmpfs for the
-# engine, removed on exit, never printed) and EVIDENCE_ENCODING=gzip-base64 (for agent channels
-# that keep only a few KB of output). For agent channels that keep only so many characters
+# built-in rule set of repair-disk; default crowdstrike-291), BITLOCKER_KEY (recovery passwords, one
+# per line, each optionally preceded by its key id) and BITLOCKER_BEK (BEK external key files, base64,
+# separated by spaces): written to root-only files on tmpfs for the engine, removed on exit, never
+# printed; and EVIDENCE_ENCODING=gzip-base64 (for agent channels that keep only a few KB of output). For agent channels that keep only so many characters
 # (Systems Manager: 24,000), EVIDENCE_MAX_CHARS: a longer evidence line is printed as
 # "parts:<count>:<sha256 of the whole line>:<part 0>" and kept; a run with EVIDENCE_PART=<i>
 # prints part i of it and does nothing else. TOOLS_VERSION: see below. Exit code: repair-disk's, or 6 when it could not
@@ -78,19 +79,35 @@ if [[ -n ${RULE_SET:-} ]]; then
     [[ $RULE_SET =~ ^[a-z0-9-]{1,64}$ ]] || cannot_run "RULE_SET is not a rule set's name"
     args+=(--rule-set "$RULE_SET")
 fi
+# Keys go to root-only files on tmpfs named for this run (see the leftovers above), removed on exit.
+keyfiles=()
+trap 'rm -f "${keyfiles[@]}"' EXIT
+new_keyfile() {
+    keyfile=$(umask 077 && mktemp -p "$keydir" "bootloop-rescue-key.$$.XXXXXX") || cannot_run "no room for a key file on the rescue VM"
+    keyfiles+=("$keyfile")
+}
 if [[ -n ${BITLOCKER_KEY:-} ]]; then
-    keyfile=$(umask 077 && mktemp -p "$keydir" "bootloop-rescue-key.$$.XXXXXX")
-    trap 'rm -f "$keyfile"' EXIT
+    new_keyfile
     printf '%s\n' "$BITLOCKER_KEY" >"$keyfile"
-    unset BITLOCKER_KEY
     args+=(--bitlocker-key-file "$keyfile")
 fi
+if [[ -n ${BITLOCKER_BEK:-} ]]; then
+    read -r -a beks <<<"$BITLOCKER_BEK"
+    ((${#beks[@]} <= 16)) || cannot_run "BITLOCKER_BEK holds more than 16 key files"
+    for bek in "${beks[@]}"; do
+        [[ $bek =~ ^[A-Za-z0-9+/]{1,8192}={0,2}$ ]] || cannot_run "BITLOCKER_BEK is not base64 BEK files separated by spaces"
+        new_keyfile
+        printf '%s' "$bek" | base64 -d >"$keyfile" 2>/dev/null || cannot_run "BITLOCKER_BEK is not base64 BEK files separated by spaces"
+        args+=(--bitlocker-bek-file "$keyfile")
+    done
+fi
+unset BITLOCKER_KEY BITLOCKER_BEK bek beks
 # This run's own evidence file: a repair of the same disk sent again while this one runs waits
 # for it in the engine (a lock per disk), and must not overwrite what this one prints.
 evidence="$logdir/$name.$$.json"
 "$lib/repair-disk" "${args[@]}" >"$evidence" 2>>"$logdir/$name.log"
 code=$?
-[[ -n ${keyfile:-} ]] && rm -f "$keyfile"
+((${#keyfiles[@]})) && rm -f "${keyfiles[@]}"
 if ((code != 0)); then
     reason=$(python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); print("repair-disk: %s: %s" % (e.get("outcome"), e.get("message")))' "$evidence" 2>/dev/null) &&
         printf '%s\n' "$reason" >&2

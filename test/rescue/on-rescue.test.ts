@@ -84,6 +84,34 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         assert.ok(!r.stdout.includes("111111") && !r.stderr.includes("111111"));
     });
 
+    it("hands BEK key files (BITLOCKER_BEK, base64) and several passwords over in root-only files that are gone afterwards", () => {
+        const dir = lib(ok);
+        // The engine stand-in copies what it was given: each --bitlocker-bek-file's mode and bytes.
+        fs.writeFileSync(
+            path.join(dir, "repair-disk"),
+            `#!/bin/bash\nn=0\nwhile (($#)); do case $1 in --bitlocker-bek-file) n=$((n+1)); stat -c %a "$2" > "${dir}/bek-mode-$n"; cp "$2" "${dir}/bek-seen-$n"; echo "$2" >> "${dir}/bek-paths"; shift;; --bitlocker-key-file) cp "$2" "${dir}/key-seen"; shift;; esac; shift; done\necho '${JSON.stringify(ok)}'\n`,
+            { mode: 0o755 },
+        );
+        const beks = [Buffer.from("first bek file bytes \x00\x01"), Buffer.from("second bek")];
+        const passwords = "6f1d8b52 000000-111111-222222-333333-444444-555555-666666-000011\n000011-000022-000033-000044-000055-000066-000077-000088";
+        const r = run(dir, { BITLOCKER_BEK: beks.map((b) => b.toString("base64")).join(" "), BITLOCKER_KEY: passwords });
+        assert.equal(r.status, 0, r.stderr);
+        beks.forEach((b, i) => {
+            assert.equal(fs.readFileSync(path.join(dir, `bek-mode-${i + 1}`), "utf8").trim(), "600");
+            assert.deepEqual(fs.readFileSync(path.join(dir, `bek-seen-${i + 1}`)), b);
+        });
+        assert.equal(fs.readFileSync(path.join(dir, "key-seen"), "utf8"), `${passwords}\n`);
+        for (const f of fs.readFileSync(path.join(dir, "bek-paths"), "utf8").trim().split("\n")) assert.ok(!fs.existsSync(f), "BEK file removed");
+        assert.ok(!r.stdout.includes("111111") && !r.stderr.includes("111111"));
+        for (const bad of ["not base64!", Array.from({ length: 17 }, () => "YQ==").join(" ")]) {
+            const refused = lib(ok);
+            const out = run(refused, { BITLOCKER_BEK: bad });
+            assert.equal(out.status, 6, bad);
+            assert.match(out.stdout, /BITLOCKER_BEK (is not base64|holds more than 16)/);
+            assert.ok(!fs.existsSync(path.join(refused, "repair-args")), "the engine did not run");
+        }
+    });
+
     it("encodes the evidence for small agent outputs, and repeats a failure's reason on stderr", () => {
         const failed = { tool: "bootloop-rescue/repair-disk", outcome: "unsafe", exitCode: 5, message: "the disk is read-only" };
         const r = run(lib(failed, 5), { EVIDENCE_ENCODING: "gzip-base64" });
