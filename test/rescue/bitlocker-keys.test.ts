@@ -83,7 +83,7 @@ const noSecretIn = (...texts: string[]) => {
         assert.equal(filesOf(img.partitions[1].plain!, { startBytes: 0, sizeBytes: fs.statSync(img.partitions[1].plain!).size })[BAD.path], undefined, "repaired through the unlocked volume");
     });
 
-    it("a volume whose metadata cannot be read (offsets outside it) gets every key, in the order given", () => {
+    it("a volume whose metadata cannot be read (offsets outside it) or names no protector gets every key, in the order given", () => {
         const img = lockedDisk(undefined, { fveOffsets: [2 ** 40, 0, 33 * 1024 * 1024] });
         const d = dislocker(img.partitions[1].plain!);
         const run = runEngine(["--disk", img.image, "--bitlocker-key-file", keyFile([WRONG, RIGHT])], d.env, img.image);
@@ -91,6 +91,12 @@ const noSecretIn = (...texts: string[]) => {
         const part = run.evidence.partitions[1];
         assert.deepEqual([part.protectors, part.protectorsRead], [[], false]);
         assert.deepEqual(part.unlockedWith, { protector: "recovery-password", keyId: null, tries: 2 });
+        // Metadata that reads but names no protector: every key too, rather than none.
+        const bare = lockedDisk([]);
+        const b = dislocker(bare.partitions[1].plain!);
+        const again = runEngine(["--disk", bare.image, "--bitlocker-key-file", keyFile([WRONG, RIGHT])], b.env, bare.image);
+        assert.equal(again.code, 0, again.stderr);
+        assert.deepEqual([again.evidence.partitions[1].protectors, again.evidence.partitions[1].protectorsRead, again.evidence.partitions[1].unlockedWith.tries], [[], true, 2]);
     });
 
     it("locked (exit 4) when no key opens the volume or none is of a kind it has, saying so without a key", () => {
