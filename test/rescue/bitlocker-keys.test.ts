@@ -21,7 +21,7 @@ function keyFile(lines: string[]): string {
 }
 
 /** A disk with an EFI partition and a BitLocker volume holding Windows with the faulty file, and these protectors. */
-function lockedDisk(protectors: { type: "recovery-password" | "external-key" | "tpm"; id: string }[] | undefined, extra: { fveOffsets?: number[] } = {}) {
+function lockedDisk(protectors: { type: "recovery-password" | "external-key" | "tpm" | "clear-key"; id: string }[] | undefined, extra: { fveOffsets?: number[] } = {}) {
     return buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "bitlocker", sizeMiB: 32, files: [BAD], ...(protectors ? { protectors } : {}), ...extra }]);
 }
 
@@ -81,6 +81,30 @@ const noSecretIn = (...texts: string[]) => {
         assert.equal(calls.length, 1, "the BEK whose id the volume names, first and only");
         assert.deepEqual(calls[0].slice(2, 4), ["-f", bek]);
         assert.equal(filesOf(img.partitions[1].plain!, { startBytes: 0, sizeBytes: fs.statSync(img.partitions[1].plain!).size })[BAD.path], undefined, "repaired through the unlocked volume");
+    });
+
+    it("a volume whose protection is suspended (a clear key protector) opens without any key (dislocker -c), before any key given", () => {
+        const CLEAR_ID = "d2c1b0a9-8f7e-4d6c-9b5a-493827160504";
+        const suspended = () => lockedDisk([{ type: "tpm", id: TPM_ID }, { type: "clear-key", id: CLEAR_ID }, { type: "recovery-password", id: RECOVERY_ID }]);
+        for (const keys of [[], ["--bitlocker-key-file", keyFile([RIGHT])]]) {
+            const disk = suspended();
+            const d = dislocker(disk.partitions[1].plain!);
+            const run = runEngine(["--disk", disk.image, ...keys], { ...d.env, FAKE_DISLOCKER_CLEAR: "1" }, disk.image);
+            assert.equal(run.code, 0, run.stderr);
+            assert.deepEqual(run.evidence.partitions[1].unlockedWith, { protector: "clear-key", keyId: CLEAR_ID, tries: 1 });
+            assert.equal(run.evidence.volumes[0].matches[0].action, "quarantined");
+            assert.deepEqual(d.calls().map((argv) => argv[2]), ["-c"], "no key was needed");
+        }
+        const img = suspended();
+        const d = dislocker(img.partitions[1].plain!);
+        // Metadata that names a clear key dislocker cannot use: the password given is tried next;
+        // with none given, the volume is locked, saying what was tried.
+        const next = runEngine(["--disk", img.image, "--bitlocker-key-file", keyFile([RIGHT])], d.env, img.image);
+        assert.equal(next.code, 0, next.stderr);
+        assert.deepEqual(next.evidence.partitions[1].unlockedWith, { protector: "recovery-password", keyId: RECOVERY_ID, tries: 2 });
+        const none = runEngine(["--disk", img.image], d.env, img.image);
+        assert.equal(none.code, 4);
+        assert.match(none.evidence.message, /the clear key \(protection suspended\) did not unlock the volume/);
     });
 
     it("a volume whose metadata cannot be read (offsets outside it) or names no protector gets every key, in the order given", () => {

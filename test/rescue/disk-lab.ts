@@ -62,7 +62,7 @@ export interface PartitionSpec {
     /** Symbolic links the guest left: path on the volume → target (absolute or relative). */
     links?: { path: string; target: string }[];
     /** A BitLocker volume's key protectors, written to its FVE metadata. */
-    protectors?: { type: "recovery-password" | "external-key" | "tpm" | "password"; id: string }[];
+    protectors?: { type: "recovery-password" | "external-key" | "tpm" | "password" | "clear-key"; id: string }[];
     /** Where the BitLocker header says its three metadata copies are (crafted headers). */
     fveOffsets?: number[];
     /** Special files the guest left: FIFOs and device nodes. */
