@@ -21,7 +21,7 @@ function keyFile(lines: string[]): string {
 }
 
 /** A disk with an EFI partition and a BitLocker volume holding Windows with the faulty file, and these protectors. */
-function lockedDisk(protectors: { type: "recovery-password" | "external-key" | "tpm" | "clear-key"; id: string }[] | undefined, extra: { fveOffsets?: number[] } = {}) {
+function lockedDisk(protectors: { type: "recovery-password" | "external-key" | "tpm" | "clear-key"; id: string }[] | undefined, extra: { fveOffsets?: number[]; fveMetadataSize?: number } = {}) {
     return buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "bitlocker", sizeMiB: 32, files: [BAD], ...(protectors ? { protectors } : {}), ...extra }]);
 }
 
@@ -121,6 +121,21 @@ const noSecretIn = (...texts: string[]) => {
         const again = runEngine(["--disk", bare.image, "--bitlocker-key-file", keyFile([WRONG, RIGHT])], b.env, bare.image);
         assert.equal(again.code, 0, again.stderr);
         assert.deepEqual([again.evidence.partitions[1].protectors, again.evidence.partitions[1].protectorsRead, again.evidence.partitions[1].unlockedWith.tries], [[], true, 2]);
+    });
+
+    it("hostile metadata stays bounded: a claimed size past 64 KiB is not read, and at most 32 protectors are listed", () => {
+        const huge = lockedDisk([{ type: "recovery-password", id: RECOVERY_ID }], { fveMetadataSize: 0xffffffff });
+        const h = dislocker(huge.partitions[1].plain!);
+        const run = runEngine(["--disk", huge.image, "--bitlocker-key-file", keyFile([RIGHT])], h.env, huge.image);
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual([run.evidence.partitions[1].protectors, run.evidence.partitions[1].protectorsRead], [[], false]);
+        const id = (i: number) => `${String(i).padStart(8, "0")}-0000-4000-8000-000000000000`;
+        const many = lockedDisk(Array.from({ length: 300 }, (_, i) => ({ type: "recovery-password" as const, id: id(i) })));
+        const m = dislocker(many.partitions[1].plain!);
+        const crowded = runEngine(["--disk", many.image, "--bitlocker-key-file", keyFile([`${id(7)} ${RIGHT}`])], m.env, many.image);
+        assert.equal(crowded.code, 0, crowded.stderr);
+        assert.equal(crowded.evidence.partitions[1].protectors.length, 32);
+        assert.deepEqual(crowded.evidence.partitions[1].unlockedWith, { protector: "recovery-password", keyId: id(7), tries: 1 });
     });
 
     it("locked (exit 4) when no key opens the volume or none is of a kind it has, saying so without a key", () => {

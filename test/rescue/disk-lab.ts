@@ -65,6 +65,8 @@ export interface PartitionSpec {
     protectors?: { type: "recovery-password" | "external-key" | "tpm" | "password" | "clear-key"; id: string }[];
     /** Where the BitLocker header says its three metadata copies are (crafted headers). */
     fveOffsets?: number[];
+    /** The metadata size the FVE metadata header claims (crafted headers). */
+    fveMetadataSize?: number;
     /** Special files the guest left: FIFOs and device nodes. */
     specials?: { path: string; kind: "fifo" | "char" | "block"; major?: number; minor?: number }[];
 }

@@ -20,7 +20,7 @@ Reads a JSON spec on stdin, writes the image, prints a JSON description on stdou
 "windows" is an NTFS partition holding Windows/System32; "ntfs" one without it. "bitlocker" writes
 a BitLocker signature (-FVE-FS-) to the partition, with FVE metadata listing "protectors"
 ([{"type": "recovery-password" | "external-key" | "tpm" | ..., "id": GUID}]) when given ("fveOffsets"
-overrides where the header says the metadata is), and builds its plaintext NTFS volume (with the
+overrides where the header says the metadata is, "fveMetadataSize" the size its header claims), and builds its plaintext NTFS volume (with the
 partition's dirs/files) in a separate image, named in the output as "plain", for a stand-in
 dislocker to expose.
 """
@@ -185,7 +185,7 @@ def format_partition(image, offset, size, part, out):
             f.write(header)
             if "protectors" in part:
                 f.seek(offset + block)
-                f.write(fve_metadata(part["protectors"]))
+                f.write(fve_metadata(part["protectors"], part.get("fveMetadataSize")))
         return plain
     return None
 
@@ -193,14 +193,16 @@ def format_partition(image, offset, size, part, out):
 PROTECTION = {"clear-key": 0x0000, "tpm": 0x0100, "external-key": 0x0200, "recovery-password": 0x0800, "password": 0x2000}
 
 
-def fve_metadata(protectors):
+def fve_metadata(protectors, size=None):
     """An FVE metadata block: the 64-byte block header, the 48-byte metadata header, and a VMK entry
-    (GUID, protection type) per protector, as BitLocker writes them (the keys themselves left out)."""
+    (GUID, protection type) per protector, as BitLocker writes them (the keys themselves left out).
+    `size` overrides the metadata size the header claims (crafted headers)."""
     entries = b"".join(struct.pack("<HHHH", 36, 2, 8, 1) + uuid.UUID(p["id"]).bytes_le + bytes(8) + struct.pack("<HH", 0, PROTECTION[p["type"]]) for p in protectors)
     head = bytearray(64)
     head[0:8] = b"-FVE-FS-"
     struct.pack_into("<HH", head, 8, 64, 2)
-    meta = struct.pack("<IIII", 48 + len(entries), 1, 48, 48 + len(entries)) + uuid.uuid4().bytes_le + struct.pack("<IHHQ", 1, 0x8004, 0, 0)
+    claimed = 48 + len(entries) if size is None else size
+    meta = struct.pack("<IIII", claimed, 1, 48, claimed) + uuid.uuid4().bytes_le + struct.pack("<IHHQ", 1, 0x8004, 0, 0)
     return bytes(head) + meta + entries
 
 
