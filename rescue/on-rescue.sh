@@ -4,13 +4,14 @@
 # repair-disk, keeps the evidence and log on the VM, and prints the evidence as one compact line.
 # Input (environment): DISK_HANDLE_KIND (aws-volume-id | azure-lun | gcp-device-name), DISK_HANDLE;
 # optional REBOOT_STATUS (recovered: print a "skipped" evidence and touch nothing), RULE_SET (a
-# built-in rule set of repair-disk; default crowdstrike-291), BITLOCKER_KEY (recovery passwords, one
-# per line, each optionally preceded by its key id) and BITLOCKER_BEK (BEK external key files, base64,
-# separated by spaces): written to root-only files on tmpfs for the engine, removed on exit, never
-# printed; and EVIDENCE_ENCODING=gzip-base64 (for agent channels that keep only a few KB of output). For agent channels that keep only so many characters
-# (Systems Manager: 24,000), EVIDENCE_MAX_CHARS: a longer evidence line is printed as
+# built-in rule set of repair-disk; default crowdstrike-291), BITLOCKER_KEY (recovery passwords,
+# one per line, each optionally preceded by its key id) and BITLOCKER_BEK (BEK external key files,
+# base64, separated by spaces): written to root-only files on tmpfs for the engine, removed on
+# exit, never printed; TOOLS_VERSION (see below); and EVIDENCE_ENCODING=gzip-base64 (for agent
+# channels that keep only a few KB of output). For agent channels that keep only so many
+# characters (Systems Manager: 24,000), EVIDENCE_MAX_CHARS: a longer evidence line is printed as
 # "parts:<count>:<sha256 of the whole line>:<part 0>" and kept; a run with EVIDENCE_PART=<i>
-# prints part i of it and does nothing else. TOOLS_VERSION: see below. Exit code: repair-disk's, or 6 when it could not
+# prints part i of it and does nothing else. Exit code: repair-disk's, or 6 when it could not
 # run. On failure the engine's reason is also printed to stderr, where agent channels show it.
 set -uo pipefail
 lib=${BOOTLOOP_RESCUE_LIB:-/usr/local/lib/bootloop-rescue}

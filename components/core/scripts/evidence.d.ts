@@ -2,5 +2,3 @@
 export function pack(text: string): string;
 /** The document of an evidence line (packed with the dictionary, gzip-base64 or plain); a packed line that does not decode gives a document saying so. */
 export function unpack(line: string): string;
-/** The prefix of a packed line. */
-export const PACKED: string;

@@ -81,7 +81,7 @@ function repack(line) {
     process.stdout.write(pack(text));
 }
 
-module.exports = { pack, unpack, PACKED };
+module.exports = { pack, unpack };
 
 if (require.main === module) {
     const line = fs.readFileSync(0, "utf8").trim();
