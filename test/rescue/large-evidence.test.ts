@@ -58,9 +58,12 @@ const CS = "Windows/System32/drivers/CrowdStrike";
         parts.forEach((c, i) => assert.ok(c.includes(`volumeId=${SCRATCH},evidencePart=${i + 1}`), c.join(" ")));
         assert.match(r.stderr, new RegExp(`reading it in ${count} parts`));
 
-        // A part that does not match the announced hash fails the step, saying so.
+        // A part that does not match the announced hash fails the step, saying so. (Its last
+        // character is changed to another one: setting it to a fixed letter left it as it was when
+        // the part already ended in that letter, one run in 64.)
         const bad = world();
-        bad.ssm.outputs = { [SCRATCH]: [outputs[0], ...outputs.slice(1).map((o, i) => (i === 0 ? o.replace(/.$/, "A") : o))] };
+        const altered = (o: string) => o.slice(0, -1) + (o.endsWith("A") ? "B" : "A");
+        bad.ssm.outputs = { [SCRATCH]: [outputs[0], ...outputs.slice(1).map((o, i) => (i === 0 ? altered(o) : o))] };
         const broken = run("repair", repairEnv, bad);
         assert.equal(broken.code, 1);
         assert.match(broken.stderr, /the evidence parts did not reassemble \(sha256 differs\)/);
