@@ -32,6 +32,12 @@ export const azureIdentity: CloudIdentity = {
             expected: "the resource id of the OS disk the lookup must find",
         },
         {
+            name: "diskEncryption",
+            required: false,
+            pattern: /^(none|ade)$/,
+            expected: "none, or ade (Azure Disk Encryption: the lookup must find it, and the repair fetches the disk's BitLocker key from Key Vault)",
+        },
+        {
             name: "subnetId",
             required: false,
             pattern: /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Network\/virtualNetworks\/[A-Za-z0-9_.-]{1,64}\/subnets\/[A-Za-z0-9_.-]{1,80}$/,

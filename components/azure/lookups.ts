@@ -7,6 +7,8 @@ import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AzureConfig } from "./config";
 import { azureScript } from "./scripts";
+import { adeKeys, adeOf, fetchAdeBeks } from "./ade";
+import { SECRET_LOOKUP } from "../core/secret-lookup";
 
 /** What the steps need to know about a VM, found by lookup (strings, as facts are). */
 export interface AzureFacts {
@@ -18,6 +20,8 @@ export interface AzureFacts {
     securityType: string;
     diskEncryptionSetId: string;
     encryptionType: string;
+    /** The OS disk's Azure Disk Encryption settings (JSON of an AdeCollection); "" without ADE. */
+    adeSettings: string;
     /** Subnet the zone's rescue VM joins. */
     subnetId: string;
 }
@@ -50,6 +54,8 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     const disk = await compute.getDisk({ resourceGroupName: diskRef.resourceGroup, diskName: diskRef.name }, { provider });
     const original = originalDisk(os.managedDisk.id, disk.tags ?? {});
     if (f.osDiskId && f.osDiskId.toLowerCase() !== original.toLowerCase()) throw new Error(`its OS disk is ${original}, not ${f.osDiskId} as the inventory says`);
+    const ade = adeOf({ vmOsDisk: os.encryptionSettings, disk: disk.encryptionSettingsCollection });
+    if (f.diskEncryption && f.diskEncryption !== (ade ? "ade" : "none")) throw new Error(`its OS disk ${ade ? "has" : "does not have"} Azure Disk Encryption on, not ${f.diskEncryption} as the inventory says`);
     const nicId = found.networkProfile?.networkInterfaces?.[0]?.id;
     if (!nicId) throw new Error("it has no network interface to place a rescue VM beside");
     const nicRef = parseResourceId(nicId);
@@ -63,6 +69,7 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
         securityType: disk.securityProfile?.securityType ?? securityType,
         diskEncryptionSetId: disk.encryption?.diskEncryptionSetId ?? "",
         encryptionType: disk.encryption?.type ?? "",
+        adeSettings: ade ? JSON.stringify(ade) : "",
         subnetId,
     };
     const marks = disk.tags ?? {};
@@ -70,7 +77,11 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
         restore &&
         ((marks["bootloop-rescue-role"] === "restored" ? markedRestorePoint(marks["bootloop-rescue-restored-from"], marks["bootloop-rescue-restore-point-taken"]) : undefined) ??
             (await findRestorePoint(vm, original, restore.before)));
-    return { placement: { scope: f.subscriptionId.toLowerCase(), region: found.location, zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
+    // The BEKs are fetched only while the VM still runs on its original disk: once a disk of ours
+    // is in, its repair is done.
+    const onOriginal = original.toLowerCase() === os.managedDisk.id.toLowerCase();
+    const fetchBeks = ade && onOriginal ? () => fetchAdeBeks(vm, adeKeys(ade)) : undefined;
+    return { placement: { scope: f.subscriptionId.toLowerCase(), region: found.location, zone }, originalDiskId: original, facts: { ...facts }, restorePoint, fetchBeks };
 }
 
 /** Roles our fixed and restored disks carry; such a disk names the original it replaced. */
@@ -96,6 +107,26 @@ async function findRestorePoint(vm: VmEntry, original: string, before: string) {
     return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original, isOriginal: (source) => source.toLowerCase() === original.toLowerCase(), otherDiskAllowed: vm.restoreFromOtherDisk });
 }
 
+/** The OS disk name of an offline-plan VM placeholder. */
+const offlineOsDiskName = (vmName: string) => `${vmName}_OsDisk_1_${shortHash(vmName)}`;
+
+/** ADE settings for the offline plan: a vault per resource group, a BEK per disk wrapped by the vault's KEK. */
+function offlineAdeSettings(rg: string, disk: string) {
+    const vault = `kv-${shortHash(rg)}`;
+    const vaultId = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${rg}/providers/Microsoft.KeyVault/vaults/${vault}`;
+    const version = (text: string) => [1, 2, 3, 4].map((i) => shortHash(`${i} ${text}`)).join("");
+    return {
+        enabled: true,
+        encryptionSettingsVersion: "1.1",
+        encryptionSettings: [
+            {
+                diskEncryptionKey: { secretUrl: `https://${vault}.vault.azure.net/secrets/bek-${shortHash(disk)}/${version(disk)}`, sourceVault: { id: vaultId } },
+                keyEncryptionKey: { keyUrl: `https://${vault}.vault.azure.net/keys/ade-kek/${version(vault)}`, sourceVault: { id: vaultId } },
+            },
+        ],
+    };
+}
+
 /**
  * Placeholders for the offline plan, from the lookup's arguments and the inventory entry they name
  * (its subscription, and its location and zone when given): never a real resource.
@@ -115,12 +146,17 @@ export function offlineAzureLookup(token: string, inputs: Record<string, unknown
                 location: entry?.fields.location ?? ["eastus2", "westeurope"][n % 2],
                 zones: [entry?.fields.zone ?? String(1 + (n % 3))],
                 securityProfile: { securityType: "TrustedLaunch" },
-                storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: entry?.fields.osDiskId ?? `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${name}_OsDisk_1_${h(name)}` } } },
+                storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: entry?.fields.osDiskId ?? `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${offlineOsDiskName(name)}` } } },
                 networkProfile: { networkInterfaces: [{ id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/networkInterfaces/${name}-nic` }] },
             };
         }
-        case "azure-native:compute:getDisk":
-            return { name: inputs.diskName, sku: { name: "Premium_LRS" }, hyperVGeneration: "V2", osType: "Windows", securityProfile: { securityType: "TrustedLaunch" }, encryption: { type: "EncryptionAtRestWithPlatformKey" }, diskSizeGB: 128 };
+        case "azure-native:compute:getDisk": {
+            const rg = String(inputs.resourceGroupName);
+            const osDiskName = (v: VmEntry) => (v.fields.osDiskId ? parseResourceId(v.fields.osDiskId).name : offlineOsDiskName(v.fields.vmName));
+            const ade = vms.some((v) => v.fields.diskEncryption === "ade" && v.fields.resourceGroup.toLowerCase() === rg.toLowerCase() && osDiskName(v).toLowerCase() === String(inputs.diskName).toLowerCase());
+            const disk = { name: inputs.diskName, sku: { name: "Premium_LRS" }, hyperVGeneration: "V2", osType: "Windows", securityProfile: { securityType: "TrustedLaunch" }, encryption: { type: "EncryptionAtRestWithPlatformKey" }, diskSizeGB: 128 };
+            return ade ? { ...disk, encryptionSettingsCollection: offlineAdeSettings(rg, String(inputs.diskName)) } : disk;
+        }
         case "azure-native:network:getNetworkInterface": {
             const rg = String(inputs.resourceGroupName);
             return { ipConfigurations: [{ subnet: { id: `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/vnet-${h(rg)}/subnets/default` } }] };
@@ -130,6 +166,11 @@ export function offlineAzureLookup(token: string, inputs: Record<string, unknown
             if (env.BOOTLOOP_LOOKUP !== "azure-restore-points") return undefined;
             const disk = parseResourceId(String(env.DISK_ID));
             return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly`, OFFLINE_SOURCE: env.DISK_ID });
+        }
+        case SECRET_LOOKUP: {
+            if (inputs.lookup !== "azure-ade-key") return undefined;
+            // A stand-in key file: the plan keeps it as a secret, as it keeps the real one.
+            return { stdout: Buffer.from(`offline plan placeholder, no key fetched: ${(inputs.environment as Record<string, string>).SECRET_URL}`.padEnd(96, ".")).toString("base64") };
         }
         case "azure-native:compute:getVirtualMachineRunCommandByVirtualMachine":
             return { instanceView: { exitCode: 0, output: JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "planned", message: "offline plan: no repair ran" }) } };

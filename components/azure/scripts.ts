@@ -2,7 +2,7 @@ import * as path from "path";
 import { scriptCommandLine, scriptText } from "../core/script-text";
 
 /** The Azure command scripts, each a bash script run where `pulumi up` runs. */
-export type AzureScript = "attach" | "detach" | "swap" | "reboot" | "rollback" | "restore-points";
+export type AzureScript = "attach" | "detach" | "swap" | "reboot" | "rollback" | "restore-points" | "ade-key";
 
 /** Scripts that act on the affected VM itself: only they carry the VM helpers (vm-lib.sh). */
 const ACTS_ON_VM: readonly AzureScript[] = ["swap", "reboot", "rollback"];

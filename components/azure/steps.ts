@@ -8,6 +8,7 @@ import { RuleSet, Settings } from "../core/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
 import { AzureFacts } from "./lookups";
+import { AdeCollection } from "./ade";
 import { AzureRescueVm } from "./rescue";
 import { azureCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, RUN_ONCE_IGNORED } from "../core/script-text";
@@ -37,13 +38,27 @@ function opts(env: AzureStepEnv, ctx: StepContext, extra: pulumi.CustomResourceO
 }
 
 /** The disk properties a later OS-disk swap needs, copied from the original OS disk. */
-function diskShape(f: AzureFacts) {
+function diskShape(f: AzureFacts, role: "backup" | "scratch" | "fixed" | "restored") {
     return {
         osType: "Windows" as const,
         hyperVGeneration: f.hyperVGeneration,
         securityProfile: f.securityType ? { securityType: f.securityType } : undefined,
         encryption: f.diskEncryptionSetId ? { diskEncryptionSetId: f.diskEncryptionSetId, type: f.encryptionType || undefined } : undefined,
+        ...adeShape(f, role),
     };
+}
+
+/**
+ * Azure Disk Encryption settings of a copy. The scratch copy has none: Azure refuses a disk with
+ * them as a data disk, and the rescue VM unlocks the volume with the BEK itself. The fixed disk
+ * has the original's: the VM boots it with them (Azure hands the VM its BEK from the vault they
+ * name). The backup and a restored disk keep what their source has.
+ */
+function adeShape(f: AzureFacts, role: "backup" | "scratch" | "fixed" | "restored") {
+    if (!f.adeSettings) return {};
+    if (role === "scratch") return { encryptionSettingsCollection: { enabled: false } };
+    if (role === "fixed") return { encryptionSettingsCollection: JSON.parse(f.adeSettings) as AdeCollection };
+    return {};
 }
 
 export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
@@ -55,7 +70,7 @@ export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
             location: ctx.vm.placement.region,
             creationData: { createOption: "Copy", sourceResourceId: ctx.vm.originalDiskId },
             incremental: true,
-            ...diskShape(f),
+            ...diskShape(f, "backup"),
             tags: tags(env, ctx, "backup"),
         },
         opts(env, ctx, { customTimeouts: { create: "120m" } }),
@@ -77,7 +92,7 @@ function copiedDisk(env: AzureStepEnv, ctx: StepContext, role: "scratch" | "fixe
             zones: ctx.vm.placement.zone ? [ctx.vm.placement.zone] : undefined,
             sku: { name: f.osDiskSku },
             creationData: { createOption: "Copy", sourceResourceId: sourceId },
-            ...diskShape(f),
+            ...diskShape(f, role),
             tags: { ...tags(env, ctx, role), ...rootCandidateMarks(ctx, role) },
         },
         opts(env, ctx, extra),
@@ -125,6 +140,15 @@ export function repairScript(ruleSet: RuleSet): string {
     return `TOOLS_VERSION=${rescueTools().version} DISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 RULE_SET=${ruleSet} exec ${RESCUE_LIB}/on-rescue.sh\n`;
 }
 
+/** What unlocks the disk, as protected Run Command parameters (secrets; on-rescue.sh reads them). */
+function unlockParameters(ctx: StepContext) {
+    const keys = [
+        ...(ctx.bitlockerKey ? [{ name: "BITLOCKER_KEY", value: ctx.bitlockerKey }] : []),
+        ...(ctx.bitlockerBek ? [{ name: "BITLOCKER_BEK", value: ctx.bitlockerBek }] : []),
+    ];
+    return keys.length ? keys : undefined;
+}
+
 /** The repair on Azure: a Run Command on the rescue VM; the swap reads its output back by id. */
 export interface AzureRepairStep extends RepairStep {
     resource: compute.VirtualMachineRunCommandByVirtualMachine;
@@ -146,7 +170,7 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
                 { name: "DISK_HANDLE", value: attached.attach.handle },
                 ...(ctx.rebootStatus ? [{ name: "REBOOT_STATUS", value: ctx.rebootStatus }] : []),
             ],
-            protectedParameters: ctx.bitlockerKey ? [{ name: "BITLOCKER_KEY", value: ctx.bitlockerKey }] : undefined,
+            protectedParameters: unlockParameters(ctx),
             asyncExecution: false,
             treatFailureAsDeploymentFailure: true,
             timeoutInSeconds: env.settings.repairTimeoutMinutes * 60,

@@ -8,9 +8,12 @@ import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, parseJson } fr
  *   data-disks  `az vm show --ids …` of rescue VMs: the disk at LUN `lun`; `attached` is `disk` there
  * ARM counts every VM of a call as a read, so the rate limits below count requests, not calls.
  */
+// Status codes only where they stand as status codes ("Status: 429", "429 Client Error"): a bare
+// number may be part of a vault's name or an object id in a permanent error (kv-429, Forbidden).
+// `az rest` prints the HTTP reason phrase ("Too Many Requests(…)", "Service Unavailable(…)").
 const TRANSIENT =
-    /TooManyRequests|429|RetryableError|Conflict|\b409\b|OperationNotAllowed.*another operation|in progress|ServiceUnavailable|InternalServerError|GatewayTimeout|\b50[0234]\b|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out/i;
-const THROTTLING = /TooManyRequests|\b429\b/;
+    /Too ?Many ?Requests|Status(Code)?:? ?(429|409|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out/i;
+const THROTTLING = /Too ?Many ?Requests|Status(Code)?:? ?429\b|\b429 Client Error/i;
 
 type View = { id?: string; name?: string; instanceView?: { statuses?: { code: string }[]; vmAgent?: { statuses?: { displayStatus?: string }[] } }; storageProfile?: { osDisk?: { managedDisk?: { id?: string } } } };
 type Model = { id?: string; name?: string; storageProfile?: { dataDisks?: { lun: number; managedDisk?: { id?: string } }[] } };

@@ -31,6 +31,12 @@ export interface RecoveryResult {
     plan: RecoveryPlan;
     /** One record per VM, keyed by VM key. */
     records: Record<string, VmRecord>;
+    /**
+     * The BitLocker keys each VM's repair receives, by where they come from (never the keys):
+     * `stack config` (a recovery password its entry names), `cloud` (key files the cloud keeps
+     * for its disk, fetched before anything was declared). VMs without keys are absent.
+     */
+    keySources: Record<string, ("stack config" | "cloud")[]>;
 }
 
 /**
@@ -64,7 +70,7 @@ export class Recovery extends pulumi.ComponentResource {
         }
 
         const rolledBack = (vm: VmEntry) => settings.rollback === "all" || settings.rollback.includes(vm.key);
-        const placed = await resolveAll(args.vms, sessions, args.inventoryFile, rolledBack, settings.restoreBefore);
+        const { placed, beks } = await resolveAll(args.vms, sessions, args.inventoryFile, rolledBack, settings);
         const plan = buildPlan(placed, {
             ...settings,
             disksPerRescue: (cloud) => settings.disksPerRescue[cloud] ?? settings.disksPerRescue["*"] ?? pathOf.get(cloud)!.disksPerRescue.default,
@@ -116,6 +122,7 @@ export class Recovery extends pulumi.ComponentResource {
                           ...common,
                           rescue: vm.seat && rescues.get(vm.seat.member),
                           bitlockerKey: vm.bitlockerKey ? args.secret(vm.bitlockerKey) : undefined,
+                          bitlockerBek: beks.get(vm.key),
                           restoreBefore: settings.restoreBefore,
                       });
                 records[vm.key] = chain.record;
@@ -129,7 +136,12 @@ export class Recovery extends pulumi.ComponentResource {
         }
         for (const zone of zones.values()) zone.done();
         this.registerOutputs({ vms: records });
-        return { plan, records };
+        const keySources: RecoveryResult["keySources"] = {};
+        for (const vm of plan.vms) {
+            const sources = [...(vm.bitlockerKey && !vm.rollback && !settings.teardown ? (["stack config"] as const) : []), ...(beks.has(vm.key) ? (["cloud"] as const) : [])];
+            if (sources.length) keySources[vm.key] = sources;
+        }
+        return { plan, records, keySources };
     }
 }
 
@@ -153,20 +165,44 @@ export class Zone extends pulumi.ComponentResource {
     }
 }
 
-/** Runs every VM's lookup; all failures are reported together, naming the entry. */
-async function resolveAll(vms: readonly VmEntry[], sessions: Map<string, CloudSession>, file: string, rolledBack: (vm: VmEntry) => boolean, restoreBefore: string): Promise<PlacedVm[]> {
-    const restoreFor = (vm: VmEntry) => (vm.strategy === "restore" && !rolledBack(vm) ? { before: restoreBefore } : undefined);
-    const settled = await Promise.allSettled(vms.map((vm) => sessions.get(vm.cloud)!.resolve(vm, restoreFor(vm))));
+/** Strategies whose chain repairs the VM's disk on a rescue VM (and so may need its BitLocker keys). */
+const REPAIRS: readonly string[] = ["repair", "reboot-then-repair"];
+
+/**
+ * Runs every VM's lookup, then fetches the BitLocker key files the cloud keeps for the disks this
+ * run repairs (not in teardown, not for a VM rolled back); all failures are reported together,
+ * naming the entry. The keys are Pulumi secrets from the moment they arrive, and never part of
+ * the plan.
+ */
+async function resolveAll(
+    vms: readonly VmEntry[],
+    sessions: Map<string, CloudSession>,
+    file: string,
+    rolledBack: (vm: VmEntry) => boolean,
+    settings: Pick<Settings, "restoreBefore" | "teardown">,
+): Promise<{ placed: PlacedVm[]; beks: Map<string, pulumi.Output<string>> }> {
+    const restoreFor = (vm: VmEntry) => (vm.strategy === "restore" && !rolledBack(vm) ? { before: settings.restoreBefore } : undefined);
     const problems: Problem[] = [];
+    const failed = (vm: VmEntry, reason: unknown) => problems.push({ file, entry: vm.index, line: vm.line, vm: vm.label, message: `lookup failed: ${reason instanceof Error ? reason.message : String(reason)}` });
+    const settled = await Promise.allSettled(
+        vms.map(async (vm) => {
+            const found = await sessions.get(vm.cloud)!.resolve(vm, restoreFor(vm));
+            const repaired = REPAIRS.includes(vm.strategy) && !rolledBack(vm) && !settings.teardown;
+            return { found, bek: repaired && found.fetchBeks ? await found.fetchBeks() : undefined };
+        }),
+    );
     const placed: PlacedVm[] = [];
+    const beks = new Map<string, pulumi.Output<string>>();
     settled.forEach((s, i) => {
         const vm = vms[i];
-        if (s.status === "fulfilled") {
-            const { placement, originalDiskId, facts, restorePoint } = s.value;
-            placed.push({ ...vm, placement, originalDiskId, facts, restorePoint, rollback: rolledBack(vm) });
+        if (s.status === "rejected") {
+            failed(vm, s.reason);
+            return;
         }
-        else problems.push({ file, entry: vm.index, line: vm.line, vm: vm.label, message: `lookup failed: ${s.reason instanceof Error ? s.reason.message : String(s.reason)}` });
+        const { placement, originalDiskId, facts, restorePoint } = s.value.found;
+        placed.push({ ...vm, placement, originalDiskId, facts, restorePoint, rollback: rolledBack(vm) });
+        if (s.value.bek !== undefined) beks.set(vm.key, pulumi.secret(s.value.bek));
     });
     if (problems.length > 0) throw new InputError(problems);
-    return placed;
+    return { placed, beks };
 }

@@ -108,6 +108,11 @@ export interface StepContext {
     /** The VM's BitLocker recovery password (a Pulumi secret), when the inventory names one. */
     bitlockerKey?: pulumi.Output<string>;
     /**
+     * BitLocker key files (BEK) the cloud keeps for the VM's OS disk (Azure Disk Encryption), base64,
+     * space-separated, a Pulumi secret: fetched before anything is declared (`Resolved.fetchBeks`).
+     */
+    bitlockerBek?: pulumi.Output<string>;
+    /**
      * Strategy reboot-then-repair: the reboot step's status. The repair and the swap do nothing
      * when it is `recovered` (the VM came back; its disks stay as they are).
      */
@@ -139,6 +144,14 @@ export interface Resolved {
     facts: Record<string, string>;
     /** Strategy restore: the backup the new OS disk is made from (the lookup fails when there is none). */
     restorePoint?: RestorePoint;
+    /**
+     * Fetches the BitLocker key files (BEK) the cloud keeps for the VM's OS disk (Azure Disk
+     * Encryption's Key Vault secrets), base64, space-separated. Core calls it before anything is
+     * declared, and only for a VM whose disk this run repairs; a rejection stops the VM as a failed
+     * lookup does, with its reason (the vault, the permission). What it resolves to is made a
+     * Pulumi secret at once. Absent when the disk needs none, or was repaired already.
+     */
+    fetchBeks?: () => Promise<string>;
 }
 
 /**

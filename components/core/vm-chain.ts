@@ -19,6 +19,8 @@ export interface VmChainArgs {
     teardown: boolean;
     /** The BitLocker recovery password, a secret, when the inventory names one. */
     bitlockerKey?: pulumi.Output<string>;
+    /** BitLocker key files the cloud keeps for the disk (base64, space-separated), a secret, when it keeps any. */
+    bitlockerBek?: pulumi.Output<string>;
     /** Strategy restore: the instant the restore point had to precede (ISO 8601), for its age. */
     restoreBefore: string;
 }
@@ -81,6 +83,7 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
         vm,
         teardown: args.teardown,
         bitlockerKey: args.bitlockerKey,
+        bitlockerBek: args.bitlockerBek,
         rebootStatus,
         opts: retain ? { parent, dependsOn: after, retainOnDelete: true } : { parent, dependsOn: after },
     });
@@ -130,7 +133,7 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
  * started. Nothing of the chain is declared, so a VM never recovered is never recovered by it;
  * the retained disks of a recovered VM stay in the cloud (Pulumi forgets them, never deletes them).
  */
-export function declareRollback(args: Omit<VmChainArgs, "rescue" | "bitlockerKey" | "restoreBefore">): DeclaredChain {
+export function declareRollback(args: Omit<VmChainArgs, "rescue" | "bitlockerKey" | "bitlockerBek" | "restoreBefore">): DeclaredChain {
     const { vm } = args;
     const rollback = args.session.rollback({ vm, teardown: args.teardown, opts: { parent: args.parent, dependsOn: args.after } });
     return {

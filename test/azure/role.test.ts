@@ -3,8 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { cloudResourceTypes } from "../helpers/lab-run";
 
-const role = JSON.parse(fs.readFileSync(path.join(__dirname, "../../components/azure/iam/deployer-role.json"), "utf8")) as { Actions: string[]; NotActions: string[]; AssignableScopes: string[] };
-const allowed = (action: string) => role.Actions.includes(action) && !role.NotActions.includes(action);
+const role = JSON.parse(fs.readFileSync(path.join(__dirname, "../../components/azure/iam/deployer-role.json"), "utf8")) as { Actions: string[]; NotActions: string[]; DataActions: string[]; AssignableScopes: string[] };
+/** Key Vault's data plane is authorized by data actions; everything else by actions. */
+const allowed = (action: string) => (/^Microsoft\.KeyVault\/vaults\/(secrets|keys)\//.test(action) ? role.DataActions.includes(action) : role.Actions.includes(action) && !role.NotActions.includes(action));
 
 /** The Azure RBAC actions behind each CLI call the command scripts make. */
 const CLI_ACTIONS: Record<string, string[]> = {
@@ -21,12 +22,16 @@ const CLI_ACTIONS: Record<string, string[]> = {
     "snapshot list": ["Microsoft.Compute/snapshots/read"],
     "snapshot show": ["Microsoft.Compute/snapshots/read"],
     "vm run-command show": ["Microsoft.Compute/virtualMachines/runCommands/read"],
+    // `az rest` against Key Vault (ade-key.sh): data actions.
+    "keyvault secret get": ["Microsoft.KeyVault/vaults/secrets/getSecret/action"],
+    "keyvault key unwrap": ["Microsoft.KeyVault/vaults/keys/unwrap/action"],
 };
 
 /** What each resource type the Azure path declares needs (create, read, update, delete). */
 const RESOURCE_ACTIONS: Record<string, string[]> = {
     "azure-native:compute:Snapshot": ["Microsoft.Compute/snapshots/write", "Microsoft.Compute/snapshots/read", "Microsoft.Compute/disks/read"],
-    "azure-native:compute:Disk": ["Microsoft.Compute/disks/write", "Microsoft.Compute/disks/read", "Microsoft.Compute/disks/delete", "Microsoft.Compute/snapshots/read"],
+    // A fixed disk with Azure Disk Encryption settings names their vault.
+    "azure-native:compute:Disk": ["Microsoft.Compute/disks/write", "Microsoft.Compute/disks/read", "Microsoft.Compute/disks/delete", "Microsoft.Compute/snapshots/read", "Microsoft.KeyVault/vaults/read"],
     "azure-native:compute:VirtualMachine": ["Microsoft.Compute/virtualMachines/write", "Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/virtualMachines/delete", "Microsoft.Network/networkInterfaces/join/action"],
     "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": ["Microsoft.Compute/virtualMachines/runCommands/write", "Microsoft.Compute/virtualMachines/runCommands/read", "Microsoft.Compute/virtualMachines/runCommands/delete"],
     "azure-native:network:NetworkInterface": ["Microsoft.Network/networkInterfaces/write", "Microsoft.Network/networkInterfaces/read", "Microsoft.Network/networkInterfaces/delete", "Microsoft.Network/virtualNetworks/subnets/join/action", "Microsoft.Network/networkSecurityGroups/join/action"],
@@ -42,7 +47,7 @@ describe("Azure least-privilege role (components/azure/iam/deployer-role.json)",
         assert.deepEqual(watched.sort(), ["vm get-instance-view", "vm show"]);
         // `az_json vm start …`, and calls made through the gate directly: `cloud_call "vm run-command show" az …`.
         const direct = [...scripts.matchAll(/cloud_call "([a-z -]+)" az /g)].map((m) => m[1]);
-        assert.deepEqual(direct, ["vm run-command show"]);
+        assert.deepEqual(direct.sort(), ["keyvault key unwrap", "keyvault secret get", "vm run-command show"]);
         const used = new Set([...[...scripts.matchAll(/az_json ((?:[a-z][a-z-]* )+)/g)].map((m) => m[1].trim()), ...watched, ...direct]);
         assert.ok(used.size >= 7, [...used].join(", "));
         for (const call of used) {
@@ -61,6 +66,8 @@ describe("Azure least-privilege role (components/azure/iam/deployer-role.json)",
 
     it("is least privilege: no wildcard, and backups (snapshots) can never be deleted", () => {
         for (const a of role.Actions) assert.ok(!a.includes("*"), `wildcard ${a}`);
+        // Key Vault: only reading a secret and unwrapping a key (never listing, setting or deleting them).
+        assert.deepEqual(role.DataActions.sort(), ["Microsoft.KeyVault/vaults/keys/unwrap/action", "Microsoft.KeyVault/vaults/secrets/getSecret/action"]);
         assert.ok(!allowed("Microsoft.Compute/snapshots/delete"));
         assert.ok(role.NotActions.includes("Microsoft.Compute/snapshots/delete"));
     });

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { InputError } from "../../components/core/inventory/problems";
 import { PlannedResource } from "../../components/core/offline/capture";
 import { labInventory, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
-import { labPath } from "../fixtures/lab-cloud";
+import { labCalls, labPath } from "../fixtures/lab-cloud";
 import { STRATEGIES } from "../../components/core/inventory/validate";
 
 const byName = (rs: PlannedResource[]) => new Map(rs.map((r) => [r.name, r]));
@@ -145,6 +145,36 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         const repair = run.resources!.find((r) => r.name.endsWith("-repair"))!;
         assert.equal(repair.inputs.key, "[secret]");
         assert.ok(!JSON.stringify(run.resources).includes("111111-222222"));
+    });
+
+    it("key files the cloud keeps for a disk reach its repair as a secret, fetched only for VMs whose disk this run repairs", async () => {
+        const BEK = "QkVLLWZpbGUtb2YtbTE=";
+        const beks = { m1: BEK, m2: "QkVLLW0y", m3: "QkVLLW0z", m4: "QkVLLW00" };
+        const paths = [labPath({ strategies: STRATEGIES, beks })];
+        const machines = [{ machine: "m1" }, { machine: "m2", strategy: "reboot-then-repair" }, { machine: "m3", strategy: "reboot" }, { machine: "m4", strategy: "restore" }];
+        labCalls.length = 0;
+        const accept = { "bootloop-rescue:acceptDataLoss": "true" };
+        const run = await runLab(labInventory(machines), accept, { paths });
+        assert.deepEqual(labCalls.filter((c) => c.startsWith("fetchBeks:")), ["fetchBeks:lab hq/m1", "fetchBeks:lab hq/m2"]);
+        const repair = run.resources!.find((r) => r.name.startsWith(run.result.plan.vms[0].slug) && r.name.endsWith("-repair"))!;
+        assert.equal(repair.inputs.bek, "[secret]");
+        assert.ok(!JSON.stringify(run.resources).includes(BEK) && !JSON.stringify(run.result.plan).includes(BEK), "never in the plan");
+        assert.deepEqual(run.result.keySources, { [run.result.plan.vms[0].key]: ["cloud"], [run.result.plan.vms[1].key]: ["cloud"] });
+
+        // Neither in teardown nor for a VM rolled back: nothing is repaired then.
+        labCalls.length = 0;
+        await runLab(labInventory(machines), { ...accept, "bootloop-rescue:teardown": "true" }, { paths });
+        await runLab(labInventory(machines), { ...accept, "bootloop-rescue:rollback": "all" }, { paths });
+        assert.deepEqual(labCalls.filter((c) => c.startsWith("fetchBeks:")), []);
+    });
+
+    it("a key the cloud will not hand over stops that VM like a failed lookup, before anything is declared", async () => {
+        const paths = [labPath({ beks: { m2: new Error("key vault kv-1 did not let the deployer read the BEK secret; the deployer needs Microsoft.KeyVault/vaults/secrets/getSecret/action") } })];
+        const { error, registered } = await registrationsBeforeFailure(labInventory([{ machine: "m1" }, { machine: "m2" }]), {}, paths);
+        assert.ok(error instanceof InputError);
+        assert.deepEqual(error.problems.map((p) => [p.entry, p.vm]), [[1, "lab hq/m2"]]);
+        assert.match(error.message, /lookup failed: key vault kv-1 did not let the deployer read the BEK secret; .*getSecret\/action/);
+        assert.deepEqual(registered.filter((r) => r.startsWith("lab:")), []);
     });
 
     it("declares nothing when the inventory or the settings are invalid", async () => {

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import * as aws from "../aws/run-script";
 import * as azure from "../azure/run-script";
+import * as adeKey from "../azure/ade-world";
 import * as gcp from "../gcp/run-script";
 import { StandInRun } from "../helpers/stand-in";
 
@@ -52,6 +53,8 @@ function observe(): Observed[] {
         azure.run("rollback", { ...azBase, ORIGINAL_DISK_ID: azure.ORIGINAL }, azure.swapped()),
         azure.run("restore-points", { SUBSCRIPTION_ID: azure.SUB, DISK_ID: azure.ORIGINAL }, { ...azure.world(), snapshots: azSnapshots }),
         azure.run("restore-points", { SUBSCRIPTION_ID: azure.SUB, DISK_ID: azure.ORIGINAL, RESTORE_FROM: Object.keys(azSnapshots)[0] }, { ...azure.world(), snapshots: azSnapshots }),
+        // Azure Disk Encryption: the BEK read from Key Vault and unwrapped with the KEK (az rest).
+        azure.run("ade-key", adeKey.env(adeKey.KEK_URL), adeKey.vaultWorld(true)),
     ];
     const gcBase = { PROJECT: "my-project", ZONE: "us-central1-a", INSTANCE: "web-1", VM_LABEL: "gcp my-project/us-central1-a/web-1" };
     const gcSnapshots = { "web-1-nightly": { sourceDisk: "https://www.googleapis.com/compute/v1/projects/my-project/zones/us-central1-a/disks/web-1", creationTimestamp: "2024-07-18T19:00:00.000-07:00" } };
@@ -74,6 +77,19 @@ function observe(): Observed[] {
         { cli: "az", runs: azureRuns },
         { cli: "gcloud", runs: gcpRuns },
     ];
+}
+
+/**
+ * The call with every `@FILE` argument (a request body the script wrote and removed after the
+ * call) pointing at a file that exists, with a body of the same shape: the real CLI reads it.
+ */
+function withBodyFiles(argv: string[]): string[] {
+    return argv.map((a) => {
+        if (!a.startsWith("@") || fs.existsSync(a.slice(1))) return a;
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "body-")), "body.json");
+        fs.writeFileSync(file, JSON.stringify({ alg: "RSA-OAEP", value: "AAAA" }));
+        return `@${file}`;
+    });
 }
 
 /** A call's shape: its command words and the names of its options (values differ per VM). */
@@ -158,7 +174,7 @@ function gcpMessageOf(argv: string[]): string | undefined {
             for (const run of runs) {
                 for (const argv of run.calls) {
                     const key = `${cli} ${shape(argv)}`;
-                    if (!seen.has(key)) seen.add(key), spec.push({ cli, argv });
+                    if (!seen.has(key)) seen.add(key), spec.push({ cli, argv: withBodyFiles(argv) });
                 }
             }
         }

@@ -33,6 +33,7 @@ export function renderSummary(run: OfflineRun, source: string): string {
         lines.push(`  ${p.cloud} ${where}: ${p.members.length} rescue VM${p.members.length === 1 ? "" : "s"} for ${disks} disk${disks === 1 ? "" : "s"} (up to ${p.capacity} each)`);
     }
     lines.push("");
+    lines.push(...keyLines(run));
     lines.push(...runnerLines(run));
     lines.push(...remedyLines(run));
     // One example chain per cloud and strategy: the first VM of each.
@@ -54,6 +55,18 @@ export function renderSummary(run: OfflineRun, source: string): string {
         lines.push(`  ${String(c).padStart(6)}  ${type}`);
     }
     return lines.join("\n");
+}
+
+/** Where the BitLocker keys of the repairs come from (counts only: the keys are secrets). */
+function keyLines(run: OfflineRun): string[] {
+    const sources = Object.values(run.result.keySources);
+    if (sources.length === 0) return [];
+    const with_ = (s: "stack config" | "cloud") => sources.filter((k) => k.includes(s)).length;
+    return [
+        `BitLocker keys (secrets: never shown, never in the plan): ${sources.length} VM${sources.length === 1 ? "" : "s"} repaired with keys; ` +
+            `${with_("cloud")} with key files fetched from the cloud (offline: placeholders), ${with_("stack config")} with a recovery password from stack config`,
+        "",
+    ];
 }
 
 /** What the runner carries: chains in flight, the --parallel to use, and (with details) the state per VM. */

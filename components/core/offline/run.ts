@@ -7,6 +7,7 @@ import { CloudPath } from "../steps";
 import { RecoveryResult } from "../recovery";
 import { PlannedResource, ResourceCapture } from "./capture";
 import { StackConfig } from "./stack-config";
+import { SECRET_LOOKUP, answerSecretLookupsOffline } from "../secret-lookup";
 
 /** What an offline run needs. */
 export interface OfflineRunArgs {
@@ -72,16 +73,30 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
         get: (key) => args.config.values[key],
         kind: (key) => (args.config.values[key] === undefined ? "missing" : args.config.secretKeys.includes(key) ? "secret" : "plain"),
     };
-    const { result, plan, vms, settings } = await recover({
-        identities: args.identities,
-        paths,
-        config,
-        stackFile: `Pulumi.${args.stack}.yaml`,
-        baseDir: args.baseDir,
-        secret: (key) => pulumi.secret(args.config.values[key]),
-        rootOptions: { transformations: [capture.transformation] },
-        onValidated: (vms) => (entries = vms),
+    // Secret lookups (a disk's BitLocker key files) run no script offline: the paths' placeholders answer.
+    answerSecretLookupsOffline((lookup, environment) => {
+        for (const p of paths) {
+            const answer = p.offlineLookup(SECRET_LOOKUP, { lookup, environment }, entries.filter((v) => v.cloud === p.identity.cloud));
+            if (answer) return String(answer.stdout);
+        }
+        throw new Error(`the offline plan has no placeholder for the secret lookup ${lookup}`);
     });
+    let recovered: Awaited<ReturnType<typeof recover>>;
+    try {
+        recovered = await recover({
+            identities: args.identities,
+            paths,
+            config,
+            stackFile: `Pulumi.${args.stack}.yaml`,
+            baseDir: args.baseDir,
+            secret: (key) => pulumi.secret(args.config.values[key]),
+            rootOptions: { transformations: [capture.transformation] },
+            onValidated: (vms) => (entries = vms),
+        });
+    } finally {
+        answerSecretLookupsOffline(undefined);
+    }
+    const { result, plan, vms, settings } = recovered;
     const resources = args.details ? await capture.resources() : undefined;
     if (!resources) await capture.settled();
     // Let the last registrations (component outputs) drain, as `pulumi up` would before it ends.
