@@ -8,8 +8,12 @@ import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, follo
  *   guest-attributes  one `get-guest-attributes` of a rescue instance answers every disk on it:
  *                     the agent's result for device `id` (exit code and evidence)
  */
-const TRANSIENT = /rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|\b429\b|\b50[0234]\b|backendError|internalError|try again|database is locked|resourceNotReady|is not ready|Connection reset|timed out/i;
-const THROTTLING = /rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|\b429\b/;
+// Status codes only where they stand as status codes ("HTTPError 503", "code: 429", "503 Service
+// Unavailable"): a bare number may be part of a resource's name in a permanent error (the
+// instance 'web-500' was not found), which must fail at once, not retry until the deadline.
+const STATUS = (codes: string) => `(HTTP ?Error|Error|code|status)[:"= ]+(${codes})\\b|\\b(${codes}) (Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)`;
+const TRANSIENT = new RegExp(`rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|${STATUS("429|50[0234]")}|backendError|internalError|try again|database is locked|resourceNotReady|is not ready|Connection reset|timed out`, "i");
+const THROTTLING = new RegExp(`rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|${STATUS("429")}`);
 
 const scopeOf = (f: Fields) => f.project;
 

@@ -8,7 +8,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { Provider } from "@pulumi/azure-native/provider";
 import { adeKeys, adeOf } from "../../components/azure/ade";
 import { lookUpVm } from "../../components/azure/lookups";
-import { azureWatch } from "../../components/azure/watch";
 import { planInventory } from "../helpers/lab-run";
 import { stopWatcher } from "../helpers/stand-in";
 import { run } from "./run-script";
@@ -88,14 +87,6 @@ describe("Azure Disk Encryption: the key lookup (ade-key.sh, stand-in az and Key
         assert.equal(unwrapDenied.code, 1);
         assert.match(unwrapDenied.stderr, /key vault kv-central-keys did not let the deployer unwrap the BEK .*Microsoft\.KeyVault\/vaults\/keys\/unwrap\/action .*keys: unwrapKey/);
         assertNoKey(unwrapDenied);
-    });
-
-    it("a denial is permanent even when an id in it holds the digits 429; throttling is not", () => {
-        assert.equal(azureWatch.transient("ERROR: Forbidden({\"error\":{\"code\":\"Forbidden\",\"message\":\"The user 'appid=0429-1;oid=a4290' does not have secrets get permission on key vault 'kv-429;location=eastus'.\"}})"), false);
-        for (const busy of ["ERROR: (TooManyRequests) The request is being throttled. Status: 429", "ERROR: Too Many Requests({\"error\":{\"code\":\"Throttled\"}})", "ERROR: Service Unavailable({})", "ERROR: (Conflict) Operation 'attachDisk' is not allowed since another operation is in progress"]) {
-            assert.equal(azureWatch.transient(busy), true, busy);
-        }
-        assert.equal(azureWatch.throttling("ERROR: Too Many Requests({})"), true);
     });
 
     it("refuses a wrapped BEK without a key-encryption key, a value that is no key file, and URLs that are not Key Vault's", () => {
