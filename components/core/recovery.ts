@@ -138,7 +138,8 @@ export class Recovery extends pulumi.ComponentResource {
         this.registerOutputs({ vms: records });
         const keySources: RecoveryResult["keySources"] = {};
         for (const vm of plan.vms) {
-            const sources = [...(vm.bitlockerKey && !vm.rollback && !settings.teardown ? (["stack config"] as const) : []), ...(beks.has(vm.key) ? (["cloud"] as const) : [])];
+            const repaired = repairsDisk(vm.strategy, vm.rollback, settings.teardown);
+            const sources = [...(vm.bitlockerKey && repaired ? (["stack config"] as const) : []), ...(beks.has(vm.key) ? (["cloud"] as const) : [])];
             if (sources.length) keySources[vm.key] = sources;
         }
         return { plan, records, keySources };
@@ -165,8 +166,13 @@ export class Zone extends pulumi.ComponentResource {
     }
 }
 
-/** Strategies whose chain repairs the VM's disk on a rescue VM (and so may need its BitLocker keys). */
-const REPAIRS: readonly string[] = ["repair", "reboot-then-repair"];
+/**
+ * Whether this run repairs the VM's disk on a rescue VM (and so may need its BitLocker keys): its
+ * strategy repairs, it is not rolled back, and the run is no teardown.
+ */
+function repairsDisk(strategy: string, rolledBack: boolean, teardown: boolean): boolean {
+    return (strategy === "repair" || strategy === "reboot-then-repair") && !rolledBack && !teardown;
+}
 
 /**
  * Runs every VM's lookup, then fetches the BitLocker key files the cloud keeps for the disks this
@@ -187,8 +193,8 @@ async function resolveAll(
     const settled = await Promise.allSettled(
         vms.map(async (vm) => {
             const found = await sessions.get(vm.cloud)!.resolve(vm, restoreFor(vm));
-            const repaired = REPAIRS.includes(vm.strategy) && !rolledBack(vm) && !settings.teardown;
-            return { found, bek: repaired && found.fetchBeks ? await found.fetchBeks() : undefined };
+            const needed = found.fetchBeks && repairsDisk(vm.strategy, rolledBack(vm), settings.teardown);
+            return { found, bek: needed ? await found.fetchBeks!() : undefined };
         }),
     );
     const placed: PlacedVm[] = [];

@@ -5,7 +5,7 @@ import * as path from "path";
 const texts = new Map<string, string>();
 
 /** The project folder: commands run from it, and scripts are named relative to it. */
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 /**
  * The full text of a cloud's command script: core's shared helpers (base.sh), the cloud's helpers

@@ -1,9 +1,6 @@
 import { execFile } from "child_process";
-import * as path from "path";
+import { PROJECT_DIR } from "./script-text";
 import { Semaphore } from "./watcher/limits";
-
-/** The project folder: lookup scripts run from it (the watcher is started there). */
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 /**
  * The function token a cloud path's `offlineLookup` answers secret lookups under in the offline
@@ -32,11 +29,12 @@ export function answerSecretLookupsOffline(answer: OfflineSecretLookup | undefin
 
 /**
  * Runs a cloud's read-only lookup script whose output is a secret (a disk's BitLocker key file) as
- * a child process of the program, and resolves to what it printed, trimmed. Unlike an invoke
- * (`local.run`), nothing passes through the Pulumi engine, whose verbose logs keep what invokes
- * return; the caller wraps the result in `pulumi.secret` at once. The script's environment is the
- * program's plus `environment` (values, never code); on failure the rejection carries the script's
- * own `bootloop-rescue:` lines, never its output.
+ * a child process of the program, from the project folder (where the watcher starts), and resolves
+ * to what it printed, trimmed. Unlike an invoke (`local.run`), nothing passes through the Pulumi
+ * engine, whose verbose logs keep what invokes return; the caller wraps the result in
+ * `pulumi.secret` at once. The script's environment is the program's plus `environment` (values,
+ * never code); on failure the rejection carries the script's own `bootloop-rescue:` lines, never
+ * its output.
  */
 export async function runSecretLookup(lookup: string, scriptText: string, environment: Record<string, string>): Promise<string> {
     if (offline) return offline(lookup, environment);

@@ -145,6 +145,7 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         const repair = run.resources!.find((r) => r.name.endsWith("-repair"))!;
         assert.equal(repair.inputs.key, "[secret]");
         assert.ok(!JSON.stringify(run.resources).includes("111111-222222"));
+        assert.deepEqual(run.result.keySources, { [run.result.plan.vms[0].key]: ["stack config"] });
     });
 
     it("key files the cloud keeps for a disk reach its repair as a secret, fetched only for VMs whose disk this run repairs", async () => {
