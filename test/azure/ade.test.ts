@@ -2,15 +2,13 @@
 // (ade-key.sh) against the stand-in az's Key Vault, with a real RSA key-encryption key.
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Provider } from "@pulumi/azure-native/provider";
 import { adeKeys, adeOf } from "../../components/azure/ade";
 import { lookUpVm } from "../../components/azure/lookups";
 import { planInventory } from "../helpers/lab-run";
-import { stopWatcher } from "../helpers/stand-in";
-import { run } from "./run-script";
+import { withStandInEnv } from "../helpers/stand-in";
+import { STAND_IN, run } from "./run-script";
 import { BEK, KEK_URL, SECRET_URL, VAULT, VAULT_ID, env, vaultWorld } from "./ade-world";
 
 /** Nothing of the key (plain, base64 or base64url) in the calls' arguments or on stderr. */
@@ -112,6 +110,9 @@ describe("Azure Disk Encryption: the key lookup (ade-key.sh, stand-in az and Key
     });
 });
 
+/** Runs `body` with the stand-in az answering from `w` for the program's own child processes. */
+const withStandIn = <T>(w: unknown, body: () => Promise<T>) => withStandInEnv({ world: w, standInDir: STAND_IN, stateVar: "FAKE_AZ_STATE", logVar: "FAKE_AZ_LOG" }, body);
+
 describe("Azure Disk Encryption in the Azure path", () => {
     const SUB = "11111111-2222-3333-4444-555555555555";
     const inventory = (extra: string) => `vms:\n  - cloud: azure\n    subscriptionId: ${SUB}\n    resourceGroup: rg-app\n    vmName: app-01\n    diskEncryption: ade\n${extra}  - cloud: azure\n    subscriptionId: ${SUB}\n    resourceGroup: rg-app\n    vmName: app-02\n`;
@@ -180,18 +181,3 @@ describe("Azure Disk Encryption in the Azure path", () => {
         assert.equal(swapped.fetchBeks, undefined);
     });
 });
-
-/** Runs `body` with the stand-in az on PATH answering from `w` (the program's own child processes see it). */
-async function withStandIn<T>(w: unknown, body: () => Promise<T>): Promise<T> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ade-"));
-    fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(w));
-    const env = { PATH: `${path.join(__dirname, "stand-in")}:${process.env.PATH}`, FAKE_AZ_STATE: path.join(dir, "world.json"), FAKE_AZ_LOG: path.join(dir, "calls.log"), BOOTLOOP_WATCH_DIR: path.join(dir, "watch"), POLL_SECONDS: "0", BOOTLOOP_WATCHER_IDLE_SECONDS: "2" };
-    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
-    try {
-        return await body();
-    } finally {
-        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-        stopWatcher(env.BOOTLOOP_WATCH_DIR);
-    }
-}

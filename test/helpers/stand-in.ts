@@ -92,6 +92,26 @@ export function runWithStandIn(args: StandInArgs & { script: string; env: Record
 }
 
 /**
+ * Runs `body` with the stand-in's environment in this process's own, for scripts the program runs
+ * as its own child processes (secret lookups); the environment is restored and the watcher stopped
+ * afterwards.
+ */
+export async function withStandInEnv<T>(args: StandInArgs, body: () => Promise<T>): Promise<T> {
+    const run = standInRun(args, "program-");
+    const saved = Object.fromEntries(Object.keys(run.env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, run.env);
+    try {
+        return await body();
+    } finally {
+        for (const [k, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+        run.done();
+    }
+}
+
+/**
  * Runs several scripts at once against one stand-in world, sharing one watcher (as the steps of
  * one `pulumi up` do); resolves with each run's exit code and stderr, and the world after.
  */
