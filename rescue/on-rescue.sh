@@ -7,7 +7,8 @@
 # built-in rule set of repair-disk; default crowdstrike-291), BITLOCKER_KEY (recovery passwords,
 # one per line, each optionally preceded by its key id) and BITLOCKER_BEK (BEK external key files,
 # base64, separated by spaces): written to root-only files on tmpfs for the engine, removed on
-# exit, never printed; TOOLS_VERSION (see below); and EVIDENCE_ENCODING=gzip-base64 (for agent
+# exit, never printed; KEY_SECRET_KIND (aws-secretsmanager | gcp-secret-manager) and KEY_SECRET (a
+# secret that holds the keys, which fetch-key reads with this VM's own identity, into such files); TOOLS_VERSION (see below); and EVIDENCE_ENCODING=gzip-base64 (for agent
 # channels that keep only a few KB of output). For agent channels that keep only so many
 # characters (Systems Manager: 24,000), EVIDENCE_MAX_CHARS: a longer evidence line is printed as
 # "parts:<count>:<sha256 of the whole line>:<part 0>" and kept; a run with EVIDENCE_PART=<i>
@@ -87,9 +88,11 @@ new_keyfile() {
     keyfile=$(umask 077 && mktemp -p "$keydir" "bootloop-rescue-key.$$.XXXXXX") || cannot_run "no room for a key file on the rescue VM"
     keyfiles+=("$keyfile")
 }
+password_file=
 if [[ -n ${BITLOCKER_KEY:-} ]]; then
     new_keyfile
     printf '%s\n' "$BITLOCKER_KEY" >"$keyfile"
+    password_file=$keyfile
     args+=(--bitlocker-key-file "$keyfile")
 fi
 if [[ -n ${BITLOCKER_BEK:-} ]]; then
@@ -103,6 +106,34 @@ if [[ -n ${BITLOCKER_BEK:-} ]]; then
     done
 fi
 unset BITLOCKER_KEY BITLOCKER_BEK bek beks
+# KEY_SECRET: a secret of the cloud's secret store holding this disk's keys, read by fetch-key with
+# this VM's own identity into root-only files named like the others; its message (never a key)
+# becomes the evidence when it cannot.
+if [[ -n ${KEY_SECRET:-} ]]; then
+    case ${KEY_SECRET_KIND:-} in
+        aws-secretsmanager) from=--aws-secret ;;
+        gcp-secret-manager) from=--gcp-secret ;;
+        *) cannot_run "KEY_SECRET_KIND is not a secret store this tool reads" ;;
+    esac
+    prefix="$keydir/bootloop-rescue-key.$$.secret"
+    keyfiles+=("$prefix.pw" "$prefix".bek{1..16})
+    if ! fetched=$("$lib/fetch-key" "$from" "$KEY_SECRET" --out-prefix "$prefix" 2>"$logdir/$name.fetch-key.log"); then
+        python3 - "$logdir/$name.fetch-key.log" <<'PY' || cannot_run "fetch-key could not read the disk's keys from the secret store"
+import json, sys
+lines = [l.strip() for l in open(sys.argv[1], errors="replace") if l.strip()]
+print(json.dumps({"tool": "bootloop-rescue/on-rescue", "outcome": "error", "exitCode": 6, "message": (lines[-1] if lines else "fetch-key failed")[:1000]}, separators=(",", ":")))
+PY
+        exit 6
+    fi
+    while read -r kind file; do
+        [[ $file == "$prefix".* ]] || continue
+        case $kind in
+            # The engine takes one file of recovery passwords: a second source adds to it.
+            password-file) if [[ -n $password_file ]]; then cat -- "$file" >>"$password_file"; else args+=(--bitlocker-key-file "$file"); fi ;;
+            bek-file) args+=(--bitlocker-bek-file "$file") ;;
+        esac
+    done <<<"$fetched"
+fi
 # This run's own evidence file: a repair of the same disk sent again while this one runs waits
 # for it in the engine (a lock per disk), and must not overwrite what this one prints.
 evidence="$logdir/$name.$$.json"

@@ -7,7 +7,7 @@ import * as zlib from "zlib";
 export const RESCUE_LIB = "/usr/local/lib/bootloop-rescue";
 
 /** The files every rescue VM needs, whatever the cloud. */
-const TOOLS = ["repair-disk", "find-disk", "on-rescue.sh"];
+const TOOLS = ["repair-disk", "find-disk", "fetch-key", "on-rescue.sh"];
 
 let cached: { install: string; version: string } | undefined;
 

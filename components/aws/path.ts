@@ -70,7 +70,10 @@ class AwsSession {
 export const awsPath: CloudPath<AwsConfig> = {
     identity: awsIdentity,
     strategies: STRATEGIES,
-    bitlocker: false,
+    bitlocker: {
+        stackConfig: "on aws, BitLocker keys never pass through the deployer or Systems Manager: put them in a Secrets Manager secret and name its ARN in bitlockerSecret (the rescue instance reads it with its own role), or let `npm run import-keys` do both",
+        secretField: "bitlockerSecret",
+    },
     disksPerRescue: { default: 20, max: steps.AWS_MAX_DISKS_PER_RESCUE },
     configKeys: AWS_CONFIG_KEYS,
     configure: readAwsConfig,

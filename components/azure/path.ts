@@ -47,7 +47,7 @@ class AzureSession {
 export const azurePath: CloudPath<AzureConfig> = {
     identity: azureIdentity,
     strategies: STRATEGIES,
-    bitlocker: true,
+    bitlocker: { stackConfig: true },
     disksPerRescue: { default: 8, max: AZURE_MAX_DISKS_PER_RESCUE },
     configKeys: AZURE_CONFIG_KEYS,
     configure: readAzureConfig,

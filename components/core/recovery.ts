@@ -9,6 +9,9 @@ import { Placement, kebab, shortHash } from "./identity";
 import { zoneKey } from "./plan/pools";
 import { VmRecord, declareRollback, declareVmChain } from "./vm-chain";
 
+/** Where a VM's BitLocker keys come from (see {@link RecoveryResult.keySources}). */
+export type KeySource = "stack config" | "cloud" | "secret store";
+
 /** Arguments of the whole recovery. */
 export interface RecoveryArgs {
     /** The validated inventory entries. */
@@ -34,9 +37,10 @@ export interface RecoveryResult {
     /**
      * The BitLocker keys each VM's repair receives, by where they come from (never the keys):
      * `stack config` (a recovery password its entry names), `cloud` (key files the cloud keeps
-     * for its disk, fetched before anything was declared). VMs without keys are absent.
+     * for its disk, fetched before anything was declared), `secret store` (a secret of the cloud's
+     * secret store its entry names, which the rescue VM reads itself). VMs without keys are absent.
      */
-    keySources: Record<string, ("stack config" | "cloud")[]>;
+    keySources: Record<string, KeySource[]>;
 }
 
 /**
@@ -71,6 +75,13 @@ export class Recovery extends pulumi.ComponentResource {
 
         const rolledBack = (vm: VmEntry) => settings.rollback === "all" || settings.rollback.includes(vm.key);
         const { placed, beks } = await resolveAll(args.vms, sessions, args.inventoryFile, rolledBack, settings);
+        // The secret-store secret of each VM whose disk this run repairs (a reference, never a key).
+        const keySecretOf = new Map<string, string>();
+        for (const vm of placed) {
+            const field = pathOf.get(vm.cloud)!.bitlocker.secretField;
+            const secret = field ? vm.fields[field] : undefined;
+            if (secret && repairsDisk(vm.strategy, vm.rollback, settings.teardown)) keySecretOf.set(vm.key, secret);
+        }
         const plan = buildPlan(placed, {
             ...settings,
             disksPerRescue: (cloud) => settings.disksPerRescue[cloud] ?? settings.disksPerRescue["*"] ?? pathOf.get(cloud)!.disksPerRescue.default,
@@ -95,7 +106,8 @@ export class Recovery extends pulumi.ComponentResource {
             for (const pool of plan.rescuePools) {
                 const zone = zoneOf(pool.cloud, pool.placement);
                 for (const member of pool.members) {
-                    const rescue = sessions.get(pool.cloud)!.rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, opts: { parent: zone } });
+                    const keySecrets = [...new Set(member.vms.flatMap((key) => keySecretOf.get(key) ?? []))].sort();
+                    const rescue = sessions.get(pool.cloud)!.rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, keySecrets, opts: { parent: zone } });
                     rescues.set(member.name, rescue);
                 }
             }
@@ -123,6 +135,7 @@ export class Recovery extends pulumi.ComponentResource {
                           rescue: vm.seat && rescues.get(vm.seat.member),
                           bitlockerKey: vm.bitlockerKey ? args.secret(vm.bitlockerKey) : undefined,
                           bitlockerBek: beks.get(vm.key),
+                          bitlockerSecret: keySecretOf.get(vm.key),
                           restoreBefore: settings.restoreBefore,
                       });
                 records[vm.key] = chain.record;
@@ -139,7 +152,11 @@ export class Recovery extends pulumi.ComponentResource {
         const keySources: RecoveryResult["keySources"] = {};
         for (const vm of plan.vms) {
             const repaired = repairsDisk(vm.strategy, vm.rollback, settings.teardown);
-            const sources = [...(vm.bitlockerKey && repaired ? (["stack config"] as const) : []), ...(beks.has(vm.key) ? (["cloud"] as const) : [])];
+            const sources: KeySource[] = [
+                ...(vm.bitlockerKey && repaired ? (["stack config"] as const) : []),
+                ...(beks.has(vm.key) ? (["cloud"] as const) : []),
+                ...(keySecretOf.has(vm.key) ? (["secret store"] as const) : []),
+            ];
             if (sources.length) keySources[vm.key] = sources;
         }
         return { plan, records, keySources };

@@ -113,6 +113,12 @@ export interface StepContext {
      */
     bitlockerBek?: pulumi.Output<string>;
     /**
+     * The secret in the cloud's secret store that holds the VM's BitLocker keys (the value of the
+     * path's `bitlocker.secretField`), for the repair to name to the rescue VM; set only when this
+     * run repairs the VM's disk. A reference, not a key: it may appear in state and logs.
+     */
+    bitlockerSecret?: string;
+    /**
      * Strategy reboot-then-repair: the reboot step's status. The repair and the swap do nothing
      * when it is `recovered` (the VM came back; its disks stay as they are).
      */
@@ -127,6 +133,11 @@ export interface RescueContext {
     member: RescueMember;
     /** A VM of the pool, whose lookup facts (network, subnet) the rescue VM may reuse. */
     sample: PlannedVm;
+    /**
+     * The secret-store secrets (`StepContext.bitlockerSecret`) of the VMs whose disks this rescue
+     * VM repairs in this run, each once, sorted: the rescue VM's identity may read exactly these.
+     */
+    keySecrets: string[];
     /** Options to declare the rescue VM's resources with (parent). */
     opts: pulumi.CustomResourceOptions;
 }
@@ -217,14 +228,29 @@ export interface SessionContext<C> {
     config: C;
 }
 
+/** Where a cloud path's repairs may take BitLocker keys from (besides what the cloud keeps itself, `Resolved.fetchBeks`). */
+export interface BitLockerKeySources {
+    /**
+     * `true` when an entry's `bitlockerKey` (a secret stack-config key) can reach the repair;
+     * otherwise why not, and what to use instead (for the validation message).
+     */
+    stackConfig: true | string;
+    /**
+     * The cloud's own inventory field that names a secret in the cloud's secret store (recovery
+     * passwords or a BEK), which the rescue VM reads itself with its own identity: the deployer
+     * never handles the key. Absent when the cloud has none.
+     */
+    secretField?: string;
+}
+
 /** A cloud's recovery path: what core needs to validate, plan and drive it. */
 export interface CloudPath<C = unknown> {
     /** How the cloud's VMs are written in the inventory. */
     identity: CloudIdentity;
     /** The strategies this path implements. */
     strategies: readonly Strategy[];
-    /** Whether the path can hand a BitLocker recovery password to the repair engine. */
-    bitlocker: boolean;
+    /** Where this path's repairs may take BitLocker keys from. */
+    bitlocker: BitLockerKeySources;
     /** Disks one rescue VM holds: the default, and the most the cloud allows. */
     disksPerRescue: { default: number; max: number };
     /** The cloud's config keys (name → meaning), for the README and messages. */

@@ -21,6 +21,8 @@ export interface VmChainArgs {
     bitlockerKey?: pulumi.Output<string>;
     /** BitLocker key files the cloud keeps for the disk (base64, space-separated), a secret, when it keeps any. */
     bitlockerBek?: pulumi.Output<string>;
+    /** The secret-store secret holding the VM's BitLocker keys (a reference), when its entry names one. */
+    bitlockerSecret?: string;
     /** Strategy restore: the instant the restore point had to precede (ISO 8601), for its age. */
     restoreBefore: string;
 }
@@ -84,6 +86,7 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
         teardown: args.teardown,
         bitlockerKey: args.bitlockerKey,
         bitlockerBek: args.bitlockerBek,
+        bitlockerSecret: args.bitlockerSecret,
         rebootStatus,
         opts: retain ? { parent, dependsOn: after, retainOnDelete: true } : { parent, dependsOn: after },
     });
@@ -133,7 +136,7 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
  * started. Nothing of the chain is declared, so a VM never recovered is never recovered by it;
  * the retained disks of a recovered VM stay in the cloud (Pulumi forgets them, never deletes them).
  */
-export function declareRollback(args: Omit<VmChainArgs, "rescue" | "bitlockerKey" | "bitlockerBek" | "restoreBefore">): DeclaredChain {
+export function declareRollback(args: Omit<VmChainArgs, "rescue" | "bitlockerKey" | "bitlockerBek" | "bitlockerSecret" | "restoreBefore">): DeclaredChain {
     const { vm } = args;
     const rollback = args.session.rollback({ vm, teardown: args.teardown, opts: { parent: args.parent, dependsOn: args.after } });
     return {

@@ -2,6 +2,9 @@ import { CloudIdentity } from "../core/identity";
 
 const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** A Secret Manager secret, optionally one version of it (a project id or number; the default version is latest). */
+export const SECRET_NAME = /^projects\/([a-z][-a-z0-9]{4,28}[a-z0-9]|[0-9]{1,20})\/secrets\/[A-Za-z0-9_-]{1,255}(\/versions\/(latest|[1-9][0-9]{0,9}))?$/;
+
 /** How a Compute Engine instance is named in the inventory. */
 export const gcpIdentity: CloudIdentity = {
     cloud: "gcp",
@@ -15,6 +18,12 @@ export const gcpIdentity: CloudIdentity = {
         { name: "zone", required: true, pattern: /^[a-z]+-[a-z]+\d{1,2}-[a-z]$/, expected: "a zone such as us-central1-a" },
         { name: "instance", required: true, pattern: NAME, expected: "an instance name: 1-63 lowercase letters, digits and hyphens, starting with a letter" },
         { name: "bootDisk", required: false, pattern: NAME, expected: "the name of the boot disk the lookup must find" },
+        {
+            name: "bitlockerSecret",
+            required: false,
+            pattern: SECRET_NAME,
+            expected: "a Secret Manager secret, projects/PROJECT/secrets/NAME or projects/PROJECT/secrets/NAME/versions/VERSION (a number or latest), holding the boot disk's BitLocker recovery passwords or BEK",
+        },
         {
             name: "subnetwork",
             required: false,

@@ -29,7 +29,10 @@ function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
 export const gcpPath: CloudPath<GcpConfig> = {
     identity: gcpIdentity,
     strategies: STRATEGIES,
-    bitlocker: false,
+    bitlocker: {
+        stackConfig: "on gcp, BitLocker keys never pass through the deployer or instance metadata: put them in a Secret Manager secret and name it in bitlockerSecret (the rescue instance reads it with its own service account), or let `npm run import-keys` do both",
+        secretField: "bitlockerSecret",
+    },
     disksPerRescue: { default: 16, max: GCP_MAX_DISKS_PER_RESCUE },
     configKeys: GCP_CONFIG_KEYS,
     configure: readGcpConfig,

@@ -8,9 +8,9 @@ const allBuilt: ValidationContext = {
     configNamespace: "bootloop-rescue",
     identities,
     built: new Map([
-        ["aws", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: true }],
-        ["azure", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: true }],
-        ["gcp", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: true }],
+        ["aws", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: { stackConfig: true as const } }],
+        ["azure", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: { stackConfig: true as const } }],
+        ["gcp", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: { stackConfig: true as const } }],
     ]),
     configKind: (key) => (key === "bootloop-rescue:app01-bitlocker" ? "secret" : key === "bootloop-rescue:plain-key" ? "plain" : "missing"),
 };
@@ -119,7 +119,7 @@ describe("inventory validation", () => {
     });
 
     it("rejects a cloud whose recovery path is not built, never skipping it", () => {
-        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: true }]]) };
+        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: { stackConfig: true as const } }]]) };
         const found = problems(`vms:\n${AWS}${GCP}`, ctx);
         assert.equal(found.length, 1);
         assert.equal(found[0].entry, 1);
@@ -127,17 +127,17 @@ describe("inventory validation", () => {
     });
 
     it("rejects a strategy the cloud's path does not implement", () => {
-        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: true }]]) };
+        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: { stackConfig: true as const } }]]) };
         const [p] = problems(`vms:\n${AWS}    strategy: reboot\n`, ctx);
         assert.equal(p.field, "strategy");
         assert.match(p.message, /not available for aws in this version \(available: repair\)/);
     });
 
     it("rejects a bitlockerKey for a cloud path that cannot unlock BitLocker", () => {
-        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: false }]]) };
+        const ctx = { ...allBuilt, built: new Map([["aws", { strategies: ["repair"] as Strategy[], bitlocker: { stackConfig: "keys come from the secret store: name it in bitlockerSecret" } }]]) };
         const [p] = problems(`vms:\n${AWS}    bitlockerKey: app01-bitlocker\n`, ctx);
         assert.equal(p.field, "bitlockerKey");
-        assert.match(p.message, /cannot unlock BitLocker volumes in this version/);
+        assert.match(p.message, /keys come from the secret store: name it in bitlockerSecret/);
     });
 
     it("reports every problem of every entry together", () => {

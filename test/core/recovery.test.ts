@@ -169,6 +169,33 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         assert.deepEqual(labCalls.filter((c) => c.startsWith("fetchBeks:")), []);
     });
 
+    it("a secret-store secret reaches the repair of its VM and the rescue VM serving it, only while this run repairs that disk", async () => {
+        const paths = [labPath({ strategies: STRATEGIES })];
+        const machines = [
+            { machine: "m1", keySecret: "vault/k1" },
+            { machine: "m2", keySecret: "vault/shared" },
+            { machine: "m3", keySecret: "vault/shared" },
+            { machine: "m4", keySecret: "vault/k4", strategy: "reboot" },
+            { machine: "m5" },
+        ];
+        const run = await runLab(labInventory(machines), {}, { paths });
+        const m = byName(run.resources!);
+        const vm = (machine: string) => run.result.plan.vms.find((v) => v.fields.machine === machine)!;
+        assert.equal(m.get(`${vm("m1").slug}-repair`)!.inputs.keySecret, "vault/k1");
+        assert.equal(m.get(`${vm("m5").slug}-repair`)!.inputs.keySecret, "");
+        // Each rescue VM names exactly the secrets of the VMs it repairs, each once.
+        const served = new Map<string, string[]>();
+        for (const v of run.result.plan.vms) if (v.seat) served.set(v.seat.member, [...(served.get(v.seat.member) ?? []), v.fields.machine]);
+        const expected = (ms: string[]) => [...new Set(ms.flatMap((x) => machines.find((y) => y.machine === x)!.keySecret ?? []))].sort();
+        assert.ok(served.size > 1, "the lab pool has more than one rescue VM");
+        for (const [member, ms] of served) assert.deepEqual(m.get(member)!.inputs.keySecrets, expected(ms), member);
+        assert.ok(![...served.keys()].some((member) => (m.get(member)!.inputs.keySecrets as string[]).includes("vault/k4")), "a rebooted VM's secret is read by no rescue VM");
+        assert.deepEqual(run.result.keySources, { [vm("m1").key]: ["secret store"], [vm("m2").key]: ["secret store"], [vm("m3").key]: ["secret store"] });
+
+        const rolledBack = await runLab(labInventory(machines), { "bootloop-rescue:rollback": "all" }, { paths });
+        assert.deepEqual(rolledBack.result.keySources, {});
+    });
+
     it("a key the cloud will not hand over stops that VM like a failed lookup, before anything is declared", async () => {
         const paths = [labPath({ beks: { m2: new Error("key vault kv-1 did not let the deployer read the BEK secret; the deployer needs Microsoft.KeyVault/vaults/secrets/getSecret/action") } })];
         const { error, registered } = await registrationsBeforeFailure(labInventory([{ machine: "m1" }, { machine: "m2" }]), {}, paths);

@@ -29,7 +29,7 @@ export function tempDir(files: Record<string, string>): string {
 }
 
 /** A lab inventory of `n` machines on site `s` spread over racks r1/r2, as YAML. */
-export function labInventory(machines: { machine: string; rack?: string; wave?: number; bitlockerKey?: string; strategy?: string; restoreFrom?: string }[]): string {
+export function labInventory(machines: { machine: string; rack?: string; wave?: number; bitlockerKey?: string; keySecret?: string; strategy?: string; restoreFrom?: string }[]): string {
     return (
         "vms:\n" +
         machines
@@ -38,6 +38,7 @@ export function labInventory(machines: { machine: string; rack?: string; wave?: 
                     `  - cloud: lab\n    site: hq\n    rack: ${m.rack ?? "r1"}\n    machine: ${m.machine}\n` +
                     (m.wave !== undefined ? `    wave: ${m.wave}\n` : "") +
                     (m.bitlockerKey ? `    bitlockerKey: ${m.bitlockerKey}\n` : "") +
+                    (m.keySecret ? `    keySecret: ${m.keySecret}\n` : "") +
                     (m.strategy ? `    strategy: ${m.strategy}\n` : "") +
                     (m.restoreFrom ? `    restoreFrom: ${m.restoreFrom}\n` : ""),
             )

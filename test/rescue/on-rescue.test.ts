@@ -5,6 +5,9 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { startSecretStore, fetchKeyEnv } = require("../helpers/secret-store-stand-in");
+
 const ON_RESCUE = path.join(__dirname, "../../rescue/on-rescue.sh");
 
 /** A lib folder with stand-in find-disk and repair-disk that record what they were given. */
@@ -109,6 +112,51 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
             assert.equal(out.status, 6, bad);
             assert.match(out.stdout, /BITLOCKER_BEK (is not base64|holds more than 16)/);
             assert.ok(!fs.existsSync(path.join(refused, "repair-args")), "the engine did not run");
+        }
+    });
+
+    it("KEY_SECRET: fetch-key reads the keys with the VM's own identity into root-only files the engine gets and that are gone afterwards; a failure is the evidence, and the engine does not run", async () => {
+        const arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:web-1-bitlocker-AbCdEf";
+        const key = "000000-111111-222222-333333-444444-555555-666666-000011";
+        const store = await startSecretStore({ role: "rescue-role", aws: { [arn]: { string: `${key}\n` } } });
+        const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "keys-"));
+        const runAsync = (dir: string, env: Record<string, string>) =>
+            new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+                const child = spawn("bash", [ON_RESCUE], {
+                    env: { PATH: process.env.PATH, BOOTLOOP_RESCUE_LIB: dir, BOOTLOOP_RESCUE_KEY_DIR: keyDir, BOOTLOOP_RESCUE_LOG_DIR: path.join(dir, "log"), DISK_HANDLE_KIND: "aws-volume-id", DISK_HANDLE: "vol-0123456789abcdef0", ...fetchKeyEnv(store.url), BOOTLOOP_RESCUE_DENIED_GRACE: "0", ...env },
+                });
+                let stdout = "";
+                let stderr = "";
+                child.stdout.on("data", (d) => (stdout += d));
+                child.stderr.on("data", (d) => (stderr += d));
+                child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
+            });
+        try {
+            const dir = lib(ok);
+            fs.copyFileSync(path.join(__dirname, "../../rescue/fetch-key"), path.join(dir, "fetch-key"));
+            fs.chmodSync(path.join(dir, "fetch-key"), 0o755);
+            const r = await runAsync(dir, { KEY_SECRET_KIND: "aws-secretsmanager", KEY_SECRET: arn });
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(fs.readFileSync(path.join(dir, "key-seen"), "utf8").trim(), key);
+            assert.equal(fs.readFileSync(path.join(dir, "key-mode"), "utf8").trim(), "600");
+            assert.ok(fs.readFileSync(path.join(dir, "key-path"), "utf8").startsWith(path.join(keyDir, "bootloop-rescue-key.")));
+            assert.deepEqual(fs.readdirSync(keyDir), [], "key files removed");
+            assert.ok(!(r.stdout + r.stderr + fs.readFileSync(path.join(dir, "repair-args"), "utf8")).includes("111111"));
+
+            const denied = lib(ok);
+            fs.copyFileSync(path.join(__dirname, "../../rescue/fetch-key"), path.join(denied, "fetch-key"));
+            fs.chmodSync(path.join(denied, "fetch-key"), 0o755);
+            const refused = await runAsync(denied, { KEY_SECRET_KIND: "aws-secretsmanager", KEY_SECRET: arn.replace("AbCdEf", "ZzZzZz") });
+            assert.equal(refused.status, 6);
+            const evidence = JSON.parse(refused.stdout);
+            assert.equal(evidence.exitCode, 6);
+            assert.match(evidence.message, /^fetch-key: Secrets Manager has no secret arn:aws:secretsmanager:us-east-1:111122223333:secret:web-1-bitlocker-ZzZzZz/);
+            assert.ok(!fs.existsSync(path.join(denied, "repair-args")), "the engine did not run");
+            const unknown = await runAsync(lib(ok), { KEY_SECRET_KIND: "vault", KEY_SECRET: arn });
+            assert.equal(unknown.status, 6);
+            assert.match(unknown.stdout, /KEY_SECRET_KIND is not a secret store this tool reads/);
+        } finally {
+            await store.close();
         }
     });
 

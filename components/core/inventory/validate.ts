@@ -1,5 +1,6 @@
 import { CloudIdentity, vmSlug } from "../identity";
 import { Problem, InputError, show } from "./problems";
+import type { BitLockerKeySources } from "../steps";
 import { RawEntry, RawInventory } from "./read";
 
 /** The remedies an entry can ask for. */
@@ -61,7 +62,7 @@ export interface ValidationContext {
     /** Every cloud the inventory format knows. */
     identities: readonly CloudIdentity[];
     /** What each cloud whose recovery path is built supports; a cloud missing here is not built yet. */
-    built: ReadonlyMap<string, { strategies: readonly Strategy[]; bitlocker: boolean }>;
+    built: ReadonlyMap<string, { strategies: readonly Strategy[]; bitlocker: BitLockerKeySources }>;
     /** Whether a fully qualified stack-config key exists, and whether it is a secret. */
     configKind(key: string): "secret" | "plain" | "missing";
 }
@@ -201,8 +202,8 @@ function validateEntry(
             at("cloud", `the ${identity.cloud} recovery path is not built yet (built: ${[...ctx.built.keys()].join(", ") || "none"}); this entry cannot be recovered by this version`, label);
         } else if (!built.strategies.includes(strategy)) {
             at("strategy", `strategy ${show(strategy)} is not available for ${identity.cloud} in this version (available: ${built.strategies.join(", ")})`, label);
-        } else if (v.bitlockerKey !== undefined && !built.bitlocker) {
-            at("bitlockerKey", `the ${identity.cloud} recovery path cannot unlock BitLocker volumes in this version; leave this VM out, or recover it another way`, label);
+        } else if (v.bitlockerKey !== undefined && built.bitlocker.stackConfig !== true) {
+            at("bitlockerKey", built.bitlocker.stackConfig, label);
         }
     }
 

@@ -1,6 +1,7 @@
 import * as os from "os";
 import { estimateState, recommendedParallel } from "./fleet";
 import { OfflineRun } from "./run";
+import { KeySource } from "../recovery";
 
 /** The readable summary of an offline plan: waves, rescue VMs per zone, steps per VM, resource counts. */
 export function renderSummary(run: OfflineRun, source: string): string {
@@ -61,10 +62,11 @@ export function renderSummary(run: OfflineRun, source: string): string {
 function keyLines(run: OfflineRun): string[] {
     const sources = Object.values(run.result.keySources);
     if (sources.length === 0) return [];
-    const with_ = (s: "stack config" | "cloud") => sources.filter((k) => k.includes(s)).length;
+    const with_ = (s: KeySource) => sources.filter((k) => k.includes(s)).length;
     return [
         `BitLocker keys (secrets: never shown, never in the plan): ${sources.length} VM${sources.length === 1 ? "" : "s"} repaired with keys; ` +
-            `${with_("cloud")} with key files fetched from the cloud (offline: placeholders), ${with_("stack config")} with a recovery password from stack config`,
+            `${with_("cloud")} with key files fetched from the cloud (offline: placeholders), ${with_("stack config")} with a recovery password from stack config, ` +
+            `${with_("secret store")} read by their rescue VM from the cloud's secret store`,
         "",
     ];
 }
