@@ -4,9 +4,10 @@ const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso|-isob)?-(north|south|
 
 /**
  * The full ARN of a Secrets Manager secret (its name ends in a hyphen and six random characters),
- * so an IAM policy can name exactly it: a partial ARN would need a wildcard.
+ * so an IAM policy can name exactly it: a partial ARN would need a wildcard. (repair.sh checks
+ * the same pattern in bash: keep the two alike.)
  */
-export const SECRET_ARN = /^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-\d{1,2}:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}$/;
+export const SECRET_ARN = /^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-[0-9]{1,2}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}$/;
 
 /** How an EC2 instance is named in the inventory. */
 export const awsIdentity: CloudIdentity = {

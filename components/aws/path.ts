@@ -54,6 +54,12 @@ class AwsSession {
             this.accounts.set(provider, account);
         }
         const resolved = await lookUpInstance(vm, provider, account, this.ctx.config, restore);
+        const secretAccount = vm.fields.bitlockerSecret?.split(":")[4];
+        if (secretAccount && secretAccount !== resolved.placement.scope) {
+            throw new Error(
+                `its bitlockerSecret is in account ${secretAccount}, the instance in ${resolved.placement.scope}: the rescue instance's role may read only secrets of its own account (the stack grants that itself); copy the secret into ${resolved.placement.scope}, e.g. with \`npm run import-keys\``,
+            );
+        }
         this.byScope.set(resolved.placement.scope, provider);
         return resolved;
     }

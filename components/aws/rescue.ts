@@ -5,6 +5,7 @@ import { RuleSet } from "../core/settings";
 import { RescueContext, RescueStep } from "../core/steps";
 import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { AwsConfig } from "./config";
+import { SECRET_ARN } from "./identity";
 import { rescueAmi } from "./lookups";
 
 const VOLUME_ID_PATTERN = "^vol-([0-9a-f]{8}|[0-9a-f]{17})$";
@@ -25,6 +26,12 @@ export function repairDocumentContent(ruleSet: RuleSet): string {
         description: `bootloop-rescue: repair one attached Windows disk offline (rescue tools ${tools.version})`,
         parameters: {
             volumeId: { type: "String", description: "EBS volume id of the attached disk to repair", allowedPattern: VOLUME_ID_PATTERN },
+            keySecret: {
+                type: "String",
+                description: "empty, or the ARN of the Secrets Manager secret that holds the disk's BitLocker keys: the rescue instance reads it with its own role",
+                default: "",
+                allowedPattern: `^(${SECRET_ARN.source.slice(1, -1)})?$`,
+            },
             evidencePart: {
                 type: "String",
                 description: "empty: repair; a number: print that part of an evidence line too long for one command's output (repair.sh asks for them)",
@@ -45,7 +52,7 @@ export function repairDocumentContent(ruleSet: RuleSet): string {
                     // evidence line comes back in parts of EVIDENCE_MAX_CHARS.
                     runCommand: [
                         tools.install,
-                        `export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=${EVIDENCE_PART_CHARS} EVIDENCE_PART='{{ evidencePart }}' RULE_SET=${ruleSet}`,
+                        `export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}' KEY_SECRET_KIND=aws-secretsmanager KEY_SECRET='{{ keySecret }}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=${EVIDENCE_PART_CHARS} EVIDENCE_PART='{{ evidencePart }}' RULE_SET=${ruleSet}`,
                         `exec ${RESCUE_LIB}/on-rescue.sh`,
                     ],
                 },
@@ -66,10 +73,40 @@ export function rescueUserData(seats: number): string {
     });
 }
 
+/** The managed policy that caps rescue roles that read secrets (components/aws/iam/rescue-boundary-policy.json). */
+export const RESCUE_BOUNDARY_POLICY = "bootloop-rescue-rescue-boundary";
+
+/**
+ * The policy that lets a rescue instance read exactly the given Secrets Manager secrets (full
+ * ARNs): GetSecretValue on each, and kms:Decrypt only through Secrets Manager and only for those
+ * secrets (their ARN is the encryption context Secrets Manager decrypts with), for secrets under
+ * a customer-managed key. Nothing else.
+ */
+export function secretReadPolicy(arns: readonly string[]): string {
+    const regions = [...new Set(arns.map((arn) => arn.split(":")[3]))].sort();
+    const domain = (arn: string) => (arn.startsWith("arn:aws-cn:") ? "amazonaws.com.cn" : "amazonaws.com");
+    const services = [...new Set(arns.map((arn) => `secretsmanager.${arn.split(":")[3]}.${domain(arn)}`))].sort();
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "ReadTheDisksKeys", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [...arns] },
+            {
+                Sid: "DecryptThemThroughSecretsManager",
+                Effect: "Allow",
+                Action: "kms:Decrypt",
+                Resource: regions.map((r) => `arn:${arns[0].split(":")[1]}:kms:${r}:*:key/*`),
+                Condition: { StringEquals: { "kms:ViaService": services }, "ForAnyValue:StringEquals": { "kms:EncryptionContext:SecretARN": [...arns] } },
+            },
+        ],
+    });
+}
+
 /**
  * The rescue instances of one run, and what they share: per account an instance role that can
  * only talk to Systems Manager, per account and region the repair document, per VPC a security
  * group with no inbound rule. Shared resources are children of the root, named from their scope.
+ * A rescue instance that repairs disks whose keys are in Secrets Manager gets a role of its own
+ * instead, which may also read exactly those secrets: it goes with the instance at teardown.
  */
 export class AwsRescueFleet {
     private readonly profiles = new Map<string, aws.iam.InstanceProfile>();
@@ -88,22 +125,36 @@ export class AwsRescueFleet {
     private profile(account: string): aws.iam.InstanceProfile {
         let profile = this.profiles.get(account);
         if (!profile) {
-            const opts = { parent: this.parent, provider: this.providerOf(account) };
             const name = `rescue-aws-${shortHash(`account ${account}`)}`;
-            const role = new aws.iam.Role(
-                `${name}-role`,
-                {
-                    description: "bootloop-rescue rescue instances: Systems Manager only",
-                    assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
-                    tags: this.tags,
-                },
-                opts,
-            );
-            new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, opts);
-            profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: this.tags }, opts);
+            profile = this.rescueRole(name, "Systems Manager only", { parent: this.parent, provider: this.providerOf(account) }).profile;
             this.profiles.set(account, profile);
         }
         return profile;
+    }
+
+    /**
+     * An instance role (Systems Manager, and when `secrets` are given, reading exactly those) and
+     * its profile. `ready` resolves once the role holds all its policies.
+     */
+    private rescueRole(name: string, purpose: string, opts: pulumi.CustomResourceOptions, secrets: readonly string[] = []) {
+        const [, partition, , , account] = secrets[0]?.split(":") ?? [];
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                description: `bootloop-rescue rescue instances: ${purpose}`,
+                // A role that reads secrets is capped by the boundary the account's administrator
+                // created (iam/rescue-boundary-policy.json): the deployer may put inline policies
+                // only on roles under it, so it can never make a rescue role more than that.
+                permissionsBoundary: secrets.length ? `arn:${partition}:iam::${account}:policy/${RESCUE_BOUNDARY_POLICY}` : undefined,
+                assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+                tags: this.tags,
+            },
+            opts,
+        );
+        const ssm = new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, opts);
+        const read = secrets.length ? new aws.iam.RolePolicy(`${name}-secrets`, { role: role.name, policy: secretReadPolicy(secrets) }, opts) : undefined;
+        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: this.tags }, opts);
+        return { profile, policies: [ssm, ...(read ? [read] : [])] };
     }
 
     /** The repair document of an account and region. */
@@ -146,12 +197,18 @@ export class AwsRescueFleet {
         return group;
     }
 
-    /** One rescue instance: Linux, no public IP, IMDSv2 only, no inbound rule, SSM role. */
+    /**
+     * One rescue instance: Linux, no public IP, IMDSv2 only, no inbound rule, SSM role (its own,
+     * reading exactly the secrets of the disks it repairs, when there are any).
+     */
     instance(ctx: RescueContext): RescueStep {
         const { scope: account, region, zone } = ctx.pool.placement;
         const facts = ctx.sample.facts;
         const subnetId = this.config.rescueSubnetIds[zone] ?? facts.subnetId;
         const provider = this.providerOf(account);
+        const own = ctx.keySecrets.length
+            ? this.rescueRole(ctx.member.name, "Systems Manager, and the BitLocker key secrets of the disks this instance repairs", pulumi.mergeOptions(ctx.opts, { provider }), ctx.keySecrets)
+            : undefined;
         const instance = new aws.ec2.Instance(
             ctx.member.name,
             {
@@ -161,7 +218,7 @@ export class AwsRescueFleet {
                 subnetId,
                 associatePublicIpAddress: false,
                 vpcSecurityGroupIds: [this.securityGroup(account, region, facts.vpcId).id],
-                iamInstanceProfile: this.profile(account).name,
+                iamInstanceProfile: (own?.profile ?? this.profile(account)).name,
                 metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
                 rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 16 },
                 userData: rescueUserData(ctx.pool.capacity),
@@ -170,8 +227,11 @@ export class AwsRescueFleet {
             // Pinned for the life of the pool: the newest AMI (looked up on every run) or new user
             // data would stop or replace the instance and kill the repairs on it. A new image
             // applies to pools created after it; the tools come with every repair command anyway.
-            pulumi.mergeOptions(ctx.opts, { provider, ignoreChanges: ["ami", "userData"], customTimeouts: { create: "20m", delete: "20m" } }),
+            pulumi.mergeOptions(ctx.opts, { provider, dependsOn: own?.policies ?? [], ignoreChanges: ["ami", "userData"], customTimeouts: { create: "20m", delete: "20m" } }),
         );
-        return { resource: instance, id: instance.id };
+        // What attaches to the instance (and so each repair) also waits for its role's policies,
+        // which a later run may change (a new disk's secret) without touching the instance.
+        const id = own ? pulumi.all([instance.id, ...own.policies.map((p) => p.id)]).apply(([id]) => id) : instance.id;
+        return { resource: instance, id };
     }
 }

@@ -119,6 +119,8 @@ export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: At
         RESCUE_INSTANCE_ID: attached ? attached.rescue.id : "i-00000000000000000",
         VOLUME_ID: attached ? attached.attach.handle : RETIRED,
         DOCUMENT_NAME: env.document(ctx.vm.placement.scope, region(ctx)).name,
+        // A reference (the secret's ARN): the rescue instance reads the keys with its own role.
+        KEY_SECRET: ctx.bitlockerSecret ?? "",
     }, core.minutes);
     return { resource: command, evidence: command.stdout.apply(unpackEvidence) };
 }

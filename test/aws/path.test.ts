@@ -1,4 +1,7 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { SECRET_ARN } from "../../components/aws/identity";
 import { awsScript } from "../../components/aws/scripts";
 import { InputError } from "../../components/core/inventory/problems";
 import { PlannedResource } from "../../components/core/offline/capture";
@@ -18,6 +21,7 @@ function inventory(vms: { id: string; region?: string; az?: string; account?: st
 }
 
 const id = (i: number) => `i-${i.toString(16).padStart(17, "0")}`;
+const SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bootloop-rescue/dev/web-1-Ab12Cd";
 
 const plan = (inv: string, config: Record<string, string> = {}) => planInventory(inv, config);
 
@@ -134,17 +138,23 @@ describe("AWS path under Pulumi mocks", () => {
         for (const c of commands) assert.ok(!("interpreter" in c.inputs) && String(c.inputs.create).startsWith("exec /bin/bash "), c.name);
     });
 
-    it("the repair document takes only a volume id and an evidence part number, each matching a strict pattern, and carries the tools inline", async () => {
+    it("the repair document takes only a volume id, a key secret's ARN and an evidence part number, each matching a strict pattern, and carries the tools inline", async () => {
         const { ofType } = await plan(inventory([{ id: id(1) }]));
         const [doc] = ofType("aws:ssm/document:Document");
         const content = JSON.parse(String(doc.inputs.content));
-        assert.deepEqual(Object.keys(content.parameters), ["volumeId", "evidencePart"]);
+        assert.deepEqual(Object.keys(content.parameters), ["volumeId", "keySecret", "evidencePart"]);
+        const keySecret = new RegExp(content.parameters.keySecret.allowedPattern);
+        assert.equal(content.parameters.keySecret.default, "");
+        for (const ok of ["", SECRET]) assert.ok(keySecret.test(ok), ok);
+        for (const bad of [`${SECRET}' ; reboot '`, "arn:aws:secretsmanager:us-east-1:123456789012:secret:partial", "111111-222222-333333-444444-555555-666666-777777-888888"]) assert.ok(!keySecret.test(bad), bad);
+        // repair.sh checks the same pattern before it sends anything.
+        assert.ok(fs.readFileSync(path.join(__dirname, "../../components/aws/scripts/repair.sh"), "utf8").includes(SECRET_ARN.source.slice(1, -1)), "repair.sh and the inventory agree on what an ARN is");
         assert.equal(content.parameters.volumeId.allowedPattern, "^vol-([0-9a-f]{8}|[0-9a-f]{17})$");
         assert.equal(content.parameters.evidencePart.allowedPattern, "^([1-9][0-9]{0,3})?$");
         assert.equal(content.parameters.evidencePart.default, "");
         const script = content.mainSteps[0].inputs.runCommand.join("\n");
         assert.match(script, /base64 -d \| gzip -dc > \/usr\/local\/lib\/bootloop-rescue\/repair-disk\.new/);
-        assert.match(script, /DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\{\{ volumeId \}\}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=20000 EVIDENCE_PART='\{\{ evidencePart \}\}' RULE_SET=crowdstrike-291$/m);
+        assert.match(script, /DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\{\{ volumeId \}\}' KEY_SECRET_KIND=aws-secretsmanager KEY_SECRET='\{\{ keySecret \}\}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=20000 EVIDENCE_PART='\{\{ evidencePart \}\}' RULE_SET=crowdstrike-291$/m);
         // The stack's ruleSet is the document's (one per account and region), not a parameter.
         const txr = await plan(inventory([{ id: id(1) }]), { "bootloop-rescue:ruleSet": "crowdstrike-291-txr" });
         assert.match(JSON.parse(String(txr.ofType("aws:ssm/document:Document")[0].inputs.content)).mainSteps[0].inputs.runCommand.join("\n"), / RULE_SET=crowdstrike-291-txr$/m);
@@ -171,7 +181,54 @@ describe("AWS path under Pulumi mocks", () => {
         );
         assert.ok(err instanceof InputError);
         assert.deepEqual(err.problems.map((p) => p.field).sort(), ["bootloop-rescue:awsRescueAmis", "bootloop-rescue:awsRescueInstanceType"]);
-        await assert.rejects(plan(inventory([{ id: id(1), extra: "    bitlockerKey: k\n" }]), { "bootloop-rescue:k": "x" }), /bitlockerKey|BitLocker/);
+        await assert.rejects(plan(inventory([{ id: id(1), extra: "    bitlockerKey: k\n" }]), { "bootloop-rescue:k": "x" }, ["bootloop-rescue:k"]), /bitlockerKey: on aws, BitLocker keys never pass through the deployer or Systems Manager: put them in a Secrets Manager secret and name its ARN in bitlockerSecret/);
+    });
+
+    it("BitLocker keys in Secrets Manager: the repair names the secret, its rescue instance gets a role of its own, under the boundary, that reads exactly its disks' secrets", async () => {
+        const other = SECRET.replace("Ab12Cd", "Zz98Yx");
+        const vms = [
+            { id: id(1), az: "us-east-1a", extra: `    bitlockerSecret: ${SECRET}\n` },
+            { id: id(2), az: "us-east-1a", extra: `    bitlockerSecret: ${other}\n` },
+            { id: id(3), az: "us-east-1a", extra: `    bitlockerSecret: ${SECRET}\n    strategy: reboot\n` },
+            { id: id(4), az: "us-east-1b" },
+        ];
+        const { run, ofType, byName } = await plan(inventory(vms));
+        const vm = (i: number) => run.result.plan.vms.find((v) => v.fields.instanceId === id(i))!;
+        assert.equal((byName.get(`${vm(1).slug}-repair`)!.inputs.environment as any).KEY_SECRET, SECRET);
+        assert.equal((byName.get(`${vm(4).slug}-repair`)!.inputs.environment as any).KEY_SECRET, "");
+        const [policy] = ofType("aws:iam/rolePolicy:RolePolicy");
+        assert.equal(ofType("aws:iam/rolePolicy:RolePolicy").length, 1, "one inline policy: the us-east-1a instance's");
+        const doc = JSON.parse(String(policy.inputs.policy));
+        assert.deepEqual(doc.Statement[0], { Sid: "ReadTheDisksKeys", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [SECRET, other].sort() });
+        assert.deepEqual(doc.Statement[1].Condition, { StringEquals: { "kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com"] }, "ForAnyValue:StringEquals": { "kms:EncryptionContext:SecretARN": [SECRET, other].sort() } });
+        const member = vm(1).seat!.member;
+        const role = byName.get(`${member}-role`)!;
+        assert.equal(role.inputs.permissionsBoundary, "arn:aws:iam::123456789012:policy/bootloop-rescue-rescue-boundary");
+        assert.equal(policy.name, `${member}-secrets`);
+        const instances = ofType("aws:ec2/instance:Instance");
+        const served = instances.find((i) => i.name === member)!;
+        // (The profile's name is unknown in a plan: its use shows as a dependency.)
+        assert.ok(served.dependsOn.includes(`${member}-profile`), "the instance has its own profile");
+        assert.ok(served.dependsOn.includes(`${member}-secrets`), "the instance starts once its role can read the secrets");
+        // The other zone's instance keeps the account's shared SSM-only role.
+        const plain = instances.find((i) => i.name === vm(4).seat!.member)!;
+        const shared = plain.dependsOn.filter((d) => /^rescue-aws-[0-9a-f]{8}-profile$/.test(d));
+        assert.equal(shared.length, 1, plain.dependsOn.join());
+        assert.ok(!plain.dependsOn.some((d) => d.endsWith("-secrets")));
+        assert.equal(byName.get(shared[0].replace(/-profile$/, "-role"))!.inputs.permissionsBoundary, undefined);
+        assert.deepEqual(run.result.keySources, { [vm(1).key]: ["secret store"], [vm(2).key]: ["secret store"] });
+    });
+
+    it("a key secret of another account, or a partial ARN, stops that VM before anything is declared", async () => {
+        const elsewhere = SECRET.replace("123456789012", "999999999999");
+        const err = await plan(inventory([{ id: id(1), extra: `    bitlockerSecret: ${elsewhere}\n` }, { id: id(2), extra: "    bitlockerSecret: arn:aws:secretsmanager:us-east-1:123456789012:secret:web\n" }])).then(
+            () => assert.fail("expected rejection"),
+            (e: unknown) => e,
+        );
+        assert.ok(err instanceof InputError);
+        assert.match(err.message, /bitlockerSecret.*the full ARN of a Secrets Manager secret in the VM's account, with its 6-character suffix/);
+        const other = await plan(inventory([{ id: id(1), extra: `    bitlockerSecret: ${elsewhere}\n` }])).then(() => assert.fail("expected rejection"), (e: unknown) => e);
+        assert.match(String(other), /lookup failed: its bitlockerSecret is in account 999999999999, the instance in 123456789012: the rescue instance's role may read only secrets of its own account/);
     });
 });
 

@@ -23,6 +23,7 @@ const RESOURCE_ACTIONS: Record<string, string[]> = {
     "aws:ec2/securityGroup:SecurityGroup": ["ec2:CreateSecurityGroup", "ec2:DescribeSecurityGroups", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup"],
     "aws:iam/role:Role": ["iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:TagRole"],
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ["iam:AttachRolePolicy", "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy"],
+    "aws:iam/rolePolicy:RolePolicy": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
     "aws:iam/instanceProfile:InstanceProfile": ["iam:CreateInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:DeleteInstanceProfile"],
     "aws:ssm/document:Document": ["ssm:CreateDocument", "ssm:DescribeDocument", "ssm:GetDocument", "ssm:UpdateDocument", "ssm:DeleteDocument"],
 };
@@ -42,11 +43,26 @@ describe("AWS least-privilege policy (components/aws/iam/deployer-policy.json)",
     });
 
     it("covers every resource type the AWS path declares, and lookups", async () => {
-        for (const type of await cloudResourceTypes("vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef0\n")) {
+        const withKeySecret = "    bitlockerSecret: arn:aws:secretsmanager:us-east-1:123456789012:secret:web-1-Ab12Cd\n";
+        for (const type of await cloudResourceTypes(`vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef0\n${withKeySecret}`)) {
             assert.ok(RESOURCE_ACTIONS[type], `no list for ${type}: add it here and to the policy`);
             for (const a of RESOURCE_ACTIONS[type]) assert.ok(allowed.has(a), `${type} needs ${a}`);
         }
         for (const a of ["ec2:DescribeInstances", "ec2:DescribeSubnets", "ec2:DescribeImages", "sts:GetCallerIdentity"]) assert.ok(allowed.has(a), a);
+    });
+
+    it("inline policies go only on rescue roles under the boundary the administrator made, and the boundary caps them at Systems Manager and reading secrets through Secrets Manager", () => {
+        const deny = policy.Statement.find((s) => s.Effect === "Deny" && list(s.Action).includes("iam:PutRolePolicy"))!;
+        assert.deepEqual(deny.Condition, { ArnNotLike: { "iam:PermissionsBoundary": "arn:aws:iam::*:policy/bootloop-rescue-rescue-boundary" } });
+        assert.deepEqual(list(deny.Resource), ["arn:aws:iam::*:role/rescue-aws-*"]);
+        for (const a of ["iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"]) assert.ok(!allowed.has(a), `${a} would let the deployer lift the boundary`);
+        const boundary = JSON.parse(fs.readFileSync(path.join(__dirname, "../../components/aws/iam/rescue-boundary-policy.json"), "utf8")) as typeof policy;
+        const capped = boundary.Statement.flatMap((s) => list(s.Action));
+        assert.ok(capped.every((a) => /^(ssm|ssmmessages|ec2messages):[A-Za-z]+$/.test(a) || a === "secretsmanager:GetSecretValue" || a === "kms:Decrypt"), capped.join());
+        assert.deepEqual(boundary.Statement.find((s) => list(s.Action).includes("kms:Decrypt"))!.Condition, { StringLike: { "kms:ViaService": "secretsmanager.*.amazonaws.com" } });
+        // Every action the rescue role's own policies use is inside the boundary.
+        const ssmCore = ["ssm:UpdateInstanceInformation", "ssmmessages:OpenControlChannel", "ec2messages:GetMessages"];
+        for (const a of [...ssmCore, "secretsmanager:GetSecretValue", "kms:Decrypt"]) assert.ok(capped.includes(a), a);
     });
 
     it("is least privilege: no wildcard action, never deletes a snapshot, deletes only scratch volumes and rescue instances", () => {

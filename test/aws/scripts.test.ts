@@ -124,7 +124,7 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const r = run("repair", repairEnv, world());
             assert.equal(r.code, 0, r.stderr);
             const send = r.calls.find((c) => op(c) === "ssm send-command")!;
-            assert.deepEqual(send.slice(send.indexOf("--parameters"), send.indexOf("--parameters") + 2), ["--parameters", `volumeId=${SCRATCH}`]);
+            assert.deepEqual(send.slice(send.indexOf("--parameters"), send.indexOf("--parameters") + 2), ["--parameters", `{"volumeId":["${SCRATCH}"],"keySecret":[""]}`]);
             assert.ok(send.includes("bootloop-rescue-repair-abc"));
             assert.match(r.stdout, /^dict1-deflate-base64:/, "printed packed, as the state keeps it");
             assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
@@ -183,6 +183,21 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.equal(r.code, 1);
             assert.match(r.stderr, /teardown found no finished repair/);
             assert.deepEqual(r.calls, []);
+        });
+
+        it("names the secret that holds the disk's keys to the document (a reference: the rescue instance reads it); anything else is refused before any call", () => {
+            const arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bootloop-rescue/dev/web=1+a-AbCdEf";
+            const w = world();
+            const r = run("repair", { ...repairEnv, KEY_SECRET: arn }, w);
+            assert.equal(r.code, 0, r.stderr);
+            const send = r.calls.find((c) => op(c) === "ssm send-command")!;
+            assert.deepEqual(JSON.parse(send[send.indexOf("--parameters") + 1]), { volumeId: [SCRATCH], keySecret: [arn] });
+            assert.equal((Object.values(r.world.ssm.commands)[0] as { keySecret: string }).keySecret, arn);
+            for (const bad of [`${arn}"],"volumeId":["vol-1`, "arn:aws:secretsmanager:us-east-1:111122223333:secret:x", "111111-222222-333333-444444-555555-666666-777777-888888"]) {
+                const refused = run("repair", { ...repairEnv, KEY_SECRET: bad }, world());
+                assert.equal(refused.code, 1, bad);
+                assert.deepEqual(refused.calls, [], bad);
+            }
         });
 
         it("refuses a volume id with shell metacharacters before any call", () => {

@@ -36,6 +36,8 @@ function observe(): Observed[] {
         aws.run("swap", aws.swapEnv, aws.world()),
         aws.run("swap", { ...aws.swapEnv, ASSUME_ROLE_ARN: "arn:aws:iam::222222222222:role/bootloop-rescue" }, aws.world()),
         aws.run("repair", aws.repairEnv, aws.world()),
+        // A disk whose keys are in Secrets Manager: the document gets the secret's ARN (JSON form).
+        aws.run("repair", { ...aws.repairEnv, KEY_SECRET: "arn:aws:secretsmanager:us-east-1:111122223333:secret:bootloop-rescue/dev/web=1+a-AbCdEf" }, aws.world()),
         aws.run("reboot", awsReboot, aws.world()),
         aws.run("rollback", aws.rollbackEnv, aws.swapped()),
         aws.run("restore-points", { VOLUME_ID: aws.ORIGINAL }, aws.world({ snapshots: awsSnapshots })),

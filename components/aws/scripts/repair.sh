@@ -7,6 +7,9 @@ expect RESCUE_INSTANCE_ID '^i-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect DOCUMENT_NAME '^[A-Za-z0-9_.-]{3,128}$'
 expect REPAIR_TIMEOUT_SECONDS '^[0-9]{1,6}$'
+# KEY_SECRET: empty, or the ARN of the secret that holds the disk's BitLocker keys (never a key).
+KEY_SECRET=${KEY_SECRET:-}
+expect KEY_SECRET '^(arn:aws(-cn|-us-gov)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-[0-9]{1,2}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6})?$'
 repair_preamble
 
 log "$VM_LABEL: waiting for the Systems Manager agent of rescue instance $RESCUE_INSTANCE_ID"
@@ -41,7 +44,8 @@ send_document() {
 # The comment is how a re-run finds it (watch.ts, ssm-sent).
 if [[ -z $command_id ]]; then
     log "$VM_LABEL: running the repair engine on $RESCUE_INSTANCE_ID for $VOLUME_ID"
-    command_id=$(send_document "volumeId=$VOLUME_ID" "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" "bootloop-rescue repair of $VOLUME_ID") || exit 1
+    # JSON form: an ARN may hold '=' and ',', which the shorthand form would split on.
+    command_id=$(send_document "{\"volumeId\":[\"$VOLUME_ID\"],\"keySecret\":[\"$KEY_SECRET\"]}" "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" "bootloop-rescue repair of $VOLUME_ID") || exit 1
 fi
 
 wait_for ssm-command "$command_id" done "$REPAIR_TIMEOUT_SECONDS" "instance=$RESCUE_INSTANCE_ID" ||
