@@ -206,8 +206,9 @@ export class AwsRescueFleet {
         const facts = ctx.sample.facts;
         const subnetId = this.config.rescueSubnetIds[zone] ?? facts.subnetId;
         const provider = this.providerOf(account);
-        const own = ctx.keySecrets.length
-            ? this.rescueRole(ctx.member.name, "Systems Manager, and the BitLocker key secrets of the disks this instance repairs", pulumi.mergeOptions(ctx.opts, { provider }), ctx.keySecrets)
+        const secrets = [...new Set(ctx.keySecrets.map((k) => k.secret))].sort();
+        const own = secrets.length
+            ? this.rescueRole(ctx.member.name, "Systems Manager, and the BitLocker key secrets of the disks this instance repairs", pulumi.mergeOptions(ctx.opts, { provider }), secrets)
             : undefined;
         const instance = new aws.ec2.Instance(
             ctx.member.name,

@@ -106,7 +106,7 @@ export class Recovery extends pulumi.ComponentResource {
             for (const pool of plan.rescuePools) {
                 const zone = zoneOf(pool.cloud, pool.placement);
                 for (const member of pool.members) {
-                    const keySecrets = [...new Set(member.vms.flatMap((key) => keySecretOf.get(key) ?? []))].sort();
+                    const keySecrets = member.vms.flatMap((key) => (keySecretOf.has(key) ? [{ vm: byKey.get(key)!, secret: keySecretOf.get(key)! }] : []));
                     const rescue = sessions.get(pool.cloud)!.rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, keySecrets, opts: { parent: zone } });
                     rescues.set(member.name, rescue);
                 }

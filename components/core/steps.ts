@@ -135,9 +135,9 @@ export interface RescueContext {
     sample: PlannedVm;
     /**
      * The secret-store secrets (`StepContext.bitlockerSecret`) of the VMs whose disks this rescue
-     * VM repairs in this run, each once, sorted: the rescue VM's identity may read exactly these.
+     * VM repairs in this run, in slot order: the rescue VM's identity may read exactly these.
      */
-    keySecrets: string[];
+    keySecrets: { vm: PlannedVm; secret: string }[];
     /** Options to declare the rescue VM's resources with (parent). */
     opts: pulumi.CustomResourceOptions;
 }

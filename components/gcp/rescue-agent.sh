@@ -29,6 +29,23 @@ PY
     [[ $value =~ ^[a-z0-9-]{1,64}$ ]] && printf '%s' "$value"
 }
 
+# key_secret DEVICE: the Secret Manager secret that holds the keys of the disk attached as DEVICE
+# (br-<slug>-<hash>), from this instance's metadata (bootloop-rescue-secret-<slug>, set by the
+# stack); empty when there is none or it is not a secret's name. A name only: fetch-key reads the
+# keys themselves with this instance's service account.
+key_secret() {
+    local slug=${1#br-} value
+    slug=${slug%-*}
+    [[ $slug =~ ^[a-z0-9-]{1,60}$ ]] || return 0
+    value=$(python3 - "$metadata/bootloop-rescue-secret-$slug" <<'PY' 2>/dev/null
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Metadata-Flavor": "Google"})
+print(urllib.request.urlopen(req, timeout=10).read(512).decode())
+PY
+) || value=""
+    [[ $value =~ ^projects/[a-z0-9-]{1,30}/secrets/[A-Za-z0-9_-]{1,255}(/versions/(latest|[1-9][0-9]{0,9}))?$ ]] && printf '%s' "$value"
+}
+
 # publish NAME CODE FILE: the evidence line in FILE (read from the file: a long line would not fit
 # in an argument), in chunks, then the code and the chunk count last; each write retried with
 # backoff, since the metadata server may refuse for a moment.
@@ -94,6 +111,7 @@ once() {
             # A disk gets at most disk_timeout seconds (SIGTERM, then SIGKILL a minute later: the
             # engine's next start releases what a killed run left); the others go on meanwhile.
             timeout --kill-after=60 "$disk_timeout" env DISK_HANDLE_KIND=gcp-device-name DISK_HANDLE="$name" EVIDENCE_ENCODING=gzip-base64 RULE_SET="$(rule_set)" \
+                KEY_SECRET_KIND=gcp-secret-manager KEY_SECRET="$(key_secret "$name")" \
                 "$lib/on-rescue.sh" >"$state/out/$name" 2>>"/var/log/bootloop-rescue/$name.agent.log"
             code=$?
             if ((code == 124 || code == 137)); then

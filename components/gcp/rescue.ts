@@ -50,16 +50,33 @@ export interface GcpRescueInstance {
 }
 
 /**
- * The rescue instances of one run, with per project a service account that holds no role (the
- * agent talks only to the metadata server) and per network a deny-all ingress rule for the rescue
+ * The rescue instances of one run, with per project a service account that holds no role but
+ * reading the key secrets of the disks repaired in this run (otherwise the agent talks only to the
+ * metadata server) and per network a deny-all ingress rule for the rescue
  * tag: the repair channel needs no inbound path at all. Disks are attached by AttachedDisk
  * resources, so the instance ignores changes to its attached disks and the two never fight.
  */
 /** The rescue instance's metadata key naming the engine's rule set (the stack's `ruleSet`). */
 export const RULE_SET_ATTRIBUTE = "bootloop-rescue-rule-set";
 
+/**
+ * The rescue instance's metadata key naming the Secret Manager secret that holds the BitLocker keys
+ * of the VM with this resource-name stem (a reference: the agent reads the keys with the instance's
+ * own service account). The agent finds it from the disk's device name, `br-<slug>-<hash>`.
+ */
+export function keySecretAttribute(slug: string): string {
+    return `bootloop-rescue-secret-${slug}`;
+}
+
+/** The secret a Secret Manager name designates, without its version: what IAM bindings are set on. */
+export function secretOf(name: string): { project: string; secret: string } {
+    const [, project, secret] = /^projects\/([^/]+)\/secrets\/([^/]+)/.exec(name)!;
+    return { project, secret: `projects/${project}/secrets/${secret}` };
+}
+
 export class GcpRescueFleet {
     private readonly accounts = new Map<string, gcp.serviceaccount.Account>();
+    private readonly readers = new Map<string, gcp.secretmanager.SecretIamMember>();
     private readonly firewalls = new Map<string, gcp.compute.Firewall>();
     private readonly details = new Map<RescueStep, GcpRescueInstance>();
 
@@ -82,12 +99,32 @@ export class GcpRescueFleet {
         if (!account) {
             account = new gcp.serviceaccount.Account(
                 `rescue-gcp-${shortHash(`sa ${project}`)}-sa`,
-                { project, accountId: `br-rescue-${shortHash(`sa ${project}`)}`, displayName: "bootloop-rescue rescue instances (no roles)" },
+                { project, accountId: `br-rescue-${shortHash(`sa ${project}`)}`, displayName: "bootloop-rescue rescue instances (may read only the key secrets of their disks)" },
                 { parent, provider: this.providerOf(project) },
             );
             this.accounts.set(project, account);
         }
         return account;
+    }
+
+    /**
+     * Lets the project's rescue service account read one secret (roles/secretmanager.secretAccessor
+     * on that secret alone, a binding of its own that leaves the secret's other members as they
+     * are); gone at teardown, when no rescue instance needs it.
+     */
+    private reader(project: string, name: string, parent: pulumi.Resource): gcp.secretmanager.SecretIamMember {
+        const { project: secretProject, secret } = secretOf(name);
+        const key = `${project} ${secret}`;
+        let binding = this.readers.get(key);
+        if (!binding) {
+            binding = new gcp.secretmanager.SecretIamMember(
+                `rescue-gcp-${shortHash(`secret ${key}`)}-reads-key`,
+                { project: secretProject, secretId: secret, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${this.account(project, parent).email}` },
+                { parent, provider: this.providerOf(project) },
+            );
+            this.readers.set(key, binding);
+        }
+        return binding;
     }
 
     private firewall(project: string, network: string, parent: pulumi.Resource): gcp.compute.Firewall {
@@ -119,6 +156,8 @@ export class GcpRescueFleet {
         const parent = ctx.opts.parent!;
         const firewall = this.firewall(project, facts.network, parent);
         const name = ctx.member.name;
+        const readers = [...new Set(ctx.keySecrets.map((k) => k.secret))].sort().map((secret) => this.reader(project, secret, parent));
+        const keySecrets = Object.fromEntries(ctx.keySecrets.map((k) => [keySecretAttribute(k.vm.slug), k.secret]));
         const instance = new gcp.compute.Instance(
             name,
             {
@@ -131,9 +170,13 @@ export class GcpRescueFleet {
                 networkInterfaces: [{ subnetwork: facts.subnetwork }],
                 // The agent reads the rule set at each repair: a new ruleSet reaches a running pool
                 // (metadata changes in place; the startup script is pinned).
-                metadata: { "enable-guest-attributes": "TRUE", "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE", [RULE_SET_ATTRIBUTE]: this.ruleSet },
+                // …and which secret holds the keys of a disk (a name, never a key).
+                metadata: { "enable-guest-attributes": "TRUE", "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE", [RULE_SET_ATTRIBUTE]: this.ruleSet, ...keySecrets },
                 metadataStartupScript: startupScript(),
-                serviceAccount: { email: this.account(project, parent).email, scopes: ["https://www.googleapis.com/auth/logging.write"] },
+                // The cloud-platform scope, as Google recommends: what the account may do is its IAM
+                // bindings, which are none but reading the key secrets of its disks. (Secret
+                // Manager takes no narrower scope.)
+                serviceAccount: { email: this.account(project, parent).email, scopes: ["https://www.googleapis.com/auth/cloud-platform"] },
                 tags: [RESCUE_TAG],
                 shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
                 labels: { ...this.labels, "bootloop-rescue-role": "rescue" },
@@ -145,11 +188,14 @@ export class GcpRescueFleet {
             pulumi.mergeOptions(ctx.opts, {
                 provider: this.providerOf(project),
                 dependsOn: [firewall],
-                ignoreChanges: ["attachedDisks", "metadataStartupScript", "bootDisk.initializeParams.image"],
+                // A changed scope would stop the instance (killing its repairs): a pool made by an
+                // older version keeps its scopes, and a key fetch on it says so.
+                ignoreChanges: ["attachedDisks", "metadataStartupScript", "bootDisk.initializeParams.image", "serviceAccount"],
                 customTimeouts: { create: "20m", delete: "20m" },
             }),
         );
-        const step = { resource: instance, id: instance.id };
+        // What attaches to the instance (and so each repair) waits for its account to read the keys.
+        const step = { resource: instance, id: readers.length ? pulumi.all([instance.id, ...readers.map((r) => r.etag)]).apply(([id]) => id) : instance.id };
         this.details.set(step, { project, zone, name });
         return step;
     }

@@ -23,7 +23,7 @@ function inventory(vms: { id: string; region?: string; az?: string; account?: st
 const id = (i: number) => `i-${i.toString(16).padStart(17, "0")}`;
 const SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bootloop-rescue/dev/web-1-Ab12Cd";
 
-const plan = (inv: string, config: Record<string, string> = {}) => planInventory(inv, config);
+const plan = (inv: string, config: Record<string, string> = {}, secretKeys: string[] = []) => planInventory(inv, config, secretKeys);
 
 describe("AWS path under Pulumi mocks", () => {
     it("declares the chain per instance with the right types, parent and dependencies", async () => {

@@ -58,6 +58,25 @@ function published(attributes: Map<string, string>, name: string): string {
 (process.getuid?.() === 0 ? describe : describe.skip)("GCP rescue agent (stand-in on-rescue.sh, loopback metadata server)", function () {
     this.timeout(30_000);
 
+    it("names to each repair the secret that holds its disk's keys, found in the metadata by the device's VM stem; none, or one that is no secret's name, names none", async () => {
+        const md = await metadataServer();
+        try {
+            md.attributes.set("bootloop-rescue-secret-web-1-1234abcd", "projects/rescue-demo-0/secrets/web-1-keys/versions/3");
+            md.attributes.set("bootloop-rescue-secret-web-2-5678abcd", "projects/rescue-demo-0/secrets/x; reboot");
+            const disks = ["br-web-1-1234abcd-a1b2c3", "br-web-2-5678abcd-d4e5f6", "br-web-3-9999abcd-0a0b0c"];
+            const vm = rescueInstance('echo "$DISK_HANDLE $KEY_SECRET_KIND $KEY_SECRET" >> "$(dirname "$0")/../keys"; echo "{}"', disks, md);
+            await vm.once();
+            const seen = fs.readFileSync(path.join(vm.root, "keys"), "utf8").trim().split("\n").map((l) => l.trimEnd()).sort();
+            assert.deepEqual(seen, [
+                "br-web-1-1234abcd-a1b2c3 gcp-secret-manager projects/rescue-demo-0/secrets/web-1-keys/versions/3",
+                "br-web-2-5678abcd-d4e5f6 gcp-secret-manager",
+                "br-web-3-9999abcd-0a0b0c gcp-secret-manager",
+            ]);
+        } finally {
+            md.close();
+        }
+    });
+
     it("passes the rule set the instance's metadata names to each repair; none, or one that is no name, leaves the engine's default", async () => {
         const md = await metadataServer();
         try {

@@ -56,10 +56,11 @@ describe("GCP path under Pulumi mocks", () => {
         const txr = await plan(inventory([{ name: "web-1" }]), { "bootloop-rescue:ruleSet": "crowdstrike-291-txr" });
         assert.equal((txr.ofType("gcp:compute/instance:Instance")[0].inputs.metadata as any)["bootloop-rescue-rule-set"], "crowdstrike-291-txr");
         assert.match(String(instance.inputs.metadataStartupScript), /bootloop-rescue-agent\.service/);
-        assert.deepEqual((instance.inputs.serviceAccount as any).scopes, ["https://www.googleapis.com/auth/logging.write"]);
-        // Attached disks are the seats'; the startup script (the tools) and the image are pinned
-        // for the life of the pool, so a new tool never replaces an instance with repairs in flight.
-        assert.deepEqual(instance.ignoreChanges, ["attachedDisks", "metadataStartupScript", "bootDisk.initializeParams.image"]);
+        assert.deepEqual((instance.inputs.serviceAccount as any).scopes, ["https://www.googleapis.com/auth/cloud-platform"]);
+        // Attached disks are the seats'; the startup script (the tools), the image and the service
+        // account (a new scope would stop the instance) are pinned for the life of the pool, so a
+        // new version never stops or replaces an instance with repairs in flight.
+        assert.deepEqual(instance.ignoreChanges, ["attachedDisks", "metadataStartupScript", "bootDisk.initializeParams.image", "serviceAccount"]);
         const [rule] = ofType("gcp:compute/firewall:Firewall");
         assert.equal(rule.inputs.direction, "INGRESS");
         assert.deepEqual(rule.inputs.denies, [{ protocol: "all" }]);
@@ -68,6 +69,38 @@ describe("GCP path under Pulumi mocks", () => {
         assert.equal(ofType("gcp:compute/firewall:Firewall").filter((r) => r.inputs.allows).length, 0, "no allow rule at all");
         for (const t of ofType("").map((r) => r.type)) assert.ok(!/IAMMember|IAMBinding|IAMPolicy/.test(t));
         assert.ok(!ofType("gcp:projects/iAMMember:IAMMember").length);
+    });
+
+    it("BitLocker keys in Secret Manager: the rescue account may read exactly its disks' secrets, the metadata names each disk's secret, never a key", async () => {
+        const keys = "projects/my-project/secrets/web-1-keys";
+        const shared = "projects/keys-project/secrets/fleet-keys/versions/7";
+        const inv = inventory([{ name: "web-1" }, { name: "web-2" }, { name: "web-3" }, { name: "web-4" }])
+            .replace("instance: web-1\n", `instance: web-1\n    bitlockerSecret: ${keys}\n`)
+            .replace("instance: web-2\n", `instance: web-2\n    bitlockerSecret: ${shared}\n`)
+            .replace("instance: web-3\n", `instance: web-3\n    bitlockerSecret: ${shared}\n    strategy: reboot\n`);
+        const { ofType, run, byName } = await plan(inv);
+        const vm = (n: string) => run.result.plan.vms.find((v) => v.fields.instance === n)!;
+        const [instance] = ofType("gcp:compute/instance:Instance");
+        const metadata = instance.inputs.metadata as Record<string, string>;
+        assert.equal(metadata[`bootloop-rescue-secret-${vm("web-1").slug}`], keys);
+        assert.equal(metadata[`bootloop-rescue-secret-${vm("web-2").slug}`], shared);
+        assert.equal(Object.keys(metadata).filter((k) => k.startsWith("bootloop-rescue-secret-")).length, 2, "a rebooted VM's and a keyless VM's disks name none");
+        const readers = ofType("gcp:secretmanager/secretIamMember:SecretIamMember");
+        assert.deepEqual(readers.map((r) => [r.inputs.project, r.inputs.secretId, r.inputs.role]).sort(), [
+            ["keys-project", "projects/keys-project/secrets/fleet-keys", "roles/secretmanager.secretAccessor"],
+            ["my-project", "projects/my-project/secrets/web-1-keys", "roles/secretmanager.secretAccessor"],
+        ]);
+        // A disk's attachment (so its repair) waits for the binding through the instance's id.
+        for (const r of readers) assert.ok(byName.get(`${vm("web-1").slug}-attach`)!.dependsOn.includes(r.name), r.name);
+        assert.deepEqual(run.result.keySources, { [vm("web-1").key]: ["secret store"], [vm("web-2").key]: ["secret store"] });
+        // No binding at teardown: the rescue instances and what they could read are gone.
+        const down = await plan(inv, { "bootloop-rescue:teardown": "true" });
+        assert.equal(down.ofType("gcp:secretmanager/secretIamMember:SecretIamMember").length, 0);
+    });
+
+    it("a bitlockerKey (stack config) on GCP points to bitlockerSecret; a malformed secret name is refused", async () => {
+        await assert.rejects(planInventory(inventory([{ name: "web-1" }]).replace("instance: web-1\n", "instance: web-1\n    bitlockerKey: k\n"), { "bootloop-rescue:k": "x" }, ["bootloop-rescue:k"]), /on gcp, BitLocker keys never pass through the deployer or instance metadata: put them in a Secret Manager secret and name it in bitlockerSecret/);
+        await assert.rejects(plan(inventory([{ name: "web-1" }]).replace("instance: web-1\n", "instance: web-1\n    bitlockerSecret: projects/p/secrets/s\n")), /bitlockerSecret: "projects\/p\/secrets\/s" is not valid; expected a Secret Manager secret/);
     });
 
     it("pools per zone, spans projects, and gates waves", async () => {

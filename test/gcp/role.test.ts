@@ -6,6 +6,7 @@ import { cloudResourceTypes } from "../helpers/lab-run";
 
 const role = parse(fs.readFileSync(path.join(__dirname, "../../components/gcp/iam/deployer-role.yaml"), "utf8")) as { includedPermissions: string[] };
 const allowed = new Set(role.includedPermissions);
+const granter = parse(fs.readFileSync(path.join(__dirname, "../../components/gcp/iam/key-granter-role.yaml"), "utf8")) as { includedPermissions: string[] };
 
 /** Permissions behind each `gcloud compute` call the command scripts make. */
 const CLI_PERMISSIONS: Record<string, string[]> = {
@@ -32,6 +33,7 @@ const RESOURCE_PERMISSIONS: Record<string, string[]> = {
     "gcp:compute/instance:Instance": ["compute.instances.create", "compute.instances.delete", "compute.instances.get", "compute.instances.setMetadata", "compute.subnetworks.use", "compute.images.useReadOnly", "iam.serviceAccounts.actAs"],
     "gcp:compute/firewall:Firewall": ["compute.firewalls.create", "compute.firewalls.get", "compute.firewalls.delete", "compute.networks.updatePolicy"],
     "gcp:serviceaccount/account:Account": ["iam.serviceAccounts.create", "iam.serviceAccounts.get", "iam.serviceAccounts.delete"],
+    "gcp:secretmanager/secretIamMember:SecretIamMember": ["secretmanager.secrets.getIamPolicy", "secretmanager.secrets.setIamPolicy"],
 };
 
 describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () => {
@@ -51,9 +53,12 @@ describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () 
     });
 
     it("covers every resource type the GCP path declares", async () => {
-        for (const type of await cloudResourceTypes("vms:\n  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-1\n")) {
+        const types = await cloudResourceTypes("vms:\n  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-1\n    bitlockerSecret: projects/my-project/secrets/web-1-keys\n");
+        assert.ok(types.includes("gcp:secretmanager/secretIamMember:SecretIamMember"));
+        const both = new Set([...allowed, ...granter.includedPermissions]);
+        for (const type of types) {
             assert.ok(RESOURCE_PERMISSIONS[type], `no list for ${type}: add it here and to the policy`);
-            for (const p of RESOURCE_PERMISSIONS[type]) assert.ok(allowed.has(p), `${type} needs ${p}`);
+            for (const p of RESOURCE_PERMISSIONS[type]) assert.ok(both.has(p), `${type} needs ${p}`);
         }
     });
 
@@ -61,5 +66,10 @@ describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () 
         for (const p of allowed) assert.match(p, /^[a-z]+\.[A-Za-z]+\.[A-Za-z]+$/);
         assert.ok(!allowed.has("compute.snapshots.delete"));
         assert.ok(![...allowed].some((p) => p.endsWith("setIamPolicy")));
+    });
+
+    it("the key granter role (granted on the key secrets alone) can bind who reads a secret, never read one", () => {
+        assert.deepEqual([...granter.includedPermissions].sort(), ["secretmanager.secrets.get", "secretmanager.secrets.getIamPolicy", "secretmanager.secrets.setIamPolicy"]);
+        assert.ok(!granter.includedPermissions.includes("secretmanager.versions.access"));
     });
 });
