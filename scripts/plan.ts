@@ -35,7 +35,8 @@ function parseArgs(argv: string[]): { stack?: string; inventory?: string; json: 
 
 async function main(): Promise<number> {
     disableStackTraces();
-    const projectDir = path.resolve(__dirname, "..");
+    // The folder with Pulumi.yaml and the stack files (this project; tests point elsewhere).
+    const projectDir = process.env.BOOTLOOP_STACK_DIR || path.resolve(__dirname, "..");
     const args = parseArgs(process.argv.slice(2));
     let config: StackConfig;
     let baseDir = projectDir;

@@ -8,6 +8,8 @@ import { awsIdentity } from "./identity";
 import { callerAccount, lookUpInstance, offlineAwsLookup } from "./lookups";
 import { AwsRescueFleet } from "./rescue";
 import * as steps from "./steps";
+import { runCloudScript } from "../core/secret-lookup";
+import { awsScript } from "./scripts";
 
 /**
  * One run of the AWS path: a provider per account named in the inventory (the ambient
@@ -85,4 +87,15 @@ export const awsPath: CloudPath<AwsConfig> = {
     configure: readAwsConfig,
     openSession: (ctx) => new AwsSession(ctx).asSession(),
     offlineLookup: offlineAwsLookup,
+    storeKeySecret: (vm, { stack, config, keyFile }) => {
+        const role = config.assumeRoleArns[vm.fields.accountId ?? ""];
+        return runCloudScript("aws-store-key", awsScript("store-key"), {
+            AWS_REGION: vm.fields.region,
+            SECRET_NAME: `bootloop-rescue/${stack}/${vm.slug}`,
+            KEY_FILE: keyFile,
+            STACK_NAME: stack,
+            VM_LABEL: vm.label,
+            ...(role ? { ASSUME_ROLE_ARN: role } : {}),
+        });
+    },
 };

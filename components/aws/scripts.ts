@@ -2,7 +2,7 @@ import * as path from "path";
 import { scriptCommandLine, scriptText } from "../core/script-text";
 
 /** The AWS command steps, each a bash script run where `pulumi up` runs. */
-export type AwsScript = "repair" | "swap" | "reboot" | "rollback" | "restore-points";
+export type AwsScript = "repair" | "swap" | "reboot" | "rollback" | "restore-points" | "store-key";
 
 /** The full text of a step's script, as the command's `create`. */
 export function awsScript(name: AwsScript): string {

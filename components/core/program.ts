@@ -58,15 +58,7 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
     const rollback = rollbackKeys(settings.rollback, vms, args.stackFile, problems);
     requireDataLossAcknowledgement(settings, vms, rollback, args.stackFile, problems);
     // Each cloud in use validates its own config now, still before anything is declared.
-    const cloudConfigs = new Map<string, unknown>();
-    for (const cloud of new Set(vms.map((v) => v.cloud))) {
-        try {
-            cloudConfigs.set(cloud, built.get(cloud)!.configure(args.config, args.stackFile));
-        } catch (err) {
-            if (!(err instanceof InputError)) throw err;
-            problems.push(...err.problems);
-        }
-    }
+    const cloudConfigs = configureClouds(args.paths, vms, args.config, args.stackFile, problems);
     if (problems.length > 0) throw new InputError(problems);
     const { result } = await Recovery.create(
         "recovery",
@@ -74,6 +66,24 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
         args.rootOptions,
     );
     return { plan: summarize(result.plan), vms: result.records, result, settings };
+}
+
+/**
+ * Each cloud's own settings, read and validated for the clouds the inventory uses; a bad value is
+ * a problem naming the stack file and key, added to `problems`.
+ */
+export function configureClouds(paths: readonly CloudPath[], vms: readonly VmEntry[], config: ConfigSource, stackFile: string, problems: Problem[]): Map<string, unknown> {
+    const built = new Map(paths.map((p) => [p.identity.cloud, p]));
+    const cloudConfigs = new Map<string, unknown>();
+    for (const cloud of new Set(vms.map((v) => v.cloud))) {
+        try {
+            cloudConfigs.set(cloud, built.get(cloud)!.configure(config, stackFile));
+        } catch (err) {
+            if (!(err instanceof InputError)) throw err;
+            problems.push(...err.problems);
+        }
+    }
+    return cloudConfigs;
 }
 
 /**
@@ -86,6 +96,7 @@ export function loadInventory(file: string, baseDir: string, identities: readonl
         identities,
         built: new Map(paths.map((p) => [p.identity.cloud, { strategies: p.strategies, bitlocker: p.bitlocker }])),
         configKind: (key) => config.kind(key),
+        configValue: (key) => (config.kind(key) === "plain" ? config.get(key) : undefined),
     });
 }
 

@@ -38,9 +38,18 @@ export function answerSecretLookupsOffline(answer: OfflineSecretLookup | undefin
  */
 export async function runSecretLookup(lookup: string, scriptText: string, environment: Record<string, string>): Promise<string> {
     if (offline) return offline(lookup, environment);
+    return runCloudScript(lookup, scriptText, environment);
+}
+
+/**
+ * Runs a cloud script outside any Pulumi resource (a lookup, or `npm run import-keys` storing a
+ * key) as a child process from the project folder, at most 16 at once; resolves to what it
+ * printed, trimmed, or rejects with the script's own `bootloop-rescue:` lines, never its output.
+ */
+export async function runCloudScript(name: string, scriptText: string, environment: Record<string, string>): Promise<string> {
     const release = await running.acquire();
     try {
-        return await runScript(lookup, scriptText, environment);
+        return await runScript(name, scriptText, environment);
     } finally {
         release();
     }

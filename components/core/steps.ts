@@ -268,4 +268,11 @@ export interface CloudPath<C = unknown> {
      * function token it owns, or undefined for tokens it does not own.
      */
     offlineLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[]): Record<string, unknown> | undefined;
+    /**
+     * Stores a VM's BitLocker keys (recovery password lines, in `keyFile`, root-only) in the cloud's
+     * secret store, in a secret of the VM's own named from the stack and the VM, and resolves to
+     * that secret's reference (a value of `bitlocker.secretField`). For `npm run import-keys`;
+     * present when the path reads keys from a secret store.
+     */
+    storeKeySecret?(vm: VmEntry, args: { stack: string; config: C; keyFile: string }): Promise<string>;
 }

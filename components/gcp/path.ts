@@ -8,6 +8,9 @@ import { gcpIdentity } from "./identity";
 import { lookUpInstance, offlineGcpLookup } from "./lookups";
 import { GCP_MAX_DISKS_PER_RESCUE, GcpRescueFleet } from "./rescue";
 import * as steps from "./steps";
+import { kebab } from "../core/identity";
+import { runCloudScript } from "../core/secret-lookup";
+import { gcpScript } from "./scripts";
 
 /**
  * One run of the GCP path. Resources name their project, so one provider (the ambient
@@ -38,4 +41,14 @@ export const gcpPath: CloudPath<GcpConfig> = {
     configure: readGcpConfig,
     openSession: openGcpSession,
     offlineLookup: offlineGcpLookup,
+    storeKeySecret: (vm, { stack, keyFile }) => {
+        const stackLabel = kebab(stack).slice(0, 63) || "stack";
+        return runCloudScript("gcp-store-key", gcpScript("store-key"), {
+            PROJECT: vm.fields.project,
+            SECRET_ID: `bootloop-rescue-${stackLabel.slice(0, 100)}-${vm.slug}`,
+            KEY_FILE: keyFile,
+            STACK_LABEL: stackLabel,
+            VM_LABEL: vm.label,
+        });
+    },
 };

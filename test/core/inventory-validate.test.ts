@@ -13,6 +13,7 @@ const allBuilt: ValidationContext = {
         ["gcp", { strategies: ["repair", "reboot", "restore"] as Strategy[], bitlocker: { stackConfig: true as const } }],
     ]),
     configKind: (key) => (key === "bootloop-rescue:app01-bitlocker" ? "secret" : key === "bootloop-rescue:plain-key" ? "plain" : "missing"),
+    configValue: () => undefined,
 };
 
 const AWS = "  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef0\n";
@@ -138,6 +139,35 @@ describe("inventory validation", () => {
         const [p] = problems(`vms:\n${AWS}    bitlockerKey: app01-bitlocker\n`, ctx);
         assert.equal(p.field, "bitlockerKey");
         assert.match(p.message, /keys come from the secret store: name it in bitlockerSecret/);
+    });
+
+    it("finds the keys npm run import-keys stored for a VM by its stem: a secret config key, or a secret-store reference; the entry's own field wins", () => {
+        const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bootloop-rescue/dev/x-Ab12Cd";
+        const first = (yaml: string, ctx: ValidationContext) => validateInventory(parseYamlInventory("inv.yaml", yaml), ctx)[0];
+        const slugOf = (yaml: string) => first(yaml, allBuilt).slug;
+        const [aws, azure] = [slugOf(`vms:\n${AWS}`), slugOf(`vms:\n${AZURE}`)];
+        const stored: Record<string, { kind: "secret" | "plain"; value?: string }> = {
+            [`bootloop-rescue:bitlocker-${azure}`]: { kind: "secret" },
+            [`bootloop-rescue:bitlockerSecret-${aws}`]: { kind: "plain", value: ARN },
+        };
+        const ctx: ValidationContext = {
+            ...allBuilt,
+            built: new Map([
+                ["aws", { strategies: ["repair"] as Strategy[], bitlocker: { stackConfig: "use bitlockerSecret", secretField: "bitlockerSecret" } }],
+                ["azure", { strategies: ["repair"] as Strategy[], bitlocker: { stackConfig: true as const } }],
+            ]),
+            configKind: (key) => stored[key]?.kind ?? allBuilt.configKind(key),
+            configValue: (key) => stored[key]?.value,
+        };
+        assert.equal(first(`vms:\n${AZURE}`, ctx).bitlockerKey, `bootloop-rescue:bitlocker-${azure}`);
+        assert.equal(first(`vms:\n${AZURE}    bitlockerKey: app01-bitlocker\n`, ctx).bitlockerKey, "bootloop-rescue:app01-bitlocker", "the entry's own key wins");
+        assert.equal(first(`vms:\n${AWS}`, ctx).fields.bitlockerSecret, ARN);
+        const own = ARN.replace("Ab12Cd", "Zz99Yy");
+        assert.equal(first(`vms:\n${AWS}    bitlockerSecret: ${own}\n`, ctx).fields.bitlockerSecret, own);
+        stored[`bootloop-rescue:bitlockerSecret-${aws}`].value = "arn:aws:secretsmanager:us-east-1:123456789012:secret:partial";
+        const [p] = problems(`vms:\n${AWS}`, ctx);
+        assert.equal(p.field, "bitlockerSecret");
+        assert.match(p.message, new RegExp(`stack config key "bootloop-rescue:bitlockerSecret-${aws}" \\(written by npm run import-keys\\) holds .* which is not valid`));
     });
 
     it("reports every problem of every entry together", () => {

@@ -28,8 +28,19 @@ function skip(): string | undefined {
     return undefined;
 }
 
+/** What `npm run import-keys` gives the store-key scripts: a key file that outlives the run, for the replay. */
+function storeKeyEnv() {
+    const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "keys-")), "vm.keys");
+    fs.writeFileSync(keyFile, "000011-000022-000033-000044-000055-000066-000077-000088\n", { mode: 0o600 });
+    return {
+        aws: { SECRET_NAME: "bootloop-rescue/dev/web-1-0a1b2c3d", KEY_FILE: keyFile, STACK_NAME: "dev", VM_LABEL: "aws us-east-1/i-0123456789abcdef0" },
+        gcp: { PROJECT: "my-project", SECRET_ID: "bootloop-rescue-dev-web-1-0a1b2c3d", KEY_FILE: keyFile, STACK_LABEL: "dev", VM_LABEL: "gcp my-project/us-central1-a/web-1" },
+    };
+}
+
 /** Every script of every cloud, on its main path (and a few side paths), against the stand-ins. */
 function observe(): Observed[] {
+    const storeKey = storeKeyEnv();
     const awsReboot = { INSTANCE_ID: aws.INSTANCE, VM_LABEL: "aws x", MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false", BOOT_MARKER: "Windows is Ready to use" };
     const awsSnapshots = { "snap-0000000000000000a": { volumeId: aws.ORIGINAL, startTime: "2024-07-18T02:00:00.000Z" } };
     const awsRuns = [
@@ -40,6 +51,9 @@ function observe(): Observed[] {
         aws.run("repair", { ...aws.repairEnv, KEY_SECRET: "arn:aws:secretsmanager:us-east-1:111122223333:secret:bootloop-rescue/dev/web=1+a-AbCdEf" }, aws.world()),
         aws.run("reboot", awsReboot, aws.world()),
         aws.run("rollback", aws.rollbackEnv, aws.swapped()),
+        // npm run import-keys: a new secret, then a new version of it (the keys in a file, never an argument).
+        aws.run("store-key", storeKey.aws, aws.world({ secrets: {} })),
+        aws.run("store-key", storeKey.aws, aws.world({ secrets: { [storeKey.aws.SECRET_NAME]: { arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${storeKey.aws.SECRET_NAME}-AbCdEf`, versions: ["old"] } } })),
         aws.run("restore-points", { VOLUME_ID: aws.ORIGINAL }, aws.world({ snapshots: awsSnapshots })),
         aws.run("restore-points", { VOLUME_ID: aws.ORIGINAL, RESTORE_FROM: "snap-0000000000000000a" }, aws.world({ snapshots: awsSnapshots })),
     ];
@@ -67,6 +81,8 @@ function observe(): Observed[] {
         { namespace: "bootloop-rescue", key: "br-web-1-abc123-chunks", value: "1" },
     ];
     const gcpRuns = [
+        gcp.run("store-key", storeKey.gcp, { ...gcp.world(), secrets: {} }),
+        gcp.run("store-key", storeKey.gcp, { ...gcp.world(), secrets: { [storeKey.gcp.SECRET_ID]: { project: "my-project", versions: ["old"] } } }),
         gcp.run("swap", gcp.swapEnv, gcp.world()),
         gcp.run("repair", gcp.repairEnv, published),
         gcp.run("reboot", { ...gcBase, MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false", BOOT_MARKER: "Windows is ready" }, gcp.world()),

@@ -12,11 +12,13 @@ export const STRATEGIES = ["repair", "reboot", "reboot-then-repair", "restore"] 
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Fields every entry may carry, whatever its cloud. */
-const COMMON_FIELDS = ["cloud", "strategy", "wave", "bitlockerKey", "restoreFrom", "restoreFromOtherDisk", "labels"] as const;
+const COMMON_FIELDS = ["cloud", "strategy", "wave", "bitlockerKey", "restoreFrom", "restoreFromOtherDisk", "hostname", "labels"] as const;
 /** Fields `defaults:` may set (besides any cloud's own fields, applied to entries of that cloud). */
 const DEFAULTABLE_FIELDS = ["cloud", "strategy", "wave", "labels"];
 
 const CONFIG_KEY = /^([A-Za-z][A-Za-z0-9_-]{0,63}:)?[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+/** A Windows computer name: a NetBIOS name or a DNS name. */
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
 // Printable, no control characters (so no newline), at most 256 characters.
 const LABEL_VALUE = /^[^\x00-\x1f\x7f]{0,256}$/;
@@ -51,6 +53,8 @@ export interface VmEntry {
      * it, a backup that was not taken from this VM's original OS disk is refused.
      */
     restoreFromOtherDisk?: boolean;
+    /** The VM's Windows computer name, when the inventory gives it (`npm run import-keys` matches recovery keys by it). */
+    hostname?: string;
     /** Free-form labels carried into tags and the report. */
     labels: Readonly<Record<string, string>>;
 }
@@ -65,6 +69,18 @@ export interface ValidationContext {
     built: ReadonlyMap<string, { strategies: readonly Strategy[]; bitlocker: BitLockerKeySources }>;
     /** Whether a fully qualified stack-config key exists, and whether it is a secret. */
     configKind(key: string): "secret" | "plain" | "missing";
+    /** The value of a fully qualified plain stack-config key (never called for secrets). */
+    configValue(key: string): string | undefined;
+}
+
+/**
+ * The stack-config keys `npm run import-keys` writes for a VM, by its resource-name stem: the
+ * secret holding its recovery passwords (paths that take keys from stack config), or the
+ * reference to the secret-store secret holding them (paths that read a secret store). What the
+ * inventory entry names itself wins over both.
+ */
+export function importedKeyConfig(namespace: string, slug: string): { key: string; secretRef: string } {
+    return { key: `${namespace}:bitlocker-${slug}`, secretRef: `${namespace}:bitlockerSecret-${slug}` };
 }
 
 /**
@@ -257,6 +273,14 @@ function validateEntry(
         else restoreFromOtherDisk = text === "true";
     }
 
+    // hostname
+    let hostname: string | undefined;
+    if (v.hostname !== undefined) {
+        const text = asText(v.hostname);
+        if (text === undefined || text.length > 253 || !HOSTNAME.test(text)) at("hostname", `${show(v.hostname)} is not a computer name; expected the VM's Windows computer name (letters, digits, hyphens; a DNS name may have dots)`, label);
+        else hostname = text;
+    }
+
     // labels
     const labels: Record<string, string> = {};
     if (v.labels !== undefined) {
@@ -274,6 +298,19 @@ function validateEntry(
 
     if (problems.length > before || !identity || !label) return undefined;
     const key = identity.key(fields);
+    const slug = vmSlug(identity.cloud, key, identity.shortName(fields));
+
+    // Keys `npm run import-keys` stored for this VM, found by its stem.
+    const built = ctx.built.get(identity.cloud)!;
+    const imported = importedKeyConfig(ctx.configNamespace, slug);
+    if (bitlockerKey === undefined && built.bitlocker.stackConfig === true && ctx.configKind(imported.key) === "secret") bitlockerKey = imported.key;
+    const secretField = built.bitlocker.secretField && identity.fields.find((f) => f.name === built.bitlocker.secretField);
+    if (secretField && fields[secretField.name] === undefined && ctx.configKind(imported.secretRef) === "plain") {
+        const ref = ctx.configValue(imported.secretRef) ?? "";
+        if (!secretField.pattern.test(ref)) at(secretField.name, `stack config key ${show(imported.secretRef)} (written by npm run import-keys) holds ${show(ref)}, which is not valid; expected ${secretField.expected}`, label);
+        else fields[secretField.name] = ref;
+    }
+    if (problems.length > before) return undefined;
     return {
         index: raw.index,
         line: raw.line,
@@ -281,12 +318,13 @@ function validateEntry(
         fields,
         key,
         label,
-        slug: vmSlug(identity.cloud, key, identity.shortName(fields)),
+        slug,
         strategy,
         wave,
         bitlockerKey,
         restoreFrom,
         ...(restoreFromOtherDisk ? { restoreFromOtherDisk } : {}),
+        ...(hostname ? { hostname } : {}),
         labels,
     };
 }

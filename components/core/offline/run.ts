@@ -2,11 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "../identity";
 import { VmEntry } from "../inventory/validate";
 import { ProgramOutputs, recover } from "../program";
-import { ConfigSource, Settings } from "../settings";
+import { Settings } from "../settings";
 import { CloudPath } from "../steps";
 import { RecoveryResult } from "../recovery";
 import { PlannedResource, ResourceCapture } from "./capture";
-import { StackConfig } from "./stack-config";
+import { StackConfig, configSourceOf } from "./stack-config";
 import { SECRET_LOOKUP, answerSecretLookupsOffline } from "../secret-lookup";
 
 /** What an offline run needs. */
@@ -69,10 +69,7 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     pulumi.runtime.setAllConfig(args.config.values, args.config.secretKeys);
 
     const capture = new ResourceCapture(args.details);
-    const config: ConfigSource = {
-        get: (key) => args.config.values[key],
-        kind: (key) => (args.config.values[key] === undefined ? "missing" : args.config.secretKeys.includes(key) ? "secret" : "plain"),
-    };
+    const config = configSourceOf(args.config);
     // Secret lookups (a disk's BitLocker key files) run no script offline: the paths' placeholders answer.
     answerSecretLookupsOffline((lookup, environment) => {
         for (const p of paths) {

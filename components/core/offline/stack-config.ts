@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { InputError } from "../inventory/problems";
+import { ConfigSource } from "../settings";
 
 /** A stack's config as the offline plan sees it: values as strings, and which keys are secrets. */
 export interface StackConfig {
@@ -36,4 +37,12 @@ export function readStackConfig(projectDir: string, stack: string): StackConfig 
         }
     }
     return { values, secretKeys };
+}
+
+/** Stack config read from its file, as the program reads config. */
+export function configSourceOf(config: StackConfig): ConfigSource {
+    return {
+        get: (key) => config.values[key],
+        kind: (key) => (config.values[key] === undefined ? "missing" : config.secretKeys.includes(key) ? "secret" : "plain"),
+    };
 }

@@ -1,0 +1,81 @@
+// Imports a recovery-key export into a stack, so that its repairs unlock BitLocker without anyone
+// typing a key: each VM's recovery passwords go where its cloud path reads them (secret stack
+// config on Azure, the cloud's secret store on AWS and GCP). See the README, "BitLocker keys".
+//
+//   npm run import-keys -- --stack NAME --from FILE [--format entra|ad|csv] [--dry-run]
+import * as fs from "fs";
+import * as path from "path";
+import { identities, paths } from "../components/clouds";
+import { InputError, Problem, formatProblem } from "../components/core/inventory/problems";
+import { KEY_FORMATS, KeyFormat } from "../components/core/keys/key-export";
+import { detectFormat, importKeys, pulumiConfigSet, renderImport } from "../components/core/keys/import";
+import { configSourceOf, readStackConfig } from "../components/core/offline/stack-config";
+import { configureClouds, loadInventory } from "../components/core/program";
+import { NAMESPACE } from "../components/core/settings";
+import { disableStackTraces } from "./fast-stacks";
+
+const USAGE = "usage: npm run import-keys -- --stack NAME --from FILE [--format entra|ad|csv] [--dry-run]";
+
+class ArgumentError extends Error {}
+
+function parseArgs(argv: string[]): { stack: string; from: string; format?: KeyFormat; dryRun: boolean } {
+    const raw: Record<string, string> = {};
+    let dryRun = false;
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--dry-run") dryRun = true;
+        else if (["--stack", "--from", "--format"].includes(a)) {
+            if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new ArgumentError(`${a} needs a value`);
+            raw[a] = argv[++i];
+        } else throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
+    }
+    const stack = raw["--stack"];
+    if (!stack) throw new ArgumentError("--stack is required: the stack whose VMs get the keys");
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new ArgumentError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
+    if (!raw["--from"]) throw new ArgumentError("--from is required: the recovery-key export (CSV)");
+    const format = raw["--format"] as KeyFormat | undefined;
+    if (format !== undefined && !KEY_FORMATS.includes(format)) throw new ArgumentError(`--format: ${JSON.stringify(format)} must be one of ${KEY_FORMATS.join(", ")}`);
+    return { stack, from: raw["--from"], format, dryRun };
+}
+
+async function main(): Promise<number> {
+    disableStackTraces();
+    let args: ReturnType<typeof parseArgs>;
+    try {
+        args = parseArgs(process.argv.slice(2));
+    } catch (err) {
+        if (!(err instanceof ArgumentError)) throw err;
+        process.stderr.write(`npm run import-keys: ${err.message}\n${USAGE}\n`);
+        return 2;
+    }
+    // The folder with Pulumi.yaml and the stack files (this project; tests point elsewhere).
+    const projectDir = process.env.BOOTLOOP_STACK_DIR || path.resolve(__dirname, "..");
+    const from = path.resolve(process.env.INIT_CWD ?? process.cwd(), args.from);
+    const stackFile = `Pulumi.${args.stack}.yaml`;
+    try {
+        const config = configSourceOf(readStackConfig(projectDir, args.stack));
+        const inventory = config.get(`${NAMESPACE}:inventory`);
+        if (!inventory) throw new InputError([{ file: stackFile, field: `${NAMESPACE}:inventory`, message: "is not set: the stack names no inventory" }]);
+        const vms = loadInventory(inventory, projectDir, identities, paths, config);
+        const problems: Problem[] = [];
+        const cloudConfigs = configureClouds(paths, vms, config, stackFile, problems);
+        if (problems.length) throw new InputError(problems);
+        let text: string;
+        try {
+            text = fs.readFileSync(from, "utf8");
+        } catch (err) {
+            throw new InputError([{ file: args.from, message: `cannot read it (${(err as NodeJS.ErrnoException).code ?? "error"})` }]);
+        }
+        const format = args.format ?? detectFormat(text);
+        const result = await importKeys({ stack: args.stack, vms, file: args.from, text, format, identities, paths, cloudConfigs, setConfig: pulumiConfigSet(args.stack, projectDir), dryRun: args.dryRun });
+        const source = `stack ${args.stack} (inventory ${inventory}, ${vms.length} VMs), export ${args.from} (format ${format}${args.format ? "" : ", from its header"})${args.dryRun ? ", dry run: nothing stored" : ""}`;
+        process.stdout.write(`${renderImport(result, source, args.dryRun)}\n`);
+        return result.failed.length ? 1 : 0;
+    } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        process.stderr.write(`npm run import-keys: nothing was stored:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join("\n")}\n`);
+        return 1;
+    }
+}
+
+main().then((code) => process.exit(code));
