@@ -133,8 +133,8 @@ export class AwsRescueFleet {
     }
 
     /**
-     * An instance role (Systems Manager, and when `secrets` are given, reading exactly those) and
-     * its profile. `ready` resolves once the role holds all its policies.
+     * An instance role (Systems Manager, and when `secrets` are given, reading exactly those), its
+     * profile, and its policies: what an instance must wait for before its repairs need them.
      */
     private rescueRole(name: string, purpose: string, opts: pulumi.CustomResourceOptions, secrets: readonly string[] = []) {
         const [, partition, , , account] = secrets[0]?.split(":") ?? [];

@@ -217,6 +217,10 @@ describe("AWS path under Pulumi mocks", () => {
         assert.ok(!plain.dependsOn.some((d) => d.endsWith("-secrets")));
         assert.equal(byName.get(shared[0].replace(/-profile$/, "-role"))!.inputs.permissionsBoundary, undefined);
         assert.deepEqual(run.result.keySources, { [vm(1).key]: ["secret store"], [vm(2).key]: ["secret store"] });
+        // At teardown the rescue instances go, and with them the roles that could read the secrets.
+        const down = await plan(inventory(vms), { "bootloop-rescue:teardown": "true" });
+        assert.equal(down.ofType("aws:iam/rolePolicy:RolePolicy").length, 0);
+        assert.equal(down.ofType("aws:iam/role:Role").length, 0);
     });
 
     it("a key secret of another account, or a partial ARN, stops that VM before anything is declared", async () => {
