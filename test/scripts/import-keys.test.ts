@@ -69,6 +69,29 @@ describe("recovery-key exports (npm run import-keys)", () => {
         assert.match(header.problems[0].message, /the header has no a machine column .* and no a recovery password column/);
     });
 
+    it("each format: good, bad-checksum, duplicate and unmatched rows", () => {
+        // One export per format: APP01 twice (the same key), a machine in no inventory, and a typo.
+        const files: Record<"csv" | "entra" | "ad", (rows: [string, string][]) => string> = {
+            csv: (rows) => `hostname,keyId,recoveryPassword\n${rows.map(([m, k]) => `${m},${GUID},${k}`).join("\n")}\n`,
+            entra: (rows) => `Device Name,Key ID,Recovery Key,Volume Type\n${rows.map(([m, k]) => `${m},${GUID},${k},operatingSystemVolume`).join("\n")}\n`,
+            ad: (rows) => `"DistinguishedName","msFVE-RecoveryPassword"\n${rows.map(([m, k]) => `"CN=2024-07-19T09:12:00-00:00{${GUID}},CN=${m},OU=Servers,DC=corp,DC=example","${k}"`).join("\n")}\n`,
+        };
+        for (const [format, file] of Object.entries(files) as [keyof typeof files, (typeof files)["csv"]][]) {
+            const good: [string, string][] = [["APP01", pw(1)], ["APP01", pw(1)], ["GHOST-7", pw(2)], ["WEB-AWS-1", pw(3)]];
+            const bad = readKeyExport(`k-${format}.csv`, file([...good, ["APP01", typo(4)]]), format);
+            assert.deepEqual(bad.problems.map((p) => p.line), [6], format);
+            assert.ok(!JSON.stringify(bad.problems).includes(typo(4)), format);
+            const read = readKeyExport(`k-${format}.csv`, file(good), format);
+            assert.deepEqual(read.problems, [], format);
+            assert.equal(detectFormat(file(good)), format);
+            const m = matchKeys(read.rows, vms, new Map(identities.map((i) => [i.cloud, i])));
+            assert.deepEqual(m.keys.get(vms[0].key)!.lines, [`${GUID} ${pw(1)}`], format);
+            assert.deepEqual(m.duplicates, [3], format);
+            assert.deepEqual(m.unmatched, [{ line: 4, machine: "GHOST-7" }], format);
+            assert.deepEqual(m.keys.get(vms[2].key)!.lines, [`${GUID} ${pw(3)}`], format);
+        }
+    });
+
     it("matches rows by hostname, VM name or instance id (DNS names by their first label); reports duplicates, unmatched, ambiguous and VMs without a key", () => {
         const rows = readKeyExport(
             "k.csv",
