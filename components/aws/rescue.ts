@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { shortHash } from "../core/identity";
 import { RuleSet } from "../core/settings";
-import { RescueContext, RescueStep } from "../core/steps";
+import { distinctSecrets, RescueContext, RescueStep } from "../core/steps";
 import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { AwsConfig } from "./config";
 import { SECRET_ARN } from "./identity";
@@ -206,7 +206,7 @@ export class AwsRescueFleet {
         const facts = ctx.sample.facts;
         const subnetId = this.config.rescueSubnetIds[zone] ?? facts.subnetId;
         const provider = this.providerOf(account);
-        const secrets = [...new Set(ctx.keySecrets.map((k) => k.secret))].sort();
+        const secrets = distinctSecrets(ctx.keySecrets);
         const own = secrets.length
             ? this.rescueRole(ctx.member.name, "Systems Manager, and the BitLocker key secrets of the disks this instance repairs", pulumi.mergeOptions(ctx.opts, { provider }), secrets)
             : undefined;

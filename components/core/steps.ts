@@ -125,6 +125,11 @@ export interface StepContext {
     rebootStatus?: pulumi.Output<string>;
 }
 
+/** The distinct secrets a rescue VM's disks name (`RescueContext.keySecrets`), sorted: what its identity may read. */
+export function distinctSecrets(keySecrets: RescueContext["keySecrets"]): string[] {
+    return [...new Set(keySecrets.map((k) => k.secret))].sort();
+}
+
 /** What a rescue VM declaration needs. */
 export interface RescueContext {
     /** The pool (cloud, placement, capacity) the member belongs to. */

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { shortHash } from "../core/identity";
 import { RuleSet } from "../core/settings";
-import { RescueContext, RescueStep } from "../core/steps";
+import { distinctSecrets, RescueContext, RescueStep } from "../core/steps";
 import { RESCUE_LIB, RESCUE_PACKAGES, installLine, rescueTools } from "../../rescue/payload";
 import { GcpConfig } from "./config";
 import { GcpFacts } from "./lookups";
@@ -156,7 +156,7 @@ export class GcpRescueFleet {
         const parent = ctx.opts.parent!;
         const firewall = this.firewall(project, facts.network, parent);
         const name = ctx.member.name;
-        const readers = [...new Set(ctx.keySecrets.map((k) => k.secret))].sort().map((secret) => this.reader(project, secret, parent));
+        const readers = distinctSecrets(ctx.keySecrets).map((secret) => this.reader(project, secret, parent));
         const keySecrets = Object.fromEntries(ctx.keySecrets.map((k) => [keySecretAttribute(k.vm.slug), k.secret]));
         const instance = new gcp.compute.Instance(
             name,

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { identities, paths } from "../../components/clouds";
 import { InputError } from "../../components/core/inventory/problems";
@@ -132,6 +133,8 @@ describe("recovery-key exports (npm run import-keys)", () => {
         const gcpPaths = path.join(__dirname, "../gcp/stand-in");
         const common = { stack: "dev", vms, file: "k.csv", text: csv, format: "csv" as const, identities, paths, setConfig, dryRun: false };
         const cloudConfigs = new Map<string, unknown>([["aws", { assumeRoleArns: {} }], ["azure", {}], ["gcp", {}]]);
+        const keyDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("bootloop-rescue-keys-"));
+        const before = keyDirs();
         let awsCalls: string[][] = [];
         let gcpCalls: string[][] = [];
         const result = await withStandInEnv({ world: awsWorld, standInDir: awsPaths, stateVar: "FAKE_AWS_STATE", logVar: "FAKE_AWS_LOG" }, () =>
@@ -145,10 +148,12 @@ describe("recovery-key exports (npm run import-keys)", () => {
                 awsCalls = fs.readFileSync(process.env.FAKE_AWS_LOG!, "utf8").trim().split("\n").map((l) => JSON.parse(l));
                 const awsState = JSON.parse(fs.readFileSync(process.env.FAKE_AWS_STATE!, "utf8"));
                 assert.deepEqual(Object.values(awsState.secrets).map((s: any) => s.versions), [[`${pw(2)}\n`]]);
+                assert.deepEqual(awsState.keyFileModes, ["600"], "the key file is readable by its owner alone");
                 return r;
             }),
         );
         assert.deepEqual(result.failed, []);
+        assert.deepEqual(keyDirs(), before, "no key file is left on the importer's disk");
         const [app01, , awsVm, gcpVm] = vms;
         const refs = Object.fromEntries(result.stored.map((s) => [s.vm.key, s]));
         assert.equal(refs[app01.key].where, "stack config");
