@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { planInventory } from "./helpers/lab-run";
@@ -112,5 +113,22 @@ describe("design invariants, on every built cloud", () => {
         const detach = commandLineText(String(withDelete[0].inputs.delete));
         assert.match(detach, /az_json vm disk detach/);
         assert.ok(!detach.match(/vm (deallocate|update|start)|disk delete/), "the detach never touches the affected VM");
+    });
+
+    it("7. no script's regex holds a long bounded repetition: bash expands {1,N} into N states, held by every waiting script (or every repair on a rescue VM)", () => {
+        const root = path.join(__dirname, "..");
+        const scripts = execFileSync("git", ["ls-files", "*.sh", "rescue/on-rescue.sh"], { cwd: root, encoding: "utf8" }).trim().split("\n");
+        assert.ok(scripts.length > 20, scripts.join());
+        const found: string[] = [];
+        for (const file of scripts) {
+            for (const [i, line] of fs.readFileSync(path.join(root, file), "utf8").split("\n").entries()) {
+                if (line.trim().startsWith("#")) continue;
+                for (const m of line.matchAll(/\{(\d+),(\d+)\}/g)) if (Number(m[2]) > 256) found.push(`${file}:${i + 1}: ${m[0]}`);
+            }
+        }
+        assert.deepEqual(found, [], "write the run as + with expect's length limit");
+        // What the limit is for: {1,512} costs a bash process megabytes, + does not.
+        const hwm = (re: string) => Number(/VmHWM:\s+(\d+)/.exec(execFileSync("bash", ["-c", '[[ abc =~ $1 ]]; s=$(</proc/$$/status); echo "$s"', "_", re], { encoding: "utf8" }))![1]);
+        assert.ok(hwm("^[A-Za-z0-9/_+=.@-]{1,512}$") > hwm("^[A-Za-z0-9/_+=.@-]+$") + 2048, "a bounded repetition of 512 costs more than 2 MB");
     });
 });

@@ -12,7 +12,7 @@ aws_json() {
 # For a VM in another account: act as the configured role there (credentials stay in this process;
 # the watcher assumes the same role for its own calls).
 if [[ -n ${ASSUME_ROLE_ARN:-} ]]; then
-    expect ASSUME_ROLE_ARN '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]{1,512}$'
+    expect ASSUME_ROLE_ARN '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]+$' 600
 fi
 WATCH_CLOUD=aws
 WATCH_SCOPE=$'\t'"region=$AWS_REGION"${ASSUME_ROLE_ARN:+$'\t'"role=$ASSUME_ROLE_ARN"}

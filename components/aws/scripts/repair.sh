@@ -9,7 +9,7 @@ expect DOCUMENT_NAME '^[A-Za-z0-9_.-]{3,128}$'
 expect REPAIR_TIMEOUT_SECONDS '^[0-9]{1,6}$'
 # KEY_SECRET: empty, or the ARN of the secret that holds the disk's BitLocker keys (never a key).
 KEY_SECRET=${KEY_SECRET:-}
-expect KEY_SECRET '^(arn:aws(-cn|-us-gov)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-[0-9]{1,2}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6})?$'
+expect KEY_SECRET '^(arn:aws(-cn|-us-gov)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-[0-9]{1,2}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6})?$' 600
 repair_preamble
 
 log "$VM_LABEL: waiting for the Systems Manager agent of rescue instance $RESCUE_INSTANCE_ID"

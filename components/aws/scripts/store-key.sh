@@ -4,7 +4,7 @@
 # an argument; prints the secret's full ARN, which the rescue instance's role will be allowed to read.
 need SECRET_NAME KEY_FILE STACK_NAME VM_LABEL
 expect SECRET_NAME '^bootloop-rescue/[A-Za-z0-9_.-]{1,100}/[a-z0-9-]{1,40}$'
-expect KEY_FILE '^/[A-Za-z0-9/_.-]{1,4000}$'
+expect KEY_FILE '^/[A-Za-z0-9/_.-]+$' 4000
 expect STACK_NAME '^[A-Za-z0-9_.-]{1,100}$'
 [[ -f $KEY_FILE && ! -L $KEY_FILE ]] || fail "internal: KEY_FILE is not a file"
 

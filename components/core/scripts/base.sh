@@ -9,8 +9,14 @@ fail() { log "$*"; exit 1; }
 # need VAR...: every variable is set.
 need() { local v; for v in "$@"; do [[ -n ${!v:-} ]] || fail "internal: $v is not set"; done; }
 
-# expect VAR REGEX: the variable's value matches, or stop before any call.
-expect() { [[ ${!1} =~ $2 ]] || fail "$1 has an unexpected value; refusing to run"; }
+# expect VAR REGEX [MAX]: the variable's value matches (and has at most MAX characters), or stop
+# before any call. A long run is written `+` with MAX, never as `{1,512}`: bash's regex engine
+# expands a bounded repetition into that many states (4 MB per script for 512, 250 MB for 4000),
+# which a thousand waiting scripts would each hold.
+expect() {
+    local value=${!1}
+    [[ $value =~ $2 ]] && ((${#value} <= ${3:-100000})) || fail "$1 has an unexpected value; refusing to run"
+}
 
 errfile=$(mktemp)
 trap 'rm -f "$errfile"' EXIT

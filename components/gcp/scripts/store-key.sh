@@ -5,7 +5,7 @@
 need PROJECT SECRET_ID KEY_FILE STACK_LABEL VM_LABEL
 expect PROJECT "$PATTERN_PROJECT"
 expect SECRET_ID '^bootloop-rescue-[a-z0-9_-]{1,200}$'
-expect KEY_FILE '^/[A-Za-z0-9/_.-]{1,4000}$'
+expect KEY_FILE '^/[A-Za-z0-9/_.-]+$' 4000
 expect STACK_LABEL '^[a-z0-9_-]{1,63}$'
 [[ -f $KEY_FILE && ! -L $KEY_FILE ]] || fail "internal: KEY_FILE is not a file"
 
