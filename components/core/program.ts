@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "./identity";
 import { InputError, Problem, show } from "./inventory/problems";
 import { readInventory } from "./inventory/read";
-import { VmEntry, validateInventory } from "./inventory/validate";
+import { ValidationContext, VmEntry, validateInventory } from "./inventory/validate";
 import { NAMESPACE, ConfigSource, Settings, readSettings } from "./settings";
 import { Recovery, RecoveryResult } from "./recovery";
 import { CloudPath } from "./steps";
@@ -91,13 +91,18 @@ export function configureClouds(paths: readonly CloudPath[], vms: readonly VmEnt
  * `npm run shard`): one InputError with every problem, naming the file, entry, line and field.
  */
 export function loadInventory(file: string, baseDir: string, identities: readonly CloudIdentity[], paths: readonly CloudPath[], config: ConfigSource): VmEntry[] {
-    return validateInventory(readInventory(file, baseDir), {
+    return validateInventory(readInventory(file, baseDir), inventoryContext(identities, paths, config));
+}
+
+/** What validating an inventory of this program needs: the clouds, what their paths support, the stack config. */
+export function inventoryContext(identities: readonly CloudIdentity[], paths: readonly CloudPath[], config: ConfigSource): ValidationContext {
+    return {
         configNamespace: NAMESPACE,
         identities,
         built: new Map(paths.map((p) => [p.identity.cloud, { strategies: p.strategies, bitlocker: p.bitlocker }])),
         configKind: (key) => config.kind(key),
         configValue: (key) => (config.kind(key) === "plain" ? config.get(key) : undefined),
-    });
+    };
 }
 
 /**

@@ -12,12 +12,10 @@ import { awsScript } from "../../components/aws/scripts";
 import { azureScript } from "../../components/azure/scripts";
 import { defaultMaxInFlight } from "../../components/core/settings";
 import { Semaphore } from "../../components/core/watcher/limits";
-import { DEFAULT_POLL_SECONDS } from "../../components/core/watcher/defaults";
+import { CLI_CPU_SECONDS, DEFAULT_POLL_SECONDS } from "../../components/core/watcher/defaults";
 import { gcpScript } from "../../components/gcp/scripts";
 import { DURATIONS, FakeCloud, FleetVm, names } from "./fake-cloud";
 
-/** CPU seconds of one real CLI call on a 2-core runner (measured; the upper end of each range). */
-export const CPU_PER_CALL: Record<FleetVm["cloud"], number> = { aws: 0.43, azure: 0.87, gcp: 0.5 };
 const CLI_OF: Record<FleetVm["cloud"], string> = { aws: "aws", azure: "az", gcp: "gcloud" };
 const CLOUDS: FleetVm["cloud"][] = ["aws", "azure", "gcp"];
 
@@ -233,7 +231,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
         const count = vms.filter((v) => v.cloud === c).length;
         if (count === 0) continue;
         const perVm = cloud.calls[CLI_OF[c]] / Math.max(1, recovered[c] ?? 0);
-        clouds[c] = { vms: count, recovered: recovered[c] ?? 0, cliCallsPerVm: round(perVm), cpuSecondsPerVm: round(perVm * CPU_PER_CALL[c] + overhead), throttledCalls: cloud.throttled[CLI_OF[c]] };
+        clouds[c] = { vms: count, recovered: recovered[c] ?? 0, cliCallsPerVm: round(perVm), cpuSecondsPerVm: round(perVm * CLI_CPU_SECONDS[c] + overhead), throttledCalls: cloud.throttled[CLI_OF[c]] };
     }
     const calls = Object.values(cloud.calls).reduce((a, b) => a + b, 0);
     const throttled = Object.values(cloud.throttled).reduce((a, b) => a + b, 0);

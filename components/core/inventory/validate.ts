@@ -18,7 +18,7 @@ const DEFAULTABLE_FIELDS = ["cloud", "strategy", "wave", "labels"];
 
 const CONFIG_KEY = /^([A-Za-z][A-Za-z0-9_-]{0,63}:)?[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
 /** A Windows computer name: a NetBIOS name or a DNS name. */
-const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+export const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
 // Printable, no control characters (so no newline), at most 256 characters.
 const LABEL_VALUE = /^[^\x00-\x1f\x7f]{0,256}$/;

@@ -12,3 +12,10 @@ export function defaultCliProcesses(cores: number): number {
     return Math.max(4, Math.min(64, 4 * cores));
 }
 
+
+/**
+ * CPU seconds of one real CLI call on a 2-core runner, per cloud (measured with each call answered
+ * by a local server; the upper end of each range): what the fleet benchmark and discovery use to
+ * turn a count of calls into runner time.
+ */
+export const CLI_CPU_SECONDS: Readonly<Record<string, number>> = { aws: 0.43, azure: 0.87, gcp: 0.5 };

@@ -1,0 +1,80 @@
+import { FalconHost } from "./falcon";
+import { ListedVm, OutputRead } from "./types";
+
+/** How sure discovery is that a VM boot-loops. */
+export type Confidence = "high" | "medium" | "low";
+
+/** Where a Windows VM lands in the written inventory. */
+export type Bucket =
+    /** An entry under `vms:` (high or medium confidence). */
+    | "candidate"
+    /** Commented out for review: only weak signs (no boot marker, no agent). */
+    | "review"
+    /** Not running: listed apart, maybe already in a person's hands. */
+    | "stopped"
+    /** A boot-looping member of a scale group: listed apart, the stack refuses it. */
+    | "scale-group"
+    /** Boot-looping, but the stack has no rescue path for it (e.g. an instance-store root). */
+    | "no-rescue-path"
+    /** The Falcon export says it went down, but the cloud shows it healthy now. */
+    | "falcon-but-healthy"
+    /** Healthy: not written. */
+    | "healthy";
+
+/** What discovery concluded about one Windows VM. */
+export interface Finding {
+    vm: ListedVm;
+    bucket: Bucket;
+    /** Set for VMs that look boot-looping (candidates and those listed apart). */
+    confidence?: Confidence;
+    /** Every reason, in the order found: the listing's, the read's, the Falcon row's. */
+    reasons: string[];
+    /** The Falcon row matched to it, if any. */
+    falcon?: FalconHost;
+    /** A Falcon export was given and no row of it names this boot-looping VM. */
+    notInFalcon?: boolean;
+}
+
+/**
+ * Whether a per-VM read (console, serial, boot log) can change the verdict: not when the listing
+ * and the Falcon export already agree, nor for a VM that is not running or cannot be read. This
+ * is what keeps discovery's calls per VM low: in an incident with an export, most VMs need none.
+ */
+export function needsRead(vm: ListedVm, falcon: FalconHost | undefined): boolean {
+    if (vm.power !== "running" || !vm.readable || vm.noRescuePath) return false;
+    const verdict = falcon?.verdict;
+    if (vm.health === "failing") return verdict !== "affected";
+    if (vm.health === "healthy") return verdict === "affected";
+    // The listing cannot tell (GCP): an export that saw the host after the window can.
+    return verdict !== "healthy";
+}
+
+/** Concludes on one Windows VM from its listing, its read (if made) and its Falcon row (if any). */
+export function classify(vm: ListedVm, read: OutputRead | undefined, falcon: FalconHost | undefined, exportGiven: boolean): Finding {
+    const reasons = [...vm.signals, ...(read?.signals ?? [])];
+    const affected = falcon?.verdict === "affected";
+    if (falcon) reasons.push(falconReason(falcon));
+    const finding = (bucket: Bucket, confidence?: Confidence): Finding => {
+        const looping = confidence !== undefined;
+        const apart: Bucket = vm.noRescuePath ? "no-rescue-path" : vm.scaleGroup ? "scale-group" : bucket;
+        if (looping && vm.noRescuePath) reasons.push(vm.noRescuePath);
+        if (looping && vm.scaleGroup) reasons.push(`member of ${vm.scaleGroup}: the group would replace it while its disk is swapped`);
+        return { vm, bucket: looping ? apart : bucket, confidence, reasons, falcon, ...(looping && exportGiven && !falcon ? { notInFalcon: true } : {}) };
+    };
+    if (vm.power !== "running") return { vm, bucket: "stopped", reasons: [`not running (${vm.powerState})`, ...reasons], falcon };
+    if (read?.bugcheck) return finding("candidate", "high");
+    if (vm.health === "failing") return finding("candidate", affected ? "high" : "medium");
+    const healthy = vm.health === "healthy" || read?.booted === true || read?.agent === true || falcon?.verdict === "healthy";
+    if (affected) return healthy ? { vm, bucket: "falcon-but-healthy", reasons, falcon } : finding("candidate", "medium");
+    if (!healthy && read !== undefined) return finding("review", "low");
+    return { vm, bucket: "healthy", reasons, falcon };
+}
+
+function falconReason(h: FalconHost): string {
+    const seen = new Date(h.lastSeen).toISOString().replace(/:\d{2}\.\d{3}Z$/, "Z");
+    return {
+        affected: `Falcon: last seen ${seen}, inside the bad window, not since (line ${h.line})`,
+        healthy: `Falcon: seen ${seen}, after the bad window (line ${h.line})`,
+        offline: `Falcon: last seen ${seen}, before the bad window (line ${h.line})`,
+    }[h.verdict];
+}
