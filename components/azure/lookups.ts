@@ -3,6 +3,7 @@ import * as network from "@pulumi/azure-native/network";
 import { Provider } from "@pulumi/azure-native/provider";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
+import { scaleGroupMember } from "../core/scale-group";
 import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AzureConfig } from "./config";
@@ -41,6 +42,8 @@ export function parseResourceId(id: string): { subscription: string; resourceGro
 export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureConfig, restore?: RestoreLookup): Promise<Resolved> {
     const f = vm.fields;
     const found = await compute.getVirtualMachine({ resourceGroupName: f.resourceGroup, vmName: f.vmName }, { provider });
+    const scaleSet = found.virtualMachineScaleSet?.id;
+    if (scaleSet) throw scaleGroupMember(`scale set ${scaleSet.split("/").pop()}`, "remove it from the scale set first");
     const os = found.storageProfile?.osDisk;
     if (!os?.managedDisk?.id) throw new Error("its OS disk is not a managed disk; unmanaged (VHD) OS disks cannot be repaired by this version");
     if (os.diffDiskSettings) throw new Error("it has an ephemeral OS disk, which holds no state to repair: reimage the VM instead");

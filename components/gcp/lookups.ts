@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
+import { scaleGroupMember } from "../core/scale-group";
 import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { GcpConfig } from "./config";
@@ -31,6 +32,8 @@ const lastSegment = (url: string) => url.split("/").pop() ?? url;
 export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: gcp.Provider, restore?: RestoreLookup): Promise<Resolved> {
     const f = vm.fields;
     const found = await gcp.compute.getInstance({ name: f.instance, zone: f.zone, project: f.project }, { provider });
+    const group = /\/instanceGroupManagers\/([^/]+)$/.exec(found.metadata?.["created-by"] ?? "")?.[1];
+    if (group) throw scaleGroupMember(`managed instance group ${group}`, "abandon it from the group (gcloud compute instance-groups managed abandon-instances) first");
     const boot = found.bootDisks?.[0];
     if (boot?.source && (boot.diskEncryptionKeyRaw || boot.diskEncryptionKeyRsa)) throw new Error("its boot disk uses a customer-supplied encryption key, which cannot be copied without the raw key");
     const current = boot?.source ? lastSegment(boot.source) : "none";

@@ -210,6 +210,7 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
     });
 
     for (const [name, vm, fields, message] of [
+        ["a scale set member", { location: "eastus2", virtualMachineScaleSet: { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web-vmss` }, storageProfile: { osDisk: disk }, networkProfile: nic }, {}, /member of scale set web-vmss, which would replace it while its OS disk is swapped; remove it from the scale set/],
         ["a confidential VM", { location: "eastus2", securityProfile: { securityType: "ConfidentialVM" }, storageProfile: { osDisk: disk }, networkProfile: nic }, {}, /confidential VM/],
         ["an ephemeral OS disk", { location: "eastus2", storageProfile: { osDisk: { ...disk, diffDiskSettings: { option: "Local" } } }, networkProfile: nic }, {}, /ephemeral OS disk/],
         ["an unmanaged OS disk", { location: "eastus2", storageProfile: { osDisk: { osType: "Windows", vhd: { uri: "https://x" } } }, networkProfile: nic }, {}, /not a managed disk/],

@@ -36,7 +36,6 @@ function vm(n: number, over: Partial<ListedVm> = {}): ListedVm {
 }
 
 const HEADER = "Hostname,Last Seen,First Seen,Platform,Cloud Provider,Cloud Provider Account ID,Instance ID\n";
-const accept = () => true;
 
 describe("discovery: the Falcon host export", () => {
     it("judges each host against the bad window: last seen inside it and not since is affected", () => {

@@ -147,6 +147,18 @@ describe("GCP lookups and what the inventory pins", () => {
         const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", strategy: "repair" as const, labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", bootDisk: "other" } };
         await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" }), /its boot disk is web-1, not other as the inventory says/);
     });
+
+    it("refuses an instance a managed instance group created: the group would recreate it mid-swap", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const { lookUpInstance } = await import("../../components/gcp/lookups");
+        const createdBy = "projects/123456789012/zones/us-central1-a/instanceGroupManagers/web-mig";
+        await pulumi.runtime.setMocks({
+            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+            call: (c) => (c.token.endsWith("getInstance") ? { metadata: { "created-by": createdBy }, bootDisks: [{ source: "projects/p/zones/z/disks/web-1" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] } : { type: "pd-balanced", size: 50 }),
+        });
+        const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", strategy: "repair" as const, labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" } };
+        await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" }), /member of managed instance group web-mig, .*abandon it from the group/);
+    });
 });
 
 describe("GCP lookups of an instance an interrupted swap left without a boot disk", () => {

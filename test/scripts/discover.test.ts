@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { AWS_STACK, SUB_A, SUB_B, awsWorld, azureWorld, ec2, gcpWorld, runDiscover } from "../helpers/discovery-run";
+import { AWS_STACK, SUB_B, awsWorld, azureWorld, ec2, gcpWorld, runDiscover } from "../helpers/discovery-run";
 import { runProjectScript } from "../helpers/lab-run";
 
 /** Every call discovery may make: reads only. */
