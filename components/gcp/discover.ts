@@ -122,7 +122,7 @@ export const gcpDiscovery: CloudDiscovery = {
         { flag: "--projects", pattern: PROJECT, expected: "project ids", help: "GCP projects (default: every active project the login can list)" },
         { flag: "--zones", pattern: ZONE, expected: "zones such as us-central1-a", help: "only these zones of each project (default: every zone)" },
     ],
-    readActions: ["resourcemanager.projects.get", "resourcemanager.projects.list", "compute.instances.list", "compute.instances.getSerialPortOutput", "compute.instances.getGuestAttributes"],
+    readActions: ["resourcemanager.projects.get", "compute.instances.list", "compute.instances.getSerialPortOutput", "compute.instances.getGuestAttributes"],
     scopes,
     list,
     read,

@@ -14,8 +14,10 @@ const READ_ONLY = {
 /** The command words of a call (and az rest's method), past global options and their values. */
 function words(cli: "aws" | "az" | "gcloud", call: string[]): string {
     if (cli === "az" && call[0] === "rest") return `rest --method ${call[call.indexOf("--method") + 1]}`;
+    // az takes no positional values: its command is every word before the first option.
+    if (cli === "az") return call.slice(0, call.findIndex((a) => a.startsWith("-"))).join(" ");
     const w = call.filter((a, i) => !a.startsWith("-") && !(i > 0 && call[i - 1].startsWith("--")));
-    return (cli === "az" ? w : w.slice(0, cli === "gcloud" && w[0] === "compute" ? 3 : 2)).join(" ");
+    return w.slice(0, cli === "gcloud" && w[0] === "compute" ? 3 : 2).join(" ");
 }
 function assertReadOnly(run: ReturnType<typeof runDiscover>): void {
     for (const cli of ["aws", "az", "gcloud"] as const) for (const call of run.calls[cli]) assert.match(words(cli, call), READ_ONLY[cli], `${cli} ${call.join(" ")}`);
@@ -189,5 +191,55 @@ describe("npm run discover (against the stand-in CLIs)", function () {
         assert.equal(forced.code, 0, forced.stderr);
         assert.match(fs.readFileSync(path.join(forced.dir, "found.yaml"), "utf8"), /^# Written by `npm run discover`/);
         assert.deepEqual(fs.readdirSync(forced.dir).filter((f) => f.endsWith(".tmp")), []);
+    });
+});
+
+describe("npm run discover: the deployer roles", () => {
+    /** The action behind each call discovery makes. */
+    const ACTION: Record<string, string> = {
+        "aws sts get-caller-identity": "sts:GetCallerIdentity",
+        "aws sts assume-role": "sts:AssumeRole",
+        "aws iam list-account-aliases": "iam:ListAccountAliases",
+        "aws ec2 describe-regions": "ec2:DescribeRegions",
+        "aws ec2 describe-instances": "ec2:DescribeInstances",
+        "aws ec2 describe-instance-status": "ec2:DescribeInstanceStatus",
+        "aws autoscaling describe-auto-scaling-instances": "autoscaling:DescribeAutoScalingInstances",
+        "aws ec2 get-console-output": "ec2:GetConsoleOutput",
+        "az account list": "Microsoft.Resources/subscriptions/read",
+        "az vm list": "Microsoft.Compute/virtualMachines/read",
+        "az rest --method get": "Microsoft.Compute/virtualMachines/instanceView/read",
+        "az vm get-instance-view": "Microsoft.Compute/virtualMachines/instanceView/read",
+        "az vm boot-diagnostics get-boot-log": "Microsoft.Compute/virtualMachines/retrieveBootDiagnosticsData/action",
+        "gcloud projects list": "resourcemanager.projects.get",
+        "gcloud projects describe": "resourcemanager.projects.get",
+        "gcloud compute instances list": "compute.instances.list",
+        "gcloud compute instances get-serial-port-output": "compute.instances.getSerialPortOutput",
+        "gcloud compute instances get-guest-attributes": "compute.instances.getGuestAttributes",
+    };
+
+    it("gain only the read actions discovery's calls need, and every one of them", () => {
+        const { discoveries } = require("../../components/discoveries") as typeof import("../../components/discoveries");
+        const file = (f: string) => fs.readFileSync(path.join(__dirname, "../../components", f), "utf8");
+        const granted: Record<string, Set<string>> = {
+            aws: new Set((JSON.parse(file("aws/iam/deployer-policy.json")).Statement as { Effect: string; Action: string[] }[]).filter((s) => s.Effect === "Allow").flatMap((s) => s.Action)),
+            azure: new Set(JSON.parse(file("azure/iam/deployer-role.json")).Actions as string[]),
+            gcp: new Set((parse(file("gcp/iam/deployer-role.yaml")) as { includedPermissions: string[] }).includedPermissions),
+        };
+        const runs = [
+            runDiscover(["--cloud", "aws", "--stack", "incident", "--accounts", "111111111111,222222222222"], { aws: awsWorld() }, AWS_STACK),
+            runDiscover(["--cloud", "azure"], { az: { ...azureWorld(), statusWithoutAgent: true } }),
+            runDiscover(["--cloud", "gcp"], { gcloud: gcpWorld() }),
+            runDiscover(["--cloud", "gcp", "--projects", "web-prod"], { gcloud: gcpWorld() }),
+        ];
+        const seen = new Set(runs.flatMap((r) => (["aws", "az", "gcloud"] as const).flatMap((cli) => r.calls[cli].map((c) => `${cli} ${words(cli, c)}`))));
+        assert.deepEqual([...seen].filter((op) => !ACTION[op]), [], "every call discovery made has its action here");
+        for (const d of discoveries) {
+            const cli = { aws: "aws", azure: "az", gcp: "gcloud" }[d.cloud]!;
+            const needed = new Set([...seen].filter((op) => op.startsWith(`${cli} `)).map((op) => ACTION[op]));
+            // What the module declares is what its calls need (sts:AssumeRole belongs to the stacks' roles, granted already).
+            assert.deepEqual([...needed].filter((a) => a !== "sts:AssumeRole").sort(), [...d.readActions].sort(), d.cloud);
+            for (const a of d.readActions) assert.ok(granted[d.cloud].has(a), `${d.cloud}: the deployer role lacks ${a}`);
+            assert.ok(d.readActions.every((a) => /(:(Describe|Get|List)|\/read$|\.(get|list|getSerialPortOutput|getGuestAttributes)$|retrieveBootDiagnosticsData\/action$)/.test(a)), `${d.cloud}: read actions only`);
+        }
     });
 });
