@@ -55,6 +55,7 @@ server.listen(0, "127.0.0.1", () => {
                     CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: token,
                     CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${endpoint}/compute/v1/`,
                     CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER: `${endpoint}/`,
+                    CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `${endpoint}/`,
                     CLOUDSDK_CORE_DISABLE_PROMPTS: "1",
                     CLOUDSDK_CORE_CHECK_GCE_METADATA: "false",
                     CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: "1",

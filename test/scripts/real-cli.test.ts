@@ -13,6 +13,7 @@ import * as aws from "../aws/run-script";
 import * as azure from "../azure/run-script";
 import * as adeKey from "../azure/ade-world";
 import * as gcp from "../gcp/run-script";
+import { AWS_STACK, awsWorld, azureWorld, gcpWorld, runDiscover } from "../helpers/discovery-run";
 import { StandInRun } from "../helpers/stand-in";
 
 type Cli = "aws" | "gcloud" | "az";
@@ -38,7 +39,14 @@ function storeKeyEnv() {
     };
 }
 
-/** Every script of every cloud, on its main path (and a few side paths), against the stand-ins. */
+/** `npm run discover` against the stand-ins, as one CLI's run (discovery lists every cloud alike). */
+function discovery(cli: Cli, args: string[], worlds: Parameters<typeof runDiscover>[1], files: Record<string, string> = {}): StandInRun {
+    const run = runDiscover(args, worlds, files);
+    assert.equal(run.code, 0, run.stderr);
+    return { code: run.code, stdout: run.stdout, stderr: run.stderr, calls: run.calls[cli], outputs: run.outputs, world: undefined };
+}
+
+/** Every script of every cloud, on its main path (and a few side paths), and discovery, against the stand-ins. */
 function observe(): Observed[] {
     const storeKey = storeKeyEnv();
     const awsReboot = { INSTANCE_ID: aws.INSTANCE, VM_LABEL: "aws x", MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false", BOOT_MARKER: "Windows is Ready to use" };
@@ -56,6 +64,8 @@ function observe(): Observed[] {
         aws.run("store-key", storeKey.aws, aws.world({ secrets: { [storeKey.aws.SECRET_NAME]: { arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${storeKey.aws.SECRET_NAME}-AbCdEf`, versions: ["old"] } } })),
         aws.run("restore-points", { VOLUME_ID: aws.ORIGINAL }, aws.world({ snapshots: awsSnapshots })),
         aws.run("restore-points", { VOLUME_ID: aws.ORIGINAL, RESTORE_FROM: "snap-0000000000000000a" }, aws.world({ snapshots: awsSnapshots })),
+        // npm run discover: two accounts (one through a role), every region, consoles (one without --latest).
+        discovery("aws", ["--cloud", "aws", "--stack", "incident", "--accounts", "111111111111,222222222222"], { aws: awsWorld() }, AWS_STACK),
     ];
     const azBase = { SUBSCRIPTION_ID: azure.SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", VM_LABEL: "azure rg-app/app-01" };
     const azSnapshots = { [`/subscriptions/${azure.SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/snapshots/app-01-nightly`]: { source: azure.ORIGINAL, timeCreated: "2024-07-19T02:00:00+00:00" } };
@@ -71,6 +81,8 @@ function observe(): Observed[] {
         azure.run("restore-points", { SUBSCRIPTION_ID: azure.SUB, DISK_ID: azure.ORIGINAL, RESTORE_FROM: Object.keys(azSnapshots)[0] }, { ...azure.world(), snapshots: azSnapshots }),
         // Azure Disk Encryption: the BEK read from Key Vault and unwrapped with the KEK (az rest).
         azure.run("ade-key", adeKey.env(adeKey.KEK_URL), adeKey.vaultWorld(true)),
+        // npm run discover: subscriptions, the VM listing, statusOnly pages, full views, a boot log.
+        discovery("az", ["--cloud", "azure"], { az: { ...azureWorld(), statusPage: 4, statusWithoutAgent: true } }),
     ];
     const gcBase = { PROJECT: "my-project", ZONE: "us-central1-a", INSTANCE: "web-1", VM_LABEL: "gcp my-project/us-central1-a/web-1" };
     const gcSnapshots = { "web-1-nightly": { sourceDisk: "https://www.googleapis.com/compute/v1/projects/my-project/zones/us-central1-a/disks/web-1", creationTimestamp: "2024-07-18T19:00:00.000-07:00" } };
@@ -89,6 +101,9 @@ function observe(): Observed[] {
         gcp.run("rollback", { ...gcBase, ORIGINAL_DISK: "web-1" }, gcp.swapped()),
         gcp.run("restore-points", { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1" }, { ...gcp.world(), snapshots: gcSnapshots }),
         gcp.run("restore-points", { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1", RESTORE_FROM: "web-1-nightly" }, { ...gcp.world(), snapshots: gcSnapshots }),
+        // npm run discover: projects listed or named, every zone or some, serial ports, guest attributes.
+        discovery("gcloud", ["--cloud", "gcp"], { gcloud: gcpWorld() }),
+        discovery("gcloud", ["--cloud", "gcp", "--projects", "web-prod", "--zones", "us-central1-a,us-central1-b"], { gcloud: gcpWorld() }),
     ];
     return [
         { cli: "aws", runs: awsRuns },
@@ -148,12 +163,23 @@ function gcpMessages(): Map<string, Map<string, string>> {
     const sdk = spawnSync("gcloud", ["info", "--format=value(installation.sdk_root)"], { encoding: "utf8", env: { ...process.env, CLOUDSDK_CONFIG: fs.mkdtempSync(path.join(os.tmpdir(), "gc-")) } }).stdout.trim();
     const text = fs.readFileSync(path.join(sdk, "lib/googlecloudsdk/generated_clients/apis/compute/v1/compute_v1_messages.py"), "utf8");
     const classes = new Map<string, Map<string, string>>();
-    let current: Map<string, string> | undefined;
+    // Classes nest (Metadata.ItemsValueListEntry): a field belongs to the class indented 2 less.
+    const open: { indent: number; fields: Map<string, string> }[] = [];
     for (const line of text.split("\n")) {
-        const c = /^class (\w+)\(_messages\.Message\):/.exec(line);
-        if (c) classes.set(c[1], (current = new Map()));
-        const f = /^ {2}(\w+) = _messages\.(\w+)Field\((?:'(\w+)')?/.exec(line);
-        if (f && current) current.set(f[1], f[2] === "Message" ? f[3] ?? "" : "");
+        const c = /^( *)class (\w+)\(_messages\.Message\):/.exec(line);
+        const f = /^( *)(\w+) = _messages\.(\w+)Field\((?:'(\w+)')?/.exec(line);
+        const indent = (c ?? f)?.[1].length;
+        if (indent === undefined) continue;
+        // Classes that ended: for a class line, those at its indent or deeper; for a field, those deeper than its owner.
+        const closed = (cls: { indent: number }) => (c ? cls.indent >= indent : cls.indent > indent - 2);
+        while (open.length > 0 && closed(open[open.length - 1])) open.pop();
+        if (c) {
+            const fields = new Map<string, string>();
+            if (!classes.has(c[2])) classes.set(c[2], fields);
+            open.push({ indent, fields });
+        } else if (f && open.length > 0 && open[open.length - 1].indent === indent - 2) {
+            open[open.length - 1].fields.set(f[2], f[3] === "Message" ? f[4] ?? "" : "");
+        }
     }
     return classes;
 }
@@ -162,9 +188,10 @@ function gcpMessages(): Map<string, Map<string, string>> {
 function missingInMessage(value: unknown, cls: string, messages: Map<string, Map<string, string>>, at: string): string[] {
     if (Array.isArray(value)) return value.flatMap((v, i) => missingInMessage(v, cls, messages, `${at}[${i}]`));
     if (value === null || typeof value !== "object") return [];
-    const fields = messages.get(cls);
     // A nested *Value class is a map (labels, metadata): any key is a value of it.
-    if (!fields) return cls.endsWith("Value") ? [] : [`${at} (no message ${cls})`];
+    if (cls.endsWith("Value")) return [];
+    const fields = messages.get(cls);
+    if (!fields) return [`${at} (no message ${cls})`];
     return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => (!fields.has(k) ? [`${at}.${k}`] : fields.get(k) ? missingInMessage(v, fields.get(k)!, messages, `${at}.${k}`) : []));
 }
 
