@@ -201,12 +201,13 @@ function checkInventory(text: string, name: string): void {
 }
 
 if (require.main === module) {
+    // exitCode, not exit(): a large report on a pipe must be written out before the process ends.
     main().then(
-        (code) => process.exit(code),
+        (code) => void (process.exitCode = code),
         (err) => {
             if (err instanceof OptionError) process.stderr.write(`npm run discover: ${err.message}\n${usage()}\n`);
             else process.stderr.write(`${err instanceof InputError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`}\n`);
-            process.exit(err instanceof OptionError ? 2 : err instanceof InputError ? 1 : 3);
+            process.exitCode = err instanceof OptionError ? 2 : err instanceof InputError ? 1 : 3;
         },
     );
 }

@@ -32,7 +32,7 @@ function awsWorld(n: number, regions: number): unknown {
     const instances: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
         const k = kind(i);
-        const region = AWS_REGIONS[i % regions];
+        const region = AWS_REGIONS[Math.floor(i / 7) % regions];
         instances[`i-0${(0x100000 + i).toString(16).padStart(16, "0")}`] = {
             region,
             availabilityZone: `${region}${"abc"[Math.floor(i / regions) % 3]}`,
@@ -54,7 +54,7 @@ function azureWorld(n: number, regions: number): unknown {
         const k = kind(i);
         vms[`rg-${i % 40}/host-${i}`] = {
             subscription: subs[i % subs.length],
-            location: AZURE_LOCATIONS[i % regions],
+            location: AZURE_LOCATIONS[Math.floor(i / 7) % regions],
             zones: [String(1 + (i % 3))],
             osType: k.windows ? "Windows" : "Linux",
             power: k.stopped ? "deallocated" : "running",
@@ -77,7 +77,7 @@ function gcpWorld(n: number, regions: number): unknown {
         const k = kind(i);
         instances[`host-${i}`] = {
             project: projects[i % 2],
-            zone: `${GCP_REGIONS[i % regions]}-${"abc"[Math.floor(i / regions) % 3]}`,
+            zone: `${GCP_REGIONS[Math.floor(i / 7) % regions]}-${"abc"[Math.floor(i / regions) % 3]}`,
             id: String(5_000_000_000_000 + i),
             windows: k.windows,
             status: k.stopped ? "TERMINATED" : "RUNNING",
