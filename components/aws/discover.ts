@@ -1,4 +1,4 @@
-import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict } from "../core/discovery/types";
+import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict, unreadable } from "../core/discovery/types";
 import { CliError, parseJson } from "../core/watcher/types";
 import { readAwsConfig } from "./config";
 import { awsWatch } from "./watch";
@@ -134,20 +134,16 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
         text = await call(cli, at, "ec2 get-console-output", ["--instance-id", id, "--latest"]);
     } catch (err) {
         // Xen instances have no --latest: their console output is the last one buffered.
-        if (!(err instanceof CliError) || err.transient || !/latest/i.test(err.message)) return unreadable(err);
+        if (!(err instanceof CliError) || err.transient || !/latest/i.test(err.message)) return unreadable("console output", err);
         try {
             text = await call(cli, at, "ec2 get-console-output", ["--instance-id", id]);
         } catch (again) {
-            return unreadable(again);
+            return unreadable("console output", again);
         }
     }
     const output = parseJson<{ Output?: string }>(text, {}).Output ?? "";
     const { bugcheck, booted } = bootVerdict(output, new RegExp(scope.fields.marker));
     return { bugcheck, booted, signals: output === "" ? ["no console output"] : bugcheck ? ["a Windows stop error in the console output"] : booted ? [] : ["no boot marker in the console output"] };
-}
-
-function unreadable(err: unknown): OutputRead {
-    return { bugcheck: false, booted: false, signals: [`console output not readable: ${(err instanceof Error ? err.message : String(err)).split("\n").filter(Boolean).pop()?.slice(0, 200)}`] };
 }
 
 export const awsDiscovery: CloudDiscovery = {

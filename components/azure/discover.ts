@@ -1,5 +1,5 @@
-import { BUGCHECK, CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest } from "../core/discovery/types";
-import { CliError, parseJson } from "../core/watcher/types";
+import { BUGCHECK, CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, unreadable } from "../core/discovery/types";
+import { parseJson } from "../core/watcher/types";
 
 /**
  * Azure discovery, per subscription:
@@ -139,8 +139,7 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
     try {
         log = await call(cli, scope.scope, "vm boot-diagnostics get-boot-log", ["--ids", vm.memo.id]);
     } catch (err) {
-        const message = err instanceof CliError ? err.message : String(err);
-        return { bugcheck: false, booted: false, signals: [`serial log not readable: ${message.split("\n").filter(Boolean).pop()?.slice(0, 200)}`] };
+        return unreadable("serial log", err);
     }
     const bugcheck = BUGCHECK.test(log);
     return { bugcheck, booted: false, signals: [bugcheck ? "a Windows stop error in the serial log" : "no stop error in the serial log"] };

@@ -1,4 +1,4 @@
-import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict } from "../core/discovery/types";
+import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict, unreadable } from "../core/discovery/types";
 import { CliError, parseJson } from "../core/watcher/types";
 import { readGcpConfig } from "./config";
 
@@ -98,7 +98,7 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
     try {
         contents = parseJson<{ contents?: string }>(await call(cli, scope.scope, "instances get-serial-port-output", [...where, "--port", "1"]), {}).contents ?? "";
     } catch (err) {
-        return { bugcheck: false, booted: false, signals: [`serial port 1 not readable: ${(err instanceof Error ? err.message : String(err)).split("\n").filter(Boolean).pop()?.slice(0, 200)}`] };
+        return unreadable("serial port 1", err);
     }
     const { bugcheck, booted } = bootVerdict(contents, new RegExp(scope.fields.marker));
     if (bugcheck) return { bugcheck, booted, signals: ["a Windows stop error on serial port 1 after its last boot marker"] };

@@ -131,13 +131,16 @@ describe("npm run discover (against the stand-in CLIs)", function () {
         assert.ok(zoned.calls.gcloud.some((c) => c.join(" ").includes("instances list --zones us-central1-b --project web-prod")));
     });
 
-    it("several clouds in one run, throttled listings retried", () => {
+    it("several clouds in one run, throttled listings retried, a denied console read kept as a reason", () => {
         const aws = awsWorld();
         aws.throttle = { "ec2 describe-instances": 2 };
+        aws.deny = { "ec2 get-console-output": true };
         const run = runDiscover(["--cloud", "aws,gcp", "--regions", "us-east-1", "--projects", "batch-prod"], { aws, gcloud: gcpWorld() });
         assert.equal(run.code, 0, run.stderr);
         assert.deepEqual(names(run.stdout).sort(), [ec2(1), ec2(2), ec2(8), "bat-1"].sort());
         assert.equal(count(run.calls.aws, "aws", "ec2 describe-instances"), 3, "two throttled, then answered");
+        // The status check alone still makes web-01 a candidate; the read that failed says why it is only medium.
+        assert.match(run.stdout, /# canary\. confidence medium: web-01 .*console output not readable: .*UnauthorizedOperation/);
     });
 
     it("bad options fail at once, naming the option, before any call", () => {

@@ -155,3 +155,9 @@ export function bootVerdict(output: string, marker: RegExp): { bugcheck: boolean
     const boot = lastIndex(output, marker);
     return { bugcheck: crash >= 0 && crash > boot, booted: boot >= 0 && boot > crash };
 }
+
+/** A per-VM read that could not be made (denied, not enabled, still busy): no evidence either way, and why. */
+export function unreadable(what: string, err: unknown): OutputRead {
+    const last = (err instanceof Error ? err.message : String(err)).split("\n").filter(Boolean).pop() ?? "";
+    return { bugcheck: false, booted: false, signals: [`${what} not readable: ${last.slice(0, 200)}`] };
+}
