@@ -137,11 +137,11 @@ function run(cloud: Cloud, n: number, regions: number, falcon: boolean): Result 
     const started = Date.now();
     const out = spawnSync(process.execPath, args, { cwd: ROOT, env, encoding: "utf8", maxBuffer: 1 << 30 });
     const wallSeconds = Math.round((Date.now() - started) / 100) / 10;
+    fs.rmSync(dir, { recursive: true, force: true });
     if (out.status !== 0) throw new Error(`discover failed for ${cloud}: ${out.stderr.slice(-2000)}`);
     const report = JSON.parse(out.stdout) as { calls: Record<string, number>; reads: number; candidates: unknown[] };
     const total = Object.values(report.calls).reduce((a, b) => a + b, 0);
     const cpu = total * CLI_CPU_SECONDS[cloud];
-    fs.rmSync(dir, { recursive: true, force: true });
     return {
         cloud,
         vms: n,
