@@ -101,6 +101,8 @@ describe("discovery: what a VM is", () => {
         assert.equal(needsRead(vm(1, { health: "healthy" }), undefined), false);
         assert.equal(needsRead(vm(1, { health: "healthy" }), affected), true, "they disagree: look");
         assert.equal(needsRead(vm(1, { health: "unknown" }), healthy), false, "the export saw it after the window");
+        assert.equal(needsRead(vm(1, { health: "unknown" }), affected), false, "the export says it went down and never came back");
+        assert.equal(needsRead(vm(1, { health: "unknown" }), { verdict: "offline" } as never), true, "off in the window, silent since: look");
         assert.equal(needsRead(vm(1, { health: "unknown" }), undefined), true);
         assert.equal(needsRead(vm(1, { power: "stopped" }), undefined), false);
         assert.equal(needsRead(vm(1, { noRescuePath: "instance store" }), undefined), false);

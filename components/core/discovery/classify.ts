@@ -45,8 +45,9 @@ export function needsRead(vm: ListedVm, falcon: FalconHost | undefined): boolean
     const verdict = falcon?.verdict;
     if (vm.health === "failing") return verdict !== "affected";
     if (vm.health === "healthy") return verdict === "affected";
-    // The listing cannot tell (GCP): an export that saw the host after the window can.
-    return verdict !== "healthy";
+    // The listing cannot tell (GCP): the export can, either way (a host that went down in the
+    // window and came back was seen since). Read only what it does not settle.
+    return verdict === undefined || verdict === "offline";
 }
 
 /** Concludes on one Windows VM from its listing, its read (if made) and its Falcon row (if any). */
