@@ -116,13 +116,18 @@ function writeOut(out: string, text: string, force: boolean): void {
     fs.renameSync(temp, out);
 }
 
+/** The CPU the real CLIs would spend on these calls (`aws ec2 describe-instances` → 3 calls), per cloud. */
+function cliCpuSeconds(calls: Record<string, number>): Record<string, number> {
+    const seconds: Record<string, number> = {};
+    for (const [name, n] of Object.entries(calls)) {
+        const cloud = name.split(" ")[0];
+        seconds[cloud] = Math.round(((seconds[cloud] ?? 0) + n * (CLI_CPU_SECONDS[cloud] ?? 0.5)) * 10) / 10;
+    }
+    return seconds;
+}
+
 function report(d: Discovery, inv: DiscoveredInventory, gate: DiscoveryGate, written: string | undefined, scanned: string): object {
     const counts = (b: string) => d.findings.filter((f) => f.bucket === b);
-    const cliSeconds: Record<string, number> = {};
-    for (const [name, n] of Object.entries(gate.calls)) {
-        const cloud = name.split(" ")[0];
-        cliSeconds[cloud] = Math.round(((cliSeconds[cloud] ?? 0) + n * (CLI_CPU_SECONDS[cloud] ?? 0.5)) * 10) / 10;
-    }
     const show = (f: (typeof d.findings)[number]) => ({ cloud: f.vm.cloud, name: f.vm.name, fields: f.vm.fields, zone: f.vm.zone, confidence: f.confidence, reasons: f.reasons, ...(f.notInFalcon ? { notInFalcon: true } : {}) });
     return {
         written: written ?? null,
@@ -142,7 +147,7 @@ function report(d: Discovery, inv: DiscoveredInventory, gate: DiscoveryGate, wri
         calls: gate.calls,
         throttled: gate.throttled,
         peakCliProcesses: gate.peakProcesses,
-        cliCpuSeconds: cliSeconds,
+        cliCpuSeconds: cliCpuSeconds(gate.calls),
     };
 }
 
@@ -186,7 +191,7 @@ async function main(): Promise<number> {
     const summary = [
         inv.text ? `${inv.candidates.length} boot-looping VMs${written ? `: wrote ${written}` : ""} (canary ${inv.candidates[0].vm.name} in ${inv.canaryZone})` : "no boot-looping VM found: nothing written",
         `listed apart: ${d.findings.filter((f) => f.bucket === "stopped").length} not running, ${d.findings.filter((f) => f.bucket === "scale-group").length} in scale groups, ${d.findings.filter((f) => f.bucket === "no-rescue-path").length} without a rescue path, ${d.findings.filter((f) => f.bucket === "review").length} low confidence${falcon ? `, ${d.falconUnmatched.length} Falcon hosts not found` : ""}`,
-        `${Object.values(gate.calls).reduce((a, b) => a + b, 0)} CLI calls (${d.reads} per-VM reads) in ${seconds} s; CLI CPU estimate ${JSON.stringify((doc as { cliCpuSeconds: object }).cliCpuSeconds)} s`,
+        `${Object.values(gate.calls).reduce((a, b) => a + b, 0)} CLI calls (${d.reads} per-VM reads) in ${seconds} s; CLI CPU estimate ${JSON.stringify(cliCpuSeconds(gate.calls))} s`,
         ...(written ? [`next: review ${written}, then npm run plan -- --inventory ${written} (or point a stack's inventory at it) and pulumi up`] : []),
     ];
     if (args.json) process.stdout.write(`${JSON.stringify({ ...doc, ...(out ? {} : { inventory: inv.text ?? null }) }, null, 2)}\n`);
