@@ -245,32 +245,27 @@ describe("AWS lookups and what the inventory pins", () => {
         assert.equal(ofType("aws:ebs/snapshot:Snapshot")[0].inputs.volumeId, vol);
     });
 
-    it("refuses a pinned root volume or device the instance does not have", async () => {
+    /** The lookup of instance 1, with getInstance answering `instance` (its root volume and zone given). */
+    async function lookUp(fields: Record<string, string>, instance: Record<string, unknown> = {}) {
         const pulumi = await import("@pulumi/pulumi");
         const aws = await import("@pulumi/aws");
         const { lookUpInstance } = await import("../../components/aws/lookups");
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
-            call: (c) => (c.token.endsWith("getInstance") ? { availabilityZone: "us-east-1a", subnetId: "subnet-1", rootBlockDevices: [{ volumeId: "vol-0111111111111111a", deviceName: "/dev/sda1" }] } : { vpcId: "vpc-1" }),
+            call: (c) => (c.token.endsWith("getInstance") ? { availabilityZone: "us-east-1a", subnetId: "subnet-1", rootBlockDevices: [{ volumeId: "vol-0111111111111111a", deviceName: "/dev/sda1" }], ...instance } : { vpcId: "vpc-1" }),
         });
-        const entry = { index: 0, cloud: "aws", key: "k", label: "aws x", slug: "s", strategy: "repair" as const, labels: {} };
+        const entry = { index: 0, cloud: "aws", key: "k", label: "aws x", slug: "s", strategy: "repair" as const, labels: {}, fields: { region: "us-east-1", instanceId: id(1), ...fields } };
         const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x" };
-        const provider = new aws.Provider("p", { region: "us-east-1" });
-        await assert.rejects(lookUpInstance({ ...entry, fields: { region: "us-east-1", instanceId: id(1), rootVolumeId: "vol-0222222222222222b" } }, provider, Promise.resolve("1"), config), /rootVolumeId is vol-0111111111111111a, not vol-0222222222222222b/);
-        await assert.rejects(lookUpInstance({ ...entry, fields: { region: "us-east-1", instanceId: id(1), rootDeviceName: "/dev/xvda" } }, provider, Promise.resolve("1"), config), /rootDeviceName is \/dev\/sda1, not \/dev\/xvda/);
+        return lookUpInstance(entry, new aws.Provider("p", { region: "us-east-1" }), Promise.resolve("1"), config);
+    }
+
+    it("refuses a pinned root volume or device the instance does not have", async () => {
+        await assert.rejects(lookUp({ rootVolumeId: "vol-0222222222222222b" }), /rootVolumeId is vol-0111111111111111a, not vol-0222222222222222b/);
+        await assert.rejects(lookUp({ rootDeviceName: "/dev/xvda" }), /rootDeviceName is \/dev\/sda1, not \/dev\/xvda/);
     });
 
     it("refuses a member of an Auto Scaling group: the group would replace it mid-swap", async () => {
-        const pulumi = await import("@pulumi/pulumi");
-        const aws = await import("@pulumi/aws");
-        const { lookUpInstance } = await import("../../components/aws/lookups");
-        await pulumi.runtime.setMocks({
-            newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
-            call: (c) => (c.token.endsWith("getInstance") ? { availabilityZone: "us-east-1a", subnetId: "subnet-1", tags: { Name: "web", "aws:autoscaling:groupName": "web-asg" }, rootBlockDevices: [{ volumeId: "vol-0111111111111111a", deviceName: "/dev/sda1" }] } : { vpcId: "vpc-1" }),
-        });
-        const entry = { index: 0, cloud: "aws", key: "k", label: "aws x", slug: "s", strategy: "repair" as const, labels: {}, fields: { region: "us-east-1", instanceId: id(1) } };
-        const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x" };
-        await assert.rejects(lookUpInstance(entry, new aws.Provider("p", { region: "us-east-1" }), Promise.resolve("1"), config), /member of Auto Scaling group web-asg, which would replace it while its OS disk is swapped; detach it from the group/);
+        await assert.rejects(lookUp({}, { tags: { Name: "web", "aws:autoscaling:groupName": "web-asg" } }), /member of Auto Scaling group web-asg, which would replace it while its OS disk is swapped; detach it from the group/);
     });
 });
 
