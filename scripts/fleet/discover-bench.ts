@@ -12,10 +12,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CLI_CPU_SECONDS } from "../../components/core/watcher/defaults";
+import { DiscoveryCliName, discoveryStandIns } from "./discovery-stand-ins";
 
 const ROOT = path.resolve(__dirname, "../..");
 const CLOUDS = ["aws", "azure", "gcp"] as const;
 type Cloud = (typeof CLOUDS)[number];
+const CLI: Record<Cloud, DiscoveryCliName> = { aws: "aws", azure: "az", gcp: "gcloud" };
 const AWS_REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "sa-east-1", "me-south-1", "af-south-1"];
 const AZURE_LOCATIONS = ["eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northcentralus", "southcentralus", "canadacentral", "brazilsouth", "northeurope", "westeurope", "uksouth", "francecentral", "germanywestcentral", "swedencentral", "japaneast", "koreacentral", "australiaeast", "southeastasia"];
 const GCP_REGIONS = ["us-central1", "us-east1", "us-east4", "us-west1", "us-west2", "northamerica-northeast1", "southamerica-east1", "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-north1", "europe-central2", "asia-east1", "asia-northeast1", "asia-south1", "asia-southeast1", "australia-southeast1", "me-west1", "africa-south1"];
@@ -117,18 +119,8 @@ interface Result {
 function run(cloud: Cloud, n: number, regions: number, falcon: boolean): Result {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "discover-bench-"));
     const world = { aws: awsWorld, azure: azureWorld, gcp: gcpWorld }[cloud](n, regions);
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), INIT_CWD: dir, HOME: dir, AWS_REGION: "us-east-1" };
-    const dirs: string[] = [];
-    for (const c of CLOUDS) {
-        const state = path.join(dir, `${c}.json`);
-        fs.writeFileSync(state, JSON.stringify(c === cloud ? world : { instances: {}, vms: {} }));
-        const upper = { aws: "AWS", azure: "AZ", gcp: "GCLOUD" }[c];
-        env[`FAKE_${upper}_STATE`] = state;
-        env[`FAKE_${upper}_LOG`] = path.join(dir, `${c}.log`);
-        fs.writeFileSync(env[`FAKE_${upper}_LOG`], "");
-        dirs.push(path.join(ROOT, "test", c, "stand-in"));
-    }
-    env.PATH = `${dirs.join(":")}:${process.env.PATH}`;
+    const standIns = discoveryStandIns(dir, { [CLI[cloud]]: world });
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...standIns.env, INIT_CWD: dir, HOME: dir, AWS_REGION: "us-east-1" };
     const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts/discover.ts"), "--cloud", cloud, "--json"];
     if (falcon) {
         fs.writeFileSync(path.join(dir, "hosts.csv"), falconCsv(n, cloud));

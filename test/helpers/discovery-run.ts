@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { discoveryStandIns } from "../../scripts/fleet/discovery-stand-ins";
 import { runProjectScript } from "./lab-run";
 
 /** What `npm run discover` did against the stand-in CLIs. */
@@ -16,8 +17,6 @@ export interface DiscoverRun {
     dir: string;
 }
 
-const STAND_INS = { aws: ["aws", "FAKE_AWS_STATE", "FAKE_AWS_LOG"], az: ["azure", "FAKE_AZ_STATE", "FAKE_AZ_LOG"], gcloud: ["gcp", "FAKE_GCLOUD_STATE", "FAKE_GCLOUD_LOG"] } as const;
-
 /**
  * Runs `npm run discover -- args…` in a fresh folder with the three stand-in CLIs first on PATH,
  * each with its world (an empty one where none is given) and its call log.
@@ -30,23 +29,14 @@ export function runDiscover(args: string[], worlds: { aws?: unknown; az?: unknow
     }
     const answers = path.join(dir, "answers.log");
     fs.writeFileSync(answers, "");
-    const standInEnv: Record<string, string> = { FAKE_OUT_LOG: answers, HOME: dir, BOOTLOOP_STACK_DIR: dir };
-    const dirs: string[] = [];
-    for (const [cli, [folder, stateVar, logVar]] of Object.entries(STAND_INS)) {
-        const state = path.join(dir, `${cli}-world.json`);
-        fs.writeFileSync(state, JSON.stringify(worlds[cli as keyof typeof worlds] ?? { instances: {}, vms: {} }));
-        fs.writeFileSync(path.join(dir, `${cli}-calls.log`), "");
-        standInEnv[stateVar] = state;
-        standInEnv[logVar] = path.join(dir, `${cli}-calls.log`);
-        dirs.push(path.join(__dirname, "..", folder, "stand-in"));
-    }
-    const run = runProjectScript("discover", args, dir, { ...standInEnv, PATH: `${dirs.join(":")}:${process.env.PATH}`, AWS_REGION: "us-east-1", ...env });
+    const standIns = discoveryStandIns(dir, worlds);
+    const run = runProjectScript("discover", args, dir, { ...standIns.env, FAKE_OUT_LOG: answers, HOME: dir, BOOTLOOP_STACK_DIR: dir, AWS_REGION: "us-east-1", ...env });
     const lines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
     return {
         code: run.status,
         stdout: run.stdout,
         stderr: run.stderr,
-        calls: { aws: lines(path.join(dir, "aws-calls.log")), az: lines(path.join(dir, "az-calls.log")), gcloud: lines(path.join(dir, "gcloud-calls.log")) },
+        calls: { aws: lines(standIns.callLog("aws")), az: lines(standIns.callLog("az")), gcloud: lines(standIns.callLog("gcloud")) },
         outputs: lines(answers),
         dir,
     };
