@@ -1,6 +1,7 @@
 import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict, unreadable } from "../core/discovery/types";
 import { CliError, parseJson } from "../core/watcher/types";
 import { readAwsConfig } from "./config";
+import { autoScalingGroup } from "./identity";
 import { awsWatch } from "./watch";
 
 /**
@@ -115,7 +116,7 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
             instanceIds: [i.InstanceId.toLowerCase()],
             power: state === "running" ? "running" : state === "stopped" ? "stopped" : "other",
             powerState: state,
-            ...(group ? { scaleGroup: `Auto Scaling group ${group}` } : {}),
+            ...(group ? { scaleGroup: autoScalingGroup(group) } : {}),
             ...(i.RootDeviceType === "instance-store" ? { noRescuePath: "its root device is an instance store, which has no volume to repair offline" } : {}),
             health,
             signals,

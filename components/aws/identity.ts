@@ -1,3 +1,4 @@
+import type { ScaleGroup } from "../core/scale-group";
 import { CloudIdentity, hexId } from "../core/identity";
 
 const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
@@ -54,3 +55,8 @@ export const awsIdentity: CloudIdentity = {
         return { region, instanceId: `i-${hexId(i, 17)}`, availabilityZone: `${region}${"abc"[Math.floor(i / 2) % 3]}` };
     },
 };
+
+/** An EC2 Auto Scaling group, and how a member leaves it (the chain's lookup and discovery say the same). */
+export function autoScalingGroup(name: string): ScaleGroup {
+    return { name: `Auto Scaling group ${name}`, leave: "detach it from the group (aws autoscaling detach-instances, or put it in standby) first" };
+}

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hexId, shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { scaleGroupMember } from "../core/scale-group";
+import { autoScalingGroup } from "./identity";
 import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AwsConfig } from "./config";
@@ -36,7 +37,7 @@ export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, accoun
     const filters = vm.fields.availabilityZone ? [{ name: "availability-zone", values: [vm.fields.availabilityZone] }] : undefined;
     const found = await aws.ec2.getInstance({ instanceId: vm.fields.instanceId, region, filters }, opts);
     const group = found.tags?.["aws:autoscaling:groupName"];
-    if (group) throw scaleGroupMember(`Auto Scaling group ${group}`, "detach it from the group (aws autoscaling detach-instances, or put it in standby) first");
+    if (group) throw scaleGroupMember(autoScalingGroup(group));
     const attached = (found.rootBlockDevices ?? [])[0];
     const root: RootVolume = attached?.volumeId ? attached : await detachedRoot(vm, opts);
     const original = root.original ?? originalVolume(root.volumeId, root.tags ?? {});

@@ -1,5 +1,6 @@
 import { BUGCHECK, CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, unreadable } from "../core/discovery/types";
 import { parseJson } from "../core/watcher/types";
+import { scaleSetOf } from "./identity";
 
 /**
  * Azure discovery, per subscription:
@@ -123,7 +124,7 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
             instanceIds: [m.name, m.vmId ?? "", m.id].filter(Boolean).map(lower),
             power: state === "running" ? "running" : state === "stopped" || state === "deallocated" ? "stopped" : "other",
             powerState: state,
-            ...(m.virtualMachineScaleSet?.id ? { scaleGroup: `scale set ${m.virtualMachineScaleSet.id.split("/").pop()}` } : {}),
+            ...(m.virtualMachineScaleSet?.id ? { scaleGroup: scaleSetOf(m.virtualMachineScaleSet.id) } : {}),
             ...(noRescuePath ? { noRescuePath } : {}),
             health,
             signals,

@@ -1,3 +1,4 @@
+import type { ScaleGroup } from "../core/scale-group";
 import { CloudIdentity } from "../core/identity";
 
 /** How an Azure VM is named in the inventory. */
@@ -60,3 +61,8 @@ export const azureIdentity: CloudIdentity = {
         zone: String(1 + (Math.floor(i / 2) % 3)),
     }),
 };
+
+/** The scale set of a VM (its resource id), and how a member leaves it (the chain's lookup and discovery say the same). */
+export function scaleSetOf(id: string): ScaleGroup {
+    return { name: `scale set ${id.split("/").pop()}`, leave: "remove it from the scale set first" };
+}

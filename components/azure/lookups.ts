@@ -4,6 +4,7 @@ import { Provider } from "@pulumi/azure-native/provider";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { scaleGroupMember } from "../core/scale-group";
+import { scaleSetOf } from "./identity";
 import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AzureConfig } from "./config";
@@ -43,7 +44,7 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     const f = vm.fields;
     const found = await compute.getVirtualMachine({ resourceGroupName: f.resourceGroup, vmName: f.vmName }, { provider });
     const scaleSet = found.virtualMachineScaleSet?.id;
-    if (scaleSet) throw scaleGroupMember(`scale set ${scaleSet.split("/").pop()}`, "remove it from the scale set first");
+    if (scaleSet) throw scaleGroupMember(scaleSetOf(scaleSet));
     const os = found.storageProfile?.osDisk;
     if (!os?.managedDisk?.id) throw new Error("its OS disk is not a managed disk; unmanaged (VHD) OS disks cannot be repaired by this version");
     if (os.diffDiskSettings) throw new Error("it has an ephemeral OS disk, which holds no state to repair: reimage the VM instead");

@@ -1,6 +1,7 @@
 import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict, unreadable } from "../core/discovery/types";
 import { CliError, parseJson } from "../core/watcher/types";
 import { readGcpConfig } from "./config";
+import { managedGroup } from "./identity";
 
 /**
  * GCP discovery, per project:
@@ -81,7 +82,7 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
             instanceIds: [i.name, i.id ?? ""].filter(Boolean).map((h) => h.toLowerCase()),
             power: status === "RUNNING" ? "running" : status === "TERMINATED" || status === "STOPPED" || status === "SUSPENDED" ? "stopped" : "other",
             powerState: status,
-            ...(mig ? { scaleGroup: `managed instance group ${mig}` } : {}),
+            ...(mig ? { scaleGroup: managedGroup(mig) } : {}),
             ...(i.confidentialInstanceConfig?.enableConfidentialCompute ? { noRescuePath: "it is a Confidential VM (its disk is bound to the VM's keys)" } : {}),
             health: "unknown",
             signals: [],

@@ -1,3 +1,4 @@
+import type { ScaleGroup } from "../core/scale-group";
 import { CloudIdentity } from "../core/identity";
 
 const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -41,3 +42,8 @@ export const gcpIdentity: CloudIdentity = {
     placement: (f) => ({ scope: f.project, region: f.zone.replace(/-[a-z]$/, ""), zone: f.zone }),
     sample: (i) => ({ project: `rescue-demo-${i % 2}`, zone: `us-central1-${"abc"[i % 3]}`, instance: `web-${i}` }),
 };
+
+/** A managed instance group, and how a member leaves it (the chain's lookup and discovery say the same). */
+export function managedGroup(name: string): ScaleGroup {
+    return { name: `managed instance group ${name}`, leave: "abandon it from the group (gcloud compute instance-groups managed abandon-instances) first" };
+}

@@ -2,6 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import { shortHash } from "../core/identity";
 import { VmEntry } from "../core/inventory/validate";
 import { scaleGroupMember } from "../core/scale-group";
+import { managedGroup } from "./identity";
 import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { GcpConfig } from "./config";
@@ -33,7 +34,7 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
     const f = vm.fields;
     const found = await gcp.compute.getInstance({ name: f.instance, zone: f.zone, project: f.project }, { provider });
     const group = /\/instanceGroupManagers\/([^/]+)$/.exec(found.metadata?.["created-by"] ?? "")?.[1];
-    if (group) throw scaleGroupMember(`managed instance group ${group}`, "abandon it from the group (gcloud compute instance-groups managed abandon-instances) first");
+    if (group) throw scaleGroupMember(managedGroup(group));
     const boot = found.bootDisks?.[0];
     if (boot?.source && (boot.diskEncryptionKeyRaw || boot.diskEncryptionKeyRsa)) throw new Error("its boot disk uses a customer-supplied encryption key, which cannot be copied without the raw key");
     const current = boot?.source ? lastSegment(boot.source) : "none";

@@ -124,9 +124,9 @@ describe("discovery: what a VM is", () => {
         assert.equal(grade(classify(vm(1, { health: "unknown" }), { ...quiet, agent: false }, undefined, false)), "review/low");
         assert.equal(grade(classify(vm(1, { health: "unknown" }), { ...quiet, agent: true }, undefined, false)), "healthy/-");
         assert.equal(grade(classify(vm(1, { power: "stopped", powerState: "stopped" }), undefined, affected, true)), "stopped/-");
-        const member = classify(vm(1, { scaleGroup: "Auto Scaling group web" }), crash, undefined, false);
+        const member = classify(vm(1, { scaleGroup: { name: "Auto Scaling group web", leave: "detach it first" } }), crash, undefined, false);
         assert.equal(grade(member), "scale-group/high");
-        assert.match(member.reasons.join("; "), /member of Auto Scaling group web: the group would replace it/);
+        assert.match(member.reasons.join("; "), /member of Auto Scaling group web: the group would replace it while its disk is swapped; to recover it with the stack, detach it first/);
         assert.equal(grade(classify(vm(1, { noRescuePath: "its root device is an instance store" }), undefined, undefined, false)), "no-rescue-path/medium");
     });
 });

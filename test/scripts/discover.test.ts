@@ -54,7 +54,7 @@ describe("npm run discover (against the stand-in CLIs)", function () {
         assert.match(text, /# confidence high: evil\?vms:\?.*; not in the Falcon list/);
         // Apart, commented out: the scale-group member, the instance-store root, the stopped one,
         // the host Falcon saw go down that is healthy now, and the host no scanned VM matches.
-        assert.match(text, /scale groups[^]*#\s+# confidence medium: web-05 .*member of Auto Scaling group web-asg[^]*#\s+instanceId: i-0+5/);
+        assert.match(text, /scale groups[^]*#\s+# confidence medium: web-05 .*member of Auto Scaling group web-asg: .*; to recover it with the stack, detach it from the group \(aws autoscaling detach-instances[^]*#\s+instanceId: i-0+5/);
         assert.match(text, /no rescue path[^]*batch-01 .*instance store/);
         assert.match(text, /not running[^]*# web-04 \(i-0+4\) not running \(stopped\)/);
         assert.match(text, /running and healthy now[^]*stg-02 .*Falcon: last seen 2024-07-19T04:15Z/);

@@ -59,7 +59,7 @@ export function classify(vm: ListedVm, read: OutputRead | undefined, falcon: Fal
         const looping = confidence !== undefined;
         const apart: Bucket = vm.noRescuePath ? "no-rescue-path" : vm.scaleGroup ? "scale-group" : bucket;
         if (looping && vm.noRescuePath) reasons.push(vm.noRescuePath);
-        if (looping && vm.scaleGroup) reasons.push(`member of ${vm.scaleGroup}: the group would replace it while its disk is swapped`);
+        if (looping && vm.scaleGroup) reasons.push(`member of ${vm.scaleGroup.name}: the group would replace it while its disk is swapped; to recover it with the stack, ${vm.scaleGroup.leave}`);
         return { vm, bucket: looping ? apart : bucket, confidence, reasons, falcon, ...(looping && exportGiven && !falcon ? { notInFalcon: true } : {}) };
     };
     if (vm.power !== "running") return { vm, bucket: "stopped", reasons: [`not running (${vm.powerState})`, ...reasons], falcon };

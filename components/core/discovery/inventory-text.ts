@@ -31,10 +31,13 @@ export interface DiscoveredInventory {
 
 const CONFIDENCE_ORDER = { high: 0, medium: 1, low: 2 } as const;
 
-/** A comment line's text: no control characters (a hostile VM name must not start a YAML line), at most 300 characters. */
+/**
+ * A comment line's text: no control characters (a hostile VM name must not start a YAML line), at
+ * most 1,000 characters (a cloud name is at most 256; the reasons are ours).
+ */
 export function commentText(text: string): string {
     const clean = text.replace(/[\x00-\x1f\x7f\u2028\u2029\u0085]/g, "?");
-    return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
+    return clean.length > 1000 ? `${clean.slice(0, 997)}...` : clean;
 }
 
 /** Where a finding's VM sits, as the canary is chosen: cloud, scope, region and zone. */
@@ -85,8 +88,8 @@ const APART: { bucket: Bucket; title: string[] }[] = [
         bucket: "scale-group",
         title: [
             "Boot-looping members of scale groups. The stack refuses them: the group would replace an instance whose",
-            "OS disk is being swapped. Let the group replace them, or take them out of the group's health replacement",
-            "(AWS: standby or detach; GCE: abandon from the managed group; Azure: remove from the scale set) and move them under vms:.",
+            "OS disk is being swapped. Let the group replace them, or take them out of it (each comment says how) and",
+            "move them under vms:.",
         ],
     },
     { bucket: "no-rescue-path", title: ["Boot-looping VMs the stack has no rescue path for (see docs on the manual path):"] },

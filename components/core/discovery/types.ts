@@ -1,3 +1,4 @@
+import type { ScaleGroup } from "../scale-group";
 import type { ConfigSource } from "../settings";
 
 /**
@@ -58,8 +59,8 @@ export interface ListedVm {
     power: "running" | "stopped" | "other";
     /** The cloud's own power state (`running`, `deallocated`, `TERMINATED`, …). */
     powerState: string;
-    /** The scale group it belongs to (`Auto Scaling group web`, …), if any. */
-    scaleGroup?: string;
+    /** The scale group it belongs to, and how to take it out, if any. */
+    scaleGroup?: ScaleGroup;
     /** Why the stack cannot recover it at all (e.g. an instance-store root), if so. */
     noRescuePath?: string;
     /** What the listing's status says about its boot. */
