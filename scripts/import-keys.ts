@@ -78,4 +78,5 @@ async function main(): Promise<number> {
     }
 }
 
-main().then((code) => process.exit(code));
+// exitCode, not exit(): a large report on a pipe must be written out before the process ends.
+main().then((code) => void (process.exitCode = code));

@@ -59,10 +59,12 @@ async function main(): Promise<number> {
     return 0;
 }
 
+// exitCode, not exit(): a large plan on a pipe (`--json | jq`) must be written out before the
+// process ends; exit() right after the write cut it at 64 KB.
 main().then(
-    (code) => process.exit(code),
+    (code) => void (process.exitCode = code),
     (err) => {
         process.stderr.write(`${err instanceof InputError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`}\n`);
-        process.exit(err instanceof InputError ? 1 : 2);
+        process.exitCode = err instanceof InputError ? 1 : 2;
     },
 );

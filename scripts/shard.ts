@@ -130,10 +130,11 @@ function main(): number {
 }
 
 if (require.main === module) {
+    // exitCode, not exit(): a large report on a pipe must be written out before the process ends.
     try {
-        process.exit(main());
+        process.exitCode = main();
     } catch (err) {
         process.stderr.write(`${err instanceof InputError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`}\n`);
-        process.exit(err instanceof InputError ? 1 : 2);
+        process.exitCode = err instanceof InputError ? 1 : 2;
     }
 }

@@ -27,6 +27,13 @@ describe("npm run plan", () => {
         assert.match(out.stderr, /Pulumi\.nope\.yaml: no such stack file/);
     });
 
+    it("--json on a pipe is written whole, however large (the dev stack's plan is over 64 KB)", () => {
+        const out = plan(["--stack", "dev", "--json"]);
+        assert.equal(out.status, 0, out.stderr);
+        assert.ok(out.stdout.length > 65536, `${out.stdout.length} bytes`);
+        assert.ok(Array.isArray(JSON.parse(out.stdout).resources));
+    });
+
     it("rejects unknown arguments with its usage", () => {
         const out = plan(["--stack"]);
         assert.equal(out.status, 2);
