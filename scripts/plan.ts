@@ -4,22 +4,27 @@
 //   npm run plan -- --stack dev            plan a stack (Pulumi.dev.yaml and its inventory)
 //   npm run plan -- --inventory FILE       plan an inventory file with default settings
 //   npm run plan -- ... --json             one JSON document instead of the summary
+//   npm run plan -- ... --github-output    also append parallel= and max-in-flight= to the file
+//                                          $GITHUB_OUTPUT names (for `pulumi up --parallel` in CI)
+import * as fs from "fs";
 import * as path from "path";
 import { identities, paths } from "../components/clouds";
 import { InputError } from "../components/core/inventory/problems";
+import { recommendedParallel } from "../components/core/offline/fleet";
 import { runOffline } from "../components/core/offline/run";
 import { planDocument, renderSummary } from "../components/core/offline/render";
 import { StackConfig, readStackConfig } from "../components/core/offline/stack-config";
 import { NAMESPACE } from "../components/core/settings";
 import { disableStackTraces } from "./fast-stacks";
 
-const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json]";
+const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json] [--github-output]";
 
-function parseArgs(argv: string[]): { stack?: string; inventory?: string; json: boolean } {
-    const out: { stack?: string; inventory?: string; json: boolean } = { json: false };
+function parseArgs(argv: string[]): { stack?: string; inventory?: string; json: boolean; githubOutput: boolean } {
+    const out: { stack?: string; inventory?: string; json: boolean; githubOutput: boolean } = { json: false, githubOutput: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--json") out.json = true;
+        else if (a === "--github-output") out.githubOutput = true;
         else if (a === "--stack" && argv[i + 1]) out.stack = argv[++i];
         else if (a === "--inventory" && argv[i + 1]) out.inventory = argv[++i];
         else if (a === "--help" || a === "-h") {
@@ -55,6 +60,11 @@ async function main(): Promise<number> {
         source = `stack ${stack} (Pulumi.${stack}.yaml, inventory ${config.values[`${NAMESPACE}:inventory`] ?? "not set"})`;
     }
     const run = await runOffline({ stack, config, baseDir, identities, paths, details: args.json });
+    if (args.githubOutput) {
+        const file = process.env.GITHUB_OUTPUT;
+        if (!file) throw new Error("--github-output: GITHUB_OUTPUT is not set (GitHub Actions sets it)");
+        fs.appendFileSync(file, `parallel=${recommendedParallel(run.result.plan, run.settings.maxInFlight)}\nmax-in-flight=${run.settings.maxInFlight}\n`);
+    }
     process.stdout.write(args.json ? `${JSON.stringify(planDocument(run, source), null, 2)}\n` : `${renderSummary(run, source)}\n`);
     return 0;
 }

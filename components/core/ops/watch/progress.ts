@@ -1,0 +1,236 @@
+// Where each VM of a running `pulumi up` is, from the engine's events: per wave and per cloud, how
+// many wait, are in backup, repairing, swapping, verified or failed, and why each failure happened.
+// The VMs, their waves and their steps come from the stack's offline plan; the engine's events say
+// which step started, finished or failed.
+
+import { OfflineRun } from "../../offline/run";
+
+/** A VM's place in its chain. */
+export const PHASES = ["waiting", "backup", "repairing", "swapping", "verified", "failed"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Which phase a step of the chain belongs to, by the last part of its name (`<vm>-<step>`). */
+const STEP_PHASE: Record<string, Exclude<Phase, "waiting" | "verified" | "failed">> = {
+    reboot: "repairing",
+    backup: "backup",
+    scratch: "repairing",
+    attach: "repairing",
+    repair: "repairing",
+    fixed: "swapping",
+    restored: "swapping",
+    swap: "swapping",
+    rollback: "swapping",
+};
+
+/** Steps in chain order: the last of a VM's steps is the one whose success verifies its boot. */
+const STEP_ORDER = ["reboot", "backup", "scratch", "attach", "repair", "fixed", "restored", "swap", "rollback"];
+
+/** One VM as the watch knows it. */
+export interface WatchedVm {
+    /** Its label (`aws us-east-1/i-…`). */
+    label: string;
+    cloud: string;
+    wave: number;
+    /** The stem of its resources' names. */
+    resourceName: string;
+}
+
+/** The VMs to follow and the resources declared for them (names, as the offline plan lists them). */
+export interface WatchPlan {
+    vms: WatchedVm[];
+    /** Every resource name of the stack. */
+    resources: string[];
+}
+
+/** The watch's view of a stack's offline plan. */
+export function watchPlanOf(run: OfflineRun): WatchPlan {
+    return {
+        vms: run.result.plan.vms.map((v) => ({ label: v.label, cloud: v.cloud, wave: v.wave, resourceName: v.slug })),
+        resources: run.tree.map((r) => r.name),
+    };
+}
+
+interface VmState {
+    vm: WatchedVm;
+    phase: Phase;
+    /** The step whose completion verifies the boot. */
+    last: string;
+    reason?: string;
+    failedStep?: string;
+}
+
+/** What changed with one event, for the caller to report. */
+export interface Change {
+    kind: "failed" | "reason" | "verified" | "wave-done" | "phase" | "other-failure";
+    vm?: WatchedVm;
+    /** A resource outside any VM's chain (a rescue VM, an attachment) that failed. */
+    resource?: string;
+    reason?: string;
+    wave?: number;
+}
+
+/** Counts of VMs per phase. */
+export type Counts = Record<Phase, number>;
+
+export function emptyCounts(): Counts {
+    return Object.fromEntries(PHASES.map((p) => [p, 0])) as Counts;
+}
+
+/** The engine's colour codes (`<{%reset%}>`) and terminal escapes out of a message. */
+export function plainMessage(text: string): string {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/<\{%[^%]{0,40}%\}>/g, "").replace(/\x1b\[[0-9;]*m/g, "").trim();
+}
+
+/** A diagnostic's message as one line: its last three lines, the engine's prefix and colours gone. */
+function reasonOf(message: unknown): string {
+    return plainMessage(String(message ?? "")).replace(/^error:\s*/, "").split("\n").map((l) => l.trim()).filter(Boolean).slice(-3).join(" / ").slice(0, 1000);
+}
+
+/** The logical name at the end of a URN (`urn:pulumi:stack::project::type::name`). */
+function nameOfUrn(urn: string): string {
+    const at = urn.lastIndexOf("::");
+    return at < 0 ? urn : urn.slice(at + 2);
+}
+
+export class FleetProgress {
+    private readonly states: VmState[];
+    /** Resource name → the VM it belongs to and its step. */
+    private readonly steps = new Map<string, { state: VmState; step: string }>();
+    private readonly waves: number[];
+    private readonly doneWaves = new Set<number>();
+    /** How the update ended, once the engine said so. */
+    ended?: { result: "succeeded" | "failed" | "cancelled"; seconds?: number };
+    /** Resources outside the VMs' chains that failed, with the reason. */
+    private readonly others = new Map<string, string | undefined>();
+
+    constructor(plan: WatchPlan) {
+        const byStem = new Map<string, VmState>();
+        this.states = plan.vms.map((vm) => {
+            const state: VmState = { vm, phase: "waiting", last: "" };
+            byStem.set(vm.resourceName, state);
+            return state;
+        });
+        for (const name of plan.resources) {
+            const cut = name.lastIndexOf("-");
+            const state = cut > 0 ? byStem.get(name.slice(0, cut)) : undefined;
+            if (!state) continue;
+            const step = name.slice(cut + 1);
+            this.steps.set(name, { state, step });
+            if (STEP_ORDER.indexOf(step) >= STEP_ORDER.indexOf(state.last)) state.last = step;
+        }
+        this.waves = [...new Set(plan.vms.map((v) => v.wave))].sort((a, b) => a - b);
+    }
+
+    /** Takes one engine event; returns what it changed. */
+    apply(event: unknown): Change[] {
+        const e = event as Record<string, any>;
+        if (!e || typeof e !== "object") return [];
+        if (e.summaryEvent) {
+            const failed = this.others.size > 0 || this.states.some((s) => s.phase === "failed");
+            this.ended = { result: failed ? "failed" : "succeeded", seconds: e.summaryEvent.durationSeconds };
+            return [];
+        }
+        if (e.cancelEvent) {
+            this.ended ??= { result: "cancelled" };
+            return [];
+        }
+        const urn: string | undefined = e.resourcePreEvent?.metadata?.urn ?? e.resOutputsEvent?.metadata?.urn ?? e.resOpFailedEvent?.metadata?.urn ?? e.diagnosticEvent?.urn;
+        if (!urn) return [];
+        const hit = this.steps.get(nameOfUrn(urn));
+        if (!hit) return urn.includes("::pulumi:pulumi:Stack::") && e.resOpFailedEvent ? [] : this.other(nameOfUrn(urn), e);
+        const { state, step } = hit;
+        if (e.resourcePreEvent && !e.resourcePreEvent.planning) return this.enter(state, step);
+        if (e.resOutputsEvent && !e.resOutputsEvent.planning) {
+            if (step === state.last && state.phase !== "failed") return this.settle(state, "verified");
+            return this.enter(state, step);
+        }
+        if (e.resOpFailedEvent) return this.fail(state, step);
+        if (e.diagnosticEvent?.severity === "error") {
+            const reason = reasonOf(e.diagnosticEvent.message);
+            if (state.phase === "failed") {
+                if (state.reason) return [];
+                state.reason = reason;
+                return [{ kind: "reason", vm: state.vm, reason }];
+            }
+            state.reason = reason;
+            return this.fail(state, step);
+        }
+        return [];
+    }
+
+    /** A failure outside the chains (the program itself, a rescue VM): reported once, with its reason. */
+    private other(resource: string, e: Record<string, any>): Change[] {
+        const isError = e.diagnosticEvent?.severity === "error";
+        if (!e.resOpFailedEvent && !isError) return [];
+        const reason = isError ? reasonOf(e.diagnosticEvent.message) : undefined;
+        // The engine's closing word on the stack adds nothing to the failures already reported.
+        if (reason === "update failed") return [];
+        if (this.others.has(resource)) {
+            if (!reason || this.others.get(resource)) return [];
+            this.others.set(resource, reason);
+            return [{ kind: "reason", resource, reason }];
+        }
+        this.others.set(resource, reason);
+        return [{ kind: "other-failure", resource, reason }];
+    }
+
+    private enter(state: VmState, step: string): Change[] {
+        if (state.phase === "failed" || state.phase === "verified") return [];
+        const phase = STEP_PHASE[step] ?? "repairing";
+        if (PHASES.indexOf(phase) <= PHASES.indexOf(state.phase)) return [];
+        state.phase = phase;
+        return [{ kind: "phase", vm: state.vm }];
+    }
+
+    private fail(state: VmState, step: string): Change[] {
+        if (state.phase === "failed") return [];
+        state.failedStep = step;
+        return this.settle(state, "failed");
+    }
+
+    private settle(state: VmState, phase: "verified" | "failed"): Change[] {
+        if (state.phase === phase) return [];
+        state.phase = phase;
+        const changes: Change[] = [phase === "failed" ? { kind: "failed", vm: state.vm, reason: state.reason } : { kind: "verified", vm: state.vm }];
+        const wave = state.vm.wave;
+        if (!this.doneWaves.has(wave) && this.states.every((s) => s.vm.wave !== wave || s.phase === "verified" || s.phase === "failed")) {
+            this.doneWaves.add(wave);
+            changes.push({ kind: "wave-done", wave });
+        }
+        return changes;
+    }
+
+    /** Counts per wave and cloud (and totals), in wave order. */
+    counts(): { wave: number; cloud: string; counts: Counts }[] {
+        const rows = new Map<string, { wave: number; cloud: string; counts: Counts }>();
+        for (const s of this.states) {
+            const key = `${s.vm.wave}\u0000${s.vm.cloud}`;
+            if (!rows.has(key)) rows.set(key, { wave: s.vm.wave, cloud: s.vm.cloud, counts: emptyCounts() });
+            rows.get(key)!.counts[s.phase]++;
+        }
+        return [...rows.values()].sort((a, b) => a.wave - b.wave || a.cloud.localeCompare(b.cloud));
+    }
+
+    /** Totals over every VM, or over one wave's. */
+    total(wave?: number): Counts {
+        const c = emptyCounts();
+        for (const s of this.states) if (wave === undefined || s.vm.wave === wave) c[s.phase]++;
+        return c;
+    }
+
+    /** Failed VMs with their reasons, in wave order. */
+    failures(): { vm: WatchedVm; step?: string; reason?: string }[] {
+        return this.states.filter((s) => s.phase === "failed").map((s) => ({ vm: s.vm, step: s.failedStep, reason: s.reason }));
+    }
+
+    /** Resources outside the chains that failed, with their reasons. */
+    otherFailures(): { resource: string; reason?: string }[] {
+        return [...this.others].map(([resource, reason]) => ({ resource, reason }));
+    }
+
+    /** The waves, and which are done. */
+    waveStatus(): { wave: number; done: boolean }[] {
+        return this.waves.map((wave) => ({ wave, done: this.doneWaves.has(wave) }));
+    }
+}

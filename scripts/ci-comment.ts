@@ -1,0 +1,99 @@
+// The pull-request comment for one stack's preview (see examples/ci/github-actions): summary first,
+// the offline plan and the preview folded and cut to GitHub's 65,536-character limit.
+//
+//   npm run ci:comment -- --stack S --plan FILE --preview FILE [--outcome success|failure|cancelled|skipped]
+//                         [--artifact NAME] [--post]
+//
+// Without --post it prints the body. With --post it edits the stack's comment on the pull request
+// (or adds it), as GitHub Actions runs it: GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_TOKEN and the
+// pull request from GITHUB_EVENT_PATH.
+import * as fs from "fs";
+import * as path from "path";
+import { GitHubTarget, prComment, upsertComment } from "../components/core/ops/pr-comment";
+import { disableStackTraces } from "./fast-stacks";
+
+const USAGE = "usage: npm run ci:comment -- --stack S --plan FILE --preview FILE [--outcome success|failure|cancelled|skipped] [--artifact NAME] [--post]";
+const OUTCOMES = ["success", "failure", "cancelled", "skipped"];
+
+class ArgumentError extends Error {}
+
+interface Args {
+    stack: string;
+    plan: string;
+    preview: string;
+    outcome: string;
+    artifact?: string;
+    post: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+    const raw: Record<string, string> = {};
+    let post = false;
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--post") post = true;
+        else if (["--stack", "--plan", "--preview", "--outcome", "--artifact"].includes(a)) {
+            if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new ArgumentError(`${a} needs a value`);
+            raw[a] = argv[++i];
+        } else throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
+    }
+    for (const need of ["--stack", "--plan", "--preview"]) if (raw[need] === undefined) throw new ArgumentError(`${need} is required`);
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(raw["--stack"])) throw new ArgumentError(`--stack: ${JSON.stringify(raw["--stack"])} is not a stack name`);
+    const outcome = raw["--outcome"] ?? "success";
+    if (!OUTCOMES.includes(outcome)) throw new ArgumentError(`--outcome: ${JSON.stringify(outcome)} must be one of ${OUTCOMES.join(", ")}`);
+    const artifact = raw["--artifact"];
+    if (artifact !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(artifact)) throw new ArgumentError(`--artifact: ${JSON.stringify(artifact)} is not an artifact name`);
+    return { stack: raw["--stack"], plan: raw["--plan"], preview: raw["--preview"], outcome, artifact, post };
+}
+
+/** A text the step wrote; a step that never ran (the plan failed first) left none, and that is said. */
+function readText(flag: string, file: string): string {
+    const cwd = process.env.INIT_CWD ?? process.cwd();
+    try {
+        return fs.readFileSync(path.resolve(cwd, file), "utf8");
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return `(no ${flag.slice(2)} output: ${file} was not written)`;
+        throw new ArgumentError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+}
+
+function target(): GitHubTarget {
+    const env = process.env;
+    const missing = ["GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_EVENT_PATH"].filter((k) => !env[k]);
+    if (missing.length) throw new ArgumentError(`--post: ${missing.join(", ")} not set (GitHub Actions sets them; pass GITHUB_TOKEN to the step)`);
+    const event = JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH!, "utf8")) as { pull_request?: { number?: unknown } };
+    const pr = event.pull_request?.number;
+    if (typeof pr !== "number") throw new ArgumentError("--post: the event is not a pull request (no pull_request.number in GITHUB_EVENT_PATH)");
+    return { api: env.GITHUB_API_URL || "https://api.github.com", repository: env.GITHUB_REPOSITORY!, pr, token: env.GITHUB_TOKEN! };
+}
+
+async function main(): Promise<number> {
+    disableStackTraces();
+    let args: Args;
+    let body: string;
+    let where: GitHubTarget | undefined;
+    try {
+        args = parseArgs(process.argv.slice(2));
+        body = prComment({ stack: args.stack, plan: readText("--plan", args.plan), preview: readText("--preview", args.preview), outcome: args.outcome, artifact: args.artifact });
+        if (args.post) where = target();
+    } catch (err) {
+        if (!(err instanceof ArgumentError)) throw err;
+        process.stderr.write(`npm run ci:comment: ${err.message}\n${USAGE}\n`);
+        return 2;
+    }
+    if (!where) {
+        process.stdout.write(body);
+        return 0;
+    }
+    const url = await upsertComment(where, args.stack, body);
+    process.stdout.write(`comment for ${args.stack} (${body.length} characters): ${url}\n`);
+    return 0;
+}
+
+main().then(
+    (code) => void (process.exitCode = code),
+    (err) => {
+        process.stderr.write(`npm run ci:comment: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 3;
+    },
+);

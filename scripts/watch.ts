@@ -1,0 +1,190 @@
+// Live progress of a running `pulumi up`: per wave and cloud, VMs waiting, in backup, repairing,
+// swapping, verified and failed; each failure with its reason as soon as the engine reports it; and
+// a one-line summary for a chat webhook on each wave's end, on the first failure and at the end.
+//
+//   pulumi up --json --stack S | npm run watch -- --stack S          the engine's events on stdin
+//   pulumi up --event-log up.events --stack S   (another terminal:)
+//   npm run watch -- --stack S --events up.events                    follows the event log as it grows
+//   ... [--webhook-env VAR]   post summaries to the URL in environment variable VAR (a secret)
+//   ... [--interval SECONDS]  how often the table is printed while something changes (default 30)
+//
+// Exit: 0 every VM verified; 1 a VM or step failed; 2 bad arguments; 3 the stream ended before the
+// update did (the update was interrupted).
+import * as fs from "fs";
+import * as path from "path";
+import { identities, paths } from "../components/clouds";
+import { InputError } from "../components/core/inventory/problems";
+import { runOffline } from "../components/core/offline/run";
+import { readStackConfig } from "../components/core/offline/stack-config";
+import { JsonObjectStream } from "../components/core/ops/watch/json-stream";
+import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../components/core/ops/watch/progress";
+import { progressTable, summaryLine, waveDoneText } from "../components/core/ops/watch/render";
+import { checkWebhookUrl, postLine } from "../components/core/ops/watch/webhook";
+import { disableStackTraces } from "./fast-stacks";
+
+const USAGE = "usage: npm run watch -- --stack NAME [--events FILE] [--webhook-env VAR] [--interval SECONDS]";
+
+class ArgumentError extends Error {}
+
+interface Args {
+    stack: string;
+    events?: string;
+    webhook?: URL;
+    webhookEnv?: string;
+    intervalMs: number;
+}
+
+function parseArgs(argv: string[]): Args {
+    const raw: Record<string, string> = {};
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (!["--stack", "--events", "--webhook-env", "--interval"].includes(a)) throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
+        if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new ArgumentError(`${a} needs a value`);
+        raw[a] = argv[++i];
+    }
+    const stack = raw["--stack"];
+    if (!stack) throw new ArgumentError("--stack is required: the stack being updated (its plan names the VMs and waves)");
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new ArgumentError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
+    const interval = raw["--interval"] ?? "30";
+    if (!/^\d{1,5}$/.test(interval)) throw new ArgumentError(`--interval: ${JSON.stringify(interval)} must be whole seconds`);
+    const webhookEnv = raw["--webhook-env"];
+    let webhook: URL | undefined;
+    if (webhookEnv !== undefined) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]{0,100}$/.test(webhookEnv)) throw new ArgumentError(`--webhook-env: ${JSON.stringify(webhookEnv)} is not a variable name`);
+        const value = process.env[webhookEnv];
+        // An unset secret (a fork, a repository without it) means no webhook, said once.
+        if (value) {
+            try {
+                webhook = checkWebhookUrl(value);
+            } catch (err) {
+                throw new ArgumentError(`--webhook-env ${webhookEnv}: ${(err as Error).message}`);
+            }
+        }
+    }
+    return { stack, events: raw["--events"], webhook, webhookEnv, intervalMs: Number(interval) * 1000 };
+}
+
+/** The VMs, waves and resource names of the stack, from its offline plan. */
+async function watchPlan(stack: string): Promise<WatchPlan> {
+    const projectDir = process.env.BOOTLOOP_STACK_DIR || path.resolve(__dirname, "..");
+    const config = readStackConfig(projectDir, stack);
+    return watchPlanOf(await runOffline({ stack, config, baseDir: projectDir, identities, paths, details: false }));
+}
+
+/** Feeds the engine's events to `onChunk`: stdin to its end, or an event log followed as it grows. */
+function readEvents(file: string | undefined, onChunk: (text: string) => void, done: () => boolean): Promise<void> {
+    if (file === undefined) {
+        return new Promise((resolve, reject) => {
+            process.stdin.setEncoding("utf8");
+            process.stdin.on("data", (chunk: string) => onChunk(chunk));
+            process.stdin.on("end", resolve);
+            process.stdin.on("error", reject);
+        });
+    }
+    const cwd = process.env.INIT_CWD ?? process.cwd();
+    const full = path.resolve(cwd, file);
+    return new Promise((resolve, reject) => {
+        let offset = 0;
+        const decoder = new TextDecoder();
+        const tick = () => {
+            try {
+                if (fs.existsSync(full)) {
+                    const size = fs.statSync(full).size;
+                    if (size > offset) {
+                        const fd = fs.openSync(full, "r");
+                        try {
+                            const buf = Buffer.alloc(Math.min(size - offset, 8 * 1024 * 1024));
+                            const n = fs.readSync(fd, buf, 0, buf.length, offset);
+                            offset += n;
+                            onChunk(decoder.decode(buf.subarray(0, n), { stream: true }));
+                        } finally {
+                            fs.closeSync(fd);
+                        }
+                    }
+                }
+                if (done()) resolve();
+                else setTimeout(tick, 500);
+            } catch (err) {
+                reject(err);
+            }
+        };
+        tick();
+    });
+}
+
+async function main(): Promise<number> {
+    disableStackTraces();
+    let args: Args;
+    try {
+        args = parseArgs(process.argv.slice(2));
+    } catch (err) {
+        if (!(err instanceof ArgumentError)) throw err;
+        process.stderr.write(`npm run watch: ${err.message}\n${USAGE}\n`);
+        return 2;
+    }
+    const out = (text: string) => process.stdout.write(`${text}\n`);
+    const progress = new FleetProgress(await watchPlan(args.stack));
+    out(progressTable(progress, args.stack));
+    if (args.webhookEnv && !args.webhook) out(`(no webhook: ${args.webhookEnv} is not set)`);
+
+    // Posts go out one after another; the watch waits for them before it ends.
+    let posts: Promise<void> = Promise.resolve();
+    const post = (text: string) => {
+        if (!args.webhook) return;
+        const url = args.webhook;
+        posts = posts.then(async () => {
+            const error = await postLine(url, text);
+            if (error) process.stderr.write(`warning: ${error}; the summary was: ${text}\n`);
+        });
+    };
+
+    let changed = false;
+    let lastTable = Date.now();
+    let firstFailure = true;
+    const report = (changes: Change[]) => {
+        for (const c of changes) {
+            if (c.kind === "phase" || c.kind === "verified") changed = true;
+            else if (c.kind === "failed" || c.kind === "other-failure") {
+                changed = true;
+                const what = c.vm ? `${c.vm.label} (wave ${c.vm.wave})` : c.resource!;
+                out(`FAILED ${what}: ${c.reason ?? "the reason follows when the engine reports it"}`);
+                if (firstFailure) {
+                    firstFailure = false;
+                    post(summaryLine(progress, args.stack, `FAILED ${what}${c.reason ? `: ${c.reason}` : ""}`));
+                }
+            } else if (c.kind === "reason") out(`  reason for ${c.vm?.label ?? c.resource}: ${c.reason}`);
+            else if (c.kind === "wave-done") {
+                out(`${waveDoneText(progress, c.wave!)}`);
+                out(progressTable(progress, args.stack));
+                post(summaryLine(progress, args.stack, waveDoneText(progress, c.wave!)));
+                changed = false;
+                lastTable = Date.now();
+            }
+        }
+        if (changed && Date.now() - lastTable >= args.intervalMs) {
+            out(progressTable(progress, args.stack));
+            changed = false;
+            lastTable = Date.now();
+        }
+    };
+    const stream = new JsonObjectStream((event) => report(progress.apply(event)));
+    await readEvents(args.events, (chunk) => stream.push(chunk), () => progress.ended !== undefined);
+    stream.end();
+
+    out(progressTable(progress, args.stack));
+    const ended = progress.ended;
+    const verdict = ended ? `update ${ended.result}${ended.seconds !== undefined ? ` after ${ended.seconds} s` : ""}` : "the event stream ended before the update did (interrupted?)";
+    out(verdict);
+    post(summaryLine(progress, args.stack, verdict));
+    await posts;
+    if (!ended) return 3;
+    return ended.result === "succeeded" ? 0 : 1;
+}
+
+main().then(
+    (code) => void (process.exitCode = code),
+    (err) => {
+        process.stderr.write(err instanceof InputError ? `${err.message}\n` : `npm run watch: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = err instanceof InputError ? 2 : 3;
+    },
+);

