@@ -123,6 +123,12 @@ async function main(): Promise<number> {
         return 2;
     }
     const out = (text: string) => process.stdout.write(`${text}\n`);
+    // Read the events from the start, while the plan is computed: an update writing to a full
+    // pipe would wait for the watch.
+    const early: string[] = [];
+    let feed: (chunk: string) => void = (chunk) => void early.push(chunk);
+    let ended = false;
+    const reading = readEvents(args.events, (chunk) => feed(chunk), () => ended);
     const progress = new FleetProgress(await watchPlan(args.stack));
     out(progressTable(progress, args.stack));
     if (args.webhookEnv && !args.webhook) out(`(no webhook: ${args.webhookEnv} is not set)`);
@@ -167,18 +173,25 @@ async function main(): Promise<number> {
             lastTable = Date.now();
         }
     };
-    const stream = new JsonObjectStream((event) => report(progress.apply(event)));
-    await readEvents(args.events, (chunk) => stream.push(chunk), () => progress.ended !== undefined);
+    const stream = new JsonObjectStream((event) => {
+        report(progress.apply(event));
+        ended = progress.ended !== undefined;
+    });
+    feed = (chunk: string) => {
+        stream.push(chunk);
+    };
+    for (const chunk of early.splice(0)) stream.push(chunk);
+    await reading;
     stream.end();
 
     out(progressTable(progress, args.stack));
-    const ended = progress.ended;
-    const verdict = ended ? `update ${ended.result}${ended.seconds !== undefined ? ` after ${ended.seconds} s` : ""}` : "the event stream ended before the update did (interrupted?)";
+    const end = progress.ended;
+    const verdict = end ? `update ${end.result}${end.seconds !== undefined ? ` after ${end.seconds} s` : ""}` : "the event stream ended before the update did (interrupted?)";
     out(verdict);
     post(summaryLine(progress, args.stack, verdict));
     await posts;
-    if (!ended) return 3;
-    return ended.result === "succeeded" ? 0 : 1;
+    if (!end) return 3;
+    return end.result === "succeeded" ? 0 : 1;
 }
 
 main().then(

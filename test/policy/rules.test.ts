@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { identities, paths } from "../../components/clouds";
+import { PlannedResource } from "../../components/core/offline/capture";
 import { planDocument } from "../../components/core/offline/render";
 import { runOffline } from "../../components/core/offline/run";
 import { readStackConfig } from "../../components/core/offline/stack-config";
@@ -9,17 +10,8 @@ import { DISK_TYPES, KEPT_ROLES, POLICIES, SCRATCH_ROLE, disksHaveARole, keysSta
 
 const root = path.resolve(__dirname, "../..");
 
-/** A resource as `npm run plan -- --json` lists it. */
-interface Planned {
-    type: string;
-    name: string;
-    parent?: string;
-    dependsOn: string[];
-    protect: boolean;
-    retainOnDelete: boolean;
-    ignoreChanges: string[];
-    inputs: Record<string, any>;
-}
+/** A resource as `npm run plan -- --json` lists it; the tests reach into its inputs freely. */
+type Planned = PlannedResource & { inputs: Record<string, any> };
 
 let planned: Planned[];
 before(async function () {
