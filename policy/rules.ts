@@ -5,6 +5,7 @@
 // about keeping disks read the role every disk is tagged with, and the tests of the program check
 // that each role carries its option (test/scripts/plan.test.ts).
 import { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { KEPT_DISK_STEPS, SCRATCH_DISK_STEP, chainStepOf, waveOfGate } from "../components/core/chain-steps";
 
 /** Disks, volumes and snapshots the program can declare, per cloud. */
 export const DISK_TYPES = new Set([
@@ -17,9 +18,9 @@ export const DISK_TYPES = new Set([
     "gcp:compute/disk:Disk",
 ]);
 
-/** What a disk of the stack may be: kept (backup, fixed, restored) or deleted at teardown (scratch). */
-export const KEPT_ROLES = ["backup", "fixed", "restored"];
-export const SCRATCH_ROLE = "scratch";
+/** What a disk of the stack may be (its role is its chain step): kept, or deleted at teardown. */
+export const KEPT_ROLES: readonly string[] = KEPT_DISK_STEPS;
+export const SCRATCH_ROLE: string = SCRATCH_DISK_STEP;
 
 /** A disk's role: the tag (AWS `bootloop-rescue:role`, Azure and GCP `bootloop-rescue-role`). */
 export function roleOf(props: Record<string, any>): string | undefined {
@@ -176,11 +177,6 @@ function isKnownPayload(type: string, at: string): boolean {
     );
 }
 
-/** The gate of wave N: a resource named `wave-N-gate`. */
-const GATE = /^wave-(\d+)-gate$/;
-/** A VM chain's steps: `<vm resource name>-<step>`. */
-const STEP = /^(.+)-(reboot|backup|scratch|attach|repair|fixed|restored|swap|rollback)$/;
-
 /** A VM's chain as the stack rule sees it: its first step, its last, and the gate it waits for. */
 interface Chain {
     stem: string;
@@ -193,18 +189,18 @@ interface Chain {
 export function chainsOf(resources: PolicyResource[]): Map<string, Chain> {
     const byStem = new Map<string, PolicyResource[]>();
     for (const r of resources) {
-        const m = STEP.exec(r.name);
-        if (!m || r.type.startsWith("bootloop-rescue:")) continue;
-        if (!byStem.has(m[1])) byStem.set(m[1], []);
-        byStem.get(m[1])!.push(r);
+        const hit = chainStepOf(r.name);
+        if (!hit || r.type.startsWith("bootloop-rescue:")) continue;
+        if (!byStem.has(hit.stem)) byStem.set(hit.stem, []);
+        byStem.get(hit.stem)!.push(r);
     }
     const chains = new Map<string, Chain>();
     for (const [stem, steps] of byStem) {
         const inChain = new Set(steps.map((s) => s.urn));
         const first = steps.find((s) => !s.dependencies.some((d) => inChain.has(d.urn)));
         const last = steps.find((s) => !steps.some((o) => o !== s && o.dependencies.some((d) => d.urn === s.urn)));
-        const gate = first?.dependencies.map((d) => GATE.exec(d.name)).find((m) => m)?.[1];
-        chains.set(stem, { stem, first, last, gate: gate === undefined ? undefined : Number(gate) });
+        const gate = first?.dependencies.map((d) => waveOfGate(d.name)).find((w) => w !== undefined);
+        chains.set(stem, { stem, first, last, gate });
     }
     return chains;
 }
@@ -216,7 +212,10 @@ export const wavesGateOnPreviousWave: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const chains = [...chainsOf(args.resources).values()];
-        const gates = args.resources.filter((r) => GATE.test(r.name)).map((r) => ({ r, wave: Number(GATE.exec(r.name)![1]) }));
+        const gates = args.resources.flatMap((r) => {
+            const wave = waveOfGate(r.name);
+            return wave === undefined ? [] : [{ r, wave }];
+        });
         const waves = [...new Set(chains.map((c) => c.gate ?? -1))].sort((a, b) => a - b);
         for (const c of chains) if (!c.first || !c.last) report(`chain ${c.stem}: its steps do not form one chain (no single first or last step)`);
         // The chains without a gate are the first wave; each gate's wave follows the one before it.

@@ -11,11 +11,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { GitHubTarget, prComment, upsertComment } from "../components/core/ops/pr-comment";
 import { disableStackTraces } from "./fast-stacks";
+import { ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run ci:comment -- --stack S --plan FILE --preview FILE [--outcome success|failure|cancelled|skipped] [--artifact NAME] [--post]";
 const OUTCOMES = ["success", "failure", "cancelled", "skipped"];
-
-class ArgumentError extends Error {}
 
 interface Args {
     stack: string;
@@ -27,18 +26,10 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-    const raw: Record<string, string> = {};
-    let post = false;
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--post") post = true;
-        else if (["--stack", "--plan", "--preview", "--outcome", "--artifact"].includes(a)) {
-            if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new ArgumentError(`${a} needs a value`);
-            raw[a] = argv[++i];
-        } else throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
-    }
+    const { values: raw, switches } = readFlags(argv, { values: ["--stack", "--plan", "--preview", "--outcome", "--artifact"], switches: ["--post"] });
+    const post = switches.has("--post");
     for (const need of ["--stack", "--plan", "--preview"]) if (raw[need] === undefined) throw new ArgumentError(`${need} is required`);
-    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(raw["--stack"])) throw new ArgumentError(`--stack: ${JSON.stringify(raw["--stack"])} is not a stack name`);
+    stackName("--stack", raw["--stack"]);
     const outcome = raw["--outcome"] ?? "success";
     if (!OUTCOMES.includes(outcome)) throw new ArgumentError(`--outcome: ${JSON.stringify(outcome)} must be one of ${OUTCOMES.join(", ")}`);
     const artifact = raw["--artifact"];

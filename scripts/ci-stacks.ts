@@ -14,31 +14,23 @@ import * as path from "path";
 import { CiStacks, ciStacks, projectStacks } from "../components/core/ops/ci-stacks";
 import { InputError, formatProblem } from "../components/core/inventory/problems";
 import { disableStackTraces } from "./fast-stacks";
+import { ArgumentError, readFlags } from "./flags";
 
 const USAGE = "usage: npm run ci:stacks -- (--changed-since REF | --files FILE | --stacks A,B | --all) [--github-output]";
 
-class ArgumentError extends Error {}
-
 /** The changed files the arguments name, relative to the project folder; "all" for --all. */
 function changedFiles(argv: string[], projectDir: string): { changed: string[] | "all"; githubOutput: boolean } {
-    let source: string[] | "all" | undefined;
-    let githubOutput = false;
-    const once = (value: string[] | "all") => {
-        if (source !== undefined) throw new ArgumentError("give one of --changed-since, --files, --stacks, --all");
-        source = value;
-    };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--all") once("all");
-        else if (a === "--github-output") githubOutput = true;
-        else if (a === "--changed-since" || a === "--files" || a === "--stacks") {
-            const value = argv[++i];
-            if (value === undefined || value === "" || (value.startsWith("--") && value !== "-")) throw new ArgumentError(`${a} needs a value`);
-            once(a === "--files" ? readList(value) : a === "--stacks" ? namedStacks(value, projectDir) : gitChanged(value, projectDir));
-        } else throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
-    }
-    if (source === undefined) throw new ArgumentError("give one of --changed-since, --files, --stacks, --all");
-    return { changed: source, githubOutput };
+    const { values, switches } = readFlags(argv, { values: ["--changed-since", "--files", "--stacks"], switches: ["--all", "--github-output"] });
+    const given = [...Object.keys(values), ...(switches.has("--all") ? ["--all"] : [])];
+    if (given.length !== 1) throw new ArgumentError("give one of --changed-since, --files, --stacks, --all");
+    const changed = switches.has("--all")
+        ? "all"
+        : values["--files"] !== undefined
+          ? readList(values["--files"])
+          : values["--stacks"] !== undefined
+            ? namedStacks(values["--stacks"], projectDir)
+            : gitChanged(values["--changed-since"], projectDir);
+    return { changed, githubOutput: switches.has("--github-output") };
 }
 
 /** The stack files of the stacks named, each checked to exist. */

@@ -24,6 +24,7 @@ import { inventoryContext } from "../components/core/program";
 import { configSourceOf, readStackConfig } from "../components/core/offline/stack-config";
 import { CLI_CPU_SECONDS, defaultCliProcesses } from "../components/core/watcher/defaults";
 import { disableStackTraces } from "./fast-stacks";
+import { STACK_NAME } from "./flags";
 
 const COMMON = ["--cloud", "--stack", "--falcon-csv", "--since", "--until", "--out"];
 const FLAGS = ["--force", "--json"];
@@ -94,7 +95,7 @@ export function parseArgs(argv: string[]): DiscoverArgs {
     const until = time("--until", raw.has("--since") ? since + (CHANNEL_FILE_291.until - CHANNEL_FILE_291.since) : CHANNEL_FILE_291.until);
     if (until <= since) throw new OptionError("--until must be after --since");
     const stack = raw.get("--stack");
-    if (stack !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new OptionError(`--stack: ${JSON.stringify(stack.slice(0, 40))} is not a stack name`);
+    if (stack !== undefined && !STACK_NAME.test(stack)) throw new OptionError(`--stack: ${JSON.stringify(stack.slice(0, 40))} is not a stack name`);
     if (flags.has("--force") && !raw.has("--out")) throw new OptionError("--force needs --out: it allows replacing that file");
     return { clouds, options, stack, falconCsv: raw.get("--falcon-csv"), window: { since, until }, out: raw.get("--out"), force: flags.has("--force"), json: flags.has("--json") };
 }

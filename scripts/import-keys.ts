@@ -13,25 +13,15 @@ import { configSourceOf, readStackConfig } from "../components/core/offline/stac
 import { configureClouds, loadInventory } from "../components/core/program";
 import { NAMESPACE } from "../components/core/settings";
 import { disableStackTraces } from "./fast-stacks";
+import { ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run import-keys -- --stack NAME --from FILE [--format entra|ad|csv] [--dry-run]";
 
-class ArgumentError extends Error {}
-
 function parseArgs(argv: string[]): { stack: string; from: string; format?: KeyFormat; dryRun: boolean } {
-    const raw: Record<string, string> = {};
-    let dryRun = false;
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--dry-run") dryRun = true;
-        else if (["--stack", "--from", "--format"].includes(a)) {
-            if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new ArgumentError(`${a} needs a value`);
-            raw[a] = argv[++i];
-        } else throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
-    }
-    const stack = raw["--stack"];
-    if (!stack) throw new ArgumentError("--stack is required: the stack whose VMs get the keys");
-    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new ArgumentError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
+    const { values: raw, switches } = readFlags(argv, { values: ["--stack", "--from", "--format"], switches: ["--dry-run"] });
+    const dryRun = switches.has("--dry-run");
+    if (!raw["--stack"]) throw new ArgumentError("--stack is required: the stack whose VMs get the keys");
+    const stack = stackName("--stack", raw["--stack"]);
     if (!raw["--from"]) throw new ArgumentError("--from is required: the recovery-key export (CSV)");
     const format = raw["--format"] as KeyFormat | undefined;
     if (format !== undefined && !KEY_FORMATS.includes(format)) throw new ArgumentError(`--format: ${JSON.stringify(format)} must be one of ${KEY_FORMATS.join(", ")}`);

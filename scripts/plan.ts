@@ -16,6 +16,7 @@ import { planDocument, renderSummary } from "../components/core/offline/render";
 import { StackConfig, readStackConfig } from "../components/core/offline/stack-config";
 import { NAMESPACE } from "../components/core/settings";
 import { disableStackTraces } from "./fast-stacks";
+import { STACK_NAME } from "./flags";
 
 const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json] [--github-output]";
 
@@ -34,7 +35,7 @@ function parseArgs(argv: string[]): { stack?: string; inventory?: string; json: 
     }
     if (!out.stack && !out.inventory) out.stack = "dev";
     if (out.stack && out.inventory) throw new Error(`give --stack or --inventory, not both\n${USAGE}`);
-    if (out.stack && !/^[A-Za-z0-9_.-]{1,100}$/.test(out.stack)) throw new Error(`not a stack name: ${JSON.stringify(out.stack)}`);
+    if (out.stack && !STACK_NAME.test(out.stack)) throw new Error(`not a stack name: ${JSON.stringify(out.stack)}`);
     return out;
 }
 

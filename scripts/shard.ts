@@ -18,11 +18,9 @@ import { loadInventory } from "../components/core/program";
 import { NAMESPACE } from "../components/core/settings";
 import { SHARD_BY, SHARD_NAME, ShardBy, ShardManifest, planShards } from "../components/core/shard";
 import { disableStackTraces } from "./fast-stacks";
+import { ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run shard -- --inventory FILE --max-vms N [--by cloud|region|account] [--canary N] [--name NAME] [--stack BASE] [--out DIR] [--json]";
-
-/** A bad argument: named, with the usage. */
-class ArgumentError extends Error {}
 
 interface Args {
     inventory: string;
@@ -36,16 +34,8 @@ interface Args {
 }
 
 export function parseArgs(argv: string[]): Args {
-    const raw: Record<string, string> = {};
-    let json = false;
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--json") json = true;
-        else if (["--inventory", "--max-vms", "--by", "--canary", "--name", "--stack", "--out"].includes(a)) {
-            if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new ArgumentError(`${a} needs a value`);
-            raw[a] = argv[++i];
-        } else throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
-    }
+    const { values: raw, switches } = readFlags(argv, { values: ["--inventory", "--max-vms", "--by", "--canary", "--name", "--stack", "--out"], switches: ["--json"] });
+    const json = switches.has("--json");
     const inventory = raw["--inventory"];
     if (!inventory) throw new ArgumentError("--inventory is required: the incident's inventory file");
     if (raw["--max-vms"] === undefined) throw new ArgumentError("--max-vms is required: the most VMs one shard (one stack) carries");
@@ -59,8 +49,7 @@ export function parseArgs(argv: string[]): Args {
     if (!SHARD_BY.includes(by)) throw new ArgumentError(`--by: ${JSON.stringify(by)} must be one of ${SHARD_BY.join(", ")}`);
     const name = raw["--name"] ?? path.basename(inventory).replace(/\.(ya?ml|csv)$/i, "");
     if (!SHARD_NAME.test(name)) throw new ArgumentError(`--name: ${JSON.stringify(name)} is not a stack name (letters, digits, _ . -; at most 61)`);
-    const stack = raw["--stack"];
-    if (stack !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new ArgumentError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
+    const stack = raw["--stack"] === undefined ? undefined : stackName("--stack", raw["--stack"]);
     return { inventory, maxVms, by, canary, name, stack, out: raw["--out"], json };
 }
 

@@ -21,10 +21,9 @@ import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../components/cor
 import { progressTable, summaryLine, waveDoneText } from "../components/core/ops/watch/render";
 import { checkWebhookUrl, postLine } from "../components/core/ops/watch/webhook";
 import { disableStackTraces } from "./fast-stacks";
+import { ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run watch -- --stack NAME [--events FILE] [--webhook-env VAR] [--interval SECONDS]";
-
-class ArgumentError extends Error {}
 
 interface Args {
     stack: string;
@@ -35,16 +34,9 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-    const raw: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (!["--stack", "--events", "--webhook-env", "--interval"].includes(a)) throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
-        if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new ArgumentError(`${a} needs a value`);
-        raw[a] = argv[++i];
-    }
-    const stack = raw["--stack"];
-    if (!stack) throw new ArgumentError("--stack is required: the stack being updated (its plan names the VMs and waves)");
-    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new ArgumentError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
+    const raw = readFlags(argv, { values: ["--stack", "--events", "--webhook-env", "--interval"] }).values;
+    if (!raw["--stack"]) throw new ArgumentError("--stack is required: the stack being updated (its plan names the VMs and waves)");
+    const stack = stackName("--stack", raw["--stack"]);
     const interval = raw["--interval"] ?? "30";
     if (!/^\d{1,5}$/.test(interval)) throw new ArgumentError(`--interval: ${JSON.stringify(interval)} must be whole seconds`);
     const webhookEnv = raw["--webhook-env"];

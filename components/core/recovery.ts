@@ -8,6 +8,7 @@ import { CloudPath, CloudSession, RescueStep } from "./steps";
 import { Placement, kebab, shortHash } from "./identity";
 import { zoneKey } from "./plan/pools";
 import { VmRecord, declareRollback, declareVmChain } from "./vm-chain";
+import { waveGateName } from "./chain-steps";
 
 /** Where a VM's BitLocker keys come from (see {@link RecoveryResult.keySources}). */
 export type KeySource = "stack config" | "cloud" | "secret store";
@@ -120,7 +121,7 @@ export class Recovery extends pulumi.ComponentResource {
             const after =
                 previous.length === 0
                     ? []
-                    : [new local.Command(`wave-${wave.wave}-gate`, {}, { parent: this, dependsOn: previous })];
+                    : [new local.Command(waveGateName(wave.wave), {}, { parent: this, dependsOn: previous })];
             const verified: pulumi.Resource[] = [];
             for (const [i, key] of wave.vms.entries()) {
                 const vm = byKey.get(key)!;

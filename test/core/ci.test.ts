@@ -253,6 +253,12 @@ describe("ci: the GitHub Actions example", function () {
         assert.deepEqual([...secrets].sort(), ["BOOTLOOP_WEBHOOK_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]);
     });
 
+    it("no run: line holds an expression: every value reaches the shell as an environment variable, never as code", () => {
+        const runs = [...workflows().flatMap(({ file, doc }) => Object.values(doc.jobs).flatMap((j) => (j.steps ?? []).map((s) => [file, s.run] as const))), ...loginAction().runs.steps.map((s) => ["action.yml", s.run] as const)];
+        assert.ok(runs.filter(([, r]) => r).length >= 10);
+        for (const [file, run] of runs) if (run) assert.ok(!run.includes("${{"), `${file}: ${run}`);
+    });
+
     it("every command a run: line calls is an npm script of package.json or a command the README shows", () => {
         const scripts = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
         const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");

@@ -3,14 +3,15 @@
 // The VMs, their waves and their steps come from the stack's offline plan; the engine's events say
 // which step started, finished or failed.
 
+import { CHAIN_STEPS, ChainStep, chainStepOf } from "../../chain-steps";
 import { OfflineRun } from "../../offline/run";
 
 /** A VM's place in its chain. */
 export const PHASES = ["waiting", "backup", "repairing", "swapping", "verified", "failed"] as const;
 export type Phase = (typeof PHASES)[number];
 
-/** Which phase a step of the chain belongs to, by the last part of its name (`<vm>-<step>`). */
-const STEP_PHASE: Record<string, Exclude<Phase, "waiting" | "verified" | "failed">> = {
+/** Which phase each step of the chain belongs to. */
+const STEP_PHASE: Record<ChainStep, Exclude<Phase, "waiting" | "verified" | "failed">> = {
     reboot: "repairing",
     backup: "backup",
     scratch: "repairing",
@@ -21,9 +22,6 @@ const STEP_PHASE: Record<string, Exclude<Phase, "waiting" | "verified" | "failed
     swap: "swapping",
     rollback: "swapping",
 };
-
-/** Steps in chain order: the last of a VM's steps is the one whose success verifies its boot. */
-const STEP_ORDER = ["reboot", "backup", "scratch", "attach", "repair", "fixed", "restored", "swap", "rollback"];
 
 /** One VM as the watch knows it. */
 export interface WatchedVm {
@@ -54,7 +52,7 @@ interface VmState {
     vm: WatchedVm;
     phase: Phase;
     /** The step whose completion verifies the boot. */
-    last: string;
+    last?: ChainStep;
     reason?: string;
     failedStep?: string;
 }
@@ -96,7 +94,7 @@ function nameOfUrn(urn: string): string {
 export class FleetProgress {
     private readonly states: VmState[];
     /** Resource name → the VM it belongs to and its step. */
-    private readonly steps = new Map<string, { state: VmState; step: string }>();
+    private readonly steps = new Map<string, { state: VmState; step: ChainStep }>();
     private readonly waves: number[];
     private readonly doneWaves = new Set<number>();
     /** How the update ended, once the engine said so. */
@@ -107,17 +105,17 @@ export class FleetProgress {
     constructor(plan: WatchPlan) {
         const byStem = new Map<string, VmState>();
         this.states = plan.vms.map((vm) => {
-            const state: VmState = { vm, phase: "waiting", last: "" };
+            const state: VmState = { vm, phase: "waiting" };
             byStem.set(vm.resourceName, state);
             return state;
         });
+        // The last of a VM's steps in chain order is the one whose success verifies its boot.
         for (const name of plan.resources) {
-            const cut = name.lastIndexOf("-");
-            const state = cut > 0 ? byStem.get(name.slice(0, cut)) : undefined;
-            if (!state) continue;
-            const step = name.slice(cut + 1);
-            this.steps.set(name, { state, step });
-            if (STEP_ORDER.indexOf(step) >= STEP_ORDER.indexOf(state.last)) state.last = step;
+            const hit = chainStepOf(name);
+            const state = hit && byStem.get(hit.stem);
+            if (!hit || !state) continue;
+            this.steps.set(name, { state, step: hit.step });
+            if (state.last === undefined || CHAIN_STEPS.indexOf(hit.step) > CHAIN_STEPS.indexOf(state.last)) state.last = hit.step;
         }
         this.waves = [...new Set(plan.vms.map((v) => v.wave))].sort((a, b) => a - b);
     }
@@ -175,15 +173,15 @@ export class FleetProgress {
         return [{ kind: "other-failure", resource, reason }];
     }
 
-    private enter(state: VmState, step: string): Change[] {
+    private enter(state: VmState, step: ChainStep): Change[] {
         if (state.phase === "failed" || state.phase === "verified") return [];
-        const phase = STEP_PHASE[step] ?? "repairing";
+        const phase = STEP_PHASE[step];
         if (PHASES.indexOf(phase) <= PHASES.indexOf(state.phase)) return [];
         state.phase = phase;
         return [{ kind: "phase", vm: state.vm }];
     }
 
-    private fail(state: VmState, step: string): Change[] {
+    private fail(state: VmState, step: ChainStep): Change[] {
         if (state.phase === "failed") return [];
         state.failedStep = step;
         return this.settle(state, "failed");
