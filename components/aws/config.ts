@@ -1,5 +1,5 @@
 import { InputError } from "../core/inventory/problems";
-import { ConfigReader } from "../core/config-values";
+import { ConfigReader, TagRules, readTags } from "../core/config-values";
 import { ConfigSource } from "../core/settings";
 
 /** The AWS path's own settings. */
@@ -14,7 +14,19 @@ export interface AwsConfig {
     assumeRoleArns: Record<string, string>;
     /** Extended regular expression that marks a healthy Windows boot in the console output. */
     bootMarker: string;
+    /** The user's tags, on everything the stack creates (`awsTags`, else `tags`). */
+    tags: Record<string, string>;
 }
+
+/** EC2 and IAM tags: keys of 1-128, values of at most 256 letters, digits, spaces and `_.:/=+-@`. */
+export const AWS_TAG_RULES: TagRules = {
+    noun: "tag",
+    key: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u,
+    value: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u,
+    expected: "a key of 1-128 and a value of at most 256 letters, digits, spaces and _.:/=+-@",
+    reservedPrefixes: ["aws:"],
+    ownKeys: ["Name"],
+};
 
 /** The AWS config keys and what they mean (README, messages). */
 export const AWS_CONFIG_KEYS: Record<string, string> = {
@@ -22,6 +34,7 @@ export const AWS_CONFIG_KEYS: Record<string, string> = {
     awsRescueInstanceType: "rescue instance type, a Nitro type (default m6i.large)",
     awsRescueSubnetIds: "map availability zone → subnet id for rescue instances (default: the affected instance's subnet)",
     awsAssumeRoleArns: "map account id → IAM role ARN to assume for that account's VMs (default: the ambient credentials)",
+    awsTags: "map of tags for everything the stack creates on aws, instead of tags (default: tags)",
     awsBootMarker: "regular expression marking a healthy Windows boot in the console output (default: Windows is Ready to use)",
 };
 
@@ -34,6 +47,7 @@ export function readAwsConfig(config: ConfigSource, stackFile: string): AwsConfi
         rescueSubnetIds: r.map("awsRescueSubnetIds", /^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d{1,2}[a-z]$/, /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, "availability zone: subnet-…"),
         assumeRoleArns: r.map("awsAssumeRoleArns", /^\d{12}$/, /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "account id: arn:aws:iam::ACCOUNT:role/NAME"),
         bootMarker: r.regex("awsBootMarker", "Windows is Ready to use"),
+        tags: readTags(r, config, "tags", "awsTags", AWS_TAG_RULES),
     };
     if (r.problems.length > 0) throw new InputError(r.problems);
     return aws;

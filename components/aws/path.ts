@@ -23,7 +23,7 @@ class AwsSession {
     private readonly env: steps.AwsStepEnv;
 
     constructor(private readonly ctx: SessionContext<AwsConfig>) {
-        const tags = { "bootloop-rescue:stack": pulumi.getStack(), "bootloop-rescue:managed-by": "bootloop-rescue" };
+        const tags = { ...ctx.config.tags, "bootloop-rescue:stack": pulumi.getStack(), "bootloop-rescue:managed-by": "bootloop-rescue" };
         const providerOf = (scope: string) => this.byScope.get(scope) ?? this.provider(scope, "us-east-1");
         this.fleet = new AwsRescueFleet(ctx.parent, ctx.config, providerOf, tags, ctx.settings.ruleSet);
         this.env = { settings: ctx.settings, config: ctx.config, providerOf, document: (a, r) => this.fleet.document(a, r), tags };
@@ -95,6 +95,7 @@ export const awsPath: CloudPath<AwsConfig> = {
             KEY_FILE: keyFile,
             STACK_NAME: stack,
             VM_LABEL: vm.label,
+            TAGS_JSON: JSON.stringify(Object.entries({ ...config.tags, "bootloop-rescue:stack": stack, "bootloop-rescue:managed-by": "bootloop-rescue" }).map(([Key, Value]) => ({ Key, Value }))),
             ...(role ? { ASSUME_ROLE_ARN: role } : {}),
         });
     },

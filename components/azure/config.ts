@@ -1,4 +1,4 @@
-import { ConfigReader } from "../core/config-values";
+import { ConfigReader, TagRules, readTags } from "../core/config-values";
 import { InputError } from "../core/inventory/problems";
 import { ConfigSource } from "../core/settings";
 
@@ -10,12 +10,25 @@ export interface AzureConfig {
     rescueVmSize?: string;
     /** Subnet resource id per location for rescue VMs; other locations use the affected VM's subnet. */
     rescueSubnetIds: Record<string, string>;
+    /** The user's tags, on everything the stack creates (`azureTags`, else `tags`). */
+    tags: Record<string, string>;
 }
+
+/** Azure tags: names of 1-512 characters without `<>%&\?/`, values of at most 256. */
+export const AZURE_TAG_RULES: TagRules = {
+    noun: "tag",
+    key: /^[^<>%&\\?/\x00-\x1f]{1,512}$/,
+    value: /^[^\x00-\x1f]{0,256}$/,
+    expected: "a name of 1-512 characters without <>%&\\?/ and a value of at most 256 characters",
+    reservedPrefixes: ["microsoft", "azure", "windows"],
+    ownKeys: [],
+};
 
 /** The Azure config keys and what they mean (README, messages). */
 export const AZURE_CONFIG_KEYS: Record<string, string> = {
     azureRescueImage: "rescue VM image as publisher:offer:sku:version (default Canonical:ubuntu-24_04-lts:server:latest)",
     azureRescueVmSize: "rescue VM size (default: the smallest Dsv5 size that holds disksPerRescue data disks)",
+    azureTags: "map of tags for everything the stack creates on azure, instead of tags (default: tags)",
     azureRescueSubnetIds: "map location → subnet resource id for rescue VMs (default: the affected VM's subnet)",
 };
 
@@ -30,6 +43,7 @@ export function readAzureConfig(config: ConfigSource, stackFile: string): AzureC
         rescueImage: { publisher, offer, sku, version },
         rescueVmSize: r.text("azureRescueVmSize", /^Standard_[A-Za-z0-9_]{2,40}$/, "a VM size such as Standard_D4s_v5"),
         rescueSubnetIds: r.map("azureRescueSubnetIds", /^[a-z][a-z0-9]{2,30}$/, SUBNET_ID, "location: /subscriptions/…/subnets/NAME"),
+        tags: readTags(r, config, "tags", "azureTags", AZURE_TAG_RULES),
     };
     if (r.problems.length > 0) throw new InputError(r.problems);
     return azure;

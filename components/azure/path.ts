@@ -16,7 +16,7 @@ class AzureSession {
     private readonly env: steps.AzureStepEnv;
 
     constructor(private readonly ctx: SessionContext<AzureConfig>) {
-        const tags = { "bootloop-rescue-stack": pulumi.getStack(), "bootloop-rescue-managed-by": "bootloop-rescue" };
+        const tags = { ...ctx.config.tags, "bootloop-rescue-stack": pulumi.getStack(), "bootloop-rescue-managed-by": "bootloop-rescue" };
         const providerOf = (subscription: string) => this.provider(subscription);
         this.fleet = new AzureRescueFleet(ctx.config, providerOf, tags);
         this.env = { settings: ctx.settings, providerOf, rescueOf: (r) => this.fleet.detailsOf(r), tags };

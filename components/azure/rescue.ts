@@ -182,7 +182,8 @@ export class AzureRescueFleet {
                 timeoutInSeconds: 1800,
                 tags: this.tags,
             },
-            pulumi.mergeOptions(opts, { dependsOn: [vm], customTimeouts: { create: "40m", update: "40m" } }),
+            // New tags alone must not send the tools again (an update runs the command).
+            pulumi.mergeOptions(opts, { dependsOn: [vm], ignoreChanges: ["tags"], customTimeouts: { create: "40m", update: "40m" } }),
         );
         const step = { resource: vm, id: vm.id };
         this.details.set(step, where);

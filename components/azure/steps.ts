@@ -174,11 +174,14 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
             asyncExecution: false,
             treatFailureAsDeploymentFailure: true,
             timeoutInSeconds: env.settings.repairTimeoutMinutes * 60,
+            // A tag policy that denies untagged resources covers Run Commands too.
+            tags: tags(env, ctx, "repair"),
         },
         pulumi.mergeOptions(ctx.opts, {
             provider,
             dependsOn: where.tools ? [where.tools] : [],
-            ignoreChanges: ["source", "parameters", "protectedParameters"],
+            // An update would run the repair again: new tags wait for the next repair.
+            ignoreChanges: ["source", "parameters", "protectedParameters", "tags"],
             customTimeouts: { create: `${env.settings.repairTimeoutMinutes + 10}m` },
         }),
     );

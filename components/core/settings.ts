@@ -80,6 +80,7 @@ export const CONFIG_KEYS: Record<string, string> = {
     acceptDataLoss: "must be true when any VM has strategy restore: data written after its backup is lost",
     rollback: "VMs whose original OS disk is swapped back in: all, or a list of VM names (labels or keys), e.g. [\"aws us-east-1/i-0abc…\"]",
     maxInFlight: "VM chains between their first change and their verified boot at once, the rest waiting their turn in wave order (default 500 per core of the runner, at most 2000; `npm run plan` prints it with the `--parallel` to use)",
+    tags: "map of tags (labels on gcp) for everything the stack creates, e.g. {CostCenter: \"4711\", Owner: platform}; each cloud checks them against its rules, and awsTags, azureTags or gcpLabels replace them on one cloud",
     ruleSet: `the repair engine's built-in rule set: ${RULE_SETS.join(" or ")} (default ${RULE_SETS[0]}; the second also moves the registry's TxR files into the quarantine on Windows Server 2016 and later)`,
 };
 

@@ -17,7 +17,7 @@ import { gcpScript } from "./scripts";
  * credentials) serves every project of the inventory.
  */
 function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
-    const labels = { "bootloop-rescue-stack": pulumi.getStack().toLowerCase().replace(/[^a-z0-9_-]/g, "-"), "bootloop-rescue-managed-by": "bootloop-rescue" };
+    const labels = { ...ctx.config.labels, "bootloop-rescue-stack": pulumi.getStack().toLowerCase().replace(/[^a-z0-9_-]/g, "-"), "bootloop-rescue-managed-by": "bootloop-rescue" };
     const providerOf = (): gcp.Provider | undefined => undefined;
     const fleet = new GcpRescueFleet(ctx.config, providerOf, labels, ctx.settings.ruleSet);
     const env: steps.GcpStepEnv = { settings: ctx.settings, config: ctx.config, providerOf, rescueOf: (r) => fleet.detailsOf(r), labels };
@@ -41,13 +41,15 @@ export const gcpPath: CloudPath<GcpConfig> = {
     configure: readGcpConfig,
     openSession: openGcpSession,
     offlineLookup: offlineGcpLookup,
-    storeKeySecret: (vm, { stack, keyFile }) => {
+    storeKeySecret: (vm, { stack, config, keyFile }) => {
         const stackLabel = kebab(stack).slice(0, 63) || "stack";
         return runCloudScript("gcp-store-key", gcpScript("store-key"), {
             PROJECT: vm.fields.project,
             SECRET_ID: `bootloop-rescue-${stackLabel.slice(0, 100)}-${vm.slug}`,
             KEY_FILE: keyFile,
-            STACK_LABEL: stackLabel,
+            LABELS: Object.entries({ ...config.labels, "bootloop-rescue-stack": stackLabel, "bootloop-rescue-managed-by": "bootloop-rescue" })
+                .map(([k, v]) => `${k}=${v}`)
+                .join(","),
             VM_LABEL: vm.label,
         });
     },

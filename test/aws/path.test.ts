@@ -255,7 +255,7 @@ describe("AWS lookups and what the inventory pins", () => {
             call: (c) => (c.token.endsWith("getInstance") ? { availabilityZone: "us-east-1a", subnetId: "subnet-1", rootBlockDevices: [{ volumeId: "vol-0111111111111111a", deviceName: "/dev/sda1" }], ...instance } : { vpcId: "vpc-1" }),
         });
         const entry = { index: 0, cloud: "aws", key: "k", label: "aws x", slug: "s", strategy: "repair" as const, labels: {}, fields: { region: "us-east-1", instanceId: id(1), ...fields } };
-        const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x" };
+        const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x", tags: {} };
         return lookUpInstance(entry, new aws.Provider("p", { region: "us-east-1" }), Promise.resolve("1"), config);
     }
 
@@ -271,7 +271,7 @@ describe("AWS lookups and what the inventory pins", () => {
 
 describe("AWS lookups after a swap, and of restore points", () => {
     const entry = { index: 0, cloud: "aws", key: "k", label: "aws x", slug: "s", labels: {}, fields: { region: "us-east-1", instanceId: id(1) } };
-    const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x" };
+    const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x", tags: {} };
     async function lookUp(rootTags: Record<string, string> | "no root", strategy: "repair" | "restore" = "repair", snapshots: unknown[] = [], restoreFrom?: string, tagged: { id: string; tags: Record<string, string> }[] = []) {
         const pulumi = await import("@pulumi/pulumi");
         const aws = await import("@pulumi/aws");

@@ -156,7 +156,7 @@ describe("Azure Disk Encryption in the Azure path", () => {
                 return { ipConfigurations: [{ subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } }] };
             },
         });
-        return lookUpVm({ ...entry, fields: { ...entry.fields, ...o.fields } }, new Provider("p", {}), { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {} });
+        return lookUpVm({ ...entry, fields: { ...entry.fields, ...o.fields } }, new Provider("p", {}), { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {}, tags: {} });
     }
 
     it("the lookup refuses dual-pass ADE and an entry whose diskEncryption the disk contradicts", async () => {

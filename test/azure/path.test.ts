@@ -192,7 +192,7 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
             },
         });
         const provider = new Provider("p", {});
-        return lookUpVm({ ...entry, fields: { ...entry.fields, ...fields } }, provider, { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {} });
+        return lookUpVm({ ...entry, fields: { ...entry.fields, ...fields } }, provider, { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {}, tags: {} });
     }
     const disk = { osType: "Windows", managedDisk: { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/os` } };
     const nic = { networkInterfaces: [{ id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` }] };
@@ -242,7 +242,7 @@ describe("Azure lookups after a swap, and of restore points", () => {
                 return { ipConfigurations: [{ subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } }] };
             },
         });
-        const config = { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {} };
+        const config = { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {}, tags: {} };
         const resolved = await lookUpVm({ ...entry, strategy }, new Provider("p", {}), config, strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined);
         return { resolved, runs };
     }

@@ -145,7 +145,7 @@ describe("GCP lookups and what the inventory pins", () => {
             call: (c) => (c.token.endsWith("getInstance") ? { bootDisks: [{ source: "projects/p/zones/z/disks/web-1" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] } : { type: "pd-balanced", size: 50 }),
         });
         const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", strategy: "repair" as const, labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", bootDisk: "other" } };
-        await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" }), /its boot disk is web-1, not other as the inventory says/);
+        await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} }), /its boot disk is web-1, not other as the inventory says/);
     });
 
     it("refuses an instance a managed instance group created: the group would recreate it mid-swap", async () => {
@@ -157,12 +157,12 @@ describe("GCP lookups and what the inventory pins", () => {
             call: (c) => (c.token.endsWith("getInstance") ? { metadata: { "created-by": createdBy }, bootDisks: [{ source: "projects/p/zones/z/disks/web-1" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] } : { type: "pd-balanced", size: 50 }),
         });
         const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", strategy: "repair" as const, labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" } };
-        await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" }), /member of managed instance group web-mig, .*abandon it from the group/);
+        await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} }), /member of managed instance group web-mig, .*abandon it from the group/);
     });
 });
 
 describe("GCP lookups of an instance an interrupted swap left without a boot disk", () => {
-    const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" };
+    const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} };
     async function lookUp(disks: Record<string, { labels: Record<string, string>; users?: string[] }>, fields: Record<string, string> = {}) {
         const pulumi = await import("@pulumi/pulumi");
         const { lookUpInstance } = await import("../../components/gcp/lookups");
@@ -200,7 +200,7 @@ describe("GCP lookups of an instance an interrupted swap left without a boot dis
 
 describe("GCP lookups after a swap, and of restore points", () => {
     const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" } };
-    const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x" };
+    const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} };
     async function lookUp(labels: Record<string, string>, strategy: "repair" | "restore" = "repair", snapshots: unknown[] = [], restoreFrom?: string) {
         const pulumi = await import("@pulumi/pulumi");
         const { lookUpInstance } = await import("../../components/gcp/lookups");

@@ -34,8 +34,14 @@ function storeKeyEnv() {
     const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "keys-")), "vm.keys");
     fs.writeFileSync(keyFile, "000011-000022-000033-000044-000055-000066-000077-000088\n", { mode: 0o600 });
     return {
-        aws: { SECRET_NAME: "bootloop-rescue/dev/web-1-0a1b2c3d", KEY_FILE: keyFile, STACK_NAME: "dev", VM_LABEL: "aws us-east-1/i-0123456789abcdef0" },
-        gcp: { PROJECT: "my-project", SECRET_ID: "bootloop-rescue-dev-web-1-0a1b2c3d", KEY_FILE: keyFile, STACK_LABEL: "dev", VM_LABEL: "gcp my-project/us-central1-a/web-1" },
+        aws: {
+            SECRET_NAME: "bootloop-rescue/dev/web-1-0a1b2c3d",
+            KEY_FILE: keyFile,
+            STACK_NAME: "dev",
+            VM_LABEL: "aws us-east-1/i-0123456789abcdef0",
+            TAGS_JSON: JSON.stringify([{ Key: "Cost Center", Value: "4711, platform" }, { Key: "bootloop-rescue:stack", Value: "dev" }]),
+        },
+        gcp: { PROJECT: "my-project", SECRET_ID: "bootloop-rescue-dev-web-1-0a1b2c3d", KEY_FILE: keyFile, LABELS: "cost-center=cc-4711,bootloop-rescue-stack=dev,bootloop-rescue-managed-by=bootloop-rescue", VM_LABEL: "gcp my-project/us-central1-a/web-1" },
     };
 }
 

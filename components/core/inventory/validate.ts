@@ -19,6 +19,8 @@ const DEFAULTABLE_FIELDS = ["cloud", "strategy", "wave", "labels"];
 const CONFIG_KEY = /^([A-Za-z][A-Za-z0-9_-]{0,63}:)?[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
 /** A Windows computer name: a NetBIOS name or a DNS name. */
 export const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** Labels one entry may carry: they become tags, which the clouds limit per resource (see `MAX_USER_TAGS`). */
+export const MAX_VM_LABELS = 12;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
 // Printable, no control characters (so no newline), at most 256 characters.
 const LABEL_VALUE = /^[^\x00-\x1f\x7f]{0,256}$/;
@@ -287,6 +289,7 @@ function validateEntry(
         if (!isPlainMap(v.labels)) {
             at("labels", "must be a map of key: value", label);
         } else {
+            if (Object.keys(v.labels).length > MAX_VM_LABELS) at("labels", `${Object.keys(v.labels).length} labels; at most ${MAX_VM_LABELS} (they become tags, which each cloud limits per resource)`, label);
             for (const [k, val] of Object.entries(v.labels)) {
                 const text = asText(val);
                 if (!LABEL_KEY.test(k)) at("labels", `key ${show(k)} is not valid; expected 1-63 letters, digits, '_', '.', '/', '-'`, label);
