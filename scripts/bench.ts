@@ -45,7 +45,11 @@ function child(file: string): void {
     const { runOffline } = require("../components/core/offline/run") as typeof import("../components/core/offline/run");
     runOffline({
         stack: "bench",
-        config: { values: { "bootloop-rescue:inventory": path.basename(file), "bootloop-rescue:acceptDataLoss": "true" }, secretKeys: [] },
+        // Three tags, as an organisation's tag policies typically ask for: they are in every resource's state.
+        config: {
+            values: { "bootloop-rescue:inventory": path.basename(file), "bootloop-rescue:acceptDataLoss": "true", "bootloop-rescue:tags": JSON.stringify({ "cost-center": "cc-4711", owner: "platform-team", environment: "production" }) },
+            secretKeys: [],
+        },
         baseDir: path.dirname(file),
         identities,
         paths,
