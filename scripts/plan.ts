@@ -6,7 +6,11 @@
 //   npm run plan -- ... --json             one JSON document instead of the summary
 //   npm run plan -- ... --github-output    also append parallel= and max-in-flight= to the file
 //                                          $GITHUB_OUTPUT names (for `pulumi up --parallel` in CI)
+//   npm run plan -- ... --preflight        then check the plan against the real clouds, read-only:
+//                                          quotas, required-tag policies, the deployer's permissions
+//                                          (exit 3 when a check fails)
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { identities, paths } from "../components/clouds";
 import { InputError } from "../components/core/inventory/problems";
@@ -15,17 +19,28 @@ import { runOffline } from "../components/core/offline/run";
 import { planDocument, renderSummary } from "../components/core/offline/render";
 import { StackConfig, readStackConfig } from "../components/core/offline/stack-config";
 import { NAMESPACE } from "../components/core/settings";
+import { DiscoveryGate } from "../components/core/discovery/cli";
+import { PreflightGate } from "../components/core/preflight/cli";
+import { preflightVms, renderPreflight, runPreflight } from "../components/core/preflight/run";
+import { PreflightFinding, PreflightNeed } from "../components/core/preflight/types";
+import { configSourceOf } from "../components/core/offline/stack-config";
+import { defaultCliProcesses } from "../components/core/watcher/defaults";
+import { preflights } from "../components/preflights";
+import { cloudWatches } from "../components/watchers";
 import { disableStackTraces } from "./fast-stacks";
 import { STACK_NAME } from "./flags";
 
-const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json] [--github-output]";
+const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json] [--github-output] [--preflight]";
 
-function parseArgs(argv: string[]): { stack?: string; inventory?: string; json: boolean; githubOutput: boolean } {
-    const out: { stack?: string; inventory?: string; json: boolean; githubOutput: boolean } = { json: false, githubOutput: false };
+type PlanArgs = { stack?: string; inventory?: string; json: boolean; githubOutput: boolean; preflight: boolean };
+
+function parseArgs(argv: string[]): PlanArgs {
+    const out: PlanArgs = { json: false, githubOutput: false, preflight: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--json") out.json = true;
         else if (a === "--github-output") out.githubOutput = true;
+        else if (a === "--preflight") out.preflight = true;
         else if (a === "--stack" && argv[i + 1]) out.stack = argv[++i];
         else if (a === "--inventory" && argv[i + 1]) out.inventory = argv[++i];
         else if (a === "--help" || a === "-h") {
@@ -66,8 +81,22 @@ async function main(): Promise<number> {
         if (!file) throw new Error("--github-output: GITHUB_OUTPUT is not set (GitHub Actions sets it)");
         fs.appendFileSync(file, `parallel=${recommendedParallel(run.result.plan, run.settings.maxInFlight)}\nmax-in-flight=${run.settings.maxInFlight}\n`);
     }
-    process.stdout.write(args.json ? `${JSON.stringify(planDocument(run, source), null, 2)}\n` : `${renderSummary(run, source)}\n`);
-    return 0;
+    const findings = args.preflight ? await preflight(run, config, `Pulumi.${stack}.yaml`) : undefined;
+    const failed = (findings ?? []).some((f) => f.verdict === "fail");
+    if (args.json) process.stdout.write(`${JSON.stringify({ ...planDocument(run, source), ...(findings ? { preflight: findings } : {}) }, null, 2)}\n`);
+    else process.stdout.write(`${renderSummary(run, source)}\n${findings ? `\n${renderPreflight(findings)}\n` : ""}`);
+    return failed ? 3 : 0;
+}
+
+/** Checks the plan against the real clouds, read-only: each cloud its VMs, the clouds at once. */
+async function preflight(run: Awaited<ReturnType<typeof runOffline>>, config: StackConfig, stackFile: string): Promise<PreflightFinding[]> {
+    const needs = new Map<string, PreflightNeed>();
+    for (const [cloud, vms] of preflightVms(run)) {
+        const built = paths.find((p) => p.identity.cloud === cloud)!;
+        needs.set(cloud, { config: built.configure(configSourceOf(config), stackFile), vms });
+    }
+    const processes = Math.max(1, Math.min(64, Number(process.env.BOOTLOOP_MAX_CLI_PROCESSES) || defaultCliProcesses(os.cpus().length)));
+    return runPreflight(preflights, needs, new PreflightGate(new DiscoveryGate(cloudWatches, processes)));
 }
 
 // exitCode, not exit(): a large plan on a pipe (`--json | jq`) must be written out before the

@@ -32,7 +32,8 @@ function home(request: ScopeRequest): string {
     return request.options["--regions"]?.[0] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
 }
 
-async function call(cli: DiscoveryCli, scope: { role: string; region: string }, op: string, args: string[]): Promise<string> {
+/** One read-only aws call in a region, through the role of its account if it has one. */
+export async function awsCall(cli: DiscoveryCli, scope: { role: string; region: string }, op: string, args: string[]): Promise<string> {
     const env = scope.role ? await awsWatch.scopeEnv!({ role: scope.role, region: scope.region }, cli) : undefined;
     const [service, action] = op.split(" ");
     return cli.run({ cloud: "aws", scope: `${scope.role || "default"}/${scope.region}`, op, command: "aws", args: ["--region", scope.region, "--output", "json", service, action, ...args], env });
@@ -45,7 +46,7 @@ async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<Discove
     // Accounts without a role are reached with the ambient credentials: they must be its account.
     let ambient: string | undefined;
     if (!wanted || wanted.some((a) => !roles[a])) {
-        ambient = parseJson<{ Account?: string }>(await call(cli, { role: "", region }, "sts get-caller-identity", []), {}).Account;
+        ambient = parseJson<{ Account?: string }>(await awsCall(cli, { role: "", region }, "sts get-caller-identity", []), {}).Account;
     }
     const accounts = wanted ?? [ambient ?? ""];
     for (const a of accounts) {
@@ -56,10 +57,10 @@ async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<Discove
     const out: DiscoveryScope[] = [];
     for (const account of accounts) {
         const role = roles[account] ?? "";
-        const aliases = parseJson<{ AccountAliases?: string[] }>(await call(cli, { role, region }, "iam list-account-aliases", []), {}).AccountAliases ?? [];
+        const aliases = parseJson<{ AccountAliases?: string[] }>(await awsCall(cli, { role, region }, "iam list-account-aliases", []), {}).AccountAliases ?? [];
         let regions = request.options["--regions"];
         if (!regions) {
-            const listed = parseJson<{ Regions?: { RegionName: string }[] }>(await call(cli, { role, region }, "ec2 describe-regions", []), {}).Regions ?? [];
+            const listed = parseJson<{ Regions?: { RegionName: string }[] }>(await awsCall(cli, { role, region }, "ec2 describe-regions", []), {}).Regions ?? [];
             regions = listed.map((r) => r.RegionName).filter((r) => REGION.test(r)).sort();
         }
         for (const r of regions) out.push({ cloud: "aws", scope: account, scopeName: aliases[0] ?? "", region: r, fields: { role, marker: bootMarker } });
@@ -74,14 +75,14 @@ function tag(i: Instance, key: string): string | undefined {
 async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: ListedVm[] }> {
     const at = { role: scope.fields.role, region: scope.region };
     const listed = parseJson<{ Reservations?: { Instances: Instance[] }[] }>(
-        await call(cli, at, "ec2 describe-instances", ["--filters", "Name=platform,Values=windows", "Name=instance-state-name,Values=pending,running,stopping,stopped"]),
+        await awsCall(cli, at, "ec2 describe-instances", ["--filters", "Name=platform,Values=windows", "Name=instance-state-name,Values=pending,running,stopping,stopped"]),
         {},
     );
     const instances = (listed.Reservations ?? []).flatMap((r) => r.Instances).filter((i) => (i.Platform ?? "").toLowerCase() === "windows");
     if (instances.length === 0) return { vms: [] };
-    const statuses = parseJson<{ InstanceStatuses?: Status[] }>(await call(cli, at, "ec2 describe-instance-status", []), {}).InstanceStatuses ?? [];
+    const statuses = parseJson<{ InstanceStatuses?: Status[] }>(await awsCall(cli, at, "ec2 describe-instance-status", []), {}).InstanceStatuses ?? [];
     const statusOf = new Map(statuses.map((s) => [s.InstanceId, s]));
-    const members = parseJson<{ AutoScalingInstances?: { InstanceId: string; AutoScalingGroupName: string }[] }>(await call(cli, at, "autoscaling describe-auto-scaling-instances", []), {}).AutoScalingInstances ?? [];
+    const members = parseJson<{ AutoScalingInstances?: { InstanceId: string; AutoScalingGroupName: string }[] }>(await awsCall(cli, at, "autoscaling describe-auto-scaling-instances", []), {}).AutoScalingInstances ?? [];
     const groupOf = new Map(members.map((m) => [m.InstanceId, m.AutoScalingGroupName]));
     const vms = instances.map((i): ListedVm => {
         const state = i.State.Name;
@@ -132,12 +133,12 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
     const id = vm.fields.instanceId;
     let text: string;
     try {
-        text = await call(cli, at, "ec2 get-console-output", ["--instance-id", id, "--latest"]);
+        text = await awsCall(cli, at, "ec2 get-console-output", ["--instance-id", id, "--latest"]);
     } catch (err) {
         // Xen instances have no --latest: their console output is the last one buffered.
         if (!(err instanceof CliError) || err.transient || !/latest/i.test(err.message)) return unreadable("console output", err);
         try {
-            text = await call(cli, at, "ec2 get-console-output", ["--instance-id", id]);
+            text = await awsCall(cli, at, "ec2 get-console-output", ["--instance-id", id]);
         } catch (again) {
             return unreadable("console output", again);
         }

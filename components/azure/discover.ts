@@ -37,13 +37,13 @@ type View = { statuses?: { code?: string }[]; vmAgent?: { statuses?: { displaySt
 const lower = (s: string | undefined) => (s ?? "").toLowerCase();
 
 /** Runs `az <op> args…`; `rest get` is `az rest --method get`, rated as a read. */
-function call(cli: DiscoveryCli, subscription: string, op: string, args: string[]): Promise<string> {
+export function azCall(cli: DiscoveryCli, subscription: string, op: string, args: string[]): Promise<string> {
     const words = op === "rest get" ? ["rest"] : op.split(" ");
     return cli.run({ cloud: "azure", scope: lower(subscription), op, command: "az", args: [...words, ...args, "--output", "json", "--only-show-errors"] });
 }
 
 async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<DiscoveryScope[]> {
-    const readable = parseJson<{ id: string; name?: string; state?: string }[]>(await call(cli, "", "account list", []), []).filter((s) => !s.state || s.state === "Enabled");
+    const readable = parseJson<{ id: string; name?: string; state?: string }[]>(await azCall(cli, "", "account list", []), []).filter((s) => !s.state || s.state === "Enabled");
     const byId = new Map(readable.map((s) => [lower(s.id), s]));
     const wanted = request.options["--subscriptions"];
     for (const id of wanted ?? []) {
@@ -58,7 +58,7 @@ async function instanceViews(cli: DiscoveryCli, subscription: string): Promise<M
     const views = new Map<string, View>();
     let url: string | undefined = `/subscriptions/${subscription}/providers/Microsoft.Compute/virtualMachines?api-version=${API_VERSION}&statusOnly=true`;
     for (let page = 0; url && page < 1000; page++) {
-        const body: { value?: { id?: string; properties?: { instanceView?: View } }[]; nextLink?: string } = parseJson(await call(cli, subscription, "rest get", ["--method", "get", "--url", url]), {});
+        const body: { value?: { id?: string; properties?: { instanceView?: View } }[]; nextLink?: string } = parseJson(await azCall(cli, subscription, "rest get", ["--method", "get", "--url", url]), {});
         for (const v of body.value ?? []) if (v.id) views.set(lower(v.id), v.properties?.instanceView ?? {});
         url = body.nextLink;
     }
@@ -67,7 +67,7 @@ async function instanceViews(cli: DiscoveryCli, subscription: string): Promise<M
 
 async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: ListedVm[]; notWindows: number }> {
     const groups = new Set(scope.fields.resourceGroups.split(",").filter(Boolean).map(lower));
-    const models = parseJson<Model[]>(await call(cli, scope.scope, "vm list", ["--subscription", scope.scope]), []).filter((m) => groups.size === 0 || groups.has(lower(m.resourceGroup)));
+    const models = parseJson<Model[]>(await azCall(cli, scope.scope, "vm list", ["--subscription", scope.scope]), []).filter((m) => groups.size === 0 || groups.has(lower(m.resourceGroup)));
     const windows = models.filter((m) => lower(m.storageProfile?.osDisk?.osType) === "windows");
     if (windows.length === 0) return { vms: [], notWindows: models.length };
     const views = await instanceViews(cli, scope.scope);
@@ -76,7 +76,7 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
     const missing = windows.filter((m) => power(views.get(lower(m.id))) === "running" && !views.get(lower(m.id))?.vmAgent);
     for (let i = 0; i < missing.length; i += VIEW_BATCH) {
         const ids = missing.slice(i, i + VIEW_BATCH).map((m) => m.id);
-        const got = parseJson<({ id?: string; instanceView?: View } | null)[] | { id?: string; instanceView?: View }>(await call(cli, scope.scope, "vm get-instance-view", ["--ids", ...ids]), []);
+        const got = parseJson<({ id?: string; instanceView?: View } | null)[] | { id?: string; instanceView?: View }>(await azCall(cli, scope.scope, "vm get-instance-view", ["--ids", ...ids]), []);
         for (const v of Array.isArray(got) ? got : [got]) if (v?.id) views.set(lower(v.id), { ...v.instanceView, vmAgent: v.instanceView?.vmAgent ?? { statuses: [] } });
     }
     const vms = windows.map((m): ListedVm => {
@@ -138,7 +138,7 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
 async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Promise<OutputRead> {
     let log: string;
     try {
-        log = await call(cli, scope.scope, "vm boot-diagnostics get-boot-log", ["--ids", vm.memo.id]);
+        log = await azCall(cli, scope.scope, "vm boot-diagnostics get-boot-log", ["--ids", vm.memo.id]);
     } catch (err) {
         return unreadable("serial log", err);
     }

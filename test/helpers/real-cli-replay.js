@@ -56,6 +56,7 @@ server.listen(0, "127.0.0.1", () => {
                     CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${endpoint}/compute/v1/`,
                     CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER: `${endpoint}/`,
                     CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `${endpoint}/`,
+                    CLOUDSDK_API_ENDPOINT_OVERRIDES_ORGPOLICY: `${endpoint}/`,
                     CLOUDSDK_CORE_DISABLE_PROMPTS: "1",
                     CLOUDSDK_CORE_CHECK_GCE_METADATA: "false",
                     CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: "1",
@@ -80,6 +81,8 @@ server.listen(0, "127.0.0.1", () => {
             let verdict;
             if (REJECTED[cli].test(run.stderr)) verdict = "rejected";
             else if (reached) verdict = "accepted";
+            // A command that needs no request (gcloud auth print-access-token) and succeeded.
+            else if (run.code === 0) verdict = "ran";
             else if (cli === "az" && /No module named|ModuleNotFoundError/.test(run.stderr)) verdict = "unloadable";
             else if (cli === "az" && run.code !== 2) verdict = "parsed";
             else verdict = "unknown";

@@ -14,20 +14,14 @@ import * as azure from "../azure/run-script";
 import * as adeKey from "../azure/ade-world";
 import * as gcp from "../gcp/run-script";
 import { AWS_STACK, awsWorld, azureWorld, gcpWorld, runDiscover } from "../helpers/discovery-run";
+import { Cli, assertRealClis, notAccepted, realCliSkip, replayThroughRealClis } from "../helpers/real-cli";
 import { StandInRun } from "../helpers/stand-in";
-
-type Cli = "aws" | "gcloud" | "az";
 interface Observed {
     cli: Cli;
     runs: StandInRun[];
 }
 
 const AWS_MODELS = "/usr/lib/python3/dist-packages/awscli/botocore/data";
-
-function skip(): string | undefined {
-    if (process.env.BOOTLOOP_SKIP_REAL_CLI === "1") return "BOOTLOOP_SKIP_REAL_CLI=1";
-    return undefined;
-}
 
 /** What `npm run import-keys` gives the store-key scripts: a key file that outlives the run, for the replay. */
 function storeKeyEnv() {
@@ -207,14 +201,12 @@ function gcpMessageOf(argv: string[]): string | undefined {
     return ({ "instances describe": "Instance", "instances list": "Instance", "disks describe": "Disk", "snapshots describe": "Snapshot", "snapshots list": "Snapshot", "instances get-serial-port-output": "SerialPortOutput", "instances get-guest-attributes": "GuestAttributesEntry" } as Record<string, string>)[words];
 }
 
-(skip() ? describe.skip : describe)("every CLI call, checked against the real aws, gcloud and az (network namespace, loopback only)", function () {
+(realCliSkip() ? describe.skip : describe)("every CLI call, checked against the real aws, gcloud and az (network namespace, loopback only)", function () {
     this.timeout(1_200_000);
     let observed: Observed[];
 
     before(function () {
-        for (const [what, ok] of [["/usr/bin/aws (Debian awscli, v2)", fs.existsSync("/usr/bin/aws")], ["gcloud", spawnSync("gcloud", ["--version"]).status === 0], ["az", spawnSync("az", ["--version"]).status === 0], ["unshare -n (root)", spawnSync("unshare", ["-n", "true"]).status === 0]] as const) {
-            assert.ok(ok, `${what} is needed here: bash scripts/test.sh installs awscli and azure-cli; gcloud comes with the machine (or set BOOTLOOP_SKIP_REAL_CLI=1 to leave this out knowingly)`);
-        }
+        assertRealClis();
         observed = observe();
     });
 
@@ -231,13 +223,8 @@ function gcpMessageOf(argv: string[]): string | undefined {
         }
         const counts = Object.fromEntries((["aws", "az", "gcloud"] as Cli[]).map((c) => [c, spec.filter((s) => s.cli === c).length]));
         assert.ok(counts.aws >= 10 && counts.az >= 8 && counts.gcloud >= 8, `calls to check: ${JSON.stringify(counts)}`);
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "replay-")), "spec.json");
-        fs.writeFileSync(file, JSON.stringify(spec));
-        const replay = spawnSync("unshare", ["-n", process.execPath, path.join(__dirname, "../helpers/real-cli-replay.js"), file], { encoding: "utf8", timeout: 1_100_000, maxBuffer: 64 << 20 });
-        assert.equal(replay.status, 0, replay.stderr);
-        const results: { cli: Cli; argv: string[]; verdict: string; detail: string }[] = JSON.parse(replay.stdout);
-        const bad = results.filter((r) => !(r.verdict === "accepted" || (r.cli === "az" && (r.verdict === "parsed" || r.verdict === "unloadable"))));
-        assert.deepEqual(bad.map((r) => `${r.cli} ${r.argv.join(" ")} → ${r.verdict}: ${r.detail}`), []);
+        const results = replayThroughRealClis(spec);
+        assert.deepEqual(notAccepted(results), []);
         const tally = (cli: Cli, verdict: string) => results.filter((r) => r.cli === cli && r.verdict === verdict).length;
         // The aws and gcloud calls all reached the recorder: the real CLIs sent them.
         assert.equal(tally("aws", "accepted"), counts.aws);
