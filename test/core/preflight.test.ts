@@ -7,6 +7,9 @@ import { preflightVms, renderPreflight, runPreflight } from "../../components/co
 import { PreflightCli, PreflightFinding, PreflightNeed, PreflightVm } from "../../components/core/preflight/types";
 import { CliError } from "../../components/core/watcher/types";
 import { preflights } from "../../components/preflights";
+import { deployerAllows } from "../../components/aws/preflight";
+import { deployerRole } from "../../components/azure/preflight";
+import { deployerPermissions } from "../../components/gcp/preflight";
 import { World, answer, testIamPermissions } from "../fixtures/preflight/clouds";
 import { Cli, assertRealClis, notAccepted, realCliSkip, replayThroughRealClis } from "../helpers/real-cli";
 
@@ -114,6 +117,50 @@ describe("preflight (npm run plan -- --preflight)", () => {
         const [small, large] = [await count(2), await count(2000)];
         // describe-instances and describe-volumes take 200 ids a call: 10 more calls each.
         assert.ok(large - small <= 2 * Math.ceil(2000 / 200), `${small} calls for 2 VMs, ${large} for 2,000`);
+    });
+
+    it("makes only reads the shipped deployer roles grant (org policies on GCP need the viewer role the README names)", async () => {
+        const cli = new FixtureCli("tight");
+        await runPreflight(preflights, needs, cli);
+        const ops = new Set(cli.calls.map((c) => `${c.command} ${c.op}`));
+        const AZURE: Record<string, string | undefined> = {
+            "vm list-usage": "Microsoft.Compute/locations/usages/read",
+            "vm list-skus": "Microsoft.Compute/skus/read",
+            "policy assignment list": "Microsoft.Authorization/policyAssignments/read",
+            "vm list": "Microsoft.Compute/virtualMachines/read",
+            // Every principal may read its own permissions.
+            "rest get": undefined,
+        };
+        const GCP: Record<string, string | undefined> = {
+            "compute instances list": "compute.instances.list",
+            "compute disks list": "compute.disks.list",
+            "compute regions describe": "compute.regions.get",
+            "compute machine-types describe": "compute.machineTypes.get",
+            "compute project-info describe": "compute.projects.get",
+            "projects get-ancestors": "resourcemanager.projects.get",
+            "auth print-access-token": undefined,
+            "org-policies list": undefined,
+            "org-policies describe-custom-constraint": undefined,
+        };
+        const role = deployerRole().Actions;
+        const permissions = deployerPermissions();
+        for (const op of ops) {
+            const [command, ...words] = op.split(" ");
+            const rest = words.join(" ");
+            if (command === "aws") {
+                const [service, action] = rest.split(" ");
+                const name = `${service.replace("service-quotas", "servicequotas")}:${action.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("")}`;
+                assert.ok(/:(Describe|Get|List|Simulate)/.test(name), `${name} is not a read`);
+                assert.ok(deployerAllows(name), `deployer-policy.json lacks ${name}`);
+            } else if (command === "az") {
+                assert.ok(rest in AZURE, `az ${rest}: unmapped`);
+                if (AZURE[rest]) assert.ok(role.includes(AZURE[rest]!), `deployer-role.json lacks ${AZURE[rest]}`);
+            } else {
+                assert.ok(rest in GCP, `gcloud ${rest}: unmapped`);
+                if (GCP[rest]) assert.ok(permissions.includes(GCP[rest]!), `deployer-role.yaml lacks ${GCP[rest]}`);
+            }
+        }
+        assert.ok(ops.size >= 20, [...ops].join(", "));
     });
 
     it("sends GCP's token only as a bearer header, to the resource manager the environment names", async () => {
