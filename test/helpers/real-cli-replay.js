@@ -83,6 +83,9 @@ server.listen(0, "127.0.0.1", () => {
             else if (reached) verdict = "accepted";
             // A command that needs no request (gcloud auth print-access-token) and succeeded.
             else if (run.code === 0) verdict = "ran";
+            // Parsed, then went for a host no endpoint override covers (connect-to-serial-port's
+            // host keys at www.gstatic.com): argument errors exit 2 before any of that.
+            else if (cli === "gcloud" && run.code !== 2 && /\(ServerNotFoundError\): Unable to find the server at/.test(run.stderr)) verdict = "ran";
             else if (cli === "az" && /No module named|ModuleNotFoundError/.test(run.stderr)) verdict = "unloadable";
             else if (cli === "az" && run.code !== 2) verdict = "parsed";
             else verdict = "unknown";

@@ -25,7 +25,7 @@ export function assertRealClis(): void {
 export interface Replayed {
     cli: Cli;
     argv: string[];
-    /** accepted (sent), ran (exit 0, nothing to send), parsed (az, parsed but cannot run here), unloadable (az, module missing), rejected, unknown. */
+    /** accepted (sent), ran (exit 0 with nothing to send, or parsed and then stopped reaching a host outside the recorder), parsed (az, parsed but cannot run here), unloadable (az, module missing), rejected, unknown. */
     verdict: string;
     detail: string;
 }
