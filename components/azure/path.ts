@@ -19,7 +19,7 @@ class AzureSession {
         const tags = { ...ctx.config.tags, "bootloop-rescue-stack": pulumi.getStack(), "bootloop-rescue-managed-by": "bootloop-rescue" };
         const providerOf = (subscription: string) => this.provider(subscription);
         this.fleet = new AzureRescueFleet(ctx.config, providerOf, tags);
-        this.env = { settings: ctx.settings, providerOf, rescueOf: (r) => this.fleet.detailsOf(r), tags };
+        this.env = { settings: ctx.settings, providerOf, rescueOf: (r) => this.fleet.detailsOf(r), tags, userTags: ctx.config.tags };
     }
 
     /** One provider per subscription: a stack can span several. */

@@ -23,6 +23,8 @@ export interface AzureStepEnv {
     rescueOf(rescue: RescueStep): AzureRescueVm;
     /** Tags every resource carries. */
     tags: Record<string, string>;
+    /** The user's tags alone (config `tags` or `azureTags`). */
+    userTags: Record<string, string>;
 }
 
 const facts = (ctx: StepContext) => ctx.vm.facts as unknown as AzureFacts;
@@ -174,8 +176,9 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
             asyncExecution: false,
             treatFailureAsDeploymentFailure: true,
             timeoutInSeconds: env.settings.repairTimeoutMinutes * 60,
-            // A tag policy that denies untagged resources covers Run Commands too.
-            tags: tags(env, ctx, "repair"),
+            // A tag policy that denies untagged resources covers Run Commands too: the user's tags,
+            // and nothing else, since each repair's state counts against the 20 KB per VM.
+            tags: Object.keys(env.userTags).length > 0 ? env.userTags : undefined,
         },
         pulumi.mergeOptions(ctx.opts, {
             provider,
