@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, actionMatches, chunks, quotaFinding, skippedBecause } from "../core/preflight/types";
+import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, actionMatches, chunks, quotaFinding, rescueCount, skippedBecause } from "../core/preflight/types";
 import { parseJson } from "../core/watcher/types";
 import { AwsConfig } from "./config";
 import { awsCall } from "./discover";
@@ -79,7 +79,7 @@ async function quotas(cli: PreflightCli, at: Scope, vms: PreflightVm[], config: 
             findings.push({ ...base, check: "quota", verdict: "skipped", message: skippedBecause(what, err) });
         }
     };
-    const rescues = new Set(vms.flatMap((v) => (v.rescue ? [v.rescue.member] : []))).size;
+    const rescues = rescueCount(vms);
     const type = config.rescueInstanceType;
     const quota = quotaOf(type);
     if (rescues > 0 && !quota) findings.push({ ...base, check: "quota", verdict: "warn", message: `no known on-demand vCPU quota for ${type}: check its family's quota by hand` });

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, chunks, quotaFinding, skippedBecause } from "../core/preflight/types";
+import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, chunks, quotaFinding, rescueCount, skippedBecause } from "../core/preflight/types";
 import { parseJson } from "../core/watcher/types";
 import { GcpConfig } from "./config";
 
@@ -65,7 +65,7 @@ async function quotas(cli: PreflightCli, project: string, region: string, vms: P
     try {
         const regional = parseJson<{ quotas?: Quota[] }>(await gc(cli, project, "compute regions describe", [region, "--project", project]), {}).quotas ?? [];
         const quota = (metric: string) => regional.find((q) => q.metric === metric);
-        const rescues = new Set(vms.flatMap((v) => (v.rescue ? [v.rescue.member] : []))).size;
+        const rescues = rescueCount(vms);
         if (rescues > 0) {
             const zone = vms.find((v) => v.rescue)!.fields.zone;
             const type = parseJson<{ guestCpus?: number }>(await gc(cli, project, "compute machine-types describe", [config.rescueMachineType, "--zone", zone, "--project", project]), {});

@@ -1,6 +1,9 @@
-import { chainStepOf } from "../chain-steps";
+import { ChainStep, KEPT_DISK_STEPS, SCRATCH_DISK_STEP, chainStepOf } from "../chain-steps";
 import type { OfflineRun } from "../offline/run";
 import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, Verdict } from "./types";
+
+/** The chain steps that make a disk (the backup is a snapshot; the other kept steps and the scratch step are disks). */
+const DISK_STEPS: readonly ChainStep[] = [SCRATCH_DISK_STEP, ...KEPT_DISK_STEPS.filter((s) => s !== "backup")];
 
 /** Each VM of an offline run with what its chain creates, grouped by cloud. */
 export function preflightVms(run: OfflineRun): Map<string, PreflightVm[]> {
@@ -10,7 +13,7 @@ export function preflightVms(run: OfflineRun): Map<string, PreflightVm[]> {
         if (r.type.startsWith("command:")) continue;
         const at = chainStepOf(r.name);
         if (at?.step === "backup") snapshots.set(at.stem, (snapshots.get(at.stem) ?? 0) + 1);
-        else if (at && ["scratch", "fixed", "restored"].includes(at.step)) disks.set(at.stem, (disks.get(at.stem) ?? 0) + 1);
+        else if (at && DISK_STEPS.includes(at.step)) disks.set(at.stem, (disks.get(at.stem) ?? 0) + 1);
     }
     const capacity = new Map(run.result.plan.rescuePools.flatMap((p) => p.members.map((m) => [m.name, p.capacity] as const)));
     const byCloud = new Map<string, PreflightVm[]>();

@@ -82,6 +82,11 @@ export function quotaFinding(base: Omit<PreflightFinding, "check" | "verdict" | 
     return { ...base, check: "quota", verdict: "ok", message: figures };
 }
 
+/** The rescue VMs a set of VMs is repaired on (each counted once, however many disks it holds). */
+export function rescueCount(vms: readonly PreflightVm[]): number {
+    return new Set(vms.flatMap((v) => (v.rescue ? [v.rescue.member] : []))).size;
+}
+
 /** Splits a list into chunks of at most `size` (batched calls). */
 export function chunks<T>(items: readonly T[], size: number): T[][] {
     const out: T[][] = [];
