@@ -106,6 +106,24 @@ describe("inventory validation", () => {
         });
     }
 
+    it("never suggests a recovery password as a command argument: the passwords go on standard input, or through npm run import-keys", () => {
+        const messages = [
+            ...problems(`vms:\n${AWS}    bitlockerKey: nope\n`),
+            ...problems(`vms:\n${AWS}    bitlockerKey: plain-key\n`),
+            ...problems(`vms:\n${AWS}    bitlockerKey: 111111-222222-333333-444444-555555-666666-777777-888888\n`),
+        ].map((p) => p.message);
+        assert.equal(messages.length, 3);
+        for (const message of messages) {
+            const commands = [...message.matchAll(/`(pulumi config set[^`]*)`/g)].map((m) => m[1]);
+            for (const command of commands) {
+                // `pulumi config set [--secret] KEY` and nothing after the key but a redirection of standard input.
+                assert.match(command, /^pulumi config set --secret \S+( < \S+)?$/, `a value given as an argument in: ${message}`);
+            }
+            assert.match(message, /standard input|npm run import-keys/, message);
+            assert.doesNotMatch(message, /<recovery password>|<key>|<password>/i, message);
+        }
+    });
+
     it("rejects the same VM twice, naming both entries", () => {
         const [p] = problems(`vms:\n${AWS}${GCP}${AWS}`);
         assert.equal(p.entry, 2);

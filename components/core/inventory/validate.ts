@@ -26,6 +26,14 @@ const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
 const LABEL_VALUE = /^[^\x00-\x1f\x7f]{0,256}$/;
 const MAX_WAVE = 10_000;
 
+/**
+ * How to store recovery passwords in a secret config key: on standard input (a file or a pipe),
+ * never as an argument, which the process list and shell history would keep; or, without
+ * `bitlockerKey`, with `npm run import-keys`, which does that from a recovery-key export.
+ */
+const SET_SECRET_KEY = (name: string) =>
+    `set it on standard input with \`pulumi config set --secret ${name} < FILE\` (a file or a pipe, never an argument: the process list and shell history keep arguments), or drop bitlockerKey and let \`npm run import-keys -- --stack STACK --from EXPORT.csv\` store the keys`;
+
 /** A validated inventory entry: everything later stages need, nothing left unchecked. */
 export interface VmEntry {
     /** Position in the inventory (for messages). */
@@ -241,15 +249,15 @@ function validateEntry(
     if (v.bitlockerKey !== undefined) {
         const name = v.bitlockerKey;
         if (typeof name !== "string" || !CONFIG_KEY.test(name)) {
-            at("bitlockerKey", `${show(name)} is not a config key name; give the name of a secret stack-config key (set with \`pulumi config set --secret NAME\`), never the recovery password itself`, label);
+            at("bitlockerKey", `${show(name)} is not a config key name; give the name of a secret stack-config key, never the recovery password itself (${SET_SECRET_KEY("NAME")})`, label);
         } else {
             const full = name.includes(":") ? name : `${ctx.configNamespace}:${name}`;
             const kind = ctx.configKind(full);
             // Only this project's own keys: another namespace's secret (a provider's credentials,
             // say) must never be sent to a rescue VM.
             if (!full.startsWith(`${ctx.configNamespace}:`)) at("bitlockerKey", `names config key ${show(full)} of another namespace; BitLocker keys must be keys of this project (${ctx.configNamespace}:…), so no other secret of the stack can reach a rescue VM`, label);
-            else if (kind === "missing") at("bitlockerKey", `names config key ${show(full)}, which this stack does not set; run \`pulumi config set --secret ${name} <recovery password>\``, label);
-            else if (kind === "plain") at("bitlockerKey", `config key ${show(full)} is not a secret; set it again with \`pulumi config set --secret ${name} …\``, label);
+            else if (kind === "missing") at("bitlockerKey", `names config key ${show(full)}, which this stack does not set; ${SET_SECRET_KEY(name)}`, label);
+            else if (kind === "plain") at("bitlockerKey", `config key ${show(full)} is not a secret, so its value sits in plain text in the stack file; set it again as a secret (${SET_SECRET_KEY(name)})`, label);
             else bitlockerKey = full;
         }
     }
