@@ -95,6 +95,32 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         assert.equal((await fine).outcome, "ok");
     });
 
+    it("a step that goes away before its group's poll leaves the watcher running and the other steps answered", async () => {
+        const lab = labWatch();
+        const { waiter: w } = waiter(lab.cloud, 20);
+        const crashes: unknown[] = [];
+        const record = (reason: unknown) => crashes.push(reason);
+        process.on("unhandledRejection", record);
+        try {
+            // The only wait of its group is withdrawn (a customTimeout, Ctrl-C) before the poll is due.
+            wait(w, "a", "on", 1000).cancel();
+            await new Promise((r) => setTimeout(r, 60));
+            assert.deepEqual(crashes, [], "an emptied group is no error");
+            assert.equal(lab.calls.length, 0, "no call for a group nobody waits in");
+            assert.equal(w.open, 0);
+            // The same group, and an unrelated one, still get answers.
+            lab.state.set("b", "on");
+            const b = wait(w, "b", "on", 1000);
+            const gone = wait(w, "c", "on", 1000);
+            gone.cancel();
+            assert.equal((await b.answer).outcome, "ok");
+            await new Promise((r) => setTimeout(r, 60));
+            assert.deepEqual(crashes, []);
+        } finally {
+            process.off("unhandledRejection", record);
+        }
+    });
+
     it("says so when no observation could be made long after the deadline (an error, not a timeout)", async () => {
         const lab = labWatch();
         const { waiter: w } = waiter(lab.cloud, 20, 150);

@@ -85,6 +85,8 @@ export class Waiter {
         });
         g.waits.add(pending);
         this.schedule(key, g);
+        // A step that goes away (a customTimeout, Ctrl-C, OOM) withdraws its wait: normal, and its
+        // group may be left empty before its poll is due.
         return { answer, cancel: () => g.waits.delete(pending) };
     }
 
@@ -95,7 +97,13 @@ export class Waiter {
         const due = g.failures > 0 ? g.lastPoll + this.failureDelay(g.failures) : Math.max(now + this.timing.batchWindowMs, g.lastPoll + poll);
         g.timer = setTimeout(() => {
             g.timer = undefined;
-            void this.poll(key, g);
+            this.poll(key, g).catch((err: unknown) => {
+                // A defect of one group's poll must not take the watcher (and every step) down.
+                g.lastError = err instanceof Error ? err.message : String(err);
+                g.failures++;
+                g.busy = false;
+                this.schedule(key, g);
+            });
         }, Math.max(0, due - now));
     }
 
@@ -105,6 +113,11 @@ export class Waiter {
     }
 
     private async poll(key: string, g: Group): Promise<void> {
+        if (g.waits.size === 0) {
+            // Every step of the group went away before its poll: nothing to observe, no call.
+            if (this.groups.get(key) === g) this.groups.delete(key);
+            return;
+        }
         g.busy = true;
         const started = Date.now();
         g.lastPoll = started;
