@@ -5,7 +5,7 @@
 // about keeping disks read the role every disk is tagged with, and the tests of the program check
 // that each role carries its option (test/scripts/plan.test.ts).
 import { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { KEPT_DISK_STEPS, SCRATCH_DISK_STEP, chainStepOf, waveOfGate } from "../components/core/chain-steps";
+import { KEPT_DISK_STEPS, ROLE_TAGS, SCRATCH_DISK_STEP, chainStepOf, waveOfGate } from "./chain-names";
 
 /** Disks, volumes and snapshots the program can declare, per cloud. */
 export const DISK_TYPES = new Set([
@@ -25,7 +25,7 @@ export const SCRATCH_ROLE: string = SCRATCH_DISK_STEP;
 /** A disk's role: the tag (AWS `bootloop-rescue:role`, Azure and GCP `bootloop-rescue-role`). */
 export function roleOf(props: Record<string, any>): string | undefined {
     const tags = (props.tags ?? props.labels ?? {}) as Record<string, unknown>;
-    const role = tags["bootloop-rescue:role"] ?? tags["bootloop-rescue-role"];
+    const role = ROLE_TAGS.map((t) => tags[t]).find((v) => v !== undefined && v !== null);
     return typeof role === "string" ? role : undefined;
 }
 
@@ -64,7 +64,7 @@ function tagsOf(props: Record<string, any>): Record<string, unknown> {
 
 /** Whether a resource is part of the rescue fleet: its name, or its role tag. */
 function isRescue(args: { name: string; props: Record<string, any> }): boolean {
-    return RESCUE.test(args.name) || roleOf(args.props) === "rescue" || tagsOf(args.props)["bootloop-rescue:role"] === "rescue";
+    return RESCUE.test(args.name) || roleOf(args.props) === "rescue" || tagsOf(args.props)[ROLE_TAGS[0]] === "rescue";
 }
 
 /** Rescue VMs are reachable only through their cloud's agent channel. */
