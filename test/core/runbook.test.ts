@@ -91,6 +91,32 @@ describe("the runbook (docs/runbook.md)", () => {
         }
     });
 
+    it("names the repair engine's exit codes as rescue/repair-disk defines them", () => {
+        const engine = fs.readFileSync(path.join(root, "rescue/repair-disk"), "utf8");
+        const codes = new Map([...engine.matchAll(/^EXIT_([A-Z_]+) = (\d+)\b/gm)].map((m) => [m[1].toLowerCase().replace(/_/g, "-"), Number(m[2])]));
+        assert.equal(codes.get("locked"), 4, "repair-disk's EXIT_LOCKED");
+        const cited = [...runbook.matchAll(/\bexit (\d+) \(\*([a-z-]+)\*\)/g)];
+        assert.ok(cited.some((m) => m[2] === "locked"), "the runbook names the exit of a disk that will not unlock");
+        for (const [text, code, name] of cited) assert.equal(Number(code), codes.get(name), `${text}: repair-disk exits ${codes.get(name)} for ${name}`);
+    });
+
+    it("sends only single-pass ADE to az vm repair, which unlocks no other (Microsoft: single pass encryption only)", () => {
+        const row = runbook.split("\n").find((l) => l.includes("**dual-pass ADE**"));
+        assert.ok(row, "the table has a row for dual-pass ADE");
+        assert.doesNotMatch(row.replace("Not `az vm repair`: it unlocks single-pass ADE only", ""), /vm[- ]repair/, "the dual-pass row points at vm-repair");
+        const start = runbook.indexOf("az extension add --name vm-repair");
+        const heading = runbook.lastIndexOf("\n### ", start);
+        const section = runbook.slice(heading, runbook.indexOf("\n##", start));
+        assert.match(section, /single-pass ADE only/);
+        assert.doesNotMatch(section.replace(/not dual-pass/g, ""), /dual-pass/, "the vm-repair section offers it for dual-pass ADE");
+    });
+
+    it("every pulumi up passes the policy pack", () => {
+        const ups = commands.filter((c) => c.words[0] === "pulumi" && c.words[1] === "up");
+        assert.ok(ups.length >= 3);
+        for (const { line, words } of ups) assert.equal(words[words.indexOf("--policy-pack") + 1], "policy", `${line}: without --policy-pack policy`);
+    });
+
     it("uses only options the az extensions define", () => {
         for (const { line, words } of commands.filter((c) => c.words[0] === "az")) {
             const key = Object.keys(AZ_EXTENSIONS).find((k) => words.slice(1, 1 + k.split(" ").length).join(" ") === k);
