@@ -233,13 +233,13 @@ describe("ci: the GitHub Actions example", function () {
         assert.equal(seen, 4, "two reusable calls and two logins");
     });
 
-    it("the safety rails: OIDC token, a protected environment, one concurrency group per stack, pulumi cancel on cancel, canary batch first", () => {
+    it("the safety rails: OIDC token, a protected environment, one concurrency group per stack, pulumi cancel on cancel (of our own up), canary batch first", () => {
         const up = workflows().find((w) => w.file === "bootloop-rescue-update.yml")!.doc as unknown as { permissions: Record<string, string>; jobs: { up: Record<string, any> } };
         assert.equal(up.permissions["id-token"], "write");
         assert.equal(up.jobs.up.environment, "bootloop-rescue");
         assert.deepEqual(up.jobs.up.concurrency, { group: "bootloop-rescue-stack-${{ matrix.stack }}", "cancel-in-progress": false });
         assert.equal(up.jobs.up.strategy["fail-fast"], false);
-        const cancel = up.jobs.up.steps.find((s: Step & { if?: string }) => s.if === "cancelled()");
+        const cancel = up.jobs.up.steps.find((s: Step & { if?: string }) => s.if?.startsWith("cancelled()"));
         assert.equal(cancel.run, 'pulumi cancel --yes --stack "$STACK"');
         const update = up.jobs.up.steps.find((s: Step & { name?: string }) => s.name === "Update");
         assert.match(update.run, /--parallel "\$PARALLEL"/);
@@ -247,10 +247,10 @@ describe("ci: the GitHub Actions example", function () {
         const trigger = workflows().find((w) => w.file === "bootloop-rescue-up.yml")!.doc as unknown as { jobs: Record<string, any> };
         assert.deepEqual(trigger.jobs.then.needs, ["select", "first"]);
         assert.match(trigger.jobs.then.if, /needs\.first\.result == 'success' \|\| needs\.first\.result == 'skipped'/);
-        // No long-lived cloud keys: the only secrets are Pulumi's own and the chat webhook.
+        // No long-lived cloud keys: the only secrets are Pulumi's own (the deployer's and the previews') and the chat webhook.
         const secrets = new Set<string>();
         for (const f of walk(EXAMPLE)) for (const m of fs.readFileSync(f, "utf8").matchAll(/secrets\.([A-Z_]+)/g)) secrets.add(m[1]);
-        assert.deepEqual([...secrets].sort(), ["BOOTLOOP_WEBHOOK_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]);
+        assert.deepEqual([...secrets].sort(), ["BOOTLOOP_WEBHOOK_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_PREVIEW_ACCESS_TOKEN"]);
     });
 
     it("no run: line holds an expression: every value reaches the shell as an environment variable, never as code", () => {
@@ -259,15 +259,17 @@ describe("ci: the GitHub Actions example", function () {
         for (const [file, run] of runs) if (run) assert.ok(!run.includes("${{"), `${file}: ${run}`);
     });
 
-    it("every command a run: line calls is an npm script of package.json or a command the README shows", () => {
+    it("every command a run: line calls is an npm script of package.json or a command the README (the project's or the example's) shows", () => {
         const scripts = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8") + fs.readFileSync(path.join(EXAMPLE, "README.md"), "utf8");
         const runs = [...workflows().flatMap(({ doc }) => Object.values(doc.jobs).flatMap((j) => (j.steps ?? []).map((s) => s.run))), ...loginAction().runs.steps.map((s) => s.run)].filter((r): r is string => !!r);
-        const shell = new Set(["if", "then", "elif", "else", "fi", "[", "exit"]);
+        // Shell words and the coreutils every runner has.
+        const shell = new Set(["if", "then", "elif", "else", "fi", "[", "exit", "echo", "cat"]);
         const commands: string[] = [];
         for (const run of runs) {
             for (const part of run.replace(/\\\n/g, " ").split(/\n|&&|\|\||;|\|/)) {
-                const words = part.trim().replace(/^(then|else)\s+/, "").split(/\s+/).filter(Boolean);
+                // A leading VAR=value only sets the command's environment: the command is the next word.
+                const words = part.trim().replace(/^(then|else)\s+/, "").replace(/^([A-Z_][A-Z0-9_]*=("[^"]*"|\S*)\s+)+/, "").split(/\s+/).filter(Boolean);
                 if (!words.length || shell.has(words[0])) continue;
                 commands.push(words.slice(0, 4).join(" "));
                 if (words[0] === "npm") {
@@ -282,5 +284,224 @@ describe("ci: the GitHub Actions example", function () {
             }
         }
         assert.ok(commands.some((c) => c.startsWith("pulumi up")) && commands.some((c) => c.startsWith("npm run --silent watch")), commands.join("\n"));
+    });
+});
+
+type Job = { env?: Record<string, string>; defaults?: { run?: { shell?: string } }; steps?: (Step & { name?: string; id?: string; if?: string })[] };
+type WorkflowDoc = { defaults?: { run?: { shell?: string } }; jobs: Record<string, Job> };
+
+/**
+ * The command line GitHub runs a step's `run:` with on a Linux runner: the step's, the job's or the
+ * workflow's `shell:`; without one `bash -e {0}` (no pipefail: a pipe takes its last command's status).
+ */
+function githubShell(workflow: WorkflowDoc, job: Job, step: Step): string[] {
+    const shell = step.shell ?? job.defaults?.run?.shell ?? workflow.defaults?.run?.shell;
+    if (shell === undefined) return ["bash", "-e"];
+    if (shell === "bash") return ["bash", "--noprofile", "--norc", "-eo", "pipefail"];
+    if (shell === "sh") return ["sh", "-e"];
+    throw new Error(`shell ${shell}: not emulated by this test`);
+}
+
+/** Stand-ins for the commands the steps call: each a bash script body. */
+type Stubs = Record<string, string>;
+
+/**
+ * Runs one step's `run:` as GitHub would (its shell, a fresh GITHUB_OUTPUT and RUNNER_TEMP), with
+ * stand-in commands first on PATH. `env` replaces what the step's expressions would give.
+ */
+function runStep(file: string, jobName: string, step: Step, stubs: Stubs, env: Record<string, string> = {}) {
+    const doc = parse(fs.readFileSync(path.join(EXAMPLE, "workflows", file), "utf8")) as WorkflowDoc;
+    const job = doc.jobs[jobName];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-step-"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    fs.mkdirSync(path.join(dir, "temp"));
+    for (const [name, body] of Object.entries(stubs)) fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "step.sh"), step.run!);
+    const githubOutput = path.join(dir, "github-output");
+    fs.writeFileSync(githubOutput, "");
+    const out = spawnSync(githubShell(doc, job, step)[0], [...githubShell(doc, job, step).slice(1), path.join(dir, "step.sh")], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, GITHUB_OUTPUT: githubOutput, RUNNER_TEMP: path.join(dir, "temp"), STACK: "inc-01", ...env },
+    });
+    return { status: out.status, output: `${out.stdout}${out.stderr}`, githubOutput: fs.readFileSync(githubOutput, "utf8"), dir };
+}
+
+function stepOf(file: string, jobName: string, name: string): Step & { name?: string; id?: string; if?: string } {
+    const doc = workflows().find((w) => w.file === file)!.doc as unknown as WorkflowDoc;
+    const step = doc.jobs[jobName].steps!.find((s) => s.name === name);
+    assert.ok(step, `${file} ${jobName}: no step "${name}"`);
+    return step;
+}
+
+/**
+ * GitHub's expression language, the part a step's `if:` uses here: status functions, `steps.<id>.outcome`,
+ * string literals, ==, !=, !, && and ||, parentheses. Strings compare case-insensitively, as GitHub does.
+ */
+function evaluateIf(expression: string, ctx: { status: "success" | "failure" | "cancelled"; steps: Record<string, { outcome: string }> }): boolean {
+    const tokens = expression.match(/\s*(==|!=|&&|\|\||[!()]|'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_.-]*(?:\(\))?)/g)?.map((t) => t.trim()) ?? [];
+    assert.equal(tokens.join(""), expression.replace(/\s+/g, ""), `not understood: ${expression}`);
+    let at = 0;
+    type Value = string | boolean | null;
+    const truthy = (v: Value) => v !== null && v !== false && v !== "";
+    const primary = (): Value => {
+        const t = tokens[at++];
+        if (t === "(") {
+            const v = or();
+            assert.equal(tokens[at++], ")");
+            return v;
+        }
+        if (t === "!") return !truthy(primary());
+        if (t.startsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
+        if (t === "always()") return true;
+        if (t === "cancelled()") return ctx.status === "cancelled";
+        if (t === "failure()") return ctx.status === "failure";
+        if (t === "success()") return ctx.status === "success";
+        const m = /^steps\.([A-Za-z0-9_-]+)\.(outcome|conclusion)$/.exec(t);
+        if (m) return ctx.steps[m[1]]?.outcome ?? null;
+        throw new Error(`not emulated: ${t}`);
+    };
+    const equality = (): Value => {
+        let left = primary();
+        while (tokens[at] === "==" || tokens[at] === "!=") {
+            const op = tokens[at++];
+            const right = primary();
+            const same = typeof left === "string" && typeof right === "string" ? left.toLowerCase() === right.toLowerCase() : left === right;
+            left = op === "==" ? same : !same;
+        }
+        return left;
+    };
+    const and = (): Value => {
+        let left = equality();
+        while (tokens[at] === "&&") {
+            at++;
+            const right = equality();
+            left = truthy(left) ? right : left;
+        }
+        return left;
+    };
+    const or = (): Value => {
+        let left = and();
+        while (tokens[at] === "||") {
+            at++;
+            const right = and();
+            left = truthy(left) ? left : right;
+        }
+        return left;
+    };
+    const value = or();
+    assert.equal(at, tokens.length, `not understood: ${expression}`);
+    return truthy(value);
+}
+
+describe("ci: what the workflows' steps do when a command fails (never a false green)", function () {
+    this.timeout(60_000);
+
+    // npm and pulumi fail; the watch (downstream of pulumi up) reads its input to the end and succeeds.
+    const failing: Stubs = {
+        npm: 'case " $* " in *" watch "*) cat > /dev/null; exit 0;; esac\necho "npm $*: failed" >&2\nexit 9',
+        pulumi: 'echo \'{"sequence":1}\'\necho "pulumi $*: failed" >&2\nexit 9',
+    };
+
+    it("every workflow runs its steps with bash -o pipefail, and every step that pipes fails when its first command fails", () => {
+        let piped = 0;
+        for (const { file, doc } of workflows()) {
+            for (const [jobName, job] of Object.entries(doc.jobs)) {
+                for (const step of job.steps ?? []) {
+                    if (!step.run || !/(^|[^|])\|([^|]|$)/.test(step.run)) continue;
+                    piped++;
+                    const r = runStep(file, jobName, step, failing, { STACKS: "", EVENT: "push", BEFORE: "HEAD~1", BASE: "HEAD~1" });
+                    assert.notEqual(r.status, 0, `${file} ${jobName} "${(step as { name?: string }).name ?? step.run}" passed with a failed command:\n${r.output}`);
+                }
+            }
+        }
+        assert.ok(piped >= 3, "the plan, the preview and the update pipe into tee");
+        for (const { file, doc } of workflows()) assert.equal((doc as unknown as WorkflowDoc).defaults?.run?.shell, "bash", `${file}: defaults: run: shell: bash`);
+    });
+
+    it("the update's plan outputs reach the job only once the plan and the preflight passed", () => {
+        const step = stepOf("bootloop-rescue-update.yml", "up", "Offline plan and preflight");
+        const plan = (code: number): Stubs => ({ npm: `printf 'parallel=425\\nmax-in-flight=400\\n' >> "$GITHUB_OUTPUT"\necho "preflight: quota: FAIL"\nexit ${code}` });
+        const failed = runStep("bootloop-rescue-update.yml", "up", step, plan(3));
+        assert.notEqual(failed.status, 0, failed.output);
+        assert.equal(failed.githubOutput, "", "a failed preflight leaves no parallel= for pulumi up");
+        assert.match(fs.readFileSync(path.join(failed.dir, "plan.txt"), "utf8"), /preflight: quota: FAIL/, "the plan's text is kept for the artifact");
+        const passed = runStep("bootloop-rescue-update.yml", "up", step, plan(0));
+        assert.equal(passed.status, 0, passed.output);
+        assert.equal(passed.githubOutput, "parallel=425\nmax-in-flight=400\n");
+    });
+
+    it("the update's result is pulumi up's and the watch's: either failing fails it", () => {
+        const step = stepOf("bootloop-rescue-update.yml", "up", "Update");
+        const stubs = (up: number, watch: number): Stubs => ({ pulumi: `echo '{"sequence":1}'\nexit ${up}`, npm: `cat > /dev/null\nexit ${watch}` });
+        const env = { PARALLEL: "425" };
+        assert.notEqual(runStep("bootloop-rescue-update.yml", "up", step, stubs(255, 0), env).status, 0, "pulumi up failed");
+        assert.notEqual(runStep("bootloop-rescue-update.yml", "up", step, stubs(0, 1), env).status, 0, "the watch saw a VM fail");
+        const ok = runStep("bootloop-rescue-update.yml", "up", step, stubs(0, 0), env);
+        assert.equal(ok.status, 0, ok.output);
+        assert.equal(fs.readFileSync(path.join(ok.dir, "up-events.json"), "utf8"), '{"sequence":1}\n');
+    });
+
+    it("the update job selects its stack, creating it when it is new (shards), before pulumi up", () => {
+        const steps = (workflows().find((w) => w.file === "bootloop-rescue-update.yml")!.doc as unknown as WorkflowDoc).jobs.up.steps!;
+        const select = steps.findIndex((s) => /pulumi stack select --create "\$STACK"/.test(s.run ?? ""));
+        const login = steps.findIndex((s) => s.uses === "./.github/actions/bootloop-rescue-login");
+        const up = steps.findIndex((s) => s.name === "Update");
+        assert.ok(select > login && select < up, `select at ${select}, login at ${login}, up at ${up}`);
+        const r = runStep("bootloop-rescue-update.yml", "up", steps[select], { pulumi: 'echo "$*" >> "$RUNNER_TEMP/pulumi-calls"' });
+        assert.equal(r.status, 0, r.output);
+        assert.equal(fs.readFileSync(path.join(r.dir, "temp/pulumi-calls"), "utf8"), "stack select --create inc-01 --non-interactive\n");
+    });
+
+    it("pulumi cancel runs only when the job was cancelled while its own pulumi up ran", () => {
+        const release = stepOf("bootloop-rescue-update.yml", "up", "Release the stack's lock");
+        assert.equal(release.run, 'pulumi cancel --yes --stack "$STACK"');
+        assert.equal(stepOf("bootloop-rescue-update.yml", "up", "Update").id, "up");
+        const when = (status: "success" | "failure" | "cancelled", steps: Record<string, { outcome: string }>) => evaluateIf(release.if ?? "success()", { status, steps });
+        assert.equal(when("cancelled", {}), false, "cancelled during npm ci or the plan: the lock is not ours");
+        assert.equal(when("cancelled", { plan: { outcome: "cancelled" } }), false, "cancelled during the plan");
+        assert.equal(when("cancelled", { plan: { outcome: "success" }, up: { outcome: "skipped" } }), false, "up never started");
+        assert.equal(when("cancelled", { plan: { outcome: "success" }, up: { outcome: "cancelled" } }), true, "cancelled while up ran");
+        assert.equal(when("cancelled", { plan: { outcome: "success" }, up: { outcome: "success" } }), false, "up had finished: any lock now is someone else's");
+        assert.equal(when("failure", { plan: { outcome: "success" }, up: { outcome: "failure" } }), false, "not cancelled");
+        // The evaluator itself: the old condition would have cancelled an operator's update.
+        assert.equal(evaluateIf("cancelled()", { status: "cancelled", steps: {} }), true);
+    });
+
+    it("previews hold no deployer power: their own identities, a team token, no passphrase; and the trust policies are documented", () => {
+        const text = fs.readFileSync(path.join(EXAMPLE, "workflows/bootloop-rescue-preview.yml"), "utf8");
+        const expressions = [...text.matchAll(/\$\{\{([^}]*)\}\}/g)].map((m) => m[1].trim());
+        for (const deployer of ["secrets.PULUMI_CONFIG_PASSPHRASE", "secrets.PULUMI_ACCESS_TOKEN", "vars.AWS_ROLE_ARN", "vars.AZURE_CLIENT_ID", "vars.GCP_SERVICE_ACCOUNT", "secrets: inherit"]) {
+            assert.ok(!expressions.includes(deployer) && !text.includes(deployer), `the preview reaches ${deployer}`);
+        }
+        assert.ok(!/environment:/.test(text), "a preview never enters the deployer's environment");
+        const login = (workflows().find((w) => w.file === "bootloop-rescue-preview.yml")!.doc as unknown as WorkflowDoc).jobs.preview.steps!.find((s) => s.uses === "./.github/actions/bootloop-rescue-login")!;
+        assert.deepEqual(login.with, {
+            "pulumi-org": "${{ vars.PULUMI_ORG }}",
+            "pulumi-team": "${{ vars.PULUMI_PREVIEW_TEAM }}",
+            "pulumi-backend-url": "${{ vars.PULUMI_BACKEND_URL }}",
+            "aws-role-arn": "${{ vars.AWS_PREVIEW_ROLE_ARN }}",
+            "azure-client-id": "${{ vars.AZURE_PREVIEW_CLIENT_ID }}",
+            "azure-tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+            "azure-subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+            "gcp-workload-identity-provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+            "gcp-service-account": "${{ vars.GCP_PREVIEW_SERVICE_ACCOUNT }}",
+        });
+        // With Pulumi Cloud by OIDC and no preview team the job stops rather than take the organization's token.
+        const check = stepOf("bootloop-rescue-preview.yml", "preview", "Check the preview's Pulumi identity");
+        assert.notEqual(runStep("bootloop-rescue-preview.yml", "preview", check, {}, { PULUMI_ORG: "acme", PULUMI_PREVIEW_TEAM: "" }).status, 0);
+        assert.equal(runStep("bootloop-rescue-preview.yml", "preview", check, {}, { PULUMI_ORG: "acme", PULUMI_PREVIEW_TEAM: "previewers" }).status, 0);
+        assert.equal(runStep("bootloop-rescue-preview.yml", "preview", check, {}, { PULUMI_ORG: "", PULUMI_PREVIEW_TEAM: "" }).status, 0);
+        // The composite action asks for a team token when given a team, the organization's otherwise.
+        const auth = loginAction().runs.steps.filter((s) => s.uses === "pulumi/auth-actions@v1") as (Step & { if?: string })[];
+        assert.deepEqual(auth.map((s) => [s.if, s.with?.["requested-token-type"], s.with?.scope]), [
+            ["inputs.pulumi-org != '' && inputs.pulumi-team == ''", "urn:pulumi:token-type:access_token:organization", undefined],
+            ["inputs.pulumi-org != '' && inputs.pulumi-team != ''", "urn:pulumi:token-type:access_token:team", "team:${{ inputs.pulumi-team }}"],
+        ]);
+        const readme = fs.readFileSync(path.join(EXAMPLE, "README.md"), "utf8");
+        for (const needed of ["repo:ORG/REPO:pull_request", "repo:ORG/REPO:environment:bootloop-rescue", "AWS_PREVIEW_ROLE_ARN", "AZURE_PREVIEW_CLIENT_ID", "GCP_PREVIEW_SERVICE_ACCOUNT", "PULUMI_PREVIEW_TEAM", "PULUMI_PREVIEW_ACCESS_TOKEN", "environment secret"]) {
+            assert.ok(readme.includes(needed), `examples/ci/github-actions/README.md does not say ${needed}`);
+        }
     });
 });
