@@ -1,11 +1,12 @@
 import { strict as assert } from "assert";
+import { azureDiscovery } from "../../components/azure/discover";
 import { identities, paths } from "../../components/clouds";
 import { classify, needsRead } from "../../components/core/discovery/classify";
 import { DiscoveryGate } from "../../components/core/discovery/cli";
-import { Discovery } from "../../components/core/discovery/discover";
+import { Discovery, NoScopeError, discover } from "../../components/core/discovery/discover";
 import { CHANNEL_FILE_291, falconTime, matchFalcon, parseFalconExport } from "../../components/core/discovery/falcon";
 import { inventoryText } from "../../components/core/discovery/inventory-text";
-import { ListedVm, bootVerdict } from "../../components/core/discovery/types";
+import { DiscoveryCli, ListedVm, ScopeRequest, bootVerdict } from "../../components/core/discovery/types";
 import { InputError } from "../../components/core/inventory/problems";
 import { parseYamlInventory } from "../../components/core/inventory/read";
 import { validateInventory } from "../../components/core/inventory/validate";
@@ -198,5 +199,31 @@ describe("discovery: calls to the clouds", () => {
     it("gives up on a cloud that stays busy past the call's deadline, saying so", async () => {
         const gate = new DiscoveryGate([cloud], 2, 0, async () => undefined);
         await assert.rejects(gate.run({ cloud: "test", scope: "s", op: "list", command: "bash", args: ["-c", "echo 'Throttling' >&2; exit 1"] }), /still throttled or busy after 0 minutes/);
+    });
+});
+
+/** A DiscoveryCli answering each `op` from a table (JSON), recording the calls. */
+function fakeCli(answers: Record<string, unknown | ((args: string[]) => unknown)>): DiscoveryCli & { calls: { op: string; args: string[] }[] } {
+    const calls: { op: string; args: string[] }[] = [];
+    return {
+        calls,
+        async run(call) {
+            calls.push({ op: call.op, args: call.args });
+            const a = answers[call.op];
+            if (a === undefined) throw new CliError(`no answer for ${call.op}`, false);
+            return JSON.stringify(typeof a === "function" ? (a as (args: string[]) => unknown)(call.args) : a);
+        },
+    };
+}
+const noConfig: ScopeRequest = { options: {}, config: { get: () => undefined, kind: () => "missing" }, stackFile: "" };
+
+describe("discovery: scopes", () => {
+    it("a login that reaches no subscription is an error, not 'no boot-looping VM found'", async () => {
+        const cli = fakeCli({ "account list": [] });
+        await assert.rejects(
+            discover({ clouds: [{ cloud: azureDiscovery, request: noConfig }], cli, progress: () => undefined }),
+            (err: unknown) => err instanceof NoScopeError && /azure: the login reaches no subscription to scan, so nothing of azure was checked/.test(err.message),
+        );
+        assert.deepEqual(cli.calls.map((c) => c.op), ["account list"], "nothing listed");
     });
 });

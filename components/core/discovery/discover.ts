@@ -53,6 +53,8 @@ export interface DiscoverOptions {
  */
 export async function discover(opts: DiscoverOptions): Promise<Discovery> {
     const scopesOf = await Promise.all(opts.clouds.map(async ({ cloud, request }) => ({ cloud, scopes: await cloud.scopes(request, opts.cli) })));
+    // A cloud with nothing to scan was not checked: "no boot-looping VM" would be a false green.
+    for (const { cloud, scopes } of scopesOf) if (scopes.length === 0) throw new NoScopeError(cloud);
     const listed: { cloud: CloudDiscovery; scope: DiscoveryScope; vms: ListedVm[]; notWindows?: number }[] = [];
     await Promise.all(
         scopesOf.flatMap(({ cloud, scopes }) =>
@@ -94,6 +96,17 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
         scopes,
         reads: reads.size,
     };
+}
+
+/**
+ * A cloud whose login reaches no scope (no account, subscription or project it can read): nothing
+ * of it was scanned, so discovery cannot say that none of its VMs boot-loops.
+ */
+export class NoScopeError extends Error {
+    constructor(cloud: CloudDiscovery) {
+        const flag = cloud.options[0]?.flag;
+        super(`${cloud.cloud}: the login reaches no ${cloud.scopeLabel} to scan, so nothing of ${cloud.cloud} was checked; log in with an identity that can read the VMs${flag ? ` (or name them with ${flag})` : ""}`);
+    }
 }
 
 /** `aws 111111111111 (prod) us-east-1`, `gcp my-project`. */
