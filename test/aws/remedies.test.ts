@@ -104,6 +104,60 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             assert.match(JSON.parse(again.stdout).message, /rolled back before/);
         });
 
+        /** swapped(), with the marks the swap script leaves on the original (replaced-by names the fixed volume). */
+        const markedSwap = () => {
+            const w = swapped();
+            w.volumes[ORIGINAL].tags = { "bootloop-rescue:role": "original-root", "bootloop-rescue:instance": INSTANCE, "bootloop-rescue:replaced-by": FIXED, "bootloop-rescue:device": "/dev/sda1" };
+            return w;
+        };
+
+        it("a rollback whose start was refused leaves the VM stopped; the re-run starts it, and reports the volume it replaced", () => {
+            const w = markedSwap();
+            w.deny = { "ec2 start-instances": true };
+            const refused = run("rollback", rollbackEnv, w);
+            assert.equal(refused.code, 1);
+            assert.match(refused.stderr, /UnauthorizedOperation/);
+            assert.deepEqual(refused.world.instances[INSTANCE].blockDevices, { "/dev/sda1": ORIGINAL });
+            assert.equal(refused.world.instances[INSTANCE].state, "stopped");
+            delete refused.world.deny;
+            const again = run("rollback", rollbackEnv, refused.world);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 start-instances"]);
+            assert.equal(again.world.instances[INSTANCE].state, "running");
+            const report = JSON.parse(again.stdout);
+            assert.equal(report.status, "rolled-back");
+            assert.equal(report.replacedDiskId, FIXED);
+            assert.match(report.message, /started now/);
+        });
+
+        it("a rollback killed between its attach and its start: the re-run starts the VM, or fails with the reason", () => {
+            const w = markedSwap();
+            w.instances[INSTANCE] = { ...w.instances[INSTANCE], state: "stopped", blockDevices: { "/dev/sda1": ORIGINAL } };
+            w.volumes[ORIGINAL].state = "in-use";
+            w.volumes[FIXED].state = "available";
+            const r = run("rollback", rollbackEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 start-instances"]);
+            assert.equal(r.world.instances[INSTANCE].state, "running");
+            assert.equal(JSON.parse(r.stdout).replacedDiskId, FIXED);
+            w.deny = { "ec2 start-instances": true };
+            const refused = run("rollback", rollbackEnv, w);
+            assert.equal(refused.code, 1);
+            assert.equal(refused.stdout, "", "no report: the step fails");
+            assert.match(refused.stderr, /could not be started .*it stays stopped/);
+        });
+
+        it("a second rollback of a running VM changes nothing and keeps the replaced volume in its report", () => {
+            const first = run("rollback", rollbackEnv, markedSwap());
+            assert.equal(JSON.parse(first.stdout).replacedDiskId, FIXED);
+            const again = run("rollback", rollbackEnv, first.world);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            const report = JSON.parse(again.stdout);
+            assert.equal(report.status, "rolled-back");
+            assert.equal(report.replacedDiskId, FIXED);
+        });
+
         it("refuses a root volume that is neither the original nor one of ours", () => {
             const w = swapped();
             w.volumes[FIXED].tags = {};
