@@ -5,7 +5,11 @@
 //   ... [--out FILE]                                      writes to a file instead of stdout
 // With --vm: that VM's evidence document. Without: one JSON line per repaired VM,
 // {"key", "label", "keptBy", "evidence"}.
+// Exit 0: every document printed matched its record; 1: one could not be read or did not match,
+// or the Pulumi CLI failed; 2: bad arguments, a VM the stack does not have, or a file that is not a
+// stack export (stack outputs carry the evidence abridged only; an offline plan has none).
 import { StackExport, fullEvidence } from "../components/core/report/full-evidence";
+import { BadInputError, KIND_NAMES, recogniseStackJson } from "../components/core/report/input-kind";
 import { commandArgs, readStackJson, runCommand, writeResult } from "./stack-json";
 
 const USAGE = "usage: npm run evidence -- (--stack NAME | --from FILE) [--vm KEY|LABEL] [--out FILE]";
@@ -19,13 +23,28 @@ function asJson(document: string): unknown {
     }
 }
 
+/**
+ * JSON text safe on a terminal, with the same value: what JSON.stringify leaves raw and a terminal
+ * may act on (C1 controls such as the 8-bit CSI, DEL, bidi and zero-width characters) written as
+ * `\uXXXX` escapes. The document stays byte for byte what the guest's engine printed once parsed.
+ */
+function terminalSafeJson(value: unknown, indent?: number): string {
+    return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 runCommand("evidence", () => {
-    const args = commandArgs(USAGE);
+    const args = commandArgs(USAGE, ["--stack", "--from", "--vm", "--out"]);
     const vm = args.get("--vm");
-    const { value } = readStackJson(args, USAGE, ["stack", "export"], "a stack export (pulumi stack export)");
-    const found = fullEvidence(value as StackExport, vm);
+    const { value, source } = readStackJson(args, USAGE, ["stack", "export"], "a stack export (pulumi stack export)");
+    const input = recogniseStackJson(value, source);
+    if (input.kind !== "stack-export") {
+        const why = input.kind === "offline-plan" ? "nothing has run, so there is no evidence" : "its records carry the evidence abridged; the full documents are in the stack's state";
+        throw new BadInputError(`${source}: ${KIND_NAMES[input.kind]}: ${why}. Give a stack export (\`pulumi stack export\`), or --stack NAME`);
+    }
+    const found = fullEvidence(value as StackExport, vm, source);
+    if (vm === undefined && found.length === 0) process.stderr.write(`evidence: no VM of ${source} has repair evidence (none was repaired: see npm run report)\n`);
     const text = vm !== undefined
-        ? found.map((f) => `${JSON.stringify(asJson(f.document), null, 2)}\n`).join("")
-        : found.map((f) => `${JSON.stringify({ key: f.key, label: f.label, keptBy: f.keptBy, evidence: asJson(f.document) })}\n`).join("");
+        ? found.map((f) => `${terminalSafeJson(asJson(f.document), 2)}\n`).join("")
+        : found.map((f) => `${terminalSafeJson({ key: f.key, label: f.label, keptBy: f.keptBy, evidence: asJson(f.document) })}\n`).join("");
     writeResult(args, text);
 });

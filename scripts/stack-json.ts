@@ -3,6 +3,8 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { terminalText } from "../components/core/display-text";
+import { BadInputError } from "../components/core/report/input-kind";
 
 /** The flags a command was given (`--name value`), and where relative paths start. */
 export interface CommandArgs {
@@ -11,15 +13,22 @@ export interface CommandArgs {
     cwd: string;
 }
 
-/** The command's arguments; a flag given without its value is an error naming the usage. */
-export function commandArgs(usage: string): CommandArgs {
+/**
+ * The command's arguments: `flags` are the ones it takes (each with a value); another argument, or
+ * a flag given without its value, is a {@link BadInputError} naming the usage.
+ */
+export function commandArgs(usage: string, flags: readonly string[]): CommandArgs {
     const argv = process.argv.slice(2);
+    for (let i = 0; i < argv.length; i++) {
+        if (!flags.includes(argv[i])) throw new BadInputError(`unknown argument ${JSON.stringify(argv[i])}; ${usage}`);
+        if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) i++;
+    }
     return {
         get(flag) {
             const i = argv.indexOf(flag);
             if (i < 0) return undefined;
             const value = argv[i + 1];
-            if (value === undefined || value.startsWith("--")) throw new Error(`${flag} needs a value; ${usage}`);
+            if (value === undefined || value.startsWith("--")) throw new BadInputError(`${flag} needs a value; ${usage}`);
             return value;
         },
         cwd: process.env.INIT_CWD ?? process.cwd(),
@@ -34,21 +43,25 @@ export function commandArgs(usage: string): CommandArgs {
 export function readStackJson(args: CommandArgs, usage: string, pulumiArgs: string[], what: string): { value: unknown; source: string } {
     const stack = args.get("--stack");
     const from = args.get("--from");
-    if (!stack === !from) throw new Error(usage);
+    if (!stack === !from) throw new BadInputError(usage);
     let text: string;
     let source: string;
     if (stack) {
-        if (!/^[A-Za-z0-9_./-]{1,200}$/.test(stack)) throw new Error(`not a stack name: ${JSON.stringify(stack)}`);
+        if (!/^[A-Za-z0-9_./-]{1,200}$/.test(stack)) throw new BadInputError(`not a stack name: ${JSON.stringify(stack)}`);
         text = execFileSync("pulumi", [...pulumiArgs, "--stack", stack], { encoding: "utf8", cwd: path.resolve(__dirname, ".."), maxBuffer: 2 ** 31 - 1 });
         source = `stack ${stack}`;
     } else {
-        text = fs.readFileSync(path.resolve(args.cwd, from!), "utf8");
+        try {
+            text = fs.readFileSync(path.resolve(args.cwd, from!), "utf8");
+        } catch (err) {
+            throw new BadInputError(`file ${from}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        }
         source = `file ${from}`;
     }
     try {
         return { value: JSON.parse(text), source };
     } catch {
-        throw new Error(`${source}: not ${what}`);
+        throw new BadInputError(`${source}: not ${what}`);
     }
 }
 
@@ -59,12 +72,16 @@ export function writeResult(args: CommandArgs, text: string): void {
     else process.stdout.write(text);
 }
 
-/** Runs a command's main: an error is one line on stderr, named after the command, and exit 1. */
+/**
+ * Runs a command's main: an error is one line on stderr (terminal-safe: it may quote the stack's
+ * records), named after the command. Exit 2 for bad arguments or input the command cannot use
+ * ({@link BadInputError}), 1 for anything else (a check that failed, a CLI that failed).
+ */
 export function runCommand(name: string, main: () => void): void {
     try {
         main();
     } catch (err) {
-        process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
+        process.stderr.write(`${name}: ${terminalText(err instanceof Error ? err.message : String(err))}\n`);
+        process.exit(err instanceof BadInputError ? 2 : 1);
     }
 }

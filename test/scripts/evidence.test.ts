@@ -82,14 +82,59 @@ describe("the full evidence, from the stack's state", () => {
         assert.equal(JSON.parse(s.stdout).outcome, "repaired");
     });
 
-    it("bad arguments or input: exit 1 with the reason", () => {
-        const dir = tempDir({ "bad.json": "{", "export.json": JSON.stringify(ok) });
-        assert.match(evidenceCli([], {}, dir).stderr, /^evidence: usage: npm run evidence/);
-        assert.match(evidenceCli(["--from", "bad.json"], {}, dir).stderr, /file bad\.json: not a stack export/);
+    it("bad arguments or input: exit 2 with the reason; a check that fails: exit 1", () => {
+        const tampered = stackExport({ a: record("a", abridgeEvidence(DEMO, "a-repair")) }, [command("a-repair", { stdout: packEvidence(DEMO.replace("repaired", "nothing-to-do")) })]);
+        const dir = tempDir({ "bad.json": "{", "export.json": JSON.stringify(ok), "tampered.json": JSON.stringify(tampered) });
+        const usage = evidenceCli([], {}, dir);
+        assert.equal(usage.status, 2);
+        assert.match(usage.stderr, /^evidence: usage: npm run evidence/);
+        const bad = evidenceCli(["--from", "bad.json"], {}, dir);
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /file bad\.json: not a stack export/);
         assert.match(evidenceCli(["--from", "export.json", "--vm"], {}, dir).stderr, /--vm needs a value/);
         const r = evidenceCli(["--from", "export.json", "--vm", "nope"], {}, dir);
-        assert.equal(r.status, 1);
+        assert.equal(r.status, 2);
         assert.match(r.stderr, /no VM "nope"/);
-        assert.match(evidenceCli(["--stack", "prod; rm -rf /"], {}, dir).stderr, /not a stack name/);
+        const s = evidenceCli(["--stack", "prod; rm -rf /"], {}, dir);
+        assert.equal(s.status, 2);
+        assert.match(s.stderr, /not a stack name/);
+        const t = evidenceCli(["--from", "tampered.json"], {}, dir);
+        assert.equal(t.status, 1);
+        assert.equal(t.stdout, "");
+        assert.match(t.stderr, /holds no evidence matching its record/);
+    });
+
+    it("refuses stack outputs, the vms output alone and an offline plan (exit 2, naming what to give) instead of printing nothing", () => {
+        const outputs = fs.readFileSync(path.join(__dirname, "../fixtures/stack-outputs.json"), "utf8");
+        const plan = JSON.stringify({ source: "stack dev", vms: [{ key: "k", label: "l" }], waves: [], rescuePools: [], resources: [] });
+        const bare = JSON.stringify({ version: 3, deployment: { resources: [{ urn: `${STACK}::pulumi:pulumi:Stack::x`, type: "pulumi:pulumi:Stack", outputs: {} }] } });
+        const dir = tempDir({ "outputs.json": outputs, "vms.json": JSON.stringify(JSON.parse(outputs).vms), "plan.json": plan, "bare.json": bare });
+        const refused = (file: string, why: RegExp) => {
+            const r = evidenceCli(["--from", file], {}, dir);
+            assert.equal(r.status, 2, `${file}: ${r.stdout}`);
+            assert.equal(r.stdout, "");
+            assert.match(r.stderr, why, file);
+        };
+        refused("outputs.json", /file outputs\.json: stack outputs \(`pulumi stack output --json`\): its records carry the evidence abridged; .* Give a stack export \(`pulumi stack export`\), or --stack NAME/);
+        refused("vms.json", /file vms\.json: the vms output alone/);
+        refused("plan.json", /file plan\.json: an offline plan .*nothing has run, so there is no evidence/);
+        refused("bare.json", /file bare\.json: a stack export \(`pulumi stack export`\) with no `vms` output/);
+        assert.throws(() => fullEvidence(JSON.parse(outputs)), /stack outputs .*, not a stack export/);
+    });
+
+    it("prints the documents as JSON a terminal cannot act on, their values unchanged; says so on stderr when no VM was repaired", () => {
+        const hostile = DEMO.replace('"repaired"', '"repaired \\u009b2J\\u202e \\u001b]0;x\\u0007"');
+        assert.notEqual(hostile, DEMO);
+        const exported = stackExport({ a: record("a", abridgeEvidence(hostile, "a-repair")) }, [command("a-repair", { stdout: packEvidence(hostile) })]);
+        const none = stackExport({ b: { ...record("b", ""), strategy: "reboot" } }, []);
+        const dir = tempDir({ "export.json": JSON.stringify(exported), "none.json": JSON.stringify(none) });
+        const r = evidenceCli(["--from", "export.json", "--vm", "a"], {}, dir);
+        assert.equal(r.status, 0, r.stderr);
+        assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/.test(r.stdout), JSON.stringify(r.stdout));
+        assert.deepEqual(JSON.parse(r.stdout), JSON.parse(hostile));
+        const n = evidenceCli(["--from", "none.json"], {}, dir);
+        assert.equal(n.status, 0, n.stderr);
+        assert.equal(n.stdout, "");
+        assert.match(n.stderr, /no VM of file none\.json has repair evidence/);
     });
 });

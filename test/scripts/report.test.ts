@@ -58,7 +58,16 @@ describe("the recovery report", () => {
         const text = renderReport({ vms: { a: { ...vm, evidence: JSON.stringify(evidence) } } }, "x", new Date());
         const line = text.split("\n").find((l) => l.includes("C-00000291-"))!;
         assert.ok(!/<img|[^\\]\]\(javascript/.test(line), line);
-        assert.ok(line.includes("&lt;img src=x onerror=alert(1)&gt;-\\[click\\](javascript:alert)-\\*x\\*\\_y\\_.sys"), line);
+        assert.ok(line.includes("&lt;img src=x onerror=alert\\(1\\)&gt;-\\[click\\]\\(javascript:alert\\)-\\*x\\*\\_y\\_.sys"), line);
+    });
+
+    it("foreign text cannot drive the terminal it is printed on: escape sequences, C1 controls and bidi overrides are gone", () => {
+        const vm = outputs.vms["my-project/us-central1-a/web-1"];
+        const evidence = JSON.parse(vm.evidence);
+        evidence.message = "locked \x1b]0;pwned\x07\x1b[2J\u009b31m\u202eevil";
+        const text = renderReport({ vms: { a: { ...vm, label: "gcp p/z/\x1b[31mweb-1", status: "recovered", evidence: JSON.stringify(evidence) } } }, "x", new Date());
+        assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/.test(text), JSON.stringify(text));
+        assert.match(text, /\*\*gcp p\/z\/web-1\*\* \(gcp, wave 1\): repair locked: locked evil\./);
     });
 
     it("says so when every VM is recovered", () => {
@@ -81,12 +90,59 @@ describe("the recovery report", () => {
         assert.match(s.stdout, /Source: stack prod\./);
     });
 
-    it("bad arguments or input: exit 1 with the reason", () => {
+    it("bad arguments or input: exit 2 with the reason", () => {
         const dir = tempDir({ "bad.json": "not json" });
-        assert.equal(report([], {}, dir).status, 1);
+        assert.equal(report([], {}, dir).status, 2);
         const r = report(["--from", "bad.json"], {}, dir);
-        assert.equal(r.status, 1);
-        assert.match(r.stderr, /not stack-output JSON/);
-        assert.match(report(["--stack", "prod; rm -rf /"], {}, dir).stderr, /not a stack name/);
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, /file bad\.json: not JSON \(stack outputs, the vms output, or a stack export\)/);
+        assert.equal(report(["--from", "missing.json"], {}, dir).status, 2);
+        const u = report(["--from", "bad.json", "--vm", "x"], {}, dir);
+        assert.equal(u.status, 2);
+        assert.match(u.stderr, /unknown argument "--vm"; usage: npm run report/);
+        const s = report(["--stack", "prod; rm -rf /"], {}, dir);
+        assert.equal(s.status, 2);
+        assert.match(s.stderr, /not a stack name/);
+    });
+
+    it("reads the stack outputs, the vms output alone (the CI workflow's vms.json) and a stack export: the same 7 VMs", () => {
+        const exported = { version: 3, deployment: { resources: [{ urn: "urn:pulumi:prod::bootloop-rescue::pulumi:pulumi:Stack::bootloop-rescue-prod", type: "pulumi:pulumi:Stack", outputs: outputs }] } };
+        const dir = tempDir({ "outputs.json": JSON.stringify(outputs), "vms.json": JSON.stringify(outputs.vms), "export.json": JSON.stringify(exported) });
+        const bodies = ["outputs.json", "vms.json", "export.json"].map((file) => {
+            const r = report(["--from", file], {}, dir);
+            assert.equal(r.status, 0, `${file}: ${r.stderr}`);
+            assert.match(r.stdout, /\. 7 VMs\./, file);
+            return r.stdout.slice(r.stdout.indexOf("## Totals"));
+        });
+        assert.equal(bodies[1], bodies[0]);
+        assert.equal(bodies[2], bodies[0]);
+    });
+
+    it("refuses what carries no outcome: an offline plan (placeholders, nothing ran), other JSON, a record without its fields; exit 2 naming it", async () => {
+        const { planDocument } = await import("../../components/core/offline/render");
+        const { labInventory, runLab } = await import("../helpers/lab-run");
+        const planJson = JSON.stringify(planDocument(await runLab(labInventory([{ machine: "m1" }])), "test"));
+        const broken = JSON.parse(JSON.stringify(outputs.vms));
+        delete broken["sub/rg-app/app-01"].label;
+        const dir = tempDir({
+            "plan.json": planJson,
+            "other.json": JSON.stringify({ name: "x", version: 1 }),
+            "empty.json": "{}",
+            "array.json": "[]",
+            "broken.json": JSON.stringify(broken),
+            "bare-export.json": JSON.stringify({ version: 3, deployment: { resources: [{ urn: "u", type: "pulumi:pulumi:Stack", outputs: {} }] } }),
+        });
+        const refused = (file: string, why: RegExp) => {
+            const r = report(["--from", file], {}, dir);
+            assert.equal(r.status, 2, `${file}: ${r.stdout}`);
+            assert.equal(r.stdout, "", file);
+            assert.match(r.stderr, why, file);
+        };
+        refused("plan.json", /^report: file plan\.json: an offline plan \(`npm run plan -- --json`\): nothing has run, it holds placeholders and no outcome; the report reads what ran/);
+        refused("other.json", /file other\.json: not a stack's JSON/);
+        refused("empty.json", /file empty\.json: an empty JSON object, no VM records/);
+        refused("array.json", /file array\.json: not a stack's JSON \(an array/);
+        refused("broken.json", /file broken\.json: "sub\/rg-app\/app-01": label: missing or not a string/);
+        refused("bare-export.json", /file bare-export\.json: a stack export \(`pulumi stack export`\) with no `vms` output/);
     });
 });

@@ -1,13 +1,7 @@
 import { createHash } from "crypto";
 import { FullEvidenceRef } from "../evidence-record";
 import { unpackEvidence } from "../cloud-steps";
-
-/** A resource of `pulumi stack export`, as far as the evidence needs it. */
-interface ExportedResource {
-    urn: string;
-    type: string;
-    outputs?: Record<string, unknown>;
-}
+import { BadInputError, ExportedResource, KIND_NAMES, recogniseStackJson } from "./input-kind";
 
 /** What `pulumi stack export` prints, as far as the evidence needs it. */
 export interface StackExport {
@@ -35,15 +29,17 @@ interface RecordValues {
  * The full evidence of the stack's VMs (or of the one whose key or label is `only`), read from a
  * stack export: each record names the command whose output keeps the document packed, and its
  * SHA-256, which the decoded document must match. A record of an earlier version carries the
- * whole document itself. Throws, naming the VM, when a document is missing or does not match.
+ * whole document itself. Throws, naming the VM, when a document is missing or does not match; a
+ * {@link BadInputError} for JSON that is not a stack export with records, or a VM it does not have.
  */
-export function fullEvidence(exported: StackExport, only?: string): FullEvidence[] {
-    const resources = exported.deployment?.resources ?? [];
-    const stack = resources.find((r) => r.type === "pulumi:pulumi:Stack");
-    const vms = Object.values((stack?.outputs?.vms ?? {}) as Record<string, RecordValues>);
+export function fullEvidence(exported: StackExport, only?: string, source = "the stack export"): FullEvidence[] {
+    const input = recogniseStackJson(exported, source);
+    if (input.kind !== "stack-export") throw new BadInputError(`${source}: ${KIND_NAMES[input.kind]}, not a stack export`);
+    const resources = input.resources ?? [];
+    const vms = Object.values(input.vms ?? {}) as RecordValues[];
     if (only !== undefined) {
         const chosen = vms.filter((v) => v.key === only || v.label.toLowerCase() === only.toLowerCase());
-        if (chosen.length === 0) throw new Error(`no VM ${JSON.stringify(only)} in the stack's records (give its key or its label)`);
+        if (chosen.length === 0) throw new BadInputError(`no VM ${JSON.stringify(only)} in the stack's records (give its key or its label)`);
         return chosen.map((v) => documentOf(v, resources));
     }
     return vms.filter((v) => typeof v.evidence === "string" && v.evidence !== "").map((v) => documentOf(v, resources));

@@ -1,3 +1,5 @@
+import { markdownText } from "../display-text";
+
 /** One VM's record as `pulumi stack output vms --json` shows it (values resolved). */
 export interface VmRecordValues {
     key: string;
@@ -38,19 +40,13 @@ interface Evidence {
 const RECOVERY_PASSWORD = /\b\d{6}(-?\d{6}){7}\b/g;
 
 /**
- * A table cell: secrets redacted, one line, and text from the guest (file names) inert: HTML is
- * written as entities and Markdown's own punctuation escaped, so a name cannot become markup or
- * a link in a renderer.
+ * Foreign text (from the stack's records: guests, clouds, the engine) for a table cell or a line:
+ * secrets redacted, then through {@link markdownText}: one line, no escape sequence or control
+ * character, HTML and Markdown's own punctuation inert, so a name cannot become markup or a link.
  */
 function cell(value: unknown): string {
     if (value === undefined || value === null || value === "") return "–";
-    return String(value)
-        .replace(RECOVERY_PASSWORD, "[redacted]")
-        .replace(/[\r\n]+/g, " ")
-        .replace(/&/g, "&amp;")
-        .replace(/</g, "&lt;")
-        .replace(/>/g, "&gt;")
-        .replace(/[\\`*_[\]|~!]/g, (c) => `\\${c}`);
+    return markdownText(String(value).replace(RECOVERY_PASSWORD, "[redacted]"));
 }
 
 function parseEvidence(text: string | undefined): Evidence | undefined {
@@ -65,31 +61,37 @@ function parseEvidence(text: string | undefined): Evidence | undefined {
 /** Statuses of a VM that is back and needs nothing more. */
 const DONE = ["recovered", "recovered-by-reboot"];
 
-/** Why a VM needs a person, or undefined when it is done. */
+/** Why a VM needs a person, or undefined when it is done (plain text). */
 export function needsPerson(vm: VmRecordValues): string | undefined {
+    return reason(vm, String);
+}
+
+/** Why a VM needs a person, with the record's own text (foreign) passed through `esc`. */
+function reason(vm: VmRecordValues, esc: (foreign: unknown) => string): string | undefined {
     const evidence = parseEvidence(vm.evidence);
     if (vm.status === "rolled-back" || vm.status === "not-swapped") {
-        return `rolled back at the operator's request (it ${vm.note ? vm.note.replace(/; nothing to do$/, "") : "runs on its original disk"}); the original disk holds what made it fail`;
+        return `rolled back at the operator's request (it ${vm.note ? esc(vm.note.replace(/; nothing to do$/, "")) : "runs on its original disk"}); the original disk holds what made it fail`;
     }
-    if (!vm.status || !DONE.includes(vm.status)) return vm.status ? `status ${vm.status}` : "no status: its chain did not finish (see the pulumi up log)";
+    if (!vm.status || !DONE.includes(vm.status)) return vm.status ? `status ${esc(vm.status)}` : "no status: its chain did not finish (see the pulumi up log)";
     if (vm.strategy === "repair" && !evidence) return "no readable repair evidence";
-    if (evidence && evidence.exitCode !== 0) return `repair ${evidence.outcome}: ${evidence.message}`;
+    if (evidence && evidence.exitCode !== 0) return `repair ${esc(evidence.outcome)}: ${esc(evidence.message)}`;
     return undefined;
 }
 
-/** The status as a person reads it: how a VM came back, when it did. */
+/** The status as a person reads it: how a VM came back, when it did (a status of its own through `cell`). */
 function statusText(vm: VmRecordValues): string {
     const restarts = (k: number) => `${k} restart${k === 1 ? "" : "s"}`;
     if (vm.status === "recovered-by-reboot") return vm.rebootAttempts ? `recovered by reboot after ${restarts(vm.rebootAttempts)}` : "recovered: it booted healthy without a restart";
     if (vm.status === "recovered" && vm.strategy === "reboot-then-repair" && vm.rebootAttempts !== undefined) return `recovered by repair after ${restarts(vm.rebootAttempts)} did not help`;
     if (vm.status === "recovered" && vm.strategy === "restore") return "recovered from backup";
-    return vm.status ?? "unfinished";
+    return vm.status ? cell(vm.status) : "unfinished";
 }
 
+/** The files the engine quarantined: names, times and hashes from the guest, each through `cell`. */
 function quarantined(evidence: Evidence | undefined): string {
     const files = (evidence?.volumes ?? []).flatMap((v) => v.matches ?? []).filter((m) => m.action === "quarantined");
     if (files.length === 0) return evidence ? "none" : "–";
-    return files.map((f) => `${f.path.split("/").pop()} (${f.modifiedAt}, sha256 ${f.sha256.slice(0, 12)}…)`).join("; ");
+    return files.map((f) => `${cell(String(f.path).split("/").pop())} (${cell(f.modifiedAt)}, sha256 ${cell(String(f.sha256).slice(0, 12))}…)`).join("; ");
 }
 
 function duration(vm: VmRecordValues, evidence: Evidence | undefined): string {
@@ -126,9 +128,9 @@ export function renderReport(outputs: StackOutputs, source: string, generatedAt:
     lines.push("|---|---|---|---|---|---|---|---|---|---|");
     for (const vm of vms) {
         const evidence = parseEvidence(vm.evidence);
-        const age = vm.recoveryPointAgeHours !== undefined ? `${vm.recoveryPointAgeHours.toFixed(1)} h${vm.recoveryPointTakenAt ? ` (taken ${vm.recoveryPointTakenAt})` : ""}` : undefined;
+        const age = typeof vm.recoveryPointAgeHours === "number" ? `${vm.recoveryPointAgeHours.toFixed(1)} h${vm.recoveryPointTakenAt ? ` (taken ${cell(vm.recoveryPointTakenAt)})` : ""}` : "–";
         lines.push(
-            `| ${cell(vm.cloud)} | ${cell(vm.label)} | ${cell(vm.strategy)} | ${cell(statusText(vm))} | ${vm.wave} | ${cell(quarantined(evidence))} | ${cell(vm.backupId)} | ${cell(age)} | ${cell(vm.rebootAttempts)} | ${cell(duration(vm, evidence))} |`,
+            `| ${cell(vm.cloud)} | ${cell(vm.label)} | ${cell(vm.strategy)} | ${statusText(vm)} | ${vm.wave} | ${quarantined(evidence)} | ${cell(vm.backupId)} | ${age} | ${cell(vm.rebootAttempts)} | ${duration(vm, evidence)} |`,
         );
     }
     if (vms.some((vm) => vm.recoveryPointAgeHours !== undefined)) {
@@ -136,10 +138,10 @@ export function renderReport(outputs: StackOutputs, source: string, generatedAt:
     }
     lines.push("");
 
-    const attention = vms.map((vm) => [vm, needsPerson(vm)] as const).filter(([, why]) => why);
+    const attention = vms.map((vm) => [vm, reason(vm, cell)] as const).filter(([, why]) => why);
     lines.push("## Needs a person", "");
     if (attention.length === 0) lines.push("None: every VM is recovered.");
-    for (const [vm, why] of attention) lines.push(`- **${cell(vm.label)}** (${cell(vm.cloud)}, wave ${vm.wave}): ${cell(why)}. Original disk ${cell(vm.originalDiskId)} is untouched.`);
+    for (const [vm, why] of attention) lines.push(`- **${cell(vm.label)}** (${cell(vm.cloud)}, wave ${vm.wave}): ${why}. Original disk ${cell(vm.originalDiskId)} is untouched.`);
     lines.push("");
     return lines.join("\n");
 }
