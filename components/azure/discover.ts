@@ -44,13 +44,16 @@ export function azCall(cli: DiscoveryCli, subscription: string, op: string, args
 
 async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<DiscoveryScope[]> {
     const readable = parseJson<{ id: string; name?: string; state?: string }[]>(await azCall(cli, "", "account list", []), []).filter((s) => !s.state || s.state === "Enabled");
-    const byId = new Map(readable.map((s) => [lower(s.id), s]));
+    // `az account list` lists a subscription once per login that reaches it: each is scanned once.
+    const byId = new Map<string, { id: string; name?: string }>();
+    for (const s of readable) if (!byId.has(lower(s.id))) byId.set(lower(s.id), s);
     const wanted = request.options["--subscriptions"];
     for (const id of wanted ?? []) {
         if (!byId.has(lower(id))) throw new OptionError(`--subscriptions: subscription ${id} is not one this login can read (az account list), or it is not enabled`);
     }
     const groups = (request.options["--resource-groups"] ?? []).join(",");
-    return (wanted ?? readable.map((s) => s.id)).map((id) => ({ cloud: "azure", scope: lower(id), scopeName: byId.get(lower(id))?.name ?? "", region: "", fields: { resourceGroups: groups } }));
+    const ids = [...new Set((wanted ?? [...byId.keys()]).map(lower))];
+    return ids.map((id) => ({ cloud: "azure", scope: id, scopeName: byId.get(id)?.name ?? "", region: "", fields: { resourceGroups: groups } }));
 }
 
 /** The instance views of every VM of a subscription, by lowercase id: one call per page of the statusOnly listing. */

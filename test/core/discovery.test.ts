@@ -227,3 +227,13 @@ describe("discovery: scopes", () => {
         assert.deepEqual(cli.calls.map((c) => c.op), ["account list"], "nothing listed");
     });
 });
+
+describe("discovery: Azure subscriptions", () => {
+    const SUB = "11111111-2222-3333-4444-555555555555";
+    it("scans a subscription once when az account list lists it for two logins (or --subscriptions names it in two spellings)", async () => {
+        const cli = fakeCli({ "account list": [{ id: SUB, name: "prod", state: "Enabled" }, { id: SUB.toUpperCase(), name: "prod", state: "Enabled" }] });
+        assert.deepEqual((await azureDiscovery.scopes(noConfig, cli)).map((s) => [s.scope, s.scopeName]), [[SUB, "prod"]]);
+        const named = await azureDiscovery.scopes({ ...noConfig, options: { "--subscriptions": [SUB, SUB.toUpperCase()] } }, cli);
+        assert.deepEqual(named.map((s) => s.scope), [SUB]);
+    });
+});
