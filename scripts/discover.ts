@@ -97,6 +97,10 @@ export function parseArgs(argv: string[]): DiscoverArgs {
     const stack = raw.get("--stack");
     if (stack !== undefined && !STACK_NAME.test(stack)) throw new OptionError(`--stack: ${JSON.stringify(stack.slice(0, 40))} is not a stack name`);
     if (flags.has("--force") && !raw.has("--out")) throw new OptionError("--force needs --out: it allows replacing that file");
+    const out = raw.get("--out");
+    // The inventory is YAML (its reasons and the VMs listed apart are comments); npm run plan reads
+    // a .csv as CSV, so a YAML file under another extension would be misread, not refused.
+    if (out !== undefined && !/\.ya?ml$/i.test(out)) throw new OptionError(`--out: ${JSON.stringify(out.slice(0, 80))}: discovery writes a YAML inventory; name the file .yaml or .yml`);
     return { clouds, options, stack, falconCsv: raw.get("--falcon-csv"), window: { since, until }, out: raw.get("--out"), force: flags.has("--force"), json: flags.has("--json") };
 }
 

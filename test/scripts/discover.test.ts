@@ -246,3 +246,11 @@ describe("npm run discover: the deployer roles", () => {
         }
     });
 });
+
+describe("npm run discover: its options (in process)", () => {
+    it("--out takes a .yaml or .yml file only: a .csv would be read back by npm run plan as CSV", () => {
+        const { parseArgs } = require("../../scripts/discover") as typeof import("../../scripts/discover");
+        for (const out of ["found.csv", "found.json", "found"]) assert.throws(() => parseArgs(["--cloud", "aws", "--out", out]), new RegExp(`--out: "${out.replace(".", "\\.")}": discovery writes a YAML inventory; name the file \\.yaml or \\.yml`), out);
+        for (const out of ["found.yaml", "stacks/Found.YML"]) assert.equal(parseArgs(["--cloud", "aws", "--out", out]).out, out);
+    });
+});
