@@ -8,8 +8,9 @@
 //   ... [--webhook-env VAR]   post summaries to the URL in environment variable VAR (a secret)
 //   ... [--interval SECONDS]  how often the table is printed while something changes (default 30)
 //
-// Exit: 0 every VM verified; 1 a VM or step failed; 2 bad arguments; 3 the stream ended before the
-// update did (the update was interrupted).
+// Exit: 0 the update succeeded and every VM of the plan verified; 1 the update ended otherwise (a
+// VM, a resource, a policy or the update as a whole failed, it was cancelled, or a VM never
+// verified); 2 bad arguments or input; 3 the stream ended before the update did (interrupted).
 import * as fs from "fs";
 import * as path from "path";
 import { identities, paths } from "../components/clouds";
@@ -18,7 +19,7 @@ import { runOffline } from "../components/core/offline/run";
 import { readStackConfig } from "../components/core/offline/stack-config";
 import { JsonObjectStream } from "../components/core/ops/watch/json-stream";
 import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../components/core/ops/watch/progress";
-import { progressTable, summaryLine, waveDoneText } from "../components/core/ops/watch/render";
+import { progressTable, summaryLine, verdictText, waveDoneText } from "../components/core/ops/watch/render";
 import { checkWebhookUrl, postLine } from "../components/core/ops/watch/webhook";
 import { disableStackTraces } from "./fast-stacks";
 import { ArgumentError, readFlags, stackName } from "./flags";
@@ -178,7 +179,7 @@ async function main(): Promise<number> {
 
     out(progressTable(progress, args.stack));
     const end = progress.ended;
-    const verdict = end ? `update ${end.result}${end.seconds !== undefined ? ` after ${end.seconds} s` : ""}` : "the event stream ended before the update did (interrupted?)";
+    const verdict = verdictText(progress);
     out(verdict);
     post(summaryLine(progress, args.stack, verdict));
     await posts;

@@ -12,7 +12,7 @@ import { JsonObjectStream } from "../../components/core/ops/watch/json-stream";
 import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../../components/core/ops/watch/progress";
 import { summaryLine } from "../../components/core/ops/watch/render";
 import { checkWebhookUrl } from "../../components/core/ops/watch/webhook";
-import { asEventLog, asJsonStream, updateEvents } from "../helpers/engine-events";
+import { asEventLog, asJsonStream, stackUrn, updateEvents } from "../helpers/engine-events";
 
 const root = path.resolve(__dirname, "../..");
 const RECORDED = path.join(root, "test/fixtures/engine-events/dev-up.json");
@@ -142,6 +142,56 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
     });
 });
 
+describe("watch: an update that fails as a whole (the stack, not a VM's step) is never a success", () => {
+    const stackFailed = { resOpFailedEvent: { metadata: { op: "same", urn: stackUrn("dev"), type: "pulumi:pulumi:Stack", provider: "" }, status: 1, steps: 0 } };
+    const updateFailed = { diagnosticEvent: { urn: stackUrn("dev"), prefix: "error: ", message: "update failed\n", color: "raw", severity: "error" } };
+    const policy = (level: "mandatory" | "advisory") => ({
+        policyEvent: { resourceUrn: stackUrn("dev"), message: "every disk must carry cost-center", color: "raw", policyName: "tags", policyPackName: "corp", policyPackVersion: "1", policyPackVersionTag: "1", enforcementLevel: level },
+    });
+    const unscoped = { diagnosticEvent: { prefix: "error: ", message: "error: preview failed: quota exceeded\n", color: "raw", severity: "error" } };
+
+    for (const [what, tail] of [
+        ["the stack's resOpFailedEvent", [stackFailed]],
+        ["the engine's 'update failed' on the stack", [updateFailed]],
+        ["a mandatory policy violation", [policy("mandatory")]],
+        ["an error diagnostic that names no resource", [unscoped]],
+        ["nothing at all (the engine's summary alone)", []],
+    ] as [string, Record<string, unknown>[]][]) {
+        it(`after the canary, 10 of 11 VMs never started, and ${what}: the update did not succeed`, () => {
+            const progress = new FleetProgress(plan);
+            for (const e of updateEvents(plan, "dev", undefined, { waves: [0], beforeSummary: tail })) progress.apply(e);
+            assert.equal(progress.total().verified, 1);
+            assert.ok(progress.ended, "the summary ends the update");
+            assert.notEqual(progress.ended!.result, "succeeded", what);
+            assert.equal(progress.unverified(), 10);
+        });
+    }
+
+    it("a mandatory policy violation and an error without a resource are reported with their reasons; an advisory one is not a failure", () => {
+        const progress = new FleetProgress(plan);
+        assert.deepEqual(progress.apply(policy("advisory")), []);
+        assert.deepEqual(progress.apply(policy("mandatory")), [{ kind: "other-failure", resource: "bootloop-rescue-dev (policy corp/tags)", reason: "every disk must carry cost-center" }]);
+        assert.deepEqual(progress.apply(unscoped), [{ kind: "other-failure", resource: "the update", reason: "preview failed: quota exceeded" }]);
+    });
+
+    it("the engine's 'update failed' with nothing reported before it is said at once; after a VM's failure it adds nothing", () => {
+        const alone = new FleetProgress(plan);
+        assert.deepEqual(alone.apply(updateFailed), [{ kind: "other-failure", resource: "the update", reason: "the engine reports the update failed; its reason is in the update's log" }]);
+        assert.deepEqual(alone.apply(stackFailed), []);
+        const after = new FleetProgress(plan);
+        after.apply(unscoped);
+        assert.deepEqual(after.apply(updateFailed), []);
+        assert.deepEqual(after.apply(stackFailed), []);
+    });
+
+    it("a whole update in which every VM verified still succeeds", () => {
+        const progress = new FleetProgress(plan);
+        for (const e of updateEvents(plan, "dev")) progress.apply(e);
+        assert.equal(progress.ended?.result, "succeeded");
+        assert.equal(progress.unverified(), 0);
+    });
+});
+
 /** Runs `npm run watch` as the project does, with `input` on stdin (or none); resolves when it exits. */
 function runWatch(args: string[], input: string | undefined, env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
@@ -173,7 +223,9 @@ async function webhookServer(): Promise<{ url: string; posts: { text: string }[]
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, posts, close: () => server.close() };
 }
 
-describe("npm run watch", () => {
+describe("npm run watch", function () {
+    // Each run starts ts-node and plans the dev stack offline: slow on a busy machine, never timed.
+    this.timeout(600_000);
     it("reads pulumi up --json on stdin: the failure with its reason, the tables, and chat posts at the first failure, each wave's end and the end", async () => {
         const hook = await webhookServer();
         try {
@@ -193,6 +245,16 @@ describe("npm run watch", () => {
         } finally {
             hook.close();
         }
+    });
+
+    it("an update that failed as a whole after its canary exits 1 and says how many VMs were never verified", async () => {
+        const stackFailed = { resOpFailedEvent: { metadata: { op: "same", urn: stackUrn("dev"), type: "pulumi:pulumi:Stack", provider: "" }, status: 1, steps: 0 } };
+        const out = await runWatch(["--stack", "dev"], asJsonStream(updateEvents(plan, "dev", undefined, { waves: [0], beforeSummary: [stackFailed] })));
+        assert.equal(out.status, 1, out.stdout + out.stderr);
+        assert.match(out.stdout, /^update failed after 1834 s: 10 of 11 VMs not verified \(waiting or in flight when it ended\)$/m);
+        const quiet = await runWatch(["--stack", "dev"], asJsonStream(updateEvents(plan, "dev", undefined, { waves: [0] })));
+        assert.equal(quiet.status, 1, quiet.stdout + quiet.stderr);
+        assert.match(quiet.stdout, /^update ended after 1834 s, but 10 of 11 VMs were not verified$/m);
     });
 
     it("follows an event log as the update writes it, and ends with the update", async () => {

@@ -4,6 +4,7 @@
 // which step started, finished or failed.
 
 import { CHAIN_STEPS, ChainStep, chainStepOf } from "../../chain-steps";
+import { terminalText } from "../../display-text";
 import { OfflineRun } from "../../offline/run";
 
 /** A VM's place in its chain. */
@@ -74,10 +75,9 @@ export function emptyCounts(): Counts {
     return Object.fromEntries(PHASES.map((p) => [p, 0])) as Counts;
 }
 
-/** The engine's colour codes (`<{%reset%}>`) and terminal escapes out of a message. */
+/** The engine's colour codes (`<{%reset%}>`), terminal escapes and control characters out of a message (see display-text). */
 export function plainMessage(text: string): string {
-    // eslint-disable-next-line no-control-regex
-    return text.replace(/<\{%[^%]{0,40}%\}>/g, "").replace(/\x1b\[[0-9;]*m/g, "").trim();
+    return terminalText(text, { multiline: true }).trim();
 }
 
 /** A diagnostic's message as one line: its last three lines, the engine's prefix and colours gone. */
@@ -91,14 +91,28 @@ function nameOfUrn(urn: string): string {
     return at < 0 ? urn : urn.slice(at + 2);
 }
 
+/** A resource's name from a URN as it may be shown (one line, no escapes, at most 200 characters). */
+function shownName(urn: string): string {
+    return terminalText(nameOfUrn(urn)).slice(0, 200);
+}
+
+/** What the watch calls a failure of the whole update that names no resource. */
+export const THE_UPDATE = "the update";
+
+/** The reason said when the engine's only word is that the update failed. */
+const ENGINE_SAYS_FAILED = "the engine reports the update failed; its reason is in the update's log";
+
 export class FleetProgress {
     private readonly states: VmState[];
     /** Resource name → the VM it belongs to and its step. */
     private readonly steps = new Map<string, { state: VmState; step: ChainStep }>();
     private readonly waves: number[];
     private readonly doneWaves = new Set<number>();
-    /** How the update ended, once the engine said so. */
-    ended?: { result: "succeeded" | "failed" | "cancelled"; seconds?: number };
+    /** The engine's summary (its end of the update), once it came. */
+    private summary?: { seconds?: number };
+    private cancelled = false;
+    /** The engine said the update as a whole failed (the stack's failure, its closing "update failed"). */
+    private stackFailed = false;
     /** Resources outside the VMs' chains that failed, with the reason. */
     private readonly others = new Map<string, string | undefined>();
 
@@ -120,23 +134,42 @@ export class FleetProgress {
         this.waves = [...new Set(plan.vms.map((v) => v.wave))].sort((a, b) => a - b);
     }
 
+    /**
+     * How the update ended, once the engine said so (its summary, or its closing event without
+     * one): "succeeded" only when the engine reported no failure of any kind and every VM of the
+     * plan verified; "incomplete" when the engine reported none but some VM never verified.
+     */
+    get ended(): { result: "succeeded" | "failed" | "incomplete" | "cancelled"; seconds?: number } | undefined {
+        if (this.summary) {
+            const failed = this.stackFailed || this.others.size > 0 || this.states.some((s) => s.phase === "failed");
+            return { result: failed ? "failed" : this.unverified() > 0 ? "incomplete" : "succeeded", seconds: this.summary.seconds };
+        }
+        return this.cancelled ? { result: "cancelled" } : undefined;
+    }
+
+    /** How many VMs of the plan have not verified (failed, waiting or in flight). */
+    unverified(): number {
+        return this.states.filter((s) => s.phase !== "verified").length;
+    }
+
     /** Takes one engine event; returns what it changed. */
     apply(event: unknown): Change[] {
         const e = event as Record<string, any>;
         if (!e || typeof e !== "object") return [];
         if (e.summaryEvent) {
-            const failed = this.others.size > 0 || this.states.some((s) => s.phase === "failed");
-            this.ended = { result: failed ? "failed" : "succeeded", seconds: e.summaryEvent.durationSeconds };
+            const seconds = e.summaryEvent.durationSeconds;
+            this.summary = { seconds: typeof seconds === "number" ? seconds : undefined };
             return [];
         }
         if (e.cancelEvent) {
-            this.ended ??= { result: "cancelled" };
+            this.cancelled = true;
             return [];
         }
+        if (e.policyEvent) return this.policy(e.policyEvent);
         const urn: string | undefined = e.resourcePreEvent?.metadata?.urn ?? e.resOutputsEvent?.metadata?.urn ?? e.resOpFailedEvent?.metadata?.urn ?? e.diagnosticEvent?.urn;
-        if (!urn) return [];
+        if (!urn) return e.diagnosticEvent?.severity === "error" ? this.other(THE_UPDATE, e) : [];
         const hit = this.steps.get(nameOfUrn(urn));
-        if (!hit) return urn.includes("::pulumi:pulumi:Stack::") && e.resOpFailedEvent ? [] : this.other(nameOfUrn(urn), e);
+        if (!hit) return urn.includes("::pulumi:pulumi:Stack::") && e.resOpFailedEvent ? this.wholeUpdateFailed() : this.other(shownName(urn), e);
         const { state, step } = hit;
         if (e.resourcePreEvent && !e.resourcePreEvent.planning) return this.enter(state, step);
         if (e.resOutputsEvent && !e.resOutputsEvent.planning) {
@@ -157,13 +190,34 @@ export class FleetProgress {
         return [];
     }
 
+    /**
+     * The engine's word that the update as a whole failed (the stack's resOpFailedEvent, its
+     * closing "update failed"): the update is failed; said at once only when no failure was
+     * reported before it (otherwise it adds nothing).
+     */
+    private wholeUpdateFailed(): Change[] {
+        const first = !this.stackFailed && this.others.size === 0 && !this.states.some((s) => s.phase === "failed");
+        this.stackFailed = true;
+        // Listed without a reason, so that an error the engine sends after it still gives one.
+        if (first) this.others.set(THE_UPDATE, undefined);
+        return first ? [{ kind: "other-failure", resource: THE_UPDATE, reason: ENGINE_SAYS_FAILED }] : [];
+    }
+
+    /** A policy pack's verdict: a mandatory violation fails the update (advisory ones do not). */
+    private policy(p: Record<string, any>): Change[] {
+        if (p.enforcementLevel !== "mandatory") return [];
+        const rule = terminalText(`${p.policyPackName ?? "?"}/${p.policyName ?? "?"}`).slice(0, 200);
+        const resource = `${typeof p.resourceUrn === "string" && p.resourceUrn ? shownName(p.resourceUrn) : THE_UPDATE} (policy ${rule})`;
+        return this.other(resource, { diagnosticEvent: { severity: "error", message: p.message } });
+    }
+
     /** A failure outside the chains (the program itself, a rescue VM): reported once, with its reason. */
     private other(resource: string, e: Record<string, any>): Change[] {
         const isError = e.diagnosticEvent?.severity === "error";
         if (!e.resOpFailedEvent && !isError) return [];
         const reason = isError ? reasonOf(e.diagnosticEvent.message) : undefined;
-        // The engine's closing word on the stack adds nothing to the failures already reported.
-        if (reason === "update failed") return [];
+        // The engine's closing word on the update adds nothing to the failures already reported.
+        if (reason === "update failed") return this.wholeUpdateFailed();
         if (this.others.has(resource)) {
             if (!reason || this.others.get(resource)) return [];
             this.others.set(resource, reason);

@@ -44,3 +44,18 @@ export function waveDoneText(progress: FleetProgress, wave: number): string {
     const waves = progress.waveStatus();
     return `wave ${wave}${wave === 0 ? " (canary)" : ""} of ${waves.length} done: ${countsText(progress.total(wave))}`;
 }
+
+/**
+ * The watch's last line: how the update ended and, when it did not succeed, how many VMs never
+ * reached an end (waiting or in flight when it stopped). Undefined `end`: the stream stopped first.
+ */
+export function verdictText(progress: FleetProgress): string {
+    const end = progress.ended;
+    if (!end) return "the event stream ended before the update did (interrupted?)";
+    const all = progress.total();
+    const vms = PHASES.reduce((n, p) => n + all[p], 0);
+    const open = all.waiting + inFlight(all);
+    const after = end.seconds !== undefined ? ` after ${end.seconds} s` : "";
+    if (end.result === "incomplete") return `update ended${after}, but ${vms - all.verified} of ${vms} VMs were not verified`;
+    return `update ${end.result}${after}${end.result !== "succeeded" && open > 0 ? `: ${open} of ${vms} VMs not verified (waiting or in flight when it ended)` : ""}`;
+}
