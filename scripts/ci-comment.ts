@@ -1,19 +1,22 @@
 // The pull-request comment for one stack's preview (see examples/ci/github-actions): summary first,
 // the offline plan and the preview folded and cut to GitHub's 65,536-character limit.
 //
-//   npm run ci:comment -- --stack S --plan FILE --preview FILE [--outcome success|failure|cancelled|skipped]
+//   npm run ci:comment -- --stack S --plan FILE --preview FILE --outcome success|failure|cancelled|skipped
 //                         [--artifact NAME] [--post]
 //
+// --outcome is the preview step's (steps.<id>.outcome): required, since only the step knows; a
+// preview file that was never written cannot have succeeded, and that is refused.
 // Without --post it prints the body. With --post it edits the stack's comment on the pull request
 // (or adds it), as GitHub Actions runs it: GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_TOKEN and the
 // pull request from GITHUB_EVENT_PATH.
+// Exit: 0 printed or posted; 2 bad arguments (or a success claimed without a preview); 3 posting failed.
 import * as fs from "fs";
 import * as path from "path";
 import { GitHubTarget, prComment, upsertComment } from "../components/core/ops/pr-comment";
 import { disableStackTraces } from "./fast-stacks";
 import { ArgumentError, readFlags, stackName } from "./flags";
 
-const USAGE = "usage: npm run ci:comment -- --stack S --plan FILE --preview FILE [--outcome success|failure|cancelled|skipped] [--artifact NAME] [--post]";
+const USAGE = "usage: npm run ci:comment -- --stack S --plan FILE --preview FILE --outcome success|failure|cancelled|skipped [--artifact NAME] [--post]";
 const OUTCOMES = ["success", "failure", "cancelled", "skipped"];
 
 interface Args {
@@ -28,22 +31,23 @@ interface Args {
 function parseArgs(argv: string[]): Args {
     const { values: raw, switches } = readFlags(argv, { values: ["--stack", "--plan", "--preview", "--outcome", "--artifact"], switches: ["--post"] });
     const post = switches.has("--post");
-    for (const need of ["--stack", "--plan", "--preview"]) if (raw[need] === undefined) throw new ArgumentError(`${need} is required`);
+    // --outcome too: without it the comment would have to guess, and a guessed "succeeded" is a false green.
+    for (const need of ["--stack", "--plan", "--preview", "--outcome"]) if (raw[need] === undefined) throw new ArgumentError(`${need} is required`);
     stackName("--stack", raw["--stack"]);
-    const outcome = raw["--outcome"] ?? "success";
+    const outcome = raw["--outcome"];
     if (!OUTCOMES.includes(outcome)) throw new ArgumentError(`--outcome: ${JSON.stringify(outcome)} must be one of ${OUTCOMES.join(", ")}`);
     const artifact = raw["--artifact"];
     if (artifact !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(artifact)) throw new ArgumentError(`--artifact: ${JSON.stringify(artifact)} is not an artifact name`);
     return { stack: raw["--stack"], plan: raw["--plan"], preview: raw["--preview"], outcome, artifact, post };
 }
 
-/** A text the step wrote; a step that never ran (the plan failed first) left none, and that is said. */
-function readText(flag: string, file: string): string {
+/** A text the step wrote, or undefined when the step never ran (the plan failed first) and left none. */
+function readText(flag: string, file: string): string | undefined {
     const cwd = process.env.INIT_CWD ?? process.cwd();
     try {
         return fs.readFileSync(path.resolve(cwd, file), "utf8");
     } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return `(no ${flag.slice(2)} output: ${file} was not written)`;
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
         throw new ArgumentError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
     }
 }
@@ -65,7 +69,11 @@ async function main(): Promise<number> {
     let where: GitHubTarget | undefined;
     try {
         args = parseArgs(process.argv.slice(2));
-        body = prComment({ stack: args.stack, plan: readText("--plan", args.plan), preview: readText("--preview", args.preview), outcome: args.outcome, artifact: args.artifact });
+        const plan = readText("--plan", args.plan);
+        const preview = readText("--preview", args.preview);
+        if (preview === undefined && args.outcome === "success") throw new ArgumentError(`--preview: ${args.preview} was not written, so no preview succeeded: --outcome success contradicts it`);
+        const missing = (flag: string, file: string) => `(no ${flag} output: ${file} was not written)`;
+        body = prComment({ stack: args.stack, plan: plan ?? missing("plan", args.plan), preview: preview ?? missing("preview", args.preview), outcome: args.outcome, artifact: args.artifact });
         if (args.post) where = target();
     } catch (err) {
         if (!(err instanceof ArgumentError)) throw err;

@@ -146,17 +146,31 @@ describe("ci: the pull-request comment", () => {
 
     it("npm run ci:comment prints the body, and refuses to post outside a pull request", () => {
         const dir = project({ "plan.txt": plan, "preview.txt": preview(3) });
-        const out = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt", "--artifact", "preview-dev"], dir);
+        const out = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt", "--outcome", "success", "--artifact", "preview-dev"], dir);
         assert.equal(out.status, 0, out.stderr);
         assert.ok(out.stdout.startsWith(commentMarker("dev")));
-        const missing = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "none.txt", "--preview", "preview.txt"], dir);
+        const missing = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "none.txt", "--preview", "preview.txt", "--outcome", "success"], dir);
         assert.match(missing.stdout, /\(no plan output: none\.txt was not written\)/);
         fs.writeFileSync(path.join(dir, "push.json"), JSON.stringify({ ref: "refs/heads/main" }));
-        const push = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt", "--post"], dir, { GITHUB_REPOSITORY: "o/r", GITHUB_TOKEN: "x", GITHUB_EVENT_PATH: path.join(dir, "push.json") });
+        const push = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt", "--outcome", "success", "--post"], dir, { GITHUB_REPOSITORY: "o/r", GITHUB_TOKEN: "x", GITHUB_EVENT_PATH: path.join(dir, "push.json") });
         assert.equal(push.status, 2);
         assert.match(push.stderr, /the event is not a pull request/);
         const bad = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt", "--outcome", "great"], dir);
         assert.match(bad.stderr, /--outcome: "great" must be one of success, failure, cancelled, skipped/);
+    });
+
+    it("npm run ci:comment never says a preview succeeded that it was not told of, or that wrote nothing", () => {
+        const dir = project({ "plan.txt": plan, "preview.txt": preview(3) });
+        const untold = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "preview.txt"], dir);
+        assert.equal(untold.status, 2, untold.stdout);
+        assert.match(untold.stderr, /--outcome is required/);
+        assert.ok(!untold.stdout.includes("preview succeeded"));
+        const nothing = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "none.txt", "--outcome", "success"], dir);
+        assert.equal(nothing.status, 2, nothing.stdout);
+        assert.match(nothing.stderr, /--preview: none\.txt was not written, so no preview succeeded/);
+        const skipped = runProjectScript("ci-comment", ["--stack", "dev", "--plan", "plan.txt", "--preview", "none.txt", "--outcome", "skipped"], dir);
+        assert.equal(skipped.status, 0, skipped.stderr);
+        assert.match(skipped.stdout, /: preview skipped\n[\s\S]*\(no preview output: none\.txt was not written\)/);
     });
 });
 
