@@ -79,6 +79,60 @@ describe("Azure remedies (stand-in az CLI)", () => {
             assert.match(JSON.parse(again.stdout).message, /rolled back before/);
         });
 
+        /** swapped(), with the marks the swap script leaves on the original (replaced-by names the fixed disk). */
+        const markedSwap = () => {
+            const w = swapped();
+            w.disks[ORIGINAL.toLowerCase()].tags = { "bootloop-rescue-role": "original-os", "bootloop-rescue-replaced-by": "app-01-fixed" };
+            return w;
+        };
+
+        it("a rollback whose start was refused leaves the VM deallocated; the re-run starts it, and reports the disk it replaced", () => {
+            const w = markedSwap();
+            w.deny = { "vm start": true };
+            const refused = run("rollback", rollbackEnv, w);
+            assert.equal(refused.code, 1);
+            assert.match(refused.stderr, /AuthorizationFailed/);
+            assert.equal(refused.world.vms[VM].osDisk, ORIGINAL);
+            assert.equal(refused.world.vms[VM].power, "deallocated");
+            delete refused.world.deny;
+            const again = run("rollback", rollbackEnv, refused.world);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), ["vm start"]);
+            assert.equal(again.world.vms[VM].power, "running");
+            const report = JSON.parse(again.stdout);
+            assert.equal(report.status, "rolled-back");
+            assert.equal(report.replacedDiskId, FIXED);
+            assert.match(report.message, /started now/);
+        });
+
+        it("a rollback killed between its disk swap and its start: the re-run starts the VM, or fails with the reason", () => {
+            const w = markedSwap();
+            Object.assign(w.vms[VM], { power: "deallocated", osDisk: ORIGINAL, agent: "" });
+            w.disks[ORIGINAL.toLowerCase()].attachedTo = VM;
+            w.disks[FIXED.toLowerCase()].attachedTo = undefined;
+            const r = run("rollback", rollbackEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["vm start"]);
+            assert.equal(r.world.vms[VM].power, "running");
+            assert.equal(JSON.parse(r.stdout).replacedDiskId, FIXED);
+            w.deny = { "vm start": true };
+            const refused = run("rollback", rollbackEnv, w);
+            assert.equal(refused.code, 1);
+            assert.equal(refused.stdout, "", "no report: the step fails");
+            assert.match(refused.stderr, /could not be started .*it stays deallocated/);
+        });
+
+        it("a second rollback of a running VM changes nothing and keeps the replaced disk in its report", () => {
+            const first = run("rollback", rollbackEnv, markedSwap());
+            assert.equal(JSON.parse(first.stdout).replacedDiskId, FIXED);
+            const again = run("rollback", rollbackEnv, first.world);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            const report = JSON.parse(again.stdout);
+            assert.equal(report.status, "rolled-back");
+            assert.equal(report.replacedDiskId, FIXED);
+        });
+
         it("refuses an OS disk that is neither the original nor one of ours", () => {
             const w = swapped();
             w.disks[FIXED.toLowerCase()].tags = { "bootloop-rescue-role": "fixed", "bootloop-rescue-vm": "another-vm" };
