@@ -483,6 +483,17 @@ describe("ci: what the workflows' steps do when a command fails (never a false g
         assert.equal(evaluateIf("cancelled()", { status: "cancelled", steps: {} }), true);
     });
 
+    it("a fork's pull request, which cannot be previewed, gets a failed check rather than a skipped (passing) one", () => {
+        const doc = workflows().find((w) => w.file === "bootloop-rescue-preview.yml")!.doc as unknown as { jobs: Record<string, Job & { if?: string }> };
+        const forkJobs = Object.entries(doc.jobs).filter(([, j]) => j.if === "github.event.pull_request.head.repo.full_name != github.repository");
+        assert.equal(forkJobs.length, 1, "one job runs for forks");
+        assert.equal(doc.jobs.select.if, "github.event.pull_request.head.repo.full_name == github.repository");
+        const [name, job] = forkJobs[0];
+        const r = runStep("bootloop-rescue-preview.yml", name, job.steps![0], {});
+        assert.notEqual(r.status, 0);
+        assert.match(r.output, /::error::.*fork's pull request/);
+    });
+
     it("previews hold no deployer power: their own identities, a team token, no passphrase; and the trust policies are documented", () => {
         const text = fs.readFileSync(path.join(EXAMPLE, "workflows/bootloop-rescue-preview.yml"), "utf8");
         const expressions = [...text.matchAll(/\$\{\{([^}]*)\}\}/g)].map((m) => m[1].trim());
