@@ -67,6 +67,60 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             assert.match(JSON.parse(again.stdout).message, /rolled back before/);
         });
 
+        /** swapped(), with the labels the swap script leaves on the original (replaced-by names the fixed disk). */
+        const markedSwap = () => {
+            const w = swapped();
+            w.disks["web-1"].labels = { "bootloop-rescue-role": "original-boot", "bootloop-rescue-instance": "web-1", "bootloop-rescue-replaced-by": "web-1-fixed" };
+            return w;
+        };
+
+        it("a rollback whose start was refused leaves the instance stopped; the re-run starts it, and reports the disk it replaced", () => {
+            const w = markedSwap();
+            w.deny = { "instances start": true };
+            const refused = run("rollback", rollbackEnv, w);
+            assert.equal(refused.code, 1);
+            assert.match(refused.stderr, /compute\.instances\.start/);
+            assert.deepEqual(refused.world.instances["web-1"].disks, [{ source: "web-1", boot: true }]);
+            assert.equal(refused.world.instances["web-1"].status, "TERMINATED");
+            delete refused.world.deny;
+            const again = run("rollback", rollbackEnv, refused.world);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), ["instances start"]);
+            assert.equal(again.world.instances["web-1"].status, "RUNNING");
+            const report = JSON.parse(again.stdout);
+            assert.equal(report.status, "rolled-back");
+            assert.equal(report.replacedDiskId, "web-1-fixed");
+            assert.match(report.message, /started now/);
+        });
+
+        it("a rollback killed between its attach and its start: the re-run starts the instance, or fails with the reason", () => {
+            const w = markedSwap();
+            Object.assign(w.instances["web-1"], { status: "TERMINATED", disks: [{ source: "web-1", boot: true }] });
+            w.disks["web-1"].attachedTo = "web-1";
+            w.disks["web-1-fixed"].attachedTo = undefined;
+            const r = run("rollback", rollbackEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["instances start"]);
+            assert.equal(r.world.instances["web-1"].status, "RUNNING");
+            assert.equal(JSON.parse(r.stdout).replacedDiskId, "web-1-fixed");
+            w.deny = { "instances start": true };
+            const refused = run("rollback", rollbackEnv, w);
+            assert.equal(refused.code, 1);
+            assert.equal(refused.stdout, "", "no report: the step fails");
+            assert.match(refused.stderr, /could not be started .*it stays stopped/);
+        });
+
+        it("a second rollback of a running instance changes nothing and keeps the replaced disk in its report", () => {
+            const first = run("rollback", rollbackEnv, markedSwap());
+            assert.equal(JSON.parse(first.stdout).replacedDiskId, "web-1-fixed");
+            const again = run("rollback", rollbackEnv, first.world);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            const report = JSON.parse(again.stdout);
+            assert.equal(report.status, "rolled-back");
+            assert.equal(report.replacedDiskId, "web-1-fixed");
+        });
+
         it("refuses a boot disk that is neither the original nor one of ours", () => {
             const w = swapped();
             w.disks["web-1-fixed"].labels = {};
