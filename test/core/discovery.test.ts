@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { azureDiscovery } from "../../components/azure/discover";
 import { identities, paths } from "../../components/clouds";
+import { gcpDiscovery } from "../../components/gcp/discover";
 import { classify, needsRead } from "../../components/core/discovery/classify";
 import { DiscoveryGate } from "../../components/core/discovery/cli";
 import { Discovery, NoScopeError, discover } from "../../components/core/discovery/discover";
@@ -235,5 +236,44 @@ describe("discovery: Azure subscriptions", () => {
         assert.deepEqual((await azureDiscovery.scopes(noConfig, cli)).map((s) => [s.scope, s.scopeName]), [[SUB, "prod"]]);
         const named = await azureDiscovery.scopes({ ...noConfig, options: { "--subscriptions": [SUB, SUB.toUpperCase()] } }, cli);
         assert.deepEqual(named.map((s) => s.scope), [SUB]);
+    });
+});
+
+describe("discovery: a Falcon row that matches by hostname alone", () => {
+    const crash = "GCEGuestAgent: Started\nA fatal error occurred. Stop code: PAGE_FAULT_IN_NONPAGED_AREA (csagent.sys)\n";
+    const booted = "GCEGuestAgent: Started\nWindows is ready\n";
+    const instance = (name: string, id: string) => ({ id, name, zone: "https://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a", status: "RUNNING", disks: [{ boot: true, guestOsFeatures: [{ type: "WINDOWS" }] }] });
+    const serial: Record<string, string> = { "win-3": booted, "win-7": crash };
+    const cli = () =>
+        fakeCli({
+            "projects list": [{ projectId: "web-prod", name: "Web Prod", lifecycleState: "ACTIVE" }],
+            "instances list": [instance("win-3", "5000000000000000003"), instance("win-7", "5000000000000000007")],
+            "instances get-serial-port-output": (args: string[]) => ({ contents: serial[args[args.indexOf("get-serial-port-output") + 1]] }),
+            "instances get-guest-attributes": [],
+        });
+    // No provider and no account column: a laptop named WIN-3 would look the same.
+    const falcon = parseFalconExport("hosts.csv", "Hostname,Last Seen\nWIN-3.corp.example.com,2024-07-19T04:20:00Z\nWIN-7.corp.example.com,2024-07-19T04:20:00Z\n", CHANNEL_FILE_291);
+
+    it("reads the VM instead of proposing it: a healthy one stays out, and an entry keeps the cloud's own name", async () => {
+        const c = cli();
+        const d = await discover({ clouds: [{ cloud: gcpDiscovery, request: noConfig }], falcon, cli: c, progress: () => undefined });
+        assert.deepEqual(c.calls.filter((x) => x.op === "instances get-serial-port-output").map((x) => x.args[x.args.indexOf("get-serial-port-output") + 1]).sort(), ["win-3", "win-7"], "both read");
+        const bucket = (name: string) => d.findings.find((f) => f.vm.name === name)!;
+        assert.equal(bucket("win-3").bucket, "falcon-but-healthy", "its serial port shows it booted");
+        assert.equal(`${bucket("win-7").bucket}/${bucket("win-7").confidence}`, "candidate/high", "its serial port shows the stop error");
+        assert.match(bucket("win-7").reasons.join("; "), /matched by hostname alone: the row names no account/);
+        const out = inventoryText(d, { at: "2026-11-22T00:00:00Z", scanned: "Scanned: gcp.", scopeLabels: new Map([["gcp", "project"]]), identities });
+        const entries = validateInventory(parseYamlInventory("found.yaml", out.text!), inventoryContext(identities, paths, { get: () => undefined, kind: () => "missing" }));
+        assert.deepEqual(entries.map((e) => [e.fields.instance, e.hostname]), [["win-7", undefined]], "not the Falcon hostname import-keys would match keys by");
+    });
+
+    it("alone, such a row makes a VM nothing more than one to review", () => {
+        const gcpVm = vm(9, { cloud: "gcp", health: "unknown", signals: [] });
+        const weak = { ...falcon.hosts[0] };
+        const quiet = { bugcheck: false, booted: false, agent: false, signals: ["nothing on serial port 1"] };
+        assert.equal(needsRead(gcpVm, weak, true), true);
+        assert.equal(needsRead(gcpVm, weak, false), false, "the same row by instance id settles it");
+        assert.equal(classify(gcpVm, quiet, weak, true, true).bucket, "review");
+        assert.equal(classify(vm(9), undefined, weak, true, true).confidence, "medium", "a failing status check, not confirmed by a matching account");
     });
 });

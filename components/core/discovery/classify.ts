@@ -33,6 +33,18 @@ export interface Finding {
     falcon?: FalconHost;
     /** A Falcon export was given and no row of it names this boot-looping VM. */
     notInFalcon?: boolean;
+    /** The Falcon row matched by hostname, not by instance id. */
+    falconByName?: boolean;
+}
+
+/**
+ * Whether a Falcon row says too little to speak for a VM on its own: it matched by hostname alone
+ * and names no account, subscription or project, so it may be another machine of the same name (a
+ * laptop, a VM in a scope not scanned). Such a row neither spares the VM a read nor makes it a
+ * candidate; its reason stays beside the entry.
+ */
+export function weakMatch(falcon: FalconHost | undefined, byName: boolean): boolean {
+    return falcon !== undefined && byName && falcon.account === "";
 }
 
 /**
@@ -40,9 +52,9 @@ export interface Finding {
  * and the Falcon export already agree, nor for a VM that is not running or cannot be read. This
  * is what keeps discovery's calls per VM low: in an incident with an export, most VMs need none.
  */
-export function needsRead(vm: ListedVm, falcon: FalconHost | undefined): boolean {
+export function needsRead(vm: ListedVm, falcon: FalconHost | undefined, byName = false): boolean {
     if (vm.power !== "running" || !vm.readable || vm.noRescuePath) return false;
-    const verdict = falcon?.verdict;
+    const verdict = weakMatch(falcon, byName) ? undefined : falcon?.verdict;
     if (vm.health === "failing") return verdict !== "affected";
     if (vm.health === "healthy") return verdict === "affected";
     // The listing cannot tell (GCP): the export can, either way (a host that went down in the
@@ -50,32 +62,39 @@ export function needsRead(vm: ListedVm, falcon: FalconHost | undefined): boolean
     return verdict === undefined || verdict === "offline";
 }
 
-/** Concludes on one Windows VM from its listing, its read (if made) and its Falcon row (if any). */
-export function classify(vm: ListedVm, read: OutputRead | undefined, falcon: FalconHost | undefined, exportGiven: boolean): Finding {
+/**
+ * Concludes on one Windows VM from its listing, its read (if made) and its Falcon row (if any;
+ * `byName` when the row matched by hostname, not instance id).
+ */
+export function classify(vm: ListedVm, read: OutputRead | undefined, falcon: FalconHost | undefined, exportGiven: boolean, byName = false): Finding {
     const reasons = [...vm.signals, ...(read?.signals ?? [])];
-    const affected = falcon?.verdict === "affected";
-    if (falcon) reasons.push(falconReason(falcon));
+    const weak = weakMatch(falcon, byName);
+    const affected = falcon?.verdict === "affected" && !weak;
+    if (falcon) reasons.push(falconReason(falcon, weak));
     const finding = (bucket: Bucket, confidence?: Confidence): Finding => {
         const looping = confidence !== undefined;
         const apart: Bucket = vm.noRescuePath ? "no-rescue-path" : vm.scaleGroup ? "scale-group" : bucket;
         if (looping && vm.noRescuePath) reasons.push(vm.noRescuePath);
         if (looping && vm.scaleGroup) reasons.push(`member of ${vm.scaleGroup.name}: the group would replace it while its disk is swapped; to recover it with the stack, ${vm.scaleGroup.leave}`);
-        return { vm, bucket: looping ? apart : bucket, confidence, reasons, falcon, ...(looping && exportGiven && !falcon ? { notInFalcon: true } : {}) };
+        return { vm, bucket: looping ? apart : bucket, confidence, reasons, falcon, ...by, ...(looping && exportGiven && !falcon ? { notInFalcon: true } : {}) };
     };
-    if (vm.power !== "running") return { vm, bucket: "stopped", reasons: [`not running (${vm.powerState})`, ...reasons], falcon };
+    const by = falcon && byName ? { falconByName: true } : {};
+    if (vm.power !== "running") return { vm, bucket: "stopped", reasons: [`not running (${vm.powerState})`, ...reasons], falcon, ...by };
     if (read?.bugcheck) return finding("candidate", "high");
     if (vm.health === "failing") return finding("candidate", affected ? "high" : "medium");
-    const healthy = vm.health === "healthy" || read?.booted === true || read?.agent === true || falcon?.verdict === "healthy";
-    if (affected) return healthy ? { vm, bucket: "falcon-but-healthy", reasons, falcon } : finding("candidate", "medium");
+    const healthy = vm.health === "healthy" || read?.booted === true || read?.agent === true || (falcon?.verdict === "healthy" && !weak);
+    if (falcon?.verdict === "affected" && healthy) return { vm, bucket: "falcon-but-healthy", reasons, falcon, ...by };
+    if (affected) return finding("candidate", "medium");
     if (!healthy && read !== undefined) return finding("review", "low");
-    return { vm, bucket: "healthy", reasons, falcon };
+    return { vm, bucket: "healthy", reasons, falcon, ...by };
 }
 
-function falconReason(h: FalconHost): string {
+function falconReason(h: FalconHost, weak: boolean): string {
     const seen = new Date(h.lastSeen).toISOString().replace(/:\d{2}\.\d{3}Z$/, "Z");
+    const line = weak ? `line ${h.line}, matched by hostname alone: the row names no account` : `line ${h.line}`;
     return {
-        affected: `Falcon: last seen ${seen}, inside the bad window, not since (line ${h.line})`,
-        healthy: `Falcon: seen ${seen}, after the bad window (line ${h.line})`,
-        offline: `Falcon: last seen ${seen}, before the bad window (line ${h.line})`,
+        affected: `Falcon: last seen ${seen}, inside the bad window, not since (${line})`,
+        healthy: `Falcon: seen ${seen}, after the bad window (${line})`,
+        offline: `Falcon: last seen ${seen}, before the bad window (${line})`,
     }[h.verdict];
 }

@@ -75,7 +75,8 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
         ? matchFalcon(opts.falcon.hosts, all.map((a) => a.vm), (provider, account) => (provider === "" || scannedClouds.has(provider)) && (account === "" || provider === "" || scannedScopes.has(`${provider}\n${account}`)))
         : undefined;
 
-    const toRead = all.filter((a) => needsRead(a.vm, matches?.byVm.get(a.vm)));
+    const byName = (vm: ListedVm) => matches?.byName.has(vm) ?? false;
+    const toRead = all.filter((a) => needsRead(a.vm, matches?.byVm.get(a.vm), byName(a.vm)));
     const reads = new Map<ListedVm, OutputRead>();
     let done = 0;
     await Promise.all(
@@ -86,7 +87,7 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
         }),
     );
 
-    const findings = all.map((a) => classify(a.vm, reads.get(a.vm), matches?.byVm.get(a.vm), opts.falcon !== undefined));
+    const findings = all.map((a) => classify(a.vm, reads.get(a.vm), matches?.byVm.get(a.vm), opts.falcon !== undefined, byName(a.vm)));
     const findingOf = new Map(findings.map((f) => [f.vm, f]));
     const scopes = listed.map((l) => summarise(l.scope, l.notWindows === undefined ? undefined : l.vms.length + l.notWindows, l.vms.map((vm) => findingOf.get(vm)!)));
     return {

@@ -149,6 +149,8 @@ export interface FalconMatches<V> {
     unmatched: FalconHost[];
     /** Rows whose hostname names several VMs: not guessed. */
     ambiguous: { host: FalconHost; vms: V[] }[];
+    /** VMs whose row (in `byVm`) matched by hostname, not by instance id. */
+    byName: Set<V>;
 }
 
 /**
@@ -174,7 +176,7 @@ export function matchFalcon<V extends FalconMatchable>(hosts: readonly FalconHos
         }
     }
     const fits = (h: FalconHost, vm: V) => (h.provider === "" || h.provider === vm.cloud) && (h.account === "" || h.account === vm.scope.toLowerCase());
-    const result: FalconMatches<V> = { byVm: new Map(), unmatched: [], ambiguous: [] };
+    const result: FalconMatches<V> = { byVm: new Map(), unmatched: [], ambiguous: [], byName: new Set() };
     for (const h of hosts) {
         const viaId = (byId.get(h.instanceId) ?? []).filter((vm) => fits(h, vm));
         const viaName = viaId.length > 0 ? viaId : [...new Set([...(byName.get(h.hostname) ?? []), ...(byName.get(h.hostname.split(".")[0]) ?? [])])].filter((vm) => fits(h, vm));
@@ -182,7 +184,11 @@ export function matchFalcon<V extends FalconMatchable>(hosts: readonly FalconHos
             const vm = viaName[0];
             const earlier = result.byVm.get(vm);
             // Several rows for one host (a reinstalled sensor): the latest sighting decides.
-            if (!earlier || earlier.lastSeen < h.lastSeen) result.byVm.set(vm, h);
+            if (!earlier || earlier.lastSeen < h.lastSeen) {
+                result.byVm.set(vm, h);
+                if (viaId.length > 0) result.byName.delete(vm);
+                else result.byName.add(vm);
+            }
         } else if (viaName.length > 1) {
             result.ambiguous.push({ host: h, vms: viaName });
         } else if (h.verdict === "affected" && h.provider !== "other" && scanned(h.provider, h.account)) {

@@ -54,9 +54,19 @@ function sortKey(f: Finding): string {
     return [f.vm.cloud, f.vm.scope, f.vm.region, f.vm.zone, f.vm.name, JSON.stringify(f.vm.fields)].join("\n");
 }
 
+/**
+ * The computer name an entry carries (`npm run import-keys` matches keys by it): the cloud's, else
+ * the Falcon row's when that row matched by instance id or its hostname is one of the cloud's own
+ * names; a row matched by a shorter or longer form of a name does not rename the VM.
+ */
+function hostnameOf(f: Finding): string | undefined {
+    const falcon = f.falcon?.hostname && (!f.falconByName || f.vm.hostnames.includes(f.falcon.hostname)) ? f.falcon.hostname : undefined;
+    return [f.vm.computerName, falcon].find((h) => h !== undefined && h !== "" && h.length <= 253 && HOSTNAME.test(h));
+}
+
 /** The inventory entry of a finding: its cloud's fields, its computer name, and labels naming its scope. */
 function entryOf(f: Finding, scopeLabel: string): Record<string, unknown> {
-    const hostname = [f.vm.computerName, f.falcon?.hostname].find((h) => h !== undefined && h !== "" && h.length <= 253 && HOSTNAME.test(h));
+    const hostname = hostnameOf(f);
     const labels: Record<string, string> = { [scopeLabel]: f.vm.scope };
     if (f.vm.scopeName && f.vm.scopeName !== f.vm.scope) labels[`${scopeLabel}Name`] = f.vm.scopeName;
     if (f.confidence) labels.discovered = f.confidence;
