@@ -147,6 +147,17 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             assert.match(refused.stderr, /could not be started .*it stays stopped/);
         });
 
+        it("a rollback cut between its detach and its attach (no root volume): attaches the original, starts, and reports the volume the mark names", () => {
+            const w = markedSwap();
+            w.instances[INSTANCE] = { ...w.instances[INSTANCE], state: "stopped", blockDevices: {} };
+            w.volumes[FIXED].state = "available";
+            const r = run("rollback", rollbackEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 attach-volume", "ec2 start-instances"], "nothing to detach");
+            assert.deepEqual(r.world.instances[INSTANCE].blockDevices, { "/dev/sda1": ORIGINAL });
+            assert.equal(JSON.parse(r.stdout).replacedDiskId, FIXED);
+        });
+
         it("a second rollback of a running VM changes nothing and keeps the replaced volume in its report", () => {
             const first = run("rollback", rollbackEnv, markedSwap());
             assert.equal(JSON.parse(first.stdout).replacedDiskId, FIXED);

@@ -110,6 +110,17 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             assert.match(refused.stderr, /could not be started .*it stays stopped/);
         });
 
+        it("a rollback cut between its detach and its attach (no boot disk): attaches the original, starts, and reports the disk the label names", () => {
+            const w = markedSwap();
+            Object.assign(w.instances["web-1"], { status: "TERMINATED", disks: [] });
+            w.disks["web-1-fixed"].attachedTo = undefined;
+            const r = run("rollback", rollbackEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["instances attach-disk", "instances start"], "nothing to detach");
+            assert.deepEqual(r.world.instances["web-1"].disks, [{ source: "web-1", boot: true }]);
+            assert.equal(JSON.parse(r.stdout).replacedDiskId, "web-1-fixed");
+        });
+
         it("a second rollback of a running instance changes nothing and keeps the replaced disk in its report", () => {
             const first = run("rollback", rollbackEnv, markedSwap());
             assert.equal(JSON.parse(first.stdout).replacedDiskId, "web-1-fixed");
