@@ -5,7 +5,7 @@
 //   pulumi up --json --stack S | npm run watch -- --stack S          the engine's events on stdin
 //   pulumi up --event-log up.events --stack S   (another terminal:)
 //   npm run watch -- --stack S --events up.events                    follows the event log as it grows
-//   ... [--webhook-env VAR]   post summaries to the URL in environment variable VAR (a secret)
+//   ... [--webhook-env VAR]   post summaries to the URL in environment variable VAR (a secret; unset or empty is an error)
 //   ... [--interval SECONDS]  how often the table is printed while something changes (default 30)
 //
 // Exit: 0 the update succeeded and every VM of the plan verified; 1 the update ended otherwise (a
@@ -30,7 +30,6 @@ interface Args {
     stack: string;
     events?: string;
     webhook?: URL;
-    webhookEnv?: string;
     intervalMs: number;
 }
 
@@ -45,16 +44,15 @@ function parseArgs(argv: string[]): Args {
     if (webhookEnv !== undefined) {
         if (!/^[A-Za-z_][A-Za-z0-9_]{0,100}$/.test(webhookEnv)) throw new ArgumentError(`--webhook-env: ${JSON.stringify(webhookEnv)} is not a variable name`);
         const value = process.env[webhookEnv];
-        // An unset secret (a fork, a repository without it) means no webhook, said once.
-        if (value) {
-            try {
-                webhook = checkWebhookUrl(value);
-            } catch (err) {
-                throw new ArgumentError(`--webhook-env ${webhookEnv}: ${(err as Error).message}`);
-            }
+        // Asked for summaries that could not be posted is an error, not a silent watch without them.
+        if (!value) throw new ArgumentError(`--webhook-env ${webhookEnv}: the variable is not set (or empty); set it to the webhook's URL, or leave --webhook-env out`);
+        try {
+            webhook = checkWebhookUrl(value);
+        } catch (err) {
+            throw new ArgumentError(`--webhook-env ${webhookEnv}: ${(err as Error).message}`);
         }
     }
-    return { stack, events: raw["--events"], webhook, webhookEnv, intervalMs: Number(interval) * 1000 };
+    return { stack, events: raw["--events"], webhook, intervalMs: Number(interval) * 1000 };
 }
 
 /** The VMs, waves and resource names of the stack, from its offline plan. */
@@ -124,7 +122,6 @@ async function main(): Promise<number> {
     const reading = readEvents(args.events, (chunk) => feed(chunk), () => ended);
     const progress = new FleetProgress(await watchPlan(args.stack));
     out(progressTable(progress, args.stack));
-    if (args.webhookEnv && !args.webhook) out(`(no webhook: ${args.webhookEnv} is not set)`);
 
     // Posts go out one after another; the watch waits for them before it ends.
     let posts: Promise<void> = Promise.resolve();
