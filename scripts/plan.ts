@@ -8,7 +8,9 @@
 //                                          $GITHUB_OUTPUT names (for `pulumi up --parallel` in CI)
 //   npm run plan -- ... --preflight        then check the plan against the real clouds, read-only:
 //                                          quotas, required-tag policies, the deployer's permissions
-//                                          (exit 3 when a check fails)
+//                                          (exit 3 when a check fails, 4 when one could not be made)
+//   npm run plan -- ... --preflight --allow-skipped   accept checks that could not be made (exit 0
+//                                          when none failed; the report still names each one)
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -21,7 +23,7 @@ import { StackConfig, readStackConfig } from "../components/core/offline/stack-c
 import { NAMESPACE } from "../components/core/settings";
 import { DiscoveryGate } from "../components/core/discovery/cli";
 import { PreflightGate } from "../components/core/preflight/cli";
-import { preflightVms, renderPreflight, runPreflight } from "../components/core/preflight/run";
+import { preflightOutcome, preflightVms, renderPreflight, runPreflight } from "../components/core/preflight/run";
 import { PreflightFinding, PreflightNeed } from "../components/core/preflight/types";
 import { configSourceOf } from "../components/core/offline/stack-config";
 import { defaultCliProcesses } from "../components/core/watcher/defaults";
@@ -30,17 +32,18 @@ import { cloudWatches } from "../components/watchers";
 import { disableStackTraces } from "./fast-stacks";
 import { STACK_NAME } from "./flags";
 
-const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json] [--github-output] [--preflight]";
+const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json] [--github-output] [--preflight [--allow-skipped]]";
 
-type PlanArgs = { stack?: string; inventory?: string; json: boolean; githubOutput: boolean; preflight: boolean };
+type PlanArgs = { stack?: string; inventory?: string; json: boolean; githubOutput: boolean; preflight: boolean; allowSkipped: boolean };
 
 function parseArgs(argv: string[]): PlanArgs {
-    const out: PlanArgs = { json: false, githubOutput: false, preflight: false };
+    const out: PlanArgs = { json: false, githubOutput: false, preflight: false, allowSkipped: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--json") out.json = true;
         else if (a === "--github-output") out.githubOutput = true;
         else if (a === "--preflight") out.preflight = true;
+        else if (a === "--allow-skipped") out.allowSkipped = true;
         else if (a === "--stack" && argv[i + 1]) out.stack = argv[++i];
         else if (a === "--inventory" && argv[i + 1]) out.inventory = argv[++i];
         else if (a === "--help" || a === "-h") {
@@ -50,6 +53,7 @@ function parseArgs(argv: string[]): PlanArgs {
     }
     if (!out.stack && !out.inventory) out.stack = "dev";
     if (out.stack && out.inventory) throw new Error(`give --stack or --inventory, not both\n${USAGE}`);
+    if (out.allowSkipped && !out.preflight) throw new Error(`--allow-skipped only goes with --preflight\n${USAGE}`);
     if (out.stack && !STACK_NAME.test(out.stack)) throw new Error(`not a stack name: ${JSON.stringify(out.stack)}`);
     return out;
 }
@@ -82,10 +86,11 @@ async function main(): Promise<number> {
         fs.appendFileSync(file, `parallel=${recommendedParallel(run.result.plan, run.settings.maxInFlight)}\nmax-in-flight=${run.settings.maxInFlight}\n`);
     }
     const findings = args.preflight ? await preflight(run, config, `Pulumi.${stack}.yaml`) : undefined;
-    const failed = (findings ?? []).some((f) => f.verdict === "fail");
+    // 3 a check failed, 4 a check could not be made (unless --allow-skipped), else 0.
+    const exitCode = findings ? preflightOutcome(findings, { allowNotChecked: args.allowSkipped }).exitCode : 0;
     if (args.json) process.stdout.write(`${JSON.stringify({ ...planDocument(run, source), ...(findings ? { preflight: findings } : {}) }, null, 2)}\n`);
-    else process.stdout.write(`${renderSummary(run, source)}\n${findings ? `\n${renderPreflight(findings)}\n` : ""}`);
-    return failed ? 3 : 0;
+    else process.stdout.write(`${renderSummary(run, source)}\n${findings ? `\n${renderPreflight(findings, { allowNotChecked: args.allowSkipped })}\n` : ""}`);
+    return exitCode;
 }
 
 /** Checks the plan against the real clouds, read-only: each cloud its VMs, the clouds at once. */

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, actionMatches, chunks, quotaFinding, rescueCount, skippedBecause } from "../core/preflight/types";
+import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, actionMatches, chunks, quotaFinding, rescueCount, notCheckedBecause } from "../core/preflight/types";
 import { parseJson } from "../core/watcher/types";
 import { AwsConfig } from "./config";
 import { awsCall } from "./discover";
@@ -76,7 +76,7 @@ async function quotas(cli: PreflightCli, at: Scope, vms: PreflightVm[], config: 
         try {
             findings.push(await check());
         } catch (err) {
-            findings.push({ ...base, check: "quota", verdict: "skipped", message: skippedBecause(what, err) });
+            findings.push({ ...base, check: "quota", verdict: "not-checked", message: notCheckedBecause(what, err) });
         }
     };
     const rescues = rescueCount(vms);
@@ -148,7 +148,7 @@ async function tagPolicy(cli: PreflightCli, at: Scope, tags: Record<string, stri
     } catch (err) {
         const text = String((err as Error).message);
         if (/EffectivePolicyNotFoundException|AWSOrganizationsNotInUseException/.test(text)) return [{ ...base, verdict: "ok", message: "no tag policy applies to this account" }];
-        return [{ ...base, verdict: "skipped", message: skippedBecause("the effective tag policy could not be read", err) }];
+        return [{ ...base, verdict: "not-checked", message: notCheckedBecause("the effective tag policy could not be read", err) }];
     }
     const policy = parseJson<{ tags?: Record<string, Record<string, unknown>> }>(content, {});
     const findings: PreflightFinding[] = [];
@@ -213,7 +213,7 @@ async function permissions(cli: PreflightCli, at: Scope): Promise<PreflightFindi
             principal = assumed ? (parseJson<{ Role?: { Arn?: string } }>(await awsCall(cli, at, "iam get-role", ["--role-name", assumed[2]]), {}).Role?.Arn ?? "") : caller;
         }
     } catch (err) {
-        return [{ ...base, verdict: "skipped", message: skippedBecause("the deployer's identity could not be read", err) }];
+        return [{ ...base, verdict: "not-checked", message: notCheckedBecause("the deployer's identity could not be read", err) }];
     }
     const partition = principal.split(":")[1] || "aws";
     const denied: string[] = [];
@@ -240,7 +240,7 @@ async function permissions(cli: PreflightCli, at: Scope): Promise<PreflightFindi
             }
         }
     } catch (err) {
-        return [{ ...base, verdict: "skipped", message: skippedBecause(`the permissions of ${principal} could not be simulated`, err) }];
+        return [{ ...base, verdict: "not-checked", message: notCheckedBecause(`the permissions of ${principal} could not be simulated`, err) }];
     }
     if (denied.length > 0) return [{ ...base, verdict: "fail", message: `${principal} lacks ${denied.length} of ${checked} actions the stack uses: ${denied.slice(0, 8).join(", ")}${denied.length > 8 ? ", …" : ""}; attach components/aws/iam/deployer-policy.json` }];
     return [{ ...base, verdict: "ok", message: `${principal} may do all ${checked} actions the stack uses (IAM policies; service control policies are not simulated)` }];

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, actionMatches, quotaFinding, skippedBecause } from "../core/preflight/types";
+import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, actionMatches, quotaFinding, notCheckedBecause } from "../core/preflight/types";
 import { parseJson } from "../core/watcher/types";
 import { AzureConfig } from "./config";
 import { azCall } from "./discover";
@@ -61,7 +61,7 @@ async function quotas(cli: PreflightCli, subscription: string, location: string,
         }
         return findings;
     } catch (err) {
-        return [{ ...base, check: "quota", verdict: "skipped", message: skippedBecause("vCPU quotas could not be read", err) }];
+        return [{ ...base, check: "quota", verdict: "not-checked", message: notCheckedBecause("vCPU quotas could not be read", err) }];
     }
 }
 
@@ -72,7 +72,7 @@ async function tagPolicies(cli: PreflightCli, subscription: string, groups: stri
     try {
         assignments = parseJson<Assignment[]>(await azCall(cli, subscription, "policy assignment list", ["--subscription", subscription, "--disable-scope-strict-match"]), []);
     } catch (err) {
-        return [{ ...base, verdict: "skipped", message: skippedBecause("policy assignments could not be read", err) }];
+        return [{ ...base, verdict: "not-checked", message: notCheckedBecause("policy assignments could not be read", err) }];
     }
     const covers = (scope: string) => {
         const s = lower(scope);
@@ -110,7 +110,7 @@ async function permissions(cli: PreflightCli, subscription: string, group: strin
         const url = `https://management.azure.com/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01`;
         granted = parseJson<{ value?: Permission[] }>(await azCall(cli, subscription, "rest get", ["--method", "get", "--url", url]), {}).value ?? [];
     } catch (err) {
-        return { ...base, verdict: "skipped", message: skippedBecause("the deployer's permissions could not be read", err) };
+        return { ...base, verdict: "not-checked", message: notCheckedBecause("the deployer's permissions could not be read", err) };
     }
     const role = deployerRole();
     const allowed = (action: string, data: boolean) =>
@@ -139,7 +139,7 @@ async function check(need: PreflightNeed, cli: PreflightCli): Promise<PreflightF
                     else byLocation.set(location, [...(byLocation.get(location) ?? []), vm]);
                 }
             } catch (err) {
-                findings.push({ cloud: "azure", scope: subscription, check: "quota", verdict: "skipped", message: skippedBecause("the VMs could not be listed", err) });
+                findings.push({ cloud: "azure", scope: subscription, check: "quota", verdict: "not-checked", message: notCheckedBecause("the VMs could not be listed", err) });
             }
             const groups = [...new Set(vms.map((v) => v.fields.resourceGroup))].sort();
             const more = await Promise.all([

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, chunks, quotaFinding, rescueCount, skippedBecause } from "../core/preflight/types";
+import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, chunks, quotaFinding, rescueCount, notCheckedBecause } from "../core/preflight/types";
 import { parseJson } from "../core/watcher/types";
 import { GcpConfig } from "./config";
 
@@ -90,7 +90,7 @@ async function quotas(cli: PreflightCli, project: string, region: string, vms: P
             if (q?.limit !== undefined) findings.push(quotaFinding(base, metric, gb, q.usage ?? 0, q.limit, " GB"));
         }
     } catch (err) {
-        findings.push({ ...base, check: "quota", verdict: "skipped", message: skippedBecause("regional quotas could not be read", err) });
+        findings.push({ ...base, check: "quota", verdict: "not-checked", message: notCheckedBecause("regional quotas could not be read", err) });
     }
     return findings;
 }
@@ -103,7 +103,7 @@ async function snapshotQuota(cli: PreflightCli, project: string, snapshots: numb
         if (q?.limit === undefined) return [{ ...base, check: "quota", verdict: "warn", message: "no SNAPSHOTS quota reported: check it by hand" }];
         return [quotaFinding(base, "snapshots", snapshots, q.usage ?? 0, q.limit)];
     } catch (err) {
-        return [{ ...base, check: "quota", verdict: "skipped", message: skippedBecause("the project's quotas could not be read", err) }];
+        return [{ ...base, check: "quota", verdict: "not-checked", message: notCheckedBecause("the project's quotas could not be read", err) }];
     }
 }
 
@@ -122,7 +122,7 @@ async function labelPolicies(cli: PreflightCli, project: string, labels: Record<
         if (custom.length === 0) return [{ ...base, verdict: "ok", message: "no custom constraint is set on the project" }];
         const ancestors = parseJson<{ id?: string; type?: string }[]>(await gc(cli, project, "projects get-ancestors", [project]), []);
         const org = ancestors.find((a) => a.type === "organization")?.id;
-        if (!org) return [{ ...base, verdict: "skipped", message: `custom constraints ${custom.join(", ")} are set, but the project's organization could not be read` }];
+        if (!org) return [{ ...base, verdict: "not-checked", message: `custom constraints ${custom.join(", ")} are set, but the project's organization could not be read` }];
         const findings: PreflightFinding[] = [];
         for (const name of custom) {
             const c = parseJson<{ condition?: string; resourceTypes?: string[]; actionType?: string }>(await gc(cli, project, "org-policies describe-custom-constraint", [name, "--organization", org]), {});
@@ -136,7 +136,7 @@ async function labelPolicies(cli: PreflightCli, project: string, labels: Record<
         }
         return findings.length > 0 ? findings : [{ ...base, verdict: "ok", message: `no custom constraint on instances, disks or snapshots tests labels (${custom.length} read)` }];
     } catch (err) {
-        return [{ ...base, verdict: "skipped", message: skippedBecause("the organization policies could not be read", err) }];
+        return [{ ...base, verdict: "not-checked", message: notCheckedBecause("the organization policies could not be read", err) }];
     }
 }
 
@@ -156,7 +156,7 @@ async function permissions(cli: PreflightCli, project: string, token: string): P
             for (const p of out.permissions ?? []) granted.add(p);
         }
     } catch (err) {
-        return { ...base, verdict: "skipped", message: skippedBecause("the caller's permissions could not be tested", err) };
+        return { ...base, verdict: "not-checked", message: notCheckedBecause("the caller's permissions could not be tested", err) };
     }
     const missing = wanted.filter((p) => !granted.has(p));
     if (missing.length > 0) return { ...base, verdict: "fail", message: `the caller lacks ${missing.length} of ${wanted.length} permissions the stack uses: ${missing.slice(0, 8).join(", ")}${missing.length > 8 ? ", …" : ""}; grant components/gcp/iam/deployer-role.yaml` };
@@ -181,7 +181,7 @@ async function check(need: PreflightNeed, cli: PreflightCli): Promise<PreflightF
             try {
                 boots = await bootDisks(cli, project);
             } catch (err) {
-                findings.push({ cloud: "gcp", scope: project, check: "quota", verdict: "skipped", message: skippedBecause("the boot disks could not be listed; disk quotas not checked", err) });
+                findings.push({ cloud: "gcp", scope: project, check: "quota", verdict: "not-checked", message: notCheckedBecause("the boot disks could not be listed; disk quotas not checked", err) });
             }
             const byRegion = new Map<string, PreflightVm[]>();
             for (const vm of vms) byRegion.set(regionOf(vm.fields.zone), [...(byRegion.get(regionOf(vm.fields.zone)) ?? []), vm]);
@@ -189,7 +189,7 @@ async function check(need: PreflightNeed, cli: PreflightCli): Promise<PreflightF
                 ...[...byRegion].map(([region, at]) => quotas(cli, project, region, at, boots, config)),
                 snapshotQuota(cli, project, vms.reduce((n, v) => n + v.snapshots, 0)),
                 labelPolicies(cli, project, config.labels),
-                token ? permissions(cli, project, token).then((f) => [f]) : Promise.resolve([{ cloud: "gcp", scope: project, check: "permissions", verdict: "skipped", message: skippedBecause("no access token from gcloud", tokenError) } as PreflightFinding]),
+                token ? permissions(cli, project, token).then((f) => [f]) : Promise.resolve([{ cloud: "gcp", scope: project, check: "permissions", verdict: "not-checked", message: notCheckedBecause("no access token from gcloud", tokenError) } as PreflightFinding]),
             ]);
             return [...findings, ...more.flat()];
         }),

@@ -3,14 +3,15 @@ import * as path from "path";
 import { identities, paths } from "../../components/clouds";
 import { runOffline } from "../../components/core/offline/run";
 import { configSourceOf, readStackConfig } from "../../components/core/offline/stack-config";
-import { preflightVms, renderPreflight, runPreflight } from "../../components/core/preflight/run";
+import { errorLine } from "../../components/core/preflight/error-line";
+import { preflightOutcome, preflightVms, renderPreflight, runPreflight } from "../../components/core/preflight/run";
 import { PreflightCli, PreflightFinding, PreflightNeed, PreflightVm } from "../../components/core/preflight/types";
 import { CliError } from "../../components/core/watcher/types";
 import { preflights } from "../../components/preflights";
 import { deployerAllows } from "../../components/aws/preflight";
 import { deployerRole } from "../../components/azure/preflight";
 import { deployerPermissions } from "../../components/gcp/preflight";
-import { World, answer, testIamPermissions } from "../fixtures/preflight/clouds";
+import { World, answer, cliError, testIamPermissions } from "../fixtures/preflight/clouds";
 import { Cli, assertRealClis, notAccepted, realCliSkip, replayThroughRealClis } from "../helpers/real-cli";
 
 const root = path.resolve(__dirname, "../..");
@@ -98,11 +99,59 @@ describe("preflight (npm run plan -- --preflight)", () => {
             "policy assignment list": "ERROR: (AuthorizationFailed) The client does not have authorization",
         });
         const findings = await runPreflight(preflights, needs, cli);
-        assert.ok(findings.some((f) => f.cloud === "aws" && f.check === "tags" && f.verdict === "skipped" && /AccessDeniedException/.test(f.message)));
-        assert.ok(findings.some((f) => f.cloud === "azure" && f.check === "tags" && f.verdict === "skipped" && /AuthorizationFailed/.test(f.message)));
+        assert.ok(findings.some((f) => f.cloud === "aws" && f.check === "tags" && f.verdict === "not-checked" && /AccessDeniedException/.test(f.message)));
+        assert.ok(findings.some((f) => f.cloud === "azure" && f.check === "tags" && f.verdict === "not-checked" && /AuthorizationFailed/.test(f.message)));
         assert.ok(findings.some((f) => f.cloud === "aws" && f.check === "quota" && f.verdict === "ok"));
         const orgless = await runPreflight(preflights, new Map([["aws", needs.get("aws")!]]), new FixtureCli("ready", { "organizations describe-effective-policy": "An error occurred (AWSOrganizationsNotInUseException)" }));
         assert.ok(orgless.some((f) => f.check === "tags" && f.verdict === "ok" && /no tag policy applies/.test(f.message)));
+    });
+
+    it("never passes a check it could not make: a missing login is NOT CHECKED, exit 4, unless --allow-skipped accepts it", async () => {
+        const findings = await runPreflight(preflights, needs, new FixtureCli("signed-out"));
+        assert.ok(findings.length >= 3, findings.map(line).join("\n"));
+        assert.deepEqual(findings.filter((f) => f.verdict !== "not-checked").map(line), []);
+        for (const cloud of ["aws", "azure", "gcp"]) assert.ok(findings.some((f) => f.cloud === cloud), cloud);
+        // Each quotes the line that says what went wrong, not the CLI's closing advice.
+        assert.ok(findings.filter((f) => f.cloud === "aws").every((f) => /Unable to locate credentials/.test(f.message)), findings.map(line).join("\n"));
+        assert.ok(findings.filter((f) => f.cloud === "gcp").every((f) => /You do not currently have an active account selected/.test(f.message)), findings.map(line).join("\n"));
+        assert.ok(findings.some((f) => f.cloud === "azure" && /Please run 'az login' to setup account/.test(f.message)), findings.map(line).join("\n"));
+        assert.ok(findings.some((f) => f.cloud === "azure" && f.check === "quota" && /could not be read: the CLI crashed: ModuleNotFoundError: No module named 'azure\.mgmt\.compute\.v2022_11_01'$/.test(f.message)), findings.map(line).join("\n"));
+        assert.ok(!findings.some((f) => /az feedback|to select an already authenticated account|^[^:]*:\s*$/.test(f.message)), findings.map(line).join("\n"));
+        const text = renderPreflight(findings);
+        assert.doesNotMatch(text, /nothing blocks pulumi up/);
+        assert.match(text, /^ {2}NOT CHECKED aws permissions: the preflight could not run: Unable to locate credentials/m);
+        assert.match(text, new RegExp(`^Preflight: not checked: ${findings.length} \\(0 ok, 0 warning\\(s\\)\\) — pulumi up is not cleared; .* pass --allow-skipped to accept\\.$`, "m"));
+        assert.equal(preflightOutcome(findings).exitCode, 4);
+        const accepted = preflightOutcome(findings, { allowNotChecked: true });
+        assert.equal(accepted.exitCode, 0);
+        assert.match(accepted.summary, new RegExp(`nothing failed \\(0 ok, 0 warning\\(s\\)\\); ${findings.length} not checked, accepted by --allow-skipped`));
+        // One check not made among passes still holds pulumi up back; a failure wins over it.
+        const ready = await runPreflight(preflights, needs, new FixtureCli("ready", { "iam simulate-principal-policy": cliError("aws-expired-token") }));
+        assert.deepEqual(ready.filter((f) => f.verdict === "not-checked").map(line), [
+            "not-checked aws permissions 123456789012: the permissions of arn:aws:iam::123456789012:role/ops/bootloop-deployer could not be simulated: An error occurred (ExpiredToken) when calling the GetCallerIdentity operation (reached max retries: 0): The security token included in the request is expired",
+        ]);
+        assert.equal(preflightOutcome(ready).exitCode, 4);
+        assert.equal(preflightOutcome([...ready, { cloud: "gcp", scope: "p", check: "quota", verdict: "fail", message: "short" }]).exitCode, 3);
+    });
+
+    it("quotes the line of a CLI's error that says what went wrong, as the real CLIs print it", () => {
+        // az 2.45's real crash (vm list-usage here): the last line is a footer, the first a header.
+        assert.equal(errorLine(cliError("az-crash")), "the CLI crashed: ModuleNotFoundError: No module named 'azure.mgmt.compute.v2022_11_01'");
+        assert.equal(errorLine(cliError("az-not-logged-in")), "ERROR: Please run 'az login' to setup account.");
+        assert.equal(errorLine(cliError("aws-no-credentials")), 'Unable to locate credentials. You can configure credentials by running "aws configure".');
+        assert.equal(errorLine(cliError("aws-expired-token")), "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation (reached max retries: 0): The security token included in the request is expired");
+        assert.equal(errorLine(cliError("gcloud-no-account")), "ERROR: (gcloud.compute.regions.describe) You do not currently have an active account selected.");
+        assert.equal(errorLine(cliError("gcloud-token-no-account")), "ERROR: (gcloud.auth.print-access-token) You do not currently have an active account selected.");
+        // A warning before the error, a retry wrapper around it, and a bound on its length.
+        assert.equal(errorLine("WARNING: deprecated\nERROR: (AuthorizationFailed) denied\nCode: AuthorizationFailed"), "ERROR: (AuthorizationFailed) denied");
+        assert.equal(errorLine("still throttled or busy after 10 minutes: An error occurred (Throttling)"), "still throttled or busy after 10 minutes: An error occurred (Throttling)");
+        assert.equal(errorLine(`ERROR: ${"x".repeat(400)}`).length, 300);
+    });
+
+    it("shows the clouds' text on a terminal without its escape sequences", () => {
+        const text = renderPreflight([{ cloud: "azure", scope: "s", check: "tags", verdict: "not-checked", message: `policy assignments could not be read: ${errorLine("ERROR: \x1b]0;owned\x07denied\x1b[2J")}` }]);
+        assert.doesNotMatch(text, /\x1b|\x07/);
+        assert.match(text, /NOT CHECKED azure tags s: policy assignments could not be read: ERROR: denied/);
     });
 
     it("keeps its calls per scope, not per VM: 2,000 VMs in one region cost a handful more calls than 2", async () => {
@@ -193,7 +242,7 @@ describe("preflight (npm run plan -- --preflight)", () => {
 describe("npm run plan -- --preflight, end to end", function () {
     this.timeout(300_000);
     /** Runs the plan script with stand-in CLIs on PATH and a local resource manager; resolves with its exit code and output. */
-    async function planWithPreflight(world: World): Promise<{ code: number | null; stdout: string; calls: string[] }> {
+    async function planWithPreflight(world: World, extra: string[] = []): Promise<{ code: number | null; stdout: string; calls: string[] }> {
         const http = await import("http");
         const { spawn } = await import("child_process");
         const fs = await import("fs");
@@ -214,7 +263,7 @@ describe("npm run plan -- --preflight, end to end", function () {
         const port = (server.address() as { port: number }).port;
         try {
             return await new Promise((resolve) => {
-                const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/plan.ts"), "--stack", "dev", "--preflight"], {
+                const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/plan.ts"), "--stack", "dev", "--preflight", ...extra], {
                     cwd: root,
                     env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, PREFLIGHT_WORLD: world, PREFLIGHT_LOG: log, CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `http://127.0.0.1:${port}/` },
                 });
@@ -237,5 +286,18 @@ describe("npm run plan -- --preflight, end to end", function () {
         const ready = await planWithPreflight("ready");
         assert.equal(ready.code, 0, ready.stdout);
         assert.match(ready.stdout, /^Preflight: nothing blocks pulumi up/m);
+    });
+
+    it("exits 4 when no login lets a check run, quoting each CLI's error; --allow-skipped accepts that with exit 0", async () => {
+        const out = await planWithPreflight("signed-out");
+        assert.equal(out.code, 4, out.stdout);
+        assert.doesNotMatch(out.stdout, /nothing blocks pulumi up|^ {2}ok /m);
+        assert.match(out.stdout, /^ {2}NOT CHECKED aws permissions: the preflight could not run: Unable to locate credentials\./m);
+        assert.match(out.stdout, /^ {2}NOT CHECKED azure quota .*: the CLI crashed: ModuleNotFoundError: /m);
+        assert.match(out.stdout, /^ {2}NOT CHECKED gcp permissions my-project: no access token from gcloud: ERROR: \(gcloud\.auth\.print-access-token\) You do not currently have an active account selected\.$/m);
+        assert.match(out.stdout, /^Preflight: not checked: \d+ \(0 ok, 0 warning\(s\)\) — pulumi up is not cleared; .*--allow-skipped/m);
+        const accepted = await planWithPreflight("signed-out", ["--allow-skipped"]);
+        assert.equal(accepted.code, 0, accepted.stdout);
+        assert.match(accepted.stdout, /^Preflight: nothing failed \(0 ok, 0 warning\(s\)\); \d+ not checked, accepted by --allow-skipped/m);
     });
 });

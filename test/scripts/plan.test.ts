@@ -34,6 +34,14 @@ describe("npm run plan", () => {
         assert.ok(Array.isArray(JSON.parse(out.stdout).resources));
     });
 
+    it("takes --allow-skipped only with --preflight (exit 2, its usage)", () => {
+        const out = plan(["--stack", "dev", "--allow-skipped"]);
+        assert.equal(out.status, 2);
+        assert.equal(out.stdout, "");
+        assert.match(out.stderr, /--allow-skipped only goes with --preflight/);
+        assert.match(out.stderr, /usage: npm run plan .*--preflight \[--allow-skipped\]/);
+    });
+
     it("rejects unknown arguments with its usage", () => {
         const out = plan(["--stack"]);
         assert.equal(out.status, 2);

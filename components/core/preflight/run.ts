@@ -1,5 +1,7 @@
 import { ChainStep, KEPT_DISK_STEPS, SCRATCH_DISK_STEP, chainStepOf } from "../chain-steps";
+import { terminalText } from "../display-text";
 import type { OfflineRun } from "../offline/run";
+import { errorLine } from "./error-line";
 import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, Verdict } from "./types";
 
 /** The chain steps that make a disk (the backup is a snapshot; the other kept steps and the scratch step are disks). */
@@ -34,34 +36,61 @@ export function preflightVms(run: OfflineRun): Map<string, PreflightVm[]> {
 
 /**
  * Runs every cloud's checks for its part of the plan, the clouds at once. A cloud whose checks
- * throw gets one `fail` finding with the reason: the preflight itself never hides a cloud.
+ * throw (its login is missing, its CLI crashed) gets one `not-checked` finding with the line of the
+ * error that says why: the preflight itself never hides a cloud, and never passes one unchecked.
  */
 export async function runPreflight(clouds: readonly CloudPreflight[], needs: ReadonlyMap<string, PreflightNeed>, cli: PreflightCli): Promise<PreflightFinding[]> {
-    const runs = [...needs].map(async ([cloud, need]) => {
+    const runs = [...needs].map(async ([cloud, need]): Promise<PreflightFinding[]> => {
         const preflight = clouds.find((c) => c.cloud === cloud);
-        if (!preflight) return [{ cloud, scope: "", check: "permissions", verdict: "skipped", message: "this cloud has no preflight" } as PreflightFinding];
+        if (!preflight) return [{ cloud, scope: "", check: "permissions", verdict: "not-checked", message: "this cloud has no preflight" }];
         try {
             return await preflight.check(need, cli);
         } catch (err) {
-            return [{ cloud, scope: "", check: "permissions", verdict: "fail", message: `the preflight could not run: ${(err as Error).message.split("\n")[0].slice(0, 300)}` } as PreflightFinding];
+            return [{ cloud, scope: "", check: "permissions", verdict: "not-checked", message: `the preflight could not run: ${errorLine(err instanceof Error ? err.message : String(err))}` }];
         }
     });
     return (await Promise.all(runs)).flat();
 }
 
-const MARK: Record<Verdict, string> = { ok: "ok  ", warn: "WARN", fail: "FAIL", skipped: "skip" };
+/** Exit codes of `npm run plan -- --preflight` for its checks (1 and 2 are the plan's own: input, arguments). */
+export const PREFLIGHT_EXIT = { cleared: 0, failed: 3, notChecked: 4 } as const;
 
-/** The preflight's report: one line per finding, grouped by cloud and check, and the verdict. */
-export function renderPreflight(findings: readonly PreflightFinding[]): string {
+/** What the findings add up to: the exit code and the line that says it. */
+export interface PreflightOutcome {
+    /** 0 cleared, 3 a check failed, 4 a check could not be made (and `--allow-skipped` was not given). */
+    exitCode: number;
+    /** The report's last line. */
+    summary: string;
+}
+
+/**
+ * The preflight's verdict. A failed check wins (exit 3); else a check that could not be made
+ * (exit 4) unless `allowNotChecked` accepts it; only then is pulumi up cleared (exit 0). A check
+ * that could not be made is never counted as ok.
+ */
+export function preflightOutcome(findings: readonly PreflightFinding[], options: { allowNotChecked?: boolean } = {}): PreflightOutcome {
+    const count = (v: Verdict) => findings.filter((f) => f.verdict === v).length;
+    const [ok, warn, fail, notChecked] = [count("ok"), count("warn"), count("fail"), count("not-checked")];
+    const unchecked = notChecked > 0 ? `, ${notChecked} not checked` : "";
+    if (fail > 0) return { exitCode: PREFLIGHT_EXIT.failed, summary: `Preflight: ${fail} check(s) failed, ${warn} warning(s)${unchecked}: fix them before pulumi up (the first wave would stop on them).` };
+    if (notChecked > 0 && !options.allowNotChecked) {
+        return {
+            exitCode: PREFLIGHT_EXIT.notChecked,
+            summary: `Preflight: not checked: ${notChecked} (${ok} ok, ${warn} warning(s)) — pulumi up is not cleared; make the checks possible (each NOT CHECKED line says why), or pass --allow-skipped to accept.`,
+        };
+    }
+    if (notChecked > 0) return { exitCode: PREFLIGHT_EXIT.cleared, summary: `Preflight: nothing failed (${ok} ok, ${warn} warning(s)); ${notChecked} not checked, accepted by --allow-skipped: pulumi up is cleared only for what was checked.` };
+    return { exitCode: PREFLIGHT_EXIT.cleared, summary: `Preflight: nothing blocks pulumi up (${ok} ok, ${warn} warning(s)).` };
+}
+
+const MARK: Record<Verdict, string> = { ok: "ok  ", warn: "WARN", fail: "FAIL", "not-checked": "NOT CHECKED" };
+
+/** The preflight's report: one line per finding (the clouds' text made terminal-safe), grouped by cloud and check, and the verdict. */
+export function renderPreflight(findings: readonly PreflightFinding[], options: { allowNotChecked?: boolean } = {}): string {
     const lines = ["Preflight (read-only calls to the clouds):"];
     const order = ["quota", "tags", "permissions"];
     const sorted = [...findings].sort((a, b) => a.cloud.localeCompare(b.cloud) || order.indexOf(a.check) - order.indexOf(b.check) || a.scope.localeCompare(b.scope));
-    for (const f of sorted) lines.push(`  ${MARK[f.verdict]} ${f.cloud} ${f.check}${f.scope ? ` ${f.scope}` : ""}: ${f.message}`);
-    const count = (v: Verdict) => findings.filter((f) => f.verdict === v).length;
-    lines.push(
-        count("fail") > 0
-            ? `Preflight: ${count("fail")} check(s) failed, ${count("warn")} warning(s): fix them before pulumi up (the first wave would stop on them).`
-            : `Preflight: nothing blocks pulumi up (${count("ok")} ok, ${count("warn")} warning(s), ${count("skipped")} skipped).`,
-    );
+    for (const f of sorted) lines.push(terminalText(`  ${MARK[f.verdict]} ${f.cloud} ${f.check}${f.scope ? ` ${f.scope}` : ""}: ${f.message}`));
+    lines.push(preflightOutcome(findings, options).summary);
     return lines.join("\n");
 }

@@ -1,5 +1,6 @@
 import type { DiscoveryCli } from "../discovery/types";
 import type { Strategy } from "../inventory/validate";
+import { errorLine } from "./error-line";
 
 /**
  * The preflight (`npm run plan -- --preflight`): before the first `pulumi up`, read-only calls to
@@ -8,8 +9,12 @@ import type { Strategy } from "../inventory/validate";
  * permissions. Core never branches on the cloud: each cloud folder exports a {@link CloudPreflight}.
  */
 
-/** How one check came out. `fail` stops a CI job; `warn` is for a person to read; `skipped` says why not checked. */
-export type Verdict = "ok" | "warn" | "fail" | "skipped";
+/**
+ * How one check came out. `fail` stops a CI job; `warn` is for a person to read; `not-checked`
+ * says why the check could not be made (a missing or broken login, a read the login may not
+ * make, a CLI that crashed): never a pass, so it stops a CI job too unless `--allow-skipped`.
+ */
+export type Verdict = "ok" | "warn" | "fail" | "not-checked";
 
 /** What the preflight checks. */
 export type CheckKind = "quota" | "tags" | "permissions";
@@ -62,14 +67,13 @@ export interface PreflightCli extends DiscoveryCli {
 export interface CloudPreflight {
     /** The `cloud:` value. */
     cloud: string;
-    /** Runs every check for the cloud's VMs of the plan; a check that cannot be made is `skipped`, with why. */
+    /** Runs every check for the cloud's VMs of the plan; a check that cannot be made is `not-checked`, with why. */
     check(need: PreflightNeed, cli: PreflightCli): Promise<PreflightFinding[]>;
 }
 
-/** A finding's message for a check that could not be made: the cloud's last line, bounded. */
-export function skippedBecause(what: string, err: unknown): string {
-    const last = (err instanceof Error ? err.message : String(err)).split("\n").filter(Boolean).pop() ?? "";
-    return `${what}: ${last.slice(0, 300)}`;
+/** A finding's message for a check that could not be made: the line of the CLI's error that says what went wrong, bounded. */
+export function notCheckedBecause(what: string, err: unknown): string {
+    return `${what}: ${errorLine(err instanceof Error ? err.message : String(err))}`;
 }
 
 /** Compares a need with a quota: fail when it does not fit, warn when it leaves under 10 % free. */
