@@ -1,8 +1,11 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { awsCommandLine } from "../../components/aws/scripts";
 import { azureCommandLine } from "../../components/azure/scripts";
+import { tempDir } from "../helpers/lab-run";
+import { stopWatcher } from "../helpers/stand-in";
 
 const root = path.resolve(__dirname, "../..");
 const sh = (line: string, env: Record<string, string> = {}) => spawnSync("/bin/bash", ["-c", line], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
@@ -39,5 +42,91 @@ describe("steps run their scripts by path (components/core/scripts/run.sh)", () 
             assert.equal(r.status, 2, bad);
             assert.match(r.stderr, /run\.sh: not a step/);
         }
+    });
+});
+
+describe("a watcher restart never fails a step nor grants a lock twice (base.sh with_lock, local_slot)", () => {
+    let watchDir = "";
+    let marks = "";
+    beforeEach(() => {
+        watchDir = path.join(tempDir({}), "w");
+        marks = tempDir({});
+    });
+    const running: ReturnType<typeof spawn>[] = [];
+    afterEach(() => {
+        // A failed assertion leaves its steps waiting: let them go, then stop what is left.
+        fs.writeFileSync(path.join(marks, "release"), "");
+        for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+        stopWatcher(watchDir);
+    });
+
+    /** A step: base.sh sourced, then `script`; resolves with its exit code and stderr. */
+    function step(script: string): { pid: number; done: Promise<{ code: number | null; stderr: string }> } {
+        const child = spawn("/bin/bash", ["-c", `source ./components/core/scripts/base.sh\n${script}`], {
+            cwd: root,
+            env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/nonexistent", M: marks, BOOTLOOP_WATCH_DIR: watchDir, BOOTLOOP_HOME: root, POLL_SECONDS: "0", BOOTLOOP_MAX_CLI_PROCESSES: "1" },
+            stdio: ["ignore", "ignore", "pipe"],
+        });
+        running.push(child);
+        let stderr = "";
+        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+        return { pid: child.pid!, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr }))) };
+    }
+    const mark = (name: string) => fs.existsSync(path.join(marks, name));
+    async function until(what: string, ready: () => boolean): Promise<void> {
+        for (let i = 0; !ready(); i++) {
+            if (i > 3000) throw new Error(`never: ${what}`);
+            await new Promise((r) => setTimeout(r, 20));
+        }
+    }
+    /** Whether a step is blocked asking: a connection to the watcher open, or a helper (flock) running. */
+    function asking(pid: number): boolean {
+        try {
+            const fds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+            return fds.some((l) => l.startsWith("socket:")) || fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim() !== "";
+        } catch {
+            return false;
+        }
+    }
+    function killWatcher(): void {
+        process.kill(Number(fs.readFileSync(path.join(watchDir, "watcher.pid"), "utf8")), "SIGKILL");
+        fs.rmSync(path.join(watchDir, "watcher.pid"));
+    }
+    const holder = `bash -c 'touch "$M/a.holds"; until [[ -e $M/release ]]; do sleep 0.02; done; touch "$M/a.done"'`;
+
+    // Where there is no flock command (macOS), perl's flock holds the key the same way.
+    for (const [how, prelude] of [["flock", ""], ["perl", 'lock_fd() { lock_fd_perl "$@"; }\n']]) {
+        it(`with_lock (${how}): the watcher killed while one step holds the key and another waits; the second runs only after the first, neither fails`, async () => {
+            const first = step(`${prelude}local_slot true; with_lock "azure-attach vm-1" ${holder}`);
+            await until("the first step holds the key", () => mark("a.holds"));
+            const second = step(`${prelude}with_lock "azure-attach vm-1" bash -c '[[ -e $M/a.done ]] || touch "$M/overlap"; touch "$M/b.ran"'`);
+            await until("the second step waits for the key", () => asking(second.pid));
+            killWatcher();
+            // A new watcher, started by the next step that needs one.
+            const other = await step("local_slot true").done;
+            assert.equal(other.code, 0, other.stderr);
+            assert.ok(fs.existsSync(path.join(watchDir, "watcher.pid")), "a new watcher runs");
+            assert.equal(mark("b.ran") || mark("overlap"), false, "the second step did not run while the first holds the key");
+            fs.writeFileSync(path.join(marks, "release"), "");
+            const [a, b] = await Promise.all([first.done, second.done]);
+            assert.equal(a.code, 0, a.stderr);
+            assert.equal(b.code, 0, b.stderr);
+            assert.ok(mark("b.ran"));
+            assert.equal(mark("overlap"), false, "never both at once");
+        });
+    }
+
+    it("local_slot: a step waiting for a place when the watcher dies asks its successor instead of failing", async () => {
+        const first = step(`local_slot ${holder}`);
+        await until("the first step holds the only place", () => mark("a.holds"));
+        const second = step(`local_slot bash -c 'touch "$M/b.ran"'`);
+        await until("the second step waits for a place", () => asking(second.pid));
+        killWatcher();
+        const b = await second.done;
+        assert.equal(b.code, 0, b.stderr);
+        assert.ok(mark("b.ran"));
+        fs.writeFileSync(path.join(marks, "release"), "");
+        const a = await first.done;
+        assert.equal(a.code, 0, a.stderr);
     });
 });

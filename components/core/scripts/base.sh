@@ -47,11 +47,25 @@ watcher_endpoint() {
     [[ $watch_port =~ ^[0-9]{1,5}$ && $watch_token =~ ^[0-9a-f]{48}$ ]]
 }
 
-# watcher_start: starts the watcher unless another step is starting it, and waits for it.
-watcher_start() {
+# watcher_folder: the watcher's folder exists, is ours and only ours (mode 0700).
+watcher_folder() {
     (umask 077 && mkdir -p "$watch_dir")
     [[ -O $watch_dir && ! -L $watch_dir ]] || fail "internal: the watcher folder $watch_dir is not ours; refusing to use it"
     chmod 0700 "$watch_dir"
+}
+
+# watcher_lost: the watcher this step talked to went away (killed, crashed, restarted): forget it,
+# and its endpoint unless a successor wrote its own there already.
+watcher_lost() {
+    local named=
+    read -r named _ <"$watch_dir/endpoint" 2>/dev/null || true
+    [[ -n $watch_port && $named == "$watch_port" ]] && rm -f "$watch_dir/endpoint"
+    watch_port=
+}
+
+# watcher_start: starts the watcher unless another step is starting it, and waits for it.
+watcher_start() {
+    watcher_folder
     # A lock left by a starter that died is stale after a minute.
     [[ -d $watch_dir/starting && -n $(find "$watch_dir/starting" -maxdepth 0 -mmin +1 2>/dev/null) ]] && rm -rf "$watch_dir/starting"
     if mkdir "$watch_dir/starting" 2>/dev/null; then
@@ -143,28 +157,59 @@ observe() {
 # local_slot COMMAND...: runs a local helper (node) holding a place at the watcher's gate, which
 # bounds the processes alive at once (CLI calls and helpers alike). Never in a pipeline with a
 # cloud call feeding it: the helper would hold its place while the call waits for one (with every
-# place so held, every step waits for ever). Read into a variable first.
+# place so held, every step waits for ever). Read into a variable first. A watcher that goes away
+# while the step waits is normal: the step asks its successor (until the step's deadline). One
+# that goes away while the helper runs changes nothing for it (its successor may let another
+# process start meanwhile: a bound on memory, not on correctness).
 local_slot() {
     local fd answer rc=0
-    watcher_open fd
-    printf '%s\tslot\n' "$watch_token" >&"$fd"
-    IFS= read -r -u "$fd" answer && [[ $answer == go ]] || fail "internal: the watcher did not grant a place"
+    while :; do
+        watcher_open fd
+        printf '%s\tslot\n' "$watch_token" >&"$fd" 2>/dev/null || true
+        answer=
+        IFS= read -r -u "$fd" answer 2>/dev/null || true
+        [[ $answer == go ]] && break
+        exec {fd}>&-
+        [[ -z $answer ]] || fail "internal: unexpected answer from the watcher: ${answer:0:200}"
+        ((${EPOCHSECONDS:-$(date +%s)} < STEP_DEADLINE)) || fail "internal: no place at the watcher's gate before the step's deadline; see $watch_dir/watcher.log"
+        log "the watcher went away; asking its successor for a place"
+        watcher_lost
+    done
     if "$@" {fd}>&-; then rc=0; else rc=$?; fi
     exec {fd}>&-
     return "$rc"
 }
 
-# with_lock KEY COMMAND...: runs the command holding KEY, after every step that asked for it
-# before (the watcher queues them); a step that dies gives the key back.
+# with_lock KEY COMMAND...: runs the command holding KEY: one holder at a time among the steps of
+# this runner and credentials (e.g. the attaches to one Azure VM, which overwrite each other when
+# concurrent). The key is an exclusive flock on a file of the watcher's folder, not a grant of
+# the watcher: it outlives any watcher (a restart neither fails the holder nor grants the key to a
+# second step), and the kernel gives it back when the holder's process ends, however it ends.
+# Waiters are not queued in order. A step still waiting at its deadline fails, doing nothing.
 with_lock() {
-    local key=$1 fd answer rc=0
+    local key=$1 file fd rc=0 left
     shift
-    watcher_open fd
-    printf '%s\tlock\tkey=%s\n' "$watch_token" "$key" >&"$fd"
-    IFS= read -r -u "$fd" answer && [[ $answer == go ]] || fail "internal: the watcher did not grant the lock $key"
+    watcher_folder
+    file=$watch_dir/lock-$(printf '%s' "$key" | cksum | tr -c '0-9\n' '-')
+    exec {fd}>>"${file%-}" || fail "internal: cannot open the lock file ${file%-}"
+    left=$((STEP_DEADLINE - ${EPOCHSECONDS:-$(date +%s)}))
+    if ! lock_fd "$fd" "$((left > 1 ? left : 1))"; then
+        exec {fd}>&-
+        fail "${VM_LABEL:-bootloop-rescue}: another step held the lock $key until this step's deadline; nothing done"
+    fi
     if "$@" {fd}>&-; then rc=0; else rc=$?; fi
     exec {fd}>&-
     return "$rc"
+}
+
+# lock_fd FD SECONDS: takes an exclusive flock on the file open as FD, waiting at most SECONDS
+# (status 1 when it could not). The lock belongs to the open file, so it stays with FD after the
+# helper ends: util-linux's or busybox's flock, or perl's where there is none (macOS).
+lock_fd() {
+    if command -v flock >/dev/null; then flock -x -w "$2" "$1"; else lock_fd_perl "$@"; fi
+}
+lock_fd_perl() {
+    perl -MFcntl=:flock -e 'open(my $f, ">>&=", $ARGV[0]) or die "lock: $!\n"; $SIG{ALRM} = sub { exit 1 }; alarm $ARGV[1]; flock($f, LOCK_EX) or die "lock: $!\n"' "$1" "$2"
 }
 
 # cloud_call OP COMMAND...: one CLI call of the step (OP names it for the rate limits, e.g.

@@ -20,9 +20,11 @@ import { Waiter, oneLine } from "./waiter";
  *            Closing the connection gives the place back too.
  *   slot   → `go` when a local helper process (node) may start: it counts against the same bound
  *            as the CLI processes; held until the connection closes
- *   lock   key → `go` when the step holds the key (first come, first served); held until the
- *            connection closes (a step that dies gives it back)
  *   ping   → `pong`
+ *
+ * No locks: a watcher that restarts cannot know which step holds one, so a lock granted here could
+ * be granted twice. Steps lock through the file system (`with_lock` in base.sh), which outlives
+ * the watcher; the watcher only bounds and paces, where a restart costs at most a brief excess.
  */
 export interface ServerOptions {
     /** The run folder (mode 0700): `endpoint` (port and token), `stats.json`, the lock. */
@@ -101,7 +103,6 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
             }
             if (verb === "wait") return handleWait(fields, socket);
             if (verb === "call") return handleCall(fields, socket);
-            if (verb === "lock") return handleLock(fields, socket);
             if (verb === "slot") return handleSlot(socket);
             socket.end(formatLine("error", { message: `unknown verb ${verb}` }));
         } catch (err) {
@@ -172,25 +173,6 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
             onClose: () => {
                 gone = true;
                 release?.();
-            },
-        };
-    }
-
-    /** Per key, the steps holding or waiting for it, in arrival order (the first holds it). */
-    const locks = new Map<string, net.Socket[]>();
-    function handleLock(f: Fields, socket: net.Socket) {
-        if (!f.key) throw new Error("a lock needs a key");
-        const queue = locks.get(f.key) ?? [];
-        locks.set(f.key, queue);
-        queue.push(socket);
-        if (queue.length === 1) reply(socket, "go\n");
-        return {
-            onClose: () => {
-                const i = queue.indexOf(socket);
-                if (i < 0) return;
-                queue.splice(i, 1);
-                if (i === 0 && queue.length > 0) reply(queue[0], "go\n");
-                if (queue.length === 0) locks.delete(f.key);
             },
         };
     }
