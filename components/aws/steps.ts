@@ -8,7 +8,7 @@ import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, R
 import { AwsConfig } from "./config";
 import { AwsFacts } from "./lookups";
 import { awsCommandLine } from "./scripts";
-import { REPEAT_PREVIOUS_OUTPUT, RUN_ONCE_IGNORED } from "../core/script-text";
+import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
 
 /** Device names for attach slots: /dev/sdf … /dev/sdz, then /dev/sdb … /dev/sde (25 in all). */
 const DEVICE_LETTERS = "fghijklmnopqrstuvwxyzbcde";
@@ -144,6 +144,7 @@ function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: string, script: 
         {
             create: awsCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
+            logging: STEP_LOGGING,
             environment: { ...commandEnv(env, ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
         opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),

@@ -11,7 +11,7 @@ import { AzureFacts } from "./lookups";
 import { AdeCollection } from "./ade";
 import { AzureRescueVm } from "./rescue";
 import { azureCommandLine } from "./scripts";
-import { REPEAT_PREVIOUS_OUTPUT, RUN_ONCE_IGNORED } from "../core/script-text";
+import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
 
 /** What the Azure steps share within one run. */
 export interface AzureStepEnv {
@@ -125,9 +125,10 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
             // Stated exception to "deletes are no-ops": removing the attachment (teardown) detaches
             // the scratch disk from the rescue VM, so both can be deleted. It never touches the VM.
             delete: azureCommandLine("detach"),
+            logging: STEP_LOGGING,
             environment: { RESCUE_VM_ID: rescue.id, DISK_ID: scratch.diskId, LUN: lun, VM_LABEL: ctx.vm.label },
         },
-        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter"] }),
+        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "logging"] }),
     );
     return { resource: command, handle: pulumi.output(lun) };
 }
@@ -214,6 +215,7 @@ function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: string, script
         {
             create: azureCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
+            logging: STEP_LOGGING,
             environment: { ...vmEnv(ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
         opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),

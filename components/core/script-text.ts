@@ -57,4 +57,20 @@ export const REPEAT_PREVIOUS_OUTPUT = 'printf "%s" "${PULUMI_COMMAND_STDOUT:-}"'
  * array less in every command's state), so the one that commands of earlier versions recorded
  * must not show as a change either.
  */
-export const RUN_ONCE_IGNORED = ["interpreter", "environment"];
+export const RUN_ONCE_IGNORED = ["interpreter", "environment", "logging"];
+
+/**
+ * What of a step command's output the command provider (1.x) also streams into the engine's log
+ * while it runs: stderr only. The scripts write their progress there (`log` in base.sh, a few
+ * lines a step, never a secret: tests scan it), so `pulumi up` and `npm run watch` show it live.
+ * Stdout is the step's report and packed evidence: it is kept once, in state, and logging it too
+ * would repeat kilobytes per VM into every CI log and event stream. A change of this choice never
+ * re-runs a step (`logging` is in {@link RUN_ONCE_IGNORED}).
+ *
+ * The provider's other 1.x inputs are left at their defaults on purpose, each tested:
+ * `addPreviousOutputInEnv` (true) hands an update the step's earlier stdout, which
+ * {@link REPEAT_PREVIOUS_OUTPUT} prints back; `triggers` is never set (a trigger change replaces the
+ * command, which runs its create again: a second swap); `stdin`, `dir`, asset and archive paths
+ * are unused (nothing but the command line and its environment reaches a step).
+ */
+export const STEP_LOGGING = "stderr";

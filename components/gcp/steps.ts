@@ -10,7 +10,7 @@ import { GcpConfig } from "./config";
 import { GcpFacts } from "./lookups";
 import { GcpRescueInstance } from "./rescue";
 import { gcpCommandLine } from "./scripts";
-import { REPEAT_PREVIOUS_OUTPUT, RUN_ONCE_IGNORED } from "../core/script-text";
+import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
 
 /** What the GCP steps share within one run. */
 export interface GcpStepEnv {
@@ -130,6 +130,7 @@ function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: 
         {
             create: gcpCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
+            logging: STEP_LOGGING,
             environment: { PROJECT: ctx.vm.fields.project, ZONE: ctx.vm.fields.zone, VM_LABEL: ctx.vm.label, STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
         opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
