@@ -12,6 +12,7 @@ import * as path from "path";
 import { identities, paths } from "../components/clouds";
 import { discoveries } from "../components/discoveries";
 import { cloudWatches } from "../components/watchers";
+import { terminalText } from "../components/core/display-text";
 import { DiscoveryGate } from "../components/core/discovery/cli";
 import { Discovery, discover } from "../components/core/discovery/discover";
 import { BadWindow, CHANNEL_FILE_291, FalconExport, parseFalconExport } from "../components/core/discovery/falcon";
@@ -179,7 +180,8 @@ async function main(): Promise<number> {
     const processes = Math.max(1, Math.min(64, Number(process.env.BOOTLOOP_MAX_CLI_PROCESSES) || defaultCliProcesses(os.cpus().length)));
     const gate = new DiscoveryGate(cloudWatches, processes);
     const started = Date.now();
-    const progress = (line: string) => process.stderr.write(`discover: ${line}\n`);
+    // Progress and the summary carry names from the clouds (tags, aliases): shown terminal-safe.
+    const progress = (line: string) => process.stderr.write(`discover: ${terminalText(line)}\n`);
     const clouds = args.clouds.map((cloud) => ({ cloud, request: { options: args.options.get(cloud)!, config, stackFile } as ScopeRequest }));
     const d = await discover({ clouds, falcon, cli: gate, progress });
 
@@ -199,10 +201,19 @@ async function main(): Promise<number> {
         `${Object.values(gate.calls).reduce((a, b) => a + b, 0)} CLI calls (${d.reads} per-VM reads) in ${seconds} s; CLI CPU estimate ${JSON.stringify(cliCpuSeconds(gate.calls))} s`,
         ...(written ? [`next: review ${written}, then npm run plan -- --inventory ${written} (or point a stack's inventory at it) and pulumi up`] : []),
     ];
-    if (args.json) process.stdout.write(`${JSON.stringify({ ...doc, ...(out ? {} : { inventory: inv.text ?? null }) }, null, 2)}\n`);
+    if (args.json) process.stdout.write(`${jsonText({ ...doc, ...(out ? {} : { inventory: inv.text ?? null }) })}\n`);
     else if (!out && inv.text) process.stdout.write(inv.text);
-    process.stderr.write(summary.map((l) => `discover: ${l}\n`).join(""));
+    process.stderr.write(summary.map((l) => `discover: ${terminalText(l)}\n`).join(""));
     return 0;
+}
+
+/**
+ * The report as JSON whose text a terminal cannot act on: the characters JSON.stringify leaves raw
+ * (DEL, the C1 controls, bidi and zero-width marks, line separators) written as \\u escapes, so a
+ * name from a cloud keeps its value for a pipeline and shows inert on a screen.
+ */
+export function jsonText(value: unknown): string {
+    return JSON.stringify(value, null, 2).replace(/[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** The written text must be an inventory the program accepts unchanged; a failure here is our bug, and nothing is written. */
@@ -215,8 +226,10 @@ if (require.main === module) {
     main().then(
         (code) => void (process.exitCode = code),
         (err) => {
-            if (err instanceof OptionError) process.stderr.write(`npm run discover: ${err.message}\n${usage()}\n`);
-            else process.stderr.write(`${err instanceof InputError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`}\n`);
+            // Messages may quote a cloud's own words: shown terminal-safe.
+            const message = (text: string) => terminalText(text, { multiline: true });
+            if (err instanceof OptionError) process.stderr.write(`npm run discover: ${message(err.message)}\n${usage()}\n`);
+            else process.stderr.write(`${message(err instanceof InputError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`)}\n`);
             process.exitCode = err instanceof OptionError ? 2 : err instanceof InputError ? 1 : 3;
         },
     );

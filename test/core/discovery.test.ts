@@ -277,3 +277,18 @@ describe("discovery: a Falcon row that matches by hostname alone", () => {
         assert.equal(classify(vm(9), undefined, weak, true, true).confidence, "medium", "a failing status check, not confirmed by a matching account");
     });
 });
+
+/** Text a terminal acts on: escape sequences (7- and 8-bit), BEL, bidi overrides and isolates. */
+const HOSTILE = "\x1b]0;owned\x07web\x1b[2J\x1b[31m-\x9b31m1\u202e\u2066x\x07\x1bc";
+const TERMINAL_ACTS_ON = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+
+describe("discovery: names from the clouds in the inventory", () => {
+    it("comments and labels carry no escape sequence, BEL or bidi character, and the file stays a valid inventory", () => {
+        const f = classify(vm(7, { name: `${HOSTILE} (i-07)`, scopeName: `prod${HOSTILE}` }), undefined, undefined, false);
+        const out = inventoryText({ findings: [f], falconUnmatched: [], falconAmbiguous: [], scopes: [], reads: 0 }, { at: "2026-11-22T00:00:00Z", scanned: `Scanned: ${HOSTILE}.`, scopeLabels: new Map([["aws", "account"]]), identities });
+        assert.doesNotMatch(out.text!, TERMINAL_ACTS_ON);
+        const entries = validateInventory(parseYamlInventory("found.yaml", out.text!), inventoryContext(identities, paths, { get: () => undefined, kind: () => "missing" }));
+        assert.equal(entries[0].labels.accountName, "prodweb-1x");
+        assert.match(out.text!, /# canary\. confidence medium: web-1x \(i-07\) /);
+    });
+});

@@ -254,3 +254,28 @@ describe("npm run discover: its options (in process)", () => {
         for (const out of ["found.yaml", "stacks/Found.YML"]) assert.equal(parseArgs(["--cloud", "aws", "--out", out]).out, out);
     });
 });
+
+describe("npm run discover: names from the clouds on a terminal", function () {
+    this.timeout(600_000);
+    const HOSTILE = "\x1b]0;owned\x07web\x1b[2J\x1b[31m-\x9b31m1\u202e\u2066x\x07\x1bc";
+    const TERMINAL_ACTS_ON = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+
+    it("an EC2 Name tag and account alias full of escape sequences, BEL and bidi reach neither the summary nor the inventory raw", () => {
+        const world = awsWorld();
+        world.aliases["111111111111"] = [`prod${HOSTILE}`];
+        world.instances[ec2(1)].tags.Name = HOSTILE;
+        const run = runDiscover(["--cloud", "aws", "--regions", "us-east-1"], { aws: world });
+        assert.equal(run.code, 0, run.stderr);
+        assert.doesNotMatch(run.stderr, TERMINAL_ACTS_ON, "progress and summary");
+        assert.doesNotMatch(run.stdout, TERMINAL_ACTS_ON, "the inventory");
+        assert.match(run.stderr, /canary web-1x \(i-0+1\) in aws 111111111111 us-east-1a/);
+        assert.equal(parse(run.stdout).vms[0].labels.accountName, "prodweb-1x");
+    });
+
+    it("--json keeps every name's value, with what a terminal acts on written as \\u escapes", () => {
+        const { jsonText } = require("../../scripts/discover") as typeof import("../../scripts/discover");
+        const text = jsonText({ name: HOSTILE });
+        assert.doesNotMatch(text, TERMINAL_ACTS_ON);
+        assert.deepEqual(JSON.parse(text), { name: HOSTILE });
+    });
+});

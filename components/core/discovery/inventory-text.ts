@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { terminalText } from "../display-text";
 import { CloudIdentity } from "../identity";
 import { HOSTNAME } from "../inventory/validate";
 import { Bucket, Finding } from "./classify";
@@ -32,12 +33,18 @@ export interface DiscoveredInventory {
 const CONFIDENCE_ORDER = { high: 0, medium: 1, low: 2 } as const;
 
 /**
- * A comment line's text: no control characters (a hostile VM name must not start a YAML line), at
- * most 1,000 characters (a cloud name is at most 256; the reasons are ours).
+ * A comment line's text: a line break becomes `?` (a hostile VM name must not start a YAML line),
+ * and nothing a terminal acts on is left (escape sequences, control and bidi characters, see
+ * {@link terminalText}); at most 1,000 characters (a cloud name is at most 256; the reasons are ours).
  */
 export function commentText(text: string): string {
-    const clean = text.replace(/[\x00-\x1f\x7f\u2028\u2029\u0085]/g, "?");
+    const clean = terminalText(text.replace(/[\r\n\u2028\u2029\u0085]/g, "?")).replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
     return clean.length > 1000 ? `${clean.slice(0, 997)}...` : clean;
+}
+
+/** A label value from the cloud (an account alias, a subscription or project name): terminal-safe, at most 256 characters. */
+function labelText(text: string): string {
+    return terminalText(text).trim().slice(0, 256);
 }
 
 /** Where a finding's VM sits, as the canary is chosen: cloud, scope, region and zone. */
@@ -68,7 +75,8 @@ function hostnameOf(f: Finding): string | undefined {
 function entryOf(f: Finding, scopeLabel: string): Record<string, unknown> {
     const hostname = hostnameOf(f);
     const labels: Record<string, string> = { [scopeLabel]: f.vm.scope };
-    if (f.vm.scopeName && f.vm.scopeName !== f.vm.scope) labels[`${scopeLabel}Name`] = f.vm.scopeName;
+    const scopeName = labelText(f.vm.scopeName);
+    if (scopeName && scopeName !== f.vm.scope) labels[`${scopeLabel}Name`] = scopeName;
     if (f.confidence) labels.discovered = f.confidence;
     return { cloud: f.vm.cloud, ...f.vm.fields, ...(hostname ? { hostname } : {}), labels };
 }
