@@ -3,7 +3,10 @@ import * as path from "path";
 import { identities, paths } from "../../components/clouds";
 import { runOffline } from "../../components/core/offline/run";
 import { configSourceOf, readStackConfig } from "../../components/core/offline/stack-config";
+import { DiscoveryGate } from "../../components/core/discovery/cli";
+import { PreflightGate } from "../../components/core/preflight/cli";
 import { errorLine } from "../../components/core/preflight/error-line";
+import { cloudWatches } from "../../components/watchers";
 import { preflightOutcome, preflightVms, renderPreflight, runPreflight } from "../../components/core/preflight/run";
 import { PreflightCli, PreflightFinding, PreflightNeed, PreflightVm } from "../../components/core/preflight/types";
 import { CliError } from "../../components/core/watcher/types";
@@ -146,6 +149,15 @@ describe("preflight (npm run plan -- --preflight)", () => {
         assert.equal(errorLine("WARNING: deprecated\nERROR: (AuthorizationFailed) denied\nCode: AuthorizationFailed"), "ERROR: (AuthorizationFailed) denied");
         assert.equal(errorLine("still throttled or busy after 10 minutes: An error occurred (Throttling)"), "still throttled or busy after 10 minutes: An error occurred (Throttling)");
         assert.equal(errorLine(`ERROR: ${"x".repeat(400)}`).length, 300);
+    });
+
+    it("says why an HTTPS call could not be made, not just \"fetch failed\"", async () => {
+        const offline: typeof fetch = async () => {
+            throw new TypeError("fetch failed", { cause: Object.assign(new Error("getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com"), { code: "ENOTFOUND" }) });
+        };
+        const gate = new PreflightGate(new DiscoveryGate(cloudWatches, 1), offline, async () => undefined);
+        const call = { cloud: "gcp", scope: "p", op: "projects testIamPermissions", url: "https://cloudresourcemanager.googleapis.com/v1/projects/p:testIamPermissions", method: "POST" as const, token: "t" };
+        await assert.rejects(gate.fetchJson(call), (err: Error) => err instanceof CliError && err.message === "projects testIamPermissions: fetch failed: getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com");
     });
 
     it("shows the clouds' text on a terminal without its escape sequences", () => {

@@ -25,12 +25,20 @@ export class PreflightGate implements PreflightCli {
         for (let attempt = 1; ; attempt++) {
             const name = `${call.cloud} ${call.op}`;
             this.gate.calls[name] = (this.gate.calls[name] ?? 0) + 1;
-            const res = await this.http(call.url, {
-                method: call.method,
-                headers: { authorization: `Bearer ${call.token}`, "content-type": "application/json" },
-                body: call.body === undefined ? undefined : JSON.stringify(call.body),
-                signal: AbortSignal.timeout(60_000),
-            });
+            let res: Response;
+            try {
+                res = await this.http(call.url, {
+                    method: call.method,
+                    headers: { authorization: `Bearer ${call.token}`, "content-type": "application/json" },
+                    body: call.body === undefined ? undefined : JSON.stringify(call.body),
+                    signal: AbortSignal.timeout(60_000),
+                });
+            } catch (err) {
+                // fetch says only "fetch failed"; what went wrong (DNS, refused, TLS, timeout) is its cause.
+                const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+                const why = cause ? `: ${cause.message || cause.code}` : "";
+                throw new CliError(`${call.op}: ${(err as Error).message}${why}`, false);
+            }
             const text = await res.text();
             if (res.ok) return text.trim() ? JSON.parse(text) : {};
             const transient = res.status === 429 || res.status >= 500;
