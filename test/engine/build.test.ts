@@ -1,0 +1,66 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+// scripts/engine/build.sh as a new machine meets it: what it says without Go, with a pulumi of
+// another version on PATH, and when every part is there. (The real build is a benchmark-sized job:
+// its figures are in docs; here no Go command runs.)
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const SCRIPT = path.join(ROOT, "scripts", "engine", "build.sh");
+const VERSION = `v${(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"]}`;
+const COMMAND = `v${(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["@pulumi/command"]}`;
+
+/** A folder on PATH holding node and, when asked, a `pulumi` that reports `version`; no Go. */
+function bin(pulumiVersion?: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-bin-"));
+    fs.symlinkSync(process.execPath, path.join(dir, "node"));
+    if (pulumiVersion) fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n[ "$1" = version ] && echo ${pulumiVersion}\n`, { mode: 0o755 });
+    return dir;
+}
+
+function build(binDir: string, engineDir: string) {
+    const r = spawnSync("/bin/bash", [SCRIPT], { env: { PATH: `${binDir}:/usr/bin:/bin`, ENGINE_DIR: engineDir, HOME: os.tmpdir() }, encoding: "utf8" });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("scripts/engine/build.sh", () => {
+    let engineDir: string;
+    beforeEach(() => (engineDir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-"))));
+
+    it("without Go says so in one line, and how to get it; nothing is reported ready", () => {
+        const r = build(bin(), engineDir);
+        assert.equal(r.status, 1);
+        assert.equal(r.stdout, "");
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0], /^engine: Go is not on PATH, .*install Go 1\.25 or later/);
+    });
+
+    it("names a pulumi on PATH of another version and refuses it", () => {
+        const r = build(bin("v3.100.0"), engineDir);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, new RegExp(`not using pulumi v3\\.100\\.0 at .*/pulumi: the engine must be ${VERSION.replace(/\./g, "\\.")}`));
+        assert.match(r.stderr, /Go is not on PATH/);
+        assert.ok(!fs.existsSync(path.join(engineDir, `pulumi-${VERSION}`, "pulumi")));
+    });
+
+    it("uses a pulumi on PATH at the pinned version, and is ready only with the language host and command provider there too", () => {
+        const binDir = bin(VERSION);
+        const partial = build(binDir, engineDir);
+        assert.equal(partial.status, 1, "the CLI alone is not an engine for a TypeScript program");
+        assert.match(partial.stderr, new RegExp(`using pulumi ${VERSION.replace(/\./g, "\\.")} from PATH`));
+        assert.equal(partial.stdout, "");
+
+        const cli = path.join(engineDir, `pulumi-${VERSION}`);
+        fs.writeFileSync(path.join(cli, "pulumi-language-nodejs"), "#!/bin/sh\n", { mode: 0o755 });
+        fs.mkdirSync(path.join(engineDir, `command-${COMMAND}`));
+        fs.writeFileSync(path.join(engineDir, `command-${COMMAND}`, "pulumi-resource-command"), "#!/bin/sh\n", { mode: 0o755 });
+        const ready = build(binDir, engineDir);
+        assert.equal(ready.status, 0, ready.stderr);
+        assert.equal(ready.stdout.trim(), cli);
+        assert.match(ready.stderr, /engine: ready: /);
+    });
+});
