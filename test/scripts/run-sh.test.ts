@@ -116,6 +116,14 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         });
     }
 
+    it("cloud_call: a call that failed while the watcher went away is tried again through its successor, not failed", async () => {
+        // The first try kills the watcher and fails as a throttled call does; the second succeeds.
+        const once = `if [[ ! -e $M/tried ]]; then touch "$M/tried"; kill -9 "$(<"$BOOTLOOP_WATCH_DIR/watcher.pid")"; echo "An error occurred (RequestLimitExceeded)" >&2; exit 1; fi; echo fine`;
+        const r = await step(`WATCH_CLOUD=aws WATCH_SCOPE=$'\\tregion=us-east-1'; out=$(cloud_call "ec2 describe-instances" bash -c '${once}'); [[ $out == fine ]]`).done;
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(mark("tried"));
+    });
+
     it("local_slot: a step waiting for a place when the watcher dies asks its successor instead of failing", async () => {
         const first = step(`local_slot ${holder}`);
         await until("the first step holds the only place", () => mark("a.holds"));

@@ -107,14 +107,13 @@ watcher_ask() {
     while :; do
         watcher_open fd
         printf '%s\t%s\n' "$watch_token" "$1" >&"$fd"
-        if IFS= read -r -u "$fd" reply; then
+        if IFS= read -r -u "$fd" reply 2>/dev/null; then
             exec {fd}>&-
             return 0
         fi
         exec {fd}>&-
         log "the watcher went away; asking its successor"
-        rm -f "$watch_dir/endpoint"
-        watch_port=
+        watcher_lost
     done
 }
 
@@ -215,17 +214,18 @@ lock_fd_perl() {
 # cloud_call OP COMMAND...: one CLI call of the step (OP names it for the rate limits, e.g.
 # "ec2 start-instances"). It starts when the watcher's gate admits it; throttling, conflicts,
 # CLI locks and transient 5xx are retried with jittered exponential backoff until the step's
-# deadline; a permanent error fails at once with the cloud's message. Stdout is passed through.
+# deadline; a permanent error fails at once with the cloud's message (a failed try that the
+# watcher could not judge, gone meanwhile, is tried again through its successor). Stdout is
+# passed through.
 cloud_call() {
     local op=$1 attempt=1 out fd answer
     shift
     while :; do
         watcher_open fd
         printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" >&"$fd"
-        if ! IFS= read -r -u "$fd" answer || [[ $answer != go ]]; then
+        if ! IFS= read -r -u "$fd" answer 2>/dev/null || [[ $answer != go ]]; then
             exec {fd}>&-
-            rm -f "$watch_dir/endpoint"
-            watch_port=
+            watcher_lost
             continue
         fi
         if out=$("$@" 2>"$errfile" {fd}>&-); then
@@ -236,11 +236,18 @@ cloud_call() {
         fi
         printf 'done\tcode=1\terror=%s\n' "$(tr '\t\r\n' '   ' <"$errfile" | head -c 4000)" >&"$fd" 2>/dev/null || true
         answer=
-        IFS= read -r -u "$fd" answer || true
+        IFS= read -r -u "$fd" answer 2>/dev/null || true
         exec {fd}>&-
         if [[ $answer == retry$'\t'delay=* ]]; then
             log "$op was throttled or busy (try $attempt); retrying in ${answer#*delay=}s"
             sleep "${answer#*delay=}"
+            attempt=$((attempt + 1))
+            continue
+        fi
+        if [[ -z $answer ]] && ((${EPOCHSECONDS:-$(date +%s)} < STEP_DEADLINE)); then
+            # The watcher went away before judging the error: its successor judges the next try.
+            log "$op failed (try $attempt) and the watcher went away; trying again through its successor"
+            watcher_lost
             attempt=$((attempt + 1))
             continue
         fi
