@@ -7,6 +7,8 @@
 //   npm run watch -- --stack S --events up.events                    follows the event log as it grows
 //   ... [--webhook-env VAR]   post summaries to the URL in environment variable VAR (a secret; unset or empty is an error)
 //   ... [--interval SECONDS]  how often the table is printed while something changes (default 30)
+//   ... [--quiet SECONDS]     with --events: the log not growing this long means the update is gone
+//                             (exit 3); default the stack's longest step time limit plus 10 minutes
 //
 // Exit: 0 the update succeeded and every VM of the plan verified; 1 the update ended otherwise (a
 // VM, a resource, a policy or the update as a whole failed, it was cancelled, or a VM never
@@ -24,21 +26,28 @@ import { checkWebhookUrl, postLine } from "../components/core/ops/watch/webhook"
 import { disableStackTraces } from "./fast-stacks";
 import { ArgumentError, readFlags, stackName } from "./flags";
 
-const USAGE = "usage: npm run watch -- --stack NAME [--events FILE] [--webhook-env VAR] [--interval SECONDS]";
+const USAGE = "usage: npm run watch -- --stack NAME [--events FILE [--quiet SECONDS]] [--webhook-env VAR] [--interval SECONDS]";
 
 interface Args {
     stack: string;
     events?: string;
     webhook?: URL;
     intervalMs: number;
+    /** With --events, the quiet period asked for (ms); by default the stack's (see quiet.ts). */
+    quietMs?: number;
 }
 
 function parseArgs(argv: string[]): Args {
-    const raw = readFlags(argv, { values: ["--stack", "--events", "--webhook-env", "--interval"] }).values;
+    const raw = readFlags(argv, { values: ["--stack", "--events", "--webhook-env", "--interval", "--quiet"] }).values;
     if (!raw["--stack"]) throw new ArgumentError("--stack is required: the stack being updated (its plan names the VMs and waves)");
     const stack = stackName("--stack", raw["--stack"]);
     const interval = raw["--interval"] ?? "30";
     if (!/^\d{1,5}$/.test(interval)) throw new ArgumentError(`--interval: ${JSON.stringify(interval)} must be whole seconds`);
+    const quiet = raw["--quiet"];
+    if (quiet !== undefined) {
+        if (raw["--events"] === undefined) throw new ArgumentError("--quiet applies to --events only (the events on stdin end when the update's process does)");
+        if (!/^\d{1,6}$/.test(quiet) || Number(quiet) < 1) throw new ArgumentError(`--quiet: ${JSON.stringify(quiet)} must be whole seconds from 1`);
+    }
     const webhookEnv = raw["--webhook-env"];
     let webhook: URL | undefined;
     if (webhookEnv !== undefined) {
@@ -52,7 +61,7 @@ function parseArgs(argv: string[]): Args {
             throw new ArgumentError(`--webhook-env ${webhookEnv}: ${(err as Error).message}`);
         }
     }
-    return { stack, events: raw["--events"], webhook, intervalMs: Number(interval) * 1000 };
+    return { stack, events: raw["--events"], webhook, intervalMs: Number(interval) * 1000, quietMs: quiet === undefined ? undefined : Number(quiet) * 1000 };
 }
 
 /** The VMs, waves and resource names of the stack, from its offline plan. */
@@ -62,13 +71,16 @@ async function watchPlan(stack: string): Promise<WatchPlan> {
     return watchPlanOf(await runOffline({ stack, config, baseDir: projectDir, identities, paths, details: false }));
 }
 
-/** Feeds the engine's events to `onChunk`: stdin to its end, or an event log followed as it grows. */
-function readEvents(file: string | undefined, onChunk: (text: string) => void, done: () => boolean): Promise<void> {
+/**
+ * Feeds the engine's events to `onChunk`: stdin to its end, or an event log followed as it grows
+ * until `done()`, or until it has not grown for `quietMs()` milliseconds (resolves "quiet").
+ */
+function readEvents(file: string | undefined, onChunk: (text: string) => void, done: () => boolean, quietMs: () => number): Promise<"end" | "quiet"> {
     if (file === undefined) {
         return new Promise((resolve, reject) => {
             process.stdin.setEncoding("utf8");
             process.stdin.on("data", (chunk: string) => onChunk(chunk));
-            process.stdin.on("end", resolve);
+            process.stdin.on("end", () => resolve("end"));
             process.stdin.on("error", reject);
         });
     }
@@ -76,6 +88,7 @@ function readEvents(file: string | undefined, onChunk: (text: string) => void, d
     const full = path.resolve(cwd, file);
     return new Promise((resolve, reject) => {
         let offset = 0;
+        let grewAt = Date.now();
         const decoder = new TextDecoder();
         const tick = () => {
             try {
@@ -87,13 +100,15 @@ function readEvents(file: string | undefined, onChunk: (text: string) => void, d
                             const buf = Buffer.alloc(Math.min(size - offset, 8 * 1024 * 1024));
                             const n = fs.readSync(fd, buf, 0, buf.length, offset);
                             offset += n;
+                            grewAt = Date.now();
                             onChunk(decoder.decode(buf.subarray(0, n), { stream: true }));
                         } finally {
                             fs.closeSync(fd);
                         }
                     }
                 }
-                if (done()) resolve();
+                if (done()) resolve("end");
+                else if (Date.now() - grewAt >= quietMs()) resolve("quiet");
                 else setTimeout(tick, 500);
             } catch (err) {
                 reject(err);
@@ -119,8 +134,12 @@ async function main(): Promise<number> {
     const early: string[] = [];
     let feed: (chunk: string) => void = (chunk) => void early.push(chunk);
     let ended = false;
-    const reading = readEvents(args.events, (chunk) => feed(chunk), () => ended);
-    const progress = new FleetProgress(await watchPlan(args.stack));
+    // Until the plan gives the stack's default, only an explicit --quiet can end the reading.
+    let quietMs = args.quietMs ?? Infinity;
+    const reading = readEvents(args.events, (chunk) => feed(chunk), () => ended, () => quietMs);
+    const plan = await watchPlan(args.stack);
+    quietMs = args.quietMs ?? (plan.quietSeconds ?? Infinity) * 1000;
+    const progress = new FleetProgress(plan);
     out(progressTable(progress, args.stack));
 
     // Posts go out one after another; the watch waits for them before it ends.
@@ -171,8 +190,9 @@ async function main(): Promise<number> {
         stream.push(chunk);
     };
     for (const chunk of early.splice(0)) stream.push(chunk);
-    await reading;
+    const how = await reading;
     stream.end();
+    if (how === "quiet" && !progress.ended) out(`no new event in ${Math.round(quietMs / 1000)} s (--quiet): the update stopped without its summary (its process died?)`);
 
     out(progressTable(progress, args.stack));
     const end = progress.ended;

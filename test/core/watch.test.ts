@@ -271,6 +271,21 @@ describe("npm run watch", function () {
         assert.match(out.stdout, /^bootloop-rescue dev: 11 VMs: 11 verified, 0 failed, 0 in flight, 0 waiting$/m);
     });
 
+    it("an event log that stops growing without the engine's summary (the update's process died) exits 3 after --quiet seconds", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-watch-"));
+        const log = path.join(dir, "up.events");
+        fs.writeFileSync(log, asEventLog(updateEvents(plan, "dev")).split("\n").slice(0, 40).join("\n") + "\n");
+        const out = await runWatch(["--stack", "dev", "--events", log, "--quiet", "2"], undefined);
+        assert.equal(out.status, 3, out.stdout + out.stderr);
+        assert.match(out.stdout, /^no new event in 2 s \(--quiet\): the update stopped without its summary \(its process died\?\)$/m);
+        assert.match(out.stdout, /the event stream ended before the update did/);
+    });
+
+    it("the quiet period's default outlasts the stack's longest step (the reboot step's 15 restarts)", () => {
+        // 15 restarts × (5 + 5) minutes + 10, then a 10-minute margin.
+        assert.equal(plan.quietSeconds, (15 * 10 + 10 + 10) * 60);
+    });
+
     it("a stream that ends before the update did exits 3", async () => {
         const text = asEventLog(updateEvents(plan, "dev")).split("\n").slice(0, 40).join("\n");
         const out = await runWatch(["--stack", "dev"], text);
@@ -284,6 +299,8 @@ describe("npm run watch", function () {
             [["--stack", "dev", "--interval", "soon"], /--interval: "soon" must be whole seconds/],
             [["--stack", "dev", "--webhook-env", "1BAD"], /--webhook-env: "1BAD" is not a variable name/],
             [["--stack", "dev", "--bogus", "x"], /unknown argument "--bogus"/],
+            [["--stack", "dev", "--events", "up.events", "--quiet", "soon"], /--quiet: "soon" must be whole seconds from 1/],
+            [["--stack", "dev", "--quiet", "60"], /--quiet applies to --events only/],
             [["--stack", "dev", "--webhook-env", "UNSET_HOOK_VARIABLE"], /--webhook-env UNSET_HOOK_VARIABLE: the variable is not set \(or empty\)/],
         ] as [string[], RegExp][]) {
             const out = await runWatch(args, "", { UNSET_HOOK_VARIABLE: "" });

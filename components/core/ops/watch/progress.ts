@@ -6,6 +6,7 @@
 import { CHAIN_STEPS, ChainStep, chainStepOf } from "../../chain-steps";
 import { terminalText } from "../../display-text";
 import { OfflineRun } from "../../offline/run";
+import { defaultQuietSeconds } from "./quiet";
 
 /** A VM's place in its chain. */
 export const PHASES = ["waiting", "backup", "repairing", "swapping", "verified", "failed"] as const;
@@ -39,6 +40,8 @@ export interface WatchPlan {
     vms: WatchedVm[];
     /** Every resource name of the stack. */
     resources: string[];
+    /** How long the events may stay quiet before the update counts as gone (seconds; see quiet.ts). */
+    quietSeconds?: number;
 }
 
 /** The watch's view of a stack's offline plan. */
@@ -46,6 +49,7 @@ export function watchPlanOf(run: OfflineRun): WatchPlan {
     return {
         vms: run.result.plan.vms.map((v) => ({ label: v.label, cloud: v.cloud, wave: v.wave, resourceName: v.slug })),
         resources: run.tree.map((r) => r.name),
+        quietSeconds: defaultQuietSeconds(run.settings),
     };
 }
 
