@@ -8,7 +8,8 @@ import * as path from "path";
 import { identities, paths } from "../components/clouds";
 import { InputError, Problem, formatProblem } from "../components/core/inventory/problems";
 import { KEY_FORMATS, KeyFormat } from "../components/core/keys/key-export";
-import { detectFormat, importKeys, pulumiConfigSet, renderImport } from "../components/core/keys/import";
+import { ImportResult, detectFormat, importKeys, pulumiConfigSet, renderImport } from "../components/core/keys/import";
+import { StopSignal, signalExitCode } from "../components/core/keys/key-folder";
 import { configSourceOf, readStackConfig } from "../components/core/offline/stack-config";
 import { configureClouds, loadInventory } from "../components/core/program";
 import { NAMESPACE } from "../components/core/settings";
@@ -57,8 +58,13 @@ async function main(): Promise<number> {
             throw new InputError([{ file: args.from, message: `cannot read it (${(err as NodeJS.ErrnoException).code ?? "error"})` }]);
         }
         const format = args.format ?? detectFormat(text);
-        const result = await importKeys({ stack: args.stack, vms, file: args.from, text, format, identities, paths, cloudConfigs, setConfig: pulumiConfigSet(args.stack, projectDir), dryRun: args.dryRun });
         const source = `stack ${args.stack} (inventory ${inventory}, ${vms.length} VMs), export ${args.from} (format ${format}${args.format ? "" : ", from its header"})${args.dryRun ? ", dry run: nothing stored" : ""}`;
+        // A stop signal removes the key files, then this reports every VM's outcome so far, then the process exits 128 + the signal's number.
+        const onInterrupt = (partial: ImportResult, signal: StopSignal) => {
+            process.stdout.write(`${renderImport(partial, source, false)}\n`);
+            process.stderr.write(`npm run import-keys: stopped by ${signal}; its key files are removed; exit ${signalExitCode(signal)}\n`);
+        };
+        const result = await importKeys({ stack: args.stack, vms, file: args.from, text, format, identities, paths, cloudConfigs, setConfig: pulumiConfigSet(args.stack, projectDir), dryRun: args.dryRun, onInterrupt });
         process.stdout.write(`${renderImport(result, source, args.dryRun)}\n`);
         return result.failed.length ? 1 : 0;
     } catch (err) {

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -6,7 +7,7 @@ import { identities, paths } from "../../components/clouds";
 import { InputError } from "../../components/core/inventory/problems";
 import { parseYamlInventory } from "../../components/core/inventory/read";
 import { VmEntry, validateInventory } from "../../components/core/inventory/validate";
-import { detectFormat, importKeys } from "../../components/core/keys/import";
+import { detectFormat, importKeys, pulumiConfigSet, renderImport } from "../../components/core/keys/import";
 import { readKeyExport } from "../../components/core/keys/key-export";
 import { matchKeys } from "../../components/core/keys/key-match";
 import { recoveryPassword } from "../../components/core/keys/recovery-password";
@@ -187,6 +188,101 @@ describe("recovery-key exports (npm run import-keys)", () => {
         assert.ok(err instanceof InputError);
         assert.match(err.message, /k\.csv \(line 3\): recoverypassword: is not a BitLocker recovery password/);
         assert.equal(stored, 0);
+    });
+
+    it("a Pulumi CLI that fails before reading its input is a failed set with its exit code, never a crash on a closed pipe (write EPIPE)", async () => {
+        const dir = tempDir({ "pulumi-fails": "#!/bin/sh\nexec 0<&-\necho 'error: no stack named dev' >&2\nexit 3\n" });
+        fs.chmodSync(path.join(dir, "pulumi-fails"), 0o755);
+        const saved = process.env.BOOTLOOP_PULUMI;
+        process.env.BOOTLOOP_PULUMI = path.join(dir, "pulumi-fails");
+        try {
+            // More than a pipe holds, so the write meets the closed pipe whatever the timing.
+            const err = await pulumiConfigSet("dev", dir)("bootloop-rescue:bitlocker-x", `${pw(1)}\n`.repeat(20_000), true).then(
+                () => assert.fail("expected the set to fail"),
+                (e: unknown) => e as Error,
+            );
+            assert.match(err.message, /^pulumi config set bootloop-rescue:bitlocker-x failed \(exit 3\): error: no stack named dev$/);
+        } finally {
+            if (saved === undefined) delete process.env.BOOTLOOP_PULUMI;
+            else process.env.BOOTLOOP_PULUMI = saved;
+        }
+    });
+
+    it("a stack config set that fails is that VM's outcome: the next VMs are still stored, and every VM is reported", async () => {
+        const csv = `hostname,recoveryPassword\nAPP01,${pw(1)}\napp-02,${pw(2)}\n`;
+        const tried: string[] = [];
+        const setConfig = async (key: string) => {
+            tried.push(key);
+            if (tried.length === 1) throw new Error(`pulumi config set ${key} failed (exit 255): error: the stack is locked`);
+        };
+        const result = await importKeys({ stack: "dev", vms, file: "k.csv", text: csv, format: "csv", identities, paths, cloudConfigs: new Map(), setConfig, dryRun: false });
+        const [app01, app02] = vms;
+        assert.deepEqual(tried, [`bootloop-rescue:bitlocker-${app01.slug}`, `bootloop-rescue:bitlocker-${app02.slug}`], "the second VM is tried after the first failed");
+        assert.deepEqual(result.failed.map((f) => [f.vm.label, f.reason]), [[app01.label, `pulumi config set bootloop-rescue:bitlocker-${app01.slug} failed (exit 255): error: the stack is locked`]]);
+        assert.deepEqual(result.stored.map((s) => s.vm.label), [app02.label]);
+        const report = renderImport(result, "stack dev", false);
+        assert.match(report, /stored keys of 1 VM:\n {4}azure rg-app\/app-02: 1 recovery password/);
+        assert.match(report, /FAILED for 1 VM \(nothing stored for them\):\n {4}azure rg-app\/app-01: pulumi config set .* the stack is locked/);
+    });
+
+    it("npm run import-keys stopped by SIGINT, SIGTERM or SIGHUP while a cloud store blocks: no key file is left, every VM's outcome is printed, and the exit code is the signal's", async function () {
+        this.timeout(600_000);
+        const awsOnly = INVENTORY.split("\n  - cloud: gcp")[0].replace(/ {2}- cloud: azure[^]*?(?= {2}- cloud: aws)/, "") + "\n";
+        const project = tempDir({ "Pulumi.yaml": "name: bootloop-rescue\nruntime: nodejs\n", "Pulumi.sig.yaml": "config:\n  bootloop-rescue:inventory: inv.yaml\n", "inv.yaml": awsOnly, "keys.csv": `hostname,recoveryPassword\nWEB-AWS-1,${pw(2)}\n` });
+        // An aws CLI whose Secrets Manager writes block until the test releases them (the stand-in answers after that).
+        const wrapper = tempDir({
+            aws: `#!/bin/bash\nif [[ " $* " == *" secretsmanager create-secret "* ]]; then\n    : >"$BLOCK_DIR/started"\n    while [[ ! -e $BLOCK_DIR/release ]]; do sleep 0.05; done\nfi\nexec "${path.join(__dirname, "../aws/stand-in/aws")}" "$@"\n`,
+        });
+        fs.chmodSync(path.join(wrapper, "aws"), 0o755);
+        const waitFor = async (what: string, ready: () => boolean, detail = () => "") => {
+            for (let i = 0; !ready(); i++) {
+                if (i > 2400) assert.fail(`gave up waiting for ${what} ${detail()}`);
+                await new Promise((r) => setTimeout(r, 50));
+            }
+        };
+        const filesUnder = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [path.join(dir, e.name) + "/", ...filesUnder(path.join(dir, e.name))] : [path.join(dir, e.name)]));
+        const run = async (signal: "SIGINT" | "SIGTERM" | "SIGHUP") => {
+            const tmp = tempDir({});
+            const block = tempDir({});
+            const out = path.join(block, "out.txt");
+            const err = path.join(block, "err.txt");
+            const child = spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "../../scripts/import-keys.ts"), "--stack", "sig", "--from", "keys.csv"], {
+                cwd: project,
+                // Files, not pipes: the blocked store outlives the importer and would hold a pipe open.
+                stdio: ["ignore", fs.openSync(out, "w"), fs.openSync(err, "w")],
+                env: { ...process.env, PATH: `${wrapper}:${process.env.PATH}`, TMPDIR: tmp, DISABLE_V8_COMPILE_CACHE: "1", BLOCK_DIR: block, INIT_CWD: project, BOOTLOOP_STACK_DIR: project, TS_NODE_PROJECT: path.join(__dirname, "../../tsconfig.json") },
+            });
+            const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on("exit", (code, sig) => resolve({ code, signal: sig })));
+            await waitFor("the store to start", () => fs.existsSync(path.join(block, "started")));
+            // The key file exists while its call runs: that is what the signal must not leave behind.
+            const during = filesUnder(tmp).filter((f) => !f.endsWith("/") && fs.readFileSync(f, "utf8").includes(pw(2)));
+            assert.equal(during.length, 1, `${signal}: the key file during the call`);
+            assert.match(during[0], /\/bootloop-rescue-keys-[^/]+\/[^/]+\.keys$/);
+            let result: { end: { code: number | null; signal: string | null }; stdout: string; stderr: string };
+            try {
+                child.kill(signal);
+                const end = await exited;
+                const keyFilesLeft = filesUnder(tmp).filter((f) => f.includes("bootloop-rescue-keys-") || (!f.endsWith("/") && fs.readFileSync(f, "utf8").includes(pw(2))));
+                assert.deepEqual(keyFilesLeft, [], `${signal}: a key file is left`);
+                result = { end, stdout: fs.readFileSync(out, "utf8"), stderr: fs.readFileSync(err, "utf8") };
+            } finally {
+                // Let the blocked store finish (it fails: its key file is gone).
+                fs.writeFileSync(path.join(block, "release"), "");
+            }
+            // Whatever the store's script made in the temporary folder goes with it.
+            await waitFor("the orphaned store to end", () => filesUnder(tmp).length === 0, () => filesUnder(tmp).join(", "));
+            return result;
+        };
+        const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+        await withStandInEnv({ world: { instances: {}, volumes: {}, secrets: {} }, standInDir: path.join(__dirname, "../aws/stand-in"), stateVar: "FAKE_AWS_STATE", logVar: "FAKE_AWS_LOG" }, async () => {
+            const runs = await Promise.all((Object.keys(codes) as (keyof typeof codes)[]).map(async (signal) => ({ signal, ...(await run(signal)) })));
+            for (const r of runs) {
+                assert.deepEqual(r.end, { code: codes[r.signal], signal: null }, `${r.signal}: ${r.stderr}`);
+                assert.match(r.stdout, /UNFINISHED for 1 VM \(the import was stopped while their keys were being stored; they may or may not be stored: run the import again\):\n {4}aws us-east-1\/i-0123456789abcdef0/, r.signal);
+                assert.match(r.stderr, new RegExp(`stopped by ${r.signal}; its key files are removed; exit ${codes[r.signal]}`));
+                for (const text of [r.stdout, r.stderr]) assert.ok(!text.includes(pw(2)));
+            }
+        });
     });
 
     it("npm run import-keys: the stack's config gets the keys through the Pulumi CLI (stdin), the plan then counts them, and no file or argument holds a key", () => {

@@ -1,12 +1,11 @@
 import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { terminalText } from "../display-text";
 import { CloudIdentity } from "../identity";
 import { InputError } from "../inventory/problems";
 import { VmEntry, importedKeyConfig } from "../inventory/validate";
 import { NAMESPACE } from "../settings";
 import { CloudPath } from "../steps";
+import { KeyFolder, StopSignal } from "./key-folder";
 import { KeyFormat, readKeyExport } from "./key-export";
 import { KeyMatch, matchKeys } from "./key-match";
 
@@ -27,6 +26,8 @@ export interface ImportResult {
     stored: StoredKeys[];
     /** VMs whose keys could not be stored, with the reason. */
     failed: { vm: VmEntry; reason: string }[];
+    /** VMs with keys whose store had not finished when a stop signal ended the import (their keys may or may not be stored). */
+    unfinished: VmEntry[];
 }
 
 /** What an import works with. */
@@ -47,6 +48,11 @@ export interface ImportArgs {
     setConfig(key: string, value: string, secret: boolean): Promise<void>;
     /** Report nothing stored: only what would be. */
     dryRun: boolean;
+    /**
+     * Called when SIGINT, SIGTERM or SIGHUP stops the import, after its key files are removed and
+     * before the process exits with the signal's code: the outcome so far, `unfinished` filled in.
+     */
+    onInterrupt?(partial: ImportResult, signal: StopSignal): void;
 }
 
 /** The export's format from its header, when --format is not given. */
@@ -57,68 +63,112 @@ export function detectFormat(text: string): KeyFormat {
     return "csv";
 }
 
+/** Cloud stores in flight at once (as many as `runCloudScript` runs), so at most this many key files exist. */
+const STORES_AT_ONCE = 16;
+
 /**
  * Imports a recovery-key export into a stack: validates every row first (a bad row stops the
  * import, nothing is stored), matches rows to the inventory's VMs, then stores each VM's keys
  * where its cloud path reads them: a secret stack-config key (`bitlocker-<stem>`) for paths that
  * take keys from stack config, or a secret of the cloud's secret store (one per VM, created or
  * given a new version) whose reference goes to plain stack config (`bitlockerSecret-<stem>`). Keys
- * reach the stores through standard input or a root-only file, never an argument.
+ * reach the stores through standard input (the Pulumi CLI) or a root-only file written just
+ * before its call and removed after it (the cloud CLIs, whose retries read it again), never an
+ * argument. Every VM gets an outcome: stored, failed (with the reason), or, when a stop signal
+ * ends the import (`onInterrupt`), unfinished; one VM's failure never stops the others.
  */
 export async function importKeys(args: ImportArgs): Promise<ImportResult> {
     const parsed = readKeyExport(args.file, args.text, args.format);
     if (parsed.problems.length) throw new InputError(parsed.problems);
     const match = matchKeys(parsed.rows, args.vms, new Map(args.identities.map((i) => [i.cloud, i])));
     const pathOf = new Map(args.paths.map((p) => [p.identity.cloud, p]));
-    const result: ImportResult = { match, stored: [], failed: [] };
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-rescue-keys-"));
-    fs.chmodSync(dir, 0o700);
+    const result: ImportResult = { match, stored: [], failed: [], unfinished: [] };
+    const order = new Map(args.vms.map((v, i) => [v.key, i]));
+    const sorted = () => {
+        result.stored.sort((a, b) => order.get(a.vm.key)! - order.get(b.vm.key)!);
+        result.failed.sort((a, b) => order.get(a.vm.key)! - order.get(b.vm.key)!);
+        return result;
+    };
+    const outcome = new Set<string>();
+    const done = (vm: VmEntry, count: number, where: StoredKeys["where"], reference: string) => {
+        outcome.add(vm.key);
+        result.stored.push({ vm, count, where, reference });
+    };
+    const fail = (vm: VmEntry, reason: string) => {
+        outcome.add(vm.key);
+        result.failed.push({ vm, reason });
+    };
+    const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+    if (args.dryRun) {
+        for (const { vm, lines } of match.keys.values()) {
+            const p = pathOf.get(vm.cloud)!;
+            if (p.bitlocker.stackConfig === true) done(vm, lines.length, "stack config", importedKeyConfig(NAMESPACE, vm.slug).key);
+            else if (p.storeKeySecret) done(vm, lines.length, "secret store", "(a secret of its own in the cloud's secret store)");
+            else fail(vm, `the ${vm.cloud} recovery path has no place to keep BitLocker keys`);
+        }
+        return sorted();
+    }
+
+    const folder = new KeyFolder((signal) => {
+        result.unfinished = [...match.keys.values()].map((k) => k.vm).filter((vm) => !outcome.has(vm.key));
+        args.onInterrupt?.(sorted(), signal);
+    });
     try {
-        // The cloud stores run side by side (at most 16 at once); stack config is one file, set in turn.
+        // Stack config is one file: its values are set in turn, and one failure does not stop the next.
+        let configQueue: Promise<unknown> = Promise.resolve();
+        const setConfig = (key: string, value: string, secret: boolean): Promise<void> => {
+            const run = configQueue.then(() => {
+                if (folder.stopped) throw new Error("the import was stopped");
+                return args.setConfig(key, value, secret);
+            });
+            configQueue = run.catch(() => undefined);
+            return run;
+        };
         const pending: Promise<void>[] = [];
-        let configQueue = Promise.resolve();
-        const setConfig = (key: string, value: string, secret: boolean) => (configQueue = configQueue.then(() => args.setConfig(key, value, secret)));
+        const stores: (() => Promise<void>)[] = [];
         for (const { vm, lines } of match.keys.values()) {
             const p = pathOf.get(vm.cloud)!;
             const imported = importedKeyConfig(NAMESPACE, vm.slug);
             const text = `${lines.join("\n")}\n`;
-            const done = (where: StoredKeys["where"], reference: string) => void result.stored.push({ vm, count: lines.length, where, reference });
-            const fail = (err: unknown) => void result.failed.push({ vm, reason: err instanceof Error ? err.message : String(err) });
             if (p.bitlocker.stackConfig === true) {
-                if (args.dryRun) done("stack config", imported.key);
-                else pending.push(setConfig(imported.key, text, true).then(() => done("stack config", imported.key), fail));
+                pending.push(setConfig(imported.key, text, true).then(() => done(vm, lines.length, "stack config", imported.key), (err) => fail(vm, why(err))));
             } else if (p.storeKeySecret) {
-                if (args.dryRun) {
-                    done("secret store", "(a secret of its own in the cloud's secret store)");
-                    continue;
-                }
-                const keyFile = path.join(dir, `${vm.slug}.keys`);
-                fs.writeFileSync(keyFile, text, { mode: 0o600, flag: "wx" });
-                pending.push(
-                    p
-                        .storeKeySecret(vm, { stack: args.stack, config: args.cloudConfigs.get(vm.cloud), keyFile })
-                        .then(async (reference) => {
-                            fs.rmSync(keyFile, { force: true });
-                            await setConfig(imported.secretRef, reference, false);
-                            done("secret store", reference);
-                        })
-                        .catch((err) => {
-                            fs.rmSync(keyFile, { force: true });
-                            fail(err);
-                        }),
-                );
+                const storeKeySecret = p.storeKeySecret;
+                stores.push(async () => {
+                    let reference: string;
+                    let keyFile: string | undefined;
+                    try {
+                        // Written only now, just before its call; removed as soon as the call is over.
+                        keyFile = folder.write(`${vm.slug}.keys`, text);
+                        reference = await storeKeySecret(vm, { stack: args.stack, config: args.cloudConfigs.get(vm.cloud), keyFile });
+                    } catch (err) {
+                        return fail(vm, why(err));
+                    } finally {
+                        if (keyFile) folder.remove(keyFile);
+                    }
+                    try {
+                        await setConfig(imported.secretRef, reference, false);
+                        done(vm, lines.length, "secret store", reference);
+                    } catch (err) {
+                        fail(vm, `the keys are in ${reference}, but stack config ${imported.secretRef} was not set (${why(err)}); run the import again`);
+                    }
+                });
             } else {
-                fail(new Error(`the ${vm.cloud} recovery path has no place to keep BitLocker keys`));
+                fail(vm, `the ${vm.cloud} recovery path has no place to keep BitLocker keys`);
             }
         }
+        let next = 0;
+        const worker = async () => {
+            while (next < stores.length) await stores[next++]();
+        };
+        pending.push(...Array.from({ length: Math.min(STORES_AT_ONCE, stores.length) }, worker));
         await Promise.all(pending);
         await configQueue;
     } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        folder.close();
     }
-    const order = new Map(args.vms.map((v, i) => [v.key, i]));
-    result.stored.sort((a, b) => order.get(a.vm.key)! - order.get(b.vm.key)!);
-    return result;
+    return sorted();
 }
 
 /**
@@ -133,6 +183,8 @@ export function pulumiConfigSet(stack: string, cwd: string): (key: string, value
             child.stderr.on("data", (d) => (stderr += d));
             child.on("error", (err) => reject(new Error(`could not run pulumi (${err.message}): install the Pulumi CLI, or set BOOTLOOP_PULUMI`)));
             child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi config set ${key} failed (exit ${code}): ${stderr.trim().split("\n").pop() ?? ""}`))));
+            // A CLI that fails before reading its input closes the pipe: that is its exit code's story, not a crash.
+            child.stdin.on("error", () => undefined);
             child.stdin.end(value);
         });
 }
@@ -146,7 +198,11 @@ export function renderImport(result: ImportResult, source: string, dryRun: boole
     for (const s of stored) lines.push(`    ${s.vm.label}: ${s.count} recovery password${s.count === 1 ? "" : "s"} → ${s.where} ${s.reference}`);
     if (failed.length) {
         lines.push(`  FAILED for ${failed.length} VM${failed.length === 1 ? "" : "s"} (nothing stored for them):`);
-        for (const f of failed) lines.push(`    ${f.vm.label}: ${f.reason}`);
+        for (const f of failed) lines.push(`    ${f.vm.label}: ${terminalText(f.reason)}`);
+    }
+    if (result.unfinished.length) {
+        lines.push(`  UNFINISHED for ${result.unfinished.length} VM${result.unfinished.length === 1 ? "" : "s"} (the import was stopped while their keys were being stored; they may or may not be stored: run the import again):`);
+        for (const vm of result.unfinished) lines.push(`    ${vm.label}`);
     }
     lines.push(`  no key in the export for ${match.withoutKey.length} VM${match.withoutKey.length === 1 ? "" : "s"}${match.withoutKey.length ? ":" : ""}`);
     for (const vm of match.withoutKey) lines.push(`    ${vm.label}${vm.hostname ? ` (hostname ${vm.hostname})` : ""}`);
