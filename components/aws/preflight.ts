@@ -82,7 +82,7 @@ async function quotas(cli: PreflightCli, at: Scope, vms: PreflightVm[], config: 
     const rescues = rescueCount(vms);
     const type = config.rescueInstanceType;
     const quota = quotaOf(type);
-    if (rescues > 0 && !quota) findings.push({ ...base, check: "quota", verdict: "warn", message: `no known on-demand vCPU quota for ${type}: check its family's quota by hand` });
+    if (rescues > 0 && !quota) findings.push({ ...base, check: "quota", verdict: "not-checked", message: `no known on-demand vCPU quota for ${type}: check its family's quota by hand` });
     if (rescues > 0 && quota) {
         await attempt(`on-demand ${quota.name} vCPUs`, async () => {
             const types = parseJson<{ InstanceTypes?: { VCpuInfo?: { DefaultVCpus?: number } }[] }>(await awsCall(cli, at, "ec2 describe-instance-types", ["--instance-types", type]), {});
@@ -116,13 +116,13 @@ async function quotas(cli: PreflightCli, at: Scope, vms: PreflightVm[], config: 
             for (const [volumeType, gib] of Object.entries(needGib)) {
                 const code = STORAGE_QUOTAS[volumeType];
                 if (!code) {
-                    findings.push({ ...base, check: "quota", verdict: "warn", message: `no known storage quota for ${volumeType} volumes (${gib} GiB needed)` });
+                    findings.push({ ...base, check: "quota", verdict: "not-checked", message: `no known storage quota for ${volumeType} volumes (${gib} GiB needed)` });
                     continue;
                 }
                 const used = parseJson<number | null>(await awsCall(cli, at, "ec2 describe-volumes", ["--filters", `Name=volume-type,Values=${volumeType}`, "--query", "sum(Volumes[].Size)"]), 0) ?? 0;
                 findings.push(quotaFinding(base, `${volumeType} storage`, gib / 1024, used / 1024, await quotaValue(cli, at, "ebs", code), " TiB"));
             }
-            if (unknown.length > 0) return { ...base, check: "quota", verdict: "warn", message: `OS volume not found for ${unknown.length} VM(s), not counted in storage (first: ${unknown[0]})` };
+            if (unknown.length > 0) return { ...base, check: "quota", verdict: "not-checked", message: `OS volume not found for ${unknown.length} VM(s), not counted in storage (first: ${unknown[0]})` };
             return { ...base, check: "quota", verdict: "ok", message: `OS volumes of ${sizes.size} VM(s) read for the storage checks` };
         });
     }

@@ -53,10 +53,11 @@ async function quotas(cli: PreflightCli, subscription: string, location: string,
             total += members.size * vcpus;
         }
         const regional = usageOf("cores");
-        if (regional?.limit !== undefined) findings.push(quotaFinding(base, "total regional vCPUs", total, regional.currentValue ?? 0, regional.limit));
+        if (regional?.limit === undefined) findings.push({ ...base, check: "quota", verdict: "not-checked", message: `no total regional vCPU usage reported in ${location}: check it by hand (${total} vCPUs needed)` });
+        else findings.push(quotaFinding(base, "total regional vCPUs", total, regional.currentValue ?? 0, regional.limit));
         for (const [family, need] of needByFamily) {
             const u = usageOf(family);
-            if (u?.limit === undefined) findings.push({ ...base, check: "quota", verdict: "warn", message: `no usage reported for ${family}: check its quota by hand (${need} vCPUs needed)` });
+            if (u?.limit === undefined) findings.push({ ...base, check: "quota", verdict: "not-checked", message: `no usage reported for ${family}: check its quota by hand (${need} vCPUs needed)` });
             else findings.push(quotaFinding(base, `${family} vCPUs`, need, u.currentValue ?? 0, u.limit));
         }
         return findings;

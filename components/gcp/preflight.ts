@@ -72,7 +72,7 @@ async function quotas(cli: PreflightCli, project: string, region: string, vms: P
             const metric = cpuMetric(config.rescueMachineType);
             const q = quota(metric);
             if (!type.guestCpus) findings.push({ ...base, check: "quota", verdict: "fail", message: `${config.rescueMachineType} is not offered in ${zone}: set gcpRescueMachineType` });
-            else if (q?.limit === undefined) findings.push({ ...base, check: "quota", verdict: "warn", message: `no ${metric} quota reported in ${region}: check it by hand (${rescues * type.guestCpus} vCPUs needed)` });
+            else if (q?.limit === undefined) findings.push({ ...base, check: "quota", verdict: "not-checked", message: `no ${metric} quota reported in ${region}: check it by hand (${rescues * type.guestCpus} vCPUs needed)` });
             else findings.push(quotaFinding(base, `${metric} (${rescues} × ${config.rescueMachineType}, ${type.guestCpus} each)`, rescues * type.guestCpus, q.usage ?? 0, q.limit));
         }
         const needGb: Record<string, number> = rescues > 0 ? { [DISK_QUOTA[RESCUE_BOOT.type]]: rescues * RESCUE_BOOT.gb } : {};
@@ -81,13 +81,14 @@ async function quotas(cli: PreflightCli, project: string, region: string, vms: P
             const boot = boots?.get(`${v.fields.zone}/${v.fields.instance}`);
             const metric = boot && DISK_QUOTA[boot.type];
             if (!boot) unknown.push(v.label);
-            else if (!metric) findings.push({ ...base, check: "quota", verdict: "warn", message: `${v.label}: no known regional quota for ${boot.type} disks; check it by hand` });
+            else if (!metric) findings.push({ ...base, check: "quota", verdict: "not-checked", message: `${v.label}: no known regional quota for ${boot.type} disks; check it by hand` });
             else needGb[metric] = (needGb[metric] ?? 0) + v.newDisks * boot.gb;
         }
-        if (unknown.length > 0) findings.push({ ...base, check: "quota", verdict: "warn", message: `boot disk not found for ${unknown.length} VM(s), not counted in disk quotas (first: ${unknown[0]})` });
+        if (unknown.length > 0) findings.push({ ...base, check: "quota", verdict: "not-checked", message: `boot disk not found for ${unknown.length} VM(s), not counted in disk quotas (first: ${unknown[0]})` });
         for (const [metric, gb] of Object.entries(needGb)) {
             const q = quota(metric);
-            if (q?.limit !== undefined) findings.push(quotaFinding(base, metric, gb, q.usage ?? 0, q.limit, " GB"));
+            if (q?.limit === undefined) findings.push({ ...base, check: "quota", verdict: "not-checked", message: `no ${metric} quota reported in ${region}: check it by hand (${gb} GB needed)` });
+            else findings.push(quotaFinding(base, metric, gb, q.usage ?? 0, q.limit, " GB"));
         }
     } catch (err) {
         findings.push({ ...base, check: "quota", verdict: "not-checked", message: notCheckedBecause("regional quotas could not be read", err) });
@@ -100,7 +101,7 @@ async function snapshotQuota(cli: PreflightCli, project: string, snapshots: numb
     const base = { cloud: "gcp", scope: project };
     try {
         const q = (parseJson<{ quotas?: Quota[] }>(await gc(cli, project, "compute project-info describe", ["--project", project]), {}).quotas ?? []).find((x) => x.metric === "SNAPSHOTS");
-        if (q?.limit === undefined) return [{ ...base, check: "quota", verdict: "warn", message: "no SNAPSHOTS quota reported: check it by hand" }];
+        if (q?.limit === undefined) return [{ ...base, check: "quota", verdict: "not-checked", message: "no SNAPSHOTS quota reported: check it by hand" }];
         return [quotaFinding(base, "snapshots", snapshots, q.usage ?? 0, q.limit)];
     } catch (err) {
         return [{ ...base, check: "quota", verdict: "not-checked", message: notCheckedBecause("the project's quotas could not be read", err) }];
@@ -171,6 +172,7 @@ async function check(need: PreflightNeed, cli: PreflightCli): Promise<PreflightF
     let tokenError: unknown;
     try {
         token = (await cli.run({ cloud: "gcp", scope: "", op: "auth print-access-token", command: "gcloud", args: ["auth", "print-access-token", "--quiet"] })).trim();
+        if (!token) tokenError = new Error("gcloud printed no token");
     } catch (err) {
         tokenError = err;
     }

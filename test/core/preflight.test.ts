@@ -26,10 +26,12 @@ class FixtureCli implements PreflightCli {
     constructor(
         private readonly world: World,
         private readonly fail: Record<string, string> = {},
+        private readonly answers: Record<string, string> = {},
     ) {}
     async run(call: { cloud: string; scope: string; op: string; command: string; args: string[] }): Promise<string> {
         this.calls.push(call);
         if (this.fail[call.op]) throw new CliError(this.fail[call.op], false);
+        if (call.op in this.answers) return this.answers[call.op];
         return answer(call.command, call.args, this.world);
     }
     async fetchJson(call: { url: string; token: string; body?: unknown }): Promise<unknown> {
@@ -135,6 +137,28 @@ describe("preflight (npm run plan -- --preflight)", () => {
         ]);
         assert.equal(preflightOutcome(ready).exitCode, 4);
         assert.equal(preflightOutcome([...ready, { cloud: "gcp", scope: "p", check: "quota", verdict: "fail", message: "short" }]).exitCode, 3);
+    });
+
+    it("counts a quota the cloud does not report, or a disk it cannot size, as NOT CHECKED, never left out", async () => {
+        const cli = new FixtureCli("ready", {}, {
+            "vm list-usage": JSON.stringify([{ name: { value: "standardDSv5Family" }, currentValue: 0, limit: 10 }]),
+            "compute regions describe": JSON.stringify({ name: "us-central1", quotas: [{ metric: "CPUS", limit: 24, usage: 0 }] }),
+            "compute project-info describe": JSON.stringify({ quotas: [] }),
+            "compute disks list": "[]",
+            "auth print-access-token": "\n",
+        });
+        const findings = await runPreflight(preflights, new Map([...needs].filter(([cloud]) => cloud !== "aws")), cli);
+        const unchecked = findings.filter((f) => f.verdict === "not-checked").map(line);
+        const expect = [
+            /^not-checked azure quota 11111111-2222-3333-4444-555555555555\/eastus2: no total regional vCPU usage reported in eastus2: check it by hand \(4 vCPUs needed\)$/,
+            /^not-checked gcp quota my-project\/us-central1: boot disk not found for 2 VM\(s\), not counted in disk quotas/,
+            /^not-checked gcp quota my-project\/us-central1: no SSD_TOTAL_GB quota reported in us-central1: check it by hand \(20 GB needed\)$/,
+            /^not-checked gcp quota my-project: no SNAPSHOTS quota reported/,
+            /^not-checked gcp permissions my-project: no access token from gcloud: gcloud printed no token$/,
+        ];
+        for (const re of expect) assert.ok(unchecked.some((f) => re.test(f)), `no finding like ${re}:\n${unchecked.join("\n")}`);
+        assert.equal(unchecked.length, expect.length, unchecked.join("\n"));
+        assert.equal(preflightOutcome(findings).exitCode, 4);
     });
 
     it("quotes the line of a CLI's error that says what went wrong, as the real CLIs print it", () => {
