@@ -274,6 +274,7 @@ describe("discovery: a Falcon row that matches by hostname alone", () => {
         assert.equal(needsRead(gcpVm, weak, true), true);
         assert.equal(needsRead(gcpVm, weak, false), false, "the same row by instance id settles it");
         assert.equal(classify(gcpVm, quiet, weak, true, true).bucket, "review");
+        assert.equal(classify({ ...gcpVm, readable: false }, undefined, weak, true, true).bucket, "review", "nor dropped when the VM cannot be read");
         assert.equal(classify(vm(9), undefined, weak, true, true).confidence, "medium", "a failing status check, not confirmed by a matching account");
     });
 });

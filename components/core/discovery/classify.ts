@@ -71,6 +71,7 @@ export function classify(vm: ListedVm, read: OutputRead | undefined, falcon: Fal
     const weak = weakMatch(falcon, byName);
     const affected = falcon?.verdict === "affected" && !weak;
     if (falcon) reasons.push(falconReason(falcon, weak));
+    const by = falcon && byName ? { falconByName: true } : {};
     const finding = (bucket: Bucket, confidence?: Confidence): Finding => {
         const looping = confidence !== undefined;
         const apart: Bucket = vm.noRescuePath ? "no-rescue-path" : vm.scaleGroup ? "scale-group" : bucket;
@@ -78,13 +79,14 @@ export function classify(vm: ListedVm, read: OutputRead | undefined, falcon: Fal
         if (looping && vm.scaleGroup) reasons.push(`member of ${vm.scaleGroup.name}: the group would replace it while its disk is swapped; to recover it with the stack, ${vm.scaleGroup.leave}`);
         return { vm, bucket: looping ? apart : bucket, confidence, reasons, falcon, ...by, ...(looping && exportGiven && !falcon ? { notInFalcon: true } : {}) };
     };
-    const by = falcon && byName ? { falconByName: true } : {};
     if (vm.power !== "running") return { vm, bucket: "stopped", reasons: [`not running (${vm.powerState})`, ...reasons], falcon, ...by };
     if (read?.bugcheck) return finding("candidate", "high");
     if (vm.health === "failing") return finding("candidate", affected ? "high" : "medium");
     const healthy = vm.health === "healthy" || read?.booted === true || read?.agent === true || (falcon?.verdict === "healthy" && !weak);
     if (falcon?.verdict === "affected" && healthy) return { vm, bucket: "falcon-but-healthy", reasons, falcon, ...by };
     if (affected) return finding("candidate", "medium");
+    // A host of that name went down, maybe this VM: one to confirm, read or not.
+    if (weak && falcon?.verdict === "affected") return finding("review", "low");
     if (!healthy && read !== undefined) return finding("review", "low");
     return { vm, bucket: "healthy", reasons, falcon, ...by };
 }
