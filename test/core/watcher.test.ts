@@ -14,6 +14,7 @@ function labWatch() {
     const state = new Map<string, string>();
     const calls: string[][] = [];
     let failures: CliError[] = [];
+    const slow = { ms: 0 };
     const cloud: CloudWatch = {
         cloud: "lab",
         kinds: ["machine"],
@@ -22,6 +23,7 @@ function labWatch() {
         batchSize: () => 3,
         async observe(waits: WaitRequest[]) {
             calls.push(waits.map((w) => w.id));
+            if (slow.ms > 0) await new Promise((r) => setTimeout(r, slow.ms));
             const f = failures.shift();
             if (f) throw f;
             const seen = new Map<WaitRequest, Observation>();
@@ -37,7 +39,7 @@ function labWatch() {
         transient: (stderr) => /throttled|busy/.test(stderr),
         throttling: (stderr) => /throttled/.test(stderr),
     };
-    return { cloud, state, calls, fail: (...f: CliError[]) => (failures = f) };
+    return { cloud, state, calls, slow, fail: (...f: CliError[]) => (failures = f) };
 }
 
 function waiter(cloud: CloudWatch, pollMs = 30, blindGraceMs = 400) {
@@ -128,6 +130,20 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         const got = await wait(w, "a", "on", 10).answer;
         assert.equal(got.outcome, "error");
         assert.match(got.fields.message, /no observation could be made since the deadline passed .*throttled/);
+    });
+
+    it("a wait that joined while a slow observation ran is not failed as unobservable: it was never tried", async () => {
+        const lab = labWatch();
+        const { waiter: w } = waiter(lab.cloud, 20, 100);
+        lab.slow.ms = 400;
+        const first = wait(w, "a", "any", 5000);
+        await new Promise((r) => setTimeout(r, 50));
+        // A fresh look (`observe`: deadline now), asked while the group's call is under way.
+        const late = wait(w, "b", "any", 0);
+        lab.slow.ms = 0;
+        assert.equal((await first.answer).outcome, "ok");
+        const got = await late.answer;
+        assert.equal(got.outcome, "ok", JSON.stringify(got));
     });
 
     it("bounds the CLI processes alive at once, and keeps each scope under its rate", async () => {

@@ -138,7 +138,7 @@ export class Waiter {
             }),
         );
         g.failures = failed ? g.failures + 1 : 0;
-        this.blind(g);
+        this.blind(g, waits);
         g.busy = false;
         this.schedule(key, g);
     }
@@ -174,11 +174,17 @@ export class Waiter {
         else if (at >= p.req.deadline) p.done({ outcome: "timeout", fields: o.fields });
     }
 
-    /** Waits past their deadline whose state could not be observed at all since then: say so. */
-    private blind(g: Group): void {
+    /**
+     * Waits of this poll (`tried`) past their deadline whose state could not be observed at all
+     * since then: say so. The grace counts from the deadline or from when the watcher got the wait,
+     * whichever is later; a wait that joined while the poll was under way was not tried, so is
+     * not judged (a slow call on a loaded runner is no reason to fail it).
+     */
+    private blind(g: Group, tried: readonly Pending[]): void {
         const now = Date.now();
-        for (const p of [...g.waits]) {
-            if (now < p.req.deadline + this.timing.blindGraceMs || p.lastSeen >= p.req.deadline) continue;
+        for (const p of tried) {
+            if (!g.waits.has(p)) continue;
+            if (now < Math.max(p.req.deadline, p.req.received) + this.timing.blindGraceMs || p.lastSeen >= p.req.deadline) continue;
             p.done({
                 outcome: "error",
                 fields: { message: oneLine(`no observation could be made since the deadline passed ${Math.round((now - p.req.deadline) / 1000)} s ago (last error: ${g.lastError ?? "none"})`) },
