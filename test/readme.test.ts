@@ -28,4 +28,18 @@ describe("README, the front door", () => {
             for (const file of fs.readdirSync(dir)) assert.ok(readme.includes(`components/${p.identity.cloud}/iam/${file}`), file);
         }
     });
+
+    it("every relative link of the README and docs/ names a file that exists, and every npm run it shows is a script", () => {
+        const root = path.join(__dirname, "..");
+        const scripts = Object.keys((JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts);
+        const pages = ["README.md", ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+        for (const page of pages) {
+            const text = fs.readFileSync(path.join(root, page), "utf8");
+            for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+                if (/^[a-z]+:/.test(target)) continue;
+                assert.ok(fs.existsSync(path.resolve(path.dirname(path.join(root, page)), target)), `${page} links ${target}, which does not exist`);
+            }
+            for (const [, name] of text.matchAll(/npm run (?:--silent )?([a-z][a-z:-]*)/g)) assert.ok(scripts.includes(name), `${page} shows npm run ${name}, which package.json does not define`);
+        }
+    });
 });
