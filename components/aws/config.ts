@@ -1,6 +1,6 @@
 import { InputError } from "../core/inventory/problems";
 import { ConfigReader, TagRules, readTags } from "../core/config-values";
-import { ConfigSource } from "../core/settings";
+import { ConfigSource, declareCloudConfigKeys } from "../core/settings";
 
 /** The AWS path's own settings. */
 export interface AwsConfig {
@@ -28,15 +28,15 @@ export const AWS_TAG_RULES: TagRules = {
     ownKeys: ["Name"],
 };
 
-/** The AWS config keys and what they mean (README, messages). */
-export const AWS_CONFIG_KEYS: Record<string, string> = {
+/** The AWS config keys and what they mean (README, messages); declared to core, which refuses keys no cloud reads. */
+export const AWS_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("aws", {
     awsRescueAmis: "map region → AMI id for rescue instances (default: newest Canonical Ubuntu 24.04 LTS amd64 AMI)",
     awsRescueInstanceType: "rescue instance type, a Nitro type (default m6i.large)",
     awsRescueSubnetIds: "map availability zone → subnet id for rescue instances (default: the affected instance's subnet)",
     awsAssumeRoleArns: "map account id → IAM role ARN to assume for that account's VMs (default: the ambient credentials)",
     awsTags: "map of tags for everything the stack creates on aws, instead of tags (default: tags)",
     awsBootMarker: "regular expression marking a healthy Windows boot in the console output (default: Windows is Ready to use)",
-};
+});
 
 /** Reads and validates the AWS config keys; throws an InputError listing every bad value. */
 export function readAwsConfig(config: ConfigSource, stackFile: string): AwsConfig {

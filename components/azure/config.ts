@@ -1,6 +1,6 @@
 import { ConfigReader, TagRules, readTags } from "../core/config-values";
 import { InputError } from "../core/inventory/problems";
-import { ConfigSource } from "../core/settings";
+import { ConfigSource, declareCloudConfigKeys } from "../core/settings";
 
 /** The Azure path's own settings. */
 export interface AzureConfig {
@@ -24,13 +24,13 @@ export const AZURE_TAG_RULES: TagRules = {
     ownKeys: [],
 };
 
-/** The Azure config keys and what they mean (README, messages). */
-export const AZURE_CONFIG_KEYS: Record<string, string> = {
+/** The Azure config keys and what they mean (README, messages); declared to core, which refuses keys no cloud reads. */
+export const AZURE_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("azure", {
     azureRescueImage: "rescue VM image as publisher:offer:sku:version (default Canonical:ubuntu-24_04-lts:server:latest)",
     azureRescueVmSize: "rescue VM size (default: the smallest Dsv5 size that holds disksPerRescue data disks)",
     azureTags: "map of tags for everything the stack creates on azure, instead of tags (default: tags)",
     azureRescueSubnetIds: "map location → subnet resource id for rescue VMs (default: the affected VM's subnet)",
-};
+});
 
 const SUBNET_ID = /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Network\/virtualNetworks\/[A-Za-z0-9_.-]{1,64}\/subnets\/[A-Za-z0-9_.-]{1,80}$/;
 

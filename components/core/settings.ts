@@ -1,6 +1,8 @@
 import * as os from "os";
 import * as path from "path";
+import { nearestName } from "./inventory/nearest";
 import { Problem, InputError, show } from "./inventory/problems";
+import { importedKeyConfig } from "./inventory/validate";
 import { WaveSettings } from "./plan/waves";
 
 /** The project's config namespace: keys are `bootloop-rescue:<key>`. */
@@ -12,6 +14,12 @@ export interface ConfigSource {
     get(key: string): string | undefined;
     /** Whether a fully qualified key exists and whether it is a secret. */
     kind(key: string): "secret" | "plain" | "missing";
+    /**
+     * Every fully qualified key the stack sets, so a misspelt setting is refused instead of
+     * ignored. Without it, the keys are those of the Pulumi runtime's config that this source
+     * also has (the program and the offline plan hand the runtime the stack's config).
+     */
+    keys?(): readonly string[];
 }
 
 /** The stack's settings, validated. */
@@ -84,14 +92,66 @@ export const CONFIG_KEYS: Record<string, string> = {
     ruleSet: `the repair engine's built-in rule set: ${RULE_SETS.join(" or ")} (default ${RULE_SETS[0]}; the second also moves the registry's TxR files into the quarantine on Windows Server 2016 and later)`,
 };
 
+const cloudKeys = new Map<string, Readonly<Record<string, string>>>();
+
+/**
+ * Declares a cloud's own config keys where they are defined (each cloud's `config.ts`), so that
+ * {@link readSettings} knows them without a list of its own; returns them unchanged.
+ */
+export function declareCloudConfigKeys<K extends Record<string, string>>(cloud: string, keys: K): K {
+    cloudKeys.set(cloud, keys);
+    return keys;
+}
+
+/** Every setting the project reads: core's {@link CONFIG_KEYS} and each declared cloud's own keys. */
+export function knownConfigKeys(): string[] {
+    return [...Object.keys(CONFIG_KEYS), ...[...cloudKeys.values()].flatMap((keys) => Object.keys(keys))];
+}
+
+/**
+ * Whether a fully qualified key of the namespace is one the project knows: a setting, or a key
+ * `npm run import-keys` writes per VM (`bitlocker-<stem>`, `bitlockerSecret-<stem>`).
+ */
+export function isKnownConfigKey(fullKey: string, known: ReadonlySet<string> = new Set(knownConfigKeys())): boolean {
+    if (!fullKey.startsWith(`${NAMESPACE}:`)) return false;
+    const imported = importedKeyConfig(NAMESPACE, "");
+    return known.has(fullKey.slice(NAMESPACE.length + 1)) || fullKey.startsWith(imported.key) || fullKey.startsWith(imported.secretRef);
+}
+
+/** The stack's keys: the source's own list, else those of the Pulumi runtime's config the source also has. */
+function stackKeys(config: ConfigSource): readonly string[] {
+    if (config.keys) return config.keys();
+    const runtime = require("@pulumi/pulumi/runtime/config") as { allConfig(): Record<string, string> };
+    return Object.keys(runtime.allConfig()).filter((k) => config.kind(k) !== "missing");
+}
+
+/**
+ * Refuses the keys of the project's namespace that no code reads: a misspelt setting
+ * (`wavesize`) would otherwise be ignored and its default decide, say, that every VM is in one
+ * wave. Secret keys hold BitLocker recovery passwords under names the inventory chooses
+ * (`bitlockerKey`), so a secret is refused only when it is close to a setting's name.
+ */
+function refuseUnknownKeys(config: ConfigSource, bad: (key: string, message: string) => void): void {
+    const known = new Set(knownConfigKeys());
+    for (const full of stackKeys(config)) {
+        if (!full.startsWith(`${NAMESPACE}:`) || isKnownConfigKey(full, known)) continue;
+        const key = full.slice(NAMESPACE.length + 1);
+        const near = nearestName(key, known);
+        if (near === undefined && config.kind(full) === "secret") continue;
+        bad(key, `is not a setting of this project${near ? `: did you mean ${near}?` : ` (the settings are listed in the README, "Stack config keys")`} Nothing is declared until it is fixed or removed, as a misspelt setting would be ignored and its default used`);
+    }
+}
+
 /**
  * Reads and validates the settings. Throws one {@link InputError} naming `stackFile` and the key
- * for every bad value, so a bad config stops the run before anything is declared.
+ * for every bad value and every key of the namespace the project does not read (with the nearest
+ * setting's name), so a bad config stops the run before anything is declared.
  */
 export function readSettings(config: ConfigSource, stackFile: string, clouds: ReadonlyMap<string, { max: number }>): Settings {
     const problems: Problem[] = [];
     const bad = (key: string, message: string) => problems.push({ file: stackFile, field: `${NAMESPACE}:${key}`, message });
     const get = (key: string) => config.get(`${NAMESPACE}:${key}`);
+    refuseUnknownKeys(config, bad);
 
     const inventory = get("inventory");
     if (inventory === undefined || inventory.trim() === "") {

@@ -1,6 +1,6 @@
 import { ConfigReader, TagRules, readTags } from "../core/config-values";
 import { InputError } from "../core/inventory/problems";
-import { ConfigSource } from "../core/settings";
+import { ConfigSource, declareCloudConfigKeys } from "../core/settings";
 
 /** The GCP path's own settings. */
 export interface GcpConfig {
@@ -26,14 +26,14 @@ export const GCP_LABEL_RULES: TagRules = {
     ownKeys: [],
 };
 
-/** The GCP config keys and what they mean (README, messages). */
-export const GCP_CONFIG_KEYS: Record<string, string> = {
+/** The GCP config keys and what they mean (README, messages); declared to core, which refuses keys no cloud reads. */
+export const GCP_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("gcp", {
     gcpRescueImage: "rescue instance image (default debian-cloud/debian-12)",
     gcpRescueMachineType: "rescue instance machine type (default e2-standard-2)",
     gcpRescueSubnetworks: "map region → subnetwork self link for rescue instances (default: the affected instance's subnetwork)",
     gcpLabels: "map of labels for everything the stack creates on gcp, instead of tags (default: tags, which must then be valid labels)",
     gcpBootMarker: "regular expression marking a healthy Windows boot on serial port 1 (default: GCE's Windows agent ready messages)",
-};
+});
 
 /** Reads and validates the GCP config keys; throws an InputError listing every bad value. */
 export function readGcpConfig(config: ConfigSource, stackFile: string): GcpConfig {

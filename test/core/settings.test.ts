@@ -2,7 +2,12 @@ import { strict as assert } from "assert";
 import { InputError } from "../../components/core/inventory/problems";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { ConfigSource, RULE_SETS, defaultMaxInFlight, readSettings } from "../../components/core/settings";
+import * as pulumi from "@pulumi/pulumi";
+import { paths } from "../../components/clouds";
+import { didYouMean } from "../../components/core/inventory/nearest";
+import { formatProblem } from "../../components/core/inventory/problems";
+import { CONFIG_KEYS, ConfigSource, RULE_SETS, defaultMaxInFlight, isKnownConfigKey, knownConfigKeys, readSettings } from "../../components/core/settings";
+import { runProjectScript, tempDir } from "../helpers/lab-run";
 
 const clouds = new Map([
     ["aws", { max: 24 }],
@@ -106,6 +111,91 @@ describe("stack settings", () => {
         assert.match(fails({})[0], /^bootloop-rescue:inventory: missing/);
         assert.match(fails({ inventory: "/home/me/inv.yaml" })[0], /inside the project folder/);
         assert.match(fails({ inventory: "../other/inv.yaml" })[0], /inside the project folder/);
+    });
+
+    /** A stack's config as Pulumi hands it over: every key listed, secrets marked. */
+    function stack(values: Record<string, string>, secrets: string[] = []): ConfigSource {
+        const full = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.includes(":") ? k : `bootloop-rescue:${k}`, v]));
+        return { get: (k) => full[k], kind: (k) => (full[k] === undefined ? "missing" : secrets.includes(k) ? "secret" : "plain"), keys: () => Object.keys(full) };
+    }
+    function problemsOf(config: ConfigSource): string[] {
+        try {
+            readSettings(config, "Pulumi.prod.yaml", clouds);
+        } catch (err) {
+            assert.ok(err instanceof InputError);
+            return err.problems.map(formatProblem);
+        }
+        return [];
+    }
+
+    it("refuses a misspelt setting, naming the stack file and key and the setting meant, instead of ignoring it (wavesize would put every VM in one wave)", () => {
+        assert.deepEqual(problemsOf(stack({ inventory: "x.yaml", wavesize: "2" })), [
+            'Pulumi.prod.yaml: bootloop-rescue:wavesize: is not a setting of this project: did you mean waveSize? Nothing is declared until it is fixed or removed, as a misspelt setting would be ignored and its default used',
+        ]);
+        assert.match(problemsOf(stack({ inventory: "x.yaml", canery: "5%" }))[0], /bootloop-rescue:canery: .*did you mean canary\?/);
+        assert.match(problemsOf(stack({ inventory: "x.yaml", tearDwon: "true" }))[0], /bootloop-rescue:tearDwon: .*did you mean teardown\?/);
+        assert.match(problemsOf(stack({ inventory: "x.yaml", awsRescueInstanceTyp: "m6i.large" }))[0], /did you mean awsRescueInstanceType\?/, "a cloud's key is suggested too");
+        assert.match(problemsOf(stack({ inventory: "x.yaml", colour: "blue" }))[0], /bootloop-rescue:colour: is not a setting of this project \(the settings are listed in the README, "Stack config keys"\)/);
+        // Reported with the other problems, so one run shows them all.
+        assert.equal(problemsOf(stack({ inventory: "x.yaml", wavesize: "2", teardown: "yes" })).length, 2);
+    });
+
+    it("knows every cloud's keys and the keys import-keys writes; leaves other namespaces and BitLocker secrets alone", () => {
+        const every = Object.fromEntries(knownConfigKeys().map((k) => [k, "x"]));
+        const found = problemsOf(stack(every));
+        assert.ok(found.every((f) => !/is not a setting/.test(f)), found.join("\n"));
+        for (const p of paths) for (const key of Object.keys(p.configKeys)) assert.ok(knownConfigKeys().includes(key), `${p.identity.cloud}: ${key}`);
+        assert.deepEqual(
+            problemsOf(stack({ inventory: "x.yaml", "bitlocker-app-01-1a2b3c4d": "k", "bitlockerSecret-web-1-1a2b3c4d": "arn", "app01-key": "k", "aws:region": "us-east-1", "gcp:project": "p" }, ["bootloop-rescue:bitlocker-app-01-1a2b3c4d", "bootloop-rescue:app01-key"])),
+            [],
+        );
+        assert.match(problemsOf(stack({ inventory: "x.yaml", "app01-key": "k" }))[0], /bootloop-rescue:app01-key: is not a setting/, "a plain key is no BitLocker key");
+        assert.match(problemsOf(stack({ inventory: "x.yaml", waveSise: "2" }, ["bootloop-rescue:waveSise"]))[0], /did you mean waveSize\?/, "a secret close to a setting");
+    });
+
+    it("every key the code reads is a known one: core's settings and every cloud's own", () => {
+        const read = new Set<string>();
+        const recording: ConfigSource = { get: (k) => void read.add(k), kind: (k) => (read.add(k), "missing"), keys: () => [] };
+        try {
+            readSettings(recording, "P", clouds);
+        } catch {
+            /* the inventory is missing: what matters is what was read */
+        }
+        for (const p of paths) p.configure(recording, "P");
+        const ours = [...read].filter((k) => k.startsWith("bootloop-rescue:"));
+        assert.ok(ours.length >= Object.keys(CONFIG_KEYS).length);
+        for (const key of ours) assert.ok(isKnownConfigKey(key), `${key} is read but not known`);
+    });
+
+    it("without a key list, reads the stack's keys from the Pulumi runtime (as the program and the offline plan set them)", () => {
+        try {
+            pulumi.runtime.setAllConfig({ "bootloop-rescue:inventory": "x.yaml", "bootloop-rescue:wavesize": "2", "bootloop-rescue:elsewhere": "1" });
+            const config = stack({ inventory: "x.yaml", wavesize: "2" });
+            const problems = problemsOf({ get: config.get, kind: config.kind });
+            assert.deepEqual(problems.map((p) => p.split(": ")[1]), ["bootloop-rescue:wavesize"], "keys this source does not have are not its own");
+        } finally {
+            pulumi.runtime.setAllConfig({});
+        }
+    });
+
+    it("npm run plan stops on a misspelt setting with the stack file and key, and plans nothing", function () {
+        this.timeout(600_000);
+        const dir = tempDir({
+            "Pulumi.yaml": "name: bootloop-rescue\nruntime: nodejs\n",
+            "Pulumi.typo.yaml": "config:\n  bootloop-rescue:inventory: inv.yaml\n  bootloop-rescue:wavesize: \"2\"\n",
+            "inv.yaml": "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef0\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef1\n",
+        });
+        const r = runProjectScript("plan", ["--stack", "typo"], dir, { BOOTLOOP_STACK_DIR: dir });
+        assert.notEqual(r.status, 0, r.stdout);
+        assert.match(r.stderr, /Pulumi\.typo\.yaml: bootloop-rescue:wavesize: is not a setting of this project: did you mean waveSize\?/);
+        assert.doesNotMatch(r.stdout, /wave 1/);
+    });
+
+    it("suggests only close names", () => {
+        assert.equal(didYouMean("wavesize", ["waveSize", "canary"]), " (did you mean waveSize?)");
+        assert.equal(didYouMean("waveSzie", ["waveSize"]), " (did you mean waveSize?)");
+        assert.equal(didYouMean("x", ["canary"]), "");
+        assert.equal(didYouMean("blastRadius", ["waveSize", "canary"]), "");
     });
 
     it("reports every bad value together, naming the key", () => {
