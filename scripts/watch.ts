@@ -19,6 +19,7 @@ import { identities, paths } from "../components/clouds";
 import { InputError } from "../components/core/inventory/problems";
 import { runOffline } from "../components/core/offline/run";
 import { readStackConfig } from "../components/core/offline/stack-config";
+import { EventInputCheck } from "../components/core/ops/watch/input-check";
 import { JsonObjectStream } from "../components/core/ops/watch/json-stream";
 import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../components/core/ops/watch/progress";
 import { progressTable, summaryLine, verdictText, waveDoneText } from "../components/core/ops/watch/render";
@@ -182,16 +183,36 @@ async function main(): Promise<number> {
             lastTable = Date.now();
         }
     };
-    const stream = new JsonObjectStream((event) => {
-        report(progress.apply(event));
-        ended = progress.ended !== undefined;
-    });
+    // Input that is not this stack's engine events is refused at once, in words; a followed log
+    // stops there, stdin is read to its end without acting on it (closing the pipe would stop the
+    // update writing into it).
+    const check = new EventInputCheck(args.stack);
+    let refused: string | undefined;
+    const refuse = (problem: string | undefined) => {
+        if (!problem || refused) return;
+        refused = problem;
+        process.stderr.write(`npm run watch: ${problem}\n`);
+        if (args.events === undefined) process.stderr.write("npm run watch: reading the rest of stdin without acting on it, so the pipe stays open\n");
+        ended = true;
+    };
+    const stream = new JsonObjectStream(
+        (event) => {
+            if (refused) return;
+            refuse(check.value(event));
+            if (refused) return;
+            report(progress.apply(event));
+            ended = progress.ended !== undefined;
+        },
+        (text) => void (refused || refuse(check.skipped(text))),
+    );
     feed = (chunk: string) => {
         stream.push(chunk);
     };
     for (const chunk of early.splice(0)) stream.push(chunk);
     const how = await reading;
     stream.end();
+    refuse(check.end());
+    if (refused) return 2;
     if (how === "quiet" && !progress.ended) out(`no new event in ${Math.round(quietMs / 1000)} s (--quiet): the update stopped without its summary (its process died?)`);
 
     out(progressTable(progress, args.stack));

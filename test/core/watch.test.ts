@@ -8,6 +8,7 @@ import * as path from "path";
 import { identities, paths } from "../../components/clouds";
 import { runOffline } from "../../components/core/offline/run";
 import { readStackConfig } from "../../components/core/offline/stack-config";
+import { EventInputCheck } from "../../components/core/ops/watch/input-check";
 import { JsonObjectStream } from "../../components/core/ops/watch/json-stream";
 import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../../components/core/ops/watch/progress";
 import { summaryLine } from "../../components/core/ops/watch/render";
@@ -56,6 +57,29 @@ describe("watch: the engine's event stream", () => {
         assert.throws(() => {
             for (let i = 0; i < 70; i++) s.push(`"${chunk}",`);
         }, /longer than/);
+    });
+});
+
+describe("watch: the input is this stack's engine events", () => {
+    it("JSON that holds no engine event (pulumi stack output --json) gets 'use --json' at its end; an empty input says nothing", () => {
+        const check = new EventInputCheck("dev");
+        assert.equal(check.value({ vms: [] }), undefined);
+        assert.match(check.end()!, /^the input holds no engine events: use `pulumi up --json`/);
+        assert.equal(new EventInputCheck("dev").end(), undefined);
+    });
+
+    it("a CLI warning before the events is no problem; an event without a URN names no stack", () => {
+        const check = new EventInputCheck("dev");
+        assert.equal(check.skipped("warning: A new version of Pulumi is available"), undefined);
+        assert.equal(check.value({ sequence: 0, preludeEvent: { config: {} } }), undefined);
+        assert.equal(check.value({ sequence: 1, resourcePreEvent: { metadata: { urn: "urn:pulumi:dev::p::t::n" } } }), undefined);
+        assert.equal(check.end(), undefined);
+    });
+
+    it("a hostile stack name in a URN is shown terminal-safe", () => {
+        const problem = new EventInputCheck("dev").value({ sequence: 0, diagnosticEvent: { urn: "urn:pulumi:x\x1b]0;owned\x07y::p::t::n", message: "", severity: "info" } })!;
+        assert.match(problem, /^event 1 is stack "xy"'s \(urn:pulumi:xy::p::t::n\)/);
+        assert.doesNotMatch(problem, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     });
 });
 
@@ -291,6 +315,42 @@ describe("npm run watch", function () {
         const out = await runWatch(["--stack", "dev"], text);
         assert.equal(out.status, 3, out.stderr);
         assert.match(out.stdout, /the event stream ended before the update did/);
+    });
+
+    it("refuses another stack's events, and events of two stacks mixed, with exit 2 and no verdict", async () => {
+        const other = await runWatch(["--stack", "dev"], asJsonStream(updateEvents(plan, "prod")));
+        assert.equal(other.status, 2, other.stdout + other.stderr);
+        assert.match(other.stderr, /^npm run watch: event 2 is stack "prod"'s \(urn:pulumi:prod::bootloop-rescue::pulumi:pulumi:Stack::bootloop-rescue-prod\), not --stack dev's: watch the stack the update runs$/m);
+        assert.doesNotMatch(other.stdout, /^update /m);
+        const events = updateEvents(plan, "dev");
+        const mixed = [...events.slice(0, 30), ...updateEvents(plan, "qa").slice(2, 4), ...events.slice(30)];
+        const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-watch-")), "up.events");
+        fs.writeFileSync(log, asEventLog(mixed));
+        const both = await runWatch(["--stack", "dev", "--events", log], undefined);
+        assert.equal(both.status, 2, both.stdout + both.stderr);
+        assert.match(both.stderr, /^npm run watch: event 31 is stack "qa"'s \(urn:pulumi:qa::[^)]*\), but the events before it and --stack are dev's: the input mixes two updates$/m);
+        assert.doesNotMatch(both.stdout, /^update /m);
+    });
+
+    it("pulumi up's text output (no --json) gets 'use --json', exit 2", async () => {
+        const text = [
+            "Updating (dev)",
+            "",
+            "View in Browser (Ctrl+O): https://app.pulumi.com/acme/bootloop-rescue/dev/updates/12",
+            "",
+            "     Type                 Name                 Status",
+            " +   pulumi:pulumi:Stack  bootloop-rescue-dev  created (3s)",
+            "",
+            "Resources:",
+            "    + 1 created",
+            "",
+            "Duration: 4s",
+            "",
+        ].join("\n");
+        const out = await runWatch(["--stack", "dev"], text);
+        assert.equal(out.status, 2, out.stdout + out.stderr);
+        assert.match(out.stderr, /this is pulumi's text output, not its events: use `pulumi up --json` \(or `pulumi up --event-log FILE` and --events FILE\)/);
+        assert.doesNotMatch(out.stdout, /^update |ended before the update did/m);
     });
 
     it("bad arguments exit 2 naming the argument, and a plain-http webhook is refused without printing it", async () => {
