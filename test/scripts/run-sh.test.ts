@@ -116,6 +116,17 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         });
     }
 
+    it("with_lock: a step still waiting for the key at its deadline fails saying so, and never runs its command", async () => {
+        const first = step(`with_lock "azure-attach vm-1" ${holder}`);
+        await until("the first step holds the key", () => mark("a.holds"));
+        const late = await step(`STEP_DEADLINE=$((EPOCHSECONDS + 1)); VM_LABEL=app-01; with_lock "azure-attach vm-1" touch "$M/b.ran"`).done;
+        assert.equal(late.code, 1);
+        assert.match(late.stderr, /app-01: another step held the lock azure-attach vm-1 until this step's deadline; nothing done/);
+        assert.equal(mark("b.ran"), false);
+        fs.writeFileSync(path.join(marks, "release"), "");
+        assert.equal((await first.done).code, 0);
+    });
+
     it("cloud_call: a call that failed while the watcher went away is tried again through its successor, not failed", async () => {
         // The first try kills the watcher and fails as a throttled call does; the second succeeds.
         const once = `if [[ ! -e $M/tried ]]; then touch "$M/tried"; kill -9 "$(<"$BOOTLOOP_WATCH_DIR/watcher.pid")"; echo "An error occurred (RequestLimitExceeded)" >&2; exit 1; fi; echo fine`;

@@ -194,7 +194,7 @@ with_lock() {
     left=$((STEP_DEADLINE - ${EPOCHSECONDS:-$(date +%s)}))
     if ! lock_fd "$fd" "$((left > 1 ? left : 1))"; then
         exec {fd}>&-
-        fail "${VM_LABEL:-bootloop-rescue}: another step held the lock $key until this step's deadline; nothing done"
+        fail "${VM_LABEL:+$VM_LABEL: }another step held the lock $key until this step's deadline; nothing done"
     fi
     if "$@" {fd}>&-; then rc=0; else rc=$?; fi
     exec {fd}>&-
@@ -203,9 +203,18 @@ with_lock() {
 
 # lock_fd FD SECONDS: takes an exclusive flock on the file open as FD, waiting at most SECONDS
 # (status 1 when it could not). The lock belongs to the open file, so it stays with FD after the
-# helper ends: util-linux's or busybox's flock, or perl's where there is none (macOS).
+# helper ends: util-linux's flock, else perl's (macOS), else busybox's (Alpine: it has no
+# timeout, so there the step's own timeout ends a wait).
 lock_fd() {
-    if command -v flock >/dev/null; then flock -x -w "$2" "$1"; else lock_fd_perl "$@"; fi
+    if [[ $(flock --version 2>/dev/null) == *util-linux* ]]; then
+        flock -x -w "$2" "$1"
+    elif command -v perl >/dev/null; then
+        lock_fd_perl "$@"
+    elif command -v flock >/dev/null; then
+        flock -x "$1"
+    else
+        fail "internal: with_lock needs flock (util-linux or busybox) or perl, and this machine has neither"
+    fi
 }
 lock_fd_perl() {
     perl -MFcntl=:flock -e 'open(my $f, ">>&=", $ARGV[0]) or die "lock: $!\n"; $SIG{ALRM} = sub { exit 1 }; alarm $ARGV[1]; flock($f, LOCK_EX) or die "lock: $!\n"' "$1" "$2"
