@@ -124,6 +124,15 @@ describe("inventory validation", () => {
         }
     });
 
+    it("a misspelt field is refused with the field meant, in entries and in defaults", () => {
+        const found = problems(`defaults:\n  stratgy: reboot\nvms:\n${AWS}    bitlockerkey: app01-bitlocker\n  - cloud: aws\n    Region: us-east-1\n    instanceId: i-0123456789abcdef1\n`).map(formatProblem);
+        assert.ok(found.some((f) => /^stacks\/bad\.yaml \(line 2\): defaults\.stratgy: cannot be set in defaults \(did you mean strategy\?\)/.test(f)), found.join("\n"));
+        assert.ok(found.some((f) => /^stacks\/bad\.yaml: vms\[0\] \(line \d+, aws us-east-1\/i-0123456789abcdef0\): bitlockerkey: unknown field \(did you mean bitlockerKey\?\)$/.test(f)), found.join("\n"));
+        assert.ok(found.some((f) => /^stacks\/bad\.yaml: vms\[1\] \(line \d+\): Region: unknown field \(did you mean region\?\)$/.test(f)), found.join("\n"));
+        const far = problems(`vms:\n${AWS}    costCentre: x\n`).map(formatProblem);
+        assert.match(far[0], /costCentre: unknown field$/, "no guess for a name close to nothing");
+    });
+
     it("rejects the same VM twice, naming both entries", () => {
         const [p] = problems(`vms:\n${AWS}${GCP}${AWS}`);
         assert.equal(p.entry, 2);

@@ -1,4 +1,5 @@
 import { CloudIdentity, vmSlug } from "../identity";
+import { didYouMean } from "./nearest";
 import { Problem, InputError, show } from "./problems";
 import type { BitLockerKeySources } from "../steps";
 import { RawEntry, RawInventory } from "./read";
@@ -105,7 +106,7 @@ export function validateInventory(inv: RawInventory, ctx: ValidationContext): Vm
     if (inv.defaults) {
         for (const [field, value] of Object.entries(inv.defaults.values)) {
             if (!DEFAULTABLE_FIELDS.includes(field) && !allCloudFields.has(field)) {
-                problems.push({ file: inv.file, line: inv.defaults.fieldLines[field], field: `defaults.${field}`, message: `cannot be set in defaults (allowed: ${DEFAULTABLE_FIELDS.join(", ")} and the clouds' own fields)` });
+                problems.push({ file: inv.file, line: inv.defaults.fieldLines[field], field: `defaults.${field}`, message: `cannot be set in defaults${didYouMean(field, [...DEFAULTABLE_FIELDS, ...allCloudFields])}; allowed: ${DEFAULTABLE_FIELDS.join(", ")} and the clouds' own fields` });
             } else if (value === null) {
                 problems.push({ file: inv.file, line: inv.defaults.fieldLines[field], field: `defaults.${field}`, message: "has no value" });
             }
@@ -210,7 +211,8 @@ function validateEntry(
         const own = identity?.fields.some((f) => f.name === field) ?? false;
         if (common || own) continue;
         const owner = [...byCloud.values()].find((i) => i.fields.some((f) => f.name === field));
-        at(field, owner && identity ? `not a field of ${identity.cloud} entries (it belongs to ${owner.cloud})` : "unknown field", label);
+        const fieldsHere = [...COMMON_FIELDS, ...(identity ? identity.fields : [...byCloud.values()].flatMap((i) => i.fields)).map((f) => f.name)];
+        at(field, owner && identity ? `not a field of ${identity.cloud} entries (it belongs to ${owner.cloud})` : `unknown field${didYouMean(field, fieldsHere)}`, label);
     }
 
     // strategy
