@@ -8,6 +8,7 @@ import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AwsConfig } from "./config";
 import { awsScript } from "./scripts";
+import { offlineRestoreAnswer, withPlaceholders } from "../core/offline/placeholders";
 
 /** What the steps need to know about an instance, found by lookup (strings, as facts are). */
 export interface AwsFacts {
@@ -158,9 +159,24 @@ export function rescueAmi(region: string, provider: aws.Provider, config: AwsCon
     ).id;
 }
 
+/** The offline plan's account for the ambient credentials when nothing in the inventory names one. */
+const OFFLINE_ACCOUNT = "123456789012";
+
+/**
+ * The ambient credentials' account, offline: unknown, so a placeholder. The account of the
+ * bitlockerSecret ARNs of the VMs that name no accountId (they run in the ambient account, and the
+ * stack reads a secret only in its instance's account) when that is one account, so a real ARN is
+ * never refused because of an invented account id; else {@link OFFLINE_ACCOUNT}.
+ */
+function offlineAmbientAccount(vms: readonly VmEntry[]): string {
+    const accounts = new Set(vms.filter((v) => !v.fields.accountId && v.fields.bitlockerSecret).map((v) => v.fields.bitlockerSecret.split(":")[4]));
+    return accounts.size === 1 ? [...accounts][0] : OFFLINE_ACCOUNT;
+}
+
 /**
  * Placeholders for the offline plan, derived from the lookup's own arguments (so from the
- * inventory): stable, well-formed ids that never name a real resource.
+ * inventory): stable, well-formed ids that never name a real resource. Each answer lists what it
+ * invented (for which VM), so the plan marks those values as placeholders.
  */
 export function offlineAwsLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[] = []): Record<string, unknown> | undefined {
     const n = (text: string) => parseInt(shortHash(text), 16);
@@ -169,27 +185,39 @@ export function offlineAwsLookup(token: string, inputs: Record<string, unknown>,
             const id = String(inputs.instanceId);
             const region = String(inputs.region);
             const filters = (inputs.filters as { name: string; values: string[] }[] | undefined) ?? [];
-            const az = filters.find((f) => f.name === "availability-zone")?.values[0] ?? `${region}${"abc"[n(id) % 3]}`;
+            const givenAz = filters.find((f) => f.name === "availability-zone")?.values[0];
+            const az = givenAz ?? `${region}${"abc"[n(id) % 3]}`;
             const entry = vms.find((v) => v.fields.instanceId === id);
-            return {
+            const subnetId = `subnet-${hexId(n(`subnet ${az}`), 17)}`;
+            const volumeId = entry?.fields.rootVolumeId ?? `vol-${hexId(n(`root ${id}`), 17)}`;
+            const answer = {
                 id,
                 instanceId: id,
                 availabilityZone: az,
-                subnetId: `subnet-${hexId(n(`subnet ${az}`), 17)}`,
-                rootBlockDevices: [{ volumeId: entry?.fields.rootVolumeId ?? `vol-${hexId(n(`root ${id}`), 17)}`, deviceName: entry?.fields.rootDeviceName ?? "/dev/sda1", volumeType: "gp3", iops: 3000, throughput: 125, encrypted: true, kmsKeyId: "", volumeSize: 64 }],
+                subnetId,
+                rootBlockDevices: [{ volumeId, deviceName: entry?.fields.rootDeviceName ?? "/dev/sda1", volumeType: "gp3", iops: 3000, throughput: 125, encrypted: true, kmsKeyId: "", volumeSize: 64 }],
             };
+            return withPlaceholders(answer, [givenAz ? undefined : az, subnetId, entry?.fields.rootVolumeId ? undefined : volumeId], entry ? [entry.key] : undefined);
         }
-        case "aws:ec2/getSubnet:getSubnet":
-            return { id: inputs.id, vpcId: `vpc-${hexId(n(`vpc ${String(inputs.id)}`), 17)}` };
-        case "aws:index/getCallerIdentity:getCallerIdentity":
-            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/offline-plan", userId: "OFFLINE" };
+        case "aws:ec2/getSubnet:getSubnet": {
+            const vpcId = `vpc-${hexId(n(`vpc ${String(inputs.id)}`), 17)}`;
+            return withPlaceholders({ id: inputs.id, vpcId }, [vpcId]);
+        }
+        case "aws:index/getCallerIdentity:getCallerIdentity": {
+            const accountId = offlineAmbientAccount(vms);
+            const arn = `arn:aws:iam::${accountId}:user/offline-plan`;
+            return withPlaceholders({ accountId, arn, userId: "OFFLINE" }, [accountId, arn], vms.filter((v) => !v.fields.accountId).map((v) => v.key));
+        }
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "aws-restore-points") return undefined;
-            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `snap-${hexId(n(`restore ${env.VOLUME_ID}`), 17)}`, OFFLINE_SOURCE: env.VOLUME_ID });
+            const snapshotId = `snap-${hexId(n(`restore ${env.VOLUME_ID}`), 17)}`;
+            return offlineRestoreAnswer(offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: snapshotId, OFFLINE_SOURCE: env.VOLUME_ID }), env.RESTORE_FROM);
         }
-        case "aws:ec2/getAmi:getAmi":
-            return { id: `ami-${hexId(n(`ami ${String(inputs.region)}`), 17)}`, name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" };
+        case "aws:ec2/getAmi:getAmi": {
+            const id = `ami-${hexId(n(`ami ${String(inputs.region)}`), 17)}`;
+            return withPlaceholders({ id, name: "ubuntu-noble-24.04-amd64-server (offline placeholder)" }, [id]);
+        }
         default:
             return undefined;
     }

@@ -11,6 +11,7 @@ import { AzureConfig } from "./config";
 import { azureScript } from "./scripts";
 import { adeKeys, adeOf, fetchAdeBeks } from "./ade";
 import { SECRET_LOOKUP } from "../core/secret-lookup";
+import { offlineRestoreAnswer, withPlaceholders } from "../core/offline/placeholders";
 
 /** What the steps need to know about a VM, found by lookup (strings, as facts are). */
 export interface AzureFacts {
@@ -144,32 +145,45 @@ export function offlineAzureLookup(token: string, inputs: Record<string, unknown
             const entry = vms.find((v) => v.fields.resourceGroup.toLowerCase() === rg.toLowerCase() && v.fields.vmName.toLowerCase() === name.toLowerCase());
             const sub = entry?.fields.subscriptionId ?? "00000000-0000-0000-0000-000000000000";
             const n = parseInt(h(`${rg}/${name}`), 16);
-            return {
+            const location = entry?.fields.location ?? ["eastus2", "westeurope"][n % 2];
+            const zone = entry?.fields.zone ?? String(1 + (n % 3));
+            const osDiskId = entry?.fields.osDiskId ?? `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${offlineOsDiskName(name)}`;
+            const nicId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/networkInterfaces/${name}-nic`;
+            const answer = {
                 id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`,
                 name,
-                location: entry?.fields.location ?? ["eastus2", "westeurope"][n % 2],
-                zones: [entry?.fields.zone ?? String(1 + (n % 3))],
+                location,
+                zones: [zone],
                 securityProfile: { securityType: "TrustedLaunch" },
-                storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: entry?.fields.osDiskId ?? `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${offlineOsDiskName(name)}` } } },
-                networkProfile: { networkInterfaces: [{ id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/networkInterfaces/${name}-nic` }] },
+                storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: osDiskId } } },
+                networkProfile: { networkInterfaces: [{ id: nicId }] },
             };
+            const invented = [entry?.fields.location ? undefined : location, entry?.fields.zone ? undefined : zone, entry?.fields.osDiskId ? undefined : osDiskId, nicId, entry ? undefined : sub];
+            return withPlaceholders(answer, invented, entry ? [entry.key] : undefined);
         }
         case "azure-native:compute:getDisk": {
             const rg = String(inputs.resourceGroupName);
             const osDiskName = (v: VmEntry) => (v.fields.osDiskId ? parseResourceId(v.fields.osDiskId).name : offlineOsDiskName(v.fields.vmName));
             const ade = vms.some((v) => v.fields.diskEncryption === "ade" && v.fields.resourceGroup.toLowerCase() === rg.toLowerCase() && osDiskName(v).toLowerCase() === String(inputs.diskName).toLowerCase());
             const disk = { name: inputs.diskName, sku: { name: "Premium_LRS" }, hyperVGeneration: "V2", osType: "Windows", securityProfile: { securityType: "TrustedLaunch" }, encryption: { type: "EncryptionAtRestWithPlatformKey" }, diskSizeGB: 128 };
-            return ade ? { ...disk, encryptionSettingsCollection: offlineAdeSettings(rg, String(inputs.diskName)) } : disk;
+            if (!ade) return withPlaceholders(disk, []);
+            const settings = offlineAdeSettings(rg, String(inputs.diskName));
+            const urls = settings.encryptionSettings.flatMap((e) => [e.diskEncryptionKey.secretUrl, e.diskEncryptionKey.sourceVault.id, e.keyEncryptionKey.keyUrl, e.keyEncryptionKey.sourceVault.id]);
+            return withPlaceholders({ ...disk, encryptionSettingsCollection: settings }, urls);
         }
         case "azure-native:network:getNetworkInterface": {
             const rg = String(inputs.resourceGroupName);
-            return { ipConfigurations: [{ subnet: { id: `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/vnet-${h(rg)}/subnets/default` } }] };
+            const subnetId = `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/vnet-${h(rg)}/subnets/default`;
+            return withPlaceholders({ ipConfigurations: [{ subnet: { id: subnetId } }] }, [subnetId]);
         }
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "azure-restore-points") return undefined;
             const disk = parseResourceId(String(env.DISK_ID));
-            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly`, OFFLINE_SOURCE: env.DISK_ID });
+            return offlineRestoreAnswer(
+                offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly`, OFFLINE_SOURCE: env.DISK_ID }),
+                env.RESTORE_FROM,
+            );
         }
         case SECRET_LOOKUP: {
             if (inputs.lookup !== "azure-ade-key") return undefined;

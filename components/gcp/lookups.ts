@@ -6,6 +6,7 @@ import { managedGroup } from "./identity";
 import { Resolved, RestoreLookup } from "../core/steps";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { GcpConfig } from "./config";
+import { offlineRestoreAnswer, withPlaceholders } from "../core/offline/placeholders";
 import { gcpScript } from "./scripts";
 
 /** What the steps need to know about an instance, found by lookup (strings, as facts are). */
@@ -123,27 +124,40 @@ export function offlineGcpLookup(token: string, inputs: Record<string, unknown>,
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "gcp-restore-points") return undefined;
-            return offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `${env.DISK.slice(0, 50)}-nightly`, OFFLINE_SOURCE: `https://www.googleapis.com/compute/v1/projects/${env.PROJECT}/zones/${env.ZONE}/disks/${env.DISK}` });
+            return offlineRestoreAnswer(
+                offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `${env.DISK.slice(0, 50)}-nightly`, OFFLINE_SOURCE: `https://www.googleapis.com/compute/v1/projects/${env.PROJECT}/zones/${env.ZONE}/disks/${env.DISK}` }),
+                env.RESTORE_FROM,
+                (id) => [id, `projects/${env.PROJECT}/global/snapshots/${id}`],
+            );
         }
         case "gcp:compute/getInstance:getInstance": {
             const entry = vms.find((v) => v.fields.project === project && v.fields.zone === zone && v.fields.instance === inputs.name);
-            return {
+            // GCE names a boot disk after its instance unless told otherwise: a guess, offline.
+            const bootDisk = entry?.fields.bootDisk ?? String(inputs.name);
+            const network = `projects/${project}/global/networks/default`;
+            const subnetwork = `projects/${project}/regions/${region}/subnetworks/default-${shortHash(region).slice(0, 4)}`;
+            const answer = {
                 name: inputs.name,
                 zone,
                 project,
-                bootDisks: [{ source: `projects/${project}/zones/${zone}/disks/${entry?.fields.bootDisk ?? String(inputs.name)}`, deviceName: "persistent-disk-0" }],
-                networkInterfaces: [{ network: `projects/${project}/global/networks/default`, subnetwork: `projects/${project}/regions/${region}/subnetworks/default-${shortHash(region).slice(0, 4)}` }],
+                bootDisks: [{ source: `projects/${project}/zones/${zone}/disks/${bootDisk}`, deviceName: "persistent-disk-0" }],
+                networkInterfaces: [{ network, subnetwork }],
             };
+            return withPlaceholders(answer, [entry?.fields.bootDisk ? undefined : bootDisk, network, subnetwork], entry ? [entry.key] : undefined);
         }
-        case "gcp:compute/getDisk:getDisk":
-            return {
+        case "gcp:compute/getDisk:getDisk": {
+            const type = `projects/${project}/zones/${zone}/diskTypes/pd-balanced`;
+            const license = `projects/windows-cloud/global/licenses/windows-server-2022-dc`;
+            const answer = {
                 name: inputs.name,
-                type: `projects/${project}/zones/${zone}/diskTypes/pd-balanced`,
+                type,
                 size: 64,
                 guestOsFeatures: [{ type: "WINDOWS" }, { type: "MULTI_IP_SUBNET" }, { type: "UEFI_COMPATIBLE" }],
-                licenses: [`projects/windows-cloud/global/licenses/windows-server-2022-dc`],
+                licenses: [license],
                 diskEncryptionKeys: [],
             };
+            return withPlaceholders(answer, [type, license]);
+        }
         default:
             return undefined;
     }

@@ -2,6 +2,33 @@ import * as os from "os";
 import { estimateState, recommendedParallel } from "./fleet";
 import { OfflineRun } from "./run";
 import { KeySource } from "../recovery";
+import { RescuePool } from "../plan/pools";
+import { OfflinePlaceholders } from "./placeholders";
+
+/** How the summary marks a value the offline plan invented. */
+export const PLACEHOLDER_MARK = "(placeholder)";
+
+/** What the `--json` document says of the values its `placeholders` lists name. */
+const PLACEHOLDER_NOTE =
+    "No cloud was called: the values a VM's, rescue pool's or resource's `placeholders` list names (account ids, zones, disk and snapshot ids, restore points, resource ids) were invented offline from the inventory; they are not facts, and the real run looks each one up.";
+
+/** A value as the summary shows it: marked when it was invented (for the VM `vmKey`, when given). */
+function shown(placeholders: OfflinePlaceholders, value: string, vmKey?: string): string {
+    return placeholders.is(value, vmKey) ? `${value} ${PLACEHOLDER_MARK}` : value;
+}
+
+/** Whether a pool's value was invented for every VM it serves (one that states it makes it a fact). */
+function poolPlaceholder(placeholders: OfflinePlaceholders, pool: RescuePool, value: string): boolean {
+    const vms = pool.members.flatMap((m) => m.vms);
+    return vms.length > 0 && vms.every((vm) => placeholders.is(value, vm));
+}
+
+/** The paths of a pool's placement whose values were invented (for every VM it serves). */
+function poolPlaceholders(placeholders: OfflinePlaceholders, pool: RescuePool): string[] {
+    return Object.entries(pool.placement)
+        .filter(([, v]) => typeof v === "string" && poolPlaceholder(placeholders, pool, v))
+        .map(([k]) => `placement.${k}`);
+}
 
 /** The readable summary of an offline plan: waves, rescue VMs per zone, steps per VM, resource counts. */
 export function renderSummary(run: OfflineRun, source: string): string {
@@ -14,7 +41,7 @@ export function renderSummary(run: OfflineRun, source: string): string {
     };
     const n = plan.vms.length;
     lines.push(`bootloop-rescue offline plan: ${source}`);
-    lines.push("No cloud was called: lookups were answered with placeholders derived from the inventory.");
+    lines.push(`No cloud was called: lookups were answered with placeholders derived from the inventory; a value marked ${PLACEHOLDER_MARK} was invented, not found.`);
     lines.push("");
     lines.push(`VMs: ${n} (${count(plan.vms, (v) => v.cloud)}); strategies: ${count(plan.vms, (v) => v.strategy)}`);
     lines.push("");
@@ -30,7 +57,10 @@ export function renderSummary(run: OfflineRun, source: string): string {
     if (plan.rescuePools.length === 0) lines.push("  none");
     for (const p of plan.rescuePools) {
         const disks = p.members.reduce((s, m) => s + m.vms.length, 0);
-        const where = [p.placement.scope, p.placement.region, p.placement.zone].filter((x) => x).join(" / ");
+        const where = [p.placement.scope, p.placement.region, p.placement.zone]
+            .filter((x) => x)
+            .map((x) => (poolPlaceholder(run.placeholders, p, x) ? `${x} ${PLACEHOLDER_MARK}` : x))
+            .join(" / ");
         lines.push(`  ${p.cloud} ${where}: ${p.members.length} rescue VM${p.members.length === 1 ? "" : "s"} for ${disks} disk${disks === 1 ? "" : "s"} (up to ${p.capacity} each)`);
     }
     lines.push("");
@@ -102,7 +132,9 @@ function remedyLines(run: OfflineRun): string[] {
         lines.push(`Restores (data written after each backup is lost; backups taken before ${run.settings.restoreBefore}):`);
         for (const vm of restoring.slice(0, 50)) {
             const age = run.outputs.vms[vm.key]?.recoveryPointAgeHours;
-            lines.push(`  ${vm.label}: ${vm.restorePoint!.id}, taken ${vm.restorePoint!.createdAt}, recovery point ${age?.toFixed(1)} h before the cutoff`);
+            const point = vm.restorePoint!;
+            const invented = run.placeholders.is(point.createdAt, vm.key);
+            lines.push(`  ${vm.label}: ${shown(run.placeholders, point.id, vm.key)}, taken ${shown(run.placeholders, point.createdAt, vm.key)}, recovery point ${age?.toFixed(1)} h${invented ? ` ${PLACEHOLDER_MARK}` : ""} before the cutoff`);
         }
         if (restoring.length > 50) lines.push(`  … and ${restoring.length - 50} more (see --json)`);
         lines.push("");
@@ -112,35 +144,54 @@ function remedyLines(run: OfflineRun): string[] {
     return lines;
 }
 
-/** The `--json` document: vms, waves, rescuePools and every resource. */
+/**
+ * The `--json` document: vms, waves, rescuePools and every resource. A VM, pool or resource whose
+ * values the plan invented lists their paths in `placeholders` (a resource: paths under `inputs`).
+ */
 export function planDocument(run: OfflineRun, source: string): Record<string, unknown> {
     const { plan } = run.result;
+    const ph = run.placeholders;
     return {
         source,
-        vms: plan.vms.map((v) => ({
-            key: v.key,
-            label: v.label,
-            cloud: v.cloud,
-            fields: v.fields,
-            strategy: v.strategy,
-            wave: v.wave,
-            placement: v.placement,
-            rescue: v.seat,
-            resourceName: v.slug,
-            labels: v.labels,
-            bitlockerKey: v.bitlockerKey,
-            originalDiskId: v.originalDiskId,
-            rollback: v.rollback,
-            restorePoint: v.restorePoint,
-            recoveryPointAgeHours: run.outputs.vms[v.key]?.recoveryPointAgeHours,
-        })),
+        placeholderNote: PLACEHOLDER_NOTE,
+        vms: plan.vms.map((v) => {
+            const age = run.outputs.vms[v.key]?.recoveryPointAgeHours;
+            const placeholders = [
+                ...ph.paths({ placement: v.placement, originalDiskId: v.originalDiskId, restorePoint: v.restorePoint }, v.key),
+                ...(age !== undefined && v.restorePoint && ph.is(v.restorePoint.createdAt, v.key) ? ["recoveryPointAgeHours"] : []),
+            ];
+            return {
+                key: v.key,
+                label: v.label,
+                cloud: v.cloud,
+                fields: v.fields,
+                strategy: v.strategy,
+                wave: v.wave,
+                placement: v.placement,
+                rescue: v.seat,
+                resourceName: v.slug,
+                labels: v.labels,
+                bitlockerKey: v.bitlockerKey,
+                originalDiskId: v.originalDiskId,
+                rollback: v.rollback,
+                restorePoint: v.restorePoint,
+                recoveryPointAgeHours: age,
+                ...(placeholders.length > 0 ? { placeholders } : {}),
+            };
+        }),
         waves: plan.waves,
-        rescuePools: plan.rescuePools,
+        rescuePools: plan.rescuePools.map((p) => {
+            const placeholders = poolPlaceholders(ph, p);
+            return { ...p, ...(placeholders.length > 0 ? { placeholders } : {}) };
+        }),
         maxInFlight: run.settings.maxInFlight,
         maxInFlightFrom: run.settings.maxInFlightFrom,
         recommendedParallel: recommendedParallel(plan, run.settings.maxInFlight),
         stateEstimate: run.resources ? estimateState(run.resources, plan) : undefined,
         resourceCount: run.resourceCount,
-        resources: run.resources,
+        resources: run.resources?.map((r) => {
+            const placeholders = ph.paths(r.inputs);
+            return placeholders.length > 0 ? { ...r, placeholders } : r;
+        }),
     };
 }

@@ -8,6 +8,7 @@ import { RecoveryResult } from "../recovery";
 import { PlannedResource, ResourceCapture } from "./capture";
 import { StackConfig, configSourceOf } from "./stack-config";
 import { SECRET_LOOKUP, answerSecretLookupsOffline } from "../secret-lookup";
+import { OfflinePlaceholders } from "./placeholders";
 
 /** What an offline run needs. */
 export interface OfflineRunArgs {
@@ -41,23 +42,30 @@ export interface OfflineRun {
     resources?: PlannedResource[];
     /** Type and name of every resource, with its parent's name (always). */
     tree: { type: string; name: string; parent?: string; retainOnDelete: boolean; protect: boolean }[];
+    /** The values the run invented (lookup answers, resource ids): never to be shown as facts. */
+    placeholders: OfflinePlaceholders;
 }
 
 /**
  * Runs the real program under Pulumi's mocks: no CLI, no credentials, no cloud. Every lookup is
- * answered by the cloud path's placeholders derived from the inventory. Throws the program's
+ * answered by the cloud path's placeholders derived from the inventory, and every resource's id
+ * is one (`<name>-id`); the run records which values they are. Throws the program's
  * {@link InputError} for bad input.
  */
 export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     const paths = args.paths;
     let entries: readonly VmEntry[] = [];
+    const placeholders = new OfflinePlaceholders();
     await pulumi.runtime.setMocks(
         {
-            newResource: (r) => ({ id: r.custom ? `${r.name}-id` : undefined, state: { ...r.inputs } }),
+            newResource: (r) => {
+                if (r.custom) placeholders.add([`${r.name}-id`]);
+                return { id: r.custom ? `${r.name}-id` : undefined, state: { ...r.inputs } };
+            },
             call: (c) => {
                 for (const p of paths) {
                     const answer = p.offlineLookup(c.token, c.inputs as Record<string, unknown>, entries.filter((v) => v.cloud === p.identity.cloud));
-                    if (answer) return answer;
+                    if (answer) return placeholders.collect(answer);
                 }
                 throw new Error(`the offline plan has no placeholder for the lookup ${c.token}`);
             },
@@ -74,7 +82,7 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     answerSecretLookupsOffline((lookup, environment) => {
         for (const p of paths) {
             const answer = p.offlineLookup(SECRET_LOOKUP, { lookup, environment }, entries.filter((v) => v.cloud === p.identity.cloud));
-            if (answer) return String(answer.stdout);
+            if (answer) return String(placeholders.collect(answer).stdout);
         }
         throw new Error(`the offline plan has no placeholder for the secret lookup ${lookup}`);
     });
@@ -88,7 +96,10 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
             baseDir: args.baseDir,
             secret: (key) => pulumi.secret(args.config.values[key]),
             rootOptions: { transformations: [capture.transformation] },
-            onValidated: (vms) => (entries = vms),
+            onValidated: (vms) => {
+                entries = vms;
+                placeholders.addFacts(vms.flatMap((v) => Object.values(v.fields)));
+            },
         });
     } finally {
         answerSecretLookupsOffline(undefined);
@@ -101,5 +112,5 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     const tree = capture.tree();
     const countsByType: Record<string, number> = {};
     for (const r of tree) countsByType[r.type] = (countsByType[r.type] ?? 0) + 1;
-    return { outputs: { plan, vms }, result, settings, resourceCount: tree.length, countsByType, resources, tree };
+    return { outputs: { plan, vms }, result, settings, resourceCount: tree.length, countsByType, resources, tree, placeholders };
 }
