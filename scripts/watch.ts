@@ -16,6 +16,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { identities, paths } from "../components/clouds";
+import { terminalText } from "../components/core/display-text";
 import { InputError } from "../components/core/inventory/problems";
 import { runOffline } from "../components/core/offline/run";
 import { readStackConfig } from "../components/core/offline/stack-config";
@@ -126,10 +127,12 @@ async function main(): Promise<number> {
         args = parseArgs(process.argv.slice(2));
     } catch (err) {
         if (!(err instanceof ArgumentError)) throw err;
-        process.stderr.write(`npm run watch: ${err.message}\n${USAGE}\n`);
+        process.stderr.write(`${terminalText(`npm run watch: ${err.message}`, { multiline: true })}\n${USAGE}\n`);
         return 2;
     }
-    const out = (text: string) => process.stdout.write(`${text}\n`);
+    // Everything printed may hold text from guests, clouds and the engine: terminal-safe, always.
+    const out = (text: string) => process.stdout.write(`${terminalText(text, { multiline: true })}\n`);
+    const err = (text: string) => process.stderr.write(`${terminalText(text, { multiline: true })}\n`);
     // Read the events from the start, while the plan is computed: an update writing to a full
     // pipe would wait for the watch.
     const early: string[] = [];
@@ -150,7 +153,7 @@ async function main(): Promise<number> {
         const url = args.webhook;
         posts = posts.then(async () => {
             const error = await postLine(url, text);
-            if (error) process.stderr.write(`warning: ${error}; the summary was: ${text}\n`);
+            if (error) err(`warning: ${error}; the summary was: ${text}`);
         });
     };
 
@@ -191,8 +194,8 @@ async function main(): Promise<number> {
     const refuse = (problem: string | undefined) => {
         if (!problem || refused) return;
         refused = problem;
-        process.stderr.write(`npm run watch: ${problem}\n`);
-        if (args.events === undefined) process.stderr.write("npm run watch: reading the rest of stdin without acting on it, so the pipe stays open\n");
+        err(`npm run watch: ${problem}`);
+        if (args.events === undefined) err("npm run watch: reading the rest of stdin without acting on it, so the pipe stays open");
         ended = true;
     };
     const stream = new JsonObjectStream(
@@ -227,8 +230,9 @@ async function main(): Promise<number> {
 
 main().then(
     (code) => void (process.exitCode = code),
-    (err) => {
-        process.stderr.write(err instanceof InputError ? `${err.message}\n` : `npm run watch: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exitCode = err instanceof InputError ? 2 : 3;
+    (error) => {
+        const message = error instanceof InputError ? error.message : `npm run watch: ${error instanceof Error ? error.message : String(error)}`;
+        process.stderr.write(`${terminalText(message, { multiline: true })}\n`);
+        process.exitCode = error instanceof InputError ? 2 : 3;
     },
 );

@@ -158,6 +158,19 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
         assert.match(line, /^bootloop-rescue dev: wave 1 of 2 done\. Overall 11 VMs: 10 verified, 1 failed, 0 in flight, 0 waiting; first failure azure rg-app\/app-02: repair of app-02/);
     });
 
+    it("the chat line escapes a reason's markup and, cut at 500 characters, never splits an escape", () => {
+        const step = plan.resources.find((n) => n.startsWith(`${plan.vms[0].resourceName}-`))!;
+        // Every offset of the cut against the escapes' 4 and 5 characters.
+        for (let pad = 0; pad < 10; pad++) {
+            const progress = new FleetProgress(plan);
+            progress.apply({ diagnosticEvent: { urn: `urn:pulumi:dev::p::t::${step}`, message: `error: ${"x".repeat(pad)}${"<>".repeat(200)}\n`, severity: "error" } });
+            const line = summaryLine(progress, "dev", "FAILED");
+            assert.ok(line.length <= 500, String(line.length));
+            assert.doesNotMatch(line, /[<>]|&[a-z]*\.\.\.$/, line);
+            assert.match(line, /&lt;&gt;/);
+        }
+    });
+
     it("a webhook must be https (http only to this machine)", () => {
         assert.throws(() => checkWebhookUrl("http://hooks.example.com/x"), /must be https/);
         assert.throws(() => checkWebhookUrl("not a url"), /not a URL/);
@@ -351,6 +364,43 @@ describe("npm run watch", function () {
         assert.equal(out.status, 2, out.stdout + out.stderr);
         assert.match(out.stderr, /this is pulumi's text output, not its events: use `pulumi up --json` \(or `pulumi up --event-log FILE` and --events FILE\)/);
         assert.doesNotMatch(out.stdout, /^update |ended before the update did/m);
+    });
+
+    it("text from guests, clouds and the engine reaches the terminal without escapes and the chat without mentions or links", async () => {
+        const HOSTILE = "\x1b]0;owned\x07\x1b]52;c;ZWNobyBoaQ==\x07\x1b[2J\x1bc\x07 <!channel> @here <https://evil.example|click> \u202eevil\x9b31m done";
+        const rescue = plan.resources.find((n) => n.startsWith("rescue-"))!;
+        const events = updateEvents(plan, "dev", { vm: FAILED_VM, step: "repair", reason: `no Windows volume ${HOSTILE}` }, {
+            beforeSummary: [
+                { diagnosticEvent: { urn: `urn:pulumi:dev::bootloop-rescue::aws:ec2/instance:Instance::${rescue}`, message: `error: ${HOSTILE}\n`, color: "raw", severity: "error" } },
+                { diagnosticEvent: { urn: `urn:pulumi:dev::bootloop-rescue::aws:ec2/instance:Instance::bad\x1b[2Jname`, message: `error: ${HOSTILE}\n`, color: "raw", severity: "error" } },
+                { policyEvent: { resourceUrn: stackUrn("dev"), message: HOSTILE, color: "raw", policyName: `tags${HOSTILE}`, policyPackName: "corp", policyPackVersion: "1", policyPackVersionTag: "1", enforcementLevel: "mandatory" } },
+                { diagnosticEvent: { message: `error: ${HOSTILE}\n`, color: "raw", severity: "error" } },
+            ],
+        });
+        const outputs = events.find((e) => e.resOutputsEvent) as { resOutputsEvent: { metadata: Record<string, unknown> } };
+        outputs.resOutputsEvent.metadata.new = { outputs: { stdout: HOSTILE } };
+        const hook = await webhookServer();
+        try {
+            const out = await runWatch(["--stack", "dev", "--webhook-env", "TEST_HOOK", "--interval", "0"], asJsonStream(events), { TEST_HOOK: hook.url });
+            assert.equal(out.status, 1, out.stderr);
+            // eslint-disable-next-line no-control-regex
+            const unsafe = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+            assert.doesNotMatch(out.stdout, unsafe);
+            assert.doesNotMatch(out.stderr, unsafe);
+            assert.match(out.stdout, /^FAILED azure rg-app\/app-02 \(wave 1\): no Windows volume\s+<!channel> @here <https:\/\/evil\.example\|click> evil done$/m);
+            assert.match(out.stdout, /^FAILED badname: <!channel>/m);
+            assert.match(out.stdout, /^FAILED bootloop-rescue-dev \(policy corp\/tags <!channel>/m);
+            assert.match(out.stdout, /^FAILED the update: <!channel>/m);
+            const texts = hook.posts.map((p) => p.text);
+            assert.ok(texts.length >= 3, texts.join("\n"));
+            for (const t of texts) {
+                assert.doesNotMatch(t, unsafe, t);
+                assert.doesNotMatch(t, /[<>]|@here/, t);
+            }
+            assert.match(texts.find((t) => t.includes("FAILED azure"))!, /&lt;!channel&gt; \uff20here &lt;https:\/\/evil\.example\|click&gt;/);
+        } finally {
+            hook.close();
+        }
     });
 
     it("bad arguments exit 2 naming the argument, and a plain-http webhook is refused without printing it", async () => {

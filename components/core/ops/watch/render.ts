@@ -1,4 +1,5 @@
 // The watch's views: a table per wave and cloud for the log, and one line for a chat webhook.
+import { chatText } from "../../display-text";
 import { Counts, FleetProgress, PHASES } from "./progress";
 
 const IN_FLIGHT = ["backup", "repairing", "swapping"] as const;
@@ -31,12 +32,17 @@ export function progressTable(progress: FleetProgress, stack: string): string {
     ].join("\n");
 }
 
-/** One line for a chat webhook: what just happened, then the whole update's counts. At most 500 characters. */
+/**
+ * One line for a chat webhook: what just happened, then the whole update's counts. At most 500
+ * characters, chat-safe (`chatText`: the reasons and names in it come from guests, clouds and the
+ * engine, and must not mention, ping or link).
+ */
 export function summaryLine(progress: FleetProgress, stack: string, what: string): string {
     const failures = progress.failures();
     const first = failures[0] ? `; first failure ${failures[0].vm.label}: ${failures[0].reason ?? `step ${failures[0].step ?? "?"} failed`}` : "";
-    const text = `bootloop-rescue ${stack}: ${what}. Overall ${countsText(progress.total())}${first}`;
-    return text.length <= 500 ? text : `${text.slice(0, 497)}...`;
+    const text = chatText(`bootloop-rescue ${stack}: ${what}. Overall ${countsText(progress.total())}${first}`);
+    // Cut before an escape (`&lt;`) the cut would split.
+    return text.length <= 500 ? text : `${text.slice(0, 497).replace(/&[a-z]{0,3}$/, "")}...`;
 }
 
 /** `wave 1 of 3 done: 10 VMs: 9 verified, 1 failed, …`. */
