@@ -129,6 +129,7 @@ describe("the recovery report", () => {
             "other.json": JSON.stringify({ name: "x", version: 1 }),
             "empty.json": "{}",
             "array.json": "[]",
+            "masked.json": JSON.stringify("[secret]"),
             "broken.json": JSON.stringify(broken),
             "bare-export.json": JSON.stringify({ version: 3, deployment: { resources: [{ urn: "u", type: "pulumi:pulumi:Stack", outputs: {} }] } }),
         });
@@ -142,6 +143,7 @@ describe("the recovery report", () => {
         refused("other.json", /file other\.json: not a stack's JSON/);
         refused("empty.json", /file empty\.json: an empty JSON object, no VM records/);
         refused("array.json", /file array\.json: not a stack's JSON \(an array/);
+        refused("masked.json", /file masked\.json: the vms output is masked as a secret/);
         refused("broken.json", /file broken\.json: "sub\/rg-app\/app-01": label: missing or not a string/);
         refused("bare-export.json", /file bare-export\.json: a stack export \(`pulumi stack export`\) with no `vms` output/);
     });

@@ -56,6 +56,9 @@ function looksLikeRecord(value: unknown): boolean {
  * field.
  */
 export function recogniseStackJson(value: unknown, source: string): RecognisedJson {
+    if (value === "[secret]" || (isObject(value) && value.vms === "[secret]")) {
+        throw new BadInputError(`${source}: the vms output is masked as a secret ("[secret]"): the records cannot be read from it, and the report never asks for secrets in plaintext`);
+    }
     if (!isObject(value)) throw new BadInputError(`${source}: not a stack's JSON (${Array.isArray(value) ? "an array" : `a ${value === null ? "null" : typeof value}`}, where a stack export or stack outputs are an object)`);
     if (Array.isArray(value.vms) && (Array.isArray(value.waves) || Array.isArray(value.rescuePools))) return { kind: "offline-plan" };
     if (isObject(value.deployment)) {
