@@ -1,5 +1,7 @@
-// What the commands share to read their arguments: `--flag value` and `--switch`, each one known,
-// a value never another flag; a bad argument exits 2 with the command's usage.
+// What the commands share to read their arguments: `--flag value`, `--flag=value` and `--switch`,
+// each one known, a value never another flag; a bad argument exits 2 with the command's usage.
+import { parseArgs } from "util";
+import { didYouMean } from "../components/core/inventory/nearest";
 
 /** A bad argument: its message names it; the command prints it with its usage and exits 2. */
 export class ArgumentError extends Error {}
@@ -13,23 +15,64 @@ export interface Flags {
     switches: Set<string>;
 }
 
+/** `--help` (or `-h`) was asked for: the command prints its usage on stdout and exits 0. */
+export class HelpRequested extends Error {
+    constructor() {
+        super("help requested");
+    }
+}
+
 /**
- * Reads `argv` against the flags that take a value and the switches; anything else, or a value
- * missing (or another flag in its place; `-` is a value, stdin), is an {@link ArgumentError}.
+ * Reads `argv` against the flags that take a value and the switches, with Node's own parser
+ * (`node:util` parseArgs, strict): `--flag value` and `--flag=value`; a value is never another
+ * flag (`-` is a value, stdin; `--flag=-x` gives a value that starts with a dash). An unknown
+ * flag names the nearest known one; anything else wrong is an {@link ArgumentError}. `--help` or
+ * `-h` anywhere is a {@link HelpRequested}, whatever else is given.
  */
 export function readFlags(argv: readonly string[], spec: { values: readonly string[]; switches?: readonly string[] }): Flags {
+    if (argv.some((a) => a === "--help" || a === "-h")) throw new HelpRequested();
+    const switches = spec.switches ?? [];
+    const options: Record<string, { type: "string" | "boolean" }> = {};
+    for (const flag of spec.values) options[flag.slice(2)] = { type: "string" };
+    for (const flag of switches) options[flag.slice(2)] = { type: "boolean" };
+    let parsed: ReturnType<typeof parseArgs>;
+    try {
+        parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    } catch (err) {
+        throw new ArgumentError(argumentMessage(err as Error & { code?: string }, argv, [...spec.values, ...switches]));
+    }
     const flags: Flags = { values: {}, switches: new Set() };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (spec.switches?.includes(a)) flags.switches.add(a);
-        else if (spec.values.includes(a)) {
-            const value = argv[i + 1];
-            if (value === undefined || value === "" || (value.startsWith("--") && value !== "-")) throw new ArgumentError(`${a} needs a value`);
-            flags.values[a] = value;
-            i++;
-        } else throw new ArgumentError(`unknown argument ${JSON.stringify(a)}`);
+    for (const [name, value] of Object.entries(parsed.values)) {
+        const flag = `--${name}`;
+        if (typeof value === "boolean") {
+            if (value) flags.switches.add(flag);
+        } else if (typeof value === "string") {
+            if (value === "") throw new ArgumentError(`${flag} needs a value`);
+            flags.values[flag] = value;
+        }
     }
     return flags;
+}
+
+/** What parseArgs refused, said the way our commands say it (the flag, and the nearest known one). */
+function argumentMessage(err: Error & { code?: string }, argv: readonly string[], known: readonly string[]): string {
+    const quoted = /'([^']+)'/.exec(err.message)?.[1];
+    switch (err.code) {
+        case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
+            const flag = (quoted ?? "").split("=")[0];
+            return `unknown argument ${JSON.stringify(flag)}${didYouMean(flag, known)}`;
+        }
+        case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+            const flag = /'(--[^' =]+)/.exec(err.message)?.[1] ?? quoted ?? "a flag";
+            if (/does not take an argument/.test(err.message)) return `${flag} takes no value`;
+            if (/ambiguous/.test(err.message)) return `${flag} needs a value, and ${JSON.stringify(argv[argv.indexOf(flag) + 1])} is a flag (a value that starts with a dash: ${flag}=VALUE)`;
+            return `${flag} needs a value`;
+        }
+        case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+            return `unexpected argument ${JSON.stringify(quoted ?? "")}: every argument is a --flag`;
+        default:
+            return err.message.split("\n")[0];
+    }
 }
 
 /** A flag's value checked as a stack name. */
