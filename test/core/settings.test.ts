@@ -1,7 +1,9 @@
 import { strict as assert } from "assert";
 import { InputError } from "../../components/core/inventory/problems";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
+import { configSourceOf, readStackConfig } from "../../components/core/offline/stack-config";
 import * as pulumi from "@pulumi/pulumi";
 import { paths } from "../../components/clouds";
 import { didYouMean } from "../../components/core/inventory/nearest";
@@ -189,6 +191,19 @@ describe("stack settings", () => {
         assert.notEqual(r.status, 0, r.stdout);
         assert.match(r.stderr, /Pulumi\.typo\.yaml: bootloop-rescue:wavesize: is not a setting of this project: did you mean waveSize\?/);
         assert.doesNotMatch(r.stdout, /wave 1/);
+    });
+
+    it("the project's own stacks set only known keys", () => {
+        const root = path.join(__dirname, "../..");
+        const files = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+        assert.ok(files.length > 0);
+        for (const file of files) {
+            const read = readStackConfig(root, file.slice("Pulumi.".length, -".yaml".length));
+            const config = { ...configSourceOf(read), keys: () => Object.keys(read.values) };
+            assert.ok(config.keys().length > 1, file);
+            assert.deepEqual(problemsOf(config).filter((p) => /is not a setting/.test(p)), [], file);
+            assert.match(problemsOf({ ...config, keys: () => [...config.keys(), "bootloop-rescue:wavesize"] }).join("\n"), /wavesize: is not a setting/, "the check runs on this stack");
+        }
     });
 
     it("suggests only close names", () => {
