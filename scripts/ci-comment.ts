@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { GitHubTarget, prComment, upsertComment } from "../components/core/ops/pr-comment";
 import { disableStackTraces } from "./fast-stacks";
-import { ArgumentError, readFlags, stackName } from "./flags";
+import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run ci:comment -- --stack S --plan FILE --preview FILE --outcome success|failure|cancelled|skipped [--artifact NAME] [--post]";
 const OUTCOMES = ["success", "failure", "cancelled", "skipped"];
@@ -76,6 +76,7 @@ async function main(): Promise<number> {
         body = prComment({ stack: args.stack, plan: plan ?? missing("plan", args.plan), preview: preview ?? missing("preview", args.preview), outcome: args.outcome, artifact: args.artifact });
         if (args.post) where = target();
     } catch (err) {
+        if (answeredHelp(err, USAGE)) return 0;
         if (!(err instanceof ArgumentError)) throw err;
         process.stderr.write(`npm run ci:comment: ${err.message}\n${USAGE}\n`);
         return 2;

@@ -14,7 +14,7 @@ import * as path from "path";
 import { CiStacks, ciStacks, projectStacks } from "../components/core/ops/ci-stacks";
 import { InputError, formatProblem } from "../components/core/inventory/problems";
 import { disableStackTraces } from "./fast-stacks";
-import { ArgumentError, readFlags } from "./flags";
+import { answeredHelp, ArgumentError, readFlags } from "./flags";
 
 const USAGE = "usage: npm run ci:stacks -- (--changed-since REF | --files FILE | --stacks A,B | --all) [--github-output]";
 
@@ -78,6 +78,7 @@ function main(): number {
     try {
         args = changedFiles(process.argv.slice(2), projectDir);
     } catch (err) {
+        if (answeredHelp(err, USAGE)) return 0;
         if (!(err instanceof ArgumentError)) throw err;
         process.stderr.write(`npm run ci:stacks: ${err.message}\n${USAGE}\n`);
         return 2;

@@ -80,3 +80,13 @@ export function stackName(flag: string, value: string): string {
     if (!STACK_NAME.test(value)) throw new ArgumentError(`${flag}: ${JSON.stringify(value)} is not a stack name`);
     return value;
 }
+
+/**
+ * Answers `--help`: when `err` is a {@link HelpRequested}, writes the command's usage on stdout
+ * and returns true (the command then exits 0); any other error is left to the caller.
+ */
+export function answeredHelp(err: unknown, usage: string): boolean {
+    if (!(err instanceof HelpRequested)) return false;
+    process.stdout.write(`${usage}\n`);
+    return true;
+}

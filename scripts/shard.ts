@@ -18,7 +18,7 @@ import { loadInventory } from "../components/core/program";
 import { NAMESPACE } from "../components/core/settings";
 import { SHARD_BY, SHARD_NAME, ShardBy, ShardManifest, planShards } from "../components/core/shard";
 import { disableStackTraces } from "./fast-stacks";
-import { ArgumentError, readFlags, stackName } from "./flags";
+import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run shard -- --inventory FILE --max-vms N [--by cloud|region|account] [--canary N] [--name NAME] [--stack BASE] [--out DIR] [--json]";
 
@@ -60,6 +60,7 @@ function main(): number {
     try {
         args = parseArgs(process.argv.slice(2));
     } catch (err) {
+        if (answeredHelp(err, USAGE)) return 0;
         if (!(err instanceof ArgumentError)) throw err;
         process.stderr.write(`npm run shard: ${err.message}\n${USAGE}\n`);
         return 2;
