@@ -25,7 +25,7 @@ import { inventoryContext } from "../components/core/program";
 import { configSourceOf, readStackConfig } from "../components/core/offline/stack-config";
 import { CLI_CPU_SECONDS, defaultCliProcesses } from "../components/core/watcher/defaults";
 import { disableStackTraces } from "./fast-stacks";
-import { STACK_NAME } from "./flags";
+import { answeredHelp, ArgumentError, readFlags, STACK_NAME } from "./flags";
 
 const COMMON = ["--cloud", "--stack", "--falcon-csv", "--since", "--until", "--out"];
 const FLAGS = ["--force", "--json"];
@@ -56,17 +56,14 @@ export interface DiscoverArgs {
 /** Reads the command line; every mistake is an {@link OptionError} naming the option, before any call. */
 export function parseArgs(argv: string[]): DiscoverArgs {
     const byFlag = new Map(discoveries.flatMap((d) => d.options.map((o) => [o.flag, { cloud: d, option: o }] as const)));
-    const raw = new Map<string, string>();
-    const flags = new Set<string>();
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (FLAGS.includes(a)) flags.add(a);
-        else if (COMMON.includes(a) || byFlag.has(a)) {
-            if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new OptionError(`${a} needs a value`);
-            if (raw.has(a)) throw new OptionError(`${a} is given twice; give one comma-separated list`);
-            raw.set(a, argv[++i]);
-        } else throw new OptionError(`unknown option ${JSON.stringify(a.slice(0, 40))}`);
+    let given: ReturnType<typeof readFlags>;
+    try {
+        given = readFlags(argv, { values: [...COMMON, ...byFlag.keys()], switches: FLAGS });
+    } catch (err) {
+        throw err instanceof ArgumentError ? new OptionError(err.message.replace(/^--([a-z-]+) is given twice; give it once$/, "--$1 is given twice; give one comma-separated list")) : err;
     }
+    const raw = new Map(Object.entries(given.values));
+    const flags = given.switches;
     const cloudText = raw.get("--cloud");
     if (!cloudText) throw new OptionError(`--cloud is required: one or more of ${discoveries.map((d) => d.cloud).join(", ")}`);
     const clouds: CloudDiscovery[] = [];
@@ -228,6 +225,7 @@ if (require.main === module) {
         (err) => {
             // Messages may quote a cloud's own words: shown terminal-safe.
             const message = (text: string) => terminalText(text, { multiline: true });
+            if (answeredHelp(err, usage())) return void (process.exitCode = 0);
             if (err instanceof OptionError) process.stderr.write(`npm run discover: ${message(err.message)}\n${usage()}\n`);
             else process.stderr.write(`${message(err instanceof InputError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`)}\n`);
             process.exitCode = err instanceof OptionError ? 2 : err instanceof InputError ? 1 : 3;

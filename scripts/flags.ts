@@ -37,9 +37,16 @@ export function readFlags(argv: readonly string[], spec: { values: readonly stri
     for (const flag of switches) options[flag.slice(2)] = { type: "boolean" };
     let parsed: ReturnType<typeof parseArgs>;
     try {
-        parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+        parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, tokens: true });
     } catch (err) {
         throw new ArgumentError(argumentMessage(err as Error & { code?: string }, argv, [...spec.values, ...switches]));
+    }
+    // A flag given twice would silently keep its last value: refuse it, the way a typo is refused.
+    const seen = new Set<string>();
+    for (const token of parsed.tokens ?? []) {
+        if (token.kind !== "option") continue;
+        if (seen.has(token.name)) throw new ArgumentError(`--${token.name} is given twice; give it once`);
+        seen.add(token.name);
     }
     const flags: Flags = { values: {}, switches: new Set() };
     for (const [name, value] of Object.entries(parsed.values)) {

@@ -14,7 +14,7 @@ import { configSourceOf, readStackConfig } from "../components/core/offline/stac
 import { configureClouds, loadInventory } from "../components/core/program";
 import { NAMESPACE } from "../components/core/settings";
 import { disableStackTraces } from "./fast-stacks";
-import { ArgumentError, readFlags, stackName } from "./flags";
+import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run import-keys -- --stack NAME --from FILE [--format entra|ad|csv] [--dry-run]";
 
@@ -35,6 +35,7 @@ async function main(): Promise<number> {
     try {
         args = parseArgs(process.argv.slice(2));
     } catch (err) {
+        if (answeredHelp(err, USAGE)) return 0;
         if (!(err instanceof ArgumentError)) throw err;
         process.stderr.write(`npm run import-keys: ${err.message}\n${USAGE}\n`);
         return 2;

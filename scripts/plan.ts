@@ -30,31 +30,26 @@ import { defaultCliProcesses } from "../components/core/watcher/defaults";
 import { preflights } from "../components/preflights";
 import { cloudWatches } from "../components/watchers";
 import { disableStackTraces } from "./fast-stacks";
-import { STACK_NAME } from "./flags";
+import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json] [--github-output] [--preflight [--allow-skipped]]";
 
 type PlanArgs = { stack?: string; inventory?: string; json: boolean; githubOutput: boolean; preflight: boolean; allowSkipped: boolean };
 
 function parseArgs(argv: string[]): PlanArgs {
-    const out: PlanArgs = { json: false, githubOutput: false, preflight: false, allowSkipped: false };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--json") out.json = true;
-        else if (a === "--github-output") out.githubOutput = true;
-        else if (a === "--preflight") out.preflight = true;
-        else if (a === "--allow-skipped") out.allowSkipped = true;
-        else if (a === "--stack" && argv[i + 1]) out.stack = argv[++i];
-        else if (a === "--inventory" && argv[i + 1]) out.inventory = argv[++i];
-        else if (a === "--help" || a === "-h") {
-            process.stdout.write(`${USAGE}\n`);
-            process.exit(0);
-        } else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-    }
+    const { values, switches } = readFlags(argv, { values: ["--stack", "--inventory"], switches: ["--json", "--github-output", "--preflight", "--allow-skipped"] });
+    const out: PlanArgs = {
+        stack: values["--stack"],
+        inventory: values["--inventory"],
+        json: switches.has("--json"),
+        githubOutput: switches.has("--github-output"),
+        preflight: switches.has("--preflight"),
+        allowSkipped: switches.has("--allow-skipped"),
+    };
     if (!out.stack && !out.inventory) out.stack = "dev";
-    if (out.stack && out.inventory) throw new Error(`give --stack or --inventory, not both\n${USAGE}`);
-    if (out.allowSkipped && !out.preflight) throw new Error(`--allow-skipped only goes with --preflight\n${USAGE}`);
-    if (out.stack && !STACK_NAME.test(out.stack)) throw new Error(`not a stack name: ${JSON.stringify(out.stack)}`);
+    if (out.stack && out.inventory) throw new ArgumentError("give --stack or --inventory, not both");
+    if (out.allowSkipped && !out.preflight) throw new ArgumentError("--allow-skipped only goes with --preflight");
+    if (out.stack) stackName("--stack", out.stack);
     return out;
 }
 
@@ -62,7 +57,15 @@ async function main(): Promise<number> {
     disableStackTraces();
     // The folder with Pulumi.yaml and the stack files (this project; tests point elsewhere).
     const projectDir = process.env.BOOTLOOP_STACK_DIR || path.resolve(__dirname, "..");
-    const args = parseArgs(process.argv.slice(2));
+    let args: PlanArgs;
+    try {
+        args = parseArgs(process.argv.slice(2));
+    } catch (err) {
+        if (answeredHelp(err, USAGE)) return 0;
+        if (!(err instanceof ArgumentError)) throw err;
+        process.stderr.write(`npm run plan: ${err.message}\n${USAGE}\n`);
+        return 2;
+    }
     let config: StackConfig;
     let baseDir = projectDir;
     let stack = args.stack ?? "offline";

@@ -114,7 +114,7 @@ function main(): number {
     for (const s of manifest.shards) lines.push(`  ${s.name.padEnd(24)} ${String(s.vms.length).padStart(6)} VMs  ${s.canary ? "canary: run first, alone" : s.group}  (stacks/${s.name}.yaml, Pulumi.${s.name}.yaml)`);
     const canary = manifest.shards.find((s) => s.canary);
     lines.push("", canary ? `CI: run ${canary.name} first; when it succeeded, the other ${manifest.shards.length - 1} in parallel, one job per stack.` : "CI: run the shards in parallel, one job per stack.");
-    if (secrets.length > 0) lines.push(`Secrets are encrypted per stack and were not copied: set ${secrets.join(", ")} in each shard (pulumi config set --secret --stack <shard> …).`);
+    if (secrets.length > 0) lines.push(`Secrets are encrypted per stack and were not copied: set ${secrets.join(", ")} in each shard (pulumi config set --secret --stack <shard> KEY < FILE: the value on standard input, never an argument).`);
     process.stdout.write(lines.join("\n") + "\n");
     return 0;
 }

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { terminalText } from "../components/core/display-text";
 import { BadInputError } from "../components/core/report/input-kind";
+import { ArgumentError, HelpRequested, readFlags } from "./flags";
 
 /** The flags a command was given (`--name value`), and where relative paths start. */
 export interface CommandArgs {
@@ -18,21 +19,21 @@ export interface CommandArgs {
  * a flag given without its value, is a {@link BadInputError} naming the usage.
  */
 export function commandArgs(usage: string, flags: readonly string[]): CommandArgs {
-    const argv = process.argv.slice(2);
-    for (let i = 0; i < argv.length; i++) {
-        if (!flags.includes(argv[i])) throw new BadInputError(`unknown argument ${JSON.stringify(argv[i])}; ${usage}`);
-        if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) i++;
+    let values: Record<string, string>;
+    try {
+        values = readFlags(process.argv.slice(2), { values: flags }).values;
+    } catch (err) {
+        if (err instanceof HelpRequested) throw new HelpAnswer(usage);
+        throw err instanceof ArgumentError ? new BadInputError(`${err.message}; ${usage}`) : err;
     }
-    return {
-        get(flag) {
-            const i = argv.indexOf(flag);
-            if (i < 0) return undefined;
-            const value = argv[i + 1];
-            if (value === undefined || value.startsWith("--")) throw new BadInputError(`${flag} needs a value; ${usage}`);
-            return value;
-        },
-        cwd: process.env.INIT_CWD ?? process.cwd(),
-    };
+    return { get: (flag) => values[flag], cwd: process.env.INIT_CWD ?? process.cwd() };
+}
+
+/** `--help` was asked for: the command prints this usage on stdout and exits 0. */
+class HelpAnswer extends Error {
+    constructor(readonly usage: string) {
+        super("help");
+    }
 }
 
 /**
@@ -81,6 +82,7 @@ export function runCommand(name: string, main: () => void): void {
     try {
         main();
     } catch (err) {
+        if (err instanceof HelpAnswer) return void process.stdout.write(`${err.usage}\n`);
         process.stderr.write(`${name}: ${terminalText(err instanceof Error ? err.message : String(err))}\n`);
         process.exit(err instanceof BadInputError ? 2 : 1);
     }

@@ -26,7 +26,7 @@ import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../components/cor
 import { progressTable, summaryLine, verdictText, waveDoneText } from "../components/core/ops/watch/render";
 import { checkWebhookUrl, postLine } from "../components/core/ops/watch/webhook";
 import { disableStackTraces } from "./fast-stacks";
-import { ArgumentError, readFlags, stackName } from "./flags";
+import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run watch -- --stack NAME [--events FILE [--quiet SECONDS]] [--webhook-env VAR] [--interval SECONDS]";
 
@@ -126,6 +126,7 @@ async function main(): Promise<number> {
     try {
         args = parseArgs(process.argv.slice(2));
     } catch (err) {
+        if (answeredHelp(err, USAGE)) return 0;
         if (!(err instanceof ArgumentError)) throw err;
         process.stderr.write(`${terminalText(`npm run watch: ${err.message}`, { multiline: true })}\n${USAGE}\n`);
         return 2;

@@ -13,6 +13,12 @@ const COMMANDS: { script: string; file: string; known: string }[] = [
     { script: "ci:comment", file: "scripts/ci-comment.ts", known: "--stack" },
     { script: "ci:stacks", file: "scripts/ci-stacks.ts", known: "--stacks" },
     { script: "shard", file: "scripts/shard.ts", known: "--inventory" },
+    { script: "plan", file: "scripts/plan.ts", known: "--inventory" },
+    { script: "discover", file: "scripts/discover.ts", known: "--regions" },
+    { script: "import-keys", file: "scripts/import-keys.ts", known: "--from" },
+    { script: "watch", file: "scripts/watch.ts", known: "--events" },
+    { script: "report", file: "scripts/report.ts", known: "--from" },
+    { script: "evidence", file: "scripts/evidence.ts", known: "--from" },
 ];
 
 function run(file: string, args: string[]) {
@@ -28,6 +34,7 @@ describe("the operator commands' flags", () => {
             assert.match(help.stdout, new RegExp(`^usage: npm run ${c.script} -- `));
             const typo = `${c.known}x`;
             const bad = run(c.file, [`${typo}=1`]);
+            assert.notEqual(bad.status, null, "the command ended by itself");
             assert.equal(bad.status, 2, bad.stderr);
             assert.match(bad.stderr, new RegExp(`unknown argument "${typo}" \\(did you mean ${c.known}\\?\\)`));
             assert.match(bad.stderr, new RegExp(`usage: npm run ${c.script} -- `));

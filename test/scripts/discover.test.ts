@@ -154,7 +154,8 @@ describe("npm run discover (against the stand-in CLIs)", function () {
             [["--cloud", "gcp", "--zones", "us-central1"], /--zones: "us-central1" is not valid/],
             [["--cloud", "aws", "--since", "yesterday"], /--since: "yesterday" is not an ISO 8601 time/],
             [["--cloud", "aws", "--since", "2024-07-19T05:00:00Z", "--until", "2024-07-19T04:00:00Z"], /--until must be after --since/],
-            [["--cloud", "aws", "--frobnicate"], /unknown option "--frobnicate"/],
+            [["--cloud", "aws", "--frobnicate"], /unknown argument "--frobnicate"/],
+            [["--cloud", "aws", "--regoins", "us-east-1"], /unknown argument "--regoins" \(did you mean --regions\?\)/],
             [["--cloud", "aws", "--force"], /--force needs --out/],
             [["--cloud", "aws", "--out", "nowhere/x.yaml"], /--out: the folder .*nowhere does not exist/],
         ];
