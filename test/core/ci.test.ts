@@ -455,6 +455,14 @@ describe("ci: what the workflows' steps do when a command fails (never a false g
         const ok = runStep("bootloop-rescue-update.yml", "up", step, stubs(0, 0), env);
         assert.equal(ok.status, 0, ok.output);
         assert.equal(fs.readFileSync(path.join(ok.dir, "up-events.json"), "utf8"), '{"sequence":1}\n');
+        // The watch refuses a --webhook-env naming an unset variable: it is passed only with the secret set.
+        const args = (extra: Record<string, string>) => {
+            const r = runStep("bootloop-rescue-update.yml", "up", step, { pulumi: "exit 0", npm: 'cat > /dev/null\necho "$*" > "$RUNNER_TEMP/watch-args"' }, { ...env, ...extra });
+            assert.equal(r.status, 0, r.output);
+            return fs.readFileSync(path.join(r.dir, "temp/watch-args"), "utf8").trim();
+        };
+        assert.equal(args({}), "run --silent watch -- --stack inc-01");
+        assert.equal(args({ BOOTLOOP_WEBHOOK_URL: "https://chat.example/hook" }), "run --silent watch -- --stack inc-01 --webhook-env BOOTLOOP_WEBHOOK_URL");
     });
 
     it("the update job selects its stack, creating it when it is new (shards), before pulumi up", () => {
