@@ -1,7 +1,7 @@
 # Attach: the scratch disk goes onto the zone's rescue VM at its seat's LUN. Idempotent: a disk
 # already at that LUN is left alone; another disk there is an error, never overwritten. Attaches
-# to one rescue VM run one at a time, in the order they asked (each is an update of that VM, and
-# concurrent updates of one VM collide).
+# to one rescue VM run one at a time (each is an update of that VM, and concurrent updates of one
+# VM collide); the lock outlives the watcher (with_lock in base.sh).
 need RESCUE_VM_ID DISK_ID LUN VM_LABEL
 expect RESCUE_VM_ID "$PATTERN_VM_ID"
 expect DISK_ID "$PATTERN_DISK_ID"

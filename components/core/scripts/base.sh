@@ -399,20 +399,3 @@ reboot_report() {
 rollback_report() {
     MESSAGE=$2 REPLACED=$3 swap_report "$1" false message=MESSAGE replacedDiskId=REPLACED
 }
-
-# rollback_noop WHAT ORIGINAL ROLLED_BACK_BEFORE: the VM runs on its original disk already, so the
-# rollback does nothing: reports rolled-back (when the original carries the swap's mark, so it was
-# swapped and rolled back before) or not-swapped, with a message, and exits.
-rollback_noop() {
-    local what=$1 original=$2 status message
-    if [[ $3 == true ]]; then
-        status=rolled-back
-        message="already runs on its original $what $original (rolled back before); nothing to do"
-    else
-        status=not-swapped
-        message="was never swapped: it runs on its original $what $original; nothing to do"
-    fi
-    log "$VM_LABEL: $message"
-    rollback_report "$status" "$message" ""
-    exit 0
-}
