@@ -49,17 +49,7 @@ on_original() {
         wait_instance running "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE_ID did not reach running on its original root volume $ORIGINAL_VOLUME_ID (it is ${seen[state]:-unknown})"
         boot_s=$((SECONDS - t))
     fi
-    if [[ $status == rolled-back ]]; then
-        message="runs on its original root volume $ORIGINAL_VOLUME_ID"
-        [[ $started_now == true ]] && message+=" again: it was rolled back but not running, and is started now" || message+=" already (rolled back before); nothing to do"
-        message+="${REPLACED:+; $REPLACED is kept, detached}"
-    else
-        message="was never swapped: it runs on its original root volume $ORIGINAL_VOLUME_ID"
-        [[ $started_now == true ]] && message+=" (it was not running, and is started now)" || message+="; nothing to do"
-    fi
-    log "$VM_LABEL: $message"
-    report "$status" "$message"
-    exit 0
+    rollback_done "$status" "$started_now" "runs on its original root volume $ORIGINAL_VOLUME_ID"
 }
 
 instance_now

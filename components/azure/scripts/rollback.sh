@@ -55,17 +55,7 @@ on_original() {
         wait_power running "$VM_NAME did not reach running on its original OS disk"
         boot_s=$((SECONDS - t))
     fi
-    if [[ $status == rolled-back ]]; then
-        message="runs on its original OS disk ${ORIGINAL_DISK_ID##*/}"
-        [[ $started_now == true ]] && message+=" again: it was rolled back but not running, and is started now" || message+=" already (rolled back before); nothing to do"
-        message+="${REPLACED:+; ${REPLACED##*/} is kept, detached}"
-    else
-        message="was never swapped: it runs on its original OS disk ${ORIGINAL_DISK_ID##*/}"
-        [[ $started_now == true ]] && message+=" (it was not running, and is started now)" || message+="; nothing to do"
-    fi
-    log "$VM_LABEL: $message"
-    report "$status" "$message"
-    exit 0
+    rollback_done "$status" "$started_now" "runs on its original OS disk ${ORIGINAL_DISK_ID##*/}"
 }
 
 vm_now

@@ -394,6 +394,26 @@ reboot_report() {
     printf '{"status":%s,"attempts":%d,"timings":{"totalSeconds":%d}}' "$status" "$2" "$((SECONDS - ${started:-0}))"
 }
 
+# rollback_done STATUS STARTED_NOW PLACE: the VM runs on its original disk (PLACE says so, e.g.
+# "runs on its original root volume vol-…"), started just now when STARTED_NOW is true: logs and
+# reports rolled-back (it was swapped before; the disk REPLACED names stays, detached) or
+# not-swapped, and exits. Only a VM that is running (or was just started) ends here. (Its locals
+# must not shadow `started`, the step's start time the report's timings count from.)
+rollback_done() {
+    local status=$1 started_now=$2 place=$3 message
+    if [[ $status == rolled-back ]]; then
+        message=$place
+        [[ $started_now == true ]] && message+=" again: it was rolled back but not running, and is started now" || message+=" already (rolled back before); nothing to do"
+        message+="${REPLACED:+; ${REPLACED##*/} is kept, detached}"
+    else
+        message="was never swapped: $place"
+        [[ $started_now == true ]] && message+=" (it was not running, and is started now)" || message+="; nothing to do"
+    fi
+    log "$VM_LABEL: $message"
+    rollback_report "$status" "$message" "$REPLACED"
+    exit 0
+}
+
 # rollback_report STATUS MESSAGE REPLACED: the rollback step's one JSON report on stdout, with the
 # timings from stop_s, swap_s, boot_s (the start) and the seconds since $started.
 rollback_report() {

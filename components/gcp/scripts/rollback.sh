@@ -50,17 +50,7 @@ on_original() {
         wait_status RUNNING "$STOP_TIMEOUT_SECONDS" || fail "$VM_LABEL: $INSTANCE did not reach RUNNING on its original boot disk $ORIGINAL_DISK (it is ${seen[status]:-unknown})"
         boot_s=$((SECONDS - t))
     fi
-    if [[ $status == rolled-back ]]; then
-        message="boots from its original disk $ORIGINAL_DISK"
-        [[ $started_now == true ]] && message+=" again: it was rolled back but not running, and is started now" || message+=" already (rolled back before); nothing to do"
-        message+="${REPLACED:+; $REPLACED is kept, detached}"
-    else
-        message="was never swapped: it boots from its original disk $ORIGINAL_DISK"
-        [[ $started_now == true ]] && message+=" (it was not running, and is started now)" || message+="; nothing to do"
-    fi
-    log "$VM_LABEL: $message"
-    report "$status" "$message"
-    exit 0
+    rollback_done "$status" "$started_now" "boots from its original disk $ORIGINAL_DISK"
 }
 
 instance_now
