@@ -14,7 +14,7 @@ import * as path from "path";
 import { CiStacks, ciStacks, projectStacks } from "../components/core/ops/ci-stacks";
 import { InputError, formatProblem } from "../components/core/inventory/problems";
 import { disableStackTraces } from "./fast-stacks";
-import { answeredHelp, ArgumentError, readFlags } from "./flags";
+import { ArgumentError, commandArguments, readFlags } from "./flags";
 
 const USAGE = "usage: npm run ci:stacks -- (--changed-since REF | --files FILE | --stacks A,B | --all) [--github-output]";
 
@@ -74,15 +74,9 @@ function render(result: CiStacks): string {
 function main(): number {
     disableStackTraces();
     const projectDir = process.env.BOOTLOOP_STACK_DIR || path.resolve(__dirname, "..");
-    let args: ReturnType<typeof changedFiles>;
-    try {
-        args = changedFiles(process.argv.slice(2), projectDir);
-    } catch (err) {
-        if (answeredHelp(err, USAGE)) return 0;
-        if (!(err instanceof ArgumentError)) throw err;
-        process.stderr.write(`npm run ci:stacks: ${err.message}\n${USAGE}\n`);
-        return 2;
-    }
+    const read = commandArguments("ci:stacks", USAGE, (argv) => changedFiles(argv, projectDir));
+    if ("exit" in read) return read.exit;
+    const args = read.args;
     const result = ciStacks(projectDir, args.changed);
     process.stdout.write(`${render(result)}\n`);
     if (args.githubOutput) {

@@ -1,6 +1,7 @@
 // What the commands share to read their arguments: `--flag value`, `--flag=value` and `--switch`,
 // each one known, a value never another flag; a bad argument exits 2 with the command's usage.
 import { parseArgs } from "util";
+import { terminalText } from "../components/core/display-text";
 import { didYouMean } from "../components/core/inventory/nearest";
 
 /** A bad argument: its message names it; the command prints it with its usage and exits 2. */
@@ -96,4 +97,20 @@ export function answeredHelp(err: unknown, usage: string): boolean {
     if (!(err instanceof HelpRequested)) return false;
     process.stdout.write(`${usage}\n`);
     return true;
+}
+
+/**
+ * A command's arguments read by `parse`, the way every command answers them: `--help` prints the
+ * usage on stdout (exit 0); an {@link ArgumentError} prints `npm run NAME: why` and the usage on
+ * stderr (exit 2). Returns the arguments, or the exit code to end with.
+ */
+export function commandArguments<T>(name: string, usage: string, parse: (argv: string[]) => T): { args: T } | { exit: number } {
+    try {
+        return { args: parse(process.argv.slice(2)) };
+    } catch (err) {
+        if (answeredHelp(err, usage)) return { exit: 0 };
+        if (!(err instanceof ArgumentError)) throw err;
+        process.stderr.write(`${terminalText(`npm run ${name}: ${err.message}`, { multiline: true })}\n${usage}\n`);
+        return { exit: 2 };
+    }
 }

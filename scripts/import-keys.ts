@@ -14,7 +14,7 @@ import { configSourceOf, readStackConfig } from "../components/core/offline/stac
 import { configureClouds, loadInventory } from "../components/core/program";
 import { NAMESPACE } from "../components/core/settings";
 import { disableStackTraces } from "./fast-stacks";
-import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
+import { ArgumentError, commandArguments, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run import-keys -- --stack NAME --from FILE [--format entra|ad|csv] [--dry-run]";
 
@@ -31,15 +31,9 @@ function parseArgs(argv: string[]): { stack: string; from: string; format?: KeyF
 
 async function main(): Promise<number> {
     disableStackTraces();
-    let args: ReturnType<typeof parseArgs>;
-    try {
-        args = parseArgs(process.argv.slice(2));
-    } catch (err) {
-        if (answeredHelp(err, USAGE)) return 0;
-        if (!(err instanceof ArgumentError)) throw err;
-        process.stderr.write(`npm run import-keys: ${err.message}\n${USAGE}\n`);
-        return 2;
-    }
+    const read = commandArguments("import-keys", USAGE, parseArgs);
+    if ("exit" in read) return read.exit;
+    const args = read.args;
     // The folder with Pulumi.yaml and the stack files (this project; tests point elsewhere).
     const projectDir = process.env.BOOTLOOP_STACK_DIR || path.resolve(__dirname, "..");
     const from = path.resolve(process.env.INIT_CWD ?? process.cwd(), args.from);

@@ -30,7 +30,7 @@ import { defaultCliProcesses } from "../components/core/watcher/defaults";
 import { preflights } from "../components/preflights";
 import { cloudWatches } from "../components/watchers";
 import { disableStackTraces } from "./fast-stacks";
-import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
+import { ArgumentError, commandArguments, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run plan -- (--stack NAME | --inventory FILE) [--json] [--github-output] [--preflight [--allow-skipped]]";
 
@@ -57,15 +57,9 @@ async function main(): Promise<number> {
     disableStackTraces();
     // The folder with Pulumi.yaml and the stack files (this project; tests point elsewhere).
     const projectDir = process.env.BOOTLOOP_STACK_DIR || path.resolve(__dirname, "..");
-    let args: PlanArgs;
-    try {
-        args = parseArgs(process.argv.slice(2));
-    } catch (err) {
-        if (answeredHelp(err, USAGE)) return 0;
-        if (!(err instanceof ArgumentError)) throw err;
-        process.stderr.write(`npm run plan: ${err.message}\n${USAGE}\n`);
-        return 2;
-    }
+    const read = commandArguments("plan", USAGE, parseArgs);
+    if ("exit" in read) return read.exit;
+    const args = read.args;
     let config: StackConfig;
     let baseDir = projectDir;
     let stack = args.stack ?? "offline";

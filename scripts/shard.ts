@@ -18,7 +18,7 @@ import { loadInventory } from "../components/core/program";
 import { NAMESPACE } from "../components/core/settings";
 import { SHARD_BY, SHARD_NAME, ShardBy, ShardManifest, planShards } from "../components/core/shard";
 import { disableStackTraces } from "./fast-stacks";
-import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
+import { ArgumentError, commandArguments, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run shard -- --inventory FILE --max-vms N [--by cloud|region|account] [--canary N] [--name NAME] [--stack BASE] [--out DIR] [--json]";
 
@@ -56,15 +56,9 @@ export function parseArgs(argv: string[]): Args {
 function main(): number {
     disableStackTraces();
     const projectDir = path.resolve(__dirname, "..");
-    let args: Args;
-    try {
-        args = parseArgs(process.argv.slice(2));
-    } catch (err) {
-        if (answeredHelp(err, USAGE)) return 0;
-        if (!(err instanceof ArgumentError)) throw err;
-        process.stderr.write(`npm run shard: ${err.message}\n${USAGE}\n`);
-        return 2;
-    }
+    const read = commandArguments("shard", USAGE, parseArgs);
+    if ("exit" in read) return read.exit;
+    const args = read.args;
     // As `npm run plan -- --inventory`: a path relative to where the command was typed.
     const cwd = process.env.INIT_CWD ?? process.cwd();
     const inventoryPath = path.resolve(cwd, args.inventory);

@@ -26,7 +26,7 @@ import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../components/cor
 import { progressTable, summaryLine, verdictText, waveDoneText } from "../components/core/ops/watch/render";
 import { checkWebhookUrl, postLine } from "../components/core/ops/watch/webhook";
 import { disableStackTraces } from "./fast-stacks";
-import { answeredHelp, ArgumentError, readFlags, stackName } from "./flags";
+import { ArgumentError, commandArguments, readFlags, stackName } from "./flags";
 
 const USAGE = "usage: npm run watch -- --stack NAME [--events FILE [--quiet SECONDS]] [--webhook-env VAR] [--interval SECONDS]";
 
@@ -122,15 +122,9 @@ function readEvents(file: string | undefined, onChunk: (text: string) => void, d
 
 async function main(): Promise<number> {
     disableStackTraces();
-    let args: Args;
-    try {
-        args = parseArgs(process.argv.slice(2));
-    } catch (err) {
-        if (answeredHelp(err, USAGE)) return 0;
-        if (!(err instanceof ArgumentError)) throw err;
-        process.stderr.write(`${terminalText(`npm run watch: ${err.message}`, { multiline: true })}\n${USAGE}\n`);
-        return 2;
-    }
+    const read = commandArguments("watch", USAGE, parseArgs);
+    if ("exit" in read) return read.exit;
+    const args = read.args;
     // Everything printed may hold text from guests, clouds and the engine: terminal-safe, always.
     const out = (text: string) => process.stdout.write(`${terminalText(text, { multiline: true })}\n`);
     const err = (text: string) => process.stderr.write(`${terminalText(text, { multiline: true })}\n`);
