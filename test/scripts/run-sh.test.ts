@@ -135,6 +135,22 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         assert.ok(mark("tried"));
     });
 
+    it("cloud_call: a watcher that answers and refuses a call fails it at once with the watcher's reason, starting no other watcher", async () => {
+        const r = await step(`STEP_DEADLINE=$((EPOCHSECONDS + 30)); WATCH_CLOUD=bogus WATCH_SCOPE=$'\\tregion=us-east-1'; cloud_call "ec2 describe-instances" touch "$M/ran"`).done;
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /ec2 describe-instances was refused by the watcher: /);
+        assert.equal(mark("ran"), false);
+        assert.equal((r.stderr.match(/went away/g) ?? []).length, 0, r.stderr);
+    });
+
+    it("cloud_call: a watcher that dies on every call is not restarted past the step's deadline", async () => {
+        const started = Date.now();
+        const r = await step(`STEP_DEADLINE=$((EPOCHSECONDS + 3)); WATCH_CLOUD=aws WATCH_SCOPE=$'\\tregion=us-east-1'; cloud_call "ec2 describe-instances" bash -c 'kill -9 "$(<"$BOOTLOOP_WATCH_DIR/watcher.pid")"; exit 1'`).done;
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /ec2 describe-instances: the watcher went away and the step's deadline has passed/);
+        assert.ok(Date.now() - started < 120_000, "ends near its deadline, not after an hour");
+    });
+
     it("local_slot: a step waiting for a place when the watcher dies asks its successor instead of failing", async () => {
         const first = step(`local_slot ${holder}`);
         await until("the first step holds the only place", () => mark("a.holds"));

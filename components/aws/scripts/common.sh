@@ -32,8 +32,14 @@ instance_now() {
     state=${seen[state]}
     root=${seen[root]}
 }
-# volume_tag VOLUME KEY: the value of one of the volume's tags ("" when it has none).
-volume_tag() { aws_json ec2 describe-volumes --volume-ids "$1" | KEY=$2 jq_node '((o.Volumes[0].Tags || []).find((t) => t.Key === process.env.KEY) || {}).Value || ""'; }
+# volume_tag VOLUME KEY: the value of one of the volume's tags ("" when it has none). The call's
+# answer is read whole before jq_node starts: piped, the two would hold two places at the gate at
+# once, and steps that each hold one could wait for each other for ever.
+volume_tag() {
+    local answer
+    answer=$(aws_json ec2 describe-volumes --volume-ids "$1") || return
+    KEY=$2 jq_node '((o.Volumes[0].Tags || []).find((t) => t.Key === process.env.KEY) || {}).Value || ""' <<<"$answer"
+}
 
 STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-600}
 VOLUME_TIMEOUT_SECONDS=${VOLUME_TIMEOUT_SECONDS:-600}

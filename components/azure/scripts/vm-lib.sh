@@ -13,8 +13,13 @@ vm_now() {
     observe vm "$VM_ID"
     power=${seen[power]} agent=${seen[agent]} disk=${seen[osdisk]}
 }
-# disk_tag DISK_ID KEY: the value of one of the disk's tags ("" when it has none).
-disk_tag() { az_json disk show --ids "$1" | KEY=$2 jq_node '(o.tags || {})[process.env.KEY] || ""'; }
+# disk_tag DISK_ID KEY: the value of one of the disk's tags ("" when it has none). The answer is
+# read whole before jq_node starts (piped, the two would hold two places at the gate at once).
+disk_tag() {
+    local answer
+    answer=$(az_json disk show --ids "$1") || return
+    KEY=$2 jq_node '(o.tags || {})[process.env.KEY] || ""' <<<"$answer"
+}
 
 # wait_vm WANT SECONDS [disk=ID]: 0 once the VM is in WANT (a power state, ready, healthy, os-disk).
 wait_vm() { wait_for vm "$VM_ID" "$@"; }

@@ -220,6 +220,24 @@ lock_fd_perl() {
     perl -MFcntl=:flock -e 'open(my $f, ">>&=", $ARGV[0]) or die "lock: $!\n"; $SIG{ALRM} = sub { exit 1 }; alarm $ARGV[1]; flock($f, LOCK_EX) or die "lock: $!\n"' "$1" "$2"
 }
 
+# watcher_gone OP: the watcher went away mid-call. Forgets it (its successor is asked next, after
+# a short backoff that grows with watcher_losses, which the call resets at its start), or returns 1
+# with the reason logged once the step's deadline has passed or watchers kept vanishing (20 in one
+# call: a watcher that dies on every call must not be restarted for an hour).
+watcher_gone() {
+    watcher_losses=$((watcher_losses + 1))
+    if ((${EPOCHSECONDS:-$(date +%s)} >= STEP_DEADLINE)); then
+        log "$1: the watcher went away and the step's deadline has passed; see $watch_dir/watcher.log"
+        return 1
+    fi
+    if ((watcher_losses > 20)); then
+        log "$1: the watcher went away $watcher_losses times during this call; see $watch_dir/watcher.log"
+        return 1
+    fi
+    watcher_lost
+    sleep "$((watcher_losses < 5 ? watcher_losses : 5))"
+}
+
 # cloud_call OP COMMAND...: one CLI call of the step (OP names it for the rate limits, e.g.
 # "ec2 start-instances"). It starts when the watcher's gate admits it; throttling, conflicts,
 # CLI locks and transient 5xx are retried with jittered exponential backoff until the step's
@@ -229,13 +247,23 @@ lock_fd_perl() {
 cloud_call() {
     local op=$1 attempt=1 out fd answer
     shift
+    watcher_losses=0
     while :; do
         watcher_open fd
         printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" >&"$fd"
-        if ! IFS= read -r -u "$fd" answer 2>/dev/null || [[ $answer != go ]]; then
+        answer=
+        if ! IFS= read -r -u "$fd" answer 2>/dev/null; then
+            # No answer: the watcher went away. Its successor decides; never past the deadline.
             exec {fd}>&-
-            watcher_lost
+            watcher_gone "$op" || return 1
             continue
+        fi
+        if [[ $answer != go ]]; then
+            # A watcher that answers and says no (an unknown cloud, a scope it cannot place) is
+            # not a lost one: asking its successor would only start watcher after watcher.
+            exec {fd}>&-
+            log "$op was refused by the watcher: $(tr '\t' ' ' <<<"${answer:0:300}")"
+            return 1
         fi
         if out=$("$@" 2>"$errfile" {fd}>&-); then
             printf 'done\tcode=0\n' >&"$fd" 2>/dev/null || true
@@ -253,10 +281,10 @@ cloud_call() {
             attempt=$((attempt + 1))
             continue
         fi
-        if [[ -z $answer ]] && ((${EPOCHSECONDS:-$(date +%s)} < STEP_DEADLINE)); then
+        if [[ -z $answer ]]; then
             # The watcher went away before judging the error: its successor judges the next try.
             log "$op failed (try $attempt) and the watcher went away; trying again through its successor"
-            watcher_lost
+            watcher_gone "$op" || return 1
             attempt=$((attempt + 1))
             continue
         fi

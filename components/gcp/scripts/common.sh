@@ -36,8 +36,13 @@ booted_within() {
     [[ $BOOT_MARKER != *[$'\t\n']* ]] || fail "BOOT_MARKER has an unexpected value; refusing to run"
     wait_for instance "$INSTANCE" booted "$1" "marker=$BOOT_MARKER" "from=$2"
 }
-# disk_label DISK KEY: the value of one of the disk's labels ("" when it has none).
-disk_label() { gc disks describe "$1" | KEY=$2 jq_node '(o.labels || {})[process.env.KEY] || ""'; }
+# disk_label DISK KEY: the value of one of the disk's labels ("" when it has none). The answer is
+# read whole before jq_node starts (piped, the two would hold two places at the gate at once).
+disk_label() {
+    local answer
+    answer=$(gc disks describe "$1") || return
+    KEY=$2 jq_node '(o.labels || {})[process.env.KEY] || ""' <<<"$answer"
+}
 STOP_TIMEOUT_SECONDS=${STOP_TIMEOUT_SECONDS:-600}
 
 wait_status() { wait_for instance "$INSTANCE" "$1" "$2"; }  # STATUS TIMEOUT
