@@ -28,10 +28,10 @@ export class HelpRequested extends Error {
  * (`node:util` parseArgs, strict): `--flag value` and `--flag=value`; a value is never another
  * flag (`-` is a value, stdin; `--flag=-x` gives a value that starts with a dash). An unknown
  * flag names the nearest known one; anything else wrong is an {@link ArgumentError}. `--help` or
- * `-h` anywhere is a {@link HelpRequested}, whatever else is given.
+ * `-h` given as an argument (not as a flag's value) is a {@link HelpRequested}, whatever else is given.
  */
 export function readFlags(argv: readonly string[], spec: { values: readonly string[]; switches?: readonly string[] }): Flags {
-    if (argv.some((a) => a === "--help" || a === "-h")) throw new HelpRequested();
+    if (asksForHelp(argv, spec.values)) throw new HelpRequested();
     const switches = spec.switches ?? [];
     const options: Record<string, { type: "string" | "boolean" }> = {};
     for (const flag of spec.values) options[flag.slice(2)] = { type: "string" };
@@ -60,6 +60,15 @@ export function readFlags(argv: readonly string[], spec: { values: readonly stri
         }
     }
     return flags;
+}
+
+/** Whether `--help` or `-h` stands as an argument of its own (not as the value of a flag, `--out -h`). */
+function asksForHelp(argv: readonly string[], valueFlags: readonly string[]): boolean {
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === "--help" || argv[i] === "-h") return true;
+        if (valueFlags.includes(argv[i])) i++;
+    }
+    return false;
 }
 
 /** What parseArgs refused, said the way our commands say it (the flag, and the nearest known one). */

@@ -9,9 +9,16 @@
 # a part that cannot be had is named with the reason and the exit is 1 (never a partial engine
 # reported as ready). A `pulumi` already on PATH is used only at exactly version V.
 #
-# Usage: bash scripts/engine/build.sh [--print-dir]
+# Usage: npm run engine:build [-- --help]
 #   ENGINE_DIR  where the versioned folders go (default: .engine in the project)
 set -euo pipefail
+USAGE="usage: npm run engine:build [-- --help]   (ENGINE_DIR=FOLDER to build elsewhere than .engine/)"
+for arg in "$@"; do
+    case $arg in
+        --help | -h) echo "$USAGE"; exit 0 ;;
+        *) printf 'npm run engine:build: unknown argument "%s"\n%s\n' "$arg" "$USAGE" >&2; exit 2 ;;
+    esac
+done
 cd "$(dirname "$0")/../.."
 PROJECT=$PWD
 ENGINE_DIR=${ENGINE_DIR:-$PROJECT/.engine}

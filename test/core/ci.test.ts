@@ -261,6 +261,8 @@ describe("ci: the GitHub Actions example", function () {
         const trigger = workflows().find((w) => w.file === "bootloop-rescue-up.yml")!.doc as unknown as { jobs: Record<string, any> };
         assert.deepEqual(trigger.jobs.then.needs, ["select", "first"]);
         assert.match(trigger.jobs.then.if, /needs\.first\.result == 'success' \|\| needs\.first\.result == 'skipped'/);
+        // Never always(): a run cancelled once the first shards finished would still start the rest.
+        assert.match(trigger.jobs.then.if, /^!cancelled\(\) && /);
         // No long-lived cloud keys: the only secrets are Pulumi's own (the deployer's and the previews') and the chat webhook.
         const secrets = new Set<string>();
         for (const f of walk(EXAMPLE)) for (const m of fs.readFileSync(f, "utf8").matchAll(/secrets\.([A-Z_]+)/g)) secrets.add(m[1]);

@@ -30,6 +30,16 @@ describe("scripts/engine/build.sh", () => {
     let engineDir: string;
     beforeEach(() => (engineDir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-"))));
 
+    it("answers --help with its usage (exit 0) and refuses any other argument (exit 2), building nothing", () => {
+        const help = spawnSync("/bin/bash", [SCRIPT, "--help"], { env: { PATH: "/usr/bin:/bin", ENGINE_DIR: engineDir }, encoding: "utf8" });
+        assert.equal(help.status, 0, help.stderr);
+        assert.match(help.stdout, /^usage: npm run engine:build/);
+        const bad = spawnSync("/bin/bash", [SCRIPT, "--print-dir"], { env: { PATH: "/usr/bin:/bin", ENGINE_DIR: engineDir }, encoding: "utf8" });
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /unknown argument "--print-dir"/);
+        assert.deepEqual(fs.readdirSync(engineDir), []);
+    });
+
     it("without Go says so in one line, and how to get it; nothing is reported ready", () => {
         const r = build(bin(), engineDir);
         assert.equal(r.status, 1);

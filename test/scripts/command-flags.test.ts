@@ -49,5 +49,7 @@ describe("the operator commands' flags", () => {
         assert.throws(() => readFlags(["--json=yes"], spec), /--json takes no value/);
         assert.throws(() => readFlags(["dev"], spec), /unexpected argument "dev"/);
         assert.throws(() => readFlags(["--help"], spec), { name: "Error", message: "help requested" });
+        assert.throws(() => readFlags(["--stak", "x", "-h"], spec), { message: "help requested" });
+        assert.throws(() => readFlags(["--out", "-h"], spec), /--out needs a value, and "-h" is a flag/);
     });
 });
