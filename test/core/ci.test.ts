@@ -325,10 +325,11 @@ type Stubs = Record<string, string>;
  * Runs one step's `run:` as GitHub would (its shell, a fresh GITHUB_OUTPUT and RUNNER_TEMP), with
  * stand-in commands first on PATH. `env` replaces what the step's expressions would give.
  */
-function runStep(file: string, jobName: string, step: Step, stubs: Stubs, env: Record<string, string> = {}) {
+function runStep(file: string, jobName: string, step: Step, stubs: Stubs, env: Record<string, string> = {}, files: Record<string, string> = {}) {
     const doc = parse(fs.readFileSync(path.join(EXAMPLE, "workflows", file), "utf8")) as WorkflowDoc;
     const job = doc.jobs[jobName];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-step-"));
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin);
     fs.mkdirSync(path.join(dir, "temp"));
@@ -465,6 +466,27 @@ describe("ci: what the workflows' steps do when a command fails (never a false g
         };
         assert.equal(args({}), "run --silent watch -- --stack inc-01");
         assert.equal(args({ BOOTLOOP_WEBHOOK_URL: "https://chat.example/hook" }), "run --silent watch -- --stack inc-01 --webhook-env BOOTLOOP_WEBHOOK_URL");
+    });
+
+    it("a stack a preview cannot run (passphrase secrets, not created yet) is not previewed and says why; any other failure fails", () => {
+        const step = stepOf("bootloop-rescue-preview.yml", "preview", "Can this stack be previewed?");
+        const run = (pulumi: string, files: Record<string, string> = {}) => runStep("bootloop-rescue-preview.yml", "preview", step, { pulumi }, {}, files);
+        const passphrase = run("exit 0", { "Pulumi.inc-01.yaml": "encryptionsalt: v1:abc\nconfig: {}\n" });
+        assert.equal(passphrase.status, 0, passphrase.output);
+        assert.equal(passphrase.githubOutput, "ok=false\n");
+        assert.match(fs.readFileSync(path.join(passphrase.dir, "preview.txt"), "utf8"), /^not previewed: its secrets use a passphrase/);
+        const fresh = run(`echo "error: no stack named 'inc-01' found" >&2; exit 255`);
+        assert.equal(fresh.status, 0, fresh.output);
+        assert.equal(fresh.githubOutput, "ok=false\n");
+        assert.match(fs.readFileSync(path.join(fresh.dir, "preview.txt"), "utf8"), /^not previewed: the stack does not exist yet/);
+        const ok = run("exit 0", { "Pulumi.inc-01.yaml": "config: {}\n" });
+        assert.equal(ok.status, 0, ok.output);
+        assert.equal(ok.githubOutput, "ok=true\n");
+        const broken = run("echo 'error: failed to log in' >&2; exit 255");
+        assert.notEqual(broken.status, 0);
+        assert.match(broken.output, /failed to log in/);
+        const preview = stepOf("bootloop-rescue-preview.yml", "preview", "Preview");
+        assert.equal(preview.if, "steps.previewable.outputs.ok == 'true'");
     });
 
     it("the update job selects its stack, creating it when it is new (shards), before pulumi up", () => {
