@@ -12,7 +12,7 @@ import * as path from "path";
 import { identities, paths } from "../components/clouds";
 import { discoveries } from "../components/discoveries";
 import { cloudWatches } from "../components/watchers";
-import { terminalText } from "../components/core/display-text";
+import { inertJson, terminalText } from "../components/core/display-text";
 import { DiscoveryGate } from "../components/core/discovery/cli";
 import { Discovery, discover } from "../components/core/discovery/discover";
 import { BadWindow, CHANNEL_FILE_291, FalconExport, parseFalconExport } from "../components/core/discovery/falcon";
@@ -204,13 +204,9 @@ async function main(): Promise<number> {
     return 0;
 }
 
-/**
- * The report as JSON whose text a terminal cannot act on: the characters JSON.stringify leaves raw
- * (DEL, the C1 controls, bidi and zero-width marks, line separators) written as \\u escapes, so a
- * name from a cloud keeps its value for a pipeline and shows inert on a screen.
- */
+/** The report as JSON a terminal cannot act on (see {@link inertJson}). */
 export function jsonText(value: unknown): string {
-    return JSON.stringify(value, null, 2).replace(/[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    return inertJson(value, 2);
 }
 
 /** The written text must be an inventory the program accepts unchanged; a failure here is our bug, and nothing is written. */

@@ -8,6 +8,7 @@
 // Exit 0: every document printed matched its record; 1: one could not be read or did not match,
 // or the Pulumi CLI failed; 2: bad arguments, a VM the stack does not have, or a file that is not a
 // stack export (stack outputs carry the evidence abridged only; an offline plan has none).
+import { inertJson } from "../components/core/display-text";
 import { StackExport, fullEvidence } from "../components/core/report/full-evidence";
 import { BadInputError, KIND_NAMES, recogniseStackJson } from "../components/core/report/input-kind";
 import { commandArgs, readStackJson, runCommand, writeResult } from "./stack-json";
@@ -23,14 +24,6 @@ function asJson(document: string): unknown {
     }
 }
 
-/**
- * JSON text safe on a terminal, with the same value: what JSON.stringify leaves raw and a terminal
- * may act on (C1 controls such as the 8-bit CSI, DEL, bidi and zero-width characters) written as
- * `\uXXXX` escapes. The document stays byte for byte what the guest's engine printed once parsed.
- */
-function terminalSafeJson(value: unknown, indent?: number): string {
-    return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
 
 runCommand("evidence", () => {
     const args = commandArgs(USAGE, ["--stack", "--from", "--vm", "--out"]);
@@ -44,7 +37,7 @@ runCommand("evidence", () => {
     const found = fullEvidence(value as StackExport, vm, source);
     if (vm === undefined && found.length === 0) process.stderr.write(`evidence: no VM of ${source} has repair evidence (none was repaired: see npm run report)\n`);
     const text = vm !== undefined
-        ? found.map((f) => `${terminalSafeJson(asJson(f.document), 2)}\n`).join("")
-        : found.map((f) => `${terminalSafeJson({ key: f.key, label: f.label, keptBy: f.keptBy, evidence: asJson(f.document) })}\n`).join("");
+        ? found.map((f) => `${inertJson(asJson(f.document), 2)}\n`).join("")
+        : found.map((f) => `${inertJson({ key: f.key, label: f.label, keptBy: f.keptBy, evidence: asJson(f.document) })}\n`).join("");
     writeResult(args, text);
 });

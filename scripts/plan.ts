@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { identities, paths } from "../components/clouds";
+import { inertJson } from "../components/core/display-text";
 import { InputError } from "../components/core/inventory/problems";
 import { recommendedParallel } from "../components/core/offline/fleet";
 import { runOffline } from "../components/core/offline/run";
@@ -85,7 +86,7 @@ async function main(): Promise<number> {
     const findings = args.preflight ? await preflight(run, config, `Pulumi.${stack}.yaml`) : undefined;
     // 3 a check failed, 4 a check could not be made (unless --allow-skipped), else 0.
     const exitCode = findings ? preflightOutcome(findings, { allowNotChecked: args.allowSkipped }).exitCode : 0;
-    if (args.json) process.stdout.write(`${JSON.stringify({ ...planDocument(run, source), ...(findings ? { preflight: findings } : {}) }, null, 2)}\n`);
+    if (args.json) process.stdout.write(`${inertJson({ ...planDocument(run, source), ...(findings ? { preflight: findings } : {}) }, 2)}\n`);
     else process.stdout.write(`${renderSummary(run, source)}\n${findings ? `\n${renderPreflight(findings, { allowNotChecked: args.allowSkipped })}\n` : ""}`);
     return exitCode;
 }
@@ -107,6 +108,8 @@ main().then(
     (code) => void (process.exitCode = code),
     (err) => {
         process.stderr.write(`${err instanceof InputError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`}\n`);
-        process.exitCode = err instanceof InputError ? 1 : 2;
+        // Exit 2 is for bad arguments only (answered in main): anything else that stops the plan
+        // is invalid input or a failure of the plan itself, exit 1.
+        process.exitCode = 1;
     },
 );

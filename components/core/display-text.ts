@@ -33,21 +33,42 @@ export function terminalText(text: string, options: { multiline?: boolean } = {}
 /**
  * Foreign text for a chat message (Slack, Teams, Mattermost, Discord webhooks): terminal-safe,
  * then `&`, `<` and `>` escaped as those services require, so `<!channel>`, `<@U123>`, `<url|text>`
- * and HTML cannot mention, ping or link; the `@` of `@everyone`, `@here`, `@channel` and `@all`
- * becomes a full-width at sign, which no service reads as a mention.
+ * and HTML cannot mention, ping or link; a Markdown link `[t](u)` is broken apart, a URL is
+ * defanged (`https[:]//…`, as security teams write them), and every `@` before a name becomes a
+ * full-width at sign, which no service reads as a mention.
  */
 export function chatText(text: string): string {
-    return terminalText(text)
-        .replace(/&/g, "&amp;")
-        .replace(/</g, "&lt;")
-        .replace(/>/g, "&gt;")
-        .replace(/@(?=(everyone|here|channel|all)\b)/gi, "\uff20");
+    return defanged(
+        terminalText(text)
+            .replace(/&/g, "&amp;")
+            .replace(/</g, "&lt;")
+            .replace(/>/g, "&gt;")
+            .replace(/\]\(/g, "] ("),
+    );
+}
+
+/** URLs made unclickable (`https[:]//…`, `www[.]…`) and `@name` made no mention (full-width at). */
+function defanged(text: string): string {
+    return text
+        .replace(/\b([a-z][a-z0-9+.-]{1,15}):\/\//gi, "$1[:]//")
+        .replace(/\bwww\./gi, "www[.]")
+        .replace(/@(?=[\w.-])/g, "\uff20");
 }
 
 /**
  * Foreign text for one Markdown table cell or line (reports, PR comments, job summaries):
- * terminal-safe on one line, with the characters Markdown and HTML act on escaped.
+ * terminal-safe on one line, URLs defanged and mentions broken (GitHub links bare URLs and pings
+ * `@name`), and the characters Markdown and HTML act on escaped.
  */
 export function markdownText(text: string): string {
-    return terminalText(text).replace(/[\\`*_{}[\]()#+!|<>~&]/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : `\\${c}`));
+    return defanged(terminalText(text)).replace(/[\\`*_{}[\]()#+!|<>~&]/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : `\\${c}`));
+}
+
+/**
+ * JSON whose text a terminal cannot act on, with the same value: the characters JSON.stringify
+ * leaves raw (DEL, the C1 controls, bidi and zero-width marks, line separators) written as `\u`
+ * escapes, so a name from a cloud keeps its value for a pipeline and shows inert on a screen.
+ */
+export function inertJson(value: unknown, indent?: number): string {
+    return JSON.stringify(value, null, indent).replace(/[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

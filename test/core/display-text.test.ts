@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { chatText, markdownText, terminalText } from "../../components/core/display-text";
+import { chatText, inertJson, markdownText, terminalText } from "../../components/core/display-text";
 
 // Hostile strings as a guest's console, a cloud tag or an engine diagnostic could carry them.
 const HOSTILE = {
@@ -36,9 +36,28 @@ describe("display text: foreign text shown to a person", () => {
         assert.doesNotMatch(out, /@(here|everyone|channel)/i);
         assert.match(out, /&amp; done$/);
     });
+    it("chat and markdown: no link or mention survives, in any service's syntax", () => {
+        const hostile = "[click](https://evil.example/x) www.evil.example @alice @here ftp://x";
+        for (const out of [chatText(hostile), markdownText(hostile)]) {
+            assert.doesNotMatch(out, /\]\(/, out);
+            assert.doesNotMatch(out, /[a-z]:\/\//i, out);
+            assert.doesNotMatch(out, /www\.evil/, out);
+            assert.doesNotMatch(out, /@/, out);
+        }
+        assert.match(chatText("https://evil.example"), /^https\[:\]\/\/evil\.example$/);
+    });
     it("markdown: a cell cannot break its table or inject HTML", () => {
         const out = markdownText("a|b <img src=x onerror=alert(1)> [x](javascript:1) `c`");
         assert.doesNotMatch(out, /(^|[^\\])[|`[\]()]/);
         assert.doesNotMatch(out, /</);
+    });
+});
+
+describe("inert JSON", () => {
+    it("keeps every value and writes what a terminal acts on as \\u escapes", () => {
+        const value = { name: "web\u202e1\x9b31m\u2028x", plain: "a\tb" };
+        const text = inertJson(value, 2);
+        assert.doesNotMatch(text, /[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/);
+        assert.deepEqual(JSON.parse(text), value);
     });
 });

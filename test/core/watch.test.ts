@@ -397,7 +397,7 @@ describe("npm run watch", function () {
                 assert.doesNotMatch(t, unsafe, t);
                 assert.doesNotMatch(t, /[<>]|@here/, t);
             }
-            assert.match(texts.find((t) => t.includes("FAILED azure"))!, /&lt;!channel&gt; \uff20here &lt;https:\/\/evil\.example\|click&gt;/);
+            assert.match(texts.find((t) => t.includes("FAILED azure"))!, /&lt;!channel&gt; \uff20here &lt;https\[:\]\/\/evil\.example\|click&gt;/);
         } finally {
             hook.close();
         }
