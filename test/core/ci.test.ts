@@ -193,7 +193,7 @@ function actionlint(dir: string): { status: number | null; output: string } {
 }
 
 type Workflow = { on?: unknown; jobs: Record<string, { steps?: Step[]; uses?: string; with?: Record<string, unknown> }> };
-type Step = { uses?: string; run?: string; with?: Record<string, unknown>; shell?: string };
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; shell?: string; env?: Record<string, string> };
 
 const workflows = () => fs.readdirSync(path.join(EXAMPLE, "workflows")).map((f) => ({ file: f, doc: parse(fs.readFileSync(path.join(EXAMPLE, "workflows", f), "utf8")) as Workflow }));
 const loginAction = () => parse(fs.readFileSync(path.join(EXAMPLE, "actions/bootloop-rescue-login/action.yml"), "utf8")) as { inputs: Record<string, { required?: boolean; default?: string }>; runs: { steps: Step[] } };
@@ -280,7 +280,7 @@ describe("ci: the GitHub Actions example", function () {
         const readme = fs.readFileSync(path.join(root, "README.md"), "utf8") + fs.readFileSync(path.join(EXAMPLE, "README.md"), "utf8");
         const runs = [...workflows().flatMap(({ doc }) => Object.values(doc.jobs).flatMap((j) => (j.steps ?? []).map((s) => s.run))), ...loginAction().runs.steps.map((s) => s.run)].filter((r): r is string => !!r);
         // Shell words and the coreutils every runner has.
-        const shell = new Set(["if", "then", "elif", "else", "fi", "[", "exit", "echo", "cat"]);
+        const shell = new Set(["if", "then", "elif", "else", "fi", "[", "exit", "echo", "cat", "set"]);
         const commands: string[] = [];
         for (const run of runs) {
             for (const part of run.replace(/\\\n/g, " ").split(/\n|&&|\|\||;|\|/)) {
@@ -447,6 +447,19 @@ describe("ci: what the workflows' steps do when a command fails (never a false g
         const passed = runStep("bootloop-rescue-update.yml", "up", step, plan(0));
         assert.equal(passed.status, 0, passed.output);
         assert.equal(passed.githubOutput, "parallel=425\nmax-in-flight=400\n");
+    });
+
+    it("the preflight accepts checks it could not make only when the repository says so (BOOTLOOP_PREFLIGHT_ALLOW_SKIPPED=true)", () => {
+        const step = stepOf("bootloop-rescue-update.yml", "up", "Offline plan and preflight");
+        assert.equal(step.env?.PREFLIGHT_ALLOW_SKIPPED, "${{ vars.BOOTLOOP_PREFLIGHT_ALLOW_SKIPPED }}");
+        const args = (value?: string) => {
+            const r = runStep("bootloop-rescue-update.yml", "up", step, { npm: 'echo "$*" > "$RUNNER_TEMP/plan-args"\necho "parallel=4" >> "$GITHUB_OUTPUT"' }, value === undefined ? {} : { PREFLIGHT_ALLOW_SKIPPED: value });
+            assert.equal(r.status, 0, r.output);
+            return fs.readFileSync(path.join(r.dir, "temp/plan-args"), "utf8").trim();
+        };
+        assert.equal(args(), "run --silent plan -- --stack inc-01 --github-output --preflight");
+        assert.equal(args("false"), "run --silent plan -- --stack inc-01 --github-output --preflight");
+        assert.equal(args("true"), "run --silent plan -- --stack inc-01 --github-output --preflight --allow-skipped");
     });
 
     it("the update's result is pulumi up's and the watch's: either failing fails it", () => {
