@@ -11,7 +11,7 @@ import { readStackConfig } from "../../components/core/offline/stack-config";
 import { EventInputCheck } from "../../components/core/ops/watch/input-check";
 import { JsonObjectStream } from "../../components/core/ops/watch/json-stream";
 import { Change, FleetProgress, WatchPlan, watchPlanOf } from "../../components/core/ops/watch/progress";
-import { summaryLine } from "../../components/core/ops/watch/render";
+import { summaryLine, verdictText } from "../../components/core/ops/watch/render";
 import { checkWebhookUrl } from "../../components/core/ops/watch/webhook";
 import { asEventLog, asJsonStream, stackUrn, updateEvents } from "../helpers/engine-events";
 
@@ -142,6 +142,13 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
         const changes = progress.apply({ diagnosticEvent: { urn, message: "<{%fg 1%}>error: InsufficientInstanceCapacity: no capacity in us-east-1b\n", severity: "error" } });
         assert.deepEqual(changes, [{ kind: "other-failure", resource: rescue, reason: "InsufficientInstanceCapacity: no capacity in us-east-1b" }]);
         assert.deepEqual(progress.apply({ resOpFailedEvent: { metadata: { urn }, status: 1, steps: 1 } }), []);
+    });
+
+    it("an update that closes without the engine's summary is said to have stopped early, not to have been cancelled by someone", () => {
+        const progress = new FleetProgress(plan);
+        progress.apply({ cancelEvent: {} });
+        assert.equal(progress.ended?.result, "cancelled");
+        assert.match(verdictText(progress), /^update ended without the engine's summary \(cancelled, or stopped before it deployed\): 11 of 11 VMs not verified/);
     });
 
     it("a re-run's unchanged steps (op same) count as verified", () => {

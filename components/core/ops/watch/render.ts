@@ -63,5 +63,8 @@ export function verdictText(progress: FleetProgress): string {
     const open = all.waiting + inFlight(all);
     const after = end.seconds !== undefined ? ` after ${end.seconds} s` : "";
     if (end.result === "incomplete") return `update ended${after}, but ${vms - all.verified} of ${vms} VMs were not verified`;
-    return `update ${end.result}${after}${end.result !== "succeeded" && open > 0 ? `: ${open} of ${vms} VMs not verified (waiting or in flight when it ended)` : ""}`;
+    // The engine closes every update with a cancel event; one that comes without a summary means
+    // the update stopped early (cancelled, or failed before it deployed), not that anyone cancelled it.
+    const how = end.result === "cancelled" ? "ended without the engine's summary (cancelled, or stopped before it deployed)" : end.result;
+    return `update ${how}${after}${end.result !== "succeeded" && open > 0 ? `: ${open} of ${vms} VMs not verified (waiting or in flight when it ended)` : ""}`;
 }
