@@ -127,6 +127,16 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         assert.equal((await first.done).code, 0);
     });
 
+    it("with_lock: a lock tool that fails is said so, not blamed on another step's lock", async () => {
+        fs.mkdirSync(path.join(marks, "bin"));
+        fs.writeFileSync(path.join(marks, "bin", "flock"), '#!/bin/sh\n[ "$1" = --version ] && { echo "flock from util-linux 2.38"; exit 0; }\necho "flock: bad file descriptor" >&2\nexit 64\n', { mode: 0o755 });
+        const r = await step(`PATH="$M/bin:$PATH"; VM_LABEL=app-01; with_lock "azure-attach vm-1" touch "$M/ran"`).done;
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /app-01: could not take the lock azure-attach vm-1 \(the lock tool failed with status 64, above\); nothing done/);
+        assert.doesNotMatch(r.stderr, /another step held/);
+        assert.equal(mark("ran"), false);
+    });
+
     it("cloud_call: a call that failed while the watcher went away is tried again through its successor, not failed", async () => {
         // The first try kills the watcher and fails as a throttled call does; the second succeeds.
         const once = `if [[ ! -e $M/tried ]]; then touch "$M/tried"; kill -9 "$(<"$BOOTLOOP_WATCH_DIR/watcher.pid")"; echo "An error occurred (RequestLimitExceeded)" >&2; exit 1; fi; echo fine`;

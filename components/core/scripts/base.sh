@@ -192,8 +192,11 @@ with_lock() {
     file=$watch_dir/lock-$(printf '%s' "$key" | cksum | tr -c '0-9\n' '-')
     exec {fd}>>"${file%-}" || fail "internal: cannot open the lock file ${file%-}"
     left=$((STEP_DEADLINE - ${EPOCHSECONDS:-$(date +%s)}))
-    if ! lock_fd "$fd" "$((left > 1 ? left : 1))"; then
+    lock_fd "$fd" "$((left > 1 ? left : 1))" || rc=$?
+    if ((rc != 0)); then
         exec {fd}>&-
+        # Status 1 is the wait's end (flock -w, perl's alarm); anything else is the tool failing.
+        ((rc == 1)) || fail "${VM_LABEL:+$VM_LABEL: }could not take the lock $key (the lock tool failed with status $rc, above); nothing done"
         fail "${VM_LABEL:+$VM_LABEL: }another step held the lock $key until this step's deadline; nothing done"
     fi
     if "$@" {fd}>&-; then rc=0; else rc=$?; fi
