@@ -123,6 +123,18 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         }
     });
 
+    it("a cloud module whose poll itself throws (a defect) still answers its waits once past the deadline, and keeps the watcher up", async () => {
+        const lab = labWatch();
+        lab.cloud.batchSize = () => {
+            throw new TypeError("defect in the cloud module");
+        };
+        const { waiter: w } = waiter(lab.cloud, 20, 100);
+        const got = await wait(w, "a", "on", 10).answer;
+        assert.equal(got.outcome, "error");
+        assert.match(got.fields.message, /no observation could be made since the deadline passed .*defect in the cloud module/);
+        assert.equal(w.open, 0);
+    });
+
     it("says so when no observation could be made long after the deadline (an error, not a timeout)", async () => {
         const lab = labWatch();
         const { waiter: w } = waiter(lab.cloud, 20, 150);

@@ -98,10 +98,12 @@ export class Waiter {
         g.timer = setTimeout(() => {
             g.timer = undefined;
             this.poll(key, g).catch((err: unknown) => {
-                // A defect of one group's poll must not take the watcher (and every step) down.
+                // A defect of one group's poll must not take the watcher (and every step) down, nor
+                // leave its waits unanswered: those past their deadline and grace are told so.
                 g.lastError = err instanceof Error ? err.message : String(err);
                 g.failures++;
                 g.busy = false;
+                this.blind(g, [...g.waits]);
                 this.schedule(key, g);
             });
         }, Math.max(0, due - now));
@@ -126,7 +128,8 @@ export class Waiter {
         const chunks: Pending[][] = [];
         for (let i = 0; i < waits.length; i += size) chunks.push(waits.slice(i, i + size));
         let failed = false;
-        await Promise.all(
+        // Every chunk settles before the group is free again: a new poll never overlaps this one.
+        const settled = await Promise.allSettled(
             chunks.map(async (chunk) => {
                 const outcome = await this.observe(g, chunk, started);
                 if (outcome === "permanent" && chunk.length > 1) {
@@ -137,6 +140,11 @@ export class Waiter {
                 if (outcome !== "observed") failed = true;
             }),
         );
+        for (const r of settled) {
+            if (r.status !== "rejected") continue;
+            failed = true;
+            g.lastError = r.reason instanceof Error ? r.reason.message : String(r.reason);
+        }
         g.failures = failed ? g.failures + 1 : 0;
         this.blind(g, waits);
         g.busy = false;
