@@ -246,6 +246,19 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
             s.close();
         });
 
+        it("a defect while judging a step's result ends that step's connection with an error, and the watcher serves on", async () => {
+            const cloud = labWatch().cloud;
+            cloud.transient = () => {
+                throw new TypeError("defect in the cloud module");
+            };
+            const { s, talk } = await server(cloud);
+            const future = Date.now() / 1000 + 600;
+            const broken = await talk([`call\tcloud=lab\top=write x\tattempt=1\tdeadline=${future}`, "done\tcode=1\terror=boom"]);
+            assert.deepEqual(broken.answers, ["go", "error\tmessage=defect in the cloud module"]);
+            assert.deepEqual((await talk(["ping"])).answers, ["pong"], "the watcher still answers");
+            s.close();
+        });
+
         it("grants no locks: a restarted watcher could not know their holders (steps lock through the file system)", async () => {
             const { s, talk } = await server(labWatch().cloud);
             assert.deepEqual((await talk(["lock\tkey=rescue-1"])).answers, ["error\tmessage=unknown verb lock"]);

@@ -75,7 +75,15 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
                     const handlers = handle(line, socket);
                     onClose = handlers?.onClose;
                     onLine = handlers?.onLine;
-                } else onLine?.(line);
+                } else {
+                    // A defect in judging one step's report must end that connection (the step
+                    // tries again through the watcher), never the watcher every step relies on.
+                    try {
+                        onLine?.(line);
+                    } catch (err) {
+                        socket.end(formatLine("error", { message: err instanceof Error ? err.message : String(err) }));
+                    }
+                }
             }
         });
         socket.on("error", () => undefined);
