@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { identities, paths } from "./components/clouds";
-import { InputError } from "./components/core/inventory/problems";
+import { identities, paths } from "./components/registry/clouds";
+import { InputError } from "./components/core/contract/problems";
 import { pulumiConfig, pulumiSecret, recover } from "./components/core/program";
 
 // The Pulumi program: validate everything, then declare the recovery. Input problems end the run

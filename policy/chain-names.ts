@@ -1,7 +1,7 @@
 // The names the policy pack shares with the program: a VM chain's steps (`<vm resource name>-<step>`),
 // the wave gates (`wave-<n>-gate`) and the role tags on disks and rescue VMs. The pack is published
 // and run on its own (`pulumi policy publish`, server-side enforcement), so it keeps its own copy
-// instead of importing the program's components/core/chain-steps.ts; test/policy/standalone.test.ts
+// instead of importing the program's components/core/contract/chain-steps.ts; test/policy/standalone.test.ts
 // holds the two equal.
 
 /** A chain's steps in the order they run (a chain has some of them, by strategy). */

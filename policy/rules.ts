@@ -3,7 +3,7 @@
 // parent) and, for the stack rules, dependencies. The engine does not hand a policy `retainOnDelete`
 // (Pulumi's analyzer protocol has no such field), nor the deletes an update would make: the rules
 // about keeping disks read the role every disk is tagged with, and the tests of the program check
-// that each role carries its option (test/scripts/plan.test.ts).
+// that each role carries its option (test/cli/plan.test.ts).
 import { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { KEPT_DISK_STEPS, ROLE_TAGS, SCRATCH_DISK_STEP, chainStepOf, waveOfGate } from "./chain-names";
 

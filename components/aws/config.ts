@@ -1,4 +1,4 @@
-import { InputError } from "../core/inventory/problems";
+import { InputError } from "../core/contract/problems";
 import { ConfigReader, TagRules, readTags } from "../core/config-values";
 import { ConfigSource, declareCloudConfigKeys } from "../core/settings";
 

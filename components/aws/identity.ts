@@ -1,5 +1,5 @@
-import type { ScaleGroup } from "../core/scale-group";
-import { CloudIdentity, hexId } from "../core/identity";
+import type { ScaleGroup } from "../core/contract/scale-group";
+import { CloudIdentity, hexId } from "../core/contract/identity";
 
 const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
 

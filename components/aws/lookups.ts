@@ -1,14 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { hexId, shortHash } from "../core/identity";
+import { hexId, shortHash } from "../core/contract/identity";
 import { VmEntry } from "../core/inventory/validate";
-import { scaleGroupMember } from "../core/scale-group";
+import { scaleGroupMember } from "../core/contract/scale-group";
 import { autoScalingGroup } from "./identity";
-import { Resolved, RestoreLookup } from "../core/steps";
+import { Resolved, RestoreLookup } from "../core/contract/cloud-path";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AwsConfig } from "./config";
 import { awsScript } from "./scripts";
-import { offlineRestoreAnswer, withPlaceholders } from "../core/offline/placeholders";
+import { offlineRestoreAnswer, withPlaceholders } from "../tools/offline/placeholders";
 
 /** What the steps need to know about an instance, found by lookup (strings, as facts are). */
 export interface AwsFacts {

@@ -2,13 +2,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STRATEGIES, VmEntry } from "../core/inventory/validate";
 import { bindSteps } from "../core/cloud-steps";
-import { CloudPath, CloudSession, RestoreLookup, SessionContext } from "../core/steps";
+import { CloudPath, CloudSession, RestoreLookup, SessionContext } from "../core/contract/cloud-path";
 import { AWS_CONFIG_KEYS, AwsConfig, readAwsConfig } from "./config";
 import { awsIdentity } from "./identity";
 import { callerAccount, lookUpInstance, offlineAwsLookup } from "./lookups";
 import { AwsRescueFleet } from "./rescue";
 import * as steps from "./steps";
-import { runCloudScript } from "../core/secret-lookup";
+import { runCloudScript } from "../gate/secret-lookup";
 import { awsScript } from "./scripts";
 
 /**

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { shortHash } from "../core/identity";
+import { shortHash } from "../core/contract/identity";
 import { RuleSet } from "../core/settings";
-import { distinctSecrets, RescueContext, RescueStep } from "../core/steps";
+import { distinctSecrets, RescueContext, RescueStep } from "../core/contract/cloud-path";
 import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { AwsConfig } from "./config";
 import { SECRET_ARN } from "./identity";

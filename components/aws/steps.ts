@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import { unpackEvidence, rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { Settings } from "../core/settings";
-import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
+import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/contract/cloud-path";
 import { AwsConfig } from "./config";
 import { AwsFacts } from "./lookups";
 import { awsCommandLine } from "./scripts";

@@ -1,5 +1,5 @@
 import { VmEntry } from "../core/inventory/validate";
-import { runSecretLookup } from "../core/secret-lookup";
+import { runSecretLookup } from "../gate/secret-lookup";
 import { azureScript } from "./scripts";
 
 /** One BitLocker key of Azure Disk Encryption: the Key Vault secret holding the BEK, and the KEK wrapping it. */

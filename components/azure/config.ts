@@ -1,5 +1,5 @@
 import { ConfigReader, TagRules, readTags } from "../core/config-values";
-import { InputError } from "../core/inventory/problems";
+import { InputError } from "../core/contract/problems";
 import { ConfigSource, declareCloudConfigKeys } from "../core/settings";
 
 /** The Azure path's own settings. */

@@ -1,5 +1,5 @@
-import { BUGCHECK, CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, unreadable } from "../core/discovery/types";
-import { parseJson } from "../core/watcher/types";
+import { BUGCHECK, CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, unreadable } from "../tools/discovery/types";
+import { parseJson } from "../watcher/types";
 import { scaleSetOf } from "./identity";
 
 /**

@@ -1,5 +1,5 @@
-import type { ScaleGroup } from "../core/scale-group";
-import { CloudIdentity } from "../core/identity";
+import type { ScaleGroup } from "../core/contract/scale-group";
+import { CloudIdentity } from "../core/contract/identity";
 
 /** How an Azure VM is named in the inventory. */
 export const azureIdentity: CloudIdentity = {

@@ -1,17 +1,17 @@
 import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
 import { Provider } from "@pulumi/azure-native/provider";
-import { shortHash } from "../core/identity";
+import { shortHash } from "../core/contract/identity";
 import { VmEntry } from "../core/inventory/validate";
-import { scaleGroupMember } from "../core/scale-group";
+import { scaleGroupMember } from "../core/contract/scale-group";
 import { scaleSetOf } from "./identity";
-import { Resolved, RestoreLookup } from "../core/steps";
+import { Resolved, RestoreLookup } from "../core/contract/cloud-path";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { AzureConfig } from "./config";
 import { azureScript } from "./scripts";
 import { adeKeys, adeOf, fetchAdeBeks } from "./ade";
-import { SECRET_LOOKUP } from "../core/secret-lookup";
-import { offlineRestoreAnswer, withPlaceholders } from "../core/offline/placeholders";
+import { SECRET_LOOKUP } from "../gate/secret-lookup";
+import { offlineRestoreAnswer, withPlaceholders } from "../tools/offline/placeholders";
 
 /** What the steps need to know about a VM, found by lookup (strings, as facts are). */
 export interface AzureFacts {

@@ -2,7 +2,7 @@ import { Provider } from "@pulumi/azure-native/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { STRATEGIES, VmEntry } from "../core/inventory/validate";
 import { bindSteps } from "../core/cloud-steps";
-import { CloudPath, CloudSession, SessionContext } from "../core/steps";
+import { CloudPath, CloudSession, SessionContext } from "../core/contract/cloud-path";
 import { AZURE_CONFIG_KEYS, AzureConfig, readAzureConfig } from "./config";
 import { azureIdentity } from "./identity";
 import { lookUpVm, offlineAzureLookup } from "./lookups";

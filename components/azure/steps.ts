@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import { evidenceAfterReport, rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport, unpackEvidence } from "../core/cloud-steps";
 import { RuleSet, Settings } from "../core/settings";
-import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/steps";
+import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/contract/cloud-path";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
 import { AzureFacts } from "./lookups";
 import { AdeCollection } from "./ade";

@@ -1,4 +1,4 @@
-import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, parseJson } from "../core/watcher/types";
+import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, parseJson } from "../watcher/types";
 
 /**
  * What the Azure steps wait for, observed in batches per subscription:

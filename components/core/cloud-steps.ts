@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as evidenceLine from "./scripts/evidence";
 import { Settings } from "./settings";
-import { AttachStep, BackupStep, CloudSession, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext } from "./steps";
+import { AttachStep, BackupStep, CloudSession, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext } from "./contract/cloud-path";
 
 /**
  * A cloud's steps as plain functions of the cloud's per-run environment `E`. `bindSteps` turns

@@ -1,4 +1,4 @@
-import { Problem, show } from "./inventory/problems";
+import { Problem, show } from "./contract/problems";
 import { ConfigSource, NAMESPACE } from "./settings";
 
 /**

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CloudIdentity } from "./identity";
-import { InputError, Problem, show } from "./inventory/problems";
+import { CloudIdentity } from "./contract/identity";
+import { InputError, Problem, show } from "./contract/problems";
 import { readInventory } from "./inventory/read";
 import { ValidationContext, VmEntry, validateInventory } from "./inventory/validate";
 import { NAMESPACE, ConfigSource, Settings, readSettings } from "./settings";
 import { Recovery, RecoveryResult } from "./recovery";
-import { CloudPath } from "./steps";
+import { CloudPath } from "./contract/cloud-path";
 import { RecoveryPlan } from "./plan/plan";
 import { VmRecord } from "./vm-chain";
 

@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as local from "@pulumi/command/local";
-import { InputError, Problem } from "./inventory/problems";
+import { InputError, Problem } from "./contract/problems";
 import { VmEntry } from "./inventory/validate";
 import { PlacedVm, RecoveryPlan, buildPlan } from "./plan/plan";
 import { Settings } from "./settings";
-import { CloudPath, CloudSession, RescueStep } from "./steps";
-import { Placement, kebab, shortHash } from "./identity";
+import { CloudPath, CloudSession, RescueStep } from "./contract/cloud-path";
+import { Placement, kebab, shortHash } from "./contract/identity";
 import { zoneKey } from "./plan/pools";
 import { VmRecord, declareRollback, declareVmChain } from "./vm-chain";
-import { waveGateName } from "./chain-steps";
+import { waveGateName } from "./contract/chain-steps";
 
 /** Where a VM's BitLocker keys come from (see {@link RecoveryResult.keySources}). */
 export type KeySource = "stack config" | "cloud" | "secret store";

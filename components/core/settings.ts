@@ -1,7 +1,7 @@
 import * as os from "os";
 import * as path from "path";
-import { nearestName } from "./inventory/nearest";
-import { Problem, InputError, show } from "./inventory/problems";
+import { nearestName } from "./contract/nearest";
+import { Problem, InputError, show } from "./contract/problems";
 import { importedKeyConfig } from "./inventory/validate";
 import { WaveSettings } from "./plan/waves";
 

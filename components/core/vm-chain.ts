@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { abridgeEvidence } from "./evidence-record";
 import { PlannedVm } from "./plan/plan";
-import { CloudSession, RescueStep, StepContext } from "./steps";
+import { CloudSession, RescueStep, StepContext } from "./contract/cloud-path";
 
 /** What one VM's chain needs. */
 export interface VmChainArgs {

@@ -1,5 +1,5 @@
-import type { ScaleGroup } from "../core/scale-group";
-import { CloudIdentity } from "../core/identity";
+import type { ScaleGroup } from "../core/contract/scale-group";
+import { CloudIdentity } from "../core/contract/identity";
 
 const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 

@@ -1,12 +1,12 @@
 import * as gcp from "@pulumi/gcp";
-import { shortHash } from "../core/identity";
+import { shortHash } from "../core/contract/identity";
 import { VmEntry } from "../core/inventory/validate";
-import { scaleGroupMember } from "../core/scale-group";
+import { scaleGroupMember } from "../core/contract/scale-group";
 import { managedGroup } from "./identity";
-import { Resolved, RestoreLookup } from "../core/steps";
+import { Resolved, RestoreLookup } from "../core/contract/cloud-path";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
 import { GcpConfig } from "./config";
-import { offlineRestoreAnswer, withPlaceholders } from "../core/offline/placeholders";
+import { offlineRestoreAnswer, withPlaceholders } from "../tools/offline/placeholders";
 import { gcpScript } from "./scripts";
 
 /** What the steps need to know about an instance, found by lookup (strings, as facts are). */

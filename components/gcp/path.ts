@@ -2,14 +2,14 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { STRATEGIES, VmEntry } from "../core/inventory/validate";
 import { bindSteps } from "../core/cloud-steps";
-import { CloudPath, CloudSession, SessionContext } from "../core/steps";
+import { CloudPath, CloudSession, SessionContext } from "../core/contract/cloud-path";
 import { GCP_CONFIG_KEYS, GcpConfig, readGcpConfig } from "./config";
 import { gcpIdentity } from "./identity";
 import { lookUpInstance, offlineGcpLookup } from "./lookups";
 import { GCP_MAX_DISKS_PER_RESCUE, GcpRescueFleet } from "./rescue";
 import * as steps from "./steps";
-import { kebab } from "../core/identity";
-import { runCloudScript } from "../core/secret-lookup";
+import { kebab } from "../core/contract/identity";
+import { runCloudScript } from "../gate/secret-lookup";
 import { gcpScript } from "./scripts";
 
 /**

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, chunks, quotaFinding, rescueCount, notCheckedBecause } from "../core/preflight/types";
-import { parseJson } from "../core/watcher/types";
+import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, chunks, quotaFinding, rescueCount, notCheckedBecause } from "../tools/preflight/types";
+import { parseJson } from "../watcher/types";
 import { GcpConfig } from "./config";
 
 /**

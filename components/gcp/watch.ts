@@ -1,4 +1,4 @@
-import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, followUp, parseJson } from "../core/watcher/types";
+import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, followUp, parseJson } from "../watcher/types";
 
 /**
  * What the GCP steps wait for, observed in batches per project and zone:

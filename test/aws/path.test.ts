@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { SECRET_ARN } from "../../components/aws/identity";
 import { awsScript } from "../../components/aws/scripts";
-import { InputError } from "../../components/core/inventory/problems";
-import { PlannedResource } from "../../components/core/offline/capture";
+import { InputError } from "../../components/core/contract/problems";
+import { PlannedResource } from "../../components/tools/offline/capture";
 import { planInventory } from "../helpers/lab-run";
 import { commandLineText } from "../helpers/commands";
 

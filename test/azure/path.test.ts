@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { packEvidence, unpackEvidence } from "../../components/core/cloud-steps";
-import { PlannedResource } from "../../components/core/offline/capture";
+import { PlannedResource } from "../../components/tools/offline/capture";
 import { planInventory } from "../helpers/lab-run";
 import * as zlib from "zlib";
 

@@ -6,8 +6,8 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { ciStacks } from "../../components/core/ops/ci-stacks";
-import { GITHUB_COMMENT_LIMIT, commentMarker, prComment, upsertComment } from "../../components/core/ops/pr-comment";
+import { ciStacks } from "../../components/tools/ci/ci-stacks";
+import { GITHUB_COMMENT_LIMIT, commentMarker, prComment, upsertComment } from "../../components/tools/ci/pr-comment";
 import { runProjectScript } from "../helpers/lab-run";
 
 const root = path.resolve(__dirname, "../..");

@@ -3,7 +3,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { RECORD_MATCHES, abridgeEvidence } from "../../components/core/evidence-record";
-import { needsPerson, renderReport } from "../../components/core/report/render";
+import { needsPerson, renderReport } from "../../components/tools/report/render";
 import { LAB_EVIDENCE, labPath } from "../fixtures/lab-cloud";
 import { labInventory, recordOf, runLab } from "../helpers/lab-run";
 

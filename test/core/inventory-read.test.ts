@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { readInventory, parseCsvInventory, parseYamlInventory } from "../../components/core/inventory/read";
-import { InputError } from "../../components/core/inventory/problems";
+import { InputError } from "../../components/core/contract/problems";
 import { tempDir } from "../helpers/lab-run";
 
 function problemsOf(fn: () => unknown): string[] {

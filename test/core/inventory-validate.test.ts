@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { identities } from "../../components/clouds";
-import { InputError, Problem, formatProblem } from "../../components/core/inventory/problems";
+import { identities } from "../../components/registry/clouds";
+import { InputError, Problem, formatProblem } from "../../components/core/contract/problems";
 import { parseCsvInventory, parseYamlInventory } from "../../components/core/inventory/read";
 import { Strategy, ValidationContext, VmEntry, validateInventory } from "../../components/core/inventory/validate";
 

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { PlacedVm, buildPlan, PlanSettings } from "../../components/core/plan/plan";
 import { assignWaves, canaryCount } from "../../components/core/plan/waves";
-import { vmSlug } from "../../components/core/identity";
+import { vmSlug } from "../../components/core/contract/identity";
 
 function vm(i: number, zone = "z1", extra: Partial<PlacedVm> = {}): PlacedVm {
     const key = `site/m${String(i).padStart(3, "0")}`;

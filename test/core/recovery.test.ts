@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { InputError } from "../../components/core/inventory/problems";
-import { PlannedResource } from "../../components/core/offline/capture";
+import { InputError } from "../../components/core/contract/problems";
+import { PlannedResource } from "../../components/tools/offline/capture";
 import { labInventory, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
 import { labCalls, labPath } from "../fixtures/lab-cloud";
 import { STRATEGIES } from "../../components/core/inventory/validate";

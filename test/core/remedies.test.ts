@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import { InputError } from "../../components/core/inventory/problems";
+import { InputError } from "../../components/core/contract/problems";
 import { STRATEGIES } from "../../components/core/inventory/validate";
-import { PlannedResource } from "../../components/core/offline/capture";
+import { PlannedResource } from "../../components/tools/offline/capture";
 import { labInventory, recordOf, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
 import { labPath } from "../fixtures/lab-cloud";
 

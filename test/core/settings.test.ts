@@ -1,13 +1,13 @@
 import { strict as assert } from "assert";
-import { InputError } from "../../components/core/inventory/problems";
+import { InputError } from "../../components/core/contract/problems";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { configSourceOf, readStackConfig } from "../../components/core/offline/stack-config";
+import { configSourceOf, readStackConfig } from "../../components/tools/offline/stack-config";
 import * as pulumi from "@pulumi/pulumi";
-import { paths } from "../../components/clouds";
-import { didYouMean } from "../../components/core/inventory/nearest";
-import { formatProblem } from "../../components/core/inventory/problems";
+import { paths } from "../../components/registry/clouds";
+import { didYouMean } from "../../components/core/contract/nearest";
+import { formatProblem } from "../../components/core/contract/problems";
 import { CONFIG_KEYS, ConfigSource, RULE_SETS, defaultMaxInFlight, isKnownConfigKey, knownConfigKeys, readSettings } from "../../components/core/settings";
 import { runProjectScript, tempDir } from "../helpers/lab-run";
 

@@ -2,12 +2,12 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { readAwsConfig } from "../../components/aws/config";
 import { readAzureConfig } from "../../components/azure/config";
-import { identities, paths } from "../../components/clouds";
+import { identities, paths } from "../../components/registry/clouds";
 import { MAX_USER_TAGS } from "../../components/core/config-values";
-import { InputError } from "../../components/core/inventory/problems";
-import { planDocument } from "../../components/core/offline/render";
-import { runOffline } from "../../components/core/offline/run";
-import { configSourceOf, readStackConfig } from "../../components/core/offline/stack-config";
+import { InputError } from "../../components/core/contract/problems";
+import { planDocument } from "../../components/tools/offline/render";
+import { runOffline } from "../../components/tools/offline/run";
+import { configSourceOf, readStackConfig } from "../../components/tools/offline/stack-config";
 import { readGcpConfig } from "../../components/gcp/config";
 
 const root = path.resolve(__dirname, "../..");

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { deviceName } from "../../components/gcp/steps";
 import { RESCUE_TAG } from "../../components/gcp/rescue";
-import { PlannedResource } from "../../components/core/offline/capture";
+import { PlannedResource } from "../../components/tools/offline/capture";
 import { planInventory } from "../helpers/lab-run";
 
 function inventory(vms: { name: string; project?: string; zone?: string }[]): string {

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { PlannedResource } from "../../components/core/offline/capture";
-import { rebootLogBytes } from "../../components/core/offline/fleet";
+import { PlannedResource } from "../../components/tools/offline/capture";
+import { rebootLogBytes } from "../../components/tools/offline/fleet";
 import { REPEAT_PREVIOUS_OUTPUT, scriptHash, scriptText } from "../../components/core/script-text";
 
 /**

@@ -1,6 +1,6 @@
 // Engine event streams as `pulumi up --json` prints them (EngineEvent in @pulumi/pulumi/automation/
 // events), for the watch's tests. `recordDevUpdate` wrote test/fixtures/engine-events/dev-up.json.
-import { WatchPlan } from "../../components/core/ops/watch/progress";
+import { WatchPlan } from "../../components/tools/progress/progress";
 
 type Event = Record<string, unknown>;
 

@@ -2,9 +2,9 @@ import { SpawnSyncReturns, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { identities, paths as builtPaths } from "../../components/clouds";
-import { runOffline, OfflineRun } from "../../components/core/offline/run";
-import { CloudPath } from "../../components/core/steps";
+import { identities, paths as builtPaths } from "../../components/registry/clouds";
+import { runOffline, OfflineRun } from "../../components/tools/offline/run";
+import { CloudPath } from "../../components/core/contract/cloud-path";
 import { labIdentity, labPath } from "../fixtures/lab-cloud";
 
 const projectRoot = path.resolve(__dirname, "../..");

@@ -1,11 +1,11 @@
 import { strict as assert } from "assert";
 import * as path from "path";
 import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { identities, paths } from "../../components/clouds";
-import { PlannedResource } from "../../components/core/offline/capture";
-import { planDocument } from "../../components/core/offline/render";
-import { runOffline } from "../../components/core/offline/run";
-import { readStackConfig } from "../../components/core/offline/stack-config";
+import { identities, paths } from "../../components/registry/clouds";
+import { PlannedResource } from "../../components/tools/offline/capture";
+import { planDocument } from "../../components/tools/offline/render";
+import { runOffline } from "../../components/tools/offline/run";
+import { readStackConfig } from "../../components/tools/offline/stack-config";
 import { DISK_TYPES, KEPT_ROLES, POLICIES, SCRATCH_ROLE, disksHaveARole, keysStaySecret, onlyScratchDisksDeletable, rescueImdsV2, rescueNoInbound, rescueNoPublicIp, roleOf, wavesGateOnPreviousWave } from "../../policy/rules";
 
 const root = path.resolve(__dirname, "../..");

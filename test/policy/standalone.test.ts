@@ -3,7 +3,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as core from "../../components/core/chain-steps";
+import * as core from "../../components/core/contract/chain-steps";
 import * as pack from "../../policy/chain-names";
 
 const root = path.resolve(__dirname, "../..");

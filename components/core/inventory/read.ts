@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { LineCounter, isMap, isSeq, isScalar, parseDocument, Node as YamlNode } from "yaml";
-import { InputError, Problem } from "./problems";
+import { InputError, Problem } from "../contract/problems";
 
 /** One entry of an inventory as written, before validation. */
 export interface RawEntry {

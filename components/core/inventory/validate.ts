@@ -1,7 +1,7 @@
-import { CloudIdentity, vmSlug } from "../identity";
-import { didYouMean } from "./nearest";
-import { Problem, InputError, show } from "./problems";
-import type { BitLockerKeySources } from "../steps";
+import { CloudIdentity, vmSlug } from "../contract/identity";
+import { didYouMean } from "../contract/nearest";
+import { Problem, InputError, show } from "../contract/problems";
+import type { BitLockerKeySources } from "../contract/cloud-path";
 import { RawEntry, RawInventory } from "./read";
 
 /** The remedies an entry can ask for. */

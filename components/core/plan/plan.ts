@@ -1,8 +1,8 @@
-import { Placement } from "../identity";
+import { Placement } from "../contract/identity";
 import { Strategy, VmEntry } from "../inventory/validate";
 import { RescuePool, RescueSeat, planPools, zoneKey } from "./pools";
 import { WaveSettings, assignWaves } from "./waves";
-import { RestorePoint } from "../steps";
+import { RestorePoint } from "../contract/cloud-path";
 
 /** Strategies whose chain attaches a copy of the disk to a rescue VM. */
 const NEEDS_RESCUE: readonly Strategy[] = ["repair", "reboot-then-repair"];

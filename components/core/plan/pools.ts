@@ -1,4 +1,4 @@
-import { Placement, kebab, shortHash } from "../identity";
+import { Placement, kebab, shortHash } from "../contract/identity";
 
 /** The facts rescue pooling needs about a VM that is repaired offline. */
 export interface PoolCandidate {

@@ -27,7 +27,7 @@ STEP_TIMEOUT_SECONDS=${STEP_TIMEOUT_SECONDS:-3600}
 STEP_DEADLINE=$((${EPOCHSECONDS:-$(date +%s)} + STEP_TIMEOUT_SECONDS))
 
 # ---------------------------------------------------------------------------------------------
-# The watcher (components/core/watcher): one process per runner and set of credentials. Steps
+# The watcher (components/watcher, started as cli/watcher.ts): one process per runner and set of credentials. Steps
 # never poll a cloud themselves: they ask it (`wait_for`), and it answers every waiting step of
 # the run from batched calls. Every CLI call of a step passes its gate (`cloud_call`), which keeps
 # the CLI processes alive at once and each scope's request rate under the cloud's limits. It is
@@ -70,7 +70,7 @@ watcher_start() {
     [[ -d $watch_dir/starting && -n $(find "$watch_dir/starting" -maxdepth 0 -mmin +1 2>/dev/null) ]] && rm -rf "$watch_dir/starting"
     if mkdir "$watch_dir/starting" 2>/dev/null; then
         rm -f "$watch_dir/endpoint"
-        (cd "$BOOTLOOP_HOME" && exec nohup node -r ts-node/register/transpile-only components/core/watcher/main.ts "$watch_dir" </dev/null >>"$watch_dir/watcher.log" 2>&1 &)
+        (cd "$BOOTLOOP_HOME" && exec nohup node -r ts-node/register/transpile-only cli/watcher.ts "$watch_dir" </dev/null >>"$watch_dir/watcher.log" 2>&1 &)
     fi
     # A loaded runner may take a while to start node; a watcher that died is replaced.
     local tries=0 pid

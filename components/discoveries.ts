@@ -1,7 +1,0 @@
-import { awsDiscovery } from "./aws/discover";
-import { azureDiscovery } from "./azure/discover";
-import { CloudDiscovery } from "./core/discovery/types";
-import { gcpDiscovery } from "./gcp/discover";
-
-/** Each cloud's part of `npm run discover`. Kept apart from clouds.ts: discovery loads no Pulumi SDK. */
-export const discoveries: readonly CloudDiscovery[] = [awsDiscovery, azureDiscovery, gcpDiscovery];

@@ -1,0 +1,100 @@
+import { spawn } from "child_process";
+import { Semaphore, TokenBucket } from "./limits";
+import { CliError, CliRunner, CloudWatch } from "../watcher/types";
+
+/** What the gate counted, for the stats file and the fleet benchmark. */
+export interface GateStats {
+    /** CLI calls per cloud: the watcher's own and those it granted to steps. */
+    calls: Record<string, number>;
+    /** Calls that came back throttled or busy, per cloud. */
+    throttled: Record<string, number>;
+    /** The most CLI processes the gate let run at once. */
+    peakProcesses: number;
+}
+
+/**
+ * The runner's one door to the clouds: every CLI call, the watcher's and every step's, passes it.
+ * It bounds the CLI processes alive at once (each costs 60–100 MB and up to 0.9 s of CPU) and keeps
+ * each scope under the cloud's rate limits, slowing a scope down when the cloud throttles it.
+ */
+export class Gate implements CliRunner {
+    private readonly buckets = new Map<string, TokenBucket>();
+    readonly stats: GateStats = { calls: {}, throttled: {}, peakProcesses: 0 };
+
+    constructor(
+        private readonly clouds: ReadonlyMap<string, CloudWatch>,
+        /** CLI processes allowed at once. */
+        readonly processes: Semaphore,
+        /** Cloud seconds per runner second (1 in real runs; the fleet benchmark compresses time). */
+        private readonly timeScale: number,
+    ) {}
+
+    cloud(name: string): CloudWatch {
+        const c = this.clouds.get(name);
+        if (!c) throw new CliError(`unknown cloud ${JSON.stringify(name)}`, false);
+        return c;
+    }
+
+    private bucket(cloud: CloudWatch, scope: string, op: string): TokenBucket {
+        const cls = cloud.rateClass(op);
+        const key = `${cloud.cloud}\n${scope}\n${cls}`;
+        let b = this.buckets.get(key);
+        if (!b) {
+            const rate = cloud.rates[cls] ?? cloud.rates.default;
+            b = new TokenBucket({ perSecond: rate.perSecond * this.timeScale, burst: rate.burst });
+            this.buckets.set(key, b);
+        }
+        return b;
+    }
+
+    /**
+     * Waits until the scope's rate allows `op` and a CLI process may start (`urgent`: ahead of
+     * the steps' calls); resolves with the function that gives the place back once the call ended.
+     */
+    async admit(cloudName: string, scope: string, op: string, cost = 1, urgent = false): Promise<() => void> {
+        const cloud = this.cloud(cloudName);
+        await this.bucket(cloud, scope, op).take(cost);
+        const release = await this.processes.acquire(urgent);
+        this.stats.peakProcesses = Math.max(this.stats.peakProcesses, this.processes.inUse);
+        this.stats.calls[cloudName] = (this.stats.calls[cloudName] ?? 0) + 1;
+        return release;
+    }
+
+    /** How a call ended: throttling slows the scope down; the answer says whether to try again. */
+    settle(cloudName: string, scope: string, op: string, stderr: string | undefined): { transient: boolean } {
+        if (stderr === undefined) return { transient: false };
+        const cloud = this.cloud(cloudName);
+        const transient = cloud.transient(stderr);
+        if (transient) this.stats.throttled[cloudName] = (this.stats.throttled[cloudName] ?? 0) + 1;
+        if (cloud.throttling(stderr)) this.bucket(cloud, scope, op).slowDown(2000 / this.timeScale);
+        return { transient };
+    }
+
+    async run(call: { cloud: string; scope: string; op: string; command: string; args: string[]; env?: Record<string, string>; cost?: number }): Promise<string> {
+        // The watcher's own calls: each answers many waiting steps, so they go first.
+        const release = await this.admit(call.cloud, call.scope, call.op, call.cost ?? 1, true);
+        let result: { code: number | null; stdout: string; stderr: string };
+        try {
+            result = await runProcess(call.command, call.args, call.env);
+        } finally {
+            release();
+        }
+        if (result.code === 0) return result.stdout;
+        const stderr = result.stderr.trim() || `exit code ${result.code}`;
+        const { transient } = this.settle(call.cloud, call.scope, call.op, stderr);
+        throw new CliError(stderr, transient);
+    }
+}
+
+/** Runs a process to its end, stdin closed; stdout and stderr collected. */
+function runProcess(command: string, args: string[], env: Record<string, string> | undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(command, args, { env: env ? { ...process.env, ...env } : process.env, stdio: ["ignore", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (d: Buffer) => out.push(d));
+        child.stderr.on("data", (d: Buffer) => err.push(d));
+        child.on("error", (e) => resolve({ code: 127, stdout: "", stderr: `${command}: ${e.message}` }));
+        child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+    });
+}

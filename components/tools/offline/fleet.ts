@@ -1,0 +1,129 @@
+import { RecoveryPlan } from "../../core/plan/plan";
+import { PlannedResource } from "./capture";
+
+/**
+ * The `--parallel` to give `pulumi up`: one operation per chain in flight (each chain's steps run
+ * one after another), one per rescue VM of the pools, and a few for what they share (providers,
+ * roles, documents, wave gates). More only queues work inside the runner; fewer slows the fleet.
+ */
+export function recommendedParallel(plan: RecoveryPlan, maxInFlight: number): number {
+    const rescueVms = plan.rescuePools.reduce((n, p) => n + p.members.length, 0);
+    const widestWave = Math.max(0, ...plan.waves.map((w) => w.vms.length));
+    return Math.min(maxInFlight, widestWave) + rescueVms + 10;
+}
+
+/**
+ * Bytes Pulumi keeps for a resource besides its properties, in a compact checkpoint: URN (~150),
+ * id (~40), type (~40), parent URN (~150), provider reference (~250), timestamps and flags (~150).
+ */
+const RESOURCE_OVERHEAD = 800;
+/** Bytes per dependency (a URN in `dependencies` and again in `propertyDependencies`). */
+const DEPENDENCY_BYTES = 220;
+/**
+ * A repair's evidence, packed (deflated with the evidence dictionary, base64), as repair steps
+ * print it and a swap that reads it back keeps it: 501 bytes for the demo disk's (4 partitions,
+ * one faulty file quarantined, the registry's health; 3,704 bytes as compact JSON, 2,044 as
+ * gzip-base64). The file hashes and paths of what was found do not compress: disks with
+ * thousands of matching files make far more.
+ */
+export const PACKED_EVIDENCE_BYTES = 510;
+/**
+ * The same evidence as a VM's record carries it, abridged (verdict, at most 20 files, the full
+ * document's hash and keeper): 693 bytes for the demo disk's.
+ */
+export const RECORD_EVIDENCE_BYTES = 700;
+/**
+ * What other commands print: a one-line JSON report of what they observed (status, attempts,
+ * timings; 110-160 bytes for swaps and reboots), not the ids they were given.
+ */
+const REPORT_BYTES = 200;
+
+/**
+ * What a command logs on stderr (kept in state too): a line per action, measured with the
+ * stand-in CLIs at 250-520 bytes per step (more when it had to retry); an attach logs one line.
+ */
+const LOG_BYTES = 400;
+const ATTACH_LOG_BYTES = 100;
+
+/**
+ * A reboot step's log: a line before its first restart and one after its last, about 180 bytes
+ * besides the VM's label, which each starts with, and a short line per restart, about 34 bytes
+ * (`bootloop-rescue: restart 3 of 15`). Measured with the stand-in CLIs: 710 bytes for 15
+ * restarts of `azure rg-app/app-01`. The worst case is the one that matters: a reboot-then-repair
+ * VM goes on to its repair only after every restart failed.
+ */
+export function rebootLogBytes(maxReboots: number, label: string): number {
+    return 180 + 34 * maxReboots + 2 * Buffer.byteLength(label);
+}
+
+/**
+ * What a resource keeps of what it printed: a repair command its evidence (packed); a swap its
+ * report, and the evidence too when it reads it back from a repair that keeps no output; an
+ * attach nothing; other commands their report. Every command keeps its log (a reboot's grows
+ * with its restarts). Other resources print nothing.
+ */
+function printedBytes(r: PlannedResource, swapKeepsEvidence: boolean): number {
+    if (r.type !== "command:local:Command") return 0;
+    if (r.name.endsWith("-attach")) return ATTACH_LOG_BYTES;
+    if (r.name.endsWith("-repair")) return PACKED_EVIDENCE_BYTES + LOG_BYTES;
+    if (r.name.endsWith("-swap") && swapKeepsEvidence) return REPORT_BYTES + PACKED_EVIDENCE_BYTES + LOG_BYTES;
+    if (r.name.endsWith("-reboot")) {
+        const env = (r.inputs.environment ?? {}) as Record<string, unknown>;
+        return REPORT_BYTES + rebootLogBytes(Number(env.MAX_REBOOTS ?? 0), String(env.VM_LABEL ?? ""));
+    }
+    return REPORT_BYTES + LOG_BYTES;
+}
+
+/** The state estimate of a plan: per VM (its own resources and its record), and what VMs share. */
+export interface StateEstimate {
+    /** Average bytes per VM of its own resources and its record in the stack outputs. */
+    perVmBytes: number;
+    /** The largest VM's bytes. */
+    maxVmBytes: number;
+    /** The VM with the most, by label. */
+    maxVm: string;
+    /** Bytes of shared resources (rescue VMs, providers, roles, documents), all VMs together. */
+    sharedBytes: number;
+}
+
+/**
+ * Estimates the checkpoint a `pulumi up` of the plan leaves: every resource keeps its inputs and
+ * its outputs (which repeat the inputs), plus what its commands printed (evidence, reports) and
+ * Pulumi's own overhead; each VM also has its record in the stack outputs. A self-hosted state
+ * backend rewrites all of it after every step, so this is what stays small per VM.
+ */
+export function estimateState(resources: readonly PlannedResource[], plan: RecoveryPlan): StateEstimate {
+    const slugs = new Map(plan.vms.map((v) => [v.slug, v.label]));
+    // Each VM's record in the stack outputs: identity, status, disks, timings, and its evidence,
+    // abridged, when its chain repairs a disk.
+    const perVm = new Map<string, number>(plan.vms.map((v) => [v.slug, 800 + (!v.rollback && (v.strategy === "repair" || v.strategy === "reboot-then-repair") ? RECORD_EVIDENCE_BYTES : 0)]));
+    let shared = 0;
+    // The evidence is printed once, by a command: the repair, when it is one (its output stays in
+    // state), or else the swap, which reads it back from the repair (whose output state does not
+    // keep: a Run Command's is read from its instance view).
+    const commandRepairs = new Set(resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-repair")).map((r) => r.name.replace(/-repair$/, "")));
+    const repairs = new Set(resources.filter((r) => r.name.endsWith("-repair")).map((r) => r.name.replace(/-repair$/, "")));
+    // The offline plan's resource ids are short placeholders (`<name>-id`); the clouds' are as long
+    // as the VM's original disk id (an Azure resource id is about 150 bytes): count them so.
+    const idLength = new Map(plan.vms.map((v) => [v.slug, v.originalDiskId.length]));
+    for (const r of resources) {
+        const slug = r.name.replace(/-[a-z]+$/, "");
+        const text = JSON.stringify(r.inputs);
+        const placeholders = text.match(/[a-z0-9-]+-id"/g) ?? [];
+        const cloudIdLength = idLength.get(slug) ?? 40;
+        const props = Buffer.byteLength(text) + placeholders.reduce((n, p) => n + Math.max(0, cloudIdLength - p.length), 0);
+        // A cloud resource's own id is the cloud's (a command's is short, as the overhead counts).
+        const ownId = r.type.startsWith("command:") ? 0 : Math.max(0, cloudIdLength - 40);
+        const bytes = RESOURCE_OVERHEAD + ownId + 2 * props + printedBytes(r, repairs.has(slug) && !commandRepairs.has(slug)) + DEPENDENCY_BYTES * r.dependsOn.length;
+        if (perVm.has(slug)) perVm.set(slug, perVm.get(slug)! + bytes);
+        else shared += bytes;
+    }
+    let maxVm = "";
+    let maxVmBytes = 0;
+    let total = 0;
+    for (const [slug, bytes] of perVm) {
+        total += bytes;
+        if (bytes > maxVmBytes) [maxVm, maxVmBytes] = [slugs.get(slug)!, bytes];
+    }
+    return { perVmBytes: Math.round(total / Math.max(1, perVm.size)), maxVmBytes, maxVm, sharedBytes: shared };
+}

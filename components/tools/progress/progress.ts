@@ -1,0 +1,292 @@
+// Where each VM of a running `pulumi up` is, from the engine's events: per wave and per cloud, how
+// many wait, are in backup, repairing, swapping, verified or failed, and why each failure happened.
+// The VMs, their waves and their steps come from the stack's offline plan; the engine's events say
+// which step started, finished or failed.
+
+import { CHAIN_STEPS, ChainStep, chainStepOf } from "../../core/contract/chain-steps";
+import { terminalText } from "../display-text";
+import { OfflineRun } from "../offline/run";
+import { defaultQuietSeconds } from "./quiet";
+
+/** A VM's place in its chain. */
+export const PHASES = ["waiting", "backup", "repairing", "swapping", "verified", "failed"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Which phase each step of the chain belongs to. */
+const STEP_PHASE: Record<ChainStep, Exclude<Phase, "waiting" | "verified" | "failed">> = {
+    reboot: "repairing",
+    backup: "backup",
+    scratch: "repairing",
+    attach: "repairing",
+    repair: "repairing",
+    fixed: "swapping",
+    restored: "swapping",
+    swap: "swapping",
+    rollback: "swapping",
+};
+
+/** One VM as the watch knows it. */
+export interface WatchedVm {
+    /** Its label (`aws us-east-1/i-…`). */
+    label: string;
+    cloud: string;
+    wave: number;
+    /** The stem of its resources' names. */
+    resourceName: string;
+}
+
+/** The VMs to follow and the resources declared for them (names, as the offline plan lists them). */
+export interface WatchPlan {
+    vms: WatchedVm[];
+    /** Every resource name of the stack. */
+    resources: string[];
+    /** How long the events may stay quiet before the update counts as gone (seconds; see quiet.ts). */
+    quietSeconds?: number;
+}
+
+/** The watch's view of a stack's offline plan. */
+export function watchPlanOf(run: OfflineRun): WatchPlan {
+    return {
+        vms: run.result.plan.vms.map((v) => ({ label: v.label, cloud: v.cloud, wave: v.wave, resourceName: v.slug })),
+        resources: run.tree.map((r) => r.name),
+        quietSeconds: defaultQuietSeconds(run.settings),
+    };
+}
+
+interface VmState {
+    vm: WatchedVm;
+    phase: Phase;
+    /** The step whose completion verifies the boot. */
+    last?: ChainStep;
+    reason?: string;
+    failedStep?: string;
+}
+
+/** What changed with one event, for the caller to report. */
+export interface Change {
+    kind: "failed" | "reason" | "verified" | "wave-done" | "phase" | "other-failure";
+    vm?: WatchedVm;
+    /** A resource outside any VM's chain (a rescue VM, an attachment) that failed. */
+    resource?: string;
+    reason?: string;
+    wave?: number;
+}
+
+/** Counts of VMs per phase. */
+export type Counts = Record<Phase, number>;
+
+export function emptyCounts(): Counts {
+    return Object.fromEntries(PHASES.map((p) => [p, 0])) as Counts;
+}
+
+/** The engine's colour codes (`<{%reset%}>`), terminal escapes and control characters out of a message (see display-text). */
+export function plainMessage(text: string): string {
+    return terminalText(text, { multiline: true }).trim();
+}
+
+/** A diagnostic's message as one line: its last three lines, the engine's prefix and colours gone. */
+function reasonOf(message: unknown): string {
+    return plainMessage(String(message ?? "")).replace(/^error:\s*/, "").split("\n").map((l) => l.trim()).filter(Boolean).slice(-3).join(" / ").slice(0, 1000);
+}
+
+/** The logical name at the end of a URN (`urn:pulumi:stack::project::type::name`). */
+function nameOfUrn(urn: string): string {
+    const at = urn.lastIndexOf("::");
+    return at < 0 ? urn : urn.slice(at + 2);
+}
+
+/** A resource's name from a URN as it may be shown (one line, no escapes, at most 200 characters). */
+function shownName(urn: string): string {
+    return terminalText(nameOfUrn(urn)).slice(0, 200);
+}
+
+/** What the watch calls a failure of the whole update that names no resource. */
+export const THE_UPDATE = "the update";
+
+/** The reason said when the engine's only word is that the update failed. */
+const ENGINE_SAYS_FAILED = "the engine reports the update failed; its reason is in the update's log";
+
+export class FleetProgress {
+    private readonly states: VmState[];
+    /** Resource name → the VM it belongs to and its step. */
+    private readonly steps = new Map<string, { state: VmState; step: ChainStep }>();
+    private readonly waves: number[];
+    private readonly doneWaves = new Set<number>();
+    /** The engine's summary (its end of the update), once it came. */
+    private summary?: { seconds?: number };
+    private cancelled = false;
+    /** The engine said the update as a whole failed (the stack's failure, its closing "update failed"). */
+    private stackFailed = false;
+    /** Resources outside the VMs' chains that failed, with the reason. */
+    private readonly others = new Map<string, string | undefined>();
+
+    constructor(plan: WatchPlan) {
+        const byStem = new Map<string, VmState>();
+        this.states = plan.vms.map((vm) => {
+            const state: VmState = { vm, phase: "waiting" };
+            byStem.set(vm.resourceName, state);
+            return state;
+        });
+        // The last of a VM's steps in chain order is the one whose success verifies its boot.
+        for (const name of plan.resources) {
+            const hit = chainStepOf(name);
+            const state = hit && byStem.get(hit.stem);
+            if (!hit || !state) continue;
+            this.steps.set(name, { state, step: hit.step });
+            if (state.last === undefined || CHAIN_STEPS.indexOf(hit.step) > CHAIN_STEPS.indexOf(state.last)) state.last = hit.step;
+        }
+        this.waves = [...new Set(plan.vms.map((v) => v.wave))].sort((a, b) => a - b);
+    }
+
+    /**
+     * How the update ended, once the engine said so (its summary, or its closing event without
+     * one): "succeeded" only when the engine reported no failure of any kind and every VM of the
+     * plan verified; "incomplete" when the engine reported none but some VM never verified.
+     */
+    get ended(): { result: "succeeded" | "failed" | "incomplete" | "cancelled"; seconds?: number } | undefined {
+        if (this.summary) {
+            const failed = this.stackFailed || this.others.size > 0 || this.states.some((s) => s.phase === "failed");
+            return { result: failed ? "failed" : this.unverified() > 0 ? "incomplete" : "succeeded", seconds: this.summary.seconds };
+        }
+        return this.cancelled ? { result: "cancelled" } : undefined;
+    }
+
+    /** How many VMs of the plan have not verified (failed, waiting or in flight). */
+    unverified(): number {
+        return this.states.filter((s) => s.phase !== "verified").length;
+    }
+
+    /** Takes one engine event; returns what it changed. */
+    apply(event: unknown): Change[] {
+        const e = event as Record<string, any>;
+        if (!e || typeof e !== "object") return [];
+        if (e.summaryEvent) {
+            const seconds = e.summaryEvent.durationSeconds;
+            this.summary = { seconds: typeof seconds === "number" ? seconds : undefined };
+            return [];
+        }
+        if (e.cancelEvent) {
+            this.cancelled = true;
+            return [];
+        }
+        if (e.policyEvent) return this.policy(e.policyEvent);
+        const urn: string | undefined = e.resourcePreEvent?.metadata?.urn ?? e.resOutputsEvent?.metadata?.urn ?? e.resOpFailedEvent?.metadata?.urn ?? e.diagnosticEvent?.urn;
+        if (!urn) return e.diagnosticEvent?.severity === "error" ? this.other(THE_UPDATE, e) : [];
+        const hit = this.steps.get(nameOfUrn(urn));
+        if (!hit) return urn.includes("::pulumi:pulumi:Stack::") && e.resOpFailedEvent ? this.wholeUpdateFailed() : this.other(shownName(urn), e);
+        const { state, step } = hit;
+        if (e.resourcePreEvent && !e.resourcePreEvent.planning) return this.enter(state, step);
+        if (e.resOutputsEvent && !e.resOutputsEvent.planning) {
+            if (step === state.last && state.phase !== "failed") return this.settle(state, "verified");
+            return this.enter(state, step);
+        }
+        if (e.resOpFailedEvent) return this.fail(state, step);
+        if (e.diagnosticEvent?.severity === "error") {
+            const reason = reasonOf(e.diagnosticEvent.message);
+            if (state.phase === "failed") {
+                if (state.reason) return [];
+                state.reason = reason;
+                return [{ kind: "reason", vm: state.vm, reason }];
+            }
+            state.reason = reason;
+            return this.fail(state, step);
+        }
+        return [];
+    }
+
+    /**
+     * The engine's word that the update as a whole failed (the stack's resOpFailedEvent, its
+     * closing "update failed"): the update is failed; said at once only when no failure was
+     * reported before it (otherwise it adds nothing).
+     */
+    private wholeUpdateFailed(): Change[] {
+        const first = !this.stackFailed && this.others.size === 0 && !this.states.some((s) => s.phase === "failed");
+        this.stackFailed = true;
+        // Listed without a reason, so that an error the engine sends after it still gives one.
+        if (first) this.others.set(THE_UPDATE, undefined);
+        return first ? [{ kind: "other-failure", resource: THE_UPDATE, reason: ENGINE_SAYS_FAILED }] : [];
+    }
+
+    /** A policy pack's verdict: a mandatory violation fails the update (advisory ones do not). */
+    private policy(p: Record<string, any>): Change[] {
+        if (p.enforcementLevel !== "mandatory") return [];
+        const rule = terminalText(`${p.policyPackName ?? "?"}/${p.policyName ?? "?"}`).slice(0, 200);
+        const resource = `${typeof p.resourceUrn === "string" && p.resourceUrn ? shownName(p.resourceUrn) : THE_UPDATE} (policy ${rule})`;
+        return this.other(resource, { diagnosticEvent: { severity: "error", message: p.message } });
+    }
+
+    /** A failure outside the chains (the program itself, a rescue VM): reported once, with its reason. */
+    private other(resource: string, e: Record<string, any>): Change[] {
+        const isError = e.diagnosticEvent?.severity === "error";
+        if (!e.resOpFailedEvent && !isError) return [];
+        const reason = isError ? reasonOf(e.diagnosticEvent.message) : undefined;
+        // The engine's closing word on the update adds nothing to the failures already reported.
+        if (reason === "update failed") return this.wholeUpdateFailed();
+        if (this.others.has(resource)) {
+            if (!reason || this.others.get(resource)) return [];
+            this.others.set(resource, reason);
+            return [{ kind: "reason", resource, reason }];
+        }
+        this.others.set(resource, reason);
+        return [{ kind: "other-failure", resource, reason }];
+    }
+
+    private enter(state: VmState, step: ChainStep): Change[] {
+        if (state.phase === "failed" || state.phase === "verified") return [];
+        const phase = STEP_PHASE[step];
+        if (PHASES.indexOf(phase) <= PHASES.indexOf(state.phase)) return [];
+        state.phase = phase;
+        return [{ kind: "phase", vm: state.vm }];
+    }
+
+    private fail(state: VmState, step: ChainStep): Change[] {
+        if (state.phase === "failed") return [];
+        state.failedStep = step;
+        return this.settle(state, "failed");
+    }
+
+    private settle(state: VmState, phase: "verified" | "failed"): Change[] {
+        if (state.phase === phase) return [];
+        state.phase = phase;
+        const changes: Change[] = [phase === "failed" ? { kind: "failed", vm: state.vm, reason: state.reason } : { kind: "verified", vm: state.vm }];
+        const wave = state.vm.wave;
+        if (!this.doneWaves.has(wave) && this.states.every((s) => s.vm.wave !== wave || s.phase === "verified" || s.phase === "failed")) {
+            this.doneWaves.add(wave);
+            changes.push({ kind: "wave-done", wave });
+        }
+        return changes;
+    }
+
+    /** Counts per wave and cloud (and totals), in wave order. */
+    counts(): { wave: number; cloud: string; counts: Counts }[] {
+        const rows = new Map<string, { wave: number; cloud: string; counts: Counts }>();
+        for (const s of this.states) {
+            const key = `${s.vm.wave}\u0000${s.vm.cloud}`;
+            if (!rows.has(key)) rows.set(key, { wave: s.vm.wave, cloud: s.vm.cloud, counts: emptyCounts() });
+            rows.get(key)!.counts[s.phase]++;
+        }
+        return [...rows.values()].sort((a, b) => a.wave - b.wave || a.cloud.localeCompare(b.cloud));
+    }
+
+    /** Totals over every VM, or over one wave's. */
+    total(wave?: number): Counts {
+        const c = emptyCounts();
+        for (const s of this.states) if (wave === undefined || s.vm.wave === wave) c[s.phase]++;
+        return c;
+    }
+
+    /** Failed VMs with their reasons, in wave order. */
+    failures(): { vm: WatchedVm; step?: string; reason?: string }[] {
+        return this.states.filter((s) => s.phase === "failed").map((s) => ({ vm: s.vm, step: s.failedStep, reason: s.reason }));
+    }
+
+    /** Resources outside the chains that failed, with their reasons. */
+    otherFailures(): { resource: string; reason?: string }[] {
+        return [...this.others].map(([resource, reason]) => ({ resource, reason }));
+    }
+
+    /** The waves, and which are done. */
+    waveStatus(): { wave: number; done: boolean }[] {
+        return this.waves.map((wave) => ({ wave, done: this.doneWaves.has(wave) }));
+    }
+}
