@@ -12,7 +12,7 @@ import { ImportResult, detectFormat, importKeys, pulumiConfigSet, renderImport }
 import { StopSignal, signalExitCode } from "../components/tools/keys/key-folder";
 import { configSourceOf, readStackConfig } from "../components/tools/offline/stack-config";
 import { configureClouds, loadInventory } from "../components/core/program";
-import { NAMESPACE } from "../components/core/settings";
+import { NAMESPACE } from "../components/core/contract/settings";
 import { disableStackTraces } from "./command/fast-stacks";
 import { ArgumentError, commandArguments, readFlags, stackName } from "./command/flags";
 

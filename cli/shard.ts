@@ -15,7 +15,7 @@ import { InputError } from "../components/core/contract/problems";
 import { readInventory } from "../components/core/inventory/read";
 import { readStackConfig } from "../components/tools/offline/stack-config";
 import { loadInventory } from "../components/core/program";
-import { NAMESPACE } from "../components/core/settings";
+import { NAMESPACE } from "../components/core/contract/settings";
 import { SHARD_BY, SHARD_NAME, ShardBy, ShardManifest, planShards } from "../components/core/plan/shard";
 import { disableStackTraces } from "./command/fast-stacks";
 import { ArgumentError, commandArguments, readFlags, stackName } from "./command/flags";

@@ -1,6 +1,7 @@
 import { InputError } from "../core/contract/problems";
 import { ConfigReader, TagRules, readTags } from "../core/config-values";
-import { ConfigSource, declareCloudConfigKeys } from "../core/settings";
+import { declareCloudConfigKeys } from "../core/settings";
+import { ConfigSource } from "../core/contract/settings";
 
 /** The AWS path's own settings. */
 export interface AwsConfig {

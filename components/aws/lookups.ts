@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { hexId, shortHash } from "../core/contract/identity";
-import { VmEntry } from "../core/inventory/validate";
+import { VmEntry } from "../core/contract/vm";
 import { scaleGroupMember } from "../core/contract/scale-group";
 import { autoScalingGroup } from "./identity";
 import { Resolved, RestoreLookup } from "../core/contract/cloud-path";

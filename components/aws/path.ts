@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { STRATEGIES, VmEntry } from "../core/inventory/validate";
+import { STRATEGIES } from "../core/contract/remedies";
+import { VmEntry } from "../core/contract/vm";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, RestoreLookup, SessionContext } from "../core/contract/cloud-path";
 import { AWS_CONFIG_KEYS, AwsConfig, readAwsConfig } from "./config";

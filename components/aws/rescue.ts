@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { shortHash } from "../core/contract/identity";
-import { RuleSet } from "../core/settings";
+import { RuleSet } from "../core/contract/settings";
 import { distinctSecrets, RescueContext, RescueStep } from "../core/contract/cloud-path";
 import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { AwsConfig } from "./config";

@@ -3,7 +3,7 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import { unpackEvidence, rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
-import { Settings } from "../core/settings";
+import { Settings } from "../core/contract/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/contract/cloud-path";
 import { AwsConfig } from "./config";
 import { AwsFacts } from "./lookups";

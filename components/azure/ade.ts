@@ -1,4 +1,4 @@
-import { VmEntry } from "../core/inventory/validate";
+import { VmEntry } from "../core/contract/vm";
 import { runSecretLookup } from "../gate/secret-lookup";
 import { azureScript } from "./scripts";
 

@@ -2,7 +2,7 @@ import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
 import { Provider } from "@pulumi/azure-native/provider";
 import { shortHash } from "../core/contract/identity";
-import { VmEntry } from "../core/inventory/validate";
+import { VmEntry } from "../core/contract/vm";
 import { scaleGroupMember } from "../core/contract/scale-group";
 import { scaleSetOf } from "./identity";
 import { Resolved, RestoreLookup } from "../core/contract/cloud-path";

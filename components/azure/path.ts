@@ -1,6 +1,7 @@
 import { Provider } from "@pulumi/azure-native/provider";
 import * as pulumi from "@pulumi/pulumi";
-import { STRATEGIES, VmEntry } from "../core/inventory/validate";
+import { STRATEGIES } from "../core/contract/remedies";
+import { VmEntry } from "../core/contract/vm";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, SessionContext } from "../core/contract/cloud-path";
 import { AZURE_CONFIG_KEYS, AzureConfig, readAzureConfig } from "./config";

@@ -4,7 +4,7 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import { evidenceAfterReport, rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport, unpackEvidence } from "../core/cloud-steps";
-import { RuleSet, Settings } from "../core/settings";
+import { RuleSet, Settings } from "../core/contract/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/contract/cloud-path";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
 import { AzureFacts } from "./lookups";

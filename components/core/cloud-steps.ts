@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as evidenceLine from "./scripts/evidence";
-import { Settings } from "./settings";
+import { Settings } from "./contract/settings";
 import { AttachStep, BackupStep, CloudSession, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext } from "./contract/cloud-path";
 
 /**

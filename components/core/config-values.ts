@@ -1,5 +1,5 @@
 import { Problem, show } from "./contract/problems";
-import { ConfigSource, NAMESPACE } from "./settings";
+import { ConfigSource, NAMESPACE } from "./contract/settings";
 
 /**
  * Typed readers over stack config for the clouds' own keys. Each records a problem naming the

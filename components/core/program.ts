@@ -2,11 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "./contract/identity";
 import { InputError, Problem, show } from "./contract/problems";
 import { readInventory } from "./inventory/read";
-import { ValidationContext, VmEntry, validateInventory } from "./inventory/validate";
-import { NAMESPACE, ConfigSource, Settings, readSettings } from "./settings";
+import { ValidationContext, validateInventory } from "./inventory/validate";
+import { VmEntry } from "./contract/vm";
+import { readSettings } from "./settings";
+import { NAMESPACE, ConfigSource, Settings } from "./contract/settings";
 import { Recovery, RecoveryResult } from "./recovery";
 import { CloudPath } from "./contract/cloud-path";
-import { RecoveryPlan } from "./plan/plan";
+import { RecoveryPlan } from "./contract/plan";
 import { VmRecord } from "./vm-chain";
 
 /** What the program needs from its surroundings; index.ts passes the real ones, tests their own. */

@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as local from "@pulumi/command/local";
 import { InputError, Problem } from "./contract/problems";
-import { VmEntry } from "./inventory/validate";
-import { PlacedVm, RecoveryPlan, buildPlan } from "./plan/plan";
-import { Settings } from "./settings";
+import { VmEntry } from "./contract/vm";
+import { buildPlan } from "./plan/plan";
+import { PlacedVm, RecoveryPlan } from "./contract/plan";
+import { Settings } from "./contract/settings";
 import { CloudPath, CloudSession, RescueStep } from "./contract/cloud-path";
 import { Placement, kebab, shortHash } from "./contract/identity";
 import { zoneKey } from "./plan/pools";

@@ -1,6 +1,6 @@
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
-import { RestorePoint } from "./contract/cloud-path";
+import { RestorePoint } from "./contract/vm";
 
 /** A snapshot or backup a cloud's restore-points script listed. */
 export interface RestoreCandidate {

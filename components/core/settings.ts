@@ -3,62 +3,8 @@ import * as path from "path";
 import { nearestName } from "./contract/nearest";
 import { Problem, InputError, show } from "./contract/problems";
 import { importedKeyConfig } from "./inventory/validate";
-import { WaveSettings } from "./plan/waves";
-
-/** The project's config namespace: keys are `bootloop-rescue:<key>`. */
-export const NAMESPACE = "bootloop-rescue";
-
-/** Reads stack config; implemented over `pulumi.Config` in the program and over plain maps in tests. */
-export interface ConfigSource {
-    /** The raw value of a fully qualified key (`bootloop-rescue:canary`), or undefined. */
-    get(key: string): string | undefined;
-    /** Whether a fully qualified key exists and whether it is a secret. */
-    kind(key: string): "secret" | "plain" | "missing";
-    /**
-     * Every fully qualified key the stack sets, so a misspelt setting is refused instead of
-     * ignored. Without it, the keys are those of the Pulumi runtime's config that this source
-     * also has (the program and the offline plan hand the runtime the stack's config).
-     */
-    keys?(): readonly string[];
-}
-
-/** The stack's settings, validated. */
-export interface Settings extends WaveSettings {
-    /** Inventory file, relative to the project folder. */
-    inventory: string;
-    /** Per-cloud override of the disks one rescue VM holds (`*` applies to every cloud). */
-    disksPerRescue: Readonly<Record<string, number>>;
-    /** Remove rescue VMs, attachments and scratch disks; keep backups, fixed disks and records. */
-    teardown: boolean;
-    /** Minutes a VM may take to show a real boot signal after the swap. */
-    bootTimeoutMinutes: number;
-    /** Minutes one repair (agent ready, engine run) may take on its rescue VM. */
-    repairTimeoutMinutes: number;
-    /** Restarts the reboot strategies try before giving up on a VM. */
-    maxReboots: number;
-    /** Minutes to wait for a real boot signal after each restart. */
-    rebootTimeoutMinutes: number;
-    /** Strategy restore: the newest backup taken before this instant (ISO 8601, UTC) is used. */
-    restoreBefore: string;
-    /** The operator's acknowledgement that strategy restore loses data written after the backup. */
-    acceptDataLoss: boolean;
-    /** VMs to roll back: `all`, or VM names (labels or keys) as the config lists them. */
-    rollback: "all" | readonly string[];
-    /** VM chains between their first change and their verified boot at once (the rest wait in wave order). */
-    maxInFlight: number;
-    /** Whether `maxInFlight` came from the stack config or is this runner's default. */
-    maxInFlightFrom: "config" | "runner";
-    /** The repair engine's built-in rule set every repair of the stack runs. */
-    ruleSet: RuleSet;
-}
-
-/**
- * The repair engine's built-in rule sets (`repair-disk --rule-set`): the CrowdStrike channel file
- * 291 rule, and the same with the registry's TxR files moved into the quarantine (build 14393
- * and later), as Azure's fix script grew to do.
- */
-export const RULE_SETS = ["crowdstrike-291", "crowdstrike-291-txr"] as const;
-export type RuleSet = (typeof RULE_SETS)[number];
+import { WaveSettings } from "./contract/plan";
+import { ConfigSource, NAMESPACE, RULE_SETS, RuleSet, Settings } from "./contract/settings";
 
 /**
  * VM chains one runner carries at once by default: 500 per core, at most 2,000. A chain in flight

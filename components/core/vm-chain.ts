@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { abridgeEvidence } from "./evidence-record";
-import { PlannedVm } from "./plan/plan";
+import { PlannedVm } from "./contract/plan";
 import { CloudSession, RescueStep, StepContext } from "./contract/cloud-path";
 
 /** What one VM's chain needs. */

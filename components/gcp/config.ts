@@ -1,6 +1,7 @@
 import { ConfigReader, TagRules, readTags } from "../core/config-values";
 import { InputError } from "../core/contract/problems";
-import { ConfigSource, declareCloudConfigKeys } from "../core/settings";
+import { declareCloudConfigKeys } from "../core/settings";
+import { ConfigSource } from "../core/contract/settings";
 
 /** The GCP path's own settings. */
 export interface GcpConfig {

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import { shortHash } from "../core/contract/identity";
-import { VmEntry } from "../core/inventory/validate";
+import { VmEntry } from "../core/contract/vm";
 import { scaleGroupMember } from "../core/contract/scale-group";
 import { managedGroup } from "./identity";
 import { Resolved, RestoreLookup } from "../core/contract/cloud-path";

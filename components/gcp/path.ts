@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { STRATEGIES, VmEntry } from "../core/inventory/validate";
+import { STRATEGIES } from "../core/contract/remedies";
+import { VmEntry } from "../core/contract/vm";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, SessionContext } from "../core/contract/cloud-path";
 import { GCP_CONFIG_KEYS, GcpConfig, readGcpConfig } from "./config";

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { shortHash } from "../core/contract/identity";
-import { RuleSet } from "../core/settings";
+import { RuleSet } from "../core/contract/settings";
 import { distinctSecrets, RescueContext, RescueStep } from "../core/contract/cloud-path";
 import { RESCUE_LIB, RESCUE_PACKAGES, installLine, rescueTools } from "../../rescue/payload";
 import { GcpConfig } from "./config";

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import { unpackEvidence, rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/contract/identity";
-import { Settings } from "../core/settings";
+import { Settings } from "../core/contract/settings";
 import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/contract/cloud-path";
 import { GcpConfig } from "./config";
 import { GcpFacts } from "./lookups";

@@ -277,7 +277,9 @@ describe("ci: the GitHub Actions example", function () {
 
     it("every command a run: line calls is an npm script of package.json or a command the README (the project's or the example's) shows", () => {
         const scripts = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8") + fs.readFileSync(path.join(EXAMPLE, "README.md"), "utf8");
+        // The project's README with its pages under docs/ (where the operators' guide shows the commands), and the example's README.
+        const docs = fs.readdirSync(path.join(root, "docs"), { recursive: true }).map(String).filter((f) => f.endsWith(".md")).sort();
+        const readme = ["README.md", ...docs.map((f) => path.join("docs", f))].map((f) => fs.readFileSync(path.join(root, f), "utf8")).join("\n") + fs.readFileSync(path.join(EXAMPLE, "README.md"), "utf8");
         const runs = [...workflows().flatMap(({ doc }) => Object.values(doc.jobs).flatMap((j) => (j.steps ?? []).map((s) => s.run))), ...loginAction().runs.steps.map((s) => s.run)].filter((r): r is string => !!r);
         // Shell words and the coreutils every runner has.
         const shell = new Set(["if", "then", "elif", "else", "fi", "[", "exit", "echo", "cat", "set"]);

@@ -2,7 +2,9 @@ import { strict as assert } from "assert";
 import { identities } from "../../components/registry/clouds";
 import { InputError, Problem, formatProblem } from "../../components/core/contract/problems";
 import { parseCsvInventory, parseYamlInventory } from "../../components/core/inventory/read";
-import { Strategy, ValidationContext, VmEntry, validateInventory } from "../../components/core/inventory/validate";
+import { ValidationContext, validateInventory } from "../../components/core/inventory/validate";
+import { Strategy } from "../../components/core/contract/remedies";
+import { VmEntry } from "../../components/core/contract/vm";
 
 const allBuilt: ValidationContext = {
     configNamespace: "bootloop-rescue",

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { PlacedVm, buildPlan, PlanSettings } from "../../components/core/plan/plan";
+import { buildPlan } from "../../components/core/plan/plan";
+import { PlacedVm, PlanSettings } from "../../components/core/contract/plan";
 import { assignWaves, canaryCount } from "../../components/core/plan/waves";
 import { vmSlug } from "../../components/core/contract/identity";
 

@@ -3,7 +3,7 @@ import { InputError } from "../../components/core/contract/problems";
 import { PlannedResource } from "../../components/tools/offline/capture";
 import { labInventory, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
 import { labCalls, labPath } from "../fixtures/lab-cloud";
-import { STRATEGIES } from "../../components/core/inventory/validate";
+import { STRATEGIES } from "../../components/core/contract/remedies";
 
 const byName = (rs: PlannedResource[]) => new Map(rs.map((r) => [r.name, r]));
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { InputError } from "../../components/core/contract/problems";
-import { STRATEGIES } from "../../components/core/inventory/validate";
+import { STRATEGIES } from "../../components/core/contract/remedies";
 import { PlannedResource } from "../../components/tools/offline/capture";
 import { labInventory, recordOf, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
 import { labPath } from "../fixtures/lab-cloud";

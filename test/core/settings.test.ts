@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { InputError } from "../../components/core/contract/problems";
+import { InputError, formatProblem } from "../../components/core/contract/problems";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -7,8 +7,8 @@ import { configSourceOf, readStackConfig } from "../../components/tools/offline/
 import * as pulumi from "@pulumi/pulumi";
 import { paths } from "../../components/registry/clouds";
 import { didYouMean } from "../../components/core/contract/nearest";
-import { formatProblem } from "../../components/core/contract/problems";
-import { CONFIG_KEYS, ConfigSource, RULE_SETS, defaultMaxInFlight, isKnownConfigKey, knownConfigKeys, readSettings } from "../../components/core/settings";
+import { CONFIG_KEYS, defaultMaxInFlight, isKnownConfigKey, knownConfigKeys, readSettings } from "../../components/core/settings";
+import { ConfigSource, RULE_SETS } from "../../components/core/contract/settings";
 import { runProjectScript, tempDir } from "../helpers/lab-run";
 
 const clouds = new Map([

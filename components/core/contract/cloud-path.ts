@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity, Placement } from "./identity";
-import { Strategy, VmEntry } from "../inventory/validate";
-import { PlannedVm } from "../plan/plan";
-import { RescueMember, RescuePool } from "../plan/pools";
-import { ConfigSource, Settings } from "../settings";
+import { Strategy } from "./remedies";
+import { VmEntry, RestorePoint } from "./vm";
+import { PlannedVm, RescueMember, RescuePool } from "./plan";
+import { ConfigSource, Settings } from "./settings";
 
 /** What every step returns: the resource the next step waits for. */
 export interface Step {
@@ -78,14 +78,6 @@ export interface RollbackStep extends Step {
     message: pulumi.Output<string>;
     /** Seconds per phase (stop, swap, start, total). */
     timings: pulumi.Output<Record<string, number>>;
-}
-
-/** A backup a VM's OS disk can be restored from (strategy restore). */
-export interface RestorePoint {
-    /** Cloud id of the snapshot or backup. */
-    id: string;
-    /** When it was taken (ISO 8601, UTC). */
-    createdAt: string;
 }
 
 /** What a restore-point lookup needs: only backups taken before this instant (ISO 8601, UTC) qualify. */

@@ -3,14 +3,8 @@ import { didYouMean } from "../contract/nearest";
 import { Problem, InputError, show } from "../contract/problems";
 import type { BitLockerKeySources } from "../contract/cloud-path";
 import { RawEntry, RawInventory } from "./read";
-
-/** The remedies an entry can ask for. */
-export const STRATEGIES = ["repair", "reboot", "reboot-then-repair", "restore"] as const;
-/**
- * One remedy: `repair` (offline disk repair), `reboot` (restart until it boots), `reboot-then-repair`
- * (restarts first, the repair chain for a VM they did not bring back), `restore` (disk from a backup).
- */
-export type Strategy = (typeof STRATEGIES)[number];
+import { VmEntry } from "../contract/vm";
+import { STRATEGIES, Strategy } from "../contract/remedies";
 
 /** Fields every entry may carry, whatever its cloud. */
 const COMMON_FIELDS = ["cloud", "strategy", "wave", "bitlockerKey", "restoreFrom", "restoreFromOtherDisk", "hostname", "labels"] as const;
@@ -34,41 +28,6 @@ const MAX_WAVE = 10_000;
  */
 const SET_SECRET_KEY = (name: string) =>
     `set it on standard input with \`pulumi config set --secret ${name} < FILE\` (a file or a pipe, never an argument: the process list and shell history keep arguments), or drop bitlockerKey and let \`npm run import-keys -- --stack STACK --from EXPORT.csv\` store the keys`;
-
-/** A validated inventory entry: everything later stages need, nothing left unchecked. */
-export interface VmEntry {
-    /** Position in the inventory (for messages). */
-    index: number;
-    /** Line of the entry in the inventory file, when known. */
-    line?: number;
-    /** The `cloud:` value. */
-    cloud: string;
-    /** The cloud's own fields (e.g. region and instanceId), validated against their patterns. */
-    fields: Readonly<Record<string, string>>;
-    /** Canonical identity: same VM ⇔ same key. */
-    key: string;
-    /** Human label for messages and reports. */
-    label: string;
-    /** Resource-name stem derived from the key alone. */
-    slug: string;
-    /** The remedy to apply. */
-    strategy: Strategy;
-    /** Explicit wave, when the inventory sets one. */
-    wave?: number;
-    /** Fully qualified stack-config key of the secret BitLocker recovery password, if any. */
-    bitlockerKey?: string;
-    /** Snapshot or backup to restore from (strategy `restore` only). */
-    restoreFrom?: string;
-    /**
-     * True when `restoreFrom` names a backup of another disk on purpose (a golden image): without
-     * it, a backup that was not taken from this VM's original OS disk is refused.
-     */
-    restoreFromOtherDisk?: boolean;
-    /** The VM's Windows computer name, when the inventory gives it (`npm run import-keys` matches recovery keys by it). */
-    hostname?: string;
-    /** Free-form labels carried into tags and the report. */
-    labels: Readonly<Record<string, string>>;
-}
 
 /** What validation needs to know beyond the file itself. */
 export interface ValidationContext {

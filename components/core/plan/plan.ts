@@ -1,57 +1,10 @@
-import { Placement } from "../contract/identity";
-import { Strategy, VmEntry } from "../inventory/validate";
-import { RescuePool, RescueSeat, planPools, zoneKey } from "./pools";
-import { WaveSettings, assignWaves } from "./waves";
-import { RestorePoint } from "../contract/cloud-path";
+import { Strategy } from "../contract/remedies";
+import { planPools, zoneKey } from "./pools";
+import { assignWaves } from "./waves";
+import { PlacedVm, PlannedVm, PlanSettings, RecoveryPlan } from "../contract/plan";
 
 /** Strategies whose chain attaches a copy of the disk to a rescue VM. */
 const NEEDS_RESCUE: readonly Strategy[] = ["repair", "reboot-then-repair"];
-
-/** A validated entry whose placement is known (from the inventory or the cloud's lookup). */
-export interface PlacedVm extends VmEntry {
-    /** Scope, region and zone of the VM. */
-    placement: Placement;
-    /** The VM's original OS disk, as the lookup found it (never written). */
-    originalDiskId: string;
-    /** Facts the cloud's lookup found (device names, disk shape, …), passed back to the cloud's steps. */
-    facts: Readonly<Record<string, string>>;
-    /** Strategy restore: the backup the lookup chose. */
-    restorePoint?: RestorePoint;
-    /** Listed in `rollback`: its original OS disk goes back in, and nothing of its chain is declared. */
-    rollback: boolean;
-}
-
-/** A VM with its place in the plan. */
-export interface PlannedVm extends PlacedVm {
-    /** The wave it is recovered in. */
-    wave: number;
-    /** The rescue VM and slot its disk copy is repaired on, for strategies that need one. */
-    seat?: RescueSeat;
-}
-
-/** One wave: VMs recovered together after every earlier wave verified. */
-export interface Wave {
-    /** Wave number (waves run in increasing order; numbers may have gaps). */
-    wave: number;
-    /** Keys of its VMs, in inventory order. */
-    vms: string[];
-}
-
-/** Everything `pulumi up` will do, decided before any resource is declared. */
-export interface RecoveryPlan {
-    /** Every VM, grouped by cloud → scope → region → zone, then inventory order. */
-    vms: PlannedVm[];
-    /** Waves in the order they run. */
-    waves: Wave[];
-    /** Rescue VMs per zone. */
-    rescuePools: RescuePool[];
-}
-
-/** Settings the plan depends on. */
-export interface PlanSettings extends WaveSettings {
-    /** Disks one rescue VM of a cloud holds at most. */
-    disksPerRescue(cloud: string): number;
-}
 
 /** Builds the plan: waves, rescue pools and seats. Pure and deterministic. */
 export function buildPlan(vms: readonly PlacedVm[], settings: PlanSettings): RecoveryPlan {

@@ -1,4 +1,5 @@
 import { Placement, kebab, shortHash } from "../contract/identity";
+import { RescuePool, RescueSeat } from "../contract/plan";
 
 /** The facts rescue pooling needs about a VM that is repaired offline. */
 export interface PoolCandidate {
@@ -10,36 +11,6 @@ export interface PoolCandidate {
     placement: Placement;
     /** Wave of the VM: earlier waves take the first rescue slots. */
     wave: number;
-}
-
-/** One rescue VM of a pool and the disks it serves. */
-export interface RescueMember {
-    /** Resource-name stem of the rescue VM, derived from the zone's identity and the member number. */
-    name: string;
-    /** Member number within its zone's pool (0, 1, …). */
-    number: number;
-    /** Keys of the VMs whose disks it repairs, in slot order. */
-    vms: string[];
-}
-
-/** The rescue VMs of one zone (of one account/subscription/project and region). */
-export interface RescuePool {
-    /** Cloud of the pool. */
-    cloud: string;
-    /** Where its rescue VMs run: the same zone as the disks they repair. */
-    placement: Placement;
-    /** Disks one rescue VM holds at most. */
-    capacity: number;
-    /** The rescue VMs: ceil(disks / capacity) of them. */
-    members: RescueMember[];
-}
-
-/** A VM's place in the pool: which rescue VM and which attach slot on it. */
-export interface RescueSeat {
-    /** Name of the rescue member. */
-    member: string;
-    /** Zero-based slot on that rescue VM (the cloud maps it to a device name or LUN). */
-    slot: number;
 }
 
 /** Stable text identity of a zone: cloud, scope, region and zone. */

@@ -1,5 +1,5 @@
 import { CloudIdentity } from "../contract/identity";
-import { VmEntry } from "../inventory/validate";
+import { VmEntry } from "../contract/vm";
 
 /** What shards are cut along: VMs of one shard always share it. */
 export const SHARD_BY = ["cloud", "region", "account"] as const;

@@ -1,10 +1,4 @@
-/** How the VMs without an explicit `wave` are split into waves. */
-export interface WaveSettings {
-    /** Size of the canary wave (wave 0): a VM count, or a percentage of the VMs without an explicit wave. */
-    canary: { count: number } | { percent: number };
-    /** VMs per later wave; undefined puts every VM after the canary into wave 1. */
-    waveSize?: number;
-}
+import { WaveSettings } from "../contract/plan";
 
 /** The facts wave assignment needs about a VM. */
 export interface WaveCandidate {

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { InputError, Problem } from "../../core/contract/problems";
 import { readStackConfig } from "../offline/stack-config";
-import { NAMESPACE } from "../../core/settings";
+import { NAMESPACE } from "../../core/contract/settings";
 import { ShardManifest } from "../../core/plan/shard";
 
 /** The stacks of one CI run. */

@@ -1,5 +1,5 @@
 import type { ScaleGroup } from "../../core/contract/scale-group";
-import type { ConfigSource } from "../../core/settings";
+import type { ConfigSource } from "../../core/contract/settings";
 
 /**
  * Discovery (`npm run discover`): what each cloud gives core to find the boot-looping Windows VMs

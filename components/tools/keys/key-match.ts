@@ -1,5 +1,5 @@
 import { CloudIdentity } from "../../core/contract/identity";
-import { VmEntry } from "../../core/inventory/validate";
+import { VmEntry } from "../../core/contract/vm";
 import { KeyRow } from "./key-export";
 
 /** The keys an export holds for the inventory's VMs, and what matched nothing. */

@@ -1,4 +1,4 @@
-import { RecoveryPlan } from "../../core/plan/plan";
+import { RecoveryPlan } from "../../core/contract/plan";
 import { PlannedResource } from "./capture";
 
 /**

@@ -2,7 +2,7 @@ import * as os from "os";
 import { estimateState, recommendedParallel } from "./fleet";
 import { OfflineRun } from "./run";
 import { KeySource } from "../../core/recovery";
-import { RescuePool } from "../../core/plan/pools";
+import { RescuePool } from "../../core/contract/plan";
 import { OfflinePlaceholders } from "./placeholders";
 
 /** How the summary marks a value the offline plan invented. */

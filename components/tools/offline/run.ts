@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "../../core/contract/identity";
-import { VmEntry } from "../../core/inventory/validate";
+import { VmEntry } from "../../core/contract/vm";
 import { ProgramOutputs, recover } from "../../core/program";
-import { Settings } from "../../core/settings";
+import { Settings } from "../../core/contract/settings";
 import { CloudPath } from "../../core/contract/cloud-path";
 import { RecoveryResult } from "../../core/recovery";
 import { PlannedResource, ResourceCapture } from "./capture";

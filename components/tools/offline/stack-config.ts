@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { InputError } from "../../core/contract/problems";
-import { ConfigSource } from "../../core/settings";
+import { ConfigSource } from "../../core/contract/settings";
 
 /** A stack's config as the offline plan sees it: values as strings, and which keys are secrets. */
 export interface StackConfig {

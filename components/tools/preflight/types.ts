@@ -1,5 +1,5 @@
 import type { DiscoveryCli } from "../discovery/types";
-import type { Strategy } from "../../core/inventory/validate";
+import type { Strategy } from "../../core/contract/remedies";
 import { errorLine } from "./error-line";
 
 /**

@@ -4,7 +4,7 @@
 // margin; an update whose process died (a runner lost, a kill) writes no summary, and without this
 // the watch would follow its log for ever.
 import { rebootCommandSettings, repairCommandSettings, swapCommandSettings } from "../../core/cloud-steps";
-import { Settings } from "../../core/settings";
+import { Settings } from "../../core/contract/settings";
 import { StepContext } from "../../core/contract/cloud-path";
 
 /** The longest fixed time limit of a disk or snapshot step (AWS and GCP: 120 minutes). */

@@ -1,0 +1,45 @@
+// A VM as its inventory entry gives it, validated, and a backup its OS disk can be restored from.
+import { Strategy } from "./remedies";
+
+/** A validated inventory entry: everything later stages need, nothing left unchecked. */
+export interface VmEntry {
+    /** Position in the inventory (for messages). */
+    index: number;
+    /** Line of the entry in the inventory file, when known. */
+    line?: number;
+    /** The `cloud:` value. */
+    cloud: string;
+    /** The cloud's own fields (e.g. region and instanceId), validated against their patterns. */
+    fields: Readonly<Record<string, string>>;
+    /** Canonical identity: same VM ⇔ same key. */
+    key: string;
+    /** Human label for messages and reports. */
+    label: string;
+    /** Resource-name stem derived from the key alone. */
+    slug: string;
+    /** The remedy to apply. */
+    strategy: Strategy;
+    /** Explicit wave, when the inventory sets one. */
+    wave?: number;
+    /** Fully qualified stack-config key of the secret BitLocker recovery password, if any. */
+    bitlockerKey?: string;
+    /** Snapshot or backup to restore from (strategy `restore` only). */
+    restoreFrom?: string;
+    /**
+     * True when `restoreFrom` names a backup of another disk on purpose (a golden image): without
+     * it, a backup that was not taken from this VM's original OS disk is refused.
+     */
+    restoreFromOtherDisk?: boolean;
+    /** The VM's Windows computer name, when the inventory gives it (`npm run import-keys` matches recovery keys by it). */
+    hostname?: string;
+    /** Free-form labels carried into tags and the report. */
+    labels: Readonly<Record<string, string>>;
+}
+
+/** A backup a VM's OS disk can be restored from (strategy restore). */
+export interface RestorePoint {
+    /** Cloud id of the snapshot or backup. */
+    id: string;
+    /** When it was taken (ISO 8601, UTC). */
+    createdAt: string;
+}
