@@ -254,7 +254,9 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
     });
 
     it("the README's worked example, as written: the vendor's driver file quarantined and its service disabled", () => {
-        const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+        // The README and its pages under docs/, where the repair engine's rules are documented now.
+        const docs = fs.readdirSync(path.join(__dirname, "../../docs"), { recursive: true }).map(String).filter((f) => f.endsWith(".md")).sort();
+        const readme = ["README.md", ...docs.map((f) => path.join("docs", f))].map((f) => fs.readFileSync(path.join(__dirname, "../..", f), "utf8")).join("\n");
         const example = /\*\*Worked example: the next incident's driver\.\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1];
         const rules = path.join(workDir, "worked-example.yaml");
         fs.writeFileSync(rules, example);
