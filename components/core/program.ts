@@ -10,6 +10,7 @@ import { Recovery, RecoveryResult } from "./recovery";
 import { CloudPath } from "./contract/cloud-path";
 import { RecoveryPlan } from "./contract/plan";
 import { VmRecord } from "./vm-chain";
+import { REMEDIES } from "./contract/remedies";
 
 /** What the program needs from its surroundings; index.ts passes the real ones, tests their own. */
 export interface ProgramArgs {
@@ -130,7 +131,7 @@ function rollbackKeys(names: Settings["rollback"], vms: readonly VmEntry[], stac
 /** Strategy restore loses what was written after the backup: the stack must say it accepts that. */
 function requireDataLossAcknowledgement(settings: Settings, vms: readonly VmEntry[], rollback: Settings["rollback"], stackFile: string, problems: Problem[]): void {
     if (settings.acceptDataLoss) return;
-    const restoring = vms.filter((v) => v.strategy === "restore" && rollback !== "all" && !rollback.includes(v.key));
+    const restoring = vms.filter((v) => REMEDIES[v.strategy].restores && rollback !== "all" && !rollback.includes(v.key));
     if (restoring.length === 0) return;
     const shown = restoring.slice(0, 3).map((v) => `vms[${v.index}] ${v.label}`).join(", ") + (restoring.length > 3 ? ` and ${restoring.length - 3} more` : "");
     problems.push({

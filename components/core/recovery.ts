@@ -10,6 +10,7 @@ import { Placement, kebab, shortHash } from "./contract/identity";
 import { zoneKey } from "./plan/pools";
 import { VmRecord, declareRollback, declareVmChain } from "./vm-chain";
 import { waveGateName } from "./contract/chain-steps";
+import { REMEDIES, Strategy } from "./contract/remedies";
 
 /** Where a VM's BitLocker keys come from (see {@link RecoveryResult.keySources}). */
 export type KeySource = "stack config" | "cloud" | "secret store";
@@ -189,8 +190,8 @@ export class Zone extends pulumi.ComponentResource {
  * Whether this run repairs the VM's disk on a rescue VM (and so may need its BitLocker keys): its
  * strategy repairs, it is not rolled back, and the run is no teardown.
  */
-function repairsDisk(strategy: string, rolledBack: boolean, teardown: boolean): boolean {
-    return (strategy === "repair" || strategy === "reboot-then-repair") && !rolledBack && !teardown;
+function repairsDisk(strategy: Strategy, rolledBack: boolean, teardown: boolean): boolean {
+    return REMEDIES[strategy].repairs && !rolledBack && !teardown;
 }
 
 /**
@@ -206,7 +207,7 @@ async function resolveAll(
     rolledBack: (vm: VmEntry) => boolean,
     settings: Pick<Settings, "restoreBefore" | "teardown">,
 ): Promise<{ placed: PlacedVm[]; beks: Map<string, pulumi.Output<string>> }> {
-    const restoreFor = (vm: VmEntry) => (vm.strategy === "restore" && !rolledBack(vm) ? { before: settings.restoreBefore } : undefined);
+    const restoreFor = (vm: VmEntry) => (REMEDIES[vm.strategy].restores && !rolledBack(vm) ? { before: settings.restoreBefore } : undefined);
     const problems: Problem[] = [];
     const failed = (vm: VmEntry, reason: unknown) => problems.push({ file, entry: vm.index, line: vm.line, vm: vm.label, message: `lookup failed: ${reason instanceof Error ? reason.message : String(reason)}` });
     const settled = await Promise.allSettled(

@@ -14,7 +14,7 @@ const projectRoot = path.resolve(__dirname, "../..");
  * ts-node, with INIT_CWD set to `cwd`, and the environment given on top of this one.
  */
 export function runProjectScript(name: string, args: string[], cwd = projectRoot, env: Record<string, string> = {}): SpawnSyncReturns<string> {
-    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(projectRoot, "scripts", `${name}.ts`), ...args], {
+    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(projectRoot, "cli", `${name}.ts`), ...args], {
         cwd,
         encoding: "utf8",
         env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(projectRoot, "tsconfig.json"), ...env },

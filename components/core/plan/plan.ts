@@ -1,16 +1,14 @@
-import { Strategy } from "../contract/remedies";
 import { planPools, zoneKey } from "./pools";
 import { assignWaves } from "./waves";
 import { PlacedVm, PlannedVm, PlanSettings, RecoveryPlan } from "../contract/plan";
+import { REMEDIES } from "../contract/remedies";
 
-/** Strategies whose chain attaches a copy of the disk to a rescue VM. */
-const NEEDS_RESCUE: readonly Strategy[] = ["repair", "reboot-then-repair"];
 
 /** Builds the plan: waves, rescue pools and seats. Pure and deterministic. */
 export function buildPlan(vms: readonly PlacedVm[], settings: PlanSettings): RecoveryPlan {
     const waveOf = assignWaves(vms, settings);
     const { pools, seats } = planPools(
-        vms.filter((v) => NEEDS_RESCUE.includes(v.strategy) && !v.rollback).map((v) => ({ key: v.key, cloud: v.cloud, placement: v.placement, wave: waveOf.get(v.key)! })),
+        vms.filter((v) => REMEDIES[v.strategy].repairs && !v.rollback).map((v) => ({ key: v.key, cloud: v.cloud, placement: v.placement, wave: waveOf.get(v.key)! })),
         settings.disksPerRescue,
     );
     const planned: PlannedVm[] = vms

@@ -1,5 +1,6 @@
 import { RecoveryPlan } from "../../core/contract/plan";
 import { PlannedResource } from "./capture";
+import { REMEDIES } from "../../core/contract/remedies";
 
 /**
  * The `--parallel` to give `pulumi up`: one operation per chain in flight (each chain's steps run
@@ -96,7 +97,7 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
     const slugs = new Map(plan.vms.map((v) => [v.slug, v.label]));
     // Each VM's record in the stack outputs: identity, status, disks, timings, and its evidence,
     // abridged, when its chain repairs a disk.
-    const perVm = new Map<string, number>(plan.vms.map((v) => [v.slug, 800 + (!v.rollback && (v.strategy === "repair" || v.strategy === "reboot-then-repair") ? RECORD_EVIDENCE_BYTES : 0)]));
+    const perVm = new Map<string, number>(plan.vms.map((v) => [v.slug, 800 + (!v.rollback && REMEDIES[v.strategy].repairs ? RECORD_EVIDENCE_BYTES : 0)]));
     let shared = 0;
     // The evidence is printed once, by a command: the repair, when it is one (its output stays in
     // state), or else the swap, which reads it back from the repair (whose output state does not

@@ -4,6 +4,7 @@ import { OfflineRun } from "./run";
 import { KeySource } from "../../core/recovery";
 import { RescuePool } from "../../core/contract/plan";
 import { OfflinePlaceholders } from "./placeholders";
+import { REMEDIES } from "../../core/contract/remedies";
 
 /** How the summary marks a value the offline plan invented. */
 export const PLACEHOLDER_MARK = "(placeholder)";
@@ -122,12 +123,12 @@ function remedyLines(run: OfflineRun): string[] {
     const lines: string[] = [];
     const some = (labels: string[]) => (labels.length > 20 ? `${labels.slice(0, 20).join(", ")}, … and ${labels.length - 20} more` : labels.join(", "));
     const active = plan.vms.filter((v) => !v.rollback);
-    const rebooting = active.filter((v) => v.strategy === "reboot" || v.strategy === "reboot-then-repair");
+    const rebooting = active.filter((v) => REMEDIES[v.strategy].reboots);
     if (rebooting.length > 0) {
         const { maxReboots, rebootTimeoutMinutes } = run.settings;
         lines.push(`Restarts: ${rebooting.length} VM${rebooting.length === 1 ? "" : "s"}, up to ${maxReboots} restarts each, waiting up to ${rebootTimeoutMinutes} min for a boot signal after each.`, "");
     }
-    const restoring = active.filter((v) => v.strategy === "restore" && v.restorePoint);
+    const restoring = active.filter((v) => REMEDIES[v.strategy].restores && v.restorePoint);
     if (restoring.length > 0) {
         lines.push(`Restores (data written after each backup is lost; backups taken before ${run.settings.restoreBefore}):`);
         for (const vm of restoring.slice(0, 50)) {
