@@ -9,6 +9,7 @@ import { AwsConfig } from "./config";
 import { AwsFacts } from "./lookups";
 import { awsCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
+import { ChainStep, chainStepName } from "../core/contract/chain-steps";
 
 /** Device names for attach slots: /dev/sdf … /dev/sdz, then /dev/sdb … /dev/sde (25 in all). */
 const DEVICE_LETTERS = "fghijklmnopqrstuvwxyzbcde";
@@ -38,8 +39,8 @@ export interface AwsStepEnv {
 const facts = (ctx: StepContext) => ctx.vm.facts as unknown as AwsFacts;
 const region = (ctx: StepContext) => ctx.vm.fields.region;
 
-function tags(env: AwsStepEnv, ctx: StepContext, role: string): Record<string, string> {
-    return { ...ctx.vm.labels, ...env.tags, "bootloop-rescue:instance": ctx.vm.fields.instanceId, "bootloop-rescue:role": role, Name: `${ctx.vm.slug}-${role}` };
+function tags(env: AwsStepEnv, ctx: StepContext, role: ChainStep): Record<string, string> {
+    return { ...ctx.vm.labels, ...env.tags, "bootloop-rescue:instance": ctx.vm.fields.instanceId, "bootloop-rescue:role": role, Name: chainStepName(ctx.vm.slug, role) };
 }
 
 /** Tags of a volume that may become the root volume: it names the original, so later lookups find it. */
@@ -65,7 +66,7 @@ function commandEnv(env: AwsStepEnv, ctx: StepContext): Record<string, string> {
 
 export function backup(env: AwsStepEnv, ctx: StepContext): BackupStep {
     const snapshot = new aws.ebs.Snapshot(
-        `${ctx.vm.slug}-backup`,
+        chainStepName(ctx.vm.slug, "backup"),
         {
             volumeId: ctx.vm.originalDiskId,
             region: region(ctx),
@@ -80,7 +81,7 @@ export function backup(env: AwsStepEnv, ctx: StepContext): BackupStep {
 export function scratchDisk(env: AwsStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
     const f = facts(ctx);
     const volume = new aws.ebs.Volume(
-        `${ctx.vm.slug}-scratch`,
+        chainStepName(ctx.vm.slug, "scratch"),
         {
             availabilityZone: ctx.vm.placement.zone,
             region: region(ctx),
@@ -99,7 +100,7 @@ export function scratchDisk(env: AwsStepEnv, ctx: StepContext, backup: BackupSte
 
 export function attach(env: AwsStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
     const attachment = new aws.ec2.VolumeAttachment(
-        `${ctx.vm.slug}-attach`,
+        chainStepName(ctx.vm.slug, "attach"),
         { deviceName: deviceForSlot(ctx.vm.seat!.slot), volumeId: scratch.diskId, instanceId: rescue.id, region: region(ctx) },
         opts(env, ctx),
     );
@@ -130,7 +131,7 @@ export function fixedDisk(env: AwsStepEnv, ctx: StepContext, source: { repair: R
     // EBS CopyVolumes: a crash-consistent copy of the repaired scratch volume in the same AZ, made
     // after the engine unmounted it cleanly. It was never attached to anything: the swap attaches it.
     const copy = new aws.ebs.VolumeCopy(
-        `${ctx.vm.slug}-fixed`,
+        chainStepName(ctx.vm.slug, "fixed"),
         { sourceVolumeId: source ? source.scratch.diskId : RETIRED, region: region(ctx), volumeType: f.volumeType, ...volumeShape(f), tags: rootCandidateTags(env, ctx, "fixed") },
         opts(env, ctx, { ignoreChanges: ["sourceVolumeId"], customTimeouts: { create: "120m" } }),
     );
@@ -138,9 +139,9 @@ export function fixedDisk(env: AwsStepEnv, ctx: StepContext, source: { repair: R
 }
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: string, script: Parameters<typeof awsCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: ChainStep, script: Parameters<typeof awsCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
     return new local.Command(
-        `${ctx.vm.slug}-${step}`,
+        chainStepName(ctx.vm.slug, step),
         {
             create: awsCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
@@ -174,7 +175,7 @@ export function restoredDisk(env: AwsStepEnv, ctx: StepContext): DiskStep {
     const f = facts(ctx);
     // A new volume from the chosen snapshot: never attached to anything before the swap.
     const volume = new aws.ebs.Volume(
-        `${ctx.vm.slug}-restored`,
+        chainStepName(ctx.vm.slug, "restored"),
         {
             availabilityZone: ctx.vm.placement.zone,
             region: region(ctx),

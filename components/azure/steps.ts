@@ -12,6 +12,7 @@ import { AdeCollection } from "./ade";
 import { AzureRescueVm } from "./rescue";
 import { azureCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
+import { ChainStep, chainStepName } from "../core/contract/chain-steps";
 
 /** What the Azure steps share within one run. */
 export interface AzureStepEnv {
@@ -66,7 +67,7 @@ function adeShape(f: AzureFacts, role: "backup" | "scratch" | "fixed" | "restore
 export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
     const f = facts(ctx);
     const snapshot = new compute.Snapshot(
-        `${ctx.vm.slug}-backup`,
+        chainStepName(ctx.vm.slug, "backup"),
         {
             resourceGroupName: ctx.vm.fields.resourceGroup,
             location: ctx.vm.placement.region,
@@ -87,7 +88,7 @@ export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
 function copiedDisk(env: AzureStepEnv, ctx: StepContext, role: "scratch" | "fixed" | "restored", sourceId: pulumi.Input<string>, extra: pulumi.CustomResourceOptions): compute.Disk {
     const f = facts(ctx);
     return new compute.Disk(
-        `${ctx.vm.slug}-${role}`,
+        chainStepName(ctx.vm.slug, role),
         {
             resourceGroupName: ctx.vm.fields.resourceGroup,
             location: ctx.vm.placement.region,
@@ -119,7 +120,7 @@ export function scratchDisk(env: AzureStepEnv, ctx: StepContext, backup: BackupS
 export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
     const lun = String(ctx.vm.seat!.slot);
     const command = new local.Command(
-        `${ctx.vm.slug}-attach`,
+        chainStepName(ctx.vm.slug, "attach"),
         {
             create: azureCommandLine("attach"),
             // Stated exception to "deletes are no-ops": removing the attachment (teardown) detaches
@@ -163,7 +164,7 @@ export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: 
     const where = env.rescueOf(attached.rescue);
     const provider = env.providerOf(where.subscription);
     const command = new compute.VirtualMachineRunCommandByVirtualMachine(
-        `${ctx.vm.slug}-repair`,
+        chainStepName(ctx.vm.slug, "repair"),
         {
             resourceGroupName: where.resourceGroup,
             vmName: where.vmName,
@@ -209,9 +210,9 @@ function vmEnv(ctx: StepContext): Record<string, string> {
 }
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: string, script: Parameters<typeof azureCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: ChainStep, script: Parameters<typeof azureCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
     return new local.Command(
-        `${ctx.vm.slug}-${step}`,
+        chainStepName(ctx.vm.slug, step),
         {
             create: azureCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,

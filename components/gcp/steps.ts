@@ -11,6 +11,7 @@ import { GcpFacts } from "./lookups";
 import { GcpRescueInstance } from "./rescue";
 import { gcpCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
+import { ChainStep, chainStepName } from "../core/contract/chain-steps";
 
 /** What the GCP steps share within one run. */
 export interface GcpStepEnv {
@@ -58,7 +59,7 @@ function diskShape(f: GcpFacts) {
 export function backup(env: GcpStepEnv, ctx: StepContext): BackupStep {
     const f = facts(ctx);
     const snapshot = new gcp.compute.Snapshot(
-        `${ctx.vm.slug}-backup`,
+        chainStepName(ctx.vm.slug, "backup"),
         {
             project: ctx.vm.fields.project,
             zone: ctx.vm.fields.zone,
@@ -74,7 +75,7 @@ export function backup(env: GcpStepEnv, ctx: StepContext): BackupStep {
 
 export function scratchDisk(env: GcpStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
     const disk = new gcp.compute.Disk(
-        `${ctx.vm.slug}-scratch`,
+        chainStepName(ctx.vm.slug, "scratch"),
         { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, snapshot: backup.backupId, ...diskShape(facts(ctx)), labels: labels(env, ctx, "scratch") },
         opts(env, ctx, { customTimeouts: { create: "60m" } }),
     );
@@ -92,7 +93,7 @@ export function deviceName(slug: string, scratchId: string): string {
 export function attach(env: GcpStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
     const device = scratch.diskId.apply((id) => deviceName(ctx.vm.slug, id));
     const attachment = new gcp.compute.AttachedDisk(
-        `${ctx.vm.slug}-attach`,
+        chainStepName(ctx.vm.slug, "attach"),
         { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, disk: scratch.diskId, instance: rescue.id, deviceName: device, mode: "READ_WRITE" },
         opts(env, ctx),
     );
@@ -113,7 +114,7 @@ export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: At
 export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {
     // A clone of the repaired scratch disk, never attached to anything before the swap.
     const disk = new gcp.compute.Disk(
-        `${ctx.vm.slug}-fixed`,
+        chainStepName(ctx.vm.slug, "fixed"),
         { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, sourceDisk: source ? source.scratch.diskId : "retired", ...diskShape(facts(ctx)), labels: rootCandidateLabels(env, ctx, "fixed") },
         opts(env, ctx, { ignoreChanges: ["sourceDisk"], customTimeouts: { create: "120m" } }),
     );
@@ -124,9 +125,9 @@ export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: R
 const onInstance = (ctx: StepContext) => ({ INSTANCE: ctx.vm.fields.instance });
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: string, script: Parameters<typeof gcpCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: ChainStep, script: Parameters<typeof gcpCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
     return new local.Command(
-        `${ctx.vm.slug}-${step}`,
+        chainStepName(ctx.vm.slug, step),
         {
             create: gcpCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
@@ -153,7 +154,7 @@ export function restoredDisk(env: GcpStepEnv, ctx: StepContext): DiskStep {
     const point = ctx.vm.restorePoint!;
     // A new disk from the chosen snapshot: never attached to anything before the swap.
     const disk = new gcp.compute.Disk(
-        `${ctx.vm.slug}-restored`,
+        chainStepName(ctx.vm.slug, "restored"),
         {
             project: ctx.vm.fields.project,
             zone: ctx.vm.fields.zone,

@@ -1,5 +1,5 @@
 // The names a VM's chain and the waves give their resources: `<vm resource name>-<step>` and
-// `wave-<n>-gate`. Each cloud names its steps with these; the watch and the policy pack read
+// `wave-<n>-gate`. Each cloud names its steps with chainStepName; the watch and the policy pack read
 // progress and structure back from them.
 
 /** A chain's steps in the order they run (a chain has some of them, by strategy). */
@@ -11,6 +11,11 @@ export const KEPT_DISK_STEPS: readonly ChainStep[] = ["backup", "fixed", "restor
 
 /** The one disk step the stack deletes (at teardown). */
 export const SCRATCH_DISK_STEP: ChainStep = "scratch";
+
+/** The name of a VM's chain step resource: `<vm resource name>-<step>`; the step is typed, so no cloud spells a name of its own. */
+export function chainStepName(stem: string, step: ChainStep): string {
+    return `${stem}-${step}`;
+}
 
 /** A resource name split into its VM's stem and its chain step, or undefined for any other resource. */
 export function chainStepOf(name: string): { stem: string; step: ChainStep } | undefined {

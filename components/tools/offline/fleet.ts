@@ -1,3 +1,4 @@
+import { chainStepOf } from "../../core/contract/chain-steps";
 import { RecoveryPlan } from "../../core/contract/plan";
 import { PlannedResource } from "./capture";
 import { REMEDIES } from "../../core/contract/remedies";
@@ -65,10 +66,10 @@ export function rebootLogBytes(maxReboots: number, label: string): number {
  */
 function printedBytes(r: PlannedResource, swapKeepsEvidence: boolean): number {
     if (r.type !== "command:local:Command") return 0;
-    if (r.name.endsWith("-attach")) return ATTACH_LOG_BYTES;
-    if (r.name.endsWith("-repair")) return PACKED_EVIDENCE_BYTES + LOG_BYTES;
-    if (r.name.endsWith("-swap") && swapKeepsEvidence) return REPORT_BYTES + PACKED_EVIDENCE_BYTES + LOG_BYTES;
-    if (r.name.endsWith("-reboot")) {
+    if (chainStepOf(r.name)?.step === "attach") return ATTACH_LOG_BYTES;
+    if (chainStepOf(r.name)?.step === "repair") return PACKED_EVIDENCE_BYTES + LOG_BYTES;
+    if (chainStepOf(r.name)?.step === "swap" && swapKeepsEvidence) return REPORT_BYTES + PACKED_EVIDENCE_BYTES + LOG_BYTES;
+    if (chainStepOf(r.name)?.step === "reboot") {
         const env = (r.inputs.environment ?? {}) as Record<string, unknown>;
         return REPORT_BYTES + rebootLogBytes(Number(env.MAX_REBOOTS ?? 0), String(env.VM_LABEL ?? ""));
     }
@@ -102,8 +103,8 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
     // The evidence is printed once, by a command: the repair, when it is one (its output stays in
     // state), or else the swap, which reads it back from the repair (whose output state does not
     // keep: a Run Command's is read from its instance view).
-    const commandRepairs = new Set(resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-repair")).map((r) => r.name.replace(/-repair$/, "")));
-    const repairs = new Set(resources.filter((r) => r.name.endsWith("-repair")).map((r) => r.name.replace(/-repair$/, "")));
+    const commandRepairs = new Set(resources.filter((r) => r.type === "command:local:Command" && chainStepOf(r.name)?.step === "repair").map((r) => chainStepOf(r.name)!.stem));
+    const repairs = new Set(resources.filter((r) => chainStepOf(r.name)?.step === "repair").map((r) => chainStepOf(r.name)!.stem));
     // The offline plan's resource ids are short placeholders (`<name>-id`); the clouds' are as long
     // as the VM's original disk id (an Azure resource id is about 150 bytes): count them so.
     const idLength = new Map(plan.vms.map((v) => [v.slug, v.originalDiskId.length]));
