@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { identities, paths } from "../components/registry/clouds";
+import { builtClouds, identities } from "../components/registry/inventory";
 import { discoveries } from "../components/registry/discoveries";
 import { cloudWatches } from "../components/registry/watchers";
 import { inertJson, terminalText } from "../components/tools/display-text";
@@ -21,7 +21,7 @@ import { CloudDiscovery, OptionError, ScopeRequest } from "../components/tools/d
 import { InputError } from "../components/core/contract/problems";
 import { parseYamlInventory } from "../components/core/inventory/read";
 import { validateInventory } from "../components/core/inventory/validate";
-import { inventoryContext } from "../components/core/program";
+import { inventoryContext } from "../components/core/inventory/context";
 import { configSourceOf, readStackConfig } from "../components/tools/offline/stack-config";
 import { CLI_CPU_SECONDS, defaultCliProcesses } from "../components/gate/defaults";
 import { disableStackTraces } from "./command/fast-stacks";
@@ -211,7 +211,7 @@ export function jsonText(value: unknown): string {
 
 /** The written text must be an inventory the program accepts unchanged; a failure here is our bug, and nothing is written. */
 function checkInventory(text: string, name: string): void {
-    validateInventory(parseYamlInventory(name, text), inventoryContext(identities, paths, { get: () => undefined, kind: () => "missing" }));
+    validateInventory(parseYamlInventory(name, text), inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }));
 }
 
 if (require.main === module) {

@@ -1,11 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { STRATEGIES } from "../core/contract/remedies";
 import { VmEntry } from "../core/contract/vm";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, RestoreLookup, SessionContext } from "../core/contract/cloud-path";
 import { AWS_CONFIG_KEYS, AwsConfig, readAwsConfig } from "./config";
-import { awsIdentity } from "./identity";
+import { awsBuilt } from "./built";
 import { callerAccount, lookUpInstance, offlineAwsLookup } from "./lookups";
 import { AwsRescueFleet } from "./rescue";
 import * as steps from "./steps";
@@ -77,12 +76,7 @@ class AwsSession {
 
 /** The AWS recovery path: EC2 Windows instances, repaired through pooled Linux rescue instances. */
 export const awsPath: CloudPath<AwsConfig> = {
-    identity: awsIdentity,
-    strategies: STRATEGIES,
-    bitlocker: {
-        stackConfig: "on aws, BitLocker keys never pass through the deployer or Systems Manager: put them in a Secrets Manager secret and name its ARN in bitlockerSecret (the rescue instance reads it with its own role), or let `npm run import-keys` do both",
-        secretField: "bitlockerSecret",
-    },
+    ...awsBuilt,
     disksPerRescue: { default: 20, max: steps.AWS_MAX_DISKS_PER_RESCUE },
     configKeys: AWS_CONFIG_KEYS,
     configure: readAwsConfig,

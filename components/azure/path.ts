@@ -1,11 +1,10 @@
 import { Provider } from "@pulumi/azure-native/provider";
 import * as pulumi from "@pulumi/pulumi";
-import { STRATEGIES } from "../core/contract/remedies";
 import { VmEntry } from "../core/contract/vm";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, SessionContext } from "../core/contract/cloud-path";
 import { AZURE_CONFIG_KEYS, AzureConfig, readAzureConfig } from "./config";
-import { azureIdentity } from "./identity";
+import { azureBuilt } from "./built";
 import { lookUpVm, offlineAzureLookup } from "./lookups";
 import { AZURE_MAX_DISKS_PER_RESCUE, AzureRescueFleet } from "./rescue";
 import * as steps from "./steps";
@@ -46,9 +45,7 @@ class AzureSession {
 
 /** The Azure recovery path: Windows VMs repaired through pooled Linux rescue VMs and Run Command. */
 export const azurePath: CloudPath<AzureConfig> = {
-    identity: azureIdentity,
-    strategies: STRATEGIES,
-    bitlocker: { stackConfig: true },
+    ...azureBuilt,
     disksPerRescue: { default: 8, max: AZURE_MAX_DISKS_PER_RESCUE },
     configKeys: AZURE_CONFIG_KEYS,
     configure: readAzureConfig,

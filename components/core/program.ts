@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity } from "./contract/identity";
 import { InputError, Problem, show } from "./contract/problems";
 import { readInventory } from "./inventory/read";
-import { ValidationContext, validateInventory } from "./inventory/validate";
+import { validateInventory } from "./inventory/validate";
 import { VmEntry } from "./contract/vm";
 import { readSettings } from "./settings";
 import { NAMESPACE, ConfigSource, Settings } from "./contract/settings";
@@ -11,6 +11,7 @@ import { CloudPath } from "./contract/cloud-path";
 import { RecoveryPlan } from "./contract/plan";
 import { VmRecord } from "./vm-chain";
 import { REMEDIES } from "./contract/remedies";
+import { inventoryContext } from "./inventory/context";
 
 /** What the program needs from its surroundings; index.ts passes the real ones, tests their own. */
 export interface ProgramArgs {
@@ -97,16 +98,6 @@ export function loadInventory(file: string, baseDir: string, identities: readonl
     return validateInventory(readInventory(file, baseDir), inventoryContext(identities, paths, config));
 }
 
-/** What validating an inventory of this program needs: the clouds, what their paths support, the stack config. */
-export function inventoryContext(identities: readonly CloudIdentity[], paths: readonly CloudPath[], config: ConfigSource): ValidationContext {
-    return {
-        configNamespace: NAMESPACE,
-        identities,
-        built: new Map(paths.map((p) => [p.identity.cloud, { strategies: p.strategies, bitlocker: p.bitlocker }])),
-        configKind: (key) => config.kind(key),
-        configValue: (key) => (config.kind(key) === "plain" ? config.get(key) : undefined),
-    };
-}
 
 /**
  * The keys of the VMs `rollback` names (by label or key, without regard to letter case); a name

@@ -1,11 +1,10 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { STRATEGIES } from "../core/contract/remedies";
 import { VmEntry } from "../core/contract/vm";
 import { bindSteps } from "../core/cloud-steps";
 import { CloudPath, CloudSession, SessionContext } from "../core/contract/cloud-path";
 import { GCP_CONFIG_KEYS, GcpConfig, readGcpConfig } from "./config";
-import { gcpIdentity } from "./identity";
+import { gcpBuilt } from "./built";
 import { lookUpInstance, offlineGcpLookup } from "./lookups";
 import { GCP_MAX_DISKS_PER_RESCUE, GcpRescueFleet } from "./rescue";
 import * as steps from "./steps";
@@ -31,12 +30,7 @@ function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
 
 /** The GCP recovery path: Compute Engine Windows instances repaired through pooled Linux rescue instances. */
 export const gcpPath: CloudPath<GcpConfig> = {
-    identity: gcpIdentity,
-    strategies: STRATEGIES,
-    bitlocker: {
-        stackConfig: "on gcp, BitLocker keys never pass through the deployer or instance metadata: put them in a Secret Manager secret and name it in bitlockerSecret (the rescue instance reads it with its own service account), or let `npm run import-keys` do both",
-        secretField: "bitlockerSecret",
-    },
+    ...gcpBuilt,
     disksPerRescue: { default: 16, max: GCP_MAX_DISKS_PER_RESCUE },
     configKeys: GCP_CONFIG_KEYS,
     configure: readGcpConfig,

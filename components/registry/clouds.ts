@@ -1,14 +1,12 @@
-import { CloudIdentity } from "../core/contract/identity";
 import { CloudPath } from "../core/contract/cloud-path";
-import { awsIdentity } from "../aws/identity";
 import { awsPath } from "../aws/path";
-import { azureIdentity } from "../azure/identity";
 import { azurePath } from "../azure/path";
-import { gcpIdentity } from "../gcp/identity";
 import { gcpPath } from "../gcp/path";
+import { identities } from "./inventory";
 
-/** Every cloud the inventory format knows (its fields are validated even before its path is built). */
-export const identities: readonly CloudIdentity[] = [awsIdentity, azureIdentity, gcpIdentity];
+// The stack's composition root: every cloud's recovery path, with its Pulumi SDK.
+
+export { identities };
 
 /**
  * The cloud recovery paths built in this version. An inventory entry whose cloud is not here is

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { azureDiscovery } from "../../components/azure/discover";
-import { identities, paths } from "../../components/registry/clouds";
+import { builtClouds, identities } from "../../components/registry/inventory";
 import { gcpDiscovery } from "../../components/gcp/discover";
 import { classify, needsRead } from "../../components/tools/discovery/classify";
 import { DiscoveryGate } from "../../components/tools/discovery/cli";
@@ -11,7 +11,7 @@ import { DiscoveryCli, ListedVm, ScopeRequest, bootVerdict } from "../../compone
 import { InputError } from "../../components/core/contract/problems";
 import { parseYamlInventory } from "../../components/core/inventory/read";
 import { validateInventory } from "../../components/core/inventory/validate";
-import { inventoryContext } from "../../components/core/program";
+import { inventoryContext } from "../../components/core/inventory/context";
 import { CliError, CloudWatch } from "../../components/watcher/types";
 
 /** A listed AWS VM; `over` changes what the test is about. */
@@ -136,7 +136,7 @@ describe("discovery: what a VM is", () => {
 describe("discovery: the inventory it writes", () => {
     const discovery = (findings: ReturnType<typeof classify>[]): Discovery => ({ findings, falconUnmatched: [], falconAmbiguous: [], scopes: [], reads: 0 });
     const write = (d: Discovery) => inventoryText(d, { at: "2026-11-22T00:00:00Z", scanned: "Scanned: aws.", scopeLabels: new Map([["aws", "account"]]), identities });
-    const validate = (text: string) => validateInventory(parseYamlInventory("found.yaml", text), inventoryContext(identities, paths, { get: () => undefined, kind: () => "missing" }));
+    const validate = (text: string) => validateInventory(parseYamlInventory("found.yaml", text), inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }));
 
     it("puts one VM of the zone with the most candidates first, the most certain one, and passes the validator unchanged", () => {
         const crash = { bugcheck: true, booted: false, signals: ["stop error"] };
@@ -263,7 +263,7 @@ describe("discovery: a Falcon row that matches by hostname alone", () => {
         assert.equal(`${bucket("win-7").bucket}/${bucket("win-7").confidence}`, "candidate/high", "its serial port shows the stop error");
         assert.match(bucket("win-7").reasons.join("; "), /matched by hostname alone: the row names no account/);
         const out = inventoryText(d, { at: "2026-11-22T00:00:00Z", scanned: "Scanned: gcp.", scopeLabels: new Map([["gcp", "project"]]), identities });
-        const entries = validateInventory(parseYamlInventory("found.yaml", out.text!), inventoryContext(identities, paths, { get: () => undefined, kind: () => "missing" }));
+        const entries = validateInventory(parseYamlInventory("found.yaml", out.text!), inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }));
         assert.deepEqual(entries.map((e) => [e.fields.instance, e.hostname]), [["win-7", undefined]], "not the Falcon hostname import-keys would match keys by");
     });
 
@@ -288,7 +288,7 @@ describe("discovery: names from the clouds in the inventory", () => {
         const f = classify(vm(7, { name: `${HOSTILE} (i-07)`, scopeName: `prod${HOSTILE}` }), undefined, undefined, false);
         const out = inventoryText({ findings: [f], falconUnmatched: [], falconAmbiguous: [], scopes: [], reads: 0 }, { at: "2026-11-22T00:00:00Z", scanned: `Scanned: ${HOSTILE}.`, scopeLabels: new Map([["aws", "account"]]), identities });
         assert.doesNotMatch(out.text!, TERMINAL_ACTS_ON);
-        const entries = validateInventory(parseYamlInventory("found.yaml", out.text!), inventoryContext(identities, paths, { get: () => undefined, kind: () => "missing" }));
+        const entries = validateInventory(parseYamlInventory("found.yaml", out.text!), inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }));
         assert.equal(entries[0].labels.accountName, "prodweb-1x");
         assert.match(out.text!, /# canary\. confidence medium: web-1x \(i-07\) /);
     });

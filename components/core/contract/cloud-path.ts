@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity, Placement } from "./identity";
 import { Strategy } from "./remedies";
 import { VmEntry, RestorePoint } from "./vm";
@@ -240,14 +240,22 @@ export interface BitLockerKeySources {
     secretField?: string;
 }
 
-/** A cloud's recovery path: what core needs to validate, plan and drive it. */
-export interface CloudPath<C = unknown> {
+/**
+ * What validating an inventory knows of a built cloud path: its identity, the strategies it
+ * implements and where its repairs take BitLocker keys from. Each cloud declares it apart from its
+ * path (no Pulumi SDK), so commands that only validate an inventory load no cloud SDK.
+ */
+export interface BuiltCloud {
     /** How the cloud's VMs are written in the inventory. */
     identity: CloudIdentity;
     /** The strategies this path implements. */
     strategies: readonly Strategy[];
     /** Where this path's repairs may take BitLocker keys from. */
     bitlocker: BitLockerKeySources;
+}
+
+/** A cloud's recovery path: what core needs to validate, plan and drive it. */
+export interface CloudPath<C = unknown> extends BuiltCloud {
     /** Disks one rescue VM holds: the default, and the most the cloud allows. */
     disksPerRescue: { default: number; max: number };
     /** The cloud's config keys (name → meaning), for the README and messages. */

@@ -1,0 +1,10 @@
+import { BuiltCloud } from "../core/contract/cloud-path";
+import { STRATEGIES } from "../core/contract/remedies";
+import { azureIdentity } from "./identity";
+
+/** What an inventory of azure VMs is validated against: this version's azure path, without its SDK. */
+export const azureBuilt: BuiltCloud = {
+    identity: azureIdentity,
+    strategies: STRATEGIES,
+    bitlocker: { stackConfig: true },
+};
