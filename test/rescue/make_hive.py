@@ -13,6 +13,7 @@ adds the keys and values, and the base block is adjusted last when a test wants 
 Value kinds: "dword", "sz", "expand" (REG_EXPAND_SZ), "binary" (hex). Runs under /usr/bin/python3,
 where Debian's python3-hivex lives.
 """
+
 import json
 import struct
 import sys
@@ -37,7 +38,32 @@ def empty_hive(name):
     nk_size = (4 + 2 + 76 + len(nk_name) + 7) // 8 * 8
     sk = root + nk_size  # cells follow one another: the security cell right after the root key
     # The root key: hive entry, not deletable, ASCII name; no subkeys, values or class.
-    nk = b"nk" + struct.pack("<HQ" + "I" * 15 + "HH", 0x2C, 0, 0, 0, 0, 0, 0xFFFFFFFF, 0xFFFFFFFF, 0, 0xFFFFFFFF, sk, 0xFFFFFFFF, 0, 0, 0, 0, 0, len(nk_name), 0) + nk_name
+    nk = (
+        b"nk"
+        + struct.pack(
+            "<HQ" + "I" * 15 + "HH",
+            0x2C,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0xFFFFFFFF,
+            0xFFFFFFFF,
+            0,
+            0xFFFFFFFF,
+            sk,
+            0xFFFFFFFF,
+            0,
+            0,
+            0,
+            0,
+            0,
+            len(nk_name),
+            0,
+        )
+        + nk_name
+    )
     nk_cell = (struct.pack("<i", -nk_size) + nk).ljust(nk_size, b"\0")
     # A self-relative security descriptor with no owner, group or ACLs; the sk list points at itself.
     descriptor = struct.pack("<BBHIIII", 1, 0, 0x8004, 0, 0, 0, 0)
@@ -45,20 +71,20 @@ def empty_hive(name):
     sk_size = (len(sk_body) + 4 + 7) // 8 * 8
     sk_cell = (struct.pack("<i", -sk_size) + sk_body).ljust(sk_size, b"\0")
     cells = bytearray(4096 - 32)
-    cells[root - 0x20:root - 0x20 + len(nk_cell)] = nk_cell
-    cells[sk - 0x20:sk - 0x20 + len(sk_cell)] = sk_cell
+    cells[root - 0x20 : root - 0x20 + len(nk_cell)] = nk_cell
+    cells[sk - 0x20 : sk - 0x20 + len(sk_cell)] = sk_cell
     free_at = sk - 0x20 + sk_size
-    cells[free_at:free_at + 4] = struct.pack("<i", len(cells) - free_at)
+    cells[free_at : free_at + 4] = struct.pack("<i", len(cells) - free_at)
     hbin = b"hbin" + struct.pack("<IIQQI", 0, 4096, 0, 0, 0) + bytes(cells)
     base = bytearray(4096)
     struct.pack_into("<4sIIQIIIIIII", base, 0, b"regf", 1, 1, 0, 1, 3, 0, 1, root, 4096, 1)
-    base[48:48 + 64] = name.encode("utf-16-le")[:64].ljust(64, b"\0")
+    base[48 : 48 + 64] = name.encode("utf-16-le")[:64].ljust(64, b"\0")
     struct.pack_into("<I", base, 508, checksum(base))
     return bytes(base) + hbin
 
 
 def value(name, spec):
-    (kind, data), = spec.items()
+    ((kind, data),) = spec.items()
     if kind == "dword":
         return {"key": name, "t": REG_DWORD, "value": struct.pack("<I", data)}
     if kind in ("sz", "expand"):

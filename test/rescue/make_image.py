@@ -20,10 +20,11 @@ Reads a JSON spec on stdin, writes the image, prints a JSON description on stdou
 "windows" is an NTFS partition holding Windows/System32; "ntfs" one without it. "bitlocker" writes
 a BitLocker signature (-FVE-FS-) to the partition, with FVE metadata listing "protectors"
 ([{"type": "recovery-password" | "external-key" | "tpm" | ..., "id": GUID}]) when given ("fveOffsets"
-overrides where the header says the metadata is, "fveMetadataSize" the size its header claims), and builds its plaintext NTFS volume (with the
-partition's dirs/files) in a separate image, named in the output as "plain", for a stand-in
-dislocker to expose.
+overrides where the header says the metadata is, "fveMetadataSize" the size its header claims), and
+builds its plaintext NTFS volume (with the partition's dirs/files) in a separate image, named in the
+output as "plain", for a stand-in dislocker to expose.
 """
+
 import json
 import os
 import stat
@@ -34,13 +35,22 @@ import tempfile
 import uuid
 from datetime import datetime, timezone
 
-GPT_CODES = {"efi": "ef00", "msr": "0c01", "windows": "0700", "ntfs": "0700", "bitlocker": "0700", "recovery": "2700", "ext4": "8300", "empty": "0700"}
+GPT_CODES = {
+    "efi": "ef00",
+    "msr": "0c01",
+    "windows": "0700",
+    "ntfs": "0700",
+    "bitlocker": "0700",
+    "recovery": "2700",
+    "ext4": "8300",
+    "empty": "0700",
+}
 MBR_TYPES = {"efi": "ef", "windows": "7", "ntfs": "7", "bitlocker": "7", "recovery": "27", "ext4": "83", "empty": "7", "msr": "7"}
 MiB = 1024 * 1024
 
 
 def run(*cmd, **kw):
-    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw).stdout.strip()
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout.strip()
 
 
 def epoch(iso):
@@ -116,17 +126,19 @@ def set_dirty_flag(dev):
             rec_off = lcn * spc * bps + 3 * rec_size
             f.seek(rec_off)
             rec = bytearray(f.read(rec_size))
-            assert rec[:4] == b"FILE", "MFT record 3 not found"
+            if rec[:4] != b"FILE":
+                raise RuntimeError("MFT record 3 not found")
             usa_off, usa_count = struct.unpack_from("<HH", rec, 4)
-            usn = bytes(rec[usa_off:usa_off + 2])
+            usn = bytes(rec[usa_off : usa_off + 2])
             # Undo the update-sequence fixups, edit, redo them.
             for i in range(1, usa_count):
                 end = i * bps - 2
-                rec[end:end + 2] = rec[usa_off + 2 * i:usa_off + 2 * i + 2]
+                rec[end : end + 2] = rec[usa_off + 2 * i : usa_off + 2 * i + 2]
             attr = struct.unpack_from("<H", rec, 20)[0]
             while True:
                 atype, alen = struct.unpack_from("<II", rec, attr)
-                assert atype != 0xFFFFFFFF, "no $VOLUME_INFORMATION"
+                if atype == 0xFFFFFFFF:
+                    raise RuntimeError("no $VOLUME_INFORMATION")
                 if atype == 0x70:
                     voff = struct.unpack_from("<H", rec, attr + 20)[0]
                     flags_at = attr + voff + 10
@@ -135,8 +147,8 @@ def set_dirty_flag(dev):
                 attr += alen
             for i in range(1, usa_count):
                 end = i * bps - 2
-                rec[usa_off + 2 * i:usa_off + 2 * i + 2] = rec[end:end + 2]
-                rec[end:end + 2] = usn
+                rec[usa_off + 2 * i : usa_off + 2 * i + 2] = rec[end : end + 2]
+                rec[end : end + 2] = usn
             f.seek(rec_off)
             f.write(rec)
 
@@ -144,9 +156,20 @@ def set_dirty_flag(dev):
 def format_partition(image, offset, size, part, out):
     kind = part["kind"]
     if kind in ("windows", "ntfs", "recovery"):
+
         def mk(dev):
-            run("mkntfs", "--quick", "--force", "--label", part.get("label", kind.capitalize()), "--partition-start", str(offset // 512), dev)
+            run(
+                "mkntfs",
+                "--quick",
+                "--force",
+                "--label",
+                part.get("label", kind.capitalize()),
+                "--partition-start",
+                str(offset // 512),
+                dev,
+            )
             populate_ntfs(dev, part)
+
         with_loop(image, offset, size, mk)
     elif kind == "efi" and part.get("files"):
         # An EFI system partition with files (the BCD store of a UEFI Windows): FAT, written with
@@ -157,13 +180,19 @@ def format_partition(image, offset, size, part, out):
             for f in part["files"]:
                 parts = f["path"].split("/")
                 for i in range(1, len(parts)):
-                    subprocess.run(["mmd", "-D", "s", "-i", dev, "::/" + "/".join(parts[:i])], env=env, capture_output=True)
-                src = f.get("source")
+                    # A folder that is already there is not an error (-D s skips it; mmd still exits 1).
+                    subprocess.run(["mmd", "-D", "s", "-i", dev, "::/" + "/".join(parts[:i])], env=env, check=False, capture_output=True)
+                src, made = f.get("source"), None
                 if src is None:
-                    src = tempfile.mktemp()
-                    with open(src, "w") as t:
+                    with tempfile.NamedTemporaryFile("w", prefix="make-image-", delete=False) as t:
                         t.write(f.get("content", ""))
-                subprocess.run(["mcopy", "-o", "-i", dev, src, "::/" + f["path"]], env=env, check=True, capture_output=True)
+                    src = made = t.name
+                try:
+                    subprocess.run(["mcopy", "-o", "-i", dev, src, "::/" + f["path"]], env=env, check=True, capture_output=True)
+                finally:
+                    if made:
+                        os.unlink(made)
+
         with_loop(image, offset, size, mk_fat)
     elif kind == "ext4":
         with_loop(image, offset, size, lambda dev: run("mkfs.ext4", "-q", "-F", "-L", "linux", dev))
@@ -197,7 +226,10 @@ def fve_metadata(protectors, size=None):
     """An FVE metadata block: the 64-byte block header, the 48-byte metadata header, and a VMK entry
     (GUID, protection type) per protector, as BitLocker writes them (the keys themselves left out).
     `size` overrides the metadata size the header claims (crafted headers)."""
-    entries = b"".join(struct.pack("<HHHH", 36, 2, 8, 1) + uuid.UUID(p["id"]).bytes_le + bytes(8) + struct.pack("<HH", 0, PROTECTION[p["type"]]) for p in protectors)
+    entries = b"".join(
+        struct.pack("<HHHH", 36, 2, 8, 1) + uuid.UUID(p["id"]).bytes_le + bytes(8) + struct.pack("<HH", 0, PROTECTION[p["type"]])
+        for p in protectors
+    )
     head = bytearray(64)
     head[0:8] = b"-FVE-FS-"
     struct.pack_into("<HH", head, 8, 64, 2)
@@ -225,13 +257,24 @@ def build(spec):
         if table == "gpt":
             args = ["sgdisk", "--clear"]
             for i, (off, psize, p) in enumerate(layout, 1):
-                args += [f"--new={i}:{off // 512}:{(off + psize) // 512 - 1}", f"--typecode={i}:{GPT_CODES[p['kind']]}", f"--change-name={i}:{p.get('label', p['kind'])}"]
+                args += [
+                    f"--new={i}:{off // 512}:{(off + psize) // 512 - 1}",
+                    f"--typecode={i}:{GPT_CODES[p['kind']]}",
+                    f"--change-name={i}:{p.get('label', p['kind'])}",
+                ]
             run(*args, image)
         else:
             script = "label: dos\n" + "".join(
-                f"start={off // 512}, size={psize // 512}, type={MBR_TYPES[p['kind']]}{', bootable' if i == 0 else ''}\n" for i, (off, psize, p) in enumerate(layout)
+                f"start={off // 512}, size={psize // 512}, type={MBR_TYPES[p['kind']]}{', bootable' if i == 0 else ''}\n"
+                for i, (off, psize, p) in enumerate(layout)
             )
-            subprocess.run(["sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", image], input=script, text=True, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                ["sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", image],
+                input=script,
+                text=True,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
     if table == "gpt" and "gptEntries" in spec:
         with open(image, "r+b") as f:
             f.seek(512 + 80)
