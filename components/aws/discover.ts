@@ -1,5 +1,5 @@
 import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict, unreadable } from "../tools/discovery/types";
-import { CliError, parseJson } from "../watcher/types";
+import { CliError, parseJson } from "../gate/types";
 import { readAwsConfig } from "./config";
 import { autoScalingGroup } from "./identity";
 import { awsWatch } from "./watch";

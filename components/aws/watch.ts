@@ -1,4 +1,5 @@
-import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, cloudMs, followUp, parseJson } from "../watcher/types";
+import { CloudWatch, Observation, WaitRequest, followUp } from "../watcher/types";
+import { CliRunner, Fields, cloudMs, parseJson } from "../gate/types";
 
 /**
  * What the AWS steps wait for, observed in batches per account (role) and region:

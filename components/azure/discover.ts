@@ -1,5 +1,5 @@
 import { BUGCHECK, CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, unreadable } from "../tools/discovery/types";
-import { parseJson } from "../watcher/types";
+import { parseJson } from "../gate/types";
 import { scaleSetOf } from "./identity";
 
 /**

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, actionMatches, quotaFinding, notCheckedBecause } from "../tools/preflight/types";
-import { parseJson } from "../watcher/types";
+import { parseJson } from "../gate/types";
 import { AzureConfig } from "./config";
 import { azCall } from "./discover";
 import { rescueVmSize } from "./rescue";

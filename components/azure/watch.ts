@@ -1,4 +1,5 @@
-import { CliRunner, CloudWatch, Fields, Observation, WaitRequest, parseJson } from "../watcher/types";
+import { CloudWatch, Observation, WaitRequest } from "../watcher/types";
+import { CliRunner, Fields, parseJson } from "../gate/types";
 
 /**
  * What the Azure steps wait for, observed in batches per subscription:

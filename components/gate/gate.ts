@@ -1,6 +1,6 @@
 import { spawn } from "child_process";
 import { Semaphore, TokenBucket } from "./limits";
-import { CliError, CliRunner, CloudWatch } from "../watcher/types";
+import { CliError, CliRunner, CloudCli } from "./types";
 
 /** What the gate counted, for the stats file and the fleet benchmark. */
 export interface GateStats {
@@ -17,25 +17,25 @@ export interface GateStats {
  * It bounds the CLI processes alive at once (each costs 60–100 MB and up to 0.9 s of CPU) and keeps
  * each scope under the cloud's rate limits, slowing a scope down when the cloud throttles it.
  */
-export class Gate implements CliRunner {
+export class Gate<C extends CloudCli = CloudCli> implements CliRunner {
     private readonly buckets = new Map<string, TokenBucket>();
     readonly stats: GateStats = { calls: {}, throttled: {}, peakProcesses: 0 };
 
     constructor(
-        private readonly clouds: ReadonlyMap<string, CloudWatch>,
+        private readonly clouds: ReadonlyMap<string, C>,
         /** CLI processes allowed at once. */
         readonly processes: Semaphore,
         /** Cloud seconds per runner second (1 in real runs; the fleet benchmark compresses time). */
         private readonly timeScale: number,
     ) {}
 
-    cloud(name: string): CloudWatch {
+    cloud(name: string): C {
         const c = this.clouds.get(name);
         if (!c) throw new CliError(`unknown cloud ${JSON.stringify(name)}`, false);
         return c;
     }
 
-    private bucket(cloud: CloudWatch, scope: string, op: string): TokenBucket {
+    private bucket(cloud: CloudCli, scope: string, op: string): TokenBucket {
         const cls = cloud.rateClass(op);
         const key = `${cloud.cloud}\n${scope}\n${cls}`;
         let b = this.buckets.get(key);

@@ -1,4 +1,4 @@
-import { Rate } from "../watcher/types";
+import { Rate } from "./types";
 
 /**
  * A counting semaphore that grants in arrival order, urgent requests first (the watcher's own

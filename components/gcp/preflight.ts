@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { CloudPreflight, PreflightCli, PreflightFinding, PreflightNeed, PreflightVm, chunks, quotaFinding, rescueCount, notCheckedBecause } from "../tools/preflight/types";
-import { parseJson } from "../watcher/types";
+import { parseJson } from "../gate/types";
 import { GcpConfig } from "./config";
 
 /**

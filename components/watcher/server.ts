@@ -4,8 +4,9 @@ import * as net from "net";
 import * as path from "path";
 import { Gate } from "../gate/gate";
 import { backoffMs } from "../gate/limits";
-import { Fields } from "./types";
+import { Fields } from "../gate/types";
 import { Waiter, oneLine } from "./waiter";
+import { CloudWatch } from "./types";
 
 /**
  * The watcher's wire protocol, one TCP connection on the loopback per request, one line each way,
@@ -29,7 +30,7 @@ import { Waiter, oneLine } from "./waiter";
 export interface ServerOptions {
     /** The run folder (mode 0700): `endpoint` (port and token), `stats.json`, the lock. */
     dir: string;
-    gate: Gate;
+    gate: Gate<CloudWatch>;
     waiter: Waiter;
     /** Exit after this long with nothing open (runner ms). */
     idleMs: number;

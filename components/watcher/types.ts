@@ -1,11 +1,8 @@
 /**
- * What a cloud gives the watcher: how its waits are batched and observed, which of its CLI
- * operations fall under which rate limit, and which CLI errors are worth another try. Core's
- * watcher never branches on the cloud; each cloud folder exports one of these (`watch.ts`).
+ * What a cloud gives the watcher: how its waits are batched and observed, and its CLI as the gate
+ * knows it (components/gate/types.ts). The watcher never branches on the cloud; each cloud folder exports one of these (`watch.ts`).
  */
-
-/** A request, as the wire carries it: every field is a string. */
-export type Fields = Record<string, string>;
+import { CliError, CliRunner, CloudCli, Fields } from "../gate/types";
 
 /** One step waiting for a state of one cloud object (an instance stopped, a volume attached, …). */
 export interface WaitRequest {
@@ -35,39 +32,8 @@ export interface Observation {
     gone?: string;
 }
 
-/** Runs one CLI call of a cloud under the watcher's limits. */
-export interface CliRunner {
-    /**
-     * Runs `command args…` once, when the global process limit and the scope's rate limit allow.
-     * `cost` is the number of API requests the call makes (default 1). Resolves with stdout;
-     * rejects with a {@link CliError}.
-     */
-    run(call: { cloud: string; scope: string; op: string; command: string; args: string[]; env?: Record<string, string>; cost?: number }): Promise<string>;
-}
-
-/** A CLI call that failed: its stderr, and whether another try may succeed. */
-export class CliError extends Error {
-    constructor(
-        message: string,
-        /** Throttling, conflict, lock or a transient server error: another try may succeed. */
-        readonly transient: boolean,
-    ) {
-        super(message);
-    }
-}
-
-/** A rate limit: requests per second (sustained) and the burst allowed. */
-export interface Rate {
-    perSecond: number;
-    burst: number;
-}
-
-/** A cloud's part of the watcher. */
-export interface CloudWatch {
-    /** The inventory's `cloud:` value. */
-    cloud: string;
-    /** The scope a request acts in (AWS account role + region, Azure subscription, GCP project), from its fields. */
-    scopeOf(fields: Fields): string;
+/** A cloud's part of the watcher: its CLI as the gate knows it, and how its waits are batched and observed. */
+export interface CloudWatch extends CloudCli {
     /** Waits with the same key are observed by one call (e.g. one listing per scope and kind). */
     batchKey(wait: WaitRequest): string;
     /** The most waits one observation call answers. */
@@ -85,29 +51,6 @@ export interface CloudWatch {
      * the listing could not be made: the waits then stay unanswered (no negative observation).
      */
     observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>>;
-    /** The rate class of a CLI operation (`ec2 start-instances` → `start`). */
-    rateClass(op: string): string;
-    /** Rate limits per scope and class (cloud time), with `default` for classes not listed. */
-    rates: Record<string, Rate>;
-    /** How many API requests an operation makes (for limits counted in requests, not calls). */
-    cost?(op: string, args: string[]): number;
-    /** Whether a CLI error is transient: throttling, conflict, another operation in progress, a CLI lock, 5xx. */
-    transient(stderr: string): boolean;
-    /** Whether a CLI error is throttling (the scope's rate is then lowered for a while). */
-    throttling(stderr: string): boolean;
-    /** The CLI's environment for a scope (e.g. an assumed role's credentials), made once and cached. */
-    scopeEnv?(fields: Fields, cli: CliRunner): Promise<Record<string, string>>;
-}
-
-/** Runner milliseconds for a span of cloud time (the fleet benchmark compresses time; 1:1 otherwise). */
-export function cloudMs(seconds: number): number {
-    const scale = Number(process.env.BOOTLOOP_TIME_SCALE);
-    return (seconds * 1000) / (Number.isFinite(scale) && scale > 0 ? scale : 1);
-}
-
-/** Parses a CLI's JSON output; an empty output is `fallback`. */
-export function parseJson<T>(text: string, fallback: T): T {
-    return text.trim() === "" ? fallback : (JSON.parse(text) as T);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Gate } from "../gate/gate";
-import { CliError, CloudWatch, Fields, Observation, WaitRequest } from "./types";
+import { CloudWatch, Observation, WaitRequest } from "./types";
+import { CliError, Fields } from "../gate/types";
 
 /** How a wait ended: the state was reached, the cloud showed it unreached at the deadline, or an error. */
 export interface WaitAnswer {
@@ -52,7 +53,7 @@ export class Waiter {
     /** Waits answered, by outcome (stats). */
     readonly answered: Record<string, number> = {};
 
-    constructor(private readonly gate: Gate, private readonly timing: WaiterTiming) {}
+    constructor(private readonly gate: Gate<CloudWatch>, private readonly timing: WaiterTiming) {}
 
     /** Waits still open. */
     get open(): number {

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { awsWatch } from "../../components/aws/watch";
-import { CliError, CliRunner, WaitRequest } from "../../components/watcher/types";
+import { WaitRequest } from "../../components/watcher/types";
+import { CliError, CliRunner } from "../../components/gate/types";
 
 const wait = (id: string): WaitRequest => ({ kind: "status", id, want: "healthy", fields: { region: "us-east-1", marker: "Windows is Ready to use" }, received: Date.now(), deadline: Date.now() + 60_000, memo: {} });
 

@@ -12,7 +12,8 @@ import { InputError } from "../../components/core/contract/problems";
 import { parseYamlInventory } from "../../components/core/inventory/read";
 import { validateInventory } from "../../components/core/inventory/validate";
 import { inventoryContext } from "../../components/core/inventory/context";
-import { CliError, CloudWatch } from "../../components/watcher/types";
+import { CloudWatch } from "../../components/watcher/types";
+import { CliError } from "../../components/gate/types";
 
 /** A listed AWS VM; `over` changes what the test is about. */
 function vm(n: number, over: Partial<ListedVm> = {}): ListedVm {

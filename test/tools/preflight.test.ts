@@ -9,7 +9,7 @@ import { errorLine } from "../../components/tools/preflight/error-line";
 import { cloudWatches } from "../../components/registry/watchers";
 import { preflightOutcome, preflightVms, renderPreflight, runPreflight } from "../../components/tools/preflight/run";
 import { PreflightCli, PreflightFinding, PreflightNeed, PreflightVm } from "../../components/tools/preflight/types";
-import { CliError } from "../../components/watcher/types";
+import { CliError } from "../../components/gate/types";
 import { preflights } from "../../components/registry/preflights";
 import { deployerAllows } from "../../components/aws/preflight";
 import { deployerRole } from "../../components/azure/preflight";

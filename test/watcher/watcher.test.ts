@@ -5,7 +5,8 @@ import * as path from "path";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore, TokenBucket, backoffMs } from "../../components/gate/limits";
 import { parseLine, serve } from "../../components/watcher/server";
-import { CliError, CloudWatch, Observation, WaitRequest } from "../../components/watcher/types";
+import { CloudWatch, Observation, WaitRequest } from "../../components/watcher/types";
+import { CliError } from "../../components/gate/types";
 import { Waiter } from "../../components/watcher/waiter";
 import { tempDir } from "../helpers/lab-run";
 

@@ -1,6 +1,6 @@
 import { Gate } from "../../gate/gate";
 import { Semaphore } from "../../gate/limits";
-import { CliError, CloudWatch } from "../../watcher/types";
+import { CloudCli, CliError } from "../../gate/types";
 import { DiscoveryCli } from "./types";
 
 /** How long one call may keep being retried while its cloud is busy. */
@@ -17,7 +17,7 @@ export class DiscoveryGate implements DiscoveryCli {
     readonly calls: Record<string, number> = {};
 
     constructor(
-        clouds: readonly CloudWatch[],
+        clouds: readonly CloudCli[],
         processes: number,
         private readonly deadlineMs = CALL_DEADLINE_MS,
         private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),

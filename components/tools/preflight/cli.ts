@@ -1,5 +1,5 @@
 import { DiscoveryGate } from "../discovery/cli";
-import { CliError } from "../../watcher/types";
+import { CliError } from "../../gate/types";
 import { PreflightCli } from "./types";
 
 /** Tries of an HTTPS call that came back throttled or with a server error. */

@@ -1,0 +1,66 @@
+/**
+ * What the gate needs of a cloud's CLI: which of its operations fall under which rate limit, in
+ * which scope, and which of its errors are worth another try. The gate never branches on the
+ * cloud; each cloud's `watch.ts` gives one of these as part of its {@link CloudWatch}.
+ */
+
+/** A request, as the wire carries it: every field is a string. */
+export type Fields = Record<string, string>;
+
+/** Runs one CLI call of a cloud under the watcher's limits. */
+export interface CliRunner {
+    /**
+     * Runs `command args…` once, when the global process limit and the scope's rate limit allow.
+     * `cost` is the number of API requests the call makes (default 1). Resolves with stdout;
+     * rejects with a {@link CliError}.
+     */
+    run(call: { cloud: string; scope: string; op: string; command: string; args: string[]; env?: Record<string, string>; cost?: number }): Promise<string>;
+}
+
+/** A CLI call that failed: its stderr, and whether another try may succeed. */
+export class CliError extends Error {
+    constructor(
+        message: string,
+        /** Throttling, conflict, lock or a transient server error: another try may succeed. */
+        readonly transient: boolean,
+    ) {
+        super(message);
+    }
+}
+
+/** A rate limit: requests per second (sustained) and the burst allowed. */
+export interface Rate {
+    perSecond: number;
+    burst: number;
+}
+
+/** Parses a CLI's JSON output; an empty output is `fallback`. */
+export function parseJson<T>(text: string, fallback: T): T {
+    return text.trim() === "" ? fallback : (JSON.parse(text) as T);
+}
+
+/** Runner milliseconds for a span of cloud time (the fleet benchmark compresses time; 1:1 otherwise). */
+export function cloudMs(seconds: number): number {
+    const scale = Number(process.env.BOOTLOOP_TIME_SCALE);
+    return (seconds * 1000) / (Number.isFinite(scale) && scale > 0 ? scale : 1);
+}
+
+/** A cloud's CLI, as the gate passes its calls. */
+export interface CloudCli {
+    /** The inventory's `cloud:` value. */
+    cloud: string;
+    /** The scope a request acts in (AWS account role + region, Azure subscription, GCP project), from its fields. */
+    scopeOf(fields: Fields): string;
+    /** The rate class of a CLI operation (`ec2 start-instances` → `start`). */
+    rateClass(op: string): string;
+    /** Rate limits per scope and class (cloud time), with `default` for classes not listed. */
+    rates: Record<string, Rate>;
+    /** How many API requests an operation makes (for limits counted in requests, not calls). */
+    cost?(op: string, args: string[]): number;
+    /** Whether a CLI error is transient: throttling, conflict, another operation in progress, a CLI lock, 5xx. */
+    transient(stderr: string): boolean;
+    /** Whether a CLI error is throttling (the scope's rate is then lowered for a while). */
+    throttling(stderr: string): boolean;
+    /** The CLI's environment for a scope (e.g. an assumed role's credentials), made once and cached. */
+    scopeEnv?(fields: Fields, cli: CliRunner): Promise<Record<string, string>>;
+}
