@@ -1,6 +1,6 @@
 // Imports a recovery-key export into a stack, so that its repairs unlock BitLocker without anyone
 // typing a key: each VM's recovery passwords go where its cloud path reads them (secret stack
-// config on Azure, the cloud's secret store on AWS and GCP). See the README, "BitLocker keys".
+// config on Azure, the cloud's secret store on AWS and GCP). See docs/operators-guide.md, "BitLocker keys".
 //
 //   npm run import-keys -- --stack NAME --from FILE [--format entra|ad|csv] [--dry-run]
 import * as fs from "fs";

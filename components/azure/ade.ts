@@ -42,7 +42,7 @@ const MAX_KEYS = 4;
  * name no key or too many.
  */
 export function adeOf(sources: AdeSources): AdeCollection | undefined {
-    const dualPass = "it uses the older dual-pass Azure Disk Encryption (ADE 1.0, with an Azure AD application), which this version cannot unlock offline; recover it by hand (README: encrypted disks)";
+    const dualPass = "it uses the older dual-pass Azure Disk Encryption (ADE 1.0, with an Azure AD application), which this version cannot unlock offline; recover it by hand (docs/runbook.md: serial console and safe mode)";
     if (sources.vmOsDisk?.enabled || sources.vmOsDisk?.diskEncryptionKey) throw new Error(dualPass);
     const c = sources.disk;
     if (!c?.enabled) return undefined;

@@ -84,7 +84,7 @@ function refuseUnknownKeys(config: ConfigSource, bad: (key: string, message: str
         const key = full.slice(NAMESPACE.length + 1);
         const near = nearestName(key, known);
         if (near === undefined && config.kind(full) === "secret") continue;
-        bad(key, `is not a setting of this project${near ? `: did you mean ${near}?` : ` (the settings are listed in the README, "Stack config keys")`} Nothing is declared until it is fixed or removed, as a misspelt setting would be ignored and its default used`);
+        bad(key, `is not a setting of this project${near ? `: did you mean ${near}?` : ` (the settings are listed in docs/reference.md, "Stack config keys")`} Nothing is declared until it is fixed or removed, as a misspelt setting would be ignored and its default used`);
     }
 }
 

@@ -137,7 +137,7 @@ describe("stack settings", () => {
         assert.match(problemsOf(stack({ inventory: "x.yaml", canery: "5%" }))[0], /bootloop-rescue:canery: .*did you mean canary\?/);
         assert.match(problemsOf(stack({ inventory: "x.yaml", tearDwon: "true" }))[0], /bootloop-rescue:tearDwon: .*did you mean teardown\?/);
         assert.match(problemsOf(stack({ inventory: "x.yaml", awsRescueInstanceTyp: "m6i.large" }))[0], /did you mean awsRescueInstanceType\?/, "a cloud's key is suggested too");
-        assert.match(problemsOf(stack({ inventory: "x.yaml", colour: "blue" }))[0], /bootloop-rescue:colour: is not a setting of this project \(the settings are listed in the README, "Stack config keys"\)/);
+        assert.match(problemsOf(stack({ inventory: "x.yaml", colour: "blue" }))[0], /bootloop-rescue:colour: is not a setting of this project \(the settings are listed in docs\/reference\.md, "Stack config keys"\)/);
         // Reported with the other problems, so one run shows them all.
         assert.equal(problemsOf(stack({ inventory: "x.yaml", wavesize: "2", teardown: "yes" })).length, 2);
     });
