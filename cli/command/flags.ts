@@ -1,14 +1,20 @@
 // What the commands share to read their arguments: `--flag value`, `--flag=value` and `--switch`,
-// each one known, a value never another flag; a bad argument exits 2 with the command's usage.
+// each one known, a value never another flag; a bad argument is an ArgumentError, which the
+// command layer (command.ts) prints with the command's usage.
 import { parseArgs } from "util";
 import { terminalText } from "../../components/tools/display-text";
 import { didYouMean } from "../../components/core/contract/nearest";
+import { ArgumentError, STACK_NAME, stackName } from "../../components/tools/command-contract";
 
-/** A bad argument: its message names it; the command prints it with its usage and exits 2. */
-export class ArgumentError extends Error {}
+export { ArgumentError, STACK_NAME, stackName };
 
-/** A stack name as the stack file `Pulumi.<stack>.yaml` holds it. */
-export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+/** The flags a command takes: those with a value, the switches, and what to advise when one is given twice. */
+export interface FlagSpec {
+    values: readonly string[];
+    switches?: readonly string[];
+    /** The advice after "--flag is given twice; " (default "give it once"). */
+    repeated?: string;
+}
 
 /** The flags given: values by flag, and the switches present. */
 export interface Flags {
@@ -30,7 +36,7 @@ export class HelpRequested extends Error {
  * flag names the nearest known one; anything else wrong is an {@link ArgumentError}. `--help` or
  * `-h` given as an argument (not as a flag's value) is a {@link HelpRequested}, whatever else is given.
  */
-export function readFlags(argv: readonly string[], spec: { values: readonly string[]; switches?: readonly string[] }): Flags {
+export function readFlags(argv: readonly string[], spec: FlagSpec): Flags {
     if (asksForHelp(argv, spec.values)) throw new HelpRequested();
     const switches = spec.switches ?? [];
     const options: Record<string, { type: "string" | "boolean" }> = {};
@@ -46,7 +52,7 @@ export function readFlags(argv: readonly string[], spec: { values: readonly stri
     const seen = new Set<string>();
     for (const token of parsed.tokens ?? []) {
         if (token.kind !== "option") continue;
-        if (seen.has(token.name)) throw new ArgumentError(`--${token.name} is given twice; give it once`);
+        if (seen.has(token.name)) throw new ArgumentError(`--${token.name} is given twice; ${spec.repeated ?? "give it once"}`);
         seen.add(token.name);
     }
     const flags: Flags = { values: {}, switches: new Set() };
@@ -90,12 +96,6 @@ function argumentMessage(err: Error & { code?: string }, argv: readonly string[]
         default:
             return err.message.split("\n")[0];
     }
-}
-
-/** A flag's value checked as a stack name. */
-export function stackName(flag: string, value: string): string {
-    if (!STACK_NAME.test(value)) throw new ArgumentError(`${flag}: ${JSON.stringify(value)} is not a stack name`);
-    return value;
 }
 
 /**

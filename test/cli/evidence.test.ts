@@ -87,7 +87,7 @@ describe("the full evidence, from the stack's state", () => {
         const dir = tempDir({ "bad.json": "{", "export.json": JSON.stringify(ok), "tampered.json": JSON.stringify(tampered) });
         const usage = evidenceCli([], {}, dir);
         assert.equal(usage.status, 2);
-        assert.match(usage.stderr, /^evidence: usage: npm run evidence/);
+        assert.match(usage.stderr, /^npm run evidence: give --stack NAME or --from FILE\nusage: npm run evidence -- /);
         const bad = evidenceCli(["--from", "bad.json"], {}, dir);
         assert.equal(bad.status, 2);
         assert.match(bad.stderr, /file bad\.json: not a stack export/);

@@ -99,7 +99,7 @@ describe("the recovery report", () => {
         assert.equal(report(["--from", "missing.json"], {}, dir).status, 2);
         const u = report(["--from", "bad.json", "--vm", "x"], {}, dir);
         assert.equal(u.status, 2);
-        assert.match(u.stderr, /unknown argument "--vm"; usage: npm run report/);
+        assert.match(u.stderr, /^npm run report: unknown argument "--vm"\nusage: npm run report -- /);
         const s = report(["--stack", "prod; rm -rf /"], {}, dir);
         assert.equal(s.status, 2);
         assert.match(s.stderr, /not a stack name/);
@@ -139,7 +139,7 @@ describe("the recovery report", () => {
             assert.equal(r.stdout, "", file);
             assert.match(r.stderr, why, file);
         };
-        refused("plan.json", /^report: file plan\.json: an offline plan \(`npm run plan -- --json`\): nothing has run, it holds placeholders and no outcome; the report reads what ran/);
+        refused("plan.json", /^npm run report: file plan\.json: an offline plan \(`npm run plan -- --json`\): nothing has run, it holds placeholders and no outcome; the report reads what ran/);
         refused("other.json", /file other\.json: not a stack's JSON/);
         refused("empty.json", /file empty\.json: an empty JSON object, no VM records/);
         refused("array.json", /file array\.json: not a stack's JSON \(an array/);

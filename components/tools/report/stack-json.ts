@@ -1,60 +1,34 @@
-// What the report and evidence commands share: their arguments, and reading a stack's JSON through
-// the Pulumi CLI (never with --show-secrets) or from a saved file.
+// What the report and evidence commands share: reading a stack's JSON through the Pulumi CLI
+// (never with --show-secrets) or from a saved file, and writing their result.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { terminalText } from "../display-text";
+import { ArgumentError, CommandContext, CommandError } from "../command-contract";
 import { BadInputError } from "./input-kind";
-import { PROJECT_DIR } from "../../core/script-text";
-import { ArgumentError, HelpRequested, readFlags } from "../../../cli/command/flags";
 
-/** The flags a command was given (`--name value`), and where relative paths start. */
-export interface CommandArgs {
-    get(flag: string): string | undefined;
-    /** The folder `npm run` was started in. */
-    cwd: string;
+/** Where a stack's JSON comes from: `--stack NAME` (the Pulumi CLI) or `--from FILE`, exactly one. */
+export interface StackJsonSource {
+    stack?: string;
+    from?: string;
 }
 
 /**
- * The command's arguments: `flags` are the ones it takes (each with a value); another argument, or
- * a flag given without its value, is a {@link BadInputError} naming the usage.
- */
-export function commandArgs(usage: string, flags: readonly string[]): CommandArgs {
-    let values: Record<string, string>;
-    try {
-        values = readFlags(process.argv.slice(2), { values: flags }).values;
-    } catch (err) {
-        if (err instanceof HelpRequested) throw new HelpAnswer(usage);
-        throw err instanceof ArgumentError ? new BadInputError(`${err.message}; ${usage}`) : err;
-    }
-    return { get: (flag) => values[flag], cwd: process.env.INIT_CWD ?? process.cwd() };
-}
-
-/** `--help` was asked for: the command prints this usage on stdout and exits 0. */
-class HelpAnswer extends Error {
-    constructor(readonly usage: string) {
-        super("help");
-    }
-}
-
-/**
- * A stack's JSON: `pulumi <pulumiArgs> --stack NAME` (secrets stay masked or encrypted) when
- * `--stack` is given, else the file of `--from`. Exactly one of them, or the usage is the error.
+ * A stack's JSON: `pulumi <pulumiArgs> --stack NAME` in the project folder (secrets stay masked or
+ * encrypted) when `stack` is given, else the file `from` (from where the command was started).
  * `what` names the JSON in the error a file that does not parse gives.
  */
-export function readStackJson(args: CommandArgs, usage: string, pulumiArgs: string[], what: string): { value: unknown; source: string } {
-    const stack = args.get("--stack");
-    const from = args.get("--from");
-    if (!stack === !from) throw new BadInputError(usage);
+export function readStackJson(given: StackJsonSource, context: Pick<CommandContext, "cwd" | "projectDir">, pulumiArgs: string[], what: string): { value: unknown; source: string } {
+    const { stack, from } = given;
+    if (!stack === !from) throw new ArgumentError(stack ? "give --stack or --from, not both" : "give --stack NAME or --from FILE");
     let text: string;
     let source: string;
     if (stack) {
-        if (!/^[A-Za-z0-9_./-]{1,200}$/.test(stack)) throw new BadInputError(`not a stack name: ${JSON.stringify(stack)}`);
-        text = execFileSync("pulumi", [...pulumiArgs, "--stack", stack], { encoding: "utf8", cwd: PROJECT_DIR, maxBuffer: 2 ** 31 - 1 });
+        if (!/^[A-Za-z0-9_./-]{1,200}$/.test(stack)) throw new ArgumentError(`--stack: not a stack name: ${JSON.stringify(stack)}`);
+        text = execFileSync("pulumi", [...pulumiArgs, "--stack", stack], { encoding: "utf8", cwd: context.projectDir, maxBuffer: 2 ** 31 - 1 });
         source = `stack ${stack}`;
     } else {
         try {
-            text = fs.readFileSync(path.resolve(args.cwd, from!), "utf8");
+            text = fs.readFileSync(path.resolve(context.cwd, from!), "utf8");
         } catch (err) {
             throw new BadInputError(`file ${from}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
         }
@@ -67,24 +41,17 @@ export function readStackJson(args: CommandArgs, usage: string, pulumiArgs: stri
     }
 }
 
-/** Writes a command's result to `--out` (relative to where it was started), or to stdout. */
-export function writeResult(args: CommandArgs, text: string): void {
-    const out = args.get("--out");
-    if (out) fs.writeFileSync(path.resolve(args.cwd, out), text);
-    else process.stdout.write(text);
+/** Writes a command's result to `out` (relative to where it was started), or to stdout. */
+export function writeResult(out: string | undefined, text: string, context: Pick<CommandContext, "cwd" | "stdout">): void {
+    if (out) fs.writeFileSync(path.resolve(context.cwd, out), text);
+    else context.stdout.write(text);
 }
 
-/**
- * Runs a command's main: an error is one line on stderr (terminal-safe: it may quote the stack's
- * records), named after the command. Exit 2 for bad arguments or input the command cannot use
- * ({@link BadInputError}), 1 for anything else (a check that failed, a CLI that failed).
- */
-export function runCommand(name: string, main: () => void): void {
+/** Runs `read`; input of the wrong kind ({@link BadInputError}) ends the command `badArguments`, saying why. */
+export function wrongInputIsBadArguments<T>(read: () => T): T {
     try {
-        main();
+        return read();
     } catch (err) {
-        if (err instanceof HelpAnswer) return void process.stdout.write(`${err.usage}\n`);
-        process.stderr.write(`${name}: ${terminalText(err instanceof Error ? err.message : String(err))}\n`);
-        process.exit(err instanceof BadInputError ? 2 : 1);
+        throw err instanceof BadInputError ? new CommandError("badArguments", err.message) : err;
     }
 }
