@@ -2,7 +2,7 @@ import * as os from "os";
 import * as path from "path";
 import { nearestName } from "./contract/nearest";
 import { Problem, InputError, show } from "./contract/problems";
-import { importedKeyConfig } from "./inventory/validate";
+import { importedKeyConfig } from "./inventory/entry-fields";
 import { WaveSettings } from "./contract/plan";
 import { ConfigSource, NAMESPACE, RULE_SETS, RuleSet, Settings } from "./contract/settings";
 

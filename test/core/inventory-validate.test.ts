@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import { identities } from "../../components/registry/clouds";
 import { InputError, Problem, formatProblem } from "../../components/core/contract/problems";
 import { parseCsvInventory, parseYamlInventory } from "../../components/core/inventory/read";
-import { ValidationContext, validateInventory } from "../../components/core/inventory/validate";
+import { ValidationContext } from "../../components/core/inventory/entry-fields";
+import { validateInventory } from "../../components/core/inventory/validate";
 import { Strategy } from "../../components/core/contract/remedies";
 import { VmEntry } from "../../components/core/contract/vm";
 

@@ -1,7 +1,7 @@
 import { BuiltCloud } from "../contract/cloud-path";
 import { CloudIdentity } from "../contract/identity";
 import { ConfigSource, NAMESPACE } from "../contract/settings";
-import { ValidationContext } from "./validate";
+import { ValidationContext } from "./entry-fields";
 
 /** What validating an inventory needs: the clouds, what their built paths support, the stack config. */
 export function inventoryContext(identities: readonly CloudIdentity[], built: readonly BuiltCloud[], config: ConfigSource): ValidationContext {

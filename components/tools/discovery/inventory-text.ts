@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { terminalText } from "../display-text";
 import { CloudIdentity } from "../../core/contract/identity";
-import { HOSTNAME } from "../../core/inventory/validate";
+import { HOSTNAME } from "../../core/inventory/entry-fields";
 import { Bucket, Finding } from "./classify";
 import { Discovery, scopeTitle } from "./discover";
 import { describeHost } from "./falcon";

@@ -2,7 +2,7 @@ import { spawn } from "child_process";
 import { terminalText } from "../display-text";
 import { CloudIdentity } from "../../core/contract/identity";
 import { InputError } from "../../core/contract/problems";
-import { importedKeyConfig } from "../../core/inventory/validate";
+import { importedKeyConfig } from "../../core/inventory/entry-fields";
 import { VmEntry } from "../../core/contract/vm";
 import { NAMESPACE } from "../../core/contract/settings";
 import { CloudPath } from "../../core/contract/cloud-path";
