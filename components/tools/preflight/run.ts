@@ -52,35 +52,45 @@ export async function runPreflight(clouds: readonly CloudPreflight[], needs: Rea
     return (await Promise.all(runs)).flat();
 }
 
-/** Exit codes of `npm run plan -- --preflight` for its checks (1 and 2 are the plan's own: input, arguments). */
+/**
+ * The exit codes of `npm run plan -- --preflight` for its checks, as cli/command/exit-codes.ts
+ * gives them to the outcomes (test/cli/exit-codes.test.ts holds them equal). The plan reads
+ * {@link PreflightOutcome.outcome}; these stay for the preflight's own tests, which read `exitCode`.
+ */
 export const PREFLIGHT_EXIT = { cleared: 0, failed: 3, notChecked: 4 } as const;
 
-/** What the findings add up to: the exit code and the line that says it. */
+/** How the preflight ends the plan, by name: cleared, a check failed, a check could not be made. */
+export type PreflightVerdict = "ok" | "checkFailed" | "notChecked";
+
+/** What the findings add up to: the outcome and the line that says it. */
 export interface PreflightOutcome {
-    /** 0 cleared, 3 a check failed, 4 a check could not be made (and `--allow-skipped` was not given). */
+    /** `ok` cleared, `checkFailed` a check failed, `notChecked` a check could not be made (and `--allow-skipped` was not given). */
+    outcome: PreflightVerdict;
+    /** The outcome's exit code (0, 3, 4): see {@link PREFLIGHT_EXIT}. */
     exitCode: number;
     /** The report's last line. */
     summary: string;
 }
 
 /**
- * The preflight's verdict. A failed check wins (exit 3); else a check that could not be made
- * (exit 4) unless `allowNotChecked` accepts it; only then is pulumi up cleared (exit 0). A check
- * that could not be made is never counted as ok.
+ * The preflight's verdict. A failed check wins (`checkFailed`, exit 3); else a check that could
+ * not be made (`notChecked`, exit 4) unless `allowNotChecked` accepts it; only then is pulumi up
+ * cleared (`ok`, exit 0). A check that could not be made is never counted as ok.
  */
 export function preflightOutcome(findings: readonly PreflightFinding[], options: { allowNotChecked?: boolean } = {}): PreflightOutcome {
     const count = (v: Verdict) => findings.filter((f) => f.verdict === v).length;
     const [ok, warn, fail, notChecked] = [count("ok"), count("warn"), count("fail"), count("not-checked")];
     const unchecked = notChecked > 0 ? `, ${notChecked} not checked` : "";
-    if (fail > 0) return { exitCode: PREFLIGHT_EXIT.failed, summary: `Preflight: ${fail} check(s) failed, ${warn} warning(s)${unchecked}: fix them before pulumi up (the first wave would stop on them).` };
+    const ends = (outcome: PreflightVerdict, summary: string): PreflightOutcome => ({ outcome, exitCode: PREFLIGHT_EXIT[outcome === "ok" ? "cleared" : outcome === "checkFailed" ? "failed" : "notChecked"], summary });
+    if (fail > 0) return ends("checkFailed", `Preflight: ${fail} check(s) failed, ${warn} warning(s)${unchecked}: fix them before pulumi up (the first wave would stop on them).`);
     if (notChecked > 0 && !options.allowNotChecked) {
-        return {
-            exitCode: PREFLIGHT_EXIT.notChecked,
-            summary: `Preflight: not checked: ${notChecked} (${ok} ok, ${warn} warning(s)) — pulumi up is not cleared; make the checks possible (each NOT CHECKED line says why), or pass --allow-skipped to accept.`,
-        };
+        return ends(
+            "notChecked",
+            `Preflight: not checked: ${notChecked} (${ok} ok, ${warn} warning(s)) — pulumi up is not cleared; make the checks possible (each NOT CHECKED line says why), or pass --allow-skipped to accept.`,
+        );
     }
-    if (notChecked > 0) return { exitCode: PREFLIGHT_EXIT.cleared, summary: `Preflight: nothing failed (${ok} ok, ${warn} warning(s)); ${notChecked} not checked, accepted by --allow-skipped: pulumi up is cleared only for what was checked.` };
-    return { exitCode: PREFLIGHT_EXIT.cleared, summary: `Preflight: nothing blocks pulumi up (${ok} ok, ${warn} warning(s)).` };
+    if (notChecked > 0) return ends("ok", `Preflight: nothing failed (${ok} ok, ${warn} warning(s)); ${notChecked} not checked, accepted by --allow-skipped: pulumi up is cleared only for what was checked.`);
+    return ends("ok", `Preflight: nothing blocks pulumi up (${ok} ok, ${warn} warning(s)).`);
 }
 
 const MARK: Record<Verdict, string> = { ok: "ok  ", warn: "WARN", fail: "FAIL", "not-checked": "NOT CHECKED" };
