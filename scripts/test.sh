@@ -8,6 +8,7 @@
 # (for /usr/bin/python3) reads registry hives in the engine, as on a rescue VM, and builds the
 # tests' hives; libhivex-bin gives hivexsh to look at them by hand. mtools reads the EFI system
 # partition in the engine, as on a rescue VM; dosfstools formats the tests' EFI partitions.
+# python3-venv: scripts/lint-python.sh installs the pinned ruff into a venv of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 source scripts/as-root.sh
 as_root "scripts/test.sh needs root (loop devices, mounts for the repair engine's tests)" "$@"
 
-packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 python3-hivex libhivex-bin mtools dosfstools dislocker awscli azure-cli iproute2)
+packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 python3-venv python3-hivex libhivex-bin mtools dosfstools dislocker awscli azure-cli iproute2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -25,4 +26,10 @@ if ((${#missing[@]})); then
 fi
 
 npm ci --no-audit --no-fund
+# The house's checks first, each failing the run on its own: formatting (prettier, a diff is a
+# failure), typescript-eslint's type-aware rules, and ruff over the Python (installed from PyPI,
+# pinned in requirements-dev.txt).
+npm run -s format:check
+npm run -s lint
+bash scripts/lint-python.sh
 npm test
