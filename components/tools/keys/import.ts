@@ -173,13 +173,13 @@ export async function importKeys(args: ImportArgs): Promise<ImportResult> {
 }
 
 /**
- * Sets a stack config value with the Pulumi CLI (`BOOTLOOP_PULUMI`, else `pulumi` on the PATH),
- * the value on standard input, as `pulumi config set` reads it when none is given.
+ * Sets a stack config value with the Pulumi CLI (`BOOTLOOP_PULUMI` of `env`, else `pulumi` on the
+ * PATH), the value on standard input, as `pulumi config set` reads it when none is given.
  */
-export function pulumiConfigSet(stack: string, cwd: string): (key: string, value: string, secret: boolean) => Promise<void> {
+export function pulumiConfigSet(stack: string, cwd: string, env: Readonly<Record<string, string | undefined>> = process.env): (key: string, value: string, secret: boolean) => Promise<void> {
     return (key, value, secret) =>
         new Promise((resolve, reject) => {
-            const child = spawn(process.env.BOOTLOOP_PULUMI || "pulumi", ["config", "set", ...(secret ? ["--secret"] : ["--plaintext"]), "--stack", stack, key], { cwd, stdio: ["pipe", "ignore", "pipe"] });
+            const child = spawn(env.BOOTLOOP_PULUMI || "pulumi", ["config", "set", ...(secret ? ["--secret"] : ["--plaintext"]), "--stack", stack, key], { cwd, stdio: ["pipe", "ignore", "pipe"] });
             let stderr = "";
             child.stderr.on("data", (d) => (stderr += d));
             child.on("error", (err) => reject(new Error(`could not run pulumi (${err.message}): install the Pulumi CLI, or set BOOTLOOP_PULUMI`)));
