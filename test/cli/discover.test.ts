@@ -250,9 +250,11 @@ describe("npm run discover: the deployer roles", () => {
 
 describe("npm run discover: its options (in process)", () => {
     it("--out takes a .yaml or .yml file only: a .csv would be read back by npm run plan as CSV", () => {
-        const { parseArgs } = require("../../cli/discover") as typeof import("../../cli/discover");
-        for (const out of ["found.csv", "found.json", "found"]) assert.throws(() => parseArgs(["--cloud", "aws", "--out", out]), new RegExp(`--out: "${out.replace(".", "\\.")}": discovery writes a YAML inventory; name the file \\.yaml or \\.yml`), out);
-        for (const out of ["found.yaml", "stacks/Found.YML"]) assert.equal(parseArgs(["--cloud", "aws", "--out", out]).out, out);
+        const { discoverArgs } = require("../../components/tools/discovery/discover-command") as typeof import("../../components/tools/discovery/discover-command");
+        const { discoveries } = require("../../components/registry/discoveries") as typeof import("../../components/registry/discoveries");
+        const parseArgs = (out: string) => discoverArgs({ values: { "--cloud": "aws", "--out": out }, force: false, json: false }, discoveries);
+        for (const out of ["found.csv", "found.json", "found"]) assert.throws(() => parseArgs(out), new RegExp(`--out: "${out.replace(".", "\\.")}": discovery writes a YAML inventory; name the file \\.yaml or \\.yml`), out);
+        for (const out of ["found.yaml", "stacks/Found.YML"]) assert.equal(parseArgs(out).out, out);
     });
 });
 
@@ -274,7 +276,7 @@ describe("npm run discover: names from the clouds on a terminal", function () {
     });
 
     it("--json keeps every name's value, with what a terminal acts on written as \\u escapes", () => {
-        const { jsonText } = require("../../cli/discover") as typeof import("../../cli/discover");
+        const { jsonText } = require("../../components/tools/discovery/discover-command") as typeof import("../../components/tools/discovery/discover-command");
         const text = jsonText({ name: HOSTILE });
         assert.doesNotMatch(text, TERMINAL_ACTS_ON);
         assert.deepEqual(JSON.parse(text), { name: HOSTILE });
