@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as pulumiRuntimeConfig from "@pulumi/pulumi/runtime/config";
 import { CloudIdentity } from "./contract/identity";
 import { InputError, Problem, show } from "./contract/problems";
 import { readInventory } from "./inventory/read";
@@ -26,7 +27,7 @@ export interface ProgramArgs {
     /** Folder the inventory path is relative to (the project folder). */
     baseDir: string;
     /** Reads a secret config value by fully qualified key. */
-    secret(key: string): pulumi.Output<string>;
+    secret(this: void, key: string): pulumi.Output<string>;
     /** Resource options of the root component (tests and the offline plan add a `transformations` hook). */
     rootOptions?: pulumi.ComponentResourceOptions;
     /** Called with the validated entries before anything is declared (the offline plan's placeholders use them). */
@@ -149,7 +150,7 @@ export function summarize(plan: RecoveryPlan): PlanSummary {
 /** Stack config through the Pulumi SDK. */
 export function pulumiConfig(): ConfigSource {
     // isConfigSecret is exported by the runtime but not declared in its typings.
-    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
+    const runtimeConfig = pulumiRuntimeConfig as unknown as { isConfigSecret(k: string): boolean };
     const split = (key: string) => {
         const i = key.indexOf(":");
         return { ns: key.slice(0, i), name: key.slice(i + 1) };

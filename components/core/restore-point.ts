@@ -77,7 +77,7 @@ export async function listRestorePoints(lookup: string, script: string, environm
         throw new Error(`the ${lookup} lookup printed no JSON list: ${stdout.slice(0, 200)}`);
     }
     if (!Array.isArray(parsed)) throw new Error(`the ${lookup} lookup printed no JSON list`);
-    return parsed.map((c) => ({ id: String(c.id), createdAt: String(c.createdAt), state: String(c.state), source: String(c.source ?? "") }));
+    return (parsed as { id: string; createdAt: string; state: string; source?: string | null }[]).map((c) => ({ id: String(c.id), createdAt: String(c.createdAt), state: String(c.state), source: String(c.source ?? "") }));
 }
 
 /** An offline-plan placeholder: one ready backup six hours before the cutoff (or the named one), of OFFLINE_SOURCE. */

@@ -67,6 +67,7 @@ export function isKnownConfigKey(fullKey: string, known: ReadonlySet<string> = n
 /** The stack's keys: the source's own list, else those of the Pulumi runtime's config the source also has. */
 function stackKeys(config: ConfigSource): readonly string[] {
     if (config.keys) return config.keys();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: only a source without its own key list (the Pulumi program's) needs the Pulumi runtime; importing settings loads no SDK
     const runtime = require("@pulumi/pulumi/runtime/config") as { allConfig(): Record<string, string> };
     return Object.keys(runtime.allConfig()).filter((k) => config.kind(k) !== "missing");
 }

@@ -99,7 +99,7 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
         if (!socket.destroyed) socket.write(text);
     };
 
-    function handle(line: string, socket: net.Socket): { onClose?(): void; onLine?(line: string): void } | undefined {
+    function handle(line: string, socket: net.Socket): { onClose?: () => void; onLine?: (line: string) => void } | undefined {
         const { token: given, verb, fields } = parseLine(line);
         if (given !== token) {
             socket.destroy();
@@ -130,7 +130,8 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
         const deadline = asked + Number(f.timeout) * 1000;
         if (!Number.isFinite(deadline)) throw new Error("a wait needs asked= and timeout=");
         const { answer, cancel } = opts.waiter.wait(f.cloud, { kind: f.kind, id: f.id, want: f.want || "any", fields: f, received: Date.now(), deadline, memo: {} });
-        answer.then((a) => socket.end(formatLine(a.outcome, a.fields)));
+        // The waiter only ever resolves an answer (it has no reject), so there is no rejection to handle here.
+        void answer.then((a) => socket.end(formatLine(a.outcome, a.fields)));
         return { onClose: cancel };
     }
 

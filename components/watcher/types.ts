@@ -19,7 +19,7 @@ export interface WaitRequest {
     /** When the state must have been reached (ms since the epoch), judged on observations. */
     deadline: number;
     /** What the cloud module keeps between observations of this wait (e.g. a serial offset). */
-    memo: Record<string, unknown>;
+    memo: Record<string, string | number>;
 }
 
 /** What one observation says about a wait. */

@@ -63,7 +63,7 @@ export class Waiter {
     }
 
     /** Registers a wait; `cancel` withdraws it (the step went away). */
-    wait(cloudName: string, req: WaitRequest): { answer: Promise<WaitAnswer>; cancel(): void } {
+    wait(cloudName: string, req: WaitRequest): { answer: Promise<WaitAnswer>; cancel: () => void } {
         const cloud = this.gate.cloud(cloudName);
         const key = `${cloud.cloud}\n${req.kind}\n${cloud.batchKey(req)}`;
         let group = this.groups.get(key);

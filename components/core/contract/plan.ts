@@ -23,7 +23,7 @@ export interface RecoveryPlan {
 /** Settings the plan depends on. */
 export interface PlanSettings extends WaveSettings {
     /** Disks one rescue VM of a cloud holds at most. */
-    disksPerRescue(cloud: string): number;
+    disksPerRescue(this: void, cloud: string): number;
 }
 
 /** How the VMs without an explicit `wave` are split into waves. */

@@ -16,6 +16,7 @@ export const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0
 export const MAX_VM_LABELS = 12;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
 // Printable, no control characters (so no newline), at most 256 characters.
+// eslint-disable-next-line no-control-regex -- the control characters are what the pattern refuses
 const LABEL_VALUE = /^[^\x00-\x1f\x7f]{0,256}$/;
 const MAX_WAVE = 10_000;
 

@@ -62,7 +62,7 @@ export function parseYamlInventory(file: string, text: string): RawInventory {
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         if (key === "vms") vmsNode = pair.value as YamlNode;
         else if (key === "defaults") defaultsNode = pair.value as YamlNode;
-        else problems.push({ file, line: lineOf(pair.key as YamlNode), field: key, message: "unknown top-level key (expected `vms` and optional `defaults`)" });
+        else problems.push({ file, line: lineOf(pair.key), field: key, message: "unknown top-level key (expected `vms` and optional `defaults`)" });
     }
     const toEntry = (node: YamlNode, index: number, what: string): RawEntry | undefined => {
         if (!isMap(node)) {

@@ -48,14 +48,14 @@ export function validateInventory(inv: RawInventory, ctx: ValidationContext): Vm
 function withDefaults(raw: RawEntry, defaults: RawEntry | undefined, byCloud: Map<string, CloudIdentity>): RawEntry {
     if (!defaults) return raw;
     const values = { ...raw.values };
-    const cloud = (values.cloud ?? defaults.values.cloud) as unknown;
+    const cloud = values.cloud ?? defaults.values.cloud;
     const own = typeof cloud === "string" ? byCloud.get(cloud) : undefined;
     for (const [field, value] of Object.entries(defaults.values)) {
         if (value === null) continue;
         const applies = DEFAULTABLE_FIELDS.includes(field) || (own?.fields.some((f) => f.name === field) ?? false);
         if (!applies) continue;
         if (field === "labels" && isPlainMap(value) && (values.labels === undefined || isPlainMap(values.labels))) {
-            values.labels = { ...value, ...((values.labels as Record<string, unknown>) ?? {}) };
+            values.labels = { ...value, ...(values.labels ?? {}) };
         } else if (values[field] === undefined) {
             values[field] = value;
         }
