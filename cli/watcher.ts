@@ -15,6 +15,7 @@ import { Semaphore } from "../components/gate/limits";
 import { serve } from "../components/watcher/server";
 import { Waiter } from "../components/watcher/waiter";
 import { DEFAULT_POLL_SECONDS, defaultCliProcesses } from "../components/gate/defaults";
+import { EXIT } from "./command/exit-codes";
 
 function positive(name: string, fallback: number): number {
     const v = Number(process.env[name]);
@@ -43,6 +44,6 @@ async function main(): Promise<void> {
 if (require.main === module) {
     main().catch((err) => {
         process.stderr.write(`bootloop-rescue watcher: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exit(1);
+        process.exit(EXIT.failed);
     });
 }

@@ -2,11 +2,8 @@
 // each one known, a value never another flag; a bad argument is an ArgumentError, which the
 // command layer (command.ts) prints with the command's usage.
 import { parseArgs } from "util";
-import { terminalText } from "../../components/tools/display-text";
 import { didYouMean } from "../../components/core/contract/nearest";
-import { ArgumentError, STACK_NAME, stackName } from "../../components/tools/command-contract";
-
-export { ArgumentError, STACK_NAME, stackName };
+import { ArgumentError } from "../../components/tools/command-contract";
 
 /** The flags a command takes: those with a value, the switches, and what to advise when one is given twice. */
 export interface FlagSpec {
@@ -22,7 +19,7 @@ export interface Flags {
     switches: Set<string>;
 }
 
-/** `--help` (or `-h`) was asked for: the command prints its usage on stdout and exits 0. */
+/** `--help` (or `-h`) was asked for: the command layer prints the usage on stdout, outcome `ok`. */
 export class HelpRequested extends Error {
     constructor() {
         super("help requested");
@@ -95,31 +92,5 @@ function argumentMessage(err: Error & { code?: string }, argv: readonly string[]
             return `unexpected argument ${JSON.stringify(quoted ?? "")}: every argument is a --flag`;
         default:
             return err.message.split("\n")[0];
-    }
-}
-
-/**
- * Answers `--help`: when `err` is a {@link HelpRequested}, writes the command's usage on stdout
- * and returns true (the command then exits 0); any other error is left to the caller.
- */
-export function answeredHelp(err: unknown, usage: string): boolean {
-    if (!(err instanceof HelpRequested)) return false;
-    process.stdout.write(`${usage}\n`);
-    return true;
-}
-
-/**
- * A command's arguments read by `parse`, the way every command answers them: `--help` prints the
- * usage on stdout (exit 0); an {@link ArgumentError} prints `npm run NAME: why` and the usage on
- * stderr (exit 2). Returns the arguments, or the exit code to end with.
- */
-export function commandArguments<T>(name: string, usage: string, parse: (argv: string[]) => T): { args: T } | { exit: number } {
-    try {
-        return { args: parse(process.argv.slice(2)) };
-    } catch (err) {
-        if (answeredHelp(err, usage)) return { exit: 0 };
-        if (!(err instanceof ArgumentError)) throw err;
-        process.stderr.write(`${terminalText(`npm run ${name}: ${err.message}`, { multiline: true })}\n${usage}\n`);
-        return { exit: 2 };
     }
 }

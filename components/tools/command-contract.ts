@@ -2,7 +2,6 @@
 // tool returns an outcome by name, or throws one of the errors below; the command layer alone
 // turns that into an exit code (cli/command/exit-codes.ts), prints errors and the usage. Tools
 // never import from cli/.
-import * as path from "path";
 
 /**
  * How a command ended, by name; cli/command/exit-codes.ts gives each its number:
@@ -52,7 +51,3 @@ export interface CommandContext {
     stderr: NodeJS.WritableStream;
 }
 
-/** A path a person typed, from where the command was started. */
-export function typedPath(context: Pick<CommandContext, "cwd">, file: string): string {
-    return path.resolve(context.cwd, file);
-}
