@@ -18,7 +18,9 @@ export interface AzureConfig {
 /** Azure tags: names of 1-512 characters without `<>%&\?/`, values of at most 256. */
 export const AZURE_TAG_RULES: TagRules = {
     noun: "tag",
+    // eslint-disable-next-line no-control-regex -- control characters are among what a tag name may not hold
     key: /^[^<>%&\\?/\x00-\x1f]{1,512}$/,
+    // eslint-disable-next-line no-control-regex -- control characters are what a tag value may not hold
     value: /^[^\x00-\x1f]{0,256}$/,
     expected: "a name of 1-512 characters without <>%&\\?/ and a value of at most 256 characters",
     reservedPrefixes: ["microsoft", "azure", "windows"],

@@ -68,7 +68,7 @@ async function quotas(cli: PreflightCli, subscription: string, location: string,
 
 async function tagPolicies(cli: PreflightCli, subscription: string, groups: string[], tags: Record<string, string>): Promise<PreflightFinding[]> {
     const base = { cloud: "azure", scope: subscription, check: "tags" as const };
-    type Assignment = { displayName?: string; name?: string; scope?: string; policyDefinitionId?: string; enforcementMode?: string; parameters?: Record<string, { value?: unknown }> };
+    type Assignment = { displayName?: string; name?: string; scope?: string; policyDefinitionId?: string; enforcementMode?: string; parameters?: { tagName?: { value?: string }; tagValue?: { value?: string } } };
     let assignments: Assignment[];
     try {
         assignments = parseJson<Assignment[]>(await azCall(cli, subscription, "policy assignment list", ["--subscription", subscription, "--disable-scope-strict-match"]), []);

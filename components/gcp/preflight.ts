@@ -191,7 +191,7 @@ async function check(need: PreflightNeed, cli: PreflightCli): Promise<PreflightF
                 ...[...byRegion].map(([region, at]) => quotas(cli, project, region, at, boots, config)),
                 snapshotQuota(cli, project, vms.reduce((n, v) => n + v.snapshots, 0)),
                 labelPolicies(cli, project, config.labels),
-                token ? permissions(cli, project, token).then((f) => [f]) : Promise.resolve([{ cloud: "gcp", scope: project, check: "permissions", verdict: "not-checked", message: notCheckedBecause("no access token from gcloud", tokenError) } as PreflightFinding]),
+                token ? permissions(cli, project, token).then((f) => [f]) : Promise.resolve<PreflightFinding[]>([{ cloud: "gcp", scope: project, check: "permissions", verdict: "not-checked", message: notCheckedBecause("no access token from gcloud", tokenError) }]),
             ]);
             return [...findings, ...more.flat()];
         }),
