@@ -17,5 +17,15 @@ void runCommand({
     usage: "usage: npm run ci:comment -- --stack S --plan FILE --preview FILE --outcome success|failure|cancelled|skipped [--artifact NAME] [--post]",
     flags: { values: ["--stack", "--plan", "--preview", "--outcome", "--artifact"], switches: ["--post"] },
     run: ({ values: v, switches }, context) =>
-        runCiCommentCommand({ stack: v["--stack"], plan: v["--plan"], preview: v["--preview"], outcome: v["--outcome"], artifact: v["--artifact"], post: switches.has("--post") }, context),
+        runCiCommentCommand(
+            {
+                stack: v["--stack"],
+                plan: v["--plan"],
+                preview: v["--preview"],
+                outcome: v["--outcome"],
+                artifact: v["--artifact"],
+                post: switches.has("--post"),
+            },
+            context,
+        ),
 });

@@ -18,7 +18,13 @@ void runCommand({
     flags: { values: ["--changed-since", "--files", "--stacks"], switches: ["--all", "--github-output"] },
     run: ({ values, switches }, context) =>
         runCiStacksCommand(
-            { changedSince: values["--changed-since"], files: values["--files"], stacks: values["--stacks"], all: switches.has("--all"), githubOutput: switches.has("--github-output") },
+            {
+                changedSince: values["--changed-since"],
+                files: values["--files"],
+                stacks: values["--stacks"],
+                all: switches.has("--all"),
+                githubOutput: switches.has("--github-output"),
+            },
             context,
         ),
 });

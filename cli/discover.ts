@@ -23,7 +23,16 @@ void runCommand({
         "  --since/--until ISO  the bad window (default 2024-07-19T04:09:00Z to 05:27:00Z, channel file 291)",
         "  --out FILE           write the inventory there (never over an existing file without --force)",
     ].join("\n"),
-    flags: { values: ["--cloud", "--stack", "--falcon-csv", "--since", "--until", "--out", ...scopeFlags(discoveries)], switches: ["--force", "--json"], repeated: "give one comma-separated list" },
+    flags: {
+        values: ["--cloud", "--stack", "--falcon-csv", "--since", "--until", "--out", ...scopeFlags(discoveries)],
+        switches: ["--force", "--json"],
+        repeated: "give one comma-separated list",
+    },
     run: ({ values, switches }, context) =>
-        runDiscoverCommand({ values, force: switches.has("--force"), json: switches.has("--json") }, context, { discoveries, identities, builtClouds, clis: cloudWatches }),
+        runDiscoverCommand({ values, force: switches.has("--force"), json: switches.has("--json") }, context, {
+            discoveries,
+            identities,
+            builtClouds,
+            clis: cloudWatches,
+        }),
 });

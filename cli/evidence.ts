@@ -12,5 +12,6 @@ void runCommand({
     name: "evidence",
     usage: "usage: npm run evidence -- (--stack NAME | --from FILE) [--vm KEY|LABEL] [--out FILE]",
     flags: { values: ["--stack", "--from", "--vm", "--out"] },
-    run: ({ values }, context) => runEvidenceCommand({ stack: values["--stack"], from: values["--from"], vm: values["--vm"], out: values["--out"] }, context),
+    run: ({ values }, context) =>
+        runEvidenceCommand({ stack: values["--stack"], from: values["--from"], vm: values["--vm"], out: values["--out"] }, context),
 });

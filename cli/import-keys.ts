@@ -14,5 +14,9 @@ void runCommand({
     usage: "usage: npm run import-keys -- --stack NAME --from FILE [--format entra|ad|csv] [--dry-run]",
     flags: { values: ["--stack", "--from", "--format"], switches: ["--dry-run"] },
     run: ({ values, switches }, context) =>
-        runImportKeysCommand({ stack: values["--stack"], from: values["--from"], format: values["--format"], dryRun: switches.has("--dry-run") }, context, { identities, paths }),
+        runImportKeysCommand(
+            { stack: values["--stack"], from: values["--from"], format: values["--format"], dryRun: switches.has("--dry-run") },
+            context,
+            { identities, paths },
+        ),
 });

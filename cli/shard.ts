@@ -17,7 +17,16 @@ void runCommand({
     flags: { values: ["--inventory", "--max-vms", "--by", "--canary", "--name", "--stack", "--out"], switches: ["--json"] },
     run: ({ values: v, switches }, context) =>
         runShardCommand(
-            { inventory: v["--inventory"], maxVms: v["--max-vms"], by: v["--by"], canary: v["--canary"], name: v["--name"], stack: v["--stack"], out: v["--out"], json: switches.has("--json") },
+            {
+                inventory: v["--inventory"],
+                maxVms: v["--max-vms"],
+                by: v["--by"],
+                canary: v["--canary"],
+                name: v["--name"],
+                stack: v["--stack"],
+                out: v["--out"],
+                json: switches.has("--json"),
+            },
             context,
             { identities, paths },
         ),

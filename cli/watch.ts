@@ -20,5 +20,9 @@ void runCommand({
     usage: "usage: npm run watch -- --stack NAME [--events FILE [--quiet SECONDS]] [--webhook-env VAR] [--interval SECONDS]",
     flags: { values: ["--stack", "--events", "--webhook-env", "--interval", "--quiet"] },
     run: ({ values: v }, context) =>
-        runWatchCommand({ stack: v["--stack"], events: v["--events"], webhookEnv: v["--webhook-env"], interval: v["--interval"], quiet: v["--quiet"] }, context, { identities, paths }),
+        runWatchCommand(
+            { stack: v["--stack"], events: v["--events"], webhookEnv: v["--webhook-env"], interval: v["--interval"], quiet: v["--quiet"] },
+            context,
+            { identities, paths },
+        ),
 });

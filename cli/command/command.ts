@@ -44,7 +44,11 @@ export function processContext(env: NodeJS.ProcessEnv = process.env): CommandCon
  * Runs a command in this process and sets its exit code: `process.exitCode`, never `exit()`, so
  * that a large output on a pipe (`--json | jq`) is written out before the process ends.
  */
-export async function runCommand<C extends CliCommandName>(command: Command<C>, argv: readonly string[] = process.argv.slice(2), context: CommandContext = processContext()): Promise<ExitCode> {
+export async function runCommand<C extends CliCommandName>(
+    command: Command<C>,
+    argv: readonly string[] = process.argv.slice(2),
+    context: CommandContext = processContext(),
+): Promise<ExitCode> {
     disableStackTraces();
     const code = EXIT[await commandOutcome(command, argv, context)];
     process.exitCode = code;
@@ -59,7 +63,11 @@ export async function runCommand<C extends CliCommandName>(command: Command<C>, 
  * - an {@link InputError}: its problems on stderr, the command's `invalidInput` outcome (the table);
  * - any other error: `npm run NAME: message` on stderr, the command's `unexpected` outcome (the table).
  */
-export async function commandOutcome<C extends CliCommandName>(command: Command<C>, argv: readonly string[], context: CommandContext): Promise<Outcome> {
+export async function commandOutcome<C extends CliCommandName>(
+    command: Command<C>,
+    argv: readonly string[],
+    context: CommandContext,
+): Promise<Outcome> {
     const exits: CommandExits = COMMAND_EXITS[command.name];
     const unexpected = exits.unexpected ?? "failed";
     const say = (text: string) => void context.stderr.write(`${terminalText(text, { multiline: true })}\n`);

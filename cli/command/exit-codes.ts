@@ -7,7 +7,10 @@ import type { Outcome } from "../../components/tools/command-contract";
 /** Every exit code a command may end with (apart from a signal's), by outcome. */
 export const EXIT_CODES = {
     ok: { code: 0, meaning: "everything the command promises was done and verified" },
-    failed: { code: 1, meaning: "invalid input (each problem named by file, entry and field) or, for the commands that act, something they did failed" },
+    failed: {
+        code: 1,
+        meaning: "invalid input (each problem named by file, entry and field) or, for the commands that act, something they did failed",
+    },
     badArguments: { code: 2, meaning: "bad arguments or input of the wrong kind" },
     checkFailed: { code: 3, meaning: "a check failed, or the thing watched ended early" },
     notChecked: { code: 4, meaning: "a check could not be made" },
@@ -17,7 +20,9 @@ export const EXIT_CODES = {
 export type ExitCode = (typeof EXIT_CODES)[Outcome]["code"];
 
 /** The exit code of an outcome: `EXIT.ok` is 0, `EXIT.checkFailed` 3. */
-export const EXIT = Object.fromEntries(Object.entries(EXIT_CODES).map(([name, c]) => [name, c.code])) as { readonly [O in Outcome]: (typeof EXIT_CODES)[O]["code"] };
+export const EXIT = Object.fromEntries(Object.entries(EXIT_CODES).map(([name, c]) => [name, c.code])) as {
+    readonly [O in Outcome]: (typeof EXIT_CODES)[O]["code"];
+};
 
 /** A process a signal stopped exits with this plus the signal's number, as a shell reports it (SIGINT 130, SIGTERM 143, SIGHUP 129). */
 export const SIGNAL_EXIT_BASE = 128;

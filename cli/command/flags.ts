@@ -85,7 +85,8 @@ function argumentMessage(err: Error & { code?: string }, argv: readonly string[]
         case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
             const flag = /'(--[^' =]+)/.exec(err.message)?.[1] ?? quoted ?? "a flag";
             if (/does not take an argument/.test(err.message)) return `${flag} takes no value`;
-            if (/ambiguous/.test(err.message)) return `${flag} needs a value, and ${JSON.stringify(argv[argv.indexOf(flag) + 1])} is a flag (a value that starts with a dash: ${flag}=VALUE)`;
+            if (/ambiguous/.test(err.message))
+                return `${flag} needs a value, and ${JSON.stringify(argv[argv.indexOf(flag) + 1])} is a flag (a value that starts with a dash: ${flag}=VALUE)`;
             return `${flag} needs a value`;
         }
         case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":

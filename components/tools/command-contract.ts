@@ -50,4 +50,3 @@ export interface CommandContext {
     stdout: NodeJS.WritableStream;
     stderr: NodeJS.WritableStream;
 }
-

@@ -22,7 +22,11 @@ const COMMANDS: { script: string; file: string; known: string }[] = [
 ];
 
 function run(file: string, args: string[]) {
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", file, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, INIT_CWD: ROOT } });
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", file, ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, INIT_CWD: ROOT },
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -44,7 +48,10 @@ describe("the operator commands' flags", () => {
     it("reads --flag value and --flag=value alike, and never takes a flag as a value", () => {
         const spec = { values: ["--stack", "--out"], switches: ["--json"] };
         assert.deepEqual(readFlags(["--stack=dev", "--out", "-", "--json"], spec).values, { "--stack": "dev", "--out": "-" });
-        assert.throws(() => readFlags(["--stack", "--json"], spec), /--stack needs a value, and "--json" is a flag \(a value that starts with a dash: --stack=VALUE\)/);
+        assert.throws(
+            () => readFlags(["--stack", "--json"], spec),
+            /--stack needs a value, and "--json" is a flag \(a value that starts with a dash: --stack=VALUE\)/,
+        );
         assert.throws(() => readFlags(["--stack="], spec), /--stack needs a value/);
         assert.throws(() => readFlags(["--json=yes"], spec), /--json takes no value/);
         assert.throws(() => readFlags(["dev"], spec), /unexpected argument "dev"/);

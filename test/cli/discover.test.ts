@@ -2,6 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { discoveries } from "../../components/registry/discoveries";
+import { discoverArgs, jsonText } from "../../components/tools/discovery/discover-command";
 import { AWS_STACK, SUB_B, awsWorld, azureWorld, ec2, gcpWorld, runDiscover } from "../helpers/discovery-run";
 import { runProjectScript } from "../helpers/lab-run";
 
@@ -15,12 +17,19 @@ const READ_ONLY = {
 function words(cli: "aws" | "az" | "gcloud", call: string[]): string {
     if (cli === "az" && call[0] === "rest") return `rest --method ${call[call.indexOf("--method") + 1]}`;
     // az takes no positional values: its command is every word before the first option.
-    if (cli === "az") return call.slice(0, call.findIndex((a) => a.startsWith("-"))).join(" ");
+    if (cli === "az")
+        return call
+            .slice(
+                0,
+                call.findIndex((a) => a.startsWith("-")),
+            )
+            .join(" ");
     const w = call.filter((a, i) => !a.startsWith("-") && !(i > 0 && call[i - 1].startsWith("--")));
     return w.slice(0, cli === "gcloud" && w[0] === "compute" ? 3 : 2).join(" ");
 }
 function assertReadOnly(run: ReturnType<typeof runDiscover>): void {
-    for (const cli of ["aws", "az", "gcloud"] as const) for (const call of run.calls[cli]) assert.match(words(cli, call), READ_ONLY[cli], `${cli} ${call.join(" ")}`);
+    for (const cli of ["aws", "az", "gcloud"] as const)
+        for (const call of run.calls[cli]) assert.match(words(cli, call), READ_ONLY[cli], `${cli} ${call.join(" ")}`);
 }
 const count = (calls: string[][], cli: "aws" | "az" | "gcloud", op: string) => calls.filter((c) => words(cli, c) === op).length;
 /** The inventory entries of a written file: the instance/VM names in order. */
@@ -40,37 +49,79 @@ describe("npm run discover (against the stand-in CLIs)", function () {
     this.timeout(180_000);
 
     it("AWS, two accounts (one through the stack's role) × every enabled region, with a Falcon export: a reviewed inventory that npm run plan takes unchanged", () => {
-        const run = runDiscover(["--cloud", "aws", "--stack", "incident", "--accounts", "111111111111,222222222222", "--falcon-csv", "hosts.csv", "--out", "stacks/incident.yaml"], { aws: awsWorld() }, { ...AWS_STACK, "hosts.csv": FALCON, "stacks/.keep": "" });
+        const run = runDiscover(
+            [
+                "--cloud",
+                "aws",
+                "--stack",
+                "incident",
+                "--accounts",
+                "111111111111,222222222222",
+                "--falcon-csv",
+                "hosts.csv",
+                "--out",
+                "stacks/incident.yaml",
+            ],
+            { aws: awsWorld() },
+            { ...AWS_STACK, "hosts.csv": FALCON, "stacks/.keep": "" },
+        );
         assert.equal(run.code, 0, run.stderr);
         const text = fs.readFileSync(path.join(run.dir, "stacks/incident.yaml"), "utf8");
         // Boot-looping, restorable Windows instances only; the canary (us-east-1a has the most) first.
         assert.deepEqual(names(text), [ec2(1), ec2(2), ec2(8), ec2(0xb1)]);
         const entries = parse(text).vms as Record<string, any>[];
-        assert.deepEqual(entries[0], { cloud: "aws", region: "us-east-1", instanceId: ec2(1), accountId: "111111111111", availabilityZone: "us-east-1a", hostname: "web-01", labels: { account: "111111111111", accountName: "prod", discovered: "high" } });
+        assert.deepEqual(entries[0], {
+            cloud: "aws",
+            region: "us-east-1",
+            instanceId: ec2(1),
+            accountId: "111111111111",
+            availabilityZone: "us-east-1a",
+            hostname: "web-01",
+            labels: { account: "111111111111", accountName: "prod", discovered: "high" },
+        });
         assert.equal(entries[3].labels.accountName, "staging");
         // Reasons and confidence beside each entry; the export confirms, or its absence is flagged.
-        assert.match(text, /# canary\. confidence high: web-01 \(i-0+1\) system reachable, instance status check failed \(the guest does not answer\); Falcon: last seen 2024-07-19T04:12Z, inside the bad window/);
+        assert.match(
+            text,
+            /# canary\. confidence high: web-01 \(i-0+1\) system reachable, instance status check failed \(the guest does not answer\); Falcon: last seen 2024-07-19T04:12Z, inside the bad window/,
+        );
         assert.match(text, /# confidence high: web-02 .*Falcon: last seen 2024-07-19T04:20Z/);
         assert.match(text, /# confidence high: evil\?vms:\?.*; not in the Falcon list/);
         // Apart, commented out: the scale-group member, the instance-store root, the stopped one,
         // the host Falcon saw go down that is healthy now, and the host no scanned VM matches.
-        assert.match(text, /scale groups[^]*#\s+# confidence medium: web-05 .*member of Auto Scaling group web-asg: .*; to recover it with the stack, detach it from the group \(aws autoscaling detach-instances[^]*#\s+instanceId: i-0+5/);
+        assert.match(
+            text,
+            /scale groups[^]*#\s+# confidence medium: web-05 .*member of Auto Scaling group web-asg: .*; to recover it with the stack, detach it from the group \(aws autoscaling detach-instances[^]*#\s+instanceId: i-0+5/,
+        );
         assert.match(text, /no rescue path[^]*batch-01 .*instance store/);
         assert.match(text, /not running[^]*# web-04 \(i-0+4\) not running \(stopped\)/);
         assert.match(text, /running and healthy now[^]*stg-02 .*Falcon: last seen 2024-07-19T04:15Z/);
-        assert.match(text, /match no VM in the scanned scopes[^]*line 5: host "ghost-01", instance "i-0000000000000dead", account "111111111111"/);
+        assert.match(
+            text,
+            /match no VM in the scanned scopes[^]*line 5: host "ghost-01", instance "i-0000000000000dead", account "111111111111"/,
+        );
         assert.doesNotMatch(text, /linux-01|laptop-7|web-99/i);
-        assert.match(text, /#\s+aws 111111111111 \(prod\) us-east-1: 6 Windows; 3 candidates \(us-east-1a 2, us-east-1b 1\); 1 not running; 1 listed apart/);
+        assert.match(
+            text,
+            /#\s+aws 111111111111 \(prod\) us-east-1: 6 Windows; 3 candidates \(us-east-1a 2, us-east-1b 1\); 1 not running; 1 listed apart/,
+        );
 
         assertReadOnly(run);
         // Batched: one listing of each kind per account and region, never one per VM.
         assert.equal(count(run.calls.aws, "aws", "ec2 describe-instances"), 4);
         assert.equal(count(run.calls.aws, "aws", "ec2 describe-instance-status"), 4);
         // Consoles read only where the listing and the export disagree or only one speaks: not web-01/web-02 (both say down).
-        const consoles = run.calls.aws.filter((c) => words("aws", c) === "ec2 get-console-output").map((c) => c[c.indexOf("--instance-id") + 1]);
+        const consoles = run.calls.aws
+            .filter((c) => words("aws", c) === "ec2 get-console-output")
+            .map((c) => c[c.indexOf("--instance-id") + 1]);
         assert.deepEqual([...new Set(consoles)].sort(), [ec2(5), ec2(8), ec2(0xb1), ec2(0xb2)].sort());
         // The Xen instance has no --latest: read again without it.
-        assert.deepEqual(run.calls.aws.filter((c) => c.includes(ec2(0xb1)) && words("aws", c) === "ec2 get-console-output").map((c) => c.includes("--latest")), [true, false]);
+        assert.deepEqual(
+            run.calls.aws
+                .filter((c) => c.includes(ec2(0xb1)) && words("aws", c) === "ec2 get-console-output")
+                .map((c) => c.includes("--latest")),
+            [true, false],
+        );
 
         const plan = runProjectScript("plan", ["--inventory", "stacks/incident.yaml", "--json"], run.dir);
         assert.equal(plan.status, 0, plan.stderr);
@@ -99,7 +150,12 @@ describe("npm run discover (against the stand-in CLIs)", function () {
         assert.equal(count(run.calls.az, "az", "vm list"), 2);
         assert.ok(count(run.calls.az, "az", "rest --method get") >= 4, "statusOnly pages followed through nextLink");
         // Full views only for running VMs the listing shows without an agent (app-02: not reporting).
-        assert.deepEqual(run.calls.az.filter((c) => words("az", c) === "vm get-instance-view").map((c) => c.filter((a) => a.startsWith("/subscriptions/")).map((id) => id.split("/").pop())), [["app-02"]]);
+        assert.deepEqual(
+            run.calls.az
+                .filter((c) => words("az", c) === "vm get-instance-view")
+                .map((c) => c.filter((a) => a.startsWith("/subscriptions/")).map((id) => id.split("/").pop())),
+            [["app-02"]],
+        );
         assert.equal(count(run.calls.az, "az", "vm boot-diagnostics get-boot-log"), 1, "only app-01 has boot diagnostics");
         assert.ok(!run.calls.az.some((c) => c.includes("99999999-9999-9999-9999-999999999999")), "a disabled subscription is not scanned");
 
@@ -117,7 +173,10 @@ describe("npm run discover (against the stand-in CLIs)", function () {
         const text = fs.readFileSync(path.join(run.dir, "found.yaml"), "utf8");
         assert.deepEqual(new Set(names(text)), new Set(["win-1", "bat-1"]));
         assert.match(text, /win-5 .*member of managed instance group win-mig/);
-        assert.match(text, /Low confidence[^]*# confidence low: bat-2 nothing on serial port 1; no guest attributes from the agent[^]*# confidence low: win-2/);
+        assert.match(
+            text,
+            /Low confidence[^]*# confidence low: bat-2 nothing on serial port 1; no guest attributes from the agent[^]*# confidence low: win-2/,
+        );
         assert.doesNotMatch(text, /win-3|win-6|lnx-1/, "booted, alive by its guest attributes, Linux");
         assert.match(text, /win-4 not running \(TERMINATED\)/);
         assertReadOnly(run);
@@ -171,7 +230,10 @@ describe("npm run discover (against the stand-in CLIs)", function () {
         assert.match(gcp.stderr, /--projects: project not-mine-123 cannot be read by this login/);
         const aws = runDiscover(["--cloud", "aws", "--accounts", "333333333333"], { aws: awsWorld() });
         assert.equal(aws.code, 2);
-        assert.match(aws.stderr, /--accounts: account 333333333333 has no role in awsAssumeRoleArns \(give --stack NAME.*ambient credentials are account 111111111111/);
+        assert.match(
+            aws.stderr,
+            /--accounts: account 333333333333 has no role in awsAssumeRoleArns \(give --stack NAME.*ambient credentials are account 111111111111/,
+        );
         const az = runDiscover(["--cloud", "azure", "--subscriptions", "12345678-1234-1234-1234-123456789012"], { az: azureWorld() });
         assert.equal(az.code, 2);
         assert.match(az.stderr, /--subscriptions: subscription 12345678-1234-1234-1234-123456789012 is not one this login can read/);
@@ -179,7 +241,11 @@ describe("npm run discover (against the stand-in CLIs)", function () {
 
     it("a malformed Falcon export reports its line and writes nothing; an existing file is never overwritten without --force", () => {
         const bad = `${FALCON}\nweb-03,not a time,,Windows,AWS,111111111111,,7.15\n`;
-        const run = runDiscover(["--cloud", "aws", "--falcon-csv", "hosts.csv", "--out", "found.yaml"], { aws: awsWorld() }, { "hosts.csv": bad });
+        const run = runDiscover(
+            ["--cloud", "aws", "--falcon-csv", "hosts.csv", "--out", "found.yaml"],
+            { aws: awsWorld() },
+            { "hosts.csv": bad },
+        );
         assert.equal(run.code, 1);
         assert.match(run.stderr, /hosts\.csv \(line 8\): Last Seen: is not a timestamp/);
         assert.equal(fs.existsSync(path.join(run.dir, "found.yaml")), false);
@@ -194,7 +260,10 @@ describe("npm run discover (against the stand-in CLIs)", function () {
         const forced = runDiscover(["--cloud", "aws", "--out", "found.yaml", "--force"], { aws: awsWorld() }, { "found.yaml": "# mine\n" });
         assert.equal(forced.code, 0, forced.stderr);
         assert.match(fs.readFileSync(path.join(forced.dir, "found.yaml"), "utf8"), /^# Written by `npm run discover`/);
-        assert.deepEqual(fs.readdirSync(forced.dir).filter((f) => f.endsWith(".tmp")), []);
+        assert.deepEqual(
+            fs.readdirSync(forced.dir).filter((f) => f.endsWith(".tmp")),
+            [],
+        );
     });
 });
 
@@ -222,38 +291,62 @@ describe("npm run discover: the deployer roles", () => {
     };
 
     it("gain only the read actions discovery's calls need, and every one of them", () => {
-        const { discoveries } = require("../../components/registry/discoveries") as typeof import("../../components/registry/discoveries");
         const file = (f: string) => fs.readFileSync(path.join(__dirname, "../../components", f), "utf8");
         const granted: Record<string, Set<string>> = {
-            aws: new Set((JSON.parse(file("aws/iam/deployer-policy.json")).Statement as { Effect: string; Action: string[] }[]).filter((s) => s.Effect === "Allow").flatMap((s) => s.Action)),
+            aws: new Set(
+                (JSON.parse(file("aws/iam/deployer-policy.json")).Statement as { Effect: string; Action: string[] }[])
+                    .filter((s) => s.Effect === "Allow")
+                    .flatMap((s) => s.Action),
+            ),
             azure: new Set(JSON.parse(file("azure/iam/deployer-role.json")).Actions as string[]),
             gcp: new Set((parse(file("gcp/iam/deployer-role.yaml")) as { includedPermissions: string[] }).includedPermissions),
         };
         const runs = [
-            runDiscover(["--cloud", "aws", "--stack", "incident", "--accounts", "111111111111,222222222222"], { aws: awsWorld() }, AWS_STACK),
+            runDiscover(
+                ["--cloud", "aws", "--stack", "incident", "--accounts", "111111111111,222222222222"],
+                { aws: awsWorld() },
+                AWS_STACK,
+            ),
             runDiscover(["--cloud", "azure"], { az: { ...azureWorld(), statusWithoutAgent: true } }),
             runDiscover(["--cloud", "gcp"], { gcloud: gcpWorld() }),
             runDiscover(["--cloud", "gcp", "--projects", "web-prod"], { gcloud: gcpWorld() }),
         ];
-        const seen = new Set(runs.flatMap((r) => (["aws", "az", "gcloud"] as const).flatMap((cli) => r.calls[cli].map((c) => `${cli} ${words(cli, c)}`))));
-        assert.deepEqual([...seen].filter((op) => !ACTION[op]), [], "every call discovery made has its action here");
+        const seen = new Set(
+            runs.flatMap((r) => (["aws", "az", "gcloud"] as const).flatMap((cli) => r.calls[cli].map((c) => `${cli} ${words(cli, c)}`))),
+        );
+        assert.deepEqual(
+            [...seen].filter((op) => !ACTION[op]),
+            [],
+            "every call discovery made has its action here",
+        );
         for (const d of discoveries) {
             const cli = { aws: "aws", azure: "az", gcp: "gcloud" }[d.cloud]!;
             const needed = new Set([...seen].filter((op) => op.startsWith(`${cli} `)).map((op) => ACTION[op]));
             // What the module declares is what its calls need (sts:AssumeRole belongs to the stacks' roles, granted already).
             assert.deepEqual([...needed].filter((a) => a !== "sts:AssumeRole").sort(), [...d.readActions].sort(), d.cloud);
             for (const a of d.readActions) assert.ok(granted[d.cloud].has(a), `${d.cloud}: the deployer role lacks ${a}`);
-            assert.ok(d.readActions.every((a) => /(:(Describe|Get|List)|\/read$|\.(get|list|getSerialPortOutput|getGuestAttributes)$|retrieveBootDiagnosticsData\/action$)/.test(a)), `${d.cloud}: read actions only`);
+            assert.ok(
+                d.readActions.every((a) =>
+                    /(:(Describe|Get|List)|\/read$|\.(get|list|getSerialPortOutput|getGuestAttributes)$|retrieveBootDiagnosticsData\/action$)/.test(
+                        a,
+                    ),
+                ),
+                `${d.cloud}: read actions only`,
+            );
         }
     });
 });
 
 describe("npm run discover: its options (in process)", () => {
     it("--out takes a .yaml or .yml file only: a .csv would be read back by npm run plan as CSV", () => {
-        const { discoverArgs } = require("../../components/tools/discovery/discover-command") as typeof import("../../components/tools/discovery/discover-command");
-        const { discoveries } = require("../../components/registry/discoveries") as typeof import("../../components/registry/discoveries");
-        const parseArgs = (out: string) => discoverArgs({ values: { "--cloud": "aws", "--out": out }, force: false, json: false }, discoveries);
-        for (const out of ["found.csv", "found.json", "found"]) assert.throws(() => parseArgs(out), new RegExp(`--out: "${out.replace(".", "\\.")}": discovery writes a YAML inventory; name the file \\.yaml or \\.yml`), out);
+        const parseArgs = (out: string) =>
+            discoverArgs({ values: { "--cloud": "aws", "--out": out }, force: false, json: false }, discoveries);
+        for (const out of ["found.csv", "found.json", "found"])
+            assert.throws(
+                () => parseArgs(out),
+                new RegExp(`--out: "${out.replace(".", "\\.")}": discovery writes a YAML inventory; name the file \\.yaml or \\.yml`),
+                out,
+            );
         for (const out of ["found.yaml", "stacks/Found.YML"]) assert.equal(parseArgs(out).out, out);
     });
 });
@@ -261,6 +354,7 @@ describe("npm run discover: its options (in process)", () => {
 describe("npm run discover: names from the clouds on a terminal", function () {
     this.timeout(600_000);
     const HOSTILE = "\x1b]0;owned\x07web\x1b[2J\x1b[31m-\x9b31m1\u202e\u2066x\x07\x1bc";
+    // eslint-disable-next-line no-control-regex -- the control characters are what the output must not hold
     const TERMINAL_ACTS_ON = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
     it("an EC2 Name tag and account alias full of escape sequences, BEL and bidi reach neither the summary nor the inventory raw", () => {
@@ -276,7 +370,6 @@ describe("npm run discover: names from the clouds on a terminal", function () {
     });
 
     it("--json keeps every name's value, with what a terminal acts on written as \\u escapes", () => {
-        const { jsonText } = require("../../components/tools/discovery/discover-command") as typeof import("../../components/tools/discovery/discover-command");
         const text = jsonText({ name: HOSTILE });
         assert.doesNotMatch(text, TERMINAL_ACTS_ON);
         assert.deepEqual(JSON.parse(text), { name: HOSTILE });

@@ -34,10 +34,21 @@ function literalExits(file: string, returns: boolean): string[] {
     const source = ts.createSourceFile(file, read(file), ts.ScriptTarget.ES2022, true);
     const found: string[] = [];
     const at = (node: ts.Node) => `${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} ${node.getText(source)}`;
-    const numeric = (node: ts.Node | undefined): boolean => !!node && (ts.isNumericLiteral(node) || (ts.isParenthesizedExpression(node) && numeric(node.expression)) || (ts.isConditionalExpression(node) && (numeric(node.whenTrue) || numeric(node.whenFalse))));
+    const numeric = (node: ts.Node | undefined): boolean =>
+        !!node &&
+        (ts.isNumericLiteral(node) ||
+            (ts.isParenthesizedExpression(node) && numeric(node.expression)) ||
+            (ts.isConditionalExpression(node) && (numeric(node.whenTrue) || numeric(node.whenFalse))));
     const visit = (node: ts.Node): void => {
-        if (ts.isCallExpression(node) && node.expression.getText(source) === "process.exit" && numeric(node.arguments[0])) found.push(at(node));
-        if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken && /exitCode$/.test(node.left.getText(source)) && numeric(node.right)) found.push(at(node));
+        if (ts.isCallExpression(node) && node.expression.getText(source) === "process.exit" && numeric(node.arguments[0]))
+            found.push(at(node));
+        if (
+            ts.isBinaryExpression(node) &&
+            node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+            /exitCode$/.test(node.left.getText(source)) &&
+            numeric(node.right)
+        )
+            found.push(at(node));
         if (returns && ts.isReturnStatement(node) && numeric(node.expression)) found.push(at(node));
         ts.forEachChild(node, visit);
     };
@@ -50,8 +61,15 @@ function declaredName(file: string): string | undefined {
     const source = ts.createSourceFile(file, read(file), ts.ScriptTarget.ES2022, true);
     let name: string | undefined;
     const visit = (node: ts.Node): void => {
-        if (ts.isCallExpression(node) && node.expression.getText(source) === "runCommand" && node.arguments[0] && ts.isObjectLiteralExpression(node.arguments[0])) {
-            for (const p of node.arguments[0].properties) if (ts.isPropertyAssignment(p) && p.name.getText(source) === "name" && ts.isStringLiteral(p.initializer)) name = p.initializer.text;
+        if (
+            ts.isCallExpression(node) &&
+            node.expression.getText(source) === "runCommand" &&
+            node.arguments[0] &&
+            ts.isObjectLiteralExpression(node.arguments[0])
+        ) {
+            for (const p of node.arguments[0].properties)
+                if (ts.isPropertyAssignment(p) && p.name.getText(source) === "name" && ts.isStringLiteral(p.initializer))
+                    name = p.initializer.text;
         }
         ts.forEachChild(node, visit);
     };
@@ -66,24 +84,38 @@ function documentedExits(): { codes: Map<string, number[]>; text: string } {
     assert.ok(start >= 0, "docs/reference.md has a section 'Exit codes of the commands'");
     const end = doc.indexOf("\n## ", start + 1);
     const text = doc.slice(start, end < 0 ? undefined : end);
-    const cells = (line: string) => line.trim().replace(/^\||\|$/g, "").split(/(?<!\\)\|/).map((c) => c.trim());
+    const cells = (line: string) =>
+        line
+            .trim()
+            .replace(/^\||\|$/g, "")
+            .split(/(?<!\\)\|/)
+            .map((c) => c.trim());
     const lines = text.split("\n");
     const header = lines.findIndex((l) => /^\|\s*command\s*\|/.test(l));
     assert.ok(header >= 0, "the section has a table whose first column is the command");
     const columns = cells(lines[header]).slice(1).map(Number);
-    assert.ok(columns.every((c) => Number.isInteger(c)), `the table's columns are exit codes: ${lines[header]}`);
+    assert.ok(
+        columns.every((c) => Number.isInteger(c)),
+        `the table's columns are exit codes: ${lines[header]}`,
+    );
     const codes = new Map<string, number[]>();
     for (const line of lines.slice(header + 2)) {
         if (!line.startsWith("|")) break;
         const [command, ...meanings] = cells(line);
-        codes.set(command.replace(/`/g, ""), columns.filter((_, i) => (meanings[i] ?? "") !== ""));
+        codes.set(
+            command.replace(/`/g, ""),
+            columns.filter((_, i) => (meanings[i] ?? "") !== ""),
+        );
     }
     return { codes, text };
 }
 
 describe("the exit-code table (cli/command/exit-codes.ts)", () => {
     it("names every code once, 0 to 4, each with its meaning", () => {
-        assert.deepEqual(Object.values(EXIT_CODES).map((c) => c.code), [0, 1, 2, 3, 4]);
+        assert.deepEqual(
+            Object.values(EXIT_CODES).map((c) => c.code),
+            [0, 1, 2, 3, 4],
+        );
         for (const [name, c] of Object.entries(EXIT_CODES)) {
             assert.ok(c.meaning.length > 10, name);
             assert.equal(EXIT[name as Outcome], c.code, name);
@@ -94,10 +126,14 @@ describe("the exit-code table (cli/command/exit-codes.ts)", () => {
         const { codes } = documentedExits();
         assert.deepEqual(Object.keys(TABLE).sort(), [...codes.keys()].sort(), "the same commands");
         for (const [command, exits] of Object.entries(TABLE)) {
-            const used = Object.keys(exits.codes).map((o) => EXIT[o as Outcome]).sort();
+            const used = Object.keys(exits.codes)
+                .map((o) => EXIT[o as Outcome])
+                .sort();
             assert.deepEqual(used, codes.get(command), `${command}: the same codes`);
-            for (const [outcome, meaning] of Object.entries(exits.codes)) assert.ok(meaning && meaning.length > 3, `${command} ${outcome}: a meaning`);
-            for (const o of [exits.invalidInput, exits.unexpected]) if (o) assert.ok(o in exits.codes, `${command}: ends with ${o}, which it does not list`);
+            for (const [outcome, meaning] of Object.entries(exits.codes))
+                assert.ok(meaning && meaning.length > 3, `${command} ${outcome}: a meaning`);
+            for (const o of [exits.invalidInput, exits.unexpected])
+                if (o) assert.ok(o in exits.codes, `${command}: ends with ${o}, which it does not list`);
         }
     });
 
@@ -109,7 +145,10 @@ describe("the exit-code table (cli/command/exit-codes.ts)", () => {
         assert.ok(documented, "the docs name import-keys' signal exits");
         const named = documented[1].match(/SIG[A-Z]+/g)!;
         const numbers = documented[2].match(/\d+/g)!.map(Number);
-        assert.deepEqual(named.map((s) => SIGNAL_EXIT_BASE + os.constants.signals[s as NodeJS.Signals]), numbers);
+        assert.deepEqual(
+            named.map((s) => SIGNAL_EXIT_BASE + os.constants.signals[s as NodeJS.Signals]),
+            numbers,
+        );
         for (const s of STOP_SIGNALS) assert.equal(signalExitCode(s), SIGNAL_EXIT_BASE + os.constants.signals[s], s);
     });
 
@@ -121,12 +160,19 @@ describe("the exit-code table (cli/command/exit-codes.ts)", () => {
         });
         assert.ok(runsCli.length >= 9, JSON.stringify(runsCli));
         for (const [name, file] of runsCli) assert.equal(TABLE[name]?.file, file, `npm run ${name}`);
-        for (const [name, exits] of Object.entries(TABLE)) if (exits.file.startsWith("cli/")) assert.ok(scripts[name]?.includes(exits.file), `${name}: package.json runs ${exits.file}`);
+        for (const [name, exits] of Object.entries(TABLE))
+            if (exits.file.startsWith("cli/")) assert.ok(scripts[name]?.includes(exits.file), `${name}: package.json runs ${exits.file}`);
     });
 
     it("the preflight's codes are the table's", () => {
         assert.deepEqual(PREFLIGHT_EXIT, { cleared: EXIT.ok, failed: EXIT.checkFailed, notChecked: EXIT.notChecked });
-        const finding = (verdict: "ok" | "fail" | "not-checked") => ({ cloud: "aws", scope: "s", check: "quota" as const, verdict, message: "m" });
+        const finding = (verdict: "ok" | "fail" | "not-checked") => ({
+            cloud: "aws",
+            scope: "s",
+            check: "quota" as const,
+            verdict,
+            message: "m",
+        });
         for (const findings of [[finding("ok")], [finding("fail")], [finding("not-checked")]]) {
             const o = preflightOutcome(findings);
             assert.equal(o.exitCode, EXIT[o.outcome], o.summary);
@@ -138,7 +184,10 @@ describe("every exit goes through the table", () => {
     const commandFiles = tsFiles("cli").filter((f) => !f.startsWith("cli/command/"));
 
     it("no cli/ file writes an exit number (process.exit(N), exitCode = N, return N)", () => {
-        assert.deepEqual(tsFiles("cli").flatMap((f) => literalExits(f, true)), []);
+        assert.deepEqual(
+            tsFiles("cli").flatMap((f) => literalExits(f, true)),
+            [],
+        );
     });
 
     it("no tool writes an exit number, and no command tool returns one", () => {
@@ -156,7 +205,8 @@ describe("every exit goes through the table", () => {
             assert.ok(name, `${file}: runCommand({ name, … })`);
             assert.equal(TABLE[name]?.file, file, `${file} declares ${name}`);
         }
-        for (const exits of Object.values(TABLE)) if (exits.file.startsWith("cli/")) assert.ok(commandFiles.includes(exits.file), exits.file);
+        for (const exits of Object.values(TABLE))
+            if (exits.file.startsWith("cli/")) assert.ok(commandFiles.includes(exits.file), exits.file);
     });
 
     it("a command file only declares and calls its tool: no fs or child_process, no function of its own, about 40 lines", () => {
@@ -165,7 +215,11 @@ describe("every exit goes through the table", () => {
             if (file === "cli/watcher.ts") continue;
             const text = read(file);
             const packages = graph.get(file)!.packages;
-            assert.deepEqual(packages.filter((p) => ["fs", "child_process", "os"].includes(p)), [], file);
+            assert.deepEqual(
+                packages.filter((p) => ["fs", "child_process", "os"].includes(p)),
+                [],
+                file,
+            );
             assert.doesNotMatch(text, /\bfunction\b|process\.(argv|env|stdout|stderr|stdin|cwd)/, file);
             const code = text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("//"));
             assert.ok(code.length <= 40, `${file}: ${code.length} lines of code`);
@@ -173,7 +227,9 @@ describe("every exit goes through the table", () => {
     });
 
     it("no tool imports from cli/", () => {
-        const wrong = [...importGraph()].flatMap(([file, imports]) => (file.startsWith("components/") ? imports.files.filter((t) => t.startsWith("cli/")).map((t) => `${file} imports ${t}`) : []));
+        const wrong = [...importGraph()].flatMap(([file, imports]) =>
+            file.startsWith("components/") ? imports.files.filter((t) => t.startsWith("cli/")).map((t) => `${file} imports ${t}`) : [],
+        );
         assert.deepEqual(wrong, []);
     });
 });
@@ -187,14 +243,36 @@ describe("the command layer (cli/command/command.ts)", () => {
         let err = "";
         stdout.on("data", (d) => (out += d));
         stderr.on("data", (d) => (err += d));
-        return { cwd: ROOT, projectDir: ROOT, stackDir: ROOT, env: {}, stdin: new PassThrough(), stdout, stderr, out: () => out, err: () => err };
+        return {
+            cwd: ROOT,
+            projectDir: ROOT,
+            stackDir: ROOT,
+            env: {},
+            stdin: new PassThrough(),
+            stdout,
+            stderr,
+            out: () => out,
+            err: () => err,
+        };
     }
-    const command = <C extends CliCommandName>(name: C, run: Command<C>["run"]): Command<C> => ({ name, usage: `usage: npm run ${name} -- --stack NAME`, flags: { values: ["--stack"], switches: ["--json"] }, run });
+    const command = <C extends CliCommandName>(name: C, run: Command<C>["run"]): Command<C> => ({
+        name,
+        usage: `usage: npm run ${name} -- --stack NAME`,
+        flags: { values: ["--stack"], switches: ["--json"] },
+        run,
+    });
 
     it("--help prints the usage on stdout and ends ok, without running the command", async () => {
         const c = context();
         let ran = false;
-        assert.equal(await commandOutcome(command("plan", () => ((ran = true), "ok")), ["--stack", "x", "-h"], c), "ok");
+        assert.equal(
+            await commandOutcome(
+                command("plan", () => ((ran = true), "ok")),
+                ["--stack", "x", "-h"],
+                c,
+            ),
+            "ok",
+        );
         assert.equal(c.out(), "usage: npm run plan -- --stack NAME\n");
         assert.equal(ran, false);
     });
@@ -202,16 +280,49 @@ describe("the command layer (cli/command/command.ts)", () => {
     it("hands the tool the flags read; a bad flag, or an ArgumentError of the tool's, is badArguments with the usage", async () => {
         const c = context();
         let given: unknown;
-        assert.equal(await commandOutcome(command("report", (flags) => ((given = flags), "ok")), ["--stack=dev", "--json"], c), "ok");
+        assert.equal(
+            await commandOutcome(
+                command("report", (flags) => ((given = flags), "ok")),
+                ["--stack=dev", "--json"],
+                c,
+            ),
+            "ok",
+        );
         assert.deepEqual(given, { values: { "--stack": "dev" }, switches: new Set(["--json"]) });
-        assert.equal(await commandOutcome(command("report", () => "ok"), ["--stak", "dev"], c), "badArguments");
-        assert.equal(await commandOutcome(command("shard", () => Promise.reject(new ArgumentError("--stack: \x1b]0;x\x07bad"))), [], c), "badArguments");
-        assert.equal(c.err(), 'npm run report: unknown argument "--stak" (did you mean --stack?)\nusage: npm run report -- --stack NAME\nnpm run shard: --stack: bad\nusage: npm run shard -- --stack NAME\n');
+        assert.equal(
+            await commandOutcome(
+                command("report", () => "ok"),
+                ["--stak", "dev"],
+                c,
+            ),
+            "badArguments",
+        );
+        assert.equal(
+            await commandOutcome(
+                command("shard", () => Promise.reject(new ArgumentError("--stack: \x1b]0;x\x07bad"))),
+                [],
+                c,
+            ),
+            "badArguments",
+        );
+        assert.equal(
+            c.err(),
+            'npm run report: unknown argument "--stak" (did you mean --stack?)\nusage: npm run report -- --stack NAME\nnpm run shard: --stack: bad\nusage: npm run shard -- --stack NAME\n',
+        );
     });
 
     it("a CommandError ends with its outcome, said without the usage", async () => {
         const c = context();
-        assert.equal(await commandOutcome(command("report", () => { throw new CommandError("badArguments", "file x: not JSON"); }), [], c), "badArguments");
+        assert.equal(
+            await commandOutcome(
+                command("report", () => {
+                    throw new CommandError("badArguments", "file x: not JSON");
+                }),
+                [],
+                c,
+            ),
+            "badArguments",
+        );
         assert.equal(c.err(), "npm run report: file x: not JSON\n");
     });
 
@@ -230,8 +341,21 @@ describe("the command layer (cli/command/command.ts)", () => {
         ];
         for (const [name, error, outcome] of cases) {
             const c = context();
-            assert.equal(await commandOutcome(command(name, () => { throw error; }), [], c), outcome, `${name}: ${error.message}`);
-            assert.equal(outcome, TABLE[name][error instanceof InputError ? "invalidInput" : "unexpected"] ?? TABLE[name].unexpected ?? "failed");
+            assert.equal(
+                await commandOutcome(
+                    command(name, () => {
+                        throw error;
+                    }),
+                    [],
+                    c,
+                ),
+                outcome,
+                `${name}: ${error.message}`,
+            );
+            assert.equal(
+                outcome,
+                TABLE[name][error instanceof InputError ? "invalidInput" : "unexpected"] ?? TABLE[name].unexpected ?? "failed",
+            );
             assert.equal(c.err(), error instanceof InputError ? `${error.message}\n` : `npm run ${name}: boom\n`);
         }
     });

@@ -53,11 +53,29 @@ describe("offline plan output", () => {
     it("--json has vms, waves, rescuePools and every resource with options, dependencies and inputs", async () => {
         const run = await runLab(labInventory([{ machine: "m1" }, { machine: "m2" }]));
         const doc = JSON.parse(JSON.stringify(planDocument(run, "test"))) as Record<string, any>;
-        assert.deepEqual(Object.keys(doc).filter((k) => ["vms", "waves", "rescuePools", "resources"].includes(k)).sort(), ["rescuePools", "resources", "vms", "waves"]);
+        assert.deepEqual(
+            Object.keys(doc)
+                .filter((k) => ["vms", "waves", "rescuePools", "resources"].includes(k))
+                .sort(),
+            ["rescuePools", "resources", "vms", "waves"],
+        );
         assert.equal(doc.vms.length, 2);
-        assert.deepEqual(doc.waves.map((w: { wave: number }) => w.wave), [0, 1]);
+        assert.deepEqual(
+            doc.waves.map((w: { wave: number }) => w.wave),
+            [0, 1],
+        );
         const r = doc.resources.find((x: { name: string }) => x.name.endsWith("-scratch"));
-        assert.deepEqual(Object.keys(r).sort(), ["dependsOn", "ignoreChanges", "inputs", "name", "parent", "placeholders", "protect", "retainOnDelete", "type"]);
+        assert.deepEqual(Object.keys(r).sort(), [
+            "dependsOn",
+            "ignoreChanges",
+            "inputs",
+            "name",
+            "parent",
+            "placeholders",
+            "protect",
+            "retainOnDelete",
+            "type",
+        ]);
         assert.deepEqual(r.placeholders, ["snapshot"], "the backup's id is the offline plan's, not a cloud's");
         assert.equal(r.type, "lab:compute:Disk");
         assert.ok(r.dependsOn.some((d: string) => d.endsWith("-backup")));
@@ -76,11 +94,15 @@ describe("offline plan output", () => {
     });
 
     it("prints the chains in flight, the --parallel to use and the state per VM; --json carries them", async () => {
-        const inventory = "vms:\n" + ["repair", "reboot-then-repair", "reboot"].flatMap((strategy, i) => [
-            `  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcde${i}0\n    strategy: ${strategy}\n`,
-            `  - cloud: azure\n    subscriptionId: 11111111-2222-3333-4444-555555555555\n    resourceGroup: rg-app\n    vmName: app-0${i}\n    strategy: ${strategy}\n`,
-            `  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-${i}\n    strategy: ${strategy}\n`,
-        ]).join("");
+        const inventory =
+            "vms:\n" +
+            ["repair", "reboot-then-repair", "reboot"]
+                .flatMap((strategy, i) => [
+                    `  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcde${i}0\n    strategy: ${strategy}\n`,
+                    `  - cloud: azure\n    subscriptionId: 11111111-2222-3333-4444-555555555555\n    resourceGroup: rg-app\n    vmName: app-0${i}\n    strategy: ${strategy}\n`,
+                    `  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-${i}\n    strategy: ${strategy}\n`,
+                ])
+                .join("");
         const { run } = await planInventory(inventory, { "bootloop-rescue:maxInFlight": "4" });
         const text = renderSummary(run, "test");
         assert.match(text, /In flight: at most 4 VM chains at once \(maxInFlight\); the others wait their turn in wave order\./);
@@ -101,11 +123,13 @@ describe("offline plan output", () => {
         assert.equal(repairs.run.result.plan.vms.length, 9);
         // The estimate counts the evidence as the demo disk's engine run printed it.
         const demo = JSON.stringify(JSON.parse(fs.readFileSync(path.join(__dirname, "../fixtures/demo-evidence.json"), "utf8")));
-        const near = (measured: number, constant: number) => assert.ok(Math.abs(measured - constant) <= 0.05 * constant, `${measured} vs ${constant}`);
+        const near = (measured: number, constant: number) =>
+            assert.ok(Math.abs(measured - constant) <= 0.05 * constant, `${measured} vs ${constant}`);
         near(packEvidence(demo).length, PACKED_EVIDENCE_BYTES);
         near(abridgeEvidence(demo, `${repairs.run.result.plan.vms[0].slug}-repair`).length, RECORD_EVIDENCE_BYTES);
         // No command keeps its script text: a line naming the script by path.
-        for (const r of run.resources!.filter((x) => x.type === "command:local:Command")) assert.ok(String(r.inputs.create).length < 200, r.name);
+        for (const r of run.resources!.filter((x) => x.type === "command:local:Command"))
+            assert.ok(String(r.inputs.create).length < 200, r.name);
     });
 });
 
@@ -148,8 +172,17 @@ describe("offline plan placeholders: invented values are marked, never facts, an
         assert.equal(vm("azure rg-app/app-02").placeholders, undefined);
         assert.deepEqual(vm("gcp my-project/us-central1-a/web-1").placeholders, ["originalDiskId"]);
         assert.equal(vm("gcp my-project/us-central1-a/web-2").placeholders, undefined);
-        assert.deepEqual(vm("gcp my-project/us-central1-a/web-3").placeholders, ["originalDiskId", "restorePoint.id", "restorePoint.createdAt", "recoveryPointAgeHours"]);
-        assert.deepEqual(vm("gcp my-project/us-central1-a/web-4").placeholders, ["originalDiskId", "restorePoint.createdAt", "recoveryPointAgeHours"], "a restoreFrom the inventory names is a fact");
+        assert.deepEqual(vm("gcp my-project/us-central1-a/web-3").placeholders, [
+            "originalDiskId",
+            "restorePoint.id",
+            "restorePoint.createdAt",
+            "recoveryPointAgeHours",
+        ]);
+        assert.deepEqual(
+            vm("gcp my-project/us-central1-a/web-4").placeholders,
+            ["originalDiskId", "restorePoint.createdAt", "recoveryPointAgeHours"],
+            "a restoreFrom the inventory names is a fact",
+        );
     });
 
     it("--json marks invented pool placements and resource inputs; a value the inventory states is not marked", () => {
@@ -163,9 +196,17 @@ describe("offline plan placeholders: invented values are marked, never facts, an
         assert.ok(!(backup.placeholders ?? []).includes("volumeId"), "a root volume the inventory names is a fact");
         // What a path names: `a.b[0].c` under the inputs.
         const at = (inputs: unknown, p: string) => p.split(/\.|(?=\[)/).reduce((o: any, k) => o?.[/^\[(\d+)\]$/.exec(k)?.[1] ?? k], inputs);
-        assert.equal(at(rescue.inputs, rescue.placeholders.find((p: string) => p.startsWith("vpcSecurityGroupIds"))), rescue.inputs.vpcSecurityGroupIds[0]);
+        assert.equal(
+            at(
+                rescue.inputs,
+                rescue.placeholders.find((p: string) => p.startsWith("vpcSecurityGroupIds")),
+            ),
+            rescue.inputs.vpcSecurityGroupIds[0],
+        );
         const stated = ["web-1", "web-2-boot", "my-project", "us-central1-a", "444455556666", "eu-west-1c", "eastus2"];
-        for (const r of doc.resources) for (const p of r.placeholders ?? []) assert.ok(!stated.includes(at(r.inputs, p)), `${r.name}: ${p} is stated by the inventory`);
+        for (const r of doc.resources)
+            for (const p of r.placeholders ?? [])
+                assert.ok(!stated.includes(at(r.inputs, p)), `${r.name}: ${p} is stated by the inventory`);
     });
 
     it("the summary marks each invented value (placeholder) and leaves the stated ones alone", () => {
@@ -175,7 +216,10 @@ describe("offline plan placeholders: invented values are marked, never facts, an
         assert.match(text, /aws 444455556666 \/ eu-west-1 \/ eu-west-1c: /);
         assert.match(text, /azure 11111111-2222-3333-4444-555555555555 \/ eastus2 \/ 2: /);
         assert.match(text, /gcp my-project \/ us-central1 \/ us-central1-a: /);
-        assert.match(text, /web-3: projects\/my-project\/global\/snapshots\/web-3-nightly \(placeholder\), taken [0-9T:-]+Z \(placeholder\), recovery point 6\.0 h \(placeholder\) before the cutoff/);
+        assert.match(
+            text,
+            /web-3: projects\/my-project\/global\/snapshots\/web-3-nightly \(placeholder\), taken [0-9T:-]+Z \(placeholder\), recovery point 6\.0 h \(placeholder\) before the cutoff/,
+        );
         assert.match(text, /web-4: projects\/my-project\/global\/snapshots\/web-4-before-incident, taken [0-9T:-]+Z \(placeholder\)/);
     });
 });

@@ -15,27 +15,45 @@ describe("the recovery report", () => {
 
     it("totals VMs per cloud and status", () => {
         assert.match(md, /Generated 2024-07-19T12:00:00Z\. 7 VMs\./);
-        assert.match(md, /\| aws \| recovered \| 1 \|\n\| aws \| recovered-by-reboot \| 1 \|\n\| aws \| rolled-back \| 1 \|\n\| azure \| recovered \| 2 \|\n\| gcp \| recovered \| 1 \|\n\| gcp \| unfinished \| 1 \|/);
+        assert.match(
+            md,
+            /\| aws \| recovered \| 1 \|\n\| aws \| recovered-by-reboot \| 1 \|\n\| aws \| rolled-back \| 1 \|\n\| azure \| recovered \| 2 \|\n\| gcp \| recovered \| 1 \|\n\| gcp \| unfinished \| 1 \|/,
+        );
     });
 
     it("lists each VM: identity, strategy, status, wave, quarantined files with time and hash, backup, time taken", () => {
         const aws = md.split("\n").find((l) => l.includes("aws us-east-1/i-0123456789abcdef0"))!;
-        assert.match(aws, /\| aws \| aws us-east-1\/i-0123456789abcdef0 \| repair \| recovered \| 0 \| C-00000291-00000000-00000032\.sys \(2024-07-19T04:09:13Z, sha256 2f05d4b689d2…\) \| snap-0aaaaaaaaaaaaaaaa \| – \| – \| 232 s \|/);
+        assert.match(
+            aws,
+            /\| aws \| aws us-east-1\/i-0123456789abcdef0 \| repair \| recovered \| 0 \| C-00000291-00000000-00000032\.sys \(2024-07-19T04:09:13Z, sha256 2f05d4b689d2…\) \| snap-0aaaaaaaaaaaaaaaa \| – \| – \| 232 s \|/,
+        );
         assert.ok(!aws.includes("00000033"), "kept files are not listed as quarantined");
-        assert.match(md.split("\n").find((l) => l.includes("azure rg-app/app-01"))!, /\| recovered \| 1 \| none \|/);
+        assert.match(
+            md.split("\n").find((l) => l.includes("azure rg-app/app-01"))!,
+            /\| recovered \| 1 \| none \|/,
+        );
     });
 
     it("says how each remedy brought a VM back: restarts, recovery-point age, a repair after restarts that did not help", () => {
         const line = (label: string) => md.split("\n").find((l) => l.includes(label))!;
         assert.match(line("i-0bbbbbbbbbbbbbbbb"), /\| reboot \| recovered by reboot after 3 restarts \| 1 \| – \| – \| – \| 3 \| 540 s \|/);
         assert.match(line("app-02"), /\| reboot-then-repair \| recovered by repair after 15 restarts did not help \|.*\| 15 \|/);
-        assert.match(line("web-2"), /\| restore \| recovered from backup \| 1 \| – \| projects\/my-project\/global\/snapshots\/web-2-nightly \| 2\.2 h \(taken 2024-07-19T01:57:00Z\) \| – \|/);
-        assert.match(renderReport({ vms: { a: { ...outputs.vms["us-east-1/i-0bbbbbbbbbbbbbbbb"], rebootAttempts: 0 } } }, "x", new Date()), /recovered: it booted healthy without a restart/);
+        assert.match(
+            line("web-2"),
+            /\| restore \| recovered from backup \| 1 \| – \| projects\/my-project\/global\/snapshots\/web-2-nightly \| 2\.2 h \(taken 2024-07-19T01:57:00Z\) \| – \|/,
+        );
+        assert.match(
+            renderReport({ vms: { a: { ...outputs.vms["us-east-1/i-0bbbbbbbbbbbbbbbb"], rebootAttempts: 0 } } }, "x", new Date()),
+            /recovered: it booted healthy without a restart/,
+        );
     });
 
     it("lists a rolled-back VM as needing a person, with what the rollback did", () => {
         const section = md.slice(md.indexOf("## Needs a person"));
-        assert.match(section, /\*\*aws us-east-1\/i-0cccccccccccccccc\*\* \(aws, wave 1\): rolled back at the operator's request \(it runs on its original root volume vol-0cccccccccccccccc again; vol-0dddddddddddddddd is kept, detached\); the original disk holds what made it fail/);
+        assert.match(
+            section,
+            /\*\*aws us-east-1\/i-0cccccccccccccccc\*\* \(aws, wave 1\): rolled back at the operator's request \(it runs on its original root volume vol-0cccccccccccccccc again; vol-0dddddddddddddddd is kept, detached\); the original disk holds what made it fail/,
+        );
         assert.ok(!section.includes("web-2**"), "a restored VM is done");
         assert.ok(!section.includes("i-0bbbbbbbbbbbbbbbb"), "a VM recovered by reboot is done");
     });
@@ -46,7 +64,10 @@ describe("the recovery report", () => {
         assert.ok(!section.includes("i-0123456789abcdef0"));
         assert.ok(!md.includes("370359"), "a recovery password in an output is redacted");
         // A VM whose chain finished but whose repair did not is still listed, with the engine's reason.
-        assert.match(needsPerson({ ...outputs.vms["my-project/us-central1-a/web-1"], status: "recovered" })!, /^repair locked: BitLocker: the recovery password/);
+        assert.match(
+            needsPerson({ ...outputs.vms["my-project/us-central1-a/web-1"], status: "recovered" })!,
+            /^repair locked: BitLocker: the recovery password/,
+        );
         assert.match(section, /web-1\*\*.*\. Original disk web-1 is untouched\./);
     });
 
@@ -65,7 +86,12 @@ describe("the recovery report", () => {
         const vm = outputs.vms["my-project/us-central1-a/web-1"];
         const evidence = JSON.parse(vm.evidence);
         evidence.message = "locked \x1b]0;pwned\x07\x1b[2J\u009b31m\u202eevil";
-        const text = renderReport({ vms: { a: { ...vm, label: "gcp p/z/\x1b[31mweb-1", status: "recovered", evidence: JSON.stringify(evidence) } } }, "x", new Date());
+        const text = renderReport(
+            { vms: { a: { ...vm, label: "gcp p/z/\x1b[31mweb-1", status: "recovered", evidence: JSON.stringify(evidence) } } },
+            "x",
+            new Date(),
+        );
+        // eslint-disable-next-line no-control-regex -- the control characters are what the report must not hold
         assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/.test(text), JSON.stringify(text));
         assert.match(text, /\*\*gcp p\/z\/web-1\*\* \(gcp, wave 1\): repair locked: locked evil\./);
     });
@@ -86,7 +112,11 @@ describe("the recovery report", () => {
         fs.chmodSync(path.join(bin, "pulumi"), 0o755);
         const s = report(["--stack", "prod"], { PATH: `${bin}:${process.env.PATH}` }, dir);
         assert.equal(s.status, 0, s.stderr);
-        assert.equal(fs.readFileSync(path.join(dir, "pulumi-args"), "utf8").trim(), "stack output --json --stack prod", "never --show-secrets");
+        assert.equal(
+            fs.readFileSync(path.join(dir, "pulumi-args"), "utf8").trim(),
+            "stack output --json --stack prod",
+            "never --show-secrets",
+        );
         assert.match(s.stdout, /Source: stack prod\./);
     });
 
@@ -106,8 +136,23 @@ describe("the recovery report", () => {
     });
 
     it("reads the stack outputs, the vms output alone (the CI workflow's vms.json) and a stack export: the same 7 VMs", () => {
-        const exported = { version: 3, deployment: { resources: [{ urn: "urn:pulumi:prod::bootloop-rescue::pulumi:pulumi:Stack::bootloop-rescue-prod", type: "pulumi:pulumi:Stack", outputs: outputs }] } };
-        const dir = tempDir({ "outputs.json": JSON.stringify(outputs), "vms.json": JSON.stringify(outputs.vms), "export.json": JSON.stringify(exported) });
+        const exported = {
+            version: 3,
+            deployment: {
+                resources: [
+                    {
+                        urn: "urn:pulumi:prod::bootloop-rescue::pulumi:pulumi:Stack::bootloop-rescue-prod",
+                        type: "pulumi:pulumi:Stack",
+                        outputs: outputs,
+                    },
+                ],
+            },
+        };
+        const dir = tempDir({
+            "outputs.json": JSON.stringify(outputs),
+            "vms.json": JSON.stringify(outputs.vms),
+            "export.json": JSON.stringify(exported),
+        });
         const bodies = ["outputs.json", "vms.json", "export.json"].map((file) => {
             const r = report(["--from", file], {}, dir);
             assert.equal(r.status, 0, `${file}: ${r.stderr}`);
@@ -131,7 +176,10 @@ describe("the recovery report", () => {
             "array.json": "[]",
             "masked.json": JSON.stringify("[secret]"),
             "broken.json": JSON.stringify(broken),
-            "bare-export.json": JSON.stringify({ version: 3, deployment: { resources: [{ urn: "u", type: "pulumi:pulumi:Stack", outputs: {} }] } }),
+            "bare-export.json": JSON.stringify({
+                version: 3,
+                deployment: { resources: [{ urn: "u", type: "pulumi:pulumi:Stack", outputs: {} }] },
+            }),
         });
         const refused = (file: string, why: RegExp) => {
             const r = report(["--from", file], {}, dir);
@@ -139,7 +187,10 @@ describe("the recovery report", () => {
             assert.equal(r.stdout, "", file);
             assert.match(r.stderr, why, file);
         };
-        refused("plan.json", /^npm run report: file plan\.json: an offline plan \(`npm run plan -- --json`\): nothing has run, it holds placeholders and no outcome; the report reads what ran/);
+        refused(
+            "plan.json",
+            /^npm run report: file plan\.json: an offline plan \(`npm run plan -- --json`\): nothing has run, it holds placeholders and no outcome; the report reads what ran/,
+        );
         refused("other.json", /file other\.json: not a stack's JSON/);
         refused("empty.json", /file empty\.json: an empty JSON object, no VM records/);
         refused("array.json", /file array\.json: not a stack's JSON \(an array/);

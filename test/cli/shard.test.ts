@@ -15,8 +15,14 @@ const plan = (args: string[], cwd: string) => runProjectScript("plan", args, cwd
 /** An inventory of `n` AWS VMs in two regions and `m` GCP VMs. */
 function fleet(n: number, m: number): string {
     const lines = ["defaults:", "  labels:", "    incident: cs-291", "vms:"];
-    for (let i = 0; i < n; i++) lines.push(`  - cloud: aws`, `    region: ${i % 2 ? "eu-west-1" : "us-east-1"}`, `    instanceId: i-${(0x10000000 + i).toString(16)}`);
-    for (let i = 0; i < m; i++) lines.push(`  - cloud: gcp`, `    project: my-project`, `    zone: us-central1-a`, `    instance: web-${i}`);
+    for (let i = 0; i < n; i++)
+        lines.push(
+            `  - cloud: aws`,
+            `    region: ${i % 2 ? "eu-west-1" : "us-east-1"}`,
+            `    instanceId: i-${(0x10000000 + i).toString(16)}`,
+        );
+    for (let i = 0; i < m; i++)
+        lines.push(`  - cloud: gcp`, `    project: my-project`, `    zone: us-central1-a`, `    instance: web-${i}`);
     return lines.join("\n") + "\n";
 }
 
@@ -34,7 +40,7 @@ describe("sharding a large incident (npm run shard)", () => {
         for (const s of m.shards.slice(1)) {
             assert.ok(s.vms.length >= 1 && s.vms.length <= 3, s.name);
             const regions = new Set(s.vms.map((k) => `${byKey.get(k)!.cloud}/${byKey.get(k)!.fields.region ?? "us-central1"}`));
-            assert.equal(regions.size, 1, `${s.name} mixes ${[...regions]}`);
+            assert.equal(regions.size, 1, `${s.name} mixes ${[...regions].join(", ")}`);
         }
         assert.deepEqual(m.shards.flatMap((s) => s.vms).sort(), vms.map((v) => v.key).sort(), "every VM in exactly one shard");
         assert.deepEqual(planShards(vms, identities, { name: "prod", maxVms: 3, by: "region", canary: 1 }), m, "deterministic");
@@ -55,12 +61,24 @@ describe("sharding a large incident (npm run shard)", () => {
     });
 
     it("writes one inventory and one stack file per shard that plan on their own, and a manifest", () => {
-        const dir = tempDir({ "incident.yaml": fleet(7, 3), "Pulumi.base.yaml": "config:\n  bootloop-rescue:inventory: x.yaml\n  bootloop-rescue:waveSize: \"10\"\n  bootloop-rescue:bk:\n    secure: v1:abc\n" });
+        const dir = tempDir({
+            "incident.yaml": fleet(7, 3),
+            "Pulumi.base.yaml":
+                'config:\n  bootloop-rescue:inventory: x.yaml\n  bootloop-rescue:waveSize: "10"\n  bootloop-rescue:bk:\n    secure: v1:abc\n',
+        });
         fs.mkdirSync(path.join(dir, "stacks"));
         const out = shard(["--inventory", "incident.yaml", "--max-vms", "4", "--by", "cloud", "--out", dir, "--json"], dir);
         assert.equal(out.status, 0, out.stderr);
         const manifest = JSON.parse(out.stdout);
-        assert.deepEqual(manifest.shards.map((s: { name: string; vms: string[] }) => [s.name, s.vms.length]), [["incident-00", 1], ["incident-01", 4], ["incident-02", 2], ["incident-03", 3]]);
+        assert.deepEqual(
+            manifest.shards.map((s: { name: string; vms: string[] }) => [s.name, s.vms.length]),
+            [
+                ["incident-00", 1],
+                ["incident-01", 4],
+                ["incident-02", 2],
+                ["incident-03", 3],
+            ],
+        );
         const stack = parse(fs.readFileSync(path.join(dir, "Pulumi.incident-00.yaml"), "utf8")).config;
         assert.equal(stack["bootloop-rescue:inventory"], "stacks/incident-00.yaml");
         assert.equal(stack["bootloop-rescue:canary"], "1");
@@ -105,7 +123,9 @@ describe("sharding a large incident (npm run shard)", () => {
     });
 
     it("an invalid inventory reports the same problems as npm run plan, and nothing is written", () => {
-        const dir = tempDir({ "bad.yaml": "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: 'i-1; reboot'\n  - cloud: gcp\n    project: p\n" });
+        const dir = tempDir({
+            "bad.yaml": "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: 'i-1; reboot'\n  - cloud: gcp\n    project: p\n",
+        });
         const out = shard(["--inventory", "bad.yaml", "--max-vms", "5", "--out", dir], dir);
         const planned = plan(["--inventory", "bad.yaml"], dir);
         assert.equal(out.status, 1);

@@ -28,7 +28,11 @@ export interface CiCommentCommandArgs {
  * unreadable file, an event that is no pull request, or `outcome` success for a preview that wrote
  * nothing, is an {@link ArgumentError}; a post GitHub refuses is an error of the command's.
  */
-export async function runCiCommentCommand(args: CiCommentCommandArgs, context: CommandContext, fetchFn: typeof fetch = fetch): Promise<"ok"> {
+export async function runCiCommentCommand(
+    args: CiCommentCommandArgs,
+    context: CommandContext,
+    fetchFn: typeof fetch = fetch,
+): Promise<"ok"> {
     // --outcome too: without it the comment would have to guess, and a guessed "succeeded" is a false green.
     const need = { "--stack": args.stack, "--plan": args.plan, "--preview": args.preview, "--outcome": args.outcome };
     for (const [flag, value] of Object.entries(need)) if (value === undefined) throw new ArgumentError(`${flag} is required`);
@@ -36,12 +40,20 @@ export async function runCiCommentCommand(args: CiCommentCommandArgs, context: C
     const outcome = args.outcome!;
     if (!OUTCOMES.includes(outcome)) throw new ArgumentError(`--outcome: ${JSON.stringify(outcome)} must be one of ${OUTCOMES.join(", ")}`);
     const artifact = args.artifact;
-    if (artifact !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(artifact)) throw new ArgumentError(`--artifact: ${JSON.stringify(artifact)} is not an artifact name`);
+    if (artifact !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(artifact))
+        throw new ArgumentError(`--artifact: ${JSON.stringify(artifact)} is not an artifact name`);
     const plan = readText("--plan", args.plan!, context.cwd);
     const preview = readText("--preview", args.preview!, context.cwd);
-    if (preview === undefined && outcome === "success") throw new ArgumentError(`--preview: ${args.preview} was not written, so no preview succeeded: --outcome success contradicts it`);
+    if (preview === undefined && outcome === "success")
+        throw new ArgumentError(`--preview: ${args.preview} was not written, so no preview succeeded: --outcome success contradicts it`);
     const missing = (flag: string, file: string) => `(no ${flag} output: ${file} was not written)`;
-    const body = prComment({ stack, plan: plan ?? missing("plan", args.plan!), preview: preview ?? missing("preview", args.preview!), outcome, artifact });
+    const body = prComment({
+        stack,
+        plan: plan ?? missing("plan", args.plan!),
+        preview: preview ?? missing("preview", args.preview!),
+        outcome,
+        artifact,
+    });
     if (!args.post) {
         context.stdout.write(body);
         return "ok";
@@ -64,9 +76,11 @@ function readText(flag: string, file: string, cwd: string): string | undefined {
 /** The pull request of the GitHub Actions run, from its environment. */
 function target(env: CommandContext["env"]): GitHubTarget {
     const missing = ["GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_EVENT_PATH"].filter((k) => !env[k]);
-    if (missing.length) throw new ArgumentError(`--post: ${missing.join(", ")} not set (GitHub Actions sets them; pass GITHUB_TOKEN to the step)`);
+    if (missing.length)
+        throw new ArgumentError(`--post: ${missing.join(", ")} not set (GitHub Actions sets them; pass GITHUB_TOKEN to the step)`);
     const event = JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH!, "utf8")) as { pull_request?: { number?: unknown } };
     const pr = event.pull_request?.number;
-    if (typeof pr !== "number") throw new ArgumentError("--post: the event is not a pull request (no pull_request.number in GITHUB_EVENT_PATH)");
+    if (typeof pr !== "number")
+        throw new ArgumentError("--post: the event is not a pull request (no pull_request.number in GITHUB_EVENT_PATH)");
     return { api: env.GITHUB_API_URL || "https://api.github.com", repository: env.GITHUB_REPOSITORY!, pr, token: env.GITHUB_TOKEN! };
 }

@@ -33,13 +33,19 @@ export function runCiStacksCommand(args: CiStacksCommandArgs, context: CommandCo
         result = ciStacks(context.stackDir, changed);
     } catch (err) {
         if (!(err instanceof InputError)) throw err;
-        throw new CommandError("failed", `the project's stacks cannot be read:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join("\n")}`);
+        throw new CommandError(
+            "failed",
+            `the project's stacks cannot be read:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join("\n")}`,
+        );
     }
     context.stdout.write(`${render(result)}\n`);
     if (args.githubOutput) {
         const file = context.env.GITHUB_OUTPUT;
         if (!file) throw new CommandError("failed", "--github-output: GITHUB_OUTPUT is not set (GitHub Actions sets it)");
-        fs.appendFileSync(file, `preview=${JSON.stringify(result.preview)}\nfirst=${JSON.stringify(result.first)}\nthen=${JSON.stringify(result.then)}\n`);
+        fs.appendFileSync(
+            file,
+            `preview=${JSON.stringify(result.preview)}\nfirst=${JSON.stringify(result.first)}\nthen=${JSON.stringify(result.then)}\n`,
+        );
     }
     return "ok";
 }
@@ -57,9 +63,15 @@ function changedFiles(args: CiStacksCommandArgs, context: CommandContext): strin
 /** The stack files of the stacks named, each checked to exist. */
 function namedStacks(list: string, projectDir: string): string[] {
     const known = projectStacks(projectDir);
-    const names = list.split(",").map((s) => s.trim()).filter(Boolean);
+    const names = list
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
     const unknown = names.filter((n) => !known.has(n));
-    if (unknown.length || !names.length) throw new ArgumentError(`--stacks: ${unknown.length ? `no stack ${unknown.map((n) => JSON.stringify(n)).join(", ")} (no Pulumi.<stack>.yaml)` : "no stack named"}`);
+    if (unknown.length || !names.length)
+        throw new ArgumentError(
+            `--stacks: ${unknown.length ? `no stack ${unknown.map((n) => JSON.stringify(n)).join(", ")} (no Pulumi.<stack>.yaml)` : "no stack named"}`,
+        );
     return names.map((n) => `Pulumi.${n}.yaml`);
 }
 
@@ -75,10 +87,18 @@ function readList(file: string, cwd: string): string[] {
 function gitChanged(ref: string, projectDir: string): string[] {
     // A ref is passed as one argument, never through a shell; a new branch's "before" is all zeros.
     if (!/^[A-Za-z0-9._/@^~-]{1,200}$/.test(ref) || /^0+$/.test(ref) || ref.startsWith("-")) {
-        throw new ArgumentError(`--changed-since: ${JSON.stringify(ref)} is not a commit to compare with (a new branch has none: use --all)`);
+        throw new ArgumentError(
+            `--changed-since: ${JSON.stringify(ref)} is not a commit to compare with (a new branch has none: use --all)`,
+        );
     }
-    const out = spawnSync("git", ["diff", "--relative", "--name-only", "--no-renames", `${ref}`, "HEAD", "--"], { cwd: projectDir, encoding: "utf8" });
-    if (out.status !== 0) throw new ArgumentError(`--changed-since ${ref}: git diff failed: ${(out.stderr || out.error?.message || "").trim().split("\n")[0]} (check out the history, e.g. fetch-depth: 0)`);
+    const out = spawnSync("git", ["diff", "--relative", "--name-only", "--no-renames", `${ref}`, "HEAD", "--"], {
+        cwd: projectDir,
+        encoding: "utf8",
+    });
+    if (out.status !== 0)
+        throw new ArgumentError(
+            `--changed-since ${ref}: git diff failed: ${(out.stderr || out.error?.message || "").trim().split("\n")[0]} (check out the history, e.g. fetch-depth: 0)`,
+        );
     return out.stdout.split("\n");
 }
 

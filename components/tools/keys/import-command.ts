@@ -32,18 +32,26 @@ export interface ImportKeysCommandArgs {
  * so. A stop signal (SIGINT, SIGTERM, SIGHUP) removes the key files, prints the outcome so far and
  * ends the process with the signal's code (key-folder.ts).
  */
-export async function runImportKeysCommand(args: ImportKeysCommandArgs, context: CommandContext, clouds: { identities: readonly CloudIdentity[]; paths: readonly CloudPath[] }): Promise<"ok" | "failed"> {
+export async function runImportKeysCommand(
+    args: ImportKeysCommandArgs,
+    context: CommandContext,
+    clouds: { identities: readonly CloudIdentity[]; paths: readonly CloudPath[] },
+): Promise<"ok" | "failed"> {
     if (!args.stack) throw new ArgumentError("--stack is required: the stack whose VMs get the keys");
     const stack = stackName("--stack", args.stack);
     if (!args.from) throw new ArgumentError("--from is required: the recovery-key export (CSV)");
     const given = args.format as KeyFormat | undefined;
-    if (given !== undefined && !KEY_FORMATS.includes(given)) throw new ArgumentError(`--format: ${JSON.stringify(given)} must be one of ${KEY_FORMATS.join(", ")}`);
+    if (given !== undefined && !KEY_FORMATS.includes(given))
+        throw new ArgumentError(`--format: ${JSON.stringify(given)} must be one of ${KEY_FORMATS.join(", ")}`);
     const from = path.resolve(context.cwd, args.from);
     const stackFile = `Pulumi.${stack}.yaml`;
     try {
         const config = configSourceOf(readStackConfig(context.stackDir, stack));
         const inventory = config.get(`${NAMESPACE}:inventory`);
-        if (!inventory) throw new InputError([{ file: stackFile, field: `${NAMESPACE}:inventory`, message: "is not set: the stack names no inventory" }]);
+        if (!inventory)
+            throw new InputError([
+                { file: stackFile, field: `${NAMESPACE}:inventory`, message: "is not set: the stack names no inventory" },
+            ]);
         const vms = loadInventory(inventory, context.stackDir, clouds.identities, clouds.paths, config);
         const problems: Problem[] = [];
         const cloudConfigs = configureClouds(clouds.paths, vms, config, stackFile, problems);

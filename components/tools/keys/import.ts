@@ -60,7 +60,8 @@ export interface ImportArgs {
 export function detectFormat(text: string): KeyFormat {
     const header = (text.replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? "").toLowerCase().replace(/[^a-z0-9,]/g, "");
     if (header.split(",").includes("distinguishedname")) return "ad";
-    if (/(^|,)(devicename|recoverykey|bitlockerrecoverykey)(,|$)/.test(header) && !/(^|,)recoverypassword(,|$)/.test(header)) return "entra";
+    if (/(^|,)(devicename|recoverykey|bitlockerrecoverykey)(,|$)/.test(header) && !/(^|,)recoverypassword(,|$)/.test(header))
+        return "entra";
     return "csv";
 }
 
@@ -133,7 +134,12 @@ export async function importKeys(args: ImportArgs): Promise<ImportResult> {
             const imported = importedKeyConfig(NAMESPACE, vm.slug);
             const text = `${lines.join("\n")}\n`;
             if (p.bitlocker.stackConfig === true) {
-                pending.push(setConfig(imported.key, text, true).then(() => done(vm, lines.length, "stack config", imported.key), (err) => fail(vm, why(err))));
+                pending.push(
+                    setConfig(imported.key, text, true).then(
+                        () => done(vm, lines.length, "stack config", imported.key),
+                        (err) => fail(vm, why(err)),
+                    ),
+                );
             } else if (p.storeKeySecret) {
                 const storeKeySecret = p.storeKeySecret;
                 stores.push(async () => {
@@ -152,7 +158,10 @@ export async function importKeys(args: ImportArgs): Promise<ImportResult> {
                         await setConfig(imported.secretRef, reference, false);
                         done(vm, lines.length, "secret store", reference);
                     } catch (err) {
-                        fail(vm, `the keys are in ${reference}, but stack config ${imported.secretRef} was not set (${why(err)}); run the import again`);
+                        fail(
+                            vm,
+                            `the keys are in ${reference}, but stack config ${imported.secretRef} was not set (${why(err)}); run the import again`,
+                        );
                     }
                 });
             } else {
@@ -176,14 +185,28 @@ export async function importKeys(args: ImportArgs): Promise<ImportResult> {
  * Sets a stack config value with the Pulumi CLI (`BOOTLOOP_PULUMI` of `env`, else `pulumi` on the
  * PATH), the value on standard input, as `pulumi config set` reads it when none is given.
  */
-export function pulumiConfigSet(stack: string, cwd: string, env: Readonly<Record<string, string | undefined>> = process.env): (key: string, value: string, secret: boolean) => Promise<void> {
+export function pulumiConfigSet(
+    stack: string,
+    cwd: string,
+    env: Readonly<Record<string, string | undefined>> = process.env,
+): (key: string, value: string, secret: boolean) => Promise<void> {
     return (key, value, secret) =>
         new Promise((resolve, reject) => {
-            const child = spawn(env.BOOTLOOP_PULUMI || "pulumi", ["config", "set", ...(secret ? ["--secret"] : ["--plaintext"]), "--stack", stack, key], { cwd, stdio: ["pipe", "ignore", "pipe"] });
+            const child = spawn(
+                env.BOOTLOOP_PULUMI || "pulumi",
+                ["config", "set", ...(secret ? ["--secret"] : ["--plaintext"]), "--stack", stack, key],
+                { cwd, stdio: ["pipe", "ignore", "pipe"] },
+            );
             let stderr = "";
             child.stderr.on("data", (d) => (stderr += d));
-            child.on("error", (err) => reject(new Error(`could not run pulumi (${err.message}): install the Pulumi CLI, or set BOOTLOOP_PULUMI`)));
-            child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi config set ${key} failed (exit ${code}): ${stderr.trim().split("\n").pop() ?? ""}`))));
+            child.on("error", (err) =>
+                reject(new Error(`could not run pulumi (${err.message}): install the Pulumi CLI, or set BOOTLOOP_PULUMI`)),
+            );
+            child.on("close", (code) =>
+                code === 0
+                    ? resolve()
+                    : reject(new Error(`pulumi config set ${key} failed (exit ${code}): ${stderr.trim().split("\n").pop() ?? ""}`)),
+            );
             // A CLI that fails before reading its input closes the pipe: that is its exit code's story, not a crash.
             child.stdin.on("error", () => undefined);
             child.stdin.end(value);
@@ -196,23 +219,32 @@ export function renderImport(result: ImportResult, source: string, dryRun: boole
     const lines = [`import-keys: ${source}`];
     const verb = dryRun ? "would store" : "stored";
     lines.push(`  ${verb} keys of ${stored.length} VM${stored.length === 1 ? "" : "s"}:`);
-    for (const s of stored) lines.push(`    ${s.vm.label}: ${s.count} recovery password${s.count === 1 ? "" : "s"} → ${s.where} ${s.reference}`);
+    for (const s of stored)
+        lines.push(`    ${s.vm.label}: ${s.count} recovery password${s.count === 1 ? "" : "s"} → ${s.where} ${s.reference}`);
     if (failed.length) {
         lines.push(`  FAILED for ${failed.length} VM${failed.length === 1 ? "" : "s"} (nothing stored for them):`);
         for (const f of failed) lines.push(`    ${f.vm.label}: ${terminalText(f.reason)}`);
     }
     if (result.unfinished.length) {
-        lines.push(`  UNFINISHED for ${result.unfinished.length} VM${result.unfinished.length === 1 ? "" : "s"} (the import was stopped while their keys were being stored; they may or may not be stored: run the import again):`);
+        lines.push(
+            `  UNFINISHED for ${result.unfinished.length} VM${result.unfinished.length === 1 ? "" : "s"} (the import was stopped while their keys were being stored; they may or may not be stored: run the import again):`,
+        );
         for (const vm of result.unfinished) lines.push(`    ${vm.label}`);
     }
-    lines.push(`  no key in the export for ${match.withoutKey.length} VM${match.withoutKey.length === 1 ? "" : "s"}${match.withoutKey.length ? ":" : ""}`);
+    lines.push(
+        `  no key in the export for ${match.withoutKey.length} VM${match.withoutKey.length === 1 ? "" : "s"}${match.withoutKey.length ? ":" : ""}`,
+    );
     for (const vm of match.withoutKey) lines.push(`    ${vm.label}${vm.hostname ? ` (hostname ${vm.hostname})` : ""}`);
-    if (match.unmatched.length) lines.push(`  rows matching no VM of the inventory: ${match.unmatched.length} (${match.unmatched.map((u) => `line ${u.line} ${u.machine}`).join(", ")})`);
+    if (match.unmatched.length)
+        lines.push(
+            `  rows matching no VM of the inventory: ${match.unmatched.length} (${match.unmatched.map((u) => `line ${u.line} ${u.machine}`).join(", ")})`,
+        );
     if (match.ambiguous.length) {
         lines.push(`  rows matching more than one VM (not stored; give those VMs a hostname in the inventory): ${match.ambiguous.length}`);
         for (const a of match.ambiguous) lines.push(`    line ${a.line} ${a.machine}: ${a.vms.join(", ")}`);
     }
     if (match.duplicates.length) lines.push(`  duplicate rows (a key already taken for the same VM): lines ${match.duplicates.join(", ")}`);
-    if (!dryRun && stored.length) lines.push("  next: `npm run plan -- --stack …` shows the VMs with keys; `pulumi up` hands them to the repairs");
+    if (!dryRun && stored.length)
+        lines.push("  next: `npm run plan -- --stack …` shows the VMs with keys; `pulumi up` hands them to the repairs");
     return lines.join("\n");
 }

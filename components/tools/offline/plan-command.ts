@@ -72,16 +72,29 @@ export async function runPlanCommand(args: PlanCommandArgs, context: CommandCont
     if (args.githubOutput) {
         const file = context.env.GITHUB_OUTPUT;
         if (!file) throw new Error("--github-output: GITHUB_OUTPUT is not set (GitHub Actions sets it)");
-        fs.appendFileSync(file, `parallel=${recommendedParallel(run.result.plan, run.settings.maxInFlight)}\nmax-in-flight=${run.settings.maxInFlight}\n`);
+        fs.appendFileSync(
+            file,
+            `parallel=${recommendedParallel(run.result.plan, run.settings.maxInFlight)}\nmax-in-flight=${run.settings.maxInFlight}\n`,
+        );
     }
     const findings = args.preflight ? await preflight(run, config, `Pulumi.${stack}.yaml`, clouds, context.env) : undefined;
-    if (args.json) context.stdout.write(`${inertJson({ ...planDocument(run, source), ...(findings ? { preflight: findings } : {}) }, 2)}\n`);
-    else context.stdout.write(`${renderSummary(run, source)}\n${findings ? `\n${renderPreflight(findings, { allowNotChecked: args.allowSkipped })}\n` : ""}`);
+    if (args.json)
+        context.stdout.write(`${inertJson({ ...planDocument(run, source), ...(findings ? { preflight: findings } : {}) }, 2)}\n`);
+    else
+        context.stdout.write(
+            `${renderSummary(run, source)}\n${findings ? `\n${renderPreflight(findings, { allowNotChecked: args.allowSkipped })}\n` : ""}`,
+        );
     return findings ? preflightOutcome(findings, { allowNotChecked: args.allowSkipped }).outcome : "ok";
 }
 
 /** Checks the plan against the real clouds, read-only: each cloud its VMs, the clouds at once. */
-async function preflight(run: OfflineRun, config: StackConfig, stackFile: string, clouds: PlanClouds, env: CommandContext["env"]): Promise<PreflightFinding[]> {
+async function preflight(
+    run: OfflineRun,
+    config: StackConfig,
+    stackFile: string,
+    clouds: PlanClouds,
+    env: CommandContext["env"],
+): Promise<PreflightFinding[]> {
     const needs = new Map<string, PreflightNeed>();
     for (const [cloud, vms] of preflightVms(run)) {
         const built = clouds.paths.find((p) => p.identity.cloud === cloud)!;

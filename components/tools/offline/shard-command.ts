@@ -35,12 +35,22 @@ export interface ShardCommandArgs {
 }
 
 /** The arguments checked: every mistake an {@link ArgumentError} naming the flag, before anything is read or written. */
-export function shardArgs(args: ShardCommandArgs): { inventory: string; maxVms: number; by: ShardBy; canary: number; name: string; stack?: string; out?: string; json: boolean } {
+export function shardArgs(args: ShardCommandArgs): {
+    inventory: string;
+    maxVms: number;
+    by: ShardBy;
+    canary: number;
+    name: string;
+    stack?: string;
+    out?: string;
+    json: boolean;
+} {
     const inventory = args.inventory;
     if (!inventory) throw new ArgumentError("--inventory is required: the incident's inventory file");
     if (args.maxVms === undefined) throw new ArgumentError("--max-vms is required: the most VMs one shard (one stack) carries");
     const whole = (flag: string, text: string, min: number, max: number) => {
-        if (!/^\d{1,7}$/.test(text) || Number(text) < min || Number(text) > max) throw new ArgumentError(`${flag}: ${JSON.stringify(text)} must be a whole number from ${min} to ${max}`);
+        if (!/^\d{1,7}$/.test(text) || Number(text) < min || Number(text) > max)
+            throw new ArgumentError(`${flag}: ${JSON.stringify(text)} must be a whole number from ${min} to ${max}`);
         return Number(text);
     };
     const maxVms = whole("--max-vms", args.maxVms, 1, 100_000);
@@ -48,7 +58,8 @@ export function shardArgs(args: ShardCommandArgs): { inventory: string; maxVms: 
     const by = (args.by ?? "region") as ShardBy;
     if (!SHARD_BY.includes(by)) throw new ArgumentError(`--by: ${JSON.stringify(by)} must be one of ${SHARD_BY.join(", ")}`);
     const name = args.name ?? path.basename(inventory).replace(/\.(ya?ml|csv)$/i, "");
-    if (!SHARD_NAME.test(name)) throw new ArgumentError(`--name: ${JSON.stringify(name)} is not a stack name (letters, digits, _ . -; at most 61)`);
+    if (!SHARD_NAME.test(name))
+        throw new ArgumentError(`--name: ${JSON.stringify(name)} is not a stack name (letters, digits, _ . -; at most 61)`);
     const stack = args.stack === undefined ? undefined : stackName("--stack", args.stack);
     return { inventory, maxVms, by, canary, name, stack, out: args.out, json: args.json };
 }
@@ -57,7 +68,11 @@ export function shardArgs(args: ShardCommandArgs): { inventory: string; maxVms: 
  * Splits the inventory and writes the shards (never over a file it did not write: that is an
  * InputError naming the file), then says what to run: the manifest as JSON with `json`.
  */
-export function runShardCommand(given: ShardCommandArgs, context: CommandContext, clouds: { identities: readonly CloudIdentity[]; paths: readonly CloudPath[] }): "ok" {
+export function runShardCommand(
+    given: ShardCommandArgs,
+    context: CommandContext,
+    clouds: { identities: readonly CloudIdentity[]; paths: readonly CloudPath[] },
+): "ok" {
     const args = shardArgs(given);
     // As `npm run plan -- --inventory`: a path relative to where the command was typed.
     const inventoryPath = path.resolve(context.cwd, args.inventory);
@@ -74,10 +89,18 @@ export function runShardCommand(given: ShardCommandArgs, context: CommandContext
     const manifest = planShards(vms, clouds.identities, args, previous);
 
     // Never overwrite a file this tool did not write.
-    const ours = new Set((previous?.shards ?? []).flatMap((s) => [path.join(stacksDir, `${s.name}.yaml`), path.join(outDir, `Pulumi.${s.name}.yaml`)]));
+    const ours = new Set(
+        (previous?.shards ?? []).flatMap((s) => [path.join(stacksDir, `${s.name}.yaml`), path.join(outDir, `Pulumi.${s.name}.yaml`)]),
+    );
     const targets = manifest.shards.flatMap((s) => [path.join(stacksDir, `${s.name}.yaml`), path.join(outDir, `Pulumi.${s.name}.yaml`)]);
     const clash = targets.filter((t) => fs.existsSync(t) && !ours.has(t));
-    if (clash.length > 0) throw new InputError(clash.map((t) => ({ file: path.relative(outDir, t), message: "exists and was not written by npm run shard; move it away or choose another --name" })));
+    if (clash.length > 0)
+        throw new InputError(
+            clash.map((t) => ({
+                file: path.relative(outDir, t),
+                message: "exists and was not written by npm run shard; move it away or choose another --name",
+            })),
+        );
 
     const entryOf = new Map(vms.map((v) => [v.key, raw.entries[v.index]]));
     fs.mkdirSync(stacksDir, { recursive: true });
@@ -93,20 +116,39 @@ export function runShardCommand(given: ShardCommandArgs, context: CommandContext
         values[`${NAMESPACE}:inventory`] = `stacks/${shard.name}.yaml`;
         // Every VM of the canary shard is a canary: it must verify before any other shard starts.
         if (shard.canary) values[`${NAMESPACE}:canary`] = String(shard.vms.length);
-        fs.writeFileSync(path.join(outDir, `Pulumi.${shard.name}.yaml`), `# Written by npm run shard from ${args.stack ? `Pulumi.${args.stack}.yaml` : "default settings"}.\n` + stringify({ config: values }));
+        fs.writeFileSync(
+            path.join(outDir, `Pulumi.${shard.name}.yaml`),
+            `# Written by npm run shard from ${args.stack ? `Pulumi.${args.stack}.yaml` : "default settings"}.\n` +
+                stringify({ config: values }),
+        );
     }
     fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
 
     const secrets = base.secretKeys;
     if (args.json) {
-        context.stdout.write(JSON.stringify({ ...manifest, manifest: path.relative(outDir, manifestFile), secretsToSet: secrets }, null, 2) + "\n");
+        context.stdout.write(
+            JSON.stringify({ ...manifest, manifest: path.relative(outDir, manifestFile), secretsToSet: secrets }, null, 2) + "\n",
+        );
         return "ok";
     }
-    const lines = [`${vms.length} VMs in ${manifest.shards.length} shards of at most ${args.maxVms} (by ${args.by}); manifest ${path.relative(outDir, manifestFile)}`];
-    for (const s of manifest.shards) lines.push(`  ${s.name.padEnd(24)} ${String(s.vms.length).padStart(6)} VMs  ${s.canary ? "canary: run first, alone" : s.group}  (stacks/${s.name}.yaml, Pulumi.${s.name}.yaml)`);
+    const lines = [
+        `${vms.length} VMs in ${manifest.shards.length} shards of at most ${args.maxVms} (by ${args.by}); manifest ${path.relative(outDir, manifestFile)}`,
+    ];
+    for (const s of manifest.shards)
+        lines.push(
+            `  ${s.name.padEnd(24)} ${String(s.vms.length).padStart(6)} VMs  ${s.canary ? "canary: run first, alone" : s.group}  (stacks/${s.name}.yaml, Pulumi.${s.name}.yaml)`,
+        );
     const canary = manifest.shards.find((s) => s.canary);
-    lines.push("", canary ? `CI: run ${canary.name} first; when it succeeded, the other ${manifest.shards.length - 1} in parallel, one job per stack.` : "CI: run the shards in parallel, one job per stack.");
-    if (secrets.length > 0) lines.push(`Secrets are encrypted per stack and were not copied: set ${secrets.join(", ")} in each shard (pulumi config set --secret --stack <shard> KEY < FILE: the value on standard input, never an argument).`);
+    lines.push(
+        "",
+        canary
+            ? `CI: run ${canary.name} first; when it succeeded, the other ${manifest.shards.length - 1} in parallel, one job per stack.`
+            : "CI: run the shards in parallel, one job per stack.",
+    );
+    if (secrets.length > 0)
+        lines.push(
+            `Secrets are encrypted per stack and were not copied: set ${secrets.join(", ")} in each shard (pulumi config set --secret --stack <shard> KEY < FILE: the value on standard input, never an argument).`,
+        );
     context.stdout.write(lines.join("\n") + "\n");
     return "ok";
 }

@@ -39,14 +39,26 @@ export function preflightVms(run: OfflineRun): Map<string, PreflightVm[]> {
  * throw (its login is missing, its CLI crashed) gets one `not-checked` finding with the line of the
  * error that says why: the preflight itself never hides a cloud, and never passes one unchecked.
  */
-export async function runPreflight(clouds: readonly CloudPreflight[], needs: ReadonlyMap<string, PreflightNeed>, cli: PreflightCli): Promise<PreflightFinding[]> {
+export async function runPreflight(
+    clouds: readonly CloudPreflight[],
+    needs: ReadonlyMap<string, PreflightNeed>,
+    cli: PreflightCli,
+): Promise<PreflightFinding[]> {
     const runs = [...needs].map(async ([cloud, need]): Promise<PreflightFinding[]> => {
         const preflight = clouds.find((c) => c.cloud === cloud);
         if (!preflight) return [{ cloud, scope: "", check: "permissions", verdict: "not-checked", message: "this cloud has no preflight" }];
         try {
             return await preflight.check(need, cli);
         } catch (err) {
-            return [{ cloud, scope: "", check: "permissions", verdict: "not-checked", message: `the preflight could not run: ${errorLine(err instanceof Error ? err.message : String(err))}` }];
+            return [
+                {
+                    cloud,
+                    scope: "",
+                    check: "permissions",
+                    verdict: "not-checked",
+                    message: `the preflight could not run: ${errorLine(err instanceof Error ? err.message : String(err))}`,
+                },
+            ];
         }
     });
     return (await Promise.all(runs)).flat();
@@ -81,15 +93,27 @@ export function preflightOutcome(findings: readonly PreflightFinding[], options:
     const count = (v: Verdict) => findings.filter((f) => f.verdict === v).length;
     const [ok, warn, fail, notChecked] = [count("ok"), count("warn"), count("fail"), count("not-checked")];
     const unchecked = notChecked > 0 ? `, ${notChecked} not checked` : "";
-    const ends = (outcome: PreflightVerdict, summary: string): PreflightOutcome => ({ outcome, exitCode: PREFLIGHT_EXIT[outcome === "ok" ? "cleared" : outcome === "checkFailed" ? "failed" : "notChecked"], summary });
-    if (fail > 0) return ends("checkFailed", `Preflight: ${fail} check(s) failed, ${warn} warning(s)${unchecked}: fix them before pulumi up (the first wave would stop on them).`);
+    const ends = (outcome: PreflightVerdict, summary: string): PreflightOutcome => ({
+        outcome,
+        exitCode: PREFLIGHT_EXIT[outcome === "ok" ? "cleared" : outcome === "checkFailed" ? "failed" : "notChecked"],
+        summary,
+    });
+    if (fail > 0)
+        return ends(
+            "checkFailed",
+            `Preflight: ${fail} check(s) failed, ${warn} warning(s)${unchecked}: fix them before pulumi up (the first wave would stop on them).`,
+        );
     if (notChecked > 0 && !options.allowNotChecked) {
         return ends(
             "notChecked",
             `Preflight: not checked: ${notChecked} (${ok} ok, ${warn} warning(s)) — pulumi up is not cleared; make the checks possible (each NOT CHECKED line says why), or pass --allow-skipped to accept.`,
         );
     }
-    if (notChecked > 0) return ends("ok", `Preflight: nothing failed (${ok} ok, ${warn} warning(s)); ${notChecked} not checked, accepted by --allow-skipped: pulumi up is cleared only for what was checked.`);
+    if (notChecked > 0)
+        return ends(
+            "ok",
+            `Preflight: nothing failed (${ok} ok, ${warn} warning(s)); ${notChecked} not checked, accepted by --allow-skipped: pulumi up is cleared only for what was checked.`,
+        );
     return ends("ok", `Preflight: nothing blocks pulumi up (${ok} ok, ${warn} warning(s)).`);
 }
 
@@ -99,8 +123,11 @@ const MARK: Record<Verdict, string> = { ok: "ok  ", warn: "WARN", fail: "FAIL", 
 export function renderPreflight(findings: readonly PreflightFinding[], options: { allowNotChecked?: boolean } = {}): string {
     const lines = ["Preflight (read-only calls to the clouds):"];
     const order = ["quota", "tags", "permissions"];
-    const sorted = [...findings].sort((a, b) => a.cloud.localeCompare(b.cloud) || order.indexOf(a.check) - order.indexOf(b.check) || a.scope.localeCompare(b.scope));
-    for (const f of sorted) lines.push(terminalText(`  ${MARK[f.verdict]} ${f.cloud} ${f.check}${f.scope ? ` ${f.scope}` : ""}: ${f.message}`));
+    const sorted = [...findings].sort(
+        (a, b) => a.cloud.localeCompare(b.cloud) || order.indexOf(a.check) - order.indexOf(b.check) || a.scope.localeCompare(b.scope),
+    );
+    for (const f of sorted)
+        lines.push(terminalText(`  ${MARK[f.verdict]} ${f.cloud} ${f.check}${f.scope ? ` ${f.scope}` : ""}: ${f.message}`));
     lines.push(preflightOutcome(findings, options).summary);
     return lines.join("\n");
 }

@@ -54,36 +54,56 @@ function watchArgs(raw: WatchCommandArgs, env: CommandContext["env"]): Args {
     if (!/^\d{1,5}$/.test(interval)) throw new ArgumentError(`--interval: ${JSON.stringify(interval)} must be whole seconds`);
     const quiet = raw.quiet;
     if (quiet !== undefined) {
-        if (raw.events === undefined) throw new ArgumentError("--quiet applies to --events only (the events on stdin end when the update's process does)");
-        if (!/^\d{1,6}$/.test(quiet) || Number(quiet) < 1) throw new ArgumentError(`--quiet: ${JSON.stringify(quiet)} must be whole seconds from 1`);
+        if (raw.events === undefined)
+            throw new ArgumentError("--quiet applies to --events only (the events on stdin end when the update's process does)");
+        if (!/^\d{1,6}$/.test(quiet) || Number(quiet) < 1)
+            throw new ArgumentError(`--quiet: ${JSON.stringify(quiet)} must be whole seconds from 1`);
     }
     const webhookEnv = raw.webhookEnv;
     let webhook: URL | undefined;
     if (webhookEnv !== undefined) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]{0,100}$/.test(webhookEnv)) throw new ArgumentError(`--webhook-env: ${JSON.stringify(webhookEnv)} is not a variable name`);
+        if (!/^[A-Za-z_][A-Za-z0-9_]{0,100}$/.test(webhookEnv))
+            throw new ArgumentError(`--webhook-env: ${JSON.stringify(webhookEnv)} is not a variable name`);
         const value = env[webhookEnv];
         // Asked for summaries that could not be posted is an error, not a silent watch without them.
-        if (!value) throw new ArgumentError(`--webhook-env ${webhookEnv}: the variable is not set (or empty); set it to the webhook's URL, or leave --webhook-env out`);
+        if (!value)
+            throw new ArgumentError(
+                `--webhook-env ${webhookEnv}: the variable is not set (or empty); set it to the webhook's URL, or leave --webhook-env out`,
+            );
         try {
             webhook = checkWebhookUrl(value);
         } catch (err) {
             throw new ArgumentError(`--webhook-env ${webhookEnv}: ${(err as Error).message}`);
         }
     }
-    return { stack, events: raw.events, webhook, intervalMs: Number(interval) * 1000, quietMs: quiet === undefined ? undefined : Number(quiet) * 1000 };
+    return {
+        stack,
+        events: raw.events,
+        webhook,
+        intervalMs: Number(interval) * 1000,
+        quietMs: quiet === undefined ? undefined : Number(quiet) * 1000,
+    };
 }
 
 /** The VMs, waves and resource names of the stack, from its offline plan. */
 async function watchPlan(stack: string, stackDir: string, clouds: WatchClouds): Promise<WatchPlan> {
     const config = readStackConfig(stackDir, stack);
-    return watchPlanOf(await runOffline({ stack, config, baseDir: stackDir, identities: clouds.identities, paths: clouds.paths, details: false }));
+    return watchPlanOf(
+        await runOffline({ stack, config, baseDir: stackDir, identities: clouds.identities, paths: clouds.paths, details: false }),
+    );
 }
 
 /**
  * Feeds the engine's events to `onChunk`: `stdin` to its end, or an event log (from `cwd`) followed
  * as it grows until `done()`, or until it has not grown for `quietMs()` milliseconds (resolves "quiet").
  */
-function readEvents(file: string | undefined, context: Pick<CommandContext, "cwd" | "stdin">, onChunk: (text: string) => void, done: () => boolean, quietMs: () => number): Promise<"end" | "quiet"> {
+function readEvents(
+    file: string | undefined,
+    context: Pick<CommandContext, "cwd" | "stdin">,
+    onChunk: (text: string) => void,
+    done: () => boolean,
+    quietMs: () => number,
+): Promise<"end" | "quiet"> {
     if (file === undefined) {
         return new Promise((resolve, reject) => {
             const stdin = context.stdin;
@@ -119,7 +139,7 @@ function readEvents(file: string | undefined, context: Pick<CommandContext, "cwd
                 else if (Date.now() - grewAt >= quietMs()) resolve("quiet");
                 else setTimeout(tick, 500);
             } catch (err) {
-                reject(err);
+                reject(err instanceof Error ? err : new Error(String(err)));
             }
         };
         tick();
@@ -132,7 +152,11 @@ function readEvents(file: string | undefined, context: Pick<CommandContext, "cwd
  * input is not this stack's engine events; `checkFailed` the events ended, or went quiet, before
  * the update did. Bad arguments are {@link ArgumentError}s, before anything is read.
  */
-export async function runWatchCommand(given: WatchCommandArgs, context: CommandContext, clouds: WatchClouds): Promise<"ok" | "failed" | "badArguments" | "checkFailed"> {
+export async function runWatchCommand(
+    given: WatchCommandArgs,
+    context: CommandContext,
+    clouds: WatchClouds,
+): Promise<"ok" | "failed" | "badArguments" | "checkFailed"> {
     const args = watchArgs(given, context.env);
     // Everything printed may hold text from guests, clouds and the engine: terminal-safe, always.
     const out = (text: string) => void context.stdout.write(`${terminalText(text, { multiline: true })}\n`);
@@ -144,7 +168,13 @@ export async function runWatchCommand(given: WatchCommandArgs, context: CommandC
     let ended = false;
     // Until the plan gives the stack's default, only an explicit --quiet can end the reading.
     let quietMs = args.quietMs ?? Infinity;
-    const reading = readEvents(args.events, context, (chunk) => feed(chunk), () => ended, () => quietMs);
+    const reading = readEvents(
+        args.events,
+        context,
+        (chunk) => feed(chunk),
+        () => ended,
+        () => quietMs,
+    );
     const plan = await watchPlan(args.stack, context.stackDir, clouds);
     quietMs = args.quietMs ?? (plan.quietSeconds ?? Infinity) * 1000;
     const progress = new FleetProgress(plan);
@@ -220,7 +250,8 @@ export async function runWatchCommand(given: WatchCommandArgs, context: CommandC
     stream.end();
     refuse(check.end());
     if (refused) return "badArguments";
-    if (how === "quiet" && !progress.ended) out(`no new event in ${Math.round(quietMs / 1000)} s (--quiet): the update stopped without its summary (its process died?)`);
+    if (how === "quiet" && !progress.ended)
+        out(`no new event in ${Math.round(quietMs / 1000)} s (--quiet): the update stopped without its summary (its process died?)`);
 
     out(progressTable(progress, args.stack));
     const end = progress.ended;

@@ -35,12 +35,18 @@ export function runEvidenceCommand(args: EvidenceCommandArgs, context: CommandCo
         const { value, source } = readStackJson(args, context, ["stack", "export"], "a stack export (pulumi stack export)");
         const input = recogniseStackJson(value, source);
         if (input.kind !== "stack-export") {
-            const why = input.kind === "offline-plan" ? "nothing has run, so there is no evidence" : "its records carry the evidence abridged; the full documents are in the stack's state";
-            throw new BadInputError(`${source}: ${KIND_NAMES[input.kind]}: ${why}. Give a stack export (\`pulumi stack export\`), or --stack NAME`);
+            const why =
+                input.kind === "offline-plan"
+                    ? "nothing has run, so there is no evidence"
+                    : "its records carry the evidence abridged; the full documents are in the stack's state";
+            throw new BadInputError(
+                `${source}: ${KIND_NAMES[input.kind]}: ${why}. Give a stack export (\`pulumi stack export\`), or --stack NAME`,
+            );
         }
         return { found: fullEvidence(value as StackExport, args.vm, source), source };
     });
-    if (args.vm === undefined && found.length === 0) context.stderr.write(`evidence: no VM of ${source} has repair evidence (none was repaired: see npm run report)\n`);
+    if (args.vm === undefined && found.length === 0)
+        context.stderr.write(`evidence: no VM of ${source} has repair evidence (none was repaired: see npm run report)\n`);
     const text =
         args.vm !== undefined
             ? found.map((f) => `${inertJson(asJson(f.document), 2)}\n`).join("")

@@ -18,9 +18,17 @@ export interface ReportCommandArgs extends StackJsonSource {
  */
 export function runReportCommand(args: ReportCommandArgs, context: CommandContext, now = new Date()): "ok" {
     const { vms, source } = wrongInputIsBadArguments(() => {
-        const { value, source } = readStackJson(args, context, ["stack", "output", "--json"], "JSON (stack outputs, the vms output, or a stack export)");
+        const { value, source } = readStackJson(
+            args,
+            context,
+            ["stack", "output", "--json"],
+            "JSON (stack outputs, the vms output, or a stack export)",
+        );
         const input = recogniseStackJson(value, source);
-        if (!input.vms) throw new BadInputError(`${source}: ${KIND_NAMES[input.kind]}; the report reads what ran: stack outputs (\`pulumi stack output --json\`), the vms output alone, or a stack export`);
+        if (!input.vms)
+            throw new BadInputError(
+                `${source}: ${KIND_NAMES[input.kind]}; the report reads what ran: stack outputs (\`pulumi stack output --json\`), the vms output alone, or a stack export`,
+            );
         return { vms: input.vms, source };
     });
     writeResult(args.out, renderReport({ vms }, source, now), context);

@@ -17,14 +17,23 @@ export interface StackJsonSource {
  * encrypted) when `stack` is given, else the file `from` (from where the command was started).
  * `what` names the JSON in the error a file that does not parse gives.
  */
-export function readStackJson(given: StackJsonSource, context: Pick<CommandContext, "cwd" | "projectDir">, pulumiArgs: string[], what: string): { value: unknown; source: string } {
+export function readStackJson(
+    given: StackJsonSource,
+    context: Pick<CommandContext, "cwd" | "projectDir">,
+    pulumiArgs: string[],
+    what: string,
+): { value: unknown; source: string } {
     const { stack, from } = given;
     if (!stack === !from) throw new ArgumentError(stack ? "give --stack or --from, not both" : "give --stack NAME or --from FILE");
     let text: string;
     let source: string;
     if (stack) {
         if (!/^[A-Za-z0-9_./-]{1,200}$/.test(stack)) throw new ArgumentError(`--stack: not a stack name: ${JSON.stringify(stack)}`);
-        text = execFileSync("pulumi", [...pulumiArgs, "--stack", stack], { encoding: "utf8", cwd: context.projectDir, maxBuffer: 2 ** 31 - 1 });
+        text = execFileSync("pulumi", [...pulumiArgs, "--stack", stack], {
+            encoding: "utf8",
+            cwd: context.projectDir,
+            maxBuffer: 2 ** 31 - 1,
+        });
         source = `stack ${stack}`;
     } else {
         try {
