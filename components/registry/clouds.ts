@@ -12,4 +12,4 @@ export { identities };
  * The cloud recovery paths built in this version. An inventory entry whose cloud is not here is
  * a validation error: the program never silently skips a VM.
  */
-export const paths: readonly CloudPath[] = [awsPath as CloudPath, azurePath as CloudPath, gcpPath as CloudPath];
+export const paths: readonly CloudPath[] = [awsPath, azurePath, gcpPath];

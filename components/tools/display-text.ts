@@ -7,9 +7,11 @@
  * DCS/SOS/PM/APC strings (`ESC P|X|^|_ … ESC \`), and two-character escapes (`ESC c` resets the
  * terminal). Their 8-bit forms (0x9b CSI, 0x9d OSC, 0x90 DCS, …) are matched too.
  */
+// eslint-disable-next-line no-control-regex -- escape sequences start with ESC (and end with BEL): matching them is the point
 const ESCAPE_SEQUENCE = /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -/]*[0-~]?/g;
 
 /** Control characters other than tab and newline (BEL, backspace, carriage return, DEL, C1). */
+// eslint-disable-next-line no-control-regex -- control characters are what this matches
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 
 /** Unicode that reorders or hides text (bidi overrides and isolates, zero-width marks, line separators). */

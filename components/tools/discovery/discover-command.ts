@@ -17,7 +17,7 @@ import { DiscoveryGate } from "./cli";
 import { Discovery, discover } from "./discover";
 import { BadWindow, CHANNEL_FILE_291, FalconExport, parseFalconExport } from "./falcon";
 import { DiscoveredInventory, inventoryText } from "./inventory-text";
-import { CloudDiscovery, OptionError, ScopeRequest } from "./types";
+import { CloudDiscovery, OptionError } from "./types";
 
 /** Each cloud's scope options (`--regions`, `--subscriptions`, …): the flags discovery takes besides its own. */
 export function scopeFlags(discoveries: readonly CloudDiscovery[]): string[] {
@@ -133,7 +133,7 @@ async function discoverAndWrite(args: DiscoverArgs, context: CommandContext, clo
     const started = Date.now();
     // Progress and the summary carry names from the clouds (tags, aliases): shown terminal-safe.
     const progress = (line: string) => void context.stderr.write(`discover: ${terminalText(line)}\n`);
-    const scans = args.clouds.map((cloud) => ({ cloud, request: { options: args.options.get(cloud)!, config, stackFile } as ScopeRequest }));
+    const scans = args.clouds.map((cloud) => ({ cloud, request: { options: args.options.get(cloud)!, config, stackFile } }));
     const d = await discover({ clouds: scans, falcon, cli: gate, progress });
 
     const scanned = `Scanned: ${args.clouds.map((c) => c.cloud).join(", ")}; ${d.scopes.length} scopes; ${falcon ? `Falcon export ${args.falconCsv} (${falcon.hosts.length} hosts)` : "no Falcon export"}; bad window ${new Date(args.window.since).toISOString()} to ${new Date(args.window.until).toISOString()}.`;

@@ -38,6 +38,7 @@ const CONFIDENCE_ORDER = { high: 0, medium: 1, low: 2 } as const;
  * {@link terminalText}); at most 1,000 characters (a cloud name is at most 256; the reasons are ours).
  */
 export function commentText(text: string): string {
+    // eslint-disable-next-line no-control-regex -- control characters are what this replaces
     const clean = terminalText(text.replace(/[\r\n\u2028\u2029\u0085]/g, "?")).replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
     return clean.length > 1000 ? `${clean.slice(0, 997)}...` : clean;
 }

@@ -118,7 +118,7 @@ function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
 async function explicitDependencies(dependsOn: pulumi.ResourceOptions["dependsOn"]): Promise<pulumi.Resource[]> {
     if (!dependsOn) return [];
     const list = await promiseOf(pulumi.output(dependsOn as pulumi.Input<pulumi.Input<pulumi.Resource>[]>));
-    return (Array.isArray(list) ? list : [list]) as pulumi.Resource[];
+    return Array.isArray(list) ? list : [list];
 }
 
 async function inputDependencies(value: unknown, into = new Set<pulumi.Resource>()): Promise<Set<pulumi.Resource>> {

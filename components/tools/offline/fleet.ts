@@ -70,7 +70,7 @@ function printedBytes(r: PlannedResource, swapKeepsEvidence: boolean): number {
     if (chainStepOf(r.name)?.step === "repair") return PACKED_EVIDENCE_BYTES + LOG_BYTES;
     if (chainStepOf(r.name)?.step === "swap" && swapKeepsEvidence) return REPORT_BYTES + PACKED_EVIDENCE_BYTES + LOG_BYTES;
     if (chainStepOf(r.name)?.step === "reboot") {
-        const env = (r.inputs.environment ?? {}) as Record<string, unknown>;
+        const env = (r.inputs.environment ?? {}) as Record<string, string | undefined>;
         return REPORT_BYTES + rebootLogBytes(Number(env.MAX_REBOOTS ?? 0), String(env.VM_LABEL ?? ""));
     }
     return REPORT_BYTES + LOG_BYTES;

@@ -65,7 +65,8 @@ export class OfflinePlaceholders {
         const list = answer[PLACEHOLDERS_KEY] as PlaceholderList | undefined;
         if (!list) return answer;
         this.add(list.values, list.vms);
-        const { [PLACEHOLDERS_KEY]: _, ...rest } = answer;
+        const rest = { ...answer };
+        delete rest[PLACEHOLDERS_KEY];
         return rest;
     }
 

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as pulumiRuntimeSettings from "@pulumi/pulumi/runtime/settings";
 import { CloudIdentity } from "../../core/contract/identity";
 import { VmEntry } from "../../core/contract/vm";
 import { ProgramOutputs, recover } from "../../core/program";
@@ -60,7 +61,7 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
         {
             newResource: (r) => {
                 if (r.custom) placeholders.add([`${r.name}-id`]);
-                return { id: r.custom ? `${r.name}-id` : undefined, state: { ...r.inputs } };
+                return { id: r.custom ? `${r.name}-id` : undefined, state: { ...(r.inputs as Record<string, unknown>) } };
             },
             call: (c) => {
                 for (const p of paths) {
@@ -108,7 +109,8 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     const resources = args.details ? await capture.resources() : undefined;
     if (!resources) await capture.settled();
     // Let the last registrations (component outputs) drain, as `pulumi up` would before it ends.
-    await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    // waitForRPCs is exported by the runtime but not declared in its typings.
+    await (pulumiRuntimeSettings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     const tree = capture.tree();
     const countsByType: Record<string, number> = {};
     for (const r of tree) countsByType[r.type] = (countsByType[r.type] ?? 0) + 1;

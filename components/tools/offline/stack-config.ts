@@ -29,7 +29,7 @@ export function readStackConfig(projectDir: string, stack: string): StackConfig 
     const values: Record<string, string> = {};
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries(config)) {
-        if (value && typeof value === "object" && "secure" in (value as object)) {
+        if (value && typeof value === "object" && "secure" in value) {
             values[key] = OFFLINE_SECRET;
             secretKeys.push(key);
         } else {

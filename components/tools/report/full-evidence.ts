@@ -55,7 +55,7 @@ function documentOf(vm: RecordValues, resources: readonly ExportedResource[]): F
         throw new Error(`${vm.label}: its record's evidence is not JSON`);
     }
     if (!ref) return { key: vm.key, label: vm.label, document: vm.evidence, keptBy: "" };
-    const keeper = resources.find((r) => r.urn.endsWith(`::${ref!.keptBy}`));
+    const keeper = resources.find((r) => r.urn.endsWith(`::${ref.keptBy}`));
     if (!keeper) throw new Error(`${vm.label}: the stack has no resource ${ref.keptBy}, which kept its evidence`);
     const outputs = keeper.outputs ?? {};
     // The evidence is the last line a command printed; a swap of an earlier version kept it in its

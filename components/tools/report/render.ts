@@ -44,7 +44,7 @@ const RECOVERY_PASSWORD = /\b\d{6}(-?\d{6}){7}\b/g;
  * secrets redacted, then through {@link markdownText}: one line, no escape sequence or control
  * character, HTML and Markdown's own punctuation inert, so a name cannot become markup or a link.
  */
-function cell(value: unknown): string {
+function cell(value: string | number | null | undefined): string {
     if (value === undefined || value === null || value === "") return "–";
     return markdownText(String(value).replace(RECOVERY_PASSWORD, "[redacted]"));
 }
@@ -67,7 +67,7 @@ export function needsPerson(vm: VmRecordValues): string | undefined {
 }
 
 /** Why a VM needs a person, with the record's own text (foreign) passed through `esc`. */
-function reason(vm: VmRecordValues, esc: (foreign: unknown) => string): string | undefined {
+function reason(vm: VmRecordValues, esc: (foreign: string | undefined) => string): string | undefined {
     const evidence = parseEvidence(vm.evidence);
     if (vm.status === "rolled-back" || vm.status === "not-swapped") {
         return `rolled back at the operator's request (it ${vm.note ? esc(vm.note.replace(/; nothing to do$/, "")) : "runs on its original disk"}); the original disk holds what made it fail`;
