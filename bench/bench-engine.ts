@@ -3,6 +3,7 @@
 //   npm run bench:engine
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { HiveValue, buildHive, buildImage, requireDiskLab } from "../test/rescue/disk-lab";
 
@@ -43,7 +44,20 @@ function brokenDisk() {
     ], 128);
 }
 
-function repair(image: string): Promise<{ wall: number; evidence: any }> {
+/** What the engine prints on stdout (the fields the benchmark reads). */
+interface EngineEvidence {
+    outcome?: string;
+    message?: string;
+    volumes: { timingsMs: Record<string, number | undefined>; registry: { windowsBuild?: string; bootStartDrivers?: number } }[];
+}
+
+/** One disk repaired: its wall time in seconds and the engine's evidence. */
+interface Repaired {
+    wall: number;
+    evidence: EngineEvidence;
+}
+
+function repair(image: string): Promise<Repaired> {
     const started = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
         const child = spawn(ENGINE, ["--disk", image], { stdio: ["ignore", "pipe", "ignore"] });
@@ -51,7 +65,7 @@ function repair(image: string): Promise<{ wall: number; evidence: any }> {
         child.stdout.on("data", (d) => (out += d));
         child.on("close", (code) => {
             const wall = Number(process.hrtime.bigint() - started) / 1e9;
-            const evidence = JSON.parse(out);
+            const evidence = JSON.parse(out) as EngineEvidence;
             if (code !== 0 || evidence.outcome !== "repaired") reject(new Error(`${image}: ${evidence.outcome}: ${evidence.message}`));
             else resolve({ wall, evidence });
         });
@@ -60,11 +74,11 @@ function repair(image: string): Promise<{ wall: number; evidence: any }> {
 
 async function main() {
     requireDiskLab();
-    console.log(`repair-engine benchmark: GPT disks (EFI, MSR, 64 MiB Windows, Recovery) with one faulty and one good channel file and SYSTEM and SOFTWARE hives; ${require("os").cpus().length} cores`);
-    const single: { wall: number; evidence: any }[] = [];
+    console.log(`repair-engine benchmark: GPT disks (EFI, MSR, 64 MiB Windows, Recovery) with one faulty and one good channel file and SYSTEM and SOFTWARE hives; ${os.cpus().length} cores`);
+    const single: Repaired[] = [];
     for (let i = 0; i < 5; i++) single.push(await repair(brokenDisk().image));
-    const avg = (f: (r: any) => number) => single.reduce((s, r) => s + f(r), 0) / single.length / 1000;
-    const t = (k: string) => (r: any) => r.evidence.volumes[0].timingsMs[k] ?? 0;
+    const avg = (f: (r: Repaired) => number) => single.reduce((s, r) => s + f(r), 0) / single.length / 1000;
+    const t = (k: string) => (r: Repaired) => r.evidence.volumes[0].timingsMs[k] ?? 0;
     const wallPerDisk = single.reduce((s, r) => s + r.wall, 0) / single.length;
     console.log(`one disk at a time (mean of ${single.length}): ${wallPerDisk.toFixed(2)} s per disk  (target < 2 s: ${wallPerDisk < 2 ? "ok" : "MISSED"})`);
     console.log(`  read-only pass: mount ${avg(t("readOnlyMount")).toFixed(3)} s, examine ${avg(t("examine")).toFixed(3)} s, registry ${avg(t("registry")).toFixed(3)} s, unmount ${avg(t("readOnlyUnmount")).toFixed(3)} s`);

@@ -42,6 +42,7 @@ function child(file: string): void {
     // Runs in the child process: plan one inventory, print one JSON line.
     const started = process.hrtime.bigint();
     disableStackTraces();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: only the child loads the offline runner, after the clock starts and stack traces are off, so its figures include loading it
     const { runOffline } = require("../components/tools/offline/run") as typeof import("../components/tools/offline/run");
     runOffline({
         stack: "bench",

@@ -23,13 +23,27 @@ export const KEPT_ROLES: readonly string[] = KEPT_DISK_STEPS;
 export const SCRATCH_ROLE: string = SCRATCH_DISK_STEP;
 
 /** A disk's role: the tag (AWS `bootloop-rescue:role`, Azure and GCP `bootloop-rescue-role`). */
-export function roleOf(props: Record<string, any>): string | undefined {
+export function roleOf(props: Record<string, unknown>): string | undefined {
     const tags = (props.tags ?? props.labels ?? {}) as Record<string, unknown>;
     const role = ROLE_TAGS.map((t) => tags[t]).find((v) => v !== undefined && v !== null);
     return typeof role === "string" ? role : undefined;
 }
 
 const RESCUE = /^rescue-/;
+
+/** The inputs of the rescue fleet's VMs, network and firewall resources that the rules below read. */
+interface RescueProps {
+    associatePublicIpAddress?: unknown;
+    networkInterfaces?: { associatePublicIpAddress?: unknown; accessConfigs?: unknown[]; ipv6AccessConfigs?: unknown[] }[];
+    ipConfigurations?: { name?: string; publicIPAddress?: unknown }[];
+    ingress?: unknown[];
+    type?: unknown;
+    securityRules?: { direction?: unknown; access?: unknown; name?: string }[];
+    direction?: unknown;
+    access?: unknown;
+    allows?: unknown[];
+    metadataOptions?: { httpTokens?: unknown; httpPutResponseHopLimit?: number };
+}
 
 /** Every disk of the stack says what it is; a disk without a role (an imported original OS disk) would be deleted by `pulumi destroy`. */
 export const disksHaveARole: ResourceValidationPolicy = {
@@ -58,12 +72,12 @@ export const onlyScratchDisksDeletable: ResourceValidationPolicy = {
     },
 };
 
-function tagsOf(props: Record<string, any>): Record<string, unknown> {
+function tagsOf(props: Record<string, unknown>): Record<string, unknown> {
     return (props.tags ?? props.labels ?? {}) as Record<string, unknown>;
 }
 
 /** Whether a resource is part of the rescue fleet: its name, or its role tag. */
-function isRescue(args: { name: string; props: Record<string, any> }): boolean {
+function isRescue(args: { name: string; props: Record<string, unknown> }): boolean {
     return RESCUE.test(args.name) || roleOf(args.props) === "rescue" || tagsOf(args.props)[ROLE_TAGS[0]] === "rescue";
 }
 
@@ -74,7 +88,7 @@ export const rescueNoPublicIp: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         if (!isRescue(args)) return;
-        const p = args.props;
+        const p = args.props as RescueProps;
         if (args.type === "aws:ec2/instance:Instance") {
             if (p.associatePublicIpAddress !== false) report(`${args.name}: associatePublicIpAddress must be false`);
             for (const ni of p.networkInterfaces ?? []) if (ni.associatePublicIpAddress) report(`${args.name}: a network interface with a public IP`);
@@ -95,10 +109,10 @@ export const rescueNoInbound: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         if (!isRescue(args)) return;
-        const p = args.props;
+        const p = args.props as RescueProps;
         switch (args.type) {
             case "aws:ec2/securityGroup:SecurityGroup":
-                if ((p.ingress ?? []).length > 0) report(`${args.name}: ${p.ingress.length} ingress rule(s)`);
+                if ((p.ingress ?? []).length > 0) report(`${args.name}: ${p.ingress!.length} ingress rule(s)`);
                 break;
             case "aws:ec2/securityGroupRule:SecurityGroupRule":
                 if (p.type === "ingress") report(`${args.name}: an ingress rule`);
@@ -126,7 +140,7 @@ export const rescueImdsV2: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         if (args.type !== "aws:ec2/instance:Instance" || !isRescue(args)) return;
-        const m = args.props.metadataOptions ?? {};
+        const m = (args.props as RescueProps).metadataOptions ?? {};
         if (m.httpTokens !== "required") report(`${args.name}: metadataOptions.httpTokens must be "required" (IMDSv2)`);
         if (m.httpPutResponseHopLimit !== undefined && m.httpPutResponseHopLimit > 1) report(`${args.name}: metadataOptions.httpPutResponseHopLimit must be 1`);
     },

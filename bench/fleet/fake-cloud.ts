@@ -240,7 +240,7 @@ export class FakeCloud {
                 case "vm deallocate":
                 case "vm start":
                 case "vm update": {
-                    const id = `/subscriptions/${opts.subscription}/resourceGroups/${opts.g ?? opts["resource-group"]}/providers/Microsoft.Compute/virtualMachines/${opts.n ?? opts.name}`;
+                    const id = `/subscriptions/${String(opts.subscription)}/resourceGroups/${String(opts.g ?? opts["resource-group"])}/providers/Microsoft.Compute/virtualMachines/${String(opts.n ?? opts.name)}`;
                     const i = byId(id)!;
                     this.advance(i);
                     if (op === "vm deallocate") this.stop(i);
