@@ -12,7 +12,7 @@ import { renderReport } from "../components/tools/report/render";
 import * as pulumi from "@pulumi/pulumi";
 import { planInventory } from "./helpers/lab-run";
 import { FileSpec, STAND_INS, buildImage, skipDiskLab, workDir } from "./rescue/disk-lab";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JavaScript without type declarations (see its header), which an import cannot load without allowJs
 const { startSecretStore, fetchKeyEnv } = require("./helpers/secret-store-stand-in");
 
 /** A recovery password (each group a multiple of 11 below 720896) and its groups, any of which would give it away. */
@@ -44,7 +44,7 @@ describe("no BitLocker key in plaintext, anywhere (all clouds)", () => {
         assertNoKey("the plan summary", renderSummary(run, "test"), keys);
         assertNoKey("the registered resources", JSON.stringify(run.resources), keys);
         // Every output value that resolves in a plan (some stay unknown until `pulumi up`).
-        const settle = (v: unknown) => (pulumi.Output.isInstance(v) ? Promise.race([new Promise((resolve) => (v as pulumi.Output<unknown>).apply(resolve)), new Promise((resolve) => setTimeout(() => resolve("(unknown in a plan)"), 1000))]) : Promise.resolve(v));
+        const settle = (v: unknown) => (pulumi.Output.isInstance(v) ? Promise.race([new Promise((resolve) => v.apply(resolve)), new Promise((resolve) => setTimeout(() => resolve("(unknown in a plan)"), 1000))]) : Promise.resolve(v));
         const record = async (key: string) => Object.fromEntries(await Promise.all(Object.entries(run.outputs.vms[key] as unknown as Record<string, unknown>).map(async ([k, v]) => [k, await settle(v)] as const)));
         const vms = Object.fromEntries(await Promise.all(Object.keys(run.outputs.vms).map(async (key) => [key, await record(key)] as const)));
         assert.equal(Object.keys(vms).length, 3);
@@ -59,7 +59,10 @@ describe("no BitLocker key in plaintext, anywhere (all clouds)", () => {
             const bad: FileSpec = { path: "Windows/System32/drivers/CrowdStrike/C-00000291-00000000-00000032.sys", mtime: "2024-07-19T04:09:30Z", content: "faulty channel file 291" };
             const img = buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "bitlocker", sizeMiB: 32, files: [bad] }]);
             const lib = fs.mkdtempSync(path.join(workDir, "lib-"));
-            for (const tool of ["repair-disk", "fetch-key"]) fs.copyFileSync(path.join(__dirname, "../rescue", tool), path.join(lib, tool)), fs.chmodSync(path.join(lib, tool), 0o755);
+            for (const tool of ["repair-disk", "fetch-key"]) {
+                fs.copyFileSync(path.join(__dirname, "../rescue", tool), path.join(lib, tool));
+                fs.chmodSync(path.join(lib, tool), 0o755);
+            }
             // find-disk stands in: the attached disk is the image.
             fs.writeFileSync(path.join(lib, "find-disk"), `#!/bin/sh\necho ${img.image}\n`, { mode: 0o755 });
             const logs = fs.mkdtempSync(path.join(os.tmpdir(), "rescue-logs-"));

@@ -10,18 +10,18 @@ function runner(console: (id: string) => string | CliError): CliRunner & { ops: 
     const ops: string[] = [];
     return {
         ops,
-        async run(call) {
+        run(call) {
             ops.push(call.op);
             if (call.op === "ec2 describe-instance-status") {
                 const ids = call.args.slice(call.args.indexOf("--instance-ids") + 1).filter((a) => a.startsWith("i-"));
-                return JSON.stringify({ InstanceStatuses: ids.map((id) => ({ InstanceId: id, InstanceState: { Name: "running" }, InstanceStatus: { Status: "ok" }, SystemStatus: { Status: "ok" } })) });
+                return Promise.resolve(JSON.stringify({ InstanceStatuses: ids.map((id) => ({ InstanceId: id, InstanceState: { Name: "running" }, InstanceStatus: { Status: "ok" }, SystemStatus: { Status: "ok" } })) }));
             }
             if (call.op === "ec2 get-console-output") {
                 const r = console(call.args[call.args.indexOf("--instance-id") + 1]);
-                if (r instanceof CliError) throw r;
-                return JSON.stringify({ Output: r });
+                if (r instanceof CliError) return Promise.reject(r);
+                return Promise.resolve(JSON.stringify({ Output: r }));
             }
-            throw new Error(`unexpected ${call.op}`);
+            return Promise.reject(new Error(`unexpected ${call.op}`));
         },
     };
 }

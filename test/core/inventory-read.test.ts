@@ -7,7 +7,7 @@ function problemsOf(fn: () => unknown): string[] {
     try {
         fn();
     } catch (err) {
-        assert.ok(err instanceof InputError, `expected InputError, got ${err}`);
+        assert.ok(err instanceof InputError, `expected InputError, got ${String(err)}`);
         return err.problems.map((p) => JSON.stringify(p));
     }
     assert.fail("expected an InputError");

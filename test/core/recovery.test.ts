@@ -106,7 +106,7 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         const run = await runLab(labInventory([1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}`, rack: i <= 3 ? "r1" : "r2" }))));
         const rescues = run.resources!.filter((r) => r.type === "lab:compute:RescueVm");
         assert.equal(rescues.length, 3, "r1: 3 disks at 2 per rescue VM → 2; r2: 2 disks → 1");
-        const seats = run.resources!.filter((r) => r.type === "lab:compute:Attachment").map((r) => `${r.inputs.vm}/${r.inputs.slot}`);
+        const seats = run.resources!.filter((r) => r.type === "lab:compute:Attachment").map((r) => `${String(r.inputs.vm)}/${String(r.inputs.slot)}`);
         assert.equal(new Set(seats).size, 5);
     });
 

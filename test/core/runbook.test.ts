@@ -23,7 +23,10 @@ export function shellWords(line: string): string[] {
     for (let i = 0; i < line.length; i++) {
         const c = line[i];
         if (c === " " || c === "\t") {
-            if (word !== undefined) words.push(word), (word = undefined);
+            if (word !== undefined) {
+                words.push(word);
+                word = undefined;
+            }
         } else if (c === "'") {
             const end = line.indexOf("'", i + 1);
             assert.ok(end > i, `unclosed ' in ${line}`);
@@ -40,7 +43,7 @@ export function shellWords(line: string): string[] {
 }
 
 const blocks = shellBlocks();
-const variables = new Map(blocks[0].map((l) => /^([A-Z_]+)=(\S+)$/.exec(l)).map((m) => { assert.ok(m, "the first block sets variables, one NAME=value a line"); return [m![1], m![2]] as const; }));
+const variables = new Map(blocks[0].map((l) => /^([A-Z_]+)=(\S+)$/.exec(l)).map((m) => { assert.ok(m, "the first block sets variables, one NAME=value a line"); return [m[1], m[2]] as const; }));
 const commands = blocks.slice(1).flat().map((line) => {
     assert.ok(!/[|;&`<>]|\$\(/.test(line.replace(/"[^"]*"/g, "")), `one plain command a line, no pipes, chains, redirections or substitutions: ${line}`);
     const expanded = line.replace(/\$\{([A-Z_]+)\}|\$([A-Z_]+)/g, (_, braced: string | undefined, bare: string | undefined) => {
@@ -133,7 +136,7 @@ describe("the runbook (docs/runbook.md)", () => {
         // interface/index.js is generated from the CLI's own command definitions: per command, its flags.
         const generated = new Map<string, Set<string>>();
         const generatedSource = fs.readFileSync(path.join(dir, "interface/index.js"), "utf8");
-        const starts = [...generatedSource.matchAll(/\n {4}[a-zA-Z]+\([^)]*\) \{/g)].map((m) => m.index!);
+        const starts = [...generatedSource.matchAll(/\n {4}[a-zA-Z]+\([^)]*\) \{/g)].map((m) => m.index);
         for (const [i, start] of starts.entries()) {
             const method = generatedSource.slice(start, starts[i + 1]);
             const words = [...method.matchAll(/__final\.push\("([a-z][a-z-]*)"\)/g)].map((m) => m[1]);

@@ -173,7 +173,7 @@ describe("stack settings", () => {
         try {
             pulumi.runtime.setAllConfig({ "bootloop-rescue:inventory": "x.yaml", "bootloop-rescue:wavesize": "2", "bootloop-rescue:elsewhere": "1" });
             const config = stack({ inventory: "x.yaml", wavesize: "2" });
-            const problems = problemsOf({ get: config.get, kind: config.kind });
+            const problems = problemsOf({ get: (key) => config.get(key), kind: (key) => config.kind(key) });
             assert.deepEqual(problems.map((p) => p.split(": ")[1]), ["bootloop-rescue:wavesize"], "keys this source does not have are not its own");
         } finally {
             pulumi.runtime.setAllConfig({});

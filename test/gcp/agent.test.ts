@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
@@ -114,7 +115,7 @@ function published(attributes: Map<string, string>, name: string): string {
         const md = await metadataServer();
         try {
             // About 300 KB of packed evidence (5,000 matching files' worth), more than the 128 KiB an argument may hold.
-            const line = `gzip-base64:${require("crypto").randomBytes(225_000).toString("base64")}`;
+            const line = `gzip-base64:${randomBytes(225_000).toString("base64")}`;
             const rescue = rescueInstance("", ["br-big-a1b2c3"], md);
             fs.writeFileSync(path.join(rescue.lib, "evidence"), `${line}\n`);
             fs.appendFileSync(path.join(rescue.lib, "on-rescue.sh"), `cat "${path.join(rescue.lib, "evidence")}"\n`);
@@ -147,7 +148,7 @@ function published(attributes: Map<string, string>, name: string): string {
     it("repairs each newly attached br-* disk once, publishes the evidence in chunks, and forgets a detached disk", async () => {
         const md = await metadataServer();
         try {
-            const evidence = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: require("crypto").randomBytes(900).toString("hex") };
+            const evidence = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: randomBytes(900).toString("hex") };
             const line = `gzip-base64:${zlib.gzipSync(JSON.stringify(evidence)).toString("base64")}`;
             const { root, byid, once, runs } = rescueInstance(`echo '${line}'\nexit 0`, ["br-web-1-abc123", "br-web-1-abc123-part1", "persistent-disk-0"], md);
             await once();

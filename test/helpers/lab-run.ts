@@ -126,7 +126,7 @@ export async function recordOf(run: OfflineRun, key: string): Promise<Record<str
     const pulumi = await import("@pulumi/pulumi");
     const record = run.outputs.vms[key] as unknown as Record<string, unknown>;
     const entries = await Promise.all(
-        Object.entries(record).map(async ([k, v]) => [k, pulumi.Output.isInstance(v) ? await new Promise((resolve) => (v as import("@pulumi/pulumi").Output<unknown>).apply(resolve)) : v] as const),
+        Object.entries(record).map(async ([k, v]) => [k, pulumi.Output.isInstance(v) ? await new Promise((resolve) => v.apply(resolve)) : v] as const),
     );
     return Object.fromEntries(entries);
 }

@@ -51,7 +51,7 @@ function violations(policy: ResourceValidationPolicy, r: Planned, opts: Partial<
 /** The stack as validateStack sees it: resources with their dependencies resolved. */
 function stackViolations(policy: StackValidationPolicy, resources: Planned[]): string[] {
     const byName = new Map<string, PolicyResource>();
-    for (const r of resources) byName.set(r.name, { ...resourceArgs(r), dependencies: [], propertyDependencies: {} } as unknown as PolicyResource);
+    for (const r of resources) byName.set(r.name, { ...resourceArgs(r), dependencies: [], propertyDependencies: {} });
     for (const r of resources) byName.get(r.name)!.dependencies = r.dependsOn.map((d) => byName.get(d)).filter((d): d is PolicyResource => !!d);
     const out: string[] = [];
     const validate = policy.validateStack as (a: unknown, report: (m: string) => void) => void;
@@ -68,13 +68,13 @@ const find = (pred: (r: Planned) => boolean, what: string): Planned => {
 describe("policy pack: the dev stack's offline plan passes every rule", () => {
     it("no resource violates a resource rule, and the stack passes the wave rule", () => {
         for (const policy of POLICIES) {
-            if ("validateResource" in policy) for (const r of planned) assert.deepEqual(violations(policy as ResourceValidationPolicy, r), [], `${policy.name}: ${r.name}`);
+            if ("validateResource" in policy) for (const r of planned) assert.deepEqual(violations(policy, r), [], `${policy.name}: ${r.name}`);
             else assert.deepEqual(stackViolations(policy as StackValidationPolicy, planned), [], policy.name);
         }
         assert.ok(POLICIES.every((p) => p.enforcementLevel === "mandatory"));
     });
 
-    it("the role the disk rules read matches the option the engine cannot show them: kept roles retainOnDelete, scratch not", async () => {
+    it("the role the disk rules read matches the option the engine cannot show them: kept roles retainOnDelete, scratch not", () => {
         // Every strategy, so restored disks are in it too.
         const disks = planned.filter((r) => DISK_TYPES.has(r.type));
         assert.ok(disks.some((r) => roleOf(r.inputs) === "restored") && disks.some((r) => roleOf(r.inputs) === SCRATCH_ROLE));

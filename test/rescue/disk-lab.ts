@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
-import { createHash } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -169,7 +169,7 @@ export function bekFile(id: string): string {
     key.writeUInt16LE(1, 4);
     key.writeUInt16LE(1, 6);
     key.writeUInt16LE(0x2002, 8);
-    require("crypto").randomBytes(32).copy(key, 12);
+    randomBytes(32).copy(key, 12);
     const external = Buffer.concat([Buffer.alloc(8), guid(id), Buffer.alloc(8), key]);
     external.writeUInt16LE(external.length, 0);
     external.writeUInt16LE(6, 2);
@@ -180,7 +180,7 @@ export function bekFile(id: string): string {
     header.writeUInt32LE(1, 4);
     header.writeUInt32LE(48, 8);
     header.writeUInt32LE(48 + external.length, 12);
-    require("crypto").randomBytes(16).copy(header, 16);
+    randomBytes(16).copy(header, 16);
     const file = path.join(workDir, `key-${id.slice(0, 8)}-${Date.now()}.bek`);
     fs.writeFileSync(file, Buffer.concat([header, external]), { mode: 0o600 });
     return file;

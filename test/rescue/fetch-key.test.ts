@@ -3,7 +3,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JavaScript without type declarations (see its header), which an import cannot load without allowJs
 const { startSecretStore, fetchKeyEnv } = require("../helpers/secret-store-stand-in");
 
 const FETCH_KEY = path.join(__dirname, "../../rescue/fetch-key");

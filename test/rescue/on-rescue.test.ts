@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JavaScript without type declarations (see its header), which an import cannot load without allowJs
 const { startSecretStore, fetchKeyEnv } = require("../helpers/secret-store-stand-in");
 
 const ON_RESCUE = path.join(__dirname, "../../rescue/on-rescue.sh");

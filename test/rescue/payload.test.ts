@@ -28,7 +28,7 @@ describe("rescue tool payload", () => {
     });
 
     it("the rescue VM's first boot installs the NTFS and BitLocker tools and hivex (cloud-init, or GCP's startup script)", () => {
-        assert.match(rescueCloudInit(), /^#cloud-config\npackage_update: true\npackages:\n  - ntfs-3g\n  - dislocker\n  - python3\n  - python3-hivex\n  - mtools\n/);
+        assert.match(rescueCloudInit(), /^#cloud-config\npackage_update: true\npackages:\n {2}- ntfs-3g\n {2}- dislocker\n {2}- python3\n {2}- python3-hivex\n {2}- mtools\n/);
         assert.match(startupScript(), /^dpkg -s ntfs-3g dislocker python3 python3-hivex mtools >\/dev\/null 2>&1 \|\| \{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ntfs-3g dislocker python3 python3-hivex mtools; \}$/m);
     });
 });

@@ -217,7 +217,10 @@ function gcpMessageOf(argv: string[]): string | undefined {
             for (const run of runs) {
                 for (const argv of run.calls) {
                     const key = `${cli} ${shape(argv)}`;
-                    if (!seen.has(key)) seen.add(key), spec.push({ cli, argv: withBodyFiles(argv) });
+                    if (!seen.has(key)) {
+                        seen.add(key);
+                        spec.push({ cli, argv: withBodyFiles(argv) });
+                    }
                 }
             }
         }

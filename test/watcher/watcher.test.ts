@@ -226,7 +226,7 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
             const stranger = await new Promise<string>((resolve) => {
                 const socket = net.connect(port, "127.0.0.1");
                 let got = "";
-                socket.on("data", (d) => (got += d));
+                socket.on("data", (d) => (got += d.toString()));
                 socket.on("close", () => resolve(got));
                 socket.write(`${"0".repeat(48)}\tping\n`);
             });
