@@ -28,8 +28,17 @@ export class CommandError extends Error {
     }
 }
 
-/** A stack name as the stack file `Pulumi.<stack>.yaml` holds it. */
-export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+/**
+ * The one stack-name pattern, as text: a stack as its file `Pulumi.<stack>.yaml` and `pulumi --stack`
+ * name it (letters, digits, `_`, `.`, `-`; at most 100). Every other stack-name check is built from it.
+ */
+export const STACK_NAME_TEXT = "[A-Za-z0-9_.-]{1,100}";
+
+/** A stack name. */
+export const STACK_NAME = new RegExp(`^${STACK_NAME_TEXT}$`);
+
+/** A stack name as `pulumi --stack` also takes it for a stack of another project or organisation: `[org/[project/]]stack`. */
+export const QUALIFIED_STACK_NAME = new RegExp(`^(?:${STACK_NAME_TEXT}/){0,2}${STACK_NAME_TEXT}$`);
 
 /** A flag's value checked as a stack name. */
 export function stackName(flag: string, value: string): string {

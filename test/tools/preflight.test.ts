@@ -126,17 +126,17 @@ describe("preflight (npm run plan -- --preflight)", () => {
         assert.doesNotMatch(text, /nothing blocks pulumi up/);
         assert.match(text, /^ {2}NOT CHECKED aws permissions: the preflight could not run: Unable to locate credentials/m);
         assert.match(text, new RegExp(`^Preflight: not checked: ${findings.length} \\(0 ok, 0 warning\\(s\\)\\) — pulumi up is not cleared; .* pass --allow-skipped to accept\\.$`, "m"));
-        assert.equal(preflightOutcome(findings).exitCode, 4);
+        assert.equal(preflightOutcome(findings).outcome, "notChecked");
         const accepted = preflightOutcome(findings, { allowNotChecked: true });
-        assert.equal(accepted.exitCode, 0);
+        assert.equal(accepted.outcome, "ok");
         assert.match(accepted.summary, new RegExp(`nothing failed \\(0 ok, 0 warning\\(s\\)\\); ${findings.length} not checked, accepted by --allow-skipped`));
         // One check not made among passes still holds pulumi up back; a failure wins over it.
         const ready = await runPreflight(preflights, needs, new FixtureCli("ready", { "iam simulate-principal-policy": cliError("aws-expired-token") }));
         assert.deepEqual(ready.filter((f) => f.verdict === "not-checked").map(line), [
             "not-checked aws permissions 123456789012: the permissions of arn:aws:iam::123456789012:role/ops/bootloop-deployer could not be simulated: An error occurred (ExpiredToken) when calling the GetCallerIdentity operation (reached max retries: 0): The security token included in the request is expired",
         ]);
-        assert.equal(preflightOutcome(ready).exitCode, 4);
-        assert.equal(preflightOutcome([...ready, { cloud: "gcp", scope: "p", check: "quota", verdict: "fail", message: "short" }]).exitCode, 3);
+        assert.equal(preflightOutcome(ready).outcome, "notChecked");
+        assert.equal(preflightOutcome([...ready, { cloud: "gcp", scope: "p", check: "quota", verdict: "fail", message: "short" }]).outcome, "checkFailed");
     });
 
     it("counts a quota the cloud does not report, or a disk it cannot size, as NOT CHECKED, never left out", async () => {
@@ -158,7 +158,7 @@ describe("preflight (npm run plan -- --preflight)", () => {
         ];
         for (const re of expect) assert.ok(unchecked.some((f) => re.test(f)), `no finding like ${re}:\n${unchecked.join("\n")}`);
         assert.equal(unchecked.length, expect.length, unchecked.join("\n"));
-        assert.equal(preflightOutcome(findings).exitCode, 4);
+        assert.equal(preflightOutcome(findings).outcome, "notChecked");
     });
 
     it("quotes the line of a CLI's error that says what went wrong, as the real CLIs print it", () => {

@@ -6,6 +6,7 @@ import * as path from "path";
 import { InputError, Problem } from "../../core/contract/problems";
 import { readStackConfig } from "../offline/stack-config";
 import { NAMESPACE } from "../../core/contract/settings";
+import { STACK_NAME_TEXT } from "../command-contract";
 import { ShardManifest } from "../../core/plan/shard";
 
 /** The stacks of one CI run. */
@@ -20,7 +21,7 @@ export interface CiStacks {
     skipped: string[];
 }
 
-const STACK_FILE = /^Pulumi\.([A-Za-z0-9_.-]{1,100})\.yaml$/;
+const STACK_FILE = new RegExp(`^Pulumi\\.(${STACK_NAME_TEXT})\\.yaml$`);
 const MANIFEST_FILE = /^stacks\/([^/]+)\.shards\.json$/;
 
 /** Every stack of the project folder, with the inventory its config names (relative, `/`-separated). */

@@ -2,7 +2,7 @@
 // GitHub Actions runs it (the stack's earlier comment edited, else one added).
 import * as fs from "fs";
 import * as path from "path";
-import { ArgumentError, CommandContext, stackName } from "../command-contract";
+import { ArgumentError, CommandContext, STACK_NAME, stackName } from "../command-contract";
 import { GitHubTarget, prComment, upsertComment } from "./pr-comment";
 
 const OUTCOMES = ["success", "failure", "cancelled", "skipped"];
@@ -40,7 +40,7 @@ export async function runCiCommentCommand(
     const outcome = args.outcome!;
     if (!OUTCOMES.includes(outcome)) throw new ArgumentError(`--outcome: ${JSON.stringify(outcome)} must be one of ${OUTCOMES.join(", ")}`);
     const artifact = args.artifact;
-    if (artifact !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(artifact))
+    if (artifact !== undefined && !STACK_NAME.test(artifact))
         throw new ArgumentError(`--artifact: ${JSON.stringify(artifact)} is not an artifact name`);
     const plan = readText("--plan", args.plan!, context.cwd);
     const preview = readText("--preview", args.preview!, context.cwd);

@@ -64,13 +64,6 @@ export async function runPreflight(
     return (await Promise.all(runs)).flat();
 }
 
-/**
- * The exit codes of `npm run plan -- --preflight` for its checks, as cli/command/exit-codes.ts
- * gives them to the outcomes (test/cli/exit-codes.test.ts holds them equal). The plan reads
- * {@link PreflightOutcome.outcome}; these stay for the preflight's own tests, which read `exitCode`.
- */
-export const PREFLIGHT_EXIT = { cleared: 0, failed: 3, notChecked: 4 } as const;
-
 /** How the preflight ends the plan, by name: cleared, a check failed, a check could not be made. */
 export type PreflightVerdict = "ok" | "checkFailed" | "notChecked";
 
@@ -78,16 +71,14 @@ export type PreflightVerdict = "ok" | "checkFailed" | "notChecked";
 export interface PreflightOutcome {
     /** `ok` cleared, `checkFailed` a check failed, `notChecked` a check could not be made (and `--allow-skipped` was not given). */
     outcome: PreflightVerdict;
-    /** The outcome's exit code (0, 3, 4): see {@link PREFLIGHT_EXIT}. */
-    exitCode: number;
     /** The report's last line. */
     summary: string;
 }
 
 /**
- * The preflight's verdict. A failed check wins (`checkFailed`, exit 3); else a check that could
- * not be made (`notChecked`, exit 4) unless `allowNotChecked` accepts it; only then is pulumi up
- * cleared (`ok`, exit 0). A check that could not be made is never counted as ok.
+ * The preflight's verdict. A failed check wins (`checkFailed`); else a check that could not be
+ * made (`notChecked`) unless `allowNotChecked` accepts it; only then is pulumi up cleared (`ok`).
+ * The plan command exits with the outcome's code (cli/command/exit-codes.ts: 3, 4, 0). A check that could not be made is never counted as ok.
  */
 export function preflightOutcome(findings: readonly PreflightFinding[], options: { allowNotChecked?: boolean } = {}): PreflightOutcome {
     const count = (v: Verdict) => findings.filter((f) => f.verdict === v).length;
@@ -95,7 +86,6 @@ export function preflightOutcome(findings: readonly PreflightFinding[], options:
     const unchecked = notChecked > 0 ? `, ${notChecked} not checked` : "";
     const ends = (outcome: PreflightVerdict, summary: string): PreflightOutcome => ({
         outcome,
-        exitCode: PREFLIGHT_EXIT[outcome === "ok" ? "cleared" : outcome === "checkFailed" ? "failed" : "notChecked"],
         summary,
     });
     if (fail > 0)

@@ -3,7 +3,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ArgumentError, CommandContext, CommandError } from "../command-contract";
+import { ArgumentError, CommandContext, CommandError, QUALIFIED_STACK_NAME } from "../command-contract";
 import { BadInputError } from "./input-kind";
 
 /** Where a stack's JSON comes from: `--stack NAME` (the Pulumi CLI) or `--from FILE`, exactly one. */
@@ -28,7 +28,7 @@ export function readStackJson(
     let text: string;
     let source: string;
     if (stack) {
-        if (!/^[A-Za-z0-9_./-]{1,200}$/.test(stack)) throw new ArgumentError(`--stack: not a stack name: ${JSON.stringify(stack)}`);
+        if (!QUALIFIED_STACK_NAME.test(stack)) throw new ArgumentError(`--stack: not a stack name: ${JSON.stringify(stack)}`);
         text = execFileSync("pulumi", [...pulumiArgs, "--stack", stack], {
             encoding: "utf8",
             cwd: context.projectDir,
