@@ -122,7 +122,7 @@ export async function upsertComment(target: GitHubTarget, stack: string, body: s
     const call = async (method: string, url: string, payload?: unknown) => {
         const res = await fetchFn(url, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
         if (!res.ok) throw new Error(`GitHub ${method} ${url.slice(base.length) || "/"}: ${res.status} ${(await res.text()).slice(0, 300)}`);
-        return res.json() as Promise<unknown>;
+        return res.json();
     };
     const marker = commentMarker(stack);
     for (let page = 1; page <= 30; page++) {

@@ -5,9 +5,32 @@ import { terminalText } from "../display-text";
 /** Lines only `pulumi up`'s (or preview's, destroy's, refresh's) text output holds. */
 const PULUMI_TEXT = /^(?:(?:Previewing update|Updating|Previewing destroy|Destroying|Refreshing|Previewing refresh) \([^)\n]*\)|\s*View (?:in Browser|Live)\b|\s*Type\s+Name\s+(?:Status|Plan)\b|Resources:\s*$|Duration:\s)/m;
 
+/**
+ * The fields of an engine event (pulumi's `EngineEvent`) the watch reads, typed as the engine
+ * sends them and each optional: the input is parsed JSON that only `isEngineEvent` vetted.
+ */
+export interface EngineEventFields {
+    summaryEvent?: { durationSeconds?: unknown };
+    cancelEvent?: unknown;
+    resourcePreEvent?: { metadata?: { urn?: string }; planning?: boolean };
+    resOutputsEvent?: { metadata?: { urn?: string }; planning?: boolean };
+    resOpFailedEvent?: { metadata?: { urn?: string } };
+    diagnosticEvent?: { urn?: string; severity?: string; message?: string };
+    policyEvent?: PolicyEventFields;
+}
+
+/** The fields of a policy pack's verdict (`policyEvent`) the watch reads. */
+export interface PolicyEventFields {
+    enforcementLevel?: string;
+    policyPackName?: string;
+    policyName?: string;
+    resourceUrn?: string;
+    message?: string;
+}
+
 /** The stack named in an engine event's URNs (`urn:pulumi:<stack>::…`), with the URN, or undefined. */
 export function stackOfEvent(event: unknown): { stack: string; urn: string } | undefined {
-    const e = event as Record<string, any>;
+    const e = event as EngineEventFields | null | undefined;
     const urn: unknown = e?.resourcePreEvent?.metadata?.urn ?? e?.resOutputsEvent?.metadata?.urn ?? e?.resOpFailedEvent?.metadata?.urn ?? e?.diagnosticEvent?.urn ?? e?.policyEvent?.resourceUrn;
     if (typeof urn !== "string") return undefined;
     const hit = /^urn:pulumi:([^:]+)::/.exec(urn);

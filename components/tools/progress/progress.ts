@@ -6,6 +6,7 @@
 import { CHAIN_STEPS, ChainStep, chainStepOf } from "../../core/contract/chain-steps";
 import { terminalText } from "../display-text";
 import { OfflineRun } from "../offline/run";
+import { EngineEventFields, PolicyEventFields } from "./input-check";
 import { defaultQuietSeconds } from "./quiet";
 
 /** A VM's place in its chain. */
@@ -85,7 +86,7 @@ export function plainMessage(text: string): string {
 }
 
 /** A diagnostic's message as one line: its last three lines, the engine's prefix and colours gone. */
-function reasonOf(message: unknown): string {
+function reasonOf(message: string | undefined): string {
     return plainMessage(String(message ?? "")).replace(/^error:\s*/, "").split("\n").map((l) => l.trim()).filter(Boolean).slice(-3).join(" / ").slice(0, 1000);
 }
 
@@ -158,7 +159,7 @@ export class FleetProgress {
 
     /** Takes one engine event; returns what it changed. */
     apply(event: unknown): Change[] {
-        const e = event as Record<string, any>;
+        const e = event as EngineEventFields | null | undefined;
         if (!e || typeof e !== "object") return [];
         if (e.summaryEvent) {
             const seconds = e.summaryEvent.durationSeconds;
@@ -208,7 +209,7 @@ export class FleetProgress {
     }
 
     /** A policy pack's verdict: a mandatory violation fails the update (advisory ones do not). */
-    private policy(p: Record<string, any>): Change[] {
+    private policy(p: PolicyEventFields): Change[] {
         if (p.enforcementLevel !== "mandatory") return [];
         const rule = terminalText(`${p.policyPackName ?? "?"}/${p.policyName ?? "?"}`).slice(0, 200);
         const resource = `${typeof p.resourceUrn === "string" && p.resourceUrn ? shownName(p.resourceUrn) : THE_UPDATE} (policy ${rule})`;
@@ -216,10 +217,10 @@ export class FleetProgress {
     }
 
     /** A failure outside the chains (the program itself, a rescue VM): reported once, with its reason. */
-    private other(resource: string, e: Record<string, any>): Change[] {
+    private other(resource: string, e: EngineEventFields): Change[] {
         const isError = e.diagnosticEvent?.severity === "error";
         if (!e.resOpFailedEvent && !isError) return [];
-        const reason = isError ? reasonOf(e.diagnosticEvent.message) : undefined;
+        const reason = isError ? reasonOf(e.diagnosticEvent?.message) : undefined;
         // The engine's closing word on the update adds nothing to the failures already reported.
         if (reason === "update failed") return this.wholeUpdateFailed();
         if (this.others.has(resource)) {
