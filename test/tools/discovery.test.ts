@@ -186,7 +186,10 @@ describe("discovery: calls to the clouds", () => {
 
     it("retries throttling with backoff until it answers, and fails a permanent error at once with the cloud's message", async () => {
         const sleeps: number[] = [];
-        const gate = new DiscoveryGate([cloud], 2, 60_000, async (ms) => void sleeps.push(ms));
+        const gate = new DiscoveryGate([cloud], 2, 60_000, (ms) => {
+            sleeps.push(ms);
+            return Promise.resolve();
+        });
         const out = await gate.run({ cloud: "test", scope: "s", op: "list", command: "bash", args: busyFor(2, `/tmp/discover-gate-${process.pid}-${Date.now()}`) });
         assert.equal(out.trim(), "ok");
         assert.equal(gate.calls["test list"], 3);
@@ -199,21 +202,21 @@ describe("discovery: calls to the clouds", () => {
     });
 
     it("gives up on a cloud that stays busy past the call's deadline, saying so", async () => {
-        const gate = new DiscoveryGate([cloud], 2, 0, async () => undefined);
+        const gate = new DiscoveryGate([cloud], 2, 0, () => Promise.resolve());
         await assert.rejects(gate.run({ cloud: "test", scope: "s", op: "list", command: "bash", args: ["-c", "echo 'Throttling' >&2; exit 1"] }), /still throttled or busy after 0 minutes/);
     });
 });
 
-/** A DiscoveryCli answering each `op` from a table (JSON), recording the calls. */
-function fakeCli(answers: Record<string, unknown | ((args: string[]) => unknown)>): DiscoveryCli & { calls: { op: string; args: string[] }[] } {
+/** A DiscoveryCli answering each `op` from a table (JSON, or a function of the args that returns it), recording the calls. */
+function fakeCli(answers: Record<string, unknown>): DiscoveryCli & { calls: { op: string; args: string[] }[] } {
     const calls: { op: string; args: string[] }[] = [];
     return {
         calls,
-        async run(call) {
+        run(call) {
             calls.push({ op: call.op, args: call.args });
             const a = answers[call.op];
-            if (a === undefined) throw new CliError(`no answer for ${call.op}`, false);
-            return JSON.stringify(typeof a === "function" ? (a as (args: string[]) => unknown)(call.args) : a);
+            if (a === undefined) return Promise.reject(new CliError(`no answer for ${call.op}`, false));
+            return Promise.resolve(JSON.stringify(typeof a === "function" ? (a as (args: string[]) => unknown)(call.args) : a));
         },
     };
 }
@@ -282,6 +285,7 @@ describe("discovery: a Falcon row that matches by hostname alone", () => {
 
 /** Text a terminal acts on: escape sequences (7- and 8-bit), BEL, bidi overrides and isolates. */
 const HOSTILE = "\x1b]0;owned\x07web\x1b[2J\x1b[31m-\x9b31m1\u202e\u2066x\x07\x1bc";
+// eslint-disable-next-line no-control-regex -- control characters are what the output must not hold
 const TERMINAL_ACTS_ON = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 describe("discovery: names from the clouds in the inventory", () => {

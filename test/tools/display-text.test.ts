@@ -21,6 +21,7 @@ describe("display text: foreign text shown to a person", () => {
     for (const [name, text] of Object.entries(HOSTILE)) {
         it(`terminal: ${name} leaves no control character or escape`, () => {
             const out = terminalText(text);
+            // eslint-disable-next-line no-control-regex -- control characters are what the output must not hold
             assert.doesNotMatch(out, /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/, JSON.stringify(out));
             assert.match(out, /ok$/);
         });

@@ -28,15 +28,16 @@ class FixtureCli implements PreflightCli {
         private readonly fail: Record<string, string> = {},
         private readonly answers: Record<string, string> = {},
     ) {}
-    async run(call: { cloud: string; scope: string; op: string; command: string; args: string[] }): Promise<string> {
+    run(call: { cloud: string; scope: string; op: string; command: string; args: string[] }): Promise<string> {
         this.calls.push(call);
-        if (this.fail[call.op]) throw new CliError(this.fail[call.op], false);
-        if (call.op in this.answers) return this.answers[call.op];
-        return answer(call.command, call.args, this.world);
+        if (this.fail[call.op]) return Promise.reject(new CliError(this.fail[call.op], false));
+        if (call.op in this.answers) return Promise.resolve(this.answers[call.op]);
+        // The fixture's error (a signed-out world) rejects the promise, as the CLI's would, rather than throwing here.
+        return new Promise((resolve) => resolve(answer(call.command, call.args, this.world)));
     }
-    async fetchJson(call: { url: string; token: string; body?: unknown }): Promise<unknown> {
+    fetchJson(call: { url: string; token: string; body?: unknown }): Promise<unknown> {
         this.fetches.push({ url: call.url, token: call.token, body: call.body });
-        return testIamPermissions(call.body as { permissions: string[] }, this.world);
+        return Promise.resolve(testIamPermissions(call.body as { permissions: string[] }, this.world));
     }
 }
 
@@ -176,16 +177,15 @@ describe("preflight (npm run plan -- --preflight)", () => {
     });
 
     it("says why an HTTPS call could not be made, not just \"fetch failed\"", async () => {
-        const offline: typeof fetch = async () => {
-            throw new TypeError("fetch failed", { cause: Object.assign(new Error("getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com"), { code: "ENOTFOUND" }) });
-        };
-        const gate = new PreflightGate(new DiscoveryGate(cloudWatches, 1), offline, async () => undefined);
+        const offline: typeof fetch = () => Promise.reject(new TypeError("fetch failed", { cause: Object.assign(new Error("getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com"), { code: "ENOTFOUND" }) }));
+        const gate = new PreflightGate(new DiscoveryGate(cloudWatches, 1), offline, () => Promise.resolve());
         const call = { cloud: "gcp", scope: "p", op: "projects testIamPermissions", url: "https://cloudresourcemanager.googleapis.com/v1/projects/p:testIamPermissions", method: "POST" as const, token: "t" };
         await assert.rejects(gate.fetchJson(call), (err: Error) => err instanceof CliError && err.message === "projects testIamPermissions: fetch failed: getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com");
     });
 
     it("shows the clouds' text on a terminal without its escape sequences", () => {
         const text = renderPreflight([{ cloud: "azure", scope: "s", check: "tags", verdict: "not-checked", message: `policy assignments could not be read: ${errorLine("ERROR: \x1b]0;owned\x07denied\x1b[2J")}` }]);
+        // eslint-disable-next-line no-control-regex -- ESC and BEL are what the shown text must not hold
         assert.doesNotMatch(text, /\x1b|\x07/);
         assert.match(text, /NOT CHECKED azure tags s: policy assignments could not be read: ERROR: denied/);
     });
@@ -239,10 +239,10 @@ describe("preflight (npm run plan -- --preflight)", () => {
                 assert.ok(deployerAllows(name), `deployer-policy.json lacks ${name}`);
             } else if (command === "az") {
                 assert.ok(rest in AZURE, `az ${rest}: unmapped`);
-                if (AZURE[rest]) assert.ok(role.includes(AZURE[rest]!), `deployer-role.json lacks ${AZURE[rest]}`);
+                if (AZURE[rest]) assert.ok(role.includes(AZURE[rest]), `deployer-role.json lacks ${AZURE[rest]}`);
             } else {
                 assert.ok(rest in GCP, `gcloud ${rest}: unmapped`);
-                if (GCP[rest]) assert.ok(permissions.includes(GCP[rest]!), `deployer-role.yaml lacks ${GCP[rest]}`);
+                if (GCP[rest]) assert.ok(permissions.includes(GCP[rest]), `deployer-role.yaml lacks ${GCP[rest]}`);
             }
         }
         assert.ok(ops.size >= 20, [...ops].join(", "));
@@ -267,7 +267,10 @@ describe("preflight (npm run plan -- --preflight)", () => {
             const spec: { cli: Cli; argv: string[] }[] = [];
             for (const c of cli.calls) {
                 const key = `${c.command} ${c.op} ${c.args.filter((a) => a.startsWith("--")).join(" ")}`;
-                if (!seen.has(key)) seen.add(key), spec.push({ cli: c.command as Cli, argv: c.args });
+                if (!seen.has(key)) {
+                    seen.add(key);
+                    spec.push({ cli: c.command as Cli, argv: c.args });
+                }
             }
             assert.ok(spec.length >= 20, `${spec.length} distinct calls`);
             assert.deepEqual(notAccepted(replayThroughRealClis(spec)), []);

@@ -79,6 +79,7 @@ describe("watch: the input is this stack's engine events", () => {
     it("a hostile stack name in a URN is shown terminal-safe", () => {
         const problem = new EventInputCheck("dev").value({ sequence: 0, diagnosticEvent: { urn: "urn:pulumi:x\x1b]0;owned\x07y::p::t::n", message: "", severity: "info" } })!;
         assert.match(problem, /^event 1 is stack "xy"'s \(urn:pulumi:xy::p::t::n\)/);
+        // eslint-disable-next-line no-control-regex -- control characters are what the message must not hold
         assert.doesNotMatch(problem, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     });
 });
@@ -206,7 +207,7 @@ describe("watch: an update that fails as a whole (the stack, not a VM's step) is
             for (const e of updateEvents(plan, "dev", undefined, { waves: [0], beforeSummary: tail })) progress.apply(e);
             assert.equal(progress.total().verified, 1);
             assert.ok(progress.ended, "the summary ends the update");
-            assert.notEqual(progress.ended!.result, "succeeded", what);
+            assert.notEqual(progress.ended.result, "succeeded", what);
             assert.equal(progress.unverified(), 10);
         });
     }
