@@ -279,5 +279,5 @@ export interface CloudPath<C = unknown> extends BuiltCloud {
      * that secret's reference (a value of `bitlocker.secretField`). For `npm run import-keys`;
      * present when the path reads keys from a secret store.
      */
-    storeKeySecret?(vm: VmEntry, args: { stack: string; config: C; keyFile: string }): Promise<string>;
+    storeKeySecret?(this: void, vm: VmEntry, args: { stack: string; config: C; keyFile: string }): Promise<string>;
 }
