@@ -48,21 +48,35 @@ function child(file: string): void {
         stack: "bench",
         // Three tags, as an organisation's tag policies typically ask for: they are in every resource's state.
         config: {
-            values: { "bootloop-rescue:inventory": path.basename(file), "bootloop-rescue:acceptDataLoss": "true", "bootloop-rescue:tags": JSON.stringify({ "cost-center": "cc-4711", owner: "platform-team", environment: "production" }) },
+            values: {
+                "bootloop-rescue:inventory": path.basename(file),
+                "bootloop-rescue:acceptDataLoss": "true",
+                "bootloop-rescue:tags": JSON.stringify({ "cost-center": "cc-4711", owner: "platform-team", environment: "production" }),
+            },
             secretKeys: [],
         },
         baseDir: path.dirname(file),
         identities,
         paths,
         details: false,
-    }).then((run) => {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        process.stdout.write(JSON.stringify({ vms: run.result.plan.vms.length, resources: run.resourceCount, seconds, peakMb: process.resourceUsage().maxRSS / 1024 }) + "\n");
-        process.exit(0);
-    }, (err) => {
-        process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-    });
+    }).then(
+        (run) => {
+            const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+            process.stdout.write(
+                JSON.stringify({
+                    vms: run.result.plan.vms.length,
+                    resources: run.resourceCount,
+                    seconds,
+                    peakMb: process.resourceUsage().maxRSS / 1024,
+                }) + "\n",
+            );
+            process.exit(0);
+        },
+        (err) => {
+            process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+            process.exit(1);
+        },
+    );
 }
 
 function main(): void {
@@ -73,15 +87,24 @@ function main(): void {
         return;
     }
     const mixed = process.argv.includes("--mixed");
-    const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+    const sizes = process.argv
+        .slice(2)
+        .map(Number)
+        .filter((n) => n > 0);
     fs.mkdirSync(benchDir, { recursive: true });
-    console.log(`clouds: ${paths.map((p) => p.identity.cloud).join(", ")}; strategies: ${mixed ? STRATEGIES.join(", ") : "repair"}; node ${process.version}`);
+    console.log(
+        `clouds: ${paths.map((p) => p.identity.cloud).join(", ")}; strategies: ${mixed ? STRATEGIES.join(", ") : "repair"}; node ${process.version}`,
+    );
     console.log("     VMs  resources  per VM  wall s  peak MB  targets");
     for (const n of sizes.length ? sizes : [100, 1000, 5000]) {
         const file = path.join(benchDir, `inventory-${n}.yaml`);
         fs.writeFileSync(file, inventory(n, mixed));
         const started = Date.now();
-        const out = spawnSync(process.execPath, ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", __filename, "--child", file], { cwd: projectDir, encoding: "utf8", maxBuffer: 1 << 24 });
+        const out = spawnSync(
+            process.execPath,
+            ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", __filename, "--child", file],
+            { cwd: projectDir, encoding: "utf8", maxBuffer: 1 << 24 },
+        );
         const wall = (Date.now() - started) / 1000;
         if (out.status !== 0) {
             console.log(`${String(n).padStart(8)}  failed: ${out.stderr.trim().split("\n").slice(0, 3).join(" / ")}`);
@@ -95,8 +118,12 @@ function main(): void {
             perVm <= MAX_RESOURCES_PER_VM ? `≤${MAX_RESOURCES_PER_VM}/VM ok` : `>${MAX_RESOURCES_PER_VM}/VM MISSED`,
             t ? (wall < t.seconds ? `<${t.seconds}s ok` : `<${t.seconds}s MISSED`) : "",
             t ? (r.peakMb < t.mb ? `<${t.mb}MB ok` : `<${t.mb}MB MISSED`) : "",
-        ].filter((x) => x).join(", ");
-        console.log(`${String(r.vms).padStart(8)} ${String(r.resources).padStart(10)} ${perVm.toFixed(2).padStart(7)} ${wall.toFixed(1).padStart(7)} ${r.peakMb.toFixed(0).padStart(8)}  ${verdict}`);
+        ]
+            .filter((x) => x)
+            .join(", ");
+        console.log(
+            `${String(r.vms).padStart(8)} ${String(r.resources).padStart(10)} ${perVm.toFixed(2).padStart(7)} ${wall.toFixed(1).padStart(7)} ${r.peakMb.toFixed(0).padStart(8)}  ${verdict}`,
+        );
     }
     console.log("wall s: whole process (start-up, validation, lookups, plan, registration under mocks); peak MB: max RSS of that process.");
 }
@@ -107,7 +134,9 @@ function fleetMain(argv: string[]): void {
     try {
         opts = parseFleetArgs(argv);
     } catch (err) {
-        console.error(`npm run bench: ${(err as Error).message}\nusage: npm run bench -- --fleet N [--cloud aws|azure|gcp|mixed] [--json] [--time-scale X] [--throttle SHARE] [--max-in-flight N]`);
+        console.error(
+            `npm run bench: ${(err as Error).message}\nusage: npm run bench -- --fleet N [--cloud aws|azure|gcp|mixed] [--json] [--time-scale X] [--throttle SHARE] [--max-in-flight N]`,
+        );
         process.exit(2);
     }
     runFleet(opts).then(

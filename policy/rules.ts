@@ -48,13 +48,16 @@ interface RescueProps {
 /** Every disk of the stack says what it is; a disk without a role (an imported original OS disk) would be deleted by `pulumi destroy`. */
 export const disksHaveARole: ResourceValidationPolicy = {
     name: "disks-have-a-role",
-    description: "Every disk, volume and snapshot the stack declares is a backup, scratch, fixed or restored disk (tagged with its role); no other disk, and never an original OS disk, is managed by the stack.",
+    description:
+        "Every disk, volume and snapshot the stack declares is a backup, scratch, fixed or restored disk (tagged with its role); no other disk, and never an original OS disk, is managed by the stack.",
     enforcementLevel: "mandatory",
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
         if (!DISK_TYPES.has(args.type)) return;
         const role = roleOf(args.props);
         if (role === undefined || ![...KEPT_ROLES, SCRATCH_ROLE].includes(role)) {
-            report(`${args.name}: a ${args.type} with role ${role === undefined ? "(none)" : JSON.stringify(role)}; the stack may only manage backup, scratch, fixed and restored disks (an original OS disk must never become a stack resource: destroy would delete it)`);
+            report(
+                `${args.name}: a ${args.type} with role ${role === undefined ? "(none)" : JSON.stringify(role)}; the stack may only manage backup, scratch, fixed and restored disks (an original OS disk must never become a stack resource: destroy would delete it)`,
+            );
         }
     },
 };
@@ -62,13 +65,15 @@ export const disksHaveARole: ResourceValidationPolicy = {
 /** Only scratch disks may go: kept disks are never protected away from teardown nor replaced by delete-first. */
 export const onlyScratchDisksDeletable: ResourceValidationPolicy = {
     name: "only-scratch-disks-deletable",
-    description: "Scratch disks are the only disks the stack deletes: a backup, fixed or restored disk must not be replaced delete-first or have its source changed (which would replace it); a scratch disk must not be protected (teardown deletes it).",
+    description:
+        "Scratch disks are the only disks the stack deletes: a backup, fixed or restored disk must not be replaced delete-first or have its source changed (which would replace it); a scratch disk must not be protected (teardown deletes it).",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         if (!DISK_TYPES.has(args.type)) return;
         const role = roleOf(args.props);
         if (role === SCRATCH_ROLE && args.opts.protect) report(`${args.name}: a scratch disk is protected; teardown could not delete it`);
-        if (role !== undefined && KEPT_ROLES.includes(role) && args.opts.deleteBeforeReplace) report(`${args.name}: a ${role} disk with deleteBeforeReplace would be deleted before its replacement exists`);
+        if (role !== undefined && KEPT_ROLES.includes(role) && args.opts.deleteBeforeReplace)
+            report(`${args.name}: a ${role} disk with deleteBeforeReplace would be deleted before its replacement exists`);
     },
 };
 
@@ -91,13 +96,17 @@ export const rescueNoPublicIp: ResourceValidationPolicy = {
         const p = args.props as RescueProps;
         if (args.type === "aws:ec2/instance:Instance") {
             if (p.associatePublicIpAddress !== false) report(`${args.name}: associatePublicIpAddress must be false`);
-            for (const ni of p.networkInterfaces ?? []) if (ni.associatePublicIpAddress) report(`${args.name}: a network interface with a public IP`);
+            for (const ni of p.networkInterfaces ?? [])
+                if (ni.associatePublicIpAddress) report(`${args.name}: a network interface with a public IP`);
         } else if (args.type === "azure-native:network:NetworkInterface") {
-            for (const ip of p.ipConfigurations ?? []) if (ip.publicIPAddress) report(`${args.name}: ip configuration ${ip.name ?? "?"} has a public IP address`);
+            for (const ip of p.ipConfigurations ?? [])
+                if (ip.publicIPAddress) report(`${args.name}: ip configuration ${ip.name ?? "?"} has a public IP address`);
         } else if (args.type === "azure-native:network:PublicIPAddress") {
             report(`${args.name}: a public IP address for the rescue fleet`);
         } else if (args.type === "gcp:compute/instance:Instance") {
-            for (const ni of p.networkInterfaces ?? []) if ((ni.accessConfigs ?? []).length > 0 || (ni.ipv6AccessConfigs ?? []).length > 0) report(`${args.name}: a network interface with an external access config`);
+            for (const ni of p.networkInterfaces ?? [])
+                if ((ni.accessConfigs ?? []).length > 0 || (ni.ipv6AccessConfigs ?? []).length > 0)
+                    report(`${args.name}: a network interface with an external access config`);
         }
     },
 };
@@ -105,7 +114,8 @@ export const rescueNoPublicIp: ResourceValidationPolicy = {
 /** Rescue VMs take no inbound traffic: their repair channel needs none. */
 export const rescueNoInbound: ResourceValidationPolicy = {
     name: "rescue-vm-no-inbound-allow",
-    description: "No rule lets traffic in to the rescue fleet: AWS security groups have no ingress, Azure NSGs no inbound Allow rule, GCP firewalls no INGRESS allow.",
+    description:
+        "No rule lets traffic in to the rescue fleet: AWS security groups have no ingress, Azure NSGs no inbound Allow rule, GCP firewalls no INGRESS allow.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         if (!isRescue(args)) return;
@@ -121,13 +131,15 @@ export const rescueNoInbound: ResourceValidationPolicy = {
                 report(`${args.name}: an ingress rule`);
                 break;
             case "azure-native:network:NetworkSecurityGroup":
-                for (const r of p.securityRules ?? []) if (r.direction === "Inbound" && r.access === "Allow") report(`${args.name}: inbound Allow rule ${r.name ?? "?"}`);
+                for (const r of p.securityRules ?? [])
+                    if (r.direction === "Inbound" && r.access === "Allow") report(`${args.name}: inbound Allow rule ${r.name ?? "?"}`);
                 break;
             case "azure-native:network:SecurityRule":
                 if (p.direction === "Inbound" && p.access === "Allow") report(`${args.name}: an inbound Allow rule`);
                 break;
             case "gcp:compute/firewall:Firewall":
-                if ((p.direction ?? "INGRESS") === "INGRESS" && (p.allows ?? []).length > 0) report(`${args.name}: an INGRESS firewall rule that allows traffic`);
+                if ((p.direction ?? "INGRESS") === "INGRESS" && (p.allows ?? []).length > 0)
+                    report(`${args.name}: an INGRESS firewall rule that allows traffic`);
                 break;
         }
     },
@@ -136,13 +148,15 @@ export const rescueNoInbound: ResourceValidationPolicy = {
 /** AWS rescue instances answer metadata only with a session token (IMDSv2), one hop. */
 export const rescueImdsV2: ResourceValidationPolicy = {
     name: "rescue-vm-imdsv2",
-    description: "AWS rescue instances require IMDSv2 (metadataOptions.httpTokens required, hop limit 1): a guest disk they mount cannot reach their role's credentials through a forwarded request.",
+    description:
+        "AWS rescue instances require IMDSv2 (metadataOptions.httpTokens required, hop limit 1): a guest disk they mount cannot reach their role's credentials through a forwarded request.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         if (args.type !== "aws:ec2/instance:Instance" || !isRescue(args)) return;
         const m = (args.props as RescueProps).metadataOptions ?? {};
         if (m.httpTokens !== "required") report(`${args.name}: metadataOptions.httpTokens must be "required" (IMDSv2)`);
-        if (m.httpPutResponseHopLimit !== undefined && m.httpPutResponseHopLimit > 1) report(`${args.name}: metadataOptions.httpPutResponseHopLimit must be 1`);
+        if (m.httpPutResponseHopLimit !== undefined && m.httpPutResponseHopLimit > 1)
+            report(`${args.name}: metadataOptions.httpPutResponseHopLimit must be 1`);
     },
 };
 
@@ -168,14 +182,17 @@ function leaves(value: unknown, at: string, out: [string, string][]): [string, s
 /** A key never reaches a tag, a name, a script line or any input outside the secret ones. */
 export const keysStaySecret: ResourceValidationPolicy = {
     name: "inventory-secrets-stay-secret",
-    description: "BitLocker recovery passwords and key files reach only inputs the program marks secret (a command's environment, a Run Command's protected parameters); never a tag, label, script, name or any other input.",
+    description:
+        "BitLocker recovery passwords and key files reach only inputs the program marks secret (a command's environment, a Run Command's protected parameters); never a tag, label, script, name or any other input.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         const allowed = SECRET_INPUTS[args.type] ?? [];
         for (const [at, text] of leaves(args.props, "", [])) {
             if (allowed.some((a) => at === a || at.startsWith(`${a}.`) || at.startsWith(`${a}[`))) continue;
-            if (RECOVERY_PASSWORD.test(text)) report(`${args.name}: ${at} holds a BitLocker recovery password (it must travel only in a secret input)`);
-            else if (BEK_BASE64.test(text) && !isKnownPayload(args.type, at)) report(`${args.name}: ${at} holds a long base64 value that may be a key file (it must travel only in a secret input)`);
+            if (RECOVERY_PASSWORD.test(text))
+                report(`${args.name}: ${at} holds a BitLocker recovery password (it must travel only in a secret input)`);
+            else if (BEK_BASE64.test(text) && !isKnownPayload(args.type, at))
+                report(`${args.name}: ${at} holds a long base64 value that may be a key file (it must travel only in a secret input)`);
         }
     },
 };
@@ -184,7 +201,8 @@ export const keysStaySecret: ResourceValidationPolicy = {
 function isKnownPayload(type: string, at: string): boolean {
     return (
         (type === "azure-native:compute:VirtualMachineRunCommandByVirtualMachine" && at === "source.script") ||
-        (type === "azure-native:compute:VirtualMachine" && (at === "osProfile.customData" || at.startsWith("osProfile.linuxConfiguration.ssh"))) ||
+        (type === "azure-native:compute:VirtualMachine" &&
+            (at === "osProfile.customData" || at.startsWith("osProfile.linuxConfiguration.ssh"))) ||
         (type === "gcp:compute/instance:Instance" && at === "metadataStartupScript") ||
         (type === "aws:ec2/instance:Instance" && at === "userData") ||
         (type === "aws:ssm/document:Document" && at === "content")
@@ -222,7 +240,8 @@ export function chainsOf(resources: PolicyResource[]): Map<string, Chain> {
 /** Each wave starts only when every VM of the wave before it verified its boot. */
 export const wavesGateOnPreviousWave: StackValidationPolicy = {
     name: "waves-gate-on-previous-wave",
-    description: "Every VM chain after the first wave starts behind its wave's gate, and each gate waits for the last step (the verified boot) of every chain of the wave before it.",
+    description:
+        "Every VM chain after the first wave starts behind its wave's gate, and each gate waits for the last step (the verified boot) of every chain of the wave before it.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const chains = [...chainsOf(args.resources).values()];
@@ -231,22 +250,37 @@ export const wavesGateOnPreviousWave: StackValidationPolicy = {
             return wave === undefined ? [] : [{ r, wave }];
         });
         const waves = [...new Set(chains.map((c) => c.gate ?? -1))].sort((a, b) => a - b);
-        for (const c of chains) if (!c.first || !c.last) report(`chain ${c.stem}: its steps do not form one chain (no single first or last step)`);
+        for (const c of chains)
+            if (!c.first || !c.last) report(`chain ${c.stem}: its steps do not form one chain (no single first or last step)`);
         // The chains without a gate are the first wave; each gate's wave follows the one before it.
         for (const { r, wave } of gates) {
             const at = waves.indexOf(wave);
             if (at <= 0) {
-                report(at < 0 ? `${r.name}: no chain starts behind it` : `${r.name}: every chain waits for a gate, so there is no first wave for it to follow`);
+                report(
+                    at < 0
+                        ? `${r.name}: no chain starts behind it`
+                        : `${r.name}: every chain waits for a gate, so there is no first wave for it to follow`,
+                );
                 continue;
             }
             const before = waves[at - 1];
             const waits = new Set(r.dependencies.map((d) => d.urn));
             for (const c of chains.filter((x) => (x.gate ?? -1) === before)) {
-                if (c.last && !waits.has(c.last.urn)) report(`${r.name}: does not wait for ${c.last.name}, the verified boot of a VM in the wave before it`);
+                if (c.last && !waits.has(c.last.urn))
+                    report(`${r.name}: does not wait for ${c.last.name}, the verified boot of a VM in the wave before it`);
             }
         }
-        if (gates.length !== waves.length - 1) report(`${waves.length} waves of chains but ${gates.length} gate(s): every wave after the first needs one`);
+        if (gates.length !== waves.length - 1)
+            report(`${waves.length} waves of chains but ${gates.length} gate(s): every wave after the first needs one`);
     },
 };
 
-export const POLICIES = [disksHaveARole, onlyScratchDisksDeletable, rescueNoPublicIp, rescueNoInbound, rescueImdsV2, keysStaySecret, wavesGateOnPreviousWave];
+export const POLICIES = [
+    disksHaveARole,
+    onlyScratchDisksDeletable,
+    rescueNoPublicIp,
+    rescueNoInbound,
+    rescueImdsV2,
+    keysStaySecret,
+    wavesGateOnPreviousWave,
+];

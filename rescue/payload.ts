@@ -58,7 +58,8 @@ export function rescueCloudInit(extras: CloudInitExtras = {}): string {
     const lines = ["#cloud-config", "package_update: true", "packages:", ...RESCUE_PACKAGES.map((p) => `  - ${p}`)];
     if (extras.files?.length) {
         lines.push("write_files:");
-        for (const f of extras.files) lines.push(`  - path: ${f.path}`, `    permissions: '${f.permissions ?? "0644"}'`, `    content: ${JSON.stringify(f.content)}`);
+        for (const f of extras.files)
+            lines.push(`  - path: ${f.path}`, `    permissions: '${f.permissions ?? "0644"}'`, `    content: ${JSON.stringify(f.content)}`);
     }
     if (extras.commands?.length) lines.push("runcmd:", ...extras.commands.map((c) => `  - ${JSON.stringify(c)}`));
     return [...lines, ""].join("\n");

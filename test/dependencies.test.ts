@@ -25,28 +25,37 @@ interface Manifest {
  */
 export function providerManifestProblems(m: Manifest): string[] {
     const problems: string[] = [];
-    if (!PLAIN_SEMVER.test(m.version)) problems.push(`${m.name}: version ${JSON.stringify(m.version)} is not plain semver (a stray publish?)`);
+    if (!PLAIN_SEMVER.test(m.version))
+        problems.push(`${m.name}: version ${JSON.stringify(m.version)} is not plain semver (a stray publish?)`);
     const install = m.scripts?.install;
     if (install !== undefined) {
         const plugin = /install-pulumi-plugin\.js resource (\S+) (\S+)/.exec(install);
         if (!plugin) problems.push(`${m.name}: install script ${JSON.stringify(install)} names no plugin`);
-        else if (plugin[2] !== m.version) problems.push(`${m.name}: install script asks for plugin ${plugin[1]} ${plugin[2]}, the package is ${m.version}`);
+        else if (plugin[2] !== m.version)
+            problems.push(`${m.name}: install script asks for plugin ${plugin[1]} ${plugin[2]}, the package is ${m.version}`);
     }
-    if (m.pulumi?.version !== undefined && m.pulumi.version !== m.version) problems.push(`${m.name}: pulumi.version ${m.pulumi.version} is not the package's ${m.version}`);
+    if (m.pulumi?.version !== undefined && m.pulumi.version !== m.version)
+        problems.push(`${m.name}: pulumi.version ${m.pulumi.version} is not the package's ${m.version}`);
     return problems;
 }
 
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
 
 describe("dependencies", () => {
-    const pkg = readJson<{ dependencies: Record<string, string>; devDependencies: Record<string, string> }>(path.join(ROOT, "package.json"));
+    const pkg = readJson<{ dependencies: Record<string, string>; devDependencies: Record<string, string> }>(
+        path.join(ROOT, "package.json"),
+    );
     const lock = readJson<{ packages: Record<string, { version: string }> }>(path.join(ROOT, "package-lock.json"));
     const pins = { ...pkg.dependencies, ...pkg.devDependencies };
 
     it("every dependency is pinned to one exact release, and the lock file installs that release", () => {
         for (const [name, version] of Object.entries(pins)) {
             assert.match(version, PLAIN_SEMVER, `${name}: ${version} is not an exact version`);
-            assert.equal(lock.packages[`node_modules/${name}`]?.version, version, `${name}: package-lock.json does not install the pinned ${version}`);
+            assert.equal(
+                lock.packages[`node_modules/${name}`]?.version,
+                version,
+                `${name}: package-lock.json does not install the pinned ${version}`,
+            );
         }
         assert.match(pins.typescript, /^5\./, "TypeScript stays on 5.x");
     });
@@ -69,8 +78,14 @@ describe("dependencies", () => {
             pulumi: { resource: true, name: "command" },
         };
         assert.equal(providerManifestProblems(stray).length, 1, providerManifestProblems(stray).join("\n"));
-        assert.match(providerManifestProblems({ ...stray, version: "1.2.1" })[0], /asks for plugin command v4\.5\.0, the package is 1\.2\.1/);
-        assert.match(providerManifestProblems({ ...stray, version: "1.2.1", scripts: {}, pulumi: { resource: true, version: "1.2.0" } })[0], /pulumi\.version 1\.2\.0/);
+        assert.match(
+            providerManifestProblems({ ...stray, version: "1.2.1" })[0],
+            /asks for plugin command v4\.5\.0, the package is 1\.2\.1/,
+        );
+        assert.match(
+            providerManifestProblems({ ...stray, version: "1.2.1", scripts: {}, pulumi: { resource: true, version: "1.2.0" } })[0],
+            /pulumi\.version 1\.2\.0/,
+        );
     });
 });
 

@@ -8,7 +8,11 @@ const root = path.join(__dirname, "..");
 
 /** The README and every page under docs/ (sub-folders too), relative to the project folder. */
 function pages(): string[] {
-    const docs = fs.readdirSync(path.join(root, "docs"), { recursive: true }).map(String).filter((f) => f.endsWith(".md")).sort();
+    const docs = fs
+        .readdirSync(path.join(root, "docs"), { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith(".md"))
+        .sort();
     return ["README.md", ...docs.map((f) => path.posix.join("docs", f.split(path.sep).join("/")))];
 }
 const read = (page: string) => fs.readFileSync(path.join(root, page), "utf8");
@@ -24,12 +28,18 @@ function prose(text: string): string {
 
 /** The fenced code blocks of a page whose language is one of `langs`, each as its lines. */
 function codeBlocks(text: string, langs: string[]): string[][] {
-    return [...text.matchAll(/^```([a-z]*)[^\n]*\n([\s\S]*?)^```[ \t]*$/gm)].filter(([, lang]) => langs.includes(lang)).map(([, , body]) => body.split("\n"));
+    return [...text.matchAll(/^```([a-z]*)[^\n]*\n([\s\S]*?)^```[ \t]*$/gm)]
+        .filter(([, lang]) => langs.includes(lang))
+        .map(([, , body]) => body.split("\n"));
 }
 
 /** GitHub's anchor for a heading: lowercase, punctuation other than - and _ dropped, each space a -. */
 function slug(heading: string): string {
-    const text = heading.replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/<[^>]+>/g, "").trim().toLowerCase();
+    const text = heading
+        .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+        .replace(/<[^>]+>/g, "")
+        .trim()
+        .toLowerCase();
     return text.replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "").replace(/ /g, "-");
 }
 
@@ -55,11 +65,15 @@ describe("README, the front door", () => {
 
     it("documents every config key of core and of every built cloud path (README or docs/)", () => {
         const keys = [...Object.keys(CONFIG_KEYS), ...paths.flatMap((p) => Object.keys(p.configKeys))];
-        for (const key of keys) assert.match(documented, new RegExp(`\\| \`${key}\` \\|`), `neither the README nor docs/ lists config key ${key}`);
+        for (const key of keys)
+            assert.match(documented, new RegExp(`\\| \`${key}\` \\|`), `neither the README nor docs/ lists config key ${key}`);
     });
 
-    it("keeps the heading \"Stack config keys\" that the settings' error message names", () => {
-        assert.ok(pages().some((page) => anchors(read(page)).has("stack-config-keys")), "no page has a heading \"Stack config keys\"");
+    it('keeps the heading "Stack config keys" that the settings\' error message names', () => {
+        assert.ok(
+            pages().some((page) => anchors(read(page)).has("stack-config-keys")),
+            'no page has a heading "Stack config keys"',
+        );
     });
 
     it("documents every exit code of the repair engine", () => {
@@ -100,7 +114,10 @@ describe("README, the front door", () => {
                 assert.ok(fs.existsSync(file), `${page} links ${link}, whose file does not exist`);
                 if (!fragment) continue;
                 assert.ok(file.endsWith(".md"), `${page} links ${link}: a fragment only on a Markdown page`);
-                assert.ok(anchors(fs.readFileSync(file, "utf8")).has(fragment), `${page} links ${link}, but ${path.relative(root, file)} has no heading #${fragment}`);
+                assert.ok(
+                    anchors(fs.readFileSync(file, "utf8")).has(fragment),
+                    `${page} links ${link}, but ${path.relative(root, file)} has no heading #${fragment}`,
+                );
             }
         }
     });
@@ -108,7 +125,8 @@ describe("README, the front door", () => {
     it("every npm run the README and docs/ show is a script of package.json", () => {
         const scripts = Object.keys((JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts);
         for (const page of pages()) {
-            for (const [, name] of read(page).matchAll(/npm run (?:--silent )?([a-z][a-z:-]*)/g)) assert.ok(scripts.includes(name), `${page} shows npm run ${name}, which package.json does not define`);
+            for (const [, name] of read(page).matchAll(/npm run (?:--silent )?([a-z][a-z:-]*)/g))
+                assert.ok(scripts.includes(name), `${page} shows npm run ${name}, which package.json does not define`);
         }
     });
 
@@ -119,18 +137,31 @@ describe("README, the front door", () => {
             for (const block of codeBlocks(read(page), ["bash", "sh", "shell", "console"])) {
                 for (const line of block) {
                     // Each command of the line: a comment ends it, and &&, ||, ; and | separate commands.
-                    const commands = line.replace(/^\s*\$\s+/, "").replace(/(^|\s)#.*$/, "").split(/&&|\|\||;|\|/).map((c) => c.trim().split(/\s+/).filter(Boolean));
+                    const commands = line
+                        .replace(/^\s*\$\s+/, "")
+                        .replace(/(^|\s)#.*$/, "")
+                        .split(/&&|\|\||;|\|/)
+                        .map((c) => c.trim().split(/\s+/).filter(Boolean));
                     for (const words of commands) {
                         if (words[0] === "npm" && words[1] === "run") {
                             const name = words[2] === "--silent" ? words[3] : words[2];
-                            assert.ok(name && scripts.includes(name), `${page}: ${line.trim()}: npm run ${name} is not a script of package.json`);
+                            assert.ok(
+                                name && scripts.includes(name),
+                                `${page}: ${line.trim()}: npm run ${name} is not a script of package.json`,
+                            );
                         } else if (words[0] === "bash" && words[1]?.startsWith("scripts/")) {
                             assert.ok(fs.existsSync(path.join(root, words[1])), `${page}: ${line.trim()}: ${words[1]} does not exist`);
                         } else if (words[0] === "node") {
-                            if (words.includes("-e") || words.includes("-p") || words.includes("--eval") || words.includes("--print")) continue;
+                            if (words.includes("-e") || words.includes("-p") || words.includes("--eval") || words.includes("--print"))
+                                continue;
                             const args = words.slice(1);
-                            const file = args.find((w, i) => !w.startsWith("-") && !["-r", "--require", "--import", "--loader"].includes(args[i - 1]));
-                            assert.ok(file && fs.existsSync(path.join(root, file)), `${page}: ${line.trim()}: node runs ${file}, which does not exist`);
+                            const file = args.find(
+                                (w, i) => !w.startsWith("-") && !["-r", "--require", "--import", "--loader"].includes(args[i - 1]),
+                            );
+                            assert.ok(
+                                file && fs.existsSync(path.join(root, file)),
+                                `${page}: ${line.trim()}: node runs ${file}, which does not exist`,
+                            );
                         } else continue;
                         checked++;
                     }

@@ -5,13 +5,22 @@ import { assertRunsOnce, commandLineText } from "./helpers/commands";
 // Every remedy on every built cloud, under the real program offline: the resources each declares.
 const VMS: Record<string, (i: number) => string> = {
     aws: (i) => `  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcde${i}0\n`,
-    azure: (i) => `  - cloud: azure\n    subscriptionId: 11111111-2222-3333-4444-555555555555\n    resourceGroup: rg-app\n    vmName: app-0${i}\n`,
+    azure: (i) =>
+        `  - cloud: azure\n    subscriptionId: 11111111-2222-3333-4444-555555555555\n    resourceGroup: rg-app\n    vmName: app-0${i}\n`,
     gcp: (i) => `  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-${i}\n`,
 };
 const STRATEGIES = ["repair", "reboot", "reboot-then-repair", "restore"];
-const inventory = "vms:\n" + Object.values(VMS).flatMap((vm) => STRATEGIES.map((s, i) => `${vm(i)}    strategy: ${s}\n`)).join("");
+const inventory =
+    "vms:\n" +
+    Object.values(VMS)
+        .flatMap((vm) => STRATEGIES.map((s, i) => `${vm(i)}    strategy: ${s}\n`))
+        .join("");
 const config = { "bootloop-rescue:acceptDataLoss": "true", "bootloop-rescue:maxReboots": "7", "bootloop-rescue:rebootTimeoutMinutes": "4" };
-const RESTORED_TYPE: Record<string, string> = { aws: "aws:ebs/volume:Volume", azure: "azure-native:compute:Disk", gcp: "gcp:compute/disk:Disk" };
+const RESTORED_TYPE: Record<string, string> = {
+    aws: "aws:ebs/volume:Volume",
+    azure: "azure-native:compute:Disk",
+    gcp: "gcp:compute/disk:Disk",
+};
 const ORIGINAL_ENV: Record<string, string> = { aws: "ORIGINAL_VOLUME_ID", azure: "ORIGINAL_DISK_ID", gcp: "ORIGINAL_DISK" };
 const FIXED_ENV: Record<string, string> = { aws: "FIXED_VOLUME_ID", azure: "FIXED_DISK_ID", gcp: "FIXED_DISK" };
 
@@ -30,7 +39,11 @@ describe("every remedy on every built cloud (offline plan)", () => {
             const steps = rs.filter((r) => r.name.startsWith(`${vm.slug}-`)).map((r) => r.name.slice(vm.slug.length + 1));
             // Azure's repair Run Command is one resource; AWS and GCP repair through a command too.
             assert.deepEqual(steps.sort(), expected[vm.strategy], `${vm.cloud} ${vm.strategy}`);
-            assert.equal(Boolean(vm.seat), vm.strategy === "repair" || vm.strategy === "reboot-then-repair", `${vm.label}: a rescue seat only when the chain may repair`);
+            assert.equal(
+                Boolean(vm.seat),
+                vm.strategy === "repair" || vm.strategy === "reboot-then-repair",
+                `${vm.label}: a rescue seat only when the chain may repair`,
+            );
         }
     });
 
@@ -54,7 +67,10 @@ describe("every remedy on every built cloud (offline plan)", () => {
             const swapEnv = byName.get(`${vm.slug}-swap`)!.inputs.environment as Record<string, string>;
             assert.ok("REBOOT_STATUS" in swapEnv, `${vm.label} swap`);
             const repair = byName.get(`${vm.slug}-repair`)!;
-            const told = vm.cloud === "azure" ? (repair.inputs.parameters as { name: string }[]).some((p) => p.name === "REBOOT_STATUS") : "REBOOT_STATUS" in (repair.inputs.environment as object);
+            const told =
+                vm.cloud === "azure"
+                    ? (repair.inputs.parameters as { name: string }[]).some((p) => p.name === "REBOOT_STATUS")
+                    : "REBOOT_STATUS" in (repair.inputs.environment as object);
             assert.ok(told, `${vm.label} repair`);
         }
     });
@@ -65,7 +81,10 @@ describe("every remedy on every built cloud (offline plan)", () => {
             const restored = byName.get(`${vm.slug}-restored`)!;
             assert.equal(restored.type, RESTORED_TYPE[vm.cloud]);
             assert.equal(restored.retainOnDelete, true);
-            const source = restored.inputs.snapshotId ?? restored.inputs.snapshot ?? (restored.inputs.creationData as { sourceResourceId?: string })?.sourceResourceId;
+            const source =
+                restored.inputs.snapshotId ??
+                restored.inputs.snapshot ??
+                (restored.inputs.creationData as { sourceResourceId?: string })?.sourceResourceId;
             assert.equal(source, vm.restorePoint!.id, vm.label);
             const marks = (restored.inputs.tags ?? restored.inputs.labels) as Record<string, string>;
             assert.ok(Object.values(marks).includes(vm.originalDiskId), `${vm.label}: the restored disk names the original`);
@@ -86,19 +105,26 @@ describe("every remedy on every built cloud (offline plan)", () => {
         const rolled = run.result.plan.vms.filter((v) => v.rollback);
         assert.deepEqual(rolled.map((v) => v.label).sort(), labels.sort());
         for (const vm of rolled) {
-            assert.deepEqual(rs.filter((r) => r.name.startsWith(`${vm.slug}-`)).map((r) => r.name), [`${vm.slug}-rollback`]);
+            assert.deepEqual(
+                rs.filter((r) => r.name.startsWith(`${vm.slug}-`)).map((r) => r.name),
+                [`${vm.slug}-rollback`],
+            );
             const rollback = byName.get(`${vm.slug}-rollback`)!;
             assert.equal((rollback.inputs.environment as Record<string, string>)[ORIGINAL_ENV[vm.cloud]], vm.originalDiskId);
             assert.ok(!rollback.inputs.delete, "deleting the rollback command undoes nothing");
             assertRunsOnce(rollback);
             const text = commandLineText(String(rollback.inputs.create));
-            for (const value of Object.values(vm.fields).filter((v) => v.length > 3)) assert.ok(!text.includes(value), `${vm.label}: the rollback script holds no inventory value`);
+            for (const value of Object.values(vm.fields).filter((v) => v.length > 3))
+                assert.ok(!text.includes(value), `${vm.label}: the rollback script holds no inventory value`);
         }
     });
 
     it("restore on any cloud needs acceptDataLoss; without it nothing is planned", async () => {
         await assert.rejects(planInventory(inventory, { ...config, "bootloop-rescue:acceptDataLoss": "false" }), (err: Error) => {
-            assert.match(err.message, /Pulumi\.test\.yaml: bootloop-rescue:acceptDataLoss: strategy restore replaces the OS disk with a backup.*vms\[3\] aws us-east-1\/i-0123456789abcde30, vms\[7\] azure rg-app\/app-03, vms\[11\] gcp my-project\/us-central1-a\/web-3\)/);
+            assert.match(
+                err.message,
+                /Pulumi\.test\.yaml: bootloop-rescue:acceptDataLoss: strategy restore replaces the OS disk with a backup.*vms\[3\] aws us-east-1\/i-0123456789abcde30, vms\[7\] azure rg-app\/app-03, vms\[11\] gcp my-project\/us-central1-a\/web-3\)/,
+            );
             return true;
         });
     });
@@ -108,9 +134,19 @@ describe("every remedy on every built cloud (offline plan)", () => {
         const values = run.result.plan.vms.flatMap((v) => Object.values(v.fields)).filter((v) => v.length > 3);
         for (const step of ["reboot", "swap"]) {
             for (const cloud of Object.keys(VMS)) {
-                const texts = new Set(rs.filter((r) => r.type === "command:local:Command" && r.name.endsWith(`-${step}`) && run.result.plan.vms.some((v) => v.cloud === cloud && r.name === `${v.slug}-${step}`)).map((r) => r.inputs.create));
+                const texts = new Set(
+                    rs
+                        .filter(
+                            (r) =>
+                                r.type === "command:local:Command" &&
+                                r.name.endsWith(`-${step}`) &&
+                                run.result.plan.vms.some((v) => v.cloud === cloud && r.name === `${v.slug}-${step}`),
+                        )
+                        .map((r) => r.inputs.create),
+                );
                 assert.equal(texts.size, 1, `${cloud} ${step}`);
-                for (const value of values) assert.ok(!commandLineText(String([...texts][0])).includes(value), `${cloud} ${step} contains ${value}`);
+                for (const value of values)
+                    assert.ok(!commandLineText(String([...texts][0])).includes(value), `${cloud} ${step} contains ${value}`);
             }
         }
     });

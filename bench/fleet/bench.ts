@@ -34,7 +34,9 @@ export interface FleetOptions {
 
 export interface FleetResult {
     vms: number;
-    clouds: Partial<Record<FleetVm["cloud"], { vms: number; recovered: number; cliCallsPerVm: number; cpuSecondsPerVm: number; throttledCalls: number }>>;
+    clouds: Partial<
+        Record<FleetVm["cloud"], { vms: number; recovered: number; cliCallsPerVm: number; cpuSecondsPerVm: number; throttledCalls: number }>
+    >;
     peakCliProcesses: number;
     peakRunnerMb: number;
     failedChains: { vm: string; reason: string }[];
@@ -63,7 +65,10 @@ export function fleet(opts: Pick<FleetOptions, "vms" | "cloud" | "neverBootEvery
  * (compressed); a step's own deadline for retries is runner time, as in a real run (the runner is
  * not faster for the compression: a loaded runner must not fail chains).
  */
-function chainSteps(vm: FleetVm, scaled: (s: number) => string): { script: string; env: Record<string, string>; pauseCloudSeconds?: number }[] {
+function chainSteps(
+    vm: FleetVm,
+    scaled: (s: number) => string,
+): { script: string; env: Record<string, string>; pauseCloudSeconds?: number }[] {
     const n = names(vm) as unknown as Record<string, string>;
     const label = `${vm.cloud} fleet/${vm.n}`;
     const marker = "Windows is Ready to use|Windows is ready";
@@ -71,25 +76,87 @@ function chainSteps(vm: FleetVm, scaled: (s: number) => string): { script: strin
         case "aws": {
             const common = { AWS_REGION: "us-east-1", VM_LABEL: label };
             return [
-                { script: awsScript("repair"), env: { ...common, RESCUE_INSTANCE_ID: n.rescue, VOLUME_ID: n.scratch, DOCUMENT_NAME: "bootloop-rescue-repair", REPAIR_TIMEOUT_SECONDS: scaled(1800), STEP_TIMEOUT_SECONDS: "2400" } },
-                { script: awsScript("swap"), env: { ...common, INSTANCE_ID: n.instance, ORIGINAL_VOLUME_ID: n.original, FIXED_VOLUME_ID: n.fixed, ROOT_DEVICE: "/dev/sda1", BOOT_TIMEOUT_SECONDS: scaled(1200), BOOT_MARKER: marker, STEP_TIMEOUT_SECONDS: "3000" } },
+                {
+                    script: awsScript("repair"),
+                    env: {
+                        ...common,
+                        RESCUE_INSTANCE_ID: n.rescue,
+                        VOLUME_ID: n.scratch,
+                        DOCUMENT_NAME: "bootloop-rescue-repair",
+                        REPAIR_TIMEOUT_SECONDS: scaled(1800),
+                        STEP_TIMEOUT_SECONDS: "2400",
+                    },
+                },
+                {
+                    script: awsScript("swap"),
+                    env: {
+                        ...common,
+                        INSTANCE_ID: n.instance,
+                        ORIGINAL_VOLUME_ID: n.original,
+                        FIXED_VOLUME_ID: n.fixed,
+                        ROOT_DEVICE: "/dev/sda1",
+                        BOOT_TIMEOUT_SECONDS: scaled(1200),
+                        BOOT_MARKER: marker,
+                        STEP_TIMEOUT_SECONDS: "3000",
+                    },
+                },
             ];
         }
         case "azure":
             return [
-                { script: azureScript("attach"), env: { RESCUE_VM_ID: n.rescue, DISK_ID: n.scratch, LUN: n.lun, VM_LABEL: label, ATTACH_TIMEOUT_SECONDS: scaled(900), STEP_TIMEOUT_SECONDS: "3600" } },
+                {
+                    script: azureScript("attach"),
+                    env: {
+                        RESCUE_VM_ID: n.rescue,
+                        DISK_ID: n.scratch,
+                        LUN: n.lun,
+                        VM_LABEL: label,
+                        ATTACH_TIMEOUT_SECONDS: scaled(900),
+                        STEP_TIMEOUT_SECONDS: "3600",
+                    },
+                },
                 // The repair itself is a Run Command the provider drives (no CLI call): its time passes.
                 {
                     script: azureScript("swap"),
-                    env: { SUBSCRIPTION_ID: n.subscription, RESOURCE_GROUP: n.resourceGroup, VM_NAME: n.vmName, ORIGINAL_DISK_ID: n.original, FIXED_DISK_ID: n.fixed, VM_LABEL: label, BOOT_TIMEOUT_SECONDS: scaled(1200), REPAIR_RUN_COMMAND_ID: `${n.rescue}/runCommands/vm-${vm.n}-repair`, STEP_TIMEOUT_SECONDS: "3000" },
+                    env: {
+                        SUBSCRIPTION_ID: n.subscription,
+                        RESOURCE_GROUP: n.resourceGroup,
+                        VM_NAME: n.vmName,
+                        ORIGINAL_DISK_ID: n.original,
+                        FIXED_DISK_ID: n.fixed,
+                        VM_LABEL: label,
+                        BOOT_TIMEOUT_SECONDS: scaled(1200),
+                        REPAIR_RUN_COMMAND_ID: `${n.rescue}/runCommands/vm-${vm.n}-repair`,
+                        STEP_TIMEOUT_SECONDS: "3000",
+                    },
                     pauseCloudSeconds: DURATIONS.repair,
                 },
             ];
         case "gcp": {
             const common = { PROJECT: n.project, ZONE: n.zone, VM_LABEL: label };
             return [
-                { script: gcpScript("repair"), env: { ...common, RESCUE_INSTANCE: n.rescue, DEVICE_NAME: n.device, REPAIR_TIMEOUT_SECONDS: scaled(1800), STEP_TIMEOUT_SECONDS: "2400" } },
-                { script: gcpScript("swap"), env: { ...common, INSTANCE: n.instance, ORIGINAL_DISK: n.original, FIXED_DISK: n.fixed, BOOT_TIMEOUT_SECONDS: scaled(1200), BOOT_MARKER: marker, STEP_TIMEOUT_SECONDS: "3000" } },
+                {
+                    script: gcpScript("repair"),
+                    env: {
+                        ...common,
+                        RESCUE_INSTANCE: n.rescue,
+                        DEVICE_NAME: n.device,
+                        REPAIR_TIMEOUT_SECONDS: scaled(1800),
+                        STEP_TIMEOUT_SECONDS: "2400",
+                    },
+                },
+                {
+                    script: gcpScript("swap"),
+                    env: {
+                        ...common,
+                        INSTANCE: n.instance,
+                        ORIGINAL_DISK: n.original,
+                        FIXED_DISK: n.fixed,
+                        BOOT_TIMEOUT_SECONDS: scaled(1200),
+                        BOOT_MARKER: marker,
+                        STEP_TIMEOUT_SECONDS: "3000",
+                    },
+                },
             ];
         }
     }
@@ -206,7 +273,14 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
                     if (step.pauseCloudSeconds) await new Promise((r) => setTimeout(r, (step.pauseCloudSeconds! * 1000) / opts.timeScale));
                     const r = await run(step.script, { ...base, ...step.env });
                     if (r.code !== 0) {
-                        const reason = r.stderr.trim().split("\n").filter((l) => l.startsWith("bootloop-rescue:")).pop() ?? r.stderr.trim().split("\n").pop() ?? `exit ${r.code}`;
+                        const reason =
+                            r.stderr
+                                .trim()
+                                .split("\n")
+                                .filter((l) => l.startsWith("bootloop-rescue:"))
+                                .pop() ??
+                            r.stderr.trim().split("\n").pop() ??
+                            `exit ${r.code}`;
                         failedChains.push({ vm: `${vm.cloud} fleet/${vm.n}`, reason: reason.replace(/^bootloop-rescue: /, "") });
                         return;
                     }
@@ -224,14 +298,25 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
     const overhead = (childrenCpuSeconds() - cpuBefore + stats.cpuSeconds) / Math.max(1, vms.length);
     server.close();
     const pid = watcherPid();
-    if (pid) try { process.kill(pid); } catch { /* gone */ }
+    if (pid)
+        try {
+            process.kill(pid);
+        } catch {
+            /* gone */
+        }
 
     const clouds: FleetResult["clouds"] = {};
     for (const c of CLOUDS) {
         const count = vms.filter((v) => v.cloud === c).length;
         if (count === 0) continue;
         const perVm = cloud.calls[CLI_OF[c]] / Math.max(1, recovered[c] ?? 0);
-        clouds[c] = { vms: count, recovered: recovered[c] ?? 0, cliCallsPerVm: round(perVm), cpuSecondsPerVm: round(perVm * CLI_CPU_SECONDS[c] + overhead), throttledCalls: cloud.throttled[CLI_OF[c]] };
+        clouds[c] = {
+            vms: count,
+            recovered: recovered[c] ?? 0,
+            cliCallsPerVm: round(perVm),
+            cpuSecondsPerVm: round(perVm * CLI_CPU_SECONDS[c] + overhead),
+            throttledCalls: cloud.throttled[CLI_OF[c]],
+        };
     }
     const calls = Object.values(cloud.calls).reduce((a, b) => a + b, 0);
     const throttled = Object.values(cloud.throttled).reduce((a, b) => a + b, 0);
@@ -266,10 +351,16 @@ export function renderFleet(r: FleetResult): string {
     ];
     for (const [c, x] of Object.entries(r.clouds)) {
         const ok = x.cliCallsPerVm <= BOUNDS.cliCallsPerVm && x.cpuSecondsPerVm <= BOUNDS.cpuSecondsPerVm;
-        lines.push(`  ${c.padEnd(6)} ${String(x.vms).padStart(6)} ${String(x.recovered).padStart(10)} ${x.cliCallsPerVm.toFixed(2).padStart(13)} ${x.cpuSecondsPerVm.toFixed(2).padStart(14)} ${String(x.throttledCalls).padStart(10)}  ${ok ? "ok" : "MISSED"}`);
+        lines.push(
+            `  ${c.padEnd(6)} ${String(x.vms).padStart(6)} ${String(x.recovered).padStart(10)} ${x.cliCallsPerVm.toFixed(2).padStart(13)} ${x.cpuSecondsPerVm.toFixed(2).padStart(14)} ${String(x.throttledCalls).padStart(10)}  ${ok ? "ok" : "MISSED"}`,
+        );
     }
-    lines.push(`  peak CLI processes at once: ${r.peakCliProcesses} (≤ ${BOUNDS.peakCliProcesses} ${r.peakCliProcesses <= BOUNDS.peakCliProcesses ? "ok" : "MISSED"})`);
-    lines.push(`  peak runner memory (PSS of scripts, watcher, helpers): ${r.peakRunnerMb} MB (≤ ${BOUNDS.peakRunnerMb} ${r.peakRunnerMb <= BOUNDS.peakRunnerMb ? "ok" : "MISSED"})`);
+    lines.push(
+        `  peak CLI processes at once: ${r.peakCliProcesses} (≤ ${BOUNDS.peakCliProcesses} ${r.peakCliProcesses <= BOUNDS.peakCliProcesses ? "ok" : "MISSED"})`,
+    );
+    lines.push(
+        `  peak runner memory (PSS of scripts, watcher, helpers): ${r.peakRunnerMb} MB (≤ ${BOUNDS.peakRunnerMb} ${r.peakRunnerMb <= BOUNDS.peakRunnerMb ? "ok" : "MISSED"})`,
+    );
     lines.push(`  runner CPU outside the CLIs: ${r.runnerOverheadCpuSecondsPerVm} s/VM (in the estimate; includes the stand-ins' own)`);
     lines.push(`  chains failed: ${r.failedChains.length}`);
     for (const f of r.failedChains.slice(0, 20)) lines.push(`    ${f.vm}: ${f.reason}`);
@@ -289,7 +380,8 @@ export function parseFleetArgs(argv: string[]): FleetOptions & { json: boolean }
         if (argv[i] !== "--json") i++;
     }
     const vms = Number(get("--fleet"));
-    if (!Number.isInteger(vms) || vms < 1 || vms > 20_000) throw new Error(`--fleet: ${JSON.stringify(get("--fleet"))} must be a whole number of VMs from 1 to 20000`);
+    if (!Number.isInteger(vms) || vms < 1 || vms > 20_000)
+        throw new Error(`--fleet: ${JSON.stringify(get("--fleet"))} must be a whole number of VMs from 1 to 20000`);
     const cloud = (get("--cloud") ?? "mixed") as FleetOptions["cloud"];
     if (![...CLOUDS, "mixed"].includes(cloud)) throw new Error(`--cloud: ${JSON.stringify(cloud)} must be aws, azure, gcp or mixed`);
     const timeScale = Number(get("--time-scale") ?? 20);

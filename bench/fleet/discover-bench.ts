@@ -18,16 +18,85 @@ const ROOT = path.resolve(__dirname, "../..");
 const CLOUDS = ["aws", "azure", "gcp"] as const;
 type Cloud = (typeof CLOUDS)[number];
 const CLI: Record<Cloud, DiscoveryCliName> = { aws: "aws", azure: "az", gcp: "gcloud" };
-const AWS_REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "sa-east-1", "me-south-1", "af-south-1"];
-const AZURE_LOCATIONS = ["eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northcentralus", "southcentralus", "canadacentral", "brazilsouth", "northeurope", "westeurope", "uksouth", "francecentral", "germanywestcentral", "swedencentral", "japaneast", "koreacentral", "australiaeast", "southeastasia"];
-const GCP_REGIONS = ["us-central1", "us-east1", "us-east4", "us-west1", "us-west2", "northamerica-northeast1", "southamerica-east1", "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-north1", "europe-central2", "asia-east1", "asia-northeast1", "asia-south1", "asia-southeast1", "australia-southeast1", "me-west1", "africa-south1"];
+const AWS_REGIONS = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "sa-east-1",
+    "me-south-1",
+    "af-south-1",
+];
+const AZURE_LOCATIONS = [
+    "eastus",
+    "eastus2",
+    "westus",
+    "westus2",
+    "westus3",
+    "centralus",
+    "northcentralus",
+    "southcentralus",
+    "canadacentral",
+    "brazilsouth",
+    "northeurope",
+    "westeurope",
+    "uksouth",
+    "francecentral",
+    "germanywestcentral",
+    "swedencentral",
+    "japaneast",
+    "koreacentral",
+    "australiaeast",
+    "southeastasia",
+];
+const GCP_REGIONS = [
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-west1",
+    "us-west2",
+    "northamerica-northeast1",
+    "southamerica-east1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-north1",
+    "europe-central2",
+    "asia-east1",
+    "asia-northeast1",
+    "asia-south1",
+    "asia-southeast1",
+    "australia-southeast1",
+    "me-west1",
+    "africa-south1",
+];
 const CRASH = "Windows is Ready to use\nWindows is ready\n*** STOP: 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA csagent.sys\n";
 
 /** What VM `i` of the estate is. */
 function kind(i: number): { windows: boolean; looping: boolean; crashShown: boolean; stopped: boolean; group: boolean } {
     const windows = i % 5 < 3;
     const w = Math.floor(i / 5) * 3 + (i % 5); // index among the Windows VMs
-    return { windows, looping: windows && w % 5 === 0, crashShown: windows && w % 10 === 0, stopped: windows && w % 10 === 3, group: windows && w % 33 === 7 };
+    return {
+        windows,
+        looping: windows && w % 5 === 0,
+        crashShown: windows && w % 10 === 0,
+        stopped: windows && w % 10 === 3,
+        group: windows && w % 33 === 7,
+    };
 }
 
 function awsWorld(n: number, regions: number): unknown {
@@ -50,7 +119,12 @@ function awsWorld(n: number, regions: number): unknown {
 }
 
 function azureWorld(n: number, regions: number): unknown {
-    const subs = ["11111111-2222-3333-4444-555555555555", "22222222-2222-3333-4444-555555555555", "33333333-2222-3333-4444-555555555555", "44444444-2222-3333-4444-555555555555"];
+    const subs = [
+        "11111111-2222-3333-4444-555555555555",
+        "22222222-2222-3333-4444-555555555555",
+        "33333333-2222-3333-4444-555555555555",
+        "44444444-2222-3333-4444-555555555555",
+    ];
     const vms: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
         const k = kind(i);
@@ -96,8 +170,15 @@ function falconCsv(n: number, cloud: Cloud): string {
     for (let i = 0; i < n; i++) {
         const k = kind(i);
         if (!k.windows) continue;
-        const id = cloud === "aws" ? `i-0${(0x100000 + i).toString(16).padStart(16, "0")}` : cloud === "gcp" ? String(5_000_000_000_000 + i) : `host-${i}`;
-        lines.push(`host-${i},${k.looping || k.stopped ? "2024-07-19T04:20:00Z" : "2024-07-19T09:00:00Z"},${{ aws: "AWS", azure: "Azure", gcp: "GCP" }[cloud]},${id}`);
+        const id =
+            cloud === "aws"
+                ? `i-0${(0x100000 + i).toString(16).padStart(16, "0")}`
+                : cloud === "gcp"
+                  ? String(5_000_000_000_000 + i)
+                  : `host-${i}`;
+        lines.push(
+            `host-${i},${k.looping || k.stopped ? "2024-07-19T04:20:00Z" : "2024-07-19T09:00:00Z"},${{ aws: "AWS", azure: "Azure", gcp: "GCP" }[cloud]},${id}`,
+        );
     }
     return lines.join("\n") + "\n";
 }
@@ -120,7 +201,13 @@ function run(cloud: Cloud, n: number, regions: number, falcon: boolean): Result 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "discover-bench-"));
     const world = { aws: awsWorld, azure: azureWorld, gcp: gcpWorld }[cloud](n, regions);
     const standIns = discoveryStandIns(dir, { [CLI[cloud]]: world });
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...standIns.env, INIT_CWD: dir, HOME: dir, AWS_REGION: "us-east-1" };
+    const env: Record<string, string> = {
+        ...(process.env as Record<string, string>),
+        ...standIns.env,
+        INIT_CWD: dir,
+        HOME: dir,
+        AWS_REGION: "us-east-1",
+    };
     const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "cli/discover.ts"), "--cloud", cloud, "--json"];
     if (falcon) {
         fs.writeFileSync(path.join(dir, "hosts.csv"), falconCsv(n, cloud));
@@ -155,7 +242,8 @@ function main(): void {
     const regions = Math.min(20, Number(value("--regions", "20")));
     const which = value("--cloud", "all");
     const clouds = which === "all" ? [...CLOUDS] : [which as Cloud];
-    if (!Number.isInteger(n) || n < 1 || !Number.isInteger(regions) || regions < 1 || clouds.some((c) => !CLOUDS.includes(c))) throw new Error("usage: npm run bench:discover -- [--vms N] [--regions 1-20] [--cloud aws|azure|gcp|all] [--falcon] [--json]");
+    if (!Number.isInteger(n) || n < 1 || !Number.isInteger(regions) || regions < 1 || clouds.some((c) => !CLOUDS.includes(c)))
+        throw new Error("usage: npm run bench:discover -- [--vms N] [--regions 1-20] [--cloud aws|azure|gcp|all] [--falcon] [--json]");
     const results = clouds.map((c) => run(c, n, regions, argv.includes("--falcon")));
     if (argv.includes("--json")) {
         process.stdout.write(`${JSON.stringify({ cores: os.cpus().length, cliCpuSecondsPerCall: CLI_CPU_SECONDS, results }, null, 2)}\n`);
@@ -166,7 +254,10 @@ function main(): void {
         process.stdout.write(
             `${r.cloud}: ${r.vms} VMs in ${r.regions} regions${r.falcon ? " with a Falcon export" : ""}: ${r.candidates} candidates; ${calls} CLI calls (${r.perVmReads} per-VM reads); ` +
                 `CLI CPU ${r.cliCpuSeconds} s = ${r.cliMinutesOnRunner} min on ${os.cpus().length} cores; stand-in run ${r.wallSeconds} s\n` +
-                Object.entries(r.calls).sort((a, b) => b[1] - a[1]).map(([op, k]) => `    ${String(k).padStart(6)}  ${op}\n`).join(""),
+                Object.entries(r.calls)
+                    .sort((a, b) => b[1] - a[1])
+                    .map(([op, k]) => `    ${String(k).padStart(6)}  ${op}\n`)
+                    .join(""),
         );
     }
 }

@@ -2,7 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** Each CLI's stand-in: its folder under test/ and the variables naming its world and call log. */
-const STAND_INS = { aws: ["aws", "FAKE_AWS_STATE", "FAKE_AWS_LOG"], az: ["azure", "FAKE_AZ_STATE", "FAKE_AZ_LOG"], gcloud: ["gcp", "FAKE_GCLOUD_STATE", "FAKE_GCLOUD_LOG"] } as const;
+const STAND_INS = {
+    aws: ["aws", "FAKE_AWS_STATE", "FAKE_AWS_LOG"],
+    az: ["azure", "FAKE_AZ_STATE", "FAKE_AZ_LOG"],
+    gcloud: ["gcp", "FAKE_GCLOUD_STATE", "FAKE_GCLOUD_LOG"],
+} as const;
 
 /** A CLI discovery calls. */
 export type DiscoveryCliName = keyof typeof STAND_INS;
@@ -12,11 +16,17 @@ export type DiscoveryCliName = keyof typeof STAND_INS;
  * world written into `dir` (an empty one where none is given) and its call log there, which
  * `callLog` names. For `npm run discover` in the tests and in the discovery benchmark.
  */
-export function discoveryStandIns(dir: string, worlds: Partial<Record<DiscoveryCliName, unknown>>): { env: Record<string, string>; callLog(cli: DiscoveryCliName): string } {
+export function discoveryStandIns(
+    dir: string,
+    worlds: Partial<Record<DiscoveryCliName, unknown>>,
+): { env: Record<string, string>; callLog(cli: DiscoveryCliName): string } {
     const env: Record<string, string> = {};
     const dirs: string[] = [];
     const callLog = (cli: DiscoveryCliName) => path.join(dir, `${cli}-calls.log`);
-    for (const [cli, [folder, stateVar, logVar]] of Object.entries(STAND_INS) as [DiscoveryCliName, (typeof STAND_INS)[DiscoveryCliName]][]) {
+    for (const [cli, [folder, stateVar, logVar]] of Object.entries(STAND_INS) as [
+        DiscoveryCliName,
+        (typeof STAND_INS)[DiscoveryCliName],
+    ][]) {
         const state = path.join(dir, `${cli}-world.json`);
         fs.writeFileSync(state, JSON.stringify(worlds[cli] ?? { instances: {}, vms: {} }));
         fs.writeFileSync(callLog(cli), "");

@@ -45,17 +45,42 @@ export function names(vm: FleetVm) {
     const h = (prefix: string, width: number) => `${prefix}${(0x10000000 + vm.n).toString(16).padStart(width, "0")}`;
     switch (vm.cloud) {
         case "aws":
-            return { instance: h("i-0", 16), original: h("vol-0", 16), fixed: h("vol-1", 16), scratch: h("vol-2", 16), rescue: `i-0${(0xa0000000 + Math.floor(vm.n / 24)).toString(16).padStart(16, "0")}` };
+            return {
+                instance: h("i-0", 16),
+                original: h("vol-0", 16),
+                fixed: h("vol-1", 16),
+                scratch: h("vol-2", 16),
+                rescue: `i-0${(0xa0000000 + Math.floor(vm.n / 24)).toString(16).padStart(16, "0")}`,
+            };
         case "azure": {
             const sub = "11111111-2222-3333-4444-555555555555";
             const rg = `rg-${Math.floor(vm.n / 500)}`;
             const disk = (name: string) => `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${name}`;
             const vmId = (name: string) => `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`;
             const rescueName = `rescue-${Math.floor(vm.n / 16)}`;
-            return { subscription: sub, resourceGroup: rg, vmName: `vm-${vm.n}`, vmId: vmId(`vm-${vm.n}`), original: disk(`vm-${vm.n}-os`), fixed: disk(`vm-${vm.n}-fixed`), scratch: disk(`vm-${vm.n}-scratch`), rescueName, rescue: vmId(rescueName), lun: String(vm.n % 16) };
+            return {
+                subscription: sub,
+                resourceGroup: rg,
+                vmName: `vm-${vm.n}`,
+                vmId: vmId(`vm-${vm.n}`),
+                original: disk(`vm-${vm.n}-os`),
+                fixed: disk(`vm-${vm.n}-fixed`),
+                scratch: disk(`vm-${vm.n}-scratch`),
+                rescueName,
+                rescue: vmId(rescueName),
+                lun: String(vm.n % 16),
+            };
         }
         case "gcp":
-            return { project: "fleet-project", zone: `us-central1-${"abc"[Math.floor(vm.n / 700) % 3]}`, instance: `win-${vm.n}`, original: `win-${vm.n}`, fixed: `win-${vm.n}-fixed`, rescue: `rescue-${Math.floor(vm.n / 64)}`, device: `br-win-${vm.n}` };
+            return {
+                project: "fleet-project",
+                zone: `us-central1-${"abc"[Math.floor(vm.n / 700) % 3]}`,
+                instance: `win-${vm.n}`,
+                original: `win-${vm.n}`,
+                fixed: `win-${vm.n}-fixed`,
+                rescue: `rescue-${Math.floor(vm.n / 64)}`,
+                device: `br-win-${vm.n}`,
+            };
     }
 }
 
@@ -79,9 +104,12 @@ export class FakeCloud {
     open = 0;
     peakOpen = 0;
 
-    constructor(readonly vms: readonly FleetVm[], private readonly opts: { timeScale: number; throttleShare: number; seed: number }) {
+    constructor(
+        readonly vms: readonly FleetVm[],
+        private readonly opts: { timeScale: number; throttleShare: number; seed: number },
+    ) {
         let s = opts.seed >>> 0 || 1;
-        this.random = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+        this.random = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
         for (const vm of vms) this.add(vm);
     }
 
@@ -95,15 +123,32 @@ export class FakeCloud {
         const t = this.now();
         this.disks.set(n.original.toLowerCase(), { state: "in-use", until: 0, boots: false, tags: {} });
         this.disks.set(n.fixed.toLowerCase(), { state: "available", until: 0, boots: !vm.neverBoots, tags: {} });
-        this.instances.set(this.vmKey(vm.cloud, n), { state: "running", until: 0, root: n.original, bootedFrom: n.original, startedAt: t, serial: "boot loop\n" });
+        this.instances.set(this.vmKey(vm.cloud, n), {
+            state: "running",
+            until: 0,
+            root: n.original,
+            bootedFrom: n.original,
+            startedAt: t,
+            serial: "boot loop\n",
+        });
         if (vm.cloud === "aws") {
             this.disks.set(n.scratch, { state: "in-use", until: 0, boots: false, tags: {} });
-            if (!this.instances.has(n.rescue)) this.instances.set(n.rescue, { state: "running", until: 0, root: "", bootedFrom: "", startedAt: t, serial: "" });
+            if (!this.instances.has(n.rescue))
+                this.instances.set(n.rescue, { state: "running", until: 0, root: "", bootedFrom: "", startedAt: t, serial: "" });
         }
         if (vm.cloud === "azure") {
             this.disks.set(n.scratch.toLowerCase(), { state: "available", until: 0, boots: false, tags: {} });
             const key = n.rescue.toLowerCase();
-            if (!this.instances.has(key)) this.instances.set(key, { state: "running", until: 0, root: "", bootedFrom: "", startedAt: t, serial: "", rescueDisks: {} });
+            if (!this.instances.has(key))
+                this.instances.set(key, {
+                    state: "running",
+                    until: 0,
+                    root: "",
+                    bootedFrom: "",
+                    startedAt: t,
+                    serial: "",
+                    rescueDisks: {},
+                });
         }
         if (vm.cloud === "gcp") {
             // The scratch disk is attached when the chain starts: the agent publishes its result a repair later.
@@ -149,7 +194,8 @@ export class FakeCloud {
     }
 
     private stop(i: Instance): void {
-        if (i.state === "running" || i.state === "pending") Object.assign(i, { state: "stopping", until: this.now() + DURATIONS.stop * 1000 });
+        if (i.state === "running" || i.state === "pending")
+            Object.assign(i, { state: "stopping", until: this.now() + DURATIONS.stop * 1000 });
     }
 
     private start(i: Instance): string | undefined {
@@ -162,7 +208,12 @@ export class FakeCloud {
 
     private swapRoot(i: Instance, disk: string, attach: boolean): void {
         const d = this.disks.get(disk.toLowerCase())!;
-        Object.assign(d, attach ? { state: "attaching", until: this.now() + DURATIONS.attach * 1000 } : { state: "detaching", until: this.now() + DURATIONS.detach * 1000 });
+        Object.assign(
+            d,
+            attach
+                ? { state: "attaching", until: this.now() + DURATIONS.attach * 1000 }
+                : { state: "detaching", until: this.now() + DURATIONS.detach * 1000 },
+        );
         i.root = attach ? disk : "";
     }
 
@@ -178,25 +229,75 @@ export class FakeCloud {
         // Reads and writes alike may be throttled: the scripts and the watcher must ride it out.
         if (this.random() < this.opts.throttleShare) {
             this.throttled[cli] = (this.throttled[cli] ?? 0) + 1;
-            if (cli === "aws") return fail(`\nAn error occurred (RequestLimitExceeded) when calling the ${positional[1]} operation (reached max retries: 2): Request limit exceeded.`, 254);
+            if (cli === "aws")
+                return fail(
+                    `\nAn error occurred (RequestLimitExceeded) when calling the ${positional[1]} operation (reached max retries: 2): Request limit exceeded.`,
+                    254,
+                );
             if (cli === "az") return fail("ERROR: (TooManyRequests) The request is being throttled. Status: 429");
             return fail("ERROR: (gcloud.compute) Rate Limit Exceeded: rateLimitExceeded");
         }
         const t = this.now();
-        const list = (k: string): string[] => { const v = opts[k]; return Array.isArray(v) ? v : typeof v === "string" ? [v] : []; };
+        const list = (k: string): string[] => {
+            const v = opts[k];
+            return Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
+        };
         const filterValues = () => list("filters").flatMap((f) => (/(?:Values|value)=(.*)$/.exec(f)?.[1] ?? "").split(","));
         if (cli === "aws") {
             switch (op) {
                 case "ec2 describe-instances":
-                    return ok({ Reservations: filterValues().filter((id) => this.instances.has(id)).map((id) => { const i = this.instances.get(id)!; this.advance(i); return { Instances: [{ InstanceId: id, State: { Name: i.state }, BlockDeviceMappings: i.root ? [{ DeviceName: "/dev/sda1", Ebs: { VolumeId: i.root } }] : [] }] }; }) });
+                    return ok({
+                        Reservations: filterValues()
+                            .filter((id) => this.instances.has(id))
+                            .map((id) => {
+                                const i = this.instances.get(id)!;
+                                this.advance(i);
+                                return {
+                                    Instances: [
+                                        {
+                                            InstanceId: id,
+                                            State: { Name: i.state },
+                                            BlockDeviceMappings: i.root ? [{ DeviceName: "/dev/sda1", Ebs: { VolumeId: i.root } }] : [],
+                                        },
+                                    ],
+                                };
+                            }),
+                    });
                 case "ec2 describe-instance-status":
-                    return ok({ InstanceStatuses: list("instance-ids").filter((id) => this.instances.get(id)?.state !== "stopped").map((id) => { const i = this.instances.get(id)!; this.advance(i); const up = this.booted(i); return { InstanceId: id, InstanceState: { Name: i.state }, InstanceStatus: { Status: i.state === "running" ? (up ? "ok" : t > i.startedAt + DURATIONS.boot * 1000 ? "impaired" : "initializing") : "initializing" }, SystemStatus: { Status: i.state === "running" ? "ok" : "initializing" } }; }) });
+                    return ok({
+                        InstanceStatuses: list("instance-ids")
+                            .filter((id) => this.instances.get(id)?.state !== "stopped")
+                            .map((id) => {
+                                const i = this.instances.get(id)!;
+                                this.advance(i);
+                                const up = this.booted(i);
+                                return {
+                                    InstanceId: id,
+                                    InstanceState: { Name: i.state },
+                                    InstanceStatus: {
+                                        Status:
+                                            i.state === "running"
+                                                ? up
+                                                    ? "ok"
+                                                    : t > i.startedAt + DURATIONS.boot * 1000
+                                                      ? "impaired"
+                                                      : "initializing"
+                                                : "initializing",
+                                    },
+                                    SystemStatus: { Status: i.state === "running" ? "ok" : "initializing" },
+                                };
+                            }),
+                    });
                 case "ec2 get-console-output": {
                     const i = this.instances.get(String(opts["instance-id"]))!;
                     return ok({ Output: this.booted(i) ? "EC2Launch: Windows is Ready to use\n" : undefined });
                 }
                 case "ec2 describe-volumes":
-                    return ok({ Volumes: filterValues().filter((id) => this.disk(id)).map((id) => ({ VolumeId: id, State: this.disk(id)!.state })) });
+                    return ok({
+                        Volumes: filterValues()
+                            .filter((id) => this.disk(id))
+                            .map((id) => ({ VolumeId: id, State: this.disk(id)!.state })),
+                    });
                 case "ec2 stop-instances":
                     this.stop(this.instances.get(list("instance-ids")[0])!);
                     return ok({});
@@ -216,11 +317,19 @@ export class FakeCloud {
                     return ok({ InstanceInformationList: filterValues().map((id) => ({ InstanceId: id, PingStatus: "Online" })) });
                 case "ssm send-command": {
                     const id = `${String(this.commands.size).padStart(8, "0")}-1111-2222-3333-444455556666`;
-                    this.commands.set(id, { instance: list("instance-ids")[0], volume: String(opts.parameters).replace("volumeId=", ""), done: t + DURATIONS.repair * 1000 });
+                    this.commands.set(id, {
+                        instance: list("instance-ids")[0],
+                        volume: String(opts.parameters).replace("volumeId=", ""),
+                        done: t + DURATIONS.repair * 1000,
+                    });
                     return ok({ Command: { CommandId: id } });
                 }
                 case "ssm list-command-invocations":
-                    return ok({ CommandInvocations: [...this.commands].filter(([, c]) => c.instance === opts["instance-id"]).map(([id, c]) => ({ CommandId: id, Status: t >= c.done ? "Success" : "InProgress" })) });
+                    return ok({
+                        CommandInvocations: [...this.commands]
+                            .filter(([, c]) => c.instance === opts["instance-id"])
+                            .map(([id, c]) => ({ CommandId: id, Status: t >= c.done ? "Success" : "InProgress" })),
+                    });
                 case "ssm get-command-invocation":
                     // The repair reads the output alone (--query StandardOutputContent --output text).
                     return { code: 0, out: `${EVIDENCE_LINE}\n`, err: "" };
@@ -230,11 +339,34 @@ export class FakeCloud {
             const byId = (id: string) => this.instances.get(id.toLowerCase());
             switch (op) {
                 case "vm get-instance-view": {
-                    const views = list("ids").map((id) => { const i = byId(id)!; this.advance(i); return { id, storageProfile: { osDisk: { managedDisk: { id: i.root } } }, instanceView: { statuses: [{ code: `PowerState/${{ running: "running", stopping: "deallocating", stopped: "deallocated", pending: "starting" }[i.state]}` }], vmAgent: this.booted(i) ? { statuses: [{ displayStatus: "Ready" }] } : undefined } }; });
+                    const views = list("ids").map((id) => {
+                        const i = byId(id)!;
+                        this.advance(i);
+                        return {
+                            id,
+                            storageProfile: { osDisk: { managedDisk: { id: i.root } } },
+                            instanceView: {
+                                statuses: [
+                                    {
+                                        code: `PowerState/${{ running: "running", stopping: "deallocating", stopped: "deallocated", pending: "starting" }[i.state]}`,
+                                    },
+                                ],
+                                vmAgent: this.booted(i) ? { statuses: [{ displayStatus: "Ready" }] } : undefined,
+                            },
+                        };
+                    });
                     return ok(views.length === 1 ? views[0] : views);
                 }
                 case "vm show": {
-                    const models = list("ids").map((id) => ({ id, storageProfile: { dataDisks: Object.entries(byId(id)?.rescueDisks ?? {}).map(([lun, d]) => ({ lun: Number(lun), managedDisk: { id: d } })) } }));
+                    const models = list("ids").map((id) => ({
+                        id,
+                        storageProfile: {
+                            dataDisks: Object.entries(byId(id)?.rescueDisks ?? {}).map(([lun, d]) => ({
+                                lun: Number(lun),
+                                managedDisk: { id: d },
+                            })),
+                        },
+                    }));
                     return ok(models.length === 1 ? models[0] : models);
                 }
                 case "vm deallocate":
@@ -244,8 +376,14 @@ export class FakeCloud {
                     const i = byId(id)!;
                     this.advance(i);
                     if (op === "vm deallocate") this.stop(i);
-                    else if (op === "vm start") { const e = this.start(i); if (e) return fail(`ERROR: (OperationNotAllowed) ${e}`); }
-                    else { if (i.state !== "stopped") return fail("ERROR: (OperationNotAllowed) The OS disk can only be swapped when the VM is deallocated."); i.root = String(opts["os-disk"]); }
+                    else if (op === "vm start") {
+                        const e = this.start(i);
+                        if (e) return fail(`ERROR: (OperationNotAllowed) ${e}`);
+                    } else {
+                        if (i.state !== "stopped")
+                            return fail("ERROR: (OperationNotAllowed) The OS disk can only be swapped when the VM is deallocated.");
+                        i.root = String(opts["os-disk"]);
+                    }
                     return ok({});
                 }
                 case "disk update":
@@ -254,7 +392,11 @@ export class FakeCloud {
                     // The swap reads the repair's output back (--query instanceView.output --output tsv).
                     return { code: 0, out: `repair-disk: partition 3: Windows found\n${EVIDENCE_LINE}\n`, err: "" };
                 case "vm disk attach": {
-                    const rescue = [...this.instances].find(([k]) => k.endsWith(`/virtualmachines/${String(opts["vm-name"]).toLowerCase()}`) && k.includes(`/resourcegroups/${String(opts.g).toLowerCase()}/`))![1];
+                    const rescue = [...this.instances].find(
+                        ([k]) =>
+                            k.endsWith(`/virtualmachines/${String(opts["vm-name"]).toLowerCase()}`) &&
+                            k.includes(`/resourcegroups/${String(opts.g).toLowerCase()}/`),
+                    )![1];
                     rescue.rescueDisks![String(opts.lun)] = String(opts.name);
                     return ok({});
                 }
@@ -266,7 +408,21 @@ export class FakeCloud {
             switch (true) {
                 case sub.startsWith("instances list"): {
                     const names = (/\(\s*(.*?)\s*\)/.exec(String(opts.filter)) ?? [])[1]?.split(/\s+/) ?? [];
-                    return ok(names.filter((n) => this.instances.has(`${zone}/${n}`)).map((n) => { const i = this.instances.get(`${zone}/${n}`)!; this.advance(i); return { name: n, status: { running: "RUNNING", stopping: "STOPPING", stopped: "TERMINATED", pending: "STAGING" }[i.state], disks: i.root ? [{ boot: true, source: `projects/p/zones/${zone}/disks/${i.root}` }] : [] }; }));
+                    return ok(
+                        names
+                            .filter((n) => this.instances.has(`${zone}/${n}`))
+                            .map((n) => {
+                                const i = this.instances.get(`${zone}/${n}`)!;
+                                this.advance(i);
+                                return {
+                                    name: n,
+                                    status: { running: "RUNNING", stopping: "STOPPING", stopped: "TERMINATED", pending: "STAGING" }[
+                                        i.state
+                                    ],
+                                    disks: i.root ? [{ boot: true, source: `projects/p/zones/${zone}/disks/${i.root}` }] : [],
+                                };
+                            }),
+                    );
                 }
                 case sub.startsWith("instances get-serial-port-output"): {
                     const i = this.instances.get(`${zone}/${positional[3]}`)!;
@@ -277,8 +433,19 @@ export class FakeCloud {
                 case sub.startsWith("instances get-guest-attributes"): {
                     const attrs = this.guest.get(positional[3]) ?? new Map<string, string>();
                     const out: { key: string; value: string }[] = [];
-                    for (const [k, v] of attrs) if (k.endsWith("@") && t >= Number(v)) out.push({ key: `${k.slice(0, -1)}-code`, value: "0" }, { key: `${k.slice(0, -1)}-c0`, value: JSON.stringify({ outcome: "repaired", exitCode: 0, message: "ok", volumes: [] }) }, { key: `${k.slice(0, -1)}-chunks`, value: "1" });
-                    return out.length ? ok(out) : fail("ERROR: (gcloud.compute.instances.get-guest-attributes) NOT_FOUND: The resource was not found");
+                    for (const [k, v] of attrs)
+                        if (k.endsWith("@") && t >= Number(v))
+                            out.push(
+                                { key: `${k.slice(0, -1)}-code`, value: "0" },
+                                {
+                                    key: `${k.slice(0, -1)}-c0`,
+                                    value: JSON.stringify({ outcome: "repaired", exitCode: 0, message: "ok", volumes: [] }),
+                                },
+                                { key: `${k.slice(0, -1)}-chunks`, value: "1" },
+                            );
+                    return out.length
+                        ? ok(out)
+                        : fail("ERROR: (gcloud.compute.instances.get-guest-attributes) NOT_FOUND: The resource was not found");
                 }
                 case sub.startsWith("instances stop"):
                     this.stop(this.instances.get(`${zone}/${positional[3]}`)!);
@@ -323,7 +490,9 @@ export class FakeCloud {
             socket.on("error", () => undefined);
             socket.on("close", () => this.open--);
         });
-        return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as net.AddressInfo).port, close: () => server.close() })));
+        return new Promise((resolve) =>
+            server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as net.AddressInfo).port, close: () => server.close() })),
+        );
     }
 }
 

@@ -7,7 +7,8 @@ export const awsBuilt: BuiltCloud = {
     identity: awsIdentity,
     strategies: STRATEGIES,
     bitlocker: {
-        stackConfig: "on aws, BitLocker keys never pass through the deployer or Systems Manager: put them in a Secrets Manager secret and name its ARN in bitlockerSecret (the rescue instance reads it with its own role), or let `npm run import-keys` do both",
+        stackConfig:
+            "on aws, BitLocker keys never pass through the deployer or Systems Manager: put them in a Secrets Manager secret and name its ARN in bitlockerSecret (the rescue instance reads it with its own role), or let `npm run import-keys` do both",
         secretField: "bitlockerSecret",
     },
 };

@@ -43,10 +43,30 @@ export const AWS_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("a
 export function readAwsConfig(config: ConfigSource, stackFile: string): AwsConfig {
     const r = new ConfigReader(config, stackFile);
     const aws: AwsConfig = {
-        rescueAmis: r.map("awsRescueAmis", /^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d{1,2}$/, /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/, "region: ami-…"),
-        rescueInstanceType: r.text("awsRescueInstanceType", /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an instance type such as m6i.large", "m6i.large"),
-        rescueSubnetIds: r.map("awsRescueSubnetIds", /^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d{1,2}[a-z]$/, /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, "availability zone: subnet-…"),
-        assumeRoleArns: r.map("awsAssumeRoleArns", /^\d{12}$/, /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "account id: arn:aws:iam::ACCOUNT:role/NAME"),
+        rescueAmis: r.map(
+            "awsRescueAmis",
+            /^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d{1,2}$/,
+            /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/,
+            "region: ami-…",
+        ),
+        rescueInstanceType: r.text(
+            "awsRescueInstanceType",
+            /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+            "an instance type such as m6i.large",
+            "m6i.large",
+        ),
+        rescueSubnetIds: r.map(
+            "awsRescueSubnetIds",
+            /^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-\d{1,2}[a-z]$/,
+            /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/,
+            "availability zone: subnet-…",
+        ),
+        assumeRoleArns: r.map(
+            "awsAssumeRoleArns",
+            /^\d{12}$/,
+            /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+            "account id: arn:aws:iam::ACCOUNT:role/NAME",
+        ),
         bootMarker: r.regex("awsBootMarker", "Windows is Ready to use"),
         tags: readTags(r, config, "tags", "awsTags", AWS_TAG_RULES),
     };

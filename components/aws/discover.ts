@@ -1,4 +1,14 @@
-import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict, unreadable } from "../tools/discovery/types";
+import {
+    CloudDiscovery,
+    DiscoveryCli,
+    DiscoveryScope,
+    ListedVm,
+    OptionError,
+    OutputRead,
+    ScopeRequest,
+    bootVerdict,
+    unreadable,
+} from "../tools/discovery/types";
 import { CliError, parseJson } from "../gate/types";
 import { readAwsConfig } from "./config";
 import { autoScalingGroup } from "./identity";
@@ -26,7 +36,11 @@ type Instance = {
     PrivateDnsName?: string;
     Tags?: { Key: string; Value: string }[];
 };
-type Status = { InstanceId: string; InstanceStatus?: { Status?: string; Details?: { Name: string; Status: string }[] }; SystemStatus?: { Status?: string } };
+type Status = {
+    InstanceId: string;
+    InstanceStatus?: { Status?: string; Details?: { Name: string; Status: string }[] };
+    SystemStatus?: { Status?: string };
+};
 
 function home(request: ScopeRequest): string {
     return request.options["--regions"]?.[0] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
@@ -36,7 +50,14 @@ function home(request: ScopeRequest): string {
 export async function awsCall(cli: DiscoveryCli, scope: { role: string; region: string }, op: string, args: string[]): Promise<string> {
     const env = scope.role ? await awsWatch.scopeEnv!({ role: scope.role, region: scope.region }, cli) : undefined;
     const [service, action] = op.split(" ");
-    return cli.run({ cloud: "aws", scope: `${scope.role || "default"}/${scope.region}`, op, command: "aws", args: ["--region", scope.region, "--output", "json", service, action, ...args], env });
+    return cli.run({
+        cloud: "aws",
+        scope: `${scope.role || "default"}/${scope.region}`,
+        op,
+        command: "aws",
+        args: ["--region", scope.region, "--output", "json", service, action, ...args],
+        env,
+    });
 }
 
 async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<DiscoveryScope[]> {
@@ -51,19 +72,29 @@ async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<Discove
     const accounts = wanted ?? [ambient ?? ""];
     for (const a of accounts) {
         if (!roles[a] && a !== ambient) {
-            throw new OptionError(`--accounts: account ${a} has no role in awsAssumeRoleArns${request.stackFile ? ` of ${request.stackFile}` : " (give --stack NAME to use a stack's roles)"}, and the ambient credentials are account ${ambient ?? "unknown"}`);
+            throw new OptionError(
+                `--accounts: account ${a} has no role in awsAssumeRoleArns${request.stackFile ? ` of ${request.stackFile}` : " (give --stack NAME to use a stack's roles)"}, and the ambient credentials are account ${ambient ?? "unknown"}`,
+            );
         }
     }
     const out: DiscoveryScope[] = [];
     for (const account of accounts) {
         const role = roles[account] ?? "";
-        const aliases = parseJson<{ AccountAliases?: string[] }>(await awsCall(cli, { role, region }, "iam list-account-aliases", []), {}).AccountAliases ?? [];
+        const aliases =
+            parseJson<{ AccountAliases?: string[] }>(await awsCall(cli, { role, region }, "iam list-account-aliases", []), {})
+                .AccountAliases ?? [];
         let regions = request.options["--regions"];
         if (!regions) {
-            const listed = parseJson<{ Regions?: { RegionName: string }[] }>(await awsCall(cli, { role, region }, "ec2 describe-regions", []), {}).Regions ?? [];
-            regions = listed.map((r) => r.RegionName).filter((r) => REGION.test(r)).sort();
+            const listed =
+                parseJson<{ Regions?: { RegionName: string }[] }>(await awsCall(cli, { role, region }, "ec2 describe-regions", []), {})
+                    .Regions ?? [];
+            regions = listed
+                .map((r) => r.RegionName)
+                .filter((r) => REGION.test(r))
+                .sort();
         }
-        for (const r of regions) out.push({ cloud: "aws", scope: account, scopeName: aliases[0] ?? "", region: r, fields: { role, marker: bootMarker } });
+        for (const r of regions)
+            out.push({ cloud: "aws", scope: account, scopeName: aliases[0] ?? "", region: r, fields: { role, marker: bootMarker } });
     }
     return out;
 }
@@ -75,14 +106,23 @@ function tag(i: Instance, key: string): string | undefined {
 async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: ListedVm[] }> {
     const at = { role: scope.fields.role, region: scope.region };
     const listed = parseJson<{ Reservations?: { Instances: Instance[] }[] }>(
-        await awsCall(cli, at, "ec2 describe-instances", ["--filters", "Name=platform,Values=windows", "Name=instance-state-name,Values=pending,running,stopping,stopped"]),
+        await awsCall(cli, at, "ec2 describe-instances", [
+            "--filters",
+            "Name=platform,Values=windows",
+            "Name=instance-state-name,Values=pending,running,stopping,stopped",
+        ]),
         {},
     );
     const instances = (listed.Reservations ?? []).flatMap((r) => r.Instances).filter((i) => (i.Platform ?? "").toLowerCase() === "windows");
     if (instances.length === 0) return { vms: [] };
-    const statuses = parseJson<{ InstanceStatuses?: Status[] }>(await awsCall(cli, at, "ec2 describe-instance-status", []), {}).InstanceStatuses ?? [];
+    const statuses =
+        parseJson<{ InstanceStatuses?: Status[] }>(await awsCall(cli, at, "ec2 describe-instance-status", []), {}).InstanceStatuses ?? [];
     const statusOf = new Map(statuses.map((s) => [s.InstanceId, s]));
-    const members = parseJson<{ AutoScalingInstances?: { InstanceId: string; AutoScalingGroupName: string }[] }>(await awsCall(cli, at, "autoscaling describe-auto-scaling-instances", []), {}).AutoScalingInstances ?? [];
+    const members =
+        parseJson<{ AutoScalingInstances?: { InstanceId: string; AutoScalingGroupName: string }[] }>(
+            await awsCall(cli, at, "autoscaling describe-auto-scaling-instances", []),
+            {},
+        ).AutoScalingInstances ?? [];
     const groupOf = new Map(members.map((m) => [m.InstanceId, m.AutoScalingGroupName]));
     const vms = instances.map((i): ListedVm => {
         const state = i.State.Name;
@@ -95,7 +135,11 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
             const unreachable = (s.InstanceStatus?.Details ?? []).some((d) => d.Name === "reachability" && d.Status === "failed");
             if (instance === "impaired" || unreachable) {
                 health = "failing";
-                signals.push(system === "ok" ? "system reachable, instance status check failed (the guest does not answer)" : "instance status check impaired");
+                signals.push(
+                    system === "ok"
+                        ? "system reachable, instance status check failed (the guest does not answer)"
+                        : "instance status check impaired",
+                );
             } else if (instance === "ok" && system === "ok") {
                 health = "healthy";
             } else {
@@ -118,7 +162,9 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
             power: state === "running" ? "running" : state === "stopped" ? "stopped" : "other",
             powerState: state,
             ...(group ? { scaleGroup: autoScalingGroup(group) } : {}),
-            ...(i.RootDeviceType === "instance-store" ? { noRescuePath: "its root device is an instance store, which has no volume to repair offline" } : {}),
+            ...(i.RootDeviceType === "instance-store"
+                ? { noRescuePath: "its root device is an instance store, which has no volume to repair offline" }
+                : {}),
             health,
             signals,
             readable: true,
@@ -145,15 +191,36 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
     }
     const output = parseJson<{ Output?: string }>(text, {}).Output ?? "";
     const { bugcheck, booted } = bootVerdict(output, new RegExp(scope.fields.marker));
-    return { bugcheck, booted, signals: output === "" ? ["no console output"] : bugcheck ? ["a Windows stop error in the console output"] : booted ? [] : ["no boot marker in the console output"] };
+    return {
+        bugcheck,
+        booted,
+        signals:
+            output === ""
+                ? ["no console output"]
+                : bugcheck
+                  ? ["a Windows stop error in the console output"]
+                  : booted
+                    ? []
+                    : ["no boot marker in the console output"],
+    };
 }
 
 export const awsDiscovery: CloudDiscovery = {
     cloud: "aws",
     scopeLabel: "account",
     options: [
-        { flag: "--accounts", pattern: ACCOUNT, expected: "12-digit account ids", help: "AWS accounts (default: the ambient credentials' account); others need a role in the stack's awsAssumeRoleArns (--stack)" },
-        { flag: "--regions", pattern: REGION, expected: "AWS regions such as us-east-1", help: "AWS regions (default: every region enabled in each account)" },
+        {
+            flag: "--accounts",
+            pattern: ACCOUNT,
+            expected: "12-digit account ids",
+            help: "AWS accounts (default: the ambient credentials' account); others need a role in the stack's awsAssumeRoleArns (--stack)",
+        },
+        {
+            flag: "--regions",
+            pattern: REGION,
+            expected: "AWS regions such as us-east-1",
+            help: "AWS regions (default: every region enabled in each account)",
+        },
     ],
     readActions: [
         "sts:GetCallerIdentity",

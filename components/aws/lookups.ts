@@ -32,7 +32,13 @@ export interface AwsFacts {
  * Looks up an instance: its AZ, root volume and subnet, and the account the provider acts in.
  * An AZ given in the inventory is passed as a filter, so a mismatch is an error, not a guess.
  */
-export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, account: Promise<string>, config: AwsConfig, restore?: RestoreLookup): Promise<Resolved> {
+export async function lookUpInstance(
+    vm: VmEntry,
+    provider: aws.Provider,
+    account: Promise<string>,
+    config: AwsConfig,
+    restore?: RestoreLookup,
+): Promise<Resolved> {
     const region = vm.fields.region;
     const opts: pulumi.InvokeOptions = { provider };
     const filters = vm.fields.availabilityZone ? [{ name: "availability-zone", values: [vm.fields.availabilityZone] }] : undefined;
@@ -43,8 +49,12 @@ export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, accoun
     const root: RootVolume = attached?.volumeId ? attached : await detachedRoot(vm, opts);
     const original = root.original ?? originalVolume(root.volumeId, root.tags ?? {});
     // Values the inventory pins must be what the instance has: a mismatch stops, it is never guessed.
-    for (const [field, found_] of [["rootVolumeId", original], ["rootDeviceName", root.deviceName]] as const) {
-        if (vm.fields[field] && vm.fields[field] !== found_) throw new Error(`its ${field} is ${found_}, not ${vm.fields[field]} as the inventory says`);
+    for (const [field, found_] of [
+        ["rootVolumeId", original],
+        ["rootDeviceName", root.deviceName],
+    ] as const) {
+        if (vm.fields[field] && vm.fields[field] !== found_)
+            throw new Error(`its ${field} is ${found_}, not ${vm.fields[field]} as the inventory says`);
     }
     const zone = found.availabilityZone;
     const subnetId = vm.fields.subnetId ?? config.rescueSubnetIds[zone] ?? found.subnetId;
@@ -64,7 +74,9 @@ export async function lookUpInstance(vm: VmEntry, provider: aws.Provider, accoun
     const marks = root.tags ?? {};
     const restorePoint =
         restore &&
-        ((marks["bootloop-rescue:role"] === "restored" ? markedRestorePoint(marks["bootloop-rescue:restored-from"], marks["bootloop-rescue:restore-point-taken"]) : undefined) ??
+        ((marks["bootloop-rescue:role"] === "restored"
+            ? markedRestorePoint(marks["bootloop-rescue:restored-from"], marks["bootloop-rescue:restore-point-taken"])
+            : undefined) ??
             (await findRestorePoint(vm, original, restore.before, config.assumeRoleArns[scope])));
     return { placement: { scope, region, zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
 }
@@ -92,11 +104,23 @@ async function detachedRoot(vm: VmEntry, opts: pulumi.InvokeOptions): Promise<Ro
     const id = vm.fields.instanceId;
     const region = vm.fields.region;
     const tagged = await aws.ebs.getEbsVolumes(
-        { region, filters: [{ name: "tag:bootloop-rescue:instance", values: [id] }, { name: "tag:bootloop-rescue:role", values: ["original-root"] }] },
+        {
+            region,
+            filters: [
+                { name: "tag:bootloop-rescue:instance", values: [id] },
+                { name: "tag:bootloop-rescue:role", values: ["original-root"] },
+            ],
+        },
         opts,
     );
-    if (tagged.ids.length === 0) throw new Error(`${id} has no EBS root volume (instance-store roots cannot be repaired offline), and no original root volume detached by bootloop-rescue is tagged for it`);
-    if (tagged.ids.length > 1) throw new Error(`${id} has no root volume, and several volumes are tagged as its original root (${[...tagged.ids].sort().join(", ")}); attach the right one, or remove the tag from the others`);
+    if (tagged.ids.length === 0)
+        throw new Error(
+            `${id} has no EBS root volume (instance-store roots cannot be repaired offline), and no original root volume detached by bootloop-rescue is tagged for it`,
+        );
+    if (tagged.ids.length > 1)
+        throw new Error(
+            `${id} has no root volume, and several volumes are tagged as its original root (${[...tagged.ids].sort().join(", ")}); attach the right one, or remove the tag from the others`,
+        );
     const v = await aws.ebs.getVolume({ region, filters: [{ name: "volume-id", values: [tagged.ids[0]] }] }, opts);
     return {
         volumeId: "none",
@@ -119,7 +143,10 @@ const VOLUME_ID = /^vol-([0-9a-f]{8}|[0-9a-f]{17})$/;
 function originalVolume(current: string, tags: Record<string, string>): string {
     if (!OURS.includes(tags["bootloop-rescue:role"] ?? "")) return current;
     const original = tags["bootloop-rescue:original"] ?? "";
-    if (!VOLUME_ID.test(original)) throw new Error(`it runs on ${current}, a bootloop-rescue volume that does not name the original root volume it replaced (tag bootloop-rescue:original)`);
+    if (!VOLUME_ID.test(original))
+        throw new Error(
+            `it runs on ${current}, a bootloop-rescue volume that does not name the original root volume it replaced (tag bootloop-rescue:original)`,
+        );
     return original;
 }
 
@@ -132,7 +159,13 @@ async function findRestorePoint(vm: VmEntry, original: string, before: string, r
         ...(vm.restoreFrom ? { RESTORE_FROM: vm.restoreFrom } : {}),
         ...(role ? { ASSUME_ROLE_ARN: role } : {}),
     });
-    return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original, isOriginal: (source) => source === original, otherDiskAllowed: vm.restoreFromOtherDisk });
+    return chooseRestorePoint(candidates, {
+        explicit: vm.restoreFrom,
+        before,
+        disk: original,
+        isOriginal: (source) => source === original,
+        otherDiskAllowed: vm.restoreFromOtherDisk,
+    });
 }
 
 /** The account the provider's credentials act in. */
@@ -169,7 +202,9 @@ const OFFLINE_ACCOUNT = "123456789012";
  * never refused because of an invented account id; else {@link OFFLINE_ACCOUNT}.
  */
 function offlineAmbientAccount(vms: readonly VmEntry[]): string {
-    const accounts = new Set(vms.filter((v) => !v.fields.accountId && v.fields.bitlockerSecret).map((v) => v.fields.bitlockerSecret.split(":")[4]));
+    const accounts = new Set(
+        vms.filter((v) => !v.fields.accountId && v.fields.bitlockerSecret).map((v) => v.fields.bitlockerSecret.split(":")[4]),
+    );
     return accounts.size === 1 ? [...accounts][0] : OFFLINE_ACCOUNT;
 }
 
@@ -178,7 +213,11 @@ function offlineAmbientAccount(vms: readonly VmEntry[]): string {
  * inventory): stable, well-formed ids that never name a real resource. Each answer lists what it
  * invented (for which VM), so the plan marks those values as placeholders.
  */
-export function offlineAwsLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[] = []): Record<string, unknown> | undefined {
+export function offlineAwsLookup(
+    token: string,
+    inputs: Record<string, unknown>,
+    vms: readonly VmEntry[] = [],
+): Record<string, unknown> | undefined {
     const n = (text: string) => parseInt(shortHash(text), 16);
     switch (token) {
         case "aws:ec2/getInstance:getInstance": {
@@ -195,9 +234,24 @@ export function offlineAwsLookup(token: string, inputs: Record<string, unknown>,
                 instanceId: id,
                 availabilityZone: az,
                 subnetId,
-                rootBlockDevices: [{ volumeId, deviceName: entry?.fields.rootDeviceName ?? "/dev/sda1", volumeType: "gp3", iops: 3000, throughput: 125, encrypted: true, kmsKeyId: "", volumeSize: 64 }],
+                rootBlockDevices: [
+                    {
+                        volumeId,
+                        deviceName: entry?.fields.rootDeviceName ?? "/dev/sda1",
+                        volumeType: "gp3",
+                        iops: 3000,
+                        throughput: 125,
+                        encrypted: true,
+                        kmsKeyId: "",
+                        volumeSize: 64,
+                    },
+                ],
             };
-            return withPlaceholders(answer, [givenAz ? undefined : az, subnetId, entry?.fields.rootVolumeId ? undefined : volumeId], entry ? [entry.key] : undefined);
+            return withPlaceholders(
+                answer,
+                [givenAz ? undefined : az, subnetId, entry?.fields.rootVolumeId ? undefined : volumeId],
+                entry ? [entry.key] : undefined,
+            );
         }
         case "aws:ec2/getSubnet:getSubnet": {
             const vpcId = `vpc-${hexId(n(`vpc ${String(inputs.id)}`), 17)}`;
@@ -206,13 +260,20 @@ export function offlineAwsLookup(token: string, inputs: Record<string, unknown>,
         case "aws:index/getCallerIdentity:getCallerIdentity": {
             const accountId = offlineAmbientAccount(vms);
             const arn = `arn:aws:iam::${accountId}:user/offline-plan`;
-            return withPlaceholders({ accountId, arn, userId: "OFFLINE" }, [accountId, arn], vms.filter((v) => !v.fields.accountId).map((v) => v.key));
+            return withPlaceholders(
+                { accountId, arn, userId: "OFFLINE" },
+                [accountId, arn],
+                vms.filter((v) => !v.fields.accountId).map((v) => v.key),
+            );
         }
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "aws-restore-points") return undefined;
             const snapshotId = `snap-${hexId(n(`restore ${env.VOLUME_ID}`), 17)}`;
-            return offlineRestoreAnswer(offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: snapshotId, OFFLINE_SOURCE: env.VOLUME_ID }), env.RESTORE_FROM);
+            return offlineRestoreAnswer(
+                offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: snapshotId, OFFLINE_SOURCE: env.VOLUME_ID }),
+                env.RESTORE_FROM,
+            );
         }
         case "aws:ec2/getAmi:getAmi": {
             const id = `ami-${hexId(n(`ami ${String(inputs.region)}`), 17)}`;

@@ -90,7 +90,11 @@ export const awsPath: CloudPath<AwsConfig> = {
             KEY_FILE: keyFile,
             STACK_NAME: stack,
             VM_LABEL: vm.label,
-            TAGS_JSON: JSON.stringify(Object.entries({ ...config.tags, "bootloop-rescue:stack": stack, "bootloop-rescue:managed-by": "bootloop-rescue" }).map(([Key, Value]) => ({ Key, Value }))),
+            TAGS_JSON: JSON.stringify(
+                Object.entries({ ...config.tags, "bootloop-rescue:stack": stack, "bootloop-rescue:managed-by": "bootloop-rescue" }).map(
+                    ([Key, Value]) => ({ Key, Value }),
+                ),
+            ),
             ...(role ? { ASSUME_ROLE_ARN: role } : {}),
         });
     },

@@ -28,13 +28,15 @@ export function repairDocumentContent(ruleSet: RuleSet): string {
             volumeId: { type: "String", description: "EBS volume id of the attached disk to repair", allowedPattern: VOLUME_ID_PATTERN },
             keySecret: {
                 type: "String",
-                description: "empty, or the ARN of the Secrets Manager secret that holds the disk's BitLocker keys: the rescue instance reads it with its own role",
+                description:
+                    "empty, or the ARN of the Secrets Manager secret that holds the disk's BitLocker keys: the rescue instance reads it with its own role",
                 default: "",
                 allowedPattern: `^(${SECRET_ARN.source.slice(1, -1)})?$`,
             },
             evidencePart: {
                 type: "String",
-                description: "empty: repair; a number: print that part of an evidence line too long for one command's output (repair.sh asks for them)",
+                description:
+                    "empty: repair; a number: print that part of an evidence line too long for one command's output (repair.sh asks for them)",
                 default: "",
                 allowedPattern: EVIDENCE_PART_PATTERN,
             },
@@ -68,7 +70,12 @@ export function repairDocumentContent(ruleSet: RuleSet): string {
  */
 export function rescueUserData(seats: number): string {
     return rescueCloudInit({
-        files: [{ path: "/etc/amazon/ssm/amazon-ssm-agent.json", content: JSON.stringify({ Mds: { CommandWorkersLimit: Math.max(5, seats) } }) }],
+        files: [
+            {
+                path: "/etc/amazon/ssm/amazon-ssm-agent.json",
+                content: JSON.stringify({ Mds: { CommandWorkersLimit: Math.max(5, seats) } }),
+            },
+        ],
         commands: ["snap restart amazon-ssm-agent || systemctl restart amazon-ssm-agent"],
     });
 }
@@ -95,7 +102,10 @@ export function secretReadPolicy(arns: readonly string[]): string {
                 Effect: "Allow",
                 Action: "kms:Decrypt",
                 Resource: regions.map((r) => `arn:${arns[0].split(":")[1]}:kms:${r}:*:key/*`),
-                Condition: { StringEquals: { "kms:ViaService": services }, "ForAnyValue:StringEquals": { "kms:EncryptionContext:SecretARN": [...arns] } },
+                Condition: {
+                    StringEquals: { "kms:ViaService": services },
+                    "ForAnyValue:StringEquals": { "kms:EncryptionContext:SecretARN": [...arns] },
+                },
             },
         ],
     });
@@ -146,13 +156,22 @@ export class AwsRescueFleet {
                 // created (iam/rescue-boundary-policy.json): the deployer may put inline policies
                 // only on roles under it, so it can never make a rescue role more than that.
                 permissionsBoundary: secrets.length ? `arn:${partition}:iam::${account}:policy/${RESCUE_BOUNDARY_POLICY}` : undefined,
-                assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
                 tags: this.tags,
             },
             opts,
         );
-        const ssm = new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, opts);
-        const read = secrets.length ? new aws.iam.RolePolicy(`${name}-secrets`, { role: role.name, policy: secretReadPolicy(secrets) }, opts) : undefined;
+        const ssm = new aws.iam.RolePolicyAttachment(
+            `${name}-ssm`,
+            { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+            opts,
+        );
+        const read = secrets.length
+            ? new aws.iam.RolePolicy(`${name}-secrets`, { role: role.name, policy: secretReadPolicy(secrets) }, opts)
+            : undefined;
         const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: this.tags }, opts);
         return { profile, policies: [ssm, ...(read ? [read] : [])] };
     }
@@ -179,13 +198,26 @@ export class AwsRescueFleet {
             group = new aws.ec2.SecurityGroup(
                 `rescue-aws-${shortHash(`sg ${key}`)}-sg`,
                 {
-                    description: "bootloop-rescue rescue instances: no inbound; HTTPS out to Systems Manager, HTTP(S) out to the OS archive at first boot",
+                    description:
+                        "bootloop-rescue rescue instances: no inbound; HTTPS out to Systems Manager, HTTP(S) out to the OS archive at first boot",
                     vpcId,
                     region,
                     ingress: [],
                     egress: [
-                        { description: "Systems Manager endpoints, OS package archive", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
-                        { description: "OS package archive (apt over HTTP, signed)", protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"] },
+                        {
+                            description: "Systems Manager endpoints, OS package archive",
+                            protocol: "tcp",
+                            fromPort: 443,
+                            toPort: 443,
+                            cidrBlocks: ["0.0.0.0/0"],
+                        },
+                        {
+                            description: "OS package archive (apt over HTTP, signed)",
+                            protocol: "tcp",
+                            fromPort: 80,
+                            toPort: 80,
+                            cidrBlocks: ["0.0.0.0/0"],
+                        },
                     ],
                     revokeRulesOnDelete: true,
                     tags: this.tags,
@@ -208,7 +240,12 @@ export class AwsRescueFleet {
         const provider = this.providerOf(account);
         const secrets = distinctSecrets(ctx.keySecrets);
         const own = secrets.length
-            ? this.rescueRole(ctx.member.name, "Systems Manager, and the BitLocker key secrets of the disks this instance repairs", pulumi.mergeOptions(ctx.opts, { provider }), secrets)
+            ? this.rescueRole(
+                  ctx.member.name,
+                  "Systems Manager, and the BitLocker key secrets of the disks this instance repairs",
+                  pulumi.mergeOptions(ctx.opts, { provider }),
+                  secrets,
+              )
             : undefined;
         const instance = new aws.ec2.Instance(
             ctx.member.name,
@@ -228,7 +265,12 @@ export class AwsRescueFleet {
             // Pinned for the life of the pool: the newest AMI (looked up on every run) or new user
             // data would stop or replace the instance and kill the repairs on it. A new image
             // applies to pools created after it; the tools come with every repair command anyway.
-            pulumi.mergeOptions(ctx.opts, { provider, dependsOn: own?.policies ?? [], ignoreChanges: ["ami", "userData"], customTimeouts: { create: "20m", delete: "20m" } }),
+            pulumi.mergeOptions(ctx.opts, {
+                provider,
+                dependsOn: own?.policies ?? [],
+                ignoreChanges: ["ami", "userData"],
+                customTimeouts: { create: "20m", delete: "20m" },
+            }),
         );
         // What attaches to the instance (and so each repair) also waits for its role's policies,
         // which a later run may change (a new disk's secret) without touching the instance.

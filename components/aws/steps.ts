@@ -2,9 +2,27 @@ import * as aws from "@pulumi/aws";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { unpackEvidence, rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
+import {
+    unpackEvidence,
+    rebootCommandSettings,
+    rebootStep,
+    repairCommandSettings,
+    rollbackStep,
+    swapCommandSettings,
+    swapReport,
+} from "../core/cloud-steps";
 import { Settings } from "../core/contract/settings";
-import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/contract/cloud-path";
+import {
+    AttachStep,
+    BackupStep,
+    DiskStep,
+    RebootStep,
+    RepairStep,
+    RescueStep,
+    RollbackStep,
+    StepContext,
+    SwapStep,
+} from "../core/contract/cloud-path";
 import { AwsConfig } from "./config";
 import { AwsFacts } from "./lookups";
 import { awsCommandLine } from "./scripts";
@@ -40,7 +58,13 @@ const facts = (ctx: StepContext) => ctx.vm.facts as unknown as AwsFacts;
 const region = (ctx: StepContext) => ctx.vm.fields.region;
 
 function tags(env: AwsStepEnv, ctx: StepContext, role: ChainStep): Record<string, string> {
-    return { ...ctx.vm.labels, ...env.tags, "bootloop-rescue:instance": ctx.vm.fields.instanceId, "bootloop-rescue:role": role, Name: chainStepName(ctx.vm.slug, role) };
+    return {
+        ...ctx.vm.labels,
+        ...env.tags,
+        "bootloop-rescue:instance": ctx.vm.fields.instanceId,
+        "bootloop-rescue:role": role,
+        Name: chainStepName(ctx.vm.slug, role),
+    };
 }
 
 /** Tags of a volume that may become the root volume: it names the original, so later lookups find it. */
@@ -115,14 +139,21 @@ export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: At
     // Once a repair succeeded it never runs again: a new script text, a replaced rescue instance
     // or teardown must not re-run it (its evidence stays in state).
     const core = repairCommandSettings(env.settings, ctx);
-    const command = scriptCommand(env, ctx, "repair", "repair", {
-        ...core.environment,
-        RESCUE_INSTANCE_ID: attached ? attached.rescue.id : "i-00000000000000000",
-        VOLUME_ID: attached ? attached.attach.handle : RETIRED,
-        DOCUMENT_NAME: env.document(ctx.vm.placement.scope, region(ctx)).name,
-        // A reference (the secret's ARN): the rescue instance reads the keys with its own role.
-        KEY_SECRET: ctx.bitlockerSecret ?? "",
-    }, core.minutes);
+    const command = scriptCommand(
+        env,
+        ctx,
+        "repair",
+        "repair",
+        {
+            ...core.environment,
+            RESCUE_INSTANCE_ID: attached ? attached.rescue.id : "i-00000000000000000",
+            VOLUME_ID: attached ? attached.attach.handle : RETIRED,
+            DOCUMENT_NAME: env.document(ctx.vm.placement.scope, region(ctx)).name,
+            // A reference (the secret's ARN): the rescue instance reads the keys with its own role.
+            KEY_SECRET: ctx.bitlockerSecret ?? "",
+        },
+        core.minutes,
+    );
     return { resource: command, evidence: command.stdout.apply(unpackEvidence) };
 }
 
@@ -132,14 +163,27 @@ export function fixedDisk(env: AwsStepEnv, ctx: StepContext, source: { repair: R
     // after the engine unmounted it cleanly. It was never attached to anything: the swap attaches it.
     const copy = new aws.ebs.VolumeCopy(
         chainStepName(ctx.vm.slug, "fixed"),
-        { sourceVolumeId: source ? source.scratch.diskId : RETIRED, region: region(ctx), volumeType: f.volumeType, ...volumeShape(f), tags: rootCandidateTags(env, ctx, "fixed") },
+        {
+            sourceVolumeId: source ? source.scratch.diskId : RETIRED,
+            region: region(ctx),
+            volumeType: f.volumeType,
+            ...volumeShape(f),
+            tags: rootCandidateTags(env, ctx, "fixed"),
+        },
         opts(env, ctx, { ignoreChanges: ["sourceVolumeId"], customTimeouts: { create: "120m" } }),
     );
     return { resource: copy, diskId: copy.id };
 }
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: ChainStep, script: Parameters<typeof awsCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(
+    env: AwsStepEnv,
+    ctx: StepContext,
+    step: ChainStep,
+    script: Parameters<typeof awsCommandLine>[0],
+    environment: Record<string, pulumi.Input<string>>,
+    minutes: number,
+): local.Command {
     return new local.Command(
         chainStepName(ctx.vm.slug, step),
         {
@@ -154,21 +198,37 @@ function scriptCommand(env: AwsStepEnv, ctx: StepContext, step: ChainStep, scrip
 
 export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
     const core = swapCommandSettings(env.settings, ctx);
-    const command = scriptCommand(env, ctx, "swap", "swap", {
-        ...core.environment,
-        INSTANCE_ID: ctx.vm.fields.instanceId,
-        ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
-        FIXED_VOLUME_ID: fixed.diskId,
-        ROOT_DEVICE: facts(ctx).rootDeviceName,
-        BOOT_MARKER: env.config.bootMarker,
-    }, core.minutes);
+    const command = scriptCommand(
+        env,
+        ctx,
+        "swap",
+        "swap",
+        {
+            ...core.environment,
+            INSTANCE_ID: ctx.vm.fields.instanceId,
+            ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
+            FIXED_VOLUME_ID: fixed.diskId,
+            ROOT_DEVICE: facts(ctx).rootDeviceName,
+            BOOT_MARKER: env.config.bootMarker,
+        },
+        core.minutes,
+    );
     const report = swapReport(command.stdout);
     return { resource: command, status: report.status, timings: report.timings };
 }
 
 export function reboot(env: AwsStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
     const core = rebootCommandSettings(env.settings, ctx, options);
-    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", { ...core.environment, INSTANCE_ID: ctx.vm.fields.instanceId, BOOT_MARKER: env.config.bootMarker }, core.minutes));
+    return rebootStep(
+        scriptCommand(
+            env,
+            ctx,
+            "reboot",
+            "reboot",
+            { ...core.environment, INSTANCE_ID: ctx.vm.fields.instanceId, BOOT_MARKER: env.config.bootMarker },
+            core.minutes,
+        ),
+    );
 }
 
 export function restoredDisk(env: AwsStepEnv, ctx: StepContext): DiskStep {
@@ -184,7 +244,11 @@ export function restoredDisk(env: AwsStepEnv, ctx: StepContext): DiskStep {
             ...volumeShape(f),
             encrypted: f.encrypted === "true" ? true : undefined,
             kmsKeyId: f.kmsKeyId || undefined,
-            tags: { ...rootCandidateTags(env, ctx, "restored"), "bootloop-rescue:restored-from": ctx.vm.restorePoint!.id, "bootloop-rescue:restore-point-taken": instantMark(ctx.vm.restorePoint!.createdAt) },
+            tags: {
+                ...rootCandidateTags(env, ctx, "restored"),
+                "bootloop-rescue:restored-from": ctx.vm.restorePoint!.id,
+                "bootloop-rescue:restore-point-taken": instantMark(ctx.vm.restorePoint!.createdAt),
+            },
         },
         opts(env, ctx, { ignoreChanges: ["snapshotId"], customTimeouts: { create: "120m" } }),
     );
@@ -192,10 +256,17 @@ export function restoredDisk(env: AwsStepEnv, ctx: StepContext): DiskStep {
 }
 
 export function rollback(env: AwsStepEnv, ctx: StepContext): RollbackStep {
-    const command = scriptCommand(env, ctx, "rollback", "rollback", {
-        INSTANCE_ID: ctx.vm.fields.instanceId,
-        ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
-        ROOT_DEVICE: facts(ctx).rootDeviceName,
-    }, 60);
+    const command = scriptCommand(
+        env,
+        ctx,
+        "rollback",
+        "rollback",
+        {
+            INSTANCE_ID: ctx.vm.fields.instanceId,
+            ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
+            ROOT_DEVICE: facts(ctx).rootDeviceName,
+        },
+        60,
+    );
     return rollbackStep(command);
 }

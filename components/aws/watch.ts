@@ -14,9 +14,19 @@ import { CliRunner, Fields, cloudMs, parseJson } from "../gate/types";
  *                rescue instance `instance` with document `document` (by the comment the repair
  *                sends), so that a re-run takes it over instead of sending it again
  */
-const TRANSIENT = /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown|ServiceUnavailable|Unavailable|InternalError|InternalFailure|RequestTimeout|Could not connect to the endpoint|Connection was closed|Read timeout|EndpointConnectionError/;
+const TRANSIENT =
+    /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown|ServiceUnavailable|Unavailable|InternalError|InternalFailure|RequestTimeout|Could not connect to the endpoint|Connection was closed|Read timeout|EndpointConnectionError/;
 const THROTTLING = /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown/;
-const TERMINAL = new Set(["Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut", "ExecutionTimedOut"]);
+const TERMINAL = new Set([
+    "Success",
+    "Failed",
+    "Cancelled",
+    "TimedOut",
+    "Undeliverable",
+    "Terminated",
+    "DeliveryTimedOut",
+    "ExecutionTimedOut",
+]);
 
 /** How far back a re-run looks for a repair an earlier run sent (Systems Manager keeps 30 days). */
 const SENT_WINDOW_MS = 14 * 86_400_000;
@@ -27,13 +37,25 @@ function repairComment(volumeId: string): string {
 }
 
 type Instance = { InstanceId: string; State: { Name: string }; BlockDeviceMappings?: { DeviceName: string; Ebs?: { VolumeId: string } }[] };
-type Status = { InstanceId: string; InstanceState: { Name: string }; InstanceStatus?: { Status: string }; SystemStatus?: { Status: string } };
+type Status = {
+    InstanceId: string;
+    InstanceState: { Name: string };
+    InstanceStatus?: { Status: string };
+    SystemStatus?: { Status: string };
+};
 
 const credentials = new Map<string, { env: Record<string, string>; until: number }>();
 
 function call(cli: CliRunner, f: Fields, env: Record<string, string> | undefined, op: string, args: string[]): Promise<string> {
     const [service, action] = op.split(" ");
-    return cli.run({ cloud: "aws", scope: scopeOf(f), op, command: "aws", args: ["--region", f.region, "--output", "json", service, action, ...args], env });
+    return cli.run({
+        cloud: "aws",
+        scope: scopeOf(f),
+        op,
+        command: "aws",
+        args: ["--region", f.region, "--output", "json", service, action, ...args],
+        env,
+    });
 }
 
 function scopeOf(f: Fields): string {
@@ -49,7 +71,12 @@ async function scopeEnv(f: Fields, cli: CliRunner): Promise<Record<string, strin
         { Credentials: { AccessKeyId: "", SecretAccessKey: "", SessionToken: "" } },
     );
     const c = out.Credentials;
-    const env = { AWS_ACCESS_KEY_ID: c.AccessKeyId, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey, AWS_SESSION_TOKEN: c.SessionToken, AWS_PROFILE: "" };
+    const env = {
+        AWS_ACCESS_KEY_ID: c.AccessKeyId,
+        AWS_SECRET_ACCESS_KEY: c.SecretAccessKey,
+        AWS_SESSION_TOKEN: c.SessionToken,
+        AWS_PROFILE: "",
+    };
     const expires = c.Expiration ? Date.parse(c.Expiration) : Date.now() + 3_600_000;
     credentials.set(f.role, { env, until: expires - 300_000 });
     return env;
@@ -62,7 +89,10 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
     const ids = [...new Set(waits.map((w) => w.id))];
     switch (waits[0].kind) {
         case "instance": {
-            const out = parseJson<{ Reservations: { Instances: Instance[] }[] }>(await call(cli, f, env, "ec2 describe-instances", ["--filters", `Name=instance-id,Values=${ids.join(",")}`]), { Reservations: [] });
+            const out = parseJson<{ Reservations: { Instances: Instance[] }[] }>(
+                await call(cli, f, env, "ec2 describe-instances", ["--filters", `Name=instance-id,Values=${ids.join(",")}`]),
+                { Reservations: [] },
+            );
             const byId = new Map(out.Reservations.flatMap((r) => r.Instances).map((i) => [i.InstanceId, i]));
             for (const w of waits) {
                 const i = byId.get(w.id);
@@ -76,7 +106,10 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
             return seen;
         }
         case "status": {
-            const out = parseJson<{ InstanceStatuses: Status[] }>(await call(cli, f, env, "ec2 describe-instance-status", ["--instance-ids", ...ids, "--include-all-instances"]), { InstanceStatuses: [] });
+            const out = parseJson<{ InstanceStatuses: Status[] }>(
+                await call(cli, f, env, "ec2 describe-instance-status", ["--instance-ids", ...ids, "--include-all-instances"]),
+                { InstanceStatuses: [] },
+            );
             const byId = new Map(out.InstanceStatuses.map((s) => [s.InstanceId, s]));
             await Promise.all(
                 waits.map(async (w) => {
@@ -91,7 +124,11 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
                         if (read.value === undefined) return; // not observed this round
                         w.memo.nextConsole = Date.now() + cloudMs(60);
                         const output = parseJson<{ Output?: string }>(read.value, {}).Output;
-                        marker = !output ? "unavailable" : new RegExp(w.fields.marker || "Windows is Ready to use").test(output) ? "found" : "missing";
+                        marker = !output
+                            ? "unavailable"
+                            : new RegExp(w.fields.marker || "Windows is Ready to use").test(output)
+                              ? "found"
+                              : "missing";
                         w.memo.marker = marker;
                     }
                     const healthy = state === "running" && checks === "ok ok" && (marker === "found" || marker === "unavailable");
@@ -101,11 +138,19 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
             return seen;
         }
         case "volume": {
-            const out = parseJson<{ Volumes: { VolumeId: string; State: string }[] }>(await call(cli, f, env, "ec2 describe-volumes", ["--filters", `Name=volume-id,Values=${ids.join(",")}`]), { Volumes: [] });
+            const out = parseJson<{ Volumes: { VolumeId: string; State: string }[] }>(
+                await call(cli, f, env, "ec2 describe-volumes", ["--filters", `Name=volume-id,Values=${ids.join(",")}`]),
+                { Volumes: [] },
+            );
             const byId = new Map(out.Volumes.map((v) => [v.VolumeId, v.State]));
             for (const w of waits) {
                 const state = byId.get(w.id);
-                seen.set(w, state === undefined ? { met: false, fields: {}, gone: `volume ${w.id} does not exist in ${f.region}` } : { met: w.want === "any" || state === w.want, fields: { state } });
+                seen.set(
+                    w,
+                    state === undefined
+                        ? { met: false, fields: {}, gone: `volume ${w.id} does not exist in ${f.region}` }
+                        : { met: w.want === "any" || state === w.want, fields: { state } },
+                );
             }
             return seen;
         }
@@ -124,7 +169,12 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
         case "ssm-command": {
             const since = new Date(Math.min(...waits.map((w) => w.received)) - 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
             const out = parseJson<{ CommandInvocations: { CommandId: string; Status: string }[] }>(
-                await call(cli, f, env, "ssm list-command-invocations", ["--instance-id", f.instance, "--filters", `key=InvokedAfter,value=${since}`]),
+                await call(cli, f, env, "ssm list-command-invocations", [
+                    "--instance-id",
+                    f.instance,
+                    "--filters",
+                    `key=InvokedAfter,value=${since}`,
+                ]),
                 { CommandInvocations: [] },
             );
             const byId = new Map(out.CommandInvocations.map((c) => [c.CommandId, c.Status]));
@@ -136,8 +186,21 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
         }
         case "ssm-sent": {
             const since = new Date(Date.now() - SENT_WINDOW_MS).toISOString().replace(/\.\d+Z$/, "Z");
-            const out = parseJson<{ CommandInvocations: { CommandId: string; Status: string; Comment?: string; DocumentName?: string; RequestedDateTime?: string }[] }>(
-                await call(cli, f, env, "ssm list-command-invocations", ["--instance-id", f.instance, "--filters", `key=InvokedAfter,value=${since}`]),
+            const out = parseJson<{
+                CommandInvocations: {
+                    CommandId: string;
+                    Status: string;
+                    Comment?: string;
+                    DocumentName?: string;
+                    RequestedDateTime?: string;
+                }[];
+            }>(
+                await call(cli, f, env, "ssm list-command-invocations", [
+                    "--instance-id",
+                    f.instance,
+                    "--filters",
+                    `key=InvokedAfter,value=${since}`,
+                ]),
                 { CommandInvocations: [] },
             );
             for (const w of waits) {
@@ -161,7 +224,14 @@ export const awsWatch: CloudWatch = {
     // A repair takes minutes and a Windows boot several: no need to look every 10 s.
     pollFactor: (kind) => ({ "ssm-command": 3, status: 1.5 })[kind] ?? 1,
     observe,
-    rateClass: (op) => (op === "ec2 start-instances" ? "start" : /^ec2 (describe|get)-/.test(op) ? "describe" : op.startsWith("ec2 ") ? "mutate" : op.split(" ")[0]),
+    rateClass: (op) =>
+        op === "ec2 start-instances"
+            ? "start"
+            : /^ec2 (describe|get)-/.test(op)
+              ? "describe"
+              : op.startsWith("ec2 ")
+                ? "mutate"
+                : op.split(" ")[0],
     // EC2 allows describe calls 20/s, mutating calls 5/s and StartInstances 2/s per account and
     // region; stay under them, leaving room for the deployer's Pulumi provider.
     rates: {

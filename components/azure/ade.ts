@@ -28,7 +28,10 @@ interface AdeSources {
     disk?: {
         enabled: boolean;
         encryptionSettingsVersion?: string;
-        encryptionSettings?: { diskEncryptionKey?: { secretUrl: string; sourceVault: { id?: string } }; keyEncryptionKey?: { keyUrl: string; sourceVault: { id?: string } } }[];
+        encryptionSettings?: {
+            diskEncryptionKey?: { secretUrl: string; sourceVault: { id?: string } };
+            keyEncryptionKey?: { keyUrl: string; sourceVault: { id?: string } };
+        }[];
     };
 }
 
@@ -42,20 +45,26 @@ const MAX_KEYS = 4;
  * name no key or too many.
  */
 export function adeOf(sources: AdeSources): AdeCollection | undefined {
-    const dualPass = "it uses the older dual-pass Azure Disk Encryption (ADE 1.0, with an Azure AD application), which this version cannot unlock offline; recover it by hand (docs/runbook.md: serial console and safe mode)";
+    const dualPass =
+        "it uses the older dual-pass Azure Disk Encryption (ADE 1.0, with an Azure AD application), which this version cannot unlock offline; recover it by hand (docs/runbook.md: serial console and safe mode)";
     if (sources.vmOsDisk?.enabled || sources.vmOsDisk?.diskEncryptionKey) throw new Error(dualPass);
     const c = sources.disk;
     if (!c?.enabled) return undefined;
     if (c.encryptionSettingsVersion === "1.0") throw new Error(dualPass);
     const settings = c.encryptionSettings ?? [];
-    if (settings.length === 0 || settings.length > MAX_KEYS) throw new Error(`its OS disk has Azure Disk Encryption on with ${settings.length} keys; this version reads 1 to ${MAX_KEYS}`);
+    if (settings.length === 0 || settings.length > MAX_KEYS)
+        throw new Error(`its OS disk has Azure Disk Encryption on with ${settings.length} keys; this version reads 1 to ${MAX_KEYS}`);
     return {
         enabled: true,
         encryptionSettings: settings.map((s, i) => {
             const key = s.diskEncryptionKey;
-            if (!key?.secretUrl || !key.sourceVault?.id) throw new Error(`its OS disk's Azure Disk Encryption settings (entry ${i + 1}) name no Key Vault secret`);
+            if (!key?.secretUrl || !key.sourceVault?.id)
+                throw new Error(`its OS disk's Azure Disk Encryption settings (entry ${i + 1}) name no Key Vault secret`);
             const kek = s.keyEncryptionKey;
-            if (kek && (!kek.keyUrl || !kek.sourceVault?.id)) throw new Error(`its OS disk's Azure Disk Encryption settings (entry ${i + 1}) name a key-encryption key without its URL or vault`);
+            if (kek && (!kek.keyUrl || !kek.sourceVault?.id))
+                throw new Error(
+                    `its OS disk's Azure Disk Encryption settings (entry ${i + 1}) name a key-encryption key without its URL or vault`,
+                );
             return {
                 diskEncryptionKey: { secretUrl: key.secretUrl, sourceVault: { id: key.sourceVault.id } },
                 ...(kek ? { keyEncryptionKey: { keyUrl: kek.keyUrl, sourceVault: { id: kek.sourceVault.id! } } } : {}),
@@ -67,7 +76,10 @@ export function adeOf(sources: AdeSources): AdeCollection | undefined {
 
 /** The keys an ADE collection names. */
 export function adeKeys(collection: AdeCollection): AdeKeyRef[] {
-    return collection.encryptionSettings.map((s) => ({ secretUrl: s.diskEncryptionKey.secretUrl, ...(s.keyEncryptionKey ? { kekUrl: s.keyEncryptionKey.keyUrl } : {}) }));
+    return collection.encryptionSettings.map((s) => ({
+        secretUrl: s.diskEncryptionKey.secretUrl,
+        ...(s.keyEncryptionKey ? { kekUrl: s.keyEncryptionKey.keyUrl } : {}),
+    }));
 }
 
 /**
@@ -78,7 +90,13 @@ export function adeKeys(collection: AdeCollection): AdeKeyRef[] {
 export async function fetchAdeBeks(vm: VmEntry, keys: readonly AdeKeyRef[]): Promise<string> {
     const beks: string[] = [];
     for (const key of keys) {
-        beks.push(await runSecretLookup("azure-ade-key", azureScript("ade-key"), { SECRET_URL: key.secretUrl, KEK_URL: key.kekUrl ?? "", VM_LABEL: vm.label }));
+        beks.push(
+            await runSecretLookup("azure-ade-key", azureScript("ade-key"), {
+                SECRET_URL: key.secretUrl,
+                KEK_URL: key.kekUrl ?? "",
+                VM_LABEL: vm.label,
+            }),
+        );
     }
     return beks.join(" ");
 }

@@ -35,12 +35,18 @@ export const AZURE_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys(
     azureRescueSubnetIds: "map location → subnet resource id for rescue VMs (default: the affected VM's subnet)",
 });
 
-const SUBNET_ID = /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Network\/virtualNetworks\/[A-Za-z0-9_.-]{1,64}\/subnets\/[A-Za-z0-9_.-]{1,80}$/;
+const SUBNET_ID =
+    /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Network\/virtualNetworks\/[A-Za-z0-9_.-]{1,64}\/subnets\/[A-Za-z0-9_.-]{1,80}$/;
 
 /** Reads and validates the Azure config keys; throws an InputError listing every bad value. */
 export function readAzureConfig(config: ConfigSource, stackFile: string): AzureConfig {
     const r = new ConfigReader(config, stackFile);
-    const image = r.text("azureRescueImage", /^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$/, "publisher:offer:sku:version", "Canonical:ubuntu-24_04-lts:server:latest");
+    const image = r.text(
+        "azureRescueImage",
+        /^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$/,
+        "publisher:offer:sku:version",
+        "Canonical:ubuntu-24_04-lts:server:latest",
+    );
     const [publisher, offer, sku, version] = image.split(":");
     const azure: AzureConfig = {
         rescueImage: { publisher, offer, sku, version },

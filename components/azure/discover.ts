@@ -1,4 +1,14 @@
-import { BUGCHECK, CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, unreadable } from "../tools/discovery/types";
+import {
+    BUGCHECK,
+    CloudDiscovery,
+    DiscoveryCli,
+    DiscoveryScope,
+    ListedVm,
+    OptionError,
+    OutputRead,
+    ScopeRequest,
+    unreadable,
+} from "../tools/discovery/types";
 import { parseJson } from "../gate/types";
 import { scaleSetOf } from "./identity";
 
@@ -39,29 +49,50 @@ const lower = (s: string | undefined) => (s ?? "").toLowerCase();
 /** Runs `az <op> args…`; `rest get` is `az rest --method get`, rated as a read. */
 export function azCall(cli: DiscoveryCli, subscription: string, op: string, args: string[]): Promise<string> {
     const words = op === "rest get" ? ["rest"] : op.split(" ");
-    return cli.run({ cloud: "azure", scope: lower(subscription), op, command: "az", args: [...words, ...args, "--output", "json", "--only-show-errors"] });
+    return cli.run({
+        cloud: "azure",
+        scope: lower(subscription),
+        op,
+        command: "az",
+        args: [...words, ...args, "--output", "json", "--only-show-errors"],
+    });
 }
 
 async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<DiscoveryScope[]> {
-    const readable = parseJson<{ id: string; name?: string; state?: string }[]>(await azCall(cli, "", "account list", []), []).filter((s) => !s.state || s.state === "Enabled");
+    const readable = parseJson<{ id: string; name?: string; state?: string }[]>(await azCall(cli, "", "account list", []), []).filter(
+        (s) => !s.state || s.state === "Enabled",
+    );
     // `az account list` lists a subscription once per login that reaches it: each is scanned once.
     const byId = new Map<string, { id: string; name?: string }>();
     for (const s of readable) if (!byId.has(lower(s.id))) byId.set(lower(s.id), s);
     const wanted = request.options["--subscriptions"];
     for (const id of wanted ?? []) {
-        if (!byId.has(lower(id))) throw new OptionError(`--subscriptions: subscription ${id} is not one this login can read (az account list), or it is not enabled`);
+        if (!byId.has(lower(id)))
+            throw new OptionError(
+                `--subscriptions: subscription ${id} is not one this login can read (az account list), or it is not enabled`,
+            );
     }
     const groups = (request.options["--resource-groups"] ?? []).join(",");
     const ids = [...new Set((wanted ?? [...byId.keys()]).map(lower))];
-    return ids.map((id) => ({ cloud: "azure", scope: id, scopeName: byId.get(id)?.name ?? "", region: "", fields: { resourceGroups: groups } }));
+    return ids.map((id) => ({
+        cloud: "azure",
+        scope: id,
+        scopeName: byId.get(id)?.name ?? "",
+        region: "",
+        fields: { resourceGroups: groups },
+    }));
 }
 
 /** The instance views of every VM of a subscription, by lowercase id: one call per page of the statusOnly listing. */
 async function instanceViews(cli: DiscoveryCli, subscription: string): Promise<Map<string, View>> {
     const views = new Map<string, View>();
-    let url: string | undefined = `/subscriptions/${subscription}/providers/Microsoft.Compute/virtualMachines?api-version=${API_VERSION}&statusOnly=true`;
+    let url: string | undefined =
+        `/subscriptions/${subscription}/providers/Microsoft.Compute/virtualMachines?api-version=${API_VERSION}&statusOnly=true`;
     for (let page = 0; url && page < 1000; page++) {
-        const body: { value?: { id?: string; properties?: { instanceView?: View } }[]; nextLink?: string } = parseJson(await azCall(cli, subscription, "rest get", ["--method", "get", "--url", url]), {});
+        const body: { value?: { id?: string; properties?: { instanceView?: View } }[]; nextLink?: string } = parseJson(
+            await azCall(cli, subscription, "rest get", ["--method", "get", "--url", url]),
+            {},
+        );
         for (const v of body.value ?? []) if (v.id) views.set(lower(v.id), v.properties?.instanceView ?? {});
         url = body.nextLink;
     }
@@ -70,17 +101,24 @@ async function instanceViews(cli: DiscoveryCli, subscription: string): Promise<M
 
 async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: ListedVm[]; notWindows: number }> {
     const groups = new Set(scope.fields.resourceGroups.split(",").filter(Boolean).map(lower));
-    const models = parseJson<Model[]>(await azCall(cli, scope.scope, "vm list", ["--subscription", scope.scope]), []).filter((m) => groups.size === 0 || groups.has(lower(m.resourceGroup)));
+    const models = parseJson<Model[]>(await azCall(cli, scope.scope, "vm list", ["--subscription", scope.scope]), []).filter(
+        (m) => groups.size === 0 || groups.has(lower(m.resourceGroup)),
+    );
     const windows = models.filter((m) => lower(m.storageProfile?.osDisk?.osType) === "windows");
     if (windows.length === 0) return { vms: [], notWindows: models.length };
     const views = await instanceViews(cli, scope.scope);
     // A view without the agent's status (the listing may leave it out): read those VMs' full views.
-    const power = (v: View | undefined) => (v?.statuses ?? []).find((s) => (s.code ?? "").startsWith("PowerState/"))?.code?.slice(11) ?? "unknown";
+    const power = (v: View | undefined) =>
+        (v?.statuses ?? []).find((s) => (s.code ?? "").startsWith("PowerState/"))?.code?.slice(11) ?? "unknown";
     const missing = windows.filter((m) => power(views.get(lower(m.id))) === "running" && !views.get(lower(m.id))?.vmAgent);
     for (let i = 0; i < missing.length; i += VIEW_BATCH) {
         const ids = missing.slice(i, i + VIEW_BATCH).map((m) => m.id);
-        const got = parseJson<({ id?: string; instanceView?: View } | null)[] | { id?: string; instanceView?: View }>(await azCall(cli, scope.scope, "vm get-instance-view", ["--ids", ...ids]), []);
-        for (const v of Array.isArray(got) ? got : [got]) if (v?.id) views.set(lower(v.id), { ...v.instanceView, vmAgent: v.instanceView?.vmAgent ?? { statuses: [] } });
+        const got = parseJson<({ id?: string; instanceView?: View } | null)[] | { id?: string; instanceView?: View }>(
+            await azCall(cli, scope.scope, "vm get-instance-view", ["--ids", ...ids]),
+            [],
+        );
+        for (const v of Array.isArray(got) ? got : [got])
+            if (v?.id) views.set(lower(v.id), { ...v.instanceView, vmAgent: v.instanceView?.vmAgent ?? { statuses: [] } });
     }
     const vms = windows.map((m): ListedVm => {
         const view = views.get(lower(m.id));
@@ -153,10 +191,25 @@ export const azureDiscovery: CloudDiscovery = {
     cloud: "azure",
     scopeLabel: "subscription",
     options: [
-        { flag: "--subscriptions", pattern: SUBSCRIPTION, expected: "subscription GUIDs", help: "Azure subscriptions (default: every enabled one the login can read)" },
-        { flag: "--resource-groups", pattern: RESOURCE_GROUP, expected: "resource group names", help: "only these resource groups of each subscription" },
+        {
+            flag: "--subscriptions",
+            pattern: SUBSCRIPTION,
+            expected: "subscription GUIDs",
+            help: "Azure subscriptions (default: every enabled one the login can read)",
+        },
+        {
+            flag: "--resource-groups",
+            pattern: RESOURCE_GROUP,
+            expected: "resource group names",
+            help: "only these resource groups of each subscription",
+        },
     ],
-    readActions: ["Microsoft.Resources/subscriptions/read", "Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/virtualMachines/instanceView/read", "Microsoft.Compute/virtualMachines/retrieveBootDiagnosticsData/action"],
+    readActions: [
+        "Microsoft.Resources/subscriptions/read",
+        "Microsoft.Compute/virtualMachines/read",
+        "Microsoft.Compute/virtualMachines/instanceView/read",
+        "Microsoft.Compute/virtualMachines/retrieveBootDiagnosticsData/action",
+    ],
     scopes,
     list,
     read,

@@ -29,24 +29,28 @@ export const azureIdentity: CloudIdentity = {
         {
             name: "osDiskId",
             required: false,
-            pattern: /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/disks\/[A-Za-z0-9_.-]{1,80}$/,
+            pattern:
+                /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/disks\/[A-Za-z0-9_.-]{1,80}$/,
             expected: "the resource id of the OS disk the lookup must find",
         },
         {
             name: "diskEncryption",
             required: false,
             pattern: /^(none|ade)$/,
-            expected: "none, or ade (Azure Disk Encryption: the lookup must find it, and the repair fetches the disk's BitLocker key from Key Vault)",
+            expected:
+                "none, or ade (Azure Disk Encryption: the lookup must find it, and the repair fetches the disk's BitLocker key from Key Vault)",
         },
         {
             name: "subnetId",
             required: false,
-            pattern: /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Network\/virtualNetworks\/[A-Za-z0-9_.-]{1,64}\/subnets\/[A-Za-z0-9_.-]{1,80}$/,
+            pattern:
+                /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Network\/virtualNetworks\/[A-Za-z0-9_.-]{1,64}\/subnets\/[A-Za-z0-9_.-]{1,80}$/,
             expected: "a subnet resource id for this zone's rescue VM",
         },
     ],
     restoreFrom: {
-        pattern: /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/(snapshots|disks|restorePointCollections\/[A-Za-z0-9_.-]{1,80}\/restorePoints)\/[A-Za-z0-9_.-]{1,80}$/,
+        pattern:
+            /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/(snapshots|disks|restorePointCollections\/[A-Za-z0-9_.-]{1,80}\/restorePoints)\/[A-Za-z0-9_.-]{1,80}$/,
         expected: "the resource id of a snapshot, disk or restore point (/subscriptions/…/providers/Microsoft.Compute/snapshots/NAME)",
     },
     key: (f) => `${f.subscriptionId}/${f.resourceGroup}/${f.vmName}`.toLowerCase(),

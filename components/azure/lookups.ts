@@ -47,24 +47,36 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     const scaleSet = found.virtualMachineScaleSet?.id;
     if (scaleSet) throw scaleGroupMember(scaleSetOf(scaleSet));
     const os = found.storageProfile?.osDisk;
-    if (!os?.managedDisk?.id) throw new Error("its OS disk is not a managed disk; unmanaged (VHD) OS disks cannot be repaired by this version");
+    if (!os?.managedDisk?.id)
+        throw new Error("its OS disk is not a managed disk; unmanaged (VHD) OS disks cannot be repaired by this version");
     if (os.diffDiskSettings) throw new Error("it has an ephemeral OS disk, which holds no state to repair: reimage the VM instead");
     if (os.osType && os.osType !== "Windows") throw new Error(`it runs ${os.osType}, not Windows`);
     const securityType = found.securityProfile?.securityType ?? "";
-    if (securityType === "ConfidentialVM") throw new Error("it is a confidential VM; its OS disk is bound to the VM's guest state and cannot be repaired offline on a rescue VM");
+    if (securityType === "ConfidentialVM")
+        throw new Error(
+            "it is a confidential VM; its OS disk is bound to the VM's guest state and cannot be repaired offline on a rescue VM",
+        );
     const zone = found.zones?.[0] ?? "";
-    if (f.location && f.location !== found.location) throw new Error(`it is in ${found.location}, not in ${f.location} as the inventory says`);
+    if (f.location && f.location !== found.location)
+        throw new Error(`it is in ${found.location}, not in ${f.location} as the inventory says`);
     if (f.zone && f.zone !== zone) throw new Error(`it is in zone ${zone || "(none)"}, not in zone ${f.zone} as the inventory says`);
     const diskRef = parseResourceId(os.managedDisk.id);
     const disk = await compute.getDisk({ resourceGroupName: diskRef.resourceGroup, diskName: diskRef.name }, { provider });
     const original = originalDisk(os.managedDisk.id, disk.tags ?? {});
-    if (f.osDiskId && f.osDiskId.toLowerCase() !== original.toLowerCase()) throw new Error(`its OS disk is ${original}, not ${f.osDiskId} as the inventory says`);
+    if (f.osDiskId && f.osDiskId.toLowerCase() !== original.toLowerCase())
+        throw new Error(`its OS disk is ${original}, not ${f.osDiskId} as the inventory says`);
     const ade = adeOf({ vmOsDisk: os.encryptionSettings, disk: disk.encryptionSettingsCollection });
-    if (f.diskEncryption && f.diskEncryption !== (ade ? "ade" : "none")) throw new Error(`its OS disk ${ade ? "has" : "does not have"} Azure Disk Encryption on, not ${f.diskEncryption} as the inventory says`);
+    if (f.diskEncryption && f.diskEncryption !== (ade ? "ade" : "none"))
+        throw new Error(
+            `its OS disk ${ade ? "has" : "does not have"} Azure Disk Encryption on, not ${f.diskEncryption} as the inventory says`,
+        );
     const nicId = found.networkProfile?.networkInterfaces?.[0]?.id;
     if (!nicId) throw new Error("it has no network interface to place a rescue VM beside");
     const nicRef = parseResourceId(nicId);
-    const nic = await network.getNetworkInterface({ resourceGroupName: nicRef.resourceGroup, networkInterfaceName: nicRef.name }, { provider });
+    const nic = await network.getNetworkInterface(
+        { resourceGroupName: nicRef.resourceGroup, networkInterfaceName: nicRef.name },
+        { provider },
+    );
     const subnetId = f.subnetId ?? config.rescueSubnetIds[found.location] ?? nic.ipConfigurations?.[0]?.subnet?.id;
     if (!subnetId) throw new Error("its network interface has no subnet");
     const facts: AzureFacts = {
@@ -80,24 +92,36 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     const marks = disk.tags ?? {};
     const restorePoint =
         restore &&
-        ((marks["bootloop-rescue-role"] === "restored" ? markedRestorePoint(marks["bootloop-rescue-restored-from"], marks["bootloop-rescue-restore-point-taken"]) : undefined) ??
+        ((marks["bootloop-rescue-role"] === "restored"
+            ? markedRestorePoint(marks["bootloop-rescue-restored-from"], marks["bootloop-rescue-restore-point-taken"])
+            : undefined) ??
             (await findRestorePoint(vm, original, restore.before)));
     // The BEKs are fetched only while the VM still runs on its original disk: once a disk of ours
     // is in, its repair is done.
     const onOriginal = original.toLowerCase() === os.managedDisk.id.toLowerCase();
     const fetchBeks = ade && onOriginal ? () => fetchAdeBeks(vm, adeKeys(ade)) : undefined;
-    return { placement: { scope: f.subscriptionId.toLowerCase(), region: found.location, zone }, originalDiskId: original, facts: { ...facts }, restorePoint, fetchBeks };
+    return {
+        placement: { scope: f.subscriptionId.toLowerCase(), region: found.location, zone },
+        originalDiskId: original,
+        facts: { ...facts },
+        restorePoint,
+        fetchBeks,
+    };
 }
 
 /** Roles our fixed and restored disks carry; such a disk names the original it replaced. */
 const OURS = ["fixed", "restored"];
-const DISK_ID = /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/disks\/[A-Za-z0-9_.-]{1,80}$/;
+const DISK_ID =
+    /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[A-Za-z0-9_.()-]{1,90}\/providers\/Microsoft\.Compute\/disks\/[A-Za-z0-9_.-]{1,80}$/;
 
 /** The original OS disk: the current one, unless that is a disk of ours, which names it. */
 function originalDisk(current: string, tags: Record<string, string>): string {
     if (!OURS.includes(tags["bootloop-rescue-role"] ?? "")) return current;
     const original = tags["bootloop-rescue-original"] ?? "";
-    if (!DISK_ID.test(original)) throw new Error(`it runs on ${current}, a bootloop-rescue disk that does not name the original OS disk it replaced (tag bootloop-rescue-original)`);
+    if (!DISK_ID.test(original))
+        throw new Error(
+            `it runs on ${current}, a bootloop-rescue disk that does not name the original OS disk it replaced (tag bootloop-rescue-original)`,
+        );
     return original;
 }
 
@@ -109,7 +133,13 @@ async function findRestorePoint(vm: VmEntry, original: string, before: string) {
         RESTORE_BEFORE: before,
         ...(vm.restoreFrom ? { RESTORE_FROM: vm.restoreFrom } : {}),
     });
-    return chooseRestorePoint(candidates, { explicit: vm.restoreFrom, before, disk: original, isOriginal: (source) => source.toLowerCase() === original.toLowerCase(), otherDiskAllowed: vm.restoreFromOtherDisk });
+    return chooseRestorePoint(candidates, {
+        explicit: vm.restoreFrom,
+        before,
+        disk: original,
+        isOriginal: (source) => source.toLowerCase() === original.toLowerCase(),
+        otherDiskAllowed: vm.restoreFromOtherDisk,
+    });
 }
 
 /** The OS disk name of an offline-plan VM placeholder. */
@@ -125,8 +155,14 @@ function offlineAdeSettings(rg: string, disk: string) {
         encryptionSettingsVersion: "1.1",
         encryptionSettings: [
             {
-                diskEncryptionKey: { secretUrl: `https://${vault}.vault.azure.net/secrets/bek-${shortHash(disk)}/${version(disk)}`, sourceVault: { id: vaultId } },
-                keyEncryptionKey: { keyUrl: `https://${vault}.vault.azure.net/keys/ade-kek/${version(vault)}`, sourceVault: { id: vaultId } },
+                diskEncryptionKey: {
+                    secretUrl: `https://${vault}.vault.azure.net/secrets/bek-${shortHash(disk)}/${version(disk)}`,
+                    sourceVault: { id: vaultId },
+                },
+                keyEncryptionKey: {
+                    keyUrl: `https://${vault}.vault.azure.net/keys/ade-kek/${version(vault)}`,
+                    sourceVault: { id: vaultId },
+                },
             },
         ],
     };
@@ -136,18 +172,26 @@ function offlineAdeSettings(rg: string, disk: string) {
  * Placeholders for the offline plan, from the lookup's arguments and the inventory entry they name
  * (its subscription, and its location and zone when given): never a real resource.
  */
-export function offlineAzureLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[]): Record<string, unknown> | undefined {
+export function offlineAzureLookup(
+    token: string,
+    inputs: Record<string, unknown>,
+    vms: readonly VmEntry[],
+): Record<string, unknown> | undefined {
     const h = (text: string) => shortHash(text);
     switch (token) {
         case "azure-native:compute:getVirtualMachine": {
             const rg = String(inputs.resourceGroupName);
             const name = String(inputs.vmName);
-            const entry = vms.find((v) => v.fields.resourceGroup.toLowerCase() === rg.toLowerCase() && v.fields.vmName.toLowerCase() === name.toLowerCase());
+            const entry = vms.find(
+                (v) => v.fields.resourceGroup.toLowerCase() === rg.toLowerCase() && v.fields.vmName.toLowerCase() === name.toLowerCase(),
+            );
             const sub = entry?.fields.subscriptionId ?? "00000000-0000-0000-0000-000000000000";
             const n = parseInt(h(`${rg}/${name}`), 16);
             const location = entry?.fields.location ?? ["eastus2", "westeurope"][n % 2];
             const zone = entry?.fields.zone ?? String(1 + (n % 3));
-            const osDiskId = entry?.fields.osDiskId ?? `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${offlineOsDiskName(name)}`;
+            const osDiskId =
+                entry?.fields.osDiskId ??
+                `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${offlineOsDiskName(name)}`;
             const nicId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/networkInterfaces/${name}-nic`;
             const answer = {
                 id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`,
@@ -158,17 +202,42 @@ export function offlineAzureLookup(token: string, inputs: Record<string, unknown
                 storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: osDiskId } } },
                 networkProfile: { networkInterfaces: [{ id: nicId }] },
             };
-            const invented = [entry?.fields.location ? undefined : location, entry?.fields.zone ? undefined : zone, entry?.fields.osDiskId ? undefined : osDiskId, nicId, entry ? undefined : sub];
+            const invented = [
+                entry?.fields.location ? undefined : location,
+                entry?.fields.zone ? undefined : zone,
+                entry?.fields.osDiskId ? undefined : osDiskId,
+                nicId,
+                entry ? undefined : sub,
+            ];
             return withPlaceholders(answer, invented, entry ? [entry.key] : undefined);
         }
         case "azure-native:compute:getDisk": {
             const rg = String(inputs.resourceGroupName);
-            const osDiskName = (v: VmEntry) => (v.fields.osDiskId ? parseResourceId(v.fields.osDiskId).name : offlineOsDiskName(v.fields.vmName));
-            const ade = vms.some((v) => v.fields.diskEncryption === "ade" && v.fields.resourceGroup.toLowerCase() === rg.toLowerCase() && osDiskName(v).toLowerCase() === String(inputs.diskName).toLowerCase());
-            const disk = { name: inputs.diskName, sku: { name: "Premium_LRS" }, hyperVGeneration: "V2", osType: "Windows", securityProfile: { securityType: "TrustedLaunch" }, encryption: { type: "EncryptionAtRestWithPlatformKey" }, diskSizeGB: 128 };
+            const osDiskName = (v: VmEntry) =>
+                v.fields.osDiskId ? parseResourceId(v.fields.osDiskId).name : offlineOsDiskName(v.fields.vmName);
+            const ade = vms.some(
+                (v) =>
+                    v.fields.diskEncryption === "ade" &&
+                    v.fields.resourceGroup.toLowerCase() === rg.toLowerCase() &&
+                    osDiskName(v).toLowerCase() === String(inputs.diskName).toLowerCase(),
+            );
+            const disk = {
+                name: inputs.diskName,
+                sku: { name: "Premium_LRS" },
+                hyperVGeneration: "V2",
+                osType: "Windows",
+                securityProfile: { securityType: "TrustedLaunch" },
+                encryption: { type: "EncryptionAtRestWithPlatformKey" },
+                diskSizeGB: 128,
+            };
             if (!ade) return withPlaceholders(disk, []);
             const settings = offlineAdeSettings(rg, String(inputs.diskName));
-            const urls = settings.encryptionSettings.flatMap((e) => [e.diskEncryptionKey.secretUrl, e.diskEncryptionKey.sourceVault.id, e.keyEncryptionKey.keyUrl, e.keyEncryptionKey.sourceVault.id]);
+            const urls = settings.encryptionSettings.flatMap((e) => [
+                e.diskEncryptionKey.secretUrl,
+                e.diskEncryptionKey.sourceVault.id,
+                e.keyEncryptionKey.keyUrl,
+                e.keyEncryptionKey.sourceVault.id,
+            ]);
             return withPlaceholders({ ...disk, encryptionSettingsCollection: settings }, urls);
         }
         case "azure-native:network:getNetworkInterface": {
@@ -181,17 +250,37 @@ export function offlineAzureLookup(token: string, inputs: Record<string, unknown
             if (env.BOOTLOOP_LOOKUP !== "azure-restore-points") return undefined;
             const disk = parseResourceId(String(env.DISK_ID));
             return offlineRestoreAnswer(
-                offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly`, OFFLINE_SOURCE: env.DISK_ID }),
+                offlineRestorePoints({
+                    ...env,
+                    OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly`,
+                    OFFLINE_SOURCE: env.DISK_ID,
+                }),
                 env.RESTORE_FROM,
             );
         }
         case SECRET_LOOKUP: {
             if (inputs.lookup !== "azure-ade-key") return undefined;
             // A stand-in key file: the plan keeps it as a secret, as it keeps the real one.
-            return { stdout: Buffer.from(`offline plan placeholder, no key fetched: ${(inputs.environment as Record<string, string>).SECRET_URL}`.padEnd(96, ".")).toString("base64") };
+            return {
+                stdout: Buffer.from(
+                    `offline plan placeholder, no key fetched: ${(inputs.environment as Record<string, string>).SECRET_URL}`.padEnd(
+                        96,
+                        ".",
+                    ),
+                ).toString("base64"),
+            };
         }
         case "azure-native:compute:getVirtualMachineRunCommandByVirtualMachine":
-            return { instanceView: { exitCode: 0, output: JSON.stringify({ tool: "bootloop-rescue/repair-disk", outcome: "planned", message: "offline plan: no repair ran" }) } };
+            return {
+                instanceView: {
+                    exitCode: 0,
+                    output: JSON.stringify({
+                        tool: "bootloop-rescue/repair-disk",
+                        outcome: "planned",
+                        message: "offline plan: no repair ran",
+                    }),
+                },
+            };
         default:
             return undefined;
     }

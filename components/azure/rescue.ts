@@ -33,12 +33,18 @@ let unusableKey: string | undefined;
  */
 export function unusableSshKey(): string {
     if (unusableKey) return unusableKey;
-    const blocks = [0, 1, 2, 3].map((i) => createHash("sha512").update(`bootloop-rescue: no one holds the private key of this rescue VM (${i})`).digest());
+    const blocks = [0, 1, 2, 3].map((i) =>
+        createHash("sha512").update(`bootloop-rescue: no one holds the private key of this rescue VM (${i})`).digest(),
+    );
     const n = Buffer.concat(blocks);
     n[0] |= 0x80;
     n[n.length - 1] |= 0x01;
     const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, (b.length >> 8) & 0xff, b.length & 0xff]), b]);
-    const blob = Buffer.concat([field(Buffer.from("ssh-rsa")), field(Buffer.from([0x01, 0x00, 0x01])), field(Buffer.concat([Buffer.from([0]), n]))]);
+    const blob = Buffer.concat([
+        field(Buffer.from("ssh-rsa")),
+        field(Buffer.from([0x01, 0x00, 0x01])),
+        field(Buffer.concat([Buffer.from([0]), n])),
+    ]);
     unusableKey = `ssh-rsa ${blob.toString("base64")} bootloop-rescue-no-login`;
     return unusableKey;
 }
@@ -167,7 +173,10 @@ export class AzureRescueFleet {
             // Pinned for the life of the pool, like its data disks: a new image or cloud-init would
             // replace the VM and kill the repairs on it; they apply to pools created after them.
             // (The tools travel in their own Run Command, versioned.)
-            pulumi.mergeOptions(opts, { ignoreChanges: ["storageProfile.dataDisks", "storageProfile.imageReference", "osProfile.customData"], customTimeouts: { create: "30m", delete: "30m" } }),
+            pulumi.mergeOptions(opts, {
+                ignoreChanges: ["storageProfile.dataDisks", "storageProfile.imageReference", "osProfile.customData"],
+                customTimeouts: { create: "30m", delete: "30m" },
+            }),
         );
         // The tools travel once per rescue VM, not in every repair (state stays small per VM).
         where.tools = new compute.VirtualMachineRunCommandByVirtualMachine(

@@ -3,9 +3,27 @@ import { Provider } from "@pulumi/azure-native/provider";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { evidenceAfterReport, rebootCommandSettings, rebootStep, rollbackStep, swapCommandSettings, swapReport, unpackEvidence } from "../core/cloud-steps";
+import {
+    evidenceAfterReport,
+    rebootCommandSettings,
+    rebootStep,
+    rollbackStep,
+    swapCommandSettings,
+    swapReport,
+    unpackEvidence,
+} from "../core/cloud-steps";
 import { RuleSet, Settings } from "../core/contract/settings";
-import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/contract/cloud-path";
+import {
+    AttachStep,
+    BackupStep,
+    DiskStep,
+    RebootStep,
+    RepairStep,
+    RescueStep,
+    RollbackStep,
+    StepContext,
+    SwapStep,
+} from "../core/contract/cloud-path";
 import { RESCUE_LIB, rescueTools } from "../../rescue/payload";
 import { AzureFacts } from "./lookups";
 import { AdeCollection } from "./ade";
@@ -85,7 +103,13 @@ export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
  * A managed disk copied from `sourceId`, in the VM's zone, with what the OS-disk swap needs. Disks
  * that may become the OS disk name the original, so later lookups find it.
  */
-function copiedDisk(env: AzureStepEnv, ctx: StepContext, role: "scratch" | "fixed" | "restored", sourceId: pulumi.Input<string>, extra: pulumi.CustomResourceOptions): compute.Disk {
+function copiedDisk(
+    env: AzureStepEnv,
+    ctx: StepContext,
+    role: "scratch" | "fixed" | "restored",
+    sourceId: pulumi.Input<string>,
+    extra: pulumi.CustomResourceOptions,
+): compute.Disk {
     const f = facts(ctx);
     return new compute.Disk(
         chainStepName(ctx.vm.slug, role),
@@ -108,7 +132,9 @@ function rootCandidateMarks(ctx: StepContext, role: "scratch" | "fixed" | "resto
     const point = role === "restored" ? ctx.vm.restorePoint! : undefined;
     return {
         "bootloop-rescue-original": ctx.vm.originalDiskId,
-        ...(point ? { "bootloop-rescue-restored-from": point.id, "bootloop-rescue-restore-point-taken": instantMark(point.createdAt) } : {}),
+        ...(point
+            ? { "bootloop-rescue-restored-from": point.id, "bootloop-rescue-restore-point-taken": instantMark(point.createdAt) }
+            : {}),
     };
 }
 
@@ -158,7 +184,11 @@ export interface AzureRepairStep extends RepairStep {
     resource: compute.VirtualMachineRunCommandByVirtualMachine;
 }
 
-export function repair(env: AzureStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): AzureRepairStep | undefined {
+export function repair(
+    env: AzureStepEnv,
+    ctx: StepContext,
+    attached: { attach: AttachStep; rescue: RescueStep } | undefined,
+): AzureRepairStep | undefined {
     // The Run Command lives under the rescue VM and goes with it at teardown: the swap keeps the evidence.
     if (!attached) return undefined;
     const where = env.rescueOf(attached.rescue);
@@ -200,17 +230,32 @@ const RETIRED = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGro
 
 export function fixedDisk(env: AzureStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {
     // A copy of the repaired scratch disk: never attached to anything before the swap.
-    const disk = copiedDisk(env, ctx, "fixed", source ? source.scratch.diskId : RETIRED, { ignoreChanges: ["creationData"], customTimeouts: { create: "120m" } });
+    const disk = copiedDisk(env, ctx, "fixed", source ? source.scratch.diskId : RETIRED, {
+        ignoreChanges: ["creationData"],
+        customTimeouts: { create: "120m" },
+    });
     return { resource: disk, diskId: disk.id };
 }
 
 /** What every command of the VM gets: where the VM is, and its label. */
 function vmEnv(ctx: StepContext): Record<string, string> {
-    return { SUBSCRIPTION_ID: ctx.vm.fields.subscriptionId, RESOURCE_GROUP: ctx.vm.fields.resourceGroup, VM_NAME: ctx.vm.fields.vmName, VM_LABEL: ctx.vm.label };
+    return {
+        SUBSCRIPTION_ID: ctx.vm.fields.subscriptionId,
+        RESOURCE_GROUP: ctx.vm.fields.resourceGroup,
+        VM_NAME: ctx.vm.fields.vmName,
+        VM_LABEL: ctx.vm.label,
+    };
 }
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: AzureStepEnv, ctx: StepContext, step: ChainStep, script: Parameters<typeof azureCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(
+    env: AzureStepEnv,
+    ctx: StepContext,
+    step: ChainStep,
+    script: Parameters<typeof azureCommandLine>[0],
+    environment: Record<string, pulumi.Input<string>>,
+    minutes: number,
+): local.Command {
     return new local.Command(
         chainStepName(ctx.vm.slug, step),
         {
@@ -227,15 +272,22 @@ export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repai
     // A finished swap never runs again: its report and the evidence it read back stay in state
     // through teardown (which deletes the repair Run Command with the rescue VM).
     const core = swapCommandSettings(env.settings, ctx);
-    const command = scriptCommand(env, ctx, "swap", "swap", {
-        ...core.environment,
-        ORIGINAL_DISK_ID: ctx.vm.originalDiskId,
-        FIXED_DISK_ID: fixed.diskId,
-        // Where the swap reads the evidence (one call), so that state holds it once, in the
-        // swap's output, rather than in an input (kept twice: as input and as output).
-        // (Core hands the swap what this session's repair returned.)
-        REPAIR_RUN_COMMAND_ID: repair ? (repair as AzureRepairStep).resource.id : "",
-    }, core.minutes);
+    const command = scriptCommand(
+        env,
+        ctx,
+        "swap",
+        "swap",
+        {
+            ...core.environment,
+            ORIGINAL_DISK_ID: ctx.vm.originalDiskId,
+            FIXED_DISK_ID: fixed.diskId,
+            // Where the swap reads the evidence (one call), so that state holds it once, in the
+            // swap's output, rather than in an input (kept twice: as input and as output).
+            // (Core hands the swap what this session's repair returned.)
+            REPAIR_RUN_COMMAND_ID: repair ? (repair as AzureRepairStep).resource.id : "",
+        },
+        core.minutes,
+    );
     const report = swapReport(command.stdout);
     const evidence = pulumi.all([command.stdout, command.environment]).apply(([stdout, environment]) => swapEvidence(stdout, environment));
     return { resource: command, status: report.status, timings: report.timings, evidence };
@@ -256,7 +308,10 @@ export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecov
 
 export function restoredDisk(env: AzureStepEnv, ctx: StepContext): DiskStep {
     // A new managed disk from the chosen snapshot: never attached to anything before the swap.
-    const disk = copiedDisk(env, ctx, "restored", ctx.vm.restorePoint!.id, { ignoreChanges: ["creationData"], customTimeouts: { create: "120m" } });
+    const disk = copiedDisk(env, ctx, "restored", ctx.vm.restorePoint!.id, {
+        ignoreChanges: ["creationData"],
+        customTimeouts: { create: "120m" },
+    });
     return { resource: disk, diskId: disk.id };
 }
 

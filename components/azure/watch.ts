@@ -16,7 +16,12 @@ const TRANSIENT =
     /Too ?Many ?Requests|Status(Code)?:? ?(429|409|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out/i;
 const THROTTLING = /Too ?Many ?Requests|Status(Code)?:? ?429\b|\b429 Client Error/i;
 
-type View = { id?: string; name?: string; instanceView?: { statuses?: { code: string }[]; vmAgent?: { statuses?: { displayStatus?: string }[] } }; storageProfile?: { osDisk?: { managedDisk?: { id?: string } } } };
+type View = {
+    id?: string;
+    name?: string;
+    instanceView?: { statuses?: { code: string }[]; vmAgent?: { statuses?: { displayStatus?: string }[] } };
+    storageProfile?: { osDisk?: { managedDisk?: { id?: string } } };
+};
 type Model = { id?: string; name?: string; storageProfile?: { dataDisks?: { lun: number; managedDisk?: { id?: string } }[] } };
 
 const lower = (s: string | undefined) => (s ?? "").toLowerCase();
@@ -28,7 +33,14 @@ function list<T>(text: string): T[] {
 }
 
 function call(cli: CliRunner, f: Fields, op: string, args: string[], cost: number): Promise<string> {
-    return cli.run({ cloud: "azure", scope: scopeOf(f), op, command: "az", args: [...op.split(" "), ...args, "--output", "json", "--only-show-errors"], cost });
+    return cli.run({
+        cloud: "azure",
+        scope: scopeOf(f),
+        op,
+        command: "az",
+        args: [...op.split(" "), ...args, "--output", "json", "--only-show-errors"],
+        cost,
+    });
 }
 
 async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>> {

@@ -1,7 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as evidenceLine from "./scripts/evidence";
 import { Settings } from "./contract/settings";
-import { AttachStep, BackupStep, CloudSession, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext } from "./contract/cloud-path";
+import {
+    AttachStep,
+    BackupStep,
+    CloudSession,
+    DiskStep,
+    RebootStep,
+    RepairStep,
+    RescueStep,
+    RollbackStep,
+    StepContext,
+} from "./contract/cloud-path";
 
 /**
  * A cloud's steps as plain functions of the cloud's per-run environment `E`. `bindSteps` turns
@@ -83,7 +93,13 @@ export function rebootStep(command: pulumi.Resource & { stdout: pulumi.Output<st
 /** The rollback command's report as a rollback step. */
 export function rollbackStep(command: pulumi.Resource & { stdout: pulumi.Output<string> }): RollbackStep {
     const report = commandReport<RollbackReport>(command.stdout, { status: "unknown", message: "", replacedDiskId: "", timings: {} });
-    return { resource: command, status: report.status, replacedDiskId: report.replacedDiskId, message: report.message, timings: report.timings };
+    return {
+        resource: command,
+        status: report.status,
+        replacedDiskId: report.replacedDiskId,
+        message: report.message,
+        timings: report.timings,
+    };
 }
 
 /** What core gives a command step: environment variables, and minutes it may take. */
@@ -96,7 +112,12 @@ export interface CommandSettings {
 export function rebootCommandSettings(settings: Settings, ctx: StepContext, options: { mustRecover: boolean }): CommandSettings {
     const { maxReboots, rebootTimeoutMinutes } = settings;
     return {
-        environment: { MAX_REBOOTS: String(maxReboots), REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60), MUST_RECOVER: String(options.mustRecover), ...teardownFlag(ctx) },
+        environment: {
+            MAX_REBOOTS: String(maxReboots),
+            REBOOT_TIMEOUT_SECONDS: String(rebootTimeoutMinutes * 60),
+            MUST_RECOVER: String(options.mustRecover),
+            ...teardownFlag(ctx),
+        },
         minutes: maxReboots * (rebootTimeoutMinutes + 5) + 10,
     };
 }
@@ -125,7 +146,11 @@ function teardownFlag(ctx: StepContext): Record<string, string> {
 /** Every cloud's swap command: the boot timeout, and the reboot step's outcome when one came first. */
 export function swapCommandSettings(settings: Settings, ctx: StepContext): CommandSettings {
     return {
-        environment: { BOOT_TIMEOUT_SECONDS: String(settings.bootTimeoutMinutes * 60), ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}), ...teardownFlag(ctx) },
+        environment: {
+            BOOT_TIMEOUT_SECONDS: String(settings.bootTimeoutMinutes * 60),
+            ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
+            ...teardownFlag(ctx),
+        },
         minutes: settings.bootTimeoutMinutes + 30,
     };
 }
@@ -144,7 +169,9 @@ export function packEvidence(evidence: string): string {
  */
 export function evidenceAfterReport(stdout: string | undefined): string {
     const lines = (stdout ?? "").trim().split("\n");
-    return lines.length > 1 ? unpackEvidence(lines[lines.length - 1]) : JSON.stringify({ outcome: "unknown", message: "the swap printed no evidence after its report" });
+    return lines.length > 1
+        ? unpackEvidence(lines[lines.length - 1])
+        : JSON.stringify({ outcome: "unknown", message: "the swap printed no evidence after its report" });
 }
 
 /**

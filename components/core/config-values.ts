@@ -48,7 +48,8 @@ export class ConfigReader {
         }
         const out: Record<string, string> = {};
         for (const [k, v] of Object.entries(parsed)) {
-            if (!keyPattern.test(k) || typeof v !== "string" || !valuePattern.test(v)) this.bad(key, `entry ${show(k)}: ${show(v)} is not valid; expected ${expected}`);
+            if (!keyPattern.test(k) || typeof v !== "string" || !valuePattern.test(v))
+                this.bad(key, `entry ${show(k)}: ${show(v)} is not valid; expected ${expected}`);
             else out[k] = v;
         }
         return out;
@@ -63,7 +64,9 @@ export class ConfigReader {
         } catch {
             return this.bad(key, `${show(value)} is not a valid regular expression`) ?? fallback;
         }
-        return value.length <= 200 && !/[\n\r]/.test(value) ? value : (this.bad(key, "must be one line of at most 200 characters") ?? fallback);
+        return value.length <= 200 && !/[\n\r]/.test(value)
+            ? value
+            : (this.bad(key, "must be one line of at most 200 characters") ?? fallback);
     }
 }
 
@@ -98,18 +101,35 @@ const OWN_PREFIX = "bootloop-rescue";
  * the common form breaks), else the common `tags` map. Every entry is checked against the cloud's
  * rules; none may touch the keys the stack reads back (its own prefix, the cloud's reserved ones).
  */
-export function readTags(r: ConfigReader, config: ConfigSource, commonKey: string, overrideKey: string, rules: TagRules): Record<string, string> {
+export function readTags(
+    r: ConfigReader,
+    config: ConfigSource,
+    commonKey: string,
+    overrideKey: string,
+    rules: TagRules,
+): Record<string, string> {
     const key = config.get(`${NAMESPACE}:${overrideKey}`) !== undefined ? overrideKey : commonKey;
     const tags = r.map(key, /^[^]{1,1000}$/, /^[^]{0,1000}$/, `${rules.noun} key: value`);
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(tags)) {
         const lower = k.toLowerCase();
-        const clash = lower.startsWith(OWN_PREFIX) ? `keys starting with ${OWN_PREFIX} are the stack's own` : rules.reservedPrefixes.find((p) => lower.startsWith(p)) ? `the cloud reserves keys starting with ${rules.reservedPrefixes.find((p) => lower.startsWith(p))}` : rules.ownKeys.includes(k) ? `the stack sets ${k} itself` : undefined;
+        const clash = lower.startsWith(OWN_PREFIX)
+            ? `keys starting with ${OWN_PREFIX} are the stack's own`
+            : rules.reservedPrefixes.find((p) => lower.startsWith(p))
+              ? `the cloud reserves keys starting with ${rules.reservedPrefixes.find((p) => lower.startsWith(p))}`
+              : rules.ownKeys.includes(k)
+                ? `the stack sets ${k} itself`
+                : undefined;
         const alternative = key === commonKey ? `; set ${overrideKey} to give this cloud its own ${rules.noun}s` : "";
         if (clash) r.reject(key, `entry ${show(k)}: ${clash}`);
-        else if (!rules.key.test(k) || !rules.value.test(v)) r.reject(key, `entry ${show(k)}: ${show(v)} is not a valid ${rules.noun}; expected ${rules.expected}${alternative}`);
+        else if (!rules.key.test(k) || !rules.value.test(v))
+            r.reject(key, `entry ${show(k)}: ${show(v)} is not a valid ${rules.noun}; expected ${rules.expected}${alternative}`);
         else out[k] = v;
     }
-    if (Object.keys(out).length > MAX_USER_TAGS) r.reject(key, `${Object.keys(out).length} ${rules.noun}s; at most ${MAX_USER_TAGS} (the cloud's limit per resource, less the stack's own and an entry's labels)`);
+    if (Object.keys(out).length > MAX_USER_TAGS)
+        r.reject(
+            key,
+            `${Object.keys(out).length} ${rules.noun}s; at most ${MAX_USER_TAGS} (the cloud's limit per resource, less the stack's own and an entry's labels)`,
+        );
     return out;
 }

@@ -33,7 +33,11 @@ interface RecordMatch {
  */
 export function abridgeEvidence(document: string, keptBy: string): string {
     if (document === "") return "";
-    const full: FullEvidenceRef = { sha256: createHash("sha256").update(document, "utf8").digest("hex"), bytes: Buffer.byteLength(document, "utf8"), keptBy };
+    const full: FullEvidenceRef = {
+        sha256: createHash("sha256").update(document, "utf8").digest("hex"),
+        bytes: Buffer.byteLength(document, "utf8"),
+        keptBy,
+    };
     let parsed: unknown;
     try {
         parsed = JSON.parse(document);
@@ -51,7 +55,11 @@ export function abridgeEvidence(document: string, keptBy: string): string {
         budget -= moved.length;
         const matches: RecordMatch[] = moved.map((m) => pick(m, ["path", "modifiedAt", "sha256", "action"]));
         const notListed = all.length - matches.length;
-        return { ...pick(v, ["partition", "outcome", "message", "quarantineFolder"]), matches, ...(notListed > 0 ? { matchesNotListed: notListed } : {}) };
+        return {
+            ...pick(v, ["partition", "outcome", "message", "quarantineFolder"]),
+            matches,
+            ...(notListed > 0 ? { matchesNotListed: notListed } : {}),
+        };
     });
     return JSON.stringify({ ...top, volumes: abridged, full });
 }

@@ -47,7 +47,14 @@ export interface PlanSummary {
     /** Waves in order, each with its VMs' labels. */
     waves: { wave: number; vms: string[] }[];
     /** Rescue VMs per zone. */
-    rescuePools: { cloud: string; scope: string; region: string; zone: string; capacity: number; rescueVms: { name: string; vms: string[] }[] }[];
+    rescuePools: {
+        cloud: string;
+        scope: string;
+        region: string;
+        zone: string;
+        capacity: number;
+        rescueVms: { name: string; vms: string[] }[];
+    }[];
 }
 
 /**
@@ -67,7 +74,14 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
     if (problems.length > 0) throw new InputError(problems);
     const { result } = await Recovery.create(
         "recovery",
-        { vms, paths: args.paths, settings: { ...settings, rollback }, cloudConfigs, secret: args.secret, inventoryFile: settings.inventory },
+        {
+            vms,
+            paths: args.paths,
+            settings: { ...settings, rollback },
+            cloudConfigs,
+            secret: args.secret,
+            inventoryFile: settings.inventory,
+        },
         args.rootOptions,
     );
     return { plan: summarize(result.plan), vms: result.records, result, settings };
@@ -77,7 +91,13 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
  * Each cloud's own settings, read and validated for the clouds the inventory uses; a bad value is
  * a problem naming the stack file and key, added to `problems`.
  */
-export function configureClouds(paths: readonly CloudPath[], vms: readonly VmEntry[], config: ConfigSource, stackFile: string, problems: Problem[]): Map<string, unknown> {
+export function configureClouds(
+    paths: readonly CloudPath[],
+    vms: readonly VmEntry[],
+    config: ConfigSource,
+    stackFile: string,
+    problems: Problem[],
+): Map<string, unknown> {
     const built = new Map(paths.map((p) => [p.identity.cloud, p]));
     const cloudConfigs = new Map<string, unknown>();
     for (const cloud of new Set(vms.map((v) => v.cloud))) {
@@ -95,10 +115,15 @@ export function configureClouds(paths: readonly CloudPath[], vms: readonly VmEnt
  * Reads and validates an inventory file the way every run does (`pulumi up`, `npm run plan`,
  * `npm run shard`): one InputError with every problem, naming the file, entry, line and field.
  */
-export function loadInventory(file: string, baseDir: string, identities: readonly CloudIdentity[], paths: readonly CloudPath[], config: ConfigSource): VmEntry[] {
+export function loadInventory(
+    file: string,
+    baseDir: string,
+    identities: readonly CloudIdentity[],
+    paths: readonly CloudPath[],
+    config: ConfigSource,
+): VmEntry[] {
     return validateInventory(readInventory(file, baseDir), inventoryContext(identities, paths, config));
 }
-
 
 /**
  * The keys of the VMs `rollback` names (by label or key, without regard to letter case); a name
@@ -115,17 +140,32 @@ function rollbackKeys(names: Settings["rollback"], vms: readonly VmEntry[], stac
     for (const name of names) {
         const key = byName.get(name.toLowerCase());
         if (key) keys.push(key);
-        else problems.push({ file: stackFile, field: `${NAMESPACE}:rollback`, message: `${show(name)} is not a VM of the inventory; name a VM by its label (e.g. ${show(vms[0]?.label ?? "aws us-east-1/i-…")}) or key, or use all` });
+        else
+            problems.push({
+                file: stackFile,
+                field: `${NAMESPACE}:rollback`,
+                message: `${show(name)} is not a VM of the inventory; name a VM by its label (e.g. ${show(vms[0]?.label ?? "aws us-east-1/i-…")}) or key, or use all`,
+            });
     }
     return keys;
 }
 
 /** Strategy restore loses what was written after the backup: the stack must say it accepts that. */
-function requireDataLossAcknowledgement(settings: Settings, vms: readonly VmEntry[], rollback: Settings["rollback"], stackFile: string, problems: Problem[]): void {
+function requireDataLossAcknowledgement(
+    settings: Settings,
+    vms: readonly VmEntry[],
+    rollback: Settings["rollback"],
+    stackFile: string,
+    problems: Problem[],
+): void {
     if (settings.acceptDataLoss) return;
     const restoring = vms.filter((v) => REMEDIES[v.strategy].restores && rollback !== "all" && !rollback.includes(v.key));
     if (restoring.length === 0) return;
-    const shown = restoring.slice(0, 3).map((v) => `vms[${v.index}] ${v.label}`).join(", ") + (restoring.length > 3 ? ` and ${restoring.length - 3} more` : "");
+    const shown =
+        restoring
+            .slice(0, 3)
+            .map((v) => `vms[${v.index}] ${v.label}`)
+            .join(", ") + (restoring.length > 3 ? ` and ${restoring.length - 3} more` : "");
     problems.push({
         file: stackFile,
         field: `${NAMESPACE}:acceptDataLoss`,

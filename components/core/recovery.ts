@@ -59,7 +59,11 @@ export class Recovery extends pulumi.ComponentResource {
      * the plan is declared. Rejects with an {@link InputError} when lookups fail; no cloud resource
      * has been declared then.
      */
-    static async create(name: string, args: RecoveryArgs, opts?: pulumi.ComponentResourceOptions): Promise<{ recovery: Recovery; result: RecoveryResult }> {
+    static async create(
+        name: string,
+        args: RecoveryArgs,
+        opts?: pulumi.ComponentResourceOptions,
+    ): Promise<{ recovery: Recovery; result: RecoveryResult }> {
         const recovery = new Recovery(name, opts);
         return { recovery, result: await recovery.declare(args) };
     }
@@ -87,7 +91,8 @@ export class Recovery extends pulumi.ComponentResource {
         }
         const plan = buildPlan(placed, {
             ...settings,
-            disksPerRescue: (cloud) => settings.disksPerRescue[cloud] ?? settings.disksPerRescue["*"] ?? pathOf.get(cloud)!.disksPerRescue.default,
+            disksPerRescue: (cloud) =>
+                settings.disksPerRescue[cloud] ?? settings.disksPerRescue["*"] ?? pathOf.get(cloud)!.disksPerRescue.default,
         });
 
         // One component per zone: its rescue VMs and the chains of its VMs. A VM's zone is where
@@ -109,8 +114,12 @@ export class Recovery extends pulumi.ComponentResource {
             for (const pool of plan.rescuePools) {
                 const zone = zoneOf(pool.cloud, pool.placement);
                 for (const member of pool.members) {
-                    const keySecrets = member.vms.flatMap((key) => (keySecretOf.has(key) ? [{ vm: byKey.get(key)!, secret: keySecretOf.get(key)! }] : []));
-                    const rescue = sessions.get(pool.cloud)!.rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, keySecrets, opts: { parent: zone } });
+                    const keySecrets = member.vms.flatMap((key) =>
+                        keySecretOf.has(key) ? [{ vm: byKey.get(key)!, secret: keySecretOf.get(key)! }] : [],
+                    );
+                    const rescue = sessions
+                        .get(pool.cloud)!
+                        .rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, keySecrets, opts: { parent: zone } });
                     rescues.set(member.name, rescue);
                 }
             }
@@ -121,16 +130,20 @@ export class Recovery extends pulumi.ComponentResource {
         let declared = 0;
         for (const wave of plan.waves) {
             const after =
-                previous.length === 0
-                    ? []
-                    : [new local.Command(waveGateName(wave.wave), {}, { parent: this, dependsOn: previous })];
+                previous.length === 0 ? [] : [new local.Command(waveGateName(wave.wave), {}, { parent: this, dependsOn: previous })];
             const verified: pulumi.Resource[] = [];
             for (const [i, key] of wave.vms.entries()) {
                 const vm = byKey.get(key)!;
                 // At most maxInFlight chains at once: the chain in lane i starts after the one
                 // maxInFlight places before it in the wave verified its boot.
                 const lane = i >= settings.maxInFlight ? [verified[i - settings.maxInFlight]] : [];
-                const common = { vm, session: sessions.get(vm.cloud)!, parent: zoneOf(vm.cloud, vm.placement), after: [...after, ...lane], teardown: settings.teardown };
+                const common = {
+                    vm,
+                    session: sessions.get(vm.cloud)!,
+                    parent: zoneOf(vm.cloud, vm.placement),
+                    after: [...after, ...lane],
+                    teardown: settings.teardown,
+                };
                 const chain = vm.rollback
                     ? declareRollback(common)
                     : declareVmChain({
@@ -176,7 +189,11 @@ export function zoneName(cloud: string, placement: Placement): string {
 
 /** The resources of one zone (of one account/subscription/project): rescue VMs and VM chains. */
 export class Zone extends pulumi.ComponentResource {
-    constructor(name: string, private readonly where: { cloud: string; placement: Placement }, opts?: pulumi.ComponentResourceOptions) {
+    constructor(
+        name: string,
+        private readonly where: { cloud: string; placement: Placement },
+        opts?: pulumi.ComponentResourceOptions,
+    ) {
         super("bootloop-rescue:core:Zone", name, {}, opts);
     }
 
@@ -207,9 +224,17 @@ async function resolveAll(
     rolledBack: (vm: VmEntry) => boolean,
     settings: Pick<Settings, "restoreBefore" | "teardown">,
 ): Promise<{ placed: PlacedVm[]; beks: Map<string, pulumi.Output<string>> }> {
-    const restoreFor = (vm: VmEntry) => (REMEDIES[vm.strategy].restores && !rolledBack(vm) ? { before: settings.restoreBefore } : undefined);
+    const restoreFor = (vm: VmEntry) =>
+        REMEDIES[vm.strategy].restores && !rolledBack(vm) ? { before: settings.restoreBefore } : undefined;
     const problems: Problem[] = [];
-    const failed = (vm: VmEntry, reason: unknown) => problems.push({ file, entry: vm.index, line: vm.line, vm: vm.label, message: `lookup failed: ${reason instanceof Error ? reason.message : String(reason)}` });
+    const failed = (vm: VmEntry, reason: unknown) =>
+        problems.push({
+            file,
+            entry: vm.index,
+            line: vm.line,
+            vm: vm.label,
+            message: `lookup failed: ${reason instanceof Error ? reason.message : String(reason)}`,
+        });
     const settled = await Promise.allSettled(
         vms.map(async (vm) => {
             const found = await sessions.get(vm.cloud)!.resolve(vm, restoreFor(vm));

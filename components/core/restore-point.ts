@@ -41,24 +41,37 @@ const iso = (text: string) => {
  */
 export function chooseRestorePoint(candidates: readonly RestoreCandidate[], choice: RestoreChoice): RestorePoint {
     const cutoff = Date.parse(choice.before);
-    const dated = candidates.map((c) => ({ ...c, at: iso(c.createdAt) })).filter((c): c is RestoreCandidate & { at: string } => c.at !== undefined);
+    const dated = candidates
+        .map((c) => ({ ...c, at: iso(c.createdAt) }))
+        .filter((c): c is RestoreCandidate & { at: string } => c.at !== undefined);
     if (choice.explicit) {
         const named = dated.find((c) => c.id.toLowerCase() === choice.explicit!.toLowerCase());
         if (!named) throw new Error(`restoreFrom ${choice.explicit} was not found`);
         if (named.state !== "ready") throw new Error(`restoreFrom ${named.id} is ${named.state}, not ready to make a disk from`);
         if (Date.parse(named.at) >= cutoff) {
-            throw new Error(`restoreFrom ${named.id} was taken at ${named.at}, not before restoreBefore ${choice.before}: it may hold the faulty file; name an older backup, or move restoreBefore if you know it is good`);
+            throw new Error(
+                `restoreFrom ${named.id} was taken at ${named.at}, not before restoreBefore ${choice.before}: it may hold the faulty file; name an older backup, or move restoreBefore if you know it is good`,
+            );
         }
         if (!choice.otherDiskAllowed && !choice.isOriginal(named.source)) {
-            throw new Error(`restoreFrom ${named.id} was taken from ${named.source || "a disk the cloud does not name"}, not from this VM's original OS disk ${choice.disk}; name a backup of this VM's disk, or set restoreFromOtherDisk: true on the entry if that disk is the one you mean`);
+            throw new Error(
+                `restoreFrom ${named.id} was taken from ${named.source || "a disk the cloud does not name"}, not from this VM's original OS disk ${choice.disk}; name a backup of this VM's disk, or set restoreFromOtherDisk: true on the entry if that disk is the one you mean`,
+            );
         }
         return { id: named.id, createdAt: named.at };
     }
-    const usable = dated.filter((c) => c.state === "ready" && Date.parse(c.at) < cutoff).sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+    const usable = dated
+        .filter((c) => c.state === "ready" && Date.parse(c.at) < cutoff)
+        .sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
     if (usable.length === 0) {
         const later = dated.filter((c) => Date.parse(c.at) >= cutoff).sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-        const seen = dated.length === 0 ? "none was found" : `${dated.length} found, ${later.length ? `all from ${later[later.length - 1].at} or later` : "none of them ready"}`;
-        throw new Error(`no backup of its OS disk ${choice.disk} was taken before restoreBefore ${choice.before} (${seen}); name one with restoreFrom, or use strategy repair`);
+        const seen =
+            dated.length === 0
+                ? "none was found"
+                : `${dated.length} found, ${later.length ? `all from ${later[later.length - 1].at} or later` : "none of them ready"}`;
+        throw new Error(
+            `no backup of its OS disk ${choice.disk} was taken before restoreBefore ${choice.before} (${seen}); name one with restoreFrom, or use strategy repair`,
+        );
     }
     return { id: usable[0].id, createdAt: usable[0].at };
 }
@@ -67,8 +80,16 @@ export function chooseRestorePoint(candidates: readonly RestoreCandidate[], choi
  * Runs a cloud's read-only restore-points script where `pulumi up` runs (an invoke, so it runs
  * at preview too) and parses its JSON list. `lookup` names it for the offline plan's placeholders.
  */
-export async function listRestorePoints(lookup: string, script: string, environment: Record<string, string>, opts?: pulumi.InvokeOptions): Promise<RestoreCandidate[]> {
-    const result = await local.run({ command: script, interpreter: ["/bin/bash", "-c"], environment: { ...environment, BOOTLOOP_LOOKUP: lookup } }, opts);
+export async function listRestorePoints(
+    lookup: string,
+    script: string,
+    environment: Record<string, string>,
+    opts?: pulumi.InvokeOptions,
+): Promise<RestoreCandidate[]> {
+    const result = await local.run(
+        { command: script, interpreter: ["/bin/bash", "-c"], environment: { ...environment, BOOTLOOP_LOOKUP: lookup } },
+        opts,
+    );
     const stdout = result.stdout ?? "";
     let parsed: unknown;
     try {
@@ -77,7 +98,12 @@ export async function listRestorePoints(lookup: string, script: string, environm
         throw new Error(`the ${lookup} lookup printed no JSON list: ${stdout.slice(0, 200)}`);
     }
     if (!Array.isArray(parsed)) throw new Error(`the ${lookup} lookup printed no JSON list`);
-    return (parsed as { id: string; createdAt: string; state: string; source?: string | null }[]).map((c) => ({ id: String(c.id), createdAt: String(c.createdAt), state: String(c.state), source: String(c.source ?? "") }));
+    return (parsed as { id: string; createdAt: string; state: string; source?: string | null }[]).map((c) => ({
+        id: String(c.id),
+        createdAt: String(c.createdAt),
+        state: String(c.state),
+        source: String(c.source ?? ""),
+    }));
 }
 
 /** An offline-plan placeholder: one ready backup six hours before the cutoff (or the named one), of OFFLINE_SOURCE. */

@@ -20,7 +20,12 @@ export function scriptText(cloudScriptsDir: string, name: string, libs: readonly
     let text = texts.get(key);
     if (text === undefined) {
         const read = (f: string) => fs.readFileSync(f, "utf8");
-        const parts = [path.join(__dirname, "scripts", "base.sh"), path.join(cloudScriptsDir, "common.sh"), ...libs.map((l) => path.join(cloudScriptsDir, `${l}.sh`)), file];
+        const parts = [
+            path.join(__dirname, "scripts", "base.sh"),
+            path.join(cloudScriptsDir, "common.sh"),
+            ...libs.map((l) => path.join(cloudScriptsDir, `${l}.sh`)),
+            file,
+        ];
         text = parts.map(read).join("\n");
         texts.set(key, text);
     }
@@ -39,8 +44,16 @@ export function scriptHash(text: string): string {
  */
 export function scriptCommandLine(cloudScriptsDir: string, name: string, libs: readonly string[] = []): string {
     const cloud = path.basename(path.dirname(cloudScriptsDir));
-    if (path.relative(PROJECT_DIR, cloudScriptsDir) !== path.join("components", cloud, "scripts")) throw new Error(`internal: ${cloudScriptsDir} is not a cloud's scripts folder`);
-    return ["exec", "/bin/bash", "./components/core/scripts/run.sh", `${cloud}/${name}`, scriptHash(scriptText(cloudScriptsDir, name, libs)), ...libs].join(" ");
+    if (path.relative(PROJECT_DIR, cloudScriptsDir) !== path.join("components", cloud, "scripts"))
+        throw new Error(`internal: ${cloudScriptsDir} is not a cloud's scripts folder`);
+    return [
+        "exec",
+        "/bin/bash",
+        "./components/core/scripts/run.sh",
+        `${cloud}/${name}`,
+        scriptHash(scriptText(cloudScriptsDir, name, libs)),
+        ...libs,
+    ].join(" ");
 }
 
 /**

@@ -32,9 +32,10 @@ export const CONFIG_KEYS: Record<string, string> = {
     rebootTimeoutMinutes: "minutes to wait for a real boot signal after each restart (default 5)",
     restoreBefore: `strategy restore: use the newest backup taken before this UTC instant (default 2024-07-19T04:09:00Z, the first faulty channel file)`,
     acceptDataLoss: "must be true when any VM has strategy restore: data written after its backup is lost",
-    rollback: "VMs whose original OS disk is swapped back in: all, or a list of VM names (labels or keys), e.g. [\"aws us-east-1/i-0abc…\"]",
-    maxInFlight: "VM chains between their first change and their verified boot at once, the rest waiting their turn in wave order (default 500 per core of the runner, at most 2000; `npm run plan` prints it with the `--parallel` to use)",
-    tags: "map of tags (labels on gcp) for everything the stack creates, e.g. {CostCenter: \"4711\", Owner: platform}; each cloud checks them against its rules, and awsTags, azureTags or gcpLabels replace them on one cloud",
+    rollback: 'VMs whose original OS disk is swapped back in: all, or a list of VM names (labels or keys), e.g. ["aws us-east-1/i-0abc…"]',
+    maxInFlight:
+        "VM chains between their first change and their verified boot at once, the rest waiting their turn in wave order (default 500 per core of the runner, at most 2000; `npm run plan` prints it with the `--parallel` to use)",
+    tags: 'map of tags (labels on gcp) for everything the stack creates, e.g. {CostCenter: "4711", Owner: platform}; each cloud checks them against its rules, and awsTags, azureTags or gcpLabels replace them on one cloud',
     ruleSet: `the repair engine's built-in rule set: ${RULE_SETS.join(" or ")} (default ${RULE_SETS[0]}; the second also moves the registry's TxR files into the quarantine on Windows Server 2016 and later)`,
 };
 
@@ -85,7 +86,10 @@ function refuseUnknownKeys(config: ConfigSource, bad: (key: string, message: str
         const key = full.slice(NAMESPACE.length + 1);
         const near = nearestName(key, known);
         if (near === undefined && config.kind(full) === "secret") continue;
-        bad(key, `is not a setting of this project${near ? `: did you mean ${near}?` : ` (the settings are listed in docs/reference.md, "Stack config keys")`} Nothing is declared until it is fixed or removed, as a misspelt setting would be ignored and its default used`);
+        bad(
+            key,
+            `is not a setting of this project${near ? `: did you mean ${near}?` : ` (the settings are listed in docs/reference.md, "Stack config keys")`} Nothing is declared until it is fixed or removed, as a misspelt setting would be ignored and its default used`,
+        );
     }
 }
 
@@ -104,7 +108,10 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
     if (inventory === undefined || inventory.trim() === "") {
         bad("inventory", "missing; set it to this stack's inventory file, e.g. `pulumi config set inventory stacks/prod.yaml`");
     } else if (path.isAbsolute(inventory) || inventory.split(/[\\/]/).includes("..")) {
-        bad("inventory", `${show(inventory)} must be a path inside the project folder (relative, no '..'), so every machine plans the same stack`);
+        bad(
+            "inventory",
+            `${show(inventory)} must be a path inside the project folder (relative, no '..'), so every machine plans the same stack`,
+        );
     }
 
     let canary: WaveSettings["canary"] = { count: 1 };
@@ -142,7 +149,8 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
             const limits = cloud === "*" ? [...clouds.values()] : clouds.has(cloud) ? [clouds.get(cloud)!] : undefined;
             const max = limits ? Math.min(...limits.map((l) => l.max)) : undefined;
             if (!limits) bad("disksPerRescue", `unknown cloud ${show(cloud)}; expected one of ${[...clouds.keys()].join(", ")}`);
-            else if (!Number.isInteger(n) || n < 1 || (max !== undefined && n > max)) bad("disksPerRescue", `${show(value)} for ${cloud} must be a whole number from 1 to ${max}`);
+            else if (!Number.isInteger(n) || n < 1 || (max !== undefined && n > max))
+                bad("disksPerRescue", `${show(value)} for ${cloud} must be a whole number from 1 to ${max}`);
             else disksPerRescue[cloud] = n;
         }
     }
@@ -168,7 +176,8 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
     let maxReboots = 15;
     const rebootsText = get("maxReboots");
     if (rebootsText !== undefined) {
-        if (/^\d{1,3}$/.test(rebootsText.trim()) && Number(rebootsText) >= 1 && Number(rebootsText) <= 100) maxReboots = Number(rebootsText);
+        if (/^\d{1,3}$/.test(rebootsText.trim()) && Number(rebootsText) >= 1 && Number(rebootsText) <= 100)
+            maxReboots = Number(rebootsText);
         else bad("maxReboots", `${show(rebootsText)} must be a whole number of restarts from 1 to 100`);
     }
 
@@ -199,7 +208,8 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
     let maxInFlight = defaultMaxInFlight();
     const inFlightText = get("maxInFlight");
     if (inFlightText !== undefined) {
-        if (/^\d{1,6}$/.test(inFlightText.trim()) && Number(inFlightText) >= 1 && Number(inFlightText) <= 100_000) maxInFlight = Number(inFlightText);
+        if (/^\d{1,6}$/.test(inFlightText.trim()) && Number(inFlightText) >= 1 && Number(inFlightText) <= 100_000)
+            maxInFlight = Number(inFlightText);
         else bad("maxInFlight", `${show(inFlightText)} must be a whole number of VM chains from 1 to 100000`);
     }
 

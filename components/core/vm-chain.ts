@@ -99,7 +99,16 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
         case "reboot": {
             const reboot = args.session.reboot(ctx(args.after), { mustRecover: true });
             return {
-                record: { ...base, status: reboot.status.apply(rebootOutcome), evidence: none, backupId: none, originalDiskId: pulumi.output(vm.originalDiskId), fixedDiskId: none, timings: reboot.timings, rebootAttempts: reboot.attempts },
+                record: {
+                    ...base,
+                    status: reboot.status.apply(rebootOutcome),
+                    evidence: none,
+                    backupId: none,
+                    originalDiskId: pulumi.output(vm.originalDiskId),
+                    fixedDiskId: none,
+                    timings: reboot.timings,
+                    rebootAttempts: reboot.attempts,
+                },
                 verified: reboot.resource,
             };
         }
@@ -136,7 +145,9 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
  * started. Nothing of the chain is declared, so a VM never recovered is never recovered by it;
  * the retained disks of a recovered VM stay in the cloud (Pulumi forgets them, never deletes them).
  */
-export function declareRollback(args: Omit<VmChainArgs, "rescue" | "bitlockerKey" | "bitlockerBek" | "bitlockerSecret" | "restoreBefore">): DeclaredChain {
+export function declareRollback(
+    args: Omit<VmChainArgs, "rescue" | "bitlockerKey" | "bitlockerBek" | "bitlockerSecret" | "restoreBefore">,
+): DeclaredChain {
     const { vm } = args;
     const rollback = args.session.rollback({ vm, teardown: args.teardown, opts: { parent: args.parent, dependsOn: args.after } });
     return {
@@ -176,22 +187,33 @@ function rebootOutcome(status: string): string {
 function repairChain(args: VmChainArgs, ctx: Ctx, after: pulumi.Resource[], rebootStatus?: pulumi.Output<string>): DeclaredChain {
     const { vm, session, teardown } = args;
     const backup = session.backup(ctx(after, true, rebootStatus));
-    let live: { scratch: ReturnType<CloudSession["scratchDisk"]>; attach: ReturnType<CloudSession["attach"]>; rescue: RescueStep } | undefined;
+    let live:
+        { scratch: ReturnType<CloudSession["scratchDisk"]>; attach: ReturnType<CloudSession["attach"]>; rescue: RescueStep } | undefined;
     if (!teardown) {
         if (!args.rescue) throw new Error(`internal: ${vm.label} has no rescue VM`);
         const scratch = session.scratchDisk(ctx([backup.resource], false, rebootStatus), backup);
         const attach = session.attach(ctx([scratch.resource], false, rebootStatus), scratch, args.rescue);
         live = { scratch, attach, rescue: args.rescue };
     }
-    const repair = session.repair(ctx([live ? live.attach.resource : backup.resource], false, rebootStatus), live && { attach: live.attach, rescue: live.rescue });
+    const repair = session.repair(
+        ctx([live ? live.attach.resource : backup.resource], false, rebootStatus),
+        live && { attach: live.attach, rescue: live.rescue },
+    );
     if (!repair && !teardown) throw new Error(`internal: the ${vm.cloud} path declared no repair for ${vm.label}`);
-    const fixed = session.fixedDisk(ctx([repair ? repair.resource : backup.resource], true, rebootStatus), live && repair && { repair, scratch: live.scratch });
+    const fixed = session.fixedDisk(
+        ctx([repair ? repair.resource : backup.resource], true, rebootStatus),
+        live && repair && { repair, scratch: live.scratch },
+    );
     const swap = session.swap(ctx([fixed.resource], false, rebootStatus), fixed, repair);
     // The record abridges the evidence; the full document stays once, in the output of the
     // command that keeps it (the swap's when it reads it back, else the repair's).
-    const keeper = swap.evidence ? { evidence: swap.evidence, resource: swap.resource } : repair?.evidence && { evidence: repair.evidence, resource: repair.resource };
+    const keeper = swap.evidence
+        ? { evidence: swap.evidence, resource: swap.resource }
+        : repair?.evidence && { evidence: repair.evidence, resource: repair.resource };
     if (!keeper) throw new Error(`internal: the ${vm.cloud} path keeps no evidence for ${vm.label}`);
-    const evidence = pulumi.all([keeper.evidence, keeper.resource.urn]).apply(([document, urn]) => abridgeEvidence(document, urn.split("::").pop() ?? ""));
+    const evidence = pulumi
+        .all([keeper.evidence, keeper.resource.urn])
+        .apply(([document, urn]) => abridgeEvidence(document, urn.split("::").pop() ?? ""));
 
     return {
         record: {

@@ -12,7 +12,6 @@ export function defaultCliProcesses(cores: number): number {
     return Math.max(4, Math.min(64, 4 * cores));
 }
 
-
 /**
  * CPU seconds of one real CLI call on a 2-core runner, per cloud (measured with each call answered
  * by a local server; the upper end of each range): what the fleet benchmark and discovery use to

@@ -70,7 +70,15 @@ export class Gate<C extends CloudCli = CloudCli> implements CliRunner {
         return { transient };
     }
 
-    async run(call: { cloud: string; scope: string; op: string; command: string; args: string[]; env?: Record<string, string>; cost?: number }): Promise<string> {
+    async run(call: {
+        cloud: string;
+        scope: string;
+        op: string;
+        command: string;
+        args: string[];
+        env?: Record<string, string>;
+        cost?: number;
+    }): Promise<string> {
         // The watcher's own calls: each answers many waiting steps, so they go first.
         const release = await this.admit(call.cloud, call.scope, call.op, call.cost ?? 1, true);
         let result: { code: number | null; stdout: string; stderr: string };
@@ -87,7 +95,11 @@ export class Gate<C extends CloudCli = CloudCli> implements CliRunner {
 }
 
 /** Runs a process to its end, stdin closed; stdout and stderr collected. */
-function runProcess(command: string, args: string[], env: Record<string, string> | undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runProcess(
+    command: string,
+    args: string[],
+    env: Record<string, string> | undefined,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
         const child = spawn(command, args, { env: env ? { ...process.env, ...env } : process.env, stdio: ["ignore", "pipe", "pipe"] });
         const out: Buffer[] = [];
@@ -95,6 +107,8 @@ function runProcess(command: string, args: string[], env: Record<string, string>
         child.stdout.on("data", (d: Buffer) => out.push(d));
         child.stderr.on("data", (d: Buffer) => err.push(d));
         child.on("error", (e) => resolve({ code: 127, stdout: "", stderr: `${command}: ${e.message}` }));
-        child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+        child.on("close", (code) =>
+            resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+        );
     });
 }

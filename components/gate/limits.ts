@@ -41,7 +41,10 @@ export class TokenBucket {
     private pausedUntil = 0;
     private chain: Promise<void> = Promise.resolve();
 
-    constructor(private readonly limit: Rate, private readonly now: () => number = Date.now) {
+    constructor(
+        private readonly limit: Rate,
+        private readonly now: () => number = Date.now,
+    ) {
         this.tokens = limit.burst;
         this.rate = limit.perSecond;
         this.last = now();

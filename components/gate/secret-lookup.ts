@@ -60,14 +60,25 @@ function runScript(lookup: string, scriptText: string, environment: Record<strin
         execFile(
             "/bin/bash",
             ["-c", scriptText, `bootloop-rescue/${lookup}`],
-            { cwd: PROJECT_DIR, env: { ...process.env, BOOTLOOP_HOME: PROJECT_DIR, ...environment }, maxBuffer: 1 << 20, timeout: 15 * 60_000 },
+            {
+                cwd: PROJECT_DIR,
+                env: { ...process.env, BOOTLOOP_HOME: PROJECT_DIR, ...environment },
+                maxBuffer: 1 << 20,
+                timeout: 15 * 60_000,
+            },
             (error, stdout, stderr) => {
                 if (!error) return resolve(stdout.trim());
                 const said = stderr
                     .split("\n")
                     .filter((l) => l.startsWith("bootloop-rescue: ") && !/was throttled or busy/.test(l))
                     .map((l) => l.slice("bootloop-rescue: ".length));
-                reject(new Error(said.length ? said.join("; ") : `the ${lookup} lookup failed (${error.killed ? "timed out" : `exit ${error.code}`})`));
+                reject(
+                    new Error(
+                        said.length
+                            ? said.join("; ")
+                            : `the ${lookup} lookup failed (${error.killed ? "timed out" : `exit ${error.code}`})`,
+                    ),
+                );
             },
         );
     });

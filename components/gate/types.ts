@@ -14,7 +14,15 @@ export interface CliRunner {
      * `cost` is the number of API requests the call makes (default 1). Resolves with stdout;
      * rejects with a {@link CliError}.
      */
-    run(call: { cloud: string; scope: string; op: string; command: string; args: string[]; env?: Record<string, string>; cost?: number }): Promise<string>;
+    run(call: {
+        cloud: string;
+        scope: string;
+        op: string;
+        command: string;
+        args: string[];
+        env?: Record<string, string>;
+        cost?: number;
+    }): Promise<string>;
 }
 
 /** A CLI call that failed: its stderr, and whether another try may succeed. */

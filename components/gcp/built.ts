@@ -7,7 +7,8 @@ export const gcpBuilt: BuiltCloud = {
     identity: gcpIdentity,
     strategies: STRATEGIES,
     bitlocker: {
-        stackConfig: "on gcp, BitLocker keys never pass through the deployer or instance metadata: put them in a Secret Manager secret and name it in bitlockerSecret (the rescue instance reads it with its own service account), or let `npm run import-keys` do both",
+        stackConfig:
+            "on gcp, BitLocker keys never pass through the deployer or instance metadata: put them in a Secret Manager secret and name it in bitlockerSecret (the rescue instance reads it with its own service account), or let `npm run import-keys` do both",
         secretField: "bitlockerSecret",
     },
 };

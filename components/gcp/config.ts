@@ -40,11 +40,29 @@ export const GCP_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("g
 export function readGcpConfig(config: ConfigSource, stackFile: string): GcpConfig {
     const r = new ConfigReader(config, stackFile);
     const gcp: GcpConfig = {
-        rescueImage: r.text("gcpRescueImage", /^[a-z0-9][-a-z0-9./]{2,200}$/, "an image such as debian-cloud/debian-12", "debian-cloud/debian-12"),
-        rescueMachineType: r.text("gcpRescueMachineType", /^[a-z][a-z0-9-]{1,40}$/, "a machine type such as e2-standard-2", "e2-standard-2"),
-        rescueSubnetworks: r.map("gcpRescueSubnetworks", /^[a-z]+-[a-z]+\d{1,2}$/, /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[-a-z0-9.:]+\/regions\/[-a-z0-9]+\/subnetworks\/[-a-z0-9]+$/, "region: projects/P/regions/R/subnetworks/NAME"),
+        rescueImage: r.text(
+            "gcpRescueImage",
+            /^[a-z0-9][-a-z0-9./]{2,200}$/,
+            "an image such as debian-cloud/debian-12",
+            "debian-cloud/debian-12",
+        ),
+        rescueMachineType: r.text(
+            "gcpRescueMachineType",
+            /^[a-z][a-z0-9-]{1,40}$/,
+            "a machine type such as e2-standard-2",
+            "e2-standard-2",
+        ),
+        rescueSubnetworks: r.map(
+            "gcpRescueSubnetworks",
+            /^[a-z]+-[a-z]+\d{1,2}$/,
+            /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[-a-z0-9.:]+\/regions\/[-a-z0-9]+\/subnetworks\/[-a-z0-9]+$/,
+            "region: projects/P/regions/R/subnetworks/NAME",
+        ),
         labels: readTags(r, config, "tags", "gcpLabels", GCP_LABEL_RULES),
-        bootMarker: r.regex("gcpBootMarker", "Windows is ready|GCEGuestAgent.*(Started|Running)|GCEMetadataScripts.*Finished running startup scripts"),
+        bootMarker: r.regex(
+            "gcpBootMarker",
+            "Windows is ready|GCEGuestAgent.*(Started|Running)|GCEMetadataScripts.*Finished running startup scripts",
+        ),
     };
     if (r.problems.length > 0) throw new InputError(r.problems);
     return gcp;

@@ -1,4 +1,14 @@
-import { CloudDiscovery, DiscoveryCli, DiscoveryScope, ListedVm, OptionError, OutputRead, ScopeRequest, bootVerdict, unreadable } from "../tools/discovery/types";
+import {
+    CloudDiscovery,
+    DiscoveryCli,
+    DiscoveryScope,
+    ListedVm,
+    OptionError,
+    OutputRead,
+    ScopeRequest,
+    bootVerdict,
+    unreadable,
+} from "../tools/discovery/types";
 import { CliError, parseJson } from "../gate/types";
 import { readGcpConfig } from "./config";
 import { managedGroup } from "./identity";
@@ -31,7 +41,20 @@ type Instance = {
 
 function call(cli: DiscoveryCli, project: string, op: string, args: string[]): Promise<string> {
     const command = op.startsWith("projects ") ? op.split(" ") : ["compute", ...op.split(" ")];
-    return cli.run({ cloud: "gcp", scope: project, op, command: "gcloud", args: [...command, ...args, ...(project && !op.startsWith("projects ") ? ["--project", project] : []), "--format", "json", "--quiet"] });
+    return cli.run({
+        cloud: "gcp",
+        scope: project,
+        op,
+        command: "gcloud",
+        args: [
+            ...command,
+            ...args,
+            ...(project && !op.startsWith("projects ") ? ["--project", project] : []),
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    });
 }
 
 async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<DiscoveryScope[]> {
@@ -45,20 +68,31 @@ async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<Discove
                 try {
                     return parseJson<{ projectId: string; name?: string }>(await call(cli, p, "projects describe", [p]), { projectId: p });
                 } catch (err) {
-                    if (err instanceof CliError && !err.transient) throw new OptionError(`--projects: project ${p} cannot be read by this login: ${err.message.split("\n").filter(Boolean).pop()}`);
+                    if (err instanceof CliError && !err.transient)
+                        throw new OptionError(
+                            `--projects: project ${p} cannot be read by this login: ${err.message.split("\n").filter(Boolean).pop()}`,
+                        );
                     throw err;
                 }
             }),
         );
     } else {
-        projects = parseJson<{ projectId: string; name?: string; lifecycleState?: string }[]>(await call(cli, "", "projects list", []), []).filter((p) => !p.lifecycleState || p.lifecycleState === "ACTIVE");
+        projects = parseJson<{ projectId: string; name?: string; lifecycleState?: string }[]>(
+            await call(cli, "", "projects list", []),
+            [],
+        ).filter((p) => !p.lifecycleState || p.lifecycleState === "ACTIVE");
     }
-    return projects.filter((p) => PROJECT.test(p.projectId)).map((p) => ({ cloud: "gcp", scope: p.projectId, scopeName: p.name ?? "", region: "", fields: { zones, marker: bootMarker } }));
+    return projects
+        .filter((p) => PROJECT.test(p.projectId))
+        .map((p) => ({ cloud: "gcp", scope: p.projectId, scopeName: p.name ?? "", region: "", fields: { zones, marker: bootMarker } }));
 }
 
 function isWindows(i: Instance): boolean {
     const boot = (i.disks ?? []).find((d) => d.boot);
-    return (boot?.licenses ?? []).some((l) => /\/projects\/windows-cloud\/global\/licenses\//.test(l)) || (boot?.guestOsFeatures ?? []).some((f) => f.type === "WINDOWS");
+    return (
+        (boot?.licenses ?? []).some((l) => /\/projects\/windows-cloud\/global\/licenses\//.test(l)) ||
+        (boot?.guestOsFeatures ?? []).some((f) => f.type === "WINDOWS")
+    );
 }
 
 async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: ListedVm[]; notWindows: number }> {
@@ -80,10 +114,17 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
             name: i.name,
             hostnames: [i.name, i.hostname ?? ""].filter(Boolean).map((h) => h.toLowerCase()),
             instanceIds: [i.name, i.id ?? ""].filter(Boolean).map((h) => h.toLowerCase()),
-            power: status === "RUNNING" ? "running" : status === "TERMINATED" || status === "STOPPED" || status === "SUSPENDED" ? "stopped" : "other",
+            power:
+                status === "RUNNING"
+                    ? "running"
+                    : status === "TERMINATED" || status === "STOPPED" || status === "SUSPENDED"
+                      ? "stopped"
+                      : "other",
             powerState: status,
             ...(mig ? { scaleGroup: managedGroup(mig) } : {}),
-            ...(i.confidentialInstanceConfig?.enableConfidentialCompute ? { noRescuePath: "it is a Confidential VM (its disk is bound to the VM's keys)" } : {}),
+            ...(i.confidentialInstanceConfig?.enableConfidentialCompute
+                ? { noRescuePath: "it is a Confidential VM (its disk is bound to the VM's keys)" }
+                : {}),
             health: "unknown",
             signals: [],
             readable: true,
@@ -97,7 +138,11 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
     const where = [vm.fields.instance, "--zone", vm.fields.zone];
     let contents: string;
     try {
-        contents = parseJson<{ contents?: string }>(await call(cli, scope.scope, "instances get-serial-port-output", [...where, "--port", "1"]), {}).contents ?? "";
+        contents =
+            parseJson<{ contents?: string }>(
+                await call(cli, scope.scope, "instances get-serial-port-output", [...where, "--port", "1"]),
+                {},
+            ).contents ?? "";
     } catch (err) {
         return unreadable("serial port 1", err);
     }
@@ -112,18 +157,39 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
         // Guest attributes switched off answer with an error: no sign of the agent either.
         agent = err instanceof CliError && err.transient ? undefined : false;
     }
-    const agentSignal = agent === undefined ? ["guest attributes not readable (busy)"] : agent ? [] : ["no guest attributes from the agent"];
-    return { bugcheck, booted, agent, signals: [contents ? "no boot marker on serial port 1 since the last start" : "nothing on serial port 1", ...agentSignal] };
+    const agentSignal =
+        agent === undefined ? ["guest attributes not readable (busy)"] : agent ? [] : ["no guest attributes from the agent"];
+    return {
+        bugcheck,
+        booted,
+        agent,
+        signals: [contents ? "no boot marker on serial port 1 since the last start" : "nothing on serial port 1", ...agentSignal],
+    };
 }
 
 export const gcpDiscovery: CloudDiscovery = {
     cloud: "gcp",
     scopeLabel: "project",
     options: [
-        { flag: "--projects", pattern: PROJECT, expected: "project ids", help: "GCP projects (default: every active project the login can list)" },
-        { flag: "--zones", pattern: ZONE, expected: "zones such as us-central1-a", help: "only these zones of each project (default: every zone)" },
+        {
+            flag: "--projects",
+            pattern: PROJECT,
+            expected: "project ids",
+            help: "GCP projects (default: every active project the login can list)",
+        },
+        {
+            flag: "--zones",
+            pattern: ZONE,
+            expected: "zones such as us-central1-a",
+            help: "only these zones of each project (default: every zone)",
+        },
     ],
-    readActions: ["resourcemanager.projects.get", "compute.instances.list", "compute.instances.getSerialPortOutput", "compute.instances.getGuestAttributes"],
+    readActions: [
+        "resourcemanager.projects.get",
+        "compute.instances.list",
+        "compute.instances.getSerialPortOutput",
+        "compute.instances.getGuestAttributes",
+    ],
     scopes,
     list,
     read,

@@ -4,7 +4,8 @@ import { CloudIdentity } from "../core/contract/identity";
 const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** A Secret Manager secret, optionally one version of it (a project id or number; the default version is latest). */
-export const SECRET_NAME = /^projects\/([a-z][-a-z0-9]{4,28}[a-z0-9]|[0-9]{1,20})\/secrets\/[A-Za-z0-9_-]{1,255}(\/versions\/(latest|[1-9][0-9]{0,9}))?$/;
+export const SECRET_NAME =
+    /^projects\/([a-z][-a-z0-9]{4,28}[a-z0-9]|[0-9]{1,20})\/secrets\/[A-Za-z0-9_-]{1,255}(\/versions\/(latest|[1-9][0-9]{0,9}))?$/;
 
 /** How a Compute Engine instance is named in the inventory. */
 export const gcpIdentity: CloudIdentity = {
@@ -17,13 +18,19 @@ export const gcpIdentity: CloudIdentity = {
             expected: "a project id: 6-30 lowercase letters, digits and hyphens, starting with a letter",
         },
         { name: "zone", required: true, pattern: /^[a-z]+-[a-z]+\d{1,2}-[a-z]$/, expected: "a zone such as us-central1-a" },
-        { name: "instance", required: true, pattern: NAME, expected: "an instance name: 1-63 lowercase letters, digits and hyphens, starting with a letter" },
+        {
+            name: "instance",
+            required: true,
+            pattern: NAME,
+            expected: "an instance name: 1-63 lowercase letters, digits and hyphens, starting with a letter",
+        },
         { name: "bootDisk", required: false, pattern: NAME, expected: "the name of the boot disk the lookup must find" },
         {
             name: "bitlockerSecret",
             required: false,
             pattern: SECRET_NAME,
-            expected: "a Secret Manager secret, projects/PROJECT/secrets/NAME or projects/PROJECT/secrets/NAME/versions/VERSION (a number or latest), holding the boot disk's BitLocker recovery passwords or BEK",
+            expected:
+                "a Secret Manager secret, projects/PROJECT/secrets/NAME or projects/PROJECT/secrets/NAME/versions/VERSION (a number or latest), holding the boot disk's BitLocker recovery passwords or BEK",
         },
         {
             name: "subnetwork",
@@ -45,5 +52,8 @@ export const gcpIdentity: CloudIdentity = {
 
 /** A managed instance group, and how a member leaves it (the chain's lookup and discovery say the same). */
 export function managedGroup(name: string): ScaleGroup {
-    return { name: `managed instance group ${name}`, leave: "abandon it from the group (gcloud compute instance-groups managed abandon-instances) first" };
+    return {
+        name: `managed instance group ${name}`,
+        leave: "abandon it from the group (gcloud compute instance-groups managed abandon-instances) first",
+    };
 }

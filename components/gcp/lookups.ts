@@ -37,9 +37,12 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
     const group = /\/instanceGroupManagers\/([^/]+)$/.exec(found.metadata?.["created-by"] ?? "")?.[1];
     if (group) throw scaleGroupMember(managedGroup(group));
     const boot = found.bootDisks?.[0];
-    if (boot?.source && (boot.diskEncryptionKeyRaw || boot.diskEncryptionKeyRsa)) throw new Error("its boot disk uses a customer-supplied encryption key, which cannot be copied without the raw key");
+    if (boot?.source && (boot.diskEncryptionKeyRaw || boot.diskEncryptionKeyRsa))
+        throw new Error("its boot disk uses a customer-supplied encryption key, which cannot be copied without the raw key");
     const current = boot?.source ? lastSegment(boot.source) : "none";
-    const disk = boot?.source ? await gcp.compute.getDisk({ name: current, zone: f.zone, project: f.project }, { provider }) : await detachedBootDisk(vm, provider);
+    const disk = boot?.source
+        ? await gcp.compute.getDisk({ name: current, zone: f.zone, project: f.project }, { provider })
+        : await detachedBootDisk(vm, provider);
     const original = boot?.source ? originalDisk(current, disk.labels ?? {}) : disk.name;
     if (f.bootDisk && f.bootDisk !== original) throw new Error(`its boot disk is ${original}, not ${f.bootDisk} as the inventory says`);
     const nic = found.networkInterfaces?.[0];
@@ -56,10 +59,14 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
         subnetwork: f.subnetwork ?? config.rescueSubnetworks[region] ?? nic.subnetwork,
     };
     const marks = disk.labels ?? {};
-    const marked = marks["bootloop-rescue-role"] === "restored" && marks["bootloop-rescue-restore-project"] ? markedRestorePoint(marks["bootloop-rescue-restored-from"], marks["bootloop-rescue-restore-point-taken"]) : undefined;
+    const marked =
+        marks["bootloop-rescue-role"] === "restored" && marks["bootloop-rescue-restore-project"]
+            ? markedRestorePoint(marks["bootloop-rescue-restored-from"], marks["bootloop-rescue-restore-point-taken"])
+            : undefined;
     const restorePoint =
         restore &&
-        ((marked && { ...marked, id: `projects/${marks["bootloop-rescue-restore-project"]}/global/snapshots/${marked.id}` }) ?? (await findRestorePoint(vm, original, restore.before)));
+        ((marked && { ...marked, id: `projects/${marks["bootloop-rescue-restore-project"]}/global/snapshots/${marked.id}` }) ??
+            (await findRestorePoint(vm, original, restore.before)));
     return { placement: { scope: f.project, region, zone: f.zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
 }
 
@@ -81,7 +88,9 @@ async function detachedBootDisk(vm: VmEntry, provider?: gcp.Provider): Promise<g
     const labels = disk?.labels ?? {};
     const ours = labels["bootloop-rescue-role"] === "original-boot" && (labels["bootloop-rescue-instance"] ?? f.instance) === f.instance;
     if (!disk || !ours || (disk.users ?? []).length > 0) {
-        throw new Error(`it has no boot disk, and ${name} is not its original boot disk detached by bootloop-rescue (label bootloop-rescue-role=original-boot); if a swap was interrupted, name the original with bootDisk in the inventory`);
+        throw new Error(
+            `it has no boot disk, and ${name} is not its original boot disk detached by bootloop-rescue (label bootloop-rescue-role=original-boot); if a swap was interrupted, name the original with bootDisk in the inventory`,
+        );
     }
     return disk;
 }
@@ -94,7 +103,10 @@ const NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 function originalDisk(current: string, labels: Record<string, string>): string {
     if (!OURS.includes(labels["bootloop-rescue-role"] ?? "")) return current;
     const original = labels["bootloop-rescue-original"] ?? "";
-    if (!NAME.test(original)) throw new Error(`it boots from ${current}, a bootloop-rescue disk that does not name the original boot disk it replaced (label bootloop-rescue-original)`);
+    if (!NAME.test(original))
+        throw new Error(
+            `it boots from ${current}, a bootloop-rescue disk that does not name the original boot disk it replaced (label bootloop-rescue-original)`,
+        );
     return original;
 }
 
@@ -110,13 +122,23 @@ async function findRestorePoint(vm: VmEntry, original: string, before: string) {
         ...(named ? { RESTORE_FROM: named[2], SNAPSHOT_PROJECT: snapshotProject } : {}),
     });
     const sourceEnd = `/projects/${vm.fields.project}/zones/${vm.fields.zone}/disks/${original}`;
-    const point = chooseRestorePoint(candidates, { explicit: named?.[2], before, disk: original, isOriginal: (source) => source.endsWith(sourceEnd), otherDiskAllowed: vm.restoreFromOtherDisk });
+    const point = chooseRestorePoint(candidates, {
+        explicit: named?.[2],
+        before,
+        disk: original,
+        isOriginal: (source) => source.endsWith(sourceEnd),
+        otherDiskAllowed: vm.restoreFromOtherDisk,
+    });
     const project = named ? snapshotProject : vm.fields.project;
     return { id: `projects/${project}/global/snapshots/${point.id}`, createdAt: point.createdAt };
 }
 
 /** Placeholders for the offline plan, from the lookup's own arguments: never a real resource. */
-export function offlineGcpLookup(token: string, inputs: Record<string, unknown>, vms: readonly VmEntry[] = []): Record<string, unknown> | undefined {
+export function offlineGcpLookup(
+    token: string,
+    inputs: Record<string, unknown>,
+    vms: readonly VmEntry[] = [],
+): Record<string, unknown> | undefined {
     const project = String(inputs.project);
     const zone = String(inputs.zone);
     const region = zone.replace(/-[a-z]$/, "");
@@ -125,7 +147,11 @@ export function offlineGcpLookup(token: string, inputs: Record<string, unknown>,
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "gcp-restore-points") return undefined;
             return offlineRestoreAnswer(
-                offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: `${env.DISK.slice(0, 50)}-nightly`, OFFLINE_SOURCE: `https://www.googleapis.com/compute/v1/projects/${env.PROJECT}/zones/${env.ZONE}/disks/${env.DISK}` }),
+                offlineRestorePoints({
+                    ...env,
+                    OFFLINE_SNAPSHOT_ID: `${env.DISK.slice(0, 50)}-nightly`,
+                    OFFLINE_SOURCE: `https://www.googleapis.com/compute/v1/projects/${env.PROJECT}/zones/${env.ZONE}/disks/${env.DISK}`,
+                }),
                 env.RESTORE_FROM,
                 (id) => [id, `projects/${env.PROJECT}/global/snapshots/${id}`],
             );
@@ -143,7 +169,11 @@ export function offlineGcpLookup(token: string, inputs: Record<string, unknown>,
                 bootDisks: [{ source: `projects/${project}/zones/${zone}/disks/${bootDisk}`, deviceName: "persistent-disk-0" }],
                 networkInterfaces: [{ network, subnetwork }],
             };
-            return withPlaceholders(answer, [entry?.fields.bootDisk ? undefined : bootDisk, network, subnetwork], entry ? [entry.key] : undefined);
+            return withPlaceholders(
+                answer,
+                [entry?.fields.bootDisk ? undefined : bootDisk, network, subnetwork],
+                entry ? [entry.key] : undefined,
+            );
         }
         case "gcp:compute/getDisk:getDisk": {
             const type = `projects/${project}/zones/${zone}/diskTypes/pd-balanced`;

@@ -17,7 +17,14 @@ import { gcpScript } from "./scripts";
  * credentials) serves every project of the inventory.
  */
 function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
-    const labels = { ...ctx.config.labels, "bootloop-rescue-stack": pulumi.getStack().toLowerCase().replace(/[^a-z0-9_-]/g, "-"), "bootloop-rescue-managed-by": "bootloop-rescue" };
+    const labels = {
+        ...ctx.config.labels,
+        "bootloop-rescue-stack": pulumi
+            .getStack()
+            .toLowerCase()
+            .replace(/[^a-z0-9_-]/g, "-"),
+        "bootloop-rescue-managed-by": "bootloop-rescue",
+    };
     const providerOf = (): gcp.Provider | undefined => undefined;
     const fleet = new GcpRescueFleet(ctx.config, providerOf, labels, ctx.settings.ruleSet);
     const env: steps.GcpStepEnv = { settings: ctx.settings, config: ctx.config, providerOf, rescueOf: (r) => fleet.detailsOf(r), labels };
@@ -42,7 +49,11 @@ export const gcpPath: CloudPath<GcpConfig> = {
             PROJECT: vm.fields.project,
             SECRET_ID: `bootloop-rescue-${stackLabel.slice(0, 100)}-${vm.slug}`,
             KEY_FILE: keyFile,
-            LABELS: Object.entries({ ...config.labels, "bootloop-rescue-stack": stackLabel, "bootloop-rescue-managed-by": "bootloop-rescue" })
+            LABELS: Object.entries({
+                ...config.labels,
+                "bootloop-rescue-stack": stackLabel,
+                "bootloop-rescue-managed-by": "bootloop-rescue",
+            })
                 .map(([k, v]) => `${k}=${v}`)
                 .join(","),
             VM_LABEL: vm.label,

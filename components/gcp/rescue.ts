@@ -99,7 +99,11 @@ export class GcpRescueFleet {
         if (!account) {
             account = new gcp.serviceaccount.Account(
                 `rescue-gcp-${shortHash(`sa ${project}`)}-sa`,
-                { project, accountId: `br-rescue-${shortHash(`sa ${project}`)}`, displayName: "bootloop-rescue rescue instances (may read only the key secrets of their disks)" },
+                {
+                    project,
+                    accountId: `br-rescue-${shortHash(`sa ${project}`)}`,
+                    displayName: "bootloop-rescue rescue instances (may read only the key secrets of their disks)",
+                },
                 { parent, provider: this.providerOf(project) },
             );
             this.accounts.set(project, account);
@@ -119,7 +123,12 @@ export class GcpRescueFleet {
         if (!binding) {
             binding = new gcp.secretmanager.SecretIamMember(
                 `rescue-gcp-${shortHash(`secret ${key}`)}-reads-key`,
-                { project: secretProject, secretId: secret, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${this.account(project, parent).email}` },
+                {
+                    project: secretProject,
+                    secretId: secret,
+                    role: "roles/secretmanager.secretAccessor",
+                    member: pulumi.interpolate`serviceAccount:${this.account(project, parent).email}`,
+                },
                 { parent, provider: this.providerOf(project) },
             );
             this.readers.set(key, binding);
@@ -171,7 +180,13 @@ export class GcpRescueFleet {
                 // The agent reads the rule set at each repair: a new ruleSet reaches a running pool
                 // (metadata changes in place; the startup script is pinned).
                 // …and which secret holds the keys of a disk (a name, never a key).
-                metadata: { "enable-guest-attributes": "TRUE", "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE", [RULE_SET_ATTRIBUTE]: this.ruleSet, ...keySecrets },
+                metadata: {
+                    "enable-guest-attributes": "TRUE",
+                    "enable-oslogin": "TRUE",
+                    "block-project-ssh-keys": "TRUE",
+                    [RULE_SET_ATTRIBUTE]: this.ruleSet,
+                    ...keySecrets,
+                },
                 metadataStartupScript: startupScript(),
                 // The cloud-platform scope, as Google recommends: what the account may do is its IAM
                 // bindings, which are none but reading the key secrets of its disks. (Secret
@@ -195,7 +210,10 @@ export class GcpRescueFleet {
             }),
         );
         // What attaches to the instance (and so each repair) waits for its account to read the keys.
-        const step = { resource: instance, id: readers.length ? pulumi.all([instance.id, ...readers.map((r) => r.etag)]).apply(([id]) => id) : instance.id };
+        const step = {
+            resource: instance,
+            id: readers.length ? pulumi.all([instance.id, ...readers.map((r) => r.etag)]).apply(([id]) => id) : instance.id,
+        };
         this.details.set(step, { project, zone, name });
         return step;
     }

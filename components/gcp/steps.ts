@@ -2,10 +2,28 @@ import * as gcp from "@pulumi/gcp";
 import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
-import { unpackEvidence, rebootCommandSettings, rebootStep, repairCommandSettings, rollbackStep, swapCommandSettings, swapReport } from "../core/cloud-steps";
+import {
+    unpackEvidence,
+    rebootCommandSettings,
+    rebootStep,
+    repairCommandSettings,
+    rollbackStep,
+    swapCommandSettings,
+    swapReport,
+} from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/contract/identity";
 import { Settings } from "../core/contract/settings";
-import { AttachStep, BackupStep, DiskStep, RebootStep, RepairStep, RescueStep, RollbackStep, StepContext, SwapStep } from "../core/contract/cloud-path";
+import {
+    AttachStep,
+    BackupStep,
+    DiskStep,
+    RebootStep,
+    RepairStep,
+    RescueStep,
+    RollbackStep,
+    StepContext,
+    SwapStep,
+} from "../core/contract/cloud-path";
 import { GcpConfig } from "./config";
 import { GcpFacts } from "./lookups";
 import { GcpRescueInstance } from "./rescue";
@@ -31,7 +49,11 @@ const facts = (ctx: StepContext) => ctx.vm.facts as unknown as GcpFacts;
 
 /** GCP labels: lowercase letters, digits, '_' and '-', at most 63 characters. */
 function labels(env: GcpStepEnv, ctx: StepContext, role: string): Record<string, string> {
-    const clean = (t: string) => t.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(0, 63);
+    const clean = (t: string) =>
+        t
+            .toLowerCase()
+            .replace(/[^a-z0-9_-]/g, "-")
+            .slice(0, 63);
     const own = Object.fromEntries(Object.entries(ctx.vm.labels).map(([k, v]) => [clean(k), clean(v)]));
     return { ...own, ...env.labels, "bootloop-rescue-instance": clean(ctx.vm.fields.instance), "bootloop-rescue-role": role };
 }
@@ -76,7 +98,13 @@ export function backup(env: GcpStepEnv, ctx: StepContext): BackupStep {
 export function scratchDisk(env: GcpStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
     const disk = new gcp.compute.Disk(
         chainStepName(ctx.vm.slug, "scratch"),
-        { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, snapshot: backup.backupId, ...diskShape(facts(ctx)), labels: labels(env, ctx, "scratch") },
+        {
+            project: ctx.vm.fields.project,
+            zone: ctx.vm.fields.zone,
+            snapshot: backup.backupId,
+            ...diskShape(facts(ctx)),
+            labels: labels(env, ctx, "scratch"),
+        },
         opts(env, ctx, { customTimeouts: { create: "60m" } }),
     );
     return { resource: disk, diskId: disk.id };
@@ -94,7 +122,14 @@ export function attach(env: GcpStepEnv, ctx: StepContext, scratch: DiskStep, res
     const device = scratch.diskId.apply((id) => deviceName(ctx.vm.slug, id));
     const attachment = new gcp.compute.AttachedDisk(
         chainStepName(ctx.vm.slug, "attach"),
-        { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, disk: scratch.diskId, instance: rescue.id, deviceName: device, mode: "READ_WRITE" },
+        {
+            project: ctx.vm.fields.project,
+            zone: ctx.vm.fields.zone,
+            disk: scratch.diskId,
+            instance: rescue.id,
+            deviceName: device,
+            mode: "READ_WRITE",
+        },
         opts(env, ctx),
     );
     return { resource: attachment, handle: device };
@@ -103,11 +138,18 @@ export function attach(env: GcpStepEnv, ctx: StepContext, scratch: DiskStep, res
 export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep {
     // Once a repair succeeded it never runs again (its evidence stays in state through teardown).
     const core = repairCommandSettings(env.settings, ctx);
-    const command = scriptCommand(env, ctx, "repair", "repair", {
-        ...core.environment,
-        RESCUE_INSTANCE: attached ? env.rescueOf(attached.rescue).name : "retired",
-        DEVICE_NAME: attached ? attached.attach.handle : "br-retired",
-    }, core.minutes);
+    const command = scriptCommand(
+        env,
+        ctx,
+        "repair",
+        "repair",
+        {
+            ...core.environment,
+            RESCUE_INSTANCE: attached ? env.rescueOf(attached.rescue).name : "retired",
+            DEVICE_NAME: attached ? attached.attach.handle : "br-retired",
+        },
+        core.minutes,
+    );
     return { resource: command, evidence: command.stdout.apply(unpackEvidence) };
 }
 
@@ -115,7 +157,13 @@ export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: R
     // A clone of the repaired scratch disk, never attached to anything before the swap.
     const disk = new gcp.compute.Disk(
         chainStepName(ctx.vm.slug, "fixed"),
-        { project: ctx.vm.fields.project, zone: ctx.vm.fields.zone, sourceDisk: source ? source.scratch.diskId : "retired", ...diskShape(facts(ctx)), labels: rootCandidateLabels(env, ctx, "fixed") },
+        {
+            project: ctx.vm.fields.project,
+            zone: ctx.vm.fields.zone,
+            sourceDisk: source ? source.scratch.diskId : "retired",
+            ...diskShape(facts(ctx)),
+            labels: rootCandidateLabels(env, ctx, "fixed"),
+        },
         opts(env, ctx, { ignoreChanges: ["sourceDisk"], customTimeouts: { create: "120m" } }),
     );
     return { resource: disk, diskId: disk.name };
@@ -125,14 +173,27 @@ export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: R
 const onInstance = (ctx: StepContext) => ({ INSTANCE: ctx.vm.fields.instance });
 
 /** A command step: a script run where `pulumi up` runs, once (a new text or input never re-runs it). */
-function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: ChainStep, script: Parameters<typeof gcpCommandLine>[0], environment: Record<string, pulumi.Input<string>>, minutes: number): local.Command {
+function scriptCommand(
+    env: GcpStepEnv,
+    ctx: StepContext,
+    step: ChainStep,
+    script: Parameters<typeof gcpCommandLine>[0],
+    environment: Record<string, pulumi.Input<string>>,
+    minutes: number,
+): local.Command {
     return new local.Command(
         chainStepName(ctx.vm.slug, step),
         {
             create: gcpCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
             logging: STEP_LOGGING,
-            environment: { PROJECT: ctx.vm.fields.project, ZONE: ctx.vm.fields.zone, VM_LABEL: ctx.vm.label, STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
+            environment: {
+                PROJECT: ctx.vm.fields.project,
+                ZONE: ctx.vm.fields.zone,
+                VM_LABEL: ctx.vm.label,
+                STEP_TIMEOUT_SECONDS: String(minutes * 60),
+                ...environment,
+            },
         },
         opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
@@ -140,14 +201,36 @@ function scriptCommand(env: GcpStepEnv, ctx: StepContext, step: ChainStep, scrip
 
 export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
     const core = swapCommandSettings(env.settings, ctx);
-    const command = scriptCommand(env, ctx, "swap", "swap", { ...core.environment, ...onInstance(ctx), ORIGINAL_DISK: ctx.vm.originalDiskId, FIXED_DISK: fixed.diskId, BOOT_MARKER: env.config.bootMarker }, core.minutes);
+    const command = scriptCommand(
+        env,
+        ctx,
+        "swap",
+        "swap",
+        {
+            ...core.environment,
+            ...onInstance(ctx),
+            ORIGINAL_DISK: ctx.vm.originalDiskId,
+            FIXED_DISK: fixed.diskId,
+            BOOT_MARKER: env.config.bootMarker,
+        },
+        core.minutes,
+    );
     const report = swapReport(command.stdout);
     return { resource: command, status: report.status, timings: report.timings };
 }
 
 export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
     const core = rebootCommandSettings(env.settings, ctx, options);
-    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", { ...core.environment, ...onInstance(ctx), BOOT_MARKER: env.config.bootMarker }, core.minutes));
+    return rebootStep(
+        scriptCommand(
+            env,
+            ctx,
+            "reboot",
+            "reboot",
+            { ...core.environment, ...onInstance(ctx), BOOT_MARKER: env.config.bootMarker },
+            core.minutes,
+        ),
+    );
 }
 
 export function restoredDisk(env: GcpStepEnv, ctx: StepContext): DiskStep {
@@ -171,7 +254,11 @@ export function restoredDisk(env: GcpStepEnv, ctx: StepContext): DiskStep {
 function restorePointLabels(point: { id: string; createdAt: string }): Record<string, string> {
     const [, project, name] = /^projects\/([^/]+)\/global\/snapshots\/(.+)$/.exec(point.id) ?? [];
     if (!project || !/^[a-z0-9_-]{1,63}$/.test(project)) return {};
-    return { "bootloop-rescue-restored-from": name, "bootloop-rescue-restore-project": project, "bootloop-rescue-restore-point-taken": instantMark(point.createdAt) };
+    return {
+        "bootloop-rescue-restored-from": name,
+        "bootloop-rescue-restore-project": project,
+        "bootloop-rescue-restore-point-taken": instantMark(point.createdAt),
+    };
 }
 
 export function rollback(env: GcpStepEnv, ctx: StepContext): RollbackStep {

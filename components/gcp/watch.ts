@@ -12,14 +12,24 @@ import { CliRunner, Fields, cloudMs, parseJson } from "../gate/types";
 // Status codes only where they stand as status codes ("HTTPError 503", "code: 429", "503 Service
 // Unavailable"): a bare number may be part of a resource's name in a permanent error (the
 // instance 'web-500' was not found), which must fail at once, not retry until the deadline.
-const STATUS = (codes: string) => `(HTTP ?Error|Error|code|status)[:"= ]+(${codes})\\b|\\b(${codes}) (Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)`;
-const TRANSIENT = new RegExp(`rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|${STATUS("429|50[0234]")}|backendError|internalError|try again|database is locked|resourceNotReady|is not ready|Connection reset|timed out`, "i");
+const STATUS = (codes: string) =>
+    `(HTTP ?Error|Error|code|status)[:"= ]+(${codes})\\b|\\b(${codes}) (Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)`;
+const TRANSIENT = new RegExp(
+    `rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|${STATUS("429|50[0234]")}|backendError|internalError|try again|database is locked|resourceNotReady|is not ready|Connection reset|timed out`,
+    "i",
+);
 const THROTTLING = new RegExp(`rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED|Quota exceeded|${STATUS("429")}`);
 
 const scopeOf = (f: Fields) => f.project;
 
 function call(cli: CliRunner, f: Fields, op: string, args: string[]): Promise<string> {
-    return cli.run({ cloud: "gcp", scope: scopeOf(f), op, command: "gcloud", args: ["compute", ...op.split(" "), ...args, "--project", f.project, "--format", "json", "--quiet"] });
+    return cli.run({
+        cloud: "gcp",
+        scope: scopeOf(f),
+        op,
+        command: "gcloud",
+        args: ["compute", ...op.split(" "), ...args, "--project", f.project, "--format", "json", "--quiet"],
+    });
 }
 
 /**
@@ -32,7 +42,9 @@ async function serialBooted(w: WaitRequest, cli: CliRunner): Promise<{ marker?: 
     const first = w.received + Math.min(cloudMs(150), Math.max(0, w.deadline - w.received));
     if (Date.now() < Math.max(first, Number(w.memo.nextSerial ?? 0))) return { marker: String(w.memo.marker ?? "unchecked") };
     const from = String(w.memo.from ?? w.fields.from ?? "0");
-    const read = await followUp(() => call(cli, w.fields, "instances get-serial-port-output", [w.id, "--zone", w.fields.zone, "--port", "1", "--start", from]));
+    const read = await followUp(() =>
+        call(cli, w.fields, "instances get-serial-port-output", [w.id, "--zone", w.fields.zone, "--port", "1", "--start", from]),
+    );
     if (read.value === undefined) return read; // not observed this round (or gone)
     w.memo.nextSerial = Date.now() + cloudMs(75);
     const out = parseJson<{ contents?: string; next?: string | number }>(read.value, {});
@@ -49,7 +61,10 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
     if (waits[0].kind === "instance") {
         const names = [...new Set(waits.map((w) => w.id))];
         type Instance = { name: string; status: string; disks?: { boot?: boolean; source?: string }[] };
-        const listed = parseJson<Instance[]>(await call(cli, f, "instances list", ["--zones", f.zone, `--filter=name=( ${names.join(" ")} )`]), []);
+        const listed = parseJson<Instance[]>(
+            await call(cli, f, "instances list", ["--zones", f.zone, `--filter=name=( ${names.join(" ")} )`]),
+            [],
+        );
         const byName = new Map(listed.map((i) => [i.name, i]));
         await Promise.all(
             waits.map(async (w) => {
@@ -73,7 +88,10 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
     if (waits[0].kind === "guest-attributes") {
         let attributes: { key: string; value: string }[] = [];
         try {
-            attributes = parseJson(await call(cli, f, "instances get-guest-attributes", [f.rescue, "--zone", f.zone, "--query-path=bootloop-rescue/"]), []);
+            attributes = parseJson(
+                await call(cli, f, "instances get-guest-attributes", [f.rescue, "--zone", f.zone, "--query-path=bootloop-rescue/"]),
+                [],
+            );
         } catch (err) {
             // No attributes yet is an error for gcloud; it only means "no result yet" here.
             if (!/not found|NOT_FOUND|\b404\b/i.test(String(err))) throw err;
@@ -104,7 +122,8 @@ export const gcpWatch: CloudWatch = {
     pollFactor: (kind) => (kind === "guest-attributes" ? 3 : 1),
     observe,
     // Reads of guest attributes count against the per-project mutation quota.
-    rateClass: (op) => (/^instances (describe|list|get-serial-port-output)$|^(disks|snapshots) (describe|list)$/.test(op) ? "read" : "mutate"),
+    rateClass: (op) =>
+        /^instances (describe|list|get-serial-port-output)$|^(disks|snapshots) (describe|list)$/.test(op) ? "read" : "mutate",
     rates: { read: { perSecond: 20, burst: 40 }, mutate: { perSecond: 10, burst: 20 }, default: { perSecond: 10, burst: 20 } },
     transient: (stderr) => TRANSIENT.test(stderr),
     throttling: (stderr) => THROTTLING.test(stderr),

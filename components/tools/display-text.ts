@@ -7,8 +7,9 @@
  * DCS/SOS/PM/APC strings (`ESC P|X|^|_ … ESC \`), and two-character escapes (`ESC c` resets the
  * terminal). Their 8-bit forms (0x9b CSI, 0x9d OSC, 0x90 DCS, …) are matched too.
  */
-// eslint-disable-next-line no-control-regex -- escape sequences start with ESC (and end with BEL): matching them is the point
-const ESCAPE_SEQUENCE = /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -/]*[0-~]?/g;
+const ESCAPE_SEQUENCE =
+    // eslint-disable-next-line no-control-regex -- escape sequences start with ESC (and end with BEL): matching them is the point
+    /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -/]*[0-~]?/g;
 
 /** Control characters other than tab and newline (BEL, backspace, carriage return, DEL, C1). */
 // eslint-disable-next-line no-control-regex -- control characters are what this matches
@@ -40,13 +41,7 @@ export function terminalText(text: string, options: { multiline?: boolean } = {}
  * full-width at sign, which no service reads as a mention.
  */
 export function chatText(text: string): string {
-    return defanged(
-        terminalText(text)
-            .replace(/&/g, "&amp;")
-            .replace(/</g, "&lt;")
-            .replace(/>/g, "&gt;")
-            .replace(/\]\(/g, "] ("),
-    );
+    return defanged(terminalText(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\]\(/g, "] ("));
 }
 
 /** URLs made unclickable (`https[:]//…`, `www[.]…`) and `@name` made no mention (full-width at). */
@@ -63,7 +58,9 @@ function defanged(text: string): string {
  * `@name`), and the characters Markdown and HTML act on escaped.
  */
 export function markdownText(text: string): string {
-    return defanged(terminalText(text)).replace(/[\\`*_{}[\]()#+!|<>~&]/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : `\\${c}`));
+    return defanged(terminalText(text)).replace(/[\\`*_{}[\]()#+!|<>~&]/g, (c) =>
+        c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : `\\${c}`,
+    );
 }
 
 /**
@@ -72,5 +69,8 @@ export function markdownText(text: string): string {
  * escapes, so a name from a cloud keeps its value for a pipeline and shows inert on a screen.
  */
 export function inertJson(value: unknown, indent?: number): string {
-    return JSON.stringify(value, null, indent).replace(/[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    return JSON.stringify(value, null, indent).replace(
+        /[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
 }

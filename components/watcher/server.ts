@@ -129,7 +129,15 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
         const asked = Number(f.asked) * 1000;
         const deadline = asked + Number(f.timeout) * 1000;
         if (!Number.isFinite(deadline)) throw new Error("a wait needs asked= and timeout=");
-        const { answer, cancel } = opts.waiter.wait(f.cloud, { kind: f.kind, id: f.id, want: f.want || "any", fields: f, received: Date.now(), deadline, memo: {} });
+        const { answer, cancel } = opts.waiter.wait(f.cloud, {
+            kind: f.kind,
+            id: f.id,
+            want: f.want || "any",
+            fields: f,
+            received: Date.now(),
+            deadline,
+            memo: {},
+        });
         // The waiter only ever resolves an answer (it has no reject), so there is no rejection to handle here.
         void answer.then((a) => socket.end(formatLine(a.outcome, a.fields)));
         return { onClose: cancel };
@@ -141,11 +149,14 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
         const op = f.op || "unknown";
         let release: (() => void) | undefined;
         let gone = false;
-        opts.gate.admit(f.cloud, scope, op).then((r) => {
-            if (gone) return r();
-            release = r;
-            reply(socket, "go\n");
-        }, (err) => socket.end(formatLine("fail", { message: String(err) })));
+        opts.gate.admit(f.cloud, scope, op).then(
+            (r) => {
+                if (gone) return r();
+                release = r;
+                reply(socket, "go\n");
+            },
+            (err) => socket.end(formatLine("fail", { message: String(err) })),
+        );
         return {
             onClose: () => {
                 gone = true;
@@ -165,7 +176,10 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
                 const deadline = Number(f.deadline) * 1000;
                 if (transient && (!Number.isFinite(deadline) || Date.now() + delayMs < deadline)) {
                     socket.end(formatLine("retry", { delay: (delayMs / 1000).toFixed(3) }));
-                } else socket.end(transient ? "fail\treason=the step's deadline leaves no time for another try\n" : "fail\treason=permanent error\n");
+                } else
+                    socket.end(
+                        transient ? "fail\treason=the step's deadline leaves no time for another try\n" : "fail\treason=permanent error\n",
+                    );
             },
         };
     }
@@ -199,7 +213,13 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
     const statsFile = path.join(opts.dir, "stats.json");
     const writeStats = () => {
         const cpu = process.cpuUsage();
-        const stats = { ...opts.gate.stats, answered: opts.waiter.answered, open: opts.waiter.open, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMb: process.memoryUsage().rss / 1048576 };
+        const stats = {
+            ...opts.gate.stats,
+            answered: opts.waiter.answered,
+            open: opts.waiter.open,
+            cpuSeconds: (cpu.user + cpu.system) / 1e6,
+            rssMb: process.memoryUsage().rss / 1048576,
+        };
         fs.writeFileSync(`${statsFile}.tmp`, JSON.stringify(stats));
         fs.renameSync(`${statsFile}.tmp`, statsFile);
     };
@@ -214,12 +234,15 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
         }
         server.close();
     };
-    const ticker = setInterval(() => {
-        writeStats();
-        if (open === 0 && opts.waiter.open === 0 && Date.now() - idleSince > opts.idleMs) {
-            close();
-            process.exit(0);
-        }
-    }, Math.min(1000, opts.idleMs));
+    const ticker = setInterval(
+        () => {
+            writeStats();
+            if (open === 0 && opts.waiter.open === 0 && Date.now() - idleSince > opts.idleMs) {
+                close();
+                process.exit(0);
+            }
+        },
+        Math.min(1000, opts.idleMs),
+    );
     return { close, port };
 }

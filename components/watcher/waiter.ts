@@ -53,7 +53,10 @@ export class Waiter {
     /** Waits answered, by outcome (stats). */
     readonly answered: Record<string, number> = {};
 
-    constructor(private readonly gate: Gate<CloudWatch>, private readonly timing: WaiterTiming) {}
+    constructor(
+        private readonly gate: Gate<CloudWatch>,
+        private readonly timing: WaiterTiming,
+    ) {}
 
     /** Waits still open. */
     get open(): number {
@@ -95,19 +98,23 @@ export class Waiter {
         if (g.timer || g.busy || g.waits.size === 0) return;
         const now = Date.now();
         const poll = this.timing.pollMs * (g.cloud.pollFactor?.([...g.waits][0].req.kind) ?? 1);
-        const due = g.failures > 0 ? g.lastPoll + this.failureDelay(g.failures) : Math.max(now + this.timing.batchWindowMs, g.lastPoll + poll);
-        g.timer = setTimeout(() => {
-            g.timer = undefined;
-            this.poll(key, g).catch((err: unknown) => {
-                // A defect of one group's poll must not take the watcher (and every step) down, nor
-                // leave its waits unanswered: those past their deadline and grace are told so.
-                g.lastError = err instanceof Error ? err.message : String(err);
-                g.failures++;
-                g.busy = false;
-                this.blind(g, [...g.waits]);
-                this.schedule(key, g);
-            });
-        }, Math.max(0, due - now));
+        const due =
+            g.failures > 0 ? g.lastPoll + this.failureDelay(g.failures) : Math.max(now + this.timing.batchWindowMs, g.lastPoll + poll);
+        g.timer = setTimeout(
+            () => {
+                g.timer = undefined;
+                this.poll(key, g).catch((err: unknown) => {
+                    // A defect of one group's poll must not take the watcher (and every step) down, nor
+                    // leave its waits unanswered: those past their deadline and grace are told so.
+                    g.lastError = err instanceof Error ? err.message : String(err);
+                    g.failures++;
+                    g.busy = false;
+                    this.blind(g, [...g.waits]);
+                    this.schedule(key, g);
+                });
+            },
+            Math.max(0, due - now),
+        );
     }
 
     private failureDelay(failures: number): number {
@@ -160,7 +167,10 @@ export class Waiter {
      */
     private async observe(g: Group, chunk: Pending[], started: number): Promise<"observed" | "failed" | "permanent"> {
         try {
-            const seen = await g.cloud.observe(chunk.map((p) => p.req), this.gate);
+            const seen = await g.cloud.observe(
+                chunk.map((p) => p.req),
+                this.gate,
+            );
             for (const p of chunk) {
                 const o = seen.get(p.req);
                 if (o) this.judge(p, o, started);
@@ -196,7 +206,11 @@ export class Waiter {
             if (now < Math.max(p.req.deadline, p.req.received) + this.timing.blindGraceMs || p.lastSeen >= p.req.deadline) continue;
             p.done({
                 outcome: "error",
-                fields: { message: oneLine(`no observation could be made since the deadline passed ${Math.round((now - p.req.deadline) / 1000)} s ago (last error: ${g.lastError ?? "none"})`) },
+                fields: {
+                    message: oneLine(
+                        `no observation could be made since the deadline passed ${Math.round((now - p.req.deadline) / 1000)} s ago (last error: ${g.lastError ?? "none"})`,
+                    ),
+                },
             });
         }
     }

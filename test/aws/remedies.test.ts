@@ -3,7 +3,14 @@ import { assertLogWithinEstimate } from "../helpers/commands";
 import { chooseRestorePoint } from "../../components/core/restore-point";
 import { FIXED, INSTANCE, ORIGINAL, op, repairEnv, rollbackEnv, run, swapEnv, swapped, world } from "./run-script";
 
-const rebootEnv = { INSTANCE_ID: INSTANCE, VM_LABEL: "aws us-east-1/i-0123456789abcdef0", MAX_REBOOTS: "15", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "true", BOOT_MARKER: "Windows is Ready to use" };
+const rebootEnv = {
+    INSTANCE_ID: INSTANCE,
+    VM_LABEL: "aws us-east-1/i-0123456789abcdef0",
+    MAX_REBOOTS: "15",
+    REBOOT_TIMEOUT_SECONDS: "1",
+    MUST_RECOVER: "true",
+    BOOT_MARKER: "Windows is Ready to use",
+};
 const ROLLBACK_MUTATING = /^ec2 (stop-instances|start-instances|detach-volume|attach-volume|reboot-instances|create-tags)$/;
 
 describe("AWS remedies (stand-in aws CLI)", () => {
@@ -13,7 +20,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             w.instances[INSTANCE].recoversAtReboot = 3;
             const r = run("reboot", rebootEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 reboot-instances", "ec2 reboot-instances", "ec2 reboot-instances"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                ["ec2 reboot-instances", "ec2 reboot-instances", "ec2 reboot-instances"],
+            );
             const report = JSON.parse(r.stdout);
             assert.equal(report.status, "recovered");
             assert.equal(report.attempts, 3);
@@ -25,7 +35,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             const r = run("reboot", { ...rebootEnv, MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1" }, world());
             assert.equal(r.code, 1);
             assert.equal(r.calls.filter((c) => op(c) === "ec2 reboot-instances").length, 3);
-            assert.match(r.stderr, /no healthy boot after 3 restarts; its disks are untouched; recover it with strategy reboot-then-repair, repair or restore/);
+            assert.match(
+                r.stderr,
+                /no healthy boot after 3 restarts; its disks are untouched; recover it with strategy reboot-then-repair, repair or restore/,
+            );
             assert.equal(r.stdout, "");
         });
 
@@ -40,7 +53,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             const w = swapped();
             const r = run("reboot", rebootEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                [],
+            );
             assert.equal(JSON.parse(r.stdout).attempts, 0);
         });
 
@@ -78,7 +94,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
         it("swaps the original root volume back in, keeps the fixed one detached, and starts the instance", () => {
             const r = run("rollback", rollbackEnv, swapped());
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 stop-instances", "ec2 detach-volume", "ec2 attach-volume", "ec2 start-instances"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                ["ec2 stop-instances", "ec2 detach-volume", "ec2 attach-volume", "ec2 start-instances"],
+            );
             assert.deepEqual(r.world.instances[INSTANCE].blockDevices, { "/dev/sda1": ORIGINAL });
             assert.equal(r.world.instances[INSTANCE].state, "running");
             assert.equal(r.world.volumes[FIXED].state, "available", "the fixed volume is kept");
@@ -90,7 +109,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
         it("a VM that was never swapped is a no-op with a message", () => {
             const r = run("rollback", rollbackEnv, world());
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                [],
+            );
             const report = JSON.parse(r.stdout);
             assert.equal(report.status, "not-swapped");
             assert.match(report.message, /was never swapped/);
@@ -100,14 +122,22 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             const first = run("rollback", rollbackEnv, swapped());
             const again = run("rollback", rollbackEnv, first.world);
             assert.equal(again.code, 0, again.stderr);
-            assert.deepEqual(again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                [],
+            );
             assert.match(JSON.parse(again.stdout).message, /rolled back before/);
         });
 
         /** swapped(), with the marks the swap script leaves on the original (replaced-by names the fixed volume). */
         const markedSwap = () => {
             const w = swapped();
-            w.volumes[ORIGINAL].tags = { "bootloop-rescue:role": "original-root", "bootloop-rescue:instance": INSTANCE, "bootloop-rescue:replaced-by": FIXED, "bootloop-rescue:device": "/dev/sda1" };
+            w.volumes[ORIGINAL].tags = {
+                "bootloop-rescue:role": "original-root",
+                "bootloop-rescue:instance": INSTANCE,
+                "bootloop-rescue:replaced-by": FIXED,
+                "bootloop-rescue:device": "/dev/sda1",
+            };
             return w;
         };
 
@@ -122,7 +152,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             delete refused.world.deny;
             const again = run("rollback", rollbackEnv, refused.world);
             assert.equal(again.code, 0, again.stderr);
-            assert.deepEqual(again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 start-instances"]);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                ["ec2 start-instances"],
+            );
             assert.equal(again.world.instances[INSTANCE].state, "running");
             const report = JSON.parse(again.stdout);
             assert.equal(report.status, "rolled-back");
@@ -137,7 +170,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             w.volumes[FIXED].state = "available";
             const r = run("rollback", rollbackEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 start-instances"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                ["ec2 start-instances"],
+            );
             assert.equal(r.world.instances[INSTANCE].state, "running");
             assert.equal(JSON.parse(r.stdout).replacedDiskId, FIXED);
             w.deny = { "ec2 start-instances": true };
@@ -153,7 +189,11 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             w.volumes[FIXED].state = "available";
             const r = run("rollback", rollbackEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), ["ec2 attach-volume", "ec2 start-instances"], "nothing to detach");
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                ["ec2 attach-volume", "ec2 start-instances"],
+                "nothing to detach",
+            );
             assert.deepEqual(r.world.instances[INSTANCE].blockDevices, { "/dev/sda1": ORIGINAL });
             assert.equal(JSON.parse(r.stdout).replacedDiskId, FIXED);
         });
@@ -163,7 +203,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             assert.equal(JSON.parse(first.stdout).replacedDiskId, FIXED);
             const again = run("rollback", rollbackEnv, first.world);
             assert.equal(again.code, 0, again.stderr);
-            assert.deepEqual(again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                [],
+            );
             const report = JSON.parse(again.stdout);
             assert.equal(report.status, "rolled-back");
             assert.equal(report.replacedDiskId, FIXED);
@@ -175,7 +218,10 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             const r = run("rollback", rollbackEnv, w);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /neither the original .* nor a volume bootloop-rescue made for this instance/);
-            assert.deepEqual(r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => ROLLBACK_MUTATING.test(o)),
+                [],
+            );
         });
     });
 
@@ -188,32 +234,54 @@ describe("AWS remedies (stand-in aws CLI)", () => {
         };
         const env = { VOLUME_ID: ORIGINAL };
         const choose = (out: string, explicit?: string, otherDiskAllowed?: boolean) =>
-            chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: ORIGINAL, isOriginal: (source) => source === ORIGINAL, otherDiskAllowed });
+            chooseRestorePoint(JSON.parse(out), {
+                explicit,
+                before: "2024-07-19T04:09:00Z",
+                disk: ORIGINAL,
+                isOriginal: (source) => source === ORIGINAL,
+                otherDiskAllowed,
+            });
 
         it("lists the volume's snapshots; the newest before the cutoff wins over newer ones", () => {
             const r = run("restore-points", env, world({ snapshots }));
             assert.equal(r.code, 0, r.stderr);
             assert.deepEqual(r.calls.map(op), ["ec2 describe-snapshots"]);
-            assert.deepEqual(JSON.parse(r.stdout).map((s: any) => s.id).sort(), ["snap-0000000000000000a", "snap-0000000000000000b", "snap-0000000000000000c"]);
+            assert.deepEqual(
+                JSON.parse(r.stdout)
+                    .map((s: any) => s.id)
+                    .sort(),
+                ["snap-0000000000000000a", "snap-0000000000000000b", "snap-0000000000000000c"],
+            );
             assert.deepEqual(choose(r.stdout), { id: "snap-0000000000000000b", createdAt: "2024-07-19T01:30:00Z" });
         });
 
         it("an explicit restoreFrom is looked up by id", () => {
             const r = run("restore-points", { ...env, RESTORE_FROM: "snap-0000000000000000a" }, world({ snapshots }));
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(choose(r.stdout, "snap-0000000000000000a"), { id: "snap-0000000000000000a", createdAt: "2024-07-18T02:00:00Z" });
+            assert.deepEqual(choose(r.stdout, "snap-0000000000000000a"), {
+                id: "snap-0000000000000000a",
+                createdAt: "2024-07-18T02:00:00Z",
+            });
         });
 
         it("an explicit restoreFrom of another volume's snapshot is refused, naming both, unless the entry says so", () => {
             const r = run("restore-points", { ...env, RESTORE_FROM: "snap-0000000000000000d" }, world({ snapshots }));
             assert.equal(r.code, 0, r.stderr);
-            assert.throws(() => choose(r.stdout, "snap-0000000000000000d"), new RegExp(`restoreFrom snap-0000000000000000d was taken from vol-0999999999999999f, not from this VM's original OS disk ${ORIGINAL}; name a backup of this VM's disk, or set restoreFromOtherDisk: true`));
+            assert.throws(
+                () => choose(r.stdout, "snap-0000000000000000d"),
+                new RegExp(
+                    `restoreFrom snap-0000000000000000d was taken from vol-0999999999999999f, not from this VM's original OS disk ${ORIGINAL}; name a backup of this VM's disk, or set restoreFromOtherDisk: true`,
+                ),
+            );
             assert.equal(choose(r.stdout, "snap-0000000000000000d", true).id, "snap-0000000000000000d");
         });
 
         it("no snapshot before the cutoff is a clear error", () => {
             const r = run("restore-points", env, world({ snapshots: { "snap-0000000000000000c": snapshots["snap-0000000000000000c"] } }));
-            assert.throws(() => choose(r.stdout), /no backup of its OS disk vol-0111111111111111a was taken before restoreBefore 2024-07-19T04:09:00Z \(1 found, all from 2024-07-19T06:00:00Z or later\)/);
+            assert.throws(
+                () => choose(r.stdout),
+                /no backup of its OS disk vol-0111111111111111a was taken before restoreBefore 2024-07-19T04:09:00Z \(1 found, all from 2024-07-19T06:00:00Z or later\)/,
+            );
         });
 
         it("an explicit id that does not exist fails in the lookup", () => {

@@ -6,21 +6,30 @@ import { FIXED, INSTANCE, MUTATING, ORIGINAL, RESCUE, SCRATCH, op, repairEnv, ru
 import { FAR_DEADLINES } from "../helpers/stand-in";
 import { unpackEvidence } from "../../components/core/cloud-steps";
 
-
 describe("AWS command scripts (stand-in aws CLI)", () => {
     describe("swap + start + verify", () => {
         it("stops, keeps and tags the original, attaches the fixed volume at the root device, starts and verifies the boot", () => {
             const r = run("swap", swapEnv, world());
             assert.equal(r.code, 0, r.stderr);
             const mutations = r.calls.map(op).filter((o) => MUTATING.test(o));
-            assert.deepEqual(mutations, ["ec2 stop-instances", "ec2 create-tags", "ec2 detach-volume", "ec2 attach-volume", "ec2 start-instances"]);
+            assert.deepEqual(mutations, [
+                "ec2 stop-instances",
+                "ec2 create-tags",
+                "ec2 detach-volume",
+                "ec2 attach-volume",
+                "ec2 start-instances",
+            ]);
             const i = r.world.instances[INSTANCE];
             assert.equal(i.state, "running");
             assert.deepEqual(i.blockDevices, { "/dev/sda1": FIXED });
             assert.equal(r.world.volumes[ORIGINAL].state, "available", "original kept, detached, not deleted");
             assert.equal(r.world.volumes[ORIGINAL].tags["bootloop-rescue:role"], "original-root");
             assert.equal(r.world.volumes[ORIGINAL].tags["bootloop-rescue:instance"], INSTANCE);
-            assert.equal(r.world.volumes[ORIGINAL].tags["bootloop-rescue:device"], "/dev/sda1", "a re-run after the detach finds the device here");
+            assert.equal(
+                r.world.volumes[ORIGINAL].tags["bootloop-rescue:device"],
+                "/dev/sda1",
+                "a re-run after the detach finds the device here",
+            );
             const report = JSON.parse(r.stdout);
             assert.equal(report.status, "recovered");
             assert.equal(report.alreadyRecovered, false);
@@ -30,10 +39,20 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
 
         it("an instance already running healthy on the fixed volume is left alone: no call that changes anything", () => {
             const w = world();
-            w.instances[INSTANCE] = { state: "running", rootDeviceName: "/dev/sda1", blockDevices: { "/dev/sda1": FIXED }, bootedFrom: FIXED, checkPolls: 0, consoleOutput: "Windows is Ready to use" };
+            w.instances[INSTANCE] = {
+                state: "running",
+                rootDeviceName: "/dev/sda1",
+                blockDevices: { "/dev/sda1": FIXED },
+                bootedFrom: FIXED,
+                checkPolls: 0,
+                consoleOutput: "Windows is Ready to use",
+            };
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+            );
             assert.equal(JSON.parse(r.stdout).alreadyRecovered, true);
         });
 
@@ -45,11 +64,18 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.match(r.stderr, /did not boot healthy within 2 s on the fixed volume vol-0222222222222222b/);
             assert.match(r.stderr, /original root volume vol-0111111111111111a is untouched and kept for rollback/);
             assert.equal(r.world.volumes[ORIGINAL].state, "available");
-            assert.ok(!r.calls.some((c) => c.includes(ORIGINAL) && /attach-volume|delete/.test(op(c))), "nothing but the detach touched the original");
+            assert.ok(
+                !r.calls.some((c) => c.includes(ORIGINAL) && /attach-volume|delete/.test(op(c))),
+                "nothing but the detach touched the original",
+            );
         });
 
         it("retries throttled calls with jittered backoff, and the watcher retries its throttled polls (that a throttled poll never counts against a wait is the watcher's own test)", () => {
-            const r = run("swap", { ...swapEnv, ...FAR_DEADLINES }, world({ throttle: { "ec2 stop-instances": 2, "ec2 describe-instances": 3, "ec2 describe-instance-status": 3 } }));
+            const r = run(
+                "swap",
+                { ...swapEnv, ...FAR_DEADLINES },
+                world({ throttle: { "ec2 stop-instances": 2, "ec2 describe-instances": 3, "ec2 describe-instance-status": 3 } }),
+            );
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "ec2 stop-instances").length, 3);
             assert.match(r.stderr, /ec2 stop-instances was throttled or busy \(try 1\); retrying in [0-9.]+s/);
@@ -61,7 +87,10 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.notEqual(r.code, 0);
             assert.ok(r.calls.filter((c) => op(c) === "ec2 stop-instances").length > 2, "retried more than twice");
             assert.match(r.stderr, /ec2 stop-instances failed: .*RequestLimitExceeded/);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o) && o !== "ec2 stop-instances"), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o) && o !== "ec2 stop-instances"),
+                [],
+            );
         });
 
         it("a permanent error (access denied) fails at once with the cloud's message, no retry", () => {
@@ -75,7 +104,10 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const r = run("swap", swapEnv, world({ throttle: { "ec2 describe-instances": 1e6 } }));
             assert.equal(r.code, 1);
             assert.match(r.stderr, /no observation could be made since the deadline passed .*RequestLimitExceeded/);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+            );
         });
 
         it("forces the stop of an instance that will not stop", () => {
@@ -92,7 +124,10 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             w.volumes[ORIGINAL].state = "available";
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), ["ec2 attach-volume", "ec2 start-instances"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                ["ec2 attach-volume", "ec2 start-instances"],
+            );
         });
 
         it("refuses when the root device holds a volume it does not know", () => {
@@ -101,12 +136,19 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /holds vol-0999999999999999f, neither the original .* nor the fixed/);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+            );
         });
 
         it("keeps inputs with shell metacharacters inert: refused before any call, nothing executed", () => {
             const marker = path.join(os.tmpdir(), `pwned-${process.pid}`);
-            for (const [key, value] of [["INSTANCE_ID", `i-0123456789abcdef0; touch ${marker}`], ["FIXED_VOLUME_ID", `$(touch ${marker})`], ["ROOT_DEVICE", `/dev/sda1\`touch ${marker}\``]]) {
+            for (const [key, value] of [
+                ["INSTANCE_ID", `i-0123456789abcdef0; touch ${marker}`],
+                ["FIXED_VOLUME_ID", `$(touch ${marker})`],
+                ["ROOT_DEVICE", `/dev/sda1\`touch ${marker}\``],
+            ]) {
                 const r = run("swap", { ...swapEnv, [key]: value }, world());
                 assert.equal(r.code, 1, key);
                 assert.match(r.stderr, new RegExp(`${key} has an unexpected value; refusing to run`));
@@ -124,7 +166,10 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const r = run("repair", repairEnv, world());
             assert.equal(r.code, 0, r.stderr);
             const send = r.calls.find((c) => op(c) === "ssm send-command")!;
-            assert.deepEqual(send.slice(send.indexOf("--parameters"), send.indexOf("--parameters") + 2), ["--parameters", `{"volumeId":["${SCRATCH}"],"keySecret":[""]}`]);
+            assert.deepEqual(send.slice(send.indexOf("--parameters"), send.indexOf("--parameters") + 2), [
+                "--parameters",
+                `{"volumeId":["${SCRATCH}"],"keySecret":[""]}`,
+            ]);
             assert.ok(send.includes("bootloop-rescue-repair-abc"));
             assert.match(r.stdout, /^dict1-deflate-base64:/, "printed packed, as the state keeps it");
             assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
@@ -133,19 +178,35 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
         it("takes over a repair of the volume an interrupted run sent (running or done) instead of sending it again", () => {
             for (const status of ["InProgress", "Success"]) {
                 const w = world();
-                w.ssm.commands["00000009-1111-2222-3333-444455556666"] = { instance: RESCUE, document: "bootloop-rescue-repair-abc", volumeId: SCRATCH, polls: status === "InProgress" ? 2 : 0 };
+                w.ssm.commands["00000009-1111-2222-3333-444455556666"] = {
+                    instance: RESCUE,
+                    document: "bootloop-rescue-repair-abc",
+                    volumeId: SCRATCH,
+                    polls: status === "InProgress" ? 2 : 0,
+                };
                 const r = run("repair", repairEnv, w);
                 assert.equal(r.code, 0, r.stderr);
                 assert.ok(!r.calls.some((c) => op(c) === "ssm send-command"), `${status}: nothing sent again`);
-                assert.match(r.stderr, new RegExp(`sent earlier \\(Systems Manager command 00000009-1111-2222-3333-444455556666, ${status}\\) is taken over`));
+                assert.match(
+                    r.stderr,
+                    new RegExp(`sent earlier \\(Systems Manager command 00000009-1111-2222-3333-444455556666, ${status}\\) is taken over`),
+                );
                 assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
             }
         });
 
         it("sends the repair anew when the earlier one failed, or was for another volume", () => {
-            for (const earlier of [{ volumeId: SCRATCH, status: "Failed" }, { volumeId: "vol-0999999999999999f", status: "InProgress" }]) {
+            for (const earlier of [
+                { volumeId: SCRATCH, status: "Failed" },
+                { volumeId: "vol-0999999999999999f", status: "InProgress" },
+            ]) {
                 const w = world();
-                w.ssm.commands["00000009-1111-2222-3333-444455556666"] = { instance: RESCUE, document: "bootloop-rescue-repair-abc", polls: 0, ...earlier };
+                w.ssm.commands["00000009-1111-2222-3333-444455556666"] = {
+                    instance: RESCUE,
+                    document: "bootloop-rescue-repair-abc",
+                    polls: 0,
+                    ...earlier,
+                };
                 const r = run("repair", repairEnv, w);
                 assert.equal(r.code, 0, r.stderr);
                 assert.equal(r.calls.filter((c) => op(c) === "ssm send-command").length, 1, JSON.stringify(earlier));
@@ -162,7 +223,12 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
 
         it("a failed repair fails the step with the engine's reason", () => {
             const w = world();
-            w.ssm.evidence[SCRATCH] = { tool: "bootloop-rescue/repair-disk", outcome: "locked", exitCode: 4, message: "partition(s) 3 are BitLocker-encrypted and no recovery password was given" };
+            w.ssm.evidence[SCRATCH] = {
+                tool: "bootloop-rescue/repair-disk",
+                outcome: "locked",
+                exitCode: 4,
+                message: "partition(s) 3 are BitLocker-encrypted and no recovery password was given",
+            };
             const r = run("repair", repairEnv, w);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /repair failed: locked: partition\(s\) 3 are BitLocker-encrypted/);
@@ -175,7 +241,10 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const r = run("repair", { ...repairEnv, REPAIR_TIMEOUT_SECONDS: "1", POLL_SECONDS: "0.2" }, w);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /did not come online in Systems Manager within 1 s .*VPC endpoints/);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+            );
         });
 
         it("in teardown, a VM that never finished its repair fails clearly and calls nothing", () => {
@@ -193,7 +262,11 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             const send = r.calls.find((c) => op(c) === "ssm send-command")!;
             assert.deepEqual(JSON.parse(send[send.indexOf("--parameters") + 1]), { volumeId: [SCRATCH], keySecret: [arn] });
             assert.equal((Object.values(r.world.ssm.commands)[0] as { keySecret: string }).keySecret, arn);
-            for (const bad of [`${arn}"],"volumeId":["vol-1`, "arn:aws:secretsmanager:us-east-1:111122223333:secret:x", "111111-222222-333333-444444-555555-666666-777777-888888"]) {
+            for (const bad of [
+                `${arn}"],"volumeId":["vol-1`,
+                "arn:aws:secretsmanager:us-east-1:111122223333:secret:x",
+                "111111-222222-333333-444444-555555-666666-777777-888888",
+            ]) {
                 const refused = run("repair", { ...repairEnv, KEY_SECRET: bad }, world());
                 assert.equal(refused.code, 1, bad);
                 assert.deepEqual(refused.calls, [], bad);

@@ -3,7 +3,15 @@ import { awsWatch } from "../../components/aws/watch";
 import { WaitRequest } from "../../components/watcher/types";
 import { CliError, CliRunner } from "../../components/gate/types";
 
-const wait = (id: string): WaitRequest => ({ kind: "status", id, want: "healthy", fields: { region: "us-east-1", marker: "Windows is Ready to use" }, received: Date.now(), deadline: Date.now() + 60_000, memo: {} });
+const wait = (id: string): WaitRequest => ({
+    kind: "status",
+    id,
+    want: "healthy",
+    fields: { region: "us-east-1", marker: "Windows is Ready to use" },
+    received: Date.now(),
+    deadline: Date.now() + 60_000,
+    memo: {},
+});
 
 /** A CLI runner answering from a table per operation; `console` decides each console read. */
 function runner(console: (id: string) => string | CliError): CliRunner & { ops: string[] } {
@@ -14,7 +22,16 @@ function runner(console: (id: string) => string | CliError): CliRunner & { ops: 
             ops.push(call.op);
             if (call.op === "ec2 describe-instance-status") {
                 const ids = call.args.slice(call.args.indexOf("--instance-ids") + 1).filter((a) => a.startsWith("i-"));
-                return Promise.resolve(JSON.stringify({ InstanceStatuses: ids.map((id) => ({ InstanceId: id, InstanceState: { Name: "running" }, InstanceStatus: { Status: "ok" }, SystemStatus: { Status: "ok" } })) }));
+                return Promise.resolve(
+                    JSON.stringify({
+                        InstanceStatuses: ids.map((id) => ({
+                            InstanceId: id,
+                            InstanceState: { Name: "running" },
+                            InstanceStatus: { Status: "ok" },
+                            SystemStatus: { Status: "ok" },
+                        })),
+                    }),
+                );
             }
             if (call.op === "ec2 get-console-output") {
                 const r = console(call.args[call.args.indexOf("--instance-id") + 1]);
@@ -48,7 +65,10 @@ describe("AWS watch: batched status, console only once the checks pass", () => {
 
     it("a console read refused for good fails that instance's wait with the cloud's message", async () => {
         const a = wait("i-0000000000000000a");
-        const seen = await awsWatch.observe([a], runner(() => new CliError("UnauthorizedOperation: not allowed to read the console", false)));
+        const seen = await awsWatch.observe(
+            [a],
+            runner(() => new CliError("UnauthorizedOperation: not allowed to read the console", false)),
+        );
         assert.match(seen.get(a)!.gone!, /UnauthorizedOperation/);
     });
 });

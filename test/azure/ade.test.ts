@@ -24,7 +24,12 @@ describe("Azure Disk Encryption: the settings of an OS disk", () => {
     const single = (kek: boolean) => ({
         enabled: true,
         encryptionSettingsVersion: "1.1",
-        encryptionSettings: [{ diskEncryptionKey: { secretUrl: SECRET_URL, sourceVault: { id: VAULT_ID } }, ...(kek ? { keyEncryptionKey: { keyUrl: KEK_URL, sourceVault: { id: VAULT_ID } } } : {}) }],
+        encryptionSettings: [
+            {
+                diskEncryptionKey: { secretUrl: SECRET_URL, sourceVault: { id: VAULT_ID } },
+                ...(kek ? { keyEncryptionKey: { keyUrl: KEK_URL, sourceVault: { id: VAULT_ID } } } : {}),
+            },
+        ],
     });
 
     it("single-pass ADE gives the keys to fetch and the settings the fixed disk keeps", () => {
@@ -52,8 +57,14 @@ describe("Azure Disk Encryption: the key lookup (ade-key.sh, stand-in az and Key
         const r = run("ade-key", env(), vaultWorld(false));
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout.trim(), BEK.toString("base64"));
-        assert.deepEqual(r.calls.map((c) => `${c[0]} ${c[2]}`), ["rest get"]);
-        assert.ok(r.calls[0].includes(`${SECRET_URL}?api-version=7.4`) && r.calls[0].includes("https://vault.azure.net"), r.calls[0].join(" "));
+        assert.deepEqual(
+            r.calls.map((c) => `${c[0]} ${c[2]}`),
+            ["rest get"],
+        );
+        assert.ok(
+            r.calls[0].includes(`${SECRET_URL}?api-version=7.4`) && r.calls[0].includes("https://vault.azure.net"),
+            r.calls[0].join(" "),
+        );
         assertNoKey(r);
     });
 
@@ -61,7 +72,10 @@ describe("Azure Disk Encryption: the key lookup (ade-key.sh, stand-in az and Key
         const r = run("ade-key", env(KEK_URL), vaultWorld(true));
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout.trim(), BEK.toString("base64"));
-        assert.deepEqual(r.calls.map((c) => `${c[0]} ${c[2]}`), ["rest get", "rest post"]);
+        assert.deepEqual(
+            r.calls.map((c) => `${c[0]} ${c[2]}`),
+            ["rest get", "rest post"],
+        );
         const post = r.calls[1];
         assert.ok(post.includes(`${KEK_URL}/unwrapkey?api-version=7.4`), post.join(" "));
         const body = post[post.indexOf("--body") + 1];
@@ -83,7 +97,10 @@ describe("Azure Disk Encryption: the key lookup (ade-key.sh, stand-in az and Key
         w.keyVault.denied = ["kv-central-keys"];
         const unwrapDenied = run("ade-key", env(otherKek), w);
         assert.equal(unwrapDenied.code, 1);
-        assert.match(unwrapDenied.stderr, /key vault kv-central-keys did not let the deployer unwrap the BEK .*Microsoft\.KeyVault\/vaults\/keys\/unwrap\/action .*keys: unwrapKey/);
+        assert.match(
+            unwrapDenied.stderr,
+            /key vault kv-central-keys did not let the deployer unwrap the BEK .*Microsoft\.KeyVault\/vaults\/keys\/unwrap\/action .*keys: unwrapKey/,
+        );
         assertNoKey(unwrapDenied);
     });
 
@@ -98,24 +115,34 @@ describe("Azure Disk Encryption: the key lookup (ade-key.sh, stand-in az and Key
         assert.equal(tiny.code, 1);
         assert.match(tiny.stderr, /is not a BitLocker key file/);
 
-        for (const bad of ["https://evil.example.com/secrets/x/0123456789abcdef0123456789abcdef", `${SECRET_URL}; rm -rf /`, SECRET_URL.replace(/\/[0-9a-f]{32}$/, "")]) {
+        for (const bad of [
+            "https://evil.example.com/secrets/x/0123456789abcdef0123456789abcdef",
+            `${SECRET_URL}; rm -rf /`,
+            SECRET_URL.replace(/\/[0-9a-f]{32}$/, ""),
+        ]) {
             const r = run("ade-key", { ...env(), SECRET_URL: bad }, vaultWorld(false));
             assert.equal(r.code, 1);
             assert.match(r.stderr, /SECRET_URL has an unexpected value; refusing to run/);
             assert.equal(r.calls.length, 0);
         }
-        const badKek = run("ade-key", env("https://kv.vault.azure.net/secrets/not-a-key/0123456789abcdef0123456789abcdef"), vaultWorld(true));
+        const badKek = run(
+            "ade-key",
+            env("https://kv.vault.azure.net/secrets/not-a-key/0123456789abcdef0123456789abcdef"),
+            vaultWorld(true),
+        );
         assert.match(badKek.stderr, /KEK_URL has an unexpected value/);
         assert.equal(badKek.calls.length, 0);
     });
 });
 
 /** Runs `body` with the stand-in az answering from `w` for the program's own child processes. */
-const withStandIn = <T>(w: unknown, body: () => Promise<T>) => withStandInEnv({ world: w, standInDir: STAND_IN, stateVar: "FAKE_AZ_STATE", logVar: "FAKE_AZ_LOG" }, body);
+const withStandIn = <T>(w: unknown, body: () => Promise<T>) =>
+    withStandInEnv({ world: w, standInDir: STAND_IN, stateVar: "FAKE_AZ_STATE", logVar: "FAKE_AZ_LOG" }, body);
 
 describe("Azure Disk Encryption in the Azure path", () => {
     const SUB = "11111111-2222-3333-4444-555555555555";
-    const inventory = (extra: string) => `vms:\n  - cloud: azure\n    subscriptionId: ${SUB}\n    resourceGroup: rg-app\n    vmName: app-01\n    diskEncryption: ade\n${extra}  - cloud: azure\n    subscriptionId: ${SUB}\n    resourceGroup: rg-app\n    vmName: app-02\n`;
+    const inventory = (extra: string) =>
+        `vms:\n  - cloud: azure\n    subscriptionId: ${SUB}\n    resourceGroup: rg-app\n    vmName: app-01\n    diskEncryption: ade\n${extra}  - cloud: azure\n    subscriptionId: ${SUB}\n    resourceGroup: rg-app\n    vmName: app-02\n`;
 
     it("the scratch copy has no ADE settings (attachable), the fixed disk the original's, and the repair gets the BEK as a secret", async () => {
         const { run, byName, rs } = await planInventory(inventory(""));
@@ -133,36 +160,104 @@ describe("Azure Disk Encryption in the Azure path", () => {
         // A VM without ADE: nothing of it.
         for (const step of ["backup", "scratch", "fixed"]) assert.equal(inputs(plain, step).encryptionSettingsCollection, undefined, step);
         assert.equal(inputs(plain, "repair").protectedParameters, undefined);
-        assert.ok(!JSON.stringify(rs).includes(Buffer.from("offline plan placeholder").toString("base64").slice(0, 16)), "the placeholder key is in no input");
+        assert.ok(
+            !JSON.stringify(rs).includes(Buffer.from("offline plan placeholder").toString("base64").slice(0, 16)),
+            "the placeholder key is in no input",
+        );
         assert.deepEqual(run.result.keySources, { [ade.key]: ["cloud"] });
     });
 
     it("an ADE VM whose entry also names a recovery password gets both", async () => {
-        const { run, byName } = await planInventory(inventory("    bitlockerKey: app-01-key\n"), { "bootloop-rescue:app-01-key": "111111-222222" }, ["bootloop-rescue:app-01-key"]);
+        const { run, byName } = await planInventory(
+            inventory("    bitlockerKey: app-01-key\n"),
+            { "bootloop-rescue:app-01-key": "111111-222222" },
+            ["bootloop-rescue:app-01-key"],
+        );
         const repair = byName.get(`${run.result.plan.vms.find((v) => v.fields.vmName === "app-01")!.slug}-repair`)!.inputs as any;
-        assert.deepEqual(repair.protectedParameters, [{ name: "BITLOCKER_KEY", value: "[secret]" }, { name: "BITLOCKER_BEK", value: "[secret]" }]);
+        assert.deepEqual(repair.protectedParameters, [
+            { name: "BITLOCKER_KEY", value: "[secret]" },
+            { name: "BITLOCKER_BEK", value: "[secret]" },
+        ]);
     });
 
-    const entry = { index: 0, cloud: "azure", fields: { subscriptionId: SUB, resourceGroup: "rg", vmName: "vm1" }, key: "k", label: "azure rg/vm1", slug: "vm1-x", strategy: "repair" as const, labels: {} };
+    const entry = {
+        index: 0,
+        cloud: "azure",
+        fields: { subscriptionId: SUB, resourceGroup: "rg", vmName: "vm1" },
+        key: "k",
+        label: "azure rg/vm1",
+        slug: "vm1-x",
+        strategy: "repair" as const,
+        labels: {},
+    };
     const diskId = (n: string) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/${n}`;
-    const settings = { enabled: true, encryptionSettingsVersion: "1.1", encryptionSettings: [{ diskEncryptionKey: { secretUrl: SECRET_URL, sourceVault: { id: VAULT_ID } }, keyEncryptionKey: { keyUrl: KEK_URL, sourceVault: { id: VAULT_ID } } }] };
-    async function lookUp(o: { vmOsDisk?: unknown; collection?: unknown; tags?: Record<string, string>; current?: string; fields?: Record<string, string> } = {}) {
+    const settings = {
+        enabled: true,
+        encryptionSettingsVersion: "1.1",
+        encryptionSettings: [
+            {
+                diskEncryptionKey: { secretUrl: SECRET_URL, sourceVault: { id: VAULT_ID } },
+                keyEncryptionKey: { keyUrl: KEK_URL, sourceVault: { id: VAULT_ID } },
+            },
+        ],
+    };
+    async function lookUp(
+        o: {
+            vmOsDisk?: unknown;
+            collection?: unknown;
+            tags?: Record<string, string>;
+            current?: string;
+            fields?: Record<string, string>;
+        } = {},
+    ) {
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
             call: (c) => {
                 if (c.token.endsWith("getVirtualMachine"))
-                    return { location: "eastus2", storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: diskId(o.current ?? "vm1_OsDisk") }, encryptionSettings: o.vmOsDisk } }, networkProfile: { networkInterfaces: [{ id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` }] } };
-                if (c.token.endsWith("getDisk")) return { sku: { name: "Premium_LRS" }, tags: o.tags ?? {}, encryptionSettingsCollection: o.collection };
-                return { ipConfigurations: [{ subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } }] };
+                    return {
+                        location: "eastus2",
+                        storageProfile: {
+                            osDisk: {
+                                osType: "Windows",
+                                managedDisk: { id: diskId(o.current ?? "vm1_OsDisk") },
+                                encryptionSettings: o.vmOsDisk,
+                            },
+                        },
+                        networkProfile: {
+                            networkInterfaces: [
+                                { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` },
+                            ],
+                        },
+                    };
+                if (c.token.endsWith("getDisk"))
+                    return { sku: { name: "Premium_LRS" }, tags: o.tags ?? {}, encryptionSettingsCollection: o.collection };
+                return {
+                    ipConfigurations: [
+                        { subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } },
+                    ],
+                };
             },
         });
-        return lookUpVm({ ...entry, fields: { ...entry.fields, ...o.fields } }, new Provider("p", {}), { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {}, tags: {} });
+        return lookUpVm({ ...entry, fields: { ...entry.fields, ...o.fields } }, new Provider("p", {}), {
+            rescueImage: { publisher: "", offer: "", sku: "", version: "" },
+            rescueSubnetIds: {},
+            tags: {},
+        });
     }
 
     it("the lookup refuses dual-pass ADE and an entry whose diskEncryption the disk contradicts", async () => {
-        await assert.rejects(lookUp({ vmOsDisk: { enabled: true, diskEncryptionKey: { secretUrl: SECRET_URL } } }), /dual-pass Azure Disk Encryption/);
-        await assert.rejects(lookUp({ fields: { diskEncryption: "ade" } }), /does not have Azure Disk Encryption on, not ade as the inventory says/);
-        await assert.rejects(lookUp({ collection: settings, fields: { diskEncryption: "none" } }), /has Azure Disk Encryption on, not none as the inventory says/);
+        await assert.rejects(
+            lookUp({ vmOsDisk: { enabled: true, diskEncryptionKey: { secretUrl: SECRET_URL } } }),
+            /dual-pass Azure Disk Encryption/,
+        );
+        await assert.rejects(
+            lookUp({ fields: { diskEncryption: "ade" } }),
+            /does not have Azure Disk Encryption on, not ade as the inventory says/,
+        );
+        await assert.rejects(
+            lookUp({ collection: settings, fields: { diskEncryption: "none" } }),
+            /has Azure Disk Encryption on, not none as the inventory says/,
+        );
         const none = await lookUp({ fields: { diskEncryption: "none" } });
         assert.equal(none.fetchBeks, undefined);
         assert.equal(none.facts.adeSettings, "");
@@ -175,9 +270,16 @@ describe("Azure Disk Encryption in the Azure path", () => {
         assert.equal(await withStandIn(vaultWorld(true), () => onOriginal.fetchBeks!()), BEK.toString("base64"));
         await assert.rejects(
             withStandIn(vaultWorld(true, { denied: [VAULT] }), () => onOriginal.fetchBeks!()),
-            (e: Error) => /key vault kv-payments-weu did not let the deployer read the BEK secret/.test(e.message) && /getSecret\/action/.test(e.message) && !e.message.includes(BEK.toString("base64")),
+            (e: Error) =>
+                /key vault kv-payments-weu did not let the deployer read the BEK secret/.test(e.message) &&
+                /getSecret\/action/.test(e.message) &&
+                !e.message.includes(BEK.toString("base64")),
         );
-        const swapped = await lookUp({ collection: settings, current: "vm1-fixed", tags: { "bootloop-rescue-role": "fixed", "bootloop-rescue-original": diskId("vm1_OsDisk") } });
+        const swapped = await lookUp({
+            collection: settings,
+            current: "vm1-fixed",
+            tags: { "bootloop-rescue-role": "fixed", "bootloop-rescue-original": diskId("vm1_OsDisk") },
+        });
         assert.equal(swapped.fetchBeks, undefined);
     });
 });

@@ -18,7 +18,15 @@ const SUB = "11111111-2222-3333-4444-555555555555";
 const SUB2 = "99999999-2222-3333-4444-555555555555";
 
 function inventory(vms: { name: string; sub?: string; zone?: string; extra?: string }[]): string {
-    return "vms:\n" + vms.map((v) => `  - cloud: azure\n    subscriptionId: ${v.sub ?? SUB}\n    resourceGroup: rg-app\n    vmName: ${v.name}\n    location: eastus2\n    zone: ${v.zone ?? "1"}\n${v.extra ?? ""}`).join("");
+    return (
+        "vms:\n" +
+        vms
+            .map(
+                (v) =>
+                    `  - cloud: azure\n    subscriptionId: ${v.sub ?? SUB}\n    resourceGroup: rg-app\n    vmName: ${v.name}\n    location: eastus2\n    zone: ${v.zone ?? "1"}\n${v.extra ?? ""}`,
+            )
+            .join("")
+    );
 }
 
 const plan = planInventory;
@@ -45,7 +53,10 @@ describe("Azure path under Pulumi mocks", () => {
         const repair = byName.get(`${slug}-repair`)!;
         assert.equal(repair.inputs.treatFailureAsDeploymentFailure, true);
         assert.equal(repair.inputs.asyncExecution, false);
-        assert.deepEqual((repair.inputs.parameters as any[]).map((p) => `${p.name}=${p.value}`), ["DISK_HANDLE=0"]);
+        assert.deepEqual(
+            (repair.inputs.parameters as any[]).map((p) => `${p.name}=${p.value}`),
+            ["DISK_HANDLE=0"],
+        );
         assert.match((repair.inputs.source as any).script, /exec \/usr\/local\/lib\/bootloop-rescue\/on-rescue\.sh/);
         assert.equal((byName.get(`${slug}-backup`)!.inputs as any).incremental, true);
     });
@@ -64,7 +75,13 @@ describe("Azure path under Pulumi mocks", () => {
             assert.deepEqual(i.sku, { name: "Premium_LRS" });
             assert.deepEqual(i.zones, ["1"]);
         }
-        assert.deepEqual(rs.filter((r) => r.retainOnDelete).map((r) => r.name.replace(`${slug}-`, "")).sort(), ["backup", "fixed"]);
+        assert.deepEqual(
+            rs
+                .filter((r) => r.retainOnDelete)
+                .map((r) => r.name.replace(`${slug}-`, ""))
+                .sort(),
+            ["backup", "fixed"],
+        );
     });
 
     it("rescue VMs: no public IP, an NSG whose only inbound rule denies all, no password, data disks left to the attach commands", async () => {
@@ -73,7 +90,10 @@ describe("Azure path under Pulumi mocks", () => {
         assert.ok((nic.inputs.ipConfigurations as any[]).every((c) => !c.publicIPAddress));
         const [nsg] = ofType("azure-native:network:NetworkSecurityGroup");
         const inbound = (nsg.inputs.securityRules as any[]).filter((r) => r.direction === "Inbound");
-        assert.deepEqual(inbound.map((r) => [r.access, r.sourceAddressPrefix, r.destinationPortRange]), [["Deny", "*", "*"]]);
+        assert.deepEqual(
+            inbound.map((r) => [r.access, r.sourceAddressPrefix, r.destinationPortRange]),
+            [["Deny", "*", "*"]],
+        );
         const [vm] = ofType("azure-native:compute:VirtualMachine");
         const linux = (vm.inputs.osProfile as any).linuxConfiguration;
         assert.equal(linux.disablePasswordAuthentication, true);
@@ -89,14 +109,24 @@ describe("Azure path under Pulumi mocks", () => {
         const vms = [...Array(10).keys()].map((i) => ({ name: `app-${i}`, zone: "1" })).concat([{ name: "web-1", zone: "2" }]);
         const { ofType, run } = await plan(inventory(vms));
         assert.equal(ofType("azure-native:compute:VirtualMachine").length, 3, "10 disks in zone 1 at 8 per rescue VM → 2, zone 2 → 1");
-        const seats = ofType("command:local:Command").filter((c) => c.name.endsWith("-attach")).map((c) => `${(c.inputs.environment as any).RESCUE_VM_ID}#${(c.inputs.environment as any).LUN}`);
+        const seats = ofType("command:local:Command")
+            .filter((c) => c.name.endsWith("-attach"))
+            .map((c) => `${(c.inputs.environment as any).RESCUE_VM_ID}#${(c.inputs.environment as any).LUN}`);
         assert.equal(new Set(seats).size, 11);
-        assert.deepEqual(run.result.plan.rescuePools.map((p) => p.placement.zone), ["1", "2"]);
+        assert.deepEqual(
+            run.result.plan.rescuePools.map((p) => p.placement.zone),
+            ["1", "2"],
+        );
     });
 
     it("spans subscriptions with a provider each", async () => {
         const { ofType } = await plan(inventory([{ name: "app-01" }, { name: "app-02", sub: SUB2 }]));
-        assert.deepEqual(ofType("pulumi:providers:azure-native").map((p) => p.inputs.subscriptionId).sort(), [SUB, SUB2]);
+        assert.deepEqual(
+            ofType("pulumi:providers:azure-native")
+                .map((p) => p.inputs.subscriptionId)
+                .sort(),
+            [SUB, SUB2],
+        );
     });
 
     it("gates the second wave on the canary's verified boot", async () => {
@@ -111,12 +141,26 @@ describe("Azure path under Pulumi mocks", () => {
         const live = await plan(inv);
         const down = await plan(inv, { "bootloop-rescue:teardown": "true" });
         const types = new Set(down.rs.map((r) => r.type));
-        for (const t of ["azure-native:compute:VirtualMachine", "azure-native:network:NetworkInterface", "azure-native:network:NetworkSecurityGroup", "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"]) assert.ok(!types.has(t), t);
+        for (const t of [
+            "azure-native:compute:VirtualMachine",
+            "azure-native:network:NetworkInterface",
+            "azure-native:network:NetworkSecurityGroup",
+            "azure-native:compute:VirtualMachineRunCommandByVirtualMachine",
+        ])
+            assert.ok(!types.has(t), t);
         assert.ok(!down.rs.some((r) => /-(scratch|attach)$/.test(r.name)));
-        const kept = (rs: PlannedResource[]) => rs.filter((r) => /-(backup|fixed|swap)$/.test(r.name)).map((r) => `${r.type} ${r.name}`).sort();
+        const kept = (rs: PlannedResource[]) =>
+            rs
+                .filter((r) => /-(backup|fixed|swap)$/.test(r.name))
+                .map((r) => `${r.type} ${r.name}`)
+                .sort();
         assert.deepEqual(kept(down.rs), kept(live.rs));
         const fixed = down.rs.find((r) => r.name.endsWith("-fixed"))!;
-        assert.deepEqual(fixed.dependsOn.filter((d) => d.endsWith("-backup")).length, 1, "without a repair step, the fixed disk follows the backup");
+        assert.deepEqual(
+            fixed.dependsOn.filter((d) => d.endsWith("-backup")).length,
+            1,
+            "without a repair step, the fixed disk follows the backup",
+        );
     });
 
     it("the swap reads the evidence back from the repair Run Command (kept in its output, not an input); the tools travel once per rescue VM", async () => {
@@ -138,7 +182,11 @@ describe("Azure path under Pulumi mocks", () => {
 
     it("passes a BitLocker recovery password only as a protected parameter, a secret", async () => {
         const key = "000000-111111-222222-333333-444444-555555-666666-000011";
-        const { rs } = await plan(inventory([{ name: "app-01", extra: "    bitlockerKey: app01-key\n" }]), { "bootloop-rescue:app01-key": key }, ["bootloop-rescue:app01-key"]);
+        const { rs } = await plan(
+            inventory([{ name: "app-01", extra: "    bitlockerKey: app01-key\n" }]),
+            { "bootloop-rescue:app01-key": key },
+            ["bootloop-rescue:app01-key"],
+        );
         const repair = rs.find((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine") && r.name.endsWith("-repair"))!;
         assert.deepEqual(repair.inputs.protectedParameters, [{ name: "BITLOCKER_KEY", value: "[secret]" }]);
         assert.ok(!JSON.stringify(rs).includes("333333"), "the key appears nowhere in the plan");
@@ -148,7 +196,11 @@ describe("Azure path under Pulumi mocks", () => {
         const lib = fs.mkdtempSync(path.join(os.tmpdir(), "rescue-lib-"));
         try {
             // on-rescue.sh refuses other versions (its own test); here, what the script hands it.
-            fs.writeFileSync(path.join(lib, "on-rescue.sh"), '#!/bin/sh\necho "$TOOLS_VERSION $DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING $RULE_SET"\n', { mode: 0o755 });
+            fs.writeFileSync(
+                path.join(lib, "on-rescue.sh"),
+                '#!/bin/sh\necho "$TOOLS_VERSION $DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING $RULE_SET"\n',
+                { mode: 0o755 },
+            );
             const script = repairScript("crowdstrike-291-txr").split(RESCUE_LIB).join(lib);
             const ok = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH, DISK_HANDLE: "7" } });
             assert.equal(ok.status, 0, ok.stderr);
@@ -158,7 +210,11 @@ describe("Azure path under Pulumi mocks", () => {
         }
         const { rs } = await plan(inventory([{ name: "app-01" }]), { "bootloop-rescue:ruleSet": "crowdstrike-291-txr" });
         const repair = rs.find((r) => r.type.endsWith("VirtualMachineRunCommandByVirtualMachine") && r.name.endsWith("-repair"))!;
-        assert.equal((repair.inputs.source as { script: string }).script, repairScript("crowdstrike-291-txr"), "the stack's ruleSet reaches the Run Command");
+        assert.equal(
+            (repair.inputs.source as { script: string }).script,
+            repairScript("crowdstrike-291-txr"),
+            "the stack's ruleSet reaches the Run Command",
+        );
     });
 
     it("takes the evidence from after the swap's report; a swap of an earlier version keeps it in its environment", () => {
@@ -166,7 +222,11 @@ describe("Azure path under Pulumi mocks", () => {
         const report = JSON.stringify({ status: "recovered" });
         assert.equal(swapEvidence(`${report}\n${packEvidence(evidence)}`, { VM_NAME: "app-01" }), evidence);
         assert.equal(swapEvidence(report, { VM_NAME: "app-01", EVIDENCE: packEvidence(evidence) }), evidence);
-        assert.equal(JSON.parse(swapEvidence(report, { VM_NAME: "app-01" })).outcome, "unknown", "never the report in place of the evidence");
+        assert.equal(
+            JSON.parse(swapEvidence(report, { VM_NAME: "app-01" })).outcome,
+            "unknown",
+            "never the report in place of the evidence",
+        );
         assert.equal(JSON.parse(swapEvidence("", undefined)).outcome, "unknown");
     });
 
@@ -181,21 +241,40 @@ describe("Azure path under Pulumi mocks", () => {
 });
 
 describe("Azure lookups refuse what the swap cannot handle, before anything is declared", () => {
-    const entry = { index: 0, cloud: "azure", fields: { subscriptionId: SUB, resourceGroup: "rg", vmName: "vm1" }, key: "k", label: "azure rg/vm1", slug: "vm1-x", strategy: "repair" as const, labels: {} };
+    const entry = {
+        index: 0,
+        cloud: "azure",
+        fields: { subscriptionId: SUB, resourceGroup: "rg", vmName: "vm1" },
+        key: "k",
+        label: "azure rg/vm1",
+        slug: "vm1-x",
+        strategy: "repair" as const,
+        labels: {},
+    };
     async function lookUp(vm: Record<string, unknown>, fields: Record<string, string> = {}) {
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
             call: (c) => {
                 if (c.token.endsWith("getVirtualMachine")) return vm;
                 if (c.token.endsWith("getDisk")) return { sku: { name: "Premium_LRS" }, hyperVGeneration: "V2" };
-                return { ipConfigurations: [{ subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } }] };
+                return {
+                    ipConfigurations: [
+                        { subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } },
+                    ],
+                };
             },
         });
         const provider = new Provider("p", {});
-        return lookUpVm({ ...entry, fields: { ...entry.fields, ...fields } }, provider, { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {}, tags: {} });
+        return lookUpVm({ ...entry, fields: { ...entry.fields, ...fields } }, provider, {
+            rescueImage: { publisher: "", offer: "", sku: "", version: "" },
+            rescueSubnetIds: {},
+            tags: {},
+        });
     }
     const disk = { osType: "Windows", managedDisk: { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/os` } };
-    const nic = { networkInterfaces: [{ id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` }] };
+    const nic = {
+        networkInterfaces: [{ id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` }],
+    };
 
     it("a pinned subnet is where the zone's rescue VM goes", async () => {
         const subnet = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/rescue`;
@@ -210,13 +289,60 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
     });
 
     for (const [name, vm, fields, message] of [
-        ["a scale set member", { location: "eastus2", virtualMachineScaleSet: { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web-vmss` }, storageProfile: { osDisk: disk }, networkProfile: nic }, {}, /member of scale set web-vmss, which would replace it while its OS disk is swapped; remove it from the scale set/],
-        ["a confidential VM", { location: "eastus2", securityProfile: { securityType: "ConfidentialVM" }, storageProfile: { osDisk: disk }, networkProfile: nic }, {}, /confidential VM/],
-        ["an ephemeral OS disk", { location: "eastus2", storageProfile: { osDisk: { ...disk, diffDiskSettings: { option: "Local" } } }, networkProfile: nic }, {}, /ephemeral OS disk/],
-        ["an unmanaged OS disk", { location: "eastus2", storageProfile: { osDisk: { osType: "Windows", vhd: { uri: "https://x" } } }, networkProfile: nic }, {}, /not a managed disk/],
-        ["a Linux VM", { location: "eastus2", storageProfile: { osDisk: { ...disk, osType: "Linux" } }, networkProfile: nic }, {}, /runs Linux, not Windows/],
-        ["a VM elsewhere than the inventory says", { location: "westeurope", storageProfile: { osDisk: disk }, networkProfile: nic }, { location: "eastus2" }, /in westeurope, not in eastus2/],
-        ["an OS disk other than the inventory pins", { location: "eastus2", storageProfile: { osDisk: disk }, networkProfile: nic }, { osDiskId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/other` }, /its OS disk is .*\/os, not .*\/other as the inventory says/],
+        [
+            "a scale set member",
+            {
+                location: "eastus2",
+                virtualMachineScaleSet: {
+                    id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web-vmss`,
+                },
+                storageProfile: { osDisk: disk },
+                networkProfile: nic,
+            },
+            {},
+            /member of scale set web-vmss, which would replace it while its OS disk is swapped; remove it from the scale set/,
+        ],
+        [
+            "a confidential VM",
+            {
+                location: "eastus2",
+                securityProfile: { securityType: "ConfidentialVM" },
+                storageProfile: { osDisk: disk },
+                networkProfile: nic,
+            },
+            {},
+            /confidential VM/,
+        ],
+        [
+            "an ephemeral OS disk",
+            { location: "eastus2", storageProfile: { osDisk: { ...disk, diffDiskSettings: { option: "Local" } } }, networkProfile: nic },
+            {},
+            /ephemeral OS disk/,
+        ],
+        [
+            "an unmanaged OS disk",
+            { location: "eastus2", storageProfile: { osDisk: { osType: "Windows", vhd: { uri: "https://x" } } }, networkProfile: nic },
+            {},
+            /not a managed disk/,
+        ],
+        [
+            "a Linux VM",
+            { location: "eastus2", storageProfile: { osDisk: { ...disk, osType: "Linux" } }, networkProfile: nic },
+            {},
+            /runs Linux, not Windows/,
+        ],
+        [
+            "a VM elsewhere than the inventory says",
+            { location: "westeurope", storageProfile: { osDisk: disk }, networkProfile: nic },
+            { location: "eastus2" },
+            /in westeurope, not in eastus2/,
+        ],
+        [
+            "an OS disk other than the inventory pins",
+            { location: "eastus2", storageProfile: { osDisk: disk }, networkProfile: nic },
+            { osDiskId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/other` },
+            /its OS disk is .*\/os, not .*\/other as the inventory says/,
+        ],
     ] as const) {
         it(`refuses ${name}`, async () => {
             await assert.rejects(lookUp(vm, fields), message);
@@ -227,23 +353,49 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
 describe("Azure lookups after a swap, and of restore points", () => {
     const disk = (n: string) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/${n}`;
     const snap = (n: string) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/snapshots/${n}`;
-    const entry = { index: 0, cloud: "azure", fields: { subscriptionId: SUB, resourceGroup: "rg", vmName: "vm1" }, key: "k", label: "azure rg/vm1", slug: "vm1-x", labels: {} };
+    const entry = {
+        index: 0,
+        cloud: "azure",
+        fields: { subscriptionId: SUB, resourceGroup: "rg", vmName: "vm1" },
+        key: "k",
+        label: "azure rg/vm1",
+        slug: "vm1-x",
+        labels: {},
+    };
     async function lookUp(diskTags: Record<string, string>, strategy: "repair" | "restore" = "repair", snapshots: unknown[] = []) {
         const runs: Record<string, string>[] = [];
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
             call: (c) => {
-                if (c.token.endsWith("getVirtualMachine")) return { location: "eastus2", storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: disk("vm1-fixed") } } }, networkProfile: { networkInterfaces: [{ id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` }] } };
+                if (c.token.endsWith("getVirtualMachine"))
+                    return {
+                        location: "eastus2",
+                        storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: disk("vm1-fixed") } } },
+                        networkProfile: {
+                            networkInterfaces: [
+                                { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic` },
+                            ],
+                        },
+                    };
                 if (c.token.endsWith("getDisk")) return { sku: { name: "Premium_LRS" }, tags: diskTags };
                 if (c.token === "command:local:run") {
                     runs.push(c.inputs.environment);
                     return { stdout: JSON.stringify(snapshots), stderr: "" };
                 }
-                return { ipConfigurations: [{ subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } }] };
+                return {
+                    ipConfigurations: [
+                        { subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } },
+                    ],
+                };
             },
         });
         const config = { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {}, tags: {} };
-        const resolved = await lookUpVm({ ...entry, strategy }, new Provider("p", {}), config, strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined);
+        const resolved = await lookUpVm(
+            { ...entry, strategy },
+            new Provider("p", {}),
+            config,
+            strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined,
+        );
         return { resolved, runs };
     }
 
@@ -255,13 +407,26 @@ describe("Azure lookups after a swap, and of restore points", () => {
     });
 
     it("strategy restore: the newest snapshot of the original before the cutoff", async () => {
-        const { resolved, runs } = await lookUp({ "bootloop-rescue-role": "restored", "bootloop-rescue-original": disk("vm1_OsDisk") }, "restore", [
-            { id: snap("a"), createdAt: "2024-07-18T23:00:00+00:00", state: "ready" },
-            { id: snap("b"), createdAt: "2024-07-19T04:30:00+00:00", state: "ready" },
-        ]);
+        const { resolved, runs } = await lookUp(
+            { "bootloop-rescue-role": "restored", "bootloop-rescue-original": disk("vm1_OsDisk") },
+            "restore",
+            [
+                { id: snap("a"), createdAt: "2024-07-18T23:00:00+00:00", state: "ready" },
+                { id: snap("b"), createdAt: "2024-07-19T04:30:00+00:00", state: "ready" },
+            ],
+        );
         assert.deepEqual(resolved.restorePoint, { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" });
         assert.equal(runs[0].DISK_ID, disk("vm1_OsDisk"));
-        const kept = await lookUp({ "bootloop-rescue-role": "restored", "bootloop-rescue-original": disk("vm1_OsDisk"), "bootloop-rescue-restored-from": snap("a"), "bootloop-rescue-restore-point-taken": "2024-07-18t23-00-00z" }, "restore", []);
+        const kept = await lookUp(
+            {
+                "bootloop-rescue-role": "restored",
+                "bootloop-rescue-original": disk("vm1_OsDisk"),
+                "bootloop-rescue-restored-from": snap("a"),
+                "bootloop-rescue-restore-point-taken": "2024-07-18t23-00-00z",
+            },
+            "restore",
+            [],
+        );
         assert.deepEqual(kept.resolved.restorePoint, { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" });
         assert.equal(kept.runs.length, 0, "a VM already on its restored disk keeps the restore point it names");
     });

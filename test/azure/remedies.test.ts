@@ -19,7 +19,10 @@ describe("Azure remedies (stand-in az CLI)", () => {
             w.vms[VM].recoversAtReboot = 3;
             const r = run("reboot", rebootEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["vm restart", "vm restart", "vm restart"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["vm restart", "vm restart", "vm restart"],
+            );
             assert.deepEqual({ ...JSON.parse(r.stdout), timings: undefined }, { status: "recovered", attempts: 3, timings: undefined });
             assert.equal(r.world.vms[VM].osDisk, ORIGINAL);
         });
@@ -44,7 +47,10 @@ describe("Azure remedies (stand-in az CLI)", () => {
             w.disks[ORIGINAL.toLowerCase()].boots = true;
             const r = run("reboot", rebootEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["vm start"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["vm start"],
+            );
         });
 
         it("after a reboot that recovered the VM, the swap swaps nothing", () => {
@@ -59,7 +65,10 @@ describe("Azure remedies (stand-in az CLI)", () => {
         it("sets the original OS disk back, keeps the fixed one, starts the VM", () => {
             const r = run("rollback", rollbackEnv, swapped());
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["vm deallocate", "vm update", "vm start"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["vm deallocate", "vm update", "vm start"],
+            );
             assert.equal(r.world.vms[VM].osDisk, ORIGINAL);
             assert.equal(r.world.vms[VM].power, "running");
             assert.equal(r.world.disks[FIXED.toLowerCase()].attachedTo, undefined, "the fixed disk is kept, detached");
@@ -71,11 +80,17 @@ describe("Azure remedies (stand-in az CLI)", () => {
         it("a VM that was never swapped is a no-op with a message; a second rollback too", () => {
             const never = run("rollback", rollbackEnv, world());
             assert.equal(never.code, 0, never.stderr);
-            assert.deepEqual(never.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            assert.deepEqual(
+                never.calls.map(op).filter((o) => CHANGING.test(o)),
+                [],
+            );
             assert.equal(JSON.parse(never.stdout).status, "not-swapped");
             const first = run("rollback", rollbackEnv, swapped());
             const again = run("rollback", rollbackEnv, first.world);
-            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => CHANGING.test(o)),
+                [],
+            );
             assert.match(JSON.parse(again.stdout).message, /rolled back before/);
         });
 
@@ -97,7 +112,10 @@ describe("Azure remedies (stand-in az CLI)", () => {
             delete refused.world.deny;
             const again = run("rollback", rollbackEnv, refused.world);
             assert.equal(again.code, 0, again.stderr);
-            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), ["vm start"]);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["vm start"],
+            );
             assert.equal(again.world.vms[VM].power, "running");
             const report = JSON.parse(again.stdout);
             assert.equal(report.status, "rolled-back");
@@ -112,7 +130,10 @@ describe("Azure remedies (stand-in az CLI)", () => {
             w.disks[FIXED.toLowerCase()].attachedTo = undefined;
             const r = run("rollback", rollbackEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["vm start"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["vm start"],
+            );
             assert.equal(r.world.vms[VM].power, "running");
             assert.equal(JSON.parse(r.stdout).replacedDiskId, FIXED);
             w.deny = { "vm start": true };
@@ -127,7 +148,10 @@ describe("Azure remedies (stand-in az CLI)", () => {
             assert.equal(JSON.parse(first.stdout).replacedDiskId, FIXED);
             const again = run("rollback", rollbackEnv, first.world);
             assert.equal(again.code, 0, again.stderr);
-            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => CHANGING.test(o)),
+                [],
+            );
             const report = JSON.parse(again.stdout);
             assert.equal(report.status, "rolled-back");
             assert.equal(report.replacedDiskId, FIXED);
@@ -139,7 +163,10 @@ describe("Azure remedies (stand-in az CLI)", () => {
             const r = run("rollback", rollbackEnv, w);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /neither the original .* nor a disk bootloop-rescue made for this VM/);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                [],
+            );
         });
     });
 
@@ -151,7 +178,13 @@ describe("Azure remedies (stand-in az CLI)", () => {
             [snap("other")]: { source: FIXED, timeCreated: "2024-07-19T03:00:00+00:00" },
         };
         const choose = (out: string, explicit?: string, otherDiskAllowed?: boolean) =>
-            chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: ORIGINAL, isOriginal: (source) => source.toLowerCase() === ORIGINAL.toLowerCase(), otherDiskAllowed });
+            chooseRestorePoint(JSON.parse(out), {
+                explicit,
+                before: "2024-07-19T04:09:00Z",
+                disk: ORIGINAL,
+                isOriginal: (source) => source.toLowerCase() === ORIGINAL.toLowerCase(),
+                otherDiskAllowed,
+            });
 
         it("the newest snapshot of the disk before the cutoff wins over newer ones and other disks'", () => {
             const r = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL }, { ...world(), snapshots });
@@ -161,24 +194,43 @@ describe("Azure remedies (stand-in az CLI)", () => {
         });
 
         it("an explicit restoreFrom; one taken after the cutoff is refused", () => {
-            const r = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-weekly") }, { ...world(), snapshots });
+            const r = run(
+                "restore-points",
+                { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-weekly") },
+                { ...world(), snapshots },
+            );
             assert.equal(r.code, 0, r.stderr);
             assert.equal(choose(r.stdout, snap("app-01-weekly")).id, snap("app-01-weekly"));
-            const late = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-after") }, { ...world(), snapshots });
+            const late = run(
+                "restore-points",
+                { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-after") },
+                { ...world(), snapshots },
+            );
             assert.throws(() => choose(late.stdout, snap("app-01-after")), /was taken at 2024-07-19T07:00:00Z, not before restoreBefore/);
         });
 
         it("an explicit restoreFrom of another disk's snapshot is refused unless the entry says so; the disk id's case does not matter", () => {
-            const r = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("other") }, { ...world(), snapshots });
+            const r = run(
+                "restore-points",
+                { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("other") },
+                { ...world(), snapshots },
+            );
             assert.throws(() => choose(r.stdout, snap("other")), /was taken from .*app-01-fixed, not from this VM's original OS disk/);
             assert.equal(choose(r.stdout, snap("other"), true).id, snap("other"));
-            const upper = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-nightly") }, { ...world(), snapshots });
+            const upper = run(
+                "restore-points",
+                { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-nightly") },
+                { ...world(), snapshots },
+            );
             assert.equal(choose(upper.stdout, snap("app-01-nightly")).id, snap("app-01-nightly"));
         });
 
         it("no snapshot before the cutoff is a clear error", () => {
             const r = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL }, { ...world(), snapshots: {} });
-            assert.throws(() => choose(r.stdout), /no backup of its OS disk .* was taken before restoreBefore 2024-07-19T04:09:00Z \(none was found\)/);
+            assert.throws(
+                () => choose(r.stdout),
+                /no backup of its OS disk .* was taken before restoreBefore 2024-07-19T04:09:00Z \(none was found\)/,
+            );
         });
     });
 });

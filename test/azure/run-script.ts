@@ -32,13 +32,35 @@ export function world(): any {
 }
 
 export function run(script: AzureScript, env: Record<string, string>, w: any): StandInRun {
-    return runWithStandIn({ script: azureScript(script), env, world: w, standInDir: STAND_IN, stateVar: "FAKE_AZ_STATE", logVar: "FAKE_AZ_LOG" });
+    return runWithStandIn({
+        script: azureScript(script),
+        env,
+        world: w,
+        standInDir: STAND_IN,
+        stateVar: "FAKE_AZ_STATE",
+        logVar: "FAKE_AZ_LOG",
+    });
 }
 
 /** The command words of a call: `vm disk attach`, `disk update`. */
-export const op = (call: string[]) => call.slice(0, call.findIndex((a) => a.startsWith("-"))).join(" ");
+export const op = (call: string[]) =>
+    call
+        .slice(
+            0,
+            call.findIndex((a) => a.startsWith("-")),
+        )
+        .join(" ");
 export const MUTATING = /^(vm (deallocate|update|start)|vm disk (attach|detach)|disk update)$/;
-export const swapEnv = { SUBSCRIPTION_ID: SUB, RESOURCE_GROUP: "rg-app", VM_NAME: "app-01", ORIGINAL_DISK_ID: ORIGINAL, FIXED_DISK_ID: FIXED, VM_LABEL: "azure rg-app/app-01", BOOT_TIMEOUT_SECONDS: "30", REPAIR_RUN_COMMAND_ID };
+export const swapEnv = {
+    SUBSCRIPTION_ID: SUB,
+    RESOURCE_GROUP: "rg-app",
+    VM_NAME: "app-01",
+    ORIGINAL_DISK_ID: ORIGINAL,
+    FIXED_DISK_ID: FIXED,
+    VM_LABEL: "azure rg-app/app-01",
+    BOOT_TIMEOUT_SECONDS: "30",
+    REPAIR_RUN_COMMAND_ID,
+};
 export const attachEnv = { RESCUE_VM_ID: RESCUE_ID, DISK_ID: SCRATCH, LUN: "3", VM_LABEL: "azure rg-app/app-01" };
 
 /** A VM already swapped onto its fixed disk, running healthy (for rollbacks). */
@@ -46,6 +68,9 @@ export function swapped(): any {
     const w = world();
     Object.assign(w.vms["rg-app/app-01"], { power: "running", osDisk: FIXED, agent: "Ready" });
     w.disks[ORIGINAL.toLowerCase()] = { boots: false, tags: { "bootloop-rescue-role": "original-os" } };
-    w.disks[FIXED.toLowerCase()] = { attachedTo: "rg-app/app-01", tags: { "bootloop-rescue-role": "fixed", "bootloop-rescue-vm": "app-01", "bootloop-rescue-original": ORIGINAL } };
+    w.disks[FIXED.toLowerCase()] = {
+        attachedTo: "rg-app/app-01",
+        tags: { "bootloop-rescue-role": "fixed", "bootloop-rescue-vm": "app-01", "bootloop-rescue-original": ORIGINAL },
+    };
     return w;
 }

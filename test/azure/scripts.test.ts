@@ -12,7 +12,10 @@ describe("Azure command scripts (stand-in az CLI)", () => {
         it("deallocates, tags the original, sets the fixed OS disk, starts and waits for the VM agent", () => {
             const r = run("swap", swapEnv, world());
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), ["vm deallocate", "disk update", "vm update", "vm start"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                ["vm deallocate", "disk update", "vm update", "vm start"],
+            );
             assert.equal(r.world.vms["rg-app/app-01"].osDisk, FIXED);
             assert.equal(r.world.vms["rg-app/app-01"].agent, "Ready");
             assert.equal(r.world.disks[ORIGINAL.toLowerCase()].attachedTo, undefined, "original detached, kept");
@@ -28,7 +31,16 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             assert.equal(evidenceAfterReport(r.stdout), '{"outcome":"repaired"}');
             const read = r.calls.filter((c) => op(c) === "vm run-command show");
             assert.equal(read.length, 1);
-            assert.deepEqual(read[0].slice(3, 11), ["--subscription", SUB, "-g", "rg-app", "--vm-name", "rescue-azure-1-0", "--run-command-name", "app-01-repair-5f2a"]);
+            assert.deepEqual(read[0].slice(3, 11), [
+                "--subscription",
+                SUB,
+                "-g",
+                "rg-app",
+                "--vm-name",
+                "rescue-azure-1-0",
+                "--run-command-name",
+                "app-01-repair-5f2a",
+            ]);
         });
 
         it("finishes with a gate of one place: reading the evidence back and packing it never wait on each other", () => {
@@ -55,7 +67,12 @@ describe("Azure command scripts (stand-in az CLI)", () => {
         });
 
         it("refuses a Run Command id that is not one, before any call", () => {
-            for (const bad of [`${RESCUE_ID}/runCommands/x;reboot`, `${RESCUE_ID}/runCommands/a/../b`, "/subscriptions/x/runCommands/y", `${RESCUE_ID}/extensions/x`]) {
+            for (const bad of [
+                `${RESCUE_ID}/runCommands/x;reboot`,
+                `${RESCUE_ID}/runCommands/a/../b`,
+                "/subscriptions/x/runCommands/y",
+                `${RESCUE_ID}/extensions/x`,
+            ]) {
                 const r = run("swap", { ...swapEnv, REPAIR_RUN_COMMAND_ID: bad }, world());
                 assert.equal(r.code, 1, bad);
                 assert.match(r.stderr, /REPAIR_RUN_COMMAND_ID/);
@@ -68,7 +85,10 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             w.vms["rg-app/app-01"] = { power: "running", osDisk: FIXED, agent: "Ready" };
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+            );
             assert.equal(JSON.parse(r.stdout.split("\n")[0]).alreadyRecovered, true);
         });
 
@@ -77,7 +97,10 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             w.disks[FIXED.toLowerCase()].boots = false;
             const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
             assert.equal(r.code, 1);
-            assert.match(r.stderr, /did not report its VM agent Ready within 2 s on the fixed disk \(power running, agent none\); check its boot diagnostics; the original OS disk .* is untouched and kept for rollback/);
+            assert.match(
+                r.stderr,
+                /did not report its VM agent Ready within 2 s on the fixed disk \(power running, agent none\); check its boot diagnostics; the original OS disk .* is untouched and kept for rollback/,
+            );
             assert.equal(r.world.disks[ORIGINAL.toLowerCase()].attachedTo, undefined);
             assert.ok(!r.calls.some((c) => c.includes(ORIGINAL) && op(c) !== "disk update"), "only tagged");
         });
@@ -97,12 +120,20 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /neither the original nor the fixed disk; someone changed it/);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+            );
         });
 
         it("keeps metacharacters inert: refused before any call", () => {
             const marker = path.join(os.tmpdir(), `pwned-az-${process.pid}`);
-            for (const [key, value] of [["VM_NAME", `app-01; touch ${marker}`], ["RESOURCE_GROUP", `$(touch ${marker})`], ["FIXED_DISK_ID", `${FIXED}\`touch ${marker}\``], ["SUBSCRIPTION_ID", "x"]]) {
+            for (const [key, value] of [
+                ["VM_NAME", `app-01; touch ${marker}`],
+                ["RESOURCE_GROUP", `$(touch ${marker})`],
+                ["FIXED_DISK_ID", `${FIXED}\`touch ${marker}\``],
+                ["SUBSCRIPTION_ID", "x"],
+            ]) {
                 const r = run("swap", { ...swapEnv, [key]: value }, world());
                 assert.equal(r.code, 1, key);
                 assert.match(r.stderr, new RegExp(`${key} has an unexpected value`));
@@ -145,7 +176,10 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             w.disks[SCRATCH.toLowerCase()].attachedTo = "rg-app/rescue-azure-1-0";
             const again = run("attach", attachEnv, w);
             assert.equal(again.code, 0, again.stderr);
-            assert.deepEqual(again.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+            );
             const taken = world();
             taken.vms["rg-app/rescue-azure-1-0"].dataDisks = { "3": disk("rg-app", "other") };
             const r = run("attach", attachEnv, taken);

@@ -12,14 +12,20 @@ const gzipLine = (text: string) => `gzip-base64:${zlib.gzipSync(text).toString("
 
 /** Runs evidence.js in a mode, as the command scripts do. */
 function evidenceJs(mode: string, stdin: string, env: Record<string, string> = {}) {
-    const r = spawnSync("node", [path.join(SCRIPTS, "evidence.js"), mode], { input: stdin, encoding: "utf8", env: { PATH: process.env.PATH!, VM_LABEL: "aws us-east-1/i-1", ...env } });
+    const r = spawnSync("node", [path.join(SCRIPTS, "evidence.js"), mode], {
+        input: stdin,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH!, VM_LABEL: "aws us-east-1/i-1", ...env },
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("the evidence line the state keeps", () => {
     it("the dictionary is part of the format: it never changes (states written with it must stay readable)", () => {
         // A better dictionary is a new format (dict2-…) beside this one, never an edit of it.
-        const sha = createHash("sha256").update(fs.readFileSync(path.join(SCRIPTS, "evidence-dictionary-1.txt"))).digest("hex");
+        const sha = createHash("sha256")
+            .update(fs.readFileSync(path.join(SCRIPTS, "evidence-dictionary-1.txt")))
+            .digest("hex");
         assert.equal(sha, "670d886aa2225e73d703e5f1491fa7427a264e675ebb400183550d6777427413");
     });
 
@@ -54,9 +60,14 @@ describe("the evidence line the state keeps", () => {
         assert.equal(failed.code, 1);
         assert.match(failed.stderr, /^bootloop-rescue: aws us-east-1\/i-1: repair failed: locked: BitLocker\n\{"outcome":"locked"/);
         for (const line of ["", "gzip-base64:H4sIAAAA", "null", "not json"]) {
-            const bad = evidenceJs("settle", line, { EVIDENCE_UNREADABLE: "the repair printed no evidence (Systems Manager status Failed)" });
+            const bad = evidenceJs("settle", line, {
+                EVIDENCE_UNREADABLE: "the repair printed no evidence (Systems Manager status Failed)",
+            });
             assert.equal(bad.code, 1, line);
-            assert.equal(bad.stderr, "bootloop-rescue: aws us-east-1/i-1: the repair printed no evidence (Systems Manager status Failed)\n");
+            assert.equal(
+                bad.stderr,
+                "bootloop-rescue: aws us-east-1/i-1: the repair printed no evidence (Systems Manager status Failed)\n",
+            );
             assert.equal(bad.stdout, "");
         }
     });

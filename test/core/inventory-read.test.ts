@@ -35,7 +35,13 @@ describe("inventory reading", () => {
                 "azure,,,11111111-2222-3333-4444-555555555555,rg-app,app-01,,\n",
         );
         assert.equal(inv.entries.length, 2);
-        assert.deepEqual(inv.entries[0].values, { cloud: "aws", region: "us-east-1", instanceId: "i-0123456789abcdef0", labels: { app: "billing", tier: "web" }, wave: "0" });
+        assert.deepEqual(inv.entries[0].values, {
+            cloud: "aws",
+            region: "us-east-1",
+            instanceId: "i-0123456789abcdef0",
+            labels: { app: "billing", tier: "web" },
+            wave: "0",
+        });
         assert.equal(inv.entries[1].line, 3);
         assert.equal(inv.entries[1].values.region, undefined);
     });
@@ -46,7 +52,10 @@ describe("inventory reading", () => {
     });
 
     it("picks the parser by file extension", () => {
-        const dir = tempDir({ "a.csv": "cloud,project,zone,instance\ngcp,my-project,us-central1-a,web-1\n", "a.yml": "vms:\n  - cloud: gcp\n" });
+        const dir = tempDir({
+            "a.csv": "cloud,project,zone,instance\ngcp,my-project,us-central1-a,web-1\n",
+            "a.yml": "vms:\n  - cloud: gcp\n",
+        });
         assert.equal(readInventory("a.csv", dir).entries[0].values.instance, "web-1");
         assert.equal(readInventory("a.yml", dir).entries[0].values.cloud, "gcp");
     });
@@ -57,12 +66,18 @@ describe("inventory reading", () => {
     });
 
     it("names the file and line for unparsable YAML, and for duplicate keys", () => {
-        assert.match(problemsOf(() => parseYamlInventory("inv.yaml", "vms:\n  - cloud: aws\n   region: [\n"))[0], /"line":\d.*not valid YAML/);
+        assert.match(
+            problemsOf(() => parseYamlInventory("inv.yaml", "vms:\n  - cloud: aws\n   region: [\n"))[0],
+            /"line":\d.*not valid YAML/,
+        );
         assert.match(problemsOf(() => parseYamlInventory("inv.yaml", "vms:\n  - cloud: aws\n    cloud: gcp\n"))[0], /not valid YAML/);
     });
 
     it("names the line for unparsable CSV", () => {
-        assert.match(problemsOf(() => parseCsvInventory("inv.csv", 'cloud,region\naws,"us-east-1\n'))[0], /"file":"inv.csv".*not valid CSV/);
+        assert.match(
+            problemsOf(() => parseCsvInventory("inv.csv", 'cloud,region\naws,"us-east-1\n'))[0],
+            /"file":"inv.csv".*not valid CSV/,
+        );
     });
 
     it("rejects an empty inventory, a missing vms list and unknown top-level keys", () => {

@@ -29,12 +29,21 @@ describe("recovery plan", () => {
     describe("waves", () => {
         it("puts the first inventory entry alone in the canary wave and the rest in wave 1 by default", () => {
             const plan = buildPlan([vm(2), vm(0), vm(1)], settings());
-            assert.deepEqual(plan.waves.map((w) => [w.wave, w.vms.length]), [[0, 1], [1, 2]]);
+            assert.deepEqual(
+                plan.waves.map((w) => [w.wave, w.vms.length]),
+                [
+                    [0, 1],
+                    [1, 2],
+                ],
+            );
             assert.deepEqual(plan.waves[0].vms, ["site/m000"]);
         });
 
         it("splits later waves by waveSize", () => {
-            const waves = assignWaves([...Array(8).keys()].map((i) => ({ key: `k${i}`, index: i })), { canary: { count: 2 }, waveSize: 3 });
+            const waves = assignWaves(
+                [...Array(8).keys()].map((i) => ({ key: `k${i}`, index: i })),
+                { canary: { count: 2 }, waveSize: 3 },
+            );
             assert.deepEqual([...waves.values()], [0, 0, 1, 1, 1, 2, 2, 2]);
         });
 
@@ -47,12 +56,23 @@ describe("recovery plan", () => {
 
         it("keeps explicit waves and numbers the others around them", () => {
             const plan = buildPlan([vm(0), vm(1, "z1", { wave: 7 }), vm(2), vm(3)], settings({ waveSize: 1 }));
-            assert.deepEqual(plan.waves.map((w) => [w.wave, w.vms]), [[0, ["site/m000"]], [1, ["site/m002"]], [2, ["site/m003"]], [7, ["site/m001"]]]);
+            assert.deepEqual(
+                plan.waves.map((w) => [w.wave, w.vms]),
+                [
+                    [0, ["site/m000"]],
+                    [1, ["site/m002"]],
+                    [2, ["site/m003"]],
+                    [7, ["site/m001"]],
+                ],
+            );
         });
 
         it("with no canary, every VM is in wave 0", () => {
             const plan = buildPlan([vm(0), vm(1)], settings({ canary: { count: 0 } }));
-            assert.deepEqual(plan.waves.map((w) => w.wave), [0]);
+            assert.deepEqual(
+                plan.waves.map((w) => w.wave),
+                [0],
+            );
         });
     });
 
@@ -60,21 +80,34 @@ describe("recovery plan", () => {
         it("gives each zone ceil(disks / capacity) rescue VMs with distinct slots", () => {
             const vms = [...Array(7).keys()].map((i) => vm(i, i < 5 ? "z1" : "z2"));
             const plan = buildPlan(vms, settings());
-            assert.deepEqual(plan.rescuePools.map((p) => [p.placement.zone, p.members.map((m) => m.vms.length)]), [["z1", [3, 2]], ["z2", [2]]]);
+            assert.deepEqual(
+                plan.rescuePools.map((p) => [p.placement.zone, p.members.map((m) => m.vms.length)]),
+                [
+                    ["z1", [3, 2]],
+                    ["z2", [2]],
+                ],
+            );
             const seats = plan.vms.map((v) => `${v.seat!.member}#${v.seat!.slot}`);
             assert.equal(new Set(seats).size, 7);
             assert.ok(plan.vms.every((v) => v.seat!.slot < 3));
         });
 
         it("groups by cloud, scope, region and zone, and only VMs that need a rescue", () => {
-            const vms = [vm(0), vm(1, "z1", { placement: { scope: "other", region: "r", zone: "z1" } }), vm(2, "z1", { strategy: "reboot" })];
+            const vms = [
+                vm(0),
+                vm(1, "z1", { placement: { scope: "other", region: "r", zone: "z1" } }),
+                vm(2, "z1", { strategy: "reboot" }),
+            ];
             const plan = buildPlan(vms, settings());
             assert.equal(plan.rescuePools.length, 2);
             assert.equal(plan.vms.find((v) => v.strategy === "reboot")!.seat, undefined);
         });
 
         it("uses the per-cloud capacity", () => {
-            const plan = buildPlan([...Array(10).keys()].map((i) => vm(i)), settings({ disksPerRescue: (c) => (c === "lab" ? 4 : 1) }));
+            const plan = buildPlan(
+                [...Array(10).keys()].map((i) => vm(i)),
+                settings({ disksPerRescue: (c) => (c === "lab" ? 4 : 1) }),
+            );
             assert.equal(plan.rescuePools[0].members.length, 3);
             assert.equal(plan.rescuePools[0].capacity, 4);
         });
@@ -92,14 +125,20 @@ describe("recovery plan", () => {
     });
 
     it("adding a VM in a later wave moves no other VM's seat, and no name changes", () => {
-        const before = buildPlan([...Array(5).keys()].map((i) => vm(i)), settings());
+        const before = buildPlan(
+            [...Array(5).keys()].map((i) => vm(i)),
+            settings(),
+        );
         const after = buildPlan([...[...Array(5).keys()].map((i) => vm(i)), vm(99, "z1", { wave: 9 })], settings());
         for (const v of before.vms) {
             const same = after.vms.find((x) => x.key === v.key)!;
             assert.deepEqual(same.seat, v.seat);
             assert.equal(same.slug, v.slug);
         }
-        const removed = buildPlan([...Array(5).keys()].filter((i) => i !== 2).map((i) => vm(i)), settings());
+        const removed = buildPlan(
+            [...Array(5).keys()].filter((i) => i !== 2).map((i) => vm(i)),
+            settings(),
+        );
         for (const v of removed.vms) assert.equal(v.slug, before.vms.find((x) => x.key === v.key)!.slug);
     });
 });

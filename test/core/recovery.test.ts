@@ -63,7 +63,11 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         // Without the setting, nothing waits for a lane on a small stack.
         const free = await runLab(labInventory(machines), {}, paths);
         const chains = free.resources!.filter((r) => !r.name.startsWith("wave-"));
-        assert.ok(chains.every((r) => !r.dependsOn.some((d) => /-(swap|reboot)$/.test(d) && !r.name.startsWith(d.replace(/-(swap|reboot)$/, "")))));
+        assert.ok(
+            chains.every(
+                (r) => !r.dependsOn.some((d) => /-(swap|reboot)$/.test(d) && !r.name.startsWith(d.replace(/-(swap|reboot)$/, ""))),
+            ),
+        );
     });
 
     it("retains backups and fixed disks on delete, and only those", async () => {
@@ -75,13 +79,24 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
     it("gates every wave on the boot verification of every VM of the wave before", async () => {
         const layouts: { machines: { machine: string; wave?: number }[]; config: Record<string, string>; waves: number[] }[] = [
             { machines: [1, 2, 3, 4].map((i) => ({ machine: `m${i}` })), config: {}, waves: [0, 1] },
-            { machines: [1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}` })), config: { "bootloop-rescue:canary": "2", "bootloop-rescue:waveSize": "2" }, waves: [0, 1, 2] },
-            { machines: [{ machine: "a", wave: 5 }, { machine: "b", wave: 2 }, { machine: "c" }], config: { "bootloop-rescue:canary": "0" }, waves: [0, 2, 5] },
+            {
+                machines: [1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}` })),
+                config: { "bootloop-rescue:canary": "2", "bootloop-rescue:waveSize": "2" },
+                waves: [0, 1, 2],
+            },
+            {
+                machines: [{ machine: "a", wave: 5 }, { machine: "b", wave: 2 }, { machine: "c" }],
+                config: { "bootloop-rescue:canary": "0" },
+                waves: [0, 2, 5],
+            },
         ];
         for (const layout of layouts) {
             const run = await runLab(labInventory(layout.machines), layout.config);
             const { plan } = run.result;
-            assert.deepEqual(plan.waves.map((w) => w.wave), layout.waves);
+            assert.deepEqual(
+                plan.waves.map((w) => w.wave),
+                layout.waves,
+            );
             const slugOf = new Map(plan.vms.map((v) => [v.key, v.slug]));
             for (let i = 1; i < plan.waves.length; i++) {
                 for (const key of plan.waves[i].vms) {
@@ -95,7 +110,10 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
                 }
             }
             for (const key of plan.waves[0].vms) {
-                assert.ok(![...closure(run.resources!, `${slugOf.get(key)}-backup`)].some((d) => d.endsWith("-swap")), "the first wave waits for nothing");
+                assert.ok(
+                    ![...closure(run.resources!, `${slugOf.get(key)}-backup`)].some((d) => d.endsWith("-swap")),
+                    "the first wave waits for nothing",
+                );
             }
             const gates = run.resources!.filter((r) => r.type === "command:local:Command");
             assert.equal(gates.length, layout.waves.length - 1, "one gate per wave after the first");
@@ -106,12 +124,16 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         const run = await runLab(labInventory([1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}`, rack: i <= 3 ? "r1" : "r2" }))));
         const rescues = run.resources!.filter((r) => r.type === "lab:compute:RescueVm");
         assert.equal(rescues.length, 3, "r1: 3 disks at 2 per rescue VM → 2; r2: 2 disks → 1");
-        const seats = run.resources!.filter((r) => r.type === "lab:compute:Attachment").map((r) => `${String(r.inputs.vm)}/${String(r.inputs.slot)}`);
+        const seats = run
+            .resources!.filter((r) => r.type === "lab:compute:Attachment")
+            .map((r) => `${String(r.inputs.vm)}/${String(r.inputs.slot)}`);
         assert.equal(new Set(seats).size, 5);
     });
 
     it("honours disksPerRescue from config", async () => {
-        const run = await runLab(labInventory([1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}` }))), { "bootloop-rescue:disksPerRescue": "5" });
+        const run = await runLab(labInventory([1, 2, 3, 4, 5].map((i) => ({ machine: `m${i}` }))), {
+            "bootloop-rescue:disksPerRescue": "5",
+        });
         assert.equal(run.resources!.filter((r) => r.type === "lab:compute:RescueVm").length, 1);
     });
 
@@ -123,13 +145,18 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         assert.ok(!types(down.resources!).includes("lab:compute:RescueVm"));
         assert.ok(!types(down.resources!).includes("lab:compute:Attachment"));
         assert.ok(!down.resources!.some((r) => r.name.endsWith("-scratch")));
-        const kept = (rs: PlannedResource[]) => rs.filter((r) => /-(backup|fixed|repair|swap)$/.test(r.name)).map((r) => `${r.type} ${r.name}`).sort();
+        const kept = (rs: PlannedResource[]) =>
+            rs
+                .filter((r) => /-(backup|fixed|repair|swap)$/.test(r.name))
+                .map((r) => `${r.type} ${r.name}`)
+                .sort();
         assert.deepEqual(kept(down.resources!), kept(live.resources!), "the same retained resources, under the same names");
         assert.deepEqual(Object.keys(down.outputs.vms).sort(), Object.keys(live.outputs.vms).sort());
     });
 
     it("keeps every other VM's resource names when a VM is added or removed", async () => {
-        const names = async (machines: string[]) => new Set((await runLab(labInventory(machines.map((machine) => ({ machine }))))).resources!.map((r) => `${r.type} ${r.name}`));
+        const names = async (machines: string[]) =>
+            new Set((await runLab(labInventory(machines.map((machine) => ({ machine }))))).resources!.map((r) => `${r.type} ${r.name}`));
         const base = await names(["m1", "m2", "m3"]);
         const added = await names(["m0", "m1", "m2", "m3"]);
         const removed = await names(["m1", "m3"]);
@@ -141,7 +168,11 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
     });
 
     it("passes a BitLocker key to the steps as a secret, shown as [secret] in the plan", async () => {
-        const run = await runLab(labInventory([{ machine: "m1", bitlockerKey: "m1-key" }]), { "bootloop-rescue:m1-key": "111111-222222" }, { secretKeys: ["bootloop-rescue:m1-key"] });
+        const run = await runLab(
+            labInventory([{ machine: "m1", bitlockerKey: "m1-key" }]),
+            { "bootloop-rescue:m1-key": "111111-222222" },
+            { secretKeys: ["bootloop-rescue:m1-key"] },
+        );
         const repair = run.resources!.find((r) => r.name.endsWith("-repair"))!;
         assert.equal(repair.inputs.key, "[secret]");
         assert.ok(!JSON.stringify(run.resources).includes("111111-222222"));
@@ -152,11 +183,19 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         const BEK = "QkVLLWZpbGUtb2YtbTE=";
         const beks = { m1: BEK, m2: "QkVLLW0y", m3: "QkVLLW0z", m4: "QkVLLW00" };
         const paths = [labPath({ strategies: STRATEGIES, beks })];
-        const machines = [{ machine: "m1" }, { machine: "m2", strategy: "reboot-then-repair" }, { machine: "m3", strategy: "reboot" }, { machine: "m4", strategy: "restore" }];
+        const machines = [
+            { machine: "m1" },
+            { machine: "m2", strategy: "reboot-then-repair" },
+            { machine: "m3", strategy: "reboot" },
+            { machine: "m4", strategy: "restore" },
+        ];
         labCalls.length = 0;
         const accept = { "bootloop-rescue:acceptDataLoss": "true" };
         const run = await runLab(labInventory(machines), accept, { paths });
-        assert.deepEqual(labCalls.filter((c) => c.startsWith("fetchBeks:")), ["fetchBeks:lab hq/m1", "fetchBeks:lab hq/m2"]);
+        assert.deepEqual(
+            labCalls.filter((c) => c.startsWith("fetchBeks:")),
+            ["fetchBeks:lab hq/m1", "fetchBeks:lab hq/m2"],
+        );
         const repair = run.resources!.find((r) => r.name.startsWith(run.result.plan.vms[0].slug) && r.name.endsWith("-repair"))!;
         assert.equal(repair.inputs.bek, "[secret]");
         assert.ok(!JSON.stringify(run.resources).includes(BEK) && !JSON.stringify(run.result.plan).includes(BEK), "never in the plan");
@@ -166,7 +205,10 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         labCalls.length = 0;
         await runLab(labInventory(machines), { ...accept, "bootloop-rescue:teardown": "true" }, { paths });
         await runLab(labInventory(machines), { ...accept, "bootloop-rescue:rollback": "all" }, { paths });
-        assert.deepEqual(labCalls.filter((c) => c.startsWith("fetchBeks:")), []);
+        assert.deepEqual(
+            labCalls.filter((c) => c.startsWith("fetchBeks:")),
+            [],
+        );
     });
 
     it("a secret-store secret reaches the repair of its VM and the rescue VM serving it, only while this run repairs that disk", async () => {
@@ -185,28 +227,52 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
         assert.equal(m.get(`${vm("m5").slug}-repair`)!.inputs.keySecret, "");
         // Each rescue VM names exactly the secrets of the VMs it repairs, each once.
         const served = new Map<string, string[]>();
-        for (const v of run.result.plan.vms) if (v.seat) served.set(v.seat.member, [...(served.get(v.seat.member) ?? []), v.fields.machine]);
+        for (const v of run.result.plan.vms)
+            if (v.seat) served.set(v.seat.member, [...(served.get(v.seat.member) ?? []), v.fields.machine]);
         const expected = (ms: string[]) => [...new Set(ms.flatMap((x) => machines.find((y) => y.machine === x)!.keySecret ?? []))].sort();
         assert.ok(served.size > 1, "the lab pool has more than one rescue VM");
         for (const [member, ms] of served) assert.deepEqual(m.get(member)!.inputs.keySecrets, expected(ms), member);
-        assert.ok(![...served.keys()].some((member) => (m.get(member)!.inputs.keySecrets as string[]).includes("vault/k4")), "a rebooted VM's secret is read by no rescue VM");
-        assert.deepEqual(run.result.keySources, { [vm("m1").key]: ["secret store"], [vm("m2").key]: ["secret store"], [vm("m3").key]: ["secret store"] });
+        assert.ok(
+            ![...served.keys()].some((member) => (m.get(member)!.inputs.keySecrets as string[]).includes("vault/k4")),
+            "a rebooted VM's secret is read by no rescue VM",
+        );
+        assert.deepEqual(run.result.keySources, {
+            [vm("m1").key]: ["secret store"],
+            [vm("m2").key]: ["secret store"],
+            [vm("m3").key]: ["secret store"],
+        });
 
         const rolledBack = await runLab(labInventory(machines), { "bootloop-rescue:rollback": "all" }, { paths });
         assert.deepEqual(rolledBack.result.keySources, {});
     });
 
     it("a key the cloud will not hand over stops that VM like a failed lookup, before anything is declared", async () => {
-        const paths = [labPath({ beks: { m2: new Error("key vault kv-1 did not let the deployer read the BEK secret; the deployer needs Microsoft.KeyVault/vaults/secrets/getSecret/action") } })];
+        const paths = [
+            labPath({
+                beks: {
+                    m2: new Error(
+                        "key vault kv-1 did not let the deployer read the BEK secret; the deployer needs Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                    ),
+                },
+            }),
+        ];
         const { error, registered } = await registrationsBeforeFailure(labInventory([{ machine: "m1" }, { machine: "m2" }]), {}, paths);
         assert.ok(error instanceof InputError);
-        assert.deepEqual(error.problems.map((p) => [p.entry, p.vm]), [[1, "lab hq/m2"]]);
+        assert.deepEqual(
+            error.problems.map((p) => [p.entry, p.vm]),
+            [[1, "lab hq/m2"]],
+        );
         assert.match(error.message, /lookup failed: key vault kv-1 did not let the deployer read the BEK secret; .*getSecret\/action/);
-        assert.deepEqual(registered.filter((r) => r.startsWith("lab:")), []);
+        assert.deepEqual(
+            registered.filter((r) => r.startsWith("lab:")),
+            [],
+        );
     });
 
     it("declares nothing when the inventory or the settings are invalid", async () => {
-        const badInventory = await registrationsBeforeFailure(labInventory([{ machine: "m1" }]) + "  - cloud: lab\n    site: hq\n    rack: r1\n    machine: M!\n");
+        const badInventory = await registrationsBeforeFailure(
+            labInventory([{ machine: "m1" }]) + "  - cloud: lab\n    site: hq\n    rack: r1\n    machine: M!\n",
+        );
         assert.ok(badInventory.error instanceof InputError && /vms\[1\].*machine/.test(badInventory.error.message));
         assert.deepEqual(badInventory.registered, []);
         const badConfig = await registrationsBeforeFailure(labInventory([{ machine: "m1" }]), { "bootloop-rescue:canary": "x" });
@@ -215,14 +281,21 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
     });
 
     it("reports every failed lookup with its entry, before any cloud resource is declared", async () => {
-        const err = await runLab(labInventory([{ machine: "m1" }, { machine: "m2" }, { machine: "m3" }]), {}, { paths: [labPath({ failLookup: ["m1", "m3"] })] }).then(
+        const err = await runLab(
+            labInventory([{ machine: "m1" }, { machine: "m2" }, { machine: "m3" }]),
+            {},
+            { paths: [labPath({ failLookup: ["m1", "m3"] })] },
+        ).then(
             () => assert.fail("expected lookups to fail"),
             (e: unknown) => e,
         );
         assert.ok(err instanceof InputError);
-        assert.deepEqual(err.problems.map((p) => [p.entry, p.message]), [
-            [0, "lookup failed: machine m1 not found"],
-            [2, "lookup failed: machine m3 not found"],
-        ]);
+        assert.deepEqual(
+            err.problems.map((p) => [p.entry, p.message]),
+            [
+                [0, "lookup failed: machine m1 not found"],
+                [2, "lookup failed: machine m3 not found"],
+            ],
+        );
     });
 });

@@ -6,7 +6,8 @@ import { labInventory, recordOf, registrationsBeforeFailure, runLab } from "../h
 import { labPath } from "../fixtures/lab-cloud";
 
 const every = { paths: [labPath({ strategies: STRATEGIES })] };
-const steps = (rs: PlannedResource[], slug: string) => rs.filter((r) => r.name.startsWith(`${slug}-`)).map((r) => r.name.slice(slug.length + 1));
+const steps = (rs: PlannedResource[], slug: string) =>
+    rs.filter((r) => r.name.startsWith(`${slug}-`)).map((r) => r.name.slice(slug.length + 1));
 const named = (rs: PlannedResource[], name: string) => rs.find((r) => r.name === name)!;
 
 describe("remedies under Pulumi mocks (lab cloud)", () => {
@@ -36,7 +37,11 @@ describe("remedies under Pulumi mocks (lab cloud)", () => {
     });
 
     it("restore: a retained disk from the restore point, then the swap; the record shows the recovery-point age", async () => {
-        const run = await runLab(labInventory([{ machine: "m1", strategy: "restore", restoreFrom: "snap-42" }]), { "bootloop-rescue:acceptDataLoss": "true" }, every);
+        const run = await runLab(
+            labInventory([{ machine: "m1", strategy: "restore", restoreFrom: "snap-42" }]),
+            { "bootloop-rescue:acceptDataLoss": "true" },
+            every,
+        );
         const rs = run.resources!;
         const slug = run.result.plan.vms[0].slug;
         assert.deepEqual(steps(rs, slug), ["restored", "swap"]);
@@ -51,9 +56,16 @@ describe("remedies under Pulumi mocks (lab cloud)", () => {
     });
 
     it("restore without acceptDataLoss stops the run before anything is declared, naming the stack file, key and VMs", async () => {
-        const { error, registered } = await registrationsBeforeFailure(labInventory([{ machine: "m1" }, { machine: "m2", strategy: "restore" }]), {}, every.paths);
+        const { error, registered } = await registrationsBeforeFailure(
+            labInventory([{ machine: "m1" }, { machine: "m2", strategy: "restore" }]),
+            {},
+            every.paths,
+        );
         assert.ok(error instanceof InputError);
-        assert.match(error.message, /Pulumi\.test\.yaml: bootloop-rescue:acceptDataLoss: strategy restore replaces the OS disk with a backup, and data written after that backup is lost \(vms\[1\] lab hq\/m2\)/);
+        assert.match(
+            error.message,
+            /Pulumi\.test\.yaml: bootloop-rescue:acceptDataLoss: strategy restore replaces the OS disk with a backup, and data written after that backup is lost \(vms\[1\] lab hq\/m2\)/,
+        );
         assert.deepEqual(registered, []);
     });
 
@@ -71,8 +83,15 @@ describe("remedies under Pulumi mocks (lab cloud)", () => {
         assert.equal(record.status, "rolled-back");
         assert.equal(record.note, "swapped back");
         const all = await runLab(inv, { "bootloop-rescue:rollback": "all", "bootloop-rescue:teardown": "true" }, every);
-        assert.deepEqual(all.resources!.filter((r) => r.type.startsWith("lab:")).map((r) => r.name.replace(/^.*-/, "")), ["rollback", "rollback", "rollback"]);
-        assert.equal(all.resources!.filter((r) => r.type === "command:local:Command").length, 1, "rollbacks follow the waves too: one gate");
+        assert.deepEqual(
+            all.resources!.filter((r) => r.type.startsWith("lab:")).map((r) => r.name.replace(/^.*-/, "")),
+            ["rollback", "rollback", "rollback"],
+        );
+        assert.equal(
+            all.resources!.filter((r) => r.type === "command:local:Command").length,
+            1,
+            "rollbacks follow the waves too: one gate",
+        );
     });
 
     it("a restore VM being rolled back needs no restore point and no data-loss acknowledgement", async () => {
@@ -83,7 +102,11 @@ describe("remedies under Pulumi mocks (lab cloud)", () => {
     });
 
     it("a rollback naming no VM of the inventory stops the run before anything is declared", async () => {
-        const { error, registered } = await registrationsBeforeFailure(labInventory([{ machine: "m1" }]), { "bootloop-rescue:rollback": "lab hq/m9" }, every.paths);
+        const { error, registered } = await registrationsBeforeFailure(
+            labInventory([{ machine: "m1" }]),
+            { "bootloop-rescue:rollback": "lab hq/m9" },
+            every.paths,
+        );
         assert.ok(error instanceof InputError);
         assert.match(error.message, /Pulumi\.test\.yaml: bootloop-rescue:rollback: "lab hq\/m9" is not a VM of the inventory/);
         assert.deepEqual(registered, []);

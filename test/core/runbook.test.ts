@@ -13,7 +13,9 @@ const runbook = fs.readFileSync(path.join(root, "docs/runbook.md"), "utf8");
 
 /** The runbook's `sh` blocks, in order. */
 function shellBlocks(): string[][] {
-    return [...runbook.matchAll(/^```sh\n([^]*?)^```$/gm)].map((m) => m[1].split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")));
+    return [...runbook.matchAll(/^```sh\n([^]*?)^```$/gm)].map((m) =>
+        m[1].split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")),
+    );
 }
 
 /** Splits a command line into words as sh would: double quotes (with \" and \\ escapes) and single quotes. */
@@ -34,7 +36,8 @@ export function shellWords(line: string): string[] {
             i = end;
         } else if (c === '"') {
             word = word ?? "";
-            for (i++; i < line.length && line[i] !== '"'; i++) word += line[i] === "\\" && ['"', "\\", "$"].includes(line[i + 1]) ? line[++i] : line[i];
+            for (i++; i < line.length && line[i] !== '"'; i++)
+                word += line[i] === "\\" && ['"', "\\", "$"].includes(line[i + 1]) ? line[++i] : line[i];
             assert.ok(i < line.length, `unclosed " in ${line}`);
         } else word = (word ?? "") + c;
     }
@@ -43,23 +46,55 @@ export function shellWords(line: string): string[] {
 }
 
 const blocks = shellBlocks();
-const variables = new Map(blocks[0].map((l) => /^([A-Z_]+)=(\S+)$/.exec(l)).map((m) => { assert.ok(m, "the first block sets variables, one NAME=value a line"); return [m[1], m[2]] as const; }));
-const commands = blocks.slice(1).flat().map((line) => {
-    assert.ok(!/[|;&`<>]|\$\(/.test(line.replace(/"[^"]*"/g, "")), `one plain command a line, no pipes, chains, redirections or substitutions: ${line}`);
-    const expanded = line.replace(/\$\{([A-Z_]+)\}|\$([A-Z_]+)/g, (_, braced: string | undefined, bare: string | undefined) => {
-        const name = braced ?? bare!;
-        assert.ok(variables.has(name), `$${name} is not set in the runbook's first block: ${line}`);
-        return variables.get(name)!;
+const variables = new Map(
+    blocks[0]
+        .map((l) => /^([A-Z_]+)=(\S+)$/.exec(l))
+        .map((m) => {
+            assert.ok(m, "the first block sets variables, one NAME=value a line");
+            return [m[1], m[2]] as const;
+        }),
+);
+const commands = blocks
+    .slice(1)
+    .flat()
+    .map((line) => {
+        assert.ok(
+            !/[|;&`<>]|\$\(/.test(line.replace(/"[^"]*"/g, "")),
+            `one plain command a line, no pipes, chains, redirections or substitutions: ${line}`,
+        );
+        const expanded = line.replace(/\$\{([A-Z_]+)\}|\$([A-Z_]+)/g, (_, braced: string | undefined, bare: string | undefined) => {
+            const name = braced ?? bare!;
+            assert.ok(variables.has(name), `$${name} is not set in the runbook's first block: ${line}`);
+            return variables.get(name)!;
+        });
+        return { line, words: shellWords(expanded) };
     });
-    return { line, words: shellWords(expanded) };
-});
 
 /** Parameters of the az extensions the runbook uses, from azure-cli-extensions (src/EXTENSION/azext_NAME/_params.py), as options. */
 const AZ_EXTENSIONS: Record<string, { extension: string; options: string[] }> = {
     // src/vm-repair/azext_vm_repair/_params.py: vm repair create / run / restore, with the VM's
     // --resource-group/-g and --name/-n, and the global --subscription and --verbose.
-    "vm repair create": { extension: "vm-repair", options: ["--repair-username", "--repair-password", "--repair-vm-name", "--copy-disk-name", "--repair-group-name", "--unlock-encrypted-vm", "--encrypt-recovery-key", "--enable-nested", "--associate-public-ip", "--distro", "--yes", "--disable-trusted-launch"] },
-    "vm repair run": { extension: "vm-repair", options: ["--repair-vm-id", "--run-id", "--custom-script-file", "--parameters", "--run-on-repair", "--preview"] },
+    "vm repair create": {
+        extension: "vm-repair",
+        options: [
+            "--repair-username",
+            "--repair-password",
+            "--repair-vm-name",
+            "--copy-disk-name",
+            "--repair-group-name",
+            "--unlock-encrypted-vm",
+            "--encrypt-recovery-key",
+            "--enable-nested",
+            "--associate-public-ip",
+            "--distro",
+            "--yes",
+            "--disable-trusted-launch",
+        ],
+    },
+    "vm repair run": {
+        extension: "vm-repair",
+        options: ["--repair-vm-id", "--run-id", "--custom-script-file", "--parameters", "--run-on-repair", "--preview"],
+    },
     "vm repair restore": { extension: "vm-repair", options: ["--repair-vm-id", "--disk-name", "--yes"] },
     // src/serial-console/azext_serialconsole/_params.py: serial-console connect --resource-group --name [--instance-id].
     "serial-console connect": { extension: "serial-console", options: ["--instance-id"] },
@@ -74,17 +109,47 @@ const PULUMI_DOCUMENTED: Record<string, string> = {
 
 describe("the runbook (docs/runbook.md)", () => {
     it("covers each case the stack cannot handle, per cloud, and the way back to the stack", () => {
-        for (const heading of ["## Which VMs end up here", "### AWS: serial console and safe mode", "### Azure: serial console and safe mode", "### GCP: serial console and safe mode", "## Restore or repair by hand from the stack's backup", "## Hand the VM back to the stack", "### After a cancelled or killed `pulumi up`"]) {
+        for (const heading of [
+            "## Which VMs end up here",
+            "### AWS: serial console and safe mode",
+            "### Azure: serial console and safe mode",
+            "### GCP: serial console and safe mode",
+            "## Restore or repair by hand from the stack's backup",
+            "## Hand the VM back to the stack",
+            "### After a cancelled or killed `pulumi up`",
+        ]) {
             assert.ok(runbook.includes(`\n${heading}\n`), heading);
         }
-        for (const topic of ["instance-store root", "dual-pass ADE", "Confidential VM", "will not unlock", "--clear-pending-creates", "--import-pending-creates", "pulumi refresh", "rollback"]) assert.ok(runbook.includes(topic), topic);
+        for (const topic of [
+            "instance-store root",
+            "dual-pass ADE",
+            "Confidential VM",
+            "will not unlock",
+            "--clear-pending-creates",
+            "--import-pending-creates",
+            "pulumi refresh",
+            "rollback",
+        ])
+            assert.ok(runbook.includes(topic), topic);
         // Every command line is a cloud CLI or pulumi: nothing in a block goes unchecked.
         for (const c of commands) assert.ok(["aws", "az", "gcloud", "pulumi"].includes(c.words[0]), c.line);
         assert.ok(commands.length >= 40, `${commands.length} commands`);
     });
 
     it("marks a hand-made swap the way the stack's swap scripts do, so the stack's lookups and rollback read it", () => {
-        for (const [cloud, marks] of [["aws", ["bootloop-rescue:role,Value=original-root", "bootloop-rescue:replaced-by", "bootloop-rescue:device", "bootloop-rescue:original,Value="]], ["azure", ["bootloop-rescue-role=original-os", "bootloop-rescue-replaced-by", "bootloop-rescue-original="]], ["gcp", ["bootloop-rescue-role=original-boot", "bootloop-rescue-replaced-by", "bootloop-rescue-original="]]] as const) {
+        for (const [cloud, marks] of [
+            [
+                "aws",
+                [
+                    "bootloop-rescue:role,Value=original-root",
+                    "bootloop-rescue:replaced-by",
+                    "bootloop-rescue:device",
+                    "bootloop-rescue:original,Value=",
+                ],
+            ],
+            ["azure", ["bootloop-rescue-role=original-os", "bootloop-rescue-replaced-by", "bootloop-rescue-original="]],
+            ["gcp", ["bootloop-rescue-role=original-boot", "bootloop-rescue-replaced-by", "bootloop-rescue-original="]],
+        ] as const) {
             const script = fs.readFileSync(path.join(root, "components", cloud, "scripts/swap.sh"), "utf8");
             for (const mark of marks) {
                 assert.ok(runbook.includes(mark), `${cloud}: the runbook lacks ${mark}`);
@@ -96,17 +161,27 @@ describe("the runbook (docs/runbook.md)", () => {
 
     it("names the repair engine's exit codes as rescue/repair-disk defines them", () => {
         const engine = fs.readFileSync(path.join(root, "rescue/repair-disk"), "utf8");
-        const codes = new Map([...engine.matchAll(/^EXIT_([A-Z_]+) = (\d+)\b/gm)].map((m) => [m[1].toLowerCase().replace(/_/g, "-"), Number(m[2])]));
+        const codes = new Map(
+            [...engine.matchAll(/^EXIT_([A-Z_]+) = (\d+)\b/gm)].map((m) => [m[1].toLowerCase().replace(/_/g, "-"), Number(m[2])]),
+        );
         assert.equal(codes.get("locked"), 4, "repair-disk's EXIT_LOCKED");
         const cited = [...runbook.matchAll(/\bexit (\d+) \(\*([a-z-]+)\*\)/g)];
-        assert.ok(cited.some((m) => m[2] === "locked"), "the runbook names the exit of a disk that will not unlock");
-        for (const [text, code, name] of cited) assert.equal(Number(code), codes.get(name), `${text}: repair-disk exits ${codes.get(name)} for ${name}`);
+        assert.ok(
+            cited.some((m) => m[2] === "locked"),
+            "the runbook names the exit of a disk that will not unlock",
+        );
+        for (const [text, code, name] of cited)
+            assert.equal(Number(code), codes.get(name), `${text}: repair-disk exits ${codes.get(name)} for ${name}`);
     });
 
     it("sends only single-pass ADE to az vm repair, which unlocks no other (Microsoft: single pass encryption only)", () => {
         const row = runbook.split("\n").find((l) => l.includes("**dual-pass ADE**"));
         assert.ok(row, "the table has a row for dual-pass ADE");
-        assert.doesNotMatch(row.replace("Not `az vm repair`: it unlocks single-pass ADE only", ""), /vm[- ]repair/, "the dual-pass row points at vm-repair");
+        assert.doesNotMatch(
+            row.replace("Not `az vm repair`: it unlocks single-pass ADE only", ""),
+            /vm[- ]repair/,
+            "the dual-pass row points at vm-repair",
+        );
         const start = runbook.indexOf("az extension add --name vm-repair");
         const heading = runbook.lastIndexOf("\n### ", start);
         const section = runbook.slice(heading, runbook.indexOf("\n##", start));
@@ -117,7 +192,8 @@ describe("the runbook (docs/runbook.md)", () => {
     it("every pulumi up passes the policy pack", () => {
         const ups = commands.filter((c) => c.words[0] === "pulumi" && c.words[1] === "up");
         assert.ok(ups.length >= 3);
-        for (const { line, words } of ups) assert.equal(words[words.indexOf("--policy-pack") + 1], "policy", `${line}: without --policy-pack policy`);
+        for (const { line, words } of ups)
+            assert.equal(words[words.indexOf("--policy-pack") + 1], "policy", `${line}: without --policy-pack policy`);
     });
 
     it("uses only options the az extensions define", () => {
@@ -125,14 +201,22 @@ describe("the runbook (docs/runbook.md)", () => {
             const key = Object.keys(AZ_EXTENSIONS).find((k) => words.slice(1, 1 + k.split(" ").length).join(" ") === k);
             if (!key) continue;
             const { extension, options } = AZ_EXTENSIONS[key];
-            assert.ok(runbook.indexOf(`az extension add --name ${extension}`) < runbook.indexOf(line), `${line}: add the ${extension} extension first`);
-            for (const o of words.filter((w) => w.startsWith("--"))) assert.ok([...options, ...AZ_COMMON].includes(o), `${line}: ${o} is not an option of az ${key}`);
+            assert.ok(
+                runbook.indexOf(`az extension add --name ${extension}`) < runbook.indexOf(line),
+                `${line}: add the ${extension} extension first`,
+            );
+            for (const o of words.filter((w) => w.startsWith("--")))
+                assert.ok([...options, ...AZ_COMMON].includes(o), `${line}: ${o} is not an option of az ${key}`);
         }
     });
 
     it("uses only pulumi commands and flags Pulumi's Automation API passes to the CLI", () => {
         const dir = path.join(root, "node_modules/@pulumi/pulumi/automation");
-        const sources = fs.readdirSync(dir).filter((f) => f.endsWith(".js")).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
+        const sources = fs
+            .readdirSync(dir)
+            .filter((f) => f.endsWith(".js"))
+            .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+            .join("\n");
         // interface/index.js is generated from the CLI's own command definitions: per command, its flags.
         const generated = new Map<string, Set<string>>();
         const generatedSource = fs.readFileSync(path.join(dir, "interface/index.js"), "utf8");
@@ -146,7 +230,10 @@ describe("the runbook (docs/runbook.md)", () => {
         const pulumi = commands.filter((c) => c.words[0] === "pulumi");
         assert.ok(pulumi.length >= 8);
         for (const { line, words } of pulumi) {
-            const verbs = words.slice(1).filter((w, i, all) => !w.startsWith("-") && !(i > 0 && all[i - 1].startsWith("--"))).slice(0, words[1] === "stack" || words[1] === "config" ? 2 : 1);
+            const verbs = words
+                .slice(1)
+                .filter((w, i, all) => !w.startsWith("-") && !(i > 0 && all[i - 1].startsWith("--")))
+                .slice(0, words[1] === "stack" || words[1] === "config" ? 2 : 1);
             const flags = words.filter((w) => w.startsWith("--"));
             const spec = generated.get(verbs.join(" "));
             if (spec) {
@@ -154,7 +241,11 @@ describe("the runbook (docs/runbook.md)", () => {
                 continue;
             }
             for (const v of verbs) assert.ok(sources.includes(`"${v}"`), `${line}: pulumi ${v} is not a command the Automation API runs`);
-            for (const flag of flags) assert.ok(sources.includes(`"${flag}"`) || `${verbs.join(" ")} ${flag}` in PULUMI_DOCUMENTED, `${line}: ${flag} is not a flag the Automation API passes`);
+            for (const flag of flags)
+                assert.ok(
+                    sources.includes(`"${flag}"`) || `${verbs.join(" ")} ${flag}` in PULUMI_DOCUMENTED,
+                    `${line}: ${flag} is not a flag the Automation API passes`,
+                );
         }
     });
 
@@ -162,17 +253,24 @@ describe("the runbook (docs/runbook.md)", () => {
         this.timeout(900_000);
         it("every aws, gcloud and az command is accepted by the real CLI's parser (az: parsed; extensions: above)", () => {
             assertRealClis();
-            const extension = (w: string[]) => Object.keys(AZ_EXTENSIONS).some((k) => w.slice(1, 1 + k.split(" ").length).join(" ") === k) || (w[1] === "extension" && w[2] === "add");
+            const extension = (w: string[]) =>
+                Object.keys(AZ_EXTENSIONS).some((k) => w.slice(1, 1 + k.split(" ").length).join(" ") === k) ||
+                (w[1] === "extension" && w[2] === "add");
             // A file the command reads (file://KEY) must exist for the CLI to parse it: a stand-in one.
             const files = fs.mkdtempSync(path.join(os.tmpdir(), "runbook-"));
             const withFiles = (argv: string[]) =>
                 argv.map((a) => {
                     if (!a.startsWith("file://")) return a;
                     const file = path.join(files, path.basename(a));
-                    fs.writeFileSync(file, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ1bmJvb2stcmVwbGF5LWtleS1ub3QtcmVhbC0wMDAwMDAwMDAw runbook-replay\n");
+                    fs.writeFileSync(
+                        file,
+                        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ1bmJvb2stcmVwbGF5LWtleS1ub3QtcmVhbC0wMDAwMDAwMDAw runbook-replay\n",
+                    );
                     return `file://${file}`;
                 });
-            const spec = commands.filter((c) => ["aws", "gcloud", "az"].includes(c.words[0]) && !(c.words[0] === "az" && extension(c.words))).map((c) => ({ cli: c.words[0] as Cli, argv: withFiles(c.words.slice(1)) }));
+            const spec = commands
+                .filter((c) => ["aws", "gcloud", "az"].includes(c.words[0]) && !(c.words[0] === "az" && extension(c.words)))
+                .map((c) => ({ cli: c.words[0] as Cli, argv: withFiles(c.words.slice(1)) }));
             assert.ok(spec.length >= 30, `${spec.length} commands`);
             assert.deepEqual(notAccepted(replayThroughRealClis(spec)), []);
         });

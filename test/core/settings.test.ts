@@ -55,9 +55,14 @@ describe("stack settings", () => {
     });
 
     it("ruleSet: one of the engine's built-in rule sets (the same list repair-disk offers), or a problem naming the key", () => {
-        assert.equal(readSettings(source({ inventory: "x.yaml", ruleSet: "crowdstrike-291-txr" }), "P", clouds).ruleSet, "crowdstrike-291-txr");
+        assert.equal(
+            readSettings(source({ inventory: "x.yaml", ruleSet: "crowdstrike-291-txr" }), "P", clouds).ruleSet,
+            "crowdstrike-291-txr",
+        );
         const found = fails({ inventory: "x.yaml", ruleSet: "my-own" });
-        assert.deepEqual(found, ['bootloop-rescue:ruleSet: "my-own" is not a built-in rule set; expected crowdstrike-291 or crowdstrike-291-txr']);
+        assert.deepEqual(found, [
+            'bootloop-rescue:ruleSet: "my-own" is not a built-in rule set; expected crowdstrike-291 or crowdstrike-291-txr',
+        ]);
         const help = spawnSync("python3", [path.join(__dirname, "../../rescue/repair-disk"), "--help"], { encoding: "utf8" }).stdout;
         assert.match(help.replace(/\s+/g, " "), new RegExp(`--rule-set \\{${[...RULE_SETS].sort().join(",")}\\}`));
     });
@@ -80,7 +85,18 @@ describe("stack settings", () => {
     });
 
     it("reads the remedies' settings: restarts, cutoff, data-loss acknowledgement, rollback as all or a list", () => {
-        const s = readSettings(source({ inventory: "x.yaml", maxReboots: "3", rebootTimeoutMinutes: "2", restoreBefore: "2024-07-19T04:00Z", acceptDataLoss: "true", rollback: '["aws us-east-1/i-1", "b"]' }), "P", clouds);
+        const s = readSettings(
+            source({
+                inventory: "x.yaml",
+                maxReboots: "3",
+                rebootTimeoutMinutes: "2",
+                restoreBefore: "2024-07-19T04:00Z",
+                acceptDataLoss: "true",
+                rollback: '["aws us-east-1/i-1", "b"]',
+            }),
+            "P",
+            clouds,
+        );
         assert.equal(s.maxReboots, 3);
         assert.equal(s.rebootTimeoutMinutes, 2);
         assert.equal(s.restoreBefore, "2024-07-19T04:00:00Z");
@@ -91,7 +107,13 @@ describe("stack settings", () => {
     });
 
     it("rejects bad remedy settings, naming the key", () => {
-        const found = fails({ inventory: "x.yaml", maxReboots: "0", restoreBefore: "2024-07-19 04:09", acceptDataLoss: "yes", rollback: "[1, 2]" });
+        const found = fails({
+            inventory: "x.yaml",
+            maxReboots: "0",
+            restoreBefore: "2024-07-19 04:09",
+            acceptDataLoss: "yes",
+            rollback: "[1, 2]",
+        });
         assert.equal(found.length, 4);
         assert.ok(found.some((f) => /^bootloop-rescue:maxReboots: "0" must be a whole number of restarts from 1 to 100/.test(f)));
         assert.ok(found.some((f) => /^bootloop-rescue:restoreBefore: "2024-07-19 04:09" is not a UTC instant/.test(f)));
@@ -101,7 +123,11 @@ describe("stack settings", () => {
     });
 
     it("reads counts, percentages, per-cloud disk limits and teardown", () => {
-        const s = readSettings(source({ inventory: "stacks/a.csv", canary: "5%", waveSize: "100", disksPerRescue: '{"aws":20,"gcp":"16"}', teardown: "true" }), "P", clouds);
+        const s = readSettings(
+            source({ inventory: "stacks/a.csv", canary: "5%", waveSize: "100", disksPerRescue: '{"aws":20,"gcp":"16"}', teardown: "true" }),
+            "P",
+            clouds,
+        );
         assert.deepEqual(s.canary, { percent: 5 });
         assert.equal(s.waveSize, 100);
         assert.deepEqual(s.disksPerRescue, { aws: 20, gcp: 16 });
@@ -118,7 +144,11 @@ describe("stack settings", () => {
     /** A stack's config as Pulumi hands it over: every key listed, secrets marked. */
     function stack(values: Record<string, string>, secrets: string[] = []): ConfigSource {
         const full = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.includes(":") ? k : `bootloop-rescue:${k}`, v]));
-        return { get: (k) => full[k], kind: (k) => (full[k] === undefined ? "missing" : secrets.includes(k) ? "secret" : "plain"), keys: () => Object.keys(full) };
+        return {
+            get: (k) => full[k],
+            kind: (k) => (full[k] === undefined ? "missing" : secrets.includes(k) ? "secret" : "plain"),
+            keys: () => Object.keys(full),
+        };
     }
     function problemsOf(config: ConfigSource): string[] {
         try {
@@ -132,12 +162,22 @@ describe("stack settings", () => {
 
     it("refuses a misspelt setting, naming the stack file and key and the setting meant, instead of ignoring it (wavesize would put every VM in one wave)", () => {
         assert.deepEqual(problemsOf(stack({ inventory: "x.yaml", wavesize: "2" })), [
-            'Pulumi.prod.yaml: bootloop-rescue:wavesize: is not a setting of this project: did you mean waveSize? Nothing is declared until it is fixed or removed, as a misspelt setting would be ignored and its default used',
+            "Pulumi.prod.yaml: bootloop-rescue:wavesize: is not a setting of this project: did you mean waveSize? Nothing is declared until it is fixed or removed, as a misspelt setting would be ignored and its default used",
         ]);
         assert.match(problemsOf(stack({ inventory: "x.yaml", canery: "5%" }))[0], /bootloop-rescue:canery: .*did you mean canary\?/);
-        assert.match(problemsOf(stack({ inventory: "x.yaml", tearDwon: "true" }))[0], /bootloop-rescue:tearDwon: .*did you mean teardown\?/);
-        assert.match(problemsOf(stack({ inventory: "x.yaml", awsRescueInstanceTyp: "m6i.large" }))[0], /did you mean awsRescueInstanceType\?/, "a cloud's key is suggested too");
-        assert.match(problemsOf(stack({ inventory: "x.yaml", colour: "blue" }))[0], /bootloop-rescue:colour: is not a setting of this project \(the settings are listed in docs\/reference\.md, "Stack config keys"\)/);
+        assert.match(
+            problemsOf(stack({ inventory: "x.yaml", tearDwon: "true" }))[0],
+            /bootloop-rescue:tearDwon: .*did you mean teardown\?/,
+        );
+        assert.match(
+            problemsOf(stack({ inventory: "x.yaml", awsRescueInstanceTyp: "m6i.large" }))[0],
+            /did you mean awsRescueInstanceType\?/,
+            "a cloud's key is suggested too",
+        );
+        assert.match(
+            problemsOf(stack({ inventory: "x.yaml", colour: "blue" }))[0],
+            /bootloop-rescue:colour: is not a setting of this project \(the settings are listed in docs\/reference\.md, "Stack config keys"\)/,
+        );
         // Reported with the other problems, so one run shows them all.
         assert.equal(problemsOf(stack({ inventory: "x.yaml", wavesize: "2", teardown: "yes" })).length, 2);
     });
@@ -145,14 +185,38 @@ describe("stack settings", () => {
     it("knows every cloud's keys and the keys import-keys writes; leaves other namespaces and BitLocker secrets alone", () => {
         const every = Object.fromEntries(knownConfigKeys().map((k) => [k, "x"]));
         const found = problemsOf(stack(every));
-        assert.ok(found.every((f) => !/is not a setting/.test(f)), found.join("\n"));
-        for (const p of paths) for (const key of Object.keys(p.configKeys)) assert.ok(knownConfigKeys().includes(key), `${p.identity.cloud}: ${key}`);
+        assert.ok(
+            found.every((f) => !/is not a setting/.test(f)),
+            found.join("\n"),
+        );
+        for (const p of paths)
+            for (const key of Object.keys(p.configKeys)) assert.ok(knownConfigKeys().includes(key), `${p.identity.cloud}: ${key}`);
         assert.deepEqual(
-            problemsOf(stack({ inventory: "x.yaml", "bitlocker-app-01-1a2b3c4d": "k", "bitlockerSecret-web-1-1a2b3c4d": "arn", "app01-key": "k", "aws:region": "us-east-1", "gcp:project": "p" }, ["bootloop-rescue:bitlocker-app-01-1a2b3c4d", "bootloop-rescue:app01-key"])),
+            problemsOf(
+                stack(
+                    {
+                        inventory: "x.yaml",
+                        "bitlocker-app-01-1a2b3c4d": "k",
+                        "bitlockerSecret-web-1-1a2b3c4d": "arn",
+                        "app01-key": "k",
+                        "aws:region": "us-east-1",
+                        "gcp:project": "p",
+                    },
+                    ["bootloop-rescue:bitlocker-app-01-1a2b3c4d", "bootloop-rescue:app01-key"],
+                ),
+            ),
             [],
         );
-        assert.match(problemsOf(stack({ inventory: "x.yaml", "app01-key": "k" }))[0], /bootloop-rescue:app01-key: is not a setting/, "a plain key is no BitLocker key");
-        assert.match(problemsOf(stack({ inventory: "x.yaml", waveSise: "2" }, ["bootloop-rescue:waveSise"]))[0], /did you mean waveSize\?/, "a secret close to a setting");
+        assert.match(
+            problemsOf(stack({ inventory: "x.yaml", "app01-key": "k" }))[0],
+            /bootloop-rescue:app01-key: is not a setting/,
+            "a plain key is no BitLocker key",
+        );
+        assert.match(
+            problemsOf(stack({ inventory: "x.yaml", waveSise: "2" }, ["bootloop-rescue:waveSise"]))[0],
+            /did you mean waveSize\?/,
+            "a secret close to a setting",
+        );
     });
 
     it("every key the code reads is a known one: core's settings and every cloud's own", () => {
@@ -171,10 +235,18 @@ describe("stack settings", () => {
 
     it("without a key list, reads the stack's keys from the Pulumi runtime (as the program and the offline plan set them)", () => {
         try {
-            pulumi.runtime.setAllConfig({ "bootloop-rescue:inventory": "x.yaml", "bootloop-rescue:wavesize": "2", "bootloop-rescue:elsewhere": "1" });
+            pulumi.runtime.setAllConfig({
+                "bootloop-rescue:inventory": "x.yaml",
+                "bootloop-rescue:wavesize": "2",
+                "bootloop-rescue:elsewhere": "1",
+            });
             const config = stack({ inventory: "x.yaml", wavesize: "2" });
             const problems = problemsOf({ get: (key) => config.get(key), kind: (key) => config.kind(key) });
-            assert.deepEqual(problems.map((p) => p.split(": ")[1]), ["bootloop-rescue:wavesize"], "keys this source does not have are not its own");
+            assert.deepEqual(
+                problems.map((p) => p.split(": ")[1]),
+                ["bootloop-rescue:wavesize"],
+                "keys this source does not have are not its own",
+            );
         } finally {
             pulumi.runtime.setAllConfig({});
         }
@@ -184,8 +256,9 @@ describe("stack settings", () => {
         this.timeout(600_000);
         const dir = tempDir({
             "Pulumi.yaml": "name: bootloop-rescue\nruntime: nodejs\n",
-            "Pulumi.typo.yaml": "config:\n  bootloop-rescue:inventory: inv.yaml\n  bootloop-rescue:wavesize: \"2\"\n",
-            "inv.yaml": "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef0\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef1\n",
+            "Pulumi.typo.yaml": 'config:\n  bootloop-rescue:inventory: inv.yaml\n  bootloop-rescue:wavesize: "2"\n',
+            "inv.yaml":
+                "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef0\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0123456789abcdef1\n",
         });
         const r = runProjectScript("plan", ["--stack", "typo"], dir, { BOOTLOOP_STACK_DIR: dir });
         assert.notEqual(r.status, 0, r.stdout);
@@ -201,8 +274,16 @@ describe("stack settings", () => {
             const read = readStackConfig(root, file.slice("Pulumi.".length, -".yaml".length));
             const config = { ...configSourceOf(read), keys: () => Object.keys(read.values) };
             assert.ok(config.keys().length > 1, file);
-            assert.deepEqual(problemsOf(config).filter((p) => /is not a setting/.test(p)), [], file);
-            assert.match(problemsOf({ ...config, keys: () => [...config.keys(), "bootloop-rescue:wavesize"] }).join("\n"), /wavesize: is not a setting/, "the check runs on this stack");
+            assert.deepEqual(
+                problemsOf(config).filter((p) => /is not a setting/.test(p)),
+                [],
+                file,
+            );
+            assert.match(
+                problemsOf({ ...config, keys: () => [...config.keys(), "bootloop-rescue:wavesize"] }).join("\n"),
+                /wavesize: is not a setting/,
+                "the check runs on this stack",
+            );
         }
     });
 
@@ -214,7 +295,13 @@ describe("stack settings", () => {
     });
 
     it("reports every bad value together, naming the key", () => {
-        const found = fails({ inventory: "x.yaml", canary: "lots", waveSize: "0", disksPerRescue: '{"aws":99,"oracle":1}', teardown: "yes" });
+        const found = fails({
+            inventory: "x.yaml",
+            canary: "lots",
+            waveSize: "0",
+            disksPerRescue: '{"aws":99,"oracle":1}',
+            teardown: "yes",
+        });
         assert.equal(found.length, 5);
         assert.ok(found.some((f) => /^bootloop-rescue:canary: "lots"/.test(f)));
         assert.ok(found.some((f) => /^bootloop-rescue:waveSize: "0" is not a positive/.test(f)));

@@ -17,12 +17,16 @@ const COMMAND = `v${(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"),
 function bin(pulumiVersion?: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-bin-"));
     fs.symlinkSync(process.execPath, path.join(dir, "node"));
-    if (pulumiVersion) fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n[ "$1" = version ] && echo ${pulumiVersion}\n`, { mode: 0o755 });
+    if (pulumiVersion)
+        fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n[ "$1" = version ] && echo ${pulumiVersion}\n`, { mode: 0o755 });
     return dir;
 }
 
 function build(binDir: string, engineDir: string) {
-    const r = spawnSync("/bin/bash", [SCRIPT], { env: { PATH: `${binDir}:/usr/bin:/bin`, ENGINE_DIR: engineDir, HOME: os.tmpdir() }, encoding: "utf8" });
+    const r = spawnSync("/bin/bash", [SCRIPT], {
+        env: { PATH: `${binDir}:/usr/bin:/bin`, ENGINE_DIR: engineDir, HOME: os.tmpdir() },
+        encoding: "utf8",
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -31,10 +35,16 @@ describe("scripts/engine/build.sh", () => {
     beforeEach(() => (engineDir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-"))));
 
     it("answers --help with its usage (exit 0) and refuses any other argument (exit 2), building nothing", () => {
-        const help = spawnSync("/bin/bash", [SCRIPT, "--help"], { env: { PATH: "/usr/bin:/bin", ENGINE_DIR: engineDir }, encoding: "utf8" });
+        const help = spawnSync("/bin/bash", [SCRIPT, "--help"], {
+            env: { PATH: "/usr/bin:/bin", ENGINE_DIR: engineDir },
+            encoding: "utf8",
+        });
         assert.equal(help.status, 0, help.stderr);
         assert.match(help.stdout, /^usage: npm run engine:build/);
-        const bad = spawnSync("/bin/bash", [SCRIPT, "--print-dir"], { env: { PATH: "/usr/bin:/bin", ENGINE_DIR: engineDir }, encoding: "utf8" });
+        const bad = spawnSync("/bin/bash", [SCRIPT, "--print-dir"], {
+            env: { PATH: "/usr/bin:/bin", ENGINE_DIR: engineDir },
+            encoding: "utf8",
+        });
         assert.equal(bad.status, 2);
         assert.match(bad.stderr, /unknown argument "--print-dir"/);
         assert.deepEqual(fs.readdirSync(engineDir), []);
@@ -52,7 +62,10 @@ describe("scripts/engine/build.sh", () => {
     it("names a pulumi on PATH of another version and refuses it", () => {
         const r = build(bin("v3.100.0"), engineDir);
         assert.equal(r.status, 1);
-        assert.match(r.stderr, new RegExp(`not using pulumi v3\\.100\\.0 at .*/pulumi: the engine must be ${VERSION.replace(/\./g, "\\.")}`));
+        assert.match(
+            r.stderr,
+            new RegExp(`not using pulumi v3\\.100\\.0 at .*/pulumi: the engine must be ${VERSION.replace(/\./g, "\\.")}`),
+        );
         assert.match(r.stderr, /Go is not on PATH/);
         assert.ok(!fs.existsSync(path.join(engineDir, `pulumi-${VERSION}`, "pulumi")));
     });

@@ -20,12 +20,24 @@ function metadataServer(): Promise<{ url: string; attributes: Map<string, string
         req.on("end", () => {
             assert.equal(req.headers["metadata-flavor"], "Google");
             if (req.method === "PUT") attributes.set(key, body);
-            if (req.method === "DELETE") { deletes.push(key); attributes.delete(key); }
+            if (req.method === "DELETE") {
+                deletes.push(key);
+                attributes.delete(key);
+            }
             if (req.method === "GET" && !attributes.has(key)) res.statusCode = 404;
-            res.end(req.method === "GET" ? attributes.get(key) ?? "" : undefined);
+            res.end(req.method === "GET" ? (attributes.get(key) ?? "") : undefined);
         });
     });
-    return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as any).port}/guest-attributes/bootloop-rescue`, attributes, deletes, close: () => server.close() })));
+    return new Promise((resolve) =>
+        server.listen(0, "127.0.0.1", () =>
+            resolve({
+                url: `http://127.0.0.1:${(server.address() as any).port}/guest-attributes/bootloop-rescue`,
+                attributes,
+                deletes,
+                close: () => server.close(),
+            }),
+        ),
+    );
 }
 
 /** A rescue instance's folders, with a stand-in on-rescue.sh (its body given) and attached disks. */
@@ -35,16 +47,30 @@ function rescueInstance(onRescue: string, disks: string[], md: { url: string }, 
     const byid = path.join(root, "by-id");
     fs.mkdirSync(lib);
     fs.mkdirSync(byid);
-    fs.writeFileSync(path.join(lib, "on-rescue.sh"), `#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING" >> "${root}/runs"\necho "$RULE_SET" >> "${root}/rule-sets"\n${onRescue}\n`, { mode: 0o755 });
+    fs.writeFileSync(
+        path.join(lib, "on-rescue.sh"),
+        `#!/bin/sh\necho "$DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING" >> "${root}/runs"\necho "$RULE_SET" >> "${root}/rule-sets"\n${onRescue}\n`,
+        { mode: 0o755 },
+    );
     for (const name of disks) fs.symlinkSync("/dev/null", path.join(byid, `google-${name}`));
     const metadata = md.url.replace(/\/guest-attributes\/bootloop-rescue$/, "/attributes");
-    const full = { ...process.env, BOOTLOOP_RESCUE_LIB: lib, BOOTLOOP_RESCUE_STATE: path.join(root, "state"), BOOTLOOP_RESCUE_BYID: byid, BOOTLOOP_RESCUE_ATTRIBUTES: md.url, BOOTLOOP_RESCUE_METADATA: metadata, ...env };
-    const once = () => new Promise<void>((resolve, reject) => {
-        const r = spawn("bash", [AGENT, "--once"], { env: full });
-        r.on("close", (code: number) => (code === 0 ? resolve() : reject(new Error(`agent exited ${code}`))));
-    });
+    const full = {
+        ...process.env,
+        BOOTLOOP_RESCUE_LIB: lib,
+        BOOTLOOP_RESCUE_STATE: path.join(root, "state"),
+        BOOTLOOP_RESCUE_BYID: byid,
+        BOOTLOOP_RESCUE_ATTRIBUTES: md.url,
+        BOOTLOOP_RESCUE_METADATA: metadata,
+        ...env,
+    };
+    const once = () =>
+        new Promise<void>((resolve, reject) => {
+            const r = spawn("bash", [AGENT, "--once"], { env: full });
+            r.on("close", (code: number) => (code === 0 ? resolve() : reject(new Error(`agent exited ${code}`))));
+        });
     /** What on-rescue.sh was run with, one line per run: handle kind, handle, encoding. */
-    const runs = () => (fs.existsSync(path.join(root, "runs")) ? fs.readFileSync(path.join(root, "runs"), "utf8").trim().split("\n").sort() : []);
+    const runs = () =>
+        fs.existsSync(path.join(root, "runs")) ? fs.readFileSync(path.join(root, "runs"), "utf8").trim().split("\n").sort() : [];
     /** The RULE_SET each run of on-rescue.sh was given. */
     const ruleSets = () => fs.readFileSync(path.join(root, "rule-sets"), "utf8").split("\n").slice(0, -1);
     return { root, lib, byid, once, runs, ruleSets };
@@ -65,9 +91,18 @@ function published(attributes: Map<string, string>, name: string): string {
             md.attributes.set("bootloop-rescue-secret-web-1-1234abcd", "projects/rescue-demo-0/secrets/web-1-keys/versions/3");
             md.attributes.set("bootloop-rescue-secret-web-2-5678abcd", "projects/rescue-demo-0/secrets/x; reboot");
             const disks = ["br-web-1-1234abcd-a1b2c3", "br-web-2-5678abcd-d4e5f6", "br-web-3-9999abcd-0a0b0c"];
-            const vm = rescueInstance('echo "$DISK_HANDLE $KEY_SECRET_KIND $KEY_SECRET" >> "$(dirname "$0")/../keys"; echo "{}"', disks, md);
+            const vm = rescueInstance(
+                'echo "$DISK_HANDLE $KEY_SECRET_KIND $KEY_SECRET" >> "$(dirname "$0")/../keys"; echo "{}"',
+                disks,
+                md,
+            );
             await vm.once();
-            const seen = fs.readFileSync(path.join(vm.root, "keys"), "utf8").trim().split("\n").map((l) => l.trimEnd()).sort();
+            const seen = fs
+                .readFileSync(path.join(vm.root, "keys"), "utf8")
+                .trim()
+                .split("\n")
+                .map((l) => l.trimEnd())
+                .sort();
             assert.deepEqual(seen, [
                 "br-web-1-1234abcd-a1b2c3 gcp-secret-manager projects/rescue-demo-0/secrets/web-1-keys/versions/3",
                 "br-web-2-5678abcd-d4e5f6 gcp-secret-manager",
@@ -105,7 +140,10 @@ function published(attributes: Map<string, string>, name: string): string {
             const names = ["br-partner-portal-a1b2c3", "br-db-part2-d4e5f6", "br-db-part2-d4e5f6-part1", "br-web-1-abc123-part12"];
             const rescue = rescueInstance(ok, names, md);
             await rescue.once();
-            assert.deepEqual(rescue.runs().map((r) => r.split(" ")[1]), ["br-db-part2-d4e5f6", "br-partner-portal-a1b2c3"]);
+            assert.deepEqual(
+                rescue.runs().map((r) => r.split(" ")[1]),
+                ["br-db-part2-d4e5f6", "br-partner-portal-a1b2c3"],
+            );
         } finally {
             md.close();
         }
@@ -135,11 +173,19 @@ function published(attributes: Map<string, string>, name: string): string {
     it("stops a repair that exceeds the per-disk time limit and publishes why; the other disks go on", async () => {
         const md = await metadataServer();
         try {
-            const rescue = rescueInstance(`case "$DISK_HANDLE" in *slow*) sleep 30;; esac\necho '{"outcome":"repaired","exitCode":0}'`, ["br-slow-a1b2c3", "br-fast-d4e5f6"], md, { BOOTLOOP_RESCUE_DISK_TIMEOUT: "1" });
+            const rescue = rescueInstance(
+                `case "$DISK_HANDLE" in *slow*) sleep 30;; esac\necho '{"outcome":"repaired","exitCode":0}'`,
+                ["br-slow-a1b2c3", "br-fast-d4e5f6"],
+                md,
+                { BOOTLOOP_RESCUE_DISK_TIMEOUT: "1" },
+            );
             await rescue.once();
             assert.equal(md.attributes.get("br-fast-d4e5f6-code"), "0");
             assert.equal(md.attributes.get("br-slow-a1b2c3-code"), "6");
-            assert.match(published(md.attributes, "br-slow-a1b2c3"), /the repair did not finish within 1 s on the rescue instance; it was stopped/);
+            assert.match(
+                published(md.attributes, "br-slow-a1b2c3"),
+                /the repair did not finish within 1 s on the rescue instance; it was stopped/,
+            );
         } finally {
             md.close();
         }
@@ -148,11 +194,24 @@ function published(attributes: Map<string, string>, name: string): string {
     it("repairs each newly attached br-* disk once, publishes the evidence in chunks, and forgets a detached disk", async () => {
         const md = await metadataServer();
         try {
-            const evidence = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: randomBytes(900).toString("hex") };
+            const evidence = {
+                tool: "bootloop-rescue/repair-disk",
+                outcome: "repaired",
+                exitCode: 0,
+                message: randomBytes(900).toString("hex"),
+            };
             const line = `gzip-base64:${zlib.gzipSync(JSON.stringify(evidence)).toString("base64")}`;
-            const { root, byid, once, runs } = rescueInstance(`echo '${line}'\nexit 0`, ["br-web-1-abc123", "br-web-1-abc123-part1", "persistent-disk-0"], md);
+            const { root, byid, once, runs } = rescueInstance(
+                `echo '${line}'\nexit 0`,
+                ["br-web-1-abc123", "br-web-1-abc123-part1", "persistent-disk-0"],
+                md,
+            );
             await once();
-            assert.deepEqual(runs(), ["gcp-device-name br-web-1-abc123 gzip-base64"], "only the br-* disk, not its partition or the boot disk");
+            assert.deepEqual(
+                runs(),
+                ["gcp-device-name br-web-1-abc123 gzip-base64"],
+                "only the br-* disk, not its partition or the boot disk",
+            );
             const n = Number(md.attributes.get("br-web-1-abc123-chunks"));
             assert.ok(n > 1, "published in chunks");
             assert.equal(md.attributes.get("br-web-1-abc123-code"), "0");

@@ -5,7 +5,15 @@ import { PlannedResource } from "../../components/tools/offline/capture";
 import { planInventory } from "../helpers/lab-run";
 
 function inventory(vms: { name: string; project?: string; zone?: string }[]): string {
-    return "vms:\n" + vms.map((v) => `  - cloud: gcp\n    project: ${v.project ?? "my-project"}\n    zone: ${v.zone ?? "us-central1-a"}\n    instance: ${v.name}\n`).join("");
+    return (
+        "vms:\n" +
+        vms
+            .map(
+                (v) =>
+                    `  - cloud: gcp\n    project: ${v.project ?? "my-project"}\n    zone: ${v.zone ?? "us-central1-a"}\n    instance: ${v.name}\n`,
+            )
+            .join("")
+    );
 }
 
 const plan = (inv: string, config: Record<string, string> = {}) => planInventory(inv, config);
@@ -31,10 +39,17 @@ describe("GCP path under Pulumi mocks", () => {
             const i = byName.get(`${slug}-${step}`)!.inputs as any;
             assert.equal(i.type, "pd-balanced", step);
             assert.equal(i.size, 64);
-            assert.deepEqual(i.guestOsFeatures.map((g: any) => g.type), ["WINDOWS", "MULTI_IP_SUBNET", "UEFI_COMPATIBLE"]);
+            assert.deepEqual(
+                i.guestOsFeatures.map((g: any) => g.type),
+                ["WINDOWS", "MULTI_IP_SUBNET", "UEFI_COMPATIBLE"],
+            );
             assert.deepEqual(i.licenses, ["projects/windows-cloud/global/licenses/windows-server-2022-dc"]);
         }
-        assert.equal((byName.get(`${slug}-fixed`)!.inputs as any).sourceDisk, (byName.get(`${slug}-attach`)!.inputs as any).disk, "the fixed disk clones the scratch disk");
+        assert.equal(
+            (byName.get(`${slug}-fixed`)!.inputs as any).sourceDisk,
+            (byName.get(`${slug}-attach`)!.inputs as any).disk,
+            "the fixed disk clones the scratch disk",
+        );
         const attach = byName.get(`${slug}-attach`)!.inputs as any;
         assert.match(attach.deviceName, /^br-[a-z0-9-]+-[0-9a-f]{6}$/);
         assert.equal((byName.get(`${slug}-repair`)!.inputs.environment as any).DEVICE_NAME, attach.deviceName);
@@ -43,7 +58,13 @@ describe("GCP path under Pulumi mocks", () => {
     it("keeps backups and fixed disks on delete", async () => {
         const { rs, run } = await plan(inventory([{ name: "web-1" }]));
         const slug = run.result.plan.vms[0].slug;
-        assert.deepEqual(rs.filter((r) => r.retainOnDelete).map((r) => r.name.replace(`${slug}-`, "")).sort(), ["backup", "fixed"]);
+        assert.deepEqual(
+            rs
+                .filter((r) => r.retainOnDelete)
+                .map((r) => r.name.replace(`${slug}-`, ""))
+                .sort(),
+            ["backup", "fixed"],
+        );
     });
 
     it("rescue instances: no external IP, deny-all ingress for their tag, a role-less service account, attached disks ignored", async () => {
@@ -52,15 +73,27 @@ describe("GCP path under Pulumi mocks", () => {
         assert.ok((instance.inputs.networkInterfaces as any[]).every((n) => !n.accessConfigs || n.accessConfigs.length === 0));
         assert.deepEqual(instance.inputs.tags, [RESCUE_TAG]);
         assert.equal((instance.inputs.metadata as any)["enable-guest-attributes"], "TRUE");
-        assert.equal((instance.inputs.metadata as any)["bootloop-rescue-rule-set"], "crowdstrike-291", "the agent reads the stack's rule set here");
+        assert.equal(
+            (instance.inputs.metadata as any)["bootloop-rescue-rule-set"],
+            "crowdstrike-291",
+            "the agent reads the stack's rule set here",
+        );
         const txr = await plan(inventory([{ name: "web-1" }]), { "bootloop-rescue:ruleSet": "crowdstrike-291-txr" });
-        assert.equal((txr.ofType("gcp:compute/instance:Instance")[0].inputs.metadata as any)["bootloop-rescue-rule-set"], "crowdstrike-291-txr");
+        assert.equal(
+            (txr.ofType("gcp:compute/instance:Instance")[0].inputs.metadata as any)["bootloop-rescue-rule-set"],
+            "crowdstrike-291-txr",
+        );
         assert.match(String(instance.inputs.metadataStartupScript), /bootloop-rescue-agent\.service/);
         assert.deepEqual((instance.inputs.serviceAccount as any).scopes, ["https://www.googleapis.com/auth/cloud-platform"]);
         // Attached disks are the seats'; the startup script (the tools), the image and the service
         // account (a new scope would stop the instance) are pinned for the life of the pool, so a
         // new version never stops or replaces an instance with repairs in flight.
-        assert.deepEqual(instance.ignoreChanges, ["attachedDisks", "metadataStartupScript", "bootDisk.initializeParams.image", "serviceAccount"]);
+        assert.deepEqual(instance.ignoreChanges, [
+            "attachedDisks",
+            "metadataStartupScript",
+            "bootDisk.initializeParams.image",
+            "serviceAccount",
+        ]);
         const [rule] = ofType("gcp:compute/firewall:Firewall");
         assert.equal(rule.inputs.direction, "INGRESS");
         assert.deepEqual(rule.inputs.denies, [{ protocol: "all" }]);
@@ -84,7 +117,11 @@ describe("GCP path under Pulumi mocks", () => {
         const metadata = instance.inputs.metadata as Record<string, string>;
         assert.equal(metadata[`bootloop-rescue-secret-${vm("web-1").slug}`], keys);
         assert.equal(metadata[`bootloop-rescue-secret-${vm("web-2").slug}`], shared);
-        assert.equal(Object.keys(metadata).filter((k) => k.startsWith("bootloop-rescue-secret-")).length, 2, "a rebooted VM's and a keyless VM's disks name none");
+        assert.equal(
+            Object.keys(metadata).filter((k) => k.startsWith("bootloop-rescue-secret-")).length,
+            2,
+            "a rebooted VM's and a keyless VM's disks name none",
+        );
         const readers = ofType("gcp:secretmanager/secretIamMember:SecretIamMember");
         assert.deepEqual(readers.map((r) => [r.inputs.project, r.inputs.secretId, r.inputs.role]).sort(), [
             ["keys-project", "projects/keys-project/secrets/fleet-keys", "roles/secretmanager.secretAccessor"],
@@ -99,14 +136,31 @@ describe("GCP path under Pulumi mocks", () => {
     });
 
     it("a bitlockerKey (stack config) on GCP points to bitlockerSecret; a malformed secret name is refused", async () => {
-        await assert.rejects(planInventory(inventory([{ name: "web-1" }]).replace("instance: web-1\n", "instance: web-1\n    bitlockerKey: k\n"), { "bootloop-rescue:k": "x" }, ["bootloop-rescue:k"]), /on gcp, BitLocker keys never pass through the deployer or instance metadata: put them in a Secret Manager secret and name it in bitlockerSecret/);
-        await assert.rejects(plan(inventory([{ name: "web-1" }]).replace("instance: web-1\n", "instance: web-1\n    bitlockerSecret: projects/p/secrets/s\n")), /bitlockerSecret: "projects\/p\/secrets\/s" is not valid; expected a Secret Manager secret/);
+        await assert.rejects(
+            planInventory(
+                inventory([{ name: "web-1" }]).replace("instance: web-1\n", "instance: web-1\n    bitlockerKey: k\n"),
+                { "bootloop-rescue:k": "x" },
+                ["bootloop-rescue:k"],
+            ),
+            /on gcp, BitLocker keys never pass through the deployer or instance metadata: put them in a Secret Manager secret and name it in bitlockerSecret/,
+        );
+        await assert.rejects(
+            plan(
+                inventory([{ name: "web-1" }]).replace("instance: web-1\n", "instance: web-1\n    bitlockerSecret: projects/p/secrets/s\n"),
+            ),
+            /bitlockerSecret: "projects\/p\/secrets\/s" is not valid; expected a Secret Manager secret/,
+        );
     });
 
     it("pools per zone, spans projects, and gates waves", async () => {
-        const { ofType, run, byName } = await plan(inventory([{ name: "web-1" }, { name: "web-2", zone: "us-central1-b" }, { name: "db-1", project: "other-project" }]));
+        const { ofType, run, byName } = await plan(
+            inventory([{ name: "web-1" }, { name: "web-2", zone: "us-central1-b" }, { name: "db-1", project: "other-project" }]),
+        );
         assert.equal(ofType("gcp:compute/instance:Instance").length, 3);
-        assert.deepEqual(new Set(ofType("gcp:compute/instance:Instance").map((i) => i.inputs.project)), new Set(["my-project", "other-project"]));
+        assert.deepEqual(
+            new Set(ofType("gcp:compute/instance:Instance").map((i) => i.inputs.project)),
+            new Set(["my-project", "other-project"]),
+        );
         const canary = run.result.plan.vms.find((v) => v.key === run.result.plan.waves[0].vms[0])!.slug;
         assert.deepEqual(byName.get("wave-1-gate")!.dependsOn, [`${canary}-swap`]);
     });
@@ -115,9 +169,19 @@ describe("GCP path under Pulumi mocks", () => {
         const inv = inventory([{ name: "web-1" }, { name: "web-2" }]);
         const live = await plan(inv);
         const down = await plan(inv, { "bootloop-rescue:teardown": "true" });
-        for (const t of ["gcp:compute/instance:Instance", "gcp:compute/firewall:Firewall", "gcp:compute/attachedDisk:AttachedDisk", "gcp:serviceaccount/account:Account"]) assert.equal(down.ofType(t).length, 0, t);
+        for (const t of [
+            "gcp:compute/instance:Instance",
+            "gcp:compute/firewall:Firewall",
+            "gcp:compute/attachedDisk:AttachedDisk",
+            "gcp:serviceaccount/account:Account",
+        ])
+            assert.equal(down.ofType(t).length, 0, t);
         assert.ok(!down.rs.some((r) => r.name.endsWith("-scratch")));
-        const kept = (rs: PlannedResource[]) => rs.filter((r) => /-(backup|fixed|repair|swap)$/.test(r.name)).map((r) => `${r.type} ${r.name}`).sort();
+        const kept = (rs: PlannedResource[]) =>
+            rs
+                .filter((r) => /-(backup|fixed|repair|swap)$/.test(r.name))
+                .map((r) => `${r.type} ${r.name}`)
+                .sort();
         assert.deepEqual(kept(down.rs), kept(live.rs));
     });
 
@@ -132,7 +196,12 @@ describe("GCP path under Pulumi mocks", () => {
 describe("GCP lookups and what the inventory pins", () => {
     it("a pinned subnetwork places the zone's rescue instance; a pinned boot disk is the one backed up", async () => {
         const sub = "projects/my-project/regions/us-central1/subnetworks/rescue";
-        const { ofType } = await plan(inventory([{ name: "web-1" }]).replace("instance: web-1\n", `instance: web-1\n    bootDisk: web-1-os\n    subnetwork: ${sub}\n`));
+        const { ofType } = await plan(
+            inventory([{ name: "web-1" }]).replace(
+                "instance: web-1\n",
+                `instance: web-1\n    bootDisk: web-1-os\n    subnetwork: ${sub}\n`,
+            ),
+        );
         assert.equal((ofType("gcp:compute/instance:Instance")[0].inputs.networkInterfaces as any[])[0].subnetwork, sub);
         assert.equal(ofType("gcp:compute/snapshot:Snapshot")[0].inputs.sourceDisk, "web-1-os");
     });
@@ -142,10 +211,25 @@ describe("GCP lookups and what the inventory pins", () => {
         const { lookUpInstance } = await import("../../components/gcp/lookups");
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
-            call: (c) => (c.token.endsWith("getInstance") ? { bootDisks: [{ source: "projects/p/zones/z/disks/web-1" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] } : { type: "pd-balanced", size: 50 }),
+            call: (c) =>
+                c.token.endsWith("getInstance")
+                    ? { bootDisks: [{ source: "projects/p/zones/z/disks/web-1" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] }
+                    : { type: "pd-balanced", size: 50 },
         });
-        const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", strategy: "repair" as const, labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", bootDisk: "other" } };
-        await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} }), /its boot disk is web-1, not other as the inventory says/);
+        const entry = {
+            index: 0,
+            cloud: "gcp",
+            key: "k",
+            label: "gcp x",
+            slug: "s",
+            strategy: "repair" as const,
+            labels: {},
+            fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", bootDisk: "other" },
+        };
+        await assert.rejects(
+            lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} }),
+            /its boot disk is web-1, not other as the inventory says/,
+        );
     });
 
     it("refuses an instance a managed instance group created: the group would recreate it mid-swap", async () => {
@@ -154,16 +238,38 @@ describe("GCP lookups and what the inventory pins", () => {
         const createdBy = "projects/123456789012/zones/us-central1-a/instanceGroupManagers/web-mig";
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
-            call: (c) => (c.token.endsWith("getInstance") ? { metadata: { "created-by": createdBy }, bootDisks: [{ source: "projects/p/zones/z/disks/web-1" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] } : { type: "pd-balanced", size: 50 }),
+            call: (c) =>
+                c.token.endsWith("getInstance")
+                    ? {
+                          metadata: { "created-by": createdBy },
+                          bootDisks: [{ source: "projects/p/zones/z/disks/web-1" }],
+                          networkInterfaces: [{ network: "n", subnetwork: "s" }],
+                      }
+                    : { type: "pd-balanced", size: 50 },
         });
-        const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", strategy: "repair" as const, labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" } };
-        await assert.rejects(lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} }), /member of managed instance group web-mig, .*abandon it from the group/);
+        const entry = {
+            index: 0,
+            cloud: "gcp",
+            key: "k",
+            label: "gcp x",
+            slug: "s",
+            strategy: "repair" as const,
+            labels: {},
+            fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" },
+        };
+        await assert.rejects(
+            lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} }),
+            /member of managed instance group web-mig, .*abandon it from the group/,
+        );
     });
 });
 
 describe("GCP lookups of an instance an interrupted swap left without a boot disk", () => {
     const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} };
-    async function lookUp(disks: Record<string, { labels: Record<string, string>; users?: string[] }>, fields: Record<string, string> = {}) {
+    async function lookUp(
+        disks: Record<string, { labels: Record<string, string>; users?: string[] }>,
+        fields: Record<string, string> = {},
+    ) {
         const pulumi = await import("@pulumi/pulumi");
         const { lookUpInstance } = await import("../../components/gcp/lookups");
         await pulumi.runtime.setMocks({
@@ -175,10 +281,25 @@ describe("GCP lookups of an instance an interrupted swap left without a boot dis
                 return { name: c.inputs.name, type: "pd-ssd", size: 80, labels: d.labels, users: d.users ?? [] };
             },
         });
-        const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", labels: {}, strategy: "repair" as const, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", ...fields } };
+        const entry = {
+            index: 0,
+            cloud: "gcp",
+            key: "k",
+            label: "gcp x",
+            slug: "s",
+            labels: {},
+            strategy: "repair" as const,
+            fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", ...fields },
+        };
         return lookUpInstance(entry, config);
     }
-    const detached = { labels: { "bootloop-rescue-role": "original-boot", "bootloop-rescue-instance": "web-1", "bootloop-rescue-replaced-by": "web-1-fixed" } };
+    const detached = {
+        labels: {
+            "bootloop-rescue-role": "original-boot",
+            "bootloop-rescue-instance": "web-1",
+            "bootloop-rescue-replaced-by": "web-1-fixed",
+        },
+    };
 
     it("finds the original the swap detached and labelled, so the swap or rollback can finish", async () => {
         const resolved = await lookUp({ "web-1": detached });
@@ -190,7 +311,8 @@ describe("GCP lookups of an instance an interrupted swap left without a boot dis
     });
 
     it("refuses, saying what to do, when no such disk exists, it is not ours, it is another instance's, or it is in use", async () => {
-        const why = /it has no boot disk, and web-1 is not its original boot disk detached by bootloop-rescue \(label bootloop-rescue-role=original-boot\); if a swap was interrupted, name the original with bootDisk in the inventory/;
+        const why =
+            /it has no boot disk, and web-1 is not its original boot disk detached by bootloop-rescue \(label bootloop-rescue-role=original-boot\); if a swap was interrupted, name the original with bootDisk in the inventory/;
         await assert.rejects(lookUp({}), why);
         await assert.rejects(lookUp({ "web-1": { labels: {} } }), why);
         await assert.rejects(lookUp({ "web-1": { labels: { ...detached.labels, "bootloop-rescue-instance": "web-2" } } }), why);
@@ -199,16 +321,33 @@ describe("GCP lookups of an instance an interrupted swap left without a boot dis
 });
 
 describe("GCP lookups after a swap, and of restore points", () => {
-    const entry = { index: 0, cloud: "gcp", key: "k", label: "gcp x", slug: "s", labels: {}, fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" } };
+    const entry = {
+        index: 0,
+        cloud: "gcp",
+        key: "k",
+        label: "gcp x",
+        slug: "s",
+        labels: {},
+        fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" },
+    };
     const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} };
-    async function lookUp(labels: Record<string, string>, strategy: "repair" | "restore" = "repair", snapshots: unknown[] = [], restoreFrom?: string) {
+    async function lookUp(
+        labels: Record<string, string>,
+        strategy: "repair" | "restore" = "repair",
+        snapshots: unknown[] = [],
+        restoreFrom?: string,
+    ) {
         const pulumi = await import("@pulumi/pulumi");
         const { lookUpInstance } = await import("../../components/gcp/lookups");
         const runs: Record<string, string>[] = [];
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
             call: (c) => {
-                if (c.token.endsWith("getInstance")) return { bootDisks: [{ source: "projects/p/zones/z/disks/web-1-fixed" }], networkInterfaces: [{ network: "n", subnetwork: "s" }] };
+                if (c.token.endsWith("getInstance"))
+                    return {
+                        bootDisks: [{ source: "projects/p/zones/z/disks/web-1-fixed" }],
+                        networkInterfaces: [{ network: "n", subnetwork: "s" }],
+                    };
                 if (c.token === "command:local:run") {
                     runs.push(c.inputs.environment);
                     return { stdout: JSON.stringify(snapshots), stderr: "" };
@@ -216,7 +355,12 @@ describe("GCP lookups after a swap, and of restore points", () => {
                 return { type: "pd-balanced", size: 50, labels };
             },
         });
-        const resolved = await lookUpInstance({ ...entry, strategy, restoreFrom }, config, undefined, strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined);
+        const resolved = await lookUpInstance(
+            { ...entry, strategy, restoreFrom },
+            config,
+            undefined,
+            strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined,
+        );
         return { resolved, runs };
     }
 
@@ -235,13 +379,37 @@ describe("GCP lookups after a swap, and of restore points", () => {
         const { resolved, runs } = await lookUp({}, "restore", snapshots);
         assert.deepEqual(resolved.restorePoint, { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" });
         assert.equal(runs[0].DISK, "web-1-fixed", "an instance never swapped: its current boot disk is the original");
-        const named = await lookUp({}, "restore", [{ id: "golden", createdAt: "2024-06-01T00:00:00Z", state: "ready", source: "https://www.googleapis.com/compute/v1/projects/my-project/zones/us-central1-a/disks/web-1-fixed" }], "projects/images-prj/global/snapshots/golden");
-        assert.deepEqual(named.resolved.restorePoint, { id: "projects/images-prj/global/snapshots/golden", createdAt: "2024-06-01T00:00:00Z" });
+        const named = await lookUp(
+            {},
+            "restore",
+            [
+                {
+                    id: "golden",
+                    createdAt: "2024-06-01T00:00:00Z",
+                    state: "ready",
+                    source: "https://www.googleapis.com/compute/v1/projects/my-project/zones/us-central1-a/disks/web-1-fixed",
+                },
+            ],
+            "projects/images-prj/global/snapshots/golden",
+        );
+        assert.deepEqual(named.resolved.restorePoint, {
+            id: "projects/images-prj/global/snapshots/golden",
+            createdAt: "2024-06-01T00:00:00Z",
+        });
         assert.equal(named.runs[0].SNAPSHOT_PROJECT, "images-prj");
         assert.equal(named.runs[0].RESTORE_FROM, "golden");
-        const marks = { "bootloop-rescue-role": "restored", "bootloop-rescue-original": "web-1", "bootloop-rescue-restored-from": "web-1-b", "bootloop-rescue-restore-project": "my-project", "bootloop-rescue-restore-point-taken": "2024-07-19t03-00-00z" };
+        const marks = {
+            "bootloop-rescue-role": "restored",
+            "bootloop-rescue-original": "web-1",
+            "bootloop-rescue-restored-from": "web-1-b",
+            "bootloop-rescue-restore-project": "my-project",
+            "bootloop-rescue-restore-point-taken": "2024-07-19t03-00-00z",
+        };
         const kept = await lookUp(marks, "restore", []);
-        assert.deepEqual(kept.resolved.restorePoint, { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" });
+        assert.deepEqual(kept.resolved.restorePoint, {
+            id: "projects/my-project/global/snapshots/web-1-b",
+            createdAt: "2024-07-19T03:00:00Z",
+        });
         assert.equal(kept.runs.length, 0, "an instance already on its restored disk keeps the restore point it names");
     });
 });

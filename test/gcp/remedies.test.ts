@@ -18,7 +18,10 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             w.instances["web-1"].recoversAtReboot = 3;
             const r = run("reboot", rebootEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["instances reset", "instances reset", "instances reset"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["instances reset", "instances reset", "instances reset"],
+            );
             assert.deepEqual({ ...JSON.parse(r.stdout), timings: undefined }, { status: "recovered", attempts: 3, timings: undefined });
             assert.deepEqual(r.world.instances["web-1"].disks, [{ source: "web-1", boot: true }]);
         });
@@ -49,7 +52,10 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
         it("attaches the original boot disk again, keeps the fixed one, starts the instance", () => {
             const r = run("rollback", rollbackEnv, swapped());
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["instances stop", "instances detach-disk", "instances attach-disk", "instances start"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["instances stop", "instances detach-disk", "instances attach-disk", "instances start"],
+            );
             assert.deepEqual(r.world.instances["web-1"].disks, [{ source: "web-1", boot: true }]);
             assert.equal(r.world.instances["web-1"].status, "RUNNING");
             assert.equal(r.world.disks["web-1-fixed"].attachedTo, undefined, "the fixed disk is kept, detached");
@@ -59,18 +65,28 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
         it("an instance that was never swapped is a no-op with a message; a second rollback too", () => {
             const never = run("rollback", rollbackEnv, world());
             assert.equal(never.code, 0, never.stderr);
-            assert.deepEqual(never.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            assert.deepEqual(
+                never.calls.map(op).filter((o) => CHANGING.test(o)),
+                [],
+            );
             assert.equal(JSON.parse(never.stdout).status, "not-swapped");
             const first = run("rollback", rollbackEnv, swapped());
             const again = run("rollback", rollbackEnv, first.world);
-            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => CHANGING.test(o)),
+                [],
+            );
             assert.match(JSON.parse(again.stdout).message, /rolled back before/);
         });
 
         /** swapped(), with the labels the swap script leaves on the original (replaced-by names the fixed disk). */
         const markedSwap = () => {
             const w = swapped();
-            w.disks["web-1"].labels = { "bootloop-rescue-role": "original-boot", "bootloop-rescue-instance": "web-1", "bootloop-rescue-replaced-by": "web-1-fixed" };
+            w.disks["web-1"].labels = {
+                "bootloop-rescue-role": "original-boot",
+                "bootloop-rescue-instance": "web-1",
+                "bootloop-rescue-replaced-by": "web-1-fixed",
+            };
             return w;
         };
 
@@ -85,7 +101,10 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             delete refused.world.deny;
             const again = run("rollback", rollbackEnv, refused.world);
             assert.equal(again.code, 0, again.stderr);
-            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), ["instances start"]);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["instances start"],
+            );
             assert.equal(again.world.instances["web-1"].status, "RUNNING");
             const report = JSON.parse(again.stdout);
             assert.equal(report.status, "rolled-back");
@@ -100,7 +119,10 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             w.disks["web-1-fixed"].attachedTo = undefined;
             const r = run("rollback", rollbackEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["instances start"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["instances start"],
+            );
             assert.equal(r.world.instances["web-1"].status, "RUNNING");
             assert.equal(JSON.parse(r.stdout).replacedDiskId, "web-1-fixed");
             w.deny = { "instances start": true };
@@ -116,7 +138,11 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             w.disks["web-1-fixed"].attachedTo = undefined;
             const r = run("rollback", rollbackEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), ["instances attach-disk", "instances start"], "nothing to detach");
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                ["instances attach-disk", "instances start"],
+                "nothing to detach",
+            );
             assert.deepEqual(r.world.instances["web-1"].disks, [{ source: "web-1", boot: true }]);
             assert.equal(JSON.parse(r.stdout).replacedDiskId, "web-1-fixed");
         });
@@ -126,7 +152,10 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             assert.equal(JSON.parse(first.stdout).replacedDiskId, "web-1-fixed");
             const again = run("rollback", rollbackEnv, first.world);
             assert.equal(again.code, 0, again.stderr);
-            assert.deepEqual(again.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            assert.deepEqual(
+                again.calls.map(op).filter((o) => CHANGING.test(o)),
+                [],
+            );
             const report = JSON.parse(again.stdout);
             assert.equal(report.status, "rolled-back");
             assert.equal(report.replacedDiskId, "web-1-fixed");
@@ -138,7 +167,10 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             const r = run("rollback", rollbackEnv, w);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /neither the original web-1 nor a disk bootloop-rescue made for this instance/);
-            assert.deepEqual(r.calls.map(op).filter((o) => CHANGING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => CHANGING.test(o)),
+                [],
+            );
         });
     });
 
@@ -148,27 +180,46 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             "web-1-nightly": { sourceDisk: DISK_URL, creationTimestamp: "2024-07-18T19:00:00.000-07:00" },
             "web-1-after": { sourceDisk: DISK_URL, creationTimestamp: "2024-07-19T00:00:00.000-07:00" },
             "web-10-nightly": { sourceDisk: `${DISK_URL}0`, creationTimestamp: "2024-07-19T01:00:00.000Z" },
-            "golden": { project: "images-prj", sourceDisk: "x", creationTimestamp: "2024-06-01T00:00:00Z" },
+            golden: { project: "images-prj", sourceDisk: "x", creationTimestamp: "2024-06-01T00:00:00Z" },
         };
         const env = { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1" };
         const choose = (out: string, explicit?: string, otherDiskAllowed?: boolean) =>
-            chooseRestorePoint(JSON.parse(out), { explicit, before: "2024-07-19T04:09:00Z", disk: "web-1", isOriginal: (source) => source.endsWith("/projects/my-project/zones/us-central1-a/disks/web-1"), otherDiskAllowed });
+            chooseRestorePoint(JSON.parse(out), {
+                explicit,
+                before: "2024-07-19T04:09:00Z",
+                disk: "web-1",
+                isOriginal: (source) => source.endsWith("/projects/my-project/zones/us-central1-a/disks/web-1"),
+                otherDiskAllowed,
+            });
 
         it("the newest snapshot of the disk before the cutoff wins over newer ones (time zones honoured) and other disks'", () => {
             const r = run("restore-points", env, { ...world(), snapshots });
             assert.equal(r.code, 0, r.stderr);
-            assert.ok(r.calls.every((c) => !c.includes("--zone")), "snapshots are global: no --zone");
-            assert.deepEqual(JSON.parse(r.stdout).map((s: any) => s.id), ["web-1-weekly", "web-1-nightly", "web-1-after"]);
+            assert.ok(
+                r.calls.every((c) => !c.includes("--zone")),
+                "snapshots are global: no --zone",
+            );
+            assert.deepEqual(
+                JSON.parse(r.stdout).map((s: any) => s.id),
+                ["web-1-weekly", "web-1-nightly", "web-1-after"],
+            );
             assert.deepEqual(choose(r.stdout), { id: "web-1-nightly", createdAt: "2024-07-19T02:00:00Z" });
         });
 
         it("an explicit restoreFrom in another project is described there; a golden image of another disk needs restoreFromOtherDisk", () => {
             const r = run("restore-points", { ...env, RESTORE_FROM: "golden", SNAPSHOT_PROJECT: "images-prj" }, { ...world(), snapshots });
             assert.equal(r.code, 0, r.stderr);
-            assert.throws(() => choose(r.stdout, "golden"), /restoreFrom golden was taken from x, not from this VM's original OS disk web-1/);
+            assert.throws(
+                () => choose(r.stdout, "golden"),
+                /restoreFrom golden was taken from x, not from this VM's original OS disk web-1/,
+            );
             assert.equal(choose(r.stdout, "golden", true).id, "golden");
             const similar = run("restore-points", { ...env, RESTORE_FROM: "web-10-nightly" }, { ...world(), snapshots });
-            assert.throws(() => choose(similar.stdout, "web-10-nightly"), /was taken from .*disks\/web-10, not from this VM's original OS disk web-1/, "web-10 is not web-1");
+            assert.throws(
+                () => choose(similar.stdout, "web-10-nightly"),
+                /was taken from .*disks\/web-10, not from this VM's original OS disk web-1/,
+                "web-10 is not web-1",
+            );
         });
 
         it("no snapshot before the cutoff is a clear error", () => {

@@ -4,9 +4,13 @@ import * as path from "path";
 import { parse } from "yaml";
 import { cloudResourceTypes } from "../helpers/lab-run";
 
-const role = parse(fs.readFileSync(path.join(__dirname, "../../components/gcp/iam/deployer-role.yaml"), "utf8")) as { includedPermissions: string[] };
+const role = parse(fs.readFileSync(path.join(__dirname, "../../components/gcp/iam/deployer-role.yaml"), "utf8")) as {
+    includedPermissions: string[];
+};
 const allowed = new Set(role.includedPermissions);
-const granter = parse(fs.readFileSync(path.join(__dirname, "../../components/gcp/iam/key-granter-role.yaml"), "utf8")) as { includedPermissions: string[] };
+const granter = parse(fs.readFileSync(path.join(__dirname, "../../components/gcp/iam/key-granter-role.yaml"), "utf8")) as {
+    includedPermissions: string[];
+};
 
 /** Permissions behind each `gcloud compute` call the command scripts make. */
 const CLI_PERMISSIONS: Record<string, string[]> = {
@@ -27,11 +31,41 @@ const CLI_PERMISSIONS: Record<string, string[]> = {
 
 /** Permissions behind each resource type the GCP path declares. */
 const RESOURCE_PERMISSIONS: Record<string, string[]> = {
-    "gcp:compute/snapshot:Snapshot": ["compute.snapshots.create", "compute.snapshots.get", "compute.disks.createSnapshot", "compute.snapshots.setLabels"],
-    "gcp:compute/disk:Disk": ["compute.disks.create", "compute.disks.get", "compute.disks.delete", "compute.snapshots.useReadOnly", "compute.disks.useReadOnly", "compute.disks.setLabels"],
-    "gcp:compute/attachedDisk:AttachedDisk": ["compute.instances.attachDisk", "compute.instances.detachDisk", "compute.disks.use", "compute.instances.get"],
-    "gcp:compute/instance:Instance": ["compute.instances.create", "compute.instances.delete", "compute.instances.get", "compute.instances.setMetadata", "compute.subnetworks.use", "compute.images.useReadOnly", "iam.serviceAccounts.actAs"],
-    "gcp:compute/firewall:Firewall": ["compute.firewalls.create", "compute.firewalls.get", "compute.firewalls.delete", "compute.networks.updatePolicy"],
+    "gcp:compute/snapshot:Snapshot": [
+        "compute.snapshots.create",
+        "compute.snapshots.get",
+        "compute.disks.createSnapshot",
+        "compute.snapshots.setLabels",
+    ],
+    "gcp:compute/disk:Disk": [
+        "compute.disks.create",
+        "compute.disks.get",
+        "compute.disks.delete",
+        "compute.snapshots.useReadOnly",
+        "compute.disks.useReadOnly",
+        "compute.disks.setLabels",
+    ],
+    "gcp:compute/attachedDisk:AttachedDisk": [
+        "compute.instances.attachDisk",
+        "compute.instances.detachDisk",
+        "compute.disks.use",
+        "compute.instances.get",
+    ],
+    "gcp:compute/instance:Instance": [
+        "compute.instances.create",
+        "compute.instances.delete",
+        "compute.instances.get",
+        "compute.instances.setMetadata",
+        "compute.subnetworks.use",
+        "compute.images.useReadOnly",
+        "iam.serviceAccounts.actAs",
+    ],
+    "gcp:compute/firewall:Firewall": [
+        "compute.firewalls.create",
+        "compute.firewalls.get",
+        "compute.firewalls.delete",
+        "compute.networks.updatePolicy",
+    ],
     "gcp:serviceaccount/account:Account": ["iam.serviceAccounts.create", "iam.serviceAccounts.get", "iam.serviceAccounts.delete"],
     "gcp:secretmanager/secretIamMember:SecretIamMember": ["secretmanager.secrets.getIamPolicy", "secretmanager.secrets.setIamPolicy"],
 };
@@ -39,7 +73,10 @@ const RESOURCE_PERMISSIONS: Record<string, string[]> = {
 describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () => {
     it("covers every gcloud call the command scripts can make", () => {
         const dir = path.join(__dirname, "../../components/gcp/scripts");
-        const text = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
+        const text = fs
+            .readdirSync(dir)
+            .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+            .join("\n");
         // The watcher's batched observations (watch.ts) too: `call(cli, fields, "instances list", …)`.
         const watch = fs.readFileSync(path.join(__dirname, "../../components/gcp/watch.ts"), "utf8");
         const watched = [...watch.matchAll(/call\(cli, [^,]+, "([a-z-]+ [a-z-]+)"/g)].map((m) => m[1]);
@@ -53,7 +90,9 @@ describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () 
     });
 
     it("covers every resource type the GCP path declares", async () => {
-        const types = await cloudResourceTypes("vms:\n  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-1\n    bitlockerSecret: projects/my-project/secrets/web-1-keys\n");
+        const types = await cloudResourceTypes(
+            "vms:\n  - cloud: gcp\n    project: my-project\n    zone: us-central1-a\n    instance: web-1\n    bitlockerSecret: projects/my-project/secrets/web-1-keys\n",
+        );
         assert.ok(types.includes("gcp:secretmanager/secretIamMember:SecretIamMember"));
         const both = new Set([...allowed, ...granter.includedPermissions]);
         for (const type of types) {
@@ -69,7 +108,11 @@ describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () 
     });
 
     it("the key granter role (granted on the key secrets alone) can bind who reads a secret, never read one", () => {
-        assert.deepEqual([...granter.includedPermissions].sort(), ["secretmanager.secrets.get", "secretmanager.secrets.getIamPolicy", "secretmanager.secrets.setIamPolicy"]);
+        assert.deepEqual([...granter.includedPermissions].sort(), [
+            "secretmanager.secrets.get",
+            "secretmanager.secrets.getIamPolicy",
+            "secretmanager.secrets.setIamPolicy",
+        ]);
         assert.ok(!granter.includedPermissions.includes("secretmanager.versions.access"));
     });
 });

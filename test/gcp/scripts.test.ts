@@ -23,7 +23,10 @@ describe("GCP command scripts (stand-in gcloud)", () => {
         it("stops, labels and detaches the original, attaches the fixed disk as boot disk, starts and waits for a new boot marker", () => {
             const r = run("swap", swapEnv, world());
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), ["instances stop", "disks add-labels", "instances detach-disk", "instances attach-disk", "instances start"]);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                ["instances stop", "disks add-labels", "instances detach-disk", "instances attach-disk", "instances start"],
+            );
             assert.deepEqual(r.world.instances["web-1"].disks, [{ source: "web-1-fixed", boot: true }]);
             assert.equal(r.world.disks["web-1"].attachedTo, undefined, "original kept, detached");
             assert.equal(r.world.disks["web-1"].labels["bootloop-rescue-role"], "original-boot");
@@ -36,8 +39,16 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             w.disks["web-1-fixed"].boots = false;
             const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
             assert.equal(r.code, 1);
-            assert.match(r.stderr, /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed \(status RUNNING\); the original boot disk web-1 is untouched/);
-            assert.ok(r.calls.some((c) => op(c) === "instances get-serial-port-output" && c.includes("--start") && c[c.indexOf("--start") + 1] !== "0"), "reads only output after the start");
+            assert.match(
+                r.stderr,
+                /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed \(status RUNNING\); the original boot disk web-1 is untouched/,
+            );
+            assert.ok(
+                r.calls.some(
+                    (c) => op(c) === "instances get-serial-port-output" && c.includes("--start") && c[c.indexOf("--start") + 1] !== "0",
+                ),
+                "reads only output after the start",
+            );
         });
 
         it("notes where the fixed disk's boot output begins (when it stopped the instance) on the original disk", () => {
@@ -51,12 +62,19 @@ describe("GCP command scripts (stand-in gcloud)", () => {
         it("an instance already running on the fixed disk, with a boot marker after the noted offset, is left alone", () => {
             const w = world();
             const before = "GCEGuestAgent: Windows is ready\nStopping\n";
-            w.instances["web-1"] = { status: "RUNNING", disks: [{ source: "web-1-fixed", boot: true }], serial: `${before}GCEGuestAgent: Windows is ready\n` };
+            w.instances["web-1"] = {
+                status: "RUNNING",
+                disks: [{ source: "web-1-fixed", boot: true }],
+                serial: `${before}GCEGuestAgent: Windows is ready\n`,
+            };
             w.disks["web-1"].attachedTo = undefined;
             w.disks["web-1"].labels = { "bootloop-rescue-serial-from": String(before.length) };
             const r = run("swap", swapEnv, w);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), []);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+            );
             assert.equal(JSON.parse(r.stdout).alreadyRecovered, true);
         });
 
@@ -64,14 +82,19 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             for (const labels of [{ "bootloop-rescue-serial-from": "60" }, {}]) {
                 const w = world();
                 // Booted once long ago (the marker), then boot-looping on the fixed disk.
-                w.instances["web-1"] = { status: "RUNNING", disks: [{ source: "web-1-fixed", boot: true }], serial: "GCEGuestAgent: Windows is ready\n".padEnd(60, ".") + "crash\n" };
+                w.instances["web-1"] = {
+                    status: "RUNNING",
+                    disks: [{ source: "web-1-fixed", boot: true }],
+                    serial: "GCEGuestAgent: Windows is ready\n".padEnd(60, ".") + "crash\n",
+                };
                 w.disks["web-1"].attachedTo = undefined;
                 w.disks["web-1"].labels = labels;
                 w.disks["web-1-fixed"].boots = false;
                 const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
                 assert.equal(r.code, 1, JSON.stringify(labels));
                 assert.match(r.stderr, /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed/);
-                if (!labels["bootloop-rescue-serial-from" as keyof typeof labels]) assert.match(r.stderr, /no record of where this boot's serial output begins; only output from now on counts/);
+                if (!labels["bootloop-rescue-serial-from" as keyof typeof labels])
+                    assert.match(r.stderr, /no record of where this boot's serial output begins; only output from now on counts/);
             }
         });
 
@@ -86,7 +109,12 @@ describe("GCP command scripts (stand-in gcloud)", () => {
 
         it("keeps metacharacters inert: refused before any call", () => {
             const marker = path.join(os.tmpdir(), `pwned-gc-${process.pid}`);
-            for (const [key, value] of [["INSTANCE", `web-1; touch ${marker}`], ["PROJECT", `$(touch ${marker})`], ["FIXED_DISK", "../web-1"], ["ZONE", "us-central1-a --project=evil"]]) {
+            for (const [key, value] of [
+                ["INSTANCE", `web-1; touch ${marker}`],
+                ["PROJECT", `$(touch ${marker})`],
+                ["FIXED_DISK", "../web-1"],
+                ["ZONE", "us-central1-a --project=evil"],
+            ]) {
                 const r = run("swap", { ...swapEnv, [key]: value }, world());
                 assert.equal(r.code, 1, key);
                 assert.deepEqual(r.calls, [], key);
@@ -98,17 +126,30 @@ describe("GCP command scripts (stand-in gcloud)", () => {
     describe("repair through the rescue agent's guest attributes", () => {
         it("waits for the agent's result and prints the evidence", () => {
             const w = world();
-            w.guestAttributes["rescue-1"] = published("br-web-1-abc123", { outcome: "repaired", exitCode: 0, message: "ok", matches: "x".repeat(2000) });
+            w.guestAttributes["rescue-1"] = published("br-web-1-abc123", {
+                outcome: "repaired",
+                exitCode: 0,
+                message: "ok",
+                matches: "x".repeat(2000),
+            });
             const r = run("repair", repairEnv, w);
             assert.equal(r.code, 0, r.stderr);
             assert.match(r.stdout, /^dict1-deflate-base64:/, "printed packed, as the state keeps it");
             assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "repaired");
-            assert.deepEqual(r.calls.map(op).filter((o) => MUTATING.test(o)), [], "the deployer only reads");
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                [],
+                "the deployer only reads",
+            );
         });
 
         it("a failed repair fails the step with the engine's reason", () => {
             const w = world();
-            w.guestAttributes["rescue-1"] = published("br-web-1-abc123", { outcome: "no-windows", exitCode: 3, message: "no Windows installation on this disk" }, 3);
+            w.guestAttributes["rescue-1"] = published(
+                "br-web-1-abc123",
+                { outcome: "no-windows", exitCode: 3, message: "no Windows installation on this disk" },
+                3,
+            );
             const r = run("repair", repairEnv, w);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /repair failed: no-windows: no Windows installation on this disk/);

@@ -20,13 +20,18 @@ export function assertRunsOnce(c: PlannedResource): void {
 
 /** The script text a command line (`exec /bin/bash ./components/core/scripts/run.sh CLOUD/NAME HASH [LIB…]`) runs, checked against its hash. */
 export function commandLineText(line: string): string {
-    const m = /^exec \/bin\/bash \.\/components\/core\/scripts\/run\.sh ([a-z0-9]+)\/([a-z0-9-]+) ([0-9a-f]{16})((?: [a-z0-9-]+)*)$/.exec(line);
+    const m = /^exec \/bin\/bash \.\/components\/core\/scripts\/run\.sh ([a-z0-9]+)\/([a-z0-9-]+) ([0-9a-f]{16})((?: [a-z0-9-]+)*)$/.exec(
+        line,
+    );
     assert.ok(m, `not a step command line: ${line}`);
-    const text = scriptText(path.resolve(__dirname, "..", "..", "components", m[1], "scripts"), m[2], m[4].trim() ? m[4].trim().split(" ") : []);
+    const text = scriptText(
+        path.resolve(__dirname, "..", "..", "components", m[1], "scripts"),
+        m[2],
+        m[4].trim() ? m[4].trim().split(" ") : [],
+    );
     assert.equal(scriptHash(text), m[3], `${line}: the hash is the script's`);
     return text;
 }
-
 
 /**
  * A reboot step's log (kept in state) is what the plan's state estimate counts for it, or a
@@ -35,5 +40,8 @@ export function commandLineText(line: string): string {
 export function assertLogWithinEstimate(stderr: string, restarts: number, label: string): void {
     const estimate = rebootLogBytes(restarts, label);
     const bytes = Buffer.byteLength(stderr);
-    assert.ok(bytes <= estimate && bytes >= 0.75 * estimate, `the log of ${restarts} failed restarts is ${bytes} bytes; the state estimate counts ${estimate}:\n${stderr}`);
+    assert.ok(
+        bytes <= estimate && bytes >= 0.75 * estimate,
+        `the log of ${restarts} failed restarts is ${bytes} bytes; the state estimate counts ${estimate}:\n${stderr}`,
+    );
 }

@@ -23,12 +23,22 @@ export function stackUrn(stack: string): string {
  * One update of `plan`: wave by wave, each VM's steps in order, `fail` failing at its step with
  * `reason`; `shape` cuts it short or adds the engine's update-wide events before its summary.
  */
-export function updateEvents(plan: WatchPlan & { types?: Record<string, string> }, stack: string, fail?: { vm: string; step: string; reason: string }, shape: UpdateShape = {}): Event[] {
+export function updateEvents(
+    plan: WatchPlan & { types?: Record<string, string> },
+    stack: string,
+    fail?: { vm: string; step: string; reason: string },
+    shape: UpdateShape = {},
+): Event[] {
     let sequence = 0;
     let timestamp = 1_721_370_000;
     const events: Event[] = [];
     const urn = (name: string) => `urn:pulumi:${stack}::bootloop-rescue::${plan.types?.[name] ?? "command:local:Command"}::${name}`;
-    const meta = (name: string, op = "create") => ({ op, urn: urn(name), type: plan.types?.[name] ?? "command:local:Command", provider: "" });
+    const meta = (name: string, op = "create") => ({
+        op,
+        urn: urn(name),
+        type: plan.types?.[name] ?? "command:local:Command",
+        provider: "",
+    });
     const push = (e: Event) => events.push({ sequence: sequence++, timestamp: (timestamp += 3), ...e });
     push({ preludeEvent: { config: { "bootloop-rescue:inventory": "stacks/dev.yaml" } } });
     push({ resourcePreEvent: { metadata: { ...meta(`bootloop-rescue-${stack}`, "same"), urn: stackUrn(stack) } } });
@@ -40,14 +50,29 @@ export function updateEvents(plan: WatchPlan & { types?: Record<string, string> 
     let failed = false;
     for (const wave of [...new Set(plan.vms.map((v) => v.wave))].sort()) {
         if (failed || (shape.waves && !shape.waves.includes(wave))) break;
-        const chains = plan.vms.filter((v) => v.wave === wave).map((v) => ({ vm: v, steps: plan.resources.filter((n) => n.startsWith(`${v.resourceName}-`) && !n.slice(v.resourceName.length + 1).includes("-")) }));
+        const chains = plan.vms
+            .filter((v) => v.wave === wave)
+            .map((v) => ({
+                vm: v,
+                steps: plan.resources.filter(
+                    (n) => n.startsWith(`${v.resourceName}-`) && !n.slice(v.resourceName.length + 1).includes("-"),
+                ),
+            }));
         for (let i = 0; chains.some((c) => i < c.steps.length); i++) {
             for (const c of chains) {
                 const step = c.steps[i];
                 if (!step || (c as { dead?: boolean }).dead) continue;
                 push({ resourcePreEvent: { metadata: meta(step) } });
                 if (fail && c.vm.label === fail.vm && step.endsWith(`-${fail.step}`)) {
-                    push({ diagnosticEvent: { urn: urn(step), prefix: "<{%fg 1%}>error: <{%reset%}>", message: `<{%reset%}>${fail.reason}<{%reset%}>\n`, color: "raw", severity: "error" } });
+                    push({
+                        diagnosticEvent: {
+                            urn: urn(step),
+                            prefix: "<{%fg 1%}>error: <{%reset%}>",
+                            message: `<{%reset%}>${fail.reason}<{%reset%}>\n`,
+                            color: "raw",
+                            severity: "error",
+                        },
+                    });
                     push({ resOpFailedEvent: { metadata: meta(step), status: 1, steps: 1 } });
                     (c as { dead?: boolean }).dead = true;
                     failed = true;
@@ -58,7 +83,8 @@ export function updateEvents(plan: WatchPlan & { types?: Record<string, string> 
             }
         }
     }
-    if (failed) push({ diagnosticEvent: { urn: stackUrn(stack), prefix: "error: ", message: "update failed\n", color: "raw", severity: "error" } });
+    if (failed)
+        push({ diagnosticEvent: { urn: stackUrn(stack), prefix: "error: ", message: "update failed\n", color: "raw", severity: "error" } });
     for (const e of shape.beforeSummary ?? []) push(e);
     if (shape.noSummary) return events;
     push({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1834, resourceChanges: { create: events.length }, PolicyPacks: {} } });

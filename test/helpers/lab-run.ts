@@ -13,12 +13,21 @@ const projectRoot = path.resolve(__dirname, "../..");
  * Runs one of the project's scripts (`scripts/<name>.ts`) as `npm run` would from `cwd`: through
  * ts-node, with INIT_CWD set to `cwd`, and the environment given on top of this one.
  */
-export function runProjectScript(name: string, args: string[], cwd = projectRoot, env: Record<string, string> = {}): SpawnSyncReturns<string> {
-    return spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(projectRoot, "cli", `${name}.ts`), ...args], {
-        cwd,
-        encoding: "utf8",
-        env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(projectRoot, "tsconfig.json"), ...env },
-    });
+export function runProjectScript(
+    name: string,
+    args: string[],
+    cwd = projectRoot,
+    env: Record<string, string> = {},
+): SpawnSyncReturns<string> {
+    return spawnSync(
+        process.execPath,
+        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(projectRoot, "cli", `${name}.ts`), ...args],
+        {
+            cwd,
+            encoding: "utf8",
+            env: { ...process.env, INIT_CWD: cwd, TS_NODE_PROJECT: path.join(projectRoot, "tsconfig.json"), ...env },
+        },
+    );
 }
 
 /** Writes files into a fresh temporary folder and returns it. */
@@ -29,7 +38,17 @@ export function tempDir(files: Record<string, string>): string {
 }
 
 /** A lab inventory of `n` machines on site `s` spread over racks r1/r2, as YAML. */
-export function labInventory(machines: { machine: string; rack?: string; wave?: number; bitlockerKey?: string; keySecret?: string; strategy?: string; restoreFrom?: string }[]): string {
+export function labInventory(
+    machines: {
+        machine: string;
+        rack?: string;
+        wave?: number;
+        bitlockerKey?: string;
+        keySecret?: string;
+        strategy?: string;
+        restoreFrom?: string;
+    }[],
+): string {
     return (
         "vms:\n" +
         machines
@@ -67,7 +86,11 @@ export async function runLab(
  * Runs the program on an inventory that must fail, and counts what reached the engine (the mocks)
  * before it did: the "nothing was declared" guarantee.
  */
-export async function registrationsBeforeFailure(inventory: string, config: Record<string, string> = {}, paths: CloudPath[] = [labPath()]): Promise<{ error: unknown; registered: string[] }> {
+export async function registrationsBeforeFailure(
+    inventory: string,
+    config: Record<string, string> = {},
+    paths: CloudPath[] = [labPath()],
+): Promise<{ error: unknown; registered: string[] }> {
     const pulumi = await import("@pulumi/pulumi");
     const { recover } = await import("../../components/core/program");
     const registered: string[] = [];
@@ -118,7 +141,9 @@ export async function planInventory(inventory: string, config: Record<string, st
 /** The cloud resource types (no components, providers or commands) a plan of the inventory declares. */
 export async function cloudResourceTypes(inventory: string): Promise<string[]> {
     const { rs } = await planInventory(inventory);
-    return [...new Set(rs.map((r) => r.type))].filter((t) => !t.startsWith("bootloop-rescue:") && !t.startsWith("pulumi:providers:") && !t.startsWith("command:"));
+    return [...new Set(rs.map((r) => r.type))].filter(
+        (t) => !t.startsWith("bootloop-rescue:") && !t.startsWith("pulumi:providers:") && !t.startsWith("command:"),
+    );
 }
 
 /** A VM's record from an offline run's outputs, its Outputs resolved to their values. */
@@ -126,7 +151,9 @@ export async function recordOf(run: OfflineRun, key: string): Promise<Record<str
     const pulumi = await import("@pulumi/pulumi");
     const record = run.outputs.vms[key] as unknown as Record<string, unknown>;
     const entries = await Promise.all(
-        Object.entries(record).map(async ([k, v]) => [k, pulumi.Output.isInstance(v) ? await new Promise((resolve) => v.apply(resolve)) : v] as const),
+        Object.entries(record).map(
+            async ([k, v]) => [k, pulumi.Output.isInstance(v) ? await new Promise((resolve) => v.apply(resolve)) : v] as const,
+        ),
     );
     return Object.fromEntries(entries);
 }

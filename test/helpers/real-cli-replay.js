@@ -45,7 +45,16 @@ server.listen(0, "127.0.0.1", () => {
             if (cli === "aws") {
                 command = "/usr/bin/aws";
                 args = ["--endpoint-url", endpoint, "--cli-connect-timeout", "5", "--cli-read-timeout", "5", ...argv];
-                env = { ...env, AWS_ACCESS_KEY_ID: "AKIDREPLAYNOTREAL", AWS_SECRET_ACCESS_KEY: "replay", AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent", AWS_EC2_METADATA_DISABLED: "true", AWS_MAX_ATTEMPTS: "1", AWS_PAGER: "" };
+                env = {
+                    ...env,
+                    AWS_ACCESS_KEY_ID: "AKIDREPLAYNOTREAL",
+                    AWS_SECRET_ACCESS_KEY: "replay",
+                    AWS_CONFIG_FILE: "/nonexistent",
+                    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+                    AWS_EC2_METADATA_DISABLED: "true",
+                    AWS_MAX_ATTEMPTS: "1",
+                    AWS_PAGER: "",
+                };
             } else if (cli === "gcloud") {
                 command = "gcloud";
                 args = argv;
@@ -85,11 +94,23 @@ server.listen(0, "127.0.0.1", () => {
             else if (run.code === 0) verdict = "ran";
             // Parsed, then went for a host no endpoint override covers (connect-to-serial-port's
             // host keys at www.gstatic.com): argument errors exit 2 before any of that.
-            else if (cli === "gcloud" && run.code !== 2 && /\(ServerNotFoundError\): Unable to find the server at/.test(run.stderr)) verdict = "ran";
+            else if (cli === "gcloud" && run.code !== 2 && /\(ServerNotFoundError\): Unable to find the server at/.test(run.stderr))
+                verdict = "ran";
             else if (cli === "az" && /No module named|ModuleNotFoundError/.test(run.stderr)) verdict = "unloadable";
             else if (cli === "az" && run.code !== 2) verdict = "parsed";
             else verdict = "unknown";
-            results.push({ cli, argv, verdict, code: run.code, detail: run.stderr.split("\n").filter((l) => l.trim()).slice(-3).join(" | ").slice(0, 600) });
+            results.push({
+                cli,
+                argv,
+                verdict,
+                code: run.code,
+                detail: run.stderr
+                    .split("\n")
+                    .filter((l) => l.trim())
+                    .slice(-3)
+                    .join(" | ")
+                    .slice(0, 600),
+            });
         }
         process.stdout.write(JSON.stringify(results));
         server.close();

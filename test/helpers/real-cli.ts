@@ -16,8 +16,16 @@ export function realCliSkip(): string | undefined {
 
 /** Fails with what to install when a real CLI or `unshare -n` is missing. */
 export function assertRealClis(): void {
-    for (const [what, ok] of [["/usr/bin/aws (Debian awscli, v2)", fs.existsSync("/usr/bin/aws")], ["gcloud", spawnSync("gcloud", ["--version"]).status === 0], ["az", spawnSync("az", ["--version"]).status === 0], ["unshare -n (root)", spawnSync("unshare", ["-n", "true"]).status === 0]] as const) {
-        assert.ok(ok, `${what} is needed here: bash scripts/test.sh installs awscli and azure-cli; gcloud comes with the machine (or set BOOTLOOP_SKIP_REAL_CLI=1 to leave this out knowingly)`);
+    for (const [what, ok] of [
+        ["/usr/bin/aws (Debian awscli, v2)", fs.existsSync("/usr/bin/aws")],
+        ["gcloud", spawnSync("gcloud", ["--version"]).status === 0],
+        ["az", spawnSync("az", ["--version"]).status === 0],
+        ["unshare -n (root)", spawnSync("unshare", ["-n", "true"]).status === 0],
+    ] as const) {
+        assert.ok(
+            ok,
+            `${what} is needed here: bash scripts/test.sh installs awscli and azure-cli; gcloud comes with the machine (or set BOOTLOOP_SKIP_REAL_CLI=1 to leave this out knowingly)`,
+        );
     }
 }
 
@@ -34,12 +42,25 @@ export interface Replayed {
 export function replayThroughRealClis(spec: { cli: Cli; argv: string[] }[]): Replayed[] {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "replay-")), "spec.json");
     fs.writeFileSync(file, JSON.stringify(spec));
-    const replay = spawnSync("unshare", ["-n", process.execPath, path.join(__dirname, "real-cli-replay.js"), file], { encoding: "utf8", timeout: 1_100_000, maxBuffer: 64 << 20 });
+    const replay = spawnSync("unshare", ["-n", process.execPath, path.join(__dirname, "real-cli-replay.js"), file], {
+        encoding: "utf8",
+        timeout: 1_100_000,
+        maxBuffer: 64 << 20,
+    });
     assert.equal(replay.status, 0, replay.stderr);
     return JSON.parse(replay.stdout) as Replayed[];
 }
 
 /** The replayed calls a real CLI did not accept (az: parsed or unloadable counts as accepted), as lines. */
 export function notAccepted(results: readonly Replayed[]): string[] {
-    return results.filter((r) => !(r.verdict === "accepted" || r.verdict === "ran" || (r.cli === "az" && (r.verdict === "parsed" || r.verdict === "unloadable")))).map((r) => `${r.cli} ${r.argv.join(" ")} → ${r.verdict}: ${r.detail}`);
+    return results
+        .filter(
+            (r) =>
+                !(
+                    r.verdict === "accepted" ||
+                    r.verdict === "ran" ||
+                    (r.cli === "az" && (r.verdict === "parsed" || r.verdict === "unloadable"))
+                ),
+        )
+        .map((r) => `${r.cli} ${r.argv.join(" ")} → ${r.verdict}: ${r.detail}`);
 }

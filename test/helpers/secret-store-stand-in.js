@@ -6,7 +6,11 @@
 const http = require("http");
 const { verifySigV4 } = require("./sigv4-verify");
 
-const CREDENTIALS = { AccessKeyId: "ASIARESCUEEXAMPLE", SecretAccessKey: "rescue/secret/access/key", Token: "session-token-of-the-rescue-role" };
+const CREDENTIALS = {
+    AccessKeyId: "ASIARESCUEEXAMPLE",
+    SecretAccessKey: "rescue/secret/access/key",
+    Token: "session-token-of-the-rescue-role",
+};
 const GCE_TOKEN = "ya29.rescue-service-account-token";
 
 /**
@@ -35,22 +39,39 @@ function startSecretStore(world) {
             if (req.url === "/latest/api/token" && req.method === "PUT") return send(200, "imds-session-token", "text/plain");
             if (req.url.startsWith("/latest/meta-data/")) {
                 if (req.headers["x-aws-ec2-metadata-token"] !== "imds-session-token") return send(401, "", "text/plain");
-                if (req.url === "/latest/meta-data/iam/security-credentials/") return world.role ? send(200, world.role, "text/plain") : send(404, "", "text/plain");
-                if (req.url === `/latest/meta-data/iam/security-credentials/${world.role}`) return send(200, { Code: "Success", ...CREDENTIALS });
+                if (req.url === "/latest/meta-data/iam/security-credentials/")
+                    return world.role ? send(200, world.role, "text/plain") : send(404, "", "text/plain");
+                if (req.url === `/latest/meta-data/iam/security-credentials/${world.role}`)
+                    return send(200, { Code: "Success", ...CREDENTIALS });
                 return send(404, "", "text/plain");
             }
             // Secrets Manager (JSON 1.1 protocol).
             if (req.method === "POST" && req.url === "/sm/") {
-                const check = verifySigV4({ method: req.method, url: "/sm/", headers: req.headers, body }, { [CREDENTIALS.AccessKeyId]: CREDENTIALS.SecretAccessKey });
+                const check = verifySigV4(
+                    { method: req.method, url: "/sm/", headers: req.headers, body },
+                    { [CREDENTIALS.AccessKeyId]: CREDENTIALS.SecretAccessKey },
+                );
                 if (!check.ok) return send(403, { __type: "InvalidSignatureException", message: check.reason });
-                if (req.headers["x-amz-security-token"] !== CREDENTIALS.Token) return send(403, { __type: "UnrecognizedClientException", message: "bad token" });
-                if (req.headers["x-amz-target"] !== "secretsmanager.GetSecretValue") return send(400, { __type: "UnknownOperationException" });
+                if (req.headers["x-amz-security-token"] !== CREDENTIALS.Token)
+                    return send(403, { __type: "UnrecognizedClientException", message: "bad token" });
+                if (req.headers["x-amz-target"] !== "secretsmanager.GetSecretValue")
+                    return send(400, { __type: "UnknownOperationException" });
                 if (throttled()) return send(400, { __type: "ThrottlingException", message: "Rate exceeded" });
                 const { SecretId } = JSON.parse(body.toString());
                 const secret = world.aws?.[SecretId];
-                if (!secret) return send(400, { __type: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret." });
-                if (secret.deniedTimes > 0 && secret.deniedTimes-- > 0) return send(400, { __type: "AccessDeniedException", Message: "User is not authorized to perform: secretsmanager:GetSecretValue" });
-                return send(200, { ARN: SecretId, Name: "n", VersionId: "v1", ...(secret.binary ? { SecretBinary: secret.binary.toString("base64") } : { SecretString: secret.string }) });
+                if (!secret)
+                    return send(400, { __type: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret." });
+                if (secret.deniedTimes > 0 && secret.deniedTimes-- > 0)
+                    return send(400, {
+                        __type: "AccessDeniedException",
+                        Message: "User is not authorized to perform: secretsmanager:GetSecretValue",
+                    });
+                return send(200, {
+                    ARN: SecretId,
+                    Name: "n",
+                    VersionId: "v1",
+                    ...(secret.binary ? { SecretBinary: secret.binary.toString("base64") } : { SecretString: secret.string }),
+                });
             }
             // GCE metadata server.
             if (req.url === "/computeMetadata/v1/instance/service-accounts/default/token") {
@@ -60,13 +81,30 @@ function startSecretStore(world) {
             // Secret Manager: GET /v1/projects/P/secrets/S/versions/V:access
             const access = /^\/v1\/(projects\/[^/]+\/secrets\/[^/]+)\/versions\/([^/:]+):access$/.exec(req.url);
             if (access && req.method === "GET") {
-                if (req.headers.authorization !== `Bearer ${GCE_TOKEN}`) return send(401, { error: { code: 401, status: "UNAUTHENTICATED" } });
-                if (world.gcpScopeInsufficient) return send(403, { error: { code: 403, message: "Request had insufficient authentication scopes.", status: "PERMISSION_DENIED", details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT" }] } });
+                if (req.headers.authorization !== `Bearer ${GCE_TOKEN}`)
+                    return send(401, { error: { code: 401, status: "UNAUTHENTICATED" } });
+                if (world.gcpScopeInsufficient)
+                    return send(403, {
+                        error: {
+                            code: 403,
+                            message: "Request had insufficient authentication scopes.",
+                            status: "PERMISSION_DENIED",
+                            details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT" }],
+                        },
+                    });
                 if (throttled()) return send(503, { error: { code: 503, status: "UNAVAILABLE" } });
                 const secret = world.gcp?.[access[1]];
-                if (!secret) return send(404, { error: { code: 404, status: "NOT_FOUND", message: `Secret [${access[1]}] not found or has no versions.` } });
-                if (secret.deniedTimes > 0 && secret.deniedTimes-- > 0) return send(403, { error: { code: 403, status: "PERMISSION_DENIED", message: "Permission 'secretmanager.versions.access' denied" } });
-                const numbers = Object.keys(secret.versions).map(Number).sort((a, b) => a - b);
+                if (!secret)
+                    return send(404, {
+                        error: { code: 404, status: "NOT_FOUND", message: `Secret [${access[1]}] not found or has no versions.` },
+                    });
+                if (secret.deniedTimes > 0 && secret.deniedTimes-- > 0)
+                    return send(403, {
+                        error: { code: 403, status: "PERMISSION_DENIED", message: "Permission 'secretmanager.versions.access' denied" },
+                    });
+                const numbers = Object.keys(secret.versions)
+                    .map(Number)
+                    .sort((a, b) => a - b);
                 const version = access[2] === "latest" ? numbers[numbers.length - 1] : Number(access[2]);
                 const data = secret.versions[version];
                 if (!data) return send(404, { error: { code: 404, status: "NOT_FOUND" } });

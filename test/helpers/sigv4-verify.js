@@ -15,7 +15,10 @@ const hmac = (key, data) => crypto.createHmac("sha256", key).update(data).digest
  */
 function verifySigV4(req, secrets) {
     const auth = req.headers.authorization || "";
-    const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+    const m =
+        /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(
+            auth,
+        );
     if (!m) return { ok: false, reason: "no SigV4 authorization header" };
     const [, keyId, date, region, service, signedHeaders, signature] = m;
     const secret = secrets[keyId];
@@ -24,7 +27,8 @@ function verifySigV4(req, secrets) {
     if (amzDate.slice(0, 8) !== date) return { ok: false, reason: "x-amz-date does not match the credential scope" };
     const names = signedHeaders.split(";");
     for (const required of ["host", "x-amz-date"]) if (!names.includes(required)) return { ok: false, reason: `${required} is not signed` };
-    if (req.headers["x-amz-security-token"] !== undefined && !names.includes("x-amz-security-token")) return { ok: false, reason: "the session token is not signed" };
+    if (req.headers["x-amz-security-token"] !== undefined && !names.includes("x-amz-security-token"))
+        return { ok: false, reason: "the session token is not signed" };
     const [pathPart, query = ""] = req.url.split("?");
     const canonicalQuery = query
         .split("&")
@@ -33,7 +37,12 @@ function verifySigV4(req, secrets) {
         .sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
         .map(([k, v = ""]) => `${k}=${v}`)
         .join("&");
-    const headerLines = names.map((n) => `${n}:${String(req.headers[n] ?? "").trim().replace(/\s+/g, " ")}`);
+    const headerLines = names.map(
+        (n) =>
+            `${n}:${String(req.headers[n] ?? "")
+                .trim()
+                .replace(/\s+/g, " ")}`,
+    );
     const payloadHash = req.headers["x-amz-content-sha256"] || sha256(req.body);
     const canonical = [req.method, pathPart || "/", canonicalQuery, ...headerLines, "", signedHeaders, payloadHash].join("\n");
     const scope = `${date}/${region}/${service}/aws4_request`;

@@ -10,9 +10,14 @@ const crypto = require("crypto");
 const YAML = require("yaml");
 const argv = process.argv.slice(2);
 fs.appendFileSync(process.env.FAKE_PULUMI_LOG, JSON.stringify(argv) + "\n");
-const fail = (m) => { process.stderr.write(`error: ${m}\n`); process.exit(255); };
+const fail = (m) => {
+    process.stderr.write(`error: ${m}\n`);
+    process.exit(255);
+};
 if (argv[0] !== "config" || argv[1] !== "set") fail(`the stand-in knows only "config set", not ${argv.slice(0, 2).join(" ")}`);
-let secret = false, stack, positional = [];
+let secret = false,
+    stack,
+    positional = [];
 for (let i = 2; i < argv.length; i++) {
     if (argv[i] === "--secret") secret = true;
     else if (argv[i] === "--plaintext") secret = false;

@@ -65,8 +65,17 @@ function standInRun(args: StandInArgs, prefix: string) {
     };
     const done = () => {
         stopWatcher(watch);
-        const lines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l));
-        return { calls: lines(log) as string[][], outputs: lines(answers) as { argv: string[]; out: unknown }[], world: JSON.parse(fs.readFileSync(state, "utf8")) };
+        const lines = (file: string) =>
+            fs
+                .readFileSync(file, "utf8")
+                .split("\n")
+                .filter((l) => l)
+                .map((l) => JSON.parse(l));
+        return {
+            calls: lines(log) as string[][],
+            outputs: lines(answers) as { argv: string[]; out: unknown }[],
+            world: JSON.parse(fs.readFileSync(state, "utf8")),
+        };
     };
     return { dir, env, done };
 }
@@ -87,7 +96,12 @@ export const FAR_DEADLINES = { STOP_TIMEOUT_SECONDS: "60000", BOOTLOOP_BLIND_GRA
  */
 export function runWithStandIn(args: StandInArgs & { script: string; env: Record<string, string> }): StandInRun {
     const run = standInRun(args, "script-");
-    const out = spawnSync("bash", ["-c", args.script], { encoding: "utf8", cwd: run.dir, env: { ...run.env, ...args.env }, timeout: 60_000 });
+    const out = spawnSync("bash", ["-c", args.script], {
+        encoding: "utf8",
+        cwd: run.dir,
+        env: { ...run.env, ...args.env },
+        timeout: 60_000,
+    });
     return { code: out.status, stdout: out.stdout, stderr: out.stderr, ...run.done() };
 }
 
@@ -115,13 +129,22 @@ export async function withStandInEnv<T>(args: StandInArgs, body: () => Promise<T
  * Runs several scripts at once against one stand-in world, sharing one watcher (as the steps of
  * one `pulumi up` do); resolves with each run's exit code and stderr, and the world after.
  */
-export async function runTogether(args: StandInArgs & { scripts: { script: string; env: Record<string, string> }[] }): Promise<{ runs: { code: number | null; stderr: string }[]; world: any; calls: string[][]; outputs: { argv: string[]; out: unknown }[] }> {
+export async function runTogether(args: StandInArgs & { scripts: { script: string; env: Record<string, string> }[] }): Promise<{
+    runs: { code: number | null; stderr: string }[];
+    world: any;
+    calls: string[][];
+    outputs: { argv: string[]; out: unknown }[];
+}> {
     const run = standInRun(args, "scripts-");
     const runs = await Promise.all(
         args.scripts.map(
             (s) =>
                 new Promise<{ code: number | null; stderr: string }>((resolve) => {
-                    const child = spawn("bash", ["-c", s.script], { cwd: run.dir, env: { ...run.env, ...s.env }, stdio: ["ignore", "ignore", "pipe"] });
+                    const child = spawn("bash", ["-c", s.script], {
+                        cwd: run.dir,
+                        env: { ...run.env, ...s.env },
+                        stdio: ["ignore", "ignore", "pipe"],
+                    });
                     let stderr = "";
                     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
                     child.on("close", (code) => resolve({ code, stderr }));

@@ -51,11 +51,16 @@ export function specifiers(text: string, fileName: string): Specifier[] {
             found.push({ text: node.moduleSpecifier.text, typeOnly: node.importClause?.isTypeOnly ?? false });
         } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
             found.push({ text: node.moduleSpecifier.text, typeOnly: node.isTypeOnly });
-        } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+        } else if (
+            ts.isImportEqualsDeclaration(node) &&
+            ts.isExternalModuleReference(node.moduleReference) &&
+            ts.isStringLiteral(node.moduleReference.expression)
+        ) {
             found.push({ text: node.moduleReference.expression.text, typeOnly: node.isTypeOnly });
         } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0])) {
             const callee = node.expression;
-            if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === "require")) found.push({ text: node.arguments[0].text, typeOnly: false });
+            if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === "require"))
+                found.push({ text: node.arguments[0].text, typeOnly: false });
         }
         ts.forEachChild(node, visit);
     };

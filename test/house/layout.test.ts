@@ -64,21 +64,34 @@ describe("the house (layout rules)", () => {
 
     it("a cloud imports of the tools only the contracts it implements (types and offline placeholders)", () => {
         const wrong = [...graph].flatMap(([file, imports]) =>
-            wingOf(file) === "cloud" ? imports.files.filter((t) => wingOf(t) === "tools" && !/\/(types|placeholders)\.ts$/.test(t)).map((t) => `${file} imports ${t}`) : [],
+            wingOf(file) === "cloud"
+                ? imports.files
+                      .filter((t) => wingOf(t) === "tools" && !/\/(types|placeholders)\.ts$/.test(t))
+                      .map((t) => `${file} imports ${t}`)
+                : [],
         );
         assert.deepEqual(wrong, []);
     });
 
     it("core and its contract name no cloud, and core's stack files load no cloud SDK", () => {
         const wrong = [...graph].flatMap(([file, imports]) =>
-            ["core", "contract"].includes(wingOf(file)) ? imports.packages.filter((p) => CLOUD_SDKS.filter((s) => s !== "@pulumi/command").includes(p)).map((p) => `${file} imports ${p}`) : [],
+            ["core", "contract"].includes(wingOf(file))
+                ? imports.packages
+                      .filter((p) => CLOUD_SDKS.filter((s) => s !== "@pulumi/command").includes(p))
+                      .map((p) => `${file} imports ${p}`)
+                : [],
         );
         assert.deepEqual(wrong, []);
     });
 
     for (const command of ["cli/discover.ts", "cli/watcher.ts"]) {
         it(`${command} loads no Pulumi cloud SDK or provider (read from its imports)`, () => {
-            const loaded = [...loadedBy(command, graph)].flatMap((f) => graph.get(f)!.loadedPackages.filter((p) => CLOUD_SDKS.includes(p)).map((p) => `${f} loads ${p}`));
+            const loaded = [...loadedBy(command, graph)].flatMap((f) =>
+                graph
+                    .get(f)!
+                    .loadedPackages.filter((p) => CLOUD_SDKS.includes(p))
+                    .map((p) => `${f} loads ${p}`),
+            );
             assert.deepEqual(loaded, []);
         });
     }
@@ -88,13 +101,26 @@ describe("the house (layout rules)", () => {
         try {
             const report = path.join(dir, "loaded.json");
             const preload = path.join(dir, "report-modules.js");
-            fs.writeFileSync(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(report)}, JSON.stringify(Object.keys(require.cache))));\n`);
+            fs.writeFileSync(
+                preload,
+                `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(report)}, JSON.stringify(Object.keys(require.cache))));\n`,
+            );
             const run = (args: string[]) => {
                 fs.rmSync(report, { force: true });
-                spawnSync(process.execPath, ["-r", preload, "-r", require.resolve("ts-node/register/transpile-only"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000, env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") } });
+                spawnSync(process.execPath, ["-r", preload, "-r", require.resolve("ts-node/register/transpile-only"), ...args], {
+                    cwd: ROOT,
+                    encoding: "utf8",
+                    timeout: 120_000,
+                    env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+                });
                 const modules = JSON.parse(fs.readFileSync(report, "utf8")) as string[];
-                assert.ok(modules.some((m) => m.includes(`${path.sep}cli${path.sep}`)), `${args.join(" ")}: its own files were not loaded`);
-                return modules.filter((m) => CLOUD_SDKS.some((sdk) => m.includes(`${path.sep}node_modules${path.sep}${sdk.replace("/", path.sep)}${path.sep}`)));
+                assert.ok(
+                    modules.some((m) => m.includes(`${path.sep}cli${path.sep}`)),
+                    `${args.join(" ")}: its own files were not loaded`,
+                );
+                return modules.filter((m) =>
+                    CLOUD_SDKS.some((sdk) => m.includes(`${path.sep}node_modules${path.sep}${sdk.replace("/", path.sep)}${path.sep}`)),
+                );
             };
             assert.deepEqual(run(["cli/discover.ts", "--help"]), [], "npm run discover --help");
             assert.deepEqual(run(["cli/watcher.ts"]), [], "the watcher, started without its folder (it loads every module, then refuses)");
@@ -104,8 +130,14 @@ describe("the house (layout rules)", () => {
     });
 
     it("each registry loads only its wing: the inventory's and the watcher's load no cloud SDK", () => {
-        for (const registry of ["components/registry/inventory.ts", "components/registry/watchers.ts", "components/registry/discoveries.ts"]) {
-            const loaded = [...loadedBy(registry, graph)].flatMap((f) => graph.get(f)!.loadedPackages.filter((p) => CLOUD_SDKS.includes(p)));
+        for (const registry of [
+            "components/registry/inventory.ts",
+            "components/registry/watchers.ts",
+            "components/registry/discoveries.ts",
+        ]) {
+            const loaded = [...loadedBy(registry, graph)].flatMap((f) =>
+                graph.get(f)!.loadedPackages.filter((p) => CLOUD_SDKS.includes(p)),
+            );
             assert.deepEqual(loaded, [], registry);
         }
     });
@@ -118,8 +150,10 @@ describe("the house (layout rules)", () => {
             const source = ts.createSourceFile(file, fs.readFileSync(path.join(ROOT, file), "utf8"), ts.ScriptTarget.ES2022, true);
             const visit = (node: ts.Node): void => {
                 // `${stem}-swap` (a template's text right after a substitution), or "-swap" on its own (endsWith("-swap")).
-                if ((ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) && step.test(node.text)) wrong.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} \`…${node.text}\``);
-                if (ts.isStringLiteral(node) && step.test(node.text)) wrong.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} "${node.text}"`);
+                if ((ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) && step.test(node.text))
+                    wrong.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} \`…${node.text}\``);
+                if (ts.isStringLiteral(node) && step.test(node.text))
+                    wrong.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} "${node.text}"`);
                 ts.forEachChild(node, visit);
             };
             visit(source);
@@ -130,7 +164,10 @@ describe("the house (layout rules)", () => {
     it("the rules read real imports (a deliberate circle and an upward import are caught)", () => {
         const fake = new Map([
             ["components/core/a.ts", { files: ["components/core/b.ts"], packages: [], loadedPackages: [], loadedFiles: [] }],
-            ["components/core/b.ts", { files: ["components/core/a.ts", "components/tools/x.ts"], packages: [], loadedPackages: [], loadedFiles: [] }],
+            [
+                "components/core/b.ts",
+                { files: ["components/core/a.ts", "components/tools/x.ts"], packages: [], loadedPackages: [], loadedFiles: [] },
+            ],
         ]);
         assert.deepEqual(importCircles(fake), [["components/core/a.ts", "components/core/b.ts"]]);
         assert.ok(!MAY_IMPORT[wingOf("components/core/b.ts")].includes(wingOf("components/tools/x.ts")));

@@ -6,7 +6,20 @@ import { PlannedResource } from "../../components/tools/offline/capture";
 import { planDocument } from "../../components/tools/offline/render";
 import { runOffline } from "../../components/tools/offline/run";
 import { readStackConfig } from "../../components/tools/offline/stack-config";
-import { DISK_TYPES, KEPT_ROLES, POLICIES, SCRATCH_ROLE, disksHaveARole, keysStaySecret, onlyScratchDisksDeletable, rescueImdsV2, rescueNoInbound, rescueNoPublicIp, roleOf, wavesGateOnPreviousWave } from "../../policy/rules";
+import {
+    DISK_TYPES,
+    KEPT_ROLES,
+    POLICIES,
+    SCRATCH_ROLE,
+    disksHaveARole,
+    keysStaySecret,
+    onlyScratchDisksDeletable,
+    rescueImdsV2,
+    rescueNoInbound,
+    rescueNoPublicIp,
+    roleOf,
+    wavesGateOnPreviousWave,
+} from "../../policy/rules";
 
 const root = path.resolve(__dirname, "../..");
 
@@ -30,7 +43,15 @@ function resourceArgs(r: Planned, opts: Partial<ResourceValidationArgs["opts"]> 
         props: r.inputs,
         urn: urnOf(r),
         name: r.name,
-        opts: { protect: r.protect, ignoreChanges: r.ignoreChanges, aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], parent: r.parent, ...opts },
+        opts: {
+            protect: r.protect,
+            ignoreChanges: r.ignoreChanges,
+            aliases: [],
+            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+            additionalSecretOutputs: [],
+            parent: r.parent,
+            ...opts,
+        },
         stackTags: new Map(),
         isType: () => false,
         asType: () => undefined,
@@ -52,7 +73,8 @@ function violations(policy: ResourceValidationPolicy, r: Planned, opts: Partial<
 function stackViolations(policy: StackValidationPolicy, resources: Planned[]): string[] {
     const byName = new Map<string, PolicyResource>();
     for (const r of resources) byName.set(r.name, { ...resourceArgs(r), dependencies: [], propertyDependencies: {} });
-    for (const r of resources) byName.get(r.name)!.dependencies = r.dependsOn.map((d) => byName.get(d)).filter((d): d is PolicyResource => !!d);
+    for (const r of resources)
+        byName.get(r.name)!.dependencies = r.dependsOn.map((d) => byName.get(d)).filter((d): d is PolicyResource => !!d);
     const out: string[] = [];
     const validate = policy.validateStack as (a: unknown, report: (m: string) => void) => void;
     validate({ resources: [...byName.values()], stackTags: new Map(), getConfig: () => ({}), notApplicable: () => {} }, (m) => out.push(m));
@@ -68,7 +90,8 @@ const find = (pred: (r: Planned) => boolean, what: string): Planned => {
 describe("policy pack: the dev stack's offline plan passes every rule", () => {
     it("no resource violates a resource rule, and the stack passes the wave rule", () => {
         for (const policy of POLICIES) {
-            if ("validateResource" in policy) for (const r of planned) assert.deepEqual(violations(policy, r), [], `${policy.name}: ${r.name}`);
+            if ("validateResource" in policy)
+                for (const r of planned) assert.deepEqual(violations(policy, r), [], `${policy.name}: ${r.name}`);
             else assert.deepEqual(stackViolations(policy as StackValidationPolicy, planned), [], policy.name);
         }
         assert.ok(POLICIES.every((p) => p.enforcementLevel === "mandatory"));
@@ -90,7 +113,10 @@ describe("policy pack: each rule refuses what it guards against", () => {
     it("disks-have-a-role: an original OS disk imported into the stack, or a disk without a role", () => {
         const fixed = find((r) => r.type === "azure-native:compute:Disk" && r.name.endsWith("-fixed"), "an Azure fixed disk");
         fixed.inputs.tags["bootloop-rescue-role"] = "original-boot";
-        assert.match(violations(disksHaveARole, fixed)[0], /role "original-boot"; the stack may only manage backup, scratch, fixed and restored disks/);
+        assert.match(
+            violations(disksHaveARole, fixed)[0],
+            /role "original-boot"; the stack may only manage backup, scratch, fixed and restored disks/,
+        );
         const volume = find((r) => r.type === "aws:ebs/volume:Volume", "an AWS volume");
         delete volume.inputs.tags["bootloop-rescue:role"];
         assert.match(violations(disksHaveARole, volume)[0], /role \(none\)/);
@@ -103,8 +129,15 @@ describe("policy pack: each rule refuses what it guards against", () => {
         const scratch = find((r) => r.name.endsWith("-scratch") && r.type === "gcp:compute/disk:Disk", "a GCP scratch disk");
         assert.match(violations(onlyScratchDisksDeletable, scratch, { protect: true })[0], /scratch disk is protected/);
         const backup = find((r) => r.name.endsWith("-backup") && r.type === "aws:ebs/snapshot:Snapshot", "an AWS backup");
-        assert.match(violations(onlyScratchDisksDeletable, backup, { deleteBeforeReplace: true })[0], /backup disk with deleteBeforeReplace/);
-        assert.deepEqual(violations(onlyScratchDisksDeletable, scratch, { deleteBeforeReplace: true }), [], "a scratch disk may be replaced any way");
+        assert.match(
+            violations(onlyScratchDisksDeletable, backup, { deleteBeforeReplace: true })[0],
+            /backup disk with deleteBeforeReplace/,
+        );
+        assert.deepEqual(
+            violations(onlyScratchDisksDeletable, scratch, { deleteBeforeReplace: true }),
+            [],
+            "a scratch disk may be replaced any way",
+        );
     });
 
     it("rescue-vm-no-public-ip: on each cloud", () => {
@@ -138,7 +171,10 @@ describe("policy pack: each rule refuses what it guards against", () => {
         const aws = find((r) => r.type === "aws:ec2/instance:Instance", "an AWS rescue instance");
         aws.inputs.metadataOptions.httpTokens = "optional";
         aws.inputs.metadataOptions.httpPutResponseHopLimit = 2;
-        assert.deepEqual(violations(rescueImdsV2, aws).map((m) => m.replace(/^[^:]+: /, "")), ['metadataOptions.httpTokens must be "required" (IMDSv2)', "metadataOptions.httpPutResponseHopLimit must be 1"]);
+        assert.deepEqual(
+            violations(rescueImdsV2, aws).map((m) => m.replace(/^[^:]+: /, "")),
+            ['metadataOptions.httpTokens must be "required" (IMDSv2)', "metadataOptions.httpPutResponseHopLimit must be 1"],
+        );
     });
 
     it("inventory-secrets-stay-secret: a recovery password in a tag or a script line; the same in a command's environment is allowed", () => {
@@ -152,7 +188,10 @@ describe("policy pack: each rule refuses what it guards against", () => {
         const inEnv = find((r) => r.type === "command:local:Command" && r.name.endsWith("-repair"), "a repair command");
         inEnv.inputs.environment = { ...(inEnv.inputs.environment ?? {}), BITLOCKER_KEY: password };
         assert.deepEqual(violations(keysStaySecret, inEnv), []);
-        const runCommand = find((r) => r.type === "azure-native:compute:VirtualMachineRunCommandByVirtualMachine" && r.name.endsWith("-repair"), "an Azure repair");
+        const runCommand = find(
+            (r) => r.type === "azure-native:compute:VirtualMachineRunCommandByVirtualMachine" && r.name.endsWith("-repair"),
+            "an Azure repair",
+        );
         runCommand.inputs.parameters.push({ name: "BITLOCKER_BEK", value: "QUJD".repeat(200) });
         assert.match(violations(keysStaySecret, runCommand)[0], /parameters\[1\]\.value holds a long base64 value that may be a key file/);
     });
@@ -164,13 +203,23 @@ describe("policy pack: each rule refuses what it guards against", () => {
         const skipping = copy(planned);
         const first = skipping.find((r) => r.dependsOn.includes("wave-1-gate") && /-(backup|reboot|restored)$/.test(r.name))!;
         first.dependsOn = first.dependsOn.filter((d) => d !== "wave-1-gate");
-        assert.match(stackViolations(wavesGateOnPreviousWave, skipping).join("\n"), /wave-1-gate: does not wait for .*-(swap|reboot), the verified boot of a VM in the wave before it/);
+        assert.match(
+            stackViolations(wavesGateOnPreviousWave, skipping).join("\n"),
+            /wave-1-gate: does not wait for .*-(swap|reboot), the verified boot of a VM in the wave before it/,
+        );
         const blind = copy(planned);
         blind.find((r) => r.name === "wave-1-gate")!.dependsOn = [];
-        assert.match(stackViolations(wavesGateOnPreviousWave, blind)[0], /wave-1-gate: does not wait for i-0123456789abcdef0-[0-9a-f]+-swap/);
+        assert.match(
+            stackViolations(wavesGateOnPreviousWave, blind)[0],
+            /wave-1-gate: does not wait for i-0123456789abcdef0-[0-9a-f]+-swap/,
+        );
         const gateless = copy(planned).filter((r) => r.name !== "wave-1-gate");
         for (const r of gateless) r.dependsOn = r.dependsOn.filter((d) => d !== "wave-1-gate");
-        assert.deepEqual(stackViolations(wavesGateOnPreviousWave, gateless), [], "without the gate every chain is in one wave: nothing to check");
+        assert.deepEqual(
+            stackViolations(wavesGateOnPreviousWave, gateless),
+            [],
+            "without the gate every chain is in one wave: nothing to check",
+        );
         const orphan = copy(planned);
         orphan.push({ ...copy(gate), name: "wave-2-gate", dependsOn: [] });
         assert.match(stackViolations(wavesGateOnPreviousWave, orphan).join("\n"), /wave-2-gate: no chain starts behind it/);

@@ -21,14 +21,21 @@ function packFiles(dir = policyDir, at = ""): string[] {
 /** Every module a TypeScript or JavaScript file imports or requires. */
 function specifiers(text: string): string[] {
     const out: string[] = [];
-    const patterns = [/\bimport\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?["']([^"']+)["']/g, /\bexport\s+(?:\*|\{[^}]*\})\s+from\s+["']([^"']+)["']/g, /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g, /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g];
+    const patterns = [
+        /\bimport\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?["']([^"']+)["']/g,
+        /\bexport\s+(?:\*|\{[^}]*\})\s+from\s+["']([^"']+)["']/g,
+        /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g,
+        /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
+    ];
     for (const re of patterns) for (const m of text.matchAll(re)) out.push(m[1]);
     return out;
 }
 
 describe("policy pack: loads on its own (publishable for server-side enforcement)", () => {
     it("nothing under policy/ imports outside policy/, and every package it imports is its own dependency", () => {
-        const manifest = JSON.parse(fs.readFileSync(path.join(policyDir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+        const manifest = JSON.parse(fs.readFileSync(path.join(policyDir, "package.json"), "utf8")) as {
+            dependencies?: Record<string, string>;
+        };
         const deps = Object.keys(manifest.dependencies ?? {});
         const sources = packFiles().filter((f) => /\.(ts|js|mjs|cjs)$/.test(f));
         assert.ok(sources.includes("index.ts") && sources.includes("rules.ts"), sources.join(", "));
@@ -46,8 +53,13 @@ describe("policy pack: loads on its own (publishable for server-side enforcement
     });
 
     it("its dependencies are the versions the project installs", () => {
-        const project = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies?: Record<string, string> };
-        const manifest = JSON.parse(fs.readFileSync(path.join(policyDir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+        const project = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
+            dependencies: Record<string, string>;
+            devDependencies?: Record<string, string>;
+        };
+        const manifest = JSON.parse(fs.readFileSync(path.join(policyDir, "package.json"), "utf8")) as {
+            dependencies: Record<string, string>;
+        };
         assert.deepEqual(Object.keys(manifest.dependencies).sort(), ["@pulumi/policy", "@pulumi/pulumi"]);
         for (const [name, version] of Object.entries(manifest.dependencies)) {
             assert.equal(version, project.dependencies[name] ?? project.devDependencies?.[name], `policy/package.json ${name}`);
@@ -63,11 +75,15 @@ describe("policy pack: loads on its own (publishable for server-side enforcement
                 fs.copyFileSync(path.join(policyDir, f), path.join(dir, f));
             }
             fs.mkdirSync(path.join(dir, "node_modules", "@pulumi"), { recursive: true });
-            for (const dep of ["policy", "pulumi"]) fs.symlinkSync(path.join(root, "node_modules", "@pulumi", dep), path.join(dir, "node_modules", "@pulumi", dep), "dir");
+            for (const dep of ["policy", "pulumi"])
+                fs.symlinkSync(path.join(root, "node_modules", "@pulumi", dep), path.join(dir, "node_modules", "@pulumi", dep), "dir");
             // What the Pulumi CLI runs for a Node.js pack: run-policy-pack <engine address> <pack dir>,
             // from the pack's folder. It compiles the pack (type-checked) and, once PolicyPack is
             // constructed, prints the port of the analyzer it serves.
-            const child = spawn(process.execPath, [path.join(dir, "node_modules/@pulumi/pulumi/cmd/run-policy-pack"), "127.0.0.1:1", dir], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn(process.execPath, [path.join(dir, "node_modules/@pulumi/pulumi/cmd/run-policy-pack"), "127.0.0.1:1", dir], {
+                cwd: dir,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
             let stdout = "";
             let stderr = "";
             child.stderr.on("data", (d) => (stderr += String(d)));
@@ -90,7 +106,14 @@ describe("policy pack: loads on its own (publishable for server-side enforcement
         assert.deepEqual([...pack.CHAIN_STEPS], [...core.CHAIN_STEPS]);
         assert.deepEqual([...pack.KEPT_DISK_STEPS], [...core.KEPT_DISK_STEPS]);
         assert.equal(pack.SCRATCH_DISK_STEP, core.SCRATCH_DISK_STEP);
-        const names = [...core.CHAIN_STEPS.flatMap((s) => [`vm-a-${s}`, `x-${s}`, `-${s}`, `vm-${s}x`, s]), "vm-a", "", "wave-", "wave-x-gate", "wave-1234567-gate"];
+        const names = [
+            ...core.CHAIN_STEPS.flatMap((s) => [`vm-a-${s}`, `x-${s}`, `-${s}`, `vm-${s}x`, s]),
+            "vm-a",
+            "",
+            "wave-",
+            "wave-x-gate",
+            "wave-1234567-gate",
+        ];
         for (let w = 0; w < 12; w++) names.push(core.waveGateName(w), `${core.waveGateName(w)}x`);
         for (const n of names) {
             assert.deepEqual(pack.chainStepOf(n), core.chainStepOf(n), n);

@@ -11,12 +11,18 @@ export const ENGINE = path.join(root, "rescue/repair-disk");
 export const FIND_DISK = path.join(root, "rescue/find-disk");
 export const STAND_INS = path.join(__dirname, "stand-ins");
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(fs.readFileSync(path.join(root, "rescue/evidence.schema.json"), "utf8")));
+const validate = new Ajv({ allErrors: true, strict: true }).compile(
+    JSON.parse(fs.readFileSync(path.join(root, "rescue/evidence.schema.json"), "utf8")),
+);
 
 /** The engine tests need root (loop devices, mounts) and ntfs-3g; CI runs them as root. */
 export function requireDiskLab(): void {
     if (process.env.BOOTLOOP_SKIP_DISK_TESTS === "1") return;
-    assert.equal(process.getuid?.(), 0, "the repair-engine tests need root (losetup, mount); run `bash scripts/test.sh` as root, or set BOOTLOOP_SKIP_DISK_TESTS=1 to leave them out knowingly");
+    assert.equal(
+        process.getuid?.(),
+        0,
+        "the repair-engine tests need root (losetup, mount); run `bash scripts/test.sh` as root, or set BOOTLOOP_SKIP_DISK_TESTS=1 to leave them out knowingly",
+    );
     // No udev here: make loop device nodes for parallel runs (the kernel creates the devices on demand).
     for (let i = 0; i < 64; i++) {
         const node = `/dev/loop${i}`;
@@ -45,7 +51,11 @@ export type HiveValue = { dword: number } | { sz: string } | { expand: string } 
  * Debian's python3-hivex lives): keys (backslash paths) with their values, and optionally a
  * damaged base block. Returns its path.
  */
-export function buildHive(name: string, keys: Record<string, Record<string, HiveValue>>, header: { primarySequence?: number; secondarySequence?: number; breakChecksum?: boolean } = {}): string {
+export function buildHive(
+    name: string,
+    keys: Record<string, Record<string, HiveValue>>,
+    header: { primarySequence?: number; secondarySequence?: number; breakChecksum?: boolean } = {},
+): string {
     const out = path.join(workDir, `${name}-${++counter}`);
     execFileSync("/usr/bin/python3", [path.join(__dirname, "make_hive.py")], { input: JSON.stringify({ out, name, keys, header }) });
     return out;
@@ -81,9 +91,17 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "disk-lab-"));
 let counter = 0;
 
 /** Builds a real disk image with the partitions and files given. */
-export function buildImage(table: "gpt" | "mbr" | "none", partitions: PartitionSpec[], sizeMiB = 96, extra: { gptEntries?: { count: number; size: number } } = {}): BuiltImage {
+export function buildImage(
+    table: "gpt" | "mbr" | "none",
+    partitions: PartitionSpec[],
+    sizeMiB = 96,
+    extra: { gptEntries?: { count: number; size: number } } = {},
+): BuiltImage {
     const image = path.join(workDir, `disk-${++counter}.img`);
-    const out = execFileSync("python3", [path.join(__dirname, "make_image.py")], { input: JSON.stringify({ image, table, sizeMiB, partitions, ...extra }), encoding: "utf8" });
+    const out = execFileSync("python3", [path.join(__dirname, "make_image.py")], {
+        input: JSON.stringify({ image, table, sizeMiB, partitions, ...extra }),
+        encoding: "utf8",
+    });
     return JSON.parse(out) as BuiltImage;
 }
 
@@ -110,7 +128,13 @@ export function runEngine(args: string[], env: Record<string, string> = {}, imag
 /** No loop device and no mount of the engine's is left behind. */
 export function assertReleased(image?: string): void {
     const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8");
-    assert.ok(!/bootloop-rescue-/.test(mounts), `a mount of the engine is left:\n${mounts.split("\n").filter((l) => /bootloop-rescue-/.test(l)).join("\n")}`);
+    assert.ok(
+        !/bootloop-rescue-/.test(mounts),
+        `a mount of the engine is left:\n${mounts
+            .split("\n")
+            .filter((l) => /bootloop-rescue-/.test(l))
+            .join("\n")}`,
+    );
     if (image) {
         const loops = execFileSync("losetup", ["--associated", image], { encoding: "utf8" }).trim();
         assert.equal(loops, "", `loop devices left on ${image}: ${loops}`);
@@ -122,9 +146,19 @@ export function sha256File(file: string): string {
 }
 
 /** Every file of one NTFS volume of an image: path → {sha256, size, mtime (ns)}. */
-export function filesOf(image: string, part: { startBytes: number; sizeBytes: number }, copy?: { path: string; to: string }): Record<string, { sha256: string; size: number; mtime: number }> {
+export function filesOf(
+    image: string,
+    part: { startBytes: number; sizeBytes: number },
+    copy?: { path: string; to: string },
+): Record<string, { sha256: string; size: number; mtime: number }> {
     const extra = copy ? [copy.path, copy.to] : [];
-    return JSON.parse(execFileSync("python3", [path.join(__dirname, "inspect_image.py"), image, String(part.startBytes), String(part.sizeBytes), ...extra], { encoding: "utf8" }));
+    return JSON.parse(
+        execFileSync(
+            "python3",
+            [path.join(__dirname, "inspect_image.py"), image, String(part.startBytes), String(part.sizeBytes), ...extra],
+            { encoding: "utf8" },
+        ),
+    );
 }
 
 /** The values of a key of a hive file (read with hivex by /usr/bin/python3): name → DWORD, string, or binary as hex. */
@@ -161,7 +195,12 @@ export { workDir };
 export function bekFile(id: string): string {
     const guid = (g: string) => {
         const h = Buffer.from(g.replace(/-/g, ""), "hex");
-        return Buffer.concat([Buffer.from(h.subarray(0, 4)).reverse(), Buffer.from(h.subarray(4, 6)).reverse(), Buffer.from(h.subarray(6, 8)).reverse(), h.subarray(8)]);
+        return Buffer.concat([
+            Buffer.from(h.subarray(0, 4)).reverse(),
+            Buffer.from(h.subarray(4, 6)).reverse(),
+            Buffer.from(h.subarray(6, 8)).reverse(),
+            h.subarray(8),
+        ]);
     };
     const key = Buffer.alloc(8 + 4 + 32);
     key.writeUInt16LE(key.length, 0);

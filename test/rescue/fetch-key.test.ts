@@ -22,11 +22,21 @@ interface Store {
 }
 
 /** Runs fetch-key against the stand-in (asynchronously: the stand-in lives in this process). */
-function fetchKey(store: Store, args: string[], env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string; dir: string }> {
+function fetchKey(
+    store: Store,
+    args: string[],
+    env: Record<string, string> = {},
+): Promise<{ status: number; stdout: string; stderr: string; dir: string }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fetch-key-"));
     return new Promise((resolve) => {
         const child = spawn("python3", [FETCH_KEY, ...args, "--out-prefix", path.join(dir, "k")], {
-            env: { PATH: process.env.PATH, ...fetchKeyEnv(store.url), BOOTLOOP_RESCUE_DENIED_GRACE: "20", BOOTLOOP_RESCUE_FETCH_DEADLINE: "20", ...env },
+            env: {
+                PATH: process.env.PATH,
+                ...fetchKeyEnv(store.url),
+                BOOTLOOP_RESCUE_DENIED_GRACE: "20",
+                BOOTLOOP_RESCUE_FETCH_DEADLINE: "20",
+                ...env,
+            },
         });
         let stdout = "";
         let stderr = "";
@@ -65,7 +75,10 @@ describe("fetch-key (rescue side: a disk's keys from the cloud's secret store, w
         assert.equal(mode(file), "600");
         const call = store.requests.find((q) => q.url === "/sm/")!;
         assert.equal(JSON.parse(call.body).SecretId, ARN);
-        assert.match(call.headers.authorization, /^AWS4-HMAC-SHA256 Credential=ASIARESCUEEXAMPLE\/\d{8}\/eu-west-1\/secretsmanager\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=/);
+        assert.match(
+            call.headers.authorization,
+            /^AWS4-HMAC-SHA256 Credential=ASIARESCUEEXAMPLE\/\d{8}\/eu-west-1\/secretsmanager\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=/,
+        );
         assert.ok(!(r.stdout + r.stderr).includes(PW1), "the key is never printed");
     });
 
@@ -88,7 +101,10 @@ describe("fetch-key (rescue side: a disk's keys from the cloud's secret store, w
         world.aws[ARN].deniedTimes = 1000;
         const denied = await fetchKey(store, ["--aws-secret", ARN], { BOOTLOOP_RESCUE_DENIED_GRACE: "0" });
         assert.equal(denied.status, 3);
-        assert.match(denied.stderr, /denied role rescue-aws-1234-role secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-west-1:111122223333:secret:bootloop-rescue\/dev\/i-0abc-Xy12Zq/);
+        assert.match(
+            denied.stderr,
+            /denied role rescue-aws-1234-role secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-west-1:111122223333:secret:bootloop-rescue\/dev\/i-0abc-Xy12Zq/,
+        );
         assert.ok(!fs.existsSync(path.join(denied.dir, "k.pw")));
     });
 
@@ -120,7 +136,10 @@ describe("fetch-key (rescue side: a disk's keys from the cloud's secret store, w
         world.gcp[GCP].deniedTimes = 1000;
         const denied = await fetchKey(store, ["--gcp-secret", GCP], { BOOTLOOP_RESCUE_DENIED_GRACE: "0" });
         assert.equal(denied.status, 3);
-        assert.match(denied.stderr, /denied the rescue instance's service account secretmanager\.versions\.access on projects\/rescue-demo-0\/secrets\/web-1-bitlocker\/versions\/latest/);
+        assert.match(
+            denied.stderr,
+            /denied the rescue instance's service account secretmanager\.versions\.access on projects\/rescue-demo-0\/secrets\/web-1-bitlocker\/versions\/latest/,
+        );
         world.gcpScopeInsufficient = true;
         const scope = await fetchKey(store, ["--gcp-secret", GCP]);
         assert.equal(scope.status, 3);
@@ -131,7 +150,10 @@ describe("fetch-key (rescue side: a disk's keys from the cloud's secret store, w
     });
 
     it("refuses a secret name that is no ARN or Secret Manager name, before any request", async () => {
-        for (const args of [["--aws-secret", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x"], ["--gcp-secret", "projects/p/secrets/s; id"]]) {
+        for (const args of [
+            ["--aws-secret", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x"],
+            ["--gcp-secret", "projects/p/secrets/s; id"],
+        ]) {
             const r = await fetchKey(store, args);
             assert.equal(r.status, 4, args.join(" "));
         }
@@ -141,7 +163,10 @@ describe("fetch-key (rescue side: a disk's keys from the cloud's secret store, w
     (spawnSync("unshare", ["-n", "true"]).status === 0 && fs.existsSync("/usr/bin/aws") ? it : it.skip)(
         "the stand-in's signature check accepts what the real aws CLI signs (so fetch-key's signature is checked the way AWS checks it)",
         () => {
-            const r = spawnSync("unshare", ["-n", process.execPath, path.join(__dirname, "../helpers/aws-cli-signs.js")], { encoding: "utf8", timeout: 120_000 });
+            const r = spawnSync("unshare", ["-n", process.execPath, path.join(__dirname, "../helpers/aws-cli-signs.js")], {
+                encoding: "utf8",
+                timeout: 120_000,
+            });
             const out = JSON.parse(r.stdout);
             assert.equal(out.status, 0, out.stderr);
             assert.ok(out.verified);

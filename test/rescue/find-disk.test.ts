@@ -37,19 +37,26 @@ const mountedMajMin = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n"
 
 describe("find-disk: cloud attachment handle → block device", () => {
     it("AWS Nitro: the EBS volume's by-id link", () => {
-        const t = tree({ "disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0": "../../nvme2n1" }, { nvme1n1: "259:0", nvme2n1: "259:4" });
+        const t = tree(
+            { "disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0": "../../nvme2n1" },
+            { nvme1n1: "259:0", nvme2n1: "259:4" },
+        );
         const r = find(t, "--aws-volume-id", "vol-0123456789abcdef0");
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.device, path.join(t.dev, "nvme2n1"));
     });
 
     it("AWS Nitro without udev links: the NVMe controller serial", () => {
-        const t = tree({}, { nvme1n1: "259:0", nvme3n1: "259:6" }, {
-            "class/nvme/nvme1/serial": "vol0aaaaaaaaaaaaaaaa\n",
-            "class/nvme/nvme1/nvme1n1/dev": "259:0\n",
-            "class/nvme/nvme3/serial": "vol0123456789abcdef0\n",
-            "class/nvme/nvme3/nvme3n1/dev": "259:6\n",
-        });
+        const t = tree(
+            {},
+            { nvme1n1: "259:0", nvme3n1: "259:6" },
+            {
+                "class/nvme/nvme1/serial": "vol0aaaaaaaaaaaaaaaa\n",
+                "class/nvme/nvme1/nvme1n1/dev": "259:0\n",
+                "class/nvme/nvme3/serial": "vol0123456789abcdef0\n",
+                "class/nvme/nvme3/nvme3n1/dev": "259:6\n",
+            },
+        );
         assert.equal(find(t, "--aws-volume-id", "vol-0123456789abcdef0").device, path.join(t.dev, "nvme3n1"));
     });
 

@@ -6,14 +6,35 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BuiltImage, ENGINE, FileSpec, PartitionSpec, STAND_INS, assertReleased, buildImage, filesOf, requireDiskLab, runEngine, skipDiskLab, workDir } from "./disk-lab";
+import {
+    BuiltImage,
+    ENGINE,
+    FileSpec,
+    PartitionSpec,
+    STAND_INS,
+    assertReleased,
+    buildImage,
+    filesOf,
+    requireDiskLab,
+    runEngine,
+    skipDiskLab,
+    workDir,
+} from "./disk-lab";
 
 const CS = "Windows/System32/drivers/CrowdStrike";
 const BAD: FileSpec = { path: `${CS}/C-00000291-00000000-00000032.sys`, mtime: "2024-07-19T04:09:30Z", content: "faulty channel file 291" };
 const KEY = "000000-111111-222222-333333-444444-555555-666666-000011";
 
 function windowsDisk(windows: Omit<PartitionSpec, "kind">, extra: { gptEntries?: { count: number; size: number } } = {}): BuiltImage {
-    return buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "windows", sizeMiB: 40, ...windows }], 64, extra);
+    return buildImage(
+        "gpt",
+        [
+            { kind: "efi", sizeMiB: 8 },
+            { kind: "windows", sizeMiB: 40, ...windows },
+        ],
+        64,
+        extra,
+    );
 }
 const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "windows")!;
 
@@ -33,18 +54,33 @@ function engineAsync(args: string[], env: Record<string, string> = {}): Promise<
     this.timeout(180_000);
     before(requireDiskLab);
 
-    for (const [what, target] of [["a relative link (as mklink /D makes)", "../../.."], ["an absolute link", "OUTSIDE"]] as const) {
+    for (const [what, target] of [
+        ["a relative link (as mklink /D makes)", "../../.."],
+        ["an absolute link", "OUTSIDE"],
+    ] as const) {
         it(`refuses ${what} on the quarantine path: exit 5, nothing created outside the volume, nothing moved`, () => {
             const outside = fs.mkdtempSync(path.join(os.tmpdir(), "outside-"));
             const linkTarget = target === "OUTSIDE" ? outside : target;
             for (const linkPath of ["bootloop-rescue", "bootloop-rescue/quarantine"]) {
-                const img = windowsDisk({ files: [BAD], dirs: linkPath.includes("/") ? ["bootloop-rescue"] : [], links: [{ path: linkPath, target: linkTarget }] });
+                const img = windowsDisk({
+                    files: [BAD],
+                    dirs: linkPath.includes("/") ? ["bootloop-rescue"] : [],
+                    links: [{ path: linkPath, target: linkTarget }],
+                });
                 const before = filesOf(img.image, windowsPart(img));
                 const run = runEngine(["--disk", img.image], {}, img.image);
                 assert.equal(run.code, 5, `${linkPath}: ${run.evidence.message}`);
-                assert.match(run.evidence.message, new RegExp(`${linkPath.replace("/", "\\/")} on the volume is a symbolic link; refusing to create the quarantine through it`));
+                assert.match(
+                    run.evidence.message,
+                    new RegExp(
+                        `${linkPath.replace("/", "\\/")} on the volume is a symbolic link; refusing to create the quarantine through it`,
+                    ),
+                );
                 assert.deepEqual(fs.readdirSync(outside), [], "nothing created in the link's target");
-                assert.ok(!fs.existsSync("/quarantine") && !fs.existsSync("/run/quarantine"), "nothing created on the rescue VM's own filesystem");
+                assert.ok(
+                    !fs.existsSync("/quarantine") && !fs.existsSync("/run/quarantine"),
+                    "nothing created on the rescue VM's own filesystem",
+                );
                 assert.deepEqual(filesOf(img.image, windowsPart(img))[BAD.path], before[BAD.path], "the file stays where it was");
             }
         });
@@ -62,8 +98,15 @@ function engineAsync(args: string[], env: Record<string, string> = {}): Promise<
         const run = runEngine(["--disk", img.image], {}, img.image);
         assert.equal(run.code, 0, run.evidence.message);
         assert.equal(run.evidence.volumes[0].hibernated, false, "a FIFO holds no hibernation data");
-        assert.match(run.evidence.volumes[0].mount.actions.join("\n"), /hiberfil.sys was not a regular file \(a special file the guest left\); removed to mount read-write/);
-        assert.deepEqual(run.evidence.volumes[0].matches.map((m: any) => [m.path, m.action]), [[BAD.path, "quarantined"]], "only the regular file is a match");
+        assert.match(
+            run.evidence.volumes[0].mount.actions.join("\n"),
+            /hiberfil.sys was not a regular file \(a special file the guest left\); removed to mount read-write/,
+        );
+        assert.deepEqual(
+            run.evidence.volumes[0].matches.map((m: any) => [m.path, m.action]),
+            [[BAD.path, "quarantined"]],
+            "only the regular file is a match",
+        );
         assert.ok(filesOf(img.image, windowsPart(img))[run.evidence.volumes[0].matches[0].quarantinedTo]);
     });
 
@@ -73,24 +116,38 @@ function engineAsync(args: string[], env: Record<string, string> = {}): Promise<
         const standIn = fs.mkdtempSync(path.join(workDir, "ntfs-3g-"));
         fs.writeFileSync(path.join(standIn, "ntfs-3g"), `#!/bin/sh\nprintf '%s\\n' "$2" >> "${log}"\nexit 21\n`, { mode: 0o755 });
         const img = windowsDisk({ files: [BAD] });
-        const run = runEngine(["--disk", img.image], { PATH: `${standIn}:${process.env.PATH}`, REPAIR_DISK_NTFS_DRIVER: "ntfs-3g" }, img.image);
+        const run = runEngine(
+            ["--disk", img.image],
+            { PATH: `${standIn}:${process.env.PATH}`, REPAIR_DISK_NTFS_DRIVER: "ntfs-3g" },
+            img.image,
+        );
         assert.equal(run.code, 3);
         const options = fs.readFileSync(log, "utf8").trim().split("\n");
         assert.ok(options.length > 0);
-        for (const o of options) for (const want of ["nodev", "nosuid", "noexec"]) assert.ok(o.split(",").includes(want), `${o} lacks ${want}`);
+        for (const o of options)
+            for (const want of ["nodev", "nosuid", "noexec"]) assert.ok(o.split(",").includes(want), `${o} lacks ${want}`);
     });
 
     it("refuses a GPT header claiming 524,288 entries of 4 KB (2 GB) before reading them", () => {
         const img = windowsDisk({ files: [BAD] }, { gptEntries: { count: 524_288, size: 4096 } });
-        const run = spawnSync("bash", ["-c", `ulimit -v 400000; exec ${ENGINE} --disk ${img.image}`], { encoding: "utf8", timeout: 60_000 });
+        const run = spawnSync("bash", ["-c", `ulimit -v 400000; exec ${ENGINE} --disk ${img.image}`], {
+            encoding: "utf8",
+            timeout: 60_000,
+        });
         assert.equal(run.status, 5, run.stderr);
         const evidence = JSON.parse(run.stdout);
-        assert.match(evidence.message, /the GPT header claims 524288 partition entries of 4096 bytes \(this engine reads up to 4096 entries of 128\); refusing the disk/);
+        assert.match(
+            evidence.message,
+            /the GPT header claims 524288 partition entries of 4096 bytes \(this engine reads up to 4096 entries of 128\); refusing the disk/,
+        );
         assertReleased(img.image);
     });
 
     it("two repairs of one disk never both mount it: the second waits, then finds the first's quarantine", async () => {
-        const files = Array.from({ length: 40 }, (_, i) => ({ ...BAD, path: `${CS}/C-00000291-00000000-${String(100 + i).padStart(8, "0")}.sys` }));
+        const files = Array.from({ length: 40 }, (_, i) => ({
+            ...BAD,
+            path: `${CS}/C-00000291-00000000-${String(100 + i).padStart(8, "0")}.sys`,
+        }));
         const img = windowsDisk({ files });
         const [a, b] = await Promise.all([engineAsync(["--disk", img.image]), engineAsync(["--disk", img.image])]);
         assert.deepEqual([a.code, b.code], [0, 0], `${a.stderr}\n${b.stderr}`);
@@ -123,7 +180,11 @@ function engineAsync(args: string[], env: Record<string, string> = {}): Promise<
     it("refuses a disk whose partition is mounted through a loop device (another tool at work)", () => {
         const img = windowsDisk({ files: [BAD] });
         const part = windowsPart(img);
-        const loop = execFileSync("losetup", ["--find", "--show", "--offset", String(part.startBytes), "--sizelimit", String(part.sizeBytes), img.image], { encoding: "utf8" }).trim();
+        const loop = execFileSync(
+            "losetup",
+            ["--find", "--show", "--offset", String(part.startBytes), "--sizelimit", String(part.sizeBytes), img.image],
+            { encoding: "utf8" },
+        ).trim();
         const mnt = fs.mkdtempSync(path.join(workDir, "other-tool-"));
         execFileSync("ntfs-3g", ["-o", "ro", loop, mnt]);
         try {
@@ -143,20 +204,35 @@ function engineAsync(args: string[], env: Record<string, string> = {}): Promise<
         const key = path.join(workDir, "key-kill");
         fs.writeFileSync(key, KEY);
         const child = spawn(ENGINE, ["--disk", locked.image, "--bitlocker-key-file", key], {
-            env: { ...process.env, REPAIR_DISK_RUN_DIR: runDir, PATH: `${STAND_INS}/hanging:${STAND_INS}:${process.env.PATH}`, FAKE_DISLOCKER_KEY: KEY, FAKE_DISLOCKER_PLAIN: "/nonexistent", FAKE_DISLOCKER_LOG: path.join(workDir, "kill.log") },
+            env: {
+                ...process.env,
+                REPAIR_DISK_RUN_DIR: runDir,
+                PATH: `${STAND_INS}/hanging:${STAND_INS}:${process.env.PATH}`,
+                FAKE_DISLOCKER_KEY: KEY,
+                FAKE_DISLOCKER_PLAIN: "/nonexistent",
+                FAKE_DISLOCKER_LOG: path.join(workDir, "kill.log"),
+            },
         });
         const closed = new Promise((r) => child.on("close", r));
         await new Promise((r) => setTimeout(r, 1500));
         child.kill("SIGKILL");
         await closed;
-        assert.notEqual(execFileSync("losetup", ["--associated", locked.image], { encoding: "utf8" }).trim(), "", "the killed engine left its loop device");
+        assert.notEqual(
+            execFileSync("losetup", ["--associated", locked.image], { encoding: "utf8" }).trim(),
+            "",
+            "the killed engine left its loop device",
+        );
         // 2. A dead engine's mount (made here by hand, as it would have left it) …
         const windows = windowsDisk({ files: [BAD] });
         const part = windowsPart(windows);
         const dead = path.join(runDir, "bootloop-rescue-ws-dead");
         fs.mkdirSync(path.join(dead, "p2-probe"), { recursive: true });
         fs.writeFileSync(path.join(dead, "owner"), "4194000 1\n");
-        const loop = execFileSync("losetup", ["--find", "--show", "--offset", String(part.startBytes), "--sizelimit", String(part.sizeBytes), "--read-only", windows.image], { encoding: "utf8" }).trim();
+        const loop = execFileSync(
+            "losetup",
+            ["--find", "--show", "--offset", String(part.startBytes), "--sizelimit", String(part.sizeBytes), "--read-only", windows.image],
+            { encoding: "utf8" },
+        ).trim();
         fs.writeFileSync(path.join(dead, "loops"), `${loop}\t${part.startBytes}\t${windows.image}\n`);
         execFileSync("ntfs-3g", ["-o", "ro", loop, path.join(dead, "p2-probe")]);
         // 3. … and a live engine's workspace (this process owns it), which must stay.

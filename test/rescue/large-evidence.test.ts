@@ -20,13 +20,32 @@ const CS = "Windows/System32/drivers/CrowdStrike";
     before(requireDiskLab);
 
     it("on-rescue prints it in parts under Systems Manager's output cap; the AWS repair step reassembles and checks them", () => {
-        const files = Array.from({ length: 5000 }, (_, i) => ({ path: `${CS}/C-00000291-00000000-${String(i).padStart(8, "0")}.sys`, mtime: "2024-07-19T04:09:30Z", content: `faulty ${i}` }));
-        const img = buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "windows", sizeMiB: 120, files }], 160);
+        const files = Array.from({ length: 5000 }, (_, i) => ({
+            path: `${CS}/C-00000291-00000000-${String(i).padStart(8, "0")}.sys`,
+            mtime: "2024-07-19T04:09:30Z",
+            content: `faulty ${i}`,
+        }));
+        const img = buildImage(
+            "gpt",
+            [
+                { kind: "efi", sizeMiB: 8 },
+                { kind: "windows", sizeMiB: 120, files },
+            ],
+            160,
+        );
         const lib = fs.mkdtempSync(path.join(workDir, "lib-"));
         const logs = fs.mkdtempSync(path.join(workDir, "logs-"));
         fs.writeFileSync(path.join(lib, "find-disk"), `#!/bin/sh\necho ${img.image}\n`, { mode: 0o755 });
         fs.symlinkSync(ENGINE, path.join(lib, "repair-disk"));
-        const env = { PATH: process.env.PATH!, BOOTLOOP_RESCUE_LIB: lib, BOOTLOOP_RESCUE_LOG_DIR: logs, DISK_HANDLE_KIND: "aws-volume-id", DISK_HANDLE: SCRATCH, EVIDENCE_ENCODING: "gzip-base64", EVIDENCE_MAX_CHARS: String(EVIDENCE_PART_CHARS) };
+        const env = {
+            PATH: process.env.PATH!,
+            BOOTLOOP_RESCUE_LIB: lib,
+            BOOTLOOP_RESCUE_LOG_DIR: logs,
+            DISK_HANDLE_KIND: "aws-volume-id",
+            DISK_HANDLE: SCRATCH,
+            EVIDENCE_ENCODING: "gzip-base64",
+            EVIDENCE_MAX_CHARS: String(EVIDENCE_PART_CHARS),
+        };
         const first = spawnSync("bash", [ON_RESCUE], { encoding: "utf8", env, timeout: 600_000 });
         assert.equal(first.status, 0, first.stderr);
         const head = /^parts:(\d+):([0-9a-f]{64}):(.*)$/.exec(first.stdout.trim());
@@ -45,7 +64,11 @@ const CS = "Windows/System32/drivers/CrowdStrike";
         const evidence = JSON.parse(zlib.gunzipSync(Buffer.from(whole.slice("gzip-base64:".length), "base64")).toString());
         assert.equal(evidence.outcome, "repaired");
         assert.equal(evidence.volumes[0].matches.filter((m: any) => m.action === "quarantined").length, 5000);
-        assert.deepEqual(evidence, JSON.parse(fs.readFileSync(path.join(logs, `${SCRATCH}.json`), "utf8")), "what the engine wrote, byte for byte");
+        assert.deepEqual(
+            evidence,
+            JSON.parse(fs.readFileSync(path.join(logs, `${SCRATCH}.json`), "utf8")),
+            "what the engine wrote, byte for byte",
+        );
 
         // The deployer side: the AWS repair step asks for the other parts and reassembles them.
         const w = world();

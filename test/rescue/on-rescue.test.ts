@@ -23,7 +23,10 @@ function lib(evidence: Record<string, unknown>, code = 0) {
 }
 
 function run(dir: string, env: Record<string, string>) {
-    return spawnSync("bash", [ON_RESCUE], { encoding: "utf8", env: { PATH: process.env.PATH, BOOTLOOP_RESCUE_LIB: dir, DISK_HANDLE_KIND: "azure-lun", DISK_HANDLE: "3", ...env } });
+    return spawnSync("bash", [ON_RESCUE], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH, BOOTLOOP_RESCUE_LIB: dir, DISK_HANDLE_KIND: "azure-lun", DISK_HANDLE: "3", ...env },
+    });
 }
 
 const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode: 0, message: "done" };
@@ -55,13 +58,20 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         const dir = lib(ok);
         fs.writeFileSync(path.join(dir, "version"), `${version}\n`);
         assert.equal(run(dir, { TOOLS_VERSION: version }).status, 0);
-        for (const [installed, asked] of [["fedcba9876543210", version], [undefined, version], [version, "0123; reboot"]]) {
+        for (const [installed, asked] of [
+            ["fedcba9876543210", version],
+            [undefined, version],
+            [version, "0123; reboot"],
+        ]) {
             const stale = lib(ok);
             if (installed) fs.writeFileSync(path.join(stale, "version"), `${installed}\n`);
             const r = run(stale, { TOOLS_VERSION: asked!, REBOOT_STATUS: "recovered" });
             assert.equal(r.status, 6, `${installed} ${asked}`);
             assert.equal(JSON.parse(r.stdout).exitCode, 6);
-            assert.match(r.stdout, asked === version ? /rescue tools 0123456789abcdef are not installed/ : /TOOLS_VERSION is not a tools version/);
+            assert.match(
+                r.stdout,
+                asked === version ? /rescue tools 0123456789abcdef are not installed/ : /TOOLS_VERSION is not a tools version/,
+            );
             assert.ok(!fs.existsSync(path.join(stale, "find-args")) && !fs.existsSync(path.join(stale, "repair-args")), "nothing ran");
         }
     });
@@ -71,7 +81,10 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         const r = run(dir, { REBOOT_STATUS: "recovered" });
         assert.equal(r.status, 0, r.stderr);
         assert.equal(JSON.parse(r.stdout).outcome, "skipped");
-        assert.ok(!fs.existsSync(path.join(dir, "find-args")) && !fs.existsSync(path.join(dir, "repair-args")), "neither find-disk nor the engine ran");
+        assert.ok(
+            !fs.existsSync(path.join(dir, "find-args")) && !fs.existsSync(path.join(dir, "repair-args")),
+            "neither find-disk nor the engine ran",
+        );
         assert.equal(run(lib(ok), { REBOOT_STATUS: "not-recovered" }).status, 0, "a reboot that did not help: the repair runs");
     });
 
@@ -96,7 +109,8 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
             { mode: 0o755 },
         );
         const beks = [Buffer.from("first bek file bytes \x00\x01"), Buffer.from("second bek")];
-        const passwords = "6f1d8b52 000000-111111-222222-333333-444444-555555-666666-000011\n000011-000022-000033-000044-000055-000066-000077-000088";
+        const passwords =
+            "6f1d8b52 000000-111111-222222-333333-444444-555555-666666-000011\n000011-000022-000033-000044-000055-000066-000077-000088";
         const r = run(dir, { BITLOCKER_BEK: beks.map((b) => b.toString("base64")).join(" "), BITLOCKER_KEY: passwords });
         assert.equal(r.status, 0, r.stderr);
         beks.forEach((b, i) => {
@@ -104,7 +118,8 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
             assert.deepEqual(fs.readFileSync(path.join(dir, `bek-seen-${i + 1}`)), b);
         });
         assert.equal(fs.readFileSync(path.join(dir, "key-seen"), "utf8"), `${passwords}\n`);
-        for (const f of fs.readFileSync(path.join(dir, "bek-paths"), "utf8").trim().split("\n")) assert.ok(!fs.existsSync(f), "BEK file removed");
+        for (const f of fs.readFileSync(path.join(dir, "bek-paths"), "utf8").trim().split("\n"))
+            assert.ok(!fs.existsSync(f), "BEK file removed");
         assert.ok(!r.stdout.includes("111111") && !r.stderr.includes("111111"));
         for (const bad of ["not base64!", Array.from({ length: 17 }, () => "YQ==").join(" ")]) {
             const refused = lib(ok);
@@ -123,7 +138,17 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         const runAsync = (dir: string, env: Record<string, string>) =>
             new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
                 const child = spawn("bash", [ON_RESCUE], {
-                    env: { PATH: process.env.PATH, BOOTLOOP_RESCUE_LIB: dir, BOOTLOOP_RESCUE_KEY_DIR: keyDir, BOOTLOOP_RESCUE_LOG_DIR: path.join(dir, "log"), DISK_HANDLE_KIND: "aws-volume-id", DISK_HANDLE: "vol-0123456789abcdef0", ...fetchKeyEnv(store.url), BOOTLOOP_RESCUE_DENIED_GRACE: "0", ...env },
+                    env: {
+                        PATH: process.env.PATH,
+                        BOOTLOOP_RESCUE_LIB: dir,
+                        BOOTLOOP_RESCUE_KEY_DIR: keyDir,
+                        BOOTLOOP_RESCUE_LOG_DIR: path.join(dir, "log"),
+                        DISK_HANDLE_KIND: "aws-volume-id",
+                        DISK_HANDLE: "vol-0123456789abcdef0",
+                        ...fetchKeyEnv(store.url),
+                        BOOTLOOP_RESCUE_DENIED_GRACE: "0",
+                        ...env,
+                    },
                 });
                 let stdout = "";
                 let stderr = "";
@@ -150,7 +175,10 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
             assert.equal(refused.status, 6);
             const evidence = JSON.parse(refused.stdout);
             assert.equal(evidence.exitCode, 6);
-            assert.match(evidence.message, /^fetch-key: Secrets Manager has no secret arn:aws:secretsmanager:us-east-1:111122223333:secret:web-1-bitlocker-ZzZzZz/);
+            assert.match(
+                evidence.message,
+                /^fetch-key: Secrets Manager has no secret arn:aws:secretsmanager:us-east-1:111122223333:secret:web-1-bitlocker-ZzZzZz/,
+            );
             assert.ok(!fs.existsSync(path.join(denied, "repair-args")), "the engine did not run");
             const unknown = await runAsync(lib(ok), { KEY_SECRET_KIND: "vault", KEY_SECRET: arn });
             assert.equal(unknown.status, 6);
@@ -165,7 +193,10 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         const r = run(lib(failed, 5), { EVIDENCE_ENCODING: "gzip-base64" });
         assert.equal(r.status, 5);
         assert.match(r.stdout, /^gzip-base64:/);
-        assert.deepEqual(JSON.parse(zlib.gunzipSync(Buffer.from(r.stdout.trim().slice("gzip-base64:".length), "base64")).toString()), failed);
+        assert.deepEqual(
+            JSON.parse(zlib.gunzipSync(Buffer.from(r.stdout.trim().slice("gzip-base64:".length), "base64")).toString()),
+            failed,
+        );
         assert.match(r.stderr, /repair-disk: unsafe: the disk is read-only/);
     });
 
@@ -182,21 +213,47 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
     it("two runs for one disk at once each print their own evidence (the second is not overwritten by the first)", async () => {
         const dir = lib(ok);
         // The stand-in engine answers after a pause, the second with another outcome.
-        fs.writeFileSync(path.join(dir, "repair-disk"), `#!/bin/sh\nsleep 1\nif mkdir "${dir}/first" 2>/dev/null; then echo '{"outcome":"repaired","exitCode":0}'; else echo '{"outcome":"nothing-to-do","exitCode":0}'; fi\n`, { mode: 0o755 });
-        const both = await Promise.all([0, 1].map(() => new Promise<string>((resolve) => {
-            const child = spawn("bash", [ON_RESCUE], { env: { PATH: process.env.PATH, BOOTLOOP_RESCUE_LIB: dir, DISK_HANDLE_KIND: "azure-lun", DISK_HANDLE: "9" } });
-            let out = "";
-            child.stdout.on("data", (d) => (out += d));
-            child.on("close", () => resolve(out));
-        })));
+        fs.writeFileSync(
+            path.join(dir, "repair-disk"),
+            `#!/bin/sh\nsleep 1\nif mkdir "${dir}/first" 2>/dev/null; then echo '{"outcome":"repaired","exitCode":0}'; else echo '{"outcome":"nothing-to-do","exitCode":0}'; fi\n`,
+            { mode: 0o755 },
+        );
+        const both = await Promise.all(
+            [0, 1].map(
+                () =>
+                    new Promise<string>((resolve) => {
+                        const child = spawn("bash", [ON_RESCUE], {
+                            env: { PATH: process.env.PATH, BOOTLOOP_RESCUE_LIB: dir, DISK_HANDLE_KIND: "azure-lun", DISK_HANDLE: "9" },
+                        });
+                        let out = "";
+                        child.stdout.on("data", (d) => (out += d));
+                        child.on("close", () => resolve(out));
+                    }),
+            ),
+        );
         assert.deepEqual(both.map((o) => JSON.parse(o).outcome).sort(), ["nothing-to-do", "repaired"]);
     });
 
     it("a request sent again after the disk was repaired reports the first repair's evidence (its quarantine is on this disk)", () => {
         const logs = fs.mkdtempSync(path.join(os.tmpdir(), "logs-"));
-        const first = { ...ok, outcome: "repaired", volumes: [{ partition: 3, outcome: "repaired", quarantineFolder: "bootloop-rescue/quarantine/20240719T061500Z", matches: [{ path: "x.sys", action: "quarantined" }] }] };
+        const first = {
+            ...ok,
+            outcome: "repaired",
+            volumes: [
+                {
+                    partition: 3,
+                    outcome: "repaired",
+                    quarantineFolder: "bootloop-rescue/quarantine/20240719T061500Z",
+                    matches: [{ path: "x.sys", action: "quarantined" }],
+                },
+            ],
+        };
         fs.writeFileSync(path.join(logs, "3.json"), JSON.stringify(first));
-        const again = (folders: string[]) => ({ ...ok, outcome: "nothing-to-do", volumes: [{ partition: 3, outcome: "nothing-to-do", earlierQuarantines: folders, matches: [] }] });
+        const again = (folders: string[]) => ({
+            ...ok,
+            outcome: "nothing-to-do",
+            volumes: [{ partition: 3, outcome: "nothing-to-do", earlierQuarantines: folders, matches: [] }],
+        });
         const r = run(lib(again(["bootloop-rescue/quarantine/20240719T061500Z"])), { BOOTLOOP_RESCUE_LOG_DIR: logs });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(JSON.parse(r.stdout), first);

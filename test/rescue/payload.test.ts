@@ -23,12 +23,29 @@ describe("rescue tool payload", () => {
         const a = rescueTools();
         assert.ok(!a.install.includes(process.cwd()) && !a.install.includes(os.homedir()));
         assert.match(a.version, /^[0-9a-f]{16}$/);
-        const again = JSON.parse(execFileSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), "-e", `process.stdout.write(JSON.stringify(require(${JSON.stringify(path.join(__dirname, "../../rescue/payload"))}).rescueTools()))`], { encoding: "utf8" }));
+        const again = JSON.parse(
+            execFileSync(
+                process.execPath,
+                [
+                    "-r",
+                    require.resolve("ts-node/register/transpile-only"),
+                    "-e",
+                    `process.stdout.write(JSON.stringify(require(${JSON.stringify(path.join(__dirname, "../../rescue/payload"))}).rescueTools()))`,
+                ],
+                { encoding: "utf8" },
+            ),
+        );
         assert.deepEqual(again, a);
     });
 
     it("the rescue VM's first boot installs the NTFS and BitLocker tools and hivex (cloud-init, or GCP's startup script)", () => {
-        assert.match(rescueCloudInit(), /^#cloud-config\npackage_update: true\npackages:\n {2}- ntfs-3g\n {2}- dislocker\n {2}- python3\n {2}- python3-hivex\n {2}- mtools\n/);
-        assert.match(startupScript(), /^dpkg -s ntfs-3g dislocker python3 python3-hivex mtools >\/dev\/null 2>&1 \|\| \{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ntfs-3g dislocker python3 python3-hivex mtools; \}$/m);
+        assert.match(
+            rescueCloudInit(),
+            /^#cloud-config\npackage_update: true\npackages:\n {2}- ntfs-3g\n {2}- dislocker\n {2}- python3\n {2}- python3-hivex\n {2}- mtools\n/,
+        );
+        assert.match(
+            startupScript(),
+            /^dpkg -s ntfs-3g dislocker python3 python3-hivex mtools >\/dev\/null 2>&1 \|\| \{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ntfs-3g dislocker python3 python3-hivex mtools; \}$/m,
+        );
     });
 });

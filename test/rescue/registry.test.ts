@@ -5,7 +5,20 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { BuiltImage, FileSpec, PartitionSpec, buildHive, buildImage, filesOf, hiveValues, requireDiskLab, runEngine, sha256File, skipDiskLab, workDir } from "./disk-lab";
+import {
+    BuiltImage,
+    FileSpec,
+    PartitionSpec,
+    buildHive,
+    buildImage,
+    filesOf,
+    hiveValues,
+    requireDiskLab,
+    runEngine,
+    sha256File,
+    skipDiskLab,
+    workDir,
+} from "./disk-lab";
 
 const CONFIG = "Windows/System32/config";
 const CS = "Windows/System32/drivers/CrowdStrike";
@@ -14,21 +27,40 @@ const BAD: FileSpec = { path: `${CS}/C-00000291-00000000-00000032.sys`, mtime: "
 /** A SOFTWARE hive naming a Windows build. */
 function software(build = "20348"): string {
     return buildHive("SOFTWARE", {
-        "Microsoft\\Windows NT\\CurrentVersion": { CurrentBuildNumber: { sz: build }, UBR: { dword: 2527 }, ProductName: { sz: "Windows Server 2022 Datacenter" } },
+        "Microsoft\\Windows NT\\CurrentVersion": {
+            CurrentBuildNumber: { sz: build },
+            UBR: { dword: 2527 },
+            ProductName: { sz: "Windows Server 2022 Datacenter" },
+        },
     });
 }
 
 /** A SYSTEM hive whose current control set is `current`, with the CrowdStrike boot driver, a boot driver elsewhere and a service that is no driver. */
 function system(current = 1, header: Parameters<typeof buildHive>[2] = {}): string {
     const set = `ControlSet${String(current).padStart(3, "0")}\\Services`;
-    return buildHive("SYSTEM", {
-        Select: { Current: { dword: current }, Default: { dword: current } },
-        [`${set}\\CSAgent`]: { Start: { dword: 0 }, Type: { dword: 1 }, ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys" } },
-        [`${set}\\disk`]: { Start: { dword: 0 }, Type: { dword: 1 }, ImagePath: { expand: "System32\\drivers\\disk.sys" } },
-        [`${set}\\CSFalconService`]: { Start: { dword: 2 }, Type: { dword: 16 }, ImagePath: { expand: '"C:\\Program Files\\CrowdStrike\\CSFalconService.exe"' } },
-        // A control set that is not the current one: its drivers are not looked at.
-        [`ControlSet00${current === 1 ? 2 : 1}\\Services\\Stale`]: { Start: { dword: 0 }, ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\stale.sys" } },
-    }, header);
+    return buildHive(
+        "SYSTEM",
+        {
+            Select: { Current: { dword: current }, Default: { dword: current } },
+            [`${set}\\CSAgent`]: {
+                Start: { dword: 0 },
+                Type: { dword: 1 },
+                ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys" },
+            },
+            [`${set}\\disk`]: { Start: { dword: 0 }, Type: { dword: 1 }, ImagePath: { expand: "System32\\drivers\\disk.sys" } },
+            [`${set}\\CSFalconService`]: {
+                Start: { dword: 2 },
+                Type: { dword: 16 },
+                ImagePath: { expand: '"C:\\Program Files\\CrowdStrike\\CSFalconService.exe"' },
+            },
+            // A control set that is not the current one: its drivers are not looked at.
+            [`ControlSet00${current === 1 ? 2 : 1}\\Services\\Stale`]: {
+                Start: { dword: 0 },
+                ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\stale.sys" },
+            },
+        },
+        header,
+    );
 }
 
 /** A transaction log of the new format: a 512-byte base block, then one HvLE entry per sequence number. */
@@ -48,7 +80,14 @@ function transactionLog(sequences: number[]): string {
 }
 
 function windowsDisk(files: FileSpec[], extra: Omit<PartitionSpec, "kind" | "files"> = {}): BuiltImage {
-    return buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "windows", sizeMiB: 48, files: [BAD, ...files], ...extra }], 64);
+    return buildImage(
+        "gpt",
+        [
+            { kind: "efi", sizeMiB: 8 },
+            { kind: "windows", sizeMiB: 48, files: [BAD, ...files], ...extra },
+        ],
+        64,
+    );
 }
 
 const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0].registry;
@@ -70,10 +109,22 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         assert.equal(r.code, 0, r.stderr);
         const reg = registryOf(r);
         const sys = reg.hives.SYSTEM;
-        assert.deepEqual({ ...sys, sizeBytes: undefined }, {
-            present: true, path: `${CONFIG}/SYSTEM`, sizeBytes: undefined, signatureOk: true, version: "1.3", primarySequence: sys.primarySequence, secondarySequence: sys.primarySequence,
-            checksumOk: true, consistent: true, logs: [{ name: "SYSTEM.LOG1", sizeBytes: 0, format: "empty", pendingEntries: 0 }], pending: false,
-        });
+        assert.deepEqual(
+            { ...sys, sizeBytes: undefined },
+            {
+                present: true,
+                path: `${CONFIG}/SYSTEM`,
+                sizeBytes: undefined,
+                signatureOk: true,
+                version: "1.3",
+                primarySequence: sys.primarySequence,
+                secondarySequence: sys.primarySequence,
+                checksumOk: true,
+                consistent: true,
+                logs: [{ name: "SYSTEM.LOG1", sizeBytes: 0, format: "empty", pendingEntries: 0 }],
+                pending: false,
+            },
+        );
         assert.equal(reg.hives.SOFTWARE.consistent, true);
         assert.deepEqual(reg.hives.BCD, { present: false, path: "Boot/BCD" }, "where it looked");
         assert.deepEqual(reg.txr, { files: 2, bytes: 7 });
@@ -82,7 +133,13 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         assert.equal(reg.productName, "Windows Server 2022 Datacenter");
         assert.equal(reg.controlSet, "ControlSet002", "Select\\Current, not 001");
         assert.equal(reg.bootStartDrivers, 2);
-        assert.deepEqual(reg.ruleDrivers, [{ service: "CSAgent", imagePath: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys", rule: "crowdstrike-channel-file-291" }]);
+        assert.deepEqual(reg.ruleDrivers, [
+            {
+                service: "CSAgent",
+                imagePath: "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys",
+                rule: "crowdstrike-channel-file-291",
+            },
+        ]);
         assert.equal(r.evidence.outcome, "repaired", "the file rule still did its work");
         assert.ok(r.evidence.volumes[0].timingsMs.registry < 2000);
     });
@@ -97,8 +154,17 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         const r = runEngine(["--disk", img.image, "--dry-run"], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
         const sys = registryOf(r).hives.SYSTEM;
-        assert.deepEqual([sys.primarySequence, sys.secondarySequence, sys.checksumOk, sys.consistent, sys.pending], [9, 8, true, false, true]);
-        assert.deepEqual(sys.logs.map((l: { name: string; format: string; pendingEntries: number }) => [l.name, l.format, l.pendingEntries]), [["SYSTEM.LOG1", "new", 1], ["SYSTEM.LOG2", "new", 0]]);
+        assert.deepEqual(
+            [sys.primarySequence, sys.secondarySequence, sys.checksumOk, sys.consistent, sys.pending],
+            [9, 8, true, false, true],
+        );
+        assert.deepEqual(
+            sys.logs.map((l: { name: string; format: string; pendingEntries: number }) => [l.name, l.format, l.pendingEntries]),
+            [
+                ["SYSTEM.LOG1", "new", 1],
+                ["SYSTEM.LOG2", "new", 0],
+            ],
+        );
         assert.equal(registryOf(r).hives.SOFTWARE.pending, false);
     });
 
@@ -114,14 +180,22 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
         assert.equal(r.code, 0, r.stderr);
         const reg = registryOf(r);
         assert.deepEqual([reg.hives.SYSTEM.checksumOk, reg.hives.SYSTEM.consistent], [false, false]);
-        assert.deepEqual({ ...reg.hives.SOFTWARE, sizeBytes: 0 }, { present: true, path: `${CONFIG}/SOFTWARE`, sizeBytes: 0, signatureOk: false, consistent: false, logs: [] }, "not a hive: nothing pending can be said of it");
+        assert.deepEqual(
+            { ...reg.hives.SOFTWARE, sizeBytes: 0 },
+            { present: true, path: `${CONFIG}/SOFTWARE`, sizeBytes: 0, signatureOk: false, consistent: false, logs: [] },
+            "not a hive: nothing pending can be said of it",
+        );
         assert.equal(reg.hives.BCD.signatureOk, true);
         assert.equal(reg.hives.BCD.checksumOk, false);
         assert.equal(reg.windowsBuild, undefined);
         assert.match(reg.readError, /^hives not read: BCD: RuntimeError: .*; SYSTEM: RuntimeError: /, "hivex refuses a bad checksum too");
         const none = windowsDisk([]);
         const n = registryOf(runEngine(["--disk", none.image, "--dry-run"], {}, none.image));
-        assert.deepEqual(n.hives, { SYSTEM: { present: false, path: `${CONFIG}/SYSTEM` }, SOFTWARE: { present: false, path: `${CONFIG}/SOFTWARE` }, BCD: { present: false, path: "Boot/BCD" } });
+        assert.deepEqual(n.hives, {
+            SYSTEM: { present: false, path: `${CONFIG}/SYSTEM` },
+            SOFTWARE: { present: false, path: `${CONFIG}/SOFTWARE` },
+            BCD: { present: false, path: "Boot/BCD" },
+        });
         assert.equal(n.readError, undefined);
     });
 
@@ -140,7 +214,10 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
     });
 
     it("each hive is read on its own: one hivex refuses does not keep the others from being read", () => {
-        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(2) }, { path: `${CONFIG}/SOFTWARE`, content: "regf" + "\u0001".repeat(5000) }]);
+        const img = windowsDisk([
+            { path: `${CONFIG}/SYSTEM`, source: system(2) },
+            { path: `${CONFIG}/SOFTWARE`, content: "regf" + "\u0001".repeat(5000) },
+        ]);
         const reg = registryOf(runEngine(["--disk", img.image, "--dry-run"], {}, img.image));
         assert.match(reg.readError, /^hives not read: SOFTWARE: RuntimeError: /);
         assert.equal(reg.controlSet, "ControlSet002");
@@ -159,7 +236,12 @@ const registryOf = (run: ReturnType<typeof runEngine>) => run.evidence.volumes[0
 /** A rules file: the default file rule, and the registry rules given. */
 function rulesFile(extra: object[]): string {
     const file = path.join(workDir, `rules-${Date.now()}-${Math.random().toString(16).slice(2)}.json`);
-    const cs = { id: "crowdstrike-channel-file-291", path: `${CS}/C-00000291*.sys`, modifiedFrom: "2024-07-19T04:09:00Z", modifiedBefore: "2024-07-19T05:27:00Z" };
+    const cs = {
+        id: "crowdstrike-channel-file-291",
+        path: `${CS}/C-00000291*.sys`,
+        modifiedFrom: "2024-07-19T04:09:00Z",
+        modifiedBefore: "2024-07-19T05:27:00Z",
+    };
     fs.writeFileSync(file, JSON.stringify({ rules: [cs, ...extra] }));
     return file;
 }
@@ -188,7 +270,13 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
     it("quarantine-txr on build 14393 and later: the TxR files move into the quarantine, hashed like files", () => {
         const { img, before, r, v } = repairWithTxrRule("14393");
         const txr = v.matches.filter((m: { rule: string }) => m.rule === "registry-txr");
-        assert.deepEqual(txr.map((m: { path: string; action: string }) => [m.path.split("/").pop(), m.action]), [["{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.0.regtrans-ms", "quarantined"], ["{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.blf", "quarantined"]]);
+        assert.deepEqual(
+            txr.map((m: { path: string; action: string }) => [m.path.split("/").pop(), m.action]),
+            [
+                ["{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.0.regtrans-ms", "quarantined"],
+                ["{53b39e88-18c4-11ea-a811-000d3aa4692b}.TxR.blf", "quarantined"],
+            ],
+        );
         const after = filesOf(img.image, windowsPart(img));
         for (const m of txr) {
             assert.equal(after[m.path], undefined, `${m.path} left its place`);
@@ -207,11 +295,25 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         const img = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("17763") }, ...TXR_FILES]);
         const r = runEngine(["--disk", img.image, "--rule-set", "crowdstrike-291-txr"], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(r.evidence.rules.map((x: { id: string }) => x.id), ["crowdstrike-channel-file-291", "registry-txr"]);
-        assert.deepEqual(r.evidence.volumes[0].matches.map((m: { rule: string; action: string }) => [m.rule, m.action]), [["crowdstrike-channel-file-291", "quarantined"], ["registry-txr", "quarantined"], ["registry-txr", "quarantined"]]);
+        assert.deepEqual(
+            r.evidence.rules.map((x: { id: string }) => x.id),
+            ["crowdstrike-channel-file-291", "registry-txr"],
+        );
+        assert.deepEqual(
+            r.evidence.volumes[0].matches.map((m: { rule: string; action: string }) => [m.rule, m.action]),
+            [
+                ["crowdstrike-channel-file-291", "quarantined"],
+                ["registry-txr", "quarantined"],
+                ["registry-txr", "quarantined"],
+            ],
+        );
         const plain = windowsDisk([{ path: `${CONFIG}/SOFTWARE`, source: software("17763") }, ...TXR_FILES]);
         const d = runEngine(["--disk", plain.image, "--rule-set", "crowdstrike-291"], {}, plain.image);
-        assert.deepEqual(d.evidence.volumes[0].matches.map((m: { rule: string }) => m.rule), ["crowdstrike-channel-file-291"], "the default set leaves TxR files alone");
+        assert.deepEqual(
+            d.evidence.volumes[0].matches.map((m: { rule: string }) => m.rule),
+            ["crowdstrike-channel-file-291"],
+            "the default set leaves TxR files alone",
+        );
         const both = runEngine(["--disk", plain.image, "--rule-set", "crowdstrike-291", "--rules", rulesFile([TXR])], {}, plain.image);
         assert.equal(both.code, 2);
         assert.match(both.evidence.message, /not allowed with argument/);
@@ -219,22 +321,48 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
 
     it("quarantine-txr before build 14393 (Windows Server 2012 R2): the TxR files stay, and the evidence says why", () => {
         const { img, before, v } = repairWithTxrRule("9600");
-        assert.deepEqual(v.registryChanges, [{ rule: "registry-txr", action: "quarantine-txr", status: "skipped", reason: "Windows build 9600 is older than 14393 (Windows Server 2016): TxR files are kept" }]);
+        assert.deepEqual(v.registryChanges, [
+            {
+                rule: "registry-txr",
+                action: "quarantine-txr",
+                status: "skipped",
+                reason: "Windows build 9600 is older than 14393 (Windows Server 2016): TxR files are kept",
+            },
+        ]);
         const after = filesOf(img.image, windowsPart(img));
         for (const f of TXR_FILES) assert.equal(after[f.path].sha256, before[f.path].sha256);
     });
 
     it("disable-service: Start 4 in the current control set (002 here), the previous value in the evidence and in an undo file", () => {
-        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(2) }, { path: `${CONFIG}/SOFTWARE`, source: software() }]);
+        const img = windowsDisk([
+            { path: `${CONFIG}/SYSTEM`, source: system(2) },
+            { path: `${CONFIG}/SOFTWARE`, source: software() },
+        ]);
         const r = runEngine(["--disk", img.image, "--rules", rulesFile([DISABLE])], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
         const v = r.evidence.volumes[0];
         const undo = `${v.quarantineFolder}/registry-undo.reg`;
-        assert.deepEqual(v.registryChanges, [{ rule: "disable-csagent", action: "disable-service", hive: "SYSTEM", key: "ControlSet002\\Services\\CSAgent", value: "Start", from: 0, to: 4, status: "changed", undoFile: undo }]);
+        assert.deepEqual(v.registryChanges, [
+            {
+                rule: "disable-csagent",
+                action: "disable-service",
+                hive: "SYSTEM",
+                key: "ControlSet002\\Services\\CSAgent",
+                value: "Start",
+                from: 0,
+                to: 4,
+                status: "changed",
+                undoFile: undo,
+            },
+        ]);
         const hive = path.join(workDir, `SYSTEM-after-${Date.now()}`);
         const after = filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: hive });
         assert.equal(hiveValues(hive, "ControlSet002\\Services\\CSAgent")!.Start, 4);
-        assert.equal(hiveValues(hive, "ControlSet002\\Services\\CSAgent")!.ImagePath, "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys", "the other values stay");
+        assert.equal(
+            hiveValues(hive, "ControlSet002\\Services\\CSAgent")!.ImagePath,
+            "\\SystemRoot\\System32\\drivers\\CrowdStrike\\csagent.sys",
+            "the other values stay",
+        );
         assert.equal(hiveValues(hive, "ControlSet001\\Services\\Stale")!.Start, 0, "another control set is not touched");
         assert.ok(after[undo], "the undo file is in the quarantine folder");
         assert.ok(!Object.keys(after).some((f) => f.includes("bootloop-rescue-new")), "no temporary hive left");
@@ -248,26 +376,50 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         const again = runEngine(["--disk", img.image, "--rules", rulesFile([DISABLE])], {}, img.image);
         assert.equal(again.code, 0, again.stderr);
         assert.equal(again.evidence.outcome, "nothing-to-do");
-        assert.deepEqual(again.evidence.volumes[0].registryChanges.map((c: { status: string; from: number }) => [c.status, c.from]), [["unchanged", 4]]);
+        assert.deepEqual(
+            again.evidence.volumes[0].registryChanges.map((c: { status: string; from: number }) => [c.status, c.from]),
+            [["unchanged", 4]],
+        );
         filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: hive });
         assert.equal(sha256File(hive), hiveBefore);
     });
 
     it("the README's worked example, as written: the vendor's driver file quarantined and its service disabled", () => {
         // The README and its pages under docs/, where the repair engine's rules are documented now.
-        const docs = fs.readdirSync(path.join(__dirname, "../../docs"), { recursive: true }).map(String).filter((f) => f.endsWith(".md")).sort();
-        const readme = ["README.md", ...docs.map((f) => path.join("docs", f))].map((f) => fs.readFileSync(path.join(__dirname, "../..", f), "utf8")).join("\n");
+        const docs = fs
+            .readdirSync(path.join(__dirname, "../../docs"), { recursive: true })
+            .map(String)
+            .filter((f) => f.endsWith(".md"))
+            .sort();
+        const readme = ["README.md", ...docs.map((f) => path.join("docs", f))]
+            .map((f) => fs.readFileSync(path.join(__dirname, "../..", f), "utf8"))
+            .join("\n");
         const example = /\*\*Worked example: the next incident's driver\.\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1];
         const rules = path.join(workDir, "worked-example.yaml");
         fs.writeFileSync(rules, example);
         const hive = buildHive("SYSTEM", {
             Select: { Current: { dword: 1 } },
-            "ControlSet001\\Services\\VndDrv": { Start: { dword: 0 }, Type: { dword: 1 }, ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\Vendor\\vnddrv.sys" } },
+            "ControlSet001\\Services\\VndDrv": {
+                Start: { dword: 0 },
+                Type: { dword: 1 },
+                ImagePath: { expand: "\\SystemRoot\\System32\\drivers\\Vendor\\vnddrv.sys" },
+            },
         });
-        const img = buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "windows", sizeMiB: 48, files: [
-            { path: "Windows/System32/drivers/Vendor/vnddrv.sys", mtime: "2026-11-20T09:30:00Z", content: "faulty driver" },
-            { path: `${CONFIG}/SYSTEM`, source: hive },
-        ] }], 64);
+        const img = buildImage(
+            "gpt",
+            [
+                { kind: "efi", sizeMiB: 8 },
+                {
+                    kind: "windows",
+                    sizeMiB: 48,
+                    files: [
+                        { path: "Windows/System32/drivers/Vendor/vnddrv.sys", mtime: "2026-11-20T09:30:00Z", content: "faulty driver" },
+                        { path: `${CONFIG}/SYSTEM`, source: hive },
+                    ],
+                },
+            ],
+            64,
+        );
         // The README's first rules example too: YAML reads its unquoted times as times.
         const first = /A rules file \(JSON or YAML\)[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1];
         fs.writeFileSync(path.join(workDir, "first-example.yaml"), first);
@@ -275,12 +427,20 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         assert.equal(plain.code, 0, JSON.stringify(plain.evidence.message));
         const dry = runEngine(["--disk", img.image, "--rules", rules, "--dry-run"], {}, img.image);
         assert.equal(dry.code, 0, JSON.stringify(dry.evidence.message));
-        assert.deepEqual(dry.evidence.volumes[0].registryChanges.map((c: { status: string; from: number; to: number }) => [c.status, c.from, c.to]), [["would-change", 0, 4]]);
+        assert.deepEqual(
+            dry.evidence.volumes[0].registryChanges.map((c: { status: string; from: number; to: number }) => [c.status, c.from, c.to]),
+            [["would-change", 0, 4]],
+        );
         const r = runEngine(["--disk", img.image, "--rules", rules], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
         const v = r.evidence.volumes[0];
-        assert.deepEqual(v.registry.ruleDrivers, [{ service: "VndDrv", imagePath: "\\SystemRoot\\System32\\drivers\\Vendor\\vnddrv.sys", rule: "vendor-2026-11-driver" }]);
-        assert.deepEqual(v.matches.map((m: { path: string; action: string }) => [m.path, m.action]), [["Windows/System32/drivers/Vendor/vnddrv.sys", "quarantined"]]);
+        assert.deepEqual(v.registry.ruleDrivers, [
+            { service: "VndDrv", imagePath: "\\SystemRoot\\System32\\drivers\\Vendor\\vnddrv.sys", rule: "vendor-2026-11-driver" },
+        ]);
+        assert.deepEqual(
+            v.matches.map((m: { path: string; action: string }) => [m.path, m.action]),
+            [["Windows/System32/drivers/Vendor/vnddrv.sys", "quarantined"]],
+        );
         assert.equal(v.registryChanges[0].status, "changed");
         const after = path.join(workDir, `SYSTEM-vendor-${Date.now()}`);
         filesOf(img.image, windowsPart(img), { path: `${CONFIG}/SYSTEM`, to: after });
@@ -304,7 +464,10 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         const before = filesOf(img.image, windowsPart(img));
         const r = runEngine(["--disk", img.image, "--rules", rulesFile([DISABLE])], {}, img.image);
         assert.equal(r.code, 5);
-        assert.match(r.evidence.volumes[0].message, /rule disable-csagent: the volume has no SYSTEM hive \(Windows\/System32\/config\/SYSTEM\) to disable CSAgent in; nothing was changed/);
+        assert.match(
+            r.evidence.volumes[0].message,
+            /rule disable-csagent: the volume has no SYSTEM hive \(Windows\/System32\/config\/SYSTEM\) to disable CSAgent in; nothing was changed/,
+        );
         assert.deepEqual(filesOf(img.image, windowsPart(img)), before);
     });
 
@@ -312,7 +475,10 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(1) }]);
         const r = runEngine(["--disk", img.image, "--rules", rulesFile([{ ...DISABLE, service: "NoSuchDriver" }])], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(r.evidence.volumes[0].registryChanges.map((c: { status: string; key: string }) => [c.status, c.key]), [["absent", "ControlSet001\\Services\\NoSuchDriver"]]);
+        assert.deepEqual(
+            r.evidence.volumes[0].registryChanges.map((c: { status: string; key: string }) => [c.status, c.key]),
+            [["absent", "ControlSet001\\Services\\NoSuchDriver"]],
+        );
     });
 
     it("an inconsistent SYSTEM header is refused with exit 5 before anything changes: not even the files move", () => {
@@ -321,19 +487,44 @@ const windowsPart = (img: BuiltImage) => img.partitions.find((p) => p.kind === "
         const r = runEngine(["--disk", img.image, "--rules", rulesFile([DISABLE])], {}, img.image);
         assert.equal(r.code, 5, r.stderr);
         assert.equal(r.evidence.outcome, "unsafe");
-        assert.match(r.evidence.volumes[0].message, /the SYSTEM hive's header is not consistent \(sequence numbers 9\/8, checksum good\): Windows did not finish writing it/);
+        assert.match(
+            r.evidence.volumes[0].message,
+            /the SYSTEM hive's header is not consistent \(sequence numbers 9\/8, checksum good\): Windows did not finish writing it/,
+        );
         assert.deepEqual(filesOf(img.image, windowsPart(img)), before);
     });
 
     it("--dry-run shows every registry change it would make and changes no byte of the disk", () => {
-        const img = windowsDisk([{ path: `${CONFIG}/SYSTEM`, source: system(1) }, { path: `${CONFIG}/SOFTWARE`, source: software() }, ...TXR_FILES]);
+        const img = windowsDisk([
+            { path: `${CONFIG}/SYSTEM`, source: system(1) },
+            { path: `${CONFIG}/SOFTWARE`, source: software() },
+            ...TXR_FILES,
+        ]);
         const sum = sha256File(img.image);
         const r = runEngine(["--disk", img.image, "--dry-run", "--rules", rulesFile([TXR, DISABLE])], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
         const v = r.evidence.volumes[0];
         assert.equal(r.evidence.outcome, "would-repair");
-        assert.deepEqual(v.registryChanges, [{ rule: "disable-csagent", action: "disable-service", hive: "SYSTEM", key: "ControlSet001\\Services\\CSAgent", value: "Start", from: 0, to: 4, status: "would-change" }]);
-        assert.deepEqual(v.matches.map((m: { rule: string; action: string }) => [m.rule, m.action]), [["crowdstrike-channel-file-291", "would-quarantine"], ["registry-txr", "would-quarantine"], ["registry-txr", "would-quarantine"]]);
+        assert.deepEqual(v.registryChanges, [
+            {
+                rule: "disable-csagent",
+                action: "disable-service",
+                hive: "SYSTEM",
+                key: "ControlSet001\\Services\\CSAgent",
+                value: "Start",
+                from: 0,
+                to: 4,
+                status: "would-change",
+            },
+        ]);
+        assert.deepEqual(
+            v.matches.map((m: { rule: string; action: string }) => [m.rule, m.action]),
+            [
+                ["crowdstrike-channel-file-291", "would-quarantine"],
+                ["registry-txr", "would-quarantine"],
+                ["registry-txr", "would-quarantine"],
+            ],
+        );
         assert.equal(sha256File(img.image), sum, "not one byte changed");
     });
 
@@ -360,23 +551,31 @@ function bcd(safeBoot?: number): string {
     return buildHive("BCD", {
         "Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Elements\\23000003": { Element: { sz: ENTRY } },
         [`${elements}\\12000004`]: { Element: { sz: "Windows Server" } },
-        ...(safeBoot === undefined ? {} : { [`${elements}\\25000080`]: { Element: { binary: Buffer.alloc(8, 0).fill(safeBoot, 0, 1).toString("hex") } } }),
+        ...(safeBoot === undefined
+            ? {}
+            : { [`${elements}\\25000080`]: { Element: { binary: Buffer.alloc(8, 0).fill(safeBoot, 0, 1).toString("hex") } } }),
     });
 }
 
 /** A UEFI disk: the BCD store on the EFI system partition (FAT), Windows with a SYSTEM hive beside it. */
 function uefiDisk(store: string): BuiltImage {
-    return buildImage("gpt", [
-        { kind: "efi", sizeMiB: 8, files: [{ path: "EFI/Microsoft/Boot/BCD", source: store }] },
-        { kind: "windows", sizeMiB: 48, files: [BAD, { path: `${CONFIG}/SYSTEM`, source: system(1) }] },
-    ], 64);
+    return buildImage(
+        "gpt",
+        [
+            { kind: "efi", sizeMiB: 8, files: [{ path: "EFI/Microsoft/Boot/BCD", source: store }] },
+            { kind: "windows", sizeMiB: 48, files: [BAD, { path: `${CONFIG}/SYSTEM`, source: system(1) }] },
+        ],
+        64,
+    );
 }
 
 /** The BCD store on the image's EFI system partition, copied out with mtools. */
 function espBcd(img: BuiltImage): string {
     const esp = img.partitions.find((p) => p.kind === "efi")!;
     const out = path.join(workDir, `BCD-out-${Date.now()}-${Math.random().toString(16).slice(2)}`);
-    execFileSync("mcopy", ["-n", "-i", `${img.image}@@${esp.startBytes}`, "::/EFI/Microsoft/Boot/BCD", out], { env: { ...process.env, MTOOLS_SKIP_CHECK: "1" } });
+    execFileSync("mcopy", ["-n", "-i", `${img.image}@@${esp.startBytes}`, "::/EFI/Microsoft/Boot/BCD", out], {
+        env: { ...process.env, MTOOLS_SKIP_CHECK: "1" },
+    });
     return out;
 }
 
@@ -403,15 +602,38 @@ const SAFEBOOT_KEY = `Objects\\${ENTRY}\\Elements\\25000080`;
         assert.equal(r.code, 0, r.stderr);
         const v = r.evidence.volumes[0];
         const undo = `${v.quarantineFolder}/registry-undo.reg`;
-        assert.deepEqual(v.registryChanges, [{ rule: "safe-mode", action: "safe-boot", hive: "BCD", partition: 1, key: SAFEBOOT_KEY, value: "Element", from: null, to: 0, status: "changed", undoFile: undo }]);
+        assert.deepEqual(v.registryChanges, [
+            {
+                rule: "safe-mode",
+                action: "safe-boot",
+                hive: "BCD",
+                partition: 1,
+                key: SAFEBOOT_KEY,
+                value: "Element",
+                from: null,
+                to: 0,
+                status: "changed",
+                undoFile: undo,
+            },
+        ]);
         assert.deepEqual(hiveValues(espBcd(img), SAFEBOOT_KEY), { Element: "0000000000000000" });
-        assert.deepEqual(hiveValues(espBcd(img), `Objects\\${ENTRY}\\Elements\\12000004`), { Element: "Windows Server" }, "the rest of the store stays");
+        assert.deepEqual(
+            hiveValues(espBcd(img), `Objects\\${ENTRY}\\Elements\\12000004`),
+            { Element: "Windows Server" },
+            "the rest of the store stays",
+        );
         const undoCopy = path.join(workDir, `undo-bcd-${Date.now()}`);
         filesOf(img.image, windowsPart(img), { path: undo, to: undoCopy });
-        assert.match(fs.readFileSync(undoCopy).toString("utf16le"), /\r\n\[-HKEY_LOCAL_MACHINE\\BCD00000000\\Objects\\\{a1b2c3d4-0000-4000-8000-00000000f00d\}\\Elements\\25000080\]\r\n/);
+        assert.match(
+            fs.readFileSync(undoCopy).toString("utf16le"),
+            /\r\n\[-HKEY_LOCAL_MACHINE\\BCD00000000\\Objects\\\{a1b2c3d4-0000-4000-8000-00000000f00d\}\\Elements\\25000080\]\r\n/,
+        );
         const again = runEngine(["--disk", img.image, "--rules", rulesFile([SAFE_BOOT])], {}, img.image);
         assert.equal(again.evidence.outcome, "nothing-to-do");
-        assert.deepEqual(again.evidence.volumes[0].registryChanges.map((c: { status: string; from: number }) => [c.status, c.from]), [["unchanged", 0]]);
+        assert.deepEqual(
+            again.evidence.volumes[0].registryChanges.map((c: { status: string; from: number }) => [c.status, c.from]),
+            [["unchanged", 0]],
+        );
     });
 
     it("safe-boot network over minimal, in a dry run: would-change with the old value, and no byte of the disk changes", () => {
@@ -419,7 +641,10 @@ const SAFEBOOT_KEY = `Objects\\${ENTRY}\\Elements\\25000080`;
         const sum = sha256File(img.image);
         const r = runEngine(["--disk", img.image, "--dry-run", "--rules", rulesFile([{ ...SAFE_BOOT, mode: "network" }])], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(r.evidence.volumes[0].registryChanges.map((c: { status: string; from: number; to: number }) => [c.status, c.from, c.to]), [["would-change", 0, 1]]);
+        assert.deepEqual(
+            r.evidence.volumes[0].registryChanges.map((c: { status: string; from: number; to: number }) => [c.status, c.from, c.to]),
+            [["would-change", 0, 1]],
+        );
         assert.equal(sha256File(img.image), sum);
     });
 
@@ -434,16 +659,23 @@ const SAFEBOOT_KEY = `Objects\\${ENTRY}\\Elements\\25000080`;
     });
 
     it("an older BIOS disk keeps the store on its System Reserved partition: read there, and safe-boot set there", () => {
-        const img = buildImage("mbr", [
-            { kind: "ntfs", sizeMiB: 16, label: "System Reserved", files: [{ path: "Boot/BCD", source: bcd() }] },
-            { kind: "windows", sizeMiB: 40, files: [BAD, { path: `${CONFIG}/SYSTEM`, source: system(1) }] },
-        ], 64);
+        const img = buildImage(
+            "mbr",
+            [
+                { kind: "ntfs", sizeMiB: 16, label: "System Reserved", files: [{ path: "Boot/BCD", source: bcd() }] },
+                { kind: "windows", sizeMiB: 40, files: [BAD, { path: `${CONFIG}/SYSTEM`, source: system(1) }] },
+            ],
+            64,
+        );
         const r = runEngine(["--disk", img.image, "--rules", rulesFile([SAFE_BOOT])], {}, img.image);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.evidence.partitions[0].skipped, /it holds the BCD store \(System Reserved\)/);
         const v = r.evidence.volumes[0];
         assert.deepEqual([v.registry.hives.BCD.path, v.registry.hives.BCD.partition], ["Boot/BCD", 1]);
-        assert.deepEqual(v.registryChanges.map((c: { status: string; partition: number; to: number }) => [c.status, c.partition, c.to]), [["changed", 1, 0]]);
+        assert.deepEqual(
+            v.registryChanges.map((c: { status: string; partition: number; to: number }) => [c.status, c.partition, c.to]),
+            [["changed", 1, 0]],
+        );
         const reserved = img.partitions.find((p) => p.kind === "ntfs")!;
         const store = path.join(workDir, `BCD-reserved-${Date.now()}`);
         filesOf(img.image, reserved, { path: "Boot/BCD", to: store });

@@ -20,7 +20,11 @@ import {
 
 const CS = "Windows/System32/drivers/CrowdStrike";
 const BAD: FileSpec = { path: `${CS}/C-00000291-00000000-00000032.sys`, mtime: "2024-07-19T04:09:30Z", content: "faulty channel file 291" };
-const GOOD: FileSpec = { path: `${CS}/C-00000291-00000000-00000033.sys`, mtime: "2024-07-19T05:27:00Z", content: "reverted channel file 291" };
+const GOOD: FileSpec = {
+    path: `${CS}/C-00000291-00000000-00000033.sys`,
+    mtime: "2024-07-19T05:27:00Z",
+    content: "reverted channel file 291",
+};
 // Each block a multiple of 11 below 720896, as BitLocker recovery passwords are.
 const KEY = "000000-111111-222222-333333-444444-555555-666666-000011";
 
@@ -50,13 +54,21 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         assert.equal(run.evidence.disk.partitionTable, "gpt");
         assert.deepEqual(
             run.evidence.partitions.map((p: any) => [p.number, p.type, p.windows, p.skipped ?? ""]),
-            [[1, "efi", false, "EFI system partition"], [2, "msr", false, "Microsoft reserved partition"], [3, "basic-data", true, ""], [4, "recovery", false, "Windows recovery partition"]],
+            [
+                [1, "efi", false, "EFI system partition"],
+                [2, "msr", false, "Microsoft reserved partition"],
+                [3, "basic-data", true, ""],
+                [4, "recovery", false, "Windows recovery partition"],
+            ],
         );
         const [m] = volume(run).matches;
         assert.equal(m.action, "quarantined");
         assert.equal(m.modifiedAt, "2024-07-19T04:09:30Z");
         assert.equal(m.sha256, sha256Text(BAD.content!));
-        assert.match(m.quarantinedTo, /^bootloop-rescue\/quarantine\/\d{8}T\d{6}Z\/Windows\/System32\/drivers\/CrowdStrike\/C-00000291-00000000-00000032\.sys$/);
+        assert.match(
+            m.quarantinedTo,
+            /^bootloop-rescue\/quarantine\/\d{8}T\d{6}Z\/Windows\/System32\/drivers\/CrowdStrike\/C-00000291-00000000-00000032\.sys$/,
+        );
         const after = filesOf(img.image, windowsPart(img));
         assert.equal(after[BAD.path], undefined, "the bad file is gone from the driver folder");
         assert.deepEqual(after[m.quarantinedTo], before[BAD.path], "quarantined file is byte-identical, same size and mtime");
@@ -112,13 +124,20 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         const run = runEngine(["--disk", img.image], {}, img.image);
         assert.equal(run.code, 0);
         assert.equal(run.evidence.outcome, "nothing-to-do");
-        assert.deepEqual(volume(run).matches.map((m: any) => m.action), ["kept"]);
+        assert.deepEqual(
+            volume(run).matches.map((m: any) => m.action),
+            ["kept"],
+        );
         assert.equal(volume(run).mount.mode, "read-only", "nothing to move: never mounted read-write");
         assert.equal(sha256File(img.image), before);
     });
 
     it("matches names and folders in any letter case", () => {
-        const odd: FileSpec = { path: "windows/SYSTEM32/Drivers/crowdstrike/c-00000291-00000000-00000032.SYS", mtime: "2024-07-19T04:30:00Z", content: "bad" };
+        const odd: FileSpec = {
+            path: "windows/SYSTEM32/Drivers/crowdstrike/c-00000291-00000000-00000032.SYS",
+            mtime: "2024-07-19T04:30:00Z",
+            content: "bad",
+        };
         const img = buildImage("gpt", [{ kind: "windows", sizeMiB: 32, files: [odd], dirs: [] }]);
         const run = runEngine(["--disk", img.image], {}, img.image);
         assert.equal(run.code, 0);
@@ -129,7 +148,11 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
     it("never touches decoys: other channel files, the same name elsewhere, other extensions", () => {
         const decoys: FileSpec[] = [
             { path: `${CS}/C-00000290-00000000-00000032.sys`, mtime: "2024-07-19T04:09:30Z", content: "channel 290" },
-            { path: "Windows/System32/drivers/Other/C-00000291-00000000-00000032.sys", mtime: "2024-07-19T04:09:30Z", content: "other folder" },
+            {
+                path: "Windows/System32/drivers/Other/C-00000291-00000000-00000032.sys",
+                mtime: "2024-07-19T04:09:30Z",
+                content: "other folder",
+            },
             { path: `${CS}/C-00000291-00000000-00000032.sys.bak`, mtime: "2024-07-19T04:09:30Z", content: "backup copy" },
             { path: `${CS}/Sub/C-00000291-00000000-00000032.sys`, mtime: "2024-07-19T04:09:30Z", content: "subfolder" },
         ];
@@ -255,13 +278,20 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         const run = runEngine(["--disk", img.image, "--dry-run"], {}, img.image);
         assert.equal(run.code, 0);
         assert.equal(run.evidence.outcome, "would-repair");
-        assert.deepEqual(volume(run).matches.map((m: any) => m.action), ["would-quarantine", "kept"]);
+        assert.deepEqual(
+            volume(run).matches.map((m: any) => m.action),
+            ["would-quarantine", "kept"],
+        );
         assert.match(volume(run).mount.actions.join("\n"), /would discard the hibernation data/);
         assert.equal(sha256File(img.image), before);
     });
 
     it("gives the same results under different time zones", () => {
-        const files: FileSpec[] = [BAD, GOOD, { path: `${CS}/C-00000291-00000000-00000030.sys`, mtime: "2024-07-19T04:08:59Z", content: "early" }];
+        const files: FileSpec[] = [
+            BAD,
+            GOOD,
+            { path: `${CS}/C-00000291-00000000-00000030.sys`, mtime: "2024-07-19T04:08:59Z", content: "early" },
+        ];
         const strip = (ev: Record<string, any>) => ev.volumes.map((v: any) => v.matches.map((m: any) => [m.path, m.modifiedAt, m.action]));
         const results = ["America/Los_Angeles", "Asia/Kathmandu", "UTC"].map((TZ) => {
             const img = gptDisk(files);
@@ -269,7 +299,10 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         });
         assert.deepEqual(results[0], results[1]);
         assert.deepEqual(results[0], results[2]);
-        assert.deepEqual(results[0][0].map((m: any[]) => m[2]), ["kept", "quarantined", "kept"]);
+        assert.deepEqual(
+            results[0][0].map((m: any[]) => m[2]),
+            ["kept", "quarantined", "kept"],
+        );
     });
 
     it("repairs and reports each of several Windows installations", () => {
@@ -279,21 +312,43 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         ]);
         const run = runEngine(["--disk", img.image], {}, img.image);
         assert.equal(run.code, 0);
-        assert.deepEqual(run.evidence.volumes.map((v: any) => [v.partition, v.outcome]), [[1, "repaired"], [2, "repaired"]]);
+        assert.deepEqual(
+            run.evidence.volumes.map((v: any) => [v.partition, v.outcome]),
+            [
+                [1, "repaired"],
+                [2, "repaired"],
+            ],
+        );
     });
 
     it("applies a rules file for another incident (JSON and YAML), by path glob and SHA-256", () => {
         const target: FileSpec = { path: "Windows/System32/drivers/Vendor/bad.sys", content: "known bad" };
         const sameNameOtherContent: FileSpec = { path: "Windows/System32/drivers/Vendor/bad-too.sys", content: "different" };
         const rules = { rules: [{ id: "vendor-2025", path: "Windows/System32/drivers/Vendor/*.sys", sha256: [sha256Text("known bad")] }] };
-        for (const [name, text] of [["rules.json", JSON.stringify(rules)], ["rules.yaml", `rules:\n  - id: vendor-2025\n    path: Windows/System32/drivers/Vendor/*.sys\n    sha256: ["${sha256Text("known bad")}"]\n`]]) {
+        for (const [name, text] of [
+            ["rules.json", JSON.stringify(rules)],
+            [
+                "rules.yaml",
+                `rules:\n  - id: vendor-2025\n    path: Windows/System32/drivers/Vendor/*.sys\n    sha256: ["${sha256Text("known bad")}"]\n`,
+            ],
+        ]) {
             const file = path.join(workDir, name);
             fs.writeFileSync(file, text);
             const img = gptDisk([target, sameNameOtherContent]);
             const run = runEngine(["--disk", img.image, "--rules", file], {}, img.image);
             assert.equal(run.code, 0, name);
-            assert.deepEqual(volume(run).matches.map((m: any) => [path.basename(m.path), m.action]), [["bad-too.sys", "kept"], ["bad.sys", "quarantined"]], name);
-            assert.deepEqual(run.evidence.rules.map((r: any) => r.id), ["vendor-2025"]);
+            assert.deepEqual(
+                volume(run).matches.map((m: any) => [path.basename(m.path), m.action]),
+                [
+                    ["bad-too.sys", "kept"],
+                    ["bad.sys", "quarantined"],
+                ],
+                name,
+            );
+            assert.deepEqual(
+                run.evidence.rules.map((r: any) => r.id),
+                ["vendor-2025"],
+            );
         }
     });
 
@@ -311,7 +366,10 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         };
 
         it("detects a BitLocker volume by its signature; no key → exit 4", () => {
-            const img = buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "bitlocker", sizeMiB: 32, files: [BAD] }]);
+            const img = buildImage("gpt", [
+                { kind: "efi", sizeMiB: 8 },
+                { kind: "bitlocker", sizeMiB: 32, files: [BAD] },
+            ]);
             const run = runEngine(["--disk", img.image], {}, img.image);
             assert.equal(run.code, 4);
             assert.equal(run.evidence.outcome, "locked");
@@ -320,7 +378,10 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         });
 
         it("unlocks with the recovery password typed into dislocker's tty, never in argv, and repairs (stand-in dislocker)", () => {
-            const img = buildImage("gpt", [{ kind: "efi", sizeMiB: 8 }, { kind: "bitlocker", sizeMiB: 32, files: [BAD] }]);
+            const img = buildImage("gpt", [
+                { kind: "efi", sizeMiB: 8 },
+                { kind: "bitlocker", sizeMiB: 32, files: [BAD] },
+            ]);
             const log = path.join(workDir, "dislocker-argv.log");
             fs.writeFileSync(log, "");
             const run = runEngine(["--disk", img.image, "--bitlocker-key-file", keyFile()], env(img.partitions[1].plain!, log), img.image);
@@ -330,7 +391,8 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
             const argv = fs.readFileSync(log, "utf8");
             assert.match(argv, /^\["-V", "\/dev\/loop\d+", "-p", "--", "[^"]+"\]$/m);
             const digits = KEY.split("-");
-            for (const text of [argv, run.stdout, run.stderr]) for (const block of digits.slice(1)) assert.ok(!text.includes(block), "no part of the key in argv, evidence or logs");
+            for (const text of [argv, run.stdout, run.stderr])
+                for (const block of digits.slice(1)) assert.ok(!text.includes(block), "no part of the key in argv, evidence or logs");
             const plainFiles = filesOf(img.partitions[1].plain!, { startBytes: 0, sizeBytes: fs.statSync(img.partitions[1].plain!).size });
             assert.equal(plainFiles[BAD.path], undefined, "repaired through the unlocked volume");
         });
@@ -338,7 +400,11 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         it("a wrong recovery password → exit 4, and the key is not echoed", () => {
             const img = buildImage("gpt", [{ kind: "bitlocker", sizeMiB: 32, files: [BAD] }]);
             const log = path.join(workDir, "dislocker-argv-wrong.log");
-            const run = runEngine(["--disk", img.image, "--bitlocker-key-file", keyFile()], env(img.partitions[0].plain!, log, "111111-000000-000000-000000-000000-000000-000000-000000"), img.image);
+            const run = runEngine(
+                ["--disk", img.image, "--bitlocker-key-file", keyFile()],
+                env(img.partitions[0].plain!, log, "111111-000000-000000-000000-000000-000000-000000-000000"),
+                img.image,
+            );
             assert.equal(run.code, 4);
             assert.match(run.evidence.message, /recovery password did not unlock/);
             assert.ok(!run.stdout.includes("333333") && !run.stderr.includes("333333"));
@@ -360,7 +426,13 @@ const volume = (run: { evidence: Record<string, any> }, i = 0) => run.evidence.v
         fs.writeFileSync(key, KEY);
         // The stand-in dislocker waits for a password that never matches the prompt it expects.
         const child = spawn(ENGINE, ["--disk", img.image, "--bitlocker-key-file", key], {
-            env: { ...process.env, PATH: `${STAND_INS}/hanging:${STAND_INS}:${process.env.PATH}`, FAKE_DISLOCKER_KEY: KEY, FAKE_DISLOCKER_PLAIN: "/nonexistent", FAKE_DISLOCKER_LOG: path.join(workDir, "hang.log") },
+            env: {
+                ...process.env,
+                PATH: `${STAND_INS}/hanging:${STAND_INS}:${process.env.PATH}`,
+                FAKE_DISLOCKER_KEY: KEY,
+                FAKE_DISLOCKER_PLAIN: "/nonexistent",
+                FAKE_DISLOCKER_LOG: path.join(workDir, "hang.log"),
+            },
         });
         let stdout = "";
         child.stdout.on("data", (d) => (stdout += d));

@@ -8,7 +8,8 @@ import { tempDir } from "../helpers/lab-run";
 import { stopWatcher } from "../helpers/stand-in";
 
 const root = path.resolve(__dirname, "../..");
-const sh = (line: string, env: Record<string, string> = {}) => spawnSync("/bin/bash", ["-c", line], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
+const sh = (line: string, env: Record<string, string> = {}) =>
+    spawnSync("/bin/bash", ["-c", line], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
 
 describe("steps run their scripts by path (components/core/scripts/run.sh)", () => {
     it("runs the text the command line names, from the project folder, and says when it changed since", () => {
@@ -28,11 +29,18 @@ describe("steps run their scripts by path (components/core/scripts/run.sh)", () 
     });
 
     it("one watcher per set of credentials: its folder changes with them, not with the region or the step", () => {
-        const dirOf = (env: Record<string, string>) => sh(`source ./components/core/scripts/base.sh; printf '%s' "$watch_dir"`, { HOME: "/nonexistent", ...env }).stdout;
+        const dirOf = (env: Record<string, string>) =>
+            sh(`source ./components/core/scripts/base.sh; printf '%s' "$watch_dir"`, { HOME: "/nonexistent", ...env }).stdout;
         const plain = dirOf({});
         assert.match(plain, /\/bootloop-rescue-\d+-\d+-\d+$/);
         assert.equal(dirOf({ AWS_REGION: "eu-west-1", BOOTLOOP_TEARDOWN: "1", REBOOT_STATUS: "recovered" }), plain);
-        for (const env of [{ AWS_PROFILE: "prod" }, { AZURE_CONFIG_DIR: "/x" }, { CLOUDSDK_CONFIG: "/y" }, { GOOGLE_APPLICATION_CREDENTIALS: "/z" }] as Record<string, string>[]) assert.notEqual(dirOf(env), plain, JSON.stringify(env));
+        for (const env of [
+            { AWS_PROFILE: "prod" },
+            { AZURE_CONFIG_DIR: "/x" },
+            { CLOUDSDK_CONFIG: "/y" },
+            { GOOGLE_APPLICATION_CREDENTIALS: "/z" },
+        ] as Record<string, string>[])
+            assert.notEqual(dirOf(env), plain, JSON.stringify(env));
         assert.equal(dirOf({ BOOTLOOP_WATCH_DIR: "/run/w" }), "/run/w");
     });
 
@@ -64,7 +72,15 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
     function step(script: string): { pid: number; done: Promise<{ code: number | null; stderr: string }> } {
         const child = spawn("/bin/bash", ["-c", `source ./components/core/scripts/base.sh\n${script}`], {
             cwd: root,
-            env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/nonexistent", M: marks, BOOTLOOP_WATCH_DIR: watchDir, BOOTLOOP_HOME: root, POLL_SECONDS: "0", BOOTLOOP_MAX_CLI_PROCESSES: "1" },
+            env: {
+                PATH: process.env.PATH!,
+                HOME: process.env.HOME ?? "/nonexistent",
+                M: marks,
+                BOOTLOOP_WATCH_DIR: watchDir,
+                BOOTLOOP_HOME: root,
+                POLL_SECONDS: "0",
+                BOOTLOOP_MAX_CLI_PROCESSES: "1",
+            },
             stdio: ["ignore", "ignore", "pipe"],
         });
         running.push(child);
@@ -95,11 +111,16 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
     const holder = `bash -c 'touch "$M/a.holds"; until [[ -e $M/release ]]; do sleep 0.02; done; touch "$M/a.done"'`;
 
     // Where there is no flock command (macOS), perl's flock holds the key the same way.
-    for (const [how, prelude] of [["flock", ""], ["perl", 'lock_fd() { lock_fd_perl "$@"; }\n']]) {
+    for (const [how, prelude] of [
+        ["flock", ""],
+        ["perl", 'lock_fd() { lock_fd_perl "$@"; }\n'],
+    ]) {
         it(`with_lock (${how}): the watcher killed while one step holds the key and another waits; the second runs only after the first, neither fails`, async () => {
             const first = step(`${prelude}local_slot true; with_lock "azure-attach vm-1" ${holder}`);
             await until("the first step holds the key", () => mark("a.holds"));
-            const second = step(`${prelude}with_lock "azure-attach vm-1" bash -c '[[ -e $M/a.done ]] || touch "$M/overlap"; touch "$M/b.ran"'`);
+            const second = step(
+                `${prelude}with_lock "azure-attach vm-1" bash -c '[[ -e $M/a.done ]] || touch "$M/overlap"; touch "$M/b.ran"'`,
+            );
             await until("the second step waits for the key", () => asking(second.pid));
             killWatcher();
             // A new watcher, started by the next step that needs one.
@@ -119,7 +140,8 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
     it("with_lock: a step still waiting for the key at its deadline fails saying so, and never runs its command", async () => {
         const first = step(`with_lock "azure-attach vm-1" ${holder}`);
         await until("the first step holds the key", () => mark("a.holds"));
-        const late = await step(`STEP_DEADLINE=$((EPOCHSECONDS + 1)); VM_LABEL=app-01; with_lock "azure-attach vm-1" touch "$M/b.ran"`).done;
+        const late = await step(`STEP_DEADLINE=$((EPOCHSECONDS + 1)); VM_LABEL=app-01; with_lock "azure-attach vm-1" touch "$M/b.ran"`)
+            .done;
         assert.equal(late.code, 1);
         assert.match(late.stderr, /app-01: another step held the lock azure-attach vm-1 until this step's deadline; nothing done/);
         assert.equal(mark("b.ran"), false);
@@ -129,10 +151,17 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
 
     it("with_lock: a lock tool that fails is said so, not blamed on another step's lock", async () => {
         fs.mkdirSync(path.join(marks, "bin"));
-        fs.writeFileSync(path.join(marks, "bin", "flock"), '#!/bin/sh\n[ "$1" = --version ] && { echo "flock from util-linux 2.38"; exit 0; }\necho "flock: bad file descriptor" >&2\nexit 64\n', { mode: 0o755 });
+        fs.writeFileSync(
+            path.join(marks, "bin", "flock"),
+            '#!/bin/sh\n[ "$1" = --version ] && { echo "flock from util-linux 2.38"; exit 0; }\necho "flock: bad file descriptor" >&2\nexit 64\n',
+            { mode: 0o755 },
+        );
         const r = await step(`PATH="$M/bin:$PATH"; VM_LABEL=app-01; with_lock "azure-attach vm-1" touch "$M/ran"`).done;
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /app-01: could not take the lock azure-attach vm-1 \(the lock tool failed with status 64, above\); nothing done/);
+        assert.match(
+            r.stderr,
+            /app-01: could not take the lock azure-attach vm-1 \(the lock tool failed with status 64, above\); nothing done/,
+        );
         assert.doesNotMatch(r.stderr, /another step held/);
         assert.equal(mark("ran"), false);
     });
@@ -140,13 +169,17 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
     it("cloud_call: a call that failed while the watcher went away is tried again through its successor, not failed", async () => {
         // The first try kills the watcher and fails as a throttled call does; the second succeeds.
         const once = `if [[ ! -e $M/tried ]]; then touch "$M/tried"; kill -9 "$(<"$BOOTLOOP_WATCH_DIR/watcher.pid")"; echo "An error occurred (RequestLimitExceeded)" >&2; exit 1; fi; echo fine`;
-        const r = await step(`WATCH_CLOUD=aws WATCH_SCOPE=$'\\tregion=us-east-1'; out=$(cloud_call "ec2 describe-instances" bash -c '${once}'); [[ $out == fine ]]`).done;
+        const r = await step(
+            `WATCH_CLOUD=aws WATCH_SCOPE=$'\\tregion=us-east-1'; out=$(cloud_call "ec2 describe-instances" bash -c '${once}'); [[ $out == fine ]]`,
+        ).done;
         assert.equal(r.code, 0, r.stderr);
         assert.ok(mark("tried"));
     });
 
     it("cloud_call: a watcher that answers and refuses a call fails it at once with the watcher's reason, starting no other watcher", async () => {
-        const r = await step(`STEP_DEADLINE=$((EPOCHSECONDS + 30)); WATCH_CLOUD=bogus WATCH_SCOPE=$'\\tregion=us-east-1'; cloud_call "ec2 describe-instances" touch "$M/ran"`).done;
+        const r = await step(
+            `STEP_DEADLINE=$((EPOCHSECONDS + 30)); WATCH_CLOUD=bogus WATCH_SCOPE=$'\\tregion=us-east-1'; cloud_call "ec2 describe-instances" touch "$M/ran"`,
+        ).done;
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /ec2 describe-instances was refused by the watcher: /);
         assert.equal(mark("ran"), false);
@@ -155,7 +188,9 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
 
     it("cloud_call: a watcher that dies on every call is not restarted past the step's deadline", async () => {
         const started = Date.now();
-        const r = await step(`STEP_DEADLINE=$((EPOCHSECONDS + 3)); WATCH_CLOUD=aws WATCH_SCOPE=$'\\tregion=us-east-1'; cloud_call "ec2 describe-instances" bash -c 'kill -9 "$(<"$BOOTLOOP_WATCH_DIR/watcher.pid")"; exit 1'`).done;
+        const r = await step(
+            `STEP_DEADLINE=$((EPOCHSECONDS + 3)); WATCH_CLOUD=aws WATCH_SCOPE=$'\\tregion=us-east-1'; cloud_call "ec2 describe-instances" bash -c 'kill -9 "$(<"$BOOTLOOP_WATCH_DIR/watcher.pid")"; exit 1'`,
+        ).done;
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /ec2 describe-instances: the watcher went away and the step's deadline has passed/);
         assert.ok(Date.now() - started < 120_000, "ends near its deadline, not after an hour");

@@ -44,11 +44,14 @@ describe("discovery: the Falcon host export", () => {
     it("judges each host against the bad window: last seen inside it and not since is affected", () => {
         const csv = `${HEADER}WEB-1,2024-07-19T04:12:33Z,2023-01-01T00:00:00Z,Windows,AWS,111111111111,i-00000000000000001\nWEB-2,2024-07-19 06:40:00,2023-01-01,Windows,AWS,111111111111,\nLAPTOP-9,2024-07-18T22:00:00Z,2023-01-01,Windows,,,\n`;
         const hosts = parseFalconExport("hosts.csv", csv, CHANNEL_FILE_291).hosts;
-        assert.deepEqual(hosts.map((h) => [h.line, h.hostname, h.provider, h.verdict]), [
-            [2, "web-1", "aws", "affected"],
-            [3, "web-2", "aws", "healthy"],
-            [4, "laptop-9", "other", "offline"],
-        ]);
+        assert.deepEqual(
+            hosts.map((h) => [h.line, h.hostname, h.provider, h.verdict]),
+            [
+                [2, "web-1", "aws", "affected"],
+                [3, "web-2", "aws", "healthy"],
+                [4, "laptop-9", "other", "offline"],
+            ],
+        );
         assert.equal(falconTime("2024-07-19 04:12 UTC"), Date.parse("2024-07-19T04:12:00Z"));
         assert.ok(Number.isNaN(falconTime("19/07/2024 04:12")));
     });
@@ -67,7 +70,10 @@ describe("discovery: the Falcon host export", () => {
                 return true;
             },
         );
-        assert.throws(() => parseFalconExport("hosts.csv", "Name,When\nx,y\n", CHANNEL_FILE_291), /needs a Last Seen column and a Hostname or Instance ID column/);
+        assert.throws(
+            () => parseFalconExport("hosts.csv", "Name,When\nx,y\n", CHANNEL_FILE_291),
+            /needs a Last Seen column and a Hostname or Instance ID column/,
+        );
         assert.throws(() => parseFalconExport("hosts.csv", `${HEADER}"WEB-1,2024\n`, CHANNEL_FILE_291), /hosts\.csv.*not valid CSV/);
     });
 
@@ -82,16 +88,25 @@ describe("discovery: the Falcon host export", () => {
         assert.equal(m.byVm.get(a)?.line, 3);
         assert.equal(m.byVm.get(c)?.line, 5, "the account column picks the right one of two web-2s");
         assert.equal(m.byVm.has(b), false);
-        assert.deepEqual(m.ambiguous.map((x) => [x.host.line, x.vms.length]), [[4, 2]]);
+        assert.deepEqual(
+            m.ambiguous.map((x) => [x.host.line, x.vms.length]),
+            [[4, 2]],
+        );
         // Unmatched: only hosts that went down in the window, of a scanned cloud (not the Azure one, not the healthy one).
-        assert.deepEqual(m.unmatched.map((h) => h.hostname), ["ghost"]);
+        assert.deepEqual(
+            m.unmatched.map((h) => h.hostname),
+            ["ghost"],
+        );
     });
 });
 
 describe("discovery: what a VM is", () => {
     it("reads a console or serial output by its last event: a stop error after the last boot marker, or a boot after the last stop error", () => {
         const marker = /Windows is Ready to use/;
-        assert.deepEqual(bootVerdict("Windows is Ready to use\n*** STOP: 0x00000050 csagent.sys", marker), { bugcheck: true, booted: false });
+        assert.deepEqual(bootVerdict("Windows is Ready to use\n*** STOP: 0x00000050 csagent.sys", marker), {
+            bugcheck: true,
+            booted: false,
+        });
         assert.deepEqual(bootVerdict("*** STOP: 0x00000050\nWindows is Ready to use\n", marker), { bugcheck: false, booted: true });
         assert.deepEqual(bootVerdict("booting", marker), { bugcheck: false, booted: false });
     });
@@ -105,7 +120,11 @@ describe("discovery: what a VM is", () => {
         assert.equal(needsRead(vm(1, { health: "healthy" }), affected), true, "they disagree: look");
         assert.equal(needsRead(vm(1, { health: "unknown" }), healthy), false, "the export saw it after the window");
         assert.equal(needsRead(vm(1, { health: "unknown" }), affected), false, "the export says it went down and never came back");
-        assert.equal(needsRead(vm(1, { health: "unknown" }), { verdict: "offline" } as never), true, "off in the window, silent since: look");
+        assert.equal(
+            needsRead(vm(1, { health: "unknown" }), { verdict: "offline" } as never),
+            true,
+            "off in the window, silent since: look",
+        );
         assert.equal(needsRead(vm(1, { health: "unknown" }), undefined), true);
         assert.equal(needsRead(vm(1, { power: "stopped" }), undefined), false);
         assert.equal(needsRead(vm(1, { noRescuePath: "instance store" }), undefined), false);
@@ -127,29 +146,59 @@ describe("discovery: what a VM is", () => {
         assert.equal(grade(classify(vm(1, { health: "unknown" }), { ...quiet, agent: false }, undefined, false)), "review/low");
         assert.equal(grade(classify(vm(1, { health: "unknown" }), { ...quiet, agent: true }, undefined, false)), "healthy/-");
         assert.equal(grade(classify(vm(1, { power: "stopped", powerState: "stopped" }), undefined, affected, true)), "stopped/-");
-        const member = classify(vm(1, { scaleGroup: { name: "Auto Scaling group web", leave: "detach it first" } }), crash, undefined, false);
+        const member = classify(
+            vm(1, { scaleGroup: { name: "Auto Scaling group web", leave: "detach it first" } }),
+            crash,
+            undefined,
+            false,
+        );
         assert.equal(grade(member), "scale-group/high");
-        assert.match(member.reasons.join("; "), /member of Auto Scaling group web: the group would replace it while its disk is swapped; to recover it with the stack, detach it first/);
-        assert.equal(grade(classify(vm(1, { noRescuePath: "its root device is an instance store" }), undefined, undefined, false)), "no-rescue-path/medium");
+        assert.match(
+            member.reasons.join("; "),
+            /member of Auto Scaling group web: the group would replace it while its disk is swapped; to recover it with the stack, detach it first/,
+        );
+        assert.equal(
+            grade(classify(vm(1, { noRescuePath: "its root device is an instance store" }), undefined, undefined, false)),
+            "no-rescue-path/medium",
+        );
     });
 });
 
 describe("discovery: the inventory it writes", () => {
-    const discovery = (findings: ReturnType<typeof classify>[]): Discovery => ({ findings, falconUnmatched: [], falconAmbiguous: [], scopes: [], reads: 0 });
-    const write = (d: Discovery) => inventoryText(d, { at: "2026-11-22T00:00:00Z", scanned: "Scanned: aws.", scopeLabels: new Map([["aws", "account"]]), identities });
-    const validate = (text: string) => validateInventory(parseYamlInventory("found.yaml", text), inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }));
+    const discovery = (findings: ReturnType<typeof classify>[]): Discovery => ({
+        findings,
+        falconUnmatched: [],
+        falconAmbiguous: [],
+        scopes: [],
+        reads: 0,
+    });
+    const write = (d: Discovery) =>
+        inventoryText(d, { at: "2026-11-22T00:00:00Z", scanned: "Scanned: aws.", scopeLabels: new Map([["aws", "account"]]), identities });
+    const validate = (text: string) =>
+        validateInventory(
+            parseYamlInventory("found.yaml", text),
+            inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }),
+        );
 
     it("puts one VM of the zone with the most candidates first, the most certain one, and passes the validator unchanged", () => {
         const crash = { bugcheck: true, booted: false, signals: ["stop error"] };
         const findings = [
             classify(vm(1, { zone: "us-east-1a" }), undefined, undefined, false),
-            classify(vm(2, { zone: "us-east-1b", fields: { ...vm(2).fields, availabilityZone: "us-east-1b" } }), undefined, undefined, false),
+            classify(
+                vm(2, { zone: "us-east-1b", fields: { ...vm(2).fields, availabilityZone: "us-east-1b" } }),
+                undefined,
+                undefined,
+                false,
+            ),
             classify(vm(3, { zone: "us-east-1b", fields: { ...vm(3).fields, availabilityZone: "us-east-1b" } }), crash, undefined, false),
             classify(vm(4, { power: "stopped", powerState: "stopped" }), undefined, undefined, false),
         ];
         const out = write(discovery(findings));
         const entries = validate(out.text!);
-        assert.deepEqual(entries.map((e) => e.fields.instanceId), [vm(3).fields.instanceId, vm(1).fields.instanceId, vm(2).fields.instanceId]);
+        assert.deepEqual(
+            entries.map((e) => e.fields.instanceId),
+            [vm(3).fields.instanceId, vm(1).fields.instanceId, vm(2).fields.instanceId],
+        );
         assert.deepEqual(entries[0].labels, { account: "111111111111", accountName: "prod", discovered: "high" });
         assert.match(out.text!, /^ {2}# canary\. confidence high: web-3 /m);
         // The stopped VM is there for review, commented out, never an entry.
@@ -159,7 +208,10 @@ describe("discovery: the inventory it writes", () => {
     it("keeps whatever a cloud name holds inside its comment line: a hostile name cannot add an entry", () => {
         const evil = vm(5, { name: "x\nvms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-0ffffffffffffffff\u2028" });
         const out = write(discovery([classify(evil, undefined, undefined, false)]));
-        assert.deepEqual(validate(out.text!).map((e) => e.fields.instanceId), [vm(5).fields.instanceId]);
+        assert.deepEqual(
+            validate(out.text!).map((e) => e.fields.instanceId),
+            [vm(5).fields.instanceId],
+        );
         assert.doesNotMatch(out.text!, /^\s*- cloud: aws\n\s*region: us-east-1\n\s*instanceId: i-0ffffffffffffffff/m);
     });
 
@@ -182,7 +234,12 @@ describe("discovery: calls to the clouds", () => {
         throttling: (e: string) => /Throttling/.test(e),
     } as unknown as CloudWatch;
     /** A CLI that is throttled the first `n` times (counted in `file`), then answers ok. */
-    const busyFor = (n: number, file: string) => ["-c", `k=$(cat "$1" 2>/dev/null || echo 0); echo $((k+1)) > "$1"; if [ "$k" -lt ${n} ]; then echo "Throttling: Rate exceeded" >&2; exit 1; fi; echo ok`, "cli", file];
+    const busyFor = (n: number, file: string) => [
+        "-c",
+        `k=$(cat "$1" 2>/dev/null || echo 0); echo $((k+1)) > "$1"; if [ "$k" -lt ${n} ]; then echo "Throttling: Rate exceeded" >&2; exit 1; fi; echo ok`,
+        "cli",
+        file,
+    ];
 
     it("retries throttling with backoff until it answers, and fails a permanent error at once with the cloud's message", async () => {
         const sleeps: number[] = [];
@@ -190,12 +247,24 @@ describe("discovery: calls to the clouds", () => {
             sleeps.push(ms);
             return Promise.resolve();
         });
-        const out = await gate.run({ cloud: "test", scope: "s", op: "list", command: "bash", args: busyFor(2, `/tmp/discover-gate-${process.pid}-${Date.now()}`) });
+        const out = await gate.run({
+            cloud: "test",
+            scope: "s",
+            op: "list",
+            command: "bash",
+            args: busyFor(2, `/tmp/discover-gate-${process.pid}-${Date.now()}`),
+        });
         assert.equal(out.trim(), "ok");
         assert.equal(gate.calls["test list"], 3);
         assert.equal(sleeps.length, 2);
         await assert.rejects(
-            gate.run({ cloud: "test", scope: "s", op: "get", command: "bash", args: ["-c", "echo 'AccessDenied: not authorized to perform ec2:DescribeInstances' >&2; exit 254"] }),
+            gate.run({
+                cloud: "test",
+                scope: "s",
+                op: "get",
+                command: "bash",
+                args: ["-c", "echo 'AccessDenied: not authorized to perform ec2:DescribeInstances' >&2; exit 254"],
+            }),
             (err: unknown) => err instanceof CliError && !err.transient && /AccessDenied: not authorized/.test(err.message),
         );
         assert.equal(gate.calls["test get"], 1, "a permanent error is not retried");
@@ -203,7 +272,10 @@ describe("discovery: calls to the clouds", () => {
 
     it("gives up on a cloud that stays busy past the call's deadline, saying so", async () => {
         const gate = new DiscoveryGate([cloud], 2, 0, () => Promise.resolve());
-        await assert.rejects(gate.run({ cloud: "test", scope: "s", op: "list", command: "bash", args: ["-c", "echo 'Throttling' >&2; exit 1"] }), /still throttled or busy after 0 minutes/);
+        await assert.rejects(
+            gate.run({ cloud: "test", scope: "s", op: "list", command: "bash", args: ["-c", "echo 'Throttling' >&2; exit 1"] }),
+            /still throttled or busy after 0 minutes/,
+        );
     });
 });
 
@@ -227,48 +299,96 @@ describe("discovery: scopes", () => {
         const cli = fakeCli({ "account list": [] });
         await assert.rejects(
             discover({ clouds: [{ cloud: azureDiscovery, request: noConfig }], cli, progress: () => undefined }),
-            (err: unknown) => err instanceof NoScopeError && /azure: the login reaches no subscription to scan, so nothing of azure was checked/.test(err.message),
+            (err: unknown) =>
+                err instanceof NoScopeError &&
+                /azure: the login reaches no subscription to scan, so nothing of azure was checked/.test(err.message),
         );
-        assert.deepEqual(cli.calls.map((c) => c.op), ["account list"], "nothing listed");
+        assert.deepEqual(
+            cli.calls.map((c) => c.op),
+            ["account list"],
+            "nothing listed",
+        );
     });
 });
 
 describe("discovery: Azure subscriptions", () => {
     const SUB = "11111111-2222-3333-4444-555555555555";
     it("scans a subscription once when az account list lists it for two logins (or --subscriptions names it in two spellings)", async () => {
-        const cli = fakeCli({ "account list": [{ id: SUB, name: "prod", state: "Enabled" }, { id: SUB.toUpperCase(), name: "prod", state: "Enabled" }] });
-        assert.deepEqual((await azureDiscovery.scopes(noConfig, cli)).map((s) => [s.scope, s.scopeName]), [[SUB, "prod"]]);
+        const cli = fakeCli({
+            "account list": [
+                { id: SUB, name: "prod", state: "Enabled" },
+                { id: SUB.toUpperCase(), name: "prod", state: "Enabled" },
+            ],
+        });
+        assert.deepEqual(
+            (await azureDiscovery.scopes(noConfig, cli)).map((s) => [s.scope, s.scopeName]),
+            [[SUB, "prod"]],
+        );
         const named = await azureDiscovery.scopes({ ...noConfig, options: { "--subscriptions": [SUB, SUB.toUpperCase()] } }, cli);
-        assert.deepEqual(named.map((s) => s.scope), [SUB]);
+        assert.deepEqual(
+            named.map((s) => s.scope),
+            [SUB],
+        );
     });
 });
 
 describe("discovery: a Falcon row that matches by hostname alone", () => {
     const crash = "GCEGuestAgent: Started\nA fatal error occurred. Stop code: PAGE_FAULT_IN_NONPAGED_AREA (csagent.sys)\n";
     const booted = "GCEGuestAgent: Started\nWindows is ready\n";
-    const instance = (name: string, id: string) => ({ id, name, zone: "https://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a", status: "RUNNING", disks: [{ boot: true, guestOsFeatures: [{ type: "WINDOWS" }] }] });
+    const instance = (name: string, id: string) => ({
+        id,
+        name,
+        zone: "https://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a",
+        status: "RUNNING",
+        disks: [{ boot: true, guestOsFeatures: [{ type: "WINDOWS" }] }],
+    });
     const serial: Record<string, string> = { "win-3": booted, "win-7": crash };
     const cli = () =>
         fakeCli({
             "projects list": [{ projectId: "web-prod", name: "Web Prod", lifecycleState: "ACTIVE" }],
             "instances list": [instance("win-3", "5000000000000000003"), instance("win-7", "5000000000000000007")],
-            "instances get-serial-port-output": (args: string[]) => ({ contents: serial[args[args.indexOf("get-serial-port-output") + 1]] }),
+            "instances get-serial-port-output": (args: string[]) => ({
+                contents: serial[args[args.indexOf("get-serial-port-output") + 1]],
+            }),
             "instances get-guest-attributes": [],
         });
     // No provider and no account column: a laptop named WIN-3 would look the same.
-    const falcon = parseFalconExport("hosts.csv", "Hostname,Last Seen\nWIN-3.corp.example.com,2024-07-19T04:20:00Z\nWIN-7.corp.example.com,2024-07-19T04:20:00Z\n", CHANNEL_FILE_291);
+    const falcon = parseFalconExport(
+        "hosts.csv",
+        "Hostname,Last Seen\nWIN-3.corp.example.com,2024-07-19T04:20:00Z\nWIN-7.corp.example.com,2024-07-19T04:20:00Z\n",
+        CHANNEL_FILE_291,
+    );
 
     it("reads the VM instead of proposing it: a healthy one stays out, and an entry keeps the cloud's own name", async () => {
         const c = cli();
         const d = await discover({ clouds: [{ cloud: gcpDiscovery, request: noConfig }], falcon, cli: c, progress: () => undefined });
-        assert.deepEqual(c.calls.filter((x) => x.op === "instances get-serial-port-output").map((x) => x.args[x.args.indexOf("get-serial-port-output") + 1]).sort(), ["win-3", "win-7"], "both read");
+        assert.deepEqual(
+            c.calls
+                .filter((x) => x.op === "instances get-serial-port-output")
+                .map((x) => x.args[x.args.indexOf("get-serial-port-output") + 1])
+                .sort(),
+            ["win-3", "win-7"],
+            "both read",
+        );
         const bucket = (name: string) => d.findings.find((f) => f.vm.name === name)!;
         assert.equal(bucket("win-3").bucket, "falcon-but-healthy", "its serial port shows it booted");
         assert.equal(`${bucket("win-7").bucket}/${bucket("win-7").confidence}`, "candidate/high", "its serial port shows the stop error");
         assert.match(bucket("win-7").reasons.join("; "), /matched by hostname alone: the row names no account/);
-        const out = inventoryText(d, { at: "2026-11-22T00:00:00Z", scanned: "Scanned: gcp.", scopeLabels: new Map([["gcp", "project"]]), identities });
-        const entries = validateInventory(parseYamlInventory("found.yaml", out.text!), inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }));
-        assert.deepEqual(entries.map((e) => [e.fields.instance, e.hostname]), [["win-7", undefined]], "not the Falcon hostname import-keys would match keys by");
+        const out = inventoryText(d, {
+            at: "2026-11-22T00:00:00Z",
+            scanned: "Scanned: gcp.",
+            scopeLabels: new Map([["gcp", "project"]]),
+            identities,
+        });
+        const entries = validateInventory(
+            parseYamlInventory("found.yaml", out.text!),
+            inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }),
+        );
+        assert.deepEqual(
+            entries.map((e) => [e.fields.instance, e.hostname]),
+            [["win-7", undefined]],
+            "not the Falcon hostname import-keys would match keys by",
+        );
     });
 
     it("alone, such a row makes a VM nothing more than one to review", () => {
@@ -278,8 +398,16 @@ describe("discovery: a Falcon row that matches by hostname alone", () => {
         assert.equal(needsRead(gcpVm, weak, true), true);
         assert.equal(needsRead(gcpVm, weak, false), false, "the same row by instance id settles it");
         assert.equal(classify(gcpVm, quiet, weak, true, true).bucket, "review");
-        assert.equal(classify({ ...gcpVm, readable: false }, undefined, weak, true, true).bucket, "review", "nor dropped when the VM cannot be read");
-        assert.equal(classify(vm(9), undefined, weak, true, true).confidence, "medium", "a failing status check, not confirmed by a matching account");
+        assert.equal(
+            classify({ ...gcpVm, readable: false }, undefined, weak, true, true).bucket,
+            "review",
+            "nor dropped when the VM cannot be read",
+        );
+        assert.equal(
+            classify(vm(9), undefined, weak, true, true).confidence,
+            "medium",
+            "a failing status check, not confirmed by a matching account",
+        );
     });
 });
 
@@ -291,9 +419,15 @@ const TERMINAL_ACTS_ON = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e
 describe("discovery: names from the clouds in the inventory", () => {
     it("comments and labels carry no escape sequence, BEL or bidi character, and the file stays a valid inventory", () => {
         const f = classify(vm(7, { name: `${HOSTILE} (i-07)`, scopeName: `prod${HOSTILE}` }), undefined, undefined, false);
-        const out = inventoryText({ findings: [f], falconUnmatched: [], falconAmbiguous: [], scopes: [], reads: 0 }, { at: "2026-11-22T00:00:00Z", scanned: `Scanned: ${HOSTILE}.`, scopeLabels: new Map([["aws", "account"]]), identities });
+        const out = inventoryText(
+            { findings: [f], falconUnmatched: [], falconAmbiguous: [], scopes: [], reads: 0 },
+            { at: "2026-11-22T00:00:00Z", scanned: `Scanned: ${HOSTILE}.`, scopeLabels: new Map([["aws", "account"]]), identities },
+        );
         assert.doesNotMatch(out.text!, TERMINAL_ACTS_ON);
-        const entries = validateInventory(parseYamlInventory("found.yaml", out.text!), inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }));
+        const entries = validateInventory(
+            parseYamlInventory("found.yaml", out.text!),
+            inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }),
+        );
         assert.equal(entries[0].labels.accountName, "prodweb-1x");
         assert.match(out.text!, /# canary\. confidence medium: web-1x \(i-07\) /);
     });

@@ -46,7 +46,12 @@ before(async function () {
     this.timeout(120_000);
     const config = readStackConfig(root, "dev");
     const run = await runOffline({ stack: "dev", config, baseDir: root, identities, paths, details: false });
-    needs = new Map([...preflightVms(run)].map(([cloud, vms]) => [cloud, { config: paths.find((p) => p.identity.cloud === cloud)!.configure(configSourceOf(config), "Pulumi.dev.yaml"), vms }]));
+    needs = new Map(
+        [...preflightVms(run)].map(([cloud, vms]) => [
+            cloud,
+            { config: paths.find((p) => p.identity.cloud === cloud)!.configure(configSourceOf(config), "Pulumi.dev.yaml"), vms },
+        ]),
+    );
 });
 
 const line = (f: PreflightFinding) => `${f.verdict} ${f.cloud} ${f.check} ${f.scope}: ${f.message}`;
@@ -67,7 +72,11 @@ describe("preflight (npm run plan -- --preflight)", () => {
         const findings = await runPreflight(preflights, needs, new FixtureCli("ready"));
         assert.deepEqual(failures(findings), []);
         for (const cloud of ["aws", "azure", "gcp"]) {
-            for (const check of ["quota", "tags", "permissions"]) assert.ok(findings.some((f) => f.cloud === cloud && f.check === check && f.verdict === "ok"), `${cloud} ${check}: ${findings.map(line).join("\n")}`);
+            for (const check of ["quota", "tags", "permissions"])
+                assert.ok(
+                    findings.some((f) => f.cloud === cloud && f.check === check && f.verdict === "ok"),
+                    `${cloud} ${check}: ${findings.map(line).join("\n")}`,
+                );
         }
         assert.match(renderPreflight(findings), /^Preflight: nothing blocks pulumi up/m);
     });
@@ -89,26 +98,51 @@ describe("preflight (npm run plan -- --preflight)", () => {
             /^fail gcp tags my-project: custom\.requireCostCenter \(ALLOW when .*\) tests labels data-class, which the stack's labels lack/,
             /^fail gcp permissions my-project: the caller lacks 1 of \d+ permissions the stack uses: compute\.snapshots\.create/,
         ];
-        for (const re of expect) assert.ok(failed.some((f) => re.test(f)), `no finding like ${re}:\n${failed.join("\n")}`);
+        for (const re of expect)
+            assert.ok(
+                failed.some((f) => re.test(f)),
+                `no finding like ${re}:\n${failed.join("\n")}`,
+            );
         assert.equal(failed.length, expect.length, failed.join("\n"));
         // Tight but fitting is a warning: GCP's CPUS leave under 10 % after the rescue VM.
-        assert.ok(findings.some((f) => f.verdict === "warn" && /^CPUS \(1 × e2-standard-2, 2 each\): the plan needs 2, 20 of 24 in use/.test(f.message)));
+        assert.ok(
+            findings.some(
+                (f) => f.verdict === "warn" && /^CPUS \(1 × e2-standard-2, 2 each\): the plan needs 2, 20 of 24 in use/.test(f.message),
+            ),
+        );
         // A policy key the stack's tags carry as asked passes; one on resources the stack never creates is not reported.
-        assert.ok(findings.some((f) => f.cloud === "aws" && f.verdict === "ok" && /^cost-center fits the tag policy on ec2:volume$/.test(f.message)));
+        assert.ok(
+            findings.some(
+                (f) => f.cloud === "aws" && f.verdict === "ok" && /^cost-center fits the tag policy on ec2:volume$/.test(f.message),
+            ),
+        );
         assert.ok(!findings.some((f) => /\bproject\b.*rds:db/.test(f.message)));
         assert.match(renderPreflight(findings), /^Preflight: 9 check\(s\) failed/m);
     });
 
     it("says what it could not check and why, without stopping the other checks", async () => {
         const cli = new FixtureCli("ready", {
-            "organizations describe-effective-policy": "An error occurred (AccessDeniedException) when calling the DescribeEffectivePolicy operation: not authorized",
+            "organizations describe-effective-policy":
+                "An error occurred (AccessDeniedException) when calling the DescribeEffectivePolicy operation: not authorized",
             "policy assignment list": "ERROR: (AuthorizationFailed) The client does not have authorization",
         });
         const findings = await runPreflight(preflights, needs, cli);
-        assert.ok(findings.some((f) => f.cloud === "aws" && f.check === "tags" && f.verdict === "not-checked" && /AccessDeniedException/.test(f.message)));
-        assert.ok(findings.some((f) => f.cloud === "azure" && f.check === "tags" && f.verdict === "not-checked" && /AuthorizationFailed/.test(f.message)));
+        assert.ok(
+            findings.some(
+                (f) => f.cloud === "aws" && f.check === "tags" && f.verdict === "not-checked" && /AccessDeniedException/.test(f.message),
+            ),
+        );
+        assert.ok(
+            findings.some(
+                (f) => f.cloud === "azure" && f.check === "tags" && f.verdict === "not-checked" && /AuthorizationFailed/.test(f.message),
+            ),
+        );
         assert.ok(findings.some((f) => f.cloud === "aws" && f.check === "quota" && f.verdict === "ok"));
-        const orgless = await runPreflight(preflights, new Map([["aws", needs.get("aws")!]]), new FixtureCli("ready", { "organizations describe-effective-policy": "An error occurred (AWSOrganizationsNotInUseException)" }));
+        const orgless = await runPreflight(
+            preflights,
+            new Map([["aws", needs.get("aws")!]]),
+            new FixtureCli("ready", { "organizations describe-effective-policy": "An error occurred (AWSOrganizationsNotInUseException)" }),
+        );
         assert.ok(orgless.some((f) => f.check === "tags" && f.verdict === "ok" && /no tag policy applies/.test(f.message)));
     });
 
@@ -116,38 +150,84 @@ describe("preflight (npm run plan -- --preflight)", () => {
         const findings = await runPreflight(preflights, needs, new FixtureCli("signed-out"));
         assert.ok(findings.length >= 3, findings.map(line).join("\n"));
         assert.deepEqual(findings.filter((f) => f.verdict !== "not-checked").map(line), []);
-        for (const cloud of ["aws", "azure", "gcp"]) assert.ok(findings.some((f) => f.cloud === cloud), cloud);
+        for (const cloud of ["aws", "azure", "gcp"])
+            assert.ok(
+                findings.some((f) => f.cloud === cloud),
+                cloud,
+            );
         // Each quotes the line that says what went wrong, not the CLI's closing advice.
-        assert.ok(findings.filter((f) => f.cloud === "aws").every((f) => /Unable to locate credentials/.test(f.message)), findings.map(line).join("\n"));
-        assert.ok(findings.filter((f) => f.cloud === "gcp").every((f) => /You do not currently have an active account selected/.test(f.message)), findings.map(line).join("\n"));
-        assert.ok(findings.some((f) => f.cloud === "azure" && /Please run 'az login' to setup account/.test(f.message)), findings.map(line).join("\n"));
-        assert.ok(findings.some((f) => f.cloud === "azure" && f.check === "quota" && /could not be read: the CLI crashed: ModuleNotFoundError: No module named 'azure\.mgmt\.compute\.v2022_11_01'$/.test(f.message)), findings.map(line).join("\n"));
-        assert.ok(!findings.some((f) => /az feedback|to select an already authenticated account|^[^:]*:\s*$/.test(f.message)), findings.map(line).join("\n"));
+        assert.ok(
+            findings.filter((f) => f.cloud === "aws").every((f) => /Unable to locate credentials/.test(f.message)),
+            findings.map(line).join("\n"),
+        );
+        assert.ok(
+            findings.filter((f) => f.cloud === "gcp").every((f) => /You do not currently have an active account selected/.test(f.message)),
+            findings.map(line).join("\n"),
+        );
+        assert.ok(
+            findings.some((f) => f.cloud === "azure" && /Please run 'az login' to setup account/.test(f.message)),
+            findings.map(line).join("\n"),
+        );
+        assert.ok(
+            findings.some(
+                (f) =>
+                    f.cloud === "azure" &&
+                    f.check === "quota" &&
+                    /could not be read: the CLI crashed: ModuleNotFoundError: No module named 'azure\.mgmt\.compute\.v2022_11_01'$/.test(
+                        f.message,
+                    ),
+            ),
+            findings.map(line).join("\n"),
+        );
+        assert.ok(
+            !findings.some((f) => /az feedback|to select an already authenticated account|^[^:]*:\s*$/.test(f.message)),
+            findings.map(line).join("\n"),
+        );
         const text = renderPreflight(findings);
         assert.doesNotMatch(text, /nothing blocks pulumi up/);
         assert.match(text, /^ {2}NOT CHECKED aws permissions: the preflight could not run: Unable to locate credentials/m);
-        assert.match(text, new RegExp(`^Preflight: not checked: ${findings.length} \\(0 ok, 0 warning\\(s\\)\\) — pulumi up is not cleared; .* pass --allow-skipped to accept\\.$`, "m"));
+        assert.match(
+            text,
+            new RegExp(
+                `^Preflight: not checked: ${findings.length} \\(0 ok, 0 warning\\(s\\)\\) — pulumi up is not cleared; .* pass --allow-skipped to accept\\.$`,
+                "m",
+            ),
+        );
         assert.equal(preflightOutcome(findings).outcome, "notChecked");
         const accepted = preflightOutcome(findings, { allowNotChecked: true });
         assert.equal(accepted.outcome, "ok");
-        assert.match(accepted.summary, new RegExp(`nothing failed \\(0 ok, 0 warning\\(s\\)\\); ${findings.length} not checked, accepted by --allow-skipped`));
+        assert.match(
+            accepted.summary,
+            new RegExp(`nothing failed \\(0 ok, 0 warning\\(s\\)\\); ${findings.length} not checked, accepted by --allow-skipped`),
+        );
         // One check not made among passes still holds pulumi up back; a failure wins over it.
-        const ready = await runPreflight(preflights, needs, new FixtureCli("ready", { "iam simulate-principal-policy": cliError("aws-expired-token") }));
+        const ready = await runPreflight(
+            preflights,
+            needs,
+            new FixtureCli("ready", { "iam simulate-principal-policy": cliError("aws-expired-token") }),
+        );
         assert.deepEqual(ready.filter((f) => f.verdict === "not-checked").map(line), [
             "not-checked aws permissions 123456789012: the permissions of arn:aws:iam::123456789012:role/ops/bootloop-deployer could not be simulated: An error occurred (ExpiredToken) when calling the GetCallerIdentity operation (reached max retries: 0): The security token included in the request is expired",
         ]);
         assert.equal(preflightOutcome(ready).outcome, "notChecked");
-        assert.equal(preflightOutcome([...ready, { cloud: "gcp", scope: "p", check: "quota", verdict: "fail", message: "short" }]).outcome, "checkFailed");
+        assert.equal(
+            preflightOutcome([...ready, { cloud: "gcp", scope: "p", check: "quota", verdict: "fail", message: "short" }]).outcome,
+            "checkFailed",
+        );
     });
 
     it("counts a quota the cloud does not report, or a disk it cannot size, as NOT CHECKED, never left out", async () => {
-        const cli = new FixtureCli("ready", {}, {
-            "vm list-usage": JSON.stringify([{ name: { value: "standardDSv5Family" }, currentValue: 0, limit: 10 }]),
-            "compute regions describe": JSON.stringify({ name: "us-central1", quotas: [{ metric: "CPUS", limit: 24, usage: 0 }] }),
-            "compute project-info describe": JSON.stringify({ quotas: [] }),
-            "compute disks list": "[]",
-            "auth print-access-token": "\n",
-        });
+        const cli = new FixtureCli(
+            "ready",
+            {},
+            {
+                "vm list-usage": JSON.stringify([{ name: { value: "standardDSv5Family" }, currentValue: 0, limit: 10 }]),
+                "compute regions describe": JSON.stringify({ name: "us-central1", quotas: [{ metric: "CPUS", limit: 24, usage: 0 }] }),
+                "compute project-info describe": JSON.stringify({ quotas: [] }),
+                "compute disks list": "[]",
+                "auth print-access-token": "\n",
+            },
+        );
         const findings = await runPreflight(preflights, new Map([...needs].filter(([cloud]) => cloud !== "aws")), cli);
         const unchecked = findings.filter((f) => f.verdict === "not-checked").map(line);
         const expect = [
@@ -157,34 +237,84 @@ describe("preflight (npm run plan -- --preflight)", () => {
             /^not-checked gcp quota my-project: no SNAPSHOTS quota reported/,
             /^not-checked gcp permissions my-project: no access token from gcloud: gcloud printed no token$/,
         ];
-        for (const re of expect) assert.ok(unchecked.some((f) => re.test(f)), `no finding like ${re}:\n${unchecked.join("\n")}`);
+        for (const re of expect)
+            assert.ok(
+                unchecked.some((f) => re.test(f)),
+                `no finding like ${re}:\n${unchecked.join("\n")}`,
+            );
         assert.equal(unchecked.length, expect.length, unchecked.join("\n"));
         assert.equal(preflightOutcome(findings).outcome, "notChecked");
     });
 
     it("quotes the line of a CLI's error that says what went wrong, as the real CLIs print it", () => {
         // az 2.45's real crash (vm list-usage here): the last line is a footer, the first a header.
-        assert.equal(errorLine(cliError("az-crash")), "the CLI crashed: ModuleNotFoundError: No module named 'azure.mgmt.compute.v2022_11_01'");
+        assert.equal(
+            errorLine(cliError("az-crash")),
+            "the CLI crashed: ModuleNotFoundError: No module named 'azure.mgmt.compute.v2022_11_01'",
+        );
         assert.equal(errorLine(cliError("az-not-logged-in")), "ERROR: Please run 'az login' to setup account.");
-        assert.equal(errorLine(cliError("aws-no-credentials")), 'Unable to locate credentials. You can configure credentials by running "aws configure".');
-        assert.equal(errorLine(cliError("aws-expired-token")), "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation (reached max retries: 0): The security token included in the request is expired");
-        assert.equal(errorLine(cliError("gcloud-no-account")), "ERROR: (gcloud.compute.regions.describe) You do not currently have an active account selected.");
-        assert.equal(errorLine(cliError("gcloud-token-no-account")), "ERROR: (gcloud.auth.print-access-token) You do not currently have an active account selected.");
+        assert.equal(
+            errorLine(cliError("aws-no-credentials")),
+            'Unable to locate credentials. You can configure credentials by running "aws configure".',
+        );
+        assert.equal(
+            errorLine(cliError("aws-expired-token")),
+            "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation (reached max retries: 0): The security token included in the request is expired",
+        );
+        assert.equal(
+            errorLine(cliError("gcloud-no-account")),
+            "ERROR: (gcloud.compute.regions.describe) You do not currently have an active account selected.",
+        );
+        assert.equal(
+            errorLine(cliError("gcloud-token-no-account")),
+            "ERROR: (gcloud.auth.print-access-token) You do not currently have an active account selected.",
+        );
         // A warning before the error, a retry wrapper around it, and a bound on its length.
-        assert.equal(errorLine("WARNING: deprecated\nERROR: (AuthorizationFailed) denied\nCode: AuthorizationFailed"), "ERROR: (AuthorizationFailed) denied");
-        assert.equal(errorLine("still throttled or busy after 10 minutes: An error occurred (Throttling)"), "still throttled or busy after 10 minutes: An error occurred (Throttling)");
+        assert.equal(
+            errorLine("WARNING: deprecated\nERROR: (AuthorizationFailed) denied\nCode: AuthorizationFailed"),
+            "ERROR: (AuthorizationFailed) denied",
+        );
+        assert.equal(
+            errorLine("still throttled or busy after 10 minutes: An error occurred (Throttling)"),
+            "still throttled or busy after 10 minutes: An error occurred (Throttling)",
+        );
         assert.equal(errorLine(`ERROR: ${"x".repeat(400)}`).length, 300);
     });
 
-    it("says why an HTTPS call could not be made, not just \"fetch failed\"", async () => {
-        const offline: typeof fetch = () => Promise.reject(new TypeError("fetch failed", { cause: Object.assign(new Error("getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com"), { code: "ENOTFOUND" }) }));
+    it('says why an HTTPS call could not be made, not just "fetch failed"', async () => {
+        const offline: typeof fetch = () =>
+            Promise.reject(
+                new TypeError("fetch failed", {
+                    cause: Object.assign(new Error("getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com"), { code: "ENOTFOUND" }),
+                }),
+            );
         const gate = new PreflightGate(new DiscoveryGate(cloudWatches, 1), offline, () => Promise.resolve());
-        const call = { cloud: "gcp", scope: "p", op: "projects testIamPermissions", url: "https://cloudresourcemanager.googleapis.com/v1/projects/p:testIamPermissions", method: "POST" as const, token: "t" };
-        await assert.rejects(gate.fetchJson(call), (err: Error) => err instanceof CliError && err.message === "projects testIamPermissions: fetch failed: getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com");
+        const call = {
+            cloud: "gcp",
+            scope: "p",
+            op: "projects testIamPermissions",
+            url: "https://cloudresourcemanager.googleapis.com/v1/projects/p:testIamPermissions",
+            method: "POST" as const,
+            token: "t",
+        };
+        await assert.rejects(
+            gate.fetchJson(call),
+            (err: Error) =>
+                err instanceof CliError &&
+                err.message === "projects testIamPermissions: fetch failed: getaddrinfo ENOTFOUND cloudresourcemanager.googleapis.com",
+        );
     });
 
     it("shows the clouds' text on a terminal without its escape sequences", () => {
-        const text = renderPreflight([{ cloud: "azure", scope: "s", check: "tags", verdict: "not-checked", message: `policy assignments could not be read: ${errorLine("ERROR: \x1b]0;owned\x07denied\x1b[2J")}` }]);
+        const text = renderPreflight([
+            {
+                cloud: "azure",
+                scope: "s",
+                check: "tags",
+                verdict: "not-checked",
+                message: `policy assignments could not be read: ${errorLine("ERROR: \x1b]0;owned\x07denied\x1b[2J")}`,
+            },
+        ]);
         // eslint-disable-next-line no-control-regex -- ESC and BEL are what the shown text must not hold
         assert.doesNotMatch(text, /\x1b|\x07/);
         assert.match(text, /NOT CHECKED azure tags s: policy assignments could not be read: ERROR: denied/);
@@ -193,7 +323,14 @@ describe("preflight (npm run plan -- --preflight)", () => {
     it("keeps its calls per scope, not per VM: 2,000 VMs in one region cost a handful more calls than 2", async () => {
         const aws = needs.get("aws")!;
         const many = (n: number): PreflightVm[] =>
-            Array.from({ length: n }, (_, i) => ({ label: `aws us-east-1/i-${i}`, fields: { region: "us-east-1", instanceId: `i-${i.toString(16).padStart(17, "0")}` }, strategy: "repair", rescue: { member: `r-${Math.floor(i / 20)}`, capacity: 20 }, snapshots: 1, newDisks: 2 }));
+            Array.from({ length: n }, (_, i) => ({
+                label: `aws us-east-1/i-${i}`,
+                fields: { region: "us-east-1", instanceId: `i-${i.toString(16).padStart(17, "0")}` },
+                strategy: "repair",
+                rescue: { member: `r-${Math.floor(i / 20)}`, capacity: 20 },
+                snapshots: 1,
+                newDisks: 2,
+            }));
         const count = async (n: number) => {
             const cli = new FixtureCli("ready");
             await runPreflight(preflights, new Map([["aws", { ...aws, vms: many(n) }]]), cli);
@@ -234,7 +371,10 @@ describe("preflight (npm run plan -- --preflight)", () => {
             const rest = words.join(" ");
             if (command === "aws") {
                 const [service, action] = rest.split(" ");
-                const name = `${service.replace("service-quotas", "servicequotas")}:${action.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("")}`;
+                const name = `${service.replace("service-quotas", "servicequotas")}:${action
+                    .split("-")
+                    .map((w) => w[0].toUpperCase() + w.slice(1))
+                    .join("")}`;
                 assert.ok(/:(Describe|Get|List|Simulate)/.test(name), `${name} is not a read`);
                 assert.ok(deployerAllows(name), `deployer-policy.json lacks ${name}`);
             } else if (command === "az") {
@@ -257,31 +397,37 @@ describe("preflight (npm run plan -- --preflight)", () => {
         assert.ok(!cli.calls.some((c) => c.args.some((a) => a.includes("ya29"))));
     });
 
-    (realCliSkip() ? describe.skip : describe)("every call, against the real aws, gcloud and az (network namespace, loopback only)", function () {
-        this.timeout(900_000);
-        it("is accepted by the real CLI's parser", async () => {
-            assertRealClis();
-            const cli = new FixtureCli("tight");
-            await runPreflight(preflights, needs, cli);
-            const seen = new Set<string>();
-            const spec: { cli: Cli; argv: string[] }[] = [];
-            for (const c of cli.calls) {
-                const key = `${c.command} ${c.op} ${c.args.filter((a) => a.startsWith("--")).join(" ")}`;
-                if (!seen.has(key)) {
-                    seen.add(key);
-                    spec.push({ cli: c.command as Cli, argv: c.args });
+    (realCliSkip() ? describe.skip : describe)(
+        "every call, against the real aws, gcloud and az (network namespace, loopback only)",
+        function () {
+            this.timeout(900_000);
+            it("is accepted by the real CLI's parser", async () => {
+                assertRealClis();
+                const cli = new FixtureCli("tight");
+                await runPreflight(preflights, needs, cli);
+                const seen = new Set<string>();
+                const spec: { cli: Cli; argv: string[] }[] = [];
+                for (const c of cli.calls) {
+                    const key = `${c.command} ${c.op} ${c.args.filter((a) => a.startsWith("--")).join(" ")}`;
+                    if (!seen.has(key)) {
+                        seen.add(key);
+                        spec.push({ cli: c.command as Cli, argv: c.args });
+                    }
                 }
-            }
-            assert.ok(spec.length >= 20, `${spec.length} distinct calls`);
-            assert.deepEqual(notAccepted(replayThroughRealClis(spec)), []);
-        });
-    });
+                assert.ok(spec.length >= 20, `${spec.length} distinct calls`);
+                assert.deepEqual(notAccepted(replayThroughRealClis(spec)), []);
+            });
+        },
+    );
 });
 
 describe("npm run plan -- --preflight, end to end", function () {
     this.timeout(300_000);
     /** Runs the plan script with stand-in CLIs on PATH and a local resource manager; resolves with its exit code and output. */
-    async function planWithPreflight(world: World, extra: string[] = []): Promise<{ code: number | null; stdout: string; calls: string[] }> {
+    async function planWithPreflight(
+        world: World,
+        extra: string[] = [],
+    ): Promise<{ code: number | null; stdout: string; calls: string[] }> {
         const http = await import("http");
         const { spawn } = await import("child_process");
         const fs = await import("fs");
@@ -293,7 +439,9 @@ describe("npm run plan -- --preflight, end to end", function () {
             let body = "";
             req.on("data", (d) => (body += d));
             req.on("end", () => {
-                const ok = req.headers.authorization === "Bearer ya29.fixture-token" && /\/v1\/projects\/my-project:testIamPermissions$/.test(req.url ?? "");
+                const ok =
+                    req.headers.authorization === "Bearer ya29.fixture-token" &&
+                    /\/v1\/projects\/my-project:testIamPermissions$/.test(req.url ?? "");
                 res.writeHead(ok ? 200 : 403, { "content-type": "application/json" });
                 res.end(JSON.stringify(ok ? testIamPermissions(JSON.parse(body), world) : { error: { message: "denied" } }));
             });
@@ -302,13 +450,25 @@ describe("npm run plan -- --preflight, end to end", function () {
         const port = (server.address() as { port: number }).port;
         try {
             return await new Promise((resolve) => {
-                const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "cli/plan.ts"), "--stack", "dev", "--preflight", ...extra], {
-                    cwd: root,
-                    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, PREFLIGHT_WORLD: world, PREFLIGHT_LOG: log, CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `http://127.0.0.1:${port}/` },
-                });
+                const child = spawn(
+                    process.execPath,
+                    ["-r", "ts-node/register/transpile-only", path.join(root, "cli/plan.ts"), "--stack", "dev", "--preflight", ...extra],
+                    {
+                        cwd: root,
+                        env: {
+                            ...process.env,
+                            PATH: `${bin}:${process.env.PATH}`,
+                            PREFLIGHT_WORLD: world,
+                            PREFLIGHT_LOG: log,
+                            CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `http://127.0.0.1:${port}/`,
+                        },
+                    },
+                );
                 let stdout = "";
                 child.stdout.on("data", (d) => (stdout += d));
-                child.on("close", (code) => resolve({ code, stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] }));
+                child.on("close", (code) =>
+                    resolve({ code, stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] }),
+                );
             });
         } finally {
             server.close();
@@ -333,7 +493,10 @@ describe("npm run plan -- --preflight, end to end", function () {
         assert.doesNotMatch(out.stdout, /nothing blocks pulumi up|^ {2}ok /m);
         assert.match(out.stdout, /^ {2}NOT CHECKED aws permissions: the preflight could not run: Unable to locate credentials\./m);
         assert.match(out.stdout, /^ {2}NOT CHECKED azure quota .*: the CLI crashed: ModuleNotFoundError: /m);
-        assert.match(out.stdout, /^ {2}NOT CHECKED gcp permissions my-project: no access token from gcloud: ERROR: \(gcloud\.auth\.print-access-token\) You do not currently have an active account selected\.$/m);
+        assert.match(
+            out.stdout,
+            /^ {2}NOT CHECKED gcp permissions my-project: no access token from gcloud: ERROR: \(gcloud\.auth\.print-access-token\) You do not currently have an active account selected\.$/m,
+        );
         assert.match(out.stdout, /^Preflight: not checked: \d+ \(0 ok, 0 warning\(s\)\) — pulumi up is not cleared; .*--allow-skipped/m);
         const accepted = await planWithPreflight("signed-out", ["--allow-skipped"]);
         assert.equal(accepted.code, 0, accepted.stdout);

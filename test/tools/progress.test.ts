@@ -30,7 +30,10 @@ before(async function () {
 function parse(text: string, size: number): { values: unknown[]; skipped: string[] } {
     const values: unknown[] = [];
     const skipped: string[] = [];
-    const s = new JsonObjectStream((v) => values.push(v), (t) => skipped.push(t));
+    const s = new JsonObjectStream(
+        (v) => values.push(v),
+        (t) => skipped.push(t),
+    );
     for (let i = 0; i < text.length; i += size) s.push(text.slice(i, i + size));
     s.end();
     return { values, skipped };
@@ -38,7 +41,7 @@ function parse(text: string, size: number): { values: unknown[]; skipped: string
 
 describe("watch: the engine's event stream", () => {
     it("splits indented events (pulumi up --json) and one-per-line events (--event-log), however the chunks fall", () => {
-        const events = [{ a: 1, s: "with } and { and \\\" inside" }, { b: [1, { c: "}" }] }, { d: "\u2028 x" }];
+        const events = [{ a: 1, s: 'with } and { and \\" inside' }, { b: [1, { c: "}" }] }, { d: "\u2028 x" }];
         for (const text of [asJsonStream(events), asEventLog(events)]) {
             for (const size of [1, 2, 3, 7, 64, 100_000]) assert.deepEqual(parse(text, size).values, events, `chunks of ${size}`);
         }
@@ -77,7 +80,10 @@ describe("watch: the input is this stack's engine events", () => {
     });
 
     it("a hostile stack name in a URN is shown terminal-safe", () => {
-        const problem = new EventInputCheck("dev").value({ sequence: 0, diagnosticEvent: { urn: "urn:pulumi:x\x1b]0;owned\x07y::p::t::n", message: "", severity: "info" } })!;
+        const problem = new EventInputCheck("dev").value({
+            sequence: 0,
+            diagnosticEvent: { urn: "urn:pulumi:x\x1b]0;owned\x07y::p::t::n", message: "", severity: "info" },
+        })!;
         assert.match(problem, /^event 1 is stack "xy"'s \(urn:pulumi:xy::p::t::n\)/);
         // eslint-disable-next-line no-control-regex -- control characters are what the message must not hold
         assert.doesNotMatch(problem, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
@@ -116,7 +122,9 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
         assert.match(failure[0].reason!, /^repair of app-02-[0-9a-f]+: the engine found no Windows volume/);
         assert.doesNotMatch(failure[0].reason!, /<\{%|error:/, "colour codes and the engine's prefix are gone");
         // The failure is reported when it happens, before the wave that holds it ends; the canary's wave ends first.
-        const order = changes.filter((c) => c.kind === "failed" || c.kind === "wave-done").map((c) => (c.kind === "failed" ? `failed ${c.vm!.label}` : `wave ${c.wave}`));
+        const order = changes
+            .filter((c) => c.kind === "failed" || c.kind === "wave-done")
+            .map((c) => (c.kind === "failed" ? `failed ${c.vm!.label}` : `wave ${c.wave}`));
         assert.deepEqual(order, ["wave 0", `failed ${FAILED_VM}`, "wave 1"]);
         assert.deepEqual(progress.otherFailures(), [], "the engine's closing 'update failed' is not another failure");
         assert.equal(progress.ended?.result, "failed");
@@ -140,8 +148,16 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
         const rescue = plan.resources.find((n) => n.startsWith("rescue-"))!;
         const urn = `urn:pulumi:dev::bootloop-rescue::aws:ec2/instance:Instance::${rescue}`;
         assert.deepEqual(progress.apply({ diagnosticEvent: { urn, message: "creating\n", severity: "info" } }), []);
-        const changes = progress.apply({ diagnosticEvent: { urn, message: "<{%fg 1%}>error: InsufficientInstanceCapacity: no capacity in us-east-1b\n", severity: "error" } });
-        assert.deepEqual(changes, [{ kind: "other-failure", resource: rescue, reason: "InsufficientInstanceCapacity: no capacity in us-east-1b" }]);
+        const changes = progress.apply({
+            diagnosticEvent: {
+                urn,
+                message: "<{%fg 1%}>error: InsufficientInstanceCapacity: no capacity in us-east-1b\n",
+                severity: "error",
+            },
+        });
+        assert.deepEqual(changes, [
+            { kind: "other-failure", resource: rescue, reason: "InsufficientInstanceCapacity: no capacity in us-east-1b" },
+        ]);
         assert.deepEqual(progress.apply({ resOpFailedEvent: { metadata: { urn }, status: 1, steps: 1 } }), []);
     });
 
@@ -149,12 +165,16 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
         const progress = new FleetProgress(plan);
         progress.apply({ cancelEvent: {} });
         assert.equal(progress.ended?.result, "cancelled");
-        assert.match(verdictText(progress), /^update ended without the engine's summary \(cancelled, or stopped before it deployed\): 11 of 11 VMs not verified/);
+        assert.match(
+            verdictText(progress),
+            /^update ended without the engine's summary \(cancelled, or stopped before it deployed\): 11 of 11 VMs not verified/,
+        );
     });
 
     it("a re-run's unchanged steps (op same) count as verified", () => {
         const progress = new FleetProgress(plan);
-        for (const name of plan.resources) progress.apply({ resOutputsEvent: { metadata: { op: "same", urn: `urn:pulumi:dev::p::t::${name}` } } });
+        for (const name of plan.resources)
+            progress.apply({ resOutputsEvent: { metadata: { op: "same", urn: `urn:pulumi:dev::p::t::${name}` } } });
         assert.equal(progress.total().verified, plan.vms.length);
     });
 
@@ -163,7 +183,10 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
         for (const e of recorded()) progress.apply(e);
         const line = summaryLine(progress, "dev", "wave 1 of 2 done");
         assert.ok(!line.includes("\n") && line.length <= 500, line);
-        assert.match(line, /^bootloop-rescue dev: wave 1 of 2 done\. Overall 11 VMs: 10 verified, 1 failed, 0 in flight, 0 waiting; first failure azure rg-app\/app-02: repair of app-02/);
+        assert.match(
+            line,
+            /^bootloop-rescue dev: wave 1 of 2 done\. Overall 11 VMs: 10 verified, 1 failed, 0 in flight, 0 waiting; first failure azure rg-app\/app-02: repair of app-02/,
+        );
     });
 
     it("the chat line escapes a reason's markup and, cut at 500 characters, never splits an escape", () => {
@@ -171,7 +194,13 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
         // Every offset of the cut against the escapes' 4 and 5 characters.
         for (let pad = 0; pad < 10; pad++) {
             const progress = new FleetProgress(plan);
-            progress.apply({ diagnosticEvent: { urn: `urn:pulumi:dev::p::t::${step}`, message: `error: ${"x".repeat(pad)}${"<>".repeat(200)}\n`, severity: "error" } });
+            progress.apply({
+                diagnosticEvent: {
+                    urn: `urn:pulumi:dev::p::t::${step}`,
+                    message: `error: ${"x".repeat(pad)}${"<>".repeat(200)}\n`,
+                    severity: "error",
+                },
+            });
             const line = summaryLine(progress, "dev", "FAILED");
             assert.ok(line.length <= 500, String(line.length));
             assert.doesNotMatch(line, /[<>]|&[a-z]*\.\.\.$/, line);
@@ -188,12 +217,31 @@ describe("watch: progress of the recorded update (dev stack, one VM failing its 
 });
 
 describe("watch: an update that fails as a whole (the stack, not a VM's step) is never a success", () => {
-    const stackFailed = { resOpFailedEvent: { metadata: { op: "same", urn: stackUrn("dev"), type: "pulumi:pulumi:Stack", provider: "" }, status: 1, steps: 0 } };
-    const updateFailed = { diagnosticEvent: { urn: stackUrn("dev"), prefix: "error: ", message: "update failed\n", color: "raw", severity: "error" } };
+    const stackFailed = {
+        resOpFailedEvent: {
+            metadata: { op: "same", urn: stackUrn("dev"), type: "pulumi:pulumi:Stack", provider: "" },
+            status: 1,
+            steps: 0,
+        },
+    };
+    const updateFailed = {
+        diagnosticEvent: { urn: stackUrn("dev"), prefix: "error: ", message: "update failed\n", color: "raw", severity: "error" },
+    };
     const policy = (level: "mandatory" | "advisory") => ({
-        policyEvent: { resourceUrn: stackUrn("dev"), message: "every disk must carry cost-center", color: "raw", policyName: "tags", policyPackName: "corp", policyPackVersion: "1", policyPackVersionTag: "1", enforcementLevel: level },
+        policyEvent: {
+            resourceUrn: stackUrn("dev"),
+            message: "every disk must carry cost-center",
+            color: "raw",
+            policyName: "tags",
+            policyPackName: "corp",
+            policyPackVersion: "1",
+            policyPackVersionTag: "1",
+            enforcementLevel: level,
+        },
     });
-    const unscoped = { diagnosticEvent: { prefix: "error: ", message: "error: preview failed: quota exceeded\n", color: "raw", severity: "error" } };
+    const unscoped = {
+        diagnosticEvent: { prefix: "error: ", message: "error: preview failed: quota exceeded\n", color: "raw", severity: "error" },
+    };
 
     for (const [what, tail] of [
         ["the stack's resOpFailedEvent", [stackFailed]],
@@ -215,13 +263,23 @@ describe("watch: an update that fails as a whole (the stack, not a VM's step) is
     it("a mandatory policy violation and an error without a resource are reported with their reasons; an advisory one is not a failure", () => {
         const progress = new FleetProgress(plan);
         assert.deepEqual(progress.apply(policy("advisory")), []);
-        assert.deepEqual(progress.apply(policy("mandatory")), [{ kind: "other-failure", resource: "bootloop-rescue-dev (policy corp/tags)", reason: "every disk must carry cost-center" }]);
-        assert.deepEqual(progress.apply(unscoped), [{ kind: "other-failure", resource: "the update", reason: "preview failed: quota exceeded" }]);
+        assert.deepEqual(progress.apply(policy("mandatory")), [
+            { kind: "other-failure", resource: "bootloop-rescue-dev (policy corp/tags)", reason: "every disk must carry cost-center" },
+        ]);
+        assert.deepEqual(progress.apply(unscoped), [
+            { kind: "other-failure", resource: "the update", reason: "preview failed: quota exceeded" },
+        ]);
     });
 
     it("the engine's 'update failed' with nothing reported before it is said at once; after a VM's failure it adds nothing", () => {
         const alone = new FleetProgress(plan);
-        assert.deepEqual(alone.apply(updateFailed), [{ kind: "other-failure", resource: "the update", reason: "the engine reports the update failed; its reason is in the update's log" }]);
+        assert.deepEqual(alone.apply(updateFailed), [
+            {
+                kind: "other-failure",
+                resource: "the update",
+                reason: "the engine reports the update failed; its reason is in the update's log",
+            },
+        ]);
         assert.deepEqual(alone.apply(stackFailed), []);
         const after = new FleetProgress(plan);
         after.apply(unscoped);
@@ -238,12 +296,20 @@ describe("watch: an update that fails as a whole (the stack, not a VM's step) is
 });
 
 /** Runs `npm run watch` as the project does, with `input` on stdin (or none); resolves when it exits. */
-function runWatch(args: string[], input: string | undefined, env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runWatch(
+    args: string[],
+    input: string | undefined,
+    env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "cli/watch.ts"), ...args], {
-            cwd: root,
-            env: { ...process.env, INIT_CWD: root, TS_NODE_PROJECT: path.join(root, "tsconfig.json"), ...env },
-        });
+        const child = spawn(
+            process.execPath,
+            ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "cli/watch.ts"), ...args],
+            {
+                cwd: root,
+                env: { ...process.env, INIT_CWD: root, TS_NODE_PROJECT: path.join(root, "tsconfig.json"), ...env },
+            },
+        );
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
@@ -274,9 +340,14 @@ describe("npm run watch", function () {
     it("reads pulumi up --json on stdin: the failure with its reason, the tables, and chat posts at the first failure, each wave's end and the end", async () => {
         const hook = await webhookServer();
         try {
-            const out = await runWatch(["--stack", "dev", "--webhook-env", "TEST_HOOK"], fs.readFileSync(RECORDED, "utf8"), { TEST_HOOK: hook.url });
+            const out = await runWatch(["--stack", "dev", "--webhook-env", "TEST_HOOK"], fs.readFileSync(RECORDED, "utf8"), {
+                TEST_HOOK: hook.url,
+            });
             assert.equal(out.status, 1, out.stderr);
-            assert.match(out.stdout, /^FAILED azure rg-app\/app-02 \(wave 1\): repair of app-02-[0-9a-f]+: the engine found no Windows volume/m);
+            assert.match(
+                out.stdout,
+                /^FAILED azure rg-app\/app-02 \(wave 1\): repair of app-02-[0-9a-f]+: the engine found no Windows volume/m,
+            );
             assert.match(out.stdout, /^wave 0 \(canary\) of 2 done: 1 VM: 1 verified/m);
             assert.match(out.stdout, /^1 +azure +0 +0 +0 +0 +2 +1$/m);
             assert.match(out.stdout, /^update failed after 1834 s$/m);
@@ -293,8 +364,17 @@ describe("npm run watch", function () {
     });
 
     it("an update that failed as a whole after its canary exits 1 and says how many VMs were never verified", async () => {
-        const stackFailed = { resOpFailedEvent: { metadata: { op: "same", urn: stackUrn("dev"), type: "pulumi:pulumi:Stack", provider: "" }, status: 1, steps: 0 } };
-        const out = await runWatch(["--stack", "dev"], asJsonStream(updateEvents(plan, "dev", undefined, { waves: [0], beforeSummary: [stackFailed] })));
+        const stackFailed = {
+            resOpFailedEvent: {
+                metadata: { op: "same", urn: stackUrn("dev"), type: "pulumi:pulumi:Stack", provider: "" },
+                status: 1,
+                steps: 0,
+            },
+        };
+        const out = await runWatch(
+            ["--stack", "dev"],
+            asJsonStream(updateEvents(plan, "dev", undefined, { waves: [0], beforeSummary: [stackFailed] })),
+        );
         assert.equal(out.status, 1, out.stdout + out.stderr);
         assert.match(out.stdout, /^update failed after 1834 s: 10 of 11 VMs not verified \(waiting or in flight when it ended\)$/m);
         const quiet = await runWatch(["--stack", "dev"], asJsonStream(updateEvents(plan, "dev", undefined, { waves: [0] })));
@@ -341,7 +421,10 @@ describe("npm run watch", function () {
     it("refuses another stack's events, and events of two stacks mixed, with exit 2 and no verdict", async () => {
         const other = await runWatch(["--stack", "dev"], asJsonStream(updateEvents(plan, "prod")));
         assert.equal(other.status, 2, other.stdout + other.stderr);
-        assert.match(other.stderr, /^npm run watch: event 2 is stack "prod"'s \(urn:pulumi:prod::bootloop-rescue::pulumi:pulumi:Stack::bootloop-rescue-prod\), not --stack dev's: watch the stack the update runs$/m);
+        assert.match(
+            other.stderr,
+            /^npm run watch: event 2 is stack "prod"'s \(urn:pulumi:prod::bootloop-rescue::pulumi:pulumi:Stack::bootloop-rescue-prod\), not --stack dev's: watch the stack the update runs$/m,
+        );
         assert.doesNotMatch(other.stdout, /^update /m);
         const events = updateEvents(plan, "dev");
         const mixed = [...events.slice(0, 30), ...updateEvents(plan, "qa").slice(2, 4), ...events.slice(30)];
@@ -349,7 +432,10 @@ describe("npm run watch", function () {
         fs.writeFileSync(log, asEventLog(mixed));
         const both = await runWatch(["--stack", "dev", "--events", log], undefined);
         assert.equal(both.status, 2, both.stdout + both.stderr);
-        assert.match(both.stderr, /^npm run watch: event 31 is stack "qa"'s \(urn:pulumi:qa::[^)]*\), but the events before it and --stack are dev's: the input mixes two updates$/m);
+        assert.match(
+            both.stderr,
+            /^npm run watch: event 31 is stack "qa"'s \(urn:pulumi:qa::[^)]*\), but the events before it and --stack are dev's: the input mixes two updates$/m,
+        );
         assert.doesNotMatch(both.stdout, /^update /m);
     });
 
@@ -370,32 +456,71 @@ describe("npm run watch", function () {
         ].join("\n");
         const out = await runWatch(["--stack", "dev"], text);
         assert.equal(out.status, 2, out.stdout + out.stderr);
-        assert.match(out.stderr, /this is pulumi's text output, not its events: use `pulumi up --json` \(or `pulumi up --event-log FILE` and --events FILE\)/);
+        assert.match(
+            out.stderr,
+            /this is pulumi's text output, not its events: use `pulumi up --json` \(or `pulumi up --event-log FILE` and --events FILE\)/,
+        );
         assert.doesNotMatch(out.stdout, /^update |ended before the update did/m);
     });
 
     it("text from guests, clouds and the engine reaches the terminal without escapes and the chat without mentions or links", async () => {
-        const HOSTILE = "\x1b]0;owned\x07\x1b]52;c;ZWNobyBoaQ==\x07\x1b[2J\x1bc\x07 <!channel> @here <https://evil.example|click> \u202eevil\x9b31m done";
+        const HOSTILE =
+            "\x1b]0;owned\x07\x1b]52;c;ZWNobyBoaQ==\x07\x1b[2J\x1bc\x07 <!channel> @here <https://evil.example|click> \u202eevil\x9b31m done";
         const rescue = plan.resources.find((n) => n.startsWith("rescue-"))!;
-        const events = updateEvents(plan, "dev", { vm: FAILED_VM, step: "repair", reason: `no Windows volume ${HOSTILE}` }, {
-            beforeSummary: [
-                { diagnosticEvent: { urn: `urn:pulumi:dev::bootloop-rescue::aws:ec2/instance:Instance::${rescue}`, message: `error: ${HOSTILE}\n`, color: "raw", severity: "error" } },
-                { diagnosticEvent: { urn: `urn:pulumi:dev::bootloop-rescue::aws:ec2/instance:Instance::bad\x1b[2Jname`, message: `error: ${HOSTILE}\n`, color: "raw", severity: "error" } },
-                { policyEvent: { resourceUrn: stackUrn("dev"), message: HOSTILE, color: "raw", policyName: `tags${HOSTILE}`, policyPackName: "corp", policyPackVersion: "1", policyPackVersionTag: "1", enforcementLevel: "mandatory" } },
-                { diagnosticEvent: { message: `error: ${HOSTILE}\n`, color: "raw", severity: "error" } },
-            ],
-        });
+        const events = updateEvents(
+            plan,
+            "dev",
+            { vm: FAILED_VM, step: "repair", reason: `no Windows volume ${HOSTILE}` },
+            {
+                beforeSummary: [
+                    {
+                        diagnosticEvent: {
+                            urn: `urn:pulumi:dev::bootloop-rescue::aws:ec2/instance:Instance::${rescue}`,
+                            message: `error: ${HOSTILE}\n`,
+                            color: "raw",
+                            severity: "error",
+                        },
+                    },
+                    {
+                        diagnosticEvent: {
+                            urn: `urn:pulumi:dev::bootloop-rescue::aws:ec2/instance:Instance::bad\x1b[2Jname`,
+                            message: `error: ${HOSTILE}\n`,
+                            color: "raw",
+                            severity: "error",
+                        },
+                    },
+                    {
+                        policyEvent: {
+                            resourceUrn: stackUrn("dev"),
+                            message: HOSTILE,
+                            color: "raw",
+                            policyName: `tags${HOSTILE}`,
+                            policyPackName: "corp",
+                            policyPackVersion: "1",
+                            policyPackVersionTag: "1",
+                            enforcementLevel: "mandatory",
+                        },
+                    },
+                    { diagnosticEvent: { message: `error: ${HOSTILE}\n`, color: "raw", severity: "error" } },
+                ],
+            },
+        );
         const outputs = events.find((e) => e.resOutputsEvent) as { resOutputsEvent: { metadata: Record<string, unknown> } };
         outputs.resOutputsEvent.metadata.new = { outputs: { stdout: HOSTILE } };
         const hook = await webhookServer();
         try {
-            const out = await runWatch(["--stack", "dev", "--webhook-env", "TEST_HOOK", "--interval", "0"], asJsonStream(events), { TEST_HOOK: hook.url });
+            const out = await runWatch(["--stack", "dev", "--webhook-env", "TEST_HOOK", "--interval", "0"], asJsonStream(events), {
+                TEST_HOOK: hook.url,
+            });
             assert.equal(out.status, 1, out.stderr);
             // eslint-disable-next-line no-control-regex
             const unsafe = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
             assert.doesNotMatch(out.stdout, unsafe);
             assert.doesNotMatch(out.stderr, unsafe);
-            assert.match(out.stdout, /^FAILED azure rg-app\/app-02 \(wave 1\): no Windows volume\s+<!channel> @here <https:\/\/evil\.example\|click> evil done$/m);
+            assert.match(
+                out.stdout,
+                /^FAILED azure rg-app\/app-02 \(wave 1\): no Windows volume\s+<!channel> @here <https:\/\/evil\.example\|click> evil done$/m,
+            );
             assert.match(out.stdout, /^FAILED badname: <!channel>/m);
             assert.match(out.stdout, /^FAILED bootloop-rescue-dev \(policy corp\/tags <!channel>/m);
             assert.match(out.stdout, /^FAILED the update: <!channel>/m);
@@ -405,7 +530,10 @@ describe("npm run watch", function () {
                 assert.doesNotMatch(t, unsafe, t);
                 assert.doesNotMatch(t, /[<>]|@here/, t);
             }
-            assert.match(texts.find((t) => t.includes("FAILED azure"))!, /&lt;!channel&gt; \uff20here &lt;https\[:\]\/\/evil\.example\|click&gt;/);
+            assert.match(
+                texts.find((t) => t.includes("FAILED azure"))!,
+                /&lt;!channel&gt; \uff20here &lt;https\[:\]\/\/evil\.example\|click&gt;/,
+            );
         } finally {
             hook.close();
         }
@@ -419,7 +547,10 @@ describe("npm run watch", function () {
             [["--stack", "dev", "--bogus", "x"], /unknown argument "--bogus"/],
             [["--stack", "dev", "--events", "up.events", "--quiet", "soon"], /--quiet: "soon" must be whole seconds from 1/],
             [["--stack", "dev", "--quiet", "60"], /--quiet applies to --events only/],
-            [["--stack", "dev", "--webhook-env", "UNSET_HOOK_VARIABLE"], /--webhook-env UNSET_HOOK_VARIABLE: the variable is not set \(or empty\)/],
+            [
+                ["--stack", "dev", "--webhook-env", "UNSET_HOOK_VARIABLE"],
+                /--webhook-env UNSET_HOOK_VARIABLE: the variable is not set \(or empty\)/,
+            ],
         ] as [string[], RegExp][]) {
             const out = await runWatch(args, "", { UNSET_HOOK_VARIABLE: "" });
             assert.equal(out.status, 2, args.join(" "));

@@ -9,19 +9,43 @@ import { CloudWatch } from "../../components/watcher/types";
 /** Errors as the CLIs print them, and whether the watcher must try the call again. */
 const CASES: [CloudWatch, string, boolean][] = [
     // Permanent, though a name or id in them holds 429, 409 or 500.
-    [azureWatch, "ERROR: Forbidden({\"error\":{\"code\":\"Forbidden\",\"message\":\"The user 'appid=0429-1' does not have secrets get permission on key vault 'kv-429;location=eastus'.\"}})", false],
-    [azureWatch, "ERROR: (ResourceNotFound) The Resource 'Microsoft.Compute/virtualMachines/app-409' under resource group 'rg-500' was not found.", false],
-    [gcpWatch, "ERROR: (gcloud.compute.instances.describe) Could not fetch resource:\n - The resource 'projects/p/zones/us-central1-a/instances/web-500' was not found", false],
-    [gcpWatch, "ERROR: (gcloud.compute.disks.describe) Could not fetch resource:\n - Required 'compute.disks.get' permission for 'projects/p-429/zones/z/disks/d-503'", false],
-    [awsWatch, "An error occurred (InvalidInstanceID.NotFound) when calling the DescribeInstances operation: The instance ID 'i-0500429000503aaaa' does not exist", false],
+    [
+        azureWatch,
+        'ERROR: Forbidden({"error":{"code":"Forbidden","message":"The user \'appid=0429-1\' does not have secrets get permission on key vault \'kv-429;location=eastus\'."}})',
+        false,
+    ],
+    [
+        azureWatch,
+        "ERROR: (ResourceNotFound) The Resource 'Microsoft.Compute/virtualMachines/app-409' under resource group 'rg-500' was not found.",
+        false,
+    ],
+    [
+        gcpWatch,
+        "ERROR: (gcloud.compute.instances.describe) Could not fetch resource:\n - The resource 'projects/p/zones/us-central1-a/instances/web-500' was not found",
+        false,
+    ],
+    [
+        gcpWatch,
+        "ERROR: (gcloud.compute.disks.describe) Could not fetch resource:\n - Required 'compute.disks.get' permission for 'projects/p-429/zones/z/disks/d-503'",
+        false,
+    ],
+    [
+        awsWatch,
+        "An error occurred (InvalidInstanceID.NotFound) when calling the DescribeInstances operation: The instance ID 'i-0500429000503aaaa' does not exist",
+        false,
+    ],
     // Throttling, conflicts and server errors.
     [azureWatch, "ERROR: (TooManyRequests) The request is being throttled. Status: 429", true],
-    [azureWatch, "ERROR: Too Many Requests({\"error\":{\"code\":\"Throttled\"}})", true],
+    [azureWatch, 'ERROR: Too Many Requests({"error":{"code":"Throttled"}})', true],
     [azureWatch, "ERROR: Service Unavailable({})", true],
     [azureWatch, "ERROR: (Conflict) Operation 'attachDisk' is not allowed since another operation is in progress", true],
     [gcpWatch, "ERROR: (gcloud.compute) Rate Limit Exceeded: rateLimitExceeded", true],
     [gcpWatch, "ERROR: (gcloud.compute.instances.start) HTTPError 503: Service Unavailable", true],
-    [gcpWatch, "ERROR: (gcloud.compute.instances.stop) There was a problem refreshing your current auth tokens: 500 Internal Server Error", true],
+    [
+        gcpWatch,
+        "ERROR: (gcloud.compute.instances.stop) There was a problem refreshing your current auth tokens: 500 Internal Server Error",
+        true,
+    ],
     [gcpWatch, "ERROR: gcloud crashed (OperationalError): database is locked", true],
     [awsWatch, "An error occurred (RequestLimitExceeded) when calling the StartInstances operation: Request limit exceeded.", true],
 ];

@@ -36,7 +36,11 @@ function labWatch() {
             return seen;
         },
         rateClass: (op) => (op.startsWith("read") ? "read" : "write"),
-        rates: { read: { perSecond: 1000, burst: 1000 }, write: { perSecond: 1000, burst: 1000 }, default: { perSecond: 1000, burst: 1000 } },
+        rates: {
+            read: { perSecond: 1000, burst: 1000 },
+            write: { perSecond: 1000, burst: 1000 },
+            default: { perSecond: 1000, burst: 1000 },
+        },
         transient: (stderr) => /throttled|busy/.test(stderr),
         throttling: (stderr) => /throttled/.test(stderr),
     };
@@ -164,7 +168,9 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         lab.cloud.rates.write = { perSecond: 20, burst: 2 };
         const gate = new Gate(new Map([["lab", lab.cloud]]), new Semaphore(3), 1);
         const started = Date.now();
-        await Promise.all(Array.from({ length: 12 }, () => gate.run({ cloud: "lab", scope: "hq", op: "write x", command: "sleep", args: ["0.05"] })));
+        await Promise.all(
+            Array.from({ length: 12 }, () => gate.run({ cloud: "lab", scope: "hq", op: "write x", command: "sleep", args: ["0.05"] })),
+        );
         assert.equal(gate.stats.peakProcesses, 3);
         assert.equal(gate.stats.calls.lab, 12);
         assert.ok(Date.now() - started >= 450, "10 calls beyond the burst at 20/s take half a second");
@@ -193,7 +199,13 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         async function server(cloud: CloudWatch) {
             const dir = tempDir({});
             const gate = new Gate(new Map([["lab", cloud]]), new Semaphore(2), 1000);
-            const s = await serve({ dir, gate, waiter: new Waiter(gate, { pollMs: 20, batchWindowMs: 5, blindGraceMs: 1000, backoffCapMs: 50 }), idleMs: 60_000, timeScale: 1000 });
+            const s = await serve({
+                dir,
+                gate,
+                waiter: new Waiter(gate, { pollMs: 20, batchWindowMs: 5, blindGraceMs: 1000, backoffCapMs: 50 }),
+                idleMs: 60_000,
+                timeScale: 1000,
+            });
             const [port, token] = fs.readFileSync(path.join(dir, "endpoint"), "utf8").trim().split(" ");
             assert.equal(fs.statSync(path.join(dir, "endpoint")).mode & 0o777, 0o600, "only the runner's user reads the token");
             const talk = (lines: string[], keepOpen = false) =>
@@ -237,12 +249,18 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         it("a call: `go`, then the step's result decides: retry after a jittered delay, or fail at once", async () => {
             const { s, talk } = await server(labWatch().cloud);
             const future = Date.now() / 1000 + 600;
-            const retried = await talk([`call\tcloud=lab\top=write x\tattempt=1\tdeadline=${future}`, "done\tcode=1\terror=throttled: slow down"]);
+            const retried = await talk([
+                `call\tcloud=lab\top=write x\tattempt=1\tdeadline=${future}`,
+                "done\tcode=1\terror=throttled: slow down",
+            ]);
             assert.equal(retried.answers[0], "go");
             assert.match(retried.answers[1], /^retry\tdelay=[0-9.]+$/);
             const failed = await talk([`call\tcloud=lab\top=write x\tattempt=1\tdeadline=${future}`, "done\tcode=1\terror=AccessDenied"]);
             assert.deepEqual(failed.answers, ["go", "fail\treason=permanent error"]);
-            const late = await talk([`call\tcloud=lab\top=write x\tattempt=9\tdeadline=${Date.now() / 1000 - 1}`, "done\tcode=1\terror=busy"]);
+            const late = await talk([
+                `call\tcloud=lab\top=write x\tattempt=9\tdeadline=${Date.now() / 1000 - 1}`,
+                "done\tcode=1\terror=busy",
+            ]);
             assert.match(late.answers[1], /^fail\treason=the step's deadline/);
             s.close();
         });
@@ -267,7 +285,11 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         });
 
         it("parses and keeps values with '=' in them (evidence, filters)", () => {
-            assert.deepEqual(parseLine("t\twait\tid=a\tevidence=gzip-base64:H4sI==\n"), { token: "t", verb: "wait", fields: { id: "a", evidence: "gzip-base64:H4sI==" } });
+            assert.deepEqual(parseLine("t\twait\tid=a\tevidence=gzip-base64:H4sI==\n"), {
+                token: "t",
+                verb: "wait",
+                fields: { id: "a", evidence: "gzip-base64:H4sI==" },
+            });
         });
     });
 });

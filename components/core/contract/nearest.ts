@@ -8,7 +8,8 @@ export function nearestName(name: string, known: Iterable<string>): string | und
     let best: { name: string; distance: number } | undefined;
     for (const candidate of known) {
         const distance = editDistance(wanted, candidate.toLowerCase());
-        if (distance <= 3 && distance * 2 < Math.max(wanted.length, 2) && (!best || distance < best.distance)) best = { name: candidate, distance };
+        if (distance <= 3 && distance * 2 < Math.max(wanted.length, 2) && (!best || distance < best.distance))
+            best = { name: candidate, distance };
     }
     return best?.name;
 }

@@ -7,7 +7,9 @@
  * tool does not do to resources it does not own; the operator does it and lists the VM again.
  */
 export function scaleGroupMember(group: ScaleGroup): Error {
-    return new Error(`it is a member of ${group.name}, which would replace it while its OS disk is swapped; ${group.leave}, or let the group replace it instead`);
+    return new Error(
+        `it is a member of ${group.name}, which would replace it while its OS disk is swapped; ${group.leave}, or let the group replace it instead`,
+    );
 }
 
 /** A scale group a VM belongs to, as each cloud names it, and how an operator takes the VM out of it. */

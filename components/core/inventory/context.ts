@@ -4,7 +4,11 @@ import { ConfigSource, NAMESPACE } from "../contract/settings";
 import { ValidationContext } from "./entry-fields";
 
 /** What validating an inventory needs: the clouds, what their built paths support, the stack config. */
-export function inventoryContext(identities: readonly CloudIdentity[], built: readonly BuiltCloud[], config: ConfigSource): ValidationContext {
+export function inventoryContext(
+    identities: readonly CloudIdentity[],
+    built: readonly BuiltCloud[],
+    config: ConfigSource,
+): ValidationContext {
     return {
         configNamespace: NAMESPACE,
         identities,

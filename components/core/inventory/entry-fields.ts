@@ -74,7 +74,11 @@ function asText(v: unknown): string | undefined {
 }
 
 /** `cloud:` and that cloud's own fields, checked against their patterns; the VM's label once they are valid. */
-export function readCloudFields(v: Values, byCloud: Map<string, CloudIdentity>, report: EntryReport): { identity?: CloudIdentity; fields: Record<string, string>; label?: string } {
+export function readCloudFields(
+    v: Values,
+    byCloud: Map<string, CloudIdentity>,
+    report: EntryReport,
+): { identity?: CloudIdentity; fields: Record<string, string>; label?: string } {
     const cloudValue = v.cloud;
     const identity = typeof cloudValue === "string" ? byCloud.get(cloudValue) : undefined;
     if (cloudValue === undefined || cloudValue === null) {
@@ -104,14 +108,29 @@ export function readCloudFields(v: Values, byCloud: Map<string, CloudIdentity>, 
 }
 
 /** Fields no cloud or common field has (another cloud's field is named as such; a misspelling gets the nearest). */
-export function checkUnknownFields(v: Values, identity: CloudIdentity | undefined, byCloud: Map<string, CloudIdentity>, report: EntryReport, label: string | undefined): void {
+export function checkUnknownFields(
+    v: Values,
+    identity: CloudIdentity | undefined,
+    byCloud: Map<string, CloudIdentity>,
+    report: EntryReport,
+    label: string | undefined,
+): void {
     for (const field of Object.keys(v)) {
         const common = (COMMON_FIELDS as readonly string[]).includes(field);
         const own = identity?.fields.some((f) => f.name === field) ?? false;
         if (common || own) continue;
         const owner = [...byCloud.values()].find((i) => i.fields.some((f) => f.name === field));
-        const fieldsHere = [...COMMON_FIELDS, ...(identity ? identity.fields : [...byCloud.values()].flatMap((i) => i.fields)).map((f) => f.name)];
-        report.at(field, owner && identity ? `not a field of ${identity.cloud} entries (it belongs to ${owner.cloud})` : `unknown field${didYouMean(field, fieldsHere)}`, label);
+        const fieldsHere = [
+            ...COMMON_FIELDS,
+            ...(identity ? identity.fields : [...byCloud.values()].flatMap((i) => i.fields)).map((f) => f.name),
+        ];
+        report.at(
+            field,
+            owner && identity
+                ? `not a field of ${identity.cloud} entries (it belongs to ${owner.cloud})`
+                : `unknown field${didYouMean(field, fieldsHere)}`,
+            label,
+        );
     }
 }
 
@@ -126,12 +145,27 @@ export function readStrategy(v: Values, report: EntryReport, label: string | und
 }
 
 /** Whether this version builds the entry's cloud path, with its strategy and its kind of BitLocker key. */
-export function checkBuiltPath(v: Values, identity: CloudIdentity, strategy: Strategy, ctx: ValidationContext, report: EntryReport, label: string | undefined): void {
+export function checkBuiltPath(
+    v: Values,
+    identity: CloudIdentity,
+    strategy: Strategy,
+    ctx: ValidationContext,
+    report: EntryReport,
+    label: string | undefined,
+): void {
     const built = ctx.built.get(identity.cloud);
     if (!built) {
-        report.at("cloud", `the ${identity.cloud} recovery path is not built yet (built: ${[...ctx.built.keys()].join(", ") || "none"}); this entry cannot be recovered by this version`, label);
+        report.at(
+            "cloud",
+            `the ${identity.cloud} recovery path is not built yet (built: ${[...ctx.built.keys()].join(", ") || "none"}); this entry cannot be recovered by this version`,
+            label,
+        );
     } else if (!built.strategies.includes(strategy)) {
-        report.at("strategy", `strategy ${show(strategy)} is not available for ${identity.cloud} in this version (available: ${built.strategies.join(", ")})`, label);
+        report.at(
+            "strategy",
+            `strategy ${show(strategy)} is not available for ${identity.cloud} in this version (available: ${built.strategies.join(", ")})`,
+            label,
+        );
     } else if (v.bitlockerKey !== undefined && built.bitlocker.stackConfig !== true) {
         report.at("bitlockerKey", built.bitlocker.stackConfig, label);
     }
@@ -153,22 +187,43 @@ export function readBitlockerKey(v: Values, ctx: ValidationContext, report: Entr
     if (v.bitlockerKey === undefined) return undefined;
     const name = v.bitlockerKey;
     if (typeof name !== "string" || !CONFIG_KEY.test(name)) {
-        report.at("bitlockerKey", `${show(name)} is not a config key name; give the name of a secret stack-config key, never the recovery password itself (${SET_SECRET_KEY("NAME")})`, label);
+        report.at(
+            "bitlockerKey",
+            `${show(name)} is not a config key name; give the name of a secret stack-config key, never the recovery password itself (${SET_SECRET_KEY("NAME")})`,
+            label,
+        );
         return undefined;
     }
     const full = name.includes(":") ? name : `${ctx.configNamespace}:${name}`;
     const kind = ctx.configKind(full);
     // Only this project's own keys: another namespace's secret (a provider's credentials,
     // say) must never be sent to a rescue VM.
-    if (!full.startsWith(`${ctx.configNamespace}:`)) report.at("bitlockerKey", `names config key ${show(full)} of another namespace; BitLocker keys must be keys of this project (${ctx.configNamespace}:…), so no other secret of the stack can reach a rescue VM`, label);
-    else if (kind === "missing") report.at("bitlockerKey", `names config key ${show(full)}, which this stack does not set; ${SET_SECRET_KEY(name)}`, label);
-    else if (kind === "plain") report.at("bitlockerKey", `config key ${show(full)} is not a secret, so its value sits in plain text in the stack file; set it again as a secret (${SET_SECRET_KEY(name)})`, label);
+    if (!full.startsWith(`${ctx.configNamespace}:`))
+        report.at(
+            "bitlockerKey",
+            `names config key ${show(full)} of another namespace; BitLocker keys must be keys of this project (${ctx.configNamespace}:…), so no other secret of the stack can reach a rescue VM`,
+            label,
+        );
+    else if (kind === "missing")
+        report.at("bitlockerKey", `names config key ${show(full)}, which this stack does not set; ${SET_SECRET_KEY(name)}`, label);
+    else if (kind === "plain")
+        report.at(
+            "bitlockerKey",
+            `config key ${show(full)} is not a secret, so its value sits in plain text in the stack file; set it again as a secret (${SET_SECRET_KEY(name)})`,
+            label,
+        );
     else return full;
     return undefined;
 }
 
 /** `restoreFrom:` (strategy restore only) and `restoreFromOtherDisk:` (only with restoreFrom). */
-export function readRestore(v: Values, strategy: Strategy, identity: CloudIdentity | undefined, report: EntryReport, label: string | undefined): { restoreFrom?: string; restoreFromOtherDisk?: boolean } {
+export function readRestore(
+    v: Values,
+    strategy: Strategy,
+    identity: CloudIdentity | undefined,
+    report: EntryReport,
+    label: string | undefined,
+): { restoreFrom?: string; restoreFromOtherDisk?: boolean } {
     let restoreFrom: string | undefined;
     if (v.restoreFrom !== undefined) {
         const text = asText(v.restoreFrom);
@@ -183,8 +238,14 @@ export function readRestore(v: Values, strategy: Strategy, identity: CloudIdenti
     let restoreFromOtherDisk: boolean | undefined;
     if (v.restoreFromOtherDisk !== undefined) {
         const text = typeof v.restoreFromOtherDisk === "boolean" ? String(v.restoreFromOtherDisk) : asText(v.restoreFromOtherDisk);
-        if (text !== "true" && text !== "false") report.at("restoreFromOtherDisk", `${show(v.restoreFromOtherDisk)} is not valid; expected true or false`, label);
-        else if (v.restoreFrom === undefined) report.at("restoreFromOtherDisk", "is only valid with restoreFrom (it says the backup restoreFrom names was taken from another disk on purpose)", label);
+        if (text !== "true" && text !== "false")
+            report.at("restoreFromOtherDisk", `${show(v.restoreFromOtherDisk)} is not valid; expected true or false`, label);
+        else if (v.restoreFrom === undefined)
+            report.at(
+                "restoreFromOtherDisk",
+                "is only valid with restoreFrom (it says the backup restoreFrom names was taken from another disk on purpose)",
+                label,
+            );
         else restoreFromOtherDisk = text === "true";
     }
     return { restoreFrom, restoreFromOtherDisk };
@@ -195,7 +256,11 @@ export function readHostname(v: Values, report: EntryReport, label: string | und
     if (v.hostname === undefined) return undefined;
     const text = asText(v.hostname);
     if (text !== undefined && text.length <= 253 && HOSTNAME.test(text)) return text;
-    report.at("hostname", `${show(v.hostname)} is not a computer name; expected the VM's Windows computer name (letters, digits, hyphens; a DNS name may have dots)`, label);
+    report.at(
+        "hostname",
+        `${show(v.hostname)} is not a computer name; expected the VM's Windows computer name (letters, digits, hyphens; a DNS name may have dots)`,
+        label,
+    );
     return undefined;
 }
 
@@ -207,11 +272,18 @@ export function readLabels(v: Values, report: EntryReport, label: string | undef
         report.at("labels", "must be a map of key: value", label);
         return labels;
     }
-    if (Object.keys(v.labels).length > MAX_VM_LABELS) report.at("labels", `${Object.keys(v.labels).length} labels; at most ${MAX_VM_LABELS} (they become tags, which each cloud limits per resource)`, label);
+    if (Object.keys(v.labels).length > MAX_VM_LABELS)
+        report.at(
+            "labels",
+            `${Object.keys(v.labels).length} labels; at most ${MAX_VM_LABELS} (they become tags, which each cloud limits per resource)`,
+            label,
+        );
     for (const [k, val] of Object.entries(v.labels)) {
         const text = asText(val);
-        if (!LABEL_KEY.test(k)) report.at("labels", `key ${show(k)} is not valid; expected 1-63 letters, digits, '_', '.', '/', '-'`, label);
-        else if (text === undefined || !LABEL_VALUE.test(text)) report.at("labels", `value of ${show(k)} must be text of at most 256 characters without control characters`, label);
+        if (!LABEL_KEY.test(k))
+            report.at("labels", `key ${show(k)} is not valid; expected 1-63 letters, digits, '_', '.', '/', '-'`, label);
+        else if (text === undefined || !LABEL_VALUE.test(text))
+            report.at("labels", `value of ${show(k)} must be text of at most 256 characters without control characters`, label);
         else labels[k] = text;
     }
     return labels;
@@ -222,14 +294,28 @@ export function readLabels(v: Values, report: EntryReport, label: string | undef
  * that take keys from stack config) unless the entry names one, or the secret-store reference
  * (written into the cloud's secret field) unless the entry gives one. Returns the entry's key name.
  */
-export function applyImportedKeys(identity: CloudIdentity, slug: string, fields: Record<string, string>, bitlockerKey: string | undefined, ctx: ValidationContext, report: EntryReport, label: string): string | undefined {
+export function applyImportedKeys(
+    identity: CloudIdentity,
+    slug: string,
+    fields: Record<string, string>,
+    bitlockerKey: string | undefined,
+    ctx: ValidationContext,
+    report: EntryReport,
+    label: string,
+): string | undefined {
     const built = ctx.built.get(identity.cloud)!;
     const imported = importedKeyConfig(ctx.configNamespace, slug);
-    if (bitlockerKey === undefined && built.bitlocker.stackConfig === true && ctx.configKind(imported.key) === "secret") bitlockerKey = imported.key;
+    if (bitlockerKey === undefined && built.bitlocker.stackConfig === true && ctx.configKind(imported.key) === "secret")
+        bitlockerKey = imported.key;
     const secretField = built.bitlocker.secretField && identity.fields.find((f) => f.name === built.bitlocker.secretField);
     if (secretField && fields[secretField.name] === undefined && ctx.configKind(imported.secretRef) === "plain") {
         const ref = ctx.configValue(imported.secretRef) ?? "";
-        if (!secretField.pattern.test(ref)) report.at(secretField.name, `stack config key ${show(imported.secretRef)} (written by npm run import-keys) holds ${show(ref)}, which is not valid; expected ${secretField.expected}`, label);
+        if (!secretField.pattern.test(ref))
+            report.at(
+                secretField.name,
+                `stack config key ${show(imported.secretRef)} (written by npm run import-keys) holds ${show(ref)}, which is not valid; expected ${secretField.expected}`,
+                label,
+            );
         else fields[secretField.name] = ref;
     }
     return bitlockerKey;

@@ -62,11 +62,22 @@ export function parseYamlInventory(file: string, text: string): RawInventory {
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         if (key === "vms") vmsNode = pair.value as YamlNode;
         else if (key === "defaults") defaultsNode = pair.value as YamlNode;
-        else problems.push({ file, line: lineOf(pair.key), field: key, message: "unknown top-level key (expected `vms` and optional `defaults`)" });
+        else
+            problems.push({
+                file,
+                line: lineOf(pair.key),
+                field: key,
+                message: "unknown top-level key (expected `vms` and optional `defaults`)",
+            });
     }
     const toEntry = (node: YamlNode, index: number, what: string): RawEntry | undefined => {
         if (!isMap(node)) {
-            problems.push({ file, entry: index >= 0 ? index : undefined, line: lineOf(node), message: `${what} must be a map of field: value` });
+            problems.push({
+                file,
+                entry: index >= 0 ? index : undefined,
+                line: lineOf(node),
+                message: `${what} must be a map of field: value`,
+            });
             return undefined;
         }
         const values: Record<string, unknown> = {};
@@ -121,7 +132,13 @@ export function parseCsvInventory(file: string, text: string): RawInventory {
                 for (const part of cell.split(";").filter((p) => p.trim() !== "")) {
                     const eq = part.indexOf("=");
                     if (eq <= 0) {
-                        problems.push({ file, entry: index, line: row.info.lines, field: "labels", message: `expected key=value pairs separated by ';', got ${JSON.stringify(part)}` });
+                        problems.push({
+                            file,
+                            entry: index,
+                            line: row.info.lines,
+                            field: "labels",
+                            message: `expected key=value pairs separated by ';', got ${JSON.stringify(part)}`,
+                        });
                         continue;
                     }
                     labels[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();

@@ -3,7 +3,21 @@ import { didYouMean } from "../contract/nearest";
 import { Problem, InputError } from "../contract/problems";
 import { RawEntry, RawInventory } from "./read";
 import { VmEntry } from "../contract/vm";
-import { EntryReport, ValidationContext, applyImportedKeys, checkBuiltPath, checkUnknownFields, isPlainMap, readBitlockerKey, readCloudFields, readHostname, readLabels, readRestore, readStrategy, readWave } from "./entry-fields";
+import {
+    EntryReport,
+    ValidationContext,
+    applyImportedKeys,
+    checkBuiltPath,
+    checkUnknownFields,
+    isPlainMap,
+    readBitlockerKey,
+    readCloudFields,
+    readHostname,
+    readLabels,
+    readRestore,
+    readStrategy,
+    readWave,
+} from "./entry-fields";
 
 /** Fields `defaults:` may set (besides any cloud's own fields, applied to entries of that cloud). */
 const DEFAULTABLE_FIELDS = ["cloud", "strategy", "wave", "labels"];
@@ -20,9 +34,19 @@ export function validateInventory(inv: RawInventory, ctx: ValidationContext): Vm
     if (inv.defaults) {
         for (const [field, value] of Object.entries(inv.defaults.values)) {
             if (!DEFAULTABLE_FIELDS.includes(field) && !allCloudFields.has(field)) {
-                problems.push({ file: inv.file, line: inv.defaults.fieldLines[field], field: `defaults.${field}`, message: `cannot be set in defaults${didYouMean(field, [...DEFAULTABLE_FIELDS, ...allCloudFields])}; allowed: ${DEFAULTABLE_FIELDS.join(", ")} and the clouds' own fields` });
+                problems.push({
+                    file: inv.file,
+                    line: inv.defaults.fieldLines[field],
+                    field: `defaults.${field}`,
+                    message: `cannot be set in defaults${didYouMean(field, [...DEFAULTABLE_FIELDS, ...allCloudFields])}; allowed: ${DEFAULTABLE_FIELDS.join(", ")} and the clouds' own fields`,
+                });
             } else if (value === null) {
-                problems.push({ file: inv.file, line: inv.defaults.fieldLines[field], field: `defaults.${field}`, message: "has no value" });
+                problems.push({
+                    file: inv.file,
+                    line: inv.defaults.fieldLines[field],
+                    field: `defaults.${field}`,
+                    message: "has no value",
+                });
             }
         }
     }
@@ -34,7 +58,13 @@ export function validateInventory(inv: RawInventory, ctx: ValidationContext): Vm
         if (!entry) continue;
         const first = seen.get(entry.key);
         if (first) {
-            problems.push({ file: inv.file, entry: entry.index, line: entry.line, vm: entry.label, message: `the same VM as vms[${first.index}]${first.line ? ` (line ${first.line})` : ""}; each VM may be listed once (names compare without regard to letter case)` });
+            problems.push({
+                file: inv.file,
+                entry: entry.index,
+                line: entry.line,
+                vm: entry.label,
+                message: `the same VM as vms[${first.index}]${first.line ? ` (line ${first.line})` : ""}; each VM may be listed once (names compare without regard to letter case)`,
+            });
             continue;
         }
         seen.set(entry.key, entry);
@@ -67,10 +97,17 @@ function withDefaults(raw: RawEntry, defaults: RawEntry | undefined, byCloud: Ma
  * One entry, field group by field group (entry-fields.ts); every problem is collected, with the
  * entry's line and, once known, its VM. The cloud's fields come first: the others' messages name the VM.
  */
-function validateEntry(inv: RawInventory, raw: RawEntry, ctx: ValidationContext, byCloud: Map<string, CloudIdentity>, problems: Problem[]): VmEntry | undefined {
+function validateEntry(
+    inv: RawInventory,
+    raw: RawEntry,
+    ctx: ValidationContext,
+    byCloud: Map<string, CloudIdentity>,
+    problems: Problem[],
+): VmEntry | undefined {
     const before = problems.length;
     const report: EntryReport = {
-        at: (field, message, vm) => problems.push({ file: inv.file, entry: raw.index, line: (field && raw.fieldLines[field]) || raw.line, vm, field, message }),
+        at: (field, message, vm) =>
+            problems.push({ file: inv.file, entry: raw.index, line: (field && raw.fieldLines[field]) || raw.line, vm, field, message }),
         clean: () => problems.length === before,
     };
     const v = raw.values;

@@ -3,12 +3,13 @@ import { assignWaves } from "./waves";
 import { PlacedVm, PlannedVm, PlanSettings, RecoveryPlan } from "../contract/plan";
 import { REMEDIES } from "../contract/remedies";
 
-
 /** Builds the plan: waves, rescue pools and seats. Pure and deterministic. */
 export function buildPlan(vms: readonly PlacedVm[], settings: PlanSettings): RecoveryPlan {
     const waveOf = assignWaves(vms, settings);
     const { pools, seats } = planPools(
-        vms.filter((v) => REMEDIES[v.strategy].repairs && !v.rollback).map((v) => ({ key: v.key, cloud: v.cloud, placement: v.placement, wave: waveOf.get(v.key)! })),
+        vms
+            .filter((v) => REMEDIES[v.strategy].repairs && !v.rollback)
+            .map((v) => ({ key: v.key, cloud: v.cloud, placement: v.placement, wave: waveOf.get(v.key)! })),
         settings.disksPerRescue,
     );
     const planned: PlannedVm[] = vms
@@ -21,7 +22,10 @@ export function buildPlan(vms: readonly PlacedVm[], settings: PlanSettings): Rec
     const waveNumbers = [...new Set(planned.map((v) => v.wave))].sort((a, b) => a - b);
     const waves = waveNumbers.map((wave) => ({
         wave,
-        vms: [...vms].filter((v) => waveOf.get(v.key) === wave).sort((a, b) => a.index - b.index).map((v) => v.key),
+        vms: [...vms]
+            .filter((v) => waveOf.get(v.key) === wave)
+            .sort((a, b) => a.index - b.index)
+            .map((v) => v.key),
     }));
     return { vms: planned, waves, rescuePools: pools };
 }

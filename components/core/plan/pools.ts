@@ -44,7 +44,8 @@ export function planPools(
         const pool: RescuePool = { cloud, placement, capacity, members: [] };
         members.forEach((vm, i) => {
             const number = Math.floor(i / capacity);
-            if (!pool.members[number]) pool.members[number] = { name: `rescue-${cloud}-${where}-${shortHash(k)}-${number}`, number, vms: [] };
+            if (!pool.members[number])
+                pool.members[number] = { name: `rescue-${cloud}-${where}-${shortHash(k)}-${number}`, number, vms: [] };
             pool.members[number].vms.push(vm.key);
             seats.set(vm.key, { member: pool.members[number].name, slot: i % capacity });
         });

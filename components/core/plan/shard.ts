@@ -53,7 +53,12 @@ function groupOf(vm: VmEntry, by: ShardBy, identities: ReadonlyMap<string, Cloud
  * stack), and only new VMs are placed: into a shard of their group with room, else a new one.
  * Deterministic: the same inventory and options give the same shards.
  */
-export function planShards(vms: readonly VmEntry[], identities: readonly CloudIdentity[], opts: ShardOptions, previous?: ShardManifest): ShardManifest {
+export function planShards(
+    vms: readonly VmEntry[],
+    identities: readonly CloudIdentity[],
+    opts: ShardOptions,
+    previous?: ShardManifest,
+): ShardManifest {
     const byCloud = new Map(identities.map((i) => [i.cloud, i]));
     const present = new Set(vms.map((v) => v.key));
     const shards: Shard[] = (previous?.shards ?? []).map((s) => ({ ...s, vms: s.vms.filter((k) => present.has(k)) }));

@@ -51,7 +51,9 @@ function shardManifests(projectDir: string): { file: string; manifest: ShardMani
             throw new InputError([{ file, message: `not a shard manifest: ${(err as Error).message.split("\n")[0]}` }]);
         }
         if (!Array.isArray(manifest?.shards) || manifest.shards.some((s) => typeof s?.name !== "string" || typeof s.canary !== "boolean")) {
-            throw new InputError([{ file, message: "not a shard manifest: expected shards: [{ name, canary }] as npm run shard writes it" }]);
+            throw new InputError([
+                { file, message: "not a shard manifest: expected shards: [{ name, canary }] as npm run shard writes it" },
+            ]);
         }
         out.push({ file, manifest });
     }
@@ -71,7 +73,8 @@ export function ciStacks(projectDir: string, changed: readonly string[] | "all")
     const problems: Problem[] = [];
     for (const { file, manifest } of manifests) {
         for (const shard of manifest.shards) {
-            if (!stacks.has(shard.name)) problems.push({ file, message: `shard ${shard.name}: Pulumi.${shard.name}.yaml is missing; run npm run shard again` });
+            if (!stacks.has(shard.name))
+                problems.push({ file, message: `shard ${shard.name}: Pulumi.${shard.name}.yaml is missing; run npm run shard again` });
             canaryOf.set(shard.name, shard.canary);
         }
     }

@@ -43,7 +43,11 @@ function summaryLines(planText: string, preview: string): { plan: string[]; prev
     const kinds = [/^VMs:/, /^ {2}wave 0 /, /^In flight:/, /^Run: pulumi up/, /^State:/, /^Resources: /];
     const scope = kinds.map((k) => planLines.find((l) => k.test(l))).filter((l): l is string => l !== undefined);
     return {
-        preview: [...block(previewLines, /^Resources:/).slice(0, 12), ...block(previewLines, /^Policy Violations:|^Policies:/).slice(0, 20), ...errors],
+        preview: [
+            ...block(previewLines, /^Resources:/).slice(0, 12),
+            ...block(previewLines, /^Policy Violations:|^Policies:/).slice(0, 20),
+            ...errors,
+        ],
         plan: scope.map((l) => (l.length > 300 ? `${l.slice(0, 297)}...` : l)),
     };
 }
@@ -118,15 +122,24 @@ export interface GitHubTarget {
 /** Edits the stack's comment on the pull request, or adds it if there is none. Returns its URL. */
 export async function upsertComment(target: GitHubTarget, stack: string, body: string, fetchFn: typeof fetch = fetch): Promise<string> {
     const base = `${target.api.replace(/\/+$/, "")}/repos/${target.repository}`;
-    const headers = { authorization: `Bearer ${target.token}`, accept: "application/vnd.github+json", "content-type": "application/json", "x-github-api-version": "2022-11-28" };
+    const headers = {
+        authorization: `Bearer ${target.token}`,
+        accept: "application/vnd.github+json",
+        "content-type": "application/json",
+        "x-github-api-version": "2022-11-28",
+    };
     const call = async (method: string, url: string, payload?: unknown) => {
         const res = await fetchFn(url, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
-        if (!res.ok) throw new Error(`GitHub ${method} ${url.slice(base.length) || "/"}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+        if (!res.ok)
+            throw new Error(`GitHub ${method} ${url.slice(base.length) || "/"}: ${res.status} ${(await res.text()).slice(0, 300)}`);
         return res.json();
     };
     const marker = commentMarker(stack);
     for (let page = 1; page <= 30; page++) {
-        const comments = (await call("GET", `${base}/issues/${target.pr}/comments?per_page=100&page=${page}`)) as { id: number; body?: string }[];
+        const comments = (await call("GET", `${base}/issues/${target.pr}/comments?per_page=100&page=${page}`)) as {
+            id: number;
+            body?: string;
+        }[];
         const ours = comments.find((c) => c.body?.startsWith(marker));
         if (ours) return ((await call("PATCH", `${base}/issues/comments/${ours.id}`, { body })) as { html_url: string }).html_url;
         if (comments.length < 100) break;

@@ -66,7 +66,13 @@ export function needsRead(vm: ListedVm, falcon: FalconHost | undefined, byName =
  * Concludes on one Windows VM from its listing, its read (if made) and its Falcon row (if any;
  * `byName` when the row matched by hostname, not instance id).
  */
-export function classify(vm: ListedVm, read: OutputRead | undefined, falcon: FalconHost | undefined, exportGiven: boolean, byName = false): Finding {
+export function classify(
+    vm: ListedVm,
+    read: OutputRead | undefined,
+    falcon: FalconHost | undefined,
+    exportGiven: boolean,
+    byName = false,
+): Finding {
     const reasons = [...vm.signals, ...(read?.signals ?? [])];
     const weak = weakMatch(falcon, byName);
     const affected = falcon?.verdict === "affected" && !weak;
@@ -76,8 +82,19 @@ export function classify(vm: ListedVm, read: OutputRead | undefined, falcon: Fal
         const looping = confidence !== undefined;
         const apart: Bucket = vm.noRescuePath ? "no-rescue-path" : vm.scaleGroup ? "scale-group" : bucket;
         if (looping && vm.noRescuePath) reasons.push(vm.noRescuePath);
-        if (looping && vm.scaleGroup) reasons.push(`member of ${vm.scaleGroup.name}: the group would replace it while its disk is swapped; to recover it with the stack, ${vm.scaleGroup.leave}`);
-        return { vm, bucket: looping ? apart : bucket, confidence, reasons, falcon, ...by, ...(looping && exportGiven && !falcon ? { notInFalcon: true } : {}) };
+        if (looping && vm.scaleGroup)
+            reasons.push(
+                `member of ${vm.scaleGroup.name}: the group would replace it while its disk is swapped; to recover it with the stack, ${vm.scaleGroup.leave}`,
+            );
+        return {
+            vm,
+            bucket: looping ? apart : bucket,
+            confidence,
+            reasons,
+            falcon,
+            ...by,
+            ...(looping && exportGiven && !falcon ? { notInFalcon: true } : {}),
+        };
     };
     if (vm.power !== "running") return { vm, bucket: "stopped", reasons: [`not running (${vm.powerState})`, ...reasons], falcon, ...by };
     if (read?.bugcheck) return finding("candidate", "high");

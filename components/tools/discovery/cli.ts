@@ -35,7 +35,14 @@ export class DiscoveryGate implements DiscoveryCli {
         return this.gate.stats.throttled;
     }
 
-    async run(call: { cloud: string; scope: string; op: string; command: string; args: string[]; env?: Record<string, string> }): Promise<string> {
+    async run(call: {
+        cloud: string;
+        scope: string;
+        op: string;
+        command: string;
+        args: string[];
+        env?: Record<string, string>;
+    }): Promise<string> {
         const deadline = Date.now() + this.deadlineMs;
         for (let attempt = 0; ; attempt++) {
             const name = `${call.cloud} ${call.op}`;
@@ -46,7 +53,11 @@ export class DiscoveryGate implements DiscoveryCli {
                 if (!(err instanceof CliError) || !err.transient) throw err;
                 // Full jitter: 1 s, 2 s, 4 s … capped at 60 s, never past the deadline.
                 const wait = Math.random() * Math.min(60_000, 1000 * 2 ** attempt);
-                if (Date.now() + wait > deadline) throw new CliError(`still throttled or busy after ${Math.round(this.deadlineMs / 60_000)} minutes: ${err.message}`, true);
+                if (Date.now() + wait > deadline)
+                    throw new CliError(
+                        `still throttled or busy after ${Math.round(this.deadlineMs / 60_000)} minutes: ${err.message}`,
+                        true,
+                    );
                 await this.sleep(wait);
             }
         }

@@ -66,23 +66,32 @@ export function discoverArgs(given: DiscoverCommandArgs, discoveries: readonly C
     const clouds: CloudDiscovery[] = [];
     for (const name of cloudText.split(",")) {
         const d = discoveries.find((x) => x.cloud === name.trim());
-        if (!d) throw new ArgumentError(`--cloud: ${JSON.stringify(name.slice(0, 40))} is not a cloud; expected ${discoveries.map((x) => x.cloud).join(", ")}`);
+        if (!d)
+            throw new ArgumentError(
+                `--cloud: ${JSON.stringify(name.slice(0, 40))} is not a cloud; expected ${discoveries.map((x) => x.cloud).join(", ")}`,
+            );
         if (!clouds.includes(d)) clouds.push(d);
     }
     const options = new Map<CloudDiscovery, Record<string, string[]>>(clouds.map((c) => [c, {}]));
     for (const [flag, text] of raw) {
         const owner = byFlag.get(flag);
         if (!owner) continue;
-        if (!clouds.includes(owner.cloud)) throw new ArgumentError(`${flag} is an option of ${owner.cloud.cloud}, which --cloud does not name`);
+        if (!clouds.includes(owner.cloud))
+            throw new ArgumentError(`${flag} is an option of ${owner.cloud.cloud}, which --cloud does not name`);
         const values = text.split(",").map((v) => v.trim());
-        for (const v of values) if (!owner.option.pattern.test(v)) throw new ArgumentError(`${flag}: ${JSON.stringify(v.slice(0, 80))} is not valid; expected ${owner.option.expected}`);
+        for (const v of values)
+            if (!owner.option.pattern.test(v))
+                throw new ArgumentError(`${flag}: ${JSON.stringify(v.slice(0, 80))} is not valid; expected ${owner.option.expected}`);
         options.get(owner.cloud)![flag] = [...new Set(values)];
     }
     const time = (flag: string, fallback: number) => {
         const text = raw.get(flag);
         if (text === undefined) return fallback;
         const t = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
-        if (Number.isNaN(t)) throw new ArgumentError(`${flag}: ${JSON.stringify(text.slice(0, 40))} is not an ISO 8601 time with a zone, such as 2024-07-19T04:09:00Z`);
+        if (Number.isNaN(t))
+            throw new ArgumentError(
+                `${flag}: ${JSON.stringify(text.slice(0, 40))} is not an ISO 8601 time with a zone, such as 2024-07-19T04:09:00Z`,
+            );
         return t;
     };
     const since = time("--since", CHANNEL_FILE_291.since);
@@ -90,13 +99,26 @@ export function discoverArgs(given: DiscoverCommandArgs, discoveries: readonly C
     const until = time("--until", raw.has("--since") ? since + (CHANNEL_FILE_291.until - CHANNEL_FILE_291.since) : CHANNEL_FILE_291.until);
     if (until <= since) throw new ArgumentError("--until must be after --since");
     const stack = raw.get("--stack");
-    if (stack !== undefined && !STACK_NAME.test(stack)) throw new ArgumentError(`--stack: ${JSON.stringify(stack.slice(0, 40))} is not a stack name`);
+    if (stack !== undefined && !STACK_NAME.test(stack))
+        throw new ArgumentError(`--stack: ${JSON.stringify(stack.slice(0, 40))} is not a stack name`);
     if (given.force && !raw.has("--out")) throw new ArgumentError("--force needs --out: it allows replacing that file");
     const out = raw.get("--out");
     // The inventory is YAML (its reasons and the VMs listed apart are comments); npm run plan reads
     // a .csv as CSV, so a YAML file under another extension would be misread, not refused.
-    if (out !== undefined && !/\.ya?ml$/i.test(out)) throw new ArgumentError(`--out: ${JSON.stringify(out.slice(0, 80))}: discovery writes a YAML inventory; name the file .yaml or .yml`);
-    return { clouds, options, stack, falconCsv: raw.get("--falcon-csv"), window: { since, until }, out, force: given.force, json: given.json };
+    if (out !== undefined && !/\.ya?ml$/i.test(out))
+        throw new ArgumentError(
+            `--out: ${JSON.stringify(out.slice(0, 80))}: discovery writes a YAML inventory; name the file .yaml or .yml`,
+        );
+    return {
+        clouds,
+        options,
+        stack,
+        falconCsv: raw.get("--falcon-csv"),
+        window: { since, until },
+        out,
+        force: given.force,
+        json: given.json,
+    };
 }
 
 /**
@@ -137,7 +159,12 @@ async function discoverAndWrite(args: DiscoverArgs, context: CommandContext, clo
     const d = await discover({ clouds: scans, falcon, cli: gate, progress });
 
     const scanned = `Scanned: ${args.clouds.map((c) => c.cloud).join(", ")}; ${d.scopes.length} scopes; ${falcon ? `Falcon export ${args.falconCsv} (${falcon.hosts.length} hosts)` : "no Falcon export"}; bad window ${new Date(args.window.since).toISOString()} to ${new Date(args.window.until).toISOString()}.`;
-    const inv = inventoryText(d, { at: new Date().toISOString().replace(/\.\d+Z$/, "Z"), scanned, scopeLabels: new Map(clouds.discoveries.map((c) => [c.cloud, c.scopeLabel])), identities: clouds.identities });
+    const inv = inventoryText(d, {
+        at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        scanned,
+        scopeLabels: new Map(clouds.discoveries.map((c) => [c.cloud, c.scopeLabel])),
+        identities: clouds.identities,
+    });
     if (inv.text) checkInventory(inv.text, args.out ?? "discovered.yaml", clouds);
     let written: string | undefined;
     if (inv.text && out) {
@@ -147,10 +174,14 @@ async function discoverAndWrite(args: DiscoverArgs, context: CommandContext, clo
     const doc = report(d, inv, gate, written, scanned);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const summary = [
-        inv.text ? `${inv.candidates.length} boot-looping VMs${written ? `: wrote ${written}` : ""} (canary ${inv.candidates[0].vm.name} in ${inv.canaryZone})` : "no boot-looping VM found: nothing written",
+        inv.text
+            ? `${inv.candidates.length} boot-looping VMs${written ? `: wrote ${written}` : ""} (canary ${inv.candidates[0].vm.name} in ${inv.canaryZone})`
+            : "no boot-looping VM found: nothing written",
         `listed apart: ${d.findings.filter((f) => f.bucket === "stopped").length} not running, ${d.findings.filter((f) => f.bucket === "scale-group").length} in scale groups, ${d.findings.filter((f) => f.bucket === "no-rescue-path").length} without a rescue path, ${d.findings.filter((f) => f.bucket === "review").length} low confidence${falcon ? `, ${d.falconUnmatched.length} Falcon hosts not found` : ""}`,
         `${Object.values(gate.calls).reduce((a, b) => a + b, 0)} CLI calls (${d.reads} per-VM reads) in ${seconds} s; CLI CPU estimate ${JSON.stringify(cliCpuSeconds(gate.calls))} s`,
-        ...(written ? [`next: review ${written}, then npm run plan -- --inventory ${written} (or point a stack's inventory at it) and pulumi up`] : []),
+        ...(written
+            ? [`next: review ${written}, then npm run plan -- --inventory ${written} (or point a stack's inventory at it) and pulumi up`]
+            : []),
     ];
     if (args.json) context.stdout.write(`${jsonText({ ...doc, ...(out ? {} : { inventory: inv.text ?? null }) })}\n`);
     else if (!out && inv.text) context.stdout.write(inv.text);
@@ -187,7 +218,15 @@ function cliCpuSeconds(calls: Record<string, number>): Record<string, number> {
 
 function report(d: Discovery, inv: DiscoveredInventory, gate: DiscoveryGate, written: string | undefined, scanned: string): object {
     const counts = (b: string) => d.findings.filter((f) => f.bucket === b);
-    const show = (f: (typeof d.findings)[number]) => ({ cloud: f.vm.cloud, name: f.vm.name, fields: f.vm.fields, zone: f.vm.zone, confidence: f.confidence, reasons: f.reasons, ...(f.notInFalcon ? { notInFalcon: true } : {}) });
+    const show = (f: (typeof d.findings)[number]) => ({
+        cloud: f.vm.cloud,
+        name: f.vm.name,
+        fields: f.vm.fields,
+        zone: f.vm.zone,
+        confidence: f.confidence,
+        reasons: f.reasons,
+        ...(f.notInFalcon ? { notInFalcon: true } : {}),
+    });
     return {
         written: written ?? null,
         scanned,
@@ -198,7 +237,13 @@ function report(d: Discovery, inv: DiscoveredInventory, gate: DiscoveryGate, wri
         noRescuePath: counts("no-rescue-path").map(show),
         lowConfidence: counts("review").map(show),
         falconButHealthy: counts("falcon-but-healthy").map(show),
-        falconNotFound: d.falconUnmatched.map((h) => ({ line: h.line, hostname: h.hostname, instanceId: h.instanceId, account: h.account, lastSeen: new Date(h.lastSeen).toISOString() })),
+        falconNotFound: d.falconUnmatched.map((h) => ({
+            line: h.line,
+            hostname: h.hostname,
+            instanceId: h.instanceId,
+            account: h.account,
+            lastSeen: new Date(h.lastSeen).toISOString(),
+        })),
         falconAmbiguous: d.falconAmbiguous.map((a) => ({ line: a.host.line, hostname: a.host.hostname, vms: a.vms })),
         unwritable: inv.unwritable.map(show),
         scopes: d.scopes,
@@ -217,5 +262,8 @@ export function jsonText(value: unknown): string {
 
 /** The written text must be an inventory the program accepts unchanged; a failure here is our bug, and nothing is written. */
 function checkInventory(text: string, name: string, clouds: DiscoverClouds): void {
-    validateInventory(parseYamlInventory(name, text), inventoryContext(clouds.identities, clouds.builtClouds, { get: () => undefined, kind: () => "missing" }));
+    validateInventory(
+        parseYamlInventory(name, text),
+        inventoryContext(clouds.identities, clouds.builtClouds, { get: () => undefined, kind: () => "missing" }),
+    );
 }

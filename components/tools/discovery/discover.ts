@@ -52,7 +52,9 @@ export interface DiscoverOptions {
  * Falcon export leave in doubt, one read of their console, serial port or boot log.
  */
 export async function discover(opts: DiscoverOptions): Promise<Discovery> {
-    const scopesOf = await Promise.all(opts.clouds.map(async ({ cloud, request }) => ({ cloud, scopes: await cloud.scopes(request, opts.cli) })));
+    const scopesOf = await Promise.all(
+        opts.clouds.map(async ({ cloud, request }) => ({ cloud, scopes: await cloud.scopes(request, opts.cli) })),
+    );
     // A cloud with nothing to scan was not checked: "no boot-looping VM" would be a false green.
     for (const { cloud, scopes } of scopesOf) if (scopes.length === 0) throw new NoScopeError(cloud);
     const listed: { cloud: CloudDiscovery; scope: DiscoveryScope; vms: ListedVm[]; notWindows?: number }[] = [];
@@ -61,7 +63,9 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
             scopes.map(async (scope) => {
                 const { vms, notWindows } = await cloud.list(scope, opts.cli);
                 listed.push({ cloud, scope, vms, notWindows });
-                opts.progress(`${scopeTitle(scope)}: ${notWindows === undefined ? "" : `${vms.length + notWindows} VMs, `}${vms.length} Windows (${vms.filter((v) => v.health === "failing").length} failing status, ${vms.filter((v) => v.power !== "running").length} not running)`);
+                opts.progress(
+                    `${scopeTitle(scope)}: ${notWindows === undefined ? "" : `${vms.length + notWindows} VMs, `}${vms.length} Windows (${vms.filter((v) => v.health === "failing").length} failing status, ${vms.filter((v) => v.power !== "running").length} not running)`,
+                );
             }),
         ),
     );
@@ -72,7 +76,13 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
     const scannedClouds = new Set(opts.clouds.map((c) => c.cloud.cloud));
     const scannedScopes = new Set(listed.map((l) => `${l.scope.cloud}\n${l.scope.scope.toLowerCase()}`));
     const matches = opts.falcon
-        ? matchFalcon(opts.falcon.hosts, all.map((a) => a.vm), (provider, account) => (provider === "" || scannedClouds.has(provider)) && (account === "" || provider === "" || scannedScopes.has(`${provider}\n${account}`)))
+        ? matchFalcon(
+              opts.falcon.hosts,
+              all.map((a) => a.vm),
+              (provider, account) =>
+                  (provider === "" || scannedClouds.has(provider)) &&
+                  (account === "" || provider === "" || scannedScopes.has(`${provider}\n${account}`)),
+          )
         : undefined;
 
     const byName = (vm: ListedVm) => matches?.byName.has(vm) ?? false;
@@ -83,13 +93,20 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
         toRead.map(async (a) => {
             reads.set(a.vm, await a.cloud.read(a.vm, a.scope, opts.cli));
             done++;
-            if (done % 100 === 0 || done === toRead.length) opts.progress(`per-VM reads (console, serial, boot log): ${done} of ${toRead.length}`);
+            if (done % 100 === 0 || done === toRead.length)
+                opts.progress(`per-VM reads (console, serial, boot log): ${done} of ${toRead.length}`);
         }),
     );
 
     const findings = all.map((a) => classify(a.vm, reads.get(a.vm), matches?.byVm.get(a.vm), opts.falcon !== undefined, byName(a.vm)));
     const findingOf = new Map(findings.map((f) => [f.vm, f]));
-    const scopes = listed.map((l) => summarise(l.scope, l.notWindows === undefined ? undefined : l.vms.length + l.notWindows, l.vms.map((vm) => findingOf.get(vm)!)));
+    const scopes = listed.map((l) =>
+        summarise(
+            l.scope,
+            l.notWindows === undefined ? undefined : l.vms.length + l.notWindows,
+            l.vms.map((vm) => findingOf.get(vm)!),
+        ),
+    );
     return {
         findings,
         falconUnmatched: matches?.unmatched ?? [],
@@ -106,7 +123,9 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
 export class NoScopeError extends Error {
     constructor(cloud: CloudDiscovery) {
         const flag = cloud.options[0]?.flag;
-        super(`${cloud.cloud}: the login reaches no ${cloud.scopeLabel} to scan, so nothing of ${cloud.cloud} was checked; log in with an identity that can read the VMs${flag ? ` (or name them with ${flag})` : ""}`);
+        super(
+            `${cloud.cloud}: the login reaches no ${cloud.scopeLabel} to scan, so nothing of ${cloud.cloud} was checked; log in with an identity that can read the VMs${flag ? ` (or name them with ${flag})` : ""}`,
+        );
     }
 }
 

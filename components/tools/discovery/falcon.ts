@@ -51,7 +51,15 @@ export interface FalconExport {
 const COLUMNS: Record<"hostname" | "provider" | "account" | "instanceId" | "lastSeen", string[]> = {
     hostname: ["hostname", "host", "hostnames", "computername", "devicename"],
     provider: ["cloudprovider", "cloudserviceprovider", "serviceprovider", "provider", "cloud"],
-    account: ["cloudprovideraccountid", "provideraccountid", "cloudserviceaccountid", "cloudaccountid", "accountid", "subscriptionid", "projectid"],
+    account: [
+        "cloudprovideraccountid",
+        "provideraccountid",
+        "cloudserviceaccountid",
+        "cloudaccountid",
+        "accountid",
+        "subscriptionid",
+        "projectid",
+    ],
     instanceId: ["instanceid", "cloudinstanceid", "cloudserviceinstanceid", "providerinstanceid", "cloudproviderinstanceid"],
     lastSeen: ["lastseen", "lastseenutc", "lastseentime"],
 };
@@ -77,7 +85,11 @@ function normalise(header: string): string {
 export function falconTime(text: string): number {
     const t = text.trim();
     if (!TIMESTAMP.test(t)) return NaN;
-    const iso = t.replace(" UTC", "Z").replace(/UTC$/, "Z").replace(/^(\d{4}-\d{2}-\d{2}) /, "$1T").replace(/ (?=[Z+-])/, "");
+    const iso = t
+        .replace(" UTC", "Z")
+        .replace(/UTC$/, "Z")
+        .replace(/^(\d{4}-\d{2}-\d{2}) /, "$1T")
+        .replace(/ (?=[Z+-])/, "");
     const withZone = /(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : /T/.test(iso) ? `${iso}Z` : `${iso}T00:00:00Z`;
     return Date.parse(withZone);
 }
@@ -105,9 +117,18 @@ export function parseFalconExport(file: string, text: string, window: BadWindow)
     }
     if (rows.length === 0) throw new InputError([{ file, message: "empty: expected a Falcon host export with a header row" }]);
     const header = rows[0].record.map(normalise);
-    const column = Object.fromEntries(Object.entries(COLUMNS).map(([k, names]) => [k, header.findIndex((h) => names.includes(h))])) as Record<keyof typeof COLUMNS, number>;
+    const column = Object.fromEntries(
+        Object.entries(COLUMNS).map(([k, names]) => [k, header.findIndex((h) => names.includes(h))]),
+    ) as Record<keyof typeof COLUMNS, number>;
     if (column.lastSeen < 0 || (column.hostname < 0 && column.instanceId < 0)) {
-        throw new InputError([{ file, line: rows[0].info.lines, message: "the header needs a Last Seen column and a Hostname or Instance ID column (a Falcon host export: Host Management, Export)" }]);
+        throw new InputError([
+            {
+                file,
+                line: rows[0].info.lines,
+                message:
+                    "the header needs a Last Seen column and a Hostname or Instance ID column (a Falcon host export: Host Management, Export)",
+            },
+        ]);
     }
     const problems: Problem[] = [];
     const hosts: FalconHost[] = [];
@@ -123,11 +144,20 @@ export function parseFalconExport(file: string, text: string, window: BadWindow)
         if (!hostname && !instanceId) at("Hostname", "the row names no host (no hostname and no instance id)");
         if (hostname && (hostname.length > 253 || !HOSTNAME.test(hostname))) at("Hostname", "is not a hostname");
         if (instanceId && !INSTANCE_ID.test(instanceId)) at("Instance ID", "is not an instance id");
-        if (Number.isNaN(lastSeen)) at("Last Seen", `${cell("lastSeen") === "" ? "is empty" : "is not a timestamp"}; expected e.g. 2024-07-19T04:12:33Z`);
+        if (Number.isNaN(lastSeen))
+            at("Last Seen", `${cell("lastSeen") === "" ? "is empty" : "is not a timestamp"}; expected e.g. 2024-07-19T04:12:33Z`);
         if (problems.length > before) continue;
         // With a provider column, a row without a provider is no cloud host (a laptop, a server on site).
         const provider = column.provider < 0 ? "" : (PROVIDERS.find(([re]) => re.test(providerText))?.[1] ?? "other");
-        hosts.push({ line, hostname: hostname.toLowerCase(), provider, account: cell("account").toLowerCase(), instanceId: instanceId.toLowerCase(), lastSeen, verdict: verdictOf(lastSeen, window) });
+        hosts.push({
+            line,
+            hostname: hostname.toLowerCase(),
+            provider,
+            account: cell("account").toLowerCase(),
+            instanceId: instanceId.toLowerCase(),
+            lastSeen,
+            verdict: verdictOf(lastSeen, window),
+        });
     }
     if (problems.length > 0) throw new InputError(problems);
     return { file, hosts };
@@ -159,7 +189,11 @@ export interface FalconMatches<V> {
  * fits several VMs is not guessed. Only rows of clouds being scanned are matched; `inScope` says
  * whether an unmatched row's provider and account were scanned at all.
  */
-export function matchFalcon<V extends FalconMatchable>(hosts: readonly FalconHost[], vms: readonly V[], scanned: (provider: string, account: string) => boolean): FalconMatches<V> {
+export function matchFalcon<V extends FalconMatchable>(
+    hosts: readonly FalconHost[],
+    vms: readonly V[],
+    scanned: (provider: string, account: string) => boolean,
+): FalconMatches<V> {
     const byId = new Map<string, V[]>();
     const byName = new Map<string, V[]>();
     const add = (map: Map<string, V[]>, key: string, vm: V) => {
@@ -175,11 +209,17 @@ export function matchFalcon<V extends FalconMatchable>(hosts: readonly FalconHos
             add(byName, name.split(".")[0], vm);
         }
     }
-    const fits = (h: FalconHost, vm: V) => (h.provider === "" || h.provider === vm.cloud) && (h.account === "" || h.account === vm.scope.toLowerCase());
+    const fits = (h: FalconHost, vm: V) =>
+        (h.provider === "" || h.provider === vm.cloud) && (h.account === "" || h.account === vm.scope.toLowerCase());
     const result: FalconMatches<V> = { byVm: new Map(), unmatched: [], ambiguous: [], byName: new Set() };
     for (const h of hosts) {
         const viaId = (byId.get(h.instanceId) ?? []).filter((vm) => fits(h, vm));
-        const viaName = viaId.length > 0 ? viaId : [...new Set([...(byName.get(h.hostname) ?? []), ...(byName.get(h.hostname.split(".")[0]) ?? [])])].filter((vm) => fits(h, vm));
+        const viaName =
+            viaId.length > 0
+                ? viaId
+                : [...new Set([...(byName.get(h.hostname) ?? []), ...(byName.get(h.hostname.split(".")[0]) ?? [])])].filter((vm) =>
+                      fits(h, vm),
+                  );
         if (viaName.length === 1) {
             const vm = viaName[0];
             const earlier = result.byVm.get(vm);
@@ -200,6 +240,12 @@ export function matchFalcon<V extends FalconMatchable>(hosts: readonly FalconHos
 
 /** How a host row is shown in the inventory's comments: its line and names, never the whole row. */
 export function describeHost(h: FalconHost): string {
-    const names = [h.hostname && `host ${show(h.hostname)}`, h.instanceId && `instance ${show(h.instanceId)}`, h.account && `account ${show(h.account)}`].filter(Boolean).join(", ");
+    const names = [
+        h.hostname && `host ${show(h.hostname)}`,
+        h.instanceId && `instance ${show(h.instanceId)}`,
+        h.account && `account ${show(h.account)}`,
+    ]
+        .filter(Boolean)
+        .join(", ");
     return `line ${h.line}: ${names}, last seen ${new Date(h.lastSeen).toISOString().replace(/\.000Z$/, "Z")}`;
 }

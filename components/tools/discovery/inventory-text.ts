@@ -85,7 +85,9 @@ function entryOf(f: Finding, scopeLabel: string): Record<string, unknown> {
 function fits(f: Finding, identities: ReadonlyMap<string, CloudIdentity>): boolean {
     const identity = identities.get(f.vm.cloud);
     if (!identity) return false;
-    return identity.fields.every((spec) => (f.vm.fields[spec.name] === undefined ? !spec.required : spec.pattern.test(f.vm.fields[spec.name])));
+    return identity.fields.every((spec) =>
+        f.vm.fields[spec.name] === undefined ? !spec.required : spec.pattern.test(f.vm.fields[spec.name]),
+    );
 }
 
 function reasonLine(f: Finding, prefix = ""): string {
@@ -112,8 +114,20 @@ const APART: { bucket: Bucket; title: string[] }[] = [
         ],
     },
     { bucket: "no-rescue-path", title: ["Boot-looping VMs the stack has no rescue path for (see docs on the manual path):"] },
-    { bucket: "review", title: ["Low confidence: no boot marker since the last start and no sign of the agent, but no stop error seen.", "Move an entry under vms: once you have confirmed it (serial console, screenshot)."] },
-    { bucket: "stopped", title: ["Windows VMs that are not running: maybe already in a person's hands, so never mixed in.", "To recover one with the stack, move its entry under vms:."] },
+    {
+        bucket: "review",
+        title: [
+            "Low confidence: no boot marker since the last start and no sign of the agent, but no stop error seen.",
+            "Move an entry under vms: once you have confirmed it (serial console, screenshot).",
+        ],
+    },
+    {
+        bucket: "stopped",
+        title: [
+            "Windows VMs that are not running: maybe already in a person's hands, so never mixed in.",
+            "To recover one with the stack, move its entry under vms:.",
+        ],
+    },
 ];
 
 /**
@@ -134,7 +148,9 @@ export function inventoryText(d: Discovery, opts: InventoryTextOptions): Discove
     const perZone = new Map<string, number>();
     for (const f of candidates) perZone.set(zoneOf(f), (perZone.get(zoneOf(f)) ?? 0) + 1);
     const canaryZone = [...perZone.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
-    const canary = candidates.filter((f) => zoneOf(f) === canaryZone).sort((a, b) => CONFIDENCE_ORDER[a.confidence!] - CONFIDENCE_ORDER[b.confidence!])[0];
+    const canary = candidates
+        .filter((f) => zoneOf(f) === canaryZone)
+        .sort((a, b) => CONFIDENCE_ORDER[a.confidence!] - CONFIDENCE_ORDER[b.confidence!])[0];
     const ordered = canary ? [canary, ...candidates.filter((f) => f !== canary)] : [];
 
     const inBucket = (b: Bucket) => d.findings.filter((f) => f.bucket === b).length;
@@ -147,15 +163,28 @@ export function inventoryText(d: Discovery, opts: InventoryTextOptions): Discove
         "# Summary per scope (candidates per zone; VMs listed apart are at the end, commented out):",
     ];
     for (const s of d.scopes) {
-        const zones = Object.entries(s.candidatesByZone).sort((a, b) => a[0].localeCompare(b[0])).map(([z, n]) => `${z} ${n}`).join(", ");
+        const zones = Object.entries(s.candidatesByZone)
+            .sort((a, b) => a[0].localeCompare(b[0]))
+            .map(([z, n]) => `${z} ${n}`)
+            .join(", ");
         const total = Object.values(s.candidatesByZone).reduce((a, b) => a + b, 0);
-        lines.push(commentText(`#   ${scopeTitle(s)}: ${s.vms === undefined ? "" : `${s.vms} VMs, `}${s.windows} Windows; ${count(total, "candidate")}${zones ? ` (${zones})` : ""}; ${s.stopped} not running; ${s.apart} listed apart`));
+        lines.push(
+            commentText(
+                `#   ${scopeTitle(s)}: ${s.vms === undefined ? "" : `${s.vms} VMs, `}${s.windows} Windows; ${count(total, "candidate")}${zones ? ` (${zones})` : ""}; ${s.stopped} not running; ${s.apart} listed apart`,
+            ),
+        );
     }
     lines.push(
         `# Total: ${count(candidates.length, "candidate")} (${high} high, ${candidates.length - high} medium confidence); ${inBucket("stopped")} not running; ${inBucket("scale-group")} in scale groups; ${inBucket("no-rescue-path")} without a rescue path; ${inBucket("review")} low confidence${d.falconUnmatched.length ? `; ${count(d.falconUnmatched.length, "Falcon host")} not found` : ""}.`,
     );
     if (canary) {
-        lines.push("#", commentText(`# The first entry is the suggested canary: ${canary.vm.name}, in ${canaryZone}, the zone with the most candidates.`), "# With the stack's canary: 1 it must boot and verify before any other VM starts.");
+        lines.push(
+            "#",
+            commentText(
+                `# The first entry is the suggested canary: ${canary.vm.name}, in ${canaryZone}, the zone with the most candidates.`,
+            ),
+            "# With the stack's canary: 1 it must boot and verify before any other VM starts.",
+        );
     }
     lines.push("vms:");
     for (const f of ordered) {
@@ -169,7 +198,8 @@ export function inventoryText(d: Discovery, opts: InventoryTextOptions): Discove
     };
     for (const section of APART) {
         const body: string[] = [];
-        for (const f of writable.filter((x) => x.bucket === section.bucket)) body.push(`#   # ${reasonLine(f)}`, ...entryLines(entryOf(f, label(f)), "#  "));
+        for (const f of writable.filter((x) => x.bucket === section.bucket))
+            body.push(`#   # ${reasonLine(f)}`, ...entryLines(entryOf(f, label(f)), "#  "));
         apart(section.title, body);
     }
     apart(

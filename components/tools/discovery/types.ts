@@ -136,7 +136,8 @@ export interface CloudDiscovery {
 export class OptionError extends Error {}
 
 /** Windows stop errors as the console or serial output shows them. */
-export const BUGCHECK = /STOP[: ]+0x[0-9A-Fa-f]{8}|BugCheck|bugcheck|Stop code|KERNEL_SECURITY_CHECK_FAILURE|PAGE_FAULT_IN_NONPAGED_AREA|SYSTEM_THREAD_EXCEPTION_NOT_HANDLED|CSAgent\.sys|csagent\.sys/;
+export const BUGCHECK =
+    /STOP[: ]+0x[0-9A-Fa-f]{8}|BugCheck|bugcheck|Stop code|KERNEL_SECURITY_CHECK_FAILURE|PAGE_FAULT_IN_NONPAGED_AREA|SYSTEM_THREAD_EXCEPTION_NOT_HANDLED|CSAgent\.sys|csagent\.sys/;
 
 /** Where the last match of `re` starts in `text`, or -1. */
 function lastIndex(text: string, re: RegExp): number {

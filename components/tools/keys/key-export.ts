@@ -36,9 +36,17 @@ const column = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
  * id, recovery password.
  */
 const COLUMNS: Record<KeyFormat, { machine: string[]; keyId: string[]; password: string[] }> = {
-    entra: { machine: ["devicename", "displayname", "device", "computername"], keyId: ["keyid", "recoverykeyid", "id"], password: ["recoverykey", "key", "bitlockerrecoverykey"] },
+    entra: {
+        machine: ["devicename", "displayname", "device", "computername"],
+        keyId: ["keyid", "recoverykeyid", "id"],
+        password: ["recoverykey", "key", "bitlockerrecoverykey"],
+    },
     ad: { machine: ["distinguishedname"], keyId: ["distinguishedname"], password: ["msfverecoverypassword"] },
-    csv: { machine: ["hostname", "computername", "vmname", "name", "instanceid", "instance"], keyId: ["keyid", "keyprotectorid"], password: ["recoverypassword", "password", "recoverykey"] },
+    csv: {
+        machine: ["hostname", "computername", "vmname", "name", "instanceid", "instance"],
+        keyId: ["keyid", "keyprotectorid"],
+        password: ["recoverypassword", "password", "recoverykey"],
+    },
 };
 
 /** `CN=2024-07-19T09:00:00-00:00{GUID},CN=HOST,OU=…` → the computer (the parent CN) and the key id. */
@@ -57,11 +65,27 @@ export function readKeyExport(file: string, text: string, format: KeyFormat): Ke
     const problems: Problem[] = [];
     let records: { info: { lines: number }; record: Record<string, string> }[];
     try {
-        records = parseCsv(text, { columns: (header: string[]) => header.map(column), info: true, bom: true, trim: true, skip_empty_lines: true, relax_column_count: true }) as typeof records;
+        records = parseCsv(text, {
+            columns: (header: string[]) => header.map(column),
+            info: true,
+            bom: true,
+            trim: true,
+            skip_empty_lines: true,
+            relax_column_count: true,
+        }) as typeof records;
     } catch (err) {
         // csv-parse's own message may quote the line (a key): only its position is reported.
         const e = err as { lines?: number };
-        return { rows: [], problems: [{ file, line: e.lines, message: "not valid CSV (a quote or a column count is off on this line); fix the export and run again" }] };
+        return {
+            rows: [],
+            problems: [
+                {
+                    file,
+                    line: e.lines,
+                    message: "not valid CSV (a quote or a column count is off on this line); fix the export and run again",
+                },
+            ],
+        };
     }
     const wanted = COLUMNS[format];
     const header = records.length ? Object.keys(records[0].record) : [];
@@ -70,8 +94,20 @@ export function readKeyExport(file: string, text: string, format: KeyFormat): Ke
     const keyIdCol = pick(wanted.keyId);
     const passwordCol = pick(wanted.password);
     if (records.length && (!machineCol || !passwordCol)) {
-        const missing = [!machineCol && `a machine column (${wanted.machine.join(", ")})`, !passwordCol && `a recovery password column (${wanted.password.join(", ")})`].filter(Boolean);
-        return { rows: [], problems: [{ file, line: 1, message: `the header has no ${missing.join(" and no ")} for --format ${format} (columns compare without case, spaces or punctuation)` }] };
+        const missing = [
+            !machineCol && `a machine column (${wanted.machine.join(", ")})`,
+            !passwordCol && `a recovery password column (${wanted.password.join(", ")})`,
+        ].filter(Boolean);
+        return {
+            rows: [],
+            problems: [
+                {
+                    file,
+                    line: 1,
+                    message: `the header has no ${missing.join(" and no ")} for --format ${format} (columns compare without case, spaces or punctuation)`,
+                },
+            ],
+        };
     }
     const rows: KeyRow[] = [];
     for (const { info, record } of records) {
@@ -79,11 +115,16 @@ export function readKeyExport(file: string, text: string, format: KeyFormat): Ke
         const volume = column(record.volumetype ?? "");
         if (format === "entra" && volume && !["operatingsystemvolume", "osvolume", "os", "1"].includes(volume)) continue;
         let machine = record[machineCol!] ?? "";
-        let id = keyIdCol ? record[keyIdCol] ?? "" : "";
+        let id = keyIdCol ? (record[keyIdCol] ?? "") : "";
         if (format === "ad") {
             const dn = fromDistinguishedName(machine);
             if (!dn.machine) {
-                problems.push({ file, line, field: "DistinguishedName", message: "is not the DistinguishedName of an msFVE-RecoveryInformation object (CN=<date>{<key id>},CN=<computer>,…)" });
+                problems.push({
+                    file,
+                    line,
+                    field: "DistinguishedName",
+                    message: "is not the DistinguishedName of an msFVE-RecoveryInformation object (CN=<date>{<key id>},CN=<computer>,…)",
+                });
                 continue;
             }
             machine = dn.machine;
@@ -91,9 +132,17 @@ export function readKeyExport(file: string, text: string, format: KeyFormat): Ke
         }
         if (!machine) problems.push({ file, line, field: machineCol, message: "names no machine" });
         const normalisedId = id ? keyId(id) : undefined;
-        if (id && !normalisedId) problems.push({ file, line, field: keyIdCol, message: "the key id is not a GUID or its first 8 hex digits" });
+        if (id && !normalisedId)
+            problems.push({ file, line, field: keyIdCol, message: "the key id is not a GUID or its first 8 hex digits" });
         const password = recoveryPassword(record[passwordCol!] ?? "");
-        if (!password) problems.push({ file, line, field: passwordCol, message: "is not a BitLocker recovery password (8 groups of 6 digits, each divisible by 11 and below 720896); the key is not shown" });
+        if (!password)
+            problems.push({
+                file,
+                line,
+                field: passwordCol,
+                message:
+                    "is not a BitLocker recovery password (8 groups of 6 digits, each divisible by 11 and below 720896); the key is not shown",
+            });
         if (machine && password && (!id || normalisedId)) rows.push({ line, machine, keyId: normalisedId, password });
     }
     return { rows, problems };

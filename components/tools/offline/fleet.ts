@@ -98,12 +98,18 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
     const slugs = new Map(plan.vms.map((v) => [v.slug, v.label]));
     // Each VM's record in the stack outputs: identity, status, disks, timings, and its evidence,
     // abridged, when its chain repairs a disk.
-    const perVm = new Map<string, number>(plan.vms.map((v) => [v.slug, 800 + (!v.rollback && REMEDIES[v.strategy].repairs ? RECORD_EVIDENCE_BYTES : 0)]));
+    const perVm = new Map<string, number>(
+        plan.vms.map((v) => [v.slug, 800 + (!v.rollback && REMEDIES[v.strategy].repairs ? RECORD_EVIDENCE_BYTES : 0)]),
+    );
     let shared = 0;
     // The evidence is printed once, by a command: the repair, when it is one (its output stays in
     // state), or else the swap, which reads it back from the repair (whose output state does not
     // keep: a Run Command's is read from its instance view).
-    const commandRepairs = new Set(resources.filter((r) => r.type === "command:local:Command" && chainStepOf(r.name)?.step === "repair").map((r) => chainStepOf(r.name)!.stem));
+    const commandRepairs = new Set(
+        resources
+            .filter((r) => r.type === "command:local:Command" && chainStepOf(r.name)?.step === "repair")
+            .map((r) => chainStepOf(r.name)!.stem),
+    );
     const repairs = new Set(resources.filter((r) => chainStepOf(r.name)?.step === "repair").map((r) => chainStepOf(r.name)!.stem));
     // The offline plan's resource ids are short placeholders (`<name>-id`); the clouds' are as long
     // as the VM's original disk id (an Azure resource id is about 150 bytes): count them so.
@@ -116,7 +122,12 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
         const props = Buffer.byteLength(text) + placeholders.reduce((n, p) => n + Math.max(0, cloudIdLength - p.length), 0);
         // A cloud resource's own id is the cloud's (a command's is short, as the overhead counts).
         const ownId = r.type.startsWith("command:") ? 0 : Math.max(0, cloudIdLength - 40);
-        const bytes = RESOURCE_OVERHEAD + ownId + 2 * props + printedBytes(r, repairs.has(slug) && !commandRepairs.has(slug)) + DEPENDENCY_BYTES * r.dependsOn.length;
+        const bytes =
+            RESOURCE_OVERHEAD +
+            ownId +
+            2 * props +
+            printedBytes(r, repairs.has(slug) && !commandRepairs.has(slug)) +
+            DEPENDENCY_BYTES * r.dependsOn.length;
         if (perVm.has(slug)) perVm.set(slug, perVm.get(slug)! + bytes);
         else shared += bytes;
     }

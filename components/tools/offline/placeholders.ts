@@ -18,8 +18,15 @@ export interface PlaceholderList {
  * An offline lookup's answer with the values it invented listed (for `vms`, the VMs they stand
  * for; without, any). Empty or undefined values are left out.
  */
-export function withPlaceholders<T extends Record<string, unknown>>(answer: T, values: readonly (string | undefined)[], vms?: readonly string[]): T {
-    const list: PlaceholderList = { values: values.filter((v): v is string => typeof v === "string" && v !== ""), ...(vms ? { vms: [...vms] } : {}) };
+export function withPlaceholders<T extends Record<string, unknown>>(
+    answer: T,
+    values: readonly (string | undefined)[],
+    vms?: readonly string[],
+): T {
+    const list: PlaceholderList = {
+        values: values.filter((v): v is string => typeof v === "string" && v !== ""),
+        ...(vms ? { vms: [...vms] } : {}),
+    };
     return { ...answer, [PLACEHOLDERS_KEY]: list };
 }
 
@@ -28,11 +35,21 @@ export function withPlaceholders<T extends Record<string, unknown>>(answer: T, v
  * time each point was taken, and its id unless the inventory named it (restoreFrom, `named`).
  * `idOf` gives the forms the plan shows an id in (e.g. a snapshot's name and its full path).
  */
-export function offlineRestoreAnswer(answer: { stdout: string; stderr: string }, named: string | undefined, idOf: (id: string) => string[] = (id) => [id]): Record<string, unknown> {
+export function offlineRestoreAnswer(
+    answer: { stdout: string; stderr: string },
+    named: string | undefined,
+    idOf: (id: string) => string[] = (id) => [id],
+): Record<string, unknown> {
     const points = JSON.parse(answer.stdout) as { id: string; createdAt: string }[];
     // The time as the answer gives it, and as the plan shows it (whole seconds, `Z`).
-    const times = (at: string) => [at, ...(isNaN(Date.parse(at)) ? [] : [new Date(Date.parse(at)).toISOString().replace(/\.\d{3}Z$/, "Z")])];
-    return withPlaceholders(answer, points.flatMap((p) => [...times(p.createdAt), ...(named ? [] : idOf(p.id))]));
+    const times = (at: string) => [
+        at,
+        ...(isNaN(Date.parse(at)) ? [] : [new Date(Date.parse(at)).toISOString().replace(/\.\d{3}Z$/, "Z")]),
+    ];
+    return withPlaceholders(
+        answer,
+        points.flatMap((p) => [...times(p.createdAt), ...(named ? [] : idOf(p.id))]),
+    );
 }
 
 /** The placeholders of one offline run. */
@@ -88,7 +105,8 @@ export class OfflinePlaceholders {
     paths(value: unknown, vmKey?: string, at = ""): string[] {
         if (this.is(value, vmKey)) return [at];
         if (Array.isArray(value)) return value.flatMap((v, i) => this.paths(v, vmKey, `${at}[${i}]`));
-        if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => this.paths(v, vmKey, at ? `${at}.${k}` : k));
+        if (value && typeof value === "object")
+            return Object.entries(value).flatMap(([k, v]) => this.paths(v, vmKey, at ? `${at}.${k}` : k));
         return [];
     }
 }

@@ -42,7 +42,9 @@ export function renderSummary(run: OfflineRun, source: string): string {
     };
     const n = plan.vms.length;
     lines.push(`bootloop-rescue offline plan: ${source}`);
-    lines.push(`No cloud was called: lookups were answered with placeholders derived from the inventory; a value marked ${PLACEHOLDER_MARK} was invented, not found.`);
+    lines.push(
+        `No cloud was called: lookups were answered with placeholders derived from the inventory; a value marked ${PLACEHOLDER_MARK} was invented, not found.`,
+    );
     lines.push("");
     lines.push(`VMs: ${n} (${count(plan.vms, (v) => v.cloud)}); strategies: ${count(plan.vms, (v) => v.strategy)}`);
     lines.push("");
@@ -51,7 +53,9 @@ export function renderSummary(run: OfflineRun, source: string): string {
     plan.waves.forEach((w, i) => {
         const names = w.vms.map((k) => label.get(k)!);
         const shown = names.length > 6 ? `${names.slice(0, 5).join(", ")}, … and ${names.length - 5} more` : names.join(", ");
-        lines.push(`  wave ${w.wave}${i === 0 && plan.waves.length > 1 ? " (canary)" : ""}: ${w.vms.length} VM${w.vms.length === 1 ? "" : "s"}: ${shown}`);
+        lines.push(
+            `  wave ${w.wave}${i === 0 && plan.waves.length > 1 ? " (canary)" : ""}: ${w.vms.length} VM${w.vms.length === 1 ? "" : "s"}: ${shown}`,
+        );
     });
     lines.push("");
     lines.push("Rescue VMs (Linux, no public IP, no inbound rule), per zone:");
@@ -62,7 +66,9 @@ export function renderSummary(run: OfflineRun, source: string): string {
             .filter((x) => x)
             .map((x) => (poolPlaceholder(run.placeholders, p, x) ? `${x} ${PLACEHOLDER_MARK}` : x))
             .join(" / ");
-        lines.push(`  ${p.cloud} ${where}: ${p.members.length} rescue VM${p.members.length === 1 ? "" : "s"} for ${disks} disk${disks === 1 ? "" : "s"} (up to ${p.capacity} each)`);
+        lines.push(
+            `  ${p.cloud} ${where}: ${p.members.length} rescue VM${p.members.length === 1 ? "" : "s"} for ${disks} disk${disks === 1 ? "" : "s"} (up to ${p.capacity} each)`,
+        );
     }
     lines.push("");
     lines.push(...keyLines(run));
@@ -75,14 +81,18 @@ export function renderSummary(run: OfflineRun, source: string): string {
         if (!examples.has(kind)) examples.set(kind, vm);
     }
     for (const first of examples.values()) {
-        lines.push(`Steps per VM${first.rollback ? " rolled back" : ` with strategy ${first.strategy}`}, e.g. ${first.label} (wave ${first.wave}):`);
+        lines.push(
+            `Steps per VM${first.rollback ? " rolled back" : ` with strategy ${first.strategy}`}, e.g. ${first.label} (wave ${first.wave}):`,
+        );
         for (const r of run.tree.filter((t) => t.name.startsWith(`${first.slug}-`))) {
             const kept = r.retainOnDelete || r.protect ? "  [kept on delete]" : "";
             lines.push(`  ${r.name.padEnd(44)} ${r.type}${kept}`);
         }
         lines.push("");
     }
-    lines.push(`Resources: ${run.resourceCount} registered (${(run.resourceCount / Math.max(n, 1)).toFixed(1)} per VM, components included)`);
+    lines.push(
+        `Resources: ${run.resourceCount} registered (${(run.resourceCount / Math.max(n, 1)).toFixed(1)} per VM, components included)`,
+    );
     for (const [type, c] of Object.entries(run.countsByType).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
         lines.push(`  ${String(c).padStart(6)}  ${type}`);
     }
@@ -105,14 +115,19 @@ function keyLines(run: OfflineRun): string[] {
 /** What the runner carries: chains in flight, the --parallel to use, and (with details) the state per VM. */
 function runnerLines(run: OfflineRun): string[] {
     const { maxInFlight, maxInFlightFrom } = run.settings;
-    const from = maxInFlightFrom === "config" ? "maxInFlight" : `default for this runner's ${os.availableParallelism?.() ?? os.cpus().length} cores; pin it with \`pulumi config set maxInFlight N\``;
+    const from =
+        maxInFlightFrom === "config"
+            ? "maxInFlight"
+            : `default for this runner's ${os.availableParallelism?.() ?? os.cpus().length} cores; pin it with \`pulumi config set maxInFlight N\``;
     const lines = [
         `In flight: at most ${maxInFlight} VM chains at once (${from}); the others wait their turn in wave order.`,
         `Run: pulumi up --parallel ${recommendedParallel(run.result.plan, maxInFlight)}`,
     ];
     if (run.resources) {
         const state = estimateState(run.resources, run.result.plan);
-        lines.push(`State: about ${(state.perVmBytes / 1024).toFixed(1)} KB per VM (largest ${(state.maxVmBytes / 1024).toFixed(1)} KB, ${state.maxVm}), ${(state.sharedBytes / 1024).toFixed(0)} KB shared`);
+        lines.push(
+            `State: about ${(state.perVmBytes / 1024).toFixed(1)} KB per VM (largest ${(state.maxVmBytes / 1024).toFixed(1)} KB, ${state.maxVm}), ${(state.sharedBytes / 1024).toFixed(0)} KB shared`,
+        );
     }
     return [...lines, ""];
 }
@@ -121,12 +136,16 @@ function runnerLines(run: OfflineRun): string[] {
 function remedyLines(run: OfflineRun): string[] {
     const { plan } = run.result;
     const lines: string[] = [];
-    const some = (labels: string[]) => (labels.length > 20 ? `${labels.slice(0, 20).join(", ")}, … and ${labels.length - 20} more` : labels.join(", "));
+    const some = (labels: string[]) =>
+        labels.length > 20 ? `${labels.slice(0, 20).join(", ")}, … and ${labels.length - 20} more` : labels.join(", ");
     const active = plan.vms.filter((v) => !v.rollback);
     const rebooting = active.filter((v) => REMEDIES[v.strategy].reboots);
     if (rebooting.length > 0) {
         const { maxReboots, rebootTimeoutMinutes } = run.settings;
-        lines.push(`Restarts: ${rebooting.length} VM${rebooting.length === 1 ? "" : "s"}, up to ${maxReboots} restarts each, waiting up to ${rebootTimeoutMinutes} min for a boot signal after each.`, "");
+        lines.push(
+            `Restarts: ${rebooting.length} VM${rebooting.length === 1 ? "" : "s"}, up to ${maxReboots} restarts each, waiting up to ${rebootTimeoutMinutes} min for a boot signal after each.`,
+            "",
+        );
     }
     const restoring = active.filter((v) => REMEDIES[v.strategy].restores && v.restorePoint);
     if (restoring.length > 0) {
@@ -135,13 +154,16 @@ function remedyLines(run: OfflineRun): string[] {
             const age = run.outputs.vms[vm.key]?.recoveryPointAgeHours;
             const point = vm.restorePoint!;
             const invented = run.placeholders.is(point.createdAt, vm.key);
-            lines.push(`  ${vm.label}: ${shown(run.placeholders, point.id, vm.key)}, taken ${shown(run.placeholders, point.createdAt, vm.key)}, recovery point ${age?.toFixed(1)} h${invented ? ` ${PLACEHOLDER_MARK}` : ""} before the cutoff`);
+            lines.push(
+                `  ${vm.label}: ${shown(run.placeholders, point.id, vm.key)}, taken ${shown(run.placeholders, point.createdAt, vm.key)}, recovery point ${age?.toFixed(1)} h${invented ? ` ${PLACEHOLDER_MARK}` : ""} before the cutoff`,
+            );
         }
         if (restoring.length > 50) lines.push(`  … and ${restoring.length - 50} more (see --json)`);
         lines.push("");
     }
     const rolled = plan.vms.filter((v) => v.rollback);
-    if (rolled.length > 0) lines.push(`Rollback (original OS disk back in, nothing else declared for them): ${some(rolled.map((v) => v.label))}`, "");
+    if (rolled.length > 0)
+        lines.push(`Rollback (original OS disk back in, nothing else declared for them): ${some(rolled.map((v) => v.label))}`, "");
     return lines;
 }
 

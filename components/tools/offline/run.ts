@@ -65,7 +65,11 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
             },
             call: (c) => {
                 for (const p of paths) {
-                    const answer = p.offlineLookup(c.token, c.inputs as Record<string, unknown>, entries.filter((v) => v.cloud === p.identity.cloud));
+                    const answer = p.offlineLookup(
+                        c.token,
+                        c.inputs as Record<string, unknown>,
+                        entries.filter((v) => v.cloud === p.identity.cloud),
+                    );
                     if (answer) return placeholders.collect(answer);
                 }
                 throw new Error(`the offline plan has no placeholder for the lookup ${c.token}`);
@@ -82,7 +86,11 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     // Secret lookups (a disk's BitLocker key files) run no script offline: the paths' placeholders answer.
     answerSecretLookupsOffline((lookup, environment) => {
         for (const p of paths) {
-            const answer = p.offlineLookup(SECRET_LOOKUP, { lookup, environment }, entries.filter((v) => v.cloud === p.identity.cloud));
+            const answer = p.offlineLookup(
+                SECRET_LOOKUP,
+                { lookup, environment },
+                entries.filter((v) => v.cloud === p.identity.cloud),
+            );
             if (answer) return String(placeholders.collect(answer).stdout);
         }
         throw new Error(`the offline plan has no placeholder for the secret lookup ${lookup}`);

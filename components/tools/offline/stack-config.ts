@@ -23,7 +23,15 @@ export function readStackConfig(projectDir: string, stack: string): StackConfig 
         doc = parse(fs.readFileSync(path.join(projectDir, file), "utf8"));
     } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new InputError([{ file, message: code === "ENOENT" ? `no such stack file (stacks are named by Pulumi.<stack>.yaml)` : `cannot read it: ${(err as Error).message.split("\n")[0]}` }]);
+        throw new InputError([
+            {
+                file,
+                message:
+                    code === "ENOENT"
+                        ? `no such stack file (stacks are named by Pulumi.<stack>.yaml)`
+                        : `cannot read it: ${(err as Error).message.split("\n")[0]}`,
+            },
+        ]);
     }
     const config = (doc as { config?: Record<string, unknown> } | null)?.config ?? {};
     const values: Record<string, string> = {};

@@ -21,7 +21,15 @@ export class PreflightGate implements PreflightCli {
         return this.gate.run(call);
     }
 
-    async fetchJson(call: { cloud: string; scope: string; op: string; url: string; method: "GET" | "POST"; token: string; body?: unknown }): Promise<unknown> {
+    async fetchJson(call: {
+        cloud: string;
+        scope: string;
+        op: string;
+        url: string;
+        method: "GET" | "POST";
+        token: string;
+        body?: unknown;
+    }): Promise<unknown> {
         for (let attempt = 1; ; attempt++) {
             const name = `${call.cloud} ${call.op}`;
             this.gate.calls[name] = (this.gate.calls[name] ?? 0) + 1;
@@ -42,7 +50,8 @@ export class PreflightGate implements PreflightCli {
             const text = await res.text();
             if (res.ok) return text.trim() ? JSON.parse(text) : {};
             const transient = res.status === 429 || res.status >= 500;
-            if (!transient || attempt >= FETCH_TRIES) throw new CliError(`${call.op}: HTTP ${res.status}: ${text.replace(/\s+/g, " ").slice(0, 300)}`, transient);
+            if (!transient || attempt >= FETCH_TRIES)
+                throw new CliError(`${call.op}: HTTP ${res.status}: ${text.replace(/\s+/g, " ").slice(0, 300)}`, transient);
             await this.sleep(Math.random() * 1000 * 2 ** attempt);
         }
     }

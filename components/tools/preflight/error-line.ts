@@ -35,11 +35,17 @@ const generic = (line: string) => GENERIC.some((re) => re.test(line));
  * generic header, footer, piece of advice or warning; else the last line.
  */
 export function errorLine(text: string, max = 300): string {
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const lines = text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean);
     const traceback = lines.findIndex((l) => TRACEBACK.test(l));
     let picked: string | undefined;
     if (traceback >= 0) {
-        const exception = lines.slice(traceback + 1).reverse().find((l) => EXCEPTION.test(l));
+        const exception = lines
+            .slice(traceback + 1)
+            .reverse()
+            .find((l) => EXCEPTION.test(l));
         if (exception) picked = `the CLI crashed: ${exception}`;
     }
     picked ??= lines.find((l) => STATES_ERROR.test(l) && !generic(l)) ?? lines.find((l) => !generic(l)) ?? lines[lines.length - 1] ?? "";

@@ -60,7 +60,15 @@ export interface PreflightCli extends DiscoveryCli {
      * A JSON request to a cloud API (GCP's testIamPermissions has no gcloud command). The token is
      * sent as a bearer token and never logged; rejects with the API's message on an error status.
      */
-    fetchJson(call: { cloud: string; scope: string; op: string; url: string; method: "GET" | "POST"; token: string; body?: unknown }): Promise<unknown>;
+    fetchJson(call: {
+        cloud: string;
+        scope: string;
+        op: string;
+        url: string;
+        method: "GET" | "POST";
+        token: string;
+        body?: unknown;
+    }): Promise<unknown>;
 }
 
 /** One cloud's part of the preflight; each cloud folder exports one (`preflight.ts`). */
@@ -77,12 +85,26 @@ export function notCheckedBecause(what: string, err: unknown): string {
 }
 
 /** Compares a need with a quota: fail when it does not fit, warn when it leaves under 10 % free. */
-export function quotaFinding(base: Omit<PreflightFinding, "check" | "verdict" | "message">, what: string, need: number, used: number, limit: number, unit = ""): PreflightFinding {
+export function quotaFinding(
+    base: Omit<PreflightFinding, "check" | "verdict" | "message">,
+    what: string,
+    need: number,
+    used: number,
+    limit: number,
+    unit = "",
+): PreflightFinding {
     const free = limit - used;
     const fmt = (n: number) => `${Math.round(n * 100) / 100}${unit}`;
     const figures = `${what}: the plan needs ${fmt(need)}, ${fmt(used)} of ${fmt(limit)} in use, ${fmt(Math.max(0, free))} free`;
-    if (need > free) return { ...base, check: "quota", verdict: "fail", message: `${figures}; ask for an increase of at least ${fmt(need - free)} before pulumi up, or recover in smaller waves` };
-    if (need > 0 && free - need < limit * 0.1) return { ...base, check: "quota", verdict: "warn", message: `${figures}; under 10 % would be left for anything else` };
+    if (need > free)
+        return {
+            ...base,
+            check: "quota",
+            verdict: "fail",
+            message: `${figures}; ask for an increase of at least ${fmt(need - free)} before pulumi up, or recover in smaller waves`,
+        };
+    if (need > 0 && free - need < limit * 0.1)
+        return { ...base, check: "quota", verdict: "warn", message: `${figures}; under 10 % would be left for anything else` };
     return { ...base, check: "quota", verdict: "ok", message: figures };
 }
 
@@ -100,6 +122,12 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /** Whether an IAM-style action pattern (`ec2:Describe*`, `Microsoft.Compute/*`) covers an action, case-insensitively. */
 export function actionMatches(pattern: string, action: string): boolean {
-    const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`, "i");
+    const re = new RegExp(
+        `^${pattern
+            .split("*")
+            .map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
+            .join(".*")}$`,
+        "i",
+    );
     return re.test(action);
 }

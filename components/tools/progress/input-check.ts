@@ -3,7 +3,8 @@
 import { terminalText } from "../display-text";
 
 /** Lines only `pulumi up`'s (or preview's, destroy's, refresh's) text output holds. */
-const PULUMI_TEXT = /^(?:(?:Previewing update|Updating|Previewing destroy|Destroying|Refreshing|Previewing refresh) \([^)\n]*\)|\s*View (?:in Browser|Live)\b|\s*Type\s+Name\s+(?:Status|Plan)\b|Resources:\s*$|Duration:\s)/m;
+const PULUMI_TEXT =
+    /^(?:(?:Previewing update|Updating|Previewing destroy|Destroying|Refreshing|Previewing refresh) \([^)\n]*\)|\s*View (?:in Browser|Live)\b|\s*Type\s+Name\s+(?:Status|Plan)\b|Resources:\s*$|Duration:\s)/m;
 
 /**
  * The fields of an engine event (pulumi's `EngineEvent`) the watch reads, typed as the engine
@@ -31,7 +32,12 @@ export interface PolicyEventFields {
 /** The stack named in an engine event's URNs (`urn:pulumi:<stack>::…`), with the URN, or undefined. */
 export function stackOfEvent(event: unknown): { stack: string; urn: string } | undefined {
     const e = event as EngineEventFields | null | undefined;
-    const urn: unknown = e?.resourcePreEvent?.metadata?.urn ?? e?.resOutputsEvent?.metadata?.urn ?? e?.resOpFailedEvent?.metadata?.urn ?? e?.diagnosticEvent?.urn ?? e?.policyEvent?.resourceUrn;
+    const urn: unknown =
+        e?.resourcePreEvent?.metadata?.urn ??
+        e?.resOutputsEvent?.metadata?.urn ??
+        e?.resOpFailedEvent?.metadata?.urn ??
+        e?.diagnosticEvent?.urn ??
+        e?.policyEvent?.resourceUrn;
     if (typeof urn !== "string") return undefined;
     const hit = /^urn:pulumi:([^:]+)::/.exec(urn);
     return hit ? { stack: hit[1], urn } : undefined;
@@ -40,7 +46,9 @@ export function stackOfEvent(event: unknown): { stack: string; urn: string } | u
 /** An engine event (`EngineEvent`: a sequence number and one `…Event` field), not some other JSON. */
 export function isEngineEvent(value: unknown): boolean {
     if (!value || typeof value !== "object" || Array.isArray(value)) return false;
-    return typeof (value as Record<string, unknown>).sequence === "number" || Object.keys(value).some((k) => /^[a-z][A-Za-z]*Event$/.test(k));
+    return (
+        typeof (value as Record<string, unknown>).sequence === "number" || Object.keys(value).some((k) => /^[a-z][A-Za-z]*Event$/.test(k))
+    );
 }
 
 const USE_JSON = "use `pulumi up --json` (or `pulumi up --event-log FILE` and --events FILE)";

@@ -16,7 +16,10 @@ export class JsonObjectStream {
     /** How far `buffer` has been scanned. */
     private scanned = 0;
 
-    constructor(private readonly onValue: (value: unknown) => void, private readonly onSkipped: (text: string) => void = () => {}) {}
+    constructor(
+        private readonly onValue: (value: unknown) => void,
+        private readonly onSkipped: (text: string) => void = () => {},
+    ) {}
 
     /** Scans a chunk; calls `onValue` for every object it completes. */
     push(chunk: string): void {
@@ -60,7 +63,8 @@ export class JsonObjectStream {
                 this.scanned = this.buffer.length;
             }
         }
-        if (this.buffer.length > MAX_VALUE_CHARS) throw new Error(`an engine event longer than ${MAX_VALUE_CHARS} characters: not an event stream`);
+        if (this.buffer.length > MAX_VALUE_CHARS)
+            throw new Error(`an engine event longer than ${MAX_VALUE_CHARS} characters: not an event stream`);
     }
 
     /** Reports what is left at the end of the stream (an object cut off). */

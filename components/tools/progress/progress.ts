@@ -87,7 +87,14 @@ export function plainMessage(text: string): string {
 
 /** A diagnostic's message as one line: its last three lines, the engine's prefix and colours gone. */
 function reasonOf(message: string | undefined): string {
-    return plainMessage(String(message ?? "")).replace(/^error:\s*/, "").split("\n").map((l) => l.trim()).filter(Boolean).slice(-3).join(" / ").slice(0, 1000);
+    return plainMessage(String(message ?? ""))
+        .replace(/^error:\s*/, "")
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .slice(-3)
+        .join(" / ")
+        .slice(0, 1000);
 }
 
 /** The logical name at the end of a URN (`urn:pulumi:stack::project::type::name`). */
@@ -171,10 +178,15 @@ export class FleetProgress {
             return [];
         }
         if (e.policyEvent) return this.policy(e.policyEvent);
-        const urn: string | undefined = e.resourcePreEvent?.metadata?.urn ?? e.resOutputsEvent?.metadata?.urn ?? e.resOpFailedEvent?.metadata?.urn ?? e.diagnosticEvent?.urn;
+        const urn: string | undefined =
+            e.resourcePreEvent?.metadata?.urn ??
+            e.resOutputsEvent?.metadata?.urn ??
+            e.resOpFailedEvent?.metadata?.urn ??
+            e.diagnosticEvent?.urn;
         if (!urn) return e.diagnosticEvent?.severity === "error" ? this.other(THE_UPDATE, e) : [];
         const hit = this.steps.get(nameOfUrn(urn));
-        if (!hit) return urn.includes("::pulumi:pulumi:Stack::") && e.resOpFailedEvent ? this.wholeUpdateFailed() : this.other(shownName(urn), e);
+        if (!hit)
+            return urn.includes("::pulumi:pulumi:Stack::") && e.resOpFailedEvent ? this.wholeUpdateFailed() : this.other(shownName(urn), e);
         const { state, step } = hit;
         if (e.resourcePreEvent && !e.resourcePreEvent.planning) return this.enter(state, step);
         if (e.resOutputsEvent && !e.resOutputsEvent.planning) {
@@ -249,7 +261,9 @@ export class FleetProgress {
     private settle(state: VmState, phase: "verified" | "failed"): Change[] {
         if (state.phase === phase) return [];
         state.phase = phase;
-        const changes: Change[] = [phase === "failed" ? { kind: "failed", vm: state.vm, reason: state.reason } : { kind: "verified", vm: state.vm }];
+        const changes: Change[] = [
+            phase === "failed" ? { kind: "failed", vm: state.vm, reason: state.reason } : { kind: "verified", vm: state.vm },
+        ];
         const wave = state.vm.wave;
         if (!this.doneWaves.has(wave) && this.states.every((s) => s.vm.wave !== wave || s.phase === "verified" || s.phase === "failed")) {
             this.doneWaves.add(wave);

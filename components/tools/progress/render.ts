@@ -20,14 +20,21 @@ export function progressTable(progress: FleetProgress, stack: string): string {
     const head = ["wave", "cloud", ...PHASES];
     const rows = progress.counts().map((r) => [String(r.wave), r.cloud, ...PHASES.map((p) => String(r.counts[p]))]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+        cells
+            .map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+            .join("  ")
+            .trimEnd();
     const failures = progress.failures();
     const others = progress.otherFailures();
     return [
         `bootloop-rescue ${stack}: ${countsText(progress.total())}`,
         line(head),
         ...rows.map(line),
-        ...failures.map((f) => `  FAILED ${f.vm.label} (wave ${f.vm.wave}${f.step ? `, step ${f.step}` : ""}): ${f.reason ?? "the reason is in the update's log"}`),
+        ...failures.map(
+            (f) =>
+                `  FAILED ${f.vm.label} (wave ${f.vm.wave}${f.step ? `, step ${f.step}` : ""}): ${f.reason ?? "the reason is in the update's log"}`,
+        ),
         ...others.map((o) => `  FAILED ${o.resource}: ${o.reason ?? "the reason is in the update's log"}`),
     ].join("\n");
 }
@@ -39,7 +46,9 @@ export function progressTable(progress: FleetProgress, stack: string): string {
  */
 export function summaryLine(progress: FleetProgress, stack: string, what: string): string {
     const failures = progress.failures();
-    const first = failures[0] ? `; first failure ${failures[0].vm.label}: ${failures[0].reason ?? `step ${failures[0].step ?? "?"} failed`}` : "";
+    const first = failures[0]
+        ? `; first failure ${failures[0].vm.label}: ${failures[0].reason ?? `step ${failures[0].step ?? "?"} failed`}`
+        : "";
     const text = chatText(`bootloop-rescue ${stack}: ${what}. Overall ${countsText(progress.total())}${first}`);
     // Cut before an escape (`&lt;`) the cut would split.
     return text.length <= 500 ? text : `${text.slice(0, 497).replace(/&[a-z]{0,3}$/, "")}...`;

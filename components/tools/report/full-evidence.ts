@@ -39,14 +39,16 @@ export function fullEvidence(exported: StackExport, only?: string, source = "the
     const vms = Object.values(input.vms ?? {}) as RecordValues[];
     if (only !== undefined) {
         const chosen = vms.filter((v) => v.key === only || v.label.toLowerCase() === only.toLowerCase());
-        if (chosen.length === 0) throw new BadInputError(`no VM ${JSON.stringify(only)} in the stack's records (give its key or its label)`);
+        if (chosen.length === 0)
+            throw new BadInputError(`no VM ${JSON.stringify(only)} in the stack's records (give its key or its label)`);
         return chosen.map((v) => documentOf(v, resources));
     }
     return vms.filter((v) => typeof v.evidence === "string" && v.evidence !== "").map((v) => documentOf(v, resources));
 }
 
 function documentOf(vm: RecordValues, resources: readonly ExportedResource[]): FullEvidence {
-    if (typeof vm.evidence !== "string") throw new Error(`${vm.label}: its record's evidence is ${vm.evidence === undefined ? "missing" : "not readable (a secret?)"}`);
+    if (typeof vm.evidence !== "string")
+        throw new Error(`${vm.label}: its record's evidence is ${vm.evidence === undefined ? "missing" : "not readable (a secret?)"}`);
     if (vm.evidence === "") throw new Error(`${vm.label}: its strategy (or rollback) repaired no disk, so it has no evidence`);
     let ref: FullEvidenceRef | undefined;
     try {
@@ -61,11 +63,15 @@ function documentOf(vm: RecordValues, resources: readonly ExportedResource[]): F
     // The evidence is the last line a command printed; a swap of an earlier version kept it in its
     // environment instead. The record's hash says which is the one.
     const candidates = [outputs.stdout, (outputs.environment as Record<string, unknown> | undefined)?.EVIDENCE];
-    if (candidates.some((c) => c !== undefined && typeof c !== "string")) throw new Error(`${vm.label}: ${ref.keptBy} keeps its output as a secret; the evidence cannot be read from an export without --show-secrets`);
+    if (candidates.some((c) => c !== undefined && typeof c !== "string"))
+        throw new Error(
+            `${vm.label}: ${ref.keptBy} keeps its output as a secret; the evidence cannot be read from an export without --show-secrets`,
+        );
     for (const candidate of candidates) {
         if (typeof candidate !== "string") continue;
         const document = unpackEvidence(candidate);
-        if (createHash("sha256").update(document, "utf8").digest("hex") === ref.sha256) return { key: vm.key, label: vm.label, document, keptBy: ref.keptBy };
+        if (createHash("sha256").update(document, "utf8").digest("hex") === ref.sha256)
+            return { key: vm.key, label: vm.label, document, keptBy: ref.keptBy };
     }
     throw new Error(`${vm.label}: the output of ${ref.keptBy} holds no evidence matching its record (sha256 ${ref.sha256})`);
 }

@@ -57,16 +57,29 @@ function looksLikeRecord(value: unknown): boolean {
  */
 export function recogniseStackJson(value: unknown, source: string): RecognisedJson {
     if (value === "[secret]" || (isObject(value) && value.vms === "[secret]")) {
-        throw new BadInputError(`${source}: the vms output is masked as a secret ("[secret]"): the records cannot be read from it, and the report never asks for secrets in plaintext`);
+        throw new BadInputError(
+            `${source}: the vms output is masked as a secret ("[secret]"): the records cannot be read from it, and the report never asks for secrets in plaintext`,
+        );
     }
-    if (!isObject(value)) throw new BadInputError(`${source}: not a stack's JSON (${Array.isArray(value) ? "an array" : `a ${value === null ? "null" : typeof value}`}, where a stack export or stack outputs are an object)`);
+    if (!isObject(value))
+        throw new BadInputError(
+            `${source}: not a stack's JSON (${Array.isArray(value) ? "an array" : `a ${value === null ? "null" : typeof value}`}, where a stack export or stack outputs are an object)`,
+        );
     if (Array.isArray(value.vms) && (Array.isArray(value.waves) || Array.isArray(value.rescuePools))) return { kind: "offline-plan" };
     if (isObject(value.deployment)) {
-        const resources = Array.isArray(value.deployment.resources) ? (value.deployment.resources.filter(isObject) as unknown as ExportedResource[]) : [];
+        const resources = Array.isArray(value.deployment.resources)
+            ? (value.deployment.resources.filter(isObject) as unknown as ExportedResource[])
+            : [];
         const stack = resources.find((r) => r.type === "pulumi:pulumi:Stack");
         const vms = stack?.outputs?.vms;
-        if (vms === undefined) throw new BadInputError(`${source}: ${KIND_NAMES["stack-export"]} with no \`vms\` output: the stack has not been updated by bootloop-rescue (or it is another project's)`);
-        if (isSecretValue(vms)) throw new BadInputError(`${source}: the stack export holds its \`vms\` output encrypted (a secret in it makes it all one); read the records with \`pulumi stack output --json\` (secrets stay masked) or --stack`);
+        if (vms === undefined)
+            throw new BadInputError(
+                `${source}: ${KIND_NAMES["stack-export"]} with no \`vms\` output: the stack has not been updated by bootloop-rescue (or it is another project's)`,
+            );
+        if (isSecretValue(vms))
+            throw new BadInputError(
+                `${source}: the stack export holds its \`vms\` output encrypted (a secret in it makes it all one); read the records with \`pulumi stack output --json\` (secrets stay masked) or --stack`,
+            );
         return { kind: "stack-export", resources, vms: checkRecords(vms, source, "the stack's vms output") };
     }
     if ("vms" in value) {
@@ -75,8 +88,13 @@ export function recogniseStackJson(value: unknown, source: string): RecognisedJs
     }
     const entries = Object.values(value);
     if (entries.length > 0 && entries.every(looksLikeRecord)) return { kind: "vms-output", vms: checkRecords(value, source, "") };
-    if (entries.length === 0) throw new BadInputError(`${source}: an empty JSON object, no VM records (the outputs of a stack that has not been updated?)`);
-    throw new BadInputError(`${source}: not a stack's JSON: none of ${Object.values(KIND_NAMES).map((k) => k.replace(/:.*$/, "")).join(", ")}`);
+    if (entries.length === 0)
+        throw new BadInputError(`${source}: an empty JSON object, no VM records (the outputs of a stack that has not been updated?)`);
+    throw new BadInputError(
+        `${source}: not a stack's JSON: none of ${Object.values(KIND_NAMES)
+            .map((k) => k.replace(/:.*$/, ""))
+            .join(", ")}`,
+    );
 }
 
 /** The records, each checked for the fields the report and evidence read; a bad one is named. */
@@ -86,9 +104,11 @@ function checkRecords(vms: unknown, source: string, where: string): Record<strin
         const at = `${source}: ${where ? `${where}.` : ""}${JSON.stringify(name)}`;
         if (!isObject(record)) throw new BadInputError(`${at}: not a VM record (an object)`);
         for (const field of ["key", "cloud", "label", "strategy"]) {
-            if (typeof record[field] !== "string" || record[field] === "") throw new BadInputError(`${at}: ${field}: missing or not a string`);
+            if (typeof record[field] !== "string" || record[field] === "")
+                throw new BadInputError(`${at}: ${field}: missing or not a string`);
         }
-        if (typeof record.wave !== "number" || !Number.isInteger(record.wave)) throw new BadInputError(`${at}: wave: missing or not a whole number`);
+        if (typeof record.wave !== "number" || !Number.isInteger(record.wave))
+            throw new BadInputError(`${at}: wave: missing or not a whole number`);
     }
     return vms as unknown as Record<string, VmRecordValues>;
 }

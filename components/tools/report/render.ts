@@ -72,7 +72,8 @@ function reason(vm: VmRecordValues, esc: (foreign: string | undefined) => string
     if (vm.status === "rolled-back" || vm.status === "not-swapped") {
         return `rolled back at the operator's request (it ${vm.note ? esc(vm.note.replace(/; nothing to do$/, "")) : "runs on its original disk"}); the original disk holds what made it fail`;
     }
-    if (!vm.status || !DONE.includes(vm.status)) return vm.status ? `status ${esc(vm.status)}` : "no status: its chain did not finish (see the pulumi up log)";
+    if (!vm.status || !DONE.includes(vm.status))
+        return vm.status ? `status ${esc(vm.status)}` : "no status: its chain did not finish (see the pulumi up log)";
     if (vm.strategy === "repair" && !evidence) return "no readable repair evidence";
     if (evidence && evidence.exitCode !== 0) return `repair ${esc(evidence.outcome)}: ${esc(evidence.message)}`;
     return undefined;
@@ -81,8 +82,12 @@ function reason(vm: VmRecordValues, esc: (foreign: string | undefined) => string
 /** The status as a person reads it: how a VM came back, when it did (a status of its own through `cell`). */
 function statusText(vm: VmRecordValues): string {
     const restarts = (k: number) => `${k} restart${k === 1 ? "" : "s"}`;
-    if (vm.status === "recovered-by-reboot") return vm.rebootAttempts ? `recovered by reboot after ${restarts(vm.rebootAttempts)}` : "recovered: it booted healthy without a restart";
-    if (vm.status === "recovered" && vm.strategy === "reboot-then-repair" && vm.rebootAttempts !== undefined) return `recovered by repair after ${restarts(vm.rebootAttempts)} did not help`;
+    if (vm.status === "recovered-by-reboot")
+        return vm.rebootAttempts
+            ? `recovered by reboot after ${restarts(vm.rebootAttempts)}`
+            : "recovered: it booted healthy without a restart";
+    if (vm.status === "recovered" && vm.strategy === "reboot-then-repair" && vm.rebootAttempts !== undefined)
+        return `recovered by repair after ${restarts(vm.rebootAttempts)} did not help`;
     if (vm.status === "recovered" && vm.strategy === "restore") return "recovered from backup";
     return vm.status ? cell(vm.status) : "unfinished";
 }
@@ -91,7 +96,9 @@ function statusText(vm: VmRecordValues): string {
 function quarantined(evidence: Evidence | undefined): string {
     const files = (evidence?.volumes ?? []).flatMap((v) => v.matches ?? []).filter((m) => m.action === "quarantined");
     if (files.length === 0) return evidence ? "none" : "–";
-    return files.map((f) => `${cell(String(f.path).split("/").pop())} (${cell(f.modifiedAt)}, sha256 ${cell(String(f.sha256).slice(0, 12))}…)`).join("; ");
+    return files
+        .map((f) => `${cell(String(f.path).split("/").pop())} (${cell(f.modifiedAt)}, sha256 ${cell(String(f.sha256).slice(0, 12))}…)`)
+        .join("; ");
 }
 
 function duration(vm: VmRecordValues, evidence: Evidence | undefined): string {
@@ -109,7 +116,10 @@ export function renderReport(outputs: StackOutputs, source: string, generatedAt:
     const vms = Object.values(outputs.vms ?? {}).sort((a, b) => a.wave - b.wave || a.label.localeCompare(b.label));
     const lines: string[] = [];
     lines.push("# bootloop-rescue recovery report", "");
-    lines.push(`Source: ${cell(source)}. Generated ${generatedAt.toISOString().replace(/\.\d{3}Z$/, "Z")}. ${vms.length} VM${vms.length === 1 ? "" : "s"}.`, "");
+    lines.push(
+        `Source: ${cell(source)}. Generated ${generatedAt.toISOString().replace(/\.\d{3}Z$/, "Z")}. ${vms.length} VM${vms.length === 1 ? "" : "s"}.`,
+        "",
+    );
 
     lines.push("## Totals", "", "| cloud | status | VMs |", "|---|---|---|");
     const totals = new Map<string, number>();
@@ -128,20 +138,29 @@ export function renderReport(outputs: StackOutputs, source: string, generatedAt:
     lines.push("|---|---|---|---|---|---|---|---|---|---|");
     for (const vm of vms) {
         const evidence = parseEvidence(vm.evidence);
-        const age = typeof vm.recoveryPointAgeHours === "number" ? `${vm.recoveryPointAgeHours.toFixed(1)} h${vm.recoveryPointTakenAt ? ` (taken ${cell(vm.recoveryPointTakenAt)})` : ""}` : "–";
+        const age =
+            typeof vm.recoveryPointAgeHours === "number"
+                ? `${vm.recoveryPointAgeHours.toFixed(1)} h${vm.recoveryPointTakenAt ? ` (taken ${cell(vm.recoveryPointTakenAt)})` : ""}`
+                : "–";
         lines.push(
             `| ${cell(vm.cloud)} | ${cell(vm.label)} | ${cell(vm.strategy)} | ${statusText(vm)} | ${vm.wave} | ${quarantined(evidence)} | ${cell(vm.backupId)} | ${age} | ${cell(vm.rebootAttempts)} | ${duration(vm, evidence)} |`,
         );
     }
     if (vms.some((vm) => vm.recoveryPointAgeHours !== undefined)) {
-        lines.push("", "Recovery-point age: hours from the backup a VM was restored from to `restoreBefore`; whatever was written after that backup is lost.");
+        lines.push(
+            "",
+            "Recovery-point age: hours from the backup a VM was restored from to `restoreBefore`; whatever was written after that backup is lost.",
+        );
     }
     lines.push("");
 
     const attention = vms.map((vm) => [vm, reason(vm, cell)] as const).filter(([, why]) => why);
     lines.push("## Needs a person", "");
     if (attention.length === 0) lines.push("None: every VM is recovered.");
-    for (const [vm, why] of attention) lines.push(`- **${cell(vm.label)}** (${cell(vm.cloud)}, wave ${vm.wave}): ${why}. Original disk ${cell(vm.originalDiskId)} is untouched.`);
+    for (const [vm, why] of attention)
+        lines.push(
+            `- **${cell(vm.label)}** (${cell(vm.cloud)}, wave ${vm.wave}): ${why}. Original disk ${cell(vm.originalDiskId)} is untouched.`,
+        );
     lines.push("");
     return lines.join("\n");
 }
