@@ -22,7 +22,7 @@ export interface FileImports {
 }
 
 /** A module specifier, and whether it is named for types only. */
-interface Specifier {
+export interface Specifier {
     text: string;
     typeOnly: boolean;
 }
