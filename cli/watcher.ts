@@ -24,7 +24,7 @@ function positive(name: string, fallback: number): number {
 
 async function main(): Promise<void> {
     const dir = process.argv[2];
-    if (!dir) throw new Error("usage: main.ts RUN_DIR");
+    if (!dir) throw new Error("usage: node -r ts-node/register/transpile-only cli/watcher.ts RUN_DIR");
     const scale = positive("BOOTLOOP_TIME_SCALE", 1);
     // POLL_SECONDS=0 (the script tests) still leaves 20 ms between two calls of one group.
     const pollMs = Math.max(20, Number(process.env.POLL_SECONDS ?? DEFAULT_POLL_SECONDS) * 1000 || 0);

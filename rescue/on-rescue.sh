@@ -70,7 +70,7 @@ fi
 # First boot installs ntfs-3g and dislocker (cloud-init); wait for it, within bounds.
 if command -v cloud-init >/dev/null 2>&1; then timeout 900 cloud-init status --wait >/dev/null 2>&1 || true; fi
 for tool in python3 ntfs-3g losetup mount umount blockdev; do
-    command -v "$tool" >/dev/null 2>&1 || cannot_run "the rescue VM lacks $tool: it installs ntfs-3g and dislocker at first boot from its OS package archive, which needs egress to it (see the README), or use a rescue image that has them"
+    command -v "$tool" >/dev/null 2>&1 || cannot_run "the rescue VM lacks $tool: it installs ntfs-3g and dislocker at first boot from its OS package archive, which needs egress to it (docs/operators-guide.md: what the rescue VMs need from the network), or use a rescue image that has them"
 done
 
 dev=$("$lib/find-disk" "--$DISK_HANDLE_KIND" "$DISK_HANDLE" --wait 300) || cannot_run "find-disk did not find the attached disk on the rescue VM (or refused it as in use)"

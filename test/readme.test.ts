@@ -125,7 +125,7 @@ describe("README, the front door", () => {
     it("every npm run the README and docs/ show is a script of package.json", () => {
         const scripts = Object.keys((JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts);
         for (const page of pages()) {
-            for (const [, name] of read(page).matchAll(/npm run (?:--silent )?([a-z][a-z:-]*)/g))
+            for (const [, name] of read(page).matchAll(/npm run (?:(?:--silent|-s) )?([a-z][a-z:-]*)/g))
                 assert.ok(scripts.includes(name), `${page} shows npm run ${name}, which package.json does not define`);
         }
     });

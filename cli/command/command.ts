@@ -59,7 +59,7 @@ export async function runCommand<C extends CliCommandName>(
  * How a command ends on `argv`, everything it says written to the context's streams:
  * - `--help` (or `-h`): the usage on stdout, `ok`;
  * - an {@link ArgumentError} (a bad flag, from the parser or the tool): `npm run NAME: why` and the usage on stderr, `badArguments`;
- * - a {@link CommandError}: `npm run NAME: why` on stderr, its outcome;
+ * - a {@link CommandError}: `npm run NAME: why` on stderr, its outcome (if the command's row lists it, else `unexpected`);
  * - an {@link InputError}: its problems on stderr, the command's `invalidInput` outcome (the table);
  * - any other error: `npm run NAME: message` on stderr, the command's `unexpected` outcome (the table).
  */
@@ -85,7 +85,8 @@ export async function commandOutcome<C extends CliCommandName>(
         }
         if (err instanceof CommandError) {
             say(`npm run ${command.name}: ${err.message}`);
-            return err.outcome;
+            // Only an outcome the command's row of the table lists; any other is a defect, ended as one.
+            return err.outcome in exits.codes ? err.outcome : unexpected;
         }
         if (err instanceof InputError) {
             say(err.message);

@@ -2,7 +2,7 @@
 // per command the codes it uses and what each means for it. docs/reference.md "Exit codes of the
 // commands" is this table for people (test/cli/exit-codes.test.ts holds the two together). Tools
 // speak outcomes by name (components/tools/command-contract.ts); only this file gives them numbers.
-import type { Outcome } from "../../components/tools/command-contract";
+import { SIGNAL_EXIT_BASE, type Outcome } from "../../components/tools/command-contract";
 
 /** Every exit code a command may end with (apart from a signal's), by outcome. */
 export const EXIT_CODES = {
@@ -24,8 +24,7 @@ export const EXIT = Object.fromEntries(Object.entries(EXIT_CODES).map(([name, c]
     readonly [O in Outcome]: (typeof EXIT_CODES)[O]["code"];
 };
 
-/** A process a signal stopped exits with this plus the signal's number, as a shell reports it (SIGINT 130, SIGTERM 143, SIGHUP 129). */
-export const SIGNAL_EXIT_BASE = 128;
+export { SIGNAL_EXIT_BASE };
 
 /** One command's exits. */
 export interface CommandExits {

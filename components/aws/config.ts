@@ -29,7 +29,7 @@ export const AWS_TAG_RULES: TagRules = {
     ownKeys: ["Name"],
 };
 
-/** The AWS config keys and what they mean (README, messages); declared to core, which refuses keys no cloud reads. */
+/** The AWS config keys and what they mean (docs/reference.md, messages); declared to core, which refuses keys no cloud reads. */
 export const AWS_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("aws", {
     awsRescueAmis: "map region → AMI id for rescue instances (default: newest Canonical Ubuntu 24.04 LTS amd64 AMI)",
     awsRescueInstanceType: "rescue instance type, a Nitro type (default m6i.large)",

@@ -27,7 +27,7 @@ export const AZURE_TAG_RULES: TagRules = {
     ownKeys: [],
 };
 
-/** The Azure config keys and what they mean (README, messages); declared to core, which refuses keys no cloud reads. */
+/** The Azure config keys and what they mean (docs/reference.md, messages); declared to core, which refuses keys no cloud reads. */
 export const AZURE_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("azure", {
     azureRescueImage: "rescue VM image as publisher:offer:sku:version (default Canonical:ubuntu-24_04-lts:server:latest)",
     azureRescueVmSize: "rescue VM size (default: the smallest Dsv5 size that holds disksPerRescue data disks)",

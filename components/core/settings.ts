@@ -19,7 +19,7 @@ export function defaultMaxInFlight(cores: number = os.availableParallelism?.() ?
 /** The first faulty channel file was published at 04:09 UTC on 2024-07-19. */
 export const DEFAULT_RESTORE_BEFORE = "2024-07-19T04:09:00Z";
 
-/** Every config key the project reads, with its meaning (README and error messages use it). */
+/** Every config key the project reads, with its meaning (docs/reference.md and error messages use it). */
 export const CONFIG_KEYS: Record<string, string> = {
     inventory: "inventory file of this stack, relative to the project folder (YAML or CSV, under stacks/); required",
     canary: "VMs in the canary wave 0: a count (default 1) or a percentage such as 5%",

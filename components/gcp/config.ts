@@ -27,7 +27,7 @@ export const GCP_LABEL_RULES: TagRules = {
     ownKeys: [],
 };
 
-/** The GCP config keys and what they mean (README, messages); declared to core, which refuses keys no cloud reads. */
+/** The GCP config keys and what they mean (docs/reference.md, messages); declared to core, which refuses keys no cloud reads. */
 export const GCP_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("gcp", {
     gcpRescueImage: "rescue instance image (default debian-cloud/debian-12)",
     gcpRescueMachineType: "rescue instance machine type (default e2-standard-2)",

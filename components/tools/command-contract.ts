@@ -59,3 +59,6 @@ export interface CommandContext {
     stdout: NodeJS.WritableStream;
     stderr: NodeJS.WritableStream;
 }
+
+/** A process a signal stopped exits with this plus the signal's number, as a shell reports it (SIGINT 130, SIGTERM 143, SIGHUP 129). */
+export const SIGNAL_EXIT_BASE = 128;

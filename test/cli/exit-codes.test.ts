@@ -325,6 +325,30 @@ describe("the command layer (cli/command/command.ts)", () => {
         assert.equal(c.err(), "npm run report: file x: not JSON\n");
     });
 
+    it("the reference says, per command, what invalid input and an unexpected error end with, as the table does", () => {
+        const reference = fs.readFileSync(path.join(ROOT, "docs/reference.md"), "utf8").replace(/\s+/g, " ");
+        const said = Object.entries(COMMAND_EXITS as Record<string, CommandExits>)
+            .map(([name, e]) => `\`${name}\` ${e.invalidInput ? EXIT[e.invalidInput] : "–"} / ${EXIT[e.unexpected ?? "failed"]}`)
+            .join(", ");
+        assert.ok(reference.includes(`(invalid input / unexpected error): ${said}.`), said);
+    });
+
+    it("a CommandError whose outcome the command's row does not list ends as the command's unexpected error", async () => {
+        const c = context();
+        // report uses 0, 1 and 2: a tool saying "notChecked" (4) is a defect, not a code report may end with.
+        assert.equal(
+            await commandOutcome(
+                command("report", () => {
+                    throw new CommandError("notChecked", "could not look");
+                }),
+                [],
+                c,
+            ),
+            COMMAND_EXITS.report.unexpected ?? "failed",
+        );
+        assert.equal(c.err(), "npm run report: could not look\n");
+    });
+
     it("an invalid input, and an error no tool named, end as the table says for the command", async () => {
         const problems = () => new InputError([{ file: "Pulumi.x.yaml", message: "no such stack file" }]);
         const cases: [CliCommandName, Error, Outcome][] = [

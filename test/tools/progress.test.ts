@@ -513,7 +513,7 @@ describe("npm run watch", function () {
                 TEST_HOOK: hook.url,
             });
             assert.equal(out.status, 1, out.stderr);
-            // eslint-disable-next-line no-control-regex
+            // eslint-disable-next-line no-control-regex -- control characters are what the output must not hold
             const unsafe = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
             assert.doesNotMatch(out.stdout, unsafe);
             assert.doesNotMatch(out.stderr, unsafe);

@@ -258,7 +258,7 @@ export interface BuiltCloud {
 export interface CloudPath<C = unknown> extends BuiltCloud {
     /** Disks one rescue VM holds: the default, and the most the cloud allows. */
     disksPerRescue: { default: number; max: number };
-    /** The cloud's config keys (name → meaning), for the README and messages. */
+    /** The cloud's config keys (name → meaning), for docs/reference.md and messages. */
     configKeys: Record<string, string>;
     /**
      * Reads and validates the cloud's own config keys. Called before anything is declared; throws

@@ -1,5 +1,5 @@
 // The remedies an inventory entry can ask for, and what each one does: one table that planning,
-// declaring, the offline plan and the report read instead of testing strategy names themselves.
+// declaring and the offline plan read instead of testing strategy names themselves.
 
 /** The remedies an entry can ask for. */
 export const STRATEGIES = ["repair", "reboot", "reboot-then-repair", "restore"] as const;
@@ -10,7 +10,7 @@ export const STRATEGIES = ["repair", "reboot", "reboot-then-repair", "restore"] 
  */
 export type Strategy = (typeof STRATEGIES)[number];
 
-/** What a remedy does to a VM: the facts planning, declaring, the offline plan and the report act on. */
+/** What a remedy does to a VM: the facts planning, declaring and the offline plan act on. */
 export interface Remedy {
     /** It restarts the VM first, and waits for a real boot signal after each restart. */
     reboots: boolean;

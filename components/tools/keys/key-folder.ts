@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { SIGNAL_EXIT_BASE } from "../command-contract";
 
 /** The signals a person or a CI runner stops a command with; each removes every open key folder first. */
 export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -8,7 +9,7 @@ export type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /** The exit code a shell gives a process a signal ended: 128 + the signal's number (130, 143, 129). */
 export function signalExitCode(signal: StopSignal): number {
-    return 128 + os.constants.signals[signal];
+    return SIGNAL_EXIT_BASE + os.constants.signals[signal];
 }
 
 const open = new Set<KeyFolder>();

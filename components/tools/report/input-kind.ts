@@ -4,7 +4,7 @@ import { VmRecordValues } from "./render";
 
 /**
  * Input the command cannot use: bad arguments, a file that is not JSON, or JSON of a kind that does
- * not carry what the command needs. The commands exit 2 for it (1 is for a check that failed).
+ * not carry what the command needs. The commands end it as badArguments (cli/command/exit-codes.ts).
  */
 export class BadInputError extends Error {}
 

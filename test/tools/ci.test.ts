@@ -306,7 +306,7 @@ describe("ci: the GitHub Actions example", function () {
     });
 
     it("every workflow and the composite action match GitHub's published schemas (action-validator)", () => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when this test runs: a WebAssembly module the rest of the suite does not need
         const validator = require("@action-validator/core") as {
             validateWorkflow(s: string): { errors: unknown[] };
             validateAction(s: string): { errors: unknown[] };
