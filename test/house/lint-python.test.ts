@@ -1,0 +1,67 @@
+// scripts/lint-python.sh never passes what it could not check: run against a copy of the project
+// with planted findings, a config that drops a rescue tool, and no way to install ruff.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "./import-graph";
+
+const TOOLS = ["repair-disk", "find-disk", "fetch-key"];
+
+describe("scripts/lint-python.sh (ruff over the rescue tools)", function () {
+    this.timeout(300_000);
+    let dir: string;
+
+    before(() => {
+        // The pinned ruff, installed the way CI installs it (scripts/test.sh runs this first, so it is there).
+        const install = spawnSync("bash", [path.join(ROOT, "scripts/lint-python.sh")], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(install.status, 0, install.stderr);
+    });
+
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "lint-python-"));
+        for (const file of ["scripts/lint-python.sh", "ruff.toml", "requirements-dev.txt", ...TOOLS.map((t) => `rescue/${t}`)]) {
+            fs.mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
+            fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+        }
+        fs.mkdirSync(path.join(dir, ".cache"));
+        fs.symlinkSync(path.join(ROOT, ".cache/ruff-venv"), path.join(dir, ".cache/ruff-venv"));
+    });
+
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    const lint = (env: Record<string, string> = {}) =>
+        spawnSync("bash", [path.join(dir, "scripts/lint-python.sh")], { cwd: dir, encoding: "utf8", env: { ...process.env, ...env } });
+
+    it("passes the tools as they are", () => {
+        const run = lint();
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stdout, /format and lint clean/);
+    });
+
+    it("fails, naming both steps, on a tool that is not formatted and imports what it does not use", () => {
+        fs.appendFileSync(path.join(dir, "rescue/find-disk"), "\nimport json\nx=1\n");
+        const run = lint();
+        assert.equal(run.status, 1, run.stdout);
+        assert.match(run.stderr, /FAILED: ruff format --check/);
+        assert.match(run.stderr, /FAILED: ruff check/);
+        assert.doesNotMatch(run.stdout, /clean/);
+    });
+
+    it("fails when ruff.toml stops naming a rescue tool (it would go unchecked while everything passed)", () => {
+        const config = path.join(dir, "ruff.toml");
+        fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace('"rescue/fetch-key", ', ""));
+        const run = lint();
+        assert.equal(run.status, 1, run.stdout);
+        assert.match(run.stderr, /ruff\.toml does not include rescue\/fetch-key/);
+    });
+
+    it("ends non-zero, checking nothing, when ruff is missing and cannot be installed", () => {
+        fs.unlinkSync(path.join(dir, ".cache/ruff-venv"));
+        const run = lint({ PYTHON: path.join(dir, "no-such-python") });
+        assert.notEqual(run.status, 0);
+        assert.match(run.stderr, /neither venv nor pip/);
+        assert.doesNotMatch(run.stdout, /clean/);
+    });
+});
