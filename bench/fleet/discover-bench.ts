@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CLI_CPU_SECONDS } from "../../components/gate/defaults";
-import { DiscoveryCliName, discoveryStandIns } from "./discovery-stand-ins";
+import { DiscoveryCliName, discoveryStandIns } from "../../sandbox/cli/stand-ins";
 
 const ROOT = path.resolve(__dirname, "../..");
 const CLOUDS = ["aws", "azure", "gcp"] as const;

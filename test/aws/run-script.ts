@@ -2,7 +2,7 @@ import * as path from "path";
 import { awsScript, AwsScript } from "../../components/aws/scripts";
 import { StandInRun, runWithStandIn } from "../helpers/stand-in";
 
-const STAND_IN = path.join(__dirname, "stand-in");
+const STAND_IN = path.join(__dirname, "../../sandbox/cli/aws");
 export const INSTANCE = "i-0123456789abcdef0";
 export const RESCUE = "i-0aaaaaaaaaaaaaaaa";
 export const ORIGINAL = "vol-0111111111111111a";

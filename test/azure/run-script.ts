@@ -3,7 +3,7 @@ import { azureScript, AzureScript } from "../../components/azure/scripts";
 import * as zlib from "zlib";
 import { StandInRun, runWithStandIn } from "../helpers/stand-in";
 
-export const STAND_IN = path.join(__dirname, "stand-in");
+export const STAND_IN = path.join(__dirname, "../../sandbox/cli/azure");
 export const SUB = "11111111-2222-3333-4444-555555555555";
 export const disk = (rg: string, n: string) => `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${n}`;
 export const ORIGINAL = disk("rg-app", "app-01_OsDisk_1");

@@ -168,8 +168,8 @@ describe("recovery-key exports (npm run import-keys)", () => {
         const setConfig = (key: string, value: string, secret: boolean) => Promise.resolve(void set.push({ key, value, secret }));
         const awsWorld = { instances: {}, volumes: {}, secrets: {} };
         const gcpWorld = { instances: {}, disks: {}, snapshots: {}, secrets: {} };
-        const awsPaths = path.join(__dirname, "../aws/stand-in");
-        const gcpPaths = path.join(__dirname, "../gcp/stand-in");
+        const awsPaths = path.join(__dirname, "../../sandbox/cli/aws");
+        const gcpPaths = path.join(__dirname, "../../sandbox/cli/gcp");
         const common = { stack: "dev", vms, file: "k.csv", text: csv, format: "csv" as const, identities, paths, setConfig, dryRun: false };
         const cloudConfigs = new Map<string, unknown>([
             ["aws", { assumeRoleArns: {} }],
@@ -359,7 +359,7 @@ describe("recovery-key exports (npm run import-keys)", () => {
         });
         // An aws CLI whose Secrets Manager writes block until the test releases them (the stand-in answers after that).
         const wrapper = tempDir({
-            aws: `#!/bin/bash\nif [[ " $* " == *" secretsmanager create-secret "* ]]; then\n    : >"$BLOCK_DIR/started"\n    while [[ ! -e $BLOCK_DIR/release ]]; do sleep 0.05; done\nfi\nexec "${path.join(__dirname, "../aws/stand-in/aws")}" "$@"\n`,
+            aws: `#!/bin/bash\nif [[ " $* " == *" secretsmanager create-secret "* ]]; then\n    : >"$BLOCK_DIR/started"\n    while [[ ! -e $BLOCK_DIR/release ]]; do sleep 0.05; done\nfi\nexec "${path.join(__dirname, "../../sandbox/cli/aws/aws")}" "$@"\n`,
         });
         fs.chmodSync(path.join(wrapper, "aws"), 0o755);
         const waitFor = async (what: string, ready: () => boolean, detail = () => "") => {
@@ -439,7 +439,7 @@ describe("recovery-key exports (npm run import-keys)", () => {
         await withStandInEnv(
             {
                 world: { instances: {}, volumes: {}, secrets: {} },
-                standInDir: path.join(__dirname, "../aws/stand-in"),
+                standInDir: path.join(__dirname, "../../sandbox/cli/aws"),
                 stateVar: "FAKE_AWS_STATE",
                 logVar: "FAKE_AWS_LOG",
             },

@@ -2,7 +2,7 @@ import * as path from "path";
 import { gcpScript, GcpScript } from "../../components/gcp/scripts";
 import { StandInRun, runWithStandIn } from "../helpers/stand-in";
 
-const STAND_IN = path.join(__dirname, "stand-in");
+const STAND_IN = path.join(__dirname, "../../sandbox/cli/gcp");
 
 export function world(): any {
     return {

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { discoveryStandIns } from "../../bench/fleet/discovery-stand-ins";
+import { discoveryStandIns } from "../../sandbox/cli/stand-ins";
 import { runProjectScript } from "./lab-run";
 
 /** What `npm run discover` did against the stand-in CLIs. */

@@ -34,10 +34,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     cloud: ["contract", "core", "gate", "watcher", "tools", "rescue"],
     rescue: [],
     registry: ["contract", "core", "gate", "watcher", "tools", "cloud"],
-    cli: ["contract", "core", "gate", "watcher", "tools", "registry"],
+    cli: ["contract", "core", "gate", "watcher", "tools", "registry", "sandbox"],
     index: ["contract", "core", "registry"],
     policy: [],
-    bench: ["contract", "core", "gate", "watcher", "tools", "cloud", "registry", "cli", "test"],
+    bench: ["contract", "core", "gate", "watcher", "tools", "cloud", "registry", "cli", "test", "sandbox"],
+    sandbox: ["contract", "core", "tools", "registry", "index"],
     scripts: [],
 };
 

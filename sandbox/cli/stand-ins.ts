@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 
-/** Each CLI's stand-in: its folder under test/ and the variables naming its world and call log. */
-const STAND_INS = {
+/** Each CLI's stand-in: its folder here (sandbox/cli/<folder>/<cli>) and the variables naming its world and call log. */
+export const STAND_INS = {
     aws: ["aws", "FAKE_AWS_STATE", "FAKE_AWS_LOG"],
     az: ["azure", "FAKE_AZ_STATE", "FAKE_AZ_LOG"],
     gcloud: ["gcp", "FAKE_GCLOUD_STATE", "FAKE_GCLOUD_LOG"],
@@ -11,8 +11,13 @@ const STAND_INS = {
 /** A CLI discovery calls. */
 export type DiscoveryCliName = keyof typeof STAND_INS;
 
+/** The folder that holds one CLI's stand-in (and nothing else, so PATH can name one CLI alone). */
+export function standInDir(cli: DiscoveryCliName): string {
+    return path.join(__dirname, STAND_INS[cli][0]);
+}
+
 /**
- * The environment that puts the three stand-in CLIs (test/*\/stand-in) first on PATH, each with its
+ * The environment that puts the three stand-in CLIs (sandbox/cli/<cloud>/) first on PATH, each with its
  * world written into `dir` (an empty one where none is given) and its call log there, which
  * `callLog` names. For `npm run discover` in the tests and in the discovery benchmark.
  */
@@ -32,7 +37,7 @@ export function discoveryStandIns(
         fs.writeFileSync(callLog(cli), "");
         env[stateVar] = state;
         env[logVar] = callLog(cli);
-        dirs.push(path.resolve(__dirname, "../../test", folder, "stand-in"));
+        dirs.push(standInDir(cli));
     }
     env.PATH = `${dirs.join(":")}:${process.env.PATH}`;
     return { env, callLog };

@@ -1,0 +1,136 @@
+// The ground floor of the sandbox's stand-in providers: real Pulumi resource providers (served by
+// @pulumi/pulumi/provider over gRPC, attached to the real engine with PULUMI_DEBUG_PROVIDERS) whose
+// resources and lookups live in the simulated cloud's world files, the same files the stand-in
+// CLIs (sandbox/cli/) read and rewrite. Each cloud declares what it serves as data: per resource
+// type, what creating, reading, updating and deleting does to the world, and which input changes
+// make the real provider replace the resource; per invoke, its answer. Anything else is refused
+// with its name, never answered silently.
+import * as provider from "@pulumi/pulumi/provider";
+
+/** A JSON value as the engine sends it, secrets and resource references still wrapped. */
+export type Props = Record<string, unknown>;
+
+/** What a stand-in does for one resource type. Inputs reach it plain (secrets unwrapped). */
+export interface StandInResource {
+    /**
+     * Input properties whose change makes the real provider replace the resource (ForceNew in
+     * the upstream schema), each list with where it was read. Every other change is an update.
+     */
+    readonly replaceOn: readonly string[];
+    /** Creates it in the world: its id and the outputs the real provider adds to the inputs. */
+    create(inputs: Props, urn: string): Promise<{ id: string; outs?: Props }> | { id: string; outs?: Props };
+    /** Its outputs as the world holds them now, or undefined when it is gone (refresh). Default: unchanged. */
+    read?(id: string, props: Props): Promise<Props | undefined> | Props | undefined;
+    /** Applies an in-place change; returns outputs to add. Default: the new inputs are the state. */
+    update?(id: string, olds: Props, news: Props): Promise<Props | void> | Props | void;
+    /** Deletes it from the world (the engine asks only for what it means to delete). */
+    delete?(id: string, props: Props): Promise<void> | void;
+}
+
+/** A lookup (data source): plain arguments in, the answer out; throws the cloud's error when not found. */
+export type StandInInvoke = (args: Props) => Promise<Props> | Props;
+
+/** One stand-in provider: the package it stands in for and everything it serves. */
+export interface StandInProvider {
+    /** The package name the engine asks for (`aws`, `azure-native`, `gcp`, `command`). */
+    readonly name: string;
+    /** The version it reports: the version of the SDK package this project pins. */
+    readonly version: string;
+    /** Resource types by token (`aws:ebs/snapshot:Snapshot`). */
+    readonly resources: Readonly<Record<string, StandInResource>>;
+    /** Invokes by token (`aws:ec2/getInstance:getInstance`). */
+    readonly invokes: Readonly<Record<string, StandInInvoke>>;
+}
+
+/** The signature the engine marks secrets with, and the one for resource references. */
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+/** A value the engine does not know yet (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** A value with secrets unwrapped and resource references replaced by their id (or URN). */
+export function plain(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(plain);
+    if (value && typeof value === "object") {
+        const v = value as Record<string, unknown>;
+        if (v[SIG] === SECRET_SIG) return plain(v.value);
+        if (v[SIG] === RESOURCE_SIG) return v.id ?? v.urn;
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    }
+    return value;
+}
+
+const plainProps = (p: unknown): Props => (plain(p ?? {}) as Props) ?? {};
+
+/** The resource type a URN names (`urn:pulumi:stack::project::parent$type::name` → type). */
+export function typeOfUrn(urn: string): string {
+    const qualified = urn.split("::")[2] ?? "";
+    return qualified.slice(qualified.lastIndexOf("$") + 1);
+}
+
+/** Whether a value holds something the engine does not know yet. */
+function hasUnknown(value: unknown): boolean {
+    if (value === UNKNOWN) return true;
+    if (Array.isArray(value)) return value.some(hasUnknown);
+    if (value && typeof value === "object") return Object.values(value).some(hasUnknown);
+    return false;
+}
+
+/** The input properties a change touches: those whose new value differs from the state's. */
+export function changedKeys(olds: Props, news: Props): string[] {
+    const o = plainProps(olds);
+    const n = plainProps(news);
+    return Object.keys(n)
+        .filter((k) => hasUnknown(n[k]) || JSON.stringify(n[k]) !== JSON.stringify(o[k]))
+        .sort();
+}
+
+/** The Pulumi provider that serves `standIn`: what `provider.main` runs. */
+export function providerOf(standIn: StandInProvider): provider.Provider {
+    const kind = (urn: string): StandInResource => {
+        const type = typeOfUrn(urn);
+        const found = standIn.resources[type];
+        if (!found) throw new Error(`the sandbox's stand-in ${standIn.name} provider does not serve resource type ${type}`);
+        return found;
+    };
+    return {
+        version: standIn.version,
+        check: (urn, _olds, news) => {
+            kind(urn);
+            return Promise.resolve({ inputs: news as Props });
+        },
+        diff: (_id, urn, olds, news) => {
+            const changed = changedKeys(olds as Props, news as Props);
+            const replaces = changed.filter((k) => kind(urn).replaceOn.includes(k));
+            return Promise.resolve({ changes: changed.length > 0, replaces });
+        },
+        create: async (urn, inputs) => {
+            const made = await kind(urn).create(plainProps(inputs), urn);
+            return { id: made.id, outs: { ...(inputs as Props), ...(made.outs ?? {}) } };
+        },
+        read: async (id, urn, props) => {
+            const k = kind(urn);
+            if (!k.read) return { id, props: props as Props };
+            const now = await k.read(id, plainProps(props));
+            return now === undefined ? {} : { id, props: { ...(props as Props), ...now } };
+        },
+        update: async (id, urn, olds, news) => {
+            const added = (await kind(urn).update?.(id, plainProps(olds), plainProps(news))) ?? {};
+            return { outs: { ...(olds as Props), ...(news as Props), ...added } };
+        },
+        delete: async (id, urn, props) => {
+            await kind(urn).delete?.(id, plainProps(props));
+        },
+        invoke: async (token, args) => {
+            const answer = standIn.invokes[token];
+            if (!answer) throw new Error(`the sandbox's stand-in ${standIn.name} provider does not serve invoke ${token}`);
+            return { outputs: await answer(plainProps(args)) };
+        },
+    };
+}
+
+/** Serves `standIn` on a free port (printed on stdout for the engine's PULUMI_DEBUG_PROVIDERS). */
+export function serve(standIn: StandInProvider): Promise<void> {
+    return provider.main(providerOf(standIn), process.argv.slice(2));
+}
