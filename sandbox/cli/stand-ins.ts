@@ -28,7 +28,7 @@ export function discoveryStandIns(
     const env: Record<string, string> = {};
     const dirs: string[] = [];
     const callLog = (cli: DiscoveryCliName) => path.join(dir, `${cli}-calls.log`);
-    for (const [cli, [folder, stateVar, logVar]] of Object.entries(STAND_INS) as [
+    for (const [cli, [, stateVar, logVar]] of Object.entries(STAND_INS) as [
         DiscoveryCliName,
         (typeof STAND_INS)[DiscoveryCliName],
     ][]) {
