@@ -40,6 +40,8 @@ export interface StandInProvider {
     readonly resources: Readonly<Record<string, StandInResource>>;
     /** Invokes by token (`aws:ec2/getInstance:getInstance`). */
     readonly invokes: Readonly<Record<string, StandInInvoke>>;
+    /** What the engine's cancel (Ctrl-C) does: end the work in flight. */
+    readonly cancel?: () => void;
 }
 
 /** The signature the engine marks secrets with, and the one for resource references. */
@@ -121,6 +123,10 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
         },
         delete: async (id, urn, props) => {
             await kind(urn).delete?.(id, plainProps(props));
+        },
+        cancel: () => {
+            standIn.cancel?.();
+            return Promise.resolve();
         },
         invoke: async (token, args) => {
             const answer = standIn.invokes[token];
