@@ -9,13 +9,17 @@
 # a part that cannot be had is named with the reason and the exit is 1 (never a partial engine
 # reported as ready). A `pulumi` already on PATH is used only at exactly version V.
 #
-# Usage: npm run engine:build [-- --help]
+# Usage: npm run engine:build [-- --cli] [-- --help]
+#   --cli       the CLI alone (what `npm run sandbox` needs: it hosts the program itself and serves
+#               stand-ins for the providers); prints its folder
 #   ENGINE_DIR  where the versioned folders go (default: .engine in the project)
 set -euo pipefail
-USAGE="usage: npm run engine:build [-- --help]   (ENGINE_DIR=FOLDER to build elsewhere than .engine/)"
+USAGE="usage: npm run engine:build [-- --cli] [-- --help]   (ENGINE_DIR=FOLDER to build elsewhere than .engine/)"
+CLI_ONLY=
 for arg in "$@"; do
     case $arg in
         --help | -h) echo "$USAGE"; exit 0 ;;
+        --cli) CLI_ONLY=1 ;;
         *) printf 'npm run engine:build: unknown argument "%s"\n%s\n' "$arg" "$USAGE" >&2; exit 2 ;;
     esac
 done
@@ -119,6 +123,10 @@ if [[ "$(version_of "$CLI_DIR/pulumi")" != "$PULUMI_VERSION" ]]; then
 fi
 [[ "$(version_of "$CLI_DIR/pulumi")" == "$PULUMI_VERSION" ]] || fail "$CLI_DIR/pulumi does not report $PULUMI_VERSION"
 say "pulumi $PULUMI_VERSION: $CLI_DIR/pulumi"
+if [[ -n $CLI_ONLY ]]; then
+    echo "$CLI_DIR"
+    exit 0
+fi
 
 missing=()
 if [[ ! -x "$CLI_DIR/pulumi-language-nodejs" ]]; then

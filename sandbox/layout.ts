@@ -1,0 +1,53 @@
+// Where the sandbox keeps what a run leaves behind, all under one ignored folder (`.sandbox/`, or
+// SANDBOX_DIR): the engine's file backend and home, the project folder the engine runs in, and per
+// stack the simulated cloud (one world file per CLI) with the CLIs' call logs and the watcher's folder.
+import * as path from "path";
+import { DiscoveryCliName } from "./cli/stand-ins";
+
+/** The project folder (the program, its stacks and inventories). */
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/** The sandbox's folders. */
+export class SandboxLayout {
+    constructor(readonly root: string = process.env.SANDBOX_DIR || path.join(PROJECT_DIR, ".sandbox")) {}
+
+    /** The engine's file backend (`file://…`): stacks' state and history. */
+    get backend(): string {
+        return path.join(this.root, "backend");
+    }
+
+    /** PULUMI_HOME: the engine's own settings and caches, apart from the user's ~/.pulumi. */
+    get home(): string {
+        return path.join(this.root, "home");
+    }
+
+    /** The folder the engine runs in: Pulumi.yaml and the stack files, copied from the project. */
+    get project(): string {
+        return path.join(this.root, "project");
+    }
+
+    /** A stack's simulated cloud and logs. */
+    stackDir(stack: string): string {
+        return path.join(this.root, "stacks", stack);
+    }
+
+    /** The world file of one CLI's cloud. */
+    worldFile(stack: string, cli: DiscoveryCliName): string {
+        return path.join(this.stackDir(stack), `${cli}-world.json`);
+    }
+
+    /** Every call the CLI's stand-in answered, one JSON array per line. */
+    callLog(stack: string, cli: DiscoveryCliName): string {
+        return path.join(this.stackDir(stack), `${cli}-calls.log`);
+    }
+
+    /** What the stand-in providers print (their errors reach the engine too). */
+    providerLog(stack: string): string {
+        return path.join(this.stackDir(stack), "providers.log");
+    }
+
+    /** The step scripts' watcher folder. */
+    watchDir(stack: string): string {
+        return path.join(this.stackDir(stack), "watch");
+    }
+}

@@ -1,0 +1,169 @@
+// npm run sandbox -- <pulumi arguments>      the real `pulumi` against a simulated cloud, e.g.
+//                                             `npm run sandbox -- up --stack dev --yes`
+// npm run sandbox -- world [--stack NAME] [--json]   what the simulated cloud holds now
+//
+// The engine is the real Pulumi CLI this project pins (built by scripts/engine/build.sh --cli). It
+// runs in .sandbox/project with a file backend under .sandbox/backend; the program runs in this
+// process and the CLI connects to it (language-host.ts); the providers are the stand-ins in
+// providers/, and the step scripts call the stand-in CLIs in cli/, all on one world per stack
+// seeded from the stack's inventory (world/). Nothing here can reach a cloud. docs/sandbox.md says
+// what a sandbox run proves and what it does not.
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PulumiFn } from "@pulumi/pulumi/automation";
+import { DiscoveryCliName, STAND_INS, standInDir } from "./cli/stand-ins";
+import { startLanguageHost } from "./language-host";
+import { PROJECT_DIR, SandboxLayout } from "./layout";
+import { startProviders } from "./providers/start";
+import { cloudsOf, seedWorlds, stackInventory } from "./world/seed";
+import { renderWorlds } from "./world/render";
+import { readWorld } from "./world/world-file";
+
+/** Pulumi commands that run the program (they get the language host and the providers). */
+const PROGRAM_COMMANDS = new Set(["up", "update", "preview", "refresh", "destroy"]);
+/** Pulumi commands that may call providers without the program. */
+const PROVIDER_COMMANDS = new Set(["import", "state"]);
+
+/** The stack a pulumi argument list names (`--stack X`, `-s X`, `--stack=X`), or dev. */
+export function stackOf(args: readonly string[]): string {
+    for (let i = 0; i < args.length; i++) {
+        const m = /^(?:--stack|-s)=(.+)$/.exec(args[i]);
+        if (m) return m[1];
+        if ((args[i] === "--stack" || args[i] === "-s") && args[i + 1]) return args[i + 1];
+    }
+    return "dev";
+}
+
+/** The real CLI's path, built (or found) at the pinned version; undefined with the build's reason printed. */
+function pulumiBinary(): string | undefined {
+    const built = spawnSync("bash", [path.join(PROJECT_DIR, "scripts/engine/build.sh"), "--cli"], { stdio: ["ignore", "pipe", "inherit"] });
+    if (built.status !== 0) return undefined;
+    return path.join(built.stdout.toString().trim(), "pulumi");
+}
+
+/** Writes the engine's project folder: Pulumi.yaml, and the stack's file with the salt the engine added to it before. */
+function writeProject(layout: SandboxLayout, stack: string): void {
+    fs.mkdirSync(layout.project, { recursive: true });
+    fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(layout.project, "Pulumi.yaml"));
+    const stackFile = `Pulumi.${stack}.yaml`;
+    const target = path.join(layout.project, stackFile);
+    const salt = fs.existsSync(target) ? /^encryptionsalt: .*$/m.exec(fs.readFileSync(target, "utf8"))?.[0] : undefined;
+    const text = fs.readFileSync(path.join(PROJECT_DIR, stackFile), "utf8");
+    fs.writeFileSync(target, salt ? `${salt}\n${text}` : text);
+}
+
+/** The environment every part of a run shares: the engine's folders, the world files, the stand-in CLIs first on PATH. */
+function sandboxEnv(layout: SandboxLayout, stack: string): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PULUMI_HOME: layout.home,
+        PULUMI_BACKEND_URL: `file://${layout.backend}`,
+        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "sandbox",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        BOOTLOOP_HOME: PROJECT_DIR,
+        BOOTLOOP_WATCH_DIR: layout.watchDir(stack),
+        BOOTLOOP_TIME_SCALE: process.env.BOOTLOOP_TIME_SCALE ?? "1000",
+        POLL_SECONDS: process.env.POLL_SECONDS ?? "0",
+        PATH: [...(Object.keys(STAND_INS) as DiscoveryCliName[]).map(standInDir), process.env.PATH].join(":"),
+    };
+    for (const [cli, [, stateVar, logVar]] of Object.entries(STAND_INS) as [DiscoveryCliName, (typeof STAND_INS)[DiscoveryCliName]][]) {
+        env[stateVar] = layout.worldFile(stack, cli);
+        env[logVar] = layout.callLog(stack, cli);
+    }
+    return env;
+}
+
+/** Runs the real CLI with `args`; resolves with its exit code. Ctrl-C reaches it (not this process) as on a terminal. */
+function runPulumi(binary: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+    return new Promise((resolve) => {
+        const child = spawn(binary, args, { cwd, env, stdio: "inherit" });
+        const forward = (signal: NodeJS.Signals) => child.kill(signal);
+        process.on("SIGINT", forward).on("SIGTERM", forward);
+        child.on("error", (e) => {
+            process.stderr.write(`sandbox: could not run ${binary}: ${e.message}\n`);
+            resolve(1);
+        });
+        child.on("exit", (code, signal) => {
+            process.off("SIGINT", forward).off("SIGTERM", forward);
+            resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
+        });
+    });
+}
+
+/** `npm run sandbox -- world`: the stack's simulated cloud, as text or JSON. */
+function world(args: readonly string[], layout: SandboxLayout): number {
+    const stack = stackOf(args);
+    const worlds: Partial<Record<DiscoveryCliName, unknown>> = {};
+    for (const cli of Object.keys(STAND_INS) as DiscoveryCliName[]) {
+        const file = layout.worldFile(stack, cli);
+        if (fs.existsSync(file)) worlds[cli] = readWorld(file);
+    }
+    if (Object.keys(worlds).length === 0) {
+        process.stderr.write(
+            `sandbox: stack ${stack} has no simulated cloud yet (it is seeded by its first run: npm run sandbox -- preview --stack ${stack})\n`,
+        );
+        return 1;
+    }
+    process.stdout.write(args.includes("--json") ? `${JSON.stringify(worlds, null, 2)}\n` : renderWorlds(worlds));
+    return 0;
+}
+
+async function main(args: readonly string[]): Promise<number> {
+    const layout = new SandboxLayout();
+    if (args[0] === "world") return world(args.slice(1), layout);
+    if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
+        process.stdout.write(
+            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--stack NAME] [--json]\n",
+        );
+        return args.length === 0 ? 2 : 0;
+    }
+    const stack = stackOf(args);
+    const binary = pulumiBinary();
+    if (!binary) return 1;
+    for (const dir of [layout.backend, layout.home]) fs.mkdirSync(dir, { recursive: true });
+    writeProject(layout, stack);
+    const vms = stackInventory(stack);
+    const seeded = seedWorlds(layout, stack, vms);
+    if (seeded.length > 0)
+        process.stderr.write(`sandbox: seeded the simulated cloud of stack ${stack} from its inventory (${layout.stackDir(stack)})\n`);
+    const env = sandboxEnv(layout, stack);
+    const selected = spawnSync(binary, ["stack", "select", "--create", "--non-interactive", stack], {
+        cwd: layout.project,
+        env,
+        stdio: ["ignore", "ignore", "inherit"],
+    });
+    if (selected.status !== 0) return 1;
+    const command = args[0];
+    if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) return runPulumi(binary, args, env, layout.project);
+    const providers = await startProviders(cloudsOf(vms), env, layout.providerLog(stack));
+    const host = PROGRAM_COMMANDS.has(command) ? await startLanguageHost(programOf()) : undefined;
+    try {
+        return await runPulumi(
+            binary,
+            [...args, ...(host ? [`--client=${host.address}`] : [])],
+            { ...env, PULUMI_DEBUG_PROVIDERS: providers.debugProviders },
+            layout.project,
+        );
+    } finally {
+        host?.stop();
+        providers.stop();
+    }
+}
+
+/** The project's program (index.ts), run in this process. */
+function programOf(): PulumiFn {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded only by the commands that run it
+    return require(path.join(PROJECT_DIR, "index")) as PulumiFn;
+}
+
+if (require.main === module)
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err: unknown) => {
+            process.stderr.write(`sandbox: ${err instanceof Error ? err.message : String(err)}\n`);
+            process.exit(err instanceof Error && err.name === "InputError" ? 2 : 1);
+        },
+    );
