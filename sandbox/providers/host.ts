@@ -98,14 +98,14 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
     };
     return {
         version: standIn.version,
-        check: (urn, _olds, news) => {
-            kind(urn);
-            return Promise.resolve({ inputs: news as Props });
+        check: async (urn, _olds, news) => {
+            await Promise.resolve(kind(urn));
+            return { inputs: news as Props };
         },
-        diff: (_id, urn, olds, news) => {
+        diff: async (_id, urn, olds, news) => {
+            const replaceOn = await Promise.resolve(kind(urn).replaceOn);
             const changed = changedKeys(olds as Props, news as Props);
-            const replaces = changed.filter((k) => kind(urn).replaceOn.includes(k));
-            return Promise.resolve({ changes: changed.length > 0, replaces });
+            return { changes: changed.length > 0, replaces: changed.filter((k) => replaceOn.includes(k)) };
         },
         create: async (urn, inputs) => {
             const made = await kind(urn).create(plainProps(inputs), urn);

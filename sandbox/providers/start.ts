@@ -29,6 +29,10 @@ function startOne(name: string, file: string, env: NodeJS.ProcessEnv, log: numbe
         cwd: PROJECT_DIR,
         env: { ...env, TS_NODE_TRANSPILE_ONLY: "true" },
         stdio: ["ignore", "pipe", log],
+        // Its own process group, as the engine starts every plugin (sdk/go/common/resource/plugin/
+        // plugin.go, cmdutil.RegisterProcessGroup): a Ctrl-C on the terminal reaches the engine
+        // alone, which cancels the providers; the step scripts they run do not see it either.
+        detached: true,
     });
     children.push(child);
     return new Promise((resolve, reject) => {
@@ -53,7 +57,13 @@ export async function startProviders(clouds: ReadonlySet<string>, env: NodeJS.Pr
     const children: ChildProcess[] = [];
     const log = fs.openSync(logFile, "a");
     const stop = () => {
-        for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+        for (const child of children)
+            if (child.exitCode === null && child.pid !== undefined)
+                try {
+                    process.kill(-child.pid, "SIGTERM");
+                } catch {
+                    /* gone already */
+                }
     };
     try {
         const ports = await Promise.all(wanted.map(({ name, file }) => startOne(name, file, env, log, children)));

@@ -1,0 +1,102 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { commandStandIn } from "../../sandbox/providers/command";
+import { providerOf, UNKNOWN } from "../../sandbox/providers/host";
+
+// The sandbox's stand-in for command:local:Command, driven as the engine drives it (through the
+// provider interface @pulumi/pulumi/provider serves), on what the program relies on.
+
+const URN = "urn:pulumi:dev::bootloop-rescue::bootloop-rescue:core:Recovery$command:local:Command::vm-1-backup";
+const provider = providerOf(commandStandIn);
+const SECRET = (value: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
+
+describe("sandbox: the stand-in command provider", () => {
+    it("create runs `create` with /bin/sh -c, the environment, stdin and dir, and keeps stdout and stderr (one trailing newline cut)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cmd-"));
+        const made = await provider.create!(URN, {
+            create: 'printf "%s|%s|%s|" "$STEP" "$(cat)" "$(pwd)"; echo " sh=$0"; echo warn >&2',
+            environment: { STEP: "backup" },
+            stdin: "from-stdin",
+            dir,
+        });
+        assert.ok(made.id);
+        assert.equal(made.outs.stdout, `backup|from-stdin|${fs.realpathSync(dir)}| sh=/bin/sh`);
+        assert.equal(made.outs.stderr, "warn");
+        assert.equal(made.outs.create, 'printf "%s|%s|%s|" "$STEP" "$(cat)" "$(pwd)"; echo " sh=$0"; echo warn >&2');
+    });
+
+    it("a secret input reaches the command plain and stays a secret in the state", async () => {
+        const made = await provider.create!(URN, { create: 'printf "%s" "$KEY"', environment: { KEY: SECRET("s3cr3t") } });
+        assert.equal(made.outs.stdout, "s3cr3t");
+        assert.deepEqual((made.outs.environment as Record<string, unknown>).KEY, SECRET("s3cr3t"));
+    });
+
+    it("a command that exits non-zero fails its step with the exit status and its output", async () => {
+        await assert.rejects(provider.create!(URN, { create: "echo partial; echo broken >&2; exit 3" }), (err: Error) => {
+            assert.match(err.message, /^exit status 3: running "echo partial; echo broken >&2; exit 3":/);
+            assert.match(err.message, /Stdout:\npartial\nStderr:\nbroken/);
+            return true;
+        });
+    });
+
+    it("a command with no `create` (a wave gate) runs nothing and has empty output", async () => {
+        const made = await provider.create!(URN, {});
+        assert.equal(made.outs.stdout, "");
+        assert.equal(made.outs.stderr, "");
+    });
+
+    it("update runs `update` with the previous output in PULUMI_COMMAND_STDOUT/STDERR, or `create` again when there is no update", async () => {
+        const olds = { create: "echo first", stdout: "first", stderr: "e1" };
+        const withUpdate = await provider.update!("id", URN, olds, {
+            create: "echo first",
+            update: 'printf "%s/%s" "$PULUMI_COMMAND_STDOUT" "$PULUMI_COMMAND_STDERR"',
+        });
+        assert.equal(withUpdate.outs.stdout, "first/e1");
+        const again = await provider.update!("id", URN, olds, { create: "echo second" });
+        assert.equal(again.outs.stdout, "second");
+        const withoutPrevious = await provider.update!("id", URN, olds, {
+            create: "x",
+            update: 'printf "[%s]" "${PULUMI_COMMAND_STDOUT-unset}"',
+            addPreviousOutputInEnv: false,
+        });
+        assert.equal(withoutPrevious.outs.stdout, "[unset]");
+    });
+
+    it("delete runs `delete` (with the last output) and fails when it fails; without one it does nothing", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cmd-"));
+        const mark = path.join(dir, "deleted");
+        await provider.delete!("id", URN, { delete: `printf "%s" "$PULUMI_COMMAND_STDOUT" > ${mark}`, stdout: "the-output" });
+        assert.equal(fs.readFileSync(mark, "utf8"), "the-output");
+        await assert.rejects(provider.delete!("id", URN, { delete: "exit 4" }), /exit status 4/);
+        await provider.delete!("id", URN, { create: "exit 9" });
+    });
+
+    it("a change to `triggers` replaces the command; any other change (or one not known yet) updates it; no change is no change", async () => {
+        const olds = { create: "a", triggers: ["1"], stdout: "out" };
+        assert.deepEqual(await provider.diff!("id", URN, olds, { create: "a", triggers: ["2"] }), {
+            changes: true,
+            replaces: ["triggers"],
+        });
+        assert.deepEqual(await provider.diff!("id", URN, olds, { create: "b", triggers: ["1"] }), { changes: true, replaces: [] });
+        assert.deepEqual(await provider.diff!("id", URN, olds, { create: UNKNOWN, triggers: ["1"] }), { changes: true, replaces: [] });
+        assert.deepEqual(await provider.diff!("id", URN, olds, { create: "a", triggers: ["1"] }), { changes: false, replaces: [] });
+    });
+
+    it("a resource type it does not serve is refused with the type's name", async () => {
+        const urn = "urn:pulumi:dev::bootloop-rescue::command:remote:Command::x";
+        await assert.rejects(provider.create!(urn, {}), /stand-in command provider does not serve resource type command:remote:Command/);
+        await assert.rejects(provider.check!(urn, {}, {}), /does not serve resource type command:remote:Command/);
+        await assert.rejects(provider.invoke!("command:local:run", {}), /does not serve invoke command:local:run/);
+    });
+
+    it("the engine's cancel ends the commands in flight", async () => {
+        const running = provider.create!(URN, { create: "exec sleep 30" });
+        await new Promise((r) => setTimeout(r, 300));
+        const started = Date.now();
+        await provider.cancel!();
+        await assert.rejects(running, /signal: SIGTERM/);
+        assert.ok(Date.now() - started < 5000);
+    });
+});
