@@ -67,7 +67,7 @@ function sandboxEnv(layout: SandboxLayout, stack: string): NodeJS.ProcessEnv {
         BOOTLOOP_WATCH_DIR: layout.watchDir(stack),
         BOOTLOOP_TIME_SCALE: process.env.BOOTLOOP_TIME_SCALE ?? "1000",
         POLL_SECONDS: process.env.POLL_SECONDS ?? "0",
-        PATH: [...(Object.keys(STAND_INS) as DiscoveryCliName[]).map(standInDir), process.env.PATH].join(":"),
+        PATH: [...(Object.keys(STAND_INS) as DiscoveryCliName[]).map(standInDir), path.join(__dirname, "bin"), process.env.PATH].join(":"),
     };
     for (const [cli, [, stateVar, logVar]] of Object.entries(STAND_INS) as [DiscoveryCliName, (typeof STAND_INS)[DiscoveryCliName]][]) {
         env[stateVar] = layout.worldFile(stack, cli);
