@@ -26,6 +26,9 @@ if ((${#missing[@]})); then
 fi
 
 npm ci --no-audit --no-fund
+# The real Pulumi CLI for the sandbox's end-to-end tests (test/sandbox/engine-*.test.ts): built from
+# the Go module proxy once per version into the machine's cache (docs/engine.md), seconds after that.
+bash scripts/engine/build.sh --cli >/dev/null
 # The house's checks first, each failing the run on its own: formatting (prettier, a diff is a
 # failure), typescript-eslint's type-aware rules, and ruff over the Python (installed from PyPI,
 # pinned in requirements-dev.txt).

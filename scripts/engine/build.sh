@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the real Pulumi engine this project pins, from the Go module proxy, into .engine/ (ignored),
+# Builds the real Pulumi engine this project pins, from the Go module proxy, into the machine's cache
+# (ENGINE_DIR, default ~/.cache/bootloop-rescue/engine, shared by every clone on the machine),
 # one folder per version, so a second run costs seconds:
-#   .engine/pulumi-v<V>/pulumi                       the CLI, github.com/pulumi/pulumi/pkg/v3@v<V>,
-#                                                     V = the version of @pulumi/pulumi in package.json
-#   .engine/pulumi-v<V>/pulumi-language-nodejs       the Node.js language host, beside the CLI
-#   .engine/command-v<C>/pulumi-resource-command     the command provider, C = @pulumi/command's version
+#   pulumi-v<V>/pulumi                       the CLI, github.com/pulumi/pulumi/pkg/v3@v<V>,
+#                                             V = the version of @pulumi/pulumi in package.json
+#   pulumi-v<V>/pulumi-language-nodejs       the Node.js language host, beside the CLI
+#   command-v<C>/pulumi-resource-command     the command provider, C = @pulumi/command's version
 # It prints the folder holding `pulumi` and exits 0 only when all three are there at those versions;
 # a part that cannot be had is named with the reason and the exit is 1 (never a partial engine
 # reported as ready). A `pulumi` already on PATH is used only at exactly version V.
@@ -12,9 +13,9 @@
 # Usage: npm run engine:build [-- --cli] [-- --help]
 #   --cli       the CLI alone (what `npm run sandbox` needs: it hosts the program itself and serves
 #               stand-ins for the providers); prints its folder
-#   ENGINE_DIR  where the versioned folders go (default: .engine in the project)
+#   ENGINE_DIR  where the versioned folders go (default: ${XDG_CACHE_HOME:-~/.cache}/bootloop-rescue/engine)
 set -euo pipefail
-USAGE="usage: npm run engine:build [-- --cli] [-- --help]   (ENGINE_DIR=FOLDER to build elsewhere than .engine/)"
+USAGE="usage: npm run engine:build [-- --cli] [-- --help]   (ENGINE_DIR=FOLDER to build elsewhere than ~/.cache/bootloop-rescue/engine)"
 CLI_ONLY=
 for arg in "$@"; do
     case $arg in
@@ -25,7 +26,7 @@ for arg in "$@"; do
 done
 cd "$(dirname "$0")/../.."
 PROJECT=$PWD
-ENGINE_DIR=${ENGINE_DIR:-$PROJECT/.engine}
+ENGINE_DIR=${ENGINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bootloop-rescue/engine}
 say() { printf 'engine: %s\n' "$*" >&2; }
 fail() { say "$*"; exit 1; }
 

@@ -22,8 +22,8 @@ function bin(pulumiVersion?: string): string {
     return dir;
 }
 
-function build(binDir: string, engineDir: string) {
-    const r = spawnSync("/bin/bash", [SCRIPT], {
+function build(binDir: string, engineDir: string, args: string[] = []) {
+    const r = spawnSync("/bin/bash", [SCRIPT, ...args], {
         env: { PATH: `${binDir}:/usr/bin:/bin`, ENGINE_DIR: engineDir, HOME: os.tmpdir() },
         encoding: "utf8",
     });
@@ -85,5 +85,27 @@ describe("scripts/engine/build.sh", () => {
         assert.equal(ready.status, 0, ready.stderr);
         assert.equal(ready.stdout.trim(), cli);
         assert.match(ready.stderr, /engine: ready: /);
+    });
+
+    it("--cli is ready with the CLI alone (what the sandbox runs) and prints its folder; without Go and CLI it fails in one line", () => {
+        const binDir = bin(VERSION);
+        const r = build(binDir, engineDir, ["--cli"]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.trim(), path.join(engineDir, `pulumi-${VERSION}`));
+        assert.ok(!fs.existsSync(path.join(engineDir, `command-${COMMAND}`)), "--cli builds nothing else");
+        const none = build(bin(), fs.mkdtempSync(path.join(os.tmpdir(), "engine-")), ["--cli"]);
+        assert.equal(none.status, 1);
+        assert.equal(none.stdout, "");
+        assert.match(none.stderr, /^engine: Go is not on PATH/);
+    });
+
+    it("keeps the engine in the machine's cache by default (shared by every clone), not in the project", () => {
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "home-"));
+        const r = spawnSync("/bin/bash", [SCRIPT, "--cli"], {
+            env: { PATH: `${bin(VERSION)}:/usr/bin:/bin`, HOME: home },
+            encoding: "utf8",
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.trim(), path.join(home, ".cache", "bootloop-rescue", "engine", `pulumi-${VERSION}`));
     });
 });
