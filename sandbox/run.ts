@@ -44,7 +44,7 @@ function pulumiBinary(): string | undefined {
 }
 
 /** Writes the engine's project folder: Pulumi.yaml, and the stack's file with the salt the engine added to it before. */
-function writeProject(layout: SandboxLayout, stack: string): void {
+export function writeProject(layout: SandboxLayout, stack: string): void {
     fs.mkdirSync(layout.project, { recursive: true });
     fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(layout.project, "Pulumi.yaml"));
     const stackFile = `Pulumi.${stack}.yaml`;

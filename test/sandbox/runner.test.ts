@@ -1,0 +1,58 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SandboxLayout } from "../../sandbox/layout";
+import { stackOf, writeProject } from "../../sandbox/run";
+import { renderWorlds } from "../../sandbox/world/render";
+
+// The sandbox runner's own parts: which stack a pulumi command line names, the engine's project
+// folder (the project's stack file is never written), and the world as text.
+
+describe("sandbox: the runner", () => {
+    it("takes the stack from --stack, -s and --stack=, and dev when none is named", () => {
+        assert.equal(stackOf(["up", "--stack", "prod", "--yes"]), "prod");
+        assert.equal(stackOf(["up", "-s", "eu"]), "eu");
+        assert.equal(stackOf(["preview", "--stack=blue"]), "blue");
+        assert.equal(stackOf(["-s=green", "refresh"]), "green");
+        assert.equal(stackOf(["up", "--yes"]), "dev");
+    });
+
+    it("gives the engine a copy of the stack's file and keeps the salt the engine wrote there; the project's file is never written", () => {
+        const layout = new SandboxLayout(fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-")));
+        const original = path.join(__dirname, "..", "..", "Pulumi.dev.yaml");
+        const before = fs.readFileSync(original, "utf8");
+        writeProject(layout, "dev");
+        const copy = path.join(layout.project, "Pulumi.dev.yaml");
+        assert.equal(fs.readFileSync(copy, "utf8"), before);
+        assert.ok(fs.existsSync(path.join(layout.project, "Pulumi.yaml")));
+        fs.writeFileSync(copy, `encryptionsalt: v1:abc:def\n${before}`);
+        writeProject(layout, "dev");
+        assert.equal(fs.readFileSync(copy, "utf8"), `encryptionsalt: v1:abc:def\n${before}`);
+        assert.equal(fs.readFileSync(original, "utf8"), before);
+    });
+
+    it("prints each cloud's collections with each object's state, boot disk and tags, and leaves counters out", () => {
+        const text = renderWorlds({
+            aws: {
+                instances: { "i-1": { state: "running", rootDeviceName: "/dev/sda1", tags: { Name: "web" } } },
+                volumes: { "vol-1": { state: "in-use", boots: false, tags: {} } },
+                throttle: {},
+                account: "123456789012",
+            },
+            gcloud: { instances: {} },
+        });
+        assert.equal(
+            text,
+            [
+                "AWS (aws)",
+                "  instances (1)",
+                "    i-1  state=running  rootDeviceName=/dev/sda1  tags: Name=web",
+                "  volumes (1)",
+                "    vol-1  state=in-use  boots=false",
+                "GCP (gcloud)",
+                "",
+            ].join("\n"),
+        );
+    });
+});
