@@ -9,7 +9,15 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 /** The sandbox's folders. */
 export class SandboxLayout {
-    constructor(readonly root: string = process.env.SANDBOX_DIR || path.join(PROJECT_DIR, ".sandbox")) {}
+    constructor(
+        readonly root: string = process.env.SANDBOX_DIR || path.join(PROJECT_DIR, ".sandbox"),
+        /**
+         * Where the stacks' files (`Pulumi.<stack>.yaml`) are read: the project, or SANDBOX_STACKS
+         * for stacks kept elsewhere (a generated fleet). Inventory paths in them are read from the
+         * project, as the program reads them; an absolute path works from anywhere.
+         */
+        readonly stacks: string = process.env.SANDBOX_STACKS || PROJECT_DIR,
+    ) {}
 
     /** The engine's file backend (`file://…`): stacks' state and history. */
     get backend(): string {

@@ -50,7 +50,7 @@ export function writeProject(layout: SandboxLayout, stack: string): void {
     const stackFile = `Pulumi.${stack}.yaml`;
     const target = path.join(layout.project, stackFile);
     const salt = fs.existsSync(target) ? /^encryptionsalt: .*$/m.exec(fs.readFileSync(target, "utf8"))?.[0] : undefined;
-    const text = fs.readFileSync(path.join(PROJECT_DIR, stackFile), "utf8");
+    const text = fs.readFileSync(path.join(layout.stacks, stackFile), "utf8");
     fs.writeFileSync(target, salt ? `${salt}\n${text}` : text);
 }
 
@@ -125,7 +125,7 @@ async function main(args: readonly string[]): Promise<number> {
     if (!binary) return 1;
     for (const dir of [layout.backend, layout.home]) fs.mkdirSync(dir, { recursive: true });
     writeProject(layout, stack);
-    const vms = stackInventory(stack);
+    const vms = stackInventory(layout, stack);
     const seeded = seedWorlds(layout, stack, vms);
     if (seeded.length > 0)
         process.stderr.write(`sandbox: seeded the simulated cloud of stack ${stack} from its inventory (${layout.stackDir(stack)})\n`);
