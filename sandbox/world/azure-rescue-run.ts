@@ -1,0 +1,250 @@
+// What a Run Command's script does on a rescue VM of the simulated Azure: the two scripts the
+// program sends there. The tools script installs the rescue tools (the VM then has their
+// version); a repair script runs on-rescue.sh for the disk at a LUN, as rescue/on-rescue.sh does
+// it: it checks the tools' version, finds the disk, unlocks BitLocker with the BEKs it was given,
+// and repairs the disk, which then boots (so does every copy made of it later), printing the one
+// evidence line on-rescue.sh prints (gzip-base64 as asked). What it cannot do, it answers as
+// on-rescue.sh and repair-disk do: their outcome, exit code and message.
+import { createHash } from "crypto";
+import * as zlib from "zlib";
+import { AzDisk, AzVm, AzureWorld, idKey } from "./azure-model";
+
+/** What a script run printed and how it ended (a Run Command's instance view). */
+export interface ScriptRun {
+    exitCode: number;
+    output: string;
+    error: string;
+}
+
+/** A Run Command keeps the last 4,096 bytes of each stream in its instance view. */
+const VIEW_BYTES = 4096;
+const tail = (text: string) => {
+    const b = Buffer.from(text);
+    return b.length <= VIEW_BYTES ? text : b.subarray(b.length - VIEW_BYTES).toString();
+};
+
+const TOOLS_INSTALLED = /printf '%s\\n' '([0-9a-f]{16})' > \S+\/version\.new/;
+const REPAIR = /^((?:[A-Z_][A-Z0-9_]*=\S*[ \t]+)*)exec \S+\/on-rescue\.sh[ \t]*$/m;
+
+/** The rule sets repair-disk knows (--rule-set). */
+const RULE_SETS = ["crowdstrike-291", "crowdstrike-291-txr"];
+const RULE_291 = {
+    id: "crowdstrike-channel-file-291",
+    description:
+        "CrowdStrike Falcon channel file 291 stamped 2024-07-19 04:09 UTC (faulty); files stamped 05:27 UTC or later are the reverted, good version and are kept",
+    path: "Windows/System32/drivers/CrowdStrike/C-00000291*.sys",
+    modifiedFrom: "2024-07-19T04:09:00Z",
+    modifiedBefore: "2024-07-19T05:27:00Z",
+};
+const RULE_TXR = {
+    id: "registry-txr",
+    action: "quarantine-txr",
+    description:
+        "the registry's TxR transaction logs (Windows/System32/config/TxR), which a boot loop can leave unusable, moved into the quarantine on Windows Server 2016 (build 14393) and later, as Azure's fix script does",
+};
+
+/**
+ * Runs `script` on the rescue VM `vm` with the Run Command's parameters (its protected ones
+ * included) as its environment, changing the world as the script would; `name` is the Run
+ * Command's, `now` the time it runs.
+ */
+export function runOnRescueVm(
+    world: AzureWorld,
+    vm: AzVm,
+    script: string,
+    parameters: Record<string, string>,
+    name: string,
+    now: Date,
+): ScriptRun {
+    const tools = TOOLS_INSTALLED.exec(script);
+    if (tools) {
+        vm.rescueTools = tools[1];
+        return { exitCode: 0, output: "", error: "" };
+    }
+    const repair = REPAIR.exec(script);
+    if (!repair) {
+        return {
+            exitCode: 127,
+            output: "",
+            error: "the sandbox's rescue VM runs only the bootloop-rescue tools script and on-rescue.sh; this script is neither\n",
+        };
+    }
+    const env: Record<string, string> = { ...parameters };
+    for (const word of repair[1]
+        .trim()
+        .split(/[ \t]+/)
+        .filter(Boolean)) {
+        const at = word.indexOf("=");
+        env[word.slice(0, at)] = word.slice(at + 1);
+    }
+    const run = onRescue(world, vm, env, name, now);
+    return { exitCode: run.exitCode, output: tail(run.output), error: tail(run.error) };
+}
+
+/** on-rescue.sh's answer when it cannot run the repair: one JSON line, exit 6. */
+function cannotRun(message: string, stderr = ""): ScriptRun {
+    return {
+        exitCode: 6,
+        output: `${JSON.stringify({ tool: "bootloop-rescue/on-rescue", outcome: "error", exitCode: 6, message })}\n`,
+        error: stderr,
+    };
+}
+
+function onRescue(world: AzureWorld, vm: AzVm, env: Record<string, string>, name: string, now: Date): ScriptRun {
+    const version = env.TOOLS_VERSION ?? "";
+    if (version) {
+        if (!/^[0-9a-f]{16}$/.test(version)) return cannotRun("TOOLS_VERSION is not a tools version");
+        if (vm.rescueTools !== version)
+            return cannotRun(`rescue tools ${version} are not installed`, `bootloop-rescue: rescue tools ${version} are not installed\n`);
+    }
+    if (env.DISK_HANDLE_KIND !== "azure-lun") return cannotRun("unknown disk handle kind");
+    if (!env.DISK_HANDLE) return cannotRun("no disk handle given");
+    if (env.REBOOT_STATUS === "recovered") {
+        const skipped = {
+            tool: "bootloop-rescue/on-rescue",
+            outcome: "skipped",
+            exitCode: 0,
+            message: "the VM recovered by reboot; its disk was not repaired",
+            volumes: [],
+        };
+        return { exitCode: 0, output: `${JSON.stringify(skipped)}\n`, error: "" };
+    }
+    const diskId = vm.dataDisks[env.DISK_HANDLE];
+    const disk = diskId ? world.disks[idKey(diskId)] : undefined;
+    if (!disk) return cannotRun("find-disk did not find the attached disk on the rescue VM (or refused it as in use)");
+    const ruleSet = env.RULE_SET || "crowdstrike-291";
+    const evidence = repairDisk(disk, env, ruleSet, `/dev/disk/azure/scsi1/lun${env.DISK_HANDLE}`, name, now);
+    const line = JSON.stringify(evidence);
+    const printed = env.EVIDENCE_ENCODING === "gzip-base64" ? `gzip-base64:${zlib.gzipSync(line).toString("base64")}` : line;
+    const error = evidence.exitCode === 0 ? "" : `repair-disk: ${String(evidence.outcome)}: ${String(evidence.message)}\n`;
+    return { exitCode: evidence.exitCode, output: `${printed}\n`, error };
+}
+
+/** The BEK files given (BITLOCKER_BEK: base64, separated by spaces), by their SHA-256. */
+function bekHashes(env: Record<string, string>): string[] {
+    return (env.BITLOCKER_BEK ?? "")
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((b) => createHash("sha256").update(Buffer.from(b, "base64")).digest("hex"));
+}
+
+/** repair-disk on the disk: its evidence document (the schema of rescue/evidence.schema.json). */
+function repairDisk(disk: AzDisk, env: Record<string, string>, ruleSet: string, path: string, name: string, now: Date) {
+    const at = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+    const base = { tool: "bootloop-rescue/repair-disk", version: "1.0.0", startedAt: at, finishedAt: at, dryRun: false, durationMs: 2140 };
+    const end = (exitCode: number, outcome: string, message: string, more: Record<string, unknown> = {}) => ({
+        ...base,
+        ...more,
+        outcome,
+        message,
+        exitCode,
+    });
+    if (!RULE_SETS.includes(ruleSet))
+        return end(2, "bad-arguments", `argument --rule-set: invalid choice: '${ruleSet}' (choose from ${RULE_SETS.join(", ")})`);
+    const rules = ruleSet === "crowdstrike-291-txr" ? [RULE_291, RULE_TXR] : [RULE_291];
+    const sizeBytes = disk.diskSizeGB * 2 ** 30;
+    const windowsPartition = {
+        number: 3,
+        startBytes: 290455552,
+        sizeBytes: sizeBytes - 290455552 - 1048576 * 650,
+        type: "basic-data",
+        name: "Basic data partition",
+        filesystem: disk.bitlocker ? "bitlocker" : "ntfs",
+        bitlocker: disk.bitlocker ? "encrypted" : "none",
+        windows: true,
+    };
+    const layout = {
+        rules,
+        disk: { path, kind: "block-device", sizeBytes, logicalSectorSize: 512, readOnly: false, partitionTable: "gpt" },
+        partitions: [
+            {
+                number: 1,
+                startBytes: 1048576,
+                sizeBytes: 104857600,
+                type: "efi",
+                filesystem: "fat",
+                bitlocker: "none",
+                windows: false,
+                skipped: "EFI system partition",
+            },
+            {
+                number: 2,
+                startBytes: 105906176,
+                sizeBytes: 16777216,
+                type: "msr",
+                filesystem: "none",
+                bitlocker: "none",
+                windows: false,
+                skipped: "Microsoft reserved partition",
+            },
+            windowsPartition,
+        ],
+    };
+    if (disk.bitlocker) {
+        const given = bekHashes(env);
+        const tries = given.findIndex((h) => disk.bitlocker!.bekSha256.includes(h));
+        if (given.length === 0)
+            return end(
+                4,
+                "locked",
+                "partition(s) 3 are BitLocker-encrypted and no key was given (--bitlocker-key-file, --bitlocker-bek-file)",
+                layout,
+            );
+        if (tries < 0)
+            return end(
+                4,
+                "locked",
+                `BitLocker: none of the ${given.length} keys tried unlocked the volume (BitLocker: external key file did not unlock the volume)`,
+                layout,
+            );
+        Object.assign(windowsPartition, {
+            bitlocker: "unlocked",
+            unlockedWith: { protector: "external-key", keyId: null, tries: tries + 1 },
+        });
+    }
+    if (disk.boots) {
+        return end(0, "nothing-to-do", "no file matched a rule: nothing was changed", {
+            ...layout,
+            volumes: [
+                {
+                    partition: 3,
+                    outcome: "nothing-to-do",
+                    matches: [],
+                    earlierQuarantines: disk.repaired ? [quarantineOf(disk.repaired.at)] : [],
+                },
+            ],
+        });
+    }
+    const repairedAt = at;
+    const folder = quarantineOf(repairedAt);
+    const file = "Windows/System32/drivers/CrowdStrike/C-00000291-00000000-00000032.sys";
+    disk.boots = true;
+    disk.repaired = { runCommand: name, at: repairedAt };
+    return end(0, "repaired", "faulty files moved to quarantine; the volume was unmounted cleanly", {
+        ...layout,
+        volumes: [
+            {
+                partition: 3,
+                dirty: false,
+                hibernated: false,
+                earlierQuarantines: [],
+                quarantineFolder: folder,
+                matches: [
+                    {
+                        rule: RULE_291.id,
+                        path: file,
+                        sizeBytes: 42008,
+                        modifiedAt: "2024-07-19T04:09:00Z",
+                        sha256: createHash("sha256").update(`${disk.uniqueId} ${file}`).digest("hex"),
+                        action: "quarantined",
+                        quarantinedTo: `${folder}/${file}`,
+                    },
+                ],
+                outcome: "repaired",
+            },
+        ],
+    });
+}
+
+/** The quarantine folder of a repair at `at` (UTC, to the second). */
+const quarantineOf = (at: string) => `bootloop-rescue/quarantine/${at.replace(/[-:]/g, "")}`;
