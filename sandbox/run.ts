@@ -139,6 +139,9 @@ async function main(args: readonly string[]): Promise<number> {
     const command = args[0];
     if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) return runPulumi(binary, args, env, layout.project);
     const providers = await startProviders(cloudsOf(vms), env, layout.providerLog(stack));
+    // The program runs in this process: its own lookups that call a cloud CLI (a Key Vault secret,
+    // a restore point) must meet the stand-ins too.
+    Object.assign(process.env, env);
     const host = PROGRAM_COMMANDS.has(command) ? await startLanguageHost(programOf()) : undefined;
     try {
         return await runPulumi(

@@ -9,8 +9,8 @@
 // any other change updates it; stdout and stderr (one trailing newline cut) are outputs, and
 // PULUMI_COMMAND_STDOUT/STDERR hold the previous ones on update and delete unless
 // `addPreviousOutputInEnv` is false. A cancel from the engine (Ctrl-C) ends the commands in flight.
-// Not done (the real provider does): `logging` into the engine's log, customTimeouts, asset and
-// archive paths, `command:local:run`.
+// `command:local:run` runs `command` the same way. Not done (the real provider does): `logging`
+// into the engine's log, customTimeouts, asset and archive paths.
 import { spawn, ChildProcess } from "child_process";
 import { Props, StandInProvider, serve } from "./host";
 
@@ -87,7 +87,14 @@ export const commandStandIn: StandInProvider = {
             },
         },
     },
-    invokes: {},
+    invokes: {
+        // `local.run`: runs `command` on every preview and update, as `create` runs (the program's
+        // lookups that need a CLI's answer use it).
+        "command:local:run": async (args) => {
+            const command = typeof args.command === "string" ? args.command : "";
+            return { ...args, ...(command ? await run(command, args) : { stdout: "", stderr: "" }) };
+        },
+    },
     cancel: () => {
         for (const child of running) child.kill("SIGTERM");
     },

@@ -65,6 +65,9 @@ export function plain(value: unknown): unknown {
 
 const plainProps = (p: unknown): Props => (plain(p ?? {}) as Props) ?? {};
 
+/** What goes back to the engine: JSON only (a protobuf Struct refuses undefined, functions and class instances). */
+const wire = (p: Props): Props => JSON.parse(JSON.stringify(p)) as Props;
+
 /** The resource type a URN names (`urn:pulumi:stack::project::parent$type::name` → type). */
 export function typeOfUrn(urn: string): string {
     const qualified = urn.split("::")[2] ?? "";
@@ -109,17 +112,17 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
         },
         create: async (urn, inputs) => {
             const made = await kind(urn).create(plainProps(inputs), urn);
-            return { id: made.id, outs: { ...(inputs as Props), ...(made.outs ?? {}) } };
+            return { id: made.id, outs: wire({ ...(inputs as Props), ...(made.outs ?? {}) }) };
         },
         read: async (id, urn, props) => {
             const k = kind(urn);
             if (!k.read) return { id, props: props as Props };
             const now = await k.read(id, plainProps(props));
-            return now === undefined ? {} : { id, props: { ...(props as Props), ...now } };
+            return now === undefined ? {} : { id, props: wire({ ...(props as Props), ...now }) };
         },
         update: async (id, urn, olds, news) => {
             const added = (await kind(urn).update?.(id, plainProps(olds), plainProps(news))) ?? {};
-            return { outs: { ...(olds as Props), ...(news as Props), ...added } };
+            return { outs: wire({ ...(olds as Props), ...(news as Props), ...added }) };
         },
         delete: async (id, urn, props) => {
             await kind(urn).delete?.(id, plainProps(props));
@@ -131,7 +134,7 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
         invoke: async (token, args) => {
             const answer = standIn.invokes[token];
             if (!answer) throw new Error(`the sandbox's stand-in ${standIn.name} provider does not serve invoke ${token}`);
-            return { outputs: await answer(plainProps(args)) };
+            return { outputs: wire(await answer(plainProps(args))) };
         },
     };
 }

@@ -84,11 +84,23 @@ describe("sandbox: the stand-in command provider", () => {
         assert.deepEqual(await provider.diff!("id", URN, olds, { create: "a", triggers: ["1"] }), { changes: false, replaces: [] });
     });
 
+    it("local.run runs its command (on every run, as the program's lookups use it) and answers its output; a failure fails the lookup", async () => {
+        const ran = await provider.invoke!("command:local:run", { command: 'printf "%s" "$WHAT"', environment: { WHAT: "answer" } });
+        assert.equal(ran.outputs.stdout, "answer");
+        assert.equal(ran.outputs.command, 'printf "%s" "$WHAT"');
+        await assert.rejects(provider.invoke!("command:local:run", { command: "exit 5" }), /exit status 5/);
+    });
+
+    it("answers the engine in JSON only: an undefined field is left out rather than failing the call", async () => {
+        const made = await provider.create!(URN, { create: "true", dir: undefined });
+        assert.ok(!("dir" in made.outs));
+    });
+
     it("a resource type it does not serve is refused with the type's name", async () => {
         const urn = "urn:pulumi:dev::bootloop-rescue::command:remote:Command::x";
         await assert.rejects(provider.create!(urn, {}), /stand-in command provider does not serve resource type command:remote:Command/);
         await assert.rejects(provider.check!(urn, {}, {}), /does not serve resource type command:remote:Command/);
-        await assert.rejects(provider.invoke!("command:local:run", {}), /does not serve invoke command:local:run/);
+        await assert.rejects(provider.invoke!("command:remote:copy", {}), /does not serve invoke command:remote:copy/);
     });
 
     it("the engine's cancel ends the commands in flight", async () => {
