@@ -2,37 +2,60 @@
 // lookups components/aws declares and calls, acting on the simulated AWS world (FAKE_AWS_STATE),
 // the file the stand-in CLI (sandbox/cli/aws/aws) reads and rewrites. `pulumi:providers:aws` (the
 // explicit providers per account) needs nothing here: the engine configures it.
-import { StandInProvider, serve } from "./host";
+import { Props, StandInInvoke, StandInProvider, StandInResource, serve } from "./host";
 import { snapshot, volume, volumeAttachment, volumeCopy } from "./aws/ebs";
 import { instance, securityGroup } from "./aws/ec2";
 import { instanceProfile, role, rolePolicy, rolePolicyAttachment } from "./aws/iam";
 import { getAmi, getCallerIdentity, getEbsVolumes, getInstance, getSubnet, getVolume } from "./aws/lookups";
 import { document } from "./aws/ssm";
 
+/**
+ * A value as the engine's wire takes it: the protocol's Struct has no `undefined` (the provider
+ * server fails the whole call with "Unexpected struct type"), so absent fields are left out.
+ */
+const wire = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+
+/** A resource whose outputs go over the wire without undefined fields. */
+function wired(r: StandInResource): StandInResource {
+    return {
+        replaceOn: r.replaceOn,
+        create: async (inputs, urn) => wire(await r.create(inputs, urn)),
+        read: r.read && (async (id, props) => wire(await r.read!(id, props))),
+        update: r.update && (async (id, olds, news) => wire((await r.update!(id, olds, news)) as Props | undefined)),
+        delete: r.delete && ((id, props) => r.delete!(id, props)),
+    };
+}
+
+/** A lookup whose answer goes over the wire without undefined fields. */
+const wiredInvoke =
+    (invoke: StandInInvoke): StandInInvoke =>
+    async (args) =>
+        wire(await invoke(args));
+
 /** The stand-in aws provider: every resource type and invoke components/aws uses, by token. */
 export const awsStandIn: StandInProvider = {
     name: "aws",
     version: "7.48.0",
     resources: {
-        "aws:ebs/snapshot:Snapshot": snapshot,
-        "aws:ebs/volume:Volume": volume,
-        "aws:ebs/volumeCopy:VolumeCopy": volumeCopy,
-        "aws:ec2/volumeAttachment:VolumeAttachment": volumeAttachment,
-        "aws:ec2/instance:Instance": instance,
-        "aws:ec2/securityGroup:SecurityGroup": securityGroup,
-        "aws:iam/role:Role": role,
-        "aws:iam/rolePolicy:RolePolicy": rolePolicy,
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": rolePolicyAttachment,
-        "aws:iam/instanceProfile:InstanceProfile": instanceProfile,
-        "aws:ssm/document:Document": document,
+        "aws:ebs/snapshot:Snapshot": wired(snapshot),
+        "aws:ebs/volume:Volume": wired(volume),
+        "aws:ebs/volumeCopy:VolumeCopy": wired(volumeCopy),
+        "aws:ec2/volumeAttachment:VolumeAttachment": wired(volumeAttachment),
+        "aws:ec2/instance:Instance": wired(instance),
+        "aws:ec2/securityGroup:SecurityGroup": wired(securityGroup),
+        "aws:iam/role:Role": wired(role),
+        "aws:iam/rolePolicy:RolePolicy": wired(rolePolicy),
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": wired(rolePolicyAttachment),
+        "aws:iam/instanceProfile:InstanceProfile": wired(instanceProfile),
+        "aws:ssm/document:Document": wired(document),
     },
     invokes: {
-        "aws:ec2/getInstance:getInstance": getInstance,
-        "aws:ebs/getEbsVolumes:getEbsVolumes": getEbsVolumes,
-        "aws:ebs/getVolume:getVolume": getVolume,
-        "aws:ec2/getSubnet:getSubnet": getSubnet,
-        "aws:ec2/getAmi:getAmi": getAmi,
-        "aws:index/getCallerIdentity:getCallerIdentity": getCallerIdentity,
+        "aws:ec2/getInstance:getInstance": wiredInvoke(getInstance),
+        "aws:ebs/getEbsVolumes:getEbsVolumes": wiredInvoke(getEbsVolumes),
+        "aws:ebs/getVolume:getVolume": wiredInvoke(getVolume),
+        "aws:ec2/getSubnet:getSubnet": wiredInvoke(getSubnet),
+        "aws:ec2/getAmi:getAmi": wiredInvoke(getAmi),
+        "aws:index/getCallerIdentity:getCallerIdentity": wiredInvoke(getCallerIdentity),
     },
 };
 

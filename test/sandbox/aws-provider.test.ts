@@ -62,6 +62,17 @@ function entries(text: string): VmEntry[] {
     );
 }
 
+/**
+ * The paths of a value the engine's wire cannot carry: the protocol's Struct has no undefined (the
+ * provider server fails the whole call with "Unexpected struct type").
+ */
+function unwired(value: unknown, at = "outputs"): string[] {
+    if (value === undefined) return [at];
+    if (Array.isArray(value)) return value.flatMap((v, i) => unwired(v, `${at}[${i}]`));
+    if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => unwired(v, `${at}.${k}`));
+    return [];
+}
+
 const urn = (type: string, name: string) => `urn:pulumi:sbx::bootloop-rescue::${type}::${name}`;
 const T = {
     snapshot: "aws:ebs/snapshot:Snapshot",
@@ -114,13 +125,19 @@ describe("sandbox: the stand-in aws provider, against a seeded world (no engine)
     }
     const create = async (type: string, name: string, inputs: Props) => {
         const made = await p.create!(urn(type, name), inputs);
+        assert.deepEqual(unwired(made.outs), [], `${type} create`);
+        assert.deepEqual(unwired((await p.read!(made.id, urn(type, name), made.outs)).props), [], `${type} read`);
         return { id: made.id, outs: made.outs as Props };
     };
     const rootOf = (instanceId: string) => {
         const i = world().instances[instanceId];
         return i.blockDevices[i.rootDeviceName];
     };
-    const invoke = async (token: string, args: Props) => (await p.invoke!(token, args)).outputs as Props;
+    const invoke = async (token: string, args: Props) => {
+        const outputs = (await p.invoke!(token, args)).outputs as Props;
+        assert.deepEqual(unwired(outputs), [], token);
+        return outputs;
+    };
 
     /** A rescue instance as the program declares one: role, SSM policy, profile, security group, the newest Ubuntu AMI. */
     async function rescueInstance(region = "us-east-1", zone = "us-east-1a") {
