@@ -3,13 +3,14 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
-    unpackEvidence,
+    commandOptions,
     rebootCommandSettings,
     rebootStep,
     repairCommandSettings,
     rollbackStep,
     swapCommandSettings,
     swapReport,
+    unpackEvidence,
 } from "../core/cloud-steps";
 import { Settings } from "../core/contract/settings";
 import {
@@ -192,7 +193,7 @@ function scriptCommand(
             logging: STEP_LOGGING,
             environment: { ...commandEnv(env, ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
-        opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
+        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
 }
 

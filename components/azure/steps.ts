@@ -4,6 +4,7 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
+    commandOptions,
     evidenceAfterReport,
     rebootCommandSettings,
     rebootStep,
@@ -155,7 +156,7 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
             logging: STEP_LOGGING,
             environment: { RESCUE_VM_ID: rescue.id, DISK_ID: scratch.diskId, LUN: lun, VM_LABEL: ctx.vm.label },
         },
-        opts(env, ctx, { ignoreChanges: ["create", "update", "interpreter", "logging"] }),
+        commandOptions(ctx, { ignoreChanges: ["create", "update", "interpreter", "logging"] }),
     );
     return { resource: command, handle: pulumi.output(lun) };
 }
@@ -264,7 +265,7 @@ function scriptCommand(
             logging: STEP_LOGGING,
             environment: { ...vmEnv(ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
         },
-        opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
+        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
 }
 

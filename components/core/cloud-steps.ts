@@ -14,6 +14,16 @@ import {
 } from "./contract/cloud-path";
 
 /**
+ * The options of a VM's step command (`command:local:Command`): the VM's own, never a cloud's
+ * provider. The SDK sends a custom resource's `provider` to the engine whatever its package, and
+ * the engine then asks that provider (aws, azure-native, gcp) to run the command, which it cannot:
+ * a real `pulumi up` failed so in the sandbox (docs/sandbox.md).
+ */
+export function commandOptions(ctx: StepContext, extra: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions {
+    return pulumi.mergeOptions(ctx.opts, extra);
+}
+
+/**
  * A cloud's steps as plain functions of the cloud's per-run environment `E`. `bindSteps` turns
  * them into the session methods core calls, so each cloud writes only its steps.
  */

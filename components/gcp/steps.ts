@@ -3,13 +3,14 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
-    unpackEvidence,
+    commandOptions,
     rebootCommandSettings,
     rebootStep,
     repairCommandSettings,
     rollbackStep,
     swapCommandSettings,
     swapReport,
+    unpackEvidence,
 } from "../core/cloud-steps";
 import { kebab, shortHash } from "../core/contract/identity";
 import { Settings } from "../core/contract/settings";
@@ -195,7 +196,7 @@ function scriptCommand(
                 ...environment,
             },
         },
-        opts(env, ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
+        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
     );
 }
 

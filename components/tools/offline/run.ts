@@ -48,6 +48,18 @@ export interface OfflineRun {
 }
 
 /**
+ * Why a custom resource's provider is not one of its own package (the engine would ask that
+ * provider to manage it, and a real `pulumi up` fails), or undefined. `provider` is the reference
+ * the SDK sends: `urn:pulumi:STACK::PROJECT::pulumi:providers:PACKAGE::NAME::ID`.
+ */
+export function foreignProvider(type: string, provider: string | undefined): string | undefined {
+    if (!provider) return undefined;
+    const pkg = /(?:::|\$)pulumi:providers:([^:]+)::/.exec(provider)?.[1];
+    const own = type.split(":")[0];
+    return pkg === undefined || pkg === own ? undefined : `was given a ${pkg} provider, which cannot manage a ${own} resource`;
+}
+
+/**
  * Runs the real program under Pulumi's mocks: no CLI, no credentials, no cloud. Every lookup is
  * answered by the cloud path's placeholders derived from the inventory, and every resource's id
  * is one (`<name>-id`); the run records which values they are. Throws the program's
@@ -60,6 +72,8 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     await pulumi.runtime.setMocks(
         {
             newResource: (r) => {
+                const wrong = foreignProvider(r.type, r.provider);
+                if (wrong) throw new Error(`internal: ${r.type} ${r.name} ${wrong}`);
                 if (r.custom) placeholders.add([`${r.name}-id`]);
                 return { id: r.custom ? `${r.name}-id` : undefined, state: { ...(r.inputs as Record<string, unknown>) } };
             },
