@@ -26,8 +26,15 @@ const PROGRAM_COMMANDS = new Set(["up", "update", "preview", "refresh", "destroy
 /** Pulumi commands that may call providers without the program. */
 const PROVIDER_COMMANDS = new Set(["import", "state"]);
 
-/** The stack a pulumi argument list names (`--stack X`, `-s X`, `--stack=X`), or dev. */
+/** `pulumi stack` subcommands that take the stack as their argument (`stack rm NAME`). */
+const STACK_ARGUMENT = new Set(["rm", "select", "init"]);
+
+/** The stack a pulumi argument list names (`--stack X`, `-s X`, `--stack=X`, `stack rm X`), or dev. */
 export function stackOf(args: readonly string[]): string {
+    if (args[0] === "stack" && STACK_ARGUMENT.has(args[1])) {
+        const named = args.slice(2).find((a) => !a.startsWith("-"));
+        if (named) return named;
+    }
     for (let i = 0; i < args.length; i++) {
         const m = /^(?:--stack|-s)=(.+)$/.exec(args[i]);
         if (m) return m[1];
@@ -130,11 +137,15 @@ async function main(args: readonly string[]): Promise<number> {
     if (seeded.length > 0)
         process.stderr.write(`sandbox: seeded the simulated cloud of stack ${stack} from its inventory (${layout.stackDir(stack)})\n`);
     const env = sandboxEnv(layout, stack);
-    const selected = spawnSync(binary, ["stack", "select", "--create", "--non-interactive", stack], {
-        cwd: layout.project,
-        env,
-        stdio: ["ignore", "ignore", "inherit"],
-    });
+    // The stack exists for every command but the ones that make or remove it.
+    const managesStack = args[0] === "stack" && ["rm", "init"].includes(args[1]);
+    const selected = managesStack
+        ? { status: 0 }
+        : spawnSync(binary, ["stack", "select", "--create", "--non-interactive", stack], {
+              cwd: layout.project,
+              env,
+              stdio: ["ignore", "ignore", "inherit"],
+          });
     if (selected.status !== 0) return 1;
     const command = args[0];
     if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) return runPulumi(binary, args, env, layout.project);

@@ -38,7 +38,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     index: ["contract", "core", "registry"],
     policy: [],
     bench: ["contract", "core", "gate", "watcher", "tools", "cloud", "registry", "cli", "test", "sandbox"],
-    sandbox: ["contract", "core", "tools", "registry", "index"],
+    sandbox: ["contract", "core", "tools", "registry", "index", "cloud"],
     scripts: [],
 };
 

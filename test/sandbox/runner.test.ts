@@ -10,12 +10,15 @@ import { renderWorlds } from "../../sandbox/world/render";
 // folder (the project's stack file is never written), and the world as text.
 
 describe("sandbox: the runner", () => {
-    it("takes the stack from --stack, -s and --stack=, and dev when none is named", () => {
+    it("takes the stack from --stack, -s, --stack= and `stack rm NAME`, and dev when none is named", () => {
         assert.equal(stackOf(["up", "--stack", "prod", "--yes"]), "prod");
         assert.equal(stackOf(["up", "-s", "eu"]), "eu");
         assert.equal(stackOf(["preview", "--stack=blue"]), "blue");
         assert.equal(stackOf(["-s=green", "refresh"]), "green");
         assert.equal(stackOf(["up", "--yes"]), "dev");
+        assert.equal(stackOf(["stack", "rm", "sbx-azure", "--yes"]), "sbx-azure");
+        assert.equal(stackOf(["stack", "rm", "--yes", "--force", "old"]), "old");
+        assert.equal(stackOf(["stack", "output", "vms", "--stack", "prod"]), "prod");
     });
 
     it("gives the engine a copy of the stack's file and keeps the salt the engine wrote there; the project's file is never written", () => {
