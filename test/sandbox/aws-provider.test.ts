@@ -126,7 +126,11 @@ describe("sandbox: the stand-in aws provider, against a seeded world (no engine)
     const create = async (type: string, name: string, inputs: Props) => {
         const made = await p.create!(urn(type, name), inputs);
         assert.deepEqual(unwired(made.outs), [], `${type} create`);
-        assert.deepEqual(unwired((await p.read!(made.id, urn(type, name), made.outs)).props), [], `${type} read`);
+        const state = (await p.read!(made.id, urn(type, name), made.outs)).props as Props;
+        assert.deepEqual(unwired(state), [], `${type} read`);
+        // A second run with the same inputs, before or after a refresh, changes nothing.
+        for (const olds of [made.outs, state])
+            assert.equal((await p.diff!(made.id, urn(type, name), olds, inputs)).changes, false, `${type} diff`);
         return { id: made.id, outs: made.outs as Props };
     };
     const rootOf = (instanceId: string) => {

@@ -98,10 +98,12 @@ export const securityGroup: StandInResource = {
         }),
 };
 
-/** An instance's outputs as the provider reads them back. */
+/**
+ * An instance's outputs as the provider reads them back. Not rootBlockDevice: the provider fills in
+ * its computed fields (volume id, device) without a diff, which the host's whole-value diff would
+ * take for a change of the input on every run after a refresh.
+ */
 function instanceOuts(world: AwsWorld, id: string, i: AwsInstance): Props {
-    const root = i.blockDevices[i.rootDeviceName];
-    const v = root ? world.volumes[root] : undefined;
     return {
         arn: `arn:aws:ec2:${i.region ?? "us-east-1"}:${i.account ?? accountOf(world)}:instance/${id}`,
         availabilityZone: i.availabilityZone,
@@ -117,21 +119,6 @@ function instanceOuts(world: AwsWorld, id: string, i: AwsInstance): Props {
         publicDns: "",
         publicIp: "",
         region: i.region,
-        rootBlockDevice: v
-            ? {
-                  deleteOnTermination: v.deleteOnTermination ?? false,
-                  deviceName: i.rootDeviceName,
-                  encrypted: v.encrypted ?? false,
-                  iops: v.iops ?? 0,
-                  kmsKeyId: v.kmsKeyId ?? "",
-                  tags: {},
-                  tagsAll: {},
-                  throughput: v.throughput ?? 0,
-                  volumeId: root,
-                  volumeSize: v.size,
-                  volumeType: v.type,
-              }
-            : undefined,
         subnetId: i.subnetId,
         tags: i.tags ?? {},
         tagsAll: i.tags ?? {},
