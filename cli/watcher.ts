@@ -4,7 +4,7 @@
 //
 //   node -r ts-node/register/transpile-only cli/watcher.ts RUN_DIR
 //
-// Environment: POLL_SECONDS (15: between two looks at one group; slow kinds look less often), BOOTLOOP_TIME_SCALE (1; the fleet benchmark compresses time),
+// Environment: POLL_SECONDS (15: between two looks at one group; slow kinds look less often), BOOTLOOP_TIME_SCALE (1; the fleet benchmark compresses time), BOOTLOOP_WAIT_SCALE (1; the sandbox shortens waits by it),
 // BOOTLOOP_MAX_CLI_PROCESSES (4 per core, at most 64), BOOTLOOP_WATCHER_IDLE_SECONDS (120),
 // BOOTLOOP_BLIND_GRACE_SECONDS (1800: how long past a wait's deadline the watcher keeps trying
 // when no observation at all could be made, before it fails the wait saying so).
@@ -37,7 +37,14 @@ async function main(): Promise<void> {
         blindGraceMs: Math.max(pollMs * 6, positive("BOOTLOOP_BLIND_GRACE_SECONDS", 1800) * 1000),
         backoffCapMs: Math.max(pollMs, 120_000 / scale),
     });
-    await serve({ dir, gate, waiter, idleMs: positive("BOOTLOOP_WATCHER_IDLE_SECONDS", 120) * 1000, timeScale: scale });
+    await serve({
+        dir,
+        gate,
+        waiter,
+        idleMs: positive("BOOTLOOP_WATCHER_IDLE_SECONDS", 120) * 1000,
+        timeScale: scale,
+        waitScale: positive("BOOTLOOP_WAIT_SCALE", 1),
+    });
     process.stderr.write(`bootloop-rescue watcher ${process.pid}: up (poll ${pollMs} ms, ${processes} CLI processes at once)\n`);
 }
 

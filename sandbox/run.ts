@@ -73,6 +73,7 @@ function sandboxEnv(layout: SandboxLayout, stack: string): NodeJS.ProcessEnv {
         BOOTLOOP_HOME: PROJECT_DIR,
         BOOTLOOP_WATCH_DIR: layout.watchDir(stack),
         BOOTLOOP_TIME_SCALE: process.env.BOOTLOOP_TIME_SCALE ?? "1000",
+        BOOTLOOP_WAIT_SCALE: process.env.BOOTLOOP_WAIT_SCALE ?? "30",
         POLL_SECONDS: process.env.POLL_SECONDS ?? "0",
         PATH: [...(Object.keys(STAND_INS) as DiscoveryCliName[]).map(standInDir), path.join(__dirname, "bin"), process.env.PATH].join(":"),
     };

@@ -36,6 +36,12 @@ export interface ServerOptions {
     idleMs: number;
     /** Cloud seconds per runner second (backoff is in cloud time). */
     timeScale: number;
+    /**
+     * How many times shorter a wait's timeout is than the step asked (default 1): the sandbox's
+     * simulated cloud moves by observations, not by the clock, so only a wait for what never comes
+     * (a restart that does not recover the VM) would otherwise take its full cloud time.
+     */
+    waitScale?: number;
 }
 
 export function parseLine(line: string): { token: string; verb: string; fields: Fields } {
@@ -125,9 +131,9 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
         if (!cloud.kinds.includes(f.kind)) throw new Error(`${f.cloud} cannot watch ${JSON.stringify(f.kind)}`);
         if (!f.id) throw new Error("a wait needs an id");
         // The deadline counts from when the step first asked (a request sent again after a lost
-        // watcher keeps it), in seconds since the epoch.
+        // watcher keeps it), in seconds since the epoch; the sandbox shortens it (waitScale).
         const asked = Number(f.asked) * 1000;
-        const deadline = asked + Number(f.timeout) * 1000;
+        const deadline = asked + (Number(f.timeout) * 1000) / (opts.waitScale ?? 1);
         if (!Number.isFinite(deadline)) throw new Error("a wait needs asked= and timeout=");
         const { answer, cancel } = opts.waiter.wait(f.cloud, {
             kind: f.kind,

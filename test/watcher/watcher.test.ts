@@ -196,7 +196,7 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
             for (const s of open.servers.splice(0)) s.close();
         });
 
-        async function server(cloud: CloudWatch) {
+        async function server(cloud: CloudWatch, waitScale?: number) {
             const dir = tempDir({});
             const gate = new Gate(new Map([["lab", cloud]]), new Semaphore(2), 1000);
             const s = await serve({
@@ -205,6 +205,7 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
                 waiter: new Waiter(gate, { pollMs: 20, batchWindowMs: 5, blindGraceMs: 1000, backoffCapMs: 50 }),
                 idleMs: 60_000,
                 timeScale: 1000,
+                waitScale,
             });
             const [port, token] = fs.readFileSync(path.join(dir, "endpoint"), "utf8").trim().split(" ");
             assert.equal(fs.statSync(path.join(dir, "endpoint")).mode & 0o777, 0o600, "only the runner's user reads the token");
@@ -276,6 +277,22 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
             assert.deepEqual(broken.answers, ["go", "error\tmessage=defect in the cloud module"]);
             assert.deepEqual((await talk(["ping"])).answers, ["pong"], "the watcher still answers");
             s.close();
+        });
+
+        it("a wait's timeout is the step's, unless a wait scale shortens it (the sandbox's)", async () => {
+            const asked = Math.floor(Date.now() / 1000);
+            const line = `wait\tcloud=lab\tkind=machine\tid=a\twant=on\tsite=hq\tasked=${asked}\ttimeout=60`;
+            const scaled = await server(labWatch().cloud, 60);
+            const started = Date.now();
+            const answer = (await scaled.talk([line])).answers[0];
+            assert.match(answer, /^timeout\b/);
+            assert.ok(Date.now() - started < 10_000, "60 s of wait in about one");
+            scaled.s.close();
+            const plain = await server(labWatch().cloud);
+            const pending = plain.talk([line]);
+            const first = await Promise.race([pending, new Promise((r) => setTimeout(() => r("still waiting"), 3000))]);
+            assert.equal(first, "still waiting");
+            plain.s.close();
         });
 
         it("grants no locks: a restarted watcher could not know their holders (steps lock through the file system)", async () => {
