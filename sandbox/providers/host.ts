@@ -118,11 +118,12 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
             const k = kind(urn);
             if (!k.read) return { id, props: props as Props };
             const now = await k.read(id, plainProps(props));
-            return now === undefined ? {} : { id, props: wire({ ...(props as Props), ...now }) };
+            // Undefined fields are dropped before the merge, so they never erase what the state holds.
+            return now === undefined ? {} : { id, props: wire({ ...(props as Props), ...wire(now) }) };
         },
         update: async (id, urn, olds, news) => {
             const added = (await kind(urn).update?.(id, plainProps(olds), plainProps(news))) ?? {};
-            return { outs: wire({ ...(olds as Props), ...(news as Props), ...added }) };
+            return { outs: wire({ ...(olds as Props), ...(news as Props), ...wire(added) }) };
         },
         delete: async (id, urn, props) => {
             await kind(urn).delete?.(id, plainProps(props));
