@@ -129,11 +129,12 @@ async function main(args: readonly string[]): Promise<number> {
         return args.length === 0 ? 2 : 0;
     }
     const stack = stackOf(args);
+    // The stack's inventory first: bad input is refused before anything is built or written.
+    const vms = stackInventory(layout, stack);
     const binary = pulumiBinary();
     if (!binary) return 1;
     for (const dir of [layout.backend, layout.home]) fs.mkdirSync(dir, { recursive: true });
     writeProject(layout, stack);
-    const vms = stackInventory(layout, stack);
     const seeded = seedWorlds(layout, stack, vms);
     if (seeded.length > 0)
         process.stderr.write(`sandbox: seeded the simulated cloud of stack ${stack} from its inventory (${layout.stackDir(stack)})\n`);

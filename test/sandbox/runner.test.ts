@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { SandboxLayout } from "../../sandbox/layout";
 import { stackOf, writeProject } from "../../sandbox/run";
 import { renderWorlds } from "../../sandbox/world/render";
@@ -57,5 +58,30 @@ describe("sandbox: the runner", () => {
                 "",
             ].join("\n"),
         );
+    });
+
+    it("refuses a stack whose inventory is invalid with exit 2, naming the file, entry and field, before anything is built or written", () => {
+        const stacks = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-"));
+        fs.writeFileSync(path.join(stacks, "bad.yaml"), "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-12345\n");
+        fs.writeFileSync(path.join(stacks, "Pulumi.bad.yaml"), `config:\n  bootloop-rescue:inventory: ${path.join(stacks, "bad.yaml")}\n`);
+        const r = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "up", "--stack", "bad", "--yes"],
+            {
+                cwd: path.join(__dirname, "..", ".."),
+                env: {
+                    ...process.env,
+                    SANDBOX_DIR: root,
+                    SANDBOX_STACKS: stacks,
+                    ENGINE_DIR: path.join(root, "no-engine"),
+                    PATH: "/usr/bin:/bin",
+                },
+                encoding: "utf8",
+            },
+        );
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /bad\.yaml: vms\[0\] \(line 4\): instanceId: "i-12345" is not valid/);
+        assert.deepEqual(fs.readdirSync(root), [], "nothing written");
     });
 });

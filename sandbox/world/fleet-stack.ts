@@ -1,0 +1,40 @@
+// A generated stack for fleet-sized sandbox runs: N VMs spread over the three clouds, every remedy
+// on every cloud, written as a stack file and its inventory into a folder (SANDBOX_STACKS), so the
+// project's own stacks stay as they are.
+import * as fs from "fs";
+import * as path from "path";
+import { identities } from "../../components/registry/inventory";
+
+/** The remedies the fleet cycles through, so every cloud gets each one. */
+const STRATEGIES = ["repair", "repair", "reboot-then-repair", "restore", "reboot"];
+
+/** The inventory of `n` mixed VMs (the clouds' own sample identities). */
+export function fleetInventory(n: number): string {
+    const lines = ["# generated: a mixed fleet for the sandbox", "vms:"];
+    for (let i = 0; i < n; i++) {
+        const identity = identities[i % identities.length];
+        lines.push(`  - cloud: ${identity.cloud}`);
+        for (const [k, v] of Object.entries(identity.sample(Math.floor(i / identities.length)))) lines.push(`    ${k}: "${v}"`);
+        lines.push(`    strategy: ${STRATEGIES[Math.floor(i / identities.length) % STRATEGIES.length]}`);
+    }
+    return `${lines.join("\n")}\n`;
+}
+
+/** Writes `Pulumi.<stack>.yaml` and its inventory into `dir`; returns the stack file's path. */
+export function writeFleetStack(dir: string, stack: string, n: number): string {
+    fs.mkdirSync(dir, { recursive: true });
+    const inventory = path.join(dir, `${stack}.yaml`);
+    fs.writeFileSync(inventory, fleetInventory(n));
+    const file = path.join(dir, `Pulumi.${stack}.yaml`);
+    fs.writeFileSync(
+        file,
+        [
+            "config:",
+            `  bootloop-rescue:inventory: ${inventory}`,
+            '  bootloop-rescue:canary: "1"',
+            '  bootloop-rescue:acceptDataLoss: "true"',
+            "",
+        ].join("\n"),
+    );
+    return file;
+}

@@ -1,0 +1,62 @@
+import { strict as assert } from "assert";
+import { SandboxSession, inWorld, worldIds } from "./engine-run";
+
+// The dev stack through the REAL engine (the pinned pulumi CLI), the stand-in providers and CLIs
+// on one simulated cloud: what a user's first `pulumi up` would meet. Each step builds on the one
+// before, as a person would run them.
+
+interface VmOutput {
+    status: string;
+    strategy: string;
+    backupId?: string;
+    originalDiskId?: string;
+    fixedDiskId?: string;
+}
+
+describe("sandbox: the dev stack with the real engine", function () {
+    this.timeout(30 * 60 * 1000);
+    const sandbox = new SandboxSession();
+    const STACK = ["--stack", "dev"];
+    let vms: Record<string, VmOutput> = {};
+
+    it("preview plans the recovery without changing the simulated cloud", () => {
+        const r = sandbox.ok(["preview", ...STACK, "--non-interactive"]);
+        assert.match(r.stdout, /to create/);
+        const before = JSON.stringify(sandbox.world("dev"));
+        sandbox.ok(["preview", ...STACK, "--non-interactive"]);
+        assert.equal(JSON.stringify(sandbox.world("dev")), before);
+    });
+
+    it("up recovers every VM of the inventory in one run", () => {
+        sandbox.ok(["up", ...STACK, "--yes", "--non-interactive", "--skip-preview"]);
+        vms = JSON.parse(sandbox.ok(["stack", "output", "vms", "--json", ...STACK]).stdout) as Record<string, VmOutput>;
+        assert.equal(Object.keys(vms).length, 11);
+        // A `reboot` VM that came back at a restart is `recovered-by-reboot`.
+        for (const [key, vm] of Object.entries(vms)) assert.match(vm.status, /^recovered(-by-reboot)?$/, `${key}: ${JSON.stringify(vm)}`);
+    });
+
+    it("the world holds each repaired VM's backup, its original disk and its fixed disk", () => {
+        const ids = worldIds(sandbox.world("dev"));
+        for (const [key, vm] of Object.entries(vms)) {
+            if (vm.strategy === "reboot") continue;
+            for (const id of [vm.backupId, vm.originalDiskId, vm.fixedDiskId].filter((x): x is string => !!x))
+                assert.ok(inWorld(ids, id), `${key}: ${id} is not in the world`);
+        }
+    });
+
+    it("a second up changes nothing", () => {
+        sandbox.ok(["up", ...STACK, "--yes", "--non-interactive", "--expect-no-changes"]);
+    });
+
+    it("refresh reads every resource back from the world", () => {
+        sandbox.ok(["refresh", ...STACK, "--yes", "--non-interactive"]);
+    });
+
+    it("destroy removes the rescue machinery and leaves every backup, original and fixed disk in the world", () => {
+        sandbox.ok(["destroy", ...STACK, "--yes", "--non-interactive"]);
+        const ids = worldIds(sandbox.world("dev"));
+        for (const [key, vm] of Object.entries(vms))
+            for (const id of [vm.backupId, vm.originalDiskId, vm.fixedDiskId].filter((x): x is string => !!x))
+                assert.ok(inWorld(ids, id), `${key}: ${id} went with destroy`);
+    });
+});
