@@ -177,7 +177,8 @@ function programOf(): PulumiFn {
 
 if (require.main === module)
     main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
+        // Exit once stdout is flushed: a pipe takes a large `world --json` in several writes.
+        (code) => process.stdout.write("", () => process.exit(code)),
         (err: unknown) => {
             process.stderr.write(`sandbox: ${err instanceof Error ? err.message : String(err)}\n`);
             process.exit(err instanceof Error && err.name === "InputError" ? 2 : 1);
