@@ -1,9 +1,14 @@
 // A generated stack for fleet-sized sandbox runs: N VMs spread over the three clouds, every remedy
-// on every cloud, written as a stack file and its inventory into a folder (SANDBOX_STACKS), so the
-// project's own stacks stay as they are.
+// on every cloud, written as a stack file and its inventory into a folder of the project that git
+// ignores (the program reads inventories from inside the project only), named to the sandbox by
+// SANDBOX_STACKS; the project's own stacks stay as they are.
 import * as fs from "fs";
 import * as path from "path";
 import { identities } from "../../components/registry/inventory";
+import { PROJECT_DIR } from "../layout";
+
+/** Where generated stacks go: inside the project (the program's rule for inventories), ignored by git. */
+export const FLEET_STACKS = path.join(PROJECT_DIR, ".sandbox", "fleet-stacks");
 
 /** The remedies the fleet cycles through, so every cloud gets each one. */
 const STRATEGIES = ["repair", "repair", "reboot-then-repair", "restore", "reboot"];
@@ -20,8 +25,8 @@ export function fleetInventory(n: number): string {
     return `${lines.join("\n")}\n`;
 }
 
-/** Writes `Pulumi.<stack>.yaml` and its inventory into `dir`; returns the stack file's path. */
-export function writeFleetStack(dir: string, stack: string, n: number): string {
+/** Writes `Pulumi.<stack>.yaml` and its inventory into `dir` (inside the project); returns the stack file's path. */
+export function writeFleetStack(stack: string, n: number, dir: string = FLEET_STACKS): string {
     fs.mkdirSync(dir, { recursive: true });
     const inventory = path.join(dir, `${stack}.yaml`);
     fs.writeFileSync(inventory, fleetInventory(n));
@@ -30,7 +35,7 @@ export function writeFleetStack(dir: string, stack: string, n: number): string {
         file,
         [
             "config:",
-            `  bootloop-rescue:inventory: ${inventory}`,
+            `  bootloop-rescue:inventory: ${path.relative(PROJECT_DIR, inventory)}`,
             '  bootloop-rescue:canary: "1"',
             '  bootloop-rescue:acceptDataLoss: "true"',
             "",
