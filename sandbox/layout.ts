@@ -1,6 +1,7 @@
 // Where the sandbox keeps what a run leaves behind, all under one ignored folder (`.sandbox/`, or
 // SANDBOX_DIR): the engine's file backend and home, the project folder the engine runs in, and per
 // stack the simulated cloud (one world file per CLI) with the CLIs' call logs and the watcher's folder.
+import * as fs from "fs";
 import * as path from "path";
 import { DiscoveryCliName } from "./cli/stand-ins";
 
@@ -12,12 +13,18 @@ export class SandboxLayout {
     constructor(
         readonly root: string = process.env.SANDBOX_DIR || path.join(PROJECT_DIR, ".sandbox"),
         /**
-         * Where the stacks' files (`Pulumi.<stack>.yaml`) are read: the project, or SANDBOX_STACKS
-         * for stacks kept elsewhere (a generated fleet). Inventory paths in them are read from the
-         * project, as the program reads them; an absolute path works from anywhere.
+         * Where stack files (`Pulumi.<stack>.yaml`) are looked for, in order: SANDBOX_STACKS when
+         * set, else the project, then the generated fleets (`npm run sandbox -- fleet N`).
          */
-        readonly stacks: string = process.env.SANDBOX_STACKS || PROJECT_DIR,
+        readonly stackDirs: readonly string[] = process.env.SANDBOX_STACKS
+            ? [process.env.SANDBOX_STACKS]
+            : [PROJECT_DIR, path.join(PROJECT_DIR, ".sandbox", "fleet-stacks")],
     ) {}
+
+    /** The folder holding the stack's file: the first of stackDirs that has it (the first, to name in an error). */
+    stacks(stack: string): string {
+        return this.stackDirs.find((dir) => fs.existsSync(path.join(dir, `Pulumi.${stack}.yaml`))) ?? this.stackDirs[0];
+    }
 
     /** The engine's file backend (`file://…`): stacks' state and history. */
     get backend(): string {

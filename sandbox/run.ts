@@ -1,6 +1,7 @@
 // npm run sandbox -- <pulumi arguments>      the real `pulumi` against a simulated cloud, e.g.
 //                                             `npm run sandbox -- up --stack dev --yes`
 // npm run sandbox -- world [--stack NAME] [--json]   what the simulated cloud holds now
+// npm run sandbox -- fleet N                  writes the stack fleetN: N mixed VMs, every remedy
 //
 // The engine is the real Pulumi CLI this project pins (built by scripts/engine/build.sh --cli). It
 // runs in .sandbox/project with a file backend under .sandbox/backend; the program runs in this
@@ -17,6 +18,7 @@ import { DiscoveryCliName, STAND_INS, standInDir } from "./cli/stand-ins";
 import { startLanguageHost } from "./language-host";
 import { PROJECT_DIR, SandboxLayout } from "./layout";
 import { startProviders } from "./providers/start";
+import { writeFleetStack } from "./world/fleet-stack";
 import { cloudsOf, seedWorlds, stackInventory } from "./world/seed";
 import { renderWorlds } from "./world/render";
 import { readWorld } from "./world/world-file";
@@ -57,7 +59,7 @@ export function writeProject(layout: SandboxLayout, stack: string): void {
     const stackFile = `Pulumi.${stack}.yaml`;
     const target = path.join(layout.project, stackFile);
     const salt = fs.existsSync(target) ? /^encryptionsalt: .*$/m.exec(fs.readFileSync(target, "utf8"))?.[0] : undefined;
-    const text = fs.readFileSync(path.join(layout.stacks, stackFile), "utf8");
+    const text = fs.readFileSync(path.join(layout.stacks(stack), stackFile), "utf8");
     fs.writeFileSync(target, salt ? `${salt}\n${text}` : text);
 }
 
@@ -119,12 +121,27 @@ function world(args: readonly string[], layout: SandboxLayout): number {
     return 0;
 }
 
+/** `npm run sandbox -- fleet N`: writes the stack `fleetN` (N mixed VMs, every remedy on every cloud) and says how to run it. */
+function fleet(args: readonly string[]): number {
+    const n = Number(args[0]);
+    if (!Number.isInteger(n) || n < 1 || n > 20000) {
+        process.stderr.write(`sandbox: fleet takes a number of VMs from 1 to 20000, not ${JSON.stringify(args[0] ?? "")}\n`);
+        return 2;
+    }
+    const file = writeFleetStack(`fleet${n}`, n);
+    process.stdout.write(
+        `${file}\nrun it: npm run sandbox -- up --stack fleet${n} --yes   (measured: bash scripts/sandbox/measure.sh npm run -s sandbox -- up --stack fleet${n} --yes)\n`,
+    );
+    return 0;
+}
+
 async function main(args: readonly string[]): Promise<number> {
     const layout = new SandboxLayout();
     if (args[0] === "world") return world(args.slice(1), layout);
+    if (args[0] === "fleet") return fleet(args.slice(1));
     if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
         process.stdout.write(
-            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--stack NAME] [--json]\n",
+            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--stack NAME] [--json]\n       npm run sandbox -- fleet N   (writes the stack fleetN: N mixed VMs)\n",
         );
         return args.length === 0 ? 2 : 0;
     }

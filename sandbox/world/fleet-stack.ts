@@ -7,7 +7,7 @@ import * as path from "path";
 import { identities } from "../../components/registry/inventory";
 import { PROJECT_DIR } from "../layout";
 
-/** Where generated stacks go: inside the project (the program's rule for inventories), ignored by git. */
+/** Where generated stacks go: inside the project (the program's rule for inventories), ignored by git; the runner looks there too. */
 export const FLEET_STACKS = path.join(PROJECT_DIR, ".sandbox", "fleet-stacks");
 
 /** The remedies the fleet cycles through, so every cloud gets each one. */

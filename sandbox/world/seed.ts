@@ -34,7 +34,7 @@ export function cloudsOf(vms: readonly VmEntry[]): Set<string> {
 
 /** The stack's inventory, read and validated as `pulumi up` reads it (Pulumi.<stack>.yaml names it). */
 export function stackInventory(layout: SandboxLayout, stack: string): VmEntry[] {
-    const config = configSourceOf(readStackConfig(layout.stacks, stack));
+    const config = configSourceOf(readStackConfig(layout.stacks(stack), stack));
     const file = config.get(`${NAMESPACE}:inventory`);
     if (!file) throw new Error(`Pulumi.${stack}.yaml sets no ${NAMESPACE}:inventory: the sandbox seeds its cloud from the inventory`);
     return validateInventory(readInventory(file, PROJECT_DIR), inventoryContext(identities, builtClouds, config));

@@ -84,4 +84,24 @@ describe("sandbox: the runner", () => {
         assert.match(r.stderr, /bad\.yaml: vms\[0\] \(line 4\): instanceId: "i-12345" is not valid/);
         assert.deepEqual(fs.readdirSync(root), [], "nothing written");
     });
+
+    it("fleet N writes the stack fleetN where the runner finds it (the project's stacks first), and refuses a count that is not one", () => {
+        const dir = path.join(__dirname, "..", "..", ".sandbox", "fleet-stacks");
+        const run = (args: string[]) =>
+            spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
+                cwd: path.join(__dirname, "..", ".."),
+                encoding: "utf8",
+            });
+        const made = run(["fleet", "15"]);
+        assert.equal(made.status, 0, made.stderr);
+        assert.equal(made.stdout.split("\n")[0], path.join(dir, "Pulumi.fleet15.yaml"));
+        const inventory = fs.readFileSync(path.join(dir, "fleet15.yaml"), "utf8");
+        assert.equal((inventory.match(/^ {2}- cloud: /gm) ?? []).length, 15);
+        for (const s of ["repair", "reboot", "restore"]) assert.match(inventory, new RegExp(`strategy: ${s}$`, "m"));
+        const layout = new SandboxLayout(fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-")));
+        assert.equal(layout.stacks("fleet15"), dir);
+        assert.equal(layout.stacks("dev"), path.join(__dirname, "..", ".."));
+        assert.equal(run(["fleet", "many"]).status, 2);
+        assert.equal(run(["fleet", "0"]).status, 2);
+    });
 });
