@@ -31,6 +31,21 @@ const PROVIDER_COMMANDS = new Set(["import", "state"]);
 /** `pulumi stack` subcommands that take the stack as their argument (`stack rm NAME`). */
 const STACK_ARGUMENT = new Set(["rm", "select", "init"]);
 
+/** Pulumi flags whose value is a file or folder: read from where the user ran the command, not from the engine's folder. */
+const PATH_FLAGS = new Set(["--policy-pack", "--policy-pack-config", "--event-log", "--config-file", "--file", "--plan", "--save-plan"]);
+
+/** `args` with the values of PATH_FLAGS made absolute against `base` (the engine runs in another folder). */
+export function absolutePaths(args: readonly string[], base: string): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+        const m = /^(--[a-z-]+)=(.*)$/.exec(args[i]);
+        if (m && PATH_FLAGS.has(m[1])) out.push(`${m[1]}=${path.resolve(base, m[2])}`);
+        else if (PATH_FLAGS.has(args[i]) && i + 1 < args.length) out.push(args[i], path.resolve(base, args[++i]));
+        else out.push(args[i]);
+    }
+    return out;
+}
+
 /** The stack a pulumi argument list names (`--stack X`, `-s X`, `--stack=X`, `stack rm X`), or dev. */
 export function stackOf(args: readonly string[]): string {
     if (args[0] === "stack" && STACK_ARGUMENT.has(args[1])) {
@@ -135,7 +150,9 @@ function fleet(args: readonly string[]): number {
     return 0;
 }
 
-async function main(args: readonly string[]): Promise<number> {
+async function main(given: readonly string[]): Promise<number> {
+    // npm runs scripts in the project; INIT_CWD is where the user typed the command.
+    const args = absolutePaths(given, process.env.INIT_CWD ?? process.cwd());
     const layout = new SandboxLayout();
     if (args[0] === "world") return world(args.slice(1), layout);
     if (args[0] === "fleet") return fleet(args.slice(1));

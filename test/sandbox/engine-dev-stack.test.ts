@@ -19,9 +19,10 @@ describe("sandbox: the dev stack with the real engine", function () {
     const STACK = ["--stack", "dev"];
     let vms: Record<string, VmOutput> = {};
 
-    it("preview plans the recovery without changing the simulated cloud", () => {
-        const r = sandbox.ok(["preview", ...STACK, "--non-interactive"]);
+    it("preview, with the policy pack, plans the recovery without changing the simulated cloud", () => {
+        const r = sandbox.ok(["preview", ...STACK, "--non-interactive", "--policy-pack", "policy"]);
         assert.match(r.stdout, /to create/);
+        assert.match(r.stdout, /Policies:[\s\S]*bootloop-rescue/, "the pack ran");
         const before = JSON.stringify(sandbox.world("dev"));
         sandbox.ok(["preview", ...STACK, "--non-interactive"]);
         assert.equal(JSON.stringify(sandbox.world("dev")), before);

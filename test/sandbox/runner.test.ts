@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { SandboxLayout } from "../../sandbox/layout";
-import { stackOf, writeProject } from "../../sandbox/run";
+import { absolutePaths, stackOf, writeProject } from "../../sandbox/run";
 import { renderWorlds } from "../../sandbox/world/render";
 
 // The sandbox runner's own parts: which stack a pulumi command line names, the engine's project
@@ -20,6 +20,14 @@ describe("sandbox: the runner", () => {
         assert.equal(stackOf(["stack", "rm", "sbx-azure", "--yes"]), "sbx-azure");
         assert.equal(stackOf(["stack", "rm", "--yes", "--force", "old"]), "old");
         assert.equal(stackOf(["stack", "output", "vms", "--stack", "prod"]), "prod");
+    });
+
+    it("reads file and folder flags (policy pack, event log, config file) from where the user ran it, as pulumi would", () => {
+        assert.deepEqual(
+            absolutePaths(["up", "--policy-pack", "policy", "--event-log=up.events", "--yes", "--stack", "dev"], "/home/me/proj"),
+            ["up", "--policy-pack", "/home/me/proj/policy", "--event-log=/home/me/proj/up.events", "--yes", "--stack", "dev"],
+        );
+        assert.deepEqual(absolutePaths(["preview", "--policy-pack", "/abs/pack"], "/x"), ["preview", "--policy-pack", "/abs/pack"]);
     });
 
     it("gives the engine a copy of the stack's file and keeps the salt the engine wrote there; the project's file is never written", () => {
