@@ -14,8 +14,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PulumiFn } from "@pulumi/pulumi/automation";
+import { parse, stringify } from "yaml";
+import { InputError } from "../components/core/contract/problems";
 import { DiscoveryCliName, STAND_INS, standInDir } from "./cli/stand-ins";
-import { startLanguageHost } from "./language-host";
+import { LanguageHost, startLanguageHost } from "./language-host";
 import { PROJECT_DIR, SandboxLayout } from "./layout";
 import { startProviders } from "./providers/start";
 import { writeFleetStack } from "./world/fleet-stack";
@@ -67,15 +69,41 @@ function pulumiBinary(): string | undefined {
     return path.join(built.stdout.toString().trim(), "pulumi");
 }
 
-/** Writes the engine's project folder: Pulumi.yaml, and the stack's file with the salt the engine added to it before. */
+/** The stack file's keys that tie it to its own secrets (a salt, a KMS key): never the sandbox's. */
+const OWN_SECRETS_KEYS = ["encryptionsalt", "secretsprovider", "encryptedkey"];
+
+/**
+ * Writes the engine's project folder: Pulumi.yaml, and a copy of the stack's file without its own
+ * secrets provider and salt (the sandbox's passphrase keeps the sandbox's, and no KMS is reached),
+ * with the salt the engine wrote into the copy before. Config changes made through the sandbox
+ * live in the copy only and are not kept: the project's file is never written. A stack whose config
+ * holds secrets (`secure:` values) is refused: the sandbox cannot decrypt them, and must not.
+ */
 export function writeProject(layout: SandboxLayout, stack: string): void {
+    const stackFile = `Pulumi.${stack}.yaml`;
+    const source = path.join(layout.stacks(stack), stackFile);
+    const doc = (parse(fs.readFileSync(source, "utf8")) ?? {}) as Record<string, unknown>;
+    const config = (doc.config ?? {}) as Record<string, unknown>;
+    const secrets = Object.keys(config).filter((key) => {
+        const value = config[key];
+        return value !== null && typeof value === "object" && "secure" in value;
+    });
+    if (secrets.length > 0)
+        throw new InputError(
+            secrets.map((key) => ({
+                file: stackFile,
+                field: key,
+                message: `a secret (secure:), which the sandbox cannot decrypt: rehearse with a stack file that holds no secrets (a placeholder value, or \`pulumi config set --secret\` through the sandbox)`,
+            })),
+        );
     fs.mkdirSync(layout.project, { recursive: true });
     fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(layout.project, "Pulumi.yaml"));
-    const stackFile = `Pulumi.${stack}.yaml`;
     const target = path.join(layout.project, stackFile);
-    const salt = fs.existsSync(target) ? /^encryptionsalt: .*$/m.exec(fs.readFileSync(target, "utf8"))?.[0] : undefined;
-    const text = fs.readFileSync(path.join(layout.stacks(stack), stackFile), "utf8");
-    fs.writeFileSync(target, salt ? `${salt}\n${text}` : text);
+    const salt = fs.existsSync(target)
+        ? (parse(fs.readFileSync(target, "utf8")) as Record<string, unknown> | null)?.encryptionsalt
+        : undefined;
+    for (const key of OWN_SECRETS_KEYS) delete doc[key];
+    fs.writeFileSync(target, stringify(typeof salt === "string" ? { encryptionsalt: salt, ...doc } : doc));
 }
 
 /** The environment every part of a run shares: the engine's folders, the world files, the stand-in CLIs first on PATH. */
@@ -101,18 +129,23 @@ function sandboxEnv(layout: SandboxLayout, stack: string): NodeJS.ProcessEnv {
     return env;
 }
 
-/** Runs the real CLI with `args`; resolves with its exit code. Ctrl-C reaches it (not this process) as on a terminal. */
+/**
+ * Runs the real CLI with `args`; resolves with its exit code. It shares the terminal's process
+ * group, so a Ctrl-C reaches it once, from the terminal: forwarding SIGINT too (npm forwards it to
+ * this process as well) would be a second one, which pulumi takes as "terminate now" instead of a
+ * clean cancel. SIGTERM and SIGHUP, which come to this process alone, are passed on.
+ */
 function runPulumi(binary: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
     return new Promise((resolve) => {
         const child = spawn(binary, args, { cwd, env, stdio: "inherit" });
         const forward = (signal: NodeJS.Signals) => child.kill(signal);
-        process.on("SIGINT", forward).on("SIGTERM", forward);
+        process.on("SIGTERM", forward).on("SIGHUP", forward);
         child.on("error", (e) => {
             process.stderr.write(`sandbox: could not run ${binary}: ${e.message}\n`);
             resolve(1);
         });
         child.on("exit", (code, signal) => {
-            process.off("SIGINT", forward).off("SIGTERM", forward);
+            process.off("SIGTERM", forward).off("SIGHUP", forward);
             resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
         });
     });
@@ -151,6 +184,8 @@ function fleet(args: readonly string[]): number {
 }
 
 async function main(given: readonly string[]): Promise<number> {
+    // A Ctrl-C is the engine's to act on (runPulumi); this process waits for it to finish.
+    process.on("SIGINT", () => undefined);
     // npm runs scripts in the project; INIT_CWD is where the user typed the command.
     const args = absolutePaths(given, process.env.INIT_CWD ?? process.cwd());
     const layout = new SandboxLayout();
@@ -165,10 +200,10 @@ async function main(given: readonly string[]): Promise<number> {
     const stack = stackOf(args);
     // The stack's inventory first: bad input is refused before anything is built or written.
     const vms = stackInventory(layout, stack);
+    writeProject(layout, stack);
     const binary = pulumiBinary();
     if (!binary) return 1;
     for (const dir of [layout.backend, layout.home]) fs.mkdirSync(dir, { recursive: true });
-    writeProject(layout, stack);
     const seeded = seedWorlds(layout, stack, vms);
     if (seeded.length > 0)
         process.stderr.write(`sandbox: seeded the simulated cloud of stack ${stack} from its inventory (${layout.stackDir(stack)})\n`);
@@ -186,11 +221,12 @@ async function main(given: readonly string[]): Promise<number> {
     const command = args[0];
     if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) return runPulumi(binary, args, env, layout.project);
     const providers = await startProviders(cloudsOf(vms), env, layout.providerLog(stack));
-    // The program runs in this process: its own lookups that call a cloud CLI (a Key Vault secret,
-    // a restore point) must meet the stand-ins too.
-    Object.assign(process.env, env);
-    const host = PROGRAM_COMMANDS.has(command) ? await startLanguageHost(programOf()) : undefined;
+    let host: LanguageHost | undefined;
     try {
+        // The program runs in this process: its own lookups that call a cloud CLI (a Key Vault
+        // secret, a restore point) must meet the stand-ins too.
+        Object.assign(process.env, env);
+        host = PROGRAM_COMMANDS.has(command) ? await startLanguageHost(programOf()) : undefined;
         return await runPulumi(
             binary,
             [...args, ...(host ? [`--client=${host.address}`] : [])],

@@ -142,5 +142,12 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
 
 /** Serves `standIn` on a free port (printed on stdout for the engine's PULUMI_DEBUG_PROVIDERS). */
 export function serve(standIn: StandInProvider): Promise<void> {
+    // The sandbox holds this process's stdin; when the sandbox ends, even killed, stdin closes and
+    // so does the provider (it runs in a process group of its own, which no Ctrl-C reaches).
+    if (!process.stdin.isTTY)
+        process.stdin
+            .on("end", () => process.exit(0))
+            .on("close", () => process.exit(0))
+            .resume();
     return provider.main(providerOf(standIn), process.argv.slice(2));
 }

@@ -28,7 +28,8 @@ function startOne(name: string, file: string, env: NodeJS.ProcessEnv, log: numbe
     const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, file)], {
         cwd: PROJECT_DIR,
         env: { ...env, TS_NODE_TRANSPILE_ONLY: "true" },
-        stdio: ["ignore", "pipe", log],
+        // stdin is a pipe only this process holds: when it goes, whatever way, the provider ends (host.ts).
+        stdio: ["pipe", "pipe", log],
         // Its own process group, as the engine starts every plugin (sdk/go/common/resource/plugin/
         // plugin.go, cmdutil.RegisterProcessGroup): a Ctrl-C on the terminal reaches the engine
         // alone, which cancels the providers; the step scripts they run do not see it either.

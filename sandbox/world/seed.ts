@@ -3,6 +3,7 @@
 // as the last run left it).
 import * as fs from "fs";
 import { NAMESPACE } from "../../components/core/contract/settings";
+import { InputError } from "../../components/core/contract/problems";
 import { VmEntry } from "../../components/core/contract/vm";
 import { inventoryContext } from "../../components/core/inventory/context";
 import { readInventory } from "../../components/core/inventory/read";
@@ -36,7 +37,14 @@ export function cloudsOf(vms: readonly VmEntry[]): Set<string> {
 export function stackInventory(layout: SandboxLayout, stack: string): VmEntry[] {
     const config = configSourceOf(readStackConfig(layout.stacks(stack), stack));
     const file = config.get(`${NAMESPACE}:inventory`);
-    if (!file) throw new Error(`Pulumi.${stack}.yaml sets no ${NAMESPACE}:inventory: the sandbox seeds its cloud from the inventory`);
+    if (!file)
+        throw new InputError([
+            {
+                file: `Pulumi.${stack}.yaml`,
+                field: `${NAMESPACE}:inventory`,
+                message: "not set: the sandbox seeds its simulated cloud from the stack's inventory",
+            },
+        ]);
     return validateInventory(readInventory(file, PROJECT_DIR), inventoryContext(identities, builtClouds, config));
 }
 

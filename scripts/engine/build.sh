@@ -119,6 +119,9 @@ build_module_binary() { # NAME MODULE PACKAGE VERSION OUT LDFLAGS
 }
 
 mkdir -p "$ENGINE_DIR"
+# One build at a time per cache (every clone on the machine shares it): a second waits for the first.
+exec 9>"$ENGINE_DIR/.lock"
+flock 9
 if [[ "$(version_of "$CLI_DIR/pulumi")" != "$PULUMI_VERSION" ]]; then
     use_path_cli || build_cli
 fi

@@ -15,6 +15,8 @@ if [[ -w /sys/fs/cgroup/cpuacct && -w /sys/fs/cgroup/memory ]]; then
     cpu=/sys/fs/cgroup/cpuacct/$name mem=/sys/fs/cgroup/memory/$name
     mkdir "$cpu" "$mem"
     trap 'rmdir "$cpu" "$mem" 2>/dev/null || true' EXIT
+    [[ -r $cpu/cpuacct.usage && -r $mem/memory.max_usage_in_bytes ]] || { echo "measure: the cgroup has no cpuacct.usage or memory.max_usage_in_bytes: not measured" >&2; exit 2; }
+    procs() { cat "$cpu/cgroup.procs"; }
     enter() { echo "$BASHPID" >"$cpu/cgroup.procs" && echo "$BASHPID" >"$mem/cgroup.procs"; }
     cpu_ns() { cat "$cpu/cpuacct.usage"; }
     peak_bytes() { cat "$mem/memory.max_usage_in_bytes"; }
@@ -22,6 +24,8 @@ elif [[ -f /sys/fs/cgroup/cgroup.controllers && -w /sys/fs/cgroup ]]; then
     grp=/sys/fs/cgroup/$name
     mkdir "$grp"
     trap 'rmdir "$grp" 2>/dev/null || true' EXIT
+    [[ -r $grp/cpu.stat && -r $grp/memory.peak ]] || { echo "measure: the cgroup has no cpu.stat or memory.peak (memory controller off, or a kernel before 5.19): not measured" >&2; exit 2; }
+    procs() { cat "$grp/cgroup.procs"; }
     enter() { echo "$BASHPID" >"$grp/cgroup.procs"; }
     cpu_ns() { echo $(($(sed -n 's/^usage_usec //p' "$grp/cpu.stat") * 1000)); }
     peak_bytes() { cat "$grp/memory.peak"; }
@@ -31,15 +35,22 @@ else
 fi
 start=$(date +%s.%N)
 set +e
-(enter && exec "$@")
+(enter || { echo "measure: could not move the command into the cgroup: not measured" >&2; exit 125; }; exec "$@")
 code=$?
 set -e
 end=$(date +%s.%N)
-# Wait for what the command left running (a detached provider) before reading the totals.
-for _ in $(seq 50); do
-    if [[ -n ${cpu:-} ]]; then [[ -z $(cat "$cpu/cgroup.procs") ]] && break; else [[ -z $(cat "$grp/cgroup.procs") ]] && break; fi
+((code != 125)) || exit 2
+# Wait for what the command left running (a detached provider) before reading the totals; what
+# still runs after that would make the figures partial, so none is printed.
+for _ in $(seq 100); do
+    [[ -z $(procs) ]] && break
     sleep 0.1
 done
-awk -v s="$start" -v e="$end" -v c="$(cpu_ns)" -v p="$(peak_bytes)" -v x="$code" \
+if [[ -n $(procs) ]]; then
+    echo "measure: processes the command started still run ($(procs | tr '\n' ' ')): not measured" >&2
+    exit 2
+fi
+used=$(cpu_ns) peak=$(peak_bytes)
+awk -v s="$start" -v e="$end" -v c="$used" -v p="$peak" -v x="$code" \
     'BEGIN { printf "measured: wall=%.1f cpu=%.1f peak_mb=%d exit=%d\n", e - s, c / 1e9, p / 1048576, x }' >&2
 exit "$code"

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parse } from "yaml";
 import { spawnSync } from "child_process";
 import { SandboxLayout } from "../../sandbox/layout";
 import { absolutePaths, stackOf, writeProject } from "../../sandbox/run";
@@ -30,18 +31,47 @@ describe("sandbox: the runner", () => {
         assert.deepEqual(absolutePaths(["preview", "--policy-pack", "/abs/pack"], "/x"), ["preview", "--policy-pack", "/abs/pack"]);
     });
 
-    it("gives the engine a copy of the stack's file and keeps the salt the engine wrote there; the project's file is never written", () => {
-        const layout = new SandboxLayout(fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-")));
-        const original = path.join(__dirname, "..", "..", "Pulumi.dev.yaml");
-        const before = fs.readFileSync(original, "utf8");
-        writeProject(layout, "dev");
-        const copy = path.join(layout.project, "Pulumi.dev.yaml");
-        assert.equal(fs.readFileSync(copy, "utf8"), before);
+    it("gives the engine a copy of the stack's file without the stack's own secrets provider and salt, keeping the salt the engine wrote; the stack's file is never written", () => {
+        const stacks = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+        const layout = new SandboxLayout(fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-")), [stacks]);
+        const original = path.join(stacks, "Pulumi.prod.yaml");
+        const text =
+            'secretsprovider: awskms://alias/prod\nencryptionsalt: v1:own:salt\nconfig:\n  bootloop-rescue:inventory: stacks/dev.yaml\n  bootloop-rescue:canary: "1"\n';
+        fs.writeFileSync(original, text);
+        writeProject(layout, "prod");
+        const copy = path.join(layout.project, "Pulumi.prod.yaml");
+        assert.deepEqual(parse(fs.readFileSync(copy, "utf8")), {
+            config: { "bootloop-rescue:inventory": "stacks/dev.yaml", "bootloop-rescue:canary": "1" },
+        });
         assert.ok(fs.existsSync(path.join(layout.project, "Pulumi.yaml")));
-        fs.writeFileSync(copy, `encryptionsalt: v1:abc:def\n${before}`);
-        writeProject(layout, "dev");
-        assert.equal(fs.readFileSync(copy, "utf8"), `encryptionsalt: v1:abc:def\n${before}`);
-        assert.equal(fs.readFileSync(original, "utf8"), before);
+        fs.writeFileSync(copy, `encryptionsalt: v1:sandbox:salt\n${fs.readFileSync(copy, "utf8")}`);
+        writeProject(layout, "prod");
+        writeProject(layout, "prod");
+        const again = parse(fs.readFileSync(copy, "utf8")) as Record<string, unknown>;
+        assert.equal(again.encryptionsalt, "v1:sandbox:salt");
+        assert.equal(again.secretsprovider, undefined);
+        assert.equal(fs.readFileSync(original, "utf8"), text);
+    });
+
+    it("refuses a stack whose config holds secrets (secure:), naming the file and each key, and writes nothing", () => {
+        const stacks = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+        const layout = new SandboxLayout(fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-")), [stacks]);
+        fs.writeFileSync(
+            path.join(stacks, "Pulumi.prod.yaml"),
+            "config:\n  bootloop-rescue:inventory: stacks/dev.yaml\n  bootloop-rescue:web-2-key:\n    secure: AAABAxyz\n",
+        );
+        assert.throws(
+            () => writeProject(layout, "prod"),
+            (err: Error) => {
+                assert.equal(err.name, "InputError");
+                assert.match(
+                    err.message,
+                    /Pulumi\.prod\.yaml.*bootloop-rescue:web-2-key.*a secret \(secure:\), which the sandbox cannot decrypt/,
+                );
+                return true;
+            },
+        );
+        assert.ok(!fs.existsSync(layout.project));
     });
 
     it("prints each cloud's collections with each object's state, boot disk and tags, and leaves counters out", () => {
@@ -93,7 +123,8 @@ describe("sandbox: the runner", () => {
         assert.deepEqual(fs.readdirSync(root), [], "nothing written");
     });
 
-    it("fleet N writes the stack fleetN where the runner finds it (the project's stacks first), and refuses a count that is not one", () => {
+    it("fleet N writes the stack fleetN where the runner finds it (the project's stacks first), and refuses a count that is not one", function () {
+        this.timeout(120_000);
         const dir = path.join(__dirname, "..", "..", ".sandbox", "fleet-stacks");
         const run = (args: string[]) =>
             spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
