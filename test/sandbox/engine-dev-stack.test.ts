@@ -37,6 +37,7 @@ describe("sandbox: the dev stack with the real engine", function () {
     });
 
     it("the world holds each repaired VM's backup, its original disk and its fixed disk", () => {
+        assert.ok(Object.keys(vms).length > 0, "the up before recorded its VMs");
         const ids = worldIds(sandbox.world("dev"));
         for (const [key, vm] of Object.entries(vms)) {
             if (vm.strategy === "reboot") continue;
@@ -49,13 +50,25 @@ describe("sandbox: the dev stack with the real engine", function () {
         sandbox.ok(["up", ...STACK, "--yes", "--non-interactive", "--expect-no-changes"]);
     });
 
-    it("refresh reads every resource back from the world", () => {
-        sandbox.ok(["refresh", ...STACK, "--yes", "--non-interactive"]);
+    it("refresh reads every resource back from the world, and finds nothing changed", () => {
+        sandbox.ok(["refresh", ...STACK, "--yes", "--non-interactive", "--expect-no-changes"]);
     });
 
     it("destroy removes the rescue machinery and leaves every backup, original and fixed disk in the world", () => {
+        assert.ok(Object.keys(vms).length > 0, "the up before recorded its VMs");
+        // What destroy must remove: every resource of the state that the world holds and the program does not keep.
+        const state = JSON.parse(sandbox.ok(["stack", "export", ...STACK]).stdout) as {
+            deployment: { resources: { id?: string; type: string; retainOnDelete?: boolean }[] };
+        };
+        const before = worldIds(sandbox.world("dev"));
+        const removable = state.deployment.resources.filter((r) => r.id && !r.retainOnDelete && inWorld(before, r.id));
+        assert.ok(
+            removable.some((r) => /Instance|VirtualMachine$/.test(r.type)),
+            "the rescue VMs are among them",
+        );
         sandbox.ok(["destroy", ...STACK, "--yes", "--non-interactive"]);
         const ids = worldIds(sandbox.world("dev"));
+        for (const r of removable) assert.ok(!inWorld(ids, r.id!), `${r.type} ${r.id} is still in the world after destroy`);
         for (const [key, vm] of Object.entries(vms))
             for (const id of [vm.backupId, vm.originalDiskId, vm.fixedDiskId].filter((x): x is string => !!x))
                 assert.ok(inWorld(ids, id), `${key}: ${id} went with destroy`);
