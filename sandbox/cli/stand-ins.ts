@@ -28,10 +28,7 @@ export function discoveryStandIns(
     const env: Record<string, string> = {};
     const dirs: string[] = [];
     const callLog = (cli: DiscoveryCliName) => path.join(dir, `${cli}-calls.log`);
-    for (const [cli, [, stateVar, logVar]] of Object.entries(STAND_INS) as [
-        DiscoveryCliName,
-        (typeof STAND_INS)[DiscoveryCliName],
-    ][]) {
+    for (const [cli, [, stateVar, logVar]] of Object.entries(STAND_INS) as [DiscoveryCliName, (typeof STAND_INS)[DiscoveryCliName]][]) {
         const state = path.join(dir, `${cli}-world.json`);
         fs.writeFileSync(state, JSON.stringify(worlds[cli] ?? { instances: {}, vms: {} }));
         fs.writeFileSync(callLog(cli), "");
