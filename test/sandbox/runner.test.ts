@@ -143,4 +143,35 @@ describe("sandbox: the runner", () => {
         assert.equal(run(["fleet", "many"]).status, 2);
         assert.equal(run(["fleet", "0"]).status, 2);
     });
+
+    it("never runs without the engine it promises: no CLI and no Go ends 1 with the build's reason; `world` of a stack never run ends 1", function () {
+        this.timeout(120_000);
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-"));
+        const run = (args: string[]) =>
+            spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
+                cwd: path.join(__dirname, "..", ".."),
+                env: { ...process.env, SANDBOX_DIR: root, ENGINE_DIR: path.join(root, "no-engine"), PATH: "/usr/bin:/bin" },
+                encoding: "utf8",
+            });
+        const up = run(["up", "--stack", "dev", "--yes"]);
+        assert.equal(up.status, 1, up.stderr);
+        assert.match(up.stderr, /engine: Go is not on PATH/);
+        const world = run(["world", "--stack", "never-run"]);
+        assert.equal(world.status, 1);
+        assert.match(world.stderr, /stack never-run has no simulated cloud yet/);
+        assert.equal(world.stdout, "");
+    });
+
+    it("measure.sh prints a figure only for what it measured: a command that leaves a process running gets none, and exits 2", function () {
+        this.timeout(60_000);
+        const script = path.join(__dirname, "..", "..", "scripts", "sandbox", "measure.sh");
+        const ok = spawnSync("bash", [script, "bash", "-c", "exit 3"], { encoding: "utf8" });
+        assert.equal(ok.status, 3, "the command's own exit code");
+        assert.match(ok.stderr, /^measured: wall=[0-9.]+ cpu=[0-9.]+ peak_mb=\d+ exit=3$/m);
+        const left = spawnSync("bash", [script, "bash", "-c", "setsid sleep 20 </dev/null >/dev/null 2>&1 & true"], { encoding: "utf8" });
+        spawnSync("pkill", ["-f", "^sleep 20$"]);
+        assert.equal(left.status, 2, left.stderr);
+        assert.match(left.stderr, /still run .*: not measured/);
+        assert.doesNotMatch(left.stderr, /measured: wall=/);
+    });
 });
