@@ -31,19 +31,26 @@ function run(command: string, inputs: Props, previous?: Props): Promise<Ran> {
         env.PULUMI_COMMAND_STDOUT = typeof previous.stdout === "string" ? previous.stdout : "";
         env.PULUMI_COMMAND_STDERR = typeof previous.stderr === "string" ? previous.stderr : "";
     }
+    const hasStdin = typeof inputs.stdin === "string" && inputs.stdin !== "";
     return new Promise((resolve, reject) => {
         const child = spawn(interpreter[0], [...interpreter.slice(1), command], {
             cwd: typeof inputs.dir === "string" && inputs.dir ? inputs.dir : process.cwd(),
             env,
-            stdio: ["pipe", "pipe", "pipe"],
+            // Standard input as the real provider gives it (Go's os/exec): nothing (/dev/null) unless
+            // `stdin` is set. Never an empty pipe: Node's pipes are sockets, and bash started on a
+            // socket with SHLVL unset takes itself for an ssh session and reads ~/.bashrc, whose
+            // PATH (pyenv, nvm, conda) would then put a real cloud CLI before the stand-ins.
+            stdio: [hasStdin ? "pipe" : "ignore", "pipe", "pipe"],
         });
         running.add(child);
         const out: Buffer[] = [];
         const err: Buffer[] = [];
-        child.stdout.on("data", (d: Buffer) => out.push(d));
-        child.stderr.on("data", (d: Buffer) => err.push(d));
-        child.stdin.on("error", () => undefined); // a command that does not read its stdin
-        child.stdin.end(typeof inputs.stdin === "string" ? inputs.stdin : "");
+        child.stdout!.on("data", (d: Buffer) => out.push(d));
+        child.stderr!.on("data", (d: Buffer) => err.push(d));
+        if (child.stdin) {
+            child.stdin.on("error", () => undefined); // a command that does not read its stdin
+            child.stdin.end(inputs.stdin);
+        }
         child.on("error", (e) => {
             running.delete(child);
             reject(e);

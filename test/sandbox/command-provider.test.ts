@@ -27,6 +27,27 @@ describe("sandbox: the stand-in command provider", () => {
         assert.equal(made.outs.create, 'printf "%s|%s|%s|" "$STEP" "$(cat)" "$(pwd)"; echo " sh=$0"; echo warn >&2');
     });
 
+    it("a step's bash never reads ~/.bashrc, so a PATH set there cannot put a real cloud CLI before the stand-ins", async () => {
+        // bash reads ~/.bashrc when its stdin is a socket and SHLVL is unset (it takes itself for an
+        // ssh session); Node's pipes are sockets. A .bashrc that prepends a folder of its own:
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "cmd-home-"));
+        fs.mkdirSync(path.join(home, "real-bin"));
+        fs.writeFileSync(path.join(home, ".bashrc"), `export PATH="${home}/real-bin:$PATH"\n`);
+        const saved = { HOME: process.env.HOME, SHLVL: process.env.SHLVL };
+        process.env.HOME = home;
+        delete process.env.SHLVL;
+        try {
+            const made = await provider.create!(URN, { create: 'exec /bin/bash -c \'printf "%s" "$PATH"\'' });
+            assert.ok(!String(made.outs.stdout).includes(`${home}/real-bin`), `PATH came from ~/.bashrc: ${String(made.outs.stdout)}`);
+            const withStdin = await provider.create!(URN, { create: "cat", stdin: "given" });
+            assert.equal(withStdin.outs.stdout, "given", "stdin still reaches a command that is given one");
+        } finally {
+            for (const [k, v] of Object.entries(saved))
+                if (v === undefined) delete process.env[k];
+                else process.env[k] = v;
+        }
+    });
+
     it("a secret input reaches the command plain and stays a secret in the state", async () => {
         const made = await provider.create!(URN, { create: 'printf "%s" "$KEY"', environment: { KEY: SECRET("s3cr3t") } });
         assert.equal(made.outs.stdout, "s3cr3t");
