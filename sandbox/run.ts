@@ -106,21 +106,49 @@ export function writeProject(layout: SandboxLayout, stack: string): void {
     fs.writeFileSync(target, stringify(typeof salt === "string" ? { encryptionsalt: salt, ...doc } : doc));
 }
 
-/** The environment every part of a run shares: the engine's folders, the world files, the stand-in CLIs first on PATH. */
-function sandboxEnv(layout: SandboxLayout, stack: string): NodeJS.ProcessEnv {
+/**
+ * The user's cloud credentials and sign-ins, which the sandbox never passes on: keys and tokens in
+ * the environment (AWS, Azure and Terraform's ARM_, Google, GitHub's OIDC request).
+ */
+export const CLOUD_CREDENTIALS =
+    /^(AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|PROFILE|DEFAULT_PROFILE|ROLE_ARN|ROLE_SESSION_NAME|WEB_IDENTITY_TOKEN_FILE|CONTAINER_\w+)|ARM_\w+|AZURE_\w+|MSI_\w+|IDENTITY_\w+|GOOGLE_\w+|CLOUDSDK_\w+|GCE_METADATA_\w+|ACTIONS_ID_TOKEN_REQUEST_\w+)$/;
+
+/**
+ * The environment of the engine, the providers and every step script: the stand-in CLIs first on
+ * PATH, each pointed at its world file, and none of the user's cloud credentials. Were a real CLI
+ * ever run in place of a stand-in, it would find no keys, no profile, no sign-in and no instance
+ * metadata: it could reach no account of the user's.
+ */
+export function sandboxEnv(layout: SandboxLayout, stack: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    const kept = Object.fromEntries(Object.entries(from).filter(([k]) => !CLOUD_CREDENTIALS.test(k)));
+    const nowhere = path.join(layout.home, "no-cloud-sign-in");
     const env: NodeJS.ProcessEnv = {
-        ...process.env,
+        ...kept,
+        AWS_CONFIG_FILE: path.join(nowhere, "aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(nowhere, "aws-credentials"),
+        AWS_EC2_METADATA_DISABLED: "true",
+        AZURE_CONFIG_DIR: path.join(nowhere, "azure"),
+        CLOUDSDK_CONFIG: path.join(nowhere, "gcloud"),
+        GCE_METADATA_HOST: "127.0.0.1:9",
+        // A bash whose SHLVL is below 2 and whose stdin is a socket (or with SSH_CLIENT set)
+        // takes itself for an ssh session and reads ~/.bashrc, whose PATH would put the user's
+        // real cloud CLIs before the stand-ins. Every step's bash starts at level 2 or more.
+        SHLVL: String(Math.max(1, Number(from.SHLVL) || 0)),
         PULUMI_HOME: layout.home,
-        PULUMI_BACKEND_URL: `file://${layout.backend}`,
-        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "sandbox",
+        // metadata=skip: no `.attrs` file beside each state file. gocloud's fileblob rewrites that
+        // file in place after every checkpoint; an engine killed in that moment leaves it empty,
+        // and every later command of the stack then fails with "failed to load checkpoint: EOF"
+        // (the state itself, written to a temporary file and renamed, is whole).
+        PULUMI_BACKEND_URL: `file://${layout.backend}?metadata=skip`,
+        PULUMI_CONFIG_PASSPHRASE: from.PULUMI_CONFIG_PASSPHRASE ?? "sandbox",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         BOOTLOOP_HOME: PROJECT_DIR,
         BOOTLOOP_WATCH_DIR: layout.watchDir(stack),
-        BOOTLOOP_TIME_SCALE: process.env.BOOTLOOP_TIME_SCALE ?? "1000",
-        BOOTLOOP_WAIT_SCALE: process.env.BOOTLOOP_WAIT_SCALE ?? "30",
-        POLL_SECONDS: process.env.POLL_SECONDS ?? "0",
-        PATH: [...(Object.keys(STAND_INS) as DiscoveryCliName[]).map(standInDir), path.join(__dirname, "bin"), process.env.PATH].join(":"),
+        BOOTLOOP_TIME_SCALE: from.BOOTLOOP_TIME_SCALE ?? "1000",
+        BOOTLOOP_WAIT_SCALE: from.BOOTLOOP_WAIT_SCALE ?? "30",
+        POLL_SECONDS: from.POLL_SECONDS ?? "0",
+        PATH: [...(Object.keys(STAND_INS) as DiscoveryCliName[]).map(standInDir), path.join(__dirname, "bin"), from.PATH].join(":"),
     };
     for (const [cli, [, stateVar, logVar]] of Object.entries(STAND_INS) as [DiscoveryCliName, (typeof STAND_INS)[DiscoveryCliName]][]) {
         env[stateVar] = layout.worldFile(stack, cli);

@@ -5,7 +5,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { spawnSync } from "child_process";
 import { SandboxLayout } from "../../sandbox/layout";
-import { absolutePaths, stackOf, writeProject } from "../../sandbox/run";
+import { absolutePaths, sandboxEnv, stackOf, writeProject } from "../../sandbox/run";
 import { renderWorlds } from "../../sandbox/world/render";
 
 // The sandbox runner's own parts: which stack a pulumi command line names, the engine's project
@@ -21,6 +21,46 @@ describe("sandbox: the runner", () => {
         assert.equal(stackOf(["stack", "rm", "sbx-azure", "--yes"]), "sbx-azure");
         assert.equal(stackOf(["stack", "rm", "--yes", "--force", "old"]), "old");
         assert.equal(stackOf(["stack", "output", "vms", "--stack", "prod"]), "prod");
+    });
+
+    it("passes on none of the user's cloud credentials, and points every real CLI's sign-in at an empty folder", () => {
+        const layout = new SandboxLayout(fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-")), [os.tmpdir()]);
+        const user = {
+            PATH: "/usr/bin",
+            HOME: "/home/me",
+            AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+            AWS_SECRET_ACCESS_KEY: "secret",
+            AWS_SESSION_TOKEN: "token",
+            AWS_PROFILE: "prod-admin",
+            AWS_REGION: "eu-west-1",
+            ARM_CLIENT_SECRET: "arm",
+            AZURE_CLIENT_SECRET: "az",
+            GOOGLE_APPLICATION_CREDENTIALS: "/home/me/key.json",
+            CLOUDSDK_AUTH_ACCESS_TOKEN: "ya29",
+            ACTIONS_ID_TOKEN_REQUEST_TOKEN: "oidc",
+        };
+        const env = sandboxEnv(layout, "dev", user);
+        for (const k of [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "ARM_CLIENT_SECRET",
+            "AZURE_CLIENT_SECRET",
+        ])
+            assert.equal(env[k], undefined, k);
+        for (const k of ["GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_AUTH_ACCESS_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+            assert.equal(env[k], undefined, k);
+        assert.equal(env.AWS_REGION, "eu-west-1", "settings that are not credentials stay");
+        assert.equal(env.HOME, "/home/me");
+        for (const k of ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AZURE_CONFIG_DIR", "CLOUDSDK_CONFIG"]) {
+            assert.ok(env[k]!.startsWith(layout.home), `${k}: ${env[k]}`);
+            assert.ok(!fs.existsSync(env[k]!), `${k} holds no sign-in`);
+        }
+        assert.equal(env.AWS_EC2_METADATA_DISABLED, "true");
+        assert.ok(Number(env.SHLVL) >= 1, "no step's bash takes itself for an ssh session (which reads ~/.bashrc)");
+        assert.match(env.PATH!, /sandbox\/cli\/aws:.*sandbox\/cli\/azure:.*sandbox\/cli\/gcp:.*:\/usr\/bin$/, "the stand-ins come first");
+        assert.equal(env.FAKE_AWS_STATE, layout.worldFile("dev", "aws"));
     });
 
     it("reads file and folder flags (policy pack, event log, config file) from where the user ran it, as pulumi would", () => {
