@@ -1,11 +1,14 @@
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { SandboxSession } from "./engine-run";
 
-// An update interrupted with Ctrl-C in the middle of a wave, through the REAL engine: the engine
-// cancels (steps in flight finish, none starts), and the next `up` converges. The world then holds
-// exactly one backup per VM that took one, and every original disk still.
+// An update interrupted twice through the REAL engine: with a SIGKILL of the engine in the middle
+// of the canary's swap (the step cut off mid-way, a lock and a pending operation left behind), and
+// after `pulumi cancel`, with Ctrl-C in the middle of a wave (the engine cancels: steps in flight
+// finish, none starts). The next `up` converges: the world holds exactly one backup per VM that
+// took one, and every original disk still.
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -28,52 +31,90 @@ function roles(worlds: Record<string, Record<string, unknown>>): Record<string, 
     return count;
 }
 
-describe("sandbox: an update interrupted with Ctrl-C, then run again, with the real engine", function () {
+/** The engine the sandbox runs (a child of the runner), by its command line. */
+function engineUnder(runner: number): number {
+    const pids = spawnSync("pgrep", ["-P", String(runner), "-f", "pulumi"], { encoding: "utf8" })
+        .stdout.trim()
+        .split("\n")
+        .filter(Boolean);
+    assert.equal(pids.length, 1, `one engine under the sandbox: ${pids.join(",")}`);
+    return Number(pids[0]);
+}
+
+/**
+ * Runs `up` on the dev stack and sends the engine `signal` once its output matches `when`;
+ * resolves with the exit code and the output.
+ */
+async function interruptedUp(
+    dir: string,
+    when: (out: string) => boolean,
+    signal: NodeJS.Signals,
+): Promise<{ code: number | null; out: string; sent: boolean }> {
+    const runner = spawn(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "up", "--stack", "dev", "--yes", "--skip-preview", "--non-interactive"],
+        { cwd: ROOT, env: { ...process.env, SANDBOX_DIR: dir, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    let sent = false;
+    const exited = new Promise<number | null>((resolve) => runner.on("exit", (code) => resolve(code)));
+    const check = () => {
+        if (sent || runner.exitCode !== null || !when(out)) return;
+        sent = true;
+        // Ctrl-C reaches the engine from the terminal, and a SIGKILL is the engine's alone (an
+        // OOM kill, a runner that vanished): here, the engine alone gets either.
+        process.kill(engineUnder(runner.pid!), signal);
+    };
+    const ticking = setInterval(check, 100);
+    runner.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        check();
+    });
+    runner.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const code = await exited;
+    clearInterval(ticking);
+    return { code, out, sent };
+}
+
+describe("sandbox: an update killed mid-swap, then interrupted with Ctrl-C, then run again, with the real engine", function () {
     this.timeout(30 * 60 * 1000);
     const sandbox = new SandboxSession();
 
-    it("Ctrl-C in wave 1 cancels the update; the next up recovers every VM with one backup each and every original disk kept", async () => {
-        const runner = spawn(
-            process.execPath,
-            [
-                "-r",
-                "ts-node/register/transpile-only",
-                "sandbox/run.ts",
-                "up",
-                "--stack",
-                "dev",
-                "--yes",
-                "--skip-preview",
-                "--non-interactive",
-            ],
-            {
-                cwd: ROOT,
-                env: { ...process.env, SANDBOX_DIR: sandbox.dir, TS_NODE_TRANSPILE_ONLY: "true" },
-                stdio: ["ignore", "pipe", "pipe"],
-            },
+    it("a SIGKILL of the engine in the canary's swap leaves a lock that `pulumi cancel` clears; Ctrl-C in wave 1 cancels the update; the next up recovers every VM with one backup each and every original disk kept", async () => {
+        // The engine killed outright while the canary's swap runs (the VM stopped, its disks being
+        // exchanged): the step is cut off mid-way and the state keeps it as a pending operation.
+        // The swap is under way once it asked the cloud to stop the canary (its first change).
+        const awsCalls = path.join(sandbox.dir, "stacks", "dev", "aws-calls.log");
+        const canaryStopped = () =>
+            fs
+                .readFileSync(awsCalls, "utf8")
+                .split("\n")
+                .some((line) => line.includes('"stop-instances"') && line.includes('"i-0123456789abcdef0"'));
+        const killed = await interruptedUp(
+            sandbox.dir,
+            (out) => /i-0123456789abcdef0-[0-9a-f]+-swap creating/.test(out) && canaryStopped(),
+            "SIGKILL",
         );
-        let out = "";
-        let interrupted = false;
-        const exited = new Promise<number | null>((resolve) => runner.on("exit", (code) => resolve(code)));
-        runner.stdout.on("data", (d: Buffer) => {
-            out += d.toString();
-            // A wave-1 VM's repair in flight: the canary is done, the wave is under way.
-            if (!interrupted && /(app-0[12]|web-[12])-[0-9a-f]+-repair creating/.test(out)) {
-                interrupted = true;
-                // Ctrl-C reaches the engine from the terminal; here, the engine alone gets it.
-                const pids = spawnSync("pgrep", ["-P", String(runner.pid), "-f", "pulumi"], { encoding: "utf8" })
-                    .stdout.trim()
-                    .split("\n")
-                    .filter(Boolean);
-                assert.equal(pids.length, 1, `one engine under the sandbox: ${pids.join(",")}`);
-                process.kill(Number(pids[0]), "SIGINT");
-            }
-        });
-        runner.stderr.on("data", (d: Buffer) => (out += d.toString()));
-        const code = await exited;
-        assert.ok(interrupted, `the update reached wave 1 before it ended:\n${out.slice(-4000)}`);
-        assert.notEqual(code, 0, "a cancelled update does not end as a success");
-        assert.match(out, /cancel/i, "the engine says it cancelled");
+        assert.ok(killed.sent, `the update reached the canary's swap before it ended:\n${killed.out.slice(-4000)}`);
+        assert.equal(killed.code, 137, "the sandbox ends as its engine did (killed)");
+
+        // The file backend's lock outlives a killed engine: the next run is refused, naming the remedy.
+        const locked = sandbox.run(["up", "--stack", "dev", "--yes", "--skip-preview", "--non-interactive"]);
+        assert.notEqual(locked.status, 0);
+        assert.match(locked.stdout + locked.stderr, /currently locked[\s\S]*pulumi cancel/);
+        sandbox.ok(["cancel", "--stack", "dev", "--yes"]);
+
+        // The next up runs the swap again (it finds the VM stopped, or its disks half exchanged, and
+        // goes on); Ctrl-C while a wave-1 VM's repair runs: the engine cancels, the steps in flight
+        // finish, no new one starts.
+        const cancelled = await interruptedUp(sandbox.dir, (out) => /(app-0[12]|web-[12])-[0-9a-f]+-repair creating/.test(out), "SIGINT");
+        assert.ok(cancelled.sent, `the update reached wave 1 before it ended:\n${cancelled.out.slice(-4000)}`);
+        assert.match(
+            cancelled.out,
+            /pending operations from previous deployment[\s\S]*i-0123456789abcdef0-[0-9a-f]+-swap, interrupted while creating/,
+        );
+        assert.notEqual(cancelled.code, 0, "a cancelled update does not end as a success");
+        assert.match(cancelled.out, /cancel/i, "the engine says it cancelled");
 
         sandbox.ok(["up", "--stack", "dev", "--yes", "--skip-preview", "--non-interactive"]);
         const vms = JSON.parse(sandbox.ok(["stack", "output", "vms", "--json", "--stack", "dev"]).stdout) as Record<
@@ -87,6 +128,14 @@ describe("sandbox: an update interrupted with Ctrl-C, then run again, with the r
         assert.equal(count.backup, 9, JSON.stringify(count));
         const originals = (count["original-root"] ?? 0) + (count["original-os"] ?? 0) + (count["original-boot"] ?? 0);
         assert.equal(originals, 10, `every swapped VM's original disk is kept: ${JSON.stringify(count)}`);
+
+        // The interrupted creates are done now (the steps ran again, idempotent): refresh drops the
+        // stale records, and a further up changes nothing.
+        sandbox.ok(["refresh", "--stack", "dev", "--yes", "--non-interactive", "--clear-pending-creates"]);
+        const state = JSON.parse(sandbox.ok(["stack", "export", "--stack", "dev"]).stdout) as {
+            deployment: { pending_operations?: unknown[] };
+        };
+        assert.deepEqual(state.deployment.pending_operations ?? [], []);
         sandbox.ok(["up", "--stack", "dev", "--yes", "--non-interactive", "--expect-no-changes"]);
     });
 });
