@@ -93,6 +93,15 @@ function refuseUnknownKeys(config: ConfigSource, bad: (key: string, message: str
     }
 }
 
+/** What is wrong with the `inventory` setting's value (missing, or a path outside the project), or undefined. */
+export function inventoryPathProblem(inventory: string | undefined): string | undefined {
+    if (inventory === undefined || inventory.trim() === "")
+        return "missing; set it to this stack's inventory file, e.g. `pulumi config set inventory stacks/prod.yaml`";
+    if (path.isAbsolute(inventory) || inventory.split(/[\\/]/).includes(".."))
+        return `${show(inventory)} must be a path inside the project folder (relative, no '..'), so every machine plans the same stack`;
+    return undefined;
+}
+
 /**
  * Reads and validates the settings. Throws one {@link InputError} naming `stackFile` and the key
  * for every bad value and every key of the namespace the project does not read (with the nearest
@@ -105,14 +114,8 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
     refuseUnknownKeys(config, bad);
 
     const inventory = get("inventory");
-    if (inventory === undefined || inventory.trim() === "") {
-        bad("inventory", "missing; set it to this stack's inventory file, e.g. `pulumi config set inventory stacks/prod.yaml`");
-    } else if (path.isAbsolute(inventory) || inventory.split(/[\\/]/).includes("..")) {
-        bad(
-            "inventory",
-            `${show(inventory)} must be a path inside the project folder (relative, no '..'), so every machine plans the same stack`,
-        );
-    }
+    const inventoryProblem = inventoryPathProblem(inventory);
+    if (inventoryProblem) bad("inventory", inventoryProblem);
 
     let canary: WaveSettings["canary"] = { count: 1 };
     const canaryText = get("canary");

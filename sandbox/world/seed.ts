@@ -9,6 +9,7 @@ import { inventoryContext } from "../../components/core/inventory/context";
 import { readInventory } from "../../components/core/inventory/read";
 import { validateInventory } from "../../components/core/inventory/validate";
 import { builtClouds, identities } from "../../components/registry/inventory";
+import { inventoryPathProblem } from "../../components/core/settings";
 import { configSourceOf, readStackConfig } from "../../components/tools/offline/stack-config";
 import { DiscoveryCliName, STAND_INS } from "../cli/stand-ins";
 import { PROJECT_DIR, SandboxLayout } from "../layout";
@@ -37,14 +38,10 @@ export function cloudsOf(vms: readonly VmEntry[]): Set<string> {
 export function stackInventory(layout: SandboxLayout, stack: string): VmEntry[] {
     const config = configSourceOf(readStackConfig(layout.stacks(stack), stack));
     const file = config.get(`${NAMESPACE}:inventory`);
-    if (!file)
-        throw new InputError([
-            {
-                file: `Pulumi.${stack}.yaml`,
-                field: `${NAMESPACE}:inventory`,
-                message: "not set: the sandbox seeds its simulated cloud from the stack's inventory",
-            },
-        ]);
+    // The program's own rule for the setting, so the sandbox refuses what `pulumi up` would.
+    const problem = inventoryPathProblem(file);
+    if (problem || file === undefined)
+        throw new InputError([{ file: `Pulumi.${stack}.yaml`, field: `${NAMESPACE}:inventory`, message: problem ?? "missing" }]);
     return validateInventory(readInventory(file, PROJECT_DIR), inventoryContext(identities, builtClouds, config));
 }
 

@@ -139,28 +139,46 @@ describe("sandbox: the runner", () => {
     });
 
     it("refuses a stack whose inventory is invalid with exit 2, naming the file, entry and field, before anything is built or written", () => {
-        const stacks = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
-        const root = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-"));
-        fs.writeFileSync(path.join(stacks, "bad.yaml"), "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-12345\n");
-        fs.writeFileSync(path.join(stacks, "Pulumi.bad.yaml"), `config:\n  bootloop-rescue:inventory: ${path.join(stacks, "bad.yaml")}\n`);
-        const r = spawnSync(
-            process.execPath,
-            ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "up", "--stack", "bad", "--yes"],
-            {
-                cwd: path.join(__dirname, "..", ".."),
-                env: {
-                    ...process.env,
-                    SANDBOX_DIR: root,
-                    SANDBOX_STACKS: stacks,
-                    ENGINE_DIR: path.join(root, "no-engine"),
-                    PATH: "/usr/bin:/bin",
-                },
-                encoding: "utf8",
-            },
-        );
-        assert.equal(r.status, 2, r.stderr);
-        assert.match(r.stderr, /bad\.yaml: vms\[0\] \(line 4\): instanceId: "i-12345" is not valid/);
-        assert.deepEqual(fs.readdirSync(root), [], "nothing written");
+        const project = path.join(__dirname, "..", "..");
+        // Inventories are read from inside the project only (as the program reads them); this folder is git-ignored.
+        const stacks = fs.mkdtempSync(path.join(project, ".sandbox", "runner-stacks-"));
+        try {
+            const root = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-"));
+            const up = (stack: string) =>
+                spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "up", "--stack", stack, "--yes"], {
+                    cwd: project,
+                    env: {
+                        ...process.env,
+                        SANDBOX_DIR: root,
+                        SANDBOX_STACKS: stacks,
+                        ENGINE_DIR: path.join(root, "no-engine"),
+                        PATH: "/usr/bin:/bin",
+                    },
+                    encoding: "utf8",
+                });
+            fs.writeFileSync(path.join(stacks, "bad.yaml"), "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-12345\n");
+            fs.writeFileSync(
+                path.join(stacks, "Pulumi.bad.yaml"),
+                `config:\n  bootloop-rescue:inventory: ${path.relative(project, path.join(stacks, "bad.yaml"))}\n`,
+            );
+            const bad = up("bad");
+            assert.equal(bad.status, 2, bad.stderr);
+            assert.match(bad.stderr, /bad\.yaml: vms\[0\] \(line 4\): instanceId: "i-12345" is not valid/);
+            // The program's own rule for the setting: an inventory outside the project is refused here too.
+            fs.writeFileSync(
+                path.join(stacks, "Pulumi.outside.yaml"),
+                `config:\n  bootloop-rescue:inventory: ${path.join(stacks, "bad.yaml")}\n`,
+            );
+            const outside = up("outside");
+            assert.equal(outside.status, 2, outside.stderr);
+            assert.match(
+                outside.stderr,
+                /Pulumi\.outside\.yaml: bootloop-rescue:inventory: ".*bad\.yaml" must be a path inside the project folder/,
+            );
+            assert.deepEqual(fs.readdirSync(root), [], "nothing written");
+        } finally {
+            fs.rmSync(stacks, { recursive: true, force: true });
+        }
     });
 
     it("fleet N writes the stack fleetN where the runner finds it (the project's stacks first), and refuses a count that is not one", function () {
