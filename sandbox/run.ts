@@ -16,6 +16,7 @@ import * as path from "path";
 import { PulumiFn } from "@pulumi/pulumi/automation";
 import { parse, stringify } from "yaml";
 import { InputError } from "../components/core/contract/problems";
+import { ExportedResource, VmRecordForSize, renderStateSize, stateSize } from "./state-size";
 import { DiscoveryCliName, STAND_INS, standInDir } from "./cli/stand-ins";
 import { LanguageHost, startLanguageHost } from "./language-host";
 import { PROJECT_DIR, SandboxLayout } from "./layout";
@@ -197,6 +198,39 @@ function world(args: readonly string[], layout: SandboxLayout): number {
     return 0;
 }
 
+/**
+ * `npm run sandbox -- state-size [--stack NAME] [--json]`: what the stack's state weighs per VM (from
+ * `pulumi stack export` and its `vms` output), by cloud and strategy, against the bound.
+ */
+function stateSizeOf(binary: string, env: NodeJS.ProcessEnv, layout: SandboxLayout, args: readonly string[]): number {
+    const stack = stackOf(args);
+    const read = (pulumiArgs: string[]) => {
+        const r = spawnSync(binary, [...pulumiArgs, "--stack", stack], {
+            cwd: layout.project,
+            env,
+            encoding: "utf8",
+            maxBuffer: 2 * 1024 * 1024 * 1024,
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+        return r.status === 0 ? r.stdout : undefined;
+    };
+    const exported = read(["stack", "export"]);
+    const outputs = read(["stack", "output", "vms", "--json"]);
+    if (exported === undefined || outputs === undefined) {
+        process.stderr.write(`sandbox: the state of stack ${stack} could not be read; not measured\n`);
+        return 1;
+    }
+    const resources = (JSON.parse(exported) as { deployment: { resources?: ExportedResource[] } }).deployment.resources ?? [];
+    const vms = JSON.parse(outputs) as Record<string, VmRecordForSize> | null;
+    if (!vms || Object.keys(vms).length === 0) {
+        process.stderr.write(`sandbox: stack ${stack} has no VMs in its state yet (run up first); not measured\n`);
+        return 1;
+    }
+    const size = stateSize(resources, vms);
+    process.stdout.write(args.includes("--json") ? `${JSON.stringify(size, null, 2)}\n` : renderStateSize(size));
+    return 0;
+}
+
 /** `npm run sandbox -- fleet N`: writes the stack `fleetN` (N mixed VMs, every remedy on every cloud) and says how to run it. */
 function fleet(args: readonly string[]): number {
     const n = Number(args[0]);
@@ -221,7 +255,7 @@ async function main(given: readonly string[]): Promise<number> {
     if (args[0] === "fleet") return fleet(args.slice(1));
     if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
         process.stdout.write(
-            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--stack NAME] [--json]\n       npm run sandbox -- fleet N   (writes the stack fleetN: N mixed VMs)\n",
+            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--stack NAME] [--json]\n       npm run sandbox -- state-size [--stack NAME] [--json]   (the state's weight per VM)\n       npm run sandbox -- fleet N   (writes the stack fleetN: N mixed VMs)\n",
         );
         return args.length === 0 ? 2 : 0;
     }
@@ -246,6 +280,7 @@ async function main(given: readonly string[]): Promise<number> {
               stdio: ["ignore", "ignore", "inherit"],
           });
     if (selected.status !== 0) return 1;
+    if (args[0] === "state-size") return stateSizeOf(binary, env, layout, args.slice(1));
     const command = args[0];
     if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) return runPulumi(binary, args, env, layout.project);
     const providers = await startProviders(cloudsOf(vms), env, layout.providerLog(stack));
@@ -253,6 +288,7 @@ async function main(given: readonly string[]): Promise<number> {
     try {
         // The program runs in this process: its own lookups that call a cloud CLI (a Key Vault
         // secret, a restore point) must meet the stand-ins too.
+        for (const key of Object.keys(process.env)) if (CLOUD_CREDENTIALS.test(key)) delete process.env[key];
         Object.assign(process.env, env);
         host = PROGRAM_COMMANDS.has(command) ? await startLanguageHost(programOf()) : undefined;
         return await runPulumi(

@@ -36,6 +36,26 @@ describe("sandbox: the dev stack with the real engine", function () {
         for (const [key, vm] of Object.entries(vms)) assert.match(vm.status, /^recovered(-by-reboot)?$/, `${key}: ${JSON.stringify(vm)}`);
     });
 
+    it("state-size weighs the state the engine keeps: every VM's chain found, by cloud and strategy", () => {
+        assert.ok(Object.keys(vms).length > 0, "the up before recorded its VMs");
+        const size = JSON.parse(sandbox.ok(["state-size", ...STACK, "--json"]).stdout) as {
+            vms: number;
+            totalBytes: number;
+            sharedBytes: number;
+            unmatchedBytes: number;
+            groups: { cloud: string; strategy: string; vms: number; bytesPerVm: number }[];
+        };
+        assert.equal(size.vms, 11);
+        assert.equal(size.unmatchedBytes, 0, "every chain resource belongs to a VM of the output");
+        assert.equal(
+            size.groups.reduce((n, g) => n + g.vms, 0),
+            11,
+        );
+        const chains = size.groups.reduce((n, g) => n + g.vms * g.bytesPerVm, 0);
+        assert.ok(Math.abs(size.totalBytes - size.sharedBytes - chains) <= size.groups.length, "chains and shared make the whole");
+        for (const g of size.groups) assert.ok(g.bytesPerVm > 1000, `${g.cloud} ${g.strategy}: ${g.bytesPerVm} bytes`);
+    });
+
     it("the world holds each repaired VM's backup, its original disk and its fixed disk", () => {
         assert.ok(Object.keys(vms).length > 0, "the up before recorded its VMs");
         const ids = worldIds(sandbox.world("dev"));
