@@ -3,11 +3,15 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
+    budgetTimeouts,
     commandOptions,
     rebootCommandSettings,
     rebootStep,
     repairCommandSettings,
     rollbackStep,
+    StepBudget,
+    stepBudget,
+    StepWaits,
     swapCommandSettings,
     swapReport,
     unpackEvidence,
@@ -40,6 +44,54 @@ export function deviceForSlot(slot: number): string {
     if (slot < 0 || slot >= AWS_MAX_DISKS_PER_RESCUE) throw new Error(`internal: slot ${slot} out of range`);
     return `/dev/sd${DEVICE_LETTERS[slot]}`;
 }
+
+/** Seconds the AWS scripts wait for a stop, or for running after a start (common.sh's STOP_TIMEOUT_SECONDS). */
+const STOP_SECONDS = 600;
+/** Seconds they wait for a volume to detach or attach (common.sh's VOLUME_TIMEOUT_SECONDS). */
+const VOLUME_SECONDS = 600;
+/** Seconds the repair waits for each further part of a long evidence (repair.sh). */
+const EVIDENCE_PART_SECONDS = 600;
+
+/**
+ * Every wait each AWS command step's script can make (exclusive branches included): the step's
+ * time is their sum plus core's margins (`stepBudget`). test/step-scripts/step-budgets.test.ts
+ * reads the scripts and checks these lists cover what it finds.
+ */
+export const AWS_STEP_WAITS: StepWaits = {
+    swap: (s) => [
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the stop", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the forced stop, when the stop hung", seconds: STOP_SECONDS },
+        { bound: "VOLUME_TIMEOUT_SECONDS", what: "the detach of the original root volume", seconds: VOLUME_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "a stop in progress (a re-run after a cut-short swap)", seconds: STOP_SECONDS },
+        { bound: "VOLUME_TIMEOUT_SECONDS", what: "the attach of the fixed volume", seconds: VOLUME_SECONDS },
+        { bound: "BOOT_TIMEOUT_SECONDS", what: "the healthy boot", seconds: s.bootTimeoutMinutes * 60 },
+    ],
+    reboot: (s) => [
+        { bound: "STOP_TIMEOUT_SECONDS", what: "a stop in progress before a restart", seconds: STOP_SECONDS, times: s.maxReboots },
+        {
+            bound: "REBOOT_TIMEOUT_SECONDS",
+            what: "a healthy boot after each restart",
+            seconds: s.rebootTimeoutMinutes * 60,
+            times: s.maxReboots,
+        },
+    ],
+    repair: (s) => [
+        { bound: "REPAIR_TIMEOUT_SECONDS", what: "the rescue instance online in Systems Manager", seconds: s.repairTimeoutMinutes * 60 },
+        { bound: "REPAIR_TIMEOUT_SECONDS", what: "the repair command", seconds: s.repairTimeoutMinutes * 60 },
+        // An evidence in parts is over 24,000 characters, already more than a VM's 20 KB of state:
+        // one further part is budgeted, and a longer one may run out of time.
+        { bound: "600 (repair.sh)", what: "a further part of a long evidence", seconds: EVIDENCE_PART_SECONDS },
+    ],
+    rollback: () => [
+        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: a stop in progress", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: running after the start", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the stop", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the forced stop, when the stop hung", seconds: STOP_SECONDS },
+        { bound: "VOLUME_TIMEOUT_SECONDS", what: "the detach of the volume of ours", seconds: VOLUME_SECONDS },
+        { bound: "VOLUME_TIMEOUT_SECONDS", what: "the attach of the original root volume", seconds: VOLUME_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "running after the start", seconds: STOP_SECONDS },
+    ],
+};
 
 /** What the AWS steps share within one run. */
 export interface AwsStepEnv {
@@ -139,7 +191,7 @@ const RETIRED = "vol-00000000000000000";
 export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep {
     // Once a repair succeeded it never runs again: a new script text, a replaced rescue instance
     // or teardown must not re-run it (its evidence stays in state).
-    const core = repairCommandSettings(env.settings, ctx);
+    const core = repairCommandSettings(env.settings, ctx, AWS_STEP_WAITS.repair!(env.settings));
     const command = scriptCommand(
         env,
         ctx,
@@ -153,7 +205,7 @@ export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: At
             // A reference (the secret's ARN): the rescue instance reads the keys with its own role.
             KEY_SECRET: ctx.bitlockerSecret ?? "",
         },
-        core.minutes,
+        core.budget,
     );
     return { resource: command, evidence: command.stdout.apply(unpackEvidence) };
 }
@@ -183,22 +235,23 @@ function scriptCommand(
     step: ChainStep,
     script: Parameters<typeof awsCommandLine>[0],
     environment: Record<string, pulumi.Input<string>>,
-    minutes: number,
+    budget: StepBudget,
 ): local.Command {
+    const timeouts = budgetTimeouts(budget);
     return new local.Command(
         chainStepName(ctx.vm.slug, step),
         {
             create: awsCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
             logging: STEP_LOGGING,
-            environment: { ...commandEnv(env, ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
+            environment: { ...commandEnv(env, ctx), ...timeouts.environment, ...environment },
         },
-        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
+        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: timeouts.customTimeouts }),
     );
 }
 
 export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
-    const core = swapCommandSettings(env.settings, ctx);
+    const core = swapCommandSettings(env.settings, ctx, AWS_STEP_WAITS.swap(env.settings));
     const command = scriptCommand(
         env,
         ctx,
@@ -212,14 +265,14 @@ export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep): SwapSt
             ROOT_DEVICE: facts(ctx).rootDeviceName,
             BOOT_MARKER: env.config.bootMarker,
         },
-        core.minutes,
+        core.budget,
     );
     const report = swapReport(command.stdout);
     return { resource: command, status: report.status, timings: report.timings };
 }
 
 export function reboot(env: AwsStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const core = rebootCommandSettings(env.settings, ctx, options);
+    const core = rebootCommandSettings(env.settings, ctx, options, AWS_STEP_WAITS.reboot(env.settings));
     return rebootStep(
         scriptCommand(
             env,
@@ -227,7 +280,7 @@ export function reboot(env: AwsStepEnv, ctx: StepContext, options: { mustRecover
             "reboot",
             "reboot",
             { ...core.environment, INSTANCE_ID: ctx.vm.fields.instanceId, BOOT_MARKER: env.config.bootMarker },
-            core.minutes,
+            core.budget,
         ),
     );
 }
@@ -267,7 +320,7 @@ export function rollback(env: AwsStepEnv, ctx: StepContext): RollbackStep {
             ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
             ROOT_DEVICE: facts(ctx).rootDeviceName,
         },
-        60,
+        stepBudget(AWS_STEP_WAITS.rollback(env.settings)),
     );
     return rollbackStep(command);
 }

@@ -4,11 +4,16 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
+    budgetTimeouts,
     commandOptions,
     evidenceAfterReport,
     rebootCommandSettings,
     rebootStep,
     rollbackStep,
+    StepBudget,
+    stepBudget,
+    StepWait,
+    StepWaits,
     swapCommandSettings,
     swapReport,
     unpackEvidence,
@@ -32,6 +37,48 @@ import { AzureRescueVm } from "./rescue";
 import { azureCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
 import { ChainStep, chainStepName } from "../core/contract/chain-steps";
+
+/** Seconds the Azure scripts wait for a power state or an OS-disk change (vm-lib.sh's STOP_TIMEOUT_SECONDS). */
+const STOP_SECONDS = 900;
+/** Seconds the attach waits for the rescue VM to show the disk (attach.sh's ATTACH_TIMEOUT_SECONDS). */
+const ATTACH_SECONDS = 900;
+/** The deadline of a script given no STEP_TIMEOUT_SECONDS (base.sh's default): the attach's wait for its lock ends there. */
+const DEFAULT_DEADLINE_SECONDS = 3600;
+
+/**
+ * Every wait each Azure command step's script can make (exclusive branches included): the step's
+ * time is their sum plus core's margins (`stepBudget`). The repair is a Run Command resource, whose
+ * provider waits itself. test/step-scripts/step-budgets.test.ts reads the scripts and checks these
+ * lists cover what it finds.
+ */
+export const AZURE_STEP_WAITS: StepWaits & { attach(): readonly StepWait[] } = {
+    swap: (s) => [
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the deallocation", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the VM showing the fixed OS disk", seconds: STOP_SECONDS },
+        { bound: "BOOT_TIMEOUT_SECONDS", what: "running with the VM agent Ready", seconds: s.bootTimeoutMinutes * 60 },
+    ],
+    reboot: (s) => [
+        {
+            bound: "REBOOT_TIMEOUT_SECONDS",
+            what: "the VM agent Ready after each restart",
+            seconds: s.rebootTimeoutMinutes * 60,
+            times: s.maxReboots,
+        },
+    ],
+    rollback: () => [
+        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: a deallocation in progress", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: a stop in progress", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: running after the start", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the deallocation", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the VM showing the original OS disk", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "running after the start", seconds: STOP_SECONDS },
+    ],
+    // The attach passes no STEP_TIMEOUT_SECONDS (a new input would update every attach in state).
+    attach: () => [
+        { bound: "STEP_TIMEOUT_SECONDS (base.sh default)", what: "the rescue VM's attach lock", seconds: DEFAULT_DEADLINE_SECONDS },
+        { bound: "ATTACH_TIMEOUT_SECONDS", what: "the rescue VM showing the disk at its LUN", seconds: ATTACH_SECONDS },
+    ],
+};
 
 /** What the Azure steps share within one run. */
 export interface AzureStepEnv {
@@ -156,7 +203,10 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
             logging: STEP_LOGGING,
             environment: { RESCUE_VM_ID: rescue.id, DISK_ID: scratch.diskId, LUN: lun, VM_LABEL: ctx.vm.label },
         },
-        commandOptions(ctx, { ignoreChanges: ["create", "update", "interpreter", "logging"] }),
+        commandOptions(ctx, {
+            ignoreChanges: ["create", "update", "interpreter", "logging"],
+            customTimeouts: budgetTimeouts(stepBudget(AZURE_STEP_WAITS.attach())).customTimeouts,
+        }),
     );
     return { resource: command, handle: pulumi.output(lun) };
 }
@@ -255,24 +305,25 @@ function scriptCommand(
     step: ChainStep,
     script: Parameters<typeof azureCommandLine>[0],
     environment: Record<string, pulumi.Input<string>>,
-    minutes: number,
+    budget: StepBudget,
 ): local.Command {
+    const timeouts = budgetTimeouts(budget);
     return new local.Command(
         chainStepName(ctx.vm.slug, step),
         {
             create: azureCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
             logging: STEP_LOGGING,
-            environment: { ...vmEnv(ctx), STEP_TIMEOUT_SECONDS: String(minutes * 60), ...environment },
+            environment: { ...vmEnv(ctx), ...timeouts.environment, ...environment },
         },
-        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
+        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: timeouts.customTimeouts }),
     );
 }
 
 export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): SwapStep {
     // A finished swap never runs again: its report and the evidence it read back stay in state
     // through teardown (which deletes the repair Run Command with the rescue VM).
-    const core = swapCommandSettings(env.settings, ctx);
+    const core = swapCommandSettings(env.settings, ctx, AZURE_STEP_WAITS.swap(env.settings));
     const command = scriptCommand(
         env,
         ctx,
@@ -287,7 +338,7 @@ export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repai
             // (Core hands the swap what this session's repair returned.)
             REPAIR_RUN_COMMAND_ID: repair ? (repair as AzureRepairStep).resource.id : "",
         },
-        core.minutes,
+        core.budget,
     );
     const report = swapReport(command.stdout);
     const evidence = pulumi.all([command.stdout, command.environment]).apply(([stdout, environment]) => swapEvidence(stdout, environment));
@@ -303,8 +354,8 @@ export function swapEvidence(stdout: string | undefined, environment: Record<str
 }
 
 export function reboot(env: AzureStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const core = rebootCommandSettings(env.settings, ctx, options);
-    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", core.environment, core.minutes));
+    const core = rebootCommandSettings(env.settings, ctx, options, AZURE_STEP_WAITS.reboot(env.settings));
+    return rebootStep(scriptCommand(env, ctx, "reboot", "reboot", core.environment, core.budget));
 }
 
 export function restoredDisk(env: AzureStepEnv, ctx: StepContext): DiskStep {
@@ -317,5 +368,14 @@ export function restoredDisk(env: AzureStepEnv, ctx: StepContext): DiskStep {
 }
 
 export function rollback(env: AzureStepEnv, ctx: StepContext): RollbackStep {
-    return rollbackStep(scriptCommand(env, ctx, "rollback", "rollback", { ORIGINAL_DISK_ID: ctx.vm.originalDiskId }, 60));
+    return rollbackStep(
+        scriptCommand(
+            env,
+            ctx,
+            "rollback",
+            "rollback",
+            { ORIGINAL_DISK_ID: ctx.vm.originalDiskId },
+            stepBudget(AZURE_STEP_WAITS.rollback(env.settings)),
+        ),
+    );
 }

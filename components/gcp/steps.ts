@@ -3,11 +3,15 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
+    budgetTimeouts,
     commandOptions,
     rebootCommandSettings,
     rebootStep,
     repairCommandSettings,
     rollbackStep,
+    StepBudget,
+    stepBudget,
+    StepWaits,
     swapCommandSettings,
     swapReport,
     unpackEvidence,
@@ -31,6 +35,38 @@ import { GcpRescueInstance } from "./rescue";
 import { gcpCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
 import { ChainStep, chainStepName } from "../core/contract/chain-steps";
+
+/** Seconds the GCP scripts wait for TERMINATED after a stop, or RUNNING after a start (common.sh's STOP_TIMEOUT_SECONDS). */
+const STOP_SECONDS = 600;
+
+/**
+ * Every wait each GCP command step's script can make (exclusive branches included): the step's
+ * time is their sum plus core's margins (`stepBudget`). test/step-scripts/step-budgets.test.ts
+ * reads the scripts and checks these lists cover what it finds.
+ */
+export const GCP_STEP_WAITS: StepWaits = {
+    swap: (s) => [
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the stop", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "a stop in progress (a re-run after a cut-short swap)", seconds: STOP_SECONDS },
+        { bound: "BOOT_TIMEOUT_SECONDS", what: "the boot marker on serial port 1", seconds: s.bootTimeoutMinutes * 60 },
+    ],
+    reboot: (s) => [
+        { bound: "STOP_TIMEOUT_SECONDS", what: "a stop in progress before a restart", seconds: STOP_SECONDS, times: s.maxReboots },
+        {
+            bound: "REBOOT_TIMEOUT_SECONDS",
+            what: "the boot marker after each restart",
+            seconds: s.rebootTimeoutMinutes * 60,
+            times: s.maxReboots,
+        },
+    ],
+    repair: (s) => [{ bound: "REPAIR_TIMEOUT_SECONDS", what: "the rescue agent's result", seconds: s.repairTimeoutMinutes * 60 }],
+    rollback: () => [
+        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: a stop in progress", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: RUNNING after the start", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "the stop", seconds: STOP_SECONDS },
+        { bound: "STOP_TIMEOUT_SECONDS", what: "RUNNING after the start", seconds: STOP_SECONDS },
+    ],
+};
 
 /** What the GCP steps share within one run. */
 export interface GcpStepEnv {
@@ -138,7 +174,7 @@ export function attach(env: GcpStepEnv, ctx: StepContext, scratch: DiskStep, res
 
 export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: AttachStep; rescue: RescueStep } | undefined): RepairStep {
     // Once a repair succeeded it never runs again (its evidence stays in state through teardown).
-    const core = repairCommandSettings(env.settings, ctx);
+    const core = repairCommandSettings(env.settings, ctx, GCP_STEP_WAITS.repair!(env.settings));
     const command = scriptCommand(
         env,
         ctx,
@@ -149,7 +185,7 @@ export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: At
             RESCUE_INSTANCE: attached ? env.rescueOf(attached.rescue).name : "retired",
             DEVICE_NAME: attached ? attached.attach.handle : "br-retired",
         },
-        core.minutes,
+        core.budget,
     );
     return { resource: command, evidence: command.stdout.apply(unpackEvidence) };
 }
@@ -180,8 +216,9 @@ function scriptCommand(
     step: ChainStep,
     script: Parameters<typeof gcpCommandLine>[0],
     environment: Record<string, pulumi.Input<string>>,
-    minutes: number,
+    budget: StepBudget,
 ): local.Command {
+    const timeouts = budgetTimeouts(budget);
     return new local.Command(
         chainStepName(ctx.vm.slug, step),
         {
@@ -192,16 +229,16 @@ function scriptCommand(
                 PROJECT: ctx.vm.fields.project,
                 ZONE: ctx.vm.fields.zone,
                 VM_LABEL: ctx.vm.label,
-                STEP_TIMEOUT_SECONDS: String(minutes * 60),
+                ...timeouts.environment,
                 ...environment,
             },
         },
-        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: { create: `${minutes}m`, update: `${minutes}m` } }),
+        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: timeouts.customTimeouts }),
     );
 }
 
 export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
-    const core = swapCommandSettings(env.settings, ctx);
+    const core = swapCommandSettings(env.settings, ctx, GCP_STEP_WAITS.swap(env.settings));
     const command = scriptCommand(
         env,
         ctx,
@@ -214,14 +251,14 @@ export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapSt
             FIXED_DISK: fixed.diskId,
             BOOT_MARKER: env.config.bootMarker,
         },
-        core.minutes,
+        core.budget,
     );
     const report = swapReport(command.stdout);
     return { resource: command, status: report.status, timings: report.timings };
 }
 
 export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {
-    const core = rebootCommandSettings(env.settings, ctx, options);
+    const core = rebootCommandSettings(env.settings, ctx, options, GCP_STEP_WAITS.reboot(env.settings));
     return rebootStep(
         scriptCommand(
             env,
@@ -229,7 +266,7 @@ export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover
             "reboot",
             "reboot",
             { ...core.environment, ...onInstance(ctx), BOOT_MARKER: env.config.bootMarker },
-            core.minutes,
+            core.budget,
         ),
     );
 }
@@ -263,5 +300,14 @@ function restorePointLabels(point: { id: string; createdAt: string }): Record<st
 }
 
 export function rollback(env: GcpStepEnv, ctx: StepContext): RollbackStep {
-    return rollbackStep(scriptCommand(env, ctx, "rollback", "rollback", { ...onInstance(ctx), ORIGINAL_DISK: ctx.vm.originalDiskId }, 60));
+    return rollbackStep(
+        scriptCommand(
+            env,
+            ctx,
+            "rollback",
+            "rollback",
+            { ...onInstance(ctx), ORIGINAL_DISK: ctx.vm.originalDiskId },
+            stepBudget(GCP_STEP_WAITS.rollback(env.settings)),
+        ),
+    );
 }
