@@ -1,9 +1,11 @@
 import { BuiltCloud } from "../core/contract/cloud-path";
+import { AWS_STEP_WAITS } from "./step-waits";
 import { STRATEGIES } from "../core/contract/remedies";
 import { awsIdentity } from "./identity";
 
 /** What an inventory of aws VMs is validated against: this version's aws path, without its SDK. */
 export const awsBuilt: BuiltCloud = {
+    stepWaits: AWS_STEP_WAITS,
     identity: awsIdentity,
     strategies: STRATEGIES,
     bitlocker: {

@@ -3,19 +3,17 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
-    budgetTimeouts,
     commandOptions,
     rebootCommandSettings,
     rebootStep,
     repairCommandSettings,
     rollbackStep,
-    StepBudget,
-    stepBudget,
-    StepWaits,
     swapCommandSettings,
     swapReport,
     unpackEvidence,
 } from "../core/cloud-steps";
+import { budgetTimeouts, StepBudget, stepBudget } from "../core/step-budget";
+import { AWS_STEP_WAITS } from "./step-waits";
 import { Settings } from "../core/contract/settings";
 import {
     AttachStep,
@@ -44,54 +42,6 @@ export function deviceForSlot(slot: number): string {
     if (slot < 0 || slot >= AWS_MAX_DISKS_PER_RESCUE) throw new Error(`internal: slot ${slot} out of range`);
     return `/dev/sd${DEVICE_LETTERS[slot]}`;
 }
-
-/** Seconds the AWS scripts wait for a stop, or for running after a start (common.sh's STOP_TIMEOUT_SECONDS). */
-const STOP_SECONDS = 600;
-/** Seconds they wait for a volume to detach or attach (common.sh's VOLUME_TIMEOUT_SECONDS). */
-const VOLUME_SECONDS = 600;
-/** Seconds the repair waits for each further part of a long evidence (repair.sh). */
-const EVIDENCE_PART_SECONDS = 600;
-
-/**
- * Every wait each AWS command step's script can make (exclusive branches included): the step's
- * time is their sum plus core's margins (`stepBudget`). test/step-scripts/step-budgets.test.ts
- * reads the scripts and checks these lists cover what it finds.
- */
-export const AWS_STEP_WAITS: StepWaits = {
-    swap: (s) => [
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the stop", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the forced stop, when the stop hung", seconds: STOP_SECONDS },
-        { bound: "VOLUME_TIMEOUT_SECONDS", what: "the detach of the original root volume", seconds: VOLUME_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "a stop in progress (a re-run after a cut-short swap)", seconds: STOP_SECONDS },
-        { bound: "VOLUME_TIMEOUT_SECONDS", what: "the attach of the fixed volume", seconds: VOLUME_SECONDS },
-        { bound: "BOOT_TIMEOUT_SECONDS", what: "the healthy boot", seconds: s.bootTimeoutMinutes * 60 },
-    ],
-    reboot: (s) => [
-        { bound: "STOP_TIMEOUT_SECONDS", what: "a stop in progress before a restart", seconds: STOP_SECONDS, times: s.maxReboots },
-        {
-            bound: "REBOOT_TIMEOUT_SECONDS",
-            what: "a healthy boot after each restart",
-            seconds: s.rebootTimeoutMinutes * 60,
-            times: s.maxReboots,
-        },
-    ],
-    repair: (s) => [
-        { bound: "REPAIR_TIMEOUT_SECONDS", what: "the rescue instance online in Systems Manager", seconds: s.repairTimeoutMinutes * 60 },
-        { bound: "REPAIR_TIMEOUT_SECONDS", what: "the repair command", seconds: s.repairTimeoutMinutes * 60 },
-        // An evidence in parts is over 24,000 characters, already more than a VM's 20 KB of state:
-        // one further part is budgeted, and a longer one may run out of time.
-        { bound: "600 (repair.sh)", what: "a further part of a long evidence", seconds: EVIDENCE_PART_SECONDS },
-    ],
-    rollback: () => [
-        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: a stop in progress", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: running after the start", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the stop", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the forced stop, when the stop hung", seconds: STOP_SECONDS },
-        { bound: "VOLUME_TIMEOUT_SECONDS", what: "the detach of the volume of ours", seconds: VOLUME_SECONDS },
-        { bound: "VOLUME_TIMEOUT_SECONDS", what: "the attach of the original root volume", seconds: VOLUME_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "running after the start", seconds: STOP_SECONDS },
-    ],
-};
 
 /** What the AWS steps share within one run. */
 export interface AwsStepEnv {

@@ -4,20 +4,17 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
-    budgetTimeouts,
     commandOptions,
     evidenceAfterReport,
     rebootCommandSettings,
     rebootStep,
     rollbackStep,
-    StepBudget,
-    stepBudget,
-    StepWait,
-    StepWaits,
     swapCommandSettings,
     swapReport,
     unpackEvidence,
 } from "../core/cloud-steps";
+import { budgetTimeouts, StepBudget, stepBudget } from "../core/step-budget";
+import { AZURE_STEP_WAITS } from "./step-waits";
 import { RuleSet, Settings } from "../core/contract/settings";
 import {
     AttachStep,
@@ -37,48 +34,6 @@ import { AzureRescueVm } from "./rescue";
 import { azureCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
 import { ChainStep, chainStepName } from "../core/contract/chain-steps";
-
-/** Seconds the Azure scripts wait for a power state or an OS-disk change (vm-lib.sh's STOP_TIMEOUT_SECONDS). */
-const STOP_SECONDS = 900;
-/** Seconds the attach waits for the rescue VM to show the disk (attach.sh's ATTACH_TIMEOUT_SECONDS). */
-const ATTACH_SECONDS = 900;
-/** The deadline of a script given no STEP_TIMEOUT_SECONDS (base.sh's default): the attach's wait for its lock ends there. */
-const DEFAULT_DEADLINE_SECONDS = 3600;
-
-/**
- * Every wait each Azure command step's script can make (exclusive branches included): the step's
- * time is their sum plus core's margins (`stepBudget`). The repair is a Run Command resource, whose
- * provider waits itself. test/step-scripts/step-budgets.test.ts reads the scripts and checks these
- * lists cover what it finds.
- */
-export const AZURE_STEP_WAITS: StepWaits & { attach(): readonly StepWait[] } = {
-    swap: (s) => [
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the deallocation", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the VM showing the fixed OS disk", seconds: STOP_SECONDS },
-        { bound: "BOOT_TIMEOUT_SECONDS", what: "running with the VM agent Ready", seconds: s.bootTimeoutMinutes * 60 },
-    ],
-    reboot: (s) => [
-        {
-            bound: "REBOOT_TIMEOUT_SECONDS",
-            what: "the VM agent Ready after each restart",
-            seconds: s.rebootTimeoutMinutes * 60,
-            times: s.maxReboots,
-        },
-    ],
-    rollback: () => [
-        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: a deallocation in progress", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: a stop in progress", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: running after the start", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the deallocation", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the VM showing the original OS disk", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "running after the start", seconds: STOP_SECONDS },
-    ],
-    // The attach passes no STEP_TIMEOUT_SECONDS (a new input would update every attach in state).
-    attach: () => [
-        { bound: "STEP_TIMEOUT_SECONDS (base.sh default)", what: "the rescue VM's attach lock", seconds: DEFAULT_DEADLINE_SECONDS },
-        { bound: "ATTACH_TIMEOUT_SECONDS", what: "the rescue VM showing the disk at its LUN", seconds: ATTACH_SECONDS },
-    ],
-};
 
 /** What the Azure steps share within one run. */
 export interface AzureStepEnv {
@@ -205,7 +160,7 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
         },
         commandOptions(ctx, {
             ignoreChanges: ["create", "update", "interpreter", "logging"],
-            customTimeouts: budgetTimeouts(stepBudget(AZURE_STEP_WAITS.attach())).customTimeouts,
+            customTimeouts: budgetTimeouts(stepBudget(AZURE_STEP_WAITS.attach!(env.settings))).customTimeouts,
         }),
     );
     return { resource: command, handle: pulumi.output(lun) };

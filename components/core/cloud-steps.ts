@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as evidenceLine from "./scripts/evidence";
 import { Settings } from "./contract/settings";
+import { StepWait } from "./contract/step-waits";
+import { StepBudget, stepBudget } from "./step-budget";
 import {
     AttachStep,
     BackupStep,
@@ -112,70 +114,6 @@ export function rollbackStep(command: pulumi.Resource & { stdout: pulumi.Output<
     };
 }
 
-/**
- * One bounded wait a command step's script can make: what bounds it (the script's variable, e.g.
- * `STOP_TIMEOUT_SECONDS`, or the literal's place), what it waits for, and its seconds. A cloud
- * lists every such wait of each of its step scripts (exclusive branches included, so the sum
- * bounds every path); test/step-scripts/step-budgets.test.ts reads the scripts and holds the lists
- * to them.
- */
-export interface StepWait {
-    /** The script variable (or literal) that bounds the wait. */
-    bound: string;
-    /** What the script waits for there. */
-    what: string;
-    /** Seconds the wait may last. */
-    seconds: number;
-    /** How often the script can make it (default 1): once per restart, per evidence part. */
-    times?: number;
-}
-
-/** A cloud's command steps, each as the waits its script can make under the stack's settings. */
-export interface StepWaits {
-    reboot(settings: Settings): readonly StepWait[];
-    /** Absent for a cloud whose repair is not a command step (its provider's resource waits itself). */
-    repair?(settings: Settings): readonly StepWait[];
-    swap(settings: Settings): readonly StepWait[];
-    rollback(settings: Settings): readonly StepWait[];
-}
-
-/** Seconds a step is given beyond its waits for its calls: CLI calls and their retries, node helpers, the watcher's start. */
-export const STEP_CALLS_MARGIN_SECONDS = 600;
-/** Seconds a wait may outlast its bound: its answer is the first observation at or after it (the slowest poll is 45 s). */
-export const WAIT_OVERRUN_SECONDS = 60;
-/** Seconds Pulumi's customTimeout leaves after the script's own deadline, so the script says why it stopped. */
-export const STEP_REPORT_SECONDS = 120;
-
-/** A command step's time: its waits' sum, the script's deadline and Pulumi's customTimeout. */
-export interface StepBudget {
-    /** The sum of the waits (each as often as it can be made). */
-    waitSeconds: number;
-    /** The script's own deadline (STEP_TIMEOUT_SECONDS): the waits, their overrun and the calls' margin. */
-    stepTimeoutSeconds: number;
-    /** Pulumi's customTimeout (create and update), in minutes: the deadline plus the time to report. */
-    minutes: number;
-}
-
-/** The budget of a step whose script can make `waits`: their sum plus the stated margins. */
-export function stepBudget(waits: readonly StepWait[]): StepBudget {
-    const times = (w: StepWait) => w.times ?? 1;
-    const waitSeconds = waits.reduce((sum, w) => sum + w.seconds * times(w), 0);
-    const made = waits.reduce((sum, w) => sum + times(w), 0);
-    const stepTimeoutSeconds = Math.ceil(waitSeconds + made * WAIT_OVERRUN_SECONDS + STEP_CALLS_MARGIN_SECONDS);
-    return { waitSeconds, stepTimeoutSeconds, minutes: Math.ceil((stepTimeoutSeconds + STEP_REPORT_SECONDS) / 60) };
-}
-
-/** What a budget sets on its command: the script's deadline (environment) and Pulumi's customTimeouts. */
-export function budgetTimeouts(budget: StepBudget): {
-    environment: { STEP_TIMEOUT_SECONDS: string };
-    customTimeouts: { create: string; update: string };
-} {
-    return {
-        environment: { STEP_TIMEOUT_SECONDS: String(budget.stepTimeoutSeconds) },
-        customTimeouts: { create: `${budget.minutes}m`, update: `${budget.minutes}m` },
-    };
-}
-
 /** What core gives a command step: environment variables, and the time it may take. */
 export interface CommandSettings {
     environment: Record<string, pulumi.Input<string>>;
@@ -184,24 +122,6 @@ export interface CommandSettings {
     /** Pulumi's customTimeout in minutes (`budget.minutes`). */
     minutes: number;
 }
-
-/**
- * The settings' own waits of each command step (a boot, a repair, each restart's boot signal): a
- * lower bound of any cloud's, for a caller that knows no cloud. A cloud passes all of its own.
- */
-const SETTINGS_WAITS: StepWaits = {
-    reboot: (s) => [
-        {
-            bound: "REBOOT_TIMEOUT_SECONDS",
-            what: "a boot signal after each restart",
-            seconds: s.rebootTimeoutMinutes * 60,
-            times: s.maxReboots,
-        },
-    ],
-    repair: (s) => [{ bound: "REPAIR_TIMEOUT_SECONDS", what: "the repair", seconds: s.repairTimeoutMinutes * 60 }],
-    swap: (s) => [{ bound: "BOOT_TIMEOUT_SECONDS", what: "the boot on the new disk", seconds: s.bootTimeoutMinutes * 60 }],
-    rollback: () => [],
-};
 
 function commandSettings(environment: Record<string, pulumi.Input<string>>, waits: readonly StepWait[]): CommandSettings {
     const budget = stepBudget(waits);
@@ -216,7 +136,7 @@ export function rebootCommandSettings(
     settings: Settings,
     ctx: StepContext,
     options: { mustRecover: boolean },
-    waits: readonly StepWait[] = SETTINGS_WAITS.reboot(settings),
+    waits: readonly StepWait[],
 ): CommandSettings {
     const { maxReboots, rebootTimeoutMinutes } = settings;
     return commandSettings(
@@ -231,11 +151,7 @@ export function rebootCommandSettings(
 }
 
 /** Every command-driven repair: its time limit, the reboot step's outcome, and whether this is teardown; its time from `waits`. */
-export function repairCommandSettings(
-    settings: Settings,
-    ctx: StepContext,
-    waits: readonly StepWait[] = SETTINGS_WAITS.repair!(settings),
-): CommandSettings {
+export function repairCommandSettings(settings: Settings, ctx: StepContext, waits: readonly StepWait[]): CommandSettings {
     return commandSettings(
         {
             REPAIR_TIMEOUT_SECONDS: String(settings.repairTimeoutMinutes * 60),
@@ -256,11 +172,7 @@ function teardownFlag(ctx: StepContext): Record<string, string> {
 }
 
 /** Every cloud's swap command: the boot timeout, and the reboot step's outcome when one came first; its time from `waits`. */
-export function swapCommandSettings(
-    settings: Settings,
-    ctx: StepContext,
-    waits: readonly StepWait[] = SETTINGS_WAITS.swap(settings),
-): CommandSettings {
+export function swapCommandSettings(settings: Settings, ctx: StepContext, waits: readonly StepWait[]): CommandSettings {
     return commandSettings(
         {
             BOOT_TIMEOUT_SECONDS: String(settings.bootTimeoutMinutes * 60),

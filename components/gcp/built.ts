@@ -1,9 +1,11 @@
 import { BuiltCloud } from "../core/contract/cloud-path";
+import { GCP_STEP_WAITS } from "./step-waits";
 import { STRATEGIES } from "../core/contract/remedies";
 import { gcpIdentity } from "./identity";
 
 /** What an inventory of gcp VMs is validated against: this version's gcp path, without its SDK. */
 export const gcpBuilt: BuiltCloud = {
+    stepWaits: GCP_STEP_WAITS,
     identity: gcpIdentity,
     strategies: STRATEGIES,
     bitlocker: {

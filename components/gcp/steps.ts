@@ -3,19 +3,17 @@ import * as local from "@pulumi/command/local";
 import * as pulumi from "@pulumi/pulumi";
 import { instantMark } from "../core/restore-point";
 import {
-    budgetTimeouts,
     commandOptions,
     rebootCommandSettings,
     rebootStep,
     repairCommandSettings,
     rollbackStep,
-    StepBudget,
-    stepBudget,
-    StepWaits,
     swapCommandSettings,
     swapReport,
     unpackEvidence,
 } from "../core/cloud-steps";
+import { budgetTimeouts, StepBudget, stepBudget } from "../core/step-budget";
+import { GCP_STEP_WAITS } from "./step-waits";
 import { kebab, shortHash } from "../core/contract/identity";
 import { Settings } from "../core/contract/settings";
 import {
@@ -35,38 +33,6 @@ import { GcpRescueInstance } from "./rescue";
 import { gcpCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
 import { ChainStep, chainStepName } from "../core/contract/chain-steps";
-
-/** Seconds the GCP scripts wait for TERMINATED after a stop, or RUNNING after a start (common.sh's STOP_TIMEOUT_SECONDS). */
-const STOP_SECONDS = 600;
-
-/**
- * Every wait each GCP command step's script can make (exclusive branches included): the step's
- * time is their sum plus core's margins (`stepBudget`). test/step-scripts/step-budgets.test.ts
- * reads the scripts and checks these lists cover what it finds.
- */
-export const GCP_STEP_WAITS: StepWaits = {
-    swap: (s) => [
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the stop", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "a stop in progress (a re-run after a cut-short swap)", seconds: STOP_SECONDS },
-        { bound: "BOOT_TIMEOUT_SECONDS", what: "the boot marker on serial port 1", seconds: s.bootTimeoutMinutes * 60 },
-    ],
-    reboot: (s) => [
-        { bound: "STOP_TIMEOUT_SECONDS", what: "a stop in progress before a restart", seconds: STOP_SECONDS, times: s.maxReboots },
-        {
-            bound: "REBOOT_TIMEOUT_SECONDS",
-            what: "the boot marker after each restart",
-            seconds: s.rebootTimeoutMinutes * 60,
-            times: s.maxReboots,
-        },
-    ],
-    repair: (s) => [{ bound: "REPAIR_TIMEOUT_SECONDS", what: "the rescue agent's result", seconds: s.repairTimeoutMinutes * 60 }],
-    rollback: () => [
-        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: a stop in progress", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "on the original already: RUNNING after the start", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "the stop", seconds: STOP_SECONDS },
-        { bound: "STOP_TIMEOUT_SECONDS", what: "RUNNING after the start", seconds: STOP_SECONDS },
-    ],
-};
 
 /** What the GCP steps share within one run. */
 export interface GcpStepEnv {

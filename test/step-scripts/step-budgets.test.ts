@@ -14,10 +14,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsScript } from "../../components/aws/scripts";
 import { azureScript } from "../../components/azure/scripts";
 import { gcpScript } from "../../components/gcp/scripts";
+import { awsBuilt } from "../../components/aws/built";
+import { azureBuilt } from "../../components/azure/built";
+import { gcpBuilt } from "../../components/gcp/built";
 import * as awsSteps from "../../components/aws/steps";
 import * as azureSteps from "../../components/azure/steps";
 import * as gcpSteps from "../../components/gcp/steps";
-import { stepBudget, StepWait } from "../../components/core/cloud-steps";
+import { StepWait } from "../../components/core/contract/step-waits";
+import { stepBudget } from "../../components/core/step-budget";
 import { Settings } from "../../components/core/contract/settings";
 import { StepContext } from "../../components/core/contract/cloud-path";
 import { ChainStep, chainStepName } from "../../components/core/contract/chain-steps";
@@ -405,11 +409,10 @@ function declareSteps(
 
     // The steps that are commands; the other scripts (restore points, keys, Azure's detach, the
     // attach's delete) run as the program's own child processes or wait for nothing.
-    const waitsOf = (m: object, name: string) =>
-        (m as Record<string, unknown>)[name] as Record<string, (s: Settings) => readonly StepWait[]> | undefined;
-    const awsWaits = waitsOf(awsSteps, "AWS_STEP_WAITS");
-    const azureWaits = waitsOf(azureSteps, "AZURE_STEP_WAITS");
-    const gcpWaits = waitsOf(gcpSteps, "GCP_STEP_WAITS");
+    // Each cloud's declared waits, as its inventory-level description carries them (registry/inventory.ts).
+    const awsWaits = awsBuilt.stepWaits as unknown as Record<string, (s: Settings) => readonly StepWait[]>;
+    const azureWaits = azureBuilt.stepWaits as unknown as Record<string, (s: Settings) => readonly StepWait[]>;
+    const gcpWaits = gcpBuilt.stepWaits as unknown as Record<string, (s: Settings) => readonly StepWait[]>;
     const declared = (w: Record<string, (s: Settings) => readonly StepWait[]> | undefined, step: string) =>
         w?.[step] ? w[step](settings) : [];
     return [

@@ -1,3 +1,4 @@
+import { StepWaits } from "./step-waits";
 import type * as pulumi from "@pulumi/pulumi";
 import { CloudIdentity, Placement } from "./identity";
 import { Strategy } from "./remedies";
@@ -252,6 +253,8 @@ export interface BuiltCloud {
     strategies: readonly Strategy[];
     /** Where this path's repairs may take BitLocker keys from. */
     bitlocker: BitLockerKeySources;
+    /** Every bounded wait each of its command steps' scripts can make: each step's time comes from them. */
+    stepWaits: StepWaits;
 }
 
 /** A cloud's recovery path: what core needs to validate, plan and drive it. */

@@ -1,3 +1,4 @@
+import { StepWaits } from "../../core/contract/step-waits";
 import * as pulumi from "@pulumi/pulumi";
 import * as pulumiRuntimeSettings from "@pulumi/pulumi/runtime/settings";
 import { CloudIdentity } from "../../core/contract/identity";
@@ -33,6 +34,8 @@ export interface OfflineRun {
     outputs: ProgramOutputs;
     /** The stack's validated settings. */
     settings: Settings;
+    /** The command steps' waits of each cloud the inventory uses (each step's time comes from them). */
+    stepWaits: readonly StepWaits[];
     /** The plan and records. */
     result: RecoveryResult;
     /** Number of resources registered (components included). */
@@ -136,5 +139,7 @@ export async function runOffline(args: OfflineRunArgs): Promise<OfflineRun> {
     const tree = capture.tree();
     const countsByType: Record<string, number> = {};
     for (const r of tree) countsByType[r.type] = (countsByType[r.type] ?? 0) + 1;
-    return { outputs: { plan, vms }, result, settings, resourceCount: tree.length, countsByType, resources, tree, placeholders };
+    const clouds = new Set(result.plan.vms.map((v) => v.cloud));
+    const stepWaits = args.paths.filter((p) => clouds.has(p.identity.cloud)).map((p) => p.stepWaits);
+    return { outputs: { plan, vms }, result, settings, stepWaits, resourceCount: tree.length, countsByType, resources, tree, placeholders };
 }

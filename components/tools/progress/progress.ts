@@ -50,7 +50,7 @@ export function watchPlanOf(run: OfflineRun): WatchPlan {
     return {
         vms: run.result.plan.vms.map((v) => ({ label: v.label, cloud: v.cloud, wave: v.wave, resourceName: v.slug })),
         resources: run.tree.map((r) => r.name),
-        quietSeconds: defaultQuietSeconds(run.settings),
+        quietSeconds: defaultQuietSeconds(run.settings, run.stepWaits),
     };
 }
 
