@@ -130,7 +130,11 @@ export function sandboxEnv(layout: SandboxLayout, stack: string, from: NodeJS.Pr
         AWS_EC2_METADATA_DISABLED: "true",
         AZURE_CONFIG_DIR: path.join(nowhere, "azure"),
         CLOUDSDK_CONFIG: path.join(nowhere, "gcloud"),
+        // Instance metadata nowhere: gcloud would otherwise take a GCE host's service account.
+        CLOUDSDK_CORE_CHECK_GCE_METADATA: "false",
         GCE_METADATA_HOST: "127.0.0.1:9",
+        GCE_METADATA_ROOT: "127.0.0.1:9",
+        GCE_METADATA_IP: "127.0.0.1:9",
         // A bash whose SHLVL is below 2 and whose stdin is a socket (or with SSH_CLIENT set)
         // takes itself for an ssh session and reads ~/.bashrc, whose PATH would put the user's
         // real cloud CLIs before the stand-ins. Every step's bash starts at level 2 or more.
@@ -221,8 +225,15 @@ function stateSizeOf(binary: string, env: NodeJS.ProcessEnv, layout: SandboxLayo
         return 1;
     }
     const resources = (JSON.parse(exported) as { deployment: { resources?: ExportedResource[] } }).deployment.resources ?? [];
-    const vms = JSON.parse(outputs) as Record<string, VmRecordForSize> | null;
-    if (!vms || Object.keys(vms).length === 0) {
+    const vms = JSON.parse(outputs) as unknown;
+    const isRecords = (v: unknown): v is Record<string, VmRecordForSize> =>
+        !!v &&
+        typeof v === "object" &&
+        !Array.isArray(v) &&
+        Object.values(v).every(
+            (r) => !!r && typeof (r as VmRecordForSize).cloud === "string" && typeof (r as VmRecordForSize).strategy === "string",
+        );
+    if (!isRecords(vms) || Object.keys(vms).length === 0) {
         process.stderr.write(`sandbox: stack ${stack} has no VMs in its state yet (run up first); not measured\n`);
         return 1;
     }
@@ -260,6 +271,12 @@ async function main(given: readonly string[]): Promise<number> {
         return args.length === 0 ? 2 : 0;
     }
     const stack = stackOf(args);
+    if (args[0] === "state-size") {
+        // Reads a stack's state as it is: no world seeded, no stack created.
+        writeProject(layout, stack);
+        const binary = pulumiBinary();
+        return binary ? stateSizeOf(binary, sandboxEnv(layout, stack), layout, args.slice(1)) : 1;
+    }
     // The stack's inventory first: bad input is refused before anything is built or written.
     const vms = stackInventory(layout, stack);
     writeProject(layout, stack);
@@ -280,7 +297,6 @@ async function main(given: readonly string[]): Promise<number> {
               stdio: ["ignore", "ignore", "inherit"],
           });
     if (selected.status !== 0) return 1;
-    if (args[0] === "state-size") return stateSizeOf(binary, env, layout, args.slice(1));
     const command = args[0];
     if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) return runPulumi(binary, args, env, layout.project);
     const providers = await startProviders(cloudsOf(vms), env, layout.providerLog(stack));

@@ -33,9 +33,14 @@ describe("sandbox: the stand-in command provider", () => {
         const home = fs.mkdtempSync(path.join(os.tmpdir(), "cmd-home-"));
         fs.mkdirSync(path.join(home, "real-bin"));
         fs.writeFileSync(path.join(home, ".bashrc"), `export PATH="${home}/real-bin:$PATH"\n`);
-        const saved = { HOME: process.env.HOME, SHLVL: process.env.SHLVL };
+        const saved = {
+            HOME: process.env.HOME,
+            SHLVL: process.env.SHLVL,
+            SSH_CLIENT: process.env.SSH_CLIENT,
+            SSH2_CLIENT: process.env.SSH2_CLIENT,
+        };
         process.env.HOME = home;
-        delete process.env.SHLVL;
+        for (const k of ["SHLVL", "SSH_CLIENT", "SSH2_CLIENT"]) delete process.env[k];
         try {
             const made = await provider.create!(URN, { create: 'exec /bin/bash -c \'printf "%s" "$PATH"\'' });
             assert.ok(!String(made.outs.stdout).includes(`${home}/real-bin`), `PATH came from ~/.bashrc: ${String(made.outs.stdout)}`);

@@ -14,12 +14,16 @@ const PASSWORD = "123456-234567-345678-456789-567890-678901-789012-890123";
 describe("sandbox: a mandatory policy violation stops the update, with the real engine", function () {
     this.timeout(20 * 60 * 1000);
     const sandbox = new SandboxSession();
-    // Inventories are read from inside the project only (settings.ts); this folder is git-ignored.
-    const stacks = fs.mkdtempSync(path.join(ROOT, ".sandbox", "policy-stacks-"));
-    const env = { SANDBOX_STACKS: stacks };
-    after(() => fs.rmSync(stacks, { recursive: true, force: true }));
+    // Inventories are read from inside the project only (settings.ts); this folder is git-ignored
+    // (and absent from a fresh clone until a sandbox run makes it).
+    let stacks = "";
+    let env: Record<string, string> = {};
+    after(() => stacks && fs.rmSync(stacks, { recursive: true, force: true }));
 
     before(() => {
+        fs.mkdirSync(path.join(ROOT, ".sandbox"), { recursive: true });
+        stacks = fs.mkdtempSync(path.join(ROOT, ".sandbox", "policy-stacks-"));
+        env = { SANDBOX_STACKS: stacks };
         fs.writeFileSync(
             path.join(stacks, "leak.yaml"),
             [

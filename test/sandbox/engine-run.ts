@@ -26,7 +26,8 @@ export class SandboxSession {
             ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args],
             {
                 cwd: ROOT,
-                env: { ...process.env, SANDBOX_DIR: this.dir, TS_NODE_TRANSPILE_ONLY: "true", ...env },
+                // INIT_CWD: file flags (--policy-pack policy) are read from the project, wherever `npm test` was typed.
+                env: { ...process.env, SANDBOX_DIR: this.dir, TS_NODE_TRANSPILE_ONLY: "true", INIT_CWD: ROOT, ...env },
                 encoding: "utf8",
                 maxBuffer: 256 * 1024 * 1024,
             },

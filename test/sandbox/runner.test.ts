@@ -59,6 +59,10 @@ describe("sandbox: the runner", () => {
         }
         assert.equal(env.AWS_EC2_METADATA_DISABLED, "true");
         assert.ok(Number(env.SHLVL) >= 1, "no step's bash takes itself for an ssh session (which reads ~/.bashrc)");
+        // gcloud reads no GCE_METADATA_HOST: it asks GCE_METADATA_ROOT, unless metadata checks are off.
+        assert.equal(env.CLOUDSDK_CORE_CHECK_GCE_METADATA, "false");
+        assert.equal(env.GCE_METADATA_ROOT, "127.0.0.1:9");
+        assert.equal(env.GCE_METADATA_IP, "127.0.0.1:9");
         assert.match(env.PATH!, /sandbox\/cli\/aws:.*sandbox\/cli\/azure:.*sandbox\/cli\/gcp:.*:\/usr\/bin$/, "the stand-ins come first");
         assert.equal(env.FAKE_AWS_STATE, layout.worldFile("dev", "aws"));
     });
@@ -141,6 +145,7 @@ describe("sandbox: the runner", () => {
     it("refuses a stack whose inventory is invalid with exit 2, naming the file, entry and field, before anything is built or written", () => {
         const project = path.join(__dirname, "..", "..");
         // Inventories are read from inside the project only (as the program reads them); this folder is git-ignored.
+        fs.mkdirSync(path.join(project, ".sandbox"), { recursive: true });
         const stacks = fs.mkdtempSync(path.join(project, ".sandbox", "runner-stacks-"));
         try {
             const root = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-"));

@@ -28,6 +28,12 @@ describe("sandbox: the state's weight per VM", () => {
             outputs: { userData: "y".repeat(900) },
         },
         { urn: urn("command:local:Command", "wave-1-gate"), type: "command:local:Command" },
+        // The stack's `vms` output: each record is its VM's.
+        {
+            urn: "urn:pulumi:dev::bootloop-rescue::pulumi:pulumi:Stack::bootloop-rescue-dev",
+            type: "pulumi:pulumi:Stack",
+            outputs: { vms: { "us-east-1/i-0123456789abcdef0": { status: "recovered", evidence: "e".repeat(300) } } },
+        },
         // A component named like a step is not the step.
         { urn: urn("bootloop-rescue:core:Zone", `${a}-repair`), type: "bootloop-rescue:core:Zone" },
     ];
@@ -38,19 +44,24 @@ describe("sandbox: the state's weight per VM", () => {
         const total = resources.reduce((n, r) => n + bytes(r), 0);
         assert.equal(size.totalBytes, total);
         assert.equal(size.vms, 3);
-        assert.equal(size.resources, 7);
-        assert.equal(size.sharedBytes, bytes(resources[4]) + bytes(resources[5]) + bytes(resources[6]));
+        assert.equal(size.resources, 8);
+        const key = "us-east-1/i-0123456789abcdef0";
+        const record = bytes({ status: "recovered", evidence: "e".repeat(300) }) + Buffer.byteLength(JSON.stringify(key)) + 2;
+        assert.equal(size.sharedBytes, bytes(resources[4]) + bytes(resources[5]) + bytes(resources[6]) - record + bytes(resources[7]));
         assert.equal(size.unmatchedBytes, 0);
         assert.deepEqual(size.groups, [
             {
                 cloud: "aws",
                 strategy: "repair",
                 vms: 2,
-                bytesPerVm: Math.round((bytes(resources[0]) + bytes(resources[1]) + bytes(resources[2])) / 2),
+                bytesPerVm: Math.round((bytes(resources[0]) + bytes(resources[1]) + bytes(resources[2]) + record) / 2),
             },
             { cloud: "gcp", strategy: "reboot", vms: 1, bytesPerVm: bytes(resources[3]) },
         ]);
         assert.equal(size.totalPerVm, Math.round(total / 3));
+        // Each group's average is rounded: at most half a byte per VM off.
+        const summed = size.sharedBytes + size.groups.reduce((n, g) => n + g.vms * g.bytesPerVm, 0);
+        assert.ok(Math.abs(summed - total) <= size.groups.reduce((n, g) => n + g.vms / 2, 0), "chains, records and shared make the whole");
     });
 
     it("counts a chain of no VM in the output apart, and says whether the total is within the bound", () => {
@@ -58,7 +69,7 @@ describe("sandbox: the state's weight per VM", () => {
         const size = stateSize([...resources, stray], vms);
         assert.equal(size.unmatchedBytes, bytes(stray));
         const text = renderStateSize(size);
-        assert.match(text, /^3 VMs, 8 resources, [\d.]+ KB of state \(compact JSON\): [\d.]+ KB per VM \(bound 20\.0 KB: within\)/);
+        assert.match(text, /^3 VMs, 9 resources, [\d.]+ KiB of state \(compact JSON\): [\d.]+ KiB per VM \(bound 20\.0 KiB: within\)/);
         assert.match(text, /aws +repair +2 VMs/);
         assert.match(text, /chain resources of no VM in the output/);
         const heavy = stateSize([{ urn: urn("x:y:Z", "shared"), type: "x:y:Z", blob: "z".repeat(70000) }], vms);
