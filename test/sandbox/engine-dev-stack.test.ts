@@ -52,7 +52,10 @@ describe("sandbox: the dev stack with the real engine", function () {
             11,
         );
         const chains = size.groups.reduce((n, g) => n + g.vms * g.bytesPerVm, 0);
-        assert.ok(Math.abs(size.totalBytes - size.sharedBytes - chains) <= size.groups.length, "chains and shared make the whole");
+        assert.ok(
+            Math.abs(size.totalBytes - size.sharedBytes - chains) <= size.groups.reduce((n, g) => n + g.vms / 2, 0),
+            "chains and shared make the whole",
+        );
         for (const g of size.groups) assert.ok(g.bytesPerVm > 1000, `${g.cloud} ${g.strategy}: ${g.bytesPerVm} bytes`);
     });
 
@@ -74,21 +77,53 @@ describe("sandbox: the dev stack with the real engine", function () {
         sandbox.ok(["refresh", ...STACK, "--yes", "--non-interactive", "--expect-no-changes"]);
     });
 
-    it("destroy removes the rescue machinery and leaves every backup, original and fixed disk in the world", () => {
+    it("teardown (up with teardown=true) removes the rescue VMs and every scratch disk, and keeps every backup, original and fixed disk and every VM's record", () => {
         assert.ok(Object.keys(vms).length > 0, "the up before recorded its VMs");
-        // What destroy must remove: every resource of the state that the world holds and the program does not keep.
+        const state = JSON.parse(sandbox.ok(["stack", "export", ...STACK]).stdout) as {
+            deployment: { resources: { urn: string; id?: string; type: string }[] };
+        };
+        const before = worldIds(sandbox.world("dev"));
+        const inBefore = (r: { id?: string }) => !!r.id && inWorld(before, r.id);
+        const rescueVms = state.deployment.resources.filter(
+            (r) =>
+                inBefore(r) &&
+                /^(aws:ec2\/instance:Instance|azure-native:compute:VirtualMachine|gcp:compute\/instance:Instance)$/.test(r.type),
+        );
+        const scratch = state.deployment.resources.filter((r) => inBefore(r) && r.urn.endsWith("-scratch"));
+        assert.ok(rescueVms.length >= 3, `a rescue VM per cloud at least: ${rescueVms.length}`);
+        assert.ok(scratch.length >= 3, `scratch disks on every cloud: ${scratch.length}`);
+        sandbox.ok(["up", ...STACK, "--yes", "--non-interactive", "--skip-preview", "--config", "bootloop-rescue:teardown=true"]);
+        const ids = worldIds(sandbox.world("dev"));
+        for (const r of [...rescueVms, ...scratch])
+            assert.ok(!inWorld(ids, r.id!), `${r.type} ${r.id} is still in the world after teardown`);
+        for (const [key, vm] of Object.entries(vms))
+            for (const id of [vm.backupId, vm.originalDiskId, vm.fixedDiskId].filter((x): x is string => !!x))
+                assert.ok(inWorld(ids, id), `${key}: ${id} went with teardown`);
+        const after = JSON.parse(sandbox.ok(["stack", "output", "vms", "--json", ...STACK]).stdout) as Record<string, VmOutput>;
+        assert.deepEqual(
+            Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v.status])),
+            Object.fromEntries(Object.entries(vms).map(([k, v]) => [k, v.status])),
+            "every VM's record stays",
+        );
+    });
+
+    it("destroy after teardown deletes nothing more in the world, leaves the stack empty, and keeps every backup, original and fixed disk", () => {
+        assert.ok(Object.keys(vms).length > 0, "the up before recorded its VMs");
+        // What destroy would remove from the world: every resource of the state that the world holds and the program does not keep.
         const state = JSON.parse(sandbox.ok(["stack", "export", ...STACK]).stdout) as {
             deployment: { resources: { id?: string; type: string; retainOnDelete?: boolean }[] };
         };
         const before = worldIds(sandbox.world("dev"));
         const removable = state.deployment.resources.filter((r) => r.id && !r.retainOnDelete && inWorld(before, r.id));
-        assert.ok(
-            removable.some((r) => /Instance|VirtualMachine$/.test(r.type)),
-            "the rescue VMs are among them",
+        assert.deepEqual(
+            removable.map((r) => `${r.type} ${r.id}`),
+            [],
+            "teardown removed all of the rescue machinery already",
         );
         sandbox.ok(["destroy", ...STACK, "--yes", "--non-interactive"]);
+        const after = JSON.parse(sandbox.ok(["stack", "export", ...STACK]).stdout) as { deployment: { resources?: unknown[] } };
+        assert.deepEqual(after.deployment.resources ?? [], [], "the stack is empty");
         const ids = worldIds(sandbox.world("dev"));
-        for (const r of removable) assert.ok(!inWorld(ids, r.id!), `${r.type} ${r.id} is still in the world after destroy`);
         for (const [key, vm] of Object.entries(vms))
             for (const id of [vm.backupId, vm.originalDiskId, vm.fixedDiskId].filter((x): x is string => !!x))
                 assert.ok(inWorld(ids, id), `${key}: ${id} went with destroy`);
