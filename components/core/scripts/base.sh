@@ -23,7 +23,7 @@ trap 'rm -f "$errfile"' EXIT
 
 # The step's own deadline (epoch seconds): retries of throttled or busy calls stop there.
 STEP_TIMEOUT_SECONDS=${STEP_TIMEOUT_SECONDS:-3600}
-[[ $STEP_TIMEOUT_SECONDS =~ ^[0-9]{1,6}$ ]] || fail "STEP_TIMEOUT_SECONDS has an unexpected value; refusing to run"
+[[ $STEP_TIMEOUT_SECONDS =~ ^[0-9]{1,8}$ ]] || fail "STEP_TIMEOUT_SECONDS has an unexpected value; refusing to run"
 STEP_DEADLINE=$((${EPOCHSECONDS:-$(date +%s)} + STEP_TIMEOUT_SECONDS))
 
 # ---------------------------------------------------------------------------------------------
