@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { SandboxSession, inWorld, worldIds } from "./engine-run";
+import { SUITE_ENV, SandboxSession, inWorld, worldIds } from "./engine-run";
 
 // An update interrupted twice through the REAL engine: with a SIGKILL of the engine in the middle
 // of the canary's swap (the step cut off mid-way, a lock and a pending operation left behind), and
@@ -53,7 +53,7 @@ async function interruptedUp(
     const runner = spawn(
         process.execPath,
         ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "up", "--stack", "dev", "--yes", "--skip-preview", "--non-interactive"],
-        { cwd: ROOT, env: { ...process.env, SANDBOX_DIR: dir, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+        { cwd: ROOT, env: { ...process.env, ...SUITE_ENV, SANDBOX_DIR: dir, INIT_CWD: ROOT }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
     let sent = false;
