@@ -11,11 +11,13 @@ const PULUMI_TEXT =
  * sends them and each optional: the input is parsed JSON that only `isEngineEvent` vetted.
  */
 export interface EngineEventFields {
+    /** When the engine sent it (Unix seconds). */
+    timestamp?: number;
     summaryEvent?: { durationSeconds?: unknown };
     cancelEvent?: unknown;
-    resourcePreEvent?: { metadata?: { urn?: string }; planning?: boolean };
-    resOutputsEvent?: { metadata?: { urn?: string }; planning?: boolean };
-    resOpFailedEvent?: { metadata?: { urn?: string } };
+    resourcePreEvent?: { metadata?: { urn?: string; op?: string }; planning?: boolean };
+    resOutputsEvent?: { metadata?: { urn?: string; op?: string }; planning?: boolean };
+    resOpFailedEvent?: { metadata?: { urn?: string; op?: string } };
     diagnosticEvent?: { urn?: string; severity?: string; message?: string };
     policyEvent?: PolicyEventFields;
 }

@@ -34,6 +34,23 @@ export interface WatchedVm {
     wave: number;
     /** The stem of its resources' names. */
     resourceName: string;
+    /** Its canonical key (`us-east-1/i-…`), as the stack's records and `npm run evidence --vm` name it. */
+    key?: string;
+    /** The strategy its chain runs (repair, reboot, restore, …). */
+    strategy?: string;
+}
+
+/** One zone's rescue VMs, as the plan places them (the rescue fleet). */
+export interface WatchedPool {
+    cloud: string;
+    /** Account, subscription or project. */
+    scope: string;
+    region: string;
+    zone: string;
+    /** Disks one rescue VM holds at most. */
+    capacity: number;
+    /** Its rescue VMs: resource name and the labels of the VMs whose disks each repairs. */
+    members: { name: string; vms: string[] }[];
 }
 
 /** The VMs to follow and the resources declared for them (names, as the offline plan lists them). */
@@ -43,15 +60,56 @@ export interface WatchPlan {
     resources: string[];
     /** How long the events may stay quiet before the update counts as gone (seconds; see quiet.ts). */
     quietSeconds?: number;
+    /** The rescue VMs per zone (the status page's rescue fleet); absent when not known. */
+    rescuePools?: WatchedPool[];
 }
 
 /** The watch's view of a stack's offline plan. */
 export function watchPlanOf(run: OfflineRun): WatchPlan {
+    const plan = run.result.plan;
+    const labelOf = new Map(plan.vms.map((v) => [v.key, v.label]));
     return {
-        vms: run.result.plan.vms.map((v) => ({ label: v.label, cloud: v.cloud, wave: v.wave, resourceName: v.slug })),
+        vms: plan.vms.map((v) => ({
+            label: v.label,
+            cloud: v.cloud,
+            wave: v.wave,
+            resourceName: v.slug,
+            key: v.key,
+            strategy: v.strategy,
+        })),
         resources: run.tree.map((r) => r.name),
         quietSeconds: defaultQuietSeconds(run.settings, run.stepWaits),
+        rescuePools: plan.rescuePools.map((p) => ({
+            cloud: p.cloud,
+            scope: p.placement.scope,
+            region: p.placement.region,
+            zone: p.placement.zone,
+            capacity: p.capacity,
+            members: p.members.map((m) => ({ name: m.name, vms: m.vms.map((k) => labelOf.get(k) ?? k) })),
+        })),
     };
+}
+
+/** When one step of a VM's chain ran, in the engine's event timestamps (Unix seconds). */
+export interface StepTime {
+    step: ChainStep;
+    /** The engine started it (its resourcePreEvent); absent when only its end was seen. */
+    start?: number;
+    /** The engine finished it (its resOutputsEvent), or reported it failed. */
+    end?: number;
+    /** The step failed. */
+    failed?: boolean;
+}
+
+/** A VM's place and its steps' times, as the status page draws them. */
+export interface VmTimeline {
+    vm: WatchedVm;
+    phase: Phase;
+    /** Its steps in the order the engine started them. */
+    steps: StepTime[];
+    /** The step that failed and why, when it failed. */
+    failedStep?: string;
+    reason?: string;
 }
 
 interface VmState {
@@ -61,6 +119,8 @@ interface VmState {
     last?: ChainStep;
     reason?: string;
     failedStep?: string;
+    /** Its steps' times, in the order they started. */
+    steps: StepTime[];
 }
 
 /** What changed with one event, for the caller to report. */
@@ -131,7 +191,7 @@ export class FleetProgress {
     constructor(plan: WatchPlan) {
         const byStem = new Map<string, VmState>();
         this.states = plan.vms.map((vm) => {
-            const state: VmState = { vm, phase: "waiting" };
+            const state: VmState = { vm, phase: "waiting", steps: [] };
             byStem.set(vm.resourceName, state);
             return state;
         });
@@ -188,6 +248,7 @@ export class FleetProgress {
         if (!hit)
             return urn.includes("::pulumi:pulumi:Stack::") && e.resOpFailedEvent ? this.wholeUpdateFailed() : this.other(shownName(urn), e);
         const { state, step } = hit;
+        this.time(state, step, e);
         if (e.resourcePreEvent && !e.resourcePreEvent.planning) return this.enter(state, step);
         if (e.resOutputsEvent && !e.resOutputsEvent.planning) {
             if (step === state.last && state.phase !== "failed") return this.settle(state, "verified");
@@ -205,6 +266,23 @@ export class FleetProgress {
             return this.fail(state, step);
         }
         return [];
+    }
+
+    /** Notes when a VM's step started, ended or failed (the event's timestamp, when it has one). */
+    private time(state: VmState, step: ChainStep, e: EngineEventFields): void {
+        const at = typeof e.timestamp === "number" && Number.isFinite(e.timestamp) ? e.timestamp : undefined;
+        const started = e.resourcePreEvent && !e.resourcePreEvent.planning;
+        const ended = e.resOutputsEvent && !e.resOutputsEvent.planning;
+        const failed = e.resOpFailedEvent || e.diagnosticEvent?.severity === "error";
+        if (!started && !ended && !failed) return;
+        let t = state.steps.find((s) => s.step === step);
+        if (!t) state.steps.push((t = { step }));
+        if (started && t.start === undefined) t.start = at;
+        if (ended && t.end === undefined) t.end = at;
+        if (failed) {
+            t.failed = true;
+            if (t.end === undefined) t.end = at;
+        }
     }
 
     /**
@@ -293,6 +371,17 @@ export class FleetProgress {
     /** Failed VMs with their reasons, in wave order. */
     failures(): { vm: WatchedVm; step?: string; reason?: string }[] {
         return this.states.filter((s) => s.phase === "failed").map((s) => ({ vm: s.vm, step: s.failedStep, reason: s.reason }));
+    }
+
+    /** Every VM of the plan with its phase and its steps' times, in plan order. */
+    timelines(): VmTimeline[] {
+        return this.states.map((s) => ({
+            vm: s.vm,
+            phase: s.phase,
+            steps: s.steps.map((t) => ({ ...t })),
+            failedStep: s.failedStep,
+            reason: s.reason,
+        }));
     }
 
     /** Resources outside the chains that failed, with their reasons. */
