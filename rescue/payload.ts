@@ -2,12 +2,22 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
+import { engineZipapp } from "./zipapp";
 
 /** Where the tools live on a rescue VM. */
 export const RESCUE_LIB = "/usr/local/lib/bootloop-rescue";
 
-/** The files every rescue VM needs, whatever the cloud. */
+/** The files every rescue VM needs, whatever the cloud (repair-disk is built: see {@link toolContent}). */
 const TOOLS = ["repair-disk", "find-disk", "fetch-key", "on-rescue.sh"];
+
+/**
+ * The bytes a rescue VM gets as RESCUE_LIB/name: the repair engine as a zipapp built from
+ * rescue/engine/ (rescue/repair-disk is only the launcher that runs the package from the tree),
+ * every other tool as the file in rescue/.
+ */
+export function toolContent(name: string): Buffer {
+    return name === "repair-disk" ? engineZipapp() : fs.readFileSync(path.join(__dirname, name));
+}
 
 let cached: { install: string; version: string } | undefined;
 
@@ -20,15 +30,15 @@ export function installLine(name: string, content: Buffer): string {
 /**
  * A bash snippet that (re)writes the rescue tools to RESCUE_LIB: each file gzip-compressed and
  * base64-encoded inline, so the agent channel carries them and the rescue VM needs no download.
- * Deterministic (gzip without timestamps), so the same tools give the same resource inputs on
- * every machine; `version` is the SHA-256 of the tools, to tag what ran.
+ * Deterministic (gzip without timestamps, the engine's zipapp with fixed times and order), so the
+ * same tools give the same resource inputs on every machine; `version` is the SHA-256 of the tools, to tag what ran.
  */
 export function rescueTools(): { install: string; version: string } {
     if (cached) return cached;
     const hash = createHash("sha256");
     const lines = [`install -d -m 0755 ${RESCUE_LIB}`];
     for (const name of TOOLS) {
-        const content = fs.readFileSync(path.join(__dirname, name));
+        const content = toolContent(name);
         hash.update(name).update(content);
         lines.push(installLine(name, content));
     }

@@ -9,7 +9,7 @@ import { ROOT } from "./import-graph";
 
 const TOOLS = ["repair-disk", "find-disk", "fetch-key"];
 
-describe("scripts/lint-python.sh (ruff over the rescue tools)", function () {
+describe("scripts/lint-python.sh (ruff over the rescue tools, mypy and pytest over the engine package)", function () {
     this.timeout(300_000);
     let dir: string;
 
@@ -25,6 +25,9 @@ describe("scripts/lint-python.sh (ruff over the rescue tools)", function () {
             fs.mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
             fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
         }
+        // The engine package and its unit tests, which the script type-checks and runs too.
+        for (const folder of ["rescue/engine", "test/rescue/engine"])
+            fs.cpSync(path.join(ROOT, folder), path.join(dir, folder), { recursive: true, filter: (src) => !src.includes("__pycache__") });
         fs.mkdirSync(path.join(dir, ".cache"));
         fs.symlinkSync(path.join(ROOT, ".cache/ruff-venv"), path.join(dir, ".cache/ruff-venv"));
     });
@@ -55,6 +58,17 @@ describe("scripts/lint-python.sh (ruff over the rescue tools)", function () {
         const run = lint();
         assert.equal(run.status, 1, run.stdout);
         assert.match(run.stderr, /ruff\.toml does not include rescue\/fetch-key/);
+    });
+
+    it("fails on a type error in the engine package (mypy), and on a failing unit test (pytest)", () => {
+        fs.appendFileSync(path.join(dir, "rescue/engine/common.py"), '\n\ndef typed() -> int:\n    return "not an int"\n');
+        fs.appendFileSync(path.join(dir, "test/rescue/engine/test_rules.py"), "\n\ndef test_fails():\n    assert 1 == 2\n");
+        const run = lint();
+        assert.equal(run.status, 1, run.stdout);
+        assert.match(run.stdout, /Incompatible return value type/);
+        assert.match(run.stderr, /FAILED: mypy rescue\/engine/);
+        assert.match(run.stderr, /FAILED: pytest test\/rescue\/engine/);
+        assert.doesNotMatch(run.stdout, /clean/);
     });
 
     it("ends non-zero, checking nothing, when ruff is missing and cannot be installed", () => {

@@ -5,9 +5,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Ajv from "ajv";
+import { engineZipapp } from "../../rescue/zipapp";
 
 const root = path.resolve(__dirname, "../..");
-export const ENGINE = path.join(root, "rescue/repair-disk");
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "disk-lab-"));
+/** The launcher that runs the engine package from the tree (scripts/demo.sh, the benchmarks). */
+export const LAUNCHER = path.join(root, "rescue/repair-disk");
+/**
+ * The engine the tests run: the zipapp rescue VMs get (rescue/payload.ts), built from rescue/engine/
+ * when this module loads, so every test runs the shipped form of the current sources, never a
+ * stale build.
+ */
+export const ENGINE = path.join(workDir, "repair-disk");
+fs.writeFileSync(ENGINE, engineZipapp(), { mode: 0o755 });
 export const FIND_DISK = path.join(root, "rescue/find-disk");
 export const STAND_INS = path.join(__dirname, "stand-ins");
 
@@ -87,7 +97,6 @@ export interface BuiltImage {
     partitions: { kind: string; startBytes: number; sizeBytes: number; plain?: string }[];
 }
 
-const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "disk-lab-"));
 let counter = 0;
 
 /** Builds a real disk image with the partitions and files given. */

@@ -5,17 +5,22 @@ import * as os from "os";
 import * as path from "path";
 import { startupScript } from "../../components/gcp/rescue";
 import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
+import { engineZipapp } from "../../rescue/zipapp";
 
 describe("rescue tool payload", () => {
-    it("unpacks on the rescue VM to files byte-identical to rescue/, executable", () => {
+    it("unpacks on the rescue VM to the engine's zipapp and the other tools byte-identical to rescue/, executable", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "payload-"));
         const script = rescueTools().install.split(RESCUE_LIB).join(dir);
         execFileSync("sh", ["-c", script]);
-        for (const name of ["repair-disk", "find-disk", "on-rescue.sh"]) {
+        for (const name of ["repair-disk", "find-disk", "fetch-key", "on-rescue.sh"]) {
             const unpacked = path.join(dir, name);
-            assert.ok(fs.readFileSync(unpacked).equals(fs.readFileSync(path.join(__dirname, "../../rescue", name))), name);
+            const expected = name === "repair-disk" ? engineZipapp() : fs.readFileSync(path.join(__dirname, "../../rescue", name));
+            assert.ok(fs.readFileSync(unpacked).equals(expected), name);
             assert.equal(fs.statSync(unpacked).mode & 0o777, 0o755);
         }
+        // The engine as installed runs, by its #! line, under the rescue VM's /usr/bin/python3.
+        assert.match(fs.readFileSync(path.join(dir, "repair-disk"), "latin1"), /^#!\/usr\/bin\/python3\n/);
+        assert.equal(execFileSync(path.join(dir, "repair-disk"), ["--version"], { encoding: "utf8" }), "repair-disk 1.0.0\n");
         execFileSync("sh", ["-c", script]); // idempotent: runs again over its own output
     });
 

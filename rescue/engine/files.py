@@ -1,0 +1,222 @@
+"""Finding files on a mounted guest volume (never through a link) and quarantining them on the same volume."""
+
+import fnmatch
+import hashlib
+import json
+import os
+import stat
+
+from .common import EXIT_FAILURE, EXIT_UNSAFE, VERSION, Failure, ns_iso
+from .rules import file_rules
+
+QUARANTINE_ROOT = "bootloop-rescue/quarantine"
+# Bounds a guest's disk cannot push the engine past (it is hostile until proven otherwise).
+MAX_QUARANTINES_PER_STAMP = 100  # quarantine folders of one second (<stamp>, <stamp>-2, …)
+MAX_EARLIER_LISTED = 100  # earlier quarantine folders named in the evidence (all are counted)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding and quarantining files
+
+
+def find_ci(root, parts):
+    """The real path of root/parts, matching each name without regard to letter case (NTFS keeps
+    names case-insensitive; ntfs-3g shows them case-sensitively). Symbolic links are not followed."""
+    path = root
+    for part in parts:
+        try:
+            names = os.listdir(path)
+        except OSError:
+            return None
+        match = next((n for n in sorted(names) if n.lower() == part.lower()), None)
+        if match is None:
+            return None
+        path = os.path.join(path, match)
+        if os.path.islink(path):
+            return None
+    return path
+
+
+def glob_ci(root, parts, prefix=()):
+    """Regular files under root matching the glob parts, case-insensitively; never follows links."""
+    if not parts:
+        return []
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if not fnmatch.fnmatchcase(name.lower(), parts[0].lower()):
+            continue
+        path = os.path.join(root, name)
+        st = os.lstat(path)
+        if len(parts) == 1:
+            if stat.S_ISREG(st.st_mode):
+                found.append(("/".join((*prefix, name)), path, st))
+        elif stat.S_ISDIR(st.st_mode):
+            found.extend(glob_ci(path, parts[1:], (*prefix, name)))
+    return found
+
+
+def open_regular(path):
+    """Opens a file on the guest's volume for reading only if it is a regular file: never through
+    a link, never blocking on a FIFO, never a device node. Returns a binary file, or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
+def sha256_of(path):
+    f = open_regular(path)
+    if f is None:
+        raise Failure(EXIT_UNSAFE, "unsafe", f"{path}: not a regular file any more; refusing to read it")
+    h = hashlib.sha256()
+    with f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def in_rule(rule, st, digest):
+    t = st.st_mtime_ns
+    if rule["from"] is not None and t < rule["from"]:
+        return False
+    if rule["before"] is not None and t >= rule["before"]:
+        return False
+    return not rule["sha256"] or digest in rule["sha256"]
+
+
+def examine_volume(root, rules):
+    """Every file a rule's path names, with the decision for it. Reads only."""
+    matches = []
+    for rule in file_rules(rules):
+        for rel, path, st in glob_ci(root, rule["parts"]):
+            digest = sha256_of(path)
+            matches.append(
+                {
+                    "rule": rule["id"],
+                    "path": rel,
+                    "sizeBytes": st.st_size,
+                    "modifiedAt": ns_iso(st.st_mtime_ns),
+                    "sha256": digest,
+                    "action": "quarantine" if in_rule(rule, st, digest) else "kept",
+                    "_full": path,
+                    "_mtime": st.st_mtime_ns,
+                }
+            )
+    return matches
+
+
+def open_dir_nofollow(name, dir_fd):
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+
+
+def make_dirs_inside(root_fd, parts, shown):
+    """Opens (creating what is missing) root/parts one folder at a time, relative to the folder
+    before it and never through a link: a link, or anything that is not a folder, anywhere on the
+    way is refused (exit 5), so nothing is created outside the volume. An existing folder is
+    reused whatever its letter case (NTFS names are case-insensitive). Returns the last folder's fd."""
+    fd = os.dup(root_fd)
+    path: list[str] = []
+    try:
+        for part in parts:
+            try:
+                names = os.listdir(fd)
+            except OSError as e:
+                raise Failure(EXIT_FAILURE, "error", f"cannot list {'/'.join(path) or 'the volume root'}: {e.strerror}") from e
+            name = next((n for n in sorted(names) if n.lower() == part.lower()), part)
+            path.append(name)
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                os.mkdir(name, 0o755, dir_fd=fd)
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode):
+                what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a folder"
+                raise Failure(
+                    EXIT_UNSAFE,
+                    "unsafe",
+                    f"{'/'.join(path)} on the volume is {what}; refusing to create the {shown} through it (nothing was moved)",
+                )
+            try:
+                child = open_dir_nofollow(name, fd)
+            except OSError as e:
+                raise Failure(
+                    EXIT_UNSAFE, "unsafe", f"{'/'.join(path)} on the volume cannot be opened as a folder ({e.strerror}); nothing was moved"
+                ) from e
+            os.close(fd)
+            fd = child
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def quarantine(root, matches, stamp):
+    """Moves each matched file to bootloop-rescue/quarantine/<stamp>/<its path> on the same volume
+    (a rename: byte-identical, nothing copied or deleted), then writes a manifest beside them.
+    Every folder is created relative to its parent, never through a link: a guest cannot point
+    the quarantine outside the volume."""
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        base_fd = make_dirs_inside(root_fd, QUARANTINE_ROOT.split("/"), "quarantine")
+        try:
+            name = stamp
+            for n in range(2, MAX_QUARANTINES_PER_STAMP + 2):
+                try:
+                    os.mkdir(name, 0o755, dir_fd=base_fd)
+                    break
+                except FileExistsError:
+                    name = f"{stamp}-{n}"
+            else:
+                raise Failure(
+                    EXIT_UNSAFE,
+                    "unsafe",
+                    f"{QUARANTINE_ROOT} already holds {MAX_QUARANTINES_PER_STAMP} folders named {stamp}…; refusing to add another",
+                )
+            folder_rel = f"{QUARANTINE_ROOT}/{name}"
+            folder_fd = open_dir_nofollow(name, base_fd)
+        finally:
+            os.close(base_fd)
+        try:
+            for m in matches:
+                parts = m["path"].split("/")
+                dest_fd = make_dirs_inside(folder_fd, parts[:-1], "quarantine")
+                try:
+                    os.rename(m["_full"], parts[-1], dst_dir_fd=dest_fd)
+                    st = os.stat(parts[-1], dir_fd=dest_fd, follow_symlinks=False)
+                finally:
+                    os.close(dest_fd)
+                if os.path.lexists(m["_full"]) or not stat.S_ISREG(st.st_mode) or st.st_size != m["sizeBytes"]:
+                    raise Failure(EXIT_FAILURE, "error", f"moving {m['path']} into quarantine could not be verified")
+                m["action"] = "quarantined"
+                m["quarantinedTo"] = f"{folder_rel}/{m['path']}"
+            manifest = {"tool": f"repair-disk {VERSION}", "quarantinedAt": stamp, "files": [public(m) for m in matches]}
+            fd = os.open("manifest.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder_fd)
+            with os.fdopen(fd, "w") as f:
+                json.dump(manifest, f, indent=2)
+                f.write("\n")
+        finally:
+            os.close(folder_fd)
+    finally:
+        os.close(root_fd)
+    return folder_rel
+
+
+def public(match):
+    return {k: v for k, v in match.items() if not k.startswith("_")}
+
+
+def earlier_quarantines(root):
+    """The quarantine folders earlier runs left (the newest MAX_EARLIER_LISTED), and how many there are."""
+    q = find_ci(root, QUARANTINE_ROOT.split("/"))
+    if not q or not stat.S_ISDIR(os.lstat(q).st_mode):
+        return [], 0
+    names = sorted(os.listdir(q))
+    return [f"{QUARANTINE_ROOT}/{n}" for n in names[-MAX_EARLIER_LISTED:]], len(names)
