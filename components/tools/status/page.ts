@@ -212,15 +212,15 @@ function fleetSection(s: StatusSnapshot): string {
     const head = `<section aria-labelledby="h-fleet"><h2 id="h-fleet">Rescue fleet</h2>`;
     if (s.fleet.length === 0) return `${head}<p>No rescue VM in this run's plan.</p></section>`;
     const rows = s.fleet
-        .flatMap((p) =>
-            p.members.map(
-                (m) =>
-                    `<tr><th scope="row">${h(m.name)}</th><td>${h(p.cloud)}</td><td>${h(p.scope)}</td><td>${h(p.region)}</td><td>${h(p.zone)}</td><td class="num">${count(m.disks)} of ${count(p.capacity)}</td><td>${h(m.state)}</td></tr>`,
-            ),
-        )
+        .map((p) => {
+            const state = (st: string) => p.members.filter((m) => m.state === st).length;
+            const disks = p.members.reduce((n, m) => n + m.disks, 0);
+            const names = p.members.map((m) => `${h(m.name)} (${h(m.state)}, ${count(m.disks)} disks)`).join(", ");
+            return `<tr><th scope="row">${h(p.zone || p.region)}</th><td>${h(p.cloud)}</td><td>${h(p.scope)}</td><td>${h(p.region)}</td><td class="num">${count(p.members.length)}</td><td class="num">${count(state("up"))}</td><td class="num">${count(state("failed"))}</td><td class="num">${count(disks)} (up to ${count(p.capacity)} each)</td><td><details><summary>names</summary>${names}</details></td></tr>`;
+        })
         .join("");
     const members = s.fleet.reduce((n, p) => n + p.members.length, 0);
-    return `${head}<p>${count(members)} rescue VM${members === 1 ? "" : "s"} in ${count(s.fleet.length)} zone${s.fleet.length === 1 ? "" : "s"}.</p><table id="fleet"><thead><tr><th scope="col">rescue VM</th><th scope="col">cloud</th><th scope="col">scope</th><th scope="col">region</th><th scope="col">zone</th><th scope="col" class="num">disks</th><th scope="col">state</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+    return `${head}<p>${count(members)} rescue VM${members === 1 ? "" : "s"} in ${count(s.fleet.length)} zone${s.fleet.length === 1 ? "" : "s"}.</p><table id="fleet"><thead><tr><th scope="col">zone</th><th scope="col">cloud</th><th scope="col">scope</th><th scope="col">region</th><th scope="col" class="num">rescue VMs</th><th scope="col" class="num">up</th><th scope="col" class="num">failed</th><th scope="col" class="num">disks</th><th scope="col">rescue VMs by name</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 /** The page's HTML for a snapshot. */

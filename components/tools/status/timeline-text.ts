@@ -49,7 +49,7 @@ export function timelineText(snapshot: StatusSnapshot, width = 48): string | und
             .join("");
         const name = `wave ${w.wave}`.padEnd(7);
         lines.push(
-            `${name} ${row}  ${count(w.counts.recovered)}/${count(vms.length)} recovered${w.counts["needs-person"] ? `, ${count(w.counts["needs-person"])} need a person` : ""}`,
+            `${name} ${row}  ${count(w.counts.recovered)}/${count(vms.length)} recovered${w.counts["needs-person"] ? `, ${count(w.counts["needs-person"])} need${w.counts["needs-person"] === 1 ? "s" : ""} a person` : ""}`,
         );
     }
     lines.push(`(each column ${duration(column)}; shade: share of the wave's VMs in a step; ${FAILED_MARK}: a VM failed)`);
