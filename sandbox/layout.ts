@@ -36,6 +36,25 @@ export class SandboxLayout {
         return path.join(this.root, "home");
     }
 
+    /**
+     * The CLI's install root as Pulumi's Automation API takes it (`PulumiCommand.get({ root })`
+     * runs `ROOT/bin/pulumi`): a folder whose `bin/pulumi` links to the built CLI, nothing else
+     * (the Automation API puts `bin/` first on the engine's PATH).
+     */
+    get automationRoot(): string {
+        return path.join(this.root, "automation");
+    }
+
+    /** Links `automationRoot/bin/pulumi` to `binary` (the built CLI), replacing an older link; returns automationRoot. */
+    linkAutomationCli(binary: string): string {
+        const bin = path.join(this.automationRoot, "bin");
+        fs.mkdirSync(bin, { recursive: true });
+        const link = path.join(bin, "pulumi");
+        fs.rmSync(link, { force: true });
+        fs.symlinkSync(binary, link);
+        return this.automationRoot;
+    }
+
     /** The folder the engine runs in: Pulumi.yaml and the stack files, copied from the project. */
     get project(): string {
         return path.join(this.root, "project");

@@ -13,14 +13,16 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PulumiFn } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, PulumiFn } from "@pulumi/pulumi/automation";
 import { parse, stringify } from "yaml";
 import { InputError } from "../components/core/contract/problems";
+import { CommandError } from "../components/tools/command-contract";
+import { IncidentEngine } from "../components/tools/incident/engine";
 import { ExportedResource, VmRecordForSize, renderStateSize, stateSize } from "./state-size";
 import { DiscoveryCliName, STAND_INS, standInDir } from "./cli/stand-ins";
 import { LanguageHost, startLanguageHost } from "./language-host";
 import { PROJECT_DIR, SandboxLayout } from "./layout";
-import { startProviders } from "./providers/start";
+import { RunningProviders, startProviders } from "./providers/start";
 import { writeFleetStack } from "./world/fleet-stack";
 import { cloudsOf, seedWorlds, stackInventory } from "./world/seed";
 import { renderWorlds } from "./world/render";
@@ -64,7 +66,7 @@ export function stackOf(args: readonly string[]): string {
 }
 
 /** The real CLI's path, built (or found) at the pinned version; undefined with the build's reason printed. */
-function pulumiBinary(): string | undefined {
+export function pulumiBinary(): string | undefined {
     const built = spawnSync("bash", [path.join(PROJECT_DIR, "scripts/engine/build.sh"), "--cli"], { stdio: ["ignore", "pipe", "inherit"] });
     if (built.status !== 0) return undefined;
     return path.join(built.stdout.toString().trim(), "pulumi");
@@ -160,6 +162,83 @@ export function sandboxEnv(layout: SandboxLayout, stack: string, from: NodeJS.Pr
         env[logVar] = layout.callLog(stack, cli);
     }
     return env;
+}
+
+/** What a sandbox run of a stack's program needs, once its inventory is valid and the engine is there. */
+export interface SandboxEngine {
+    /** The stack's VMs (its inventory, validated). */
+    vms: ReturnType<typeof stackInventory>;
+    /** The real CLI, at the pinned version. */
+    binary: string;
+    /** The environment of the engine, providers and steps ({@link sandboxEnv}). */
+    env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Gets a stack ready for the real engine: its inventory validated first (bad input is refused,
+ * an InputError, before anything is built or written), the engine's project folder written
+ * ({@link writeProject}), the CLI built or found, the backend and home folders made. Undefined
+ * when the CLI cannot be had (the build said why). Seeds no world and creates no stack.
+ */
+export function prepareEngine(layout: SandboxLayout, stack: string): SandboxEngine | undefined {
+    const vms = stackInventory(layout, stack);
+    writeProject(layout, stack);
+    const binary = pulumiBinary();
+    if (!binary) return undefined;
+    for (const dir of [layout.backend, layout.home]) fs.mkdirSync(dir, { recursive: true });
+    return { vms, binary, env: sandboxEnv(layout, stack) };
+}
+
+/** Seeds the stack's simulated cloud from its inventory on its first run (and says so on stderr). */
+export function seedWorld(layout: SandboxLayout, stack: string, vms: SandboxEngine["vms"]): void {
+    const seeded = seedWorlds(layout, stack, vms);
+    if (seeded.length > 0)
+        process.stderr.write(`sandbox: seeded the simulated cloud of stack ${stack} from its inventory (${layout.stackDir(stack)})\n`);
+}
+
+/**
+ * Makes this process the sandbox's: the program runs in it, and its own lookups that call a cloud
+ * CLI (a Key Vault secret, a restore point) must meet the stand-ins too; none of the user's cloud
+ * credentials stays in its environment (a child it starts inherits that environment).
+ */
+export function enterSandbox(env: NodeJS.ProcessEnv): void {
+    for (const key of Object.keys(process.env)) if (CLOUD_CREDENTIALS.test(key)) delete process.env[key];
+    Object.assign(process.env, env);
+}
+
+/**
+ * The sandbox as the engine of `npm run incident -- --sandbox`: the CLI this builds, its file
+ * backend and folders, its stripped environment (this process takes it too: the program runs here,
+ * served to the CLI by the Automation API's LanguageServer over `--client`, as `npm run sandbox`
+ * serves it), the stack's simulated cloud seeded once the stack exists, and the stand-in providers.
+ */
+export function sandboxIncidentEngine(stack: string, layout: SandboxLayout = new SandboxLayout()): IncidentEngine {
+    let prepared: SandboxEngine | undefined;
+    let providers: RunningProviders | undefined;
+    return {
+        where: "the sandbox (the real engine on a simulated cloud)",
+        sandbox: true,
+        stackDir: layout.stacks(stack),
+        async workspace() {
+            prepared = prepareEngine(layout, stack);
+            if (!prepared)
+                throw new CommandError("failed", "the sandbox's engine could not be had (the build said why above): nothing was run");
+            enterSandbox(prepared.env);
+            // The Automation API runs ROOT/bin/pulumi: a link to the CLI built for the sandbox.
+            const pulumiCommand = await PulumiCommand.get({ root: layout.linkAutomationCli(prepared.binary) });
+            const envVars = Object.fromEntries(Object.entries(prepared.env).filter((e): e is [string, string] => e[1] !== undefined));
+            return LocalWorkspace.create({ workDir: layout.project, program: programOf(), pulumiCommand, envVars });
+        },
+        async begin(workspace) {
+            seedWorld(layout, stack, prepared!.vms);
+            providers = await startProviders(cloudsOf(prepared!.vms), prepared!.env, layout.providerLog(stack));
+            workspace.envVars.PULUMI_DEBUG_PROVIDERS = providers.debugProviders;
+        },
+        end() {
+            providers?.stop();
+        },
+        pulumi: "npm run sandbox --",
+    };
 }
 
 /**
@@ -277,16 +356,10 @@ async function main(given: readonly string[]): Promise<number> {
         const binary = pulumiBinary();
         return binary ? stateSizeOf(binary, sandboxEnv(layout, stack), layout, args.slice(1)) : 1;
     }
-    // The stack's inventory first: bad input is refused before anything is built or written.
-    const vms = stackInventory(layout, stack);
-    writeProject(layout, stack);
-    const binary = pulumiBinary();
-    if (!binary) return 1;
-    for (const dir of [layout.backend, layout.home]) fs.mkdirSync(dir, { recursive: true });
-    const seeded = seedWorlds(layout, stack, vms);
-    if (seeded.length > 0)
-        process.stderr.write(`sandbox: seeded the simulated cloud of stack ${stack} from its inventory (${layout.stackDir(stack)})\n`);
-    const env = sandboxEnv(layout, stack);
+    const engine = prepareEngine(layout, stack);
+    if (!engine) return 1;
+    const { vms, binary, env } = engine;
+    seedWorld(layout, stack, vms);
     // The stack exists for every command but the ones that make or remove it.
     const managesStack = args[0] === "stack" && ["rm", "init"].includes(args[1]);
     const selected = managesStack
@@ -302,10 +375,7 @@ async function main(given: readonly string[]): Promise<number> {
     const providers = await startProviders(cloudsOf(vms), env, layout.providerLog(stack));
     let host: LanguageHost | undefined;
     try {
-        // The program runs in this process: its own lookups that call a cloud CLI (a Key Vault
-        // secret, a restore point) must meet the stand-ins too.
-        for (const key of Object.keys(process.env)) if (CLOUD_CREDENTIALS.test(key)) delete process.env[key];
-        Object.assign(process.env, env);
+        enterSandbox(env);
         host = PROGRAM_COMMANDS.has(command) ? await startLanguageHost(programOf()) : undefined;
         return await runPulumi(
             binary,
@@ -320,7 +390,7 @@ async function main(given: readonly string[]): Promise<number> {
 }
 
 /** The project's program (index.ts), run in this process. */
-function programOf(): PulumiFn {
+export function programOf(): PulumiFn {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded only by the commands that run it
     return require(path.join(PROJECT_DIR, "index")) as PulumiFn;
 }

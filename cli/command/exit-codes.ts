@@ -134,6 +134,20 @@ export const COMMAND_EXITS = {
         },
         unexpected: "checkFailed",
     },
+    incident: {
+        file: "cli/incident.ts",
+        codes: {
+            ok: "the update succeeded, every VM of the plan verified, and the report was printed",
+            failed: "invalid inventory or stack config, or the update failed or ended with VMs not verified",
+            badArguments:
+                "bad arguments, a stack the backend lacks without --create, or no --yes where nobody can confirm (CI, no terminal)",
+            checkFailed: "a preflight check failed, the policy pack refused the preview, or the update was not confirmed",
+            notChecked: "a preflight check could not be made (without --allow-skipped)",
+        },
+        invalidInput: "failed",
+        unexpected: "failed",
+        signals: ["SIGINT"],
+    },
     "engine:build": {
         file: "scripts/engine/build.sh",
         codes: {
