@@ -18,6 +18,25 @@ import { HOSTILE_LABEL_2, HOSTILE_REASON, generatedRun } from "./generated-run";
 // accessibility checked with axe-core, and a screenshot kept under test-artifacts/status/ (CI
 // uploads the folder). No chromium is a failure, never a skip.
 
+/** The little of the DOM the functions run inside the page use (the project compiles without the DOM library). */
+interface PageElement {
+    textContent: string | null;
+    scrollTop: number;
+    scrollHeight: number;
+    getAttribute(name: string): string | null;
+    querySelector(selector: string): PageElement | null;
+    dispatchEvent(event: unknown): boolean;
+}
+declare const document: {
+    querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
+    getElementById(id: string): PageElement | null;
+};
+declare const window: {
+    axe: { run(): Promise<{ violations: { id: string; impact?: string; nodes: { html: string }[] }[] }> };
+    __pwned?: number;
+};
+declare const Event: new (type: string) => unknown;
+
 const ROOT = path.resolve(__dirname, "..", "..");
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test-artifacts", "status");
@@ -85,9 +104,7 @@ async function open(
 async function axeViolations(page: Page): Promise<string[]> {
     await page.addScriptTag({ path: AXE });
     const found = await page.evaluate(async () => {
-        const axe = (
-            window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact?: string; nodes: { html: string }[] }[] }> } }
-        ).axe;
+        const axe = window.axe;
         return (await axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact, html: v.nodes[0]?.html ?? "" }));
     });
     return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.html.slice(0, 200)}`);
@@ -220,7 +237,7 @@ describe("status page in chromium: a generated 2,000-VM outcome with 13 failures
             }
             // Hostile labels and reasons are shown as the text they are, and nothing ran.
             assert.ok(rows.some((r) => r.includes("</script><script>window.__pwned=3</script>")));
-            assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+            assert.equal(await page.evaluate(() => window.__pwned), undefined);
             assert.equal(await page.locator("body img").count(), 0);
 
             assert.equal(await page.getAttribute("#timeline-overview", "data-bars-drawn"), String(run.steps));
