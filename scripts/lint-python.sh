@@ -84,7 +84,7 @@ files=$("$ruff" check --show-files) || {
     echo "lint-python: FAILED: ruff check --show-files (ruff.toml unreadable?)" >&2
     exit 2
 }
-for tool in rescue/repair-disk rescue/find-disk rescue/fetch-key rescue/engine/cli.py test/rescue/engine/test_rules.py; do
+for tool in rescue/repair-disk rescue/find-disk rescue/fetch-key rescue/engine/cli.py rescue/engine/linux/guest.py test/rescue/engine/test_rules.py; do
     if ! grep -q -- "/$tool\$" <<<"$files"; then
         echo "lint-python: FAILED: ruff.toml does not include $tool" >&2
         exit 1

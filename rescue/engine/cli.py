@@ -24,6 +24,7 @@ from .common import (
     utc_iso,
 )
 from .disks import filesystem_of, open_disk, partition_table, skip_reason
+from .linux.guest import repair_linux
 from .rules import RULE_SETS, load_rules, rule_evidence
 from .windows.bitlocker import bitlocker_protectors, load_keys, unlock_with_keys
 from .windows.hives import HIVES, esp_bcd
@@ -96,6 +97,8 @@ def repair(args, evidence):
     table, parts = partition_table(disk)
     disk["partitionTable"] = table
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    if is_linux_disk(disk, parts):
+        return repair_linux_disk(args, evidence, disk, parts, rules, stamp)
     ws = Workspace()
     evidence["partitions"] = []
     evidence["volumes"] = []
@@ -196,6 +199,53 @@ def repair(args, evidence):
     return "nothing-to-do", EXIT_OK
 
 
+def inside(disk, part):
+    return 0 < part["sizeBytes"] and part["startBytes"] + part["sizeBytes"] <= disk["sizeBytes"]
+
+
+def is_linux_disk(disk, parts):
+    """A disk with a Linux file system (ext4, XFS, btrfs) or an LVM physical volume and no NTFS or
+    BitLocker volume: the Linux path. Every other disk takes the Windows path, as it always has."""
+    kinds = {filesystem_of(disk["path"], p["startBytes"]) for p in parts if p["type"] != "extended" and inside(disk, p)}
+    return not kinds & {"ntfs", "bitlocker"} and bool(kinds & {"ext", "xfs", "btrfs", "lvm"})
+
+
+def repair_linux_disk(args, evidence, disk, parts, rules, stamp):
+    """The Linux path: the partitions as evidence, then the guest (engine.linux.guest)."""
+    evidence["partitions"] = []
+    evidence["volumes"] = []
+    for part in parts:
+        entry = {k: part[k] for k in ("number", "startBytes", "sizeBytes", "type", "typeId", "name")}
+        entry["filesystem"] = (
+            filesystem_of(disk["path"], part["startBytes"]) if part["type"] != "extended" and inside(disk, part) else "none"
+        )
+        entry["bitlocker"] = "none"
+        entry["windows"] = False
+        if not inside(disk, part):
+            entry["skipped"] = "the partition table puts it (partly) outside the disk"
+        elif part["type"] == "extended":
+            entry["skipped"] = skip_reason(part)
+        elif entry["filesystem"] in ("none", "unknown", "fat", "exfat"):
+            entry["skipped"] = {"none": "empty: no filesystem", "unknown": "file system not supported (not ext4, XFS or btrfs)"}.get(
+                entry["filesystem"], f"{entry['filesystem']} file system: not a Linux root"
+            )
+        evidence["partitions"].append(entry)
+    evidence["linux"] = {}
+    ws = Workspace()
+    try:
+        linux = repair_linux(ws, disk, parts, evidence["partitions"], rules, stamp, args.dry_run, evidence["linux"])
+    finally:
+        ws.close()
+        if ws.release_errors:
+            evidence["releaseErrors"] = ws.release_errors
+    if ws.release_errors:
+        raise Failure(EXIT_FAILURE, "error", "the repair ran, but releasing a mount or loop device failed: " + "; ".join(ws.release_errors))
+    if linux["outcome"] == "repaired" and disk["kind"] == "block-device":
+        os.sync()
+        run(["blockdev", "--flushbufs", disk["path"]])
+    return linux["outcome"], EXIT_OK
+
+
 def on_sigterm(signum, frame):
     """SIGTERM (a cloud agent's timeout) unwinds like any failure, so every mount and loop is released."""
     raise Failure(EXIT_FAILURE, "error", "stopped by SIGTERM before the repair finished")
@@ -225,9 +275,15 @@ def main(argv):
         outcome, code = repair(args, evidence)
         evidence["outcome"] = outcome
         evidence["message"] = {
-            "repaired": "faulty files moved to quarantine; the volume was unmounted cleanly",
-            "would-repair": "dry run: the matched files would be quarantined; nothing was changed",
-            "nothing-to-do": "no file matched a rule: nothing was changed",
+            "repaired": "faulty files moved to quarantine; the volume was unmounted cleanly"
+            if "linux" not in evidence
+            else "the Linux rules were applied; the file systems were unmounted cleanly (the evidence's linux.undo undoes them)",
+            "would-repair": "dry run: the matched files would be quarantined; nothing was changed"
+            if "linux" not in evidence
+            else "dry run: the Linux rules would change what linux.actions says; nothing was changed",
+            "nothing-to-do": "no file matched a rule: nothing was changed"
+            if "linux" not in evidence
+            else "every rule for this Linux guest is satisfied already: nothing was changed",
         }[outcome]
     except Failure as f:
         code = f.code

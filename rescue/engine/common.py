@@ -12,15 +12,16 @@ VERSION = "1.0.0"
 # Exit codes: the contract with the cloud paths and the README.
 EXIT_OK = 0  # repaired, or nothing to do (or, with --dry-run, what would be done)
 EXIT_BAD_ARGS = 2  # bad arguments, rules file or key file
-EXIT_NO_WINDOWS = 3  # no Windows installation on the disk
+EXIT_NO_WINDOWS = 3  # no Windows (or Linux) installation on the disk this engine repairs
 EXIT_LOCKED = 4  # BitLocker-encrypted and no key, or a wrong key
-EXIT_UNSAFE = 5  # unsafe to go on: nothing changed (the evidence says why)
+EXIT_UNSAFE = 5  # unsafe to go on: nothing changed (the evidence says why; on Linux, a link on a path it edits)
 EXIT_FAILURE = 6  # any other failure
 
 HELP_EXIT_CODES = """exit codes:
   0  repaired, or nothing to do (with --dry-run: nothing changed, evidence says what would be)
   2  bad arguments (disk, rules file or key file)
-  3  no Windows installation on the disk
+  3  no installation this engine repairs on the disk: no Windows, and no Linux root on ext4, XFS or
+     btrfs (outcome no-windows), or one it does not support yet (LVM: outcome unsupported)
   4  BitLocker-encrypted and no key, or a wrong key
   5  unsafe, nothing changed: the volume cannot be mounted read-write safely (read-only device,
      unsafe state), the disk is in use or another repair of it is still running, or something

@@ -152,10 +152,16 @@ def read_at(path, offset, length):
         return f.read(length)
 
 
+BTRFS_SUPER = 0x10000  # where btrfs keeps its (first) superblock
+
+
 def filesystem_of(path, offset):
     head = read_at(path, offset, 4096)
-    if len(head) < 1024 or not any(head):
+    if len(head) < 1024:
         return "none"
+    if not any(head):
+        # btrfs leaves its first 64 KiB to boot loaders: its superblock is further in.
+        return "btrfs" if read_at(path, offset + BTRFS_SUPER + 0x40, 8) == b"_BHRfS_M" else "none"
     if head[3:11] == b"NTFS    ":
         return "ntfs"
     if head[3:11] == b"-FVE-FS-":
@@ -166,6 +172,12 @@ def filesystem_of(path, offset):
         return "fat"
     if len(head) >= 1082 and head[1080:1082] == b"\x53\xef":
         return "ext"
+    if head[:4] == b"XFSB":
+        return "xfs"
+    if head[512:520] == b"LABELONE" and head[536:544] == b"LVM2 001":
+        return "lvm"
+    if read_at(path, offset + BTRFS_SUPER + 0x40, 8) == b"_BHRfS_M":
+        return "btrfs"
     return "unknown"
 
 
@@ -180,7 +192,12 @@ def partition_table(disk):
         if gpt[:8] == b"EFI PART":
             return "gpt", gpt_partitions(path, gpt, sector, size)
     if head[510:512] == b"\x55\xaa":
-        return "mbr", mbr_partitions(path, head, disk["logicalSectorSize"])
+        parts = mbr_partitions(path, head, disk["logicalSectorSize"])
+        # Linux names an MBR partition by the disk signature and its number (PARTUUID=xxxxxxxx-NN).
+        signature = struct.unpack_from("<I", head, 440)[0]
+        for p in parts:
+            p["partUuid"] = f"{signature:08x}-{p['number']:02x}"
+        return "mbr", parts
     return "none", []
 
 
@@ -218,6 +235,7 @@ def gpt_partitions(path, header, sector, disk_size):
                 "type": kind,
                 "typeId": type_id,
                 "name": name,
+                "partUuid": str(uuid.UUID(bytes_le=bytes(e[16:32]))),
             }
         )
     return parts

@@ -41,7 +41,15 @@ RULE_FIELDS = {
     "quarantine-txr": {"id", "description", "action"},
     "disable-service": {"id", "description", "action", "service"},
     "safe-boot": {"id", "description", "action", "mode"},
+    # Linux guests: a systemd unit masked (a link to /dev/null in /etc/systemd/system), and nofail
+    # on the fstab entries whose device is not on this disk.
+    "mask-service": {"id", "description", "action", "service", "os"},
+    "fstab-nofail": {"id", "description", "action", "os"},
 }
+# The actions that only make sense on one kind of guest; the others (quarantine) on either.
+LINUX_ACTIONS = ("mask-service", "fstab-nofail")
+WINDOWS_ACTIONS = ("quarantine-txr", "disable-service", "safe-boot")
+UNIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,200}$")
 SAFE_BOOT_MODES = {"minimal": 0, "network": 1}
 SAFE_BOOT_NAMES = {0: "minimal", 1: "network", 2: "dsrepair"}
 # BCD: the boot manager's object, its element naming the default entry, and an entry's elements.
@@ -96,6 +104,24 @@ def validate_rules(rules, where):
             raise Failure(EXIT_BAD_ARGS, "bad-arguments", f"{at}: unknown field(s) {', '.join(unknown)} for action {action}")
         if not isinstance(r.get("id"), str) or not RULE_ID.match(r["id"]):
             raise Failure(EXIT_BAD_ARGS, "bad-arguments", f"{at}.id: expected 1-64 lowercase letters, digits, '.', '_', '-'")
+        if r.get("os", "linux" if action in LINUX_ACTIONS else None) not in (None, "linux" if action in LINUX_ACTIONS else "windows"):
+            raise Failure(
+                EXIT_BAD_ARGS,
+                "bad-arguments",
+                f"{at}.os: action {action} is for {'linux' if action in LINUX_ACTIONS else 'windows'} guests",
+            )
+        if action in LINUX_ACTIONS:
+            service = r.get("service")
+            if action == "mask-service" and not (
+                isinstance(service, str) and UNIT_NAME.match(service) and ".." not in service and not service.endswith(".service")
+            ):
+                raise Failure(
+                    EXIT_BAD_ARGS, "bad-arguments", f"{at}.service: expected a systemd service name without .service, e.g. falcon-sensor"
+                )
+            out.append(
+                {"id": r["id"], "description": r.get("description", ""), "action": action, "service": service, "mode": None, "os": "linux"}
+            )
+            continue
         if action != "quarantine":
             if action == "disable-service" and not (isinstance(r.get("service"), str) and SERVICE_NAME.match(r["service"])):
                 raise Failure(

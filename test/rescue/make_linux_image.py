@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Builds Linux guest disk images for the repair engine's tests (needs root, sgdisk, mkfs.ext4,
+mkfs.xfs, mkfs.btrfs, mkfs.vfat).
+
+Reads a JSON spec on stdin, writes the image, prints a JSON description on stdout:
+
+  {"image": "/tmp/x.img", "sizeMiB": 600,
+   "partitions": [
+     {"kind": "efi" | "ext4" | "xfs" | "btrfs" | "lvm", "sizeMiB": 300, "uuid": "...", "label": "root",
+      "subvolumes": ["@", "@home"], "defaultSubvolume": "@",
+      "files": [{"path": "@/etc/fstab", "content": "..."},
+                {"path": "etc/systemd/system", "link": "/tmp/outside"},
+                {"path": "etc/modprobe.d/x.conf", "fifo": true}]}]}
+
+Files are written on the partition's file system as given (inside a btrfs volume, paths start with
+the subvolume's name). "lvm" writes only an LVM2 physical volume label (this kernel has no
+device-mapper): what the engine must recognise and refuse. The output names each partition's
+startBytes, sizeBytes, uuid and partuuid.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+MiB = 1024 * 1024
+GPT_CODES = {"efi": "ef00", "ext4": "8300", "xfs": "8300", "btrfs": "8300", "lvm": "8e00"}
+
+
+def run(*cmd):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def populate(root, files):
+    for f in files:
+        path = os.path.join(root, f["path"])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if "link" in f:
+            os.symlink(f["link"], path)
+        elif f.get("fifo"):
+            os.mkfifo(path)
+        elif f.get("dir"):
+            os.makedirs(path, exist_ok=True)
+        else:
+            with open(path, "w") as out:
+                out.write(f.get("content", ""))
+
+
+def build(spec):
+    image = spec["image"]
+    with open(image, "wb") as f:
+        f.truncate(spec["sizeMiB"] * MiB)
+    run("sgdisk", "--zap-all", image)
+    start = 1
+    out = []
+    for i, p in enumerate(spec["partitions"], 1):
+        size = p["sizeMiB"]
+        run("sgdisk", f"--new={i}:{start * 2048}:{(start + size) * 2048 - 1}", f"--typecode={i}:{GPT_CODES[p['kind']]}", image)
+        out.append({"kind": p["kind"], "startBytes": start * MiB, "sizeBytes": size * MiB})
+        start += size
+    for i, (p, o) in enumerate(zip(spec["partitions"], out), 1):
+        o["partuuid"] = run("sgdisk", f"--info={i}", image).split("Partition unique GUID: ")[1].split()[0].lower()
+        loop = run("losetup", "--find", "--show", "--offset", str(o["startBytes"]), "--sizelimit", str(o["sizeBytes"]), image)
+        try:
+            kind = p["kind"]
+            if kind == "lvm":
+                with open(loop, "r+b") as dev:
+                    dev.seek(512)
+                    dev.write(b"LABELONE" + b"\1" + b"\0" * 15 + b"LVM2 001")
+                continue
+            if kind == "efi":
+                run("mkfs.vfat", "-F", "32", "-i", p.get("serial", "1234ABCD"), loop)
+                o["uuid"] = f"{p.get('serial', '1234ABCD')[:4]}-{p.get('serial', '1234ABCD')[4:]}".lower()
+            elif kind == "ext4":
+                run("mkfs.ext4", "-q", "-F", "-U", p["uuid"], "-L", p.get("label", ""), loop)
+            elif kind == "xfs":
+                run("mkfs.xfs", "-q", "-f", "-m", f"uuid={p['uuid']}", "-L", p.get("label", ""), loop)
+            elif kind == "btrfs":
+                run("mkfs.btrfs", "-q", "-f", "-U", p["uuid"], "-L", p.get("label", ""), loop)
+            o.setdefault("uuid", p.get("uuid"))
+            if not p.get("files") and not p.get("subvolumes"):
+                continue
+            mnt = tempfile.mkdtemp(prefix="linux-image-")
+            options = ["nouuid"] if kind == "xfs" else []
+            run("mount", *(["-o", ",".join(options)] if options else []), loop, mnt)
+            try:
+                for sub in p.get("subvolumes", []):
+                    run("btrfs", "subvolume", "create", os.path.join(mnt, sub))
+                populate(mnt, p.get("files", []))
+                if p.get("defaultSubvolume"):
+                    sid = run("btrfs", "inspect-internal", "rootid", os.path.join(mnt, p["defaultSubvolume"]))
+                    run("btrfs", "subvolume", "set-default", sid, mnt)
+            finally:
+                run("umount", mnt)
+                os.rmdir(mnt)
+        finally:
+            run("losetup", "-d", loop)
+    return {"image": image, "partitions": out}
+
+
+if __name__ == "__main__":
+    print(json.dumps(build(json.load(sys.stdin))))
