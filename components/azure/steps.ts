@@ -10,7 +10,7 @@ import {
     rebootStep,
     rollbackStep,
     swapCommandSettings,
-    swapReport,
+    swapStepOf,
     unpackEvidence,
 } from "../core/cloud-steps";
 import { budgetTimeouts, StepBudget, stepBudget } from "../core/step-budget";
@@ -295,9 +295,8 @@ export function swap(env: AzureStepEnv, ctx: StepContext, fixed: DiskStep, repai
         },
         core.budget,
     );
-    const report = swapReport(command.stdout);
     const evidence = pulumi.all([command.stdout, command.environment]).apply(([stdout, environment]) => swapEvidence(stdout, environment));
-    return { resource: command, status: report.status, timings: report.timings, evidence };
+    return { resource: command, ...swapStepOf(command.stdout), evidence };
 }
 
 /**

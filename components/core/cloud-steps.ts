@@ -13,7 +13,10 @@ import {
     RescueStep,
     RollbackStep,
     StepContext,
+    StepFailure,
+    SwapStep,
 } from "./contract/cloud-path";
+import { FAILED_STATUS } from "./wave-gate";
 
 /**
  * The options of a VM's step command (`command:local:Command`): the VM's own, never a cloud's
@@ -62,6 +65,10 @@ export interface SwapReport {
     timings: Record<string, number>;
     /** The repair evidence, for clouds whose swap keeps it. */
     evidence?: string;
+    /** With status `failed`: why (the VM's own reason). */
+    reason?: string;
+    /** With status `failed`: what a person does next. */
+    nextStep?: string;
 }
 
 /** What every cloud's reboot command prints: one JSON report. */
@@ -69,6 +76,20 @@ export interface RebootReport {
     status: string;
     attempts: number;
     timings: Record<string, number>;
+    /** With status `failed`: why (the VM's own reason). */
+    reason?: string;
+    /** With status `failed`: what a person does next. */
+    nextStep?: string;
+}
+
+/** A report's failure: set only for status `failed`. */
+function failureOf(report: { status: string; reason?: string; nextStep?: string }): StepFailure | undefined {
+    return report.status === FAILED_STATUS
+        ? {
+              reason: report.reason || "the step reported failed without a reason",
+              nextStep: report.nextStep || "read the evidence (npm run evidence)",
+          }
+        : undefined;
 }
 
 /** What every cloud's rollback command prints: one JSON report. */
@@ -96,10 +117,22 @@ export function swapReport(stdout: pulumi.Output<string>): pulumi.Output<SwapRep
     return commandReport<SwapReport>(stdout, { status: "unknown", timings: {} });
 }
 
+/** The swap command's report as the fields of a swap step every cloud returns. */
+export function swapStepOf(stdout: pulumi.Output<string>): Pick<SwapStep, "status" | "timings" | "failure"> {
+    const report = swapReport(stdout);
+    return { status: report.status, timings: report.timings, failure: report.apply(failureOf) };
+}
+
 /** The reboot command's report as a reboot step. */
 export function rebootStep(command: pulumi.Resource & { stdout: pulumi.Output<string> }): RebootStep {
     const report = commandReport<RebootReport>(command.stdout, { status: "unknown", attempts: 0, timings: {} });
-    return { resource: command, status: report.status, attempts: report.attempts, timings: report.timings };
+    return {
+        resource: command,
+        status: report.status,
+        attempts: report.attempts,
+        timings: report.timings,
+        failure: report.apply(failureOf),
+    };
 }
 
 /** The rollback command's report as a rollback step. */
@@ -171,16 +204,44 @@ function teardownFlag(ctx: StepContext): Record<string, string> {
     return ctx.teardown ? { BOOTLOOP_TEARDOWN: "1" } : {};
 }
 
-/** Every cloud's swap command: the boot timeout, and the reboot step's outcome when one came first; its time from `waits`. */
-export function swapCommandSettings(settings: Settings, ctx: StepContext, waits: readonly StepWait[]): CommandSettings {
+/**
+ * Every cloud's swap command: the boot timeout, the reboot step's outcome when one came first, and,
+ * when the repair keeps its evidence (`repair.evidence`), whether it failed for a reason of the
+ * VM's own (REPAIR_FAILED and REPAIR_NEXT_STEP, present only then: the swap then swaps nothing and
+ * reports failed); its time from `waits`. Clouds whose swap reads the evidence back decide that
+ * themselves.
+ */
+export function swapCommandSettings(
+    settings: Settings,
+    ctx: StepContext,
+    waits: readonly StepWait[],
+    repair?: RepairStep,
+): CommandSettings {
+    const failure = repair?.evidence?.apply(repairFailure);
     return commandSettings(
         {
             BOOT_TIMEOUT_SECONDS: String(settings.bootTimeoutMinutes * 60),
             ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
+            // Absent (undefined drops the key) for a repair that did not fail: nothing in state.
+            ...(failure
+                ? {
+                      REPAIR_FAILED: failure.apply((f) => f?.reason) as pulumi.Output<string>,
+                      REPAIR_NEXT_STEP: failure.apply((f) => f?.nextStep) as pulumi.Output<string>,
+                  }
+                : {}),
             ...teardownFlag(ctx),
         },
         waits,
     );
+}
+
+/** A repair's evidence document (JSON) read for a failure of the VM's own; undefined when none (or unreadable: the swap goes on). */
+export function repairFailure(document: string): StepFailure | undefined {
+    try {
+        return evidenceLine.vmFailure(JSON.parse(document)) ?? undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 /**

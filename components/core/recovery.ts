@@ -1,15 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as local from "@pulumi/command/local";
 import { InputError, Problem } from "./contract/problems";
 import { VmEntry } from "./contract/vm";
 import { buildPlan } from "./plan/plan";
-import { PlacedVm, RecoveryPlan } from "./contract/plan";
+import { PlacedVm, RecoveryPlan, Wave } from "./contract/plan";
 import { Settings } from "./contract/settings";
 import { CloudPath, CloudSession, RescueStep } from "./contract/cloud-path";
 import { Placement, kebab, shortHash } from "./contract/identity";
 import { zoneKey } from "./plan/pools";
 import { VmRecord, declareRollback, declareVmChain } from "./vm-chain";
-import { waveGateName } from "./contract/chain-steps";
+import { declareWaveGate } from "./wave-gate";
 import { REMEDIES, Strategy } from "./contract/remedies";
 
 /** Where a VM's BitLocker keys come from (see {@link RecoveryResult.keySources}). */
@@ -49,8 +48,10 @@ export interface RecoveryResult {
 /**
  * The root of every resource the program declares. It looks up what the inventory leaves out,
  * builds the plan (waves, rescue pools), then declares per zone the rescue VMs, per wave a gate
- * that waits for every VM of the previous wave to verify its boot, and per VM its chain; within a
- * wave, at most `maxInFlight` chains run at once (the others wait for a lane, in wave order).
+ * that waits for every chain of the previous wave to end and stops the rollout when more of its VMs
+ * failed than the wave's failure budget allows, and per VM its chain; within a wave, at most
+ * `maxInFlight` chains run at once (the others wait for a lane, in wave order). A VM that cannot
+ * be recovered for a reason of its own ends its chain with status `failed`: its lane goes on.
  */
 export class Recovery extends pulumi.ComponentResource {
     /**
@@ -126,11 +127,23 @@ export class Recovery extends pulumi.ComponentResource {
         }
 
         const records: Record<string, VmRecord> = {};
-        let previous: pulumi.Resource[] = [];
+        let previous: { wave: Wave; records: VmRecord[]; ends: pulumi.Resource[] } | undefined;
         let declared = 0;
         for (const wave of plan.waves) {
-            const after =
-                previous.length === 0 ? [] : [new local.Command(waveGateName(wave.wave), {}, { parent: this, dependsOn: previous })];
+            // Each wave after the first starts once its gate passed: every chain of the wave before
+            // ended, and no more of its VMs failed than that wave's budget allows.
+            const after = previous
+                ? [
+                      declareWaveGate({
+                          previous: previous.wave,
+                          records: previous.records,
+                          ends: previous.ends,
+                          next: wave.wave,
+                          parent: this,
+                      }),
+                  ]
+                : [];
+            const waveRecords: VmRecord[] = [];
             const verified: pulumi.Resource[] = [];
             for (const [i, key] of wave.vms.entries()) {
                 const vm = byKey.get(key)!;
@@ -155,13 +168,14 @@ export class Recovery extends pulumi.ComponentResource {
                           restoreBefore: settings.restoreBefore,
                       });
                 records[vm.key] = chain.record;
+                waveRecords.push(chain.record);
                 verified.push(chain.verified);
                 // Let the event loop turn now and then: registrations already sent can finish and be
                 // freed, so thousands of VMs never hold every registration in memory at once. Order
                 // and dependencies are unchanged.
                 if (++declared % DECLARE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
             }
-            previous = verified;
+            previous = { wave, records: waveRecords, ends: verified };
         }
         for (const zone of zones.values()) zone.done();
         this.registerOutputs({ vms: records });

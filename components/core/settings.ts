@@ -3,7 +3,7 @@ import * as path from "path";
 import { nearestName } from "./contract/nearest";
 import { Problem, InputError, show } from "./contract/problems";
 import { importedKeyConfig } from "./inventory/entry-fields";
-import { WaveSettings } from "./contract/plan";
+import { FailureBudget, WaveSettings } from "./contract/plan";
 import { ConfigSource, NAMESPACE, RULE_SETS, RuleSet, Settings } from "./contract/settings";
 
 /**
@@ -16,6 +16,13 @@ export function defaultMaxInFlight(cores: number = os.availableParallelism?.() ?
     return Math.min(2000, 500 * Math.max(1, cores));
 }
 
+/**
+ * The failed VMs a wave after the canary may have by default: 5% of it. Sporadic failures (a
+ * missing BitLocker key, a disk unlike the others) are expected at fleet size and must not stop
+ * thousands of VMs; a fix that fails for a whole class of VMs fails far more than that.
+ */
+export const DEFAULT_FAILURE_BUDGET_PERCENT = 5;
+
 /** The first faulty channel file was published at 04:09 UTC on 2024-07-19. */
 export const DEFAULT_RESTORE_BEFORE = "2024-07-19T04:09:00Z";
 
@@ -24,6 +31,8 @@ export const CONFIG_KEYS: Record<string, string> = {
     inventory: "inventory file of this stack, relative to the project folder (YAML or CSV, under stacks/); required",
     canary: "VMs in the canary wave 0: a count (default 1) or a percentage such as 5%",
     waveSize: "VMs per wave after the canary (default: all of them in wave 1)",
+    failureBudget:
+        "VMs of a wave that may fail (each recorded failed, the rest of the fleet going on) before the next wave's gate stops the rollout: a count or a percentage of the wave such as 5% (default 5%); the canary wave's budget is always 0",
     disksPerRescue: "disks one rescue VM repairs at once: a number for every cloud, or a map such as {aws: 20, gcp: 16}",
     teardown: "true removes rescue VMs, attachments and scratch disks; backups, fixed disks and records stay (default false)",
     bootTimeoutMinutes: "minutes a VM may take to pass its boot checks after the swap before its chain fails (default 20)",
@@ -124,6 +133,15 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         if (pct && Number(pct[1]) <= 100) canary = { percent: Number(pct[1]) };
         else if (/^\d{1,6}$/.test(canaryText.trim())) canary = { count: Number(canaryText) };
         else bad("canary", `${show(canaryText)} is not a VM count or a percentage (e.g. 1, or 5%)`);
+    }
+
+    let failureBudget: FailureBudget = { percent: DEFAULT_FAILURE_BUDGET_PERCENT };
+    const budgetText = get("failureBudget");
+    if (budgetText !== undefined) {
+        const pct = /^(\d{1,3}(\.\d+)?)%$/.exec(budgetText.trim());
+        if (pct && Number(pct[1]) <= 100) failureBudget = { percent: Number(pct[1]) };
+        else if (/^\d{1,6}$/.test(budgetText.trim())) failureBudget = { count: Number(budgetText) };
+        else bad("failureBudget", `${show(budgetText)} is not a VM count or a percentage of the wave (e.g. 0, 3, or 5%)`);
     }
 
     let waveSize: number | undefined;
@@ -229,6 +247,7 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         inventory: inventory!,
         canary,
         waveSize,
+        failureBudget,
         disksPerRescue,
         teardown,
         bootTimeoutMinutes,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { abridgeEvidence } from "./evidence-record";
 import { PlannedVm } from "./contract/plan";
-import { CloudSession, RescueStep, StepContext } from "./contract/cloud-path";
+import { CloudSession, RescueStep, StepContext, StepFailure } from "./contract/cloud-path";
 
 /** What one VM's chain needs. */
 export interface VmChainArgs {
@@ -61,8 +61,21 @@ export interface VmRecord {
     recoveryPointAgeHours?: number;
     /** Strategy restore: when the restore point was taken. */
     recoveryPointTakenAt?: string;
-    /** What happened, in a sentence, when a status alone does not say it (rollback). */
+    /**
+     * What happened, in a sentence, when a status alone does not say it: a rollback's message, or,
+     * with status `failed`, why the VM could not be recovered (absent otherwise).
+     */
     note?: pulumi.Output<string>;
+    /** With status `failed`: what a person does next (absent otherwise). */
+    nextStep?: pulumi.Output<string>;
+}
+
+/** A failed step's reason and next step as record fields (each absent, so not in state, when the step did not fail). */
+function failureFields(failure: pulumi.Output<StepFailure | undefined>): Pick<VmRecord, "note" | "nextStep"> {
+    return {
+        note: failure.apply((f) => f?.reason) as pulumi.Output<string>,
+        nextStep: failure.apply((f) => f?.nextStep) as pulumi.Output<string>,
+    };
 }
 
 /** What a declared chain gives the recovery: the VM's record and the resource that ends it. */
@@ -108,6 +121,7 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
                     fixedDiskId: none,
                     timings: reboot.timings,
                     rebootAttempts: reboot.attempts,
+                    ...failureFields(reboot.failure),
                 },
                 verified: reboot.resource,
             };
@@ -133,6 +147,7 @@ export function declareVmChain(args: VmChainArgs): DeclaredChain {
                     timings: swap.timings,
                     recoveryPointAgeHours: recoveryPointAgeHours(point.createdAt, args.restoreBefore),
                     recoveryPointTakenAt: point.createdAt,
+                    ...failureFields(swap.failure),
                 },
                 verified: swap.resource,
             };
@@ -224,6 +239,7 @@ function repairChain(args: VmChainArgs, ctx: Ctx, after: pulumi.Resource[], rebo
             originalDiskId: pulumi.output(vm.originalDiskId),
             fixedDiskId: fixed.diskId,
             timings: swap.timings,
+            ...failureFields(swap.failure),
         },
         verified: swap.resource,
     };

@@ -9,7 +9,7 @@ import {
     repairCommandSettings,
     rollbackStep,
     swapCommandSettings,
-    swapReport,
+    swapStepOf,
     unpackEvidence,
 } from "../core/cloud-steps";
 import { budgetTimeouts, StepBudget, stepBudget } from "../core/step-budget";
@@ -203,8 +203,10 @@ function scriptCommand(
     );
 }
 
-export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapStep {
-    const core = swapCommandSettings(env.settings, ctx, GCP_STEP_WAITS.swap(env.settings));
+export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep, repair: RepairStep | undefined): SwapStep {
+    // A repair that failed for a reason of the VM's own reaches the swap as REPAIR_FAILED (core
+    // reads the repair's evidence): the swap then swaps nothing and reports failed.
+    const core = swapCommandSettings(env.settings, ctx, GCP_STEP_WAITS.swap(env.settings), repair);
     const command = scriptCommand(
         env,
         ctx,
@@ -219,8 +221,7 @@ export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep): SwapSt
         },
         core.budget,
     );
-    const report = swapReport(command.stdout);
-    return { resource: command, status: report.status, timings: report.timings };
+    return { resource: command, ...swapStepOf(command.stdout) };
 }
 
 export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover: boolean }): RebootStep {

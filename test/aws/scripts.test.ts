@@ -56,18 +56,37 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.equal(JSON.parse(r.stdout).alreadyRecovered, true);
         });
 
-        it("an instance that never passes its status checks fails clearly; the original root volume stays untouched", () => {
+        it("an instance that never passes its status checks is recorded failed (its own outcome: the fleet goes on); the original root volume stays untouched", () => {
             const w = world();
             w.volumes[FIXED].boots = false;
             const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
-            assert.equal(r.code, 1);
-            assert.match(r.stderr, /did not boot healthy within 2 s on the fixed volume vol-0222222222222222b/);
-            assert.match(r.stderr, /original root volume vol-0111111111111111a is untouched and kept for rollback/);
+            assert.equal(r.code, 0, r.stderr);
+            const report = JSON.parse(r.stdout);
+            assert.equal(report.status, "failed");
+            assert.match(report.reason, /did not boot healthy within 2 s on the fixed volume vol-0222222222222222b/);
+            assert.match(report.nextStep, /original root volume vol-0111111111111111a is untouched and kept for rollback/);
+            assert.match(r.stderr, /FAILED: i-[0-9a-f]+ did not boot healthy/);
             assert.equal(r.world.volumes[ORIGINAL].state, "available");
             assert.ok(
                 !r.calls.some((c) => c.includes(ORIGINAL) && /attach-volume|delete/.test(op(c))),
                 "nothing but the detach touched the original",
             );
+        });
+
+        it("after a repair that failed for a reason of the VM's own (REPAIR_FAILED), swaps nothing and records it failed, calling nothing", () => {
+            const r = run(
+                "swap",
+                { ...swapEnv, REPAIR_FAILED: "the disk is locked; <b>$(reboot)</b>", REPAIR_NEXT_STEP: "give its key, then retry" },
+                world(),
+            );
+            assert.equal(r.code, 0, r.stderr);
+            const report = JSON.parse(r.stdout);
+            assert.deepEqual(
+                [report.status, report.reason, report.nextStep],
+                ["failed", "the disk is locked; <b>$(reboot)</b>", "give its key, then retry"],
+            );
+            assert.deepEqual(r.calls, [], "no call at all");
+            assert.equal(r.world.instances[INSTANCE].state, world().instances[INSTANCE].state, "the VM is untouched");
         });
 
         it("retries throttled calls with jittered backoff, and the watcher retries its throttled polls (that a throttled poll never counts against a wait is the watcher's own test)", () => {
@@ -221,18 +240,32 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             assert.match(r.stderr, /the repair printed no evidence \(Systems Manager status Failed\)/);
         });
 
-        it("a failed repair fails the step with the engine's reason", () => {
+        it("a repair that failed for a reason not the VM's own fails the step with the engine's reason", () => {
             const w = world();
             w.ssm.evidence[SCRATCH] = {
+                tool: "bootloop-rescue/repair-disk",
+                outcome: "error",
+                exitCode: 6,
+                message: "ntfs-3g is missing on the rescue instance",
+            };
+            const r = run("repair", repairEnv, w);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /repair failed: error: ntfs-3g is missing/);
+            assert.equal(r.stdout, "");
+        });
+
+        it("a repair that failed for a reason of the VM's own (a locked disk) keeps its evidence and succeeds: the swap records it", () => {
+            const w = world();
+            const locked = {
                 tool: "bootloop-rescue/repair-disk",
                 outcome: "locked",
                 exitCode: 4,
                 message: "partition(s) 3 are BitLocker-encrypted and no recovery password was given",
             };
+            w.ssm.evidence[SCRATCH] = locked;
             const r = run("repair", repairEnv, w);
-            assert.equal(r.code, 1);
-            assert.match(r.stderr, /repair failed: locked: partition\(s\) 3 are BitLocker-encrypted/);
-            assert.equal(r.stdout, "");
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(JSON.parse(unpackEvidence(r.stdout)), locked);
         });
 
         it("a rescue instance that never comes online fails with the reason and what it needs", () => {

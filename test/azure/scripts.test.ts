@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as zlib from "zlib";
 import { FIXED, MUTATING, ORIGINAL, RESCUE_ID, SCRATCH, STAND_IN, SUB, attachEnv, disk, op, run, swapEnv, world } from "./run-script";
 import { evidenceAfterReport } from "../../components/core/cloud-steps";
 import { azureScript } from "../../components/azure/scripts";
@@ -92,15 +93,29 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             assert.equal(JSON.parse(r.stdout.split("\n")[0]).alreadyRecovered, true);
         });
 
-        it("a VM that never reports ready fails clearly; the original OS disk is untouched", () => {
+        it("after a repair that failed for a reason of the VM's own (read back from its Run Command), swaps nothing and records it failed, keeping the evidence", () => {
+            const w = world();
+            const locked = JSON.stringify({ outcome: "locked", exitCode: 4, message: "no key unlocked partition 3" });
+            w.runCommands["rg-app/rescue-azure-1-0/app-01-repair-5f2a"] = `log\ngzip-base64:${zlib.gzipSync(locked).toString("base64")}`;
+            const r = run("swap", swapEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            const report = JSON.parse(r.stdout.split("\n")[0]);
+            assert.equal(report.status, "failed");
+            assert.match(report.reason, /BitLocker-encrypted and no key given unlocked it \(no key unlocked partition 3\)/);
+            assert.match(report.nextStep, /npm run import-keys/);
+            assert.equal(evidenceAfterReport(r.stdout), locked, "the evidence is kept");
+            assert.deepEqual(r.calls.map(op), ["vm run-command show"], "one call: the evidence read back; the VM is untouched");
+        });
+
+        it("a VM that never reports ready is recorded failed (its own outcome: the fleet goes on); the original OS disk is untouched", () => {
             const w = world();
             w.disks[FIXED.toLowerCase()].boots = false;
             const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
-            assert.equal(r.code, 1);
-            assert.match(
-                r.stderr,
-                /did not report its VM agent Ready within 2 s on the fixed disk \(power running, agent none\); check its boot diagnostics; the original OS disk .* is untouched and kept for rollback/,
-            );
+            assert.equal(r.code, 0, r.stderr);
+            const report = JSON.parse(r.stdout.split("\n")[0]);
+            assert.equal(report.status, "failed");
+            assert.match(report.reason, /did not report its VM agent Ready within 2 s on the fixed disk \(power running, agent none\)/);
+            assert.match(report.nextStep, /check its boot diagnostics .*the original OS disk .* is untouched and kept for rollback/);
             assert.equal(r.world.disks[ORIGINAL.toLowerCase()].attachedTo, undefined);
             assert.ok(!r.calls.some((c) => c.includes(ORIGINAL) && op(c) !== "disk update"), "only tagged");
         });

@@ -56,9 +56,15 @@ describe("the evidence line the state keeps", () => {
         const ok = evidenceJs("settle", gzipLine(DEMO));
         assert.equal(ok.code, 0, ok.stderr);
         assert.equal(unpackEvidence(ok.stdout), DEMO);
-        const failed = evidenceJs("settle", gzipLine(JSON.stringify({ outcome: "locked", message: "BitLocker", exitCode: 4 })));
+        // A failure that is not the VM's own (the rescue VM could not run the engine) stops the step.
+        const failed = evidenceJs("settle", gzipLine(JSON.stringify({ outcome: "error", message: "no dislocker", exitCode: 6 })));
         assert.equal(failed.code, 1);
-        assert.match(failed.stderr, /^bootloop-rescue: aws us-east-1\/i-1: repair failed: locked: BitLocker\n\{"outcome":"locked"/);
+        assert.match(failed.stderr, /^bootloop-rescue: aws us-east-1\/i-1: repair failed: error: no dislocker\n\{"outcome":"error"/);
+        // The VM's own (a locked disk) is its outcome: kept, packed, for the swap to record; the step succeeds.
+        const locked = JSON.stringify({ outcome: "locked", message: "BitLocker", exitCode: 4 });
+        const own = evidenceJs("settle", gzipLine(locked));
+        assert.equal(own.code, 0, own.stderr);
+        assert.equal(unpackEvidence(own.stdout), locked);
         for (const line of ["", "gzip-base64:H4sIAAAA", "null", "not json"]) {
             const bad = evidenceJs("settle", line, {
                 EVIDENCE_UNREADABLE: "the repair printed no evidence (Systems Manager status Failed)",
@@ -70,6 +76,41 @@ describe("the evidence line the state keeps", () => {
             );
             assert.equal(bad.stdout, "");
         }
+    });
+
+    it("verdict: a repair failed for a reason of the VM's own (3, 4, 5, nothing found on a disk never repaired) is named with what to do next", () => {
+        const doc = (o: object) => gzipLine(JSON.stringify(o));
+        const cases: [object, RegExp | undefined][] = [
+            [{ outcome: "no-windows", message: "no Windows", exitCode: 3 }, /no Windows installation/],
+            [{ outcome: "locked", message: "BitLocker", exitCode: 4 }, /BitLocker-encrypted and no key/],
+            [{ outcome: "unsafe", message: "a link\non the path", exitCode: 5 }, /unsafe to change \(a link on the path\)/],
+            [
+                { outcome: "nothing-to-do", exitCode: 0, volumes: [{ matches: [], earlierQuarantines: [] }] },
+                /found no file its rules match/,
+            ],
+            // Not the VM's own failure, or no failure at all: nothing printed.
+            [
+                { outcome: "nothing-to-do", exitCode: 0, volumes: [{ matches: [], earlierQuarantines: ["bootloop-rescue/quarantine/x"] }] },
+                undefined,
+            ],
+            [{ outcome: "repaired", exitCode: 0, volumes: [] }, undefined],
+            [{ outcome: "skipped", exitCode: 0, volumes: [] }, undefined],
+            [{ outcome: "error", message: "no dislocker", exitCode: 6 }, undefined],
+        ];
+        for (const [evidence, reason] of cases) {
+            const out = evidenceJs("verdict", doc(evidence));
+            assert.equal(out.code, 0, out.stderr);
+            if (!reason) {
+                assert.equal(out.stdout, "", JSON.stringify(evidence));
+                continue;
+            }
+            const lines = out.stdout.split("\n");
+            assert.equal(lines.length, 3, `two lines: ${out.stdout}`);
+            assert.match(lines[0], reason);
+            assert.match(lines[1], /the VM and its original disk are untouched/);
+            assert.equal(lines[2], "");
+        }
+        assert.equal(evidenceJs("verdict", "not json").stdout, "", "an unreadable line is no verdict");
     });
 
     it("repack: any evidence line becomes the packed one; one that does not decode becomes a document saying so, never a failure", () => {

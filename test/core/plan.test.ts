@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { buildPlan } from "../../components/core/plan/plan";
+import { buildPlan, failureBudgetOf } from "../../components/core/plan/plan";
 import { PlacedVm, PlanSettings } from "../../components/core/contract/plan";
 import { assignWaves, canaryCount } from "../../components/core/plan/waves";
 import { vmSlug } from "../../components/core/contract/identity";
@@ -23,10 +23,46 @@ function vm(i: number, zone = "z1", extra: Partial<PlacedVm> = {}): PlacedVm {
     };
 }
 
-const settings = (over: Partial<PlanSettings> = {}): PlanSettings => ({ canary: { count: 1 }, disksPerRescue: () => 3, ...over });
+const settings = (over: Partial<PlanSettings> = {}): PlanSettings => ({
+    canary: { count: 1 },
+    failureBudget: { percent: 5 },
+    disksPerRescue: () => 3,
+    ...over,
+});
 
 describe("recovery plan", () => {
     describe("waves", () => {
+        it("gives the first wave (the canary) a failure budget of 0 and each later wave its count or percentage, rounded down", () => {
+            const vms = Array.from({ length: 41 }, (_, i) => vm(i));
+            const budgets = (failureBudget: PlanSettings["failureBudget"]) =>
+                buildPlan(vms, settings({ waveSize: 20, failureBudget })).waves.map((w) => [w.vms.length, w.failureBudget]);
+            assert.deepEqual(budgets({ percent: 5 }), [
+                [1, 0],
+                [20, 1],
+                [20, 1],
+            ]);
+            assert.deepEqual(budgets({ percent: 4.9 }), [
+                [1, 0],
+                [20, 0],
+                [20, 0],
+            ]);
+            assert.deepEqual(budgets({ count: 3 }), [
+                [1, 0],
+                [20, 3],
+                [20, 3],
+            ]);
+            assert.deepEqual(
+                budgets({ count: 50 }),
+                [
+                    [1, 0],
+                    [20, 20],
+                    [20, 20],
+                ],
+                "never more than the wave",
+            );
+            assert.equal(failureBudgetOf({ percent: 100 }, 7), 7);
+        });
+
         it("puts the first inventory entry alone in the canary wave and the rest in wave 1 by default", () => {
             const plan = buildPlan([vm(2), vm(0), vm(1)], settings());
             assert.deepEqual(

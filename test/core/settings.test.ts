@@ -40,6 +40,7 @@ describe("stack settings", () => {
             canary: { count: 1 },
             waveSize: undefined,
             disksPerRescue: {},
+            failureBudget: { percent: 5 },
             teardown: false,
             bootTimeoutMinutes: 20,
             repairTimeoutMinutes: 30,
@@ -133,6 +134,18 @@ describe("stack settings", () => {
         assert.deepEqual(s.disksPerRescue, { aws: 20, gcp: 16 });
         assert.equal(s.teardown, true);
         assert.deepEqual(readSettings(source({ inventory: "x.yaml", disksPerRescue: "8" }), "P", clouds).disksPerRescue, { "*": 8 });
+    });
+
+    it("reads the failure budget as a count or a percentage of the wave, and refuses anything else naming the key", () => {
+        const budget = (text: string) => readSettings(source({ inventory: "x.yaml", failureBudget: text }), "P", clouds).failureBudget;
+        assert.deepEqual(budget("0"), { count: 0 });
+        assert.deepEqual(budget("3"), { count: 3 });
+        assert.deepEqual(budget("2.5%"), { percent: 2.5 });
+        for (const bad of ["-1", "lots", "101%", "5 %x"])
+            assert.match(
+                fails({ inventory: "x.yaml", failureBudget: bad })[0],
+                /^bootloop-rescue:failureBudget: .* is not a VM count or a percentage of the wave/,
+            );
     });
 
     it("requires the inventory and keeps it inside the project (machine-independent)", () => {

@@ -34,15 +34,18 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             assert.equal(JSON.parse(r.stdout).status, "recovered");
         });
 
-        it("a marker from an earlier boot does not count: a fixed disk that never boots fails clearly, the original untouched", () => {
+        it("a marker from an earlier boot does not count: a fixed disk that never boots is recorded failed, the original untouched", () => {
             const w = world();
             w.disks["web-1-fixed"].boots = false;
             const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
-            assert.equal(r.code, 1);
+            assert.equal(r.code, 0, r.stderr);
+            const report = JSON.parse(r.stdout);
+            assert.equal(report.status, "failed");
             assert.match(
-                r.stderr,
-                /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed \(status RUNNING\); the original boot disk web-1 is untouched/,
+                report.reason,
+                /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed \(status RUNNING\)/,
             );
+            assert.match(report.nextStep, /the original boot disk web-1 is untouched/);
             assert.ok(
                 r.calls.some(
                     (c) => op(c) === "instances get-serial-port-output" && c.includes("--start") && c[c.indexOf("--start") + 1] !== "0",
@@ -91,8 +94,12 @@ describe("GCP command scripts (stand-in gcloud)", () => {
                 w.disks["web-1"].labels = labels;
                 w.disks["web-1-fixed"].boots = false;
                 const r = run("swap", { ...swapEnv, BOOT_TIMEOUT_SECONDS: "2", POLL_SECONDS: "0.2" }, w);
-                assert.equal(r.code, 1, JSON.stringify(labels));
-                assert.match(r.stderr, /did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed/);
+                assert.equal(r.code, 0, JSON.stringify(labels));
+                assert.equal(JSON.parse(r.stdout).status, "failed");
+                assert.match(
+                    r.stderr,
+                    /FAILED: web-1 did not show the boot marker on serial port 1 within 2 s on the fixed disk web-1-fixed/,
+                );
                 if (!labels["bootloop-rescue-serial-from" as keyof typeof labels])
                     assert.match(r.stderr, /no record of where this boot's serial output begins; only output from now on counts/);
             }
@@ -143,16 +150,25 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             );
         });
 
-        it("a failed repair fails the step with the engine's reason", () => {
+        it("a repair that failed for a reason not the VM's own fails the step with the engine's reason", () => {
             const w = world();
             w.guestAttributes["rescue-1"] = published(
                 "br-web-1-abc123",
-                { outcome: "no-windows", exitCode: 3, message: "no Windows installation on this disk" },
-                3,
+                { outcome: "error", exitCode: 6, message: "the rescue instance lacks ntfs-3g" },
+                6,
             );
             const r = run("repair", repairEnv, w);
             assert.equal(r.code, 1);
-            assert.match(r.stderr, /repair failed: no-windows: no Windows installation on this disk/);
+            assert.match(r.stderr, /repair failed: error: the rescue instance lacks ntfs-3g/);
+        });
+
+        it("a repair that failed for a reason of the VM's own (no Windows) keeps its evidence and succeeds: the swap records it", () => {
+            const w = world();
+            const evidence = { outcome: "no-windows", exitCode: 3, message: "no Windows installation on this disk" };
+            w.guestAttributes["rescue-1"] = published("br-web-1-abc123", evidence, 3);
+            const r = run("repair", repairEnv, w);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(JSON.parse(unpackEvidence(r.stdout)).outcome, "no-windows");
         });
 
         it("no result within the timeout fails with what the rescue instance needs", () => {

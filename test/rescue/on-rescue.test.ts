@@ -188,10 +188,16 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         }
     });
 
-    it("encodes the evidence for small agent outputs, and repeats a failure's reason on stderr", () => {
+    it("encodes the evidence for small agent outputs, repeats a failure's reason on stderr, and exits 0 for the VM's own failures only", () => {
+        const other = { tool: "bootloop-rescue/repair-disk", outcome: "error", exitCode: 6, message: "ntfs-3g crashed" };
+        const stops = run(lib(other, 6), { EVIDENCE_ENCODING: "gzip-base64" });
+        assert.equal(stops.status, 6, "a failure that is not the VM's own exits with the engine's code");
+        assert.match(stops.stderr, /repair-disk: error: ntfs-3g crashed/);
+        // The VM's own (here an unsafe disk, 5): exit 0, so an Azure Run Command does not fail the
+        // run; the evidence carries the code, and the control side records the VM failed.
         const failed = { tool: "bootloop-rescue/repair-disk", outcome: "unsafe", exitCode: 5, message: "the disk is read-only" };
         const r = run(lib(failed, 5), { EVIDENCE_ENCODING: "gzip-base64" });
-        assert.equal(r.status, 5);
+        assert.equal(r.status, 0);
         assert.match(r.stdout, /^gzip-base64:/);
         assert.deepEqual(
             JSON.parse(zlib.gunzipSync(Buffer.from(r.stdout.trim().slice("gzip-base64:".length), "base64")).toString()),

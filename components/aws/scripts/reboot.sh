@@ -1,7 +1,7 @@
 # Reboot: restarts the instance up to MAX_REBOOTS times and stops at the first healthy boot (both
 # status checks passing, and the Windows boot marker in the console output where it is
 # available). An instance that is healthy already gets no restart. Changes no volume. Prints one
-# JSON report; with MUST_RECOVER=true an instance that never boots healthy fails the step.
+# JSON report; with MUST_RECOVER=true an instance that never boots healthy reports status failed (its own outcome).
 need AWS_REGION INSTANCE_ID VM_LABEL MAX_REBOOTS REBOOT_TIMEOUT_SECONDS MUST_RECOVER BOOT_MARKER
 expect INSTANCE_ID '^i-([0-9a-f]{8}|[0-9a-f]{17})$'
 

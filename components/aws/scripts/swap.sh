@@ -64,8 +64,10 @@ if [[ $state == stopped ]]; then
 elif [[ $state != running && $state != pending ]]; then
     fail "$VM_LABEL: $INSTANCE_ID is $state; nothing more is done; $rollback_hint"
 fi
+# A fixed volume that does not boot is the VM's own outcome (vm_failed): the fleet goes on.
 healthy_within "$BOOT_TIMEOUT_SECONDS" ||
-    fail "$VM_LABEL: $INSTANCE_ID did not boot healthy within $BOOT_TIMEOUT_SECONDS s on the fixed volume $FIXED_VOLUME_ID (status checks ${seen[checks]:-unknown}, boot marker: $marker); $rollback_hint (detached, tagged bootloop-rescue:role=original-root)"
+    vm_failed "$INSTANCE_ID did not boot healthy within $BOOT_TIMEOUT_SECONDS s on the fixed volume $FIXED_VOLUME_ID (status checks ${seen[checks]:-unknown}, boot marker: $marker)" \
+        "read its console output and the evidence; roll it back (setting rollback) or repair it by hand; $rollback_hint (detached, tagged bootloop-rescue:role=original-root)"
 boot_s=$((SECONDS - t))
 log "$VM_LABEL: booted healthy on the fixed volume (boot marker: $marker)"
 report recovered false

@@ -3,7 +3,8 @@
 # VM agent reporting Ready from inside Windows. Idempotent: a VM already running on the fixed disk
 # with its agent ready is left alone. Prints one JSON report, then the repair's evidence (packed)
 # read back from the repair Run Command (REPAIR_RUN_COMMAND_ID): the swap's output keeps it for the
-# record after teardown deletes the Run Command with the rescue VM.
+# record after teardown deletes the Run Command with the rescue VM. A repair that failed for a
+# reason of the VM's own swaps nothing: the report says failed, with the reason and what to do.
 need SUBSCRIPTION_ID RESOURCE_GROUP VM_NAME ORIGINAL_DISK_ID FIXED_DISK_ID VM_LABEL BOOT_TIMEOUT_SECONDS
 expect SUBSCRIPTION_ID "$PATTERN_GUID"
 expect RESOURCE_GROUP "$PATTERN_RESOURCE_GROUP"
@@ -36,17 +37,31 @@ repair_evidence() {
     printf '{"outcome":"unknown","message":%s}' "$out"
 }
 
+# The repair's evidence, read once: first, to know whether the repair failed for a reason of the
+# VM's own, and again for the report, which keeps it.
+evidence=""
+read_evidence() { [[ -n $evidence ]] || evidence=$(repair_evidence); }
+
 report() {
-    local evidence
     swap_report "$1" "$2"
     printf '\n'
     # Packed as the state keeps it (the Run Command printed it gzip-base64). Read first, then
     # packed: never in one pipeline, whose packing would hold a place at the gate while the read
     # waits for one.
-    evidence=$(repair_evidence)
+    read_evidence
     local_slot node "$BOOTLOOP_HOME/components/core/scripts/evidence.js" repack <<<"$evidence"
 }
 
+# A repair that failed for a reason of the VM's own (no Windows, no working BitLocker key, an
+# unsafe disk, nothing it may change) is the VM's outcome: swap_preamble reports it, swapping
+# nothing. Not after a reboot that recovered the VM, nor in teardown (no evidence is read then).
+if ! after_reboot_recovered && [[ ${BOOTLOOP_TEARDOWN:-} != 1 ]]; then
+    read_evidence
+    verdict=$(local_slot node "$BOOTLOOP_HOME/components/core/scripts/evidence.js" verdict <<<"$evidence")
+    if [[ -n $verdict ]]; then
+        { IFS= read -r REPAIR_FAILED; IFS= read -r REPAIR_NEXT_STEP; } <<<"$verdict"
+    fi
+fi
 swap_preamble
 
 rollback_hint="the original OS disk $ORIGINAL_DISK_ID is untouched and kept for rollback"
@@ -79,8 +94,10 @@ if [[ $power != running && $power != starting ]]; then
     log "$VM_LABEL: starting $VM_NAME on the fixed disk"
     az_json vm start "${vm_args[@]}" --no-wait >/dev/null
 fi
+# A fixed disk that does not boot is the VM's own outcome (vm_failed): the fleet goes on.
 wait_vm healthy "$BOOT_TIMEOUT_SECONDS" "disk=$FIXED_DISK_ID" ||
-    fail "$VM_LABEL: $VM_NAME did not report its VM agent Ready within $BOOT_TIMEOUT_SECONDS s on the fixed disk (power ${seen[power]:-unknown}, agent ${seen[agent]:-unknown}); check its boot diagnostics; $rollback_hint"
+    vm_failed "$VM_NAME did not report its VM agent Ready within $BOOT_TIMEOUT_SECONDS s on the fixed disk (power ${seen[power]:-unknown}, agent ${seen[agent]:-unknown})" \
+        "check its boot diagnostics and the evidence; roll it back (setting rollback) or repair it by hand; $rollback_hint"
 boot_s=$((SECONDS - t))
 log "$VM_LABEL: running on the fixed disk, VM agent Ready"
 report recovered false

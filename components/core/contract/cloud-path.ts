@@ -57,12 +57,25 @@ export interface SwapStep extends Step {
      * prints it once. When set, it is the VM's record of evidence.
      */
     evidence?: pulumi.Output<string>;
+    /** With status `failed` (the VM's own failure, recorded; the fleet goes on): why, and what a person does next. */
+    failure: pulumi.Output<StepFailure | undefined>;
+}
+
+/** Why a VM could not be recovered for a reason of its own, and what a person does next. */
+export interface StepFailure {
+    reason: string;
+    nextStep: string;
 }
 
 /** A VM's restarts until it showed a real boot signal (strategies reboot and reboot-then-repair). */
 export interface RebootStep extends Step {
-    /** `recovered`, or `not-recovered` (only when the VM need not recover: the repair chain follows). */
+    /**
+     * `recovered`; `not-recovered` when the VM need not recover (the repair chain follows); `failed`
+     * when it had to and did not (recorded: the fleet goes on).
+     */
     status: pulumi.Output<string>;
+    /** With status `failed`: why, and what a person does next. */
+    failure: pulumi.Output<StepFailure | undefined>;
     /** Restarts made; 0 when the VM was already healthy. */
     attempts: pulumi.Output<number>;
     /** Seconds the restarts took (`totalSeconds`). */

@@ -8,6 +8,12 @@ export interface Wave {
     wave: number;
     /** Keys of its VMs, in inventory order. */
     vms: string[];
+    /**
+     * VMs of this wave that may fail (each recorded failed in its chain) before the next wave's
+     * gate stops the rollout: 0 for the first wave (the canary), else from the stack's
+     * `failureBudget`.
+     */
+    failureBudget: number;
 }
 
 /** Everything `pulumi up` will do, decided before any resource is declared. */
@@ -24,6 +30,8 @@ export interface RecoveryPlan {
 export interface PlanSettings extends WaveSettings {
     /** Disks one rescue VM of a cloud holds at most. */
     disksPerRescue(this: void, cloud: string): number;
+    /** Failed VMs each wave after the first may have before the next wave's gate stops the rollout. */
+    failureBudget: FailureBudget;
 }
 
 /** How the VMs without an explicit `wave` are split into waves. */
@@ -33,6 +41,9 @@ export interface WaveSettings {
     /** VMs per later wave; undefined puts every VM after the canary into wave 1. */
     waveSize?: number;
 }
+
+/** Failed VMs each wave after the first may have before the rollout stops: a count, or a percentage of the wave (rounded down). */
+export type FailureBudget = { count: number } | { percent: number };
 
 /** One rescue VM of a pool and the disks it serves. */
 export interface RescueMember {

@@ -1,5 +1,5 @@
 // The stack's settings, validated, and where they are read from.
-import { WaveSettings } from "./plan";
+import { FailureBudget, WaveSettings } from "./plan";
 
 /** The project's config namespace: keys are `bootloop-rescue:<key>`. */
 export const NAMESPACE = "bootloop-rescue";
@@ -22,6 +22,8 @@ export interface ConfigSource {
 export interface Settings extends WaveSettings {
     /** Inventory file, relative to the project folder. */
     inventory: string;
+    /** Failed VMs each wave after the canary may have before the next wave's gate stops the rollout (`failureBudget`). */
+    failureBudget: FailureBudget;
     /** Per-cloud override of the disks one rescue VM holds (`*` applies to every cloud). */
     disksPerRescue: Readonly<Record<string, number>>;
     /** Remove rescue VMs, attachments and scratch disks; keep backups, fixed disks and records. */

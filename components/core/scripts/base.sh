@@ -319,9 +319,9 @@ json_str() {
 }
 
 # swap_report STATUS ALREADY [FIELD=VARIABLE ...]: every swap's one JSON report on stdout: status,
-# alreadyRecovered, the named fields (each the value of an environment variable), and the timings
-# from stop_s, swap_s, boot_s and the seconds since $started. Pure bash: a thousand steps ending
-# at once start no process.
+# alreadyRecovered, the named fields (each the value of an environment variable), reason and
+# nextStep when the VM failed (vm_failed), and the timings from stop_s, swap_s, boot_s and the
+# seconds since $started. Pure bash: a thousand steps ending at once start no process.
 swap_report() {
     local status=$1 already=$2 f name value out
     shift 2
@@ -333,6 +333,12 @@ swap_report() {
         json_str value "${!var:-}"
         out+=",$name:$value"
     done
+    if [[ -n ${failed_reason:-} ]]; then
+        json_str value "$failed_reason"
+        out+=",\"reason\":$value"
+        json_str value "${failed_next:-}"
+        out+=",\"nextStep\":$value"
+    fi
     out+=",\"timings\":{\"stopSeconds\":$((${stop_s:-0})),\"swapSeconds\":$((${swap_s:-0})),\"bootSeconds\":$((${boot_s:-0})),\"totalSeconds\":$((SECONDS - ${started:-0}))}}"
     printf '%s' "$out"
 }
@@ -343,6 +349,28 @@ after_reboot_recovered() {
     [[ -z ${REBOOT_STATUS:-} ]] && return 1
     expect REBOOT_STATUS '^(recovered|not-recovered)$'
     [[ $REBOOT_STATUS == recovered ]]
+}
+
+# vm_failed REASON NEXT_STEP: the VM cannot be recovered for a reason of its own (its fixed disk
+# does not boot, its repair found nothing it may change, its disk is hostile): that is its outcome,
+# not an error of the run. Logs it, reports status failed with the reason and what a person does
+# next through the script's `report`, and exits 0, so its lane's next chain and the rest of the
+# wave go on; the next wave's gate counts it against the wave's failure budget. Errors that are
+# not the VM's own (access denied, a quota, an invalid parameter) still `fail` the step.
+vm_failed() {
+    failed_reason=$1
+    failed_next=$2
+    log "${VM_LABEL:+$VM_LABEL: }FAILED: $failed_reason; next: $failed_next"
+    report failed false
+    exit 0
+}
+
+# repair_failed: the swap's repair failed for a reason of the VM's own (REPAIR_FAILED, the reason,
+# and REPAIR_NEXT_STEP, from core, which read the repair's evidence; clouds whose swap reads the
+# evidence back set them themselves): nothing to swap. Reports failed and exits, calling nothing.
+repair_failed() {
+    [[ -z ${REPAIR_FAILED:-} ]] && return 0
+    vm_failed "$REPAIR_FAILED" "${REPAIR_NEXT_STEP:-read the evidence (npm run evidence)}"
 }
 
 # repair_preamble: what every repair command checks before it waits for anything. After a reboot
@@ -358,7 +386,8 @@ repair_preamble() {
 }
 
 # swap_preamble: after a reboot that recovered the VM, there is nothing to swap: reports
-# recovered-by-reboot through the swap script's `report` and exits, calling nothing. In teardown
+# recovered-by-reboot through the swap script's `report` and exits, calling nothing; after a repair
+# that failed for a reason of the VM's own, reports failed (repair_failed). In teardown
 # (the swap is not in the stack's state, so it never finished): fails, calling nothing; teardown
 # never stops or swaps a VM.
 swap_preamble() {
@@ -367,6 +396,7 @@ swap_preamble() {
         report recovered-by-reboot true
         exit 0
     fi
+    repair_failed
     refuse_in_teardown swap
 }
 
@@ -412,17 +442,28 @@ reboot_until_healthy() {
         fi
     done
     if [[ $MUST_RECOVER == true ]]; then
-        fail "$VM_LABEL: no healthy boot after $MAX_REBOOTS restarts; its disks are untouched; recover it with strategy reboot-then-repair, repair or restore"
+        # The VM's own outcome: reported, and the fleet goes on (see vm_failed).
+        log "$VM_LABEL: FAILED: no healthy boot after $MAX_REBOOTS restarts; its disks are untouched"
+        reboot_report failed "$attempt" "no healthy boot after $MAX_REBOOTS restarts" \
+            "recover it with strategy reboot-then-repair, repair or restore; its disks are untouched"
+        return 0
     fi
     log "$VM_LABEL: no healthy boot after $MAX_REBOOTS restarts; the repair chain follows"
     reboot_report not-recovered "$attempt"
 }
 
-# reboot_report STATUS ATTEMPTS: the reboot step's one JSON report on stdout.
+# reboot_report STATUS ATTEMPTS [REASON NEXT_STEP]: the reboot step's one JSON report on stdout
+# (reason and nextStep when the VM failed).
 reboot_report() {
-    local status
+    local status why=""
     json_str status "$1"
-    printf '{"status":%s,"attempts":%d,"timings":{"totalSeconds":%d}}' "$status" "$2" "$((SECONDS - ${started:-0}))"
+    if (($# > 2)); then
+        local reason next
+        json_str reason "$3"
+        json_str next "$4"
+        why=",\"reason\":$reason,\"nextStep\":$next"
+    fi
+    printf '{"status":%s,"attempts":%d%s,"timings":{"totalSeconds":%d}}' "$status" "$2" "$why" "$((SECONDS - ${started:-0}))"
 }
 
 # rollback_done STATUS STARTED_NOW PLACE: the VM runs on its original disk (PLACE says so, e.g.

@@ -17,6 +17,9 @@
 //                              the repair failed (its outcome and message, then the document)
 //   node evidence.js repack    any evidence line on stdin → the packed line; a line that does not
 //                              decode becomes a JSON line saying so (never fails)
+//   node evidence.js verdict   any evidence line on stdin → when the repair failed for a reason of
+//                              the VM's own (see vmFailure), two lines: that reason, and what a
+//                              person does next; nothing otherwise
 // Both name the VM by VM_LABEL.
 const fs = require("fs");
 const path = require("path");
@@ -50,6 +53,48 @@ function unpack(line) {
     }
 }
 
+/**
+ * Why a repair failed for a reason of the VM's own disk, with what a person does next; null when it
+ * did not, or failed for a reason that is not the VM's (a broken rescue VM, a bad argument: those
+ * stop the run). The VM's own: no Windows on the disk (3), BitLocker without a working key (4), a
+ * disk unsafe to change (5), and a repair that found nothing it may change on a disk no earlier
+ * repair changed (nothing to swap in: the copy would boot-loop as the original does). One bad disk
+ * is then the VM's outcome, recorded in its chain, and the fleet goes on.
+ */
+function vmFailure(evidence) {
+    if (evidence === null || typeof evidence !== "object") return null;
+    const said = typeof evidence.message === "string" ? evidence.message.slice(0, 500) : "";
+    const untouched = "nothing was swapped; the VM and its original disk are untouched";
+    switch (evidence.exitCode) {
+        case 3:
+            return {
+                reason: `the repair found no Windows installation on the disk (${said})`,
+                nextStep: `check that the inventory entry names this VM's OS disk; ${untouched}`,
+            };
+        case 4:
+            return {
+                reason: `the disk is BitLocker-encrypted and no key given unlocked it (${said})`,
+                nextStep: `give its recovery password (npm run import-keys) or its key secret, then retry this VM; ${untouched}`,
+            };
+        case 5:
+            return {
+                reason: `the repair found the disk unsafe to change (${said})`,
+                nextStep: `read the evidence (npm run evidence) before anything else; ${untouched}`,
+            };
+        case 0: {
+            const volumes = Array.isArray(evidence.volumes) ? evidence.volumes : [];
+            const earlier = volumes.some((v) => v && Array.isArray(v.earlierQuarantines) && v.earlierQuarantines.length > 0);
+            if (evidence.outcome !== "nothing-to-do" || earlier) return null;
+            return {
+                reason: "the repair found no file its rules match on the disk: a copy would boot-loop as the original does",
+                nextStep: `find the cause from the VM's console and the evidence, then recover it by hand or with another strategy; ${untouched}`,
+            };
+        }
+        default:
+            return null;
+    }
+}
+
 function settle(line, label) {
     const fail = (message) => {
         process.stderr.write(`bootloop-rescue: ${label}: ${message}\n`);
@@ -65,7 +110,10 @@ function settle(line, label) {
         fail(process.env.EVIDENCE_UNREADABLE || "the repair printed no readable evidence");
     }
     if (evidence === null || typeof evidence !== "object") fail(process.env.EVIDENCE_UNREADABLE || "the repair printed no readable evidence");
-    if (evidence.exitCode !== 0) fail(`repair failed: ${evidence.outcome}: ${evidence.message}\n${JSON.stringify(evidence)}`);
+    // A failure of the VM's own disk is its outcome, kept with the evidence (the swap records it
+    // and swaps nothing); any other failure stops the step, and so the run.
+    if (evidence.exitCode !== 0 && !vmFailure(evidence))
+        fail(`repair failed: ${evidence.outcome}: ${evidence.message}\n${JSON.stringify(evidence)}`);
     // The command keeps it in state; the VM's record shows it decoded.
     process.stdout.write(pack(JSON.stringify(evidence)));
 }
@@ -81,7 +129,24 @@ function repack(line) {
     process.stdout.write(pack(text));
 }
 
-module.exports = { pack, unpack };
+/**
+ * What `verdict` prints for an evidence line: the VM's own failure as two lines, its reason then
+ * what a person does next (each on one line: line breaks a disk put in a message become spaces);
+ * nothing when the repair did not fail for a reason of the VM's own.
+ */
+function verdictLines(line) {
+    let evidence;
+    try {
+        evidence = JSON.parse(decode(line));
+    } catch {
+        return "";
+    }
+    const failure = vmFailure(evidence);
+    const oneLine = (text) => text.replace(/[\r\n\u2028\u2029]+/g, " ");
+    return failure ? `${oneLine(failure.reason)}\n${oneLine(failure.nextStep)}\n` : "";
+}
+
+module.exports = { pack, unpack, vmFailure };
 
 if (require.main === module) {
     const line = fs.readFileSync(0, "utf8").trim();
@@ -89,6 +154,7 @@ if (require.main === module) {
     const mode = process.argv[2];
     if (mode === "settle") settle(line, label);
     else if (mode === "repack") repack(line);
+    else if (mode === "verdict") process.stdout.write(verdictLines(line));
     else {
         process.stderr.write(`bootloop-rescue: evidence.js: unknown mode ${mode}\n`);
         process.exit(2);

@@ -2,7 +2,7 @@
 # and the Windows boot marker on serial port 1 in output written after that reset). Serial output
 # keeps earlier boots' lines, so an instance is never taken as healthy without a restart of its
 # own: the first reset always happens. Changes no disk. Prints one JSON report; with
-# MUST_RECOVER=true an instance that never boots healthy fails the step.
+# MUST_RECOVER=true an instance that never boots healthy reports status failed (its own outcome).
 need PROJECT ZONE INSTANCE VM_LABEL MAX_REBOOTS REBOOT_TIMEOUT_SECONDS MUST_RECOVER BOOT_MARKER
 expect PROJECT "$PATTERN_PROJECT"
 expect ZONE "$PATTERN_ZONE"

@@ -79,8 +79,10 @@ if [[ $status != RUNNING && $status != STAGING && $status != PROVISIONING ]]; th
     log "$VM_LABEL: starting $INSTANCE on the fixed disk"
     gc instances start "$INSTANCE" --async >/dev/null
 fi
+# A fixed disk that does not boot is the VM's own outcome (vm_failed): the fleet goes on.
 booted_within "$BOOT_TIMEOUT_SECONDS" "$from" ||
-    fail "$VM_LABEL: $INSTANCE did not show the boot marker on serial port 1 within $BOOT_TIMEOUT_SECONDS s on the fixed disk $FIXED_DISK (status ${seen[status]:-unknown}); $rollback_hint (detached, labelled bootloop-rescue-role=original-boot)"
+    vm_failed "$INSTANCE did not show the boot marker on serial port 1 within $BOOT_TIMEOUT_SECONDS s on the fixed disk $FIXED_DISK (status ${seen[status]:-unknown})" \
+        "read its serial port 1 and the evidence; roll it back (setting rollback) or repair it by hand; $rollback_hint (detached, labelled bootloop-rescue-role=original-boot)"
 boot_s=$((SECONDS - t))
 log "$VM_LABEL: booted on the fixed disk"
 report recovered false

@@ -2,7 +2,7 @@ import * as os from "os";
 import { estimateState, recommendedParallel } from "./fleet";
 import { OfflineRun } from "./run";
 import { KeySource } from "../../core/recovery";
-import { RescuePool } from "../../core/contract/plan";
+import { FailureBudget, RescuePool } from "../../core/contract/plan";
 import { OfflinePlaceholders } from "./placeholders";
 import { REMEDIES } from "../../core/contract/remedies";
 
@@ -48,15 +48,18 @@ export function renderSummary(run: OfflineRun, source: string): string {
     lines.push("");
     lines.push(`VMs: ${n} (${count(plan.vms, (v) => v.cloud)}); strategies: ${count(plan.vms, (v) => v.strategy)}`);
     lines.push("");
-    lines.push("Waves (each starts only after every VM of the wave before it verified its boot):");
+    lines.push("Waves (each starts once every chain of the wave before it ended and no more of its VMs failed than that wave's budget):");
     const label = new Map(plan.vms.map((v) => [v.key, v.label]));
     plan.waves.forEach((w, i) => {
         const names = w.vms.map((k) => label.get(k)!);
         const shown = names.length > 6 ? `${names.slice(0, 5).join(", ")}, … and ${names.length - 5} more` : names.join(", ");
-        lines.push(
-            `  wave ${w.wave}${i === 0 && plan.waves.length > 1 ? " (canary)" : ""}: ${w.vms.length} VM${w.vms.length === 1 ? "" : "s"}: ${shown}`,
-        );
+        const budget = `may fail: ${w.failureBudget}${i === 0 ? " (canary)" : ""}`;
+        lines.push(`  wave ${w.wave}: ${w.vms.length} VM${w.vms.length === 1 ? "" : "s"}, ${budget}: ${shown}`);
     });
+    lines.push(
+        "  A VM that cannot be recovered (its repair finds nothing, its fixed disk does not boot) is recorded failed and its wave goes on;",
+        `  beyond a wave's budget the next wave's gate stops the rollout (failureBudget: ${budgetText(run.settings.failureBudget)} of each wave after the canary).`,
+    );
     lines.push("");
     lines.push("Rescue VMs (Linux, no public IP, no inbound rule), per zone:");
     if (plan.rescuePools.length === 0) lines.push("  none");
@@ -97,6 +100,11 @@ export function renderSummary(run: OfflineRun, source: string): string {
         lines.push(`  ${String(c).padStart(6)}  ${type}`);
     }
     return lines.join("\n");
+}
+
+/** The stack's failure budget as its setting reads. */
+function budgetText(budget: FailureBudget): string {
+    return "count" in budget ? `${budget.count} VM${budget.count === 1 ? "" : "s"}` : `${budget.percent}%`;
 }
 
 /** Where the BitLocker keys of the repairs come from (counts only: the keys are secrets). */

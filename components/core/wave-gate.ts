@@ -1,0 +1,59 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as local from "@pulumi/command/local";
+import { waveGateName } from "./contract/chain-steps";
+import { Wave } from "./contract/plan";
+import { VmRecord } from "./vm-chain";
+
+/** The status a chain records when its VM cannot be recovered for a reason of its own. */
+export const FAILED_STATUS = "failed";
+
+/** What a wave gate needs: the wave before it, its VMs' records and ends, and the wave it opens. */
+export interface WaveGateArgs {
+    /** The wave whose outcomes the gate reads, with its failure budget. */
+    previous: Wave;
+    /** The records of that wave's VMs (their status and, when failed, the reason). */
+    records: readonly VmRecord[];
+    /** The resources that end that wave's chains: the gate starts after all of them. */
+    ends: readonly pulumi.Resource[];
+    /** The wave the gate opens. */
+    next: number;
+    /** The recovery component (the gate's parent). */
+    parent: pulumi.Resource;
+}
+
+/**
+ * Declares the gate of wave `next`: a command that runs once every chain of the wave before it
+ * ended, reads their statuses and stops the rollout (fails, naming every failed VM) when more of
+ * them failed than that wave's budget allows. Within the budget, the next wave starts. Its
+ * environment carries the failed VMs only (label and reason), so a wave of thousands that all
+ * recovered costs the state a few bytes; an update (a VM retried, a budget raised) checks again.
+ */
+export function declareWaveGate(args: WaveGateArgs): local.Command {
+    const failedLines = pulumi
+        .all(args.records.map((r) => pulumi.all([r.status, r.note ?? pulumi.output("")])))
+        .apply((outcomes) =>
+            outcomes
+                .map(([status, note], i) => (status === FAILED_STATUS ? `${oneLine(args.records[i].label)}\t${oneLine(note)}\n` : ""))
+                .join(""),
+        );
+    return new local.Command(
+        waveGateName(args.next),
+        {
+            create: "exec node ./components/core/scripts/gate.js",
+            environment: {
+                WAVE: String(args.previous.wave),
+                WAVE_SIZE: String(args.previous.vms.length),
+                BUDGET: String(args.previous.failureBudget),
+                NEXT_WAVE: String(args.next),
+                FAILED: failedLines,
+            },
+            logging: "stderr",
+        },
+        { parent: args.parent, dependsOn: [...args.ends] },
+    );
+}
+
+/** A label or reason on one line of the gate's list. */
+function oneLine(text: string): string {
+    return text.replace(/[\t\r\n\u2028\u2029]+/g, " ");
+}
