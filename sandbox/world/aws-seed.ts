@@ -5,6 +5,7 @@
 // permissions boundary their rescue roles are created under; backups taken before the incident for
 // the VMs restored from one. Systems Manager runs repairs with the CLI stand-in's simulated
 // engine. Everything is derived from the inventory alone: the same inventory gives the same world.
+import { sandboxFaultOf } from "./faults";
 import { createHash } from "crypto";
 import { VmEntry } from "../../components/core/contract/vm";
 import { RESCUE_BOUNDARY_POLICY } from "../../components/aws/rescue";
@@ -170,6 +171,7 @@ function seedVm(world: AwsWorld, vm: VmEntry, ambient: string): void {
     const imageId = images(world, region);
     const volumeId = vm.fields.rootVolumeId ?? ec2Id("vol", `root ${vm.key}`);
     const device = vm.fields.rootDeviceName ?? "/dev/sda1";
+    const fault = sandboxFaultOf(vm);
     world.volumes[volumeId] = {
         state: "in-use",
         boots: false,
@@ -185,6 +187,7 @@ function seedVm(world: AwsWorld, vm: VmEntry, ambient: string): void {
         createTime: "2024-03-04T10:15:00.000Z",
         tags: {},
         ...(vm.fields.bitlockerSecret ? { bitlocker: { secretArn: vm.fields.bitlockerSecret } } : {}),
+        ...(fault ? { fault } : {}),
     };
     const privateIp = `10.${pick(`cidr ${net.vpcId}`, 200)}.${"abcdef".indexOf(zone.slice(-1)) * 16 + pick(`ip ${vm.key}`, 15)}.${10 + pick(`host ${vm.key}`, 240)}`;
     world.instances[vm.fields.instanceId] = {
@@ -203,7 +206,8 @@ function seedVm(world: AwsWorld, vm: VmEntry, ambient: string): void {
         bootPolls: 1,
         consoleOutput: CONSOLE_BOOT_LOOP,
         // Restarts help only the VMs whose remedy is restarting alone: they pick up the reverted file.
-        ...(vm.strategy === "reboot" ? { recoversAtReboot: 3 } : {}),
+        // (A VM with a sandbox fault never does.)
+        ...(vm.strategy === "reboot" && !fault ? { recoversAtReboot: 3 } : {}),
         subnetId: net.subnetId,
         vpcId: net.vpcId,
         imageId,

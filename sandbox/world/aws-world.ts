@@ -3,6 +3,7 @@
 // creates resources in. The CLI's own fields come first in each shape (what the step scripts and
 // the watcher observe); the rest are what the provider's resources and lookups need, which the
 // CLI ignores. Absent optional maps are empty.
+import { SandboxFault } from "./faults";
 import { createHash } from "crypto";
 
 /** An EC2 instance. */
@@ -57,6 +58,10 @@ export interface AwsVolume {
     state: string;
     /** false: Windows on it boot-loops (the faulty channel file); absent or true: it boots. */
     boots?: boolean;
+    /** A sandbox fault of the VM whose original root volume this is (sandbox/world/faults.ts). */
+    fault?: SandboxFault;
+    /** The stand-in repair moved its faulty file (a repair sent again lists that quarantine). */
+    repaired?: boolean;
     tags?: Record<string, string>;
     region?: string;
     availabilityZone?: string;

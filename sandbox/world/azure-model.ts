@@ -5,6 +5,7 @@
 // Keys as the CLI keys them: VMs by "<group>/<name>", disks by their id, Run Commands by
 // "<group>/<vm>/<name>", all lowercase; snapshots by their id as written (the CLI compares ids
 // without regard to case).
+import { SandboxFault } from "./faults";
 
 /** A resource id's parts. */
 export interface ArmRef {
@@ -124,6 +125,8 @@ export interface AzDisk {
     attachedTo?: string;
     bitlocker?: AzBitlocker;
     repaired?: AzRepairMark;
+    /** A sandbox fault of the VM whose original OS disk this is (sandbox/world/faults.ts). */
+    fault?: SandboxFault;
 }
 
 /** A managed snapshot: the CLI's fields (source, timeCreated, state) and the model's. */

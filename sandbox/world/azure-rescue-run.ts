@@ -7,7 +7,8 @@
 // on-rescue.sh and repair-disk do: their outcome, exit code and message.
 import { createHash } from "crypto";
 import * as zlib from "zlib";
-import { AzDisk, AzVm, AzureWorld, idKey } from "./azure-model";
+import { AzDisk, AzVm, AzureWorld, findSnapshot, idKey } from "./azure-model";
+import { SandboxFault } from "./faults";
 
 /** What a script run printed and how it ended (a Run Command's instance view). */
 export interface ScriptRun {
@@ -113,11 +114,13 @@ function onRescue(world: AzureWorld, vm: AzVm, env: Record<string, string>, name
     const disk = diskId ? world.disks[idKey(diskId)] : undefined;
     if (!disk) return cannotRun("find-disk did not find the attached disk on the rescue VM (or refused it as in use)");
     const ruleSet = env.RULE_SET || "crowdstrike-291";
-    const evidence = repairDisk(disk, env, ruleSet, `/dev/disk/azure/scsi1/lun${env.DISK_HANDLE}`, name, now);
+    const evidence = repairDisk(disk, faultOf(world, disk), env, ruleSet, `/dev/disk/azure/scsi1/lun${env.DISK_HANDLE}`, name, now);
     const line = JSON.stringify(evidence);
     const printed = env.EVIDENCE_ENCODING === "gzip-base64" ? `gzip-base64:${zlib.gzipSync(line).toString("base64")}` : line;
     const error = evidence.exitCode === 0 ? "" : `repair-disk: ${String(evidence.outcome)}: ${String(evidence.message)}\n`;
-    return { exitCode: evidence.exitCode, output: `${printed}\n`, error };
+    // As on-rescue.sh: a failure of the VM's own disk (3, 4, 5) exits 0, its evidence saying so.
+    const exitCode = [3, 4, 5].includes(evidence.exitCode) ? 0 : evidence.exitCode;
+    return { exitCode, output: `${printed}\n`, error };
 }
 
 /** The BEK files given (BITLOCKER_BEK: base64, separated by spaces), by their SHA-256. */
@@ -129,7 +132,15 @@ function bekHashes(env: Record<string, string>): string[] {
 }
 
 /** repair-disk on the disk: its evidence document (the schema of rescue/evidence.schema.json). */
-function repairDisk(disk: AzDisk, env: Record<string, string>, ruleSet: string, path: string, name: string, now: Date) {
+function repairDisk(
+    disk: AzDisk,
+    fault: SandboxFault | undefined,
+    env: Record<string, string>,
+    ruleSet: string,
+    path: string,
+    name: string,
+    now: Date,
+) {
     const at = now.toISOString().replace(/\.\d{3}Z$/, "Z");
     const base = { tool: "bootloop-rescue/repair-disk", version: "1.0.0", startedAt: at, finishedAt: at, dryRun: false, durationMs: 2140 };
     const end = (exitCode: number, outcome: string, message: string, more: Record<string, unknown> = {}) => ({
@@ -202,7 +213,9 @@ function repairDisk(disk: AzDisk, env: Record<string, string>, ruleSet: string, 
             unlockedWith: { protector: "external-key", keyId: null, tries: tries + 1 },
         });
     }
-    if (disk.boots) {
+    // A sandbox fault of the VM (seeded from its inventory label sandbox-fault on its original OS
+    // disk; the disk's copies lead back to it).
+    if (disk.boots || disk.repaired || fault === "repair-finds-nothing") {
         return end(0, "nothing-to-do", "no file matched a rule: nothing was changed", {
             ...layout,
             volumes: [
@@ -218,7 +231,8 @@ function repairDisk(disk: AzDisk, env: Record<string, string>, ruleSet: string, 
     const repairedAt = at;
     const folder = quarantineOf(repairedAt);
     const file = "Windows/System32/drivers/CrowdStrike/C-00000291-00000000-00000032.sys";
-    disk.boots = true;
+    // A disk that never boots gets its faulty file moved all the same, and still loops.
+    if (fault !== "never-boots") disk.boots = true;
     disk.repaired = { runCommand: name, at: repairedAt };
     return end(0, "repaired", "faulty files moved to quarantine; the volume was unmounted cleanly", {
         ...layout,
@@ -248,3 +262,16 @@ function repairDisk(disk: AzDisk, env: Record<string, string>, ruleSet: string, 
 
 /** The quarantine folder of a repair at `at` (UTC, to the second). */
 const quarantineOf = (at: string) => `bootloop-rescue/quarantine/${at.replace(/[-:]/g, "")}`;
+
+/** The sandbox fault of the VM a disk came from: its own, or that of the disk its copy or snapshot was made of. */
+function faultOf(world: AzureWorld, disk: AzDisk): SandboxFault | undefined {
+    let d: AzDisk | undefined = disk;
+    for (let hops = 0; d && hops < 8; hops++) {
+        if (d.fault) return d.fault;
+        const source: string | undefined = d.creationData.sourceResourceId;
+        if (!source) return undefined;
+        const snapshot = findSnapshot(world, source);
+        d = world.disks[idKey(snapshot ? snapshot[1].source : source)];
+    }
+    return undefined;
+}

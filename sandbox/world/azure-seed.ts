@@ -10,6 +10,7 @@ import { createHash } from "crypto";
 import { VmEntry } from "../../components/core/contract/vm";
 import { AzDisk, AzResourceGroup, AzSnapshot, AzSubnet, AzVm, AzureWorld, armId, idKey, parseArmId, scopeOfId, vmKey } from "./azure-model";
 import { World } from "./world-file";
+import { sandboxFaultOf } from "./faults";
 
 /** When the seeded VMs and disks were made (long before the incident). */
 const SEEDED_AT = "2024-03-04T09:00:00.0000000+00:00";
@@ -190,6 +191,7 @@ function seedOsDisk(world: AzureWorld, p: Placed): AzDisk {
         boots: false,
         attachedTo: vmKey(p.rg, p.name),
         ...(ade ? { bitlocker: { bekSha256: [ade.bekSha256] } } : {}),
+        ...(sandboxFaultOf(p.vm) ? { fault: sandboxFaultOf(p.vm) } : {}),
     };
     world.disks[idKey(p.osDiskId)] = disk;
     return disk;
@@ -215,7 +217,8 @@ function seedVm(p: Placed, nicId: string): AzVm {
         bootLog: BOOT_LOG,
         ...(p.ade ? { ade: true } : { securityType: "TrustedLaunch" }),
         // Strategy reboot: the reverted channel file arrives at the third restart (Azure saw up to 15).
-        ...(p.vm.strategy === "reboot" ? { recoversAtReboot: 3 } : {}),
+        // (A VM with a sandbox fault never does.)
+        ...(p.vm.strategy === "reboot" && !sandboxFaultOf(p.vm) ? { recoversAtReboot: 3 } : {}),
         vmSize: "Standard_D4s_v5",
         nics: [nicId],
         tags: {},

@@ -5,6 +5,7 @@
 // `bitlockerSecret` names (recovery passwords for BitLocker-encrypted boot disks), and for strategy
 // restore the snapshots of the original disk, one taken before the incident (it boots) and one
 // after (it does not). Deterministic: the same inventory gives the same world.
+import { sandboxFaultOf } from "./faults";
 import { createHash } from "crypto";
 import { VmEntry } from "../../components/core/contract/vm";
 import { World } from "./world-file";
@@ -133,6 +134,7 @@ export function seedGcpWorld(vms: readonly VmEntry[]): World {
             throw new Error(`${vm.label}: disk ${disk} is another instance's boot disk: the simulated GCP keys disks by name`);
         placeProject(w, project, region);
         if (vm.fields.subnetwork) placeSubnetwork(w, vm.fields.subnetwork);
+        const fault = sandboxFaultOf(vm);
         w.disks[disk] = {
             project,
             zone,
@@ -149,6 +151,7 @@ export function seedGcpWorld(vms: readonly VmEntry[]): World {
             licenses: [WINDOWS_LICENSE],
             sourceImage: "projects/windows-cloud/global/images/windows-server-2022-dc-v20240709",
             creationTimestamp: "2024-03-04T09:30:00.000-08:00",
+            ...(fault ? { fault } : {}),
         };
         w.instances[instance] = {
             project,
@@ -160,7 +163,8 @@ export function seedGcpWorld(vms: readonly VmEntry[]): World {
             serial: BOOT_LOOP,
             stopPolls: 1,
             bootPolls: 1,
-            ...(vm.strategy === "reboot" ? { recoversAtReboot: REBOOTS_TO_RECOVER } : {}),
+            // (A VM with a sandbox fault never does.)
+            ...(vm.strategy === "reboot" && !fault ? { recoversAtReboot: REBOOTS_TO_RECOVER } : {}),
             machineType: "n2-standard-4",
             networkInterfaces: [
                 {

@@ -2,6 +2,7 @@
 // stand-in provider and the seed that write it, and the names Compute Engine gives its resources.
 // Compute Engine resources are keyed by name, as the stand-in CLI looks them up; each also says the
 // project and zone it is in, which the provider's lookups and refreshes check.
+import { SandboxFault } from "./faults";
 
 /** A project, as `gcloud projects list` answers (discovery) and Secret Manager names it by number. */
 export interface GcpProject {
@@ -90,6 +91,8 @@ export interface GcpDisk {
     sourceImage?: string;
     /** The rescue agent repaired it (its evidence was published). */
     repaired?: boolean;
+    /** A sandbox fault of the VM whose original boot disk this is (sandbox/world/faults.ts). */
+    fault?: SandboxFault;
     creationTimestamp?: string;
 }
 

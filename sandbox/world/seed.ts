@@ -14,6 +14,7 @@ import { configSourceOf, readStackConfig } from "../../components/tools/offline/
 import { DiscoveryCliName, STAND_INS } from "../cli/stand-ins";
 import { PROJECT_DIR, SandboxLayout } from "../layout";
 import { World } from "./world-file";
+import { sandboxFaultOf } from "./faults";
 
 type Seed = (vms: readonly VmEntry[]) => World;
 
@@ -42,7 +43,10 @@ export function stackInventory(layout: SandboxLayout, stack: string): VmEntry[] 
     const problem = inventoryPathProblem(file);
     if (problem || file === undefined)
         throw new InputError([{ file: `Pulumi.${stack}.yaml`, field: `${NAMESPACE}:inventory`, message: problem ?? "missing" }]);
-    return validateInventory(readInventory(file, PROJECT_DIR), inventoryContext(identities, builtClouds, config));
+    const vms = validateInventory(readInventory(file, PROJECT_DIR), inventoryContext(identities, builtClouds, config));
+    // A sandbox fault the seeds would not know is refused before anything is seeded.
+    for (const vm of vms) sandboxFaultOf(vm, file);
+    return vms;
 }
 
 /** Writes the world of each cloud with VMs that has none yet for `stack`; returns the files written. */
