@@ -8,6 +8,7 @@
 //   ... [--yes]                    no confirmation (required in CI and without a terminal)
 //   ... [--policy-pack DIR]        the policy pack (default: the project's policy/)
 //   ... [--allow-skipped]          accept preflight checks that could not be made
+//   ... [--status-page FILE]       the status page (default: status-NAME.html where it was started)
 //
 // Ctrl-C once cancels the update cleanly (the engine finishes the steps in flight); twice stops it
 // at once. Exit codes: cli/command/exit-codes.ts (incident; stopped by Ctrl-C: 130).
@@ -23,8 +24,8 @@ let signalExit: number | undefined;
 
 void runCommand({
     name: "incident",
-    usage: "usage: npm run incident -- --stack NAME [--sandbox] [--create] [--yes] [--policy-pack DIR] [--allow-skipped]",
-    flags: { values: ["--stack", "--policy-pack"], switches: ["--sandbox", "--create", "--yes", "--allow-skipped"] },
+    usage: "usage: npm run incident -- --stack NAME [--sandbox] [--create] [--yes] [--policy-pack DIR] [--allow-skipped] [--status-page FILE]",
+    flags: { values: ["--stack", "--policy-pack", "--status-page"], switches: ["--sandbox", "--create", "--yes", "--allow-skipped"] },
     run: async ({ values: v, switches: s }, context) => {
         const result = await runIncidentCommand(
             {
@@ -34,6 +35,7 @@ void runCommand({
                 yes: s.has("--yes"),
                 policyPack: v["--policy-pack"],
                 allowSkipped: s.has("--allow-skipped"),
+                statusPage: v["--status-page"],
             },
             context,
             {

@@ -17,7 +17,7 @@ import { EngineInterrupts, FORWARD_AFTER_MS, engineSignal } from "../../componen
 import { stoppedText } from "../../components/tools/incident/stopped";
 import { changesText, incidentSummary, policyLines } from "../../components/tools/incident/summary";
 import { logOutput } from "../../components/tools/incident/terminal";
-import { nextStepAfter } from "../../components/tools/incident/next-step";
+import { nextStepFor as nextStepAfter } from "../../components/tools/status/next-step";
 
 // `npm run incident`'s rules before and around the engine: the arguments, who may confirm the
 // update (nobody in CI: --yes or nothing, and nothing planned or created), a stack never created
@@ -59,8 +59,8 @@ function deps(engine: () => IncidentEngine, stdinIsTty: boolean): IncidentDeps &
 function command(d: IncidentDeps): Command<"incident"> {
     return {
         name: "incident",
-        usage: "usage: npm run incident -- --stack NAME [--sandbox] [--create] [--yes] [--policy-pack DIR] [--allow-skipped]",
-        flags: { values: ["--stack", "--policy-pack"], switches: ["--sandbox", "--create", "--yes", "--allow-skipped"] },
+        usage: "usage: npm run incident -- --stack NAME [--sandbox] [--create] [--yes] [--policy-pack DIR] [--allow-skipped] [--status-page FILE]",
+        flags: { values: ["--stack", "--policy-pack", "--status-page"], switches: ["--sandbox", "--create", "--yes", "--allow-skipped"] },
         run: async ({ values, switches }, ctx) =>
             (
                 await runIncidentCommand(
@@ -71,6 +71,7 @@ function command(d: IncidentDeps): Command<"incident"> {
                         yes: switches.has("--yes"),
                         policyPack: values["--policy-pack"],
                         allowSkipped: switches.has("--allow-skipped"),
+                        statusPage: values["--status-page"],
                     },
                     ctx,
                     d,
@@ -294,6 +295,9 @@ describe("incident: the summary before the confirmation", () => {
             "Previewing update (dev):\n\nPolicies:\n    ✅ bootloop-rescue@v0.1.0 (local: policy)\n\nResources:\n    + 90 to create\n";
         assert.deepEqual(policyLines(stdout), ["✅ bootloop-rescue@v0.1.0 (local: policy)"]);
         assert.deepEqual(policyLines("Resources:\n + 1 to create\n"), []);
+        const advisory =
+            "Policies:\n    ⚠️ bootloop-rescue@v0.1.0 (local: policy)\n        - [advisory]  a-rule  (aws:ebs/volume:Volume: x-scratch)\n          can't run policy 'a-rule' during preview\n        - [advisory]  a-rule  (gcp:compute/disk:Disk: y)\n          also\n\nResources:\n";
+        assert.deepEqual(policyLines(advisory), ["⚠️ bootloop-rescue@v0.1.0 (local: policy): 2 advisory"]);
     });
 
     it("counts the VMs per wave, cloud and strategy", () => {

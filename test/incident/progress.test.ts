@@ -1,9 +1,13 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { PassThrough } from "stream";
+import { IncidentStatus, PAGE_EVERY_MS } from "../../components/tools/incident/status";
 import { CHAIN_STEPS } from "../../components/core/contract/chain-steps";
 import { StepClock, durationText } from "../../components/tools/incident/estimate";
 import { LiveOutput, LiveProgress, STEP_PHASE } from "../../components/tools/incident/live";
-import { nextStepAfter } from "../../components/tools/incident/next-step";
+import { nextStepFor as nextStepAfter } from "../../components/tools/status/next-step";
 import { terminalOutput } from "../../components/tools/incident/terminal";
 import { FleetProgress, PHASES, WatchPlan } from "../../components/tools/progress/progress";
 import { updateEvents } from "../helpers/engine-events";
@@ -192,6 +196,38 @@ describe("incident: live progress", () => {
             const phase = PHASES.find((ph) => p.total()[ph] === 1);
             assert.equal(STEP_PHASE[step], phase, step);
         }
+    });
+});
+
+describe("incident: the status page", () => {
+    it("is written at the start, at once when a VM fails, at most every few seconds otherwise, and at the end with the job summary", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "incident-status-"));
+        const file = path.join(dir, "status-dev.html");
+        let now = 0;
+        const status = new IncidentStatus("dev", smallPlan(), file, () => now);
+        status.write();
+        assert.match(fs.readFileSync(file, "utf8"), /<html/);
+        const events = updateEvents(smallPlan(), "dev", { vm: "azure rg-app/app-01", step: "repair", reason: "no key for the disk" });
+        const failedAt = events.findIndex((e) => JSON.stringify(e).includes('"severity":"error"'));
+        let writes = 0;
+        const write = status.write.bind(status);
+        status.write = () => {
+            writes++;
+            return write();
+        };
+        for (const e of events.slice(0, failedAt)) status.event(e);
+        assert.equal(writes, 1, `${writes}: the canary wave ended; nothing else was urgent, and the clock has not moved`);
+        now += PAGE_EVERY_MS;
+        status.event(events[0]);
+        assert.equal(writes, 1, "an event that changes nothing writes nothing");
+        for (const e of events.slice(failedAt)) status.event(e);
+        assert.ok(writes >= 2, "the failure is written at once");
+        assert.ok(fs.readFileSync(file, "utf8").includes("azure rg-app/app-01"));
+        const summary = path.join(dir, "summary.md");
+        const end = status.finish({ GITHUB_STEP_SUMMARY: summary });
+        assert.equal(end.summary, summary);
+        assert.match(fs.readFileSync(summary, "utf8"), /app-01/);
+        assert.match(end.snapshot.headline, /of 3 VMs/);
     });
 });
 

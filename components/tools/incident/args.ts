@@ -18,6 +18,8 @@ export interface IncidentCommandArgs {
     policyPack?: string;
     /** Accept preflight checks that could not be made (as `npm run plan -- --preflight --allow-skipped`). */
     allowSkipped: boolean;
+    /** The status page's file (from where the command was started); `status-<stack>.html` there without it. */
+    statusPage?: string;
 }
 
 /** The arguments checked. */
@@ -29,6 +31,8 @@ export interface IncidentArgs {
     /** The policy pack's folder, absolute. */
     policyPack: string;
     allowSkipped: boolean;
+    /** The status page's file, absolute. */
+    statusPage: string;
 }
 
 /** Whether the environment says this runs in CI (`CI` set to anything but empty, `0` or `false`). */
@@ -60,7 +64,12 @@ export function incidentArgs(
             `nobody can confirm the update here (${why}), and --yes is not given: nothing was planned or created; add --yes to update without asking`,
         );
     }
-    return { stack, sandbox: raw.sandbox, create: raw.create, yes: raw.yes, policyPack, allowSkipped: raw.allowSkipped };
+    const statusPage = path.resolve(context.cwd, raw.statusPage ?? `status-${stack}.html`);
+    if (!fs.existsSync(path.dirname(statusPage)) || !fs.statSync(path.dirname(statusPage)).isDirectory())
+        throw new ArgumentError(`--status-page: ${JSON.stringify(raw.statusPage)}: its folder ${path.dirname(statusPage)} does not exist`);
+    if (fs.existsSync(statusPage) && fs.statSync(statusPage).isDirectory())
+        throw new ArgumentError(`--status-page: ${JSON.stringify(raw.statusPage)} is a folder; name the page's file`);
+    return { stack, sandbox: raw.sandbox, create: raw.create, yes: raw.yes, policyPack, allowSkipped: raw.allowSkipped, statusPage };
 }
 
 /** The command that runs this incident again as it was asked (to resume it), without --create and --yes. */
@@ -71,6 +80,7 @@ export function resumeCommand(args: IncidentArgs, projectDir: string, withYes: b
         args.sandbox ? " --sandbox" : "",
         pack === "policy" ? "" : ` --policy-pack ${JSON.stringify(args.policyPack)}`,
         args.allowSkipped ? " --allow-skipped" : "",
+        path.basename(args.statusPage) === `status-${args.stack}.html` ? "" : ` --status-page ${JSON.stringify(args.statusPage)}`,
         withYes ? " --yes" : "",
     ].join("");
 }

@@ -21,14 +21,15 @@ import { EngineEventFields } from "../progress/input-check";
 import { watchPlanOf } from "../progress/progress";
 import { verdictText } from "../progress/render";
 import { BadInputError, recogniseStackJson } from "../report/input-kind";
-import { renderReport } from "../report/render";
+import { VmRecordValues, renderReport } from "../report/render";
+import { nextStepFor } from "../status/next-step";
 import { IncidentArgs, IncidentCommandArgs, incidentArgs, resumeCommand } from "./args";
 import { IncidentEngine } from "./engine";
 import { EngineInterrupts, engineSignal } from "./interrupt";
 import { LiveOutput, LiveProgress } from "./live";
-import { nextStepAfter } from "./next-step";
 import { liveOutput } from "./terminal";
 import { changeCount, incidentSummary, policyLines } from "./summary";
+import { IncidentStatus } from "./status";
 import { stoppedText } from "./stopped";
 
 /** How the incident ended: an outcome of the exit table, and the signal that stopped it, if one did. */
@@ -55,7 +56,7 @@ export interface IncidentDeps {
     live?: LiveOutput;
     /** Registers a handler for SIGINT while the engine runs and returns its removal; default: this process's SIGINT. */
     onInterrupt?(this: void, handler: () => void): () => void;
-    /** The next step for a VM whose chain failed at `step`, in plain words; default: {@link nextStepAfter}. */
+    /** The next step for a VM whose chain failed at `step`, in plain words; default: the status page's {@link nextStepFor}. */
     nextStep?(this: void, step: string | undefined): string;
 }
 
@@ -72,7 +73,7 @@ function withDefaults(deps: IncidentDeps, context: CommandContext): Required<Inc
                 process.on("SIGINT", handler);
                 return () => void process.off("SIGINT", handler);
             }),
-        nextStep: deps.nextStep ?? nextStepAfter,
+        nextStep: deps.nextStep ?? nextStepFor,
     };
 }
 
@@ -199,21 +200,23 @@ export async function runIncidentCommand(
 
         // 6. The update, with live progress.
         out("\n== 5/6 the update");
-        const updated = await runUpdate(stack, run, args, deps, out, resume, engine);
+        const updated = await runUpdate(stack, run, args, deps, out, resume, engine, context);
         if (updated.result) return updated.result;
 
-        // 7. The report.
+        // 7. The report, the status page with the stack's records, and the headline.
         out("\n== 6/6 the report");
         const vmsOutput = updated.outputs?.vms;
+        let records: Record<string, VmRecordValues> | undefined;
         try {
-            const input = recogniseStackJson({ vms: vmsOutput?.secret ? "[secret]" : vmsOutput?.value }, `stack ${args.stack}`);
-            context.stdout.write(renderReport({ vms: input.vms }, `stack ${args.stack}`, new Date()));
+            records = recogniseStackJson({ vms: vmsOutput?.secret ? "[secret]" : vmsOutput?.value }, `stack ${args.stack}`).vms;
+            context.stdout.write(renderReport({ vms: records }, `stack ${args.stack}`, new Date()));
         } catch (err) {
             if (!(err instanceof BadInputError)) throw err;
             out(`the report could not be made: ${err.message}`);
-            return { outcome: "failed" };
         }
-        return { outcome: updated.ok ? "ok" : "failed" };
+        const { snapshot, summary } = updated.status!.finish(context.env, records);
+        out(`\nstatus page: ${args.statusPage}${summary ? `\njob summary: appended to ${summary}` : ""}\n${snapshot.headline}`);
+        return { outcome: updated.ok && records ? "ok" : "failed" };
     } finally {
         engine.end();
     }
@@ -309,10 +312,20 @@ async function runUpdate(
     out: (text: string) => void,
     resume: string,
     engine: IncidentEngine,
-): Promise<{ result?: IncidentResult; ok?: boolean; outputs?: Record<string, { value: unknown; secret: boolean }> }> {
+    context: CommandContext,
+): Promise<{
+    result?: IncidentResult;
+    ok?: boolean;
+    outputs?: Record<string, { value: unknown; secret: boolean }>;
+    status?: IncidentStatus;
+}> {
+    const plan = watchPlanOf(run);
+    const status = new IncidentStatus(args.stack, plan, args.statusPage);
+    status.write();
+    out(`status page: ${args.statusPage} (rewritten as the update goes)`);
     const live = new LiveProgress({
         stack: args.stack,
-        plan: watchPlanOf(run),
+        plan,
         lanes: run.settings.maxInFlight,
         out: deps.live,
         nextStep: (step) => deps.nextStep(step),
@@ -332,14 +345,17 @@ async function runUpdate(
                         const e = event as { stdoutEvent?: { message?: string } };
                         if (e.stdoutEvent?.message) interrupts.engineSaid(e.stdoutEvent.message);
                         live.event(event);
+                        status.event(event);
                     },
                 });
                 live.finish();
                 const end = live.progress.ended;
                 out(verdictText(live.progress));
-                return { ok: end?.result === "succeeded", outputs: r.outputs };
+                return { ok: end?.result === "succeeded", outputs: r.outputs, status };
             } catch (err) {
                 live.finish();
+                const { snapshot } = status.finish(context.env);
+                out(`status page: ${args.statusPage}\n${snapshot.headline}`);
                 if (interrupts.stop !== "running") {
                     out(stoppedText(interrupts.stop, live.progress.total(), resume, engine.pulumi, args.stack));
                     return { result: STOPPED };

@@ -40,19 +40,33 @@ function grouped(items: readonly { cloud: string; strategy: string }[]): string 
 }
 
 /**
- * The policy packs the preview ran, as its output lists them under `Policies:` (one line each,
- * `✅ bootloop-rescue@v0.1.0 (local: policy)`), terminal-safe by the caller; empty when it lists none.
+ * The policy packs the preview ran, as its output lists them under `Policies:`, one line each
+ * (`⚠️ bootloop-rescue@v0.1.0 (local: policy)`) with how many advisory and mandatory messages it
+ * gave (listed below a pack's line, further indented); empty when the output lists none. The
+ * caller makes the lines terminal-safe.
  */
 export function policyLines(previewStdout: string): string[] {
     const lines = previewStdout.split(/\r?\n/);
     const at = lines.findIndex((l) => /^\s*Policies:\s*$/.test(l));
     if (at < 0) return [];
-    const out: string[] = [];
+    const indent = (l: string) => l.length - l.trimStart().length;
+    const section: string[] = [];
     for (const l of lines.slice(at + 1)) {
         if (!l.trim()) break;
-        out.push(l.trim());
+        section.push(l);
     }
-    return out;
+    if (section.length === 0) return [];
+    const top = indent(section[0]);
+    const packs: { line: string; advisory: number; mandatory: number }[] = [];
+    for (const l of section) {
+        if (indent(l) <= top) packs.push({ line: l.trim(), advisory: 0, mandatory: 0 });
+        else if (packs.length && /\[advisory\]/.test(l)) packs[packs.length - 1].advisory++;
+        else if (packs.length && /\[mandatory\]/.test(l)) packs[packs.length - 1].mandatory++;
+    }
+    return packs.map((p) => {
+        const notes = [p.mandatory ? `${p.mandatory} mandatory` : "", p.advisory ? `${p.advisory} advisory` : ""].filter(Boolean);
+        return notes.length ? `${p.line}: ${notes.join(", ")}` : p.line;
+    });
 }
 
 /**
