@@ -1,9 +1,15 @@
 import { strict as assert } from "assert";
-import { SandboxSession, inWorld, worldIds } from "./engine-run";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { SUITE_ENV, SandboxSession, inWorld, worldIds } from "./engine-run";
+
+const ROOT = path.resolve(__dirname, "..", "..");
 
 // The dev stack through the REAL engine (the pinned pulumi CLI), the stand-in providers and CLIs
-// on one simulated cloud: what a user's first `pulumi up` would meet. Each step builds on the one
-// before, as a person would run them.
+// on one simulated cloud: what a user's first run would meet, through `npm run incident` (the
+// Automation API: plan, preview with the policy pack, up with live progress, report), then the
+// single commands. Each step builds on the one before, as a person would run them.
 
 interface VmOutput {
     status: string;
@@ -19,17 +25,64 @@ describe("sandbox: the dev stack with the real engine", function () {
     const STACK = ["--stack", "dev"];
     let vms: Record<string, VmOutput> = {};
 
-    it("preview, with the policy pack, plans the recovery without changing the simulated cloud", () => {
-        const r = sandbox.ok(["preview", ...STACK, "--non-interactive", "--policy-pack", "policy"]);
-        assert.match(r.stdout, /to create/);
-        assert.match(r.stdout, /Policies:[\s\S]*bootloop-rescue/, "the pack ran");
-        const before = JSON.stringify(sandbox.world("dev"));
-        sandbox.ok(["preview", ...STACK, "--non-interactive"]);
-        assert.equal(JSON.stringify(sandbox.world("dev")), before);
-    });
-
-    it("up recovers every VM of the inventory in one run", () => {
-        sandbox.ok(["up", ...STACK, "--yes", "--non-interactive", "--skip-preview"]);
+    it("npm run incident -- --stack dev --sandbox --create --yes (in CI) takes the dev stack from the offline plan to the report: every VM recovered", () => {
+        const page = path.join(sandbox.dir, "status-dev.html");
+        const args = ["--stack", "dev", "--sandbox", "--create", "--yes", "--status-page", page];
+        const r = spawnSync(
+            process.execPath,
+            ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", "cli/incident.ts", ...args],
+            {
+                cwd: ROOT,
+                // CI is set and stdin is no terminal: --yes is what lets it run.
+                env: { ...process.env, ...SUITE_ENV, SANDBOX_DIR: sandbox.dir, INIT_CWD: ROOT, CI: "true" },
+                stdio: ["ignore", "pipe", "pipe"],
+                encoding: "utf8",
+                maxBuffer: 256 * 1024 * 1024,
+            },
+        );
+        const out = r.stdout;
+        assert.equal(
+            r.status,
+            0,
+            `npm run incident -- ${args.join(" ")} exited ${r.status}\n--- stdout\n${out.slice(-8000)}\n--- stderr\n${r.stderr.slice(-4000)}`,
+        );
+        const at = (text: string) => {
+            const i = out.indexOf(text);
+            assert.ok(i >= 0, `incident printed ${JSON.stringify(text)}:\n${out.slice(0, 3000)}`);
+            return i;
+        };
+        // In order: plan, stack created, preflight (not in the sandbox), preview summary, --yes, progress, verdict, report.
+        const order = [
+            at("== 1/6 the offline plan\nbootloop-rescue offline plan: stack dev"),
+            at("created stack dev (--create) in the sandbox"),
+            at("preflight: not run (sandbox)"),
+            at("Summary: stack dev, 11 VMs, the sandbox"),
+            at("--yes: updating without asking"),
+            at("update started: 11 VMs: 0 verified, 0 failed, 0 in flight, 11 waiting"),
+            at("wave 0 (canary) of 2 done: 1 VM: 1 verified"),
+            at("wave 1 of 2 done: 10 VMs: 10 verified, 0 failed"),
+            at("update succeeded after "),
+            at("# bootloop-rescue recovery report"),
+            at("None: every VM is recovered."),
+            at("11 of 11 VMs recovered in "),
+        ];
+        assert.deepEqual(
+            [...order].sort((a, b) => a - b),
+            order,
+            "in this order",
+        );
+        assert.match(out, /VMs: 11 \(aws 5, azure 3, gcp 3\)/);
+        assert.match(out, / {2}wave 0 \(canary\): 1 VM: aws 1 \(repair 1\)\n {2}wave 1: 10 VMs: aws 4 \(/);
+        assert.match(out, / {2}the preview: create \d+\n {2}policy packs run by the preview: .*bootloop-rescue/, "the pack ran");
+        // One line per change in a log: each VM backing up or repairing, swapping, and verified.
+        for (const label of ["aws us-east-1/i-0123456789abcdef0", "azure rg-app/app-01", "gcp my-project/us-central1-a/web-1"]) {
+            assert.match(out, new RegExp(`\\+[\\d a-z]+ ${label.replace(/[/.]/g, "\\$&")} \\(wave \\d\\): swapping · `), label);
+            assert.match(out, new RegExp(`\\+[\\d a-z]+ ${label.replace(/[/.]/g, "\\$&")} \\(wave \\d\\): verified · `), label);
+        }
+        assert.equal((out.match(/ \(wave \d\): verified · /g) ?? []).length, 11, "every VM verified, once");
+        assert.match(out, /11 of 11 verified, 0 failed, 0 in flight, 0 waiting · /);
+        assert.doesNotMatch(out, /^(\+[^\n]* | {2})FAILED /m, "no failure line");
+        assert.match(fs.readFileSync(page, "utf8"), /11 of 11 VMs recovered/);
         vms = JSON.parse(sandbox.ok(["stack", "output", "vms", "--json", ...STACK]).stdout) as Record<string, VmOutput>;
         assert.equal(Object.keys(vms).length, 11);
         // A `reboot` VM that came back at a restart is `recovered-by-reboot`.
