@@ -117,12 +117,17 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
                     const state = s?.InstanceState.Name ?? "stopped";
                     const checks = s ? `${s.InstanceStatus?.Status ?? "none"} ${s.SystemStatus?.Status ?? "none"}` : "none none";
                     let marker = String(w.memo.marker ?? "unchecked");
-                    if (state === "running" && checks === "ok ok" && Date.now() >= Number(w.memo.nextConsole ?? 0)) {
+                    // The console at most once a minute; but past the deadline, a marker read
+                    // before it is read again: a timeout is judged on fresh output only.
+                    const markerAt = Number(w.memo.markerAt ?? 0);
+                    const stale = Date.now() >= w.deadline && markerAt < w.deadline;
+                    if (state === "running" && checks === "ok ok" && (Date.now() >= Number(w.memo.nextConsole ?? 0) || stale)) {
                         // Only now, with both checks passing, is the console worth reading.
                         const read = await followUp(() => call(cli, f, env, "ec2 get-console-output", ["--instance-id", w.id, "--latest"]));
                         if (read.gone) return seen.set(w, { met: false, fields: {}, gone: read.gone });
                         if (read.value === undefined) return; // not observed this round
                         w.memo.nextConsole = Date.now() + cloudMs(60);
+                        w.memo.markerAt = Date.now();
                         const output = parseJson<{ Output?: string }>(read.value, {}).Output;
                         marker = !output
                             ? "unavailable"
@@ -132,7 +137,13 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
                         w.memo.marker = marker;
                     }
                     const healthy = state === "running" && checks === "ok ok" && (marker === "found" || marker === "unavailable");
-                    return seen.set(w, { met: w.want === "any" || healthy, fields: { state, checks: checks.replace(" ", "/"), marker } });
+                    // With the checks passing, the marker decides: it was seen when it was read.
+                    const asOf = state === "running" && checks === "ok ok" ? { asOf: Number(w.memo.markerAt ?? 0) } : {};
+                    return seen.set(w, {
+                        met: w.want === "any" || healthy,
+                        fields: { state, checks: checks.replace(" ", "/"), marker },
+                        ...asOf,
+                    });
                 }),
             );
             return seen;

@@ -37,16 +37,21 @@ function call(cli: CliRunner, f: Fields, op: string, args: string[]): Promise<st
  * boot, so the first read comes 150 s after the wait began (at once for a wait that is due now),
  * then one every 75 s: about 3 reads for a 5-minute boot.
  */
-async function serialBooted(w: WaitRequest, cli: CliRunner): Promise<{ marker?: string; gone?: string }> {
+async function serialBooted(w: WaitRequest, cli: CliRunner): Promise<{ marker?: string; gone?: string; asOf?: number }> {
     if (w.memo.marker === "found") return { marker: "found" };
     const first = w.received + Math.min(cloudMs(150), Math.max(0, w.deadline - w.received));
-    if (Date.now() < Math.max(first, Number(w.memo.nextSerial ?? 0))) return { marker: String(w.memo.marker ?? "unchecked") };
+    // Past the deadline, output read before it is read again: a timeout is judged on fresh output only.
+    const serialAt = Number(w.memo.serialAt ?? 0);
+    const stale = Date.now() >= w.deadline && serialAt < w.deadline;
+    if (Date.now() < Math.max(first, Number(w.memo.nextSerial ?? 0)) && !stale)
+        return { marker: String(w.memo.marker ?? "unchecked"), asOf: serialAt };
     const from = String(w.memo.from ?? w.fields.from ?? "0");
     const read = await followUp(() =>
         call(cli, w.fields, "instances get-serial-port-output", [w.id, "--zone", w.fields.zone, "--port", "1", "--start", from]),
     );
     if (read.value === undefined) return read; // not observed this round (or gone)
     w.memo.nextSerial = Date.now() + cloudMs(75);
+    w.memo.serialAt = Date.now();
     const out = parseJson<{ contents?: string; next?: string | number }>(read.value, {});
     const text = String(w.memo.tail ?? "") + (out.contents ?? "");
     if (out.next !== undefined) w.memo.from = String(out.next);
@@ -73,14 +78,16 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
                 const boot = ((i.disks ?? []).find((d) => d.boot)?.source ?? "none").split("/").pop()!;
                 let met = w.want === "any" || i.status === w.want;
                 let marker = "unchecked";
+                let asOf: number | undefined;
                 if (w.want === "booted" && i.status === "RUNNING") {
                     const serial = await serialBooted(w, cli);
                     if (serial.gone) return seen.set(w, { met: false, fields: {}, gone: serial.gone });
                     if (serial.marker === undefined) return seen; // not observed this round
                     marker = serial.marker;
+                    asOf = serial.asOf;
                 }
                 if (w.want === "booted") met = i.status === "RUNNING" && marker === "found";
-                return seen.set(w, { met, fields: { status: i.status, boot, marker } });
+                return seen.set(w, { met, fields: { status: i.status, boot, marker }, ...(asOf !== undefined ? { asOf } : {}) });
             }),
         );
         return seen;

@@ -30,6 +30,12 @@ export interface Observation {
     fields: Fields;
     /** Set when the object does not exist (a permanent error): the reason. */
     gone?: string;
+    /**
+     * When what decided `met` was seen (ms since the epoch), if earlier than the observation itself:
+     * a boot marker read from the console a minute ago and reused. A wait times out only on what
+     * was seen at or after its deadline, so a stale "not yet" never ends a VM that booted since.
+     */
+    asOf?: number;
 }
 
 /** A cloud's part of the watcher: its CLI as the gate knows it, and how its waits are batched and observed. */

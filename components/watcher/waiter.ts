@@ -45,8 +45,9 @@ export interface WaiterTiming {
  * Answers every waiting step of the run from batched observations: one call per group (a scope
  * and kind, or a rescue VM), never one per waiting VM. A wait is answered `ok` by the first
  * observation made after it was asked that shows the state; `timeout` only by an observation made
- * at or after its deadline that still shows the state unreached. An observation that could not
- * be made (throttling, a starved runner, a lost network) is never counted against a wait.
+ * at or after its deadline, of data seen at or after it, that still shows the state unreached. An
+ * observation that could not be made (throttling, a starved runner, a lost network) is never
+ * counted against a wait.
  */
 export class Waiter {
     private readonly groups = new Map<string, Group>();
@@ -185,12 +186,16 @@ export class Waiter {
         }
     }
 
-    /** One observation, made at `at`, of one wait. */
+    /**
+     * One observation, made at `at`, of one wait. A timeout needs a fresh "not yet": one whose data
+     * was seen at or after the deadline (`asOf`, when the cloud module reused an earlier read).
+     */
     private judge(p: Pending, o: Observation, at: number): void {
-        p.lastSeen = at;
+        const seenAt = Math.min(at, o.asOf ?? at);
+        p.lastSeen = seenAt;
         if (o.gone) p.done({ outcome: "error", fields: { message: oneLine(o.gone) } });
         else if (o.met) p.done({ outcome: "ok", fields: o.fields });
-        else if (at >= p.req.deadline) p.done({ outcome: "timeout", fields: o.fields });
+        else if (seenAt >= p.req.deadline) p.done({ outcome: "timeout", fields: o.fields });
     }
 
     /**

@@ -102,7 +102,8 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
         });
 
         it("retries a throttled call until the step's deadline, then fails with the cloud's message", () => {
-            const r = run("swap", { ...swapEnv, STEP_TIMEOUT_SECONDS: "4" }, world({ throttle: { "ec2 stop-instances": 1e6 } }));
+            // 8 s: enough for three tries with backoff even on a loaded runner (each stand-in call starts a Node process).
+            const r = run("swap", { ...swapEnv, STEP_TIMEOUT_SECONDS: "8" }, world({ throttle: { "ec2 stop-instances": 1e6 } }));
             assert.notEqual(r.code, 0);
             assert.ok(r.calls.filter((c) => op(c) === "ec2 stop-instances").length > 2, "retried more than twice");
             assert.match(r.stderr, /ec2 stop-instances failed: .*RequestLimitExceeded/);

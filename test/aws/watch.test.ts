@@ -49,10 +49,34 @@ describe("AWS watch: batched status, console only once the checks pass", () => {
         const cli = runner(() => "EC2Launch: Windows is Ready to use");
         const seen = await awsWatch.observe(waits, cli);
         assert.deepEqual(cli.ops, ["ec2 describe-instance-status", "ec2 get-console-output", "ec2 get-console-output"]);
-        for (const w of waits) assert.deepEqual(seen.get(w), { met: true, fields: { state: "running", checks: "ok/ok", marker: "found" } });
+        for (const w of waits) {
+            const { met, fields, asOf } = seen.get(w)!;
+            assert.deepEqual({ met, fields }, { met: true, fields: { state: "running", checks: "ok/ok", marker: "found" } });
+            assert.ok(asOf! >= w.received, "the marker was seen when the console was read");
+        }
         // The next round reads no console: the marker was found.
         await awsWatch.observe(waits, cli);
         assert.equal(cli.ops.filter((o) => o === "ec2 get-console-output").length, 2);
+    });
+
+    it("past the deadline, a marker read before it is read again at once: a timeout is judged on fresh console output only", async () => {
+        const w = wait("i-0000000000000000a");
+        let booted = false;
+        const cli = runner(() => (booted ? "EC2Launch: Windows is Ready to use" : "still booting"));
+        const first = (await awsWatch.observe([w], cli)).get(w)!;
+        assert.equal(first.fields.marker, "missing");
+        // Within the minute, before the deadline: the read is reused, and says when it was seen.
+        const reused = (await awsWatch.observe([w], cli)).get(w)!;
+        assert.equal(cli.ops.filter((o) => o === "ec2 get-console-output").length, 1);
+        assert.ok(reused.asOf! < w.deadline);
+        // The deadline passes (the VM booted meanwhile): the next round reads the console again.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        w.deadline = Date.now() - 1;
+        booted = true;
+        const fresh = (await awsWatch.observe([w], cli)).get(w)!;
+        assert.equal(cli.ops.filter((o) => o === "ec2 get-console-output").length, 2);
+        assert.equal(fresh.met, true);
+        assert.ok(fresh.asOf! >= w.deadline);
     });
 
     it("a console read that is throttled leaves that instance unobserved this round, never unhealthy; the others are answered", async () => {

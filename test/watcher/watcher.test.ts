@@ -93,6 +93,24 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         assert.ok(Date.now() - started >= 100);
     });
 
+    it("a stale 'not yet' (data seen before the deadline, reused) is no timeout: only a fresh one is", async () => {
+        const lab = labWatch();
+        const stale = { until: Date.now() + 250 };
+        const observe = lab.cloud.observe.bind(lab.cloud);
+        // Until `until`, the module reuses a read made at the start (as a console read is reused).
+        const readAt = Date.now();
+        lab.cloud.observe = async (waits, gate) => {
+            const seen = await observe(waits, gate);
+            if (Date.now() < stale.until) for (const [w, o] of seen) seen.set(w, { ...o, asOf: readAt });
+            return seen;
+        };
+        const { waiter: w } = waiter(lab.cloud, 20);
+        const started = Date.now();
+        const got = await wait(w, "a", "on", 60).answer;
+        assert.equal(got.outcome, "timeout");
+        assert.ok(Date.now() - started >= 240, `judged only once the data was fresh (after ${Date.now() - started} ms)`);
+    });
+
     it("a permanent error of one object fails its wait alone, with the cloud's message", async () => {
         const lab = labWatch();
         const { waiter: w } = waiter(lab.cloud);
