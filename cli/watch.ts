@@ -9,6 +9,8 @@
 //   ... [--interval SECONDS]  how often the table is printed while something changes (default 30)
 //   ... [--quiet SECONDS]     with --events: the log not growing this long means the update is gone;
 //                             default the stack's longest step time limit plus 10 minutes
+//   ... [--status-page FILE]  keep a status page (one self-contained HTML file), rewritten as the update goes
+//   ... [--summary]           at the end, append the status in Markdown to $GITHUB_STEP_SUMMARY (GitHub Actions)
 //
 // Exit codes: cli/command/exit-codes.ts (watch).
 import { identities, paths } from "../components/registry/clouds";
@@ -17,11 +19,19 @@ import { runCommand } from "./command/command";
 
 void runCommand({
     name: "watch",
-    usage: "usage: npm run watch -- --stack NAME [--events FILE [--quiet SECONDS]] [--webhook-env VAR] [--interval SECONDS]",
-    flags: { values: ["--stack", "--events", "--webhook-env", "--interval", "--quiet"] },
-    run: ({ values: v }, context) =>
+    usage: "usage: npm run watch -- --stack NAME [--events FILE [--quiet SECONDS]] [--webhook-env VAR] [--interval SECONDS] [--status-page FILE] [--summary]",
+    flags: { values: ["--stack", "--events", "--webhook-env", "--interval", "--quiet", "--status-page"], switches: ["--summary"] },
+    run: ({ values: v, switches }, context) =>
         runWatchCommand(
-            { stack: v["--stack"], events: v["--events"], webhookEnv: v["--webhook-env"], interval: v["--interval"], quiet: v["--quiet"] },
+            {
+                stack: v["--stack"],
+                events: v["--events"],
+                webhookEnv: v["--webhook-env"],
+                interval: v["--interval"],
+                quiet: v["--quiet"],
+                statusPage: v["--status-page"],
+                summary: switches.has("--summary"),
+            },
             context,
             { identities, paths },
         ),

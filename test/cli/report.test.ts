@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import * as zlib from "zlib";
 import { needsPerson, renderReport } from "../../components/tools/report/render";
 import { runProjectScript, tempDir } from "../helpers/lab-run";
 
@@ -197,5 +198,52 @@ describe("the recovery report", () => {
         refused("masked.json", /file masked\.json: the vms output is masked as a secret/);
         refused("broken.json", /file broken\.json: "sub\/rg-app\/app-01": label: missing or not a string/);
         refused("bare-export.json", /file bare-export\.json: a stack export \(`pulumi stack export`\) with no `vms` output/);
+    });
+});
+
+describe("the report's opening: the status headline and a timeline picture (#30 item 4)", function () {
+    this.timeout(600_000);
+
+    it("from the records alone: the headline without a time, then the outcome per wave, before the per-VM table", () => {
+        const text = renderReport(outputs, "file stack-outputs.json", new Date("2024-07-19T12:00:00Z"));
+        const lines = text.split("\n");
+        assert.equal(lines[2], "**5 of 7 VMs recovered; 2 need a person.**");
+        assert.match(text, /^wave 0 {2}█{48} {2}1\/1 recovered$/m);
+        assert.match(text, /^wave 1 {2}█{32}x{16} {2}4\/6 recovered, 2 need a person$/m);
+        assert.ok(text.indexOf("```text") < text.indexOf("## VMs"), "the picture comes before the table");
+    });
+
+    it("with the real engine's events (--events): the time in the headline and the timeline; --status-page writes the page", () => {
+        const events = zlib
+            .gunzipSync(fs.readFileSync(path.join(root, "test/fixtures/engine-events/sandbox-dev-up.json.gz")))
+            .toString("utf8");
+        const stackEvent = events.split("\n").find((l) => l.includes('"resOutputsEvent"') && l.includes('"type":"pulumi:pulumi:Stack"'))!;
+        const vms = (JSON.parse(stackEvent) as { resOutputsEvent: { metadata: { new: { outputs: { vms: unknown } } } } }).resOutputsEvent
+            .metadata.new.outputs.vms;
+        const dir = tempDir({ "vms.json": JSON.stringify(vms), "up-events.json": events });
+        const r = report(["--from", "vms.json", "--events", "up-events.json", "--status-page", "status.html"], {}, dir);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(
+            r.stdout,
+            /^# bootloop-rescue recovery report\n\n\*\*11 of 11 VMs recovered in 2 min 49 s; none needs a person\.\*\*\n\n```text\ntime {4}0 +2 min 49 s\nwave 0 /,
+        );
+        assert.match(r.stdout, /^wave 1 +[ ░▒▓█x]{48} {2}10\/10 recovered$/m);
+        assert.match(
+            fs.readFileSync(path.join(dir, "status.html"), "utf8"),
+            /id="headline">11 of 11 VMs recovered in 2 min 49 s; none needs a person</,
+        );
+
+        const other = report(["--from", "vms.json", "--events", "vms.json"], {}, dir);
+        assert.equal(other.status, 2);
+        assert.match(other.stderr, /--events vms\.json: holds no engine event of a stack/);
+        const summary = report(["--from", "vms.json", "--summary"], { GITHUB_STEP_SUMMARY: "" }, dir);
+        assert.equal(summary.status, 2);
+        assert.match(summary.stderr, /--summary appends to \$GITHUB_STEP_SUMMARY, which is not set/);
+        fs.writeFileSync(path.join(dir, "summary.md"), "");
+        assert.equal(report(["--from", "vms.json", "--summary"], { GITHUB_STEP_SUMMARY: path.join(dir, "summary.md") }, dir).status, 0);
+        assert.match(
+            fs.readFileSync(path.join(dir, "summary.md"), "utf8"),
+            /^# bootloop-rescue .*: status\n\n\*\*11 of 11 VMs recovered; none needs a person\.\*\*/,
+        );
     });
 });

@@ -15,6 +15,12 @@ import { JsonObjectStream } from "./json-stream";
 import { Change, FleetProgress, WatchPlan, watchPlanOf } from "./progress";
 import { progressTable, summaryLine, verdictText, waveDoneText } from "./render";
 import { checkWebhookUrl, postLine } from "./webhook";
+import { StatusRecorder } from "../status/model";
+import { writeStatusPage } from "../status/page";
+import { appendJobSummary } from "../status/markdown";
+
+/** The status page is rewritten at most this often while the update runs (ms). */
+const PAGE_EVERY_MS = 5000;
 
 /** What `npm run watch` was asked for, each value as typed. */
 export interface WatchCommandArgs {
@@ -28,6 +34,10 @@ export interface WatchCommandArgs {
     interval?: string;
     /** With `events`: whole seconds the log may stay quiet before the update is taken for gone. */
     quiet?: string;
+    /** The status page to keep (from where the command was started): rewritten as the update goes and at its end. */
+    statusPage?: string;
+    /** At the end, append the status in Markdown to the GitHub job summary ($GITHUB_STEP_SUMMARY). */
+    summary?: boolean;
 }
 
 /** The clouds the stack's plan is made with (the composition root's). */
@@ -44,10 +54,14 @@ interface Args {
     intervalMs: number;
     /** With --events, the quiet period asked for (ms); by default the stack's (see quiet.ts). */
     quietMs?: number;
+    /** The status page's path, resolved. */
+    statusPage?: string;
+    /** The job summary's file ($GITHUB_STEP_SUMMARY), when --summary. */
+    summaryEnv?: Record<string, string | undefined>;
 }
 
 /** The arguments checked, every mistake an {@link ArgumentError} naming the flag; the webhook's URL read from `env`. */
-function watchArgs(raw: WatchCommandArgs, env: CommandContext["env"]): Args {
+function watchArgs(raw: WatchCommandArgs, env: CommandContext["env"], cwd: string): Args {
     if (!raw.stack) throw new ArgumentError("--stack is required: the stack being updated (its plan names the VMs and waves)");
     const stack = stackName("--stack", raw.stack);
     const interval = raw.interval ?? "30";
@@ -76,17 +90,33 @@ function watchArgs(raw: WatchCommandArgs, env: CommandContext["env"]): Args {
             throw new ArgumentError(`--webhook-env ${webhookEnv}: ${(err as Error).message}`);
         }
     }
+    let statusPage: string | undefined;
+    if (raw.statusPage !== undefined) {
+        statusPage = path.resolve(cwd, raw.statusPage);
+        const dir = path.dirname(statusPage);
+        if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+            throw new ArgumentError(`--status-page ${JSON.stringify(raw.statusPage)}: its folder does not exist`);
+        if (fs.existsSync(statusPage) && fs.statSync(statusPage).isDirectory())
+            throw new ArgumentError(`--status-page ${JSON.stringify(raw.statusPage)} is a folder; give a file name (status.html)`);
+    }
+    // Asked for a summary that could not be written is an error, not a silent watch without it.
+    if (raw.summary && !env.GITHUB_STEP_SUMMARY)
+        throw new ArgumentError(
+            "--summary appends to $GITHUB_STEP_SUMMARY, which is not set (GitHub Actions sets it); outside it use --status-page",
+        );
     return {
         stack,
         events: raw.events,
         webhook,
         intervalMs: Number(interval) * 1000,
         quietMs: quiet === undefined ? undefined : Number(quiet) * 1000,
+        statusPage,
+        summaryEnv: raw.summary ? { GITHUB_STEP_SUMMARY: env.GITHUB_STEP_SUMMARY } : undefined,
     };
 }
 
 /** The VMs, waves and resource names of the stack, from its offline plan. */
-async function watchPlan(stack: string, stackDir: string, clouds: WatchClouds): Promise<WatchPlan> {
+export async function watchPlan(stack: string, stackDir: string, clouds: WatchClouds): Promise<WatchPlan> {
     const config = readStackConfig(stackDir, stack);
     return watchPlanOf(
         await runOffline({ stack, config, baseDir: stackDir, identities: clouds.identities, paths: clouds.paths, details: false }),
@@ -157,7 +187,7 @@ export async function runWatchCommand(
     context: CommandContext,
     clouds: WatchClouds,
 ): Promise<"ok" | "failed" | "badArguments" | "checkFailed"> {
-    const args = watchArgs(given, context.env);
+    const args = watchArgs(given, context.env, context.cwd);
     // Everything printed may hold text from guests, clouds and the engine: terminal-safe, always.
     const out = (text: string) => void context.stdout.write(`${terminalText(text, { multiline: true })}\n`);
     const err = (text: string) => void context.stderr.write(`${terminalText(text, { multiline: true })}\n`);
@@ -178,7 +208,33 @@ export async function runWatchCommand(
     const plan = await watchPlan(args.stack, context.stackDir, clouds);
     quietMs = args.quietMs ?? (plan.quietSeconds ?? Infinity) * 1000;
     const progress = new FleetProgress(plan);
+    // The status page and the job summary: from the same events, through the status model.
+    const status = args.statusPage || args.summaryEnv ? new StatusRecorder(args.stack, plan) : undefined;
+    // Rewritten at most every PAGE_EVERY_MS (a 5,000-VM page takes a tenth of a second), the last
+    // change always written, and at once at the end.
+    let lastPage = 0;
+    let pending: NodeJS.Timeout | undefined;
+    const page = (now = false) => {
+        if (!status || !args.statusPage) return;
+        const wait = PAGE_EVERY_MS - (Date.now() - lastPage);
+        if (!now && wait > 0) {
+            pending ??= setTimeout(() => {
+                pending = undefined;
+                page(true);
+            }, wait).unref();
+            return;
+        }
+        if (pending) clearTimeout(pending);
+        pending = undefined;
+        lastPage = Date.now();
+        try {
+            writeStatusPage(args.statusPage, status.snapshot());
+        } catch (e) {
+            err(`warning: the status page ${args.statusPage} could not be written: ${(e as Error).message}`);
+        }
+    };
     out(progressTable(progress, args.stack));
+    page();
 
     // Posts go out one after another; the watch waits for them before it ends.
     let posts: Promise<void> = Promise.resolve();
@@ -201,6 +257,7 @@ export async function runWatchCommand(
                 changed = true;
                 const what = c.vm ? `${c.vm.label} (wave ${c.vm.wave})` : c.resource!;
                 out(`FAILED ${what}: ${c.reason ?? "the reason follows when the engine reports it"}`);
+                page();
                 if (firstFailure) {
                     firstFailure = false;
                     post(summaryLine(progress, args.stack, `FAILED ${what}${c.reason ? `: ${c.reason}` : ""}`));
@@ -209,6 +266,7 @@ export async function runWatchCommand(
             else if (c.kind === "wave-done") {
                 out(`${waveDoneText(progress, c.wave!)}`);
                 out(progressTable(progress, args.stack));
+                page();
                 post(summaryLine(progress, args.stack, waveDoneText(progress, c.wave!)));
                 changed = false;
                 lastTable = Date.now();
@@ -216,6 +274,7 @@ export async function runWatchCommand(
         }
         if (changed && Date.now() - lastTable >= args.intervalMs) {
             out(progressTable(progress, args.stack));
+            page();
             changed = false;
             lastTable = Date.now();
         }
@@ -237,6 +296,7 @@ export async function runWatchCommand(
             if (refused) return;
             refuse(check.value(event));
             if (refused) return;
+            status?.event(event);
             report(progress.apply(event));
             ended = progress.ended !== undefined;
         },
@@ -249,6 +309,7 @@ export async function runWatchCommand(
     const how = await reading;
     stream.end();
     refuse(check.end());
+    if (pending) clearTimeout(pending);
     if (refused) return "badArguments";
     if (how === "quiet" && !progress.ended)
         out(`no new event in ${Math.round(quietMs / 1000)} s (--quiet): the update stopped without its summary (its process died?)`);
@@ -257,6 +318,15 @@ export async function runWatchCommand(
     const end = progress.ended;
     const verdict = verdictText(progress);
     out(verdict);
+    page(true);
+    if (status && args.statusPage) out(`status page: ${args.statusPage}`);
+    if (status && args.summaryEnv) {
+        try {
+            appendJobSummary(args.summaryEnv, status.snapshot());
+        } catch (e) {
+            err(`warning: the job summary could not be written: ${(e as Error).message}`);
+        }
+    }
     post(summaryLine(progress, args.stack, verdict));
     await posts;
     if (!end) return "checkFailed";

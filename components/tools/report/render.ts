@@ -1,40 +1,9 @@
 import { markdownText } from "../display-text";
+import { StatusRecorder, StatusSnapshot } from "../status/model";
+import { outcomeText, timelineText } from "../status/timeline-text";
+import { Evidence, StackOutputs, VmRecordValues, needsPersonBecause, parseEvidence } from "./records";
 
-/** One VM's record as `pulumi stack output vms --json` shows it (values resolved). */
-export interface VmRecordValues {
-    key: string;
-    cloud: string;
-    label: string;
-    strategy: string;
-    wave: number;
-    status?: string;
-    evidence?: string;
-    backupId?: string;
-    originalDiskId?: string;
-    fixedDiskId?: string;
-    timings?: Record<string, number>;
-    /** Strategy restore: age of the recovery point, in hours (when the strategy records it). */
-    recoveryPointAgeHours?: number;
-    /** Strategy restore: when the restore point was taken. */
-    recoveryPointTakenAt?: string;
-    /** Strategies reboot and reboot-then-repair: restarts made. */
-    rebootAttempts?: number;
-    /** What happened, in a sentence (rollback). */
-    note?: string;
-}
-
-/** The stack outputs the report reads. */
-export interface StackOutputs {
-    vms?: Record<string, VmRecordValues>;
-}
-
-interface Evidence {
-    outcome?: string;
-    message?: string;
-    exitCode?: number;
-    durationMs?: number;
-    volumes?: { matches?: { path: string; modifiedAt: string; sha256: string; action: string }[] }[];
-}
+export { StackOutputs, VmRecordValues, needsPerson } from "./records";
 
 /** A BitLocker recovery password, should one ever reach an output: never printed. */
 const RECOVERY_PASSWORD = /\b\d{6}(-?\d{6}){7}\b/g;
@@ -47,36 +16,6 @@ const RECOVERY_PASSWORD = /\b\d{6}(-?\d{6}){7}\b/g;
 function cell(value: string | number | null | undefined): string {
     if (value === undefined || value === null || value === "") return "–";
     return markdownText(String(value).replace(RECOVERY_PASSWORD, "[redacted]"));
-}
-
-function parseEvidence(text: string | undefined): Evidence | undefined {
-    if (!text || text === "[secret]") return undefined;
-    try {
-        return JSON.parse(text) as Evidence;
-    } catch {
-        return undefined;
-    }
-}
-
-/** Statuses of a VM that is back and needs nothing more. */
-const DONE = ["recovered", "recovered-by-reboot"];
-
-/** Why a VM needs a person, or undefined when it is done (plain text). */
-export function needsPerson(vm: VmRecordValues): string | undefined {
-    return reason(vm, String);
-}
-
-/** Why a VM needs a person, with the record's own text (foreign) passed through `esc`. */
-function reason(vm: VmRecordValues, esc: (foreign: string | undefined) => string): string | undefined {
-    const evidence = parseEvidence(vm.evidence);
-    if (vm.status === "rolled-back" || vm.status === "not-swapped") {
-        return `rolled back at the operator's request (it ${vm.note ? esc(vm.note.replace(/; nothing to do$/, "")) : "runs on its original disk"}); the original disk holds what made it fail`;
-    }
-    if (!vm.status || !DONE.includes(vm.status))
-        return vm.status ? `status ${esc(vm.status)}` : "no status: its chain did not finish (see the pulumi up log)";
-    if (vm.strategy === "repair" && !evidence) return "no readable repair evidence";
-    if (evidence && evidence.exitCode !== 0) return `repair ${esc(evidence.outcome)}: ${esc(evidence.message)}`;
-    return undefined;
 }
 
 /** The status as a person reads it: how a VM came back, when it did (a status of its own through `cell`). */
@@ -109,13 +48,26 @@ function duration(vm: VmRecordValues, evidence: Evidence | undefined): string {
 }
 
 /**
- * The recovery report in Markdown: totals per cloud and status, a line per VM, then the VMs that
- * need a person and why. Renders only what the stack outputs hold; secrets never appear.
+ * The report's opening: the status page's headline sentence and the timeline picture (from the
+ * run's events when `status` is given; else the outcome per wave from the records alone).
  */
-export function renderReport(outputs: StackOutputs, source: string, generatedAt: Date): string {
+function opening(outputs: StackOutputs, status: StatusSnapshot | undefined): string[] {
+    const snapshot = status ?? StatusRecorder.fromRecords("", outputs.vms ?? {}).snapshot();
+    const picture = timelineText(snapshot) ?? outcomeText(snapshot);
+    return [`**${cell(snapshot.headline)}.**`, "", ...(picture ? ["```text", picture, "```", ""] : [])];
+}
+
+/**
+ * The recovery report in Markdown: totals per cloud and status, a line per VM, then the VMs that
+ * need a person and why, opened by the headline sentence and the timeline picture (`status`: the
+ * run's status snapshot, when its events are known). Renders only what the stack outputs (and the
+ * snapshot) hold; secrets never appear.
+ */
+export function renderReport(outputs: StackOutputs, source: string, generatedAt: Date, status?: StatusSnapshot): string {
     const vms = Object.values(outputs.vms ?? {}).sort((a, b) => a.wave - b.wave || a.label.localeCompare(b.label));
     const lines: string[] = [];
     lines.push("# bootloop-rescue recovery report", "");
+    lines.push(...opening(outputs, status));
     lines.push(
         `Source: ${cell(source)}. Generated ${generatedAt.toISOString().replace(/\.\d{3}Z$/, "Z")}. ${vms.length} VM${vms.length === 1 ? "" : "s"}.`,
         "",
@@ -154,7 +106,7 @@ export function renderReport(outputs: StackOutputs, source: string, generatedAt:
     }
     lines.push("");
 
-    const attention = vms.map((vm) => [vm, reason(vm, cell)] as const).filter(([, why]) => why);
+    const attention = vms.map((vm) => [vm, needsPersonBecause(vm, cell)] as const).filter(([, why]) => why);
     lines.push("## Needs a person", "");
     if (attention.length === 0) lines.push("None: every VM is recovered.");
     for (const [vm, why] of attention)

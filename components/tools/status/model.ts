@@ -8,10 +8,11 @@
 //   recorder.event(engineEvent);                  // each event of `pulumi up --json`, as it comes
 //   recorder.outputs(vmsOutput);                  // at the end: `pulumi stack output vms --json`
 //   const snapshot = recorder.snapshot();         // plain JSON: the page, Markdown and report read it
+import { chainStepName } from "../../core/contract/chain-steps";
 import { terminalText } from "../display-text";
 import { EngineEventFields } from "../progress/input-check";
 import { Change, FleetProgress, WatchPlan, WatchedPool, WatchedVm } from "../progress/progress";
-import { VmRecordValues, needsPerson } from "../report/render";
+import { VmRecordValues, needsPerson } from "../report/records";
 import { HeadlineFacts, headline } from "./format";
 import { OTHER_NEXT_STEP, ROLLED_BACK_NEXT_STEP, UNFINISHED_NEXT_STEP, evidenceCommand, nextStepFor } from "./next-step";
 
@@ -308,7 +309,7 @@ export class StatusRecorder {
                     evidence: hasEvidence
                         ? "the repair's full evidence is in the stack's state"
                         : step === "repair"
-                          ? `the repair engine's output is in the update's log, under the resource ${clean(vm.resourceName, 300)}-repair`
+                          ? `the repair engine's output is in the update's log, under the resource ${clean(chainStepName(vm.resourceName, "repair"), 300)}`
                           : "no repair evidence: the update's log holds the step's error",
                     ...(hasEvidence && evidenceCmd ? { evidenceCommand: evidenceCmd } : {}),
                 });

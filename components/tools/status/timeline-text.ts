@@ -3,7 +3,7 @@
 // step then, and where VMs came to need a person. Numbers and block characters only: no foreign
 // text, so it can sit in a code block as it is.
 import { count, duration } from "./format";
-import { StatusSnapshot, StatusVm } from "./model";
+import { StatusSnapshot, StatusVm, VM_STATES } from "./model";
 
 /** Shades from no VM busy to all of the wave's VMs busy. */
 const SHADES = [" ", "░", "▒", "▓", "█"];
@@ -53,5 +53,26 @@ export function timelineText(snapshot: StatusSnapshot, width = 48): string | und
         );
     }
     lines.push(`(each column ${duration(column)}; shade: share of the wave's VMs in a step; ${FAILED_MARK}: a VM failed)`);
+    return lines.join("\n");
+}
+
+/**
+ * Without times (the records alone): the outcome per wave, one bar of `width` columns each,
+ * recovered then needing a person; undefined when there is no VM.
+ */
+export function outcomeText(snapshot: StatusSnapshot, width = 48): string | undefined {
+    if (snapshot.waves.length === 0) return undefined;
+    const lines = snapshot.waves.map((w) => {
+        const all = Math.max(
+            1,
+            VM_STATES.reduce((n, s) => n + w.counts[s], 0),
+        );
+        const done = Math.round((w.counts.recovered / all) * width);
+        const person = Math.min(width - done, Math.round((w.counts["needs-person"] / all) * width));
+        const bar = `${"█".repeat(done)}${FAILED_MARK.repeat(person)}`.padEnd(width, "·");
+        const need = w.counts["needs-person"];
+        return `${`wave ${w.wave}`.padEnd(7)} ${bar}  ${count(w.counts.recovered)}/${count(all)} recovered${need ? `, ${count(need)} need${need === 1 ? "s" : ""} a person` : ""}`;
+    });
+    lines.push(`(█ recovered, ${FAILED_MARK} needs a person, · other; no times in the records: the status page has the timeline)`);
     return lines.join("\n");
 }
