@@ -233,15 +233,37 @@ describe("incident: Ctrl-C", () => {
         assert.match(said[1], /stopping now/);
     });
 
-    it("forwards a SIGINT that came to this process alone (kill -INT, a CI runner), once per signal, until the engine terminates", () => {
+    it("does not forward a Ctrl-C whose acknowledgement by the engine came before this process's own handler ran", () => {
         const t = timers();
+        let now = 0;
         let forwarded = 0;
-        const i = new EngineInterrupts({ forward: () => forwarded++, say: () => undefined, after: t.after });
+        const i = new EngineInterrupts({ forward: () => forwarded++, say: () => undefined, after: t.after, now: () => now });
+        i.engineSaid("^C received; cancelling.");
+        now += 50;
+        i.signal();
+        t.fire();
+        assert.equal(forwarded, 0);
+        assert.equal(i.stop, "cancelling");
+        // A second Ctrl-C, long after, that the engine does not hear of: forwarded.
+        now += FORWARD_AFTER_MS * 2;
         i.signal();
         t.fire();
         assert.equal(forwarded, 1);
-        i.engineSaid("^C received; cancelling.");
+    });
+
+    it("forwards a SIGINT that came to this process alone (kill -INT, a CI runner), once per signal, until the engine terminates", () => {
+        const t = timers();
+        let now = 0;
+        let forwarded = 0;
+        const i = new EngineInterrupts({ forward: () => forwarded++, say: () => undefined, after: t.after, now: () => now });
         i.signal();
+        now += FORWARD_AFTER_MS;
+        t.fire();
+        assert.equal(forwarded, 1);
+        i.engineSaid("^C received; cancelling.");
+        now += FORWARD_AFTER_MS;
+        i.signal();
+        now += FORWARD_AFTER_MS;
         t.fire();
         assert.equal(forwarded, 2);
         i.engineSaid("^C received; terminating");

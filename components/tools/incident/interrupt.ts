@@ -20,6 +20,8 @@ export interface InterruptHooks {
     say(this: void, text: string): void;
     /** Runs `fn` after `ms` (tests give their own). */
     after?(this: void, ms: number, fn: () => void): { cancel(): void };
+    /** The clock, in ms (tests give their own). */
+    now?(this: void): number;
 }
 
 /** Ctrl-C while the engine runs: the engine's own word on it, and a forward when it did not get one. */
@@ -27,9 +29,15 @@ export class EngineInterrupts {
     private state: EngineStop = "running";
     /** Acknowledgements from the engine: cancelling, then terminating. */
     private acks = 0;
+    /** When the engine last said it got a SIGINT (ms). */
+    private ackedAt = -Infinity;
     private pending?: { acksBefore: number; timer: { cancel(): void } };
 
     constructor(private readonly hooks: InterruptHooks) {}
+
+    private now(): number {
+        return (this.hooks.now ?? Date.now)();
+    }
 
     /** What the engine is doing: running, cancelling (finishing the steps in flight) or terminating. */
     get stop(): EngineStop {
@@ -40,12 +48,14 @@ export class EngineInterrupts {
     engineSaid(message: string): void {
         if (/received; cancelling/.test(message) && this.state === "running") {
             this.acks++;
+            this.ackedAt = this.now();
             this.state = "cancelling";
             this.hooks.say(
                 "Ctrl-C: cancelling: the engine starts no new step and finishes the ones in flight, then saves the state. Ctrl-C again stops it at once (steps in flight are cut off and must be cleared before the next run).",
             );
         } else if (/received; terminating/.test(message) && this.state !== "terminating") {
             this.acks++;
+            this.ackedAt = this.now();
             this.state = "terminating";
             this.hooks.say("Ctrl-C again: stopping now: the steps in flight are cut off.");
         }
@@ -54,10 +64,14 @@ export class EngineInterrupts {
     /**
      * This process got a SIGINT. If the engine does not say within {@link FORWARD_AFTER_MS} that it
      * got one too, it did not (the signal came to this process alone): it is forwarded then. Signals
-     * that come while one waits are the same Ctrl-C (npm forwards the terminal's to this process).
+     * that come while one waits, or within that time after the engine said it got one, are the same
+     * Ctrl-C (npm forwards the terminal's to this process, and the engine may say so first).
      */
     signal(): void {
         if (this.pending || this.state === "terminating") return;
+        // The terminal's Ctrl-C reaches the engine and this process at once: the engine's word on it
+        // may come before this process's own signal handler runs.
+        if (this.now() - this.ackedAt < FORWARD_AFTER_MS) return;
         const acksBefore = this.acks;
         const after =
             this.hooks.after ??
