@@ -491,7 +491,10 @@ function runStep(
     const doc = parse(fs.readFileSync(path.join(EXAMPLE, "workflows", file), "utf8")) as WorkflowDoc;
     const job = doc.jobs[jobName];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-step-"));
-    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    for (const [name, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+        fs.writeFileSync(path.join(dir, name), text);
+    }
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin);
     fs.mkdirSync(path.join(dir, "temp"));
@@ -704,6 +707,40 @@ describe("ci: what the workflows' steps do when a command fails (never a false g
         assert.match(broken.output, /failed to log in/);
         const preview = stepOf("bootloop-rescue-preview.yml", "preview", "Preview");
         assert.equal(preview.if, "steps.previewable.outputs.ok == 'true'");
+    });
+
+    it("the run's summary: each stack's status from its update's records and events, and a failure when they are missing", () => {
+        for (const job of ["summary-first", "summary-then"]) {
+            const step = stepOf("bootloop-rescue-up.yml", job, "Status into the job summary");
+            const npm = 'echo "$*" > "$RUNNER_TEMP/npm-args"';
+            const kept = { "update/vms.json": "{}", "update/up-events.json": "{}" };
+            const ok = runStep("bootloop-rescue-up.yml", job, step, { npm }, { GITHUB_STEP_SUMMARY: "summary.md" }, kept);
+            assert.equal(ok.status, 0, ok.output);
+            assert.equal(
+                fs.readFileSync(path.join(ok.dir, "temp/npm-args"), "utf8").trim(),
+                "run --silent report -- --from update/vms.json --events update/up-events.json --out report.md --status-page status.html --summary",
+            );
+            // The report failing fails the step.
+            assert.notEqual(
+                runStep("bootloop-rescue-up.yml", job, step, { npm: "exit 1" }, { GITHUB_STEP_SUMMARY: "summary.md" }, kept).status,
+                0,
+            );
+            // No records (the update stopped before pulumi stack output): said in the summary, and a failure.
+            const none = runStep(
+                "bootloop-rescue-up.yml",
+                job,
+                step,
+                { npm },
+                { GITHUB_STEP_SUMMARY: "summary.md" },
+                { "update/up-events.json": "{}" },
+            );
+            assert.equal(none.status, 1, none.output);
+            assert.match(
+                fs.readFileSync(path.join(none.dir, "summary.md"), "utf8"),
+                /^bootloop-rescue inc-01: its update kept no records or events/,
+            );
+            assert.ok(!fs.existsSync(path.join(none.dir, "temp/npm-args")));
+        }
     });
 
     it("the update job selects its stack, creating it when it is new (shards), before pulumi up", () => {
