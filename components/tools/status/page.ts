@@ -118,7 +118,9 @@ function timelineData(s: StatusSnapshot): unknown {
         VM_STATES.indexOf(v.state),
         ...v.steps.flatMap((st) => [stepIndex(st.step), st.start ?? -1, st.end ?? -1, st.failed ? 1 : 0]),
     ]);
-    const span = Math.max(1, s.elapsedSeconds ?? 0, ...s.vms.flatMap((v) => v.steps.map((st) => st.end ?? st.start ?? 0)));
+    // A loop, not Math.max(...all): tens of thousands of arguments can overflow the stack.
+    let span = Math.max(1, s.elapsedSeconds ?? 0);
+    for (const v of s.vms) for (const st of v.steps) span = Math.max(span, st.end ?? st.start ?? 0);
     return { steps, states: VM_STATES, span, rows };
 }
 
