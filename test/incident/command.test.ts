@@ -290,7 +290,7 @@ describe("incident: Ctrl-C", () => {
         const resume = "npm run incident -- --stack dev --sandbox --yes";
         const once = stoppedText("cancelling", counts, resume, "npm run sandbox --", "dev");
         assert.match(once, /^Cancelled \(Ctrl-C\): 4 of 11 VMs verified, 1 failed, 3 part-way through their chain, 3 not started\./);
-        assert.match(once, /let the steps in flight finish and saved the state/);
+        assert.match(once, /waited for the steps in flight and saved the state/);
         assert.match(once, /To resume: npm run incident -- --stack dev --sandbox --yes$/);
         const twice = stoppedText("terminating", counts, resume, "npm run sandbox --", "dev");
         assert.match(twice, /^Stopped at once \(Ctrl-C twice\): 4 of 11 VMs verified/);

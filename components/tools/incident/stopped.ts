@@ -5,7 +5,7 @@ import { EngineStop } from "./interrupt";
 
 /**
  * After the update stopped on Ctrl-C: where the VMs stand, what the state holds, and how to go on.
- * `cancelling` (one Ctrl-C): the engine finished the steps in flight and saved the state, so the
+ * `cancelling` (one Ctrl-C): the engine waited for the steps in flight and saved the state, so the
  * same command resumes. `terminating` (two): the steps in flight were cut off and may be pending
  * in the state: refresh first (docs/runbook.md, "After a cancelled or killed `pulumi up`").
  */
@@ -23,7 +23,7 @@ export function stoppedText(stop: EngineStop, counts: Counts, resume: string, pu
         ].join("\n");
     return [
         `Cancelled (Ctrl-C): ${where}.`,
-        "The engine started no new step after the Ctrl-C, let the steps in flight finish and saved the state: every finished step is kept, and the next run does not redo it.",
+        "The engine started no new step after the Ctrl-C, waited for the steps in flight and saved the state: every finished step is kept and the next run does not redo it; a step the cancel cut short shows as failed above and runs again next time (every step is idempotent).",
         `To resume: ${resume}`,
     ].join("\n");
 }
