@@ -74,3 +74,45 @@ export function rescueCloudInit(extras: CloudInitExtras = {}): string {
     if (extras.commands?.length) lines.push("runcmd:", ...extras.commands.map((c) => `  - ${JSON.stringify(c)}`));
     return [...lines, ""].join("\n");
 }
+
+/** The rescue tools as one file, for channels that carry them in parts (see {@link toolsBundle}). */
+export interface ToolsBundle {
+    /** gzip of a POSIX sh script that writes each tool, executable, into the folder given as its $1. */
+    bytes: Buffer;
+    /** SHA-256 of `bytes` (hex): what the rescue VM checks the reassembled parts against. */
+    sha256: string;
+    /** The tools' version ({@link rescueTools}): what a repair asks to find installed. */
+    version: string;
+}
+
+let bundled: ToolsBundle | undefined;
+
+/**
+ * The rescue tools as one deterministic file: a POSIX sh script, gzip-compressed, that writes each
+ * tool (gzip + base64 inline, as {@link installLine} does) into the folder named by its first
+ * argument and makes it executable. Same tools, same bytes on every machine: gzip without a
+ * timestamp and with its operating-system byte fixed to Unix (zlib writes the build's own).
+ */
+export function toolsBundle(): ToolsBundle {
+    if (bundled) return bundled;
+    const lines = ["set -eu"];
+    for (const name of TOOLS) {
+        const packed = zlib.gzipSync(toolContent(name), { level: 9 }).toString("base64");
+        lines.push(`printf '%s' '${packed}' | base64 -d | gzip -dc > "$1/${name}"`, `chmod 0755 "$1/${name}"`);
+    }
+    const bytes = zlib.gzipSync(Buffer.from(`${lines.join("\n")}\n`, "ascii"), { level: 9 });
+    bytes[9] = 3; // OS: Unix, whatever zlib was built for
+    bundled = { bytes, sha256: createHash("sha256").update(bytes).digest("hex"), version: rescueTools().version };
+    return bundled;
+}
+
+/**
+ * `text` cut into consecutive pieces of at most `maxChars` characters each, as few as that allows
+ * and of near-equal length (so no piece is a sliver): joined, they are `text` again.
+ */
+export function splitText(text: string, maxChars: number): string[] {
+    if (!Number.isInteger(maxChars) || maxChars < 1) throw new Error(`internal: splitText needs a positive whole number, not ${maxChars}`);
+    const count = Math.max(1, Math.ceil(text.length / maxChars));
+    const size = Math.ceil(text.length / count);
+    return Array.from({ length: count }, (_, i) => text.slice(i * size, (i + 1) * size));
+}

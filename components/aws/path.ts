@@ -26,7 +26,14 @@ class AwsSession {
         const tags = { ...ctx.config.tags, "bootloop-rescue:stack": pulumi.getStack(), "bootloop-rescue:managed-by": "bootloop-rescue" };
         const providerOf = (scope: string) => this.byScope.get(scope) ?? this.provider(scope, "us-east-1");
         this.fleet = new AwsRescueFleet(ctx.parent, ctx.config, providerOf, tags, ctx.settings.ruleSet);
-        this.env = { settings: ctx.settings, config: ctx.config, providerOf, document: (a, r) => this.fleet.document(a, r), tags };
+        this.env = {
+            settings: ctx.settings,
+            config: ctx.config,
+            providerOf,
+            document: (a, r) => this.fleet.document(a, r),
+            toolsOf: (rescue) => this.fleet.toolsOf(rescue),
+            tags,
+        };
     }
 
     /** The provider of an account id from the inventory ("" = the ambient credentials' account). */

@@ -3,27 +3,31 @@ import * as pulumi from "@pulumi/pulumi";
 import { shortHash } from "../core/contract/identity";
 import { RuleSet } from "../core/contract/settings";
 import { distinctSecrets, RescueContext, RescueStep } from "../core/contract/cloud-path";
-import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
+import { rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { AwsConfig } from "./config";
 import { SECRET_ARN } from "./identity";
 import { rescueAmi } from "./lookups";
+import { TOOLS_WAIT_SECONDS } from "./step-waits";
+import { toolsDeliveryKey, toolsPartDocuments, toolsWaitLines } from "./tools";
 
 const VOLUME_ID_PATTERN = "^vol-([0-9a-f]{8}|[0-9a-f]{17})$";
 
-/**
- * The Systems Manager command document that repairs one attached volume on a rescue instance. It
- * carries the rescue tools inline (no download at repair time) and takes the volume id as a typed
- * parameter with a strict allowed pattern, so no other text can reach the script.
- */
 /** The characters of evidence per command output (Systems Manager keeps 24,000). */
 export const EVIDENCE_PART_CHARS = 20_000;
 const EVIDENCE_PART_PATTERN = "^([1-9][0-9]{0,3})?$";
 
+/**
+ * The Systems Manager command document that repairs one attached volume on a rescue instance. It
+ * carries no tools (they arrive in parts, tools.ts): it waits a bounded time for the tools of its
+ * own version and runs on-rescue.sh from their folder, or prints why it cannot (exit 6). It takes
+ * the volume id as a typed parameter with a strict allowed pattern, so no other text can reach
+ * the script. A few KB, whatever the size of the engine.
+ */
 export function repairDocumentContent(ruleSet: RuleSet): string {
-    const tools = rescueTools();
+    const version = rescueTools().version;
     return JSON.stringify({
         schemaVersion: "2.2",
-        description: `bootloop-rescue: repair one attached Windows disk offline (rescue tools ${tools.version})`,
+        description: `bootloop-rescue: repair one attached Windows disk offline (rescue tools ${version})`,
         parameters: {
             volumeId: { type: "String", description: "EBS volume id of the attached disk to repair", allowedPattern: VOLUME_ID_PATTERN },
             keySecret: {
@@ -47,15 +51,16 @@ export function repairDocumentContent(ruleSet: RuleSet): string {
                 name: "repair",
                 precondition: { StringEquals: ["platformType", "Linux"] },
                 inputs: {
-                    // One repair's own time limit; queueing behind other seats is covered by the
-                    // agent's worker count and the command's delivery timeout (repair.sh).
-                    timeoutSeconds: "1800",
+                    // One repair's own time limit (the wait for the tools included); queueing
+                    // behind other seats is covered by the agent's worker count and the command's
+                    // delivery timeout (repair.sh).
+                    timeoutSeconds: String(1800 + TOOLS_WAIT_SECONDS),
                     // Systems Manager keeps the first 24,000 characters of output: a longer
                     // evidence line comes back in parts of EVIDENCE_MAX_CHARS.
                     runCommand: [
-                        tools.install,
-                        `export DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}' KEY_SECRET_KIND=aws-secretsmanager KEY_SECRET='{{ keySecret }}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=${EVIDENCE_PART_CHARS} EVIDENCE_PART='{{ evidencePart }}' RULE_SET=${ruleSet}`,
-                        `exec ${RESCUE_LIB}/on-rescue.sh`,
+                        ...toolsWaitLines(version),
+                        `export BOOTLOOP_RESCUE_LIB="$tools" TOOLS_VERSION=${version} DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='{{ volumeId }}' KEY_SECRET_KIND=aws-secretsmanager KEY_SECRET='{{ keySecret }}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=${EVIDENCE_PART_CHARS} EVIDENCE_PART='{{ evidencePart }}' RULE_SET=${ruleSet}`,
+                        'exec "$tools/on-rescue.sh"',
                     ],
                 },
             },
@@ -79,6 +84,12 @@ export function rescueUserData(seats: number): string {
         commands: ["snap restart amazon-ssm-agent || systemctl restart amazon-ssm-agent"],
     });
 }
+
+/**
+ * Seconds Pulumi waits for each tools association to succeed on a new rescue instance: its agent
+ * comes online a minute or two after the instance runs, and a part takes seconds.
+ */
+export const TOOLS_DELIVERY_SECONDS = 900;
 
 /** The managed policy that caps rescue roles that read secrets (components/aws/iam/rescue-boundary-policy.json). */
 export const RESCUE_BOUNDARY_POLICY = "bootloop-rescue-rescue-boundary";
@@ -113,14 +124,17 @@ export function secretReadPolicy(arns: readonly string[]): string {
 
 /**
  * The rescue instances of one run, and what they share: per account an instance role that can
- * only talk to Systems Manager, per account and region the repair document, per VPC a security
- * group with no inbound rule. Shared resources are children of the root, named from their scope.
+ * only talk to Systems Manager, per account and region the repair document and the tools' part
+ * documents, per VPC a security group with no inbound rule. Each rescue instance gets the tools
+ * once, by one State Manager association per part. Shared resources are children of the root, named from their scope.
  * A rescue instance that repairs disks whose keys are in Secrets Manager gets a role of its own
  * instead, which may also read exactly those secrets: it goes with the instance at teardown.
  */
 export class AwsRescueFleet {
     private readonly profiles = new Map<string, aws.iam.InstanceProfile>();
     private readonly documents = new Map<string, aws.ssm.Document>();
+    private readonly toolParts = new Map<string, { docs: aws.ssm.Document[]; delivery: string }>();
+    private readonly tools = new Map<RescueStep, aws.ssm.Association[]>();
     private readonly groups = new Map<string, aws.ec2.SecurityGroup>();
 
     constructor(
@@ -189,6 +203,35 @@ export class AwsRescueFleet {
             this.documents.set(key, doc);
         }
         return doc;
+    }
+
+    /**
+     * The tools' part documents of an account and region (tools.ts). Named from the parts' hash:
+     * new tools are new documents (and new associations), never an update of ones in use.
+     */
+    private toolsParts(account: string, region: string): { docs: aws.ssm.Document[]; delivery: string } {
+        const key = `${account}/${region}`;
+        let found = this.toolParts.get(key);
+        if (!found) {
+            const parts = toolsPartDocuments();
+            const delivery = toolsDeliveryKey(parts);
+            const docs = parts.map(
+                (part) =>
+                    new aws.ssm.Document(
+                        `rescue-aws-${shortHash(`document ${key}`)}-tools-${delivery}-${part.index}of${part.count}`,
+                        { documentType: "Command", documentFormat: "JSON", content: part.content, region, tags: this.tags },
+                        { parent: this.parent, provider: this.providerOf(account) },
+                    ),
+            );
+            found = { docs, delivery };
+            this.toolParts.set(key, found);
+        }
+        return found;
+    }
+
+    /** The associations that deliver the tools to a rescue instance: its repairs wait for them. */
+    toolsOf(rescue: RescueStep): pulumi.Resource[] {
+        return this.tools.get(rescue) ?? [];
     }
 
     private securityGroup(account: string, region: string, vpcId: string): aws.ec2.SecurityGroup {
@@ -264,7 +307,7 @@ export class AwsRescueFleet {
             },
             // Pinned for the life of the pool: the newest AMI (looked up on every run) or new user
             // data would stop or replace the instance and kill the repairs on it. A new image
-            // applies to pools created after it; the tools come with every repair command anyway.
+            // applies to pools created after it; new tools reach a running instance by new associations.
             pulumi.mergeOptions(ctx.opts, {
                 provider,
                 dependsOn: own?.policies ?? [],
@@ -275,6 +318,29 @@ export class AwsRescueFleet {
         // What attaches to the instance (and so each repair) also waits for its role's policies,
         // which a later run may change (a new disk's secret) without touching the instance.
         const id = own ? pulumi.all([instance.id, ...own.policies.map((p) => p.id)]).apply(([id]) => id) : instance.id;
-        return { resource: instance, id };
+        const step = { resource: instance, id };
+        // The tools, once per instance: an association per part runs its document on the instance
+        // as soon as its agent is online, and Pulumi waits for each to succeed (a failed part is
+        // an error of the run, with State Manager's reason: no repair could run).
+        const { docs: parts, delivery } = this.toolsParts(account, region);
+        this.tools.set(
+            step,
+            parts.map(
+                (doc, i) =>
+                    new aws.ssm.Association(
+                        `${ctx.member.name}-tools-${delivery}-${i + 1}of${parts.length}`,
+                        {
+                            name: doc.name,
+                            associationName: `bootloop-rescue-tools-${rescueTools().version}-${i + 1}of${parts.length}`,
+                            targets: [{ key: "InstanceIds", values: [instance.id] }],
+                            region,
+                            waitForSuccessTimeoutSeconds: TOOLS_DELIVERY_SECONDS,
+                            tags: this.tags,
+                        },
+                        pulumi.mergeOptions(ctx.opts, { provider }),
+                    ),
+            ),
+        );
+        return step;
     }
 }

@@ -7,6 +7,13 @@ import { StepWaits } from "../core/contract/step-waits";
 const STOP_SECONDS = 600;
 /** Seconds they wait for a volume to detach or attach (common.sh's VOLUME_TIMEOUT_SECONDS). */
 const VOLUME_SECONDS = 600;
+/**
+ * Seconds a repair document waits on the rescue instance for the tools of its version before it
+ * gives up (exit 6: the rescue instance cannot run the engine, not the VM's own failure; tools.ts).
+ * Their associations deliver them before the repair is sent (Pulumi waits for their success), so
+ * this is a margin; repair.sh's TOOLS_WAIT_SECONDS counts it in the repair step's time.
+ */
+export const TOOLS_WAIT_SECONDS = 300;
 /** Seconds the repair waits for each further part of a long evidence (repair.sh). */
 const EVIDENCE_PART_SECONDS = 600;
 
@@ -36,6 +43,11 @@ export const AWS_STEP_WAITS: StepWaits = {
     repair: (s) => [
         { bound: "REPAIR_TIMEOUT_SECONDS", what: "the rescue instance online in Systems Manager", seconds: s.repairTimeoutMinutes * 60 },
         { bound: "REPAIR_TIMEOUT_SECONDS", what: "the repair command", seconds: s.repairTimeoutMinutes * 60 },
+        {
+            bound: "TOOLS_WAIT_SECONDS (repair.sh)",
+            what: "the repair command's wait on the rescue instance for the tools of its version (tools.ts)",
+            seconds: TOOLS_WAIT_SECONDS,
+        },
         // An evidence in parts is over 24,000 characters, already more than a VM's 20 KB of state:
         // one further part is budgeted, and a longer one may run out of time.
         { bound: "600 (repair.sh)", what: "a further part of a long evidence", seconds: EVIDENCE_PART_SECONDS },

@@ -53,6 +53,12 @@ export interface AwsStepEnv {
     providerOf(account: string): aws.Provider;
     /** The repair document of an account and region. */
     document(account: string, region: string): aws.ssm.Document;
+    /**
+     * What puts the rescue tools on a rescue instance (its tools associations): its repairs wait for
+     * it. The session always gives it (path.ts); absent, as in tests that declare single steps,
+     * a repair waits for nothing more.
+     */
+    toolsOf?(rescue: RescueStep): pulumi.Resource[];
     /** Tags every resource carries (stack, tool). */
     tags: Record<string, string>;
 }
@@ -156,6 +162,7 @@ export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: At
             KEY_SECRET: ctx.bitlockerSecret ?? "",
         },
         core.budget,
+        attached ? (env.toolsOf?.(attached.rescue) ?? []) : [],
     );
     return { resource: command, evidence: command.stdout.apply(unpackEvidence) };
 }
@@ -186,6 +193,8 @@ function scriptCommand(
     script: Parameters<typeof awsCommandLine>[0],
     environment: Record<string, pulumi.Input<string>>,
     budget: StepBudget,
+    /** Resources the step must wait for beyond its inputs' (a dependency, not an input: no diff). */
+    dependsOn: pulumi.Resource[] = [],
 ): local.Command {
     const timeouts = budgetTimeouts(budget);
     return new local.Command(
@@ -196,7 +205,7 @@ function scriptCommand(
             logging: STEP_LOGGING,
             environment: { ...commandEnv(env, ctx), ...timeouts.environment, ...environment },
         },
-        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: timeouts.customTimeouts }),
+        commandOptions(ctx, { ignoreChanges: RUN_ONCE_IGNORED, customTimeouts: timeouts.customTimeouts, dependsOn }),
     );
 }
 

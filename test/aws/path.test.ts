@@ -7,6 +7,9 @@ import { InputError } from "../../components/core/contract/problems";
 import { PlannedResource } from "../../components/tools/offline/capture";
 import { planInventory } from "../helpers/lab-run";
 import { commandLineText } from "../helpers/commands";
+import { rescueTools } from "../../rescue/payload";
+import { TOOLS_DELIVERY_SECONDS } from "../../components/aws/rescue";
+import { toolsDeliveryKey, toolsPartDocuments } from "../../components/aws/tools";
 
 function inventory(vms: { id: string; region?: string; az?: string; account?: string; extra?: string }[]): string {
     return (
@@ -174,13 +177,19 @@ describe("AWS path under Pulumi mocks", () => {
             for (const value of [id(1), id(2), "us-east-1", "eu-west-1", ...volumes])
                 assert.ok(!text.includes(value), `script text contains ${value}`);
         }
-        // No interpreter in state: the provider's /bin/sh runs the line, which execs bash.
-        for (const c of commands) assert.ok(!("interpreter" in c.inputs) && String(c.inputs.create).startsWith("exec /bin/bash "), c.name);
+        // No interpreter in state: the provider's /bin/sh runs the line, which execs bash (a wave's
+        // gate, core's check, execs node).
+        for (const c of commands)
+            assert.ok(
+                !("interpreter" in c.inputs) &&
+                    String(c.inputs.create).startsWith(/-gate$/.test(c.name) ? "exec node " : "exec /bin/bash "),
+                c.name,
+            );
     });
 
-    it("the repair document takes only a volume id, a key secret's ARN and an evidence part number, each matching a strict pattern, and carries the tools inline", async () => {
+    it("the repair document takes only a volume id, a key secret's ARN and an evidence part number, each matching a strict pattern, and runs the tools of its version", async () => {
         const { ofType } = await plan(inventory([{ id: id(1) }]));
-        const [doc] = ofType("aws:ssm/document:Document");
+        const [doc] = ofType("aws:ssm/document:Document").filter((d) => d.name.endsWith("-repair-doc"));
         const content = JSON.parse(String(doc.inputs.content));
         assert.deepEqual(Object.keys(content.parameters), ["volumeId", "keySecret", "evidencePart"]);
         const keySecret = new RegExp(content.parameters.keySecret.allowedPattern);
@@ -204,17 +213,63 @@ describe("AWS path under Pulumi mocks", () => {
         assert.equal(content.parameters.evidencePart.allowedPattern, "^([1-9][0-9]{0,3})?$");
         assert.equal(content.parameters.evidencePart.default, "");
         const script = content.mainSteps[0].inputs.runCommand.join("\n");
-        assert.match(script, /base64 -d \| gzip -dc > \/usr\/local\/lib\/bootloop-rescue\/repair-disk\.new/);
+        assert.ok(!/base64 -d/.test(script), "no tools inline: they come in parts (test/aws/tools.test.ts)");
+        const version = rescueTools().version;
         assert.match(
             script,
-            /DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\{\{ volumeId \}\}' KEY_SECRET_KIND=aws-secretsmanager KEY_SECRET='\{\{ keySecret \}\}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=20000 EVIDENCE_PART='\{\{ evidencePart \}\}' RULE_SET=crowdstrike-291$/m,
+            new RegExp(
+                `^export BOOTLOOP_RESCUE_LIB="\\$tools" TOOLS_VERSION=${version} DISK_HANDLE_KIND=aws-volume-id DISK_HANDLE='\\{\\{ volumeId \\}\\}' KEY_SECRET_KIND=aws-secretsmanager KEY_SECRET='\\{\\{ keySecret \\}\\}' EVIDENCE_ENCODING=gzip-base64 EVIDENCE_MAX_CHARS=20000 EVIDENCE_PART='\\{\\{ evidencePart \\}\\}' RULE_SET=crowdstrike-291$`,
+                "m",
+            ),
         );
+        assert.match(script, new RegExp(`^tools="\\$lib/tools/${version}"$`, "m"));
         // The stack's ruleSet is the document's (one per account and region), not a parameter.
         const txr = await plan(inventory([{ id: id(1) }]), { "bootloop-rescue:ruleSet": "crowdstrike-291-txr" });
         assert.match(
-            JSON.parse(String(txr.ofType("aws:ssm/document:Document")[0].inputs.content)).mainSteps[0].inputs.runCommand.join("\n"),
+            JSON.parse(
+                String(txr.ofType("aws:ssm/document:Document").find((d) => d.name.endsWith("-repair-doc"))!.inputs.content),
+            ).mainSteps[0].inputs.runCommand.join("\n"),
             / RULE_SET=crowdstrike-291-txr$/m,
         );
+    });
+
+    it("the tools reach each rescue instance once: a part document per account and region, an association per part and instance, which its repairs wait for", async () => {
+        const vms = [1, 2, 3].map((i) => ({ id: id(i), az: "us-east-1a" })).concat([{ id: id(4), az: "us-east-1b" }]);
+        const { ofType, rs, byName, run } = await plan(inventory(vms), { "bootloop-rescue:disksPerRescue": '{"aws": 2}' });
+        const parts = toolsPartDocuments();
+        const docs = ofType("aws:ssm/document:Document").filter((d) => /-tools-/.test(d.name));
+        assert.deepEqual(
+            docs.map((d) => d.inputs.content),
+            parts.map((p) => p.content),
+            "one set of part documents for the region",
+        );
+        for (const d of docs) assert.ok(d.name.includes(`-tools-${toolsDeliveryKey(parts)}-`), `${d.name}: named from its content`);
+        const instances = ofType("aws:ec2/instance:Instance");
+        assert.equal(instances.length, 3);
+        const associations = ofType("aws:ssm/association:Association");
+        assert.equal(associations.length, instances.length * parts.length);
+        for (const instance of instances) {
+            const mine = associations.filter((a) => (a.inputs.targets as any[])[0].values[0] === `${instance.name}-id`);
+            // (Under mocks a document's auto-name is unknown: its association is told apart by its own name.)
+            assert.deepEqual(
+                mine.map((a) => a.name),
+                parts.map((p) => `${instance.name}-tools-${toolsDeliveryKey(parts)}-${p.index}of${p.count}`),
+                `${instance.name}: each part once`,
+            );
+            for (const a of mine) {
+                assert.deepEqual((a.inputs.targets as any[])[0].key, "InstanceIds");
+                assert.equal(a.inputs.waitForSuccessTimeoutSeconds, TOOLS_DELIVERY_SECONDS);
+                assert.equal(a.inputs.scheduleExpression, undefined, "applied once, not on a schedule");
+            }
+        }
+        for (const vm of run.result.plan.vms) {
+            const repair = byName.get(`${vm.slug}-repair`)!;
+            const instance = (repair.inputs.environment as any).RESCUE_INSTANCE_ID as string;
+            const waited = associations.filter((a) => (a.inputs.targets as any[])[0].values[0] === instance).map((a) => a.name);
+            assert.equal(waited.length, parts.length);
+            for (const a of waited) assert.ok(repair.dependsOn.includes(a), `${vm.slug}-repair waits for ${a}`);
+        }
+        assert.ok(rs.length > 0);
     });
 
     it("one provider per account; another account's role is assumed by the provider and the commands", async () => {

@@ -53,6 +53,13 @@ const RESOURCE_ACTIONS: Record<string, string[]> = {
         "iam:AddRoleToInstanceProfile",
         "iam:DeleteInstanceProfile",
     ],
+    "aws:ssm/association:Association": [
+        "ssm:CreateAssociation",
+        "ssm:DescribeAssociation",
+        "ssm:UpdateAssociation",
+        "ssm:DeleteAssociation",
+        "ssm:AddTagsToResource",
+    ],
     "aws:ssm/document:Document": [
         "ssm:CreateDocument",
         "ssm:DescribeDocument",

@@ -48,8 +48,13 @@ if [[ -z $command_id ]]; then
     command_id=$(send_document "{\"volumeId\":[\"$VOLUME_ID\"],\"keySecret\":[\"$KEY_SECRET\"]}" "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" "bootloop-rescue repair of $VOLUME_ID") || exit 1
 fi
 
-wait_for ssm-command "$command_id" done "$REPAIR_TIMEOUT_SECONDS" "instance=$RESCUE_INSTANCE_ID" ||
-    fail "$VM_LABEL: the repair on $RESCUE_INSTANCE_ID did not finish within $REPAIR_TIMEOUT_SECONDS s (Systems Manager command $command_id, status ${seen[status]:-unknown})"
+# The repair document first waits (up to TOOLS_WAIT_SECONDS, tools.ts) for the rescue tools of its
+# version on the instance, which its tools associations deliver: that wait is the repair's too.
+TOOLS_WAIT_SECONDS=${TOOLS_WAIT_SECONDS:-300}
+if ! wait_for ssm-command "$command_id" done "$REPAIR_TIMEOUT_SECONDS" "instance=$RESCUE_INSTANCE_ID"; then
+    wait_for ssm-command "$command_id" done "$TOOLS_WAIT_SECONDS" "instance=$RESCUE_INSTANCE_ID" ||
+        fail "$VM_LABEL: the repair on $RESCUE_INSTANCE_ID did not finish within $((REPAIR_TIMEOUT_SECONDS + TOOLS_WAIT_SECONDS)) s (Systems Manager command $command_id, status ${seen[status]:-unknown})"
+fi
 status=${seen[status]}
 
 # The engine's evidence is the last line of the command's standard output (gzip-base64). Systems
