@@ -7,7 +7,7 @@ import { snapshot, volume, volumeAttachment, volumeCopy } from "./aws/ebs";
 import { instance, securityGroup } from "./aws/ec2";
 import { instanceProfile, role, rolePolicy, rolePolicyAttachment } from "./aws/iam";
 import { getAmi, getCallerIdentity, getEbsVolumes, getInstance, getSubnet, getVolume } from "./aws/lookups";
-import { document } from "./aws/ssm";
+import { association, document } from "./aws/ssm";
 
 /**
  * A value as the engine's wire takes it: the protocol's Struct has no `undefined` (the provider
@@ -48,6 +48,7 @@ export const awsStandIn: StandInProvider = {
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment": wired(rolePolicyAttachment),
         "aws:iam/instanceProfile:InstanceProfile": wired(instanceProfile),
         "aws:ssm/document:Document": wired(document),
+        "aws:ssm/association:Association": wired(association),
     },
     invokes: {
         "aws:ec2/getInstance:getInstance": wiredInvoke(getInstance),

@@ -160,6 +160,23 @@ export interface AwsDocument {
     versions: string[];
 }
 
+/** A State Manager association (the program's: one tools part document applied to one instance). */
+export interface AwsAssociation {
+    /** The document it applies. */
+    name: string;
+    /** The instances it targets (InstanceIds). */
+    instances: string[];
+    associationName?: string;
+    region: string;
+    account: string;
+    /** Pending, Success or Failed (its overview status). */
+    status: string;
+    /** What State Manager reports with a failure. */
+    detailedStatus?: string;
+    createdDate: string;
+    tags?: Record<string, string>;
+}
+
 /** Systems Manager: managed instances, commands and what repairs printed. */
 export interface AwsSsm {
     instances: Record<string, { onlineAfterPolls?: number }>;
@@ -170,6 +187,11 @@ export interface AwsSsm {
     documents?: Record<string, AwsDocument>;
     /** Set: a repair whose volume has no evidence listed is run by the CLI's simulated repair engine. */
     repairEngine?: { version: string };
+    associations?: Record<string, AwsAssociation>;
+    /** Instance id → bundle sha256 → part number → the characters a tools part document wrote there. */
+    toolParts?: Record<string, Record<string, Record<string, string>>>;
+    /** Instance id → the versions of the rescue tools installed on it (what a repair document waits for). */
+    tools?: Record<string, string[]>;
 }
 
 /** An IAM role, by name. */

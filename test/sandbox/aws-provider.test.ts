@@ -13,7 +13,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { readAwsConfig } from "../../components/aws/config";
 import { callerAccount, lookUpInstance, rescueAmi } from "../../components/aws/lookups";
-import { repairDocumentContent, secretReadPolicy } from "../../components/aws/rescue";
+import { TOOLS_DELIVERY_SECONDS, repairDocumentContent, secretReadPolicy } from "../../components/aws/rescue";
+import { toolsPartDocuments } from "../../components/aws/tools";
+import { rescueTools } from "../../rescue/payload";
 import { VmEntry } from "../../components/core/contract/vm";
 import { inventoryContext } from "../../components/core/inventory/context";
 import { parseYamlInventory, readInventory } from "../../components/core/inventory/read";
@@ -86,6 +88,7 @@ const T = {
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     profile: "aws:iam/instanceProfile:InstanceProfile",
     document: "aws:ssm/document:Document",
+    association: "aws:ssm/association:Association",
 };
 
 describe("sandbox: the stand-in aws provider, against a seeded world (no engine)", function () {
@@ -144,7 +147,7 @@ describe("sandbox: the stand-in aws provider, against a seeded world (no engine)
     };
 
     /** A rescue instance as the program declares one: role, SSM policy, profile, security group, the newest Ubuntu AMI. */
-    async function rescueInstance(region = "us-east-1", zone = "us-east-1a") {
+    async function rescueInstance(region = "us-east-1", zone = "us-east-1a", withTools = true) {
         const role = await create(T.role, "rescue-role", {
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
@@ -182,7 +185,31 @@ describe("sandbox: the stand-in aws provider, against a seeded world (no engine)
             content: repairDocumentContent("crowdstrike-291"),
             region,
         });
-        return { roleName, profile, group, instance, document: String(document.outs.name), subnetId };
+        const r = { roleName, profile, group, instance, document: String(document.outs.name), subnetId };
+        if (withTools) await deliverTools(instance.id, region);
+        return r;
+    }
+
+    /** The tools' part documents, and an association per part targeting the instance, as the program declares them. */
+    async function deliverTools(instanceId: string, region = "us-east-1", parts = toolsPartDocuments()) {
+        const made = [];
+        for (const part of parts) {
+            const doc = await create(T.document, `tools-${part.index}of${part.count}`, {
+                documentType: "Command",
+                documentFormat: "JSON",
+                content: part.content,
+                region,
+            });
+            made.push(
+                await create(T.association, `rescue-1-tools-${part.index}of${part.count}`, {
+                    name: doc.outs.name,
+                    targets: [{ key: "InstanceIds", values: [instanceId] }],
+                    region,
+                    waitForSuccessTimeoutSeconds: TOOLS_DELIVERY_SECONDS,
+                }),
+            );
+        }
+        return made;
     }
 
     /** The program's chain up to the repair: backup of the VM's root volume, scratch volume from it, attached to the rescue instance. */
@@ -345,7 +372,7 @@ describe("sandbox: the stand-in aws provider, against a seeded world (no engine)
     });
 
     it("a rescue instance runs from the Ubuntu AMI with its role, profile and security group; its SSM agent comes online; what is in use cannot be deleted", async () => {
-        const r = await rescueInstance();
+        const r = await rescueInstance("us-east-1", "us-east-1a", false);
         assert.match(r.instance.id, /^i-0[0-9a-f]{16}$/);
         const described = cli("ec2", "describe-instances", "--instance-ids", r.instance.id).out.Reservations[0].Instances[0];
         assert.equal(described.State.Name, "running");
@@ -464,6 +491,53 @@ describe("sandbox: the stand-in aws provider, against a seeded world (no engine)
         assert.equal(repaired.evidence.partitions.find((x: any) => x.windows).unlockedWith.protector, "recovery-password");
         assert.equal(world().volumes[scratch.id].boots, true);
         await assert.rejects(p.delete!(r.roleName, urn(T.role, "rescue-role"), {}), /DeleteConflict/);
+    });
+
+    it("the tools reach a rescue instance by one association per part; a repair before them fails, naming them (exit 6); an association's document and instance are ForceNew", async () => {
+        const r = await rescueInstance("us-east-1", "us-east-1a", false);
+        const { scratch } = await scratchOn(VM1, r.instance.id);
+        const early = repairWithCli(r.instance.id, r.document, scratch.id);
+        assert.equal(early.status, "Failed");
+        assert.deepEqual(
+            [early.evidence.exitCode, early.evidence.message],
+            [
+                6,
+                `rescue tools ${rescueTools().version} were not delivered to this rescue instance within 300 s (one State Manager association per part delivers them: see the association history of this instance)`,
+            ],
+        );
+        assert.equal(world().volumes[scratch.id].boots, false, "nothing was repaired");
+
+        const parts = toolsPartDocuments();
+        const associations = await deliverTools(r.instance.id);
+        assert.deepEqual(world().ssm.tools![r.instance.id], [rescueTools().version]);
+        for (const a of associations) {
+            assert.match(a.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+            assert.equal(world().ssm.associations![a.id].status, "Success");
+        }
+        assert.equal(parts.length, associations.length);
+        const repaired = repairWithCli(r.instance.id, r.document, scratch.id);
+        assert.deepEqual([repaired.status, repaired.evidence.outcome], ["Success", "repaired"]);
+
+        const props = { name: "doc-a", targets: [{ key: "InstanceIds", values: [r.instance.id] }], region: "us-east-1" };
+        const aUrn = urn(T.association, "a");
+        assert.deepEqual((await p.diff!("x", aUrn, props, { ...props, name: "doc-b" })).replaces, ["name"]);
+        assert.deepEqual((await p.diff!("x", aUrn, props, { ...props, associationName: "n" })).replaces, []);
+        await p.delete!(associations[0].id, aUrn, associations[0].outs);
+        assert.equal((await p.read!(associations[0].id, aUrn, associations[0].outs)).props, undefined);
+    });
+
+    it("tools parts that do not add up fail the association's create with State Manager's reason; nothing is installed", async () => {
+        const r = await rescueInstance("us-east-1", "us-east-1a", false);
+        const parts = toolsPartDocuments().map((part) =>
+            part.index === 1
+                ? { ...part, content: part.content.replace(/printf '%s' '([A-Za-z0-9+/]{8})/, "printf '%s' 'AAAAAAAA") }
+                : part,
+        );
+        await assert.rejects(
+            deliverTools(r.instance.id, "us-east-1", parts),
+            /waiting for SSM Association \([0-9a-f-]{36}\) to be Success: unexpected state 'Failed', wanted target 'Success'\. last error: the \d+ parts of rescue tools [0-9a-f]{16} do not add up/,
+        );
+        assert.deepEqual(world().ssm.tools![r.instance.id] ?? [], []);
     });
 
     it("a repair document that is not in the world is refused by Systems Manager", async () => {
