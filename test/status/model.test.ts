@@ -137,6 +137,15 @@ describe("status: the model of a generated 2,000-VM run", () => {
             now.headline,
             /^[\d,]+ of 2,000 VMs recovered so far \(running [^)]+\); \d+ needs? a person; [\d,]+ in flight, [\d,]+ waiting$/,
         );
+
+        // Cut in the middle of a wave: steps started and not ended (drawn up to now), VMs in flight; the page reloads itself.
+        const mid = new StatusRecorder(run.stack, run.plan);
+        for (const e of run.events.slice(0, Math.floor(run.events.length * 0.6))) mid.event(e);
+        const midway = mid.snapshot();
+        assert.ok(midway.counts.backup + midway.counts.repairing + midway.counts.swapping > 0, JSON.stringify(midway.counts));
+        assert.ok(midway.vms.some((v) => v.steps.some((st) => st.start !== undefined && st.end === undefined)));
+        assert.match(statusPageHtml(midway), /<meta http-equiv="refresh" content="30">/);
+        assert.doesNotMatch(statusPageHtml(s), /http-equiv="refresh"/);
     });
 
     it("an update that ended early leaves the VMs it never finished needing a person, with the way to resume", () => {

@@ -123,7 +123,7 @@ async function detailBars(page: Page): Promise<{ rects: number; declared: number
             rects: document.querySelectorAll("#timeline-detail rect.bar").length,
             declared: rows.reduce((n, r) => n + Number(r.getAttribute("data-bars")), 0),
             rows: rows.length,
-            labels: rows.map((r) => r.querySelector("text")?.textContent ?? ""),
+            labels: rows.map((r) => r.getAttribute("data-label") ?? ""),
         };
     });
 }
@@ -133,6 +133,24 @@ function write(name: string, snapshot: StatusSnapshot): string {
     writeStatusPage(file, snapshot);
     return file;
 }
+
+describe("status page in chromium: the request check itself", function () {
+    this.timeout(60_000);
+
+    it("sees and refuses a request a page makes (so its empty list for the status page means something)", async () => {
+        const file = path.join(ARTIFACTS, "fetches.html");
+        fs.writeFileSync(
+            file,
+            '<!doctype html><html lang="en"><body><img src="http://example.invalid/x.png" alt="x"><script>document.body.setAttribute("data-ready", "1")</script></body></html>',
+        );
+        const { context, requests } = await open(file);
+        await context.close();
+        assert.deepEqual(
+            requests.filter((u) => !u.startsWith("file:")),
+            ["http://example.invalid/x.png"],
+        );
+    });
+});
 
 describe("status page in chromium: the dev stack's real engine run (recorded in the sandbox)", function () {
     this.timeout(120_000);
@@ -258,7 +276,7 @@ describe("status page in chromium: a generated 2,000-VM outcome with 13 failures
                 box.dispatchEvent(new Event("scroll"));
             });
             await page.waitForFunction(
-                (last) => [...document.querySelectorAll("#timeline-detail g.row text")].some((t) => t.textContent === last),
+                (last) => [...document.querySelectorAll("#timeline-detail g.row")].some((r) => r.getAttribute("data-label") === last),
                 snapshot.vms[1999].label,
             );
             const bottom = await detailBars(page);

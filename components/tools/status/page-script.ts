@@ -67,7 +67,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
   }
 
   // The detail: one row per VM, only the rows in view.
-  var ROW = 20, LABEL = 300, PAD = 6;
+  var ROW = 20, LABEL = 300, PAD = 6, LABEL_CHARS = 44;
   var box = document.getElementById("timeline-detail");
   var spacer = document.getElementById("timeline-spacer");
   var waveSelect = document.getElementById("timeline-wave");
@@ -103,8 +103,10 @@ export const PAGE_SCRIPT = String.raw`(function () {
     for (var i = first; i < last; i++) {
       var v = rows[i];
       var y = (i - first) * ROW;
-      var row = el("g", { "data-row": i, "data-bars": v.bars.length, "class": "row " + v.state });
-      row.appendChild(el("text", { x: 4, y: y + 14, "class": v.state === "needs-person" ? "label person" : "label" }, v.label));
+      var row = el("g", { "data-row": i, "data-bars": v.bars.length, "data-label": v.label, "class": "row " + v.state });
+      // A long label is cut to its column; the row's bars' tooltips carry it whole.
+      var shown = v.label.length > LABEL_CHARS ? v.label.slice(0, LABEL_CHARS - 1) + "\u2026" : v.label;
+      row.appendChild(el("text", { x: 4, y: y + 14, "class": v.state === "needs-person" ? "label person" : "label" }, shown));
       for (var j = 0; j < v.bars.length; j++) {
         var b = v.bars[j];
         var start = b.start >= 0 ? b.start : barEnd(b);
