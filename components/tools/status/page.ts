@@ -55,7 +55,9 @@ th{background:#eeeeee}
 td.num,th.num{text-align:right}
 .bar{display:flex;height:14px;min-width:120px;background:#e0e0e0;border-radius:3px;overflow:hidden}
 .bar span{display:block;height:100%}
-code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;word-break:break-all}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;overflow-wrap:anywhere}
+#failures th[scope=row]{min-width:12em}
+#failures td:nth-child(6),#failures td:nth-child(7){min-width:16em}
 .legend{display:flex;flex-wrap:wrap;gap:12px;list-style:none;padding:0;margin:6px 0;font-size:.85rem}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
 #timeline-overview{width:100%;display:block;border:1px solid #d0d0d0;background:#fff}
