@@ -64,7 +64,7 @@ describe("sandbox: the dev stack with the real engine", function () {
             at("update succeeded after "),
             at("# bootloop-rescue recovery report"),
             at("None: every VM is recovered."),
-            at("11 of 11 VMs recovered in "),
+            at(`status page: ${page}\n11 of 11 VMs recovered in `),
         ];
         assert.deepEqual(
             [...order].sort((a, b) => a - b),

@@ -207,14 +207,17 @@ export async function runIncidentCommand(
         out("\n== 6/6 the report");
         const vmsOutput = updated.outputs?.vms;
         let records: Record<string, VmRecordValues> | undefined;
+        let problem: string | undefined;
         try {
             records = recogniseStackJson({ vms: vmsOutput?.secret ? "[secret]" : vmsOutput?.value }, `stack ${args.stack}`).vms;
-            context.stdout.write(renderReport({ vms: records }, `stack ${args.stack}`, new Date()));
         } catch (err) {
             if (!(err instanceof BadInputError)) throw err;
-            out(`the report could not be made: ${err.message}`);
+            problem = err.message;
         }
+        // The status with the stack's records first: the report opens with its headline and timeline.
         const { snapshot, summary } = updated.status!.finish(context.env, records);
+        if (records) context.stdout.write(renderReport({ vms: records }, `stack ${args.stack}`, new Date(), snapshot));
+        else out(`the report could not be made: ${problem}`);
         out(`\nstatus page: ${args.statusPage}${summary ? `\njob summary: appended to ${summary}` : ""}\n${snapshot.headline}`);
         return { outcome: updated.ok && records ? "ok" : "failed" };
     } finally {
