@@ -213,6 +213,18 @@ describe("the report's opening: the status headline and a timeline picture (#30 
         assert.ok(text.indexOf("```text") < text.indexOf("## VMs"), "the picture comes before the table");
     });
 
+    it("a VM its chain recorded as failed needs a person, with its record's reason and next step (escaped)", () => {
+        const vm = {
+            ...outputs.vms["us-east-1/i-0123456789abcdef0"],
+            status: "failed",
+            note: "no Windows <found>",
+            nextStep: "check the [inventory]",
+        };
+        const text = renderReport({ vms: { a: vm } }, "x", new Date(0));
+        assert.match(text, /^\*\*0 of 1 VM recovered; 1 needs a person\.\*\*$/m);
+        assert.match(text, /: failed: no Windows &lt;found&gt;; next: check the \\\[inventory\\\]\. Original disk/);
+    });
+
     it("with the real engine's events (--events): the time in the headline and the timeline; --status-page writes the page", () => {
         const events = zlib
             .gunzipSync(fs.readFileSync(path.join(root, "test/fixtures/engine-events/sandbox-dev-up.json.gz")))

@@ -161,6 +161,27 @@ describe("status: the model of a generated 2,000-VM run", () => {
         assert.match(end.headline, /^10 of 30 VMs recovered in .+; 20 need a person$/);
     });
 
+    it("a VM its chain recorded as failed (its own failure, the fleet went on) needs a person, in its record's words", () => {
+        const r = new StatusRecorder(run.stack, run.plan);
+        for (const e of run.events) r.event(e);
+        const recs = { ...run.vms };
+        const vm = run.plan.vms[40];
+        recs[vm.key!] = {
+            ...recs[vm.key!],
+            status: "failed",
+            note: "the repair found no Windows installation <b>",
+            nextStep: "check the inventory names the right VM",
+        };
+        r.outputs(recs);
+        const after = r.snapshot();
+        assert.equal(after.counts["needs-person"], 14);
+        const listed = after.failures.find((f) => f.key === vm.key)!;
+        assert.equal(listed.reason, "the repair found no Windows installation <b>");
+        assert.equal(listed.nextStep, "check the inventory names the right VM");
+        assert.equal(listed.evidenceCommand, `npm run evidence -- --stack gen --vm ${vm.key}`);
+        assert.ok(statusPageHtml(after).includes("the repair found no Windows installation &#60;b&#62;"));
+    });
+
     it("from the records alone (no events): recovered or needs a person by each record, and no time", () => {
         const recs = { ...run.vms };
         const first = Object.values(recs)[0];

@@ -20,8 +20,10 @@ export interface VmRecordValues {
     recoveryPointTakenAt?: string;
     /** Strategies reboot and reboot-then-repair: restarts made. */
     rebootAttempts?: number;
-    /** What happened, in a sentence (rollback). */
+    /** What happened, in a sentence: a rollback's message, or with status `failed` why the VM could not be recovered. */
     note?: string;
+    /** With status `failed` (the VM's own failure, recorded; the fleet went on): what a person does next. */
+    nextStep?: string;
 }
 
 /** The stack outputs the report reads. */
@@ -62,6 +64,8 @@ export function needsPersonBecause(vm: VmRecordValues, esc: (foreign: string | u
     if (vm.status === "rolled-back" || vm.status === "not-swapped") {
         return `rolled back at the operator's request (it ${vm.note ? esc(vm.note.replace(/; nothing to do$/, "")) : "runs on its original disk"}); the original disk holds what made it fail`;
     }
+    if (vm.status === "failed")
+        return `failed: ${vm.note ? esc(vm.note) : "its record gives no reason"}${vm.nextStep ? `; next: ${esc(vm.nextStep)}` : ""}`;
     if (!vm.status || !DONE.includes(vm.status))
         return vm.status ? `status ${esc(vm.status)}` : "no status: its chain did not finish (see the pulumi up log)";
     if (vm.strategy === "repair" && !evidence) return "no readable repair evidence";

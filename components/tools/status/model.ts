@@ -323,7 +323,16 @@ export class StatusRecorder {
                 const rolledBack = record.status === "rolled-back" || record.status === "not-swapped";
                 const hasEvidence = typeof record.evidence === "string" && record.evidence !== "" && record.evidence !== "[secret]";
                 if (why === undefined) state = "recovered";
-                else {
+                else if (record.status === "failed") {
+                    // The VM's own failure, recorded by its chain (the fleet went on): its words.
+                    state = "needs-person";
+                    fail(
+                        typeof record.note === "string" && record.note ? record.note : why,
+                        typeof record.nextStep === "string" && record.nextStep ? clean(record.nextStep) : nextStepFor(undefined),
+                        undefined,
+                        hasEvidence,
+                    );
+                } else {
                     state = "needs-person";
                     const step = /^repair /.test(why) ? "repair" : undefined;
                     fail(why, rolledBack ? ROLLED_BACK_NEXT_STEP : step ? nextStepFor(step) : UNFINISHED_NEXT_STEP, step, hasEvidence);
