@@ -18,6 +18,8 @@ export interface GeneratedRunArgs {
     failures: { index: number; step: ChainStep; reason: string }[];
     /** Give VMs 0 and 1 the hostile labels. */
     hostileLabels?: boolean;
+    /** VM indexes whose last step reports the VM's own failure (status failed on stdout; the step succeeds). */
+    reportedFailures?: { index: number; reason: string; nextStep: string }[];
     /** Stop the events after this many waves (the update still running); all waves by default. */
     waves?: number;
 }
@@ -120,7 +122,22 @@ export function generatedRun(args: GeneratedRunArgs): GeneratedRun {
                     at(t, { resOpFailedEvent: { metadata: meta, status: 1, steps: 1 } });
                     break;
                 }
-                at(t, { resOutputsEvent: { metadata: meta } });
+                const reported = args.reportedFailures?.find((r) => r.index === i);
+                const outputs =
+                    step === "swap" || step === "reboot"
+                        ? {
+                              new: {
+                                  outputs: {
+                                      stdout: JSON.stringify(
+                                          reported
+                                              ? { status: "failed", reason: reported.reason, nextStep: reported.nextStep }
+                                              : { status: "recovered" },
+                                      ),
+                                  },
+                              },
+                          }
+                        : {};
+                at(t, { resOutputsEvent: { metadata: { ...meta, ...outputs } } });
             }
             waveEnd = Math.max(waveEnd, t);
             if (!fail)

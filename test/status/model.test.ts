@@ -182,6 +182,28 @@ describe("status: the model of a generated 2,000-VM run", () => {
         assert.ok(statusPageHtml(after).includes("the repair found no Windows installation &#60;b&#62;"));
     });
 
+    it("while it runs, a VM whose last step reported its own failure (status failed on stdout) needs a person at once", () => {
+        const reported = generatedRun({
+            vms: 30,
+            failures: [],
+            reportedFailures: [{ index: 12, reason: "the repair found no Windows installation", nextStep: "check the inventory entry" }],
+        });
+        const r = new StatusRecorder(reported.stack, reported.plan);
+        for (const e of reported.events) r.event(e);
+        const live = r.snapshot();
+        assert.equal(live.counts["needs-person"], 1);
+        const f = live.failures[0];
+        assert.deepEqual(
+            [f.key, f.reason, f.nextStep],
+            [reported.plan.vms[12].key, "the repair found no Windows installation", "check the inventory entry"],
+        );
+        assert.equal(
+            f.evidenceCommand,
+            `npm run evidence -- --stack gen --vm ${reported.plan.vms[12].key}`,
+            "its repair ran: the evidence is in the state",
+        );
+    });
+
     it("from the records alone (no events): recovered or needs a person by each record, and no time", () => {
         const recs = { ...run.vms };
         const first = Object.values(recs)[0];

@@ -16,7 +16,10 @@ export interface EngineEventFields {
     summaryEvent?: { durationSeconds?: unknown };
     cancelEvent?: unknown;
     resourcePreEvent?: { metadata?: { urn?: string; op?: string }; planning?: boolean };
-    resOutputsEvent?: { metadata?: { urn?: string; op?: string }; planning?: boolean };
+    resOutputsEvent?: {
+        metadata?: { urn?: string; op?: string; type?: string; new?: { outputs?: Record<string, unknown> } };
+        planning?: boolean;
+    };
     resOpFailedEvent?: { metadata?: { urn?: string; op?: string } };
     diagnosticEvent?: { urn?: string; severity?: string; message?: string };
     policyEvent?: PolicyEventFields;

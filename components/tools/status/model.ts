@@ -8,7 +8,7 @@
 //   recorder.event(engineEvent);                  // each event of `pulumi up --json`, as it comes
 //   recorder.outputs(vmsOutput);                  // at the end: `pulumi stack output vms --json`
 //   const snapshot = recorder.snapshot();         // plain JSON: the page, Markdown and report read it
-import { chainStepName } from "../../core/contract/chain-steps";
+import { chainStepName, chainStepOf } from "../../core/contract/chain-steps";
 import { terminalText } from "../display-text";
 import { EngineEventFields } from "../progress/input-check";
 import { Change, FleetProgress, WatchPlan, WatchedPool, WatchedVm } from "../progress/progress";
@@ -167,6 +167,10 @@ export class StatusRecorder {
     private lastAt?: number;
     private started = false;
     private records?: Map<string, VmRecordValues>;
+    /** VM resource stem → its own failure as its last step reported it (status failed), before the records come. */
+    private readonly reported = new Map<string, { reason: string; nextStep?: string }>();
+    /** The plan's VM resource stems. */
+    private readonly stems: Set<string>;
     /** Rescue VM name → what the events said of it. */
     private readonly rescue = new Map<string, StatusRescueVm["state"]>();
     /** The rescue pools: the plan's, until the stack's outputs name the ones the update made. */
@@ -179,6 +183,7 @@ export class StatusRecorder {
     ) {
         this.progress = new FleetProgress(plan);
         this.pools = plan.rescuePools ?? [];
+        this.stems = new Set(plan.vms.map((v) => v.resourceName));
     }
 
     /**
@@ -206,7 +211,34 @@ export class StatusRecorder {
         this.started = true;
         this.noteRescue(e);
         this.noteStackOutputs(e);
+        this.noteStepReport(e);
         return this.progress.apply(value);
+    }
+
+    /**
+     * A VM's own failure as its swap or reboot step reports it on stdout (`{"status":"failed",
+     * "reason":…,"nextStep":…}`, components/core/scripts/base.sh): the step succeeds (the fleet goes
+     * on), so only its report says the VM needs a person, until the records come.
+     */
+    private noteStepReport(e: EngineEventFields & Record<string, unknown>): void {
+        const out = e.resOutputsEvent;
+        const urn = out?.metadata?.urn;
+        if (!out || out.planning || typeof urn !== "string") return;
+        const hit = chainStepOf(urn.slice(urn.lastIndexOf("::") + 2));
+        if (!hit || (hit.step !== "swap" && hit.step !== "reboot") || !this.stems.has(hit.stem)) return;
+        const stdout = out.metadata?.new?.outputs?.stdout;
+        if (typeof stdout !== "string" || !stdout.startsWith("{")) return;
+        let report: { status?: unknown; reason?: unknown; nextStep?: unknown };
+        try {
+            report = JSON.parse(stdout) as typeof report;
+        } catch {
+            return;
+        }
+        if (report.status !== "failed") return;
+        this.reported.set(hit.stem, {
+            reason: typeof report.reason === "string" && report.reason ? report.reason : `its ${hit.step} step reported status failed`,
+            ...(typeof report.nextStep === "string" && report.nextStep ? { nextStep: report.nextStep } : {}),
+        });
     }
 
     /**
@@ -315,6 +347,7 @@ export class StatusRecorder {
                 });
             };
             let state: VmState;
+            const selfReported = this.reported.get(vm.resourceName);
             if (t.phase === "failed") {
                 state = "needs-person";
                 fail(t.reason ?? NO_REASON, nextStepFor(t.failedStep), t.failedStep, repaired);
@@ -337,6 +370,14 @@ export class StatusRecorder {
                     const step = /^repair /.test(why) ? "repair" : undefined;
                     fail(why, rolledBack ? ROLLED_BACK_NEXT_STEP : step ? nextStepFor(step) : UNFINISHED_NEXT_STEP, step, hasEvidence);
                 }
+            } else if (selfReported) {
+                state = "needs-person";
+                fail(
+                    selfReported.reason,
+                    selfReported.nextStep ? clean(selfReported.nextStep) : nextStepFor(undefined),
+                    undefined,
+                    repaired,
+                );
             } else if (t.phase === "verified") state = "recovered";
             else if (!running) {
                 state = "needs-person";
