@@ -3,6 +3,7 @@ import * as local from "@pulumi/command/local";
 import { waveGateName } from "./contract/chain-steps";
 import { Wave } from "./contract/plan";
 import { VmRecord } from "./vm-chain";
+import { STEP_LOGGING } from "./script-text";
 
 /** The status a chain records when its VM cannot be recovered for a reason of its own. */
 export const FAILED_STATUS = "failed";
@@ -47,9 +48,10 @@ export function declareWaveGate(args: WaveGateArgs): local.Command {
                 NEXT_WAVE: String(args.next),
                 FAILED: failedLines,
             },
-            logging: "stderr",
+            logging: STEP_LOGGING,
         },
-        { parent: args.parent, dependsOn: [...args.ends] },
+        // A new logging choice is no reason to check again; a new budget or outcome is.
+        { parent: args.parent, dependsOn: [...args.ends], ignoreChanges: ["logging"] },
     );
 }
 

@@ -86,8 +86,9 @@ describe("offline plan output", () => {
         const run = await runLab(labInventory([{ machine: "m1" }, { machine: "m2", rack: "r2" }, { machine: "m3" }]));
         const text = renderSummary(run, "test");
         assert.match(text, /VMs: 3 \(lab 3\); strategies: repair 3/);
-        assert.match(text, /wave 0 \(canary\): 1 VM: lab hq\/m1/);
-        assert.match(text, /wave 1: 2 VMs: lab hq\/m2, lab hq\/m3/);
+        assert.match(text, /wave 0 \(canary\): 1 VM \(may fail: 0\): lab hq\/m1/);
+        assert.match(text, /wave 1: 2 VMs \(may fail: 0\): lab hq\/m2, lab hq\/m3/);
+        assert.match(text, /failureBudget: 5% of each wave after the canary/);
         assert.match(text, /lab lab-account \/ hq \/ hq-r1: 1 rescue VM for 2 disks \(up to 2 each\)/);
         assert.match(text, /-backup +lab:compute:Snapshot +\[kept on delete\]/);
         assert.match(text, /Resources: \d+ registered \([\d.]+ per VM, components included\)/);

@@ -159,8 +159,8 @@ describe("the runbook (docs/runbook.md)", () => {
         }
     });
 
-    it("names the repair engine's exit codes as rescue/repair-disk defines them", () => {
-        const engine = fs.readFileSync(path.join(root, "rescue/repair-disk"), "utf8");
+    it("names the repair engine's exit codes as the engine defines them (rescue/engine/common.py)", () => {
+        const engine = fs.readFileSync(path.join(root, "rescue/engine/common.py"), "utf8");
         const codes = new Map(
             [...engine.matchAll(/^EXIT_([A-Z_]+) = (\d+)\b/gm)].map((m) => [m[1].toLowerCase().replace(/_/g, "-"), Number(m[2])]),
         );

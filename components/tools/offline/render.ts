@@ -53,8 +53,9 @@ export function renderSummary(run: OfflineRun, source: string): string {
     plan.waves.forEach((w, i) => {
         const names = w.vms.map((k) => label.get(k)!);
         const shown = names.length > 6 ? `${names.slice(0, 5).join(", ")}, … and ${names.length - 5} more` : names.join(", ");
-        const budget = `may fail: ${w.failureBudget}${i === 0 ? " (canary)" : ""}`;
-        lines.push(`  wave ${w.wave}: ${w.vms.length} VM${w.vms.length === 1 ? "" : "s"}, ${budget}: ${shown}`);
+        lines.push(
+            `  wave ${w.wave}${i === 0 && plan.waves.length > 1 ? " (canary)" : ""}: ${w.vms.length} VM${w.vms.length === 1 ? "" : "s"} (may fail: ${w.failureBudget}): ${shown}`,
+        );
     });
     lines.push(
         "  A VM that cannot be recovered (its repair finds nothing, its fixed disk does not boot) is recorded failed and its wave goes on;",
