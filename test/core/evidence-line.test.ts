@@ -82,6 +82,10 @@ describe("the evidence line the state keeps", () => {
         const doc = (o: object) => gzipLine(JSON.stringify(o));
         const cases: [object, RegExp | undefined][] = [
             [{ outcome: "no-windows", message: "no Windows", exitCode: 3 }, /no Windows installation/],
+            [
+                { outcome: "unsupported", message: "LVM: not supported yet", exitCode: 3 },
+                /does not support this disk yet \(LVM: not supported yet\)/,
+            ],
             [{ outcome: "locked", message: "BitLocker", exitCode: 4 }, /BitLocker-encrypted and no key/],
             [{ outcome: "unsafe", message: "a link\non the path", exitCode: 5 }, /unsafe to change \(a link on the path\)/],
             [

@@ -68,7 +68,10 @@ function vmFailure(evidence) {
     switch (evidence.exitCode) {
         case 3:
             return {
-                reason: `the repair found no Windows installation on the disk (${said})`,
+                reason:
+                    evidence.outcome === "unsupported"
+                        ? `the repair does not support this disk yet (${said})`
+                        : `the repair found no Windows installation on the disk (${said})`,
                 nextStep: `check that the inventory entry names this VM's OS disk; ${untouched}`,
             };
         case 4:
