@@ -287,6 +287,37 @@ describe("watch: an update that fails as a whole (the stack, not a VM's step) is
         assert.deepEqual(after.apply(stackFailed), []);
     });
 
+    it("a VM whose last step succeeded but reports its own failure (status failed) is failed with its reason, and its wave still ends", () => {
+        const progress = new FleetProgress(plan);
+        const vm = plan.vms.find((v) => v.label === FAILED_VM)!;
+        const swap = `${vm.resourceName}-swap`;
+        const report = JSON.stringify({
+            status: "failed",
+            reason: "app-02 did not report its VM agent Ready\u001b[31m",
+            nextStep: "roll it back",
+            timings: {},
+        });
+        const changes: Change[] = [];
+        for (const e of updateEvents(plan, "dev")) {
+            const out = (e as { resOutputsEvent?: { metadata: { urn: string; new?: unknown } } }).resOutputsEvent;
+            if (out && out.metadata.urn.endsWith(`::${swap}`))
+                out.metadata.new = { outputs: { stdout: `${report}\ndict1-deflate-base64:xyz` } };
+            changes.push(...progress.apply(e));
+        }
+        const failed = changes.filter((c) => c.kind === "failed");
+        assert.deepEqual(
+            failed.map((c) => [c.vm?.label, c.reason]),
+            [[FAILED_VM, "app-02 did not report its VM agent Ready"]],
+            "the reason, terminal-safe",
+        );
+        assert.ok(
+            changes.some((c) => c.kind === "wave-done" && c.wave === vm.wave),
+            "its wave ended",
+        );
+        assert.equal(progress.ended?.result, "failed", "an update with a failed VM did not recover everything");
+        assert.equal(progress.unverified(), 1);
+    });
+
     it("a whole update in which every VM verified still succeeds", () => {
         const progress = new FleetProgress(plan);
         for (const e of updateEvents(plan, "dev")) progress.apply(e);

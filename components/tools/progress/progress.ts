@@ -168,6 +168,27 @@ function shownName(urn: string): string {
     return terminalText(nameOfUrn(urn)).slice(0, 200);
 }
 
+/**
+ * A VM's own failure as its chain's last step (swap, reboot) reports it on stdout: one JSON line
+ * `{"status":"failed","reason":…,"nextStep":…}` (components/core/scripts/base.sh). The step
+ * succeeded, so only its report says the VM could not be recovered. Undefined for any other report.
+ */
+export function ownFailure(outputs: Record<string, unknown> | undefined): { reason: string; nextStep?: string } | undefined {
+    const stdout = outputs?.stdout;
+    if (typeof stdout !== "string" || !stdout.startsWith("{")) return undefined;
+    let report: { status?: unknown; reason?: unknown; nextStep?: unknown };
+    try {
+        report = JSON.parse(stdout.split("\n")[0]) as typeof report;
+    } catch {
+        return undefined;
+    }
+    if (report.status !== "failed") return undefined;
+    return {
+        reason: typeof report.reason === "string" && report.reason ? report.reason : "its last step reported status failed",
+        ...(typeof report.nextStep === "string" && report.nextStep ? { nextStep: report.nextStep } : {}),
+    };
+}
+
 /** What the watch calls a failure of the whole update that names no resource. */
 export const THE_UPDATE = "the update";
 
@@ -251,7 +272,15 @@ export class FleetProgress {
         this.time(state, step, e);
         if (e.resourcePreEvent && !e.resourcePreEvent.planning) return this.enter(state, step);
         if (e.resOutputsEvent && !e.resOutputsEvent.planning) {
-            if (step === state.last && state.phase !== "failed") return this.settle(state, "verified");
+            if (step === state.last && state.phase !== "failed") {
+                // The last step succeeded; its report may still say the VM could not be recovered
+                // for a reason of its own (recorded failed: the fleet goes on).
+                const own = ownFailure(e.resOutputsEvent.metadata?.new?.outputs);
+                if (!own) return this.settle(state, "verified");
+                state.reason = plainMessage(own.reason).slice(0, 1000);
+                state.failedStep = step;
+                return this.settle(state, "failed");
+            }
             return this.enter(state, step);
         }
         if (e.resOpFailedEvent) return this.fail(state, step);

@@ -11,7 +11,7 @@
 import { chainStepName, chainStepOf } from "../../core/contract/chain-steps";
 import { terminalText } from "../display-text";
 import { EngineEventFields } from "../progress/input-check";
-import { Change, FleetProgress, WatchPlan, WatchedPool, WatchedVm } from "../progress/progress";
+import { Change, FleetProgress, WatchPlan, WatchedPool, WatchedVm, ownFailure } from "../progress/progress";
 import { VmRecordValues, needsPerson } from "../report/records";
 import { HeadlineFacts, headline } from "./format";
 import { OTHER_NEXT_STEP, ROLLED_BACK_NEXT_STEP, UNFINISHED_NEXT_STEP, evidenceCommand, nextStepFor } from "./next-step";
@@ -226,19 +226,8 @@ export class StatusRecorder {
         if (!out || out.planning || typeof urn !== "string") return;
         const hit = chainStepOf(urn.slice(urn.lastIndexOf("::") + 2));
         if (!hit || (hit.step !== "swap" && hit.step !== "reboot") || !this.stems.has(hit.stem)) return;
-        const stdout = out.metadata?.new?.outputs?.stdout;
-        if (typeof stdout !== "string" || !stdout.startsWith("{")) return;
-        let report: { status?: unknown; reason?: unknown; nextStep?: unknown };
-        try {
-            report = JSON.parse(stdout) as typeof report;
-        } catch {
-            return;
-        }
-        if (report.status !== "failed") return;
-        this.reported.set(hit.stem, {
-            reason: typeof report.reason === "string" && report.reason ? report.reason : `its ${hit.step} step reported status failed`,
-            ...(typeof report.nextStep === "string" && report.nextStep ? { nextStep: report.nextStep } : {}),
-        });
+        const own = ownFailure(out.metadata?.new?.outputs);
+        if (own) this.reported.set(hit.stem, own);
     }
 
     /**
@@ -348,7 +337,9 @@ export class StatusRecorder {
             };
             let state: VmState;
             const selfReported = this.reported.get(vm.resourceName);
-            if (t.phase === "failed") {
+            // A VM whose last step reported its own failure is failed for the watch too: its own
+            // words (below) say why, not the step's generic next step.
+            if (t.phase === "failed" && !selfReported) {
                 state = "needs-person";
                 fail(t.reason ?? NO_REASON, nextStepFor(t.failedStep), t.failedStep, repaired);
             } else if (record && (t.phase === "verified" || !this.started || run !== "running")) {
@@ -387,7 +378,7 @@ export class StatusRecorder {
                     undefined,
                     repaired,
                 );
-            } else state = t.phase;
+            } else state = t.phase === "failed" ? "needs-person" : t.phase;
             const last = steps.reduce<number | undefined>(
                 (m, s) => (s.end !== undefined && (m === undefined || s.end > m) ? s.end : m),
                 undefined,
