@@ -680,10 +680,11 @@ describe("ci: what the workflows' steps do when a command fails (never a false g
             assert.equal(r.status, 0, r.output);
             return fs.readFileSync(path.join(r.dir, "temp/watch-args"), "utf8").trim();
         };
-        assert.equal(args({}), "run --silent watch -- --stack inc-01");
+        // The status page always; the job summary where GitHub gives one.
+        assert.equal(args({}), "run --silent watch -- --stack inc-01 --status-page status.html");
         assert.equal(
-            args({ BOOTLOOP_WEBHOOK_URL: "https://chat.example/hook" }),
-            "run --silent watch -- --stack inc-01 --webhook-env BOOTLOOP_WEBHOOK_URL",
+            args({ BOOTLOOP_WEBHOOK_URL: "https://chat.example/hook", GITHUB_STEP_SUMMARY: "/tmp/summary.md" }),
+            "run --silent watch -- --stack inc-01 --webhook-env BOOTLOOP_WEBHOOK_URL --status-page status.html --summary",
         );
     });
 
