@@ -158,4 +158,16 @@ describe("sandbox: a VM that cannot be recovered is its own outcome; the wave ga
         for (const id of [VMS.nothingFound, VMS.neverBoots])
             assert.deepEqual(world.instances[id].blockDevices, afterFirst.instances[id].blockDevices, id);
     });
+
+    it("state-size weighs this stack's state per VM; a stack with no state is 'not measured', exit 1, never a figure", () => {
+        const measured = sandbox.ok(["state-size", "--stack", STACK, "--json"], env);
+        const size = JSON.parse(measured.stdout) as { vms: number };
+        assert.equal(size.vms, 5, measured.stdout.slice(0, 2000));
+        // A stack with a file and an inventory, never run: the engine has no state of it.
+        fs.copyFileSync(path.join(stacks, `Pulumi.${STACK}.yaml`), path.join(stacks, "Pulumi.never-run.yaml"));
+        const none = sandbox.run(["state-size", "--stack", "never-run"], env);
+        assert.equal(none.status, 1);
+        assert.match(none.stderr, /not measured/);
+        assert.equal(none.stdout, "");
+    });
 });
