@@ -180,9 +180,13 @@ print(text)
 PY
 # The latest evidence of this disk under its handle's name, for whoever looks on the rescue VM.
 mv -f "$evidence" "$logdir/$name.json"
-# A failure of the VM's own disk (no Windows: 3, BitLocker without a working key: 4, unsafe to
-# change: 5) is that VM's outcome, which the evidence carries: the control side records it and the
-# fleet goes on. Exiting non-zero would fail an Azure Run Command, and with it the whole run. Any
-# other failure exits with the engine's code.
-case $code in 3 | 4 | 5) exit 0 ;; esac
+# Codes 3, 4 and 5 may be a failure of the VM's own disk (no Windows, BitLocker without a working
+# key, unsafe to change): the control side reads the evidence, which carries the code and outcome,
+# records the VM failed and lets the fleet go on; so they exit 0 where the evidence always comes
+# back whole (Systems Manager in parts, GCP guest attributes with a checksum). Azure's Run Command
+# output can arrive cut off, so there (OWN_FAILURE_EXIT=code) the exit code stays the only sure
+# word and fails the Run Command. Any other failure exits with the engine's code.
+if [[ ${OWN_FAILURE_EXIT:-zero} == zero ]]; then
+    case $code in 3 | 4 | 5) exit 0 ;; esac
+fi
 exit "$code"

@@ -140,6 +140,7 @@ export class Recovery extends pulumi.ComponentResource {
                           ends: previous.ends,
                           next: wave.wave,
                           parent: this,
+                          teardown: settings.teardown,
                       }),
                   ]
                 : [];

@@ -35,7 +35,7 @@ export const CONFIG_KEYS: Record<string, string> = {
         "VMs of a wave that may fail (each recorded failed, the rest of the fleet going on) before the next wave's gate stops the rollout: a count or a percentage of the wave such as 5% (default 5%); the canary wave's budget is always 0",
     disksPerRescue: "disks one rescue VM repairs at once: a number for every cloud, or a map such as {aws: 20, gcp: 16}",
     teardown: "true removes rescue VMs, attachments and scratch disks; backups, fixed disks and records stay (default false)",
-    bootTimeoutMinutes: "minutes a VM may take to pass its boot checks after the swap before its chain fails (default 20)",
+    bootTimeoutMinutes: "minutes a VM may take to pass its boot checks after the swap before it is recorded failed (default 20)",
     repairTimeoutMinutes: "minutes a repair may take on the rescue VM, including waiting for its agent (default 30)",
     maxReboots: "strategies reboot and reboot-then-repair: restarts to try before giving up on a VM (default 15, at most 100)",
     rebootTimeoutMinutes: "minutes to wait for a real boot signal after each restart (default 5)",

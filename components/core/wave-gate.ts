@@ -8,6 +8,16 @@ import { STEP_LOGGING } from "./script-text";
 /** The status a chain records when its VM cannot be recovered for a reason of its own. */
 export const FAILED_STATUS = "failed";
 
+/**
+ * The statuses a gate lets pass: the VM is back, or was put back on its original disk at the
+ * operator's request. Any other status (failed, unknown: a report that could not be read) counts
+ * against the budget: the gate fails closed.
+ */
+export const PASSING_STATUSES: readonly string[] = ["recovered", "recovered-by-reboot", "rolled-back", "not-swapped"];
+
+/** Failed VMs the gate's environment names (label and reason); the rest are counted (an environment string has 128 KiB at most). */
+export const GATE_LISTED_MAX = 50;
+
 /** What a wave gate needs: the wave before it, its VMs' records and ends, and the wave it opens. */
 export interface WaveGateArgs {
     /** The wave whose outcomes the gate reads, with its failure budget. */
@@ -20,6 +30,8 @@ export interface WaveGateArgs {
     next: number;
     /** The recovery component (the gate's parent). */
     parent: pulumi.Resource;
+    /** Teardown: nothing of the chains runs, so the gate checks nothing and passes (it must never block the rescue fleet's removal). */
+    teardown: boolean;
 }
 
 /**
@@ -30,12 +42,16 @@ export interface WaveGateArgs {
  * recovered costs the state a few bytes; an update (a VM retried, a budget raised) checks again.
  */
 export function declareWaveGate(args: WaveGateArgs): local.Command {
-    const failedLines = pulumi
+    const failed = pulumi
         .all(args.records.map((r) => pulumi.all([r.status, r.note ?? pulumi.output("")])))
         .apply((outcomes) =>
-            outcomes
-                .map(([status, note], i) => (status === FAILED_STATUS ? `${oneLine(args.records[i].label)}\t${oneLine(note)}\n` : ""))
-                .join(""),
+            outcomes.flatMap(([status, note], i) =>
+                PASSING_STATUSES.includes(status)
+                    ? []
+                    : [
+                          `${oneLine(args.records[i].label)}\t${oneLine(status === FAILED_STATUS ? note : `status ${status || "none"}`).slice(0, 500)}\n`,
+                      ],
+            ),
         );
     return new local.Command(
         waveGateName(args.next),
@@ -46,7 +62,9 @@ export function declareWaveGate(args: WaveGateArgs): local.Command {
                 WAVE_SIZE: String(args.previous.vms.length),
                 BUDGET: String(args.previous.failureBudget),
                 NEXT_WAVE: String(args.next),
-                FAILED: failedLines,
+                FAILED_COUNT: failed.apply((lines) => String(lines.length)),
+                FAILED: failed.apply((lines) => lines.slice(0, GATE_LISTED_MAX).join("")),
+                ...(args.teardown ? { TEARDOWN: "1" } : {}),
             },
             logging: STEP_LOGGING,
         },

@@ -93,7 +93,7 @@ def repair(args, evidence):
     disk = open_disk(args.disk, args.lock_wait)
     evidence["disk"] = disk
     if disk["readOnly"] and not args.dry_run:
-        raise Failure(EXIT_UNSAFE, "unsafe", "the disk is read-only: nothing can be repaired, nothing was changed")
+        raise Failure(EXIT_UNSAFE, "read-only", "the disk is read-only: nothing can be repaired, nothing was changed")
     table, parts = partition_table(disk)
     disk["partitionTable"] = table
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -169,6 +169,14 @@ def repair(args, evidence):
                     "locked",
                     f"partition(s) {', '.join(map(str, locked))} are BitLocker-encrypted and no key was given (--bitlocker-key-file, "
                     "--bitlocker-bek-file)",
+                )
+            unmountable = [e["number"] for e in evidence["partitions"] if "cannot be mounted" in str(e.get("skipped", ""))]
+            if unmountable:
+                # Not known to hold no Windows: an NTFS volume this rescue VM could not mount.
+                raise Failure(
+                    EXIT_NO_WINDOWS,
+                    "unmountable",
+                    f"no Windows found, and NTFS partition(s) {', '.join(map(str, unmountable))} could not be mounted on this rescue VM",
                 )
             raise Failure(EXIT_NO_WINDOWS, "no-windows", "no Windows installation on this disk (no NTFS volume holding Windows/System32)")
         worst = None

@@ -52,7 +52,7 @@ def open_disk(path, lock_wait):
     if device_in_use(st):
         raise Failure(
             EXIT_UNSAFE,
-            "unsafe",
+            "in-use",
             f"--disk {path} (or a partition of it, or a loop device over it) is mounted on this VM; refusing it (is it the rescue "
             "VM's own disk, or is another tool repairing it?)",
         )
@@ -138,7 +138,7 @@ def lock_disk(st, wait_seconds):
             if time.monotonic() >= deadline:
                 os.close(fd)
                 raise Failure(
-                    EXIT_UNSAFE, "unsafe", f"another repair of this disk is still running (waited {wait_seconds} s); nothing was done"
+                    EXIT_UNSAFE, "busy", f"another repair of this disk is still running (waited {wait_seconds} s); nothing was done"
                 ) from None
             if not waiting:
                 log(f"another repair of this disk is running; waiting up to {wait_seconds} s for it to finish")

@@ -81,13 +81,16 @@ describe("the evidence line the state keeps", () => {
     it("verdict: a repair failed for a reason of the VM's own (3, 4, 5, nothing found on a disk never repaired) is named with what to do next", () => {
         const doc = (o: object) => gzipLine(JSON.stringify(o));
         const cases: [object, RegExp | undefined][] = [
-            [{ outcome: "no-windows", message: "no Windows", exitCode: 3 }, /no Windows installation/],
+            [
+                { outcome: "no-windows", message: "no Windows installation on this disk", exitCode: 3 },
+                /^the repair found no Windows installation on this disk$/,
+            ],
             [
                 { outcome: "unsupported", message: "LVM: not supported yet", exitCode: 3 },
-                /does not support this disk yet \(LVM: not supported yet\)/,
+                /does not support this disk yet: LVM: not supported yet/,
             ],
             [{ outcome: "locked", message: "BitLocker", exitCode: 4 }, /BitLocker-encrypted and no key/],
-            [{ outcome: "unsafe", message: "a link\non the path", exitCode: 5 }, /unsafe to change \(a link on the path\)/],
+            [{ outcome: "unsafe", message: "a link\non the path\u001b[2J", exitCode: 5 }, /unsafe to change \(a link on the path \[2J\)/],
             [
                 { outcome: "nothing-to-do", exitCode: 0, volumes: [{ matches: [], earlierQuarantines: [] }] },
                 /found no file its rules match/,
@@ -100,6 +103,11 @@ describe("the evidence line the state keeps", () => {
             [{ outcome: "repaired", exitCode: 0, volumes: [] }, undefined],
             [{ outcome: "skipped", exitCode: 0, volumes: [] }, undefined],
             [{ outcome: "error", message: "no dislocker", exitCode: 6 }, undefined],
+            // The rescue side's, though exit 3 or 5: they stop the run as any error does.
+            [{ outcome: "busy", message: "another repair of this disk is still running", exitCode: 5 }, undefined],
+            [{ outcome: "read-only", message: "the disk is read-only", exitCode: 5 }, undefined],
+            [{ outcome: "in-use", message: "mounted on this VM", exitCode: 5 }, undefined],
+            [{ outcome: "unmountable", message: "NTFS partition(s) 3 could not be mounted", exitCode: 3 }, undefined],
         ];
         for (const [evidence, reason] of cases) {
             const out = evidenceJs("verdict", doc(evidence));

@@ -315,6 +315,8 @@ json_str() {
     s=${s//$'\n'/\\n}
     s=${s//$'\r'/\\r}
     s=${s//$'\t'/\\t}
+    # Any other control character (a disk's text may hold escapes) is not valid in a JSON string.
+    s=${s//[[:cntrl:]]/ }
     printf -v "$1" '"%s"' "$s"
 }
 

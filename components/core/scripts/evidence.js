@@ -63,23 +63,30 @@ function unpack(line) {
  */
 function vmFailure(evidence) {
     if (evidence === null || typeof evidence !== "object") return null;
-    const said = typeof evidence.message === "string" ? evidence.message.slice(0, 500) : "";
+    // The engine's message may quote the disk (paths of a hostile guest): no control character of
+    // it reaches a report, a log line or the JSON the steps print.
+    const said = typeof evidence.message === "string" ? evidence.message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").slice(0, 500) : "";
     const untouched = "nothing was swapped; the VM and its original disk are untouched";
+    // A finished chain never runs again: a retry is a new chain.
+    const retry = "to retry it, take its entry out of the inventory and run up (its backup stays), then put it back and run up again";
+    // Only outcomes that say something of the disk itself: a busy, read-only or already mounted
+    // disk (5), an NTFS volume this rescue VM could not mount (3), are the rescue side's, and stop
+    // the run as any error does.
     switch (evidence.exitCode) {
         case 3:
+            if (evidence.outcome !== "no-windows" && evidence.outcome !== "unsupported") return null;
             return {
-                reason:
-                    evidence.outcome === "unsupported"
-                        ? `the repair does not support this disk yet (${said})`
-                        : `the repair found no Windows installation on the disk (${said})`,
+                reason: evidence.outcome === "unsupported" ? `the repair does not support this disk yet: ${said}` : `the repair found ${said}`,
                 nextStep: `check that the inventory entry names this VM's OS disk; ${untouched}`,
             };
         case 4:
+            if (evidence.outcome !== "locked") return null;
             return {
                 reason: `the disk is BitLocker-encrypted and no key given unlocked it (${said})`,
-                nextStep: `give its recovery password (npm run import-keys) or its key secret, then retry this VM; ${untouched}`,
+                nextStep: `give its recovery password (npm run import-keys) or its key secret; ${retry}; ${untouched}`,
             };
         case 5:
+            if (evidence.outcome !== "unsafe") return null;
             return {
                 reason: `the repair found the disk unsafe to change (${said})`,
                 nextStep: `read the evidence (npm run evidence) before anything else; ${untouched}`,
@@ -90,7 +97,7 @@ function vmFailure(evidence) {
             if (evidence.outcome !== "nothing-to-do" || earlier) return null;
             return {
                 reason: "the repair found no file its rules match on the disk: a copy would boot-loop as the original does",
-                nextStep: `find the cause from the VM's console and the evidence, then recover it by hand or with another strategy; ${untouched}`,
+                nextStep: `find the cause from the VM's console and the evidence, then recover it by hand (docs/runbook.md), or give it another strategy: ${retry}; ${untouched}`,
             };
         }
         default:
