@@ -11,7 +11,7 @@ import { planDocument, renderSummary } from "../components/tools/offline/render"
 import { renderReport } from "../components/tools/report/render";
 import * as pulumi from "@pulumi/pulumi";
 import { planInventory } from "./helpers/lab-run";
-import { FileSpec, STAND_INS, buildImage, skipDiskLab, workDir } from "./rescue/disk-lab";
+import { ENGINE, FileSpec, STAND_INS, buildImage, skipDiskLab, workDir } from "./rescue/disk-lab";
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JavaScript without type declarations (see its header), which an import cannot load without allowJs
 const { startSecretStore, fetchKeyEnv } = require("./helpers/secret-store-stand-in");
 
@@ -89,8 +89,13 @@ describe("no BitLocker key in plaintext, anywhere (all clouds)", () => {
                     { kind: "bitlocker", sizeMiB: 32, files: [bad] },
                 ]);
                 const lib = fs.mkdtempSync(path.join(workDir, "lib-"));
-                for (const tool of ["repair-disk", "fetch-key"]) {
-                    fs.copyFileSync(path.join(__dirname, "../rescue", tool), path.join(lib, tool));
+                // The engine as rescue VMs get it (the zipapp built from the current sources), not
+                // rescue/repair-disk, which only runs the package from this tree.
+                for (const [tool, from] of [
+                    ["repair-disk", ENGINE],
+                    ["fetch-key", path.join(__dirname, "../rescue/fetch-key")],
+                ]) {
+                    fs.copyFileSync(from, path.join(lib, tool));
                     fs.chmodSync(path.join(lib, tool), 0o755);
                 }
                 // find-disk stands in: the attached disk is the image.

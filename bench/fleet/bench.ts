@@ -4,6 +4,7 @@
 //
 //   npm run bench -- --fleet N [--cloud aws|azure|gcp|mixed] [--json] [--time-scale X]
 //                    [--throttle SHARE] [--max-in-flight N]
+import { ownFailure } from "../../components/tools/progress/progress";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -162,13 +163,20 @@ function chainSteps(
     }
 }
 
-function run(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+/** A step script's end: its exit code, the first line it printed (its report), and its last stderr. */
+function run(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child: ChildProcess = spawn("bash", ["-c", script], { env, stdio: ["ignore", "ignore", "pipe"] });
+        const child: ChildProcess = spawn("bash", ["-c", script], { env, stdio: ["ignore", "pipe", "pipe"] });
         let stderr = "";
+        let stdout = "";
         child.stderr!.setEncoding("utf8");
         child.stderr!.on("data", (d: string) => (stderr = (stderr + d).slice(-4000)));
-        child.on("close", (code) => resolve({ code, stderr }));
+        // The report is the first line; the packed evidence after it is not kept.
+        child.stdout!.setEncoding("utf8");
+        child.stdout!.on("data", (d: string) => {
+            if (!stdout.includes("\n") && stdout.length < 16_000) stdout += d;
+        });
+        child.on("close", (code) => resolve({ code, stdout: stdout.split("\n")[0], stderr }));
     });
 }
 
@@ -282,6 +290,16 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
                             r.stderr.trim().split("\n").pop() ??
                             `exit ${r.code}`;
                         failedChains.push({ vm: `${vm.cloud} fleet/${vm.n}`, reason: reason.replace(/^bootloop-rescue: /, "") });
+                        return;
+                    }
+                    // A VM that cannot be recovered for a reason of its own ends its chain with a
+                    // report saying so (the step succeeds, as in a real run, and the fleet goes on).
+                    const own = ownFailure({ stdout: r.stdout });
+                    if (own) {
+                        failedChains.push({
+                            vm: `${vm.cloud} fleet/${vm.n}`,
+                            reason: `${own.reason} (next: ${own.nextStep ?? "read the evidence"})`,
+                        });
                         return;
                     }
                 }

@@ -170,6 +170,8 @@ function engineAsync(args: string[], env: Record<string, string> = {}): Promise<
             execFileSync("sleep", ["0.5"]);
             const run = runEngine(["--disk", img.image, "--lock-wait", "1"], { REPAIR_DISK_LOCK_DIR: lockDir }, img.image);
             assert.equal(run.code, 5);
+            // The rescue side's, not the disk's: the control side stops the run rather than record the VM failed.
+            assert.equal(run.evidence.outcome, "busy");
             assert.match(run.evidence.message, /another repair of this disk is still running \(waited 1 s\); nothing was done/);
             assert.equal(run.evidence.partitions, undefined, "nothing was read");
         } finally {
@@ -190,6 +192,7 @@ function engineAsync(args: string[], env: Record<string, string> = {}): Promise<
         try {
             const run = spawnSync(ENGINE, ["--disk", img.image], { encoding: "utf8" });
             assert.equal(run.status, 5, run.stdout);
+            assert.equal(JSON.parse(run.stdout).outcome, "in-use");
             assert.match(JSON.parse(run.stdout).message, /or a loop device over it\) is mounted on this VM; refusing it/);
         } finally {
             execFileSync("umount", [mnt]);
