@@ -184,9 +184,9 @@ mv -f "$evidence" "$logdir/$name.json"
 # key, unsafe to change): the control side reads the evidence, which carries the code and outcome,
 # records the VM failed and lets the fleet go on; so they exit 0 where the evidence always comes
 # back whole (Systems Manager in parts, GCP guest attributes with a checksum). Azure's Run Command
-# output can arrive cut off, so there (OWN_FAILURE_EXIT=code) the exit code stays the only sure
-# word and fails the Run Command. Any other failure exits with the engine's code.
-if [[ ${OWN_FAILURE_EXIT:-zero} == zero ]]; then
+# output (disks at a LUN) can arrive cut off, so there the exit code stays the only sure word and
+# fails the Run Command. Any other failure exits with the engine's code.
+if [[ $DISK_HANDLE_KIND != azure-lun ]]; then
     case $code in 3 | 4 | 5) exit 0 ;; esac
 fi
 exit "$code"

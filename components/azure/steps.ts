@@ -173,9 +173,9 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
  * differs per VM (the LUN, the reboot's outcome, a key) comes as parameters.
  */
 export function repairScript(ruleSet: RuleSet): string {
-    // OWN_FAILURE_EXIT=code: a Run Command's output may arrive cut off, so a repair that failed
-    // (even for the VM's own reason) fails the Run Command, and so the run (docs/known-limits.md).
-    return `TOOLS_VERSION=${rescueTools().version} DISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 OWN_FAILURE_EXIT=code RULE_SET=${ruleSet} exec ${RESCUE_LIB}/on-rescue.sh\n`;
+    // A Run Command's output may arrive cut off, so on-rescue.sh keeps a failed repair's exit code
+    // for disks at a LUN (even for the VM's own reason): it fails the Run Command, and so the run.
+    return `TOOLS_VERSION=${rescueTools().version} DISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 RULE_SET=${ruleSet} exec ${RESCUE_LIB}/on-rescue.sh\n`;
 }
 
 /** What unlocks the disk, as protected Run Command parameters (secrets; on-rescue.sh reads them). */

@@ -118,8 +118,8 @@ function onRescue(world: AzureWorld, vm: AzVm, env: Record<string, string>, name
     const line = JSON.stringify(evidence);
     const printed = env.EVIDENCE_ENCODING === "gzip-base64" ? `gzip-base64:${zlib.gzipSync(line).toString("base64")}` : line;
     const error = evidence.exitCode === 0 ? "" : `repair-disk: ${String(evidence.outcome)}: ${String(evidence.message)}\n`;
-    // As on-rescue.sh: 3, 4 and 5 exit 0 unless the script asks for the code (Azure's does).
-    const exitCode = [3, 4, 5].includes(evidence.exitCode) && env.OWN_FAILURE_EXIT !== "code" ? 0 : evidence.exitCode;
+    // As on-rescue.sh: 3, 4 and 5 exit 0, except for disks at a LUN (Azure's), whose code stays.
+    const exitCode = [3, 4, 5].includes(evidence.exitCode) && env.DISK_HANDLE_KIND !== "azure-lun" ? 0 : evidence.exitCode;
     return { exitCode, output: `${printed}\n`, error };
 }
 

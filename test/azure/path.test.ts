@@ -198,13 +198,13 @@ describe("Azure path under Pulumi mocks", () => {
             // on-rescue.sh refuses other versions (its own test); here, what the script hands it.
             fs.writeFileSync(
                 path.join(lib, "on-rescue.sh"),
-                '#!/bin/sh\necho "$TOOLS_VERSION $DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING $RULE_SET $OWN_FAILURE_EXIT"\n',
+                '#!/bin/sh\necho "$TOOLS_VERSION $DISK_HANDLE_KIND $DISK_HANDLE $EVIDENCE_ENCODING $RULE_SET"\n',
                 { mode: 0o755 },
             );
             const script = repairScript("crowdstrike-291-txr").split(RESCUE_LIB).join(lib);
             const ok = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH, DISK_HANDLE: "7" } });
             assert.equal(ok.status, 0, ok.stderr);
-            assert.equal(ok.stdout, `${rescueTools().version} azure-lun 7 gzip-base64 crowdstrike-291-txr code\n`);
+            assert.equal(ok.stdout, `${rescueTools().version} azure-lun 7 gzip-base64 crowdstrike-291-txr\n`);
         } finally {
             fs.rmSync(lib, { recursive: true, force: true });
         }

@@ -193,13 +193,18 @@ const ok = { tool: "bootloop-rescue/repair-disk", outcome: "repaired", exitCode:
         const stops = run(lib(other, 6), { EVIDENCE_ENCODING: "gzip-base64" });
         assert.equal(stops.status, 6, "a failure that is not the VM's own exits with the engine's code");
         assert.match(stops.stderr, /repair-disk: error: ntfs-3g crashed/);
-        // The VM's own (here an unsafe disk, 5): exit 0, so an Azure Run Command does not fail the
-        // run; the evidence carries the code, and the control side records the VM failed.
+        // Codes 3-5 (here an unsafe disk, 5) exit 0 where the evidence comes back whole (a GCP
+        // device): the evidence carries the code, and the control side decides whether the VM failed.
         const failed = { tool: "bootloop-rescue/repair-disk", outcome: "unsafe", exitCode: 5, message: "the disk is read-only" };
-        const r = run(lib(failed, 5), { EVIDENCE_ENCODING: "gzip-base64" });
-        assert.equal(r.status, 0);
+        const r = run(lib(failed, 5), {
+            EVIDENCE_ENCODING: "gzip-base64",
+            DISK_HANDLE_KIND: "gcp-device-name",
+            DISK_HANDLE: "br-web-1-abc123",
+        });
+        assert.equal(r.status, 0, r.stderr);
         // Azure's Run Command asks for the code: its output may arrive cut off.
-        assert.equal(run(lib(failed, 5), { EVIDENCE_ENCODING: "gzip-base64", OWN_FAILURE_EXIT: "code" }).status, 5);
+        // Azure's Run Command output can arrive cut off: for a disk at a LUN the code stays.
+        assert.equal(run(lib(failed, 5), { EVIDENCE_ENCODING: "gzip-base64" }).status, 5);
         assert.match(r.stdout, /^gzip-base64:/);
         assert.deepEqual(
             JSON.parse(zlib.gunzipSync(Buffer.from(r.stdout.trim().slice("gzip-base64:".length), "base64")).toString()),
