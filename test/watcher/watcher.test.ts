@@ -76,8 +76,12 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
         const lab = labWatch();
         const { waiter: w } = waiter(lab.cloud, 20, 5000);
         lab.fail(...Array.from({ length: 5 }, () => new CliError("throttled", true)));
+        // The state is reached from the start, but the first five polls are throttled, the later
+        // ones past the 30 ms deadline (backoff is at least 10 + 20 + 30 ms): whenever the sixth
+        // poll comes, it is the first observation made, and it decides. (A state flipped on a
+        // timer raced the random backoff and read "off" past the deadline: a timeout, rightly.)
+        lab.state.set("a", "on");
         const { answer } = wait(w, "a", "on", 30);
-        setTimeout(() => lab.state.set("a", "on"), 150);
         const got = await answer;
         assert.equal(got.outcome, "ok", "the first observation that could be made decides");
         assert.ok(lab.calls.length >= 6);
