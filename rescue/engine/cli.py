@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from .common import (
@@ -99,10 +100,9 @@ def repair(args, evidence):
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     if is_linux_disk(disk, parts):
         return repair_linux_disk(args, evidence, disk, parts, rules, stamp)
-    ws = Workspace()
     evidence["partitions"] = []
     evidence["volumes"] = []
-    try:
+    with held_workspace(evidence) as ws:
         esp = esp_bcd(ws, disk, parts)
         candidates, locked = [], []
         for part in parts:
@@ -190,17 +190,9 @@ def repair(args, evidence):
             evidence["volumes"].append(volume)
         if worst:
             raise worst
-    finally:
-        ws.close()
-        if ws.release_errors:
-            evidence["releaseErrors"] = ws.release_errors
-    if ws.release_errors:
-        raise Failure(EXIT_FAILURE, "error", "the repair ran, but releasing a mount or loop device failed: " + "; ".join(ws.release_errors))
     outcomes = [v["outcome"] for v in evidence["volumes"]]
-    if "repaired" in outcomes and disk["kind"] == "block-device":
-        # The cloud copies this disk next: every write must be on it, not in a cache.
-        os.sync()
-        run(["blockdev", "--flushbufs", disk["path"]])
+    if "repaired" in outcomes:
+        flush_disk(disk)
     for word in ("repaired", "would-repair"):
         if word in outcomes:
             return word, EXIT_OK
@@ -239,19 +231,33 @@ def repair_linux_disk(args, evidence, disk, parts, rules, stamp):
             )
         evidence["partitions"].append(entry)
     evidence["linux"] = {}
+    with held_workspace(evidence) as ws:
+        linux = repair_linux(ws, disk, parts, evidence["partitions"], rules, stamp, args.dry_run, evidence["linux"], evidence["volumes"])
+    if linux["outcome"] == "repaired":
+        flush_disk(disk)
+    return linux["outcome"], EXIT_OK
+
+
+@contextmanager
+def held_workspace(evidence):
+    """A Workspace for one repair, closed on every path: what could not be released is named in the
+    evidence, and fails a repair that otherwise succeeded."""
     ws = Workspace()
     try:
-        linux = repair_linux(ws, disk, parts, evidence["partitions"], rules, stamp, args.dry_run, evidence["linux"])
+        yield ws
     finally:
         ws.close()
         if ws.release_errors:
             evidence["releaseErrors"] = ws.release_errors
     if ws.release_errors:
         raise Failure(EXIT_FAILURE, "error", "the repair ran, but releasing a mount or loop device failed: " + "; ".join(ws.release_errors))
-    if linux["outcome"] == "repaired" and disk["kind"] == "block-device":
+
+
+def flush_disk(disk):
+    """The cloud copies this disk next: every write must be on it, not in a cache."""
+    if disk["kind"] == "block-device":
         os.sync()
         run(["blockdev", "--flushbufs", disk["path"]])
-    return linux["outcome"], EXIT_OK
 
 
 def on_sigterm(signum, frame):
@@ -293,6 +299,9 @@ def main(argv):
             if "linux" not in evidence
             else "every rule for this Linux guest is satisfied already: nothing was changed",
         }[outcome]
+        refused = [a["rule"] for a in evidence.get("linux", {}).get("actions", []) if a["status"] == "refused"]
+        if refused:
+            evidence["message"] += f"; refused (linux.actions says why): {', '.join(refused)}"
     except Failure as f:
         code = f.code
         evidence["outcome"] = f.outcome

@@ -29,6 +29,27 @@ RULE_SETS = {
             "moved into the quarantine on Windows Server 2016 (build 14393) and later, as Azure's fix script does",
         },
     ],
+    # Falcon sensor updates of spring 2024 panicked RHEL 9.4, Rocky 9.4 and Debian guests at boot: the
+    # sensor's service masked (it is what loads the modules, with insmod from /opt/CrowdStrike) and its
+    # kernel modules blacklisted. The pinned modules (falcon_lsm_pinned_NNNNN) carry a build number
+    # in their name and are not named here: masking the service keeps them unloaded.
+    "falcon-linux-2024": [
+        {
+            "id": "falcon-sensor-masked",
+            "action": "mask-service",
+            "service": "falcon-sensor",
+            "description": "the CrowdStrike Falcon sensor's service masked (systemctl mask falcon-sensor): it loads the sensor's modules",
+        },
+        *(
+            {
+                "id": f"{module.replace('_', '-')}-blacklisted",
+                "action": "blacklist-module",
+                "module": module,
+                "description": f"the Falcon sensor's kernel module {module} blacklisted (modprobe.d and module_blacklist=)",
+            }
+            for module in ("falcon_lsm_serviceable", "falcon_nf_netcontain", "falcon_kal")
+        ),
+    ],
 }
 
 
@@ -37,7 +58,7 @@ RULE_SETS = {
 # fix script does), disable a service in the SYSTEM hive's current control set, or start the BCD
 # store's default boot entry in safe mode.
 RULE_FIELDS = {
-    "quarantine": {"id", "description", "action", "path", "modifiedFrom", "modifiedBefore", "sha256"},
+    "quarantine": {"id", "description", "action", "path", "modifiedFrom", "modifiedBefore", "sha256", "os"},
     "quarantine-txr": {"id", "description", "action"},
     "disable-service": {"id", "description", "action", "service"},
     "safe-boot": {"id", "description", "action", "mode"},
@@ -45,10 +66,15 @@ RULE_FIELDS = {
     # on the fstab entries whose device is not on this disk.
     "mask-service": {"id", "description", "action", "service", "os"},
     "fstab-nofail": {"id", "description", "action", "os"},
+    # A kernel module kept from loading (modprobe.d and module_blacklist= on the kernel command
+    # line), and the default boot entry moved to the previous complete kernel.
+    "blacklist-module": {"id", "description", "action", "module", "os"},
+    "boot-previous-kernel": {"id", "description", "action", "os"},
 }
 # The actions that only make sense on one kind of guest; the others (quarantine) on either.
-LINUX_ACTIONS = ("mask-service", "fstab-nofail")
+LINUX_ACTIONS = ("mask-service", "fstab-nofail", "blacklist-module", "boot-previous-kernel")
 WINDOWS_ACTIONS = ("quarantine-txr", "disable-service", "safe-boot")
+MODULE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,55}$")  # the kernel's MODULE_NAME_LEN is 56 with its NUL
 UNIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,200}$")
 SAFE_BOOT_MODES = {"minimal": 0, "network": 1}
 SAFE_BOOT_NAMES = {0: "minimal", 1: "network", 2: "dsrepair"}
@@ -104,7 +130,12 @@ def validate_rules(rules, where):
             raise Failure(EXIT_BAD_ARGS, "bad-arguments", f"{at}: unknown field(s) {', '.join(unknown)} for action {action}")
         if not isinstance(r.get("id"), str) or not RULE_ID.match(r["id"]):
             raise Failure(EXIT_BAD_ARGS, "bad-arguments", f"{at}.id: expected 1-64 lowercase letters, digits, '.', '_', '-'")
-        if r.get("os", "linux" if action in LINUX_ACTIONS else None) not in (None, "linux" if action in LINUX_ACTIONS else "windows"):
+        if action == "quarantine" and r.get("os") not in (None, "linux", "windows"):
+            raise Failure(EXIT_BAD_ARGS, "bad-arguments", f"{at}.os: expected linux or windows")
+        if action != "quarantine" and r.get("os", "linux" if action in LINUX_ACTIONS else None) not in (
+            None,
+            "linux" if action in LINUX_ACTIONS else "windows",
+        ):
             raise Failure(
                 EXIT_BAD_ARGS,
                 "bad-arguments",
@@ -118,8 +149,23 @@ def validate_rules(rules, where):
                 raise Failure(
                     EXIT_BAD_ARGS, "bad-arguments", f"{at}.service: expected a systemd service name without .service, e.g. falcon-sensor"
                 )
+            module = r.get("module")
+            if action == "blacklist-module" and not (isinstance(module, str) and MODULE_NAME.match(module)):
+                raise Failure(
+                    EXIT_BAD_ARGS,
+                    "bad-arguments",
+                    f"{at}.module: expected a kernel module's name (letters, digits, '_', '-'; no .ko), e.g. falcon_lsm_serviceable",
+                )
             out.append(
-                {"id": r["id"], "description": r.get("description", ""), "action": action, "service": service, "mode": None, "os": "linux"}
+                {
+                    "id": r["id"],
+                    "description": r.get("description", ""),
+                    "action": action,
+                    "service": service,
+                    "module": module,
+                    "mode": None,
+                    "os": "linux",
+                }
             )
             continue
         if action != "quarantine":
@@ -147,8 +193,8 @@ def validate_rules(rules, where):
             raise Failure(
                 EXIT_BAD_ARGS,
                 "bad-arguments",
-                f"{at}.path: expected a relative glob under the Windows volume root, e.g. Windows/System32/drivers/X/*.sys (no '..', "
-                "no absolute path)",
+                f"{at}.path: expected a relative glob under the guest's root (the Windows volume's, or a Linux guest's /), e.g. "
+                "Windows/System32/drivers/X/*.sys or opt/CrowdStrike/*.ko (no '..', no absolute path)",
             )
         window = [parse_utc(r[k], f"{at}.{k}") if k in r else None for k in ("modifiedFrom", "modifiedBefore")]
         if window[0] is not None and window[1] is not None and window[0] >= window[1]:
@@ -172,14 +218,27 @@ def validate_rules(rules, where):
                 "from": window[0],
                 "before": window[1],
                 "sha256": sorted(h.lower() for h in hashes),
+                "os": r.get("os"),
             }
         )
     return out
 
 
-def file_rules(rules):
-    """The rules that name files to quarantine."""
-    return [r for r in rules if r["action"] == "quarantine"]
+def file_rules(rules, guest="windows"):
+    """The rules that name files to quarantine on a guest of this kind ("windows" or "linux"): a
+    rule's `os`, or, when it has none, its path (one under Windows/ is for Windows only)."""
+    return [r for r in rules if r["action"] == "quarantine" and rule_os(r) in (None, guest)]
+
+
+def rule_os(rule):
+    """The kind of guest a rule is for: its `os`, else what its action or path says; None for either."""
+    if rule.get("os"):
+        return rule["os"]
+    if rule["action"] in LINUX_ACTIONS:
+        return "linux"
+    if rule["action"] in WINDOWS_ACTIONS or rule["parts"][0].lower() == "windows":
+        return "windows"
+    return None
 
 
 def rule_evidence(rule):
@@ -189,6 +248,8 @@ def rule_evidence(rule):
             e["description"] = rule["description"]
         if rule["service"]:
             e["service"] = rule["service"]
+        if rule.get("module"):
+            e["module"] = rule["module"]
         if rule["mode"]:
             e["mode"] = rule["mode"]
         return e
@@ -201,4 +262,6 @@ def rule_evidence(rule):
         e["modifiedBefore"] = ns_iso(rule["before"])
     if rule["sha256"]:
         e["sha256"] = rule["sha256"]
+    if rule["os"]:
+        e["os"] = rule["os"]
     return e

@@ -7,62 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { requireDiskLab, runEngine, sha256File, skipDiskLab, workDir } from "./disk-lab";
-
-interface LinuxFile {
-    path: string;
-    content?: string;
-    link?: string;
-    fifo?: boolean;
-    dir?: boolean;
-}
-interface LinuxPart {
-    kind: "efi" | "ext4" | "xfs" | "btrfs" | "lvm";
-    sizeMiB: number;
-    uuid?: string;
-    label?: string;
-    serial?: string;
-    subvolumes?: string[];
-    files?: LinuxFile[];
-}
-interface BuiltLinux {
-    image: string;
-    partitions: { kind: string; startBytes: number; sizeBytes: number; uuid?: string; partuuid: string }[];
-}
-
-let counter = 0;
-function buildLinux(partitions: LinuxPart[], sizeMiB: number): BuiltLinux {
-    const image = path.join(workDir, `linux-${++counter}.img`);
-    const out = execFileSync("python3", [path.join(__dirname, "make_linux_image.py")], {
-        input: JSON.stringify({ image, sizeMiB, partitions }),
-        encoding: "utf8",
-    });
-    return JSON.parse(out) as BuiltLinux;
-}
-
-/** Runs `fn` with one partition of the image mounted read-only (XFS: nouuid, no log replay). */
-function inspect<T>(img: BuiltLinux, index: number, fn: (root: string) => T, options: string[] = []): T {
-    const p = img.partitions[index];
-    const loop = execFileSync(
-        "losetup",
-        ["--find", "--show", "--read-only", "--offset", `${p.startBytes}`, "--sizelimit", `${p.sizeBytes}`, img.image],
-        {
-            encoding: "utf8",
-        },
-    ).trim();
-    const mnt = fs.mkdtempSync(path.join(workDir, "inspect-"));
-    const extra = { ext4: ["noload"], xfs: ["nouuid", "norecovery"], btrfs: ["rescue=nologreplay"] }[p.kind] ?? [];
-    try {
-        execFileSync("mount", ["-o", ["ro", ...extra, ...options].join(","), loop, mnt]);
-        try {
-            return fn(mnt);
-        } finally {
-            execFileSync("umount", [mnt]);
-        }
-    } finally {
-        execFileSync("losetup", ["-d", loop]);
-        fs.rmdirSync(mnt);
-    }
-}
+import { LinuxFile, buildLinux, inspect } from "./linux-images";
 
 const ROOT_UUID = "3f1c9a52-7d5e-4b8a-9c41-0e2b6d8f7a10";
 const DATA_UUID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
@@ -184,7 +129,7 @@ function rulesFile(): string {
         assert.equal(run.evidence.linux.mount.mode, "read-write");
         const backup = run.evidence.linux.actions[1].backup as string;
         assert.match(backup, /^\/etc\/fstab\.bootloop-rescue-\d{8}T\d{6}Z$/);
-        assert.deepEqual(run.evidence.linux.undo, ["rm /etc/systemd/system/falcon-sensor.service", `mv ${backup} /etc/fstab`]);
+        assert.deepEqual(run.evidence.linux.undo, [`mv ${backup} /etc/fstab`, "rm /etc/systemd/system/falcon-sensor.service"]);
         inspect(img, 1, (root) => {
             assert.equal(fs.readlinkSync(path.join(root, "etc/systemd/system/falcon-sensor.service")), "/dev/null");
             const fstab = fs.readFileSync(path.join(root, "etc/fstab"), "utf8").split("\n");

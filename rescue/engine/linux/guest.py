@@ -2,7 +2,8 @@
 its /boot and EFI partitions resolved from the fstab's ids against THIS disk's partitions only (the
 rescue VM often runs the same image, so the rescue VM's own ids would collide), what it runs
 (os-release, kernels, the default boot entry) read on read-only mounts, and the Linux rules
-(mask-service, fstab-nofail) applied on a read-write mount only when something changes.
+(engine.linux.remedies, and the file rules of engine.files on the volume each file lives on)
+applied on read-write mounts only when something changes.
 
 Mounts: ext4 read-only with `noload` (the journal is not replayed on the read-only pass), XFS with
 `nouuid` always (a clone of the rescue VM's own file system has its UUID) and `norecovery` read-only
@@ -14,13 +15,15 @@ names. Every file on the guest is opened relative to a folder opened before it, 
 from __future__ import annotations
 
 import os
-import stat
 import time
 from typing import Any
 
 from ..common import EXIT_FAILURE, EXIT_NO_WINDOWS, EXIT_UNSAFE, Failure, elapsed_ms, first_line, log, mount_mode
 from ..disks import BTRFS_SUPER, read_at
-from .config import MAX_CONFIG_BYTES, filesystem_ids, fstab_entries, fstab_nofail, os_release, resolve, spec_key
+from ..files import earlier_quarantines, examine_volume, file_rules, public, quarantine
+from .config import filesystem_ids, fstab_entries, os_release, resolve, spec_key
+from .gfs import apply_edit, kind_of, open_dir, read_file
+from .remedies import Guest, plan_rules
 
 FSTYPES = {"ext": "ext4", "xfs": "xfs", "btrfs": "btrfs"}
 READ_ONLY_OPTIONS = {"ext4": ["noload"], "xfs": ["norecovery", "nouuid"], "btrfs": ["rescue=nologreplay"]}
@@ -28,101 +31,6 @@ READ_WRITE_OPTIONS = {"ext4": [], "xfs": ["nouuid"], "btrfs": []}
 MAX_SUBVOLUMES = 64  # top-level folders of a btrfs volume looked into for a root
 MAX_KERNELS = 64
 UNDO_NOTE = "bootloop-rescue"
-
-
-# ---------------------------------------------------------------------------------------------
-# Files on the guest, never through a link
-
-
-def open_dir(root_fd: int, parts: list[str], shown: str) -> int:
-    """root/parts as a folder fd, each part opened relative to the one before with O_NOFOLLOW: a link
-    or anything not a folder on the way is refused (exit 5) before anything is read or written."""
-    fd = os.dup(root_fd)
-    try:
-        for i, part in enumerate(parts):
-            try:
-                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-            except OSError as e:
-                try:
-                    st = os.stat(part, dir_fd=fd, follow_symlinks=False)
-                except OSError:
-                    raise e from None
-                what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a folder"
-                raise Failure(
-                    EXIT_UNSAFE, "unsafe", f"/{'/'.join(parts[: i + 1])} on the guest is {what}; refusing to {shown} through it"
-                ) from None
-            os.close(fd)
-            fd = child
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def exists_dir(root_fd: int, parts: list[str]) -> bool:
-    try:
-        os.close(open_dir(root_fd, parts, "look"))
-        return True
-    except (OSError, Failure):
-        return False
-
-
-def read_file(root_fd: int, parts: list[str], limit: int = MAX_CONFIG_BYTES) -> bytes | None:
-    """A regular file's bytes (at most `limit`), or None when it is missing, a link, a FIFO, a
-    device or a folder: such a file is never opened in a way that follows or blocks."""
-    try:
-        dir_fd = open_dir(root_fd, parts[:-1], "read")
-    except (OSError, Failure):
-        return None
-    try:
-        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return None
-    finally:
-        os.close(dir_fd)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = os.read(fd, limit + 1)
-        return data[:limit]
-    finally:
-        os.close(fd)
-
-
-def kind_of(dir_fd: int, name: str) -> str | None:
-    try:
-        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-    if stat.S_ISLNK(st.st_mode):
-        return "link"
-    if stat.S_ISREG(st.st_mode):
-        return "file"
-    if stat.S_ISDIR(st.st_mode):
-        return "folder"
-    return "special"
-
-
-def replace_file(dir_fd: int, name: str, data: bytes, backup: str) -> None:
-    """Writes `name` in the folder anew (a new file, then one rename over the old), keeping the old
-    bytes as `backup` beside it (created, never overwritten); the old file's mode is kept."""
-    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Failure(EXIT_UNSAFE, "unsafe", f"{name} is not a regular file; not changed")
-        old = b""
-        while chunk := os.read(fd, 1 << 20):
-            old += chunk
-    finally:
-        os.close(fd)
-    for target, content in ((backup, old), (f".{name}.bootloop-rescue-new", data)):
-        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, stat.S_IMODE(st.st_mode), dir_fd=dir_fd)
-        with os.fdopen(out, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-    os.rename(f".{name}.bootloop-rescue-new", name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,7 +146,7 @@ def kernels(root: Mounted, boot: Mounted | None, boot_prefix: list[str]) -> list
     out = []
     for v in versions:
         initramfs = next((n for n in (f"initramfs-{v}.img", f"initrd.img-{v}", f"initrd-{v}") if n in boot_files), None)
-        out.append({"version": v, "image": f"vmlinuz-{v}" in boot_files, "initramfs": initramfs is not None})
+        out.append({"version": v, "image": f"vmlinuz-{v}" in boot_files, "initramfs": initramfs is not None, "_initramfs": initramfs})
     return out
 
 
@@ -263,81 +171,25 @@ def default_boot_entry(root: Mounted, boot: Mounted | None, boot_prefix: list[st
 
 
 # ---------------------------------------------------------------------------------------------
-# The rules
-
-
-def plan_mask(root: Mounted, rule: dict) -> dict:
-    unit = f"{rule['service']}.service"
-    record: dict[str, Any] = {"rule": rule["id"], "action": "mask-service", "path": f"/etc/systemd/system/{unit}"}
-    try:
-        fd = open_dir(root.fd, ["etc", "systemd", "system"], "mask a service")
-    except FileNotFoundError:
-        record.update(status="refused", reason="/etc/systemd/system is missing: not a systemd guest")
-        return record
-    try:
-        kind = kind_of(fd, unit)
-        if kind is None:
-            record["status"] = "change"
-        elif kind == "link" and os.readlink(unit, dir_fd=fd) == "/dev/null":
-            record["status"] = "already"
-        else:
-            record.update(status="refused", reason=f"/etc/systemd/system/{unit} exists ({kind}); systemctl mask would refuse it too")
-    finally:
-        os.close(fd)
-    if record["status"] != "refused":
-        record["undo"] = f"rm /etc/systemd/system/{unit}"
-    return record
-
-
-def do_mask(root: Mounted, record: dict) -> None:
-    fd = open_dir(root.fd, ["etc", "systemd", "system"], "mask a service")
-    try:
-        name = record["path"].rsplit("/", 1)[1]
-        if kind_of(fd, name) is None:
-            os.symlink("/dev/null", name, dir_fd=fd)
-        elif not (kind_of(fd, name) == "link" and os.readlink(name, dir_fd=fd) == "/dev/null"):
-            raise Failure(EXIT_UNSAFE, "unsafe", f"{record['path']} appeared between the read-only and the read-write pass; not masked")
-    finally:
-        os.close(fd)
-
-
-def plan_nofail(root: Mounted, rule: dict, on_disk, stamp: str) -> dict:
-    record: dict[str, Any] = {"rule": rule["id"], "action": "fstab-nofail", "path": "/etc/fstab"}
-    text = read_file(root.fd, ["etc", "fstab"])
-    if text is None:
-        record.update(status="refused", reason="/etc/fstab is not a regular file")
-        return record
-    new, changed = fstab_nofail(text.decode("utf-8", errors="surrogateescape"), on_disk)
-    record["entries"] = changed
-    if changed:
-        record["status"] = "change"
-        record["new"] = new.encode("utf-8", errors="surrogateescape")
-        record["backup"] = f"/etc/fstab.bootloop-rescue-{stamp}"
-        record["undo"] = f"mv {record['backup']} /etc/fstab"
-    else:
-        record["status"] = "already"
-    return record
-
-
-def do_nofail(root: Mounted, record: dict) -> None:
-    fd = open_dir(root.fd, ["etc"], "edit /etc/fstab")
-    try:
-        replace_file(fd, "fstab", record.pop("new"), record["backup"].rsplit("/", 1)[1])
-    finally:
-        os.close(fd)
-
-
-# ---------------------------------------------------------------------------------------------
 # The repair
 
 
 def repair_linux(
-    ws, disk: dict, parts: list[dict], entries: list[dict], rules: list[dict], stamp: str, dry_run: bool, evidence: dict
+    ws,
+    disk: dict,
+    parts: list[dict],
+    entries: list[dict],
+    rules: list[dict],
+    stamp: str,
+    dry_run: bool,
+    evidence: dict,
+    volumes_evidence: list,
 ) -> dict:
     """Finds the Linux root among the disk's ext4/XFS/btrfs partitions, reads the guest, plans and
     (unless a dry run, and only when something changes) applies the Linux rules, filling
     `evidence` (the evidence's `linux` object) as it goes, so a failure keeps what was found and
-    done. Raises a Failure when there is no Linux root or it cannot be repaired."""
+    done, and `volumes_evidence` (the evidence's `volumes`) with the volumes it looked at. Raises a
+    Failure when there is no Linux root or it cannot be repaired."""
     started = time.monotonic()
     by_number = {p["number"]: p for p in parts}
     for e in entries:
@@ -404,50 +256,76 @@ def repair_linux(
     root_part = by_number[root_entry["number"]] | {"filesystem": root_entry["filesystem"]}
     boot_number = roles.get("/boot", {}).get("partition")
     boot_entry = next((e for e in entries if e["number"] == boot_number and e["filesystem"] in FSTYPES), None)
-    rules_here = [r for r in rules if r.get("os") == "linux"]
-    evidence["notApplied"] = [r["id"] for r in rules if r.get("os") != "linux"]
+    rules_here = [r for r in rules if r.get("os") == "linux" and r["action"] != "quarantine"]
+    files_here = file_rules(rules, "linux")
+    evidence["notApplied"] = [r["id"] for r in rules if r not in rules_here and r not in files_here]
+    boot_part = by_number[boot_entry["number"]] | {"filesystem": boot_entry["filesystem"]} if boot_entry is not None else None
+    boot_subvol = roles.get("/boot", {}).get("subvolume")
+    ctx: dict[str, Any] = {"stamp": stamp, "on_disk": on_disk, "first": True}
     root = Mounted(ws, disk, root_part, read_only=True, subvol=root_subvol, name="root-ro")
     boot = None
     try:
-        if boot_entry is not None:
-            boot_subvol = roles["/boot"].get("subvolume")
-            boot = Mounted(
-                ws, disk, by_number[boot_entry["number"]] | {"filesystem": boot_entry["filesystem"]}, True, boot_subvol, "boot-ro"
-            )
+        if boot_part is not None:
+            boot = Mounted(ws, disk, boot_part, True, boot_subvol, "boot-ro")
         boot_prefix = [] if boot is not None else ["boot"]
-        evidence["kernels"] = kernels(root, boot, boot_prefix)
+        found_kernels = kernels(root, boot, boot_prefix)
+        evidence["kernels"] = [{k: v for k, v in kernel.items() if not k.startswith("_")} for kernel in found_kernels]
         evidence["defaultBootEntry"] = default_boot_entry(root, boot, boot_prefix)
-        records: list[dict] = []
-        evidence["actions"] = records
-        for rule in rules_here:
-            if rule["action"] == "mask-service":
-                records.append(plan_mask(root, rule))
-            elif rule["action"] == "fstab-nofail":
-                records.append(plan_nofail(root, rule, on_disk, stamp))
+        ctx["kernels"] = found_kernels
+        guest = Guest(root, boot)
+        records = plan_rules(guest, rules_here, ctx)
+        volumes = examine_volumes(guest, files_here)
     finally:
         if boot is not None:
             boot.close()
         root.close()
+    evidence["actions"] = [public_record(r) for r in records]
     evidence["timingsMs"] = {"readOnly": elapsed_ms(started)}
     changes = [r for r in records if r["status"] == "change"]
-    if dry_run or not changes:
+    # Which volumes change: those with a file to move or a file to edit; the root keeps the record
+    # of every change (its quarantine folder), so a repair sent again finds what an earlier one did.
+    touched = {e["on"] for r in changes for e in r["_edits"]} | {v["_on"] for v in volumes if bad_of(v)}
+    if touched:
+        touched.add("root")
+    if dry_run or not touched:
         for r in changes:
             r["status"] = "would-change"
-            r.pop("new", None)
-        evidence["actions"] = records
-        evidence["outcome"] = "would-repair" if changes else "nothing-to-do"
+        for v in volumes:
+            for match in bad_of(v):
+                match["action"] = "would-quarantine"
+            v["outcome"] = "would-repair" if v["_on"] in touched else "nothing-to-do"
+        evidence["actions"] = [public_record(r) for r in records]
+        volumes_evidence.extend(public_volume(v) for v in volumes)
+        evidence["outcome"] = "would-repair" if touched else "nothing-to-do"
         evidence["mount"] = {"mode": "read-only", "options": root.options}
         return evidence
     started = time.monotonic()
-    rw = Mounted(ws, disk, root_part, read_only=False, subvol=root_subvol, name="root-rw")
-    evidence["mount"] = {"mode": "read-write", "options": rw.options}
+    rw_root = Mounted(ws, disk, root_part, read_only=False, subvol=root_subvol, name="root-rw")
+    rw_boot = None
+    evidence["mount"] = {"mode": "read-write", "options": rw_root.options}
+    first = records
     try:
-        for r in changes:
+        if "boot" in touched and boot_part is not None:
+            rw_boot = Mounted(ws, disk, boot_part, False, boot_subvol, "boot-rw")
+        guest = Guest(rw_root, rw_boot)
+        # Planned again on what the read-write mount shows (a replayed journal may have changed it).
+        ctx["first"] = False
+        records = plan_rules(guest, rules_here, ctx)
+        for before, now in zip(first, records):
+            for key in ("initramfs", "initramfsNotRebuilt"):
+                if key in before:
+                    now[key] = before[key]
+        evidence["actions"] = [public_record(r) for r in records]
+        for r in records:
+            if r["status"] != "change":
+                continue
             try:
-                if r["action"] == "mask-service":
-                    do_mask(rw, r)
-                else:
-                    do_nofail(rw, r)
+                for e in r["_edits"]:
+                    if e["on"] == "boot" and rw_boot is None:
+                        raise Failure(
+                            EXIT_UNSAFE, "unsafe", f"{e['path']} changed between the read-only and the read-write pass; not changed"
+                        )
+                    apply_edit(guest.fd(e["on"]), e)
                 r["status"] = "changed"
             except Failure as f:
                 r.update(status="failed", reason=f.message)
@@ -455,12 +333,65 @@ def repair_linux(
             except OSError as e:
                 r.update(status="failed", reason=f"{type(e).__name__}: {e.strerror}")
                 raise Failure(EXIT_FAILURE, "error", f"rule {r['rule']}: {r['path']}: {e.strerror}") from e
+        volumes = examine_volumes(guest, files_here)
+        done = [public_record(r) for r in records if r["status"] == "changed"]
+        for v in volumes:
+            mount = rw_boot if v["_on"] == "boot" else rw_root
+            if mount is None or not (bad_of(v) or (v["_on"] == "root" and done)):
+                v["outcome"] = "nothing-to-do"
+                continue
+            extra = {"actions": done, "undo": [r["undo"] for r in reversed(done) if r.get("undo")]} if v["_on"] == "root" else None
+            v["quarantineFolder"] = quarantine(mount.mnt, bad_of(v), stamp, fold=False, extra=extra)
+            v["mount"] = {"driver": mount.fstype, "mode": "read-write", "options": mount.options, "actions": []}
+            v["outcome"] = "repaired"
     finally:
-        for r in records:
-            r.pop("new", None)
-        evidence["actions"] = records
-        rw.close()
+        evidence["actions"] = [public_record(r) for r in records]
+        if rw_boot is not None:
+            rw_boot.close()
+        rw_root.close()
         evidence["timingsMs"]["readWrite"] = elapsed_ms(started)
-    evidence["outcome"] = "repaired"
-    evidence["undo"] = [r["undo"] for r in changes if r.get("undo")]
+    volumes_evidence.extend(public_volume(v) for v in volumes)
+    evidence["outcome"] = "repaired" if any(v["outcome"] == "repaired" for v in volumes) else "nothing-to-do"
+    # In the order to run them: the last rule's first (rules that edit one file undo in turn).
+    evidence["undo"] = [r["undo"] for r in reversed(records) if r["status"] == "changed" and r.get("undo")]
     return evidence
+
+
+def examine_volumes(g: Guest, rules: list[dict]) -> list[dict]:
+    """The guest's root volume and its /boot (when a partition of its own), each with the files the
+    file rules name on it and the quarantine folders earlier runs left there."""
+    out = []
+    for on, m in (("root", g.root), ("boot", g.boot)):
+        if m is None:
+            continue
+        if on == "boot":
+            here, strip = [r for r in rules if r["parts"][0] == "boot" and len(r["parts"]) > 1], 1
+        else:
+            here, strip = [r for r in rules if not (g.boot is not None and r["parts"][0] == "boot")], 0
+        earlier, total = earlier_quarantines(m.mnt, fold=False)
+        v: dict[str, Any] = {
+            "partition": m.part["number"],
+            "linux": "/boot" if on == "boot" else "/",
+            "_on": on,
+            "_matches": examine_volume(m.mnt, here, "linux", strip) if here else [],
+            "earlierQuarantines": earlier,
+            "mount": {"driver": m.fstype, "mode": "read-only", "options": m.options, "actions": []},
+        }
+        if total > len(earlier):
+            v["earlierQuarantinesTotal"] = total
+        out.append(v)
+    return out
+
+
+def bad_of(volume: dict) -> list[dict]:
+    return [m for m in volume["_matches"] if m["action"] in ("quarantine", "would-quarantine")]
+
+
+def public_volume(v: dict) -> dict:
+    out = {k: val for k, val in v.items() if not k.startswith("_")}
+    out["matches"] = [public(m) for m in v["_matches"]]
+    return out
+
+
+def public_record(r: dict) -> dict:
+    return {k: v for k, v in r.items() if not k.startswith("_")}

@@ -1,0 +1,174 @@
+// Linux guest disk images for the repair engine's tests: GPT images built on loop devices by
+// test/rescue/make_linux_image.py, partitions mounted to write binary files (initramfs archives) or
+// to inspect what the engine did, the guest's usual files, and initramfs archives (cpio newc).
+import { execFileSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import { workDir } from "./disk-lab";
+
+/** One file the image builder puts on a partition: text, a link, a FIFO or a folder. */
+export interface LinuxFile {
+    /** Path on the partition's file system (inside a btrfs volume, starting with the subvolume). */
+    path: string;
+    /** The file's text. */
+    content?: string;
+    /** Makes the path a symbolic link to this target. */
+    link?: string;
+    /** Makes the path a FIFO. */
+    fifo?: boolean;
+    /** Makes the path a folder. */
+    dir?: boolean;
+}
+
+/** One partition of a Linux guest's image. */
+export interface LinuxPart {
+    /** Its file system (efi: FAT32; lvm: only a physical volume's label). */
+    kind: "efi" | "ext4" | "xfs" | "btrfs" | "lvm";
+    /** Its size. */
+    sizeMiB: number;
+    /** The file system's UUID. */
+    uuid?: string;
+    /** The file system's label. */
+    label?: string;
+    /** A FAT volume's serial (8 hex digits). */
+    serial?: string;
+    /** btrfs subvolumes to create. */
+    subvolumes?: string[];
+    /** Files to put on it. */
+    files?: LinuxFile[];
+}
+
+/** An image the builder made: its file and where each partition is. */
+export interface BuiltLinux {
+    /** The image file. */
+    image: string;
+    /** Each partition: kind, offset and size in bytes, ids. */
+    partitions: { kind: string; startBytes: number; sizeBytes: number; uuid?: string; partuuid: string }[];
+}
+
+let counter = 0;
+
+/** Builds a GPT image of `sizeMiB` with the partitions given (needs root). */
+export function buildLinux(partitions: LinuxPart[], sizeMiB: number): BuiltLinux {
+    const image = path.join(workDir, `linux-${process.pid}-${++counter}.img`);
+    const out = execFileSync("python3", [path.join(__dirname, "make_linux_image.py")], {
+        input: JSON.stringify({ image, sizeMiB, partitions }),
+        encoding: "utf8",
+    });
+    return JSON.parse(out) as BuiltLinux;
+}
+
+/**
+ * Runs `fn` with one partition of the image mounted (read-only unless `readWrite`; XFS with nouuid,
+ * and read-only without replaying its log), then unmounts it and frees its loop device.
+ */
+export function inspect<T>(img: BuiltLinux, index: number, fn: (root: string) => T, options: string[] = [], readWrite = false): T {
+    const p = img.partitions[index];
+    const loop = execFileSync(
+        "losetup",
+        [
+            "--find",
+            "--show",
+            ...(readWrite ? [] : ["--read-only"]),
+            "--offset",
+            `${p.startBytes}`,
+            "--sizelimit",
+            `${p.sizeBytes}`,
+            img.image,
+        ],
+        { encoding: "utf8" },
+    ).trim();
+    const mnt = fs.mkdtempSync(path.join(workDir, "inspect-"));
+    const readOnlyExtra: Record<string, string[]> = { ext4: ["noload"], xfs: ["nouuid", "norecovery"], btrfs: ["rescue=nologreplay"] };
+    const extra = readWrite ? (p.kind === "xfs" ? ["nouuid"] : []) : (readOnlyExtra[p.kind] ?? []);
+    try {
+        execFileSync("mount", ["-o", [readWrite ? "rw" : "ro", ...extra, ...options].join(","), loop, mnt]);
+        try {
+            return fn(mnt);
+        } finally {
+            execFileSync("umount", [mnt]);
+        }
+    } finally {
+        execFileSync("losetup", ["-d", loop]);
+        fs.rmdirSync(mnt);
+    }
+}
+
+/** The SHA-256 of one partition's bytes. */
+export function sha256Partition(img: BuiltLinux, index: number): string {
+    const p = img.partitions[index];
+    const fd = fs.openSync(img.image, "r");
+    try {
+        const buf = Buffer.alloc(p.sizeBytes);
+        fs.readSync(fd, buf, 0, p.sizeBytes, p.startBytes);
+        return createHash("sha256").update(buf).digest("hex");
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
+/** A cpio archive (newc, as the kernel reads an initramfs) of regular files, ending with its trailer. */
+export function newc(files: Record<string, Buffer | string>): Buffer {
+    const parts: Buffer[] = [];
+    const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
+    let ino = 1;
+    for (const [name, content] of [...Object.entries(files), ["TRAILER!!!", ""] as const]) {
+        const data = Buffer.from(content);
+        const nameBytes = Buffer.from(`${name}\0`);
+        const fields = [ino++, name === "TRAILER!!!" ? 0 : 0o100644, 0, 0, 1, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0];
+        const header = Buffer.from("070701" + fields.map((f) => f.toString(16).padStart(8, "0")).join(""), "ascii");
+        parts.push(header, nameBytes, pad(header.length + nameBytes.length), data, pad(data.length));
+    }
+    return Buffer.concat(parts);
+}
+
+/**
+ * An initramfs as dracut and initramfs-tools make one: an uncompressed early archive (CPU
+ * microcode), padded to 512 bytes, then the main archive compressed with gzip or zstd.
+ */
+export function initramfs(main: Record<string, string>, compression: "gzip" | "zstd"): Buffer {
+    const early = newc({ "kernel/x86/microcode/GenuineIntel.bin": "microcode" });
+    const padded = Buffer.concat([early, Buffer.alloc((512 - (early.length % 512)) % 512)]);
+    const archive = newc(main);
+    const packed = compression === "gzip" ? zlib.gzipSync(archive) : execFileSync("zstd", ["-q", "-c"], { input: archive });
+    return Buffer.concat([padded, packed]);
+}
+
+/** A GRUB environment block (1024 bytes) with these variables. */
+export function grubenv(values: Record<string, string>): string {
+    const body =
+        "# GRUB Environment Block\n" +
+        Object.entries(values)
+            .map(([k, v]) => `${k}=${v}\n`)
+            .join("");
+    return body.padEnd(1024, "#");
+}
+
+/** The variables of a GRUB environment block. */
+export function grubenvValues(block: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const line of block.split("\n").slice(1)) {
+        if (!line || line.startsWith("#")) continue;
+        const at = line.indexOf("=");
+        out[line.slice(0, at)] = line.slice(at + 1);
+    }
+    return out;
+}
+
+/** Writes a file onto a FAT (EFI) partition of the image with mtools (this kernel may have no vfat). */
+export function efiFile(img: BuiltLinux, index: number, file: string, content: string): void {
+    const at = `${img.image}@@${img.partitions[index].startBytes}`;
+    const folders = file.split("/").slice(0, -1);
+    for (let i = 1; i <= folders.length; i++) execFileSync("mmd", ["-D", "s", "-i", at, `::/${folders.slice(0, i).join("/")}`]);
+    const local = path.join(workDir, `efi-${process.pid}-${++counter}`);
+    fs.writeFileSync(local, content);
+    execFileSync("mcopy", ["-i", at, local, `::/${file}`]);
+    fs.unlinkSync(local);
+}
+
+/** A file of a FAT (EFI) partition of the image, read with mtools. */
+export function efiRead(img: BuiltLinux, index: number, file: string): string {
+    return execFileSync("mtype", ["-i", `${img.image}@@${img.partitions[index].startBytes}`, `::/${file}`], { encoding: "utf8" });
+}
