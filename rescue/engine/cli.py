@@ -49,8 +49,9 @@ class Parser(argparse.ArgumentParser):
 def parse_args(argv):
     p = Parser(
         prog="repair-disk",
-        description="Repair one attached Windows OS disk offline: quarantine the files a rule names "
-        "(default: CrowdStrike channel file 291 of 2024-07-19 04:09-05:27 UTC) and print one JSON evidence "
+        description="Repair one attached Windows or Linux OS disk offline: quarantine the files a rule names "
+        "(default: CrowdStrike channel file 291 of 2024-07-19 04:09-05:27 UTC) and apply the other rules (on Linux: "
+        "mask-service, blacklist-module, boot-previous-kernel, fstab-nofail), and print one JSON evidence "
         "document on stdout. Progress goes to stderr.",
         epilog=HELP_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -62,7 +63,7 @@ def parse_args(argv):
         "--rule-set",
         choices=sorted(RULE_SETS),
         help="a built-in rule set (default crowdstrike-291; crowdstrike-291-txr also moves the registry's TxR files, "
-        "build 14393 and later)",
+        "build 14393 and later; falcon-linux-2024 masks the Falcon sensor's service and blacklists its kernel modules)",
     )
     p.add_argument(
         "--bitlocker-key-file",

@@ -102,7 +102,7 @@ def cpio_names(s: Counted, names: list[str]) -> bool:
 def skip_padding(s: Counted) -> bytes:
     """Skips the zero bytes between archives; returns the next bytes (empty at the end)."""
     while True:
-        chunk = s.read(512)
+        chunk = s.read(1 << 16)
         if not chunk:
             return b""
         rest = chunk.lstrip(b"\0")
