@@ -300,6 +300,7 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
                             content: bls("0-rescue").replace("version 0-rescue", "version 5.14.0-0-rescue"),
                         },
                         { path: "grub2/grubenv", content: grubenv({ saved_entry: entryId(kernels[0]), boot_success: "0" }) },
+                        { path: "crowdstrike-bad.bin", content: BAD },
                         {
                             path: "grub2/grub.cfg",
                             content:
@@ -367,7 +368,9 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
             }
         });
 
-        const run = runEngine(["--disk", img.image, "--rules", rules("rhel", [ROLLBACK])], {}, img.image);
+        // A file rule for a file on /boot: quarantined on the /boot partition, where it lives.
+        const bootFile = { id: "boot-file", path: "boot/crowdstrike-*.bin", sha256: [sha256Text(BAD)], os: "linux" };
+        const run = runEngine(["--disk", img.image, "--rules", rules("rhel", [ROLLBACK, bootFile])], {}, img.image);
         assert.equal(run.code, 0, run.stderr);
         const [rollback] = run.evidence.linux.actions;
         assert.equal(rollback.status, "changed");
@@ -378,7 +381,14 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
             [["/boot/grub2/grubenv", "in-place"]],
             "GRUB_DEFAULT is saved and grub.cfg reads saved_entry already: only grubenv changes",
         );
+        const bootVolume = run.evidence.volumes[1];
+        assert.deepEqual(
+            bootVolume.matches.map((m: { path: string; action: string }) => [m.path, m.action]),
+            [["crowdstrike-bad.bin", "quarantined"]],
+        );
         inspect(img, 1, (boot) => {
+            assert.equal(fs.readFileSync(path.join(boot, bootVolume.quarantineFolder, "crowdstrike-bad.bin"), "utf8"), BAD);
+            assert.ok(!fs.existsSync(path.join(boot, "crowdstrike-bad.bin")));
             const env = fs.readFileSync(path.join(boot, "grub2/grubenv"), "utf8");
             assert.equal(env.length, 1024);
             assert.deepEqual(grubenvValues(env), {
@@ -391,9 +401,15 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
         assert.equal(sha256Partition(img, 0), efiBefore, "the EFI partition (its stub grub.cfg) is never written");
         assert.equal(efiRead(img, 0, "EFI/redhat/grub.cfg"), stub);
 
-        const again = runEngine(["--disk", img.image, "--rules", rules("rhel", [ROLLBACK])], {}, img.image);
+        const again = runEngine(["--disk", img.image, "--rules", rules("rhel", [ROLLBACK, bootFile])], {}, img.image);
         assert.equal(again.evidence.outcome, "nothing-to-do");
         assert.equal(again.evidence.linux.actions[0].status, "already");
+        assert.deepEqual(
+            again.evidence.volumes.map((v: { earlierQuarantines: string[] }) => v.earlierQuarantines.length),
+            [2, 1],
+            "the root keeps both runs' records (rule set, rollback), /boot the folder of the file moved there",
+        );
+        assert.ok(again.evidence.volumes[1].earlierQuarantines.includes(bootVolume.quarantineFolder));
     });
 
     it("hostile guests: links out of the volume in /etc/modprobe.d and /boot/loader/entries, a FIFO as /etc/default/grub: refused (exit 5), nothing written, nothing opened", () => {

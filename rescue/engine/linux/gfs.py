@@ -46,21 +46,11 @@ def exists_dir(root_fd: int, parts: list[str]) -> bool:
 def read_file(root_fd: int, parts: list[str], limit: int = MAX_CONFIG_BYTES) -> bytes | None:
     """A regular file's bytes (at most `limit`), or None when it is missing, a link, a FIFO, a
     device or a folder: such a file is never opened in a way that follows or blocks."""
-    try:
-        dir_fd = open_dir(root_fd, parts[:-1], "read")
-    except (OSError, Failure):
+    fd = open_regular_at(root_fd, parts)
+    if fd is None:
         return None
     try:
-        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return None
-    finally:
-        os.close(dir_fd)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = os.read(fd, limit + 1)
-        return data[:limit]
+        return os.read(fd, limit + 1)[:limit]
     finally:
         os.close(fd)
 

@@ -397,31 +397,38 @@ def plan_blacklist(g: Guest, rule: dict, ctx: dict) -> dict:
     if not cmdline_places:
         return refuse(record, "no boot entry to put module_blacklist= on (no BLS entries, no linux line in grub.cfg); nothing changed")
     if ctx.get("first"):
-        record["initramfs"] = initramfs_report(g, ctx["kernels"], module)
+        record["initramfs"] = initramfs_report(g, ctx, module)
         if any(i.get("contains") for i in record["initramfs"]):
             record["initramfsNotRebuilt"] = INITRAMFS_NOT_REBUILT
     record["_edits"] = edits
     return settle(record)
 
 
-def initramfs_report(g: Guest, kernels: list[dict], module: str) -> list[dict]:
-    """For the newest kernels' initramfs images: whether the module is inside (read, not unpacked)."""
+def initramfs_report(g: Guest, ctx: dict, module: str) -> list[dict]:
+    """For the newest kernels' initramfs images: whether the module is inside (read, not unpacked;
+    each image read once a run, however many modules are asked about)."""
     out = []
-    with_initramfs = [k for k in kernels if k.get("_initramfs")]
+    read = ctx.setdefault("initramfsNames", {})
+    with_initramfs = [k for k in ctx["kernels"] if k.get("_initramfs")]
     for k in sorted(with_initramfs, key=lambda k: version_key(k["version"]), reverse=True)[:MAX_INITRAMFS_READ]:
         path = f"/boot/{k['_initramfs']}"
+        if path not in read:
+            _, fd, parts = g.at(path)
+            file_fd = open_regular_at(fd, parts)
+            if file_fd is None:
+                read[path] = "not a regular file"
+            else:
+                try:
+                    read[path] = read_initramfs(file_fd)
+                except Unreadable as e:
+                    read[path] = str(e)
         entry: dict[str, Any] = {"path": path}
-        _, fd, parts = g.at(path)
-        file_fd = open_regular_at(fd, parts)
-        if file_fd is None:
-            entry["unreadable"] = "not a regular file"
+        if isinstance(read[path], str):
+            entry["unreadable"] = read[path]
         else:
-            try:
-                names, stored = read_initramfs(file_fd)
-                entry["stored"] = stored
-                entry["contains"] = module_files(names, module)
-            except Unreadable as e:
-                entry["unreadable"] = str(e)
+            names, stored = read[path]
+            entry["stored"] = stored
+            entry["contains"] = module_files(names, module)
         out.append(entry)
     return out
 
