@@ -18,11 +18,15 @@ export const SCRATCH_DISK_STEP: ChainStep = "scratch";
 /** The tag (AWS) and label/tag (Azure, GCP) a disk or rescue VM of the stack names its role with. */
 export const ROLE_TAGS = ["bootloop-rescue:role", "bootloop-rescue-role"] as const;
 
-/** A resource name split into its VM's stem and its chain step, or undefined for any other resource. */
-export function chainStepOf(name: string): { stem: string; step: ChainStep } | undefined {
-    const cut = name.lastIndexOf("-");
-    const step = name.slice(cut + 1) as ChainStep;
-    return cut > 0 && CHAIN_STEPS.includes(step) ? { stem: name.slice(0, cut), step } : undefined;
+/**
+ * A resource name split into its VM's stem, its chain step and the attempt it belongs to (1, or the
+ * `N` of a retried step's `<stem>-<step>N`), or undefined for any other resource.
+ */
+export function chainStepOf(name: string): { stem: string; step: ChainStep; attempt: number } | undefined {
+    const m = /^(.+)-([a-z]+?)([1-9][0-9]{0,2})?$/.exec(name);
+    if (!m || !(CHAIN_STEPS as readonly string[]).includes(m[2])) return undefined;
+    const attempt = m[3] === undefined ? 1 : Number(m[3]);
+    return attempt === 1 && m[3] !== undefined ? undefined : { stem: m[1], step: m[2] as ChainStep, attempt };
 }
 
 /** The wave of a gate's name (`wave-<n>-gate`), or undefined for any other name. */

@@ -30,7 +30,7 @@ import { AwsConfig } from "./config";
 import { AwsFacts } from "./lookups";
 import { awsCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
-import { ChainStep, chainStepName } from "../core/contract/chain-steps";
+import { ChainStep, vmStepName } from "../core/contract/chain-steps";
 
 /** Device names for attach slots: /dev/sdf … /dev/sdz, then /dev/sdb … /dev/sde (25 in all). */
 const DEVICE_LETTERS = "fghijklmnopqrstuvwxyzbcde";
@@ -72,7 +72,7 @@ function tags(env: AwsStepEnv, ctx: StepContext, role: ChainStep): Record<string
         ...env.tags,
         "bootloop-rescue:instance": ctx.vm.fields.instanceId,
         "bootloop-rescue:role": role,
-        Name: chainStepName(ctx.vm.slug, role),
+        Name: vmStepName(ctx.vm, role),
     };
 }
 
@@ -99,7 +99,7 @@ function commandEnv(env: AwsStepEnv, ctx: StepContext): Record<string, string> {
 
 export function backup(env: AwsStepEnv, ctx: StepContext): BackupStep {
     const snapshot = new aws.ebs.Snapshot(
-        chainStepName(ctx.vm.slug, "backup"),
+        vmStepName(ctx.vm, "backup"),
         {
             volumeId: ctx.vm.originalDiskId,
             region: region(ctx),
@@ -114,7 +114,7 @@ export function backup(env: AwsStepEnv, ctx: StepContext): BackupStep {
 export function scratchDisk(env: AwsStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
     const f = facts(ctx);
     const volume = new aws.ebs.Volume(
-        chainStepName(ctx.vm.slug, "scratch"),
+        vmStepName(ctx.vm, "scratch"),
         {
             availabilityZone: ctx.vm.placement.zone,
             region: region(ctx),
@@ -133,7 +133,7 @@ export function scratchDisk(env: AwsStepEnv, ctx: StepContext, backup: BackupSte
 
 export function attach(env: AwsStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
     const attachment = new aws.ec2.VolumeAttachment(
-        chainStepName(ctx.vm.slug, "attach"),
+        vmStepName(ctx.vm, "attach"),
         { deviceName: deviceForSlot(ctx.vm.seat!.slot), volumeId: scratch.diskId, instanceId: rescue.id, region: region(ctx) },
         opts(env, ctx),
     );
@@ -172,7 +172,7 @@ export function fixedDisk(env: AwsStepEnv, ctx: StepContext, source: { repair: R
     // EBS CopyVolumes: a crash-consistent copy of the repaired scratch volume in the same AZ, made
     // after the engine unmounted it cleanly. It was never attached to anything: the swap attaches it.
     const copy = new aws.ebs.VolumeCopy(
-        chainStepName(ctx.vm.slug, "fixed"),
+        vmStepName(ctx.vm, "fixed"),
         {
             sourceVolumeId: source ? source.scratch.diskId : RETIRED,
             region: region(ctx),
@@ -198,7 +198,7 @@ function scriptCommand(
 ): local.Command {
     const timeouts = budgetTimeouts(budget);
     return new local.Command(
-        chainStepName(ctx.vm.slug, step),
+        vmStepName(ctx.vm, step),
         {
             create: awsCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
@@ -249,7 +249,7 @@ export function restoredDisk(env: AwsStepEnv, ctx: StepContext): DiskStep {
     const f = facts(ctx);
     // A new volume from the chosen snapshot: never attached to anything before the swap.
     const volume = new aws.ebs.Volume(
-        chainStepName(ctx.vm.slug, "restored"),
+        vmStepName(ctx.vm, "restored"),
         {
             availabilityZone: ctx.vm.placement.zone,
             region: region(ctx),

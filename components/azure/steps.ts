@@ -33,7 +33,7 @@ import { AdeCollection } from "./ade";
 import { AzureRescueVm } from "./rescue";
 import { azureCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
-import { ChainStep, chainStepName } from "../core/contract/chain-steps";
+import { ChainStep, vmStepName } from "../core/contract/chain-steps";
 
 /** What the Azure steps share within one run. */
 export interface AzureStepEnv {
@@ -88,7 +88,7 @@ function adeShape(f: AzureFacts, role: "backup" | "scratch" | "fixed" | "restore
 export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
     const f = facts(ctx);
     const snapshot = new compute.Snapshot(
-        chainStepName(ctx.vm.slug, "backup"),
+        vmStepName(ctx.vm, "backup"),
         {
             resourceGroupName: ctx.vm.fields.resourceGroup,
             location: ctx.vm.placement.region,
@@ -115,7 +115,7 @@ function copiedDisk(
 ): compute.Disk {
     const f = facts(ctx);
     return new compute.Disk(
-        chainStepName(ctx.vm.slug, role),
+        vmStepName(ctx.vm, role),
         {
             resourceGroupName: ctx.vm.fields.resourceGroup,
             location: ctx.vm.placement.region,
@@ -149,7 +149,7 @@ export function scratchDisk(env: AzureStepEnv, ctx: StepContext, backup: BackupS
 export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
     const lun = String(ctx.vm.seat!.slot);
     const command = new local.Command(
-        chainStepName(ctx.vm.slug, "attach"),
+        vmStepName(ctx.vm, "attach"),
         {
             create: azureCommandLine("attach"),
             // Stated exception to "deletes are no-ops": removing the attachment (teardown) detaches
@@ -202,7 +202,7 @@ export function repair(
     const where = env.rescueOf(attached.rescue);
     const provider = env.providerOf(where.subscription);
     const command = new compute.VirtualMachineRunCommandByVirtualMachine(
-        chainStepName(ctx.vm.slug, "repair"),
+        vmStepName(ctx.vm, "repair"),
         {
             resourceGroupName: where.resourceGroup,
             vmName: where.vmName,
@@ -266,7 +266,7 @@ function scriptCommand(
 ): local.Command {
     const timeouts = budgetTimeouts(budget);
     return new local.Command(
-        chainStepName(ctx.vm.slug, step),
+        vmStepName(ctx.vm, step),
         {
             create: azureCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,

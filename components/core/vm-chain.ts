@@ -39,6 +39,8 @@ export interface VmRecord {
     strategy: string;
     /** Wave the VM was recovered in. */
     wave: number;
+    /** Retries its inventory entry asked for (`retry:`); absent for the first attempt. */
+    retry?: number;
     /** Outcome: `recovered`, `recovered-by-reboot`, `rolled-back`, `not-swapped`, … */
     status: pulumi.Output<string>;
     /**
@@ -181,8 +183,15 @@ export function declareRollback(
 }
 
 /** What every record says of its VM: identity, strategy and wave. */
-function recordBase(vm: PlannedVm): Pick<VmRecord, "key" | "cloud" | "label" | "strategy" | "wave"> {
-    return { key: vm.key, cloud: vm.cloud, label: vm.label, strategy: vm.strategy, wave: vm.wave };
+function recordBase(vm: PlannedVm): Pick<VmRecord, "key" | "cloud" | "label" | "strategy" | "wave" | "retry"> {
+    return {
+        key: vm.key,
+        cloud: vm.cloud,
+        label: vm.label,
+        strategy: vm.strategy,
+        wave: vm.wave,
+        ...(vm.retry ? { retry: vm.retry } : {}),
+    };
 }
 
 /** Hours from a restore point to the cutoff, one decimal: the data lost before the incident. */

@@ -32,7 +32,7 @@ import { GcpFacts } from "./lookups";
 import { GcpRescueInstance } from "./rescue";
 import { gcpCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
-import { ChainStep, chainStepName } from "../core/contract/chain-steps";
+import { ChainStep, vmStepName } from "../core/contract/chain-steps";
 
 /** What the GCP steps share within one run. */
 export interface GcpStepEnv {
@@ -84,7 +84,7 @@ function diskShape(f: GcpFacts) {
 export function backup(env: GcpStepEnv, ctx: StepContext): BackupStep {
     const f = facts(ctx);
     const snapshot = new gcp.compute.Snapshot(
-        chainStepName(ctx.vm.slug, "backup"),
+        vmStepName(ctx.vm, "backup"),
         {
             project: ctx.vm.fields.project,
             zone: ctx.vm.fields.zone,
@@ -100,7 +100,7 @@ export function backup(env: GcpStepEnv, ctx: StepContext): BackupStep {
 
 export function scratchDisk(env: GcpStepEnv, ctx: StepContext, backup: BackupStep): DiskStep {
     const disk = new gcp.compute.Disk(
-        chainStepName(ctx.vm.slug, "scratch"),
+        vmStepName(ctx.vm, "scratch"),
         {
             project: ctx.vm.fields.project,
             zone: ctx.vm.fields.zone,
@@ -124,7 +124,7 @@ export function deviceName(slug: string, scratchId: string): string {
 export function attach(env: GcpStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
     const device = scratch.diskId.apply((id) => deviceName(ctx.vm.slug, id));
     const attachment = new gcp.compute.AttachedDisk(
-        chainStepName(ctx.vm.slug, "attach"),
+        vmStepName(ctx.vm, "attach"),
         {
             project: ctx.vm.fields.project,
             zone: ctx.vm.fields.zone,
@@ -159,7 +159,7 @@ export function repair(env: GcpStepEnv, ctx: StepContext, attached: { attach: At
 export function fixedDisk(env: GcpStepEnv, ctx: StepContext, source: { repair: RepairStep; scratch: DiskStep } | undefined): DiskStep {
     // A clone of the repaired scratch disk, never attached to anything before the swap.
     const disk = new gcp.compute.Disk(
-        chainStepName(ctx.vm.slug, "fixed"),
+        vmStepName(ctx.vm, "fixed"),
         {
             project: ctx.vm.fields.project,
             zone: ctx.vm.fields.zone,
@@ -186,7 +186,7 @@ function scriptCommand(
 ): local.Command {
     const timeouts = budgetTimeouts(budget);
     return new local.Command(
-        chainStepName(ctx.vm.slug, step),
+        vmStepName(ctx.vm, step),
         {
             create: gcpCommandLine(script),
             update: REPEAT_PREVIOUS_OUTPUT,
@@ -242,7 +242,7 @@ export function restoredDisk(env: GcpStepEnv, ctx: StepContext): DiskStep {
     const point = ctx.vm.restorePoint!;
     // A new disk from the chosen snapshot: never attached to anything before the swap.
     const disk = new gcp.compute.Disk(
-        chainStepName(ctx.vm.slug, "restored"),
+        vmStepName(ctx.vm, "restored"),
         {
             project: ctx.vm.fields.project,
             zone: ctx.vm.fields.zone,

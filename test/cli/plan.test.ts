@@ -94,6 +94,23 @@ describe("offline plan output", () => {
         assert.match(text, /Resources: \d+ registered \([\d.]+ per VM, components included\)/);
     });
 
+    it("names the VMs a run retries, with the retry, in the summary and in --json", async () => {
+        const run = await runLab(labInventory([{ machine: "m1" }, { machine: "m2", retry: 2 }]));
+        assert.match(
+            renderSummary(run, "test"),
+            /Retries \(the steps after the disk is in reach run again, as new resources; [^)]*\): lab hq\/m2 \(retry 2\)\n/,
+        );
+        const doc = planDocument(run, "test") as { vms: { label: string; retry?: number }[] };
+        assert.deepEqual(
+            doc.vms.map((v) => [v.label, v.retry]),
+            [
+                ["lab hq/m1", undefined],
+                ["lab hq/m2", 2],
+            ],
+        );
+        assert.doesNotMatch(renderSummary(await runLab(labInventory([{ machine: "m1" }])), "test"), /Retries/);
+    });
+
     it("prints the chains in flight, the --parallel to use and the state per VM; --json carries them", async () => {
         const inventory =
             "vms:\n" +

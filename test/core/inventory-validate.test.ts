@@ -52,6 +52,14 @@ describe("inventory validation", () => {
         assert.match(vms[1].slug, /^app-01-[0-9a-f]{8}$/);
     });
 
+    it("reads retry: a count from 0 (the first attempt, as when absent) to 99, given per VM", () => {
+        const vms = validate(`vms:\n${AWS}    retry: 2\n${AZURE}    retry: 0\n${GCP}    retry: "1"\n`);
+        assert.deepEqual(
+            vms.map((v) => v.retry),
+            [2, undefined, 1],
+        );
+    });
+
     it("accepts CSV entries, Azure zones written as numbers and a secret bitlockerKey", () => {
         const csv = parseCsvInventory(
             "x.csv",
@@ -187,6 +195,26 @@ describe("inventory validation", () => {
         },
         { name: "negative wave", yaml: `vms:\n${AWS}    wave: -1\n`, field: "wave", message: /not a wave number/ },
         { name: "fractional wave", yaml: `vms:\n${AWS}    wave: 1.5\n`, field: "wave", message: /not a wave number/ },
+        {
+            name: "negative retry",
+            yaml: `vms:\n${AWS}    retry: -1\n`,
+            field: "retry",
+            message: /not a retry count; expected an integer from 0 to 99/,
+        },
+        { name: "retry over 99", yaml: `vms:\n${AWS}    retry: 100\n`, field: "retry", message: /not a retry count/ },
+        {
+            name: "retry misspelt",
+            yaml: `vms:\n${AWS}    retries: 1\n`,
+            field: "retries",
+            message: /unknown field \(did you mean retry\?\)/,
+        },
+        { name: "retry as a word", yaml: `vms:\n${AWS}    retry: yes\n`, field: "retry", message: /not a retry count/ },
+        {
+            name: "retry in defaults",
+            yaml: `defaults:\n  retry: 1\nvms:\n${AWS}`,
+            field: "defaults.retry",
+            message: /cannot be set in defaults/,
+        },
         { name: "labels not a map", yaml: `vms:\n${AWS}    labels: [a, b]\n`, field: "labels", message: /must be a map/ },
         {
             name: "label value with a newline",

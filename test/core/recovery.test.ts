@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { InputError } from "../../components/core/contract/problems";
 import { PlannedResource } from "../../components/tools/offline/capture";
-import { labInventory, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
+import { labInventory, recordOf, registrationsBeforeFailure, runLab } from "../helpers/lab-run";
 import { labCalls, labPath } from "../fixtures/lab-cloud";
 import { STRATEGIES } from "../../components/core/contract/remedies";
 
@@ -165,6 +165,48 @@ describe("recovery under Pulumi mocks (lab cloud)", () => {
             assert.ok(added.has(n), `adding m0 kept ${n}`);
             if (!/m2/.test(n)) assert.ok(removed.has(n), `removing m2 kept ${n}`);
         }
+    });
+
+    it("retry: declares the steps after the disk is in reach anew for that VM alone; its backup, scratch copy and attachment, and every other VM, keep their names", async () => {
+        const machines = [
+            { machine: "m1" },
+            { machine: "m2", retry: 1 },
+            { machine: "m3", strategy: "reboot", retry: 2 },
+            { machine: "m4", strategy: "reboot-then-repair", retry: 1 },
+            { machine: "m5", strategy: "restore", restoreFrom: "snap-9", retry: 1 },
+        ];
+        const paths = { paths: [labPath({ strategies: STRATEGIES })] };
+        const config = { "bootloop-rescue:acceptDataLoss": "true" };
+        const run = await runLab(labInventory(machines), config, paths);
+        const first = await runLab(labInventory(machines.map((m) => ({ ...m, retry: undefined }))), config, paths);
+        const names = new Set(run.resources!.map((r) => r.name));
+        const before = new Set(first.resources!.map((r) => r.name));
+        const slug = (machine: string) => run.result.plan.vms.find((v) => v.fields.machine === machine)!.slug;
+        const renamed = [
+            ...["repair", "fixed", "swap"].map((s) => [`${slug("m2")}-${s}`, `${slug("m2")}-${s}2`]),
+            [`${slug("m3")}-reboot`, `${slug("m3")}-reboot3`],
+            ...["repair", "fixed", "swap"].map((s) => [`${slug("m4")}-${s}`, `${slug("m4")}-${s}2`]),
+            ...["restored", "swap"].map((s) => [`${slug("m5")}-${s}`, `${slug("m5")}-${s}2`]),
+        ];
+        for (const [old, retried] of renamed) {
+            assert.ok(before.has(old) && !names.has(old), `${old} is replaced`);
+            assert.ok(names.has(retried), `by ${retried}`);
+        }
+        const replaced = new Set(renamed.map(([old]) => old));
+        const added = new Set(renamed.map(([, retried]) => retried));
+        for (const n of before) if (!replaced.has(n)) assert.ok(names.has(n), `${n} is kept`);
+        assert.deepEqual([...names].filter((n) => !before.has(n)).sort(), [...added].sort(), "nothing else is new");
+        // The retried steps still run in order, after the same attachment, and the record says which attempt it is.
+        const m = byName(run.resources!);
+        assert.ok(m.get(`${slug("m2")}-repair2`)!.dependsOn.includes(`${slug("m2")}-attach`));
+        assert.ok(m.get(`${slug("m2")}-fixed2`)!.dependsOn.includes(`${slug("m2")}-repair2`));
+        assert.ok(m.get(`${slug("m4")}-backup`)!.dependsOn.includes(`${slug("m4")}-reboot`), "the reboot before a repair is not retried");
+        const retries = await Promise.all(
+            machines.map(
+                async ({ machine }) => (await recordOf(run, run.result.plan.vms.find((v) => v.fields.machine === machine)!.key)).retry,
+            ),
+        );
+        assert.deepEqual(retries, [undefined, 1, 2, 1, 1]);
     });
 
     it("passes a BitLocker key to the steps as a secret, shown as [secret] in the plan", async () => {

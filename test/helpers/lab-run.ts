@@ -47,6 +47,7 @@ export function labInventory(
         keySecret?: string;
         strategy?: string;
         restoreFrom?: string;
+        retry?: number;
     }[],
 ): string {
     return (
@@ -59,6 +60,7 @@ export function labInventory(
                     (m.bitlockerKey ? `    bitlockerKey: ${m.bitlockerKey}\n` : "") +
                     (m.keySecret ? `    keySecret: ${m.keySecret}\n` : "") +
                     (m.strategy ? `    strategy: ${m.strategy}\n` : "") +
+                    (m.retry !== undefined ? `    retry: ${m.retry}\n` : "") +
                     (m.restoreFrom ? `    restoreFrom: ${m.restoreFrom}\n` : ""),
             )
             .join("")

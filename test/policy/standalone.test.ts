@@ -107,7 +107,7 @@ describe("policy pack: loads on its own (publishable for server-side enforcement
         assert.deepEqual([...pack.KEPT_DISK_STEPS], [...core.KEPT_DISK_STEPS]);
         assert.equal(pack.SCRATCH_DISK_STEP, core.SCRATCH_DISK_STEP);
         const names = [
-            ...core.CHAIN_STEPS.flatMap((s) => [`vm-a-${s}`, `x-${s}`, `-${s}`, `vm-${s}x`, s]),
+            ...core.CHAIN_STEPS.flatMap((s) => [`vm-a-${s}`, `x-${s}`, `-${s}`, `vm-${s}x`, s, `vm-a-${s}2`, `vm-a-${s}1`, `vm-a-${s}100`, `vm-a-${s}1000`, `vm-a-${s}02`]),
             "vm-a",
             "",
             "wave-",
@@ -120,5 +120,9 @@ describe("policy pack: loads on its own (publishable for server-side enforcement
             assert.equal(pack.waveOfGate(n), core.waveOfGate(n), n);
         }
         for (let w = 0; w < 12; w++) assert.equal(pack.waveOfGate(core.waveGateName(w)), w);
+        // A retried step's name carries its attempt, and reads back as the same VM and step.
+        assert.deepEqual(core.chainStepOf(core.chainStepName("vm-a-1", "swap", 3)), { stem: "vm-a-1", step: "swap", attempt: 3 });
+        assert.deepEqual(core.chainStepOf(core.chainStepName("vm-a-1", "swap")), { stem: "vm-a-1", step: "swap", attempt: 1 });
+        assert.equal(core.chainStepOf("vm-a-swap1"), undefined, "attempt 1 has no number");
     });
 });

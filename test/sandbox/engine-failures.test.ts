@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { chainStepOf } from "../../components/core/contract/chain-steps";
 import * as fs from "fs";
 import * as path from "path";
 import { SandboxSession } from "./engine-run";
@@ -157,6 +158,59 @@ describe("sandbox: a VM that cannot be recovered is its own outcome; the wave ga
         const world = aws();
         for (const id of [VMS.nothingFound, VMS.neverBoots])
             assert.deepEqual(world.instances[id].blockDevices, afterFirst.instances[id].blockDevices, id);
+    });
+
+    it("retry: 1 on one failed VM runs its repair, fixed disk and swap again, and nothing of any other VM; its first fixed disk stays in the cloud", () => {
+        // The operator retries the VM whose repair found nothing (here its fault is still on the
+        // disk, so the retry fails again: what this proves is what a retry touches).
+        const inventory = path.join(stacks, `${STACK}.yaml`);
+        const text = fs.readFileSync(inventory, "utf8");
+        const marked = text.replace(`    instanceId: ${VMS.nothingFound}\n`, `    instanceId: ${VMS.nothingFound}\n    retry: 1\n`);
+        assert.notEqual(marked, text);
+        fs.writeFileSync(inventory, marked);
+        const fixedOf = (world: Aws & { volumes: Record<string, { tags?: Record<string, string> }> }, id: string) =>
+            Object.entries(world.volumes)
+                .filter(([, v]) => v.tags?.["bootloop-rescue:role"] === "fixed" && v.tags["bootloop-rescue:original"] === original[id])
+                .map(([volumeId]) => volumeId)
+                .sort();
+        const before = aws() as Aws & { volumes: Record<string, { tags?: Record<string, string> }> };
+        assert.equal(fixedOf(before, VMS.nothingFound).length, 1);
+        const names = () =>
+            (
+                JSON.parse(sandbox.ok(["stack", "export", "--stack", STACK], env).stdout) as {
+                    deployment: { resources: { urn: string }[] };
+                }
+            ).deployment.resources
+                .map((res) => res.urn.slice(res.urn.lastIndexOf("::") + 2))
+                // The VMs' chain steps (the rescue VMs' tools documents are named by the tools' content).
+                .filter((name) => chainStepOf(name) !== undefined);
+        const namesBefore = new Set(names());
+        sandbox.ok(["up", "--stack", STACK, "--yes", "--non-interactive", "--policy-pack", "policy"], env);
+        const namesAfter = new Set(names());
+        const added = [...namesAfter].filter((n) => !namesBefore.has(n)).sort();
+        const dropped = [...namesBefore].filter((n) => !namesAfter.has(n)).sort();
+        assert.equal(added.length, 3, added.join(", "));
+        assert.ok(
+            added.every((n) => /-(repair|fixed|swap)2$/.test(n)),
+            `only the retried VM's repair, fixed disk and swap are new: ${added.join(", ")}`,
+        );
+        assert.deepEqual(
+            dropped,
+            added.map((n) => n.slice(0, -1)),
+            "and each replaces its first attempt",
+        );
+        const rec = byInstance(records(), VMS.nothingFound)!;
+        assert.equal(rec.status, "failed");
+        assert.equal((rec as Record_ & { retry?: number }).retry, 1);
+        assert.match(rec.note!, /found no file its rules match/);
+        // Both fixed disks are in the cloud: the first, forgotten by the stack, is never deleted.
+        const world = aws() as typeof before;
+        assert.equal(fixedOf(world, VMS.nothingFound).length, 2);
+        assert.ok(fixedOf(world, VMS.nothingFound).includes(fixedOf(before, VMS.nothingFound)[0]));
+        // No other VM was touched.
+        for (const id of [VMS.canary, VMS.neverBoots, VMS.fine, VMS.wave2])
+            assert.deepEqual(world.instances[id].blockDevices, before.instances[id].blockDevices, id);
+        assert.equal(root(world, VMS.nothingFound), original[VMS.nothingFound]);
     });
 
     it("state-size weighs this stack's state per VM; a stack with no state is 'not measured', exit 1, never a figure", () => {

@@ -21,6 +21,12 @@ export interface VmEntry {
     strategy: Strategy;
     /** Explicit wave, when the inventory sets one. */
     wave?: number;
+    /**
+     * Retries asked for (`retry:`, absent for the first attempt): attempt `retry + 1` declares the
+     * steps that run once the disk is in reach (repair, fixed disk, swap; a restore's disk and swap;
+     * a reboot-only chain's restarts) anew, so `pulumi up` runs them again for this VM alone.
+     */
+    retry?: number;
     /** Fully qualified stack-config key of the secret BitLocker recovery password, if any. */
     bitlockerKey?: string;
     /** Snapshot or backup to restore from (strategy `restore` only). */

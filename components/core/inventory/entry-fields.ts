@@ -5,10 +5,21 @@ import { didYouMean } from "../contract/nearest";
 import { show } from "../contract/problems";
 import type { BitLockerKeySources } from "../contract/cloud-path";
 import { STRATEGIES, Strategy } from "../contract/remedies";
+import { MAX_RETRY } from "../contract/chain-steps";
 import { RawEntry } from "./read";
 
 /** Fields every entry may carry, whatever its cloud. */
-const COMMON_FIELDS = ["cloud", "strategy", "wave", "bitlockerKey", "restoreFrom", "restoreFromOtherDisk", "hostname", "labels"] as const;
+const COMMON_FIELDS = [
+    "cloud",
+    "strategy",
+    "wave",
+    "retry",
+    "bitlockerKey",
+    "restoreFrom",
+    "restoreFromOtherDisk",
+    "hostname",
+    "labels",
+] as const;
 const CONFIG_KEY = /^([A-Za-z][A-Za-z0-9_-]{0,63}:)?[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
 /** A Windows computer name: a NetBIOS name or a DNS name. */
 export const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -180,6 +191,24 @@ export function readWave(v: Values, report: EntryReport, label: string | undefin
         return undefined;
     }
     return n;
+}
+
+/**
+ * `retry:`, an integer from 0 to MAX_RETRY: how many times the VM's recovery is retried (raised by
+ * one to retry a VM recorded `failed`); absent or 0 for the first attempt.
+ */
+export function readRetry(v: Values, report: EntryReport, label: string | undefined): number | undefined {
+    if (v.retry === undefined) return undefined;
+    const n = typeof v.retry === "string" && /^\d{1,2}$/.test(v.retry) ? Number(v.retry) : v.retry;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > MAX_RETRY) {
+        report.at(
+            "retry",
+            `${show(v.retry)} is not a retry count; expected an integer from 0 to ${MAX_RETRY} (raise it by one to retry a VM recorded failed)`,
+            label,
+        );
+        return undefined;
+    }
+    return n === 0 ? undefined : n;
 }
 
 /** `bitlockerKey:` the NAME of a secret config key of this project, fully qualified. */

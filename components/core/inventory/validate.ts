@@ -15,6 +15,7 @@ import {
     readHostname,
     readLabels,
     readRestore,
+    readRetry,
     readStrategy,
     readWave,
 } from "./entry-fields";
@@ -116,6 +117,7 @@ function validateEntry(
     const strategy = readStrategy(v, report, label);
     if (identity && report.clean()) checkBuiltPath(v, identity, strategy, ctx, report, label);
     const wave = readWave(v, report, label);
+    const retry = readRetry(v, report, label);
     let bitlockerKey = readBitlockerKey(v, ctx, report, label);
     const { restoreFrom, restoreFromOtherDisk } = readRestore(v, strategy, identity, report, label);
     const hostname = readHostname(v, report, label);
@@ -136,6 +138,7 @@ function validateEntry(
         slug,
         strategy,
         wave,
+        ...(retry ? { retry } : {}),
         bitlockerKey,
         restoreFrom,
         ...(restoreFromOtherDisk ? { restoreFromOtherDisk } : {}),

@@ -68,7 +68,7 @@ function vmFailure(evidence) {
     const said = typeof evidence.message === "string" ? evidence.message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").slice(0, 500) : "";
     const untouched = "nothing was swapped; the VM and its original disk are untouched";
     // A finished chain never runs again: a retry is a new chain.
-    const retry = "to retry it, take its entry out of the inventory and run up (its backup stays), then put it back and run up again";
+    const retry = "to retry it, raise retry: in its inventory entry by one and run up (its repair, fixed disk and swap run again, for it alone)";
     // Only outcomes that say something of the disk itself: a busy, read-only or already mounted
     // disk (5), an NTFS volume this rescue VM could not mount (3), are the rescue side's, and stop
     // the run as any error does.

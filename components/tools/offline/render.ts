@@ -170,6 +170,12 @@ function remedyLines(run: OfflineRun): string[] {
         if (restoring.length > 50) lines.push(`  … and ${restoring.length - 50} more (see --json)`);
         lines.push("");
     }
+    const retried = active.filter((v) => v.retry);
+    if (retried.length > 0)
+        lines.push(
+            `Retries (the steps after the disk is in reach run again, as new resources; the first attempt's fixed disk stays in the cloud): ${some(retried.map((v) => `${v.label} (retry ${v.retry})`))}`,
+            "",
+        );
     const rolled = plan.vms.filter((v) => v.rollback);
     if (rolled.length > 0)
         lines.push(`Rollback (original OS disk back in, nothing else declared for them): ${some(rolled.map((v) => v.label))}`, "");
@@ -198,6 +204,7 @@ export function planDocument(run: OfflineRun, source: string): Record<string, un
                 cloud: v.cloud,
                 fields: v.fields,
                 strategy: v.strategy,
+                ...(v.retry ? { retry: v.retry } : {}),
                 wave: v.wave,
                 placement: v.placement,
                 rescue: v.seat,

@@ -38,6 +38,8 @@ export interface WatchedVm {
     key?: string;
     /** The strategy its chain runs (repair, reboot, restore, …). */
     strategy?: string;
+    /** Retries its inventory entry asks for (`retry:`): its retried steps' names end in the attempt. */
+    retry?: number;
 }
 
 /** One zone's rescue VMs, as the plan places them (the rescue fleet). */
@@ -76,6 +78,7 @@ export function watchPlanOf(run: OfflineRun): WatchPlan {
             resourceName: v.slug,
             key: v.key,
             strategy: v.strategy,
+            ...(v.retry ? { retry: v.retry } : {}),
         })),
         resources: run.tree.map((r) => r.name),
         quietSeconds: defaultQuietSeconds(run.settings, run.stepWaits),

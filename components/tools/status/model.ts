@@ -330,7 +330,7 @@ export class StatusRecorder {
                     evidence: hasEvidence
                         ? "the repair's full evidence is in the stack's state"
                         : step === "repair"
-                          ? `the repair engine's output is in the update's log, under the resource ${clean(chainStepName(vm.resourceName, "repair"), 300)}`
+                          ? `the repair engine's output is in the update's log, under the resource ${clean(chainStepName(vm.resourceName, "repair", 1 + (vm.retry ?? 0)), 300)}`
                           : "no repair evidence: the update's log holds the step's error",
                     ...(hasEvidence && evidenceCmd ? { evidenceCommand: evidenceCmd } : {}),
                 });
