@@ -325,6 +325,7 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
                             content:
                                 'GRUB_DEFAULT=saved\nGRUB_CMDLINE_LINUX="crashkernel=1G-4G:192M rhgb quiet"\nGRUB_ENABLE_BLSCFG=true\n',
                         },
+                        { path: "etc/kernel/cmdline", content: `root=UUID=${ROOT_UUID} ro rhgb quiet\n` },
                         ...kernels.map((k) => ({ path: `lib/modules/${k}/modules.dep`, content: "" })),
                     ],
                 },
@@ -397,7 +398,14 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
                 bootloop_rescue_from: entryId(kernels[0]),
             });
         });
-        inspect(img, 2, (root) => assert.equal(fs.readlinkSync(path.join(root, "etc/systemd/system/falcon-sensor.service")), "/dev/null"));
+        inspect(img, 2, (root) => {
+            assert.equal(fs.readlinkSync(path.join(root, "etc/systemd/system/falcon-sensor.service")), "/dev/null");
+            // What kernel-install gives a kernel installed later.
+            assert.equal(
+                fs.readFileSync(path.join(root, "etc/kernel/cmdline"), "utf8"),
+                `root=UUID=${ROOT_UUID} ro rhgb quiet module_blacklist=falcon_lsm_serviceable,falcon_nf_netcontain,falcon_kal\n`,
+            );
+        });
         assert.equal(sha256Partition(img, 0), efiBefore, "the EFI partition (its stub grub.cfg) is never written");
         assert.equal(efiRead(img, 0, "EFI/redhat/grub.cfg"), stub);
 

@@ -110,14 +110,14 @@ def with_blacklist(cmdline: str, module: str) -> tuple[str, bool]:
 
 def grub_cfg_with_blacklist(text: str, module: str) -> tuple[str, int]:
     """grub.cfg with module_blacklist=MODULE on every `linux` line (linux, linuxefi, linux16) that
-    loads a kernel image, and how many lines changed."""
+    loads a kernel image (vmlinuz-VERSION), and how many lines changed."""
     lines = text.split("\n")
     count = 0
     for i, line in enumerate(lines):
         stripped = line.lstrip()
         words = stripped.split(None, 2)
-        if len(words) < 2 or words[0] not in LINUX_COMMANDS:
-            continue
+        if len(words) < 2 or words[0] not in LINUX_COMMANDS or kernel_of_image(words[1]) is None:
+            continue  # not a kernel's line (linux16 /boot/memtest86+.bin takes no kernel parameters)
         indent = line[: len(line) - len(stripped)]
         new, did = with_blacklist(words[2] if len(words) > 2 else "", module)
         if did:
@@ -175,7 +175,7 @@ def grub_cfg_entries(text: str) -> list[dict]:
     value that selects it: SUBMENU>ENTRY inside a submenu), kernel (the `linux` line's image) and
     whether it is a top-level entry, in menu order."""
     out: list[dict] = []
-    stack: list[tuple[str, str | None]] = []  # ("submenu"|"menuentry"|"block", id)
+    stack: list[tuple[str, str | None, str]] = []  # ("submenu"|"menuentry"|"block", id, title)
     current: dict | None = None
     for raw in text.splitlines():
         line = raw.strip()
@@ -184,18 +184,26 @@ def grub_cfg_entries(text: str) -> list[dict]:
             ident = re.search(r"\$menuentry_id_option\s+'([^']*)'", m.group(4))
             ident_value = ident.group(1) if ident else None
             if m.group(1) == "menuentry":
-                parents = [i for kind, i in stack if kind == "submenu"]
-                saved = ">".join([*(p or "" for p in parents), ident_value or ""]) if ident_value else None
-                current = {"title": m.group(3), "id": ident_value, "saved": saved, "kernel": None, "topLevel": not parents}
+                parents = [(i, t) for kind, i, t in stack if kind == "submenu"]
+                saved = ">".join([*(i or "" for i, _ in parents), ident_value or ""]) if ident_value else None
+                current = {
+                    "title": m.group(3),
+                    "id": ident_value,
+                    "saved": saved,
+                    # GRUB also takes a saved_entry of titles (what grub-set-default "TITLE>TITLE" wrote).
+                    "savedTitle": ">".join([*(t for _, t in parents), m.group(3)]),
+                    "kernel": None,
+                    "topLevel": not parents,
+                }
                 out.append(current)
-            stack.append((m.group(1), ident_value))
+            stack.append((m.group(1), ident_value, m.group(3)))
             continue
         if line.endswith("{"):
-            stack.append(("block", None))
+            stack.append(("block", None, ""))
             continue
         if line == "}" or line.startswith("}"):
             if stack:
-                kind, _ = stack.pop()
+                kind, _, _ = stack.pop()
                 if kind == "menuentry":
                     current = None
             continue

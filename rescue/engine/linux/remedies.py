@@ -227,7 +227,7 @@ def grubenv(g: Guest, folder: str) -> tuple[bytes | None, str | None]:
     path = f"{folder}/grubenv"
     kind = g.kind(path, "read grubenv")
     if kind is None:
-        return None, f"{path} is missing: GRUB keeps its saved entry there"
+        return None, f"{path} is missing: GRUB keeps its saved entry there (grub-install makes it)"
     if kind != "file":
         return None, (
             f"{path} is {'a symbolic link' if kind == 'link' else 'not a regular file'} (EL 8 on UEFI keeps it on the EFI partition): "
@@ -263,6 +263,7 @@ def plan_previous_kernel(g: Guest, rule: dict, ctx: dict) -> dict:
             {
                 "id": e["id"],
                 "saved": e["saved"],
+                "savedTitle": e["savedTitle"],
                 "version": kernel_of_image(e["kernel"]),
                 "rescue": "recovery" in (e["id"] or "") + e["title"],
             }
@@ -275,7 +276,7 @@ def plan_previous_kernel(g: Guest, rule: dict, ctx: dict) -> dict:
     usable = [e for e in entries if e["version"] and not e["rescue"] and ID_TEXT.match(e["saved"])]
     if not usable:
         return refuse(record, "no boot entry names a kernel")
-    by_saved = {e["saved"]: e for e in usable}
+    by_saved = {**{e["savedTitle"]: e for e in usable if "savedTitle" in e}, **{e["saved"]: e for e in usable}}
     # The default before any change of ours: what an earlier run moved away from, else grubenv's
     # saved entry, else the first entry GRUB shows (BLS: the newest version).
     before = env.get(FROM_KEY) or env.get("saved_entry")
@@ -379,6 +380,13 @@ def plan_blacklist(g: Guest, rule: dict, ctx: dict) -> dict:
             )
         if result[1]:
             edits.append(g.edit("replace", "/etc/default/grub", result[0].encode("utf-8", errors="surrogateescape"), stamp))
+    # EL 9 and Fedora: kernel-install takes a new kernel's options from /etc/kernel/cmdline.
+    kernel_cmdline = require_file(g, "/etc/kernel/cmdline", "read /etc/kernel/cmdline")
+    if kernel_cmdline is not None:
+        line = kernel_cmdline.decode("utf-8", errors="surrogateescape")
+        new, changed = with_blacklist(line.strip(), module)
+        if changed:
+            edits.append(g.edit("replace", "/etc/kernel/cmdline", f"{new}\n".encode("utf-8", errors="surrogateescape"), stamp))
     bls = bls_entries(g)
     for e in bls or []:
         cmdline_places += 1

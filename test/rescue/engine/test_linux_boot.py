@@ -76,6 +76,9 @@ submenu 'Advanced options for Ubuntu' $menuentry_id_option 'gnulinux-advanced-U'
 \t\tlinux\t/boot/vmlinuz-6.8.0-40-generic root=UUID=U ro quiet
 \t}
 }
+menuentry 'Memory test (memtest86+x64.bin)' $menuentry_id_option 'memtest86+' {
+\tlinux16\t/boot/memtest86+x64.bin
+}
 menuentry 'UEFI Firmware Settings' $menuentry_id_option 'uefi-firmware' {
 \tfwsetup
 }
@@ -87,8 +90,11 @@ def test_grub_cfg_entries_carry_the_saved_entry_value_that_selects_them():
     assert [(e["saved"], kernel_of_image(e["kernel"]), e["topLevel"]) for e in entries] == [
         ("gnulinux-simple-U", "6.8.0-45-generic", True),
         ("gnulinux-advanced-U>gnulinux-6.8.0-40-generic-advanced-U", "6.8.0-40-generic", False),
+        ("memtest86+", None, True),
         ("uefi-firmware", None, True),
     ]
+    # GRUB takes a saved_entry of titles too (grub-set-default "Advanced options for Ubuntu>Ubuntu, with Linux …").
+    assert entries[1]["savedTitle"] == "Advanced options for Ubuntu>Ubuntu, with Linux 6.8.0-40-generic"
 
 
 def test_grub_cfg_default_from_saved_entry_and_linux_lines_blacklisted():
@@ -97,7 +103,8 @@ def test_grub_cfg_default_from_saved_entry_and_linux_lines_blacklisted():
     assert '   set default="${next_entry}"' in new and '   set default="${saved_entry}"' in new and 'set default="0"' not in new
     assert grub_cfg_default_saved(new) == (new, False)
     listed, count = grub_cfg_with_blacklist(GRUB_CFG, "falcon_kal")
-    assert count == 2
+    assert count == 2  # the memtest line loads no kernel: left alone
+    assert "\tlinux16\t/boot/memtest86+x64.bin\n" in listed
     assert "\t\tlinux\t/boot/vmlinuz-6.8.0-40-generic root=UUID=U ro quiet module_blacklist=falcon_kal" in listed
     assert grub_cfg_with_blacklist(listed, "falcon_kal") == (listed, 0)
 
