@@ -4,7 +4,7 @@ import { nearestName } from "./contract/nearest";
 import { Problem, InputError, show } from "./contract/problems";
 import { importedKeyConfig } from "./inventory/entry-fields";
 import { FailureBudget, WaveSettings } from "./contract/plan";
-import { ConfigSource, NAMESPACE, RULE_SETS, RuleSet, Settings } from "./contract/settings";
+import { ConfigSource, LINUX_RULE_SETS, LinuxRuleSet, NAMESPACE, RULE_SETS, RuleSet, Settings } from "./contract/settings";
 
 /**
  * VM chains one runner carries at once by default: 500 per core, at most 2,000. A chain in flight
@@ -46,6 +46,7 @@ export const CONFIG_KEYS: Record<string, string> = {
         "VM chains between their first change and their verified boot at once, the rest waiting their turn in wave order (default 500 per core of the runner, at most 2000; `npm run plan` prints it with the `--parallel` to use)",
     tags: 'map of tags (labels on gcp) for everything the stack creates, e.g. {CostCenter: "4711", Owner: platform}; each cloud checks them against its rules, and awsTags, azureTags or gcpLabels replace them on one cloud',
     ruleSet: `the repair engine's built-in rule set: ${RULE_SETS.join(" or ")} (default ${RULE_SETS[0]}; the second also moves the registry's TxR files into the quarantine on Windows Server 2016 and later)`,
+    linuxRuleSet: `the repair engine's built-in rule set for VMs whose inventory entry says os: linux: ${LINUX_RULE_SETS.join(" or ")} (default ${LINUX_RULE_SETS[0]}: masks the Falcon sensor's service and blacklists its kernel modules)`,
 };
 
 const cloudKeys = new Map<string, Readonly<Record<string, string>>>();
@@ -242,6 +243,18 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         else bad("ruleSet", `${show(ruleSetText)} is not a built-in rule set; expected ${RULE_SETS.join(" or ")}`);
     }
 
+    let linuxRuleSet: LinuxRuleSet = LINUX_RULE_SETS[0];
+    const linuxRuleSetText = get("linuxRuleSet");
+    if (linuxRuleSetText !== undefined) {
+        const found = LINUX_RULE_SETS.find((r) => r === linuxRuleSetText.trim());
+        if (found) linuxRuleSet = found;
+        else
+            bad(
+                "linuxRuleSet",
+                `${show(linuxRuleSetText)} is not a built-in rule set for Linux guests; expected ${LINUX_RULE_SETS.join(" or ")}`,
+            );
+    }
+
     if (problems.length > 0) throw new InputError(problems);
     return {
         inventory: inventory!,
@@ -260,6 +273,7 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         maxInFlight,
         maxInFlightFrom: inFlightText === undefined ? "runner" : "config",
         ruleSet,
+        linuxRuleSet,
     };
 }
 

@@ -60,6 +60,48 @@ describe("inventory validation", () => {
         );
     });
 
+    it("reads os: linux per entry or from defaults, carrying it only for Linux (Windows when absent)", () => {
+        const vms = validate(`defaults:\n  os: linux\nvms:\n${AWS}${AZURE}    os: windows\n${GCP}`);
+        assert.deepEqual(
+            vms.map((v) => v.os),
+            ["linux", undefined, "linux"],
+        );
+        assert.ok(!("os" in vms[1]), "a Windows entry carries no os field");
+        assert.equal(validate(`vms:\n${AWS}`)[0].os, undefined);
+    });
+
+    it("refuses a BitLocker key on a Linux entry, the stack-config key and the cloud's secret field alike", () => {
+        const found = problems(`vms:\n${AZURE}    os: linux\n    bitlockerKey: app01-bitlocker\n`);
+        assert.deepEqual(
+            found.map((p) => p.field),
+            ["bitlockerKey"],
+        );
+        assert.match(found[0].message, /BitLocker key, and this entry is os: linux/);
+        const secretField: ValidationContext = {
+            ...allBuilt,
+            built: new Map([
+                ["gcp", { strategies: ["repair"] as Strategy[], bitlocker: { stackConfig: "no", secretField: "bitlockerSecret" } }],
+            ]),
+        };
+        const gcp = problems(`vms:\n${GCP}    os: linux\n    bitlockerSecret: projects/my-project/secrets/web-keys\n`, secretField);
+        assert.deepEqual(
+            gcp.map((p) => [p.field, p.vm]),
+            [["bitlockerSecret", "gcp my-project/us-central1-a/web-1"]],
+        );
+        // The same key on a Windows entry is fine.
+        assert.equal(validate(`vms:\n${AZURE}    bitlockerKey: app01-bitlocker\n`)[0].bitlockerKey, "bootloop-rescue:app01-bitlocker");
+    });
+
+    it("never applies keys imported by name to a Linux entry", () => {
+        const imported: ValidationContext = {
+            ...allBuilt,
+            configKind: (key) => (key.startsWith("bootloop-rescue:bitlocker-") ? "secret" : "missing"),
+        };
+        const [windows, linux] = validate(`vms:\n${AZURE}${AWS}    os: linux\n`, imported);
+        assert.match(windows.bitlockerKey ?? "", /^bootloop-rescue:bitlocker-/);
+        assert.equal(linux.bitlockerKey, undefined);
+    });
+
     it("accepts CSV entries, Azure zones written as numbers and a secret bitlockerKey", () => {
         const csv = parseCsvInventory(
             "x.csv",
@@ -214,6 +256,25 @@ describe("inventory validation", () => {
             yaml: `defaults:\n  retry: 1\nvms:\n${AWS}`,
             field: "defaults.retry",
             message: /cannot be set in defaults/,
+        },
+        {
+            name: "unknown os",
+            yaml: `vms:\n${AWS}    os: linx\n`,
+            field: "os",
+            message: /"linx" is not a guest OS \(did you mean linux\?\); expected one of windows, linux/,
+        },
+        {
+            name: "os not a word",
+            yaml: `vms:\n${AWS}    os: [linux]\n`,
+            field: "os",
+            message: /is not a guest OS; expected one of windows, linux/,
+        },
+        { name: "os misspelt", yaml: `vms:\n${AWS}    oss: linux\n`, field: "oss", message: /unknown field \(did you mean os\?\)/ },
+        {
+            name: "unknown os in defaults",
+            yaml: `defaults:\n  os: Linux2\nvms:\n${AWS}`,
+            field: "os",
+            message: /"Linux2" is not a guest OS \(did you mean linux\?\)/,
         },
         { name: "labels not a map", yaml: `vms:\n${AWS}    labels: [a, b]\n`, field: "labels", message: /must be a map/ },
         {

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { paths } from "../../components/registry/clouds";
 import { didYouMean } from "../../components/core/contract/nearest";
 import { CONFIG_KEYS, defaultMaxInFlight, isKnownConfigKey, knownConfigKeys, readSettings } from "../../components/core/settings";
-import { ConfigSource, RULE_SETS } from "../../components/core/contract/settings";
+import { ConfigSource, LINUX_RULE_SETS, RULE_SETS, ruleSetFor } from "../../components/core/contract/settings";
 import { runProjectScript, tempDir } from "../helpers/lab-run";
 
 const clouds = new Map([
@@ -52,6 +52,7 @@ describe("stack settings", () => {
             maxInFlight: defaultMaxInFlight(),
             maxInFlightFrom: "runner",
             ruleSet: "crowdstrike-291",
+            linuxRuleSet: "falcon-linux-2024",
         });
     });
 
@@ -65,7 +66,21 @@ describe("stack settings", () => {
             'bootloop-rescue:ruleSet: "my-own" is not a built-in rule set; expected crowdstrike-291 or crowdstrike-291-txr',
         ]);
         const help = spawnSync("python3", [path.join(__dirname, "../../rescue/repair-disk"), "--help"], { encoding: "utf8" }).stdout;
-        assert.match(help.replace(/\s+/g, " "), new RegExp(`--rule-set \\{${[...RULE_SETS].sort().join(",")}\\}`));
+        assert.match(help.replace(/\s+/g, " "), new RegExp(`--rule-set \\{${[...RULE_SETS, ...LINUX_RULE_SETS].sort().join(",")}\\}`));
+    });
+
+    it("linuxRuleSet: the engine's rule set for Linux guests (falcon-linux-2024 by default), never a Windows one", () => {
+        assert.equal(readSettings(source({ inventory: "x.yaml" }), "P", clouds).linuxRuleSet, "falcon-linux-2024");
+        assert.equal(
+            readSettings(source({ inventory: "x.yaml", linuxRuleSet: " falcon-linux-2024 " }), "P", clouds).linuxRuleSet,
+            "falcon-linux-2024",
+        );
+        assert.deepEqual(fails({ inventory: "x.yaml", linuxRuleSet: "crowdstrike-291" }), [
+            'bootloop-rescue:linuxRuleSet: "crowdstrike-291" is not a built-in rule set for Linux guests; expected falcon-linux-2024',
+        ]);
+        const settings = readSettings(source({ inventory: "x.yaml", ruleSet: "crowdstrike-291-txr" }), "P", clouds);
+        assert.equal(ruleSetFor(settings, {}), "crowdstrike-291-txr");
+        assert.equal(ruleSetFor(settings, { os: "linux" }), "falcon-linux-2024");
     });
 
     it("maxInFlight: 500 chains per core of the runner by default, at most 2000; a configured count wins", () => {

@@ -46,8 +46,10 @@ export interface Settings extends WaveSettings {
     maxInFlight: number;
     /** Whether `maxInFlight` came from the stack config or is this runner's default. */
     maxInFlightFrom: "config" | "runner";
-    /** The repair engine's built-in rule set every repair of the stack runs. */
+    /** The repair engine's built-in rule set every repair of a Windows VM's disk runs (`ruleSet`). */
     ruleSet: RuleSet;
+    /** The repair engine's built-in rule set every repair of a Linux VM's disk runs (`linuxRuleSet`). */
+    linuxRuleSet: LinuxRuleSet;
 }
 
 /**
@@ -58,3 +60,16 @@ export interface Settings extends WaveSettings {
 export const RULE_SETS = ["crowdstrike-291", "crowdstrike-291-txr"] as const;
 
 export type RuleSet = (typeof RULE_SETS)[number];
+
+/**
+ * The repair engine's built-in rule sets for Linux guests (`repair-disk --rule-set`): the 2024
+ * Falcon sensor case (its service masked, its kernel modules blacklisted).
+ */
+export const LINUX_RULE_SETS = ["falcon-linux-2024"] as const;
+
+export type LinuxRuleSet = (typeof LINUX_RULE_SETS)[number];
+
+/** The rule set a VM's repair runs: the stack's `linuxRuleSet` for a Linux guest, else its `ruleSet`. */
+export function ruleSetFor(settings: Pick<Settings, "ruleSet" | "linuxRuleSet">, vm: { os?: "linux" }): RuleSet | LinuxRuleSet {
+    return vm.os === "linux" ? settings.linuxRuleSet : settings.ruleSet;
+}

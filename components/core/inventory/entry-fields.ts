@@ -6,11 +6,13 @@ import { show } from "../contract/problems";
 import type { BitLockerKeySources } from "../contract/cloud-path";
 import { STRATEGIES, Strategy } from "../contract/remedies";
 import { MAX_RETRY } from "../contract/chain-steps";
+import { GUEST_OSES, GuestOs } from "../contract/vm";
 import { RawEntry } from "./read";
 
 /** Fields every entry may carry, whatever its cloud. */
 const COMMON_FIELDS = [
     "cloud",
+    "os",
     "strategy",
     "wave",
     "retry",
@@ -153,6 +155,40 @@ export function readStrategy(v: Values, report: EntryReport, label: string | und
         return "repair";
     }
     return v.strategy as Strategy;
+}
+
+/** `os:` the guest OS, `windows` when absent; an unknown value names the nearest known one. */
+export function readOs(v: Values, report: EntryReport, label: string | undefined): GuestOs {
+    if (v.os === undefined) return "windows";
+    if (typeof v.os !== "string" || !(GUEST_OSES as readonly string[]).includes(v.os)) {
+        const near = typeof v.os === "string" ? didYouMean(v.os, GUEST_OSES) : "";
+        report.at("os", `${show(v.os)} is not a guest OS${near}; expected one of ${GUEST_OSES.join(", ")}`, label);
+        return "windows";
+    }
+    return v.os as GuestOs;
+}
+
+/**
+ * A Linux entry names no BitLocker key (`bitlockerKey`, or the cloud's secret-store field): the
+ * engine unlocks BitLocker only, so a key there says the entry is not what it claims to be.
+ */
+export function checkLinuxKeys(
+    v: Values,
+    os: GuestOs,
+    identity: CloudIdentity | undefined,
+    ctx: ValidationContext,
+    report: EntryReport,
+    label: string | undefined,
+): void {
+    if (os !== "linux") return;
+    const secretField = identity ? ctx.built.get(identity.cloud)?.bitlocker.secretField : undefined;
+    for (const field of ["bitlockerKey", ...(secretField ? [secretField] : [])])
+        if (v[field] !== undefined)
+            report.at(
+                field,
+                `is a BitLocker key, and this entry is os: linux (BitLocker is Windows only); remove ${field}, or the os: line if the VM runs Windows`,
+                label,
+            );
 }
 
 /** Whether this version builds the entry's cloud path, with its strategy and its kind of BitLocker key. */

@@ -8,12 +8,14 @@ import {
     ValidationContext,
     applyImportedKeys,
     checkBuiltPath,
+    checkLinuxKeys,
     checkUnknownFields,
     isPlainMap,
     readBitlockerKey,
     readCloudFields,
     readHostname,
     readLabels,
+    readOs,
     readRestore,
     readRetry,
     readStrategy,
@@ -21,7 +23,7 @@ import {
 } from "./entry-fields";
 
 /** Fields `defaults:` may set (besides any cloud's own fields, applied to entries of that cloud). */
-const DEFAULTABLE_FIELDS = ["cloud", "strategy", "wave", "labels"];
+const DEFAULTABLE_FIELDS = ["cloud", "os", "strategy", "wave", "labels"];
 
 /**
  * Validates a whole inventory and returns its entries, or throws one {@link InputError} listing
@@ -114,10 +116,12 @@ function validateEntry(
     const v = raw.values;
     const { identity, fields, label } = readCloudFields(v, byCloud, report);
     checkUnknownFields(v, identity, byCloud, report, label);
+    const os = readOs(v, report, label);
     const strategy = readStrategy(v, report, label);
     if (identity && report.clean()) checkBuiltPath(v, identity, strategy, ctx, report, label);
     const wave = readWave(v, report, label);
     const retry = readRetry(v, report, label);
+    checkLinuxKeys(v, os, identity, ctx, report, label);
     let bitlockerKey = readBitlockerKey(v, ctx, report, label);
     const { restoreFrom, restoreFromOtherDisk } = readRestore(v, strategy, identity, report, label);
     const hostname = readHostname(v, report, label);
@@ -126,7 +130,8 @@ function validateEntry(
     if (!report.clean() || !identity || !label) return undefined;
     const key = identity.key(fields);
     const slug = vmSlug(identity.cloud, key, identity.shortName(fields));
-    bitlockerKey = applyImportedKeys(identity, slug, fields, bitlockerKey, ctx, report, label);
+    // Keys imported by name are BitLocker keys: never a Linux VM's.
+    if (os !== "linux") bitlockerKey = applyImportedKeys(identity, slug, fields, bitlockerKey, ctx, report, label);
     if (!report.clean()) return undefined;
     return {
         index: raw.index,
@@ -136,6 +141,7 @@ function validateEntry(
         key,
         label,
         slug,
+        ...(os === "linux" ? { os } : {}),
         strategy,
         wave,
         ...(retry ? { retry } : {}),
