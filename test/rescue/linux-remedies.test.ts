@@ -444,6 +444,9 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
             { path: "etc/modprobe.d", link: outside },
             { path: "boot/loader/entries", link: outside },
             { path: "boot/grub/grub.cfg", content: "" },
+            { path: "bootloop-rescue", link: outside },
+            { path: "opt/CrowdStrike/falcon-sensor-1", content: BAD },
+            { path: "opt/CrowdStrike/falcon-sensor-2", link: path.join(outside, "elsewhere") },
         ]);
         const before = sha256File(links.image);
         for (const [rule, message] of [
@@ -457,6 +460,18 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
         }
         assert.deepEqual(fs.readdirSync(outside), [], "nothing was made outside the volume");
         assert.equal(sha256File(links.image), before, "nothing on the disk changed");
+        // A file rule: the quarantine is never made through the guest's link (the link among the matches is never followed).
+        const quarantine = runEngine(["--disk", links.image, "--rules", rules("hostile-file", [FILE_RULE])], {}, links.image);
+        assert.equal(quarantine.code, 5, quarantine.stderr);
+        assert.match(
+            quarantine.evidence.message,
+            /^bootloop-rescue on the volume is a symbolic link; refusing to create the quarantine through it/,
+        );
+        assert.deepEqual(fs.readdirSync(outside), [], "nothing was made outside the volume");
+        inspect(links, 0, (root) => {
+            assert.equal(fs.readFileSync(path.join(root, "opt/CrowdStrike/falcon-sensor-1"), "utf8"), BAD, "nothing was moved");
+            assert.equal(fs.readlinkSync(path.join(root, "opt/CrowdStrike/falcon-sensor-2")), path.join(outside, "elsewhere"));
+        });
 
         fs.writeFileSync(path.join(outside, "evil.conf"), "options init=/bin/sh\n");
         const fifo = base([
