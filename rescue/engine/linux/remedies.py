@@ -45,9 +45,9 @@ MAX_BLS_ENTRIES = 128
 MAX_INITRAMFS_READ = 8  # the newest kernels' initramfs images read by blacklist-module
 FROM_KEY = "bootloop_rescue_from"  # grubenv: the entry that was the default before boot-previous-kernel
 INITRAMFS_NOT_REBUILT = (
-    "the module is inside the initramfs named in `initramfs`; this engine does not rebuild an initramfs (that needs the "
-    "guest's own dracut or update-initramfs run in a chroot): module_blacklist= on the kernel command line keeps the kernel "
-    "from loading it from there too"
+    "the module is inside the initramfs named in `initramfs`, which this engine does not rebuild: that runs the guest's own "
+    "dracut or update-initramfs as root in a chroot on the rescue VM, which a hostile disk could use to take the rescue VM; "
+    "module_blacklist= on the kernel command line keeps the kernel from loading the module from the initramfs too"
 )
 
 
