@@ -94,24 +94,31 @@ class Guest:
             os.close(dfd)
 
     def edit(self, how: str, guest_path: str, data: bytes | str, stamp: str = "") -> dict:
-        """One edit, its backup named after the run (and, for a file an earlier rule edits too, the
-        how-manieth edit of it this is: each rule's undo puts back what was there before it)."""
         on, _, parts = self.at(guest_path)
-        n = self.edits_of.get(guest_path, 0) + 1
-        self.edits_of[guest_path] = n
-        self.pending[guest_path] = ("link" if how == "symlink" else "file", data)
-        return edit(how, on, parts, guest_path, data, stamp if n == 1 else f"{stamp}-{n}")
+        return edit(how, on, parts, guest_path, data, stamp)
+
+    def commit(self, edits: list[dict], stamp: str) -> None:
+        """A rule's planned edits, seen by the rules planned after it. A file an earlier rule edits
+        too gets its backup named after how many edits of it this run makes (…-<stamp>-2): each
+        rule's undo puts back what was there before it."""
+        for e in edits:
+            n = self.edits_of.get(e["path"], 0) + 1
+            self.edits_of[e["path"]] = n
+            if "backup" in e and n > 1:
+                e["backup"] = f"{e['parts'][-1]}.bootloop-rescue-{stamp}-{n}"
+            self.pending[e["path"]] = ("link" if e["how"] == "symlink" else "file", e["data"])
 
 
 def record_for(rule: dict, path: str) -> dict[str, Any]:
     return {"rule": rule["id"], "action": rule["action"], "path": path, "_edits": []}
 
 
-def settle(record: dict) -> dict:
-    """A record's status from its edits, unless it was refused; the files it changes and the
-    command that undoes them."""
+def settle(g: Guest, record: dict, stamp: str) -> dict:
+    """A record's status from its edits (committed to the pass, so later rules see them), unless it
+    was refused; the files it changes and the command that undoes them."""
     if record.get("status") != "refused":
         record["status"] = "change" if record["_edits"] else "already"
+        g.commit(record["_edits"], stamp)
     if record["_edits"]:
         record.setdefault("undo", " && ".join(undo_of(e) for e in reversed(record["_edits"])))
         record["files"] = [file_evidence(e) for e in record["_edits"]]
@@ -141,7 +148,7 @@ def require_file(g: Guest, path: str, shown: str) -> bytes | None:
 # mask-service, fstab-nofail
 
 
-def plan_mask(g: Guest, rule: dict, _ctx: dict) -> dict:
+def plan_mask(g: Guest, rule: dict, ctx: dict) -> dict:
     unit = f"{rule['service']}.service"
     record = record_for(rule, f"/etc/systemd/system/{unit}")
     try:
@@ -157,7 +164,7 @@ def plan_mask(g: Guest, rule: dict, _ctx: dict) -> dict:
     finally:
         os.close(fd)
     record["undo"] = f"rm /etc/systemd/system/{unit}"
-    return settle(record)
+    return settle(g, record, ctx["stamp"])
 
 
 def plan_nofail(g: Guest, rule: dict, ctx: dict) -> dict:
@@ -168,11 +175,11 @@ def plan_nofail(g: Guest, rule: dict, ctx: dict) -> dict:
     new, changed = fstab_nofail(text.decode("utf-8", errors="surrogateescape"), ctx["on_disk"])
     record["entries"] = changed
     if changed:
-        e = g.edit("replace", "/etc/fstab", new.encode("utf-8", errors="surrogateescape"), ctx["stamp"])
-        record["_edits"].append(e)
-        record["backup"] = f"/etc/{e['backup']}"
-        record["undo"] = f"mv {record['backup']} /etc/fstab"
-    return settle(record)
+        record["_edits"].append(g.edit("replace", "/etc/fstab", new.encode("utf-8", errors="surrogateescape"), ctx["stamp"]))
+    settle(g, record, ctx["stamp"])
+    if changed:
+        record["backup"] = f"/etc/{record['_edits'][0]['backup']}"
+    return record
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +346,7 @@ def plan_previous_kernel(g: Guest, rule: dict, ctx: dict) -> dict:
     elif bls is None:
         return refuse(record, f"no {folder}/grub.cfg")
     record["_edits"] = edits
-    return settle(record)
+    return settle(g, record, ctx["stamp"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,7 +416,7 @@ def plan_blacklist(g: Guest, rule: dict, ctx: dict) -> dict:
         if any(i.get("contains") for i in record["initramfs"]):
             record["initramfsNotRebuilt"] = INITRAMFS_NOT_REBUILT
     record["_edits"] = edits
-    return settle(record)
+    return settle(g, record, ctx["stamp"])
 
 
 def initramfs_report(g: Guest, ctx: dict, module: str) -> list[dict]:
