@@ -6,10 +6,10 @@ import { PassThrough } from "stream";
 import { IncidentStatus, PAGE_EVERY_MS } from "../../components/tools/incident/status";
 import { CHAIN_STEPS } from "../../components/core/contract/chain-steps";
 import { StepClock, durationText } from "../../components/tools/incident/estimate";
-import { LiveOutput, LiveProgress, STEP_PHASE } from "../../components/tools/incident/live";
+import { LiveOutput, LiveProgress } from "../../components/tools/incident/live";
 import { nextStepFor as nextStepAfter } from "../../components/tools/status/next-step";
 import { terminalOutput } from "../../components/tools/incident/terminal";
-import { FleetProgress, PHASES, WatchPlan } from "../../components/tools/progress/progress";
+import { FleetProgress, PHASES, STEP_PHASE, WatchPlan } from "../../components/tools/progress/progress";
 import { updateEvents } from "../helpers/engine-events";
 
 // The incident's live progress: the view on a terminal (one block redrawn) and in a log (one line
@@ -183,7 +183,7 @@ describe("incident: live progress", () => {
         assert.ok(written.lastIndexOf("second\nblock") > written.indexOf("FAILED x: why"));
     });
 
-    it("puts each chain step in the phase the watch's FleetProgress counts it in", () => {
+    it("counts each chain step in the phase its table gives (the live view words its lines by the same table)", () => {
         for (const step of CHAIN_STEPS) {
             const plan: WatchPlan = {
                 vms: [{ label: "aws r/i-1", cloud: "aws", wave: 0, resourceName: "vm-1" }],

@@ -3,11 +3,11 @@
 // failed, the time since the update started and an estimate of the time left. On a terminal the
 // view is redrawn in place (log-update); elsewhere (CI logs) each change is one line. A failure is
 // printed at once, with its reason and the next step, on both.
-import { ChainStep, chainStepOf } from "../../core/contract/chain-steps";
+import { chainStepOf } from "../../core/contract/chain-steps";
 import { terminalText } from "../display-text";
 import { EngineEventFields } from "../progress/input-check";
-import { Change, Counts, FleetProgress, PHASES, Phase, WatchPlan } from "../progress/progress";
-import { countsText, waveDoneText } from "../progress/render";
+import { Change, Counts, FleetProgress, PHASES, Phase, STEP_PHASE, WatchPlan } from "../progress/progress";
+import { countCells, countsText, failureLines, tableLines, waveDoneText } from "../progress/render";
 import { StepClock, durationText } from "./estimate";
 
 /** Where the live view goes: a block redrawn in place, and lines that stay. */
@@ -21,19 +21,6 @@ export interface LiveOutput {
     /** Leaves the last block on the screen; later output goes below it. */
     done(): void;
 }
-
-/** The phase a chain step puts its VM in (progress.ts counts the same; a test holds the two equal). */
-export const STEP_PHASE: Record<ChainStep, Exclude<Phase, "waiting" | "verified" | "failed">> = {
-    reboot: "repairing",
-    backup: "backup",
-    scratch: "repairing",
-    attach: "repairing",
-    repair: "repairing",
-    fixed: "swapping",
-    restored: "swapping",
-    swap: "swapping",
-    rollback: "swapping",
-};
 
 /** How a phase reads in a line and as a column. */
 const PHASE_WORDS: Record<Phase, string> = {
@@ -202,36 +189,24 @@ export class LiveProgress {
         while (hidden > 0 && !done.has(rows[hidden - 1].wave)) hidden--;
         while (hidden > 0 && hidden < rows.length && rows[hidden].wave === rows[hidden - 1].wave) hidden--;
         const folded = rows.slice(0, hidden);
-        const shown = rows.slice(hidden).map((r) => [String(r.wave), r.cloud, ...PHASES.map((p) => String(r.counts[p]))]);
-        const widths = head.map((h, i) => Math.max(h.length, ...shown.map((r) => r[i].length)));
-        const line = (cells: string[]) =>
-            cells
-                .map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-                .join("  ")
-                .trimEnd();
         const sum = (list: { counts: Counts }[]) => {
             const c = Object.fromEntries(PHASES.map((p) => [p, 0])) as Counts;
             for (const r of list) for (const p of PHASES) c[p] += r.counts[p];
             return c;
         };
-        const failures = this.progress.failures();
-        const others = this.progress.otherFailures();
+        const [headLine, ...shownLines] = tableLines(head, rows.slice(hidden).map(countCells));
         return terminalText(
             [
                 this.progress.ended
                     ? `bootloop-rescue ${this.options.stack}: update ended after ${durationText((this.now() - this.startedAt) / 1000)}`
                     : `bootloop-rescue ${this.options.stack}: update running for ${durationText((this.now() - this.startedAt) / 1000)}, ${this.left()}`,
                 countsText(this.progress.total()),
-                line(head),
+                headLine,
                 ...(folded.length > 0
                     ? [`waves ${folded[0].wave}-${folded[folded.length - 1].wave} done: ${countsText(sum(folded))}`]
                     : []),
-                ...shown.map(line),
-                ...failures.map(
-                    (f) =>
-                        `  FAILED ${f.vm.label} (wave ${f.vm.wave}${f.step ? `, step ${f.step}` : ""}): ${f.reason ?? "the reason is in the update's log"}`,
-                ),
-                ...others.map((o) => `  FAILED ${o.resource}: ${o.reason ?? "the reason is in the update's log"}`),
+                ...shownLines,
+                ...failureLines(this.progress),
             ].join("\n"),
             { multiline: true },
         );

@@ -13,8 +13,8 @@ import { defaultQuietSeconds } from "./quiet";
 export const PHASES = ["waiting", "backup", "repairing", "swapping", "verified", "failed"] as const;
 export type Phase = (typeof PHASES)[number];
 
-/** Which phase each step of the chain belongs to. */
-const STEP_PHASE: Record<ChainStep, Exclude<Phase, "waiting" | "verified" | "failed">> = {
+/** Which phase each step of the chain belongs to (the watch counts VMs, and the incident's live view words its lines, by it). */
+export const STEP_PHASE: Record<ChainStep, Exclude<Phase, "waiting" | "verified" | "failed">> = {
     reboot: "repairing",
     backup: "backup",
     scratch: "repairing",

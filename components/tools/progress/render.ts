@@ -15,27 +15,41 @@ export function countsText(c: Counts): string {
     return `${all} VM${all === 1 ? "" : "s"}: ${c.verified} verified, ${c.failed} failed, ${inFlight(c)} in flight${flight.length ? ` (${flight.join(", ")})` : ""}, ${c.waiting} waiting`;
 }
 
-/** The table the log shows: one row per wave and cloud, then the failures with their reasons. */
-export function progressTable(progress: FleetProgress, stack: string): string {
-    const head = ["wave", "cloud", ...PHASES];
-    const rows = progress.counts().map((r) => [String(r.wave), r.cloud, ...PHASES.map((p) => String(r.counts[p]))]);
+/** A table's lines, its head first: the wave and cloud columns left-aligned, the counts right-aligned. */
+export function tableLines(head: readonly string[], rows: readonly string[][]): string[] {
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) =>
+    const line = (cells: readonly string[]) =>
         cells
             .map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
             .join("  ")
             .trimEnd();
-    const failures = progress.failures();
-    const others = progress.otherFailures();
+    return [head, ...rows].map(line);
+}
+
+/** A wave and cloud's row of counts, one cell per phase. */
+export function countCells(r: { wave: number; cloud: string; counts: Counts }): string[] {
+    return [String(r.wave), r.cloud, ...PHASES.map((p) => String(r.counts[p]))];
+}
+
+/** The lines under the table: each failed VM with its wave, step and reason, then the failures of no VM. */
+export function failureLines(progress: FleetProgress): string[] {
+    return [
+        ...progress
+            .failures()
+            .map(
+                (f) =>
+                    `  FAILED ${f.vm.label} (wave ${f.vm.wave}${f.step ? `, step ${f.step}` : ""}): ${f.reason ?? "the reason is in the update's log"}`,
+            ),
+        ...progress.otherFailures().map((o) => `  FAILED ${o.resource}: ${o.reason ?? "the reason is in the update's log"}`),
+    ];
+}
+
+/** The table the log shows: one row per wave and cloud, then the failures with their reasons. */
+export function progressTable(progress: FleetProgress, stack: string): string {
     return [
         `bootloop-rescue ${stack}: ${countsText(progress.total())}`,
-        line(head),
-        ...rows.map(line),
-        ...failures.map(
-            (f) =>
-                `  FAILED ${f.vm.label} (wave ${f.vm.wave}${f.step ? `, step ${f.step}` : ""}): ${f.reason ?? "the reason is in the update's log"}`,
-        ),
-        ...others.map((o) => `  FAILED ${o.resource}: ${o.reason ?? "the reason is in the update's log"}`),
+        ...tableLines(["wave", "cloud", ...PHASES], progress.counts().map(countCells)),
+        ...failureLines(progress),
     ].join("\n");
 }
 
