@@ -1,6 +1,9 @@
-// The fleet benchmark: the real step scripts (and the watcher they start) for N VMs at once
+// The fleet benchmark: the real repair and swap step scripts (2 of a chain's 6 steps; the others are
+// the providers' work) and the watcher they start, for N VMs, at most maxInFlight chains at once,
 // against the fake cloud (fake-cloud.ts) through the stand-in CLIs in bin/, in compressed time,
-// with throttling injected and VMs that never boot. It measures what a runner pays per VM.
+// with throttling injected and VMs that never boot. Its CPU per VM is an estimate (CLI calls × a
+// fixed price per call, plus what the scripts and watcher measured); what a real `pulumi up` costs
+// is measured in the sandbox (scripts/sandbox/measure.sh, docs/sandbox.md#measured).
 //
 //   npm run bench -- --fleet N [--cloud aws|azure|gcp|mixed] [--json] [--time-scale X]
 //                    [--throttle SHARE] [--max-in-flight N]
@@ -364,8 +367,9 @@ export const BOUNDS = { cliCallsPerVm: 12, peakCliProcesses: 64, peakRunnerMb: 3
 /** The readable report. */
 export function renderFleet(r: FleetResult): string {
     const lines = [
-        `fleet: ${r.vms} VMs at once (maxInFlight ${r.maxInFlight}), time ×${r.timeScale}, ${(r.throttledShare * 100).toFixed(1)} % of calls throttled; ${r.wallSeconds} s`,
-        "  cloud     VMs  recovered  CLI calls/VM  est. CPU s/VM  throttled",
+        `fleet: ${r.vms} VMs, at most ${r.maxInFlight} chains at once (maxInFlight), time ×${r.timeScale}, ${(r.throttledShare * 100).toFixed(1)} % of calls throttled; ${r.wallSeconds} s`,
+        "  each VM's repair and swap scripts only: 2 of its 6 steps (backup, scratch disk, attach and fixed disk are the providers' work, not run here)",
+        "  cloud     VMs  recovered  CLI calls/VM  est. CPU s/VM  throttled  (est. CPU: calls × a fixed price per call, not measured)",
     ];
     for (const [c, x] of Object.entries(r.clouds)) {
         const ok = x.cliCallsPerVm <= BOUNDS.cliCallsPerVm && x.cpuSecondsPerVm <= BOUNDS.cpuSecondsPerVm;
@@ -377,7 +381,7 @@ export function renderFleet(r: FleetResult): string {
         `  peak CLI processes at once: ${r.peakCliProcesses} (≤ ${BOUNDS.peakCliProcesses} ${r.peakCliProcesses <= BOUNDS.peakCliProcesses ? "ok" : "MISSED"})`,
     );
     lines.push(
-        `  peak runner memory (PSS of scripts, watcher, helpers): ${r.peakRunnerMb} MB (≤ ${BOUNDS.peakRunnerMb} ${r.peakRunnerMb <= BOUNDS.peakRunnerMb ? "ok" : "MISSED"})`,
+        `  peak runner memory (PSS of scripts, watcher, helpers; not the engine, program, providers or real CLIs): ${r.peakRunnerMb} MB (≤ ${BOUNDS.peakRunnerMb} ${r.peakRunnerMb <= BOUNDS.peakRunnerMb ? "ok" : "MISSED"})`,
     );
     lines.push(`  runner CPU outside the CLIs: ${r.runnerOverheadCpuSecondsPerVm} s/VM (in the estimate; includes the stand-ins' own)`);
     lines.push(`  chains failed: ${r.failedChains.length}`);
