@@ -6,8 +6,9 @@
 //   npm run bench -- 100 1000      chosen sizes
 //   npm run bench -- --mixed 1000  every strategy in turn (repair, reboot, reboot-then-repair, restore)
 //   npm run bench -- --fleet 1000 [--cloud aws|azure|gcp|mixed] [--json]
-//                                  the real step scripts and the watcher for N VMs at once against
-//                                  the fake cloud (bench/fleet): CLI calls, processes, memory, CPU
+//                                  each VM's repair and swap scripts and the watcher for N VMs (at
+//                                  most maxInFlight at once) against the fake cloud (bench/fleet):
+//                                  CLI calls, processes, memory; CPU estimated (calls × a price)
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
