@@ -77,7 +77,7 @@ class Guest:
             kind, data = self.pending[guest_path]
             return data if kind == "file" and isinstance(data, bytes) else None
         _, fd, parts = self.at(guest_path)
-        return read_file(fd, parts, limit)
+        return whole(read_file(fd, parts, limit + 1), guest_path, limit)
 
     def kind(self, guest_path: str, shown: str) -> str | None:
         """What is at a path (file, folder, link, special, or None), its folders opened without a link."""
@@ -107,6 +107,16 @@ class Guest:
             if "backup" in e and n > 1:
                 e["backup"] = f"{e['parts'][-1]}.bootloop-rescue-{stamp}-{n}"
             self.pending[e["path"]] = ("link" if e["how"] == "symlink" else "file", e["data"])
+
+
+def whole(data: bytes | None, guest_path: str, limit: int = 1 << 20) -> bytes | None:
+    """A file read with one byte more than its bound: over the bound, the engine would write back a
+    cut copy, so it refuses the run (exit 5) before anything changes."""
+    if data is not None and len(data) > limit:
+        raise Failure(
+            EXIT_UNSAFE, "unsafe", f"{guest_path} on the guest is larger than {limit >> 10} KiB: not a guest's own; nothing changed"
+        )
+    return data
 
 
 def record_for(rule: dict, path: str) -> dict[str, Any]:
@@ -206,7 +216,11 @@ def bls_entries(g: Guest) -> list[dict] | None:
     out = []
     try:
         names = sorted(n for n in os.listdir(dfd) if n.endswith(".conf"))
-        for name in names[:MAX_BLS_ENTRIES]:
+        if len(names) > MAX_BLS_ENTRIES:
+            raise Failure(
+                EXIT_UNSAFE, "unsafe", f"/boot/loader/entries holds {len(names)} entries (more than {MAX_BLS_ENTRIES}): not a guest's own"
+            )
+        for name in names:
             kind = kind_of(dfd, name)
             if kind != "file":
                 raise Failure(
@@ -217,7 +231,8 @@ def bls_entries(g: Guest) -> list[dict] | None:
                 )
             if not BLS_NAME.match(name):
                 continue
-            data = g.read(f"/boot/loader/entries/{name}") if f"/boot/loader/entries/{name}" in g.pending else read_file(dfd, [name])
+            shown = f"/boot/loader/entries/{name}"
+            data = g.read(shown) if shown in g.pending else whole(read_file(dfd, [name], (1 << 20) + 1), shown)
             if data is None:
                 continue
             text = data.decode("utf-8", errors="surrogateescape")

@@ -4,6 +4,8 @@ backups are named so that each rule's undo puts back what was there before it.""
 
 import os
 
+import pytest
+from engine.common import EXIT_UNSAFE, Failure
 from engine.linux.gfs import apply_edit
 from engine.linux.remedies import Guest, plan_rules
 from engine.rules import validate_rules
@@ -55,3 +57,11 @@ def test_a_refused_rule_leaves_nothing_for_the_rules_after_it(tmp_path):
     assert refused["status"] == "refused" and refused["_edits"] == []
     assert "/etc/modprobe.d/bootloop-rescue-blacklist-m.conf" not in g.pending
     assert masked["status"] == "refused"  # no /etc/systemd/system here
+
+
+def test_a_file_too_large_to_be_the_guests_own_is_refused_before_anything_is_planned(tmp_path):
+    g = guest(tmp_path, {"boot/grub/grub.cfg": GRUB_CFG + "#" * (1 << 20), "etc/modprobe.d/.keep": ""})
+    with pytest.raises(Failure) as caught:
+        plan(g, [{"id": "a", "action": "blacklist-module", "module": "m"}])
+    assert caught.value.code == EXIT_UNSAFE
+    assert "/boot/grub/grub.cfg on the guest is larger than 1024 KiB" in caught.value.message
