@@ -2,6 +2,7 @@ import { InputError } from "../core/contract/problems";
 import { ConfigReader, TagRules, readTags } from "../core/config-values";
 import { declareCloudConfigKeys } from "../core/settings";
 import { ConfigSource } from "../core/contract/settings";
+import { LINUX_BOOT_MARKER } from "../core/contract/vm";
 
 /** The AWS path's own settings. */
 export interface AwsConfig {
@@ -15,6 +16,8 @@ export interface AwsConfig {
     assumeRoleArns: Record<string, string>;
     /** Extended regular expression that marks a healthy Windows boot in the console output. */
     bootMarker: string;
+    /** Extended regular expression that marks a healthy Linux boot in the console output (a login prompt, cloud-init finished). */
+    linuxBootMarker: string;
     /** The user's tags, on everything the stack creates (`awsTags`, else `tags`). */
     tags: Record<string, string>;
 }
@@ -37,7 +40,13 @@ export const AWS_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("a
     awsAssumeRoleArns: "map account id → IAM role ARN to assume for that account's VMs (default: the ambient credentials)",
     awsTags: "map of tags for everything the stack creates on aws, instead of tags (default: tags)",
     awsBootMarker: "regular expression marking a healthy Windows boot in the console output (default: Windows is Ready to use)",
+    awsLinuxBootMarker: `regular expression marking a healthy Linux boot (entries with os: linux) in the console output (default: ${LINUX_BOOT_MARKER}, a login prompt or cloud-init's last line)`,
 });
+
+/** The console text that marks this VM's healthy boot: its guest OS's marker. */
+export function bootMarkerOf(config: Pick<AwsConfig, "bootMarker" | "linuxBootMarker">, vm: { os?: "linux" }): string {
+    return vm.os === "linux" ? config.linuxBootMarker : config.bootMarker;
+}
 
 /** Reads and validates the AWS config keys; throws an InputError listing every bad value. */
 export function readAwsConfig(config: ConfigSource, stackFile: string): AwsConfig {
@@ -68,6 +77,7 @@ export function readAwsConfig(config: ConfigSource, stackFile: string): AwsConfi
             "account id: arn:aws:iam::ACCOUNT:role/NAME",
         ),
         bootMarker: r.regex("awsBootMarker", "Windows is Ready to use"),
+        linuxBootMarker: r.regex("awsLinuxBootMarker", LINUX_BOOT_MARKER),
         tags: readTags(r, config, "tags", "awsTags", AWS_TAG_RULES),
     };
     if (r.problems.length > 0) throw new InputError(r.problems);

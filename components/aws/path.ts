@@ -25,12 +25,15 @@ class AwsSession {
     constructor(private readonly ctx: SessionContext<AwsConfig>) {
         const tags = { ...ctx.config.tags, "bootloop-rescue:stack": pulumi.getStack(), "bootloop-rescue:managed-by": "bootloop-rescue" };
         const providerOf = (scope: string) => this.byScope.get(scope) ?? this.provider(scope, "us-east-1");
-        this.fleet = new AwsRescueFleet(ctx.parent, ctx.config, providerOf, tags, ctx.settings.ruleSet);
+        this.fleet = new AwsRescueFleet(ctx.parent, ctx.config, providerOf, tags, {
+            windows: ctx.settings.ruleSet,
+            linux: ctx.settings.linuxRuleSet,
+        });
         this.env = {
             settings: ctx.settings,
             config: ctx.config,
             providerOf,
-            document: (a, r) => this.fleet.document(a, r),
+            document: (a, r, guest) => this.fleet.document(a, r, guest),
             toolsOf: (rescue) => this.fleet.toolsOf(rescue),
             tags,
         };

@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { shortHash } from "../core/contract/identity";
-import { RuleSet } from "../core/contract/settings";
+import { GuestOs } from "../core/contract/vm";
+import { LinuxRuleSet, RuleSet } from "../core/contract/settings";
 import { distinctSecrets, RescueContext, RescueStep } from "../core/contract/cloud-path";
 import { rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { AwsConfig } from "./config";
@@ -23,11 +24,11 @@ const EVIDENCE_PART_PATTERN = "^([1-9][0-9]{0,3})?$";
  * the volume id as a typed parameter with a strict allowed pattern, so no other text can reach
  * the script. A few KB, whatever the size of the engine.
  */
-export function repairDocumentContent(ruleSet: RuleSet): string {
+export function repairDocumentContent(ruleSet: RuleSet | LinuxRuleSet, guest: GuestOs = "windows"): string {
     const version = rescueTools().version;
     return JSON.stringify({
         schemaVersion: "2.2",
-        description: `bootloop-rescue: repair one attached Windows disk offline (rescue tools ${version})`,
+        description: `bootloop-rescue: repair one attached ${guest === "linux" ? "Linux" : "Windows"} disk offline (rescue tools ${version})`,
         parameters: {
             volumeId: { type: "String", description: "EBS volume id of the attached disk to repair", allowedPattern: VOLUME_ID_PATTERN },
             keySecret: {
@@ -142,8 +143,8 @@ export class AwsRescueFleet {
         private readonly config: AwsConfig,
         private readonly providerOf: (account: string) => aws.Provider,
         private readonly tags: Record<string, string>,
-        /** The engine's rule set, the stack's `ruleSet`: part of every repair document. */
-        private readonly ruleSet: RuleSet,
+        /** The engine's rule sets, the stack's `ruleSet` and `linuxRuleSet`: each part of its repair document. */
+        private readonly ruleSets: Readonly<Record<GuestOs, RuleSet | LinuxRuleSet>>,
     ) {}
 
     private profile(account: string): aws.iam.InstanceProfile {
@@ -190,17 +191,27 @@ export class AwsRescueFleet {
         return { profile, policies: [ssm, ...(read ? [read] : [])] };
     }
 
-    /** The repair document of an account and region. */
-    document(account: string, region: string): aws.ssm.Document {
+    /**
+     * The repair document of an account and region for a guest OS: the Windows one (its name
+     * unchanged since before Linux guests), and the Linux one only where a Linux VM is repaired.
+     * The rule set is in the document, as a constant: nothing of a VM reaches its script.
+     */
+    document(account: string, region: string, guest: GuestOs = "windows"): aws.ssm.Document {
         const key = `${account}/${region}`;
-        let doc = this.documents.get(key);
+        let doc = this.documents.get(`${key} ${guest}`);
         if (!doc) {
             doc = new aws.ssm.Document(
-                `rescue-aws-${shortHash(`document ${key}`)}-repair-doc`,
-                { documentType: "Command", documentFormat: "JSON", content: repairDocumentContent(this.ruleSet), region, tags: this.tags },
+                `rescue-aws-${shortHash(`document ${key}`)}-repair-${guest === "linux" ? "linux-" : ""}doc`,
+                {
+                    documentType: "Command",
+                    documentFormat: "JSON",
+                    content: repairDocumentContent(this.ruleSets[guest], guest),
+                    region,
+                    tags: this.tags,
+                },
                 { parent: this.parent, provider: this.providerOf(account) },
             );
-            this.documents.set(key, doc);
+            this.documents.set(`${key} ${guest}`, doc);
         }
         return doc;
     }

@@ -26,7 +26,8 @@ import {
     StepContext,
     SwapStep,
 } from "../core/contract/cloud-path";
-import { AwsConfig } from "./config";
+import { AwsConfig, bootMarkerOf } from "./config";
+import { GuestOs, guestOs } from "../core/contract/vm";
 import { AwsFacts } from "./lookups";
 import { awsCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
@@ -51,8 +52,8 @@ export interface AwsStepEnv {
     config: AwsConfig;
     /** Provider of an account. */
     providerOf(account: string): aws.Provider;
-    /** The repair document of an account and region. */
-    document(account: string, region: string): aws.ssm.Document;
+    /** The repair document of an account and region for a guest OS (its rule set is in it). */
+    document(account: string, region: string, guest: GuestOs): aws.ssm.Document;
     /**
      * What puts the rescue tools on a rescue instance (its tools associations): its repairs wait for
      * it. The session always gives it (path.ts); absent, as in tests that declare single steps,
@@ -157,7 +158,7 @@ export function repair(env: AwsStepEnv, ctx: StepContext, attached: { attach: At
             ...core.environment,
             RESCUE_INSTANCE_ID: attached ? attached.rescue.id : "i-00000000000000000",
             VOLUME_ID: attached ? attached.attach.handle : RETIRED,
-            DOCUMENT_NAME: env.document(ctx.vm.placement.scope, region(ctx)).name,
+            DOCUMENT_NAME: env.document(ctx.vm.placement.scope, region(ctx), guestOs(ctx.vm)).name,
             // A reference (the secret's ARN): the rescue instance reads the keys with its own role.
             KEY_SECRET: ctx.bitlockerSecret ?? "",
         },
@@ -224,7 +225,7 @@ export function swap(env: AwsStepEnv, ctx: StepContext, fixed: DiskStep, repair:
             ORIGINAL_VOLUME_ID: ctx.vm.originalDiskId,
             FIXED_VOLUME_ID: fixed.diskId,
             ROOT_DEVICE: facts(ctx).rootDeviceName,
-            BOOT_MARKER: env.config.bootMarker,
+            BOOT_MARKER: bootMarkerOf(env.config, ctx.vm),
         },
         core.budget,
     );
@@ -239,7 +240,7 @@ export function reboot(env: AwsStepEnv, ctx: StepContext, options: { mustRecover
             ctx,
             "reboot",
             "reboot",
-            { ...core.environment, INSTANCE_ID: ctx.vm.fields.instanceId, BOOT_MARKER: env.config.bootMarker },
+            { ...core.environment, INSTANCE_ID: ctx.vm.fields.instanceId, BOOT_MARKER: bootMarkerOf(env.config, ctx.vm) },
             core.budget,
         ),
     );

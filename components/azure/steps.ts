@@ -15,7 +15,7 @@ import {
 } from "../core/cloud-steps";
 import { budgetTimeouts, StepBudget, stepBudget } from "../core/step-budget";
 import { AZURE_STEP_WAITS } from "./step-waits";
-import { RuleSet, Settings } from "../core/contract/settings";
+import { LinuxRuleSet, RuleSet, Settings, ruleSetFor } from "../core/contract/settings";
 import {
     AttachStep,
     BackupStep,
@@ -172,7 +172,7 @@ export function attach(env: AzureStepEnv, ctx: StepContext, scratch: DiskStep, r
  * installed (on-rescue.sh checks it: one line in every VM's state, not the check's text). What
  * differs per VM (the LUN, the reboot's outcome, a key) comes as parameters.
  */
-export function repairScript(ruleSet: RuleSet): string {
+export function repairScript(ruleSet: RuleSet | LinuxRuleSet): string {
     // A Run Command's output may arrive cut off, so on-rescue.sh keeps a failed repair's exit code
     // for disks at a LUN (even for the VM's own reason): it fails the Run Command, and so the run.
     return `TOOLS_VERSION=${rescueTools().version} DISK_HANDLE_KIND=azure-lun EVIDENCE_ENCODING=gzip-base64 RULE_SET=${ruleSet} exec ${RESCUE_LIB}/on-rescue.sh\n`;
@@ -207,7 +207,8 @@ export function repair(
             resourceGroupName: where.resourceGroup,
             vmName: where.vmName,
             location: where.location,
-            source: { script: repairScript(env.settings.ruleSet) },
+            // The VM's rule set (the stack's linuxRuleSet for a Linux guest), a constant of the script.
+            source: { script: repairScript(ruleSetFor(env.settings, ctx.vm)) },
             parameters: [
                 { name: "DISK_HANDLE", value: attached.attach.handle },
                 ...(ctx.rebootStatus ? [{ name: "REBOOT_STATUS", value: ctx.rebootStatus }] : []),

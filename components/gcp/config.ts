@@ -2,6 +2,7 @@ import { ConfigReader, TagRules, readTags } from "../core/config-values";
 import { InputError } from "../core/contract/problems";
 import { declareCloudConfigKeys } from "../core/settings";
 import { ConfigSource } from "../core/contract/settings";
+import { LINUX_BOOT_MARKER } from "../core/contract/vm";
 
 /** The GCP path's own settings. */
 export interface GcpConfig {
@@ -13,6 +14,8 @@ export interface GcpConfig {
     rescueSubnetworks: Record<string, string>;
     /** Extended regular expression marking a healthy Windows boot on serial port 1. */
     bootMarker: string;
+    /** Extended regular expression marking a healthy Linux boot on serial port 1 (a login prompt, cloud-init finished). */
+    linuxBootMarker: string;
     /** The user's labels, on everything the stack creates that takes labels (`gcpLabels`, else `tags`). */
     labels: Record<string, string>;
 }
@@ -34,7 +37,13 @@ export const GCP_CONFIG_KEYS: Record<string, string> = declareCloudConfigKeys("g
     gcpRescueSubnetworks: "map region → subnetwork self link for rescue instances (default: the affected instance's subnetwork)",
     gcpLabels: "map of labels for everything the stack creates on gcp, instead of tags (default: tags, which must then be valid labels)",
     gcpBootMarker: "regular expression marking a healthy Windows boot on serial port 1 (default: GCE's Windows agent ready messages)",
+    gcpLinuxBootMarker: `regular expression marking a healthy Linux boot (entries with os: linux) on serial port 1 (default: ${LINUX_BOOT_MARKER}, a login prompt or cloud-init's last line)`,
 });
+
+/** The serial-port text that marks this VM's healthy boot: its guest OS's marker. */
+export function bootMarkerOf(config: Pick<GcpConfig, "bootMarker" | "linuxBootMarker">, vm: { os?: "linux" }): string {
+    return vm.os === "linux" ? config.linuxBootMarker : config.bootMarker;
+}
 
 /** Reads and validates the GCP config keys; throws an InputError listing every bad value. */
 export function readGcpConfig(config: ConfigSource, stackFile: string): GcpConfig {
@@ -63,6 +72,7 @@ export function readGcpConfig(config: ConfigSource, stackFile: string): GcpConfi
             "gcpBootMarker",
             "Windows is ready|GCEGuestAgent.*(Started|Running)|GCEMetadataScripts.*Finished running startup scripts",
         ),
+        linuxBootMarker: r.regex("gcpLinuxBootMarker", LINUX_BOOT_MARKER),
     };
     if (r.problems.length > 0) throw new InputError(r.problems);
     return gcp;

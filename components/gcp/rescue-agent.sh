@@ -15,12 +15,14 @@ disk_timeout=${BOOTLOOP_RESCUE_DISK_TIMEOUT:-3600}
 [[ $disk_timeout =~ ^[0-9]{1,6}$ ]] || disk_timeout=3600
 mkdir -p "$state/started" "$state/out" /var/log/bootloop-rescue
 
-# rule_set: the engine's rule set the stack set in this instance's metadata (bootloop-rescue-rule-set),
-# read at each repair so that a changed ruleSet reaches a running pool; empty (the engine's
-# default) when there is none or it is not a name.
+# rule_set DEVICE: the engine's rule set the stack set in this instance's metadata for the disk
+# attached as DEVICE: bootloop-rescue-linux-rule-set for a Linux guest's disk (a device name ending
+# in -linux), else bootloop-rescue-rule-set; read at each repair so that a changed ruleSet reaches
+# a running pool; empty (the engine's default) when there is none or it is not a name.
 rule_set() {
-    local value
-    value=$(python3 - "$metadata/bootloop-rescue-rule-set" <<'PY' 2>/dev/null
+    local value key=bootloop-rescue-rule-set
+    [[ $1 == *-linux ]] && key=bootloop-rescue-linux-rule-set
+    value=$(python3 - "$metadata/$key" <<'PY' 2>/dev/null
 import sys, urllib.request
 req = urllib.request.Request(sys.argv[1], headers={"Metadata-Flavor": "Google"})
 print(urllib.request.urlopen(req, timeout=10).read(64).decode())
@@ -110,7 +112,7 @@ once() {
         (
             # A disk gets at most disk_timeout seconds (SIGTERM, then SIGKILL a minute later: the
             # engine's next start releases what a killed run left); the others go on meanwhile.
-            timeout --kill-after=60 "$disk_timeout" env DISK_HANDLE_KIND=gcp-device-name DISK_HANDLE="$name" EVIDENCE_ENCODING=gzip-base64 RULE_SET="$(rule_set)" \
+            timeout --kill-after=60 "$disk_timeout" env DISK_HANDLE_KIND=gcp-device-name DISK_HANDLE="$name" EVIDENCE_ENCODING=gzip-base64 RULE_SET="$(rule_set "$name")" \
                 KEY_SECRET_KIND=gcp-secret-manager KEY_SECRET="$(key_secret "$name")" \
                 "$lib/on-rescue.sh" >"$state/out/$name" 2>>"/var/log/bootloop-rescue/$name.agent.log"
             code=$?

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { shortHash } from "../core/contract/identity";
-import { RuleSet } from "../core/contract/settings";
+import { LinuxRuleSet, RuleSet } from "../core/contract/settings";
 import { distinctSecrets, RescueContext, RescueStep } from "../core/contract/cloud-path";
 import { RESCUE_LIB, RESCUE_PACKAGES, installLine, rescueTools } from "../../rescue/payload";
 import { GcpConfig } from "./config";
@@ -59,6 +59,12 @@ export interface GcpRescueInstance {
 /** The rescue instance's metadata key naming the engine's rule set (the stack's `ruleSet`). */
 export const RULE_SET_ATTRIBUTE = "bootloop-rescue-rule-set";
 
+/** The rescue instance's metadata key naming the engine's rule set for Linux guests' disks (the stack's `linuxRuleSet`). */
+export const LINUX_RULE_SET_ATTRIBUTE = "bootloop-rescue-linux-rule-set";
+
+/** How a Linux guest's disk's device name ends: the agent repairs it with the Linux rule set. */
+export const LINUX_DEVICE_SUFFIX = "-linux";
+
 /**
  * The rescue instance's metadata key naming the Secret Manager secret that holds the BitLocker keys
  * of the VM with this resource-name stem (a reference: the agent reads the keys with the instance's
@@ -86,6 +92,8 @@ export class GcpRescueFleet {
         private readonly labels: Record<string, string>,
         /** The engine's rule set, the stack's `ruleSet`, in every rescue instance's metadata. */
         private readonly ruleSet: RuleSet,
+        /** The engine's rule set for Linux guests, the stack's `linuxRuleSet`, beside it. */
+        private readonly linuxRuleSet: LinuxRuleSet,
     ) {}
 
     detailsOf(rescue: RescueStep): GcpRescueInstance {
@@ -177,7 +185,8 @@ export class GcpRescueFleet {
                 bootDisk: { initializeParams: { image: this.config.rescueImage, size: 20, type: "pd-balanced" } },
                 // No accessConfigs: no external IP.
                 networkInterfaces: [{ subnetwork: facts.subnetwork }],
-                // The agent reads the rule set at each repair: a new ruleSet reaches a running pool
+                // The agent reads the rule set at each repair (the Linux one for a device named
+                // …-linux): a new ruleSet or linuxRuleSet reaches a running pool
                 // (metadata changes in place; the startup script is pinned).
                 // …and which secret holds the keys of a disk (a name, never a key).
                 metadata: {
@@ -185,6 +194,7 @@ export class GcpRescueFleet {
                     "enable-oslogin": "TRUE",
                     "block-project-ssh-keys": "TRUE",
                     [RULE_SET_ATTRIBUTE]: this.ruleSet,
+                    [LINUX_RULE_SET_ATTRIBUTE]: this.linuxRuleSet,
                     ...keySecrets,
                 },
                 metadataStartupScript: startupScript(),

@@ -27,9 +27,10 @@ import {
     StepContext,
     SwapStep,
 } from "../core/contract/cloud-path";
-import { GcpConfig } from "./config";
+import { GcpConfig, bootMarkerOf } from "./config";
 import { GcpFacts } from "./lookups";
-import { GcpRescueInstance } from "./rescue";
+import { GcpRescueInstance, LINUX_DEVICE_SUFFIX } from "./rescue";
+import { GuestOs, guestOs } from "../core/contract/vm";
 import { gcpCommandLine } from "./scripts";
 import { REPEAT_PREVIOUS_OUTPUT, STEP_LOGGING, RUN_ONCE_IGNORED } from "../core/script-text";
 import { ChainStep, vmStepName } from "../core/contract/chain-steps";
@@ -115,14 +116,16 @@ export function scratchDisk(env: GcpStepEnv, ctx: StepContext, backup: BackupSte
 
 /**
  * The device name the rescue agent acts on: "br-", the VM's name stem, and a hash of the scratch
- * disk, so a new scratch disk is a new request (and an old result is never mistaken for it).
+ * disk, so a new scratch disk is a new request (and an old result is never mistaken for it); a
+ * Linux guest's disk ends in `-linux` (a hash never does), which tells the agent to repair it with
+ * the instance's Linux rule set. At most 56 characters.
  */
-export function deviceName(slug: string, scratchId: string): string {
-    return `br-${kebab(slug).slice(0, 40).replace(/-+$/, "")}-${shortHash(scratchId).slice(0, 6)}`;
+export function deviceName(slug: string, scratchId: string, guest: GuestOs = "windows"): string {
+    return `br-${kebab(slug).slice(0, 40).replace(/-+$/, "")}-${shortHash(scratchId).slice(0, 6)}${guest === "linux" ? LINUX_DEVICE_SUFFIX : ""}`;
 }
 
 export function attach(env: GcpStepEnv, ctx: StepContext, scratch: DiskStep, rescue: RescueStep): AttachStep {
-    const device = scratch.diskId.apply((id) => deviceName(ctx.vm.slug, id));
+    const device = scratch.diskId.apply((id) => deviceName(ctx.vm.slug, id, guestOs(ctx.vm)));
     const attachment = new gcp.compute.AttachedDisk(
         vmStepName(ctx.vm, "attach"),
         {
@@ -217,7 +220,7 @@ export function swap(env: GcpStepEnv, ctx: StepContext, fixed: DiskStep, repair:
             ...onInstance(ctx),
             ORIGINAL_DISK: ctx.vm.originalDiskId,
             FIXED_DISK: fixed.diskId,
-            BOOT_MARKER: env.config.bootMarker,
+            BOOT_MARKER: bootMarkerOf(env.config, ctx.vm),
         },
         core.budget,
     );
@@ -232,7 +235,7 @@ export function reboot(env: GcpStepEnv, ctx: StepContext, options: { mustRecover
             ctx,
             "reboot",
             "reboot",
-            { ...core.environment, ...onInstance(ctx), BOOT_MARKER: env.config.bootMarker },
+            { ...core.environment, ...onInstance(ctx), BOOT_MARKER: bootMarkerOf(env.config, ctx.vm) },
             core.budget,
         ),
     );

@@ -10,6 +10,7 @@ import { commandLineText } from "../helpers/commands";
 import { rescueTools } from "../../rescue/payload";
 import { TOOLS_DELIVERY_SECONDS } from "../../components/aws/rescue";
 import { toolsDeliveryKey, toolsPartDocuments } from "../../components/aws/tools";
+import { LINUX_BOOT_MARKER } from "../../components/core/contract/vm";
 
 function inventory(vms: { id: string; region?: string; az?: string; account?: string; extra?: string }[]): string {
     return (
@@ -233,6 +234,35 @@ describe("AWS path under Pulumi mocks", () => {
         );
     });
 
+    it("a Linux VM is repaired by the Linux repair document (the stack's linuxRuleSet) and its boot is the Linux console marker; a Windows-only stack has no Linux document", async () => {
+        const { ofType, byName, run } = await plan(inventory([{ id: id(1) }, { id: id(2), extra: "    os: linux\n" }]));
+        const docs = ofType("aws:ssm/document:Document").filter((d) => /-repair-(linux-)?doc$/.test(d.name));
+        assert.equal(docs.length, 2);
+        const linuxDoc = docs.find((d) => d.name.endsWith("-repair-linux-doc"))!;
+        const windowsDoc = docs.find((d) => d.name.endsWith("-repair-doc"))!;
+        const script = (d: PlannedResource) => JSON.parse(String(d.inputs.content)).mainSteps[0].inputs.runCommand.join("\n");
+        assert.match(script(linuxDoc), / RULE_SET=falcon-linux-2024$/m);
+        assert.match(script(windowsDoc), / RULE_SET=crowdstrike-291$/m);
+        assert.match(JSON.parse(String(linuxDoc.inputs.content)).description, /one attached Linux disk/);
+        const [windows, linux] = run.result.plan.vms;
+        assert.equal(linux.os, "linux");
+        const env = (name: string) => byName.get(name)!.inputs.environment as Record<string, string>;
+        // Each repair sends its own document (DOCUMENT_NAME, its name: an input, so a dependency).
+        const sends = (vm: string) => byName.get(`${vm}-repair`)!.dependsOn.filter((d) => /-repair-(linux-)?doc$/.test(d));
+        assert.deepEqual(sends(linux.slug), [linuxDoc.name]);
+        assert.deepEqual(sends(windows.slug), [windowsDoc.name]);
+        assert.equal(env(`${linux.slug}-swap`).BOOT_MARKER, LINUX_BOOT_MARKER);
+        assert.equal(env(`${windows.slug}-swap`).BOOT_MARKER, "Windows is Ready to use");
+        // The stack's awsLinuxBootMarker wins for Linux VMs only.
+        const custom = await plan(inventory([{ id: id(2), extra: "    os: linux\n    strategy: reboot\n" }]), {
+            "bootloop-rescue:awsLinuxBootMarker": "myhost login:",
+        });
+        const reboot = custom.ofType("command:local:Command").find((c) => c.name.endsWith("-reboot"))!;
+        assert.equal((reboot.inputs.environment as Record<string, string>).BOOT_MARKER, "myhost login:");
+        const windowsOnly = await plan(inventory([{ id: id(1) }]));
+        assert.equal(windowsOnly.ofType("aws:ssm/document:Document").filter((d) => d.name.endsWith("-repair-linux-doc")).length, 0);
+    });
+
     it("the tools reach each rescue instance once: a part document per account and region, an association per part and instance, which its repairs wait for", async () => {
         const vms = [1, 2, 3].map((i) => ({ id: id(i), az: "us-east-1a" })).concat([{ id: id(4), az: "us-east-1b" }]);
         const { ofType, rs, byName, run } = await plan(inventory(vms), { "bootloop-rescue:disksPerRescue": '{"aws": 2}' });
@@ -426,6 +456,7 @@ describe("AWS lookups and what the inventory pins", () => {
             rescueSubnetIds: {},
             assumeRoleArns: {},
             bootMarker: "x",
+            linuxBootMarker: "login:",
             tags: {},
         };
         return lookUpInstance(entry, new aws.Provider("p", { region: "us-east-1" }), Promise.resolve("1"), config);
@@ -457,7 +488,15 @@ describe("AWS lookups after a swap, and of restore points", () => {
         labels: {},
         fields: { region: "us-east-1", instanceId: id(1) },
     };
-    const config = { rescueAmis: {}, rescueInstanceType: "m6i.large", rescueSubnetIds: {}, assumeRoleArns: {}, bootMarker: "x", tags: {} };
+    const config = {
+        rescueAmis: {},
+        rescueInstanceType: "m6i.large",
+        rescueSubnetIds: {},
+        assumeRoleArns: {},
+        bootMarker: "x",
+        linuxBootMarker: "login:",
+        tags: {},
+    };
     async function lookUp(
         rootTags: Record<string, string> | "no root",
         strategy: "repair" | "restore" = "repair",

@@ -217,6 +217,25 @@ describe("Azure path under Pulumi mocks", () => {
         );
     });
 
+    it("a Linux VM's repair Run Command runs the stack's linuxRuleSet, a Windows VM's beside it its ruleSet; its swap waits for the VM agent, as a Windows VM's does", async () => {
+        const { rs } = await plan(inventory([{ name: "app-01" }, { name: "db-01", extra: "    os: linux\n" }]), {
+            "bootloop-rescue:ruleSet": "crowdstrike-291-txr",
+        });
+        const script = (vm: string) =>
+            (
+                rs.find(
+                    (r) =>
+                        r.type.endsWith("VirtualMachineRunCommandByVirtualMachine") && r.name.startsWith(vm) && r.name.endsWith("-repair"),
+                )!.inputs.source as { script: string }
+            ).script;
+        assert.equal(script("db-01"), repairScript("falcon-linux-2024"));
+        assert.equal(script("app-01"), repairScript("crowdstrike-291-txr"));
+        assert.match(script("db-01"), / RULE_SET=falcon-linux-2024 exec /);
+        // The boot signal on Azure is the VM agent (Windows and Linux alike): no marker in the swap.
+        const swap = rs.find((r) => r.name.startsWith("db-01") && r.name.endsWith("-swap"))!;
+        assert.ok(!("BOOT_MARKER" in (swap.inputs.environment as object)));
+    });
+
     it("takes the evidence from after the swap's report; a swap of an earlier version keeps it in its environment", () => {
         const evidence = JSON.stringify({ outcome: "repaired", volumes: [] });
         const report = JSON.stringify({ status: "recovered" });

@@ -113,6 +113,26 @@ function published(attributes: Map<string, string>, name: string): string {
         }
     });
 
+    it("repairs a Linux guest's disk (device name ending -linux) with the instance's Linux rule set, and a Windows one beside it with the Windows rule set", async () => {
+        const md = await metadataServer();
+        try {
+            md.attributes.set("bootloop-rescue-rule-set", "crowdstrike-291-txr");
+            md.attributes.set("bootloop-rescue-linux-rule-set", "falcon-linux-2024");
+            const vm = rescueInstance(
+                'echo "$DISK_HANDLE $RULE_SET" >> "$(dirname "$0")/../pairs"; echo "{}"',
+                ["br-web-1-a1b2c3", "br-db-1-d4e5f6-linux"],
+                md,
+            );
+            await vm.once();
+            assert.deepEqual(fs.readFileSync(path.join(vm.root, "pairs"), "utf8").trim().split("\n").sort(), [
+                "br-db-1-d4e5f6-linux falcon-linux-2024",
+                "br-web-1-a1b2c3 crowdstrike-291-txr",
+            ]);
+        } finally {
+            md.close();
+        }
+    });
+
     it("passes the rule set the instance's metadata names to each repair; none, or one that is no name, leaves the engine's default", async () => {
         const md = await metadataServer();
         try {

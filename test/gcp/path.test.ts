@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { deviceName } from "../../components/gcp/steps";
 import { RESCUE_TAG } from "../../components/gcp/rescue";
 import { PlannedResource } from "../../components/tools/offline/capture";
+import { LINUX_BOOT_MARKER } from "../../components/core/contract/vm";
 import { planInventory } from "../helpers/lab-run";
 
 function inventory(vms: { name: string; project?: string; zone?: string }[]): string {
@@ -190,6 +191,33 @@ describe("GCP path under Pulumi mocks", () => {
         assert.match(a, /^br-[a-z0-9-]{1,59}$/);
         assert.equal(a, deviceName("web-1-c4685001", "projects/p/zones/z/disks/web-1-scratch-aaaa"));
         assert.notEqual(a, deviceName("web-1-c4685001", "projects/p/zones/z/disks/web-1-scratch-bbbb"));
+        // The longest stem, of a Linux guest: still a name the agent takes (repair.sh's pattern too).
+        const long = deviceName("a-very-long-instance-name-that-goes-on-and-on-7f3a1b2c", "projects/p/zones/z/disks/x", "linux");
+        assert.match(long, /^br-[a-z0-9-]{1,59}$/);
+        assert.match(long, /-[0-9a-f]{6}-linux$/);
+        assert.ok(!/-linux$/.test(a), "a Windows disk's name never ends -linux (a hash is hex)");
+    });
+
+    it("a Linux VM's disk is attached as …-linux (the agent repairs it with the instance's Linux rule set, the stack's linuxRuleSet, in the metadata) and its boot is the Linux serial marker", async () => {
+        const { run, byName, ofType } = await plan(
+            inventory([{ name: "web-1" }, { name: "db-1" }]).replace(/(instance: db-1\n)/, "$1    os: linux\n"),
+        );
+        const [windows, linux] = run.result.plan.vms;
+        assert.equal(linux.os, "linux");
+        const input = (vm: string, step: string) => byName.get(`${vm}-${step}`)!.inputs as any;
+        assert.match(input(linux.slug, "attach").deviceName, /^br-[a-z0-9-]+-[0-9a-f]{6}-linux$/);
+        assert.match(input(windows.slug, "attach").deviceName, /^br-[a-z0-9-]+-[0-9a-f]{6}$/);
+        assert.equal(input(linux.slug, "repair").environment.DEVICE_NAME, input(linux.slug, "attach").deviceName);
+        const [instance] = ofType("gcp:compute/instance:Instance");
+        assert.equal((instance.inputs.metadata as any)["bootloop-rescue-linux-rule-set"], "falcon-linux-2024");
+        assert.equal((instance.inputs.metadata as any)["bootloop-rescue-rule-set"], "crowdstrike-291");
+        assert.equal(input(linux.slug, "swap").environment.BOOT_MARKER, LINUX_BOOT_MARKER);
+        assert.match(input(windows.slug, "swap").environment.BOOT_MARKER, /^Windows is ready/);
+        const custom = await plan(inventory([{ name: "db-1" }]).replace(/(instance: db-1\n)/, "$1    os: linux\n"), {
+            "bootloop-rescue:gcpLinuxBootMarker": "db-1 login:",
+        });
+        const slug = custom.run.result.plan.vms[0].slug;
+        assert.equal((custom.byName.get(`${slug}-swap`)!.inputs.environment as any).BOOT_MARKER, "db-1 login:");
     });
 });
 
@@ -227,7 +255,14 @@ describe("GCP lookups and what the inventory pins", () => {
             fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", bootDisk: "other" },
         };
         await assert.rejects(
-            lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} }),
+            lookUpInstance(entry, {
+                rescueImage: "i",
+                rescueMachineType: "m",
+                rescueSubnetworks: {},
+                bootMarker: "x",
+                linuxBootMarker: "login:",
+                labels: {},
+            }),
             /its boot disk is web-1, not other as the inventory says/,
         );
     });
@@ -258,14 +293,28 @@ describe("GCP lookups and what the inventory pins", () => {
             fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" },
         };
         await assert.rejects(
-            lookUpInstance(entry, { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} }),
+            lookUpInstance(entry, {
+                rescueImage: "i",
+                rescueMachineType: "m",
+                rescueSubnetworks: {},
+                bootMarker: "x",
+                linuxBootMarker: "login:",
+                labels: {},
+            }),
             /member of managed instance group web-mig, .*abandon it from the group/,
         );
     });
 });
 
 describe("GCP lookups of an instance an interrupted swap left without a boot disk", () => {
-    const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} };
+    const config = {
+        rescueImage: "i",
+        rescueMachineType: "m",
+        rescueSubnetworks: {},
+        bootMarker: "x",
+        linuxBootMarker: "login:",
+        labels: {},
+    };
     async function lookUp(
         disks: Record<string, { labels: Record<string, string>; users?: string[] }>,
         fields: Record<string, string> = {},
@@ -330,7 +379,14 @@ describe("GCP lookups after a swap, and of restore points", () => {
         labels: {},
         fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" },
     };
-    const config = { rescueImage: "i", rescueMachineType: "m", rescueSubnetworks: {}, bootMarker: "x", labels: {} };
+    const config = {
+        rescueImage: "i",
+        rescueMachineType: "m",
+        rescueSubnetworks: {},
+        bootMarker: "x",
+        linuxBootMarker: "login:",
+        labels: {},
+    };
     async function lookUp(
         labels: Record<string, string>,
         strategy: "repair" | "restore" = "repair",
