@@ -264,6 +264,22 @@ const statuses = (evidence: Record<string, any>) => evidence.linux.actions.map((
         );
         assert.match(run.evidence.message, /refused \(linux\.actions says why\): previous-kernel/);
         assert.equal(sha256File(img.image), before, "nothing on the disk changed");
+
+        // A FIFO where the older kernel's initramfs should be is no initramfs (and is never opened).
+        const fifo = ubuntu({ olderInitramfs: false, extra: [{ path: `boot/initrd.img-${kernels[1]}`, fifo: true }] }).img;
+        const r2 = runEngine(
+            ["--disk", fifo.image, "--rules", rules("fifo-initramfs", [ROLLBACK, BLACKLIST]), "--dry-run"],
+            {},
+            fifo.image,
+        );
+        assert.equal(r2.code, 0, r2.stderr);
+        assert.equal(r2.evidence.linux.actions[0].status, "refused");
+        assert.match(r2.evidence.linux.actions[0].reason, new RegExp(`${kernels[1]}: lacks its initramfs`));
+        assert.deepEqual(
+            r2.evidence.linux.actions[1].initramfs.map((i: { path: string }) => i.path),
+            [`/boot/initrd.img-${kernels[0]}`],
+            "only the regular initramfs is read",
+        );
     });
 
     it("RHEL-like XFS with BLS entries, /boot of its own and an EFI stub grub.cfg: falcon-linux-2024, then the previous kernel; the stub is never touched", () => {

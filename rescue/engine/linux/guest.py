@@ -122,7 +122,8 @@ def guest_root(m: Mounted) -> tuple[dict[str, str], str, str | None] | None:
 
 
 def kernels(root: Mounted, boot: Mounted | None, boot_prefix: list[str]) -> list[dict]:
-    """The kernels installed: each /lib/modules/VERSION, with whether /boot has its image and initramfs."""
+    """The kernels installed: each /lib/modules/VERSION, with whether /boot has its image and
+    initramfs as regular files (a link or a FIFO under that name is no kernel's)."""
     versions: list[str] = []
     for parts in (["usr", "lib", "modules"], ["lib", "modules"]):
         try:
@@ -138,7 +139,7 @@ def kernels(root: Mounted, boot: Mounted | None, boot_prefix: list[str]) -> list
     try:
         bfd = open_dir(where.fd, boot_prefix, "read")
         try:
-            boot_files = set(os.listdir(bfd))
+            boot_files = {n for n in os.listdir(bfd) if n.startswith(("vmlinuz-", "init")) and kind_of(bfd, n) == "file"}
         finally:
             os.close(bfd)
     except (OSError, Failure):
