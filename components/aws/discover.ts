@@ -9,6 +9,7 @@ import {
     bootVerdict,
     unreadable,
 } from "../tools/discovery/types";
+import { consoleVerdict } from "../tools/discovery/classify";
 import { CliError, parseJson } from "../gate/types";
 import { readAwsConfig } from "./config";
 import { autoScalingGroup } from "./identity";
@@ -16,7 +17,7 @@ import { awsWatch } from "./watch";
 
 /**
  * AWS discovery, per account (its role from the stack's `awsAssumeRoleArns`) and region:
- *   ec2 describe-instances        Windows instances (platform filter), every page in one call
+ *   ec2 describe-instances        Windows instances (platform filter; every instance with --guests linux), every page in one call
  *   ec2 describe-instance-status  the status checks of the region's running instances, one call
  *   autoscaling describe-auto-scaling-instances   Auto Scaling members, only where Windows VMs are
  *   ec2 get-console-output --latest   per instance, only where the listing and the Falcon export
@@ -61,7 +62,8 @@ export async function awsCall(cli: DiscoveryCli, scope: { role: string; region: 
 }
 
 async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<DiscoveryScope[]> {
-    const { assumeRoleArns: roles, bootMarker } = readAwsConfig(request.config, request.stackFile);
+    const { assumeRoleArns: roles, bootMarker, linuxBootMarker } = readAwsConfig(request.config, request.stackFile);
+    const guests = (request.guests ?? ["windows"]).join(",");
     const region = home(request);
     const wanted = request.options["--accounts"];
     // Accounts without a role are reached with the ambient credentials: they must be its account.
@@ -94,7 +96,13 @@ async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<Discove
                 .sort();
         }
         for (const r of regions)
-            out.push({ cloud: "aws", scope: account, scopeName: aliases[0] ?? "", region: r, fields: { role, marker: bootMarker } });
+            out.push({
+                cloud: "aws",
+                scope: account,
+                scopeName: aliases[0] ?? "",
+                region: r,
+                fields: { role, marker: bootMarker, linuxMarker: linuxBootMarker, guests },
+            });
     }
     return out;
 }
@@ -105,15 +113,22 @@ function tag(i: Instance, key: string): string | undefined {
 
 async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: ListedVm[] }> {
     const at = { role: scope.fields.role, region: scope.region };
+    // Windows instances only, filtered by EC2 (the default); with Linux guests asked for, every
+    // instance, a Linux one being any that is not Windows (EC2's platform filter knows only windows).
+    const guests = (scope.fields.guests ?? "windows").split(",");
+    const linux = guests.includes("linux");
     const listed = parseJson<{ Reservations?: { Instances: Instance[] }[] }>(
         await awsCall(cli, at, "ec2 describe-instances", [
             "--filters",
-            "Name=platform,Values=windows",
+            ...(linux ? [] : ["Name=platform,Values=windows"]),
             "Name=instance-state-name,Values=pending,running,stopping,stopped",
         ]),
         {},
     );
-    const instances = (listed.Reservations ?? []).flatMap((r) => r.Instances).filter((i) => (i.Platform ?? "").toLowerCase() === "windows");
+    const isWindows = (i: Instance) => (i.Platform ?? "").toLowerCase() === "windows";
+    const instances = (listed.Reservations ?? [])
+        .flatMap((r) => r.Instances)
+        .filter((i) => (isWindows(i) ? guests.includes("windows") : linux));
     if (instances.length === 0) return { vms: [] };
     const statuses =
         parseJson<{ InstanceStatuses?: Status[] }>(await awsCall(cli, at, "ec2 describe-instance-status", []), {}).InstanceStatuses ?? [];
@@ -151,6 +166,7 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
         const zone = i.Placement?.AvailabilityZone ?? "";
         return {
             cloud: "aws",
+            ...(isWindows(i) ? {} : { os: "linux" as const }),
             fields: { region: scope.region, instanceId: i.InstanceId, accountId: scope.scope, ...(zone ? { availabilityZone: zone } : {}) },
             scope: scope.scope,
             scopeName: scope.scopeName,
@@ -190,6 +206,7 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
         }
     }
     const output = parseJson<{ Output?: string }>(text, {}).Output ?? "";
+    if (vm.os === "linux") return consoleVerdict(output, "linux", new RegExp(scope.fields.linuxMarker), "in the console output");
     const { bugcheck, booted } = bootVerdict(output, new RegExp(scope.fields.marker));
     return {
         bugcheck,

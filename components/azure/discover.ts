@@ -9,6 +9,8 @@ import {
     ScopeRequest,
     unreadable,
 } from "../tools/discovery/types";
+import { consoleVerdict } from "../tools/discovery/classify";
+import { LINUX_BOOT_MARKER } from "../core/contract/vm";
 import { parseJson } from "../gate/types";
 import { scaleSetOf } from "./identity";
 
@@ -79,7 +81,7 @@ async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<Discove
         scope: id,
         scopeName: byId.get(id)?.name ?? "",
         region: "",
-        fields: { resourceGroups: groups },
+        fields: { resourceGroups: groups, guests: (request.guests ?? ["windows"]).join(",") },
     }));
 }
 
@@ -104,7 +106,10 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
     const models = parseJson<Model[]>(await azCall(cli, scope.scope, "vm list", ["--subscription", scope.scope]), []).filter(
         (m) => groups.size === 0 || groups.has(lower(m.resourceGroup)),
     );
-    const windows = models.filter((m) => lower(m.storageProfile?.osDisk?.osType) === "windows");
+    // Windows VMs (the default); with --guests linux, Linux VMs too (their OS disk's osType).
+    const guests = (scope.fields.guests ?? "windows").split(",");
+    const osOf = (m: Model) => lower(m.storageProfile?.osDisk?.osType);
+    const windows = models.filter((m) => guests.includes(osOf(m)));
     if (windows.length === 0) return { vms: [], notWindows: models.length };
     const views = await instanceViews(cli, scope.scope);
     // A view without the agent's status (the listing may leave it out): read those VMs' full views.
@@ -146,6 +151,7 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
         const computerName = m.osProfile?.computerName ?? undefined;
         return {
             cloud: "azure",
+            ...(osOf(m) === "linux" ? { os: "linux" as const } : {}),
             fields: {
                 subscriptionId: scope.scope,
                 resourceGroup: m.resourceGroup ?? m.id.split("/")[4] ?? "",
@@ -183,6 +189,8 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
     } catch (err) {
         return unreadable("serial log", err);
     }
+    // A Linux guest's serial log: a panic, emergency mode or a dracut shell after its last login prompt.
+    if (vm.os === "linux") return consoleVerdict(log, "linux", new RegExp(LINUX_BOOT_MARKER), "in the serial log");
     const bugcheck = BUGCHECK.test(log);
     return { bugcheck, booted: false, signals: [bugcheck ? "a Windows stop error in the serial log" : "no stop error in the serial log"] };
 }

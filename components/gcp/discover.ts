@@ -9,6 +9,7 @@ import {
     bootVerdict,
     unreadable,
 } from "../tools/discovery/types";
+import { consoleVerdict } from "../tools/discovery/classify";
 import { CliError, parseJson } from "../gate/types";
 import { readGcpConfig } from "./config";
 import { managedGroup } from "./identity";
@@ -58,7 +59,8 @@ function call(cli: DiscoveryCli, project: string, op: string, args: string[]): P
 }
 
 async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<DiscoveryScope[]> {
-    const { bootMarker } = readGcpConfig(request.config, request.stackFile);
+    const { bootMarker, linuxBootMarker } = readGcpConfig(request.config, request.stackFile);
+    const guests = (request.guests ?? ["windows"]).join(",");
     const zones = (request.options["--zones"] ?? []).join(",");
     const wanted = request.options["--projects"];
     let projects: { projectId: string; name?: string }[];
@@ -84,7 +86,13 @@ async function scopes(request: ScopeRequest, cli: DiscoveryCli): Promise<Discove
     }
     return projects
         .filter((p) => PROJECT.test(p.projectId))
-        .map((p) => ({ cloud: "gcp", scope: p.projectId, scopeName: p.name ?? "", region: "", fields: { zones, marker: bootMarker } }));
+        .map((p) => ({
+            cloud: "gcp",
+            scope: p.projectId,
+            scopeName: p.name ?? "",
+            region: "",
+            fields: { zones, marker: bootMarker, linuxMarker: linuxBootMarker, guests },
+        }));
 }
 
 function isWindows(i: Instance): boolean {
@@ -98,14 +106,17 @@ function isWindows(i: Instance): boolean {
 async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: ListedVm[]; notWindows: number }> {
     const zones = scope.fields.zones;
     const all = parseJson<Instance[]>(await call(cli, scope.scope, "instances list", zones ? ["--zones", zones] : []), []);
-    const windows = all.filter(isWindows);
-    const vms = windows.map((i): ListedVm => {
+    // Windows instances (the default); with --guests linux, the others too, as Linux guests.
+    const guests = (scope.fields.guests ?? "windows").split(",");
+    const found = all.filter((i) => guests.includes(isWindows(i) ? "windows" : "linux"));
+    const vms = found.map((i): ListedVm => {
         const zone = (i.zone ?? "").split("/").pop() ?? "";
         const createdBy = (i.metadata?.items ?? []).find((m) => m.key === "created-by")?.value ?? "";
         const mig = /\/instanceGroupManagers\/([^/]+)$/.exec(createdBy)?.[1];
         const status = i.status ?? "UNKNOWN";
         return {
             cloud: "gcp",
+            ...(isWindows(i) ? {} : { os: "linux" as const }),
             fields: { project: scope.scope, zone, instance: i.name },
             scope: scope.scope,
             scopeName: scope.scopeName,
@@ -131,7 +142,7 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
             memo: {},
         };
     });
-    return { vms, notWindows: all.length - windows.length };
+    return { vms, notWindows: all.length - found.length };
 }
 
 async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Promise<OutputRead> {
@@ -146,6 +157,8 @@ async function read(vm: ListedVm, scope: DiscoveryScope, cli: DiscoveryCli): Pro
     } catch (err) {
         return unreadable("serial port 1", err);
     }
+    // A Linux guest: its serial port alone (a panic, emergency mode, a dracut shell, or a login).
+    if (vm.os === "linux") return consoleVerdict(contents, "linux", new RegExp(scope.fields.linuxMarker), "on serial port 1");
     const { bugcheck, booted } = bootVerdict(contents, new RegExp(scope.fields.marker));
     if (bugcheck) return { bugcheck, booted, signals: ["a Windows stop error on serial port 1 after its last boot marker"] };
     if (booted) return { bugcheck, booted, signals: [] };

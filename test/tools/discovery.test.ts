@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import { azureDiscovery } from "../../components/azure/discover";
 import { builtClouds, identities } from "../../components/registry/inventory";
 import { gcpDiscovery } from "../../components/gcp/discover";
-import { classify, needsRead } from "../../components/tools/discovery/classify";
+import { classify, consoleVerdict, needsRead } from "../../components/tools/discovery/classify";
+import { discoverArgs, scopeFlags } from "../../components/tools/discovery/discover-command";
 import { DiscoveryGate } from "../../components/tools/discovery/cli";
 import { Discovery, NoScopeError, discover } from "../../components/tools/discovery/discover";
 import { CHANNEL_FILE_291, falconTime, matchFalcon, parseFalconExport } from "../../components/tools/discovery/falcon";
@@ -430,5 +431,136 @@ describe("discovery: names from the clouds in the inventory", () => {
         );
         assert.equal(entries[0].labels.accountName, "prodweb-1x");
         assert.match(out.text!, /# canary\. confidence medium: web-1x \(i-07\) /);
+    });
+});
+
+describe("discovery: Linux guests (--guests linux)", () => {
+    const login = /login:|Cloud-init v\. [^ ]+ finished/;
+
+    it("reads a Linux console by its last event: a kernel panic, emergency mode or a dracut shell after the last login prompt is a boot loop", () => {
+        const loops = [
+            "[    2.913482] Kernel panic - not syncing: Fatal exception in interrupt",
+            'You are in emergency mode. After logging in, type "journalctl -xb" to view system logs',
+            "[  OK  ] Reached target Emergency Mode.",
+            "[  188.524112] dracut-initqueue[436]: Warning: dracut-initqueue timeout - starting timeout scripts",
+            "Starting Dracut Emergency Shell...",
+            "dracut:/# ",
+        ];
+        for (const line of loops) {
+            const v = consoleVerdict(`web-1 login: \nreboot\n${line}\n`, "linux", login, "on serial port 1");
+            assert.equal(v.bugcheck, true, line);
+            assert.equal(v.booted, false, line);
+            assert.match(v.signals[0], /^a Linux boot failure \(kernel panic, emergency mode or a dracut shell\) on serial port 1 \(/);
+        }
+        // Booted since: a login prompt, or cloud-init finishing, after the panic.
+        const panicked = "Kernel panic - not syncing: VFS: Unable to mount root fs\n";
+        assert.deepEqual(consoleVerdict(`${panicked}Ubuntu 22.04.4 LTS web-1 ttyS0\n\nweb-1 login: `, "linux", login, "x"), {
+            bugcheck: false,
+            booted: true,
+            signals: [],
+        });
+        assert.equal(
+            consoleVerdict(
+                `${panicked}cloud-init[812]: Cloud-init v. 24.1.3-0ubuntu1~22.04.1 finished at Fri, 19 Jul 2024 06:01:02 +0000.`,
+                "linux",
+                login,
+                "x",
+            ).booted,
+            true,
+        );
+        // A Windows stop error means nothing on a Linux guest, and a panic nothing on a Windows one.
+        assert.deepEqual(consoleVerdict("*** STOP: 0x00000050 csagent.sys\n", "linux", login, "in the console output"), {
+            bugcheck: false,
+            booted: false,
+            signals: ["no boot marker in the console output"],
+        });
+        assert.equal(consoleVerdict(panicked, "windows", /Windows is Ready/, "x").bugcheck, false);
+        assert.deepEqual(consoleVerdict("", "linux", login, "on serial port 1").signals, ["nothing on serial port 1"]);
+    });
+
+    it("finds boot-looping Linux instances by their serial port, reports them os: linux, and leaves Linux alone without --guests", async () => {
+        const instance = (name: string, windows: boolean) => ({
+            id: `50000000000000000${name.length}${name.charCodeAt(name.length - 1)}`,
+            name,
+            zone: "https://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a",
+            status: "RUNNING",
+            disks: [{ boot: true, guestOsFeatures: windows ? [{ type: "WINDOWS" }] : [{ type: "UEFI_COMPATIBLE" }] }],
+        });
+        const serial: Record<string, string> = {
+            "win-1": "A fatal error occurred. Stop code: PAGE_FAULT_IN_NONPAGED_AREA (csagent.sys)\n",
+            "rhel-1": "[    3.1] falcon_lsm_serviceable: loading\n[    3.2] Kernel panic - not syncing: Fatal exception\n",
+            "rhel-2": "Red Hat Enterprise Linux 9.4 (Plow)\nrhel-2 login: ",
+            "deb-1": 'You are in emergency mode. After logging in, type "journalctl -xb"\n',
+        };
+        const cli = () =>
+            fakeCli({
+                "projects list": [{ projectId: "web-prod", name: "Web Prod", lifecycleState: "ACTIVE" }],
+                "instances list": [instance("win-1", true), instance("rhel-1", false), instance("rhel-2", false), instance("deb-1", false)],
+                "instances get-serial-port-output": (args: string[]) => ({
+                    contents: serial[args[args.indexOf("get-serial-port-output") + 1]],
+                }),
+                "instances get-guest-attributes": [],
+            });
+        const run = async (guests?: ("windows" | "linux")[]) => {
+            const c = cli();
+            const d = await discover({
+                clouds: [{ cloud: gcpDiscovery, request: { ...noConfig, guests } }],
+                cli: c,
+                progress: () => undefined,
+            });
+            return { d, c };
+        };
+        const windowsOnly = await run();
+        assert.deepEqual(
+            windowsOnly.d.findings.map((f) => f.vm.name),
+            ["win-1"],
+        );
+        assert.ok(!windowsOnly.c.calls.some((x) => x.args.includes("rhel-1")), "no Linux instance is read without --guests linux");
+
+        const both = await run(["windows", "linux"]);
+        const finding = (name: string) => both.d.findings.find((f) => f.vm.name === name)!;
+        assert.equal(`${finding("rhel-1").bucket}/${finding("rhel-1").confidence}`, "candidate/high");
+        assert.match(
+            finding("rhel-1").reasons.join("; "),
+            /Linux boot failure .* on serial port 1 \(Kernel panic - not syncing: Fatal exception\)/,
+        );
+        assert.equal(`${finding("deb-1").bucket}/${finding("deb-1").confidence}`, "candidate/high");
+        assert.equal(finding("rhel-2").bucket, "healthy", "its serial port reached a login prompt");
+        assert.equal(finding("win-1").vm.os, undefined);
+        assert.equal(finding("rhel-1").vm.os, "linux");
+        assert.deepEqual(
+            both.d.scopes.map((s) => [s.windows, s.linux]),
+            [[1, 3]],
+        );
+        // The written inventory says os: linux, and the stack takes it unchanged.
+        const out = inventoryText(both.d, {
+            at: "2026-11-22T00:00:00Z",
+            scanned: "Scanned: gcp.",
+            scopeLabels: new Map([["gcp", "project"]]),
+            identities,
+        });
+        assert.match(out.text!, /1 Windows, 3 Linux/);
+        const entries = validateInventory(
+            parseYamlInventory("found.yaml", out.text!),
+            inventoryContext(identities, builtClouds, { get: () => undefined, kind: () => "missing" }),
+        );
+        assert.deepEqual(entries.map((e) => [e.fields.instance, e.os]).sort(), [
+            ["deb-1", "linux"],
+            ["rhel-1", "linux"],
+            ["win-1", undefined],
+        ]);
+        const linuxOnly = await run(["linux"]);
+        assert.deepEqual(linuxOnly.d.findings.map((f) => f.vm.name).sort(), ["deb-1", "rhel-1", "rhel-2"]);
+    });
+
+    it("--guests takes windows, linux or both, and refuses anything else naming the option", () => {
+        const args = (guests?: string) =>
+            discoverArgs({ values: { "--cloud": "gcp", ...(guests ? { "--guests": guests } : {}) }, force: false, json: false }, [
+                gcpDiscovery,
+            ]);
+        assert.deepEqual(args().guests, ["windows"]);
+        assert.deepEqual(args("linux, windows").guests, ["linux", "windows"]);
+        assert.throws(() => args("linux,bsd"), /--guests: "bsd" is not valid; expected windows, linux or both/);
+        assert.ok(scopeFlags([gcpDiscovery]).includes("--guests"), "the command takes it (its flags are scopeFlags')");
     });
 });

@@ -19,14 +19,23 @@ import { BadWindow, CHANNEL_FILE_291, FalconExport, parseFalconExport } from "./
 import { DiscoveredInventory, inventoryText } from "./inventory-text";
 import { CloudDiscovery, OptionError } from "./types";
 
-/** Each cloud's scope options (`--regions`, `--subscriptions`, …): the flags discovery takes besides its own. */
+/** The guests discovery finds: Windows by default; `--guests windows,linux` adds Linux VMs, `--guests linux` only them. */
+const GUESTS = ["windows", "linux"] as const;
+
+/**
+ * Each cloud's scope options (`--regions`, `--subscriptions`, …) and `--guests`: the value flags
+ * discovery takes besides its own.
+ */
 export function scopeFlags(discoveries: readonly CloudDiscovery[]): string[] {
-    return discoveries.flatMap((d) => d.options.map((o) => o.flag));
+    return [...discoveries.flatMap((d) => d.options.map((o) => o.flag)), "--guests"];
 }
 
-/** One usage line per scope option: its flag, its cloud and what it takes. */
+/** One usage line per scope option: its flag, its cloud and what it takes; then `--guests`. */
 export function scopeOptionsHelp(discoveries: readonly CloudDiscovery[]): string[] {
-    return discoveries.flatMap((d) => d.options.map((o) => `  ${o.flag.padEnd(20)} ${d.cloud}: ${o.help} (comma-separated)`));
+    return [
+        ...discoveries.flatMap((d) => d.options.map((o) => `  ${o.flag.padEnd(20)} ${d.cloud}: ${o.help} (comma-separated)`)),
+        `  ${"--guests".padEnd(20)} windows (default), linux, or windows,linux: Linux VMs are found by their console (kernel panic, emergency mode, dracut shell)`,
+    ];
 }
 
 /** What `npm run discover` was asked for: the values by flag (`--cloud`, `--out`, the scope options, …), and the switches. */
@@ -40,6 +49,8 @@ export interface DiscoverCommandArgs {
 export interface DiscoverArgs {
     clouds: CloudDiscovery[];
     options: Map<CloudDiscovery, Record<string, string[]>>;
+    /** The guests to find (`--guests`). */
+    guests: ("windows" | "linux")[];
     stack?: string;
     falconCsv?: string;
     window: BadWindow;
@@ -84,6 +95,12 @@ export function discoverArgs(given: DiscoverCommandArgs, discoveries: readonly C
                 throw new ArgumentError(`${flag}: ${JSON.stringify(v.slice(0, 80))} is not valid; expected ${owner.option.expected}`);
         options.get(owner.cloud)![flag] = [...new Set(values)];
     }
+    const guests: ("windows" | "linux")[] = [];
+    for (const g of (raw.get("--guests") ?? "windows").split(",").map((v) => v.trim())) {
+        const found = GUESTS.find((x) => x === g);
+        if (!found) throw new ArgumentError(`--guests: ${JSON.stringify(g.slice(0, 40))} is not valid; expected windows, linux or both`);
+        if (!guests.includes(found)) guests.push(found);
+    }
     const time = (flag: string, fallback: number) => {
         const text = raw.get(flag);
         if (text === undefined) return fallback;
@@ -112,6 +129,7 @@ export function discoverArgs(given: DiscoverCommandArgs, discoveries: readonly C
     return {
         clouds,
         options,
+        guests,
         stack,
         falconCsv: raw.get("--falcon-csv"),
         window: { since, until },
@@ -155,7 +173,10 @@ async function discoverAndWrite(args: DiscoverArgs, context: CommandContext, clo
     const started = Date.now();
     // Progress and the summary carry names from the clouds (tags, aliases): shown terminal-safe.
     const progress = (line: string) => void context.stderr.write(`discover: ${terminalText(line)}\n`);
-    const scans = args.clouds.map((cloud) => ({ cloud, request: { options: args.options.get(cloud)!, config, stackFile } }));
+    const scans = args.clouds.map((cloud) => ({
+        cloud,
+        request: { options: args.options.get(cloud)!, config, stackFile, guests: args.guests },
+    }));
     const d = await discover({ clouds: scans, falcon, cli: gate, progress });
 
     const scanned = `Scanned: ${args.clouds.map((c) => c.cloud).join(", ")}; ${d.scopes.length} scopes; ${falcon ? `Falcon export ${args.falconCsv} (${falcon.hosts.length} hosts)` : "no Falcon export"}; bad window ${new Date(args.window.since).toISOString()} to ${new Date(args.window.until).toISOString()}.`;

@@ -12,6 +12,8 @@ export interface ScopeSummary {
     vms?: number;
     /** Windows VMs among them. */
     windows: number;
+    /** Linux VMs among them (`--guests linux`; absent when none). */
+    linux?: number;
     /** Boot-looping candidates written under `vms:`, per zone (`REGION (no zone)` for VMs without one). */
     candidatesByZone: Record<string, number>;
     /** Windows VMs not running. */
@@ -64,7 +66,7 @@ export async function discover(opts: DiscoverOptions): Promise<Discovery> {
                 const { vms, notWindows } = await cloud.list(scope, opts.cli);
                 listed.push({ cloud, scope, vms, notWindows });
                 opts.progress(
-                    `${scopeTitle(scope)}: ${notWindows === undefined ? "" : `${vms.length + notWindows} VMs, `}${vms.length} Windows (${vms.filter((v) => v.health === "failing").length} failing status, ${vms.filter((v) => v.power !== "running").length} not running)`,
+                    `${scopeTitle(scope)}: ${notWindows === undefined ? "" : `${vms.length + notWindows} VMs, `}${vms.filter((v) => v.os !== "linux").length} Windows${vms.some((v) => v.os === "linux") ? `, ${vms.filter((v) => v.os === "linux").length} Linux` : ""} (${vms.filter((v) => v.health === "failing").length} failing status, ${vms.filter((v) => v.power !== "running").length} not running)`,
                 );
             }),
         ),
@@ -150,7 +152,8 @@ function summarise(scope: DiscoveryScope, vms: number | undefined, findings: Fin
         scopeName: scope.scopeName,
         region: scope.region,
         vms,
-        windows: findings.length,
+        windows: findings.filter((f) => f.vm.os !== "linux").length,
+        ...(findings.some((f) => f.vm.os === "linux") ? { linux: findings.filter((f) => f.vm.os === "linux").length } : {}),
         candidatesByZone,
         stopped: findings.filter((f) => f.bucket === "stopped").length,
         apart: findings.filter((f) => f.bucket === "scale-group" || f.bucket === "no-rescue-path" || f.bucket === "review").length,

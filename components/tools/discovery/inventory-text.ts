@@ -79,7 +79,7 @@ function entryOf(f: Finding, scopeLabel: string): Record<string, unknown> {
     const scopeName = labelText(f.vm.scopeName);
     if (scopeName && scopeName !== f.vm.scope) labels[`${scopeLabel}Name`] = scopeName;
     if (f.confidence) labels.discovered = f.confidence;
-    return { cloud: f.vm.cloud, ...f.vm.fields, ...(hostname ? { hostname } : {}), labels };
+    return { cloud: f.vm.cloud, ...(f.vm.os ? { os: f.vm.os } : {}), ...f.vm.fields, ...(hostname ? { hostname } : {}), labels };
 }
 
 function fits(f: Finding, identities: ReadonlyMap<string, CloudIdentity>): boolean {
@@ -170,7 +170,7 @@ export function inventoryText(d: Discovery, opts: InventoryTextOptions): Discove
         const total = Object.values(s.candidatesByZone).reduce((a, b) => a + b, 0);
         lines.push(
             commentText(
-                `#   ${scopeTitle(s)}: ${s.vms === undefined ? "" : `${s.vms} VMs, `}${s.windows} Windows; ${count(total, "candidate")}${zones ? ` (${zones})` : ""}; ${s.stopped} not running; ${s.apart} listed apart`,
+                `#   ${scopeTitle(s)}: ${s.vms === undefined ? "" : `${s.vms} VMs, `}${s.windows} Windows${s.linux ? `, ${s.linux} Linux` : ""}; ${count(total, "candidate")}${zones ? ` (${zones})` : ""}; ${s.stopped} not running; ${s.apart} listed apart`,
             ),
         );
     }

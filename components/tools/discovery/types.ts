@@ -36,10 +36,12 @@ export interface DiscoveryScope {
 /** What the batched listing says about a VM's boot. */
 export type ListedHealth = "failing" | "healthy" | "unknown";
 
-/** A Windows VM as a scope's batched listing shows it. */
+/** A Windows VM (or, with `--guests linux`, a Linux VM) as a scope's batched listing shows it. */
 export interface ListedVm {
     /** The `cloud:` value. */
     cloud: string;
+    /** `linux` for a Linux VM (its entry says `os: linux`); absent for Windows. */
+    os?: "linux";
     /** The inventory fields that name it (valid by the cloud identity's patterns). */
     fields: Record<string, string>;
     /** Where it is: scope id and name, region, zone ("" when not zonal). */
@@ -75,9 +77,12 @@ export interface ListedVm {
 
 /** What a per-VM read of the console, serial port or boot log showed. */
 export interface OutputRead {
-    /** A Windows stop error (bugcheck) was in the output. */
+    /**
+     * The guest crashed since it last booted: a Windows stop error (bugcheck), or on a Linux guest
+     * a kernel panic, emergency mode or a dracut shell ({@link consoleVerdict}).
+     */
     bugcheck: boolean;
-    /** Windows reported a finished boot since the last start. */
+    /** The guest reported a finished boot since the last start. */
     booted: boolean;
     /** The guest agent shows signs of life (guest attributes written, …). */
     agent?: boolean;
@@ -105,6 +110,8 @@ export interface ScopeRequest {
     config: ConfigSource;
     /** The stack config file (`Pulumi.prod.yaml`), for messages. */
     stackFile: string;
+    /** The guests to find (`--guests`): Windows only (the default), or Linux VMs too. */
+    guests?: readonly ("windows" | "linux")[];
 }
 
 /** One cloud's part of discovery; each cloud folder exports one (`discover.ts`). */
