@@ -148,7 +148,7 @@ describe("status: the model of a generated 2,000-VM run", () => {
         assert.doesNotMatch(statusPageHtml(s), /http-equiv="refresh"/);
     });
 
-    it("an update that ended early leaves the VMs it never finished needing a person, with the way to resume", () => {
+    it("an update that ended early leaves the VMs it never finished as they were (not failed), and the headline says to run it again", () => {
         const running = generatedRun({ vms: 30, failures: [], waves: 1 });
         const r = new StatusRecorder(running.stack, running.plan);
         for (const e of running.events) r.event(e);
@@ -156,9 +156,15 @@ describe("status: the model of a generated 2,000-VM run", () => {
         const end = r.snapshot();
         assert.equal(end.run, "cancelled");
         assert.equal(end.counts.recovered, 10);
-        assert.equal(end.counts["needs-person"], 20);
-        assert.ok(end.failures.every((f) => /never started/.test(f.reason) && /Run the update again/.test(f.nextStep)));
-        assert.match(end.headline, /^10 of 30 VMs recovered in .+; 20 need a person$/);
+        assert.equal(end.counts["needs-person"], 0);
+        assert.equal(end.counts.waiting, 20, "never started: still waiting, nothing wrong with them");
+        assert.deepEqual(end.failures, []);
+        assert.match(
+            end.headline,
+            /^10 of 30 VMs recovered in .+; none needs a person; 20 VMs not finished: the update ended before them, run it again to finish them$/,
+        );
+        const unfinished = end.waves.filter((w) => w.counts.waiting > 0);
+        assert.ok(unfinished.length > 0 && unfinished.every((w) => !w.done), "a wave with unfinished VMs is not done");
     });
 
     it("a VM its chain recorded as failed (its own failure, the fleet went on) needs a person, in its record's words", () => {

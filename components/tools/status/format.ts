@@ -25,9 +25,9 @@ export interface HeadlineFacts {
     total: number;
     /** VMs recovered (verified, and their records say nothing is left to do). */
     recovered: number;
-    /** VMs that need a person (failed, rolled back, or left unfinished by an update that ended). */
+    /** VMs that need a person (failed, or rolled back). */
     needPerson: number;
-    /** VMs backing up, repairing or swapping now. */
+    /** VMs backing up, repairing or swapping now (once the update ended: those it left mid-chain). */
     inFlight: number;
     /** VMs whose chain has not started. */
     waiting: number;
@@ -50,7 +50,7 @@ function people(n: number): string {
 
 /**
  * The one sentence a manager forwards: `1,987 of 2,000 VMs recovered in 3 h 12 min; 13 need a
- * person`; while the update runs, `412 of 2,000 VMs recovered so far (running 1 h 2 min); 3 need a
+ * person` (and, when the update ended before some chains finished, `; 20 VMs not finished: …`); while the update runs, `412 of 2,000 VMs recovered so far (running 1 h 2 min); 3 need a
  * person; 120 in flight, 1,465 waiting`.
  */
 export function headline(f: HeadlineFacts): string {
@@ -61,5 +61,7 @@ export function headline(f: HeadlineFacts): string {
         return `${of} so far${since}; ${people(f.needPerson)}; ${count(f.inFlight)} in flight, ${count(f.waiting)} waiting`;
     }
     const took = f.elapsedSeconds !== undefined ? ` in ${duration(f.elapsedSeconds)}` : "";
-    return `${of}${took}; ${people(f.needPerson)}`;
+    const unfinished = f.inFlight + f.waiting;
+    const left = unfinished > 0 ? `; ${vms(unfinished)} not finished: the update ended before them, run it again to finish them` : "";
+    return `${of}${took}; ${people(f.needPerson)}${left}`;
 }

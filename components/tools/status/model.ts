@@ -370,15 +370,10 @@ export class StatusRecorder {
                     repaired,
                 );
             } else if (t.phase === "verified") state = "recovered";
-            else if (!running) {
-                state = "needs-person";
-                fail(
-                    `the update ended before its chain finished${t.phase === "waiting" ? ": it never started" : `: it was ${t.phase}`}`,
-                    UNFINISHED_NEXT_STEP,
-                    undefined,
-                    repaired,
-                );
-            } else state = t.phase === "failed" ? "needs-person" : t.phase;
+            // A chain the update left unfinished (it ended, was cancelled or stopped) keeps its
+            // phase: nothing is wrong with the VM, and the next update resumes it (the headline
+            // says so); a person is needed only for what failed.
+            else state = t.phase === "failed" ? "needs-person" : t.phase;
             const last = steps.reduce<number | undefined>(
                 (m, s) => (s.end !== undefined && (m === undefined || s.end > m) ? s.end : m),
                 undefined,
