@@ -1,6 +1,7 @@
 // `npm run incident`: one command from the offline plan to the report, through Pulumi's Automation
 // API: the offline plan, the preflight (real clouds only), `preview` with the policy pack, a summary
 // and one confirmation, `up` with the policy pack and live progress, and the report.
+import { selectAgain, selectionBefore } from "./selection";
 import * as os from "os";
 import * as readline from "readline";
 import { Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
@@ -145,6 +146,7 @@ export async function runIncidentCommand(
 
     // 2. The stack: selected, or created only when asked.
     const workspace = await engine.workspace();
+    const selectedBefore = await selectionBefore(workspace);
     let stack: Stack;
     try {
         stack = await Stack.select(args.stack, workspace);
@@ -222,6 +224,7 @@ export async function runIncidentCommand(
         return { outcome: updated.ok && records ? "ok" : "failed" };
     } finally {
         engine.end();
+        await selectAgain(workspace, selectedBefore, args.stack, out);
     }
 }
 
