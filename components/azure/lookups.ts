@@ -39,7 +39,8 @@ export function parseResourceId(id: string): { subscription: string; resourceGro
 /**
  * Looks up a VM, its OS disk and its subnet. What would stop the OS-disk swap is refused here,
  * before anything is declared, with the reason: unmanaged or ephemeral OS disks, confidential VMs,
- * non-Windows VMs, and a location or zone that differs from the inventory's.
+ * a VM whose OS is not its entry's `os`, Azure Disk Encryption on a Linux VM, and a location or
+ * zone that differs from the inventory's.
  */
 export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureConfig, restore?: RestoreLookup): Promise<Resolved> {
     const f = vm.fields;
@@ -50,7 +51,12 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     if (!os?.managedDisk?.id)
         throw new Error("its OS disk is not a managed disk; unmanaged (VHD) OS disks cannot be repaired by this version");
     if (os.diffDiskSettings) throw new Error("it has an ephemeral OS disk, which holds no state to repair: reimage the VM instead");
-    if (os.osType && os.osType !== "Windows") throw new Error(`it runs ${os.osType}, not Windows`);
+    // The entry's os says which the VM runs (Windows by default): a Linux VM needs os: linux.
+    const expected = vm.os === "linux" ? "Linux" : "Windows";
+    if (os.osType && os.osType !== expected)
+        throw new Error(
+            `it runs ${os.osType}, not ${expected}${os.osType === "Linux" ? " (give its entry os: linux)" : vm.os === "linux" ? " as its entry's os: linux says" : ""}`,
+        );
     const securityType = found.securityProfile?.securityType ?? "";
     if (securityType === "ConfidentialVM")
         throw new Error(
@@ -66,6 +72,10 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
     if (f.osDiskId && f.osDiskId.toLowerCase() !== original.toLowerCase())
         throw new Error(`its OS disk is ${original}, not ${f.osDiskId} as the inventory says`);
     const ade = adeOf({ vmOsDisk: os.encryptionSettings, disk: disk.encryptionSettingsCollection });
+    if (ade && vm.os === "linux")
+        throw new Error(
+            "its OS disk has Azure Disk Encryption (dm-crypt on Linux), which the repair engine cannot open: recover it by hand",
+        );
     if (f.diskEncryption && f.diskEncryption !== (ade ? "ade" : "none"))
         throw new Error(
             `its OS disk ${ade ? "has" : "does not have"} Azure Disk Encryption on, not ${f.diskEncryption} as the inventory says`,
@@ -199,7 +209,7 @@ export function offlineAzureLookup(
                 location,
                 zones: [zone],
                 securityProfile: { securityType: "TrustedLaunch" },
-                storageProfile: { osDisk: { osType: "Windows", managedDisk: { id: osDiskId } } },
+                storageProfile: { osDisk: { osType: entry?.os === "linux" ? "Linux" : "Windows", managedDisk: { id: osDiskId } } },
                 networkProfile: { networkInterfaces: [{ id: nicId }] },
             };
             const invented = [

@@ -61,10 +61,10 @@ function opts(env: AzureStepEnv, ctx: StepContext, extra: pulumi.CustomResourceO
     return pulumi.mergeOptions(ctx.opts, { provider: env.providerOf(ctx.vm.placement.scope), ...extra });
 }
 
-/** The disk properties a later OS-disk swap needs, copied from the original OS disk. */
-function diskShape(f: AzureFacts, role: "backup" | "scratch" | "fixed" | "restored") {
+/** The disk properties a later OS-disk swap needs, copied from the original OS disk (its OS is the entry's `os`, as the lookup checked). */
+function diskShape(f: AzureFacts, role: "backup" | "scratch" | "fixed" | "restored", vm: { os?: "linux" }) {
     return {
-        osType: "Windows" as const,
+        osType: vm.os === "linux" ? ("Linux" as const) : ("Windows" as const),
         hyperVGeneration: f.hyperVGeneration,
         securityProfile: f.securityType ? { securityType: f.securityType } : undefined,
         encryption: f.diskEncryptionSetId ? { diskEncryptionSetId: f.diskEncryptionSetId, type: f.encryptionType || undefined } : undefined,
@@ -94,7 +94,7 @@ export function backup(env: AzureStepEnv, ctx: StepContext): BackupStep {
             location: ctx.vm.placement.region,
             creationData: { createOption: "Copy", sourceResourceId: ctx.vm.originalDiskId },
             incremental: true,
-            ...diskShape(f, "backup"),
+            ...diskShape(f, "backup", ctx.vm),
             tags: tags(env, ctx, "backup"),
         },
         opts(env, ctx, { customTimeouts: { create: "120m" } }),
@@ -122,7 +122,7 @@ function copiedDisk(
             zones: ctx.vm.placement.zone ? [ctx.vm.placement.zone] : undefined,
             sku: { name: f.osDiskSku },
             creationData: { createOption: "Copy", sourceResourceId: sourceId },
-            ...diskShape(f, role),
+            ...diskShape(f, role, ctx.vm),
             tags: { ...tags(env, ctx, role), ...rootCandidateMarks(ctx, role) },
         },
         opts(env, ctx, extra),

@@ -231,6 +231,11 @@ describe("Azure path under Pulumi mocks", () => {
         assert.equal(script("db-01"), repairScript("falcon-linux-2024"));
         assert.equal(script("app-01"), repairScript("crowdstrike-291-txr"));
         assert.match(script("db-01"), / RULE_SET=falcon-linux-2024 exec /);
+        // Its disks are Linux disks (Azure boots an OS disk by its osType).
+        for (const step of ["backup", "fixed"]) {
+            const disk = rs.find((r) => r.name.startsWith("db-01") && r.name.endsWith(`-${step}`))!;
+            assert.equal((disk.inputs as { osType: string }).osType, "Linux", step);
+        }
         // The boot signal on Azure is the VM agent (Windows and Linux alike): no marker in the swap.
         const swap = rs.find((r) => r.name.startsWith("db-01") && r.name.endsWith("-swap"))!;
         assert.ok(!("BOOT_MARKER" in (swap.inputs.environment as object)));
@@ -270,12 +275,12 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
         strategy: "repair" as const,
         labels: {},
     };
-    async function lookUp(vm: Record<string, unknown>, fields: Record<string, string> = {}) {
+    async function lookUp(vm: Record<string, unknown>, fields: Record<string, string> = {}, os?: "linux", diskAnswer: object = {}) {
         await pulumi.runtime.setMocks({
             newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
             call: (c) => {
                 if (c.token.endsWith("getVirtualMachine")) return vm;
-                if (c.token.endsWith("getDisk")) return { sku: { name: "Premium_LRS" }, hyperVGeneration: "V2" };
+                if (c.token.endsWith("getDisk")) return { sku: { name: "Premium_LRS" }, hyperVGeneration: "V2", ...diskAnswer };
                 return {
                     ipConfigurations: [
                         { subnet: { id: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s" } },
@@ -284,7 +289,7 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
             },
         });
         const provider = new Provider("p", {});
-        return lookUpVm({ ...entry, fields: { ...entry.fields, ...fields } }, provider, {
+        return lookUpVm({ ...entry, ...(os ? { os } : {}), fields: { ...entry.fields, ...fields } }, provider, {
             rescueImage: { publisher: "", offer: "", sku: "", version: "" },
             rescueSubnetIds: {},
             tags: {},
@@ -305,6 +310,32 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
         const r = await lookUp({ location: "eastus2", zones: ["2"], storageProfile: { osDisk: disk }, networkProfile: nic });
         assert.deepEqual(r.placement, { scope: SUB, region: "eastus2", zone: "2" });
         assert.equal(r.originalDiskId, disk.managedDisk.id);
+    });
+
+    it("a Linux VM is looked up when its entry says os: linux; a Windows one under os: linux, or one with Azure Disk Encryption, is refused", async () => {
+        const linuxDisk = { ...disk, osType: "Linux" };
+        const r = await lookUp({ location: "eastus2", storageProfile: { osDisk: linuxDisk }, networkProfile: nic }, {}, "linux");
+        assert.equal(r.originalDiskId, disk.managedDisk.id);
+        await assert.rejects(
+            lookUp({ location: "eastus2", storageProfile: { osDisk: disk }, networkProfile: nic }, {}, "linux"),
+            /runs Windows, not Linux as its entry's os: linux says/,
+        );
+        await assert.rejects(
+            lookUp({ location: "eastus2", storageProfile: { osDisk: linuxDisk }, networkProfile: nic }, {}, "linux", {
+                encryptionSettingsCollection: {
+                    enabled: true,
+                    encryptionSettings: [
+                        {
+                            diskEncryptionKey: {
+                                secretUrl: "https://kv.vault.azure.net/secrets/s/1",
+                                sourceVault: { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv` },
+                            },
+                        },
+                    ],
+                },
+            }),
+            /Azure Disk Encryption \(dm-crypt on Linux\)/,
+        );
     });
 
     for (const [name, vm, fields, message] of [
