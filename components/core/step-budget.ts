@@ -9,6 +9,13 @@ export const STEP_CALLS_MARGIN_SECONDS = 600;
 export const WAIT_OVERRUN_SECONDS = 60;
 /** Seconds Pulumi's customTimeout leaves after the script's own deadline, so the script says why it stopped. */
 export const STEP_REPORT_SECONDS = 120;
+/**
+ * Seconds a step may wait for places at the watcher's gate (the runner's CLI processes, the scopes'
+ * rate limits) without it counting against its deadline: base.sh moves its deadline by the time
+ * waited, up to this, and Pulumi's customTimeout includes it (base.sh's GATE_QUEUE_ALLOWANCE_SECONDS,
+ * held equal by a test).
+ */
+export const GATE_QUEUE_ALLOWANCE_SECONDS = 3600;
 
 /** A command step's time: its waits' sum, the script's deadline and Pulumi's customTimeout. */
 export interface StepBudget {
@@ -16,7 +23,7 @@ export interface StepBudget {
     waitSeconds: number;
     /** The script's own deadline (STEP_TIMEOUT_SECONDS): the waits, their overrun and the calls' margin. */
     stepTimeoutSeconds: number;
-    /** Pulumi's customTimeout (create and update), in minutes: the deadline plus the time to report. */
+    /** Pulumi's customTimeout (create and update), in minutes: the deadline, the gate's queue allowance and the time to report. */
     minutes: number;
 }
 
@@ -26,7 +33,11 @@ export function stepBudget(waits: readonly StepWait[]): StepBudget {
     const waitSeconds = waits.reduce((sum, w) => sum + w.seconds * times(w), 0);
     const made = waits.reduce((sum, w) => sum + times(w), 0);
     const stepTimeoutSeconds = Math.ceil(waitSeconds + made * WAIT_OVERRUN_SECONDS + STEP_CALLS_MARGIN_SECONDS);
-    return { waitSeconds, stepTimeoutSeconds, minutes: Math.ceil((stepTimeoutSeconds + STEP_REPORT_SECONDS) / 60) };
+    return {
+        waitSeconds,
+        stepTimeoutSeconds,
+        minutes: Math.ceil((stepTimeoutSeconds + GATE_QUEUE_ALLOWANCE_SECONDS + STEP_REPORT_SECONDS) / 60),
+    };
 }
 
 /** What a budget sets on its command: the script's deadline (environment) and Pulumi's customTimeouts. */

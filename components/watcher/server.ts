@@ -179,7 +179,8 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
                 const { transient } = opts.gate.settle(f.cloud, scope, op, done.error ?? "");
                 const attempt = Math.max(1, Number(f.attempt) || 1);
                 const delayMs = backoffMs(attempt, 2000, 60_000) / opts.timeScale;
-                const deadline = Number(f.deadline) * 1000;
+                // The deadline the step has now (time it queued at the gate moved it), else the one it asked with.
+                const deadline = Number(done.deadline ?? f.deadline) * 1000;
                 if (transient && (!Number.isFinite(deadline) || Date.now() + delayMs < deadline)) {
                     socket.end(formatLine("retry", { delay: (delayMs / 1000).toFixed(3) }));
                 } else

@@ -1,3 +1,4 @@
+import { GATE_QUEUE_ALLOWANCE_SECONDS, stepBudget } from "../../components/core/step-budget";
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -194,6 +195,42 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /ec2 describe-instances: the watcher went away and the step's deadline has passed/);
         assert.ok(Date.now() - started < 120_000, "ends near its deadline, not after an hour");
+    });
+
+    it("cloud_call: time queued at the gate moves the step's deadline, so a throttled call queued past the deadline it asked with is still retried", async () => {
+        // The only CLI place is held; the call waits ~6 s for it, past its step's 3 s deadline.
+        const first = step(`local_slot ${holder}`);
+        await until("the first step holds the only place", () => mark("a.holds"));
+        const once = `if [[ ! -e $M/tried ]]; then touch "$M/tried"; echo "An error occurred (RequestLimitExceeded)" >&2; exit 1; fi; echo fine`;
+        const second = step(
+            `STEP_DEADLINE=$((EPOCHSECONDS + 3)); WATCH_CLOUD=aws WATCH_SCOPE=$'\\tregion=us-east-1'; out=$(cloud_call "ec2 describe-instances" bash -c '${once}'); [[ $out == fine ]]`,
+        );
+        await until("the call waits for a place", () => asking(second.pid));
+        await new Promise((r) => setTimeout(r, 6000));
+        fs.writeFileSync(path.join(marks, "release"), "");
+        const b = await second.done;
+        assert.equal(b.code, 0, b.stderr);
+        assert.ok(mark("tried"), "the first try was throttled, and retried");
+        assert.match(b.stderr, /ec2 describe-instances was throttled or busy \(try 1\); retrying/);
+        assert.equal((await first.done).code, 0);
+    });
+
+    it("gate_queued: the time a step queued moves its deadline by as much, up to the allowance in all, which Pulumi's customTimeout includes", async () => {
+        const r = await step(
+            `STEP_DEADLINE=1000; GATE_QUEUE_ALLOWANCE_SECONDS=100; gate_queued $((EPOCHSECONDS - 60)); echo "$STEP_DEADLINE" >&2; gate_queued $((EPOCHSECONDS - 60)); echo "$STEP_DEADLINE" >&2; gate_queued $((EPOCHSECONDS - 60)); echo "$STEP_DEADLINE" >&2`,
+        ).done;
+        assert.equal(r.code, 0, r.stderr);
+        const deadlines = r.stderr.split("\n").filter((l) => /^\d+$/.test(l));
+        assert.deepEqual(deadlines, ["1060", "1100", "1100"]);
+        assert.match(r.stderr, /waited 100s in all at the watcher's gate; more waiting there counts against its deadline/);
+        const base = fs.readFileSync(path.join(root, "components/core/scripts/base.sh"), "utf8");
+        assert.equal(
+            Number(/^GATE_QUEUE_ALLOWANCE_SECONDS=(\d+)$/m.exec(base)?.[1]),
+            GATE_QUEUE_ALLOWANCE_SECONDS,
+            "base.sh and step-budget.ts agree",
+        );
+        const budget = stepBudget([{ bound: "X", what: "a wait", seconds: 60 }]);
+        assert.ok(budget.minutes * 60 >= budget.stepTimeoutSeconds + GATE_QUEUE_ALLOWANCE_SECONDS);
     });
 
     it("local_slot: a step waiting for a place when the watcher dies asks its successor instead of failing", async () => {

@@ -285,6 +285,12 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
                 "done\tcode=1\terror=busy",
             ]);
             assert.match(late.answers[1], /^fail\treason=the step's deadline/);
+            // The deadline the step has when its call ended (moved by its time queued at the gate) decides, not the one it asked with.
+            const moved = await talk([
+                `call\tcloud=lab\top=write x\tattempt=1\tdeadline=${Date.now() / 1000 - 1}`,
+                `done\tcode=1\tdeadline=${future}\terror=busy`,
+            ]);
+            assert.match(moved.answers[1], /^retry\tdelay=[0-9.]+$/);
             s.close();
         });
 

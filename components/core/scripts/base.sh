@@ -25,6 +25,24 @@ trap 'rm -f "$errfile"' EXIT
 STEP_TIMEOUT_SECONDS=${STEP_TIMEOUT_SECONDS:-3600}
 [[ $STEP_TIMEOUT_SECONDS =~ ^[0-9]{1,8}$ ]] || fail "STEP_TIMEOUT_SECONDS has an unexpected value; refusing to run"
 STEP_DEADLINE=$((${EPOCHSECONDS:-$(date +%s)} + STEP_TIMEOUT_SECONDS))
+# Time the step waited for a place at the watcher's gate (the runner's CLI processes at once, the
+# scopes' rate limits) moves its deadline by as much, up to this allowance, which Pulumi's
+# customTimeout includes (components/core/step-budget.ts GATE_QUEUE_ALLOWANCE_SECONDS, held equal
+# by a test): a fleet queuing at the gate is the runner's load, not the step running out of time.
+GATE_QUEUE_ALLOWANCE_SECONDS=3600
+gate_queued_seconds=0
+
+# gate_queued SINCE: the step got its place at the gate, asked for at SINCE (epoch seconds).
+gate_queued() {
+    local waited=$((${EPOCHSECONDS:-$(date +%s)} - $1)) left=$((GATE_QUEUE_ALLOWANCE_SECONDS - gate_queued_seconds))
+    ((waited > 0 && left > 0)) || return 0
+    ((waited < left)) || {
+        waited=$left
+        log "the step has waited ${GATE_QUEUE_ALLOWANCE_SECONDS}s in all at the watcher's gate; more waiting there counts against its deadline"
+    }
+    gate_queued_seconds=$((gate_queued_seconds + waited))
+    STEP_DEADLINE=$((STEP_DEADLINE + waited))
+}
 
 # ---------------------------------------------------------------------------------------------
 # The watcher (components/watcher, started as cli/watcher.ts): one process per runner and set of credentials. Steps
@@ -161,13 +179,17 @@ observe() {
 # that goes away while the helper runs changes nothing for it (its successor may let another
 # process start meanwhile: a bound on memory, not on correctness).
 local_slot() {
-    local fd answer rc=0
+    local fd answer rc=0 asked
     while :; do
         watcher_open fd
+        asked=${EPOCHSECONDS:-$(date +%s)}
         printf '%s\tslot\n' "$watch_token" >&"$fd" 2>/dev/null || true
         answer=
         IFS= read -r -u "$fd" answer 2>/dev/null || true
-        [[ $answer == go ]] && break
+        if [[ $answer == go ]]; then
+            gate_queued "$asked"
+            break
+        fi
         exec {fd}>&-
         [[ -z $answer ]] || fail "internal: unexpected answer from the watcher: ${answer:0:200}"
         ((${EPOCHSECONDS:-$(date +%s)} < STEP_DEADLINE)) || fail "internal: no place at the watcher's gate before the step's deadline; see $watch_dir/watcher.log"
@@ -248,11 +270,12 @@ watcher_gone() {
 # watcher could not judge, gone meanwhile, is tried again through its successor). Stdout is
 # passed through.
 cloud_call() {
-    local op=$1 attempt=1 out fd answer
+    local op=$1 attempt=1 out fd answer asked
     shift
     watcher_losses=0
     while :; do
         watcher_open fd
+        asked=${EPOCHSECONDS:-$(date +%s)}
         printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" >&"$fd"
         answer=
         if ! IFS= read -r -u "$fd" answer 2>/dev/null; then
@@ -268,13 +291,14 @@ cloud_call() {
             log "$op was refused by the watcher: $(tr '\t' ' ' <<<"${answer:0:300}")"
             return 1
         fi
+        gate_queued "$asked"
         if out=$("$@" 2>"$errfile" {fd}>&-); then
             printf 'done\tcode=0\n' >&"$fd" 2>/dev/null || true
             exec {fd}>&-
             printf '%s' "$out"
             return 0
         fi
-        printf 'done\tcode=1\terror=%s\n' "$(tr '\t\r\n' '   ' <"$errfile" | head -c 4000)" >&"$fd" 2>/dev/null || true
+        printf 'done\tcode=1\tdeadline=%s\terror=%s\n' "$STEP_DEADLINE" "$(tr '\t\r\n' '   ' <"$errfile" | head -c 4000)" >&"$fd" 2>/dev/null || true
         answer=
         IFS= read -r -u "$fd" answer 2>/dev/null || true
         exec {fd}>&-
