@@ -1,8 +1,9 @@
 // The fleet benchmark: the real repair and swap step scripts (2 of a chain's 6 steps; the others are
 // the providers' work) and the watcher they start, for N VMs, at most maxInFlight chains at once,
 // against the fake cloud (fake-cloud.ts) through the stand-in CLIs in bin/, in compressed time,
-// with throttling injected and VMs that never boot. Its CPU per VM is an estimate (CLI calls × a
-// fixed price per call, plus what the scripts and watcher measured); what a real `pulumi up` costs
+// with throttling injected and VMs that never boot. Its CPU per VM is an estimate (each CLI call
+// priced at what the real CLI spends on that call shape, as bench/fleet/cli-cost.json measured it,
+// plus what the scripts and watcher measured); what a real `pulumi up` costs
 // is measured in the sandbox (scripts/sandbox/measure.sh, docs/sandbox.md#measured).
 //
 //   npm run bench -- --fleet N [--cloud aws|azure|gcp|mixed] [--json] [--time-scale X]
@@ -16,8 +17,9 @@ import { awsScript } from "../../components/aws/scripts";
 import { azureScript } from "../../components/azure/scripts";
 import { defaultMaxInFlight } from "../../components/core/settings";
 import { Semaphore } from "../../components/gate/limits";
-import { CLI_CPU_SECONDS, DEFAULT_POLL_SECONDS } from "../../components/gate/defaults";
+import { DEFAULT_POLL_SECONDS } from "../../components/gate/defaults";
 import { gcpScript } from "../../components/gcp/scripts";
+import { CliCost } from "./cli-cost-prices";
 import { DURATIONS, FakeCloud, FleetVm, names } from "./fake-cloud";
 
 const CLI_OF: Record<FleetVm["cloud"], string> = { aws: "aws", azure: "az", gcp: "gcloud" };
@@ -52,6 +54,8 @@ export interface FleetResult {
     throttledShare: number;
     /** Calls per operation, all VMs together. */
     callsByOperation: Record<string, number>;
+    /** Where the prices per call come from ("cli-cost.json measured <date> at <commit> …"). */
+    cliCostSource: string;
 }
 
 /** The VMs of a fleet: clouds in turn (mixed) or one cloud; every `neverBootEvery`-th of a cloud never boots. */
@@ -235,7 +239,7 @@ function childrenCpuSeconds(): number {
     return (Number(f[13]) + Number(f[14])) / 100;
 }
 
-export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
+export async function runFleet(opts: FleetOptions, cost: CliCost = CliCost.load()): Promise<FleetResult> {
     const projectDir = path.resolve(__dirname, "..", "..");
     const vms = fleet(opts);
     const cloud = new FakeCloud(vms, { timeScale: opts.timeScale, throttleShare: opts.throttleShare, seed: 2024 });
@@ -331,11 +335,12 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
         const count = vms.filter((v) => v.cloud === c).length;
         if (count === 0) continue;
         const perVm = cloud.calls[CLI_OF[c]] / Math.max(1, recovered[c] ?? 0);
+        const cliCpuPerVm = cost.cpuSecondsOf(c, cloud.byOp, CLI_OF[c]) / Math.max(1, recovered[c] ?? 0);
         clouds[c] = {
             vms: count,
             recovered: recovered[c] ?? 0,
             cliCallsPerVm: round(perVm),
-            cpuSecondsPerVm: round(perVm * CLI_CPU_SECONDS[c] + overhead),
+            cpuSecondsPerVm: round(cliCpuPerVm + overhead),
             throttledCalls: cloud.throttled[CLI_OF[c]],
         };
     }
@@ -354,6 +359,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
         timeScale: opts.timeScale,
         throttledShare: round(throttled / Math.max(1, calls)),
         callsByOperation: cloud.byOp,
+        cliCostSource: cost.source(),
     };
 }
 
@@ -369,7 +375,8 @@ export function renderFleet(r: FleetResult): string {
     const lines = [
         `fleet: ${r.vms} VMs, at most ${r.maxInFlight} chains at once (maxInFlight), time ×${r.timeScale}, ${(r.throttledShare * 100).toFixed(1)} % of calls throttled; ${r.wallSeconds} s`,
         "  each VM's repair and swap scripts only: 2 of its 6 steps (backup, scratch disk, attach and fixed disk are the providers' work, not run here)",
-        "  cloud     VMs  recovered  CLI calls/VM  est. CPU s/VM  throttled  (est. CPU: calls × a fixed price per call, not measured)",
+        "  cloud     VMs  recovered  CLI calls/VM  est. CPU s/VM  throttled  (est. CPU: each call at its shape's measured price)",
+        `  prices per call from ${r.cliCostSource} (the real CLIs against loopback servers; a shape not measured at its cloud's median)`,
     ];
     for (const [c, x] of Object.entries(r.clouds)) {
         const ok = x.cliCallsPerVm <= BOUNDS.cliCallsPerVm && x.cpuSecondsPerVm <= BOUNDS.cpuSecondsPerVm;

@@ -1,6 +1,7 @@
 // Discovery at incident size: `npm run discover` against the stand-in CLIs (test/*/stand-in) for a
 // generated estate of N VMs across R regions, counting the CLI calls it makes and turning them into
-// runner time with the measured cost of each real CLI call (CLI_CPU_SECONDS).
+// runner time with the measured cost of each real CLI call (bench/fleet/cli-cost.json, written by
+// scripts/measure-cli-cost.sh: a call of a measured shape at its price, any other at its cloud's median).
 //
 //   npm run bench:discover -- [--vms N] [--regions R] [--cloud aws|azure|gcp|all] [--falcon] [--json]
 //
@@ -11,8 +12,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CLI_CPU_SECONDS } from "../../components/gate/defaults";
 import { DiscoveryCliName, discoveryStandIns } from "../../sandbox/cli/stand-ins";
+import { CliCost } from "./cli-cost-prices";
 
 const ROOT = path.resolve(__dirname, "../..");
 const CLOUDS = ["aws", "azure", "gcp"] as const;
@@ -197,7 +198,7 @@ interface Result {
     wallSeconds: number;
 }
 
-function run(cloud: Cloud, n: number, regions: number, falcon: boolean): Result {
+function run(cost: CliCost, cloud: Cloud, n: number, regions: number, falcon: boolean): Result {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "discover-bench-"));
     const world = { aws: awsWorld, azure: azureWorld, gcp: gcpWorld }[cloud](n, regions);
     const standIns = discoveryStandIns(dir, { [CLI[cloud]]: world });
@@ -219,8 +220,7 @@ function run(cloud: Cloud, n: number, regions: number, falcon: boolean): Result 
     fs.rmSync(dir, { recursive: true, force: true });
     if (out.status !== 0) throw new Error(`discover failed for ${cloud}: ${out.stderr.slice(-2000)}`);
     const report = JSON.parse(out.stdout) as { calls: Record<string, number>; reads: number; candidates: unknown[] };
-    const total = Object.values(report.calls).reduce((a, b) => a + b, 0);
-    const cpu = total * CLI_CPU_SECONDS[cloud];
+    const cpu = cost.cpuSecondsOf(cloud, report.calls, cloud);
     return {
         cloud,
         vms: n,
@@ -244,11 +244,15 @@ function main(): void {
     const clouds = which === "all" ? [...CLOUDS] : [which as Cloud];
     if (!Number.isInteger(n) || n < 1 || !Number.isInteger(regions) || regions < 1 || clouds.some((c) => !CLOUDS.includes(c)))
         throw new Error("usage: npm run bench:discover -- [--vms N] [--regions 1-20] [--cloud aws|azure|gcp|all] [--falcon] [--json]");
-    const results = clouds.map((c) => run(c, n, regions, argv.includes("--falcon")));
+    const cost = CliCost.load();
+    const results = clouds.map((c) => run(cost, c, n, regions, argv.includes("--falcon")));
     if (argv.includes("--json")) {
-        process.stdout.write(`${JSON.stringify({ cores: os.cpus().length, cliCpuSecondsPerCall: CLI_CPU_SECONDS, results }, null, 2)}\n`);
+        process.stdout.write(
+            `${JSON.stringify({ cores: os.cpus().length, cliCost: cost.source(), cliCpuSecondsPerCall: Object.fromEntries(CLOUDS.map((c) => [c, cost.medianCpuSeconds(c)])), results }, null, 2)}\n`,
+        );
         return;
     }
+    process.stdout.write(`CLI calls priced from ${cost.source()}\n`);
     for (const r of results) {
         const calls = Object.values(r.calls).reduce((a, b) => a + b, 0);
         process.stdout.write(

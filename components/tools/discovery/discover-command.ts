@@ -9,7 +9,7 @@ import { CloudIdentity } from "../../core/contract/identity";
 import { inventoryContext } from "../../core/inventory/context";
 import { parseYamlInventory } from "../../core/inventory/read";
 import { validateInventory } from "../../core/inventory/validate";
-import { CLI_CPU_SECONDS, defaultCliProcesses } from "../../gate/defaults";
+import { cliCpuSecondsPerCall, defaultCliProcesses } from "../../gate/defaults";
 import { ArgumentError, CommandContext, STACK_NAME } from "../command-contract";
 import { inertJson, terminalText } from "../display-text";
 import { configSourceOf, readStackConfig } from "../offline/stack-config";
@@ -199,7 +199,7 @@ async function discoverAndWrite(args: DiscoverArgs, context: CommandContext, clo
             ? `${inv.candidates.length} boot-looping VMs${written ? `: wrote ${written}` : ""} (canary ${inv.candidates[0].vm.name} in ${inv.canaryZone})`
             : "no boot-looping VM found: nothing written",
         `listed apart: ${d.findings.filter((f) => f.bucket === "stopped").length} not running, ${d.findings.filter((f) => f.bucket === "scale-group").length} in scale groups, ${d.findings.filter((f) => f.bucket === "no-rescue-path").length} without a rescue path, ${d.findings.filter((f) => f.bucket === "review").length} low confidence${falcon ? `, ${d.falconUnmatched.length} Falcon hosts not found` : ""}`,
-        `${Object.values(gate.calls).reduce((a, b) => a + b, 0)} CLI calls (${d.reads} per-VM reads) in ${seconds} s; CLI CPU estimate ${JSON.stringify(cliCpuSeconds(gate.calls))} s`,
+        `${Object.values(gate.calls).reduce((a, b) => a + b, 0)} CLI calls (${d.reads} per-VM reads) in ${seconds} s; CLI CPU estimate ${JSON.stringify(cliCpuSeconds(gate.calls))} s (prices per call: ${cliCpuSecondsPerCall().source})`,
         ...(written
             ? [`next: review ${written}, then npm run plan -- --inventory ${written} (or point a stack's inventory at it) and pulumi up`]
             : []),
@@ -227,12 +227,16 @@ function writeOut(out: string, text: string, force: boolean): void {
     fs.renameSync(temp, out);
 }
 
-/** The CPU the real CLIs would spend on these calls (`aws ec2 describe-instances` → 3 calls), per cloud. */
+/**
+ * The CPU the real CLIs would spend on these calls (`aws ec2 describe-instances` → 3 calls), per
+ * cloud, each call at its cloud's median measured price (bench/fleet/cli-cost.json).
+ */
 function cliCpuSeconds(calls: Record<string, number>): Record<string, number> {
+    const price = cliCpuSecondsPerCall().seconds;
     const seconds: Record<string, number> = {};
     for (const [name, n] of Object.entries(calls)) {
         const cloud = name.split(" ")[0];
-        seconds[cloud] = Math.round(((seconds[cloud] ?? 0) + n * (CLI_CPU_SECONDS[cloud] ?? 0.5)) * 10) / 10;
+        seconds[cloud] = Math.round(((seconds[cloud] ?? 0) + n * (price[cloud] ?? Math.max(...Object.values(price)))) * 10) / 10;
     }
     return seconds;
 }
