@@ -19,7 +19,8 @@ done
 /usr/bin/aws --version 2>&1 | grep -q '^aws-cli/2\.' || { echo "measure-cli-cost: /usr/bin/aws is not AWS CLI v2" >&2; exit 2; }
 
 venv=.cache/azure-cli-$AZ_VERSION
-if [[ ! -x $venv/bin/az ]] || ! "$venv/bin/pip" show azure-cli 2>/dev/null | grep -qx "Version: $AZ_VERSION"; then
+installed=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("azure-cli"))' 2>/dev/null || true)
+if [[ ! -x $venv/bin/az || $installed != "$AZ_VERSION" ]]; then
     echo "measure-cli-cost: installing azure-cli==$AZ_VERSION into $venv (a few minutes)" >&2
     /usr/bin/python3 -m venv "$venv"
     "$venv/bin/pip" install --disable-pip-version-check -q "azure-cli==$AZ_VERSION"

@@ -42,8 +42,8 @@ export interface CliCostFile {
     measuredAt: string;
     /** The git commit it was measured at. */
     commit: string;
-    /** The machine: its cores, memory and name. */
-    machine: { cores: number; memoryMb: number; name: string };
+    /** The machine: its cores, memory and name, and its 1-minute load average before and after (others' work on a shared runner). */
+    machine: { cores: number; memoryMb: number; name: string; loadAverage1m?: { before: number; after: number } };
     /** Counted calls per shape (after one uncounted). */
     repetitions: number;
     /** How the figures were taken. */
