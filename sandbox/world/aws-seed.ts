@@ -12,6 +12,8 @@ import { RESCUE_BOUNDARY_POLICY } from "../../components/aws/rescue";
 import boundaryPolicy from "../../components/aws/iam/rescue-boundary-policy.json";
 import { AwsWorld, DEFAULT_ACCOUNT, awsManagedEbsKey } from "./aws-world";
 import { World } from "./world-file";
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the stand-in CLIs' own module (plain JavaScript)
+const linuxGuest = require("../cli/linux-guest.js") as { BOOT_LOOP: string; BOOTED: string };
 
 /** Canonical's account: the owner of the Ubuntu AMIs. */
 const CANONICAL = "099720109477";
@@ -172,6 +174,7 @@ function seedVm(world: AwsWorld, vm: VmEntry, ambient: string): void {
     const volumeId = vm.fields.rootVolumeId ?? ec2Id("vol", `root ${vm.key}`);
     const device = vm.fields.rootDeviceName ?? "/dev/sda1";
     const fault = sandboxFaultOf(vm);
+    const linux = vm.os === "linux";
     world.volumes[volumeId] = {
         state: "in-use",
         boots: false,
@@ -188,6 +191,8 @@ function seedVm(world: AwsWorld, vm: VmEntry, ambient: string): void {
         tags: {},
         ...(vm.fields.bitlockerSecret ? { bitlocker: { secretArn: vm.fields.bitlockerSecret } } : {}),
         ...(fault ? { fault } : {}),
+        // A Linux guest's disk: the stand-in repair reads it as one (and its copies, by their lineage).
+        ...(linux ? { guest: "linux" } : {}),
     };
     const privateIp = `10.${pick(`cidr ${net.vpcId}`, 200)}.${"abcdef".indexOf(zone.slice(-1)) * 16 + pick(`ip ${vm.key}`, 15)}.${10 + pick(`host ${vm.key}`, 240)}`;
     world.instances[vm.fields.instanceId] = {
@@ -198,19 +203,20 @@ function seedVm(world: AwsWorld, vm: VmEntry, ambient: string): void {
         region,
         ...(vm.fields.accountId ? { account } : {}),
         availabilityZone: zone,
-        platform: "windows",
-        tags: { Name: vm.hostname ?? `win-${vm.slug}` },
+        // A Linux instance has no platform (EC2 names only Windows), panics at boot, and boots to a login prompt once repaired.
+        ...(linux ? { consoleOnBoot: linuxGuest.BOOTED } : { platform: "windows" }),
+        tags: { Name: vm.hostname ?? `${linux ? "lnx" : "win"}-${vm.slug}` },
         instanceStatus: "impaired",
         systemStatus: "ok",
         stopPolls: 2,
         bootPolls: 1,
-        consoleOutput: CONSOLE_BOOT_LOOP,
+        consoleOutput: linux ? linuxGuest.BOOT_LOOP : CONSOLE_BOOT_LOOP,
         // Restarts help only the VMs whose remedy is restarting alone: they pick up the reverted file.
         // (A VM with a sandbox fault never does.)
         ...(vm.strategy === "reboot" && !fault ? { recoversAtReboot: 3 } : {}),
         subnetId: net.subnetId,
         vpcId: net.vpcId,
-        imageId,
+        imageId: linux ? ec2Id("ami", `ubuntu ${region} x86_64 20240715`) : imageId,
         instanceType: "m5.xlarge",
         privateIp,
         privateDnsName: `ip-${privateIp.replace(/\./g, "-")}.${region === "us-east-1" ? "ec2.internal" : `${region}.compute.internal`}`,

@@ -30,6 +30,8 @@ export interface AwsInstance {
     bootPolls?: number;
     checkPolls?: number;
     consoleOutput?: string;
+    /** What its console shows once it booted healthy, when not the world's `consoleOnBoot` (a Linux instance's login prompt). */
+    consoleOnBoot?: string;
     /** It boots healthy from this many reboots on (it picked up the reverted file). */
     recoversAtReboot?: number;
     reboots?: number;
@@ -60,6 +62,8 @@ export interface AwsVolume {
     boots?: boolean;
     /** A sandbox fault of the VM whose original root volume this is (sandbox/world/faults.ts). */
     fault?: SandboxFault;
+    /** `linux`: the original root volume of a Linux VM (the stand-in repair traces copies back to it). */
+    guest?: "linux";
     /** The stand-in repair moved its faulty file (a repair sent again lists that quarantine). */
     repaired?: boolean;
     tags?: Record<string, string>;

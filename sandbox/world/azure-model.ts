@@ -127,6 +127,8 @@ export interface AzDisk {
     repaired?: AzRepairMark;
     /** A sandbox fault of the VM whose original OS disk this is (sandbox/world/faults.ts). */
     fault?: SandboxFault;
+    /** `linux`: the original OS disk of a Linux VM (the stand-in repair traces copies back to it). */
+    guest?: "linux";
 }
 
 /** A managed snapshot: the CLI's fields (source, timeCreated, state) and the model's. */

@@ -28,7 +28,15 @@ const TOOLS_INSTALLED = /printf '%s\\n' '([0-9a-f]{16})' > \S+\/version\.new/;
 const REPAIR = /^((?:[A-Z_][A-Z0-9_]*=\S*[ \t]+)*)exec \S+\/on-rescue\.sh[ \t]*$/m;
 
 /** The rule sets repair-disk knows (--rule-set). */
-const RULE_SETS = ["crowdstrike-291", "crowdstrike-291-txr"];
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the stand-in CLIs' own module (plain JavaScript)
+const linuxGuest = require("../cli/linux-guest.js") as {
+    LINUX_RULE_SETS: string[];
+    repairLinux(a: { ruleSet: string; loops: boolean; earlier?: string; sizeBytes: number; path: string; at: string }): {
+        boots?: boolean;
+        evidence: { outcome: string; exitCode: number; message: string } & Record<string, unknown>;
+    };
+};
+const RULE_SETS = ["crowdstrike-291", "crowdstrike-291-txr", ...linuxGuest.LINUX_RULE_SETS];
 const RULE_291 = {
     id: "crowdstrike-channel-file-291",
     description:
@@ -114,7 +122,10 @@ function onRescue(world: AzureWorld, vm: AzVm, env: Record<string, string>, name
     const disk = diskId ? world.disks[idKey(diskId)] : undefined;
     if (!disk) return cannotRun("find-disk did not find the attached disk on the rescue VM (or refused it as in use)");
     const ruleSet = env.RULE_SET || "crowdstrike-291";
-    const evidence = repairDisk(disk, faultOf(world, disk), env, ruleSet, `/dev/disk/azure/scsi1/lun${env.DISK_HANDLE}`, name, now);
+    const evidence =
+        lineageOf(world, disk, "guest") === "linux"
+            ? repairLinuxDisk(disk, faultOf(world, disk), ruleSet, `/dev/disk/azure/scsi1/lun${env.DISK_HANDLE}`, name, now)
+            : repairDisk(disk, faultOf(world, disk), env, ruleSet, `/dev/disk/azure/scsi1/lun${env.DISK_HANDLE}`, name, now);
     const line = JSON.stringify(evidence);
     const printed = env.EVIDENCE_ENCODING === "gzip-base64" ? `gzip-base64:${zlib.gzipSync(line).toString("base64")}` : line;
     const error = evidence.exitCode === 0 ? "" : `repair-disk: ${String(evidence.outcome)}: ${String(evidence.message)}\n`;
@@ -214,8 +225,8 @@ function repairDisk(
         });
     }
     // A sandbox fault of the VM (seeded from its inventory label sandbox-fault on its original OS
-    // disk; the disk's copies lead back to it).
-    if (disk.boots || disk.repaired || fault === "repair-finds-nothing") {
+    // disk; the disk's copies lead back to it). A Linux rule set has no rule for a Windows disk.
+    if (disk.boots || disk.repaired || fault === "repair-finds-nothing" || linuxGuest.LINUX_RULE_SETS.includes(ruleSet)) {
         return end(0, "nothing-to-do", "no file matched a rule: nothing was changed", {
             ...layout,
             volumes: [
@@ -263,11 +274,43 @@ function repairDisk(
 /** The quarantine folder of a repair at `at` (UTC, to the second). */
 const quarantineOf = (at: string) => `bootloop-rescue/quarantine/${at.replace(/[-:]/g, "")}`;
 
-/** The sandbox fault of the VM a disk came from: its own, or that of the disk its copy or snapshot was made of. */
+/** repair-disk on a Linux guest's disk (sandbox/cli/linux-guest.js), by the rule set the Run Command gave it. */
+function repairLinuxDisk(disk: AzDisk, fault: SandboxFault | undefined, ruleSet: string, path: string, name: string, now: Date) {
+    const at = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+    const { boots, evidence } = linuxGuest.repairLinux({
+        ruleSet,
+        loops: !disk.boots && !disk.repaired && fault !== "repair-finds-nothing",
+        earlier: disk.repaired ? quarantineOf(disk.repaired.at) : undefined,
+        sizeBytes: disk.diskSizeGB * 2 ** 30,
+        path,
+        at,
+    });
+    if (boots) {
+        // A disk that never boots gets its rules applied all the same, and still loops.
+        if (fault !== "never-boots") disk.boots = true;
+        disk.repaired = { runCommand: name, at };
+    }
+    return {
+        tool: "bootloop-rescue/repair-disk",
+        version: "1.0.0",
+        startedAt: at,
+        finishedAt: at,
+        dryRun: false,
+        durationMs: 2140,
+        ...evidence,
+    };
+}
+
+/** The sandbox fault of the VM a disk came from. */
 function faultOf(world: AzureWorld, disk: AzDisk): SandboxFault | undefined {
+    return lineageOf(world, disk, "fault");
+}
+
+/** A property of the VM a disk came from (its sandbox fault, its guest OS): its own, or that of the disk its copy or snapshot was made of. */
+function lineageOf<K extends "fault" | "guest">(world: AzureWorld, disk: AzDisk, key: K): AzDisk[K] | undefined {
     let d: AzDisk | undefined = disk;
     for (let hops = 0; d && hops < 8; hops++) {
-        if (d.fault) return d.fault;
+        if (d[key]) return d[key];
         const source: string | undefined = d.creationData.sourceResourceId;
         if (!source) return undefined;
         const snapshot = findSnapshot(world, source);

@@ -11,6 +11,8 @@ import { VmEntry } from "../../components/core/contract/vm";
 import { AzDisk, AzResourceGroup, AzSnapshot, AzSubnet, AzVm, AzureWorld, armId, idKey, parseArmId, scopeOfId, vmKey } from "./azure-model";
 import { World } from "./world-file";
 import { sandboxFaultOf } from "./faults";
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the stand-in CLIs' own module (plain JavaScript)
+const linuxGuest = require("../cli/linux-guest.js") as { BOOT_LOOP: string };
 
 /** When the seeded VMs and disks were made (long before the incident). */
 const SEEDED_AT = "2024-03-04T09:00:00.0000000+00:00";
@@ -172,7 +174,7 @@ function seedOsDisk(world: AzureWorld, p: Placed): AzDisk {
         location: p.location,
         zones: [p.zone],
         sku: { name: "Premium_LRS", tier: "Premium" },
-        osType: "Windows",
+        osType: p.vm.os === "linux" ? "Linux" : "Windows",
         hyperVGeneration: "V2",
         ...(ade ? {} : { securityProfile: { securityType: "TrustedLaunch" } }),
         encryption: { type: "EncryptionAtRestWithPlatformKey" },
@@ -192,6 +194,8 @@ function seedOsDisk(world: AzureWorld, p: Placed): AzDisk {
         attachedTo: vmKey(p.rg, p.name),
         ...(ade ? { bitlocker: { bekSha256: [ade.bekSha256] } } : {}),
         ...(sandboxFaultOf(p.vm) ? { fault: sandboxFaultOf(p.vm) } : {}),
+        // A Linux guest's disk: the stand-in repair reads it as one (and its copies, by their lineage).
+        ...(p.vm.os === "linux" ? { guest: "linux" as const } : {}),
     };
     world.disks[idKey(p.osDiskId)] = disk;
     return disk;
@@ -204,7 +208,7 @@ function seedVm(p: Placed, nicId: string): AzVm {
         subscription: p.sub,
         location: p.location,
         zones: [p.zone],
-        osType: "Windows",
+        osType: p.vm.os === "linux" ? "Linux" : "Windows",
         computerName: p.name.replace(/[^A-Za-z0-9-]/g, "").slice(0, 15) || "WINDOWS",
         vmId: guid(`${p.vm.key} vmId`),
         osDisk: p.osDiskId,
@@ -214,7 +218,7 @@ function seedVm(p: Placed, nicId: string): AzVm {
         bootPolls: 1,
         dataDisks: {},
         bootDiagnostics: true,
-        bootLog: BOOT_LOG,
+        bootLog: p.vm.os === "linux" ? linuxGuest.BOOT_LOOP : BOOT_LOG,
         ...(p.ade ? { ade: true } : { securityType: "TrustedLaunch" }),
         // Strategy reboot: the reverted channel file arrives at the third restart (Azure saw up to 15).
         // (A VM with a sandbox fault never does.)
@@ -239,7 +243,7 @@ function seedBackups(world: AzureWorld, p: Placed, disk: AzDisk): void {
         state: "Succeeded",
         incremental: true,
         sku: { name: "Standard_ZRS", tier: "Standard" },
-        osType: "Windows",
+        osType: disk.osType,
         hyperVGeneration: disk.hyperVGeneration,
         ...(disk.securityProfile ? { securityProfile: disk.securityProfile } : {}),
         encryption: disk.encryption,

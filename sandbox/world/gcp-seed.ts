@@ -46,6 +46,13 @@ const BOOT_LOOP = [
 const WINDOWS_FEATURES = ["WINDOWS", "MULTI_IP_SUBNET", "UEFI_COMPATIBLE", "VIRTIO_SCSI_MULTIQUEUE", "GVNIC"];
 const WINDOWS_LICENSE = "projects/windows-cloud/global/licenses/windows-server-2022-dc";
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the stand-in CLIs' own module (plain JavaScript)
+const linuxGuest = require("../cli/linux-guest.js") as { BOOT_LOOP: string };
+
+/** What a copy of a RHEL 9 boot disk keeps. */
+const LINUX_FEATURES = ["UEFI_COMPATIBLE", "VIRTIO_SCSI_MULTIQUEUE", "SEV_CAPABLE", "GVNIC"];
+const LINUX_LICENSE = "projects/rhel-cloud/global/licenses/rhel-9-server";
+
 /** Restarts after which an instance of strategy reboot boots (it picks up the reverted file). */
 const REBOOTS_TO_RECOVER = 2;
 
@@ -135,6 +142,7 @@ export function seedGcpWorld(vms: readonly VmEntry[]): World {
         placeProject(w, project, region);
         if (vm.fields.subnetwork) placeSubnetwork(w, vm.fields.subnetwork);
         const fault = sandboxFaultOf(vm);
+        const linux = vm.os === "linux";
         w.disks[disk] = {
             project,
             zone,
@@ -143,13 +151,17 @@ export function seedGcpWorld(vms: readonly VmEntry[]): World {
             type: "pd-balanced",
             sizeGb: 64,
             boots: false,
-            windows: true,
+            windows: !linux,
+            // A Linux guest's disk: the stand-in agent reads it as one (and its copies, by their lineage).
+            ...(linux ? { guest: "linux" as const } : {}),
             bitlocker: !!vm.fields.bitlockerSecret,
             attachedTo: instance,
             labels: {},
-            guestOsFeatures: WINDOWS_FEATURES,
-            licenses: [WINDOWS_LICENSE],
-            sourceImage: "projects/windows-cloud/global/images/windows-server-2022-dc-v20240709",
+            guestOsFeatures: linux ? LINUX_FEATURES : WINDOWS_FEATURES,
+            licenses: [linux ? LINUX_LICENSE : WINDOWS_LICENSE],
+            sourceImage: linux
+                ? "projects/rhel-cloud/global/images/rhel-9-v20240709"
+                : "projects/windows-cloud/global/images/windows-server-2022-dc-v20240709",
             creationTimestamp: "2024-03-04T09:30:00.000-08:00",
             ...(fault ? { fault } : {}),
         };
@@ -158,9 +170,10 @@ export function seedGcpWorld(vms: readonly VmEntry[]): World {
             zone,
             id: digits(`instance ${vm.key}`, 19),
             status: "RUNNING",
-            windows: true,
+            windows: !linux,
+            ...(linux ? { guest: "linux" as const } : {}),
             disks: [{ source: disk, boot: true, deviceName: "persistent-disk-0", mode: "READ_WRITE", autoDelete: true }],
-            serial: BOOT_LOOP,
+            serial: linux ? linuxGuest.BOOT_LOOP : BOOT_LOOP,
             stopPolls: 1,
             bootPolls: 1,
             // (A VM with a sandbox fault never does.)

@@ -42,6 +42,8 @@ export interface GcpInstance {
     serial: string;
     /** A Windows licence on its boot disk (what discovery looks for). */
     windows?: boolean;
+    /** `linux`: a Linux guest (its serial port shows a login prompt once it boots, not Windows' marker). */
+    guest?: "linux";
     stopPolls?: number;
     bootPolls?: number;
     /** Restarts after which it boots even on a disk that does not (the reverted file picked up). */
@@ -93,6 +95,8 @@ export interface GcpDisk {
     repaired?: boolean;
     /** A sandbox fault of the VM whose original boot disk this is (sandbox/world/faults.ts). */
     fault?: SandboxFault;
+    /** `linux`: the original boot disk of a Linux VM (the stand-in agent traces copies back to it). */
+    guest?: "linux";
     creationTimestamp?: string;
 }
 
