@@ -132,6 +132,8 @@ async function main(): Promise<void> {
     const azLogin = login.code === 0 ? undefined : `az login against the fake Entra ID failed: ${login.stderr.trim().slice(-600)}`;
     if (azLogin) process.stderr.write(`${azLogin}\n`);
 
+    // The runner is shared: the load around the measurement says how busy its cores were.
+    const loadBefore = os.loadavg()[0];
     const calls: MeasuredCall[] = [];
     for (const shape of SHAPES) {
         const samples: Run[] = [];
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
             cores: os.cpus().length,
             memoryMb: Math.round(os.totalmem() / 2 ** 20),
             name: process.env.CLI_COST_MACHINE ?? os.hostname(),
+            loadAverage1m: { before: round(loadBefore, 2), after: round(os.loadavg()[0], 2) },
         },
         repetitions,
         method: "median of the repetitions after one uncounted call; CPU = user + sys of the CLI's process tree and peak RSS from GNU time; each call answered over HTTPS on the loopback by bench/cli-cost/fake-clouds.ts",
