@@ -31,9 +31,14 @@ const TERMINAL = new Set([
 /** How far back a re-run looks for a repair an earlier run sent (Systems Manager keeps 30 days). */
 const SENT_WINDOW_MS = 14 * 86_400_000;
 
-/** The comment a repair command is sent with: how a re-run recognises it. Keep in step with repair.sh. */
-function repairComment(volumeId: string): string {
-    return `bootloop-rescue repair of ${volumeId}`;
+/**
+ * The comment a repair command is sent with: how a re-run recognises it, by volume and attempt (a
+ * retry's `, attempt N`, so it never takes over the first attempt's command). Keep in step with repair.sh.
+ */
+function repairComment(volumeId: string, attempt: string | undefined): string {
+    return !attempt || attempt === "1"
+        ? `bootloop-rescue repair of ${volumeId}`
+        : `bootloop-rescue repair of ${volumeId}, attempt ${attempt}`;
 }
 
 type Instance = { InstanceId: string; State: { Name: string }; BlockDeviceMappings?: { DeviceName: string; Ebs?: { VolumeId: string } }[] };
@@ -215,7 +220,9 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
                 { CommandInvocations: [] },
             );
             for (const w of waits) {
-                const sent = out.CommandInvocations.filter((c) => c.Comment === repairComment(w.id) && c.DocumentName === w.fields.document)
+                const sent = out.CommandInvocations.filter(
+                    (c) => c.Comment === repairComment(w.id, w.fields.attempt) && c.DocumentName === w.fields.document,
+                )
                     .sort((a, b) => String(a.RequestedDateTime ?? "").localeCompare(String(b.RequestedDateTime ?? "")))
                     .pop();
                 seen.set(w, { met: true, fields: { command: sent?.CommandId ?? "none", status: sent?.Status ?? "none" } });

@@ -188,6 +188,8 @@ export function repairCommandSettings(settings: Settings, ctx: StepContext, wait
     return commandSettings(
         {
             REPAIR_TIMEOUT_SECONDS: String(settings.repairTimeoutMinutes * 60),
+            // A retry (the inventory's retry:) is a new repair request, not the first one seen again.
+            ...(ctx.vm.retry ? { REPAIR_ATTEMPT: String(1 + ctx.vm.retry) } : {}),
             ...(ctx.rebootStatus ? { REBOOT_STATUS: ctx.rebootStatus } : {}),
             ...teardownFlag(ctx),
         },

@@ -118,9 +118,13 @@ export class Recovery extends pulumi.ComponentResource {
                     const keySecrets = member.vms.flatMap((key) =>
                         keySecretOf.has(key) ? [{ vm: byKey.get(key)!, secret: keySecretOf.get(key)! }] : [],
                     );
+                    const retries = member.vms.flatMap((key) => {
+                        const vm = byKey.get(key)!;
+                        return vm.retry && repairsDisk(vm.strategy, vm.rollback, settings.teardown) ? [{ vm, attempt: 1 + vm.retry }] : [];
+                    });
                     const rescue = sessions
                         .get(pool.cloud)!
-                        .rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, keySecrets, opts: { parent: zone } });
+                        .rescueVm({ pool, member, sample: byKey.get(member.vms[0])!, keySecrets, retries, opts: { parent: zone } });
                     rescues.set(member.name, rescue);
                 }
             }

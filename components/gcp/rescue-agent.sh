@@ -13,7 +13,7 @@ attributes=${BOOTLOOP_RESCUE_ATTRIBUTES:-http://metadata.google.internal/compute
 metadata=${BOOTLOOP_RESCUE_METADATA:-http://metadata.google.internal/computeMetadata/v1/instance/attributes}
 disk_timeout=${BOOTLOOP_RESCUE_DISK_TIMEOUT:-3600}
 [[ $disk_timeout =~ ^[0-9]{1,6}$ ]] || disk_timeout=3600
-mkdir -p "$state/started" "$state/out" /var/log/bootloop-rescue
+mkdir -p "$state/started" "$state/done" "$state/out" /var/log/bootloop-rescue
 
 # rule_set DEVICE: the engine's rule set the stack set in this instance's metadata for the disk
 # attached as DEVICE: bootloop-rescue-linux-rule-set for a Linux guest's disk (a device name ending
@@ -48,13 +48,35 @@ PY
     [[ $value =~ ^projects/[a-z0-9-]{1,30}/secrets/[A-Za-z0-9_-]{1,255}(/versions/(latest|[1-9][0-9]{0,9}))?$ ]] && printf '%s' "$value"
 }
 
-# publish NAME CODE FILE: the evidence line in FILE (read from the file: a long line would not fit
-# in an argument), in chunks, then the code and the chunk count last; each write retried with
-# backoff, since the metadata server may refuse for a moment.
+# attempts: "SLUG ATTEMPT" per line for every disk the stack asks to repair again (a retried VM:
+# this instance's metadata bootloop-rescue-attempt-<slug>), read in one request; nothing when there
+# is none or the metadata server does not answer (then no repair is started again).
+attempts() {
+    python3 - "$metadata/?recursive=true" <<'PY' 2>/dev/null || true
+import json, re, sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Metadata-Flavor": "Google"})
+data = json.loads(urllib.request.urlopen(req, timeout=10).read(1 << 20).decode())
+for key, value in data.items():
+    m = re.fullmatch(r"bootloop-rescue-attempt-([a-z0-9-]{1,60})", key)
+    if m and re.fullmatch(r"[1-9][0-9]{0,2}", str(value)):
+        print(m.group(1), value)
+PY
+}
+
+# slug_of DEVICE: the VM's resource-name stem in a device name br-<slug>-<hash>[-linux].
+slug_of() {
+    local slug=${1#br-}
+    slug=${slug%-linux}
+    printf '%s' "${slug%-*}"
+}
+
+# publish NAME CODE FILE ATTEMPT: the evidence line in FILE (read from the file: a long line would not fit
+# in an argument), in chunks, then the attempt, the code and the chunk count last; each write
+# retried with backoff, since the metadata server may refuse for a moment.
 publish() {
-    python3 - "$attributes" "$1" "$2" "$3" <<'PY'
+    python3 - "$attributes" "$1" "$2" "$3" "$4" <<'PY'
 import sys, time, urllib.request
-base, name, code, path = sys.argv[1:5]
+base, name, code, path, attempt = sys.argv[1:6]
 with open(path) as f:
     lines = [l for l in f.read().splitlines() if l.strip()]
 line = lines[-1] if lines else ""
@@ -71,13 +93,14 @@ def put(key, value):
 chunks = [line[i:i + 240] for i in range(0, len(line), 240)] or [""]
 for i, c in enumerate(chunks):
     put(f"{name}-c{i}", c)
+put(f"{name}-attempt", attempt)
 put(f"{name}-code", code)
 put(f"{name}-chunks", str(len(chunks)))
 PY
 }
 
-forget() {  # NAME: the device is gone: withdraw every chunk it published (as many as it said)
-    rm -f "$state/started/$1" "$state/out/$1"
+forget() {  # NAME: the device is gone (or repaired again): withdraw every chunk it published (as many as it said)
+    rm -f "$state/started/$1" "$state/out/$1" "$state/done/$1"
     python3 - "$attributes" "$1" <<'PY' || true
 import sys, urllib.request
 base, name = sys.argv[1:3]
@@ -88,7 +111,7 @@ try:
     count = int(call(f"{name}-chunks", "GET"))
 except Exception:
     count = 64
-for key in [f"{name}-chunks", f"{name}-code"] + [f"{name}-c{i}" for i in range(max(count, 1))]:
+for key in [f"{name}-chunks", f"{name}-code", f"{name}-attempt"] + [f"{name}-c{i}" for i in range(max(count, 1))]:
     try:
         call(key, "DELETE")
     except Exception:
@@ -102,13 +125,23 @@ once() {
         name=${marker##*/}
         [[ -e $byid/google-$name ]] || forget "$name"
     done
+    local -A want=()
+    local slug n attempt
+    while read -r slug n; do want[$slug]=$n; done < <(attempts)
     for link in "$byid"/google-br-*; do
         [[ -e $link ]] || continue
         name=${link##*/google-}
         # Partitions of an attached disk show as <name>-partN: skip those, not names with "-part" in them.
         [[ $name =~ ^br-[a-z0-9-]{1,59}$ && ! $name =~ -part[0-9]+$ ]] || continue
-        [[ -e $state/started/$name ]] && continue
-        touch "$state/started/$name"
+        attempt=${want[$(slug_of "$name")]:-1}
+        if [[ -e $state/started/$name ]]; then
+            # Repaired (or repairing) already: again only when the stack asks for a later attempt,
+            # once the earlier one has published its result. (A marker with no number: attempt 1.)
+            n=$(<"$state/started/$name")
+            [[ -e $state/done/$name ]] && ((attempt > ${n:-1})) || continue
+            forget "$name"
+        fi
+        printf '%s' "$attempt" >"$state/started/$name"
         (
             # A disk gets at most disk_timeout seconds (SIGTERM, then SIGKILL a minute later: the
             # engine's next start releases what a killed run left); the others go on meanwhile.
@@ -120,7 +153,8 @@ once() {
                 printf '{"tool":"bootloop-rescue/agent","outcome":"error","exitCode":6,"message":"the repair did not finish within %s s on the rescue instance; it was stopped"}\n' "$disk_timeout" >>"$state/out/$name"
                 code=6
             fi
-            publish "$name" "$code" "$state/out/$name"
+            publish "$name" "$code" "$state/out/$name" "$attempt"
+            touch "$state/done/$name"
         ) &
     done
 }

@@ -74,6 +74,16 @@ export function keySecretAttribute(slug: string): string {
     return `bootloop-rescue-secret-${slug}`;
 }
 
+/**
+ * The rescue instance's metadata key giving the attempt of the repair of the disk of the VM with
+ * this resource-name stem, when its entry asks for a retry (`retry:`): the agent repairs a device
+ * it already repaired again when this is higher than the attempt it last ran, and publishes the
+ * attempt with the result (absent: the first attempt).
+ */
+export function attemptAttribute(slug: string): string {
+    return `bootloop-rescue-attempt-${slug}`;
+}
+
 /** The secret a Secret Manager name designates, without its version: what IAM bindings are set on. */
 export function secretOf(name: string): { project: string; secret: string } {
     const [, project, secret] = /^projects\/([^/]+)\/secrets\/([^/]+)/.exec(name)!;
@@ -175,6 +185,7 @@ export class GcpRescueFleet {
         const name = ctx.member.name;
         const readers = distinctSecrets(ctx.keySecrets).map((secret) => this.reader(project, secret, parent));
         const keySecrets = Object.fromEntries(ctx.keySecrets.map((k) => [keySecretAttribute(k.vm.slug), k.secret]));
+        const attempts = Object.fromEntries(ctx.retries.map((r) => [attemptAttribute(r.vm.slug), String(r.attempt)]));
         const instance = new gcp.compute.Instance(
             name,
             {
@@ -196,6 +207,8 @@ export class GcpRescueFleet {
                     [RULE_SET_ATTRIBUTE]: this.ruleSet,
                     [LINUX_RULE_SET_ATTRIBUTE]: this.linuxRuleSet,
                     ...keySecrets,
+                    // …and which disks to repair again, as which attempt (their entries' retry:).
+                    ...attempts,
                 },
                 metadataStartupScript: startupScript(),
                 // The cloud-platform scope, as Google recommends: what the account may do is its IAM

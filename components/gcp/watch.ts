@@ -106,7 +106,10 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
         const value = new Map(attributes.map((a) => [a.key, a.value]));
         for (const w of waits) {
             const chunks = value.get(`${w.id}-chunks`);
-            if (chunks === undefined) {
+            // A retry's result is the one published with its attempt (the first attempt's stays
+            // until the agent starts the retry; a result with no attempt is the first's).
+            const attempt = value.get(`${w.id}-attempt`) ?? "1";
+            if (chunks === undefined || attempt !== (w.fields.attempt ?? "1")) {
                 seen.set(w, { met: false, fields: { result: "pending" } });
                 continue;
             }

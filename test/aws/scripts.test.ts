@@ -215,6 +215,25 @@ describe("AWS command scripts (stand-in aws CLI)", () => {
             }
         });
 
+        it("a retry (REPAIR_ATTEMPT 2) is sent anew though the first attempt's command succeeded, its attempt in the comment; a re-run of the retry takes the retry's over", () => {
+            const w = world();
+            w.ssm.commands["00000009-1111-2222-3333-444455556666"] = {
+                instance: RESCUE,
+                document: "bootloop-rescue-repair-abc",
+                volumeId: SCRATCH,
+                polls: 0,
+            };
+            const retry = run("repair", { ...repairEnv, REPAIR_ATTEMPT: "2" }, w);
+            assert.equal(retry.code, 0, retry.stderr);
+            const sent = retry.calls.filter((c) => op(c) === "ssm send-command");
+            assert.equal(sent.length, 1, "the first attempt's command is not taken over");
+            assert.equal(sent[0][sent[0].indexOf("--comment") + 1], `bootloop-rescue repair of ${SCRATCH}, attempt 2`);
+            const again = run("repair", { ...repairEnv, REPAIR_ATTEMPT: "2" }, retry.world);
+            assert.equal(again.code, 0, again.stderr);
+            assert.ok(!again.calls.some((c) => op(c) === "ssm send-command"), "the retry's own command is taken over");
+            assert.equal(run("repair", { ...repairEnv, REPAIR_ATTEMPT: "0" }, w).code, 1, "an attempt is 1 or more");
+        });
+
         it("sends the repair anew when the earlier one failed, or was for another volume", () => {
             for (const earlier of [
                 { volumeId: SCRATCH, status: "Failed" },

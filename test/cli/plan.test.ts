@@ -98,7 +98,7 @@ describe("offline plan output", () => {
         const run = await runLab(labInventory([{ machine: "m1" }, { machine: "m2", retry: 2 }]));
         assert.match(
             renderSummary(run, "test"),
-            /Retries \(the steps after the disk is in reach run again, as new resources; [^)]*\): lab hq\/m2 \(retry 2\)\n/,
+            /Retries \(retry: in the entry; each attempt's steps are resources of their own, [^)]*\): lab hq\/m2 \(retry 2\)\n/,
         );
         const doc = planDocument(run, "test") as { vms: { label: string; retry?: number }[] };
         assert.deepEqual(
@@ -139,6 +139,19 @@ describe("offline plan output", () => {
         const repairState = estimateState(repairs.run.resources!, repairs.run.result.plan);
         assert.ok(repairState.maxVmBytes <= 20_480, `${repairState.maxVm}: ${repairState.maxVmBytes}`);
         assert.equal(repairs.run.result.plan.vms.length, 9);
+        // A retry renames the retried steps (…-repair2): they still count as their VM's, and it stays under the bound.
+        const retried = await planInventory(inventory.replace(/strategy: [a-z-]+/g, "strategy: repair\n    retry: 1"));
+        const retriedState = estimateState(retried.run.resources!, retried.run.result.plan);
+        assert.ok(retried.run.resources!.some((r) => r.name.endsWith("-repair2")));
+        assert.ok(
+            Math.abs(retriedState.perVmBytes - repairState.perVmBytes) <= 100,
+            `${retriedState.perVmBytes} vs ${repairState.perVmBytes}`,
+        );
+        assert.ok(
+            Math.abs(retriedState.sharedBytes - repairState.sharedBytes) <= 1_000,
+            `${retriedState.sharedBytes} vs ${repairState.sharedBytes}`,
+        );
+        assert.ok(retriedState.maxVmBytes <= 20_480, `${retriedState.maxVm}: ${retriedState.maxVmBytes}`);
         // The estimate counts the evidence as the demo disk's engine run printed it.
         const demo = JSON.stringify(JSON.parse(fs.readFileSync(path.join(__dirname, "../fixtures/demo-evidence.json"), "utf8")));
         const near = (measured: number, constant: number) =>

@@ -47,6 +47,9 @@ describe("the recovery report", () => {
             renderReport({ vms: { a: { ...outputs.vms["us-east-1/i-0bbbbbbbbbbbbbbbb"], rebootAttempts: 0 } } }, "x", new Date()),
             /recovered: it booted healthy without a restart/,
         );
+        // A VM brought back by a retry says on which.
+        const retried = renderReport({ vms: { a: { ...outputs.vms["us-east-1/i-0123456789abcdef0"], retry: 2 } } }, "x", new Date());
+        assert.match(retried, /\| repair \| recovered, on retry 2 \| 0 \|/);
     });
 
     it("lists a rolled-back VM as needing a person, with what the rollback did", () => {

@@ -24,6 +24,11 @@ function metadataServer(): Promise<{ url: string; attributes: Map<string, string
                 deletes.push(key);
                 attributes.delete(key);
             }
+            if (req.method === "GET" && key === "?recursive=true") {
+                // The instance's metadata as one JSON object (what the agent reads attempts from).
+                res.end(JSON.stringify(Object.fromEntries(attributes)));
+                return;
+            }
             if (req.method === "GET" && !attributes.has(key)) res.statusCode = 404;
             res.end(req.method === "GET" ? (attributes.get(key) ?? "") : undefined);
         });
@@ -206,6 +211,37 @@ function published(attributes: Map<string, string>, name: string): string {
                 published(md.attributes, "br-slow-a1b2c3"),
                 /the repair did not finish within 1 s on the rescue instance; it was stopped/,
             );
+        } finally {
+            md.close();
+        }
+    });
+
+    it("repairs a disk again when the stack asks for a later attempt (a retry), once the earlier repair published; the result carries its attempt", async () => {
+        const md = await metadataServer();
+        try {
+            const vm = rescueInstance(
+                'echo "{\\"n\\":$(wc -l < "$(dirname "$0")/../runs")}"',
+                ["br-web-1-abc123", "br-web-2-def456-linux"],
+                md,
+            );
+            await vm.once();
+            assert.equal(vm.runs().length, 2);
+            assert.equal(md.attributes.get("br-web-1-abc123-attempt"), "1", "the first attempt says so");
+            // The stack asks for attempt 2 of web-1 (and names a bogus attempt for web-2): only web-1 runs again.
+            md.attributes.set("bootloop-rescue-attempt-web-1", "2");
+            md.attributes.set("bootloop-rescue-attempt-web-2", "x; reboot");
+            await vm.once();
+            assert.deepEqual(vm.runs(), [
+                "gcp-device-name br-web-1-abc123 gzip-base64",
+                "gcp-device-name br-web-1-abc123 gzip-base64",
+                "gcp-device-name br-web-2-def456-linux gzip-base64",
+            ]);
+            assert.equal(md.attributes.get("br-web-1-abc123-attempt"), "2");
+            assert.ok(md.deletes.includes("br-web-1-abc123-chunks"), "the first attempt's result was withdrawn before the retry");
+            assert.equal(md.attributes.get("br-web-2-def456-linux-attempt"), "1");
+            // Attempt 2 is done: it is not repaired a third time.
+            await vm.once();
+            assert.equal(vm.runs().length, 3);
         } finally {
             md.close();
         }

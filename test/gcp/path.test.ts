@@ -68,6 +68,25 @@ describe("GCP path under Pulumi mocks", () => {
         );
     });
 
+    it("a retried VM's attempt is in its rescue instance's metadata, where the agent reads it; the others have none", async () => {
+        const text = inventory([{ name: "web-1" }, { name: "web-2" }]).replace(/(instance: web-1\n)/, "$1    retry: 1\n");
+        assert.match(text, /retry: 1/);
+        const { ofType, run } = await plan(text);
+        const slug = (n: string) => run.result.plan.vms.find((v) => v.fields.instance === n)!.slug;
+        const metadata = Object.assign(
+            {},
+            ...ofType("gcp:compute/instance:Instance").map((i) => i.inputs.metadata as Record<string, string>),
+        );
+        assert.equal(metadata[`bootloop-rescue-attempt-${slug("web-1")}`], "2");
+        assert.equal(metadata[`bootloop-rescue-attempt-${slug("web-2")}`], undefined);
+        const repair = run.resources!.find((r) => r.name === `${slug("web-1")}-repair2`)!;
+        assert.equal(
+            (repair.inputs.environment as Record<string, string>).REPAIR_ATTEMPT,
+            "2",
+            "its repair waits for that attempt's result",
+        );
+    });
+
     it("rescue instances: no external IP, deny-all ingress for their tag, a role-less service account, attached disks ignored", async () => {
         const { ofType } = await plan(inventory([{ name: "web-1" }]));
         const [instance] = ofType("gcp:compute/instance:Instance");

@@ -177,6 +177,28 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             assert.match(r.stderr, /published no result for br-web-1-abc123 within 1 s .*egress/);
         });
 
+        it("a retry (REPAIR_ATTEMPT 2) waits for the result published with its attempt, never the first attempt's", () => {
+            const w = world();
+            const first = published("br-web-1-abc123", { outcome: "nothing-to-do", exitCode: 0, message: "attempt 1" });
+            w.guestAttributes["rescue-1"] = first;
+            const stale = run("repair", { ...repairEnv, REPAIR_ATTEMPT: "2", REPAIR_TIMEOUT_SECONDS: "1", POLL_SECONDS: "0.2" }, w);
+            assert.equal(stale.code, 1, "the first attempt's result (no attempt published) is not the retry's");
+            assert.match(
+                stale.stderr,
+                /published no result of attempt 2 for br-web-1-abc123 within 1 s \(a rescue instance made before retries/,
+            );
+            w.guestAttributes["rescue-1"] = [
+                ...published("br-web-1-abc123", { outcome: "repaired", exitCode: 0, message: "attempt 2" }),
+                { namespace: "bootloop-rescue", key: "br-web-1-abc123-attempt", value: "2" },
+            ];
+            const retried = run("repair", { ...repairEnv, REPAIR_ATTEMPT: "2" }, w);
+            assert.equal(retried.code, 0, retried.stderr);
+            assert.equal(JSON.parse(unpackEvidence(retried.stdout)).message, "attempt 2");
+            // The first attempt still reads its own result (published with attempt 1, or none).
+            w.guestAttributes["rescue-1"] = [...first, { namespace: "bootloop-rescue", key: "br-web-1-abc123-attempt", value: "1" }];
+            assert.equal(run("repair", repairEnv, w).code, 0);
+        });
+
         it("ignores other devices' results, and refuses malformed device names", () => {
             const w = world();
             w.guestAttributes["rescue-1"] = published("br-other-999999", { outcome: "repaired", exitCode: 0, message: "" });

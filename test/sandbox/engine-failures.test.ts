@@ -160,7 +160,7 @@ describe("sandbox: a VM that cannot be recovered is its own outcome; the wave ga
             assert.deepEqual(world.instances[id].blockDevices, afterFirst.instances[id].blockDevices, id);
     });
 
-    it("retry: 1 on one failed VM runs its repair, fixed disk and swap again, and nothing of any other VM; its first fixed disk stays in the cloud", () => {
+    it("retry: 1 on one failed VM sends its repair again (a request of its own), makes a new fixed disk and swap, and touches no other VM; its first fixed disk stays in the cloud", () => {
         // The operator retries the VM whose repair found nothing (here its fault is still on the
         // disk, so the retry fails again: what this proves is what a retry touches).
         const inventory = path.join(stacks, `${STACK}.yaml`);
@@ -185,6 +185,9 @@ describe("sandbox: a VM that cannot be recovered is its own outcome; the wave ga
                 // The VMs' chain steps (the rescue VMs' tools documents are named by the tools' content).
                 .filter((name) => chainStepOf(name) !== undefined);
         const namesBefore = new Set(names());
+        type Ssm = { ssm: { commands: Record<string, { comment?: string }> } };
+        const repairsSent = () => Object.values((aws() as unknown as Ssm).ssm.commands).map((c) => c.comment ?? "");
+        const sentBefore = repairsSent();
         sandbox.ok(["up", "--stack", STACK, "--yes", "--non-interactive", "--policy-pack", "policy"], env);
         const namesAfter = new Set(names());
         const added = [...namesAfter].filter((n) => !namesBefore.has(n)).sort();
@@ -199,6 +202,12 @@ describe("sandbox: a VM that cannot be recovered is its own outcome; the wave ga
             added.map((n) => n.slice(0, -1)),
             "and each replaces its first attempt",
         );
+        // The engine ran again: a repair request of attempt 2 was sent, not the first one's result taken over.
+        const sentNow = repairsSent();
+        assert.equal(sentNow.length, sentBefore.length + 1, "one repair sent");
+        const retried = sentNow.filter((c) => /^bootloop-rescue repair of vol-[0-9a-f]+, attempt 2$/.test(c));
+        assert.equal(retried.length, 1, sentNow.join("\n"));
+        assert.ok(!sentBefore.includes(retried[0]));
         const rec = byInstance(records(), VMS.nothingFound)!;
         assert.equal(rec.status, "failed");
         assert.equal((rec as Record_ & { retry?: number }).retry, 1);

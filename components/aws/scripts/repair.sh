@@ -8,6 +8,13 @@ expect VOLUME_ID '^vol-([0-9a-f]{8}|[0-9a-f]{17})$'
 expect DOCUMENT_NAME '^[A-Za-z0-9_.-]{3,128}$'
 expect REPAIR_TIMEOUT_SECONDS '^[0-9]{1,6}$'
 # KEY_SECRET: empty, or the ARN of the secret that holds the disk's BitLocker keys (never a key).
+# REPAIR_ATTEMPT: which attempt of this VM's repair this is (the inventory's retry: + 1; 1 when
+# absent): part of the command's comment, so a retry is sent anew rather than taking over the
+# first attempt's finished command, and a re-run of the retry takes over the retry's own.
+REPAIR_ATTEMPT=${REPAIR_ATTEMPT:-1}
+expect REPAIR_ATTEMPT '^[1-9][0-9]{0,2}$'
+comment="bootloop-rescue repair of $VOLUME_ID"
+((REPAIR_ATTEMPT == 1)) || comment+=", attempt $REPAIR_ATTEMPT"
 KEY_SECRET=${KEY_SECRET:-}
 expect KEY_SECRET '^(arn:aws(-cn|-us-gov)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-[0-9]{1,2}:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6})?$' 600
 repair_preamble
@@ -19,7 +26,7 @@ wait_for ssm-online "$RESCUE_INSTANCE_ID" Online "$REPAIR_TIMEOUT_SECONDS" ||
 # A repair of this volume sent by an earlier run (interrupted after sending it) is waited for, or
 # its result taken, rather than sent again: a second repair would wait for the first on the
 # rescue instance and then report only that nothing was left to do. One that failed is sent anew.
-observe ssm-sent "$VOLUME_ID" "instance=$RESCUE_INSTANCE_ID" "document=$DOCUMENT_NAME"
+observe ssm-sent "$VOLUME_ID" "instance=$RESCUE_INSTANCE_ID" "document=$DOCUMENT_NAME" "attempt=$REPAIR_ATTEMPT"
 command_id=
 case ${seen[status]:-none} in
     Pending | InProgress | Delayed | Success)
@@ -45,7 +52,7 @@ send_document() {
 if [[ -z $command_id ]]; then
     log "$VM_LABEL: running the repair engine on $RESCUE_INSTANCE_ID for $VOLUME_ID"
     # JSON form: an ARN may hold '=' and ',', which the shorthand form would split on.
-    command_id=$(send_document "{\"volumeId\":[\"$VOLUME_ID\"],\"keySecret\":[\"$KEY_SECRET\"]}" "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" "bootloop-rescue repair of $VOLUME_ID") || exit 1
+    command_id=$(send_document "{\"volumeId\":[\"$VOLUME_ID\"],\"keySecret\":[\"$KEY_SECRET\"]}" "$((REPAIR_TIMEOUT_SECONDS < 30 ? 30 : REPAIR_TIMEOUT_SECONDS))" "$comment") || exit 1
 fi
 
 # The repair document first waits (up to TOOLS_WAIT_SECONDS, tools.ts) for the rescue tools of its

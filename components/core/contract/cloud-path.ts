@@ -149,6 +149,12 @@ export interface RescueContext {
      * VM repairs in this run, in slot order: the rescue VM's identity may read exactly these.
      */
     keySecrets: { vm: PlannedVm; secret: string }[];
+    /**
+     * The VMs whose disks this rescue VM repairs in this run as a retry (their entries' `retry:`),
+     * with the attempt: a rescue VM that repairs each disk once on its own (GCP's agent) is told
+     * to repair it again.
+     */
+    retries: { vm: PlannedVm; attempt: number }[];
     /** Options to declare the rescue VM's resources with (parent). */
     opts: pulumi.CustomResourceOptions;
 }

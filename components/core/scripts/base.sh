@@ -430,7 +430,7 @@ swap_preamble() {
 # teardown does not finish it (a person may have recovered or rolled back the VM since).
 refuse_in_teardown() {
     if [[ ${BOOTLOOP_TEARDOWN:-} == 1 ]]; then
-        fail "$VM_LABEL: teardown found no finished $1 for this VM in the stack, and teardown never stops, restarts or swaps a VM; run without teardown until its chain completes (or roll it back), or remove it from the inventory"
+        fail "$VM_LABEL: teardown found no finished $1 for this VM in the stack, and teardown never stops, restarts or swaps a VM; run without teardown until its chain completes (or roll it back), or remove it from the inventory (a retry: changed since its last update names another attempt: put it back as it was)"
     fi
 }
 

@@ -54,7 +54,7 @@ process.stderr.write(
         `wave ${wave}: ${count} of ${size} VMs failed, over its failure budget of ${budget}: the rollout stops before wave ${next}.`,
         ...shown,
         "Every VM of the waves so far kept its record; nothing of the later waves was changed. Find the cause from the reasons and the evidence (npm run evidence),",
-        "then fix what failed and run up again, or raise bootloop-rescue:failureBudget, or roll the failed VMs back (bootloop-rescue:rollback).",
+        "then fix what failed and run up again (a VM recorded failed runs again only with retry: raised in its inventory entry), or raise bootloop-rescue:failureBudget, or roll the failed VMs back (bootloop-rescue:rollback).",
     ].join("\n") + "\n",
 );
 process.stdout.write(JSON.stringify(report));

@@ -115,7 +115,8 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
     // as the VM's original disk id (an Azure resource id is about 150 bytes): count them so.
     const idLength = new Map(plan.vms.map((v) => [v.slug, v.originalDiskId.length]));
     for (const r of resources) {
-        const slug = r.name.replace(/-[a-z]+$/, "");
+        // The VM a resource belongs to: its chain step's stem (a retried step ends in its attempt: `-repair2`).
+        const slug = chainStepOf(r.name)?.stem ?? r.name;
         const text = JSON.stringify(r.inputs);
         const placeholders = text.match(/[a-z0-9-]+-id"/g) ?? [];
         const cloudIdLength = idLength.get(slug) ?? 40;

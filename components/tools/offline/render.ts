@@ -173,7 +173,7 @@ function remedyLines(run: OfflineRun): string[] {
     const retried = active.filter((v) => v.retry);
     if (retried.length > 0)
         lines.push(
-            `Retries (the steps after the disk is in reach run again, as new resources; the first attempt's fixed disk stays in the cloud): ${some(retried.map((v) => `${v.label} (retry ${v.retry})`))}`,
+            `Retries (retry: in the entry; each attempt's steps are resources of their own, run once, and an earlier attempt's kept disks stay in the cloud; keep retry: as it is until teardown is done): ${some(retried.map((v) => `${v.label} (retry ${v.retry})`))}`,
             "",
         );
     const rolled = plan.vms.filter((v) => v.rollback);

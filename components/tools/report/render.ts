@@ -18,8 +18,14 @@ function cell(value: string | number | null | undefined): string {
     return markdownText(String(value).replace(RECOVERY_PASSWORD, "[redacted]"));
 }
 
-/** The status as a person reads it: how a VM came back, when it did (a status of its own through `cell`). */
+/** The status as a person reads it, with the attempt when its entry retried it (`…, on retry 2`). */
 function statusText(vm: VmRecordValues): string {
+    const status = firstStatusText(vm);
+    return vm.retry ? `${status}, on retry ${cell(vm.retry)}` : status;
+}
+
+/** The status as a person reads it: how a VM came back, when it did (a status of its own through `cell`). */
+function firstStatusText(vm: VmRecordValues): string {
     const restarts = (k: number) => `${k} restart${k === 1 ? "" : "s"}`;
     if (vm.status === "recovered-by-reboot")
         return vm.rebootAttempts
