@@ -145,7 +145,9 @@ async function list(scope: DiscoveryScope, cli: DiscoveryCli): Promise<{ vms: Li
               ? "its OS disk is ephemeral"
               : /confidential/i.test(m.securityProfile?.securityType ?? "")
                 ? "it is a confidential VM (its disk is bound to the VM's keys)"
-                : undefined;
+                : (m.resources ?? []).some((r) => /\/extensions\/AzureDiskEncryptionForLinux$/i.test(r.id ?? ""))
+                  ? "its OS disk has Azure Disk Encryption for Linux (dm-crypt), which the repair engine cannot open"
+                  : undefined;
         const ade = (m.resources ?? []).some((r) => /\/extensions\/AzureDiskEncryption$/i.test(r.id ?? ""));
         const zone = (m.zones ?? [])[0] ?? "";
         const computerName = m.osProfile?.computerName ?? undefined;

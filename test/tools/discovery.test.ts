@@ -331,6 +331,48 @@ describe("discovery: Azure subscriptions", () => {
             [SUB],
         );
     });
+    it("with --guests linux, lists Linux VMs as os: linux, and one with Azure Disk Encryption for Linux apart (the engine cannot open dm-crypt)", async () => {
+        const vmId = (name: string) => `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/${name}`;
+        const model = (name: string, osType: string, extension?: string) => ({
+            id: vmId(name),
+            name,
+            resourceGroup: "rg-app",
+            location: "eastus2",
+            storageProfile: { osDisk: { osType, managedDisk: { id: `${vmId(name)}-os` } } },
+            diagnosticsProfile: { bootDiagnostics: { enabled: true } },
+            ...(extension ? { resources: [{ id: `${vmId(name)}/extensions/${extension}` }] } : {}),
+        });
+        const view = { statuses: [{ code: "PowerState/running" }], vmAgent: { statuses: [{ displayStatus: "Not Ready" }] } };
+        const cli = fakeCli({
+            "vm list": [model("app-01", "Windows"), model("db-01", "Linux"), model("db-02", "Linux", "AzureDiskEncryptionForLinux")],
+            "rest get": { value: ["app-01", "db-01", "db-02"].map((n) => ({ id: vmId(n), properties: { instanceView: view } })) },
+        });
+        const scope = {
+            cloud: "azure",
+            scope: SUB,
+            scopeName: "prod",
+            region: "",
+            fields: { resourceGroups: "", guests: "windows,linux" },
+        };
+        const { vms } = await azureDiscovery.list(scope, cli);
+        assert.deepEqual(
+            vms.map((v) => [v.name, v.os, v.noRescuePath]),
+            [
+                ["rg-app/app-01", undefined, undefined],
+                ["rg-app/db-01", "linux", undefined],
+                [
+                    "rg-app/db-02",
+                    "linux",
+                    "its OS disk has Azure Disk Encryption for Linux (dm-crypt), which the repair engine cannot open",
+                ],
+            ],
+        );
+        const windowsOnly = await azureDiscovery.list({ ...scope, fields: { resourceGroups: "" } }, cli);
+        assert.deepEqual(
+            windowsOnly.vms.map((v) => v.name),
+            ["rg-app/app-01"],
+        );
+    });
 });
 
 describe("discovery: a Falcon row that matches by hostname alone", () => {
