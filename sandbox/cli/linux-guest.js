@@ -57,12 +57,12 @@ function repairLinux({ ruleSet, loops, earlier, sizeBytes, path, at }) {
         { number: 1, startBytes: 1048576, sizeBytes: 209715200, type: "efi", filesystem: "fat", linux: "/boot/efi" },
         { number: 2, startBytes: 210763776, sizeBytes: 1073741824, type: "linux", filesystem: "xfs", linux: "/boot" },
         { number: 3, startBytes: 1284505600, sizeBytes: sizeBytes - 1284505600 - 1048576, type: "linux", filesystem: "xfs", linux: "/" },
-    ];
+    ].map((p) => ({ ...p, bitlocker: "none", windows: false }));
     const linux = {
         rootPartition: 3,
         filesystem: "xfs",
         osRelease: { ID: "rhel", NAME: "Red Hat Enterprise Linux", VERSION_ID: "9.4", PRETTY_NAME: "Red Hat Enterprise Linux 9.4 (Plow)" },
-        kernels: [{ version: "5.14.0-427.13.1.el9_4.x86_64", image: true, initramfs: true, modules: true }],
+        kernels: [{ version: "5.14.0-427.13.1.el9_4.x86_64", image: true, initramfs: true }],
         notApplied: falcon ? [] : [`rule set ${ruleSet}: no rule for a Linux guest`],
     };
     const common = {
@@ -77,7 +77,14 @@ function repairLinux({ ruleSet, loops, earlier, sizeBytes, path, at }) {
                 ...common,
                 linux: {
                     ...linux,
-                    actions: rules.map((r) => ({ rule: r.id, action: r.action, status: "unchanged" })),
+                    actions: rules.map((r) => ({
+                        rule: r.id,
+                        action: r.action,
+                        path: r.service
+                            ? `etc/systemd/system/${r.service}.service`
+                            : `etc/modprobe.d/bootloop-rescue-blacklist-${r.module}.conf`,
+                        status: "already",
+                    })),
                 },
                 volumes: [
                     { partition: 3, linux: "/", outcome: "nothing-to-do", matches: [], earlierQuarantines: earlier ? [earlier] : [] },
@@ -102,7 +109,7 @@ function repairLinux({ ruleSet, loops, earlier, sizeBytes, path, at }) {
                   action: r.action,
                   status: "changed",
                   path: `etc/modprobe.d/bootloop-rescue-blacklist-${r.module}.conf`,
-                  initramfs: [{ kernel: "5.14.0-427.13.1.el9_4.x86_64", contains: false }],
+                  initramfs: [{ path: "boot/initramfs-5.14.0-427.13.1.el9_4.x86_64.img", stored: ["cpio", "zstd"], contains: [] }],
                   undo: `rm /etc/modprobe.d/bootloop-rescue-blacklist-${r.module}.conf`,
               },
     );

@@ -8,7 +8,10 @@
 // proves each got its own OS's rule set and boot signal. (No engine: `npm run sandbox -- up` of
 // such a stack is the same chain under the real engine.)
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as zlib from "zlib";
+import Ajv from "ajv";
 import { repairDocumentContent } from "../../components/aws/rescue";
 import { bootMarkerOf as awsMarker, readAwsConfig } from "../../components/aws/config";
 import { bootMarkerOf as gcpMarker, readGcpConfig } from "../../components/gcp/config";
@@ -304,8 +307,13 @@ describe("sandbox: Windows and Linux VMs on all three clouds", function () {
             }
         }
 
+        // Every evidence document, the stand-ins' Linux ones too, is one the engine's schema allows.
+        const schema = new Ajv({ allErrors: true }).compile(
+            JSON.parse(fs.readFileSync(path.join(__dirname, "../../rescue/evidence.schema.json"), "utf8")),
+        );
         for (const vm of vms) {
             const o = outcome[vm.label];
+            assert.ok(schema(o?.evidence), `${vm.label}: ${JSON.stringify(schema.errors)}`);
             assert.ok(o, `${vm.label} ran`);
             assert.equal(o.status, "recovered", `${vm.label}: ${JSON.stringify(o)}`);
             assert.equal(o.evidence.outcome, "repaired", vm.label);
