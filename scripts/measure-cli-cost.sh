@@ -34,6 +34,8 @@ CLI_COST_COMMIT=$(git rev-parse HEAD) CLI_COST_MACHINE=${CLI_COST_MACHINE:-$(hos
     unshare -n -m node -r ts-node/register/transpile-only bench/cli-cost/measure.ts "$tmp" "$PWD/$venv/bin/az" "$REPETITIONS" || status=$?
 if [[ -s $tmp ]]; then
     cp "$tmp" "$out"
+    # As the tree is formatted (CI checks prettier over every JSON file).
+    node_modules/.bin/prettier --log-level warn --write "$out"
     echo "measure-cli-cost: wrote $out" >&2
 fi
 if [[ $status != 0 ]]; then
