@@ -35,6 +35,7 @@ function timed(command: string, args: string[], env: Record<string, string>): Pr
         child.on("close", (code) => {
             clearTimeout(timer);
             const line = fs.existsSync(out) ? fs.readFileSync(out, "utf8").trim().split("\n").pop()! : "";
+            fs.rmSync(path.dirname(out), { recursive: true, force: true });
             const [e, u, s, m] = line.split(" ").map(Number);
             resolve({ code: code ?? -1, stderr, wallSeconds: e, cpuSeconds: u + s, peakRssMb: m / 1024 });
         });
@@ -129,7 +130,8 @@ async function main(): Promise<void> {
         ],
         env.az,
     );
-    const azLogin = login.code === 0 ? undefined : `az login against the fake Entra ID failed: ${login.stderr.trim().slice(-600)}`;
+    const azLogin =
+        login.code === 0 ? undefined : `az login against the fake Entra ID failed (exit ${login.code}): ${login.stderr.trim().slice(-600)}`;
     if (azLogin) process.stderr.write(`${azLogin}\n`);
 
     // The runner is shared: the load around the measurement says how busy its cores were.
@@ -163,6 +165,8 @@ async function main(): Promise<void> {
         process.stderr.write(`${shape.key}: ${call.ok ? `${call.cpuSeconds} s CPU` : `FAILED ${call.error}`}\n`);
     }
     await clouds.close();
+    // The fake login, its token cache and the certificate's key go with the run.
+    fs.rmSync(work, { recursive: true, force: true });
     const file: CliCostFile = {
         measuredAt: new Date().toISOString(),
         commit: process.env.CLI_COST_COMMIT ?? "unknown",
