@@ -51,7 +51,11 @@ export function rescueTools(): { install: string; version: string } {
  * engine, python3-hivex, with which it reads (and edits) registry hives offline, and mtools, with
  * which it reads the EFI system partition's BCD store in user space.
  */
-export const RESCUE_PACKAGES = ["ntfs-3g", "dislocker", "python3", "python3-hivex", "mtools"];
+// Linux guests: zstd and lz4 read most initramfs images (blacklist-module reports whether a module
+// is inside); xfsprogs and btrfs-progs are the file systems' own tools, beside the kernel's drivers.
+// Not lvm2: its udev rules activate the volume groups of every attached disk on their own (guests
+// of one image share VG names), and the engine refuses LVM guests anyway.
+export const RESCUE_PACKAGES = ["ntfs-3g", "dislocker", "python3", "python3-hivex", "mtools", "zstd", "lz4", "xfsprogs", "btrfs-progs"];
 
 /** What a cloud adds to a rescue VM's first boot: files to write and commands to run after the packages. */
 export interface CloudInitExtras {

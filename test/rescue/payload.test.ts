@@ -43,14 +43,25 @@ describe("rescue tool payload", () => {
         assert.deepEqual(again, a);
     });
 
-    it("the rescue VM's first boot installs the NTFS and BitLocker tools and hivex (cloud-init, or GCP's startup script)", () => {
+    it("the rescue VM's first boot installs the NTFS and BitLocker tools, hivex, and the Linux guests' initramfs decompressors and file-system tools, never lvm2 (cloud-init, or GCP's startup script)", () => {
+        const packages = "ntfs-3g dislocker python3 python3-hivex mtools zstd lz4 xfsprogs btrfs-progs";
         assert.match(
             rescueCloudInit(),
-            /^#cloud-config\npackage_update: true\npackages:\n {2}- ntfs-3g\n {2}- dislocker\n {2}- python3\n {2}- python3-hivex\n {2}- mtools\n/,
+            new RegExp(
+                `^#cloud-config\\npackage_update: true\\npackages:\\n${packages
+                    .split(" ")
+                    .map((p) => ` {2}- ${p}\\n`)
+                    .join("")}`,
+            ),
         );
-        assert.match(
-            startupScript(),
-            /^dpkg -s ntfs-3g dislocker python3 python3-hivex mtools >\/dev\/null 2>&1 \|\| \{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ntfs-3g dislocker python3 python3-hivex mtools; \}$/m,
+        assert.ok(
+            startupScript()
+                .split("\n")
+                .includes(
+                    `dpkg -s ${packages} >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${packages}; }`,
+                ),
         );
+        // lvm2's udev rules would activate every attached guest's volume groups by themselves.
+        assert.doesNotMatch(rescueCloudInit() + startupScript(), /lvm2/);
     });
 });
