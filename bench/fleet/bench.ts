@@ -376,7 +376,7 @@ export function renderFleet(r: FleetResult): string {
         `fleet: ${r.vms} VMs, at most ${r.maxInFlight} chains at once (maxInFlight), time ×${r.timeScale}, ${(r.throttledShare * 100).toFixed(1)} % of calls throttled; ${r.wallSeconds} s`,
         "  each VM's repair and swap scripts only: 2 of its 6 steps (backup, scratch disk, attach and fixed disk are the providers' work, not run here)",
         "  cloud     VMs  recovered  CLI calls/VM  est. CPU s/VM  throttled  (est. CPU: each call at its shape's measured price)",
-        `  prices per call from ${r.cliCostSource} (the real CLIs against loopback servers; a shape not measured at its cloud's median)`,
+        `  prices per call from ${r.cliCostSource}: the real CLIs against loopback servers, a shape not measured at its cloud's median`,
     ];
     for (const [c, x] of Object.entries(r.clouds)) {
         const ok = x.cliCallsPerVm <= BOUNDS.cliCallsPerVm && x.cpuSecondsPerVm <= BOUNDS.cpuSecondsPerVm;

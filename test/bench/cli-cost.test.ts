@@ -110,7 +110,7 @@ describe("the real CLIs' cost per call (bench/fleet/cli-cost.json)", () => {
             callsByOperation: {},
             cliCostSource: CliCost.parse(sample(), "cli-cost.json").source(),
         });
-        assert.match(text, /prices per call from cli-cost\.json measured 2026-12-07 at 0123456 \(2 cores\)/);
+        assert.match(text, /prices per call from cli-cost\.json measured 2026-12-07 at 0123456 \(2 cores\): the real CLIs/);
     });
 
     it("discovery's prices: the medians measured, or the FALLBACK prices said to be so", () => {
