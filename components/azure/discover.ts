@@ -1,6 +1,7 @@
 import {
     BUGCHECK,
     CloudDiscovery,
+    consoleVerdict,
     DiscoveryCli,
     DiscoveryScope,
     ListedVm,
@@ -9,7 +10,6 @@ import {
     ScopeRequest,
     unreadable,
 } from "../tools/discovery/types";
-import { consoleVerdict } from "../tools/discovery/classify";
 import { LINUX_BOOT_MARKER } from "../core/contract/vm";
 import { parseJson } from "../gate/types";
 import { scaleSetOf } from "./identity";

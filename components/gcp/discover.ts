@@ -1,15 +1,15 @@
 import {
+    bootVerdict,
     CloudDiscovery,
+    consoleVerdict,
     DiscoveryCli,
     DiscoveryScope,
     ListedVm,
     OptionError,
     OutputRead,
     ScopeRequest,
-    bootVerdict,
     unreadable,
 } from "../tools/discovery/types";
-import { consoleVerdict } from "../tools/discovery/classify";
 import { CliError, parseJson } from "../gate/types";
 import { readGcpConfig } from "./config";
 import { managedGroup } from "./identity";

@@ -165,6 +165,50 @@ export function bootVerdict(output: string, marker: RegExp): { bugcheck: boolean
     return { bugcheck: crash >= 0 && crash > boot, booted: boot >= 0 && boot > crash };
 }
 
+/**
+ * A Linux guest that did not come up, as its console or serial output shows it: the kernel's
+ * panic, systemd's emergency mode (a unit the boot needs failed: an fstab line, a module), or
+ * dracut giving up on the root device and dropping to its shell.
+ */
+export const LINUX_LOOP =
+    /Kernel panic - not syncing|You are in emergency mode|Entering emergency mode|Reached target Emergency Mode|dracut-initqueue timeout|Starting Dracut Emergency Shell|Dropping to debug shell|dracut:\/#/;
+
+/** What a guest OS's console looks like when it crashed, and how each is described. */
+const CRASH: Record<"windows" | "linux", { pattern: RegExp; what: string }> = {
+    windows: { pattern: BUGCHECK, what: "a Windows stop error" },
+    linux: { pattern: LINUX_LOOP, what: "a Linux boot failure (kernel panic, emergency mode or a dracut shell)" },
+};
+
+/**
+ * What a console or serial output says about a guest's last boot, by its OS: a crash (a Windows
+ * stop error; a Linux kernel panic, emergency mode or dracut shell) after the last boot marker,
+ * or a boot marker (the OS's own: Windows' ready message, a Linux login prompt or cloud-init's
+ * "finished") after the last crash; neither, it cannot tell. `where` names the output in the
+ * reason ("in the console output", "on serial port 1"). One pure function: every cloud's read
+ * hands it the text it gathered.
+ */
+export function consoleVerdict(
+    output: string,
+    os: "windows" | "linux",
+    marker: RegExp,
+    where: string,
+): { bugcheck: boolean; booted: boolean; signals: string[] } {
+    const crash = lastIndex(output, CRASH[os].pattern);
+    const boot = lastIndex(output, marker);
+    const bugcheck = crash >= 0 && crash > boot;
+    const booted = boot >= 0 && boot > crash;
+    const lastLine = bugcheck ? (output.slice(crash).split("\n")[0] ?? "").trim().slice(0, 120) : "";
+    return {
+        bugcheck,
+        booted,
+        signals: bugcheck
+            ? [`${CRASH[os].what} ${where}${os === "linux" && lastLine ? ` (${lastLine})` : ""}`]
+            : booted
+              ? []
+              : [output === "" ? `nothing ${where}` : `no boot marker ${where}`],
+    };
+}
+
 /** A per-VM read that could not be made (denied, not enabled, still busy): no evidence either way, and why. */
 export function unreadable(what: string, err: unknown): OutputRead {
     const last = (err instanceof Error ? err.message : String(err)).split("\n").filter(Boolean).pop() ?? "";
