@@ -199,6 +199,30 @@ describe("GCP command scripts (stand-in gcloud)", () => {
             assert.equal(run("repair", repairEnv, w).code, 0);
         });
 
+        it("the sandbox's stand-in agent repairs a disk again for a retry the instance's metadata names, and publishes the attempt (as the real agent does)", () => {
+            const w = world();
+            w.instances["rescue-1"] = {
+                status: "RUNNING",
+                agent: true,
+                agentPolls: 0,
+                metadata: {},
+                disks: [
+                    { source: "rescue-1", boot: true },
+                    { source: "web-1-scratch", deviceName: "br-web-1-abc123" },
+                ],
+                serial: "",
+            };
+            w.disks["web-1-scratch"] = { sourceDisk: "web-1", boots: false };
+            const first = run("repair", repairEnv, w);
+            assert.equal(first.code, 0, first.stderr);
+            const attempt = (x: any) => x.guestAttributes["rescue-1"].find((a: any) => a.key === "br-web-1-abc123-attempt")?.value;
+            assert.equal(attempt(first.world), "1");
+            first.world.instances["rescue-1"].metadata["bootloop-rescue-attempt-web-1"] = "2";
+            const retry = run("repair", { ...repairEnv, REPAIR_ATTEMPT: "2" }, first.world);
+            assert.equal(retry.code, 0, retry.stderr);
+            assert.equal(attempt(retry.world), "2");
+        });
+
         it("ignores other devices' results, and refuses malformed device names", () => {
             const w = world();
             w.guestAttributes["rescue-1"] = published("br-other-999999", { outcome: "repaired", exitCode: 0, message: "" });
