@@ -107,7 +107,18 @@ describe("policy pack: loads on its own (publishable for server-side enforcement
         assert.deepEqual([...pack.KEPT_DISK_STEPS], [...core.KEPT_DISK_STEPS]);
         assert.equal(pack.SCRATCH_DISK_STEP, core.SCRATCH_DISK_STEP);
         const names = [
-            ...core.CHAIN_STEPS.flatMap((s) => [`vm-a-${s}`, `x-${s}`, `-${s}`, `vm-${s}x`, s, `vm-a-${s}2`, `vm-a-${s}1`, `vm-a-${s}100`, `vm-a-${s}1000`, `vm-a-${s}02`]),
+            ...core.CHAIN_STEPS.flatMap((s) => [
+                `vm-a-${s}`,
+                `x-${s}`,
+                `-${s}`,
+                `vm-${s}x`,
+                s,
+                `vm-a-${s}2`,
+                `vm-a-${s}1`,
+                `vm-a-${s}100`,
+                `vm-a-${s}1000`,
+                `vm-a-${s}02`,
+            ]),
             "vm-a",
             "",
             "wave-",
