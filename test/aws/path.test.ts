@@ -34,6 +34,17 @@ const SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bootloop-re
 
 const plan = (inv: string, config: Record<string, string> = {}, secretKeys: string[] = []) => planInventory(inv, config, secretKeys);
 
+/** The AWS settings a lookup is given in these tests. */
+const LOOKUP_CONFIG = {
+    rescueAmis: {},
+    rescueInstanceType: "m6i.large",
+    rescueSubnetIds: {},
+    assumeRoleArns: {},
+    bootMarker: "x",
+    linuxBootMarker: "login:",
+    tags: {},
+};
+
 describe("AWS path under Pulumi mocks", () => {
     it("declares the chain per instance with the right types, parent and dependencies", async () => {
         const { run, byName } = await plan(inventory([{ id: id(1), az: "us-east-1a" }]));
@@ -450,15 +461,7 @@ describe("AWS lookups and what the inventory pins", () => {
             labels: {},
             fields: { region: "us-east-1", instanceId: id(1), ...fields },
         };
-        const config = {
-            rescueAmis: {},
-            rescueInstanceType: "m6i.large",
-            rescueSubnetIds: {},
-            assumeRoleArns: {},
-            bootMarker: "x",
-            linuxBootMarker: "login:",
-            tags: {},
-        };
+        const config = LOOKUP_CONFIG;
         return lookUpInstance(entry, new aws.Provider("p", { region: "us-east-1" }), Promise.resolve("1"), config);
     }
 
@@ -488,15 +491,7 @@ describe("AWS lookups after a swap, and of restore points", () => {
         labels: {},
         fields: { region: "us-east-1", instanceId: id(1) },
     };
-    const config = {
-        rescueAmis: {},
-        rescueInstanceType: "m6i.large",
-        rescueSubnetIds: {},
-        assumeRoleArns: {},
-        bootMarker: "x",
-        linuxBootMarker: "login:",
-        tags: {},
-    };
+    const config = LOOKUP_CONFIG;
     async function lookUp(
         rootTags: Record<string, string> | "no root",
         strategy: "repair" | "restore" = "repair",

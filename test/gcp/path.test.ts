@@ -19,6 +19,16 @@ function inventory(vms: { name: string; project?: string; zone?: string }[]): st
 
 const plan = (inv: string, config: Record<string, string> = {}) => planInventory(inv, config);
 
+/** The GCP settings a lookup is given in these tests. */
+const LOOKUP_CONFIG = {
+    rescueImage: "i",
+    rescueMachineType: "m",
+    rescueSubnetworks: {},
+    bootMarker: "x",
+    linuxBootMarker: "login:",
+    labels: {},
+};
+
 describe("GCP path under Pulumi mocks", () => {
     it("declares the chain per instance with types, parent and dependencies; copies keep the boot disk's shape", async () => {
         const { run, byName } = await plan(inventory([{ name: "web-1" }]));
@@ -273,17 +283,7 @@ describe("GCP lookups and what the inventory pins", () => {
             labels: {},
             fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", bootDisk: "other" },
         };
-        await assert.rejects(
-            lookUpInstance(entry, {
-                rescueImage: "i",
-                rescueMachineType: "m",
-                rescueSubnetworks: {},
-                bootMarker: "x",
-                linuxBootMarker: "login:",
-                labels: {},
-            }),
-            /its boot disk is web-1, not other as the inventory says/,
-        );
+        await assert.rejects(lookUpInstance(entry, LOOKUP_CONFIG), /its boot disk is web-1, not other as the inventory says/);
     });
 
     it("refuses an instance a managed instance group created: the group would recreate it mid-swap", async () => {
@@ -311,17 +311,7 @@ describe("GCP lookups and what the inventory pins", () => {
             labels: {},
             fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" },
         };
-        await assert.rejects(
-            lookUpInstance(entry, {
-                rescueImage: "i",
-                rescueMachineType: "m",
-                rescueSubnetworks: {},
-                bootMarker: "x",
-                linuxBootMarker: "login:",
-                labels: {},
-            }),
-            /member of managed instance group web-mig, .*abandon it from the group/,
-        );
+        await assert.rejects(lookUpInstance(entry, LOOKUP_CONFIG), /member of managed instance group web-mig, .*abandon it from the group/);
     });
 });
 
