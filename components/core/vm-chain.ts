@@ -41,6 +41,11 @@ export interface VmRecord {
     wave: number;
     /** Retries its inventory entry asked for (`retry:`); absent for the first attempt. */
     retry?: number;
+    /**
+     * The guest OS, present only for `linux` (absent means Windows, the default, so Windows records
+     * carry nothing more in state): which rule set repaired its disk and which boot signal was read.
+     */
+    os?: "linux";
     /** Outcome: `recovered`, `recovered-by-reboot`, `rolled-back`, `not-swapped`, … */
     status: pulumi.Output<string>;
     /**
@@ -183,7 +188,7 @@ export function declareRollback(
 }
 
 /** What every record says of its VM: identity, strategy and wave. */
-function recordBase(vm: PlannedVm): Pick<VmRecord, "key" | "cloud" | "label" | "strategy" | "wave" | "retry"> {
+function recordBase(vm: PlannedVm): Pick<VmRecord, "key" | "cloud" | "label" | "strategy" | "wave" | "retry" | "os"> {
     return {
         key: vm.key,
         cloud: vm.cloud,
@@ -191,6 +196,7 @@ function recordBase(vm: PlannedVm): Pick<VmRecord, "key" | "cloud" | "label" | "
         strategy: vm.strategy,
         wave: vm.wave,
         ...(vm.retry ? { retry: vm.retry } : {}),
+        ...(vm.os === "linux" ? { os: "linux" as const } : {}),
     };
 }
 

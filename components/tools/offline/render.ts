@@ -46,7 +46,8 @@ export function renderSummary(run: OfflineRun, source: string): string {
         `No cloud was called: lookups were answered with placeholders derived from the inventory; a value marked ${PLACEHOLDER_MARK} was invented, not found.`,
     );
     lines.push("");
-    lines.push(`VMs: ${n} (${count(plan.vms, (v) => v.cloud)}); strategies: ${count(plan.vms, (v) => v.strategy)}`);
+    const guests = plan.vms.some((v) => v.os === "linux") ? `; guests: ${count(plan.vms, (v) => v.os ?? "windows")}` : "";
+    lines.push(`VMs: ${n} (${count(plan.vms, (v) => v.cloud)}); strategies: ${count(plan.vms, (v) => v.strategy)}${guests}`);
     lines.push("");
     lines.push("Waves (each starts once every chain of the wave before it ended and no more of its VMs failed than that wave's budget):");
     const label = new Map(plan.vms.map((v) => [v.key, v.label]));
@@ -78,15 +79,16 @@ export function renderSummary(run: OfflineRun, source: string): string {
     lines.push(...keyLines(run));
     lines.push(...runnerLines(run));
     lines.push(...remedyLines(run));
-    // One example chain per cloud and strategy: the first VM of each.
+    // One example chain per cloud, strategy and guest OS: the first VM of each.
     const examples = new Map<string, (typeof plan.vms)[number]>();
     for (const vm of plan.vms) {
-        const kind = `${vm.cloud} ${vm.rollback ? "rollback" : vm.strategy}`;
+        const kind = `${vm.cloud} ${vm.rollback ? "rollback" : vm.strategy} ${vm.os ?? "windows"}`;
         if (!examples.has(kind)) examples.set(kind, vm);
     }
     for (const first of examples.values()) {
+        const guest = first.os === "linux" ? " (Linux guest)" : "";
         lines.push(
-            `Steps per VM${first.rollback ? " rolled back" : ` with strategy ${first.strategy}`}, e.g. ${first.label} (wave ${first.wave}):`,
+            `Steps per VM${first.rollback ? " rolled back" : ` with strategy ${first.strategy}`}${guest}, e.g. ${first.label} (wave ${first.wave}):`,
         );
         for (const r of run.tree.filter((t) => t.name.startsWith(`${first.slug}-`))) {
             const kept = r.retainOnDelete || r.protect ? "  [kept on delete]" : "";
@@ -204,6 +206,7 @@ export function planDocument(run: OfflineRun, source: string): Record<string, un
                 cloud: v.cloud,
                 fields: v.fields,
                 strategy: v.strategy,
+                ...(v.os === "linux" ? { os: v.os } : {}),
                 ...(v.retry ? { retry: v.retry } : {}),
                 wave: v.wave,
                 placement: v.placement,

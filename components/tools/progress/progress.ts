@@ -40,6 +40,13 @@ export interface WatchedVm {
     strategy?: string;
     /** Retries its inventory entry asks for (`retry:`): its retried steps' names end in the attempt. */
     retry?: number;
+    /** The guest OS, present only for `linux` (absent: Windows): the watch and the status page mark it. */
+    os?: "linux";
+}
+
+/** The short marker the watch and the status page put after a Linux VM's name (Windows, the default, has none). */
+export function osMarker(vm: { os?: string }): string {
+    return vm.os === "linux" ? " (linux)" : "";
 }
 
 /** One zone's rescue VMs, as the plan places them (the rescue fleet). */
@@ -79,6 +86,7 @@ export function watchPlanOf(run: OfflineRun): WatchPlan {
             key: v.key,
             strategy: v.strategy,
             ...(v.retry ? { retry: v.retry } : {}),
+            ...(v.os === "linux" ? { os: v.os } : {}),
         })),
         resources: run.tree.map((r) => r.name),
         quietSeconds: defaultQuietSeconds(run.settings, run.stepWaits),

@@ -1,6 +1,6 @@
 // The watch's views: a table per wave and cloud for the log, and one line for a chat webhook.
 import { chatText } from "../display-text";
-import { Counts, FleetProgress, PHASES } from "./progress";
+import { Counts, FleetProgress, PHASES, osMarker } from "./progress";
 
 const IN_FLIGHT = ["backup", "repairing", "swapping"] as const;
 
@@ -38,7 +38,7 @@ export function failureLines(progress: FleetProgress): string[] {
             .failures()
             .map(
                 (f) =>
-                    `  FAILED ${f.vm.label} (wave ${f.vm.wave}${f.step ? `, step ${f.step}` : ""}): ${f.reason ?? "the reason is in the update's log"}`,
+                    `  FAILED ${f.vm.label}${osMarker(f.vm)} (wave ${f.vm.wave}${f.step ? `, step ${f.step}` : ""}): ${f.reason ?? "the reason is in the update's log"}`,
             ),
         ...progress.otherFailures().map((o) => `  FAILED ${o.resource}: ${o.reason ?? "the reason is in the update's log"}`),
     ];

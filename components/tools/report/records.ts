@@ -22,6 +22,8 @@ export interface VmRecordValues {
     rebootAttempts?: number;
     /** Retries its inventory entry asked for (`retry:`); absent for the first attempt. */
     retry?: number;
+    /** The guest OS, present only for `linux` (absent: Windows). */
+    os?: string;
     /** What happened, in a sentence: a rollback's message, or with status `failed` why the VM could not be recovered. */
     note?: string;
     /** With status `failed` (the VM's own failure, recorded; the fleet went on): what a person does next. */

@@ -18,6 +18,11 @@ function cell(value: string | number | null | undefined): string {
     return markdownText(String(value).replace(RECOVERY_PASSWORD, "[redacted]"));
 }
 
+/** The VM's name as the report shows it: a Linux guest's marked (` (Linux)`); Windows, the default, unmarked. */
+function vmName(vm: VmRecordValues): string {
+    return `${cell(vm.label)}${vm.os === "linux" ? " (Linux)" : ""}`;
+}
+
 /** The status as a person reads it, with the attempt when its entry retried it (`…, on retry 2`). */
 function statusText(vm: VmRecordValues): string {
     const status = firstStatusText(vm);
@@ -101,7 +106,7 @@ export function renderReport(outputs: StackOutputs, source: string, generatedAt:
                 ? `${vm.recoveryPointAgeHours.toFixed(1)} h${vm.recoveryPointTakenAt ? ` (taken ${cell(vm.recoveryPointTakenAt)})` : ""}`
                 : "–";
         lines.push(
-            `| ${cell(vm.cloud)} | ${cell(vm.label)} | ${cell(vm.strategy)} | ${statusText(vm)} | ${vm.wave} | ${quarantined(evidence)} | ${cell(vm.backupId)} | ${age} | ${cell(vm.rebootAttempts)} | ${duration(vm, evidence)} |`,
+            `| ${cell(vm.cloud)} | ${vmName(vm)} | ${cell(vm.strategy)} | ${statusText(vm)} | ${vm.wave} | ${quarantined(evidence)} | ${cell(vm.backupId)} | ${age} | ${cell(vm.rebootAttempts)} | ${duration(vm, evidence)} |`,
         );
     }
     if (vms.some((vm) => vm.recoveryPointAgeHours !== undefined)) {
@@ -117,7 +122,7 @@ export function renderReport(outputs: StackOutputs, source: string, generatedAt:
     if (attention.length === 0) lines.push("None: every VM is recovered.");
     for (const [vm, why] of attention)
         lines.push(
-            `- **${cell(vm.label)}** (${cell(vm.cloud)}, wave ${vm.wave}): ${why}. Original disk ${cell(vm.originalDiskId)} is untouched.`,
+            `- **${vmName(vm)}** (${cell(vm.cloud)}, wave ${vm.wave}): ${why}. Original disk ${cell(vm.originalDiskId)} is untouched.`,
         );
     lines.push("");
     return lines.join("\n");

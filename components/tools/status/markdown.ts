@@ -5,6 +5,7 @@ import { markdownText } from "../display-text";
 import { count, duration } from "./format";
 import { StatusSnapshot, VM_STATES, VmState } from "./model";
 import { timelineText } from "./timeline-text";
+import { osMarker } from "../progress/progress";
 
 /** How the page and the summary name each state. */
 export const STATE_NAMES: Record<VmState, string> = {
@@ -65,7 +66,7 @@ export function statusMarkdown(s: StatusSnapshot): string {
     if (s.failures.length === 0 && s.otherFailures.length === 0) lines.push("None.");
     for (const f of s.failures.slice(0, MARKDOWN_FAILURES_SHOWN)) {
         lines.push(
-            `- **${esc(f.label)}** (${esc(f.cloud)}, wave ${f.wave}${f.step ? `, step ${esc(f.step)}` : ""}): ${esc(f.reason)}`,
+            `- **${esc(f.label)}${osMarker(f)}** (${esc(f.cloud)}, wave ${f.wave}${f.step ? `, step ${esc(f.step)}` : ""}): ${esc(f.reason)}`,
             `  - next: ${esc(f.nextStep)}`,
             `  - evidence: ${f.evidenceCommand ? command(f.evidenceCommand) : esc(f.evidence)}`,
         );

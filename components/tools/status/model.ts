@@ -46,6 +46,8 @@ export interface StatusVm {
     cloud: string;
     wave: number;
     strategy?: string;
+    /** The guest OS, present only for `linux` (absent: Windows): the page marks it after the name. */
+    os?: "linux";
     state: VmState;
     /** Its steps in the order they started. */
     steps: StatusStep[];
@@ -59,6 +61,8 @@ export interface StatusFailure {
     key?: string;
     cloud: string;
     wave: number;
+    /** The guest OS, present only for `linux` (absent: Windows). */
+    os?: "linux";
     /** The step it failed at, when a step failed. */
     step?: string;
     /** Why, in the engine's or the record's words (foreign text). */
@@ -193,7 +197,15 @@ export class StatusRecorder {
     static fromRecords(stack: string, records: Record<string, VmRecordValues>): StatusRecorder {
         const list = Object.values(records);
         const r = new StatusRecorder(stack, {
-            vms: list.map((v) => ({ label: v.label, cloud: v.cloud, wave: v.wave, resourceName: v.key, key: v.key, strategy: v.strategy })),
+            vms: list.map((v) => ({
+                label: v.label,
+                cloud: v.cloud,
+                wave: v.wave,
+                resourceName: v.key,
+                key: v.key,
+                strategy: v.strategy,
+                ...(v.os === "linux" ? { os: "linux" as const } : {}),
+            })),
             resources: [],
         });
         r.outputs(records);
@@ -317,7 +329,12 @@ export class StatusRecorder {
                 ...(s.failed ? { failed: true } : {}),
             }));
             const repaired = t.steps.some((s) => s.step === "repair" && s.end !== undefined && !s.failed);
-            const base = { label: clean(vm.label, 300), cloud: clean(vm.cloud, 40), wave: vm.wave };
+            const base = {
+                label: clean(vm.label, 300),
+                cloud: clean(vm.cloud, 40),
+                wave: vm.wave,
+                ...(vm.os === "linux" || record?.os === "linux" ? { os: "linux" as const } : {}),
+            };
             const key = vm.key !== undefined ? clean(vm.key, 300) : undefined;
             const evidenceCmd = key !== undefined ? evidenceCommand(this.stack, key) : undefined;
             const fail = (reason: string, nextStep: string, step: string | undefined, hasEvidence: boolean) => {

@@ -10,6 +10,7 @@ import { htmlText as h, scriptJson } from "./html-text";
 import { RUN_NAMES, STATE_NAMES } from "./markdown";
 import { StatusSnapshot, StatusVm, VM_STATES, VmState } from "./model";
 import { PAGE_SCRIPT } from "./page-script";
+import { osMarker } from "../progress/progress";
 
 /** Seconds between reloads of the page while the update runs (the file is rewritten as it goes). */
 export const RELOAD_SECONDS = 30;
@@ -115,7 +116,7 @@ function timelineData(s: StatusSnapshot): unknown {
         return i;
     };
     const rows = s.vms.map((v) => [
-        v.label,
+        `${v.label}${osMarker(v)}`,
         v.wave,
         VM_STATES.indexOf(v.state),
         ...v.steps.flatMap((st) => [stepIndex(st.step), st.start ?? -1, st.end ?? -1, st.failed ? 1 : 0]),
@@ -200,7 +201,7 @@ function failuresSection(s: StatusSnapshot): string {
     const rows = s.failures
         .map(
             (f) =>
-                `<tr class="failure"><th scope="row">${h(f.label)}</th><td>${h(f.cloud)}</td><td class="num">${f.wave}</td><td>${f.step ? h(f.step) : "–"}</td><td class="reason">${h(f.reason)}</td><td>${h(f.nextStep)}</td><td>${f.evidenceCommand ? `<code>${h(f.evidenceCommand)}</code>` : h(f.evidence)}</td></tr>`,
+                `<tr class="failure"><th scope="row">${h(f.label)}${osMarker(f)}</th><td>${h(f.cloud)}</td><td class="num">${f.wave}</td><td>${f.step ? h(f.step) : "–"}</td><td class="reason">${h(f.reason)}</td><td>${h(f.nextStep)}</td><td>${f.evidenceCommand ? `<code>${h(f.evidenceCommand)}</code>` : h(f.evidence)}</td></tr>`,
         )
         .join("");
     const others = s.otherFailures
