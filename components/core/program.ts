@@ -13,6 +13,7 @@ import { RecoveryPlan } from "./contract/plan";
 import { VmRecord } from "./vm-chain";
 import { REMEDIES } from "./contract/remedies";
 import { inventoryContext } from "./inventory/context";
+import { rateShareEnvironment, setStackScriptEnvironment } from "./rate-share";
 
 /** What the program needs from its surroundings; index.ts passes the real ones, tests their own. */
 export interface ProgramArgs {
@@ -72,6 +73,10 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
     // Each cloud in use validates its own config now, still before anything is declared.
     const cloudConfigs = configureClouds(args.paths, vms, args.config, args.stackFile, problems);
     if (problems.length > 0) throw new InputError(problems);
+    // The lookups (before anything is declared) and every command carry the stack's share of the
+    // scopes' budgets, so each starts its watcher with it (base.sh names the watcher by it).
+    setStackScriptEnvironment(settings.rateShare);
+    const rootOptions = withStepEnvironment(args.rootOptions, rateShareEnvironment(settings.rateShare));
     const { result } = await Recovery.create(
         "recovery",
         {
@@ -82,9 +87,37 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
             secret: args.secret,
             inventoryFile: settings.inventory,
         },
-        args.rootOptions,
+        rootOptions,
     );
     return { plan: summarize(result.plan), vms: result.records, result, settings };
+}
+
+/** The resource type of every step's command (the command provider's local command). */
+const COMMAND_TYPE = "command:local:Command";
+
+/**
+ * The root component's options with a transformation, first in line, that adds `extra` to the
+ * environment of every command the stack declares (all of them are under the root), whatever
+ * cloud declared it; `options` unchanged when `extra` is empty (the default share adds nothing, so
+ * the stacks of earlier versions see no change).
+ */
+export function withStepEnvironment(
+    options: pulumi.ComponentResourceOptions | undefined,
+    extra: Readonly<Record<string, string>>,
+): pulumi.ComponentResourceOptions | undefined {
+    if (Object.keys(extra).length === 0) return options;
+    const addEnvironment: pulumi.ResourceTransformation = (args) => {
+        if (args.type !== COMMAND_TYPE) return undefined;
+        const given = (args.props as { environment?: pulumi.Input<Record<string, pulumi.Input<string>>> }).environment;
+        // Every step builds its environment as a plain object; one given as an Output or a promise is
+        // merged once known.
+        const environment =
+            pulumi.Output.isInstance(given) || given instanceof Promise
+                ? pulumi.output(given).apply((e) => ({ ...e, ...extra }))
+                : { ...given, ...extra };
+        return { props: { ...args.props, environment }, opts: args.opts };
+    };
+    return { ...options, transformations: [addEnvironment, ...(options?.transformations ?? [])] };
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as local from "@pulumi/command/local";
+import { stackScriptEnvironment } from "./rate-share";
 import * as pulumi from "@pulumi/pulumi";
 import { RestorePoint } from "./contract/vm";
 
@@ -87,7 +88,12 @@ export async function listRestorePoints(
     opts?: pulumi.InvokeOptions,
 ): Promise<RestoreCandidate[]> {
     const result = await local.run(
-        { command: script, interpreter: ["/bin/bash", "-c"], environment: { ...environment, BOOTLOOP_LOOKUP: lookup } },
+        {
+            command: script,
+            interpreter: ["/bin/bash", "-c"],
+            // The stack's share of the scopes' budgets, as its steps have it (rate-share.ts).
+            environment: { ...environment, ...stackScriptEnvironment(), BOOTLOOP_LOOKUP: lookup },
+        },
         opts,
     );
     const stdout = result.stdout ?? "";

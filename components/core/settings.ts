@@ -4,6 +4,7 @@ import { nearestName } from "./contract/nearest";
 import { Problem, InputError, show } from "./contract/problems";
 import { importedKeyConfig } from "./inventory/entry-fields";
 import { FailureBudget, WaveSettings } from "./contract/plan";
+import { parseRateShare } from "./rate-share";
 import { ConfigSource, LINUX_RULE_SETS, LinuxRuleSet, NAMESPACE, RULE_SETS, RuleSet, Settings } from "./contract/settings";
 
 /**
@@ -47,6 +48,8 @@ export const CONFIG_KEYS: Record<string, string> = {
     tags: 'map of tags (labels on gcp) for everything the stack creates, e.g. {CostCenter: "4711", Owner: platform}; each cloud checks them against its rules, and awsTags, azureTags or gcpLabels replace them on one cloud',
     ruleSet: `the repair engine's built-in rule set: ${RULE_SETS.join(" or ")} (default ${RULE_SETS[0]}; the second also moves the registry's TxR files into the quarantine on Windows Server 2016 and later)`,
     linuxRuleSet: `the repair engine's built-in rule set for VMs whose inventory entry says os: linux: ${LINUX_RULE_SETS.join(" or ")} (default ${LINUX_RULE_SETS[0]}: masks the Falcon sensor's service and blacklists its kernel modules)`,
+    rateShare:
+        "the fraction of each cloud scope's published request budget (an AWS account and region, an Azure subscription, a GCP project) this stack's runner may spend, as a decimal or a fraction from 0 (excluded) to 1, e.g. 0.25 or 1/4 (default 1); `npm run shard` writes it when shards share a scope",
 };
 
 const cloudKeys = new Map<string, Readonly<Record<string, string>>>();
@@ -255,6 +258,18 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
             );
     }
 
+    let rateShare = 1;
+    const shareText = get("rateShare");
+    if (shareText !== undefined) {
+        const share = parseRateShare(shareText);
+        if (share !== undefined) rateShare = share;
+        else
+            bad(
+                "rateShare",
+                `${show(shareText)} is not a share of the scopes' request budgets: a decimal or a fraction greater than 0 and at most 1, e.g. 0.25 or 1/4`,
+            );
+    }
+
     if (problems.length > 0) throw new InputError(problems);
     return {
         inventory: inventory!,
@@ -274,6 +289,7 @@ export function readSettings(config: ConfigSource, stackFile: string, clouds: Re
         maxInFlightFrom: inFlightText === undefined ? "runner" : "config",
         ruleSet,
         linuxRuleSet,
+        rateShare,
     };
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from "child_process";
+import { stackScriptEnvironment } from "../core/rate-share";
 import { PROJECT_DIR } from "../core/script-text";
 import { Semaphore } from "./limits";
 
@@ -62,7 +63,8 @@ function runScript(lookup: string, scriptText: string, environment: Record<strin
             ["-c", scriptText, `bootloop-rescue/${lookup}`],
             {
                 cwd: PROJECT_DIR,
-                env: { ...process.env, BOOTLOOP_HOME: PROJECT_DIR, ...environment },
+                // The stack's share of the scopes' budgets, as its steps have it (core/rate-share.ts).
+                env: { ...process.env, BOOTLOOP_HOME: PROJECT_DIR, ...stackScriptEnvironment(), ...environment },
                 maxBuffer: 1 << 20,
                 timeout: 15 * 60_000,
             },

@@ -53,6 +53,7 @@ describe("stack settings", () => {
             maxInFlightFrom: "runner",
             ruleSet: "crowdstrike-291",
             linuxRuleSet: "falcon-linux-2024",
+            rateShare: 1,
         });
     });
 

@@ -50,6 +50,11 @@ export interface Settings extends WaveSettings {
     ruleSet: RuleSet;
     /** The repair engine's built-in rule set every repair of a Linux VM's disk runs (`linuxRuleSet`). */
     linuxRuleSet: LinuxRuleSet;
+    /**
+     * The fraction (0 < x ≤ 1) of each cloud scope's published request budget this stack's runner may
+     * spend (`rateShare`, default 1): shards that share an account, subscription or project split it.
+     */
+    rateShare: number;
 }
 
 /**
