@@ -5,6 +5,8 @@
 //   node -r ts-node/register/transpile-only cli/watcher.ts RUN_DIR
 //
 // Environment: POLL_SECONDS (15: between two looks at one group; slow kinds look less often), BOOTLOOP_TIME_SCALE (1; the fleet benchmark compresses time), BOOTLOOP_WAIT_SCALE (1; the sandbox shortens waits by it),
+// BOOTLOOP_RATE_SHARE (1: the stack's share of each scope's budget, its `rateShare`), BOOTLOOP_RATE_SCALE
+// (BOOTLOOP_TIME_SCALE: multiplies the buckets' refill rates only; a bench whose simulated cloud refills in real time sets 1),
 // BOOTLOOP_MAX_CLI_PROCESSES (4 per core, at most 64), BOOTLOOP_WATCHER_IDLE_SECONDS (120),
 // BOOTLOOP_BLIND_GRACE_SECONDS (1800: how long past a wait's deadline the watcher keeps trying
 // when no observation at all could be made, before it fails the wait saying so).
@@ -14,8 +16,9 @@ import { Gate } from "../components/gate/gate";
 import { Semaphore } from "../components/gate/limits";
 import { serve } from "../components/watcher/server";
 import { Waiter } from "../components/watcher/waiter";
-import { DEFAULT_POLL_SECONDS, defaultCliProcesses } from "../components/gate/defaults";
+import { DEFAULT_POLL_SECONDS, defaultCliProcesses, rateScaleFrom, rateShareFrom } from "../components/gate/defaults";
 import { EXIT } from "./command/exit-codes";
+import { describeRateShare } from "../components/core/rate-share";
 
 function positive(name: string, fallback: number): number {
     const v = Number(process.env[name]);
@@ -29,7 +32,15 @@ async function main(): Promise<void> {
     // POLL_SECONDS=0 (the script tests) still leaves 20 ms between two calls of one group.
     const pollMs = Math.max(20, Number(process.env.POLL_SECONDS ?? DEFAULT_POLL_SECONDS) * 1000 || 0);
     const processes = Math.min(64, Math.floor(positive("BOOTLOOP_MAX_CLI_PROCESSES", defaultCliProcesses(os.cpus().length))));
-    const gate = new Gate(new Map(cloudWatches.map((c) => [c.cloud, c])), new Semaphore(processes), scale);
+    const share = rateShareFrom(process.env);
+    const rateScale = rateScaleFrom(process.env, scale);
+    // The stack's providers spend the same scopes' budgets outside the gate: their allowance is left to them.
+    const gate = new Gate(new Map(cloudWatches.map((c) => [c.cloud, c])), new Semaphore(processes), {
+        timeScale: scale,
+        rateScale,
+        share,
+        reserveForProviders: true,
+    });
     const waiter = new Waiter(gate, {
         pollMs,
         batchWindowMs: Math.min(1000, pollMs / 10),
@@ -45,7 +56,9 @@ async function main(): Promise<void> {
         timeScale: scale,
         waitScale: positive("BOOTLOOP_WAIT_SCALE", 1),
     });
-    process.stderr.write(`bootloop-rescue watcher ${process.pid}: up (poll ${pollMs} ms, ${processes} CLI processes at once)\n`);
+    process.stderr.write(
+        `bootloop-rescue watcher ${process.pid}: up (poll ${pollMs} ms, ${processes} CLI processes at once, share of each scope's budget ${describeRateShare(share)}, rates × ${rateScale})\n`,
+    );
 }
 
 if (require.main === module) {

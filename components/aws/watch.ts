@@ -250,15 +250,22 @@ export const awsWatch: CloudWatch = {
               : op.startsWith("ec2 ")
                 ? "mutate"
                 : op.split(" ")[0],
-    // EC2 allows describe calls 20/s, mutating calls 5/s and StartInstances 2/s per account and
-    // region; stay under them, leaving room for the deployer's Pulumi provider.
+    // EC2's published refill rates per account and region: describe calls 20/s, mutating calls 5/s,
+    // StartInstances 2/s (bursts kept below the published buckets). Systems Manager publishes no
+    // per-API figure: ssm and default are the watcher's own pace.
     rates: {
-        describe: { perSecond: 10, burst: 20 },
-        mutate: { perSecond: 4, burst: 5 },
+        describe: { perSecond: 20, burst: 20 },
+        mutate: { perSecond: 5, burst: 5 },
         start: { perSecond: 2, burst: 2 },
         ssm: { perSecond: 5, burst: 10 },
         default: { perSecond: 5, burst: 5 },
     },
+    // Per VM chain (offline repair). Providers, outside the gate: CreateSnapshot, CreateVolume,
+    // AttachVolume and CopyVolumes (4 mutating); a read after each and their waiters' polls (about
+    // 12 describes). Steps, through it: the swap's create-tags, stop, detach and attach (4
+    // mutating); the console reads and the VM's share of batched describes (about 4). So the
+    // watcher leaves the providers half the mutating budget and three quarters of the describes.
+    providerRequests: { mutate: { providers: 4, steps: 4 }, describe: { providers: 12, steps: 4 } },
     transient: (stderr) => TRANSIENT.test(stderr),
     throttling: (stderr) => THROTTLING.test(stderr),
     scopeEnv,

@@ -92,7 +92,13 @@ export const azureWatch: CloudWatch = {
     observe,
     rateClass: (op) => (/^(\S+ )*(show|get-instance-view|list|get)$/.test(op) ? "read" : "write"),
     // Resource Manager allows about 25 reads and 10 writes a second per subscription and principal.
-    rates: { read: { perSecond: 20, burst: 40 }, write: { perSecond: 8, burst: 10 }, default: { perSecond: 8, burst: 10 } },
+    rates: { read: { perSecond: 25, burst: 40 }, write: { perSecond: 10, burst: 10 }, default: { perSecond: 10, burst: 10 } },
+    // Per VM chain (offline repair). Providers, outside the gate: the backup snapshot and the
+    // scratch and fixed disks (3 writes), each a long-running operation polled, then read (about 12
+    // reads). Steps, through it: the attach, the swap's tag, deallocate, OS-disk update and start (5
+    // writes); the watcher's instance views, one request per VM a look, over the swap's waits (about
+    // 30 reads). So the watcher leaves the providers 3/8 of the writes and 12/42 of the reads.
+    providerRequests: { write: { providers: 3, steps: 5 }, read: { providers: 12, steps: 30 } },
     transient: (stderr) => TRANSIENT.test(stderr),
     throttling: (stderr) => THROTTLING.test(stderr),
 };

@@ -1,6 +1,7 @@
 /** The watcher's defaults, apart from its entry point so that others (the fleet benchmark) can read them. */
 import * as fs from "fs";
 import * as path from "path";
+import { RATE_SHARE_VAR, parseRateShare } from "../core/rate-share";
 
 /**
  * Seconds between two looks at one group of waits (a scope and kind). Each look answers every
@@ -68,4 +69,29 @@ export function cliCpuSecondsPerCall(file = CLI_COST_JSON): CliPrices {
     }
     const when = `${path.basename(file)} measured ${String(data.measuredAt).slice(0, 10)} at ${String(data.commit).slice(0, 7)}`;
     return { seconds, source: fallback.length ? `${when}; FALLBACK fixed prices for ${fallback.join(", ")} (not measured there)` : when };
+}
+
+/**
+ * The share of each scope's budget this watcher may spend: BOOTLOOP_RATE_SHARE, 1 when unset. A
+ * value that is not a share stops the watcher (a typo must not spend the whole budget).
+ */
+export function rateShareFrom(env: NodeJS.ProcessEnv): number {
+    const text = env[RATE_SHARE_VAR];
+    if (text === undefined || text === "") return 1;
+    const share = parseRateShare(text);
+    if (share === undefined)
+        throw new Error(`${RATE_SHARE_VAR}=${JSON.stringify(text)} is not a share from 0 (excluded) to 1, e.g. 0.25 or 1/4`);
+    return share;
+}
+
+/**
+ * The buckets' refill scale: BOOTLOOP_RATE_SCALE, else the time scale (so runs that set only that
+ * see no change). A value that is not a positive number stops the watcher.
+ */
+export function rateScaleFrom(env: NodeJS.ProcessEnv, timeScale: number): number {
+    const text = env.BOOTLOOP_RATE_SCALE;
+    if (text === undefined || text === "") return timeScale;
+    const v = Number(text);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`BOOTLOOP_RATE_SCALE=${JSON.stringify(text)} is not a positive number`);
+    return v;
 }

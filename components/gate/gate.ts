@@ -1,6 +1,36 @@
 import { spawn } from "child_process";
 import { Semaphore, TokenBucket } from "./limits";
-import { CliError, CliRunner, CloudCli } from "./types";
+import { CliError, CliRunner, CloudCli, Rate, providerFraction } from "./types";
+
+/** How the gate sizes its buckets and paces its backoffs. */
+export interface GateOptions {
+    /** Cloud seconds per runner second, for backoffs (1 in real runs; the sandbox and the model bench compress time). */
+    timeScale: number;
+    /**
+     * Multiplies every bucket's refill rate (default: `timeScale`). 1 in real runs; a bench whose
+     * simulated cloud refills its buckets in real time sets 1 while its waits stay compressed.
+     */
+    rateScale?: number;
+    /** This runner's share of each scope's published budget (0 < x ≤ 1, default 1): multiplies every bucket's rate and burst. */
+    share?: number;
+    /**
+     * Leave each cloud's provider allowance ({@link CloudCli.providerRequests}) out of its buckets
+     * (the watcher, whose stack's providers spend the same budgets). Default false (discovery runs
+     * before any stack).
+     */
+    reserveForProviders?: boolean;
+}
+
+/**
+ * The bucket the gate keeps for one scope and rate class: the class's published limit, less the
+ * providers' allowance when reserved, times the share (rate and burst) and the rate scale (rate).
+ */
+export function bucketRate(cloud: CloudCli, rateClass: string, options: GateOptions): Rate {
+    const key = cloud.rates[rateClass] ? rateClass : "default";
+    const limit = cloud.rates[key];
+    const keep = (options.reserveForProviders ? 1 - providerFraction(cloud, key) : 1) * (options.share ?? 1);
+    return { perSecond: limit.perSecond * keep * (options.rateScale ?? options.timeScale), burst: limit.burst * keep };
+}
 
 /** What the gate counted, for the stats file and the fleet benchmark. */
 export interface GateStats {
@@ -10,6 +40,8 @@ export interface GateStats {
     throttled: Record<string, number>;
     /** The most CLI processes the gate let run at once. */
     peakProcesses: number;
+    /** Each bucket's rate and burst as made (`cloud scope class` → rate), so a run shows what it spent by. */
+    buckets: Record<string, Rate>;
 }
 
 /**
@@ -19,15 +51,23 @@ export interface GateStats {
  */
 export class Gate<C extends CloudCli = CloudCli> implements CliRunner {
     private readonly buckets = new Map<string, TokenBucket>();
-    readonly stats: GateStats = { calls: {}, throttled: {}, peakProcesses: 0 };
+    readonly stats: GateStats = { calls: {}, throttled: {}, peakProcesses: 0, buckets: {} };
+    /** How the buckets are sized (a bare number: the time scale, which then scales the rates too). */
+    readonly options: Readonly<GateOptions>;
 
     constructor(
         private readonly clouds: ReadonlyMap<string, C>,
         /** CLI processes allowed at once. */
         readonly processes: Semaphore,
-        /** Cloud seconds per runner second (1 in real runs; the fleet benchmark compresses time). */
-        private readonly timeScale: number,
-    ) {}
+        /** Cloud seconds per runner second (1 in real runs; the fleet benchmark compresses time), or the full options. */
+        scale: number | GateOptions,
+    ) {
+        this.options = typeof scale === "number" ? { timeScale: scale } : { ...scale };
+    }
+
+    private get timeScale(): number {
+        return this.options.timeScale;
+    }
 
     cloud(name: string): C {
         const c = this.clouds.get(name);
@@ -40,11 +80,17 @@ export class Gate<C extends CloudCli = CloudCli> implements CliRunner {
         const key = `${cloud.cloud}\n${scope}\n${cls}`;
         let b = this.buckets.get(key);
         if (!b) {
-            const rate = cloud.rates[cls] ?? cloud.rates.default;
-            b = new TokenBucket({ perSecond: rate.perSecond * this.timeScale, burst: rate.burst });
+            const rate = bucketRate(cloud, cls, this.options);
+            b = new TokenBucket(rate);
             this.buckets.set(key, b);
+            this.stats.buckets[`${cloud.cloud} ${scope} ${cls}`] = rate;
         }
         return b;
+    }
+
+    /** The rate and burst the gate keeps `op` of `scope` under (its bucket's, made on first use). */
+    rateOf(cloudName: string, scope: string, op: string): Rate {
+        return this.bucket(this.cloud(cloudName), scope, op).configured;
     }
 
     /**

@@ -58,7 +58,11 @@ export class TokenBucket {
         this.last = t;
     }
 
-    /** Resolves when `n` tokens were taken (a request larger than the burst waits for a full bucket). */
+    /**
+     * Resolves when `n` tokens were taken. A request larger than the burst (a batched call of many
+     * requests, or any request once a small share leaves a burst under 1) waits for a full bucket
+     * and leaves it in debt, so the rate holds whatever the request's size.
+     */
     take(n = 1): Promise<void> {
         const need = Math.min(n, this.limit.burst);
         const turn = this.chain.then(async () => {
@@ -66,7 +70,7 @@ export class TokenBucket {
                 this.refill();
                 const pause = this.pausedUntil - this.now();
                 if (pause <= 0 && this.tokens >= need) {
-                    this.tokens -= need;
+                    this.tokens -= n;
                     return;
                 }
                 const wait = Math.max(pause, ((need - this.tokens) / this.rate) * 1000);
@@ -75,6 +79,17 @@ export class TokenBucket {
         });
         this.chain = turn.catch(() => undefined);
         return turn;
+    }
+
+    /** Tokens in the bucket now (below 0 while a request larger than the burst is paid off). */
+    get level(): number {
+        this.refill();
+        return this.tokens;
+    }
+
+    /** The rate and burst this bucket was made with (the gate's, after share, scale and reservation). */
+    get configured(): Rate {
+        return { ...this.limit };
     }
 
     /** The cloud said "too many requests": halve the rate and pause for `ms`. */

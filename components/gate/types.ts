@@ -42,6 +42,23 @@ export interface Rate {
     burst: number;
 }
 
+/** API requests one VM chain makes in one rate class, outside the gate and through it. */
+export interface RequestsPerVm {
+    /** By the Pulumi providers (and the program's lookups through them), which the gate does not see. */
+    providers: number;
+    /** By the steps' and the watcher's CLI calls, which pass the gate. */
+    steps: number;
+}
+
+/**
+ * The fraction of a class's budget the providers take by the cloud's allowance: their requests
+ * per VM chain over everyone's (0 when the cloud states none for the class).
+ */
+export function providerFraction(cloud: Pick<CloudCli, "providerRequests">, rateClass: string): number {
+    const r = cloud.providerRequests?.[rateClass];
+    return r && r.providers > 0 ? r.providers / (r.providers + Math.max(0, r.steps)) : 0;
+}
+
 /** Parses a CLI's JSON output; an empty output is `fallback`. */
 export function parseJson<T>(text: string, fallback: T): T {
     return text.trim() === "" ? fallback : (JSON.parse(text) as T);
@@ -61,8 +78,19 @@ export interface CloudCli {
     scopeOf(fields: Fields): string;
     /** The rate class of a CLI operation (`ec2 start-instances` → `start`). */
     rateClass(op: string): string;
-    /** Rate limits per scope and class (cloud time), with `default` for classes not listed. */
+    /**
+     * The cloud's published rate limits per scope and class (cloud time), with `default` for
+     * classes not listed. The gate spends of each what is left after the providers' allowance
+     * ({@link providerRequests}), times the runner's share (`BOOTLOOP_RATE_SHARE`).
+     */
     rates: Record<string, Rate>;
+    /**
+     * Per rate class (a key of `rates`), the API requests one VM chain makes outside the gate (the
+     * Pulumi providers' creates, their waiters' polls and reads: backup, disks, attachment) and
+     * through it (the steps' and the watcher's calls). The watcher leaves the providers' fraction
+     * of each class to them: an allowance from how the resources are made, not a measurement.
+     */
+    providerRequests?: Record<string, RequestsPerVm>;
     /** How many API requests an operation makes (for limits counted in requests, not calls). */
     cost?(op: string, args: string[]): number;
     /** Whether a CLI error is transient: throttling, conflict, another operation in progress, a CLI lock, 5xx. */

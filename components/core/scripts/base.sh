@@ -53,8 +53,12 @@ gate_queued() {
 # that finds it gone starts it again and sends its request again.
 # ---------------------------------------------------------------------------------------------
 BOOTLOOP_HOME=${BOOTLOOP_HOME:-$PWD}
-# One watcher per credentials: its run folder is named by a hash of what the CLIs authenticate with.
-watch_dir=${BOOTLOOP_WATCH_DIR:-${TMPDIR:-/tmp}/bootloop-rescue-$(id -u)-$(env | grep -E '^(PATH=|HOME=|AWS_|AZURE_|ARM_|CLOUDSDK_|GOOGLE_|POLL_SECONDS=|BOOTLOOP_(TIME_SCALE|MAX_CLI_PROCESSES|WATCHER_IDLE_SECONDS|BLIND_GRACE_SECONDS)=)' | grep -vE '^AWS_(DEFAULT_)?REGION=' | LC_ALL=C sort | cksum | tr -c '0-9\n' '-')}
+# One watcher per credentials and pace: its run folder is named by a hash of what the CLIs
+# authenticate with and of what sizes its buckets. Stacks on one runner with different shares of
+# the scopes' budgets (BOOTLOOP_RATE_SHARE, the stack's rateShare) get a watcher each, so each
+# spends its own share; stacks with the same share share one watcher and so that one share
+# between them: never more than the sum of their shares, at worst less.
+watch_dir=${BOOTLOOP_WATCH_DIR:-${TMPDIR:-/tmp}/bootloop-rescue-$(id -u)-$(env | grep -E '^(PATH=|HOME=|AWS_|AZURE_|ARM_|CLOUDSDK_|GOOGLE_|POLL_SECONDS=|BOOTLOOP_(TIME_SCALE|RATE_SCALE|RATE_SHARE|MAX_CLI_PROCESSES|WATCHER_IDLE_SECONDS|BLIND_GRACE_SECONDS)=)' | grep -vE '^AWS_(DEFAULT_)?REGION=' | LC_ALL=C sort | cksum | tr -c '0-9\n' '-')}
 watch_dir=${watch_dir%-}
 watch_port= watch_token=
 
