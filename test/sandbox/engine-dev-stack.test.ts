@@ -3,6 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { SUITE_ENV, SandboxSession, inWorld, worldIds } from "./engine-run";
+import { KEPT_REGISTRATION_FRAMES } from "../../components/core/registration-trace";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -110,6 +111,16 @@ describe("sandbox: the dev stack with the real engine", function () {
             "chains and shared make the whole",
         );
         for (const g of size.groups) assert.ok(g.bytesPerVm > 1000, `${g.cloud} ${g.strategy}: ${g.bytesPerVm} bytes`);
+    });
+
+    it("the state keeps the frames that declared each resource, not the program's whole call stack", () => {
+        const state = JSON.parse(sandbox.ok(["stack", "export", ...STACK]).stdout) as {
+            deployment: { resources: { urn: string; custom?: boolean; stackTrace?: unknown[] }[] };
+        };
+        const traced = state.deployment.resources.filter((r) => r.stackTrace !== undefined);
+        // Every resource the program declared has its stack (the providers the engine makes have none).
+        assert.ok(traced.length >= state.deployment.resources.length - 5, `${traced.length} of ${state.deployment.resources.length}`);
+        for (const r of traced) assert.ok(r.stackTrace!.length <= KEPT_REGISTRATION_FRAMES, `${r.urn}: ${r.stackTrace!.length} frames`);
     });
 
     it("the world holds each repaired VM's backup, its original disk and its fixed disk", () => {

@@ -1,0 +1,50 @@
+// The engine keeps in the state, for every resource, the program's call stack at the moment the
+// resource was registered (`stackTrace`). @pulumi/pulumi's Node.js SDK sends every frame of it: it
+// raises Error.stackTraceLimit to Infinity for that one stack. Measured on the real engine, that is
+// 0.9–1 KiB per resource, about a fifth of a VM chain's state, written again at every checkpoint.
+// Only the frames that declared the resource say anything to a reader (the first is also the
+// resource's `sourcePosition`), so the program keeps those and drops the rest. Every other stack
+// in the process (errors included) is left exactly as V8 and the installed source-map support
+// make it.
+
+/** Frames of a registration stack the SDK itself takes and drops: callsites, stackTrace, and three constructors. */
+const SDK_FRAMES = 5;
+
+/** The program's own frames kept per resource: the one that declared it and its caller. */
+export const KEPT_REGISTRATION_FRAMES = 2;
+
+type PrepareStackTrace = (error: Error, stack: NodeJS.CallSite[]) => unknown;
+
+/** Whether V8 is building the stack `Resource.callsites` of @pulumi/pulumi asked for (a registration's). */
+export function isRegistrationStack(stack: readonly NodeJS.CallSite[]): boolean {
+    const [first, second] = stack;
+    const file = first?.getFileName() ?? "";
+    return (
+        first?.getFunctionName() === "callsites" &&
+        second?.getFunctionName() === "stackTrace" &&
+        /[\\/]@pulumi[\\/]pulumi[\\/]resource\.js$/.test(file)
+    );
+}
+
+/** V8's own text of a stack (what `error.stack` is when nothing is installed). */
+function v8Text(error: Error, stack: readonly NodeJS.CallSite[]): string {
+    const head = Error.prototype.toString.call(error);
+    return stack.length ? `${head}\n    at ${stack.map(String).join("\n    at ")}` : head;
+}
+
+let installed = false;
+
+/**
+ * Makes the SDK's registration stacks end KEPT_REGISTRATION_FRAMES after its own frames, for the
+ * rest of this process; whatever formats stacks now (ts-node's source-map support) still formats
+ * them. Idempotent. Call it before the program declares anything.
+ */
+export function trimRegistrationTraces(): void {
+    if (installed) return;
+    installed = true;
+    // V8 calls it as a method of Error; the wrapper passes that `this` on.
+    const previous = Reflect.get(Error, "prepareStackTrace") as PrepareStackTrace | undefined;
+    const format: PrepareStackTrace = previous ?? v8Text;
+    Error.prepareStackTrace = (error: Error, stack: NodeJS.CallSite[]) =>
+        format.call(Error, error, isRegistrationStack(stack) ? stack.slice(0, SDK_FRAMES + KEPT_REGISTRATION_FRAMES) : stack);
+}
