@@ -182,32 +182,44 @@ def make_dirs_inside(root_fd, parts, shown, fold=True):
     return walk_dirs(root_fd, parts, step)
 
 
-def quarantine(root, matches, stamp, fold=True, extra=None):
+def new_quarantine_folder(root_fd, stamp, fold=True):
+    """Creates this run's folder bootloop-rescue/quarantine/<stamp> (…-2, … when one of that name
+    exists) relative to the volume's root, never through a link. Returns (its path on the volume,
+    its fd)."""
+    base_fd = make_dirs_inside(root_fd, QUARANTINE_ROOT.split("/"), "quarantine", fold)
+    try:
+        name = stamp
+        for n in range(2, MAX_QUARANTINES_PER_STAMP + 2):
+            try:
+                os.mkdir(name, 0o755, dir_fd=base_fd)
+                break
+            except FileExistsError:
+                name = f"{stamp}-{n}"
+        else:
+            raise Failure(
+                EXIT_UNSAFE,
+                "unsafe",
+                f"{QUARANTINE_ROOT} already holds {MAX_QUARANTINES_PER_STAMP} folders named {stamp}…; refusing to add another",
+            )
+        return f"{QUARANTINE_ROOT}/{name}", open_dir_nofollow(name, base_fd)
+    finally:
+        os.close(base_fd)
+
+
+def quarantine(root, matches, stamp, fold=True, extra=None, folder=None):
     """Moves each matched file to bootloop-rescue/quarantine/<stamp>/<its path> on the same volume
     (a rename: byte-identical, nothing copied or deleted), then writes a manifest beside them
     (with `extra`'s keys: a Linux guest's actions). Every folder is created relative to its
-    parent, never through a link: a guest cannot point the quarantine outside the volume."""
+    parent, never through a link: a guest cannot point the quarantine outside the volume.
+    `folder`: this run's folder made earlier by new_quarantine_folder (it already holds a kept
+    copy), used instead of a new one."""
     root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        base_fd = make_dirs_inside(root_fd, QUARANTINE_ROOT.split("/"), "quarantine", fold)
-        try:
-            name = stamp
-            for n in range(2, MAX_QUARANTINES_PER_STAMP + 2):
-                try:
-                    os.mkdir(name, 0o755, dir_fd=base_fd)
-                    break
-                except FileExistsError:
-                    name = f"{stamp}-{n}"
-            else:
-                raise Failure(
-                    EXIT_UNSAFE,
-                    "unsafe",
-                    f"{QUARANTINE_ROOT} already holds {MAX_QUARANTINES_PER_STAMP} folders named {stamp}…; refusing to add another",
-                )
-            folder_rel = f"{QUARANTINE_ROOT}/{name}"
-            folder_fd = open_dir_nofollow(name, base_fd)
-        finally:
-            os.close(base_fd)
+        if folder is not None:
+            folder_rel = folder
+            folder_fd = walk_dirs(root_fd, folder.split("/"), lambda fd, _i, part: open_dir_nofollow(part, fd))
+        else:
+            folder_rel, folder_fd = new_quarantine_folder(root_fd, stamp, fold)
         try:
             for m in matches:
                 parts = m["path"].split("/")

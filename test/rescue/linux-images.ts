@@ -1,7 +1,7 @@
 // Linux guest disk images for the repair engine's tests: GPT images built on loop devices by
 // test/rescue/make_linux_image.py, partitions mounted to write binary files (initramfs archives) or
 // to inspect what the engine did, the guest's usual files, and initramfs archives (cpio newc).
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -50,11 +50,14 @@ export interface BuiltLinux {
 
 let counter = 0;
 
-/** Builds a GPT image of `sizeMiB` with the partitions given (needs root). */
-export function buildLinux(partitions: LinuxPart[], sizeMiB: number): BuiltLinux {
+/**
+ * Builds an image of `sizeMiB` with the partitions given (needs root): GPT, or with `table: "msdos"`
+ * an MBR (BIOS) disk whose first partition is marked bootable, `diskId` its signature (8 hex digits).
+ */
+export function buildLinux(partitions: LinuxPart[], sizeMiB: number, table: { table?: "gpt" | "msdos"; diskId?: string } = {}): BuiltLinux {
     const image = path.join(workDir, `linux-${process.pid}-${++counter}.img`);
     const out = execFileSync("python3", [path.join(__dirname, "make_linux_image.py")], {
-        input: JSON.stringify({ image, sizeMiB, partitions }),
+        input: JSON.stringify({ image, sizeMiB, partitions, ...table }),
         encoding: "utf8",
     });
     return JSON.parse(out) as BuiltLinux;
@@ -157,14 +160,18 @@ export function grubenvValues(block: string): Record<string, string> {
     return out;
 }
 
-/** Writes a file onto a FAT (EFI) partition of the image with mtools (this kernel may have no vfat). */
+/** Writes (or overwrites) a file on a FAT (EFI) partition of the image with mtools (this kernel may have no vfat). */
 export function efiFile(img: BuiltLinux, index: number, file: string, content: string): void {
     const at = `${img.image}@@${img.partitions[index].startBytes}`;
     const folders = file.split("/").slice(0, -1);
-    for (let i = 1; i <= folders.length; i++) execFileSync("mmd", ["-D", "s", "-i", at, `::/${folders.slice(0, i).join("/")}`]);
+    for (let i = 1; i <= folders.length; i++) {
+        const folder = `::/${folders.slice(0, i).join("/")}`;
+        // A folder an earlier file made stays (mmd refuses to make it again).
+        if (spawnSync("mdir", ["-b", "-i", at, folder]).status !== 0) execFileSync("mmd", ["-i", at, folder]);
+    }
     const local = path.join(workDir, `efi-${process.pid}-${++counter}`);
     fs.writeFileSync(local, content);
-    execFileSync("mcopy", ["-i", at, local, `::/${file}`]);
+    execFileSync("mcopy", ["-o", "-i", at, local, `::/${file}`]);
     fs.unlinkSync(local);
 }
 

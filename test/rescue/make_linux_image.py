@@ -4,7 +4,8 @@ mkfs.xfs, mkfs.btrfs, mkfs.vfat).
 
 Reads a JSON spec on stdin, writes the image, prints a JSON description on stdout:
 
-  {"image": "/tmp/x.img", "sizeMiB": 600,
+  {"image": "/tmp/x.img", "sizeMiB": 600, "table": "gpt" | "msdos" (default gpt; msdos: a BIOS disk,
+   its first partition marked bootable, disk signature "diskId" as 8 hex digits),
    "partitions": [
      {"kind": "efi" | "ext4" | "xfs" | "btrfs" | "lvm", "sizeMiB": 300, "uuid": "...", "label": "root",
       "subvolumes": ["@", "@home"], "defaultSubvolume": "@",
@@ -26,6 +27,7 @@ import tempfile
 
 MiB = 1024 * 1024
 GPT_CODES = {"efi": "ef00", "ext4": "8300", "xfs": "8300", "btrfs": "8300", "lvm": "8e00"}
+MBR_CODES = {"efi": "ef", "ext4": "83", "xfs": "83", "btrfs": "83", "lvm": "8e"}
 
 
 def run(*cmd):
@@ -51,16 +53,27 @@ def build(spec):
     image = spec["image"]
     with open(image, "wb") as f:
         f.truncate(spec["sizeMiB"] * MiB)
-    run("sgdisk", "--zap-all", image)
+    msdos = spec.get("table") == "msdos"
+    if not msdos:
+        run("sgdisk", "--zap-all", image)
     start = 1
     out = []
+    script = [f"label: dos\nlabel-id: 0x{spec.get('diskId', '5eed0001')}\nunit: sectors\n"]
     for i, p in enumerate(spec["partitions"], 1):
         size = p["sizeMiB"]
-        run("sgdisk", f"--new={i}:{start * 2048}:{(start + size) * 2048 - 1}", f"--typecode={i}:{GPT_CODES[p['kind']]}", image)
+        if msdos:
+            script.append(f"start={start * 2048}, size={size * 2048}, type={MBR_CODES[p['kind']]}{', bootable' if i == 1 else ''}\n")
+        else:
+            run("sgdisk", f"--new={i}:{start * 2048}:{(start + size) * 2048 - 1}", f"--typecode={i}:{GPT_CODES[p['kind']]}", image)
         out.append({"kind": p["kind"], "startBytes": start * MiB, "sizeBytes": size * MiB})
         start += size
+    if msdos:
+        subprocess.run(["sfdisk", "--quiet", image], input="".join(script), check=True, capture_output=True, text=True)
     for i, (p, o) in enumerate(zip(spec["partitions"], out), 1):
-        o["partuuid"] = run("sgdisk", f"--info={i}", image).split("Partition unique GUID: ")[1].split()[0].lower()
+        if msdos:
+            o["partuuid"] = f"{spec.get('diskId', '5eed0001')}-{i:02x}"
+        else:
+            o["partuuid"] = run("sgdisk", f"--info={i}", image).split("Partition unique GUID: ")[1].split()[0].lower()
         loop = run("losetup", "--find", "--show", "--offset", str(o["startBytes"]), "--sizelimit", str(o["sizeBytes"]), image)
         try:
             kind = p["kind"]

@@ -10,7 +10,7 @@ import shlex
 import stat
 
 from ..common import EXIT_UNSAFE, Failure
-from ..files import not_a_folder, walk_dirs
+from ..files import QUARANTINE_ROOT, not_a_folder, walk_dirs
 from .config import MAX_CONFIG_BYTES
 
 NEW_SUFFIX = ".bootloop-rescue-new"
@@ -150,14 +150,20 @@ def rewrite_in_place(dir_fd: int, name: str, data: bytes, backup: str) -> None:
 def edit(how: str, on: str, parts: list[str], shown: str, data: bytes | str, stamp: str = "") -> dict:
     """One change to one file: `how` is replace (backup kept, new file renamed over), in-place
     (backup kept, same size rewritten), create (a new file) or symlink (a new link to `data`); `on`
-    the volume ("root" or "boot"), `parts` the path on it, `shown` the path on the guest."""
+    the volume ("root", "boot", or "efi": the EFI partition, never written but for its grubenv in
+    place), `parts` the path on it, `shown` the path on the guest. An edit on the EFI partition keeps
+    the old bytes on the root volume, in this run's quarantine folder (`keptAt`), not beside the file."""
     e: dict = {"how": how, "on": on, "parts": parts, "path": shown, "data": data}
     if how in ("replace", "in-place"):
         e["backup"] = f"{parts[-1]}.bootloop-rescue-{stamp}"
+        if on == "efi":
+            e["keptAt"] = f"/{QUARANTINE_ROOT}/{stamp}{shown}"
     return e
 
 
 def backup_path(e: dict) -> str:
+    if "keptAt" in e:
+        return e["keptAt"]
     return f"{e['path'].rsplit('/', 1)[0]}/{e['backup']}"
 
 

@@ -20,9 +20,19 @@ from typing import Any
 
 from ..common import EXIT_FAILURE, EXIT_NO_WINDOWS, EXIT_UNSAFE, Failure, elapsed_ms, first_line, log, mount_mode
 from ..disks import BTRFS_SUPER, read_at
-from ..files import earlier_quarantines, examine_volume, file_rules, public, quarantine
+from ..files import (
+    QUARANTINE_ROOT,
+    earlier_quarantines,
+    examine_volume,
+    file_rules,
+    make_dirs_inside,
+    new_quarantine_folder,
+    public,
+    quarantine,
+)
 from .config import filesystem_ids, fstab_entries, os_release, resolve, spec_key
-from .gfs import apply_edit, kind_of, open_dir, read_file
+from .esp import Esp
+from .gfs import apply_edit, file_evidence, kind_of, open_dir, read_file, undo_of, write_new
 from .remedies import Guest, plan_rules
 
 FSTYPES = {"ext": "ext4", "xfs": "xfs", "btrfs": "btrfs"}
@@ -157,6 +167,18 @@ def default_boot_entry(root: Mounted, boot: Mounted | None, boot_prefix: list[st
     out: dict[str, Any] = {}
     for folder in ("grub2", "grub"):
         env = read_file(where.fd, [*boot_prefix, folder, "grubenv"], 4096)
+        try:
+            dfd = open_dir(where.fd, [*boot_prefix, folder], "read")
+        except (OSError, Failure):
+            continue
+        try:
+            if kind_of(dfd, "grubenv") == "link":
+                # EL 8 on UEFI: a link to the EFI partition; its text only (boot-previous-kernel reads the file there).
+                out["grubenv"] = f"/boot/{folder}/grubenv"
+                out["grubenvLink"] = os.readlink("grubenv", dir_fd=dfd)[:256]
+                break
+        finally:
+            os.close(dfd)
         if env is not None:
             out["grubenv"] = f"/boot/{folder}/grubenv"
             for line in env.decode("utf-8", errors="replace").splitlines():
@@ -262,6 +284,11 @@ def repair_linux(
     evidence["notApplied"] = [r["id"] for r in rules if r not in rules_here and r not in files_here]
     boot_part = by_number[boot_entry["number"]] | {"filesystem": boot_entry["filesystem"]} if boot_entry is not None else None
     boot_subvol = roles.get("/boot", {}).get("subvolume")
+    # The EFI partition, only when the fstab's /boot/efi is a FAT partition of this disk: never
+    # mounted; only a grubenv EL 8 links to there is read (and rewritten in place) through it.
+    esp_number = roles.get("/boot/efi", {}).get("partition")
+    esp_entry = next((e for e in entries if e["number"] == esp_number and e["filesystem"] == "fat"), None)
+    esp = Esp(ws, disk, by_number[esp_entry["number"]]) if esp_entry is not None else None
     ctx: dict[str, Any] = {"stamp": stamp, "on_disk": on_disk, "first": True}
     root = Mounted(ws, disk, root_part, read_only=True, subvol=root_subvol, name="root-ro")
     boot = None
@@ -273,7 +300,7 @@ def repair_linux(
         evidence["kernels"] = [{k: v for k, v in kernel.items() if not k.startswith("_")} for kernel in found_kernels]
         evidence["defaultBootEntry"] = default_boot_entry(root, boot, boot_prefix)
         ctx["kernels"] = found_kernels
-        guest = Guest(root, boot)
+        guest = Guest(root, boot, esp)
         records = plan_rules(guest, rules_here, ctx)
         volumes = examine_volumes(guest, files_here)
     finally:
@@ -305,10 +332,14 @@ def repair_linux(
     rw_boot = None
     evidence["mount"] = {"mode": "read-write", "options": rw_root.options}
     first = records
+    kept: dict[str, Any] = {}  # this run's quarantine folder on the root, made early when a kept copy goes there
     try:
-        if "boot" in touched and boot_part is not None:
-            rw_boot = Mounted(ws, disk, boot_part, False, boot_subvol, "boot-rw")
-        guest = Guest(rw_root, rw_boot)
+        if boot_part is not None:
+            # Read-write only when something on /boot changes; else read-only, for the plan to read
+            # again what it read the first time (GRUB's files: a grubenv link to the EFI partition).
+            boot_writable = "boot" in touched
+            rw_boot = Mounted(ws, disk, boot_part, not boot_writable, boot_subvol, "boot-rw" if boot_writable else "boot-ro-again")
+        guest = Guest(rw_root, rw_boot, esp)
         # Planned again on what the read-write mount shows (a replayed journal may have changed it).
         ctx["first"] = False
         records = plan_rules(guest, rules_here, ctx)
@@ -322,11 +353,14 @@ def repair_linux(
                 continue
             try:
                 for e in r["_edits"]:
-                    if e["on"] == "boot" and rw_boot is None:
+                    if e["on"] == "boot" and "boot" not in touched:
                         raise Failure(
                             EXIT_UNSAFE, "unsafe", f"{e['path']} changed between the read-only and the read-write pass; not changed"
                         )
-                    apply_edit(guest.fd(e["on"]), e)
+                    if e["on"] == "efi":
+                        apply_on_esp(esp, rw_root, e, r, stamp, kept)
+                    else:
+                        apply_edit(guest.fd(e["on"]), e)
                 r["status"] = "changed"
             except Failure as f:
                 r.update(status="failed", reason=f.message)
@@ -338,11 +372,12 @@ def repair_linux(
         done = [public_record(r) for r in records if r["status"] == "changed"]
         for v in volumes:
             mount = rw_boot if v["_on"] == "boot" else rw_root
-            if mount is None or not (bad_of(v) or (v["_on"] == "root" and done)):
+            if mount is None or not ((bad_of(v) and v["_on"] in touched) or (v["_on"] == "root" and done)):
                 v["outcome"] = "nothing-to-do"
                 continue
             extra = {"actions": done, "undo": [r["undo"] for r in reversed(done) if r.get("undo")]} if v["_on"] == "root" else None
-            v["quarantineFolder"] = quarantine(mount.mnt, bad_of(v), stamp, fold=False, extra=extra)
+            folder = kept.get("folder") if v["_on"] == "root" else None
+            v["quarantineFolder"] = quarantine(mount.mnt, bad_of(v), stamp, fold=False, extra=extra, folder=folder)
             v["mount"] = {"driver": mount.fstype, "mode": "read-write", "options": mount.options, "actions": []}
             v["outcome"] = "repaired"
     finally:
@@ -356,6 +391,33 @@ def repair_linux(
     # In the order to run them: the last rule's first (rules that edit one file undo in turn).
     evidence["undo"] = [r["undo"] for r in reversed(records) if r["status"] == "changed" and r.get("undo")]
     return evidence
+
+
+def apply_on_esp(esp: Esp | None, rw_root: Mounted, e: dict, record: dict, stamp: str, kept: dict) -> None:
+    """Rewrites the grubenv on the EFI partition in place (engine.linux.esp), its old bytes kept
+    first in this run's quarantine folder on the root volume (made now, and used by the manifest
+    after: `kept["folder"]`); the record's files and undo name where they are."""
+    if esp is None or e["how"] != "in-place":
+        raise Failure(EXIT_UNSAFE, "unsafe", f"{e['path']}: only a grubenv on the EFI partition is ever changed there; not changed")
+
+    def keep(old: bytes) -> None:
+        if "folder" not in kept:
+            folder, fd = new_quarantine_folder(rw_root.fd, stamp, fold=False)
+            os.close(fd)
+            kept["folder"] = folder
+        # Where the plan said, unless that folder's name was taken (…-2): then the record says where it went.
+        suffix = e["keptAt"].removeprefix(f"/{QUARANTINE_ROOT}/{stamp}{e['path']}")
+        e["keptAt"] = f"/{kept['folder']}{e['path']}{suffix}"
+        parts = e["keptAt"].strip("/").split("/")
+        fd = make_dirs_inside(rw_root.fd, parts[:-1], "quarantine", fold=False)
+        try:
+            write_new(fd, parts[-1], old, 0o600)
+        finally:
+            os.close(fd)
+        record["undo"] = " && ".join(undo_of(x) for x in reversed(record["_edits"]))
+        record["files"] = [file_evidence(x) for x in record["_edits"]]
+
+    esp.rewrite(e["parts"], e["old"], e["data"], keep)
 
 
 def examine_volumes(g: Guest, rules: list[dict]) -> list[dict]:

@@ -38,6 +38,7 @@ from .boot import (
     with_blacklist,
 )
 from .config import fstab_nofail
+from .esp import esp_parts
 from .gfs import edit, file_evidence, kind_of, open_dir, open_regular_at, read_file, undo_of
 from .initramfs import Unreadable, module_files, read_initramfs
 
@@ -53,18 +54,23 @@ INITRAMFS_NOT_REBUILT = (
 
 class Guest:
     """The guest's volumes as mounted for one pass: its root, and /boot when that is a partition of
-    its own; and the edits planned so far in this pass, so that a rule planned after another that
+    its own; its EFI partition (engine.linux.esp, never mounted) when the fstab's /boot/efi is on
+    this disk; and the edits planned so far in this pass, so that a rule planned after another that
     edits the same file (GRUB's files, /etc/default/grub) reads what the earlier one will write."""
 
-    def __init__(self, root, boot) -> None:
+    def __init__(self, root, boot, esp=None) -> None:
         self.root = root
         self.boot = boot
+        self.esp = esp
         self.pending: dict[str, tuple[str, bytes | str]] = {}  # guest path -> (file|link, what it will hold)
         self.edits_of: dict[str, int] = {}
 
     def at(self, guest_path: str) -> tuple[str, int, list[str]]:
         """(volume, its root fd, the parts on it) of an absolute path on the guest."""
         parts = guest_path.strip("/").split("/")
+        if parts[:2] == ["boot", "efi"] and len(parts) > 2:
+            # Only the grubenv on the EFI partition is ever edited there (engine.linux.esp).
+            return "efi", -1, parts[2:]
         if self.boot is not None and parts[0] == "boot":
             return "boot", self.boot.fd, parts[1:]
         return "root", self.root.fd, parts
@@ -106,6 +112,8 @@ class Guest:
             self.edits_of[e["path"]] = n
             if "backup" in e and n > 1:
                 e["backup"] = f"{e['parts'][-1]}.bootloop-rescue-{stamp}-{n}"
+                if "keptAt" in e:
+                    e["keptAt"] = f"{e['keptAt']}-{n}"
             self.pending[e["path"]] = ("link" if e["how"] == "symlink" else "file", e["data"])
 
 
@@ -244,21 +252,57 @@ def bls_entries(g: Guest) -> list[dict] | None:
     return out or None
 
 
-def grubenv(g: Guest, folder: str) -> tuple[bytes | None, str | None]:
-    """(the block, why it cannot be used) of FOLDER/grubenv."""
+def grubenv(g: Guest, folder: str, record: dict) -> tuple[bytes | None, str | None, str]:
+    """(the block, why it cannot be used, where it is on the guest) of FOLDER/grubenv: the file
+    itself, or, when it is EL 8's link to the EFI partition, the file there (grubenv_on_esp)."""
     path = f"{folder}/grubenv"
     kind = g.kind(path, "read grubenv")
     if kind is None:
-        return None, f"{path} is missing: GRUB keeps its saved entry there (grub-install makes it)"
+        return None, f"{path} is missing: GRUB keeps its saved entry there (grub-install makes it)", path
+    if kind == "link":
+        return grubenv_on_esp(g, path, record)
     if kind != "file":
-        return None, (
-            f"{path} is {'a symbolic link' if kind == 'link' else 'not a regular file'} (EL 8 on UEFI keeps it on the EFI partition): "
-            "not followed, not changed"
-        )
+        return None, f"{path} is not a regular file: not read, not changed", path
     block = g.read(path, 64 << 10)
     if block is None or grubenv_values(block) is None:
-        return None, f"{path} is not a GRUB environment block this engine can edit"
-    return block, None
+        return None, f"{path} is not a GRUB environment block this engine can edit", path
+    return block, None, path
+
+
+def grubenv_on_esp(g: Guest, path: str, record: dict) -> tuple[bytes | None, str | None, str]:
+    """EL 8 on UEFI: `path` is a link to ../efi/EFI/<vendor>/grubenv. Its text is read (the link is
+    never followed); only that shape, landing on the partition the guest's fstab mounts at
+    /boot/efi on this disk, is read there (engine.linux.esp); any other link is refused."""
+    _, fd, parts = g.at(path)
+    dfd = open_dir(fd, parts[:-1], "read grubenv")
+    try:
+        text = os.readlink(parts[-1], dir_fd=dfd)
+    finally:
+        os.close(dfd)
+    record["grubenvLink"] = text[:256]
+    on_esp = esp_parts(text)
+    if on_esp is None:
+        return (
+            None,
+            f"{path} is a symbolic link, not to ../efi/EFI/<vendor>/grubenv (EL 8 on UEFI, the one link followed): not changed",
+            path,
+        )
+    target = "/boot/efi/" + "/".join(on_esp)
+    if g.esp is None:
+        return (
+            None,
+            f"{path} links to {target}, but no FAT partition of this disk is the guest's /boot/efi (its fstab): not followed, not changed",
+            target,
+        )
+    record["grubenvPartition"] = g.esp.part["number"]
+    if target in g.pending:
+        return g.read(target), None, target
+    block, why = g.esp.read(on_esp)
+    if block is None:
+        return None, f"{target} on the EFI partition (partition {g.esp.part['number']}) cannot be read: {why}; not changed", target
+    if grubenv_values(block) is None:
+        return None, f"{target} is not a GRUB environment block this engine can edit", target
+    return block, None, target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,7 +314,7 @@ def plan_previous_kernel(g: Guest, rule: dict, ctx: dict) -> dict:
     record = record_for(rule, f"{folder or '/boot/grub2'}/grubenv")
     if folder is None:
         return refuse(record, "no GRUB configuration in /boot/grub2 or /boot/grub: this engine changes GRUB's default entry only")
-    block, why = grubenv(g, folder)
+    block, why, env_path = grubenv(g, folder, record)
     if block is None:
         return refuse(record, why or "no grubenv")
     env = grubenv_values(block) or {}
@@ -344,10 +388,11 @@ def plan_previous_kernel(g: Guest, rule: dict, ctx: dict) -> dict:
         new_block = grubenv_set(block, "saved_entry", target["saved"])
         new_block = grubenv_set(new_block, FROM_KEY, current["saved"]) if new_block else None
     if new_block is None:
-        return refuse(record, f"{folder}/grubenv has no room left for the saved entry in its {len(block)} bytes")
+        return refuse(record, f"{env_path} has no room left for the saved entry in its {len(block)} bytes")
     edits = []
     if new_block != block:
-        edits.append(g.edit("in-place", f"{folder}/grubenv", new_block, ctx["stamp"]))
+        edits.append(g.edit("in-place", env_path, new_block, ctx["stamp"]))
+        edits[-1]["old"] = block  # on the EFI partition, rewritten only if it still holds these bytes
     default = require_file(g, "/etc/default/grub", "read /etc/default/grub")
     if default is not None:
         text = default.decode("utf-8", errors="surrogateescape")
