@@ -250,6 +250,7 @@ export const awsWatch: CloudWatch = {
               : op.startsWith("ec2 ")
                 ? "mutate"
                 : op.split(" ")[0],
+    regionalLimits: true,
     // EC2's published refill rates per account and region: describe calls 20/s, mutating calls 5/s,
     // StartInstances 2/s (bursts kept below the published buckets). Systems Manager publishes no
     // per-API figure: ssm and default are the watcher's own pace.

@@ -76,6 +76,12 @@ export interface CloudCli {
     cloud: string;
     /** The scope a request acts in (AWS account role + region, Azure subscription, GCP project), from its fields. */
     scopeOf(fields: Fields): string;
+    /**
+     * Whether the published limits apply per region of a scope (EC2: per account and region) rather
+     * than per scope (Resource Manager per subscription, Compute Engine per project): how `npm run
+     * shard` tells which shards share a budget.
+     */
+    regionalLimits?: boolean;
     /** The rate class of a CLI operation (`ec2 start-instances` → `start`). */
     rateClass(op: string): string;
     /**

@@ -10,10 +10,28 @@ import { CloudPath } from "../../core/contract/cloud-path";
 import { InputError } from "../../core/contract/problems";
 import { NAMESPACE } from "../../core/contract/settings";
 import { readInventory } from "../../core/inventory/read";
-import { SHARD_BY, SHARD_NAME, ShardBy, ShardManifest, planShards } from "../../core/plan/shard";
+import { SHARD_BY, SHARD_NAME, ShardBy, planShards } from "../../core/plan/shard";
 import { loadInventory } from "../../core/program";
+import { parseRateShare } from "../../core/rate-share";
 import { ArgumentError, CommandContext, stackName } from "../command-contract";
 import { configSourceOf, readStackConfig } from "./stack-config";
+import { RateScopeOf, SharedManifest, sharedScopeProblems, shardShares, withShares } from "./shard-share";
+
+/** The base stack's own share (its `rateShare`, 1 when unset): the shards split that. */
+function baseRateShare(values: Readonly<Record<string, string>>, stack: string | undefined): number {
+    const text = values[`${NAMESPACE}:rateShare`];
+    if (text === undefined) return 1;
+    const share = parseRateShare(text);
+    if (share === undefined)
+        throw new InputError([
+            {
+                file: `Pulumi.${stack}.yaml`,
+                field: `${NAMESPACE}:rateShare`,
+                message: `${JSON.stringify(text)} is not a share of the scopes' request budgets: a decimal or a fraction greater than 0 and at most 1, e.g. 0.25 or 1/4`,
+            },
+        ]);
+    return share;
+}
 
 /** What `npm run shard` was asked for, each value as typed. */
 export interface ShardCommandArgs {
@@ -31,6 +49,8 @@ export interface ShardCommandArgs {
     stack?: string;
     /** The project folder to write into (default: this one). */
     out?: string;
+    /** Refuse to put one cloud scope's VMs in shards that run at once (instead of splitting its budget). */
+    scopesApart?: boolean;
     json: boolean;
 }
 
@@ -43,6 +63,7 @@ export function shardArgs(args: ShardCommandArgs): {
     name: string;
     stack?: string;
     out?: string;
+    scopesApart: boolean;
     json: boolean;
 } {
     const inventory = args.inventory;
@@ -61,7 +82,7 @@ export function shardArgs(args: ShardCommandArgs): {
     if (!SHARD_NAME.test(name))
         throw new ArgumentError(`--name: ${JSON.stringify(name)} is not a stack name (letters, digits, _ . -; at most 61)`);
     const stack = args.stack === undefined ? undefined : stackName("--stack", args.stack);
-    return { inventory, maxVms, by, canary, name, stack, out: args.out, json: args.json };
+    return { inventory, maxVms, by, canary, name, stack, out: args.out, scopesApart: args.scopesApart ?? false, json: args.json };
 }
 
 /**
@@ -71,7 +92,7 @@ export function shardArgs(args: ShardCommandArgs): {
 export function runShardCommand(
     given: ShardCommandArgs,
     context: CommandContext,
-    clouds: { identities: readonly CloudIdentity[]; paths: readonly CloudPath[] },
+    clouds: { identities: readonly CloudIdentity[]; paths: readonly CloudPath[]; rateScopeOf: RateScopeOf },
 ): "ok" {
     const args = shardArgs(given);
     // As `npm run plan -- --inventory`: a path relative to where the command was typed.
@@ -85,8 +106,17 @@ export function runShardCommand(
     if (!fs.existsSync(outDir)) throw new InputError([{ file: args.out!, message: "--out: no such folder" }]);
     const stacksDir = path.join(outDir, "stacks");
     const manifestFile = path.join(stacksDir, `${args.name}.shards.json`);
-    const previous = fs.existsSync(manifestFile) ? (JSON.parse(fs.readFileSync(manifestFile, "utf8")) as ShardManifest) : undefined;
-    const manifest = planShards(vms, clouds.identities, args, previous);
+    const previous = fs.existsSync(manifestFile) ? (JSON.parse(fs.readFileSync(manifestFile, "utf8")) as SharedManifest) : undefined;
+    const planned = planShards(vms, clouds.identities, args, previous);
+
+    // Shards that run at once and share a scope split its budget (or, --scopes-apart, are refused).
+    const baseShare = baseRateShare(base.values, args.stack);
+    const arithmetic = shardShares(planned, vms, clouds.identities, clouds.rateScopeOf, baseShare, previous);
+    if (args.scopesApart) {
+        const problems = sharedScopeProblems(arithmetic, args.inventory);
+        if (problems.length > 0) throw new InputError(problems);
+    }
+    const manifest = withShares(planned, arithmetic.shares, previous);
 
     // Never overwrite a file this tool did not write.
     const ours = new Set(
@@ -116,6 +146,8 @@ export function runShardCommand(
         values[`${NAMESPACE}:inventory`] = `stacks/${shard.name}.yaml`;
         // Every VM of the canary shard is a canary: it must verify before any other shard starts.
         if (shard.canary) values[`${NAMESPACE}:canary`] = String(shard.vms.length);
+        // Its share of the budgets of the scopes it shares with shards that run at the same time.
+        if (shard.rateShare !== undefined) values[`${NAMESPACE}:rateShare`] = shard.rateShare;
         fs.writeFileSync(
             path.join(outDir, `Pulumi.${shard.name}.yaml`),
             `# Written by npm run shard from ${args.stack ? `Pulumi.${args.stack}.yaml` : "default settings"}.\n` +
@@ -136,7 +168,15 @@ export function runShardCommand(
     ];
     for (const s of manifest.shards)
         lines.push(
-            `  ${s.name.padEnd(24)} ${String(s.vms.length).padStart(6)} VMs  ${s.canary ? "canary: run first, alone" : s.group}  (stacks/${s.name}.yaml, Pulumi.${s.name}.yaml)`,
+            `  ${s.name.padEnd(24)} ${String(s.vms.length).padStart(6)} VMs  ${s.canary ? "canary: run first, alone" : s.group}${s.rateShare ? `  rateShare ${s.rateShare}` : ""}  (stacks/${s.name}.yaml, Pulumi.${s.name}.yaml)`,
+        );
+    const shared = [...arithmetic.scopes].filter(([, shards]) => shards.length > 1);
+    if (shared.length > 0)
+        lines.push(
+            "",
+            `${shared.length} scope${shared.length === 1 ? " is" : "s are"} shared by shards that run at once; each such shard spends its rateShare of their request budgets:`,
+            ...shared.slice(0, 10).map(([scope, shards]) => `  ${scope}: ${shards.length} shards`),
+            ...(shared.length > 10 ? [`  and ${shared.length - 10} more (the manifest lists every shard's share)`] : []),
         );
     const canary = manifest.shards.find((s) => s.canary);
     lines.push(
