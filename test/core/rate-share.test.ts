@@ -108,3 +108,21 @@ describe("rateShare: the stack's share of each scope's request budget", () => {
         }
     });
 });
+
+describe("npm run plan shows the share when it is not 1", () => {
+    it("one line in the summary and the field in the JSON; nothing at the default", async function () {
+        this.timeout(120_000);
+        const { renderSummary, planDocument } = await import("../../components/tools/offline/render");
+        const { runLab, labInventory } = await import("../helpers/lab-run");
+        const inventory = labInventory([{ machine: "m1" }, { machine: "m2" }]);
+        const shared = await runLab(inventory, { "bootloop-rescue:rateShare": "1/10" }, { details: false });
+        assert.match(
+            renderSummary(shared, "Pulumi.test.yaml"),
+            /Request budgets: this stack's watcher spends 1\/10 \(0\.1\) of each cloud scope's published limits \(rateShare\)/,
+        );
+        assert.equal(planDocument(shared, "Pulumi.test.yaml").rateShare, 0.1);
+        const whole = await runLab(inventory, {}, { details: false });
+        assert.doesNotMatch(renderSummary(whole, "Pulumi.test.yaml"), /Request budgets/);
+        assert.equal(planDocument(whole, "Pulumi.test.yaml").rateShare, 1);
+    });
+});

@@ -1,3 +1,4 @@
+import { describeRateShare } from "../../core/rate-share";
 import * as os from "os";
 import { estimateState, recommendedParallel } from "./fleet";
 import { OfflineRun } from "./run";
@@ -134,6 +135,10 @@ function runnerLines(run: OfflineRun): string[] {
         `In flight: at most ${maxInFlight} VM chains at once (${from}); the others wait their turn in wave order.`,
         `Run: pulumi up --parallel ${recommendedParallel(run.result.plan, maxInFlight)}`,
     ];
+    if (run.settings.rateShare !== 1)
+        lines.push(
+            `Request budgets: this stack's watcher spends ${describeRateShare(run.settings.rateShare)} of each cloud scope's published limits (rateShare), less the providers' allowance; the other stacks in those scopes spend the rest.`,
+        );
     if (run.resources) {
         const state = estimateState(run.resources, run.result.plan);
         lines.push(
@@ -228,6 +233,7 @@ export function planDocument(run: OfflineRun, source: string): Record<string, un
         }),
         maxInFlight: run.settings.maxInFlight,
         maxInFlightFrom: run.settings.maxInFlightFrom,
+        rateShare: run.settings.rateShare,
         recommendedParallel: recommendedParallel(plan, run.settings.maxInFlight),
         stateEstimate: run.resources ? estimateState(run.resources, plan) : undefined,
         resourceCount: run.resourceCount,
