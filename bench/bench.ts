@@ -9,12 +9,16 @@
 //                                  each VM's repair and swap scripts and the watcher for N VMs (at
 //                                  most maxInFlight at once) against the fake cloud (bench/fleet):
 //                                  CLI calls, processes, memory; CPU estimated (calls × a price)
+//   npm run bench -- --fleet N --engine [--runner 2x7|4x16] [--bad K] [--json]
+//                                  ONE real-engine `up` of N sandbox VMs in a runner-sized cgroup, each
+//                                  CLI call spending the real CLI's cost: CPU and memory measured (bench/engine)
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { identities, paths } from "../components/registry/clouds";
 import { disableStackTraces } from "../cli/command/fast-stacks";
 import { parseFleetArgs, renderFleet, runFleet } from "./fleet/bench";
+import { engineMain } from "./engine/main";
 
 const projectDir = path.resolve(__dirname, "..");
 const benchDir = path.join(projectDir, ".bench");
@@ -82,6 +86,7 @@ function child(file: string): void {
 
 function main(): void {
     if (process.argv[2] === "--child") return child(process.argv[3]);
+    if (process.argv.includes("--fleet") && process.argv.includes("--engine")) return engineMain(process.argv.slice(2));
     if (process.argv.includes("--fleet")) return fleetMain(process.argv.slice(2));
     if (paths.length === 0) {
         console.log("No cloud recovery path is built yet, so there is nothing to plan: the benchmark runs once one is.");

@@ -155,7 +155,13 @@ export function sandboxEnv(layout: SandboxLayout, stack: string, from: NodeJS.Pr
         BOOTLOOP_TIME_SCALE: from.BOOTLOOP_TIME_SCALE ?? "1000",
         BOOTLOOP_WAIT_SCALE: from.BOOTLOOP_WAIT_SCALE ?? "30",
         POLL_SECONDS: from.POLL_SECONDS ?? "0",
-        PATH: [...(Object.keys(STAND_INS) as DiscoveryCliName[]).map(standInDir), path.join(__dirname, "bin"), from.PATH].join(":"),
+        // SANDBOX_CLI_WRAPPERS: a folder put before the stand-ins (the engine bench's, bench/engine/bin, which spend a real CLI's cost and then call the stand-in).
+        PATH: [
+            ...(from.SANDBOX_CLI_WRAPPERS ? [path.resolve(from.SANDBOX_CLI_WRAPPERS)] : []),
+            ...(Object.keys(STAND_INS) as DiscoveryCliName[]).map(standInDir),
+            path.join(__dirname, "bin"),
+            from.PATH,
+        ].join(":"),
     };
     for (const [cli, [, stateVar, logVar]] of Object.entries(STAND_INS) as [DiscoveryCliName, (typeof STAND_INS)[DiscoveryCliName]][]) {
         env[stateVar] = layout.worldFile(stack, cli);

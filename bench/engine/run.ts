@@ -1,0 +1,264 @@
+// `npm run bench -- --fleet N --engine`: ONE real-engine `up` of an N-VM mixed sandbox fleet (K VMs
+// made never to boot) with the policy pack and `npm run watch` reading its events, everything inside
+// a cgroup sized like a runner (scripts/sandbox/runner-cgroup.sh), each stand-in CLI call spending
+// what the real CLI spends on its shape (bench/engine/bin, spend.js). Then it reads what the run
+// left: the cgroup's figures, the stack's `vms` output, the CLIs' call logs, the wrappers' spend log
+// and the engine's events, and judges the issue's bounds (bounds.ts).
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SandboxLayout } from "../../sandbox/layout";
+import { CliCost } from "../fleet/cli-cost-prices";
+import { EngineBenchArgs, RUNNERS } from "./args";
+import { BoundInput, Verdict, exitCodeOf, verdicts } from "./bounds";
+import { CLIS, CloudCalls, SpendSummary, countCalls, readIfThere, summarizeSpend } from "./calls";
+import { engineFleet, writeEngineStack } from "./fleet";
+import { Outcomes, VmRecordLike, outcomesOf } from "./outcomes";
+import { SpendSettings, priceTable } from "./spend";
+import { StepTimes, stepTimes } from "./timeouts";
+
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** The run could not be measured here (a runner larger than the machine, no cgroup): no figure is given. */
+export class NotMeasurable extends Error {
+    override name = "NotMeasurable";
+}
+
+/** What one engine-bench run measured and found. */
+export interface EngineBenchResult {
+    /** The commit the tree was at, and whether the tree held uncommitted changes to tracked files. */
+    commit: string;
+    /** Tracked files changed since the commit (the run measured them too). */
+    uncommittedChanges: boolean;
+    /** The machine: its name (BENCH_MACHINE, else the host's), cores, memory, and its 1-minute load before and after (others' work on it). */
+    machine: { name: string; cores: number; memoryMb: number; loadAverage1m: { before: number; after: number } };
+    /** The runner imitated: its name, CPUs (the cgroup's CPU quota) and memory (its limit), MB. */
+    runner: { name: string; cpus: number; memoryMb: number };
+    /** VMs in the fleet. */
+    vms: number;
+    /** VMs made never to boot ("cloud name"). */
+    bad: string[];
+    /** The CLI calls' spend scale, the synchronous calls' hold range (s) and its seed. */
+    spend: { scale: number; hold: [number, number]; seed: string };
+    /** The `--parallel` the up ran with (from `npm run plan`, as the runbook says). */
+    parallel: number;
+    /** The cgroup's figures: wall, CPU (in all and per VM), peak memory, OOM kills, CPU quota throttles; absent when not taken. */
+    runnerFigures?: {
+        wallSeconds: number;
+        cpuSeconds: number;
+        cpuPerVm: number;
+        peakMb: number;
+        oomKills: number;
+        throttledPeriods: number;
+        cgroup: string;
+    };
+    /** Why the figures are absent. */
+    notMeasured?: string;
+    /** Exit codes: the up's and the watch's (undefined when they did not run). */
+    exits: { up?: number; watch?: number };
+    /** The VMs' outcomes (from the stack's `vms` output). */
+    outcomes?: Outcomes;
+    /** CLI calls per cloud (from the stand-ins' call logs). */
+    calls: Record<string, CloudCalls>;
+    /** What the wrappers spent for the CLI calls. */
+    cliSpend: SpendSummary;
+    /** Where the CLI prices came from. */
+    cliCostSource: string;
+    /** The command steps against their customTimeouts (from the engine's events). */
+    steps?: StepTimes;
+    /** The bounds' verdicts. */
+    verdicts: Verdict[];
+    /** The run's folder, when kept (--keep). */
+    runDir?: string;
+}
+
+function git(args: string[]): string {
+    const r = spawnSync("git", args, { cwd: PROJECT_DIR, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr.trim()}`);
+    return r.stdout.trim();
+}
+
+/** Runs a node entry point of the project (ts-node) and returns its output. */
+function nodeRun(file: string, args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", file, ...args], {
+        cwd: PROJECT_DIR,
+        env,
+        encoding: "utf8",
+        maxBuffer: 1 << 30,
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The `--parallel` `npm run plan` gives for the stack (its GitHub output's parallel=). */
+function plannedParallel(stack: string, watchDir: string, runDir: string): number {
+    const output = path.join(runDir, "plan-output");
+    fs.writeFileSync(output, "");
+    const r = nodeRun("cli/plan.ts", ["--stack", stack, "--github-output"], {
+        ...process.env,
+        BOOTLOOP_STACK_DIR: watchDir,
+        GITHUB_OUTPUT: output,
+    });
+    const m = /^parallel=(\d+)$/m.exec(fs.readFileSync(output, "utf8"));
+    if (r.status !== 0 || !m) throw new Error(`npm run plan -- --stack ${stack} failed (${r.status}): ${r.stderr.trim().slice(-2000)}`);
+    return Number(m[1]);
+}
+
+/** Runs a command and resolves with its exit code; its output goes to stderr (stdout stays the bench's). */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { cwd: PROJECT_DIR, env, stdio: ["ignore", 2, 2] });
+        child.on("error", reject);
+        child.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+    });
+}
+
+/** Refuses a runner this machine cannot imitate: never a figure it did not take. */
+export function checkRunnerFits(
+    runner: { cpus: number; memoryMb: number },
+    name: string,
+    cores = os.cpus().length,
+    memoryMb = os.totalmem() / 1048576,
+): void {
+    if (runner.cpus > cores)
+        throw new NotMeasurable(
+            `a ${name} runner (${runner.cpus} CPUs) is larger than this machine (${cores} CPUs): its figures cannot be taken here`,
+        );
+    if (runner.memoryMb > memoryMb)
+        throw new NotMeasurable(
+            `a ${name} runner (${runner.memoryMb} MB) is larger than this machine (${Math.floor(memoryMb)} MB): its figures cannot be taken here`,
+        );
+}
+
+/** Runs the engine bench once; `log` says what it is doing (stderr). */
+export async function runEngineBench(args: EngineBenchArgs, log: (line: string) => void): Promise<EngineBenchResult> {
+    const runner = RUNNERS[args.runner];
+    checkRunnerFits(runner, args.runner);
+    const cost = CliCost.load();
+    const fleet = engineFleet(args.n, args.bad);
+    const stack = `engine${args.n}`;
+    fs.mkdirSync(path.join(PROJECT_DIR, ".bench", "engine"), { recursive: true });
+    const runDir = fs.mkdtempSync(path.join(PROJECT_DIR, ".bench", "engine", `${stack}-`));
+    try {
+        const folders = writeEngineStack(runDir, stack, fleet, PROJECT_DIR);
+        const sandboxDir = path.join(runDir, "sandbox");
+        const settings: SpendSettings = { table: priceTable(cost.file), scale: args.spendScale, hold: args.hold, seed: args.seed };
+        const settingsFile = path.join(runDir, "cli-prices.json");
+        fs.writeFileSync(settingsFile, JSON.stringify(settings));
+        const spendLog = path.join(runDir, "spend.log");
+        fs.writeFileSync(spendLog, "");
+        const parallel = plannedParallel(stack, folders.watch, runDir);
+        const commit = git(["rev-parse", "HEAD"]);
+        const uncommittedChanges = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
+        const loadBefore = os.loadavg()[0];
+        log(
+            `engine bench: ONE up of ${args.n} VMs (${args.bad} never booting) in a ${args.runner} cgroup, --parallel ${parallel}, CLI calls at ${args.spendScale} of the real CLIs' cost; folder ${path.relative(PROJECT_DIR, runDir)}`,
+        );
+        const env: NodeJS.ProcessEnv = {
+            ...process.env,
+            SANDBOX_DIR: sandboxDir,
+            SANDBOX_STACKS: folders.stacks,
+            SANDBOX_CLI_WRAPPERS: path.join(__dirname, "bin"),
+            BENCH_ENGINE_COSTS: settingsFile,
+            BENCH_ENGINE_SPEND_LOG: spendLog,
+            INIT_CWD: PROJECT_DIR,
+        };
+        const report = path.join(runDir, "runner.json");
+        await run(
+            "bash",
+            [
+                path.join(PROJECT_DIR, "scripts/sandbox/runner-cgroup.sh"),
+                "--cpus",
+                String(runner.cpus),
+                "--memory-mb",
+                String(runner.memoryMb),
+                "--report",
+                report,
+                "--",
+                "bash",
+                path.join(__dirname, "runner-job.sh"),
+                stack,
+                runDir,
+                String(parallel),
+            ],
+            env,
+        );
+        const loadAfter = os.loadavg()[0];
+        const figures = readIfThere(report);
+        const r = figures
+            ? (JSON.parse(figures) as {
+                  cgroup: string;
+                  wallSeconds: number;
+                  cpuSeconds: number;
+                  peakMb: number;
+                  oomKills: number;
+                  throttledPeriods: number;
+              })
+            : undefined;
+        const exitsText = readIfThere(path.join(runDir, "exits.json"));
+        const exits = exitsText ? (JSON.parse(exitsText) as { up: number; watch: number }) : undefined;
+
+        let outcomes: Outcomes | undefined;
+        const out = nodeRun("sandbox/run.ts", ["stack", "output", "vms", "--json", "--stack", stack], env);
+        if (out.status === 0) outcomes = outcomesOf(JSON.parse(out.stdout) as Record<string, VmRecordLike>, fleet.vms, fleet.bad);
+        else log(`engine bench: the stack's vms output could not be read (${out.status}): ${out.stderr.trim().slice(-500)}`);
+
+        const layout = new SandboxLayout(sandboxDir, [folders.stacks]);
+        const logs = Object.fromEntries(
+            (Object.keys(CLIS) as (keyof typeof CLIS)[]).map((cli) => [cli, readIfThere(layout.callLog(stack, cli))]),
+        );
+        const calls = countCalls(logs, (cloud) => fleet.vms.filter((v) => v.cloud === cloud).length);
+        const cliSpend = summarizeSpend(fs.readFileSync(spendLog, "utf8"));
+        const events = readIfThere(path.join(runDir, "events.json"));
+        const steps = events ? stepTimes(events) : undefined;
+        const input: BoundInput = {
+            vms: args.n,
+            bad: args.bad,
+            spendScale: args.spendScale,
+            outcomes,
+            steps,
+            runner: r,
+            watchExit: exits?.watch,
+        };
+        return {
+            commit,
+            uncommittedChanges,
+            machine: {
+                name: process.env.BENCH_MACHINE || os.hostname(),
+                cores: os.cpus().length,
+                memoryMb: Math.round(os.totalmem() / 1048576),
+                loadAverage1m: { before: loadBefore, after: loadAfter },
+            },
+            runner: { name: args.runner, ...runner },
+            vms: args.n,
+            bad: fleet.bad.map((v) => `${v.cloud} ${v.name}`),
+            spend: { scale: args.spendScale, hold: args.hold, seed: args.seed },
+            parallel,
+            runnerFigures: r && {
+                wallSeconds: r.wallSeconds,
+                cpuSeconds: r.cpuSeconds,
+                cpuPerVm: r.cpuSeconds / args.n,
+                peakMb: r.peakMb,
+                oomKills: r.oomKills,
+                throttledPeriods: r.throttledPeriods,
+                cgroup: r.cgroup,
+            },
+            notMeasured: r ? undefined : "the runner's cgroup figures were not taken (runner-cgroup.sh said why above)",
+            exits: { up: exits?.up, watch: exits?.watch },
+            outcomes,
+            calls,
+            cliSpend,
+            cliCostSource: cost.source(),
+            steps,
+            verdicts: verdicts(input),
+            runDir: args.keep ? runDir : undefined,
+        };
+    } finally {
+        if (!args.keep) fs.rmSync(runDir, { recursive: true, force: true });
+    }
+}
+
+/** The bench's exit code for a result: 3 a bound failed, 4 one not checked (or nothing measured), 0 all passed. */
+export function engineExitCode(r: EngineBenchResult): 0 | 3 | 4 {
+    return exitCodeOf(r.verdicts);
+}
