@@ -60,9 +60,9 @@ v1_mem=$(realpath -e /sys/fs/cgroup/memory 2>/dev/null || true)
 if [[ -n $v1_cpu && -n $v1_acct && -n $v1_mem && -w $v1_cpu && -w $v1_acct && -w $v1_mem ]]; then
     kind=v1
     cpu=$v1_cpu/$name acct=$v1_acct/$name mem=$v1_mem/$name
-    for d in "$cpu" "$acct" "$mem"; do
-        [[ -d $d ]] && continue
-        mkdir "$d"
+    # One folder per hierarchy (cpu and cpuacct may be one); one left by an earlier run is not reused.
+    for d in $(printf '%s\n' "$cpu" "$acct" "$mem" | sort -u); do
+        mkdir "$d" || cannot "the cgroup $d could not be made (left by an earlier run?)"
         dirs+=("$d")
     done
     [[ -w $cpu/cpu.cfs_quota_us && -w $cpu/cpu.cfs_period_us && -r $acct/cpuacct.usage && -w $mem/memory.limit_in_bytes && -r $mem/memory.max_usage_in_bytes && -r $mem/memory.oom_control ]] ||
@@ -81,7 +81,7 @@ if [[ -n $v1_cpu && -n $v1_acct && -n $v1_mem && -w $v1_cpu && -w $v1_acct && -w
 elif [[ -f /sys/fs/cgroup/cgroup.controllers && -w /sys/fs/cgroup ]]; then
     kind=v2
     grp=/sys/fs/cgroup/$name
-    mkdir "$grp"
+    mkdir "$grp" || cannot "the cgroup $grp could not be made (left by an earlier run?)"
     dirs+=("$grp")
     [[ -w $grp/cpu.max && -w $grp/memory.max && -r $grp/cpu.stat && -r $grp/memory.peak && -r $grp/memory.events ]] ||
         cannot "the v2 cgroup has no cpu.max, memory.max, cpu.stat, memory.peak or memory.events (cpu or memory controller off, or a kernel before 5.19)"
