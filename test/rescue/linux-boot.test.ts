@@ -365,4 +365,101 @@ type Action = { action: string; status: string; [key: string]: any };
         assert.equal(again.evidence.outcome, "nothing-to-do");
         assert.equal(sha256File(img.image), after, "a second run changed the image");
     });
+
+    it("MBR/BIOS disk, EL 8-like (BLS entries, a grubenv of its own in /boot/grub2, no EFI partition): the previous kernel and the module blacklist", () => {
+        const bls = (k: string) =>
+            [
+                `title Red Hat Enterprise Linux (${k}) 8.10 (Ootpa)`,
+                `version ${k}`,
+                `linux /vmlinuz-${k}`,
+                `initrd /initramfs-${k}.img`,
+                "options $kernelopts",
+                "",
+            ].join("\n");
+        const img = buildLinux(
+            [
+                {
+                    kind: "ext4",
+                    sizeMiB: 40,
+                    uuid: BOOT_UUID,
+                    files: [
+                        ...EL8.flatMap((k) => [
+                            { path: `loader/entries/${entryId(k)}.conf`, content: bls(k) },
+                            { path: `vmlinuz-${k}`, content: "kernel" },
+                            { path: `initramfs-${k}.img`, content: "not an archive" },
+                        ]),
+                        {
+                            path: "grub2/grubenv",
+                            content: grubenv({ saved_entry: entryId(EL8[0]), kernelopts: `root=UUID=${ROOT_UUID} ro quiet` }),
+                        },
+                        { path: "grub2/grub.cfg", content: 'load_env\nset default="${saved_entry}"\ninsmod part_msdos\nblscfg\n' },
+                        { path: "grub2/i386-pc/normal.mod", content: "a BIOS GRUB module" },
+                    ],
+                },
+                {
+                    kind: "ext4",
+                    sizeMiB: 40,
+                    uuid: ROOT_UUID,
+                    files: [
+                        ...osRelease("Red Hat Enterprise Linux", "rhel", "8.10"),
+                        {
+                            path: "etc/fstab",
+                            content: `UUID=${ROOT_UUID} / ext4 defaults 0 0\nUUID=${BOOT_UUID} /boot ext4 defaults 1 2\n`,
+                        },
+                        {
+                            path: "etc/default/grub",
+                            content: 'GRUB_DEFAULT=saved\nGRUB_CMDLINE_LINUX="rhgb quiet"\nGRUB_ENABLE_BLSCFG=true\n',
+                        },
+                        { path: "etc/modprobe.d", dir: true },
+                        ...EL8.map((k) => ({ path: `lib/modules/${k}/modules.dep`, content: "" })),
+                    ],
+                },
+            ],
+            82,
+            { table: "msdos", diskId: "e18b1050" },
+        );
+        const headBefore = firstMiB(img.image);
+        const run = runEngine(["--disk", img.image, "--rules", rules("mbr-el8", [ROLLBACK, BLACKLIST])], {}, img.image);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.evidence.disk.partitionTable, "mbr");
+        assert.deepEqual(
+            run.evidence.linux.actions.map((a: Action) => [a.action, a.status]),
+            [
+                ["boot-previous-kernel", "changed"],
+                ["blacklist-module", "changed"],
+            ],
+        );
+        const [rollback, blacklist] = run.evidence.linux.actions;
+        assert.equal(rollback.bootLoaderSpec, true);
+        assert.deepEqual(rollback.to, { version: EL8[1], entry: entryId(EL8[1]) });
+        assert.deepEqual(
+            rollback.files.map((f: { path: string; how: string }) => [f.path, f.how]),
+            [["/boot/grub2/grubenv", "in-place"]],
+            "GRUB_DEFAULT is saved and grub.cfg reads saved_entry already: only grubenv changes",
+        );
+        assert.deepEqual(
+            blacklist.files.map((f: { path: string }) => f.path).sort(),
+            [
+                "/boot/loader/entries/" + `${entryId(EL8[0])}.conf`,
+                "/boot/loader/entries/" + `${entryId(EL8[1])}.conf`,
+                "/etc/default/grub",
+                `/etc/modprobe.d/bootloop-rescue-blacklist-${MODULE}.conf`,
+            ].sort(),
+        );
+        inspect(img, 0, (boot) => {
+            const env = fs.readFileSync(path.join(boot, "grub2/grubenv"), "utf8");
+            assert.equal(env.length, 1024);
+            assert.equal(grubenvValues(env).saved_entry, entryId(EL8[1]));
+            for (const k of EL8)
+                assert.match(
+                    fs.readFileSync(path.join(boot, `loader/entries/${entryId(k)}.conf`), "utf8"),
+                    new RegExp(`^options \\$kernelopts module_blacklist=${MODULE}$`, "m"),
+                );
+            assert.equal(
+                fs.readFileSync(path.join(boot, "grub2/grub.cfg"), "utf8"),
+                'load_env\nset default="${saved_entry}"\ninsmod part_msdos\nblscfg\n',
+            );
+        });
+        assert.ok(firstMiB(img.image).equals(headBefore), "the MBR and the BIOS GRUB's core image after it are never written");
+    });
 });
