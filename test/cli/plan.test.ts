@@ -131,13 +131,16 @@ describe("offline plan output", () => {
         const doc = JSON.parse(JSON.stringify(planDocument(run, "test")));
         assert.equal(doc.maxInFlight, 4);
         assert.equal(doc.recommendedParallel, parallel);
-        // At most 20 KB of state per VM: every VM of every strategy on every cloud, the largest a
-        // reboot-then-repair VM whose every restart failed.
-        assert.ok(doc.stateEstimate.perVmBytes > 5_000 && doc.stateEstimate.perVmBytes <= 20_480, String(doc.stateEstimate.perVmBytes));
-        assert.ok(doc.stateEstimate.maxVmBytes <= 20_480, `${doc.stateEstimate.maxVm}: ${doc.stateEstimate.maxVmBytes}`);
+        // The largest VM is a reboot-then-repair one whose every restart failed (how close the
+        // estimate is to what the engine keeps: state-estimate.test.ts).
+        assert.ok(
+            doc.stateEstimate.perVmBytes > 5_000 && doc.stateEstimate.perVmBytes < doc.stateEstimate.maxVmBytes,
+            String(doc.stateEstimate.perVmBytes),
+        );
+        assert.match(doc.stateEstimate.maxVm, /app-01|i-0123456789abcde10|web-1/);
         const repairs = await planInventory(inventory.replace(/strategy: [a-z-]+/g, "strategy: repair"));
         const repairState = estimateState(repairs.run.resources!, repairs.run.result.plan);
-        assert.ok(repairState.maxVmBytes <= 20_480, `${repairState.maxVm}: ${repairState.maxVmBytes}`);
+        assert.ok(repairState.maxVmBytes < doc.stateEstimate.maxVmBytes, `${repairState.maxVm}: ${repairState.maxVmBytes}`);
         assert.equal(repairs.run.result.plan.vms.length, 9);
         // A retry renames the retried steps (…-repair2): they still count as their VM's, and it stays under the bound.
         const retried = await planInventory(inventory.replace(/strategy: [a-z-]+/g, "strategy: repair\n    retry: 1"));
@@ -151,7 +154,10 @@ describe("offline plan output", () => {
             Math.abs(retriedState.sharedBytes - repairState.sharedBytes) <= 1_000,
             `${retriedState.sharedBytes} vs ${repairState.sharedBytes}`,
         );
-        assert.ok(retriedState.maxVmBytes <= 20_480, `${retriedState.maxVm}: ${retriedState.maxVmBytes}`);
+        assert.ok(
+            Math.abs(retriedState.maxVmBytes - repairState.maxVmBytes) <= 100,
+            `${retriedState.maxVmBytes} vs ${repairState.maxVmBytes}`,
+        );
         // The estimate counts the evidence as the demo disk's engine run printed it.
         const demo = JSON.stringify(JSON.parse(fs.readFileSync(path.join(__dirname, "../fixtures/demo-evidence.json"), "utf8")));
         const near = (measured: number, constant: number) =>

@@ -15,12 +15,21 @@ export function recommendedParallel(plan: RecoveryPlan, maxInFlight: number): nu
 }
 
 /**
- * Bytes Pulumi keeps for a resource besides its properties, in a compact checkpoint: URN (~150),
- * id (~40), type (~40), parent URN (~150), provider reference (~250), timestamps and flags (~150).
+ * Bytes the engine keeps for a resource besides its properties and dependencies: URN (~140), id,
+ * type, parent URN (~120), provider reference (~110), timestamps, custom timeouts and flags, its
+ * source position (~60) and registration stack (~170, two frames: registration-trace.ts).
+ * Measured with the real engine (the sandbox's dev stack): 955-1,134 bytes per resource.
  */
-const RESOURCE_OVERHEAD = 800;
-/** Bytes per dependency (a URN in `dependencies` and again in `propertyDependencies`). */
-const DEPENDENCY_BYTES = 220;
+const RESOURCE_OVERHEAD = 1000;
+/** Bytes per dependency (a URN in `dependencies` and again in `propertyDependencies`): 268-381 measured. */
+const DEPENDENCY_BYTES = 300;
+/**
+ * Outputs a cloud resource keeps beyond its inputs (the provider's computed fields: ARNs, self
+ * links, sizes, states). The sandbox's stand-in providers keep 0 (attachments) to 1,261 bytes
+ * (GCP disks and snapshots), 500 on average over a chain's cloud resources; the real providers
+ * keep more fields, so this is a floor.
+ */
+const COMPUTED_OUTPUT_BYTES = 500;
 /**
  * A repair's evidence, packed (deflated with the evidence dictionary, base64), as repair steps
  * print it and a swap that reads it back keeps it: 501 bytes for the demo disk's (4 partitions,
@@ -96,6 +105,22 @@ export interface StateEstimate {
  */
 export function estimateState(resources: readonly PlannedResource[], plan: RecoveryPlan): StateEstimate {
     const slugs = new Map(plan.vms.map((v) => [v.slug, v.label]));
+    const { perVm, sharedBytes } = estimateStateByVm(resources, plan);
+    let maxVm = "";
+    let maxVmBytes = 0;
+    let total = 0;
+    for (const [slug, bytes] of perVm) {
+        total += bytes;
+        if (bytes > maxVmBytes) [maxVm, maxVmBytes] = [slugs.get(slug)!, bytes];
+    }
+    return { perVmBytes: Math.round(total / Math.max(1, perVm.size)), maxVmBytes, maxVm, sharedBytes };
+}
+
+/** The estimate per VM (by slug: its chain and its record) and for what the VMs share. */
+export function estimateStateByVm(
+    resources: readonly PlannedResource[],
+    plan: RecoveryPlan,
+): { perVm: ReadonlyMap<string, number>; sharedBytes: number } {
     // Each VM's record in the stack outputs: identity, status, disks, timings, and its evidence,
     // abridged, when its chain repairs a disk.
     const perVm = new Map<string, number>(
@@ -122,22 +147,17 @@ export function estimateState(resources: readonly PlannedResource[], plan: Recov
         const cloudIdLength = idLength.get(slug) ?? 40;
         const props = Buffer.byteLength(text) + placeholders.reduce((n, p) => n + Math.max(0, cloudIdLength - p.length), 0);
         // A cloud resource's own id is the cloud's (a command's is short, as the overhead counts).
-        const ownId = r.type.startsWith("command:") ? 0 : Math.max(0, cloudIdLength - 40);
+        const command = r.type.startsWith("command:");
+        const ownId = command ? 0 : Math.max(0, cloudIdLength - 40);
         const bytes =
             RESOURCE_OVERHEAD +
             ownId +
+            (command ? 0 : COMPUTED_OUTPUT_BYTES) +
             2 * props +
             printedBytes(r, repairs.has(slug) && !commandRepairs.has(slug)) +
             DEPENDENCY_BYTES * r.dependsOn.length;
         if (perVm.has(slug)) perVm.set(slug, perVm.get(slug)! + bytes);
         else shared += bytes;
     }
-    let maxVm = "";
-    let maxVmBytes = 0;
-    let total = 0;
-    for (const [slug, bytes] of perVm) {
-        total += bytes;
-        if (bytes > maxVmBytes) [maxVm, maxVmBytes] = [slugs.get(slug)!, bytes];
-    }
-    return { perVmBytes: Math.round(total / Math.max(1, perVm.size)), maxVmBytes, maxVm, sharedBytes: shared };
+    return { perVm, sharedBytes: shared };
 }
