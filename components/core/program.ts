@@ -95,11 +95,15 @@ export async function recover(args: ProgramArgs): Promise<ProgramOutputs & { res
 /** The resource type of every step's command (the command provider's local command). */
 const COMMAND_TYPE = "command:local:Command";
 
+/** What every step's command line runs (script-text.ts, `scriptCommandLine`): a cloud's script through core's run.sh. */
+const STEP_RUNNER = "./components/core/scripts/run.sh ";
+
 /**
  * The root component's options with a transformation, first in line, that adds `extra` to the
- * environment of every command the stack declares (all of them are under the root), whatever
- * cloud declared it; `options` unchanged when `extra` is empty (the default share adds nothing, so
- * the stacks of earlier versions see no change).
+ * environment of every step command the stack declares (all of them are under the root, each
+ * runs a cloud's script through run.sh), whatever cloud declared it; the wave gates, which call
+ * no cloud, are left as they are. `options` unchanged when `extra` is empty (the default share
+ * adds nothing, so the stacks of earlier versions see no change).
  */
 export function withStepEnvironment(
     options: pulumi.ComponentResourceOptions | undefined,
@@ -108,6 +112,8 @@ export function withStepEnvironment(
     if (Object.keys(extra).length === 0) return options;
     const addEnvironment: pulumi.ResourceTransformation = (args) => {
         if (args.type !== COMMAND_TYPE) return undefined;
+        const create = (args.props as { create?: unknown }).create;
+        if (typeof create === "string" && !create.includes(STEP_RUNNER)) return undefined;
         const given = (args.props as { environment?: pulumi.Input<Record<string, pulumi.Input<string>>> }).environment;
         // Every step builds its environment as a plain object; one given as an Output or a promise is
         // merged once known.

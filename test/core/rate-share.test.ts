@@ -71,7 +71,7 @@ describe("rateShare: the stack's share of each scope's request budget", () => {
         assert.equal(describeRateShare(0.3), "0.3");
     });
 
-    it("reaches every command the stack declares, on every cloud, as BOOTLOOP_RATE_SHARE; nothing is added at the default", async function () {
+    it("reaches every step command the stack declares, on every cloud, as BOOTLOOP_RATE_SHARE; nothing is added at the default", async function () {
         this.timeout(120_000);
         const inventory = fs.readFileSync(path.join(__dirname, "../../stacks/dev.yaml"), "utf8");
         const shared = await planInventory(inventory, { "bootloop-rescue:rateShare": "1/4", "bootloop-rescue:acceptDataLoss": "true" });
@@ -81,10 +81,16 @@ describe("rateShare: the stack's share of each scope's request budget", () => {
         );
         assert.deepEqual([...clouds].sort(), ["aws", "azure", "gcp"], "commands of every cloud were declared");
         assert.ok(commands.length >= 10);
-        for (const c of commands) {
-            const env = c.inputs.environment as Record<string, unknown>;
-            assert.equal(env.BOOTLOOP_RATE_SHARE, "0.25", c.name);
-        }
+        const steps = commands.filter((c) => String(c.inputs.create).includes("components/core/scripts/run.sh"));
+        const gates = commands.filter((c) => !steps.includes(c));
+        assert.ok(gates.length > 0 && gates.every((g) => /gate\.js/.test(String(g.inputs.create))), "the other commands are wave gates");
+        for (const c of steps) assert.equal((c.inputs.environment as Record<string, unknown>).BOOTLOOP_RATE_SHARE, "0.25", c.name);
+        // A wave gate calls no cloud: a new share is no reason to check it again.
+        for (const g of gates) assert.equal((g.inputs.environment as Record<string, unknown>).BOOTLOOP_RATE_SHARE, undefined, g.name);
+        assert.ok(
+            steps.some((c) => /-attach$/.test(c.name)),
+            "Azure's attach, a command outside core's step settings, has it too",
+        );
         // Each step's own environment stays: the share is added, nothing replaced.
         const swaps = commands.filter((c) => /-swap$/.test(c.name));
         assert.ok(swaps.length > 0);
@@ -106,6 +112,38 @@ describe("rateShare: the stack's share of each scope's request budget", () => {
         } finally {
             setStackScriptEnvironment(1);
         }
+    });
+});
+
+describe("the restore-point lookups (an invoke) carry the share", () => {
+    it("listRestorePoints hands the command provider the stack's share with the lookup's own environment", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const { listRestorePoints } = await import("../../components/core/restore-point");
+        const seen: Record<string, string>[] = [];
+        await pulumi.runtime.setMocks(
+            {
+                newResource: (r) => ({ id: `${r.name}-id`, state: r.inputs }),
+                call: (c) => {
+                    seen.push((c.inputs as { environment: Record<string, string> }).environment);
+                    return { stdout: "[]", stderr: "" };
+                },
+            },
+            "bootloop-rescue",
+            "test",
+            true,
+        );
+        try {
+            setStackScriptEnvironment(0.5);
+            await listRestorePoints("aws-restore-points", "true", { REGION: "us-east-1" });
+            setStackScriptEnvironment(1);
+            await listRestorePoints("aws-restore-points", "true", { REGION: "us-east-1" });
+        } finally {
+            setStackScriptEnvironment(1);
+        }
+        assert.deepEqual(seen, [
+            { REGION: "us-east-1", BOOTLOOP_RATE_SHARE: "0.5", BOOTLOOP_LOOKUP: "aws-restore-points" },
+            { REGION: "us-east-1", BOOTLOOP_LOOKUP: "aws-restore-points" },
+        ]);
     });
 });
 
