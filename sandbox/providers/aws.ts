@@ -8,6 +8,7 @@ import { instance, securityGroup } from "./aws/ec2";
 import { instanceProfile, role, rolePolicy, rolePolicyAttachment } from "./aws/iam";
 import { getAmi, getCallerIdentity, getEbsVolumes, getInstance, getSubnet, getVolume } from "./aws/lookups";
 import { association, document } from "./aws/ssm";
+import { meter } from "./aws/budget";
 
 /**
  * A value as the engine's wire takes it: the protocol's Struct has no `undefined` (the provider
@@ -50,6 +51,7 @@ export const awsStandIn: StandInProvider = {
         "aws:ssm/document:Document": wired(document),
         "aws:ssm/association:Association": wired(association),
     },
+    meter,
     invokes: {
         "aws:ec2/getInstance:getInstance": wiredInvoke(getInstance),
         "aws:ebs/getEbsVolumes:getEbsVolumes": wiredInvoke(getEbsVolumes),

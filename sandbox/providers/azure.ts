@@ -7,6 +7,7 @@ import { diskResource, snapshotResource } from "./azure/disks";
 import { azureLookups } from "./azure/lookups";
 import { networkInterfaceResource, networkSecurityGroupResource } from "./azure/network";
 import { runCommandResource } from "./azure/run-command";
+import { meter } from "./azure/budget";
 import { virtualMachineResource } from "./azure/virtual-machine";
 
 /** The stand-in for @pulumi/azure-native 3.28.0. */
@@ -22,6 +23,7 @@ export const azureStandIn: StandInProvider = {
         "azure-native:network:NetworkSecurityGroup": networkSecurityGroupResource,
     },
     invokes: azureLookups,
+    meter,
 };
 
 if (require.main === module) void serve(azureStandIn);

@@ -6,6 +6,7 @@ import { StandInProvider, serve } from "./host";
 import { attachedDisk, disk, snapshot } from "./gcp/disks";
 import { firewall, instance } from "./gcp/instances";
 import { account, secretIamMember } from "./gcp/iam";
+import { meter } from "./gcp/budget";
 import { getDisk, getInstance } from "./gcp/lookups";
 
 /** What the GCP path declares (steps.ts, rescue.ts) and looks up (lookups.ts), by token. */
@@ -21,6 +22,7 @@ export const gcpStandIn: StandInProvider = {
         "gcp:serviceaccount/account:Account": account,
         "gcp:secretmanager/secretIamMember:SecretIamMember": secretIamMember,
     },
+    meter,
     invokes: {
         "gcp:compute/getInstance:getInstance": getInstance,
         "gcp:compute/getDisk:getDisk": getDisk,

@@ -30,6 +30,18 @@ export interface StandInResource {
 /** A lookup (data source): plain arguments in, the answer out; throws the cloud's error when not found. */
 export type StandInInvoke = (args: Props) => Promise<Props> | Props;
 
+/** One call the engine makes of a provider, as its budget sees it. */
+export interface ProviderCall {
+    /** What the engine asked: a resource's create, read (refresh), update or delete, or an invoke. */
+    op: "create" | "read" | "update" | "delete" | "invoke";
+    /** The resource type or invoke token. */
+    token: string;
+    /** The resource's id (read, update, delete). */
+    id?: string;
+    /** Plain inputs (create, update: the new ones; invoke: its arguments) or the state's outputs (read, delete). */
+    props: Props;
+}
+
 /** One stand-in provider: the package it stands in for and everything it serves. */
 export interface StandInProvider {
     /** The package name the engine asks for (`aws`, `azure-native`, `gcp`, `command`). */
@@ -42,6 +54,13 @@ export interface StandInProvider {
     readonly invokes: Readonly<Record<string, StandInInvoke>>;
     /** What the engine's cancel (Ctrl-C) does: end the work in flight. */
     readonly cancel?: () => void;
+    /**
+     * Spends the API requests a call makes from the cloud's budget (sandbox/world/requests.ts)
+     * before it acts, waiting out throttling as the real provider retries it; rejects with the
+     * cloud's throttling error when the retries run out. Undefined when nothing was throttled, so
+     * the operation goes on in the same turn (what a caller sees of the world right after starting it).
+     */
+    readonly meter?: (call: ProviderCall) => Promise<void> | undefined;
 }
 
 /** The signature the engine marks secrets with, and the one for resource references. */
@@ -111,21 +130,34 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
             return { changes: changed.length > 0, replaces: changed.filter((k) => replaceOn.includes(k)) };
         },
         create: async (urn, inputs) => {
+            const metered = standIn.meter?.({ op: "create", token: typeOfUrn(urn), props: plainProps(inputs) });
+            if (metered) await metered;
             const made = await kind(urn).create(plainProps(inputs), urn);
             return { id: made.id, outs: wire({ ...(inputs as Props), ...(made.outs ?? {}) }) };
         },
         read: async (id, urn, props) => {
             const k = kind(urn);
+            const metered = standIn.meter?.({ op: "read", token: typeOfUrn(urn), id, props: plainProps(props) });
+            if (metered) await metered;
             if (!k.read) return { id, props: props as Props };
             const now = await k.read(id, plainProps(props));
             // Undefined fields are dropped before the merge, so they never erase what the state holds.
             return now === undefined ? {} : { id, props: wire({ ...(props as Props), ...wire(now) }) };
         },
         update: async (id, urn, olds, news) => {
+            const metered = standIn.meter?.({
+                op: "update",
+                token: typeOfUrn(urn),
+                id,
+                props: { ...plainProps(olds), ...plainProps(news) },
+            });
+            if (metered) await metered;
             const added = (await kind(urn).update?.(id, plainProps(olds), plainProps(news))) ?? {};
             return { outs: wire({ ...(olds as Props), ...(news as Props), ...wire(added) }) };
         },
         delete: async (id, urn, props) => {
+            const metered = standIn.meter?.({ op: "delete", token: typeOfUrn(urn), id, props: plainProps(props) });
+            if (metered) await metered;
             await kind(urn).delete?.(id, plainProps(props));
         },
         cancel: () => {
@@ -135,6 +167,8 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
         invoke: async (token, args) => {
             const answer = standIn.invokes[token];
             if (!answer) throw new Error(`the sandbox's stand-in ${standIn.name} provider does not serve invoke ${token}`);
+            const metered = standIn.meter?.({ op: "invoke", token, props: plainProps(args) });
+            if (metered) await metered;
             return { outputs: wire(await answer(plainProps(args))) };
         },
     };

@@ -49,6 +49,8 @@ export function renderWorlds(worlds: Partial<Record<DiscoveryCliName, unknown>>)
     for (const [cli, w] of Object.entries(worlds) as [DiscoveryCliName, Record<string, unknown>][]) {
         text += `${CLOUD_OF[cli]} (${cli})\n`;
         for (const [name, collection] of Object.entries(w ?? {})) {
+            // The request budget (buckets and counts) is not a collection of the cloud's objects: `--requests` reports it.
+            if (name === "budget") continue;
             if (!collection || typeof collection !== "object" || Array.isArray(collection)) continue;
             const entries = Object.entries(collection as Record<string, unknown>).filter(
                 ([, o]) => o && typeof o === "object" && !Array.isArray(o),

@@ -77,10 +77,16 @@ const MAX_POLLS = 50;
 
 /**
  * Waits as the provider's waiters do: polls the world (each poll may move it on) until `done`
- * says so; fails naming what it waited for when it never does.
+ * says so; fails naming what it waited for when it never does. `spendPoll` spends each poll's
+ * Describe request from the world's budget first (./budget.ts).
  */
-export async function waitUntil(what: string, done: (world: AwsWorld) => boolean): Promise<void> {
+export async function waitUntil(
+    what: string,
+    done: (world: AwsWorld) => boolean,
+    spendPoll?: () => Promise<void> | undefined,
+): Promise<void> {
     for (let poll = 0; poll < MAX_POLLS; poll++) {
+        await spendPoll?.();
         if (inWorld(done)) return;
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }

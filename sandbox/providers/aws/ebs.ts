@@ -8,6 +8,7 @@ import { AwsVolume, AwsWorld, awsManagedEbsKey } from "../../world/aws-world";
 import { accountOf, inWorld, newId, refuse, regionOf, tagsOf, waitUntil } from "./cloud";
 import { attachmentOf, pollInstance, pollSnapshot, pollVolume } from "./moves";
 import { bool, num, required, str } from "./values";
+import { poll } from "./budget";
 
 const now = () => new Date().toISOString();
 
@@ -56,7 +57,12 @@ function volumeOuts(world: AwsWorld, id: string, v: AwsVolume): Props {
 }
 
 /** Waits until the volume is available, as the provider's volume-created waiter. */
-const volumeAvailable = (id: string) => waitUntil(`EBS Volume (${id}) create`, (world) => pollVolume(world, id) === "available");
+const volumeAvailable = (id: string, inputs: Props) =>
+    waitUntil(
+        `EBS Volume (${id}) create`,
+        (world) => pollVolume(world, id) === "available",
+        () => poll("DescribeVolumes", inputs),
+    );
 
 /** IOPS and throughput a volume type gets by default (gp3: 3,000 and 125 MiB/s). */
 function shapeOf(type: string, iops: number | undefined, throughput: number | undefined): { iops?: number; throughput?: number } {
@@ -98,7 +104,11 @@ export const snapshot: StandInResource = {
             };
             return { id, account: accountOf(world), size: v.size, encrypted: v.encrypted ?? false, kmsKeyId: v.kmsKeyId ?? "" };
         });
-        await waitUntil(`EBS Snapshot (${made.id}) create`, (world) => pollSnapshot(world, made.id) === "completed");
+        await waitUntil(
+            `EBS Snapshot (${made.id}) create`,
+            (world) => pollSnapshot(world, made.id) === "completed",
+            () => poll("DescribeSnapshots", inputs),
+        );
         return {
             id: made.id,
             outs: {
@@ -196,7 +206,7 @@ export const volume: StandInResource = {
             };
             return id;
         });
-        await volumeAvailable(made);
+        await volumeAvailable(made, inputs);
         return { id: made, outs: inWorld((world) => volumeOuts(world, made, world.volumes[made])) };
     },
     read: (id) => inWorld((world) => (world.volumes[id] ? volumeOuts(world, id, world.volumes[id]) : undefined)),
@@ -247,7 +257,7 @@ export const volumeCopy: StandInResource = {
             };
             return id;
         });
-        await volumeAvailable(made);
+        await volumeAvailable(made, inputs);
         return { id: made, outs: inWorld((world) => copyOuts(world, made, world.volumes[made])) };
     },
     read: (id) => inWorld((world) => (world.volumes[id] ? copyOuts(world, id, world.volumes[id]) : undefined)),
@@ -305,7 +315,11 @@ export const volumeAttachment: StandInResource = {
         const doing = `attaching EBS Volume (${volumeId}) to EC2 Instance (${instanceId})`;
         const op = "EC2: AttachVolume";
         // The provider first waits for the instance to be running or stopped.
-        await waitUntil(`EC2 Instance (${instanceId}) to be ready`, (world) => pollInstance(world, instanceId) !== "pending");
+        await waitUntil(
+            `EC2 Instance (${instanceId}) to be ready`,
+            (world) => pollInstance(world, instanceId) !== "pending",
+            () => poll("DescribeInstances", inputs),
+        );
         inWorld((world) => {
             const v = volumeIn(world, volumeId, region, doing, op);
             const i = world.instances[instanceId];
@@ -329,7 +343,11 @@ export const volumeAttachment: StandInResource = {
             i.blockDevices[device] = volumeId;
             v.state = "attaching";
         });
-        await waitUntil(`EBS Volume (${volumeId}) Attachment (${instanceId}) create`, (world) => pollVolume(world, volumeId) === "in-use");
+        await waitUntil(
+            `EBS Volume (${volumeId}) Attachment (${instanceId}) create`,
+            (world) => pollVolume(world, volumeId) === "in-use",
+            () => poll("DescribeVolumes", inputs),
+        );
         return { id: attachmentId(device, instanceId, volumeId) };
     },
     read: (_id, props) =>
@@ -352,6 +370,7 @@ export const volumeAttachment: StandInResource = {
             await waitUntil(
                 `EBS Volume (${volumeId}) Attachment (${instanceId}) delete`,
                 (world) => pollVolume(world, volumeId) !== "detaching",
+                () => poll("DescribeVolumes", props),
             );
     },
 };

@@ -7,6 +7,7 @@ import { AwsInstance, AwsWorld, awsManagedEbsKey } from "../../world/aws-world";
 import { accountOf, autoName, hexOf, inWorld, newId, refuse, regionOf, tagsOf, waitUntil } from "./cloud";
 import { pollInstance } from "./moves";
 import { bool, num, required, str, strings } from "./values";
+import { poll } from "./budget";
 
 /** The VPC `vpcId` exists in `region` when one of the world's subnets is in it. */
 const vpcExists = (world: AwsWorld, vpcId: string, region: string) =>
@@ -243,7 +244,11 @@ export const instance: StandInResource = {
             world.ssm.instances[instanceId] = { onlineAfterPolls: 2 };
             return instanceId;
         });
-        await waitUntil(`EC2 Instance (${id}) create`, (world) => pollInstance(world, id) === "running");
+        await waitUntil(
+            `EC2 Instance (${id}) create`,
+            (world) => pollInstance(world, id) === "running",
+            () => poll("DescribeInstances", inputs),
+        );
         return { id, outs: inWorld((world) => instanceOuts(world, id, world.instances[id])) };
     },
     read: (id) => inWorld((world) => (world.instances[id] ? instanceOuts(world, id, world.instances[id]) : undefined)),

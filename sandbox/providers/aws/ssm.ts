@@ -8,6 +8,7 @@ import { Props, StandInResource } from "../host";
 import { AwsAssociation, AwsDocument, AwsWorld } from "../../world/aws-world";
 import { accountOf, autoName, hexOf, inWorld, refuse, regionOf, tagsOf, waitUntil } from "./cloud";
 import { num, required, str } from "./values";
+import { pollOther } from "./budget";
 
 /** The documents of the world, created empty when it has none. */
 function documentsOf(world: AwsWorld): Record<string, AwsDocument> {
@@ -233,11 +234,15 @@ export const association: StandInResource = {
             return made;
         });
         if (num(inputs, "waitForSuccessTimeoutSeconds")) {
-            await waitUntil(`SSM Association (${id}) to be Success`, (world) => {
-                const a = associationsOf(world)[id];
-                applyAssociation(world, a);
-                return a.status !== "Pending";
-            });
+            await waitUntil(
+                `SSM Association (${id}) to be Success`,
+                (world) => {
+                    const a = associationsOf(world)[id];
+                    applyAssociation(world, a);
+                    return a.status !== "Pending";
+                },
+                () => pollOther("ssm DescribeAssociation", inputs),
+            );
             const failed = inWorld((world) => associationsOf(world)[id]);
             if (failed.status !== "Success")
                 throw new Error(

@@ -16,7 +16,7 @@ export function peekWorld<T>(look: (world: AzureWorld) => T): T {
     return look(readWorld(worldFile("FAKE_AZ_STATE")) as unknown as AzureWorld);
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: "OK", 400: "Bad Request", 404: "Not Found", 409: "Conflict" };
+const STATUS_TEXT: Record<number, string> = { 200: "OK", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 429: "Too Many Requests" };
 
 /** A failed Resource Manager request, as the azure-native provider reports it: the request, the status, the error code and text. */
 export class ArmError extends Error {
@@ -108,10 +108,12 @@ export const LRO = { pollMs: 25, polls: 2 };
  * Waits out a long-running operation the way the real provider does (it polls the operation until
  * it ends): `poll` runs under the world's lock once per poll and returns true once it is done.
  * Meanwhile the CLI sees the resource in its interim state (a snapshot Creating, a VM starting).
+ * `spendPoll` spends each poll's request from the world's budget first (./budget.ts).
  */
-export async function settle(poll: (world: AzureWorld) => boolean): Promise<void> {
+export async function settle(poll: (world: AzureWorld) => boolean, spendPoll?: () => Promise<void> | undefined): Promise<void> {
     for (let i = 0; ; i++) {
         await new Promise((r) => setTimeout(r, LRO.pollMs));
+        await spendPoll?.();
         if (withWorld(poll)) return;
         if (i > 10_000) throw new Error("internal: a long-running operation of the sandbox never ended");
     }

@@ -5,6 +5,7 @@
 import { randomUUID } from "crypto";
 import { Props, StandInResource } from "../host";
 import { AzDisk, AzSnapshot, AzureWorld, findSnapshot, idKey, parseArmId, vmIdOf } from "../../world/azure-model";
+import { pollOperation } from "./budget";
 import {
     ArmError,
     LRO,
@@ -131,12 +132,15 @@ export const snapshotResource: StandInResource = {
             return path;
         });
         let polls = 0;
-        await settle((world) => {
-            const s = findSnapshot(world, id)?.[1];
-            if (!s) throw new Error(`the snapshot ${id} was deleted while it was being created`);
-            if (++polls >= LRO.polls) s.state = "Succeeded";
-            return s.state === "Succeeded";
-        });
+        await settle(
+            (world) => {
+                const s = findSnapshot(world, id)?.[1];
+                if (!s) throw new Error(`the snapshot ${id} was deleted while it was being created`);
+                if (++polls >= LRO.polls) s.state = "Succeeded";
+                return s.state === "Succeeded";
+            },
+            () => pollOperation(inputs),
+        );
         return { id, outs: withWorld((world) => snapshotOuts(findSnapshot(world, id)![1])) };
     },
     read(id) {
@@ -220,12 +224,15 @@ export const diskResource: StandInResource = {
             return path;
         });
         let polls = 0;
-        await settle((world) => {
-            const d = world.disks[idKey(id)];
-            if (!d) throw new Error(`the disk ${id} was deleted while it was being created`);
-            if (++polls >= LRO.polls) d.provisioningState = "Succeeded";
-            return d.provisioningState === "Succeeded";
-        });
+        await settle(
+            (world) => {
+                const d = world.disks[idKey(id)];
+                if (!d) throw new Error(`the disk ${id} was deleted while it was being created`);
+                if (++polls >= LRO.polls) d.provisioningState = "Succeeded";
+                return d.provisioningState === "Succeeded";
+            },
+            () => pollOperation(inputs),
+        );
         return { id, outs: withWorld((world) => diskOuts(world, world.disks[idKey(id)])) };
     },
     read(id) {

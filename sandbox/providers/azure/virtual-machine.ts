@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from "crypto";
 import { Props, StandInResource } from "../host";
 import { AzDisk, AzVm, AzureWorld, armId, idKey, parseArmId, vmKey } from "../../world/azure-model";
+import { pollOperation } from "./budget";
 import {
     ArmError,
     LRO,
@@ -141,12 +142,15 @@ export const virtualMachineResource: StandInResource = {
             return vmId;
         });
         let polls = 0;
-        await settle((world) => {
-            const v = world.vms[keyOf(id)];
-            if (!v) throw new Error(`the VM ${id} was deleted while it was being created`);
-            if (++polls >= LRO.polls) Object.assign(v, { provisioningState: "Succeeded", power: "running", agent: "Ready" });
-            return v.provisioningState === "Succeeded";
-        });
+        await settle(
+            (world) => {
+                const v = world.vms[keyOf(id)];
+                if (!v) throw new Error(`the VM ${id} was deleted while it was being created`);
+                if (++polls >= LRO.polls) Object.assign(v, { provisioningState: "Succeeded", power: "running", agent: "Ready" });
+                return v.provisioningState === "Succeeded";
+            },
+            () => pollOperation(inputs, `${rg}/${name}`),
+        );
         return { id, outs: withWorld((world) => vmOuts(world.vms[keyOf(id)])) };
     },
     read(id) {

@@ -21,6 +21,7 @@ import {
     stringMap,
     text,
 } from "./google-api";
+import { pollOperation } from "./budget";
 import { diskIn, global, inWorld, instanceIn, snapshotIn, stepByStep, zonal } from "./store";
 
 /** The labels outputs Google's provider adds (every label is the user's here). */
@@ -84,6 +85,7 @@ export const snapshot: StandInResource = {
                 s.status = "READY";
                 return s;
             },
+            () => pollOperation(inputs),
         );
         return {
             id: paths.snapshot(project, name),
@@ -236,11 +238,15 @@ export const disk: StandInResource = {
         const project = required(inputs, "project");
         const zone = required(inputs, "zone");
         const name = text(inputs, "name") ?? autoName(urn);
-        const made = await stepByStep([(w) => attempt("Error creating Disk", () => void newDisk(w, inputs, name, project, zone))], (w) => {
-            const d = w.disks[name];
-            d.status = "READY";
-            return { ...d, ...diskOutputs(w, name, d) };
-        });
+        const made = await stepByStep(
+            [(w) => attempt("Error creating Disk", () => void newDisk(w, inputs, name, project, zone))],
+            (w) => {
+                const d = w.disks[name];
+                d.status = "READY";
+                return { ...d, ...diskOutputs(w, name, d) };
+            },
+            () => pollOperation(inputs),
+        );
         return {
             id: paths.disk(project, zone, name),
             outs: added(inputs, {

@@ -22,6 +22,7 @@ import {
     text,
 } from "./google-api";
 import { newDisk } from "./disks";
+import { pollOperation } from "./budget";
 import { global, inWorld, instanceIn, stepByStep, zonal } from "./store";
 
 /** The marks of the rescue agent in a startup script (rescue.ts installs rescue-agent.sh as a systemd service). */
@@ -165,6 +166,7 @@ export const instance: StandInResource = {
                 i.serial += "Booting Linux...\nGCEGuestAgent: Started\nGCEMetadataScripts: Starting startup scripts.\n";
                 return i;
             },
+            () => pollOperation(inputs),
         );
         return {
             id: paths.instance(project, zone, name),

@@ -16,14 +16,21 @@ export function inWorld<T>(change: (world: GcpWorld) => T): T {
 /**
  * An operation that takes time: each step changes the world (a disk CREATING), with a pause
  * before each next one, so that a CLI call meanwhile sees it on the way; `last` ends it (READY)
- * and returns what the operation made.
+ * and returns what the operation made. `spendPoll` spends each poll of the operation (before each
+ * step after the first, and before `last`) from the world's budget (./budget.ts).
  */
-export async function stepByStep<T>(steps: readonly ((world: GcpWorld) => void)[], last: (world: GcpWorld) => T): Promise<T> {
+export async function stepByStep<T>(
+    steps: readonly ((world: GcpWorld) => void)[],
+    last: (world: GcpWorld) => T,
+    spendPoll?: () => Promise<void> | undefined,
+): Promise<T> {
     for (const [n, step] of steps.entries()) {
         if (n > 0) await pause(STATE_MS);
+        if (n > 0) await spendPoll?.();
         inWorld(step);
     }
     await pause(STATE_MS);
+    await spendPoll?.();
     return inWorld(last);
 }
 
