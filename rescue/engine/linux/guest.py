@@ -343,6 +343,7 @@ def repair_linux(
         # Planned again on what the read-write mount shows (a replayed journal may have changed it).
         ctx["first"] = False
         records = plan_rules(guest, rules_here, ctx)
+        same_plan(first, records)
         for before, now in zip(first, records):
             for key in ("initramfs", "initramfsNotRebuilt"):
                 if key in before:
@@ -391,6 +392,23 @@ def repair_linux(
     # In the order to run them: the last rule's first (rules that edit one file undo in turn).
     evidence["undo"] = [r["undo"] for r in reversed(records) if r["status"] == "changed" and r.get("undo")]
     return evidence
+
+
+def same_plan(first: list[dict], again: list[dict]) -> None:
+    """The plan made again on the read-write mount must be the one the read-only pass made: every
+    rule the same status (a change, already done, refused). A journal replay or anything else that
+    moved the guest between the two passes ends the run unsafe with nothing changed, rather than
+    quietly change less (or more) than the read-only pass planned and reported."""
+    if len(first) != len(again):
+        raise Failure(EXIT_UNSAFE, "unsafe", "the rules planned differ between the read-only and the read-write pass; nothing changed")
+    for before, now in zip(first, again):
+        if before["status"] != now["status"]:
+            raise Failure(
+                EXIT_UNSAFE,
+                "unsafe",
+                f"rule {now['rule']}: planned as {before['status']} on the read-only mount but {now['status']} on the "
+                "read-write one (the guest changed between the passes, e.g. by its journal's replay); nothing changed",
+            )
 
 
 def apply_on_esp(esp: Esp | None, rw_root: Mounted, e: dict, record: dict, stamp: str, kept: dict) -> None:

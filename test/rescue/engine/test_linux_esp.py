@@ -8,7 +8,9 @@ import os
 import struct
 
 import pytest
+from engine.common import EXIT_UNSAFE, Failure
 from engine.linux.esp import cluster_chain, esp_parts, extents, fat_layout
+from engine.linux.guest import same_plan
 from engine.linux.remedies import Guest, plan_rules
 from engine.rules import validate_rules
 
@@ -182,3 +184,16 @@ def test_a_link_of_another_shape_or_no_efi_partition_on_this_disk_is_refused(tmp
     record = plan(Guest(Volume(tmp_path / "c"), None, StandInEsp(b"not an environment block".ljust(1024, b"#"))))
     assert record["status"] == "refused"
     assert record["reason"] == "/boot/efi/EFI/redhat/grubenv is not a GRUB environment block this engine can edit"
+
+
+def test_a_plan_that_differs_on_the_read_write_mount_ends_the_run_unsafe_with_nothing_changed():
+    first = [{"rule": "prev", "status": "change"}, {"rule": "mask", "status": "already"}]
+    same_plan(first, [dict(r) for r in first])
+    for status in ("already", "refused"):
+        with pytest.raises(Failure) as raised:
+            same_plan(first, [{"rule": "prev", "status": status}, first[1]])
+        assert raised.value.code == EXIT_UNSAFE
+        assert f"planned as change on the read-only mount but {status} on the read-write one" in raised.value.message
+    # A rule with nothing to do before that now has something to change is a different plan too.
+    with pytest.raises(Failure):
+        same_plan(first, [first[0], {"rule": "mask", "status": "change"}])
