@@ -17,10 +17,13 @@ import { ArgumentError, CommandContext, stackName } from "../command-contract";
 import { configSourceOf, readStackConfig } from "./stack-config";
 import { RateScopeOf, SharedManifest, sharedScopeProblems, shardShares, withShares } from "./shard-share";
 
-/** The base stack's own share (its `rateShare`, 1 when unset): the shards split that. */
+/** A stack's share when its config sets none: the whole of each scope's budget. */
+const WHOLE_BUDGET = 1;
+
+/** The base stack's own share (its `rateShare`, the whole budget when unset): the shards split that. */
 function baseRateShare(values: Readonly<Record<string, string>>, stack: string | undefined): number {
     const text = values[`${NAMESPACE}:rateShare`];
-    if (text === undefined) return 1;
+    if (text === undefined) return WHOLE_BUDGET;
     const share = parseRateShare(text);
     if (share === undefined)
         throw new InputError([
