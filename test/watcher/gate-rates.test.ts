@@ -28,7 +28,7 @@ describe("the gate's buckets: share, rate scale, the providers' allowance", () =
         close(start.perSecond, 0.2, "StartInstances 2/s × 1/10, in real time");
         close(start.burst, 0.2, "its burst of 2 × 1/10");
         const read = gate.rateOf("gcp", "proj", "instances list");
-        close(read.perSecond, 2, "GCP reads 20/s × 1/10");
+        close(read.perSecond, 2.5, "GCP reads 25/s (1,500 a minute) × 1/10");
         close(read.burst, 4, "burst 40 × 1/10");
         // Without a rate scale it follows the time scale, as before.
         close(gateOf({ timeScale: 1000, share: 0.5 }).rateOf("azure", "s", "vm start").perSecond, 5000, "10/s × 1/2 × 1000");
@@ -43,7 +43,7 @@ describe("the gate's buckets: share, rate scale, the providers' allowance", () =
         // A class without an allowance (StartInstances: no provider starts instances) keeps its whole rate.
         close(gate.rateOf("aws", "r/eu-west-1", "ec2 start-instances").perSecond, 2 * 0.25, "aws start");
         close(gate.rateOf("azure", "s", "vm get-instance-view").perSecond, 25 * (1 - 12 / 42) * 0.25, "azure read");
-        close(gate.rateOf("gcp", "p", "instances attach-disk").perSecond, 10 * (1 - 4 / 10) * 0.25, "gcp mutate");
+        close(gate.rateOf("gcp", "p", "instances attach-disk").perSecond, 25 * (1 - 4 / 10) * 0.25, "gcp mutate");
         assert.ok(
             Object.keys(gate.stats.buckets).some((k) => k === "aws r/eu-west-1 mutate"),
             "the stats file shows each bucket as made",
