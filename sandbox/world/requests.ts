@@ -139,7 +139,12 @@ export function scopeTotals(
 
 const rate = (n: number) => (n >= 10 ? n.toFixed(0) : n >= 1 ? n.toFixed(1) : n.toFixed(2));
 
-/** The report as text: per cloud and scope, each class's requests, throttled, % throttled, and peak rate against its tightest bucket. */
+/**
+ * The report as text: per cloud and scope, each class's requests, throttled, % throttled, and peak
+ * rate against its tightest bucket (a per-VM bucket is named as such, not by the first VM seen).
+ * The peak is measured in windows of PEAK_WINDOW_SECONDS cloud seconds, so under a large rate scale
+ * (10 ms windows at 1000) it says little; at BOOTLOOP_RATE_SCALE=1 it is the real peak.
+ */
 export function renderRequests(rows: readonly RequestFigures[]): string {
     if (rows.length === 0) return "no API requests counted yet\n";
     let text = "";
@@ -152,7 +157,7 @@ export function renderRequests(rows: readonly RequestFigures[]): string {
         }
         const tightest = [...r.buckets].sort((a, b) => a.perSecond - b.perSecond)[0];
         const limit = tightest
-            ? `bucket ${tightest.capacity} refilling ${rate(tightest.perSecond)}/s (${tightest.key.slice(tightest.key.indexOf("|") + 1)})`
+            ? `bucket ${tightest.capacity} refilling ${rate(tightest.perSecond)}/s (${tightest.key.slice(tightest.key.indexOf("|") + 1).replace(/ vm .*$/, ", per VM")})`
             : "no published limit applied";
         text += `  ${r.cls}: ${r.requests} requests, ${r.throttled} throttled (${r.throttledPercent.toFixed(1)} %), peak ${rate(r.peakPerSecond)}/s; ${limit}\n`;
     }

@@ -325,7 +325,7 @@ describe("sandbox: the simulated clouds' request budgets", function () {
             `aws ${ACCOUNT}/eu-west-1: 60 requests, 10 throttled (16.7 %)\n` +
                 `  DescribeInstances (unfiltered non-mutating): 60 requests, 10 throttled (16.7 %), peak 6.0/s; bucket 50 refilling 10/s (DescribeInstances (unfiltered))\n` +
                 `azure ${SUB}: 1 requests, 0 throttled (0.0 %)\n` +
-                `  Low Cost Get VM (ARM read): 1 requests, 0 throttled (0.0 %), peak 0.10/s; bucket 36 refilling 0.20/s (Compute Low Cost Get VM vm rg/vm-1)\n`,
+                `  Low Cost Get VM (ARM read): 1 requests, 0 throttled (0.0 %), peak 0.10/s; bucket 36 refilling 0.20/s (Compute Low Cost Get VM, per VM)\n`,
         );
         assert.equal(renderRequests([]), "no API requests counted yet\n");
 
