@@ -12,9 +12,11 @@ import { CliRunner, Fields, parseJson } from "../gate/types";
 // Status codes only where they stand as status codes ("Status: 429", "429 Client Error"): a bare
 // number may be part of a vault's name or an object id in a permanent error (kv-429, Forbidden).
 // `az rest` prints the HTTP reason phrase ("Too Many Requests(…)", "Service Unavailable(…)").
+// Resource Manager's own 429s name their scope's code (SubscriptionRequestsThrottled, and the
+// tenant's and a resource provider's); Compute's say TooManyRequests.
 const TRANSIENT =
-    /Too ?Many ?Requests|Status(Code)?:? ?(429|409|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out/i;
-const THROTTLING = /Too ?Many ?Requests|Status(Code)?:? ?429\b|\b429 Client Error/i;
+    /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?(429|409|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out/i;
+const THROTTLING = /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?429\b|\b429 Client Error/i;
 
 type View = {
     id?: string;

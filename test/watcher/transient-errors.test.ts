@@ -37,6 +37,12 @@ const CASES: [CloudWatch, string, boolean][] = [
     // Throttling, conflicts and server errors.
     [azureWatch, "ERROR: (TooManyRequests) The request is being throttled. Status: 429", true],
     [azureWatch, 'ERROR: Too Many Requests({"error":{"code":"Throttled"}})', true],
+    [
+        azureWatch,
+        "ERROR: (SubscriptionRequestsThrottled) Number of 'read' requests for subscription '11111111-2222-3333-4444-555555555555' exceeded. Please try again after '6' seconds after the additional tokens are available. Refer to https://aka.ms/arm-throttling",
+        true,
+    ],
+    [azureWatch, "ERROR: (TenantRequestsThrottled) Number of requests for tenant exceeded.", true],
     [azureWatch, "ERROR: Service Unavailable({})", true],
     [azureWatch, "ERROR: (Conflict) Operation 'attachDisk' is not allowed since another operation is in progress", true],
     [gcpWatch, "ERROR: (gcloud.compute) Rate Limit Exceeded: rateLimitExceeded", true],
@@ -57,6 +63,8 @@ describe("transient or permanent: the clouds' CLI errors", () => {
 
     it("throttling slows the scope down; a number in a name does not", () => {
         assert.equal(azureWatch.throttling("ERROR: Too Many Requests({})"), true);
+        assert.equal(azureWatch.throttling("ERROR: (SubscriptionRequestsThrottled) Number of 'write' requests exceeded."), true);
+        assert.equal(azureWatch.throttling("ERROR: (ResourceRequestsThrottled) Number of requests for Microsoft.Compute exceeded."), true);
         assert.equal(gcpWatch.throttling("HTTPError 429: Too Many Requests"), true);
         assert.equal(gcpWatch.throttling("instance 'web-429' was not found"), false);
     });
