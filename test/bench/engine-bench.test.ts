@@ -228,6 +228,22 @@ describe("engine bench: arguments", () => {
         for (const [argv, message] of bad) assert.throws(() => parseEngineArgs(argv), message, argv.join(" "));
     });
 
+    it("npm run bench routes --fleet N --engine to the engine bench, which exits 2 on a mistake before anything runs", function () {
+        this.timeout(60000);
+        const r = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "bench/bench.ts", "--fleet", "3", "--engine", "--bad", "3"],
+            {
+                cwd: ROOT,
+                encoding: "utf8",
+            },
+        );
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /--bad 3: a fleet of 3 has 2 repair VMs besides the canary/);
+        assert.match(r.stderr, /usage: npm run bench -- --fleet N --engine/);
+        assert.equal(r.stdout, "");
+    });
+
     it("refuses a runner larger than the machine: not measured, never a figure", () => {
         assert.throws(
             () => checkRunnerFits({ cpus: 4, memoryMb: 16384 }, "4x16", 2, 24000),
