@@ -1,6 +1,7 @@
 // npm run sandbox -- <pulumi arguments>      the real `pulumi` against a simulated cloud, e.g.
 //                                             `npm run sandbox -- up --stack dev --yes`
 // npm run sandbox -- world [--stack NAME] [--json]   what the simulated cloud holds now
+// npm run sandbox -- world --requests [--stack NAME] [--json]   API requests per cloud, scope and class
 // npm run sandbox -- fleet N                  writes the stack fleetN: N mixed VMs, every remedy
 //
 // The engine is the real Pulumi CLI this project pins (built by scripts/engine/build.sh --cli). It
@@ -27,6 +28,7 @@ import { writeFleetStack } from "./world/fleet-stack";
 import { cloudsOf, seedWorlds, stackInventory } from "./world/seed";
 import { renderWorlds } from "./world/render";
 import { readWorld } from "./world/world-file";
+import { requestsReport } from "./world/requests";
 
 /** Pulumi commands that run the program (they get the language host and the providers). */
 const PROGRAM_COMMANDS = new Set(["up", "update", "preview", "refresh", "destroy"]);
@@ -269,9 +271,18 @@ function runPulumi(binary: string, args: readonly string[], env: NodeJS.ProcessE
     });
 }
 
-/** `npm run sandbox -- world`: the stack's simulated cloud, as text or JSON. */
+/**
+ * `npm run sandbox -- world`: the stack's simulated cloud, as text or JSON; with `--requests`, the
+ * API requests it answered per cloud, scope and rate class, throttled ones among them.
+ */
 function world(args: readonly string[], layout: SandboxLayout): number {
     const stack = stackOf(args);
+    if (args.includes("--requests")) {
+        const report = requestsReport(layout, stack, args.includes("--json"));
+        process.stdout.write(report.stdout);
+        process.stderr.write(report.stderr);
+        return report.code;
+    }
     const worlds: Partial<Record<DiscoveryCliName, unknown>> = {};
     for (const cli of Object.keys(STAND_INS) as DiscoveryCliName[]) {
         const file = layout.worldFile(stack, cli);
@@ -351,7 +362,7 @@ async function main(given: readonly string[]): Promise<number> {
     if (args[0] === "fleet") return fleet(args.slice(1));
     if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
         process.stdout.write(
-            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--stack NAME] [--json]\n       npm run sandbox -- state-size [--stack NAME] [--json]   (the state's weight per VM)\n       npm run sandbox -- fleet N   (writes the stack fleetN: N mixed VMs)\n",
+            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--requests] [--stack NAME] [--json]\n       npm run sandbox -- state-size [--stack NAME] [--json]   (the state's weight per VM)\n       npm run sandbox -- fleet N   (writes the stack fleetN: N mixed VMs)\n",
         );
         return args.length === 0 ? 2 : 0;
     }

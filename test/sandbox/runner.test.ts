@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import { SandboxLayout } from "../../sandbox/layout";
 import { absolutePaths, sandboxEnv, stackOf, writeProject } from "../../sandbox/run";
 import { renderWorlds } from "../../sandbox/world/render";
+import { standInDir } from "../../sandbox/cli/stand-ins";
 
 // The sandbox runner's own parts: which stack a pulumi command line names, the engine's project
 // folder (the project's stack file is never written), and the world as text.
@@ -223,6 +224,48 @@ describe("sandbox: the runner", () => {
         assert.equal(world.status, 1);
         assert.match(world.stderr, /stack never-run has no simulated cloud yet/);
         assert.equal(world.stdout, "");
+        const requests = run(["world", "--requests", "--stack", "never-run"]);
+        assert.equal(requests.status, 1);
+        assert.match(requests.stderr, /stack never-run has no simulated cloud yet/);
+    });
+
+    it("`world --requests` reports the API requests the stack's simulated clouds answered, per cloud, scope and class", function () {
+        this.timeout(120_000);
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-"));
+        const layout = new SandboxLayout(root, [os.tmpdir()]);
+        const file = layout.worldFile("counted", "aws");
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(
+            file,
+            JSON.stringify({ account: "123456789012", instances: {}, volumes: {}, ssm: { instances: {}, commands: {}, evidence: {} } }),
+        );
+        // Two calls of the stand-in AWS CLI against that world: each is one DescribeVolumes request.
+        const aws = path.join(standInDir("aws"), "aws");
+        const env = { ...process.env, FAKE_AWS_STATE: file, FAKE_AWS_LOG: path.join(root, "aws.log") };
+        for (let i = 0; i < 2; i++) {
+            const r = spawnSync(aws, ["ec2", "describe-volumes", "--region", "us-east-1", "--volume-ids", "vol-1"], {
+                encoding: "utf8",
+                env,
+            });
+            assert.ok(r.status !== null, r.stderr);
+        }
+        const report = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "world", "--requests", "--stack", "counted", "--json"],
+            {
+                cwd: path.join(__dirname, "..", ".."),
+                env: { ...process.env, SANDBOX_DIR: root },
+                encoding: "utf8",
+            },
+        );
+        assert.equal(report.status, 0, report.stderr);
+        const { rows } = JSON.parse(report.stdout) as { rows: { cloud: string; scope: string; cls: string; requests: number }[] };
+        const volumes = rows.filter((r) => r.cloud === "aws" && /DescribeVolumes/.test(r.cls));
+        assert.equal(
+            volumes.reduce((n, r) => n + r.requests, 0),
+            2,
+            report.stdout,
+        );
     });
 
     it("measure.sh prints a figure only for what it measured: a command that leaves a process running gets none, and exits 2", function () {
