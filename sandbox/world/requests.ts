@@ -20,6 +20,8 @@ export interface BudgetBucket {
     cost: number;
     /** The page the numbers come from. */
     source: string;
+    /** A bucket of one object (an Azure VM's Compute policy): refilled in cloud time (BOOTLOOP_TIME_SCALE). */
+    perObject?: true;
 }
 
 /** One API request as the budget sees it. */
@@ -48,7 +50,8 @@ export const budget = require("../cli/budget.js") as {
     azureOtherRequest(scope: string, api: string): BudgetRequest;
     gceRequest(project: string, where: string, api: string, cls: string): BudgetRequest;
     rateScale(env?: NodeJS.ProcessEnv): number;
-    spend(world: World, request: BudgetRequest, now?: number, scale?: number): Verdict;
+    objectScale(scale: number, env?: NodeJS.ProcessEnv): number;
+    spend(world: World, request: BudgetRequest, now?: number, scale?: number, perObjectScale?: number): Verdict;
     PEAK_WINDOW_SECONDS: number;
 };
 

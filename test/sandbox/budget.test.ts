@@ -140,6 +140,35 @@ describe("sandbox: the simulated clouds' request budgets", function () {
         assert.equal(run(AWS, args, envOf({ aws: file }, { BOOTLOOP_TIME_SCALE: "1000000000" })).status, 0);
     });
 
+    it("one VM's own bucket refills in cloud time (BOOTLOOP_TIME_SCALE), a scope's in the rate scale's: a bench's compressed restarts meet the per-VM limit as the cloud's would", () => {
+        const world: World = {};
+        const update = budget.armRequest(SUB, "restart", "write", "Update VM", "rg/vm-1");
+        const env = { BOOTLOOP_RATE_SCALE: "1", BOOTLOOP_TIME_SCALE: "1000" };
+        const [subscription, vm] = [update.buckets.find((b) => !b.perObject)!, update.buckets.find((b) => b.perObject)!];
+        assert.match(vm.key, / vm rg\/vm-1$/);
+        assert.equal(subscription.perObject, undefined);
+        // Every token of both spent at t0; one wall second later the VM's bucket (4 a minute, in
+        // cloud time at 1000x: 66 cloud seconds' worth) is full again, the subscription's ARM writes
+        // (10 a second, in real time) hold 10.
+        const t0 = 5_000_000;
+        const buckets = {
+            [vm.key]: { tokens: 0, at: t0 },
+            [subscription.key]: { tokens: 0, at: t0 },
+            [`${SUB}|Compute Update VM`]: { tokens: 1500, at: t0 },
+        };
+        world.budget = { buckets, counts: {} };
+        assert.deepEqual(
+            budget.spend(world, update, t0 + 1000, budget.rateScale(env), budget.objectScale(budget.rateScale(env), env)),
+            { ok: true },
+            "with BOOTLOOP_TIME_SCALE in force",
+        );
+        const held = world.budget.buckets as Record<string, { tokens: number }>;
+        assert.equal(Math.round(held[vm.key].tokens), 11);
+        assert.equal(Math.round(held[subscription.key].tokens), 9);
+        assert.equal(budget.objectScale(1, env), 1000);
+        assert.equal(budget.objectScale(0.5, {}), 0.5, "no time scale: the rate scale");
+    });
+
     it("a burst over the limit is throttled with each cloud's own error, which the watcher takes for throttling", () => {
         // AWS: StartInstances' bucket of 5; the sixth in a burst gets RequestLimitExceeded.
         const stopped = awsWorld();
