@@ -34,7 +34,12 @@ export interface BoundInput {
     steps?: StepTimes;
     /** `npm run watch`'s exit code, when it ran. */
     watchExit?: number;
+    /** API requests per cloud scope as the simulated clouds counted them (sandbox world --requests), when they could be read. */
+    scopes?: { cloud: string; scope: string; requests: number; throttled: number; throttledPercent: number }[];
 }
+
+/** The share of a scope's API requests the clouds may throttle. */
+export const THROTTLED_PERCENT_BOUND = 5;
 
 const mb = (x: number) => `${Math.round(x).toLocaleString("en-US")} MB`;
 
@@ -124,11 +129,22 @@ export function verdicts(x: BoundInput): Verdict[] {
         verdict: "not checked",
         detail: "the bench does not read the steps' gate queue times",
     });
-    out.push({
-        bound: "≤ 5 % of API requests throttled in any scope",
-        verdict: "not checked",
-        detail: "the sandbox's stand-ins neither throttle nor count API requests per scope (#29 item 3)",
-    });
+    const throttleBound = `≤ ${THROTTLED_PERCENT_BOUND} % of API requests throttled in any scope`;
+    if (!x.scopes || x.scopes.length === 0)
+        out.push({
+            bound: throttleBound,
+            verdict: "not checked",
+            detail: "the simulated clouds counted no API request (their worlds could not be read)",
+        });
+    else {
+        const worst = [...x.scopes].sort((a, b) => b.throttledPercent - a.throttledPercent)[0];
+        const over = x.scopes.filter((s) => s.throttledPercent > THROTTLED_PERCENT_BOUND);
+        out.push({
+            bound: throttleBound,
+            verdict: over.length ? "FAIL" : "PASS",
+            detail: `${x.scopes.length} scopes; the most throttled ${worst.cloud} ${worst.scope}: ${worst.throttled} of ${worst.requests} (${worst.throttledPercent.toFixed(1)} %)${over.length ? `; over: ${over.map((s) => `${s.cloud} ${s.scope}`).join(", ")}` : ""}`,
+        });
+    }
     return out;
 }
 

@@ -34,6 +34,11 @@ export function renderEngine(r: EngineBenchResult): string {
                     .map(([s, k]) => `${s.split(" ").slice(1).join(" ")} ${k}`)
                     .join(", ")}`,
         ),
+        `  API requests per VM (the simulated clouds' count: the providers' and the CLIs', each id of a batched call, each operation poll): ${
+            Object.entries(r.requestsPerVm)
+                .map(([cloud, n]) => `${cloud} ${n.toFixed(1)}`)
+                .join(", ") || "none counted"
+        }`,
         r.steps
             ? `  steps: ${r.steps.steps} command steps, ${r.steps.ended} ended, ${r.steps.failed} failed, ${r.steps.over.length} at or over their customTimeout (the stand-in command provider does not enforce customTimeouts: judged from the events' times)`
             : "  steps: the engine's events could not be read",

@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SandboxLayout } from "../../sandbox/layout";
+import { RequestFigures, scopeTotals, stackRequestFigures } from "../../sandbox/world/requests";
 import { CliCost } from "../fleet/cli-cost-prices";
 import { EngineBenchArgs, RUNNERS } from "./args";
 import { BoundInput, Verdict, exitCodeOf, verdicts } from "./bounds";
@@ -67,6 +68,10 @@ export interface EngineBenchResult {
     cliCostSource: string;
     /** The command steps against their customTimeouts (from the engine's events). */
     steps?: StepTimes;
+    /** API requests the simulated clouds answered (providers' and CLIs'), per cloud, scope and class. */
+    requests: RequestFigures[];
+    /** API requests per VM, per cloud (every scope of it). */
+    requestsPerVm: Record<string, number>;
     /** The bounds' verdicts. */
     verdicts: Verdict[];
     /** The run's folder, when kept (--keep). */
@@ -159,6 +164,9 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             SANDBOX_DIR: sandboxDir,
             SANDBOX_STACKS: folders.stacks,
             SANDBOX_CLI_WRAPPERS: path.join(__dirname, "bin"),
+            // The clouds' request budgets in real time, the watcher's and the simulated clouds'
+            // alike (the calls take the real CLIs' time); cloud waits stay compressed.
+            BOOTLOOP_RATE_SCALE: "1",
             BENCH_ENGINE_COSTS: settingsFile,
             BENCH_ENGINE_SPEND_LOG: spendLog,
             INIT_CWD: PROJECT_DIR,
@@ -211,6 +219,12 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
         const cliSpend = summarizeSpend(fs.readFileSync(spendLog, "utf8"));
         const events = readIfThere(path.join(runDir, "events.json"));
         const steps = events ? stepTimes(events) : undefined;
+        const requests = stackRequestFigures(layout, stack);
+        const scopes = scopeTotals(requests);
+        const requestsPerVm: Record<string, number> = {};
+        for (const s of scopes) requestsPerVm[s.cloud] = (requestsPerVm[s.cloud] ?? 0) + s.requests;
+        for (const cloud of Object.keys(requestsPerVm))
+            requestsPerVm[cloud] /= Math.max(1, fleet.vms.filter((v) => v.cloud === cloud).length);
         const input: BoundInput = {
             vms: args.n,
             bad: args.bad,
@@ -219,6 +233,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             steps,
             runner: r,
             watchExit: exits?.watch,
+            scopes,
         };
         return {
             commit,
@@ -250,6 +265,8 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             cliSpend,
             cliCostSource: cost.source(),
             steps,
+            requests,
+            requestsPerVm,
             verdicts: verdicts(input),
             runDir: args.keep ? runDir : undefined,
         };

@@ -168,6 +168,23 @@ describe("engine bench: the bounds' verdicts", () => {
         assert.equal(exitCodeOf([{ bound: "b", verdict: "PASS", detail: "" }]), 0);
     });
 
+    it("judges throttling per scope from the simulated clouds' counts: at most 5 % in every scope passes, more in any one fails", () => {
+        const scope = (cloud: string, requests: number, throttled: number) => ({
+            cloud,
+            scope: `${cloud}-scope`,
+            requests,
+            throttled,
+            throttledPercent: (100 * throttled) / requests,
+        });
+        const ok = of(verdicts({ ...base, scopes: [scope("aws", 1000, 50), scope("azure", 200, 0)] }), "throttled");
+        assert.equal(ok.verdict, "PASS");
+        assert.match(ok.detail, /aws aws-scope: 50 of 1000 \(5\.0 %\)/);
+        const over = of(verdicts({ ...base, scopes: [scope("aws", 1000, 10), scope("gcp", 100, 6)] }), "throttled");
+        assert.equal(over.verdict, "FAIL");
+        assert.match(over.detail, /over: gcp gcp-scope/);
+        assert.equal(of(verdicts({ ...base, scopes: [] }), "throttled").verdict, "not checked");
+    });
+
     it("fails the outcome bound when a good VM failed, a bad one did not, or a VM did not finish; and a watch that disagrees", () => {
         const wrong = { ...outcomes, recovered: 18, failed: 1, notFinished: 1, exact: false };
         assert.equal(of(verdicts({ ...base, outcomes: wrong }), "never to boot").verdict, "FAIL");
