@@ -316,6 +316,12 @@ describe("watch: an update that fails as a whole (the stack, not a VM's step) is
         );
         assert.equal(progress.ended?.result, "failed", "an update with a failed VM did not recover everything");
         assert.equal(progress.unverified(), 1);
+        // The engine itself finished: the watch says the VM failed, not that the update did.
+        assert.equal(progress.engineFailed, false);
+        assert.equal(
+            verdictText(progress),
+            "update finished after 1834 s: 1 of 11 VMs failed (recorded in their chains; npm run report says what to do next), 10 verified",
+        );
     });
 
     it("a whole update in which every VM verified still succeeds", () => {

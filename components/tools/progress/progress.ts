@@ -251,6 +251,15 @@ export class FleetProgress {
         return this.cancelled ? { result: "cancelled" } : undefined;
     }
 
+    /**
+     * Whether the engine itself reported the update failed (the stack's failure, its closing
+     * "update failed", or a resource outside the VMs' chains), as against VMs recorded failed in
+     * their own chains while the update went on to its end.
+     */
+    get engineFailed(): boolean {
+        return this.stackFailed || this.others.size > 0;
+    }
+
     /** How many VMs of the plan have not verified (failed, waiting or in flight). */
     unverified(): number {
         return this.states.filter((s) => s.phase !== "verified").length;

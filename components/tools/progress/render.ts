@@ -86,6 +86,10 @@ export function verdictText(progress: FleetProgress): string {
     const open = all.waiting + inFlight(all);
     const after = end.seconds !== undefined ? ` after ${end.seconds} s` : "";
     if (end.result === "incomplete") return `update ended${after}, but ${vms - all.verified} of ${vms} VMs were not verified`;
+    // VMs recorded failed in their chains (isolated failures) while the engine itself finished:
+    // the update ran to its end; what failed is those VMs, not the update.
+    if (end.result === "failed" && !progress.engineFailed && open === 0)
+        return `update finished${after}: ${all.failed} of ${vms} VMs failed (recorded in their chains; npm run report says what to do next), ${all.verified} verified`;
     // The engine closes every update with a cancel event; one that comes without a summary means
     // the update stopped early (cancelled, or failed before it deployed), not that anyone cancelled it.
     const how = end.result === "cancelled" ? "ended without the engine's summary (cancelled, or stopped before it deployed)" : end.result;
