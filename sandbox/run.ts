@@ -87,6 +87,13 @@ const OWN_SECRETS_KEYS = ["encryptionsalt", "secretsprovider", "encryptedkey"];
 export function writeProject(layout: SandboxLayout, stack: string): void {
     const stackFile = `Pulumi.${stack}.yaml`;
     const source = path.join(layout.stacks(stack), stackFile);
+    if (!fs.existsSync(source))
+        throw new InputError([
+            {
+                file: stackFile,
+                message: `no such stack file in ${layout.stackDirs.join(" or ")} (npm run sandbox -- fleet N writes the stack fleetN; SANDBOX_STACKS names another folder)`,
+            },
+        ]);
     const doc = (parse(fs.readFileSync(source, "utf8")) ?? {}) as Record<string, unknown>;
     const config = (doc.config ?? {}) as Record<string, unknown>;
     const secrets = Object.keys(config).filter((key) => {

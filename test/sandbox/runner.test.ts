@@ -224,6 +224,10 @@ describe("sandbox: the runner", () => {
         assert.equal(world.status, 1);
         assert.match(world.stderr, /stack never-run has no simulated cloud yet/);
         assert.equal(world.stdout, "");
+        const size = run(["state-size", "--stack", "no-such-stack"]);
+        assert.equal(size.status, 2, size.stderr);
+        assert.match(size.stderr, /Pulumi\.no-such-stack\.yaml: no such stack file in /);
+        assert.doesNotMatch(size.stderr, /ENOENT/);
         const requests = run(["world", "--requests", "--stack", "never-run"]);
         assert.equal(requests.status, 1);
         assert.match(requests.stderr, /stack never-run has no simulated cloud yet/);
