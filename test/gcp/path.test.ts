@@ -316,14 +316,7 @@ describe("GCP lookups and what the inventory pins", () => {
 });
 
 describe("GCP lookups of an instance an interrupted swap left without a boot disk", () => {
-    const config = {
-        rescueImage: "i",
-        rescueMachineType: "m",
-        rescueSubnetworks: {},
-        bootMarker: "x",
-        linuxBootMarker: "login:",
-        labels: {},
-    };
+    const config = LOOKUP_CONFIG;
     async function lookUp(
         disks: Record<string, { labels: Record<string, string>; users?: string[] }>,
         fields: Record<string, string> = {},
@@ -388,14 +381,7 @@ describe("GCP lookups after a swap, and of restore points", () => {
         labels: {},
         fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" },
     };
-    const config = {
-        rescueImage: "i",
-        rescueMachineType: "m",
-        rescueSubnetworks: {},
-        bootMarker: "x",
-        linuxBootMarker: "login:",
-        labels: {},
-    };
+    const config = LOOKUP_CONFIG;
     async function lookUp(
         labels: Record<string, string>,
         strategy: "repair" | "restore" = "repair",
