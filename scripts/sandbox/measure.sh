@@ -11,10 +11,21 @@
 set -euo pipefail
 (($# > 0)) || { echo "usage: bash scripts/sandbox/measure.sh COMMAND [ARGS...]" >&2; exit 2; }
 name="bootloop-measure-$$"
+# A cgroup whose last process just ended can be busy for a moment.
+remove() {
+    local d
+    for d in "$@"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            rmdir "$d" 2>/dev/null && break
+            [[ -d $d ]] || break
+            sleep 0.1
+        done
+    done
+}
 if [[ -w /sys/fs/cgroup/cpuacct && -w /sys/fs/cgroup/memory ]]; then
     cpu=/sys/fs/cgroup/cpuacct/$name mem=/sys/fs/cgroup/memory/$name
     mkdir "$cpu" "$mem"
-    trap 'rmdir "$cpu" "$mem" 2>/dev/null || true' EXIT
+    trap 'remove "$cpu" "$mem"' EXIT
     [[ -r $cpu/cpuacct.usage && -r $mem/memory.max_usage_in_bytes ]] || { echo "measure: the cgroup has no cpuacct.usage or memory.max_usage_in_bytes: not measured" >&2; exit 2; }
     procs() { cat "$cpu/cgroup.procs"; }
     enter() { echo "$BASHPID" >"$cpu/cgroup.procs" && echo "$BASHPID" >"$mem/cgroup.procs"; }
@@ -23,7 +34,7 @@ if [[ -w /sys/fs/cgroup/cpuacct && -w /sys/fs/cgroup/memory ]]; then
 elif [[ -f /sys/fs/cgroup/cgroup.controllers && -w /sys/fs/cgroup ]]; then
     grp=/sys/fs/cgroup/$name
     mkdir "$grp"
-    trap 'rmdir "$grp" 2>/dev/null || true' EXIT
+    trap 'remove "$grp"' EXIT
     [[ -r $grp/cpu.stat && -r $grp/memory.peak ]] || { echo "measure: the cgroup has no cpu.stat or memory.peak (memory controller off, or a kernel before 5.19): not measured" >&2; exit 2; }
     procs() { cat "$grp/cgroup.procs"; }
     enter() { echo "$BASHPID" >"$grp/cgroup.procs"; }
@@ -41,13 +52,20 @@ set -e
 end=$(date +%s.%N)
 ((code != 125)) || exit 2
 # Wait for what the command left running (a detached provider) before reading the totals; what
-# still runs after that would make the figures partial, so none is printed.
+# still runs after that would make the figures partial, so none is printed, and it is ended.
 for _ in $(seq 100); do
     [[ -z $(procs) ]] && break
     sleep 0.1
 done
 if [[ -n $(procs) ]]; then
-    echo "measure: processes the command started still run ($(procs | tr '\n' ' ')): not measured" >&2
+    echo "measure: processes the command started still run ($(procs | tr '\n' ' ')): not measured; they are ended" >&2
+    # Nothing is left behind: end them, so that the cgroup can be removed on exit.
+    for _ in $(seq 50); do
+        left=$(procs)
+        [[ -z $left ]] && break
+        kill -KILL $left 2>/dev/null || true
+        sleep 0.1
+    done
     exit 2
 fi
 used=$(cpu_ns) peak=$(peak_bytes)

@@ -272,16 +272,21 @@ describe("sandbox: the runner", () => {
         );
     });
 
-    it("measure.sh prints a figure only for what it measured: a command that leaves a process running gets none, and exits 2", function () {
+    it("measure.sh prints a figure only for what it measured: a command that leaves a process running gets none, is ended, and exits 2", function () {
         this.timeout(60_000);
         const script = path.join(__dirname, "..", "..", "scripts", "sandbox", "measure.sh");
         const ok = spawnSync("bash", [script, "bash", "-c", "exit 3"], { encoding: "utf8" });
         assert.equal(ok.status, 3, "the command's own exit code");
         assert.match(ok.stderr, /^measured: wall=[0-9.]+ cpu=[0-9.]+ peak_mb=\d+ exit=3$/m);
         const left = spawnSync("bash", [script, "bash", "-c", "setsid sleep 20 </dev/null >/dev/null 2>&1 & true"], { encoding: "utf8" });
+        const survivor = spawnSync("pgrep", ["-f", "^sleep 20$"]).status === 0;
         spawnSync("pkill", ["-f", "^sleep 20$"]);
         assert.equal(left.status, 2, left.stderr);
-        assert.match(left.stderr, /still run .*: not measured/);
+        assert.match(left.stderr, /still run .*: not measured; they are ended/);
+        assert.equal(survivor, false, "the process left running was ended");
+        const groups = ["/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/memory", "/sys/fs/cgroup"].filter((d) => fs.existsSync(d));
+        const stale = groups.map((d) => path.join(d, `bootloop-measure-${left.pid}`)).filter((d) => fs.existsSync(d));
+        assert.deepEqual(stale, [], "no cgroup of measure.sh left behind");
         assert.doesNotMatch(left.stderr, /measured: wall=/);
     });
 });
