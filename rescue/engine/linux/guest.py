@@ -33,6 +33,7 @@ from ..files import (
 from .config import filesystem_ids, fstab_entries, os_release, resolve, spec_key
 from .esp import Esp
 from .gfs import apply_edit, file_evidence, kind_of, open_dir, read_file, undo_of, write_new
+from .rebuild import run_jobs
 from .remedies import Guest, plan_rules
 
 FSTYPES = {"ext": "ext4", "xfs": "xfs", "btrfs": "btrfs"}
@@ -313,6 +314,7 @@ def repair_linux(
     # Which volumes change: those with a file to move or a file to edit; the root keeps the record
     # of every change (its quarantine folder), so a repair sent again finds what an earlier one did.
     touched = {e["on"] for r in changes for e in r["_edits"]} | {v["_on"] for v in volumes if bad_of(v)}
+    touched |= {job["on"] for r in changes for job in r.get("_rebuild_jobs", [])}  # an initramfs rebuilt (engine.linux.rebuild)
     if touched:
         touched.add("root")
     if dry_run or not touched:
@@ -344,10 +346,6 @@ def repair_linux(
         ctx["first"] = False
         records = plan_rules(guest, rules_here, ctx)
         same_plan(first, records)
-        for before, now in zip(first, records):
-            for key in ("initramfs", "initramfsNotRebuilt"):
-                if key in before:
-                    now[key] = before[key]
         evidence["actions"] = [public_record(r) for r in records]
         for r in records:
             if r["status"] != "change":
@@ -369,6 +367,8 @@ def repair_linux(
             except OSError as e:
                 r.update(status="failed", reason=f"{type(e).__name__}: {e.strerror}")
                 raise Failure(EXIT_FAILURE, "error", f"rule {r['rule']}: {r['path']}: {e.strerror}") from e
+        # Last of all the guest's own initramfs tool, sandboxed; nothing read after it is trusted.
+        rebuild_failures = run_jobs(ws, guest, records, stamp, kept)
         volumes = examine_volumes(guest, files_here)
         done = [public_record(r) for r in records if r["status"] == "changed"]
         for v in volumes:
@@ -391,6 +391,8 @@ def repair_linux(
     evidence["outcome"] = "repaired" if any(v["outcome"] == "repaired" for v in volumes) else "nothing-to-do"
     # In the order to run them: the last rule's first (rules that edit one file undo in turn).
     evidence["undo"] = [r["undo"] for r in reversed(records) if r["status"] == "changed" and r.get("undo")]
+    if rebuild_failures:  # everything else was done; the image was put back: exit 6, the evidence says what failed
+        raise Failure(EXIT_FAILURE, "error", "initramfs rebuild failed, the kept image put back: " + "; ".join(rebuild_failures))
     return evidence
 
 

@@ -41,15 +41,11 @@ from .config import fstab_nofail
 from .esp import esp_parts
 from .gfs import edit, file_evidence, kind_of, open_dir, open_regular_at, read_file, undo_of
 from .initramfs import Unreadable, module_files, read_initramfs
+from .rebuild import find_tool, has_conf, plan_jobs
 
 MAX_BLS_ENTRIES = 128
 MAX_INITRAMFS_READ = 8  # the newest kernels' initramfs images read by blacklist-module
 FROM_KEY = "bootloop_rescue_from"  # grubenv: the entry that was the default before boot-previous-kernel
-INITRAMFS_NOT_REBUILT = (
-    "the module is inside the initramfs named in `initramfs`, which this engine does not rebuild: that runs the guest's own "
-    "dracut or update-initramfs as root in a chroot on the rescue VM, which a hostile disk could use to take the rescue VM; "
-    "module_blacklist= on the kernel command line keeps the kernel from loading the module from the initramfs too"
-)
 
 
 class Guest:
@@ -471,10 +467,9 @@ def plan_blacklist(g: Guest, rule: dict, ctx: dict) -> dict:
                 edits.append(g.edit("replace", f"{folder}/grub.cfg", new.encode("utf-8", errors="surrogateescape"), stamp))
     if not cmdline_places:
         return refuse(record, "no boot entry to put module_blacklist= on (no BLS entries, no linux line in grub.cfg); nothing changed")
-    if ctx.get("first"):
-        record["initramfs"] = initramfs_report(g, ctx, module)
-        if any(i.get("contains") for i in record["initramfs"]):
-            record["initramfsNotRebuilt"] = INITRAMFS_NOT_REBUILT
+    # Read once a run (the read-write pass finds the names the read-only pass read); a rebuild is
+    # planned for the images holding the module once every rule is planned (plan_rules).
+    record["initramfs"] = initramfs_report(g, ctx, module)
     record["_edits"] = edits
     return settle(g, record, ctx["stamp"])
 
@@ -504,6 +499,8 @@ def initramfs_report(g: Guest, ctx: dict, module: str) -> list[dict]:
             names, stored = read[path]
             entry["stored"] = stored
             entry["contains"] = module_files(names, module)
+            if entry["contains"] and has_conf(names, module):
+                entry["blacklisted"] = True  # our modprobe.d file is inside (update-initramfs keeps the module itself)
         out.append(entry)
     return out
 
@@ -517,4 +514,9 @@ PLANS = {
 
 
 def plan_rules(g: Guest, rules: list[dict], ctx: dict) -> list[dict]:
-    return [PLANS[r["action"]](g, r, ctx) for r in rules if r["action"] in PLANS]
+    """Every rule planned in turn; then the initramfs rebuilds blacklist-module needs (engine.linux.rebuild)."""
+    records = [PLANS[r["action"]](g, r, ctx) for r in rules if r["action"] in PLANS]
+    if any(r.get("initramfs") for r in records):
+        tool = find_tool(lambda path: g.kind(path, "look for the guest's initramfs tool"))
+        plan_jobs(records, ctx["kernels"], tool, lambda path: g.at(path)[0])
+    return records

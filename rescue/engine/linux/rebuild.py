@@ -1,0 +1,320 @@
+"""blacklist-module's last step: an initramfs that holds the module is rebuilt with the guest's own
+tool (dracut, else initramfs-tools' update-initramfs), run only in the sandbox (engine.linux.sandbox)
+over the guest's read-write volumes, after every other edit of the run is written (the modprobe.d
+file goes into the new image). The old image is kept first in this run's quarantine folder on the
+root volume; the new one must be a readable initramfs (engine.linux.initramfs) without the module
+or with our modprobe.d file inside, else the kept bytes are put back and checked by their SHA-256.
+
+Planned here (plan_jobs: one rebuild per image, whatever number of modules asked for it), run by
+engine.linux.guest through run_jobs. Nothing the guest's program may have changed is trusted after
+it: every file read afterwards is opened again from the volume's root without following a link."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import subprocess
+
+from ..common import EXIT_FAILURE, EXIT_UNSAFE, Failure, log
+from ..files import QUARANTINE_ROOT, make_dirs_inside, new_quarantine_folder
+from .gfs import kind_of, open_dir, open_regular_at
+from .initramfs import Unreadable, module_files, read_initramfs
+from .sandbox import Cgroup, Limits, SandboxRefused, find_bwrap, run_sandboxed
+
+MAX_REBUILDS = 3  # the newest kernels' images rebuilt, at most
+MAX_IMAGE = 1 << 30  # an initramfs larger than this is no guest's own: not kept, not rebuilt
+OUTPUT_SHOWN = 2048  # the tail of the tool's output in the evidence
+TOOLS = ("dracut", "update-initramfs")
+TOOL_FOLDERS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def conf_name(module: str) -> str:
+    """The modprobe.d file blacklist-module writes, as a path on the guest without its leading /."""
+    return f"etc/modprobe.d/bootloop-rescue-blacklist-{module}.conf"
+
+
+def has_conf(names: list[str], module: str) -> bool:
+    """Whether an initramfs's names include our modprobe.d file for the module."""
+    return conf_name(module) in {n.removeprefix("./").lstrip("/") for n in names}
+
+
+def command(tool: str, program: str, modules: list[str], version: str, image: str) -> list[str]:
+    """The guest's command that rebuilds one image. dracut: --no-hostonly, since host-only detection
+    in the sandbox would describe the rescue VM's hardware, and the modules omitted by name;
+    update-initramfs (initramfs-tools): -u -k VERSION, which copies /etc/modprobe.d into the image."""
+    if tool == "dracut":
+        return [program, "--force", "--no-hostonly", "--omit-drivers", " ".join(modules), "--kver", version, image]
+    return [program, "-u", "-k", version]
+
+
+def find_tool(kind_of_path) -> tuple[str, str] | None:
+    """(tool, its path on the guest): dracut when the guest has it, else update-initramfs; None for
+    neither. `kind_of_path(path)` says what is at a path on the guest (never through a link)."""
+    for tool in TOOLS:
+        for folder in TOOL_FOLDERS:
+            try:
+                kind = kind_of_path(f"{folder}/{tool}")
+            except (Failure, OSError):  # /sbin, /bin: links to usr/ on a merged-/usr guest, not followed
+                continue
+            if kind == "file":
+                return tool, f"{folder}/{tool}"
+    return None
+
+
+def plan_jobs(records: list[dict], kernels: list[dict], tool: tuple[str, str] | None, on_of) -> None:
+    """One rebuild per image that holds a module some blacklist-module rule asks about (and not our
+    modprobe.d file for it), for the newest MAX_REBUILDS kernels whose image, initramfs and
+    /lib/modules are all there: the job goes on the first record asking for the image
+    (`_rebuild_jobs`), and every record's entry for it shows the same `rebuilt` evidence. Without
+    a tool, `initramfsNotRebuilt` says so."""
+    by_path = {f"/boot/{k['_initramfs']}": k for k in kernels if k.get("_initramfs") and k.get("image")}
+    jobs: dict[str, dict] = {}
+    for r in records:
+        if r["action"] != "blacklist-module" or r["status"] == "refused":
+            continue
+        for entry in r.get("initramfs", []):
+            if not entry.get("contains") or entry.get("blacklisted") or entry["path"] not in by_path:
+                continue
+            if tool is None:
+                r["initramfsNotRebuilt"] = (
+                    "the module is inside the initramfs named in `initramfs`, and the guest has neither dracut nor "
+                    "update-initramfs to rebuild it with; module_blacklist= on the kernel command line keeps the kernel "
+                    "from loading the module from the initramfs too"
+                )
+                continue
+            job = jobs.get(entry["path"])
+            if job is None:
+                if len(jobs) >= MAX_REBUILDS:
+                    continue
+                job = {"path": entry["path"], "version": by_path[entry["path"]]["version"], "modules": [], "records": [r]}
+                job["on"] = on_of(entry["path"])
+                job["evidence"] = {"tool": tool[0], "result": "would-run"}
+                jobs[entry["path"]] = job
+                r.setdefault("_rebuild_jobs", []).append(job)
+            elif r not in job["records"]:
+                job["records"].append(r)
+            job["modules"].append(r["module"])
+            entry["rebuilt"] = job["evidence"]
+            if r["status"] == "already":
+                r["status"] = "change"
+    for job in jobs.values():
+        job["argv"] = command(tool[0], tool[1], job["modules"], job["version"], job["path"]) if tool else []
+        job["evidence"]["command"] = shlex.join(job["argv"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+def run_jobs(ws, guest, records: list[dict], stamp: str, kept: dict) -> list[str]:
+    """Runs every planned rebuild (the last thing a run writes); returns what failed, in words (the
+    kept image put back). A sandbox that cannot be set up refuses them all, nothing run."""
+    jobs = [j for r in records if r["status"] in ("change", "changed") for j in r.get("_rebuild_jobs", [])]
+    if not jobs:
+        return []
+    try:
+        limits = Limits.from_env()
+        find_bwrap()
+        Cgroup(limits).remove()
+    except SandboxRefused as e:
+        for job in jobs:
+            refused(job, str(e))
+        return []
+    root_view = exec_view(ws, guest.root.mnt, "sandbox-root")
+    boot_view = None
+    failures = []
+    try:
+        if guest.boot is not None:
+            boot_view = exec_view(ws, guest.boot.mnt, "sandbox-boot")
+        for job in jobs:
+            why = run_job(guest, job, stamp, kept, root_view, boot_view, limits)
+            if why:
+                failures.append(f"{job['path']}: {why}")
+    finally:
+        if boot_view is not None:
+            ws.unmount(boot_view)
+        ws.unmount(root_view)
+    return failures
+
+
+def refused(job: dict, reason: str) -> None:
+    job["evidence"].update(result="refused", reason=reason)
+    for r in job["records"]:
+        r["initramfsNotRebuilt"] = f"{job['path']}: {reason}"
+        if not r["_edits"]:  # nothing of its own but the rebuild
+            r.update(status="refused", reason=f"the initramfs rebuild was refused: {reason}")
+
+
+def exec_view(ws, mnt: str, name: str) -> str:
+    """A second view of a read-write guest mount where the guest's programs can run (the engine's
+    own mounts are noexec), still nodev and nosuid; only the sandbox ever sees it."""
+    view = ws.mountpoint(name)
+    proc = subprocess.run(["mount", "--bind", mnt, view], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise Failure(EXIT_FAILURE, "error", f"mount --bind for the sandbox failed: {proc.stderr.strip()[:200]}")
+    ws.hold(f"mount {view}", lambda: unmount_view(view))
+    proc = subprocess.run(["mount", "-o", "remount,bind,nodev,nosuid,exec,noatime", view], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise Failure(EXIT_FAILURE, "error", f"the sandbox's view of the guest cannot be made executable: {proc.stderr.strip()[:200]}")
+    return view
+
+
+def unmount_view(view: str) -> None:
+    proc = subprocess.run(["umount", view], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"umount {view} failed: {proc.stderr.strip()}")
+
+
+def run_job(guest, job: dict, stamp: str, kept: dict, root_view: str, boot_view: str | None, limits: Limits) -> str | None:
+    """Keeps the image, runs the tool in the sandbox, checks the new image; on any failure puts the
+    kept bytes back (checked by SHA-256). Returns why it failed, or None."""
+    ev = job["evidence"]
+    path = job["path"]
+    keep_at, digest = keep_image(guest, path, stamp, kept)
+    ev["kept"] = keep_at
+    ev["sha256Before"] = digest
+    log(f"rebuilding {path} with the guest's {ev['tool']} in the sandbox")
+    try:
+        result = run_sandboxed(root_view, boot_view, hidden_folders(guest), job["argv"], limits)
+    except SandboxRefused as e:
+        refused(job, str(e))
+        return None
+    ev["seconds"] = result.seconds
+    why = None
+    if result.killed:
+        why = f"{ev['tool']} {result.killed}"
+    elif result.exit_code != 0:
+        why = f"{ev['tool']} exited {result.exit_code}"
+    else:
+        why = check_new_image(guest, job)
+    if result.notes:
+        why = "; ".join(filter(None, [why, *result.notes]))
+    if why is None:
+        ev["result"] = "rebuilt"
+        first = job["records"][0]
+        undo = f"cp {shlex.quote('/' + keep_at.lstrip('/'))} {shlex.quote(path)}"
+        first["undo"] = f"{undo} && {first['undo']}" if first.get("undo") else undo
+        for r in job["records"]:
+            r.pop("initramfsNotRebuilt", None)
+            r["status"] = "changed"
+        return None
+    ev.update(result="failed", reason=why)
+    if result.output:
+        ev["output"] = result.output[-OUTPUT_SHOWN:].decode("utf-8", errors="replace")
+    restore_image(guest, path, keep_at, digest)
+    ev["restored"] = True
+    for r in job["records"]:
+        if not r["_edits"]:
+            r.update(status="failed", reason=f"the initramfs rebuild failed ({why}); the kept image was put back")
+    return why
+
+
+def hidden_folders(guest) -> list[str]:
+    """The quarantine folders the tool must not see (covered by an empty tmpfs in the sandbox): the
+    root's, made by keep_image before the tool runs, and /boot's when it is a partition of its own
+    holding one (earlier runs' files moved there). Only real folders: never a link, never one made."""
+    top = QUARANTINE_ROOT.split("/")[0]
+    out = [f"/{top}"]
+    if guest.boot is not None and kind_of(guest.boot.fd, top) == "folder":
+        out.append(f"/boot/{top}")
+    return out
+
+
+def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str]:
+    """Copies the image into this run's quarantine folder on the root volume (made now if no kept
+    copy went there yet). Returns (where, on the root volume; its SHA-256)."""
+    _, fd, parts = guest.at(path)
+    src = open_regular_at(fd, parts)
+    if src is None:
+        raise Failure(EXIT_UNSAFE, "unsafe", f"{path} is no longer a regular file; not rebuilt")
+    try:
+        if os.fstat(src).st_size > MAX_IMAGE:
+            raise Failure(EXIT_UNSAFE, "unsafe", f"{path} is larger than {MAX_IMAGE >> 20} MiB: not a guest's own; not rebuilt")
+        if "folder" not in kept:
+            folder, folder_fd = new_quarantine_folder(guest.root.fd, stamp, fold=False)
+            os.close(folder_fd)
+            kept["folder"] = folder
+        where = f"{kept['folder']}{path}"
+        wparts = where.split("/")
+        dfd = make_dirs_inside(guest.root.fd, wparts[:-1], "quarantine", fold=False)
+        try:
+            digest = copy_to(src, dfd, wparts[-1])
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(src)
+    return f"/{where}", digest
+
+
+def copy_to(src: int, dir_fd: int, name: str) -> str:
+    """Copies an open file into a new file (never over one, never through a link); its SHA-256."""
+    h = hashlib.sha256()
+    out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    try:
+        total = 0
+        while chunk := os.read(src, 1 << 20):
+            total += len(chunk)
+            if total > MAX_IMAGE:
+                raise Failure(EXIT_UNSAFE, "unsafe", f"an initramfs grew past {MAX_IMAGE >> 20} MiB while it was copied")
+            h.update(chunk)
+            os.write(out, chunk)
+        os.fsync(out)
+    finally:
+        os.close(out)
+    return h.hexdigest()
+
+
+def check_new_image(guest, job: dict) -> str | None:
+    """Why the image the tool wrote is not what the rule wants (None when it is): read again from
+    the volume's root, never through a link, with the bounded reader."""
+    _, fd, parts = guest.at(job["path"])
+    file_fd = open_regular_at(fd, parts)
+    if file_fd is None:
+        return f"{job['path']} is missing or not a regular file after the tool ran"
+    try:
+        names, stored = read_initramfs(file_fd)
+    except Unreadable as e:
+        return f"the new {job['path']} is not a readable initramfs: {e}"
+    job["evidence"]["stored"] = stored
+    left = [m for m in job["modules"] if module_files(names, m) and not has_conf(names, m)]
+    if left:
+        return f"the new image still holds {', '.join(left)} without its modprobe.d blacklist"
+    return None
+
+
+def restore_image(guest, path: str, keep_at: str, digest: str) -> None:
+    """Puts the kept bytes back at `path` (a new file renamed over whatever is there), then reads
+    the file again and checks its SHA-256; a mismatch ends the run (exit 6) with the kept copy left."""
+    _, fd, parts = guest.at(path)
+    src = open_regular_at(guest.root.fd, keep_at.strip("/").split("/"))
+    if src is None:
+        raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} of {path} cannot be read; {path} was not put back")
+    dfd = open_dir(fd, parts[:-1], f"put back {path}")
+    tmp = f".{parts[-1]}.bootloop-rescue-restore"
+    try:
+        try:
+            os.unlink(tmp, dir_fd=dfd)
+        except FileNotFoundError:
+            pass
+        if copy_to(src, dfd, tmp) != digest:
+            raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} no longer has its SHA-256 {digest}; {path} was not put back")
+        try:
+            os.rename(tmp, parts[-1], src_dir_fd=dfd, dst_dir_fd=dfd)
+        except OSError as e:
+            raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
+        back = open_regular_at(fd, parts)
+        if back is None:
+            raise Failure(EXIT_FAILURE, "error", f"{path} is not a regular file after it was put back from {keep_at}")
+        try:
+            h = hashlib.sha256()
+            while chunk := os.read(back, 1 << 20):
+                h.update(chunk)
+        finally:
+            os.close(back)
+        if h.hexdigest() != digest:
+            raise Failure(EXIT_FAILURE, "error", f"{path} put back from {keep_at} does not have its SHA-256 {digest}")
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+        os.close(src)
