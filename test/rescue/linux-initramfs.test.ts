@@ -1,0 +1,433 @@
+// blacklist-module's initramfs rebuild (#31) on real images on loop devices: the guest's own
+// update-initramfs or dracut (shell scripts of the guest, on a small busybox userland of its own)
+// runs in the engine's sandbox (bubblewrap, a cgroup bounding memory and processes, a time bound),
+// after every other edit of the run, with the old image kept in the run's quarantine folder and put
+// back byte for byte when the tool fails, hangs, forks without end or eats memory. The hostile tools
+// try to reach the network, read a file of the rescue VM, write outside the guest and leave a
+// process behind; none of it works or outlives the run.
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { requireDiskLab, runEngine, sha256File, skipDiskLab, workDir } from "./disk-lab";
+import { BuiltLinux, LinuxFile, buildLinux, grubenv, initramfs, inspect } from "./linux-images";
+
+const ROOT_UUID = "7d2e4f3a-1b5c-4d6e-8f70-1a2b3c4d5e6f";
+const BOOT_UUID = "8e3f5a4b-2c6d-4e7f-9a81-2b3c4d5e6f70";
+const MACHINE = "fedcba9876543210fedcba9876543210";
+const MODULE = "falcon_lsm_serviceable";
+const KERNEL = "6.8.0-45-generic";
+const EL_KERNEL = "5.14.0-427.16.1.el9_4.x86_64";
+const BLACKLIST = { id: "falcon-module", action: "blacklist-module", module: MODULE };
+const CONF = `etc/modprobe.d/bootloop-rescue-blacklist-${MODULE}.conf`;
+const HOST_SECRET = path.join(workDir, `host-secret-${process.pid}`);
+const ESCAPED = path.join(workDir, `escaped-${process.pid}`, "written-by-the-guest");
+const LEFT_BEHIND = "987654"; // the seconds a guest's background sleep asks for: how the test finds it
+
+function rules(name: string): string {
+    const file = path.join(workDir, `initramfs-${name}.json`);
+    fs.writeFileSync(file, JSON.stringify({ rules: [BLACKLIST] }));
+    return file;
+}
+
+/** The guest's update-initramfs: `update-initramfs -u -k VERSION` packs /etc/modprobe.d and /lib/modules/VERSION (newc, gzip), after `prelude`. */
+function updateInitramfs(prelude = ""): string {
+    return [
+        "#!/bin/sh",
+        '[ "$1" = -u ] && [ "$2" = -k ] && [ -n "$3" ] || { echo "usage: update-initramfs -u -k VERSION" >&2; exit 2; }',
+        'out="/boot/initrd.img-$3"',
+        prelude,
+        "work=$(mktemp -d)",
+        'mkdir -p "$work/etc" "$work/lib/modules"',
+        'cp -a /etc/modprobe.d "$work/etc/" && cp -a "/lib/modules/$3" "$work/lib/modules/" || exit 1',
+        '(cd "$work" && find . | cpio -o -H newc) | gzip -9 > "$out.new" || exit 1',
+        'mv "$out.new" "$out"',
+        'echo "update-initramfs: Generating $out"',
+        "",
+    ].join("\n");
+}
+
+/** The guest's dracut: `dracut --force --no-hostonly --omit-drivers "A B" --kver VERSION IMAGE`, the omitted modules left out. */
+const DRACUT = [
+    "#!/bin/sh",
+    "omit=; kver=; image=",
+    "while [ $# -gt 0 ]; do",
+    '  case "$1" in',
+    "    --force|--no-hostonly) ;;",
+    '    --omit-drivers) omit="$2"; shift ;;',
+    '    --kver) kver="$2"; shift ;;',
+    '    -*) echo "dracut: unknown option $1" >&2; exit 2 ;;',
+    '    *) image="$1" ;;',
+    "  esac",
+    "  shift",
+    "done",
+    '[ -n "$kver" ] && [ -n "$image" ] || { echo "dracut: no --kver or image" >&2; exit 2; }',
+    "work=$(mktemp -d)",
+    'mkdir -p "$work/etc" "$work/lib/modules"',
+    'cp -a /etc/modprobe.d "$work/etc/" && cp -a "/lib/modules/$kver" "$work/lib/modules/" || exit 1',
+    'for m in $omit; do find "$work/lib/modules" -name "$m.ko*" -exec rm {} \\; ; done',
+    '(cd "$work" && find . | cpio -o -H newc) | gzip -9 > "$image.new" || exit 1',
+    'mv "$image.new" "$image"',
+    "",
+].join("\n");
+
+/** The guest's small userland: the rescue VM's static busybox as /bin/busybox, with a link per applet. */
+function installBusybox(root: string): void {
+    fs.mkdirSync(path.join(root, "bin"), { recursive: true });
+    fs.copyFileSync("/usr/bin/busybox", path.join(root, "bin/busybox"));
+    fs.chmodSync(path.join(root, "bin/busybox"), 0o755);
+    const applets = execFileSync("/usr/bin/busybox", ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean);
+    for (const applet of applets) if (applet !== "busybox") fs.symlinkSync("busybox", path.join(root, "bin", applet));
+}
+
+function writeTool(root: string, where: string, content: string): void {
+    fs.mkdirSync(path.dirname(path.join(root, where)), { recursive: true });
+    fs.writeFileSync(path.join(root, where), content, { mode: 0o755 });
+}
+
+const MODULE_IMAGE = (k: string) => initramfs({ [`usr/lib/modules/${k}/extra/${MODULE}.ko`]: "module", init: "#!/bin/sh\n" }, "gzip");
+
+/** An Ubuntu-like guest on one ext4 root: grub.cfg, one kernel whose initramfs holds the module, busybox, and the guest's update-initramfs. */
+function ubuntu(tool: string, extra: LinuxFile[] = []): { img: BuiltLinux; original: Buffer } {
+    const img = buildLinux(
+        [
+            {
+                kind: "ext4",
+                sizeMiB: 64,
+                uuid: ROOT_UUID,
+                files: [
+                    { path: "usr/lib/os-release", content: 'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="24.04"\n' },
+                    { path: "etc/os-release", link: "../usr/lib/os-release" },
+                    { path: "etc/hostname", content: "the-guest\n" },
+                    { path: "etc/fstab", content: `UUID=${ROOT_UUID}\t/\text4\tdefaults\t0 1\n` },
+                    { path: "etc/modprobe.d", dir: true },
+                    { path: "etc/default/grub", content: 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=""\n' },
+                    {
+                        path: "boot/grub/grub.cfg",
+                        content: [
+                            `menuentry 'Ubuntu' --class ubuntu $menuentry_id_option 'gnulinux-simple-${ROOT_UUID}' {`,
+                            `\tlinux\t/boot/vmlinuz-${KERNEL} root=UUID=${ROOT_UUID} ro quiet`,
+                            `\tinitrd\t/boot/initrd.img-${KERNEL}`,
+                            "}",
+                            "",
+                        ].join("\n"),
+                    },
+                    { path: "boot/grub/grubenv", content: grubenv({}) },
+                    { path: `boot/vmlinuz-${KERNEL}`, content: "kernel" },
+                    { path: `lib/modules/${KERNEL}/modules.dep`, content: "" },
+                    { path: `lib/modules/${KERNEL}/extra/${MODULE}.ko`, content: "module" },
+                    { path: "var/log", dir: true },
+                    ...extra,
+                ],
+            },
+        ],
+        66,
+    );
+    const original = MODULE_IMAGE(KERNEL);
+    inspect(
+        img,
+        0,
+        (root) => {
+            installBusybox(root);
+            writeTool(root, "usr/sbin/update-initramfs", tool);
+            fs.writeFileSync(path.join(root, `boot/initrd.img-${KERNEL}`), original);
+        },
+        [],
+        true,
+    );
+    return { img, original };
+}
+
+/** What the guest's root holds at a path (null when missing), read after the run. */
+function guestFile(img: BuiltLinux, index: number, file: string): Buffer | null {
+    return inspect(img, index, (root) => (fs.existsSync(path.join(root, file)) ? fs.readFileSync(path.join(root, file)) : null));
+}
+
+/** The names in a gzip-compressed newc archive (busybox cpio lists them). */
+function namesIn(image: Buffer): string[] {
+    const raw = execFileSync("gzip", ["-dc"], { input: image });
+    return execFileSync("/usr/bin/busybox", ["cpio", "-t"], { input: raw, encoding: "utf8", stdio: ["pipe", "pipe", "ignore"] })
+        .split("\n")
+        .filter(Boolean)
+        .map((n) => n.replace(/^\.\//, ""));
+}
+
+/** Nothing of a sandbox is left: no process the guest started, no cgroup of the engine's. */
+function assertNothingLeft(): void {
+    const leftovers = fs
+        .readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+            try {
+                return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(LEFT_BEHIND);
+            } catch {
+                return false;
+            }
+        });
+    assert.deepEqual(leftovers, [], "a process the guest started outlived the run");
+    for (const hierarchy of ["/sys/fs/cgroup", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified"]) {
+        if (!fs.existsSync(hierarchy)) continue;
+        assert.deepEqual(
+            fs.readdirSync(hierarchy).filter((n) => n.startsWith("bootloop-rescue-sandbox-")),
+            [],
+            `a sandbox cgroup is left in ${hierarchy}`,
+        );
+    }
+}
+
+type Rebuilt = {
+    tool: string;
+    command: string;
+    result: string;
+    reason?: string;
+    kept?: string;
+    output?: string;
+    restored?: boolean;
+    seconds?: number;
+};
+
+function rebuiltOf(evidence: Record<string, any>): Rebuilt {
+    const [entry] = evidence.linux.actions[0].initramfs;
+    return entry.rebuilt as Rebuilt;
+}
+
+/** A run whose tool fails in some way: exit 6, the rebuild failed with the reason, the image put back byte for byte, nothing left running. */
+function assertRestored(name: string, tool: string, env: Record<string, string>, reason: RegExp): Rebuilt {
+    const { img, original } = ubuntu(tool);
+    const run = runEngine(["--disk", img.image, "--rules", rules(name)], env, img.image);
+    assert.equal(run.code, 6, run.stderr);
+    assert.equal(run.evidence.outcome, "error");
+    assert.match(run.evidence.message, /initramfs rebuild failed, the kept image put back/);
+    const rebuilt = rebuiltOf(run.evidence);
+    assert.equal(rebuilt.result, "failed");
+    assert.match(rebuilt.reason ?? "", reason);
+    assert.equal(rebuilt.restored, true);
+    assert.deepEqual(guestFile(img, 0, `boot/initrd.img-${KERNEL}`), original, "the kept image was not put back byte for byte");
+    assert.deepEqual(guestFile(img, 0, (rebuilt.kept ?? "").slice(1)), original, "the kept copy differs from the original image");
+    // Everything else of the rule was done: the modprobe.d file and the command line.
+    assert.equal(run.evidence.linux.actions[0].status, "changed");
+    assert.ok(guestFile(img, 0, CONF));
+    assertNothingLeft();
+    return rebuilt;
+}
+
+(skipDiskLab() ? describe.skip : describe)("repair engine: the initramfs rebuilt in a sandbox with the guest's own tool", function () {
+    this.timeout(600_000);
+    before(requireDiskLab);
+
+    it("update-initramfs: dry run writes nothing; the run rebuilds the image with the blacklist inside, keeps the old one, sees nothing of the rescue VM, leaves nothing running; a second run has nothing to do; undo puts it back", () => {
+        fs.writeFileSync(HOST_SECRET, "a file of the rescue VM\n");
+        fs.rmSync(path.dirname(ESCAPED), { recursive: true, force: true });
+        const probe = [
+            "{",
+            `  echo "secret: $(cat ${HOST_SECRET} 2>&1)"`,
+            '  echo "hostname: $(cat /etc/hostname)"',
+            '  wget -q -T 3 -O /dev/null http://1.1.1.1/ 2>/dev/null && echo "network: reached" || echo "network: unreachable"',
+            "  echo \"interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' ')\"",
+            "  echo \"devices: $(ls /dev | tr '\\n' ' ')\"",
+            '  echo "sys: $(ls /sys 2>/dev/null | wc -l)"',
+            '  echo "run: $(ls -A /run | wc -l)"',
+            '  echo "quarantine: $(ls -A /bootloop-rescue | wc -l)"',
+            `  mkdir -p ${path.dirname(ESCAPED)} && echo out > ${ESCAPED} && echo "wrote: inside the sandbox only"`,
+            "  echo \"uid: $(id -u) caps: $(grep CapEff /proc/self/status | tr -d '\\t')\"",
+            "} > /var/log/probe.txt 2>&1",
+            `sleep ${LEFT_BEHIND} &`,
+        ].join("\n");
+        const { img, original } = ubuntu(updateInitramfs(probe));
+        const file = rules("update");
+        const before = sha256File(img.image);
+
+        const dry = runEngine(["--disk", img.image, "--rules", file, "--dry-run"], {}, img.image);
+        assert.equal(dry.code, 0, dry.stderr);
+        assert.equal(dry.evidence.outcome, "would-repair");
+        assert.equal(sha256File(img.image), before, "--dry-run changed the image");
+        assert.equal(dry.evidence.linux.actions[0].status, "would-change");
+        assert.deepEqual(rebuiltOf(dry.evidence), {
+            tool: "update-initramfs",
+            command: `/usr/sbin/update-initramfs -u -k ${KERNEL}`,
+            result: "would-run",
+        });
+        assert.equal(dry.evidence.linux.actions[0].initramfsNotRebuilt, undefined);
+
+        const run = runEngine(["--disk", img.image, "--rules", file], {}, img.image);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.evidence.outcome, "repaired");
+        const action = run.evidence.linux.actions[0];
+        assert.equal(action.status, "changed");
+        assert.equal(action.initramfsNotRebuilt, undefined);
+        const rebuilt = rebuiltOf(run.evidence);
+        assert.equal(rebuilt.result, "rebuilt", JSON.stringify(rebuilt));
+        assert.equal(typeof rebuilt.seconds, "number");
+        const folder = run.evidence.volumes[0].quarantineFolder as string;
+        assert.equal(rebuilt.kept, `/${folder}/boot/initrd.img-${KERNEL}`);
+        assert.deepEqual(guestFile(img, 0, `${folder}/boot/initrd.img-${KERNEL}`), original, "the old image is kept byte for byte");
+        // The new image: the module (update-initramfs copies it) and our modprobe.d file beside it.
+        const rebuiltImage = guestFile(img, 0, `boot/initrd.img-${KERNEL}`);
+        assert.ok(rebuiltImage);
+        const names = namesIn(rebuiltImage);
+        assert.ok(names.includes(CONF), `the new image lacks ${CONF}: ${names.join(" ")}`);
+        assert.match(run.evidence.linux.undo[0], new RegExp(`^cp /${folder}/boot/initrd.img-${KERNEL} /boot/initrd.img-${KERNEL} && `));
+        const manifest = JSON.parse((guestFile(img, 0, `${folder}/manifest.json`) ?? "{}").toString());
+        assert.equal(manifest.actions[0].initramfs[0].rebuilt.result, "rebuilt");
+
+        // What the guest's tool saw: its own volume only.
+        const seen = (guestFile(img, 0, "var/log/probe.txt") ?? "").toString();
+        assert.match(seen, /^secret: cat: .*No such file or directory$/m);
+        assert.match(seen, /^hostname: the-guest$/m);
+        assert.match(seen, /^network: unreachable$/m);
+        assert.match(seen, /^interfaces: lo $/m);
+        assert.match(seen, /^devices: (\S+ )+$/m);
+        assert.doesNotMatch(seen, /^devices: .*\b(loop\d+|sd[a-z]|vd[a-z]|nvme\d)/m);
+        assert.match(seen, /^sys: 0$/m);
+        assert.match(seen, /^run: 0$/m);
+        assert.match(seen, /^quarantine: 0$/m, "the kept image's folder is hidden from the guest's tool");
+        assert.match(seen, /^uid: 0 caps: CapEff:0000000000000000$/m);
+        assert.equal(fs.existsSync(ESCAPED), false, "the guest's tool wrote outside its volume");
+        assertNothingLeft();
+
+        const again = runEngine(["--disk", img.image, "--rules", file], {}, img.image);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(again.evidence.outcome, "nothing-to-do");
+        assert.equal(again.evidence.linux.actions[0].status, "already");
+        assert.equal(again.evidence.linux.actions[0].initramfs[0].blacklisted, true);
+        assert.equal(again.evidence.linux.actions[0].initramfs[0].rebuilt, undefined);
+
+        // Undo, run in the guest's root: the kept image is the original again.
+        inspect(
+            img,
+            0,
+            (root) => {
+                const [cp] = (run.evidence.linux.undo[0] as string).split(" && ");
+                const [, from, to] = cp.split(" ");
+                fs.copyFileSync(path.join(root, from), path.join(root, to));
+            },
+            [],
+            true,
+        );
+        assert.deepEqual(guestFile(img, 0, `boot/initrd.img-${KERNEL}`), original);
+    });
+
+    it("dracut, /boot a partition of its own (BLS entries): the module is omitted from the new image, the old one kept on the root volume", () => {
+        const bls = [
+            `title Red Hat Enterprise Linux (${EL_KERNEL}) 9.4 (Plow)`,
+            `version ${EL_KERNEL}`,
+            `linux /vmlinuz-${EL_KERNEL}`,
+            `initrd /initramfs-${EL_KERNEL}.img`,
+            `options root=UUID=${ROOT_UUID} ro quiet`,
+            "",
+        ].join("\n");
+        const img = buildLinux(
+            [
+                {
+                    kind: "ext4",
+                    sizeMiB: 32,
+                    uuid: BOOT_UUID,
+                    files: [
+                        { path: `loader/entries/${MACHINE}-${EL_KERNEL}.conf`, content: bls },
+                        { path: `vmlinuz-${EL_KERNEL}`, content: "kernel" },
+                        { path: "grub2/grubenv", content: grubenv({ saved_entry: `${MACHINE}-${EL_KERNEL}` }) },
+                    ],
+                },
+                {
+                    kind: "ext4",
+                    sizeMiB: 64,
+                    uuid: ROOT_UUID,
+                    files: [
+                        { path: "usr/lib/os-release", content: 'NAME="Red Hat Enterprise Linux"\nID=rhel\nVERSION_ID="9.4"\n' },
+                        { path: "etc/os-release", link: "../usr/lib/os-release" },
+                        {
+                            path: "etc/fstab",
+                            content: `UUID=${ROOT_UUID} / ext4 defaults 0 0\nUUID=${BOOT_UUID} /boot ext4 defaults 0 0\n`,
+                        },
+                        { path: "etc/modprobe.d", dir: true },
+                        { path: "boot", dir: true },
+                        { path: `lib/modules/${EL_KERNEL}/modules.dep`, content: "" },
+                        { path: `lib/modules/${EL_KERNEL}/extra/${MODULE}.ko`, content: "module" },
+                        { path: `lib/modules/${EL_KERNEL}/kernel/other.ko`, content: "another module" },
+                    ],
+                },
+            ],
+            98,
+        );
+        const original = MODULE_IMAGE(EL_KERNEL);
+        inspect(img, 0, (root) => fs.writeFileSync(path.join(root, `initramfs-${EL_KERNEL}.img`), original), [], true);
+        inspect(
+            img,
+            1,
+            (root) => {
+                installBusybox(root);
+                writeTool(root, "usr/bin/dracut", DRACUT);
+            },
+            [],
+            true,
+        );
+        const run = runEngine(["--disk", img.image, "--rules", rules("dracut")], {}, img.image);
+        assert.equal(run.code, 0, run.stderr);
+        const rebuilt = rebuiltOf(run.evidence);
+        assert.equal(rebuilt.result, "rebuilt", JSON.stringify(rebuilt));
+        assert.equal(
+            rebuilt.command,
+            `/usr/bin/dracut --force --no-hostonly --omit-drivers ${MODULE} --kver ${EL_KERNEL} /boot/initramfs-${EL_KERNEL}.img`,
+        );
+        const names = namesIn(guestFile(img, 0, `initramfs-${EL_KERNEL}.img`) ?? Buffer.alloc(0));
+        assert.ok(names.includes(`lib/modules/${EL_KERNEL}/kernel/other.ko`), names.join(" "));
+        assert.ok(!names.some((n) => n.endsWith(`${MODULE}.ko`)), `the module is still inside: ${names.join(" ")}`);
+        assert.ok(rebuilt.kept?.startsWith("/bootloop-rescue/quarantine/"));
+        assert.deepEqual(guestFile(img, 1, (rebuilt.kept ?? "").slice(1)), original, "the old image is kept on the root volume");
+        assertNothingLeft();
+        const again = runEngine(["--disk", img.image, "--rules", rules("dracut")], {}, img.image);
+        assert.equal(again.evidence.outcome, "nothing-to-do", again.stderr);
+        assert.deepEqual(again.evidence.linux.actions[0].initramfs[0].contains, []);
+    });
+
+    it("the tool fails (exit 1) after writing over the image: the old image is put back byte for byte, exit 6, its output's tail in the evidence", () => {
+        const rebuilt = assertRestored(
+            "fails",
+            updateInitramfs('echo garbage > "$out"; echo "E: the guest tool broke" >&2; exit 1'),
+            {},
+            /update-initramfs exited 1/,
+        );
+        assert.match(rebuilt.output ?? "", /E: the guest tool broke/);
+    });
+
+    it("the tool hangs: killed at the time bound, the image put back, the engine returns", () => {
+        assertRestored(
+            "hangs",
+            updateInitramfs('echo garbage > "$out"; sleep 100000'),
+            { REPAIR_DISK_REBUILD_TIMEOUT: "5" },
+            /still running at its time bound \(5 s\): killed/,
+        );
+    });
+
+    it("a fork bomb is held by the process bound and killed at the time bound", () => {
+        const rebuilt = assertRestored(
+            "fork-bomb",
+            updateInitramfs(`echo garbage > "$out"; bomb() { bomb & bomb & }; bomb; sleep ${LEFT_BEHIND}`),
+            { REPAIR_DISK_REBUILD_TIMEOUT: "8", REPAIR_DISK_REBUILD_PIDS: "64" },
+            /still running at its time bound/,
+        );
+        assert.match(rebuilt.output ?? "", /can't fork/);
+    });
+
+    it("a memory hog is killed at the memory bound", () => {
+        assertRestored(
+            "memory-hog",
+            updateInitramfs('echo garbage > "$out"; x=0123456789abcdef; while :; do x="$x$x"; done'),
+            { REPAIR_DISK_REBUILD_MEMORY_MB: "64" },
+            /over its memory bound \(64 MiB\): killed/,
+        );
+    });
+
+    it("no bwrap on the rescue VM: the rebuild is refused with the reason and nothing of the guest runs", () => {
+        const { img, original } = ubuntu(updateInitramfs("echo ran > /var/log/tool-ran"));
+        const run = runEngine(["--disk", img.image, "--rules", rules("no-bwrap")], { REPAIR_DISK_BWRAP: "/nonexistent/bwrap" }, img.image);
+        assert.equal(run.code, 0, run.stderr);
+        const action = run.evidence.linux.actions[0];
+        assert.equal(action.status, "changed", "the modprobe.d file and the command line are still done");
+        assert.equal(rebuiltOf(run.evidence).result, "refused");
+        assert.match(rebuiltOf(run.evidence).reason ?? "", /\/nonexistent\/bwrap \(bubblewrap\) is not installed on this rescue VM/);
+        assert.match(action.initramfsNotRebuilt, /bubblewrap/);
+        assert.equal(guestFile(img, 0, "var/log/tool-ran"), null, "the guest's tool ran");
+        assert.deepEqual(guestFile(img, 0, `boot/initrd.img-${KERNEL}`), original);
+    });
+});
