@@ -54,8 +54,20 @@ export function rescueTools(): { install: string; version: string } {
 // Linux guests: zstd and lz4 read most initramfs images (blacklist-module reports whether a module
 // is inside); xfsprogs and btrfs-progs are the file systems' own tools, beside the kernel's drivers.
 // Not lvm2: its udev rules activate the volume groups of every attached disk on their own (guests
-// of one image share VG names), and the engine refuses LVM guests anyway.
-export const RESCUE_PACKAGES = ["ntfs-3g", "dislocker", "python3", "python3-hivex", "mtools", "zstd", "lz4", "xfsprogs", "btrfs-progs"];
+// of one image share VG names), and the engine refuses LVM guests anyway. bubblewrap (bwrap) is the
+// sandbox a guest's own dracut or update-initramfs runs in when blacklist-module rebuilds an initramfs.
+export const RESCUE_PACKAGES = [
+    "ntfs-3g",
+    "dislocker",
+    "python3",
+    "python3-hivex",
+    "mtools",
+    "zstd",
+    "lz4",
+    "xfsprogs",
+    "btrfs-progs",
+    "bubblewrap",
+];
 
 /** What a cloud adds to a rescue VM's first boot: files to write and commands to run after the packages. */
 export interface CloudInitExtras {

@@ -43,8 +43,8 @@ describe("rescue tool payload", () => {
         assert.deepEqual(again, a);
     });
 
-    it("the rescue VM's first boot installs the NTFS and BitLocker tools, hivex, and the Linux guests' initramfs decompressors and file-system tools, never lvm2 (cloud-init, or GCP's startup script)", () => {
-        const packages = "ntfs-3g dislocker python3 python3-hivex mtools zstd lz4 xfsprogs btrfs-progs";
+    it("the rescue VM's first boot installs the NTFS and BitLocker tools, hivex, and the Linux guests' initramfs decompressors, file-system tools and initramfs sandbox (bubblewrap), never lvm2 (cloud-init, or GCP's startup script)", () => {
+        const packages = "ntfs-3g dislocker python3 python3-hivex mtools zstd lz4 xfsprogs btrfs-progs bubblewrap";
         assert.match(
             rescueCloudInit(),
             new RegExp(
