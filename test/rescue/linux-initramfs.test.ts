@@ -418,8 +418,17 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
         );
     });
 
-    it("no bwrap on the rescue VM: the rebuild is refused with the reason and nothing of the guest runs", () => {
+    it("no bwrap on the rescue VM: the rebuild is refused with the reason (the dry run says so too) and nothing of the guest runs; sent again with bwrap, the rebuild alone is done", () => {
         const { img, original } = ubuntu(updateInitramfs("echo ran > /var/log/tool-ran"));
+        const before = sha256File(img.image);
+        const dry = runEngine(
+            ["--disk", img.image, "--rules", rules("no-bwrap"), "--dry-run"],
+            { REPAIR_DISK_BWRAP: "/nonexistent/bwrap" },
+            img.image,
+        );
+        assert.equal(dry.code, 0, dry.stderr);
+        assert.equal(rebuiltOf(dry.evidence).result, "refused", "a dry run refuses what the run would");
+        assert.equal(sha256File(img.image), before);
         const run = runEngine(["--disk", img.image, "--rules", rules("no-bwrap")], { REPAIR_DISK_BWRAP: "/nonexistent/bwrap" }, img.image);
         assert.equal(run.code, 0, run.stderr);
         const action = run.evidence.linux.actions[0];
@@ -429,5 +438,18 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
         assert.match(action.initramfsNotRebuilt, /bubblewrap/);
         assert.equal(guestFile(img, 0, "var/log/tool-ran"), null, "the guest's tool ran");
         assert.deepEqual(guestFile(img, 0, `boot/initrd.img-${KERNEL}`), original);
+
+        // With bwrap, a run sent again has the rebuild alone left to do: it mounts read-write for it and does it.
+        const again = runEngine(["--disk", img.image, "--rules", rules("no-bwrap")], {}, img.image);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(again.evidence.outcome, "repaired");
+        assert.equal(again.evidence.linux.actions[0].status, "changed");
+        assert.equal(again.evidence.linux.actions[0].files, undefined, "no file of the rule's own is edited again");
+        assert.equal(rebuiltOf(again.evidence).result, "rebuilt");
+        assert.match(
+            again.evidence.linux.undo[0],
+            new RegExp(`^cp /bootloop-rescue/quarantine/\\S+/boot/initrd.img-${KERNEL} /boot/initrd.img-${KERNEL}$`),
+        );
+        assert.equal((guestFile(img, 0, "var/log/tool-ran") ?? "").toString(), "ran\n");
     });
 });

@@ -20,7 +20,7 @@ from ..common import EXIT_FAILURE, EXIT_UNSAFE, Failure, log
 from ..files import QUARANTINE_ROOT, make_dirs_inside, new_quarantine_folder
 from .gfs import kind_of, open_dir, open_regular_at
 from .initramfs import Unreadable, module_files, read_initramfs
-from .sandbox import Cgroup, Limits, SandboxRefused, find_bwrap, run_sandboxed
+from .sandbox import Cgroup, Limits, SandboxRefused, cgroup_available, find_bwrap, run_sandboxed
 
 MAX_REBUILDS = 3  # the newest kernels' images rebuilt, at most
 MAX_IMAGE = 1 << 30  # an initramfs larger than this is no guest's own: not kept, not rebuilt
@@ -62,12 +62,14 @@ def find_tool(kind_of_path) -> tuple[str, str] | None:
     return None
 
 
-def plan_jobs(records: list[dict], kernels: list[dict], tool: tuple[str, str] | None, on_of) -> None:
+def plan_jobs(records: list[dict], kernels: list[dict], tool: tuple[str, str] | None, on_of, refusal: str | None = None) -> None:
     """One rebuild per image that holds a module some blacklist-module rule asks about (and not our
     modprobe.d file for it), for the newest MAX_REBUILDS kernels whose image, initramfs and
     /lib/modules are all there: the job goes on the first record asking for the image
-    (`_rebuild_jobs`), and every record's entry for it shows the same `rebuilt` evidence. Without
-    a tool, `initramfsNotRebuilt` says so."""
+    (`_rebuild_jobs`, the record a change), and every record's entry for it shows the same
+    `rebuilt` evidence. Without a tool, or when the sandbox cannot be set up on this rescue VM
+    (`refusal`, from sandbox_refusal: a dry run refuses what the run would), `initramfsNotRebuilt`
+    says why and nothing is planned."""
     by_path = {f"/boot/{k['_initramfs']}": k for k in kernels if k.get("_initramfs") and k.get("image")}
     jobs: dict[str, dict] = {}
     for r in records:
@@ -87,20 +89,38 @@ def plan_jobs(records: list[dict], kernels: list[dict], tool: tuple[str, str] | 
             if job is None:
                 if len(jobs) >= MAX_REBUILDS:
                     continue
-                job = {"path": entry["path"], "version": by_path[entry["path"]]["version"], "modules": [], "records": [r]}
+                job = {"path": entry["path"], "version": by_path[entry["path"]]["version"], "modules": [], "records": []}
                 job["on"] = on_of(entry["path"])
                 job["evidence"] = {"tool": tool[0], "result": "would-run"}
                 jobs[entry["path"]] = job
-                r.setdefault("_rebuild_jobs", []).append(job)
-            elif r not in job["records"]:
+            if r not in job["records"]:
                 job["records"].append(r)
             job["modules"].append(r["module"])
             entry["rebuilt"] = job["evidence"]
-            if r["status"] == "already":
-                r["status"] = "change"
     for job in jobs.values():
         job["argv"] = command(tool[0], tool[1], job["modules"], job["version"], job["path"]) if tool else []
         job["evidence"]["command"] = shlex.join(job["argv"])
+        if refusal is not None:
+            job["evidence"].update(result="refused", reason=refusal)
+            for r in job["records"]:
+                r["initramfsNotRebuilt"] = f"{job['path']}: {refusal}"
+            continue
+        job["records"][0].setdefault("_rebuild_jobs", []).append(job)
+        for r in job["records"]:
+            if r["status"] == "already":
+                r["status"] = "change"
+
+
+def sandbox_refusal() -> str | None:
+    """Why the sandbox cannot run on this rescue VM (no bwrap, a bad bound, no cgroup with memory
+    and pids controllers), read without changing anything; None when it can."""
+    try:
+        Limits.from_env()
+        find_bwrap()
+        cgroup_available()
+    except SandboxRefused as e:
+        return str(e)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from .config import fstab_nofail
 from .esp import esp_parts
 from .gfs import edit, file_evidence, kind_of, open_dir, open_regular_at, read_file, undo_of
 from .initramfs import Unreadable, module_files, read_initramfs
-from .rebuild import find_tool, has_conf, plan_jobs
+from .rebuild import find_tool, has_conf, plan_jobs, sandbox_refusal
 
 MAX_BLS_ENTRIES = 128
 MAX_INITRAMFS_READ = 8  # the newest kernels' initramfs images read by blacklist-module
@@ -518,5 +518,6 @@ def plan_rules(g: Guest, rules: list[dict], ctx: dict) -> list[dict]:
     records = [PLANS[r["action"]](g, r, ctx) for r in rules if r["action"] in PLANS]
     if any(r.get("initramfs") for r in records):
         tool = find_tool(lambda path: g.kind(path, "look for the guest's initramfs tool"))
-        plan_jobs(records, ctx["kernels"], tool, lambda path: g.at(path)[0])
+        refusal = sandbox_refusal() if tool is not None else None
+        plan_jobs(records, ctx["kernels"], tool, lambda path: g.at(path)[0], refusal)
     return records

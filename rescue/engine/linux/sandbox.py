@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 CGROUP_PREFIX = "bootloop-rescue-sandbox-"
 OUTPUT_KEPT = 64 << 10  # the last bytes of the program's output kept
 KILL_WAIT = 10.0  # seconds to wait for a killed sandbox's processes to be gone
+NO_CGROUP = (
+    "no cgroup with the memory and pids controllers (cgroup v2, or the v1 memory and pids hierarchies): "
+    "the guest's program would run without memory and process bounds"
+)
 # The whole environment of the guest's program; /tmp is the sandbox's own empty tmpfs.
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C", "TMPDIR": "/tmp"}  # noqa: S108
 
@@ -124,6 +128,23 @@ def cgroup_mounts(mounts_text: str) -> tuple[str | None, dict[str, str]]:
     return v2, v1
 
 
+def cgroup_available(mounts_text: str | None = None) -> int:
+    """The cgroup version the sandbox would use (2, or 1 for the v1 memory and pids hierarchies),
+    read without changing anything; SandboxRefused when there is none."""
+    if mounts_text is None:
+        with open("/proc/self/mounts") as f:
+            mounts_text = f.read()
+    v2, v1 = cgroup_mounts(mounts_text)
+    try:
+        if v2 is not None and {"memory", "pids"} <= set(read_text(f"{v2}/cgroup.controllers").split()):
+            return 2
+    except OSError:
+        pass
+    if "memory" in v1 and "pids" in v1:
+        return 1
+    raise SandboxRefused(NO_CGROUP)
+
+
 class Cgroup:
     """A cgroup of the sandbox's own, bounding memory and processes: v2 when its memory and pids
     controllers are there, else the v1 memory and pids hierarchies; else SandboxRefused."""
@@ -157,10 +178,7 @@ class Cgroup:
                     write_text(f"{memory}/memory.memsw.limit_in_bytes", str(limits.memory))
                 write_text(f"{pids}/pids.max", str(limits.pids))
             else:
-                raise SandboxRefused(
-                    "no cgroup with the memory and pids controllers (cgroup v2, or the v1 memory and pids hierarchies): "
-                    "the guest's program would run without memory and process bounds"
-                )
+                raise SandboxRefused(NO_CGROUP)
         except OSError as e:
             self.remove()
             raise SandboxRefused(f"the sandbox's cgroup cannot be set up: {e.filename}: {e.strerror}") from None
@@ -170,6 +188,7 @@ class Cgroup:
         self.procs = [f"{d}/cgroup.procs" for d in self.dirs]
 
     def make(self, path: str) -> str:
+        sweep(os.path.dirname(path))
         os.mkdir(path, 0o700)
         self.dirs.append(path)
         return path
@@ -237,6 +256,22 @@ class Cgroup:
                     time.sleep(0.05)
         self.dirs = []
         return errors
+
+
+def sweep(parent: str) -> None:
+    """Removes the sandbox cgroups an engine killed outright left (its pid gone; empty by then, as
+    --die-with-parent ended what ran in them): a cgroup that still holds a process is left."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(CGROUP_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(CGROUP_PREFIX) :].split("-")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                os.rmdir(os.path.join(parent, name))
+            except OSError:
+                pass
 
 
 def read_text(path: str) -> str:

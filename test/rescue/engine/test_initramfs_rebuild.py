@@ -4,7 +4,7 @@ the guest's tool and its command, and the plan of one rebuild per image (engine.
 import pytest
 from engine.common import Failure
 from engine.linux.rebuild import command, find_tool, has_conf, plan_jobs
-from engine.linux.sandbox import Limits, SandboxRefused, bwrap_argv, cgroup_mounts
+from engine.linux.sandbox import Limits, SandboxRefused, bwrap_argv, cgroup_available, cgroup_mounts
 
 V = "6.8.0-45-generic"
 
@@ -138,3 +138,18 @@ def test_plan_jobs_without_a_tool_says_why_not():
     plan_jobs([r], KERNELS, None, lambda _p: "root")
     assert "_rebuild_jobs" not in r and r["status"] == "already"
     assert "neither dracut nor update-initramfs" in r["initramfsNotRebuilt"]
+
+
+def test_plan_jobs_when_the_sandbox_cannot_run_refuses_and_plans_nothing():
+    r = record("a", [{"path": f"/boot/initrd.img-{V}", "contains": ["x/a.ko"]}], status="already")
+    plan_jobs([r], KERNELS, ("dracut", "/usr/bin/dracut"), lambda _p: "root", "bwrap (bubblewrap) is not installed")
+    assert "_rebuild_jobs" not in r and r["status"] == "already"
+    assert r["initramfs"][0]["rebuilt"]["result"] == "refused"
+    assert r["initramfs"][0]["rebuilt"]["reason"] == "bwrap (bubblewrap) is not installed"
+    assert r["initramfsNotRebuilt"] == f"/boot/initrd.img-{V}: bwrap (bubblewrap) is not installed"
+
+
+def test_cgroup_available_needs_memory_and_pids():
+    assert cgroup_available(MOUNTS_V1) == 1
+    with pytest.raises(SandboxRefused, match="no cgroup with the memory and pids controllers"):
+        cgroup_available("cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n")
