@@ -176,6 +176,7 @@ def exec_view(ws, mnt: str, name: str) -> str:
     ws.hold(f"mount {view}", lambda: unmount_view(view))
     proc = subprocess.run(["mount", "-o", "remount,bind,nodev,nosuid,exec,noatime", view], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
+        ws.unmount(view)
         raise Failure(EXIT_FAILURE, "error", f"the sandbox's view of the guest cannot be made executable: {proc.stderr.strip()[:200]}")
     return view
 
@@ -191,7 +192,11 @@ def run_job(guest, job: dict, stamp: str, kept: dict, root_view: str, boot_view:
     kept bytes back (checked by SHA-256). Returns why it failed, or None."""
     ev = job["evidence"]
     path = job["path"]
-    keep_at, digest = keep_image(guest, path, stamp, kept)
+    try:
+        keep_at, digest = keep_image(guest, path, stamp, kept)
+    except Failure as f:  # the rules' other edits are written: not "unsafe, nothing changed"
+        refused(job, f"the image cannot be kept first: {f.message}")
+        return None
     ev["kept"] = keep_at
     ev["sha256Before"] = digest
     log(f"rebuilding {path} with the guest's {ev['tool']} in the sandbox")
@@ -222,7 +227,13 @@ def run_job(guest, job: dict, stamp: str, kept: dict, root_view: str, boot_view:
     ev.update(result="failed", reason=why)
     if result.output:
         ev["output"] = result.output[-OUTPUT_SHOWN:].decode("utf-8", errors="replace")
-    restore_image(guest, path, keep_at, digest)
+    try:
+        restore_image(guest, path, keep_at, digest)
+    except Failure as f:
+        ev["restored"] = False
+        raise Failure(
+            EXIT_FAILURE, "error", f"{path}: the rebuild failed ({why}) and the kept image could not be put back: {f.message}"
+        ) from None
     ev["restored"] = True
     for r in job["records"]:
         if not r["_edits"]:
