@@ -418,6 +418,30 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
         );
     });
 
+    it("the tool exits 0 but leaves the image a link (to /dev/zero): it is never followed; the kept image is put back over the link", () => {
+        assertRestored(
+            "link",
+            updateInitramfs('rm -f "$out"; ln -s /dev/zero "$out"; exit 0'),
+            {},
+            /is missing or not a regular file after the tool ran/,
+        );
+    });
+
+    it("the tool swaps /boot for a link out of it: the put-back refuses to follow it (exit 6), the kept image stays in the quarantine folder", () => {
+        const { img, original } = ubuntu(updateInitramfs("mv /boot /boot.moved && ln -s /etc /boot; exit 1"));
+        const run = runEngine(["--disk", img.image, "--rules", rules("boot-link")], {}, img.image);
+        assert.equal(run.code, 6, run.stderr);
+        assert.match(
+            run.evidence.message,
+            /the rebuild failed \(update-initramfs exited 1\) and the kept image could not be put back: .*\/boot on the guest is a symbolic link/,
+        );
+        const rebuilt = rebuiltOf(run.evidence);
+        assert.equal(rebuilt.restored, false);
+        assert.deepEqual(guestFile(img, 0, (rebuilt.kept ?? "").slice(1)), original);
+        assert.equal(guestFile(img, 0, `etc/initrd.img-${KERNEL}`), null, "something was written through the link");
+        assertNothingLeft();
+    });
+
     it("no bwrap on the rescue VM: the rebuild is refused with the reason (the dry run says so too) and nothing of the guest runs; sent again with bwrap, the rebuild alone is done", () => {
         const { img, original } = ubuntu(updateInitramfs("echo ran > /var/log/tool-ran"));
         const before = sha256File(img.image);

@@ -316,36 +316,45 @@ def check_new_image(guest, job: dict) -> str | None:
 
 def restore_image(guest, path: str, keep_at: str, digest: str) -> None:
     """Puts the kept bytes back at `path` (a new file renamed over whatever is there), then reads
-    the file again and checks its SHA-256; a mismatch ends the run (exit 6) with the kept copy left."""
+    the file again and checks its SHA-256; a mismatch ends the run (exit 6) with the kept copy left.
+    Every fd it opens is closed on every path (an fd left open would keep the volume mounted)."""
     _, fd, parts = guest.at(path)
     src = open_regular_at(guest.root.fd, keep_at.strip("/").split("/"))
     if src is None:
         raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} of {path} cannot be read; {path} was not put back")
-    dfd = open_dir(fd, parts[:-1], f"put back {path}")
-    tmp = f".{parts[-1]}.bootloop-rescue-restore"
     try:
+        dfd = open_dir(fd, parts[:-1], f"put back {path}")
         try:
-            os.unlink(tmp, dir_fd=dfd)
-        except FileNotFoundError:
-            pass
-        if copy_to(src, dfd, tmp) != digest:
-            raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} no longer has its SHA-256 {digest}; {path} was not put back")
-        try:
-            os.rename(tmp, parts[-1], src_dir_fd=dfd, dst_dir_fd=dfd)
-        except OSError as e:
-            raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
-        back = open_regular_at(fd, parts)
-        if back is None:
-            raise Failure(EXIT_FAILURE, "error", f"{path} is not a regular file after it was put back from {keep_at}")
-        try:
-            h = hashlib.sha256()
-            while chunk := os.read(back, 1 << 20):
-                h.update(chunk)
+            put_back(dfd, parts[-1], src, path, keep_at, digest)
         finally:
-            os.close(back)
-        if h.hexdigest() != digest:
-            raise Failure(EXIT_FAILURE, "error", f"{path} put back from {keep_at} does not have its SHA-256 {digest}")
-        os.fsync(dfd)
+            os.close(dfd)
     finally:
-        os.close(dfd)
         os.close(src)
+
+
+def put_back(dfd: int, name: str, src: int, path: str, keep_at: str, digest: str) -> None:
+    """Writes the kept bytes as a new file in the image's folder, renames it over the image, and
+    checks what is there now by its SHA-256."""
+    tmp = f".{name}.bootloop-rescue-restore"
+    try:
+        os.unlink(tmp, dir_fd=dfd)
+    except FileNotFoundError:
+        pass
+    if copy_to(src, dfd, tmp) != digest:
+        raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} no longer has its SHA-256 {digest}; {path} was not put back")
+    try:
+        os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+    except OSError as e:
+        raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
+    back = open_regular_at(dfd, [name])
+    if back is None:
+        raise Failure(EXIT_FAILURE, "error", f"{path} is not a regular file after it was put back from {keep_at}")
+    try:
+        h = hashlib.sha256()
+        while chunk := os.read(back, 1 << 20):
+            h.update(chunk)
+    finally:
+        os.close(back)
+    if h.hexdigest() != digest:
+        raise Failure(EXIT_FAILURE, "error", f"{path} put back from {keep_at} does not have its SHA-256 {digest}")
+    os.fsync(dfd)
