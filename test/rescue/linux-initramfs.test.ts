@@ -62,6 +62,8 @@ const DRACUT = [
     "  shift",
     "done",
     '[ -n "$kver" ] && [ -n "$image" ] || { echo "dracut: no --kver or image" >&2; exit 2; }',
+    // What the test looks at: whether the earlier quarantine on /boot is visible to the guest's tool.
+    "ls -A /boot/bootloop-rescue | wc -l > /var/log/boot-quarantine-seen",
     "work=$(mktemp -d)",
     'mkdir -p "$work/etc" "$work/lib/modules"',
     'cp -a /etc/modprobe.d "$work/etc/" && cp -a "/lib/modules/$kver" "$work/lib/modules/" || exit 1',
@@ -326,6 +328,7 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
                         { path: `loader/entries/${MACHINE}-${EL_KERNEL}.conf`, content: bls },
                         { path: `vmlinuz-${EL_KERNEL}`, content: "kernel" },
                         { path: "grub2/grubenv", content: grubenv({ saved_entry: `${MACHINE}-${EL_KERNEL}` }) },
+                        { path: "bootloop-rescue/quarantine/20240101T000000Z/manifest.json", content: "{}" },
                     ],
                 },
                 {
@@ -341,6 +344,7 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
                         },
                         { path: "etc/modprobe.d", dir: true },
                         { path: "boot", dir: true },
+                        { path: "var/log", dir: true },
                         { path: `lib/modules/${EL_KERNEL}/modules.dep`, content: "" },
                         { path: `lib/modules/${EL_KERNEL}/extra/${MODULE}.ko`, content: "module" },
                         { path: `lib/modules/${EL_KERNEL}/kernel/other.ko`, content: "another module" },
@@ -374,6 +378,12 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
         assert.ok(!names.some((n) => n.endsWith(`${MODULE}.ko`)), `the module is still inside: ${names.join(" ")}`);
         assert.ok(rebuilt.kept?.startsWith("/bootloop-rescue/quarantine/"));
         assert.deepEqual(guestFile(img, 1, (rebuilt.kept ?? "").slice(1)), original, "the old image is kept on the root volume");
+        assert.equal(
+            (guestFile(img, 1, "var/log/boot-quarantine-seen") ?? "").toString().trim(),
+            "0",
+            "/boot's quarantine is hidden from the tool",
+        );
+        assert.ok(guestFile(img, 0, "bootloop-rescue/quarantine/20240101T000000Z/manifest.json"), "and left as it was");
         assertNothingLeft();
         const again = runEngine(["--disk", img.image, "--rules", rules("dracut")], {}, img.image);
         assert.equal(again.evidence.outcome, "nothing-to-do", again.stderr);
