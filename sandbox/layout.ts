@@ -65,14 +65,37 @@ export class SandboxLayout {
         return path.join(this.root, "stacks", stack);
     }
 
-    /** The world file of one CLI's cloud. */
-    worldFile(stack: string, cli: DiscoveryCliName): string {
-        return path.join(this.stackDir(stack), `${cli}-world.json`);
+    /**
+     * The simulated clouds several stacks share (`npm run sandbox -- share-world`): each a folder
+     * holding the world files, call logs and `stacks.json`, the stacks that use it.
+     */
+    get worldsDir(): string {
+        return path.join(this.root, "worlds");
     }
 
-    /** Every call the CLI's stand-in answered, one JSON array per line. */
+    /** The shared world `stack` belongs to (its folder's name), if any. */
+    sharedWorldOf(stack: string): string | undefined {
+        if (!fs.existsSync(this.worldsDir)) return undefined;
+        // A world being made (NAME.partial-PID) is no one's yet.
+        return fs
+            .readdirSync(this.worldsDir)
+            .find((name) => !name.includes(".") && sharedStacks(path.join(this.worldsDir, name)).includes(stack));
+    }
+
+    /** Where the stack's simulated cloud lives: its shared world's folder, else its own folder. */
+    worldHome(stack: string): string {
+        const shared = this.sharedWorldOf(stack);
+        return shared === undefined ? this.stackDir(stack) : path.join(this.worldsDir, shared);
+    }
+
+    /** The world file of one CLI's cloud (shared with the other stacks of its shared world, if any). */
+    worldFile(stack: string, cli: DiscoveryCliName): string {
+        return path.join(this.worldHome(stack), `${cli}-world.json`);
+    }
+
+    /** Every call the CLI's stand-in answered, one JSON array per line (a shared world's: every stack's calls). */
     callLog(stack: string, cli: DiscoveryCliName): string {
-        return path.join(this.stackDir(stack), `${cli}-calls.log`);
+        return path.join(this.worldHome(stack), `${cli}-calls.log`);
     }
 
     /** What the stand-in providers print (their errors reach the engine too). */
@@ -84,4 +107,15 @@ export class SandboxLayout {
     watchDir(stack: string): string {
         return path.join(this.stackDir(stack), "watch");
     }
+}
+
+/** The file naming the stacks of a shared world, in the world's folder. */
+export const SHARED_STACKS_FILE = "stacks.json";
+
+/** The stacks a shared world's folder names (none when it has no complete `stacks.json`: it is being made). */
+export function sharedStacks(worldDir: string): string[] {
+    const file = path.join(worldDir, SHARED_STACKS_FILE);
+    if (!fs.existsSync(file)) return [];
+    const v = JSON.parse(fs.readFileSync(file, "utf8")) as { stacks?: unknown };
+    return Array.isArray(v.stacks) ? v.stacks.filter((s): s is string => typeof s === "string") : [];
 }

@@ -27,6 +27,7 @@ import { RunningProviders, startProviders } from "./providers/start";
 import { writeFleetStack } from "./world/fleet-stack";
 import { cloudsOf, seedWorlds, stackInventory } from "./world/seed";
 import { renderWorlds } from "./world/render";
+import { shareWorld } from "./world/shared";
 import { readWorld } from "./world/world-file";
 import { requestsReport } from "./world/requests";
 
@@ -359,6 +360,26 @@ function fleet(args: readonly string[]): number {
     return 0;
 }
 
+/**
+ * `npm run sandbox -- share-world NAME STACK STACK...`: one simulated cloud for several stacks (the
+ * shards of one fleet), seeded from all their inventories before their first run.
+ */
+function shareWorldCommand(args: readonly string[], layout: SandboxLayout): number {
+    const [name, ...stacks] = args;
+    if (name === undefined || name.startsWith("-") || stacks.some((s) => s.startsWith("-"))) {
+        process.stderr.write("usage: npm run sandbox -- share-world NAME STACK STACK...\n");
+        return 2;
+    }
+    const made = shareWorld(layout, name, stacks);
+    const clouds = Object.entries(made.vmsByCloud)
+        .map(([cloud, n]) => `${cloud} ${n}`)
+        .join(", ");
+    process.stdout.write(
+        `${made.dir}\nstacks ${made.stacks.join(", ")} share one simulated cloud (VMs: ${clouds}); world --requests --stack ${made.stacks[0]} counts them all\n`,
+    );
+    return 0;
+}
+
 async function main(given: readonly string[]): Promise<number> {
     // A Ctrl-C is the engine's to act on (runPulumi); this process waits for it to finish.
     process.on("SIGINT", () => undefined);
@@ -367,9 +388,10 @@ async function main(given: readonly string[]): Promise<number> {
     const layout = new SandboxLayout();
     if (args[0] === "world") return world(args.slice(1), layout);
     if (args[0] === "fleet") return fleet(args.slice(1));
+    if (args[0] === "share-world") return shareWorldCommand(args.slice(1), layout);
     if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
         process.stdout.write(
-            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--requests] [--stack NAME] [--json]\n       npm run sandbox -- state-size [--stack NAME] [--json]   (the state's weight per VM)\n       npm run sandbox -- fleet N   (writes the stack fleetN: N mixed VMs)\n",
+            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--requests] [--stack NAME] [--json]\n       npm run sandbox -- state-size [--stack NAME] [--json]   (the state's weight per VM)\n       npm run sandbox -- fleet N   (writes the stack fleetN: N mixed VMs)\n       npm run sandbox -- share-world NAME STACK STACK...   (the stacks, shards of one fleet, on one simulated cloud)\n",
         );
         return args.length === 0 ? 2 : 0;
     }

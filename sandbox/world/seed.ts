@@ -52,10 +52,16 @@ export function stackInventory(layout: SandboxLayout, stack: string): VmEntry[] 
 /** Writes the world of each cloud with VMs that has none yet for `stack`; returns the files written. */
 export function seedWorlds(layout: SandboxLayout, stack: string, vms: readonly VmEntry[]): string[] {
     fs.mkdirSync(layout.stackDir(stack), { recursive: true });
+    fs.mkdirSync(layout.worldHome(stack), { recursive: true });
+    return seedInto((cli) => ({ world: layout.worldFile(stack, cli), log: layout.callLog(stack, cli) }), vms);
+}
+
+/** Writes, per CLI, the world of its cloud's VMs where it has none yet (and an empty call log); returns the world files written. */
+export function seedInto(filesOf: (cli: DiscoveryCliName) => { world: string; log: string }, vms: readonly VmEntry[]): string[] {
     const written: string[] = [];
     for (const cli of Object.keys(STAND_INS) as DiscoveryCliName[]) {
-        const file = layout.worldFile(stack, cli);
-        if (!fs.existsSync(layout.callLog(stack, cli))) fs.writeFileSync(layout.callLog(stack, cli), "");
+        const { world: file, log } = filesOf(cli);
+        if (!fs.existsSync(log)) fs.writeFileSync(log, "");
         const { cloud, seed } = SEEDS[cli];
         const here = vms.filter((vm) => vm.cloud === cloud);
         if (fs.existsSync(file) || here.length === 0) continue;
