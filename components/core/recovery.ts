@@ -92,6 +92,7 @@ export class Recovery extends pulumi.ComponentResource {
         }
         const plan = buildPlan(placed, {
             ...settings,
+            stack: pulumi.getStack(),
             disksPerRescue: (cloud) =>
                 settings.disksPerRescue[cloud] ?? settings.disksPerRescue["*"] ?? pathOf.get(cloud)!.disksPerRescue.default,
         });

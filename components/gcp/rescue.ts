@@ -104,6 +104,11 @@ export class GcpRescueFleet {
         private readonly ruleSet: RuleSet,
         /** The engine's rule set for Linux guests, the stack's `linuxRuleSet`, beside it. */
         private readonly linuxRuleSet: LinuxRuleSet,
+        /**
+         * The stack: part of the rescue service account's id, which a project holds once, so stacks
+         * (the shards of one incident) in one project each have their own.
+         */
+        private readonly stack: string,
     ) {}
 
     detailsOf(rescue: RescueStep): GcpRescueInstance {
@@ -119,7 +124,7 @@ export class GcpRescueFleet {
                 `rescue-gcp-${shortHash(`sa ${project}`)}-sa`,
                 {
                     project,
-                    accountId: `br-rescue-${shortHash(`sa ${project}`)}`,
+                    accountId: `br-rescue-${shortHash(`sa ${this.stack} ${project}`)}`,
                     displayName: "bootloop-rescue rescue instances (may read only the key secrets of their disks)",
                 },
                 { parent, provider: this.providerOf(project) },

@@ -27,6 +27,7 @@ const settings = (over: Partial<PlanSettings> = {}): PlanSettings => ({
     canary: { count: 1 },
     failureBudget: { percent: 5 },
     disksPerRescue: () => 3,
+    stack: "dev",
     ...over,
 });
 
@@ -137,6 +138,22 @@ describe("recovery plan", () => {
             const plan = buildPlan(vms, settings());
             assert.equal(plan.rescuePools.length, 2);
             assert.equal(plan.vms.find((v) => v.strategy === "reboot")!.seat, undefined);
+        });
+
+        it("names rescue VMs from the stack too: two stacks (shards) in one zone never share a name, one stack's names never change", () => {
+            const vms = [...Array(6).keys()].map((i) => vm(i));
+            const names = (stack: string, list = vms) =>
+                buildPlan(list, settings({ stack })).rescuePools.flatMap((p) => p.members.map((m) => m.name));
+            const a = names("incident-01");
+            const b = names("incident-02", vms.slice(3));
+            assert.equal(a.length, 2);
+            for (const n of [...a, ...b]) assert.match(n, /^rescue-lab-z1-[0-9a-f]{8}-\d$/);
+            assert.deepEqual(
+                a.filter((n) => b.includes(n)),
+                [],
+                "no rescue VM name of one stack is another's",
+            );
+            assert.deepEqual(names("incident-01"), a, "the same stack gets the same names");
         });
 
         it("uses the per-cloud capacity", () => {

@@ -28,6 +28,12 @@ export interface RecoveryPlan {
 
 /** Settings the plan depends on. */
 export interface PlanSettings extends WaveSettings {
+    /**
+     * The stack the rescue VMs belong to. Part of their names, which the clouds make unique per zone,
+     * resource group or project: stacks (the shards of one incident) in one zone never collide on a
+     * rescue VM's name.
+     */
+    stack: string;
     /** Disks one rescue VM of a cloud holds at most. */
     disksPerRescue(this: void, cloud: string): number;
     /** Failed VMs each wave after the first may have before the next wave's gate stops the rollout. */
@@ -47,7 +53,7 @@ export type FailureBudget = { count: number } | { percent: number };
 
 /** One rescue VM of a pool and the disks it serves. */
 export interface RescueMember {
-    /** Resource-name stem of the rescue VM, derived from the zone's identity and the member number. */
+    /** Resource-name stem of the rescue VM, derived from the stack, the zone's identity and the member number. */
     name: string;
     /** Member number within its zone's pool (0, 1, …). */
     number: number;

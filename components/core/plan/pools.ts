@@ -20,12 +20,14 @@ export function zoneKey(cloud: string, p: Placement): string {
 
 /**
  * Groups the VMs by cloud → scope → region → zone and gives each zone ceil(VMs / capacity) rescue
- * VMs. Seats are filled in (wave, key) order, so VMs added in a later wave never move an earlier
+ * VMs, named from the stack, the zone and their number: a cloud makes a VM's name unique in its
+ * zone (or resource group), so two stacks of one incident (shards) in one zone must not share one. Seats are filled in (wave, key) order, so VMs added in a later wave never move an earlier
  * VM's disk to another rescue VM or slot.
  */
 export function planPools(
     vms: readonly PoolCandidate[],
     capacityOf: (cloud: string) => number,
+    stack: string,
 ): { pools: RescuePool[]; seats: Map<string, RescueSeat> } {
     const zones = new Map<string, PoolCandidate[]>();
     for (const vm of vms) {
@@ -45,7 +47,7 @@ export function planPools(
         members.forEach((vm, i) => {
             const number = Math.floor(i / capacity);
             if (!pool.members[number])
-                pool.members[number] = { name: `rescue-${cloud}-${where}-${shortHash(k)}-${number}`, number, vms: [] };
+                pool.members[number] = { name: `rescue-${cloud}-${where}-${shortHash(`${stack} ${k}`)}-${number}`, number, vms: [] };
             pool.members[number].vms.push(vm.key);
             seats.set(vm.key, { member: pool.members[number].name, slot: i % capacity });
         });
