@@ -1,5 +1,6 @@
 // The issue's bounds (#29 item 5) against what one engine-bench run measured: PASS, FAIL, or "not
 // checked" with the reason, never a pass for what could not be checked.
+import { GateQueues } from "./gate-queue";
 import { Outcomes } from "./outcomes";
 import { StepTimes } from "./timeouts";
 
@@ -32,6 +33,8 @@ export interface BoundInput {
     outcomes?: Outcomes;
     /** The steps against their customTimeouts, when the events could be read. */
     steps?: StepTimes;
+    /** The steps' time queued at the watcher's gate, when the events could be read. */
+    gate?: GateQueues;
     /** `npm run watch`'s exit code, when it ran. */
     watchExit?: number;
     /** API requests per cloud scope as the simulated clouds counted them (sandbox world --requests), when they could be read. */
@@ -124,11 +127,7 @@ export function verdicts(x: BoundInput): Verdict[] {
             detail: `exit ${x.watchExit} (0: every VM verified; 1: the update ended otherwise; 3: its events ended early)`,
         });
     }
-    out.push({
-        bound: "no deadline spent queuing at the gate",
-        verdict: "not checked",
-        detail: "the bench does not read the steps' gate queue times",
-    });
+    out.push(gateVerdict(x.gate));
     const throttleBound = `≤ ${THROTTLED_PERCENT_BOUND} % of API requests throttled in any scope`;
     if (!x.scopes || x.scopes.length === 0)
         out.push({
@@ -146,6 +145,28 @@ export function verdicts(x: BoundInput): Verdict[] {
         });
     }
     return out;
+}
+
+const names = (list: readonly string[]) => `${list.slice(0, 10).join(", ")}${list.length > 10 ? ` and ${list.length - 10} more` : ""}`;
+
+/**
+ * The gate bound: FAIL when a step queued longer than its allowance or failed with its deadline
+ * passed after queuing (whatever else could not be read); else not checked when a step's queue time
+ * could not be read (or there was no step); else PASS.
+ */
+export function gateVerdict(g: GateQueues | undefined): Verdict {
+    const bound = "no deadline spent queuing at the gate";
+    if (!g || g.steps === 0) return { bound, verdict: "not checked", detail: "the engine's events hold no command step" };
+    const longest = g.longest ? `; longest ${g.longest.name} ${g.longest.queued} s of its ${g.longest.allowance} s allowance` : "";
+    const read = `${g.read} of ${g.steps} steps' queue times read from their gate lines (base.sh gate_report), ${g.totalQueued} s queued in all${longest}`;
+    const wrong = [
+        g.overAllowance.length ? `queued past the allowance: ${names(g.overAllowance)}` : "",
+        g.deadlineAfterQueuing.length ? `failed at their deadline after queuing: ${names(g.deadlineAfterQueuing)}` : "",
+    ].filter((w) => w);
+    const unread = g.unread.length ? `; no gate line: ${names(g.unread)}` : "";
+    if (wrong.length) return { bound, verdict: "FAIL", detail: `${wrong.join("; ")}; ${read}${unread}` };
+    if (g.unread.length) return { bound, verdict: "not checked", detail: `${read}${unread}` };
+    return { bound, verdict: "PASS", detail: read };
 }
 
 /** The bench's exit code from its verdicts: 3 when a bound failed, else 4 when one was not checked, else 0. */

@@ -42,6 +42,9 @@ export function renderEngine(r: EngineBenchResult): string {
         r.steps
             ? `  steps: ${r.steps.steps} command steps, ${r.steps.ended} ended, ${r.steps.failed} failed, ${r.steps.over.length} at or over their customTimeout (the stand-in command provider does not enforce customTimeouts: judged from the events' times)`
             : "  steps: the engine's events could not be read",
+        r.gate
+            ? `  gate: ${r.gate.read} of ${r.gate.steps} steps' queue times read, ${r.gate.totalQueued} s queued in all${r.gate.longest ? `, longest ${r.gate.longest.queued} s (${r.gate.longest.name})` : ""}; ${r.gate.overAllowance.length} past their allowance, ${r.gate.deadlineAfterQueuing.length} failed at their deadline after queuing`
+            : "  gate: the engine's events could not be read",
         "  bounds (#29 item 5):",
         ...r.verdicts.map((v) => `    ${v.verdict.padEnd(11)} ${v.bound}: ${v.detail}`),
         "  The stand-in providers spend none of the real providers' CPU or memory (they are small Node servers on a JSON world), and cloud waits run compressed (BOOTLOOP_TIME_SCALE, BOOTLOOP_WAIT_SCALE).",

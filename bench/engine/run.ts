@@ -13,6 +13,7 @@ import { RequestFigures, scopeTotals, stackRequestFigures } from "../../sandbox/
 import { CliCost } from "../fleet/cli-cost-prices";
 import { EngineBenchArgs, RUNNERS } from "./args";
 import { BoundInput, Verdict, exitCodeOf, verdicts } from "./bounds";
+import { GateQueues, gateQueues } from "./gate-queue";
 import { CLIS, CloudCalls, SpendSummary, countCalls, readIfThere, summarizeSpend } from "./calls";
 import { engineFleet, writeEngineStack } from "./fleet";
 import { Outcomes, VmRecordLike, outcomesOf } from "./outcomes";
@@ -68,6 +69,8 @@ export interface EngineBenchResult {
     cliCostSource: string;
     /** The command steps against their customTimeouts (from the engine's events). */
     steps?: StepTimes;
+    /** The command steps' time queued at the watcher's gate (from their gate lines in the engine's events). */
+    gate?: GateQueues;
     /** API requests the simulated clouds answered (providers' and CLIs'), per cloud, scope and class. */
     requests: RequestFigures[];
     /** API requests per VM, per cloud (every scope of it). */
@@ -219,6 +222,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
         const cliSpend = summarizeSpend(fs.readFileSync(spendLog, "utf8"));
         const events = readIfThere(path.join(runDir, "events.json"));
         const steps = events ? stepTimes(events) : undefined;
+        const gate = events ? gateQueues(events) : undefined;
         const requests = stackRequestFigures(layout, stack);
         const scopes = scopeTotals(requests);
         const requestsPerVm: Record<string, number> = {};
@@ -231,6 +235,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             spendScale: args.spendScale,
             outcomes,
             steps,
+            gate,
             runner: r,
             watchExit: exits?.watch,
             scopes,
@@ -265,6 +270,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             cliSpend,
             cliCostSource: cost.source(),
             steps,
+            gate,
             requests,
             requestsPerVm,
             verdicts: verdicts(input),

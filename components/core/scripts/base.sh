@@ -21,7 +21,9 @@ expect() {
 errfile=$(mktemp)
 trap 'rm -f "$errfile"' EXIT
 
-# The step's own deadline (epoch seconds): retries of throttled or busy calls stop there.
+# The step's own deadline (epoch seconds): retries of throttled or busy calls stop there. A command
+# step is given one (the program sets STEP_TIMEOUT_SECONDS); a lookup runs under the default.
+gate_report_due=${STEP_TIMEOUT_SECONDS:+1}
 STEP_TIMEOUT_SECONDS=${STEP_TIMEOUT_SECONDS:-3600}
 [[ $STEP_TIMEOUT_SECONDS =~ ^[0-9]{1,8}$ ]] || fail "STEP_TIMEOUT_SECONDS has an unexpected value; refusing to run"
 STEP_DEADLINE=$((${EPOCHSECONDS:-$(date +%s)} + STEP_TIMEOUT_SECONDS))
@@ -30,19 +32,66 @@ STEP_DEADLINE=$((${EPOCHSECONDS:-$(date +%s)} + STEP_TIMEOUT_SECONDS))
 # customTimeout includes (components/core/step-budget.ts GATE_QUEUE_ALLOWANCE_SECONDS, held equal
 # by a test): a fleet queuing at the gate is the runner's load, not the step running out of time.
 GATE_QUEUE_ALLOWANCE_SECONDS=3600
+# Most calls run in a subshell (`out=$(aws_json …)`), whose variables die with it: what the step
+# queued, and whether a call gave up for its deadline, is kept in a file of the step's, one line
+# each (`queued S`, `deadline`), read by every shell of the step (gate_sync) and by gate_report.
+gate_file=$(mktemp)
+# Seconds of queuing this shell has moved its deadline by (at most the allowance).
 gate_queued_seconds=0
+
+# gate_read: what the step's shells noted: $gate_total (seconds queued in all, beyond the
+# allowance too) and $gate_reached (1 when a call or a lock gave up for the deadline).
+gate_read() {
+    local what n
+    gate_total=0 gate_reached=
+    while read -r what n; do
+        case $what in
+            queued) gate_total=$((gate_total + n)) ;;
+            deadline) gate_reached=1 ;;
+        esac
+    done <"$gate_file"
+}
+
+# gate_sync: moves this shell's deadline by the queuing the step noted since (its subshells' too),
+# up to the allowance in all.
+gate_sync() {
+    gate_read
+    local capped=$((gate_total < GATE_QUEUE_ALLOWANCE_SECONDS ? gate_total : GATE_QUEUE_ALLOWANCE_SECONDS))
+    ((capped > gate_queued_seconds)) || return 0
+    STEP_DEADLINE=$((STEP_DEADLINE + capped - gate_queued_seconds))
+    gate_queued_seconds=$capped
+}
 
 # gate_queued SINCE: the step got its place at the gate, asked for at SINCE (epoch seconds).
 gate_queued() {
-    local waited=$((${EPOCHSECONDS:-$(date +%s)} - $1)) left=$((GATE_QUEUE_ALLOWANCE_SECONDS - gate_queued_seconds))
-    ((waited > 0 && left > 0)) || return 0
-    ((waited < left)) || {
-        waited=$left
+    local waited=$((${EPOCHSECONDS:-$(date +%s)} - $1))
+    ((waited > 0)) || return 0
+    printf 'queued %d\n' "$waited" >>"$gate_file"
+    gate_sync
+    if ((gate_total >= GATE_QUEUE_ALLOWANCE_SECONDS && gate_total - waited < GATE_QUEUE_ALLOWANCE_SECONDS)); then
         log "the step has waited ${GATE_QUEUE_ALLOWANCE_SECONDS}s in all at the watcher's gate; more waiting there counts against its deadline"
-    }
-    gate_queued_seconds=$((gate_queued_seconds + waited))
-    STEP_DEADLINE=$((STEP_DEADLINE + waited))
+    fi
 }
+
+# gate_gave_up: a call or a lock gave up because the step's deadline left no time for it.
+gate_gave_up() { printf 'deadline\n' >>"$gate_file"; }
+
+# gate_report: a command step's last line on stderr, which the stack keeps with its output and the
+# engine's events carry (the engine bench reads it: bench/engine/gate-queue.ts): the seconds it
+# queued at the watcher's gate in all, its allowance, and whether its deadline was reached (it had
+# passed when the step ended, or a call or a lock gave up for it); the engine's events say whether
+# the step failed. One fixed form, not a log line (`bootloop-rescue-gate:`, not `bootloop-rescue: `),
+# so the reasons read from a failed step's last lines can leave it out. Only command steps (given
+# STEP_TIMEOUT_SECONDS) write it; one killed with SIGKILL writes none:
+#   bootloop-rescue-gate: queued=S allowance=S deadline=reached|not-reached
+gate_report() {
+    [[ -n $gate_report_due ]] || return 0
+    gate_sync
+    local reached=${gate_reached:+reached}
+    ((${EPOCHSECONDS:-$(date +%s)} < STEP_DEADLINE)) || reached=reached
+    printf 'bootloop-rescue-gate: queued=%d allowance=%d deadline=%s\n' "$gate_total" "$GATE_QUEUE_ALLOWANCE_SECONDS" "${reached:-not-reached}" >&2
+}
+trap 'gate_report; rm -f "$errfile" "$gate_file"' EXIT
 
 # ---------------------------------------------------------------------------------------------
 # The watcher (components/watcher, started as cli/watcher.ts): one process per runner and set of credentials. Steps
@@ -196,6 +245,7 @@ local_slot() {
         fi
         exec {fd}>&-
         [[ -z $answer ]] || fail "internal: unexpected answer from the watcher: ${answer:0:200}"
+        gate_sync
         ((${EPOCHSECONDS:-$(date +%s)} < STEP_DEADLINE)) || fail "internal: no place at the watcher's gate before the step's deadline; see $watch_dir/watcher.log"
         log "the watcher went away; asking its successor for a place"
         watcher_lost
@@ -217,12 +267,14 @@ with_lock() {
     watcher_folder
     file=$watch_dir/lock-$(printf '%s' "$key" | cksum | tr -c '0-9\n' '-')
     exec {fd}>>"${file%-}" || fail "internal: cannot open the lock file ${file%-}"
+    gate_sync
     left=$((STEP_DEADLINE - ${EPOCHSECONDS:-$(date +%s)}))
     lock_fd "$fd" "$((left > 1 ? left : 1))" || rc=$?
     if ((rc != 0)); then
         exec {fd}>&-
         # Status 1 is the wait's end (flock -w, perl's alarm); anything else is the tool failing.
         ((rc == 1)) || fail "${VM_LABEL:+$VM_LABEL: }could not take the lock $key (the lock tool failed with status $rc, above); nothing done"
+        gate_gave_up
         fail "${VM_LABEL:+$VM_LABEL: }another step held the lock $key until this step's deadline; nothing done"
     fi
     if "$@" {fd}>&-; then rc=0; else rc=$?; fi
@@ -255,6 +307,7 @@ lock_fd_perl() {
 # call: a watcher that dies on every call must not be restarted for an hour).
 watcher_gone() {
     watcher_losses=$((watcher_losses + 1))
+    gate_sync
     if ((${EPOCHSECONDS:-$(date +%s)} >= STEP_DEADLINE)); then
         log "$1: the watcher went away and the step's deadline has passed; see $watch_dir/watcher.log"
         return 1
@@ -279,6 +332,8 @@ cloud_call() {
     watcher_losses=0
     while :; do
         watcher_open fd
+        # The deadline as the step's other shells moved it (their calls' queuing).
+        gate_sync
         asked=${EPOCHSECONDS:-$(date +%s)}
         printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" >&"$fd"
         answer=
@@ -319,6 +374,8 @@ cloud_call() {
             attempt=$((attempt + 1))
             continue
         fi
+        # The watcher gave up on a transient error because the deadline left no time for another try.
+        if [[ $answer == *"deadline leaves no time"* ]]; then gate_gave_up; fi
         log "$op failed: $(tr '\n' ' ' <"$errfile")"
         return 1
     done

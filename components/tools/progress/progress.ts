@@ -158,14 +158,17 @@ export function plainMessage(text: string): string {
 
 /** A diagnostic's message as one line: its last three lines, the engine's prefix and colours gone. */
 function reasonOf(message: string | undefined): string {
-    return plainMessage(String(message ?? ""))
-        .replace(/^error:\s*/, "")
-        .split("\n")
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .slice(-3)
-        .join(" / ")
-        .slice(0, 1000);
+    return (
+        plainMessage(String(message ?? ""))
+            .replace(/^error:\s*/, "")
+            .split("\n")
+            .map((l) => l.trim())
+            // A step's gate figures (base.sh gate_report) are for the bench, not a reason.
+            .filter((l) => l && !l.startsWith("bootloop-rescue-gate:"))
+            .slice(-3)
+            .join(" / ")
+            .slice(0, 1000)
+    );
 }
 
 /** The logical name at the end of a URN (`urn:pulumi:stack::project::type::name`). */
