@@ -67,6 +67,8 @@ export interface RequestFigures {
     requests: number;
     /** Requests refused for the budget (or by a scripted throttle fault). */
     throttled: number;
+    /** Of the requests, those a stand-in provider made (spendAsProvider); the rest came from the stand-in CLIs. */
+    byProviders: number;
     /** throttled / requests × 100 (0 without requests). */
     throttledPercent: number;
     /** The most requests per cloud second over any fixed window of PEAK_WINDOW_SECONDS cloud seconds. */
@@ -77,6 +79,17 @@ export interface RequestFigures {
 
 /** Cloud names by the CLI whose world holds them. */
 const CLOUD_OF_CLI: Record<DiscoveryCliName, string> = { aws: "aws", az: "azure", gcloud: "gcp" };
+
+/** Requests the stand-in providers made, per cloud, scope and class (world.budget.byProviders). */
+type ProviderCounts = Record<string, Record<string, Record<string, number>>>;
+
+/** Counts `request` as a provider's, beside budget.js's count of every request (the CLIs' are the rest). */
+function countByProviders(world: World, request: BudgetRequest): void {
+    const kept = world.budget as { byProviders?: ProviderCounts };
+    const byScope = ((kept.byProviders ??= {})[request.cloud] ??= {});
+    const byClass = (byScope[request.scope] ??= {});
+    byClass[request.cls] = (byClass[request.cls] ?? 0) + 1;
+}
 
 type Counted = {
     requests: number;
@@ -89,8 +102,10 @@ type Counted = {
 export function requestFigures(worlds: Partial<Record<DiscoveryCliName, World | undefined>>): RequestFigures[] {
     const rows: RequestFigures[] = [];
     for (const [cli, world] of Object.entries(worlds) as [DiscoveryCliName, World | undefined][]) {
-        const kept = world?.budget as { counts?: Record<string, Record<string, Record<string, Counted>>> } | undefined;
+        const kept = world?.budget as
+            { counts?: Record<string, Record<string, Record<string, Counted>>>; byProviders?: ProviderCounts } | undefined;
         const counts = kept?.counts ?? {};
+        const byProviders = kept?.byProviders?.[CLOUD_OF_CLI[cli]] ?? {};
         for (const byScope of [counts[CLOUD_OF_CLI[cli]] ?? {}])
             for (const [scope, byClass] of Object.entries(byScope))
                 for (const [cls, c] of Object.entries(byClass))
@@ -100,6 +115,7 @@ export function requestFigures(worlds: Partial<Record<DiscoveryCliName, World | 
                         cls,
                         requests: c.requests,
                         throttled: c.throttled,
+                        byProviders: byProviders[scope]?.[cls] ?? 0,
                         throttledPercent: c.requests ? (100 * c.throttled) / c.requests : 0,
                         peakPerSecond: c.peakPerSecond,
                         buckets: (c.buckets ?? []).map((b) => ({ key: b.key, capacity: b.capacity, perSecond: b.perSecond })),
@@ -189,7 +205,10 @@ export function spendAsProvider(
     const tryOne = (n: number): Tried =>
         updateWorld(file, (world) => {
             const request = make(world)[n];
-            return request && { request, verdict: budget.spend(world, request, Date.now(), scale) };
+            if (!request) return undefined;
+            const verdict = budget.spend(world, request, Date.now(), scale);
+            countByProviders(world, request);
+            return { request, verdict };
         });
     let i = 0;
     for (;;) {
