@@ -94,7 +94,8 @@ export interface CloudCli {
      * Per rate class (a key of `rates`), the API requests one VM chain makes outside the gate (the
      * Pulumi providers' creates, their waiters' polls and reads: backup, disks, attachment) and
      * through it (the steps' and the watcher's calls). The watcher leaves the providers' fraction
-     * of each class to them: an allowance from how the resources are made, not a measurement.
+     * of each class to them: counted in one sandbox `up` and held to the counts by
+     * test/bench/provider-requests.test.ts.
      */
     providerRequests?: Record<string, RequestsPerVm>;
     /** How many API requests an operation makes (for limits counted in requests, not calls). */
