@@ -30,7 +30,7 @@ case $algorithm in
         [[ -n $KEK_URL ]] || fail "$VM_LABEL: the BEK in $SECRET_URL is wrapped, but the disk's encryption settings name no key-encryption key to unwrap it"
         # The request body (the wrapped BEK and the algorithm) goes in a file only this user can read.
         body_dir=$(mktemp -d)
-        trap 'rm -rf "$body_dir"; rm -f "$errfile"' EXIT
+        trap 'rm -rf "$body_dir"; gate_report; rm -f "$errfile" "$gate_file"' EXIT
         ALGORITHM=$algorithm jq_node 'JSON.stringify({ alg: process.env.ALGORITHM, value: Buffer.from(o.value, "base64").toString("base64url") })' <<<"$secret" >"$body_dir/body.json"
         in_vault "$KEK_URL"
         bek=$(cloud_call "keyvault key unwrap" az rest --method post --url "$KEK_URL/unwrapkey?api-version=7.4" --resource "$(resource_of "$KEK_URL")" \
