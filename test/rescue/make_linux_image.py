@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 
+import make_lvm as lvm
+
 MiB = 1024 * 1024
 GPT_CODES = {"efi": "ef00", "ext4": "8300", "xfs": "8300", "btrfs": "8300", "lvm": "8e00"}
 MBR_CODES = {"efi": "ef", "ext4": "83", "xfs": "83", "btrfs": "83", "lvm": "8e"}
@@ -47,6 +49,40 @@ def populate(root, files):
         else:
             with open(path, "w") as out:
                 out.write(f.get("content", ""))
+
+
+def make_fs(loop, p, o):
+    """Formats the device `loop` as p["kind"] says (efi, ext4, xfs, btrfs; swap: mkswap) and puts p's files on it."""
+    kind = p["kind"]
+    if kind == "efi":
+        run("mkfs.vfat", "-F", "32", "-i", p.get("serial", "1234ABCD"), loop)
+        o["uuid"] = f"{p.get('serial', '1234ABCD')[:4]}-{p.get('serial', '1234ABCD')[4:]}".lower()
+    elif kind == "ext4":
+        run("mkfs.ext4", "-q", "-F", "-U", p["uuid"], "-L", p.get("label", ""), loop)
+    elif kind == "xfs":
+        run("mkfs.xfs", "-q", "-f", "-m", f"uuid={p['uuid']}", "-L", p.get("label", ""), loop)
+    elif kind == "btrfs":
+        run("mkfs.btrfs", "-q", "-f", "-U", p["uuid"], "-L", p.get("label", ""), loop)
+    elif kind == "swap":
+        run("mkswap", "-U", p["uuid"], loop)
+    elif kind == "raw":
+        return
+    o.setdefault("uuid", p.get("uuid"))
+    if not p.get("files") and not p.get("subvolumes"):
+        return
+    mnt = tempfile.mkdtemp(prefix="linux-image-")
+    options = ["nouuid"] if kind == "xfs" else []
+    run("mount", *(["-o", ",".join(options)] if options else []), loop, mnt)
+    try:
+        for sub in p.get("subvolumes", []):
+            run("btrfs", "subvolume", "create", os.path.join(mnt, sub))
+        populate(mnt, p.get("files", []))
+        if p.get("defaultSubvolume"):
+            sid = run("btrfs", "inspect-internal", "rootid", os.path.join(mnt, p["defaultSubvolume"]))
+            run("btrfs", "subvolume", "set-default", sid, mnt)
+    finally:
+        run("umount", mnt)
+        os.rmdir(mnt)
 
 
 def build(spec):
@@ -76,37 +112,15 @@ def build(spec):
             o["partuuid"] = run("sgdisk", f"--info={i}", image).split("Partition unique GUID: ")[1].split()[0].lower()
         loop = run("losetup", "--find", "--show", "--offset", str(o["startBytes"]), "--sizelimit", str(o["sizeBytes"]), image)
         try:
-            kind = p["kind"]
-            if kind == "lvm":
-                with open(loop, "r+b") as dev:
-                    dev.seek(512)
-                    dev.write(b"LABELONE" + b"\1" + b"\0" * 15 + b"LVM2 001")
+            if p["kind"] == "lvm":
+                if p.get("volumeGroup"):
+                    o.update(lvm.build_vg(loop, p["volumeGroup"], image, o["startBytes"], make_fs))
+                else:
+                    with open(loop, "r+b") as dev:
+                        dev.seek(512)
+                        dev.write(b"LABELONE" + b"\1" + b"\0" * 15 + b"LVM2 001")
                 continue
-            if kind == "efi":
-                run("mkfs.vfat", "-F", "32", "-i", p.get("serial", "1234ABCD"), loop)
-                o["uuid"] = f"{p.get('serial', '1234ABCD')[:4]}-{p.get('serial', '1234ABCD')[4:]}".lower()
-            elif kind == "ext4":
-                run("mkfs.ext4", "-q", "-F", "-U", p["uuid"], "-L", p.get("label", ""), loop)
-            elif kind == "xfs":
-                run("mkfs.xfs", "-q", "-f", "-m", f"uuid={p['uuid']}", "-L", p.get("label", ""), loop)
-            elif kind == "btrfs":
-                run("mkfs.btrfs", "-q", "-f", "-U", p["uuid"], "-L", p.get("label", ""), loop)
-            o.setdefault("uuid", p.get("uuid"))
-            if not p.get("files") and not p.get("subvolumes"):
-                continue
-            mnt = tempfile.mkdtemp(prefix="linux-image-")
-            options = ["nouuid"] if kind == "xfs" else []
-            run("mount", *(["-o", ",".join(options)] if options else []), loop, mnt)
-            try:
-                for sub in p.get("subvolumes", []):
-                    run("btrfs", "subvolume", "create", os.path.join(mnt, sub))
-                populate(mnt, p.get("files", []))
-                if p.get("defaultSubvolume"):
-                    sid = run("btrfs", "inspect-internal", "rootid", os.path.join(mnt, p["defaultSubvolume"]))
-                    run("btrfs", "subvolume", "set-default", sid, mnt)
-            finally:
-                run("umount", mnt)
-                os.rmdir(mnt)
+            make_fs(loop, p, o)
         finally:
             run("losetup", "-d", loop)
     return {"image": image, "partitions": out}
