@@ -63,5 +63,13 @@ describe("rescue tool payload", () => {
         );
         // lvm2's udev rules would activate every attached guest's volume groups by themselves.
         assert.doesNotMatch(rescueCloudInit() + startupScript(), /lvm2/);
+        // Where the image has lvm2 already, nothing attached is autoactivated (an empty list), also beside a cloud's own files.
+        for (const init of [rescueCloudInit(), rescueCloudInit({ files: [{ path: "/etc/x", content: "x" }] })]) {
+            assert.match(
+                init,
+                /\nwrite_files:\n {2}- path: \/etc\/lvm\/lvmlocal.conf\n {4}permissions: '0644'\n {4}content: ".*\\nactivation \{\\n\\tauto_activation_volume_list = \[\]\\n\}\\n"\n/,
+            );
+        }
+        assert.match(rescueCloudInit({ files: [{ path: "/etc/x", content: "x" }] }), /\n {2}- path: \/etc\/x\n/);
     });
 });
