@@ -10,7 +10,9 @@
 # partition in the engine, as on a rescue VM; dosfstools formats the tests' EFI partitions.
 # python3-venv: scripts/lint-python.sh installs the pinned ruff into a venv of its own.
 # xfsprogs and btrfs-progs build and inspect the Linux guests' disk images (XFS, btrfs) the engine
-# repairs. chromium (with fonts-liberation for readable screenshots) is the real browser the status
+# repairs. lvm2 builds the tests' LVM guests only (pvcreate, vgcreate, vgcfgrestore on loop devices,
+# with a private LVM_SYSTEM_DIR): the engine never runs it, and rescue VMs do not install it.
+# chromium (with fonts-liberation for readable screenshots) is the real browser the status
 # page's tests open through playwright-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ cd "$(dirname "$0")/.."
 source scripts/as-root.sh
 as_root "scripts/test.sh needs root (loop devices, mounts for the repair engine's tests)" "$@"
 
-packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 python3-venv python3-hivex libhivex-bin mtools dosfstools dislocker awscli azure-cli iproute2 xfsprogs btrfs-progs chromium fonts-liberation)
+packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 python3-venv python3-hivex libhivex-bin mtools dosfstools dislocker awscli azure-cli iproute2 xfsprogs btrfs-progs lvm2 chromium fonts-liberation)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

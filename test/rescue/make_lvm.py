@@ -103,7 +103,9 @@ def build_vg(loop, spec, image, part_start, make_fs):
         lvm(conf_dir, "pvcreate", "-ff", "-y", "--norestorefile", "-u", pv_uuid, loop)
         if other_loop:
             lvm(conf_dir, "pvcreate", "-ff", "-y", other_loop)
-        lvm(conf_dir, "vgcreate", "-s", "1m", spec["name"], *devices)
+        # Not autoactivated where a host has device-mapper and lvm2's udev rules (a CI machine): its lvm2 reads
+        # this flag off the metadata when a loop device over the PV appears.
+        lvm(conf_dir, "vgcreate", "--setautoactivation", "n", "-s", "1m", spec["name"], *devices)
         backup = os.path.join(conf_dir, "vg.txt")
         lvm(conf_dir, "vgcfgbackup", "-f", backup, spec["name"])
         with open(backup) as f:
