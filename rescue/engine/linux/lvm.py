@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
@@ -39,7 +40,7 @@ MAX_DEPTH = 16
 MAX_KEYS = 10_000
 MAX_LIST = 4096
 MAX_AREAS = 8  # data or metadata areas a pv_header may list (lvm2 writes one or two)
-NAME = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")
+NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")  # lvm2's names: never "." or ".."
 
 Value = Union[str, int, float, list, dict]
 
@@ -197,8 +198,8 @@ class ParseError(LvmError):
     """Metadata text that is not lvm2's config format, or breaks a bound."""
 
 
-def tokens(text: bytes) -> list[tuple[str, bytes]]:
-    out = []
+def tokens(text: bytes) -> Iterator[tuple[str, bytes]]:
+    """The text's tokens (kind, bytes), one at a time (never all at once: the parser's bounds stop it early)."""
     at = 0
     end = len(text)
     while at < end:
@@ -211,9 +212,13 @@ def tokens(text: bytes) -> list[tuple[str, bytes]]:
             value = m.group(kind)
             if kind == "name" and re.fullmatch(rb"-?[0-9]+(?:\.[0-9]+)?", value):
                 kind = "number"
-            out.append((kind, value))
+            yield kind, value
         at = m.end()
-    return out
+
+
+def shown(token: bytes) -> str:
+    """A token as an error message names it: at most 40 characters."""
+    return token[:40].decode(errors="replace") + ("…" if len(token) > 40 else "") if token else "the end"
 
 
 def parse_text(text: bytes) -> dict[str, Value]:
@@ -222,21 +227,19 @@ def parse_text(text: bytes) -> dict[str, Value]:
     MAX_LIST items a list, no key twice in a section. Raises ParseError."""
     if len(text) > MAX_TEXT:
         raise ParseError(f"metadata text is {len(text)} bytes (this engine reads up to {MAX_TEXT})", hostile=True)
-    toks = tokens(text.rstrip(b"\0"))
-    pos = 0
+    stream = tokens(text.rstrip(b"\0"))
+    current = next(stream, ("end", b""))
     keys = 0
 
     def peek() -> tuple[str, bytes]:
-        return toks[pos] if pos < len(toks) else ("end", b"")
+        return current
 
     def take(kind: str, value: bytes | None = None) -> bytes:
-        nonlocal pos
-        k, v = peek()
+        nonlocal current
+        k, v = current
         if k != kind or (value is not None and v != value):
-            raise ParseError(
-                f"metadata text: expected {value.decode() if value else kind}, found {v.decode(errors='replace') or 'the end'}"
-            )
-        pos += 1
+            raise ParseError(f"metadata text: expected {value.decode() if value else kind}, found {shown(v)}")
+        current = next(stream, ("end", b""))
         return v
 
     def scalar() -> Value:
@@ -248,7 +251,7 @@ def parse_text(text: bytes) -> dict[str, Value]:
             if len(v) > 24:
                 raise ParseError("metadata text: a number of more than 24 digits", hostile=True)
             return float(v) if b"." in v else int(v)
-        raise ParseError(f"metadata text: expected a value, found {v.decode(errors='replace') or 'the end'}")
+        raise ParseError(f"metadata text: expected a value, found {shown(v)}")
 
     def value() -> Value:
         if peek() != ("punct", b"["):

@@ -351,3 +351,16 @@ def test_fstab_names_of_logical_volumes():
     assert resolve("/dev/mapper/rhel-root", ids)["lv"] == "rhel/root"
     assert resolve("/dev/disk/by-id/dm-uuid-LVM-" + "b" * 64, ids)["partition"] == 3
     assert resolve("/dev/mapper/rhel-home", ids) is None
+
+
+def test_names_lvm2_refuses_are_refused():
+    assert mapper_name("..-root") is None
+    assert lvm_spec("/dev/../etc") is None
+    assert lvm_spec("/dev/rhel/..") is None
+    assert mapper_name("...-root") == ("...", "root")
+
+
+def test_parse_errors_name_a_bounded_excerpt():
+    with pytest.raises(ParseError) as e:
+        parse_text(b'a { b = 1 } "' + b"x" * 100_000 + b'"')
+    assert len(str(e.value)) < 120
