@@ -439,6 +439,12 @@ def volume_group(pvs: list[PhysicalVolume]) -> dict[str, Any]:
         if vg_problem and "skipped" not in lv:
             lv = {"name": lv_name, "uuid": lv["uuid"], "sizeBytes": lv["sizeBytes"], "skipped": vg_problem}
         out["logicalVolumes"].append(lv)
+    # lvm2 never gives one extent to two volumes: two mapped volumes sharing bytes (both could be
+    # mounted read-write) are crafted.
+    mapped = sorted((lv for lv in out["logicalVolumes"] if "startBytes" in lv), key=lambda lv: lv["startBytes"])
+    for a, b in zip(mapped, mapped[1:]):
+        if a["partition"] == b["partition"] and a["startBytes"] + a["sizeBytes"] > b["startBytes"]:
+            raise LvmError(f"{where}: logical volumes {a['name']} and {b['name']} share extents", hostile=True)
     return out
 
 
@@ -489,6 +495,11 @@ def map_lv(
     pe_count = int_of(pv_section, "pe_count", where)
     if pv_extent < 0 or count == 0 or pv_extent + count > pe_count:
         raise LvmError(f"its extents {pv_extent}..{pv_extent + count} lie outside {pv_name}'s {pe_count}", hostile=True)
+    metadata_end = max([LABEL_SCAN_SECTORS * SECTOR, *(o + n for o, n in pv.label.metadata_areas)])
+    if pe_start * SECTOR < metadata_end:
+        raise LvmError(
+            f"{pv_name}'s pe_start {pe_start} puts its extents over its label or metadata (up to byte {metadata_end})", hostile=True
+        )
     offset = pe_start * SECTOR + pv_extent * extent_size * SECTOR
     length = count * extent_size * SECTOR
     if offset + length > pv.size:

@@ -21,6 +21,7 @@ from engine.linux.lvm import (
 
 PV_UUID = "AbCdEf0123456789AbCdEf0123456789"
 DASHED = "AbCdEf-0123-4567-89Ab-CdEf-0123-456789"
+MDA_SIZE = (1 << 20) - 4096  # as pvcreate makes it: up to pe_start (1 MiB)
 
 # lvm2's lib/misc/crc.c, transcribed: the reference the engine's zlib-based crc is checked against.
 CRCTAB = [
@@ -38,7 +39,7 @@ def lvm2_crc(data: bytes, initial: int = INITIAL_CRC) -> int:
     return value
 
 
-def label(uuid=PV_UUID, sector=1, mda=(4096, 1 << 20), data=(2 << 20, 0), offset=32, fix_crc=True, extra_areas=0) -> bytes:
+def label(uuid=PV_UUID, sector=1, mda=(4096, MDA_SIZE), data=(2 << 20, 0), offset=32, fix_crc=True, extra_areas=0) -> bytes:
     block = bytearray(512)
     block[:8] = b"LABELONE"
     struct.pack_into("<Q", block, 8, sector)
@@ -115,7 +116,7 @@ def pv_disk(tmp_path, texts, size=8 << 20, name="disk.img", starts=(0,)):
             f.seek(start + 512)
             f.write(label())
             f.seek(start + 4096)
-            f.write(mda_header(4096, 1 << 20, 512, text))
+            f.write(mda_header(4096, MDA_SIZE, 512, text))
             f.write(text)
     return str(path)
 
@@ -141,7 +142,7 @@ def test_crc_is_lvm2s():
 def test_label_read_and_checked():
     head = bytes(512) + label() + bytes(1024)
     found = parse_label(head)
-    assert (found.uuid, found.sector, found.metadata_areas, found.data_areas) == (PV_UUID, 1, [(4096, 1 << 20)], [(2 << 20, 0)])
+    assert (found.uuid, found.sector, found.metadata_areas, found.data_areas) == (PV_UUID, 1, [(4096, MDA_SIZE)], [(2 << 20, 0)])
     with pytest.raises(LvmError, match="no LVM2 label"):
         parse_label(bytes(2048))
     with pytest.raises(LvmError, match="checksum mismatch"):
@@ -364,3 +365,19 @@ def test_parse_errors_name_a_bounded_excerpt():
     with pytest.raises(ParseError) as e:
         parse_text(b'a { b = 1 } "' + b"x" * 100_000 + b'"')
     assert len(str(e.value)) < 120
+
+
+def test_volumes_sharing_extents_are_hostile(tmp_path):
+    # A second volume on extent 4 of pv0: root holds extents 3 and 4.
+    path = pv_disk(tmp_path, [vg_text(lv("twin", segments=seg(1, stripes=b'"pv0", 4')))])
+    _, problems = disk_volume_groups(path, [{"number": 1, "startBytes": 0, "sizeBytes": 8 << 20}])
+    assert problems[1].hostile
+    assert "logical volumes root and twin share extents" in problems[1].reason
+
+
+def test_extents_over_the_metadata_area_are_hostile(tmp_path):
+    # pe_start 8 sectors: the extents would start inside the label's sector range and the metadata area.
+    path = pv_disk(tmp_path, [vg_text().replace(b"pe_start = 2048", b"pe_start = 8")])
+    _, problems = disk_volume_groups(path, [{"number": 1, "startBytes": 0, "sizeBytes": 8 << 20}])
+    assert problems[1].hostile
+    assert "pe_start 8 puts its extents over its label or metadata" in problems[1].reason
