@@ -282,7 +282,7 @@ type Action = { action: string; status: string; [key: string]: any };
             assert.equal(sha256File(img.image), after, "a second run changed the image");
         });
 
-        it("Ubuntu-like ubuntu-vg/ubuntu-lv by dm-uuid, then a second disk with the same VG name and uuids by /dev/mapper: each repaired on its own", () => {
+        it("Ubuntu-like ubuntu-vg/ubuntu-lv by dm-uuid, then disks with the same VG name and uuids by /dev/mapper and by UUID=: each repaired on its own", () => {
             const ids = {
                 vg: "UbUnTu-vgvg-0000-1111-2222-3333-444455",
                 pv: "UbUnTu-pvpv-0000-1111-2222-3333-444455",
@@ -290,6 +290,8 @@ type Action = { action: string; status: string; [key: string]: any };
             };
             const first = ubuntu((lv) => `/dev/disk/by-id/dm-uuid-LVM-${plain(ids.vg)}${plain(lv)}`, ids);
             const second = ubuntu(() => "/dev/mapper/ubuntu--vg-ubuntu--lv", ids);
+            // The file system's own UUID, read off the mapped volume like a partition's.
+            const third = ubuntu(() => `UUID=${ROOT_UUID}`, ids);
             const mask = rules("ubuntu-lvm", [
                 { id: "falcon-sensor-masked", action: "mask-service", service: "falcon-sensor" },
                 { id: "fstab-nofail", action: "fstab-nofail" },
@@ -297,6 +299,7 @@ type Action = { action: string; status: string; [key: string]: any };
             for (const [img, spec] of [
                 [first, `/dev/disk/by-id/dm-uuid-LVM-${plain(ids.vg)}${plain(ids.lv)}`],
                 [second, "/dev/mapper/ubuntu--vg-ubuntu--lv"],
+                [third, `UUID=${ROOT_UUID}`],
             ] as const) {
                 const run = runEngine(["--disk", img.image, "--rules", mask], {}, img.image);
                 assert.equal(run.code, 0, run.stderr);
