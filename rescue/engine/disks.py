@@ -223,7 +223,8 @@ def filesystem_of(path, offset):
 
 
 def partition_table(disk):
-    """Partitions as dicts: number, startBytes, sizeBytes, type, typeId, name. GPT, MBR, or a whole-disk volume."""
+    """Partitions as dicts: number, startBytes, sizeBytes, type, typeId, name. GPT, MBR, or a whole-disk
+    volume (NTFS, BitLocker, an LVM physical volume)."""
     path, size = disk["path"], disk["sizeBytes"]
     head = read_at(path, 0, 512)
     if head[3:11] in (b"NTFS    ", b"-FVE-FS-"):
@@ -239,6 +240,9 @@ def partition_table(disk):
         for p in parts:
             p["partUuid"] = f"{signature:08x}-{p['number']:02x}"
         return "mbr", parts
+    if filesystem_of(path, 0) == "lvm":
+        # An LVM physical volume made on the whole disk (pvcreate /dev/sdb): no partition table.
+        return "none", [{"number": 0, "startBytes": 0, "sizeBytes": size, "type": "whole-disk", "typeId": "", "name": ""}]
     return "none", []
 
 

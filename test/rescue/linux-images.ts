@@ -118,9 +118,14 @@ let counter = 0;
 
 /**
  * Builds an image of `sizeMiB` with the partitions given (needs root): GPT, or with `table: "msdos"`
- * an MBR (BIOS) disk whose first partition is marked bootable, `diskId` its signature (8 hex digits).
+ * an MBR (BIOS) disk whose first partition is marked bootable, `diskId` its signature (8 hex digits),
+ * or with `table: "none"` no partition table, the one partition given spanning the whole disk.
  */
-export function buildLinux(partitions: LinuxPart[], sizeMiB: number, table: { table?: "gpt" | "msdos"; diskId?: string } = {}): BuiltLinux {
+export function buildLinux(
+    partitions: LinuxPart[],
+    sizeMiB: number,
+    table: { table?: "gpt" | "msdos" | "none"; diskId?: string } = {},
+): BuiltLinux {
     const image = path.join(workDir, `linux-${process.pid}-${++counter}.img`);
     const out = execFileSync("python3", [path.join(__dirname, "make_linux_image.py")], {
         input: JSON.stringify({ image, sizeMiB, partitions, ...table }),

@@ -323,6 +323,61 @@ type Action = { action: string; status: string; [key: string]: any };
             }
         });
 
+        it("a PV on the whole disk (no partition table): its volume mapped, the root repaired", () => {
+            const img = buildLinux(
+                [
+                    {
+                        kind: "lvm",
+                        sizeMiB: 48,
+                        volumeGroup: {
+                            name: "vgroot",
+                            logicalVolumes: [
+                                {
+                                    name: "root",
+                                    sizeMiB: 40,
+                                    kind: "ext4",
+                                    uuid: ROOT_UUID,
+                                    files: [
+                                        ...osRelease("Debian GNU/Linux", "debian", "12"),
+                                        { path: "etc/fstab", content: "/dev/vgroot/root / ext4 defaults 0 1\n" },
+                                        { path: "etc/systemd/system", dir: true },
+                                    ],
+                                },
+                            ],
+                        },
+                    },
+                ],
+                48,
+                { table: "none" },
+            );
+            const run = runEngine(
+                [
+                    "--disk",
+                    img.image,
+                    "--rules",
+                    rules("whole-pv", [{ id: "falcon-sensor-masked", action: "mask-service", service: "falcon-sensor" }]),
+                ],
+                {},
+                img.image,
+            );
+            assert.equal(run.code, 0, run.stderr);
+            assert.equal(run.evidence.outcome, "repaired");
+            assert.equal(run.evidence.disk.partitionTable, "none");
+            assert.deepEqual(
+                run.evidence.partitions.map((p: { number: number; type: string; filesystem: string; volumeGroup: string }) => [
+                    p.number,
+                    p.type,
+                    p.filesystem,
+                    p.volumeGroup,
+                ]),
+                [[0, "whole-disk", "lvm", "vgroot"]],
+            );
+            assert.deepEqual(run.evidence.linux.fstab["/"], { spec: "/dev/vgroot/root", type: "ext4", partition: 0, lv: "vgroot/root" });
+            inspect(img, lvOf(img, "root"), (mnt) =>
+                assert.equal(fs.readlinkSync(path.join(mnt, "etc/systemd/system/falcon-sensor.service")), "/dev/null"),
+            );
+        });
+
         it("refused with the reason, nothing changed: root with two segments (exit 3), root on a PV of another disk (exit 3), a thin root (exit 3), a bad metadata checksum (exit 3)", () => {
             const thinSections: LinuxLv[] = [
                 {

@@ -4,8 +4,9 @@ mkfs.xfs, mkfs.btrfs, mkfs.vfat).
 
 Reads a JSON spec on stdin, writes the image, prints a JSON description on stdout:
 
-  {"image": "/tmp/x.img", "sizeMiB": 600, "table": "gpt" | "msdos" (default gpt; msdos: a BIOS disk,
-   its first partition marked bootable, disk signature "diskId" as 8 hex digits),
+  {"image": "/tmp/x.img", "sizeMiB": 600, "table": "gpt" | "msdos" | "none" (default gpt; msdos: a BIOS disk,
+   its first partition marked bootable, disk signature "diskId" as 8 hex digits; none: no partition
+   table, the one partition given is the whole disk),
    "partitions": [
      {"kind": "efi" | "ext4" | "xfs" | "btrfs" | "lvm", "sizeMiB": 300, "uuid": "...", "label": "root",
       "subvolumes": ["@", "@home"], "defaultSubvolume": "@",
@@ -14,8 +15,8 @@ Reads a JSON spec on stdin, writes the image, prints a JSON description on stdou
                 {"path": "etc/modprobe.d/x.conf", "fifo": true}]}]}
 
 Files are written on the partition's file system as given (inside a btrfs volume, paths start with
-the subvolume's name). "lvm" writes only an LVM2 physical volume label (this kernel has no
-device-mapper): what the engine must recognise and refuse. The output names each partition's
+the subvolume's name). "lvm" writes only an LVM2 physical volume label, or with "volumeGroup" a real
+volume group made by lvm2's tools (make_lvm.py; this kernel has no device-mapper). The output names each partition's
 startBytes, sizeBytes, uuid and partuuid.
 """
 
@@ -90,12 +91,17 @@ def build(spec):
     with open(image, "wb") as f:
         f.truncate(spec["sizeMiB"] * MiB)
     msdos = spec.get("table") == "msdos"
-    if not msdos:
+    whole = spec.get("table") == "none"
+    if whole:
+        # No partition table: the one volume is the whole disk (a PV made on /dev/sdb itself).
+        out = [{"kind": spec["partitions"][0]["kind"], "startBytes": 0, "sizeBytes": spec["sizeMiB"] * MiB, "partuuid": ""}]
+    elif not msdos:
         run("sgdisk", "--zap-all", image)
     start = 1
-    out = []
+    if not whole:
+        out = []
     script = [f"label: dos\nlabel-id: 0x{spec.get('diskId', '5eed0001')}\nunit: sectors\n"]
-    for i, p in enumerate(spec["partitions"], 1):
+    for i, p in enumerate([] if whole else spec["partitions"], 1):
         size = p["sizeMiB"]
         if msdos:
             script.append(f"start={start * 2048}, size={size * 2048}, type={MBR_CODES[p['kind']]}{', bootable' if i == 1 else ''}\n")
@@ -108,7 +114,7 @@ def build(spec):
     for i, (p, o) in enumerate(zip(spec["partitions"], out), 1):
         if msdos:
             o["partuuid"] = f"{spec.get('diskId', '5eed0001')}-{i:02x}"
-        else:
+        elif not whole:
             o["partuuid"] = run("sgdisk", f"--info={i}", image).split("Partition unique GUID: ")[1].split()[0].lower()
         loop = run("losetup", "--find", "--show", "--offset", str(o["startBytes"]), "--sizelimit", str(o["sizeBytes"]), image)
         try:

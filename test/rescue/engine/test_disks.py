@@ -121,3 +121,13 @@ def test_holders_named(tmp_path):
     assert held_by(["loop4", "missing"], str(tmp_path)) == ["loop4 is held by md0"]
     (block / "sdb" / "sdb3" / "holders" / "dm-0").rmdir()
     assert held_by(["sdb"], str(tmp_path)) == []
+
+
+def test_whole_disk_lvm_physical_volume(tmp_path):
+    label = b"LABELONE" + bytes(16) + b"LVM2 001"
+    d = disk(tmp_path, [(512, label)])
+    assert partition_table(d) == (
+        "none",
+        [{"number": 0, "startBytes": 0, "sizeBytes": d["sizeBytes"], "type": "whole-disk", "typeId": "", "name": ""}],
+    )
+    assert partition_table(disk(tmp_path, [(1024, label)])) == ("none", [])
