@@ -495,17 +495,18 @@ def map_lv(
     pe_count = int_of(pv_section, "pe_count", where)
     if pv_extent < 0 or count == 0 or pv_extent + count > pe_count:
         raise LvmError(f"its extents {pv_extent}..{pv_extent + count} lie outside {pv_name}'s {pe_count}", hostile=True)
-    metadata_end = max([LABEL_SCAN_SECTORS * SECTOR, *(o + n for o, n in pv.label.metadata_areas)])
-    if pe_start * SECTOR < metadata_end:
-        raise LvmError(
-            f"{pv_name}'s pe_start {pe_start} puts its extents over its label or metadata (up to byte {metadata_end})", hostile=True
-        )
     offset = pe_start * SECTOR + pv_extent * extent_size * SECTOR
     length = count * extent_size * SECTOR
     if offset + length > pv.size:
         raise LvmError(
             f"{where}: its bytes {offset}..{offset + length} lie past the end of partition {pv.partition} ({pv.size} bytes)", hostile=True
         )
+    # Never over the PV's label or a metadata area (pvcreate --pvmetadatacopies 2 puts one at its end).
+    for area_offset, area_size in [(0, LABEL_SCAN_SECTORS * SECTOR), *pv.label.metadata_areas]:
+        if offset < area_offset + area_size and area_offset < offset + length:
+            raise LvmError(
+                f"{where}: its bytes {offset}..{offset + length} overlap {pv_name}'s label or metadata area at {area_offset}", hostile=True
+            )
     return {
         "sizeBytes": length,
         "partition": pv.partition,

@@ -376,8 +376,38 @@ def test_volumes_sharing_extents_are_hostile(tmp_path):
 
 
 def test_extents_over_the_metadata_area_are_hostile(tmp_path):
-    # pe_start 8 sectors: the extents would start inside the label's sector range and the metadata area.
-    path = pv_disk(tmp_path, [vg_text().replace(b"pe_start = 2048", b"pe_start = 8")])
+    # pe_start 8 sectors and root on extent 0: its bytes from 4096 on cover the metadata area.
+    path = pv_disk(tmp_path, [vg_text().replace(b"pe_start = 2048", b"pe_start = 8").replace(b'"pv0", 3', b'"pv0", 0')])
     _, problems = disk_volume_groups(path, [{"number": 1, "startBytes": 0, "sizeBytes": 8 << 20}])
     assert problems[1].hostile
-    assert "pe_start 8 puts its extents over its label or metadata" in problems[1].reason
+    assert "overlap pv0's label or metadata area at 4096" in problems[1].reason
+
+
+def test_a_second_metadata_area_at_the_pvs_end(tmp_path):
+    # pvcreate --pvmetadatacopies 2: a second area at the end of the PV, after the extents; it has
+    # the newer metadata (seqno 8), which is the one used.
+    size = 8 << 20
+    end_area = (size - 64 * 1024, 64 * 1024)
+    newer = vg_text().replace(b"seqno = 7", b"seqno = 8").replace(b"extent_count = 2", b"extent_count = 1")
+    path = tmp_path / "two.img"
+    with open(path, "wb") as f:
+        f.truncate(size)
+        f.seek(512)
+        f.write(two_area_label(end_area))
+        f.seek(4096)
+        f.write(mda_header(4096, MDA_SIZE, 512, vg_text()) + vg_text())
+        f.seek(end_area[0])
+        f.write(mda_header(end_area[0], end_area[1], 512, newer) + newer)
+    vgs, problems = disk_volume_groups(str(path), [{"number": 1, "startBytes": 0, "sizeBytes": size}])
+    assert problems == {}
+    assert vgs[0]["seqno"] == 8
+    assert vgs[0]["logicalVolumes"][0]["sizeBytes"] == 1 << 20
+
+
+def two_area_label(second: tuple[int, int]) -> bytes:
+    block = bytearray(label())
+    # After the data area, its terminator and the first metadata area: the second, then a terminator.
+    struct.pack_into("<QQ", block, 32 + 40 + 48, *second)
+    struct.pack_into("<QQ", block, 32 + 40 + 64, 0, 0)
+    struct.pack_into("<I", block, 16, crc(bytes(block[20:])))
+    return bytes(block)
