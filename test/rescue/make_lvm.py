@@ -125,7 +125,8 @@ def build_vg(loop, spec, image, part_start, make_fs):
             else:
                 segments = [(pv, cursor[pv], size)]
                 cursor[pv] += size
-            lv_id = lv.get("lvUuid") or lvm_uuid()
+            given = re.search(r'\bid = "([^"]+)"', lv.get("section", ""))
+            lv_id = given.group(1) if given else lv.get("lvUuid") or lvm_uuid()
             sections.append(lv_section(lv, segments, lv_id))
             first_pe = segments[0][1]
             out_lvs.append(

@@ -14,7 +14,7 @@ of the pv_header, "LVM2 001"); the pv_header (the PV's uuid, its size, a zero-te
 data areas, then one of metadata areas); each metadata area starts with an mda_header (CRC, magic,
 version 1, its own start and size, and raw_locn entries: where in the area's circular buffer the
 metadata text is, its size and CRC). The text is lvm2's config format: `name { ... }` sections,
-`key = value` with strings, numbers and `[lists]`, `#` comments.
+`key = value` with strings, numbers and `[lists]`, `#` comments, parsed by engine.linux.lvm_text.
 
 Pure functions over bytes, and a reader bounded to one partition, so the unit tests check them
 without a disk."""
@@ -24,9 +24,10 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable
+
+from .lvm_text import MAX_TEXT, ParseError, Value, parse_text
 
 SECTOR = 512
 LABEL_ID = b"LABELONE"
@@ -35,14 +36,8 @@ LABEL_SCAN_SECTORS = 4
 MDA_MAGIC = b"\x20LVM2 x[5A%r0N*>"
 MDA_HEADER_SIZE = 512
 INITIAL_CRC = 0xF597A6CF
-MAX_TEXT = 1 << 20  # metadata text larger than this is not a guest's own (lvm2 writes a few KiB)
-MAX_DEPTH = 16
-MAX_KEYS = 10_000
-MAX_LIST = 4096
 MAX_AREAS = 8  # data or metadata areas a pv_header may list (lvm2 writes one or two)
 NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")  # lvm2's names: never "." or ".."
-
-Value = Union[str, int, float, list, dict]
 
 
 class LvmError(Exception):
@@ -54,6 +49,14 @@ class LvmError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.hostile = hostile
+
+
+def parse(text: bytes) -> dict[str, Value]:
+    """parse_text (engine.linux.lvm_text), its ParseError as an LvmError."""
+    try:
+        return parse_text(text)
+    except ParseError as e:
+        raise LvmError(e.reason, e.hostile) from e
 
 
 def crc(data: bytes, initial: int = INITIAL_CRC) -> int:
@@ -180,124 +183,6 @@ def metadata_text(read: Callable[[int, int], bytes], area_offset: int, area_size
 
 
 # ---------------------------------------------------------------------------------------------
-# lvm2's text format
-
-TOKEN = re.compile(
-    rb"""
-    (?P<space>[ \t\r\n]+|\#[^\n]*)
-  | (?P<name>[A-Za-z0-9_+.][A-Za-z0-9_+.\-]*)
-  | (?P<number>-?[0-9]+(?:\.[0-9]+)?)
-  | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<punct>[{}=\[\],])
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-
-class ParseError(LvmError):
-    """Metadata text that is not lvm2's config format, or breaks a bound."""
-
-
-def tokens(text: bytes) -> Iterator[tuple[str, bytes]]:
-    """The text's tokens (kind, bytes), one at a time (never all at once: the parser's bounds stop it early)."""
-    at = 0
-    end = len(text)
-    while at < end:
-        m = TOKEN.match(text, at)
-        if m is None:
-            raise ParseError(f"metadata text: unexpected byte {text[at : at + 1]!r} at {at}")
-        kind = m.lastgroup or ""
-        if kind != "space":
-            # "-1" lexes as a name too; a name made of digits (and a dot) is a number.
-            value = m.group(kind)
-            if kind == "name" and re.fullmatch(rb"-?[0-9]+(?:\.[0-9]+)?", value):
-                kind = "number"
-            yield kind, value
-        at = m.end()
-
-
-def shown(token: bytes) -> str:
-    """A token as an error message names it: at most 40 characters."""
-    return token[:40].decode(errors="replace") + ("…" if len(token) > 40 else "") if token else "the end"
-
-
-def parse_text(text: bytes) -> dict[str, Value]:
-    """lvm2's text metadata as nested dicts: sections, `key = value` (str, int, float, lists of
-    those). Bounded: at most MAX_TEXT bytes, MAX_DEPTH nested sections, MAX_KEYS keys in all,
-    MAX_LIST items a list, no key twice in a section. Raises ParseError."""
-    if len(text) > MAX_TEXT:
-        raise ParseError(f"metadata text is {len(text)} bytes (this engine reads up to {MAX_TEXT})", hostile=True)
-    stream = tokens(text.rstrip(b"\0"))
-    current = next(stream, ("end", b""))
-    keys = 0
-
-    def peek() -> tuple[str, bytes]:
-        return current
-
-    def take(kind: str, value: bytes | None = None) -> bytes:
-        nonlocal current
-        k, v = current
-        if k != kind or (value is not None and v != value):
-            raise ParseError(f"metadata text: expected {value.decode() if value else kind}, found {shown(v)}")
-        current = next(stream, ("end", b""))
-        return v
-
-    def scalar() -> Value:
-        k, v = peek()
-        take(k)
-        if k == "string":
-            return re.sub(rb"\\(.)", rb"\1", v[1:-1]).decode("utf-8", errors="replace")
-        if k == "number":
-            if len(v) > 24:
-                raise ParseError("metadata text: a number of more than 24 digits", hostile=True)
-            return float(v) if b"." in v else int(v)
-        raise ParseError(f"metadata text: expected a value, found {shown(v)}")
-
-    def value() -> Value:
-        if peek() != ("punct", b"["):
-            return scalar()
-        take("punct", b"[")
-        items: list[Value] = []
-        while peek() != ("punct", b"]"):
-            if items:
-                take("punct", b",")
-            if len(items) >= MAX_LIST:
-                raise ParseError(f"metadata text: a list of more than {MAX_LIST} items", hostile=True)
-            items.append(scalar())
-        take("punct", b"]")
-        return items
-
-    def section(depth: int, closing: bool) -> dict[str, Value]:
-        nonlocal keys
-        if depth > MAX_DEPTH:
-            raise ParseError(f"metadata text: sections nested deeper than {MAX_DEPTH}", hostile=True)
-        out: dict[str, Value] = {}
-        while True:
-            k, v = peek()
-            if closing and (k, v) == ("punct", b"}"):
-                take("punct", b"}")
-                return out
-            if k == "end":
-                if closing:
-                    raise ParseError("metadata text: a section is not closed")
-                return out
-            name = take("name").decode()
-            keys += 1
-            if keys > MAX_KEYS:
-                raise ParseError(f"metadata text: more than {MAX_KEYS} keys", hostile=True)
-            if name in out:
-                raise ParseError(f"metadata text: {name} given twice in one section")
-            if peek() == ("punct", b"{"):
-                take("punct", b"{")
-                out[name] = section(depth + 1, True)
-            else:
-                take("punct", b"=")
-                out[name] = value()
-
-    return section(0, False)
-
-
-# ---------------------------------------------------------------------------------------------
 # Volume groups and their logical volumes
 
 
@@ -329,7 +214,7 @@ def read_pv(read: Callable[[int, int], bytes], partition: Any, start: int, size:
             text = metadata_text(read, offset, area_size)
             if text is None:
                 continue
-            tree = parse_text(text)
+            tree = parse(text)
         except LvmError as e:
             if e.hostile:
                 raise
@@ -354,10 +239,10 @@ def the_vg(tree: dict[str, Value]) -> tuple[str, dict[str, Value]]:
     """The one volume group section of parsed metadata text (its name, its section)."""
     sections = [(k, v) for k, v in tree.items() if isinstance(v, dict)]
     if len(sections) != 1:
-        raise ParseError(f"metadata text holds {len(sections)} sections at its top, not one volume group")
+        raise LvmError(f"metadata text holds {len(sections)} sections at its top, not one volume group")
     name, vg = sections[0]
     if not NAME.fullmatch(name):
-        raise ParseError(f"metadata text: volume group name {name[:64]!r} is not one lvm2 allows")
+        raise LvmError(f"metadata text: volume group name {name[:64]!r} is not one lvm2 allows")
     return name, vg
 
 
@@ -384,7 +269,7 @@ def volume_group(pvs: list[PhysicalVolume]) -> dict[str, Any]:
     with "_" are for the engine, not the evidence. Raises LvmError."""
     newest = max(pvs, key=lambda p: p.seqno)
     assert newest.text is not None  # noqa: S101 -- only PVs with metadata are grouped
-    name, vg = the_vg(parse_text(newest.text))
+    name, vg = the_vg(parse(newest.text))
     where = f"volume group {name}"
     out: dict[str, Any] = {"name": name, "uuid": vg.get("id"), "seqno": newest.seqno, "logicalVolumes": []}
     vg_problem = None
@@ -596,7 +481,7 @@ def disk_volume_groups(path: str, parts: list[dict]) -> tuple[list[dict[str, Any
         newest = max(members, key=lambda p: p.seqno)
         assert newest.text is not None  # noqa: S101 -- grouped by their metadata's VG id
         try:
-            _, vg = the_vg(parse_text(newest.text))
+            _, vg = the_vg(parse(newest.text))
             listed = vg.get("physical_volumes", {})
             uuids = {plain_uuid(s.get("id")) for s in listed.values() if isinstance(s, dict)} if isinstance(listed, dict) else set()
             members += [pv for pv in pvs if pv.text is None and pv.label.uuid in uuids and pv not in members]

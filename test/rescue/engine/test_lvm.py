@@ -8,16 +8,14 @@ import pytest
 from engine.linux.config import lvm_spec, resolve
 from engine.linux.lvm import (
     INITIAL_CRC,
-    MAX_TEXT,
     LvmError,
-    ParseError,
     crc,
     disk_volume_groups,
     mapper_name,
     metadata_text,
     parse_label,
-    parse_text,
 )
+from engine.linux.lvm_text import MAX_TEXT, ParseError, parse_text
 
 PV_UUID = "AbCdEf0123456789AbCdEf0123456789"
 DASHED = "AbCdEf-0123-4567-89Ab-CdEf-0123-456789"
