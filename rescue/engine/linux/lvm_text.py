@@ -12,7 +12,7 @@ from typing import Union
 
 MAX_TEXT = 1 << 20  # metadata text larger than this is not a guest's own (lvm2 writes a few KiB)
 MAX_DEPTH = 16
-MAX_KEYS = 10_000
+MAX_KEYS = 100_000  # more than lvm2 fits in its default 1 MiB metadata area (about 14 keys a volume)
 MAX_LIST = 4096
 
 Value = Union[str, int, float, list, dict]
