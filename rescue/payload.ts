@@ -54,8 +54,9 @@ export function rescueTools(): { install: string; version: string } {
 // Linux guests: zstd and lz4 read most initramfs images (blacklist-module reports whether a module
 // is inside); xfsprogs and btrfs-progs are the file systems' own tools, beside the kernel's drivers.
 // Not lvm2: its udev rules activate the volume groups of every attached disk on their own (guests
-// of one image share VG names), and the engine refuses LVM guests anyway. bubblewrap (bwrap) is the
-// sandbox a guest's own dracut or update-initramfs runs in when blacklist-module rebuilds an initramfs.
+// of one image share VG names), and the engine reads LVM itself (rescue/engine/linux/lvm.py).
+// bubblewrap (bwrap) is the sandbox a guest's own dracut or update-initramfs runs in when
+// blacklist-module rebuilds an initramfs.
 export const RESCUE_PACKAGES = [
     "ntfs-3g",
     "dislocker",
@@ -69,6 +70,19 @@ export const RESCUE_PACKAGES = [
     "bubblewrap",
 ];
 
+/**
+ * Where the rescue image has LVM's tools already (many server images do), their udev rule
+ * autoactivates the volume groups of every disk attached, the guests' included: a device-mapper
+ * device would then hold the guest's disk (the engine refuses such a disk) and the guest's volume
+ * group names would collide with the rescue VM's. lvmlocal.conf is part of lvm.conf's cascade
+ * (lvm.conf(5)), and a defined but empty auto_activation_volume_list means no LV is autoactivated
+ * (lvm.conf's own documentation of the setting); explicit activation by a person still works.
+ */
+export const LVM_NO_AUTOACTIVATION = {
+    path: "/etc/lvm/lvmlocal.conf",
+    content: "# bootloop-rescue: attached guest disks are never autoactivated\nactivation {\n\tauto_activation_volume_list = []\n}\n",
+};
+
 /** What a cloud adds to a rescue VM's first boot: files to write and commands to run after the packages. */
 export interface CloudInitExtras {
     files?: { path: string; content: string; permissions?: string }[];
@@ -78,15 +92,15 @@ export interface CloudInitExtras {
 /**
  * First-boot setup of a Linux rescue VM (cloud-init): RESCUE_PACKAGES, the tools the engine uses.
  * They come from the image's own package archive (Ubuntu universe, Debian main), so the rescue VM
- * needs egress to that archive once, at boot; nothing else is fetched, ever.
+ * needs egress to that archive once, at boot; nothing else is fetched, ever. Also writes
+ * LVM_NO_AUTOACTIVATION.
  */
 export function rescueCloudInit(extras: CloudInitExtras = {}): string {
     const lines = ["#cloud-config", "package_update: true", "packages:", ...RESCUE_PACKAGES.map((p) => `  - ${p}`)];
-    if (extras.files?.length) {
-        lines.push("write_files:");
-        for (const f of extras.files)
-            lines.push(`  - path: ${f.path}`, `    permissions: '${f.permissions ?? "0644"}'`, `    content: ${JSON.stringify(f.content)}`);
-    }
+    const files: NonNullable<CloudInitExtras["files"]> = [LVM_NO_AUTOACTIVATION, ...(extras.files ?? [])];
+    lines.push("write_files:");
+    for (const f of files)
+        lines.push(`  - path: ${f.path}`, `    permissions: '${f.permissions ?? "0644"}'`, `    content: ${JSON.stringify(f.content)}`);
     if (extras.commands?.length) lines.push("runcmd:", ...extras.commands.map((c) => `  - ${JSON.stringify(c)}`));
     return [...lines, ""].join("\n");
 }

@@ -21,11 +21,13 @@ HELP_EXIT_CODES = """exit codes:
   0  repaired, or nothing to do (with --dry-run: nothing changed, evidence says what would be)
   2  bad arguments (disk, rules file or key file)
   3  no installation this engine repairs on the disk: no Windows, and no Linux root on ext4, XFS or
-     btrfs (outcome no-windows), or one it does not support yet (LVM: outcome unsupported)
+     btrfs (outcome no-windows), or one it does not support yet (outcome unsupported: a root or
+     /boot on an LVM volume other than a single-segment linear one)
   4  BitLocker-encrypted and no key, or a wrong key
   5  unsafe, nothing changed: the volume cannot be mounted read-write safely (read-only device,
      unsafe state), the disk is in use or another repair of it is still running, or something
-     on it tried to reach outside it (a link on the quarantine path, a crafted partition table)
+     on it tried to reach outside it (a link on the quarantine path, a crafted partition table or
+     LVM metadata)
   6  any other failure (the evidence says what and where)"""
 
 

@@ -56,6 +56,14 @@ def open_disk(path, lock_wait):
             f"--disk {path} (or a partition of it, or a loop device over it) is mounted on this VM; refusing it (is it the rescue "
             "VM's own disk, or is another tool repairing it?)",
         )
+    held = held_by(disk_devices(st))
+    if held:
+        raise Failure(
+            EXIT_UNSAFE,
+            "in-use",
+            f"--disk {path} is held by another block device: {'; '.join(held)} (device-mapper: this VM's lvm2 or another tool has "
+            "activated a volume group or mapping on it, and writes through it would bypass this engine); refusing it",
+        )
     if stat.S_ISBLK(st.st_mode):
         size = int(run(["blockdev", "--getsize64", path]).stdout.strip())
         read_only = run(["blockdev", "--getro", path]).stdout.strip() == "1"
@@ -117,6 +125,39 @@ def device_in_use(st):
     for loop in loops_over(st):
         numbers |= device_numbers(loop)
     return any(dev in numbers for dev, _, _ in mounts())
+
+
+def disk_devices(st):
+    """The block devices (by /sys/class/block name) this disk is: the device itself, or the loop devices over this image file."""
+    names = loops_over(st)
+    if stat.S_ISBLK(st.st_mode):
+        names.insert(0, os.path.basename(os.path.realpath(f"/sys/dev/block/{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}")))
+    return names
+
+
+def held_by(names, sys_root="/sys"):
+    """What holds these block devices or their partitions (sysfs `holders`: a device-mapper or md
+    device built on them), as "sdb3 is held by dm-0 (rhel-root)"; at most 16 per device."""
+    out = []
+    for name in names:
+        base = os.path.join(sys_root, "class", "block", name)
+        try:
+            children = sorted(c for c in os.listdir(base) if c.startswith(name) and c != name)
+        except OSError:
+            continue
+        for dev, folder in [(name, base), *((c, os.path.join(base, c)) for c in children)]:
+            try:
+                holders = sorted(os.listdir(os.path.join(folder, "holders")))[:16]
+            except OSError:
+                continue
+            for h in holders:
+                try:
+                    with open(os.path.join(sys_root, "class", "block", h, "dm", "name")) as f:
+                        label = f" ({f.read(256).strip()})"
+                except OSError:
+                    label = ""
+                out.append(f"{dev} is held by {h}{label}")
+    return out
 
 
 def lock_disk(st, wait_seconds):
@@ -182,7 +223,8 @@ def filesystem_of(path, offset):
 
 
 def partition_table(disk):
-    """Partitions as dicts: number, startBytes, sizeBytes, type, typeId, name. GPT, MBR, or a whole-disk volume."""
+    """Partitions as dicts: number, startBytes, sizeBytes, type, typeId, name. GPT, MBR, or a whole-disk
+    volume (NTFS, BitLocker, an LVM physical volume)."""
     path, size = disk["path"], disk["sizeBytes"]
     head = read_at(path, 0, 512)
     if head[3:11] in (b"NTFS    ", b"-FVE-FS-"):
@@ -198,6 +240,9 @@ def partition_table(disk):
         for p in parts:
             p["partUuid"] = f"{signature:08x}-{p['number']:02x}"
         return "mbr", parts
+    if filesystem_of(path, 0) == "lvm":
+        # An LVM physical volume made on the whole disk (pvcreate /dev/sdb): no partition table.
+        return "none", [{"number": 0, "startBytes": 0, "sizeBytes": size, "type": "whole-disk", "typeId": "", "name": ""}]
     return "none", []
 
 

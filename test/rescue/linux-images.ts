@@ -22,9 +22,51 @@ export interface LinuxFile {
     dir?: boolean;
 }
 
+/** One LVM logical volume of a test image's volume group (test/rescue/make_lvm.py). */
+export interface LinuxLv {
+    /** Its name in the volume group. */
+    name: string;
+    /** Its size (1 MiB extents). */
+    sizeMiB: number;
+    /** Its file system (swap: mkswap; raw: none). */
+    kind?: "ext4" | "xfs" | "btrfs" | "swap" | "raw";
+    /** The file system's UUID. */
+    uuid?: string;
+    /** The file system's label. */
+    label?: string;
+    /** The LV's own uuid (6-4-4-4-4-4-6). */
+    lvUuid?: string;
+    /** Files to put on it. */
+    files?: LinuxFile[];
+    /** 2: two segments, a one-extent gap between them (the file system is made on the first only). */
+    segments?: 1 | 2;
+    /** On the volume group's second PV, which is not on this disk (with `otherPv`). */
+    onOtherPv?: boolean;
+    /** The LV's metadata section body, written as given (thin pools, snapshots). */
+    section?: string;
+}
+
+/** An LVM volume group made by lvm2's own tools on a partition (pvcreate, vgcreate, vgcfgrestore; no device-mapper). */
+export interface LinuxVg {
+    /** Its name. */
+    name: string;
+    /** Its uuid (6-4-4-4-4-4-6). */
+    uuid?: string;
+    /** The PV's uuid. */
+    pvUuid?: string;
+    /** A second PV, on a file outside the image: the volume group spans disks. */
+    otherPv?: boolean;
+    /** vgcfgrestore --force (metadata lvm2 restores only when forced: thin pools). */
+    force?: boolean;
+    /** Its logical volumes, allocated in turn from the PV's first extent. */
+    logicalVolumes: LinuxLv[];
+    /** The metadata text rewritten in place afterwards: crafted metadata lvm2 never writes. */
+    tamper?: { corruptChecksum?: boolean; edit?: [string, string][]; textSize?: number };
+}
+
 /** One partition of a Linux guest's image. */
 export interface LinuxPart {
-    /** Its file system (efi: FAT32; lvm: only a physical volume's label). */
+    /** Its file system (efi: FAT32; lvm: a physical volume: only its label, or with `volumeGroup` a real volume group). */
     kind: "efi" | "ext4" | "xfs" | "btrfs" | "lvm";
     /** Its size. */
     sizeMiB: number;
@@ -38,6 +80,16 @@ export interface LinuxPart {
     subvolumes?: string[];
     /** Files to put on it. */
     files?: LinuxFile[];
+    /** An lvm partition's volume group. */
+    volumeGroup?: LinuxVg;
+}
+
+/** Where a volume of a built image is: a partition, or a logical volume's (first segment's) bytes. */
+export interface BuiltVolume {
+    kind: string;
+    startBytes: number;
+    sizeBytes: number;
+    uuid?: string;
 }
 
 /** An image the builder made: its file and where each partition is. */
@@ -45,16 +97,35 @@ export interface BuiltLinux {
     /** The image file. */
     image: string;
     /** Each partition: kind, offset and size in bytes, ids. */
-    partitions: { kind: string; startBytes: number; sizeBytes: number; uuid?: string; partuuid: string }[];
+    partitions: (BuiltVolume & {
+        partuuid: string;
+        vgUuid?: string;
+        pvUuid?: string;
+        logicalVolumes?: (BuiltVolume & { name: string; lvUuid: string; onThisDisk: boolean })[];
+    })[];
+}
+
+/** A logical volume of a built image's volume group, by name (on the partition that holds its PV). */
+export function lvOf(img: BuiltLinux, name: string): BuiltVolume & { name: string; lvUuid: string } {
+    for (const p of img.partitions) {
+        const lv = p.logicalVolumes?.find((l) => l.name === name);
+        if (lv) return lv;
+    }
+    throw new Error(`no logical volume ${name} in ${img.image}`);
 }
 
 let counter = 0;
 
 /**
  * Builds an image of `sizeMiB` with the partitions given (needs root): GPT, or with `table: "msdos"`
- * an MBR (BIOS) disk whose first partition is marked bootable, `diskId` its signature (8 hex digits).
+ * an MBR (BIOS) disk whose first partition is marked bootable, `diskId` its signature (8 hex digits),
+ * or with `table: "none"` no partition table, the one partition given spanning the whole disk.
  */
-export function buildLinux(partitions: LinuxPart[], sizeMiB: number, table: { table?: "gpt" | "msdos"; diskId?: string } = {}): BuiltLinux {
+export function buildLinux(
+    partitions: LinuxPart[],
+    sizeMiB: number,
+    table: { table?: "gpt" | "msdos" | "none"; diskId?: string } = {},
+): BuiltLinux {
     const image = path.join(workDir, `linux-${process.pid}-${++counter}.img`);
     const out = execFileSync("python3", [path.join(__dirname, "make_linux_image.py")], {
         input: JSON.stringify({ image, sizeMiB, partitions, ...table }),
@@ -64,11 +135,17 @@ export function buildLinux(partitions: LinuxPart[], sizeMiB: number, table: { ta
 }
 
 /**
- * Runs `fn` with one partition of the image mounted (read-only unless `readWrite`; XFS with nouuid,
+ * Runs `fn` with one partition (by index) or logical volume ({@link lvOf}) of the image mounted (read-only unless `readWrite`; XFS with nouuid,
  * and read-only without replaying its log), then unmounts it and frees its loop device.
  */
-export function inspect<T>(img: BuiltLinux, index: number, fn: (root: string) => T, options: string[] = [], readWrite = false): T {
-    const p = img.partitions[index];
+export function inspect<T>(
+    img: BuiltLinux,
+    index: number | BuiltVolume,
+    fn: (root: string) => T,
+    options: string[] = [],
+    readWrite = false,
+): T {
+    const p = typeof index === "number" ? img.partitions[index] : index;
     const loop = execFileSync(
         "losetup",
         [

@@ -3,8 +3,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parse } from "yaml";
 import { startupScript } from "../../components/gcp/rescue";
-import { RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
+import { LVM_NO_AUTOACTIVATION, RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { engineZipapp } from "../../rescue/zipapp";
 
 describe("rescue tool payload", () => {
@@ -63,5 +64,30 @@ describe("rescue tool payload", () => {
         );
         // lvm2's udev rules would activate every attached guest's volume groups by themselves.
         assert.doesNotMatch(rescueCloudInit() + startupScript(), /lvm2/);
+        // Where the image has lvm2 already, nothing attached is autoactivated (an empty list), also beside a cloud's own files.
+        const lvmLocal = {
+            path: "/etc/lvm/lvmlocal.conf",
+            permissions: "0644",
+            content:
+                "# bootloop-rescue: attached guest disks are never autoactivated\nactivation {\n\tauto_activation_volume_list = []\n}\n",
+        };
+        assert.deepEqual(parse(rescueCloudInit()).write_files, [lvmLocal]);
+        assert.deepEqual(parse(rescueCloudInit({ files: [{ path: "/etc/x", content: "x" }] })).write_files, [
+            lvmLocal,
+            { path: "/etc/x", permissions: "0644", content: "x" },
+        ]);
+        // lvm2 itself reads the file as part of its configuration (lvm.conf's cascade): its effective setting.
+        const conf = fs.mkdtempSync(path.join(os.tmpdir(), "lvmlocal-"));
+        try {
+            fs.writeFileSync(path.join(conf, "lvm.conf"), "");
+            fs.writeFileSync(path.join(conf, "lvmlocal.conf"), LVM_NO_AUTOACTIVATION.content);
+            const effective = execFileSync("lvmconfig", ["activation/auto_activation_volume_list"], {
+                encoding: "utf8",
+                env: { ...process.env, LVM_SYSTEM_DIR: conf, LVM_SUPPRESS_FD_WARNINGS: "1" },
+            });
+            assert.equal(effective.trim(), "auto_activation_volume_list=[]");
+        } finally {
+            fs.rmSync(conf, { recursive: true });
+        }
     });
 });

@@ -4,8 +4,11 @@ the unit tests check them without a disk."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Callable
+
+from .lvm import NAME, mapper_name
 
 MAX_CONFIG_BYTES = 1 << 20  # an fstab or os-release larger than this is not a guest's own
 # The mount points that are the guest's boot path: fstab-nofail never touches them.
@@ -47,8 +50,10 @@ def unescape(field: str) -> str:
 
 
 def spec_key(spec: str) -> tuple[str, str] | None:
-    """An fstab device spec as (kind, value): UUID=, LABEL=, PARTUUID=, PARTLABEL=, or /dev/disk/by-*/.
-    None for a spec no id names (a kernel device name such as /dev/sda1, a network share)."""
+    """An fstab device spec as (kind, value): UUID=, LABEL=, PARTUUID=, PARTLABEL=, or /dev/disk/by-*/;
+    an LVM logical volume's name as ("lv", "VG/LV") or its device-mapper uuid as ("lvuuid", VG and
+    LV uuids without dashes) (lvm_spec). None for a spec no id names (a kernel device name such as
+    /dev/sda1, a network share)."""
     for prefix, kind in (("UUID=", "uuid"), ("LABEL=", "label"), ("PARTUUID=", "partuuid"), ("PARTLABEL=", "partlabel")):
         if spec.startswith(prefix):
             return kind, spec[len(prefix) :].strip('"').lower() if kind in ("uuid", "partuuid") else spec[len(prefix) :].strip('"')
@@ -56,6 +61,23 @@ def spec_key(spec: str) -> tuple[str, str] | None:
         if spec.startswith(folder):
             value = unescape(spec[len(folder) :].replace("\\x20", " "))
             return kind, value.lower() if kind != "label" else value
+    return lvm_spec(spec)
+
+
+def lvm_spec(spec: str) -> tuple[str, str] | None:
+    """An LVM logical volume as an fstab names it: /dev/mapper/VG-LV (dashes in either name
+    doubled), /dev/disk/by-id/dm-name-VG-LV, /dev/VG/LV as ("lv", "VG/LV");
+    /dev/disk/by-id/dm-uuid-LVM-<VG uuid><LV uuid> as ("lvuuid", the 64 characters). None otherwise."""
+    for prefix in ("/dev/mapper/", "/dev/disk/by-id/dm-name-"):
+        if spec.startswith(prefix):
+            names = mapper_name(spec[len(prefix) :])
+            return ("lv", f"{names[0]}/{names[1]}") if names else None
+    if spec.startswith("/dev/disk/by-id/dm-uuid-LVM-"):
+        value = spec[len("/dev/disk/by-id/dm-uuid-LVM-") :]
+        return ("lvuuid", value) if re.fullmatch(r"[A-Za-z0-9]{64}", value) else None
+    m = re.fullmatch(r"/dev/([^/]+)/([^/]+)", spec)
+    if m and m.group(1) not in ("disk", "mapper") and NAME.fullmatch(m.group(1)) and NAME.fullmatch(m.group(2)):
+        return "lv", f"{m.group(1)}/{m.group(2)}"
     return None
 
 

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from ..common import EXIT_FAILURE, EXIT_NO_WINDOWS, EXIT_UNSAFE, Failure, elapsed_ms, first_line, log, mount_mode
-from ..disks import BTRFS_SUPER, read_at
+from ..disks import BTRFS_SUPER, filesystem_of, read_at
 from ..files import (
     QUARANTINE_ROOT,
     earlier_quarantines,
@@ -33,6 +33,7 @@ from ..files import (
 from .config import filesystem_ids, fstab_entries, os_release, resolve, spec_key
 from .esp import Esp
 from .gfs import apply_edit, file_evidence, kind_of, open_dir, read_file, undo_of, write_new
+from .lvm import disk_volume_groups, plain_uuid
 from .rebuild import run_jobs
 from .remedies import Guest, plan_rules
 
@@ -65,13 +66,80 @@ def partition_ids(disk: dict, parts: list[dict]) -> list[dict]:
             serial = int.from_bytes(head[serial_at : serial_at + 4], "little")
             entry["uuid"] = f"{serial >> 16:04x}-{serial & 0xFFFF:04x}"
         else:
-            entry.update(filesystem_ids(kind, read_at(disk["path"], p["startBytes"], 4096)))
+            entry.update(ids_at(disk["path"], kind, p["startBytes"]))
         if p.get("partUuid"):
             entry["partuuid"] = p["partUuid"].lower()
         if p.get("name"):
             entry["partlabel"] = p["name"]
         out.append(entry)
     return out
+
+
+def ids_at(path: str, kind: str, offset: int) -> dict[str, str]:
+    """UUID and label of the ext4, XFS or btrfs file system starting at `offset` of the disk."""
+    if kind == "btrfs":
+        return filesystem_ids(kind, read_at(path, offset + BTRFS_SUPER, 4096))
+    return filesystem_ids(kind, read_at(path, offset, 4096))
+
+
+def map_lvm(disk: dict, entries: list[dict], evidence: dict) -> list[dict]:
+    """The logical volumes of this disk's LVM physical volumes that can be mapped as byte ranges of
+    the disk (engine.linux.lvm: read by this engine, never by lvm2, nothing activated), each as a
+    partition-like dict: number (its PV's partition), lv ("VG/LV"), startBytes, sizeBytes,
+    filesystem, lvUuid (device-mapper's: VG and LV uuids without dashes). Fills evidence["lvm"]
+    (each volume group and its volumes, mapped or skipped with the reason) and the PVs' partition
+    entries (volumeGroup, or skipped with why the PV cannot be read). Metadata crafted past what
+    lvm2 writes (offsets outside the partition, oversized or too deeply nested text) ends the run
+    unsafe: nothing was mounted or changed."""
+    pv_entries = [e for e in entries if e["filesystem"] == "lvm" and "skipped" not in e]
+    if not pv_entries:
+        return []
+    vgs, problems = disk_volume_groups(disk["path"], pv_entries)
+    hostile = [f"partition {n}: {e.reason}" for n, e in problems.items() if e.hostile]
+    if hostile:
+        raise Failure(EXIT_UNSAFE, "unsafe", f"LVM: crafted metadata ({'; '.join(hostile)}); refusing the disk, nothing was changed")
+    out = []
+    for e in pv_entries:
+        if e["number"] in problems:
+            e["skipped"] = f"LVM physical volume that cannot be read: {problems[e['number']].reason}"
+    for vg in vgs:
+        for pv in vg["physicalVolumes"]:
+            for e in pv_entries:
+                if e["number"] == pv.get("partition"):
+                    e["volumeGroup"] = vg["name"]
+        for lv in vg["logicalVolumes"]:
+            if "skipped" in lv:
+                continue
+            kind = filesystem_of(disk["path"], lv["startBytes"])
+            lv["filesystem"] = FSTYPES.get(kind, kind)
+            out.append(
+                {
+                    "number": lv["partition"],
+                    "lv": f"{vg['name']}/{lv['name']}",
+                    "startBytes": lv["startBytes"],
+                    "sizeBytes": lv["sizeBytes"],
+                    "filesystem": kind,
+                    "type": "lvm-logical-volume",
+                    "lvUuid": plain_uuid(vg["uuid"]) + plain_uuid(lv["uuid"]),
+                }
+            )
+            lv["mapped"] = True
+    evidence["lvm"] = vgs
+    return out
+
+
+def lvm_skipped(evidence: dict) -> list[tuple[str, str]]:
+    """("VG/LV", why it is not mapped) of the visible logical volumes this disk's LVM holds but the engine cannot map."""
+    return [
+        (f"{vg['name']}/{lv['name']}", lv["skipped"])
+        for vg in evidence.get("lvm", [])
+        for lv in vg["logicalVolumes"]
+        if "skipped" in lv and not lv["skipped"].startswith("hidden")
+    ]
+
+
+def volume_name(part: dict) -> str:
+    return f"logical volume {part['lv']}" if part.get("lv") else f"partition {part['number']}"
 
 
 class Mounted:
@@ -82,7 +150,7 @@ class Mounted:
         self.part = part
         self.fstype = FSTYPES[part["filesystem"]]
         self.dev = ws.loop(disk["path"], part["startBytes"], part["sizeBytes"], read_only=read_only)
-        self.mnt = ws.mountpoint(name or f"p{part['number']}-{'ro' if read_only else 'rw'}")
+        self.mnt = ws.mountpoint(name or f"{mount_key(part)}-{'ro' if read_only else 'rw'}")
         options = list(READ_ONLY_OPTIONS[self.fstype] if read_only else READ_WRITE_OPTIONS[self.fstype])
         if subvol is not None:
             options.append(f"subvol={subvol}")
@@ -93,7 +161,7 @@ class Mounted:
             raise Failure(
                 EXIT_UNSAFE if not read_only else EXIT_FAILURE,
                 "unsafe" if not read_only else "error",
-                f"partition {part['number']} ({self.fstype}) cannot be mounted {'read-only' if read_only else 'read-write'}: "
+                f"{volume_name(part)} ({self.fstype}) cannot be mounted {'read-only' if read_only else 'read-write'}: "
                 f"{first_line(err) if err else 'mounted ' + str(mode)}",
             )
         self.fd = os.open(self.mnt, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -106,6 +174,11 @@ class Mounted:
         if mount_mode(self.mnt) is not None:
             self.ws.unmount(self.mnt)
         self.ws.release(f"loop {self.dev}")
+
+
+def mount_key(part: dict) -> str:
+    """A folder name for a volume's mount point: p<number>, or lv-VG--LV (lvm2 names hold no slash)."""
+    return f"lv-{part['lv'].replace('/', '--')}" if part.get("lv") else f"p{part['number']}"
 
 
 def guest_root(m: Mounted) -> tuple[dict[str, str], str, str | None] | None:
@@ -216,30 +289,47 @@ def repair_linux(
     Failure when there is no Linux root or it cannot be repaired."""
     started = time.monotonic()
     by_number = {p["number"]: p for p in parts}
-    for e in entries:
-        if e["filesystem"] == "lvm":
-            e["skipped"] = "LVM: not supported yet"
+    lvs = map_lvm(disk, entries, evidence)
     linux_parts = [e for e in entries if e["filesystem"] in FSTYPES and "skipped" not in e]
+    # Each volume a Linux file system may be on, by key: a partition's number, a logical volume's "VG/LV".
+    vols: dict[Any, dict] = {e["number"]: by_number[e["number"]] | {"filesystem": e["filesystem"]} for e in linux_parts}
+    vols.update({lv["lv"]: lv for lv in lvs if lv["filesystem"] in FSTYPES})
     ids = partition_ids(disk, [{**by_number[e["number"]], "filesystem": e["filesystem"]} for e in entries])
+    ids += [
+        {"partition": lv["number"], "lv": lv["lv"], "lvuuid": lv["lvUuid"], "filesystem": lv["filesystem"]}
+        | ids_at(disk["path"], lv["filesystem"], lv["startBytes"])
+        for lv in lvs
+        if lv["filesystem"] in FSTYPES
+    ]
     found = None
-    for e in linux_parts:
-        m = Mounted(ws, disk, by_number[e["number"]] | {"filesystem": e["filesystem"]}, read_only=True, name=f"p{e['number']}-probe")
+    for key, part in vols.items():
+        m = Mounted(ws, disk, part, read_only=True, name=f"{mount_key(part)}-probe")
         try:
             probe = guest_root(m)
         finally:
             m.close()
         if probe is not None:
-            found = (e, *probe)
+            found = (key, *probe)
             break
-        e["skipped"] = f"{e['filesystem']} file system without a Linux root (no etc/os-release and etc/fstab)"
+        why = f"{part['filesystem']} file system without a Linux root (no etc/os-release and etc/fstab)"
+        for e in entries if "lv" not in part else []:
+            if e["number"] == key:
+                e["skipped"] = why
     if found is None:
-        if any(e["filesystem"] == "lvm" for e in entries):
+        skipped = lvm_skipped(evidence)
+        unreadable = [f"partition {e['number']}: {e['skipped']}" for e in entries if e["filesystem"] == "lvm" and "skipped" in e]
+        if skipped or unreadable:
             raise Failure(
-                EXIT_NO_WINDOWS, "unsupported", "LVM: not supported yet (the disk holds an LVM physical volume); nothing was changed"
+                EXIT_NO_WINDOWS,
+                "unsupported",
+                "LVM: no Linux root on a volume this engine maps; "
+                + "; ".join([*(f"volume {name}: {why}" for name, why in skipped), *unreadable])
+                + "; nothing was changed",
             )
         raise Failure(EXIT_NO_WINDOWS, "no-windows", "no Windows or Linux installation on this disk")
-    root_entry, release, fstab_text, subvol = found
-    log(f"partition {root_entry['number']}: Linux root found ({release.get('PRETTY_NAME', 'unnamed')})")
+    root_key, release, fstab_text, subvol = found
+    root_part = vols[root_key]
+    log(f"{volume_name(root_part)}: Linux root found ({release.get('PRETTY_NAME', 'unnamed')})")
     fstab = fstab_entries(fstab_text)
     mine = {i["partition"] for i in ids}
 
@@ -253,37 +343,46 @@ def repair_linux(
             role: dict[str, Any] = {"spec": entry["spec"], "type": entry["type"]}
             if target is not None and target["partition"] in mine:
                 role["partition"] = target["partition"]
+                if "lv" in target:
+                    role["lv"] = target["lv"]
             else:
                 role["notOnThisDisk"] = (
-                    "no partition of this disk has that id"
+                    "no partition or logical volume of this disk has that id"
                     if spec_key(entry["spec"])
-                    else "the spec names no id (UUID=, LABEL=, PARTUUID=)"
+                    else "the spec names no id (UUID=, LABEL=, PARTUUID=, an LVM volume)"
                 )
             subvols = [o.split("=", 1)[1].lstrip("/") for o in entry["options"] if o.startswith("subvol=")]
             if subvols:
                 role["subvolume"] = subvols[0]
             roles[entry["mountPoint"]] = role
+    refuse_unmapped(roles, evidence)
     root_subvol = roles.get("/", {}).get("subvolume", subvol)
     for e in entries:
         for mount_point, role in roles.items():
-            if role.get("partition") == e["number"]:
+            if role.get("partition") == e["number"] and "lv" not in role:
                 e["linux"] = mount_point
                 e.pop("skipped", None)
+    for vg in evidence.get("lvm", []):
+        for lv in vg["logicalVolumes"]:
+            for mount_point, role in roles.items():
+                if role.get("lv") == f"{vg['name']}/{lv['name']}":
+                    lv["linux"] = mount_point
     evidence.update(
-        rootPartition=root_entry["number"],
-        filesystem=FSTYPES[root_entry["filesystem"]],
+        rootPartition=root_part["number"],
+        filesystem=FSTYPES[root_part["filesystem"]],
         osRelease={k: release[k] for k in ("ID", "NAME", "VERSION_ID", "PRETTY_NAME", "ID_LIKE") if k in release},
         fstab=roles,
     )
-    if root_entry["filesystem"] == "btrfs":
+    if "lv" in root_part:
+        evidence["rootLogicalVolume"] = root_part["lv"]
+    if root_part["filesystem"] == "btrfs":
         evidence["subvolume"] = root_subvol or "(default)"
-    root_part = by_number[root_entry["number"]] | {"filesystem": root_entry["filesystem"]}
-    boot_number = roles.get("/boot", {}).get("partition")
-    boot_entry = next((e for e in entries if e["number"] == boot_number and e["filesystem"] in FSTYPES), None)
+    boot_role = roles.get("/boot", {})
+    boot_key = boot_role.get("lv", boot_role.get("partition"))
     rules_here = [r for r in rules if r.get("os") == "linux" and r["action"] != "quarantine"]
     files_here = file_rules(rules, "linux")
     evidence["notApplied"] = [r["id"] for r in rules if r not in rules_here and r not in files_here]
-    boot_part = by_number[boot_entry["number"]] | {"filesystem": boot_entry["filesystem"]} if boot_entry is not None else None
+    boot_part = vols.get(boot_key) if boot_key is not None else None
     boot_subvol = roles.get("/boot", {}).get("subvolume")
     # The EFI partition, only when the fstab's /boot/efi is a FAT partition of this disk: never
     # mounted; only a grubenv EL 8 links to there is read (and rewritten in place) through it.
@@ -396,6 +495,37 @@ def repair_linux(
     return evidence
 
 
+def refuse_unmapped(roles: dict[str, Any], evidence: dict) -> None:
+    """Refuses (exit 3, unsupported) a guest whose / or /boot is a logical volume of this disk the
+    engine does not map, naming the volume and why: repairing the rest would leave the guest's boot
+    path unread. (A UUID= spec is resolved against the mapped volumes' file systems only: an
+    unmapped volume's file system is never read.)"""
+    skipped = dict(lvm_skipped(evidence))
+    for mount_point in ("/", "/boot"):
+        role = roles.get(mount_point)
+        if role is None or "notOnThisDisk" not in role:
+            continue
+        key = spec_key(role["spec"])
+        if key is None:
+            continue
+        names = [key[1]] if key[0] == "lv" else []
+        if key[0] == "lvuuid":
+            names = [
+                f"{vg['name']}/{lv['name']}"
+                for vg in evidence.get("lvm", [])
+                for lv in vg["logicalVolumes"]
+                if plain_uuid(vg["uuid"]) + plain_uuid(lv.get("uuid", "")) == key[1]
+            ]
+        for name in names:
+            if name in skipped:
+                what = "root" if mount_point == "/" else "/boot"
+                raise Failure(
+                    EXIT_NO_WINDOWS,
+                    "unsupported",
+                    f"LVM: {what} volume {name}: {skipped[name]}; nothing was changed",
+                )
+
+
 def same_plan(first: list[dict], again: list[dict]) -> None:
     """The plan made again on the read-write mount must be the one the read-only pass made: every
     rule the same status (a change, already done, refused). A journal replay or anything else that
@@ -454,6 +584,7 @@ def examine_volumes(g: Guest, rules: list[dict]) -> list[dict]:
         earlier, total = earlier_quarantines(m.mnt, fold=False)
         v: dict[str, Any] = {
             "partition": m.part["number"],
+            **({"logicalVolume": m.part["lv"]} if m.part.get("lv") else {}),
             "linux": "/boot" if on == "boot" else "/",
             "_on": on,
             "_matches": examine_volume(m.mnt, here, "linux", strip) if here else [],

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from engine.common import EXIT_UNSAFE, Failure
-from engine.disks import filesystem_of, partition_table, skip_reason
+from engine.disks import filesystem_of, held_by, partition_table, skip_reason
 
 SECTOR = 512
 LINUX = "0fc63daf-8483-4772-8e79-3d69d8477de4"
@@ -104,3 +104,30 @@ def test_filesystem_signatures(tmp_path):
     assert filesystem_of(d["path"], 0) == "ext"
     assert filesystem_of(d["path"], 1 << 20) == "ntfs"
     assert filesystem_of(d["path"], 2 << 20) == "none"
+
+
+def test_holders_named(tmp_path):
+    """A device-mapper device built on the disk or a partition of it (the rescue VM's lvm2 activated
+    the guest's VG) is named with its dm name. This kernel has no device-mapper: a sysfs tree laid
+    out as the kernel's is read instead."""
+    block = tmp_path / "class" / "block"
+    (block / "sdb" / "holders").mkdir(parents=True)
+    (block / "sdb" / "sdb3" / "holders" / "dm-0").mkdir(parents=True)
+    (block / "sdb" / "sdb1" / "holders").mkdir(parents=True)
+    (block / "dm-0" / "dm").mkdir(parents=True)
+    (block / "dm-0" / "dm" / "name").write_text("rhel-root\n")
+    (block / "loop4" / "holders" / "md0").mkdir(parents=True)
+    assert held_by(["sdb"], str(tmp_path)) == ["sdb3 is held by dm-0 (rhel-root)"]
+    assert held_by(["loop4", "missing"], str(tmp_path)) == ["loop4 is held by md0"]
+    (block / "sdb" / "sdb3" / "holders" / "dm-0").rmdir()
+    assert held_by(["sdb"], str(tmp_path)) == []
+
+
+def test_whole_disk_lvm_physical_volume(tmp_path):
+    label = b"LABELONE" + bytes(16) + b"LVM2 001"
+    d = disk(tmp_path, [(512, label)])
+    assert partition_table(d) == (
+        "none",
+        [{"number": 0, "startBytes": 0, "sizeBytes": d["sizeBytes"], "type": "whole-disk", "typeId": "", "name": ""}],
+    )
+    assert partition_table(disk(tmp_path, [(1024, label)])) == ("none", [])
