@@ -19,6 +19,7 @@ export function buildPlan(vms: readonly PlacedVm[], settings: PlanSettings): Rec
             .filter((v) => REMEDIES[v.strategy].repairs && !v.rollback)
             .map((v) => ({ key: v.key, cloud: v.cloud, placement: v.placement, wave: waveOf.get(v.key)! })),
         settings.disksPerRescue,
+        settings.stack,
     );
     const planned: PlannedVm[] = vms
         .map((v) => ({ ...v, wave: waveOf.get(v.key)!, seat: seats.get(v.key) }))
