@@ -11,9 +11,12 @@
 # python3-venv: scripts/lint-python.sh installs the pinned ruff into a venv of its own.
 # xfsprogs and btrfs-progs build and inspect the Linux guests' disk images (XFS, btrfs) the engine
 # repairs. bubblewrap is the sandbox the engine runs a guest's initramfs tool in (as on a rescue VM);
-# busybox-static is the small userland the tests put on a guest for that tool to run on. lvm2 builds
-# the tests' LVM guests only (pvcreate, vgcreate, vgcfgrestore on loop devices, with a private
-# LVM_SYSTEM_DIR): the engine never runs it, and rescue VMs do not install it.
+# busybox-static is the small userland the tests put on a guest for that tool to run on;
+# debootstrap (with gcc, for a stand-in kernel module) builds the Debian guests whose REAL
+# initramfs-tools and dracut the engine runs (test/rescue/make_debian_root.sh: from
+# deb.debian.org, cached under ~/.cache/bootloop-rescue/guest-roots, about a minute cold). lvm2
+# builds the tests' LVM guests only (pvcreate, vgcreate, vgcfgrestore on loop devices, with a
+# private LVM_SYSTEM_DIR): the engine never runs it, and rescue VMs do not install it.
 # chromium (with fonts-liberation for readable screenshots) is the real browser the status
 # page's tests open through playwright-core.
 set -euo pipefail
@@ -23,7 +26,7 @@ cd "$(dirname "$0")/.."
 source scripts/as-root.sh
 as_root "scripts/test.sh needs root (loop devices, mounts for the repair engine's tests)" "$@"
 
-packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 python3-venv python3-hivex libhivex-bin mtools dosfstools dislocker awscli azure-cli iproute2 xfsprogs btrfs-progs bubblewrap busybox-static lvm2 chromium fonts-liberation)
+packages=(ntfs-3g gdisk fdisk util-linux e2fsprogs jq python3 python3-venv python3-hivex libhivex-bin mtools dosfstools dislocker awscli azure-cli iproute2 xfsprogs btrfs-progs bubblewrap busybox-static debootstrap gcc lvm2 chromium fonts-liberation)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -39,6 +39,61 @@ def has_conf(names: list[str], module: str) -> bool:
     return conf_name(module) in {n.removeprefix("./").lstrip("/") for n in names}
 
 
+DRACUT_CONF_DIR = "/etc/dracut.conf.d"
+
+
+def dracut_conf_name(module: str) -> str:
+    """The dracut.conf.d file blacklist-module writes on a guest whose dracut rebuilds an image
+    holding the module: named to sort after the guest's own (dracut sources them by name)."""
+    return f"{DRACUT_CONF_DIR}/zz-bootloop-rescue-omit-{module}.conf"
+
+
+def dracut_conf(module: str) -> bytes:
+    """The file's text (bash, sourced by dracut). dracut never omits a driver that its drivers,
+    add_drivers or force_drivers name (dracut 059, the --omit-drivers filter skips them), so
+    --omit-drivers alone leaves a module a configuration file adds; this file takes the module out
+    of those lists ('-' and '_' alike, as the kernel sees them) and adds it to omit_drivers, for
+    this rebuild and every later one. `module` is a checked module name (engine.rules)."""
+    name = module.replace("-", "_")
+    return (
+        f"# Written by bootloop-rescue (blacklist-module): {module} is kept out of every initramfs dracut makes,\n"
+        "# even when another configuration file asks for it. Undo: remove this file.\n"
+        f'omit_drivers+=" {module} "\n'
+        "for _br_list in drivers add_drivers force_drivers; do\n"
+        "    _br_kept=\n"
+        "    for _br_driver in ${!_br_list-}; do\n"
+        f'        [[ ${{_br_driver//-/_}} == "{name}" ]] || _br_kept="$_br_kept $_br_driver"\n'
+        "    done\n"
+        '    [[ -z ${!_br_list-} ]] || printf -v "$_br_list" \'%s\' "${_br_kept:+$_br_kept }"\n'
+        "done\n"
+        "unset _br_list _br_kept _br_driver\n"
+    ).encode()
+
+
+def dracut_omit_edit(g, module: str, report: list[dict]) -> tuple[dict | None, str | None]:
+    """(the edit creating dracut_conf_name(module), or None; why the rule is refused, or None) for
+    blacklist-module on guest `g` (engine.linux.remedies.Guest): only when the guest's tool is
+    dracut, it has /etc/dracut.conf.d and an image in `report` (its initramfs report) holds the
+    module. The file already there with our text is nothing to do; with other text, a refusal; a
+    link or anything not a regular file, unsafe (exit 5)."""
+    if not any(e.get("contains") for e in report):
+        return None, None
+    tool = find_tool(lambda path: g.kind(path, "look for the guest's initramfs tool"))
+    if tool is None or tool[0] != "dracut" or g.kind(DRACUT_CONF_DIR, "look at /etc/dracut.conf.d") != "folder":
+        return None, None
+    path = dracut_conf_name(module)
+    kind = g.kind(path, "write a dracut.conf.d file")
+    if kind is None:
+        return g.edit("create", path, dracut_conf(module)), None
+    if kind != "file":
+        raise Failure(
+            EXIT_UNSAFE, "unsafe", f"{path} on the guest is {'a symbolic link' if kind == 'link' else 'not a regular file'}; refusing it"
+        )
+    if g.read(path) != dracut_conf(module):
+        return None, f"{path} exists with other contents; not changed"
+    return None, None
+
+
 def command(tool: str, program: str, modules: list[str], version: str, image: str) -> list[str]:
     """The guest's command that rebuilds one image. dracut: --no-hostonly, since host-only detection
     in the sandbox would describe the rescue VM's hardware, and the modules omitted by name;

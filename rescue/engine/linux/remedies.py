@@ -41,7 +41,7 @@ from .config import fstab_nofail
 from .esp import esp_parts
 from .gfs import edit, file_evidence, kind_of, open_dir, open_regular_at, read_file, undo_of
 from .initramfs import Unreadable, module_files, read_initramfs
-from .rebuild import find_tool, has_conf, plan_jobs, sandbox_refusal
+from .rebuild import dracut_omit_edit, find_tool, has_conf, plan_jobs, sandbox_refusal
 
 MAX_BLS_ENTRIES = 128
 MAX_INITRAMFS_READ = 8  # the newest kernels' initramfs images read by blacklist-module
@@ -470,7 +470,11 @@ def plan_blacklist(g: Guest, rule: dict, ctx: dict) -> dict:
     # Read once a run (the read-write pass finds the names the read-only pass read); a rebuild is
     # planned for the images holding the module once every rule is planned (plan_rules).
     record["initramfs"] = initramfs_report(g, ctx, module)
-    record["_edits"] = edits
+    # A guest's dracut would keep the module its configuration adds: told to leave it out (engine.linux.rebuild).
+    dracut_edit, why = dracut_omit_edit(g, module, record["initramfs"])
+    if why is not None:
+        return refuse(record, why)
+    record["_edits"] = edits + ([dracut_edit] if dracut_edit else [])
     return settle(g, record, ctx["stamp"])
 
 
