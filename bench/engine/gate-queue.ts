@@ -4,6 +4,7 @@
 // in the message of its failure (diagnosticEvent, the command's stderr quoted). The steps are the
 // ones timeouts.ts times: command steps given a deadline (STEP_TIMEOUT_SECONDS) that started.
 import { JsonObjectStream } from "../../components/tools/progress/json-stream";
+import { EventMeta, commandStepStart } from "./timeouts";
 
 /** One step's gate figures, as its line gave them. */
 export interface GateLine {
@@ -42,13 +43,6 @@ export function gateLineOf(text: string): GateLine | undefined {
     return last;
 }
 
-interface Meta {
-    urn?: string;
-    type?: string;
-    op?: string;
-    new?: { inputs?: { environment?: Record<string, unknown> }; outputs?: { stderr?: unknown } };
-}
-
 /** The steps' gate queue times in the engine's events (`pulumi up --json`, whole). */
 export function gateQueues(eventsText: string): GateQueues {
     const started = new Set<string>();
@@ -56,20 +50,13 @@ export function gateQueues(eventsText: string): GateQueues {
     const failed = new Set<string>();
     const stream = new JsonObjectStream((value) => {
         const e = value as {
-            resourcePreEvent?: { metadata?: Meta };
-            resOutputsEvent?: { metadata?: Meta };
-            resOpFailedEvent?: { metadata?: Meta };
+            resourcePreEvent?: { metadata?: EventMeta };
+            resOutputsEvent?: { metadata?: EventMeta };
+            resOpFailedEvent?: { metadata?: EventMeta };
             diagnosticEvent?: { urn?: string; message?: string };
         };
-        const pre = e.resourcePreEvent?.metadata;
-        if (
-            pre?.type === "command:local:Command" &&
-            pre.urn &&
-            ["create", "update", "replace", "create-replacement"].includes(pre.op ?? "")
-        ) {
-            const deadline = Number(pre.new?.inputs?.environment?.STEP_TIMEOUT_SECONDS);
-            if (Number.isFinite(deadline) && deadline > 0) started.add(pre.urn);
-        }
+        const step = commandStepStart(e.resourcePreEvent?.metadata);
+        if (step) started.add(step.urn);
         const out = e.resOutputsEvent?.metadata;
         const stderr = out?.new?.outputs?.stderr;
         if (out?.urn && typeof stderr === "string") {

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { identities } from "../../components/registry/inventory";
 import { SandboxLayout } from "../../sandbox/layout";
+import { writeSandboxStack } from "../../sandbox/world/fleet-stack";
 import { stackRequestFigures } from "../../sandbox/world/requests";
 import { CountedFile } from "./provider-requests";
 
@@ -67,18 +68,7 @@ function main(argv: string[]): number {
     fs.mkdirSync(path.join(PROJECT_DIR, ".bench", "engine"), { recursive: true });
     const dir = fs.mkdtempSync(path.join(PROJECT_DIR, ".bench", "engine", "provider-requests-"));
     try {
-        const inventory = path.join(dir, `${STACK}.yaml`);
-        fs.writeFileSync(inventory, repairInventory(perCloud));
-        fs.writeFileSync(
-            path.join(dir, `Pulumi.${STACK}.yaml`),
-            [
-                "config:",
-                `  bootloop-rescue:inventory: ${path.relative(PROJECT_DIR, inventory)}`,
-                '  bootloop-rescue:canary: "1"',
-                '  bootloop-rescue:acceptDataLoss: "true"',
-                "",
-            ].join("\n"),
-        );
+        writeSandboxStack(STACK, repairInventory(perCloud), dir);
         const sandboxDir = path.join(dir, "sandbox");
         const env: NodeJS.ProcessEnv = {
             ...process.env,

@@ -24,11 +24,23 @@ export function customTimeoutSeconds(stepTimeoutSeconds: number): number {
     return Math.ceil((stepTimeoutSeconds + GATE_QUEUE_ALLOWANCE_SECONDS + STEP_REPORT_SECONDS) / 60) * 60;
 }
 
-interface Meta {
+/** What the engine's resource events say of a resource (the parts the bench reads). */
+export interface EventMeta {
     urn?: string;
     type?: string;
     op?: string;
-    new?: { inputs?: { environment?: Record<string, unknown> } };
+    new?: { inputs?: { environment?: Record<string, unknown> }; outputs?: { stderr?: unknown } };
+}
+
+/**
+ * A command step's start in a `resourcePreEvent`'s metadata: its URN and its STEP_TIMEOUT_SECONDS,
+ * when the engine creates, updates or replaces a command given one (a step; lookups have none).
+ */
+export function commandStepStart(pre: EventMeta | undefined): { urn: string; stepTimeoutSeconds: number } | undefined {
+    if (pre?.type !== "command:local:Command" || !pre.urn || !["create", "update", "replace", "create-replacement"].includes(pre.op ?? ""))
+        return undefined;
+    const seconds = Number(pre.new?.inputs?.environment?.STEP_TIMEOUT_SECONDS);
+    return Number.isFinite(seconds) && seconds > 0 ? { urn: pre.urn, stepTimeoutSeconds: seconds } : undefined;
 }
 
 /** The steps' times in the engine's events (`pulumi up --json`, whole). */
@@ -38,21 +50,13 @@ export function stepTimes(eventsText: string): StepTimes {
     const stream = new JsonObjectStream((value) => {
         const e = value as {
             timestamp?: number;
-            resourcePreEvent?: { metadata?: Meta };
-            resOutputsEvent?: { metadata?: Meta };
-            resOpFailedEvent?: { metadata?: Meta };
+            resourcePreEvent?: { metadata?: EventMeta };
+            resOutputsEvent?: { metadata?: EventMeta };
+            resOpFailedEvent?: { metadata?: EventMeta };
         };
         if (typeof e.timestamp !== "number") return;
-        const pre = e.resourcePreEvent?.metadata;
-        if (
-            pre?.type === "command:local:Command" &&
-            pre.urn &&
-            ["create", "update", "replace", "create-replacement"].includes(pre.op ?? "")
-        ) {
-            const deadline = Number(pre.new?.inputs?.environment?.STEP_TIMEOUT_SECONDS);
-            if (Number.isFinite(deadline) && deadline > 0)
-                started.set(pre.urn, { at: e.timestamp, timeoutSeconds: customTimeoutSeconds(deadline) });
-        }
+        const step = commandStepStart(e.resourcePreEvent?.metadata);
+        if (step) started.set(step.urn, { at: e.timestamp, timeoutSeconds: customTimeoutSeconds(step.stepTimeoutSeconds) });
         const out = e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata;
         if (out?.urn && started.has(out.urn) && !ends.has(out.urn)) ends.set(out.urn, { at: e.timestamp, failed: !!e.resOpFailedEvent });
     });

@@ -27,9 +27,18 @@ export function fleetInventory(n: number): string {
 
 /** Writes `Pulumi.<stack>.yaml` and its inventory into `dir` (inside the project); returns the stack file's path. */
 export function writeFleetStack(stack: string, n: number, dir: string = FLEET_STACKS): string {
+    return writeSandboxStack(stack, fleetInventory(n), dir);
+}
+
+/**
+ * Writes `Pulumi.<stack>.yaml` for the inventory text `inventoryText` (written beside it as
+ * `<stack>.yaml`) into `dir`, inside the project: one canary VM, data loss accepted (the fleet's
+ * restore VMs); returns the stack file's path.
+ */
+export function writeSandboxStack(stack: string, inventoryText: string, dir: string): string {
     fs.mkdirSync(dir, { recursive: true });
     const inventory = path.join(dir, `${stack}.yaml`);
-    fs.writeFileSync(inventory, fleetInventory(n));
+    fs.writeFileSync(inventory, inventoryText);
     const file = path.join(dir, `Pulumi.${stack}.yaml`);
     fs.writeFileSync(
         file,

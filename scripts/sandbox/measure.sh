@@ -11,21 +11,11 @@
 set -euo pipefail
 (($# > 0)) || { echo "usage: bash scripts/sandbox/measure.sh COMMAND [ARGS...]" >&2; exit 2; }
 name="bootloop-measure-$$"
-# A cgroup whose last process just ended can be busy for a moment.
-remove() {
-    local d
-    for d in "$@"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            rmdir "$d" 2>/dev/null && break
-            [[ -d $d ]] || break
-            sleep 0.1
-        done
-    done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cgroup-lib.sh"
 if [[ -w /sys/fs/cgroup/cpuacct && -w /sys/fs/cgroup/memory ]]; then
     cpu=/sys/fs/cgroup/cpuacct/$name mem=/sys/fs/cgroup/memory/$name
     mkdir "$cpu" "$mem"
-    trap 'remove "$cpu" "$mem"' EXIT
+    trap 'remove_cgroups "$cpu" "$mem"' EXIT
     [[ -r $cpu/cpuacct.usage && -r $mem/memory.max_usage_in_bytes ]] || { echo "measure: the cgroup has no cpuacct.usage or memory.max_usage_in_bytes: not measured" >&2; exit 2; }
     procs() { cat "$cpu/cgroup.procs"; }
     enter() { echo "$BASHPID" >"$cpu/cgroup.procs" && echo "$BASHPID" >"$mem/cgroup.procs"; }
@@ -34,7 +24,7 @@ if [[ -w /sys/fs/cgroup/cpuacct && -w /sys/fs/cgroup/memory ]]; then
 elif [[ -f /sys/fs/cgroup/cgroup.controllers && -w /sys/fs/cgroup ]]; then
     grp=/sys/fs/cgroup/$name
     mkdir "$grp"
-    trap 'remove "$grp"' EXIT
+    trap 'remove_cgroups "$grp"' EXIT
     [[ -r $grp/cpu.stat && -r $grp/memory.peak ]] || { echo "measure: the cgroup has no cpu.stat or memory.peak (memory controller off, or a kernel before 5.19): not measured" >&2; exit 2; }
     procs() { cat "$grp/cgroup.procs"; }
     enter() { echo "$BASHPID" >"$grp/cgroup.procs"; }

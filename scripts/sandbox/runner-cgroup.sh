@@ -41,17 +41,8 @@ have_mb=$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))
 name="bootloop-runner-$$"
 period=100000
 dirs=()
-cleanup() {
-    local d
-    for d in "${dirs[@]}"; do
-        # A cgroup whose last process just ended can be busy for a moment.
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            rmdir "$d" 2>/dev/null && break
-            [[ -d $d ]] || break
-            sleep 0.2
-        done
-    done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cgroup-lib.sh"
+cleanup() { remove_cgroups "${dirs[@]}"; }
 trap cleanup EXIT
 # v1: the cpu and cpuacct controllers may share one hierarchy (cpu,cpuacct) or not.
 v1_cpu=$(realpath -e /sys/fs/cgroup/cpu 2>/dev/null || true)

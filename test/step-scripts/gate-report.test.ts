@@ -3,15 +3,12 @@
 // engine's events (bench/engine/gate-queue.ts). Real step scripts against the stand-in aws CLI, and
 // a step's calls queued behind the runner's only CLI place, as the scripts make them (in subshells).
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { gateLineOf } from "../../bench/engine/gate-queue";
-import { tempDir } from "../helpers/lab-run";
-import { stopWatcher } from "../helpers/stand-in";
+import { stepLab } from "../helpers/step-lab";
 import { MUTATING, op, run, swapEnv, world } from "../aws/run-script";
 
-const root = path.resolve(__dirname, "../..");
 const GATE_LINE = /^bootloop-rescue-gate: queued=\d+ allowance=\d+ deadline=(reached|not-reached)$/;
 const lastLine = (stderr: string) => stderr.trimEnd().split("\n").pop() ?? "";
 
@@ -45,52 +42,8 @@ describe("a step's gate line (base.sh gate_report)", () => {
 });
 
 describe("a step's calls queued at the gate, in subshells as the scripts make them", () => {
-    let watchDir = "";
-    let marks = "";
-    const running: ReturnType<typeof spawn>[] = [];
-    beforeEach(() => {
-        watchDir = path.join(tempDir({}), "w");
-        marks = tempDir({});
-    });
-    afterEach(() => {
-        fs.writeFileSync(path.join(marks, "release"), "");
-        for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-        stopWatcher(watchDir);
-    });
-
-    /** A step: base.sh sourced, then `script`; resolves with its exit code and stderr. */
-    function step(script: string, env: Record<string, string> = {}) {
-        const child = spawn("/bin/bash", ["-c", `source ./components/core/scripts/base.sh\n${script}`], {
-            cwd: root,
-            env: {
-                PATH: process.env.PATH!,
-                HOME: process.env.HOME ?? "/nonexistent",
-                M: marks,
-                BOOTLOOP_WATCH_DIR: watchDir,
-                BOOTLOOP_HOME: root,
-                POLL_SECONDS: "0",
-                BOOTLOOP_MAX_CLI_PROCESSES: "1",
-                ...env,
-            },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        running.push(child);
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-        const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-            child.on("close", (code) => resolve({ code, stdout, stderr })),
-        );
-        return { pid: child.pid!, done };
-    }
-    const mark = (name: string) => fs.existsSync(path.join(marks, name));
-    async function until(what: string, ready: () => boolean): Promise<void> {
-        for (let i = 0; !ready(); i++) {
-            if (i > 3000) throw new Error(`never: ${what}`);
-            await new Promise((r) => setTimeout(r, 20));
-        }
-    }
+    const lab = stepLab();
+    const { step, mark, until } = lab;
     /** Whether a process (or a subshell of it) holds a connection: a step waiting at the gate. */
     function asking(pid: number): boolean {
         const pids = [pid];
@@ -121,7 +74,7 @@ describe("a step's calls queued at the gate, in subshells as the scripts make th
         const waitStarted = Date.now();
         // Held until the call has waited at least 2 s: at least 1 s in whole epoch seconds.
         await new Promise((r) => setTimeout(r, 2000));
-        fs.writeFileSync(path.join(marks, "release"), "");
+        fs.writeFileSync(path.join(lab.marks, "release"), "");
         const b = await second.done;
         const waitedAtMost = Math.ceil((Date.now() - waitStarted) / 1000) + 1;
         assert.equal(b.code, 0, b.stderr);

@@ -1,12 +1,11 @@
 import { GATE_QUEUE_ALLOWANCE_SECONDS, stepBudget } from "../../components/core/step-budget";
 import { strict as assert } from "assert";
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { awsCommandLine } from "../../components/aws/scripts";
 import { azureCommandLine } from "../../components/azure/scripts";
-import { tempDir } from "../helpers/lab-run";
-import { stopWatcher } from "../helpers/stand-in";
+import { stepLab } from "../helpers/step-lab";
 
 const root = path.resolve(__dirname, "../..");
 const sh = (line: string, env: Record<string, string> = {}) =>
@@ -55,47 +54,8 @@ describe("steps run their scripts by path (components/core/scripts/run.sh)", () 
 });
 
 describe("a watcher restart never fails a step nor grants a lock twice (base.sh with_lock, local_slot)", () => {
-    let watchDir = "";
-    let marks = "";
-    beforeEach(() => {
-        watchDir = path.join(tempDir({}), "w");
-        marks = tempDir({});
-    });
-    const running: ReturnType<typeof spawn>[] = [];
-    afterEach(() => {
-        // A failed assertion leaves its steps waiting: let them go, then stop what is left.
-        fs.writeFileSync(path.join(marks, "release"), "");
-        for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-        stopWatcher(watchDir);
-    });
-
-    /** A step: base.sh sourced, then `script`; resolves with its exit code and stderr. */
-    function step(script: string): { pid: number; done: Promise<{ code: number | null; stderr: string }> } {
-        const child = spawn("/bin/bash", ["-c", `source ./components/core/scripts/base.sh\n${script}`], {
-            cwd: root,
-            env: {
-                PATH: process.env.PATH!,
-                HOME: process.env.HOME ?? "/nonexistent",
-                M: marks,
-                BOOTLOOP_WATCH_DIR: watchDir,
-                BOOTLOOP_HOME: root,
-                POLL_SECONDS: "0",
-                BOOTLOOP_MAX_CLI_PROCESSES: "1",
-            },
-            stdio: ["ignore", "ignore", "pipe"],
-        });
-        running.push(child);
-        let stderr = "";
-        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-        return { pid: child.pid!, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr }))) };
-    }
-    const mark = (name: string) => fs.existsSync(path.join(marks, name));
-    async function until(what: string, ready: () => boolean): Promise<void> {
-        for (let i = 0; !ready(); i++) {
-            if (i > 3000) throw new Error(`never: ${what}`);
-            await new Promise((r) => setTimeout(r, 20));
-        }
-    }
+    const lab = stepLab();
+    const { step, mark, until } = lab;
     /** Whether a step is blocked asking: a connection to the watcher open, or a helper (flock) running. */
     function asking(pid: number): boolean {
         try {
@@ -106,8 +66,8 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         }
     }
     function killWatcher(): void {
-        process.kill(Number(fs.readFileSync(path.join(watchDir, "watcher.pid"), "utf8")), "SIGKILL");
-        fs.rmSync(path.join(watchDir, "watcher.pid"));
+        process.kill(Number(fs.readFileSync(path.join(lab.watchDir, "watcher.pid"), "utf8")), "SIGKILL");
+        fs.rmSync(path.join(lab.watchDir, "watcher.pid"));
     }
     const holder = `bash -c 'touch "$M/a.holds"; until [[ -e $M/release ]]; do sleep 0.02; done; touch "$M/a.done"'`;
 
@@ -127,9 +87,9 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
             // A new watcher, started by the next step that needs one.
             const other = await step("local_slot true").done;
             assert.equal(other.code, 0, other.stderr);
-            assert.ok(fs.existsSync(path.join(watchDir, "watcher.pid")), "a new watcher runs");
+            assert.ok(fs.existsSync(path.join(lab.watchDir, "watcher.pid")), "a new watcher runs");
             assert.equal(mark("b.ran") || mark("overlap"), false, "the second step did not run while the first holds the key");
-            fs.writeFileSync(path.join(marks, "release"), "");
+            fs.writeFileSync(path.join(lab.marks, "release"), "");
             const [a, b] = await Promise.all([first.done, second.done]);
             assert.equal(a.code, 0, a.stderr);
             assert.equal(b.code, 0, b.stderr);
@@ -146,14 +106,14 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         assert.equal(late.code, 1);
         assert.match(late.stderr, /app-01: another step held the lock azure-attach vm-1 until this step's deadline; nothing done/);
         assert.equal(mark("b.ran"), false);
-        fs.writeFileSync(path.join(marks, "release"), "");
+        fs.writeFileSync(path.join(lab.marks, "release"), "");
         assert.equal((await first.done).code, 0);
     });
 
     it("with_lock: a lock tool that fails is said so, not blamed on another step's lock", async () => {
-        fs.mkdirSync(path.join(marks, "bin"));
+        fs.mkdirSync(path.join(lab.marks, "bin"));
         fs.writeFileSync(
-            path.join(marks, "bin", "flock"),
+            path.join(lab.marks, "bin", "flock"),
             '#!/bin/sh\n[ "$1" = --version ] && { echo "flock from util-linux 2.38"; exit 0; }\necho "flock: bad file descriptor" >&2\nexit 64\n',
             { mode: 0o755 },
         );
@@ -207,7 +167,7 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         );
         await until("the call waits for a place", () => asking(second.pid));
         await new Promise((r) => setTimeout(r, 6000));
-        fs.writeFileSync(path.join(marks, "release"), "");
+        fs.writeFileSync(path.join(lab.marks, "release"), "");
         const b = await second.done;
         assert.equal(b.code, 0, b.stderr);
         assert.ok(mark("tried"), "the first try was throttled, and retried");
@@ -242,7 +202,7 @@ describe("a watcher restart never fails a step nor grants a lock twice (base.sh 
         const b = await second.done;
         assert.equal(b.code, 0, b.stderr);
         assert.ok(mark("b.ran"));
-        fs.writeFileSync(path.join(marks, "release"), "");
+        fs.writeFileSync(path.join(lab.marks, "release"), "");
         const a = await first.done;
         assert.equal(a.code, 0, a.stderr);
     });
