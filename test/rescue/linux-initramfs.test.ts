@@ -24,6 +24,44 @@ const HOST_SECRET = path.join(workDir, `host-secret-${process.pid}`);
 const ESCAPED = path.join(workDir, `escaped-${process.pid}`, "written-by-the-guest");
 const LEFT_BEHIND = "987654"; // the seconds a guest's background sleep asks for: how the test finds it
 
+/** A guest program that tries to lift the sandbox's bounds (a user and cgroup namespace of its own,
+ * the v1 memory and pids hierarchies mounted and their limits raised), then touches 300 MiB. */
+const LIFT_BOUNDS = String.raw`#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static void wr(const char *p, const char *s) {
+    int fd = open(p, O_WRONLY);
+    if (fd < 0) { printf("open %s: %s\n", p, strerror(errno)); return; }
+    if (write(fd, s, strlen(s)) < 0) printf("write %s: %s\n", p, strerror(errno)); else printf("wrote %s\n", p);
+    close(fd);
+}
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (unshare(CLONE_NEWUSER) != 0) printf("unshare user: %s\n", strerror(errno));
+    else {
+        wr("/proc/self/setgroups", "deny"); wr("/proc/self/uid_map", "0 0 1"); wr("/proc/self/gid_map", "0 0 1");
+        if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) != 0) printf("unshare ns/cgroup: %s\n", strerror(errno));
+        mkdir("/tmp/m", 0755); mkdir("/tmp/p", 0755);
+        if (mount("none", "/tmp/m", "cgroup", 0, "memory") != 0) printf("mount memory: %s\n", strerror(errno));
+        if (mount("none", "/tmp/p", "cgroup", 0, "pids") != 0) printf("mount pids: %s\n", strerror(errno));
+        wr("/tmp/m/memory.memsw.limit_in_bytes", "9999999999"); wr("/tmp/m/memory.limit_in_bytes", "9999999999"); wr("/tmp/p/pids.max", "max");
+    }
+    size_t n = (size_t)300 << 20;
+    char *b = malloc(n);
+    if (b == NULL) return 3;
+    memset(b, 1, n);
+    printf("allocated and touched %zu MiB\n", n >> 20);
+    return b[4096] - 1;
+}
+`;
+
 function rules(name: string): string {
     const file = path.join(workDir, `initramfs-${name}.json`);
     fs.writeFileSync(file, JSON.stringify({ rules: [BLACKLIST] }));
@@ -426,6 +464,43 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
             { REPAIR_DISK_REBUILD_MEMORY_MB: "64" },
             /over its memory bound \(64 MiB\): killed/,
         );
+    });
+
+    it("the tool cannot write the rescue VM's sysctls (kernel.core_pattern, vm.swappiness): /proc/sys is read-only in the sandbox", () => {
+        // Each write puts back the value just read: nothing changes on the rescue VM even if the sandbox let it through.
+        const probe = [
+            "for s in kernel/core_pattern vm/swappiness; do",
+            '  v=$(cat "/proc/sys/$s")',
+            '  if printf "%s\\n" "$v" > "/proc/sys/$s"; then echo "$s: WRITTEN"; else echo "$s: refused"; fi',
+            "done > /var/log/sysctl-probe 2>&1",
+            "[ -e /proc/sysrq-trigger ] && { ( : >> /proc/sysrq-trigger ) 2>/dev/null && echo 'sysrq-trigger: OPENED' || echo 'sysrq-trigger: refused'; } >> /var/log/sysctl-probe",
+        ].join("\n");
+        const { img } = ubuntu(updateInitramfs(probe));
+        const run = runEngine(["--disk", img.image, "--rules", rules("sysctl")], {}, img.image);
+        assert.equal(run.code, 0, run.stderr);
+        const seen = (guestFile(img, 0, "var/log/sysctl-probe") ?? "").toString();
+        assert.match(seen, /^kernel\/core_pattern: refused$/m);
+        assert.match(seen, /^vm\/swappiness: refused$/m);
+        assert.doesNotMatch(seen, /WRITTEN|OPENED/);
+        assert.match(seen, /Read-only file system/);
+        if (fs.existsSync("/proc/sysrq-trigger")) assert.match(seen, /^sysrq-trigger: refused$/m);
+        assertNothingLeft();
+    });
+
+    it("the tool cannot lift its bounds with a user and cgroup namespace of its own (mounting the v1 memory and pids hierarchies): refused, and the memory hog is still killed at the bound", () => {
+        const lift = path.join(workDir, "lift-bounds");
+        fs.writeFileSync(`${lift}.c`, LIFT_BOUNDS);
+        execFileSync("gcc", ["-static", "-O", "-o", lift, `${lift}.c`]);
+        const { img } = ubuntu(updateInitramfs('echo garbage > "$out"; /bin/lift-bounds'));
+        inspect(img, 0, (root) => fs.copyFileSync(lift, path.join(root, "bin/lift-bounds")), [], true);
+        const run = runEngine(["--disk", img.image, "--rules", rules("lift")], { REPAIR_DISK_REBUILD_MEMORY_MB: "64" }, img.image);
+        assert.equal(run.code, 6, run.stderr);
+        const rebuilt = rebuiltOf(run.evidence);
+        assert.match(rebuilt.reason ?? "", /over its memory bound \(64 MiB\): killed/);
+        assert.match(rebuilt.output ?? "", /unshare user: /);
+        assert.doesNotMatch(rebuilt.output ?? "", /wrote \/tmp\/[mp]\/|allocated and touched/);
+        assert.equal(rebuilt.restored, true);
+        assertNothingLeft();
     });
 
     it("the tool exits 0 but leaves the image a link (to /dev/zero): it is never followed; the kept image is put back over the link", () => {

@@ -16,8 +16,16 @@ def test_bwrap_argv_unshares_everything_and_binds_only_the_guest():
     for flag in ("--die-with-parent", "--new-session", "--clearenv"):
         assert flag in argv
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
-    binds = [argv[i + 1 : i + 3] for i, a in enumerate(argv) if a in ("--bind", "--ro-bind", "--dev-bind")]
+    assert "--disable-userns" in argv  # no nested user namespace (that could lift the cgroup bounds)
+    binds = [argv[i + 1 : i + 3] for i, a in enumerate(argv) if a in ("--bind", "--dev-bind")]
     assert binds == [["/ws/root", "/"], ["/ws/boot", "/boot"]]
+    # The host's root is the sandbox's uid 0: /proc/sys read-only (after --proc, over it), and the
+    # other root-writable /proc entries when the kernel has them.
+    ro = [argv[i + 1 : i + 3] for i, a in enumerate(argv) if a == "--ro-bind"]
+    assert ro == [["/proc/sys", "/proc/sys"]]
+    assert argv.index("--ro-bind") > argv.index("--proc")
+    ro_try = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind-try"]
+    assert ro_try == ["/proc/sysrq-trigger", "/proc/irq", "/proc/bus"]
     tmpfs = [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"]
     assert tmpfs == ["/tmp", "/run", "/bootloop-rescue"]  # noqa: S108 -- the sandbox's own
     assert argv[argv.index("--dev") + 1] == "/dev" and argv[argv.index("--proc") + 1] == "/proc"
