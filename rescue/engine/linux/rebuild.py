@@ -11,8 +11,10 @@ it: every file read afterwards is opened again from the volume's root without fo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import secrets
 import shlex
 import subprocess
 
@@ -213,6 +215,33 @@ def run_jobs(ws, guest, records: list[dict], stamp: str, kept: dict) -> list[str
     return failures
 
 
+def undone_by_tool(records: list[dict], again: list[dict]) -> list[str]:
+    """What the guest's tool undid of the run (it runs read-write after every other edit): the
+    rules planned again on the volumes after it (`again`) must all have nothing left to do, but
+    for the images whose rebuild failed or was refused (put back, or never touched). Each reason
+    names the rule and the file; the records get them as `undoneByTool`."""
+    tried = {job["path"]: job for r in records for job in r.get("_rebuild_jobs", [])}
+    out = []
+    for before, now in zip(records, again):
+        why = [f"{e['path']} is to be written again" for e in now.get("_edits", [])]
+        for job in now.get("_rebuild_jobs", []):
+            earlier = tried.get(job["path"])
+            if earlier is None or earlier["evidence"].get("result") == "rebuilt":
+                why.append(f"{job['path']} holds {', '.join(job['modules'])} again")
+        readable = {e["path"] for e in before.get("initramfs", []) if "unreadable" not in e}
+        why += [
+            f"{e['path']} is no longer a readable initramfs: {e['unreadable']}"
+            for e in now.get("initramfs", [])
+            if "unreadable" in e and e["path"] in readable
+        ]
+        if now["status"] == "refused" and before["status"] != "refused":
+            why.append(f"the rule is now refused: {now.get('reason', '')}")
+        if why:
+            before["undoneByTool"] = why
+            out += [f"rule {now['rule']}: {w}" for w in why]
+    return out
+
+
 def refused(job: dict, reason: str) -> None:
     job["evidence"].update(result="refused", reason=reason)
     for r in job["records"]:
@@ -243,34 +272,38 @@ def unmount_view(view: str) -> None:
 
 
 def run_job(guest, job: dict, stamp: str, kept: dict, root_view: str, boot_view: str | None, limits: Limits) -> str | None:
-    """Keeps the image, runs the tool in the sandbox, checks the new image; on any failure puts the
-    kept bytes back (checked by SHA-256). Returns why it failed, or None."""
+    """Checks the free space, keeps the image (and a spare copy for the put-back), runs the tool in
+    the sandbox, checks the new image and the volumes' fill; on any failure, or anything raised
+    while the tool runs or after (an OSError, the SIGTERM handler's Failure), puts the kept bytes
+    back (checked by SHA-256). Returns why it failed, or None."""
     ev = job["evidence"]
     path = job["path"]
     try:
-        keep_at, digest = keep_image(guest, path, stamp, kept)
-    except Failure as f:  # the rules' other edits are written: not "unsafe, nothing changed"
-        refused(job, f"the image cannot be kept first: {f.message}")
+        space = space_refusal(guest, path)
+        if space is not None:
+            refused(job, space)
+            return None
+        keep_at, digest, spare = keep_image(guest, path, stamp, kept)
+    except (Failure, OSError) as f:  # the rules' other edits are written: not "unsafe, nothing changed"
+        refused(job, f"the image cannot be kept first: {f.message if isinstance(f, Failure) else f.strerror}")
         return None
     ev["kept"] = keep_at
     ev["sha256Before"] = digest
     log(f"rebuilding {path} with the guest's {ev['tool']} in the sandbox")
     try:
-        result = run_sandboxed(root_view, boot_view, hidden_folders(guest), job["argv"], limits)
+        why = run_and_check(guest, job, root_view, boot_view, limits)
     except SandboxRefused as e:
+        drop_spare(guest, spare)
         refused(job, str(e))
         return None
-    ev["seconds"] = result.seconds
-    why = None
-    if result.killed:
-        why = f"{ev['tool']} {result.killed}"
-    elif result.exit_code != 0:
-        why = f"{ev['tool']} exited {result.exit_code}"
-    else:
-        why = check_new_image(guest, job)
-    if result.notes:
-        why = "; ".join(filter(None, [why, *result.notes]))
+    except BaseException as e:  # an OSError, the SIGTERM handler's Failure, ...: never leave the tool's image
+        reason = e.message if isinstance(e, Failure) else f"{type(e).__name__}: {e}"
+        ev.update(result="failed", reason=f"interrupted while the tool ran or after: {reason}")
+        put_back_or_fail(guest, job, keep_at, digest, spare, reason)
+        raise
     if why is None:
+        ev.pop("_output", None)
+        drop_spare(guest, spare)
         ev["result"] = "rebuilt"
         first = job["records"][0]
         undo = f"cp {shlex.quote('/' + keep_at.lstrip('/'))} {shlex.quote(path)}"
@@ -280,20 +313,95 @@ def run_job(guest, job: dict, stamp: str, kept: dict, root_view: str, boot_view:
             r["status"] = "changed"
         return None
     ev.update(result="failed", reason=why)
-    if result.output:
-        ev["output"] = result.output[-OUTPUT_SHOWN:].decode("utf-8", errors="replace")
-    try:
-        restore_image(guest, path, keep_at, digest)
-    except Failure as f:
-        ev["restored"] = False
-        raise Failure(
-            EXIT_FAILURE, "error", f"{path}: the rebuild failed ({why}) and the kept image could not be put back: {f.message}"
-        ) from None
-    ev["restored"] = True
+    put_back_or_fail(guest, job, keep_at, digest, spare, why)
     for r in job["records"]:
         if not r["_edits"]:
             r.update(status="failed", reason=f"the initramfs rebuild failed ({why}); the kept image was put back")
     return why
+
+
+def run_and_check(guest, job: dict, root_view: str, boot_view: str | None, limits: Limits) -> str | None:
+    """Runs the tool in the sandbox and checks what it left: why the rebuild failed, or None."""
+    ev = job["evidence"]
+    result = run_sandboxed(root_view, boot_view, hidden_folders(guest), job["argv"], limits)
+    ev["seconds"] = result.seconds
+    if result.output:
+        ev["_output"] = result.output[-OUTPUT_SHOWN:].decode("utf-8", errors="replace")
+    why: str | None
+    if result.killed:
+        why = f"{ev['tool']} {result.killed}"
+    elif result.exit_code != 0:
+        why = f"{ev['tool']} exited {result.exit_code}"
+    else:
+        why = check_new_image(guest, job) or full_after(guest)
+    if result.notes:
+        why = "; ".join(filter(None, [why, *result.notes]))
+    return why
+
+
+def put_back_or_fail(guest, job: dict, keep_at: str, digest: str, spare: str | None, why: str) -> None:
+    """Puts the kept image back; when it cannot be, the run ends (exit 6) saying so, the kept copy left."""
+    ev = job["evidence"]
+    output = ev.pop("_output", None)
+    if output:
+        ev["output"] = output
+    try:
+        restore_image(guest, job["path"], keep_at, digest, spare)
+    except (Failure, OSError) as f:
+        ev["restored"] = False
+        message = f.message if isinstance(f, Failure) else f"{f.filename}: {f.strerror}"
+        raise Failure(
+            EXIT_FAILURE, "error", f"{job['path']}: the rebuild failed ({why}) and the kept image could not be put back: {message}"
+        ) from None
+    ev["restored"] = True
+
+
+FREE_MARGIN = 8 << 20  # bytes a volume keeps free beyond what the rebuild needs
+FULL_AFTER = 0.99  # a volume this full after the tool ran: the rebuild failed
+
+
+def free_bytes(fd: int) -> tuple[int, int]:
+    """(bytes free, bytes used) of the volume an fd is on, as df counts them: free is what a user
+    other than root can still write (the guest's services after its boot)."""
+    st = os.fstatvfs(fd)
+    return st.f_bavail * st.f_frsize, (st.f_blocks - st.f_bfree) * st.f_frsize
+
+
+def space_refusal(guest, path: str) -> str | None:
+    """Why there is not room to rebuild the image safely, or None: the image's volume needs twice
+    the image and a margin (the spare for the put-back, and the new image the tool writes beside
+    the old one), and the root volume the kept copy too."""
+    on, fd, parts = guest.at(path)
+    src = open_regular_at(fd, parts)
+    if src is None:
+        return f"{path} is no longer a regular file"
+    try:
+        size = os.fstat(src).st_size
+    finally:
+        os.close(src)
+    needs = [("root", guest.root.fd, 2 * size + FREE_MARGIN)]
+    if on != "root":
+        needs = [("root", guest.root.fd, size + FREE_MARGIN), (on, fd, 2 * size + FREE_MARGIN)]
+    for name, vfd, need in needs:
+        free, _ = free_bytes(vfd)
+        if free < need:
+            return (
+                f"the {name} volume has {free >> 20} MiB free, and the rebuild of {path} needs {need >> 20} MiB "
+                "(the kept copy, the spare for the put-back and the tool's new image)"
+            )
+    return None
+
+
+def full_after(guest) -> str | None:
+    """Why the volumes are too full after the tool ran (FULL_AFTER or more of them used, as df
+    counts it), or None."""
+    for name, vol in (("root", guest.root), ("boot", guest.boot)):
+        if vol is None:
+            continue
+        free, used = free_bytes(vol.fd)
+        if used + free and used >= FULL_AFTER * (used + free):
+            return f"the {name} volume is {100 * used // (used + free)}% full after the tool ran"
+    return None
 
 
 def hidden_folders(guest) -> list[str]:
@@ -307,9 +415,10 @@ def hidden_folders(guest) -> list[str]:
     return out
 
 
-def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str]:
+def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str, str | None]:
     """Copies the image into this run's quarantine folder on the root volume (made now if no kept
-    copy went there yet). Returns (where, on the root volume; its SHA-256)."""
+    copy went there yet), and a spare copy for the put-back on the image's own volume. Returns
+    (where, on the root volume; its SHA-256; the spare's path on the guest)."""
     _, fd, parts = guest.at(path)
     src = open_regular_at(fd, parts)
     if src is None:
@@ -328,9 +437,39 @@ def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str]:
             digest = copy_to(src, dfd, wparts[-1])
         finally:
             os.close(dfd)
+        # The spare for the put-back, on the image's own volume (a rename then needs no free
+        # space), in the top folder the sandbox covers with an empty tmpfs (hidden_folders).
+        on, vfd, parts = guest.at(path)
+        spare_dir = [QUARANTINE_ROOT.split("/")[0], SPARE_FOLDER]
+        sfd = make_dirs_inside(vfd, spare_dir, "put-back spare", fold=False)
+        try:
+            name = f"{os.path.basename(kept['folder'])}-{parts[-1]}"
+            os.lseek(src, 0, os.SEEK_SET)
+            if copy_to(src, sfd, name) != digest:
+                raise Failure(EXIT_UNSAFE, "unsafe", f"{path} changed while it was copied; not rebuilt")
+        finally:
+            os.close(sfd)
+        spare = "/" + "/".join(([] if on == "root" else ["boot"]) + spare_dir + [name])
     finally:
         os.close(src)
-    return f"/{where}", digest
+    return f"/{where}", digest, spare
+
+
+SPARE_FOLDER = "put-back"  # bootloop-rescue/put-back on the image's volume: the spare copy, renamed over the image if the rebuild fails
+
+
+def drop_spare(guest, spare: str | None) -> None:
+    """Removes the spare copy (no link followed: unlink never follows one)."""
+    if spare is None:
+        return
+    _, vfd, parts = guest.at(spare)
+    dfd = open_dir(vfd, parts[:-1], "remove the spare copy")
+    try:
+        os.unlink(parts[-1], dir_fd=dfd)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def copy_to(src: int, dir_fd: int, name: str) -> str:
@@ -369,38 +508,69 @@ def check_new_image(guest, job: dict) -> str | None:
     return None
 
 
-def restore_image(guest, path: str, keep_at: str, digest: str) -> None:
-    """Puts the kept bytes back at `path` (a new file renamed over whatever is there), then reads
-    the file again and checks its SHA-256; a mismatch ends the run (exit 6) with the kept copy left.
-    Every fd it opens is closed on every path (an fd left open would keep the volume mounted)."""
+def restore_image(guest, path: str, keep_at: str, digest: str, spare: str | None = None) -> None:
+    """Puts the kept bytes back at `path`: the spare copy renamed over it (same volume: no free
+    space needed), else a new file of a random name (O_EXCL, no link followed) renamed over it;
+    then reads the file again and checks its SHA-256; a mismatch ends the run (exit 6) with the
+    kept copy left. Every fd it opens is closed on every path (an fd left open would keep the
+    volume mounted)."""
     _, fd, parts = guest.at(path)
-    src = open_regular_at(guest.root.fd, keep_at.strip("/").split("/"))
-    if src is None:
-        raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} of {path} cannot be read; {path} was not put back")
+    dfd = open_dir(fd, parts[:-1], f"put back {path}")
     try:
-        dfd = open_dir(fd, parts[:-1], f"put back {path}")
-        try:
-            put_back(dfd, parts[-1], src, path, keep_at, digest)
-        finally:
-            os.close(dfd)
+        if spare is not None:
+            _, svfd, sparts = guest.at(spare)
+            sfd = open_dir(svfd, sparts[:-1], f"put back {path}")
+            try:
+                os.rename(sparts[-1], parts[-1], src_dir_fd=sfd, dst_dir_fd=dfd)
+            except OSError as e:
+                raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {spare}: {e.strerror}") from None
+            finally:
+                os.close(sfd)
+        else:
+            src = open_regular_at(guest.root.fd, keep_at.strip("/").split("/"))
+            if src is None:
+                raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} of {path} cannot be read; {path} was not put back")
+            try:
+                put_back(dfd, parts[-1], src, path, keep_at, digest)
+            finally:
+                os.close(src)
+        check_put_back(dfd, parts[-1], path, keep_at, digest)
     finally:
-        os.close(src)
+        os.close(dfd)
 
 
 def put_back(dfd: int, name: str, src: int, path: str, keep_at: str, digest: str) -> None:
-    """Writes the kept bytes as a new file in the image's folder, renames it over the image, and
-    checks what is there now by its SHA-256."""
-    tmp = f".{name}.bootloop-rescue-restore"
-    try:
-        os.unlink(tmp, dir_fd=dfd)
-    except FileNotFoundError:
-        pass
-    if copy_to(src, dfd, tmp) != digest:
-        raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} no longer has its SHA-256 {digest}; {path} was not put back")
-    try:
-        os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-    except OSError as e:
-        raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
+    """Writes the kept bytes as a new file of a random name in the image's folder and renames it
+    over the image; when the volume is full, removes the tool's image first and tries once more."""
+    for attempt in (1, 2):
+        tmp = f".{name}.bootloop-rescue-restore-{secrets.token_hex(8)}"
+        try:
+            os.lseek(src, 0, os.SEEK_SET)
+            copied = copy_to(src, dfd, tmp)
+        except OSError as e:
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except OSError:
+                pass
+            if e.errno == errno.ENOSPC and attempt == 1:
+                try:
+                    os.unlink(name, dir_fd=dfd)  # the tool's image, failed anyway; unlink never follows a link
+                except FileNotFoundError:
+                    pass
+                continue
+            raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
+        if copied != digest:
+            os.unlink(tmp, dir_fd=dfd)
+            raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} no longer has its SHA-256 {digest}; {path} was not put back")
+        try:
+            os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except OSError as e:
+            raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
+        return
+
+
+def check_put_back(dfd: int, name: str, path: str, keep_at: str, digest: str) -> None:
+    """What is at the image's name now must be a regular file with the kept SHA-256."""
     back = open_regular_at(dfd, [name])
     if back is None:
         raise Failure(EXIT_FAILURE, "error", f"{path} is not a regular file after it was put back from {keep_at}")
