@@ -145,6 +145,11 @@ def plan_jobs(records: list[dict], kernels: list[dict], tool: tuple[str, str] | 
             job = jobs.get(entry["path"])
             if job is None:
                 if len(jobs) >= MAX_REBUILDS:
+                    skipped = (
+                        f"{entry['path']}: only the newest {MAX_REBUILDS} kernels' images are rebuilt in a run; "
+                        "module_blacklist= on the kernel command line keeps the kernel from loading the module from it"
+                    )
+                    r["initramfsNotRebuilt"] = "; ".join(filter(None, [r.get("initramfsNotRebuilt"), skipped]))
                     continue
                 job = {"path": entry["path"], "version": by_path[entry["path"]]["version"], "modules": [], "records": []}
                 job["on"] = on_of(entry["path"])
@@ -309,7 +314,8 @@ def run_job(guest, job: dict, stamp: str, kept: dict, root_view: str, boot_view:
         undo = f"cp {shlex.quote('/' + keep_at.lstrip('/'))} {shlex.quote(path)}"
         first["undo"] = f"{undo} && {first['undo']}" if first.get("undo") else undo
         for r in job["records"]:
-            r.pop("initramfsNotRebuilt", None)
+            if r.get("initramfsNotRebuilt", "").startswith(f"{path}: "):  # not another image's note (MAX_REBUILDS)
+                r.pop("initramfsNotRebuilt")
             r["status"] = "changed"
         return None
     ev.update(result="failed", reason=why)

@@ -3,7 +3,7 @@ the guest's tool and its command, and the plan of one rebuild per image (engine.
 
 import pytest
 from engine.common import Failure
-from engine.linux.rebuild import command, find_tool, has_conf, plan_jobs
+from engine.linux.rebuild import MAX_REBUILDS, command, find_tool, has_conf, plan_jobs
 from engine.linux.sandbox import Limits, SandboxRefused, bwrap_argv, cgroup_available, cgroup_mounts
 
 V = "6.8.0-45-generic"
@@ -161,3 +161,15 @@ def test_cgroup_available_needs_memory_and_pids():
     assert cgroup_available(MOUNTS_V1) == 1
     with pytest.raises(SandboxRefused, match="no cgroup with the memory and pids controllers"):
         cgroup_available("cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n")
+
+
+def test_plan_jobs_beyond_max_rebuilds_says_which_images_are_not_rebuilt():
+    versions = [f"6.8.0-{n}-generic" for n in (50, 49, 48, 47, 46)]
+    kernels = [{"version": v, "image": True, "initramfs": True, "_initramfs": f"initrd.img-{v}"} for v in versions]
+    a = record("a", [{"path": f"/boot/initrd.img-{v}", "contains": ["x/a.ko"]} for v in versions])
+    plan_jobs([a], kernels, ("update-initramfs", "/usr/sbin/update-initramfs"), lambda _p: "root")
+    assert [j["version"] for j in a["_rebuild_jobs"]] == versions[:MAX_REBUILDS]
+    for v in versions[MAX_REBUILDS:]:
+        assert f"/boot/initrd.img-{v}: only the newest {MAX_REBUILDS} kernels' images are rebuilt in a run" in a["initramfsNotRebuilt"]
+    for v in versions[:MAX_REBUILDS]:
+        assert f"initrd.img-{v}:" not in a["initramfsNotRebuilt"]
