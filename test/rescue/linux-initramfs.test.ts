@@ -634,6 +634,37 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
         assertNothingLeft();
     });
 
+    it("the engine killed outright (SIGKILL) while the tool runs: its intent record stays, and the next run (and its dry run) ends with exit 6 saying what to put back, never green", async () => {
+        const { img, original } = ubuntu(updateInitramfs(`echo garbage > "$out"; sleep ${LEFT_BEHIND}`));
+        const runDir = fs.mkdtempSync(path.join(workDir, "run-"));
+        const engine = spawn(ENGINE, ["--disk", img.image, "--rules", rules("sigkill")], {
+            stdio: ["ignore", "ignore", "ignore"],
+            env: { ...process.env, REPAIR_DISK_RUN_DIR: runDir },
+        });
+        const ended = new Promise((resolve) => engine.on("close", resolve));
+        while (!sleeping()) {
+            if (engine.exitCode !== null) assert.fail("the engine ended before the tool slept");
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        engine.kill("SIGKILL");
+        await ended;
+        const env = { REPAIR_DISK_RUN_DIR: runDir };
+        for (const args of [["--dry-run"], []]) {
+            const next = runEngine(["--disk", img.image, "--rules", rules("sigkill"), ...args], env, img.image);
+            assert.equal(next.code, 6, next.stderr);
+            assert.match(
+                next.evidence.message,
+                /an earlier run was stopped while the guest's initramfs tool ran: .*put the kept copy back/,
+            );
+            assert.match(
+                next.evidence.message,
+                /\/bootloop-rescue\/put-back\/[^ ]+\.intent\.json \(image \/boot\/initrd\.img-[^,]+, kept \/bootloop-rescue\/quarantine\//,
+            );
+        }
+        assert.notDeepEqual(guestFile(img, 0, `boot/initrd.img-${KERNEL}`), original, "the tool's image (the test's premise)");
+        assertNothingLeft();
+    });
+
     it("the tool exits 0 but leaves the image a link (to /dev/zero): it is never followed; the kept image is put back over the link", () => {
         assertRestored(
             "link",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import secrets
 import shlex
@@ -20,7 +21,7 @@ import subprocess
 
 from ..common import EXIT_FAILURE, EXIT_UNSAFE, Failure, log
 from ..files import QUARANTINE_ROOT, make_dirs_inside, new_quarantine_folder
-from .gfs import kind_of, open_dir, open_regular_at
+from .gfs import kind_of, open_dir, open_regular_at, read_file
 from .initramfs import Unreadable, module_files, read_initramfs
 from .sandbox import Cgroup, Limits, SandboxRefused, cgroup_available, find_bwrap, run_sandboxed
 
@@ -289,6 +290,7 @@ def run_job(guest, job: dict, stamp: str, kept: dict, root_view: str, boot_view:
             refused(job, space)
             return None
         keep_at, digest, spare = keep_image(guest, path, stamp, kept)
+        write_intent(guest, spare, {"image": path, "kept": keep_at, "sha256": digest, "spare": spare})
     except (Failure, OSError) as f:  # the rules' other edits are written: not "unsafe, nothing changed"
         refused(job, f"the image cannot be kept first: {f.message if isinstance(f, Failure) else f.strerror}")
         return None
@@ -345,7 +347,7 @@ def run_and_check(guest, job: dict, root_view: str, boot_view: str | None, limit
     return why
 
 
-def put_back_or_fail(guest, job: dict, keep_at: str, digest: str, spare: str | None, why: str) -> None:
+def put_back_or_fail(guest, job: dict, keep_at: str, digest: str, spare: str, why: str) -> None:
     """Puts the kept image back; when it cannot be, the run ends (exit 6) saying so, the kept copy left."""
     ev = job["evidence"]
     output = ev.pop("_output", None)
@@ -360,6 +362,7 @@ def put_back_or_fail(guest, job: dict, keep_at: str, digest: str, spare: str | N
             EXIT_FAILURE, "error", f"{job['path']}: the rebuild failed ({why}) and the kept image could not be put back: {message}"
         ) from None
     ev["restored"] = True
+    drop_file(guest, spare + INTENT)
 
 
 FREE_MARGIN = 8 << 20  # bytes a volume keeps free beyond what the rebuild needs
@@ -421,7 +424,7 @@ def hidden_folders(guest) -> list[str]:
     return out
 
 
-def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str, str | None]:
+def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str, str]:
     """Copies the image into this run's quarantine folder on the root volume (made now if no kept
     copy went there yet), and a spare copy for the put-back on the image's own volume. Returns
     (where, on the root volume; its SHA-256; the spare's path on the guest)."""
@@ -464,18 +467,78 @@ def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str, str 
 SPARE_FOLDER = "put-back"  # bootloop-rescue/put-back on the image's volume: the spare copy, renamed over the image if the rebuild fails
 
 
-def drop_spare(guest, spare: str | None) -> None:
-    """Removes the spare copy (no link followed: unlink never follows one)."""
-    if spare is None:
-        return
-    _, vfd, parts = guest.at(spare)
-    dfd = open_dir(vfd, parts[:-1], "remove the spare copy")
+def drop_spare(guest, spare: str) -> None:
+    """Removes the spare copy and its intent record."""
+    drop_file(guest, spare)
+    drop_file(guest, spare + INTENT)
+
+
+def drop_file(guest, where: str) -> None:
+    """Removes a file of ours on the guest (no link followed: unlink never follows one)."""
+    _, vfd, parts = guest.at(where)
+    dfd = open_dir(vfd, parts[:-1], f"remove {where}")
     try:
         os.unlink(parts[-1], dir_fd=dfd)
     except FileNotFoundError:
         pass
     finally:
         os.close(dfd)
+
+
+INTENT = ".intent.json"  # beside the spare while the guest's tool may be writing over the image
+MAX_INTENT = 4096
+
+
+def write_intent(guest, spare: str, record: dict) -> None:
+    """Writes the intent record beside the spare (a new file, never through a link), before the tool
+    runs: an engine killed outright while the tool runs leaves it, and the next run is not green
+    (pending_intents) until the image is put back by hand and the record removed."""
+    _, vfd, parts = guest.at(spare + INTENT)
+    dfd = open_dir(vfd, parts[:-1], "write the rebuild's intent record")
+    try:
+        fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+        try:
+            os.write(fd, json.dumps(record).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def pending_intents(g) -> str | None:
+    """Why the guest is not to be repaired as if whole (an earlier run was stopped while the guest's
+    tool ran: its intent record is there, the image may be the tool's), with what to do; None when
+    no record is there. `g` is the pass's engine.linux.remedies.Guest; nothing is followed through
+    a link, every read is bounded (the records are on the guest's disk: they are only shown)."""
+    found = []
+    top = QUARANTINE_ROOT.split("/")[0]
+    for prefix, vol in (("", g.root), ("/boot", g.boot)):
+        if vol is None:
+            continue
+        try:
+            dfd = open_dir(vol.fd, [top, SPARE_FOLDER], "look for an earlier rebuild's intent record")
+        except (Failure, OSError):
+            continue
+        try:
+            names = sorted(n for n in os.listdir(dfd) if n.endswith(INTENT))[:8]
+            for name in names:
+                text = read_file(dfd, [name], MAX_INTENT) or b""
+                try:
+                    record = json.loads(text)
+                    shown = ", ".join(f"{k} {record[k]}" for k in ("image", "kept", "sha256") if isinstance(record.get(k), str))[:600]
+                except (ValueError, AttributeError):
+                    shown = "unreadable"
+                found.append(f"{prefix}/{top}/{SPARE_FOLDER}/{name} ({shown})")
+        finally:
+            os.close(dfd)
+    if not found:
+        return None
+    return (
+        "an earlier run was stopped while the guest's initramfs tool ran: the image it names may be the tool's, not a good "
+        "one; put the kept copy back (cp KEPT IMAGE, its SHA-256 checked), then remove the record: " + "; ".join(found)
+    )
 
 
 def copy_to(src: int, dir_fd: int, name: str) -> str:

@@ -316,6 +316,18 @@ def sweep(parent: str) -> None:
                 pass
 
 
+def sweep_all() -> None:
+    """sweep() in every hierarchy the sandbox uses (cgroup v2, the v1 memory and pids), for a run
+    that ends before it makes a cgroup of its own (an earlier run's intent record found)."""
+    try:
+        with open("/proc/self/mounts") as f:
+            v2, v1 = cgroup_mounts(f.read())
+    except OSError:
+        return
+    for hierarchy in filter(None, [v2, v1.get("memory"), v1.get("pids")]):
+        sweep(hierarchy)
+
+
 def read_text(path: str) -> str:
     with open(path) as f:
         return f.read(1 << 16)
