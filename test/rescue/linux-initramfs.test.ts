@@ -514,6 +514,10 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
             '  if printf "%s\\n" "$v" > "/proc/sys/$s"; then echo "$s: WRITTEN"; else echo "$s: refused"; fi',
             "done > /var/log/sysctl-probe 2>&1",
             "[ -e /proc/sysrq-trigger ] && { ( : >> /proc/sysrq-trigger ) 2>/dev/null && echo 'sysrq-trigger: OPENED' || echo 'sysrq-trigger: refused'; } >> /var/log/sysctl-probe",
+            // Every other /proc file (but the sandbox's own processes') opened for writing, nothing written.
+            "for f in $(ls /proc | grep -v '^[0-9]'); do case $f in self|thread-self) continue ;; esac; find /proc/$f -maxdepth 3 2>/dev/null; done |",
+            '  while read -r p; do [ -f "$p" ] && ( : >> "$p" ) 2>/dev/null && echo "$p"; done > /var/log/proc-writable',
+            "echo checked >> /var/log/proc-writable",
         ].join("\n");
         const { img } = ubuntu(updateInitramfs(probe));
         const run = runEngine(["--disk", img.image, "--rules", rules("sysctl")], {}, img.image);
@@ -524,6 +528,11 @@ function assertRestored(name: string, tool: string, env: Record<string, string>,
         assert.doesNotMatch(seen, /WRITTEN|OPENED/);
         assert.match(seen, /Read-only file system/);
         if (fs.existsSync("/proc/sysrq-trigger")) assert.match(seen, /^sysrq-trigger: refused$/m);
+        assert.equal(
+            (guestFile(img, 0, "var/log/proc-writable") ?? "").toString(),
+            "checked\n",
+            "a /proc file of the rescue VM opens for writing",
+        );
         assertNothingLeft();
     });
 

@@ -34,7 +34,7 @@ NO_CGROUP = (
 # /proc entries the host's root could write through, made read-only in the sandbox (bwrap's own
 # cover of them depends on an access() check that fails for /proc/sys).
 PROC_READ_ONLY = ("/proc/sys",)
-PROC_READ_ONLY_IF_THERE = ("/proc/sysrq-trigger", "/proc/irq", "/proc/bus")  # sysrq-trigger: bwrap covers it too
+PROC_READ_ONLY_IF_THERE = ("/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/pressure")  # sysrq-trigger: bwrap covers it too
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C", "TMPDIR": "/tmp"}  # noqa: S108
 
 

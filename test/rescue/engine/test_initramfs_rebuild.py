@@ -27,7 +27,7 @@ def test_bwrap_argv_unshares_everything_and_binds_only_the_guest():
     assert ro == [["/proc/sys", "/proc/sys"]]
     assert argv.index("--ro-bind") > argv.index("--proc")
     ro_try = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind-try"]
-    assert ro_try == ["/proc/sysrq-trigger", "/proc/irq", "/proc/bus"]
+    assert ro_try == ["/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/pressure"]
     tmpfs = [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"]
     assert tmpfs == ["/tmp", "/run", "/bootloop-rescue"]  # noqa: S108 -- the sandbox's own
     assert argv[argv.index("--dev") + 1] == "/dev" and argv[argv.index("--proc") + 1] == "/proc"
