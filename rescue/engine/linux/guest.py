@@ -34,7 +34,7 @@ from .config import filesystem_ids, fstab_entries, os_release, resolve, spec_key
 from .esp import Esp
 from .gfs import apply_edit, file_evidence, kind_of, open_dir, read_file, undo_of, write_new
 from .lvm import disk_volume_groups, plain_uuid
-from .rebuild import run_jobs
+from .rebuild import run_jobs, undone_by_tool
 from .remedies import Guest, plan_rules
 
 FSTYPES = {"ext": "ext4", "xfs": "xfs", "btrfs": "btrfs"}
@@ -468,6 +468,7 @@ def repair_linux(
                 raise Failure(EXIT_FAILURE, "error", f"rule {r['rule']}: {r['path']}: {e.strerror}") from e
         # Last of all the guest's own initramfs tool, sandboxed; nothing read after it is trusted.
         rebuild_failures = run_jobs(ws, guest, records, stamp, kept)
+        undone = check_after_tool(guest, rules_here, ctx, records)
         volumes = examine_volumes(guest, files_here)
         done = [public_record(r) for r in records if r["status"] == "changed"]
         for v in volumes:
@@ -492,6 +493,8 @@ def repair_linux(
     evidence["undo"] = [r["undo"] for r in reversed(records) if r["status"] == "changed" and r.get("undo")]
     if rebuild_failures:  # everything else was done; the image was put back: exit 6, the evidence says what failed
         raise Failure(EXIT_FAILURE, "error", "initramfs rebuild failed, the kept image put back: " + "; ".join(rebuild_failures))
+    if undone:  # the guest's tool undid some of the run: never a repair
+        raise Failure(EXIT_FAILURE, "error", "the guest's initramfs tool undid the repair: " + "; ".join(undone))
     return evidence
 
 
@@ -524,6 +527,24 @@ def refuse_unmapped(roles: dict[str, Any], evidence: dict) -> None:
                     "unsupported",
                     f"LVM: {what} volume {name}: {skipped[name]}; nothing was changed",
                 )
+
+
+def check_after_tool(guest: Guest, rules_here: list[dict], ctx: dict[str, Any], records: list[dict]) -> list[str]:
+    """When the guest's initramfs tool ran (read-write, after every other edit), the rules are
+    planned again on the volumes it left, the images read afresh: what it undid, in words
+    (engine.linux.rebuild.undone_by_tool); [] when nothing ran or nothing is left to do."""
+    ran = [j for r in records for j in r.get("_rebuild_jobs", []) if j["evidence"].get("result") in ("rebuilt", "failed")]
+    if not ran:
+        return []
+    ctx.pop("initramfsNames", None)
+    try:
+        # A Guest of its own: the run's holds the edits it planned, not what is on the volumes now.
+        again = plan_rules(Guest(guest.root, guest.boot, guest.esp), rules_here, ctx)
+    except Failure as f:
+        return [f"the rules cannot be planned again after it ran: {f.message}"]
+    except OSError as e:
+        return [f"the rules cannot be planned again after it ran: {e.filename}: {e.strerror}"]
+    return undone_by_tool(records, again)
 
 
 def same_plan(first: list[dict], again: list[dict]) -> None:

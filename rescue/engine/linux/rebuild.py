@@ -11,14 +11,17 @@ it: every file read afterwards is opened again from the volume's root without fo
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import os
+import secrets
 import shlex
 import subprocess
 
 from ..common import EXIT_FAILURE, EXIT_UNSAFE, Failure, log
 from ..files import QUARANTINE_ROOT, make_dirs_inside, new_quarantine_folder
-from .gfs import kind_of, open_dir, open_regular_at
+from .gfs import kind_of, open_dir, open_regular_at, read_file
 from .initramfs import Unreadable, module_files, read_initramfs
 from .sandbox import Cgroup, Limits, SandboxRefused, cgroup_available, find_bwrap, run_sandboxed
 
@@ -143,6 +146,11 @@ def plan_jobs(records: list[dict], kernels: list[dict], tool: tuple[str, str] | 
             job = jobs.get(entry["path"])
             if job is None:
                 if len(jobs) >= MAX_REBUILDS:
+                    skipped = (
+                        f"{entry['path']}: only the newest {MAX_REBUILDS} kernels' images are rebuilt in a run; "
+                        "module_blacklist= on the kernel command line keeps the kernel from loading the module from it"
+                    )
+                    r["initramfsNotRebuilt"] = "; ".join(filter(None, [r.get("initramfsNotRebuilt"), skipped]))
                     continue
                 job = {"path": entry["path"], "version": by_path[entry["path"]]["version"], "modules": [], "records": []}
                 job["on"] = on_of(entry["path"])
@@ -213,6 +221,33 @@ def run_jobs(ws, guest, records: list[dict], stamp: str, kept: dict) -> list[str
     return failures
 
 
+def undone_by_tool(records: list[dict], again: list[dict]) -> list[str]:
+    """What the guest's tool undid of the run (it runs read-write after every other edit): the
+    rules planned again on the volumes after it (`again`) must all have nothing left to do, but
+    for the images whose rebuild failed or was refused (put back, or never touched). Each reason
+    names the rule and the file; the records get them as `undoneByTool`."""
+    tried = {job["path"]: job for r in records for job in r.get("_rebuild_jobs", [])}
+    out = []
+    for before, now in zip(records, again):
+        why = [f"{e['path']} is to be written again" for e in now.get("_edits", [])]
+        for job in now.get("_rebuild_jobs", []):
+            earlier = tried.get(job["path"])
+            if earlier is None or earlier["evidence"].get("result") == "rebuilt":
+                why.append(f"{job['path']} holds {', '.join(job['modules'])} again")
+        readable = {e["path"] for e in before.get("initramfs", []) if "unreadable" not in e}
+        why += [
+            f"{e['path']} is no longer a readable initramfs: {e['unreadable']}"
+            for e in now.get("initramfs", [])
+            if "unreadable" in e and e["path"] in readable
+        ]
+        if now["status"] == "refused" and before["status"] != "refused":
+            why.append(f"the rule is now refused: {now.get('reason', '')}")
+        if why:
+            before["undoneByTool"] = why
+            out += [f"rule {now['rule']}: {w}" for w in why]
+    return out
+
+
 def refused(job: dict, reason: str) -> None:
     job["evidence"].update(result="refused", reason=reason)
     for r in job["records"]:
@@ -243,57 +278,139 @@ def unmount_view(view: str) -> None:
 
 
 def run_job(guest, job: dict, stamp: str, kept: dict, root_view: str, boot_view: str | None, limits: Limits) -> str | None:
-    """Keeps the image, runs the tool in the sandbox, checks the new image; on any failure puts the
-    kept bytes back (checked by SHA-256). Returns why it failed, or None."""
+    """Checks the free space, keeps the image (and a spare copy for the put-back), runs the tool in
+    the sandbox, checks the new image and the volumes' fill; on any failure, or anything raised
+    while the tool runs or after (an OSError, the SIGTERM handler's Failure), puts the kept bytes
+    back (checked by SHA-256). Returns why it failed, or None."""
     ev = job["evidence"]
     path = job["path"]
     try:
-        keep_at, digest = keep_image(guest, path, stamp, kept)
-    except Failure as f:  # the rules' other edits are written: not "unsafe, nothing changed"
-        refused(job, f"the image cannot be kept first: {f.message}")
+        space = space_refusal(guest, path)
+        if space is not None:
+            refused(job, space)
+            return None
+        keep_at, digest, spare = keep_image(guest, path, stamp, kept)
+        write_intent(guest, spare, {"image": path, "kept": keep_at, "sha256": digest, "spare": spare})
+    except (Failure, OSError) as f:  # the rules' other edits are written: not "unsafe, nothing changed"
+        refused(job, f"the image cannot be kept first: {f.message if isinstance(f, Failure) else f.strerror}")
         return None
     ev["kept"] = keep_at
     ev["sha256Before"] = digest
     log(f"rebuilding {path} with the guest's {ev['tool']} in the sandbox")
     try:
-        result = run_sandboxed(root_view, boot_view, hidden_folders(guest), job["argv"], limits)
+        why = run_and_check(guest, job, root_view, boot_view, limits)
     except SandboxRefused as e:
+        drop_spare(guest, spare)
         refused(job, str(e))
         return None
-    ev["seconds"] = result.seconds
-    why = None
-    if result.killed:
-        why = f"{ev['tool']} {result.killed}"
-    elif result.exit_code != 0:
-        why = f"{ev['tool']} exited {result.exit_code}"
-    else:
-        why = check_new_image(guest, job)
-    if result.notes:
-        why = "; ".join(filter(None, [why, *result.notes]))
+    except BaseException as e:  # an OSError, the SIGTERM handler's Failure, ...: never leave the tool's image
+        reason = e.message if isinstance(e, Failure) else f"{type(e).__name__}: {e}"
+        ev.update(result="failed", reason=f"interrupted while the tool ran or after: {reason}")
+        put_back_or_fail(guest, job, keep_at, digest, spare, reason)
+        raise
     if why is None:
+        ev.pop("_output", None)
+        drop_spare(guest, spare)
         ev["result"] = "rebuilt"
         first = job["records"][0]
         undo = f"cp {shlex.quote('/' + keep_at.lstrip('/'))} {shlex.quote(path)}"
         first["undo"] = f"{undo} && {first['undo']}" if first.get("undo") else undo
         for r in job["records"]:
-            r.pop("initramfsNotRebuilt", None)
+            if r.get("initramfsNotRebuilt", "").startswith(f"{path}: "):  # not another image's note (MAX_REBUILDS)
+                r.pop("initramfsNotRebuilt")
             r["status"] = "changed"
         return None
     ev.update(result="failed", reason=why)
-    if result.output:
-        ev["output"] = result.output[-OUTPUT_SHOWN:].decode("utf-8", errors="replace")
-    try:
-        restore_image(guest, path, keep_at, digest)
-    except Failure as f:
-        ev["restored"] = False
-        raise Failure(
-            EXIT_FAILURE, "error", f"{path}: the rebuild failed ({why}) and the kept image could not be put back: {f.message}"
-        ) from None
-    ev["restored"] = True
+    put_back_or_fail(guest, job, keep_at, digest, spare, why)
     for r in job["records"]:
         if not r["_edits"]:
             r.update(status="failed", reason=f"the initramfs rebuild failed ({why}); the kept image was put back")
     return why
+
+
+def run_and_check(guest, job: dict, root_view: str, boot_view: str | None, limits: Limits) -> str | None:
+    """Runs the tool in the sandbox and checks what it left: why the rebuild failed, or None."""
+    ev = job["evidence"]
+    result = run_sandboxed(root_view, boot_view, hidden_folders(guest), job["argv"], limits)
+    ev["seconds"] = result.seconds
+    if result.output:
+        ev["_output"] = result.output[-OUTPUT_SHOWN:].decode("utf-8", errors="replace")
+    why: str | None
+    if result.killed:
+        why = f"{ev['tool']} {result.killed}"
+    elif result.exit_code != 0:
+        why = f"{ev['tool']} exited {result.exit_code}"
+    else:
+        why = check_new_image(guest, job) or full_after(guest)
+    if result.notes:
+        why = "; ".join(filter(None, [why, *result.notes]))
+    return why
+
+
+def put_back_or_fail(guest, job: dict, keep_at: str, digest: str, spare: str, why: str) -> None:
+    """Puts the kept image back; when it cannot be, the run ends (exit 6) saying so, the kept copy left."""
+    ev = job["evidence"]
+    output = ev.pop("_output", None)
+    if output:
+        ev["output"] = output
+    try:
+        restore_image(guest, job["path"], keep_at, digest, spare)
+    except (Failure, OSError) as f:
+        ev["restored"] = False
+        message = f.message if isinstance(f, Failure) else f"{f.filename}: {f.strerror}"
+        raise Failure(
+            EXIT_FAILURE, "error", f"{job['path']}: the rebuild failed ({why}) and the kept image could not be put back: {message}"
+        ) from None
+    ev["restored"] = True
+    drop_file(guest, spare + INTENT)
+
+
+FREE_MARGIN = 8 << 20  # bytes a volume keeps free beyond what the rebuild needs
+FULL_AFTER = 0.99  # a volume this full after the tool ran: the rebuild failed
+
+
+def free_bytes(fd: int) -> tuple[int, int]:
+    """(bytes free, bytes used) of the volume an fd is on, as df counts them: free is what a user
+    other than root can still write (the guest's services after its boot)."""
+    st = os.fstatvfs(fd)
+    return st.f_bavail * st.f_frsize, (st.f_blocks - st.f_bfree) * st.f_frsize
+
+
+def space_refusal(guest, path: str) -> str | None:
+    """Why there is not room to rebuild the image safely, or None: the image's volume needs twice
+    the image and a margin (the spare for the put-back, and the new image the tool writes beside
+    the old one), and the root volume the kept copy too."""
+    on, fd, parts = guest.at(path)
+    src = open_regular_at(fd, parts)
+    if src is None:
+        return f"{path} is no longer a regular file"
+    try:
+        size = os.fstat(src).st_size
+    finally:
+        os.close(src)
+    needs = [("root", guest.root.fd, 2 * size + FREE_MARGIN)]
+    if on != "root":
+        needs = [("root", guest.root.fd, size + FREE_MARGIN), (on, fd, 2 * size + FREE_MARGIN)]
+    for name, vfd, need in needs:
+        free, _ = free_bytes(vfd)
+        if free < need:
+            return (
+                f"the {name} volume has {free >> 20} MiB free, and the rebuild of {path} needs {need >> 20} MiB "
+                "(the kept copy, the spare for the put-back and the tool's new image)"
+            )
+    return None
+
+
+def full_after(guest) -> str | None:
+    """Why the volumes are too full after the tool ran (FULL_AFTER or more of them used, as df
+    counts it), or None."""
+    for name, vol in (("root", guest.root), ("boot", guest.boot)):
+        if vol is None:
+            continue
+        free, used = free_bytes(vol.fd)
+        if used + free and used >= FULL_AFTER * (used + free):
+            return f"the {name} volume is {100 * used // (used + free)}% full after the tool ran"
+    return None
 
 
 def hidden_folders(guest) -> list[str]:
@@ -307,9 +424,10 @@ def hidden_folders(guest) -> list[str]:
     return out
 
 
-def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str]:
+def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str, str]:
     """Copies the image into this run's quarantine folder on the root volume (made now if no kept
-    copy went there yet). Returns (where, on the root volume; its SHA-256)."""
+    copy went there yet), and a spare copy for the put-back on the image's own volume. Returns
+    (where, on the root volume; its SHA-256; the spare's path on the guest)."""
     _, fd, parts = guest.at(path)
     src = open_regular_at(fd, parts)
     if src is None:
@@ -328,9 +446,99 @@ def keep_image(guest, path: str, stamp: str, kept: dict) -> tuple[str, str]:
             digest = copy_to(src, dfd, wparts[-1])
         finally:
             os.close(dfd)
+        # The spare for the put-back, on the image's own volume (a rename then needs no free
+        # space), in the top folder the sandbox covers with an empty tmpfs (hidden_folders).
+        on, vfd, parts = guest.at(path)
+        spare_dir = [QUARANTINE_ROOT.split("/")[0], SPARE_FOLDER]
+        sfd = make_dirs_inside(vfd, spare_dir, "put-back spare", fold=False)
+        try:
+            name = f"{os.path.basename(kept['folder'])}-{parts[-1]}"
+            os.lseek(src, 0, os.SEEK_SET)
+            if copy_to(src, sfd, name) != digest:
+                raise Failure(EXIT_UNSAFE, "unsafe", f"{path} changed while it was copied; not rebuilt")
+        finally:
+            os.close(sfd)
+        spare = "/" + "/".join(([] if on == "root" else ["boot"]) + spare_dir + [name])
     finally:
         os.close(src)
-    return f"/{where}", digest
+    return f"/{where}", digest, spare
+
+
+SPARE_FOLDER = "put-back"  # bootloop-rescue/put-back on the image's volume: the spare copy, renamed over the image if the rebuild fails
+
+
+def drop_spare(guest, spare: str) -> None:
+    """Removes the spare copy and its intent record."""
+    drop_file(guest, spare)
+    drop_file(guest, spare + INTENT)
+
+
+def drop_file(guest, where: str) -> None:
+    """Removes a file of ours on the guest (no link followed: unlink never follows one)."""
+    _, vfd, parts = guest.at(where)
+    dfd = open_dir(vfd, parts[:-1], f"remove {where}")
+    try:
+        os.unlink(parts[-1], dir_fd=dfd)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+INTENT = ".intent.json"  # beside the spare while the guest's tool may be writing over the image
+MAX_INTENT = 4096
+
+
+def write_intent(guest, spare: str, record: dict) -> None:
+    """Writes the intent record beside the spare (a new file, never through a link), before the tool
+    runs: an engine killed outright while the tool runs leaves it, and the next run is not green
+    (pending_intents) until the image is put back by hand and the record removed."""
+    _, vfd, parts = guest.at(spare + INTENT)
+    dfd = open_dir(vfd, parts[:-1], "write the rebuild's intent record")
+    try:
+        fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+        try:
+            os.write(fd, json.dumps(record).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def pending_intents(g) -> str | None:
+    """Why the guest is not to be repaired as if whole (an earlier run was stopped while the guest's
+    tool ran: its intent record is there, the image may be the tool's), with what to do; None when
+    no record is there. `g` is the pass's engine.linux.remedies.Guest; nothing is followed through
+    a link, every read is bounded (the records are on the guest's disk: they are only shown)."""
+    found = []
+    top = QUARANTINE_ROOT.split("/")[0]
+    for prefix, vol in (("", g.root), ("/boot", g.boot)):
+        if vol is None:
+            continue
+        try:
+            dfd = open_dir(vol.fd, [top, SPARE_FOLDER], "look for an earlier rebuild's intent record")
+        except (Failure, OSError):
+            continue
+        try:
+            names = sorted(n for n in os.listdir(dfd) if n.endswith(INTENT))[:8]
+            for name in names:
+                text = read_file(dfd, [name], MAX_INTENT) or b""
+                try:
+                    record = json.loads(text)
+                    shown = ", ".join(f"{k} {record[k]}" for k in ("image", "kept", "sha256") if isinstance(record.get(k), str))[:600]
+                except (ValueError, AttributeError):
+                    shown = "unreadable"
+                found.append(f"{prefix}/{top}/{SPARE_FOLDER}/{name} ({shown})")
+        finally:
+            os.close(dfd)
+    if not found:
+        return None
+    return (
+        "an earlier run was stopped while the guest's initramfs tool ran: the image it names may be the tool's, not a good "
+        "one; put the kept copy back (cp KEPT IMAGE, its SHA-256 checked), then remove the record: " + "; ".join(found)
+    )
 
 
 def copy_to(src: int, dir_fd: int, name: str) -> str:
@@ -369,38 +577,69 @@ def check_new_image(guest, job: dict) -> str | None:
     return None
 
 
-def restore_image(guest, path: str, keep_at: str, digest: str) -> None:
-    """Puts the kept bytes back at `path` (a new file renamed over whatever is there), then reads
-    the file again and checks its SHA-256; a mismatch ends the run (exit 6) with the kept copy left.
-    Every fd it opens is closed on every path (an fd left open would keep the volume mounted)."""
+def restore_image(guest, path: str, keep_at: str, digest: str, spare: str | None = None) -> None:
+    """Puts the kept bytes back at `path`: the spare copy renamed over it (same volume: no free
+    space needed), else a new file of a random name (O_EXCL, no link followed) renamed over it;
+    then reads the file again and checks its SHA-256; a mismatch ends the run (exit 6) with the
+    kept copy left. Every fd it opens is closed on every path (an fd left open would keep the
+    volume mounted)."""
     _, fd, parts = guest.at(path)
-    src = open_regular_at(guest.root.fd, keep_at.strip("/").split("/"))
-    if src is None:
-        raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} of {path} cannot be read; {path} was not put back")
+    dfd = open_dir(fd, parts[:-1], f"put back {path}")
     try:
-        dfd = open_dir(fd, parts[:-1], f"put back {path}")
-        try:
-            put_back(dfd, parts[-1], src, path, keep_at, digest)
-        finally:
-            os.close(dfd)
+        if spare is not None:
+            _, svfd, sparts = guest.at(spare)
+            sfd = open_dir(svfd, sparts[:-1], f"put back {path}")
+            try:
+                os.rename(sparts[-1], parts[-1], src_dir_fd=sfd, dst_dir_fd=dfd)
+            except OSError as e:
+                raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {spare}: {e.strerror}") from None
+            finally:
+                os.close(sfd)
+        else:
+            src = open_regular_at(guest.root.fd, keep_at.strip("/").split("/"))
+            if src is None:
+                raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} of {path} cannot be read; {path} was not put back")
+            try:
+                put_back(dfd, parts[-1], src, path, keep_at, digest)
+            finally:
+                os.close(src)
+        check_put_back(dfd, parts[-1], path, keep_at, digest)
     finally:
-        os.close(src)
+        os.close(dfd)
 
 
 def put_back(dfd: int, name: str, src: int, path: str, keep_at: str, digest: str) -> None:
-    """Writes the kept bytes as a new file in the image's folder, renames it over the image, and
-    checks what is there now by its SHA-256."""
-    tmp = f".{name}.bootloop-rescue-restore"
-    try:
-        os.unlink(tmp, dir_fd=dfd)
-    except FileNotFoundError:
-        pass
-    if copy_to(src, dfd, tmp) != digest:
-        raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} no longer has its SHA-256 {digest}; {path} was not put back")
-    try:
-        os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-    except OSError as e:
-        raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
+    """Writes the kept bytes as a new file of a random name in the image's folder and renames it
+    over the image; when the volume is full, removes the tool's image first and tries once more."""
+    for attempt in (1, 2):
+        tmp = f".{name}.bootloop-rescue-restore-{secrets.token_hex(8)}"
+        try:
+            os.lseek(src, 0, os.SEEK_SET)
+            copied = copy_to(src, dfd, tmp)
+        except OSError as e:
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except OSError:
+                pass
+            if e.errno == errno.ENOSPC and attempt == 1:
+                try:
+                    os.unlink(name, dir_fd=dfd)  # the tool's image, failed anyway; unlink never follows a link
+                except FileNotFoundError:
+                    pass
+                continue
+            raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
+        if copied != digest:
+            os.unlink(tmp, dir_fd=dfd)
+            raise Failure(EXIT_FAILURE, "error", f"the kept copy {keep_at} no longer has its SHA-256 {digest}; {path} was not put back")
+        try:
+            os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except OSError as e:
+            raise Failure(EXIT_FAILURE, "error", f"{path} cannot be put back from {keep_at}: {e.strerror}") from None
+        return
+
+
+def check_put_back(dfd: int, name: str, path: str, keep_at: str, digest: str) -> None:
+    """What is at the image's name now must be a regular file with the kept SHA-256."""
     back = open_regular_at(dfd, [name])
     if back is None:
         raise Failure(EXIT_FAILURE, "error", f"{path} is not a regular file after it was put back from {keep_at}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..common import EXIT_UNSAFE, Failure
+from ..common import EXIT_FAILURE, EXIT_UNSAFE, Failure
 from .boot import (
     BLS_NAME,
     ID_TEXT,
@@ -41,7 +41,8 @@ from .config import fstab_nofail
 from .esp import esp_parts
 from .gfs import edit, file_evidence, kind_of, open_dir, open_regular_at, read_file, undo_of
 from .initramfs import Unreadable, module_files, read_initramfs
-from .rebuild import dracut_omit_edit, find_tool, has_conf, plan_jobs, sandbox_refusal
+from .rebuild import dracut_omit_edit, find_tool, has_conf, pending_intents, plan_jobs, sandbox_refusal
+from .sandbox import sweep_all
 
 MAX_BLS_ENTRIES = 128
 MAX_INITRAMFS_READ = 8  # the newest kernels' initramfs images read by blacklist-module
@@ -518,7 +519,12 @@ PLANS = {
 
 
 def plan_rules(g: Guest, rules: list[dict], ctx: dict) -> list[dict]:
-    """Every rule planned in turn; then the initramfs rebuilds blacklist-module needs (engine.linux.rebuild)."""
+    """Every rule planned in turn; then the initramfs rebuilds blacklist-module needs (engine.linux.rebuild).
+    An earlier run stopped while the guest's tool ran (its intent record left) ends the run, exit 6."""
+    pending = pending_intents(g)
+    if pending is not None:
+        sweep_all()  # the stopped run's sandbox cgroups (empty: --die-with-parent ended what was in them)
+        raise Failure(EXIT_FAILURE, "error", pending)
     records = [PLANS[r["action"]](g, r, ctx) for r in rules if r["action"] in PLANS]
     if any(r.get("initramfs") for r in records):
         tool = find_tool(lambda path: g.kind(path, "look for the guest's initramfs tool"))

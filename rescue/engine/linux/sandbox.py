@@ -2,11 +2,14 @@
 guest's programs are hostile, so they run only inside bubblewrap (bwrap) with every namespace
 unshared (user, pid, net, ipc, uts, cgroup), every capability dropped, the guest's own volumes as
 the only file systems (its root at /, its /boot partition at /boot, a minimal /dev, a /proc of the
-sandbox's pid namespace, an empty /tmp and /run), a clean environment and stdin from /dev/null; its
-output is kept up to a byte bound, and it is bounded in wall time (then everything in it is
-killed), memory and processes by a cgroup of its own (v2 memory.max/pids.max, or the v1 memory and
-pids hierarchies). When any of that cannot be set up, nothing runs: SandboxRefused says why. Nothing
-the guest starts outlives the call: the sandbox's pid namespace ends with it, what is left in its
+sandbox's pid namespace with /proc/sys and /proc/sysrq-trigger read-only, an empty /tmp and /run),
+no user namespace of its own inside (--disable-userns), a clean environment and stdin from
+/dev/null; its output is kept up to a byte bound, and it is bounded in wall time (then everything in
+it is killed), memory and processes by a cgroup of its own (v2 memory.max/pids.max, or the v1
+memory and pids hierarchies), the bounds on a parent cgroup its namespace does not show. It runs
+as the host's root inside those namespaces: what is not covered above is not bounded. When any of
+that cannot be set up, nothing runs: SandboxRefused says why. Nothing the guest starts outlives the
+call: the sandbox's pid namespace ends with it, what is left in its
 cgroup is killed, and the cgroup is removed."""
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 CGROUP_PREFIX = "bootloop-rescue-sandbox-"
+CHILD = "sandbox"  # the child cgroup the sandbox runs in; the bounds are on its parent
 OUTPUT_KEPT = 64 << 10  # the last bytes of the program's output kept
 KILL_WAIT = 10.0  # seconds to wait for a killed sandbox's processes to be gone
 NO_CGROUP = (
@@ -27,6 +31,10 @@ NO_CGROUP = (
     "the guest's program would run without memory and process bounds"
 )
 # The whole environment of the guest's program; /tmp is the sandbox's own empty tmpfs.
+# /proc entries the host's root could write through, made read-only in the sandbox (bwrap's own
+# cover of them depends on an access() check that fails for /proc/sys).
+PROC_READ_ONLY = ("/proc/sys",)
+PROC_READ_ONLY_IF_THERE = ("/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/pressure")  # sysrq-trigger: bwrap covers it too
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C", "TMPDIR": "/tmp"}  # noqa: S108
 
 
@@ -86,6 +94,9 @@ def bwrap_argv(bwrap: str, root: str, boot: str | None, hidden: list[str], argv:
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup",
+        # No user namespace inside: else a nested userns + cgroupns could mount cgroup v1
+        # hierarchies and raise the bounds (their files owned by the host's root, our uid 0).
+        "--disable-userns",
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
@@ -97,7 +108,15 @@ def bwrap_argv(bwrap: str, root: str, boot: str | None, hidden: list[str], argv:
     ]
     if boot is not None:
         out += ["--bind", boot, "/boot"]
-    out += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"]  # noqa: S108 -- inside the sandbox
+    out += ["--dev", "/dev", "--proc", "/proc"]
+    # The sandbox's uid 0 is the host's root: bwrap makes /proc/sys read-only only when it finds it
+    # writable by access(), which it is not for the r-x folder, so the host's sysctls
+    # (kernel.core_pattern: root on the rescue VM) would be writable. Read-only binds over them.
+    for entry in PROC_READ_ONLY:
+        out += ["--ro-bind", entry, entry]
+    for entry in PROC_READ_ONLY_IF_THERE:
+        out += ["--ro-bind-try", entry, entry]
+    out += ["--tmpfs", "/tmp", "--tmpfs", "/run"]  # noqa: S108 -- inside the sandbox
     for folder in hidden:
         out += ["--tmpfs", folder]
     for key, value in ENV.items():
@@ -147,7 +166,9 @@ def cgroup_available(mounts_text: str | None = None) -> int:
 
 class Cgroup:
     """A cgroup of the sandbox's own, bounding memory and processes: v2 when its memory and pids
-    controllers are there, else the v1 memory and pids hierarchies; else SandboxRefused."""
+    controllers are there, else the v1 memory and pids hierarchies; else SandboxRefused. The bounds
+    are set on a parent cgroup and the sandbox runs in a child of it (CHILD), so the sandbox's
+    cgroup namespace (rooted at the child) never shows the files that hold the bounds."""
 
     def __init__(self, limits: Limits, mounts_text: str | None = None) -> None:
         if mounts_text is None:
@@ -155,7 +176,9 @@ class Cgroup:
                 mounts_text = f.read()
         v2, v1 = cgroup_mounts(mounts_text)
         name = f"{CGROUP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
-        self.dirs: list[str] = []
+        self.dirs: list[str] = []  # each parent before its child: removed in reverse
+        self.parents: list[str] = []
+        self.children: list[str] = []
         self.version = 0
         try:
             if v2 is not None and {"memory", "pids"} <= set(read_text(f"{v2}/cgroup.controllers").split()):
@@ -164,15 +187,15 @@ class Cgroup:
                 missing = [c for c in ("memory", "pids") if c not in enabled]
                 if missing:
                     write_text(f"{v2}/cgroup.subtree_control", " ".join(f"+{c}" for c in missing))
-                self.make(f"{v2}/{name}")
-                write_text(f"{self.dirs[0]}/memory.max", str(limits.memory))
-                if os.path.exists(f"{self.dirs[0]}/memory.swap.max"):
-                    write_text(f"{self.dirs[0]}/memory.swap.max", "0")
-                write_text(f"{self.dirs[0]}/pids.max", str(limits.pids))
+                parent, _ = self.make(v2, name)
+                write_text(f"{parent}/memory.max", str(limits.memory))
+                if os.path.exists(f"{parent}/memory.swap.max"):
+                    write_text(f"{parent}/memory.swap.max", "0")
+                write_text(f"{parent}/pids.max", str(limits.pids))
             elif "memory" in v1 and "pids" in v1:
                 self.version = 1
-                memory = self.make(f"{v1['memory']}/{name}")
-                pids = self.make(f"{v1['pids']}/{name}")
+                memory, _ = self.make(v1["memory"], name)
+                pids, _ = self.make(v1["pids"], name)
                 write_text(f"{memory}/memory.limit_in_bytes", str(limits.memory))
                 if os.path.exists(f"{memory}/memory.memsw.limit_in_bytes"):
                     write_text(f"{memory}/memory.memsw.limit_in_bytes", str(limits.memory))
@@ -185,46 +208,60 @@ class Cgroup:
         except SandboxRefused:
             self.remove()
             raise
-        self.procs = [f"{d}/cgroup.procs" for d in self.dirs]
+        self.procs = [f"{d}/cgroup.procs" for d in self.children]
 
-    def make(self, path: str) -> str:
-        sweep(os.path.dirname(path))
-        os.mkdir(path, 0o700)
-        self.dirs.append(path)
-        return path
+    def make(self, hierarchy: str, name: str) -> tuple[str, str]:
+        """(the parent, its child) made in one hierarchy, after sweeping what killed engines left."""
+        sweep(hierarchy)
+        parent = os.path.join(hierarchy, name)
+        os.mkdir(parent, 0o700)
+        self.dirs.append(parent)
+        self.parents.append(parent)
+        child = os.path.join(parent, CHILD)
+        os.mkdir(child, 0o700)
+        self.dirs.append(child)
+        self.children.append(child)
+        return parent, child
 
     def enter(self) -> None:
-        """Moves the calling process into the cgroup (run in the child between fork and exec)."""
+        """Moves the calling process into the child cgroups (run in the child between fork and exec)."""
         for procs in self.procs:
             with open(procs, "w") as f:
                 f.write(str(os.getpid()))
 
     def pids(self) -> set[int]:
+        """Every process in the parents and their children."""
         out: set[int] = set()
-        for procs in self.procs:
+        for d in self.dirs:
             try:
-                out |= {int(p) for p in read_text(procs).split()}
+                out |= {int(p) for p in read_text(f"{d}/cgroup.procs").split()}
             except OSError:
                 pass
         return out
 
     def oom_killed(self) -> bool:
-        """Whether the kernel killed a process of the cgroup for its memory bound."""
-        try:
-            if self.version == 2:
-                events = dict(line.split() for line in read_text(f"{self.dirs[0]}/memory.events").splitlines())
-                return int(events.get("oom_kill", "0")) > 0
-            control = dict(line.split() for line in read_text(f"{self.dirs[0]}/memory.oom_control").splitlines())
-            return int(control.get("oom_kill", "0")) > 0
-        except (OSError, StopIteration, ValueError):
-            return False
+        """Whether the kernel killed a process of the cgroup for its memory bound (v1 counts the
+        kill on the victim's cgroup, the child; v2 on every level)."""
+        for d in self.dirs[:2]:
+            try:
+                if self.version == 2:
+                    events = dict(line.split() for line in read_text(f"{d}/memory.events").splitlines())
+                else:
+                    events = dict(line.split() for line in read_text(f"{d}/memory.oom_control").splitlines())
+                if int(events.get("oom_kill", "0")) > 0:
+                    return True
+            except (OSError, StopIteration, ValueError):
+                continue
+        return False
 
     def kill_all(self) -> bool:
-        """SIGKILL to every process in the cgroup until none is left; False if some outlived KILL_WAIT."""
+        """SIGKILL to every process in the cgroup until none is left; False if some outlived
+        KILL_WAIT. v2: cgroup.kill first (the kernel kills the whole subtree, no fork can race it);
+        v1: the freezer is not ours, so SIGKILL by pid, again until none is left."""
         deadline = time.monotonic() + KILL_WAIT
-        if self.version == 2 and os.path.exists(f"{self.dirs[0]}/cgroup.kill"):
+        if self.version == 2 and self.parents and os.path.exists(f"{self.parents[0]}/cgroup.kill"):
             try:
-                write_text(f"{self.dirs[0]}/cgroup.kill", "1")
+                write_text(f"{self.parents[0]}/cgroup.kill", "1")
             except OSError:
                 pass
         while True:
@@ -241,7 +278,8 @@ class Cgroup:
             time.sleep(0.02)
 
     def remove(self) -> list[str]:
-        """Removes the cgroup's folders (empty by then); the ones that could not be, with why."""
+        """Removes the cgroup's folders, each child before its parent (empty by then); the ones that
+        could not be, with why."""
         errors = []
         for d in reversed(self.dirs):
             for attempt in range(50):
@@ -260,18 +298,34 @@ class Cgroup:
 
 def sweep(parent: str) -> None:
     """Removes the sandbox cgroups an engine killed outright left (its pid gone; empty by then, as
-    --die-with-parent ended what ran in them): a cgroup that still holds a process is left."""
+    --die-with-parent ended what ran in them), depth first: a cgroup that still holds a process is
+    left."""
     try:
         names = [n for n in os.listdir(parent) if n.startswith(CGROUP_PREFIX)]
     except OSError:
         return
     for name in names:
         pid = name[len(CGROUP_PREFIX) :].split("-")[0]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+        if not pid.isdigit() or os.path.exists(f"/proc/{pid}"):
+            continue
+        top = os.path.join(parent, name)
+        for sub in (os.path.join(top, CHILD), top):
             try:
-                os.rmdir(os.path.join(parent, name))
+                os.rmdir(sub)
             except OSError:
                 pass
+
+
+def sweep_all() -> None:
+    """sweep() in every hierarchy the sandbox uses (cgroup v2, the v1 memory and pids), for a run
+    that ends before it makes a cgroup of its own (an earlier run's intent record found)."""
+    try:
+        with open("/proc/self/mounts") as f:
+            v2, v1 = cgroup_mounts(f.read())
+    except OSError:
+        return
+    for hierarchy in filter(None, [v2, v1.get("memory"), v1.get("pids")]):
+        sweep(hierarchy)
 
 
 def read_text(path: str) -> str:
@@ -294,6 +348,15 @@ def find_bwrap() -> str:
     found = shutil.which(wanted)
     if found is None:
         raise SandboxRefused(f"{wanted} (bubblewrap) is not installed on this rescue VM: the guest's program would run unsandboxed")
+    try:
+        proc = subprocess.run([found, "--help"], capture_output=True, timeout=10, check=False, env={})
+    except (OSError, subprocess.SubprocessError) as e:
+        raise SandboxRefused(f"{found} --help cannot be run: {e}") from None
+    if b"--disable-userns" not in proc.stdout[:OUTPUT_KEPT] + proc.stderr[:OUTPUT_KEPT]:
+        raise SandboxRefused(
+            f"{found} (bubblewrap) has no --disable-userns (0.8 or later needed): the guest's program could make a user "
+            "namespace of its own and lift the sandbox's memory and process bounds"
+        )
     return found
 
 
@@ -336,7 +399,10 @@ def run_sandboxed(root: str, boot: str | None, hidden: list[str], argv: list[str
         if proc is not None:
             if proc.poll() is None:
                 proc.kill()
-            proc.wait()
+            try:
+                proc.wait(timeout=KILL_WAIT)
+            except subprocess.TimeoutExpired:
+                notes.append(f"bwrap outlived {KILL_WAIT:g} s of SIGKILL")
             if proc.stdout is not None:
                 proc.stdout.close()
         oom = cgroup.oom_killed()

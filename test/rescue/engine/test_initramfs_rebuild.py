@@ -1,10 +1,12 @@
 """The initramfs rebuild's pure parts: the sandbox's bwrap command and bounds (engine.linux.sandbox),
 the guest's tool and its command, and the plan of one rebuild per image (engine.linux.rebuild)."""
 
+import os
+
 import pytest
 from engine.common import Failure
-from engine.linux.rebuild import command, find_tool, has_conf, plan_jobs
-from engine.linux.sandbox import Limits, SandboxRefused, bwrap_argv, cgroup_available, cgroup_mounts
+from engine.linux.rebuild import MAX_REBUILDS, command, find_tool, has_conf, plan_jobs
+from engine.linux.sandbox import CGROUP_PREFIX, CHILD, Cgroup, Limits, SandboxRefused, bwrap_argv, cgroup_available, cgroup_mounts, sweep
 
 V = "6.8.0-45-generic"
 
@@ -16,8 +18,16 @@ def test_bwrap_argv_unshares_everything_and_binds_only_the_guest():
     for flag in ("--die-with-parent", "--new-session", "--clearenv"):
         assert flag in argv
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
-    binds = [argv[i + 1 : i + 3] for i, a in enumerate(argv) if a in ("--bind", "--ro-bind", "--dev-bind")]
+    assert "--disable-userns" in argv  # no nested user namespace (that could lift the cgroup bounds)
+    binds = [argv[i + 1 : i + 3] for i, a in enumerate(argv) if a in ("--bind", "--dev-bind")]
     assert binds == [["/ws/root", "/"], ["/ws/boot", "/boot"]]
+    # The host's root is the sandbox's uid 0: /proc/sys read-only (after --proc, over it), and the
+    # other root-writable /proc entries when the kernel has them.
+    ro = [argv[i + 1 : i + 3] for i, a in enumerate(argv) if a == "--ro-bind"]
+    assert ro == [["/proc/sys", "/proc/sys"]]
+    assert argv.index("--ro-bind") > argv.index("--proc")
+    ro_try = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind-try"]
+    assert ro_try == ["/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/pressure"]
     tmpfs = [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"]
     assert tmpfs == ["/tmp", "/run", "/bootloop-rescue"]  # noqa: S108 -- the sandbox's own
     assert argv[argv.index("--dev") + 1] == "/dev" and argv[argv.index("--proc") + 1] == "/proc"
@@ -153,3 +163,49 @@ def test_cgroup_available_needs_memory_and_pids():
     assert cgroup_available(MOUNTS_V1) == 1
     with pytest.raises(SandboxRefused, match="no cgroup with the memory and pids controllers"):
         cgroup_available("cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n")
+
+
+def test_plan_jobs_beyond_max_rebuilds_says_which_images_are_not_rebuilt():
+    versions = [f"6.8.0-{n}-generic" for n in (50, 49, 48, 47, 46)]
+    kernels = [{"version": v, "image": True, "initramfs": True, "_initramfs": f"initrd.img-{v}"} for v in versions]
+    a = record("a", [{"path": f"/boot/initrd.img-{v}", "contains": ["x/a.ko"]} for v in versions])
+    plan_jobs([a], kernels, ("update-initramfs", "/usr/sbin/update-initramfs"), lambda _p: "root")
+    assert [j["version"] for j in a["_rebuild_jobs"]] == versions[:MAX_REBUILDS]
+    for v in versions[MAX_REBUILDS:]:
+        assert f"/boot/initrd.img-{v}: only the newest {MAX_REBUILDS} kernels' images are rebuilt in a run" in a["initramfsNotRebuilt"]
+    for v in versions[:MAX_REBUILDS]:
+        assert f"initrd.img-{v}:" not in a["initramfsNotRebuilt"]
+
+
+def test_cgroup_v2_bounds_on_the_parent_and_the_sandbox_in_its_child(tmp_path):
+    # A stand-in for the cgroup2 mount (plain folders): where each bound and the sandbox's procs go.
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("")
+    cg = Cgroup(Limits(memory=64 << 20, pids=32), f"cgroup2 {tmp_path} cgroup2 rw 0 0\n")
+    [parent] = cg.parents
+    assert cg.version == 2 and cg.children == [f"{parent}/{CHILD}"]
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert open(f"{parent}/memory.max").read() == str(64 << 20) and open(f"{parent}/pids.max").read() == "32"
+    assert cg.procs == [f"{parent}/{CHILD}/cgroup.procs"]
+    assert os.listdir(f"{parent}/{CHILD}") == [], "no bound in the child: its namespace would show it"
+
+
+def test_cgroup_v1_bounds_on_the_parents_and_the_sandbox_in_their_children(tmp_path):
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "pids").mkdir()
+    mounts = f"cgroup {tmp_path}/memory cgroup rw,memory 0 0\ncgroup {tmp_path}/pids cgroup rw,pids 0 0\n"
+    cg = Cgroup(Limits(memory=64 << 20, pids=32), mounts)
+    memory, pids = cg.parents
+    assert cg.version == 1 and cg.children == [f"{memory}/{CHILD}", f"{pids}/{CHILD}"]
+    assert open(f"{memory}/memory.limit_in_bytes").read() == str(64 << 20) and open(f"{pids}/pids.max").read() == "32"
+    assert cg.dirs == [memory, f"{memory}/{CHILD}", pids, f"{pids}/{CHILD}"], "each parent before its child: removed child first"
+
+
+def test_sweep_removes_a_dead_engines_cgroup_child_first_and_leaves_a_live_ones(tmp_path):
+    dead = tmp_path / f"{CGROUP_PREFIX}999999999-1"  # above any pid_max: no such process
+    (dead / CHILD).mkdir(parents=True)
+    live = tmp_path / f"{CGROUP_PREFIX}{os.getpid()}-1"
+    (live / CHILD).mkdir(parents=True)
+    sweep(str(tmp_path))
+    assert not dead.exists()
+    assert (live / CHILD).exists()
