@@ -56,14 +56,7 @@ def open_disk(path, lock_wait):
             f"--disk {path} (or a partition of it, or a loop device over it) is mounted on this VM; refusing it (is it the rescue "
             "VM's own disk, or is another tool repairing it?)",
         )
-    held = held_by(disk_devices(st))
-    if held:
-        raise Failure(
-            EXIT_UNSAFE,
-            "in-use",
-            f"--disk {path} is held by another block device: {'; '.join(held)} (device-mapper: this VM's lvm2 or another tool has "
-            "activated a volume group or mapping on it, and writes through it would bypass this engine); refusing it",
-        )
+    refuse_held(path, st)
     if stat.S_ISBLK(st.st_mode):
         size = int(run(["blockdev", "--getsize64", path]).stdout.strip())
         read_only = run(["blockdev", "--getro", path]).stdout.strip() == "1"
@@ -75,6 +68,21 @@ def open_disk(path, lock_wait):
         sector = 512
         kind = "image-file"
     return {"path": path, "kind": kind, "sizeBytes": size, "logicalSectorSize": sector, "readOnly": read_only}
+
+
+def refuse_held(path, st=None):
+    """Refuses (exit 5, in-use) a disk another block device holds (sysfs holders: a device-mapper
+    or md device over it or its partitions). Checked when the disk is opened, and again just before
+    the read-write mounts: a volume group the rescue VM's lvm2 activated in between would write
+    through a path that bypasses this engine."""
+    held = held_by(disk_devices(st if st is not None else os.stat(path)))
+    if held:
+        raise Failure(
+            EXIT_UNSAFE,
+            "in-use",
+            f"--disk {path} is held by another block device: {'; '.join(held)} (device-mapper: this VM's lvm2 or another tool has "
+            "activated a volume group or mapping on it, and writes through it would bypass this engine); refusing it",
+        )
 
 
 def device_numbers(name):

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from ..common import EXIT_FAILURE, EXIT_NO_WINDOWS, EXIT_UNSAFE, Failure, elapsed_ms, first_line, log, mount_mode
-from ..disks import BTRFS_SUPER, filesystem_of, read_at
+from ..disks import BTRFS_SUPER, filesystem_of, read_at, refuse_held
 from ..files import (
     QUARANTINE_ROOT,
     earlier_quarantines,
@@ -431,6 +431,7 @@ def repair_linux(
         evidence["mount"] = {"mode": "read-only", "options": root.options}
         return evidence
     started = time.monotonic()
+    refuse_held(disk["path"])  # again: a volume group activated since the disk was opened
     rw_root = Mounted(ws, disk, root_part, read_only=False, subvol=root_subvol, name="root-rw")
     rw_boot = None
     evidence["mount"] = {"mode": "read-write", "options": rw_root.options}
