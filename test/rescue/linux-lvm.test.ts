@@ -542,6 +542,35 @@ type Action = { action: string; status: string; [key: string]: any };
             fs.unlinkSync(img.image);
         });
 
+        it("two volume groups named rhel on one disk are unsafe (exit 5), as lvm2 refuses them: /dev/mapper/rhel-root would name two roots", () => {
+            const vg = (uuid: string, pvUuid: string, fsUuid: string): LinuxVg => ({
+                name: "rhel",
+                uuid,
+                pvUuid,
+                logicalVolumes: [{ name: "root", sizeMiB: 304, kind: "xfs", uuid: fsUuid, files: rhelRoot("/dev/mapper/rhel-root") }],
+            });
+            const img = buildLinux(
+                [
+                    { kind: "efi", sizeMiB: 33, serial: EFI_SERIAL },
+                    { kind: "xfs", sizeMiB: 300, uuid: BOOT_UUID, files: rhelBoot() },
+                    { kind: "lvm", sizeMiB: 332, volumeGroup: vg(VG_UUID, PV_UUID, ROOT_UUID) },
+                    {
+                        kind: "lvm",
+                        sizeMiB: 332,
+                        volumeGroup: vg("oThErG-0000-1111-2222-3333-4444-555566", "oThErP-0000-1111-2222-3333-4444-555566", SWAP_UUID),
+                    },
+                ],
+                1010,
+            );
+            const before = sha256File(img.image);
+            const run = runEngine(["--disk", img.image, "--rule-set", "falcon-linux-2024"], {}, img.image);
+            assert.equal(run.code, 5, run.stderr);
+            assert.equal(run.evidence.outcome, "unsafe");
+            assert.match(run.evidence.message, /^LVM: crafted metadata \(partition 3: two volume groups named rhel \(on partitions 3, 4\)/);
+            assert.equal(sha256File(img.image), before, "the image changed");
+            fs.unlinkSync(img.image);
+        });
+
         it("crafted metadata is unsafe (exit 5), nothing mounted or changed: a text size past the area, sections nested too deep, a volume past the partition", () => {
             const cases: [string, LinuxVg["tamper"], RegExp][] = [
                 [
