@@ -56,14 +56,7 @@ def open_disk(path, lock_wait):
             f"--disk {path} (or a partition of it, or a loop device over it) is mounted on this VM; refusing it (is it the rescue "
             "VM's own disk, or is another tool repairing it?)",
         )
-    held = held_by(disk_devices(st))
-    if held:
-        raise Failure(
-            EXIT_UNSAFE,
-            "in-use",
-            f"--disk {path} is held by another block device: {'; '.join(held)} (device-mapper: this VM's lvm2 or another tool has "
-            "activated a volume group or mapping on it, and writes through it would bypass this engine); refusing it",
-        )
+    refuse_held(path, st)
     if stat.S_ISBLK(st.st_mode):
         size = int(run(["blockdev", "--getsize64", path]).stdout.strip())
         read_only = run(["blockdev", "--getro", path]).stdout.strip() == "1"
@@ -75,6 +68,21 @@ def open_disk(path, lock_wait):
         sector = 512
         kind = "image-file"
     return {"path": path, "kind": kind, "sizeBytes": size, "logicalSectorSize": sector, "readOnly": read_only}
+
+
+def refuse_held(path, st=None):
+    """Refuses (exit 5, in-use) a disk another block device holds (sysfs holders: a device-mapper
+    or md device over it or its partitions). Checked when the disk is opened, and again just before
+    the read-write mounts: a volume group the rescue VM's lvm2 activated in between would write
+    through a path that bypasses this engine."""
+    held = held_by(disk_devices(st if st is not None else os.stat(path)))
+    if held:
+        raise Failure(
+            EXIT_UNSAFE,
+            "in-use",
+            f"--disk {path} is held by another block device: {'; '.join(held)} (device-mapper: this VM's lvm2 or another tool has "
+            "activated a volume group or mapping on it, and writes through it would bypass this engine); refusing it",
+        )
 
 
 def device_numbers(name):
@@ -232,18 +240,33 @@ def partition_table(disk):
     for sector in sorted({disk["logicalSectorSize"], 512, 4096}):
         gpt = read_at(path, sector, 512)
         if gpt[:8] == b"EFI PART":
-            return "gpt", gpt_partitions(path, gpt, sector, size)
+            return "gpt", refuse_overlaps(gpt_partitions(path, gpt, sector, size))
     if head[510:512] == b"\x55\xaa":
         parts = mbr_partitions(path, head, disk["logicalSectorSize"])
         # Linux names an MBR partition by the disk signature and its number (PARTUUID=xxxxxxxx-NN).
         signature = struct.unpack_from("<I", head, 440)[0]
         for p in parts:
             p["partUuid"] = f"{signature:08x}-{p['number']:02x}"
-        return "mbr", parts
+        return "mbr", refuse_overlaps(parts)
     if filesystem_of(path, 0) == "lvm":
         # An LVM physical volume made on the whole disk (pvcreate /dev/sdb): no partition table.
         return "none", [{"number": 0, "startBytes": 0, "sizeBytes": size, "type": "whole-disk", "typeId": "", "name": ""}]
     return "none", []
+
+
+def refuse_overlaps(parts):
+    """The partitions, when no two share a byte (an MBR's extended container excepted: its logical
+    partitions lie inside it). Partitioning tools never write overlapping entries; a crafted table
+    would have two loop devices (e.g. /boot and an LVM volume) live read-write over the same bytes,
+    and one volume read many times over, so the disk is refused (exit 5) before anything is read."""
+    spans = sorted((p["startBytes"], p["startBytes"] + p["sizeBytes"], p["number"]) for p in parts if p["type"] != "extended")
+    reach, holder = -1, None
+    for start, end, number in spans:
+        if start < reach:
+            raise Failure(EXIT_UNSAFE, "unsafe", f"partitions {holder} and {number} overlap (a crafted partition table); refusing the disk")
+        if end > reach:
+            reach, holder = end, number
+    return parts
 
 
 def gpt_partitions(path, header, sector, disk_size):

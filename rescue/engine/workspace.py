@@ -186,12 +186,27 @@ def has_filesystem(name):
         return False
 
 
-def detach_loop(dev):
+def detach_loop(dev, wait_seconds=5.0):
+    """Detaches a loop device of this run and waits (at most `wait_seconds`) until the kernel has
+    really let it go: `losetup -d` on a loop another process still has open (udev's blkid probe)
+    only marks it autoclear and returns 0, and the device lingers until that process closes it."""
+    attached = loop_backing(dev)
     for attempt in range(5):
         if run(["losetup", "-d", dev], check=False).returncode == 0:
-            return
+            break
         time.sleep(0.2 * (attempt + 1))
-    raise RuntimeError(f"losetup -d {dev} failed")
+    else:
+        raise RuntimeError(f"losetup -d {dev} failed")
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.01
+    # Until it is free, or another loop (a repair of another disk took the freed number) is there.
+    while attached is not None and loop_backing(dev) == attached:
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"losetup -d {dev}: the loop device is still attached {wait_seconds:g} s later (held open by another process)"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def unmount(mnt):

@@ -468,6 +468,109 @@ type Action = { action: string; status: string; [key: string]: any };
             assert.equal(sha256File(img.image), before, "the image changed");
         });
 
+        it("/boot by UUID= on an unmapped volume is refused (exit 3) naming the volumes it may be, for a repair and for the previous kernel", () => {
+            // The reviewer's case: the fstab's /boot UUID is on no volume the engine reads (rhel/boot
+            // has two segments); before, the root's empty /boot was read and the run said repaired.
+            const OTHER = "11111111-2222-4333-8444-555555555555";
+            const img = rhel({
+                logicalVolumes: [
+                    {
+                        name: "root",
+                        sizeMiB: 304,
+                        kind: "xfs",
+                        uuid: ROOT_UUID,
+                        files: rhelRoot("/dev/mapper/rhel-root").map((f) =>
+                            f.path === "etc/fstab"
+                                ? { ...f, content: f.content?.replace(`UUID=${BOOT_UUID} /boot`, `UUID=${OTHER} /boot`) }
+                                : f,
+                        ),
+                    },
+                    { name: "boot", sizeMiB: 8, kind: "raw", segments: 2 },
+                ],
+            });
+            const before = sha256File(img.image);
+            const previous = rules("prev", [{ id: "previous-kernel", action: "boot-previous-kernel" }]);
+            for (const args of [
+                ["--rule-set", "falcon-linux-2024"],
+                ["--rules", previous],
+            ]) {
+                const run = runEngine(["--disk", img.image, ...args], {}, img.image);
+                assert.equal(run.code, 3, `${args[1]}: ${run.stderr}`);
+                assert.equal(run.evidence.outcome, "unsupported", args[1]);
+                assert.equal(
+                    run.evidence.message,
+                    `LVM: /boot (UUID=${OTHER}) is on no volume this engine reads, and this disk has volumes it cannot read ` +
+                        "(LVM: rhel/boot): it may be one of them; nothing was changed",
+                    args[1],
+                );
+                assert.equal(sha256File(img.image), before, `${args[1]}: the image changed`);
+            }
+            fs.unlinkSync(img.image);
+        });
+
+        it("a stale root partition whose fstab puts / on rhel/root is not repaired in its place (exit 3)", () => {
+            // Partitions are probed before logical volumes: the stale copy is found first.
+            const img = buildLinux(
+                [
+                    { kind: "efi", sizeMiB: 33, serial: EFI_SERIAL },
+                    { kind: "xfs", sizeMiB: 300, uuid: BOOT_UUID, files: rhelBoot() },
+                    { kind: "ext4", sizeMiB: 40, uuid: SWAP_UUID, files: rhelRoot("/dev/mapper/rhel-root") },
+                    {
+                        kind: "lvm",
+                        sizeMiB: 332,
+                        volumeGroup: {
+                            name: "rhel",
+                            uuid: VG_UUID,
+                            pvUuid: PV_UUID,
+                            logicalVolumes: [
+                                { name: "root", sizeMiB: 304, kind: "xfs", uuid: ROOT_UUID, files: rhelRoot("/dev/mapper/rhel-root") },
+                            ],
+                        },
+                    },
+                ],
+                720,
+            );
+            const before = sha256File(img.image);
+            const run = runEngine(["--disk", img.image, "--rule-set", "falcon-linux-2024"], {}, img.image);
+            assert.equal(run.code, 3, run.stderr);
+            assert.equal(run.evidence.outcome, "unsupported");
+            assert.equal(
+                run.evidence.message,
+                "the Linux root found on partition 3 names / as logical volume rhel/root in its fstab: not the volume it was found on; nothing was changed",
+            );
+            assert.equal(sha256File(img.image), before, "the image changed");
+            fs.unlinkSync(img.image);
+        });
+
+        it("two volume groups named rhel on one disk are unsafe (exit 5), as lvm2 refuses them: /dev/mapper/rhel-root would name two roots", () => {
+            const vg = (uuid: string, pvUuid: string, fsUuid: string): LinuxVg => ({
+                name: "rhel",
+                uuid,
+                pvUuid,
+                logicalVolumes: [{ name: "root", sizeMiB: 304, kind: "xfs", uuid: fsUuid, files: rhelRoot("/dev/mapper/rhel-root") }],
+            });
+            const img = buildLinux(
+                [
+                    { kind: "efi", sizeMiB: 33, serial: EFI_SERIAL },
+                    { kind: "xfs", sizeMiB: 300, uuid: BOOT_UUID, files: rhelBoot() },
+                    { kind: "lvm", sizeMiB: 332, volumeGroup: vg(VG_UUID, PV_UUID, ROOT_UUID) },
+                    {
+                        kind: "lvm",
+                        sizeMiB: 332,
+                        volumeGroup: vg("oThErG-0000-1111-2222-3333-4444-555566", "oThErP-0000-1111-2222-3333-4444-555566", SWAP_UUID),
+                    },
+                ],
+                1010,
+            );
+            const before = sha256File(img.image);
+            const run = runEngine(["--disk", img.image, "--rule-set", "falcon-linux-2024"], {}, img.image);
+            assert.equal(run.code, 5, run.stderr);
+            assert.equal(run.evidence.outcome, "unsafe");
+            assert.match(run.evidence.message, /^LVM: crafted metadata \(partition 3: two volume groups named rhel \(on partitions 3, 4\)/);
+            assert.equal(sha256File(img.image), before, "the image changed");
+            fs.unlinkSync(img.image);
+        });
+
         it("crafted metadata is unsafe (exit 5), nothing mounted or changed: a text size past the area, sections nested too deep, a volume past the partition", () => {
             const cases: [string, LinuxVg["tamper"], RegExp][] = [
                 [

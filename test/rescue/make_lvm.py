@@ -3,7 +3,9 @@ tools on a loop device: pvcreate and vgcreate, then the logical volumes written 
 group's text metadata (vgcfgbackup -f, edited, vgcfgrestore -f). This kernel has no device-mapper,
 so lvcreate cannot run and nothing is ever activated: vgcfgrestore writes the metadata without
 device-mapper. Each linear volume's file system is then made on a loop device at the volume's
-offset in the image (pe_start + its first extent), the way the engine maps it.
+offset in the image, computed from lvm2's own report of the volume group (`pvs` pe_start, `vgs`
+extent size, `lvs --segments` physical extent ranges), not from the metadata text the engine reads:
+a misreading of the on-disk format shared by the engine and this builder would then show.
 
 lvm2 runs with a private LVM_SYSTEM_DIR (a temporary lvm.conf: only the loop devices of this build
 are scanned; no backup, archive, hints, devices file or udev), so the host's /etc/lvm and its lvm2
@@ -135,6 +137,7 @@ def build_vg(loop, spec, image, part_start, make_fs):
                     "kind": lv.get("kind", "raw"),
                     "lvUuid": lv_id,
                     "onThisDisk": pv == "pv0",
+                    # The builder's intent; place_from_lvm2 puts lvm2's own figures here.
                     "startBytes": part_start + pe_start * 512 + first_pe * EXTENT_SECTORS * 512,
                     "sizeBytes": segments[0][2] * MiB,
                 }
@@ -146,6 +149,7 @@ def build_vg(loop, spec, image, part_start, make_fs):
         with open(backup, "w") as f:
             f.write(text)
         lvm(conf_dir, "vgcfgrestore", *(["--force"] if spec.get("force") else []), "-f", backup, spec["name"])
+        place_from_lvm2(conf_dir, loop, spec["name"], part_start, spec.get("logicalVolumes", []), out_lvs)
         for lv, o in zip(spec.get("logicalVolumes", []), out_lvs):
             if not o["onThisDisk"] or lv.get("kind", "raw") == "raw":
                 continue
@@ -167,6 +171,29 @@ def build_vg(loop, spec, image, part_start, make_fs):
             subprocess.run(["losetup", "-d", other_loop], check=True)
             os.unlink(other_file)
         subprocess.run(["rm", "-rf", conf_dir], check=True)
+
+
+def place_from_lvm2(conf_dir, loop, vg_name, part_start, lvs, out_lvs):
+    """Sets each volume's startBytes and sizeBytes (its first segment, on this disk's PV) from what
+    lvm2 reports: pe_start and the extent size in bytes, and the segment's extent range on `loop`.
+    A volume that gets a file system and that lvm2 does not place on `loop` fails the build."""
+    pe_start = int(lvm(conf_dir, "pvs", "--noheadings", "--units", "b", "--nosuffix", "-o", "pe_start", loop).split()[0])
+    extent = int(lvm(conf_dir, "vgs", "--noheadings", "--units", "b", "--nosuffix", "-o", "vg_extent_size", vg_name).split()[0])
+    report = lvm(conf_dir, "lvs", "--noheadings", "--segments", "-o", "lv_name,seg_start_pe,seg_pe_ranges", vg_name)
+    first: dict[str, tuple[int, int]] = {}
+    for line in report.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] == "0":
+            ranges = re.fullmatch(re.escape(loop) + r":([0-9]+)-([0-9]+)", fields[2])
+            if ranges:
+                first[fields[0]] = (int(ranges.group(1)), int(ranges.group(2)))
+    for lv, o in zip(lvs, out_lvs):
+        if lv["name"] in first:
+            lo, hi = first[lv["name"]]
+            o["startBytes"] = part_start + pe_start + lo * extent
+            o["sizeBytes"] = (hi - lo + 1) * extent
+        elif o["onThisDisk"] and lv.get("kind", "raw") != "raw":
+            raise RuntimeError(f"lvs does not place {vg_name}/{lv['name']} on {loop}: {report.strip()}")
 
 
 def tamper(loop, how):

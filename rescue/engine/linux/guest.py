@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from ..common import EXIT_FAILURE, EXIT_NO_WINDOWS, EXIT_UNSAFE, Failure, elapsed_ms, first_line, log, mount_mode
-from ..disks import BTRFS_SUPER, filesystem_of, read_at
+from ..disks import BTRFS_SUPER, filesystem_of, read_at, refuse_held
 from ..files import (
     QUARANTINE_ROOT,
     earlier_quarantines,
@@ -42,6 +42,7 @@ READ_ONLY_OPTIONS = {"ext4": ["noload"], "xfs": ["norecovery", "nouuid"], "btrfs
 READ_WRITE_OPTIONS = {"ext4": [], "xfs": ["nouuid"], "btrfs": []}
 MAX_SUBVOLUMES = 64  # top-level folders of a btrfs volume looked into for a root
 MAX_KERNELS = 64
+MAX_NAMED = 8  # volumes named in one message
 UNDO_NOTE = "bootloop-rescue"
 
 
@@ -355,7 +356,8 @@ def repair_linux(
             if subvols:
                 role["subvolume"] = subvols[0]
             roles[entry["mountPoint"]] = role
-    refuse_unmapped(roles, evidence)
+    refuse_unmapped(roles, evidence, entries)
+    refuse_other_root(roles, root_key, root_part)
     root_subvol = roles.get("/", {}).get("subvolume", subvol)
     for e in entries:
         for mount_point, role in roles.items():
@@ -429,6 +431,7 @@ def repair_linux(
         evidence["mount"] = {"mode": "read-only", "options": root.options}
         return evidence
     started = time.monotonic()
+    refuse_held(disk["path"])  # again: a volume group activated since the disk was opened
     rw_root = Mounted(ws, disk, root_part, read_only=False, subvol=root_subvol, name="root-rw")
     rw_boot = None
     evidence["mount"] = {"mode": "read-write", "options": rw_root.options}
@@ -498,12 +501,16 @@ def repair_linux(
     return evidence
 
 
-def refuse_unmapped(roles: dict[str, Any], evidence: dict) -> None:
+def refuse_unmapped(roles: dict[str, Any], evidence: dict, entries: list[dict] | None = None) -> None:
     """Refuses (exit 3, unsupported) a guest whose / or /boot is a logical volume of this disk the
     engine does not map, naming the volume and why: repairing the rest would leave the guest's boot
-    path unread. (A UUID= spec is resolved against the mapped volumes' file systems only: an
-    unmapped volume's file system is never read.)"""
+    path unread. A UUID=, LABEL= or other id spec is resolved against the mapped volumes' file
+    systems only (an unmapped volume's file system is never read), so when it resolves nowhere and
+    this disk has volumes the engine could not look into (skipped logical volumes, LVs past the
+    listing cap, unreadable physical volumes), it may be one of them: refused, naming them all."""
     skipped = dict(lvm_skipped(evidence))
+    unreadable = [f"partition {e['number']}" for e in entries or [] if e.get("filesystem") == "lvm" and "skipped" in e]
+    unlisted = sum(vg.get("logicalVolumesNotListed", 0) for vg in evidence.get("lvm", []))
     for mount_point in ("/", "/boot"):
         role = roles.get(mount_point)
         if role is None or "notOnThisDisk" not in role:
@@ -511,6 +518,7 @@ def refuse_unmapped(roles: dict[str, Any], evidence: dict) -> None:
         key = spec_key(role["spec"])
         if key is None:
             continue
+        what = "root" if mount_point == "/" else "/boot"
         names = [key[1]] if key[0] == "lv" else []
         if key[0] == "lvuuid":
             names = [
@@ -521,12 +529,38 @@ def refuse_unmapped(roles: dict[str, Any], evidence: dict) -> None:
             ]
         for name in names:
             if name in skipped:
-                what = "root" if mount_point == "/" else "/boot"
                 raise Failure(
                     EXIT_NO_WINDOWS,
                     "unsupported",
                     f"LVM: {what} volume {name}: {skipped[name]}; nothing was changed",
                 )
+        if key[0] not in ("lv", "lvuuid") and (skipped or unreadable or unlisted):
+            unseen = [*skipped][:MAX_NAMED] + unreadable[:MAX_NAMED]
+            more = len(skipped) + len(unreadable) - len(unseen) + unlisted
+            raise Failure(
+                EXIT_NO_WINDOWS,
+                "unsupported",
+                f"LVM: {what} ({role['spec'][:128]}) is on no volume this engine reads, and this disk has volumes it cannot read "
+                f"(LVM: {', '.join(unseen)}{f' and {more} more' if more else ''}): it may be one of them; nothing was changed",
+            )
+
+
+def refuse_other_root(roles: dict[str, Any], root_key: Any, root_part: dict) -> None:
+    """Refuses (exit 3, unsupported) a root whose own fstab puts / on another volume of this disk:
+    the probe took the first volume holding os-release and fstab (a stale copy, or one of two
+    look-alike roots), which is not the one the guest boots."""
+    role = roles.get("/", {})
+    if "partition" not in role:
+        return
+    named = role.get("lv", role["partition"])
+    if named != root_key:
+        other = f"logical volume {named}" if "lv" in role else f"partition {named}"
+        raise Failure(
+            EXIT_NO_WINDOWS,
+            "unsupported",
+            f"the Linux root found on {volume_name(root_part)} names / as {other} in its fstab: not the volume it was found on; "
+            "nothing was changed",
+        )
 
 
 def check_after_tool(guest: Guest, rules_here: list[dict], ctx: dict[str, Any], records: list[dict]) -> list[str]:

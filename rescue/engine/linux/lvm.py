@@ -21,6 +21,7 @@ without a disk."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 import zlib
@@ -36,7 +37,12 @@ LABEL_SCAN_SECTORS = 4
 MDA_MAGIC = b"\x20LVM2 x[5A%r0N*>"
 MDA_HEADER_SIZE = 512
 INITIAL_CRC = 0xF597A6CF
-MAX_AREAS = 8  # data or metadata areas a pv_header may list (lvm2 writes one or two)
+MAX_AREAS = 8  # data areas a pv_header may list (lvm2 writes one)
+MAX_METADATA_AREAS = 2  # distinct metadata areas a PV may have: lvm2 writes at most two (pvcreate --pvmetadatacopies 2)
+MAX_PVS_PER_DISK = 16  # PV partitions read on one disk; more is crafted (each costs up to 2 metadata texts)
+MAX_METADATA_PER_DISK = 4 * MAX_TEXT  # bytes of distinct metadata text read on one disk, all PVs together
+MAX_NAME = 64  # characters of a name from the metadata carried into the evidence and messages
+MAX_VOLUMES_LISTED = 256  # logical volumes of one volume group listed in the evidence
 NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")  # lvm2's names: never "." or ".."
 
 
@@ -81,16 +87,24 @@ class PvLabel:
 
 
 def parse_label(head: bytes) -> PvLabel:
-    """The PV label in the first four sectors of `head` (at least 2 KiB from the PV's start). Raises LvmError."""
+    """The PV label in the first four sectors of `head` (at least 2 KiB from the PV's start); a
+    LABELONE sector with a wrong sector number or checksum is passed over, as lvm2 does. Its
+    metadata areas deduplicated (one area listed twice is read once); more than two distinct ones
+    is crafted. Raises LvmError."""
+    problems: list[str] = []
     for sector in range(LABEL_SCAN_SECTORS):
         block = head[sector * SECTOR : (sector + 1) * SECTOR]
         if len(block) < SECTOR or block[:8] != LABEL_ID:
             continue
         number, checksum, offset = struct.unpack_from("<QII", block, 8)
-        if number != sector:
-            raise LvmError(f"LVM label in sector {sector} says it is in sector {number}")
-        if crc(block[20:]) != checksum:
-            raise LvmError(f"LVM label in sector {sector}: checksum mismatch")
+        if number != sector or crc(block[20:]) != checksum:
+            # lvm2's _find_label_header ignores such a sector and looks at the next one.
+            problems.append(
+                f"LVM label in sector {sector} says it is in sector {number}"
+                if number != sector
+                else f"LVM label in sector {sector}: checksum mismatch"
+            )
+            continue
         if block[24:32] != LABEL_TYPE:
             raise LvmError(f"LVM label in sector {sector}: type {block[24:32]!r}, not LVM2 001")
         if not 32 <= offset <= SECTOR - 40 - 32:
@@ -103,6 +117,7 @@ def parse_label(head: bytes) -> PvLabel:
         lists: list[list[tuple[int, int]]] = []
         for _ in range(2):
             areas: list[tuple[int, int]] = []
+            listed = 0
             while True:
                 if at + 16 > SECTOR:
                     raise LvmError(f"LVM label in sector {sector}: its area lists run past the sector", hostile=True)
@@ -110,12 +125,18 @@ def parse_label(head: bytes) -> PvLabel:
                 at += 16
                 if area_offset == 0:
                     break
-                if len(areas) >= MAX_AREAS:
+                listed += 1
+                if listed > MAX_AREAS:
                     raise LvmError(f"LVM label in sector {sector}: more than {MAX_AREAS} areas", hostile=True)
-                areas.append((area_offset, area_size))
+                if (area_offset, area_size) not in areas:
+                    areas.append((area_offset, area_size))
             lists.append(areas)
+        if len(lists[1]) > MAX_METADATA_AREAS:
+            raise LvmError(
+                f"LVM label in sector {sector}: {len(lists[1])} metadata areas (lvm2 writes at most {MAX_METADATA_AREAS})", hostile=True
+            )
         return PvLabel(raw_uuid.decode(), device_size, sector, lists[0], lists[1])
-    raise LvmError("no LVM2 label in the first four sectors")
+    raise LvmError("; ".join(problems) if problems else "no LVM2 label in the first four sectors")
 
 
 @dataclass
@@ -186,26 +207,53 @@ def metadata_text(read: Callable[[int, int], bytes], area_offset: int, area_size
 # Volume groups and their logical volumes
 
 
+class MetadataCache:
+    """The metadata texts read on one disk, each distinct text parsed once (by its SHA-256), and
+    the bytes of distinct text a disk may make the engine parse bounded (MAX_METADATA_PER_DISK): a
+    crafted disk listing one text under many PVs or areas costs one parse, and many distinct texts
+    end the run as hostile rather than take minutes of CPU each."""
+
+    def __init__(self, limit: int = MAX_METADATA_PER_DISK) -> None:
+        self.limit = limit
+        self.total = 0
+        self.trees: dict[bytes, dict[str, Value]] = {}
+        self.parses = 0
+
+    def parse(self, text: bytes) -> dict[str, Value]:
+        """The parsed text (engine.linux.lvm_text), from the cache when this text was parsed before. Raises LvmError."""
+        key = hashlib.sha256(text).digest()
+        if key in self.trees:
+            return self.trees[key]
+        self.total += len(text)
+        if self.total > self.limit:
+            raise LvmError(f"more than {self.limit} bytes of distinct LVM metadata text on one disk", hostile=True)
+        self.parses += 1
+        tree = parse(text)
+        self.trees[key] = tree
+        return tree
+
+
 @dataclass
 class PhysicalVolume:
     """A PV of this disk: the partition it is (its number, start and size in bytes), its label, and
-    its volume group's metadata text as its newest metadata area holds it (None: it holds none)."""
+    its volume group's metadata (parsed) as its newest metadata area holds it (None: it holds none)."""
 
     partition: Any
     start: int
     size: int
     label: PvLabel
-    text: bytes | None
+    tree: dict[str, Value] | None
     seqno: int
     vg_id: str | None
 
 
-def read_pv(read: Callable[[int, int], bytes], partition: Any, start: int, size: int) -> PhysicalVolume:
+def read_pv(read: Callable[[int, int], bytes], partition: Any, start: int, size: int, cache: MetadataCache | None = None) -> PhysicalVolume:
     """The PV on one partition of this disk (`read(offset, length)` from the partition's start,
     which refuses to read past its end): its label, and the newest metadata (highest seqno) of its
-    metadata areas. Raises LvmError."""
+    metadata areas, each distinct text parsed once per disk (`cache`). Raises LvmError."""
+    cache = cache if cache is not None else MetadataCache()
     label = parse_label(read(0, LABEL_SCAN_SECTORS * SECTOR))
-    newest: tuple[int, bytes, str] | None = None
+    newest: tuple[int, dict[str, Value], str] | None = None
     problems = []
     for offset, area_size in label.metadata_areas:
         if offset < SECTOR * LABEL_SCAN_SECTORS or offset + area_size > size:
@@ -214,20 +262,20 @@ def read_pv(read: Callable[[int, int], bytes], partition: Any, start: int, size:
             text = metadata_text(read, offset, area_size)
             if text is None:
                 continue
-            tree = parse(text)
+            tree = cache.parse(text)
+            vg_name, vg = the_vg(tree)
         except LvmError as e:
             if e.hostile:
                 raise
             problems.append(e.reason)
             continue
-        vg_name, vg = the_vg(tree)
         seqno = vg.get("seqno")
         vg_id = vg.get("id")
         if not isinstance(seqno, int) or not isinstance(vg_id, str):
             problems.append(f"metadata area at {offset}: volume group {vg_name} has no seqno or id")
             continue
         if newest is None or seqno > newest[0]:
-            newest = (seqno, text, vg_id)
+            newest = (seqno, tree, vg_id)
     if newest is None:
         if problems:
             raise LvmError("; ".join(problems))
@@ -244,6 +292,18 @@ def the_vg(tree: dict[str, Value]) -> tuple[str, dict[str, Value]]:
     if not NAME.fullmatch(name):
         raise LvmError(f"metadata text: volume group name {name[:64]!r} is not one lvm2 allows")
     return name, vg
+
+
+def uuid_of(section: dict[str, Value]) -> str | None:
+    """A section's `id` for the evidence: an lvm2 uuid (32 letters and digits, dashes between), else None."""
+    value = section.get("id")
+    return value if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9-]{32,38}", value) else None
+
+
+def bounded_name(name: str) -> str:
+    """A name from the metadata as the evidence and messages carry it: as is when lvm2 allows it
+    (at most 127 characters), else its first MAX_NAME characters, marked."""
+    return name if NAME.fullmatch(name) else f"{name[:MAX_NAME]!r} (not a name lvm2 allows)"
 
 
 def plain_uuid(text: Any) -> str:
@@ -268,12 +328,18 @@ def volume_group(pvs: list[PhysicalVolume]) -> dict[str, Any]:
     disk, "partition" of its PV, "uuid"}) or skipped ({"name", "skipped": reason}). Keys starting
     with "_" are for the engine, not the evidence. Raises LvmError."""
     newest = max(pvs, key=lambda p: p.seqno)
-    assert newest.text is not None  # noqa: S101 -- only PVs with metadata are grouped
-    name, vg = the_vg(parse(newest.text))
+    assert newest.tree is not None  # noqa: S101 -- only PVs with metadata are grouped
+    name, vg = the_vg(newest.tree)
     where = f"volume group {name}"
-    out: dict[str, Any] = {"name": name, "uuid": vg.get("id"), "seqno": newest.seqno, "logicalVolumes": []}
+    out: dict[str, Any] = {"name": name, "uuid": uuid_of(vg), "seqno": newest.seqno, "logicalVolumes": []}
     vg_problem = None
-    if "EXPORTED" in flags_of(vg):
+    vg_flags = flags_of(vg)
+    if "WRITE" not in vg_flags:
+        vg_problem = "the volume group is read-only (its status lacks WRITE): lvm2 would not activate it for writing"
+    for flag in ("CLUSTERED", "PARTIAL"):
+        if flag in vg_flags:
+            vg_problem = f"the volume group is {flag}"
+    if "EXPORTED" in vg_flags:
         vg_problem = "the volume group is exported (vgexport)"
     lock_type = vg.get("lock_type")
     if isinstance(lock_type, str) and lock_type not in ("", "none"):
@@ -293,7 +359,7 @@ def volume_group(pvs: list[PhysicalVolume]) -> dict[str, Any]:
         pv_uuid = plain_uuid(section.get("id"))
         pv = by_uuid.get(pv_uuid)
         missing = pv is None or "MISSING" in flags_of(section, "flags")
-        entry: dict[str, Any] = {"name": pv_name, "uuid": section.get("id")}
+        entry: dict[str, Any] = {"name": bounded_name(pv_name), "uuid": uuid_of(section)}
         if missing:
             entry["notOnThisDisk"] = True
         else:
@@ -304,26 +370,36 @@ def volume_group(pvs: list[PhysicalVolume]) -> dict[str, Any]:
     lv_sections = vg.get("logical_volumes", {})
     if not isinstance(lv_sections, dict):
         raise LvmError(f"{where}: logical_volumes is not a section")
-    origins = {}
+    origins: dict[str, str] = {}
+    cow_stores: dict[str, str] = {}
     for lv_name, section in lv_sections.items():
         if isinstance(section, dict):
             for seg in section.values():
                 if isinstance(seg, dict) and isinstance(seg.get("origin"), str):
                     origins[seg["origin"]] = lv_name
-    for lv_name, section in lv_sections.items():
-        if not isinstance(section, dict):
-            continue
-        lv_id = section.get("id")
-        lv: dict[str, Any] = {"name": lv_name, "uuid": lv_id if isinstance(lv_id, str) else "", "sizeBytes": size_of(section, extent_size)}
+                if isinstance(seg, dict) and isinstance(seg.get("cow_store"), str):
+                    cow_stores[seg["cow_store"]] = lv_name
+    listed = [(n, sec) for n, sec in lv_sections.items() if isinstance(sec, dict)]
+    if len(listed) > MAX_VOLUMES_LISTED:
+        # Neither mapped nor listed: a / or /boot among them is refused as not mapped (guest.refuse_unmapped).
+        out["logicalVolumesNotListed"] = len(listed) - MAX_VOLUMES_LISTED
+        listed = listed[:MAX_VOLUMES_LISTED]
+    for lv_name, section in listed:
+        lv: dict[str, Any] = {"name": bounded_name(lv_name), "uuid": uuid_of(section), "sizeBytes": size_of(section, extent_size)}
         try:
+            if lv_name in cow_stores:
+                raise LvmError(f"the copy-on-write store of snapshot {bounded_name(cow_stores[lv_name])}, not a file system")
             lv.update(map_lv(name, lv_name, section, extent_size, present, origins))
         except LvmError as e:
             if e.hostile:
                 raise
             lv["skipped"] = e.reason
         if vg_problem and "skipped" not in lv:
-            lv = {"name": lv_name, "uuid": lv["uuid"], "sizeBytes": lv["sizeBytes"], "skipped": vg_problem}
+            lv = {"name": lv["name"], "uuid": lv["uuid"], "sizeBytes": lv["sizeBytes"], "skipped": vg_problem}
         out["logicalVolumes"].append(lv)
+    if len(out["physicalVolumes"]) > MAX_VOLUMES_LISTED:
+        out["physicalVolumesNotListed"] = len(out["physicalVolumes"]) - MAX_VOLUMES_LISTED
+        out["physicalVolumes"] = sorted(out["physicalVolumes"], key=lambda e: "partition" not in e)[:MAX_VOLUMES_LISTED]
     # lvm2 never gives one extent to two volumes: two mapped volumes sharing bytes (both could be
     # mounted read-write) are crafted.
     mapped = sorted((lv for lv in out["logicalVolumes"] if "startBytes" in lv), key=lambda lv: lv["startBytes"])
@@ -349,6 +425,9 @@ def map_lv(
     status = flags_of(lv)
     if "VISIBLE" not in status:
         raise LvmError("hidden (a part of another volume)")
+    busy = sorted(status & {"PVMOVE", "LOCKED", "CONVERTING", "MERGING"})
+    if busy:
+        raise LvmError(f"an operation on it was interrupted ({', '.join(busy)}): lvm2 finishes it through device-mapper")
     segments = segments_of(lv)
     if len(segments) != 1 or lv.get("segment_count") != 1:
         raise LvmError(
@@ -363,7 +442,7 @@ def map_lv(
     if seg.get("stripe_count") != 1:
         raise LvmError(f"striped over {seg.get('stripe_count')} physical volumes; only linear volumes are mapped")
     if lv_name in origins:
-        raise LvmError(f"the origin of snapshot {origins[lv_name]}: its contents depend on device-mapper's snapshot target")
+        raise LvmError(f"the origin of snapshot {bounded_name(origins[lv_name])}: its contents depend on device-mapper's snapshot target")
     if "WRITE" not in status:
         raise LvmError("a read-only logical volume")
     if int_of(seg, "start_extent", where) != 0:
@@ -453,14 +532,25 @@ def disk_volume_groups(path: str, parts: list[dict]) -> tuple[list[dict[str, Any
     "startBytes", "sizeBytes"}): as volume_group() gives them, and for each partition whose PV
     cannot be used, the reason (LvmError). A volume group is read from its PVs on this disk only:
     two PVs of one volume group on this disk are one group; a PV uuid two partitions share is
-    refused (a cloned PV: which one the metadata means cannot be told)."""
+    refused (a cloned PV: which one the metadata means cannot be told). The work is bounded per
+    disk: at most MAX_PVS_PER_DISK PVs and MAX_METADATA_PER_DISK bytes of distinct metadata text,
+    each distinct text parsed once; past either, and for two volume groups of one name (lvm2
+    refuses those too), every PV partition gets a hostile LvmError."""
     problems: dict[Any, LvmError] = {}
+    if len(parts) > MAX_PVS_PER_DISK:
+        too_many = LvmError(f"{len(parts)} LVM physical volumes on one disk (this engine reads up to {MAX_PVS_PER_DISK})", hostile=True)
+        return [], {p["number"]: too_many for p in parts}
+    cache = MetadataCache()
     pvs: list[PhysicalVolume] = []
     for p in parts:
         try:
-            pvs.append(read_pv(partition_reader(path, p["startBytes"], p["sizeBytes"]), p["number"], p["startBytes"], p["sizeBytes"]))
+            pvs.append(
+                read_pv(partition_reader(path, p["startBytes"], p["sizeBytes"]), p["number"], p["startBytes"], p["sizeBytes"], cache)
+            )
         except LvmError as e:
             problems[p["number"]] = e
+            if e.hostile:
+                return [], problems
     seen: dict[str, list[PhysicalVolume]] = {}
     for pv in pvs:
         seen.setdefault(pv.label.uuid, []).append(pv)
@@ -479,16 +569,25 @@ def disk_volume_groups(path: str, parts: list[dict]) -> tuple[list[dict[str, Any
     for members in groups.values():
         # PVs without metadata areas of their own that this group's metadata lists.
         newest = max(members, key=lambda p: p.seqno)
-        assert newest.text is not None  # noqa: S101 -- grouped by their metadata's VG id
+        assert newest.tree is not None  # noqa: S101 -- grouped by their metadata's VG id
         try:
-            _, vg = the_vg(parse(newest.text))
+            _, vg = the_vg(newest.tree)
             listed = vg.get("physical_volumes", {})
             uuids = {plain_uuid(s.get("id")) for s in listed.values() if isinstance(s, dict)} if isinstance(listed, dict) else set()
-            members += [pv for pv in pvs if pv.text is None and pv.label.uuid in uuids and pv not in members]
+            members += [pv for pv in pvs if pv.tree is None and pv.label.uuid in uuids and pv not in members]
             out.append(volume_group(members))
         except LvmError as e:
             for pv in members:
                 problems[pv.partition] = e
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for g in out:
+        by_name.setdefault(g["name"], []).append(g)
+    for name, named in by_name.items():
+        if len(named) > 1:
+            # Two volume groups of one name on one disk: /dev/VG/LV would name two volumes; lvm2 refuses them too.
+            where = [e["partition"] for g in named for e in g["physicalVolumes"] if "partition" in e]
+            clash = LvmError(f"two volume groups named {name} (on partitions {', '.join(map(str, where))})", hostile=True)
+            return [], {**problems, **dict.fromkeys(where, clash)}
     grouped = {e["partition"] for g in out for e in g["physicalVolumes"] if "partition" in e}
     for pv in pvs:
         if pv.partition not in grouped and pv.partition not in problems:

@@ -49,7 +49,7 @@ def tokens(text: bytes) -> Iterator[tuple[str, bytes]]:
             raise ParseError(f"metadata text: unexpected byte {text[at : at + 1]!r} at {at}")
         kind = m.lastgroup or ""
         if kind != "space":
-            # "-1" lexes as a name too; a name made of digits (and a dot) is a number.
+            # Names may start with a digit, so "12" or "1.5" lex as names: a name made of digits (and a dot) is a number.
             value = m.group(kind)
             if kind == "name" and re.fullmatch(rb"-?[0-9]+(?:\.[0-9]+)?", value):
                 kind = "number"

@@ -131,3 +131,36 @@ def test_whole_disk_lvm_physical_volume(tmp_path):
         [{"number": 0, "startBytes": 0, "sizeBytes": d["sizeBytes"], "type": "whole-disk", "typeId": "", "name": ""}],
     )
     assert partition_table(disk(tmp_path, [(1024, label)])) == ("none", [])
+
+
+@pytest.mark.parametrize(
+    ("entries", "pair"),
+    [
+        # /boot at [1 MiB, 301 MiB) and a PV over the same bytes, as a crafted table would put them.
+        ([(LINUX, 2048, 616447, "boot"), (LINUX, 2048, 681983, "pv")], "1 and 2"),
+        # A later pair, listed out of order.
+        ([(LINUX, 2048, 4095, "a"), (LINUX, 10000, 12000, "c"), (LINUX, 8192, 16383, "b")], "3 and 2"),
+        # One PV listed many times over (each would be read and parsed as a PV of its own).
+        ([(LINUX, 2048, 8191, f"pv{i}") for i in range(64)], "1 and 2"),
+    ],
+)
+def test_overlapping_gpt_entries_are_a_crafted_table(tmp_path, entries, pair):
+    d = disk(tmp_path, gpt(entries), size=400 << 20)
+    with pytest.raises(Failure, match=f"partitions {pair} overlap") as caught:
+        partition_table(d)
+    assert caught.value.code == EXIT_UNSAFE
+
+
+def test_overlapping_mbr_entries_are_a_crafted_table(tmp_path):
+    mbr = bytearray(SECTOR)
+    mbr[446:462] = mbr_entry(0x83, 2048, 4096)
+    mbr[462:478] = mbr_entry(0x8E, 4000, 4096)
+    mbr[510:512] = b"\x55\xaa"
+    with pytest.raises(Failure, match="partitions 1 and 2 overlap") as caught:
+        partition_table(disk(tmp_path, [(0, bytes(mbr))]))
+    assert caught.value.code == EXIT_UNSAFE
+
+
+def test_adjacent_gpt_entries_are_not_an_overlap(tmp_path):
+    _, parts = partition_table(disk(tmp_path, gpt([(LINUX, 2048, 4095, "a"), (LINUX, 4096, 8191, "b")])))
+    assert [p["number"] for p in parts] == [1, 2]

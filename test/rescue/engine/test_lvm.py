@@ -8,12 +8,15 @@ import pytest
 from engine.linux.config import lvm_spec, resolve
 from engine.linux.lvm import (
     INITIAL_CRC,
+    MAX_PVS_PER_DISK,
     LvmError,
+    MetadataCache,
     crc,
     disk_volume_groups,
     mapper_name,
     metadata_text,
     parse_label,
+    read_pv,
 )
 from engine.linux.lvm_text import MAX_TEXT, ParseError, parse_text
 
@@ -105,14 +108,15 @@ def vg_text(more: bytes = b"") -> bytes:
     return VG_TEXT.replace(b"%(more)s", more)
 
 
-def pv_disk(tmp_path, texts, size=8 << 20, name="disk.img", starts=(0,)):
-    """A file with one PV per start offset, each with this metadata text (at the start of its circular buffer)."""
+def pv_disk(tmp_path, texts, size=8 << 20, name="disk.img", starts=(0,), labels=None):
+    """A file with one PV per start offset, each with this metadata text (at the start of its
+    circular buffer) and this label (default: label())."""
     path = tmp_path / name
     with open(path, "wb") as f:
         f.truncate(max(starts) + size)
-        for start, text in zip(starts, texts):
+        for i, (start, text) in enumerate(zip(starts, texts)):
             f.seek(start + 512)
-            f.write(label())
+            f.write(labels[i] if labels else label())
             f.seek(start + 4096)
             f.write(mda_header(4096, MDA_SIZE, 512, text))
             f.write(text)
@@ -409,3 +413,119 @@ def two_area_label(second: tuple[int, int]) -> bytes:
     struct.pack_into("<QQ", block, 32 + 40 + 64, 0, 0)
     struct.pack_into("<I", block, 16, crc(bytes(block[20:])))
     return bytes(block)
+
+
+# ---------------------------------------------------------------------------------------------
+# The work a crafted disk can make the engine do, and what it can put in the evidence
+
+
+def mda_label(areas: list[tuple[int, int]], uuid: str = PV_UUID) -> bytes:
+    """A label listing these metadata areas (one data area before them)."""
+    block = bytearray(label(uuid=uuid))
+    at = 32 + 40 + 32  # after the pv_header's uuid and size, the data area and its terminator
+    for area in [*areas, (0, 0)]:
+        struct.pack_into("<QQ", block, at, *area)
+        at += 16
+    struct.pack_into("<I", block, 16, crc(bytes(block[20:])))
+    return bytes(block)
+
+
+def test_one_metadata_area_listed_many_times_is_read_and_parsed_once(tmp_path):
+    head = bytes(512) + mda_label([(4096, MDA_SIZE)] * 8) + bytes(1024)
+    assert parse_label(head).metadata_areas == [(4096, MDA_SIZE)]
+    path = pv_disk(tmp_path, [vg_text()], labels=[mda_label([(4096, MDA_SIZE)] * 8)])
+    with open(path, "rb") as f:
+        data = f.read()
+    cache = MetadataCache()
+    pv = read_pv(reader(data), 1, 0, len(data), cache)
+    assert pv.seqno == 7
+    assert cache.parses == 1
+    # The same text under a second PV of the disk (another partition): still one parse.
+    read_pv(reader(data), 2, 0, len(data), cache)
+    assert cache.parses == 1
+
+
+def test_more_than_two_metadata_areas_is_hostile():
+    head = bytes(512) + mda_label([(4096, 8192), (16384, 8192), (32768, 8192)]) + bytes(1024)
+    with pytest.raises(LvmError, match="3 metadata areas") as e:
+        parse_label(head)
+    assert e.value.hostile
+
+
+def test_more_pvs_than_the_cap_is_hostile_before_any_is_read(tmp_path):
+    path = pv_disk(tmp_path, [vg_text()])
+    parts = [{"number": n, "startBytes": 0, "sizeBytes": 8 << 20} for n in range(1, MAX_PVS_PER_DISK + 2)]
+    vgs, problems = disk_volume_groups(path, parts)
+    assert vgs == []
+    assert all(e.hostile and "physical volumes on one disk" in e.reason for e in problems.values())
+    assert set(problems) == {p["number"] for p in parts}
+
+
+def test_distinct_metadata_past_the_disks_budget_is_hostile(tmp_path):
+    # Five PVs, each with its own 900 KiB text (a comment makes each distinct): 4.5 MiB of text to parse.
+    texts = [vg_text() + b"# " + bytes([65 + i]) * (900 << 10) + b"\n" for i in range(5)]
+    uuids = [f"{i}" * 32 for i in range(5)]
+    starts = tuple(i * (8 << 20) for i in range(5))
+    path = pv_disk(tmp_path, texts, starts=starts, labels=[label(uuid=u) for u in uuids])
+    _, problems = disk_volume_groups(path, [{"number": i + 1, "startBytes": s, "sizeBytes": 8 << 20} for i, s in enumerate(starts)])
+    assert any(e.hostile and "distinct LVM metadata text" in e.reason for e in problems.values())
+
+
+def test_two_volume_groups_of_one_name_are_refused(tmp_path):
+    other = vg_text().replace(b"VgUuId-0000", b"VgUuId-9999").replace(DASHED.encode(), b"ZzCdEf-0123-4567-89Ab-CdEf-0123-456789")
+    path = pv_disk(
+        tmp_path,
+        [vg_text(), other],
+        starts=(0, 8 << 20),
+        labels=[label(), label(uuid="ZzCdEf0123456789AbCdEf0123456789")],
+    )
+    vgs, problems = disk_volume_groups(
+        path, [{"number": 1, "startBytes": 0, "sizeBytes": 8 << 20}, {"number": 2, "startBytes": 8 << 20, "sizeBytes": 8 << 20}]
+    )
+    assert vgs == []
+    assert problems[1].hostile and problems[2].hostile
+    assert "two volume groups named rhel" in problems[1].reason
+
+
+def test_hostile_values_reach_the_evidence_bounded(tmp_path):
+    text = vg_text(lv("x" * 200_000, segments=seg(1))).replace(b'id = "' + DASHED.encode() + b'"', b"id = [1, 2]")
+    vgs, _ = disk_volume_groups(pv_disk(tmp_path, [text]), [{"number": 1, "startBytes": 0, "sizeBytes": 8 << 20}])
+    assert vgs[0]["physicalVolumes"][0]["uuid"] is None
+    long = next(v for v in vgs[0]["logicalVolumes"] if v["name"].startswith("'xxx"))
+    assert len(long["name"]) < 100 and "not a name lvm2 allows" in long["skipped"] and len(long["skipped"]) < 200
+    assert long["uuid"] is None  # id = "x" is no uuid
+    many = b"".join(lv(f"v{i}", segments=seg(1, stripes=b'"pv9", 0')) for i in range(300))
+    vgs, _ = disk_volume_groups(pv_disk(tmp_path, [vg_text(many)], name="many.img"), [{"number": 1, "startBytes": 0, "sizeBytes": 8 << 20}])
+    assert len(vgs[0]["logicalVolumes"]) == 256
+    assert vgs[0]["logicalVolumesNotListed"] == 301 - 256
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        ((b'status = ["RESIZEABLE", "READ", "WRITE"]', b'status = ["RESIZEABLE", "READ"]'), "read-only"),
+        ((b'status = ["RESIZEABLE", "READ", "WRITE"]', b'status = ["RESIZEABLE", "READ", "WRITE", "CLUSTERED"]'), "CLUSTERED"),
+        ((b'status = ["READ", "WRITE", "VISIBLE"]', b'status = ["READ", "WRITE", "VISIBLE", "PVMOVE"]'), "interrupted (PVMOVE)"),
+        ((b'status = ["READ", "WRITE", "VISIBLE"]', b'status = ["READ", "WRITE", "VISIBLE", "MERGING"]'), "interrupted (MERGING)"),
+    ],
+)
+def test_volume_group_and_volume_states_lvm2_would_not_map_plainly(tmp_path, edit, reason):
+    path = pv_disk(tmp_path, [vg_text().replace(*edit)])
+    vgs, _ = disk_volume_groups(path, [{"number": 1, "startBytes": 0, "sizeBytes": 8 << 20}])
+    assert reason in vgs[0]["logicalVolumes"][0]["skipped"]
+
+
+def test_an_old_style_snapshots_cow_store_is_not_mapped(tmp_path):
+    snap = lv("snap", status='"READ", "VISIBLE"', segments=seg(1, kind=b"snapshot", extra=b'origin = "other" cow_store = "cow"'))
+    cow = lv("cow", segments=seg(1, stripes=b'"pv0", 0'))
+    vgs, problems = disk_volume_groups(pv_disk(tmp_path, [vg_text(snap + cow)]), [{"number": 1, "startBytes": 0, "sizeBytes": 8 << 20}])
+    assert problems == {}
+    found = {v["name"]: v for v in vgs[0]["logicalVolumes"]}
+    assert "copy-on-write store of snapshot snap" in found["cow"]["skipped"]
+    assert "startBytes" not in found["cow"]
+
+
+def test_a_bad_label_sector_is_passed_over_for_the_next(tmp_path):
+    # Sector 0: a stale label with a wrong checksum; sector 1: the good one (lvm2 uses it).
+    head = label(sector=0, fix_crc=False) + label() + bytes(1024)
+    assert parse_label(head).sector == 1
