@@ -9,8 +9,8 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { requireDiskLab, runEngine, sha256File, skipDiskLab, workDir } from "./disk-lab";
-import { BuiltLinux, LinuxFile, buildLinux, efiFile, efiRead, grubenv, grubenvValues, inspect } from "./linux-images";
+import { requireDiskLab, runEngine, sha256File, skipDiskLab } from "./disk-lab";
+import { BuiltLinux, buildLinux, efiFile, efiRead, grubenv, grubenvValues, inspect, osRelease, rulesFile } from "./linux-images";
 
 const ROOT_UUID = "7d2e4f60-1a3b-4c5d-8e9f-a0b1c2d3e4f5";
 const BOOT_UUID = "8e3f5071-2b4c-4d6e-9fa0-b1c2d3e4f506";
@@ -22,16 +22,7 @@ const MODULE = "falcon_lsm_serviceable";
 const ROLLBACK = { id: "previous-kernel", action: "boot-previous-kernel" };
 const BLACKLIST = { id: "falcon-module", action: "blacklist-module", module: MODULE };
 
-function rules(name: string, list: object[]): string {
-    const file = path.join(workDir, `${name}.json`);
-    fs.writeFileSync(file, JSON.stringify({ rules: list }));
-    return file;
-}
-
-const osRelease = (name: string, id: string, version: string): LinuxFile[] => [
-    { path: "usr/lib/os-release", content: `NAME="${name}"\nID=${id}\nVERSION_ID="${version}"\n` },
-    { path: "etc/os-release", link: "../usr/lib/os-release" },
-];
+const rules = rulesFile;
 
 /** One partition's bytes. */
 function partitionBytes(img: BuiltLinux, index: number): Buffer {

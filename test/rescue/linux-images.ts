@@ -256,3 +256,16 @@ export function efiFile(img: BuiltLinux, index: number, file: string, content: s
 export function efiRead(img: BuiltLinux, index: number, file: string): string {
     return execFileSync("mtype", ["-i", `${img.image}@@${img.partitions[index].startBytes}`, `::/${file}`], { encoding: "utf8" });
 }
+
+/** Writes a rules file `<name>.json` holding `list` into the lab's folder; returns its path. */
+export function rulesFile(name: string, list: object[]): string {
+    const file = path.join(workDir, `${name}.json`);
+    fs.writeFileSync(file, JSON.stringify({ rules: list }));
+    return file;
+}
+
+/** A guest's os-release as distributions ship it: the file in usr/lib, and etc/os-release a link to it. */
+export const osRelease = (name: string, id: string, version: string): LinuxFile[] => [
+    { path: "usr/lib/os-release", content: `NAME="${name}"\nID=${id}\nVERSION_ID="${version}"\n` },
+    { path: "etc/os-release", link: "../usr/lib/os-release" },
+];

@@ -11,8 +11,20 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { requireDiskLab, runEngine, sha256File, skipDiskLab, workDir } from "./disk-lab";
-import { BuiltLinux, LinuxFile, LinuxLv, LinuxVg, buildLinux, grubenv, grubenvValues, inspect, lvOf } from "./linux-images";
+import { requireDiskLab, runEngine, sha256File, skipDiskLab } from "./disk-lab";
+import {
+    BuiltLinux,
+    LinuxFile,
+    LinuxLv,
+    LinuxVg,
+    buildLinux,
+    grubenv,
+    grubenvValues,
+    inspect,
+    lvOf,
+    osRelease,
+    rulesFile,
+} from "./linux-images";
 
 const ROOT_UUID = "5a1e0c2d-3b4f-4a6e-8d7c-9b0a1f2e3d4c";
 const BOOT_UUID = "6b2f1d3e-4c5a-4b7f-9e8d-0c1b2a3f4e5d";
@@ -27,16 +39,21 @@ const ROOT_LV_UUID = "rHeLlV-0000-1111-2222-3333-4444-555566";
 const entryId = (k: string) => `${MACHINE}-${k}`;
 const plain = (u: string) => u.replace(/-/g, "");
 
-function rules(name: string, list: object[]): string {
-    const file = path.join(workDir, `${name}.json`);
-    fs.writeFileSync(file, JSON.stringify({ rules: list }));
-    return file;
-}
+const rules = rulesFile;
 
-const osRelease = (name: string, id: string, version: string): LinuxFile[] => [
-    { path: "usr/lib/os-release", content: `NAME="${name}"\nID=${id}\nVERSION_ID="${version}"\n` },
-    { path: "etc/os-release", link: "../usr/lib/os-release" },
-];
+/**
+ * Runs falcon-linux-2024 on `image` and asserts it is refused as `outcome` with exit `code` and a
+ * message matching `message`, the image byte for byte as it was; `label` names the case.
+ */
+function refusedUnchanged(image: string, code: number, outcome: string, message: RegExp | string, label = ""): void {
+    const before = sha256File(image);
+    const run = runEngine(["--disk", image, "--rule-set", "falcon-linux-2024"], {}, image);
+    assert.equal(run.code, code, `${label}: ${run.stderr}`);
+    assert.equal(run.evidence.outcome, outcome, label);
+    if (typeof message === "string") assert.equal(run.evidence.message, message, label);
+    else assert.match(run.evidence.message, message, label);
+    assert.equal(sha256File(image), before, `${label}: the image changed`);
+}
 
 /** The RHEL 9 root's files, its fstab naming / as `rootSpec`. */
 function rhelRoot(rootSpec: string): LinuxFile[] {
@@ -429,12 +446,7 @@ type Action = { action: string; status: string; [key: string]: any };
             ];
             for (const [name, build, message] of cases) {
                 const img = build();
-                const before = sha256File(img.image);
-                const run = runEngine(["--disk", img.image, "--rule-set", "falcon-linux-2024"], {}, img.image);
-                assert.equal(run.code, 3, `${name}: ${run.stderr}`);
-                assert.equal(run.evidence.outcome, "unsupported", name);
-                assert.match(run.evidence.message, message, name);
-                assert.equal(sha256File(img.image), before, `${name}: the image changed`);
+                refusedUnchanged(img.image, 3, "unsupported", message, name);
                 fs.unlinkSync(img.image);
             }
         });
@@ -457,15 +469,12 @@ type Action = { action: string; status: string; [key: string]: any };
                     { name: "boot", sizeMiB: 8, kind: "raw", segments: 2 },
                 ],
             });
-            const before = sha256File(img.image);
-            const run = runEngine(["--disk", img.image, "--rule-set", "falcon-linux-2024"], {}, img.image);
-            assert.equal(run.code, 3, run.stderr);
-            assert.equal(run.evidence.outcome, "unsupported");
-            assert.equal(
-                run.evidence.message,
+            refusedUnchanged(
+                img.image,
+                3,
+                "unsupported",
                 "LVM: /boot volume rhel/boot: 2 segments; only single-segment linear volumes are mapped (no device-mapper is used); nothing was changed",
             );
-            assert.equal(sha256File(img.image), before, "the image changed");
         });
 
         it("/boot by UUID= on an unmapped volume is refused (exit 3) naming the volumes it may be, for a repair and for the previous kernel", () => {
@@ -530,15 +539,12 @@ type Action = { action: string; status: string; [key: string]: any };
                 ],
                 720,
             );
-            const before = sha256File(img.image);
-            const run = runEngine(["--disk", img.image, "--rule-set", "falcon-linux-2024"], {}, img.image);
-            assert.equal(run.code, 3, run.stderr);
-            assert.equal(run.evidence.outcome, "unsupported");
-            assert.equal(
-                run.evidence.message,
+            refusedUnchanged(
+                img.image,
+                3,
+                "unsupported",
                 "the Linux root found on partition 3 names / as logical volume rhel/root in its fstab: not the volume it was found on; nothing was changed",
             );
-            assert.equal(sha256File(img.image), before, "the image changed");
             fs.unlinkSync(img.image);
         });
 
@@ -562,12 +568,12 @@ type Action = { action: string; status: string; [key: string]: any };
                 ],
                 1010,
             );
-            const before = sha256File(img.image);
-            const run = runEngine(["--disk", img.image, "--rule-set", "falcon-linux-2024"], {}, img.image);
-            assert.equal(run.code, 5, run.stderr);
-            assert.equal(run.evidence.outcome, "unsafe");
-            assert.match(run.evidence.message, /^LVM: crafted metadata \(partition 3: two volume groups named rhel \(on partitions 3, 4\)/);
-            assert.equal(sha256File(img.image), before, "the image changed");
+            refusedUnchanged(
+                img.image,
+                5,
+                "unsafe",
+                /^LVM: crafted metadata \(partition 3: two volume groups named rhel \(on partitions 3, 4\)/,
+            );
             fs.unlinkSync(img.image);
         });
 

@@ -20,6 +20,8 @@ import {
     initramfs,
     inspect,
     sha256Partition,
+    osRelease,
+    rulesFile,
 } from "./linux-images";
 
 const ROOT_UUID = "5b0e2c1a-8f3d-4e6a-9b7c-1d2e3f4a5b6c";
@@ -30,20 +32,11 @@ const MODULE = "falcon_lsm_serviceable";
 const BAD = "a faulty sensor build\n";
 const GOOD = "the fixed sensor build\n";
 
-function rules(name: string, list: object[]): string {
-    const file = path.join(workDir, `${name}.json`);
-    fs.writeFileSync(file, JSON.stringify({ rules: list }));
-    return file;
-}
+const rules = rulesFile;
 
 const FILE_RULE = { id: "falcon-bad-build", path: "opt/CrowdStrike/falcon-sensor-*", sha256: [sha256Text(BAD)] };
 const ROLLBACK = { id: "previous-kernel", action: "boot-previous-kernel" };
 const BLACKLIST = { id: "falcon-module", action: "blacklist-module", module: MODULE };
-
-const osRelease = (name: string, id: string, version: string): LinuxFile[] => [
-    { path: "usr/lib/os-release", content: `NAME="${name}"\nID=${id}\nVERSION_ID="${version}"\n` },
-    { path: "etc/os-release", link: "../usr/lib/os-release" },
-];
 
 /** An Ubuntu-like grub.cfg as grub-mkconfig writes it for GRUB_DEFAULT=0: the newest kernel first, then a submenu. */
 function ubuntuGrubCfg(kernels: string[]): string {
