@@ -11,8 +11,11 @@ import { engineZipapp } from "../../rescue/zipapp";
 describe("rescue tool payload", () => {
     it("unpacks on the rescue VM to the engine's zipapp and the other tools byte-identical to rescue/, executable", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "payload-"));
-        const script = rescueTools().install.split(RESCUE_LIB).join(dir);
-        execFileSync("sh", ["-c", script]);
+        // Run from a file, as the clouds' agents run it (Run Command, startup script, SSM): the
+        // script is larger than one argument may be (128 KiB), so never `sh -c SCRIPT`.
+        const script = path.join(dir, "install.sh");
+        fs.writeFileSync(script, rescueTools().install.split(RESCUE_LIB).join(dir));
+        execFileSync("sh", [script]);
         for (const name of ["repair-disk", "find-disk", "fetch-key", "on-rescue.sh"]) {
             const unpacked = path.join(dir, name);
             const expected = name === "repair-disk" ? engineZipapp() : fs.readFileSync(path.join(__dirname, "../../rescue", name));
@@ -22,7 +25,7 @@ describe("rescue tool payload", () => {
         // The engine as installed runs, by its #! line, under the rescue VM's /usr/bin/python3.
         assert.match(fs.readFileSync(path.join(dir, "repair-disk"), "latin1"), /^#!\/usr\/bin\/python3\n/);
         assert.equal(execFileSync(path.join(dir, "repair-disk"), ["--version"], { encoding: "utf8" }), "repair-disk 1.0.0\n");
-        execFileSync("sh", ["-c", script]); // idempotent: runs again over its own output
+        execFileSync("sh", [script]); // idempotent: runs again over its own output
     });
 
     it("is the same text on every machine and every run (no timestamps, no paths)", () => {
