@@ -30,6 +30,7 @@ import { renderWorlds } from "./world/render";
 import { shareWorld } from "./world/shared";
 import { readWorld } from "./world/world-file";
 import { requestsReport } from "./world/requests";
+import { ApiFront, startApiFront } from "./api/start";
 
 /** Pulumi commands that run the program (they get the language host and the providers). */
 const PROGRAM_COMMANDS = new Set(["up", "update", "preview", "refresh", "destroy"]);
@@ -186,8 +187,10 @@ export interface SandboxEngine {
     vms: ReturnType<typeof stackInventory>;
     /** The real CLI, at the pinned version. */
     binary: string;
-    /** The environment of the engine, providers and steps ({@link sandboxEnv}). */
+    /** The environment of the engine, providers and steps ({@link sandboxEnv}), pointed at the API front too. */
     env: NodeJS.ProcessEnv;
+    /** The stand-in clouds' HTTP APIs, which the watcher's observations call; it ends with this process. */
+    front: ApiFront;
 }
 
 /**
@@ -202,7 +205,21 @@ export function prepareEngine(layout: SandboxLayout, stack: string): SandboxEngi
     const binary = pulumiBinary();
     if (!binary) return undefined;
     for (const dir of [layout.backend, layout.home]) fs.mkdirSync(dir, { recursive: true });
-    return { vms, binary, env: sandboxEnv(layout, stack) };
+    const env = sandboxEnv(layout, stack);
+    // A watcher an earlier run left (it idles out after 2 minutes) knows that run's front, gone now.
+    stopStackWatcher(layout, stack);
+    fs.mkdirSync(layout.stackDir(stack), { recursive: true });
+    const front = startApiFront(env, layout.stackDir(stack));
+    return { vms, binary, env: { ...env, ...front.env }, front };
+}
+
+/** Ends the watcher of the stack's runs, if one is running. */
+function stopStackWatcher(layout: SandboxLayout, stack: string): void {
+    try {
+        process.kill(Number(fs.readFileSync(path.join(layout.watchDir(stack), "watcher.pid"), "utf8")), "SIGTERM");
+    } catch {
+        /* none, or gone already */
+    }
 }
 
 /** Seeds the stack's simulated cloud from its inventory on its first run (and says so on stderr). */
@@ -252,6 +269,7 @@ export function sandboxIncidentEngine(stack: string, layout: SandboxLayout = new
         },
         end() {
             providers?.stop();
+            prepared?.front.stop();
         },
         pulumi: "npm run sandbox --",
     };
@@ -417,7 +435,10 @@ async function main(given: readonly string[]): Promise<number> {
           });
     if (selected.status !== 0) return 1;
     const command = args[0];
-    if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) return runPulumi(binary, args, env, layout.project);
+    if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) {
+        engine.front.stop();
+        return runPulumi(binary, args, env, layout.project);
+    }
     const providers = await startProviders(cloudsOf(vms), env, layout.providerLog(stack));
     let host: LanguageHost | undefined;
     try {
@@ -432,6 +453,7 @@ async function main(given: readonly string[]): Promise<number> {
     } finally {
         host?.stop();
         providers.stop();
+        engine.front.stop();
     }
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from "child_process";
 import { Semaphore, TokenBucket } from "./limits";
-import { CliError, CliRunner, CloudCli, Rate, providerFraction } from "./types";
+import { ApiCall, CliError, CloudCli, CloudRunner, Rate, providerFraction } from "./types";
 
 /** How the gate sizes its buckets and paces its backoffs. */
 export interface GateOptions {
@@ -36,6 +36,8 @@ export function bucketRate(cloud: CloudCli, rateClass: string, options: GateOpti
 export interface GateStats {
     /** CLI calls per cloud: the watcher's own and those it granted to steps. */
     calls: Record<string, number>;
+    /** Requests of the clouds' APIs the watcher made in its own process, per cloud. */
+    api: Record<string, number>;
     /** Calls that came back throttled or busy, per cloud. */
     throttled: Record<string, number>;
     /** The most CLI processes the gate let run at once. */
@@ -45,13 +47,14 @@ export interface GateStats {
 }
 
 /**
- * The runner's one door to the clouds: every CLI call, the watcher's and every step's, passes it.
- * It bounds the CLI processes alive at once (each costs 60–100 MB and up to 0.9 s of CPU) and keeps
- * each scope under the cloud's rate limits, slowing a scope down when the cloud throttles it.
+ * The runner's one door to the clouds: every CLI call, the watcher's and every step's, and every
+ * request the watcher makes of a cloud's API in its own process, passes it. It bounds the CLI
+ * processes alive at once (each costs 60–100 MB and up to 1.7 s of CPU) and keeps each scope under
+ * the cloud's rate limits, slowing a scope down when the cloud throttles it.
  */
-export class Gate<C extends CloudCli = CloudCli> implements CliRunner {
+export class Gate<C extends CloudCli = CloudCli> implements CloudRunner {
     private readonly buckets = new Map<string, TokenBucket>();
-    readonly stats: GateStats = { calls: {}, throttled: {}, peakProcesses: 0, buckets: {} };
+    readonly stats: GateStats = { calls: {}, api: {}, throttled: {}, peakProcesses: 0, buckets: {} };
     /** How the buckets are sized (a bare number: the time scale, which then scales the rates too). */
     readonly options: Readonly<GateOptions>;
 
@@ -137,6 +140,20 @@ export class Gate<C extends CloudCli = CloudCli> implements CliRunner {
         const stderr = result.stderr.trim() || `exit code ${result.code}`;
         const { transient } = this.settle(call.cloud, call.scope, call.op, stderr);
         throw new CliError(stderr, transient);
+    }
+
+    async api<T>(call: ApiCall, send: () => Promise<T>): Promise<T> {
+        const cloud = this.cloud(call.cloud);
+        await this.bucket(cloud, call.scope, call.op).take(call.cost ?? 1);
+        this.stats.api[call.cloud] = (this.stats.api[call.cloud] ?? 0) + 1;
+        try {
+            return await send();
+        } catch (err) {
+            // The cloud's own rules decide, on the message (which carries the status and the error code).
+            const message = (err instanceof Error ? err.message : String(err)).trim() || `${call.op} failed`;
+            const { transient } = this.settle(call.cloud, call.scope, call.op, message);
+            throw new CliError(message, transient);
+        }
     }
 }
 

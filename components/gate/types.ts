@@ -25,6 +25,35 @@ export interface CliRunner {
     }): Promise<string>;
 }
 
+/** One request of a cloud's HTTP API that the watcher makes in its own process, as the gate knows it. */
+export interface ApiCall {
+    /** The inventory's `cloud:` value. */
+    cloud: string;
+    /** The scope the request acts in ({@link CloudCli.scopeOf}). */
+    scope: string;
+    /**
+     * The operation in the CLI's words (`ec2 describe-instance-status`, `instances list`): the same
+     * rate class, budget and stats as the CLI call it replaces.
+     */
+    op: string;
+    /** API requests the call makes (default 1). */
+    cost?: number;
+}
+
+/**
+ * Runs a cloud's calls under the watcher's limits: CLI processes ({@link CliRunner.run}) and
+ * requests of the cloud's API made in this process ({@link CloudRunner.api}), one budget for both.
+ */
+export interface CloudRunner extends CliRunner {
+    /**
+     * Runs `send` (one request of the cloud's API, in this process) once the scope's rate allows
+     * `op`. It takes no process slot: it starts no process. Resolves with what `send` resolved;
+     * a rejection becomes a {@link CliError} with its message, transient or not by the cloud's
+     * rules ({@link CloudCli.transient}), and throttling slows the scope down as a CLI's would.
+     */
+    api<T>(call: ApiCall, send: () => Promise<T>): Promise<T>;
+}
+
 /** A CLI call that failed: its stderr, and whether another try may succeed. */
 export class CliError extends Error {
     constructor(

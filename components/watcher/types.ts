@@ -2,7 +2,7 @@
  * What a cloud gives the watcher: how its waits are batched and observed, and its CLI as the gate
  * knows it (components/gate/types.ts). The watcher never branches on the cloud; each cloud folder exports one of these (`watch.ts`).
  */
-import { CliError, CliRunner, CloudCli, Fields } from "../gate/types";
+import { CliError, CloudCli, CloudRunner, Fields } from "../gate/types";
 
 /** One step waiting for a state of one cloud object (an instance stopped, a volume attached, …). */
 export interface WaitRequest {
@@ -55,8 +55,10 @@ export interface CloudWatch extends CloudCli {
      * Observes a batch of waits with one key: one batched listing, plus per-object reads only for
      * objects whose listed status already looks done (console or serial output). Rejects when
      * the listing could not be made: the waits then stay unanswered (no negative observation).
+     * Observations are requests of the cloud's API made in the watcher's process
+     * ({@link CloudRunner.api}); a CLI process only where there is no other way (a token).
      */
-    observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>>;
+    observe(waits: WaitRequest[], runner: CloudRunner): Promise<Map<WaitRequest, Observation>>;
 }
 
 /**

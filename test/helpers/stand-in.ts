@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { startApiFront } from "../../sandbox/api/start";
 
 /** The project folder: scripts find the watcher there. */
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -63,8 +64,12 @@ function standInRun(args: StandInArgs, prefix: string) {
         BOOTLOOP_WATCHER_IDLE_SECONDS: "2",
         BOOTLOOP_BLIND_GRACE_SECONDS: "2",
     };
+    // The watcher's observations are requests of the clouds' APIs: the stand-in front answers them from the same world.
+    const front = startApiFront({ ...process.env, ...env }, dir);
+    Object.assign(env, front.env);
     const done = () => {
         stopWatcher(watch);
+        front.stop();
         const lines = (file: string) =>
             fs
                 .readFileSync(file, "utf8")

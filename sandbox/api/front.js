@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// STAND-IN (for the tests and for `npm run sandbox`) for the clouds' HTTP APIs, as the watcher calls
+// them in its own process (its observations; components/<cloud>/watch.ts). One HTTP server on the
+// loopback; each cloud's translator (./aws.js, ./gcp.js, ./azure.js: a path prefix of its own) turns
+// a request into the call its stand-in CLI answers (sandbox/cli/<cloud>/), runs that stand-in on the
+// same world with this process's environment (FAKE_*_STATE, FAKE_*_LOG: the call is logged and
+// spent from the world's budget like any other), and turns the CLI's answer into the API's.
+//
+//   node sandbox/api/front.js PORT_FILE [PARENT_PID]
+//
+// Writes {"port": N} to PORT_FILE once it listens; ends on SIGTERM, or when PARENT_PID is gone.
+const { spawn } = require("child_process");
+const fs = require("fs");
+const http = require("http");
+const path = require("path");
+
+/** Each cloud's translator module and the stand-in CLI it asks (sandbox/cli/<folder>/<cli>). */
+const CLOUDS = [
+    { module: "./aws.js", folder: "aws", cli: "aws" },
+    { module: "./gcp.js", folder: "gcp", cli: "gcloud" },
+    { module: "./azure.js", folder: "azure", cli: "az" },
+];
+
+/** The translators present, each with its stand-in runner. */
+function translators() {
+    const out = [];
+    for (const c of CLOUDS) {
+        if (!fs.existsSync(path.join(__dirname, c.module))) continue;
+        const t = require(c.module);
+        out.push({ ...t, standIn: (argv, env) => runStandIn(path.join(__dirname, "..", "cli", c.folder, c.cli), argv, env) });
+    }
+    return out;
+}
+
+/** Runs a stand-in CLI (never through PATH: a bench's cost wrappers price CLI calls, not API requests). */
+function runStandIn(file, argv, env) {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, [file, ...argv], {
+            env: { ...process.env, ...(env || {}) },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        const out = [];
+        const err = [];
+        child.stdout.on("data", (d) => out.push(d));
+        child.stderr.on("data", (d) => err.push(d));
+        child.on("error", (e) => resolve({ code: 127, stdout: "", stderr: String(e) }));
+        child.on("close", (code) =>
+            resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+        );
+    });
+}
+
+function main() {
+    const [portFile, parent] = process.argv.slice(2);
+    if (!portFile) {
+        process.stderr.write("usage: node sandbox/api/front.js PORT_FILE [PARENT_PID]\n");
+        process.exit(2);
+    }
+    const clouds = translators();
+    const server = http.createServer((req, res) => {
+        const chunks = [];
+        req.on("data", (d) => chunks.push(d));
+        req.on("end", async () => {
+            const url = new URL(req.url, "http://front");
+            const cloud = clouds.find((c) => url.pathname === c.prefix || url.pathname.startsWith(`${c.prefix}/`));
+            let answer;
+            try {
+                answer = cloud
+                    ? await cloud.handle(
+                          {
+                              method: req.method,
+                              path: url.pathname.slice(cloud.prefix.length) || "/",
+                              query: url.searchParams,
+                              headers: req.headers,
+                              body: Buffer.concat(chunks).toString("utf8"),
+                          },
+                          cloud.standIn,
+                      )
+                    : { status: 404, headers: { "content-type": "text/plain" }, body: `no stand-in API at ${url.pathname}` };
+            } catch (err) {
+                answer = {
+                    status: 500,
+                    headers: { "content-type": "text/plain" },
+                    body: `stand-in API failed: ${err && err.stack ? err.stack : err}`,
+                };
+            }
+            res.writeHead(answer.status, answer.headers || {});
+            res.end(answer.body || "");
+        });
+    });
+    server.listen(0, "127.0.0.1", () => {
+        const tmp = `${portFile}.tmp`;
+        fs.writeFileSync(tmp, JSON.stringify({ port: server.address().port, pid: process.pid }));
+        fs.renameSync(tmp, portFile);
+    });
+    process.on("SIGTERM", () => process.exit(0));
+    if (parent) {
+        setInterval(() => {
+            try {
+                process.kill(Number(parent), 0);
+            } catch {
+                process.exit(0);
+            }
+        }, 1000).unref();
+    }
+}
+
+main();

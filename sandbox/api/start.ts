@@ -1,0 +1,67 @@
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+/** The stand-in API front (front.js), running: the environment that points the watcher at it, and its end. */
+export interface ApiFront {
+    /** Each present cloud's endpoint variables (its translator's `endpointEnv`), e.g. `AWS_ENDPOINT_URL`. */
+    env: Record<string, string>;
+    /** Ends the front (idempotent). */
+    stop(): void;
+}
+
+/** A cloud translator module of the front (./aws.js, ./gcp.js, ./azure.js). */
+interface Translator {
+    /** Its path prefix on the front (`/aws`). */
+    prefix: string;
+    /** The variables the product's API clients read to reach `base` instead of the cloud. */
+    endpointEnv(base: string): Record<string, string>;
+}
+
+const TRANSLATORS = ["aws.js", "gcp.js", "azure.js"];
+
+/**
+ * Starts the stand-in clouds' HTTP APIs for the worlds `env` names (its FAKE_*_STATE and FAKE_*_LOG),
+ * writing its port file into `dir`, and waits (at most 20 s) until it listens. It ends with this
+ * process, or with `stop()`. Synchronous, so that a test may then run a script with spawnSync.
+ */
+export function startApiFront(env: NodeJS.ProcessEnv, dir: string): ApiFront {
+    const portFile = path.join(dir, "api-front.json");
+    fs.rmSync(portFile, { force: true });
+    const child = spawn(process.execPath, [path.join(__dirname, "front.js"), portFile, String(process.pid)], {
+        env,
+        stdio: ["ignore", "ignore", "inherit"],
+        detached: true,
+    });
+    child.unref();
+    const until = Date.now() + 20_000;
+    while (!fs.existsSync(portFile)) {
+        if (Date.now() > until || child.exitCode !== null) {
+            child.kill();
+            throw new Error(`the stand-in API front did not start within 20 s (${portFile})`);
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+    const { port } = JSON.parse(fs.readFileSync(portFile, "utf8")) as { port: number };
+    const out: Record<string, string> = {};
+    for (const file of TRANSLATORS) {
+        const full = path.join(__dirname, file);
+        if (!fs.existsSync(full)) continue;
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const t = require(full) as Translator;
+        Object.assign(out, t.endpointEnv(`http://127.0.0.1:${port}${t.prefix}`));
+    }
+    let stopped = false;
+    return {
+        env: out,
+        stop: () => {
+            if (stopped) return;
+            stopped = true;
+            try {
+                process.kill(child.pid!, "SIGTERM");
+            } catch {
+                /* gone already */
+            }
+        },
+    };
+}
