@@ -1,6 +1,8 @@
 // The CLI calls of the engine bench's run: counted per cloud and shape from the stand-ins' call logs
-// (<cli>-calls.log, one JSON argument list per line), and what the wrappers spent for them (their
-// spend log, one JSON object per call).
+// (<cli>-calls.log, one JSON argument list per line), less the watcher's API requests that the
+// stand-in API front answered through the same stand-ins (its api-calls.log, {cli, argv} a line),
+// which are counted apart; and what the wrappers spent for the CLI calls (their spend log, one JSON
+// object per call).
 import * as fs from "fs";
 import { shapeOf } from "./spend";
 
@@ -15,27 +17,65 @@ export interface CloudCalls {
     perVm: number;
     /** Calls by shape (`aws ec2 describe-instances`). */
     byShape: Record<string, number>;
+    /** The watcher's requests of the cloud's API (made in its process, no CLI process), by the shape of the CLI call that answered them. */
+    api: { requests: number; perVm: number; byShape: Record<string, number> };
 }
 
-/** Per cloud (aws, azure, gcp), the calls its CLI's stand-in answered; `vmsOf(cloud)` gives the cloud's VMs. */
-export function countCalls(logs: Partial<Record<keyof typeof CLIS, string>>, vmsOf: (cloud: string) => number): Record<string, CloudCalls> {
+/** One log's lines, each parsed and checked by `check` (which names the file in its error). */
+function jsonLines<T>(text: string, check: (v: unknown) => T): T[] {
+    return text
+        .split("\n")
+        .filter((line) => line.trim())
+        .map((line) => check(JSON.parse(line) as unknown));
+}
+
+const isArgv = (v: unknown): v is string[] => Array.isArray(v) && v.every((a) => typeof a === "string");
+
+/**
+ * Per cloud (aws, azure, gcp), the CLI calls its stand-in answered; `vmsOf(cloud)` gives the cloud's
+ * VMs. `apiLog` (the front's api-calls.log) names the stand-in calls that answered the watcher's API
+ * requests: they are taken out of the CLI calls and counted as API requests.
+ */
+export function countCalls(
+    logs: Partial<Record<keyof typeof CLIS, string>>,
+    vmsOf: (cloud: string) => number,
+    apiLog = "",
+): Record<string, CloudCalls> {
+    const api = jsonLines(apiLog, (v) => {
+        const line = v as { cli?: unknown; argv?: unknown };
+        if (typeof line.cli !== "string" || !(line.cli in CLIS) || !isArgv(line.argv))
+            throw new Error("api-calls.log: a line that is not {cli, argv}");
+        return { cli: line.cli as keyof typeof CLIS, argv: line.argv };
+    });
     const out: Record<string, CloudCalls> = {};
     for (const [cli, cloud] of Object.entries(CLIS)) {
         const text = logs[cli as keyof typeof CLIS];
         if (text === undefined) continue;
         const byShape: Record<string, number> = {};
-        let calls = 0;
-        for (const line of text.split("\n")) {
-            if (!line.trim()) continue;
-            const argv = JSON.parse(line) as unknown;
-            if (!Array.isArray(argv) || !argv.every((a) => typeof a === "string"))
-                throw new Error(`${cli}-calls.log: a line that is not an argument list`);
+        for (const argv of jsonLines(text, (v) => {
+            if (!isArgv(v)) throw new Error(`${cli}-calls.log: a line that is not an argument list`);
+            return v;
+        })) {
             const shape = shapeOf(cli, argv);
             byShape[shape] = (byShape[shape] ?? 0) + 1;
-            calls++;
         }
+        const apiByShape: Record<string, number> = {};
+        for (const a of api.filter((a) => a.cli === cli)) {
+            const shape = shapeOf(cli, a.argv);
+            if (!byShape[shape]) throw new Error(`api-calls.log: ${shape} is not in ${cli}-calls.log as often`);
+            byShape[shape]--;
+            if (byShape[shape] === 0) delete byShape[shape];
+            apiByShape[shape] = (apiByShape[shape] ?? 0) + 1;
+        }
+        const calls = Object.values(byShape).reduce((a, b) => a + b, 0);
+        const requests = Object.values(apiByShape).reduce((a, b) => a + b, 0);
         const vms = vmsOf(cloud);
-        out[cloud] = { calls, perVm: vms > 0 ? calls / vms : 0, byShape };
+        out[cloud] = {
+            calls,
+            perVm: vms > 0 ? calls / vms : 0,
+            byShape,
+            api: { requests, perVm: vms > 0 ? requests / vms : 0, byShape: apiByShape },
+        };
     }
     return out;
 }

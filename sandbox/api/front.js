@@ -9,6 +9,9 @@
 //   node sandbox/api/front.js PORT_FILE [PARENT_PID]
 //
 // Writes {"port": N} to PORT_FILE once it listens; ends on SIGTERM, or when PARENT_PID is gone.
+// Every stand-in call it makes is also appended to api-calls.log beside PORT_FILE ({cli, argv} a
+// line): the stand-ins' own call logs hold CLI calls and API requests alike, and the engine bench
+// tells them apart by it (a CLI process costs what the real CLI costs; an API request does not).
 const { spawn } = require("child_process");
 const fs = require("fs");
 const http = require("http");
@@ -22,12 +25,17 @@ const CLOUDS = [
 ];
 
 /** The translators present, each with its stand-in runner. */
-function translators() {
+function translators(apiLog) {
     const out = [];
     for (const c of CLOUDS) {
         if (!fs.existsSync(path.join(__dirname, c.module))) continue;
         const t = require(c.module);
-        out.push({ ...t, standIn: (argv, env) => runStandIn(path.join(__dirname, "..", "cli", c.folder, c.cli), argv, env) });
+        const standIn = (argv, env) => {
+            // The stand-in logs the call with the CLI's; this log says which of them were API requests.
+            fs.appendFileSync(apiLog, JSON.stringify({ cli: c.cli, argv }) + "\n");
+            return runStandIn(path.join(__dirname, "..", "cli", c.folder, c.cli), argv, env);
+        };
+        out.push({ ...t, standIn });
     }
     return out;
 }
@@ -56,7 +64,9 @@ function main() {
         process.stderr.write("usage: node sandbox/api/front.js PORT_FILE [PARENT_PID]\n");
         process.exit(2);
     }
-    const clouds = translators();
+    const apiLog = path.join(path.dirname(portFile), "api-calls.log");
+    fs.appendFileSync(apiLog, "");
+    const clouds = translators(apiLog);
     const server = http.createServer((req, res) => {
         const chunks = [];
         req.on("data", (d) => chunks.push(d));

@@ -6,6 +6,8 @@ import * as path from "path";
 export interface ApiFront {
     /** Each present cloud's endpoint variables (its translator's `endpointEnv`), e.g. `AWS_ENDPOINT_URL`. */
     env: Record<string, string>;
+    /** The log of the stand-in calls it made for API requests ({cli, argv} a line). */
+    apiLog: string;
     /** Ends the front (idempotent). */
     stop(): void;
 }
@@ -54,6 +56,7 @@ export function startApiFront(env: NodeJS.ProcessEnv, dir: string): ApiFront {
     let stopped = false;
     return {
         env: out,
+        apiLog: path.join(dir, "api-calls.log"),
         stop: () => {
             if (stopped) return;
             stopped = true;

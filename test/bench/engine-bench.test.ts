@@ -342,8 +342,9 @@ describe("engine bench: the fleet, its outcomes, calls and steps", () => {
             },
             (cloud) => (cloud === "aws" ? 4 : 1),
         );
-        assert.deepEqual(calls.aws, { calls: 2, perVm: 0.5, byShape: { "aws ec2 stop-instances": 2 } });
-        assert.deepEqual(calls.gcp, { calls: 1, perVm: 1, byShape: { "gcloud compute instances list": 1 } });
+        const none = { requests: 0, perVm: 0, byShape: {} };
+        assert.deepEqual(calls.aws, { calls: 2, perVm: 0.5, byShape: { "aws ec2 stop-instances": 2 }, api: none });
+        assert.deepEqual(calls.gcp, { calls: 1, perVm: 1, byShape: { "gcloud compute instances list": 1 }, api: none });
         assert.equal(calls.azure, undefined);
         const line = (shape: string, priced: string, synchronous: boolean, wall: number) =>
             JSON.stringify({ shape, priced, synchronous, cpuSeconds: 1, wallSeconds: wall, spent: { cpuSeconds: 1.01, peakRssMb: 80 } });
@@ -355,6 +356,24 @@ describe("engine bench: the fleet, its outcomes, calls and steps", () => {
         assert.deepEqual(s.pricedByMedian, { "az vm disk": 2 });
         assert.deepEqual(s.held, { calls: 2, seconds: 55 });
         assert.ok(Math.abs(s.cpuSeconds - 3.03) < 1e-9 && s.cpuTarget === 3 && s.peakRssMb === 80);
+    });
+
+    it("takes the watcher's API requests (the front's log) out of the CLI calls and counts them apart; a front line the CLI log lacks is an error", () => {
+        const list = '["--region","r","--output","json","ec2","describe-instance-status","--instance-ids","i-1"]';
+        const stop = '["--region","r","--output","json","ec2","stop-instances","--instance-ids","i-1"]';
+        const calls = countCalls(
+            { aws: [list, stop, list].join("\n") },
+            () => 2,
+            `{"cli":"aws","argv":${list}}\n{"cli":"aws","argv":${list}}\n`,
+        );
+        assert.deepEqual(calls.aws, {
+            calls: 1,
+            perVm: 0.5,
+            byShape: { "aws ec2 stop-instances": 1 },
+            api: { requests: 2, perVm: 1, byShape: { "aws ec2 describe-instance-status": 2 } },
+        });
+        assert.throws(() => countCalls({ aws: stop }, () => 1, `{"cli":"aws","argv":${list}}`), /not in aws-calls.log as often/);
+        assert.throws(() => countCalls({ aws: stop }, () => 1, `{"cli":"kubectl","argv":[]}`), /not \{cli, argv\}/);
     });
 
     it("times each command step from the engine's events against the customTimeout its deadline gives it", () => {
