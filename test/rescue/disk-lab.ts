@@ -9,6 +9,13 @@ import { engineZipapp } from "../../rescue/zipapp";
 
 const root = path.resolve(__dirname, "../..");
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "disk-lab-"));
+// The images (up to gigabytes a run) go with the process, unless something is still mounted from
+// the folder: then it stays, for the test that failed to release it to be looked into.
+process.on("exit", () => {
+    const mounts = fs.readFileSync("/proc/self/mounts", "utf8");
+    if (!mounts.split("\n").some((line) => (line.split(" ")[1] ?? "").startsWith(workDir)))
+        fs.rmSync(workDir, { recursive: true, force: true });
+});
 /** The launcher that runs the engine package from the tree (scripts/demo.sh, the benchmarks). */
 export const LAUNCHER = path.join(root, "rescue/repair-disk");
 /**
