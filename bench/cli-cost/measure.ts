@@ -11,7 +11,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CliCost, CliCostFile, MeasuredCall } from "../fleet/cli-cost-prices";
-import { FAKE_HOSTS, IDS, startFakeClouds } from "./fake-clouds";
+import { IDS } from "./fake-clouds";
+import { fakeCloudsHere } from "./fake-hosts";
 import { SHAPES, Shape } from "./shapes";
 
 /** One run of a CLI under GNU time: its exit code, stderr and the process tree's rusage. */
@@ -67,13 +68,9 @@ async function main(): Promise<void> {
     const [outFile, azBin, repsText] = process.argv.slice(2);
     const repetitions = Number(repsText);
     if (!outFile || !azBin || !(repetitions >= 1)) throw new Error("usage: measure.ts OUT.json AZ_BIN REPETITIONS");
-    execFileSync("ip", ["link", "set", "lo", "up"]);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "cli-cost-home-"));
     // The clouds' hosts resolve to the loopback, for this namespace only.
-    const hosts = path.join(work, "hosts");
-    fs.writeFileSync(hosts, `127.0.0.1 localhost\n${FAKE_HOSTS.map((h) => `127.0.0.1 ${h}`).join("\n")}\n`);
-    execFileSync("mount", ["--bind", hosts, "/etc/hosts"]);
-    const clouds = await startFakeClouds(work);
+    const clouds = await fakeCloudsHere(work);
     const token = path.join(work, "gcloud-token");
     fs.writeFileSync(token, "ya29.cli-cost-token-not-real");
     const base: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, LANG: "C.UTF-8" };

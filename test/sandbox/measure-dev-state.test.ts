@@ -86,7 +86,11 @@ describe("scripts/sandbox/measure-dev-state.sh: writes the fixture only for a wh
     });
 
     it("writes nothing when state-size fails, or answers with nothing a JSON parser takes", () => {
-        for (const env of [{ FAKE_SIZE: '{"totalBytes": 1}', FAKE_SIZE_CODE: "3" }, { FAKE_SIZE: "" }, { FAKE_SIZE: "{not json" }]) {
+        for (const env of [
+            { FAKE_SIZE: '{"totalBytes": 1}', FAKE_SIZE_CODE: "3" },
+            { FAKE_SIZE: "" },
+            { FAKE_SIZE: "{not json" },
+        ] as Record<string, string>[]) {
             const l = make();
             const r = l.run(env);
             assert.notEqual(r.code, 0, JSON.stringify(env));
