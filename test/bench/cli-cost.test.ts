@@ -4,7 +4,6 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderFleet } from "../../bench/fleet/bench";
 import { CLI_COST_FILE, CliCost, CliCostFile } from "../../bench/fleet/cli-cost-prices";
 import { CLI_COST_JSON, FALLBACK_CLI_CPU_SECONDS, cliCpuSecondsPerCall } from "../../components/gate/defaults";
 
@@ -93,24 +92,6 @@ describe("the real CLIs' cost per call (bench/fleet/cli-cost.json)", () => {
         // A cloud with no call that ran has no price: the bench refuses rather than guess.
         const noGcp = CliCost.load(written({ ...sample(), calls: sample().calls.filter((c) => c.cloud !== "gcp") }));
         assert.throws(() => noGcp.cpuSecondsOf("gcp", { "gcloud compute instances list": 1 }, "gcloud"), /has no measured call for gcp/);
-    });
-
-    it("the fleet bench's report says where its prices come from", () => {
-        const text = renderFleet({
-            vms: 1,
-            clouds: { aws: { vms: 1, recovered: 1, cliCallsPerVm: 10, cpuSecondsPerVm: 9, throttledCalls: 0 } },
-            peakCliProcesses: 1,
-            peakRunnerMb: 1,
-            failedChains: [],
-            wallSeconds: 1,
-            runnerOverheadCpuSecondsPerVm: 0.1,
-            maxInFlight: 1,
-            timeScale: 20,
-            throttledShare: 0,
-            callsByOperation: {},
-            cliCostSource: CliCost.parse(sample(), "cli-cost.json").source(),
-        });
-        assert.match(text, /prices per call from cli-cost\.json measured 2026-12-07 at 0123456 \(2 cores\): the real CLIs/);
     });
 
     it("discovery's prices: the medians measured, or the FALLBACK prices said to be so", () => {
