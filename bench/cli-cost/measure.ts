@@ -11,8 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CliCost, CliCostFile, MeasuredCall } from "../fleet/cli-cost-prices";
-import { IDS } from "./fake-clouds";
-import { fakeCloudsHere } from "./fake-hosts";
+import { cliEnvs, fakeCloudsHere, loginAz } from "./fake-hosts";
 import { SHAPES, Shape } from "./shapes";
 
 /** One run of a CLI under GNU time: its exit code, stderr and the process tree's rusage. */
@@ -71,66 +70,14 @@ async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "cli-cost-home-"));
     // The clouds' hosts resolve to the loopback, for this namespace only.
     const clouds = await fakeCloudsHere(work);
-    const token = path.join(work, "gcloud-token");
-    fs.writeFileSync(token, "ya29.cli-cost-token-not-real");
-    const base: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, LANG: "C.UTF-8" };
-    const env: Record<string, Record<string, string>> = {
-        aws: {
-            ...base,
-            AWS_ACCESS_KEY_ID: "AKIDCLICOSTNOTREAL",
-            AWS_SECRET_ACCESS_KEY: "cli-cost-not-real",
-            AWS_CONFIG_FILE: "/nonexistent",
-            AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-            AWS_EC2_METADATA_DISABLED: "true",
-            AWS_CA_BUNDLE: clouds.caFile,
-            AWS_PAGER: "",
-        },
-        gcloud: {
-            ...base,
-            CLOUDSDK_CONFIG: path.join(work, "gcloud"),
-            CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: token,
-            CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE: clouds.caFile,
-            CLOUDSDK_CORE_DISABLE_PROMPTS: "1",
-            CLOUDSDK_CORE_CHECK_GCE_METADATA: "false",
-            CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: "1",
-            CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: "1",
-        },
-        az: {
-            ...base,
-            AZURE_CONFIG_DIR: path.join(work, "azure"),
-            AZURE_CORE_COLLECT_TELEMETRY: "false",
-            AZURE_CORE_SURVEY_MESSAGE: "false",
-            AZURE_CORE_NO_COLOR: "true",
-            REQUESTS_CA_BUNDLE: clouds.caFile,
-        },
-    };
+    const env = cliEnvs(work, clouds.caFile);
     const commandOf: Record<Shape["cli"], string> = { aws: "/usr/bin/aws", gcloud: "gcloud", az: azBin };
     const versions = {
         aws: version("/usr/bin/aws", ["--version"], env.aws),
         gcloud: version("gcloud", ["--version"], env.gcloud),
         az: version(azBin, ["version", "--query", '"azure-cli"', "--output", "tsv"], env.az),
     };
-    // A fake service principal login against the fake token endpoint and Resource Manager.
-    const login = await timed(
-        azBin,
-        [
-            "login",
-            "--service-principal",
-            "--username",
-            IDS.appId,
-            "--password",
-            "cli-cost-not-a-secret",
-            "--tenant",
-            IDS.tenant,
-            "--output",
-            "none",
-        ],
-        env.az,
-    );
-    const azLogin =
-        login.code === 0 ? undefined : `az login against the fake Entra ID failed (exit ${login.code}): ${login.stderr.trim().slice(-600)}`;
-    if (azLogin) process.stderr.write(`${azLogin}\n`);
-
+    const azLogin = await loginAz(azBin, env.az);
     // The runner is shared: the load around the measurement says how busy its cores were.
     const loadBefore = os.loadavg()[0];
     const calls: MeasuredCall[] = [];
