@@ -170,7 +170,7 @@ function transportError(err: unknown, what: string): ArmError {
 /** One GET of Resource Manager with `token`; resolves with the parsed JSON, rejects with an {@link ArmError}. */
 export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Record<string, string>, token: string): Promise<T> {
     const url = `${endpoint.base}${path}?${new URLSearchParams(query).toString()}`;
-    // The request as a log may name it: the path, never the host's token or the query.
+    // What a message may name of the request: its path (never the token).
     const what = `GET ${path}`;
     let res: Response;
     let body: string;
