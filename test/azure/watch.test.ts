@@ -9,7 +9,7 @@ import { ArmTokens, REFRESH_BEFORE_MS, expiryOf } from "../../components/azure/a
 import { CONCURRENT, azureWatch, useArmClient } from "../../components/azure/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
-import { CliError } from "../../components/gate/types";
+import { ApiCall, CliError } from "../../components/gate/types";
 import { WaitRequest } from "../../components/watcher/types";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
@@ -232,6 +232,21 @@ class TokenGate extends Gate {
         super(new Map([["azure", azureWatch]]), new Semaphore(4), 1000);
     }
 
+    /** Requests whose `send` runs now, and the most at once. */
+    inFlight = 0;
+    maxInFlight = 0;
+
+    override api<T>(call: ApiCall, send: () => Promise<T>): Promise<T> {
+        return super.api(call, async () => {
+            this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+            try {
+                return await send();
+            } finally {
+                this.inFlight--;
+            }
+        });
+    }
+
     override run(call: { op: string; command: string; args: string[] }): Promise<string> {
         this.cliCalls.push([call.command, ...call.args]);
         if (call.op !== "account get-access-token") return Promise.reject(new Error(`the watcher made a CLI call: ${call.op}`));
@@ -443,7 +458,8 @@ describe("Azure observations through Resource Manager's REST API", () => {
         const waits = Array.from({ length: total }, (_, i) => wait("vm", vmId(`app-${i}`), "ready"));
         const seen = await azureWatch.observe(waits, gate);
         assert.equal([...seen.values()].filter((o) => o.met).length, total);
-        assert.equal(arm.maxInFlight, CONCURRENT);
+        assert.equal(gate.maxInFlight, CONCURRENT, "requests sent at once");
+        assert.equal(arm.maxInFlight, CONCURRENT, "requests the server held at once");
         assert.equal(gate.cliCalls.length, 1, "one token for the batch");
     });
 
