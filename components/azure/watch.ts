@@ -1,66 +1,133 @@
-import { CloudWatch, Observation, WaitRequest } from "../watcher/types";
-import { CliRunner, Fields, parseJson } from "../gate/types";
+import { CloudWatch, Observation, WaitRequest, followUp } from "../watcher/types";
+import { CliError, CloudRunner, Fields } from "../gate/types";
+import { Semaphore } from "../gate/limits";
+import { ArmClient, COMPUTE_API_VERSION, parseVmId } from "./api";
 
 /**
- * What the Azure steps wait for, observed in batches per subscription:
- *   vm          `az vm get-instance-view --ids …` (up to 20 VMs a call): power state, VM agent
- *               status, OS disk; wanted: a power state, `ready` (running + agent Ready),
- *               `healthy` (ready, on OS disk `disk`), or `os-disk` (the OS disk is `disk`)
- *   data-disks  `az vm show --ids …` of rescue VMs: the disk at LUN `lun`; `attached` is `disk` there
- * ARM counts every VM of a call as a read, so the rate limits below count requests, not calls.
+ * What the Azure steps wait for, observed in batches per subscription by requests of Resource
+ * Manager's REST API made in the watcher's own process (./api.ts): one request per VM, the VMs of a
+ * batch {@link CONCURRENT} at once, each under the budget of the CLI call it replaces:
+ *   vm          GET …/virtualMachines/N?$expand=instanceView (the request `az vm get-instance-view`
+ *               makes; rated as "vm get-instance-view"): power state, VM agent status, OS disk;
+ *               wanted: a power state, `ready` (running + agent Ready), `healthy` (ready, on OS disk
+ *               `disk`), or `os-disk` (the OS disk is `disk`)
+ *   data-disks  GET …/virtualMachines/N (`az vm show`; rated as "vm show") of rescue VMs: the disk at
+ *               LUN `lun`; `attached` is `disk` there
+ * A VM Resource Manager does not know (404) is gone; one whose request was throttled or failed is
+ * not observed this round (never a negative observation), and a batch none of whose VMs could be
+ * observed fails (the watcher backs off). The requests' token: `az account get-access-token` per
+ * subscription, about once an hour (./arm-token.ts), the only CLI call the watcher makes here.
+ * ARM counts every VM as a read, so the rate limits below count requests, not calls.
  */
 // Status codes only where they stand as status codes ("Status: 429", "429 Client Error"): a bare
 // number may be part of a vault's name or an object id in a permanent error (kv-429, Forbidden).
-// `az rest` prints the HTTP reason phrase ("Too Many Requests(…)", "Service Unavailable(…)").
+// `az rest` prints the HTTP reason phrase ("Too Many Requests(…)", "Service Unavailable(…)"), and
+// so do the API client's errors ("Status: 429 Too Many Requests, SubscriptionRequestsThrottled: …").
 // Resource Manager's own 429s name their scope's code (SubscriptionRequestsThrottled, and the
-// tenant's and a resource provider's); Compute's say TooManyRequests.
+// tenant's and a resource provider's); Compute's say TooManyRequests. A request that got no answer
+// "timed out" or its "connection failed".
 const TRANSIENT =
-    /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?(429|409|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out/i;
+    /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?(429|409|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out|connection failed/i;
 const THROTTLING = /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?429\b|\b429 Client Error/i;
 
-type View = {
+/** Requests of one batch in flight at once. */
+export const CONCURRENT = 8;
+
+type Status = { code?: string; displayStatus?: string };
+type InstanceView = { statuses?: Status[]; vmAgent?: { statuses?: Status[] } };
+/** A VM as Resource Manager's REST API gives it (the CLI flattens `properties`; the API does not). */
+type Vm = {
     id?: string;
-    name?: string;
-    instanceView?: { statuses?: { code: string }[]; vmAgent?: { statuses?: { displayStatus?: string }[] } };
-    storageProfile?: { osDisk?: { managedDisk?: { id?: string } } };
+    properties?: {
+        instanceView?: InstanceView;
+        storageProfile?: {
+            osDisk?: { managedDisk?: { id?: string } | null };
+            dataDisks?: { lun?: number; managedDisk?: { id?: string } | null }[];
+        };
+    };
 };
-type Model = { id?: string; name?: string; storageProfile?: { dataDisks?: { lun: number; managedDisk?: { id?: string } }[] } };
 
 const lower = (s: string | undefined) => (s ?? "").toLowerCase();
 const scopeOf = (f: Fields) => lower(f.subscription);
 
-function list<T>(text: string): T[] {
-    const v = parseJson<T | T[]>(text, []);
-    return Array.isArray(v) ? v : [v];
+/** The client of every observation: its endpoint read once, its tokens held across observations. */
+let client: ArmClient | undefined;
+
+/** Observations use `replacement` from now on (a test's endpoint and tokens); undefined: the environment's again. */
+export function useArmClient(replacement: ArmClient | undefined): void {
+    client = replacement;
 }
 
-function call(cli: CliRunner, f: Fields, op: string, args: string[], cost: number): Promise<string> {
-    return cli.run({
-        cloud: "azure",
-        scope: scopeOf(f),
-        op,
-        command: "az",
-        args: [...op.split(" "), ...args, "--output", "json", "--only-show-errors"],
-        cost,
-    });
+/** The client (made on first use from the environment); a misconfigured endpoint is a permanent error. */
+function armClient(): ArmClient {
+    try {
+        client ??= new ArmClient();
+    } catch (err) {
+        // No try will do better: the message names the variable.
+        throw new CliError(err instanceof Error ? err.message : String(err), false);
+    }
+    return client;
 }
 
-async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>> {
-    const f = waits[0].fields;
+/**
+ * GETs each wait's VM (its `id`) once, {@link CONCURRENT} at once: the VM, `gone` (a permanent error:
+ * not found, not allowed, not a VM id), or nothing (throttled, failed: no observation of it now).
+ */
+async function readVms(waits: WaitRequest[], runner: CloudRunner, op: string, query: Record<string, string>) {
+    const api = armClient();
+    const slots = new Semaphore(CONCURRENT);
     const ids = [...new Set(waits.map((w) => w.id))];
+    let lastError: Error | undefined;
+    const read = await Promise.all(
+        ids.map(async (id) => {
+            const vm = parseVmId(id);
+            if (!vm) return [lower(id), { gone: `not a VM resource id: ${JSON.stringify(id)}` }] as const;
+            const release = await slots.acquire();
+            try {
+                const got = await followUp(() =>
+                    api
+                        .get<Vm>(runner, {
+                            scope: scopeOf(waits[0].fields),
+                            op,
+                            subscription: vm.subscription,
+                            path: `/subscriptions/${vm.subscription}/resourceGroups/${encodeURIComponent(vm.group)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(vm.name)}`,
+                            query,
+                        })
+                        .catch((err: unknown) => {
+                            lastError = err instanceof Error ? err : new Error(String(err));
+                            throw err;
+                        }),
+                );
+                return [lower(id), got] as const;
+            } finally {
+                release();
+            }
+        }),
+    );
+    const byId = new Map<string, { value?: Vm; gone?: string }>(read);
+    // Not one VM observed nor found gone: the batch failed (throttled, no token, no answer).
+    if (lastError !== undefined && [...byId.values()].every((r) => !r.value && !r.gone)) throw lastError;
+    return byId;
+}
+
+/** Why a VM is gone, for its step: not found says so; another permanent error as the cloud said it. */
+function goneText(what: string, id: string, message: string): string {
+    return /^Status: 404\b/.test(message) ? `${what} ${id} was not found (${message})` : `${what} ${id}: ${message}`;
+}
+
+async function observe(waits: WaitRequest[], runner: CloudRunner): Promise<Map<WaitRequest, Observation>> {
     const seen = new Map<WaitRequest, Observation>();
     if (waits[0].kind === "vm") {
-        const views = list<View>(await call(cli, f, "vm get-instance-view", ["--ids", ...ids], ids.length));
-        const byId = new Map(views.map((v) => [lower(v.id), v]));
+        const byId = await readVms(waits, runner, "vm get-instance-view", { "api-version": COMPUTE_API_VERSION, $expand: "instanceView" });
         for (const w of waits) {
-            const v = byId.get(lower(w.id));
-            if (!v) {
-                seen.set(w, { met: false, fields: {}, gone: `VM ${w.id} was not found` });
-                continue;
-            }
-            const power = (v.instanceView?.statuses ?? []).find((s) => s.code.startsWith("PowerState/"))?.code.slice(11) ?? "unknown";
-            const agent = v.instanceView?.vmAgent?.statuses?.[0]?.displayStatus ?? "";
-            const osdisk = v.storageProfile?.osDisk?.managedDisk?.id ?? "";
+            const r = byId.get(lower(w.id));
+            if (r?.gone) seen.set(w, { met: false, fields: {}, gone: goneText("VM", w.id, r.gone) });
+            if (!r?.value) continue;
+            const p = r.value.properties ?? {};
+            const power =
+                (p.instanceView?.statuses ?? []).find((s) => (s.code ?? "").startsWith("PowerState/"))?.code?.slice(11) ?? "unknown";
+            const agent = p.instanceView?.vmAgent?.statuses?.[0]?.displayStatus ?? "";
+            const osdisk = p.storageProfile?.osDisk?.managedDisk?.id ?? "";
             const ready = power === "running" && agent === "Ready";
             const onDisk = lower(osdisk) === lower(w.fields.disk);
             const met = { any: true, ready, healthy: ready && onDisk, "os-disk": onDisk }[w.want] ?? power === w.want;
@@ -69,15 +136,13 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
         return seen;
     }
     if (waits[0].kind === "data-disks") {
-        const models = list<Model>(await call(cli, f, "vm show", ["--ids", ...ids], ids.length));
-        const byId = new Map(models.map((m) => [lower(m.id), m]));
+        const byId = await readVms(waits, runner, "vm show", { "api-version": COMPUTE_API_VERSION });
         for (const w of waits) {
-            const m = byId.get(lower(w.id));
-            if (!m) {
-                seen.set(w, { met: false, fields: {}, gone: `rescue VM ${w.id} was not found` });
-                continue;
-            }
-            const atlun = lower((m.storageProfile?.dataDisks ?? []).find((d) => String(d.lun) === w.fields.lun)?.managedDisk?.id);
+            const r = byId.get(lower(w.id));
+            if (r?.gone) seen.set(w, { met: false, fields: {}, gone: goneText("rescue VM", w.id, r.gone) });
+            if (!r?.value) continue;
+            const disks = r.value.properties?.storageProfile?.dataDisks ?? [];
+            const atlun = lower(disks.find((d) => String(d.lun) === w.fields.lun)?.managedDisk?.id);
             seen.set(w, { met: w.want === "any" || atlun === lower(w.fields.disk), fields: { atlun: atlun || "none" } });
         }
         return seen;
@@ -92,9 +157,17 @@ export const azureWatch: CloudWatch = {
     batchKey: (w) => scopeOf(w.fields),
     batchSize: () => 20,
     observe,
-    rateClass: (op) => (/^(\S+ )*(show|get-instance-view|list|get)$/.test(op) ? "read" : "write"),
+    // The token (Microsoft Entra ID, not Resource Manager): a class of its own, outside ARM's buckets.
+    rateClass: (op) =>
+        op === "account get-access-token" ? "token" : /^(\S+ )*(show|get-instance-view|list|get)$/.test(op) ? "read" : "write",
     // Resource Manager allows about 25 reads and 10 writes a second per subscription and principal.
-    rates: { read: { perSecond: 25, burst: 40 }, write: { perSecond: 10, burst: 10 }, default: { perSecond: 10, burst: 10 } },
+    // Tokens: one per subscription about once an hour; the bucket only keeps a fault from spinning.
+    rates: {
+        read: { perSecond: 25, burst: 40 },
+        write: { perSecond: 10, burst: 10 },
+        token: { perSecond: 1, burst: 5 },
+        default: { perSecond: 10, burst: 10 },
+    },
     // Per VM chain (offline repair), counted: one real-engine sandbox up of 4 repair VMs in one
     // subscription and zone at e3eb972 (bench/engine/provider-requests-run.ts, the simulated cloud's
     // counts in test/fixtures/provider-requests/counted.json; test/bench/provider-requests holds

@@ -81,9 +81,10 @@ describe("Azure least-privilege role (components/azure/iam/deployer-role.json)",
             .readdirSync(path.join(__dirname, "../../components/azure/scripts"))
             .map((f) => fs.readFileSync(path.join(__dirname, "../../components/azure/scripts", f), "utf8"))
             .join("\n");
-        // The watcher's batched observations (watch.ts) too: `call(cli, fields, "vm get-instance-view", …)`.
+        // The watcher's batched observations (watch.ts) too, requests of Resource Manager rated as the CLI
+        // calls that make them: `readVms(waits, runner, "vm get-instance-view", …)`.
         const watch = fs.readFileSync(path.join(__dirname, "../../components/azure/watch.ts"), "utf8");
-        const watched = [...watch.matchAll(/call\(cli, [^,]+, "([a-z -]+)"/g)].map((m) => m[1]);
+        const watched = [...watch.matchAll(/readVms\(waits, runner, "([a-z -]+)"/g)].map((m) => m[1]);
         assert.deepEqual(watched.sort(), ["vm get-instance-view", "vm show"]);
         // `az_json vm start …`, and calls made through the gate directly: `cloud_call "vm run-command show" az …`.
         const direct = [...scripts.matchAll(/cloud_call "([a-z -]+)" az /g)].map((m) => m[1]);

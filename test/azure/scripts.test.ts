@@ -19,6 +19,19 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             );
             assert.equal(r.world.vms["rg-app/app-01"].osDisk, FIXED);
             assert.equal(r.world.vms["rg-app/app-01"].agent, "Ready");
+            // The watcher's looks: requests of Resource Manager (the API front asks the stand-in for one VM each), one token for all.
+            const looks = r.calls.filter((c) => op(c) === "vm get-instance-view");
+            assert.ok(looks.length >= 2, `${looks.length} looks`);
+            for (const c of looks)
+                assert.deepEqual(c.slice(2), [
+                    "--ids",
+                    `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-01`,
+                    "--output",
+                    "json",
+                    "--only-show-errors",
+                ]);
+            assert.equal(r.calls.filter((c) => op(c) === "account get-access-token").length, 1);
+            assert.equal(r.world.tokensIssued, 1);
             assert.equal(r.world.disks[ORIGINAL.toLowerCase()].attachedTo, undefined, "original detached, kept");
             assert.equal(r.world.disks[ORIGINAL.toLowerCase()].tags["bootloop-rescue-role"], "original-os");
             const [reportLine, evidenceLine, ...rest] = r.stdout.split("\n");
