@@ -47,7 +47,7 @@ function tokenStandIns(work: string): string {
     fs.mkdirSync(bin);
     const expiry = new Date(Date.now() + 3_600_000);
     const answer = (argv: string, json: unknown) =>
-        `#!/bin/sh\ncase "$*" in\n  ${argv}*) cat <<'EOF'\n${JSON.stringify(json)}\nEOF\n  ;;\n  *) echo "token stand-in: not answered: $*" >&2; exit 2 ;;\nesac\n`;
+        `#!/bin/sh\ncase "$*" in\n  "${argv}"*) cat <<'EOF'\n${JSON.stringify(json)}\nEOF\n  ;;\n  *) echo "token stand-in: not answered: $*" >&2; exit 2 ;;\nesac\n`;
     fs.writeFileSync(
         path.join(bin, "gcloud"),
         answer("config config-helper", {
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(outFile, `${JSON.stringify(file, null, 2)}\n`);
     for (const c of results)
         process.stderr.write(
-            `${c.cloud}: ${c.requestsPerRound} requests a round (${c.kinds.join(", ")}), ${c.cpuMsPerRequest.toFixed(2)} ms of CPU per request, ${c.wallMsPerRound.toFixed(0)} ms a round${c.cliCallsMeasured ? `, ${c.cliCallsMeasured} CLI calls in the measured rounds` : ""}${c.wrong.length ? `\n  WRONG: ${c.wrong.slice(0, 5).join("\n  WRONG: ")}` : ""}\n`,
+            `${c.cloud}: ${c.requestsPerRound} requests a round (${c.kinds.join(", ")}), ${typeof c.cpuMsPerRequest === "number" ? `${c.cpuMsPerRequest.toFixed(2)} ms` : "not measured:"} of CPU per request, ${c.wallMsPerRound.toFixed(0)} ms a round${c.cliCallsMeasured ? `, ${c.cliCallsMeasured} CLI calls in the measured rounds` : ""}${c.wrong.length ? `\n  WRONG: ${c.wrong.slice(0, 5).join("\n  WRONG: ")}` : ""}\n`,
         );
     const failed =
         error !== undefined ||

@@ -112,6 +112,19 @@ async function round(gate: Gate<CloudWatch>, cloud: CloudWatch, list: Probe[], w
     }
 }
 
+/** A cloud whose first round failed: nothing measured. */
+function failed(cloud: string, list: Probe[]): ApiObserveResult {
+    return {
+        cloud,
+        kinds: list.map((p) => p.kind),
+        requestsPerRound: 0,
+        cpuMsPerRequest: NaN,
+        wallMsPerRound: 0,
+        cliCallsMeasured: 0,
+        wrong: [],
+    };
+}
+
 async function main(): Promise<void> {
     const rounds = Number(process.argv[2]);
     if (!(rounds >= 1)) throw new Error("usage: api-observe.ts ROUNDS");
@@ -123,8 +136,13 @@ async function main(): Promise<void> {
         const list = all.filter((p) => p.cloud === cloud.cloud);
         if (list.length === 0) continue;
         const wrong: string[] = [];
-        // The first round loads the client, mints the token, opens the connections: not counted.
-        await round(gate, cloud, list, wrong);
+        try {
+            // The first round loads the client, mints the token, opens the connections: not counted.
+            await round(gate, cloud, list, wrong);
+        } catch (err) {
+            out.push({ ...failed(cloud.cloud, list), wrong: [`observe failed: ${err instanceof Error ? err.message : String(err)}`] });
+            continue;
+        }
         const requestsBefore = gate.stats.api[cloud.cloud] ?? 0;
         const callsBefore = gate.stats.calls[cloud.cloud] ?? 0;
         const cpu = process.cpuUsage();
