@@ -26,7 +26,11 @@ const escape = (text) =>
 /** An XML element; `children` is text, an array of elements, or undefined (then it is left out). */
 const el = (name, children) =>
     children === undefined ? "" : `<${name}>${Array.isArray(children) ? children.join("") : escape(children)}</${name}>`;
-const items = (name, list, item) => el(name, list.map((x) => el("item", item(x))));
+const items = (name, list, item) =>
+    el(
+        name,
+        list.map((x) => el("item", item(x))),
+    );
 const requestId = () => crypto.randomUUID();
 
 /** EC2's instance state codes (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceState.html). */
@@ -94,7 +98,12 @@ const EC2 = {
         xml: (o) => items("volumeSet", o.Volumes || [], (v) => [el("volumeId", v.VolumeId), el("status", v.State)]),
     },
     GetConsoleOutput: {
-        argv: (p) => ["get-console-output", "--instance-id", p.get("InstanceId") || "", ...(p.get("Latest") === "true" ? ["--latest"] : [])],
+        argv: (p) => [
+            "get-console-output",
+            "--instance-id",
+            p.get("InstanceId") || "",
+            ...(p.get("Latest") === "true" ? ["--latest"] : []),
+        ],
         // The API sends the output base64-encoded; the CLI decoded it.
         xml: (o) => [
             el("instanceId", o.InstanceId),
@@ -109,9 +118,13 @@ const SSM = {
     DescribeInstanceInformation: {
         argv: (b) => [
             "describe-instance-information",
-            ...((b.Filters || []).length ? ["--filters", ...b.Filters.map((f) => `Key=${f.Key},Values=${(f.Values || []).join(",")}`)] : []),
+            ...((b.Filters || []).length
+                ? ["--filters", ...b.Filters.map((f) => `Key=${f.Key},Values=${(f.Values || []).join(",")}`)]
+                : []),
         ],
-        json: (o) => ({ InstanceInformationList: (o.InstanceInformationList || []).map((i) => ({ InstanceId: i.InstanceId, PingStatus: i.PingStatus })) }),
+        json: (o) => ({
+            InstanceInformationList: (o.InstanceInformationList || []).map((i) => ({ InstanceId: i.InstanceId, PingStatus: i.PingStatus })),
+        }),
     },
     ListCommandInvocations: {
         argv: (b) => [
@@ -136,7 +149,7 @@ const SSM = {
 
 /** The CLI's error (`An error occurred (CODE) when calling the X operation…: message`) as code and message. */
 function cliError(result) {
-    const m = /An error occurred \(([^)]+)\) when calling the \w+ operation[^:]*: ?(.*)/s.exec(result.stderr);
+    const m = /An error occurred \(([^)]+)\) when calling the [\w-]+ operation[^:]*: ?(.*)/s.exec(result.stderr);
     if (m) return { code: m[1], message: m[2].trim() };
     return { code: "InternalError", message: `the stand-in aws exited ${result.code}: ${result.stderr.trim().slice(0, 500)}` };
 }
@@ -150,9 +163,16 @@ function ec2Status(code) {
     return 400;
 }
 
-const xmlAnswer = (status, body) => ({ status, headers: { "content-type": "text/xml;charset=UTF-8" }, body: `<?xml version="1.0" encoding="UTF-8"?>\n${body}` });
+const xmlAnswer = (status, body) => ({
+    status,
+    headers: { "content-type": "text/xml;charset=UTF-8" },
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n${body}`,
+});
 const ec2Error = (code, message) =>
-    xmlAnswer(ec2Status(code), `<Response>${el("Errors", [el("Error", [el("Code", code), el("Message", message)])])}${el("RequestID", requestId())}</Response>`);
+    xmlAnswer(
+        ec2Status(code),
+        `<Response>${el("Errors", [el("Error", [el("Code", code), el("Message", message)])])}${el("RequestID", requestId())}</Response>`,
+    );
 const stsError = (status, code, message) =>
     xmlAnswer(
         status,
@@ -176,20 +196,34 @@ function runAs(standIn, who, service, argv) {
 async function handleEc2(params, who, standIn) {
     const action = params.get("Action");
     const known = EC2[action];
-    if (!known) return ec2Error("InvalidAction", `The action ${action} is not valid for this web service (the stand-in knows ${Object.keys(EC2).join(", ")}).`);
+    if (!known)
+        return ec2Error(
+            "InvalidAction",
+            `The action ${action} is not valid for this web service (the stand-in knows ${Object.keys(EC2).join(", ")}).`,
+        );
     const result = await runAs(standIn, who, "ec2", known.argv(params));
     if (result.code !== 0) {
         const e = cliError(result);
         return ec2Error(e.code, e.message);
     }
     const out = result.stdout.trim() ? JSON.parse(result.stdout) : {};
-    return xmlAnswer(200, `<${action}Response xmlns="${EC2_NS}">${el("requestId", requestId())}${[].concat(known.xml(out)).join("")}</${action}Response>`);
+    return xmlAnswer(
+        200,
+        `<${action}Response xmlns="${EC2_NS}">${el("requestId", requestId())}${[].concat(known.xml(out)).join("")}</${action}Response>`,
+    );
 }
 
 async function handleSts(params, who, standIn) {
     const action = params.get("Action");
-    if (action !== "AssumeRole") return stsError(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15 (the stand-in knows AssumeRole).`);
-    const result = await runAs(standIn, who, "sts", ["assume-role", "--role-arn", params.get("RoleArn") || "", "--role-session-name", params.get("RoleSessionName") || ""]);
+    if (action !== "AssumeRole")
+        return stsError(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15 (the stand-in knows AssumeRole).`);
+    const result = await runAs(standIn, who, "sts", [
+        "assume-role",
+        "--role-arn",
+        params.get("RoleArn") || "",
+        "--role-session-name",
+        params.get("RoleSessionName") || "",
+    ]);
     if (result.code !== 0) {
         const e = cliError(result);
         return stsError(e.code === "AccessDenied" ? 403 : e.code === "InternalError" ? 500 : 400, e.code, e.message);
@@ -201,7 +235,10 @@ async function handleSts(params, who, standIn) {
         `<AssumeRoleResponse xmlns="${STS_NS}">${el("AssumeRoleResult", [
             el("AssumedRoleUser", [
                 el("AssumedRoleId", `AROASANDBOX:${params.get("RoleSessionName")}`),
-                el("Arn", `arn:aws:sts::${account[0] || "123456789012"}:assumed-role/${account[1] || "role"}/${params.get("RoleSessionName")}`),
+                el(
+                    "Arn",
+                    `arn:aws:sts::${account[0] || "123456789012"}:assumed-role/${account[1] || "role"}/${params.get("RoleSessionName")}`,
+                ),
             ]),
             el("Credentials", [
                 el("AccessKeyId", c.AccessKeyId),
