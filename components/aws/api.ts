@@ -147,6 +147,13 @@ export function closeClients(): void {
     roles.clear();
 }
 
+/**
+ * Items per page asked of Systems Manager's listings: their most (DescribeInstanceInformation takes
+ * 5 to 50, https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html),
+ * so that a batch of 50 instances is one request whatever the service's default page.
+ */
+const SSM_PAGE = 50;
+
 /** Follows NextToken: one request per page, each through the budget. */
 async function pages<P extends { NextToken?: string }>(first: (token: string | undefined) => Promise<P>): Promise<P[]> {
     const out: P[] = [];
@@ -241,9 +248,16 @@ export async function describeInstanceInformation(scope: AwsScope, through: Thro
     const all = await pages((NextToken) =>
         through("ssm describe-instance-information", () =>
             callOf("DescribeInstanceInformation", (signal) =>
-                ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: ids }], NextToken }), {
-                    abortSignal: signal,
-                }),
+                ssm.send(
+                    new DescribeInstanceInformationCommand({
+                        Filters: [{ Key: "InstanceIds", Values: ids }],
+                        MaxResults: SSM_PAGE,
+                        NextToken,
+                    }),
+                    {
+                        abortSignal: signal,
+                    },
+                ),
             ),
         ),
     );
@@ -265,6 +279,7 @@ export async function listCommandInvocations(
                     new ListCommandInvocationsCommand({
                         InstanceId: instanceId,
                         Filters: [{ key: "InvokedAfter", value: since }],
+                        MaxResults: SSM_PAGE,
                         NextToken,
                     }),
                     { abortSignal: signal },

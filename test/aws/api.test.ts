@@ -174,7 +174,7 @@ describe("AWS API client (components/aws/api.ts) against a local endpoint speaki
         });
         const { g, through } = gate();
         assert.deepEqual([...(await describeInstanceInformation({ region: "eu-west-1" }, through, ["i-r"]))], [["i-r", "Online"]]);
-        assert.deepEqual(s.received[0].json, { Filters: [{ Key: "InstanceIds", Values: ["i-r"] }] });
+        assert.deepEqual(s.received[0].json, { Filters: [{ Key: "InstanceIds", Values: ["i-r"] }], MaxResults: 50 });
         const list = await listCommandInvocations({ region: "eu-west-1" }, through, "i-r", "2024-07-19T00:00:00Z");
         assert.deepEqual(list, [
             {
@@ -192,7 +192,11 @@ describe("AWS API client (components/aws/api.ts) against a local endpoint speaki
                 requested: "2024-07-19T06:00:02.500Z",
             },
         ]);
-        assert.deepEqual(s.received[1].json, { InstanceId: "i-r", Filters: [{ key: "InvokedAfter", value: "2024-07-19T00:00:00Z" }] });
+        assert.deepEqual(s.received[1].json, {
+            InstanceId: "i-r",
+            Filters: [{ key: "InvokedAfter", value: "2024-07-19T00:00:00Z" }],
+            MaxResults: 50,
+        });
         assert.equal(s.received[2].json.NextToken, "AAEAAQ==");
         assert.match(String(s.received[1].headers.authorization), /\/eu-west-1\/ssm\/aws4_request/);
         assert.equal(g.stats.api.aws, 3);
