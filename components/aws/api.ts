@@ -121,22 +121,31 @@ function dropClients(accessKeyId: string): void {
 }
 
 const roles = new Map<string, RoleCredentials>();
+/** AssumeRole requests under way, by role: batches that need the same role at once share one. */
+const assuming = new Map<string, Promise<RoleCredentials>>();
 
 /** How long before they expire an assumed role's credentials are renewed. */
 const RENEW_BEFORE_MS = 300_000;
 
 /**
  * The scope of a region, through `role` when one is given (an instance in another account): its
- * credentials come from AssumeRole (through `through`, as `sts assume-role`), kept until 5 minutes
- * before they expire.
+ * credentials come from AssumeRole (through `through`, as `sts assume-role`; one request for all
+ * the batches that need it at once), kept until 5 minutes before they expire.
  */
 export async function roleScope(region: string, role: string | undefined, through: Through): Promise<AwsScope> {
     if (!role) return { region };
     const cached = roles.get(role);
     if (cached && cached.expires - RENEW_BEFORE_MS > Date.now()) return { region, credentials: cached };
-    const fresh = await assumeRole(region, through, role, "bootloop-rescue-watcher");
-    roles.set(role, fresh);
-    if (cached && cached.accessKeyId !== fresh.accessKeyId) dropClients(cached.accessKeyId);
+    let pending = assuming.get(role);
+    if (!pending) {
+        pending = assumeRole(region, through, role, "bootloop-rescue-watcher").finally(() => assuming.delete(role));
+        assuming.set(role, pending);
+    }
+    const fresh = await pending;
+    if (roles.get(role) !== fresh) {
+        roles.set(role, fresh);
+        if (cached && cached.accessKeyId !== fresh.accessKeyId) dropClients(cached.accessKeyId);
+    }
     return { region, credentials: fresh };
 }
 

@@ -222,7 +222,10 @@ describe("AWS API client (components/aws/api.ts) against a local endpoint speaki
         const { through } = gate();
         const counted: Through = (op, send) => (ops.push(op), through(op, send));
         const role = "arn:aws:iam::111122223333:role/rescue";
-        await describeVolumes(await roleScope("us-east-1", role, counted), counted, ["vol-1"]);
+        // Two batches that need the role at once share one AssumeRole; later ones reuse its credentials.
+        const [one, two] = await Promise.all([roleScope("us-east-1", role, counted), roleScope("us-east-1", role, counted)]);
+        assert.equal(one.credentials, two.credentials);
+        await describeVolumes(one, counted, ["vol-1"]);
         await describeVolumes(await roleScope("us-east-1", role, counted), counted, ["vol-1"]);
         assert.deepEqual(ops, ["sts assume-role", "ec2 describe-volumes", "ec2 describe-volumes"], "assumed once");
         assert.equal(s.received[0].form.get("RoleArn"), role);
