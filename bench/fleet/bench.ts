@@ -21,6 +21,7 @@ import { DEFAULT_POLL_SECONDS } from "../../components/gate/defaults";
 import { gcpScript } from "../../components/gcp/scripts";
 import { CliCost } from "./cli-cost-prices";
 import { DURATIONS, FakeCloud, FleetVm, names } from "./fake-cloud";
+import { startFleetApi } from "./api-front";
 
 const CLI_OF: Record<FleetVm["cloud"], string> = { aws: "aws", azure: "az", gcp: "gcloud" };
 const CLOUDS: FleetVm["cloud"][] = ["aws", "azure", "gcp"];
@@ -54,6 +55,8 @@ export interface FleetResult {
     throttledShare: number;
     /** Calls per operation, all VMs together. */
     callsByOperation: Record<string, number>;
+    /** Requests of the clouds' APIs (the watcher's observations) per CLI they stand for, all VMs together: not CLI calls, not priced. */
+    apiRequests?: Record<string, number>;
     /** Where the prices per call come from ("cli-cost.json measured <date> at <commit> …"). */
     cliCostSource: string;
 }
@@ -244,6 +247,8 @@ export async function runFleet(opts: FleetOptions, cost: CliCost = CliCost.load(
     const vms = fleet(opts);
     const cloud = new FakeCloud(vms, { timeScale: opts.timeScale, throttleShare: opts.throttleShare, seed: 2024 });
     const server = await cloud.listen();
+    // The watcher's observations are requests of the clouds' APIs: answered by the same fake cloud.
+    const api = await startFleetApi((cli, argv) => cloud.answer(cli, argv, "api"));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootloop-fleet-"));
     const watchDir = path.join(dir, "watch");
     const scaled = (s: number) => String(Math.max(1, Math.ceil(s / opts.timeScale)));
@@ -258,6 +263,7 @@ export async function runFleet(opts: FleetOptions, cost: CliCost = CliCost.load(
         POLL_SECONDS: String(DEFAULT_POLL_SECONDS / opts.timeScale),
         STOP_TIMEOUT_SECONDS: scaled(600),
         VOLUME_TIMEOUT_SECONDS: scaled(600),
+        ...api.env,
     };
     const started = Date.now();
     const cpuBefore = childrenCpuSeconds();
@@ -322,6 +328,7 @@ export async function runFleet(opts: FleetOptions, cost: CliCost = CliCost.load(
     const stats = JSON.parse(fs.readFileSync(path.join(watchDir, "stats.json"), "utf8")) as { cpuSeconds: number; peakProcesses: number };
     const overhead = (childrenCpuSeconds() - cpuBefore + stats.cpuSeconds) / Math.max(1, vms.length);
     server.close();
+    api.close();
     const pid = watcherPid();
     if (pid)
         try {
@@ -359,6 +366,7 @@ export async function runFleet(opts: FleetOptions, cost: CliCost = CliCost.load(
         timeScale: opts.timeScale,
         throttledShare: round(throttled / Math.max(1, calls)),
         callsByOperation: cloud.byOp,
+        apiRequests: cloud.api.requests,
         cliCostSource: cost.source(),
     };
 }

@@ -100,6 +100,11 @@ export class FakeCloud {
     readonly calls: Record<string, number> = { aws: 0, az: 0, gcloud: 0 };
     /** Calls failed with throttling, per CLI. */
     readonly throttled: Record<string, number> = { aws: 0, az: 0, gcloud: 0 };
+    /** Requests of the clouds' APIs answered (the watcher's observations; bench/fleet/api-front.ts), per CLI they stand for, and those throttled. */
+    readonly api = {
+        requests: { aws: 0, az: 0, gcloud: 0 } as Record<string, number>,
+        throttled: { aws: 0, az: 0, gcloud: 0 } as Record<string, number>,
+    };
     /** Stand-in processes talking to it at once, and the most there were. */
     open = 0;
     peakOpen = 0;
@@ -217,18 +222,22 @@ export class FakeCloud {
         i.root = attach ? disk : "";
     }
 
-    /** Answers one CLI call. */
-    answer(cli: string, argv: string[]): Answer {
-        this.calls[cli] = (this.calls[cli] ?? 0) + 1;
+    /** Answers one CLI call, or (`via` "api") the API request that stands for it: counted apart, never priced as a CLI call. */
+    answer(cli: string, argv: string[], via: "cli" | "api" = "cli"): Answer {
         const { positional, opts } = parse(argv);
         const op = positional.join(" ");
         const opKey = `${cli} ${positional.slice(0, cli === "gcloud" ? 3 : 2).join(" ")}`;
-        this.byOp[opKey] = (this.byOp[opKey] ?? 0) + 1;
+        if (via === "api") this.api.requests[cli] = (this.api.requests[cli] ?? 0) + 1;
+        else {
+            this.calls[cli] = (this.calls[cli] ?? 0) + 1;
+            this.byOp[opKey] = (this.byOp[opKey] ?? 0) + 1;
+        }
         const ok = (o: unknown): Answer => ({ code: 0, out: JSON.stringify(o), err: "" });
         const fail = (message: string, code = 1): Answer => ({ code, out: "", err: message + "\n" });
         // Reads and writes alike may be throttled: the scripts and the watcher must ride it out.
         if (this.random() < this.opts.throttleShare) {
-            this.throttled[cli] = (this.throttled[cli] ?? 0) + 1;
+            const throttled = via === "api" ? this.api.throttled : this.throttled;
+            throttled[cli] = (throttled[cli] ?? 0) + 1;
             if (cli === "aws")
                 return fail(
                     `\nAn error occurred (RequestLimitExceeded) when calling the ${positional[1]} operation (reached max retries: 2): Request limit exceeded.`,
