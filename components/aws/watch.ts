@@ -1,22 +1,39 @@
 import { CloudWatch, Observation, WaitRequest, followUp } from "../watcher/types";
-import { CliRunner, Fields, cloudMs, parseJson } from "../gate/types";
+import { CliRunner, CloudRunner, Fields, cloudMs, parseJson } from "../gate/types";
+import {
+    AwsScope,
+    Through,
+    consoleOutput,
+    describeInstanceInformation,
+    describeInstanceStatus,
+    describeInstances,
+    describeVolumes,
+    listCommandInvocations,
+    roleScope,
+} from "./api";
 
 /**
- * What the AWS steps wait for, observed in batches per account (role) and region:
- *   instance     describe-instances, up to 100 ids a call: state, and the volume at `device`
- *   status       describe-instance-status, up to 100 ids: state and both status checks; then, only
- *                for instances whose checks pass, their console output for `marker` (at most once
- *                a minute each)
- *   volume       describe-volumes, up to 100 ids: state
- *   ssm-online   describe-instance-information, up to 50 ids: the agent's ping status
- *   ssm-command  list-command-invocations, once per rescue instance for all its commands
+ * What the AWS steps wait for, observed in batches per account (role) and region, by requests of
+ * the EC2 and Systems Manager APIs made in the watcher's own process (components/aws/api.ts; an
+ * instance in another account through its role, assumed with STS AssumeRole and kept until 5
+ * minutes before it expires). Each request (each page of a listing) passes the gate under the
+ * name of the CLI operation it replaces (`ec2 describe-instance-status`): the same rate class and budget.
+ *   instance     DescribeInstances, up to 100 ids a request: state, and the volume at `device`
+ *   status       DescribeInstanceStatus, up to 100 ids: state and both status checks; then, only
+ *                for instances whose checks pass, their console output for `marker` (GetConsoleOutput,
+ *                at most once a minute each)
+ *   volume       DescribeVolumes, up to 100 ids: state
+ *   ssm-online   DescribeInstanceInformation, up to 50 ids: the agent's ping status
+ *   ssm-command  ListCommandInvocations, once per rescue instance for all its commands
  *   ssm-sent     the same listing over the last 14 days: the latest repair of volume `id` sent to
  *                rescue instance `instance` with document `document` (by the comment the repair
  *                sends), so that a re-run takes it over instead of sending it again
+ * Errors are the CLI's words (its stderr) or the API client's (`RequestLimitExceeded (HTTP 503): …`);
+ * any HTTP 5xx is worth another try, HTTP 429 is throttling.
  */
 const TRANSIENT =
-    /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown|ServiceUnavailable|Unavailable|InternalError|InternalFailure|RequestTimeout|Could not connect to the endpoint|Connection was closed|Read timeout|EndpointConnectionError/;
-const THROTTLING = /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown/;
+    /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown|ServiceUnavailable|Unavailable|InternalError|InternalFailure|RequestTimeout|Could not connect to the endpoint|Connection was closed|Read timeout|EndpointConnectionError|\(HTTP (5\d\d|429)\)/;
+const THROTTLING = /Throttling|RequestLimitExceeded|TooManyRequests|Rate exceeded|SlowDown|\(HTTP 429\)/;
 const TERMINAL = new Set([
     "Success",
     "Failed",
@@ -41,14 +58,6 @@ function repairComment(volumeId: string, attempt: string | undefined): string {
         : `bootloop-rescue repair of ${volumeId}, attempt ${attempt}`;
 }
 
-type Instance = { InstanceId: string; State: { Name: string }; BlockDeviceMappings?: { DeviceName: string; Ebs?: { VolumeId: string } }[] };
-type Status = {
-    InstanceId: string;
-    InstanceState: { Name: string };
-    InstanceStatus?: { Status: string };
-    SystemStatus?: { Status: string };
-};
-
 const credentials = new Map<string, { env: Record<string, string>; until: number }>();
 
 function call(cli: CliRunner, f: Fields, env: Record<string, string> | undefined, op: string, args: string[]): Promise<string> {
@@ -67,6 +76,11 @@ function scopeOf(f: Fields): string {
     return `${f.role || "default"}/${f.region}`;
 }
 
+/**
+ * The CLI's environment for a role (an assumed role's credentials, by `aws sts assume-role`),
+ * cached until 5 minutes before they expire: for `npm run discover`'s CLI calls. The watcher's
+ * own requests assume roles through the API ({@link roleScope}).
+ */
 async function scopeEnv(f: Fields, cli: CliRunner): Promise<Record<string, string>> {
     if (!f.role) return {};
     const cached = credentials.get(f.role);
@@ -87,40 +101,38 @@ async function scopeEnv(f: Fields, cli: CliRunner): Promise<Record<string, strin
     return env;
 }
 
-async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRequest, Observation>> {
+/** Requests of the API through the gate, in the scope of `f`, under the CLI operation's name. */
+function through(runner: CloudRunner, f: Fields): Through {
+    return (op, send) => runner.api({ cloud: "aws", scope: scopeOf(f), op }, send);
+}
+
+async function observe(waits: WaitRequest[], runner: CloudRunner): Promise<Map<WaitRequest, Observation>> {
     const f = waits[0].fields;
-    const env = await scopeEnv(f, cli);
+    const api = through(runner, f);
+    const scope: AwsScope = await roleScope(f.region, f.role || undefined, api);
     const seen = new Map<WaitRequest, Observation>();
     const ids = [...new Set(waits.map((w) => w.id))];
     switch (waits[0].kind) {
         case "instance": {
-            const out = parseJson<{ Reservations: { Instances: Instance[] }[] }>(
-                await call(cli, f, env, "ec2 describe-instances", ["--filters", `Name=instance-id,Values=${ids.join(",")}`]),
-                { Reservations: [] },
-            );
-            const byId = new Map(out.Reservations.flatMap((r) => r.Instances).map((i) => [i.InstanceId, i]));
+            const byId = new Map((await describeInstances(scope, api, ids)).map((i) => [i.id, i]));
             for (const w of waits) {
                 const i = byId.get(w.id);
                 if (!i) {
                     seen.set(w, { met: false, fields: {}, gone: `instance ${w.id} does not exist in ${f.region}` });
                     continue;
                 }
-                const root = (i.BlockDeviceMappings ?? []).find((m) => m.DeviceName === w.fields.device)?.Ebs?.VolumeId ?? "none";
-                seen.set(w, { met: w.want === "any" || i.State.Name === w.want, fields: { state: i.State.Name, root } });
+                const root = i.volumes[w.fields.device] ?? "none";
+                seen.set(w, { met: w.want === "any" || i.state === w.want, fields: { state: i.state, root } });
             }
             return seen;
         }
         case "status": {
-            const out = parseJson<{ InstanceStatuses: Status[] }>(
-                await call(cli, f, env, "ec2 describe-instance-status", ["--instance-ids", ...ids, "--include-all-instances"]),
-                { InstanceStatuses: [] },
-            );
-            const byId = new Map(out.InstanceStatuses.map((s) => [s.InstanceId, s]));
+            const byId = new Map((await describeInstanceStatus(scope, api, ids)).map((s) => [s.id, s]));
             await Promise.all(
                 waits.map(async (w) => {
                     const s = byId.get(w.id);
-                    const state = s?.InstanceState.Name ?? "stopped";
-                    const checks = s ? `${s.InstanceStatus?.Status ?? "none"} ${s.SystemStatus?.Status ?? "none"}` : "none none";
+                    const state = s?.state ?? "stopped";
+                    const checks = s ? `${s.instanceStatus ?? "none"} ${s.systemStatus ?? "none"}` : "none none";
                     let marker = String(w.memo.marker ?? "unchecked");
                     // The console at most once a minute; but past the deadline, a marker read
                     // before it is read again: a timeout is judged on fresh output only.
@@ -128,12 +140,12 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
                     const stale = Date.now() >= w.deadline && markerAt < w.deadline;
                     if (state === "running" && checks === "ok ok" && (Date.now() >= Number(w.memo.nextConsole ?? 0) || stale)) {
                         // Only now, with both checks passing, is the console worth reading.
-                        const read = await followUp(() => call(cli, f, env, "ec2 get-console-output", ["--instance-id", w.id, "--latest"]));
+                        const read = await followUp(() => consoleOutput(scope, api, w.id));
                         if (read.gone) return seen.set(w, { met: false, fields: {}, gone: read.gone });
-                        if (read.value === undefined) return; // not observed this round
+                        if (!("value" in read)) return; // not observed this round
                         w.memo.nextConsole = Date.now() + cloudMs(60);
                         w.memo.markerAt = Date.now();
-                        const output = parseJson<{ Output?: string }>(read.value, {}).Output;
+                        const output = read.value;
                         marker = !output
                             ? "unavailable"
                             : new RegExp(w.fields.marker || "Windows is Ready to use").test(output)
@@ -154,11 +166,7 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
             return seen;
         }
         case "volume": {
-            const out = parseJson<{ Volumes: { VolumeId: string; State: string }[] }>(
-                await call(cli, f, env, "ec2 describe-volumes", ["--filters", `Name=volume-id,Values=${ids.join(",")}`]),
-                { Volumes: [] },
-            );
-            const byId = new Map(out.Volumes.map((v) => [v.VolumeId, v.State]));
+            const byId = await describeVolumes(scope, api, ids);
             for (const w of waits) {
                 const state = byId.get(w.id);
                 seen.set(
@@ -171,11 +179,7 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
             return seen;
         }
         case "ssm-online": {
-            const out = parseJson<{ InstanceInformationList: { InstanceId: string; PingStatus: string }[] }>(
-                await call(cli, f, env, "ssm describe-instance-information", ["--filters", `Key=InstanceIds,Values=${ids.join(",")}`]),
-                { InstanceInformationList: [] },
-            );
-            const byId = new Map(out.InstanceInformationList.map((i) => [i.InstanceId, i.PingStatus]));
+            const byId = await describeInstanceInformation(scope, api, ids);
             for (const w of waits) {
                 const ping = byId.get(w.id) ?? "unregistered";
                 seen.set(w, { met: ping === "Online", fields: { ping } });
@@ -184,16 +188,7 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
         }
         case "ssm-command": {
             const since = new Date(Math.min(...waits.map((w) => w.received)) - 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
-            const out = parseJson<{ CommandInvocations: { CommandId: string; Status: string }[] }>(
-                await call(cli, f, env, "ssm list-command-invocations", [
-                    "--instance-id",
-                    f.instance,
-                    "--filters",
-                    `key=InvokedAfter,value=${since}`,
-                ]),
-                { CommandInvocations: [] },
-            );
-            const byId = new Map(out.CommandInvocations.map((c) => [c.CommandId, c.Status]));
+            const byId = new Map((await listCommandInvocations(scope, api, f.instance, since)).map((c) => [c.commandId, c.status]));
             for (const w of waits) {
                 const status = byId.get(w.id) ?? "Pending";
                 seen.set(w, { met: TERMINAL.has(status), fields: { status } });
@@ -202,30 +197,13 @@ async function observe(waits: WaitRequest[], cli: CliRunner): Promise<Map<WaitRe
         }
         case "ssm-sent": {
             const since = new Date(Date.now() - SENT_WINDOW_MS).toISOString().replace(/\.\d+Z$/, "Z");
-            const out = parseJson<{
-                CommandInvocations: {
-                    CommandId: string;
-                    Status: string;
-                    Comment?: string;
-                    DocumentName?: string;
-                    RequestedDateTime?: string;
-                }[];
-            }>(
-                await call(cli, f, env, "ssm list-command-invocations", [
-                    "--instance-id",
-                    f.instance,
-                    "--filters",
-                    `key=InvokedAfter,value=${since}`,
-                ]),
-                { CommandInvocations: [] },
-            );
+            const invocations = await listCommandInvocations(scope, api, f.instance, since);
             for (const w of waits) {
-                const sent = out.CommandInvocations.filter(
-                    (c) => c.Comment === repairComment(w.id, w.fields.attempt) && c.DocumentName === w.fields.document,
-                )
-                    .sort((a, b) => String(a.RequestedDateTime ?? "").localeCompare(String(b.RequestedDateTime ?? "")))
+                const sent = invocations
+                    .filter((c) => c.comment === repairComment(w.id, w.fields.attempt) && c.documentName === w.fields.document)
+                    .sort((a, b) => String(a.requested ?? "").localeCompare(String(b.requested ?? "")))
                     .pop();
-                seen.set(w, { met: true, fields: { command: sent?.CommandId ?? "none", status: sent?.Status ?? "none" } });
+                seen.set(w, { met: true, fields: { command: sent?.commandId ?? "none", status: sent?.status ?? "none" } });
             }
             return seen;
         }
