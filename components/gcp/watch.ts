@@ -6,7 +6,7 @@ import { TOKEN_OP } from "./token";
 /**
  * What the GCP steps wait for, observed in batches per project and zone by requests of Compute
  * Engine's REST API made in the watcher's own process (./api.ts; a gcloud call only for its token,
- * about once in half an hour), each under the rate class of the gcloud call it replaces:
+ * every 10 to 55 minutes), each under the rate class of the gcloud call it replaces:
  *   instance          `instances.list` filtered by name, up to 100 names a request (one per page):
  *                     status and boot disk; `booted` also needs `marker` on serial port 1 after
  *                     offset `from` (`instances.getSerialPortOutput`), read per instance only
@@ -122,7 +122,7 @@ export function makeGcpWatch(api: ComputeApi): CloudWatch {
         pollFactor: (kind) => (kind === "guest-attributes" ? 3 : 1),
         observe: (waits, runner) => observe(api, waits, runner),
         // Reads of guest attributes count against the per-project mutation quota. The token call
-        // (gcloud's own, about twice an hour) is no Compute Engine request: a class of its own.
+        // (gcloud's own, every 10 to 55 minutes) is no Compute Engine request: a class of its own.
         rateClass: (op) =>
             op === TOKEN_OP
                 ? "token"

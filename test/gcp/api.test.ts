@@ -345,7 +345,7 @@ describe("GCP token (components/gcp/token.ts): gcloud's, kept until 5 minutes be
         const runner = { ...fakeRunner(watch), run: () => Promise.resolve(out) };
         assert.equal(await token.get(runner, P), "ya29.a");
         now += 9 * 60_000;
-        out = configHelper("ya29.b", "");
+        out = configHelper("ya29.b", null);
         assert.equal(await token.get(runner, P), "ya29.a");
         now += 2 * 60_000;
         assert.equal(await token.get(runner, P), "ya29.b");

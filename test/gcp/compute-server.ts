@@ -60,12 +60,13 @@ export async function computeServer(): Promise<{
     };
 }
 
-/** gcloud's `config config-helper --format=json` output with a token expiring at `expiry`. */
-export function configHelper(token: string, expiry: Date | string): string {
-    const at = typeof expiry === "string" ? expiry : expiry.toISOString().replace(/\.\d{3}Z$/, "Z");
+/** gcloud's `config config-helper --format=json` output (as gcloud 528 prints it) with a token expiring at `expiry`. */
+export function configHelper(token: string, expiry: Date | string | null): string {
+    // null: what gcloud prints for a credential without an expiry (an access-token file).
+    const at = expiry instanceof Date ? expiry.toISOString().replace(/\.\d{3}Z$/, "Z") : expiry;
     return JSON.stringify({
         configuration: { active_configuration: "default", properties: { core: { account: "ops@example.com" } } },
-        credential: { access_token: token, token_expiry: at },
+        credential: { access_token: token, id_token: null, token_expiry: at },
         sentinels: { config_sentinel: "/home/ops/.config/gcloud/config_sentinel" },
     });
 }
