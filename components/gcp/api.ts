@@ -1,4 +1,5 @@
 import { CloudRunner } from "../gate/types";
+import { ComputeApiError, getJson } from "./http";
 import { GcloudToken } from "./token";
 
 /** Compute Engine's REST endpoint, unless gcloud's own override names another. */
@@ -45,17 +46,6 @@ export interface ComputeApiOptions {
 const MAX_PAGES = 20;
 /** Instance names as Compute Engine allows them (RFC 1035): nothing a filter or a path could misread. */
 const INSTANCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** A request Compute Engine refused: the message names the status, Google's status and reason (watch.ts classifies it). */
-export class ComputeApiError extends Error {
-    constructor(
-        message: string,
-        /** The HTTP status; 0 when no answer came. */
-        readonly status: number,
-    ) {
-        super(message);
-    }
-}
 
 /**
  * The Compute Engine REST v1 requests the GCP watcher observes with, made in its own process by
@@ -145,7 +135,14 @@ export class ComputeApi {
         for (let attempt = 1; ; attempt++) {
             const token = await this.token.get(runner, project);
             try {
-                return await runner.api({ cloud: "gcp", scope: project, op }, () => this.send<T>(url, token, what, notFoundIsEmpty));
+                return await runner.api({ cloud: "gcp", scope: project, op }, () =>
+                    getJson<T>(url, token, {
+                        timeoutMs: this.options.timeoutMs ?? 30_000,
+                        maxBytes: this.options.maxBytes ?? 8 * 2 ** 20,
+                        what,
+                        notFoundIsEmpty,
+                    }),
+                );
             } catch (err) {
                 if (attempt === 1 && /\bHTTPError 401\b/.test(err instanceof Error ? err.message : String(err))) {
                     this.token.invalidate(token);
@@ -172,79 +169,4 @@ export class ComputeApi {
         for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
         return url;
     }
-
-    /** Sends one GET and reads its answer (bounded in time and size); a refusal becomes a {@link ComputeApiError}. */
-    private async send<T>(url: URL, token: string, what: string, notFoundIsEmpty: boolean): Promise<T> {
-        const timeoutMs = this.options.timeoutMs ?? 30_000;
-        const signal = AbortSignal.timeout(timeoutMs);
-        let status = 0;
-        let text: string;
-        try {
-            const res = await fetch(url, {
-                headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-                redirect: "error",
-                signal,
-            });
-            status = res.status;
-            text = await readBounded(res, this.options.maxBytes ?? 8 * 2 ** 20, what);
-        } catch (err) {
-            if (err instanceof ComputeApiError) throw err;
-            const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-            if (e.name === "TimeoutError" || e.name === "AbortError" || signal.aborted)
-                throw new ComputeApiError(`${what}: no answer within ${Math.round(timeoutMs / 1000)} s: timed out`, status);
-            const cause = e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
-            throw new ComputeApiError(`${what}: network error (${cause}): no answer, try again`, status);
-        }
-        if (status === 404 && notFoundIsEmpty) return {} as T;
-        if (status < 200 || status > 299) throw new ComputeApiError(`${what}: ${errorMessage(status, text)}`, status);
-        try {
-            return JSON.parse(text) as T;
-        } catch {
-            throw new ComputeApiError(`${what}: HTTP ${status} with an answer that is not JSON`, status);
-        }
-    }
-}
-
-/**
- * Google's JSON error (`{"error": {"code", "message", "status", "errors": [{"reason"}]}}`) in the
- * words watch.ts's rules match: `HTTPError 429: RESOURCE_EXHAUSTED rateLimitExceeded: …`.
- */
-export function errorMessage(status: number, text: string): string {
-    let detail = "";
-    try {
-        const e = (JSON.parse(text) as { error?: { message?: unknown; status?: unknown; errors?: { reason?: unknown }[] } }).error;
-        if (e && typeof e === "object") {
-            const reasons = Array.isArray(e.errors) ? e.errors.map((x) => x?.reason).filter((r) => typeof r === "string") : [];
-            const words = [typeof e.status === "string" ? e.status : "", ...new Set(reasons)].filter((w) => w).join(" ");
-            detail = `${words ? `${words}: ` : ""}${typeof e.message === "string" ? e.message : ""}`;
-        }
-    } catch {
-        detail = text.replace(/\s+/g, " ").trim();
-    }
-    detail = detail.length > 500 ? `${detail.slice(0, 500)}…` : detail;
-    return `HTTPError ${status}${detail ? `: ${detail}` : ""}`;
-}
-
-/** The answer's body as text, refusing (and cancelling) one larger than `max` bytes. */
-async function readBounded(res: Response, max: number, what: string): Promise<string> {
-    const tooLarge = () => new ComputeApiError(`${what}: HTTP ${res.status} with an answer larger than ${max} bytes, not read`, res.status);
-    if (Number(res.headers.get("content-length") ?? 0) > max) {
-        await res.body?.cancel().catch(() => undefined);
-        throw tooLarge();
-    }
-    if (!res.body) return "";
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.byteLength;
-        if (total > max) {
-            await reader.cancel().catch(() => undefined);
-            throw tooLarge();
-        }
-        chunks.push(value);
-    }
-    return Buffer.concat(chunks).toString("utf8");
 }

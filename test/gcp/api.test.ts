@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { ComputeApi, errorMessage } from "../../components/gcp/api";
+import { ComputeApi } from "../../components/gcp/api";
+import { errorMessage } from "../../components/gcp/http";
 import { GcloudToken } from "../../components/gcp/token";
 import { makeGcpWatch } from "../../components/gcp/watch";
 import { CliError } from "../../components/gate/types";
@@ -40,7 +41,7 @@ const googleError = (code: number, message: string, reason: string, status?: str
     error: { code, message, errors: [{ message, domain: "global", reason }], ...(status ? { status } : {}) },
 });
 
-describe("GCP Compute Engine client (components/gcp/api.ts) against a local server in the API's wire format", () => {
+describe("GCP Compute Engine client (components/gcp/api.ts, http.ts) against a local server in the API's wire format", () => {
     let server: Awaited<ReturnType<typeof computeServer>>;
     const watch = makeGcpWatch(new ComputeApi());
     beforeEach(async () => {

@@ -352,7 +352,7 @@ function gcpMessageOf(argv: string[]): string | undefined {
                             .join(" ")}`,
                 );
             console.log(
-                `      real CLIs: aws ${counts.aws} calls sent, gcloud ${counts.gcloud} sent, az ${tally("az", "parsed")} parsed, ${unloadable.length} not loadable by this az (${unloadable.join(", ")})`,
+                `      real CLIs: aws ${counts.aws} calls sent, gcloud ${tally("gcloud", "accepted")} sent and ${tally("gcloud", "ran")} ran, az ${tally("az", "parsed")} parsed, ${unloadable.length} not loadable by this az (${unloadable.join(", ")})`,
             );
         });
 
