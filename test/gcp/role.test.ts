@@ -77,9 +77,9 @@ describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () 
             .readdirSync(dir)
             .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
             .join("\n");
-        // The watcher's batched observations (watch.ts) too: `call(cli, fields, "instances list", …)`.
-        const watch = fs.readFileSync(path.join(__dirname, "../../components/gcp/watch.ts"), "utf8");
-        const watched = [...watch.matchAll(/call\(cli, [^,]+, "([a-z-]+ [a-z-]+)"/g)].map((m) => m[1]);
+        // The watcher's observations (api.ts: Compute Engine requests under the gcloud call's op, "instances list", …) too.
+        const api = fs.readFileSync(path.join(__dirname, "../../components/gcp/api.ts"), "utf8");
+        const watched = [...api.matchAll(/"(instances [a-z-]+)",\n/g)].map((m) => m[1]);
         assert.ok(watched.includes("instances list") && watched.includes("instances get-guest-attributes"), watched.join(", "));
         const used = new Set([...[...text.matchAll(/\bgc(?:_global)? ((?:[a-z][a-z-]* ){2})/g)].map((m) => m[1].trim()), ...watched]);
         assert.ok(used.size >= 7, [...used].join(", "));
