@@ -159,13 +159,15 @@ describe("GCP rescue tools in project metadata", function () {
         }
     });
 
-    it("an engine twice the size makes more items, none larger than a metadata value may be", () => {
+    it("an engine twice the size makes more items under other keys, none larger than a metadata value may be", () => {
         const now = toolsBundle();
         // Incompressible bytes: the worst case for the base64 that the items carry.
         const bytes = randomBytes(now.bytes.length * 2);
         const doubled: ToolsBundle = { bytes, sha256: createHash("sha256").update(bytes).digest("hex"), version: now.version };
         const items = toolsItems("dev", doubled);
         assert.ok(items.length > toolsItems("dev").length);
+        // Other tools, other keys: a running instance's items are never rewritten under it.
+        assert.ok(items.every((i) => !toolsItems("dev").some((d) => d.key === i.key)));
         for (const i of items) assert.ok(Buffer.byteLength(i.value) <= GCE_METADATA_VALUE_MAX_BYTES, `${i.key}`);
         assert.ok(TOOLS_ITEM_CHARS < GCE_METADATA_VALUE_MAX_BYTES);
     });
