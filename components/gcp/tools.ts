@@ -21,6 +21,29 @@ export const GCE_METADATA_VALUE_MAX_BYTES = 262_144;
  */
 export const TOOLS_ITEM_CHARS = 200 * 1024;
 
+/** All of a project's metadata, keys and values, must stay under this (compute v1 Metadata). */
+export const PROJECT_METADATA_MAX_BYTES = 512 * 1024;
+
+/** What the tools leave of a project's metadata to the project's own keys (SSH keys, startup scripts). */
+export const PROJECT_METADATA_HEADROOM_BYTES = 64 * 1024;
+
+/** How many stacks may share a project, from a stack's `rateShare` (1 / the most shards that share a scope: `npm run shard`). */
+export function stacksSharingScope(rateShare: number): number {
+    return Math.max(1, Math.round(1 / rateShare));
+}
+
+/**
+ * Whether `stacks` stacks can each keep their tools' items in one project: each holds its own copy
+ * (their keys carry the stack), twice while an update brings new tools (the old items go at its
+ * end), and the project keeps {@link PROJECT_METADATA_HEADROOM_BYTES} for its own metadata. When
+ * they cannot (the shards of one incident in one project), the tools travel in each rescue
+ * instance's startup script instead (rescue.ts), as they did before.
+ */
+export function toolsFitProjectMetadata(stacks: number, items: readonly ToolsItem[] = toolsItems("")): boolean {
+    const bytes = items.reduce((n, i) => n + Buffer.byteLength(i.key) + Buffer.byteLength(i.value), 0);
+    return stacks * 2 * bytes + PROJECT_METADATA_HEADROOM_BYTES <= PROJECT_METADATA_MAX_BYTES;
+}
+
 /** Where the startup script reads project metadata (the metadata server; a test points it elsewhere). */
 export const PROJECT_ATTRIBUTES_URL = "http://metadata.google.internal/computeMetadata/v1/project/attributes";
 

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { deviceName } from "../../components/gcp/steps";
 import { RESCUE_TAG, startupScript } from "../../components/gcp/rescue";
 import { toolsItems } from "../../components/gcp/tools";
+import { rescueTools } from "../../rescue/payload";
 import { PlannedResource } from "../../components/tools/offline/capture";
 import { LINUX_BOOT_MARKER } from "../../components/core/contract/vm";
 import { planInventory } from "../helpers/lab-run";
@@ -119,6 +120,15 @@ describe("GCP path under Pulumi mocks", () => {
             }
         }
         assert.equal(items.length, 2 * expected.length, "once per project, not per instance");
+    });
+
+    it("a stack that shares its projects with other stacks (rateShare under 1: shards) keeps the tools in each rescue instance's startup script", async () => {
+        const { ofType } = await plan(inventory([{ name: "web-1" }]), { "bootloop-rescue:rateShare": "1/4" });
+        assert.deepEqual(ofType("gcp:compute/projectMetadataItem:ProjectMetadataItem"), []);
+        const [instance] = ofType("gcp:compute/instance:Instance");
+        assert.equal(instance.inputs.metadataStartupScript, startupScript());
+        assert.ok(String(instance.inputs.metadataStartupScript).includes(rescueTools().install), "the tools inline");
+        assert.doesNotMatch(String(instance.inputs.metadataStartupScript), /Environment=BOOTLOOP_RESCUE_LIB|bootloop-rescue-tools-/);
     });
 
     it("rescue instances: no external IP, deny-all ingress for their tag, a role-less service account, attached disks ignored", async () => {

@@ -12,7 +12,15 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { startupScript } from "../../components/gcp/rescue";
-import { GCE_METADATA_VALUE_MAX_BYTES, TOOLS_ITEM_CHARS, ToolsItem, toolsInstallLines, toolsItems } from "../../components/gcp/tools";
+import {
+    GCE_METADATA_VALUE_MAX_BYTES,
+    TOOLS_ITEM_CHARS,
+    ToolsItem,
+    stacksSharingScope,
+    toolsFitProjectMetadata,
+    toolsInstallLines,
+    toolsItems,
+} from "../../components/gcp/tools";
 import { RESCUE_LIB, ToolsBundle, rescueTools, toolContent, toolsBundle } from "../../rescue/payload";
 
 const TOOLS = ["repair-disk", "find-disk", "fetch-key", "on-rescue.sh"];
@@ -82,6 +90,19 @@ describe("GCP rescue tools in project metadata", function () {
             other.every((o) => !items.some((i) => i.key === o.key)),
             "two stacks of one project never declare one key",
         );
+    });
+
+    it("one stack's copy fits a project's 512 KB of metadata, twice over (an update of the tools) beside the project's own; the copies of two stacks sharing it do not", () => {
+        assert.deepEqual(
+            [stacksSharingScope(1), stacksSharingScope(1 / 3), stacksSharingScope(0.1), stacksSharingScope(0.05 / 2)],
+            [1, 3, 10, 40],
+        );
+        assert.equal(toolsFitProjectMetadata(1), true);
+        assert.equal(toolsFitProjectMetadata(2), false);
+        // A smaller bundle would let more stacks share a project.
+        const small: ToolsItem[] = [{ index: 1, count: 1, key: "k", value: "x".repeat(60_000) }];
+        assert.equal(toolsFitProjectMetadata(3, small), true);
+        assert.equal(toolsFitProjectMetadata(4, small), false);
     });
 
     it("the startup script carries no tools: a few KB that name their items, version and SHA-256; its agent runs the tools of that version", () => {

@@ -50,7 +50,8 @@ function gcpMetadataTotal(): number {
     const longestSecret = `projects/${"p".repeat(30)}/secrets/${"s".repeat(255)}/versions/latest`;
     return (
         bytes("startup-script") +
-        bytes(startupScript(toolsItems("dev"))) +
+        // The larger script: the tools inline, as a stack that shares its project has them.
+        bytes(startupScript()) +
         Object.entries(fixed).reduce((n, [k, v]) => n + bytes(k) + bytes(v), 0) +
         bytes(RULE_SET_ATTRIBUTE) +
         bytes("crowdstrike-291-" + "x".repeat(48)) +
@@ -81,6 +82,11 @@ function measure(): Measured[] {
         {
             what: "GCP startup-script (one metadata value)",
             bytes: bytes(startupScript(toolsItems("dev"))),
+            limit: GCE_METADATA_VALUE_MAX_BYTES,
+        },
+        {
+            what: "GCP startup-script with the tools inline (a stack sharing its project: one metadata value)",
+            bytes: bytes(startupScript()),
             limit: GCE_METADATA_VALUE_MAX_BYTES,
         },
         {
