@@ -204,6 +204,7 @@ function isKnownPayload(type: string, at: string): boolean {
         (type === "azure-native:compute:VirtualMachine" &&
             (at === "osProfile.customData" || at.startsWith("osProfile.linuxConfiguration.ssh"))) ||
         (type === "gcp:compute/instance:Instance" && at === "metadataStartupScript") ||
+        (type === "gcp:compute/projectMetadataItem:ProjectMetadataItem" && at === "value") ||
         (type === "aws:ec2/instance:Instance" && at === "userData") ||
         (type === "aws:ssm/document:Document" && at === "content")
     );

@@ -26,7 +26,15 @@ function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
         "bootloop-rescue-managed-by": "bootloop-rescue",
     };
     const providerOf = (): gcp.Provider | undefined => undefined;
-    const fleet = new GcpRescueFleet(ctx.config, providerOf, labels, ctx.settings.ruleSet, ctx.settings.linuxRuleSet, pulumi.getStack());
+    const fleet = new GcpRescueFleet(
+        ctx.config,
+        providerOf,
+        labels,
+        ctx.settings.ruleSet,
+        ctx.settings.linuxRuleSet,
+        pulumi.getStack(),
+        ctx.settings.rateShare,
+    );
     const env: steps.GcpStepEnv = { settings: ctx.settings, config: ctx.config, providerOf, rescueOf: (r) => fleet.detailsOf(r), labels };
     return {
         resolve: (vm: VmEntry, restore) => lookUpInstance(vm, ctx.config, undefined, restore),

@@ -8,6 +8,7 @@ import { distinctSecrets, RescueContext, RescueStep } from "../core/contract/clo
 import { RESCUE_LIB, RESCUE_PACKAGES, installLine, rescueTools } from "../../rescue/payload";
 import { GcpConfig } from "./config";
 import { GcpFacts } from "./lookups";
+import { ToolsItem, stacksSharingScope, toolsFitProjectMetadata, toolsFolder, toolsInstallLines, toolsItems } from "./tools";
 
 /** Network tag of every rescue instance (the deny-all ingress rule targets it). */
 export const RESCUE_TAG = "bootloop-rescue-rescue";
@@ -16,21 +17,27 @@ export const GCP_MAX_DISKS_PER_RESCUE = 64;
 
 /**
  * The rescue instance's startup script (run by the guest agent at every boot): the OS tools from
- * the Debian archive, the rescue tools and the agent inline, and the agent as a systemd service.
+ * the Debian archive, the rescue tools of this version from the project metadata items `items`
+ * (tools.ts: read from the metadata server, checked against their SHA-256, installed in a folder
+ * of their own version), the agent inline (a few KB), and the agent as a systemd service that runs
+ * the tools of that folder: a few KB, whatever the size of the engine. Without items (a stack
+ * whose project cannot hold its copy of them: {@link toolsFitProjectMetadata}), the tools are
+ * inline (gzip-base64), written where the agent runs them by default.
  */
-export function startupScript(): string {
+export function startupScript(items?: readonly ToolsItem[]): string {
     const agent = fs.readFileSync(path.join(__dirname, "rescue-agent.sh"));
     return [
         "#!/bin/bash",
         "set -eu",
         `dpkg -s ${RESCUE_PACKAGES.join(" ")} >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${RESCUE_PACKAGES.join(" ")}; }`,
-        rescueTools().install,
+        ...(items ? toolsInstallLines(items) : [rescueTools().install]),
         installLine("rescue-agent.sh", agent),
         "cat > /etc/systemd/system/bootloop-rescue-agent.service <<'UNIT'",
         "[Unit]",
         "Description=bootloop-rescue: repair attached disks named br-*",
         "After=network-online.target",
         "[Service]",
+        ...(items ? [`Environment=BOOTLOOP_RESCUE_LIB=${toolsFolder(rescueTools().version)}`] : []),
         `ExecStart=${RESCUE_LIB}/rescue-agent.sh`,
         "Restart=always",
         "[Install]",
@@ -95,6 +102,7 @@ export class GcpRescueFleet {
     private readonly readers = new Map<string, gcp.secretmanager.SecretIamMember>();
     private readonly firewalls = new Map<string, gcp.compute.Firewall>();
     private readonly details = new Map<RescueStep, GcpRescueInstance>();
+    private readonly toolItems = new Map<string, { items: ToolsItem[]; resources: gcp.compute.ProjectMetadataItem[] }>();
 
     constructor(
         private readonly config: GcpConfig,
@@ -109,6 +117,11 @@ export class GcpRescueFleet {
          * (the shards of one incident) in one project each have their own.
          */
         private readonly stack: string,
+        /**
+         * The stack's `rateShare`: how many stacks may share a project (the shards of one incident),
+         * and so whether each can keep its copy of the tools in the project's metadata.
+         */
+        private readonly rateShare: number = 1,
     ) {}
 
     detailsOf(rescue: RescueStep): GcpRescueInstance {
@@ -182,11 +195,36 @@ export class GcpRescueFleet {
         return rule;
     }
 
+    /**
+     * The tools' project metadata items of a project (tools.ts), once per project for every rescue
+     * instance of this stack there. Named from the bundle's hash: new tools are new items (created
+     * before the instances that read them; the old ones go at the end of the update, when no
+     * instance of this run reads them: an older instance has its tools on its disk already).
+     */
+    private tools(project: string, parent: pulumi.Resource): { items: ToolsItem[]; resources: gcp.compute.ProjectMetadataItem[] } {
+        let found = this.toolItems.get(project);
+        if (!found) {
+            const items = toolsItems(this.stack);
+            const resources = items.map(
+                (item) =>
+                    new gcp.compute.ProjectMetadataItem(
+                        `rescue-gcp-${shortHash(`tools ${project}`)}-${item.key.slice("bootloop-rescue-".length)}`,
+                        { project, key: item.key, value: item.value },
+                        { parent, provider: this.providerOf(project) },
+                    ),
+            );
+            found = { items, resources };
+            this.toolItems.set(project, found);
+        }
+        return found;
+    }
+
     instance(ctx: RescueContext): RescueStep {
         const { scope: project, zone } = ctx.pool.placement;
         const facts = ctx.sample.facts as unknown as GcpFacts;
         const parent = ctx.opts.parent!;
         const firewall = this.firewall(project, facts.network, parent);
+        const tools = toolsFitProjectMetadata(stacksSharingScope(this.rateShare)) ? this.tools(project, parent) : undefined;
         const name = ctx.member.name;
         const readers = distinctSecrets(ctx.keySecrets).map((secret) => this.reader(project, secret, parent));
         const keySecrets = Object.fromEntries(ctx.keySecrets.map((k) => [keySecretAttribute(k.vm.slug), k.secret]));
@@ -215,7 +253,7 @@ export class GcpRescueFleet {
                     // …and which disks to repair again, as which attempt (their entries' retry:).
                     ...attempts,
                 },
-                metadataStartupScript: startupScript(),
+                metadataStartupScript: startupScript(tools?.items),
                 // The cloud-platform scope, as Google recommends: what the account may do is its IAM
                 // bindings, which are none but reading the key secrets of its disks. (Secret
                 // Manager takes no narrower scope.)
@@ -226,11 +264,12 @@ export class GcpRescueFleet {
                 allowStoppingForUpdate: true,
             },
             // Pinned for the life of the pool: a changed startup script (any change to a rescue
-            // tool) or image would replace the instance and kill the repairs on it. They apply
-            // to pools created after the change.
+            // tool: it names their version and items) or image would replace the instance and
+            // kill the repairs on it. They apply to pools created after the change.
             pulumi.mergeOptions(ctx.opts, {
                 provider: this.providerOf(project),
-                dependsOn: [firewall],
+                // Its startup script reads the tools' items at its first boot: they are there first.
+                dependsOn: [firewall, ...(tools?.resources ?? [])],
                 // A changed scope would stop the instance (killing its repairs): a pool made by an
                 // older version keeps its scopes, and a key fetch on it says so.
                 ignoreChanges: ["attachedDisks", "metadataStartupScript", "bootDisk.initializeParams.image", "serviceAccount"],

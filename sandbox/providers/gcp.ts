@@ -5,6 +5,7 @@
 import { StandInProvider, serve } from "./host";
 import { attachedDisk, disk, snapshot } from "./gcp/disks";
 import { firewall, instance } from "./gcp/instances";
+import { projectMetadataItem } from "./gcp/metadata";
 import { account, secretIamMember } from "./gcp/iam";
 import { meter } from "./gcp/budget";
 import { getDisk, getInstance } from "./gcp/lookups";
@@ -19,6 +20,7 @@ export const gcpStandIn: StandInProvider = {
         "gcp:compute/attachedDisk:AttachedDisk": attachedDisk,
         "gcp:compute/instance:Instance": instance,
         "gcp:compute/firewall:Firewall": firewall,
+        "gcp:compute/projectMetadataItem:ProjectMetadataItem": projectMetadataItem,
         "gcp:serviceaccount/account:Account": account,
         "gcp:secretmanager/secretIamMember:SecretIamMember": secretIamMember,
     },

@@ -183,6 +183,8 @@ export interface GcpWorld {
     subnetworks: Record<string, GcpSubnetwork>;
     firewalls: Record<string, GcpFirewall>;
     serviceAccounts: Record<string, GcpServiceAccount>;
+    /** Project-wide metadata (what instances read at project/attributes/KEY): per project id, key → value. */
+    projectMetadata: Record<string, Record<string, string>>;
     throttle?: Record<string, number>;
     deny?: Record<string, boolean>;
 }
@@ -231,6 +233,7 @@ export function emptyGcpWorld(): GcpWorld {
         subnetworks: {},
         firewalls: {},
         serviceAccounts: {},
+        projectMetadata: {},
     };
 }
 

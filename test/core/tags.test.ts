@@ -123,6 +123,7 @@ describe("user tags (config tags, awsTags, azureTags, gcpLabels)", () => {
             "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
             "gcp:compute/attachedDisk:AttachedDisk",
             "gcp:compute/firewall:Firewall",
+            "gcp:compute/projectMetadataItem:ProjectMetadataItem",
             "gcp:secretmanager/secretIamMember:SecretIamMember",
             "gcp:serviceaccount/account:Account",
         ]);

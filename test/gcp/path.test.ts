@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import { deviceName } from "../../components/gcp/steps";
-import { RESCUE_TAG } from "../../components/gcp/rescue";
+import { RESCUE_TAG, startupScript } from "../../components/gcp/rescue";
+import { toolsItems } from "../../components/gcp/tools";
+import { rescueTools } from "../../rescue/payload";
 import { PlannedResource } from "../../components/tools/offline/capture";
 import { LINUX_BOOT_MARKER } from "../../components/core/contract/vm";
 import { planInventory } from "../helpers/lab-run";
@@ -97,6 +99,38 @@ describe("GCP path under Pulumi mocks", () => {
         );
     });
 
+    it("the rescue tools are project metadata items, once per project for every rescue instance there, which each instance waits for", async () => {
+        const { ofType } = await plan(
+            inventory([{ name: "web-1" }, { name: "web-2", zone: "us-central1-b" }, { name: "web-3", project: "other-project" }]),
+        );
+        const instances = ofType("gcp:compute/instance:Instance");
+        const items = ofType("gcp:compute/projectMetadataItem:ProjectMetadataItem");
+        assert.equal(instances.length, 3, "a rescue instance per zone");
+        const expected = toolsItems("test");
+        for (const project of ["my-project", "other-project"]) {
+            const own = items.filter((i) => i.inputs.project === project);
+            assert.deepEqual(
+                own.map((i) => [i.inputs.key, i.inputs.value]),
+                expected.map((i) => [i.key, i.value]),
+                project,
+            );
+            for (const instance of instances.filter((i) => i.inputs.project === project)) {
+                for (const item of own) assert.ok(instance.dependsOn.includes(item.name), `${instance.name} waits for ${item.name}`);
+                assert.equal(instance.inputs.metadataStartupScript, startupScript(expected));
+            }
+        }
+        assert.equal(items.length, 2 * expected.length, "once per project, not per instance");
+    });
+
+    it("a stack that shares its projects with other stacks (rateShare under 1: shards) keeps the tools in each rescue instance's startup script", async () => {
+        const { ofType } = await plan(inventory([{ name: "web-1" }]), { "bootloop-rescue:rateShare": "1/4" });
+        assert.deepEqual(ofType("gcp:compute/projectMetadataItem:ProjectMetadataItem"), []);
+        const [instance] = ofType("gcp:compute/instance:Instance");
+        assert.equal(instance.inputs.metadataStartupScript, startupScript());
+        assert.ok(String(instance.inputs.metadataStartupScript).includes(rescueTools().install), "the tools inline");
+        assert.doesNotMatch(String(instance.inputs.metadataStartupScript), /Environment=BOOTLOOP_RESCUE_LIB|bootloop-rescue-tools-/);
+    });
+
     it("rescue instances: no external IP, deny-all ingress for their tag, a role-less service account, attached disks ignored", async () => {
         const { ofType } = await plan(inventory([{ name: "web-1" }]));
         const [instance] = ofType("gcp:compute/instance:Instance");
@@ -124,6 +158,8 @@ describe("GCP path under Pulumi mocks", () => {
             "bootDisk.initializeParams.image",
             "serviceAccount",
         ]);
+        // The startup script carries no tools: it reads them from the project's metadata items.
+        assert.ok(String(instance.inputs.metadataStartupScript).length < 16 * 1024);
         const [rule] = ofType("gcp:compute/firewall:Firewall");
         assert.equal(rule.inputs.direction, "INGRESS");
         assert.deepEqual(rule.inputs.denies, [{ protocol: "all" }]);

@@ -68,6 +68,7 @@ const RESOURCE_PERMISSIONS: Record<string, string[]> = {
     ],
     "gcp:serviceaccount/account:Account": ["iam.serviceAccounts.create", "iam.serviceAccounts.get", "iam.serviceAccounts.delete"],
     "gcp:secretmanager/secretIamMember:SecretIamMember": ["secretmanager.secrets.getIamPolicy", "secretmanager.secrets.setIamPolicy"],
+    "gcp:compute/projectMetadataItem:ProjectMetadataItem": ["compute.projects.get", "compute.projects.setCommonInstanceMetadata"],
 };
 
 describe("GCP least-privilege role (components/gcp/iam/deployer-role.yaml)", () => {

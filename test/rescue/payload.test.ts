@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { startupScript } from "../../components/gcp/rescue";
+import { toolsItems } from "../../components/gcp/tools";
 import { LVM_NO_AUTOACTIVATION, RESCUE_LIB, rescueCloudInit, rescueTools } from "../../rescue/payload";
 import { engineZipapp } from "../../rescue/zipapp";
 
@@ -59,14 +60,14 @@ describe("rescue tool payload", () => {
             ),
         );
         assert.ok(
-            startupScript()
+            startupScript(toolsItems("dev"))
                 .split("\n")
                 .includes(
                     `dpkg -s ${packages} >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${packages}; }`,
                 ),
         );
         // lvm2's udev rules would activate every attached guest's volume groups by themselves.
-        assert.doesNotMatch(rescueCloudInit() + startupScript(), /lvm2/);
+        assert.doesNotMatch(rescueCloudInit() + startupScript(toolsItems("dev")), /lvm2/);
         // Where the image has lvm2 already, nothing attached is autoactivated (an empty list), also beside a cloud's own files.
         const lvmLocal = {
             path: "/etc/lvm/lvmlocal.conf",

@@ -146,8 +146,27 @@ describe("sandbox: the dev stack with the real engine", function () {
         const state = JSON.parse(sandbox.ok(["stack", "export", ...STACK]).stdout) as {
             deployment: { resources: { urn: string; id?: string; type: string }[] };
         };
-        const before = worldIds(sandbox.world("dev"));
+        const beforeWorld = sandbox.world("dev");
+        const before = worldIds(beforeWorld);
         const inBefore = (r: { id?: string }) => !!r.id && inWorld(before, r.id);
+        // The rescue tools on GCP: project metadata items, once per project (their ids are keys, not collections of the world).
+        const toolItems = (worlds: Record<string, Record<string, unknown>>) =>
+            Object.values(worlds).flatMap((w) =>
+                Object.entries((w?.projectMetadata ?? {}) as Record<string, Record<string, string>>).flatMap(([project, items]) =>
+                    Object.keys(items)
+                        .filter((k) => k.startsWith("bootloop-rescue-tools-"))
+                        .map((k) => `${project}/${k}`),
+                ),
+            );
+        const itemsInState = state.deployment.resources.filter((r) => r.type === "gcp:compute/projectMetadataItem:ProjectMetadataItem");
+        assert.ok(itemsInState.length >= 1, "the GCP rescue tools are in project metadata");
+        assert.deepEqual(
+            toolItems(beforeWorld)
+                .map((k) => k.split("/")[1])
+                .sort(),
+            itemsInState.map((r) => r.id!).sort(),
+            "the world holds the items the state holds",
+        );
         const rescueVms = state.deployment.resources.filter(
             (r) =>
                 inBefore(r) &&
@@ -157,9 +176,11 @@ describe("sandbox: the dev stack with the real engine", function () {
         assert.ok(rescueVms.length >= 3, `a rescue VM per cloud at least: ${rescueVms.length}`);
         assert.ok(scratch.length >= 3, `scratch disks on every cloud: ${scratch.length}`);
         sandbox.ok(["up", ...STACK, "--yes", "--non-interactive", "--skip-preview", "--config", "bootloop-rescue:teardown=true"]);
-        const ids = worldIds(sandbox.world("dev"));
+        const afterWorld = sandbox.world("dev");
+        const ids = worldIds(afterWorld);
         for (const r of [...rescueVms, ...scratch])
             assert.ok(!inWorld(ids, r.id!), `${r.type} ${r.id} is still in the world after teardown`);
+        assert.deepEqual(toolItems(afterWorld), [], "the tools' project metadata items went with the rescue instances");
         for (const [key, vm] of Object.entries(vms))
             for (const id of [vm.backupId, vm.originalDiskId, vm.fixedDiskId].filter((x): x is string => !!x))
                 assert.ok(inWorld(ids, id), `${key}: ${id} went with teardown`);

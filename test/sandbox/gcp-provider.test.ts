@@ -15,6 +15,8 @@ import Ajv from "ajv";
 import * as pulumi from "@pulumi/pulumi";
 import { CreateResult } from "@pulumi/pulumi/provider";
 import { lookUpInstance } from "../../components/gcp/lookups";
+import { startupScript } from "../../components/gcp/rescue";
+import { toolsItems } from "../../components/gcp/tools";
 import { readGcpConfig } from "../../components/gcp/config";
 import { bootVerdict } from "../../components/tools/discovery/types";
 import { VmEntry } from "../../components/core/contract/vm";
@@ -68,6 +70,7 @@ const T = {
     firewall: "gcp:compute/firewall:Firewall",
     account: "gcp:serviceaccount/account:Account",
     reader: "gcp:secretmanager/secretIamMember:SecretIamMember",
+    item: "gcp:compute/projectMetadataItem:ProjectMetadataItem",
 };
 
 /** A fresh world seeded from INVENTORY, named by FAKE_GCLOUD_STATE for the provider and the CLI. */
@@ -272,6 +275,59 @@ describe("the sandbox's stand-in gcp provider", function () {
         assert.ok(gcloud("secrets", "list", "--project", P).out.some((s: any) => s.name === `projects/${P}/secrets/web-2-bitlocker`));
     });
 
+    it("project metadata items hold the rescue tools where a rescue instance's startup script reads them: its agent runs only when they are all there and add up", async () => {
+        const items = toolsItems("sbx");
+        const rescue = (name: string) =>
+            create(T.instance, name, {
+                project: P,
+                zone: Z,
+                name,
+                bootDisk: { initializeParams: { image: "debian-cloud/debian-12" } },
+                networkInterfaces: [{ subnetwork: `projects/${P}/regions/us-central1/subnetworks/default` }],
+                metadata: { "enable-guest-attributes": "TRUE" },
+                metadataStartupScript: startupScript(items),
+            });
+        await rescue("rescue-early");
+        assert.equal(world().instances["rescue-early"].agent, false, "created before its tools' items: its startup script fails");
+        const made = [];
+        for (const i of items) made.push(await create(T.item, `tools-${i.index}`, { project: P, key: i.key, value: i.value }));
+        assert.deepEqual(
+            made.map((m) => m.id),
+            items.map((i) => i.key),
+        );
+        assert.deepEqual(
+            Object.keys(world().projectMetadata[P]),
+            items.map((i) => i.key),
+        );
+        await rescue("rescue-after");
+        assert.equal(world().instances["rescue-after"].agent, true, "its startup script reads every item and they add up");
+        // A value that does not add up (changed in place): the next instance gets no tools.
+        const first = items[0];
+        await provider.update!(first.key, urn(T.item, "tools-1"), made[0].outs, {
+            project: P,
+            key: first.key,
+            value: `AAAA${first.value.slice(4)}`,
+        });
+        await rescue("rescue-altered");
+        assert.equal(world().instances["rescue-altered"].agent, false);
+        // Deleted: gone from the project's metadata; read says so.
+        await provider.delete!(first.key, urn(T.item, "tools-1"), made[0].outs);
+        assert.equal(world().projectMetadata[P][first.key], undefined);
+        assert.deepEqual(await provider.read!(first.key, urn(T.item, "tools-1"), made[0].outs), {});
+    });
+
+    it("project metadata items: a key the project has, a value over 256 KiB and a project over 512 KB are refused", async () => {
+        await create(T.item, "a", { project: P, key: "bootloop-rescue-tools-a", value: "x" });
+        await assert.rejects(
+            create(T.item, "a2", { project: P, key: "bootloop-rescue-tools-a", value: "y" }),
+            /key bootloop-rescue-tools-a already present in metadata for project my-project/,
+        );
+        await assert.rejects(create(T.item, "big", { project: P, key: "big", value: "x".repeat(262_145) }), /exceeds 262144 bytes/);
+        await create(T.item, "b", { project: P, key: "b", value: "x".repeat(262_144) });
+        await assert.rejects(create(T.item, "c", { project: P, key: "c", value: "x".repeat(262_144) }), /must be less than 512 KB/);
+        assert.deepEqual(Object.keys(world().projectMetadata[P]).sort(), ["b", "bootloop-rescue-tools-a"]);
+    });
+
     it("the agent repairs an attached disk: repair.sh reads its evidence; the repaired disk and its clone boot, the backup and its copies do not", async () => {
         const c = await chain();
         const scratch = nameOf(c.scratch.id);
@@ -359,6 +415,7 @@ describe("the sandbox's stand-in gcp provider", function () {
             [T.firewall, { network: "n", direction: "INGRESS", priority: 0 }, "direction", "EGRESS", "network", "m"],
             [T.account, { accountId: "a", displayName: "d" }, "accountId", "b", "displayName", "e"],
             [T.reader, { secretId: "s", member: "m", role: "r" }, "member", "n", "", undefined],
+            [T.item, { project: P, key: "k", value: "v" }, "key", "l", "value", "w"],
         ];
         for (const [type, olds, replaced, newValue, updated, updatedValue] of cases) {
             assert.ok(gcpStandIn.resources[type].replaceOn.includes(replaced), `${type} ${replaced}`);
@@ -382,6 +439,7 @@ describe("the sandbox's stand-in gcp provider", function () {
             [T.firewall]: "compute/firewall",
             [T.account]: "serviceaccount/account",
             [T.reader]: "secretmanager/secretIamMember",
+            [T.item]: "compute/projectMetadataItem",
         };
         assert.deepEqual(Object.keys(modules).sort(), Object.keys(gcpStandIn.resources).sort());
         for (const [type, module] of Object.entries(modules)) {

@@ -41,13 +41,25 @@ const APIS: Record<string, Partial<Record<ProviderCall["op"], [string, string]>>
         update: ["firewalls.patch", "mutation"],
         delete: ["firewalls.delete", "mutation"],
     },
+    // A project metadata item reads the project and sets its common instance metadata (all items at once).
+    "gcp:compute/projectMetadataItem:ProjectMetadataItem": {
+        create: ["projects.setCommonInstanceMetadata", "mutation"],
+        read: ["projects.get", "read"],
+        update: ["projects.setCommonInstanceMetadata", "mutation"],
+        delete: ["projects.setCommonInstanceMetadata", "mutation"],
+    },
     "gcp:compute/getInstance:getInstance": { invoke: ["instances.get", "read"] },
     "gcp:compute/getDisk:getDisk": { invoke: ["disks.get", "read"] },
 };
 
-/** Where a call acts: its zone (a self link's, or `zone`), global for firewalls and snapshots' reads. */
+/** Where a call acts: its zone (a self link's, or `zone`), global for firewalls, project metadata and snapshots' reads. */
 function whereOf(call: ProviderCall): string {
-    if (call.token.includes("firewall") || (call.token.includes("snapshot") && call.op !== "create")) return "global";
+    if (
+        call.token.includes("firewall") ||
+        call.token.includes("projectMetadataItem") ||
+        (call.token.includes("snapshot") && call.op !== "create")
+    )
+        return "global";
     const link = [call.props.zone, call.props.instance, call.props.sourceDisk, call.props.selfLink].find(
         (v) => typeof v === "string" && /\/zones\/[^/]+/.test(v),
     ) as string | undefined;

@@ -2,6 +2,7 @@
 // is an operation (PROVISIONING, STAGING, then RUNNING when the provider's create returns); one
 // whose startup script installs the bootloop-rescue agent, with guest attributes on, runs the
 // agent in the gcloud stand-in (which repairs the `br-…` disks attached to it).
+import { createHash } from "crypto";
 import { Props, StandInResource } from "../host";
 import { COMPUTE, GcpInstance, GcpWorld, nameOf, paths, pathOf, regionOf } from "../../world/gcp-world";
 import {
@@ -27,6 +28,23 @@ import { global, inWorld, instanceIn, stepByStep, zonal } from "./store";
 
 /** The marks of the rescue agent in a startup script (rescue.ts installs rescue-agent.sh as a systemd service). */
 const AGENT = /rescue-agent\.sh/;
+/** The rescue tools a startup script reads from project metadata (components/gcp/tools.ts): the items' keys and their SHA-256. */
+const TOOLS_KEYS = /^\s*for key in ((?:bootloop-rescue-tools-[0-9a-z-]+ ?)+); do$/m;
+const TOOLS_SHA = /\bsha=([0-9a-f]{64})\b/;
+
+/**
+ * Whether a startup script gets the rescue tools it names, as it would at first boot: every item
+ * it reads is in the project's metadata and together they have the SHA-256 it checks. A script
+ * that names none (an older one, or a test's) gets what it carries.
+ */
+function toolsDelivered(w: GcpWorld, project: string, script: string): boolean {
+    const keys = TOOLS_KEYS.exec(script)?.[1].trim().split(" ");
+    if (!keys) return true;
+    const items = w.projectMetadata[project] ?? {};
+    if (keys.some((k) => items[k] === undefined)) return false;
+    const bundle = Buffer.from(keys.map((k) => items[k]).join(""), "base64");
+    return createHash("sha256").update(bundle).digest("hex") === TOOLS_SHA.exec(script)?.[1];
+}
 
 /** The subnetwork (and its network) a network interface names, as paths, or Compute Engine's 404. */
 function placeNic(w: GcpWorld, nic: Props, project: string, zone: string): { network: string; subnetwork: string } {
@@ -115,7 +133,7 @@ function newInstance(w: GcpWorld, inputs: Props, at: { project: string; zone: st
         labels: stringMap(inputs, "labels"),
         tags: Array.isArray(inputs.tags) ? inputs.tags.map(String) : [],
         serviceAccount: account,
-        agent: AGENT.test(script) && metadata["enable-guest-attributes"]?.toUpperCase() === "TRUE",
+        agent: AGENT.test(script) && metadata["enable-guest-attributes"]?.toUpperCase() === "TRUE" && toolsDelivered(w, project, script),
         stopPolls: 1,
         bootPolls: 1,
         creationTimestamp: computeTimestamp(),
