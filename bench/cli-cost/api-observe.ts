@@ -15,7 +15,7 @@ import { CloudWatch, Observation, WaitRequest } from "../../components/watcher/t
 import { BATCH, IDS } from "./fake-clouds";
 
 /** One batch of waits of one kind, and what each observation must say (the fake clouds' answers). */
-interface Probe {
+export interface Probe {
     cloud: string;
     kind: string;
     waits: WaitRequest[];
@@ -48,7 +48,7 @@ function wait(kind: string, id: string, want: string, fields: Fields): WaitReque
     return { kind, id, want, fields, received: now - 3_600_000, deadline: now, memo: {} };
 }
 
-function probes(): Probe[] {
+export function probes(): Probe[] {
     const aws = { region: "us-east-1" };
     const instances = range(BATCH).map((i) => `i-0${String(i).padStart(16, "0")}`);
     const volumes = range(BATCH).map((i) => `vol-0${String(i).padStart(16, "0")}`);
@@ -91,7 +91,7 @@ function probes(): Probe[] {
 }
 
 /** Where an observation differs from what it must say, or "" when it does not. */
-function wrongness(p: Probe, w: WaitRequest, o: Observation | undefined): string {
+export function wrongness(p: Probe, w: WaitRequest, o: Observation | undefined): string {
     if (!o) return `${p.cloud} ${p.kind} ${w.id}: no observation`;
     if (o.gone) return `${p.cloud} ${p.kind} ${w.id}: gone (${o.gone})`;
     const off = Object.entries(p.expect(w)).filter(([k, v]) => o.fields[k] !== v);
