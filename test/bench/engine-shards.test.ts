@@ -8,7 +8,7 @@ import { engineFleet } from "../../bench/engine/fleet";
 import { planShardSplit } from "../../bench/engine/shards/plan";
 import { shardsFleet } from "../../bench/engine/shards/run";
 import { budgetScopeOf, splitFleet } from "../../bench/engine/shards/split";
-import { ShardRun, budgetVerdict, scopeBudgets, shardsVerdict } from "../../bench/engine/shards/verdicts";
+import { ShardRun, budgetVerdict, runnerMemoryVerdict, scopeBudgets, shardsVerdict } from "../../bench/engine/shards/verdicts";
 import { RequestFigures } from "../../sandbox/world/requests";
 import { fleetInventory } from "../../sandbox/world/fleet-stack";
 
@@ -229,5 +229,16 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
         assert.equal(fail.verdict, "FAIL");
         assert.match(fail.detail, /not as expected: s-03 1 recovered, 0 failed, 2 not finished/);
         assert.equal(shardsVerdict([]).verdict, "not checked");
+    });
+});
+
+describe("shards bench: the runner's memory for the K shards at once", () => {
+    it("passes a peak within 6 GB, fails an OOM kill or a peak over it, and is not checked without the cgroup's figures", () => {
+        assert.equal(runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }).verdict, "PASS");
+        assert.equal(runnerMemoryVerdict({ peakMb: 6145, oomKills: 0 }).verdict, "FAIL");
+        const oom = runnerMemoryVerdict({ peakMb: 7100, oomKills: 2 });
+        assert.equal(oom.verdict, "FAIL");
+        assert.match(oom.detail, /killed 2 process\(es\) \(OOM\); peak 7,100 MB/);
+        assert.equal(runnerMemoryVerdict(undefined).verdict, "not checked");
     });
 });

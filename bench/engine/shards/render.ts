@@ -45,7 +45,7 @@ export function renderShards(r: ShardsBenchResult): string {
         ...(r.budgets ? [] : ["    the shared world's counts could not be read"]),
         "  verdicts:",
         ...r.verdicts.map((v) => `    ${v.verdict.padEnd(11)} ${v.bound}: ${v.detail}`),
-        "  Over its budget: more than 5 % of a scope's requests throttled by the simulated cloud (its published bucket sizes and refills, in real time); a peak above a refill rate is the bucket's burst, not over.",
+        "  Over its budget: more than 5 % of a scope's requests throttled by the simulated cloud (its published bucket sizes and refills, in real time); a peak above a refill rate is the bucket's burst, not over; a per-VM bucket's refill is one VM's, the peak the class's in the whole scope.",
     ];
     if (r.runDir) lines.push(`  kept: ${r.runDir}`);
     return lines.join("\n");

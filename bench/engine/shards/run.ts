@@ -19,7 +19,7 @@ import { checkRunnerFits, git, nodeRun, plannedParallel, run } from "../run";
 import { SpendSettings, priceTable } from "../spend";
 import { ShardPlan, planShardSplit } from "./plan";
 import { BenchShard, splitFleet } from "./split";
-import { ScopeBudget, ShardRun, budgetVerdict, scopeBudgets, shardsVerdict } from "./verdicts";
+import { ScopeBudget, ShardRun, budgetVerdict, runnerMemoryVerdict, scopeBudgets, shardsVerdict } from "./verdicts";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 
@@ -60,7 +60,7 @@ export interface ShardsBenchResult {
     /** What the wrappers spent for the CLI calls, and where the prices came from. */
     cliSpend: SpendSummary;
     cliCostSource: string;
-    /** The verdicts: the budget's and the shards'. */
+    /** The verdicts: the scopes' budgets, the shards' outcomes, the runner's memory. */
     verdicts: Verdict[];
     /** The run's folder, when kept (--keep). */
     runDir?: string;
@@ -206,7 +206,7 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
             requestsPerVm,
             cliSpend: summarizeSpend(fs.readFileSync(env.BENCH_ENGINE_SPEND_LOG!, "utf8")),
             cliCostSource: cost.source(),
-            verdicts: [budgetVerdict(budgets), shardsVerdict(runs)],
+            verdicts: [budgetVerdict(budgets), shardsVerdict(runs), runnerMemoryVerdict(r)],
             runDir: args.keep ? runDir : undefined,
         };
     } finally {

@@ -11,7 +11,7 @@
 // still counted and shown. A peak rate above a bucket's refill is not over: the bucket's size is
 // the burst the cloud publishes, spent and refilled.
 import { RequestFigures } from "../../../sandbox/world/requests";
-import { THROTTLED_PERCENT_BOUND, Verdict } from "../bounds";
+import { PEAK_MB_BOUND, THROTTLED_PERCENT_BOUND, Verdict } from "../bounds";
 import { Outcomes } from "../outcomes";
 
 /** A class of requests in one scope: its count, throttled, and peak rate against its tightest bucket. */
@@ -118,4 +118,18 @@ export function shardsVerdict(shards: readonly ShardRun[]): Verdict {
     if (wrong.length) return { bound, verdict: "FAIL", detail: `${summary}; not as expected: ${wrong.map(describe).join("; ")}` };
     if (unread.length) return { bound, verdict: "not checked", detail: `${summary}; ${unread.map(describe).join("; ")}` };
     return { bound, verdict: "PASS", detail: summary };
+}
+
+/**
+ * The runner's memory bound (#29: peak ≤ 6 GB, everything in the cgroup), for the K shards at once:
+ * FAIL on an OOM kill or a peak over it, not checked without the cgroup's figures. Its CPU is
+ * printed, not judged here (the single-up bench judges it).
+ */
+export function runnerMemoryVerdict(runner: { peakMb: number; oomKills: number } | undefined): Verdict {
+    const bound = `peak memory ≤ ${PEAK_MB_BOUND.toLocaleString("en-US")} MB for the K shards at once (everything in the one cgroup)`;
+    if (!runner) return { bound, verdict: "not checked", detail: "the cgroup's figures were not taken" };
+    const peak = `peak ${Math.round(runner.peakMb).toLocaleString("en-US")} MB`;
+    if (runner.oomKills > 0)
+        return { bound, verdict: "FAIL", detail: `the runner's memory limit killed ${runner.oomKills} process(es) (OOM); ${peak}` };
+    return { bound, verdict: runner.peakMb <= PEAK_MB_BOUND ? "PASS" : "FAIL", detail: peak };
 }
