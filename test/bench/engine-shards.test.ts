@@ -204,7 +204,7 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
         assert.equal(free[0].classes[0].limit, undefined);
     });
 
-    it("passes the shards when each recovered its VMs and its bad ones failed; fails one that did not; not checked when one could not be read", () => {
+    it("passes the shards when each up exited 0, recovered its VMs and failed its bad ones; fails one that did not; not checked when one could not be read", () => {
         const outcomes = (recovered: number, failed: number, notFinished: number, exact: boolean) => ({
             recovered,
             failed,
@@ -223,11 +223,18 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
         const unread: ShardRun = { name: "s-02", vms: 2, bad: 0 };
         const notChecked = shardsVerdict([...ok, unread]);
         assert.equal(notChecked.verdict, "not checked");
-        assert.match(notChecked.detail, /s-02: its vms output could not be read/);
+        assert.match(notChecked.detail, /s-02: its exit codes could not be read, its vms output could not be read$/);
+        const noExits = shardsVerdict([ok[0], { ...ok[1], exits: undefined }]);
+        assert.equal(noExits.verdict, "not checked");
+        assert.match(noExits.detail, /s-01: its exit codes could not be read, 3 recovered/);
         const wrong: ShardRun = { ...ok[1], name: "s-03", outcomes: outcomes(1, 0, 2, false) };
         const fail = shardsVerdict([...ok, unread, wrong]);
         assert.equal(fail.verdict, "FAIL");
-        assert.match(fail.detail, /not as expected: s-03 1 recovered, 0 failed, 2 not finished/);
+        assert.match(fail.detail, /not as expected: s-03: 1 recovered, 0 failed, 2 not finished$/);
+        // An up that did not exit 0 fails its shard, its records as expected or not.
+        const crashed = shardsVerdict([{ ...ok[0], exits: { up: 255, watch: 3 } }, ok[1]]);
+        assert.equal(crashed.verdict, "FAIL");
+        assert.match(crashed.detail, /s-00: up exited 255, 3 recovered, 1 failed, 0 not finished/);
         assert.equal(shardsVerdict([]).verdict, "not checked");
     });
 });

@@ -103,16 +103,26 @@ export function budgetVerdict(scopes: readonly ScopeBudget[] | undefined): Verdi
     };
 }
 
-/** The shards bound: every shard's `up` ran, its bad VMs recorded failed and the rest recovered. */
+/**
+ * The shards bound: every shard's `up` exited 0 (a VM recorded failed does not fail the update),
+ * its bad VMs recorded failed and the rest recovered. FAIL when one did otherwise (whatever else
+ * could not be read); else not checked when a shard's exit code or `vms` output could not be read.
+ */
 export function shardsVerdict(shards: readonly ShardRun[]): Verdict {
-    const bound = "every shard's up recovered its VMs (its VMs made never to boot recorded failed)";
+    const bound = "every shard's up exited 0 and recovered its VMs (its VMs made never to boot recorded failed)";
     if (shards.length === 0) return { bound, verdict: "not checked", detail: "no shard ran" };
-    const wrong = shards.filter((s) => s.outcomes && !s.outcomes.exact);
-    const unread = shards.filter((s) => !s.outcomes);
+    const wrong = shards.filter((s) => (s.outcomes && !s.outcomes.exact) || (s.exits && s.exits.up !== 0));
+    const unread = shards.filter((s) => !s.outcomes || !s.exits);
     const describe = (s: ShardRun) =>
-        s.outcomes
-            ? `${s.name} ${s.outcomes.recovered} recovered, ${s.outcomes.failed} failed, ${s.outcomes.notFinished} not finished`
-            : `${s.name}: its vms output could not be read`;
+        [
+            s.exits ? (s.exits.up === 0 ? "" : `up exited ${s.exits.up}`) : "its exit codes could not be read",
+            s.outcomes
+                ? `${s.outcomes.recovered} recovered, ${s.outcomes.failed} failed, ${s.outcomes.notFinished} not finished`
+                : "its vms output could not be read",
+        ]
+            .filter((x) => x)
+            .join(", ")
+            .replace(/^/, `${s.name}: `);
     const recovered = shards.reduce((n, s) => n + (s.outcomes?.recovered ?? 0), 0);
     const summary = `${shards.length} shards, ${recovered} VMs recovered of ${shards.reduce((n, s) => n + s.vms - s.bad, 0)} expected`;
     if (wrong.length) return { bound, verdict: "FAIL", detail: `${summary}; not as expected: ${wrong.map(describe).join("; ")}` };
