@@ -15,7 +15,7 @@ export function renderShards(r: ShardsBenchResult): string {
         `  split by npm run shard --by cloud --canary 0 --max-vms ${r.split.maxVms}: shards per cloud ${perCloud} (npm run shard never mixes clouds in a shard: each cloud's scope is shared by its own shards); all on one simulated world`,
         `  commit ${r.commit.slice(0, 7)}${r.uncommittedChanges ? " (with uncommitted changes in the tree)" : ""}; machine ${r.machine.name}, ${r.machine.cores} cores, ${n0(r.machine.memoryMb)} MB, 1-min load ${r.machine.loadAverage1m.before.toFixed(2)} before, ${r.machine.loadAverage1m.after.toFixed(2)} after`,
         `  runner ${r.runner.name}: ONE cgroup of ${r.runner.cpus} CPUs, ${n0(r.runner.memoryMb)} MB for all ${r.shards.length} shards`,
-        `  CLI calls spend ${r.spend.scale === 1 ? "what the real CLIs spend" : `${r.spend.scale} of what the real CLIs spend (CPU then not judged)`} (${r.cliCostSource}); synchronous calls hold ${r.spend.hold[0]}-${r.spend.hold[1]} s (seed ${r.spend.seed})`,
+        `  CLI calls spend ${r.spend.scale === 1 ? "what the real CLIs spend" : `${r.spend.scale} of what the real CLIs spend (CPU then not judged)`} (${r.cliCostSource}); synchronous calls hold ${r.spend.hold[0]}-${r.spend.hold[1]} s${r.spend.scale === 1 ? "" : ` × ${r.spend.scale}`} (seed ${r.spend.seed})`,
         f
             ? `  wall ${f.wallSeconds.toFixed(1)} s; CPU ${f.cpuSeconds.toFixed(1)} s in all, ${f.cpuPerVm.toFixed(2)} s per VM; peak memory ${n0(f.peakMb)} MB; ${f.oomKills ? `OOM: ${f.oomKills} process(es) killed by the memory limit` : "no OOM"}; CPU quota throttled ${n0(f.throttledPeriods)} periods (cgroup ${f.cgroup})`
             : `  NOT MEASURED: ${r.notMeasured ?? "no figures"}`,
