@@ -2,7 +2,8 @@
 //                                             `npm run sandbox -- up --stack dev --yes`
 // npm run sandbox -- world [--stack NAME] [--json]   what the simulated cloud holds now
 // npm run sandbox -- world --requests [--stack NAME] [--json]   API requests per cloud, scope and class
-// npm run sandbox -- fleet N                  writes the stack fleetN: N mixed VMs, every remedy
+// npm run sandbox -- fleet N [--one-scope]    writes the stack fleetN: N mixed VMs, every remedy
+//                                             (--one-scope: fleetN-one-scope, one scope per cloud)
 //
 // The engine is the real Pulumi CLI this project pins (built by scripts/engine/build.sh --cli). It
 // runs in .sandbox/project with a file backend under .sandbox/backend; the program runs in this
@@ -111,7 +112,11 @@ export function writeProject(layout: SandboxLayout, stack: string): void {
             })),
         );
     fs.mkdirSync(layout.project, { recursive: true });
-    fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(layout.project, "Pulumi.yaml"));
+    // Written aside and renamed: stacks of one sandbox run at once (the shards bench), and an
+    // engine starting must never read a half-copied project file.
+    const projectFile = path.join(layout.project, "Pulumi.yaml");
+    fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), `${projectFile}.${process.pid}`);
+    fs.renameSync(`${projectFile}.${process.pid}`, projectFile);
     const target = path.join(layout.project, stackFile);
     const salt = fs.existsSync(target)
         ? (parse(fs.readFileSync(target, "utf8")) as Record<string, unknown> | null)?.encryptionsalt
@@ -364,16 +369,24 @@ function stateSizeOf(binary: string, env: NodeJS.ProcessEnv, layout: SandboxLayo
     return 0;
 }
 
-/** `npm run sandbox -- fleet N`: writes the stack `fleetN` (N mixed VMs, every remedy on every cloud) and says how to run it. */
+/**
+ * `npm run sandbox -- fleet N [--one-scope]`: writes the stack `fleetN` (N mixed VMs, every remedy
+ * on every cloud; with --one-scope `fleetN-one-scope`, every VM of a cloud in one scope) and says how to run it.
+ */
 function fleet(args: readonly string[]): number {
     const n = Number(args[0]);
-    if (!Number.isInteger(n) || n < 1 || n > 20000) {
-        process.stderr.write(`sandbox: fleet takes a number of VMs from 1 to 20000, not ${JSON.stringify(args[0] ?? "")}\n`);
+    const rest = args.slice(1);
+    if (!Number.isInteger(n) || n < 1 || n > 20000 || rest.some((a) => a !== "--one-scope")) {
+        process.stderr.write(
+            `sandbox: fleet takes a number of VMs from 1 to 20000 and optionally --one-scope, not ${JSON.stringify(args.join(" "))}\n`,
+        );
         return 2;
     }
-    const file = writeFleetStack(`fleet${n}`, n);
+    const oneScope = rest.includes("--one-scope");
+    const stack = oneScope ? `fleet${n}-one-scope` : `fleet${n}`;
+    const file = writeFleetStack(stack, n, undefined, { oneScope });
     process.stdout.write(
-        `${file}\nrun it: npm run sandbox -- up --stack fleet${n} --yes   (measured: bash scripts/sandbox/measure.sh npm run -s sandbox -- up --stack fleet${n} --yes)\n`,
+        `${file}\nrun it: npm run sandbox -- up --stack ${stack} --yes   (measured: bash scripts/sandbox/measure.sh npm run -s sandbox -- up --stack ${stack} --yes)\n`,
     );
     return 0;
 }
@@ -409,7 +422,7 @@ async function main(given: readonly string[]): Promise<number> {
     if (args[0] === "share-world") return shareWorldCommand(args.slice(1), layout);
     if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
         process.stdout.write(
-            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--requests] [--stack NAME] [--json]\n       npm run sandbox -- state-size [--stack NAME] [--json]   (the state's weight per VM)\n       npm run sandbox -- fleet N   (writes the stack fleetN: N mixed VMs)\n       npm run sandbox -- share-world NAME STACK STACK...   (the stacks, shards of one fleet, on one simulated cloud)\n",
+            "usage: npm run sandbox -- <pulumi arguments>   (e.g. up --stack dev --yes)\n       npm run sandbox -- world [--requests] [--stack NAME] [--json]\n       npm run sandbox -- state-size [--stack NAME] [--json]   (the state's weight per VM)\n       npm run sandbox -- fleet N [--one-scope]   (writes the stack fleetN: N mixed VMs; --one-scope: fleetN-one-scope, one scope per cloud)\n       npm run sandbox -- share-world NAME STACK STACK...   (the stacks, shards of one fleet, on one simulated cloud)\n",
         );
         return args.length === 0 ? 2 : 0;
     }

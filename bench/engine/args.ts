@@ -1,5 +1,5 @@
-// The engine bench's arguments: `npm run bench -- --fleet N --engine [--runner 2x7|4x16] [--bad K]
-// [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]`, checked, each mistake named.
+// The engine bench's arguments: `npm run bench -- --fleet N --engine [--shards K] [--runner 2x7|4x16]
+// [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]`, checked, each mistake named.
 
 /** The runner sizes the bench can imitate: CPUs (the cgroup's quota) and memory (its limit). */
 export const RUNNERS = {
@@ -12,7 +12,7 @@ export type RunnerName = keyof typeof RUNNERS;
 
 /** The usage line. */
 export const ENGINE_USAGE =
-    "usage: npm run bench -- --fleet N --engine [--runner 2x7|4x16] [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]";
+    "usage: npm run bench -- --fleet N --engine [--shards K] [--runner 2x7|4x16] [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]";
 
 /** What the engine bench was asked for, checked. */
 export interface EngineBenchArgs {
@@ -32,10 +32,18 @@ export interface EngineBenchArgs {
     seed: string;
     /** Keep the run's folder (its sandbox, events, logs) instead of removing it. */
     keep: boolean;
+    /**
+     * `--shards K`: the fleet (every VM of a cloud in one scope) split by `npm run shard` into K
+     * stacks on one simulated cloud, their K `up`s run at once (bench/engine/shards); absent: ONE `up`.
+     */
+    shards?: number;
 }
 
+/** The most shards the bench runs at once (each is a real engine, program, providers and watch). */
+export const MAX_SHARDS = 100;
+
 /** A flag that takes a value, and what it must look like. */
-const VALUE_FLAGS = ["--fleet", "--runner", "--bad", "--spend-scale", "--hold", "--seed"] as const;
+const VALUE_FLAGS = ["--fleet", "--runner", "--bad", "--spend-scale", "--hold", "--seed", "--shards"] as const;
 const SWITCHES = ["--engine", "--json", "--keep"] as const;
 
 /** The default number of bad VMs for a fleet of `n`: 1 % rounded, at least 1 when there is a VM besides the canary. */
@@ -91,5 +99,23 @@ export function parseEngineArgs(argv: readonly string[]): EngineBenchArgs {
     const seed = values["--seed"] ?? "bootloop-rescue";
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(seed))
         throw new Error(`--seed: ${JSON.stringify(seed)} must be 1 to 64 letters, digits, dots, dashes or underscores`);
-    return { n, bad, runner: runner as RunnerName, json: switches.has("--json"), spendScale, hold, seed, keep: switches.has("--keep") };
+    let shards: number | undefined;
+    if (values["--shards"] !== undefined) {
+        const k = values["--shards"];
+        if (!/^\d{1,3}$/.test(k) || Number(k) < 1 || Number(k) > MAX_SHARDS)
+            throw new Error(`--shards: ${JSON.stringify(k)} must be a whole number of shards from 1 to ${MAX_SHARDS}`);
+        shards = Number(k);
+        if (shards > n) throw new Error(`--shards ${shards}: more shards than the fleet's ${n} VMs`);
+    }
+    return {
+        n,
+        bad,
+        runner: runner as RunnerName,
+        json: switches.has("--json"),
+        spendScale,
+        hold,
+        seed,
+        keep: switches.has("--keep"),
+        ...(shards === undefined ? {} : { shards }),
+    };
 }

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { fleetInventory } from "../../sandbox/world/fleet-stack";
+import { FleetOptions, fleetInventory } from "../../sandbox/world/fleet-stack";
 import { FAULT_LABEL } from "../../sandbox/world/faults";
 
 /** One VM of the fleet, as the bench finds it again in the stack's records. */
@@ -43,15 +43,17 @@ function nameOf(e: Entry): string {
 /**
  * The fleet of `n` VMs with `bad` of them never booting: chosen among the repair VMs other than the
  * canary (a restored disk or a restart does not go through the faulty repair), evenly spaced so
- * every cloud gets its share. Throws when the fleet has fewer such VMs than `bad`.
+ * every cloud gets its share. Throws when the fleet has fewer such VMs than `bad`. `options`: the
+ * fleet's placement (one scope per cloud for the shards bench); `canaries`: the indexes of the
+ * VMs that lead a stack (the canary; in the shards bench each shard's first VM), never made bad.
  */
-export function engineFleet(n: number, bad: number): EngineFleet {
-    const doc = parse(fleetInventory(n)) as { vms: Entry[] };
+export function engineFleet(n: number, bad: number, options: FleetOptions = {}, canaries: ReadonlySet<number> = new Set([0])): EngineFleet {
+    const doc = parse(fleetInventory(n, options)) as { vms: Entry[] };
     const vms = doc.vms.map((e, index) => ({ index, cloud: e.cloud, name: nameOf(e), strategy: e.strategy }));
-    const eligible = vms.filter((v) => v.index > 0 && v.strategy === "repair");
+    const eligible = vms.filter((v) => v.index > 0 && !canaries.has(v.index) && v.strategy === "repair");
     if (bad > eligible.length)
         throw new Error(
-            `--bad ${bad}: a fleet of ${n} has ${eligible.length} repair VMs besides the canary, the ones that can be made never to boot`,
+            `--bad ${bad}: a fleet of ${n} has ${eligible.length} repair VMs besides the canar${canaries.size > 1 ? `ies (${canaries.size}: each shard's first VM)` : "y"}, the ones that can be made never to boot`,
         );
     const chosen = Array.from({ length: bad }, (_, i) => eligible[Math.floor(((i + 0.5) * eligible.length) / bad)]);
     for (const v of chosen) doc.vms[v.index].labels = { ...(doc.vms[v.index].labels ?? {}), [FAULT_LABEL]: "never-boots" };

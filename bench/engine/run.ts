@@ -81,14 +81,15 @@ export interface EngineBenchResult {
     runDir?: string;
 }
 
-function git(args: string[]): string {
+/** Runs git in the project and returns its output; throws when it fails. */
+export function git(args: string[]): string {
     const r = spawnSync("git", args, { cwd: PROJECT_DIR, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr.trim()}`);
     return r.stdout.trim();
 }
 
 /** Runs a node entry point of the project (ts-node) and returns its output. */
-function nodeRun(file: string, args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
+export function nodeRun(file: string, args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
     const r = spawnSync(process.execPath, ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", file, ...args], {
         cwd: PROJECT_DIR,
         env,
@@ -99,7 +100,7 @@ function nodeRun(file: string, args: string[], env: NodeJS.ProcessEnv): { status
 }
 
 /** The `--parallel` `npm run plan` gives for the stack (its GitHub output's parallel=). */
-function plannedParallel(stack: string, watchDir: string, runDir: string): number {
+export function plannedParallel(stack: string, watchDir: string, runDir: string): number {
     const output = path.join(runDir, "plan-output");
     fs.writeFileSync(output, "");
     const r = nodeRun("cli/plan.ts", ["--stack", stack, "--github-output"], {
@@ -113,7 +114,7 @@ function plannedParallel(stack: string, watchDir: string, runDir: string): numbe
 }
 
 /** Runs a command and resolves with its exit code; its output goes to stderr (stdout stays the bench's). */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     return new Promise((resolve, reject) => {
         const child = spawn(command, args, { cwd: PROJECT_DIR, env, stdio: ["ignore", 2, 2] });
         child.on("error", reject);

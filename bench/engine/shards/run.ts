@@ -1,0 +1,220 @@
+// `npm run bench -- --fleet N --engine --shards K`: the sandbox's mixed fleet of N VMs with every VM
+// of a cloud in one scope, split by the real `npm run shard` into K shards (plan.ts, split.ts), the
+// K shard stacks put on ONE simulated world (`npm run sandbox -- share-world`), and their K real-engine
+// `up`s run AT ONCE inside ONE runner cgroup (job.sh), each with its own `npm run watch`. Then it
+// reads what the run left: the cgroup's figures, each shard's exit codes and `vms` output, the shared
+// world's request counts per scope and class, the wrappers' spend log; and judges (verdicts.ts).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SandboxLayout } from "../../../sandbox/layout";
+import { scopeTotals, stackRequestFigures } from "../../../sandbox/world/requests";
+import { CliCost } from "../../fleet/cli-cost-prices";
+import { EngineBenchArgs, RUNNERS } from "../args";
+import { Verdict, exitCodeOf } from "../bounds";
+import { SpendSummary, readIfThere, summarizeSpend } from "../calls";
+import { EngineFleet, engineFleet } from "../fleet";
+import { VmRecordLike, outcomesOf } from "../outcomes";
+import { checkRunnerFits, git, nodeRun, plannedParallel, run } from "../run";
+import { SpendSettings, priceTable } from "../spend";
+import { ShardPlan, planShardSplit } from "./plan";
+import { BenchShard, splitFleet } from "./split";
+import { ScopeBudget, ShardRun, budgetVerdict, runnerMemoryVerdict, scopeBudgets, shardsVerdict } from "./verdicts";
+
+const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
+
+/** What one shards-bench run measured and found. */
+export interface ShardsBenchResult {
+    /** The commit the tree was at, and whether tracked files had uncommitted changes (the run measured them too). */
+    commit: string;
+    uncommittedChanges: boolean;
+    /** The machine: its name (BENCH_MACHINE, else the host's), cores, memory, its 1-minute load before and after. */
+    machine: { name: string; cores: number; memoryMb: number; loadAverage1m: { before: number; after: number } };
+    /** The runner imitated: one cgroup for all K shards. */
+    runner: { name: string; cpus: number; memoryMb: number };
+    /** VMs in the fleet, and the ones made never to boot ("cloud name"). */
+    vms: number;
+    bad: string[];
+    /** The CLI calls' spend scale, the synchronous calls' hold range (s) and its seed. */
+    spend: { scale: number; hold: [number, number]; seed: string };
+    /** The split: npm run shard's --max-vms, shards per cloud. */
+    split: { maxVms: number; shardsPerCloud: Record<string, number> };
+    /** Each shard: its VMs, bad ones, rateShare, --parallel, exit codes and outcomes. */
+    shards: (ShardRun & { parallel: number })[];
+    /** The cgroup's figures for everything the K shards ran; absent when not taken. */
+    runnerFigures?: {
+        wallSeconds: number;
+        cpuSeconds: number;
+        cpuPerVm: number;
+        peakMb: number;
+        oomKills: number;
+        throttledPeriods: number;
+        cgroup: string;
+    };
+    /** Why the figures are absent. */
+    notMeasured?: string;
+    /** The shared world's API requests per scope and class (every shard's, the providers' and the CLIs'). */
+    budgets?: ScopeBudget[];
+    /** API requests per VM, per cloud. */
+    requestsPerVm: Record<string, number>;
+    /** What the wrappers spent for the CLI calls, and where the prices came from. */
+    cliSpend: SpendSummary;
+    cliCostSource: string;
+    /** The verdicts: the scopes' budgets, the shards' outcomes, the runner's memory. */
+    verdicts: Verdict[];
+    /** The run's folder, when kept (--keep). */
+    runDir?: string;
+}
+
+/**
+ * The fleet and its split, worked out before anything runs: every VM of a cloud in one scope, K
+ * shards by cloud, the VMs made never to boot chosen among those that lead no shard. Throws an
+ * Error naming --shards or --bad when the fleet cannot be split so (bench.ts says it as an argument error).
+ */
+export function shardsFleet(n: number, bad: number, k: number): { fleet: EngineFleet; plan: ShardPlan } {
+    const plan = planShardSplit(
+        engineFleet(n, 0, { oneScope: true }).vms.map((v) => v.cloud),
+        k,
+    );
+    return { fleet: engineFleet(n, bad, { oneScope: true }, plan.leaders), plan };
+}
+
+/** The JSON a shard's job left, or undefined. */
+function readJson<T>(file: string): T | undefined {
+    const text = readIfThere(file);
+    return text ? (JSON.parse(text) as T) : undefined;
+}
+
+/** Runs the shards bench once; `log` says what it is doing (stderr). */
+export async function runShardsBench(args: EngineBenchArgs & { shards: number }, log: (line: string) => void): Promise<ShardsBenchResult> {
+    const runner = RUNNERS[args.runner];
+    checkRunnerFits(runner, args.runner);
+    const cost = CliCost.load();
+    const { fleet, plan } = shardsFleet(args.n, args.bad, args.shards);
+    const name = `shards${args.n}`;
+    fs.mkdirSync(path.join(PROJECT_DIR, ".bench", "engine"), { recursive: true });
+    const runDir = fs.mkdtempSync(path.join(PROJECT_DIR, ".bench", "engine", `${name}x${args.shards}-`));
+    try {
+        const shards: BenchShard[] = splitFleet(runDir, name, fleet, plan, args.shards, PROJECT_DIR);
+        const splitDir = path.join(runDir, "split");
+        const sandboxDir = path.join(runDir, "sandbox");
+        const env: NodeJS.ProcessEnv = {
+            ...process.env,
+            SANDBOX_DIR: sandboxDir,
+            SANDBOX_STACKS: path.join(runDir, "stacks"),
+            SANDBOX_CLI_WRAPPERS: path.join(__dirname, "..", "bin"),
+            // The clouds' request budgets in real time, the watchers' and the simulated clouds' alike.
+            BOOTLOOP_RATE_SCALE: "1",
+            BENCH_ENGINE_COSTS: path.join(runDir, "cli-prices.json"),
+            BENCH_ENGINE_SPEND_LOG: path.join(runDir, "spend.log"),
+            INIT_CWD: PROJECT_DIR,
+        };
+        const settings: SpendSettings = { table: priceTable(cost.file), scale: args.spendScale, hold: args.hold, seed: args.seed };
+        fs.writeFileSync(env.BENCH_ENGINE_COSTS!, JSON.stringify(settings));
+        fs.writeFileSync(env.BENCH_ENGINE_SPEND_LOG!, "");
+        const shared = nodeRun("sandbox/run.ts", ["share-world", name, ...shards.map((s) => s.name)], env);
+        if (shared.status !== 0)
+            throw new Error(`npm run sandbox -- share-world failed (${shared.status}): ${shared.stderr.trim().slice(-2000)}`);
+        const parallel = new Map(shards.map((s) => [s.name, plannedParallel(s.name, splitDir, runDir)]));
+        const commit = git(["rev-parse", "HEAD"]);
+        const uncommittedChanges = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
+        const loadBefore = os.loadavg()[0];
+        log(
+            `shards bench: ${args.shards} ups AT ONCE of ${args.n} VMs in all (${args.bad} never booting; one scope per cloud; npm run shard --max-vms ${plan.maxVms}) in ONE ${args.runner} cgroup, CLI calls at ${args.spendScale} of the real CLIs' cost; folder ${path.relative(PROJECT_DIR, runDir)}`,
+        );
+        const report = path.join(runDir, "runner.json");
+        await run(
+            "bash",
+            [
+                path.join(PROJECT_DIR, "scripts/sandbox/runner-cgroup.sh"),
+                "--cpus",
+                String(runner.cpus),
+                "--memory-mb",
+                String(runner.memoryMb),
+                "--report",
+                report,
+                "--",
+                "bash",
+                path.join(__dirname, "job.sh"),
+                runDir,
+                splitDir,
+                ...shards.map((s) => `${s.name}:${parallel.get(s.name)}`),
+            ],
+            env,
+        );
+        const loadAfter = os.loadavg()[0];
+        const r = readJson<{
+            cgroup: string;
+            wallSeconds: number;
+            cpuSeconds: number;
+            peakMb: number;
+            oomKills: number;
+            throttledPeriods: number;
+        }>(report);
+
+        const runs = shards.map((s) => {
+            const exits = readJson<{ up: number; watch: number }>(path.join(runDir, `${s.name}.exits.json`));
+            const out = nodeRun("sandbox/run.ts", ["stack", "output", "vms", "--json", "--stack", s.name], env);
+            if (out.status !== 0)
+                log(`shards bench: ${s.name}'s vms output could not be read (${out.status}): ${out.stderr.trim().slice(-500)}`);
+            return {
+                name: s.name,
+                vms: s.vms.length,
+                bad: s.bad.length,
+                ...(s.rateShare === undefined ? {} : { rateShare: s.rateShare }),
+                parallel: parallel.get(s.name)!,
+                ...(exits ? { exits: { up: exits.up, watch: exits.watch } } : {}),
+                ...(out.status === 0 ? { outcomes: outcomesOf(JSON.parse(out.stdout) as Record<string, VmRecordLike>, s.vms, s.bad) } : {}),
+            };
+        });
+
+        // Every shard's stand-ins and providers wrote the one shared world: any member reads it whole.
+        const layout = new SandboxLayout(sandboxDir, [env.SANDBOX_STACKS!]);
+        const rows = stackRequestFigures(layout, shards[0].name);
+        const budgets = rows.length ? scopeBudgets(rows) : undefined;
+        const requestsPerVm: Record<string, number> = {};
+        for (const s of scopeTotals(rows)) requestsPerVm[s.cloud] = (requestsPerVm[s.cloud] ?? 0) + s.requests;
+        for (const cloud of Object.keys(requestsPerVm))
+            requestsPerVm[cloud] /= Math.max(1, fleet.vms.filter((v) => v.cloud === cloud).length);
+
+        return {
+            commit,
+            uncommittedChanges,
+            machine: {
+                name: process.env.BENCH_MACHINE || os.hostname(),
+                cores: os.cpus().length,
+                memoryMb: Math.round(os.totalmem() / 1048576),
+                loadAverage1m: { before: loadBefore, after: loadAfter },
+            },
+            runner: { name: args.runner, ...runner },
+            vms: args.n,
+            bad: fleet.bad.map((v) => `${v.cloud} ${v.name}`),
+            spend: { scale: args.spendScale, hold: args.hold, seed: args.seed },
+            split: { maxVms: plan.maxVms, shardsPerCloud: plan.shardsPerCloud },
+            shards: runs,
+            runnerFigures: r && {
+                wallSeconds: r.wallSeconds,
+                cpuSeconds: r.cpuSeconds,
+                cpuPerVm: r.cpuSeconds / args.n,
+                peakMb: r.peakMb,
+                oomKills: r.oomKills,
+                throttledPeriods: r.throttledPeriods,
+                cgroup: r.cgroup,
+            },
+            notMeasured: r ? undefined : "the runner's cgroup figures were not taken (runner-cgroup.sh said why above)",
+            budgets,
+            requestsPerVm,
+            cliSpend: summarizeSpend(fs.readFileSync(env.BENCH_ENGINE_SPEND_LOG!, "utf8")),
+            cliCostSource: cost.source(),
+            verdicts: [budgetVerdict(budgets), shardsVerdict(runs), runnerMemoryVerdict(r)],
+            runDir: args.keep ? runDir : undefined,
+        };
+    } finally {
+        if (!args.keep) fs.rmSync(runDir, { recursive: true, force: true });
+    }
+}
+
+/** The bench's exit code: 3 a bound failed, 4 one not checked, 0 all passed. */
+export function shardsExitCode(r: ShardsBenchResult): 0 | 3 | 4 {
+    return exitCodeOf(r.verdicts);
+}

@@ -1,0 +1,251 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { parseEngineArgs } from "../../bench/engine/args";
+import { engineFleet } from "../../bench/engine/fleet";
+import { planShardSplit } from "../../bench/engine/shards/plan";
+import { shardsFleet } from "../../bench/engine/shards/run";
+import { budgetScopeOf, splitFleet } from "../../bench/engine/shards/split";
+import { ShardRun, budgetVerdict, runnerMemoryVerdict, scopeBudgets, shardsVerdict } from "../../bench/engine/shards/verdicts";
+import { RequestFigures } from "../../sandbox/world/requests";
+import { fleetInventory } from "../../sandbox/world/fleet-stack";
+
+// The shards bench's parts (bench/engine/shards): --shards, the fleet in one scope per cloud, the
+// split worked out before anything runs and the real `npm run shard`'s split read back, and the
+// verdicts from fixtures of a shared world's counts and the shards' outcomes. The real run (K ups
+// at once in a runner's cgroup) is test/sandbox/engine-shards.test.ts.
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+describe("shards bench: --shards", () => {
+    it("takes --shards K and leaves it out without the flag", () => {
+        assert.equal(parseEngineArgs(["--fleet", "20", "--engine", "--shards", "6"]).shards, 6);
+        assert.equal(parseEngineArgs(["--fleet=40", "--engine", "--shards=12"]).shards, 12);
+        assert.equal("shards" in parseEngineArgs(["--fleet", "20", "--engine"]), false);
+    });
+
+    it("refuses each mistake, naming the flag", () => {
+        const bad: [string[], RegExp][] = [
+            [["--fleet", "20", "--engine", "--shards"], /--shards needs a value/],
+            [["--fleet", "20", "--engine", "--shards", "0"], /--shards: "0" must be a whole number of shards from 1 to 100/],
+            [["--fleet", "200", "--engine", "--shards", "101"], /--shards: "101"/],
+            [["--fleet", "20", "--engine", "--shards", "2.5"], /--shards: "2.5"/],
+            [["--fleet", "20", "--engine", "--shards", "6", "--shards", "6"], /--shards is given twice/],
+            [["--fleet", "4", "--engine", "--shards", "5"], /--shards 5: more shards than the fleet's 4 VMs/],
+        ];
+        for (const [argv, message] of bad) assert.throws(() => parseEngineArgs(argv), message, argv.join(" "));
+    });
+
+    it("npm run bench exits 2 before anything runs when the fleet cannot be split into K shards, saying into how many it can", function () {
+        this.timeout(60000);
+        const r = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "bench/bench.ts", "--fleet", "20", "--engine", "--shards", "4"],
+            { cwd: ROOT, encoding: "utf8" },
+        );
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(
+            r.stderr,
+            /--shards 4: npm run shard never mixes clouds in a shard, so a fleet of 20 \(aws 7, azure 7, gcp 6\) splits into 3, 5, 6, 8/,
+        );
+        assert.match(r.stderr, /usage: npm run bench -- --fleet N --engine \[--shards K\]/);
+    });
+});
+
+describe("shards bench: the fleet in one scope per cloud, and its split", () => {
+    it("puts every VM of a cloud in one budget scope, each VM still its own", () => {
+        const vms = (parse(fleetInventory(30, { oneScope: true })) as { vms: (Record<string, string> & { cloud: string })[] }).vms;
+        const scopes = new Map<string, Set<string>>();
+        for (const e of vms) scopes.set(e.cloud, (scopes.get(e.cloud) ?? new Set()).add(budgetScopeOf(e)));
+        assert.deepEqual(
+            [...scopes].map(([c, s]) => [c, [...s]]),
+            [
+                ["aws", ["aws default/us-east-1"]],
+                ["azure", ["azure 11111111-2222-3333-4444-555555555555"]],
+                ["gcp", ["gcp rescue-demo-0/us-central1"]],
+            ],
+        );
+        // Zones still vary, and every VM keeps its own name.
+        assert.equal(new Set(vms.filter((e) => e.cloud === "aws").map((e) => e.availabilityZone)).size, 3);
+        assert.equal(new Set(vms.map((e) => e.instanceId ?? e.vmName ?? e.instance)).size, 30);
+        // Without the option the samples spread over two scopes per cloud, as before.
+        const spread = (parse(fleetInventory(30)) as { vms: (Record<string, string> & { cloud: string })[] }).vms;
+        assert.equal(new Set(spread.map(budgetScopeOf)).size, 6);
+    });
+
+    it("works out the --max-vms that gives exactly K shards, and each shard's first VM", () => {
+        const clouds = (n: number) => engineFleet(n, 0, { oneScope: true }).vms.map((v) => v.cloud);
+        const p = planShardSplit(clouds(20), 6);
+        assert.equal(p.maxVms, 4);
+        assert.deepEqual(p.shardsPerCloud, { aws: 2, azure: 2, gcp: 2 });
+        // aws is every third VM from 0: its 1st and 5th lead (0, 12); azure 1, 13; gcp 2, 14.
+        assert.deepEqual(
+            [...p.leaders].sort((a, b) => a - b),
+            [0, 1, 2, 12, 13, 14],
+        );
+        assert.equal(planShardSplit(clouds(40), 12).maxVms, 4);
+        assert.equal(planShardSplit(clouds(20), 20).maxVms, 1);
+        assert.throws(() => planShardSplit(clouds(20), 4), /splits into 3, 5, 6, 8 … shards, not 4/);
+        assert.throws(() => planShardSplit(clouds(20), 2), /splits into 3, 5 … shards, not 2/);
+    });
+
+    it("never makes a shard's first VM (its canary) one that never boots", () => {
+        const { fleet, plan } = shardsFleet(40, 6, 12);
+        assert.equal(fleet.bad.length, 6);
+        for (const v of fleet.bad) assert.ok(!plan.leaders.has(v.index) && v.strategy === "repair", `${v.index}`);
+        assert.throws(
+            () => shardsFleet(6, 1, 6),
+            /--bad 1: a fleet of 6 has 0 repair VMs besides the canaries \(6: each shard's first VM\)/,
+        );
+    });
+
+    it("splits with the real npm run shard: K shards, each in one scope, rateShare 1/(its cloud's shards), stack files ready", function () {
+        this.timeout(60000);
+        const { fleet, plan } = shardsFleet(40, 3, 12);
+        fs.mkdirSync(path.join(ROOT, ".bench"), { recursive: true });
+        const dir = fs.mkdtempSync(path.join(ROOT, ".bench", "test-shards-"));
+        try {
+            const shards = splitFleet(dir, "t40", fleet, plan, 12, ROOT);
+            assert.equal(shards.length, 12);
+            assert.deepEqual(
+                shards.map((s) => s.name),
+                Array.from({ length: 12 }, (_, i) => `t40-${String(i).padStart(2, "0")}`),
+            );
+            for (const s of shards) {
+                assert.equal(s.scopes.length, 1, `${s.name} in one scope`);
+                // Four shards of each cloud share its one scope: each spends a quarter of its budget.
+                assert.equal(s.rateShare, "1/4", s.name);
+            }
+            // aws 14 VMs, azure 13, gcp 13, at most 4 a shard, in the inventory's order.
+            assert.deepEqual(
+                shards.map((s) => `${s.vms[0].cloud} ${s.vms.length}`),
+                ["aws 4", "aws 4", "aws 4", "aws 2", "azure 4", "azure 4", "azure 4", "azure 1", "gcp 4", "gcp 4", "gcp 4", "gcp 1"],
+            );
+            assert.equal(shards.flatMap((s) => s.bad).length, 3);
+            assert.equal(new Set(shards.flatMap((s) => s.scopes)).size, 3);
+            // The watch's and plan's stack file (npm run shard's own, with the base settings added) and the sandbox's copy.
+            const own = parse(fs.readFileSync(path.join(dir, "split", "Pulumi.t40-05.yaml"), "utf8")) as { config: Record<string, string> };
+            assert.deepEqual(own.config, {
+                "bootloop-rescue:inventory": "stacks/t40-05.yaml",
+                "bootloop-rescue:rateShare": "1/4",
+                "bootloop-rescue:canary": "1",
+                "bootloop-rescue:acceptDataLoss": "true",
+            });
+            const sandbox = parse(fs.readFileSync(path.join(dir, "stacks", "Pulumi.t40-05.yaml"), "utf8")) as {
+                config: Record<string, string>;
+            };
+            assert.equal(
+                sandbox.config["bootloop-rescue:inventory"],
+                path.relative(ROOT, path.join(dir, "split", "stacks", "t40-05.yaml")),
+            );
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+/** A class of requests in a scope, as the shared world's counts give it. */
+function row(scope: string, cls: string, requests: number, throttled: number, peak = 1, perSecond = 20): RequestFigures {
+    return {
+        cloud: scope.split(" ")[0],
+        scope: scope.split(" ")[1],
+        cls,
+        requests,
+        throttled,
+        byProviders: 0,
+        throttledPercent: requests ? (100 * throttled) / requests : 0,
+        peakPerSecond: peak,
+        buckets: [
+            { key: `${scope.split(" ")[1]}|${cls} vm x`, capacity: 100, perSecond },
+            { key: `${scope.split(" ")[1]}|${cls}`, capacity: 50, perSecond: perSecond / 2 },
+        ],
+    };
+}
+
+describe("shards bench: verdicts from the shared world's counts and the shards' outcomes", () => {
+    it("sums each scope's classes, keeps each class's peak beside its tightest bucket, and passes at most 5 % throttled", () => {
+        const scopes = scopeBudgets([
+            row("aws 1/us-east-1", "DescribeInstances", 900, 0, 12.5, 20),
+            row("aws 1/us-east-1", "AttachVolume", 100, 5, 3, 2),
+            row("gcp p/us-central1", "read requests", 400, 0),
+        ]);
+        assert.equal(scopes.length, 2);
+        assert.deepEqual(
+            { ...scopes[0], classes: undefined },
+            { cloud: "aws", scope: "1/us-east-1", requests: 1000, throttled: 5, throttledPercent: 0.5, over: false, classes: undefined },
+        );
+        assert.deepEqual(scopes[0].classes[0], {
+            cls: "DescribeInstances",
+            requests: 900,
+            throttled: 0,
+            peakPerSecond: 12.5,
+            limit: { capacity: 50, perSecond: 10, name: "DescribeInstances" },
+        });
+        const v = budgetVerdict(scopes);
+        assert.equal(v.verdict, "PASS");
+        assert.match(v.detail, /the most throttled aws 1\/us-east-1: 5 of 1000 \(0\.5 %\); 1 scope\(s\) with any request throttled/);
+    });
+
+    it("fails a scope over 5 % throttled, naming it; not checked without counts", () => {
+        const scopes = scopeBudgets([row("azure sub", "ARM reads", 100, 6), row("gcp p/r", "reads", 100, 5)]);
+        assert.deepEqual(
+            scopes.map((s) => s.over),
+            [true, false],
+        );
+        const v = budgetVerdict(scopes);
+        assert.equal(v.verdict, "FAIL");
+        assert.match(v.detail, /over: azure sub$/);
+        assert.equal(budgetVerdict(undefined).verdict, "not checked");
+        assert.equal(budgetVerdict([]).verdict, "not checked");
+        // A class with no published limit is counted, with none named.
+        const free = scopeBudgets([{ ...row("aws 1/r", "ssm", 3, 0), buckets: [] }]);
+        assert.equal(free[0].classes[0].limit, undefined);
+    });
+
+    it("passes the shards when each up exited 0, recovered its VMs and failed its bad ones; fails one that did not; not checked when one could not be read", () => {
+        const outcomes = (recovered: number, failed: number, notFinished: number, exact: boolean) => ({
+            recovered,
+            failed,
+            notFinished,
+            unexpectedFailures: [],
+            badNotFailed: [],
+            exact,
+        });
+        const ok: ShardRun[] = [
+            { name: "s-00", vms: 4, bad: 1, rateShare: "1/2", exits: { up: 0, watch: 1 }, outcomes: outcomes(3, 1, 0, true) },
+            { name: "s-01", vms: 3, bad: 0, rateShare: "1/2", exits: { up: 0, watch: 0 }, outcomes: outcomes(3, 0, 0, true) },
+        ];
+        const pass = shardsVerdict(ok);
+        assert.equal(pass.verdict, "PASS");
+        assert.equal(pass.detail, "2 shards, 6 VMs recovered of 6 expected");
+        const unread: ShardRun = { name: "s-02", vms: 2, bad: 0 };
+        const notChecked = shardsVerdict([...ok, unread]);
+        assert.equal(notChecked.verdict, "not checked");
+        assert.match(notChecked.detail, /s-02: its exit codes could not be read, its vms output could not be read$/);
+        const noExits = shardsVerdict([ok[0], { ...ok[1], exits: undefined }]);
+        assert.equal(noExits.verdict, "not checked");
+        assert.match(noExits.detail, /s-01: its exit codes could not be read, 3 recovered/);
+        const wrong: ShardRun = { ...ok[1], name: "s-03", outcomes: outcomes(1, 0, 2, false) };
+        const fail = shardsVerdict([...ok, unread, wrong]);
+        assert.equal(fail.verdict, "FAIL");
+        assert.match(fail.detail, /not as expected: s-03: 1 recovered, 0 failed, 2 not finished$/);
+        // An up that did not exit 0 fails its shard, its records as expected or not.
+        const crashed = shardsVerdict([{ ...ok[0], exits: { up: 255, watch: 3 } }, ok[1]]);
+        assert.equal(crashed.verdict, "FAIL");
+        assert.match(crashed.detail, /s-00: up exited 255, 3 recovered, 1 failed, 0 not finished/);
+        assert.equal(shardsVerdict([]).verdict, "not checked");
+    });
+});
+
+describe("shards bench: the runner's memory for the K shards at once", () => {
+    it("passes a peak within 6 GB, fails an OOM kill or a peak over it, and is not checked without the cgroup's figures", () => {
+        assert.equal(runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }).verdict, "PASS");
+        assert.equal(runnerMemoryVerdict({ peakMb: 6145, oomKills: 0 }).verdict, "FAIL");
+        const oom = runnerMemoryVerdict({ peakMb: 7100, oomKills: 2 });
+        assert.equal(oom.verdict, "FAIL");
+        assert.match(oom.detail, /killed 2 process\(es\) \(OOM\); peak 7,100 MB/);
+        assert.equal(runnerMemoryVerdict(undefined).verdict, "not checked");
+    });
+});
