@@ -1,4 +1,4 @@
-// The engine bench's arguments: `npm run bench -- --fleet N --engine [--shards K] [--runner 2x7|4x16]
+// The engine bench's arguments: `npm run bench -- --fleet N [--engine] [--shards K] [--runner 2x7|4x16]
 // [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]`, checked, each mistake named.
 
 /** The runner sizes the bench can imitate: CPUs (the cgroup's quota) and memory (its limit). */
@@ -12,7 +12,7 @@ export type RunnerName = keyof typeof RUNNERS;
 
 /** The usage line. */
 export const ENGINE_USAGE =
-    "usage: npm run bench -- --fleet N --engine [--shards K] [--runner 2x7|4x16] [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]";
+    "usage: npm run bench -- --fleet N [--engine] [--shards K] [--runner 2x7|4x16] [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]";
 
 /** What the engine bench was asked for, checked. */
 export interface EngineBenchArgs {
@@ -66,10 +66,9 @@ export function parseEngineArgs(argv: readonly string[]): EngineBenchArgs {
             values[flag as (typeof VALUE_FLAGS)[number]] = value;
         } else if ((SWITCHES as readonly string[]).includes(a)) switches.add(a);
         else if (a === "--cloud" || a === "--throttle" || a === "--max-in-flight" || a === "--time-scale")
-            throw new Error(`${a} is the model bench's; the engine bench runs the sandbox's mixed fleet as it is`);
+            throw new Error(`${a} was the retired model bench's; the engine bench runs the sandbox's mixed fleet as it is`);
         else throw new Error(`unknown argument ${JSON.stringify(a)}`);
     }
-    if (!switches.has("--engine")) throw new Error("--engine is required (without it, --fleet is the model bench)");
     const fleet = values["--fleet"];
     if (fleet === undefined) throw new Error("--fleet N is required");
     if (!/^\d{1,5}$/.test(fleet) || Number(fleet) < 1 || Number(fleet) > 20000)

@@ -26,13 +26,14 @@ export function renderEngine(r: EngineBenchResult): string {
             ? `  VMs: ${r.outcomes.recovered} recovered, ${r.outcomes.failed} failed, ${r.outcomes.notFinished} not finished; the failed are exactly the bad ones: ${r.outcomes.exact ? "yes" : "NO"}`
             : "  VMs: the stack's vms output could not be read",
         `  exit codes: up ${r.exits.up ?? "did not run"}, watch ${r.exits.watch ?? "did not run"}`,
-        "  CLI calls per VM (the stand-ins' call logs):",
+        "  CLI calls per VM (the stand-ins' call logs, less the watcher's API requests):",
+        ...Object.entries(r.calls).map(
+            ([cloud, c]) => `    ${cloud.padEnd(6)} ${n0(c.calls).padStart(6)} calls, ${c.perVm.toFixed(2)} per VM: ${byShape(c.byShape)}`,
+        ),
+        "  the watcher's API requests per VM (in its own process, no CLI process; the front's log):",
         ...Object.entries(r.calls).map(
             ([cloud, c]) =>
-                `    ${cloud.padEnd(6)} ${n0(c.calls).padStart(6)} calls, ${c.perVm.toFixed(2)} per VM: ${Object.entries(c.byShape)
-                    .sort((a, b) => b[1] - a[1])
-                    .map(([s, k]) => `${s.split(" ").slice(1).join(" ")} ${k}`)
-                    .join(", ")}`,
+                `    ${cloud.padEnd(6)} ${n0(c.api.requests).padStart(6)} requests, ${c.api.perVm.toFixed(2)} per VM: ${byShape(c.api.byShape) || "none"}`,
         ),
         `  API requests per VM (the simulated clouds' count: the providers' and the CLIs', each id of a batched call, each operation poll): ${
             Object.entries(r.requestsPerVm)
@@ -51,4 +52,12 @@ export function renderEngine(r: EngineBenchResult): string {
     ];
     if (r.runDir) lines.push(`  kept: ${r.runDir}`);
     return lines.join("\n");
+}
+
+/** Call shapes, most first, without the CLI's name. */
+function byShape(shapes: Record<string, number>): string {
+    return Object.entries(shapes)
+        .sort((a, b) => b[1] - a[1])
+        .map(([s, k]) => `${s.split(" ").slice(1).join(" ")} ${k}`)
+        .join(", ");
 }

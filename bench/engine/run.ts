@@ -219,7 +219,10 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
         const logs = Object.fromEntries(
             (Object.keys(CLIS) as (keyof typeof CLIS)[]).map((cli) => [cli, readIfThere(layout.callLog(stack, cli))]),
         );
-        const calls = countCalls(logs, (cloud) => fleet.vms.filter((v) => v.cloud === cloud).length);
+        // The watcher's API requests went through the stand-ins too: the front's log tells them apart.
+        const apiLog = readIfThere(path.join(layout.stackDir(stack), "api-calls.log"));
+        if (apiLog === undefined) log("engine bench: the API front's log is missing: every stand-in call counts as a CLI call");
+        const calls = countCalls(logs, (cloud) => fleet.vms.filter((v) => v.cloud === cloud).length, apiLog);
         const cliSpend = summarizeSpend(fs.readFileSync(spendLog, "utf8"));
         const events = readIfThere(path.join(runDir, "events.json"));
         const steps = events ? stepTimes(events) : undefined;

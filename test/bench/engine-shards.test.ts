@@ -50,7 +50,7 @@ describe("shards bench: --shards", () => {
             r.stderr,
             /--shards 4: npm run shard never mixes clouds in a shard, so a fleet of 20 \(aws 7, azure 7, gcp 6\) splits into 3, 5, 6, 8/,
         );
-        assert.match(r.stderr, /usage: npm run bench -- --fleet N --engine \[--shards K\]/);
+        assert.match(r.stderr, /usage: npm run bench -- --fleet N \[--engine\] \[--shards K\]/);
     });
 });
 
