@@ -30,6 +30,8 @@ describe("sandbox: shards on one simulated cloud (share-world)", function () {
     let layout: SandboxLayout;
     beforeEach(() => {
         // Inventories must be inside the project (the program's rule); .sandbox/ is ignored by git.
+        // A fresh clone has no .sandbox/ until a sandbox command made it.
+        fs.mkdirSync(path.join(PROJECT_DIR, ".sandbox"), { recursive: true });
         stacks = fs.mkdtempSync(path.join(PROJECT_DIR, ".sandbox", "test-shared-"));
         root = path.join(stacks, "sandbox");
         layout = new SandboxLayout(root, [stacks]);
