@@ -27,15 +27,15 @@ export class NotMeasurable extends Error {
     override name = "NotMeasurable";
 }
 
-/** What one engine-bench run measured and found. */
-export interface EngineBenchResult {
+/** What every bench run says of where and how it ran (the engine bench's and the shards bench's). */
+export interface BenchRunHeader {
     /** The commit the tree was at, and whether the tree held uncommitted changes to tracked files. */
     commit: string;
     /** Tracked files changed since the commit (the run measured them too). */
     uncommittedChanges: boolean;
     /** The machine: its name (BENCH_MACHINE, else the host's), cores, memory, and its 1-minute load before and after (others' work on it). */
     machine: { name: string; cores: number; memoryMb: number; loadAverage1m: { before: number; after: number } };
-    /** The runner imitated: its name, CPUs (the cgroup's CPU quota) and memory (its limit), MB. */
+    /** The runner imitated (for the shards bench, one cgroup for all K shards): its name, CPUs (the cgroup's CPU quota) and memory (its limit), MB. */
     runner: { name: string; cpus: number; memoryMb: number };
     /** VMs in the fleet. */
     vms: number;
@@ -43,20 +43,27 @@ export interface EngineBenchResult {
     bad: string[];
     /** The CLI calls' spend scale, the synchronous calls' hold range (s) and its seed. */
     spend: { scale: number; hold: [number, number]; seed: string };
-    /** The `--parallel` the up ran with (from `npm run plan`, as the runbook says). */
-    parallel: number;
     /** The cgroup's figures: wall, CPU (in all and per VM), peak memory, OOM kills, CPU quota throttles; absent when not taken. */
-    runnerFigures?: {
-        wallSeconds: number;
-        cpuSeconds: number;
-        cpuPerVm: number;
-        peakMb: number;
-        oomKills: number;
-        throttledPeriods: number;
-        cgroup: string;
-    };
+    runnerFigures?: RunnerFigures;
     /** Why the figures are absent. */
     notMeasured?: string;
+}
+
+/** What the runner's cgroup measured. */
+export interface RunnerFigures {
+    wallSeconds: number;
+    cpuSeconds: number;
+    cpuPerVm: number;
+    peakMb: number;
+    oomKills: number;
+    throttledPeriods: number;
+    cgroup: string;
+}
+
+/** What one engine-bench run measured and found. */
+export interface EngineBenchResult extends BenchRunHeader {
+    /** The `--parallel` the up ran with (from `npm run plan`, as the runbook says). */
+    parallel: number;
     /** Exit codes: the up's and the watch's (undefined when they did not run). */
     exits: { up?: number; watch?: number };
     /** The VMs' outcomes (from the stack's `vms` output). */
@@ -175,38 +182,13 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             BENCH_ENGINE_SPEND_LOG: spendLog,
             INIT_CWD: PROJECT_DIR,
         };
-        const report = path.join(runDir, "runner.json");
-        await run(
-            "bash",
-            [
-                path.join(PROJECT_DIR, "scripts/sandbox/runner-cgroup.sh"),
-                "--cpus",
-                String(runner.cpus),
-                "--memory-mb",
-                String(runner.memoryMb),
-                "--report",
-                report,
-                "--",
-                "bash",
-                path.join(__dirname, "runner-job.sh"),
-                stack,
-                runDir,
-                String(parallel),
-            ],
+        const r = await runInRunnerCgroup(
+            runner,
+            path.join(runDir, "runner.json"),
+            [path.join(__dirname, "runner-job.sh"), stack, runDir, String(parallel)],
             env,
         );
         const loadAfter = os.loadavg()[0];
-        const figures = readIfThere(report);
-        const r = figures
-            ? (JSON.parse(figures) as {
-                  cgroup: string;
-                  wallSeconds: number;
-                  cpuSeconds: number;
-                  peakMb: number;
-                  oomKills: number;
-                  throttledPeriods: number;
-              })
-            : undefined;
         const exitsText = readIfThere(path.join(runDir, "exits.json"));
         const exits = exitsText ? (JSON.parse(exitsText) as { up: number; watch: number }) : undefined;
 
@@ -288,4 +270,45 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
 /** The bench's exit code for a result: 3 a bound failed, 4 one not checked (or nothing measured), 0 all passed. */
 export function engineExitCode(r: EngineBenchResult): 0 | 3 | 4 {
     return exitCodeOf(r.verdicts);
+}
+
+/** What scripts/sandbox/runner-cgroup.sh reports of the cgroup it ran a job in. */
+export interface CgroupReport {
+    cgroup: string;
+    wallSeconds: number;
+    cpuSeconds: number;
+    peakMb: number;
+    oomKills: number;
+    throttledPeriods: number;
+}
+
+/**
+ * Runs `job` (a bash script and its arguments) in a cgroup sized like `runner`
+ * (scripts/sandbox/runner-cgroup.sh, its report written to `report`); resolves with the cgroup's
+ * figures, or undefined when the report is missing (not measured: never a figure).
+ */
+export async function runInRunnerCgroup(
+    runner: { cpus: number; memoryMb: number },
+    report: string,
+    job: string[],
+    env: NodeJS.ProcessEnv,
+): Promise<CgroupReport | undefined> {
+    await run(
+        "bash",
+        [
+            path.join(PROJECT_DIR, "scripts/sandbox/runner-cgroup.sh"),
+            "--cpus",
+            String(runner.cpus),
+            "--memory-mb",
+            String(runner.memoryMb),
+            "--report",
+            report,
+            "--",
+            "bash",
+            ...job,
+        ],
+        env,
+    );
+    const text = readIfThere(report);
+    return text ? (JSON.parse(text) as CgroupReport) : undefined;
 }

@@ -15,7 +15,7 @@ import { Verdict, exitCodeOf } from "../bounds";
 import { SpendSummary, readIfThere, summarizeSpend } from "../calls";
 import { EngineFleet, engineFleet } from "../fleet";
 import { VmRecordLike, outcomesOf } from "../outcomes";
-import { checkRunnerFits, git, nodeRun, plannedParallel, run } from "../run";
+import { BenchRunHeader, checkRunnerFits, git, nodeRun, plannedParallel, runInRunnerCgroup } from "../run";
 import { SpendSettings, priceTable } from "../spend";
 import { ShardPlan, planShardSplit } from "./plan";
 import { BenchShard, splitFleet } from "./split";
@@ -24,35 +24,11 @@ import { ScopeBudget, ShardRun, budgetVerdict, runnerMemoryVerdict, scopeBudgets
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 
 /** What one shards-bench run measured and found. */
-export interface ShardsBenchResult {
-    /** The commit the tree was at, and whether tracked files had uncommitted changes (the run measured them too). */
-    commit: string;
-    uncommittedChanges: boolean;
-    /** The machine: its name (BENCH_MACHINE, else the host's), cores, memory, its 1-minute load before and after. */
-    machine: { name: string; cores: number; memoryMb: number; loadAverage1m: { before: number; after: number } };
-    /** The runner imitated: one cgroup for all K shards. */
-    runner: { name: string; cpus: number; memoryMb: number };
-    /** VMs in the fleet, and the ones made never to boot ("cloud name"). */
-    vms: number;
-    bad: string[];
-    /** The CLI calls' spend scale, the synchronous calls' hold range (s) and its seed. */
-    spend: { scale: number; hold: [number, number]; seed: string };
+export interface ShardsBenchResult extends BenchRunHeader {
     /** The split: npm run shard's --max-vms, shards per cloud. */
     split: { maxVms: number; shardsPerCloud: Record<string, number> };
     /** Each shard: its VMs, bad ones, rateShare, --parallel, exit codes and outcomes. */
     shards: (ShardRun & { parallel: number })[];
-    /** The cgroup's figures for everything the K shards ran; absent when not taken. */
-    runnerFigures?: {
-        wallSeconds: number;
-        cpuSeconds: number;
-        cpuPerVm: number;
-        peakMb: number;
-        oomKills: number;
-        throttledPeriods: number;
-        cgroup: string;
-    };
-    /** Why the figures are absent. */
-    notMeasured?: string;
     /** The shared world's API requests per scope and class (every shard's, the providers' and the CLIs'). */
     budgets?: ScopeBudget[];
     /** API requests per VM, per cloud. */
@@ -122,35 +98,13 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
         log(
             `shards bench: ${args.shards} ups AT ONCE of ${args.n} VMs in all (${args.bad} never booting; one scope per cloud; npm run shard --max-vms ${plan.maxVms}) in ONE ${args.runner} cgroup, CLI calls at ${args.spendScale} of the real CLIs' cost; folder ${path.relative(PROJECT_DIR, runDir)}`,
         );
-        const report = path.join(runDir, "runner.json");
-        await run(
-            "bash",
-            [
-                path.join(PROJECT_DIR, "scripts/sandbox/runner-cgroup.sh"),
-                "--cpus",
-                String(runner.cpus),
-                "--memory-mb",
-                String(runner.memoryMb),
-                "--report",
-                report,
-                "--",
-                "bash",
-                path.join(__dirname, "job.sh"),
-                runDir,
-                splitDir,
-                ...shards.map((s) => `${s.name}:${parallel.get(s.name)}`),
-            ],
+        const r = await runInRunnerCgroup(
+            runner,
+            path.join(runDir, "runner.json"),
+            [path.join(__dirname, "job.sh"), runDir, splitDir, ...shards.map((s) => `${s.name}:${parallel.get(s.name)}`)],
             env,
         );
         const loadAfter = os.loadavg()[0];
-        const r = readJson<{
-            cgroup: string;
-            wallSeconds: number;
-            cpuSeconds: number;
-            peakMb: number;
-            oomKills: number;
-            throttledPeriods: number;
-        }>(report);
 
         const runs = shards.map((s) => {
             const exits = readJson<{ up: number; watch: number }>(path.join(runDir, `${s.name}.exits.json`));
