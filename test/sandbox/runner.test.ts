@@ -39,8 +39,22 @@ describe("sandbox: the runner", () => {
             GOOGLE_APPLICATION_CREDENTIALS: "/home/me/key.json",
             CLOUDSDK_AUTH_ACCESS_TOKEN: "ya29",
             ACTIONS_ID_TOKEN_REQUEST_TOKEN: "oidc",
+            // Endpoints of the user's own (the watcher's SDK would send the sandbox's requests there).
+            AWS_ENDPOINT_URL: "https://ec2.example.internal",
+            AWS_ENDPOINT_URL_EC2: "https://vpce-0.ec2.us-east-1.vpce.amazonaws.com",
+            AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true",
+            AZURE_RESOURCE_MANAGER_ENDPOINT: "https://management.usgovcloudapi.net",
+            CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: "https://compute.example.internal/compute/v1/",
         };
         const env = sandboxEnv(layout, "dev", user);
+        for (const k of [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_EC2",
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+            "AZURE_RESOURCE_MANAGER_ENDPOINT",
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE",
+        ])
+            assert.equal(env[k], undefined, k);
         for (const k of [
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
