@@ -191,20 +191,24 @@ export const keysStaySecret: ResourceValidationPolicy = {
             if (allowed.some((a) => at === a || at.startsWith(`${a}.`) || at.startsWith(`${a}[`))) continue;
             if (RECOVERY_PASSWORD.test(text))
                 report(`${args.name}: ${at} holds a BitLocker recovery password (it must travel only in a secret input)`);
-            else if (BEK_BASE64.test(text) && !isKnownPayload(args.type, at))
+            else if (BEK_BASE64.test(text) && !isKnownPayload(args.type, at, args.props))
                 report(`${args.name}: ${at} holds a long base64 value that may be a key file (it must travel only in a secret input)`);
         }
     },
 };
 
 /** Inputs that carry the program's own base64 payloads (the rescue tools, cloud-init), not keys. */
-function isKnownPayload(type: string, at: string): boolean {
+function isKnownPayload(type: string, at: string, props: Record<string, unknown>): boolean {
     return (
         (type === "azure-native:compute:VirtualMachineRunCommandByVirtualMachine" && at === "source.script") ||
         (type === "azure-native:compute:VirtualMachine" &&
             (at === "osProfile.customData" || at.startsWith("osProfile.linuxConfiguration.ssh"))) ||
         (type === "gcp:compute/instance:Instance" && at === "metadataStartupScript") ||
-        (type === "gcp:compute/projectMetadataItem:ProjectMetadataItem" && at === "value") ||
+        // Only the tools' own items: any other project metadata item is held to the rule.
+        (type === "gcp:compute/projectMetadataItem:ProjectMetadataItem" &&
+            at === "value" &&
+            typeof props.key === "string" &&
+            props.key.startsWith("bootloop-rescue-tools-")) ||
         (type === "aws:ec2/instance:Instance" && at === "userData") ||
         (type === "aws:ssm/document:Document" && at === "content")
     );

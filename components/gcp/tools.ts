@@ -29,7 +29,9 @@ export const PROJECT_METADATA_HEADROOM_BYTES = 64 * 1024;
 
 /** How many stacks may share a project, from a stack's `rateShare` (1 / the most shards that share a scope: `npm run shard`). */
 export function stacksSharingScope(rateShare: number): number {
-    return Math.max(1, Math.round(1 / rateShare));
+    // Rounded up: a share set by hand between 1/2 and 1 still means another stack in the project
+    // (a little tolerance for 1/3 written as 0.333).
+    return Math.max(1, Math.ceil(1 / rateShare - 1e-6));
 }
 
 /**

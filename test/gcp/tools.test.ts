@@ -94,8 +94,15 @@ describe("GCP rescue tools in project metadata", function () {
 
     it("one stack's copy fits a project's 512 KB of metadata, twice over (an update of the tools) beside the project's own; the copies of two stacks sharing it do not", () => {
         assert.deepEqual(
-            [stacksSharingScope(1), stacksSharingScope(1 / 3), stacksSharingScope(0.1), stacksSharingScope(0.05 / 2)],
-            [1, 3, 10, 40],
+            [
+                stacksSharingScope(1),
+                stacksSharingScope(1 / 3),
+                stacksSharingScope(0.333),
+                stacksSharingScope(0.1),
+                stacksSharingScope(0.05 / 2),
+                stacksSharingScope(0.8),
+            ],
+            [1, 3, 4, 10, 40, 2],
         );
         assert.equal(toolsFitProjectMetadata(1), true);
         assert.equal(toolsFitProjectMetadata(2), false);

@@ -194,6 +194,12 @@ describe("policy pack: each rule refuses what it guards against", () => {
         );
         runCommand.inputs.parameters.push({ name: "BITLOCKER_BEK", value: "QUJD".repeat(200) });
         assert.match(violations(keysStaySecret, runCommand)[0], /parameters\[1\]\.value holds a long base64 value that may be a key file/);
+        // The rescue tools' project metadata items carry base64 by design; no other item may.
+        const item = find((r) => r.type === "gcp:compute/projectMetadataItem:ProjectMetadataItem", "a GCP tools item");
+        assert.deepEqual(violations(keysStaySecret, item), []);
+        const other = copy(item);
+        other.inputs.key = "my-own-item";
+        assert.match(violations(keysStaySecret, other)[0], /value holds a long base64 value that may be a key file/);
     });
 
     it("waves-gate-on-previous-wave: a chain that skips its gate, a gate that skips a VM, a missing gate", () => {
