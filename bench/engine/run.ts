@@ -72,6 +72,12 @@ export interface EngineBenchResult extends BenchRunHeader {
     calls: Record<string, CloudCalls>;
     /** What the wrappers spent for the CLI calls. */
     cliSpend: SpendSummary;
+    /**
+     * What the sandbox's stand-in API front spent answering the watcher's API requests (itself and
+     * the stand-in it runs per request: the simulated cloud's work, which no runner does); absent
+     * when its figures were not written.
+     */
+    apiFront?: { selfSeconds: number; childrenSeconds: number; requests: number };
     /** Where the CLI prices came from. */
     cliCostSource: string;
     /** The command steps against their customTimeouts (from the engine's events). */
@@ -206,6 +212,9 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
         if (apiLog === undefined) log("engine bench: the API front's log is missing: every stand-in call counts as a CLI call");
         const calls = countCalls(logs, (cloud) => fleet.vms.filter((v) => v.cloud === cloud).length, apiLog);
         const cliSpend = summarizeSpend(fs.readFileSync(spendLog, "utf8"));
+        const frontText = readIfThere(path.join(layout.stackDir(stack), "api-front-cpu.json"));
+        const front = frontText ? (JSON.parse(frontText) as { self: number; children: number; requests: number }) : undefined;
+        if (!front) log("engine bench: the API front wrote no CPU figures: its share of the CPU is not known");
         const events = readIfThere(path.join(runDir, "events.json"));
         const steps = events ? stepTimes(events) : undefined;
         const gate = events ? gateQueues(events) : undefined;
@@ -254,6 +263,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             outcomes,
             calls,
             cliSpend,
+            ...(front ? { apiFront: { selfSeconds: front.self, childrenSeconds: front.children, requests: front.requests } } : {}),
             cliCostSource: cost.source(),
             steps,
             gate,

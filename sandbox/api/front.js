@@ -12,6 +12,8 @@
 // Every stand-in call it makes is also appended to api-calls.log beside PORT_FILE ({cli, argv} a
 // line): the stand-ins' own call logs hold CLI calls and API requests alike, and the engine bench
 // tells them apart by it (a CLI process costs what the real CLI costs; an API request does not).
+// On its way out it writes api-front-cpu.json beside PORT_FILE: the CPU it and the stand-ins it ran
+// spent (the simulated cloud's work, which no runner does), for the bench to show apart.
 const { spawn } = require("child_process");
 const fs = require("fs");
 const http = require("http");
@@ -58,6 +60,18 @@ function runStandIn(file, argv, env) {
     });
 }
 
+/** This process's CPU and that of the children it reaped (the stand-ins), seconds, from /proc/self/stat. */
+function cpuSeconds() {
+    const own = process.cpuUsage();
+    const fields = fs
+        .readFileSync("/proc/self/stat", "utf8")
+        .replace(/^.*\) /, "")
+        .split(" ");
+    // After the command: state is field 3, so utime..cstime (fields 14-17) are at 11-14 here.
+    const hz = 100;
+    return { self: (own.user + own.system) / 1e6, children: (Number(fields[13]) + Number(fields[14])) / hz };
+}
+
 function main() {
     const [portFile, parent] = process.argv.slice(2);
     if (!portFile) {
@@ -102,6 +116,16 @@ function main() {
         const tmp = `${portFile}.tmp`;
         fs.writeFileSync(tmp, JSON.stringify({ port: server.address().port, pid: process.pid }));
         fs.renameSync(tmp, portFile);
+    });
+    const cpuFile = path.join(path.dirname(portFile), "api-front-cpu.json");
+    let requests = 0;
+    server.on("request", () => requests++);
+    process.on("exit", () => {
+        try {
+            fs.writeFileSync(cpuFile, JSON.stringify({ ...cpuSeconds(), requests }));
+        } catch {
+            /* the folder is gone: nothing to tell */
+        }
     });
     process.on("SIGTERM", () => process.exit(0));
     if (parent) {
