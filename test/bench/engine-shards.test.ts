@@ -8,7 +8,16 @@ import { engineFleet } from "../../bench/engine/fleet";
 import { planShardSplit } from "../../bench/engine/shards/plan";
 import { shardsFleet } from "../../bench/engine/shards/run";
 import { budgetScopeOf, splitFleet } from "../../bench/engine/shards/split";
-import { ShardRun, budgetVerdict, runnerMemoryVerdict, scopeBudgets, shardsVerdict } from "../../bench/engine/shards/verdicts";
+import {
+    ShardRun,
+    budgetVerdict,
+    runnerMemoryVerdict,
+    scopeBudgets,
+    shardGateVerdict,
+    shardStepsVerdict,
+    shardWatchVerdict,
+    shardsVerdict,
+} from "../../bench/engine/shards/verdicts";
 import { RequestFigures } from "../../sandbox/world/requests";
 import { fleetInventory } from "../../sandbox/world/fleet-stack";
 
@@ -182,13 +191,15 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
             throttled: 0,
             peakPerSecond: 12.5,
             limit: { capacity: 50, perSecond: 10, name: "DescribeInstances" },
+            throttledPercent: 0,
+            over: false,
         });
-        const v = budgetVerdict(scopes);
+        const v = budgetVerdict(scopes, { expectedScopes: ["aws 1/us-east-1", "gcp p/us-central1"] });
         assert.equal(v.verdict, "PASS");
-        assert.match(v.detail, /the most throttled aws 1\/us-east-1: 5 of 1000 \(0\.5 %\); 1 scope\(s\) with any request throttled/);
+        assert.match(v.detail, /2 scopes, 3 classes; the most throttled aws 1\/us-east-1 AttachVolume: 5 of 100 \(5\.0 %\)$/);
     });
 
-    it("fails a scope over 5 % throttled, naming it; not checked without counts", () => {
+    it("fails a class over 5 % throttled, naming it, though its scope's other classes keep the scope under 5 %; not checked without counts", () => {
         const scopes = scopeBudgets([row("azure sub", "ARM reads", 100, 6), row("gcp p/r", "reads", 100, 5)]);
         assert.deepEqual(
             scopes.map((s) => s.over),
@@ -196,12 +207,85 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
         );
         const v = budgetVerdict(scopes);
         assert.equal(v.verdict, "FAIL");
-        assert.match(v.detail, /over: azure sub$/);
+        assert.match(v.detail, /over: azure sub ARM reads: 6 of 100 \(6\.0 %\)$/);
+        // 20 of 10,020 in the scope (0.2 %), but every StartInstances throttled.
+        const hidden = scopeBudgets([row("aws 1/r", "DescribeInstances", 10000, 0), row("aws 1/r", "StartInstances", 20, 20)]);
+        assert.equal(hidden[0].throttledPercent < 5, true);
+        assert.equal(hidden[0].over, true);
+        assert.deepEqual(
+            hidden[0].classes.map((c) => c.over),
+            [false, true],
+        );
+        const h = budgetVerdict(hidden);
+        assert.equal(h.verdict, "FAIL");
+        assert.match(h.detail, /over: aws 1\/r StartInstances: 20 of 20 \(100\.0 %\)/);
         assert.equal(budgetVerdict(undefined).verdict, "not checked");
         assert.equal(budgetVerdict([]).verdict, "not checked");
         // A class with no published limit is counted, with none named.
         const free = scopeBudgets([{ ...row("aws 1/r", "ssm", 3, 0), buckets: [] }]);
         assert.equal(free[0].classes[0].limit, undefined);
+    });
+
+    it("is not checked when an expected scope has no request counted, or none at all; nor when a world's lock was taken over", () => {
+        const scopes = scopeBudgets([row("aws 1/r", "DescribeInstances", 100, 0), row("gcp p/r", "reads", 0, 0)]);
+        const missing = budgetVerdict(scopes, { expectedScopes: ["aws 1/r", "azure sub"] });
+        assert.equal(missing.verdict, "not checked");
+        assert.match(missing.detail, /no request counted in expected scope\(s\) azure sub;/);
+        const zero = budgetVerdict(scopes, { expectedScopes: ["aws 1/r", "gcp p/r"] });
+        assert.equal(zero.verdict, "not checked");
+        assert.match(zero.detail, /expected scope\(s\) gcp p\/r;/);
+        assert.equal(budgetVerdict(scopes, { expectedScopes: ["aws 1/r"] }).verdict, "PASS");
+        const stolen = budgetVerdict(scopes, { expectedScopes: ["aws 1/r"], lockTakeovers: 2 });
+        assert.equal(stolen.verdict, "not checked");
+        assert.match(stolen.detail, /taken over from a stale holder 2 time\(s\): counts may be lost/);
+    });
+
+    it("judges each shard's steps against their customTimeouts, its gate queues and its watch by the single up's rules", () => {
+        const outcomes = (recovered: number, failed: number) => ({
+            recovered,
+            failed,
+            notFinished: 0,
+            unexpectedFailures: [],
+            badNotFailed: [],
+            exact: true,
+        });
+        const steps = { steps: 8, ended: 8, over: [], failed: 0, longest: { name: "a-swap", seconds: 90, timeoutSeconds: 900 } };
+        const gate = {
+            steps: 8,
+            read: 8,
+            unread: [],
+            overAllowance: [],
+            deadlineAfterQueuing: [],
+            totalQueued: 12,
+            longest: { name: "a-swap", queued: 5, allowance: 600 },
+        };
+        const ok: ShardRun[] = [
+            { name: "s-00", vms: 4, bad: 1, exits: { up: 0, watch: 1 }, outcomes: outcomes(3, 1), steps, gate },
+            { name: "s-01", vms: 3, bad: 0, exits: { up: 0, watch: 0 }, outcomes: outcomes(3, 0), steps, gate },
+        ];
+        assert.equal(shardStepsVerdict(ok).verdict, "PASS");
+        assert.equal(shardGateVerdict(ok).verdict, "PASS");
+        assert.equal(shardWatchVerdict(ok).verdict, "PASS");
+        // A step at its customTimeout in one shard fails the bound, naming the shard and the step.
+        const late = shardStepsVerdict([ok[0], { ...ok[1], steps: { ...steps, over: ["b-swap"] } }]);
+        assert.equal(late.verdict, "FAIL");
+        assert.match(late.detail, /^s-01: .*over: b-swap/);
+        assert.equal(shardStepsVerdict([ok[0], { ...ok[1], steps: undefined }]).verdict, "not checked");
+        // Queued past the allowance, or a deadline reached after queuing: FAIL; a missing gate line: not checked.
+        const queued = shardGateVerdict([{ ...ok[0], gate: { ...gate, overAllowance: ["a-swap"] } }, ok[1]]);
+        assert.equal(queued.verdict, "FAIL");
+        assert.match(queued.detail, /^s-00: queued past the allowance: a-swap/);
+        assert.equal(shardGateVerdict([ok[0], { ...ok[1], gate: { ...gate, deadlineAfterQueuing: ["b-fix"] } }]).verdict, "FAIL");
+        const unread = shardGateVerdict([ok[0], { ...ok[1], gate: { ...gate, read: 7, unread: ["b-fix"] } }]);
+        assert.equal(unread.verdict, "not checked");
+        assert.match(unread.detail, /s-01: .*no gate line: b-fix/);
+        // The watch's exit code against the shard's records: 0 with a VM failed (or 3) disagrees.
+        const watch = shardWatchVerdict([{ ...ok[0], exits: { up: 0, watch: 0 } }, ok[1]]);
+        assert.equal(watch.verdict, "FAIL");
+        assert.match(watch.detail, /^s-00: exit 0/);
+        assert.equal(shardWatchVerdict([ok[0], { ...ok[1], exits: { up: 0, watch: 3 } }]).verdict, "FAIL");
+        assert.equal(shardWatchVerdict([ok[0], { ...ok[1], exits: undefined }]).verdict, "not checked");
+        for (const judge of [shardStepsVerdict, shardGateVerdict, shardWatchVerdict]) assert.equal(judge([]).verdict, "not checked");
     });
 
     it("passes the shards when each up exited 0, recovered its VMs and failed its bad ones; fails one that did not; not checked when one could not be read", () => {
@@ -247,5 +331,13 @@ describe("shards bench: the runner's memory for the K shards at once", () => {
         assert.equal(oom.verdict, "FAIL");
         assert.match(oom.detail, /killed 2 process\(es\) \(OOM\); peak 7,100 MB/);
         assert.equal(runnerMemoryVerdict(undefined).verdict, "not checked");
+    });
+
+    it("does not judge the peak when the CLI calls spent less than the real CLIs (it is understated), but still fails an OOM kill", () => {
+        const scaled = runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }, 0.1);
+        assert.equal(scaled.verdict, "not checked");
+        assert.match(scaled.detail, /spent 0\.1 of the real CLIs' cost/);
+        assert.equal(runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }, 1).verdict, "PASS");
+        assert.equal(runnerMemoryVerdict({ peakMb: 7100, oomKills: 1 }, 0.1).verdict, "FAIL");
     });
 });
