@@ -38,7 +38,11 @@ describe("shards bench: --shards", () => {
     it("refuses each mistake, naming the flag", () => {
         const bad: [string[], RegExp][] = [
             [["--fleet", "20", "--engine", "--shards"], /--shards needs a value/],
-            [["--fleet", "20", "--engine", "--shards", "0"], /--shards: "0" must be a whole number of shards from 1 to 100/],
+            [["--fleet", "20", "--engine", "--shards", "0"], /--shards: "0" must be a whole number of shards from 2 to 100/],
+            [
+                ["--fleet", "20", "--engine", "--shards", "1"],
+                /--shards: "1" must be .* from 2 to 100 \(the shards share one simulated world, which needs at least two stacks; leave --shards out for ONE up\)/,
+            ],
             [["--fleet", "200", "--engine", "--shards", "101"], /--shards: "101"/],
             [["--fleet", "20", "--engine", "--shards", "2.5"], /--shards: "2.5"/],
             [["--fleet", "20", "--engine", "--shards", "6", "--shards", "6"], /--shards is given twice/],
@@ -60,6 +64,17 @@ describe("shards bench: --shards", () => {
             /--shards 4: npm run shard never mixes clouds in a shard, so a fleet of 20 \(aws 7, azure 7, gcp 6\) splits into 3, 5, 6, 8/,
         );
         assert.match(r.stderr, /usage: npm run bench -- --fleet N \[--engine\] \[--shards K\]/);
+    });
+
+    it("npm run bench exits 2 for --shards 1 before anything runs: one stack cannot share a world", function () {
+        this.timeout(60000);
+        const r = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "bench/bench.ts", "--fleet", "4", "--engine", "--shards", "1"],
+            { cwd: ROOT, encoding: "utf8" },
+        );
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /--shards: "1" must be a whole number of shards from 2 to 100 \(the shards share one simulated world/);
     });
 });
 
