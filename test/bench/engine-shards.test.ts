@@ -1,12 +1,13 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { parseEngineArgs } from "../../bench/engine/args";
 import { engineFleet } from "../../bench/engine/fleet";
 import { planShardSplit } from "../../bench/engine/shards/plan";
-import { shardsFleet } from "../../bench/engine/shards/run";
+import { shardJobFiles, shardsFleet } from "../../bench/engine/shards/run";
 import { budgetScopeOf, splitFleet } from "../../bench/engine/shards/split";
 import {
     ShardRun,
@@ -301,6 +302,61 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
         assert.equal(shardWatchVerdict([ok[0], { ...ok[1], exits: { up: 0, watch: 3 } }]).verdict, "FAIL");
         assert.equal(shardWatchVerdict([ok[0], { ...ok[1], exits: undefined }]).verdict, "not checked");
         for (const judge of [shardStepsVerdict, shardGateVerdict, shardWatchVerdict]) assert.equal(judge([]).verdict, "not checked");
+    });
+
+    it("reads each shard's exit codes and, from the events job.sh saved, its steps and gate queues; judges them", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shards-job-"));
+        try {
+            const urn = (name: string) => `urn:pulumi:s::p::bootloop-rescue:core:Zone$command:local:Command::${name}`;
+            const pre = (name: string, at: number) => ({
+                timestamp: at,
+                resourcePreEvent: {
+                    metadata: {
+                        op: "create",
+                        urn: urn(name),
+                        type: "command:local:Command",
+                        new: { inputs: { environment: { STEP_TIMEOUT_SECONDS: "600" } } },
+                    },
+                },
+            });
+            const done = (name: string, at: number, queued: number) => ({
+                timestamp: at,
+                resOutputsEvent: {
+                    metadata: {
+                        op: "create",
+                        urn: urn(name),
+                        type: "command:local:Command",
+                        new: { outputs: { stderr: `bootloop-rescue-gate: queued=${queued} allowance=300 deadline=not-reached` } },
+                    },
+                },
+            });
+            const write = (name: string, list: object[]) =>
+                fs.writeFileSync(path.join(dir, `${name}.events.json`), list.map((e) => JSON.stringify(e)).join("\n"));
+            // s-00: within its customTimeout, queued within its allowance. s-01: a step at its customTimeout
+            // (600 s + the gate allowance 3,600 s + the report 120 s, whole minutes), queued past its allowance.
+            write("s-00", [pre("a-swap", 100), done("a-swap", 190, 5)]);
+            write("s-01", [pre("b-swap", 100), done("b-swap", 100 + 600 + 3600 + 120, 400)]);
+            fs.writeFileSync(path.join(dir, "s-00.exits.json"), '{"up":0,"tee":0,"watch":0}\n');
+            const s0 = shardJobFiles(dir, "s-00");
+            assert.deepEqual(s0.exits, { up: 0, watch: 0 });
+            assert.deepEqual([s0.steps?.steps, s0.steps?.over, s0.gate?.read, s0.gate?.overAllowance], [1, [], 1, []]);
+            const s1 = shardJobFiles(dir, "s-01");
+            assert.equal(s1.exits, undefined);
+            assert.deepEqual([s1.steps?.over, s1.gate?.overAllowance], [["b-swap"], ["b-swap"]]);
+            const runs: ShardRun[] = [
+                { name: "s-00", vms: 1, bad: 0, ...s0 },
+                { name: "s-01", vms: 1, bad: 0, ...s1 },
+            ];
+            assert.equal(shardStepsVerdict(runs).verdict, "FAIL");
+            assert.equal(shardGateVerdict(runs).verdict, "FAIL");
+            assert.equal(shardStepsVerdict([runs[0]]).verdict, "PASS");
+            // A shard whose events were not saved: nothing read, not checked.
+            const none = shardJobFiles(dir, "s-02");
+            assert.deepEqual(none, {});
+            assert.equal(shardGateVerdict([runs[0], { name: "s-02", vms: 1, bad: 0, ...none }]).verdict, "not checked");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("passes the shards when each up exited 0, recovered its VMs and failed its bad ones; fails one that did not; not checked when one could not be read", () => {

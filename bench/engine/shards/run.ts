@@ -75,6 +75,20 @@ function readJson<T>(file: string): T | undefined {
     return text ? (JSON.parse(text) as T) : undefined;
 }
 
+/**
+ * What job.sh left in `runDir` for the shard `name`, each when it is there: its `up`'s and watch's
+ * exit codes (`<name>.exits.json`), and from its engine events (`<name>.events.json`, tee's copy)
+ * its command steps against their customTimeouts and their time queued at the gate.
+ */
+export function shardJobFiles(runDir: string, name: string): Pick<ShardRun, "exits" | "steps" | "gate"> {
+    const exits = readJson<{ up: number; watch: number }>(path.join(runDir, `${name}.exits.json`));
+    const events = readIfThere(path.join(runDir, `${name}.events.json`));
+    return {
+        ...(exits ? { exits: { up: exits.up, watch: exits.watch } } : {}),
+        ...(events ? { steps: stepTimes(events), gate: gateQueues(events) } : {}),
+    };
+}
+
 /** Runs the shards bench once; `log` says what it is doing (stderr). */
 export async function runShardsBench(args: EngineBenchArgs & { shards: number }, log: (line: string) => void): Promise<ShardsBenchResult> {
     const runner = RUNNERS[args.runner];
@@ -121,10 +135,7 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
         const loadAfter = os.loadavg()[0];
 
         const runs = shards.map((s) => {
-            const exits = readJson<{ up: number; watch: number }>(path.join(runDir, `${s.name}.exits.json`));
             const out = nodeRun("sandbox/run.ts", ["stack", "output", "vms", "--json", "--stack", s.name], env);
-            // The shard's engine events, as job.sh's tee saved them: its steps and gate queues.
-            const events = readIfThere(path.join(runDir, `${s.name}.events.json`));
             if (out.status !== 0)
                 log(`shards bench: ${s.name}'s vms output could not be read (${out.status}): ${out.stderr.trim().slice(-500)}`);
             return {
@@ -133,9 +144,8 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
                 bad: s.bad.length,
                 ...(s.rateShare === undefined ? {} : { rateShare: s.rateShare }),
                 parallel: parallel.get(s.name)!,
-                ...(exits ? { exits: { up: exits.up, watch: exits.watch } } : {}),
+                ...shardJobFiles(runDir, s.name),
                 ...(out.status === 0 ? { outcomes: outcomesOf(JSON.parse(out.stdout) as Record<string, VmRecordLike>, s.vms, s.bad) } : {}),
-                ...(events ? { steps: stepTimes(events), gate: gateQueues(events) } : {}),
             };
         });
 
