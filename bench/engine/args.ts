@@ -101,8 +101,10 @@ export function parseEngineArgs(argv: readonly string[]): EngineBenchArgs {
     let shards: number | undefined;
     if (values["--shards"] !== undefined) {
         const k = values["--shards"];
-        if (!/^\d{1,3}$/.test(k) || Number(k) < 1 || Number(k) > MAX_SHARDS)
-            throw new Error(`--shards: ${JSON.stringify(k)} must be a whole number of shards from 1 to ${MAX_SHARDS}`);
+        if (!/^\d{1,3}$/.test(k) || Number(k) < 2 || Number(k) > MAX_SHARDS)
+            throw new Error(
+                `--shards: ${JSON.stringify(k)} must be a whole number of shards from 2 to ${MAX_SHARDS} (the shards share one simulated world, which needs at least two stacks; leave --shards out for ONE up)`,
+            );
         shards = Number(k);
         if (shards > n) throw new Error(`--shards ${shards}: more shards than the fleet's ${n} VMs`);
     }

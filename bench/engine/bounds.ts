@@ -37,8 +37,19 @@ export interface BoundInput {
     gate?: GateQueues;
     /** `npm run watch`'s exit code, when it ran. */
     watchExit?: number;
-    /** API requests per cloud scope as the simulated clouds counted them (sandbox world --requests), when they could be read. */
-    scopes?: { cloud: string; scope: string; requests: number; throttled: number; throttledPercent: number }[];
+    /** API requests per cloud, scope and class as the simulated clouds counted them (sandbox world --requests), when they could be read. */
+    requests?: ClassCount[];
+    /** Times a world's lock was taken over from a stale holder (world.lockTakeovers): counts may be lost then. */
+    lockTakeovers?: number;
+}
+
+/** A class of API requests in one scope, as the simulated clouds counted it. */
+export interface ClassCount {
+    cloud: string;
+    scope: string;
+    cls: string;
+    requests: number;
+    throttled: number;
 }
 
 /** The share of a scope's API requests the clouds may throttle. */
@@ -95,56 +106,79 @@ export function verdicts(x: BoundInput): Verdict[] {
             detail: `${o.recovered} recovered, ${o.failed} failed, ${o.notFinished} not finished${wrong.length ? `; ${wrong.join("; ")}` : ""}`,
         });
     }
-    // customTimeouts.
-    const stepBound = "no step ended by its customTimeout";
-    if (!x.steps || x.steps.steps === 0)
-        out.push({ bound: stepBound, verdict: "not checked", detail: "the engine's events hold no command step" });
-    else if (x.steps.ended < x.steps.steps)
-        out.push({
-            bound: stepBound,
-            verdict: "not checked",
-            detail: `${x.steps.steps - x.steps.ended} of ${x.steps.steps} steps have no end in the events`,
-        });
-    else {
-        const l = x.steps.longest;
-        const longest = l ? `; longest ${l.name} ${l.seconds} s of its ${l.timeoutSeconds} s` : "";
-        out.push({
-            bound: stepBound,
-            verdict: x.steps.over.length ? "FAIL" : "PASS",
-            detail: `${x.steps.steps} steps' times from the events against their customTimeouts (the stand-in command provider does not enforce them; waits run compressed)${x.steps.over.length ? `; over: ${x.steps.over.slice(0, 10).join(", ")}` : ""}${longest}`,
-        });
-    }
-    // The watch: 0 when every VM verified, 1 when the update ended otherwise (a VM recorded failed), 3 when its events ended early.
-    const watchBound = "npm run watch read the update to its end and agrees with the records";
-    if (x.watchExit === undefined || !x.outcomes)
-        out.push({ bound: watchBound, verdict: "not checked", detail: "the watch or the records are missing" });
-    else {
-        const allRecovered = x.outcomes.failed === 0 && x.outcomes.notFinished === 0;
-        const agrees = (x.watchExit === 0 && allRecovered) || (x.watchExit === 1 && !allRecovered);
-        out.push({
-            bound: watchBound,
-            verdict: agrees ? "PASS" : "FAIL",
-            detail: `exit ${x.watchExit} (0: every VM verified; 1: the update ended otherwise; 3: its events ended early)`,
-        });
-    }
+    out.push(stepVerdict(x.steps));
+    out.push(watchVerdict(x.watchExit, x.outcomes));
     out.push(gateVerdict(x.gate));
-    const throttleBound = `≤ ${THROTTLED_PERCENT_BOUND} % of API requests throttled in any scope`;
-    if (!x.scopes || x.scopes.length === 0)
-        out.push({
-            bound: throttleBound,
-            verdict: "not checked",
-            detail: "the simulated clouds counted no API request (their worlds could not be read)",
-        });
-    else {
-        const worst = [...x.scopes].sort((a, b) => b.throttledPercent - a.throttledPercent)[0];
-        const over = x.scopes.filter((s) => s.throttledPercent > THROTTLED_PERCENT_BOUND);
-        out.push({
-            bound: throttleBound,
-            verdict: over.length ? "FAIL" : "PASS",
-            detail: `${x.scopes.length} scopes; the most throttled ${worst.cloud} ${worst.scope}: ${worst.throttled} of ${worst.requests} (${worst.throttledPercent.toFixed(1)} %)${over.length ? `; over: ${over.map((s) => `${s.cloud} ${s.scope}`).join(", ")}` : ""}`,
-        });
-    }
+    out.push(throttleVerdict(x.requests, { lockTakeovers: x.lockTakeovers }));
     return out;
+}
+
+/** The customTimeouts bound: FAIL when a step reached its customTimeout; not checked when a step has no end (or there was none). */
+export function stepVerdict(steps: StepTimes | undefined): Verdict {
+    const bound = "no step ended by its customTimeout";
+    if (!steps || steps.steps === 0) return { bound, verdict: "not checked", detail: "the engine's events hold no command step" };
+    if (steps.ended < steps.steps)
+        return { bound, verdict: "not checked", detail: `${steps.steps - steps.ended} of ${steps.steps} steps have no end in the events` };
+    const l = steps.longest;
+    const longest = l ? `; longest ${l.name} ${l.seconds} s of its ${l.timeoutSeconds} s` : "";
+    return {
+        bound,
+        verdict: steps.over.length ? "FAIL" : "PASS",
+        detail: `${steps.steps} steps' times from the events against their customTimeouts (the stand-in command provider does not enforce them; waits run compressed)${steps.over.length ? `; over: ${steps.over.slice(0, 10).join(", ")}` : ""}${longest}`,
+    };
+}
+
+/**
+ * The watch bound: `npm run watch` exits 0 when every VM verified, 1 when the update ended
+ * otherwise (a VM recorded failed), 3 when its events ended early; PASS when its code agrees with
+ * the records, not checked when either is missing.
+ */
+export function watchVerdict(watchExit: number | undefined, outcomes: Outcomes | undefined): Verdict {
+    const bound = "npm run watch read the update to its end and agrees with the records";
+    if (watchExit === undefined || !outcomes) return { bound, verdict: "not checked", detail: "the watch or the records are missing" };
+    const allRecovered = outcomes.failed === 0 && outcomes.notFinished === 0;
+    const agrees = (watchExit === 0 && allRecovered) || (watchExit === 1 && !allRecovered);
+    return {
+        bound,
+        verdict: agrees ? "PASS" : "FAIL",
+        detail: `exit ${watchExit} (0: every VM verified; 1: the update ended otherwise; 3: its events ended early)`,
+    };
+}
+
+const pct = (c: { requests: number; throttled: number }) => (c.requests ? (100 * c.throttled) / c.requests : 0);
+
+/**
+ * The budget bound, the single up's and the shards' alike: FAIL when more than
+ * THROTTLED_PERCENT_BOUND % of the requests of any (scope, class) were throttled (a class 100 %
+ * throttled never hides behind another's many requests; a class spending from a per-VM bucket is
+ * its own class). Not checked when the counts may be incomplete: no count at all, a world's lock
+ * taken over (`lockTakeovers`: a write may be lost), or an `expected` scope ("cloud scope") with
+ * no request counted; a lock takeover makes even an over class "not checked" (the shares are unsure).
+ */
+export function throttleVerdict(
+    rows: readonly ClassCount[] | undefined,
+    opts: { expected?: readonly string[]; lockTakeovers?: number } = {},
+): Verdict {
+    const bound = `≤ ${THROTTLED_PERCENT_BOUND} % of API requests throttled in any scope and class`;
+    const counted = (rows ?? []).filter((r) => r.requests > 0);
+    if (counted.length === 0)
+        return { bound, verdict: "not checked", detail: "the simulated clouds counted no API request (their worlds could not be read)" };
+    const worst = [...counted].sort((a, b) => pct(b) - pct(a))[0];
+    const over = counted.filter((r) => pct(r) > THROTTLED_PERCENT_BOUND);
+    const scopes = new Set(counted.map((r) => `${r.cloud} ${r.scope}`));
+    const missing = (opts.expected ?? []).filter((s) => !scopes.has(s));
+    const name = (r: ClassCount) => `${r.cloud} ${r.scope} ${r.cls}: ${r.throttled} of ${r.requests} (${pct(r).toFixed(1)} %)`;
+    const detail = `${scopes.size} scopes, ${counted.length} classes; the most throttled ${name(worst)}${over.length ? `; over: ${names(over.map(name))}` : ""}`;
+    if (opts.lockTakeovers)
+        return {
+            bound,
+            verdict: "not checked",
+            detail: `a world's lock was taken over from a stale holder ${opts.lockTakeovers} time(s): counts may be lost; ${detail}`,
+        };
+    if (over.length) return { bound, verdict: "FAIL", detail };
+    if (missing.length)
+        return { bound, verdict: "not checked", detail: `no request counted in expected scope(s) ${names(missing)}; ${detail}` };
+    return { bound, verdict: "PASS", detail };
 }
 
 const names = (list: readonly string[]) => `${list.slice(0, 10).join(", ")}${list.length > 10 ? ` and ${list.length - 10} more` : ""}`;

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SandboxLayout } from "../../sandbox/layout";
-import { RequestFigures, scopeTotals, stackRequestFigures } from "../../sandbox/world/requests";
+import { RequestFigures, scopeTotals, stackLockTakeovers, stackRequestFigures } from "../../sandbox/world/requests";
 import { CliCost } from "../fleet/cli-cost-prices";
 import { EngineBenchArgs, RUNNERS } from "./args";
 import { BoundInput, Verdict, exitCodeOf, verdicts } from "./bounds";
@@ -233,7 +233,8 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             gate,
             runner: r,
             watchExit: exits?.watch,
-            scopes,
+            requests,
+            lockTakeovers: stackLockTakeovers(layout, stack),
         };
         return {
             commit,

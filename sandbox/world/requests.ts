@@ -135,6 +135,16 @@ export function stackRequestFigures(layout: SandboxLayout, stack: string): Reque
     return requestFigures(worlds);
 }
 
+/** Times the stack's worlds' locks were taken over from a stale holder (world.lockTakeovers, world-file.ts): a count may be lost each time. */
+export function stackLockTakeovers(layout: SandboxLayout, stack: string): number {
+    let n = 0;
+    for (const cli of Object.keys(CLOUD_OF_CLI) as DiscoveryCliName[]) {
+        const file = layout.worldFile(stack, cli);
+        if (fs.existsSync(file)) n += Number(readWorld(file).lockTakeovers ?? 0);
+    }
+    return n;
+}
+
 /** Totals per cloud and scope: requests, throttled and the share throttled (what a bound like "≤ 5 % throttled in any scope" reads). */
 export function scopeTotals(
     rows: readonly RequestFigures[],

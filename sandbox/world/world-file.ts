@@ -7,29 +7,31 @@ import * as fs from "fs";
 /** A world as the stand-in CLI of its cloud reads it. */
 export type World = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- each cloud's world has its own shape, read field by field
 
-const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/** The lock the stand-in CLIs take (plain JavaScript, shared with them). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain JavaScript module the stand-in CLIs share, without types
+const worldLock = require("../cli/world-lock.js") as {
+    acquire(lockDir: string): number;
+    release(lockDir: string): void;
+    countTakeovers(world: World, takeovers: number): void;
+};
 
-/** Runs `change` on the world in `file` under its lock and writes it back; returns what `change` returned. */
+/**
+ * Runs `change` on the world in `file` under its lock and writes it back; returns what `change`
+ * returned. A stale lock (its holder dead, or held past world-lock.js STALE_SECONDS) is taken over,
+ * never a live holder's, and counted in the world (world.lockTakeovers).
+ */
 export function updateWorld<T>(file: string, change: (world: World) => T): T {
     const lock = `${file}.lock`;
-    for (let i = 0; ; i++) {
-        try {
-            fs.mkdirSync(lock);
-            break;
-        } catch {
-            // The CLIs take over a lock left by a killed holder after about 8 s; so does this.
-            if (i > 4000) fs.rmSync(lock, { recursive: true, force: true });
-            pause(2);
-        }
-    }
+    const takeovers = worldLock.acquire(lock);
     try {
         const world = JSON.parse(fs.readFileSync(file, "utf8")) as World;
+        worldLock.countTakeovers(world, takeovers);
         const result = change(world);
         fs.writeFileSync(`${file}.tmp`, JSON.stringify(world, null, 2));
         fs.renameSync(`${file}.tmp`, file);
         return result;
     } finally {
-        fs.rmSync(lock, { recursive: true, force: true });
+        worldLock.release(lock);
     }
 }
 

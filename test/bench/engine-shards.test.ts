@@ -1,14 +1,24 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { parseEngineArgs } from "../../bench/engine/args";
 import { engineFleet } from "../../bench/engine/fleet";
 import { planShardSplit } from "../../bench/engine/shards/plan";
-import { shardsFleet } from "../../bench/engine/shards/run";
+import { shardJobFiles, shardsFleet } from "../../bench/engine/shards/run";
 import { budgetScopeOf, splitFleet } from "../../bench/engine/shards/split";
-import { ShardRun, budgetVerdict, runnerMemoryVerdict, scopeBudgets, shardsVerdict } from "../../bench/engine/shards/verdicts";
+import {
+    ShardRun,
+    budgetVerdict,
+    runnerMemoryVerdict,
+    scopeBudgets,
+    shardGateVerdict,
+    shardStepsVerdict,
+    shardWatchVerdict,
+    shardsVerdict,
+} from "../../bench/engine/shards/verdicts";
 import { RequestFigures } from "../../sandbox/world/requests";
 import { fleetInventory } from "../../sandbox/world/fleet-stack";
 
@@ -29,7 +39,11 @@ describe("shards bench: --shards", () => {
     it("refuses each mistake, naming the flag", () => {
         const bad: [string[], RegExp][] = [
             [["--fleet", "20", "--engine", "--shards"], /--shards needs a value/],
-            [["--fleet", "20", "--engine", "--shards", "0"], /--shards: "0" must be a whole number of shards from 1 to 100/],
+            [["--fleet", "20", "--engine", "--shards", "0"], /--shards: "0" must be a whole number of shards from 2 to 100/],
+            [
+                ["--fleet", "20", "--engine", "--shards", "1"],
+                /--shards: "1" must be .* from 2 to 100 \(the shards share one simulated world, which needs at least two stacks; leave --shards out for ONE up\)/,
+            ],
             [["--fleet", "200", "--engine", "--shards", "101"], /--shards: "101"/],
             [["--fleet", "20", "--engine", "--shards", "2.5"], /--shards: "2.5"/],
             [["--fleet", "20", "--engine", "--shards", "6", "--shards", "6"], /--shards is given twice/],
@@ -51,6 +65,17 @@ describe("shards bench: --shards", () => {
             /--shards 4: npm run shard never mixes clouds in a shard, so a fleet of 20 \(aws 7, azure 7, gcp 6\) splits into 3, 5, 6, 8/,
         );
         assert.match(r.stderr, /usage: npm run bench -- --fleet N \[--engine\] \[--shards K\]/);
+    });
+
+    it("npm run bench exits 2 for --shards 1 before anything runs: one stack cannot share a world", function () {
+        this.timeout(60000);
+        const r = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "bench/bench.ts", "--fleet", "4", "--engine", "--shards", "1"],
+            { cwd: ROOT, encoding: "utf8" },
+        );
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /--shards: "1" must be a whole number of shards from 2 to 100 \(the shards share one simulated world/);
     });
 });
 
@@ -182,13 +207,15 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
             throttled: 0,
             peakPerSecond: 12.5,
             limit: { capacity: 50, perSecond: 10, name: "DescribeInstances" },
+            throttledPercent: 0,
+            over: false,
         });
-        const v = budgetVerdict(scopes);
+        const v = budgetVerdict(scopes, { expectedScopes: ["aws 1/us-east-1", "gcp p/us-central1"] });
         assert.equal(v.verdict, "PASS");
-        assert.match(v.detail, /the most throttled aws 1\/us-east-1: 5 of 1000 \(0\.5 %\); 1 scope\(s\) with any request throttled/);
+        assert.match(v.detail, /2 scopes, 3 classes; the most throttled aws 1\/us-east-1 AttachVolume: 5 of 100 \(5\.0 %\)$/);
     });
 
-    it("fails a scope over 5 % throttled, naming it; not checked without counts", () => {
+    it("fails a class over 5 % throttled, naming it, though its scope's other classes keep the scope under 5 %; not checked without counts", () => {
         const scopes = scopeBudgets([row("azure sub", "ARM reads", 100, 6), row("gcp p/r", "reads", 100, 5)]);
         assert.deepEqual(
             scopes.map((s) => s.over),
@@ -196,12 +223,140 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
         );
         const v = budgetVerdict(scopes);
         assert.equal(v.verdict, "FAIL");
-        assert.match(v.detail, /over: azure sub$/);
+        assert.match(v.detail, /over: azure sub ARM reads: 6 of 100 \(6\.0 %\)$/);
+        // 20 of 10,020 in the scope (0.2 %), but every StartInstances throttled.
+        const hidden = scopeBudgets([row("aws 1/r", "DescribeInstances", 10000, 0), row("aws 1/r", "StartInstances", 20, 20)]);
+        assert.equal(hidden[0].throttledPercent < 5, true);
+        assert.equal(hidden[0].over, true);
+        assert.deepEqual(
+            hidden[0].classes.map((c) => c.over),
+            [false, true],
+        );
+        const h = budgetVerdict(hidden);
+        assert.equal(h.verdict, "FAIL");
+        assert.match(h.detail, /over: aws 1\/r StartInstances: 20 of 20 \(100\.0 %\)/);
         assert.equal(budgetVerdict(undefined).verdict, "not checked");
         assert.equal(budgetVerdict([]).verdict, "not checked");
         // A class with no published limit is counted, with none named.
         const free = scopeBudgets([{ ...row("aws 1/r", "ssm", 3, 0), buckets: [] }]);
         assert.equal(free[0].classes[0].limit, undefined);
+    });
+
+    it("is not checked when an expected scope has no request counted, or none at all; nor when a world's lock was taken over", () => {
+        const scopes = scopeBudgets([row("aws 1/r", "DescribeInstances", 100, 0), row("gcp p/r", "reads", 0, 0)]);
+        const missing = budgetVerdict(scopes, { expectedScopes: ["aws 1/r", "azure sub"] });
+        assert.equal(missing.verdict, "not checked");
+        assert.match(missing.detail, /no request counted in expected scope\(s\) azure sub;/);
+        const zero = budgetVerdict(scopes, { expectedScopes: ["aws 1/r", "gcp p/r"] });
+        assert.equal(zero.verdict, "not checked");
+        assert.match(zero.detail, /expected scope\(s\) gcp p\/r;/);
+        assert.equal(budgetVerdict(scopes, { expectedScopes: ["aws 1/r"] }).verdict, "PASS");
+        const stolen = budgetVerdict(scopes, { expectedScopes: ["aws 1/r"], lockTakeovers: 2 });
+        assert.equal(stolen.verdict, "not checked");
+        assert.match(stolen.detail, /taken over from a stale holder 2 time\(s\): counts may be lost/);
+    });
+
+    it("judges each shard's steps against their customTimeouts, its gate queues and its watch by the single up's rules", () => {
+        const outcomes = (recovered: number, failed: number) => ({
+            recovered,
+            failed,
+            notFinished: 0,
+            unexpectedFailures: [],
+            badNotFailed: [],
+            exact: true,
+        });
+        const steps = { steps: 8, ended: 8, over: [], failed: 0, longest: { name: "a-swap", seconds: 90, timeoutSeconds: 900 } };
+        const gate = {
+            steps: 8,
+            read: 8,
+            unread: [],
+            overAllowance: [],
+            deadlineAfterQueuing: [],
+            totalQueued: 12,
+            longest: { name: "a-swap", queued: 5, allowance: 600 },
+        };
+        const ok: ShardRun[] = [
+            { name: "s-00", vms: 4, bad: 1, exits: { up: 0, watch: 1 }, outcomes: outcomes(3, 1), steps, gate },
+            { name: "s-01", vms: 3, bad: 0, exits: { up: 0, watch: 0 }, outcomes: outcomes(3, 0), steps, gate },
+        ];
+        assert.equal(shardStepsVerdict(ok).verdict, "PASS");
+        assert.equal(shardGateVerdict(ok).verdict, "PASS");
+        assert.equal(shardWatchVerdict(ok).verdict, "PASS");
+        // A step at its customTimeout in one shard fails the bound, naming the shard and the step.
+        const late = shardStepsVerdict([ok[0], { ...ok[1], steps: { ...steps, over: ["b-swap"] } }]);
+        assert.equal(late.verdict, "FAIL");
+        assert.match(late.detail, /^s-01: .*over: b-swap/);
+        assert.equal(shardStepsVerdict([ok[0], { ...ok[1], steps: undefined }]).verdict, "not checked");
+        // Queued past the allowance, or a deadline reached after queuing: FAIL; a missing gate line: not checked.
+        const queued = shardGateVerdict([{ ...ok[0], gate: { ...gate, overAllowance: ["a-swap"] } }, ok[1]]);
+        assert.equal(queued.verdict, "FAIL");
+        assert.match(queued.detail, /^s-00: queued past the allowance: a-swap/);
+        assert.equal(shardGateVerdict([ok[0], { ...ok[1], gate: { ...gate, deadlineAfterQueuing: ["b-fix"] } }]).verdict, "FAIL");
+        const unread = shardGateVerdict([ok[0], { ...ok[1], gate: { ...gate, read: 7, unread: ["b-fix"] } }]);
+        assert.equal(unread.verdict, "not checked");
+        assert.match(unread.detail, /s-01: .*no gate line: b-fix/);
+        // The watch's exit code against the shard's records: 0 with a VM failed (or 3) disagrees.
+        const watch = shardWatchVerdict([{ ...ok[0], exits: { up: 0, watch: 0 } }, ok[1]]);
+        assert.equal(watch.verdict, "FAIL");
+        assert.match(watch.detail, /^s-00: exit 0/);
+        assert.equal(shardWatchVerdict([ok[0], { ...ok[1], exits: { up: 0, watch: 3 } }]).verdict, "FAIL");
+        assert.equal(shardWatchVerdict([ok[0], { ...ok[1], exits: undefined }]).verdict, "not checked");
+        for (const judge of [shardStepsVerdict, shardGateVerdict, shardWatchVerdict]) assert.equal(judge([]).verdict, "not checked");
+    });
+
+    it("reads each shard's exit codes and, from the events job.sh saved, its steps and gate queues; judges them", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shards-job-"));
+        try {
+            const urn = (name: string) => `urn:pulumi:s::p::bootloop-rescue:core:Zone$command:local:Command::${name}`;
+            const pre = (name: string, at: number) => ({
+                timestamp: at,
+                resourcePreEvent: {
+                    metadata: {
+                        op: "create",
+                        urn: urn(name),
+                        type: "command:local:Command",
+                        new: { inputs: { environment: { STEP_TIMEOUT_SECONDS: "600" } } },
+                    },
+                },
+            });
+            const done = (name: string, at: number, queued: number) => ({
+                timestamp: at,
+                resOutputsEvent: {
+                    metadata: {
+                        op: "create",
+                        urn: urn(name),
+                        type: "command:local:Command",
+                        new: { outputs: { stderr: `bootloop-rescue-gate: queued=${queued} allowance=300 deadline=not-reached` } },
+                    },
+                },
+            });
+            const write = (name: string, list: object[]) =>
+                fs.writeFileSync(path.join(dir, `${name}.events.json`), list.map((e) => JSON.stringify(e)).join("\n"));
+            // s-00: within its customTimeout, queued within its allowance. s-01: a step at its customTimeout
+            // (600 s + the gate allowance 3,600 s + the report 120 s, whole minutes), queued past its allowance.
+            write("s-00", [pre("a-swap", 100), done("a-swap", 190, 5)]);
+            write("s-01", [pre("b-swap", 100), done("b-swap", 100 + 600 + 3600 + 120, 400)]);
+            fs.writeFileSync(path.join(dir, "s-00.exits.json"), '{"up":0,"tee":0,"watch":0}\n');
+            const s0 = shardJobFiles(dir, "s-00");
+            assert.deepEqual(s0.exits, { up: 0, watch: 0 });
+            assert.deepEqual([s0.steps?.steps, s0.steps?.over, s0.gate?.read, s0.gate?.overAllowance], [1, [], 1, []]);
+            const s1 = shardJobFiles(dir, "s-01");
+            assert.equal(s1.exits, undefined);
+            assert.deepEqual([s1.steps?.over, s1.gate?.overAllowance], [["b-swap"], ["b-swap"]]);
+            const runs: ShardRun[] = [
+                { name: "s-00", vms: 1, bad: 0, ...s0 },
+                { name: "s-01", vms: 1, bad: 0, ...s1 },
+            ];
+            assert.equal(shardStepsVerdict(runs).verdict, "FAIL");
+            assert.equal(shardGateVerdict(runs).verdict, "FAIL");
+            assert.equal(shardStepsVerdict([runs[0]]).verdict, "PASS");
+            // A shard whose events were not saved: nothing read, not checked.
+            const none = shardJobFiles(dir, "s-02");
+            assert.deepEqual(none, {});
+            assert.equal(shardGateVerdict([runs[0], { name: "s-02", vms: 1, bad: 0, ...none }]).verdict, "not checked");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("passes the shards when each up exited 0, recovered its VMs and failed its bad ones; fails one that did not; not checked when one could not be read", () => {
@@ -247,5 +402,13 @@ describe("shards bench: the runner's memory for the K shards at once", () => {
         assert.equal(oom.verdict, "FAIL");
         assert.match(oom.detail, /killed 2 process\(es\) \(OOM\); peak 7,100 MB/);
         assert.equal(runnerMemoryVerdict(undefined).verdict, "not checked");
+    });
+
+    it("does not judge the peak when the CLI calls spent less than the real CLIs (it is understated), but still fails an OOM kill", () => {
+        const scaled = runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }, 0.1);
+        assert.equal(scaled.verdict, "not checked");
+        assert.match(scaled.detail, /spent 0\.1 of the real CLIs' cost/);
+        assert.equal(runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }, 1).verdict, "PASS");
+        assert.equal(runnerMemoryVerdict({ peakMb: 7100, oomKills: 1 }, 0.1).verdict, "FAIL");
     });
 });

@@ -36,16 +36,19 @@ export function renderShards(r: ShardsBenchResult): string {
         }`,
         "  per scope and class: requests, throttled, peak rate (10 s windows) against the tightest published bucket (size, refill per second):",
         ...(r.budgets ?? []).flatMap((s) => [
-            `    ${s.cloud} ${s.scope}: ${n0(s.requests)} requests, ${n0(s.throttled)} throttled (${s.throttledPercent.toFixed(1)} %)${s.over ? "  OVER ITS BUDGET" : ""}`,
+            `    ${s.cloud} ${s.scope}: ${n0(s.requests)} requests, ${n0(s.throttled)} throttled (${s.throttledPercent.toFixed(1)} %)${s.over ? "  A CLASS OVER ITS BUDGET" : ""}`,
             ...s.classes.map(
                 (c) =>
-                    `      ${c.cls}: ${n0(c.requests)}, ${n0(c.throttled)} throttled, peak ${rate(c.peakPerSecond)}/s${c.limit ? ` against ${rate(c.limit.perSecond)}/s refill, ${n0(c.limit.capacity)} burst (${c.limit.name})` : " (no published limit applied)"}`,
+                    `      ${c.cls}: ${n0(c.requests)}, ${n0(c.throttled)} throttled (${c.throttledPercent.toFixed(1)} %)${c.over ? " OVER ITS BUDGET" : ""}, peak ${rate(c.peakPerSecond)}/s${c.limit ? ` against ${rate(c.limit.perSecond)}/s refill, ${n0(c.limit.capacity)} burst (${c.limit.name})` : " (no published limit applied)"}`,
             ),
         ]),
         ...(r.budgets ? [] : ["    the shared world's counts could not be read"]),
+        ...(r.lockTakeovers
+            ? [`    a world's lock was taken over from a stale holder ${r.lockTakeovers} time(s): counts may be lost`]
+            : []),
         "  verdicts:",
         ...r.verdicts.map((v) => `    ${v.verdict.padEnd(11)} ${v.bound}: ${v.detail}`),
-        "  Over its budget: more than 5 % of a scope's requests throttled by the simulated cloud (its published bucket sizes and refills, in real time); a peak above a refill rate is the bucket's burst, not over; a per-VM bucket's refill is one VM's, the peak the class's in the whole scope.",
+        "  Over its budget: more than 5 % of the requests of a class in a scope throttled by the simulated cloud (its published bucket sizes and refills, in real time); a peak above a refill rate is the bucket's burst, not over; a per-VM bucket's refill is one VM's, the peak the class's in the whole scope.",
     ];
     if (r.runDir) lines.push(`  kept: ${r.runDir}`);
     return lines.join("\n");

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SandboxLayout } from "../../../sandbox/layout";
-import { scopeTotals, stackRequestFigures } from "../../../sandbox/world/requests";
+import { scopeTotals, stackLockTakeovers, stackRequestFigures } from "../../../sandbox/world/requests";
 import { CliCost } from "../../fleet/cli-cost-prices";
 import { EngineBenchArgs, RUNNERS } from "../args";
 import { Verdict, exitCodeOf } from "../bounds";
@@ -16,10 +16,22 @@ import { SpendSummary, readIfThere, summarizeSpend } from "../calls";
 import { EngineFleet, engineFleet } from "../fleet";
 import { VmRecordLike, outcomesOf } from "../outcomes";
 import { BenchRunHeader, checkRunnerFits, git, nodeRun, plannedParallel, runInRunnerCgroup } from "../run";
+import { gateQueues } from "../gate-queue";
 import { SpendSettings, priceTable } from "../spend";
+import { stepTimes } from "../timeouts";
 import { ShardPlan, planShardSplit } from "./plan";
 import { BenchShard, splitFleet } from "./split";
-import { ScopeBudget, ShardRun, budgetVerdict, runnerMemoryVerdict, scopeBudgets, shardsVerdict } from "./verdicts";
+import {
+    ScopeBudget,
+    ShardRun,
+    budgetVerdict,
+    runnerMemoryVerdict,
+    scopeBudgets,
+    shardGateVerdict,
+    shardStepsVerdict,
+    shardWatchVerdict,
+    shardsVerdict,
+} from "./verdicts";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 
@@ -31,6 +43,8 @@ export interface ShardsBenchResult extends BenchRunHeader {
     shards: (ShardRun & { parallel: number })[];
     /** The shared world's API requests per scope and class (every shard's, the providers' and the CLIs'). */
     budgets?: ScopeBudget[];
+    /** Times a world's lock was taken over from a stale holder (counts may be lost: the budget is then not checked). */
+    lockTakeovers: number;
     /** API requests per VM, per cloud. */
     requestsPerVm: Record<string, number>;
     /** What the wrappers spent for the CLI calls, and where the prices came from. */
@@ -59,6 +73,20 @@ export function shardsFleet(n: number, bad: number, k: number): { fleet: EngineF
 function readJson<T>(file: string): T | undefined {
     const text = readIfThere(file);
     return text ? (JSON.parse(text) as T) : undefined;
+}
+
+/**
+ * What job.sh left in `runDir` for the shard `name`, each when it is there: its `up`'s and watch's
+ * exit codes (`<name>.exits.json`), and from its engine events (`<name>.events.json`, tee's copy)
+ * its command steps against their customTimeouts and their time queued at the gate.
+ */
+export function shardJobFiles(runDir: string, name: string): Pick<ShardRun, "exits" | "steps" | "gate"> {
+    const exits = readJson<{ up: number; watch: number }>(path.join(runDir, `${name}.exits.json`));
+    const events = readIfThere(path.join(runDir, `${name}.events.json`));
+    return {
+        ...(exits ? { exits: { up: exits.up, watch: exits.watch } } : {}),
+        ...(events ? { steps: stepTimes(events), gate: gateQueues(events) } : {}),
+    };
 }
 
 /** Runs the shards bench once; `log` says what it is doing (stderr). */
@@ -107,7 +135,6 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
         const loadAfter = os.loadavg()[0];
 
         const runs = shards.map((s) => {
-            const exits = readJson<{ up: number; watch: number }>(path.join(runDir, `${s.name}.exits.json`));
             const out = nodeRun("sandbox/run.ts", ["stack", "output", "vms", "--json", "--stack", s.name], env);
             if (out.status !== 0)
                 log(`shards bench: ${s.name}'s vms output could not be read (${out.status}): ${out.stderr.trim().slice(-500)}`);
@@ -117,7 +144,7 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
                 bad: s.bad.length,
                 ...(s.rateShare === undefined ? {} : { rateShare: s.rateShare }),
                 parallel: parallel.get(s.name)!,
-                ...(exits ? { exits: { up: exits.up, watch: exits.watch } } : {}),
+                ...shardJobFiles(runDir, s.name),
                 ...(out.status === 0 ? { outcomes: outcomesOf(JSON.parse(out.stdout) as Record<string, VmRecordLike>, s.vms, s.bad) } : {}),
             };
         });
@@ -126,6 +153,8 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
         const layout = new SandboxLayout(sandboxDir, [env.SANDBOX_STACKS!]);
         const rows = stackRequestFigures(layout, shards[0].name);
         const budgets = rows.length ? scopeBudgets(rows) : undefined;
+        const lockTakeovers = stackLockTakeovers(layout, shards[0].name);
+        const expectedScopes = [...new Set(shards.flatMap((s) => s.scopes))];
         const requestsPerVm: Record<string, number> = {};
         for (const s of scopeTotals(rows)) requestsPerVm[s.cloud] = (requestsPerVm[s.cloud] ?? 0) + s.requests;
         for (const cloud of Object.keys(requestsPerVm))
@@ -160,7 +189,15 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
             requestsPerVm,
             cliSpend: summarizeSpend(fs.readFileSync(env.BENCH_ENGINE_SPEND_LOG!, "utf8")),
             cliCostSource: cost.source(),
-            verdicts: [budgetVerdict(budgets), shardsVerdict(runs), runnerMemoryVerdict(r)],
+            lockTakeovers,
+            verdicts: [
+                budgetVerdict(budgets, { expectedScopes, lockTakeovers }),
+                shardsVerdict(runs),
+                shardStepsVerdict(runs),
+                shardGateVerdict(runs),
+                shardWatchVerdict(runs),
+                runnerMemoryVerdict(r, args.spendScale),
+            ],
             runDir: args.keep ? runDir : undefined,
         };
     } finally {
