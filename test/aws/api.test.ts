@@ -17,6 +17,7 @@ import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { CliError } from "../../components/gate/types";
 import { Answer, Received, awsEndpoint, ec2Error, ec2Xml, ssmError } from "./api-server";
+import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
 
 /** The real gate over the AWS rules: its `api` is what the watcher calls. */
 function gate() {
@@ -51,6 +52,10 @@ const statusItem = (id: string, state: string, instance: string, system: string)
 
 describe("AWS API client (components/aws/api.ts) against a local endpoint speaking the APIs' wire formats", () => {
     let server: Awaited<ReturnType<typeof awsEndpoint>> | undefined;
+    // As on a developer's machine: a profile the SDK would prefer to the tests' keys, were it left set.
+    let restoreProfile: () => void;
+    before(() => (restoreProfile = setEnv(A_DEVELOPERS_PROFILE)));
+    after(() => restoreProfile());
     afterEach(async () => {
         await server?.close();
         server = undefined;
@@ -300,12 +305,8 @@ describe("AWS API client (components/aws/api.ts) against a local endpoint speaki
             const port = new URL(s.url).port;
             await s.close();
             server = undefined;
-            const saved = {
-                url: process.env.AWS_ENDPOINT_URL,
-                key: process.env.AWS_ACCESS_KEY_ID,
-                secret: process.env.AWS_SECRET_ACCESS_KEY,
-            };
-            Object.assign(process.env, {
+            const restore = setEnv({
+                ...NO_AWS_PROFILE,
                 AWS_ENDPOINT_URL: `http://127.0.0.1:${port}/aws`,
                 AWS_ACCESS_KEY_ID: "AKIATEST",
                 AWS_SECRET_ACCESS_KEY: "x",
@@ -315,12 +316,7 @@ describe("AWS API client (components/aws/api.ts) against a local endpoint speaki
                 assert.match(err.message, /^Could not connect to the endpoint \(ECONNREFUSED\)/);
                 assert.equal(err.transient, true);
             } finally {
-                process.env.AWS_ENDPOINT_URL = saved.url;
-                process.env.AWS_ACCESS_KEY_ID = saved.key;
-                process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
-                if (saved.url === undefined) delete process.env.AWS_ENDPOINT_URL;
-                if (saved.key === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-                if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+                restore();
             }
         });
     });
