@@ -1,4 +1,4 @@
-import { CloudRunner } from "../gate/types";
+import { CloudRunner, NoObservationError } from "../gate/types";
 import { ArmTokens } from "./arm-token";
 
 /**
@@ -16,7 +16,8 @@ import { ArmTokens } from "./arm-token";
  *
  * Errors: ARM's `{"error": {"code", "message", "details"}}` becomes `Status: 429 Too Many Requests,
  * SubscriptionRequestsThrottled: …`, the words components/azure/watch.ts's rules classify (429 and
- * 5xx transient, 404 permanent); a 401 fetches a new token and tries once more.
+ * 5xx transient, 404 permanent); a 401 fetches a new token and tries once more. No token, or a 401
+ * with the fresh one, rejects with a {@link NoObservationError}: the batch gets no observation.
  */
 
 /** Compute's API version: az 2.6x's for virtual machines (and discover.ts's). */
@@ -204,6 +205,11 @@ export class ArmClient {
         private readonly tokens: ArmTokens = new ArmTokens(),
     ) {}
 
+    /** The token of `subscription` (held, or fetched: one az call); rejects with a NoObservationError when there is none to be had. */
+    async token(runner: CloudRunner, scope: string, subscription: string): Promise<void> {
+        await this.tokens.get(runner, scope, subscription, this.endpoint.audience);
+    }
+
     /**
      * GETs `path` (a resource id) of `subscription` as one request of the gate's `op` in `scope`
      * (cost 1). The token is fetched before the request takes its place in the budget; a 401
@@ -222,7 +228,14 @@ export class ArmClient {
                 if (!(err instanceof ArmError) || err.status !== 401) throw err;
                 await this.tokens.invalidate(call.subscription, audience, token);
                 const fresh = await this.tokens.get(runner, call.scope, call.subscription, audience);
-                return await armGet<T>(this.endpoint, call.path, call.query, fresh);
+                try {
+                    return await armGet<T>(this.endpoint, call.path, call.query, fresh);
+                } catch (again) {
+                    if (!(again instanceof ArmError) || again.status !== 401) throw again;
+                    await this.tokens.invalidate(call.subscription, audience, fresh);
+                    // Refused with a fresh token too: the login's fault, not the VM's.
+                    throw new NoObservationError(`az's credentials were refused twice (a fresh token too): ${again.message}`);
+                }
             }
         });
     }

@@ -5,11 +5,11 @@ import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { ArmClient, ArmEndpoint, MAX_RESPONSE_BYTES, armEndpoint, parseVmId } from "../../components/azure/api";
-import { ArmTokens, REFRESH_BEFORE_MS, expiryOf } from "../../components/azure/arm-token";
+import { ArmTokens, REFRESH_BEFORE_MS, TOKEN_TIMEOUT_MS, expiryOf } from "../../components/azure/arm-token";
 import { CONCURRENT, azureWatch, useArmClient } from "../../components/azure/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
-import { ApiCall, CliError } from "../../components/gate/types";
+import { ApiCall, CliError, NoObservationError } from "../../components/gate/types";
 import { WaitRequest } from "../../components/watcher/types";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
@@ -345,13 +345,34 @@ describe("Azure observations through Resource Manager's REST API", () => {
         assert.equal(gate.stats.api.azure, 4, "the retry after a 401 stays within its request's place");
     });
 
-    it("a token refused twice (401) is a permanent error: the VM's wait ends with ARM's words, never the token's", async () => {
+    it("a token refused twice (401) is no VM's fault: the batch rejects (transient), no VM is gone; ARM's words, never the token's", async () => {
         arm.answer = () => ERRORS.expired;
         const w = wait("vm", vmId("app-1"), "ready");
-        const o = (await azureWatch.observe([w], gate)).get(w);
-        assert.ok(o?.gone, JSON.stringify(o));
-        assert.match(o.gone, /Status: 401 Unauthorized, ExpiredAuthenticationToken: The access token expiry/);
-        assert.doesNotMatch(o.gone, /tok-/);
+        const err = await azureWatch.observe([w], gate).catch((e: unknown) => e);
+        assert.ok(err instanceof NoObservationError, String(err));
+        assert.equal(err.transient, true, "the waiter backs off, then fails the wait as unobservable, with this reason");
+        assert.match(err.message, /refused twice .*Status: 401 Unauthorized, ExpiredAuthenticationToken: The access token expiry/);
+        assert.doesNotMatch(err.message, /tok-/);
+    });
+
+    it("a token az cannot give is no VM's fault: the batch rejects (transient), no VM is gone; az has a time limit", async () => {
+        arm.answer = (r) => ({ status: 200, body: vmBody(r.path.split("/").pop()!, { agent: "Ready" }) });
+        const asked: { timeoutMs?: number }[] = [];
+        const noLogin = Object.assign(new TokenGate(), {
+            run: (call: { timeoutMs?: number }) => {
+                asked.push(call);
+                return Promise.reject(new CliError("ERROR: Please run 'az login' to setup account.", false));
+            },
+        });
+        const waits = [wait("vm", vmId("app-1"), "ready"), wait("vm", vmId("app-2"), "ready")];
+        const err = await azureWatch.observe(waits, noLogin).catch((e: unknown) => e);
+        assert.ok(err instanceof NoObservationError, String(err));
+        assert.equal(err.transient, true);
+        assert.match(err.message, /^no Resource Manager token from az \(subscription 1111.*\): ERROR: Please run 'az login'/);
+        assert.equal(arm.seen.length, 0, "no request without a token");
+        assert.equal(asked.length, 1, "one az call for the batch, before any read");
+        assert.equal(asked[0].timeoutMs, TOKEN_TIMEOUT_MS);
+        assert.equal(TOKEN_TIMEOUT_MS, 120_000);
     });
 
     it("data-disks: a GET of the VM's model (no instance view), rated as vm show; the disk at the LUN", async () => {
@@ -551,13 +572,13 @@ describe("Resource Manager's endpoint, VM ids and tokens", () => {
         ]);
     });
 
-    it("what az printed that is no token is a permanent error that never quotes the output", async () => {
+    it("what az printed that is no token is no VM's fault (NoObservationError, transient) and never quotes the output", async () => {
         for (const stdout of ['{"accessToken": "secret-in-broken', '{"expires_on": 1}', "[]"]) {
             const tokens = new ArmTokens();
             const err = await tokens
                 .get({ run: () => Promise.resolve(stdout) }, SUB, SUB, "https://management.azure.com/")
                 .catch((e: unknown) => e);
-            assert.ok(err instanceof CliError && !err.transient, String(err));
+            assert.ok(err instanceof NoObservationError && err.transient, String(err));
             assert.doesNotMatch(err.message, /secret/);
             assert.match(err.message, /az account get-access-token \(subscription 1111.*\) printed no (JSON|accessToken)/);
         }
