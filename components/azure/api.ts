@@ -1,5 +1,6 @@
 import { CloudRunner, NoObservationError } from "../gate/types";
 import { ArmTokens } from "./arm-token";
+import { tlsFailure } from "../gate/tls";
 
 /**
  * The watcher's client of Azure Resource Manager's REST API (Node's `fetch`, in the watcher's own
@@ -185,7 +186,7 @@ export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Reco
         body = await boundedText(res, MAX_RESPONSE_BYTES);
     } catch (err) {
         if (err instanceof ArmError) throw err;
-        throw transportError(err, what);
+        throw tlsFailure(err, what) ?? transportError(err, what);
     }
     if (res.status < 200 || res.status > 299) {
         const { message, code } = errorMessage(res.status, body, res.headers.get("retry-after"));
