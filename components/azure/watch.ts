@@ -1,7 +1,7 @@
 import { CloudWatch, Observation, WaitRequest, followUp } from "../watcher/types";
 import { CliError, CloudRunner, Fields, NoObservationError } from "../gate/types";
 import { Semaphore } from "../gate/limits";
-import { ArmClient, COMPUTE_API_VERSION, parseVmId } from "./api";
+import { ArmClient, CLOUD_SHOW_OP, COMPUTE_API_VERSION, parseVmId } from "./api";
 
 /**
  * What the Azure steps wait for, observed in batches per subscription by requests of Resource
@@ -171,7 +171,11 @@ export const azureWatch: CloudWatch = {
     observe,
     // The token (Microsoft Entra ID, not Resource Manager): a class of its own, outside ARM's buckets.
     rateClass: (op) =>
-        op === "account get-access-token" ? "token" : /^(\S+ )*(show|get-instance-view|list|get)$/.test(op) ? "read" : "write",
+        op === "account get-access-token" || op === CLOUD_SHOW_OP
+            ? "token"
+            : /^(\S+ )*(show|get-instance-view|list|get)$/.test(op)
+              ? "read"
+              : "write",
     // Resource Manager allows about 25 reads and 10 writes a second per subscription and principal.
     // Tokens: one per subscription about once an hour; the bucket only keeps a fault from spinning.
     rates: {

@@ -4,7 +4,21 @@
 import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { ArmClient, ArmEndpoint, MAX_RESPONSE_BYTES, armEndpoint, parseVmId } from "../../components/azure/api";
+import {
+    ArmClient,
+    ArmEndpoint,
+    CLOUD_SHOW_OP,
+    CLOUD_SHOW_TIMEOUT_MS,
+    MAX_RESPONSE_BYTES,
+    armEndpoint,
+    azCloudEndpoint,
+    endpointFromEnv,
+    parseVmId,
+} from "../../components/azure/api";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { ArmTokens, REFRESH_BEFORE_MS, TOKEN_TIMEOUT_MS, expiryOf } from "../../components/azure/arm-token";
 import { CONCURRENT, azureWatch, useArmClient } from "../../components/azure/watch";
 import { Gate } from "../../components/gate/gate";
@@ -494,6 +508,72 @@ describe("Azure observations through Resource Manager's REST API", () => {
 });
 
 describe("Resource Manager's endpoint, VM ids and tokens", () => {
+    it("without AZURE_RESOURCE_MANAGER_ENDPOINT, az's configured cloud: one `az cloud show` (timed, rated as a token call), kept; its audience asks the tokens", async () => {
+        assert.equal(endpointFromEnv({}), undefined);
+        assert.deepEqual(endpointFromEnv({ AZURE_RESOURCE_MANAGER_ENDPOINT: "https://management.chinacloudapi.cn" }), {
+            base: "https://management.chinacloudapi.cn",
+            audience: "https://management.chinacloudapi.cn/",
+        });
+        const calls: { op: string; args: string[]; timeoutMs?: number }[] = [];
+        let cloud = JSON.stringify({ rm: "https://management.usgovcloudapi.net/", aud: "https://management.core.usgovcloudapi.net/" });
+        const runner = {
+            run: (call: { op: string; args: string[]; timeoutMs?: number }) => {
+                calls.push(call);
+                if (call.op === CLOUD_SHOW_OP) return Promise.resolve(cloud);
+                return Promise.resolve(JSON.stringify({ accessToken: "tok-gov", expires_on: Math.floor(Date.now() / 1000) + 3600 }));
+            },
+            api: <T>(_call: ApiCall, send: () => Promise<T>) => send(),
+        };
+        const client = new ArmClient(undefined, new ArmTokens());
+        const [a, b] = await Promise.all([client.endpoint(runner, SUB), client.endpoint(runner, SUB)]);
+        assert.deepEqual(a, { base: "https://management.usgovcloudapi.net", audience: "https://management.core.usgovcloudapi.net/" });
+        assert.equal(b, a);
+        await client.token(runner, SUB, SUB);
+        assert.deepEqual(
+            calls.map((c) => c.op),
+            [CLOUD_SHOW_OP, "account get-access-token"],
+            "one cloud show for both callers and after",
+        );
+        assert.deepEqual(calls[0].args.slice(0, 4), [
+            "cloud",
+            "show",
+            "--query",
+            "{rm: endpoints.resourceManager, aud: endpoints.activeDirectoryResourceId}",
+        ]);
+        assert.equal(calls[0].timeoutMs, CLOUD_SHOW_TIMEOUT_MS);
+        assert.ok(calls[1].args.includes("https://management.core.usgovcloudapi.net/"), "the token for the cloud's audience");
+        assert.equal(azureWatch.rateClass(CLOUD_SHOW_OP), "token");
+        // A cloud whose endpoint is plain http off the loopback, or az failing: no observation (asked again next time).
+        cloud = JSON.stringify({ rm: "http://management.example.com/", aud: "x" });
+        const err = await new ArmClient(undefined, new ArmTokens()).endpoint(runner, SUB).catch((e: unknown) => e);
+        assert.ok(err instanceof NoObservationError && err.transient, String(err));
+        assert.match(err.message, /^az cloud show: AZURE_RESOURCE_MANAGER_ENDPOINT: https only/);
+    });
+
+    it("the stand-in az answers `az cloud show` with AzureCloud's endpoints", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "az-cloud-"));
+        try {
+            fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify({ vms: {} }));
+            const standIn = path.join(__dirname, "../../sandbox/cli/azure/az");
+            const runner = {
+                run: (call: { args: string[] }) =>
+                    Promise.resolve(
+                        execFileSync(standIn, call.args, {
+                            encoding: "utf8",
+                            env: { ...process.env, FAKE_AZ_STATE: path.join(dir, "world.json"), FAKE_AZ_LOG: path.join(dir, "calls.log") },
+                        }),
+                    ),
+                api: <T>(_call: ApiCall, send: () => Promise<T>) => send(),
+            };
+            assert.deepEqual(await azCloudEndpoint(runner, SUB), {
+                base: "https://management.azure.com",
+                audience: "https://management.core.windows.net/",
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("the public cloud by default; AZURE_RESOURCE_MANAGER_ENDPOINT (and _AUDIENCE) override; http only to the loopback", () => {
         assert.deepEqual(armEndpoint({}), { base: "https://management.azure.com", audience: "https://management.azure.com/" });
         assert.deepEqual(armEndpoint({ AZURE_RESOURCE_MANAGER_ENDPOINT: "https://management.usgovcloudapi.net/" }), {
