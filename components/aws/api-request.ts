@@ -5,6 +5,7 @@
  */
 import { Readable, Transform } from "stream";
 import type { DeserializeMiddleware, MiddlewareStack } from "@smithy/types";
+import { tlsFailure } from "../gate/tls";
 
 /** The most bytes an answer may have: 100 instances described are well under 1 MiB, a console 64 KiB. */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -38,6 +39,8 @@ export async function callOf<T>(operation: string, run: (signal: AbortSignal) =>
         return await Promise.race([run(abort.signal), timeout]);
     } catch (err) {
         if (err === late) throw late;
+        const tls = tlsFailure(err, operation);
+        if (tls) throw tls;
         throw new Error(errorMessage(operation, err), { cause: err });
     } finally {
         clearTimeout(timer);

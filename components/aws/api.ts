@@ -12,7 +12,8 @@
  * Request limit exceeded.`): what components/aws/watch.ts classifies.
  *
  * Endpoint and credentials are the SDK's: the real endpoints unless `AWS_ENDPOINT_URL` (or
- * `AWS_ENDPOINT_URL_<SERVICE>`) says otherwise, the default credential chain (environment, shared
+ * `AWS_ENDPOINT_URL_<SERVICE>`) says otherwise (https, or plain http to the loopback only:
+ * {@link checkEndpoints}), the default credential chain (environment, shared
  * config and SSO, credential process, web identity, container, instance metadata).
  */
 import {
@@ -25,6 +26,7 @@ import {
 import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { boundBodies, callOf, MAX_RESPONSE_BYTES } from "./api-request";
+import { CliError } from "../gate/types";
 
 export { MAX_RESPONSE_BYTES };
 
@@ -72,6 +74,30 @@ export interface ApiInvocation {
     requested?: string;
 }
 
+/** The variables that point the SDK's clients elsewhere (the sandbox's stand-in, a VPC endpoint). */
+const ENDPOINT_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_STS"];
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * Refuses an endpoint override the signed requests (and an assumed role's credentials in STS's
+ * answers) must not go to: not a URL, or plain http off the loopback. A permanent {@link CliError}
+ * naming the variable: no try will do better.
+ */
+export function checkEndpoints(env: NodeJS.ProcessEnv = process.env): void {
+    for (const name of ENDPOINT_VARIABLES) {
+        const given = (env[name] ?? "").trim();
+        if (!given) continue;
+        let url: URL;
+        try {
+            url = new URL(given);
+        } catch {
+            throw new CliError(`${name}: not a URL: ${JSON.stringify(given.slice(0, 200))}`, false);
+        }
+        if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname)))
+            throw new CliError(`${name}: https only (plain http to the loopback alone), not ${JSON.stringify(given.slice(0, 200))}`, false);
+    }
+}
+
 const clients = new Map<string, { ec2: EC2Client; ssm: SSMClient; sts: STSClient }>();
 
 /** The SDK's settings for every client: no retries of its own, bounded connection and request time. */
@@ -91,6 +117,7 @@ function clientsOf(scope: AwsScope): { ec2: EC2Client; ssm: SSMClient; sts: STSC
     const key = clientKey(scope.region, scope.credentials?.accessKeyId);
     const found = clients.get(key);
     if (found) return found;
+    checkEndpoints();
     const c = scope.credentials;
     const credentials = c
         ? { credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken } }
@@ -163,12 +190,16 @@ export function closeClients(): void {
  */
 const SSM_PAGE = 50;
 
-/** Follows NextToken: one request per page, each through the budget. */
+/** The most pages one listing follows (as GCP's): a batch's ids fit in one or two. */
+export const MAX_PAGES = 20;
+
+/** Follows NextToken: one request per page, each through the budget, at most {@link MAX_PAGES}. */
 async function pages<P extends { NextToken?: string }>(first: (token: string | undefined) => Promise<P>): Promise<P[]> {
     const out: P[] = [];
     let token: string | undefined;
     const seen = new Set<string>();
     do {
+        if (out.length >= MAX_PAGES) throw new Error(`the listing has more than ${MAX_PAGES} pages: paging stopped`);
         const page = await first(token);
         out.push(page);
         token = page.NextToken || undefined;

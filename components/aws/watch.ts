@@ -60,7 +60,14 @@ function repairComment(volumeId: string, attempt: string | undefined): string {
 
 const credentials = new Map<string, { env: Record<string, string>; until: number }>();
 
-function call(cli: CliRunner, f: Fields, env: Record<string, string> | undefined, op: string, args: string[]): Promise<string> {
+function call(
+    cli: CliRunner,
+    f: Fields,
+    env: Record<string, string> | undefined,
+    op: string,
+    args: string[],
+    timeoutMs?: number,
+): Promise<string> {
     const [service, action] = op.split(" ");
     return cli.run({
         cloud: "aws",
@@ -69,8 +76,12 @@ function call(cli: CliRunner, f: Fields, env: Record<string, string> | undefined
         command: "aws",
         args: ["--region", f.region, "--output", "json", service, action, ...args],
         env,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
 }
+
+/** The longest a credentials call (`sts assume-role`, a token helper) may take: a hung one must not stall a scope. */
+export const CREDENTIALS_TIMEOUT_MS = 120_000;
 
 function scopeOf(f: Fields): string {
     return `${f.role || "default"}/${f.region}`;
@@ -86,7 +97,14 @@ async function scopeEnv(f: Fields, cli: CliRunner): Promise<Record<string, strin
     const cached = credentials.get(f.role);
     if (cached && cached.until > Date.now()) return cached.env;
     const out = parseJson<{ Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string; Expiration?: string } }>(
-        await call(cli, f, undefined, "sts assume-role", ["--role-arn", f.role, "--role-session-name", "bootloop-rescue-watcher"]),
+        await call(
+            cli,
+            f,
+            undefined,
+            "sts assume-role",
+            ["--role-arn", f.role, "--role-session-name", "bootloop-rescue-watcher"],
+            CREDENTIALS_TIMEOUT_MS,
+        ),
         { Credentials: { AccessKeyId: "", SecretAccessKey: "", SessionToken: "" } },
     );
     const c = out.Credentials;

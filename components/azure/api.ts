@@ -1,5 +1,6 @@
-import { CloudRunner } from "../gate/types";
+import { CloudRunner, NoObservationError } from "../gate/types";
 import { ArmTokens } from "./arm-token";
+import { tlsFailure } from "../gate/tls";
 
 /**
  * The watcher's client of Azure Resource Manager's REST API (Node's `fetch`, in the watcher's own
@@ -9,14 +10,15 @@ import { ArmTokens } from "./arm-token";
  * than {@link MAX_RESPONSE_BYTES} is refused.
  *
  * Endpoint: `AZURE_RESOURCE_MANAGER_ENDPOINT` (the variable the Azure SDK for Go's cloud settings and
- * Azure Service Operator read), else the public cloud's https://management.azure.com. A sovereign
- * cloud (Azure Government, Azure China) needs it set, and `AZURE_RESOURCE_MANAGER_AUDIENCE` (the
- * token's resource) where that differs from the endpoint. Plain http only to the loopback (the
+ * Azure Service Operator read), with `AZURE_RESOURCE_MANAGER_AUDIENCE` (the token's resource) where
+ * that differs from the endpoint; when it is not set, az's configured cloud's (`az cloud show`, once
+ * per watcher), so a sovereign cloud (Azure Government, Azure China) az is set to is followed. Plain http only to the loopback (the
  * sandbox's stand-in): a token never crosses a network in the clear.
  *
  * Errors: ARM's `{"error": {"code", "message", "details"}}` becomes `Status: 429 Too Many Requests,
  * SubscriptionRequestsThrottled: …`, the words components/azure/watch.ts's rules classify (429 and
- * 5xx transient, 404 permanent); a 401 fetches a new token and tries once more.
+ * 5xx transient, 404 permanent); a 401 fetches a new token and tries once more. No token, or a 401
+ * with the fresh one, rejects with a {@link NoObservationError}: the batch gets no observation.
  */
 
 /** Compute's API version: az 2.6x's for virtual machines (and discover.ts's). */
@@ -184,7 +186,7 @@ export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Reco
         body = await boundedText(res, MAX_RESPONSE_BYTES);
     } catch (err) {
         if (err instanceof ArmError) throw err;
-        throw transportError(err, what);
+        throw tlsFailure(err, what) ?? transportError(err, what);
     }
     if (res.status < 200 || res.status > 299) {
         const { message, code } = errorMessage(res.status, body, res.headers.get("retry-after"));
@@ -197,12 +199,90 @@ export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Reco
     }
 }
 
-/** Resource Manager as the watcher reads it: an endpoint, and tokens held across observations. */
+/** The op (and, in azure/watch.ts, rate class `token`) of the call that reads az's configured cloud. */
+export const CLOUD_SHOW_OP = "cloud show";
+/** The longest `az cloud show` may take. */
+export const CLOUD_SHOW_TIMEOUT_MS = 120_000;
+
+/** The endpoint `AZURE_RESOURCE_MANAGER_ENDPOINT` names, or undefined when it is not set (az's configured cloud then). */
+export function endpointFromEnv(env: NodeJS.ProcessEnv = process.env): ArmEndpoint | undefined {
+    return (env[ENDPOINT_ENV] ?? "").trim() ? armEndpoint(env) : undefined;
+}
+
+/**
+ * Resource Manager's endpoint and audience of az's configured cloud (AzureCloud, AzureUSGovernment,
+ * AzureChinaCloud, a registered one), as `az cloud show` prints them; checked as
+ * {@link armEndpoint} checks the variables. Rejects with a {@link NoObservationError}.
+ */
+export async function azCloudEndpoint(runner: CloudRunner, scope: string): Promise<ArmEndpoint> {
+    let stdout: string;
+    try {
+        stdout = await runner.run({
+            cloud: "azure",
+            scope,
+            op: CLOUD_SHOW_OP,
+            command: "az",
+            args: [
+                "cloud",
+                "show",
+                "--query",
+                "{rm: endpoints.resourceManager, aud: endpoints.activeDirectoryResourceId}",
+                "--output",
+                "json",
+                "--only-show-errors",
+            ],
+            timeoutMs: CLOUD_SHOW_TIMEOUT_MS,
+        });
+    } catch (err) {
+        throw new NoObservationError(
+            `az cloud show (Resource Manager's endpoint of az's cloud): ${err instanceof Error ? err.message : String(err)}`,
+        );
+    }
+    let parsed: { rm?: unknown; aud?: unknown };
+    try {
+        parsed = JSON.parse(stdout) as { rm?: unknown; aud?: unknown };
+    } catch {
+        throw new NoObservationError(`az cloud show printed no JSON: ${clip(stdout, 120)}`);
+    }
+    const rm = parsed && typeof parsed.rm === "string" ? parsed.rm : "";
+    const aud = parsed && typeof parsed.aud === "string" ? parsed.aud : "";
+    if (!rm) throw new NoObservationError("az cloud show printed no endpoints.resourceManager");
+    try {
+        return armEndpoint({ [ENDPOINT_ENV]: rm, [AUDIENCE_ENV]: aud });
+    } catch (err) {
+        throw new NoObservationError(`az cloud show: ${err instanceof Error ? err.message : String(err)}`);
+    }
+}
+
+/**
+ * Resource Manager as the watcher reads it: an endpoint, and tokens held across observations. The
+ * endpoint is `AZURE_RESOURCE_MANAGER_ENDPOINT`'s when it is set, else az's configured cloud's,
+ * asked once per watcher ({@link azCloudEndpoint}; a failure is asked again at the next batch).
+ */
 export class ArmClient {
+    private known?: ArmEndpoint;
+    private asking?: Promise<ArmEndpoint>;
+
     constructor(
-        readonly endpoint: ArmEndpoint = armEndpoint(),
+        endpoint: ArmEndpoint | undefined = endpointFromEnv(),
         private readonly tokens: ArmTokens = new ArmTokens(),
-    ) {}
+    ) {
+        this.known = endpoint;
+    }
+
+    /** The endpoint: given, or az's cloud's (one `az cloud show` for all callers, kept once had). */
+    async endpoint(runner: CloudRunner, scope: string): Promise<ArmEndpoint> {
+        if (this.known) return this.known;
+        this.asking ??= azCloudEndpoint(runner, scope).finally(() => (this.asking = undefined));
+        this.known = await this.asking;
+        return this.known;
+    }
+
+    /** The token of `subscription` (held, or fetched: one az call); rejects with a NoObservationError when there is none to be had. */
+    async token(runner: CloudRunner, scope: string, subscription: string): Promise<void> {
+        const { audience } = await this.endpoint(runner, scope);
+        await this.tokens.get(runner, scope, subscription, audience);
+    }
 
     /**
      * GETs `path` (a resource id) of `subscription` as one request of the gate's `op` in `scope`
@@ -213,16 +293,24 @@ export class ArmClient {
         runner: CloudRunner,
         call: { scope: string; op: string; subscription: string; path: string; query: Record<string, string> },
     ): Promise<T> {
-        const { audience } = this.endpoint;
+        const endpoint = await this.endpoint(runner, call.scope);
+        const { audience } = endpoint;
         const token = await this.tokens.get(runner, call.scope, call.subscription, audience);
         return runner.api({ cloud: "azure", scope: call.scope, op: call.op, cost: 1 }, async () => {
             try {
-                return await armGet<T>(this.endpoint, call.path, call.query, token);
+                return await armGet<T>(endpoint, call.path, call.query, token);
             } catch (err) {
                 if (!(err instanceof ArmError) || err.status !== 401) throw err;
                 await this.tokens.invalidate(call.subscription, audience, token);
                 const fresh = await this.tokens.get(runner, call.scope, call.subscription, audience);
-                return await armGet<T>(this.endpoint, call.path, call.query, fresh);
+                try {
+                    return await armGet<T>(endpoint, call.path, call.query, fresh);
+                } catch (again) {
+                    if (!(again instanceof ArmError) || again.status !== 401) throw again;
+                    await this.tokens.invalidate(call.subscription, audience, fresh);
+                    // Refused with a fresh token too: the login's fault, not the VM's.
+                    throw new NoObservationError(`az's credentials were refused twice (a fresh token too): ${again.message}`);
+                }
             }
         });
     }

@@ -1,4 +1,4 @@
-import { CliError, CliRunner } from "../gate/types";
+import { CliError, CliRunner, NoObservationError } from "../gate/types";
 
 /** What `az account get-access-token --output json` prints (az 2.54 and later add `expires_on`, POSIX seconds). */
 interface AzAccessToken {
@@ -16,6 +16,8 @@ interface Held {
 
 /** A token is used until this long before it expires, then fetched anew. */
 export const REFRESH_BEFORE_MS = 5 * 60_000;
+/** The longest `az account get-access-token` may take: a hung one is killed, and its subscription gets no observation. */
+export const TOKEN_TIMEOUT_MS = 120_000;
 /** How long a token whose expiry az did not say is trusted: long enough for this look, not for the next. */
 const UNKNOWN_LIFETIME_MS = REFRESH_BEFORE_MS + 60_000;
 
@@ -44,7 +46,8 @@ export class ArmTokens {
 
     /**
      * A token for `subscription`: the held one while it has more than {@link REFRESH_BEFORE_MS} to
-     * live, else a new one (concurrent callers share one fetch). Rejects with a {@link CliError}.
+     * live, else a new one (concurrent callers share one fetch, killed after {@link TOKEN_TIMEOUT_MS}).
+     * A token that cannot be had rejects with a {@link NoObservationError}: it is no VM's fault.
      */
     async get(cli: CliRunner, scope: string, subscription: string, audience: string): Promise<string> {
         const key = `${subscription.toLowerCase()}\n${audience}`;
@@ -55,7 +58,10 @@ export class ArmTokens {
             // Expired, or the fetch failed: fetch anew, unless another caller already did.
             if (this.held.get(key) !== pending) return this.get(cli, scope, subscription, audience);
         }
-        const fetching = this.fetch(cli, scope, subscription, audience);
+        const fetching = this.fetch(cli, scope, subscription, audience).catch((err: unknown) => {
+            const why = err instanceof Error ? err.message : String(err);
+            throw new NoObservationError(`no Resource Manager token from az (subscription ${subscription}): ${why}`);
+        });
         this.held.set(key, fetching);
         try {
             return (await fetching).value;
@@ -91,6 +97,7 @@ export class ArmTokens {
                 "json",
                 "--only-show-errors",
             ],
+            timeoutMs: TOKEN_TIMEOUT_MS,
         });
         let parsed: AzAccessToken;
         try {

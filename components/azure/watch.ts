@@ -1,7 +1,7 @@
 import { CloudWatch, Observation, WaitRequest, followUp } from "../watcher/types";
-import { CliError, CloudRunner, Fields } from "../gate/types";
+import { CliError, CloudRunner, Fields, NoObservationError } from "../gate/types";
 import { Semaphore } from "../gate/limits";
-import { ArmClient, COMPUTE_API_VERSION, parseVmId } from "./api";
+import { ArmClient, CLOUD_SHOW_OP, COMPUTE_API_VERSION, parseVmId } from "./api";
 
 /**
  * What the Azure steps wait for, observed in batches per subscription by requests of Resource
@@ -77,17 +77,24 @@ async function readVms(waits: WaitRequest[], runner: CloudRunner, op: string, qu
     const api = armClient();
     const slots = new Semaphore(CONCURRENT);
     const ids = [...new Set(waits.map((w) => w.id))];
+    const scope = scopeOf(waits[0].fields);
+    // The token first, once per subscription: one that cannot be had rejects the batch before any read.
+    const subscriptions = new Set(ids.map((id) => parseVmId(id)?.subscription.toLowerCase()).filter((s) => s !== undefined));
+    for (const subscription of subscriptions) await api.token(runner, scope, subscription);
     let lastError: Error | undefined;
+    // A failure that is no VM's (a token refused twice, TLS): the reads not yet made are not made.
+    let stopped: NoObservationError | undefined;
     const read = await Promise.all(
         ids.map(async (id) => {
             const vm = parseVmId(id);
             if (!vm) return [lower(id), { gone: `not a VM resource id: ${JSON.stringify(id)}` }] as const;
             const release = await slots.acquire();
             try {
+                if (stopped) return [lower(id), {}] as const;
                 const got = await followUp(() =>
                     api
                         .get<Vm>(runner, {
-                            scope: scopeOf(waits[0].fields),
+                            scope,
                             op,
                             subscription: vm.subscription,
                             path: `/subscriptions/${vm.subscription}/resourceGroups/${encodeURIComponent(vm.group)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(vm.name)}`,
@@ -99,11 +106,16 @@ async function readVms(waits: WaitRequest[], runner: CloudRunner, op: string, qu
                         }),
                 );
                 return [lower(id), got] as const;
+            } catch (err) {
+                if (!(err instanceof NoObservationError)) throw err;
+                stopped ??= err;
+                return [lower(id), {}] as const;
             } finally {
                 release();
             }
         }),
     );
+    if (stopped) throw stopped;
     const byId = new Map<string, { value?: Vm; gone?: string }>(read);
     // Not one VM observed nor found gone: the batch failed (throttled, no token, no answer).
     if (lastError !== undefined && [...byId.values()].every((r) => !r.value && !r.gone)) throw lastError;
@@ -159,7 +171,11 @@ export const azureWatch: CloudWatch = {
     observe,
     // The token (Microsoft Entra ID, not Resource Manager): a class of its own, outside ARM's buckets.
     rateClass: (op) =>
-        op === "account get-access-token" ? "token" : /^(\S+ )*(show|get-instance-view|list|get)$/.test(op) ? "read" : "write",
+        op === "account get-access-token" || op === CLOUD_SHOW_OP
+            ? "token"
+            : /^(\S+ )*(show|get-instance-view|list|get)$/.test(op)
+              ? "read"
+              : "write",
     // Resource Manager allows about 25 reads and 10 writes a second per subscription and principal.
     // Tokens: one per subscription about once an hour; the bucket only keeps a fault from spinning.
     rates: {

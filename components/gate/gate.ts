@@ -1,6 +1,6 @@
 import { spawn } from "child_process";
 import { Semaphore, TokenBucket } from "./limits";
-import { ApiCall, CliError, CloudCli, CloudRunner, Rate, providerFraction } from "./types";
+import { ApiCall, CliError, CloudCli, CloudRunner, NoObservationError, Rate, providerFraction } from "./types";
 
 /** How the gate sizes its buckets and paces its backoffs. */
 export interface GateOptions {
@@ -127,15 +127,19 @@ export class Gate<C extends CloudCli = CloudCli> implements CloudRunner {
         args: string[];
         env?: Record<string, string>;
         cost?: number;
+        timeoutMs?: number;
     }): Promise<string> {
         // The watcher's own calls: each answers many waiting steps, so they go first.
         const release = await this.admit(call.cloud, call.scope, call.op, call.cost ?? 1, true);
-        let result: { code: number | null; stdout: string; stderr: string };
+        let result: { code: number | null; stdout: string; stderr: string; timedOut?: number };
         try {
-            result = await runProcess(call.command, call.args, call.env);
+            result = await runProcess(call.command, call.args, call.env, call.timeoutMs);
         } finally {
             release();
         }
+        if (result.timedOut !== undefined)
+            // Not the CLI's answer: it had none in time. Another try may fare better.
+            throw new CliError(`${call.command} ${call.op}: timed out after ${result.timedOut / 1000} s (killed)`, true);
         if (result.code === 0) return result.stdout;
         const stderr = result.stderr.trim() || `exit code ${result.code}`;
         const { transient } = this.settle(call.cloud, call.scope, call.op, stderr);
@@ -149,6 +153,8 @@ export class Gate<C extends CloudCli = CloudCli> implements CloudRunner {
         try {
             return await send();
         } catch (err) {
+            // Not the request's answer (no token, TLS): passed on as it is, never judged by the rules.
+            if (err instanceof NoObservationError) throw err;
             // The cloud's own rules decide, on the message (which carries the status and the error code).
             const message = (err instanceof Error ? err.message : String(err)).trim() || `${call.op} failed`;
             const { transient } = this.settle(call.cloud, call.scope, call.op, message);
@@ -157,21 +163,46 @@ export class Gate<C extends CloudCli = CloudCli> implements CloudRunner {
     }
 }
 
-/** Runs a process to its end, stdin closed; stdout and stderr collected. */
+/**
+ * Runs a process to its end, stdin closed; stdout and stderr collected. With `timeoutMs`, the
+ * process runs in a group of its own that is killed (SIGKILL) once the time is up: `timedOut`
+ * then says after how long (ms).
+ */
 function runProcess(
     command: string,
     args: string[],
     env: Record<string, string> | undefined,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    timeoutMs?: number,
+): Promise<{ code: number | null; stdout: string; stderr: string; timedOut?: number }> {
     return new Promise((resolve) => {
-        const child = spawn(command, args, { env: env ? { ...process.env, ...env } : process.env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(command, args, {
+            env: env ? { ...process.env, ...env } : process.env,
+            stdio: ["ignore", "pipe", "pipe"],
+            detached: timeoutMs !== undefined,
+        });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
+        let timedOut: number | undefined;
+        const timer =
+            timeoutMs === undefined
+                ? undefined
+                : setTimeout(() => {
+                      timedOut = timeoutMs;
+                      try {
+                          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+                      } catch {
+                          // Gone already.
+                      }
+                  }, timeoutMs);
         child.stdout.on("data", (d: Buffer) => out.push(d));
         child.stderr.on("data", (d: Buffer) => err.push(d));
-        child.on("error", (e) => resolve({ code: 127, stdout: "", stderr: `${command}: ${e.message}` }));
-        child.on("close", (code) =>
-            resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
-        );
+        child.on("error", (e) => {
+            clearTimeout(timer);
+            resolve({ code: 127, stdout: "", stderr: `${command}: ${e.message}` });
+        });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), timedOut });
+        });
     });
 }

@@ -22,6 +22,8 @@ export interface CliRunner {
         args: string[];
         env?: Record<string, string>;
         cost?: number;
+        /** Kill the call (its whole process group) after this long (ms): it then fails, transient, "timed out after N s". */
+        timeoutMs?: number;
     }): Promise<string>;
 }
 
@@ -62,6 +64,19 @@ export class CliError extends Error {
         readonly transient: boolean,
     ) {
         super(message);
+    }
+}
+
+/**
+ * A failure that is not the observed object's own (no token could be had, the credentials were
+ * refused after a fresh token, TLS could not be verified): the batch gets no observation at all.
+ * {@link CliError.transient} is always true, so the watcher backs off and, past its blind grace,
+ * fails the waits saying no observation could be made, with this message; the cloud modules'
+ * per-object reads (`followUp`) rethrow it instead of calling the object gone.
+ */
+export class NoObservationError extends CliError {
+    constructor(message: string) {
+        super(message, true);
     }
 }
 

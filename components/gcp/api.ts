@@ -1,4 +1,4 @@
-import { CloudRunner } from "../gate/types";
+import { CloudRunner, NoObservationError } from "../gate/types";
 import { ComputeApiError, getJson } from "./http";
 import { GcloudToken } from "./token";
 
@@ -51,7 +51,8 @@ const INSTANCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
  * The Compute Engine REST v1 requests the GCP watcher observes with, made in its own process by
  * Node's fetch, each through the gate ({@link CloudRunner.api}) under the rate class of the gcloud
  * call it replaces. Auth: a bearer token from gcloud ({@link GcloudToken}); a 401 drops it and the
- * request is made once more with a new one.
+ * request is made once more with a new one. No token, or a second 401, rejects with a
+ * {@link NoObservationError}: the batch gets no observation (never an instance "gone").
  */
 export class ComputeApi {
     private readonly token: GcloudToken;
@@ -144,9 +145,12 @@ export class ComputeApi {
                     }),
                 );
             } catch (err) {
-                if (attempt === 1 && /\bHTTPError 401\b/.test(err instanceof Error ? err.message : String(err))) {
+                const message = err instanceof Error ? err.message : String(err);
+                if (/\bHTTPError 401\b/.test(message)) {
                     this.token.invalidate(token);
-                    continue;
+                    if (attempt === 1) continue;
+                    // Refused with a token fresh from gcloud too: the account's, not the instance's, fault.
+                    throw new NoObservationError(`gcloud's credentials were refused twice (a fresh token too): ${message}`);
                 }
                 throw err;
             }

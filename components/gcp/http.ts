@@ -1,4 +1,5 @@
 // One GET of Compute Engine's REST API, bounded, and its error in words the watcher classifies.
+import { tlsFailure } from "../gate/tls";
 
 /** A request Compute Engine refused: the message names the status, Google's status and reason (watch.ts classifies it). */
 export class ComputeApiError extends Error {
@@ -44,6 +45,8 @@ export async function getJson<T>(url: URL, token: string, options: GetOptions): 
         text = await readBounded(res, options.maxBytes, what);
     } catch (err) {
         if (err instanceof ComputeApiError) throw err;
+        const tls = tlsFailure(err, what);
+        if (tls) throw tls;
         const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
         if (e.name === "TimeoutError" || e.name === "AbortError" || signal.aborted)
             throw new ComputeApiError(`${what}: no answer within ${Math.round(timeoutMs / 1000)} s: timed out`, status);

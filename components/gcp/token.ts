@@ -1,4 +1,4 @@
-import { CliRunner } from "../gate/types";
+import { CliError, CliRunner, NoObservationError } from "../gate/types";
 
 /** The gate's operation (and rate class `token`, outside the read and mutate budgets) of the token call. */
 export const TOKEN_OP = "config config-helper";
@@ -8,6 +8,8 @@ export const TOKEN_OP = "config config-helper";
  * is good for at least this long (`--min-expiry`, at most 1 h by gcloud's flag).
  */
 const MIN_EXPIRY_MINUTES = 15;
+/** The longest `gcloud config config-helper` may take: a hung one is killed, and its project gets no observation. */
+export const TOKEN_TIMEOUT_MS = 120_000;
 /** A token is used until this long before its expiry. */
 const MARGIN_MS = 5 * 60_000;
 /** Never ask gcloud again sooner than this (a clock far off would otherwise ask on every request). */
@@ -36,13 +38,23 @@ export class GcloudToken {
 
     constructor(private readonly now: () => number = Date.now) {}
 
-    /** The current token, from the cache or one gcloud call (concurrent callers share it). */
+    /**
+     * The current token, from the cache or one gcloud call (concurrent callers share it; the call
+     * is killed after {@link TOKEN_TIMEOUT_MS}). A token that cannot be had rejects with a
+     * {@link NoObservationError}: it is no instance's fault.
+     */
     async get(cli: CliRunner, scope: string): Promise<string> {
         if (this.token && this.now() < this.token.refreshAt) return this.token.value;
         if (!this.pending)
-            this.pending = this.fetch(cli, scope).finally(() => {
-                this.pending = undefined;
-            });
+            this.pending = this.fetch(cli, scope)
+                .catch((err: unknown) => {
+                    if (err instanceof NoObservationError) throw err;
+                    const why = err instanceof CliError || err instanceof Error ? err.message : String(err);
+                    throw new NoObservationError(`no GCP access token from gcloud (asked for project ${scope}): ${why}`);
+                })
+                .finally(() => {
+                    this.pending = undefined;
+                });
         return this.pending;
     }
 
@@ -59,6 +71,7 @@ export class GcloudToken {
             op: TOKEN_OP,
             command: "gcloud",
             args: ["config", "config-helper", `--min-expiry=${MIN_EXPIRY_MINUTES}m`, "--format=json", "--quiet"],
+            timeoutMs: TOKEN_TIMEOUT_MS,
         });
         let parsed: ConfigHelper;
         try {

@@ -133,7 +133,13 @@ export function makeGcpWatch(api: ComputeApi): CloudWatch {
         // published are 1,500 a minute for each of queries (mutations, guest-attribute reads), reads
         // and lists (the sandbox's budgets cite them). The watcher's `read` class spends reads and lists
         // from one bucket, and one bucket per project for all its regions: under both.
-        rates: { read: { perSecond: 25, burst: 40 }, mutate: { perSecond: 25, burst: 40 }, default: { perSecond: 25, burst: 40 } },
+        // Tokens: one per gcloud configuration every 10 to 55 minutes; the bucket only keeps a fault from spinning.
+        rates: {
+            read: { perSecond: 25, burst: 40 },
+            mutate: { perSecond: 25, burst: 40 },
+            token: { perSecond: 1, burst: 5 },
+            default: { perSecond: 25, burst: 40 },
+        },
         // Per VM chain (offline repair), counted: one real-engine sandbox up of 4 repair VMs in one
         // project and zone at e3eb972 (bench/engine/provider-requests-run.ts, the simulated cloud's counts
         // in test/fixtures/provider-requests/counted.json; test/bench/provider-requests holds the table

@@ -2,7 +2,7 @@
  * What a cloud gives the watcher: how its waits are batched and observed, and its CLI as the gate
  * knows it (components/gate/types.ts). The watcher never branches on the cloud; each cloud folder exports one of these (`watch.ts`).
  */
-import { CliError, CloudCli, CloudRunner, Fields } from "../gate/types";
+import { CliError, CloudCli, CloudRunner, Fields, NoObservationError } from "../gate/types";
 
 /** One step waiting for a state of one cloud object (an instance stopped, a volume attached, …). */
 export interface WaitRequest {
@@ -64,12 +64,15 @@ export interface CloudWatch extends CloudCli {
 /**
  * A per-object read that follows a batched listing (console or serial output): its result, or
  * `undefined` when it could not be made this round (throttled, busy: no observation of that object
- * now, never a negative one). A permanent error is rethrown as the object's own: `{ gone }`.
+ * now, never a negative one). A permanent error is rethrown as the object's own: `{ gone }`; a
+ * {@link NoObservationError} (no token, TLS) is no object's own: it rejects, and the batch with it.
  */
 export async function followUp<T>(read: () => Promise<T>): Promise<{ value?: T; gone?: string }> {
     try {
         return { value: await read() };
     } catch (err) {
+        // Not the object's fault (no token, TLS): the whole batch gets no observation.
+        if (err instanceof NoObservationError) throw err;
         if (err instanceof CliError && !err.transient) return { gone: err.message };
         return {};
     }

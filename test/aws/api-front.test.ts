@@ -19,6 +19,7 @@ import { Semaphore } from "../../components/gate/limits";
 import { CliError } from "../../components/gate/types";
 import { ApiFront, startApiFront } from "../../sandbox/api/start";
 import { FIXED, INSTANCE, ORIGINAL, RESCUE, SCRATCH, world } from "./run-script";
+import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
 
 /**
  * The SDK's clients against the stand-in front's AWS translator (sandbox/api/aws.js), which asks
@@ -29,6 +30,10 @@ describe("AWS stand-in API (sandbox/api/aws.js): the SDK against the stand-in aw
     let dir: string;
     let front: ApiFront;
     const saved: Record<string, string | undefined> = {};
+    // As on a developer's machine: a profile the SDK would prefer to the front's keys, were it left set.
+    let restoreProfile: () => void;
+    before(() => (restoreProfile = setEnv(A_DEVELOPERS_PROFILE)));
+    after(() => restoreProfile());
     const scope = { region: "us-east-1" };
     const gate = new Gate(new Map([["aws", awsWatch]]), new Semaphore(2), 1000);
     const through: Through = (op, send) => gate.api({ cloud: "aws", scope: "default/us-east-1", op }, send);
@@ -48,8 +53,13 @@ describe("AWS stand-in API (sandbox/api/aws.js): the SDK against the stand-in aw
             { ...process.env, FAKE_AWS_STATE: path.join(dir, "world.json"), FAKE_AWS_LOG: path.join(dir, "calls.log") },
             dir,
         );
-        for (const [k, v] of Object.entries(front.env)) {
+        // The front's keys, and no developer's profile or config files (the SDK would prefer them).
+        for (const [k, v] of Object.entries({ ...front.env, ...NO_AWS_PROFILE })) {
             if (!(k in saved)) saved[k] = process.env[k];
+            if (v === undefined) {
+                delete process.env[k];
+                continue;
+            }
             process.env[k] = v;
         }
         closeClients();

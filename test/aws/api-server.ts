@@ -1,5 +1,6 @@
 import * as http from "http";
 import { closeClients } from "../../components/aws/api";
+import { NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
 
 /** A request as the local AWS endpoint received it. */
 export interface Received {
@@ -48,16 +49,14 @@ export async function awsEndpoint(answer: (r: Received) => Answer): Promise<{ re
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/aws`;
-    const saved = {
-        AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
-        AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
-        AWS_SESSION_TOKEN: process.env.AWS_SESSION_TOKEN,
-        AWS_PROFILE: process.env.AWS_PROFILE,
-    };
-    Object.assign(process.env, { AWS_ENDPOINT_URL: url, AWS_ACCESS_KEY_ID: "AKIATESTTESTTESTTEST", AWS_SECRET_ACCESS_KEY: "test-secret" });
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
+    // The fake keys, and no developer's profile or config files (the SDK would prefer them).
+    const restore = setEnv({
+        ...NO_AWS_PROFILE,
+        AWS_ENDPOINT_URL: url,
+        AWS_ACCESS_KEY_ID: "AKIATESTTESTTESTTEST",
+        AWS_SECRET_ACCESS_KEY: "test-secret",
+        AWS_SESSION_TOKEN: undefined,
+    });
     closeClients();
     return {
         received,
@@ -65,10 +64,7 @@ export async function awsEndpoint(answer: (r: Received) => Answer): Promise<{ re
         close: async () => {
             closeClients();
             for (const res of hung) res.destroy();
-            for (const [k, v] of Object.entries(saved)) {
-                if (v === undefined) delete process.env[k];
-                else process.env[k] = v;
-            }
+            restore();
             server.closeAllConnections();
             await new Promise<void>((resolve) => server.close(() => resolve()));
         },

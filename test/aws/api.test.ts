@@ -3,6 +3,7 @@ import * as http from "http";
 import { EC2Client, DescribeVolumesCommand } from "@aws-sdk/client-ec2";
 import {
     Through,
+    checkEndpoints,
     consoleOutput,
     describeInstanceInformation,
     describeInstanceStatus,
@@ -17,6 +18,7 @@ import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { CliError } from "../../components/gate/types";
 import { Answer, Received, awsEndpoint, ec2Error, ec2Xml, ssmError } from "./api-server";
+import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
 
 /** The real gate over the AWS rules: its `api` is what the watcher calls. */
 function gate() {
@@ -51,6 +53,10 @@ const statusItem = (id: string, state: string, instance: string, system: string)
 
 describe("AWS API client (components/aws/api.ts) against a local endpoint speaking the APIs' wire formats", () => {
     let server: Awaited<ReturnType<typeof awsEndpoint>> | undefined;
+    // As on a developer's machine: a profile the SDK would prefer to the tests' keys, were it left set.
+    let restoreProfile: () => void;
+    before(() => (restoreProfile = setEnv(A_DEVELOPERS_PROFILE)));
+    after(() => restoreProfile());
     afterEach(async () => {
         await server?.close();
         server = undefined;
@@ -300,12 +306,8 @@ describe("AWS API client (components/aws/api.ts) against a local endpoint speaki
             const port = new URL(s.url).port;
             await s.close();
             server = undefined;
-            const saved = {
-                url: process.env.AWS_ENDPOINT_URL,
-                key: process.env.AWS_ACCESS_KEY_ID,
-                secret: process.env.AWS_SECRET_ACCESS_KEY,
-            };
-            Object.assign(process.env, {
+            const restore = setEnv({
+                ...NO_AWS_PROFILE,
                 AWS_ENDPOINT_URL: `http://127.0.0.1:${port}/aws`,
                 AWS_ACCESS_KEY_ID: "AKIATEST",
                 AWS_SECRET_ACCESS_KEY: "x",
@@ -315,12 +317,7 @@ describe("AWS API client (components/aws/api.ts) against a local endpoint speaki
                 assert.match(err.message, /^Could not connect to the endpoint \(ECONNREFUSED\)/);
                 assert.equal(err.transient, true);
             } finally {
-                process.env.AWS_ENDPOINT_URL = saved.url;
-                process.env.AWS_ACCESS_KEY_ID = saved.key;
-                process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
-                if (saved.url === undefined) delete process.env.AWS_ENDPOINT_URL;
-                if (saved.key === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-                if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+                restore();
             }
         });
     });
@@ -339,6 +336,49 @@ describe("AWS API client (components/aws/api.ts) against a local endpoint speaki
         };
         const volumes = (n: number) =>
             `<volumeSet>${"<item><volumeId>vol-1</volumeId><status>in-use</status></item>".repeat(n)}</volumeSet>`;
+
+        it("a listing that pages on and on stops after 20 pages, with an error (each page a request through the gate)", async () => {
+            let n = 0;
+            const s = await serve(() => ec2Xml("DescribeVolumes", `<volumeSet/><nextToken>page-${++n}</nextToken>`));
+            const { g, through } = gate();
+            await assert.rejects(describeVolumes({ region: "us-east-1" }, through, ["vol-1"]), /more than 20 pages: paging stopped/);
+            assert.equal(s.received.length, 20, "20 pages asked, not one more");
+            assert.equal(g.stats.api.aws, 20);
+        });
+
+        it("an endpoint override in plain http off the loopback is refused, naming the variable; https and the loopback pass", () => {
+            assert.throws(
+                () => checkEndpoints({ AWS_ENDPOINT_URL: "http://ec2.example.com" }),
+                (err: CliError) => err.transient === false && /^AWS_ENDPOINT_URL: https only/.test(err.message),
+            );
+            assert.throws(
+                () => checkEndpoints({ AWS_ENDPOINT_URL_SSM: "http://10.0.0.5:4566" }),
+                /Error: AWS_ENDPOINT_URL_SSM: https only/,
+            );
+            assert.throws(() => checkEndpoints({ AWS_ENDPOINT_URL_STS: "sts.example.com" }), /Error: AWS_ENDPOINT_URL_STS: not a URL/);
+            for (const ok of [
+                "https://vpce-1.ec2.us-east-1.vpce.amazonaws.com",
+                "http://127.0.0.1:4566",
+                "http://localhost:1/aws",
+                "http://[::1]:9",
+            ])
+                checkEndpoints({ AWS_ENDPOINT_URL: ok, AWS_ENDPOINT_URL_EC2: ok });
+            checkEndpoints({});
+        });
+
+        it("the SDK's clients are never made for a plain-http endpoint off the loopback: nothing is sent there", async () => {
+            const s = await serve(() => ec2Xml("DescribeVolumes", "<volumeSet/>"));
+            const restore = setEnv({ AWS_ENDPOINT_URL_EC2: s.url.replace("127.0.0.1", "127.0.0.2.nip.invalid") });
+            try {
+                const { through } = gate();
+                const err = await rejection(describeVolumes({ region: "eu-west-1" }, through, ["vol-1"]));
+                assert.match(err.message, /^AWS_ENDPOINT_URL_EC2: https only/);
+                assert.equal(err.transient, false);
+                assert.equal(s.received.length, 0);
+            } finally {
+                restore();
+            }
+        });
 
         it("a request with no answer fails as RequestTimeout when its time is up, and the gate takes it for transient", async () => {
             const s = await serve(() => undefined);

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { awsWatch } from "../../components/aws/watch";
+import { CREDENTIALS_TIMEOUT_MS, awsWatch } from "../../components/aws/watch";
 import { WaitRequest } from "../../components/watcher/types";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
@@ -231,5 +231,33 @@ describe("AWS watch: observations through the EC2 and Systems Manager APIs", () 
         assert.ok(!awsWatch.throttling("InternalError (HTTP 500): An internal error has occurred."));
         assert.ok(!awsWatch.transient("InvalidVolume.NotFound (HTTP 400): The volume 'vol-1' does not exist."));
         assert.ok(!awsWatch.transient("Unknown (HTTP 404): Not Found"));
+    });
+});
+
+describe("AWS role environment for the CLI (awsWatch.scopeEnv)", () => {
+    it("sts assume-role has a time limit (a hung CLI must not stall its scope), and its credentials make the environment", async () => {
+        const calls: Parameters<CloudRunner["run"]>[0][] = [];
+        const cli = {
+            run: (call: Parameters<CloudRunner["run"]>[0]) => {
+                calls.push(call);
+                return Promise.resolve(
+                    JSON.stringify({
+                        Credentials: {
+                            AccessKeyId: "ASIAROLE",
+                            SecretAccessKey: "s",
+                            SessionToken: "t",
+                            Expiration: "2099-01-01T00:00:00Z",
+                        },
+                    }),
+                );
+            },
+        };
+        const role = "arn:aws:iam::210987654321:role/scope-env-timeout-test";
+        const env = await awsWatch.scopeEnv!({ region: "us-east-1", role }, cli);
+        assert.equal(env.AWS_ACCESS_KEY_ID, "ASIAROLE");
+        assert.equal(calls.length, 1);
+        assert.equal(calls[0].op, "sts assume-role");
+        assert.equal(calls[0].timeoutMs, CREDENTIALS_TIMEOUT_MS);
+        assert.equal(CREDENTIALS_TIMEOUT_MS, 120_000);
     });
 });

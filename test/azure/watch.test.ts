@@ -4,12 +4,26 @@
 import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { ArmClient, ArmEndpoint, MAX_RESPONSE_BYTES, armEndpoint, parseVmId } from "../../components/azure/api";
-import { ArmTokens, REFRESH_BEFORE_MS, expiryOf } from "../../components/azure/arm-token";
+import {
+    ArmClient,
+    ArmEndpoint,
+    CLOUD_SHOW_OP,
+    CLOUD_SHOW_TIMEOUT_MS,
+    MAX_RESPONSE_BYTES,
+    armEndpoint,
+    azCloudEndpoint,
+    endpointFromEnv,
+    parseVmId,
+} from "../../components/azure/api";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ArmTokens, REFRESH_BEFORE_MS, TOKEN_TIMEOUT_MS, expiryOf } from "../../components/azure/arm-token";
 import { CONCURRENT, azureWatch, useArmClient } from "../../components/azure/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
-import { ApiCall, CliError } from "../../components/gate/types";
+import { ApiCall, CliError, NoObservationError } from "../../components/gate/types";
 import { WaitRequest } from "../../components/watcher/types";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
@@ -345,13 +359,34 @@ describe("Azure observations through Resource Manager's REST API", () => {
         assert.equal(gate.stats.api.azure, 4, "the retry after a 401 stays within its request's place");
     });
 
-    it("a token refused twice (401) is a permanent error: the VM's wait ends with ARM's words, never the token's", async () => {
+    it("a token refused twice (401) is no VM's fault: the batch rejects (transient), no VM is gone; ARM's words, never the token's", async () => {
         arm.answer = () => ERRORS.expired;
         const w = wait("vm", vmId("app-1"), "ready");
-        const o = (await azureWatch.observe([w], gate)).get(w);
-        assert.ok(o?.gone, JSON.stringify(o));
-        assert.match(o.gone, /Status: 401 Unauthorized, ExpiredAuthenticationToken: The access token expiry/);
-        assert.doesNotMatch(o.gone, /tok-/);
+        const err = await azureWatch.observe([w], gate).catch((e: unknown) => e);
+        assert.ok(err instanceof NoObservationError, String(err));
+        assert.equal(err.transient, true, "the waiter backs off, then fails the wait as unobservable, with this reason");
+        assert.match(err.message, /refused twice .*Status: 401 Unauthorized, ExpiredAuthenticationToken: The access token expiry/);
+        assert.doesNotMatch(err.message, /tok-/);
+    });
+
+    it("a token az cannot give is no VM's fault: the batch rejects (transient), no VM is gone; az has a time limit", async () => {
+        arm.answer = (r) => ({ status: 200, body: vmBody(r.path.split("/").pop()!, { agent: "Ready" }) });
+        const asked: { timeoutMs?: number }[] = [];
+        const noLogin = Object.assign(new TokenGate(), {
+            run: (call: { timeoutMs?: number }) => {
+                asked.push(call);
+                return Promise.reject(new CliError("ERROR: Please run 'az login' to setup account.", false));
+            },
+        });
+        const waits = [wait("vm", vmId("app-1"), "ready"), wait("vm", vmId("app-2"), "ready")];
+        const err = await azureWatch.observe(waits, noLogin).catch((e: unknown) => e);
+        assert.ok(err instanceof NoObservationError, String(err));
+        assert.equal(err.transient, true);
+        assert.match(err.message, /^no Resource Manager token from az \(subscription 1111.*\): ERROR: Please run 'az login'/);
+        assert.equal(arm.seen.length, 0, "no request without a token");
+        assert.equal(asked.length, 1, "one az call for the batch, before any read");
+        assert.equal(asked[0].timeoutMs, TOKEN_TIMEOUT_MS);
+        assert.equal(TOKEN_TIMEOUT_MS, 120_000);
     });
 
     it("data-disks: a GET of the VM's model (no instance view), rated as vm show; the disk at the LUN", async () => {
@@ -473,6 +508,72 @@ describe("Azure observations through Resource Manager's REST API", () => {
 });
 
 describe("Resource Manager's endpoint, VM ids and tokens", () => {
+    it("without AZURE_RESOURCE_MANAGER_ENDPOINT, az's configured cloud: one `az cloud show` (timed, rated as a token call), kept; its audience asks the tokens", async () => {
+        assert.equal(endpointFromEnv({}), undefined);
+        assert.deepEqual(endpointFromEnv({ AZURE_RESOURCE_MANAGER_ENDPOINT: "https://management.chinacloudapi.cn" }), {
+            base: "https://management.chinacloudapi.cn",
+            audience: "https://management.chinacloudapi.cn/",
+        });
+        const calls: { op: string; args: string[]; timeoutMs?: number }[] = [];
+        let cloud = JSON.stringify({ rm: "https://management.usgovcloudapi.net/", aud: "https://management.core.usgovcloudapi.net/" });
+        const runner = {
+            run: (call: { op: string; args: string[]; timeoutMs?: number }) => {
+                calls.push(call);
+                if (call.op === CLOUD_SHOW_OP) return Promise.resolve(cloud);
+                return Promise.resolve(JSON.stringify({ accessToken: "tok-gov", expires_on: Math.floor(Date.now() / 1000) + 3600 }));
+            },
+            api: <T>(_call: ApiCall, send: () => Promise<T>) => send(),
+        };
+        const client = new ArmClient(undefined, new ArmTokens());
+        const [a, b] = await Promise.all([client.endpoint(runner, SUB), client.endpoint(runner, SUB)]);
+        assert.deepEqual(a, { base: "https://management.usgovcloudapi.net", audience: "https://management.core.usgovcloudapi.net/" });
+        assert.equal(b, a);
+        await client.token(runner, SUB, SUB);
+        assert.deepEqual(
+            calls.map((c) => c.op),
+            [CLOUD_SHOW_OP, "account get-access-token"],
+            "one cloud show for both callers and after",
+        );
+        assert.deepEqual(calls[0].args.slice(0, 4), [
+            "cloud",
+            "show",
+            "--query",
+            "{rm: endpoints.resourceManager, aud: endpoints.activeDirectoryResourceId}",
+        ]);
+        assert.equal(calls[0].timeoutMs, CLOUD_SHOW_TIMEOUT_MS);
+        assert.ok(calls[1].args.includes("https://management.core.usgovcloudapi.net/"), "the token for the cloud's audience");
+        assert.equal(azureWatch.rateClass(CLOUD_SHOW_OP), "token");
+        // A cloud whose endpoint is plain http off the loopback, or az failing: no observation (asked again next time).
+        cloud = JSON.stringify({ rm: "http://management.example.com/", aud: "x" });
+        const err = await new ArmClient(undefined, new ArmTokens()).endpoint(runner, SUB).catch((e: unknown) => e);
+        assert.ok(err instanceof NoObservationError && err.transient, String(err));
+        assert.match(err.message, /^az cloud show: AZURE_RESOURCE_MANAGER_ENDPOINT: https only/);
+    });
+
+    it("the stand-in az answers `az cloud show` with AzureCloud's endpoints", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "az-cloud-"));
+        try {
+            fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify({ vms: {} }));
+            const standIn = path.join(__dirname, "../../sandbox/cli/azure/az");
+            const runner = {
+                run: (call: { args: string[] }) =>
+                    Promise.resolve(
+                        execFileSync(standIn, call.args, {
+                            encoding: "utf8",
+                            env: { ...process.env, FAKE_AZ_STATE: path.join(dir, "world.json"), FAKE_AZ_LOG: path.join(dir, "calls.log") },
+                        }),
+                    ),
+                api: <T>(_call: ApiCall, send: () => Promise<T>) => send(),
+            };
+            assert.deepEqual(await azCloudEndpoint(runner, SUB), {
+                base: "https://management.azure.com",
+                audience: "https://management.core.windows.net/",
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("the public cloud by default; AZURE_RESOURCE_MANAGER_ENDPOINT (and _AUDIENCE) override; http only to the loopback", () => {
         assert.deepEqual(armEndpoint({}), { base: "https://management.azure.com", audience: "https://management.azure.com/" });
         assert.deepEqual(armEndpoint({ AZURE_RESOURCE_MANAGER_ENDPOINT: "https://management.usgovcloudapi.net/" }), {
@@ -551,13 +652,13 @@ describe("Resource Manager's endpoint, VM ids and tokens", () => {
         ]);
     });
 
-    it("what az printed that is no token is a permanent error that never quotes the output", async () => {
+    it("what az printed that is no token is no VM's fault (NoObservationError, transient) and never quotes the output", async () => {
         for (const stdout of ['{"accessToken": "secret-in-broken', '{"expires_on": 1}', "[]"]) {
             const tokens = new ArmTokens();
             const err = await tokens
                 .get({ run: () => Promise.resolve(stdout) }, SUB, SUB, "https://management.azure.com/")
                 .catch((e: unknown) => e);
-            assert.ok(err instanceof CliError && !err.transient, String(err));
+            assert.ok(err instanceof NoObservationError && err.transient, String(err));
             assert.doesNotMatch(err.message, /secret/);
             assert.match(err.message, /az account get-access-token \(subscription 1111.*\) printed no (JSON|accessToken)/);
         }

@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
 import { ComputeApi } from "../../components/gcp/api";
 import { errorMessage } from "../../components/gcp/http";
-import { GcloudToken } from "../../components/gcp/token";
+import { GcloudToken, TOKEN_TIMEOUT_MS } from "../../components/gcp/token";
 import { makeGcpWatch } from "../../components/gcp/watch";
-import { CliError } from "../../components/gate/types";
+import { CliError, CloudRunner, NoObservationError } from "../../components/gate/types";
 import { computeServer, configHelper, fakeRunner } from "./compute-server";
 
 // The answers below are Compute Engine REST v1's wire format, as its reference gives it:
@@ -234,7 +234,7 @@ describe("GCP Compute Engine client (components/gcp/api.ts, http.ts) against a l
         }
     });
 
-    it("a 401 drops the token and asks once more with a new one; a second 401 is the error", async () => {
+    it("a 401 drops the token and asks once more with a new one; a second 401 is no instance's fault: no observation (transient)", async () => {
         const api = new ComputeApi({ endpoint: server.endpoint });
         server.setAnswer((req) =>
             req.authorization === "Bearer ya29.second"
@@ -249,8 +249,10 @@ describe("GCP Compute Engine client (components/gcp/api.ts, http.ts) against a l
         assert.deepEqual(runner.ops, ["config config-helper", "instances list", "config config-helper", "instances list"]);
         const stuck = fakeRunner(watch, ["ya29.revoked"]);
         await assert.rejects(new ComputeApi({ endpoint: server.endpoint }).listInstances(stuck, P, Z, ["web-1"]), (e: CliError) => {
-            assert.match(e.message, /HTTPError 401: UNAUTHENTICATED/);
-            assert.equal(e.transient, false);
+            assert.ok(e instanceof NoObservationError, String(e));
+            assert.match(e.message, /refused twice \(a fresh token too\): .*HTTPError 401: UNAUTHENTICATED/);
+            assert.equal(e.transient, true);
+            assert.ok(!e.message.includes("ya29."), "no token in the message");
             return true;
         });
         assert.equal(stuck.ops.filter((o) => o === "instances list").length, 2, "asked once more, not more");
@@ -354,5 +356,29 @@ describe("GCP token (components/gcp/token.ts): gcloud's, kept until 5 minutes be
         await assert.rejects(new GcloudToken().get(runner, P), /no usable credential.access_token/);
         out = "ya29.secret-not-json";
         await assert.rejects(new GcloudToken().get(runner, P), (e: Error) => !e.message.includes("ya29.secret"));
+    });
+
+    it("the gcloud call has a time limit; a token that cannot be had is a NoObservationError (transient), whatever gcloud's error", async () => {
+        const calls: Parameters<CloudRunner["run"]>[0][] = [];
+        const runner = {
+            ...fakeRunner(watch),
+            run: (call: Parameters<CloudRunner["run"]>[0]) => {
+                calls.push(call);
+                return Promise.reject(
+                    new CliError("ERROR: (gcloud.config.config-helper) There was a problem refreshing your current auth tokens", false),
+                );
+            },
+        };
+        await assert.rejects(new GcloudToken().get(runner, P), (e: CliError) => {
+            assert.ok(e instanceof NoObservationError, String(e));
+            assert.equal(e.transient, true);
+            assert.match(
+                e.message,
+                /^no GCP access token from gcloud \(asked for project my-project\): ERROR: \(gcloud.config.config-helper\)/,
+            );
+            return true;
+        });
+        assert.equal(calls[0].timeoutMs, TOKEN_TIMEOUT_MS);
+        assert.equal(TOKEN_TIMEOUT_MS, 120_000);
     });
 });

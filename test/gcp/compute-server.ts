@@ -1,5 +1,5 @@
 import * as http from "http";
-import { CliError, CloudRunner } from "../../components/gate/types";
+import { CliError, CloudRunner, NoObservationError } from "../../components/gate/types";
 import { CloudWatch } from "../../components/watcher/types";
 
 /** One request the local server saw. */
@@ -97,6 +97,8 @@ export function fakeRunner(
             try {
                 return await send();
             } catch (err) {
+                // As the gate: a failure that is no instance's (TLS, no token) passes as it is.
+                if (err instanceof NoObservationError) throw err;
                 const message = err instanceof Error ? err.message : String(err);
                 if (cloud.throttling(message)) me.throttled++;
                 throw new CliError(message, cloud.transient(message));

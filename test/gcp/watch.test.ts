@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { ComputeApi } from "../../components/gcp/api";
 import { makeGcpWatch } from "../../components/gcp/watch";
 import { WaitRequest } from "../../components/watcher/types";
+import { CliError, NoObservationError } from "../../components/gate/types";
 import { Answer, Seen, computeServer, fakeRunner } from "./compute-server";
 
 const P = "p";
@@ -104,6 +105,42 @@ describe("GCP watch (components/gcp/watch.ts) through Compute Engine's API", () 
         await assert.rejects(
             watch.observe([wait("instance", "web-1", "TERMINATED", {})], fakeRunner(watch)),
             (e: Error & { transient?: boolean }) => e.transient === true,
+        );
+    });
+
+    it("a token that cannot be had is no instance's fault: the batch rejects (transient), no instance is gone", async () => {
+        world({ "web-1": ["RUNNING", "web-1-fixed"] }, () => ({
+            status: 401,
+            body: { error: { code: 401, message: "Request had invalid authentication credentials.", status: "UNAUTHENTICATED" } },
+        }));
+        // The listing has a token; the serial read's 401 asks gcloud for a new one, which fails.
+        let n = 0;
+        const base = fakeRunner(watch);
+        const runner = {
+            ...base,
+            run: (call: Parameters<typeof base.run>[0]) =>
+                n++ === 0
+                    ? base.run(call)
+                    : Promise.reject(new CliError("ERROR: (gcloud.config.config-helper) Reauthentication required.", false)),
+        };
+        const w = wait("instance", "web-1", "booted", {});
+        await assert.rejects(watch.observe([w], runner), (e: CliError) => {
+            assert.ok(e instanceof NoObservationError, String(e));
+            assert.equal(e.transient, true, "the waiter backs off, then fails the wait as unobservable, with this reason");
+            assert.match(e.message, /no GCP access token from gcloud .*Reauthentication required/);
+            return true;
+        });
+        // No token at all: the listing's batch rejects alike (never a permanent error that fails a wait at once).
+        const none = {
+            ...base,
+            run: () =>
+                Promise.reject(
+                    new CliError("ERROR: (gcloud.config.config-helper) You do not currently have an active account selected.", false),
+                ),
+        };
+        await assert.rejects(
+            makeGcpWatch(new ComputeApi({ endpoint: server.endpoint })).observe([wait("instance", "web-1", "RUNNING", {})], none),
+            (e: CliError) => e instanceof NoObservationError && e.transient,
         );
     });
 

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startApiFront } from "../../sandbox/api/start";
+import { NO_AWS_PROFILE, setEnv } from "./aws-env";
 
 /** The project folder: scripts find the watcher there. */
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -117,15 +118,12 @@ export function runWithStandIn(args: StandInArgs & { script: string; env: Record
  */
 export async function withStandInEnv<T>(args: StandInArgs, body: () => Promise<T>): Promise<T> {
     const run = standInRun(args, "program-");
-    const saved = Object.fromEntries(Object.keys(run.env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, run.env);
+    // The stand-in's keys, and no developer's AWS profile or config files (the SDK would prefer them).
+    const restore = setEnv({ ...run.env, ...NO_AWS_PROFILE });
     try {
         return await body();
     } finally {
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
+        restore();
         run.done();
     }
 }

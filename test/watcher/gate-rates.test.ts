@@ -77,6 +77,13 @@ describe("the gate's buckets: share, rate scale, the providers' allowance", () =
         }
     });
 
+    it("the token calls of GCP and Azure have a small bucket of their own (1/s, burst 5), outside the Compute budgets", () => {
+        const gate = gateOf({ timeScale: 1, rateScale: 1, reserveForProviders: true });
+        assert.deepEqual(gate.rateOf("gcp", "p", "config config-helper"), { perSecond: 1, burst: 5 });
+        assert.deepEqual(gate.rateOf("azure", "s", "account get-access-token"), { perSecond: 1, burst: 5 });
+        assert.ok(Object.keys(gate.stats.buckets).includes("gcp p token"), "GCP's token bucket is its own");
+    });
+
     it("a request larger than a small bucket's burst waits for a full bucket and leaves it in debt: the rate holds", () => {
         let now = 0;
         const bucket = new TokenBucket({ perSecond: 0.25, burst: 0.25 }, () => now);
