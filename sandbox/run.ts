@@ -194,8 +194,8 @@ export interface SandboxEngine {
     binary: string;
     /** The environment of the engine, providers and steps ({@link sandboxEnv}), pointed at the API front too. */
     env: NodeJS.ProcessEnv;
-    /** The stand-in clouds' HTTP APIs, which the watcher's observations call; it ends with this process. */
-    front: ApiFront;
+    /** The stand-in clouds' HTTP APIs, which the watcher's observations call (for a command that runs the program); it ends with this process. */
+    front?: ApiFront;
 }
 
 /**
@@ -204,13 +204,16 @@ export interface SandboxEngine {
  * ({@link writeProject}), the CLI built or found, the backend and home folders made. Undefined
  * when the CLI cannot be had (the build said why). Seeds no world and creates no stack.
  */
-export function prepareEngine(layout: SandboxLayout, stack: string): SandboxEngine | undefined {
+export function prepareEngine(layout: SandboxLayout, stack: string, runsProgram = true): SandboxEngine | undefined {
     const vms = stackInventory(layout, stack);
     writeProject(layout, stack);
     const binary = pulumiBinary();
     if (!binary) return undefined;
     for (const dir of [layout.backend, layout.home]) fs.mkdirSync(dir, { recursive: true });
     const env = sandboxEnv(layout, stack);
+    // Only a command that runs the program starts steps, and so a watcher: the others need no
+    // front, and must not end the watcher of an `up` running beside them.
+    if (!runsProgram) return { vms, binary, env };
     // A watcher an earlier run left (it idles out after 2 minutes) knows that run's front, gone now.
     stopStackWatcher(layout, stack);
     fs.mkdirSync(layout.stackDir(stack), { recursive: true });
@@ -274,7 +277,7 @@ export function sandboxIncidentEngine(stack: string, layout: SandboxLayout = new
         },
         end() {
             providers?.stop();
-            prepared?.front.stop();
+            prepared?.front?.stop();
         },
         pulumi: "npm run sandbox --",
     };
@@ -433,7 +436,7 @@ async function main(given: readonly string[]): Promise<number> {
         const binary = pulumiBinary();
         return binary ? stateSizeOf(binary, sandboxEnv(layout, stack), layout, args.slice(1)) : 1;
     }
-    const engine = prepareEngine(layout, stack);
+    const engine = prepareEngine(layout, stack, PROGRAM_COMMANDS.has(args[0]));
     if (!engine) return 1;
     const { vms, binary, env } = engine;
     seedWorld(layout, stack, vms);
@@ -448,10 +451,7 @@ async function main(given: readonly string[]): Promise<number> {
           });
     if (selected.status !== 0) return 1;
     const command = args[0];
-    if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) {
-        engine.front.stop();
-        return runPulumi(binary, args, env, layout.project);
-    }
+    if (!PROGRAM_COMMANDS.has(command) && !PROVIDER_COMMANDS.has(command)) return runPulumi(binary, args, env, layout.project);
     const providers = await startProviders(cloudsOf(vms), env, layout.providerLog(stack));
     let host: LanguageHost | undefined;
     try {
@@ -466,7 +466,7 @@ async function main(given: readonly string[]): Promise<number> {
     } finally {
         host?.stop();
         providers.stop();
-        engine.front.stop();
+        engine.front?.stop();
     }
 }
 

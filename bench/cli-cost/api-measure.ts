@@ -41,30 +41,37 @@ function runChild(args: string[], env: Record<string, string>): Promise<{ code: 
     });
 }
 
-/** A folder with `gcloud` and `az` that answer only the token requests, as the real ones print them. */
+/** A folder with `gcloud` and `az` that answer only the token requests (and az's cloud), as the real ones print them. */
 function tokenStandIns(work: string): string {
     const bin = path.join(work, "token-bin");
     fs.mkdirSync(bin);
     const expiry = new Date(Date.now() + 3_600_000);
-    const answer = (argv: string, json: unknown) =>
-        `#!/bin/sh\ncase "$*" in\n  "${argv}"*) cat <<'EOF'\n${JSON.stringify(json)}\nEOF\n  ;;\n  *) echo "token stand-in: not answered: $*" >&2; exit 2 ;;\nesac\n`;
+    const answer = (cases: [string, unknown][]) =>
+        `#!/bin/sh\ncase "$*" in\n${cases.map(([argv, json]) => `  "${argv}"*) cat <<'EOF'\n${JSON.stringify(json)}\nEOF\n  ;;\n`).join("")}  *) echo "token stand-in: not answered: $*" >&2; exit 2 ;;\nesac\n`;
     fs.writeFileSync(
         path.join(bin, "gcloud"),
-        answer("config config-helper", {
-            credential: { access_token: "ya29.api-cost-token-not-real", token_expiry: expiry.toISOString() },
-        }),
+        answer([
+            ["config config-helper", { credential: { access_token: "ya29.api-cost-token-not-real", token_expiry: expiry.toISOString() } }],
+        ]),
         { mode: 0o755 },
     );
     fs.writeFileSync(
         path.join(bin, "az"),
-        answer("account get-access-token", {
-            accessToken: "api-cost-token-not-real",
-            expiresOn: expiry.toISOString().replace("T", " ").slice(0, 26),
-            expires_on: Math.floor(expiry.getTime() / 1000),
-            subscription: IDS.subscription,
-            tenant: IDS.tenant,
-            tokenType: "Bearer",
-        }),
+        answer([
+            // AzureCloud's endpoints, as `az cloud show --query` prints them.
+            ["cloud show", { rm: "https://management.azure.com/", aud: "https://management.core.windows.net/" }],
+            [
+                "account get-access-token",
+                {
+                    accessToken: "api-cost-token-not-real",
+                    expiresOn: expiry.toISOString().replace("T", " ").slice(0, 26),
+                    expires_on: Math.floor(expiry.getTime() / 1000),
+                    subscription: IDS.subscription,
+                    tenant: IDS.tenant,
+                    tokenType: "Bearer",
+                },
+            ],
+        ]),
         { mode: 0o755 },
     );
     return bin;

@@ -30,6 +30,7 @@ const TRANSLATORS = ["aws.js", "gcp.js", "azure.js"];
 export function startApiFront(env: NodeJS.ProcessEnv, dir: string): ApiFront {
     const portFile = path.join(dir, "api-front.json");
     fs.rmSync(portFile, { force: true });
+    fs.rmSync(path.join(dir, "api-front-cpu.json"), { force: true });
     const child = spawn(process.execPath, [path.join(__dirname, "front.js"), portFile, String(process.pid)], {
         env,
         stdio: ["ignore", "ignore", "inherit"],
@@ -63,8 +64,13 @@ export function startApiFront(env: NodeJS.ProcessEnv, dir: string): ApiFront {
             try {
                 process.kill(child.pid!, "SIGTERM");
             } catch {
-                /* gone already */
+                return; // gone already
             }
+            // Its last act is writing its CPU figures into `dir`: wait (at most 3 s) so that whoever
+            // removes the folder next does not race it.
+            const cpuFile = path.join(dir, "api-front-cpu.json");
+            for (const until = Date.now() + 3000; !fs.existsSync(cpuFile) && Date.now() < until;)
+                Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
         },
     };
 }
