@@ -237,29 +237,8 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             lockTakeovers: stackLockTakeovers(layout, stack),
         };
         return {
-            commit,
-            uncommittedChanges,
-            machine: {
-                name: process.env.BENCH_MACHINE || os.hostname(),
-                cores: os.cpus().length,
-                memoryMb: Math.round(os.totalmem() / 1048576),
-                loadAverage1m: { before: loadBefore, after: loadAfter },
-            },
-            runner: { name: args.runner, ...runner },
-            vms: args.n,
-            bad: fleet.bad.map((v) => `${v.cloud} ${v.name}`),
-            spend: { scale: args.spendScale, hold: args.hold, seed: args.seed },
+            ...runHeader({ commit, uncommittedChanges, loadBefore, loadAfter, args, runner, fleet, figures: r }),
             parallel,
-            runnerFigures: r && {
-                wallSeconds: r.wallSeconds,
-                cpuSeconds: r.cpuSeconds,
-                cpuPerVm: r.cpuSeconds / args.n,
-                peakMb: r.peakMb,
-                oomKills: r.oomKills,
-                throttledPeriods: r.throttledPeriods,
-                cgroup: r.cgroup,
-            },
-            notMeasured: r ? undefined : "the runner's cgroup figures were not taken (runner-cgroup.sh said why above)",
             exits: { up: exits?.up, watch: exits?.watch },
             outcomes,
             calls,
@@ -322,4 +301,42 @@ export async function runInRunnerCgroup(
     );
     const text = readIfThere(report);
     return text ? (JSON.parse(text) as CgroupReport) : undefined;
+}
+
+/** A run's header: where and how it ran (commit, machine, runner, fleet, spend) and the cgroup's figures, or why there are none. */
+export function runHeader(x: {
+    commit: string;
+    uncommittedChanges: boolean;
+    loadBefore: number;
+    loadAfter: number;
+    args: Pick<EngineBenchArgs, "runner" | "n" | "spendScale" | "hold" | "seed">;
+    runner: { cpus: number; memoryMb: number };
+    fleet: { bad: { cloud: string; name: string }[] };
+    figures: CgroupReport | undefined;
+}): BenchRunHeader {
+    const r = x.figures;
+    return {
+        commit: x.commit,
+        uncommittedChanges: x.uncommittedChanges,
+        machine: {
+            name: process.env.BENCH_MACHINE || os.hostname(),
+            cores: os.cpus().length,
+            memoryMb: Math.round(os.totalmem() / 1048576),
+            loadAverage1m: { before: x.loadBefore, after: x.loadAfter },
+        },
+        runner: { name: x.args.runner, ...x.runner },
+        vms: x.args.n,
+        bad: x.fleet.bad.map((v) => `${v.cloud} ${v.name}`),
+        spend: { scale: x.args.spendScale, hold: x.args.hold, seed: x.args.seed },
+        runnerFigures: r && {
+            wallSeconds: r.wallSeconds,
+            cpuSeconds: r.cpuSeconds,
+            cpuPerVm: r.cpuSeconds / x.args.n,
+            peakMb: r.peakMb,
+            oomKills: r.oomKills,
+            throttledPeriods: r.throttledPeriods,
+            cgroup: r.cgroup,
+        },
+        notMeasured: r ? undefined : "the runner's cgroup figures were not taken (runner-cgroup.sh said why above)",
+    };
 }

@@ -15,7 +15,7 @@ import { Verdict, exitCodeOf } from "../bounds";
 import { SpendSummary, readIfThere, summarizeSpend } from "../calls";
 import { EngineFleet, engineFleet } from "../fleet";
 import { VmRecordLike, outcomesOf } from "../outcomes";
-import { BenchRunHeader, checkRunnerFits, git, nodeRun, plannedParallel, runInRunnerCgroup } from "../run";
+import { BenchRunHeader, checkRunnerFits, git, nodeRun, plannedParallel, runHeader, runInRunnerCgroup } from "../run";
 import { gateQueues } from "../gate-queue";
 import { SpendSettings, priceTable } from "../spend";
 import { stepTimes } from "../timeouts";
@@ -161,30 +161,9 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
             requestsPerVm[cloud] /= Math.max(1, fleet.vms.filter((v) => v.cloud === cloud).length);
 
         return {
-            commit,
-            uncommittedChanges,
-            machine: {
-                name: process.env.BENCH_MACHINE || os.hostname(),
-                cores: os.cpus().length,
-                memoryMb: Math.round(os.totalmem() / 1048576),
-                loadAverage1m: { before: loadBefore, after: loadAfter },
-            },
-            runner: { name: args.runner, ...runner },
-            vms: args.n,
-            bad: fleet.bad.map((v) => `${v.cloud} ${v.name}`),
-            spend: { scale: args.spendScale, hold: args.hold, seed: args.seed },
+            ...runHeader({ commit, uncommittedChanges, loadBefore, loadAfter, args, runner, fleet, figures: r }),
             split: { maxVms: plan.maxVms, shardsPerCloud: plan.shardsPerCloud },
             shards: runs,
-            runnerFigures: r && {
-                wallSeconds: r.wallSeconds,
-                cpuSeconds: r.cpuSeconds,
-                cpuPerVm: r.cpuSeconds / args.n,
-                peakMb: r.peakMb,
-                oomKills: r.oomKills,
-                throttledPeriods: r.throttledPeriods,
-                cgroup: r.cgroup,
-            },
-            notMeasured: r ? undefined : "the runner's cgroup figures were not taken (runner-cgroup.sh said why above)",
             budgets,
             requestsPerVm,
             cliSpend: summarizeSpend(fs.readFileSync(env.BENCH_ENGINE_SPEND_LOG!, "utf8")),
