@@ -205,6 +205,10 @@ describe("engine bench: the bounds' verdicts", () => {
     it("judges every scope and class by one rule, the shards' too: an expected scope without requests is not checked", () => {
         const rows = [{ cloud: "aws", scope: "1/r", cls: "DescribeInstances", requests: 10, throttled: 0 }];
         assert.equal(throttleVerdict(rows, { expected: ["aws 1/r"] }).verdict, "PASS");
+        // An AWS entry naming no account is the caller's own account, which the simulated cloud counts under its id.
+        const own = [{ cloud: "aws", scope: "123456789012/us-east-1", cls: "describe", requests: 10, throttled: 0 }];
+        assert.equal(throttleVerdict(own, { expected: ["aws default/us-east-1"] }).verdict, "PASS");
+        assert.equal(throttleVerdict(own, { expected: ["aws default/eu-west-1"] }).verdict, "not checked");
         const missing = throttleVerdict(rows, { expected: ["aws 1/r", "gcp p/r"] });
         assert.equal(missing.verdict, "not checked");
         assert.match(missing.detail, /no request counted in expected scope\(s\) gcp p\/r/);
