@@ -4,9 +4,9 @@ import * as net from "net";
 import * as path from "path";
 import { Gate } from "../gate/gate";
 import { backoffMs } from "../gate/limits";
-import { Fields } from "../gate/types";
+import { CliError, CloudRunner, Fields } from "../gate/types";
 import { Waiter, oneLine } from "./waiter";
-import { CloudWatch } from "./types";
+import { CloudAction, CloudWatch, StepCall } from "./types";
 
 /**
  * The watcher's wire protocol, one TCP connection on the loopback per request, one line each way,
@@ -15,7 +15,10 @@ import { CloudWatch } from "./types";
  *
  *   wait   cloud kind id want asked(epoch s) timeout(s) + scope and parameters
  *          → `ok|timeout<TAB>key=value…` once decided, or `error<TAB>message=…`
- *   call   cloud op attempt deadline(epoch s) + scope
+ *   call   cloud op attempt deadline(epoch s) + scope [+ command argc a0 a1 …: the CLI call itself]
+ *          → `api<TAB>code=0<TAB>queued=S<TAB>out=…` when the cloud makes the call as requests of its
+ *            API here (`CloudWatch.action`), or `api<TAB>code=1<TAB>error=…` with `retry=SECONDS`
+ *            or `reason=…`; else
  *          → `go` when the call may start; the step then runs its CLI call and sends
  *            `done<TAB>code=N[<TAB>error=…]` → `ok`, `retry<TAB>delay=SECONDS` or `fail`.
  *            Closing the connection gives the place back too.
@@ -52,6 +55,22 @@ export function parseLine(line: string): { token: string; verb: string; fields: 
         if (i > 0) fields[kv.slice(0, i)] = kv.slice(i + 1);
     }
     return { token, verb, fields };
+}
+
+/**
+ * The step's CLI call as sent with its request (`command`, `argc`, `a0`…), or `undefined` when it
+ * sent none (an argument the line cannot carry: the step then runs the CLI itself).
+ */
+export function stepCall(f: Fields): StepCall | undefined {
+    const count = Number(f.argc);
+    if (!f.command || !Number.isInteger(count) || count < 0 || count > 200) return undefined;
+    const args: string[] = [];
+    for (let i = 0; i < count; i++) {
+        const a = f[`a${i}`];
+        if (a === undefined) return undefined;
+        args.push(a);
+    }
+    return { command: f.command, op: f.op || "unknown", args, fields: f };
 }
 
 export function formatLine(head: string, fields: Fields = {}): string {
@@ -153,6 +172,9 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
         const cloud = opts.gate.cloud(f.cloud);
         const scope = cloud.scopeOf(f);
         const op = f.op || "unknown";
+        const call = stepCall(f);
+        const action = call && cloud.action?.(call);
+        if (action) return handleAction(f, scope, op, action, socket);
         let release: (() => void) | undefined;
         let gone = false;
         opts.gate.admit(f.cloud, scope, op).then(
@@ -189,6 +211,46 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
                     );
             },
         };
+    }
+
+    /**
+     * A call the cloud makes as API requests here ({@link CloudAction}): one answer, `api` with
+     * `code=0`, the step's `out` and the seconds it `queued` at the scope's buckets; or `code=1`
+     * with the `error`, and `retry=SECONDS` when another try may succeed before the step's deadline
+     * (throttling, a conflict, a transient error: the step sleeps and asks again, as for the CLI).
+     */
+    function handleAction(f: Fields, scope: string, op: string, action: CloudAction, socket: net.Socket) {
+        let queuedMs = 0;
+        // Time a request waited for its scope's rate is the step's queuing at the gate, as a CLI call's wait for `go` is.
+        const runner: CloudRunner = {
+            run: (c) => opts.gate.run(c),
+            api: (c, send) => {
+                const asked = Date.now();
+                return opts.gate.api(c, () => {
+                    queuedMs += Date.now() - asked;
+                    return send();
+                });
+            },
+        };
+        const deadline = Number(f.deadline) * 1000;
+        const queued = () => String(Math.floor(queuedMs / 1000));
+        action.run(runner, Number.isFinite(deadline) ? deadline : Date.now() + 3_600_000).then(
+            (out) => socket.end(formatLine("api", { code: "0", queued: queued(), out })),
+            (err: unknown) => {
+                const message = (err instanceof Error ? err.message : String(err)).trim() || `${op} failed`;
+                const transient = err instanceof CliError && err.transient;
+                const attempt = Math.max(1, Number(f.attempt) || 1);
+                const delayMs = backoffMs(attempt, 2000, 60_000) / opts.timeScale;
+                // The step's deadline as it sent it (its queuing so far moved it): a try that cannot end before it is not made.
+                const deadlineMs = deadline + queuedMs;
+                const fields: Fields = { code: "1", queued: queued(), error: message };
+                if (transient && (!Number.isFinite(deadlineMs) || Date.now() + delayMs < deadlineMs))
+                    fields.retry = (delayMs / 1000).toFixed(3);
+                else fields.reason = transient ? "the step's deadline leaves no time for another try" : "permanent error";
+                socket.end(formatLine("api", fields));
+            },
+        );
+        return undefined;
     }
 
     function handleSlot(socket: net.Socket) {

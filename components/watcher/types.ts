@@ -38,6 +38,36 @@ export interface Observation {
     asOf?: number;
 }
 
+/**
+ * A step's CLI call that the watcher makes itself, as requests of the cloud's API in its own process
+ * (about a millisecond of CPU, where the CLI process costs 0.8–1.7 s). A cloud offers one only for
+ * a call of an exact shape it knows (every argument parsed, none ignored): any other call runs as
+ * the CLI, as the step wrote it. The script still reads as the command it asks for.
+ */
+export interface CloudAction {
+    /**
+     * Makes the call's requests, each through `runner.api` under the op of the CLI call it stands
+     * for (so its rate class, budget and throttling are the CLI call's), and resolves with what the
+     * step gets on stdout: the API's answer as one line of JSON, in the fields the CLI would print
+     * that the scripts read (`""` when the call prints nothing the scripts read). Rejects as the
+     * runner did (a {@link CliError}, transient or not by the cloud's rules). Where the CLI waits for
+     * the call to finish (a long-running operation), so does the action, within `deadline`.
+     */
+    run(runner: CloudRunner, deadline: number): Promise<string>;
+}
+
+/** A step's CLI call as the watcher receives it (`cloud_call` in base.sh). */
+export interface StepCall {
+    /** The CLI (`aws`, `az`, `gcloud`). */
+    command: string;
+    /** The operation as the step named it for the rate limits (`ec2 stop-instances`). */
+    op: string;
+    /** The CLI's arguments after the command, exactly as the step would run them. */
+    args: readonly string[];
+    /** The request's fields: the scope (region, subscription, project, …) and the rest. */
+    fields: Fields;
+}
+
 /** A cloud's part of the watcher: its CLI as the gate knows it, and how its waits are batched and observed. */
 export interface CloudWatch extends CloudCli {
     /** Waits with the same key are observed by one call (e.g. one listing per scope and kind). */
@@ -59,6 +89,11 @@ export interface CloudWatch extends CloudCli {
      * ({@link CloudRunner.api}); a CLI process only where there is no other way (a token).
      */
     observe(waits: WaitRequest[], runner: CloudRunner): Promise<Map<WaitRequest, Observation>>;
+    /**
+     * The step's call as requests of the cloud's API that the watcher makes ({@link CloudAction}),
+     * or `undefined`: the step then runs the CLI itself. Pure: it only reads the call's shape.
+     */
+    action?(call: StepCall): CloudAction | undefined;
 }
 
 /**

@@ -294,6 +294,40 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
             s.close();
         });
 
+        it("a call of a shape the cloud knows is made here as API requests: `api` with its output, its retry or its failure", async () => {
+            const lab = labWatch();
+            const made: string[][] = [];
+            const answers: (string | CliError)[] = [
+                '{"Stopping":["m1"]}',
+                new CliError("throttled: slow down", true),
+                new CliError("AccessDenied: no", false),
+            ];
+            lab.cloud.action = (call) =>
+                call.command === "labctl" && call.args[0] === "stop"
+                    ? {
+                          run: (runner) =>
+                              runner.api({ cloud: "lab", scope: call.fields.site, op: call.op }, () => {
+                                  made.push([...call.args]);
+                                  const a = answers.shift()!;
+                                  return a instanceof CliError ? Promise.reject(a) : Promise.resolve(a);
+                              }),
+                      }
+                    : undefined;
+            const { s, talk } = await server(lab.cloud);
+            const future = Date.now() / 1000 + 600;
+            const call = `call\tcloud=lab\top=write stop\tattempt=1\tdeadline=${future}\tsite=hq\tcommand=labctl\ta0=stop\ta1=m1=x\targc=2`;
+            assert.deepEqual((await talk([call])).answers, ['api\tcode=0\tqueued=0\tout={"Stopping":["m1"]}']);
+            assert.deepEqual(made, [["stop", "m1=x"]], "every argument, '=' kept");
+            assert.match((await talk([call])).answers[0], /^api\tcode=1\tqueued=0\terror=throttled: slow down\tretry=[0-9.]+$/);
+            assert.deepEqual((await talk([call])).answers, ["api\tcode=1\tqueued=0\terror=AccessDenied: no\treason=permanent error"]);
+            assert.equal(lab.calls.length, 0, "no observation was made for a call");
+            // A shape it does not know (or a call not sent whole: an argument missing) is the step's to run: `go`.
+            assert.deepEqual((await talk([call.replace("a0=stop", "a0=start"), "done\tcode=0"])).answers, ["go", "ok"]);
+            assert.deepEqual((await talk([call.replace("\ta1=m1=x", ""), "done\tcode=0"])).answers, ["go", "ok"]);
+            assert.equal(made.length, 3);
+            s.close();
+        });
+
         it("a defect while judging a step's result ends that step's connection with an error, and the watcher serves on", async () => {
             const cloud = labWatch().cloud;
             cloud.transient = () => {

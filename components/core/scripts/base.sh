@@ -65,6 +65,13 @@ gate_sync() {
 # gate_queued SINCE: the step got its place at the gate, asked for at SINCE (epoch seconds).
 gate_queued() {
     local waited=$((${EPOCHSECONDS:-$(date +%s)} - $1))
+    ((waited <= 0)) || gate_add_queued "$waited"
+}
+# gate_add_queued SECONDS: the step waited SECONDS at the gate (a call the watcher made for it
+# waited that long for its scope's rate).
+gate_add_queued() {
+    local waited=$1
+    [[ $waited =~ ^[0-9]{1,9}$ ]] || fail "internal: the watcher's queued time is ${waited:0:40}, not whole seconds"
     ((waited > 0)) || return 0
     printf 'queued %d\n' "$waited" >>"$gate_file"
     gate_sync
@@ -325,23 +332,57 @@ watcher_gone() {
 # CLI locks and transient 5xx are retried with jittered exponential backoff until the step's
 # deadline; a permanent error fails at once with the cloud's message (a failed try that the
 # watcher could not judge, gone meanwhile, is tried again through its successor). Stdout is
-# passed through.
+# passed through. The call is sent along with the request (as data, never code): a call of a
+# shape the cloud's watcher knows, it makes itself as requests of the cloud's API (components/
+# <cloud>/actions.ts: no CLI process), answering with what the call prints; any other call the
+# step runs as the CLI. A call the watcher made whose answer was lost with the watcher is asked
+# again of its successor: the scripts' calls are made idempotent by what they check first.
 cloud_call() {
-    local op=$1 attempt=1 out fd answer asked
+    local op=$1 attempt=1 out fd answer asked call="" a i=0 kv part
     shift
+    # The call as data: each argument a field. One the line cannot carry (a tab, a newline) or a
+    # call too long for it is not sent: the step then runs the CLI.
+    call=$'\t'"command=$1"
+    for a in "${@:2}"; do
+        if [[ $a == *[$'\t\r\n']* ]] || ((${#call} > 16000)); then call=; break; fi
+        call+=$'\t'"a$i=$a"
+        i=$((i + 1))
+    done
+    [[ -n $call ]] && call+=$'\t'"argc=$i"
     watcher_losses=0
     while :; do
         watcher_open fd
         # The deadline as the step's other shells moved it (their calls' queuing).
         gate_sync
         asked=${EPOCHSECONDS:-$(date +%s)}
-        printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" >&"$fd"
+        printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" "$call" >&"$fd"
         answer=
         if ! IFS= read -r -u "$fd" answer 2>/dev/null; then
             # No answer: the watcher went away. Its successor decides; never past the deadline.
             exec {fd}>&-
             watcher_gone "$op" || return 1
             continue
+        fi
+        if [[ $answer == api$'\t'* ]]; then
+            # The watcher made the call as requests of the cloud's API: its answer is the call's.
+            exec {fd}>&-
+            local -A made=()
+            IFS=$'\t' read -r -a part <<<"${answer#api$'\t'}"
+            for kv in "${part[@]}"; do made[${kv%%=*}]=${kv#*=}; done
+            gate_add_queued "${made[queued]:-0}"
+            if [[ ${made[code]:-} == 0 ]]; then
+                printf '%s' "${made[out]:-}"
+                return 0
+            fi
+            if [[ -n ${made[retry]:-} ]]; then
+                log "$op was throttled or busy (try $attempt): ${made[error]:-}; retrying in ${made[retry]}s"
+                sleep "${made[retry]}"
+                attempt=$((attempt + 1))
+                continue
+            fi
+            [[ ${made[reason]:-} == *"deadline leaves no time"* ]] && gate_gave_up
+            log "$op failed: ${made[error]:-the watcher gave no reason}"
+            return 1
         fi
         if [[ $answer != go ]]; then
             # A watcher that answers and says no (an unknown cloud, a scope it cannot place) is
