@@ -31,7 +31,7 @@ import { renderWorlds } from "./world/render";
 import { shareWorld } from "./world/shared";
 import { readWorld } from "./world/world-file";
 import { requestsReport } from "./world/requests";
-import { ApiFront, startApiFront } from "./api/start";
+import { ApiFront, joinApiFront, startApiFront } from "./api/start";
 
 /** Pulumi commands that run the program (they get the language host and the providers). */
 const PROGRAM_COMMANDS = new Set(["up", "update", "preview", "refresh", "destroy"]);
@@ -217,7 +217,9 @@ export function prepareEngine(layout: SandboxLayout, stack: string, runsProgram 
     // A watcher an earlier run left (it idles out after 2 minutes) knows that run's front, gone now.
     stopStackWatcher(layout, stack);
     fs.mkdirSync(layout.stackDir(stack), { recursive: true });
-    const front = startApiFront(env, layout.stackDir(stack));
+    // A front the caller started for this stack (the engine bench: beside the runner's cgroup, not in it).
+    const given = process.env.SANDBOX_API_FRONT;
+    const front = given ? joinApiFront(given) : startApiFront(env, layout.stackDir(stack));
     return { vms, binary, env: { ...env, ...front.env }, front };
 }
 

@@ -8,7 +8,9 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { startApiFront } from "../../sandbox/api/start";
 import { SandboxLayout } from "../../sandbox/layout";
+import { sandboxEnv } from "../../sandbox/run";
 import { RequestFigures, scopeTotals, stackLockTakeovers, stackRequestFigures } from "../../sandbox/world/requests";
 import { CliCost } from "../fleet/cli-cost-prices";
 import { EngineBenchArgs, RUNNERS } from "./args";
@@ -74,8 +76,9 @@ export interface EngineBenchResult extends BenchRunHeader {
     cliSpend: SpendSummary;
     /**
      * What the sandbox's stand-in API front spent answering the watcher's API requests (itself and
-     * the stand-in it runs per request: the simulated cloud's work, which no runner does); absent
-     * when its figures were not written.
+     * the stand-in it runs per request: the simulated cloud's work, which no runner does). It runs
+     * beside the runner's cgroup, so none of it is in the cgroup's figures; absent when its figures
+     * were not written.
      */
     apiFront?: { selfSeconds: number; childrenSeconds: number; requests: number };
     /** Where the CLI prices came from. */
@@ -188,12 +191,23 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             BENCH_ENGINE_SPEND_LOG: spendLog,
             INIT_CWD: PROJECT_DIR,
         };
-        const r = await runInRunnerCgroup(
-            runner,
-            path.join(runDir, "runner.json"),
-            [path.join(__dirname, "runner-job.sh"), stack, runDir, String(parallel)],
-            env,
-        );
+        // The simulated cloud's API (the stand-in front, a stand-in CLI process per request) runs
+        // beside the runner's cgroup, not in it: a real runner's requests cost it only what the
+        // watcher spends making them, which the cgroup counts.
+        const layout = new SandboxLayout(sandboxDir, [folders.stacks]);
+        fs.mkdirSync(layout.stackDir(stack), { recursive: true });
+        const apiFront = startApiFront(sandboxEnv(layout, stack, env), layout.stackDir(stack));
+        let r: Awaited<ReturnType<typeof runInRunnerCgroup>>;
+        try {
+            r = await runInRunnerCgroup(
+                runner,
+                path.join(runDir, "runner.json"),
+                [path.join(__dirname, "runner-job.sh"), stack, runDir, String(parallel)],
+                { ...env, SANDBOX_API_FRONT: path.join(layout.stackDir(stack), "api-front.json") },
+            );
+        } finally {
+            apiFront.stop();
+        }
         const loadAfter = os.loadavg()[0];
         const exitsText = readIfThere(path.join(runDir, "exits.json"));
         const exits = exitsText ? (JSON.parse(exitsText) as { up: number; watch: number }) : undefined;
@@ -203,7 +217,6 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
         if (out.status === 0) outcomes = outcomesOf(JSON.parse(out.stdout) as Record<string, VmRecordLike>, fleet.vms, fleet.bad);
         else log(`engine bench: the stack's vms output could not be read (${out.status}): ${out.stderr.trim().slice(-500)}`);
 
-        const layout = new SandboxLayout(sandboxDir, [folders.stacks]);
         const logs = Object.fromEntries(
             (Object.keys(CLIS) as (keyof typeof CLIS)[]).map((cli) => [cli, readIfThere(layout.callLog(stack, cli))]),
         );

@@ -22,6 +22,30 @@ interface Translator {
 
 const TRANSLATORS = ["aws.js", "gcp.js", "azure.js"];
 
+/** The endpoint variables of every present cloud for the front whose port file is `portFile`. */
+function frontEnv(portFile: string): Record<string, string> {
+    const { port } = JSON.parse(fs.readFileSync(portFile, "utf8")) as { port: number };
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`${portFile}: no port of a stand-in API front`);
+    const out: Record<string, string> = {};
+    for (const file of TRANSLATORS) {
+        const full = path.join(__dirname, file);
+        if (!fs.existsSync(full)) continue;
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const t = require(full) as Translator;
+        Object.assign(out, t.endpointEnv(`http://127.0.0.1:${port}${t.prefix}`));
+    }
+    return out;
+}
+
+/**
+ * A front someone else started (the engine bench, outside the runner's cgroup: the simulated
+ * cloud is no runner's work) and ends: its endpoints, its log; `stop()` leaves it running.
+ */
+export function joinApiFront(portFile: string): ApiFront {
+    if (!fs.existsSync(portFile)) throw new Error(`SANDBOX_API_FRONT names ${portFile}, where no stand-in API front runs`);
+    return { env: frontEnv(portFile), apiLog: path.join(path.dirname(portFile), "api-calls.log"), stop: () => undefined };
+}
+
 /**
  * Starts the stand-in clouds' HTTP APIs for the worlds `env` names (its FAKE_*_STATE and FAKE_*_LOG),
  * writing its port file into `dir`, and waits (at most 20 s) until it listens. It ends with this
@@ -45,18 +69,9 @@ export function startApiFront(env: NodeJS.ProcessEnv, dir: string): ApiFront {
         }
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
-    const { port } = JSON.parse(fs.readFileSync(portFile, "utf8")) as { port: number };
-    const out: Record<string, string> = {};
-    for (const file of TRANSLATORS) {
-        const full = path.join(__dirname, file);
-        if (!fs.existsSync(full)) continue;
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const t = require(full) as Translator;
-        Object.assign(out, t.endpointEnv(`http://127.0.0.1:${port}${t.prefix}`));
-    }
     let stopped = false;
     return {
-        env: out,
+        env: frontEnv(portFile),
         apiLog: path.join(dir, "api-calls.log"),
         stop: () => {
             if (stopped) return;
