@@ -8,6 +8,7 @@ export function renderEngine(r: EngineBenchResult): string {
     const f = r.runnerFigures;
     const lines = [
         `engine bench: ONE real-engine up of ${r.vms} mixed VMs on the sandbox, ${r.bad.length} made never to boot${r.bad.length ? ` (${r.bad.join(", ")})` : ""}`,
+        ...(r.placement ? [`  placement: ${r.placement}`] : []),
         `  commit ${r.commit.slice(0, 7)}${r.uncommittedChanges ? " (with uncommitted changes in the tree)" : ""}; machine ${r.machine.name}, ${r.machine.cores} cores, ${n0(r.machine.memoryMb)} MB, 1-min load ${r.machine.loadAverage1m.before.toFixed(2)} before, ${r.machine.loadAverage1m.after.toFixed(2)} after`,
         `  runner ${r.runner.name}: a cgroup of ${r.runner.cpus} CPUs, ${n0(r.runner.memoryMb)} MB; pulumi up --parallel ${r.parallel} (npm run plan's)`,
         `  CLI calls spend ${r.spend.scale === 1 ? "what the real CLIs spend" : `${r.spend.scale} of what the real CLIs spend`} (${r.cliCostSource}); synchronous attach, detach, label and tag calls hold ${r.spend.hold[0]}-${r.spend.hold[1]} s (seed ${r.spend.seed})`,
