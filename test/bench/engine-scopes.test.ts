@@ -6,6 +6,8 @@ import { parse } from "yaml";
 import { parseEngineArgs } from "../../bench/engine/args";
 import { ClassCount, throttleVerdict, verdicts } from "../../bench/engine/bounds";
 import { engineFleet, writeEngineStack } from "../../bench/engine/fleet";
+import { renderEngine } from "../../bench/engine/render";
+import { EngineBenchResult } from "../../bench/engine/run";
 import { budgetScopeOf } from "../../bench/engine/shards/split";
 import { readAwsConfig } from "../../components/aws/config";
 import { inventoryContext } from "../../components/core/inventory/context";
@@ -15,6 +17,7 @@ import { builtClouds, identities } from "../../components/registry/inventory";
 import { configSourceOf, readStackConfig } from "../../components/tools/offline/stack-config";
 import { DEFAULT_ACCOUNT } from "../../sandbox/world/aws-world";
 import { fleetInventory, writeFleetStack } from "../../sandbox/world/fleet-stack";
+import { RequestFigures } from "../../sandbox/world/requests";
 
 // The engine bench spread over K scopes per cloud (--scopes K, #29): the fleet's placement (VM k of
 // a cloud in scope k mod K: AWS accounts, the ambient one and others through a role; Azure
@@ -185,5 +188,41 @@ describe("engine bench --scopes: the budget verdict expects every scope", () => 
         assert.equal(judge(withoutAmbient).verdict, "not checked");
         // Alone, the ambient scope is any account's count in its region (the caller's own id is not known).
         assert.equal(throttleVerdict([counted("aws 210000000001/us-east-1")], { expected: ["aws default/us-east-1"] }).verdict, "PASS");
+    });
+});
+
+describe("engine bench --scopes: the run's text", () => {
+    it("says the placement and each scope's requests, the providers' share apart", () => {
+        const row = (cloud: string, scope: string, requests: number, byProviders: number) =>
+            ({ cloud, scope, cls: "c", requests, throttled: 0, byProviders, throttledPercent: 0 }) as unknown as RequestFigures;
+        const result = {
+            vms: 12,
+            bad: [],
+            placement: engineFleet(12, 1, { scopes: 3 }).placement,
+            commit: "0123456789",
+            uncommittedChanges: false,
+            machine: { name: "m", cores: 2, memoryMb: 1024, loadAverage1m: { before: 0, after: 0 } },
+            runner: { name: "2x7", cpus: 2, memoryMb: 7168 },
+            parallel: 30,
+            spend: { scale: 1, hold: [20, 40], seed: "s" },
+            notMeasured: "none",
+            cliSpend: { cpuSeconds: 0, calls: 0, cpuTarget: 0, peakRssMb: 0, held: { calls: 0, seconds: 0 }, pricedByMedian: {} },
+            cliCostSource: "test",
+            exits: {},
+            calls: {},
+            requests: [
+                row("aws", "210000000001/us-east-1", 5, 0),
+                row("aws", "123456789012/us-east-1", 7, 3),
+                row("aws", "123456789012/us-east-1", 1, 1),
+            ],
+            requestsPerVm: {},
+            verdicts: [],
+        } as unknown as EngineBenchResult;
+        const text = renderEngine(result);
+        assert.match(
+            text,
+            /\n {2}placement: 3 scopes per cloud \(AWS accounts, Azure subscriptions, GCP projects; VM k of a cloud in scope k mod 3\)\n/,
+        );
+        assert.match(text, /API requests per scope \(.*\): aws 123456789012\/us-east-1 8 \(4\), aws 210000000001\/us-east-1 5 \(0\)\n/);
     });
 });
