@@ -1,5 +1,7 @@
-// The engine bench's arguments: `npm run bench -- --fleet N [--engine] [--shards K] [--runner 2x7|4x16]
+// The engine bench's arguments: `npm run bench -- --fleet N [--engine] [--shards K] [--scopes K] [--runner 2x7|4x16]
 // [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]`, checked, each mistake named.
+
+import { MAX_FLEET_SCOPES } from "../../sandbox/world/fleet-stack";
 
 /** The runner sizes the bench can imitate: CPUs (the cgroup's quota) and memory (its limit). */
 export const RUNNERS = {
@@ -12,7 +14,7 @@ export type RunnerName = keyof typeof RUNNERS;
 
 /** The usage line. */
 export const ENGINE_USAGE =
-    "usage: npm run bench -- --fleet N [--engine] [--shards K] [--runner 2x7|4x16] [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]";
+    "usage: npm run bench -- --fleet N [--engine] [--shards K] [--scopes K] [--runner 2x7|4x16] [--bad K] [--spend-scale X] [--hold LOW-HIGH] [--seed S] [--keep] [--json]";
 
 /** What the engine bench was asked for, checked. */
 export interface EngineBenchArgs {
@@ -37,13 +39,19 @@ export interface EngineBenchArgs {
      * stacks on one simulated cloud, their K `up`s run at once (bench/engine/shards); absent: ONE `up`.
      */
     shards?: number;
+    /**
+     * `--scopes K`: the fleet spread over K scopes per cloud (AWS accounts, Azure subscriptions, GCP
+     * projects; VM k of a cloud in scope k mod K, sandbox/world/fleet-stack.ts); absent: the clouds'
+     * sample placement (2 scopes per cloud). Not with `--shards` (its fleet is one scope per cloud).
+     */
+    scopes?: number;
 }
 
 /** The most shards the bench runs at once (each is a real engine, program, providers and watch). */
 export const MAX_SHARDS = 100;
 
 /** A flag that takes a value, and what it must look like. */
-const VALUE_FLAGS = ["--fleet", "--runner", "--bad", "--spend-scale", "--hold", "--seed", "--shards"] as const;
+const VALUE_FLAGS = ["--fleet", "--runner", "--bad", "--spend-scale", "--hold", "--seed", "--shards", "--scopes"] as const;
 const SWITCHES = ["--engine", "--json", "--keep"] as const;
 
 /** The default number of bad VMs for a fleet of `n`: 1 % rounded, at least 1 when there is a VM besides the canary. */
@@ -108,6 +116,19 @@ export function parseEngineArgs(argv: readonly string[]): EngineBenchArgs {
         shards = Number(k);
         if (shards > n) throw new Error(`--shards ${shards}: more shards than the fleet's ${n} VMs`);
     }
+    let scopes: number | undefined;
+    if (values["--scopes"] !== undefined) {
+        const k = values["--scopes"];
+        if (!/^\d{1,3}$/.test(k) || Number(k) < 1 || Number(k) > MAX_FLEET_SCOPES)
+            throw new Error(
+                `--scopes: ${JSON.stringify(k)} must be a whole number of scopes per cloud from 1 to ${MAX_FLEET_SCOPES} (AWS accounts, Azure subscriptions, GCP projects)`,
+            );
+        if (shards !== undefined)
+            throw new Error(
+                "--scopes cannot go with --shards: the shards bench places every VM of a cloud in one scope; leave --scopes out, or --shards for ONE up",
+            );
+        scopes = Number(k);
+    }
     return {
         n,
         bad,
@@ -118,5 +139,6 @@ export function parseEngineArgs(argv: readonly string[]): EngineBenchArgs {
         seed,
         keep: switches.has("--keep"),
         ...(shards === undefined ? {} : { shards }),
+        ...(scopes === undefined ? {} : { scopes }),
     };
 }

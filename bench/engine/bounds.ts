@@ -41,6 +41,8 @@ export interface BoundInput {
     requests?: ClassCount[];
     /** Times a world's lock was taken over from a stale holder (world.lockTakeovers): counts may be lost then. */
     lockTakeovers?: number;
+    /** The budget scopes the fleet's VMs are in ("cloud scope", EngineFleet.scopes): each must have requests counted. */
+    expectedScopes?: readonly string[];
 }
 
 /** A class of API requests in one scope, as the simulated clouds counted it. */
@@ -109,7 +111,7 @@ export function verdicts(x: BoundInput): Verdict[] {
     out.push(stepVerdict(x.steps));
     out.push(watchVerdict(x.watchExit, x.outcomes));
     out.push(gateVerdict(x.gate));
-    out.push(throttleVerdict(x.requests, { lockTakeovers: x.lockTakeovers }));
+    out.push(throttleVerdict(x.requests, { expected: x.expectedScopes, lockTakeovers: x.lockTakeovers }));
     return out;
 }
 
@@ -150,12 +152,23 @@ const pct = (c: { requests: number; throttled: number }) => (c.requests ? (100 *
 /**
  * Whether an expected scope ("cloud scope") was counted. An AWS VM whose entry names no account
  * (`aws default/REGION`, as the gate names it) runs in the caller's own account, which the
- * simulated cloud counts under its id: any counted `aws <account>/REGION` is it.
+ * simulated cloud counts under its id: a counted `aws <account>/REGION` is it, unless that account
+ * is one of `named` (the accounts other expected scopes name: the VMs reached through a role,
+ * whose requests are not the ambient account's).
  */
-export function scopeCounted(expected: string, counted: ReadonlySet<string>): boolean {
+export function scopeCounted(expected: string, counted: ReadonlySet<string>, named: ReadonlySet<string> = new Set()): boolean {
     if (counted.has(expected)) return true;
     const m = /^aws default\/(.+)$/.exec(expected);
-    return !!m && [...counted].some((c) => c === `aws ${c.slice(4, 16)}/${m[1]}` && /^aws \d{12}\//.test(c));
+    if (!m) return false;
+    return [...counted].some((c) => {
+        const a = /^aws (\d{12})\/(.+)$/.exec(c);
+        return !!a && a[2] === m[1] && !named.has(a[1]);
+    });
+}
+
+/** The AWS accounts the expected scopes name (`aws <12 digits>/REGION`). */
+function namedAccounts(expected: readonly string[]): Set<string> {
+    return new Set(expected.map((s) => /^aws (\d{12})\//.exec(s)?.[1]).filter((a): a is string => a !== undefined));
 }
 
 /**
@@ -177,7 +190,8 @@ export function throttleVerdict(
     const worst = [...counted].sort((a, b) => pct(b) - pct(a))[0];
     const over = counted.filter((r) => pct(r) > THROTTLED_PERCENT_BOUND);
     const scopes = new Set(counted.map((r) => `${r.cloud} ${r.scope}`));
-    const missing = (opts.expected ?? []).filter((s) => !scopeCounted(s, scopes));
+    const named = namedAccounts(opts.expected ?? []);
+    const missing = (opts.expected ?? []).filter((s) => !scopeCounted(s, scopes, named));
     const name = (r: ClassCount) => `${r.cloud} ${r.scope} ${r.cls}: ${r.throttled} of ${r.requests} (${pct(r).toFixed(1)} %)`;
     const detail = `${scopes.size} scopes, ${counted.length} classes; the most throttled ${name(worst)}${over.length ? `; over: ${names(over.map(name))}` : ""}`;
     if (opts.lockTakeovers)

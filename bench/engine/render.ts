@@ -8,6 +8,7 @@ export function renderEngine(r: EngineBenchResult): string {
     const f = r.runnerFigures;
     const lines = [
         `engine bench: ONE real-engine up of ${r.vms} mixed VMs on the sandbox, ${r.bad.length} made never to boot${r.bad.length ? ` (${r.bad.join(", ")})` : ""}`,
+        ...(r.placement ? [`  placement: ${r.placement}`] : []),
         `  commit ${r.commit.slice(0, 7)}${r.uncommittedChanges ? " (with uncommitted changes in the tree)" : ""}; machine ${r.machine.name}, ${r.machine.cores} cores, ${n0(r.machine.memoryMb)} MB, 1-min load ${r.machine.loadAverage1m.before.toFixed(2)} before, ${r.machine.loadAverage1m.after.toFixed(2)} after`,
         `  runner ${r.runner.name}: a cgroup of ${r.runner.cpus} CPUs, ${n0(r.runner.memoryMb)} MB; pulumi up --parallel ${r.parallel} (npm run plan's)`,
         `  CLI calls spend ${r.spend.scale === 1 ? "what the real CLIs spend" : `${r.spend.scale} of what the real CLIs spend`} (${r.cliCostSource}); synchronous attach, detach, label and tag calls hold ${r.spend.hold[0]}-${r.spend.hold[1]} s (seed ${r.spend.seed})`,
@@ -43,6 +44,7 @@ export function renderEngine(r: EngineBenchResult): string {
                 .map(([cloud, n]) => `${cloud} ${n.toFixed(1)}`)
                 .join(", ") || "none counted"
         }`,
+        `  API requests per scope (the same count; of them the stand-in providers'): ${perScope(r) || "none counted"}`,
         r.steps
             ? `  steps: ${r.steps.steps} command steps, ${r.steps.ended} ended, ${r.steps.failed} failed, ${r.steps.over.length} at or over their customTimeout (the stand-in command provider does not enforce customTimeouts: judged from the events' times)`
             : "  steps: the engine's events could not be read",
@@ -62,5 +64,21 @@ function byShape(shapes: Record<string, number>): string {
     return Object.entries(shapes)
         .sort((a, b) => b[1] - a[1])
         .map(([s, k]) => `${s.split(" ").slice(1).join(" ")} ${k}`)
+        .join(", ");
+}
+
+/** The simulated clouds' requests per cloud scope, the providers' share of each. */
+function perScope(r: EngineBenchResult): string {
+    const totals = new Map<string, { requests: number; byProviders: number }>();
+    for (const row of r.requests) {
+        const key = `${row.cloud} ${row.scope}`;
+        const t = totals.get(key) ?? { requests: 0, byProviders: 0 };
+        t.requests += row.requests;
+        t.byProviders += row.byProviders;
+        totals.set(key, t);
+    }
+    return [...totals]
+        .sort((a, b) => a[0].localeCompare(b[0]))
+        .map(([scope, t]) => `${scope} ${n0(t.requests)} (${n0(t.byProviders)})`)
         .join(", ");
 }

@@ -43,6 +43,8 @@ export interface BenchRunHeader {
     vms: number;
     /** VMs made never to boot ("cloud name"). */
     bad: string[];
+    /** How the fleet's VMs are placed over the clouds' scopes, in words (EngineFleet.placement). */
+    placement?: string;
     /** The CLI calls' spend scale, the synchronous calls' hold range (s) and its seed. */
     spend: { scale: number; hold: [number, number]; seed: string };
     /** The cgroup's figures: wall, CPU (in all and per VM), peak memory, OOM kills, CPU quota throttles; absent when not taken. */
@@ -160,7 +162,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
     const runner = RUNNERS[args.runner];
     checkRunnerFits(runner, args.runner);
     const cost = CliCost.load();
-    const fleet = engineFleet(args.n, args.bad);
+    const fleet = engineFleet(args.n, args.bad, args.scopes === undefined ? {} : { scopes: args.scopes });
     const stack = `engine${args.n}`;
     fs.mkdirSync(path.join(PROJECT_DIR, ".bench", "engine"), { recursive: true });
     const runDir = fs.mkdtempSync(path.join(PROJECT_DIR, ".bench", "engine", `${stack}-`));
@@ -177,7 +179,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
         const uncommittedChanges = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
         const loadBefore = os.loadavg()[0];
         log(
-            `engine bench: ONE up of ${args.n} VMs (${args.bad} never booting) in a ${args.runner} cgroup, --parallel ${parallel}, CLI calls at ${args.spendScale} of the real CLIs' cost; folder ${path.relative(PROJECT_DIR, runDir)}`,
+            `engine bench: ONE up of ${args.n} VMs (${args.bad} never booting; ${fleet.placement}) in a ${args.runner} cgroup, --parallel ${parallel}, CLI calls at ${args.spendScale} of the real CLIs' cost; folder ${path.relative(PROJECT_DIR, runDir)}`,
         );
         const env: NodeJS.ProcessEnv = {
             ...process.env,
@@ -248,6 +250,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             watchExit: exits?.watch,
             requests,
             lockTakeovers: stackLockTakeovers(layout, stack),
+            expectedScopes: fleet.scopes,
         };
         return {
             ...runHeader({ commit, uncommittedChanges, loadBefore, loadAfter, args, runner, fleet, figures: r }),
@@ -324,7 +327,7 @@ export function runHeader(x: {
     loadAfter: number;
     args: Pick<EngineBenchArgs, "runner" | "n" | "spendScale" | "hold" | "seed">;
     runner: { cpus: number; memoryMb: number };
-    fleet: { bad: { cloud: string; name: string }[] };
+    fleet: { bad: { cloud: string; name: string }[]; placement?: string };
     figures: CgroupReport | undefined;
 }): BenchRunHeader {
     const r = x.figures;
@@ -340,6 +343,7 @@ export function runHeader(x: {
         runner: { name: x.args.runner, ...x.runner },
         vms: x.args.n,
         bad: x.fleet.bad.map((v) => `${v.cloud} ${v.name}`),
+        ...(x.fleet.placement === undefined ? {} : { placement: x.fleet.placement }),
         spend: { scale: x.args.spendScale, hold: x.args.hold, seed: x.args.seed },
         runnerFigures: r && {
             wallSeconds: r.wallSeconds,
