@@ -336,7 +336,8 @@ export class ComputeApi {
             {},
             { body: { labels: merged, labelFingerprint: now.labelFingerprint ?? "" }, check: operationFailed },
         );
-        return this.waitOperation(runner, project, zone, started, deadline);
+        // gcloud's add-labels waits through its poller, which asks once even for an operation already DONE.
+        return this.waitOperation(runner, project, zone, started, deadline, true);
     }
 
     /**
@@ -344,11 +345,19 @@ export class ComputeApi {
      * op `operations wait`, a read), as gcloud does for a change made without `--async`; each wait
      * asks for no longer than the deadline leaves. An operation that ends with `error` rejects,
      * its codes and messages in the error (judged by the cloud's rules); one not done by the
-     * deadline rejects as timed out.
+     * deadline rejects as timed out. With `atLeastOnce`, one wait is asked for even when the
+     * operation is DONE already (as gcloud's waiter does for `disks add-labels`).
      */
-    async waitOperation(runner: CloudRunner, project: string, zone: string, operation: Operation, deadline: number): Promise<Operation> {
+    async waitOperation(
+        runner: CloudRunner,
+        project: string,
+        zone: string,
+        operation: Operation,
+        deadline: number,
+        atLeastOnce = false,
+    ): Promise<Operation> {
         let op = operation;
-        while (op.status !== "DONE") {
+        for (let asked = 0; op.status !== "DONE" || (atLeastOnce && asked === 0); asked++) {
             const name = op.name;
             if (typeof name !== "string" || !OPERATION_NAME.test(name))
                 throw new CliError(

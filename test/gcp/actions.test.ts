@@ -255,6 +255,7 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                     labels = (JSON.parse(r.body!) as { labels: Record<string, string> }).labels;
                     return { body: { name: "operation-l", status: "DONE" } };
                 }
+                if (r.path.endsWith("/operations/operation-l/wait")) return { body: { name: "operation-l", status: "DONE" } };
                 return { status: 404, body: {} };
             });
             const runner = fakeRunner(watch);
@@ -265,9 +266,14 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                 labelFingerprint: "fp==",
             });
             assert.equal(server.seen[0].path, `${base}/disks/web-1`);
+            assert.equal(
+                server.seen[2].path,
+                `${base}/operations/operation-l/wait`,
+                "one wait, as gcloud's poller asks, the operation DONE or not",
+            );
             await gcpAction(add, api)!.run(runner, Date.now() + 60_000);
-            assert.equal(server.seen.length, 3, "the second add changes nothing: a read only");
-            assert.deepEqual(runner.ops.slice(1), ["disks describe", "disks add-labels", "disks describe"]);
+            assert.equal(server.seen.length, 4, "the second add changes nothing: a read only");
+            assert.deepEqual(runner.ops.slice(1), ["disks describe", "disks add-labels", "operations wait", "disks describe"]);
         });
     });
 
@@ -326,6 +332,7 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
             assert.deepEqual(runner.ops.slice(1), [
                 "disks describe",
                 "disks add-labels",
+                "operations wait",
                 "instances describe",
                 "instances detach-disk",
                 "instances attach-disk",
