@@ -21,9 +21,14 @@ import { ComputeApi, defaultComputeApi } from "./api";
  *                                             GET …/disks/DISK (labels, labelFingerprint; op
  *                                             `disks describe`), POST …/disks/DISK/setLabels with the
  *                                             merged labels and the fingerprint (none when nothing
- *                                             changes), wait
+ *                                             changes), one wait even when DONE (as gcloud's poller)
  *   compute instances get-serial-port-output NAME --port 1 --start S …
  *                                             GET …/instances/NAME/serialPort?port=1&start=S
+ *
+ * The requests are the ones gcloud 528 sends for the same commands (test/gcp/real-gcloud.test.ts
+ * compares them, method, path, query and body), except: no `alt=json` (the API's default); the
+ * reads ask only for the `fields` they need; and after a change it waited for, gcloud reads the
+ * instance once more to print it, which the action does not (no script reads that output).
  *
  * Each prints "" (the scripts discard the output) except the serial read, which prints
  * `{"start":"S","next":"N"}` (common.sh's serial_next reads `next`; the output's contents, up to

@@ -17,7 +17,8 @@
 //   POST …/instances/N/attachDisk {source …/disks/D, boot} → compute instances attach-disk N --disk D [--boot]
 //   GET  …/disks/D                                       → compute disks describe D
 //   POST …/disks/D/setLabels {labels, labelFingerprint}  → compute disks add-labels D --labels k=v,…
-//   POST …/operations/OP/wait (and GET …/operations/OP)  → no call: the operation as the change left it
+//   POST …/operations/OP/wait (and GET …/operations/OP)  → no call (the change's call counted its operation
+//                                                          read): the operation as the change left it
 // A change is answered with its zone operation, DONE: the stand-in's changes end at once, and its
 // call (made without --async: the front cannot know whether the client will wait) counts the
 // change and one operation read, as gcloud waiting for it would. So a swap's `stop --async` and
