@@ -1,5 +1,5 @@
-import { CloudRunner, NoObservationError } from "../gate/types";
-import { ComputeApiError, getJson } from "./http";
+import { CliError, CloudRunner, NoObservationError } from "../gate/types";
+import { ComputeApiError, requestJson } from "./http";
 import { GcloudToken } from "./token";
 
 /** Compute Engine's REST endpoint, unless gcloud's own override names another. */
@@ -41,6 +41,30 @@ export interface ComputeApiOptions {
     /** The token source (default: gcloud's, cached in this process). */
     token?: GcloudToken;
 }
+
+/** A zonal operation as Compute Engine answers a change (the fields the actions read). */
+export interface Operation {
+    name?: string;
+    status?: string;
+    httpErrorStatusCode?: number;
+    error?: { errors?: { code?: string; message?: string }[] };
+}
+
+/** A disk's labels and the fingerprint `disks.setLabels` must be given back. */
+export interface DiskLabels {
+    labels?: Record<string, string>;
+    labelFingerprint?: string;
+}
+
+/** An instance's attached disks as `instances.get` gives them (the fields detach-disk needs). */
+export interface InstanceDisks {
+    disks?: { deviceName?: string; source?: string; boot?: boolean }[];
+}
+
+/** One `zoneOperations.wait` asks for at most this long (the API itself answers after about 2 minutes). */
+const WAIT_MS = 130_000;
+/** Operation names as Compute Engine gives them: nothing a path could misread. */
+const OPERATION_NAME = /^[a-zA-Z0-9][-a-zA-Z0-9_]{0,127}$/;
 
 /** The most pages one listing follows (100 names fit in one page of 500). */
 const MAX_PAGES = 20;
@@ -123,7 +147,7 @@ export class ComputeApi {
     }
 
     /** One GET through the gate, with the token; a 401 once more with a fresh token. */
-    private async get<T>(
+    private get<T>(
         runner: CloudRunner,
         project: string,
         op: string,
@@ -131,19 +155,44 @@ export class ComputeApi {
         query: Record<string, string>,
         notFoundIsEmpty = false,
     ): Promise<T> {
+        return this.request<T>(runner, project, op, "GET", segments, query, { notFoundIsEmpty });
+    }
+
+    /**
+     * One request through the gate under `op`, with the token; a 401 once more with a fresh token.
+     * `check` judges the answer inside the gate's request (an operation that ended in an error is
+     * then classified by the cloud's rules, as a refused request is).
+     */
+    private async request<T>(
+        runner: CloudRunner,
+        project: string,
+        op: string,
+        method: "GET" | "POST",
+        segments: string[],
+        query: Record<string, string>,
+        extra: { notFoundIsEmpty?: boolean; body?: unknown; timeoutMs?: number; check?: (answer: T) => void } = {},
+    ): Promise<T> {
         const url = this.url(segments, query);
-        const what = `${op.replace(/^instances /, "instances.")} ${segments.slice(1).join("/")}`;
+        const what = `${op.replace(/^(instances|disks|operations) /, "$1.")} ${segments.slice(1).join("/")}`;
         for (let attempt = 1; ; attempt++) {
             const token = await this.token.get(runner, project);
             try {
-                return await runner.api({ cloud: "gcp", scope: project, op }, () =>
-                    getJson<T>(url, token, {
-                        timeoutMs: this.options.timeoutMs ?? 30_000,
-                        maxBytes: this.options.maxBytes ?? 8 * 2 ** 20,
-                        what,
-                        notFoundIsEmpty,
-                    }),
-                );
+                return await runner.api({ cloud: "gcp", scope: project, op }, async () => {
+                    const answer = await requestJson<T>(
+                        method,
+                        url,
+                        token,
+                        {
+                            timeoutMs: extra.timeoutMs ?? this.options.timeoutMs ?? 30_000,
+                            maxBytes: this.options.maxBytes ?? 8 * 2 ** 20,
+                            what,
+                            notFoundIsEmpty: extra.notFoundIsEmpty,
+                        },
+                        method === "POST" ? extra.body : undefined,
+                    );
+                    extra.check?.(answer);
+                    return answer;
+                });
             } catch (err) {
                 const message = err instanceof Error ? err.message : String(err);
                 if (/\bHTTPError 401\b/.test(message)) {
@@ -155,6 +204,183 @@ export class ComputeApi {
                 throw err;
             }
         }
+    }
+
+    /**
+     * `instances.stop`, `instances.start` or `instances.reset` of one instance (a POST with no
+     * body), under the step's `op`; with `wait`, the zone operation is waited for, as gcloud does
+     * without `--async` ({@link waitOperation}).
+     */
+    async instanceChange(
+        runner: CloudRunner,
+        op: string,
+        project: string,
+        zone: string,
+        name: string,
+        method: "stop" | "start" | "reset",
+        wait: boolean,
+        deadline: number,
+    ): Promise<Operation> {
+        const started = await this.request<Operation>(
+            runner,
+            project,
+            op,
+            "POST",
+            ["projects", project, "zones", zone, "instances", name, method],
+            {},
+            { check: operationFailed },
+        );
+        return wait ? this.waitOperation(runner, project, zone, started, deadline) : started;
+    }
+
+    /**
+     * Attaches the zone's disk `disk` to the instance (`instances.attachDisk`) as gcloud's
+     * `instances attach-disk NAME --disk DISK [--boot]` does: an AttachedDisk of type PERSISTENT,
+     * mode READ_WRITE, the disk's URL as `source`, `boot` only when true, no device name (Compute
+     * Engine then names it); the operation is waited for.
+     */
+    async attachDisk(
+        runner: CloudRunner,
+        op: string,
+        project: string,
+        zone: string,
+        name: string,
+        disk: string,
+        boot: boolean,
+        deadline: number,
+    ): Promise<Operation> {
+        const source = this.url(["projects", project, "zones", zone, "disks", disk], {}).toString();
+        const body = { mode: "READ_WRITE", source, type: "PERSISTENT", ...(boot ? { boot: true } : {}) };
+        const started = await this.request<Operation>(
+            runner,
+            project,
+            op,
+            "POST",
+            ["projects", project, "zones", zone, "instances", name, "attachDisk"],
+            {},
+            { body, check: operationFailed },
+        );
+        return this.waitOperation(runner, project, zone, started, deadline);
+    }
+
+    /**
+     * Detaches the zone's disk `disk` from the instance as gcloud's `instances detach-disk NAME
+     * --disk DISK` does: the instance is read (`instances.get`, under `readOp`) for the device name
+     * the disk is attached under, then `instances.detachDisk?deviceName=…` (under `op`); the
+     * operation is waited for. A disk not attached to it fails, naming both.
+     */
+    async detachDisk(
+        runner: CloudRunner,
+        readOp: string,
+        op: string,
+        project: string,
+        zone: string,
+        name: string,
+        disk: string,
+        deadline: number,
+    ): Promise<Operation> {
+        const instance = await this.request<InstanceDisks>(
+            runner,
+            project,
+            readOp,
+            "GET",
+            ["projects", project, "zones", zone, "instances", name],
+            {
+                fields: "disks(deviceName,source,boot)",
+            },
+        );
+        const suffix = `/projects/${project}/zones/${zone}/disks/${disk}`;
+        const attached = (instance.disks ?? []).find((d) => typeof d?.source === "string" && d.source.endsWith(suffix));
+        if (!attached || typeof attached.deviceName !== "string" || attached.deviceName === "")
+            throw new CliError(`Disk [${disk}] is not attached to instance [${name}] in zone [${zone}].`, false);
+        const started = await this.request<Operation>(
+            runner,
+            project,
+            op,
+            "POST",
+            ["projects", project, "zones", zone, "instances", name, "detachDisk"],
+            { deviceName: attached.deviceName },
+            { check: operationFailed },
+        );
+        return this.waitOperation(runner, project, zone, started, deadline);
+    }
+
+    /**
+     * Adds labels to a zone's disk as gcloud's `disks add-labels DISK --labels …` does: the disk is
+     * read (`disks.get`, under `readOp`) for its labels and `labelFingerprint`, the new labels are
+     * merged over them, and `disks.setLabels` (under `op`) is sent with the fingerprint, only when
+     * a label changes (gcloud sends nothing otherwise); the operation is waited for.
+     */
+    async addDiskLabels(
+        runner: CloudRunner,
+        readOp: string,
+        op: string,
+        project: string,
+        zone: string,
+        disk: string,
+        labels: Record<string, string>,
+        deadline: number,
+    ): Promise<Operation | undefined> {
+        const now = await this.request<DiskLabels>(runner, project, readOp, "GET", ["projects", project, "zones", zone, "disks", disk], {
+            fields: "labels,labelFingerprint",
+        });
+        const current = now.labels && typeof now.labels === "object" ? now.labels : {};
+        const merged = { ...current, ...labels };
+        if (Object.entries(labels).every(([k, v]) => current[k] === v)) return undefined;
+        const started = await this.request<Operation>(
+            runner,
+            project,
+            op,
+            "POST",
+            ["projects", project, "zones", zone, "disks", disk, "setLabels"],
+            {},
+            { body: { labels: merged, labelFingerprint: now.labelFingerprint ?? "" }, check: operationFailed },
+        );
+        // gcloud's add-labels waits through its poller, which asks once even for an operation already DONE.
+        return this.waitOperation(runner, project, zone, started, deadline, true);
+    }
+
+    /**
+     * Waits for a zone operation to be DONE (`zoneOperations.wait`, each request counted under the
+     * op `operations wait`, a read), as gcloud does for a change made without `--async`; each wait
+     * asks for no longer than the deadline leaves. An operation that ends with `error` rejects,
+     * its codes and messages in the error (judged by the cloud's rules); one not done by the
+     * deadline rejects as timed out. With `atLeastOnce`, one wait is asked for even when the
+     * operation is DONE already (as gcloud's waiter does for `disks add-labels`).
+     */
+    async waitOperation(
+        runner: CloudRunner,
+        project: string,
+        zone: string,
+        operation: Operation,
+        deadline: number,
+        atLeastOnce = false,
+    ): Promise<Operation> {
+        let op = operation;
+        for (let asked = 0; op.status !== "DONE" || (atLeastOnce && asked === 0); asked++) {
+            const name = op.name;
+            if (typeof name !== "string" || !OPERATION_NAME.test(name))
+                throw new CliError(
+                    `Compute Engine answered a change with no usable operation name (${JSON.stringify(name)?.slice(0, 80)})`,
+                    false,
+                );
+            const left = deadline - Date.now();
+            if (left <= 0)
+                throw new CliError(`operation ${name} in ${project}/${zone} was not DONE by the step's deadline: timed out`, true);
+            op = await this.request<Operation>(
+                runner,
+                project,
+                "operations wait",
+                "POST",
+                ["projects", project, "zones", zone, "operations", name, "wait"],
+                {},
+                {
+                    timeoutMs: Math.min(WAIT_MS, left + 1000),
+                    check: operationFailed,
+                },
+            );
+        }
+        return op;
     }
 
     /** The request's URL under the endpoint; every path segment encoded, dot segments refused. */
@@ -174,3 +400,29 @@ export class ComputeApi {
         return url;
     }
 }
+
+/**
+ * Rejects an operation that ended with an error (`error.errors[]`: each `code` and `message`), in
+ * the words the cloud's rules judge: `HTTPError STATUS: CODE: message` (the status gcloud shows
+ * as the operation's `httpErrorStatusCode`, when it has one).
+ */
+export function operationFailed(answer: unknown): void {
+    const op = answer as Operation | undefined;
+    const errors = op && typeof op === "object" && op.error && Array.isArray(op.error.errors) ? op.error.errors : undefined;
+    if (!errors) return;
+    const detail = errors
+        .map((e) =>
+            [typeof e?.code === "string" ? e.code : "", typeof e?.message === "string" ? e.message : ""].filter((w) => w).join(": "),
+        )
+        .filter((w) => w)
+        .join("; ");
+    const status = typeof op?.httpErrorStatusCode === "number" ? `HTTPError ${op.httpErrorStatusCode}: ` : "";
+    const text = detail.length > 500 ? `${detail.slice(0, 500)}…` : detail;
+    throw new ComputeApiError(
+        `operation ${String(op?.name ?? "").slice(0, 128)} failed: ${status}${text || "an error without a code"}`,
+        op?.httpErrorStatusCode ?? 0,
+    );
+}
+
+/** The process's client at gcloud's endpoint (or its override), with gcloud's token: the watcher's observations and actions share it (and its token). */
+export const defaultComputeApi = new ComputeApi();

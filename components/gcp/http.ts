@@ -1,4 +1,4 @@
-// One GET of Compute Engine's REST API, bounded, and its error in words the watcher classifies.
+// One request of Compute Engine's REST API (a GET, or a POST with a JSON body), bounded, and its error in words the watcher classifies.
 import { tlsFailure } from "../gate/tls";
 
 /** A request Compute Engine refused: the message names the status, Google's status and reason (watch.ts classifies it). */
@@ -12,7 +12,7 @@ export class ComputeApiError extends Error {
     }
 }
 
-/** How one GET is bounded, and what it is called in errors. */
+/** How one request is bounded, and what it is called in errors. */
 export interface GetOptions {
     /** The request and its answer's body, together (ms). */
     timeoutMs: number;
@@ -30,14 +30,28 @@ export interface GetOptions {
  * answer or an unreadable one becomes a {@link ComputeApiError} whose message the cloud's rules
  * classify (watch.ts): timed out and network errors transient, 404 and 403 forbidden permanent.
  */
-export async function getJson<T>(url: URL, token: string, options: GetOptions): Promise<T> {
+export function getJson<T>(url: URL, token: string, options: GetOptions): Promise<T> {
+    return requestJson<T>("GET", url, token, options);
+}
+
+/**
+ * As {@link getJson}, for any method: a POST carries `body` as JSON (none: an empty body, as
+ * Compute Engine's custom methods such as `instances.stop` take).
+ */
+export async function requestJson<T>(method: "GET" | "POST", url: URL, token: string, options: GetOptions, body?: unknown): Promise<T> {
     const { timeoutMs, what } = options;
     const signal = AbortSignal.timeout(timeoutMs);
     let status = 0;
     let text: string;
     try {
         const res = await fetch(url, {
-            headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+            method,
+            headers: {
+                authorization: `Bearer ${token}`,
+                accept: "application/json",
+                ...(body !== undefined ? { "content-type": "application/json" } : {}),
+            },
+            ...(method === "POST" ? { body: body !== undefined ? JSON.stringify(body) : "" } : {}),
             redirect: "error",
             signal,
         });

@@ -1,6 +1,7 @@
 import { CloudWatch, Observation, WaitRequest, followUp } from "../watcher/types";
 import { CloudRunner, Fields, cloudMs } from "../gate/types";
-import { ComputeApi } from "./api";
+import { ComputeApi, defaultComputeApi } from "./api";
+import { gcpAction } from "./actions";
 import { TOKEN_OP } from "./token";
 
 /**
@@ -121,12 +122,14 @@ export function makeGcpWatch(api: ComputeApi): CloudWatch {
         // A repair takes minutes: one look at a rescue instance's results every 30 s answers them all.
         pollFactor: (kind) => (kind === "guest-attributes" ? 3 : 1),
         observe: (waits, runner) => observe(api, waits, runner),
+        // The steps' restarts, swaps and serial reads of known shapes, as requests here (./actions.ts).
+        action: (call) => gcpAction(call, api),
         // Reads of guest attributes count against the per-project mutation quota. The token call
         // (gcloud's own, every 10 to 55 minutes) is no Compute Engine request: a class of its own.
         rateClass: (op) =>
             op === TOKEN_OP
                 ? "token"
-                : /^instances (describe|list|get-serial-port-output)$|^(disks|snapshots) (describe|list)$/.test(op)
+                : /^instances (describe|list|get-serial-port-output)$|^(disks|snapshots) (describe|list)$|^operations wait$/.test(op)
                   ? "read"
                   : "mutate",
         // Compute Engine's rate quotas are per project (and region) and minute: the defaults it last
@@ -157,4 +160,4 @@ export function makeGcpWatch(api: ComputeApi): CloudWatch {
 }
 
 /** The GCP part of the watcher: Compute Engine at gcloud's endpoint (or its override), with gcloud's token. */
-export const gcpWatch: CloudWatch = makeGcpWatch(new ComputeApi());
+export const gcpWatch: CloudWatch = makeGcpWatch(defaultComputeApi);

@@ -9,16 +9,38 @@
 //   GET …/instances/N/serialPort?port=1&start=S                          → compute instances get-serial-port-output N --port 1 --start S
 //   GET …/instances/N/getGuestAttributes?queryPath=Q                     → compute instances get-guest-attributes N --query-path=Q
 //
+// The steps' calls the watcher makes as requests (components/gcp/actions.ts), each the gcloud call
+// the step's script would have run (`… --project P --zone Z --format json --quiet`, in its order):
+//   POST …/instances/N/stop|start|reset                  → compute instances stop|start|reset N
+//   GET  …/instances/N                                   → compute instances describe N
+//   POST …/instances/N/detachDisk?deviceName=D           → compute instances detach-disk N --disk D
+//   POST …/instances/N/attachDisk {source …/disks/D, boot} → compute instances attach-disk N --disk D [--boot]
+//   GET  …/disks/D                                       → compute disks describe D
+//   POST …/disks/D/setLabels {labels, labelFingerprint}  → compute disks add-labels D --labels k=v,…
+//   POST …/operations/OP/wait (and GET …/operations/OP)  → no call (the change's call counted its operation
+//                                                          read): the operation as the change left it
+// A change is answered with its zone operation, DONE: the stand-in's changes end at once, and its
+// call (made without --async: the front cannot know whether the client will wait) counts the
+// change and one operation read, as gcloud waiting for it would. So a swap's `stop --async` and
+// `start --async` made here count one operation read each that the CLI's would not, and are logged
+// without --async. Where the stand-in's answers lack what the API gives: an attached disk's
+// deviceName is the disk's name (as the stand-in attaches them); a disk's labelFingerprint is a hash
+// of its labels, not checked by setLabels (which sets the labels given, merged by the client);
+// setLabels' labels are all passed to add-labels (the stand-in sets exactly those).
+//
 // Where gcloud's JSON differs from the REST's: `instances list` prints a bare array (REST: {items,
 // nextPageToken}, `items` left out when empty); `get-guest-attributes` prints the flattened
 // queryValue.items (REST: {queryPath, queryValue: {items}}); `get-serial-port-output` prints start
 // and next as numbers (REST: int64 as strings).
 // Reference: https://cloud.google.com/compute/docs/reference/rest/v1/instances/list,
-// …/instances/getSerialPortOutput, …/instances/getGuestAttributes; errors:
+// …/instances/getSerialPortOutput, …/instances/getGuestAttributes, …/instances/stop (start,
+// reset, attachDisk, detachDisk: each answers an Operation), …/instances/get, …/disks/get,
+// …/disks/setLabels, …/zoneOperations/wait (https://cloud.google.com/compute/docs/reference/rest/v1/zoneOperations); errors:
 // https://cloud.google.com/compute/api-quota (a rate quota exceeded is a 403 with reason rateLimitExceeded).
 
 /** The token the stand-in gcloud's `config config-helper` hands out (sandbox/cli/gcp/gcloud): requests must carry it. */
 const TOKEN = "ya29.stand-in-token";
+const crypto = require("crypto");
 const SELF = "https://www.googleapis.com/compute/v1";
 
 /** Compute Engine's JSON error. */
@@ -42,6 +64,135 @@ function fromCli(stderr) {
 
 const ok = (body) => ({ status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: JSON.stringify(body) });
 
+/** The operations the front answered, by name (the last 10,000), for `zoneOperations.wait`/`get`. */
+const operations = new Map();
+let operationCount = 0;
+
+/** A change's zone operation, DONE (the stand-in's change ended with its call). */
+function operation(project, zone, type, target) {
+    const name = `operation-${Date.now()}-${process.pid}-${++operationCount}`;
+    const at = new Date().toISOString();
+    const op = {
+        kind: "compute#operation",
+        id: String(operationCount),
+        name,
+        zone: `${SELF}/projects/${project}/zones/${zone}`,
+        operationType: type,
+        targetLink: target,
+        status: "DONE",
+        progress: 100,
+        insertTime: at,
+        startTime: at,
+        endTime: at,
+        selfLink: `${SELF}/projects/${project}/zones/${zone}/operations/${name}`,
+    };
+    operations.set(name, op);
+    if (operations.size > 10000) operations.delete(operations.keys().next().value);
+    return op;
+}
+
+/** A label set's fingerprint (the API's is opaque: 8 bytes, base64). */
+const fingerprint = (labels) =>
+    crypto
+        .createHash("sha256")
+        .update(JSON.stringify(Object.entries(labels || {}).sort()))
+        .digest()
+        .subarray(0, 8)
+        .toString("base64");
+
+/** The JSON body of a POST, or undefined when it is none. */
+function bodyOf(req) {
+    try {
+        return req.body ? JSON.parse(req.body) : {};
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The steps' requests (see the head of this file): their answer, or undefined for a request that
+ * is none of them (an observation).
+ */
+async function changes(req, standIn) {
+    const m = /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/(instances|disks|operations)\/([^/]+)(?:\/([^/]+))?$/.exec(req.path);
+    if (!m) return undefined;
+    const [project, zone, kind, name, method] = m.slice(1).map((s) => (s === undefined ? s : decodeURIComponent(s)));
+    const tail = ["--project", project, "--zone", zone, "--format", "json", "--quiet"];
+    const target = `${SELF}/projects/${project}/zones/${zone}/${kind}/${name}`;
+    const post = req.method === "POST";
+    if (kind === "operations") {
+        if (post ? method !== "wait" : method !== undefined)
+            return failure(404, "notFound", `the stand-in knows no ${req.method} ${req.path}`);
+        const op = operations.get(name);
+        return op ? ok(op) : failure(404, "notFound", `The resource 'projects/${project}/zones/${zone}/operations/${name}' was not found`);
+    }
+    const done = async (argv, type) => {
+        const r = await standIn(argv);
+        return r.code !== 0 ? fromCli(r.stderr) : ok(operation(project, zone, type, target));
+    };
+    if (kind === "instances" && !post && method === undefined) {
+        const r = await standIn(["compute", "instances", "describe", name, ...tail]);
+        if (r.code !== 0) return fromCli(r.stderr);
+        const i = JSON.parse(r.stdout);
+        return ok({
+            kind: "compute#instance",
+            ...i,
+            disks: (i.disks || []).map((d) => ({
+                kind: "compute#attachedDisk",
+                type: "PERSISTENT",
+                mode: "READ_WRITE",
+                ...d,
+                source: `${SELF}/projects/${project}/zones/${zone}/disks/${String(d.source).split("/").pop()}`,
+                deviceName: d.deviceName || String(d.source).split("/").pop(),
+            })),
+            selfLink: target,
+        });
+    }
+    if (kind === "instances" && post && ["stop", "start", "reset"].includes(method))
+        return done(["compute", "instances", method, name, ...tail], method);
+    if (kind === "instances" && post && method === "detachDisk") {
+        const device = req.query.get("deviceName");
+        if (!device) return failure(400, "required", "Required field 'deviceName' not specified");
+        return done(["compute", "instances", "detach-disk", name, "--disk", device, ...tail], "detachDisk");
+    }
+    if (kind === "instances" && post && method === "attachDisk") {
+        const body = bodyOf(req);
+        const d =
+            body &&
+            typeof body.source === "string" &&
+            new RegExp(`/projects/${project}/zones/${zone}/disks/([a-z0-9-]+)$`).exec(body.source);
+        if (!d) return failure(400, "invalid", `Invalid value for field 'resource.source': '${body && body.source}'.`);
+        if ((body.mode || "READ_WRITE") !== "READ_WRITE" || (body.type || "PERSISTENT") !== "PERSISTENT" || body.deviceName !== undefined)
+            return failure(400, "invalid", "the stand-in attaches PERSISTENT disks READ_WRITE under their own name only");
+        return done(["compute", "instances", "attach-disk", name, "--disk", d[1], ...(body.boot ? ["--boot"] : []), ...tail], "attachDisk");
+    }
+    if (kind === "disks" && !post && method === undefined) {
+        const r = await standIn(["compute", "disks", "describe", name, ...tail]);
+        if (r.code !== 0) return fromCli(r.stderr);
+        const disk = JSON.parse(r.stdout);
+        return ok({
+            kind: "compute#disk",
+            ...disk,
+            labelFingerprint: fingerprint(disk.labels),
+            zone: `${SELF}/projects/${project}/zones/${zone}`,
+            selfLink: target,
+        });
+    }
+    if (kind === "disks" && post && method === "setLabels") {
+        const body = bodyOf(req);
+        const labels = body && body.labels && typeof body.labels === "object" ? Object.entries(body.labels) : undefined;
+        if (!labels || typeof body.labelFingerprint !== "string")
+            return failure(400, "required", "Required field 'labelFingerprint' or 'labels' not specified");
+        if (labels.length === 0 || labels.some(([k, v]) => /[,=]/.test(k) || /[,=]/.test(String(v))))
+            return failure(400, "invalid", "the stand-in sets one or more labels without ',' or '='");
+        return done(
+            ["compute", "disks", "add-labels", name, "--labels", labels.map(([k, v]) => `${k}=${v}`).join(","), ...tail],
+            "setLabels",
+        );
+    }
+    return undefined;
+}
+
 module.exports = {
     prefix: "/gcp",
 
@@ -50,9 +201,13 @@ module.exports = {
     },
 
     async handle(req, standIn) {
-        if (req.method !== "GET") return failure(405, "methodNotAllowed", `the stand-in answers GET only, not ${req.method}`);
+        if (req.method !== "GET" && req.method !== "POST")
+            return failure(405, "methodNotAllowed", `the stand-in answers GET and POST only, not ${req.method}`);
         if (req.headers.authorization !== `Bearer ${TOKEN}`)
             return failure(401, "authError", "Request had invalid authentication credentials.", "UNAUTHENTICATED");
+        const change = await changes(req, standIn);
+        if (change) return change;
+        if (req.method !== "GET") return failure(404, "notFound", `the stand-in knows no POST ${req.path}`);
         const m = /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/instances(?:\/([^/]+)\/(serialPort|getGuestAttributes))?$/.exec(
             req.path,
         );

@@ -4,9 +4,13 @@ import { CloudWatch } from "../../components/watcher/types";
 
 /** One request the local server saw. */
 export interface Seen {
+    /** GET, POST… */
+    method?: string;
     path: string;
     query: URLSearchParams;
     authorization?: string;
+    /** The request's body (a POST's JSON), as sent. */
+    body?: string;
 }
 
 /** What the local server answers: status, body (JSON-encoded unless a string) and headers. */
@@ -32,14 +36,24 @@ export async function computeServer(): Promise<{
         answer: ((): Answer | undefined => ({ status: 500, body: "no answer set" })) as (req: Seen) => Answer | undefined,
     };
     const server = http.createServer((req, res) => {
-        const url = new URL(req.url ?? "/", "http://local");
-        const seen: Seen = { path: url.pathname, query: url.searchParams, authorization: req.headers.authorization };
-        state.seen.push(seen);
-        const a = state.answer(seen);
-        if (a === undefined) return; // never answers: the client's timeout must end it
-        const body = typeof a.body === "string" ? a.body : JSON.stringify(a.body ?? {});
-        res.writeHead(a.status ?? 200, { "content-type": "application/json; charset=UTF-8", ...(a.headers ?? {}) });
-        res.end(body);
+        const chunks: Buffer[] = [];
+        req.on("data", (d: Buffer) => chunks.push(d));
+        req.on("end", () => {
+            const url = new URL(req.url ?? "/", "http://local");
+            const seen: Seen = {
+                method: req.method,
+                path: url.pathname,
+                query: url.searchParams,
+                authorization: req.headers.authorization,
+                body: Buffer.concat(chunks).toString("utf8"),
+            };
+            state.seen.push(seen);
+            const a = state.answer(seen);
+            if (a === undefined) return; // never answers: the client's timeout must end it
+            const body = typeof a.body === "string" ? a.body : JSON.stringify(a.body ?? {});
+            res.writeHead(a.status ?? 200, { "content-type": "application/json; charset=UTF-8", ...(a.headers ?? {}) });
+            res.end(body);
+        });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as { port: number }).port;

@@ -1,0 +1,391 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ComputeApi } from "../../components/gcp/api";
+import { gcpAction } from "../../components/gcp/actions";
+import { makeGcpWatch } from "../../components/gcp/watch";
+import { CliError } from "../../components/gate/types";
+import { StepCall } from "../../components/watcher/types";
+import { ApiFront, startApiFront } from "../../sandbox/api/start";
+import { computeServer, fakeRunner } from "./compute-server";
+import { MUTATING, op, run, swapEnv, world } from "./run-script";
+
+const P = "my-project";
+const Z = "us-central1-a";
+const TAIL = ["--project", P, "--zone", Z, "--format", "json", "--quiet"];
+const STAND_IN_TOKEN = "ya29.stand-in-token";
+
+/** A step's call as `gc` in components/gcp/scripts/common.sh sends it. */
+function gc(...args: string[]): StepCall {
+    return { command: "gcloud", op: `${args[0]} ${args[1]}`, args: ["compute", ...args, ...TAIL], fields: { project: P, zone: Z } };
+}
+
+/** Every shape the GCP scripts send (reboot.sh, swap.sh, rollback.sh, common.sh). */
+const SHAPES: StepCall[] = [
+    gc("instances", "stop", "web-1", "--async"),
+    gc("instances", "stop", "web-1"),
+    gc("instances", "start", "web-1", "--async"),
+    gc("instances", "start", "web-1"),
+    gc("instances", "reset", "web-1"),
+    gc("instances", "detach-disk", "web-1", "--disk", "web-1"),
+    gc("instances", "attach-disk", "web-1", "--disk", "web-1-fixed", "--boot"),
+    gc(
+        "disks",
+        "add-labels",
+        "web-1",
+        "--labels",
+        "bootloop-rescue-role=original-boot,bootloop-rescue-instance=web-1,bootloop-rescue-replaced-by=web-1-fixed,bootloop-rescue-serial-from=52",
+    ),
+    gc("instances", "get-serial-port-output", "web-1", "--port", "1", "--start", "0"),
+];
+
+describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Compute Engine requests", () => {
+    describe("the parser", () => {
+        it("takes every shape the scripts send", () => {
+            for (const call of SHAPES) assert.ok(gcpAction(call), call.args.join(" "));
+        });
+
+        it("leaves to gcloud any call with an argument changed, added, missing or unknown", () => {
+            const changed = (c: StepCall, args: string[], extra: Partial<StepCall> = {}): StepCall => ({ ...c, args, ...extra });
+            const [stopAsync, , , , reset, detach, attach, labels, serial] = SHAPES;
+            const cases: [string, StepCall][] = [
+                ["another CLI", { ...reset, command: "aws" }],
+                ["an op other than the call's", { ...reset, op: "instances stop" }],
+                ["a project other than the step's scope", { ...reset, fields: { project: "other-project", zone: Z } }],
+                ["--async on reset", changed(reset, ["compute", "instances", "reset", "web-1", "--async", ...TAIL])],
+                ["an unknown flag", changed(stopAsync, ["compute", "instances", "stop", "web-1", "--discard-local-ssd", ...TAIL])],
+                ["an extra argument", changed(stopAsync, ["compute", "instances", "stop", "web-1", "web-2", ...TAIL])],
+                ["another format", changed(reset, ["compute", "instances", "reset", "web-1", ...TAIL.slice(0, 5), "yaml", "--quiet"])],
+                ["no --quiet", changed(reset, ["compute", "instances", "reset", "web-1", ...TAIL.slice(0, 6)])],
+                [
+                    "the tail in another order",
+                    changed(reset, ["compute", "instances", "reset", "web-1", "--zone", Z, "--project", P, ...TAIL.slice(4)]),
+                ],
+                ["a name Compute Engine cannot have", changed(reset, ["compute", "instances", "reset", "Web_1", ...TAIL])],
+                ["detach without a disk", changed(detach, ["compute", "instances", "detach-disk", "web-1", "--disk", ...TAIL])],
+                [
+                    "detach with --device-name",
+                    changed(detach, ["compute", "instances", "detach-disk", "web-1", "--device-name", "x", ...TAIL]),
+                ],
+                [
+                    "attach without --boot",
+                    changed(attach, ["compute", "instances", "attach-disk", "web-1", "--disk", "web-1-fixed", ...TAIL]),
+                ],
+                [
+                    "attach with a mode",
+                    changed(attach, [
+                        "compute",
+                        "instances",
+                        "attach-disk",
+                        "web-1",
+                        "--disk",
+                        "web-1-fixed",
+                        "--boot",
+                        "--mode",
+                        "ro",
+                        ...TAIL,
+                    ]),
+                ],
+                ["a label with no value sign", changed(labels, ["compute", "disks", "add-labels", "web-1", "--labels", "a=b,c", ...TAIL])],
+                ["a label key twice", changed(labels, ["compute", "disks", "add-labels", "web-1", "--labels", "a=b,a=c", ...TAIL])],
+                ["an upper-case label", changed(labels, ["compute", "disks", "add-labels", "web-1", "--labels", "A=b", ...TAIL])],
+                [
+                    "serial port 2",
+                    changed(serial, ["compute", "instances", "get-serial-port-output", "web-1", "--port", "2", "--start", "0", ...TAIL]),
+                ],
+                [
+                    "a start that is no offset",
+                    changed(serial, ["compute", "instances", "get-serial-port-output", "web-1", "--port", "1", "--start", "-1", ...TAIL]),
+                ],
+                [
+                    "a disks describe (no action of its own)",
+                    changed(labels, ["compute", "disks", "describe", "web-1", ...TAIL], { op: "disks describe" }),
+                ],
+            ];
+            for (const [what, call] of cases) assert.equal(gcpAction(call), undefined, what);
+        });
+    });
+
+    describe("against a local Compute Engine", () => {
+        let server: Awaited<ReturnType<typeof computeServer>>;
+        let api: ComputeApi;
+        const watch = makeGcpWatch(new ComputeApi());
+        const base = "/compute/v1/projects/my-project/zones/us-central1-a";
+        beforeEach(async () => {
+            server = await computeServer();
+            api = new ComputeApi({ endpoint: server.endpoint, timeoutMs: 5000 });
+        });
+        afterEach(() => server.close());
+
+        it("waits for an operation that is not done at once (each wait a request, counted), and makes the attach gcloud makes", async () => {
+            let waits = 0;
+            server.setAnswer((r) => {
+                if (r.path === `${base}/instances/web-1/attachDisk`) return { body: { name: "operation-1", status: "PENDING" } };
+                if (r.path === `${base}/operations/operation-1/wait`)
+                    return { body: { name: "operation-1", status: ++waits < 3 ? "RUNNING" : "DONE" } };
+                return { status: 404, body: {} };
+            });
+            const runner = fakeRunner(watch);
+            const action = gcpAction(SHAPES[6], api)!;
+            assert.equal(await action.run(runner, Date.now() + 60_000), "");
+            assert.deepEqual(
+                server.seen.map((s) => `${s.method} ${s.path}`),
+                [
+                    `POST ${base}/instances/web-1/attachDisk`,
+                    `POST ${base}/operations/operation-1/wait`,
+                    `POST ${base}/operations/operation-1/wait`,
+                    `POST ${base}/operations/operation-1/wait`,
+                ],
+            );
+            assert.deepEqual(JSON.parse(server.seen[0].body!), {
+                mode: "READ_WRITE",
+                source: `${server.endpoint}projects/my-project/zones/us-central1-a/disks/web-1-fixed`,
+                type: "PERSISTENT",
+                boot: true,
+            });
+            assert.deepEqual(runner.ops, [
+                "config config-helper",
+                "instances attach-disk",
+                "operations wait",
+                "operations wait",
+                "operations wait",
+            ]);
+            assert.equal(watch.rateClass("operations wait"), "read");
+        });
+
+        it("a stop with --async does not wait; a reset does; an operation ending in an error fails with its code", async () => {
+            server.setAnswer((r) => {
+                if (r.path.endsWith("/stop")) return { body: { name: "operation-s", status: "RUNNING" } };
+                if (r.path.endsWith("/reset")) return { body: { name: "operation-r", status: "RUNNING" } };
+                if (r.path.endsWith("/operations/operation-r/wait"))
+                    return {
+                        body: {
+                            name: "operation-r",
+                            status: "DONE",
+                            httpErrorStatusCode: 400,
+                            error: { errors: [{ code: "UNSUPPORTED_OPERATION", message: "Instance is not running." }] },
+                        },
+                    };
+                return { status: 404, body: {} };
+            });
+            const runner = fakeRunner(watch);
+            assert.equal(await gcpAction(SHAPES[0], api)!.run(runner, Date.now() + 60_000), "");
+            assert.deepEqual(
+                server.seen.map((s) => s.path),
+                [`${base}/instances/web-1/stop`],
+                "no wait for --async",
+            );
+            const failed = await gcpAction(SHAPES[4], api)!
+                .run(runner, Date.now() + 60_000)
+                .then(
+                    () => assert.fail("the operation's error was not a failure"),
+                    (e: unknown) => e,
+                );
+            assert.ok(failed instanceof CliError && !failed.transient, String(failed));
+            assert.match(failed.message, /operation operation-r failed: HTTPError 400: UNSUPPORTED_OPERATION: Instance is not running\./);
+        });
+
+        it("an operation not done by the step's deadline is a transient timeout; throttling is transient with its reason", async () => {
+            server.setAnswer((r) =>
+                r.path.endsWith("/start")
+                    ? { body: { name: "operation-t", status: "RUNNING" } }
+                    : {
+                          status: 429,
+                          body: {
+                              error: {
+                                  code: 429,
+                                  status: "RESOURCE_EXHAUSTED",
+                                  message: "Quota exceeded",
+                                  errors: [{ reason: "rateLimitExceeded" }],
+                              },
+                          },
+                      },
+            );
+            const runner = fakeRunner(watch);
+            const late = await gcpAction(SHAPES[3], api)!
+                .run(runner, Date.now() - 1)
+                .then(
+                    () => assert.fail("waited past the deadline"),
+                    (e: unknown) => e,
+                );
+            assert.ok(late instanceof CliError && late.transient, String(late));
+            assert.match(late.message, /operation-t .*not DONE by the step's deadline: timed out/);
+            const throttled = await gcpAction(SHAPES[5], api)!
+                .run(runner, Date.now() + 60_000)
+                .then(
+                    () => assert.fail("not throttled"),
+                    (e: unknown) => e,
+                );
+            assert.ok(throttled instanceof CliError && throttled.transient, String(throttled));
+            assert.match(throttled.message, /HTTPError 429: RESOURCE_EXHAUSTED rateLimitExceeded/);
+            assert.equal(runner.throttled, 1);
+        });
+
+        it("detaches by the device name the instance has the disk under; a disk not attached fails naming both", async () => {
+            server.setAnswer((r) => {
+                if (r.method === "GET" && r.path === `${base}/instances/web-1`)
+                    return {
+                        body: {
+                            disks: [
+                                { deviceName: "persistent-disk-0", source: `https://www.googleapis.com${base}/disks/web-1`, boot: true },
+                                { deviceName: "data", source: `https://www.googleapis.com${base}/disks/web-1-data` },
+                            ],
+                        },
+                    };
+                if (r.path.endsWith("/detachDisk")) return { body: { name: "operation-d", status: "DONE" } };
+                return { status: 404, body: {} };
+            });
+            const runner = fakeRunner(watch);
+            await gcpAction(SHAPES[5], api)!.run(runner, Date.now() + 60_000);
+            assert.equal(server.seen[1].query.get("deviceName"), "persistent-disk-0");
+            assert.deepEqual(runner.ops, ["config config-helper", "instances describe", "instances detach-disk"]);
+            const other = gc("instances", "detach-disk", "web-1", "--disk", "web-2");
+            await assert.rejects(
+                gcpAction(other, api)!.run(runner, Date.now() + 60_000),
+                /Disk \[web-2\] is not attached to instance \[web-1\]/,
+            );
+        });
+
+        it("adds labels as gcloud does: merged over the disk's own, with its fingerprint; nothing sent when none changes", async () => {
+            let labels: Record<string, string> = { team: "ops", "bootloop-rescue-role": "fixed" };
+            server.setAnswer((r) => {
+                if (r.method === "GET") return { body: { labels, labelFingerprint: "fp==" } };
+                if (r.path.endsWith("/setLabels")) {
+                    labels = (JSON.parse(r.body!) as { labels: Record<string, string> }).labels;
+                    return { body: { name: "operation-l", status: "DONE" } };
+                }
+                if (r.path.endsWith("/operations/operation-l/wait")) return { body: { name: "operation-l", status: "DONE" } };
+                return { status: 404, body: {} };
+            });
+            const runner = fakeRunner(watch);
+            const add = gc("disks", "add-labels", "web-1", "--labels", "bootloop-rescue-role=original-boot,bootloop-rescue-serial-from=52");
+            await gcpAction(add, api)!.run(runner, Date.now() + 60_000);
+            assert.deepEqual(JSON.parse(server.seen[1].body!), {
+                labels: { team: "ops", "bootloop-rescue-role": "original-boot", "bootloop-rescue-serial-from": "52" },
+                labelFingerprint: "fp==",
+            });
+            assert.equal(server.seen[0].path, `${base}/disks/web-1`);
+            assert.equal(
+                server.seen[2].path,
+                `${base}/operations/operation-l/wait`,
+                "one wait, as gcloud's poller asks, the operation DONE or not",
+            );
+            await gcpAction(add, api)!.run(runner, Date.now() + 60_000);
+            assert.equal(server.seen.length, 4, "the second add changes nothing: a read only");
+            assert.deepEqual(runner.ops.slice(1), ["disks describe", "disks add-labels", "operations wait", "disks describe"]);
+        });
+    });
+
+    describe("against the stand-in front (sandbox/api/gcp.js)", () => {
+        let dir: string;
+        let front: ApiFront;
+        let api: ComputeApi;
+        const watch = makeGcpWatch(new ComputeApi());
+        const calls = () =>
+            fs
+                .readFileSync(path.join(dir, "calls.log"), "utf8")
+                .split("\n")
+                .filter((l) => l)
+                .map((l) => JSON.parse(l) as string[]);
+        const state = () => JSON.parse(fs.readFileSync(path.join(dir, "world.json"), "utf8"));
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "gcp-actions-"));
+            const w = world();
+            w.instances["web-1"].status = "TERMINATED";
+            fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(w));
+            fs.writeFileSync(path.join(dir, "calls.log"), "");
+            front = startApiFront(
+                { ...process.env, FAKE_GCLOUD_STATE: path.join(dir, "world.json"), FAKE_GCLOUD_LOG: path.join(dir, "calls.log") },
+                dir,
+            );
+            api = new ComputeApi({ endpoint: front.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE });
+        });
+        afterEach(() => {
+            front.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        it("a swap's labels, detach, attach and start, and a serial read, each the gcloud call the script would have run", async () => {
+            const runner = fakeRunner(watch, [STAND_IN_TOKEN]);
+            const deadline = Date.now() + 60_000;
+            for (const call of [SHAPES[7], SHAPES[5], SHAPES[6], SHAPES[3]])
+                assert.equal(await gcpAction(call, api)!.run(runner, deadline), "");
+            const out = await gcpAction(SHAPES[8], api)!.run(runner, deadline);
+            const serial = world().instances["web-1"].serial as string;
+            assert.deepEqual(JSON.parse(out), { start: "0", next: String(serial.length) });
+            assert.match(out, /"next":"[0-9]+"/, "common.sh's serial_next reads it");
+            const made = calls();
+            assert.deepEqual(made, [
+                ["compute", "disks", "describe", "web-1", ...TAIL],
+                [...SHAPES[7].args],
+                ["compute", "instances", "describe", "web-1", ...TAIL],
+                [...SHAPES[5].args],
+                [...SHAPES[6].args],
+                [...SHAPES[3].args],
+                [...SHAPES[8].args.slice(0, 4), "--zone", Z, "--port", "1", "--start", "0", "--project", P, "--format", "json", "--quiet"],
+            ]);
+            const w = state();
+            assert.deepEqual(w.instances["web-1"].disks, [{ source: "web-1-fixed", boot: true }]);
+            assert.equal(w.instances["web-1"].status, "STAGING");
+            assert.equal(w.disks["web-1"].labels["bootloop-rescue-role"], "original-boot");
+            assert.deepEqual(runner.ops.slice(1), [
+                "disks describe",
+                "disks add-labels",
+                "operations wait",
+                "instances describe",
+                "instances detach-disk",
+                "instances attach-disk",
+                "instances start",
+                "instances get-serial-port-output",
+            ]);
+        });
+
+        it("a change the stand-in refuses is the API's error: an attach over a boot disk fails for good, with its message", async () => {
+            const runner = fakeRunner(watch, [STAND_IN_TOKEN]);
+            const attach = gc("instances", "attach-disk", "web-1", "--disk", "other", "--boot");
+            const failed = await gcpAction(attach, api)!
+                .run(runner, Date.now() + 60_000)
+                .then(
+                    () => assert.fail("attached a second boot disk"),
+                    (e: unknown) => e,
+                );
+            assert.ok(failed instanceof CliError && !failed.transient, String(failed));
+            assert.match(failed.message, /HTTPError 400: invalid: The instance already has a boot disk/);
+        });
+    });
+
+    it("a swap through the scripts: its mutating calls were made by the watcher as API requests, no gcloud process ran them", () => {
+        // A gcloud first on PATH that logs each process and runs the stand-in (the front runs the stand-in by its path, not this).
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "gcp-cli-"));
+        const processes = path.join(bin, "processes.log");
+        const standIn = path.join(__dirname, "../../sandbox/cli/gcp/gcloud");
+        fs.writeFileSync(
+            path.join(bin, "gcloud"),
+            `#!/bin/bash\nprintf '%s\\n' "$*" >>${JSON.stringify(processes)}\nexec node ${JSON.stringify(standIn)} "$@"\n`,
+            { mode: 0o755 },
+        );
+        fs.writeFileSync(processes, "");
+        try {
+            const r = run("swap", { ...swapEnv, PATH: `${bin}:${process.env.PATH}` }, world());
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(
+                r.calls.map(op).filter((o) => MUTATING.test(o)),
+                ["instances stop", "disks add-labels", "instances detach-disk", "instances attach-disk", "instances start"],
+                "the stand-in world saw the swap's calls",
+            );
+            const ran = fs
+                .readFileSync(processes, "utf8")
+                .split("\n")
+                .filter((l) => l);
+            assert.ok(ran.length > 0, "the wrapper is the gcloud the step and the watcher run (the token call)");
+            assert.deepEqual(
+                ran.filter((l) => !l.startsWith("config config-helper")),
+                [],
+                "no gcloud process but the watcher's token call",
+            );
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
+});
