@@ -11,7 +11,10 @@
 // Wire formats: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Query-Requests.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html,
 // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommandInvocations.html,
-// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html.
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html. The steps' EC2 writes the
+// watcher makes for them (StopInstances, StartInstances, RebootInstances, AttachVolume,
+// DetachVolume, CreateTags: components/aws/actions.ts) become the very CLI call the script would
+// have run (EC2_WRITES).
 "use strict";
 const crypto = require("crypto");
 
@@ -113,6 +116,83 @@ const EC2 = {
     },
 };
 
+/** `Tag.N.Key` / `Tag.N.Value` as the CLI's `--tags Key=K,Value=V …`. */
+function tagArgs(params) {
+    const out = [];
+    for (let n = 1; params.has(`Tag.${n}.Key`); n++)
+        out.push(`Key=${params.get(`Tag.${n}.Key`)},Value=${params.get(`Tag.${n}.Value`) ?? ""}`);
+    return out;
+}
+
+/** An instance's state change as StopInstances and StartInstances list it (`instancesSet`, InstanceStateChange). */
+const stateChanges = (list) =>
+    items("instancesSet", list || [], (c) => [
+        el("instanceId", c.InstanceId),
+        el("currentState", [el("code", String(STATE_CODES[c.CurrentState.Name] ?? 0)), el("name", c.CurrentState.Name)]),
+        el(
+            "previousState",
+            c.PreviousState && [el("code", String(STATE_CODES[c.PreviousState.Name] ?? 0)), el("name", c.PreviousState.Name)],
+        ),
+    ]);
+
+/**
+ * The steps' EC2 writes the watcher makes (components/aws/actions.ts): each becomes the CLI call the
+ * script would have run, with the same arguments (the world, its budget, faults and call log see the
+ * same call). Answers as the API sends them:
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_StopInstances.html (instancesSet of
+ * InstanceStateChange; StartInstances the same), …/API_RebootInstances.html and
+ * …/API_CreateTags.html (`return`), …/API_AttachVolume.html and …/API_DetachVolume.html (the
+ * VolumeAttachment's fields at the top level).
+ */
+const EC2_WRITES = {
+    StopInstances: {
+        argv: (p) => ["stop-instances", "--instance-ids", ...numbered(p, "InstanceId"), ...(p.get("Force") === "true" ? ["--force"] : [])],
+        xml: (o) => stateChanges(o.StoppingInstances),
+    },
+    StartInstances: {
+        argv: (p) => ["start-instances", "--instance-ids", ...numbered(p, "InstanceId")],
+        xml: (o) => stateChanges(o.StartingInstances),
+    },
+    RebootInstances: {
+        argv: (p) => ["reboot-instances", "--instance-ids", ...numbered(p, "InstanceId")],
+        xml: () => el("return", "true"),
+    },
+    AttachVolume: {
+        argv: (p) => [
+            "attach-volume",
+            "--volume-id",
+            p.get("VolumeId") || "",
+            "--instance-id",
+            p.get("InstanceId") || "",
+            "--device",
+            p.get("Device") || "",
+        ],
+        // The stand-in CLI leaves out the instance id and the time: the request names the one, the other is now.
+        xml: (o, p) => [
+            el("volumeId", o.VolumeId),
+            el("instanceId", o.InstanceId || p.get("InstanceId")),
+            el("device", o.Device),
+            el("status", o.State),
+            el("attachTime", o.AttachTime || new Date().toISOString()),
+        ],
+    },
+    DetachVolume: {
+        argv: (p) => ["detach-volume", "--volume-id", p.get("VolumeId") || "", "--instance-id", p.get("InstanceId") || ""],
+        xml: (o, p) => [
+            el("volumeId", o.VolumeId),
+            el("instanceId", o.InstanceId || p.get("InstanceId")),
+            el("device", o.Device),
+            el("status", o.State),
+            el("attachTime", o.AttachTime),
+        ],
+    },
+    CreateTags: {
+        argv: (p) => ["create-tags", "--resources", ...numbered(p, "ResourceId"), "--tags", ...tagArgs(p)],
+        xml: () => el("return", "true"),
+    },
+};
+Object.assign(EC2, EC2_WRITES);
+
 /** Each Systems Manager action the watcher calls: its CLI call, and its JSON answer from the CLI's. */
 const SSM = {
     DescribeInstanceInformation: {
@@ -209,7 +289,7 @@ async function handleEc2(params, who, standIn) {
     const out = result.stdout.trim() ? JSON.parse(result.stdout) : {};
     return xmlAnswer(
         200,
-        `<${action}Response xmlns="${EC2_NS}">${el("requestId", requestId())}${[].concat(known.xml(out)).join("")}</${action}Response>`,
+        `<${action}Response xmlns="${EC2_NS}">${el("requestId", requestId())}${[].concat(known.xml(out, params)).join("")}</${action}Response>`,
     );
 }
 
