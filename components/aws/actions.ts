@@ -18,6 +18,11 @@
  *       https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DetachVolume.html
  *   ec2 create-tags --resources V --tags Key=K,Value=X …   CreateTags (ResourceId.1, Tag.N.Key/Value)
  *       https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTags.html
+ *   ssm send-command --instance-ids ID --document-name D --parameters JSON --timeout-seconds N --comment C
+ *       SendCommand, the parameters in their JSON form only, exactly as JSON.stringify writes them
+ *       (repair.sh's repair; its evidence parts' shorthand form runs as the CLI)
+ *       https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
+ *       Its answer is read (repair.sh takes `"CommandId": "…"` from it).
  *
  * Each is one request under the op the step named (`ec2 stop-instances`: its rate class and budget),
  * as the role of the step's scope when it names one (STS AssumeRole, as the observations do). None
@@ -27,8 +32,9 @@
  * an action whose answer has no fields (RebootInstances, CreateTags: the CLI prints nothing). The
  * scripts discard it (`>/dev/null`).
  */
+import { CloudRunner } from "../gate/types";
 import { CloudAction, StepCall } from "../watcher/types";
-import { Ec2Write, ec2Write, roleScope } from "./api";
+import { Ec2Write, SsmSend, ec2Write, roleScope, ssmSendCommand } from "./api";
 import { through } from "./scope";
 
 /** A region as scripts/common.sh accepts AWS_REGION (it names the endpoint's host). */
@@ -86,6 +92,43 @@ function ec2WriteOf(action: string, rest: readonly string[]): Ec2Write | undefin
     return undefined;
 }
 
+/** A document name as SendCommand takes it, beginning with a letter or digit (never an option, never `file://`: no `//`). */
+const DOCUMENT = /^[A-Za-z0-9](?:[A-Za-z0-9_.:-]|\/(?!\/)){2,127}$/;
+/** A parameter's name in the JSON form. */
+const PARAMETER = /^[A-Za-z0-9]{1,64}$/;
+/** A comment: up to 100 characters, no control characters, nothing the CLI reads otherwise (an option, a file or URL to load). */
+const COMMENT = /^(?!-)(?!(?:file|fileb|https?):\/\/).{1,100}$/;
+/** Whether `text` holds a control character (a comment or parameter value never does). */
+const hasControl = (text: string) => [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+/**
+ * The command `ssm send-command …` sends, or undefined when it is not the repair's exact shape: the
+ * parameters a JSON object of lists of strings, written as JSON.stringify writes it (so the CLI
+ * could read it no other way, and the stand-in front gives the CLI the very same text).
+ */
+function ssmSendOf(rest: readonly string[]): SsmSend | undefined {
+    const flags = ["--instance-ids", "--document-name", "--parameters", "--timeout-seconds", "--comment"];
+    if (rest.length !== 10 || flags.some((f, i) => rest[2 * i] !== f)) return undefined;
+    const [instanceId, documentName, text, timeout, comment] = [1, 3, 5, 7, 9].map((i) => rest[i]);
+    if (!INSTANCE.test(instanceId) || !DOCUMENT.test(documentName) || !COMMENT.test(comment) || hasControl(comment)) return undefined;
+    if (!/^[1-9][0-9]{1,6}$/.test(timeout) || Number(timeout) < 30 || Number(timeout) > 2_592_000) return undefined;
+    if (!text.startsWith("{")) return undefined;
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch {
+        return undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || JSON.stringify(parsed) !== text) return undefined;
+    const parameters: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(parsed)) {
+        if (!PARAMETER.test(k) || !Array.isArray(v) || !v.every((x) => typeof x === "string" && !hasControl(x))) return undefined;
+        parameters[k] = v as string[];
+    }
+    if (Object.keys(parameters).length === 0) return undefined;
+    return { instanceId, documentName, parameters, timeoutSeconds: Number(timeout), comment };
+}
+
 /** What the CLI prints for an answer: its JSON, or nothing when it has no fields. */
 function printed(out: Record<string, unknown>): string {
     return Object.keys(out).length ? JSON.stringify(out) : "";
@@ -98,19 +141,32 @@ function printed(out: Record<string, unknown>): string {
 export function awsAction(call: StepCall): CloudAction | undefined {
     if (call.command !== "aws") return undefined;
     const a = call.args;
-    if (a.length < 6 || a[0] !== "--region" || a[2] !== "--output" || a[3] !== "json" || a[4] !== "ec2") return undefined;
+    if (a.length < 6 || a[0] !== "--region" || a[2] !== "--output" || a[3] !== "json") return undefined;
     const region = a[1];
     // The request goes where the step's scope says, under the op the step named: both must be this call's.
-    if (!REGION.test(region) || region !== call.fields.region || call.op !== `ec2 ${a[5]}`) return undefined;
+    if (!REGION.test(region) || region !== call.fields.region || call.op !== `${a[4]} ${a[5]}`) return undefined;
     const role = call.fields.role || undefined;
     if (role !== undefined && !ROLE.test(role)) return undefined;
-    const write = ec2WriteOf(a[5], a.slice(6));
-    if (!write) return undefined;
     const fields = { region, ...(role ? { role } : {}) };
+    const scoped = async (runner: CloudRunner) => {
+        const api = through(runner, fields);
+        return { api, scope: await roleScope(region, role, api) };
+    };
+    if (a[4] === "ssm" && a[5] === "send-command") {
+        const send = ssmSendOf(a.slice(6));
+        if (!send) return undefined;
+        return {
+            async run(runner) {
+                const { api, scope } = await scoped(runner);
+                return printed(await ssmSendCommand(scope, api, call.op, send));
+            },
+        };
+    }
+    const write = a[4] === "ec2" ? ec2WriteOf(a[5], a.slice(6)) : undefined;
+    if (!write) return undefined;
     return {
         async run(runner) {
-            const api = through(runner, fields);
-            const scope = await roleScope(region, role, api);
+            const { api, scope } = await scoped(runner);
             return printed(await ec2Write(scope, api, call.op, write));
         },
     };

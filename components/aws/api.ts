@@ -31,7 +31,7 @@ import {
     StartInstancesCommand,
     StopInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SSMClient, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { boundBodies, callOf, MAX_RESPONSE_BYTES } from "./api-request";
 import { CliError } from "../gate/types";
@@ -411,6 +411,41 @@ export async function ec2Write(scope: AwsScope, through: Through, op: string, wr
                     return ec2.send(new CreateTagsCommand({ Resources: [write.resourceId], Tags: write.tags }), options);
             }
         }),
+    );
+    const rest: Record<string, unknown> = { ...out };
+    delete rest.$metadata;
+    return rest;
+}
+
+/** A Systems Manager command to send (SendCommand): one instance, a document, its parameters, a delivery timeout, a comment. */
+export interface SsmSend {
+    instanceId: string;
+    documentName: string;
+    parameters: Record<string, string[]>;
+    timeoutSeconds: number;
+    comment: string;
+}
+
+/**
+ * SendCommand (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html),
+ * one request under the budget of `op` (`ssm send-command`): the SDK's output without `$metadata`
+ * (`{Command: {CommandId, …}}`, as the CLI prints it).
+ */
+export async function ssmSendCommand(scope: AwsScope, through: Through, op: string, send: SsmSend): Promise<Record<string, unknown>> {
+    const { ssm } = clientsOf(scope);
+    const out: { $metadata?: unknown } = await through(op, () =>
+        callOf("SendCommand", (signal) =>
+            ssm.send(
+                new SendCommandCommand({
+                    InstanceIds: [send.instanceId],
+                    DocumentName: send.documentName,
+                    Parameters: send.parameters,
+                    TimeoutSeconds: send.timeoutSeconds,
+                    Comment: send.comment,
+                }),
+                { abortSignal: signal },
+            ),
+        ),
     );
     const rest: Record<string, unknown> = { ...out };
     delete rest.$metadata;

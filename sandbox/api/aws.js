@@ -206,6 +206,38 @@ const SSM = {
             InstanceInformationList: (o.InstanceInformationList || []).map((i) => ({ InstanceId: i.InstanceId, PingStatus: i.PingStatus })),
         }),
     },
+    // The repair the watcher sends for repair.sh (components/aws/actions.ts): the CLI call with the
+    // parameters in the JSON form the script wrote (the action takes that form only, written as
+    // JSON.stringify writes it, so this is the same text). The answer's Command as SendCommand
+    // returns it (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html):
+    // the stand-in CLI names the id; the rest is the request's.
+    SendCommand: {
+        argv: (b) => [
+            "send-command",
+            "--instance-ids",
+            ...(b.InstanceIds || []),
+            "--document-name",
+            String(b.DocumentName ?? ""),
+            "--parameters",
+            JSON.stringify(b.Parameters || {}),
+            "--timeout-seconds",
+            String(b.TimeoutSeconds ?? ""),
+            "--comment",
+            String(b.Comment ?? ""),
+        ],
+        json: (o, b) => ({
+            Command: {
+                CommandId: o.Command && o.Command.CommandId,
+                DocumentName: b.DocumentName,
+                Comment: b.Comment,
+                InstanceIds: b.InstanceIds,
+                Parameters: b.Parameters,
+                TimeoutSeconds: b.TimeoutSeconds,
+                Status: "Pending",
+                RequestedDateTime: Date.now() / 1000,
+            },
+        }),
+    },
     ListCommandInvocations: {
         argv: (b) => [
             "list-command-invocations",
@@ -345,7 +377,7 @@ async function handleSsm(target, body, who, standIn) {
         const e = cliError(result);
         return ssmError(e.code === "RequestLimitExceeded" ? "ThrottlingException" : e.code, e.message);
     }
-    return ssmAnswer(200, known.json(result.stdout.trim() ? JSON.parse(result.stdout) : {}));
+    return ssmAnswer(200, known.json(result.stdout.trim() ? JSON.parse(result.stdout) : {}, request));
 }
 
 module.exports = {

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { awsAction } from "../../components/aws/actions";
+import { unpackEvidence } from "../../components/core/cloud-steps";
 import { closeClients } from "../../components/aws/api";
 import { awsWatch } from "../../components/aws/watch";
 import { Gate } from "../../components/gate/gate";
@@ -12,7 +13,7 @@ import { StepCall } from "../../components/watcher/types";
 import { ApiFront, startApiFront } from "../../sandbox/api/start";
 import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
 import { awsEndpoint, ec2Error, ec2Xml } from "./api-server";
-import { FIXED, INSTANCE, MUTATING, ORIGINAL, op, run, swapEnv, world } from "./run-script";
+import { FIXED, INSTANCE, MUTATING, ORIGINAL, RESCUE, SCRATCH, op, repairEnv, run, swapEnv, world } from "./run-script";
 
 const REGION = "us-east-1";
 const TAGS = [
@@ -37,6 +38,21 @@ const SHAPES: string[][] = [
     ["ec2", "detach-volume", "--volume-id", ORIGINAL, "--instance-id", INSTANCE],
     ["ec2", "create-tags", "--resources", ORIGINAL, "--tags", ...TAGS],
 ];
+/** repair.sh's repair: the parameters in their JSON form. */
+const SEND = (parameters = `{"volumeId":["${SCRATCH}"],"keySecret":[""]}`, comment = `bootloop-rescue repair of ${SCRATCH}`) => [
+    "ssm",
+    "send-command",
+    "--instance-ids",
+    RESCUE,
+    "--document-name",
+    "bootloop-rescue-repair-abc",
+    "--parameters",
+    parameters,
+    "--timeout-seconds",
+    "30",
+    "--comment",
+    comment,
+];
 
 /** A runner of the gate's API requests alone (the actions start no process). */
 function gateRunner(): CloudRunner {
@@ -47,10 +63,10 @@ function gateRunner(): CloudRunner {
     };
 }
 
-describe("AWS actions (components/aws/actions.ts): the steps' EC2 writes as requests of the API", () => {
+describe("AWS actions (components/aws/actions.ts): the steps' writes as requests of the API (EC2; Systems Manager SendCommand)", () => {
     describe("the parser takes the exact shapes the scripts send, and nothing else", () => {
         it("takes every shape the scripts send, with or without a role in the scope", () => {
-            for (const s of SHAPES) {
+            for (const s of [...SHAPES, SEND(), SEND(undefined, `bootloop-rescue repair of ${SCRATCH}, attempt 2`)]) {
                 assert.ok(awsAction(stepCall(s)), s.join(" "));
                 assert.ok(awsAction(stepCall(s, { region: REGION, role: "arn:aws:iam::111122223333:role/rescue" })), s.join(" "));
             }
@@ -105,6 +121,28 @@ describe("AWS actions (components/aws/actions.ts): the steps' EC2 writes as requ
                 ["ec2", "create-tags", "--resources", ORIGINAL, "--tags", "Key=a,Value=b", "Key=a,Value=c"],
                 ["ec2", "terminate-instances", "--instance-ids", INSTANCE],
                 ["ec2", "attach-volume", "--volume-id", FIXED, "--instance-id", INSTANCE, "--device", "/dev/sda1;x"],
+            ])
+                assert.equal(awsAction(stepCall(args)), undefined, args.join(" "));
+            // send-command: the JSON form as JSON.stringify writes it, and nothing the CLI would read otherwise.
+            for (const args of [
+                SEND(`volumeId=${SCRATCH},evidencePart=1`), // the shorthand (the evidence parts): the CLI's
+                SEND(`{"volumeId": ["${SCRATCH}"]}`), // not as JSON.stringify writes it
+                SEND(`{"volumeId":"${SCRATCH}"}`), // not a list
+                SEND(`{"volumeId":[1]}`),
+                SEND("{}"),
+                SEND(`{"volume_id":["${SCRATCH}"]}`),
+                SEND(`{"volumeId":["${SCRATCH}"]`),
+                SEND(`file://params.json`),
+                SEND(undefined, "--comment"),
+                SEND(undefined, "file:///etc/passwd"),
+                SEND(undefined, "x".repeat(101)),
+                SEND(undefined, "a\u0007b"), // a control character
+                SEND().map((a) => (a === "30" ? "29" : a)),
+                SEND().map((a) => (a === "30" ? "030" : a)),
+                SEND().map((a) => (a === "bootloop-rescue-repair-abc" ? "file://doc" : a)),
+                SEND().map((a) => (a === "bootloop-rescue-repair-abc" ? "-doc" : a)),
+                [...SEND(), "--output-s3-bucket-name", "b"],
+                SEND().filter((a) => a !== "--comment" && !a.startsWith("bootloop-rescue repair")),
             ])
                 assert.equal(awsAction(stepCall(args)), undefined, args.join(" "));
             // The shorthand: only Key=…,Value=… with nothing it would read otherwise.
@@ -241,6 +279,35 @@ describe("AWS actions (components/aws/actions.ts): the steps' EC2 writes as requ
             assert.equal(denied.transient, false);
         });
 
+        it("send-command: the command recorded as the CLI call would record it, its CommandId printed where repair.sh reads it", async () => {
+            start(world());
+            const out = await act(SEND());
+            const m = /"CommandId": *"([0-9a-f-]{36})"/.exec(out);
+            assert.ok(m, out);
+            const sent = state().ssm.commands[m[1]];
+            assert.deepEqual(
+                {
+                    instance: sent.instance,
+                    document: sent.document,
+                    volumeId: sent.volumeId,
+                    keySecret: sent.keySecret,
+                    comment: sent.comment,
+                },
+                {
+                    instance: RESCUE,
+                    document: "bootloop-rescue-repair-abc",
+                    volumeId: SCRATCH,
+                    keySecret: "",
+                    comment: `bootloop-rescue repair of ${SCRATCH}`,
+                },
+            );
+            assert.deepEqual(calls(), [["--region", REGION, "--output", "json", ...SEND()]]);
+            const refused = await act(SEND(`{"volumeId":["vol-x"]}`)).catch((e: unknown) => e);
+            assert.ok(refused instanceof CliError);
+            assert.match(refused.message, /^InvalidParameters \(HTTP 400\)/);
+            assert.equal(refused.transient, false);
+        });
+
         it("a role in the step's scope: the request is signed as that account's assumed role, and counted there", async () => {
             start(world());
             const role = "arn:aws:iam::111122223333:role/rescue";
@@ -255,7 +322,7 @@ describe("AWS actions (components/aws/actions.ts): the steps' EC2 writes as requ
         });
     });
 
-    describe("against a local endpoint: the requests as EC2's Query API has them", () => {
+    describe("against a local endpoint: the requests as the APIs have them (EC2 Query, Systems Manager JSON 1.1)", () => {
         let endpoint: Awaited<ReturnType<typeof awsEndpoint>> | undefined;
         afterEach(async () => {
             await endpoint?.close();
@@ -299,6 +366,45 @@ describe("AWS actions (components/aws/actions.ts): the steps' EC2 writes as requ
             assert.ok(endpoint.received.every((r) => r.form.get("Version") === "2016-11-15"));
         });
 
+        it("send-command: one SendCommand with the parameters of the JSON form, its answer printed whole", async () => {
+            endpoint = await awsEndpoint(() => ({
+                status: 200,
+                body: JSON.stringify({
+                    Command: { CommandId: "0f0e0d0c-1111-2222-3333-444455556666", Status: "Pending", RequestedDateTime: 1.7e9 },
+                }),
+            }));
+            const out = JSON.parse(
+                await act(
+                    SEND(`{"volumeId":["${SCRATCH}"],"keySecret":["arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf"]}`),
+                ),
+            );
+            assert.deepEqual(out, {
+                Command: {
+                    CommandId: "0f0e0d0c-1111-2222-3333-444455556666",
+                    Status: "Pending",
+                    RequestedDateTime: "2023-11-14T22:13:20.000Z",
+                },
+            });
+            assert.deepEqual(
+                endpoint.received.map((r) => [r.action, r.json]),
+                [
+                    [
+                        "AmazonSSM.SendCommand",
+                        {
+                            InstanceIds: [RESCUE],
+                            DocumentName: "bootloop-rescue-repair-abc",
+                            Parameters: {
+                                volumeId: [SCRATCH],
+                                keySecret: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf"],
+                            },
+                            TimeoutSeconds: 30,
+                            Comment: `bootloop-rescue repair of ${SCRATCH}`,
+                        },
+                    ],
+                ],
+            );
+        });
+
         it("EC2's error body: the code and message in the error, throttling and 5xx transient, a client error not", async () => {
             const answers = [
                 ec2Error(503, "RequestLimitExceeded", "Request limit exceeded."),
@@ -322,9 +428,20 @@ describe("AWS actions (components/aws/actions.ts): the steps' EC2 writes as requ
         });
     });
 
-    describe("a swap script's mutating calls go through the watcher's actions", () => {
-        it("stop, tags, detach, attach and start are the front's API requests: no aws process ran them", () => {
-            // An `aws` first on PATH that logs each process started, then runs the stand-in.
+    describe("the scripts' mutating calls go through the watcher's actions", () => {
+        const mutating = (calls: string[][]) => calls.filter((c) => MUTATING.test(op(c)));
+        const lines = (file: string) =>
+            fs
+                .readFileSync(file, "utf8")
+                .split("\n")
+                .filter((l) => l);
+
+        /**
+         * Runs a script in another account (the step assumes its role with the CLI, a call of no known
+         * shape; the watcher its own) with an `aws` first on PATH that logs each process started, then
+         * runs the stand-in: the run, the aws processes started, and the calls the front made.
+         */
+        function counted(script: "swap" | "repair", env: Record<string, string>) {
             const bin = fs.mkdtempSync(path.join(os.tmpdir(), "aws-processes-"));
             const processes = path.join(bin, "processes.log");
             fs.writeFileSync(processes, "");
@@ -334,47 +451,50 @@ describe("AWS actions (components/aws/actions.ts): the steps' EC2 writes as requ
                 { mode: 0o755 },
             );
             try {
-                // In another account: the step assumes its role with the CLI (a call of no known shape), the watcher its own.
                 const r = run(
-                    "swap",
+                    script,
                     {
-                        ...swapEnv,
+                        ...env,
                         ASSUME_ROLE_ARN: "arn:aws:iam::111122223333:role/rescue",
                         PATH: `${bin}:${path.join(__dirname, "../../sandbox/cli/aws")}:${process.env.PATH}`,
                     },
                     world(),
                 );
                 assert.equal(r.code, 0, r.stderr);
-                const mutating = (calls: string[][]) => calls.filter((c) => MUTATING.test(op(c)));
-                // The world saw the swap's calls, as before.
-                assert.deepEqual(mutating(r.calls).map(op), [
-                    "ec2 stop-instances",
-                    "ec2 create-tags",
-                    "ec2 detach-volume",
-                    "ec2 attach-volume",
-                    "ec2 start-instances",
-                ]);
-                const started = fs
-                    .readFileSync(processes, "utf8")
-                    .split("\n")
-                    .filter((l) => l)
-                    .map((l) => l.replace(/\t$/, "").split("\t"));
-                assert.deepEqual(started.map(op), ["sts assume-role"], "the wrapper saw the step's one aws process");
-                assert.deepEqual(mutating(started), [], "no mutating call ran as an aws process");
-                // The front's log lists them, with the arguments the script would have run.
-                const front = fs
-                    .readFileSync(path.join(fs.readFileSync(path.join(bin, "cwd"), "utf8").trim(), "api-calls.log"), "utf8")
-                    .split("\n")
-                    .filter((l) => l)
-                    .map((l) => JSON.parse(l) as { cli: string; argv: string[] });
-                assert.deepEqual(
-                    mutating(front.map((c) => c.argv)),
-                    mutating(r.calls),
-                    "every mutating call the world saw came from the front, argument for argument",
+                const started = lines(processes).map((l) => l.replace(/\t$/, "").split("\t"));
+                const front = lines(path.join(fs.readFileSync(path.join(bin, "cwd"), "utf8").trim(), "api-calls.log")).map(
+                    (l) => (JSON.parse(l) as { cli: string; argv: string[] }).argv,
                 );
+                return { r, started, front };
             } finally {
                 fs.rmSync(bin, { recursive: true, force: true });
             }
+        }
+
+        it("a swap: stop, tags, detach, attach and start are the front's API requests, argument for argument; no aws process ran them", () => {
+            const { r, started, front } = counted("swap", swapEnv);
+            // The world saw the swap's calls, as before.
+            assert.deepEqual(mutating(r.calls).map(op), [
+                "ec2 stop-instances",
+                "ec2 create-tags",
+                "ec2 detach-volume",
+                "ec2 attach-volume",
+                "ec2 start-instances",
+            ]);
+            assert.deepEqual(started.map(op), ["sts assume-role"], "the wrapper saw the step's one aws process");
+            assert.deepEqual(mutating(front), mutating(r.calls), "every mutating call the world saw came from the front");
+        });
+
+        it("a repair: send-command is the front's API request; the output read (--output text) still runs as the CLI", () => {
+            const { r, started, front } = counted("repair", repairEnv);
+            assert.deepEqual(mutating(r.calls).map(op), ["ssm send-command"]);
+            assert.deepEqual(started.map(op), ["sts assume-role", "ssm get-command-invocation"]);
+            assert.deepEqual(mutating(front), mutating(r.calls));
+            assert.equal(
+                JSON.parse(unpackEvidence(r.stdout)).outcome,
+                "repaired",
+                "the evidence came back through the command id read from the action's answer",
+            );
         });
     });
 });
