@@ -1,6 +1,8 @@
 /**
  * The AWS APIs the watcher observes through, in its own process (no CLI process per call): EC2
- * (DescribeInstances, DescribeInstanceStatus, DescribeVolumes, GetConsoleOutput), Systems Manager
+ * (DescribeInstances, DescribeInstanceStatus, DescribeVolumes, GetConsoleOutput; and the steps' writes
+ * StopInstances, StartInstances, RebootInstances, AttachVolume, DetachVolume, CreateTags:
+ * components/aws/actions.ts), Systems Manager
  * (DescribeInstanceInformation, ListCommandInvocations) and STS (AssumeRole, for an instance in
  * another account), with the SDK's clients pinned in package.json.
  *
@@ -17,13 +19,19 @@
  * config and SSO, credential process, web identity, container, instance metadata).
  */
 import {
+    AttachVolumeCommand,
+    CreateTagsCommand,
     DescribeInstanceStatusCommand,
     DescribeInstancesCommand,
     DescribeVolumesCommand,
+    DetachVolumeCommand,
     EC2Client,
     GetConsoleOutputCommand,
+    RebootInstancesCommand,
+    StartInstancesCommand,
+    StopInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SSMClient, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { boundBodies, callOf, MAX_RESPONSE_BYTES } from "./api-request";
 import { CliError } from "../gate/types";
@@ -355,4 +363,91 @@ export async function assumeRole(region: string, through: Through, roleArn: stri
         sessionToken: c.SessionToken,
         expires: c.Expiration ? c.Expiration.getTime() : Date.now() + 3_600_000,
     };
+}
+
+/**
+ * One of the steps' EC2 writes (components/aws/actions.ts), as the request's parameters: each is
+ * one request, sent once (no waiting: the AWS CLI does not wait for them either).
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_StopInstances.html,
+ * …/API_StartInstances.html, …/API_RebootInstances.html, …/API_AttachVolume.html,
+ * …/API_DetachVolume.html, …/API_CreateTags.html.
+ */
+export type Ec2Write =
+    | { action: "StopInstances"; instanceId: string; force: boolean }
+    | { action: "StartInstances"; instanceId: string }
+    | { action: "RebootInstances"; instanceId: string }
+    | { action: "AttachVolume"; volumeId: string; instanceId: string; device: string }
+    | { action: "DetachVolume"; volumeId: string; instanceId: string }
+    | { action: "CreateTags"; resourceId: string; tags: { Key: string; Value: string }[] };
+
+/**
+ * Sends one EC2 write under the budget of the CLI operation `op` (`ec2 stop-instances`): the SDK's
+ * output without `$metadata` (what the CLI prints, `{}` for an action that answers nothing but
+ * `return`), or an Error whose message names the error code and HTTP status, as {@link callOf} has them.
+ */
+export async function ec2Write(scope: AwsScope, through: Through, op: string, write: Ec2Write): Promise<Record<string, unknown>> {
+    const { ec2 } = clientsOf(scope);
+    const out: { $metadata?: unknown } = await through(op, () =>
+        callOf(write.action, (signal) => {
+            const options = { abortSignal: signal };
+            switch (write.action) {
+                case "StopInstances":
+                    return ec2.send(
+                        new StopInstancesCommand({ InstanceIds: [write.instanceId], ...(write.force ? { Force: true } : {}) }),
+                        options,
+                    );
+                case "StartInstances":
+                    return ec2.send(new StartInstancesCommand({ InstanceIds: [write.instanceId] }), options);
+                case "RebootInstances":
+                    return ec2.send(new RebootInstancesCommand({ InstanceIds: [write.instanceId] }), options);
+                case "AttachVolume":
+                    return ec2.send(
+                        new AttachVolumeCommand({ VolumeId: write.volumeId, InstanceId: write.instanceId, Device: write.device }),
+                        options,
+                    );
+                case "DetachVolume":
+                    return ec2.send(new DetachVolumeCommand({ VolumeId: write.volumeId, InstanceId: write.instanceId }), options);
+                case "CreateTags":
+                    return ec2.send(new CreateTagsCommand({ Resources: [write.resourceId], Tags: write.tags }), options);
+            }
+        }),
+    );
+    const rest: Record<string, unknown> = { ...out };
+    delete rest.$metadata;
+    return rest;
+}
+
+/** A Systems Manager command to send (SendCommand): one instance, a document, its parameters, a delivery timeout, a comment. */
+export interface SsmSend {
+    instanceId: string;
+    documentName: string;
+    parameters: Record<string, string[]>;
+    timeoutSeconds: number;
+    comment: string;
+}
+
+/**
+ * SendCommand (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html),
+ * one request under the budget of `op` (`ssm send-command`): the SDK's output without `$metadata`
+ * (`{Command: {CommandId, …}}`, as the CLI prints it).
+ */
+export async function ssmSendCommand(scope: AwsScope, through: Through, op: string, send: SsmSend): Promise<Record<string, unknown>> {
+    const { ssm } = clientsOf(scope);
+    const out: { $metadata?: unknown } = await through(op, () =>
+        callOf("SendCommand", (signal) =>
+            ssm.send(
+                new SendCommandCommand({
+                    InstanceIds: [send.instanceId],
+                    DocumentName: send.documentName,
+                    Parameters: send.parameters,
+                    TimeoutSeconds: send.timeoutSeconds,
+                    Comment: send.comment,
+                }),
+                { abortSignal: signal },
+            ),
+        ),
+    );
+    const rest: Record<string, unknown> = { ...out };
+    delete rest.$metadata;
+    return rest;
 }

@@ -1,8 +1,9 @@
 import { CloudWatch, Observation, WaitRequest, followUp } from "../watcher/types";
 import { CliRunner, CloudRunner, Fields, cloudMs, parseJson } from "../gate/types";
+import { awsAction } from "./actions";
+import { scopeOf, through } from "./scope";
 import {
     AwsScope,
-    Through,
     consoleOutput,
     describeInstanceInformation,
     describeInstanceStatus,
@@ -83,10 +84,6 @@ function call(
 /** The longest a credentials call (`sts assume-role`, a token helper) may take: a hung one must not stall a scope. */
 export const CREDENTIALS_TIMEOUT_MS = 120_000;
 
-function scopeOf(f: Fields): string {
-    return `${f.role || "default"}/${f.region}`;
-}
-
 /**
  * The CLI's environment for a role (an assumed role's credentials, by `aws sts assume-role`),
  * cached until 5 minutes before they expire: for `npm run discover`'s CLI calls. The watcher's
@@ -117,11 +114,6 @@ async function scopeEnv(f: Fields, cli: CliRunner): Promise<Record<string, strin
     const expires = c.Expiration ? Date.parse(c.Expiration) : Date.now() + 3_600_000;
     credentials.set(f.role, { env, until: expires - 300_000 });
     return env;
-}
-
-/** Requests of the API through the gate, in the scope of `f`, under the CLI operation's name. */
-function through(runner: CloudRunner, f: Fields): Through {
-    return (op, send) => runner.api({ cloud: "aws", scope: scopeOf(f), op }, send);
 }
 
 async function observe(waits: WaitRequest[], runner: CloudRunner): Promise<Map<WaitRequest, Observation>> {
@@ -238,6 +230,8 @@ export const awsWatch: CloudWatch = {
     // A repair takes minutes and a Windows boot several: no need to look every 10 s.
     pollFactor: (kind) => ({ "ssm-command": 3, status: 1.5 })[kind] ?? 1,
     observe,
+    // The steps' EC2 writes of known shapes, made here as requests of the API (components/aws/actions.ts).
+    action: awsAction,
     rateClass: (op) =>
         op === "ec2 start-instances"
             ? "start"

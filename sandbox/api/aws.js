@@ -11,7 +11,10 @@
 // Wire formats: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Query-Requests.html,
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html,
 // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommandInvocations.html,
-// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html.
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html. The steps' EC2 writes the
+// watcher makes for them (StopInstances, StartInstances, RebootInstances, AttachVolume,
+// DetachVolume, CreateTags: components/aws/actions.ts) become the very CLI call the script would
+// have run (EC2_WRITES).
 "use strict";
 const crypto = require("crypto");
 
@@ -113,6 +116,83 @@ const EC2 = {
     },
 };
 
+/** `Tag.N.Key` / `Tag.N.Value` as the CLI's `--tags Key=K,Value=V …`. */
+function tagArgs(params) {
+    const out = [];
+    for (let n = 1; params.has(`Tag.${n}.Key`); n++)
+        out.push(`Key=${params.get(`Tag.${n}.Key`)},Value=${params.get(`Tag.${n}.Value`) ?? ""}`);
+    return out;
+}
+
+/** An instance's state change as StopInstances and StartInstances list it (`instancesSet`, InstanceStateChange). */
+const stateChanges = (list) =>
+    items("instancesSet", list || [], (c) => [
+        el("instanceId", c.InstanceId),
+        el("currentState", [el("code", String(STATE_CODES[c.CurrentState.Name] ?? 0)), el("name", c.CurrentState.Name)]),
+        el(
+            "previousState",
+            c.PreviousState && [el("code", String(STATE_CODES[c.PreviousState.Name] ?? 0)), el("name", c.PreviousState.Name)],
+        ),
+    ]);
+
+/**
+ * The steps' EC2 writes the watcher makes (components/aws/actions.ts): each becomes the CLI call the
+ * script would have run, with the same arguments (the world, its budget, faults and call log see the
+ * same call). Answers as the API sends them:
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_StopInstances.html (instancesSet of
+ * InstanceStateChange; StartInstances the same), …/API_RebootInstances.html and
+ * …/API_CreateTags.html (`return`), …/API_AttachVolume.html and …/API_DetachVolume.html (the
+ * VolumeAttachment's fields at the top level).
+ */
+const EC2_WRITES = {
+    StopInstances: {
+        argv: (p) => ["stop-instances", "--instance-ids", ...numbered(p, "InstanceId"), ...(p.get("Force") === "true" ? ["--force"] : [])],
+        xml: (o) => stateChanges(o.StoppingInstances),
+    },
+    StartInstances: {
+        argv: (p) => ["start-instances", "--instance-ids", ...numbered(p, "InstanceId")],
+        xml: (o) => stateChanges(o.StartingInstances),
+    },
+    RebootInstances: {
+        argv: (p) => ["reboot-instances", "--instance-ids", ...numbered(p, "InstanceId")],
+        xml: () => el("return", "true"),
+    },
+    AttachVolume: {
+        argv: (p) => [
+            "attach-volume",
+            "--volume-id",
+            p.get("VolumeId") || "",
+            "--instance-id",
+            p.get("InstanceId") || "",
+            "--device",
+            p.get("Device") || "",
+        ],
+        // The stand-in CLI leaves out the instance id and the time: the request names the one, the other is now.
+        xml: (o, p) => [
+            el("volumeId", o.VolumeId),
+            el("instanceId", o.InstanceId || p.get("InstanceId")),
+            el("device", o.Device),
+            el("status", o.State),
+            el("attachTime", o.AttachTime || new Date().toISOString()),
+        ],
+    },
+    DetachVolume: {
+        argv: (p) => ["detach-volume", "--volume-id", p.get("VolumeId") || "", "--instance-id", p.get("InstanceId") || ""],
+        xml: (o, p) => [
+            el("volumeId", o.VolumeId),
+            el("instanceId", o.InstanceId || p.get("InstanceId")),
+            el("device", o.Device),
+            el("status", o.State),
+            el("attachTime", o.AttachTime),
+        ],
+    },
+    CreateTags: {
+        argv: (p) => ["create-tags", "--resources", ...numbered(p, "ResourceId"), "--tags", ...tagArgs(p)],
+        xml: () => el("return", "true"),
+    },
+};
+Object.assign(EC2, EC2_WRITES);
+
 /** Each Systems Manager action the watcher calls: its CLI call, and its JSON answer from the CLI's. */
 const SSM = {
     DescribeInstanceInformation: {
@@ -124,6 +204,38 @@ const SSM = {
         ],
         json: (o) => ({
             InstanceInformationList: (o.InstanceInformationList || []).map((i) => ({ InstanceId: i.InstanceId, PingStatus: i.PingStatus })),
+        }),
+    },
+    // The repair the watcher sends for repair.sh (components/aws/actions.ts): the CLI call with the
+    // parameters in the JSON form the script wrote (the action takes that form only, written as
+    // JSON.stringify writes it, so this is the same text). The answer's Command as SendCommand
+    // returns it (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html):
+    // the stand-in CLI names the id; the rest is the request's.
+    SendCommand: {
+        argv: (b) => [
+            "send-command",
+            "--instance-ids",
+            ...(b.InstanceIds || []),
+            "--document-name",
+            String(b.DocumentName ?? ""),
+            "--parameters",
+            JSON.stringify(b.Parameters || {}),
+            "--timeout-seconds",
+            String(b.TimeoutSeconds ?? ""),
+            "--comment",
+            String(b.Comment ?? ""),
+        ],
+        json: (o, b) => ({
+            Command: {
+                CommandId: o.Command && o.Command.CommandId,
+                DocumentName: b.DocumentName,
+                Comment: b.Comment,
+                InstanceIds: b.InstanceIds,
+                Parameters: b.Parameters,
+                TimeoutSeconds: b.TimeoutSeconds,
+                Status: "Pending",
+                RequestedDateTime: Date.now() / 1000,
+            },
         }),
     },
     ListCommandInvocations: {
@@ -209,7 +321,7 @@ async function handleEc2(params, who, standIn) {
     const out = result.stdout.trim() ? JSON.parse(result.stdout) : {};
     return xmlAnswer(
         200,
-        `<${action}Response xmlns="${EC2_NS}">${el("requestId", requestId())}${[].concat(known.xml(out)).join("")}</${action}Response>`,
+        `<${action}Response xmlns="${EC2_NS}">${el("requestId", requestId())}${[].concat(known.xml(out, params)).join("")}</${action}Response>`,
     );
 }
 
@@ -265,7 +377,7 @@ async function handleSsm(target, body, who, standIn) {
         const e = cliError(result);
         return ssmError(e.code === "RequestLimitExceeded" ? "ThrottlingException" : e.code, e.message);
     }
-    return ssmAnswer(200, known.json(result.stdout.trim() ? JSON.parse(result.stdout) : {}));
+    return ssmAnswer(200, known.json(result.stdout.trim() ? JSON.parse(result.stdout) : {}, request));
 }
 
 module.exports = {

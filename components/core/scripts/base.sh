@@ -375,7 +375,7 @@ cloud_call() {
                 return 0
             fi
             if [[ -n ${made[retry]:-} ]]; then
-                log "$op was throttled or busy (try $attempt): ${made[error]:-}; retrying in ${made[retry]}s"
+                log "$op was throttled or busy (try $attempt); retrying in ${made[retry]}s: ${made[error]:-}"
                 sleep "${made[retry]}"
                 attempt=$((attempt + 1))
                 continue
