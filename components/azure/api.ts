@@ -169,17 +169,40 @@ function transportError(err: unknown, what: string): ArmError {
     return new ArmError(`${what}: connection failed (${clip(String(cause), 120)})`, 0, "");
 }
 
-/** One GET of Resource Manager with `token`; resolves with the parsed JSON, rejects with an {@link ArmError}. */
-export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Record<string, string>, token: string): Promise<T> {
-    const url = `${endpoint.base}${path}?${new URLSearchParams(query).toString()}`;
+/** Resource Manager's answer to a request: its status, the headers a caller follows, the parsed JSON body (undefined when empty). */
+export interface ArmAnswer<T> {
+    status: number;
+    /** Where a long-running operation's status is read (`Azure-AsyncOperation`, else `Location`), "" when none. */
+    operation: string;
+    /** The seconds `Retry-After` asks between polls, or undefined. */
+    retryAfter?: number;
+    body: T | undefined;
+}
+
+/**
+ * One request of Resource Manager with `token` (`path` and `query` under the endpoint, or `url`, an
+ * absolute URL the caller checked is the endpoint's own); resolves with the answer of a 2xx status,
+ * rejects with an {@link ArmError}.
+ */
+export async function armSend<T>(
+    endpoint: ArmEndpoint,
+    request: { method: "GET" | "POST" | "PATCH"; path: string; query: Record<string, string>; body?: unknown; url?: string },
+    token: string,
+): Promise<ArmAnswer<T>> {
+    const url = request.url ?? `${endpoint.base}${request.path}?${new URLSearchParams(request.query).toString()}`;
     // What a message may name of the request: its path (never the token).
-    const what = `GET ${path}`;
+    const what = `${request.method} ${request.path}`;
     let res: Response;
     let body: string;
     try {
         res = await fetch(url, {
-            method: "GET",
-            headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+            method: request.method,
+            headers: {
+                authorization: `Bearer ${token}`,
+                accept: "application/json",
+                ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+            },
+            body: request.body === undefined ? undefined : JSON.stringify(request.body),
             redirect: "error",
             signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
@@ -192,11 +215,28 @@ export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Reco
         const { message, code } = errorMessage(res.status, body, res.headers.get("retry-after"));
         throw new ArmError(message, res.status, code);
     }
+    const retry = Number(res.headers.get("retry-after"));
+    const answer: ArmAnswer<T> = {
+        status: res.status,
+        operation: res.headers.get("azure-asyncoperation") ?? res.headers.get("location") ?? "",
+        retryAfter: res.headers.get("retry-after") !== null && Number.isFinite(retry) && retry >= 0 ? retry : undefined,
+        body: undefined,
+    };
+    if (!body.trim()) return answer;
     try {
-        return JSON.parse(body) as T;
+        answer.body = JSON.parse(body) as T;
     } catch {
         throw new ArmError(`Resource Manager answered ${res.status} with a body that is not JSON: ${clip(body, 120)}`, res.status, "");
     }
+    return answer;
+}
+
+/** One GET of Resource Manager with `token`; resolves with the parsed JSON, rejects with an {@link ArmError}. */
+export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Record<string, string>, token: string): Promise<T> {
+    const answer = await armSend<T>(endpoint, { method: "GET", path, query }, token);
+    if (answer.body === undefined)
+        throw new ArmError(`Resource Manager answered ${answer.status} with a body that is not JSON: (empty)`, answer.status, "");
+    return answer.body;
 }
 
 /** The op (and, in azure/watch.ts, rate class `token`) of the call that reads az's configured cloud. */
@@ -293,18 +333,49 @@ export class ArmClient {
         runner: CloudRunner,
         call: { scope: string; op: string; subscription: string; path: string; query: Record<string, string> },
     ): Promise<T> {
+        const answer = await this.send<T>(runner, { ...call, method: "GET" });
+        if (answer.body === undefined)
+            throw new ArmError(`Resource Manager answered ${answer.status} with a body that is not JSON: (empty)`, answer.status, "");
+        return answer.body;
+    }
+
+    /**
+     * One request (`method` on `path`, with `body` as JSON; or on `url`, which must be the
+     * endpoint's own: a token goes to no other host) of `subscription` as one request of the
+     * gate's `op` in `scope` (cost 1), as {@link get} makes it: the token fetched first, a 401
+     * tried once more with a fresh one.
+     */
+    async send<T>(
+        runner: CloudRunner,
+        call: {
+            scope: string;
+            op: string;
+            subscription: string;
+            method: "GET" | "POST" | "PATCH";
+            path: string;
+            query: Record<string, string>;
+            body?: unknown;
+            url?: string;
+        },
+    ): Promise<ArmAnswer<T>> {
         const endpoint = await this.endpoint(runner, call.scope);
+        if (call.url !== undefined && new URL(call.url).origin !== new URL(endpoint.base).origin)
+            throw new ArmError(
+                `Resource Manager named ${clip(call.url, 120)} to poll, not a URL of its own endpoint ${endpoint.base}`,
+                0,
+                "",
+            );
         const { audience } = endpoint;
         const token = await this.tokens.get(runner, call.scope, call.subscription, audience);
         return runner.api({ cloud: "azure", scope: call.scope, op: call.op, cost: 1 }, async () => {
             try {
-                return await armGet<T>(endpoint, call.path, call.query, token);
+                return await armSend<T>(endpoint, call, token);
             } catch (err) {
                 if (!(err instanceof ArmError) || err.status !== 401) throw err;
                 await this.tokens.invalidate(call.subscription, audience, token);
                 const fresh = await this.tokens.get(runner, call.scope, call.subscription, audience);
                 try {
-                    return await armGet<T>(endpoint, call.path, call.query, fresh);
+                    return await armSend<T>(endpoint, call, fresh);
                 } catch (again) {
                     if (!(again instanceof ArmError) || again.status !== 401) throw again;
                     await this.tokens.invalidate(call.subscription, audience, fresh);

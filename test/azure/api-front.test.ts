@@ -12,7 +12,7 @@ import { azureWatch, useArmClient } from "../../components/azure/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { CliError } from "../../components/gate/types";
-import { WaitRequest } from "../../components/watcher/types";
+import { wait } from "./wait-request";
 import { ApiFront, startApiFront } from "../../sandbox/api/start";
 import { ORIGINAL, RESCUE_ID, SCRATCH, SUB, world } from "./run-script";
 
@@ -34,16 +34,6 @@ class StandInGate extends Gate {
         );
     }
 }
-
-const wait = (kind: string, id: string, want: string, fields: Record<string, string> = {}): WaitRequest => ({
-    kind,
-    id,
-    want,
-    fields: { subscription: SUB, ...fields },
-    received: Date.now(),
-    deadline: Date.now() + 600_000,
-    memo: {},
-});
 
 describe("the sandbox's Resource Manager (sandbox/api/azure.js) answers the watcher's client from the stand-in's world", () => {
     let dir: string;

@@ -139,7 +139,11 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             const r = run("swap", { ...swapEnv, ...FAR_DEADLINES }, w);
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "vm deallocate").length, 3);
-            assert.match(r.stderr, /vm deallocate was throttled or busy \(try 1\); retrying in [0-9.]+s/);
+            // Made by the watcher (components/azure/actions.ts), the retried call's log line names the cloud's error (base.sh's api path).
+            assert.match(
+                r.stderr,
+                /vm deallocate was throttled or busy \(try 1\): Status: 429 Too Many Requests, TooManyRequests: [^\n]*; retrying in [0-9.]+s/,
+            );
         });
 
         it("refuses an OS disk it does not know", () => {
