@@ -4,8 +4,9 @@ import { tlsFailure } from "../gate/tls";
 
 /**
  * The watcher's client of Azure Resource Manager's REST API (Node's `fetch`, in the watcher's own
- * process): GETs of Compute resources by id, each under the gate's budget for the CLI call it
- * replaces ({@link CloudRunner.api}), with a bearer token from the Azure CLI's login
+ * process): GETs of Compute resources by id (the observations, ./watch.ts), and the POSTs and
+ * PATCHes of the steps' calls the watcher makes (./actions.ts), each under the gate's budget for the
+ * CLI call it replaces ({@link CloudRunner.api}), with a bearer token from the Azure CLI's login
  * ({@link ArmTokens}). Every request times out after {@link REQUEST_TIMEOUT_MS}; an answer larger
  * than {@link MAX_RESPONSE_BYTES} is refused.
  *
@@ -169,27 +170,22 @@ function transportError(err: unknown, what: string): ArmError {
     return new ArmError(`${what}: connection failed (${clip(String(cause), 120)})`, 0, "");
 }
 
-/** Resource Manager's answer to a request: its status, the headers a caller follows, the parsed JSON body (undefined when empty). */
+/** Resource Manager's answer to a request: its status and the parsed JSON body (undefined when empty, as a 202's). */
 export interface ArmAnswer<T> {
     status: number;
-    /** Where a long-running operation's status is read (`Azure-AsyncOperation`, else `Location`), "" when none. */
-    operation: string;
-    /** The seconds `Retry-After` asks between polls, or undefined. */
-    retryAfter?: number;
     body: T | undefined;
 }
 
 /**
- * One request of Resource Manager with `token` (`path` and `query` under the endpoint, or `url`, an
- * absolute URL the caller checked is the endpoint's own); resolves with the answer of a 2xx status,
- * rejects with an {@link ArmError}.
+ * One request of Resource Manager with `token` (`path` and `query` under the endpoint, `body` sent
+ * as JSON); resolves with the answer of a 2xx status, rejects with an {@link ArmError}.
  */
 export async function armSend<T>(
     endpoint: ArmEndpoint,
-    request: { method: "GET" | "POST" | "PATCH"; path: string; query: Record<string, string>; body?: unknown; url?: string },
+    request: { method: "GET" | "POST" | "PATCH"; path: string; query: Record<string, string>; body?: unknown },
     token: string,
 ): Promise<ArmAnswer<T>> {
-    const url = request.url ?? `${endpoint.base}${request.path}?${new URLSearchParams(request.query).toString()}`;
+    const url = `${endpoint.base}${request.path}?${new URLSearchParams(request.query).toString()}`;
     // What a message may name of the request: its path (never the token).
     const what = `${request.method} ${request.path}`;
     let res: Response;
@@ -215,13 +211,7 @@ export async function armSend<T>(
         const { message, code } = errorMessage(res.status, body, res.headers.get("retry-after"));
         throw new ArmError(message, res.status, code);
     }
-    const retry = Number(res.headers.get("retry-after"));
-    const answer: ArmAnswer<T> = {
-        status: res.status,
-        operation: res.headers.get("azure-asyncoperation") ?? res.headers.get("location") ?? "",
-        retryAfter: res.headers.get("retry-after") !== null && Number.isFinite(retry) && retry >= 0 ? retry : undefined,
-        body: undefined,
-    };
+    const answer: ArmAnswer<T> = { status: res.status, body: undefined };
     if (!body.trim()) return answer;
     try {
         answer.body = JSON.parse(body) as T;
@@ -340,8 +330,7 @@ export class ArmClient {
     }
 
     /**
-     * One request (`method` on `path`, with `body` as JSON; or on `url`, which must be the
-     * endpoint's own: a token goes to no other host) of `subscription` as one request of the
+     * One request (`method` on `path`, with `body` as JSON) of `subscription` as one request of the
      * gate's `op` in `scope` (cost 1), as {@link get} makes it: the token fetched first, a 401
      * tried once more with a fresh one.
      */
@@ -355,16 +344,9 @@ export class ArmClient {
             path: string;
             query: Record<string, string>;
             body?: unknown;
-            url?: string;
         },
     ): Promise<ArmAnswer<T>> {
         const endpoint = await this.endpoint(runner, call.scope);
-        if (call.url !== undefined && new URL(call.url).origin !== new URL(endpoint.base).origin)
-            throw new ArmError(
-                `Resource Manager named ${clip(call.url, 120)} to poll, not a URL of its own endpoint ${endpoint.base}`,
-                0,
-                "",
-            );
         const { audience } = endpoint;
         const token = await this.tokens.get(runner, call.scope, call.subscription, audience);
         return runner.api({ cloud: "azure", scope: call.scope, op: call.op, cost: 1 }, async () => {
