@@ -4,8 +4,9 @@ import { tlsFailure } from "../gate/tls";
 
 /**
  * The watcher's client of Azure Resource Manager's REST API (Node's `fetch`, in the watcher's own
- * process): GETs of Compute resources by id, each under the gate's budget for the CLI call it
- * replaces ({@link CloudRunner.api}), with a bearer token from the Azure CLI's login
+ * process): GETs of Compute resources by id (the observations, ./watch.ts), and the POSTs and
+ * PATCHes of the steps' calls the watcher makes (./actions.ts), each under the gate's budget for the
+ * CLI call it replaces ({@link CloudRunner.api}), with a bearer token from the Azure CLI's login
  * ({@link ArmTokens}). Every request times out after {@link REQUEST_TIMEOUT_MS}; an answer larger
  * than {@link MAX_RESPONSE_BYTES} is refused.
  *
@@ -169,17 +170,35 @@ function transportError(err: unknown, what: string): ArmError {
     return new ArmError(`${what}: connection failed (${clip(String(cause), 120)})`, 0, "");
 }
 
-/** One GET of Resource Manager with `token`; resolves with the parsed JSON, rejects with an {@link ArmError}. */
-export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Record<string, string>, token: string): Promise<T> {
-    const url = `${endpoint.base}${path}?${new URLSearchParams(query).toString()}`;
+/** Resource Manager's answer to a request: its status and the parsed JSON body (undefined when empty, as a 202's). */
+export interface ArmAnswer<T> {
+    status: number;
+    body: T | undefined;
+}
+
+/**
+ * One request of Resource Manager with `token` (`path` and `query` under the endpoint, `body` sent
+ * as JSON); resolves with the answer of a 2xx status, rejects with an {@link ArmError}.
+ */
+export async function armSend<T>(
+    endpoint: ArmEndpoint,
+    request: { method: "GET" | "POST" | "PATCH"; path: string; query: Record<string, string>; body?: unknown },
+    token: string,
+): Promise<ArmAnswer<T>> {
+    const url = `${endpoint.base}${request.path}?${new URLSearchParams(request.query).toString()}`;
     // What a message may name of the request: its path (never the token).
-    const what = `GET ${path}`;
+    const what = `${request.method} ${request.path}`;
     let res: Response;
     let body: string;
     try {
         res = await fetch(url, {
-            method: "GET",
-            headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+            method: request.method,
+            headers: {
+                authorization: `Bearer ${token}`,
+                accept: "application/json",
+                ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+            },
+            body: request.body === undefined ? undefined : JSON.stringify(request.body),
             redirect: "error",
             signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
@@ -192,11 +211,22 @@ export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Reco
         const { message, code } = errorMessage(res.status, body, res.headers.get("retry-after"));
         throw new ArmError(message, res.status, code);
     }
+    const answer: ArmAnswer<T> = { status: res.status, body: undefined };
+    if (!body.trim()) return answer;
     try {
-        return JSON.parse(body) as T;
+        answer.body = JSON.parse(body) as T;
     } catch {
         throw new ArmError(`Resource Manager answered ${res.status} with a body that is not JSON: ${clip(body, 120)}`, res.status, "");
     }
+    return answer;
+}
+
+/** One GET of Resource Manager with `token`; resolves with the parsed JSON, rejects with an {@link ArmError}. */
+export async function armGet<T>(endpoint: ArmEndpoint, path: string, query: Record<string, string>, token: string): Promise<T> {
+    const answer = await armSend<T>(endpoint, { method: "GET", path, query }, token);
+    if (answer.body === undefined)
+        throw new ArmError(`Resource Manager answered ${answer.status} with a body that is not JSON: (empty)`, answer.status, "");
+    return answer.body;
 }
 
 /** The op (and, in azure/watch.ts, rate class `token`) of the call that reads az's configured cloud. */
@@ -293,18 +323,41 @@ export class ArmClient {
         runner: CloudRunner,
         call: { scope: string; op: string; subscription: string; path: string; query: Record<string, string> },
     ): Promise<T> {
+        const answer = await this.send<T>(runner, { ...call, method: "GET" });
+        if (answer.body === undefined)
+            throw new ArmError(`Resource Manager answered ${answer.status} with a body that is not JSON: (empty)`, answer.status, "");
+        return answer.body;
+    }
+
+    /**
+     * One request (`method` on `path`, with `body` as JSON) of `subscription` as one request of the
+     * gate's `op` in `scope` (cost 1), as {@link get} makes it: the token fetched first, a 401
+     * tried once more with a fresh one.
+     */
+    async send<T>(
+        runner: CloudRunner,
+        call: {
+            scope: string;
+            op: string;
+            subscription: string;
+            method: "GET" | "POST" | "PATCH";
+            path: string;
+            query: Record<string, string>;
+            body?: unknown;
+        },
+    ): Promise<ArmAnswer<T>> {
         const endpoint = await this.endpoint(runner, call.scope);
         const { audience } = endpoint;
         const token = await this.tokens.get(runner, call.scope, call.subscription, audience);
         return runner.api({ cloud: "azure", scope: call.scope, op: call.op, cost: 1 }, async () => {
             try {
-                return await armGet<T>(endpoint, call.path, call.query, token);
+                return await armSend<T>(endpoint, call, token);
             } catch (err) {
                 if (!(err instanceof ArmError) || err.status !== 401) throw err;
                 await this.tokens.invalidate(call.subscription, audience, token);
                 const fresh = await this.tokens.get(runner, call.scope, call.subscription, audience);
                 try {
-                    return await armGet<T>(endpoint, call.path, call.query, fresh);
+                    return await armSend<T>(endpoint, call, fresh);
                 } catch (again) {
                     if (!(again instanceof ArmError) || again.status !== 401) throw again;
                     await this.tokens.invalidate(call.subscription, audience, fresh);

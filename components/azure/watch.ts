@@ -1,7 +1,11 @@
 import { CloudWatch, Observation, WaitRequest, followUp } from "../watcher/types";
-import { CliError, CloudRunner, Fields, NoObservationError } from "../gate/types";
+import { CloudRunner, Fields, NoObservationError } from "../gate/types";
 import { Semaphore } from "../gate/limits";
-import { ArmClient, CLOUD_SHOW_OP, COMPUTE_API_VERSION, parseVmId } from "./api";
+import { CLOUD_SHOW_OP, COMPUTE_API_VERSION, parseVmId } from "./api";
+import { armClient } from "./arm-client";
+import { azureAction } from "./actions";
+
+export { useArmClient } from "./arm-client";
 
 /**
  * What the Azure steps wait for, observed in batches per subscription by requests of Resource
@@ -49,25 +53,6 @@ type Vm = {
 
 const lower = (s: string | undefined) => (s ?? "").toLowerCase();
 const scopeOf = (f: Fields) => lower(f.subscription);
-
-/** The client of every observation: its endpoint read once, its tokens held across observations. */
-let client: ArmClient | undefined;
-
-/** Observations use `replacement` from now on (a test's endpoint and tokens); undefined: the environment's again. */
-export function useArmClient(replacement: ArmClient | undefined): void {
-    client = replacement;
-}
-
-/** The client (made on first use from the environment); a misconfigured endpoint is a permanent error. */
-function armClient(): ArmClient {
-    try {
-        client ??= new ArmClient();
-    } catch (err) {
-        // No try will do better: the message names the variable.
-        throw new CliError(err instanceof Error ? err.message : String(err), false);
-    }
-    return client;
-}
 
 /**
  * GETs each wait's VM (its `id`) once, {@link CONCURRENT} at once: the VM, `gone` (a permanent error:
@@ -169,6 +154,7 @@ export const azureWatch: CloudWatch = {
     batchKey: (w) => scopeOf(w.fields),
     batchSize: () => 20,
     observe,
+    action: azureAction,
     // The token (Microsoft Entra ID, not Resource Manager): a class of its own, outside ARM's buckets.
     rateClass: (op) =>
         op === "account get-access-token" || op === CLOUD_SHOW_OP

@@ -9,11 +9,23 @@
 // The CLI flattens a resource's `properties`; the REST API keeps them (learn.microsoft.com/rest/api/compute/virtual-machines/get).
 // Errors come back as ARM sends them: {"error": {"code", "message"}} with the status of the code
 // (429 with Retry-After for throttling, 404 for ResourceNotFound, 403, 409, 400), 500 when the
-// stand-in said nothing we know. Auth: a bearer token the stand-in az issued
+// stand-in said nothing we know. The steps' calls the watcher makes (components/azure/actions.ts)
+// become the very az calls the scripts would have run (the same argv: the world's budget, faults
+// and call log are the CLI's):
+//   POST …/virtualMachines/N/restart|start|deallocate → az vm restart|start|deallocate --subscription S -g G -n N --no-wait …
+//       202 Accepted, no body (learn.microsoft.com/rest/api/compute/virtual-machines/restart, …/start, …/deallocate)
+//   PATCH …/virtualMachines/N {"properties":{"storageProfile":{"osDisk":{"managedDisk":{"id":D},"name":…}}}}
+//       → az vm update --subscription S -g G -n N --os-disk D --no-wait …   200 with the VM
+//       (learn.microsoft.com/rest/api/compute/virtual-machines/update); any other body is refused (400).
+// Auth: a bearer token the stand-in az issued
 // (`az account get-access-token`: standin-arm.<expiry>.<random>), else 401 as ARM answers.
 const PREFIX = "/azure";
 const VM_PATH =
     /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]+)(\/instanceView)?$/i;
+const VM_ACTION_PATH =
+    /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]+)\/(restart|start|deallocate)$/i;
+/** What the stand-in az appends to every call the scripts make (az_json). */
+const AZ_TAIL = ["--output", "json", "--only-show-errors"];
 
 /** The HTTP status ARM answers an error code with. */
 function statusOf(code) {
@@ -63,6 +75,95 @@ function unauthorized(headers) {
     return undefined;
 }
 
+/** The VM a path names: its subscription, group and name, decoded. */
+function vmOf(m) {
+    return { sub: decodeURIComponent(m[1]), group: decodeURIComponent(m[2]), name: decodeURIComponent(m[3]) };
+}
+
+/** A request's query beyond api-version (none of these requests takes one: `hibernate` would not be az's call). */
+function extraQuery(req) {
+    const extra = [...req.query.keys()].filter((k) => k !== "api-version");
+    return extra.length ? armError(400, "InvalidParameter", `the stand-in Resource Manager takes no ${extra.join(", ")} here`) : undefined;
+}
+
+/** POST …/restart|start|deallocate: the az call with --no-wait; 202 Accepted, no body. */
+async function vmAction(req, standIn) {
+    const m = VM_ACTION_PATH.exec(req.path);
+    if (!m) return armError(400, "InvalidResourceType", `the stand-in Resource Manager does not know POST ${req.path}`);
+    const refused = extraQuery(req);
+    if (refused) return refused;
+    if (req.body.trim()) return armError(400, "InvalidRequestContent", `POST ${m[4]} takes no body`);
+    const vm = vmOf(m);
+    const result = await standIn([
+        "vm",
+        m[4].toLowerCase(),
+        "--subscription",
+        vm.sub,
+        "-g",
+        vm.group,
+        "-n",
+        vm.name,
+        "--no-wait",
+        ...AZ_TAIL,
+    ]);
+    if (result.code !== 0) return fromCliError(result);
+    return { status: 202, headers: {}, body: "" };
+}
+
+/** PATCH of a VM: the OS disk swap alone (az vm update --os-disk, --no-wait); 200 with the VM. */
+async function vmUpdate(req, standIn) {
+    const m = VM_PATH.exec(req.path);
+    if (!m || m[4]) return armError(400, "InvalidResourceType", `the stand-in Resource Manager does not know PATCH ${req.path}`);
+    const refused = extraQuery(req);
+    if (refused) return refused;
+    let body;
+    try {
+        body = JSON.parse(req.body);
+    } catch {
+        return armError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.");
+    }
+    const osDisk = body && body.properties && body.properties.storageProfile && body.properties.storageProfile.osDisk;
+    const id = osDisk && osDisk.managedDisk && osDisk.managedDisk.id;
+    const only =
+        JSON.stringify(Object.keys(body || {})) === '["properties"]' &&
+        JSON.stringify(Object.keys(body.properties)) === '["storageProfile"]' &&
+        JSON.stringify(Object.keys(body.properties.storageProfile)) === '["osDisk"]' &&
+        JSON.stringify(Object.keys(osDisk || {}).sort()) === '["managedDisk","name"]' &&
+        JSON.stringify(Object.keys(osDisk.managedDisk || {})) === '["id"]' &&
+        typeof id === "string" &&
+        osDisk.name === id.split("/").pop();
+    if (!only)
+        return armError(
+            400,
+            "InvalidParameter",
+            "the stand-in Resource Manager takes a PATCH of the OS disk's managedDisk.id and name alone",
+        );
+    const vm = vmOf(m);
+    const result = await standIn([
+        "vm",
+        "update",
+        "--subscription",
+        vm.sub,
+        "-g",
+        vm.group,
+        "-n",
+        vm.name,
+        "--os-disk",
+        id,
+        "--no-wait",
+        ...AZ_TAIL,
+    ]);
+    if (result.code !== 0) return fromCliError(result);
+    const flattened = JSON.parse(result.stdout);
+    const vmId = `/subscriptions/${vm.sub}/resourceGroups/${vm.group}/providers/Microsoft.Compute/virtualMachines/${vm.name}`;
+    return json(200, {
+        id: vmId,
+        name: vm.name,
+        type: "Microsoft.Compute/virtualMachines",
+        properties: { ...flattened, provisioningState: "Updating" },
+    });
+}
+
 module.exports = {
     prefix: PREFIX,
 
@@ -74,8 +175,8 @@ module.exports = {
     async handle(req, standIn) {
         const denied = unauthorized(req.headers);
         if (denied) return denied;
-        if (req.method !== "GET")
-            return armError(405, "MethodNotAllowed", `the stand-in Resource Manager answers GET only, not ${req.method}`);
+        if (!["GET", "POST", "PATCH"].includes(req.method))
+            return armError(405, "MethodNotAllowed", `the stand-in Resource Manager answers GET, POST and PATCH only, not ${req.method}`);
         const version = req.query.get("api-version");
         if (!version)
             return armError(
@@ -85,6 +186,8 @@ module.exports = {
             );
         if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version))
             return armError(400, "InvalidApiVersionParameter", `The api-version '${version}' is invalid.`);
+        if (req.method === "POST") return vmAction(req, standIn);
+        if (req.method === "PATCH") return vmUpdate(req, standIn);
         const m = VM_PATH.exec(req.path);
         if (!m) return armError(400, "InvalidResourceType", `the stand-in Resource Manager does not know ${req.path}`);
         const [, sub, group, name, viewOnly] = m;

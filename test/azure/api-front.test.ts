@@ -12,9 +12,10 @@ import { azureWatch, useArmClient } from "../../components/azure/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { CliError } from "../../components/gate/types";
-import { WaitRequest } from "../../components/watcher/types";
+import { wait } from "./wait-request";
 import { ApiFront, startApiFront } from "../../sandbox/api/start";
-import { ORIGINAL, RESCUE_ID, SCRATCH, SUB, world } from "./run-script";
+import { FIXED, ORIGINAL, RESCUE_ID, SCRATCH, SUB, world } from "./run-script";
+import { azureAction } from "../../components/azure/actions";
 
 const AZ = path.join(__dirname, "../../sandbox/cli/azure/az");
 const APP = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/app-01`;
@@ -34,16 +35,6 @@ class StandInGate extends Gate {
         );
     }
 }
-
-const wait = (kind: string, id: string, want: string, fields: Record<string, string> = {}): WaitRequest => ({
-    kind,
-    id,
-    want,
-    fields: { subscription: SUB, ...fields },
-    received: Date.now(),
-    deadline: Date.now() + 600_000,
-    memo: {},
-});
 
 describe("the sandbox's Resource Manager (sandbox/api/azure.js) answers the watcher's client from the stand-in's world", () => {
     let dir: string;
@@ -140,5 +131,93 @@ describe("the sandbox's Resource Manager (sandbox/api/azure.js) answers the watc
             calls().map((c) => c.slice(0, 2).join(" ")),
             ["account get-access-token"],
         );
+    });
+
+    describe("the steps' calls the watcher makes (components/azure/actions.ts)", () => {
+        const VM = ["--subscription", SUB, "-g", "rg-app", "-n", "app-01"];
+        const TAIL = ["--output", "json", "--only-show-errors"];
+        const act = (args: string[]) =>
+            azureAction({ command: "az", op: args.slice(0, 2).join(" "), args, fields: { subscription: SUB } })!.run(
+                gate,
+                Date.now() + 600_000,
+            );
+        const mutating = () => calls().filter((c) => c[0] === "vm" && c[1] !== "get-instance-view" && c[1] !== "show");
+
+        it("deallocate, the OS disk swap, start, restart: each the very az call the script sends, on the same world", async () => {
+            const shapes = [
+                ["vm", "deallocate", ...VM, "--no-wait", ...TAIL],
+                ["vm", "update", ...VM, "--os-disk", FIXED, "--no-wait", ...TAIL],
+                ["vm", "start", ...VM, "--no-wait", ...TAIL],
+                ["vm", "restart", ...VM, "--no-wait", ...TAIL],
+            ];
+            assert.equal(await act(shapes[0]), "");
+            assert.equal(worldNow().vms["rg-app/app-01"].power, "deallocating");
+            // The stand-in deallocates after its stopPolls looks.
+            for (let look = 0; look < 5 && worldNow().vms["rg-app/app-01"].power !== "deallocated"; look++)
+                await azureWatch.observe([wait("vm", APP, "deallocated")], gate);
+            assert.equal(await act(shapes[1]), "");
+            assert.equal(worldNow().vms["rg-app/app-01"].osDisk, FIXED);
+            assert.equal(await act(shapes[2]), "");
+            assert.equal(worldNow().vms["rg-app/app-01"].power, "starting");
+            await azureWatch.observe([wait("vm", APP, "running")], gate);
+            assert.equal(await act(shapes[3]), "");
+            assert.equal(worldNow().vms["rg-app/app-01"].restarts, 1);
+            assert.deepEqual(mutating(), shapes);
+            const logged = fs
+                .readFileSync(front.apiLog, "utf8")
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => JSON.parse(l) as { cli: string; argv: string[] });
+            assert.deepEqual(
+                logged.filter((l) => shapes.some((s) => s[1] === l.argv[1])),
+                shapes.map((argv) => ({ cli: "az", argv })),
+                "the front made them",
+            );
+        });
+
+        it("the world's refusals come back in ARM's shape: a swap of a running VM (409 OperationNotAllowed), a scripted throttle (429), a denied start (403)", async () => {
+            const swap = await act(["vm", "update", ...VM, "--os-disk", FIXED, "--no-wait", ...TAIL]).catch((e: unknown) => e);
+            assert.ok(swap instanceof CliError, String(swap));
+            assert.match(
+                swap.message,
+                /^Status: 409 Conflict, OperationNotAllowed: The OS disk can only be swapped when the VM is deallocated\.$/,
+            );
+            assert.equal(worldNow().vms["rg-app/app-01"].osDisk, ORIGINAL, "nothing swapped");
+            fs.writeFileSync(
+                env.FAKE_AZ_STATE,
+                JSON.stringify({ ...worldNow(), throttle: { "vm deallocate": 1 }, deny: { "vm start": true } }),
+            );
+            const throttled = await act(["vm", "deallocate", ...VM, "--no-wait", ...TAIL]).catch((e: unknown) => e);
+            assert.ok(throttled instanceof CliError && throttled.transient && azureWatch.throttling(throttled.message), String(throttled));
+            assert.match(throttled.message, /^Status: 429 Too Many Requests, TooManyRequests: .*\(Retry-After: 1 s\)$/);
+            const denied = await act(["vm", "start", ...VM, "--no-wait", ...TAIL]).catch((e: unknown) => e);
+            assert.ok(denied instanceof CliError && !denied.transient, String(denied));
+            assert.match(denied.message, /^Status: 403 Forbidden, AuthorizationFailed: /);
+            assert.equal(await act(["vm", "deallocate", ...VM, "--no-wait", ...TAIL]), "", "the next try goes through");
+        });
+
+        it("refuses a PATCH that is not the OS disk swap alone, and a POST with a query or body az would not send (400), asking the stand-in nothing", async () => {
+            const base = front.env.AZURE_RESOURCE_MANAGER_ENDPOINT;
+            const token = JSON.parse(
+                await gate.run({ command: "az", args: ["account", "get-access-token", "--subscription", SUB, "--output", "json"] }),
+            ) as { accessToken: string };
+            const headers = { authorization: `Bearer ${token.accessToken}`, "content-type": "application/json" };
+            const osDisk = { managedDisk: { id: FIXED }, name: "app-01-fixed" };
+            for (const [url, method, body] of [
+                [`${APP}?api-version=2024-07-01`, "PATCH", { properties: { storageProfile: { osDisk: { ...osDisk, caching: "None" } } } }],
+                [`${APP}?api-version=2024-07-01`, "PATCH", { tags: {}, properties: { storageProfile: { osDisk } } }],
+                [`${APP}?api-version=2024-07-01`, "PATCH", { properties: { storageProfile: { osDisk: { ...osDisk, name: "other" } } } }],
+                [`${APP}/deallocate?api-version=2024-07-01&hibernate=true`, "POST", undefined],
+                [`${APP}/start?api-version=2024-07-01`, "POST", { x: 1 }],
+                [`${APP}/powerOff?api-version=2024-07-01`, "POST", undefined],
+            ] as const) {
+                const res = await fetch(`${base}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+                assert.equal(res.status, 400, `${method} ${url} ${JSON.stringify(body)}`);
+            }
+            assert.deepEqual(
+                calls().map((c) => c.slice(0, 2).join(" ")),
+                ["account get-access-token"],
+            );
+        });
     });
 });

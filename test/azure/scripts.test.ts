@@ -57,6 +57,51 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             ]);
         });
 
+        it("makes the swap's deallocate, OS disk swap and start as Resource Manager requests of the watcher (the front's log), not az processes; the tag by az", () => {
+            // The run's folder (its stand-in logs and the front's api-calls.log) under a temporary folder of this test's own.
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "az-actions-"));
+            const saved = process.env.TMPDIR;
+            process.env.TMPDIR = tmp;
+            try {
+                const r = run("swap", swapEnv, world());
+                assert.equal(r.code, 0, r.stderr);
+                const [runDir] = fs.readdirSync(tmp).filter((f) => f.startsWith("script-"));
+                const viaApi = fs
+                    .readFileSync(path.join(tmp, runDir, "api-calls.log"), "utf8")
+                    .split("\n")
+                    .filter(Boolean)
+                    .map((l) => JSON.parse(l) as { cli: string; argv: string[] })
+                    .filter((l) => MUTATING.test(op(l.argv)));
+                const mutating = r.calls.filter((c) => MUTATING.test(op(c)));
+                assert.deepEqual(mutating.map(op), ["vm deallocate", "disk update", "vm update", "vm start"]);
+                // Every mutating call but the tag was a request the front answered (the same argv): no az process made it.
+                assert.deepEqual(
+                    viaApi,
+                    mutating.filter((c) => op(c) !== "disk update").map((argv) => ({ cli: "az", argv })),
+                );
+                assert.deepEqual(viaApi[1].argv, [
+                    "vm",
+                    "update",
+                    "--subscription",
+                    SUB,
+                    "-g",
+                    "rg-app",
+                    "-n",
+                    "app-01",
+                    "--os-disk",
+                    FIXED,
+                    "--no-wait",
+                    "--output",
+                    "json",
+                    "--only-show-errors",
+                ]);
+            } finally {
+                if (saved === undefined) delete process.env.TMPDIR;
+                else process.env.TMPDIR = saved;
+                fs.rmSync(tmp, { recursive: true, force: true });
+            }
+        });
+
         it("finishes with a gate of one place: reading the evidence back and packing it never wait on each other", () => {
             // Packing while the read still ran once held the gate's every place (a fleet's swaps
             // each packing, each read waiting): with one place, that is one swap.
@@ -139,7 +184,11 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             const r = run("swap", { ...swapEnv, ...FAR_DEADLINES }, w);
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.calls.filter((c) => op(c) === "vm deallocate").length, 3);
-            assert.match(r.stderr, /vm deallocate was throttled or busy \(try 1\); retrying in [0-9.]+s/);
+            // Made by the watcher (components/azure/actions.ts), the retried call's log line names the cloud's error (base.sh's api path).
+            assert.match(
+                r.stderr,
+                /vm deallocate was throttled or busy \(try 1\): Status: 429 Too Many Requests, TooManyRequests: [^\n]*; retrying in [0-9.]+s/,
+            );
         });
 
         it("refuses an OS disk it does not know", () => {
