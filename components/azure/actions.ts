@@ -20,6 +20,10 @@ import { armClient } from "./arm-client";
  *         PUTs the whole VM back; the PATCH changes those two alone, in one request, and loses no
  *         concurrent change of another field). Not waited for (--no-wait); the step waits for the VM
  *         to show the disk. https://learn.microsoft.com/rest/api/compute/virtual-machines/update
+ *         (VirtualMachineUpdate takes storageProfile; an OS disk swap by PATCH of a deallocated VM is
+ *         what the .NET SDK's VirtualMachinePatch does, https://github.com/Azure/azure-sdk-for-net/issues/37285.
+ *         Microsoft's swap guide itself shows only az and PowerShell, both read-then-PUT: this is
+ *         the one request of the chain not compared with the real CLI's own.)
  *
  * Each prints nothing (az prints nothing with --no-wait; the scripts discard it): `out` is "".
  * The scope the step named (`subscription`) must be S: the request is counted where the CLI call

@@ -29,9 +29,12 @@ export { useArmClient } from "./arm-client";
 // so do the API client's errors ("Status: 429 Too Many Requests, SubscriptionRequestsThrottled: …").
 // Resource Manager's own 429s name their scope's code (SubscriptionRequestsThrottled, and the
 // tenant's and a resource provider's); Compute's say TooManyRequests. A request that got no answer
-// "timed out" or its "connection failed".
+// "timed out" or its "connection failed". A 409 is transient by its code alone (Conflict, another
+// operation in progress): OperationNotAllowed for the VM's state (a swap of a running VM) or
+// PropertyChangeNotAllowed never passes by trying again, so the API client's message gives no
+// reason phrase for 409.
 const TRANSIENT =
-    /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?(429|409|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out|connection failed/i;
+    /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?(429|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out|connection failed/i;
 const THROTTLING = /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?429\b|\b429 Client Error/i;
 
 /** Requests of one batch in flight at once. */

@@ -45,6 +45,10 @@ const CASES: [CloudWatch, string, boolean][] = [
     [azureWatch, "ERROR: (TenantRequestsThrottled) Number of requests for tenant exceeded.", true],
     [azureWatch, "ERROR: Service Unavailable({})", true],
     [azureWatch, "ERROR: (Conflict) Operation 'attachDisk' is not allowed since another operation is in progress", true],
+    // The API client's 409s (the watcher's actions): transient by ARM's code, never by the status alone.
+    [azureWatch, "Status: 409, Conflict: Operation 'deallocate' is not allowed since another operation is in progress", true],
+    [azureWatch, "Status: 409, OperationNotAllowed: The OS disk can only be swapped when the VM is deallocated.", false],
+    [azureWatch, "Status: 409, PropertyChangeNotAllowed: Changing property 'osDisk.name' is not allowed.", false],
     [gcpWatch, "ERROR: (gcloud.compute) Rate Limit Exceeded: rateLimitExceeded", true],
     [gcpWatch, "ERROR: (gcloud.compute.instances.start) HTTPError 503: Service Unavailable", true],
     [
