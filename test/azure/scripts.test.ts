@@ -187,7 +187,7 @@ describe("Azure command scripts (stand-in az CLI)", () => {
             // Made by the watcher (components/azure/actions.ts), the retried call's log line names the cloud's error (base.sh's api path).
             assert.match(
                 r.stderr,
-                /vm deallocate was throttled or busy \(try 1\): Status: 429 Too Many Requests, TooManyRequests: [^\n]*; retrying in [0-9.]+s/,
+                /vm deallocate was throttled or busy \(try 1\); retrying in [0-9.]+s: Status: 429 Too Many Requests, TooManyRequests: /,
             );
         });
 
