@@ -219,6 +219,8 @@ export function prepareEngine(layout: SandboxLayout, stack: string, runsProgram 
     fs.mkdirSync(layout.stackDir(stack), { recursive: true });
     // A front the caller started for this stack (the engine bench: beside the runner's cgroup, not in it).
     const given = process.env.SANDBOX_API_FRONT;
+    if (given && path.resolve(path.dirname(given)) !== path.resolve(layout.stackDir(stack)))
+        throw new Error(`SANDBOX_API_FRONT names ${given}, not the front of stack ${stack} (${layout.stackDir(stack)}/api-front.json)`);
     const front = given ? joinApiFront(given) : startApiFront(env, layout.stackDir(stack));
     return { vms, binary, env: { ...env, ...front.env }, front };
 }

@@ -7,6 +7,22 @@ import { FAKE_HOSTS, FakeClouds, IDS, startFakeClouds } from "./fake-clouds";
 
 /** Brings the loopback up, points FAKE_HOSTS at it and starts the fake clouds, their files in `work`. */
 export async function fakeCloudsHere(work: string): Promise<FakeClouds> {
+    // Only inside namespaces of its own: on the host, the bind mount would cover the machine's
+    // /etc/hosts and a real CLI could reach any host that is not faked.
+    const links = fs
+        .readFileSync("/proc/self/net/dev", "utf8")
+        .split("\n")
+        .slice(2)
+        .map((line) => line.split(":")[0].trim())
+        .filter((name) => name !== "" && name !== "lo");
+    if (links.length > 0)
+        throw new Error(
+            `fakeCloudsHere: this process's network has ${links.join(", ")} besides the loopback; run it inside \`unshare -n -m\``,
+        );
+    if (fs.readlinkSync("/proc/self/ns/mnt") === fs.readlinkSync(`/proc/${process.ppid}/ns/mnt`))
+        throw new Error(
+            "fakeCloudsHere: this process shares its parent's mount namespace (its /etc/hosts would be covered); run it inside `unshare -n -m`",
+        );
     execFileSync("ip", ["link", "set", "lo", "up"]);
     const hosts = path.join(work, "hosts");
     fs.writeFileSync(hosts, `127.0.0.1 localhost\n${FAKE_HOSTS.map((h) => `127.0.0.1 ${h}`).join("\n")}\n`);

@@ -169,5 +169,7 @@ export function awsAction(call: StepCall): CloudAction | undefined {
             const { api, scope } = await scoped(runner);
             return printed(await ec2Write(scope, api, call.op, write));
         },
+        // A stop, a start or a tag made twice changes nothing more; a reboot, attach or detach would.
+        repeatable: write.action === "StopInstances" || write.action === "StartInstances" || write.action === "CreateTags",
     };
 }

@@ -53,6 +53,8 @@ export function azureAction(call: StepCall): CloudAction | undefined {
                 });
                 return "";
             },
+            // A start or deallocation made twice changes nothing more; a restart would restart again.
+            repeatable: verb !== "restart",
         };
     }
     if (verb === "update" && vmHead(verb) && a[8] === "--os-disk" && endsWith(10)) {
@@ -73,6 +75,8 @@ export function azureAction(call: StepCall): CloudAction | undefined {
                 });
                 return "";
             },
+            // The same disk set twice.
+            repeatable: true,
         };
     }
     return undefined;

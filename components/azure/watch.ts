@@ -34,7 +34,7 @@ export { useArmClient } from "./arm-client";
 // PropertyChangeNotAllowed never passes by trying again, so the API client's message gives no
 // reason phrase for 409.
 const TRANSIENT =
-    /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?(429|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|Conflict|OperationNotAllowed.*another operation|in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out|connection failed/i;
+    /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?(429|50[0234])\b|\b(429|50[0234]) (Client|Server) Error|RetryableError|\(Conflict\)|Code: ?Conflict\b|Status: 409, Conflict:|OperationNotAllowed.*another operation|operation.{0,80}in progress|Service ?Unavailable|Internal ?Server ?Error|Gateway ?Timeout|Bad ?Gateway|LockException|token cache|Unable to (obtain|acquire) lock|Failed to acquire lock|database is locked|Connection aborted|ConnectionResetError|timed out|connection failed/i;
 const THROTTLING = /Too ?Many ?Requests|(Subscription|Tenant|Resource)RequestsThrottled|Status(Code)?:? ?429\b|\b429 Client Error/i;
 
 /** Requests of one batch in flight at once. */

@@ -173,7 +173,20 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
         const scope = cloud.scopeOf(f);
         const op = f.op || "unknown";
         const call = stepCall(f);
-        const action = call && cloud.action?.(call);
+        // Without the step's deadline no action is made: its retries and waits would have no end.
+        const action = call && /^\d{1,12}(\.\d+)?$/.test(f.deadline ?? "") ? cloud.action?.(call) : undefined;
+        if (action && f.lost === "1" && !action.repeatable) {
+            // The watcher the step asked before went away without answering: it may have made the call.
+            socket.end(
+                formatLine("api", {
+                    code: "1",
+                    queued: "0",
+                    error: `the watcher that was making ${op} went away before answering, so whether the cloud took it is not known; it is not a call to make twice (the step's next run finds the state and goes on)`,
+                    reason: "outcome unknown",
+                }),
+            );
+            return undefined;
+        }
         if (action) return handleAction(f, scope, op, action, socket);
         let release: (() => void) | undefined;
         let gone = false;
@@ -199,16 +212,11 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
                     return;
                 }
                 const { transient } = opts.gate.settle(f.cloud, scope, op, done.error ?? "");
-                const attempt = Math.max(1, Number(f.attempt) || 1);
-                const delayMs = backoffMs(attempt, 2000, 60_000) / opts.timeScale;
                 // The deadline the step has now (time it queued at the gate moved it), else the one it asked with.
-                const deadline = Number(done.deadline ?? f.deadline) * 1000;
-                if (transient && (!Number.isFinite(deadline) || Date.now() + delayMs < deadline)) {
-                    socket.end(formatLine("retry", { delay: (delayMs / 1000).toFixed(3) }));
-                } else
-                    socket.end(
-                        transient ? "fail\treason=the step's deadline leaves no time for another try\n" : "fail\treason=permanent error\n",
-                    );
+                const next = nextTry(f, transient, Number(done.deadline ?? f.deadline) * 1000);
+                socket.end(
+                    next.retry !== undefined ? formatLine("retry", { delay: next.retry }) : formatLine("fail", { reason: next.reason! }),
+                );
             },
         };
     }
@@ -238,19 +246,22 @@ export async function serve(opts: ServerOptions): Promise<{ close(): void; port:
             (out) => socket.end(formatLine("api", { code: "0", queued: queued(), out })),
             (err: unknown) => {
                 const message = (err instanceof Error ? err.message : String(err)).trim() || `${op} failed`;
-                const transient = err instanceof CliError && err.transient;
-                const attempt = Math.max(1, Number(f.attempt) || 1);
-                const delayMs = backoffMs(attempt, 2000, 60_000) / opts.timeScale;
-                // The step's deadline as it sent it (its queuing so far moved it): a try that cannot end before it is not made.
-                const deadlineMs = deadline + queuedMs;
-                const fields: Fields = { code: "1", queued: queued(), error: message };
-                if (transient && (!Number.isFinite(deadlineMs) || Date.now() + delayMs < deadlineMs))
-                    fields.retry = (delayMs / 1000).toFixed(3);
-                else fields.reason = transient ? "the step's deadline leaves no time for another try" : "permanent error";
-                socket.end(formatLine("api", fields));
+                // The step's deadline as it sent it, moved by its queuing in this call.
+                const next = nextTry(f, err instanceof CliError && err.transient, deadline + queuedMs);
+                socket.end(formatLine("api", { code: "1", queued: queued(), error: message, ...next }));
             },
         );
         return undefined;
+    }
+
+    /**
+     * After a failed try: another after a jittered backoff (`retry`, seconds) when the error is
+     * transient and the try can end before the step's deadline (ms), else the `reason` it ends.
+     */
+    function nextTry(f: Fields, transient: boolean, deadlineMs: number): { retry?: string; reason?: string } {
+        const delayMs = backoffMs(Math.max(1, Number(f.attempt) || 1), 2000, 60_000) / opts.timeScale;
+        if (transient && (!Number.isFinite(deadlineMs) || Date.now() + delayMs < deadlineMs)) return { retry: (delayMs / 1000).toFixed(3) };
+        return { reason: transient ? "the step's deadline leaves no time for another try" : "permanent error" };
     }
 
     function handleSlot(socket: net.Socket) {

@@ -54,6 +54,13 @@ export interface CloudAction {
      * the call to finish (a long-running operation), so does the action, within `deadline`.
      */
     run(runner: CloudRunner, deadline: number): Promise<string>;
+    /**
+     * Whether making the call twice changes nothing more than making it once (a stop, a start, a
+     * tag, a read). A call whose answer was lost with a watcher that died while making it is made
+     * again only when repeatable; any other (a restart, an attach, a command sent) then fails,
+     * saying its outcome is not known, and the step's next run finds the state. Default false.
+     */
+    repeatable?: boolean;
 }
 
 /** A step's CLI call as the watcher receives it (`cloud_call` in base.sh). */

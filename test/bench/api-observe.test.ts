@@ -5,11 +5,24 @@ import * as os from "os";
 import * as path from "path";
 import { ApiCostFile } from "../../bench/cli-cost/api-measure";
 import { probes, wrongness } from "../../bench/cli-cost/api-observe";
+import { fakeCloudsHere } from "../../bench/cli-cost/fake-hosts";
 
 const ROOT = path.resolve(__dirname, "../..");
 
 describe("the watcher's observations through the clouds' APIs, against the fake clouds the real CLIs parse (npm run measure:cli-cost -- --api)", function () {
     this.timeout(300_000);
+
+    it("the fake clouds are set up only inside namespaces of their own: on the machine's network, nothing is mounted over /etc/hosts", async () => {
+        const hostsBefore = fs.readFileSync("/etc/hosts", "utf8");
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "fake-hosts-"));
+        try {
+            await assert.rejects(fakeCloudsHere(work), /besides the loopback; run it inside `unshare -n -m`/);
+            assert.equal(fs.readFileSync("/etc/hosts", "utf8"), hostsBefore);
+            assert.deepEqual(fs.readdirSync(work), [], "nothing was written");
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    });
 
     it("every cloud's observe reads what the fake clouds answered over HTTPS at the clouds' own host names, with no CLI process once the token is minted", () => {
         assert.equal(process.getuid?.(), 0, "needs root: unshare -n -m and a bind-mounted /etc/hosts (CI runs as root)");

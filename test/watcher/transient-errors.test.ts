@@ -49,6 +49,9 @@ const CASES: [CloudWatch, string, boolean][] = [
     [azureWatch, "Status: 409, Conflict: Operation 'deallocate' is not allowed since another operation is in progress", true],
     [azureWatch, "Status: 409, OperationNotAllowed: The OS disk can only be swapped when the VM is deallocated.", false],
     [azureWatch, "Status: 409, PropertyChangeNotAllowed: Changing property 'osDisk.name' is not allowed.", false],
+    // ARM's free text is no code: "conflicting" or "conflicts" in a permanent error's message stays permanent.
+    [azureWatch, "Status: 409, OperationNotAllowed: The disk has a conflicting lease.", false],
+    [azureWatch, "Status: 400, InvalidParameter: The value conflicts with existing settings.", false],
     [gcpWatch, "ERROR: (gcloud.compute) Rate Limit Exceeded: rateLimitExceeded", true],
     [gcpWatch, "ERROR: (gcloud.compute.instances.start) HTTPError 503: Service Unavailable", true],
     [

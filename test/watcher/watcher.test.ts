@@ -6,7 +6,7 @@ import { Gate } from "../../components/gate/gate";
 import { Semaphore, TokenBucket, backoffMs } from "../../components/gate/limits";
 import { parseLine, serve } from "../../components/watcher/server";
 import { CloudWatch, Observation, WaitRequest } from "../../components/watcher/types";
-import { CliError } from "../../components/gate/types";
+import { CliError, CloudRunner } from "../../components/gate/types";
 import { Waiter } from "../../components/watcher/waiter";
 import { tempDir } from "../helpers/lab-run";
 
@@ -325,6 +325,35 @@ describe("the watcher (batched waits, limits, wire protocol)", () => {
             assert.deepEqual((await talk([call.replace("a0=stop", "a0=start"), "done\tcode=0"])).answers, ["go", "ok"]);
             assert.deepEqual((await talk([call.replace("\ta1=m1=x", ""), "done\tcode=0"])).answers, ["go", "ok"]);
             assert.equal(made.length, 3);
+            s.close();
+        });
+
+        it("a call whose answer was lost with a watcher that died making it is made again only when repeatable; else its outcome is unknown", async () => {
+            const lab = labWatch();
+            let made = 0;
+            const action = (repeatable: boolean) => ({
+                run: (runner: CloudRunner) =>
+                    runner.api({ cloud: "lab", scope: "hq", op: "write stop" }, () => Promise.resolve(String(++made))),
+                repeatable,
+            });
+            lab.cloud.action = (call) => action(call.args[0] === "stop");
+            const { s, talk } = await server(lab.cloud);
+            const future = Date.now() / 1000 + 600;
+            const call = (verb: string) =>
+                `call\tcloud=lab\top=write ${verb}\tattempt=2\tdeadline=${future}\tsite=hq\tcommand=labctl\ta0=${verb}\targc=1\tlost=1`;
+            assert.deepEqual(
+                (await talk([call("stop")])).answers,
+                ["api\tcode=0\tqueued=0\tout=1"],
+                "a stop made twice changes nothing more",
+            );
+            const [unknown] = (await talk([call("reboot")])).answers;
+            assert.match(
+                unknown,
+                /^api\tcode=1\tqueued=0\terror=the watcher that was making write reboot went away before answering.*\treason=outcome unknown$/,
+            );
+            assert.equal(made, 1, "the reboot was not made again");
+            // Without the step's deadline, no action: the step runs the CLI (its retries have an end there).
+            assert.deepEqual((await talk([call("stop").replace(`deadline=${future}`, "deadline="), "done\tcode=0"])).answers, ["go", "ok"]);
             s.close();
         });
 

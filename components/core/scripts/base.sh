@@ -338,13 +338,13 @@ watcher_gone() {
 # step runs as the CLI. A call the watcher made whose answer was lost with the watcher is asked
 # again of its successor: the scripts' calls are made idempotent by what they check first.
 cloud_call() {
-    local op=$1 attempt=1 out fd answer asked call="" a i=0 kv part
+    local op=$1 attempt=1 out fd answer asked call="" a i=0 kv part lost=""
     shift
     # The call as data: each argument a field. One the line cannot carry (a tab, a newline) or a
     # call too long for it is not sent: the step then runs the CLI.
     call=$'\t'"command=$1"
     for a in "${@:2}"; do
-        if [[ $a == *[$'\t\r\n']* ]] || ((${#call} > 16000)); then call=; break; fi
+        if [[ $a == *[$'\t\r\n']* ]] || ((${#call} + ${#a} > 16000)); then call=; break; fi
         call+=$'\t'"a$i=$a"
         i=$((i + 1))
     done
@@ -355,11 +355,14 @@ cloud_call() {
         # The deadline as the step's other shells moved it (their calls' queuing).
         gate_sync
         asked=${EPOCHSECONDS:-$(date +%s)}
-        printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" "$call" >&"$fd"
+        printf '%s\tcall\tcloud=%s\top=%s\tattempt=%s\tdeadline=%s%s%s\n' "$watch_token" "$WATCH_CLOUD" "$op" "$attempt" "$STEP_DEADLINE" "$WATCH_SCOPE" "$call$lost" >&"$fd"
         answer=
         if ! IFS= read -r -u "$fd" answer 2>/dev/null; then
-            # No answer: the watcher went away. Its successor decides; never past the deadline.
+            # No answer: the watcher went away. Its successor decides; never past the deadline. It
+            # may have been making the call itself: its successor is told so (it makes again only
+            # a call that changes nothing more when made twice).
             exec {fd}>&-
+            [[ -n $call ]] && lost=$'\t'"lost=1"
             watcher_gone "$op" || return 1
             continue
         fi
