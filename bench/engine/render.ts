@@ -11,7 +11,7 @@ export function renderEngine(r: EngineBenchResult): string {
         ...(r.placement ? [`  placement: ${r.placement}`] : []),
         `  commit ${r.commit.slice(0, 7)}${r.uncommittedChanges ? " (with uncommitted changes in the tree)" : ""}; machine ${r.machine.name}, ${r.machine.cores} cores, ${n0(r.machine.memoryMb)} MB, 1-min load ${r.machine.loadAverage1m.before.toFixed(2)} before, ${r.machine.loadAverage1m.after.toFixed(2)} after`,
         `  runner ${r.runner.name}: a cgroup of ${r.runner.cpus} CPUs, ${n0(r.runner.memoryMb)} MB; pulumi up --parallel ${r.parallel} (npm run plan's)`,
-        `  CLI calls spend ${r.spend.scale === 1 ? "what the real CLIs spend" : `${r.spend.scale} of what the real CLIs spend`} (${r.cliCostSource}); synchronous attach, detach, label and tag calls hold ${r.spend.hold[0]}-${r.spend.hold[1]} s (seed ${r.spend.seed})`,
+        `  CLI calls spend ${r.spend.scale === 1 ? "what the real CLIs spend" : `${r.spend.scale} of what the real CLIs spend`} (${r.cliCostSource}); Azure's synchronous calls (vm disk attach|detach, disk update) hold ${r.spend.hold[0]}-${r.spend.hold[1]} s, and GCP's attach, detach and label operations take as long in the API front, the watcher waiting for them (seed ${r.spend.seed})`,
         f
             ? `  wall ${f.wallSeconds.toFixed(1)} s; CPU ${f.cpuSeconds.toFixed(1)} s in all, ${f.cpuPerVm.toFixed(2)} s per VM; peak memory ${n0(f.peakMb)} MB; ${f.oomKills ? `OOM: ${f.oomKills} process(es) killed by the memory limit` : "no OOM"}; CPU quota throttled ${n0(f.throttledPeriods)} periods (cgroup ${f.cgroup})`
             : `  NOT MEASURED: ${r.notMeasured ?? "no figures"}`,

@@ -67,6 +67,10 @@ export function priceTable(file: {
 }): PriceTable;
 /** What one call spends under `settings`. */
 export function costOf(settings: SpendSettings, cli: string, argv: readonly string[]): CallCost;
+/** Seconds a synchronous call waits for the cloud's operation (seeded in `hold`, scaled); 0 for any other call. */
+export function holdSeconds(settings: Pick<SpendSettings, "hold" | "seed" | "scale">, cli: string, argv: readonly string[]): number;
+/** The settings BENCH_ENGINE_COSTS names; throws when it is not set. */
+export function readSettings(): SpendSettings;
 /** Spends a call's cost in this process. */
 export function spend(cost: CallCost): Promise<Spent>;
 /** A number in [0, 1) from a seed and a call. */

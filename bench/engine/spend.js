@@ -118,6 +118,21 @@ function seededFraction(seed, cli, argv) {
 }
 
 /**
+ * How long a call waits for the cloud's operation: for a synchronous call, `hold` seconds (seeded
+ * random in that range, scaled); 0 for any other. The API front's GCP operations take as long
+ * (sandbox/api/gcp.js), for the calls the watcher makes as requests in the step's place.
+ * @param {Pick<import("./spend").SpendSettings, "hold" | "seed" | "scale">} settings
+ * @param {string} cli
+ * @param {readonly string[]} argv
+ * @returns {number}
+ */
+function holdSeconds(settings, cli, argv) {
+    if (!isSynchronous(cli, argv)) return 0;
+    const [lo, hi] = settings.hold;
+    return (lo + (hi - lo) * seededFraction(settings.seed, cli, argv)) * settings.scale;
+}
+
+/**
  * What one call spends: its shape's measured price (a shape cli-cost.json does not have: the cloud's
  * median, said in `priced`), CPU and wall times `scale`d, and for a synchronous call a hold of
  * `hold` seconds (seeded random in that range, scaled) in place of a shorter wall time.
@@ -132,17 +147,14 @@ function costOf(settings, cli, argv) {
     const shape = shapeOf(cli, argv);
     const own = prices.shapes[shape];
     const price = own ?? prices.median;
-    const synchronous = isSynchronous(cli, argv);
-    const [lo, hi] = settings.hold;
-    const holdSeconds = synchronous ? (lo + (hi - lo) * seededFraction(settings.seed, cli, argv)) * settings.scale : 0;
     return {
         cli,
         shape,
         priced: own ? "measured" : "median",
-        synchronous,
+        synchronous: isSynchronous(cli, argv),
         cpuSeconds: price.cpuSeconds * settings.scale,
         peakRssMb: price.peakRssMb,
-        wallSeconds: Math.max(price.wallSeconds * settings.scale, holdSeconds),
+        wallSeconds: Math.max(price.wallSeconds * settings.scale, holdSeconds(settings, cli, argv)),
     };
 }
 
@@ -198,7 +210,7 @@ async function main() {
     if (log) fs.appendFileSync(log, `${JSON.stringify({ ...cost, spent })}\n`);
 }
 
-module.exports = { leadingWords, shapeOf, isSynchronous, priceTable, costOf, spend, seededFraction };
+module.exports = { leadingWords, shapeOf, isSynchronous, priceTable, costOf, holdSeconds, spend, seededFraction, readSettings };
 
 if (require.main === module)
     main().catch((/** @type {unknown} */ err) => {

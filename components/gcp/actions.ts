@@ -30,6 +30,13 @@ import { ComputeApi, defaultComputeApi } from "./api";
  * reads ask only for the `fields` they need; and after a change it waited for, gcloud reads the
  * instance once more to print it, which the action does not (no script reads that output).
  *
+ * Once Compute Engine accepted a change, its operation waits are the action's own: a wait that
+ * fails transiently (throttled, 5xx, no answer) is asked again with backoff, and an operation not
+ * DONE by the step's deadline fails the action for good, naming it. A failure of the change
+ * request itself, or the operation's own error, is passed on as the cloud's rules judge it: only
+ * then may the step send the change again (a second attach of a disk the first one attached fails
+ * "already in use"; a second reset resets twice).
+ *
  * Each prints "" (the scripts discard the output) except the serial read, which prints
  * `{"start":"S","next":"N"}` (common.sh's serial_next reads `next`; the output's contents, up to
  * 1 MB, are left out: no script reads them). Any other call (another flag, order, format or

@@ -1,4 +1,5 @@
-import { CliError, CloudRunner, NoObservationError } from "../gate/types";
+import { backoffMs, sleep } from "../gate/limits";
+import { CliError, CloudRunner, NoObservationError, cloudMs } from "../gate/types";
 import { ComputeApiError, requestJson } from "./http";
 import { GcloudToken } from "./token";
 
@@ -40,6 +41,11 @@ export interface ComputeApiOptions {
     pageSize?: number;
     /** The token source (default: gcloud's, cached in this process). */
     token?: GcloudToken;
+    /**
+     * How an operation wait that failed transiently is asked again: jittered backoff from `baseMs`
+     * up to `capMs` (cloud time; default 2 s to 30 s), until the step's deadline.
+     */
+    waitRetry?: { baseMs: number; capMs: number };
 }
 
 /** A zonal operation as Compute Engine answers a change (the fields the actions read). */
@@ -344,9 +350,13 @@ export class ComputeApi {
      * Waits for a zone operation to be DONE (`zoneOperations.wait`, each request counted under the
      * op `operations wait`, a read), as gcloud does for a change made without `--async`; each wait
      * asks for no longer than the deadline leaves. An operation that ends with `error` rejects,
-     * its codes and messages in the error (judged by the cloud's rules); one not done by the
-     * deadline rejects as timed out. With `atLeastOnce`, one wait is asked for even when the
-     * operation is DONE already (as gcloud's waiter does for `disks add-labels`).
+     * its codes and messages in the error (judged by the cloud's rules: the change itself failed,
+     * so sending it again may be right). The change was accepted: a wait request that fails
+     * transiently (throttled, 5xx, timed out, no token) is asked again here with jittered backoff,
+     * never passed on as transient (the step would send the change again: a second attach finds the
+     * disk in use, a second reset resets twice); an operation not DONE by the deadline rejects for
+     * good, naming it. With `atLeastOnce`, one wait is asked for even when the operation is DONE
+     * already (as gcloud's waiter does for `disks add-labels`).
      */
     async waitOperation(
         runner: CloudRunner,
@@ -356,8 +366,11 @@ export class ComputeApi {
         deadline: number,
         atLeastOnce = false,
     ): Promise<Operation> {
+        const retry = this.options.waitRetry ?? { baseMs: 2000, capMs: 30_000 };
         let op = operation;
-        for (let asked = 0; op.status !== "DONE" || (atLeastOnce && asked === 0); asked++) {
+        let failures = 0;
+        let lastFailure = "";
+        for (let asked = 0; op.status !== "DONE" || (atLeastOnce && asked === 0);) {
             const name = op.name;
             if (typeof name !== "string" || !OPERATION_NAME.test(name))
                 throw new CliError(
@@ -366,19 +379,38 @@ export class ComputeApi {
                 );
             const left = deadline - Date.now();
             if (left <= 0)
-                throw new CliError(`operation ${name} in ${project}/${zone} was not DONE by the step's deadline: timed out`, true);
-            op = await this.request<Operation>(
-                runner,
-                project,
-                "operations wait",
-                "POST",
-                ["projects", project, "zones", zone, "operations", name, "wait"],
-                {},
-                {
-                    timeoutMs: Math.min(WAIT_MS, left + 1000),
-                    check: operationFailed,
-                },
-            );
+                throw new CliError(
+                    `operation ${name} in ${project}/${zone} was accepted and had not finished by the step's deadline` +
+                        `${lastFailure ? ` (its last wait failed: ${lastFailure})` : ` (last status ${String(op.status ?? "none")})`}; ` +
+                        `the change is not sent again: \`gcloud compute operations describe ${name} --zone ${zone} --project ${project}\` tells how it ended`,
+                    false,
+                );
+            // Set once the wait was answered: a rejection after it is the operation's own error, not the wait's.
+            const answered = { is: false };
+            try {
+                op = await this.request<Operation>(
+                    runner,
+                    project,
+                    "operations wait",
+                    "POST",
+                    ["projects", project, "zones", zone, "operations", name, "wait"],
+                    {},
+                    {
+                        timeoutMs: Math.min(WAIT_MS, left + 1000),
+                        check: (answer) => {
+                            answered.is = true;
+                            operationFailed(answer);
+                        },
+                    },
+                );
+                asked++;
+            } catch (err) {
+                if (answered.is || !(err instanceof CliError && err.transient)) throw err;
+                failures++;
+                lastFailure = err.message.length > 300 ? `${err.message.slice(0, 300)}…` : err.message;
+                const pause = cloudMs(backoffMs(failures, retry.baseMs, retry.capMs) / 1000);
+                await sleep(Math.max(0, Math.min(pause, deadline - Date.now())));
+            }
         }
         return op;
     }

@@ -19,14 +19,25 @@
 //   POST …/disks/D/setLabels {labels, labelFingerprint}  → compute disks add-labels D --labels k=v,…
 //   POST …/operations/OP/wait (and GET …/operations/OP)  → no call (the change's call counted its operation
 //                                                          read): the operation as the change left it
-// A change is answered with its zone operation, DONE: the stand-in's changes end at once, and its
-// call (made without --async: the front cannot know whether the client will wait) counts the
-// change and one operation read, as gcloud waiting for it would. So a swap's `stop --async` and
-// `start --async` made here count one operation read each that the CLI's would not, and are logged
-// without --async. Where the stand-in's answers lack what the API gives: an attached disk's
-// deviceName is the disk's name (as the stand-in attaches them); a disk's labelFingerprint is a hash
-// of its labels, not checked by setLabels (which sets the labels given, merged by the client);
-// setLabels' labels are all passed to add-labels (the stand-in sets exactly those).
+// A change is answered with its zone operation, DONE (but in the engine bench: below): the
+// stand-in's changes end at once, and its call (made without --async: the front cannot know whether the
+// client will wait) counts the change and one operation read, as gcloud waiting for it would. So a
+// swap's `stop --async` and `start --async` made here count one operation read each that the CLI's
+// would not, and are logged without --async. Where the stand-in's answers lack what the API gives:
+// an attached disk's deviceName is the disk's name (as the stand-in attaches them); a disk's
+// labelFingerprint is a hash of its labels, not checked by setLabels (which sets the labels given,
+// merged by the client); setLabels' labels are all passed to add-labels (the stand-in sets exactly
+// those).
+//
+// In the engine bench (BENCH_ENGINE_COSTS names its settings), a change whose gcloud call would be
+// synchronous (bench/engine/spend.js `isSynchronous`: attach-disk, detach-disk, add-labels) takes
+// as long as the bench holds that call (spend.js `holdSeconds` of the same argument list, seeded:
+// the time a real cloud's operation takes): the stand-in makes the change at once, but its
+// operation is RUNNING until the hold has passed; `zoneOperations.wait` blocks until then, at most
+// `waitAtMostMs` (100 s: the real wait answers within about 2 minutes), and answers the operation
+// as it then is (RUNNING: the client waits again). Outside the bench (tests, `npm run sandbox`)
+// every operation is DONE at once. The labels' argument list holds all the disk's labels (the
+// step's call named only the new ones), so its seeded hold is another draw from the same range.
 //
 // Where gcloud's JSON differs from the REST's: `instances list` prints a bare array (REST: {items,
 // nextPageToken}, `items` left out when empty); `get-guest-attributes` prints the flattened
@@ -66,10 +77,27 @@ const ok = (body) => ({ status: 200, headers: { "content-type": "application/jso
 
 /** The operations the front answered, by name (the last 10,000), for `zoneOperations.wait`/`get`. */
 const operations = new Map();
+/** When each operation still RUNNING is done (ms since the epoch), by name. */
+const doneAt = new Map();
 let operationCount = 0;
 
-/** A change's zone operation, DONE (the stand-in's change ended with its call). */
-function operation(project, zone, type, target) {
+/** The engine bench's settings as last read, and the file they came from. */
+let bench;
+
+/**
+ * How long (ms) the change of this gcloud call takes: in the engine bench, the hold spend.js gives
+ * the call (0 for a call that is not synchronous); outside it, 0.
+ */
+function changeMs(argv) {
+    const file = process.env.BENCH_ENGINE_COSTS;
+    if (!file) return 0;
+    const spend = require("../../bench/engine/spend.js");
+    if (!bench || bench.file !== file) bench = { file, settings: spend.readSettings() };
+    return spend.holdSeconds(bench.settings, "gcloud", argv) * 1000;
+}
+
+/** A change's zone operation: DONE (the stand-in's change ended with its call), or RUNNING for `holdMs`. */
+function operation(project, zone, type, target, holdMs) {
     const name = `operation-${Date.now()}-${process.pid}-${++operationCount}`;
     const at = new Date().toISOString();
     const op = {
@@ -86,8 +114,27 @@ function operation(project, zone, type, target) {
         endTime: at,
         selfLink: `${SELF}/projects/${project}/zones/${zone}/operations/${name}`,
     };
+    if (holdMs > 0) {
+        Object.assign(op, { status: "RUNNING", progress: 0 });
+        delete op.endTime;
+        doneAt.set(name, Date.now() + holdMs);
+    }
     operations.set(name, op);
-    if (operations.size > 10000) operations.delete(operations.keys().next().value);
+    if (operations.size > 10000) {
+        const oldest = operations.keys().next().value;
+        operations.delete(oldest);
+        doneAt.delete(oldest);
+    }
+    return op;
+}
+
+/** The operation as it is now: DONE once its time has come (after waiting up to `waitMs` for it). */
+async function settle(op, waitMs) {
+    const at = doneAt.get(op.name);
+    if (at === undefined) return op;
+    const wait = Math.min(at - Date.now(), waitMs);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (Date.now() >= at && doneAt.delete(op.name)) Object.assign(op, { status: "DONE", progress: 100, endTime: new Date().toISOString() });
     return op;
 }
 
@@ -124,11 +171,14 @@ async function changes(req, standIn) {
         if (post ? method !== "wait" : method !== undefined)
             return failure(404, "notFound", `the stand-in knows no ${req.method} ${req.path}`);
         const op = operations.get(name);
-        return op ? ok(op) : failure(404, "notFound", `The resource 'projects/${project}/zones/${zone}/operations/${name}' was not found`);
+        if (!op) return failure(404, "notFound", `The resource 'projects/${project}/zones/${zone}/operations/${name}' was not found`);
+        return ok(await settle(op, post ? module.exports.waitAtMostMs : 0));
     }
     const done = async (argv, type) => {
+        // Read before the change is made: settings that cannot be read fail the request, not its operation.
+        const holdMs = changeMs(argv);
         const r = await standIn(argv);
-        return r.code !== 0 ? fromCli(r.stderr) : ok(operation(project, zone, type, target));
+        return r.code !== 0 ? fromCli(r.stderr) : ok(operation(project, zone, type, target, holdMs));
     };
     if (kind === "instances" && !post && method === undefined) {
         const r = await standIn(["compute", "instances", "describe", name, ...tail]);
@@ -195,6 +245,9 @@ async function changes(req, standIn) {
 
 module.exports = {
     prefix: "/gcp",
+
+    /** The longest one `zoneOperations.wait` blocks (ms): the real one answers within about 2 minutes, DONE or not. */
+    waitAtMostMs: 100_000,
 
     endpointEnv(base) {
         return { CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${base}/compute/v1/` };

@@ -9,7 +9,7 @@ import { countCalls, summarizeSpend } from "../../bench/engine/calls";
 import { engineFleet } from "../../bench/engine/fleet";
 import { VmRecordLike, outcomesOf } from "../../bench/engine/outcomes";
 import { NotMeasurable, checkRunnerFits } from "../../bench/engine/run";
-import { SpendSettings, costOf, isSynchronous, priceTable, shapeOf } from "../../bench/engine/spend";
+import { SpendSettings, costOf, holdSeconds, isSynchronous, priceTable, shapeOf } from "../../bench/engine/spend";
 import { customTimeoutSeconds, stepTimes } from "../../bench/engine/timeouts";
 import { CliCostFile } from "../../bench/fleet/cli-cost-prices";
 
@@ -87,6 +87,12 @@ describe("engine bench: a CLI call's cost shape and price", () => {
         const scaled = costOf(settings({ scale: 0.1, hold: [30, 30] }), "az", attach);
         assert.ok(Math.abs(scaled.wallSeconds - 3) < 1e-9 && Math.abs(scaled.cpuSeconds - a.cpuSeconds * 0.1) < 1e-9);
         assert.equal(scaled.peakRssMb, a.peakRssMb, "memory is not scaled");
+        // The hold is one function (the API front's GCP operations take it too): the synchronous call's wall, 0 for any other.
+        assert.equal(holdSeconds(settings(), "az", attach), a.wallSeconds);
+        const gcpAttach = ["compute", "instances", "attach-disk", "web-1", "--disk", "d", "--boot", "--project", "p", "--zone", "z"];
+        assert.equal(holdSeconds(settings(), "gcloud", gcpAttach), costOf(settings(), "gcloud", gcpAttach).wallSeconds);
+        assert.equal(holdSeconds(settings(), "gcloud", ["compute", "instances", "stop", "web-1", "--async"]), 0);
+        assert.equal(holdSeconds(settings(), "gcloud", ["compute", "instances", "reset", "web-1"]), 0);
     });
 });
 

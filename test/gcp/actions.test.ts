@@ -186,7 +186,7 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
             assert.match(failed.message, /operation operation-r failed: HTTPError 400: UNSUPPORTED_OPERATION: Instance is not running\./);
         });
 
-        it("an operation not done by the step's deadline is a transient timeout; throttling is transient with its reason", async () => {
+        it("an operation not done by the step's deadline fails for good, naming it (never sent again); throttling before the change is transient with its reason", async () => {
             server.setAnswer((r) =>
                 r.path.endsWith("/start")
                     ? { body: { name: "operation-t", status: "RUNNING" } }
@@ -209,8 +209,11 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                     () => assert.fail("waited past the deadline"),
                     (e: unknown) => e,
                 );
-            assert.ok(late instanceof CliError && late.transient, String(late));
-            assert.match(late.message, /operation-t .*not DONE by the step's deadline: timed out/);
+            assert.ok(late instanceof CliError && !late.transient, String(late));
+            assert.match(
+                late.message,
+                /operation operation-t in my-project\/us-central1-a was accepted and had not finished by the step's deadline \(last status RUNNING\); the change is not sent again/,
+            );
             const throttled = await gcpAction(SHAPES[5], api)!
                 .run(runner, Date.now() + 60_000)
                 .then(
@@ -220,6 +223,114 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
             assert.ok(throttled instanceof CliError && throttled.transient, String(throttled));
             assert.match(throttled.message, /HTTPError 429: RESOURCE_EXHAUSTED rateLimitExceeded/);
             assert.equal(runner.throttled, 1);
+        });
+
+        describe("a wait that fails after the change was accepted", () => {
+            const unavailable = {
+                status: 503,
+                body: { error: { code: 503, status: "UNAVAILABLE", message: "The service is unavailable." } },
+            };
+            const count = (suffix: string) => server.seen.filter((s) => s.path.endsWith(suffix)).length;
+
+            it("is asked again (backoff, each wait through the runner) until DONE: one change request, success", async () => {
+                const fast = new ComputeApi({ endpoint: server.endpoint, timeoutMs: 5000, waitRetry: { baseMs: 1, capMs: 5 } });
+                let waits = 0;
+                server.setAnswer((r) => {
+                    if (r.path === `${base}/instances/web-1/attachDisk`) return { body: { name: "operation-a", status: "RUNNING" } };
+                    if (r.path === `${base}/operations/operation-a/wait`) {
+                        waits++;
+                        if (waits === 1) return unavailable;
+                        if (waits === 2)
+                            return {
+                                status: 429,
+                                body: { error: { code: 429, status: "RESOURCE_EXHAUSTED", errors: [{ reason: "rateLimitExceeded" }] } },
+                            };
+                        return { body: { name: "operation-a", status: "DONE" } };
+                    }
+                    return { status: 404, body: {} };
+                });
+                const runner = fakeRunner(watch);
+                assert.equal(await gcpAction(SHAPES[6], fast)!.run(runner, Date.now() + 60_000), "");
+                assert.equal(count("/attachDisk"), 1, "the attach was sent once");
+                assert.equal(waits, 3);
+                assert.deepEqual(runner.ops, [
+                    "config config-helper",
+                    "instances attach-disk",
+                    "operations wait",
+                    "operations wait",
+                    "operations wait",
+                ]);
+                assert.equal(runner.throttled, 1, "the throttled wait slowed the scope as any throttled request does");
+            });
+
+            it("fails for good at the deadline, naming the operation and the wait's last error: one change request", async () => {
+                const fast = new ComputeApi({ endpoint: server.endpoint, timeoutMs: 5000, waitRetry: { baseMs: 5, capMs: 20 } });
+                server.setAnswer((r) => {
+                    if (r.path === `${base}/instances/web-1/reset`) return { body: { name: "operation-r", status: "RUNNING" } };
+                    if (r.path === `${base}/operations/operation-r/wait`) return unavailable;
+                    return { status: 404, body: {} };
+                });
+                const runner = fakeRunner(watch);
+                const failed = await gcpAction(SHAPES[4], fast)!
+                    .run(runner, Date.now() + 400)
+                    .then(
+                        () => assert.fail("the operation was taken for done"),
+                        (e: unknown) => e,
+                    );
+                assert.ok(failed instanceof CliError && !failed.transient, String(failed));
+                assert.match(
+                    failed.message,
+                    /operation operation-r in my-project\/us-central1-a was accepted and had not finished by the step's deadline \(its last wait failed: operations\.wait .*HTTPError 503: UNAVAILABLE: The service is unavailable\.\); the change is not sent again: `gcloud compute operations describe operation-r --zone us-central1-a --project my-project`/,
+                );
+                assert.equal(count("/reset"), 1, "the reset was sent once");
+                assert.ok(count("/operations/operation-r/wait") >= 2, `waits: ${count("/operations/operation-r/wait")}`);
+            });
+
+            it("a wait with no answer (hung to the deadline, or its connection dropped) is never passed on as transient; the operation's own error is the change's, passed on", async () => {
+                const fast = new ComputeApi({ endpoint: server.endpoint, timeoutMs: 5000, waitRetry: { baseMs: 1, capMs: 5 } });
+                let waits = 0;
+                let hang = true;
+                server.setAnswer((r) => {
+                    if (r.path === `${base}/instances/web-1/stop`) return { body: { name: "operation-s", status: "RUNNING" } };
+                    if (r.path === `${base}/operations/operation-s/wait`) {
+                        waits++;
+                        if (waits === 1) return hang ? undefined : { drop: true }; // undefined: never answered, the wait's own timeout ends it
+                        return {
+                            body: {
+                                name: "operation-s",
+                                status: "DONE",
+                                httpErrorStatusCode: 503,
+                                error: { errors: [{ code: "SERVICE_UNAVAILABLE", message: "try again later" }] },
+                            },
+                        };
+                    }
+                    return { status: 404, body: {} };
+                });
+                const runner = fakeRunner(watch);
+                // The deadline leaves the first wait 0.5 s + 1 s before its request gives up.
+                const failed = await gcpAction(SHAPES[1], fast)!
+                    .run(runner, Date.now() + 500)
+                    .then(
+                        () => assert.fail("the operation's error was not a failure"),
+                        (e: unknown) => e,
+                    );
+                assert.equal(waits, 1, "the deadline passed while the first wait hung");
+                assert.ok(failed instanceof CliError && !failed.transient, String(failed));
+                assert.match(failed.message, /operation-s .*accepted .*its last wait failed: .*timed out/);
+                waits = 0;
+                hang = false;
+                server.seen.length = 0;
+                const ended = await gcpAction(SHAPES[1], fast)!
+                    .run(runner, Date.now() + 60_000)
+                    .then(
+                        () => assert.fail("the operation's error was not a failure"),
+                        (e: unknown) => e,
+                    );
+                assert.equal(waits, 2, "the dropped wait was asked again");
+                assert.ok(ended instanceof CliError && ended.transient, String(ended));
+                assert.match(ended.message, /operation operation-s failed: HTTPError 503: SERVICE_UNAVAILABLE: try again later/);
+                assert.equal(count("/stop"), 1);
+            });
         });
 
         it("detaches by the device name the instance has the disk under; a disk not attached fails naming both", async () => {

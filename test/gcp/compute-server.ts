@@ -18,6 +18,8 @@ export interface Answer {
     status?: number;
     body?: unknown;
     headers?: Record<string, string>;
+    /** Drop the connection instead of answering (the client sees a network error). */
+    drop?: boolean;
 }
 
 /**
@@ -50,6 +52,10 @@ export async function computeServer(): Promise<{
             state.seen.push(seen);
             const a = state.answer(seen);
             if (a === undefined) return; // never answers: the client's timeout must end it
+            if (a.drop) {
+                req.socket.destroy();
+                return;
+            }
             const body = typeof a.body === "string" ? a.body : JSON.stringify(a.body ?? {});
             res.writeHead(a.status ?? 200, { "content-type": "application/json; charset=UTF-8", ...(a.headers ?? {}) });
             res.end(body);
