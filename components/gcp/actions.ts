@@ -73,7 +73,11 @@ function parse(api: ComputeApi, call: StepCall): CloudAction | undefined {
     if (resource === "instances" && (verb === "stop" || verb === "start" || verb === "reset")) {
         const async = verb !== "reset" && is("--async");
         if (!async && !is()) return undefined;
-        return { run: (runner, deadline) => api.instanceChange(runner, op, project, zone, name, verb, !async, deadline).then(() => "") };
+        return {
+            run: (runner, deadline) => api.instanceChange(runner, op, project, zone, name, verb, !async, deadline).then(() => ""),
+            // A stop or start made twice changes nothing more; a reset would reset again.
+            repeatable: verb !== "reset",
+        };
     }
     if (resource === "instances" && verb === "detach-disk" && is("--disk", "*") && NAME.test(mid[1])) {
         const disk = mid[1];
@@ -91,6 +95,7 @@ function parse(api: ComputeApi, call: StepCall): CloudAction | undefined {
         return {
             run: (runner, deadline) =>
                 api.addDiskLabels(runner, "disks describe", op, project, zone, name, labels, deadline).then(() => ""),
+            repeatable: true,
         };
     }
     if (resource === "instances" && verb === "get-serial-port-output" && is("--port", "1", "--start", "*") && OFFSET.test(mid[3])) {
@@ -103,6 +108,8 @@ function parse(api: ComputeApi, call: StepCall): CloudAction | undefined {
                     throw new Error(`instances.getSerialPortOutput ${project}/${zone}/${name}: no usable 'next' offset in the answer`);
                 return JSON.stringify({ start: String(out.start ?? start), next });
             },
+            // A read.
+            repeatable: true,
         };
     }
     return undefined;
