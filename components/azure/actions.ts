@@ -1,3 +1,4 @@
+import { CloudRunner } from "../gate/types";
 import { CloudAction, StepCall } from "../watcher/types";
 import { COMPUTE_API_VERSION, parseVmId } from "./api";
 import { armClient } from "./arm-client";
@@ -42,17 +43,7 @@ export function azureAction(call: StepCall): CloudAction | undefined {
         const vm = vmPath(a[3], a[5], a[7], call);
         if (!vm) return undefined;
         return {
-            run: async (runner) => {
-                await armClient().send(runner, {
-                    scope: vm.scope,
-                    op: call.op,
-                    subscription: vm.subscription,
-                    method: "POST",
-                    path: `${vm.path}/${verb}`,
-                    query: { "api-version": COMPUTE_API_VERSION },
-                });
-                return "";
-            },
+            run: (runner) => send(runner, call.op, vm, "POST", `${vm.path}/${verb}`),
             // A start or deallocation made twice changes nothing more; a restart would restart again.
             repeatable: verb !== "restart",
         };
@@ -63,23 +54,33 @@ export function azureAction(call: StepCall): CloudAction | undefined {
         if (!vm || !disk) return undefined;
         const body = { properties: { storageProfile: { osDisk: { managedDisk: { id: a[9] }, name: disk[1] } } } };
         return {
-            run: async (runner) => {
-                await armClient().send(runner, {
-                    scope: vm.scope,
-                    op: call.op,
-                    subscription: vm.subscription,
-                    method: "PATCH",
-                    path: vm.path,
-                    query: { "api-version": COMPUTE_API_VERSION },
-                    body,
-                });
-                return "";
-            },
+            run: (runner) => send(runner, call.op, vm, "PATCH", vm.path, body),
             // The same disk set twice.
             repeatable: true,
         };
     }
     return undefined;
+}
+
+/** One Compute request of the VM's, under the step's op, with Compute's API version; it prints nothing (`--no-wait`). */
+async function send(
+    runner: CloudRunner,
+    op: string,
+    vm: { scope: string; subscription: string },
+    method: "POST" | "PATCH",
+    path: string,
+    body?: unknown,
+): Promise<string> {
+    await armClient().send(runner, {
+        scope: vm.scope,
+        op,
+        subscription: vm.subscription,
+        method,
+        path,
+        query: { "api-version": COMPUTE_API_VERSION },
+        ...(body === undefined ? {} : { body }),
+    });
+    return "";
 }
 
 /** A managed disk's id as the scripts check it (scripts/common.sh), its name never ending in a period: the name. */

@@ -213,6 +213,25 @@ export class ComputeApi {
     }
 
     /**
+     * Sends a change to a resource of the zone (`POST …/zones/ZONE/PATH`, under `op`): its
+     * operation as started. An operation that already failed rejects ({@link operationFailed}).
+     */
+    private startChange(
+        runner: CloudRunner,
+        project: string,
+        zone: string,
+        op: string,
+        path: string[],
+        query: Record<string, string> = {},
+        body?: unknown,
+    ): Promise<Operation> {
+        return this.request<Operation>(runner, project, op, "POST", ["projects", project, "zones", zone, ...path], query, {
+            ...(body === undefined ? {} : { body }),
+            check: operationFailed,
+        });
+    }
+
+    /**
      * `instances.stop`, `instances.start` or `instances.reset` of one instance (a POST with no
      * body), under the step's `op`; with `wait`, the zone operation is waited for, as gcloud does
      * without `--async` ({@link waitOperation}).
@@ -227,15 +246,7 @@ export class ComputeApi {
         wait: boolean,
         deadline: number,
     ): Promise<Operation> {
-        const started = await this.request<Operation>(
-            runner,
-            project,
-            op,
-            "POST",
-            ["projects", project, "zones", zone, "instances", name, method],
-            {},
-            { check: operationFailed },
-        );
+        const started = await this.startChange(runner, project, zone, op, ["instances", name, method]);
         return wait ? this.waitOperation(runner, project, zone, started, deadline) : started;
     }
 
@@ -257,15 +268,7 @@ export class ComputeApi {
     ): Promise<Operation> {
         const source = this.url(["projects", project, "zones", zone, "disks", disk], {}).toString();
         const body = { mode: "READ_WRITE", source, type: "PERSISTENT", ...(boot ? { boot: true } : {}) };
-        const started = await this.request<Operation>(
-            runner,
-            project,
-            op,
-            "POST",
-            ["projects", project, "zones", zone, "instances", name, "attachDisk"],
-            {},
-            { body, check: operationFailed },
-        );
+        const started = await this.startChange(runner, project, zone, op, ["instances", name, "attachDisk"], {}, body);
         return this.waitOperation(runner, project, zone, started, deadline);
     }
 
@@ -299,15 +302,9 @@ export class ComputeApi {
         const attached = (instance.disks ?? []).find((d) => typeof d?.source === "string" && d.source.endsWith(suffix));
         if (!attached || typeof attached.deviceName !== "string" || attached.deviceName === "")
             throw new CliError(`Disk [${disk}] is not attached to instance [${name}] in zone [${zone}].`, false);
-        const started = await this.request<Operation>(
-            runner,
-            project,
-            op,
-            "POST",
-            ["projects", project, "zones", zone, "instances", name, "detachDisk"],
-            { deviceName: attached.deviceName },
-            { check: operationFailed },
-        );
+        const started = await this.startChange(runner, project, zone, op, ["instances", name, "detachDisk"], {
+            deviceName: attached.deviceName,
+        });
         return this.waitOperation(runner, project, zone, started, deadline);
     }
 
@@ -333,14 +330,17 @@ export class ComputeApi {
         const current = now.labels && typeof now.labels === "object" ? now.labels : {};
         const merged = { ...current, ...labels };
         if (Object.entries(labels).every(([k, v]) => current[k] === v)) return undefined;
-        const started = await this.request<Operation>(
+        const started = await this.startChange(
             runner,
             project,
+            zone,
             op,
-            "POST",
-            ["projects", project, "zones", zone, "disks", disk, "setLabels"],
+            ["disks", disk, "setLabels"],
             {},
-            { body: { labels: merged, labelFingerprint: now.labelFingerprint ?? "" }, check: operationFailed },
+            {
+                labels: merged,
+                labelFingerprint: now.labelFingerprint ?? "",
+            },
         );
         // gcloud's add-labels waits through its poller, which asks once even for an operation already DONE.
         return this.waitOperation(runner, project, zone, started, deadline, true);

@@ -87,25 +87,18 @@ function extraQuery(req) {
 }
 
 /** POST …/restart|start|deallocate: the az call with --no-wait; 202 Accepted, no body. */
+/** The script's own az call on a VM (vm-lib.sh's vm_args), `--no-wait`, as az_json ends it. */
+function vmCall(verb, vm, more = []) {
+    return ["vm", verb, "--subscription", vm.sub, "-g", vm.group, "-n", vm.name, ...more, "--no-wait", ...AZ_TAIL];
+}
+
 async function vmAction(req, standIn) {
     const m = VM_ACTION_PATH.exec(req.path);
     if (!m) return armError(400, "InvalidResourceType", `the stand-in Resource Manager does not know POST ${req.path}`);
     const refused = extraQuery(req);
     if (refused) return refused;
     if (req.body.trim()) return armError(400, "InvalidRequestContent", `POST ${m[4]} takes no body`);
-    const vm = vmOf(m);
-    const result = await standIn([
-        "vm",
-        m[4].toLowerCase(),
-        "--subscription",
-        vm.sub,
-        "-g",
-        vm.group,
-        "-n",
-        vm.name,
-        "--no-wait",
-        ...AZ_TAIL,
-    ]);
+    const result = await standIn(vmCall(m[4].toLowerCase(), vmOf(m)));
     if (result.code !== 0) return fromCliError(result);
     return { status: 202, headers: {}, body: "" };
 }
@@ -139,20 +132,7 @@ async function vmUpdate(req, standIn) {
             "the stand-in Resource Manager takes a PATCH of the OS disk's managedDisk.id and name alone",
         );
     const vm = vmOf(m);
-    const result = await standIn([
-        "vm",
-        "update",
-        "--subscription",
-        vm.sub,
-        "-g",
-        vm.group,
-        "-n",
-        vm.name,
-        "--os-disk",
-        id,
-        "--no-wait",
-        ...AZ_TAIL,
-    ]);
+    const result = await standIn(vmCall("update", vm, ["--os-disk", id]));
     if (result.code !== 0) return fromCliError(result);
     const flattened = JSON.parse(result.stdout);
     const vmId = `/subscriptions/${vm.sub}/resourceGroups/${vm.group}/providers/Microsoft.Compute/virtualMachines/${vm.name}`;

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { FrontWorld, frontOnWorld } from "../helpers/front-world";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -10,7 +11,7 @@ import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { CliError, CloudRunner } from "../../components/gate/types";
 import { StepCall } from "../../components/watcher/types";
-import { ApiFront, startApiFront } from "../../sandbox/api/start";
+import { ApiFront } from "../../sandbox/api/start";
 import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
 import { awsEndpoint, ec2Error, ec2Xml } from "./api-server";
 import { FIXED, INSTANCE, MUTATING, ORIGINAL, RESCUE, SCRATCH, op, repairEnv, run, swapEnv, world } from "./run-script";
@@ -172,30 +173,20 @@ describe("AWS actions (components/aws/actions.ts): the steps' writes as requests
         let restoreEnv: () => void;
         before(() => (restoreProfile = setEnv(A_DEVELOPERS_PROFILE)));
         after(() => restoreProfile());
-        const calls = () =>
-            fs
-                .readFileSync(path.join(dir, "calls.log"), "utf8")
-                .split("\n")
-                .filter((l) => l)
-                .map((l) => JSON.parse(l) as string[]);
-        const state = () => JSON.parse(fs.readFileSync(path.join(dir, "world.json"), "utf8"));
+        let fw: FrontWorld;
+        const calls = () => fw.calls();
+        const state = () => fw.state();
 
         function start(w: any) {
-            dir = fs.mkdtempSync(path.join(os.tmpdir(), "aws-actions-"));
-            fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(w));
-            fs.writeFileSync(path.join(dir, "calls.log"), "");
-            front = startApiFront(
-                { ...process.env, FAKE_AWS_STATE: path.join(dir, "world.json"), FAKE_AWS_LOG: path.join(dir, "calls.log") },
-                dir,
-            );
+            fw = frontOnWorld("aws", w, "aws-actions");
+            ({ dir, front } = fw);
             restoreEnv = setEnv({ ...front.env, ...NO_AWS_PROFILE });
             closeClients();
         }
         afterEach(() => {
-            front?.stop();
+            fw?.stop();
             closeClients();
             restoreEnv?.();
-            fs.rmSync(dir, { recursive: true, force: true });
         });
         const act = (args: string[], scope?: Record<string, string>) =>
             awsAction(stepCall(args, scope))!.run(gateRunner(), Date.now() + 60_000);

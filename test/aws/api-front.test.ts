@@ -1,7 +1,5 @@
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { FrontWorld, frontOnWorld } from "../helpers/front-world";
 import {
     closeClients,
     consoleOutput,
@@ -17,7 +15,7 @@ import { awsWatch } from "../../components/aws/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { CliError } from "../../components/gate/types";
-import { ApiFront, startApiFront } from "../../sandbox/api/start";
+import { ApiFront } from "../../sandbox/api/start";
 import { FIXED, INSTANCE, ORIGINAL, RESCUE, SCRATCH, world } from "./run-script";
 import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
 
@@ -27,7 +25,6 @@ import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env
  * the world's log shows the CLI-shaped call, and the CLI's errors arrive as the API's.
  */
 describe("AWS stand-in API (sandbox/api/aws.js): the SDK against the stand-in aws CLI's world", () => {
-    let dir: string;
     let front: ApiFront;
     const saved: Record<string, string | undefined> = {};
     // As on a developer's machine: a profile the SDK would prefer to the front's keys, were it left set.
@@ -37,22 +34,13 @@ describe("AWS stand-in API (sandbox/api/aws.js): the SDK against the stand-in aw
     const scope = { region: "us-east-1" };
     const gate = new Gate(new Map([["aws", awsWatch]]), new Semaphore(2), 1000);
     const through: Through = (op, send) => gate.api({ cloud: "aws", scope: "default/us-east-1", op }, send);
-    const calls = () =>
-        fs
-            .readFileSync(path.join(dir, "calls.log"), "utf8")
-            .split("\n")
-            .filter((l) => l)
-            .map((l) => JSON.parse(l) as string[]);
-    const state = () => JSON.parse(fs.readFileSync(path.join(dir, "world.json"), "utf8"));
+    let fw: FrontWorld;
+    const calls = () => fw.calls();
+    const state = () => fw.state();
 
     function start(w: any) {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "aws-front-"));
-        fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(w));
-        fs.writeFileSync(path.join(dir, "calls.log"), "");
-        front = startApiFront(
-            { ...process.env, FAKE_AWS_STATE: path.join(dir, "world.json"), FAKE_AWS_LOG: path.join(dir, "calls.log") },
-            dir,
-        );
+        fw = frontOnWorld("aws", w, "aws-front");
+        front = fw.front;
         // The front's keys, and no developer's profile or config files (the SDK would prefer them).
         for (const [k, v] of Object.entries({ ...front.env, ...NO_AWS_PROFILE })) {
             if (!(k in saved)) saved[k] = process.env[k];
@@ -65,13 +53,12 @@ describe("AWS stand-in API (sandbox/api/aws.js): the SDK against the stand-in aw
         closeClients();
     }
     afterEach(() => {
-        front?.stop();
+        fw?.stop();
         closeClients();
         for (const [k, v] of Object.entries(saved)) {
             if (v === undefined) delete process.env[k];
             else process.env[k] = v;
         }
-        fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("points the SDK at the front with the sandbox's own key pair, never a real one", () => {

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { FrontWorld, frontOnWorld } from "../helpers/front-world";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -7,7 +8,6 @@ import { gcpAction } from "../../components/gcp/actions";
 import { makeGcpWatch } from "../../components/gcp/watch";
 import { CliError } from "../../components/gate/types";
 import { StepCall } from "../../components/watcher/types";
-import { ApiFront, startApiFront } from "../../sandbox/api/start";
 import { computeServer, fakeRunner } from "./compute-server";
 import { MUTATING, op, run, swapEnv, world } from "./run-script";
 
@@ -389,33 +389,18 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
     });
 
     describe("against the stand-in front (sandbox/api/gcp.js)", () => {
-        let dir: string;
-        let front: ApiFront;
+        let fw: FrontWorld;
         let api: ComputeApi;
         const watch = makeGcpWatch(new ComputeApi());
-        const calls = () =>
-            fs
-                .readFileSync(path.join(dir, "calls.log"), "utf8")
-                .split("\n")
-                .filter((l) => l)
-                .map((l) => JSON.parse(l) as string[]);
-        const state = () => JSON.parse(fs.readFileSync(path.join(dir, "world.json"), "utf8"));
+        const calls = () => fw.calls();
+        const state = () => fw.state();
         beforeEach(() => {
-            dir = fs.mkdtempSync(path.join(os.tmpdir(), "gcp-actions-"));
             const w = world();
             w.instances["web-1"].status = "TERMINATED";
-            fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(w));
-            fs.writeFileSync(path.join(dir, "calls.log"), "");
-            front = startApiFront(
-                { ...process.env, FAKE_GCLOUD_STATE: path.join(dir, "world.json"), FAKE_GCLOUD_LOG: path.join(dir, "calls.log") },
-                dir,
-            );
-            api = new ComputeApi({ endpoint: front.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE });
+            fw = frontOnWorld("gcloud", w, "gcp-actions");
+            api = new ComputeApi({ endpoint: fw.front.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE });
         });
-        afterEach(() => {
-            front.stop();
-            fs.rmSync(dir, { recursive: true, force: true });
-        });
+        afterEach(() => fw.stop());
 
         it("a swap's labels, detach, attach and start, and a serial read, each the gcloud call the script would have run", async () => {
             const runner = fakeRunner(watch, [STAND_IN_TOKEN]);

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
+import { FrontWorld, frontOnWorld } from "../helpers/front-world";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { priceTable, holdSeconds } from "../../bench/engine/spend";
 import { CliCostFile } from "../../bench/fleet/cli-cost-prices";
@@ -38,33 +38,26 @@ interface Translator {
 
 describe("the API front's GCP translator (sandbox/api/gcp.js): Compute Engine requests answered by the stand-in gcloud", () => {
     let dir: string;
-    let front: ApiFront;
+    let fw: FrontWorld;
     let api: ComputeApi;
     const watch = makeGcpWatch(new ComputeApi());
-    const calls = () =>
-        fs
-            .readFileSync(path.join(dir, "calls.log"), "utf8")
-            .split("\n")
-            .filter((l) => l)
-            .map((l) => JSON.parse(l) as string[]);
-    const state = () => JSON.parse(fs.readFileSync(path.join(dir, "world.json"), "utf8")) as { budget?: unknown };
+    const calls = () => fw.calls();
+    const state = () => fw.state() as { budget?: unknown };
 
     beforeEach(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "gcp-front-"));
         const w = world();
         w.instances["web-2"] = { status: "TERMINATED", disks: [{ source: "web-2", boot: true }], serial: "" };
         w.throttle = { "instances get-serial-port-output": 1 };
-        fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(w));
-        fs.writeFileSync(path.join(dir, "calls.log"), "");
-        front = startApiFront(
-            { ...process.env, FAKE_GCLOUD_STATE: path.join(dir, "world.json"), FAKE_GCLOUD_LOG: path.join(dir, "calls.log") },
-            dir,
-        );
-        api = new ComputeApi({ endpoint: front.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE, pageSize: 1 });
+        fw = frontOnWorld("gcloud", w, "gcp-front");
+        dir = fw.dir;
+        api = new ComputeApi({ endpoint: fw.front.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE, pageSize: 1 });
     });
+    /** A front a test started of its own (the bench's settings), ended before the folder goes. */
+    let benchFront: ApiFront | undefined;
     afterEach(() => {
-        front.stop();
-        fs.rmSync(dir, { recursive: true, force: true });
+        benchFront?.stop();
+        benchFront = undefined;
+        fw.stop();
     });
 
     it("pages a listing (each page the stand-in's list call, counted), throttles as a 403 rateLimitExceeded, reads serial output and finds no guest attributes yet", async () => {
@@ -126,13 +119,13 @@ describe("the API front's GCP translator (sandbox/api/gcp.js): Compute Engine re
 
     it("in the engine bench, a synchronous call's operation takes its seeded hold (the wait blocks for it); a stop is DONE at once", async function () {
         this.timeout(60_000);
-        front.stop();
+        fw.front.stop();
         const w = JSON.parse(fs.readFileSync(path.join(dir, "world.json"), "utf8")) as { disks: Record<string, object> };
         w.disks["web-2"] = { attachedTo: "web-2" };
         fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(w));
         const hold: [number, number] = [1, 2];
         const costs = benchSettings(dir, hold, "seed-1");
-        front = startApiFront(
+        const front = (benchFront = startApiFront(
             {
                 ...process.env,
                 FAKE_GCLOUD_STATE: path.join(dir, "world.json"),
@@ -140,7 +133,7 @@ describe("the API front's GCP translator (sandbox/api/gcp.js): Compute Engine re
                 BENCH_ENGINE_COSTS: costs,
             },
             dir,
-        );
+        ));
         api = new ComputeApi({ endpoint: front.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE });
         const runner = fakeRunner(watch, [STAND_IN_TOKEN]);
         const detach = ["compute", "instances", "detach-disk", "web-2", "--disk", "web-2", ...TAIL];
@@ -181,8 +174,9 @@ describe("the API front's GCP translator (sandbox/api/gcp.js): Compute Engine re
         try {
             delete process.env.BENCH_ENGINE_COSTS;
             assert.equal((await attach()).status, "DONE", "no bench: DONE at once");
-            process.env.BENCH_ENGINE_COSTS = benchSettings(dir, [0.5, 0.5]);
-            gcp.waitAtMostMs = 100;
+            // A hold long enough that a loaded machine (CI's lanes side by side) still reads it RUNNING.
+            process.env.BENCH_ENGINE_COSTS = benchSettings(dir, [4, 4]);
+            gcp.waitAtMostMs = 500;
             const op = await attach();
             assert.deepEqual(argvs.slice(-1)[0], [
                 "compute",
@@ -205,7 +199,7 @@ describe("the API front's GCP translator (sandbox/api/gcp.js): Compute Engine re
                 waits++;
                 assert.ok(waits < 100, "the operation never ended");
             }
-            assert.ok(Date.now() - started >= 400, `DONE after ${Date.now() - started} ms`);
+            assert.ok(Date.now() - started >= 2000, `DONE after ${Date.now() - started} ms`);
             assert.ok(waits >= 2, `a wait blocked longer than waitAtMostMs: ${waits} waits`);
             assert.ok(last.endTime);
             assert.equal((await ask("GET", `${base}/operations/${op.name}`)).status, "DONE");
