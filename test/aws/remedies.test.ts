@@ -254,6 +254,23 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             assert.deepEqual(choose(r.stdout), { id: "snap-0000000000000000b", createdAt: "2024-07-19T01:30:00Z" });
         });
 
+        it("in another account (its role assumed), the backups listed are that account's own (--owner-ids self), never the runner's", () => {
+            const owned = {
+                "snap-0000000000000001a": { volumeId: ORIGINAL, startTime: "2024-07-18T02:00:00.000Z", ownerId: "210000000001" },
+                "snap-0000000000000001b": { volumeId: ORIGINAL, startTime: "2024-07-18T03:00:00.000Z" },
+            };
+            const r = run(
+                "restore-points",
+                { ...env, ASSUME_ROLE_ARN: "arn:aws:iam::210000000001:role/bootloop-rescue" },
+                world({ snapshots: owned }),
+            );
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(
+                JSON.parse(r.stdout).map((s: any) => s.id),
+                ["snap-0000000000000001a"],
+            );
+        });
+
         it("an explicit restoreFrom is looked up by id", () => {
             const r = run("restore-points", { ...env, RESTORE_FROM: "snap-0000000000000000a" }, world({ snapshots }));
             assert.equal(r.code, 0, r.stderr);
