@@ -7,7 +7,7 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { FleetOptions, fleetConfig, fleetInventory, placementOf, stackConfigLines } from "../../sandbox/world/fleet-stack";
 import { FAULT_LABEL } from "../../sandbox/world/faults";
-import { budgetScopeOf } from "./shards/split";
+import { budgetScopeOf } from "./budget-scope";
 
 /** One VM of the fleet, as the bench finds it again in the stack's records. */
 export interface FleetVm {

@@ -190,6 +190,8 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             // alike (the calls take the real CLIs' time); cloud waits stay compressed.
             BOOTLOOP_RATE_SCALE: "1",
             BENCH_ENGINE_COSTS: settingsFile,
+            // How the simulated cloud's API front holds GCP's synchronous operations (spend.js's holdSeconds).
+            BENCH_ENGINE_HOLDS: path.join(__dirname, "spend.js"),
             BENCH_ENGINE_SPEND_LOG: spendLog,
             INIT_CWD: PROJECT_DIR,
         };

@@ -29,7 +29,7 @@
 // merged by the client); setLabels' labels are all passed to add-labels (the stand-in sets exactly
 // those).
 //
-// In the engine bench (BENCH_ENGINE_COSTS names its settings), a change whose gcloud call would be
+// In the engine bench (BENCH_ENGINE_COSTS names its settings, BENCH_ENGINE_HOLDS its spend.js), a change whose gcloud call would be
 // synchronous (bench/engine/spend.js `isSynchronous`: attach-disk, detach-disk, add-labels) takes
 // as long as the bench holds that call (spend.js `holdSeconds` of the same argument list, seeded:
 // the time a real cloud's operation takes): the stand-in makes the change at once, but its
@@ -91,7 +91,10 @@ let bench;
 function changeMs(argv) {
     const file = process.env.BENCH_ENGINE_COSTS;
     if (!file) return 0;
-    const spend = require("../../bench/engine/spend.js");
+    // The bench names its own module (the sandbox imports nothing of the bench's): never a silent 0.
+    const holds = process.env.BENCH_ENGINE_HOLDS;
+    if (!holds) throw new Error("BENCH_ENGINE_COSTS is set without BENCH_ENGINE_HOLDS (the bench's spend.js, which holds its calls)");
+    const spend = require(holds);
     if (!bench || bench.file !== file) bench = { file, settings: spend.readSettings() };
     return spend.holdSeconds(bench.settings, "gcloud", argv) * 1000;
 }

@@ -8,7 +8,7 @@ import { ClassCount, throttleVerdict, verdicts } from "../../bench/engine/bounds
 import { engineFleet, writeEngineStack } from "../../bench/engine/fleet";
 import { renderEngine } from "../../bench/engine/render";
 import { EngineBenchResult } from "../../bench/engine/run";
-import { budgetScopeOf } from "../../bench/engine/shards/split";
+import { budgetScopeOf } from "../../bench/engine/budget-scope";
 import { readAwsConfig } from "../../components/aws/config";
 import { inventoryContext } from "../../components/core/inventory/context";
 import { parseYamlInventory } from "../../components/core/inventory/read";

@@ -8,7 +8,8 @@ import { parseEngineArgs } from "../../bench/engine/args";
 import { engineFleet } from "../../bench/engine/fleet";
 import { planShardSplit } from "../../bench/engine/shards/plan";
 import { shardJobFiles, shardsFleet } from "../../bench/engine/shards/run";
-import { budgetScopeOf, splitFleet } from "../../bench/engine/shards/split";
+import { splitFleet } from "../../bench/engine/shards/split";
+import { budgetScopeOf } from "../../bench/engine/budget-scope";
 import {
     ShardRun,
     budgetVerdict,

@@ -18,6 +18,8 @@ const P = "my-project";
 const Z = "us-central1-a";
 const TAIL = ["--project", P, "--zone", Z, "--format", "json", "--quiet"];
 const ROOT = path.resolve(__dirname, "..", "..");
+/** The bench's module that holds synchronous calls, as the bench names it to the front (BENCH_ENGINE_HOLDS). */
+const SPEND_JS = path.join(ROOT, "bench", "engine", "spend.js");
 
 /** The engine bench's settings file (as bench/engine/run.ts writes it) with holds in `hold` seconds. */
 function benchSettings(dir: string, hold: [number, number], seed = "s"): string {
@@ -131,6 +133,7 @@ describe("the API front's GCP translator (sandbox/api/gcp.js): Compute Engine re
                 FAKE_GCLOUD_STATE: path.join(dir, "world.json"),
                 FAKE_GCLOUD_LOG: path.join(dir, "calls.log"),
                 BENCH_ENGINE_COSTS: costs,
+                BENCH_ENGINE_HOLDS: SPEND_JS,
             },
             dir,
         ));
@@ -170,12 +173,16 @@ describe("the API front's GCP translator (sandbox/api/gcp.js): Compute Engine re
         };
         const attach = () =>
             ask("POST", `${base}/instances/web-1/attachDisk`, JSON.stringify({ source: `x${base}/disks/web-1-fixed`, boot: true }));
-        const saved = { env: process.env.BENCH_ENGINE_COSTS, most: gcp.waitAtMostMs };
+        const saved = { env: process.env.BENCH_ENGINE_COSTS, holds: process.env.BENCH_ENGINE_HOLDS, most: gcp.waitAtMostMs };
         try {
             delete process.env.BENCH_ENGINE_COSTS;
+            delete process.env.BENCH_ENGINE_HOLDS;
             assert.equal((await attach()).status, "DONE", "no bench: DONE at once");
             // A hold long enough that a loaded machine (CI's lanes side by side) still reads it RUNNING.
             process.env.BENCH_ENGINE_COSTS = benchSettings(dir, [4, 4]);
+            // Settings without the bench's module: refused, never a silent DONE.
+            await assert.rejects(attach(), /BENCH_ENGINE_HOLDS/);
+            process.env.BENCH_ENGINE_HOLDS = SPEND_JS;
             gcp.waitAtMostMs = 500;
             const op = await attach();
             assert.deepEqual(argvs.slice(-1)[0], [
@@ -208,6 +215,8 @@ describe("the API front's GCP translator (sandbox/api/gcp.js): Compute Engine re
         } finally {
             if (saved.env === undefined) delete process.env.BENCH_ENGINE_COSTS;
             else process.env.BENCH_ENGINE_COSTS = saved.env;
+            if (saved.holds === undefined) delete process.env.BENCH_ENGINE_HOLDS;
+            else process.env.BENCH_ENGINE_HOLDS = saved.holds;
             gcp.waitAtMostMs = saved.most;
         }
     });

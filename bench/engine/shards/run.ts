@@ -110,6 +110,7 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
             // The clouds' request budgets in real time, the watchers' and the simulated clouds' alike.
             BOOTLOOP_RATE_SCALE: "1",
             BENCH_ENGINE_COSTS: path.join(runDir, "cli-prices.json"),
+            BENCH_ENGINE_HOLDS: path.join(__dirname, "..", "spend.js"),
             BENCH_ENGINE_SPEND_LOG: path.join(runDir, "spend.log"),
             INIT_CWD: PROJECT_DIR,
         };

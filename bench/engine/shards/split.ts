@@ -6,9 +6,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { identities } from "../../../components/registry/inventory";
 import { EngineFleet, FleetVm } from "../fleet";
 import { ShardPlan } from "./plan";
+import { budgetScopeOf } from "../budget-scope";
 
 /** The namespace of the project's settings in a stack file. */
 const NS = "bootloop-rescue";
@@ -36,15 +36,6 @@ export interface SplitFolders {
 }
 
 type Entry = Record<string, string> & { cloud: string };
-
-/** The budget scope the simulated clouds count a VM's requests in (sandbox/cli/budget.js): AWS account/region, Azure subscription, GCP project/region. */
-export function budgetScopeOf(e: Entry): string {
-    const identity = identities.find((i) => i.cloud === e.cloud);
-    if (!identity) throw new Error(`no identity for cloud ${e.cloud}`);
-    const p = identity.placement(e);
-    if (e.cloud === "azure") return `azure ${p.scope}`;
-    return `${e.cloud} ${p.scope || "default"}/${p.region}`;
-}
 
 /** The VM's name in its cloud (as the bench's fleet keeps it). */
 function nameOf(e: Entry): string {
