@@ -7,15 +7,19 @@
 # Usage: bash scripts/sandbox/measure.sh COMMAND [ARGS...]   (root: cgroups are written)
 # Prints one line to stderr after the command: `measured: wall=S cpu=S peak_mb=N exit=C`, and exits
 # with the command's code. Without a writable cgroup it says so and exits 2: never a figure it
-# did not take.
+# did not take. With MEASURE_BY_PROCESS=FILE it also writes to FILE, and prints after that line,
+# the CPU each kind of process spent (cpu-by-process.sh: the engine, the program, the providers,
+# the watcher...), and how much of the total no sampled process accounts for.
 set -euo pipefail
 (($# > 0)) || { echo "usage: bash scripts/sandbox/measure.sh COMMAND [ARGS...]" >&2; exit 2; }
 name="bootloop-measure-$$"
 source "$(dirname "${BASH_SOURCE[0]}")/cgroup-lib.sh"
+sampler=""
+stop_sampler() { [[ -z $sampler ]] || kill "$sampler" 2>/dev/null || true; }
 if [[ -w /sys/fs/cgroup/cpuacct && -w /sys/fs/cgroup/memory ]]; then
     cpu=/sys/fs/cgroup/cpuacct/$name mem=/sys/fs/cgroup/memory/$name
     mkdir "$cpu" "$mem"
-    trap 'remove_cgroups "$cpu" "$mem"' EXIT
+    trap 'stop_sampler; remove_cgroups "$cpu" "$mem"' EXIT
     [[ -r $cpu/cpuacct.usage && -r $mem/memory.max_usage_in_bytes ]] || { echo "measure: the cgroup has no cpuacct.usage or memory.max_usage_in_bytes: not measured" >&2; exit 2; }
     procs() { cat "$cpu/cgroup.procs"; }
     enter() { echo "$BASHPID" >"$cpu/cgroup.procs" && echo "$BASHPID" >"$mem/cgroup.procs"; }
@@ -24,7 +28,7 @@ if [[ -w /sys/fs/cgroup/cpuacct && -w /sys/fs/cgroup/memory ]]; then
 elif [[ -f /sys/fs/cgroup/cgroup.controllers && -w /sys/fs/cgroup ]]; then
     grp=/sys/fs/cgroup/$name
     mkdir "$grp"
-    trap 'remove_cgroups "$grp"' EXIT
+    trap 'stop_sampler; remove_cgroups "$grp"' EXIT
     [[ -r $grp/cpu.stat && -r $grp/memory.peak ]] || { echo "measure: the cgroup has no cpu.stat or memory.peak (memory controller off, or a kernel before 5.19): not measured" >&2; exit 2; }
     procs() { cat "$grp/cgroup.procs"; }
     enter() { echo "$BASHPID" >"$grp/cgroup.procs"; }
@@ -33,6 +37,10 @@ elif [[ -f /sys/fs/cgroup/cgroup.controllers && -w /sys/fs/cgroup ]]; then
 else
     echo "measure: no writable cgroup (v1 cpuacct and memory, or v2) here: not measured" >&2
     exit 2
+fi
+if [[ -n ${MEASURE_BY_PROCESS:-} ]]; then
+    bash "$(dirname "${BASH_SOURCE[0]}")/cpu-by-process.sh" "${cpu:-${grp:-}}/cgroup.procs" "$MEASURE_BY_PROCESS" &
+    sampler=$!
 fi
 start=$(date +%s.%N)
 set +e
@@ -61,4 +69,16 @@ fi
 used=$(cpu_ns) peak=$(peak_bytes)
 awk -v s="$start" -v e="$end" -v c="$used" -v p="$peak" -v x="$code" \
     'BEGIN { printf "measured: wall=%.1f cpu=%.1f peak_mb=%d exit=%d\n", e - s, c / 1e9, p / 1048576, x }' >&2
+if [[ -n $sampler ]]; then
+    # The sampler ends by itself once the cgroup is empty (it was, above); a figure it could not
+    # write is said to be missing, never left out quietly.
+    wait "$sampler" || true
+    if [[ -s $MEASURE_BY_PROCESS ]]; then
+        awk -F '\t' -v c="$used" '{ printf "measured by process: %8.1f s  %s (%d)\n", $1, $2, $3; a += $1 }
+            END { printf "measured by process: %8.1f s  (in processes shorter than a second, or their last second)\n", c / 1e9 - a }' \
+            "$MEASURE_BY_PROCESS" >&2
+    else
+        echo "measured by process: not measured (the sampler wrote nothing to $MEASURE_BY_PROCESS)" >&2
+    fi
+fi
 exit "$code"

@@ -303,4 +303,31 @@ describe("sandbox: the runner", () => {
         assert.deepEqual(stale, [], "no cgroup of measure.sh left behind");
         assert.doesNotMatch(left.stderr, /measured: wall=/);
     });
+
+    it("measure.sh with MEASURE_BY_PROCESS says which kind of process spent the CPU, and how much no sampled process accounts for", function () {
+        this.timeout(120_000);
+        const script = path.join(__dirname, "..", "..", "scripts", "sandbox", "measure.sh");
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "by-process-")), "cpu.tsv");
+        // A busy node process given code on the command line (about 3 s of CPU), beside an idle script.
+        const busy =
+            "const t = () => { const u = process.cpuUsage(); return u.user + u.system; }; const end = t() + 3e6; while (t() < end);";
+        const run = spawnSync("bash", [script, "bash", "-c", 'node -e "$0" & sleep 0.2; wait', busy], {
+            encoding: "utf8",
+            env: { ...process.env, MEASURE_BY_PROCESS: out },
+        });
+        assert.equal(run.status, 0, run.stderr);
+        const rows = fs
+            .readFileSync(out, "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => l.split("\t"));
+        const node = rows.find((r) => r[1] === "node -e");
+        assert.ok(node, fs.readFileSync(out, "utf8"));
+        // Its last second may be missed (sampled once a second), never more than it spent.
+        assert.ok(Number(node[0]) >= 1.5 && Number(node[0]) <= 3.5, `node -e: ${node[0]} s`);
+        assert.equal(node[2], "1", "one such process");
+        assert.match(run.stderr, /^measured by process: +[0-9.]+ s {2}node -e \(1\)$/m);
+        assert.match(run.stderr, /^measured by process: +-?[0-9.]+ s {2}\(in processes shorter than a second, or their last second\)$/m);
+        fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    });
 });

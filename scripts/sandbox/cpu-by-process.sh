@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Samples the processes of a cgroup once a second and, when told to stop (SIGTERM) or when the
+# cgroup has had processes and has none left, writes the CPU each kind of process spent to OUT:
+# one line per kind, `SECONDS<TAB>KIND<TAB>PROCESSES`, largest first. A kind is what a process
+# runs: the program's file name (`pulumi`, `pulumi-resource-aws`), or for node, python and bash
+# the script they run (`node front.js`), so that a figure can say how much of a run was the engine
+# and how much the program, the providers, the watcher or the step scripts.
+#
+# Usage: bash scripts/sandbox/cpu-by-process.sh CGROUP_PROCS_FILE OUT
+#
+# A process's CPU is its own (user + system of all its threads, /proc/PID/stat), as last seen
+# alive: what it spent in its last second, and every process shorter than a second, is not
+# attributed. measure.sh prints the attributed part beside the cgroup's total, so the rest shows.
+# It runs outside the cgroup it samples: its own CPU is not in the figures.
+set -euo pipefail
+(($# == 2)) || { echo "usage: bash scripts/sandbox/cpu-by-process.sh CGROUP_PROCS_FILE OUT" >&2; exit 2; }
+procs_file=$1 out=$2
+hz=$(getconf CLK_TCK)
+declare -A kind_of ticks_of
+seen_any=0 stop=0
+trap 'stop=1' TERM INT
+
+# The kind of process PID: its program, or the script an interpreter runs (`node -e` for code given
+# on the command line, `python3 -m MODULE` for a module), on one line.
+kind() {
+    local -a argv
+    mapfile -d '' -t argv <"/proc/$1/cmdline" 2>/dev/null || return 1
+    ((${#argv[@]} > 0)) || return 1
+    local prog=${argv[0]##*/} i a label=""
+    label=$prog
+    case $prog in
+        node | node[0-9]* | python | python3* | bash | sh)
+            for ((i = 1; i < ${#argv[@]}; i++)); do
+                a=${argv[i]}
+                case $a in
+                    -e | --eval | -p | --print | -c) label="$prog $a" && break ;;
+                    -m) label="$prog -m ${argv[i + 1]:-}" && break ;;
+                    -r | --require | --import | --loader) ((i++)) || true ;;
+                    -*) ;;
+                    *) label="$prog ${a##*/}" && break ;;
+                esac
+            done
+            ;;
+    esac
+    echo "${label//[$'\t\n']/ }"
+}
+
+sample() {
+    local pid line rest
+    local -a f
+    while read -r pid; do
+        [[ -n $pid ]] || continue
+        seen_any=1
+        read -r line <"/proc/$pid/stat" 2>/dev/null || continue
+        rest=${line##*) }
+        read -r -a f <<<"$rest"
+        # f[0] is the state (field 3), so utime and stime (fields 14 and 15) are f[11] and f[12].
+        ticks_of[$pid]=$((f[11] + f[12]))
+        [[ -n ${kind_of[$pid]:-} ]] || kind_of[$pid]=$(kind "$pid") || kind_of[$pid]="?"
+    done <"$procs_file"
+}
+
+while ((stop == 0)); do
+    [[ -r $procs_file ]] || break
+    sample
+    if ((seen_any)) && [[ -z $(<"$procs_file") ]]; then break; fi
+    sleep 1 &
+    wait $! || true
+done
+
+declare -A cpu_of count_of
+for pid in "${!ticks_of[@]}"; do
+    k=${kind_of[$pid]}
+    cpu_of[$k]=$((${cpu_of[$k]:-0} + ticks_of[$pid]))
+    count_of[$k]=$((${count_of[$k]:-0} + 1))
+done
+tmp="$out.tmp"
+: >"$tmp"
+for k in "${!cpu_of[@]}"; do
+    awk -v t="${cpu_of[$k]}" -v hz="$hz" -v k="$k" -v n="${count_of[$k]}" 'BEGIN { printf "%.1f\t%s\t%d\n", t / hz, k, n }' >>"$tmp"
+done
+sort -t $'\t' -k1,1 -rn "$tmp" >"$out"
+rm -f "$tmp"
