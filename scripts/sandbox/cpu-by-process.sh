@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Samples the processes of a cgroup once a second and, when told to stop (SIGTERM) or when the
 # cgroup has had processes and has none left, writes the CPU each kind of process spent to OUT:
-# one line per kind, `SECONDS<TAB>KIND<TAB>PROCESSES`, largest first. A kind is what a process
+# one line per kind, `SECONDS<TAB>CHILDREN_SECONDS<TAB>KIND<TAB>PROCESSES`, largest first. A kind is what a process
 # runs: the program's file name (`pulumi`, `pulumi-resource-aws`), or for node, python and bash
 # the script they run (`node front.js`), so that a figure can say how much of a run was the engine
 # and how much the program, the providers, the watcher or the step scripts.
@@ -11,12 +11,16 @@
 # A process's CPU is its own (user + system of all its threads, /proc/PID/stat), as last seen
 # alive: what it spent in its last second, and every process shorter than a second, is not
 # attributed. measure.sh prints the attributed part beside the cgroup's total, so the rest shows.
+# CHILDREN_SECONDS is what the children it had reaped when last seen spent (/proc/PID/stat's
+# cutime and cstime): where the short processes' CPU went (the stand-in CLI calls the API front
+# runs, a step script's CLI calls). It overlaps the other lines (a child sampled alive is counted
+# under its own kind too), so it is not added to the total.
 # It runs outside the cgroup it samples: its own CPU is not in the figures.
 set -euo pipefail
 (($# == 2)) || { echo "usage: bash scripts/sandbox/cpu-by-process.sh CGROUP_PROCS_FILE OUT" >&2; exit 2; }
 procs_file=$1 out=$2
 hz=$(getconf CLK_TCK)
-declare -A kind_of ticks_of
+declare -A kind_of ticks_of cticks_of
 seen_any=0 stop=0
 trap 'stop=1' TERM INT
 
@@ -54,8 +58,10 @@ sample() {
         read -r line <"/proc/$pid/stat" 2>/dev/null || continue
         rest=${line##*) }
         read -r -a f <<<"$rest"
-        # f[0] is the state (field 3), so utime and stime (fields 14 and 15) are f[11] and f[12].
+        # f[0] is the state (field 3), so utime and stime (fields 14 and 15) are f[11] and f[12],
+        # cutime and cstime (16 and 17) f[13] and f[14].
         ticks_of[$pid]=$((f[11] + f[12]))
+        cticks_of[$pid]=$((f[13] + f[14]))
         [[ -n ${kind_of[$pid]:-} ]] || kind_of[$pid]=$(kind "$pid") || kind_of[$pid]="?"
     done <"$procs_file"
 }
@@ -68,16 +74,18 @@ while ((stop == 0)); do
     wait $! || true
 done
 
-declare -A cpu_of count_of
+declare -A cpu_of ccpu_of count_of
 for pid in "${!ticks_of[@]}"; do
     k=${kind_of[$pid]}
     cpu_of[$k]=$((${cpu_of[$k]:-0} + ticks_of[$pid]))
+    ccpu_of[$k]=$((${ccpu_of[$k]:-0} + cticks_of[$pid]))
     count_of[$k]=$((${count_of[$k]:-0} + 1))
 done
 tmp="$out.tmp"
 : >"$tmp"
 for k in "${!cpu_of[@]}"; do
-    awk -v t="${cpu_of[$k]}" -v hz="$hz" -v k="$k" -v n="${count_of[$k]}" 'BEGIN { printf "%.1f\t%s\t%d\n", t / hz, k, n }' >>"$tmp"
+    awk -v t="${cpu_of[$k]}" -v c="${ccpu_of[$k]}" -v hz="$hz" -v k="$k" -v n="${count_of[$k]}" \
+        'BEGIN { printf "%.1f\t%.1f\t%s\t%d\n", t / hz, c / hz, k, n }' >>"$tmp"
 done
 sort -t $'\t' -k1,1 -rn "$tmp" >"$out"
 rm -f "$tmp"

@@ -74,7 +74,7 @@ if [[ -n $sampler ]]; then
     # write is said to be missing, never left out quietly.
     wait "$sampler" || true
     if [[ -s $MEASURE_BY_PROCESS ]]; then
-        awk -F '\t' -v c="$used" '{ printf "measured by process: %8.1f s  %s (%d)\n", $1, $2, $3; a += $1 }
+        awk -F '\t' -v c="$used" '{ printf "measured by process: %8.1f s  %s (%d), its children %.1f s\n", $1, $3, $4, $2; a += $1 }
             END { printf "measured by process: %8.1f s  (in processes shorter than a second, or their last second)\n", c / 1e9 - a }' \
             "$MEASURE_BY_PROCESS" >&2
     else

@@ -311,7 +311,8 @@ describe("sandbox: the runner", () => {
         // A busy node process given code on the command line (about 3 s of CPU), beside an idle script.
         const busy =
             "const t = () => { const u = process.cpuUsage(); return u.user + u.system; }; const end = t() + 3e6; while (t() < end);";
-        const run = spawnSync("bash", [script, "bash", "-c", 'node -e "$0" & sleep 0.2; wait', busy], {
+        // Then the script stays a while after reaping it: its children's CPU shows on its line.
+        const run = spawnSync("bash", [script, "bash", "-c", 'node -e "$0" & sleep 0.2; wait; sleep 1.5', busy], {
             encoding: "utf8",
             env: { ...process.env, MEASURE_BY_PROCESS: out },
         });
@@ -321,12 +322,14 @@ describe("sandbox: the runner", () => {
             .trim()
             .split("\n")
             .map((l) => l.split("\t"));
-        const node = rows.find((r) => r[1] === "node -e");
+        const node = rows.find((r) => r[2] === "node -e");
         assert.ok(node, fs.readFileSync(out, "utf8"));
         // Its last second may be missed (sampled once a second), never more than it spent.
         assert.ok(Number(node[0]) >= 1.5 && Number(node[0]) <= 3.5, `node -e: ${node[0]} s`);
-        assert.equal(node[2], "1", "one such process");
-        assert.match(run.stderr, /^measured by process: +[0-9.]+ s {2}node -e \(1\)$/m);
+        assert.equal(node[3], "1", "one such process");
+        const parent = rows.find((r) => r[2] === "bash -c");
+        assert.ok(parent && Number(parent[1]) >= 2.5, `bash -c's children: ${parent?.[1]} s`);
+        assert.match(run.stderr, /^measured by process: +[0-9.]+ s {2}node -e \(1\), its children [0-9.]+ s$/m);
         assert.match(run.stderr, /^measured by process: +-?[0-9.]+ s {2}\(in processes shorter than a second, or their last second\)$/m);
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
     });
