@@ -209,6 +209,17 @@ export function configOf(name: string, request: ConfigureRequest): Record<string
 /** The calls that act as one provider instance (resource operations and lookups). */
 const INSTANCE_CALLS = new Set(["create", "read", "update", "delete", "invoke"]);
 
+/**
+ * The settings every configured instance shares, when they all share the same: what a call on a
+ * connection the engine opened anew (a client that went idle reconnects from another port, and is
+ * not configured again) must be for. Undefined when none is configured or they differ.
+ */
+function onlyOne(instances: ReadonlyMap<string, { settings: unknown }>): { settings: unknown } | undefined {
+    const all = [...instances.values()];
+    const first = all[0];
+    return first && all.every((i) => JSON.stringify(i.settings) === JSON.stringify(first.settings)) ? first : undefined;
+}
+
 type Handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => void;
 
 /**
@@ -216,7 +227,8 @@ type Handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sen
  * (an explicit provider, or the default one) over a connection of its own, even to one debug
  * process, so Configure's settings are kept per connection (the caller's address) and every
  * resource operation and lookup on that connection runs with them. A call on a connection the
- * engine never configured is refused, never answered with another instance's settings.
+ * engine never configured runs with the settings every configured instance shares, and is refused
+ * when they differ: never answered with another instance's settings.
  */
 function routedByInstance(standIn: StandInProvider, configure: NonNullable<StandInProvider["configure"]>, server: object) {
     const impl = server as Record<string, Handler | undefined>;
@@ -238,11 +250,11 @@ function routedByInstance(standIn: StandInProvider, configure: NonNullable<Stand
             };
         else if (INSTANCE_CALLS.has(method))
             routed[method] = (call, callback) => {
-                const instance = instances.get(call.getPeer());
+                const instance = instances.get(call.getPeer()) ?? onlyOne(instances);
                 if (!instance)
                     callback({
                         code: grpc.status.FAILED_PRECONDITION,
-                        details: `the sandbox's stand-in ${standIn.name} provider got ${method} on a connection (${call.getPeer()}) the engine never configured: it cannot tell which provider instance (account) it is for`,
+                        details: `the sandbox's stand-in ${standIn.name} provider got ${method} on a connection (${call.getPeer()}) the engine never configured, and the ${instances.size} instances it configured do not all act alike: it cannot tell which provider instance (account) the call is for`,
                     });
                 else instanceCall.run(instance, () => original(call, callback));
             };

@@ -276,6 +276,17 @@ describe("sandbox: the stand-in aws provider acts in the account its assumeRoles
         assert.equal(Object.values(world().volumes).filter((v) => v.size === 8).length, 0);
     });
 
+    it("a call on a connection the engine never configured acts as the configured instances do when they all act alike, and is refused when they do not", async () => {
+        const inB = instance();
+        await inB.configure({ "aws:config:assumeRoles": JSON.stringify([{ roleArn: ROLE_B, sessionName: "bootloop-rescue" }]) });
+        // A reconnected client (another port, not configured again) of the only instance: B's.
+        const reconnected = instance();
+        assert.equal((await reconnected.invoke("aws:index/getCallerIdentity:getCallerIdentity", {})).accountId, B);
+        // Once an instance in another account is configured, such a call could be either's: refused.
+        await instance().configure({});
+        await refused(reconnected.invoke("aws:index/getCallerIdentity:getCallerIdentity", {}), "never configured", "do not all act alike");
+    });
+
     it("an account outside allowedAccountIds is refused as the provider refuses it; a roleArn that is no role ARN is named", async () => {
         await refused(
             instance().configure({ "aws:config:allowedAccountIds": JSON.stringify([B]) }),
