@@ -128,7 +128,7 @@ export const snapshot: StandInResource = {
     read: (id) =>
         inWorld((world) => {
             const s = world.snapshots?.[id];
-            if (!s || s.ownerId !== accountOf(world)) return undefined;
+            if (!s || ownerOf(world, { account: s.ownerId }) !== accountOf(world)) return undefined;
             return {
                 volumeId: s.volumeId,
                 description: s.description,

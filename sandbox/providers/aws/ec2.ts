@@ -276,7 +276,8 @@ export const instance: StandInResource = {
                     `The instance ID '${id}' does not exist`,
                 );
             const profile = str(news, "iamInstanceProfile");
-            if (profile && !world.iam?.instanceProfiles[profile])
+            const profileArn = profile ? world.iam?.instanceProfiles[profile]?.arn : undefined;
+            if (profile && !(profileArn && inMyAccount(world, profileArn)))
                 refuse(
                     `updating EC2 Instance (${id})`,
                     "EC2: ReplaceIamInstanceProfileAssociation",
