@@ -1,7 +1,9 @@
 // The sandbox's stand-in for the `aws` provider (@pulumi/aws 7.48.0): the resource types and
 // lookups components/aws declares and calls, acting on the simulated AWS world (FAKE_AWS_STATE),
-// the file the stand-in CLI (sandbox/cli/aws/aws) reads and rewrites. `pulumi:providers:aws` (the
-// explicit providers per account) needs nothing here: the engine configures it.
+// the file the stand-in CLI (sandbox/cli/aws/aws) reads and rewrites. Each provider instance (the
+// program's explicit provider per account, and the default one) acts in the account its
+// configuration names: the role it assumes (`assumeRoles`), else the ambient credentials'
+// (./aws/account.ts).
 import { Props, StandInInvoke, StandInProvider, StandInResource, serve } from "./host";
 import { snapshot, volume, volumeAttachment, volumeCopy } from "./aws/ebs";
 import { instance, securityGroup } from "./aws/ec2";
@@ -9,6 +11,10 @@ import { instanceProfile, role, rolePolicy, rolePolicyAttachment } from "./aws/i
 import { getAmi, getCallerIdentity, getEbsVolumes, getInstance, getSubnet, getVolume } from "./aws/lookups";
 import { association, document } from "./aws/ssm";
 import { meter } from "./aws/budget";
+import { configureAws } from "./aws/account";
+import { AWS_STATE } from "./aws/cloud";
+import { readWorld, worldFile } from "../world/world-file";
+import { AwsWorld } from "../world/aws-world";
 
 /**
  * A value as the engine's wire takes it: the protocol's Struct has no `undefined` (the provider
@@ -52,6 +58,7 @@ export const awsStandIn: StandInProvider = {
         "aws:ssm/association:Association": wired(association),
     },
     meter,
+    configure: (config) => configureAws(readWorld(worldFile(AWS_STATE)) as AwsWorld, config),
     invokes: {
         "aws:ec2/getInstance:getInstance": wiredInvoke(getInstance),
         "aws:ebs/getEbsVolumes:getEbsVolumes": wiredInvoke(getEbsVolumes),

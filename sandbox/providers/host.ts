@@ -5,7 +5,11 @@
 // type, what creating, reading, updating and deleting does to the world, and which input changes
 // make the real provider replace the resource; per invoke, its answer. Anything else is refused
 // with its name, never answered silently.
+import { AsyncLocalStorage } from "async_hooks";
+import * as grpc from "@grpc/grpc-js";
 import * as provider from "@pulumi/pulumi/provider";
+import { ResourceProviderService } from "@pulumi/pulumi/proto/provider_grpc_pb";
+import { ConfigureRequest } from "@pulumi/pulumi/proto/provider_pb";
 
 /** A JSON value as the engine sends it, secrets and resource references still wrapped. */
 export type Props = Record<string, unknown>;
@@ -61,7 +65,25 @@ export interface StandInProvider {
      * the operation goes on in the same turn (what a caller sees of the world right after starting it).
      */
     readonly meter?: (call: ProviderCall) => Promise<void> | undefined;
+    /**
+     * What one provider instance (an explicit provider resource, or the default one) acts with,
+     * from the configuration the engine's Configure sends it: its variables without the
+     * `<package>:config:` prefix, each value a string (lists and objects JSON-encoded, as the
+     * engine sends them to every provider). Throws the real provider's error for a configuration
+     * it refuses. Set: every resource operation and lookup of the instance sees what this returned
+     * ({@link instanceSettings}). Unset: the provider has no per-instance configuration.
+     */
+    readonly configure?: (config: Readonly<Record<string, string>>) => unknown;
 }
+
+/** The settings of the provider instance the call in progress came for. */
+const instanceCall = new AsyncLocalStorage<{ settings: unknown }>();
+
+/**
+ * What the provider's `configure` returned for the instance the call in progress came for;
+ * undefined outside a call from the engine (a test driving {@link providerOf} directly).
+ */
+export const instanceSettings = <T>(): T | undefined => instanceCall.getStore()?.settings as T | undefined;
 
 /** The signature the engine marks secrets with, and the one for resource references. */
 const SIG = "4dabf18193072939515e22adb298388d";
@@ -174,6 +196,73 @@ export function providerOf(standIn: StandInProvider): provider.Provider {
     };
 }
 
+/** The engine's configuration of one provider instance: Configure's variables, its args for what they lack. */
+export function configOf(name: string, request: ConfigureRequest): Record<string, string> {
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(request.getArgs()?.toJavaScript() ?? {}))
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    const prefix = `${name}:config:`;
+    for (const [key, value] of request.getVariablesMap().entries()) if (key.startsWith(prefix)) config[key.slice(prefix.length)] = value;
+    return config;
+}
+
+/** The calls that act as one provider instance (resource operations and lookups). */
+const INSTANCE_CALLS = new Set(["create", "read", "update", "delete", "invoke"]);
+
+/**
+ * The settings every configured instance shares, when they all share the same: what a call on a
+ * connection the engine opened anew (a client that went idle reconnects from another port, and is
+ * not configured again) must be for. Undefined when none is configured or they differ.
+ */
+function onlyOne(instances: ReadonlyMap<string, { settings: unknown }>): { settings: unknown } | undefined {
+    const all = [...instances.values()];
+    const first = all[0];
+    return first && all.every((i) => JSON.stringify(i.settings) === JSON.stringify(first.settings)) ? first : undefined;
+}
+
+type Handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => void;
+
+/**
+ * The provider server's handlers, routed per provider instance: the engine talks to each instance
+ * (an explicit provider, or the default one) over a connection of its own, even to one debug
+ * process, so Configure's settings are kept per connection (the caller's address) and every
+ * resource operation and lookup on that connection runs with them. A call on a connection the
+ * engine never configured runs with the settings every configured instance shares, and is refused
+ * when they differ: never answered with another instance's settings.
+ */
+function routedByInstance(standIn: StandInProvider, configure: NonNullable<StandInProvider["configure"]>, server: object) {
+    const impl = server as Record<string, Handler | undefined>;
+    const instances = new Map<string, { settings: unknown }>();
+    const routed: Record<string, Handler> = {};
+    for (const method of Object.keys(ResourceProviderService)) {
+        const original = impl[method]?.bind(server);
+        if (!original) continue;
+        if (method === "configure")
+            routed[method] = (call, callback) => {
+                const request = call.request as ConfigureRequest;
+                try {
+                    instances.set(call.getPeer(), { settings: configure(configOf(standIn.name, request)) });
+                } catch (err) {
+                    callback({ code: grpc.status.UNKNOWN, details: err instanceof Error ? err.message : String(err) });
+                    return;
+                }
+                original(call, callback);
+            };
+        else if (INSTANCE_CALLS.has(method))
+            routed[method] = (call, callback) => {
+                const instance = instances.get(call.getPeer()) ?? onlyOne(instances);
+                if (!instance)
+                    callback({
+                        code: grpc.status.FAILED_PRECONDITION,
+                        details: `the sandbox's stand-in ${standIn.name} provider got ${method} on a connection (${call.getPeer()}) the engine never configured, and the ${instances.size} instances it configured do not all act alike: it cannot tell which provider instance (account) the call is for`,
+                    });
+                else instanceCall.run(instance, () => original(call, callback));
+            };
+        else routed[method] = original;
+    }
+    return routed;
+}
+
 /** Serves `standIn` on a free port (printed on stdout for the engine's PULUMI_DEBUG_PROVIDERS). */
 export function serve(standIn: StandInProvider): Promise<void> {
     // The sandbox holds this process's stdin; when the sandbox ends, even killed, stdin closes and
@@ -183,5 +272,26 @@ export function serve(standIn: StandInProvider): Promise<void> {
             .on("end", () => process.exit(0))
             .on("close", () => process.exit(0))
             .resume();
-    return provider.main(providerOf(standIn), process.argv.slice(2));
+    const configure = standIn.configure;
+    if (!configure) return provider.main(providerOf(standIn), process.argv.slice(2));
+    // The SDK's server (provider.main) keeps Configure to itself; the service it adds, while it
+    // adds it (synchronously, before main's first await), is routed per instance instead.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the server it belongs to as `this`
+    const addService = grpc.Server.prototype.addService;
+    let routed = false;
+    grpc.Server.prototype.addService = function (this: grpc.Server, service, implementation) {
+        if (service !== ResourceProviderService) return addService.call(this, service, implementation);
+        routed = true;
+        return addService.call(this, service, routedByInstance(standIn, configure, implementation));
+    };
+    try {
+        const serving = provider.main(providerOf(standIn), process.argv.slice(2));
+        if (!routed)
+            throw new Error(
+                `the sandbox's stand-in ${standIn.name} provider could not route its calls per provider instance (the SDK's server added no ResourceProvider service through @grpc/grpc-js): refusing to act for every instance in one account`,
+            );
+        return serving;
+    } finally {
+        grpc.Server.prototype.addService = addService;
+    }
 }

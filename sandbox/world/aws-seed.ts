@@ -176,6 +176,7 @@ function seedVm(world: AwsWorld, vm: VmEntry, ambient: string): void {
     const fault = sandboxFaultOf(vm);
     const linux = vm.os === "linux";
     world.volumes[volumeId] = {
+        ...(vm.fields.accountId ? { account } : {}),
         state: "in-use",
         boots: false,
         region,

@@ -76,6 +76,8 @@ export interface AwsVolume {
     encrypted?: boolean;
     kmsKeyId?: string;
     snapshotId?: string;
+    /** Owning account, when not the world's. */
+    account?: string;
     /** The volume an EBS CopyVolumes copy was made from. */
     sourceVolume?: string;
     createTime?: string;
@@ -266,6 +268,8 @@ export interface AwsWorld {
     securityGroups?: Record<string, AwsSecurityGroup>;
     iam?: AwsIam;
     ssm: AwsSsm;
+    /** Role ARNs STS refuses to let the ambient credentials assume (AccessDenied; the CLI's `sts assume-role` and the provider's). */
+    unassumable?: string[];
     /** Ids handed out so far by the provider (makes the next one unique). */
     serial?: number;
 }

@@ -7,8 +7,8 @@
 import { ProviderCall } from "../host";
 import { BudgetRequest, budget, spendAsProvider } from "../../world/requests";
 import { World, worldFile } from "../../world/world-file";
-import { DEFAULT_ACCOUNT } from "../../world/aws-world";
-import { AWS_STATE, CloudError, regionOf } from "./cloud";
+import { AwsWorld } from "../../world/aws-world";
+import { AWS_STATE, CloudError, accountOf, regionOf } from "./cloud";
 
 /** Per resource type: the API of each operation (create, read, update, delete). */
 const APIS: Record<string, Partial<Record<ProviderCall["op"], string>>> = {
@@ -35,9 +35,8 @@ const APIS: Record<string, Partial<Record<ProviderCall["op"], string>>> = {
     "aws:ec2/getAmi:getAmi": { invoke: "DescribeImages" },
 };
 
-/** The scope of a call: the world's account and the resource's (or lookup's) region. */
-export const scopeOf = (world: World, props: Record<string, unknown>): string =>
-    `${(world.account as string | undefined) ?? DEFAULT_ACCOUNT}/${regionOf(props)}`;
+/** The scope of a call: its provider instance's account (./account.ts) and the resource's (or lookup's) region. */
+export const scopeOf = (world: World, props: Record<string, unknown>): string => `${accountOf(world as AwsWorld)}/${regionOf(props)}`;
 
 /** The request a provider call makes (a refresh or a lookup reads by id or with filters: the larger bucket). */
 export function requestOf(world: World, call: ProviderCall): BudgetRequest {

@@ -3,7 +3,8 @@
 // poll the world the way the provider's waiters poll the API.
 import { createHash } from "crypto";
 import { updateWorld, worldFile } from "../../world/world-file";
-import { AwsWorld, DEFAULT_ACCOUNT } from "../../world/aws-world";
+import { AwsWorld } from "../../world/aws-world";
+import { actingAccountOf, ambientAccountOf } from "./account";
 
 /** The variable naming the AWS world file (the CLI stand-in reads the same). */
 export const AWS_STATE = "FAKE_AWS_STATE";
@@ -13,8 +14,17 @@ export function inWorld<T>(change: (world: AwsWorld) => T): T {
     return updateWorld(worldFile(AWS_STATE), (world) => change(world as AwsWorld));
 }
 
-/** The account the world's credentials act in. */
-export const accountOf = (world: AwsWorld): string => world.account ?? DEFAULT_ACCOUNT;
+/**
+ * The account the call in progress acts in: its provider instance's (the role it assumed, ./account.ts),
+ * else the world's ambient credentials'. What it creates is recorded in this account.
+ */
+export const accountOf = (world: AwsWorld): string => actingAccountOf(world);
+
+/** The account a world's record belongs to: the one it names, else the ambient credentials' (the stand-in CLI's rule). */
+export const ownerOf = (world: AwsWorld, record: { account?: string }): string => record.account ?? ambientAccountOf(world);
+
+/** Whether a record of the world belongs to the account the call in progress acts in (describe calls are account-scoped). */
+export const isMine = (world: AwsWorld, record: { account?: string }): boolean => ownerOf(world, record) === accountOf(world);
 
 /** Hex digits of a text's SHA-256: deterministic, so the same world and requests give the same ids. */
 export function hexOf(text: string, digits: number): string {

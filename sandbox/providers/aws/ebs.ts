@@ -5,7 +5,7 @@
 // detached) before it returns.
 import { Props, StandInResource } from "../host";
 import { AwsVolume, AwsWorld, awsManagedEbsKey } from "../../world/aws-world";
-import { accountOf, inWorld, newId, refuse, regionOf, tagsOf, waitUntil } from "./cloud";
+import { accountOf, inWorld, isMine, newId, ownerOf, refuse, regionOf, tagsOf, waitUntil } from "./cloud";
 import { attachmentOf, pollInstance, pollSnapshot, pollVolume } from "./moves";
 import { bool, num, required, str } from "./values";
 import { poll } from "./budget";
@@ -15,7 +15,7 @@ const now = () => new Date().toISOString();
 /** The volume `id` in `region`, or the cloud's InvalidVolume.NotFound. */
 function volumeIn(world: AwsWorld, id: string, region: string, doing: string, operation: string): AwsVolume {
     const v = world.volumes[id];
-    if (!v || (v.region ?? "us-east-1") !== region)
+    if (!v || (v.region ?? "us-east-1") !== region || !isMine(world, v))
         refuse(doing, operation, "InvalidVolume.NotFound", `The volume '${id}' does not exist.`);
     return v;
 }
@@ -23,7 +23,7 @@ function volumeIn(world: AwsWorld, id: string, region: string, doing: string, op
 /** A volume that is attached cannot be deleted: the cloud's VolumeInUse. */
 function deleteVolume(id: string, what: string): void {
     inWorld((world) => {
-        if (!world.volumes[id]) return;
+        if (!world.volumes[id] || !isMine(world, world.volumes[id])) return;
         const attached = attachmentOf(world, id);
         if (attached)
             refuse(
@@ -39,7 +39,7 @@ function deleteVolume(id: string, what: string): void {
 /** A volume's outputs as the provider reads them back. */
 function volumeOuts(world: AwsWorld, id: string, v: AwsVolume): Props {
     return {
-        arn: `arn:aws:ec2:${v.region ?? "us-east-1"}:${accountOf(world)}:volume/${id}`,
+        arn: `arn:aws:ec2:${v.region ?? "us-east-1"}:${ownerOf(world, v)}:volume/${id}`,
         availabilityZone: v.availabilityZone,
         createTime: v.createTime,
         encrypted: v.encrypted ?? false,
@@ -128,7 +128,7 @@ export const snapshot: StandInResource = {
     read: (id) =>
         inWorld((world) => {
             const s = world.snapshots?.[id];
-            if (!s) return undefined;
+            if (!s || ownerOf(world, { account: s.ownerId }) !== accountOf(world)) return undefined;
             return {
                 volumeId: s.volumeId,
                 description: s.description,
@@ -175,7 +175,11 @@ export const volume: StandInResource = {
                 refuse(doing, op, "InvalidZone.NotFound", `The zone '${zone}' does not exist.`);
             const snapshotId = str(inputs, "snapshotId");
             const source = snapshotId ? world.snapshots?.[snapshotId] : undefined;
-            if (snapshotId && (!source || (source.region ?? "us-east-1") !== region))
+            // Another account's snapshot is not there for it (the program shares none).
+            if (
+                snapshotId &&
+                (!source || (source.region ?? "us-east-1") !== region || ownerOf(world, { account: source.ownerId }) !== accountOf(world))
+            )
                 refuse(doing, op, "InvalidSnapshot.NotFound", `The snapshot '${snapshotId}' does not exist.`);
             const size = num(inputs, "size") ?? source?.size;
             if (size === undefined) refuse(doing, op, "MissingParameter", "The request must contain the parameter size or snapshotId");
@@ -187,6 +191,7 @@ export const volume: StandInResource = {
             const type = str(inputs, "type") ?? "gp2";
             const id = newId(world, "vol", urn);
             world.volumes[id] = {
+                account: accountOf(world),
                 state: "creating",
                 pollsToAvailable: 1,
                 // A blank volume holds no Windows: it boots nothing. One from a snapshot is what the snapshot was.
@@ -209,7 +214,8 @@ export const volume: StandInResource = {
         await volumeAvailable(made, inputs);
         return { id: made, outs: inWorld((world) => volumeOuts(world, made, world.volumes[made])) };
     },
-    read: (id) => inWorld((world) => (world.volumes[id] ? volumeOuts(world, id, world.volumes[id]) : undefined)),
+    read: (id) =>
+        inWorld((world) => (world.volumes[id] && isMine(world, world.volumes[id]) ? volumeOuts(world, id, world.volumes[id]) : undefined)),
     update: (id, _olds, news) =>
         inWorld((world) => {
             const v = volumeIn(world, id, regionOf(news), `modifying EBS Volume (${id})`, "EC2: ModifyVolume");
@@ -239,6 +245,7 @@ export const volumeCopy: StandInResource = {
             const type = str(inputs, "volumeType") ?? source.type ?? "gp3";
             const id = newId(world, "vol", urn);
             world.volumes[id] = {
+                account: accountOf(world),
                 state: "creating",
                 pollsToAvailable: 2,
                 // A copy is what its source holds now: a repaired scratch volume's copy boots.
@@ -260,7 +267,8 @@ export const volumeCopy: StandInResource = {
         await volumeAvailable(made, inputs);
         return { id: made, outs: inWorld((world) => copyOuts(world, made, world.volumes[made])) };
     },
-    read: (id) => inWorld((world) => (world.volumes[id] ? copyOuts(world, id, world.volumes[id]) : undefined)),
+    read: (id) =>
+        inWorld((world) => (world.volumes[id] && isMine(world, world.volumes[id]) ? copyOuts(world, id, world.volumes[id]) : undefined)),
     update: (id, _olds, news) =>
         inWorld((world) => {
             const v = volumeIn(world, id, regionOf(news), `modifying EBS Volume Copy (${id})`, "EC2: ModifyVolume");
@@ -323,7 +331,7 @@ export const volumeAttachment: StandInResource = {
         inWorld((world) => {
             const v = volumeIn(world, volumeId, region, doing, op);
             const i = world.instances[instanceId];
-            if (!i || (i.region ?? "us-east-1") !== region)
+            if (!i || (i.region ?? "us-east-1") !== region || !isMine(world, i))
                 refuse(doing, op, "InvalidInstanceID.NotFound", `The instance ID '${instanceId}' does not exist`);
             if (v.availabilityZone && i.availabilityZone && v.availabilityZone !== i.availabilityZone)
                 refuse(

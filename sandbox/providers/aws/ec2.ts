@@ -4,14 +4,21 @@
 // CLI's describe-instance-information). Terminating it deletes its root volume and detaches the rest.
 import { Props, StandInResource } from "../host";
 import { AwsInstance, AwsWorld, awsManagedEbsKey } from "../../world/aws-world";
-import { accountOf, autoName, hexOf, inWorld, newId, refuse, regionOf, tagsOf, waitUntil } from "./cloud";
+import { accountOf, autoName, hexOf, inWorld, isMine, newId, ownerOf, refuse, regionOf, tagsOf, waitUntil } from "./cloud";
+import { inMyAccount } from "./iam";
 import { pollInstance } from "./moves";
 import { bool, num, required, str, strings } from "./values";
 import { poll } from "./budget";
 
-/** The VPC `vpcId` exists in `region` when one of the world's subnets is in it. */
+/** The VPC `vpcId` exists in `region` (for the acting account) when one of its subnets there is in it. */
 const vpcExists = (world: AwsWorld, vpcId: string, region: string) =>
-    Object.values(world.subnets ?? {}).some((s) => s.vpcId === vpcId && s.region === region);
+    Object.values(world.subnets ?? {}).some((s) => s.vpcId === vpcId && s.region === region && isMine(world, s));
+
+/** The acting account's security group `id`, or undefined (another account's is not there for it). */
+const groupOf = (world: AwsWorld, id: string) => {
+    const g = world.securityGroups?.[id];
+    return g && g.ownerId === accountOf(world) ? g : undefined;
+};
 
 /** A security group's outputs. */
 function groupOuts(world: AwsWorld, id: string): Props {
@@ -48,7 +55,7 @@ export const securityGroup: StandInResource = {
             if (!vpcExists(world, vpcId, region))
                 refuse(doing, "EC2: CreateSecurityGroup", "InvalidVpcID.NotFound", `The vpc ID '${vpcId}' does not exist`);
             world.securityGroups = world.securityGroups ?? {};
-            if (Object.values(world.securityGroups).some((g) => g.name === name && g.vpcId === vpcId))
+            if (Object.values(world.securityGroups).some((g) => g.name === name && g.vpcId === vpcId && g.ownerId === accountOf(world)))
                 refuse(
                     doing,
                     "EC2: CreateSecurityGroup",
@@ -68,10 +75,10 @@ export const securityGroup: StandInResource = {
             };
             return { id, outs: groupOuts(world, id) };
         }),
-    read: (id) => inWorld((world) => (world.securityGroups?.[id] ? groupOuts(world, id) : undefined)),
+    read: (id) => inWorld((world) => (groupOf(world, id) ? groupOuts(world, id) : undefined)),
     update: (id, _olds, news) =>
         inWorld((world) => {
-            const g = world.securityGroups?.[id];
+            const g = groupOf(world, id);
             if (!g)
                 refuse(
                     `updating Security Group (${id})`,
@@ -86,7 +93,7 @@ export const securityGroup: StandInResource = {
         }),
     delete: (id) =>
         inWorld((world) => {
-            if (!world.securityGroups?.[id]) return;
+            if (!groupOf(world, id)) return;
             const user = Object.entries(world.instances).find(([, i]) => i.securityGroupIds?.includes(id));
             if (user)
                 refuse(
@@ -95,7 +102,7 @@ export const securityGroup: StandInResource = {
                     "DependencyViolation",
                     `resource ${id} has a dependent object`,
                 );
-            delete world.securityGroups[id];
+            delete world.securityGroups![id];
         }),
 };
 
@@ -106,7 +113,7 @@ export const securityGroup: StandInResource = {
  */
 function instanceOuts(world: AwsWorld, id: string, i: AwsInstance): Props {
     return {
-        arn: `arn:aws:ec2:${i.region ?? "us-east-1"}:${i.account ?? accountOf(world)}:instance/${id}`,
+        arn: `arn:aws:ec2:${i.region ?? "us-east-1"}:${ownerOf(world, i)}:instance/${id}`,
         availabilityZone: i.availabilityZone,
         iamInstanceProfile: i.iamInstanceProfile ?? "",
         instanceState: i.state,
@@ -184,14 +191,15 @@ export const instance: StandInResource = {
             if (!image || image.region !== region) refuse(doing, op, "InvalidAMIID.NotFound", `The image id '[${ami}]' does not exist`);
             const subnetId = required(inputs, "subnetId", "EC2 Instance");
             const subnet = world.subnets?.[subnetId];
-            if (!subnet || subnet.region !== region)
+            if (!subnet || subnet.region !== region || !isMine(world, subnet))
                 refuse(doing, op, "InvalidSubnetID.NotFound", `The subnet ID '${subnetId}' does not exist`);
             const groups = strings(inputs, "vpcSecurityGroupIds");
             for (const g of groups)
-                if (world.securityGroups?.[g]?.vpcId !== subnet.vpcId)
+                if (groupOf(world, g)?.vpcId !== subnet.vpcId)
                     refuse(doing, op, "InvalidGroup.NotFound", `The security group '${g}' does not exist in VPC '${subnet.vpcId}'`);
             const profile = str(inputs, "iamInstanceProfile");
-            if (profile && !world.iam?.instanceProfiles[profile])
+            const profileArn = profile ? world.iam?.instanceProfiles[profile]?.arn : undefined;
+            if (profile && !(profileArn && inMyAccount(world, profileArn)))
                 refuse(
                     doing,
                     op,
@@ -204,6 +212,7 @@ export const instance: StandInResource = {
             const type = str(rootSpec, "volumeType") ?? "gp2";
             const encrypted = bool(rootSpec, "encrypted") ?? false;
             world.volumes[rootVolume] = {
+                account: accountOf(world),
                 state: "in-use",
                 boots: true,
                 region,
@@ -219,6 +228,7 @@ export const instance: StandInResource = {
             };
             const privateIp = privateIpIn(subnet.cidrBlock, instanceId);
             world.instances[instanceId] = {
+                account: accountOf(world),
                 state: "pending",
                 region,
                 availabilityZone: subnet.availabilityZone,
@@ -251,11 +261,14 @@ export const instance: StandInResource = {
         );
         return { id, outs: inWorld((world) => instanceOuts(world, id, world.instances[id])) };
     },
-    read: (id) => inWorld((world) => (world.instances[id] ? instanceOuts(world, id, world.instances[id]) : undefined)),
+    read: (id) =>
+        inWorld((world) =>
+            world.instances[id] && isMine(world, world.instances[id]) ? instanceOuts(world, id, world.instances[id]) : undefined,
+        ),
     update: (id, _olds, news) =>
         inWorld((world) => {
             const i = world.instances[id];
-            if (!i)
+            if (!i || !isMine(world, i))
                 refuse(
                     `updating EC2 Instance (${id})`,
                     "EC2: DescribeInstances",
@@ -263,7 +276,8 @@ export const instance: StandInResource = {
                     `The instance ID '${id}' does not exist`,
                 );
             const profile = str(news, "iamInstanceProfile");
-            if (profile && !world.iam?.instanceProfiles[profile])
+            const profileArn = profile ? world.iam?.instanceProfiles[profile]?.arn : undefined;
+            if (profile && !(profileArn && inMyAccount(world, profileArn)))
                 refuse(
                     `updating EC2 Instance (${id})`,
                     "EC2: ReplaceIamInstanceProfileAssociation",
@@ -280,7 +294,7 @@ export const instance: StandInResource = {
     delete: (id) =>
         inWorld((world) => {
             const i = world.instances[id];
-            if (!i) return;
+            if (!i || !isMine(world, i)) return;
             // Terminated: the root volume goes with it (DeleteOnTermination), the others are detached.
             for (const volumeId of Object.values(i.blockDevices)) {
                 const v = world.volumes[volumeId];

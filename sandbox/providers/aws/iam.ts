@@ -5,6 +5,9 @@
 import { Props, StandInResource } from "../host";
 import { AwsIam, AwsRole, AwsWorld } from "../../world/aws-world";
 import { accountOf, autoName, hexOf, inWorld, refuse, tagsOf, uniqueId } from "./cloud";
+
+/** Whether an IAM ARN is of the account the call in progress acts in (IAM names are per account). */
+export const inMyAccount = (world: AwsWorld, arn: string): boolean => arn.split(":")[4] === accountOf(world);
 import { required, str } from "./values";
 
 const now = () => new Date().toISOString();
@@ -26,7 +29,7 @@ function nameOf(world: AwsWorld, inputs: Props, urn: string): string {
 /** The role `name`, or the cloud's NoSuchEntity. */
 function roleNamed(world: AwsWorld, name: string, doing: string, operation: string): AwsRole {
     const role = iamOf(world).roles[name];
-    if (!role) refuse(doing, operation, "NoSuchEntity", `The role with name ${name} cannot be found.`);
+    if (!role || !inMyAccount(world, role.arn)) refuse(doing, operation, "NoSuchEntity", `The role with name ${name} cannot be found.`);
     return role;
 }
 

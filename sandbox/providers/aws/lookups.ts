@@ -4,7 +4,8 @@
 // Instance found"), with the cloud's error code where the cloud answered with one.
 import { Props, StandInInvoke } from "../host";
 import { AwsImage, AwsInstance, AwsVolume, AwsWorld } from "../../world/aws-world";
-import { accountOf, inWorld, regionOf } from "./cloud";
+import { accountOf, inWorld, isMine, ownerOf, regionOf } from "./cloud";
+import { callerIdentityOf } from "./account";
 import { Filter, filtersOf, matchesFilter, str, strings } from "./values";
 
 /** Whether an object's tags match a `tags` argument (every key with its value). */
@@ -86,7 +87,7 @@ export const getInstance: StandInInvoke = (args) =>
     inWorld((world) => {
         const region = regionOf(args);
         const wanted = str(args, "instanceId");
-        const here = Object.entries(world.instances).filter(([, i]) => (i.region ?? "us-east-1") === region);
+        const here = Object.entries(world.instances).filter(([, i]) => (i.region ?? "us-east-1") === region && isMine(world, i));
         if (wanted && !here.some(([id]) => id === wanted))
             throw new Error(
                 `no matching EC2 Instance found: api error InvalidInstanceID.NotFound: The instance ID '${wanted}' does not exist (in ${region})`,
@@ -104,7 +105,7 @@ export const getInstance: StandInInvoke = (args) =>
             id,
             instanceId: id,
             ami: i.imageId ?? "",
-            arn: `arn:aws:ec2:${region}:${i.account ?? accountOf(world)}:instance/${id}`,
+            arn: `arn:aws:ec2:${region}:${ownerOf(world, i)}:instance/${id}`,
             associatePublicIpAddress: false,
             availabilityZone: i.availabilityZone ?? "",
             disableApiStop: false,
@@ -162,7 +163,9 @@ function volumeField(world: AwsWorld): (name: string, id: string, v: AwsVolume) 
 /** The volumes of a region that match a lookup's filters and tags. */
 function volumesMatching(world: AwsWorld, args: Props, what: string): [string, AwsVolume][] {
     const region = regionOf(args);
-    const here = Object.entries(world.volumes).filter(([, v]) => (v.region ?? "us-east-1") === region && tagsMatch(v.tags, args.tags));
+    const here = Object.entries(world.volumes).filter(
+        ([, v]) => (v.region ?? "us-east-1") === region && isMine(world, v) && tagsMatch(v.tags, args.tags),
+    );
     return filtered(here, filtersOf(args), volumeField(world), what);
 }
 
@@ -183,7 +186,7 @@ export const getVolume: StandInInvoke = (args) =>
         return {
             id,
             volumeId: id,
-            arn: `arn:aws:ec2:${regionOf(args)}:${accountOf(world)}:volume/${id}`,
+            arn: `arn:aws:ec2:${regionOf(args)}:${ownerOf(world, v)}:volume/${id}`,
             availabilityZone: v.availabilityZone ?? "",
             createTime: v.createTime ?? "",
             encrypted: v.encrypted ?? false,
@@ -207,7 +210,7 @@ export const getSubnet: StandInInvoke = (args) =>
     inWorld((world) => {
         const region = regionOf(args);
         const wanted = str(args, "id");
-        const here = Object.entries(world.subnets ?? {}).filter(([, s]) => s.region === region);
+        const here = Object.entries(world.subnets ?? {}).filter(([, s]) => s.region === region && isMine(world, s));
         if (wanted && !here.some(([id]) => id === wanted))
             throw new Error(
                 `no matching EC2 Subnet found: api error InvalidSubnetID.NotFound: The subnet ID '${wanted}' does not exist (in ${region})`,
@@ -225,7 +228,7 @@ export const getSubnet: StandInInvoke = (args) =>
             "EC2 Subnet",
         );
         const [id, s] = single(matching, "EC2 Subnet", asked(args, "id"));
-        const owner = s.account ?? accountOf(world);
+        const owner = ownerOf(world, s);
         return {
             id,
             arn: `arn:aws:ec2:${region}:${owner}:subnet/${id}`,
@@ -326,11 +329,12 @@ export const getAmi: StandInInvoke = (args) =>
     });
 
 /**
- * aws:index/getCallerIdentity:getCallerIdentity: the ambient credentials, as the CLI stand-in's
- * `sts get-caller-identity` answers for them (one world, one caller).
+ * aws:index/getCallerIdentity:getCallerIdentity: the provider instance's credentials, as the CLI
+ * stand-in's `sts get-caller-identity` answers for the same ones: the ambient user, or the session
+ * of the role the instance assumed (in that role's account).
  */
 export const getCallerIdentity: StandInInvoke = () =>
     inWorld((world) => {
-        const account = accountOf(world);
-        return { id: account, accountId: account, arn: `arn:aws:iam::${account}:user/discoverer`, userId: "AIDAFAKE" };
+        const { account, arn, userId } = callerIdentityOf(world);
+        return { id: account, accountId: account, arn, userId };
     });

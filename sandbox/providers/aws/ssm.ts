@@ -214,7 +214,7 @@ export const association: StandInResource = {
         const id = inWorld((world) => {
             const name = required(inputs, "name", "SSM Association");
             const doing = "creating SSM association";
-            if (!documentsOf(world)[name])
+            if (documentsOf(world)[name]?.account !== accountOf(world))
                 refuse(doing, "SSM: CreateAssociation", "InvalidDocument", `Document with name ${name} does not exist.`);
             const targets = (inputs.targets as { key?: string; values?: string[] }[] | undefined) ?? [];
             const instances = targets.filter((t) => t.key === "InstanceIds").flatMap((t) => t.values ?? []);
