@@ -9,41 +9,10 @@ import { awsWatch } from "../../components/aws/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { awsEndpoint, ec2Xml } from "./api-server";
-import { FIXED, INSTANCE, ORIGINAL, RESCUE, SCRATCH } from "./run-script";
+import { SENDS, SHAPES, withGlobals } from "./action-shapes";
 
-/** Each shape the watcher's AWS actions take, as the scripts send it. */
-const CALLS: string[][] = [
-    ["ec2", "stop-instances", "--instance-ids", INSTANCE],
-    ["ec2", "stop-instances", "--instance-ids", INSTANCE, "--force"],
-    ["ec2", "start-instances", "--instance-ids", INSTANCE],
-    ["ec2", "reboot-instances", "--instance-ids", INSTANCE],
-    ["ec2", "attach-volume", "--volume-id", FIXED, "--instance-id", INSTANCE, "--device", "/dev/sda1"],
-    ["ec2", "detach-volume", "--volume-id", ORIGINAL, "--instance-id", INSTANCE],
-    [
-        "ec2",
-        "create-tags",
-        "--resources",
-        ORIGINAL,
-        "--tags",
-        "Key=bootloop-rescue:role,Value=original-root",
-        `Key=bootloop-rescue:instance,Value=${INSTANCE}`,
-        "Key=bootloop-rescue:device,Value=/dev/sda1",
-    ],
-    [
-        "ssm",
-        "send-command",
-        "--instance-ids",
-        RESCUE,
-        "--document-name",
-        "bootloop-rescue-repair-abc",
-        "--parameters",
-        `{"volumeId":["${SCRATCH}"],"keySecret":["arn:aws:secretsmanager:us-east-1:111122223333:secret:bootloop-rescue/dev/web=1+a-AbCdEf"]}`,
-        "--timeout-seconds",
-        "600",
-        "--comment",
-        `bootloop-rescue repair of ${SCRATCH}, attempt 2`,
-    ],
-].map((c) => ["--region", "us-east-1", "--output", "json", ...c]);
+/** Each shape the watcher's AWS actions take, as the scripts send it (with the global options). */
+const CALLS: string[][] = [...SHAPES, ...SENDS].map(withGlobals);
 
 /** A request reduced to what the service reads: method, operation, and the parameters (Query form or JSON body). */
 interface Sent {
