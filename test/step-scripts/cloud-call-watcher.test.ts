@@ -2,46 +2,20 @@
 // be tried again (from the watcher's API answer or after the step's own CLI try), and what it sends
 // and does when the watcher that was making its call dies before answering.
 import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { StepCall } from "../../components/watcher/types";
 import { tempDir } from "../helpers/lab-run";
 import { labWatcher } from "../helpers/lab-watcher";
 import { ScriptedWatcher, scriptedWatcher } from "../helpers/scripted-watcher";
+import { runStep } from "../helpers/step-lab";
 
 const root = path.resolve(__dirname, "../..");
 
-/** A step's end: exit code, stdout and stderr. */
-interface StepEnd {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
 /** Runs `script` after sourcing base.sh, its watcher folder `watchDir` ($M: `marks`), in the lab cloud's scope. */
-function step(watchDir: string, marks: string, script: string): { child: ChildProcess; done: Promise<StepEnd> } {
-    const child = spawn(
-        "/bin/bash",
-        ["-c", `source ./components/core/scripts/base.sh\nWATCH_CLOUD=lab WATCH_SCOPE=$'\\tsite=hq'\n${script}`],
-        {
-            cwd: root,
-            env: {
-                PATH: process.env.PATH!,
-                HOME: process.env.HOME ?? "/nonexistent",
-                M: marks,
-                BOOTLOOP_WATCH_DIR: watchDir,
-                BOOTLOOP_HOME: root,
-            },
-            stdio: ["ignore", "pipe", "pipe"],
-        },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    return { child, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr }))) };
-}
+const step = (watchDir: string, marks: string, script: string) =>
+    runStep(`WATCH_CLOUD=lab WATCH_SCOPE=$'\\tsite=hq'\n${script}`, { M: marks, BOOTLOOP_WATCH_DIR: watchDir });
 
 /** The fields of a request line (`verb<TAB>key=value…`). */
 function fieldsOf(line: string): Record<string, string> {
