@@ -16,6 +16,7 @@ import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env
 import { awsEndpoint, ec2Error, ec2Xml } from "./api-server";
 import { FIXED, INSTANCE, MUTATING, ORIGINAL, RESCUE, SCRATCH, op, repairEnv, run, swapEnv, world } from "./run-script";
 import { REGION, SEND, SENDS, SHAPES, TAGS, stepCall, withGlobals } from "./action-shapes";
+import { assertCliError } from "../helpers/cli-error";
 
 /** A runner of the gate's API requests alone (the actions start no process). */
 function gateRunner(): CloudRunner {
@@ -205,22 +206,16 @@ describe("AWS actions (components/aws/actions.ts): the steps' writes as requests
             assert.equal(state().instances[INSTANCE].reboots, 1);
             // Now pending: not running, so the stand-in refuses a second reboot, as EC2 refuses a start of a running instance.
             const refused = await act(SHAPES[2]).catch((e: unknown) => e);
-            assert.ok(refused instanceof CliError);
-            assert.match(refused.message, /^IncorrectInstanceState \(HTTP 400\): The instance 'i-0123456789abcdef0' is not in a state/);
-            assert.equal(refused.transient, false);
+            assertCliError(refused, /^IncorrectInstanceState \(HTTP 400\): The instance 'i-0123456789abcdef0' is not in a state/, false);
         });
 
         it("throttling arrives as the CLI's RequestLimitExceeded, transient; a denied call for good", async () => {
             start(world({ throttle: { "ec2 stop-instances": 1 }, deny: { "ec2 start-instances": true } }));
             const throttled = await act(SHAPES[0]).catch((e: unknown) => e);
-            assert.ok(throttled instanceof CliError);
-            assert.match(throttled.message, /^RequestLimitExceeded \(HTTP 503\)/);
-            assert.equal(throttled.transient, true);
+            assertCliError(throttled, /^RequestLimitExceeded \(HTTP 503\)/, true);
             assert.equal(JSON.parse(await act(SHAPES[0])).StoppingInstances[0].CurrentState.Name, "stopping", "the next try is made");
             const denied = await act(SHAPES[2]).catch((e: unknown) => e);
-            assert.ok(denied instanceof CliError);
-            assert.match(denied.message, /^UnauthorizedOperation \(HTTP 403\)/);
-            assert.equal(denied.transient, false);
+            assertCliError(denied, /^UnauthorizedOperation \(HTTP 403\)/, false);
         });
 
         it("send-command: the command recorded as the CLI call would record it, its CommandId printed where repair.sh reads it", async () => {
@@ -247,9 +242,7 @@ describe("AWS actions (components/aws/actions.ts): the steps' writes as requests
             );
             assert.deepEqual(calls(), [withGlobals(SEND())]);
             const refused = await act(SEND(`{"volumeId":["vol-x"]}`)).catch((e: unknown) => e);
-            assert.ok(refused instanceof CliError);
-            assert.match(refused.message, /^InvalidParameters \(HTTP 400\)/);
-            assert.equal(refused.transient, false);
+            assertCliError(refused, /^InvalidParameters \(HTTP 400\)/, false);
         });
 
         it("a role in the step's scope: the request is signed as that account's assumed role, and counted there", async () => {
