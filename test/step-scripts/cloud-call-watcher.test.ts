@@ -13,10 +13,6 @@ import { runStep } from "../helpers/step-lab";
 
 const root = path.resolve(__dirname, "../..");
 
-/** Runs `script` after sourcing base.sh, its watcher folder `watchDir` ($M: `marks`), in the lab cloud's scope. */
-const step = (watchDir: string, marks: string, script: string) =>
-    runStep(`WATCH_CLOUD=lab WATCH_SCOPE=$'\\tsite=hq'\n${script}`, { M: marks, BOOTLOOP_WATCH_DIR: watchDir });
-
 /** The fields of a request line (`verb<TAB>key=value…`). */
 function fieldsOf(line: string): Record<string, string> {
     return Object.fromEntries(
@@ -32,6 +28,12 @@ describe("cloud_call (base.sh) against watchers the test controls", function () 
     let watchDir = "";
     let marks = "";
     const cleanups: (() => unknown)[] = [];
+    /** Runs `script` after sourcing base.sh, its watcher folder `watchDir` ($M: `marks`), in the lab cloud's scope; ended after the test if still running. */
+    const step = (watchDir: string, marks: string, script: string) => {
+        const s = runStep(`WATCH_CLOUD=lab WATCH_SCOPE=$'\\tsite=hq'\n${script}`, { M: marks, BOOTLOOP_WATCH_DIR: watchDir });
+        cleanups.push(() => s.child.exitCode === null && s.child.signalCode === null && s.child.kill("SIGTERM"));
+        return s;
+    };
     beforeEach(() => {
         watchDir = path.join(tempDir({}), "w");
         fs.mkdirSync(watchDir, { mode: 0o700 });
