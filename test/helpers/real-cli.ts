@@ -67,6 +67,7 @@ export function replayThroughRealClis(spec: { cli: Cli; argv: string[] }[]): Rep
         timeout: 1_100_000,
         maxBuffer: 64 << 20,
     });
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
     assert.equal(replay.status, 0, replay.stderr);
     return JSON.parse(replay.stdout) as Replayed[];
 }
