@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { realCliSkip } from "../helpers/real-cli";
+import { realCliOrSkip } from "../helpers/real-cli";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -9,41 +9,10 @@ import { awsWatch } from "../../components/aws/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { awsEndpoint, ec2Xml } from "./api-server";
-import { FIXED, INSTANCE, ORIGINAL, RESCUE, SCRATCH } from "./run-script";
+import { SENDS, SHAPES, withGlobals } from "./action-shapes";
 
-/** Each shape the watcher's AWS actions take, as the scripts send it. */
-const CALLS: string[][] = [
-    ["ec2", "stop-instances", "--instance-ids", INSTANCE],
-    ["ec2", "stop-instances", "--instance-ids", INSTANCE, "--force"],
-    ["ec2", "start-instances", "--instance-ids", INSTANCE],
-    ["ec2", "reboot-instances", "--instance-ids", INSTANCE],
-    ["ec2", "attach-volume", "--volume-id", FIXED, "--instance-id", INSTANCE, "--device", "/dev/sda1"],
-    ["ec2", "detach-volume", "--volume-id", ORIGINAL, "--instance-id", INSTANCE],
-    [
-        "ec2",
-        "create-tags",
-        "--resources",
-        ORIGINAL,
-        "--tags",
-        "Key=bootloop-rescue:role,Value=original-root",
-        `Key=bootloop-rescue:instance,Value=${INSTANCE}`,
-        "Key=bootloop-rescue:device,Value=/dev/sda1",
-    ],
-    [
-        "ssm",
-        "send-command",
-        "--instance-ids",
-        RESCUE,
-        "--document-name",
-        "bootloop-rescue-repair-abc",
-        "--parameters",
-        `{"volumeId":["${SCRATCH}"],"keySecret":["arn:aws:secretsmanager:us-east-1:111122223333:secret:bootloop-rescue/dev/web=1+a-AbCdEf"]}`,
-        "--timeout-seconds",
-        "600",
-        "--comment",
-        `bootloop-rescue repair of ${SCRATCH}, attempt 2`,
-    ],
-].map((c) => ["--region", "us-east-1", "--output", "json", ...c]);
+/** Each shape the watcher's AWS actions take, as the scripts send it (with the global options). */
+const CALLS: string[][] = [...SHAPES, ...SENDS].map(withGlobals);
 
 /** A request reduced to what the service reads: method, operation, and the parameters (Query form or JSON body). */
 interface Sent {
@@ -55,24 +24,14 @@ interface Sent {
 const reduce = (method: string, target: string | undefined, body: string): Sent =>
     target ? { method, target, params: JSON.parse(body) } : { method, params: Object.fromEntries([...new URLSearchParams(body)].sort()) };
 
-/** Why the real CLI cannot run here, or undefined. */
-function cannotRun(): string | undefined {
-    if (!fs.existsSync("/usr/bin/aws")) return "no real aws CLI at /usr/bin/aws";
-    if (spawnSync("unshare", ["-n", "true"]).status !== 0) return "unshare -n is not available (it needs root)";
-    return undefined;
-}
-
 /**
  * The stretch proof: each action's request is the one the real AWS CLI sends for the same command.
  * The real CLI runs inside `unshare -n` (loopback only) against a local recorder (real-cli-request.js).
  */
 describe("AWS actions send what the real aws CLI sends for the same command", () => {
     it("method, operation and every parameter alike, for each shape the actions take", async function () {
-        const why = cannotRun();
-        // Not a pass: a failure (not checked), unless left out knowingly (BOOTLOOP_SKIP_REAL_CLI=1: pending).
-        if (why && realCliSkip()) return this.skip();
-        if (why)
-            throw new Error(`the real aws CLI cannot run here: ${why} (not checked; BOOTLOOP_SKIP_REAL_CLI=1 leaves it out knowingly)`);
+        // Not a pass when it cannot run: a failure (not checked), unless left out knowingly (pending).
+        realCliOrSkip(this, ["aws"]);
         const spec = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "real-cli-request-")), "spec.json");
         fs.writeFileSync(spec, JSON.stringify(CALLS));
         const replay = spawnSync("unshare", ["-n", process.execPath, path.join(__dirname, "real-cli-request.js"), spec], {

@@ -15,45 +15,8 @@ import { ApiFront } from "../../sandbox/api/start";
 import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
 import { awsEndpoint, ec2Error, ec2Xml } from "./api-server";
 import { FIXED, INSTANCE, MUTATING, ORIGINAL, RESCUE, SCRATCH, op, repairEnv, run, swapEnv, world } from "./run-script";
-
-const REGION = "us-east-1";
-const TAGS = [
-    "Key=bootloop-rescue:role,Value=original-root",
-    `Key=bootloop-rescue:instance,Value=${INSTANCE}`,
-    `Key=bootloop-rescue:replaced-by,Value=${FIXED}`,
-    "Key=bootloop-rescue:device,Value=/dev/sda1",
-];
-
-/** The step's call as cloud_call sends it for `aws_json OP…` (scripts/common.sh), in the step's scope. */
-function stepCall(args: string[], scope: Record<string, string> = { region: REGION }): StepCall {
-    return { command: "aws", op: `${args[0]} ${args[1]}`, args: ["--region", REGION, "--output", "json", ...args], fields: { ...scope } };
-}
-
-/** Every shape the scripts send (common.sh stop_instance, reboot.sh, swap.sh, rollback.sh). */
-const SHAPES: string[][] = [
-    ["ec2", "stop-instances", "--instance-ids", INSTANCE],
-    ["ec2", "stop-instances", "--instance-ids", INSTANCE, "--force"],
-    ["ec2", "start-instances", "--instance-ids", INSTANCE],
-    ["ec2", "reboot-instances", "--instance-ids", INSTANCE],
-    ["ec2", "attach-volume", "--volume-id", FIXED, "--instance-id", INSTANCE, "--device", "/dev/sda1"],
-    ["ec2", "detach-volume", "--volume-id", ORIGINAL, "--instance-id", INSTANCE],
-    ["ec2", "create-tags", "--resources", ORIGINAL, "--tags", ...TAGS],
-];
-/** repair.sh's repair: the parameters in their JSON form. */
-const SEND = (parameters = `{"volumeId":["${SCRATCH}"],"keySecret":[""]}`, comment = `bootloop-rescue repair of ${SCRATCH}`) => [
-    "ssm",
-    "send-command",
-    "--instance-ids",
-    RESCUE,
-    "--document-name",
-    "bootloop-rescue-repair-abc",
-    "--parameters",
-    parameters,
-    "--timeout-seconds",
-    "30",
-    "--comment",
-    comment,
-];
+import { REGION, SEND, SENDS, SHAPES, TAGS, stepCall, withGlobals } from "./action-shapes";
+import { assertCliError } from "../helpers/cli-error";
 
 /** A runner of the gate's API requests alone (the actions start no process). */
 function gateRunner(): CloudRunner {
@@ -67,7 +30,7 @@ function gateRunner(): CloudRunner {
 describe("AWS actions (components/aws/actions.ts): the steps' writes as requests of the API (EC2; Systems Manager SendCommand)", () => {
     describe("the parser takes the exact shapes the scripts send, and nothing else", () => {
         it("takes every shape the scripts send, with or without a role in the scope", () => {
-            for (const s of [...SHAPES, SEND(), SEND(undefined, `bootloop-rescue repair of ${SCRATCH}, attempt 2`)]) {
+            for (const s of [...SHAPES, ...SENDS]) {
                 assert.ok(awsAction(stepCall(s)), s.join(" "));
                 assert.ok(awsAction(stepCall(s, { region: REGION, role: "arn:aws:iam::111122223333:role/rescue" })), s.join(" "));
             }
@@ -233,16 +196,7 @@ describe("AWS actions (components/aws/actions.ts): the steps' writes as requests
                 "bootloop-rescue:device": "/dev/sda1",
             });
             // Each request was the very CLI call the script would have run.
-            assert.deepEqual(
-                calls(),
-                [SHAPES[0], SHAPES[1], SHAPES[6], SHAPES[5], SHAPES[4], SHAPES[2]].map((s) => [
-                    "--region",
-                    REGION,
-                    "--output",
-                    "json",
-                    ...s,
-                ]),
-            );
+            assert.deepEqual(calls(), [SHAPES[0], SHAPES[1], SHAPES[6], SHAPES[5], SHAPES[4], SHAPES[2]].map(withGlobals));
         });
 
         it("a reboot prints nothing (RebootInstances answers no fields); its error arrives with the cloud's code, for good", async () => {
@@ -252,22 +206,16 @@ describe("AWS actions (components/aws/actions.ts): the steps' writes as requests
             assert.equal(state().instances[INSTANCE].reboots, 1);
             // Now pending: not running, so the stand-in refuses a second reboot, as EC2 refuses a start of a running instance.
             const refused = await act(SHAPES[2]).catch((e: unknown) => e);
-            assert.ok(refused instanceof CliError);
-            assert.match(refused.message, /^IncorrectInstanceState \(HTTP 400\): The instance 'i-0123456789abcdef0' is not in a state/);
-            assert.equal(refused.transient, false);
+            assertCliError(refused, /^IncorrectInstanceState \(HTTP 400\): The instance 'i-0123456789abcdef0' is not in a state/, false);
         });
 
         it("throttling arrives as the CLI's RequestLimitExceeded, transient; a denied call for good", async () => {
             start(world({ throttle: { "ec2 stop-instances": 1 }, deny: { "ec2 start-instances": true } }));
             const throttled = await act(SHAPES[0]).catch((e: unknown) => e);
-            assert.ok(throttled instanceof CliError);
-            assert.match(throttled.message, /^RequestLimitExceeded \(HTTP 503\)/);
-            assert.equal(throttled.transient, true);
+            assertCliError(throttled, /^RequestLimitExceeded \(HTTP 503\)/, true);
             assert.equal(JSON.parse(await act(SHAPES[0])).StoppingInstances[0].CurrentState.Name, "stopping", "the next try is made");
             const denied = await act(SHAPES[2]).catch((e: unknown) => e);
-            assert.ok(denied instanceof CliError);
-            assert.match(denied.message, /^UnauthorizedOperation \(HTTP 403\)/);
-            assert.equal(denied.transient, false);
+            assertCliError(denied, /^UnauthorizedOperation \(HTTP 403\)/, false);
         });
 
         it("send-command: the command recorded as the CLI call would record it, its CommandId printed where repair.sh reads it", async () => {
@@ -292,11 +240,9 @@ describe("AWS actions (components/aws/actions.ts): the steps' writes as requests
                     comment: `bootloop-rescue repair of ${SCRATCH}`,
                 },
             );
-            assert.deepEqual(calls(), [["--region", REGION, "--output", "json", ...SEND()]]);
+            assert.deepEqual(calls(), [withGlobals(SEND())]);
             const refused = await act(SEND(`{"volumeId":["vol-x"]}`)).catch((e: unknown) => e);
-            assert.ok(refused instanceof CliError);
-            assert.match(refused.message, /^InvalidParameters \(HTTP 400\)/);
-            assert.equal(refused.transient, false);
+            assertCliError(refused, /^InvalidParameters \(HTTP 400\)/, false);
         });
 
         it("a role in the step's scope: the request is signed as that account's assumed role, and counted there", async () => {

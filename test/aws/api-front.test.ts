@@ -14,10 +14,10 @@ import {
 import { awsWatch } from "../../components/aws/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
-import { CliError } from "../../components/gate/types";
 import { ApiFront } from "../../sandbox/api/start";
 import { FIXED, INSTANCE, ORIGINAL, RESCUE, SCRATCH, world } from "./run-script";
 import { A_DEVELOPERS_PROFILE, NO_AWS_PROFILE, setEnv } from "../helpers/aws-env";
+import { assertCliError } from "../helpers/cli-error";
 
 /**
  * The SDK's clients against the stand-in front's AWS translator (sandbox/api/aws.js), which asks
@@ -164,20 +164,14 @@ describe("AWS stand-in API (sandbox/api/aws.js): the SDK against the stand-in aw
     it("the CLI's errors arrive as the API's: throttling is transient, an instance not found is for good", async () => {
         start(world({ throttle: { "ec2 describe-volumes": 1 } }));
         const throttled = await describeVolumes(scope, through, [ORIGINAL]).catch((e: unknown) => e);
-        assert.ok(throttled instanceof CliError);
-        assert.equal(throttled.message, "RequestLimitExceeded (HTTP 503): Request limit exceeded.");
-        assert.equal(throttled.transient, true);
+        assertCliError(throttled, "RequestLimitExceeded (HTTP 503): Request limit exceeded.", true);
         const missing = await consoleOutput(scope, through, "i-0ffffffffffffffff").catch((e: unknown) => e);
-        assert.ok(missing instanceof CliError);
-        assert.equal(missing.message, "InvalidInstanceID.NotFound (HTTP 400): The instance ID 'i-0ffffffffffffffff' does not exist");
-        assert.equal(missing.transient, false);
+        assertCliError(missing, "InvalidInstanceID.NotFound (HTTP 400): The instance ID 'i-0ffffffffffffffff' does not exist", false);
         const ssmThrottled = world({ throttle: { "ssm describe-instance-information": 1 } });
         front.stop();
         start(ssmThrottled);
         const ssm = await describeInstanceInformation(scope, through, [RESCUE]).catch((e: unknown) => e);
-        assert.ok(ssm instanceof CliError);
-        assert.match(ssm.message, /^ThrottlingException \(HTTP 400\)/);
-        assert.equal(ssm.transient, true);
+        assertCliError(ssm, /^ThrottlingException \(HTTP 400\)/, true);
     });
 
     it("another account: AssumeRole answers with the role's key, and requests signed with it are answered (and counted) as that account", async () => {

@@ -2,13 +2,11 @@
 // shapes the scripts send are taken, any other is left to the CLI; the requests each makes, against
 // a local Resource Manager through the real gate (its budget, its error rules).
 import { strict as assert } from "assert";
-import { ArmClient } from "../../components/azure/api";
-import { ArmTokens } from "../../components/azure/arm-token";
 import { azureAction } from "../../components/azure/actions";
-import { azureWatch, useArmClient } from "../../components/azure/watch";
+import { azureWatch } from "../../components/azure/watch";
 import { CliError } from "../../components/gate/types";
 import { StepCall } from "../../components/watcher/types";
-import { ERRORS, FakeArm, TokenGate } from "./fake-arm";
+import { ERRORS, TokenGate, fakeArmForTests } from "./fake-arm";
 import { FIXED, SUB } from "./run-script";
 
 const VM = ["--subscription", SUB, "-g", "rg-app", "-n", "app-01"];
@@ -78,18 +76,8 @@ describe("Azure: the steps' calls the watcher makes (components/azure/actions.ts
     });
 
     describe("its requests, against a local Resource Manager", () => {
-        const arm = new FakeArm();
         let gate: TokenGate;
-        before(() => arm.start());
-        after(async () => {
-            useArmClient(undefined);
-            await arm.stop();
-        });
-        beforeEach(() => {
-            arm.seen.length = 0;
-            gate = new TokenGate();
-            useArmClient(new ArmClient({ base: arm.base, audience: "https://management.azure.com/" }, new ArmTokens()));
-        });
+        const arm = fakeArmForTests((g) => (gate = g));
         const far = () => Date.now() + 600_000;
 
         it("restart, start, deallocate: one POST each under the step's op (202 Accepted, not waited for); nothing printed", async () => {

@@ -2,7 +2,9 @@
 // answers in ARM's wire format as each test decides; and the real gate with only the token's CLI call.
 import * as http from "http";
 import { AddressInfo } from "net";
-import { azureWatch } from "../../components/azure/watch";
+import { ArmClient } from "../../components/azure/api";
+import { ArmTokens } from "../../components/azure/arm-token";
+import { azureWatch, useArmClient } from "../../components/azure/watch";
 import { Gate } from "../../components/gate/gate";
 import { Semaphore } from "../../components/gate/limits";
 import { ApiCall } from "../../components/gate/types";
@@ -163,4 +165,25 @@ export class TokenGate extends Gate {
         if (call.op !== "account get-access-token") return Promise.reject(new Error(`the watcher made a CLI call: ${call.op}`));
         return Promise.resolve(this.tokenAnswer());
     }
+}
+
+/**
+ * For the tests of one describe block: a local Resource Manager, started before them and stopped
+ * after (the watch's ARM client reset); before each test, the requests it saw and the most at once
+ * forgotten, a fresh TokenGate handed to `onEach`, and the watch's ARM client pointed at it.
+ */
+export function fakeArmForTests(onEach: (gate: TokenGate) => void): FakeArm {
+    const arm = new FakeArm();
+    before(() => arm.start());
+    after(async () => {
+        useArmClient(undefined);
+        await arm.stop();
+    });
+    beforeEach(() => {
+        arm.seen.length = 0;
+        arm.maxInFlight = 0;
+        onEach(new TokenGate());
+        useArmClient(new ArmClient({ base: arm.base, audience: "https://management.azure.com/" }, new ArmTokens()));
+    });
+    return arm;
 }

@@ -4,7 +4,6 @@
 import { strict as assert } from "assert";
 import {
     ArmClient,
-    ArmEndpoint,
     CLOUD_SHOW_OP,
     CLOUD_SHOW_TIMEOUT_MS,
     MAX_RESPONSE_BYTES,
@@ -21,7 +20,7 @@ import { ArmTokens, REFRESH_BEFORE_MS, TOKEN_TIMEOUT_MS, expiryOf } from "../../
 import { CONCURRENT, azureWatch, useArmClient } from "../../components/azure/watch";
 import { ApiCall, CliError, NoObservationError } from "../../components/gate/types";
 import { wait } from "./wait-request";
-import { Answer, ERRORS, FakeArm, TokenGate } from "./fake-arm";
+import { Answer, ERRORS, FakeArm, TokenGate, fakeArmForTests } from "./fake-arm";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
 const vmId = (name: string, group = "myResourceGroup") =>
@@ -120,21 +119,8 @@ function vmBody(name: string, o: { power?: string; agent?: string; osDisk?: stri
 }
 
 describe("Azure observations through Resource Manager's REST API", () => {
-    const arm = new FakeArm();
     let gate: TokenGate;
-    const endpoint = (): ArmEndpoint => ({ base: arm.base, audience: "https://management.azure.com/" });
-
-    before(() => arm.start());
-    after(async () => {
-        useArmClient(undefined);
-        await arm.stop();
-    });
-    beforeEach(() => {
-        arm.seen.length = 0;
-        arm.maxInFlight = 0;
-        gate = new TokenGate();
-        useArmClient(new ArmClient(endpoint(), new ArmTokens()));
-    });
+    const arm = fakeArmForTests((g) => (gate = g));
 
     it("vm: one GET with $expand=instanceView per VM, rated as vm get-instance-view; power, agent and OS disk read from ARM's shape", async () => {
         const fixed = diskId("fixed");

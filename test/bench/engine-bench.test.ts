@@ -12,6 +12,7 @@ import { NotMeasurable, checkRunnerFits } from "../../bench/engine/run";
 import { SpendSettings, costOf, holdSeconds, isSynchronous, priceTable, shapeOf } from "../../bench/engine/spend";
 import { customTimeoutSeconds, stepTimes } from "../../bench/engine/timeouts";
 import { CliCostFile } from "../../bench/fleet/cli-cost-prices";
+import { stepEvents } from "../helpers/step-events";
 
 // The engine bench's pure parts (bench/engine): a CLI call's argument list to its cost shape and
 // price, the bounds' verdicts, the arguments, the fleet's bad VMs, the outcomes, the steps against
@@ -418,24 +419,7 @@ describe("engine bench: the fleet, its outcomes, calls and steps", () => {
     });
 
     it("times each command step from the engine's events against the customTimeout its deadline gives it", () => {
-        const urn = (name: string) => `urn:pulumi:s::p::command:local:Command::${name}`;
-        const pre = (name: string, at: number, deadline?: number) => ({
-            sequence: at,
-            timestamp: at,
-            resourcePreEvent: {
-                metadata: {
-                    op: "create",
-                    urn: urn(name),
-                    type: "command:local:Command",
-                    new: { inputs: { environment: deadline ? { STEP_TIMEOUT_SECONDS: String(deadline) } : {} } },
-                },
-            },
-        });
-        const done = (name: string, at: number, failed = false) => ({
-            sequence: at,
-            timestamp: at,
-            [failed ? "resOpFailedEvent" : "resOutputsEvent"]: { metadata: { urn: urn(name) } },
-        });
+        const { pre, done } = stepEvents("urn:pulumi:s::p::command:local:Command");
         assert.equal(customTimeoutSeconds(600), Math.ceil((600 + 3600 + 120) / 60) * 60);
         const limit = customTimeoutSeconds(60);
         const events = [
@@ -444,7 +428,7 @@ describe("engine bench: the fleet, its outcomes, calls and steps", () => {
             pre("b-swap", 100, 60),
             pre("c-swap", 100, 60),
             done("a-repair", 150),
-            done("b-swap", 100 + limit, true),
+            done("b-swap", 100 + limit, { failed: true }),
             done("gate", 101),
         ]
             .map((e) => JSON.stringify(e, null, 4))

@@ -21,6 +21,7 @@ import {
     shardsVerdict,
 } from "../../bench/engine/shards/verdicts";
 import { RequestFigures } from "../../sandbox/world/requests";
+import { stepEvents } from "../helpers/step-events";
 import { fleetInventory } from "../../sandbox/world/fleet-stack";
 
 // The shards bench's parts (bench/engine/shards): --shards, the fleet in one scope per cloud, the
@@ -308,29 +309,10 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
     it("reads each shard's exit codes and, from the events job.sh saved, its steps and gate queues; judges them", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shards-job-"));
         try {
-            const urn = (name: string) => `urn:pulumi:s::p::bootloop-rescue:core:Zone$command:local:Command::${name}`;
-            const pre = (name: string, at: number) => ({
-                timestamp: at,
-                resourcePreEvent: {
-                    metadata: {
-                        op: "create",
-                        urn: urn(name),
-                        type: "command:local:Command",
-                        new: { inputs: { environment: { STEP_TIMEOUT_SECONDS: "600" } } },
-                    },
-                },
-            });
-            const done = (name: string, at: number, queued: number) => ({
-                timestamp: at,
-                resOutputsEvent: {
-                    metadata: {
-                        op: "create",
-                        urn: urn(name),
-                        type: "command:local:Command",
-                        new: { outputs: { stderr: `bootloop-rescue-gate: queued=${queued} allowance=300 deadline=not-reached` } },
-                    },
-                },
-            });
+            const steps = stepEvents("urn:pulumi:s::p::bootloop-rescue:core:Zone$command:local:Command");
+            const pre = (name: string, at: number) => steps.pre(name, at, 600);
+            const done = (name: string, at: number, queued: number) =>
+                steps.done(name, at, { stderr: `bootloop-rescue-gate: queued=${queued} allowance=300 deadline=not-reached` });
             const write = (name: string, list: object[]) =>
                 fs.writeFileSync(path.join(dir, `${name}.events.json`), list.map((e) => JSON.stringify(e)).join("\n"));
             // s-00: within its customTimeout, queued within its allowance. s-01: a step at its customTimeout

@@ -8,8 +8,22 @@ import { gcpAction } from "../../components/gcp/actions";
 import { makeGcpWatch } from "../../components/gcp/watch";
 import { CliError } from "../../components/gate/types";
 import { StepCall } from "../../components/watcher/types";
-import { computeServer, fakeRunner } from "./compute-server";
+import { NOT_FOUND, computeServer, fakeRunner, operation } from "./compute-server";
 import { MUTATING, op, run, swapEnv, world } from "./run-script";
+
+/** The runner's ops of an attach whose operation was waited for `waits` times: the token, the attach, each wait. */
+const attachOps = (waits: number): string[] => [
+    "config config-helper",
+    "instances attach-disk",
+    ...Array<string>(waits).fill("operations wait"),
+];
+
+/** The error `run` rejected with; a failure of the test, saying `what`, when it resolved. */
+const failureOf = (run: Promise<unknown>, what: string): Promise<unknown> =>
+    run.then(
+        () => assert.fail(what),
+        (e: unknown) => e,
+    );
 
 const P = "my-project";
 const Z = "us-central1-a";
@@ -72,21 +86,7 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                     "attach without --boot",
                     changed(attach, ["compute", "instances", "attach-disk", "web-1", "--disk", "web-1-fixed", ...TAIL]),
                 ],
-                [
-                    "attach with a mode",
-                    changed(attach, [
-                        "compute",
-                        "instances",
-                        "attach-disk",
-                        "web-1",
-                        "--disk",
-                        "web-1-fixed",
-                        "--boot",
-                        "--mode",
-                        "ro",
-                        ...TAIL,
-                    ]),
-                ],
+                ["attach with a mode", changed(attach, [...attach.args.slice(0, -TAIL.length), "--mode", "ro", ...TAIL])],
                 ["a label with no value sign", changed(labels, ["compute", "disks", "add-labels", "web-1", "--labels", "a=b,c", ...TAIL])],
                 ["a label key twice", changed(labels, ["compute", "disks", "add-labels", "web-1", "--labels", "a=b,a=c", ...TAIL])],
                 ["an upper-case label", changed(labels, ["compute", "disks", "add-labels", "web-1", "--labels", "A=b", ...TAIL])],
@@ -121,10 +121,9 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
         it("waits for an operation that is not done at once (each wait a request, counted), and makes the attach gcloud makes", async () => {
             let waits = 0;
             server.setAnswer((r) => {
-                if (r.path === `${base}/instances/web-1/attachDisk`) return { body: { name: "operation-1", status: "PENDING" } };
-                if (r.path === `${base}/operations/operation-1/wait`)
-                    return { body: { name: "operation-1", status: ++waits < 3 ? "RUNNING" : "DONE" } };
-                return { status: 404, body: {} };
+                if (r.path === `${base}/instances/web-1/attachDisk`) return operation("operation-1", "PENDING");
+                if (r.path === `${base}/operations/operation-1/wait`) return operation("operation-1", ++waits < 3 ? "RUNNING" : "DONE");
+                return NOT_FOUND;
             });
             const runner = fakeRunner(watch);
             const action = gcpAction(SHAPES[6], api)!;
@@ -144,30 +143,21 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                 type: "PERSISTENT",
                 boot: true,
             });
-            assert.deepEqual(runner.ops, [
-                "config config-helper",
-                "instances attach-disk",
-                "operations wait",
-                "operations wait",
-                "operations wait",
-            ]);
+            assert.deepEqual(runner.ops, attachOps(3));
             assert.equal(watch.rateClass("operations wait"), "read");
         });
 
         it("a stop with --async does not wait; a reset does; an operation ending in an error fails with its code", async () => {
             server.setAnswer((r) => {
-                if (r.path.endsWith("/stop")) return { body: { name: "operation-s", status: "RUNNING" } };
-                if (r.path.endsWith("/reset")) return { body: { name: "operation-r", status: "RUNNING" } };
+                if (r.path.endsWith("/stop")) return operation("operation-s", "RUNNING");
+                if (r.path.endsWith("/reset")) return operation("operation-r", "RUNNING");
                 if (r.path.endsWith("/operations/operation-r/wait"))
-                    return {
-                        body: {
-                            name: "operation-r",
-                            status: "DONE",
-                            httpErrorStatusCode: 400,
-                            error: { errors: [{ code: "UNSUPPORTED_OPERATION", message: "Instance is not running." }] },
-                        },
-                    };
-                return { status: 404, body: {} };
+                    return operation("operation-r", "DONE", {
+                        http: 400,
+                        code: "UNSUPPORTED_OPERATION",
+                        message: "Instance is not running.",
+                    });
+                return NOT_FOUND;
             });
             const runner = fakeRunner(watch);
             assert.equal(await gcpAction(SHAPES[0], api)!.run(runner, Date.now() + 60_000), "");
@@ -176,12 +166,10 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                 [`${base}/instances/web-1/stop`],
                 "no wait for --async",
             );
-            const failed = await gcpAction(SHAPES[4], api)!
-                .run(runner, Date.now() + 60_000)
-                .then(
-                    () => assert.fail("the operation's error was not a failure"),
-                    (e: unknown) => e,
-                );
+            const failed = await failureOf(
+                gcpAction(SHAPES[4], api)!.run(runner, Date.now() + 60_000),
+                "the operation's error was not a failure",
+            );
             assert.ok(failed instanceof CliError && !failed.transient, String(failed));
             assert.match(failed.message, /operation operation-r failed: HTTPError 400: UNSUPPORTED_OPERATION: Instance is not running\./);
         });
@@ -189,7 +177,7 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
         it("an operation not done by the step's deadline fails for good, naming it (never sent again); throttling before the change is transient with its reason", async () => {
             server.setAnswer((r) =>
                 r.path.endsWith("/start")
-                    ? { body: { name: "operation-t", status: "RUNNING" } }
+                    ? operation("operation-t", "RUNNING")
                     : {
                           status: 429,
                           body: {
@@ -203,23 +191,13 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                       },
             );
             const runner = fakeRunner(watch);
-            const late = await gcpAction(SHAPES[3], api)!
-                .run(runner, Date.now() - 1)
-                .then(
-                    () => assert.fail("waited past the deadline"),
-                    (e: unknown) => e,
-                );
+            const late = await failureOf(gcpAction(SHAPES[3], api)!.run(runner, Date.now() - 1), "waited past the deadline");
             assert.ok(late instanceof CliError && !late.transient, String(late));
             assert.match(
                 late.message,
                 /operation operation-t in my-project\/us-central1-a was accepted and had not finished by the step's deadline \(last status RUNNING\); the change is not sent again/,
             );
-            const throttled = await gcpAction(SHAPES[5], api)!
-                .run(runner, Date.now() + 60_000)
-                .then(
-                    () => assert.fail("not throttled"),
-                    (e: unknown) => e,
-                );
+            const throttled = await failureOf(gcpAction(SHAPES[5], api)!.run(runner, Date.now() + 60_000), "not throttled");
             assert.ok(throttled instanceof CliError && throttled.transient, String(throttled));
             assert.match(throttled.message, /HTTPError 429: RESOURCE_EXHAUSTED rateLimitExceeded/);
             assert.equal(runner.throttled, 1);
@@ -236,7 +214,7 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                 const fast = new ComputeApi({ endpoint: server.endpoint, timeoutMs: 5000, waitRetry: { baseMs: 1, capMs: 5 } });
                 let waits = 0;
                 server.setAnswer((r) => {
-                    if (r.path === `${base}/instances/web-1/attachDisk`) return { body: { name: "operation-a", status: "RUNNING" } };
+                    if (r.path === `${base}/instances/web-1/attachDisk`) return operation("operation-a", "RUNNING");
                     if (r.path === `${base}/operations/operation-a/wait`) {
                         waits++;
                         if (waits === 1) return unavailable;
@@ -245,38 +223,30 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                                 status: 429,
                                 body: { error: { code: 429, status: "RESOURCE_EXHAUSTED", errors: [{ reason: "rateLimitExceeded" }] } },
                             };
-                        return { body: { name: "operation-a", status: "DONE" } };
+                        return operation("operation-a", "DONE");
                     }
-                    return { status: 404, body: {} };
+                    return NOT_FOUND;
                 });
                 const runner = fakeRunner(watch);
                 assert.equal(await gcpAction(SHAPES[6], fast)!.run(runner, Date.now() + 60_000), "");
                 assert.equal(count("/attachDisk"), 1, "the attach was sent once");
                 assert.equal(waits, 3);
-                assert.deepEqual(runner.ops, [
-                    "config config-helper",
-                    "instances attach-disk",
-                    "operations wait",
-                    "operations wait",
-                    "operations wait",
-                ]);
+                assert.deepEqual(runner.ops, attachOps(3));
                 assert.equal(runner.throttled, 1, "the throttled wait slowed the scope as any throttled request does");
             });
 
             it("fails for good at the deadline, naming the operation and the wait's last error: one change request", async () => {
                 const fast = new ComputeApi({ endpoint: server.endpoint, timeoutMs: 5000, waitRetry: { baseMs: 5, capMs: 20 } });
                 server.setAnswer((r) => {
-                    if (r.path === `${base}/instances/web-1/reset`) return { body: { name: "operation-r", status: "RUNNING" } };
+                    if (r.path === `${base}/instances/web-1/reset`) return operation("operation-r", "RUNNING");
                     if (r.path === `${base}/operations/operation-r/wait`) return unavailable;
-                    return { status: 404, body: {} };
+                    return NOT_FOUND;
                 });
                 const runner = fakeRunner(watch);
-                const failed = await gcpAction(SHAPES[4], fast)!
-                    .run(runner, Date.now() + 400)
-                    .then(
-                        () => assert.fail("the operation was taken for done"),
-                        (e: unknown) => e,
-                    );
+                const failed = await failureOf(
+                    gcpAction(SHAPES[4], fast)!.run(runner, Date.now() + 400),
+                    "the operation was taken for done",
+                );
                 assert.ok(failed instanceof CliError && !failed.transient, String(failed));
                 assert.match(
                     failed.message,
@@ -291,41 +261,30 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                 let waits = 0;
                 let hang = true;
                 server.setAnswer((r) => {
-                    if (r.path === `${base}/instances/web-1/stop`) return { body: { name: "operation-s", status: "RUNNING" } };
+                    if (r.path === `${base}/instances/web-1/stop`) return operation("operation-s", "RUNNING");
                     if (r.path === `${base}/operations/operation-s/wait`) {
                         waits++;
                         if (waits === 1) return hang ? undefined : { drop: true }; // undefined: never answered, the wait's own timeout ends it
-                        return {
-                            body: {
-                                name: "operation-s",
-                                status: "DONE",
-                                httpErrorStatusCode: 503,
-                                error: { errors: [{ code: "SERVICE_UNAVAILABLE", message: "try again later" }] },
-                            },
-                        };
+                        return operation("operation-s", "DONE", { http: 503, code: "SERVICE_UNAVAILABLE", message: "try again later" });
                     }
-                    return { status: 404, body: {} };
+                    return NOT_FOUND;
                 });
                 const runner = fakeRunner(watch);
                 // The deadline leaves the first wait 0.5 s + 1 s before its request gives up.
-                const failed = await gcpAction(SHAPES[1], fast)!
-                    .run(runner, Date.now() + 500)
-                    .then(
-                        () => assert.fail("the operation's error was not a failure"),
-                        (e: unknown) => e,
-                    );
+                const failed = await failureOf(
+                    gcpAction(SHAPES[1], fast)!.run(runner, Date.now() + 500),
+                    "the operation's error was not a failure",
+                );
                 assert.equal(waits, 1, "the deadline passed while the first wait hung");
                 assert.ok(failed instanceof CliError && !failed.transient, String(failed));
                 assert.match(failed.message, /operation-s .*accepted .*its last wait failed: .*timed out/);
                 waits = 0;
                 hang = false;
                 server.seen.length = 0;
-                const ended = await gcpAction(SHAPES[1], fast)!
-                    .run(runner, Date.now() + 60_000)
-                    .then(
-                        () => assert.fail("the operation's error was not a failure"),
-                        (e: unknown) => e,
-                    );
+                const ended = await failureOf(
+                    gcpAction(SHAPES[1], fast)!.run(runner, Date.now() + 60_000),
+                    "the operation's error was not a failure",
+                );
                 assert.equal(waits, 2, "the dropped wait was asked again");
                 assert.ok(ended instanceof CliError && ended.transient, String(ended));
                 assert.match(ended.message, /operation operation-s failed: HTTPError 503: SERVICE_UNAVAILABLE: try again later/);
@@ -344,8 +303,8 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                             ],
                         },
                     };
-                if (r.path.endsWith("/detachDisk")) return { body: { name: "operation-d", status: "DONE" } };
-                return { status: 404, body: {} };
+                if (r.path.endsWith("/detachDisk")) return operation("operation-d", "DONE");
+                return NOT_FOUND;
             });
             const runner = fakeRunner(watch);
             await gcpAction(SHAPES[5], api)!.run(runner, Date.now() + 60_000);
@@ -364,10 +323,10 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
                 if (r.method === "GET") return { body: { labels, labelFingerprint: "fp==" } };
                 if (r.path.endsWith("/setLabels")) {
                     labels = (JSON.parse(r.body!) as { labels: Record<string, string> }).labels;
-                    return { body: { name: "operation-l", status: "DONE" } };
+                    return operation("operation-l", "DONE");
                 }
-                if (r.path.endsWith("/operations/operation-l/wait")) return { body: { name: "operation-l", status: "DONE" } };
-                return { status: 404, body: {} };
+                if (r.path.endsWith("/operations/operation-l/wait")) return operation("operation-l", "DONE");
+                return NOT_FOUND;
             });
             const runner = fakeRunner(watch);
             const add = gc("disks", "add-labels", "web-1", "--labels", "bootloop-rescue-role=original-boot,bootloop-rescue-serial-from=52");
@@ -440,12 +399,7 @@ describe("GCP actions (components/gcp/actions.ts): the steps' gcloud calls as Co
         it("a change the stand-in refuses is the API's error: an attach over a boot disk fails for good, with its message", async () => {
             const runner = fakeRunner(watch, [STAND_IN_TOKEN]);
             const attach = gc("instances", "attach-disk", "web-1", "--disk", "other", "--boot");
-            const failed = await gcpAction(attach, api)!
-                .run(runner, Date.now() + 60_000)
-                .then(
-                    () => assert.fail("attached a second boot disk"),
-                    (e: unknown) => e,
-                );
+            const failed = await failureOf(gcpAction(attach, api)!.run(runner, Date.now() + 60_000), "attached a second boot disk");
             assert.ok(failed instanceof CliError && !failed.transient, String(failed));
             assert.match(failed.message, /HTTPError 400: invalid: The instance already has a boot disk/);
         });

@@ -127,3 +127,20 @@ export function fakeRunner(
     };
     return me;
 }
+
+/** Compute Engine's 404 with an empty body: what the local server answers a path a test did not expect. */
+export const NOT_FOUND: Answer = { status: 404, body: {} };
+
+/**
+ * Compute Engine's answer of an operation (an insert's, a wait's): `name` in `status`, and, for
+ * one that ended in an error, the HTTP status it gives (`httpErrorStatusCode`), its code and message.
+ */
+export function operation(name: string, status: string, error?: { http: number; code: string; message: string }): Answer {
+    return {
+        body: {
+            name,
+            status,
+            ...(error && { httpErrorStatusCode: error.http, error: { errors: [{ code: error.code, message: error.message }] } }),
+        },
+    };
+}

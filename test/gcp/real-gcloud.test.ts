@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { realCliSkip } from "../helpers/real-cli";
+import { realCliOrSkip } from "../helpers/real-cli";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { ComputeApi } from "../../components/gcp/api";
@@ -18,17 +18,6 @@ const gc = (...args: string[]): StepCall => ({
     args: ["compute", ...args, ...TAIL],
     fields: { project: P, zone: Z },
 });
-
-/**
- * Why the real gcloud cannot run here (none installed, no `unshare -n`), if it cannot: the test is
- * then a failure (not checked is no pass), unless BOOTLOOP_SKIP_REAL_CLI=1 leaves it out knowingly (pending).
- */
-const cannot =
-    spawnSync("gcloud", ["version"], { stdio: "ignore", timeout: 60_000 }).status !== 0
-        ? "no gcloud is installed"
-        : spawnSync("unshare", ["-n", "true"]).status !== 0
-          ? "unshare -n does not work here (root is needed)"
-          : undefined;
 
 /** The real gcloud run once with `args` inside `unshare -n`, against a local Compute Engine: what it sent. */
 function realGcloud(args: readonly string[]): { sent: Seen[]; code: number | null; stderr: string } {
@@ -55,9 +44,8 @@ function request(s: Seen): string {
 
 describe("GCP actions make the requests the real gcloud makes for the same command (local Compute Engine, gcloud's endpoint override)", function () {
     before(function () {
-        if (cannot && realCliSkip()) this.skip();
-        if (cannot)
-            throw new Error(`the real gcloud cannot run here: ${cannot} (not checked; BOOTLOOP_SKIP_REAL_CLI=1 leaves it out knowingly)`);
+        // Not a pass when it cannot run: a failure (not checked), unless left out knowingly (pending).
+        realCliOrSkip(this, ["gcloud"]);
     });
 
     const shapes: { call: StepCall; followUp: boolean }[] = [

@@ -4,14 +4,13 @@
 // there is no route out of the namespace, and every endpoint points at the recorder.
 //   node real-cli-replay.js SPEC.json   (SPEC: [{cli, argv}]) → JSON on stdout: [{cli, argv, verdict, detail}]
 "use strict";
-const { execFileSync, spawn } = require("child_process");
 const fs = require("fs");
-const http = require("http");
 const os = require("os");
 const path = require("path");
+const { awsInvocation, loopbackUp, runCli, startRecorder } = require("./cli-recorder");
 
 const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-execFileSync("ip", ["link", "set", "lo", "up"]);
+loopbackUp();
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "real-cli-"));
 const token = path.join(home, "token");
 fs.writeFileSync(token, "ya29.replay-token-not-real");
@@ -23,38 +22,21 @@ const REJECTED = {
     az: /unrecognized arguments|the following arguments are required|invalid choice|is not a valid value|expected one argument|not in the allowed values/,
 };
 
-let requests = 0;
-const server = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-        requests++;
-        res.writeHead(400, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: { code: 400, message: "replay recorder: not a cloud" } }));
-    });
-});
-
-server.listen(0, "127.0.0.1", () => {
-    const endpoint = `http://127.0.0.1:${server.address().port}`;
+startRecorder({
+    status: 400,
+    contentType: "application/json",
+    body: JSON.stringify({ error: { code: 400, message: "replay recorder: not a cloud" } }),
+}).then((recorder) => {
+    const endpoint = recorder.endpoint;
     const results = [];
     (async () => {
         for (const { cli, argv } of spec) {
-            const before = requests;
+            const before = recorder.requests.length;
             let command;
             let args;
             let env = { PATH: process.env.PATH, HOME: home, LANG: "C.UTF-8" };
             if (cli === "aws") {
-                command = "/usr/bin/aws";
-                args = ["--endpoint-url", endpoint, "--cli-connect-timeout", "5", "--cli-read-timeout", "5", ...argv];
-                env = {
-                    ...env,
-                    AWS_ACCESS_KEY_ID: "AKIDREPLAYNOTREAL",
-                    AWS_SECRET_ACCESS_KEY: "replay",
-                    AWS_CONFIG_FILE: "/nonexistent",
-                    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-                    AWS_EC2_METADATA_DISABLED: "true",
-                    AWS_MAX_ATTEMPTS: "1",
-                    AWS_PAGER: "",
-                };
+                ({ command, args, env } = awsInvocation(endpoint, argv, env));
             } else if (cli === "gcloud") {
                 command = "gcloud";
                 args = argv;
@@ -76,17 +58,8 @@ server.listen(0, "127.0.0.1", () => {
                 args = argv;
                 env = { ...env, AZURE_CONFIG_DIR: path.join(home, "azure"), AZURE_CORE_COLLECT_TELEMETRY: "false" };
             }
-            const run = await new Promise((resolve) => {
-                // Asynchronously, so the recorder (this process) can answer while the CLI waits.
-                const child = spawn(command, args, { env });
-                let stderr = "";
-                child.stderr.on("data", (d) => (stderr += d));
-                child.stdout.on("data", () => {});
-                const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-                child.on("close", (code) => (clearTimeout(timer), resolve({ code, stderr })));
-                child.on("error", (e) => (clearTimeout(timer), resolve({ code: -1, stderr: String(e) })));
-            });
-            const reached = requests > before;
+            const run = await runCli(command, args, env, 120_000);
+            const reached = recorder.requests.length > before;
             let verdict;
             if (REJECTED[cli].test(run.stderr)) verdict = "rejected";
             else if (reached) verdict = "accepted";
@@ -113,7 +86,8 @@ server.listen(0, "127.0.0.1", () => {
             });
         }
         process.stdout.write(JSON.stringify(results));
-        server.close();
+        recorder.close();
+        fs.rmSync(home, { recursive: true, force: true });
         process.exit(0);
     })();
 });

@@ -9,24 +9,44 @@ import * as path from "path";
 
 export type Cli = "aws" | "gcloud" | "az";
 
-/** Why the real-CLI checks are left out, if they are (set knowingly). */
-export function realCliSkip(): string | undefined {
-    return process.env.BOOTLOOP_SKIP_REAL_CLI === "1" ? "BOOTLOOP_SKIP_REAL_CLI=1" : undefined;
+/** The environment variable that leaves the real-CLI checks out knowingly (set to 1). */
+export const SKIP_REAL_CLI = "BOOTLOOP_SKIP_REAL_CLI";
+
+/** What each real-CLI check needs, and how it is found. */
+const NEEDED: Record<Cli, { what: string; here: (env: NodeJS.ProcessEnv) => boolean }> = {
+    aws: { what: "/usr/bin/aws (Debian awscli)", here: () => fs.existsSync("/usr/bin/aws") },
+    gcloud: { what: "gcloud", here: (env) => spawnSync("gcloud", ["--version"], { env, stdio: "ignore", timeout: 120_000 }).status === 0 },
+    az: { what: "az", here: (env) => spawnSync("az", ["--version"], { env, stdio: "ignore", timeout: 120_000 }).status === 0 },
+};
+
+/** What is missing for the real CLIs `which` to run here (each CLI, and `unshare -n`, which needs root), or undefined. */
+export function realCliMissing(which: readonly Cli[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+    const missing = which.filter((cli) => !NEEDED[cli].here(env)).map((cli) => `no ${NEEDED[cli].what}`);
+    if (spawnSync("unshare", ["-n", "true"], { env, stdio: "ignore" }).status !== 0) missing.push("no unshare -n (it needs root)");
+    return missing.length ? missing.join(", ") : undefined;
 }
 
-/** Fails with what to install when a real CLI or `unshare -n` is missing. */
-export function assertRealClis(): void {
-    for (const [what, ok] of [
-        ["/usr/bin/aws (Debian awscli, v2)", fs.existsSync("/usr/bin/aws")],
-        ["gcloud", spawnSync("gcloud", ["--version"]).status === 0],
-        ["az", spawnSync("az", ["--version"]).status === 0],
-        ["unshare -n (root)", spawnSync("unshare", ["-n", "true"]).status === 0],
-    ] as const) {
-        assert.ok(
-            ok,
-            `${what} is needed here: bash scripts/test.sh installs awscli and azure-cli; gcloud comes with the machine (or set BOOTLOOP_SKIP_REAL_CLI=1 to leave this out knowingly)`,
+/** The gate's decision: run the check, or leave it out (pending), saying why. */
+export type RealCliGate = { run: true } | { run: false; skipped: string };
+
+/**
+ * The gate of every real-CLI check. Left out knowingly (BOOTLOOP_SKIP_REAL_CLI=1 in `env`): skipped,
+ * and `missing` is not even asked. Otherwise a check that cannot run (`missing()` says why) is no
+ * pass: it throws, saying it was not checked, why, and how to leave it out knowingly; else it runs.
+ */
+export function realCliGate(missing: () => string | undefined, env: NodeJS.ProcessEnv = process.env): RealCliGate {
+    if (env[SKIP_REAL_CLI] === "1") return { run: false, skipped: `${SKIP_REAL_CLI}=1` };
+    const why = missing();
+    if (why)
+        throw new Error(
+            `the real CLIs cannot run here: ${why} (not checked; bash scripts/test.sh installs awscli and azure-cli, gcloud comes with the machine; ${SKIP_REAL_CLI}=1 leaves it out knowingly)`,
         );
-    }
+    return { run: true };
+}
+
+/** In a test or hook (`this`): skips it when left out knowingly, fails it when the real CLIs `which` cannot run, else returns. */
+export function realCliOrSkip(ctx: { skip(): void }, which: readonly Cli[], env: NodeJS.ProcessEnv = process.env): void {
+    if (!realCliGate(() => realCliMissing(which, env), env).run) ctx.skip();
 }
 
 /** One replayed call and what the real CLI made of it. */
@@ -47,6 +67,7 @@ export function replayThroughRealClis(spec: { cli: Cli; argv: string[] }[]): Rep
         timeout: 1_100_000,
         maxBuffer: 64 << 20,
     });
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
     assert.equal(replay.status, 0, replay.stderr);
     return JSON.parse(replay.stdout) as Replayed[];
 }

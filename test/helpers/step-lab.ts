@@ -3,7 +3,7 @@
 // wait on: for tests of the gate, the locks and the watcher's restarts. Call `stepLab()` inside a
 // `describe`: it makes fresh folders before each test and, after it, releases every waiting step,
 // stops what is left and the watcher.
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { tempDir } from "./lab-run";
@@ -32,10 +32,27 @@ export interface StepLab {
     until(this: void, what: string, ready: () => boolean): Promise<void>;
 }
 
+/**
+ * Runs a step as the scripts run (base.sh sourced from the project folder, then `script`), with
+ * PATH, HOME and BOOTLOOP_HOME, and `env` added: its process, and its end once it closes.
+ */
+export function runStep(script: string, env: Record<string, string>): { child: ChildProcess; done: Promise<StepEnd> } {
+    const child = spawn("/bin/bash", ["-c", `source ./components/core/scripts/base.sh\n${script}`], {
+        cwd: root,
+        env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/nonexistent", BOOTLOOP_HOME: root, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    return { child, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr }))) };
+}
+
 export function stepLab(): StepLab {
     let watchDir = "";
     let marks = "";
-    const running: ReturnType<typeof spawn>[] = [];
+    const running: ChildProcess[] = [];
     beforeEach(() => {
         watchDir = path.join(tempDir({}), "w");
         marks = tempDir({});
@@ -54,26 +71,15 @@ export function stepLab(): StepLab {
             return watchDir;
         },
         step(script, env = {}) {
-            const child = spawn("/bin/bash", ["-c", `source ./components/core/scripts/base.sh\n${script}`], {
-                cwd: root,
-                env: {
-                    PATH: process.env.PATH!,
-                    HOME: process.env.HOME ?? "/nonexistent",
-                    M: marks,
-                    BOOTLOOP_WATCH_DIR: watchDir,
-                    BOOTLOOP_HOME: root,
-                    POLL_SECONDS: "0",
-                    BOOTLOOP_MAX_CLI_PROCESSES: "1",
-                    ...env,
-                },
-                stdio: ["ignore", "pipe", "pipe"],
+            const { child, done } = runStep(script, {
+                M: marks,
+                BOOTLOOP_WATCH_DIR: watchDir,
+                POLL_SECONDS: "0",
+                BOOTLOOP_MAX_CLI_PROCESSES: "1",
+                ...env,
             });
             running.push(child);
-            let stdout = "";
-            let stderr = "";
-            child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-            child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-            return { pid: child.pid!, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr }))) };
+            return { pid: child.pid!, done };
         },
         mark: (name) => fs.existsSync(path.join(marks, name)),
         async until(what, ready) {

@@ -14,7 +14,7 @@ import * as azure from "../azure/run-script";
 import * as adeKey from "../azure/ade-world";
 import * as gcp from "../gcp/run-script";
 import { AWS_STACK, awsWorld, azureWorld, gcpWorld, runDiscover } from "../helpers/discovery-run";
-import { Cli, assertRealClis, notAccepted, realCliSkip, replayThroughRealClis } from "../helpers/real-cli";
+import { Cli, notAccepted, realCliOrSkip, replayThroughRealClis } from "../helpers/real-cli";
 import { StandInRun } from "../helpers/stand-in";
 interface Observed {
     cli: Cli;
@@ -304,83 +304,80 @@ function gcpMessageOf(argv: string[]): string | undefined {
     )[words];
 }
 
-(realCliSkip() ? describe.skip : describe)(
-    "every CLI call, checked against the real aws, gcloud and az (network namespace, loopback only)",
-    function () {
-        this.timeout(1_200_000);
-        let observed: Observed[];
+describe("every CLI call, checked against the real aws, gcloud and az (network namespace, loopback only)", function () {
+    this.timeout(1_200_000);
+    let observed: Observed[];
 
-        before(function () {
-            assertRealClis();
-            observed = observe();
-        });
+    before(function () {
+        realCliOrSkip(this, ["aws", "gcloud", "az"]);
+        observed = observe();
+    });
 
-        it("every distinct call is accepted by the real CLI (az: parsed, where this az can load the command)", () => {
-            const seen = new Set<string>();
-            const spec: { cli: Cli; argv: string[] }[] = [];
-            for (const { cli, runs } of observed) {
-                for (const run of runs) {
-                    for (const argv of run.calls) {
-                        const key = `${cli} ${shape(argv)}`;
-                        if (!seen.has(key)) {
-                            seen.add(key);
-                            spec.push({ cli, argv: withBodyFiles(argv) });
-                        }
+    it("every distinct call is accepted by the real CLI (az: parsed, where this az can load the command)", () => {
+        const seen = new Set<string>();
+        const spec: { cli: Cli; argv: string[] }[] = [];
+        for (const { cli, runs } of observed) {
+            for (const run of runs) {
+                for (const argv of run.calls) {
+                    const key = `${cli} ${shape(argv)}`;
+                    if (!seen.has(key)) {
+                        seen.add(key);
+                        spec.push({ cli, argv: withBodyFiles(argv) });
                     }
                 }
             }
-            const counts = Object.fromEntries((["aws", "az", "gcloud"] as Cli[]).map((c) => [c, spec.filter((s) => s.cli === c).length]));
-            assert.ok(counts.aws >= 10 && counts.az >= 8 && counts.gcloud >= 8, `calls to check: ${JSON.stringify(counts)}`);
-            const results = replayThroughRealClis(spec);
-            assert.deepEqual(notAccepted(results), []);
-            const tally = (cli: Cli, verdict: string) => results.filter((r) => r.cli === cli && r.verdict === verdict).length;
-            // The aws and gcloud calls all reached the recorder: the real CLIs sent them.
-            assert.equal(tally("aws", "accepted"), counts.aws);
-            // All but the GCP watcher's token call (gcloud config config-helper), which sends nothing here and ran.
-            const ranGcloud = results.filter((r) => r.cli === "gcloud" && r.verdict === "ran").map((r) => r.argv.slice(0, 2).join(" "));
-            assert.deepEqual(ranGcloud, ["config config-helper"]);
-            assert.equal(tally("gcloud", "accepted"), counts.gcloud - 1);
-            const unloadable = results
-                .filter((r) => r.verdict === "unloadable")
-                .map(
-                    (r) =>
-                        `az ${r.argv
-                            .slice(
-                                0,
-                                r.argv.findIndex((a) => a.startsWith("-")),
-                            )
-                            .join(" ")}`,
-                );
-            console.log(
-                `      real CLIs: aws ${counts.aws} calls sent, gcloud ${tally("gcloud", "accepted")} sent and ${tally("gcloud", "ran")} ran, az ${tally("az", "parsed")} parsed, ${unloadable.length} not loadable by this az (${unloadable.join(", ")})`,
+        }
+        const counts = Object.fromEntries((["aws", "az", "gcloud"] as Cli[]).map((c) => [c, spec.filter((s) => s.cli === c).length]));
+        assert.ok(counts.aws >= 10 && counts.az >= 8 && counts.gcloud >= 8, `calls to check: ${JSON.stringify(counts)}`);
+        const results = replayThroughRealClis(spec);
+        assert.deepEqual(notAccepted(results), []);
+        const tally = (cli: Cli, verdict: string) => results.filter((r) => r.cli === cli && r.verdict === verdict).length;
+        // The aws and gcloud calls all reached the recorder: the real CLIs sent them.
+        assert.equal(tally("aws", "accepted"), counts.aws);
+        // All but the GCP watcher's token call (gcloud config config-helper), which sends nothing here and ran.
+        const ranGcloud = results.filter((r) => r.cli === "gcloud" && r.verdict === "ran").map((r) => r.argv.slice(0, 2).join(" "));
+        assert.deepEqual(ranGcloud, ["config config-helper"]);
+        assert.equal(tally("gcloud", "accepted"), counts.gcloud - 1);
+        const unloadable = results
+            .filter((r) => r.verdict === "unloadable")
+            .map(
+                (r) =>
+                    `az ${r.argv
+                        .slice(
+                            0,
+                            r.argv.findIndex((a) => a.startsWith("-")),
+                        )
+                        .join(" ")}`,
             );
-        });
+        console.log(
+            `      real CLIs: aws ${counts.aws} calls sent, gcloud ${tally("gcloud", "accepted")} sent and ${tally("gcloud", "ran")} ran, az ${tally("az", "parsed")} parsed, ${unloadable.length} not loadable by this az (${unloadable.join(", ")})`,
+        );
+    });
 
-        it("every field of every answer a stand-in gave is in the real CLI's output model (aws: botocore; gcloud: compute v1 messages)", () => {
-            const problems: string[] = [];
-            const models = new Map<string, ReturnType<typeof awsModel>>();
-            for (const run of observed.find((o) => o.cli === "aws")!.runs) {
-                for (const { argv, out } of run.outputs) {
-                    const { service, operation } = awsOperation(argv);
-                    if (!models.has(service)) models.set(service, awsModel(service));
-                    const model = models.get(service)!;
-                    const op = model.operations[operation];
-                    if (!op) problems.push(`aws ${service} ${operation}: no such operation`);
-                    else if (op.output) problems.push(...missingInShape(out, op.output.shape, model.shapes, `aws ${service} ${operation}`));
-                }
+    it("every field of every answer a stand-in gave is in the real CLI's output model (aws: botocore; gcloud: compute v1 messages)", () => {
+        const problems: string[] = [];
+        const models = new Map<string, ReturnType<typeof awsModel>>();
+        for (const run of observed.find((o) => o.cli === "aws")!.runs) {
+            for (const { argv, out } of run.outputs) {
+                const { service, operation } = awsOperation(argv);
+                if (!models.has(service)) models.set(service, awsModel(service));
+                const model = models.get(service)!;
+                const op = model.operations[operation];
+                if (!op) problems.push(`aws ${service} ${operation}: no such operation`);
+                else if (op.output) problems.push(...missingInShape(out, op.output.shape, model.shapes, `aws ${service} ${operation}`));
             }
-            const messages = gcpMessages();
-            let gcpChecked = 0;
-            for (const run of observed.find((o) => o.cli === "gcloud")!.runs) {
-                for (const { argv, out } of run.outputs) {
-                    const cls = gcpMessageOf(argv);
-                    if (!cls) continue;
-                    gcpChecked++;
-                    problems.push(...missingInMessage(out, cls, messages, `gcloud ${argv.slice(0, 3).join(" ")}`));
-                }
+        }
+        const messages = gcpMessages();
+        let gcpChecked = 0;
+        for (const run of observed.find((o) => o.cli === "gcloud")!.runs) {
+            for (const { argv, out } of run.outputs) {
+                const cls = gcpMessageOf(argv);
+                if (!cls) continue;
+                gcpChecked++;
+                problems.push(...missingInMessage(out, cls, messages, `gcloud ${argv.slice(0, 3).join(" ")}`));
             }
-            assert.ok(models.size >= 3 && gcpChecked >= 5, `answers checked: aws services ${models.size}, gcloud ${gcpChecked}`);
-            assert.deepEqual([...new Set(problems)], []);
-        });
-    },
-);
+        }
+        assert.ok(models.size >= 3 && gcpChecked >= 5, `answers checked: aws services ${models.size}, gcloud ${gcpChecked}`);
+        assert.deepEqual([...new Set(problems)], []);
+    });
+});

@@ -327,6 +327,13 @@ watcher_gone() {
     sleep "$((watcher_losses < 5 ? watcher_losses : 5))"
 }
 
+# retry_logged OP ATTEMPT DELAY [ERROR]: logs that try ATTEMPT of the call OP was throttled or busy
+# and is tried again in DELAY seconds; with ERROR (the watcher's, when it made the call; may be
+# empty) after it. One line for both of cloud_call's paths.
+retry_logged() {
+    log "$1 was throttled or busy (try $2); retrying in ${3}s${4+: $4}"
+}
+
 # cloud_call OP COMMAND...: one CLI call of the step (OP names it for the rate limits, e.g.
 # "ec2 start-instances"). It starts when the watcher's gate admits it; throttling, conflicts,
 # CLI locks and transient 5xx are retried with jittered exponential backoff until the step's
@@ -378,7 +385,7 @@ cloud_call() {
                 return 0
             fi
             if [[ -n ${made[retry]:-} ]]; then
-                log "$op was throttled or busy (try $attempt); retrying in ${made[retry]}s: ${made[error]:-}"
+                retry_logged "$op" "$attempt" "${made[retry]}" "${made[error]:-}"
                 sleep "${made[retry]}"
                 attempt=$((attempt + 1))
                 continue
@@ -406,7 +413,7 @@ cloud_call() {
         IFS= read -r -u "$fd" answer 2>/dev/null || true
         exec {fd}>&-
         if [[ $answer == retry$'\t'delay=* ]]; then
-            log "$op was throttled or busy (try $attempt); retrying in ${answer#*delay=}s"
+            retry_logged "$op" "$attempt" "${answer#*delay=}"
             sleep "${answer#*delay=}"
             attempt=$((attempt + 1))
             continue
