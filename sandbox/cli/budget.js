@@ -1,12 +1,14 @@
 // The simulated clouds' request budgets: token buckets at the clouds' published limits, kept in each
-// cloud's world (world.budget), so every caller of one world (the stand-in CLIs, separate Node
-// processes, and the stand-in providers) spends from the same buckets under the world's lock; and a
+// cloud's world (world.budget), so every caller of one world (the stand-in CLIs, in processes of
+// their own or inside the API front's, and the stand-in providers) spends from the same buckets under the world's lock; and a
 // count of every API request per scope and class, throttled or not (what `npm run sandbox -- world
 // --requests` and sandbox/world/requests.ts report).
 //
 // Time: buckets refill at the published rate times BOOTLOOP_RATE_SCALE per wall second (default
 // BOOTLOOP_TIME_SCALE, itself 1 when unset), so a sandbox run that compresses cloud time 1000 times
-// also refills 1000 times faster, and BOOTLOOP_RATE_SCALE=1 makes the limits real-time.
+// also refills 1000 times faster, and BOOTLOOP_RATE_SCALE=1 makes the limits real-time. The
+// stand-in CLIs pass their call's environment (rateScale(env), objectScale(scale, env)): a call run
+// inside the API front reads no process's variables.
 //
 // A request names the buckets it spends (each with a cost, e.g. StopInstances' resource bucket costs
 // one token per instance); it passes only when every one of them holds its cost, and then takes it

@@ -11,7 +11,7 @@ export const STAND_INS = {
 /** A CLI discovery calls. */
 export type DiscoveryCliName = keyof typeof STAND_INS;
 
-/** The folder that holds one CLI's stand-in (and nothing else, so PATH can name one CLI alone). */
+/** The folder that holds one CLI's stand-in (its executable and its module, <cli>-cli.js, which is not executable: PATH finds that one CLI alone). */
 export function standInDir(cli: DiscoveryCliName): string {
     return path.join(__dirname, STAND_INS[cli][0]);
 }

@@ -65,7 +65,8 @@ export function seedInto(filesOf: (cli: DiscoveryCliName) => { world: string; lo
         const { cloud, seed } = SEEDS[cli];
         const here = vms.filter((vm) => vm.cloud === cloud);
         if (fs.existsSync(file) || here.length === 0) continue;
-        fs.writeFileSync(file, JSON.stringify(seed()(here), null, 2));
+        // Compact, as every later write of it (each stand-in call parses and rewrites the whole world).
+        fs.writeFileSync(file, JSON.stringify(seed()(here)));
         written.push(file);
     }
     return written;

@@ -27,7 +27,8 @@ export function updateWorld<T>(file: string, change: (world: World) => T): T {
         const world = JSON.parse(fs.readFileSync(file, "utf8")) as World;
         worldLock.countTakeovers(world, takeovers);
         const result = change(world);
-        fs.writeFileSync(`${file}.tmp`, JSON.stringify(world, null, 2));
+        // Compact, as the stand-in CLIs write it: every call parses and rewrites the whole world.
+        fs.writeFileSync(`${file}.tmp`, JSON.stringify(world));
         fs.renameSync(`${file}.tmp`, file);
         return result;
     } finally {

@@ -1,0 +1,83 @@
+// One call of a stand-in CLI (sandbox/cli/<cloud>/<cli>-cli.js), run in this process: the API front
+// (sandbox/api/front.js) runs thousands of them, where a Node process each cost ~68 ms of CPU; the
+// executables (sandbox/cli/<cloud>/<cli>) run one and print its answer. A call's body writes
+// through `io` instead of the process: its answer is collected, its exit is a thrown sentinel
+// (never process.exit), and the world lock it took is released whatever happens (finally), so one
+// call leaves nothing behind for the next.
+"use strict";
+const fs = require("fs");
+const worldLock = require("./world-lock.js");
+
+/** The private sentinel a call throws to end with an exit code (caught by runCall only). */
+class CallExit {
+    constructor(code) {
+        this.code = code;
+    }
+}
+
+/**
+ * Runs `body(argv, env, io)`, one stand-in call, and returns `{ code, stdout, stderr }` as the
+ * executable would end: the code it exited with (0 when it ran to its end), and all it wrote.
+ * `io`: `stdout(text)`, `stderr(text)`, `exit(code)` (throws), `acquire(lockDir)` (takes the world's
+ * lock, returns world-lock.js's takeovers) and `release()` (gives it back early). An unexpected
+ * error ends the call with code 1 and its stack on stderr, as Node ends a script that throws.
+ */
+function runCall(body, argv, env) {
+    const stdout = [];
+    const stderr = [];
+    let lockDir;
+    let held = false;
+    const io = {
+        stdout: (text) => void stdout.push(String(text)),
+        stderr: (text) => void stderr.push(String(text)),
+        exit: (code) => {
+            throw new CallExit(code);
+        },
+        acquire: (dir) => {
+            const takeovers = worldLock.acquire(dir);
+            lockDir = dir;
+            held = true;
+            return takeovers;
+        },
+        release: () => {
+            if (held) worldLock.release(lockDir);
+            held = false;
+        },
+    };
+    let code = 0;
+    try {
+        body(argv, env, io);
+    } catch (e) {
+        if (e instanceof CallExit) code = e.code;
+        else {
+            code = 1;
+            stderr.push(`${e && e.stack ? e.stack : String(e)}\n`);
+        }
+    } finally {
+        io.release();
+    }
+    return { code, stdout: stdout.join(""), stderr: stderr.join("") };
+}
+
+/** Writes all of `text` to file descriptor `fd`, waiting out a full pipe (EAGAIN): large answers arrive whole. */
+function writeAll(fd, text) {
+    const b = Buffer.from(text);
+    for (let off = 0; off < b.length;) {
+        try {
+            off += fs.writeSync(fd, b, off);
+        } catch (e) {
+            if (e.code !== "EAGAIN") throw e;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        }
+    }
+}
+
+/** The executable's part: runs `run` on this process's arguments and environment, prints its answer, exits with its code. */
+function runAsProcess(run) {
+    const result = run(process.argv.slice(2), process.env);
+    writeAll(1, result.stdout);
+    writeAll(2, result.stderr);
+    process.exit(result.code);
+}
+
+module.exports = { runCall, runAsProcess, writeAll };
