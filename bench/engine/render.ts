@@ -17,7 +17,7 @@ export function renderEngine(r: EngineBenchResult): string {
             : `  NOT MEASURED: ${r.notMeasured ?? "no figures"}`,
         `  of that CPU, the CLI calls' spending: ${r.cliSpend.cpuSeconds.toFixed(1)} s for ${n0(r.cliSpend.calls)} calls (asked ${r.cliSpend.cpuTarget.toFixed(1)} s; largest ${n0(r.cliSpend.peakRssMb)} MB); ${r.cliSpend.held.calls} synchronous calls held ${n0(r.cliSpend.held.seconds)} s in all`,
         r.apiFront
-            ? `  beside the runner's cgroup (not in its figures), the sandbox's stand-in API front: ${(r.apiFront.selfSeconds + r.apiFront.childrenSeconds).toFixed(1)} s answering ${n0(r.apiFront.requests)} API requests (a stand-in CLI process each: the simulated cloud's work, no runner's)`
+            ? `  beside the runner's cgroup (not in its figures), the sandbox's stand-in API front: ${(r.apiFront.selfSeconds + r.apiFront.childrenSeconds).toFixed(1)} s answering ${n0(r.apiFront.requests)} API requests (in its own process: the simulated cloud's work, no runner's)`
             : "  the sandbox's stand-in API front (beside the runner's cgroup) wrote no CPU figures",
         `  priced by median (shapes cli-cost.json does not have): ${
             Object.keys(r.cliSpend.pricedByMedian).length

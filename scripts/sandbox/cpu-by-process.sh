@@ -20,17 +20,22 @@ set -euo pipefail
 (($# == 2)) || { echo "usage: bash scripts/sandbox/cpu-by-process.sh CGROUP_PROCS_FILE OUT" >&2; exit 2; }
 procs_file=$1 out=$2
 hz=$(getconf CLK_TCK)
-declare -A kind_of ticks_of cticks_of
-seen_any=0 stop=0
+# Per process, keyed by pid and start time (a pid is reused within a long run): its kind, its
+# name when that kind was read (a process that execs another program is read again: the watcher
+# starts as `nohup`), its own CPU and its reaped children's, in clock ticks.
+declare -A kind_of comm_of ticks_of cticks_of
+seen_any=0 stop=0 KIND=""
 trap 'stop=1' TERM INT
 
-# The kind of process PID: its program, or the script an interpreter runs (`node -e` for code given
-# on the command line, `python3 -m MODULE` for a module), on one line.
+# Sets KIND to the kind of process PID: its program, or the script an interpreter runs (`node -e`
+# for code given on the command line, `python3 -m MODULE` for a module), on one line; "?" when it
+# is gone. No subshell: it runs for every new process.
 kind() {
     local -a argv
-    mapfile -d '' -t argv <"/proc/$1/cmdline" 2>/dev/null || return 1
-    ((${#argv[@]} > 0)) || return 1
-    local prog=${argv[0]##*/} i a label=""
+    KIND="?"
+    { mapfile -d '' -t argv <"/proc/$1/cmdline"; } 2>/dev/null || return 0
+    ((${#argv[@]} > 0)) || return 0
+    local prog=${argv[0]##*/} i a label
     label=$prog
     case $prog in
         node | node[0-9]* | python | python3* | bash | sh)
@@ -46,23 +51,31 @@ kind() {
             done
             ;;
     esac
-    echo "${label//[$'\t\n']/ }"
+    KIND=${label//[$'\t\n']/ }
 }
 
 sample() {
-    local pid line rest
+    local pid line rest comm key
     local -a f
     while read -r pid; do
         [[ -n $pid ]] || continue
         seen_any=1
-        read -r line <"/proc/$pid/stat" 2>/dev/null || continue
+        # Gone between the listing and the read: nothing to say of it (and nothing printed).
+        { read -r line <"/proc/$pid/stat"; } 2>/dev/null || continue
         rest=${line##*) }
+        comm=${line#*(}
+        comm=${comm%)*}
         read -r -a f <<<"$rest"
         # f[0] is the state (field 3), so utime and stime (fields 14 and 15) are f[11] and f[12],
-        # cutime and cstime (16 and 17) f[13] and f[14].
-        ticks_of[$pid]=$((f[11] + f[12]))
-        cticks_of[$pid]=$((f[13] + f[14]))
-        [[ -n ${kind_of[$pid]:-} ]] || kind_of[$pid]=$(kind "$pid") || kind_of[$pid]="?"
+        # cutime and cstime (16 and 17) f[13] and f[14], and the start time (22) f[19].
+        key="$pid:${f[19]}"
+        ticks_of[$key]=$((f[11] + f[12]))
+        cticks_of[$key]=$((f[13] + f[14]))
+        if [[ ${comm_of[$key]-} != "$comm" || -z ${kind_of[$key]-} ]]; then
+            kind "$pid"
+            kind_of[$key]=$KIND
+            comm_of[$key]=$comm
+        fi
     done <"$procs_file"
 }
 
@@ -75,10 +88,10 @@ while ((stop == 0)); do
 done
 
 declare -A cpu_of ccpu_of count_of
-for pid in "${!ticks_of[@]}"; do
-    k=${kind_of[$pid]}
-    cpu_of[$k]=$((${cpu_of[$k]:-0} + ticks_of[$pid]))
-    ccpu_of[$k]=$((${ccpu_of[$k]:-0} + cticks_of[$pid]))
+for key in "${!ticks_of[@]}"; do
+    k=${kind_of[$key]}
+    cpu_of[$k]=$((${cpu_of[$k]:-0} + ticks_of[$key]))
+    ccpu_of[$k]=$((${ccpu_of[$k]:-0} + cticks_of[$key]))
     count_of[$k]=$((${count_of[$k]:-0} + 1))
 done
 tmp="$out.tmp"

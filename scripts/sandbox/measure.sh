@@ -15,7 +15,14 @@ set -euo pipefail
 name="bootloop-measure-$$"
 source "$(dirname "${BASH_SOURCE[0]}")/cgroup-lib.sh"
 sampler=""
-stop_sampler() { [[ -z $sampler ]] || kill "$sampler" 2>/dev/null || true; }
+# On a way out without figures: the sampler is ended and what it wrote removed (no figures of a
+# run that was not measured).
+stop_sampler() {
+    [[ -n $sampler ]] || return 0
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    rm -f "$MEASURE_BY_PROCESS"
+}
 if [[ -w /sys/fs/cgroup/cpuacct && -w /sys/fs/cgroup/memory ]]; then
     cpu=/sys/fs/cgroup/cpuacct/$name mem=/sys/fs/cgroup/memory/$name
     mkdir "$cpu" "$mem"
@@ -39,6 +46,7 @@ else
     exit 2
 fi
 if [[ -n ${MEASURE_BY_PROCESS:-} ]]; then
+    rm -f "$MEASURE_BY_PROCESS"
     bash "$(dirname "${BASH_SOURCE[0]}")/cpu-by-process.sh" "${cpu:-${grp:-}}/cgroup.procs" "$MEASURE_BY_PROCESS" &
     sampler=$!
 fi
@@ -70,15 +78,20 @@ used=$(cpu_ns) peak=$(peak_bytes)
 awk -v s="$start" -v e="$end" -v c="$used" -v p="$peak" -v x="$code" \
     'BEGIN { printf "measured: wall=%.1f cpu=%.1f peak_mb=%d exit=%d\n", e - s, c / 1e9, p / 1048576, x }' >&2
 if [[ -n $sampler ]]; then
-    # The sampler ends by itself once the cgroup is empty (it was, above); a figure it could not
-    # write is said to be missing, never left out quietly.
+    # The cgroup is empty (above): the sampler is told to write what it saw (a command shorter than
+    # its first second may have given it nothing to see); a figure it could not write is said to
+    # be missing, never left out quietly.
+    kill -TERM "$sampler" 2>/dev/null || true
     wait "$sampler" || true
-    if [[ -s $MEASURE_BY_PROCESS ]]; then
+    sampler=""
+    if [[ -f $MEASURE_BY_PROCESS ]]; then
+        # Empty when every process was shorter than the first sample: all of it unattributed.
         awk -F '\t' -v c="$used" '{ printf "measured by process: %8.1f s  %s (%d), its children %.1f s\n", $1, $3, $4, $2; a += $1 }
             END { printf "measured by process: %8.1f s  (in processes shorter than a second, or their last second)\n", c / 1e9 - a }' \
             "$MEASURE_BY_PROCESS" >&2
     else
-        echo "measured by process: not measured (the sampler wrote nothing to $MEASURE_BY_PROCESS)" >&2
+        echo "measured by process: not measured (the sampler wrote no $MEASURE_BY_PROCESS)" >&2
+        exit 2
     fi
 fi
 exit "$code"

@@ -312,7 +312,7 @@ describe("sandbox: the runner", () => {
         const busy =
             "const t = () => { const u = process.cpuUsage(); return u.user + u.system; }; const end = t() + 3e6; while (t() < end);";
         // Then the script stays a while after reaping it: its children's CPU shows on its line.
-        const run = spawnSync("bash", [script, "bash", "-c", 'node -e "$0" & sleep 0.2; wait; sleep 1.5', busy], {
+        const run = spawnSync("bash", [script, "bash", "-c", 'node -e "$0" & sleep 0.2; wait; sleep 1.5; true', busy], {
             encoding: "utf8",
             env: { ...process.env, MEASURE_BY_PROCESS: out },
         });
@@ -330,7 +330,22 @@ describe("sandbox: the runner", () => {
         const parent = rows.find((r) => r[2] === "bash -c");
         assert.ok(parent && Number(parent[1]) >= 2.5, `bash -c's children: ${parent?.[1]} s`);
         assert.match(run.stderr, /^measured by process: +[0-9.]+ s {2}node -e \(1\), its children [0-9.]+ s$/m);
-        assert.match(run.stderr, /^measured by process: +-?[0-9.]+ s {2}\(in processes shorter than a second, or their last second\)$/m);
+        assert.match(run.stderr, /^measured by process: +[0-9.]+ s {2}\(in processes shorter than a second, or their last second\)$/m);
+        // A command shorter than the first sample: measured all the same, all of it unattributed.
+        const short = spawnSync("bash", [script, "sleep", "0.2"], {
+            encoding: "utf8",
+            env: { ...process.env, MEASURE_BY_PROCESS: out },
+            timeout: 30_000,
+        });
+        assert.equal(short.status, 0, short.stderr);
+        assert.match(short.stderr, /^measured by process: +[0-9.]+ s {2}\(in processes shorter than a second, or their last second\)$/m);
+        // A process that execs another program (the watcher starts as nohup) is named by what it became.
+        const execs = spawnSync("bash", [script, "bash", "-c", 'sleep 1.5; exec nohup node -e "$0"', busy], {
+            encoding: "utf8",
+            env: { ...process.env, MEASURE_BY_PROCESS: out },
+        });
+        assert.equal(execs.status, 0, execs.stderr);
+        assert.match(execs.stderr, /^measured by process: +[0-9.]+ s {2}node -e \(1\)/m);
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
     });
 });
