@@ -195,7 +195,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             BENCH_ENGINE_SPEND_LOG: spendLog,
             INIT_CWD: PROJECT_DIR,
         };
-        // The simulated cloud's API (the stand-in front, a stand-in CLI process per request) runs
+        // The simulated cloud's API (the stand-in front, answering from the stand-ins in its own process) runs
         // beside the runner's cgroup, not in it: a real runner's requests cost it only what the
         // watcher spends making them, which the cgroup counts.
         const layout = new SandboxLayout(sandboxDir, [folders.stacks]);

@@ -228,11 +228,15 @@ type Handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sen
  * process, so Configure's settings are kept per connection (the caller's address) and every
  * resource operation and lookup on that connection runs with them. A call on a connection the
  * engine never configured runs with the settings every configured instance shares, and is refused
- * when they differ: never answered with another instance's settings.
+ * when they differ: never answered with another instance's settings. A connection whose Configure
+ * failed has every call refused, whatever the others' settings.
  */
 function routedByInstance(standIn: StandInProvider, configure: NonNullable<StandInProvider["configure"]>, server: object) {
     const impl = server as Record<string, Handler | undefined>;
     const instances = new Map<string, { settings: unknown }>();
+    // Connections whose Configure failed (an unassumable role), with why: their calls are refused
+    // with it, never run with the settings other instances share.
+    const refusedPeers = new Map<string, string>();
     const routed: Record<string, Handler> = {};
     for (const method of Object.keys(ResourceProviderService)) {
         const original = impl[method]?.bind(server);
@@ -240,16 +244,29 @@ function routedByInstance(standIn: StandInProvider, configure: NonNullable<Stand
         if (method === "configure")
             routed[method] = (call, callback) => {
                 const request = call.request as ConfigureRequest;
+                const peer = call.getPeer();
                 try {
-                    instances.set(call.getPeer(), { settings: configure(configOf(standIn.name, request)) });
+                    instances.set(peer, { settings: configure(configOf(standIn.name, request)) });
+                    refusedPeers.delete(peer);
                 } catch (err) {
-                    callback({ code: grpc.status.UNKNOWN, details: err instanceof Error ? err.message : String(err) });
+                    const details = err instanceof Error ? err.message : String(err);
+                    instances.delete(peer);
+                    refusedPeers.set(peer, details);
+                    callback({ code: grpc.status.UNKNOWN, details });
                     return;
                 }
                 original(call, callback);
             };
         else if (INSTANCE_CALLS.has(method))
             routed[method] = (call, callback) => {
+                const refusal = refusedPeers.get(call.getPeer());
+                if (refusal !== undefined) {
+                    callback({
+                        code: grpc.status.FAILED_PRECONDITION,
+                        details: `the sandbox's stand-in ${standIn.name} provider refused ${method}: this instance's Configure failed (${refusal})`,
+                    });
+                    return;
+                }
                 const instance = instances.get(call.getPeer()) ?? onlyOne(instances);
                 if (!instance)
                     callback({

@@ -261,6 +261,9 @@ describe("sandbox: the stand-in aws provider acts in the account its assumeRoles
     });
 
     it("a role the world marks unassumable fails Configure with the provider's AccessDenied; its calls are refused, never made in the ambient account", async () => {
+        // An instance in the ambient account is configured too: the refused one's calls must not run as it does.
+        const ambientToo = instance();
+        await ambientToo.configure({});
         const locked = instance();
         await refused(
             locked.configure({ "aws:config:assumeRoles": JSON.stringify([{ roleArn: LOCKED, sessionName: "bootloop-rescue" }]) }),
@@ -268,10 +271,14 @@ describe("sandbox: the stand-in aws provider acts in the account its assumeRoles
             `IAM Role (${LOCKED}) cannot be assumed`,
             `api error AccessDenied: User: arn:aws:iam::${AMBIENT}:user/discoverer is not authorized to perform: sts:AssumeRole on resource: ${LOCKED}`,
         );
-        await refused(locked.invoke("aws:index/getCallerIdentity:getCallerIdentity", {}), "never configured");
+        await refused(
+            locked.invoke("aws:index/getCallerIdentity:getCallerIdentity", {}),
+            "this instance's Configure failed",
+            "cannot be assumed",
+        );
         await refused(
             locked.create("aws:ebs/volume:Volume", "nowhere", { availabilityZone: "us-east-1a", region: "us-east-1", size: 8 }),
-            "never configured",
+            "this instance's Configure failed",
         );
         assert.equal(Object.values(world().volumes).filter((v) => v.size === 8).length, 0);
     });
