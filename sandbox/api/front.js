@@ -21,6 +21,7 @@
 // the simulated cloud's work, which no runner does, for the bench to show apart.
 const { spawn } = require("child_process");
 const fs = require("fs");
+const { cpuSeconds } = require("../cli/process-cpu.js");
 const http = require("http");
 const path = require("path");
 
@@ -68,18 +69,6 @@ function runStandIn(file, argv, env) {
             resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
         );
     });
-}
-
-/** This process's CPU and that of the children it reaped (the stand-ins), seconds, from /proc/self/stat. */
-function cpuSeconds() {
-    const own = process.cpuUsage();
-    const fields = fs
-        .readFileSync("/proc/self/stat", "utf8")
-        .replace(/^.*\) /, "")
-        .split(" ");
-    // After the command: state is field 3, so utime..cstime (fields 14-17) are at 11-14 here.
-    const hz = 100;
-    return { self: (own.user + own.system) / 1e6, children: (Number(fields[13]) + Number(fields[14])) / hz };
 }
 
 function main() {

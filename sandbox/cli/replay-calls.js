@@ -16,22 +16,13 @@
 const { spawnSync } = require("child_process");
 const crypto = require("crypto");
 const fs = require("fs");
+const { cpuSeconds } = require("./process-cpu.js");
 const os = require("os");
 const path = require("path");
 
 const FOLDERS = { aws: "aws", az: "azure", gcloud: "gcp" };
 const VARS = { aws: "FAKE_AWS", az: "FAKE_AZ", gcloud: "FAKE_GCLOUD" };
 const USAGE = "usage: node sandbox/cli/replay-calls.js spawn|inproc N RUN_DIR [CLI_ROOT] [HASHES_FILE]";
-
-/** This process's CPU and that of the children it reaped, seconds (/proc/self/stat: utime..cstime). */
-function cpuSeconds() {
-    const own = process.cpuUsage();
-    const fields = fs
-        .readFileSync("/proc/self/stat", "utf8")
-        .replace(/^.*\) /, "")
-        .split(" ");
-    return { self: (own.user + own.system) / 1e6, children: (Number(fields[13]) + Number(fields[14])) / 100 };
-}
 
 const hash = (text) => crypto.createHash("sha256").update(text).digest("hex").slice(0, 16);
 
