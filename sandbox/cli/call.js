@@ -6,6 +6,7 @@
 // call leaves nothing behind for the next.
 "use strict";
 const fs = require("fs");
+const budget = require("./budget.js");
 const worldLock = require("./world-lock.js");
 
 /** The private sentinel a call throws to end with an exit code (caught by runCall only). */
@@ -80,4 +81,29 @@ function runAsProcess(run) {
     process.exit(result.code);
 }
 
-module.exports = { runCall, runAsProcess, writeAll };
+/**
+ * The start every stand-in call shares: the world file `env[stateVar]` names, read under its lock
+ * (taken through `io`, released when the call ends however it ends: the watcher and the steps call
+ * at the same time; a stale lock, its holder dead, is taken over and counted in
+ * world.lockTakeovers), the call appended to the log `env[logVar]` names, and the budget's refill
+ * pace (./budget.js) read from this call's environment. Without the world file's variable the
+ * call ends with code 2, naming it. Returns `{ statePath, world, scale, perObjectScale }`.
+ */
+function openWorld(cli, stateVar, logVar, argv, env, io) {
+    const statePath = env[stateVar];
+    if (!statePath) {
+        io.stderr(`${cli} (stand-in): ${stateVar} is not set: it names the simulated cloud's world file\n`);
+        io.exit(2);
+    }
+    const takeovers = io.acquire(`${statePath}.lock`);
+    const world = JSON.parse(fs.readFileSync(statePath, "utf8"));
+    if (takeovers) {
+        worldLock.countTakeovers(world, takeovers);
+        fs.writeFileSync(statePath, JSON.stringify(world));
+    }
+    fs.appendFileSync(env[logVar], JSON.stringify(argv) + "\n");
+    const scale = budget.rateScale(env);
+    return { statePath, world, scale, perObjectScale: budget.objectScale(scale, env) };
+}
+
+module.exports = { openWorld, runCall, runAsProcess, writeAll };

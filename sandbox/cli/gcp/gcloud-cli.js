@@ -14,31 +14,12 @@
 // and environment are the parameters, its answer and exit code the result (../call.js).
 const fs = require("fs");
 const budget = require("../budget.js");
-const { runCall } = require("../call.js");
+const { openWorld, runCall } = require("../call.js");
 const linuxGuest = require("../linux-guest.js");
-const worldLock = require("../world-lock.js");
 
 /** One call of the stand-in gcloud: `argv` its arguments, `env` its environment; writes and exits through `io` (../call.js). */
 function call(argv, env, io) {
-    const statePath = env.FAKE_GCLOUD_STATE;
-    if (!statePath) {
-        io.stderr(`gcloud (stand-in): FAKE_GCLOUD_STATE is not set: it names the simulated cloud's world file\n`);
-        io.exit(2);
-    }
-    // The watcher and the step call at the same time: one call at a time reads and rewrites the world
-    // (../world-lock.js: a stale lock, its holder dead, is taken over and counted in world.lockTakeovers).
-    // The lock is released when the call ends, however it ends (../call.js).
-    const lockDir = `${statePath}.lock`;
-    const takeovers = io.acquire(lockDir);
-    const world = JSON.parse(fs.readFileSync(statePath, "utf8"));
-    if (takeovers) {
-        worldLock.countTakeovers(world, takeovers);
-        fs.writeFileSync(statePath, JSON.stringify(world));
-    }
-    fs.appendFileSync(env.FAKE_GCLOUD_LOG, JSON.stringify(argv) + "\n");
-    // The budget's refill pace (../budget.js), read from this call's environment.
-    const scale = budget.rateScale(env);
-    const perObjectScale = budget.objectScale(scale, env);
+    const { statePath, world, scale, perObjectScale } = openWorld("gcloud", "FAKE_GCLOUD_STATE", "FAKE_GCLOUD_LOG", argv, env, io);
 
     const FLAGS = new Set(["boot", "quiet", "async"]);
     const opts = {};
