@@ -87,7 +87,7 @@ function runAsProcess(run) {
  * at the same time; a stale lock, its holder dead, is taken over and counted in
  * world.lockTakeovers), the call appended to the log `env[logVar]` names, and the budget's refill
  * pace (./budget.js) read from this call's environment. Without the world file's variable the
- * call ends with code 2, naming it. Returns `{ statePath, world, scale, perObjectScale }`.
+ * call ends with code 2, naming it. Returns `{ statePath, world, scale, perObjectScale, save, out }`.
  */
 function openWorld(cli, stateVar, logVar, argv, env, io) {
     const statePath = env[stateVar];
@@ -103,7 +103,17 @@ function openWorld(cli, stateVar, logVar, argv, env, io) {
     }
     fs.appendFileSync(env[logVar], JSON.stringify(argv) + "\n");
     const scale = budget.rateScale(env);
-    return { statePath, world, scale, perObjectScale: budget.objectScale(scale, env) };
+    // save: the world written back. out: a JSON answer, the call's end (the world saved: even a
+    // read was counted and spent from the world's budget; with FAKE_OUT_LOG, every answer is kept
+    // with its call, for the test that checks them against the real CLI's output model).
+    const save = () => fs.writeFileSync(statePath, JSON.stringify(world));
+    const out = (o) => {
+        save();
+        if (env.FAKE_OUT_LOG) fs.appendFileSync(env.FAKE_OUT_LOG, JSON.stringify({ argv, out: o }) + "\n");
+        io.stdout(JSON.stringify(o));
+        io.exit(0);
+    };
+    return { statePath, world, scale, perObjectScale: budget.objectScale(scale, env), save, out };
 }
 
 module.exports = { openWorld, runCall, runAsProcess, writeAll };

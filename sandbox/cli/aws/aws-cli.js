@@ -18,7 +18,7 @@ const linuxGuest = require("../linux-guest.js");
 
 /** One call of the stand-in aws: `argv` its arguments, `env` its environment; writes and exits through `io` (../call.js). */
 function call(argv, env, io) {
-    const { statePath, world, scale, perObjectScale } = openWorld("aws", "FAKE_AWS_STATE", "FAKE_AWS_LOG", argv, env, io);
+    const { world, scale, perObjectScale, save, out } = openWorld("aws", "FAKE_AWS_STATE", "FAKE_AWS_LOG", argv, env, io);
 
     // Options as the CLI takes them: flags, options with several values, and one value otherwise.
     const FLAGS = new Set(["force", "latest", "include-all-instances", "no-cli-pager"]);
@@ -48,22 +48,9 @@ function call(argv, env, io) {
     );
     const one = (k) => [].concat(opts[k] || [])[0];
     const name = `${service} ${op}`;
-    const save = () => fs.writeFileSync(statePath, JSON.stringify(world));
-    // FAKE_OUT_LOG: every answer with its call, for the test that checks them against the real CLI's output model.
-    // peek: an answer that changes nothing in the world's resources (the discovery listings).
-    // It writes the world all the same: the request was counted and spent from the world's budget.
-    const peek = (o) => {
-        save();
-        if (env.FAKE_OUT_LOG) fs.appendFileSync(env.FAKE_OUT_LOG, JSON.stringify({ argv, out: o }) + "\n");
-        io.stdout(JSON.stringify(o));
-        io.exit(0);
-    };
-    const out = (o) => {
-        save();
-        if (env.FAKE_OUT_LOG) fs.appendFileSync(env.FAKE_OUT_LOG, JSON.stringify({ argv, out: o }) + "\n");
-        io.stdout(JSON.stringify(o));
-        io.exit(0);
-    };
+    // peek: an answer that changes nothing in the world's resources (the discovery listings); like every answer,
+    // it saves the world (../call.js openWorld's out).
+    const peek = out;
     const error = (code, message) => {
         save();
         io.stderr(`\nAn error occurred (${code}) when calling the ${op} operation: ${message}\n`);

@@ -19,7 +19,7 @@ const worldLock = require("../world-lock.js");
 
 /** One call of the stand-in az: `argv` its arguments, `env` its environment; writes and exits through `io` (../call.js). */
 function call(argv, env, io) {
-    const { statePath, world, scale, perObjectScale } = openWorld("az", "FAKE_AZ_STATE", "FAKE_AZ_LOG", argv, env, io);
+    const { statePath, world, scale, perObjectScale, save, out } = openWorld("az", "FAKE_AZ_STATE", "FAKE_AZ_LOG", argv, env, io);
 
     const FLAGS = new Set(["only-show-errors", "no-wait", "instance-view"]);
     const MULTI = new Set(["set", "ids"]);
@@ -41,22 +41,9 @@ function call(argv, env, io) {
         } else opts[long] = argv[++i];
     }
     const name = positional.join(" ");
-    const save = () => fs.writeFileSync(statePath, JSON.stringify(world));
-    // FAKE_OUT_LOG: every answer with its call, for the test that checks them against the real CLI's output model.
-    // peek: an answer that changes nothing in the world's resources (the discovery listings).
-    // It writes the world all the same: the request was counted and spent from the world's budget.
-    const peek = (o) => {
-        save();
-        if (env.FAKE_OUT_LOG) fs.appendFileSync(env.FAKE_OUT_LOG, JSON.stringify({ argv, out: o }) + "\n");
-        io.stdout(JSON.stringify(o));
-        io.exit(0);
-    };
-    const out = (o) => {
-        save();
-        if (env.FAKE_OUT_LOG) fs.appendFileSync(env.FAKE_OUT_LOG, JSON.stringify({ argv, out: o }) + "\n");
-        io.stdout(JSON.stringify(o));
-        io.exit(0);
-    };
+    // peek: an answer that changes nothing in the world's resources (the discovery listings); like every answer,
+    // it saves the world (../call.js openWorld's out).
+    const peek = out;
     const error = (code, message) => {
         save();
         io.stderr(`ERROR: (${code}) ${message}\nCode: ${code}\n`);

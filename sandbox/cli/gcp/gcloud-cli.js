@@ -19,7 +19,7 @@ const linuxGuest = require("../linux-guest.js");
 
 /** One call of the stand-in gcloud: `argv` its arguments, `env` its environment; writes and exits through `io` (../call.js). */
 function call(argv, env, io) {
-    const { statePath, world, scale, perObjectScale } = openWorld("gcloud", "FAKE_GCLOUD_STATE", "FAKE_GCLOUD_LOG", argv, env, io);
+    const { world, scale, perObjectScale, save, out } = openWorld("gcloud", "FAKE_GCLOUD_STATE", "FAKE_GCLOUD_LOG", argv, env, io);
 
     const FLAGS = new Set(["boot", "quiet", "async"]);
     const opts = {};
@@ -37,22 +37,9 @@ function call(argv, env, io) {
     }
     const [group, resource, verb, target] = positional; // compute instances describe NAME
     const name = `${resource} ${verb}`;
-    const save = () => fs.writeFileSync(statePath, JSON.stringify(world));
-    // FAKE_OUT_LOG: every answer with its call, for the test that checks them against the real CLI's output model.
-    // peek: an answer that changes nothing in the world's resources (the discovery reads).
-    // It writes the world all the same: the request was counted and spent from the world's budget.
-    const peek = (o) => {
-        save();
-        if (env.FAKE_OUT_LOG) fs.appendFileSync(env.FAKE_OUT_LOG, JSON.stringify({ argv, out: o }) + "\n");
-        io.stdout(JSON.stringify(o));
-        io.exit(0);
-    };
-    const out = (o) => {
-        save();
-        if (env.FAKE_OUT_LOG) fs.appendFileSync(env.FAKE_OUT_LOG, JSON.stringify({ argv, out: o }) + "\n");
-        io.stdout(JSON.stringify(o));
-        io.exit(0);
-    };
+    // peek: an answer that changes nothing in the world's resources (the discovery reads); like every answer,
+    // it saves the world (../call.js openWorld's out).
+    const peek = out;
     const error = (message) => {
         save();
         io.stderr(`ERROR: (gcloud.compute.${resource}.${verb}) ${message}\n`);
