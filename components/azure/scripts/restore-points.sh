@@ -11,6 +11,7 @@ if [[ -n ${RESTORE_FROM:-} ]]; then
     found=$(az_json snapshot show --ids "$RESTORE_FROM") || fail "restoreFrom $RESTORE_FROM was not found"
     jq_node "$pick([o])" <<<"$found"
 else
-    az_json snapshot list --subscription "$SUBSCRIPTION_ID" |
-        jq_node "$pick(o.filter((s) => ((s.creationData || {}).sourceResourceId || '').toLowerCase() === process.env.DISK_ID.toLowerCase()))"
+    # Read whole first, never piped into the helper (base.sh local_slot, jq_node).
+    found=$(az_json snapshot list --subscription "$SUBSCRIPTION_ID")
+    jq_node "$pick(o.filter((s) => ((s.creationData || {}).sourceResourceId || '').toLowerCase() === process.env.DISK_ID.toLowerCase()))" <<<"$found"
 fi

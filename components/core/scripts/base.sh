@@ -432,15 +432,21 @@ cloud_call() {
     done
 }
 
-# jq_node EXPRESSION: evaluates a fixed JavaScript expression over the JSON on stdin (as `o`),
-# printing strings raw and anything else as JSON. Values it needs come from process.env. A node
-# process costs about as much memory as a CLI call, so it takes a place at the watcher's gate.
+# jq_node EXPRESSION: evaluates a fixed JavaScript expression over the JSON on stdin (as `o`;
+# empty or blank input is null), printing strings raw and anything else as JSON. Values it needs
+# come from process.env. A node process costs about as much memory as a CLI call, so it takes a
+# place at the watcher's gate, but only once its input has ended: fed by a pipeline
+# (`cloud_call … | jq_node …`), a helper holding a place while the call feeding it waits for one
+# would wait for ever, and with every place so held every step of the runner waits for ever (the
+# 300-VM sandbox run's restore-point lookups did).
 jq_node() {
+    local input
+    input=$(cat)
     local_slot node -e '
-        const o = JSON.parse(require("fs").readFileSync(0, "utf8") || "null");
+        const o = JSON.parse(require("fs").readFileSync(0, "utf8").trim() || "null");
         const v = (0, eval)("(o) => (" + process.argv[1] + ")")(o);
         process.stdout.write(v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v));
-    ' "$1"
+    ' "$1" <<<"$input"
 }
 
 # json_str VAR TEXT: VAR becomes TEXT as a JSON string (quotes included), without a subprocess.

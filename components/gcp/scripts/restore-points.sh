@@ -13,6 +13,7 @@ if [[ -n ${RESTORE_FROM:-} ]]; then
     found=$(PROJECT=$SNAPSHOT_PROJECT gc_global snapshots describe "$RESTORE_FROM") || fail "restoreFrom $RESTORE_FROM was not found in project $SNAPSHOT_PROJECT"
     jq_node "$pick([o])" <<<"$found"
 else
-    gc_global snapshots list |
-        jq_node "$pick(o.filter((s) => (s.sourceDisk || '').endsWith('/projects/' + process.env.PROJECT + '/zones/' + process.env.ZONE + '/disks/' + process.env.DISK)))"
+    # Read whole first, never piped into the helper (base.sh local_slot, jq_node).
+    found=$(gc_global snapshots list)
+    jq_node "$pick(o.filter((s) => (s.sourceDisk || '').endsWith('/projects/' + process.env.PROJECT + '/zones/' + process.env.ZONE + '/disks/' + process.env.DISK)))" <<<"$found"
 fi
