@@ -129,6 +129,9 @@ export function writeProject(layout: SandboxLayout, stack: string): void {
  * The user's cloud credentials and sign-ins, which the sandbox never passes on: keys and tokens in
  * the environment (AWS, Azure and Terraform's ARM_, Google, GitHub's OIDC request).
  */
+/** How many times shorter the sandbox makes every step's wait deadline (BOOTLOOP_WAIT_SCALE, unless the caller's environment sets it). */
+export const SANDBOX_WAIT_SCALE = 30;
+
 export const CLOUD_CREDENTIALS =
     /^(AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|PROFILE|DEFAULT_PROFILE|ROLE_ARN|ROLE_SESSION_NAME|WEB_IDENTITY_TOKEN_FILE|CONTAINER_\w+|ENDPOINT_URL\w*|IGNORE_CONFIGURED_ENDPOINT_URLS)|ARM_\w+|AZURE_\w+|MSI_\w+|IDENTITY_\w+|GOOGLE_\w+|CLOUDSDK_\w+|GCE_METADATA_\w+|ACTIONS_ID_TOKEN_REQUEST_\w+)$/;
 
@@ -169,7 +172,7 @@ export function sandboxEnv(layout: SandboxLayout, stack: string, from: NodeJS.Pr
         BOOTLOOP_HOME: PROJECT_DIR,
         BOOTLOOP_WATCH_DIR: layout.watchDir(stack),
         BOOTLOOP_TIME_SCALE: from.BOOTLOOP_TIME_SCALE ?? "1000",
-        BOOTLOOP_WAIT_SCALE: from.BOOTLOOP_WAIT_SCALE ?? "30",
+        BOOTLOOP_WAIT_SCALE: from.BOOTLOOP_WAIT_SCALE ?? String(SANDBOX_WAIT_SCALE),
         POLL_SECONDS: from.POLL_SECONDS ?? "0",
         // SANDBOX_CLI_WRAPPERS: a folder put before the stand-ins (the engine bench's, bench/engine/bin, which spend a real CLI's cost and then call the stand-in).
         PATH: [

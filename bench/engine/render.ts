@@ -53,7 +53,7 @@ export function renderEngine(r: EngineBenchResult): string {
             : "  gate: the engine's events could not be read",
         "  bounds (#29 item 5):",
         ...r.verdicts.map((v) => `    ${v.verdict.padEnd(11)} ${v.bound}: ${v.detail}`),
-        "  The stand-in providers spend none of the real providers' CPU or memory (they are small Node servers on a JSON world), and cloud waits run compressed (BOOTLOOP_TIME_SCALE, BOOTLOOP_WAIT_SCALE).",
+        `  The stand-in providers spend none of the real providers' CPU or memory (they are small Node servers on a JSON world), and cloud waits run compressed (BOOTLOOP_TIME_SCALE, BOOTLOOP_WAIT_SCALE); the watcher looks at a group of waits every ${r.watcherPollSeconds} s (POLL_SECONDS).`,
     ];
     if (r.runDir) lines.push(`  kept: ${r.runDir}`);
     return lines.join("\n");

@@ -4,6 +4,7 @@
 // what the real CLI spends on its shape (bench/engine/bin, spend.js). Then it reads what the run
 // left: the cgroup's figures, the stack's `vms` output, the CLIs' call logs, the wrappers' spend log
 // and the engine's events, and judges the issue's bounds (bounds.ts).
+import { benchPollSeconds } from "./poll";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -47,6 +48,8 @@ export interface BenchRunHeader {
     placement?: string;
     /** The CLI calls' spend scale, the synchronous calls' hold range (s) and its seed. */
     spend: { scale: number; hold: [number, number]; seed: string };
+    /** Seconds between two looks of the watcher at one group of waits (POLL_SECONDS, ./poll.ts). */
+    watcherPollSeconds: number;
     /** The cgroup's figures: wall, CPU (in all and per VM), peak memory, OOM kills, CPU quota throttles; absent when not taken. */
     runnerFigures?: RunnerFigures;
     /** Why the figures are absent. */
@@ -189,6 +192,8 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             // The clouds' request budgets in real time, the watcher's and the simulated clouds'
             // alike (the calls take the real CLIs' time); cloud waits stay compressed.
             BOOTLOOP_RATE_SCALE: "1",
+            // The watcher looks as often, in the sandbox's shortened waits, as at its default in real ones (./poll.ts).
+            POLL_SECONDS: benchPollSeconds(process.env),
             BENCH_ENGINE_COSTS: settingsFile,
             // How the simulated cloud's API front holds GCP's synchronous operations (spend.js's holdSeconds).
             BENCH_ENGINE_HOLDS: path.join(__dirname, "spend.js"),
@@ -347,6 +352,7 @@ export function runHeader(x: {
         bad: x.fleet.bad.map((v) => `${v.cloud} ${v.name}`),
         ...(x.fleet.placement === undefined ? {} : { placement: x.fleet.placement }),
         spend: { scale: x.args.spendScale, hold: x.args.hold, seed: x.args.seed },
+        watcherPollSeconds: Number(benchPollSeconds(process.env)),
         runnerFigures: r && {
             wallSeconds: r.wallSeconds,
             cpuSeconds: r.cpuSeconds,

@@ -9,6 +9,7 @@ import { countCalls, summarizeSpend } from "../../bench/engine/calls";
 import { engineFleet } from "../../bench/engine/fleet";
 import { VmRecordLike, outcomesOf } from "../../bench/engine/outcomes";
 import { NotMeasurable, checkRunnerFits } from "../../bench/engine/run";
+import { benchPollSeconds } from "../../bench/engine/poll";
 import { SpendSettings, costOf, holdSeconds, isSynchronous, priceTable, shapeOf } from "../../bench/engine/spend";
 import { customTimeoutSeconds, stepTimes } from "../../bench/engine/timeouts";
 import { CliCostFile } from "../../bench/fleet/cli-cost-prices";
@@ -269,6 +270,17 @@ describe("engine bench: arguments", () => {
         ]);
         assert.deepEqual(b, { n: 250, bad: 0, runner: "4x16", json: true, spendScale: 0.1, hold: [1, 2], seed: "x", keep: true });
         assert.deepEqual([defaultBad(1), defaultBad(2), defaultBad(149), defaultBad(150), defaultBad(1000)], [0, 1, 1, 2, 10]);
+    });
+
+    it("has the watcher look every 15 s shortened as the waits are (0.5 s at the sandbox's 30), unless POLL_SECONDS is set", () => {
+        assert.equal(benchPollSeconds({}), "0.5");
+        assert.equal(benchPollSeconds({ BOOTLOOP_WAIT_SCALE: "60" }), "0.25");
+        assert.equal(
+            benchPollSeconds({ BOOTLOOP_WAIT_SCALE: "nonsense" }),
+            "0.5",
+            "the sandbox's own scale when the setting is not a number",
+        );
+        assert.equal(benchPollSeconds({ POLL_SECONDS: "0", BOOTLOOP_WAIT_SCALE: "60" }), "0", "an explicit setting is kept");
     });
 
     it("refuses each mistake, naming the flag", () => {

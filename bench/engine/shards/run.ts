@@ -4,6 +4,7 @@
 // `up`s run AT ONCE inside ONE runner cgroup (job.sh), each with its own `npm run watch`. Then it
 // reads what the run left: the cgroup's figures, each shard's exit codes and `vms` output, the shared
 // world's request counts per scope and class, the wrappers' spend log; and judges (verdicts.ts).
+import { benchPollSeconds } from "../poll";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -109,6 +110,8 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
             SANDBOX_CLI_WRAPPERS: path.join(__dirname, "..", "bin"),
             // The clouds' request budgets in real time, the watchers' and the simulated clouds' alike.
             BOOTLOOP_RATE_SCALE: "1",
+            // The watcher looks as often, in the sandbox's shortened waits, as at its default in real ones (../poll.ts).
+            POLL_SECONDS: benchPollSeconds(process.env),
             BENCH_ENGINE_COSTS: path.join(runDir, "cli-prices.json"),
             BENCH_ENGINE_HOLDS: path.join(__dirname, "..", "spend.js"),
             BENCH_ENGINE_SPEND_LOG: path.join(runDir, "spend.log"),
