@@ -82,12 +82,31 @@ function runAsProcess(run) {
 }
 
 /**
+ * The worlds this process wrote last, parsed, by file, with the bytes it wrote: a process that runs
+ * many calls (the API front) parses a world again only when its bytes differ from those (another
+ * process, a stand-in provider or an executable, wrote it since). Comparing bytes costs a fraction
+ * of parsing them, and unlike the file's times it cannot miss a write made within the same clock
+ * tick. Only a call that ended by `out` (its world saved as it is) leaves its world here; any other
+ * end leaves nothing, so a world changed and not saved is never used again.
+ */
+const cached = new Map();
+
+/** The world in `file`: the cached one when the file holds exactly what this process wrote with it (taken: the call now owns it), else parsed. */
+function readWorldFile(file) {
+    const bytes = fs.readFileSync(file);
+    const entry = cached.get(file);
+    cached.delete(file);
+    return entry && entry.bytes.equals(bytes) ? entry.world : JSON.parse(bytes.toString("utf8"));
+}
+
+/**
  * The start every stand-in call shares: the world file `env[stateVar]` names, read under its lock
  * (taken through `io`, released when the call ends however it ends: the watcher and the steps call
  * at the same time; a stale lock, its holder dead, is taken over and counted in
  * world.lockTakeovers), the call appended to the log `env[logVar]` names, and the budget's refill
  * pace (./budget.js) read from this call's environment. Without the world file's variable the
- * call ends with code 2, naming it. Returns `{ statePath, world, scale, perObjectScale, save, out }`.
+ * call ends with code 2, naming it. The world comes from this process's cache when the file holds
+ * what this process last wrote with it (see `cached`). Returns `{ statePath, world, scale, perObjectScale, save, out }`.
  */
 function openWorld(cli, stateVar, logVar, argv, env, io) {
     const statePath = env[stateVar];
@@ -96,7 +115,7 @@ function openWorld(cli, stateVar, logVar, argv, env, io) {
         io.exit(2);
     }
     const takeovers = io.acquire(`${statePath}.lock`);
-    const world = JSON.parse(fs.readFileSync(statePath, "utf8"));
+    const world = readWorldFile(statePath);
     if (takeovers) {
         worldLock.countTakeovers(world, takeovers);
         fs.writeFileSync(statePath, JSON.stringify(world));
@@ -106,9 +125,14 @@ function openWorld(cli, stateVar, logVar, argv, env, io) {
     // save: the world written back. out: a JSON answer, the call's end (the world saved: even a
     // read was counted and spent from the world's budget; with FAKE_OUT_LOG, every answer is kept
     // with its call, for the test that checks them against the real CLI's output model).
-    const save = () => fs.writeFileSync(statePath, JSON.stringify(world));
+    let written;
+    const save = () => {
+        written = JSON.stringify(world);
+        fs.writeFileSync(statePath, written);
+    };
     const out = (o) => {
         save();
+        cached.set(statePath, { world, bytes: Buffer.from(written) });
         if (env.FAKE_OUT_LOG) fs.appendFileSync(env.FAKE_OUT_LOG, JSON.stringify({ argv, out: o }) + "\n");
         io.stdout(JSON.stringify(o));
         io.exit(0);

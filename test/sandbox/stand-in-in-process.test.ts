@@ -204,6 +204,31 @@ describe("sandbox: the stand-in CLIs in-process and as executables", function ()
         assert.equal(stateIn(b.env), "running");
     });
 
+    it("a process's next call reads the world again when another process wrote it since, even to the same size at once", function () {
+        const run = entryOf("aws");
+        const w = setUp("aws", awsWorld(2), "other-writer");
+        const describe = ["ec2", "describe-instances", "--instance-ids", "i-00000001", "--region", "us-east-1"];
+        const stateNow = () =>
+            (JSON.parse(run(describe, w.env).stdout) as { Reservations: { Instances: { State: { Name: string } }[] }[] }).Reservations[0]
+                .Instances[0].State.Name;
+        assert.equal(stateNow(), "running");
+        // Another process (a stand-in provider, an executable) changes the world in place, to a file
+        // of the same size, within the same clock tick: no time or size could tell.
+        const before = fs.readFileSync(w.state, "utf8");
+        const after = before.replace('"i-00000001":{"state":"running"', '"i-00000001":{"state":"stopped"');
+        assert.notEqual(after, before);
+        assert.equal(after.length, before.length);
+        const { mtime } = fs.statSync(w.state);
+        fs.writeFileSync(w.state, after);
+        fs.utimesSync(w.state, mtime, mtime);
+        assert.equal(stateNow(), "stopped");
+        assert.equal(stateNow(), "stopped", "and the answer it saved is the one the next call starts from");
+        // A call that ends without saving leaves nothing cached: the file is read as it is.
+        const failed = run(["ec2", "start-instances", "--instance-ids", "i-missing", "--region", "us-east-1"], w.env);
+        assert.equal(failed.code, 254);
+        assert.equal(stateNow(), "stopped");
+    });
+
     it("a call names the missing world variable instead of touching a file", function () {
         const r = entryOf("gcloud")(["compute", "instances", "describe", "web-1"], { PATH: process.env.PATH, FAKE_GCLOUD_STATE: "" });
         assert.equal(r.code, 2);
