@@ -17,13 +17,26 @@ class CallExit {
 }
 
 /**
- * Runs `body(argv, env, io)`, one stand-in call, and returns `{ code, stdout, stderr }` as the
- * executable would end: the code it exited with (0 when it ran to its end), and all it wrote.
- * `io`: `stdout(text)`, `stderr(text)`, `exit(code)` (throws), `acquire(lockDir)` (takes the world's
- * lock, returns world-lock.js's takeovers) and `release()` (gives it back early). An unexpected
- * error ends the call with code 1 and its stack on stderr, as Node ends a script that throws.
+ * What a call that crashed (an unexpected error, `e`) prints on stderr: that the stand-in `cli`
+ * crashed, on which call (`argv`, as JSON), then the error's stack, so that a crash is never read
+ * as one of the cloud's own errors. In-process and as the executable alike (runAsProcess prints
+ * what runCall returns).
  */
-function runCall(body, argv, env) {
+function crashReport(cli, argv, e) {
+    const stack = e && e.stack ? e.stack : String(e);
+    return `${cli} (stand-in) crashed: an unexpected error in the call ${JSON.stringify(argv)} (a fault of the stand-in, not an answer of the cloud):\n${stack}\n`;
+}
+
+/**
+ * Runs `body(argv, env, io)`, one call of the stand-in `cli` (its name: aws, az, gcloud), and
+ * returns `{ code, stdout, stderr }` as the executable would end: the code it exited with (0 when
+ * it ran to its end), and all it wrote. `io`: `stdout(text)`, `stderr(text)`, `exit(code)`
+ * (throws), `acquire(lockDir)` (takes the world's lock, returns world-lock.js's takeovers) and
+ * `release()` (gives it back early). An unexpected error ends the call with code 1, as Node ends a
+ * script that throws, and stderr says the stand-in crashed, on which call, then the stack
+ * (crashReport).
+ */
+function runCall(cli, body, argv, env) {
     const stdout = [];
     const stderr = [];
     let lockDir;
@@ -52,7 +65,7 @@ function runCall(body, argv, env) {
         if (e instanceof CallExit) code = e.code;
         else {
             code = 1;
-            stderr.push(`${e && e.stack ? e.stack : String(e)}\n`);
+            stderr.push(crashReport(cli, argv, e));
         }
     } finally {
         io.release();

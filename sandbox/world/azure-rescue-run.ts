@@ -37,20 +37,34 @@ const linuxGuest = require("../cli/linux-guest.js") as {
     };
 };
 const RULE_SETS = ["crowdstrike-291", "crowdstrike-291-txr", ...linuxGuest.LINUX_RULE_SETS];
-const RULE_291 = {
-    id: "crowdstrike-channel-file-291",
-    description:
-        "CrowdStrike Falcon channel file 291 stamped 2024-07-19 04:09 UTC (faulty); files stamped 05:27 UTC or later are the reverted, good version and are kept",
-    path: "Windows/System32/drivers/CrowdStrike/C-00000291*.sys",
-    modifiedFrom: "2024-07-19T04:09:00Z",
-    modifiedBefore: "2024-07-19T05:27:00Z",
-};
-const RULE_TXR = {
-    id: "registry-txr",
-    action: "quarantine-txr",
-    description:
-        "the registry's TxR transaction logs (Windows/System32/config/TxR), which a boot loop can leave unusable, moved into the quarantine on Windows Server 2016 (build 14393) and later, as Azure's fix script does",
-};
+
+/** An evidence document's fields, or a part of them (rescue/evidence.schema.json). */
+type Evidence = { outcome: string; exitCode: number; message: string } & Record<string, unknown>;
+/** A disk's layout as repair-disk lists it (windows-guest.js windowsLayout). */
+type Layout = { rules: unknown[]; disk: Record<string, unknown>; partitions: Record<string, unknown>[] };
+/** The part of sandbox/cli/windows-guest.js this file uses (its doc comments say what each does). */
+interface WindowsGuest {
+    RULE_291: Record<string, string>;
+    RULE_TXR: Record<string, string>;
+    FAULTY_FILE: string;
+    quarantineOf(at: string): string;
+    repairDiskEvidence(common: { version: string; startedAt: string; finishedAt: string; durationMs: number }, body: Evidence): Evidence;
+    windowsLayout(a: { rules: unknown[]; path: string; sizeBytes: number; bitlocker: boolean }): Layout;
+    lockedEvidence(layout: Layout, message: string): Evidence;
+    unlock(
+        layout: Layout,
+        unlockedWith: { protector: string; keyId: string | null; tries: number },
+        protectors?: { type: string; id: string }[],
+    ): void;
+    repairWindows(
+        layout: Layout,
+        a: { loops: boolean; earlier?: string; at: string; sha256: string },
+    ): { repaired: boolean; evidence: Evidence };
+}
+/** The evidence of a Windows guest's disk, as the stand-in aws writes it too (plain JavaScript, shared with the CLIs). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the stand-in CLIs' own module (plain JavaScript)
+const windowsGuest = require("../cli/windows-guest.js") as WindowsGuest;
+const { RULE_291, RULE_TXR } = windowsGuest;
 
 /**
  * Runs `script` on the rescue VM `vm` with the Run Command's parameters (its protected ones
@@ -142,7 +156,7 @@ function bekHashes(env: Record<string, string>): string[] {
         .map((b) => createHash("sha256").update(Buffer.from(b, "base64")).digest("hex"));
 }
 
-/** repair-disk on the disk: its evidence document (the schema of rescue/evidence.schema.json). */
+/** repair-disk on the disk: its evidence document (the schema of rescue/evidence.schema.json; windows-guest.js writes it). */
 function repairDisk(
     disk: AzDisk,
     fault: SandboxFault | undefined,
@@ -153,126 +167,51 @@ function repairDisk(
     now: Date,
 ) {
     const at = now.toISOString().replace(/\.\d{3}Z$/, "Z");
-    const base = { tool: "bootloop-rescue/repair-disk", version: "1.0.0", startedAt: at, finishedAt: at, dryRun: false, durationMs: 2140 };
-    const end = (exitCode: number, outcome: string, message: string, more: Record<string, unknown> = {}) => ({
-        ...base,
-        ...more,
-        outcome,
-        message,
-        exitCode,
-    });
+    const written = (body: Evidence) =>
+        windowsGuest.repairDiskEvidence({ version: "1.0.0", startedAt: at, finishedAt: at, durationMs: 2140 }, body);
     if (!RULE_SETS.includes(ruleSet))
-        return end(2, "bad-arguments", `argument --rule-set: invalid choice: '${ruleSet}' (choose from ${RULE_SETS.join(", ")})`);
+        return written({
+            outcome: "bad-arguments",
+            message: `argument --rule-set: invalid choice: '${ruleSet}' (choose from ${RULE_SETS.join(", ")})`,
+            exitCode: 2,
+        });
     const rules = ruleSet === "crowdstrike-291-txr" ? [RULE_291, RULE_TXR] : [RULE_291];
-    const sizeBytes = disk.diskSizeGB * 2 ** 30;
-    const windowsPartition = {
-        number: 3,
-        startBytes: 290455552,
-        sizeBytes: sizeBytes - 290455552 - 1048576 * 650,
-        type: "basic-data",
-        name: "Basic data partition",
-        filesystem: disk.bitlocker ? "bitlocker" : "ntfs",
-        bitlocker: disk.bitlocker ? "encrypted" : "none",
-        windows: true,
-    };
-    const layout = {
-        rules,
-        disk: { path, kind: "block-device", sizeBytes, logicalSectorSize: 512, readOnly: false, partitionTable: "gpt" },
-        partitions: [
-            {
-                number: 1,
-                startBytes: 1048576,
-                sizeBytes: 104857600,
-                type: "efi",
-                filesystem: "fat",
-                bitlocker: "none",
-                windows: false,
-                skipped: "EFI system partition",
-            },
-            {
-                number: 2,
-                startBytes: 105906176,
-                sizeBytes: 16777216,
-                type: "msr",
-                filesystem: "none",
-                bitlocker: "none",
-                windows: false,
-                skipped: "Microsoft reserved partition",
-            },
-            windowsPartition,
-        ],
-    };
+    const layout = windowsGuest.windowsLayout({ rules, path, sizeBytes: disk.diskSizeGB * 2 ** 30, bitlocker: Boolean(disk.bitlocker) });
     if (disk.bitlocker) {
         const given = bekHashes(env);
         const tries = given.findIndex((h) => disk.bitlocker!.bekSha256.includes(h));
         if (given.length === 0)
-            return end(
-                4,
-                "locked",
-                "partition(s) 3 are BitLocker-encrypted and no key was given (--bitlocker-key-file, --bitlocker-bek-file)",
-                layout,
+            return written(
+                windowsGuest.lockedEvidence(
+                    layout,
+                    "partition(s) 3 are BitLocker-encrypted and no key was given (--bitlocker-key-file, --bitlocker-bek-file)",
+                ),
             );
         if (tries < 0)
-            return end(
-                4,
-                "locked",
-                `BitLocker: none of the ${given.length} keys tried unlocked the volume (BitLocker: external key file did not unlock the volume)`,
-                layout,
+            return written(
+                windowsGuest.lockedEvidence(
+                    layout,
+                    `BitLocker: none of the ${given.length} keys tried unlocked the volume (BitLocker: external key file did not unlock the volume)`,
+                ),
             );
-        Object.assign(windowsPartition, {
-            bitlocker: "unlocked",
-            unlockedWith: { protector: "external-key", keyId: null, tries: tries + 1 },
-        });
+        windowsGuest.unlock(layout, { protector: "external-key", keyId: null, tries: tries + 1 });
     }
     // A sandbox fault of the VM (seeded from its inventory label sandbox-fault on its original OS
     // disk; the disk's copies lead back to it). A Linux rule set has no rule for a Windows disk.
-    if (disk.boots || disk.repaired || fault === "repair-finds-nothing" || linuxGuest.LINUX_RULE_SETS.includes(ruleSet)) {
-        return end(0, "nothing-to-do", "no file matched a rule: nothing was changed", {
-            ...layout,
-            volumes: [
-                {
-                    partition: 3,
-                    outcome: "nothing-to-do",
-                    matches: [],
-                    earlierQuarantines: disk.repaired ? [quarantineOf(disk.repaired.at)] : [],
-                },
-            ],
-        });
-    }
-    const repairedAt = at;
-    const folder = quarantineOf(repairedAt);
-    const file = "Windows/System32/drivers/CrowdStrike/C-00000291-00000000-00000032.sys";
-    // A disk that never boots gets its faulty file moved all the same, and still loops.
-    if (fault !== "never-boots") disk.boots = true;
-    disk.repaired = { runCommand: name, at: repairedAt };
-    return end(0, "repaired", "faulty files moved to quarantine; the volume was unmounted cleanly", {
-        ...layout,
-        volumes: [
-            {
-                partition: 3,
-                dirty: false,
-                hibernated: false,
-                earlierQuarantines: [],
-                quarantineFolder: folder,
-                matches: [
-                    {
-                        rule: RULE_291.id,
-                        path: file,
-                        sizeBytes: 42008,
-                        modifiedAt: "2024-07-19T04:09:00Z",
-                        sha256: createHash("sha256").update(`${disk.uniqueId} ${file}`).digest("hex"),
-                        action: "quarantined",
-                        quarantinedTo: `${folder}/${file}`,
-                    },
-                ],
-                outcome: "repaired",
-            },
-        ],
+    const findsNothing = fault === "repair-finds-nothing" || linuxGuest.LINUX_RULE_SETS.includes(ruleSet);
+    const { repaired, evidence } = windowsGuest.repairWindows(layout, {
+        loops: !disk.boots && !disk.repaired && !findsNothing,
+        earlier: disk.repaired ? windowsGuest.quarantineOf(disk.repaired.at) : undefined,
+        at,
+        sha256: createHash("sha256").update(`${disk.uniqueId} ${windowsGuest.FAULTY_FILE}`).digest("hex"),
     });
+    if (repaired) {
+        // A disk that never boots gets its faulty file moved all the same, and still loops.
+        if (fault !== "never-boots") disk.boots = true;
+        disk.repaired = { runCommand: name, at };
+    }
+    return written(evidence);
 }
-
-/** The quarantine folder of a repair at `at` (UTC, to the second). */
-const quarantineOf = (at: string) => `bootloop-rescue/quarantine/${at.replace(/[-:]/g, "")}`;
 
 /** repair-disk on a Linux guest's disk (sandbox/cli/linux-guest.js), by the rule set the Run Command gave it. */
 function repairLinuxDisk(disk: AzDisk, fault: SandboxFault | undefined, ruleSet: string, path: string, name: string, now: Date) {
@@ -280,7 +219,7 @@ function repairLinuxDisk(disk: AzDisk, fault: SandboxFault | undefined, ruleSet:
     const { boots, evidence } = linuxGuest.repairLinux({
         ruleSet,
         loops: !disk.boots && !disk.repaired && fault !== "repair-finds-nothing",
-        earlier: disk.repaired ? quarantineOf(disk.repaired.at) : undefined,
+        earlier: disk.repaired ? windowsGuest.quarantineOf(disk.repaired.at) : undefined,
         sizeBytes: disk.diskSizeGB * 2 ** 30,
         path,
         at,
@@ -290,15 +229,7 @@ function repairLinuxDisk(disk: AzDisk, fault: SandboxFault | undefined, ruleSet:
         if (fault !== "never-boots") disk.boots = true;
         disk.repaired = { runCommand: name, at };
     }
-    return {
-        tool: "bootloop-rescue/repair-disk",
-        version: "1.0.0",
-        startedAt: at,
-        finishedAt: at,
-        dryRun: false,
-        durationMs: 2140,
-        ...evidence,
-    };
+    return windowsGuest.repairDiskEvidence({ version: "1.0.0", startedAt: at, finishedAt: at, durationMs: 2140 }, evidence);
 }
 
 /** The sandbox fault of the VM a disk came from. */

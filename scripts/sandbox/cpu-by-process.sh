@@ -16,9 +16,32 @@
 # runs, a step script's CLI calls). It overlaps the other lines (a child sampled alive is counted
 # under its own kind too), so it is not added to the total.
 # It runs outside the cgroup it samples: its own CPU is not in the figures.
+# When it cannot read the cgroup's process list (at its start or at any sample), or cannot write
+# OUT, it says why on stderr, writes no OUT and exits 1: the per-process figures were not
+# measured, and an empty OUT (all of the CPU unattributed) would say otherwise.
 set -euo pipefail
 (($# == 2)) || { echo "usage: bash scripts/sandbox/cpu-by-process.sh CGROUP_PROCS_FILE OUT" >&2; exit 2; }
 procs_file=$1 out=$2
+
+# Says why the figures were not measured, leaves no OUT (nor its temporary files), exits 1.
+not_measured() {
+    echo "cpu-by-process: $1: not measured" >&2
+    rm -f "$out.tmp" "$out.sorted"
+    exit 1
+}
+# Ends the sampler (not_measured) unless the process list can be opened for reading now.
+check_procs_file() {
+    if [[ ! -e $procs_file ]]; then
+        not_measured "the cgroup's process list $procs_file does not exist"
+    elif [[ ! -f $procs_file ]]; then
+        not_measured "the cgroup's process list $procs_file is not a file"
+    elif [[ ! -r $procs_file ]] || ! { : <"$procs_file"; } 2>/dev/null; then
+        not_measured "the cgroup's process list $procs_file cannot be read"
+    fi
+}
+out_dir=$(dirname -- "$out")
+[[ -d $out_dir && -w $out_dir ]] || not_measured "cannot write $out: its folder $out_dir does not exist or is not writable"
+check_procs_file
 hz=$(getconf CLK_TCK)
 # Per process, keyed by pid and start time (a pid is reused within a long run): its kind, its
 # name when that kind was read (a process that execs another program is read again: the watcher
@@ -80,7 +103,7 @@ sample() {
 }
 
 while ((stop == 0)); do
-    [[ -r $procs_file ]] || break
+    check_procs_file
     sample
     if ((seen_any)) && [[ -z $(<"$procs_file") ]]; then break; fi
     sleep 1 &
@@ -94,11 +117,13 @@ for key in "${!ticks_of[@]}"; do
     ccpu_of[$k]=$((${ccpu_of[$k]:-0} + cticks_of[$key]))
     count_of[$k]=$((${count_of[$k]:-0} + 1))
 done
+# OUT appears whole or not at all (renamed into place).
 tmp="$out.tmp"
 : >"$tmp"
 for k in "${!cpu_of[@]}"; do
     awk -v t="${cpu_of[$k]}" -v c="${ccpu_of[$k]}" -v hz="$hz" -v k="$k" -v n="${count_of[$k]}" \
         'BEGIN { printf "%.1f\t%.1f\t%s\t%d\n", t / hz, c / hz, k, n }' >>"$tmp"
 done
-sort -t $'\t' -k1,1 -rn "$tmp" >"$out"
+sort -t $'\t' -k1,1 -rn "$tmp" >"$out.sorted"
+mv -f "$out.sorted" "$out"
 rm -f "$tmp"

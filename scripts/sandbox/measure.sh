@@ -9,15 +9,18 @@
 # with the command's code. Without a writable cgroup it says so and exits 2: never a figure it
 # did not take. With MEASURE_BY_PROCESS=FILE it also writes to FILE, and prints after that line,
 # the CPU each kind of process spent (cpu-by-process.sh: the engine, the program, the providers,
-# the watcher...), and how much of the total no sampled process accounts for.
+# the watcher...), and how much of the total no sampled process accounts for; when the sampler
+# could not take them (it wrote no FILE, or ended in error) it says they were not measured, with
+# the sampler's reason, and exits 2.
 set -euo pipefail
 (($# > 0)) || { echo "usage: bash scripts/sandbox/measure.sh COMMAND [ARGS...]" >&2; exit 2; }
 name="bootloop-measure-$$"
 source "$(dirname "${BASH_SOURCE[0]}")/cgroup-lib.sh"
-sampler=""
+sampler="" sampler_said=""
 # On a way out without figures: the sampler is ended and what it wrote removed (no figures of a
-# run that was not measured).
+# run that was not measured), and the file of what it said too.
 stop_sampler() {
+    [[ -z $sampler_said ]] || rm -f "$sampler_said"
     [[ -n $sampler ]] || return 0
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
@@ -47,7 +50,9 @@ else
 fi
 if [[ -n ${MEASURE_BY_PROCESS:-} ]]; then
     rm -f "$MEASURE_BY_PROCESS"
-    bash "$(dirname "${BASH_SOURCE[0]}")/cpu-by-process.sh" "${cpu:-${grp:-}}/cgroup.procs" "$MEASURE_BY_PROCESS" &
+    # What the sampler says (why it took no figures) is kept for the line that reports them.
+    sampler_said=$(mktemp)
+    bash "$(dirname "${BASH_SOURCE[0]}")/cpu-by-process.sh" "${cpu:-${grp:-}}/cgroup.procs" "$MEASURE_BY_PROCESS" 2>"$sampler_said" &
     sampler=$!
 fi
 start=$(date +%s.%N)
@@ -82,15 +87,21 @@ if [[ -n $sampler ]]; then
     # its first second may have given it nothing to see); a figure it could not write is said to
     # be missing, never left out quietly.
     kill -TERM "$sampler" 2>/dev/null || true
-    wait "$sampler" || true
+    sampled=0
+    wait "$sampler" || sampled=$?
     sampler=""
+    said=$(head -c 2000 "$sampler_said" | tr '\n' ' ')
+    said=${said% }
+    # A sampler that ended in error took no figures, whatever it left.
+    ((sampled == 0)) || rm -f "$MEASURE_BY_PROCESS"
     if [[ -f $MEASURE_BY_PROCESS ]]; then
+        [[ -z $said ]] || echo "measured by process: the sampler said: $said" >&2
         # Empty when every process was shorter than the first sample: all of it unattributed.
         awk -F '\t' -v c="$used" '{ printf "measured by process: %8.1f s  %s (%d), its children %.1f s\n", $1, $3, $4, $2; a += $1 }
             END { printf "measured by process: %8.1f s  (in processes shorter than a second, or their last second)\n", c / 1e9 - a }' \
             "$MEASURE_BY_PROCESS" >&2
     else
-        echo "measured by process: not measured (the sampler wrote no $MEASURE_BY_PROCESS)" >&2
+        echo "measured by process: not measured (the sampler wrote no $MEASURE_BY_PROCESS; exit $sampled: ${said:-it said nothing})" >&2
         exit 2
     fi
 fi

@@ -251,17 +251,27 @@ describe("the runbook (docs/runbook.md)", () => {
 
     describe("against the real aws, gcloud and az (network namespace, loopback only)", function () {
         this.timeout(900_000);
+        // The folder of the stand-in files the commands read: removed after each test however it
+        // ended (a failed replay, a skip), and checked gone once they all ran.
+        let files: string | undefined;
+        afterEach(() => {
+            if (files) fs.rmSync(files, { recursive: true, force: true });
+        });
+        after(() => {
+            assert.ok(files === undefined || !fs.existsSync(files), `${files} was left behind`);
+        });
         it("every aws, gcloud and az command is accepted by the real CLI's parser (az: parsed; extensions: above)", function () {
             realCliOrSkip(this, ["aws", "gcloud", "az"]);
             const extension = (w: string[]) =>
                 Object.keys(AZ_EXTENSIONS).some((k) => w.slice(1, 1 + k.split(" ").length).join(" ") === k) ||
                 (w[1] === "extension" && w[2] === "add");
             // A file the command reads (file://KEY) must exist for the CLI to parse it: a stand-in one.
-            const files = fs.mkdtempSync(path.join(os.tmpdir(), "runbook-"));
+            const folder = fs.mkdtempSync(path.join(os.tmpdir(), "runbook-"));
+            files = folder;
             const withFiles = (argv: string[]) =>
                 argv.map((a) => {
                     if (!a.startsWith("file://")) return a;
-                    const file = path.join(files, path.basename(a));
+                    const file = path.join(folder, path.basename(a));
                     fs.writeFileSync(
                         file,
                         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ1bmJvb2stcmVwbGF5LWtleS1ub3QtcmVhbC0wMDAwMDAwMDAw runbook-replay\n",

@@ -348,4 +348,64 @@ describe("sandbox: the runner", () => {
         assert.match(execs.stderr, /^measured by process: +[0-9.]+ s {2}node -e \(1\)/m);
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
     });
+
+    it("measure.sh whose sampler wrote no file says the per-process figures were not measured, and why, prints none and exits 2", function () {
+        this.timeout(60_000);
+        const script = path.join(__dirname, "..", "..", "scripts", "sandbox", "measure.sh");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "by-process-"));
+        try {
+            // FILE in a folder that does not exist: the sampler cannot write it. TMPDIR: measure.sh's own temporary file.
+            const out = path.join(dir, "missing", "cpu.tsv");
+            const run = spawnSync("bash", [script, "bash", "-c", "exit 0"], {
+                encoding: "utf8",
+                env: { ...process.env, MEASURE_BY_PROCESS: out, TMPDIR: dir },
+                timeout: 30_000,
+            });
+            assert.equal(run.status, 2, run.stderr);
+            assert.match(run.stderr, /^measured: wall=[0-9.]+ cpu=[0-9.]+ peak_mb=\d+ exit=0$/m, "the totals were measured");
+            const line = `measured by process: not measured (the sampler wrote no ${out}; exit 1: cpu-by-process: cannot write ${out}: its folder ${path.dirname(out)} does not exist or is not writable: not measured)`;
+            assert.ok(run.stderr.split("\n").includes(line), run.stderr);
+            assert.doesNotMatch(run.stderr, /measured by process: +[0-9.]+ s/, "no per-process figure");
+            assert.deepEqual(fs.readdirSync(dir), [], "nothing left behind");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the sampler that cannot read the cgroup's process list from the start says why, writes no file (no figure) and exits 1", function () {
+        this.timeout(60_000);
+        const sampler = path.join(__dirname, "..", "..", "scripts", "sandbox", "cpu-by-process.sh");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "by-process-"));
+        try {
+            const out = path.join(dir, "cpu.tsv");
+            // Runs the sampler on `procs`, as root or through `asUser` (a command that runs another as a user).
+            const sample = (procs: string, asUser: string[] = []) => {
+                const argv = [...asUser, "bash", sampler, procs, out];
+                return spawnSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 30_000 });
+            };
+            const missing = sample(path.join(dir, "gone", "cgroup.procs"));
+            assert.equal(missing.status, 1, missing.stderr);
+            assert.equal(
+                missing.stderr,
+                `cpu-by-process: the cgroup's process list ${path.join(dir, "gone", "cgroup.procs")} does not exist: not measured\n`,
+            );
+            const folder = sample(dir);
+            assert.equal(folder.status, 1, folder.stderr);
+            assert.match(folder.stderr, /process list .* is not a file: not measured/);
+            // A list its user may not read (as the sampler runs as nobody here; root reads any file).
+            const locked = path.join(dir, "cgroup.procs");
+            fs.writeFileSync(locked, `${process.pid}\n`, { mode: 0o000 });
+            fs.chmodSync(dir, 0o777);
+            const unreadable = sample(locked, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
+            assert.equal(unreadable.status, 1, unreadable.stderr);
+            assert.equal(unreadable.stderr, `cpu-by-process: the cgroup's process list ${locked} cannot be read: not measured\n`);
+            assert.deepEqual(
+                fs.readdirSync(dir),
+                ["cgroup.procs"],
+                "no figures file (an empty one would read as all of the CPU unattributed)",
+            );
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });

@@ -181,13 +181,27 @@ describe("sandbox: the stand-in CLIs in-process and as executables", function ()
         assert.equal(failed.code, 254);
         assert.match(failed.stderr, /InvalidInstanceID\.NotFound/);
         assert.equal(fs.existsSync(`${a.state}.lock`), false);
-        // A world the call cannot read: it throws inside, ends with code 1 naming the error, and still releases the lock.
+        // A world the call cannot read: it throws inside (a crash of the stand-in), ends with code 1,
+        // says the stand-in crashed, which one and on which call, then the stack; and still releases the lock.
         const broken = setUp("aws", {}, "broken");
         fs.writeFileSync(broken.state, "{ not json");
-        const thrown = run(["ec2", "describe-instances", "--instance-ids", "i-00000001", "--region", "us-east-1"], broken.env);
+        const crashing = ["ec2", "describe-instances", "--instance-ids", "i-00000001", "--region", "us-east-1"];
+        const thrown = run(crashing, broken.env);
         assert.equal(thrown.code, 1);
         assert.equal(thrown.stdout, "");
-        assert.match(thrown.stderr, /SyntaxError/);
+        const [said, ...stack] = thrown.stderr.split("\n");
+        assert.equal(
+            said,
+            `aws (stand-in) crashed: an unexpected error in the call ${JSON.stringify(crashing)} (a fault of the stand-in, not an answer of the cloud):`,
+        );
+        assert.match(stack[0], /^SyntaxError: /);
+        assert.match(stack[1], /^ +at /, "the stack follows");
+        assert.equal(fs.existsSync(`${broken.state}.lock`), false);
+        // Its executable says the same: the same first two lines, code 1, nothing on stdout.
+        const exe = spawnSync(process.execPath, [path.join(standInDir("aws"), "aws"), ...crashing], { env: broken.env, encoding: "utf8" });
+        assert.equal(exe.status, 1, exe.stderr);
+        assert.equal(exe.stdout, "");
+        assert.deepEqual(exe.stderr.split("\n").slice(0, 2), [said, stack[0]]);
         assert.equal(fs.existsSync(`${broken.state}.lock`), false);
         // The same process's next call, on another world: it changes that world alone, nothing carried over.
         const b = setUp("aws", awsWorld(2), "b");

@@ -15,6 +15,7 @@ const fs = require("fs");
 const budget = require("../budget.js");
 const { openWorld, runCall } = require("../call.js");
 const linuxGuest = require("../linux-guest.js");
+const windowsGuest = require("../windows-guest.js");
 
 /** One call of the stand-in aws: `argv` its arguments, `env` its environment; writes and exits through `io` (../call.js). */
 function call(argv, env, io) {
@@ -204,14 +205,6 @@ function call(argv, env, io) {
     // fetch-key reads it: with the rescue instance's role, which needs an inline policy allowing
     // secretsmanager:GetSecretValue on that secret. A volume not attached there is not found. The
     // evidence is kept as world.ssm.evidence[volumeId], which the answers below read.
-    const RULE = {
-        id: "crowdstrike-channel-file-291",
-        path: "Windows/System32/drivers/CrowdStrike/C-00000291*.sys",
-        description:
-            "CrowdStrike Falcon channel file 291 stamped 2024-07-19 04:09 UTC (faulty); files stamped 05:27 UTC or later are the reverted, good version and are kept",
-        modifiedFrom: "2024-07-19T04:09:00Z",
-        modifiedBefore: "2024-07-19T05:27:00Z",
-    };
     const utcNow = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
     const hashOf = (text) => require("crypto").createHash("sha256").update(text).digest("hex");
     const onRescueError = (message) => ({ tool: "bootloop-rescue/on-rescue", outcome: "error", exitCode: 6, message });
@@ -256,105 +249,44 @@ function call(argv, env, io) {
         const startedAt = utcNow();
         const bytes = (v.size || 64) * 2 ** 30;
         const ruleSet = ruleSetOf(c);
+        const path = `/dev/nvme${Object.keys(i.blockDevices).indexOf(device)}n1`;
+        const fault = faultOf(c.volumeId);
+        // What the engine wrote, between its common fields (windows-guest.js).
+        const written = (body) =>
+            windowsGuest.repairDiskEvidence(
+                {
+                    version: engine.version,
+                    startedAt,
+                    finishedAt: utcNow(),
+                    durationMs: 2000 + (parseInt(hashOf(c.volumeId).slice(0, 4), 16) % 6000),
+                },
+                body,
+            );
         // A Linux guest's disk (seeded os: linux; its copies lead back to it): the Linux engine's evidence.
         if (lineageOf(c.volumeId, "guest") === "linux") {
-            const fault = faultOf(c.volumeId);
-            const earlier = v.repaired ? `bootloop-rescue/quarantine/${startedAt.replace(/[-:]/g, "")}` : undefined;
+            const earlier = v.repaired ? windowsGuest.quarantineOf(startedAt) : undefined;
             const { boots, evidence } = linuxGuest.repairLinux({
                 ruleSet,
                 loops: v.boots === false && !v.repaired && fault !== "repair-finds-nothing",
                 earlier,
                 sizeBytes: bytes,
-                path: `/dev/nvme${Object.keys(i.blockDevices).indexOf(device)}n1`,
+                path,
                 at: startedAt,
             });
             if (boots) {
                 if (fault !== "never-boots") v.boots = true;
                 v.repaired = true;
             }
-            return {
-                tool: "bootloop-rescue/repair-disk",
-                version: engine.version,
-                startedAt,
-                finishedAt: utcNow(),
-                dryRun: false,
-                ...evidence,
-                durationMs: 2000 + (parseInt(hashOf(c.volumeId).slice(0, 4), 16) % 6000),
-            };
+            return written(evidence);
         }
-        const windows = {
-            number: 3,
-            startBytes: 122683392,
-            sizeBytes: bytes - 122683392 - 554696704,
-            type: "basic-data",
-            typeId: "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
-            name: "Basic data partition",
-            filesystem: v.bitlocker ? "bitlocker" : "ntfs",
-            bitlocker: v.bitlocker ? "encrypted" : "none",
-            windows: false,
-        };
-        const evidence = (outcome, exitCode, message, volumes) => ({
-            tool: "bootloop-rescue/repair-disk",
-            version: engine.version,
-            startedAt,
-            finishedAt: utcNow(),
-            dryRun: false,
-            rules: [RULE],
-            disk: {
-                path: `/dev/nvme${Object.keys(i.blockDevices).indexOf(device)}n1`,
-                kind: "block-device",
-                sizeBytes: bytes,
-                logicalSectorSize: 512,
-                readOnly: false,
-                partitionTable: "gpt",
-            },
-            partitions: [
-                {
-                    number: 1,
-                    startBytes: 1048576,
-                    sizeBytes: 104857600,
-                    type: "efi",
-                    typeId: "c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
-                    name: "EFI system partition",
-                    filesystem: "fat",
-                    bitlocker: "none",
-                    windows: false,
-                    skipped: "EFI system partition",
-                },
-                {
-                    number: 2,
-                    startBytes: 105906176,
-                    sizeBytes: 16777216,
-                    type: "msr",
-                    typeId: "e3c9e316-0b5c-4db8-817d-f92df00215ae",
-                    name: "Microsoft reserved partition",
-                    filesystem: "none",
-                    bitlocker: "none",
-                    windows: false,
-                    skipped: "Microsoft reserved partition",
-                },
-                windows,
-                {
-                    number: 4,
-                    startBytes: bytes - 554696704,
-                    sizeBytes: 553648128,
-                    type: "recovery",
-                    typeId: "de94bba4-06d1-4d40-a16a-bfd50179d6ac",
-                    name: "",
-                    filesystem: "ntfs",
-                    bitlocker: "none",
-                    windows: false,
-                    skipped: "Windows recovery partition",
-                },
-            ],
-            ...(volumes ? { volumes } : {}),
-            outcome,
-            message,
-            exitCode,
-            durationMs: 2000 + (parseInt(hashOf(c.volumeId).slice(0, 4), 16) % 6000),
+        const layout = windowsGuest.windowsLayout({
+            rules: [windowsGuest.RULE_291],
+            path,
+            sizeBytes: bytes,
+            bitlocker: Boolean(v.bitlocker),
         });
         if (v.bitlocker) {
-            const locked = (message) => evidence("locked", 4, message);
+            const locked = (message) => written(windowsGuest.lockedEvidence(layout, message));
             if (!c.keySecret)
                 return locked("partition(s) 3 are BitLocker-encrypted and no key was given (--bitlocker-key-file, --bitlocker-bek-file)");
             const role = roleOfInstance(i);
@@ -370,61 +302,28 @@ function call(argv, env, io) {
                     "BitLocker: none of the 1 keys tried unlocked the volume (BitLocker: recovery password did not unlock the volume)",
                 );
             const keyId = secret.versions[secret.versions.length - 1].split(/\s+/)[0];
-            windows.bitlocker = "unlocked";
-            windows.protectors = [
+            windowsGuest.unlock(layout, { protector: "recovery-password", keyId, tries: 1 }, [
                 { type: "recovery-password", id: keyId },
                 { type: "tpm", id: hashOf(`tpm ${c.volumeId}`).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/, "$1-$2-$3-$4-$5") },
-            ];
-            windows.protectorsRead = true;
-            windows.unlockedWith = { protector: "recovery-password", keyId, tries: 1 };
-        }
-        windows.windows = true;
-        const folder = `bootloop-rescue/quarantine/${startedAt.replace(/[-:]/g, "")}`;
-        const file = "Windows/System32/drivers/CrowdStrike/C-00000291-00000000-00000032.sys";
-        // A sandbox fault of the VM (seeded from its inventory label sandbox-fault, kept on its
-        // original root volume): the scratch volume's snapshot leads back to it.
-        const fault = faultOf(c.volumeId);
-        // A Linux rule set has no rule for a Windows disk: nothing it may change.
-        if (v.boots === false && (fault === "repair-finds-nothing" || linuxGuest.LINUX_RULE_SETS.includes(ruleSet)))
-            return evidence("nothing-to-do", 0, "no file matched a rule: nothing was changed", [
-                { partition: 3, dirty: false, hibernated: false, earlierQuarantines: [], matches: [], outcome: "nothing-to-do" },
             ]);
-        if (v.boots === false && !v.repaired) {
+        }
+        // A sandbox fault of the VM (seeded from its inventory label sandbox-fault, kept on its
+        // original root volume): the scratch volume's snapshot leads back to it. A Linux rule set
+        // has no rule for a Windows disk: nothing it may change. A disk repaired before (a request
+        // sent again) lists that repair's quarantine, as the engine does.
+        const findsNothing = fault === "repair-finds-nothing" || linuxGuest.LINUX_RULE_SETS.includes(ruleSet);
+        const { repaired, evidence } = windowsGuest.repairWindows(layout, {
+            loops: v.boots === false && !v.repaired && !findsNothing,
+            earlier: v.repaired && !(v.boots === false && findsNothing) ? windowsGuest.quarantineOf(startedAt) : undefined,
+            at: startedAt,
+            sha256: hashOf(`faulty ${c.volumeId}`),
+        });
+        if (repaired) {
             // A disk that never boots gets its faulty file moved all the same, and still loops.
             if (fault !== "never-boots") v.boots = true;
             v.repaired = true;
-            const match = {
-                rule: RULE.id,
-                path: file,
-                sizeBytes: 41004,
-                modifiedAt: "2024-07-19T04:09:13Z",
-                sha256: hashOf(`faulty ${c.volumeId}`),
-                action: "quarantined",
-                quarantinedTo: `${folder}/${file}`,
-            };
-            return evidence("repaired", 0, "faulty files moved to quarantine; the volume was unmounted cleanly", [
-                {
-                    partition: 3,
-                    dirty: false,
-                    hibernated: false,
-                    earlierQuarantines: [],
-                    matches: [match],
-                    quarantineFolder: folder,
-                    outcome: "repaired",
-                },
-            ]);
         }
-        // A disk repaired before (a request sent again) lists that repair's quarantine, as the engine does.
-        return evidence("nothing-to-do", 0, "no file matched a rule: nothing was changed", [
-            {
-                partition: 3,
-                dirty: false,
-                hibernated: false,
-                earlierQuarantines: v.repaired ? [`bootloop-rescue/quarantine/${startedAt.replace(/[-:]/g, "")}`] : [],
-                matches: [],
-                outcome: "nothing-to-do",
-            },
-        ]);
+        return written(evidence);
     };
     /** A property of the VM a volume came from (its sandbox fault, its guest OS): its own, or that of the volume its snapshot was taken of. */
     const lineageOf = (volumeId, key) => {
@@ -768,7 +667,7 @@ function call(argv, env, io) {
 
 /** Runs one call of the stand-in aws in this process: `{ code, stdout, stderr }`, as the executable would end. */
 function run(argv, env) {
-    return runCall(call, argv.map(String), env);
+    return runCall("aws", call, argv.map(String), env);
 }
 
 module.exports = { run };

@@ -524,7 +524,7 @@ function call(argv, env, io) {
 
 /** Runs one call of the stand-in gcloud in this process: `{ code, stdout, stderr }`, as the executable would end. */
 function run(argv, env) {
-    return runCall(call, argv.map(String), env);
+    return runCall("gcloud", call, argv.map(String), env);
 }
 
 module.exports = { run };
