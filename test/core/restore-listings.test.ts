@@ -82,6 +82,8 @@ interface Case {
     expected: Record<string, string>;
     /** The scope whose listing fails in the failure case, and the labels of its VMs. */
     failing: { scope: string; vms: string[] };
+    /** A restore VM of the first scope that names its backup (restoreFrom): its inventory entry, label and restore point. */
+    named: { entry: string; label: string; id: string };
 }
 
 const ready = (id: string, createdAt: string, source: string): RestoreCandidate => ({ id, createdAt, state: "ready", source });
@@ -120,6 +122,11 @@ const AWS: Case = (() => {
             scope: "123456789012 us-east-1",
             vms: ["aws us-east-1/i-01111111111111111", "aws us-east-1/i-02222222222222222", "aws us-east-1/i-03333333333333333"],
         },
+        named: {
+            entry: vm(5, "us-east-1", vol(5)) + "    restoreFrom: snap-0e0000000000000e1\n",
+            label: "aws us-east-1/i-05555555555555555",
+            id: "snap-0e0000000000000e1",
+        },
     };
 })();
 
@@ -153,6 +160,11 @@ const AZURE: Case = (() => {
             "azure rg-app/app-04": snap(SUB_B, "app-04-a"),
         },
         failing: { scope: SUB_A, vms: ["azure rg-app/app-01", "azure rg-app/app-02", "azure rg-app/app-03"] },
+        named: {
+            entry: vm(SUB_A, "app-05") + `    restoreFrom: ${snap(SUB_A, "app-05-golden")}\n`,
+            label: "azure rg-app/app-05",
+            id: snap(SUB_A, "app-05-golden"),
+        },
     };
 })();
 
@@ -192,16 +204,23 @@ const GCP: Case = (() => {
             scope: "web-prod",
             vms: ["gcp web-prod/us-central1-a/web-1", "gcp web-prod/us-central1-b/web-1", "gcp web-prod/us-central1-a/web-2"],
         },
+        named: {
+            entry: vm("web-prod", "us-central1-a", "web-5") + "    restoreFrom: web-5-golden\n",
+            label: "gcp web-prod/us-central1-a/web-5",
+            id: "projects/web-prod/global/snapshots/web-5-golden",
+        },
     };
 })();
 
 /**
  * Runs the real program on the case's inventory, every lookup answered by the built paths' offline
  * placeholders except the cloud's restore-point listings, answered from the case (or failed for
- * the scope `failing`) and counted per scope.
+ * the scope `failing`) and counted per scope. `offline`: the listings too are answered by the
+ * offline plan's placeholders (as `npm run plan` answers them), with the named VM added.
  */
-function plan(c: Case, failing?: string) {
+function plan(c: Case, failing?: string, offline = false) {
     const listed: string[] = [];
+    const named: string[] = [];
     const paths: CloudPath[] = builtPaths.map((p) =>
         p.identity.cloud !== c.cloud
             ? p
@@ -211,9 +230,13 @@ function plan(c: Case, failing?: string) {
                       const env = (inputs.environment ?? {}) as Record<string, string>;
                       if (token !== "command:local:run" || env.BOOTLOOP_LOOKUP !== `${c.cloud}-restore-points`)
                           return p.offlineLookup(token, inputs, vms);
-                      assert.equal(env.RESTORE_FROM, undefined, "no VM names its backup");
+                      if (env.RESTORE_FROM) {
+                          named.push(env.RESTORE_FROM);
+                          return p.offlineLookup(token, inputs, vms);
+                      }
                       const scope = c.scopeOf(env);
                       listed.push(scope);
+                      if (offline) return p.offlineLookup(token, inputs, vms);
                       // A listing that failed: what the script printed is no JSON list (the mocks keep no thrown reason).
                       if (scope === failing) return { stdout: `listing ${scope}: AccessDenied`, stderr: "" };
                       return { stdout: JSON.stringify(c.snapshots[scope.toLowerCase()] ?? c.snapshots[scope] ?? []), stderr: "" };
@@ -224,12 +247,12 @@ function plan(c: Case, failing?: string) {
         runOffline({
             stack: "test",
             config: { values: { "bootloop-rescue:inventory": "inv.yaml", "bootloop-rescue:acceptDataLoss": "true" }, secretKeys: [] },
-            baseDir: tempDir({ "inv.yaml": c.inventory }),
+            baseDir: tempDir({ "inv.yaml": c.inventory + (offline ? c.named.entry : "") }),
             identities,
             paths,
             details: false,
         });
-    return { listed, run };
+    return { listed, named, run };
 }
 
 for (const c of [AWS, AZURE, GCP]) {
@@ -266,6 +289,29 @@ for (const c of [AWS, AZURE, GCP]) {
                 );
             assert.equal(new Set(problems.map((p) => p.message)).size, 1, "the same reason for each");
             assert.equal(listed.filter((s) => s === c.failing.scope).length, 1);
+        });
+
+        it("npm run plan answers a scope's one listing with a placeholder for each of its restore VMs; a restoreFrom is looked up alone", async function () {
+            this.timeout(120_000);
+            const { listed, named, run } = plan(c, undefined, true);
+            const done = await run();
+            assert.deepEqual([...listed].sort(), Object.keys(c.snapshots).sort(), "one listing per scope");
+            assert.equal(named.length, 1, "the named backup, once");
+            assert.ok(c.named.id.endsWith(named[0]), named[0]);
+            const vms = done.result.plan.vms;
+            assert.deepEqual(
+                vms.map((v) => v.label).sort(),
+                [...Object.keys(c.expected), c.named.label].sort(),
+                "every restore VM planned",
+            );
+            const listedVms = vms.filter((v) => v.label !== c.named.label);
+            for (const v of listedVms) {
+                assert.ok(done.placeholders.is(v.restorePoint!.id, v.key), `${v.label}: ${v.restorePoint!.id} is marked invented`);
+                assert.ok(Date.parse(v.restorePoint!.createdAt) < Date.parse(BEFORE), v.label);
+            }
+            const own = vms.find((v) => v.label === c.named.label)!;
+            assert.equal(own.restorePoint!.id, c.named.id);
+            assert.ok(!done.placeholders.is(own.restorePoint!.id, own.key), "a restoreFrom the inventory names is a fact");
         });
     });
 }
