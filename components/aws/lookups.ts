@@ -6,6 +6,8 @@ import { scaleGroupMember } from "../core/contract/scale-group";
 import { autoScalingGroup } from "./identity";
 import { Resolved, RestoreLookup } from "../core/contract/cloud-path";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
+import { RestoreListings } from "../core/restore-listings";
+import { REMEDIES } from "../core/contract/remedies";
 import { AwsConfig } from "./config";
 import { awsScript } from "./scripts";
 import { offlineRestoreAnswer, withPlaceholders } from "../tools/offline/placeholders";
@@ -31,12 +33,14 @@ export interface AwsFacts {
 /**
  * Looks up an instance: its AZ, root volume and subnet, and the account the provider acts in.
  * An AZ given in the inventory is passed as a filter, so a mismatch is an error, not a guess.
+ * A restore point is searched for in the run's `listings` (one per account, region and role).
  */
 export async function lookUpInstance(
     vm: VmEntry,
     provider: aws.Provider,
     account: Promise<string>,
     config: AwsConfig,
+    listings: RestoreListings,
     restore?: RestoreLookup,
 ): Promise<Resolved> {
     const region = vm.fields.region;
@@ -77,7 +81,7 @@ export async function lookUpInstance(
         ((marks["bootloop-rescue:role"] === "restored"
             ? markedRestorePoint(marks["bootloop-rescue:restored-from"], marks["bootloop-rescue:restore-point-taken"])
             : undefined) ??
-            (await findRestorePoint(vm, original, restore.before, config.assumeRoleArns[scope])));
+            (await findRestorePoint(vm, original, restore.before, { account: scope, role: config.assumeRoleArns[scope] }, listings)));
     return { placement: { scope, region, zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
 }
 
@@ -150,20 +154,36 @@ function originalVolume(current: string, tags: Record<string, string>): string {
     return original;
 }
 
-/** Strategy restore: the entry's restoreFrom, or the newest completed snapshot of the original before the cutoff. */
-async function findRestorePoint(vm: VmEntry, original: string, before: string, role: string | undefined) {
-    const candidates = await listRestorePoints("aws-restore-points", awsScript("restore-points"), {
-        AWS_REGION: vm.fields.region,
-        VOLUME_ID: original,
+/**
+ * Strategy restore: the entry's restoreFrom (looked up alone), or the newest completed snapshot of
+ * the original before the cutoff, from the one listing of the account's snapshots in the region.
+ */
+async function findRestorePoint(
+    vm: VmEntry,
+    original: string,
+    before: string,
+    scope: { account: string; role: string | undefined },
+    listings: RestoreListings,
+) {
+    const region = vm.fields.region;
+    // ACCOUNT_ID names the account listed for the offline plan; the script lists the credentials' own.
+    const environment = {
+        AWS_REGION: region,
+        ACCOUNT_ID: scope.account,
         RESTORE_BEFORE: before,
-        ...(vm.restoreFrom ? { RESTORE_FROM: vm.restoreFrom } : {}),
-        ...(role ? { ASSUME_ROLE_ARN: role } : {}),
-    });
+        ...(scope.role ? { ASSUME_ROLE_ARN: scope.role } : {}),
+    };
+    const isOriginal = (source: string) => source === original;
+    const list = (extra: Record<string, string> = {}) =>
+        listRestorePoints("aws-restore-points", awsScript("restore-points"), { ...environment, ...extra });
+    const candidates = vm.restoreFrom
+        ? await list({ RESTORE_FROM: vm.restoreFrom })
+        : await listings.ofDisk(JSON.stringify([scope.account, region, scope.role ?? "", before]), list, isOriginal);
     return chooseRestorePoint(candidates, {
         explicit: vm.restoreFrom,
         before,
         disk: original,
-        isOriginal: (source) => source === original,
+        isOriginal,
         otherDiskAllowed: vm.restoreFromOtherDisk,
     });
 }
@@ -208,6 +228,11 @@ function offlineAmbientAccount(vms: readonly VmEntry[]): string {
     return accounts.size === 1 ? [...accounts][0] : OFFLINE_ACCOUNT;
 }
 
+/** The offline plan's root volume of an instance: the inventory's rootVolumeId, else one made up from the instance id. */
+function offlineRootVolume(instanceId: string, entry: VmEntry | undefined): string {
+    return entry?.fields.rootVolumeId ?? `vol-${hexId(parseInt(shortHash(`root ${instanceId}`), 16), 17)}`;
+}
+
 /**
  * Placeholders for the offline plan, derived from the lookup's own arguments (so from the
  * inventory): stable, well-formed ids that never name a real resource. Each answer lists what it
@@ -228,7 +253,7 @@ export function offlineAwsLookup(
             const az = givenAz ?? `${region}${"abc"[n(id) % 3]}`;
             const entry = vms.find((v) => v.fields.instanceId === id);
             const subnetId = `subnet-${hexId(n(`subnet ${az}`), 17)}`;
-            const volumeId = entry?.fields.rootVolumeId ?? `vol-${hexId(n(`root ${id}`), 17)}`;
+            const volumeId = offlineRootVolume(id, entry);
             const answer = {
                 id,
                 instanceId: id,
@@ -269,11 +294,24 @@ export function offlineAwsLookup(
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "aws-restore-points") return undefined;
-            const snapshotId = `snap-${hexId(n(`restore ${env.VOLUME_ID}`), 17)}`;
-            return offlineRestoreAnswer(
-                offlineRestorePoints({ ...env, OFFLINE_SNAPSHOT_ID: snapshotId, OFFLINE_SOURCE: env.VOLUME_ID }),
-                env.RESTORE_FROM,
+            // The restore VMs of the listed account and region (their lookup asks for it), or the one naming RESTORE_FROM.
+            const ambient = offlineAmbientAccount(vms);
+            const scoped = vms.filter(
+                (v) =>
+                    REMEDIES[v.strategy].restores &&
+                    v.fields.region === env.AWS_REGION &&
+                    (v.fields.accountId ?? ambient) === env.ACCOUNT_ID,
             );
+            const points = env.RESTORE_FROM
+                ? scoped
+                      .filter((v) => v.restoreFrom === env.RESTORE_FROM)
+                      .slice(0, 1)
+                      .map((v) => ({ id: env.RESTORE_FROM, source: offlineRootVolume(v.fields.instanceId, v) }))
+                : scoped
+                      .filter((v) => !v.restoreFrom)
+                      .map((v) => offlineRootVolume(v.fields.instanceId, v))
+                      .map((volume) => ({ id: `snap-${hexId(n(`restore ${volume}`), 17)}`, source: volume }));
+            return offlineRestoreAnswer(offlineRestorePoints(env, points), env.RESTORE_FROM);
         }
         case "aws:ec2/getAmi:getAmi": {
             const id = `ami-${hexId(n(`ami ${String(inputs.region)}`), 17)}`;

@@ -10,15 +10,18 @@ import { AwsRescueFleet } from "./rescue";
 import * as steps from "./steps";
 import { runCloudScript } from "../gate/secret-lookup";
 import { awsScript } from "./scripts";
+import { RestoreListings } from "../core/restore-listings";
 
 /**
  * One run of the AWS path: a provider per account named in the inventory (the ambient
- * credentials, or a role to assume), the rescue fleet, and the steps.
+ * credentials, or a role to assume), the rescue fleet, the steps, and the restore points listed
+ * once per account and region.
  */
 class AwsSession {
     private readonly providers = new Map<string, aws.Provider>();
     private readonly accounts = new Map<aws.Provider, Promise<string>>();
     private readonly byScope = new Map<string, aws.Provider>();
+    private readonly listings = new RestoreListings();
     private readonly fleet: AwsRescueFleet;
     private readonly env: steps.AwsStepEnv;
 
@@ -65,7 +68,7 @@ class AwsSession {
             account = vm.fields.accountId ? Promise.resolve(vm.fields.accountId) : callerAccount(provider);
             this.accounts.set(provider, account);
         }
-        const resolved = await lookUpInstance(vm, provider, account, this.ctx.config, restore);
+        const resolved = await lookUpInstance(vm, provider, account, this.ctx.config, this.listings, restore);
         const secretAccount = vm.fields.bitlockerSecret?.split(":")[4];
         if (secretAccount && secretAccount !== resolved.placement.scope) {
             throw new Error(

@@ -7,6 +7,8 @@ import { scaleGroupMember } from "../core/contract/scale-group";
 import { scaleSetOf } from "./identity";
 import { Resolved, RestoreLookup } from "../core/contract/cloud-path";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
+import { RestoreListings } from "../core/restore-listings";
+import { REMEDIES } from "../core/contract/remedies";
 import { AzureConfig } from "./config";
 import { azureScript } from "./scripts";
 import { adeKeys, adeOf, fetchAdeBeks } from "./ade";
@@ -40,9 +42,16 @@ export function parseResourceId(id: string): { subscription: string; resourceGro
  * Looks up a VM, its OS disk and its subnet. What would stop the OS-disk swap is refused here,
  * before anything is declared, with the reason: unmanaged or ephemeral OS disks, confidential VMs,
  * a VM whose OS is not its entry's `os`, Azure Disk Encryption on a Linux VM, and a location or
- * zone that differs from the inventory's.
+ * zone that differs from the inventory's. A restore point is searched for in the run's `listings`
+ * (one per subscription).
  */
-export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureConfig, restore?: RestoreLookup): Promise<Resolved> {
+export async function lookUpVm(
+    vm: VmEntry,
+    provider: Provider,
+    config: AzureConfig,
+    listings: RestoreListings,
+    restore?: RestoreLookup,
+): Promise<Resolved> {
     const f = vm.fields;
     const found = await compute.getVirtualMachine({ resourceGroupName: f.resourceGroup, vmName: f.vmName }, { provider });
     const scaleSet = found.virtualMachineScaleSet?.id;
@@ -105,7 +114,7 @@ export async function lookUpVm(vm: VmEntry, provider: Provider, config: AzureCon
         ((marks["bootloop-rescue-role"] === "restored"
             ? markedRestorePoint(marks["bootloop-rescue-restored-from"], marks["bootloop-rescue-restore-point-taken"])
             : undefined) ??
-            (await findRestorePoint(vm, original, restore.before)));
+            (await findRestorePoint(vm, original, restore.before, listings)));
     // The BEKs are fetched only while the VM still runs on its original disk: once a disk of ours
     // is in, its repair is done.
     const onOriginal = original.toLowerCase() === os.managedDisk.id.toLowerCase();
@@ -135,25 +144,41 @@ function originalDisk(current: string, tags: Record<string, string>): string {
     return original;
 }
 
-/** Strategy restore: the entry's restoreFrom, or the newest snapshot of the original before the cutoff. */
-async function findRestorePoint(vm: VmEntry, original: string, before: string) {
-    const candidates = await listRestorePoints("azure-restore-points", azureScript("restore-points"), {
-        SUBSCRIPTION_ID: vm.fields.subscriptionId,
-        DISK_ID: original,
-        RESTORE_BEFORE: before,
-        ...(vm.restoreFrom ? { RESTORE_FROM: vm.restoreFrom } : {}),
-    });
+/**
+ * Strategy restore: the entry's restoreFrom (looked up alone), or the newest snapshot of the
+ * original before the cutoff, from the one listing of the subscription's snapshots.
+ */
+async function findRestorePoint(vm: VmEntry, original: string, before: string, listings: RestoreListings) {
+    const subscription = vm.fields.subscriptionId.toLowerCase();
+    const isOriginal = (source: string) => source.toLowerCase() === original.toLowerCase();
+    const list = (extra: Record<string, string> = {}) =>
+        listRestorePoints("azure-restore-points", azureScript("restore-points"), {
+            SUBSCRIPTION_ID: vm.fields.subscriptionId,
+            RESTORE_BEFORE: before,
+            ...extra,
+        });
+    const candidates = vm.restoreFrom
+        ? await list({ RESTORE_FROM: vm.restoreFrom })
+        : await listings.ofDisk(JSON.stringify([subscription, before]), list, isOriginal);
     return chooseRestorePoint(candidates, {
         explicit: vm.restoreFrom,
         before,
         disk: original,
-        isOriginal: (source) => source.toLowerCase() === original.toLowerCase(),
+        isOriginal,
         otherDiskAllowed: vm.restoreFromOtherDisk,
     });
 }
 
 /** The OS disk name of an offline-plan VM placeholder. */
 const offlineOsDiskName = (vmName: string) => `${vmName}_OsDisk_1_${shortHash(vmName)}`;
+
+/** The offline plan's OS disk of a VM: the inventory's osDiskId, else one named as Azure names them, in the VM's resource group. */
+function offlineOsDiskId(sub: string, rg: string, vmName: string, entry: VmEntry | undefined): string {
+    return (
+        entry?.fields.osDiskId ??
+        `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${offlineOsDiskName(vmName)}`
+    );
+}
 
 /** ADE settings for the offline plan: a vault per resource group, a BEK per disk wrapped by the vault's KEK. */
 function offlineAdeSettings(rg: string, disk: string) {
@@ -199,9 +224,7 @@ export function offlineAzureLookup(
             const n = parseInt(h(`${rg}/${name}`), 16);
             const location = entry?.fields.location ?? ["eastus2", "westeurope"][n % 2];
             const zone = entry?.fields.zone ?? String(1 + (n % 3));
-            const osDiskId =
-                entry?.fields.osDiskId ??
-                `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/disks/${offlineOsDiskName(name)}`;
+            const osDiskId = offlineOsDiskId(sub, rg, name, entry);
             const nicId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/networkInterfaces/${name}-nic`;
             const answer = {
                 id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`,
@@ -258,15 +281,26 @@ export function offlineAzureLookup(
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "azure-restore-points") return undefined;
-            const disk = parseResourceId(String(env.DISK_ID));
-            return offlineRestoreAnswer(
-                offlineRestorePoints({
-                    ...env,
-                    OFFLINE_SNAPSHOT_ID: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly`,
-                    OFFLINE_SOURCE: env.DISK_ID,
-                }),
-                env.RESTORE_FROM,
-            );
+            // The restore VMs of the listed subscription (their lookup asks for it), or the one naming RESTORE_FROM.
+            const sub = String(env.SUBSCRIPTION_ID).toLowerCase();
+            const scoped = vms.filter((v) => REMEDIES[v.strategy].restores && v.fields.subscriptionId.toLowerCase() === sub);
+            const diskOf = (v: VmEntry) => offlineOsDiskId(v.fields.subscriptionId, v.fields.resourceGroup, v.fields.vmName, v);
+            const points = env.RESTORE_FROM
+                ? scoped
+                      .filter((v) => v.restoreFrom?.toLowerCase() === env.RESTORE_FROM.toLowerCase())
+                      .slice(0, 1)
+                      .map((v) => ({ id: env.RESTORE_FROM, source: diskOf(v) }))
+                : scoped
+                      .filter((v) => !v.restoreFrom)
+                      .map(diskOf)
+                      .map((id) => {
+                          const disk = parseResourceId(id);
+                          return {
+                              id: `/subscriptions/${disk.subscription}/resourceGroups/${disk.resourceGroup}/providers/Microsoft.Compute/snapshots/${disk.name.slice(0, 60)}-nightly`,
+                              source: id,
+                          };
+                      });
+            return offlineRestoreAnswer(offlineRestorePoints(env, points), env.RESTORE_FROM);
         }
         case SECRET_LOOKUP: {
             if (inputs.lookup !== "azure-ade-key") return undefined;

@@ -8,10 +8,15 @@ import { azureBuilt } from "./built";
 import { lookUpVm, offlineAzureLookup } from "./lookups";
 import { AZURE_MAX_DISKS_PER_RESCUE, AzureRescueFleet } from "./rescue";
 import * as steps from "./steps";
+import { RestoreListings } from "../core/restore-listings";
 
-/** One run of the Azure path: a provider per subscription, the rescue fleet, and the steps. */
+/**
+ * One run of the Azure path: a provider per subscription, the rescue fleet, the steps, and the
+ * restore points listed once per subscription.
+ */
 class AzureSession {
     private readonly providers = new Map<string, Provider>();
+    private readonly listings = new RestoreListings();
     private readonly fleet: AzureRescueFleet;
     private readonly env: steps.AzureStepEnv;
 
@@ -36,7 +41,8 @@ class AzureSession {
     /** The session core drives: lookups, rescue VMs, and the steps bound to this run. */
     asSession(): CloudSession {
         return {
-            resolve: (vm: VmEntry, restore) => lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config, restore),
+            resolve: (vm: VmEntry, restore) =>
+                lookUpVm(vm, this.provider(vm.fields.subscriptionId), this.ctx.config, this.listings, restore),
             rescueVm: (ctx) => this.fleet.instance(ctx),
             ...bindSteps(this.env, steps),
         };

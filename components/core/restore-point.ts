@@ -112,12 +112,17 @@ export async function listRestorePoints(
     }));
 }
 
-/** An offline-plan placeholder: one ready backup six hours before the cutoff (or the named one), of OFFLINE_SOURCE. */
-export function offlineRestorePoints(environment: Record<string, string>): { stdout: string; stderr: string } {
+/**
+ * An offline-plan placeholder listing: for each point given (a backup's id and the disk it is of),
+ * one ready backup taken six hours before the cutoff (`RESTORE_BEFORE`, else the default's).
+ */
+export function offlineRestorePoints(
+    environment: Record<string, string>,
+    points: readonly { id: string; source: string }[],
+): { stdout: string; stderr: string } {
     const before = Date.parse(environment.RESTORE_BEFORE ?? "2024-07-19T04:09:00Z");
     const at = new Date(before - 6 * 3_600_000).toISOString();
-    const id = environment.RESTORE_FROM || environment.OFFLINE_SNAPSHOT_ID || "snapshot-offline";
-    return { stdout: JSON.stringify([{ id, createdAt: at, state: "ready", source: environment.OFFLINE_SOURCE ?? "" }]), stderr: "" };
+    return { stdout: JSON.stringify(points.map((p) => ({ id: p.id, createdAt: at, state: "ready", source: p.source }))), stderr: "" };
 }
 
 /**

@@ -5,6 +5,8 @@ import { scaleGroupMember } from "../core/contract/scale-group";
 import { managedGroup } from "./identity";
 import { Resolved, RestoreLookup } from "../core/contract/cloud-path";
 import { chooseRestorePoint, listRestorePoints, markedRestorePoint, offlineRestorePoints } from "../core/restore-point";
+import { RestoreListings } from "../core/restore-listings";
+import { REMEDIES } from "../core/contract/remedies";
 import { GcpConfig } from "./config";
 import { offlineRestoreAnswer, withPlaceholders } from "../tools/offline/placeholders";
 import { gcpScript } from "./scripts";
@@ -29,9 +31,16 @@ const lastSegment = (url: string) => url.split("/").pop() ?? url;
 /**
  * Looks up an instance and its boot disk. What the swap cannot handle is refused here, before
  * anything is declared: no boot disk, or one encrypted with a customer-supplied key (it cannot be
- * copied without the raw key).
+ * copied without the raw key). A restore point is searched for in the run's `listings` (one per
+ * project).
  */
-export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: gcp.Provider, restore?: RestoreLookup): Promise<Resolved> {
+export async function lookUpInstance(
+    vm: VmEntry,
+    config: GcpConfig,
+    listings: RestoreListings,
+    provider?: gcp.Provider,
+    restore?: RestoreLookup,
+): Promise<Resolved> {
     const f = vm.fields;
     const found = await gcp.compute.getInstance({ name: f.instance, zone: f.zone, project: f.project }, { provider });
     const group = /\/instanceGroupManagers\/([^/]+)$/.exec(found.metadata?.["created-by"] ?? "")?.[1];
@@ -66,7 +75,7 @@ export async function lookUpInstance(vm: VmEntry, config: GcpConfig, provider?: 
     const restorePoint =
         restore &&
         ((marked && { ...marked, id: `projects/${marks["bootloop-rescue-restore-project"]}/global/snapshots/${marked.id}` }) ??
-            (await findRestorePoint(vm, original, restore.before)));
+            (await findRestorePoint(vm, original, restore.before, listings)));
     return { placement: { scope: f.project, region, zone: f.zone }, originalDiskId: original, facts: { ...facts }, restorePoint };
 }
 
@@ -110,28 +119,42 @@ function originalDisk(current: string, labels: Record<string, string>): string {
     return original;
 }
 
-/** Strategy restore: the entry's restoreFrom, or the newest ready snapshot of the original before the cutoff. */
-async function findRestorePoint(vm: VmEntry, original: string, before: string) {
+/** A restoreFrom as the snapshot's project (the VM's own when it names none) and name. */
+function namedSnapshot(vm: VmEntry): { project: string; name: string } | undefined {
     const named = vm.restoreFrom ? /^(?:projects\/([^/]+)\/global\/snapshots\/)?(.+)$/.exec(vm.restoreFrom) : null;
-    const snapshotProject = named?.[1] ?? vm.fields.project;
-    const candidates = await listRestorePoints("gcp-restore-points", gcpScript("restore-points"), {
-        PROJECT: vm.fields.project,
-        ZONE: vm.fields.zone,
-        DISK: original,
-        RESTORE_BEFORE: before,
-        ...(named ? { RESTORE_FROM: named[2], SNAPSHOT_PROJECT: snapshotProject } : {}),
-    });
+    return named ? { project: named[1] ?? vm.fields.project, name: named[2] } : undefined;
+}
+
+/**
+ * Strategy restore: the entry's restoreFrom (looked up alone), or the newest ready snapshot of the
+ * original before the cutoff, from the one listing of the project's snapshots.
+ */
+async function findRestorePoint(vm: VmEntry, original: string, before: string, listings: RestoreListings) {
+    const named = namedSnapshot(vm);
     const sourceEnd = `/projects/${vm.fields.project}/zones/${vm.fields.zone}/disks/${original}`;
+    const isOriginal = (source: string) => source.endsWith(sourceEnd);
+    const list = (extra: Record<string, string> = {}) =>
+        listRestorePoints("gcp-restore-points", gcpScript("restore-points"), {
+            PROJECT: vm.fields.project,
+            RESTORE_BEFORE: before,
+            ...extra,
+        });
+    const candidates = named
+        ? await list({ RESTORE_FROM: named.name, SNAPSHOT_PROJECT: named.project })
+        : await listings.ofDisk(JSON.stringify([vm.fields.project, before]), list, isOriginal);
     const point = chooseRestorePoint(candidates, {
-        explicit: named?.[2],
+        explicit: named?.name,
         before,
         disk: original,
-        isOriginal: (source) => source.endsWith(sourceEnd),
+        isOriginal,
         otherDiskAllowed: vm.restoreFromOtherDisk,
     });
-    const project = named ? snapshotProject : vm.fields.project;
+    const project = named ? named.project : vm.fields.project;
     return { id: `projects/${project}/global/snapshots/${point.id}`, createdAt: point.createdAt };
 }
+
+/** The offline plan's boot disk of an instance: the inventory's bootDisk, else the instance's name (GCE's default). */
+const offlineBootDisk = (instance: string, entry: VmEntry | undefined) => entry?.fields.bootDisk ?? instance;
 
 /** Placeholders for the offline plan, from the lookup's own arguments: never a real resource. */
 export function offlineGcpLookup(
@@ -146,20 +169,30 @@ export function offlineGcpLookup(
         case "command:local:run": {
             const env = (inputs.environment ?? {}) as Record<string, string>;
             if (env.BOOTLOOP_LOOKUP !== "gcp-restore-points") return undefined;
-            return offlineRestoreAnswer(
-                offlineRestorePoints({
-                    ...env,
-                    OFFLINE_SNAPSHOT_ID: `${env.DISK.slice(0, 50)}-nightly`,
-                    OFFLINE_SOURCE: `https://www.googleapis.com/compute/v1/projects/${env.PROJECT}/zones/${env.ZONE}/disks/${env.DISK}`,
-                }),
-                env.RESTORE_FROM,
-                (id) => [id, `projects/${env.PROJECT}/global/snapshots/${id}`],
-            );
+            // The restore VMs of the listed project (their lookup asks for it), or the one naming RESTORE_FROM.
+            const scoped = vms.filter((v) => REMEDIES[v.strategy].restores && v.fields.project === env.PROJECT);
+            const sourceOf = (v: VmEntry) =>
+                `https://www.googleapis.com/compute/v1/projects/${v.fields.project}/zones/${v.fields.zone}/disks/${offlineBootDisk(v.fields.instance, v)}`;
+            const points = env.RESTORE_FROM
+                ? scoped
+                      .filter((v) => {
+                          const named = namedSnapshot(v);
+                          return named?.name === env.RESTORE_FROM && named.project === (env.SNAPSHOT_PROJECT || env.PROJECT);
+                      })
+                      .slice(0, 1)
+                      .map((v) => ({ id: env.RESTORE_FROM, source: sourceOf(v) }))
+                : scoped
+                      .filter((v) => !v.restoreFrom)
+                      .map((v) => ({ id: `${offlineBootDisk(v.fields.instance, v).slice(0, 50)}-nightly`, source: sourceOf(v) }));
+            return offlineRestoreAnswer(offlineRestorePoints(env, points), env.RESTORE_FROM, (id) => [
+                id,
+                `projects/${env.SNAPSHOT_PROJECT || env.PROJECT}/global/snapshots/${id}`,
+            ]);
         }
         case "gcp:compute/getInstance:getInstance": {
             const entry = vms.find((v) => v.fields.project === project && v.fields.zone === zone && v.fields.instance === inputs.name);
             // GCE names a boot disk after its instance unless told otherwise: a guess, offline.
-            const bootDisk = entry?.fields.bootDisk ?? String(inputs.name);
+            const bootDisk = offlineBootDisk(String(inputs.name), entry);
             const network = `projects/${project}/global/networks/default`;
             const subnetwork = `projects/${project}/regions/${region}/subnetworks/default-${shortHash(region).slice(0, 4)}`;
             const answer = {

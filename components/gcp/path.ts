@@ -11,10 +11,11 @@ import * as steps from "./steps";
 import { kebab } from "../core/contract/identity";
 import { runCloudScript } from "../gate/secret-lookup";
 import { gcpScript } from "./scripts";
+import { RestoreListings } from "../core/restore-listings";
 
 /**
  * One run of the GCP path. Resources name their project, so one provider (the ambient
- * credentials) serves every project of the inventory.
+ * credentials) serves every project of the inventory. Restore points are listed once per project.
  */
 function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
     const labels = {
@@ -35,9 +36,10 @@ function openGcpSession(ctx: SessionContext<GcpConfig>): CloudSession {
         pulumi.getStack(),
         ctx.settings.rateShare,
     );
+    const listings = new RestoreListings();
     const env: steps.GcpStepEnv = { settings: ctx.settings, config: ctx.config, providerOf, rescueOf: (r) => fleet.detailsOf(r), labels };
     return {
-        resolve: (vm: VmEntry, restore) => lookUpInstance(vm, ctx.config, undefined, restore),
+        resolve: (vm: VmEntry, restore) => lookUpInstance(vm, ctx.config, listings, undefined, restore),
         rescueVm: (rescue) => fleet.instance(rescue),
         ...bindSteps(env, steps),
     };

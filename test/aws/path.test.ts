@@ -11,6 +11,7 @@ import { rescueTools } from "../../rescue/payload";
 import { TOOLS_DELIVERY_SECONDS } from "../../components/aws/rescue";
 import { toolsDeliveryKey, toolsPartDocuments } from "../../components/aws/tools";
 import { LINUX_BOOT_MARKER } from "../../components/core/contract/vm";
+import { RestoreListings } from "../../components/core/restore-listings";
 
 function inventory(vms: { id: string; region?: string; az?: string; account?: string; extra?: string }[]): string {
     return (
@@ -462,7 +463,7 @@ describe("AWS lookups and what the inventory pins", () => {
             fields: { region: "us-east-1", instanceId: id(1), ...fields },
         };
         const config = LOOKUP_CONFIG;
-        return lookUpInstance(entry, new aws.Provider("p", { region: "us-east-1" }), Promise.resolve("1"), config);
+        return lookUpInstance(entry, new aws.Provider("p", { region: "us-east-1" }), Promise.resolve("1"), config, new RestoreListings());
     }
 
     it("refuses a pinned root volume or device the instance does not have", async () => {
@@ -549,6 +550,7 @@ describe("AWS lookups after a swap, and of restore points", () => {
             new aws.Provider("p", { region: "us-east-1" }),
             Promise.resolve("1"),
             config,
+            new RestoreListings(),
             strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined,
         );
         return { resolved, runs };
@@ -606,19 +608,28 @@ describe("AWS lookups after a swap, and of restore points", () => {
     });
 
     it("strategy restore: lists the snapshots of the original and takes the newest before the cutoff", async () => {
+        const original = "vol-0111111111111111a";
         const snapshots = [
-            { id: "snap-0000000000000000a", createdAt: "2024-07-18T02:00:00.000Z", state: "ready" },
-            { id: "snap-0000000000000000b", createdAt: "2024-07-19T03:00:00.000Z", state: "ready" },
-            { id: "snap-0000000000000000c", createdAt: "2024-07-19T05:00:00.000Z", state: "ready" },
+            { id: "snap-0000000000000000a", createdAt: "2024-07-18T02:00:00.000Z", state: "ready", source: original },
+            { id: "snap-0000000000000000b", createdAt: "2024-07-19T03:00:00.000Z", state: "ready", source: original },
+            { id: "snap-0000000000000000c", createdAt: "2024-07-19T05:00:00.000Z", state: "ready", source: original },
+            { id: "snap-0000000000000000d", createdAt: "2024-07-19T03:30:00.000Z", state: "ready", source: "vol-0999999999999999f" },
         ];
         const { resolved, runs } = await lookUp(
-            { "bootloop-rescue:role": "restored", "bootloop-rescue:original": "vol-0111111111111111a" },
+            { "bootloop-rescue:role": "restored", "bootloop-rescue:original": original },
             "restore",
             snapshots,
         );
-        assert.deepEqual(resolved.restorePoint, { id: "snap-0000000000000000b", createdAt: "2024-07-19T03:00:00Z" });
-        assert.equal(runs[0].VOLUME_ID, "vol-0111111111111111a", "backups of the original, even after a swap");
-        assert.equal(runs[0].BOOTLOOP_LOOKUP, "aws-restore-points");
+        assert.deepEqual(
+            resolved.restorePoint,
+            { id: "snap-0000000000000000b", createdAt: "2024-07-19T03:00:00Z" },
+            "of the original, even after a swap: another volume's newer snapshot is not its",
+        );
+        assert.deepEqual(
+            runs,
+            [{ AWS_REGION: "us-east-1", ACCOUNT_ID: "1", RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "aws-restore-points" }],
+            "the account's listing in the region: no volume named",
+        );
         await assert.rejects(
             lookUp({}, "restore", [snapshots[2]]),
             /no backup of its OS disk vol-0222222222222222b was taken before restoreBefore/,

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { cloudResourceTypes } from "../helpers/lab-run";
-import { INSTANCE, ORIGINAL, op, repairEnv, rollbackEnv, run, swapEnv, swapped, world } from "./run-script";
+import { INSTANCE, op, repairEnv, rollbackEnv, run, swapEnv, swapped, world } from "./run-script";
 
 const policy = JSON.parse(fs.readFileSync(path.join(__dirname, "../../components/aws/iam/deployer-policy.json"), "utf8")) as {
     Statement: {
@@ -87,7 +87,7 @@ describe("AWS least-privilege policy (components/aws/iam/deployer-policy.json)",
                 world(),
             ).calls,
             ...run("rollback", rollbackEnv, swapped()).calls,
-            ...run("restore-points", { VOLUME_ID: ORIGINAL }, world({ snapshots: {} })).calls,
+            ...run("restore-points", {}, world({ snapshots: {} })).calls,
         ];
         const needed = new Set(
             calls.map((c) => {

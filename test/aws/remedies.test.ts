@@ -231,7 +231,9 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             "snap-0000000000000000c": { volumeId: ORIGINAL, startTime: "2024-07-19T06:00:00.000Z" },
             "snap-0000000000000000d": { volumeId: "vol-0999999999999999f", startTime: "2024-07-19T03:00:00.000Z" },
         };
-        const env = { VOLUME_ID: ORIGINAL };
+        const env = { ACCOUNT_ID: "123456789012" };
+        // The lookup keeps the listed snapshots of the VM's own volume before choosing (aws/lookups.ts).
+        const ofOriginal = (out: string) => JSON.stringify(JSON.parse(out).filter((s: { source: string }) => s.source === ORIGINAL));
         const choose = (out: string, explicit?: string, otherDiskAllowed?: boolean) =>
             chooseRestorePoint(JSON.parse(out), {
                 explicit,
@@ -241,17 +243,24 @@ describe("AWS remedies (stand-in aws CLI)", () => {
                 otherDiskAllowed,
             });
 
-        it("lists the volume's snapshots; the newest before the cutoff wins over newer ones", () => {
+        it("lists the account's snapshots in the region in one call, each with its volume; of the VM's, the newest before the cutoff wins", () => {
             const r = run("restore-points", env, world({ snapshots }));
             assert.equal(r.code, 0, r.stderr);
             assert.deepEqual(r.calls.map(op), ["ec2 describe-snapshots"]);
+            assert.ok(r.calls[0].includes("--owner-ids") && r.calls[0].includes("self"), r.calls[0].join(" "));
+            assert.ok(!r.calls[0].includes("--filters"), "no filter: one listing serves every volume of the account");
             assert.deepEqual(
                 JSON.parse(r.stdout)
-                    .map((s: any) => s.id)
+                    .map((s: any) => `${s.id} ${s.source}`)
                     .sort(),
-                ["snap-0000000000000000a", "snap-0000000000000000b", "snap-0000000000000000c"],
+                [
+                    `snap-0000000000000000a ${ORIGINAL}`,
+                    `snap-0000000000000000b ${ORIGINAL}`,
+                    `snap-0000000000000000c ${ORIGINAL}`,
+                    "snap-0000000000000000d vol-0999999999999999f",
+                ],
             );
-            assert.deepEqual(choose(r.stdout), { id: "snap-0000000000000000b", createdAt: "2024-07-19T01:30:00Z" });
+            assert.deepEqual(choose(ofOriginal(r.stdout)), { id: "snap-0000000000000000b", createdAt: "2024-07-19T01:30:00Z" });
         });
 
         it("in another account (its role assumed), the backups listed are that account's own (--owner-ids self), never the runner's", () => {
@@ -295,7 +304,7 @@ describe("AWS remedies (stand-in aws CLI)", () => {
         it("no snapshot before the cutoff is a clear error", () => {
             const r = run("restore-points", env, world({ snapshots: { "snap-0000000000000000c": snapshots["snap-0000000000000000c"] } }));
             assert.throws(
-                () => choose(r.stdout),
+                () => choose(ofOriginal(r.stdout)),
                 /no backup of its OS disk vol-0111111111111111a was taken before restoreBefore 2024-07-19T04:09:00Z \(1 found, all from 2024-07-19T06:00:00Z or later\)/,
             );
         });

@@ -10,6 +10,7 @@ import { planInventory } from "../helpers/lab-run";
 import { withStandInEnv } from "../helpers/stand-in";
 import { STAND_IN, run } from "./run-script";
 import { BEK, KEK_URL, SECRET_URL, VAULT, VAULT_ID, env, vaultWorld } from "./ade-world";
+import { RestoreListings } from "../../components/core/restore-listings";
 
 /** Nothing of the key (plain, base64 or base64url) in the calls' arguments or on stderr. */
 function assertNoKey(r: { calls: string[][]; stderr: string }) {
@@ -238,11 +239,12 @@ describe("Azure Disk Encryption in the Azure path", () => {
                 };
             },
         });
-        return lookUpVm({ ...entry, fields: { ...entry.fields, ...o.fields } }, new Provider("p", {}), {
-            rescueImage: { publisher: "", offer: "", sku: "", version: "" },
-            rescueSubnetIds: {},
-            tags: {},
-        });
+        return lookUpVm(
+            { ...entry, fields: { ...entry.fields, ...o.fields } },
+            new Provider("p", {}),
+            { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {}, tags: {} },
+            new RestoreListings(),
+        );
     }
 
     it("the lookup refuses dual-pass ADE and an entry whose diskEncryption the disk contradicts", async () => {

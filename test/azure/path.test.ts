@@ -13,6 +13,7 @@ import { packEvidence, unpackEvidence } from "../../components/core/cloud-steps"
 import { PlannedResource } from "../../components/tools/offline/capture";
 import { planInventory } from "../helpers/lab-run";
 import * as zlib from "zlib";
+import { RestoreListings } from "../../components/core/restore-listings";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
 const SUB2 = "99999999-2222-3333-4444-555555555555";
@@ -289,11 +290,12 @@ describe("Azure lookups refuse what the swap cannot handle, before anything is d
             },
         });
         const provider = new Provider("p", {});
-        return lookUpVm({ ...entry, ...(os ? { os } : {}), fields: { ...entry.fields, ...fields } }, provider, {
-            rescueImage: { publisher: "", offer: "", sku: "", version: "" },
-            rescueSubnetIds: {},
-            tags: {},
-        });
+        return lookUpVm(
+            { ...entry, ...(os ? { os } : {}), fields: { ...entry.fields, ...fields } },
+            provider,
+            { rescueImage: { publisher: "", offer: "", sku: "", version: "" }, rescueSubnetIds: {}, tags: {} },
+            new RestoreListings(),
+        );
     }
     const disk = { osType: "Windows", managedDisk: { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/os` } };
     const nic = {
@@ -444,6 +446,7 @@ describe("Azure lookups after a swap, and of restore points", () => {
             { ...entry, strategy },
             new Provider("p", {}),
             config,
+            new RestoreListings(),
             strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined,
         );
         return { resolved, runs };
@@ -461,12 +464,21 @@ describe("Azure lookups after a swap, and of restore points", () => {
             { "bootloop-rescue-role": "restored", "bootloop-rescue-original": disk("vm1_OsDisk") },
             "restore",
             [
-                { id: snap("a"), createdAt: "2024-07-18T23:00:00+00:00", state: "ready" },
-                { id: snap("b"), createdAt: "2024-07-19T04:30:00+00:00", state: "ready" },
+                { id: snap("a"), createdAt: "2024-07-18T23:00:00+00:00", state: "ready", source: disk("VM1_OSDISK") },
+                { id: snap("b"), createdAt: "2024-07-19T04:30:00+00:00", state: "ready", source: disk("vm1_OsDisk") },
+                { id: snap("c"), createdAt: "2024-07-19T01:00:00+00:00", state: "ready", source: disk("vm2_OsDisk") },
             ],
         );
-        assert.deepEqual(resolved.restorePoint, { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" });
-        assert.equal(runs[0].DISK_ID, disk("vm1_OsDisk"));
+        assert.deepEqual(
+            resolved.restorePoint,
+            { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" },
+            "of the original (its id in any case), even after a swap: another disk's newer snapshot is not its",
+        );
+        assert.deepEqual(
+            runs,
+            [{ SUBSCRIPTION_ID: SUB, RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "azure-restore-points" }],
+            "the subscription's listing: no disk named",
+        );
         const kept = await lookUp(
             {
                 "bootloop-rescue-role": "restored",

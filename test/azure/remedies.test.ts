@@ -187,49 +187,53 @@ describe("Azure remedies (stand-in az CLI)", () => {
                 otherDiskAllowed,
             });
 
-        it("the newest snapshot of the disk before the cutoff wins over newer ones and other disks'", () => {
-            const r = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL }, { ...world(), snapshots });
+        // The lookup keeps the listed snapshots of the VM's own disk, its id in any case (azure/lookups.ts).
+        const ofOriginal = (out: string) =>
+            JSON.stringify(JSON.parse(out).filter((s: { source: string }) => s.source.toLowerCase() === ORIGINAL.toLowerCase()));
+
+        it("lists the subscription's snapshots in one call, each with its disk; of the VM's, the newest before the cutoff wins", () => {
+            const elsewhere = "00000000-0000-0000-0000-00000000000e";
+            const foreign = {
+                [`/subscriptions/${elsewhere}/resourceGroups/rg/providers/Microsoft.Compute/snapshots/x`]: {
+                    source: ORIGINAL,
+                    timeCreated: "2024-07-19T03:00:00+00:00",
+                },
+            };
+            const r = run("restore-points", { SUBSCRIPTION_ID: SUB }, { ...world(), snapshots: { ...snapshots, ...foreign } });
             assert.equal(r.code, 0, r.stderr);
-            assert.equal(JSON.parse(r.stdout).length, 3);
-            assert.deepEqual(choose(r.stdout), { id: snap("app-01-nightly"), createdAt: "2024-07-19T02:00:00Z" });
+            assert.deepEqual(r.calls.map(op), ["snapshot list"]);
+            assert.deepEqual(
+                JSON.parse(r.stdout)
+                    .map((s: any) => `${s.id} ${s.source}`)
+                    .sort(),
+                Object.entries(snapshots)
+                    .map(([id, s]) => `${id} ${s.source}`)
+                    .sort(),
+                "every disk's snapshot of the subscription, and only its",
+            );
+            assert.deepEqual(choose(ofOriginal(r.stdout)), { id: snap("app-01-nightly"), createdAt: "2024-07-19T02:00:00Z" });
         });
 
         it("an explicit restoreFrom; one taken after the cutoff is refused", () => {
-            const r = run(
-                "restore-points",
-                { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-weekly") },
-                { ...world(), snapshots },
-            );
+            const r = run("restore-points", { SUBSCRIPTION_ID: SUB, RESTORE_FROM: snap("app-01-weekly") }, { ...world(), snapshots });
             assert.equal(r.code, 0, r.stderr);
             assert.equal(choose(r.stdout, snap("app-01-weekly")).id, snap("app-01-weekly"));
-            const late = run(
-                "restore-points",
-                { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-after") },
-                { ...world(), snapshots },
-            );
+            const late = run("restore-points", { SUBSCRIPTION_ID: SUB, RESTORE_FROM: snap("app-01-after") }, { ...world(), snapshots });
             assert.throws(() => choose(late.stdout, snap("app-01-after")), /was taken at 2024-07-19T07:00:00Z, not before restoreBefore/);
         });
 
         it("an explicit restoreFrom of another disk's snapshot is refused unless the entry says so; the disk id's case does not matter", () => {
-            const r = run(
-                "restore-points",
-                { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("other") },
-                { ...world(), snapshots },
-            );
+            const r = run("restore-points", { SUBSCRIPTION_ID: SUB, RESTORE_FROM: snap("other") }, { ...world(), snapshots });
             assert.throws(() => choose(r.stdout, snap("other")), /was taken from .*app-01-fixed, not from this VM's original OS disk/);
             assert.equal(choose(r.stdout, snap("other"), true).id, snap("other"));
-            const upper = run(
-                "restore-points",
-                { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL, RESTORE_FROM: snap("app-01-nightly") },
-                { ...world(), snapshots },
-            );
+            const upper = run("restore-points", { SUBSCRIPTION_ID: SUB, RESTORE_FROM: snap("app-01-nightly") }, { ...world(), snapshots });
             assert.equal(choose(upper.stdout, snap("app-01-nightly")).id, snap("app-01-nightly"));
         });
 
         it("no snapshot before the cutoff is a clear error", () => {
-            const r = run("restore-points", { SUBSCRIPTION_ID: SUB, DISK_ID: ORIGINAL }, { ...world(), snapshots: {} });
+            const r = run("restore-points", { SUBSCRIPTION_ID: SUB }, { ...world(), snapshots: {} });
             assert.throws(
-                () => choose(r.stdout),
+                () => choose(ofOriginal(r.stdout)),
                 /no backup of its OS disk .* was taken before restoreBefore 2024-07-19T04:09:00Z \(none was found\)/,
             );
         });

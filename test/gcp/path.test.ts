@@ -6,6 +6,7 @@ import { rescueTools } from "../../rescue/payload";
 import { PlannedResource } from "../../components/tools/offline/capture";
 import { LINUX_BOOT_MARKER } from "../../components/core/contract/vm";
 import { planInventory } from "../helpers/lab-run";
+import { RestoreListings } from "../../components/core/restore-listings";
 
 function inventory(vms: { name: string; project?: string; zone?: string }[]): string {
     return (
@@ -319,7 +320,10 @@ describe("GCP lookups and what the inventory pins", () => {
             labels: {},
             fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", bootDisk: "other" },
         };
-        await assert.rejects(lookUpInstance(entry, LOOKUP_CONFIG), /its boot disk is web-1, not other as the inventory says/);
+        await assert.rejects(
+            lookUpInstance(entry, LOOKUP_CONFIG, new RestoreListings()),
+            /its boot disk is web-1, not other as the inventory says/,
+        );
     });
 
     it("refuses an instance a managed instance group created: the group would recreate it mid-swap", async () => {
@@ -347,7 +351,10 @@ describe("GCP lookups and what the inventory pins", () => {
             labels: {},
             fields: { project: "my-project", zone: "us-central1-a", instance: "web-1" },
         };
-        await assert.rejects(lookUpInstance(entry, LOOKUP_CONFIG), /member of managed instance group web-mig, .*abandon it from the group/);
+        await assert.rejects(
+            lookUpInstance(entry, LOOKUP_CONFIG, new RestoreListings()),
+            /member of managed instance group web-mig, .*abandon it from the group/,
+        );
     });
 });
 
@@ -378,7 +385,7 @@ describe("GCP lookups of an instance an interrupted swap left without a boot dis
             strategy: "repair" as const,
             fields: { project: "my-project", zone: "us-central1-a", instance: "web-1", ...fields },
         };
-        return lookUpInstance(entry, config);
+        return lookUpInstance(entry, config, new RestoreListings());
     }
     const detached = {
         labels: {
@@ -445,6 +452,7 @@ describe("GCP lookups after a swap, and of restore points", () => {
         const resolved = await lookUpInstance(
             { ...entry, strategy, restoreFrom },
             config,
+            new RestoreListings(),
             undefined,
             strategy === "restore" ? { before: "2024-07-19T04:09:00Z" } : undefined,
         );
@@ -459,13 +467,23 @@ describe("GCP lookups after a swap, and of restore points", () => {
     });
 
     it("strategy restore: the newest snapshot before the cutoff, as a full path; an explicit one in another project", async () => {
+        const source = (disk: string) => `https://www.googleapis.com/compute/v1/projects/my-project/zones/us-central1-a/disks/${disk}`;
         const snapshots = [
-            { id: "web-1-a", createdAt: "2024-07-18T21:30:00.000-07:00", state: "ready" },
-            { id: "web-1-b", createdAt: "2024-07-18T20:00:00.000-07:00", state: "ready" },
+            { id: "web-1-a", createdAt: "2024-07-18T21:30:00.000-07:00", state: "ready", source: source("web-1-fixed") },
+            { id: "web-1-b", createdAt: "2024-07-18T20:00:00.000-07:00", state: "ready", source: source("web-1-fixed") },
+            { id: "other", createdAt: "2024-07-18T20:30:00.000-07:00", state: "ready", source: source("x-web-1-fixed") },
         ];
         const { resolved, runs } = await lookUp({}, "restore", snapshots);
-        assert.deepEqual(resolved.restorePoint, { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" });
-        assert.equal(runs[0].DISK, "web-1-fixed", "an instance never swapped: its current boot disk is the original");
+        assert.deepEqual(
+            resolved.restorePoint,
+            { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" },
+            "an instance never swapped: its current boot disk is the original; a disk whose name ends the same is another",
+        );
+        assert.deepEqual(
+            runs,
+            [{ PROJECT: "my-project", RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "gcp-restore-points" }],
+            "the project's listing: no disk named",
+        );
         const named = await lookUp(
             {},
             "restore",

@@ -183,28 +183,34 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
             "web-10-nightly": { sourceDisk: `${DISK_URL}0`, creationTimestamp: "2024-07-19T01:00:00.000Z" },
             golden: { project: "images-prj", sourceDisk: "x", creationTimestamp: "2024-06-01T00:00:00Z" },
         };
-        const env = { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1" };
+        const env = { PROJECT: "my-project" };
+        const ORIGINAL_END = "/projects/my-project/zones/us-central1-a/disks/web-1";
+        // The lookup keeps the listed snapshots of the VM's own boot disk (gcp/lookups.ts).
+        const ofOriginal = (out: string) =>
+            JSON.stringify(JSON.parse(out).filter((s: { source: string }) => s.source.endsWith(ORIGINAL_END)));
         const choose = (out: string, explicit?: string, otherDiskAllowed?: boolean) =>
             chooseRestorePoint(JSON.parse(out), {
                 explicit,
                 before: "2024-07-19T04:09:00Z",
                 disk: "web-1",
-                isOriginal: (source) => source.endsWith("/projects/my-project/zones/us-central1-a/disks/web-1"),
+                isOriginal: (source) => source.endsWith(ORIGINAL_END),
                 otherDiskAllowed,
             });
 
-        it("the newest snapshot of the disk before the cutoff wins over newer ones (time zones honoured) and other disks'", () => {
+        it("lists the project's snapshots in one call, each with its disk; of the VM's, the newest before the cutoff wins (time zones honoured)", () => {
             const r = run("restore-points", env, { ...world(), snapshots });
             assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.calls.map(op), ["snapshots list"]);
             assert.ok(
                 r.calls.every((c) => !c.includes("--zone")),
                 "snapshots are global: no --zone",
             );
             assert.deepEqual(
-                JSON.parse(r.stdout).map((s: any) => s.id),
-                ["web-1-weekly", "web-1-nightly", "web-1-after"],
+                JSON.parse(r.stdout).map((s: any) => `${s.id} ${s.source}`),
+                [`web-1-weekly ${DISK_URL}`, `web-1-nightly ${DISK_URL}`, `web-1-after ${DISK_URL}`, `web-10-nightly ${DISK_URL}0`],
+                "every disk's snapshot of the project, and only its",
             );
-            assert.deepEqual(choose(r.stdout), { id: "web-1-nightly", createdAt: "2024-07-19T02:00:00Z" });
+            assert.deepEqual(choose(ofOriginal(r.stdout)), { id: "web-1-nightly", createdAt: "2024-07-19T02:00:00Z" });
         });
 
         it("an explicit restoreFrom in another project is described there; a golden image of another disk needs restoreFromOtherDisk", () => {
@@ -225,7 +231,7 @@ describe("GCP remedies (stand-in gcloud CLI)", () => {
 
         it("no snapshot before the cutoff is a clear error", () => {
             const r = run("restore-points", env, { ...world(), snapshots: { "web-1-after": snapshots["web-1-after"] } });
-            assert.throws(() => choose(r.stdout), /no backup of its OS disk web-1 was taken before restoreBefore/);
+            assert.throws(() => choose(ofOriginal(r.stdout)), /no backup of its OS disk web-1 was taken before restoreBefore/);
         });
     });
 });

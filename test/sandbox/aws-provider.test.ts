@@ -29,6 +29,7 @@ import { AwsWorld } from "../../sandbox/world/aws-world";
 import { seedAwsWorld } from "../../sandbox/world/aws-seed";
 import { readWorld } from "../../sandbox/world/world-file";
 import { run as runAwsScript } from "../aws/run-script";
+import { RestoreListings } from "../../components/core/restore-listings";
 
 const PROJECT = path.resolve(__dirname, "../..");
 const CLI = path.join(PROJECT, "sandbox/cli/aws/aws");
@@ -655,11 +656,12 @@ describe("sandbox: the stand-in aws provider, against a seeded world (no engine)
     });
 
     it("a VM restored from a backup: the restore-points lookup lists the backups before and after the incident; a volume from the one before boots", async () => {
-        const run = runAwsScript("restore-points", { AWS_REGION: "eu-west-1", VOLUME_ID: rootOf(VM3) }, world());
+        // The listing is the account's, in the region; the lookup keeps the snapshots of the VM's volume.
+        const run = runAwsScript("restore-points", { AWS_REGION: "eu-west-1" }, world());
         assert.equal(run.code, 0, run.stderr);
-        const points = (JSON.parse(run.stdout) as { id: string; createdAt: string; state: string; source: string }[]).sort((a, b) =>
-            a.createdAt.localeCompare(b.createdAt),
-        );
+        const points = (JSON.parse(run.stdout) as { id: string; createdAt: string; state: string; source: string }[])
+            .filter((x) => x.source === rootOf(VM3))
+            .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
         assert.deepEqual(
             points.map((x) => [x.createdAt, x.state, x.source]),
             [
@@ -720,8 +722,9 @@ describe("sandbox: a world seeded from stacks/dev.yaml answers the program's loo
         const provider = new aws.Provider("aws-default", { region: "us-east-1" });
         const account = callerAccount(provider);
         assert.equal(await account, "123456789012");
+        const listings = new RestoreListings();
         for (const vm of vms) {
-            const resolved = await lookUpInstance(vm, provider, account, config);
+            const resolved = await lookUpInstance(vm, provider, account, config, listings);
             const instance = world.instances[vm.fields.instanceId];
             assert.equal(resolved.originalDiskId, instance.blockDevices[instance.rootDeviceName], vm.label);
             assert.deepEqual(

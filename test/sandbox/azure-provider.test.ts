@@ -32,6 +32,7 @@ import { readWorld } from "../../sandbox/world/world-file";
 import { planInventory } from "../helpers/lab-run";
 import { PROJECT_DIR, withStandInEnv } from "../helpers/stand-in";
 import { STAND_IN, run as runScript } from "../azure/run-script";
+import { RestoreListings } from "../../components/core/restore-listings";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
 const RG = "rg-app";
@@ -519,9 +520,10 @@ describe("sandbox: a world seeded from stacks/dev.yaml answers every lookup the 
                 },
             });
             const azure = readAzureConfig(config, "Pulumi.dev.yaml");
+            const listings = new RestoreListings();
             for (const vm of vms) {
                 const restore = vm.strategy === "restore" ? { before: DEFAULT_RESTORE_BEFORE } : undefined;
-                const found = await lookUpVm(vm, new Provider(`p-${vm.slug}`, {}), azure, restore);
+                const found = await lookUpVm(vm, new Provider(`p-${vm.slug}`, {}), azure, listings, restore);
                 const original = seeded.vms[`${vm.fields.resourceGroup}/${vm.fields.vmName}`.toLowerCase()].osDisk;
                 assert.equal(found.originalDiskId, original, vm.label);
                 assert.deepEqual(

@@ -33,6 +33,7 @@ import { recoveryPassword, seedGcpWorld } from "../../sandbox/world/gcp-seed";
 import { planInventory } from "../helpers/lab-run";
 import { PROJECT_DIR, withStandInEnv } from "../helpers/stand-in";
 import { repairEnv, run as runScript } from "../gcp/run-script";
+import { RestoreListings } from "../../components/core/restore-listings";
 
 const STAND_IN = path.join(PROJECT_DIR, "sandbox/cli/gcp");
 const P = "my-project";
@@ -592,10 +593,13 @@ describe("the sandbox's stand-in gcp provider", function () {
     });
 
     it("the restore-points script finds the seeded pre-incident snapshot of a restore VM", () => {
-        const r = runScript("restore-points", { PROJECT: P, ZONE: "us-central1-b", DISK: "web-3" }, world());
+        // The listing is the project's; the lookup keeps the snapshots of the VM's boot disk.
+        const r = runScript("restore-points", { PROJECT: P }, world());
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(
-            JSON.parse(r.stdout).map((p: any) => [p.id, p.state]),
+            JSON.parse(r.stdout)
+                .filter((p: any) => p.source.endsWith(`/projects/${P}/zones/us-central1-b/disks/web-3`))
+                .map((p: any) => [p.id, p.state]),
             [
                 ["web-3-nightly-20240718", "ready"],
                 ["web-3-nightly-20240719", "ready"],
@@ -638,9 +642,10 @@ describe("a GCP world seeded from stacks/dev.yaml", function () {
                     },
                 });
                 const gcp = readGcpConfig(config, "Pulumi.dev.yaml");
+                const listings = new RestoreListings();
                 for (const vm of vms) {
                     const restore = vm.strategy === "restore" ? { before: DEFAULT_RESTORE_BEFORE } : undefined;
-                    const found = await lookUpInstance(vm, gcp, undefined, restore);
+                    const found = await lookUpInstance(vm, gcp, listings, undefined, restore);
                     assert.equal(found.originalDiskId, vm.fields.bootDisk ?? vm.fields.instance, vm.label);
                     const facts = found.facts;
                     assert.deepEqual(

@@ -93,10 +93,10 @@ function observe(): Observed[] {
                 },
             }),
         ),
-        aws.run("restore-points", { VOLUME_ID: aws.ORIGINAL }, aws.world({ snapshots: awsSnapshots })),
+        aws.run("restore-points", { ACCOUNT_ID: "123456789012" }, aws.world({ snapshots: awsSnapshots })),
         aws.run(
             "restore-points",
-            { VOLUME_ID: aws.ORIGINAL, RESTORE_FROM: "snap-0000000000000000a" },
+            { ACCOUNT_ID: "123456789012", RESTORE_FROM: "snap-0000000000000000a" },
             aws.world({ snapshots: awsSnapshots }),
         ),
         // npm run discover: two accounts (one through a role), every region, consoles (one without --latest).
@@ -122,10 +122,10 @@ function observe(): Observed[] {
         azure.run("detach", azure.attachEnv, attached),
         azure.run("reboot", { ...azBase, MAX_REBOOTS: "3", REBOOT_TIMEOUT_SECONDS: "1", MUST_RECOVER: "false" }, azure.world()),
         azure.run("rollback", { ...azBase, ORIGINAL_DISK_ID: azure.ORIGINAL }, azure.swapped()),
-        azure.run("restore-points", { SUBSCRIPTION_ID: azure.SUB, DISK_ID: azure.ORIGINAL }, { ...azure.world(), snapshots: azSnapshots }),
+        azure.run("restore-points", { SUBSCRIPTION_ID: azure.SUB }, { ...azure.world(), snapshots: azSnapshots }),
         azure.run(
             "restore-points",
-            { SUBSCRIPTION_ID: azure.SUB, DISK_ID: azure.ORIGINAL, RESTORE_FROM: Object.keys(azSnapshots)[0] },
+            { SUBSCRIPTION_ID: azure.SUB, RESTORE_FROM: Object.keys(azSnapshots)[0] },
             { ...azure.world(), snapshots: azSnapshots },
         ),
         // Azure Disk Encryption: the BEK read from Key Vault and unwrapped with the KEK (az rest).
@@ -164,16 +164,8 @@ function observe(): Observed[] {
             gcp.world(),
         ),
         gcp.run("rollback", { ...gcBase, ORIGINAL_DISK: "web-1" }, gcp.swapped()),
-        gcp.run(
-            "restore-points",
-            { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1" },
-            { ...gcp.world(), snapshots: gcSnapshots },
-        ),
-        gcp.run(
-            "restore-points",
-            { PROJECT: "my-project", ZONE: "us-central1-a", DISK: "web-1", RESTORE_FROM: "web-1-nightly" },
-            { ...gcp.world(), snapshots: gcSnapshots },
-        ),
+        gcp.run("restore-points", { PROJECT: "my-project" }, { ...gcp.world(), snapshots: gcSnapshots }),
+        gcp.run("restore-points", { PROJECT: "my-project", RESTORE_FROM: "web-1-nightly" }, { ...gcp.world(), snapshots: gcSnapshots }),
         // npm run discover: projects listed or named, every zone or some, serial ports, guest attributes.
         discovery("gcloud", ["--cloud", "gcp"], { gcloud: gcpWorld() }),
         discovery("gcloud", ["--cloud", "gcp", "--projects", "web-prod", "--zones", "us-central1-a,us-central1-b"], { gcloud: gcpWorld() }),

@@ -1,9 +1,9 @@
-# Restore points: lists the managed snapshots (Azure Backup's instant-restore snapshots included)
-# of the original OS disk in its subscription, or the one snapshot RESTORE_FROM names, as JSON:
-# [{id, createdAt, state}]. Read-only; the lookup of strategy restore runs it and chooses.
-need SUBSCRIPTION_ID DISK_ID
+# Restore points: lists the managed snapshots of the subscription (Azure Backup's instant-restore
+# snapshots included), or the one snapshot RESTORE_FROM names, as JSON: [{id, createdAt, state,
+# source}] (source: the disk it was taken from). Read-only; the lookup of strategy restore runs the
+# listing once per subscription, and chooses each VM's among the snapshots of its original OS disk.
+need SUBSCRIPTION_ID
 expect SUBSCRIPTION_ID "$PATTERN_GUID"
-expect DISK_ID "$PATTERN_DISK_ID"
 watch_subscription "$SUBSCRIPTION_ID"
 pick='((list) => list.map((s) => ({ id: s.id, createdAt: s.timeCreated, state: s.provisioningState === "Succeeded" ? "ready" : s.provisioningState, source: (s.creationData || {}).sourceResourceId || "" })))'
 if [[ -n ${RESTORE_FROM:-} ]]; then
@@ -13,5 +13,5 @@ if [[ -n ${RESTORE_FROM:-} ]]; then
 else
     # Read whole first, never piped into the helper (base.sh local_slot, jq_node).
     found=$(az_json snapshot list --subscription "$SUBSCRIPTION_ID")
-    jq_node "$pick(o.filter((s) => ((s.creationData || {}).sourceResourceId || '').toLowerCase() === process.env.DISK_ID.toLowerCase()))" <<<"$found"
+    jq_node "$pick(o)" <<<"$found"
 fi

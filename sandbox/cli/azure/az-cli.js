@@ -363,7 +363,9 @@ function call(argv, env, io) {
                 provisioningState: s.state || "Succeeded",
                 creationData: { sourceResourceId: s.source },
             }));
-            if (name === "snapshot list") out(all);
+            // `--subscription`: that subscription's snapshots only, as Resource Manager lists them.
+            if (name === "snapshot list")
+                out(all.filter((s) => !opts.subscription || (idParts(s.id)[1] || "").toLowerCase() === opts.subscription.toLowerCase()));
             const found = all.find((s) => s.id.toLowerCase() === ids[0].toLowerCase());
             if (!found) error("ResourceNotFound", `The Resource '${ids[0]}' was not found.`);
             out(found);
