@@ -15,6 +15,7 @@ import * as path from "path";
 import { identities, paths } from "../components/registry/clouds";
 import { disableStackTraces } from "../cli/command/fast-stacks";
 import { engineMain } from "./engine/main";
+import { programNodeArgs } from "../components/tools/node-args";
 
 const projectDir = path.resolve(__dirname, "..");
 const benchDir = path.join(projectDir, ".bench");
@@ -105,7 +106,7 @@ function main(): void {
         const started = Date.now();
         const out = spawnSync(
             process.execPath,
-            ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", __filename, "--child", file],
+            [...programNodeArgs(), "-r", "ts-node/register/transpile-only", __filename, "--child", file],
             { cwd: projectDir, encoding: "utf8", maxBuffer: 1 << 24 },
         );
         const wall = (Date.now() - started) / 1000;

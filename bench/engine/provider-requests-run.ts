@@ -15,6 +15,7 @@ import { SandboxLayout } from "../../sandbox/layout";
 import { writeSandboxStack } from "../../sandbox/world/fleet-stack";
 import { stackRequestFigures } from "../../sandbox/world/requests";
 import { CountedFile } from "./provider-requests";
+import { programNodeArgs } from "../../components/tools/node-args";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const STACK = "preq";
@@ -38,17 +39,13 @@ function git(args: string[]): string {
 }
 
 function sandbox(args: string[], env: NodeJS.ProcessEnv, inherit: boolean): { status: number | null; stdout: string } {
-    const r = spawnSync(
-        process.execPath,
-        ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args],
-        {
-            cwd: PROJECT_DIR,
-            env,
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", inherit ? "inherit" : "pipe"],
-            maxBuffer: 1 << 28,
-        },
-    );
+    const r = spawnSync(process.execPath, [...programNodeArgs(), "-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
+        cwd: PROJECT_DIR,
+        env,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", inherit ? "inherit" : "pipe"],
+        maxBuffer: 1 << 28,
+    });
     return { status: r.status, stdout: r.stdout };
 }
 

@@ -22,6 +22,7 @@ import { engineFleet, writeEngineStack } from "./fleet";
 import { Outcomes, VmRecordLike, outcomesOf } from "./outcomes";
 import { SpendSettings, priceTable } from "./spend";
 import { StepTimes, stepTimes } from "./timeouts";
+import { programNodeArgs } from "../../components/tools/node-args";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -111,7 +112,7 @@ export function git(args: string[]): string {
 
 /** Runs a node entry point of the project (ts-node) and returns its output. */
 export function nodeRun(file: string, args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(process.execPath, ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", file, ...args], {
+    const r = spawnSync(process.execPath, [...programNodeArgs(), "-r", "ts-node/register/transpile-only", file, ...args], {
         cwd: PROJECT_DIR,
         env,
         encoding: "utf8",

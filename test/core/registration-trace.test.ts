@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { KEPT_REGISTRATION_FRAMES, trimRegistrationTraces } from "../../components/core/registration-trace";
+import { KEPT_REGISTRATION_FRAMES, PROMISE_STACK_NOT_KEPT, trimRegistrationTraces } from "../../components/core/registration-trace";
 
 type Frame = { uri?: string; line?: number; column?: number } | undefined;
 /** The SDK's own registration stack, as `new Resource` takes it (skipping its own four frames). */
@@ -43,5 +45,34 @@ describe("registration stacks kept in the state", () => {
         const before = installed();
         trimRegistrationTraces();
         assert.equal(installed(), before);
+    });
+
+    it("has the SDK's promises keep one line instead of their stacks, and whole stacks with PULUMI_DEBUG_PROMISE_LEAKS", () => {
+        // Each case in a process of its own: the setting is read once, when the trimming is installed.
+        const script = `
+            require(${JSON.stringify(path.resolve(__dirname, "../../components/core/registration-trace.ts"))}).trimRegistrationTraces();
+            const { debuggablePromise } = require("@pulumi/pulumi/runtime/debuggable");
+            const p = Promise.resolve(1);
+            function declaredHere() { return debuggablePromise(p, "a test promise"); }
+            declaredHere();
+            process.stdout.write(JSON.stringify({ kept: p._debugStackTrace, error: new Error("boom").stack }));
+        `;
+        const run = (env: NodeJS.ProcessEnv) => {
+            const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+                cwd: path.resolve(__dirname, "../.."),
+                env,
+                encoding: "utf8",
+            });
+            assert.equal(r.status, 0, r.stderr);
+            return JSON.parse(r.stdout) as { kept: string; error: string };
+        };
+        const plain = { ...process.env };
+        delete plain.PULUMI_DEBUG_PROMISE_LEAKS;
+        const trimmed = run(plain);
+        assert.equal(trimmed.kept, PROMISE_STACK_NOT_KEPT);
+        assert.match(trimmed.error, /^Error: boom\n\s+at /, "other stacks are whole");
+        const debugging = run({ ...plain, PULUMI_DEBUG_PROMISE_LEAKS: "1" });
+        assert.match(debugging.kept, /^Error\n\s+at .*debuggablePromise/);
+        assert.match(debugging.kept, /declaredHere/, "the stack names the code that made the promise");
     });
 });

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { SUITE_ENV, SandboxSession, inWorld, worldIds } from "./engine-run";
 import { KEPT_REGISTRATION_FRAMES } from "../../components/core/registration-trace";
+import { programNodeArgs } from "../../components/tools/node-args";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -29,18 +30,14 @@ describe("sandbox: the dev stack with the real engine", function () {
     it("npm run incident -- --stack dev --sandbox --create --yes (in CI) takes the dev stack from the offline plan to the report: every VM recovered", () => {
         const page = path.join(sandbox.dir, "status-dev.html");
         const args = ["--stack", "dev", "--sandbox", "--create", "--yes", "--status-page", page];
-        const r = spawnSync(
-            process.execPath,
-            ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", "cli/incident.ts", ...args],
-            {
-                cwd: ROOT,
-                // CI is set and stdin is no terminal: --yes is what lets it run.
-                env: { ...process.env, ...SUITE_ENV, SANDBOX_DIR: sandbox.dir, INIT_CWD: ROOT, CI: "true" },
-                stdio: ["ignore", "pipe", "pipe"],
-                encoding: "utf8",
-                maxBuffer: 256 * 1024 * 1024,
-            },
-        );
+        const r = spawnSync(process.execPath, [...programNodeArgs(), "-r", "ts-node/register/transpile-only", "cli/incident.ts", ...args], {
+            cwd: ROOT,
+            // CI is set and stdin is no terminal: --yes is what lets it run.
+            env: { ...process.env, ...SUITE_ENV, SANDBOX_DIR: sandbox.dir, INIT_CWD: ROOT, CI: "true" },
+            stdio: ["ignore", "pipe", "pipe"],
+            encoding: "utf8",
+            maxBuffer: 256 * 1024 * 1024,
+        });
         const out = r.stdout;
         assert.equal(
             r.status,

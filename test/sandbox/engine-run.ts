@@ -2,6 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { programNodeArgs } from "../../components/tools/node-args";
 
 // Runs `npm run sandbox` (the real engine against the simulated cloud) for the end-to-end tests,
 // each test file in a sandbox folder of its own.
@@ -28,17 +29,13 @@ export class SandboxSession {
 
     /** Runs `npm run sandbox -- <args>`; the output is kept for the failure message. */
     run(args: readonly string[], env: Record<string, string> = {}): SandboxRun {
-        const r = spawnSync(
-            process.execPath,
-            ["--max-semi-space-size=256", "-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args],
-            {
-                cwd: ROOT,
-                // INIT_CWD: file flags (--policy-pack policy) are read from the project, wherever `npm test` was typed.
-                env: { ...process.env, ...SUITE_ENV, SANDBOX_DIR: this.dir, INIT_CWD: ROOT, ...env },
-                encoding: "utf8",
-                maxBuffer: 256 * 1024 * 1024,
-            },
-        );
+        const r = spawnSync(process.execPath, [...programNodeArgs(), "-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
+            cwd: ROOT,
+            // INIT_CWD: file flags (--policy-pack policy) are read from the project, wherever `npm test` was typed.
+            env: { ...process.env, ...SUITE_ENV, SANDBOX_DIR: this.dir, INIT_CWD: ROOT, ...env },
+            encoding: "utf8",
+            maxBuffer: 256 * 1024 * 1024,
+        });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     }
 
