@@ -43,6 +43,11 @@ export function isDebuggablePromiseStack(stack: readonly NodeJS.CallSite[]): boo
     );
 }
 
+/** Whether `error` is what `new Error()` makes: an Error itself (no subclass) without a message. */
+function isBareError(error: Error): boolean {
+    return Object.getPrototypeOf(error) === Error.prototype && error.message === "";
+}
+
 /** What a debuggable promise keeps instead of its stack, unless PULUMI_DEBUG_PROMISE_LEAKS asks for stacks. */
 export const PROMISE_STACK_NOT_KEPT = "Error: (the promise's stack is not kept: set PULUMI_DEBUG_PROMISE_LEAKS=1 to keep it)";
 
@@ -69,7 +74,9 @@ export function trimRegistrationTraces(): void {
     // Read once, as the SDK reads it (runtime/debuggable.js): set before the program starts.
     const keepPromiseStacks = !!process.env.PULUMI_DEBUG_PROMISE_LEAKS;
     Error.prepareStackTrace = (error: Error, stack: NodeJS.CallSite[]) => {
-        if (!keepPromiseStacks && isDebuggablePromiseStack(stack)) return PROMISE_STACK_NOT_KEPT;
+        // Only the SDK's own `new Error().stack` (a bare Error, no message): an error thrown inside
+        // debuggablePromise (an SDK fault) keeps its type, message and stack.
+        if (!keepPromiseStacks && isBareError(error) && isDebuggablePromiseStack(stack)) return PROMISE_STACK_NOT_KEPT;
         return format.call(Error, error, isRegistrationStack(stack) ? stack.slice(0, SDK_FRAMES + KEPT_REGISTRATION_FRAMES) : stack);
     };
 }

@@ -1,7 +1,8 @@
 // The Node.js flags the program runs with: Pulumi.yaml's `runtime.options.nodeargs`, which the
 // language host passes to node in a real run. Every command that hosts the program in its own
-// process (the offline plan, the sandbox, the incident command, the benches) starts node with the
-// same flags, read from here, so what they measure is what a real run gets.
+// process starts node with the same flags, so what they measure is what a real run gets: the
+// benches and the engine tests read them from here, and the npm scripts `plan`, `sandbox` and
+// `incident` carry them (test/house/node-args.test.ts keeps them equal).
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";

@@ -230,6 +230,8 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             "snap-0000000000000000b": { volumeId: ORIGINAL, startTime: "2024-07-19T01:30:00.000Z" },
             "snap-0000000000000000c": { volumeId: ORIGINAL, startTime: "2024-07-19T06:00:00.000Z" },
             "snap-0000000000000000d": { volumeId: "vol-0999999999999999f", startTime: "2024-07-19T03:00:00.000Z" },
+            // Another region's snapshot of the same volume id: never in this region's listing.
+            "snap-0000000000000000f": { volumeId: ORIGINAL, startTime: "2024-07-19T02:00:00.000Z", region: "eu-west-1" },
         };
         const env = { ACCOUNT_ID: "123456789012" };
         // The lookup keeps the listed snapshots of the VM's own volume before choosing (aws/lookups.ts).
@@ -249,6 +251,7 @@ describe("AWS remedies (stand-in aws CLI)", () => {
             assert.deepEqual(r.calls.map(op), ["ec2 describe-snapshots"]);
             assert.ok(r.calls[0].includes("--owner-ids") && r.calls[0].includes("self"), r.calls[0].join(" "));
             assert.ok(!r.calls[0].includes("--filters"), "no filter: one listing serves every volume of the account");
+            assert.equal(r.calls[0][r.calls[0].indexOf("--page-size") + 1], "1000", "paged, as EC2 asks of a listing that may be large");
             assert.deepEqual(
                 JSON.parse(r.stdout)
                     .map((s: any) => `${s.id} ${s.source}`)

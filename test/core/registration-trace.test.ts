@@ -55,7 +55,11 @@ describe("registration stacks kept in the state", () => {
             const p = Promise.resolve(1);
             function declaredHere() { return debuggablePromise(p, "a test promise"); }
             declaredHere();
-            process.stdout.write(JSON.stringify({ kept: p._debugStackTrace, error: new Error("boom").stack }));
+            let fault = "";
+            try { debuggablePromise({}, "not a promise"); } catch (e) { fault = e.stack; }
+            // The thing it took for a promise is no leak of the process's.
+            require("@pulumi/pulumi/runtime/state").getStore().leakCandidates.clear();
+            process.stdout.write(JSON.stringify({ kept: p._debugStackTrace, error: new Error("boom").stack, fault }));
         `;
         const run = (env: NodeJS.ProcessEnv) => {
             const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
@@ -64,13 +68,18 @@ describe("registration stacks kept in the state", () => {
                 encoding: "utf8",
             });
             assert.equal(r.status, 0, r.stderr);
-            return JSON.parse(r.stdout) as { kept: string; error: string };
+            return JSON.parse(r.stdout) as { kept: string; error: string; fault: string };
         };
         const plain = { ...process.env };
         delete plain.PULUMI_DEBUG_PROMISE_LEAKS;
         const trimmed = run(plain);
         assert.equal(trimmed.kept, PROMISE_STACK_NOT_KEPT);
         assert.match(trimmed.error, /^Error: boom\n\s+at /, "other stacks are whole");
+        assert.match(
+            trimmed.fault,
+            /^TypeError: .*then.*\n\s+at .*debuggablePromise/,
+            "an error thrown inside the SDK's helper keeps its type, message and stack",
+        );
         const debugging = run({ ...plain, PULUMI_DEBUG_PROMISE_LEAKS: "1" });
         assert.match(debugging.kept, /^Error\n\s+at .*debuggablePromise/);
         assert.match(debugging.kept, /declaredHere/, "the stack names the code that made the promise");

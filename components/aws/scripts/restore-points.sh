@@ -8,6 +8,7 @@ if [[ -n ${RESTORE_FROM:-} ]]; then
     expect RESTORE_FROM '^snap-([0-9a-f]{8}|[0-9a-f]{17})$'
     found=$(aws_json ec2 describe-snapshots --snapshot-ids "$RESTORE_FROM")
 else
-    found=$(aws_json ec2 describe-snapshots --owner-ids self)
+    # Paged (MaxResults): an account with many snapshots is listed a page at a time, as EC2 asks.
+    found=$(aws_json ec2 describe-snapshots --owner-ids self --page-size 1000)
 fi
 jq_node '(o.Snapshots || []).map((s) => ({ id: s.SnapshotId, createdAt: s.StartTime, state: s.State === "completed" ? "ready" : s.State, source: s.VolumeId }))' <<<"$found"

@@ -497,17 +497,22 @@ function call(argv, env, io) {
                     s.progress = "100%";
                     delete s.pollsToComplete;
                 }
-            const all = Object.entries(world.snapshots || {}).map(([id, s]) => ({
-                SnapshotId: id,
-                VolumeId: s.volumeId,
-                StartTime: s.startTime,
-                State: s.state || "completed",
-                OwnerId: s.ownerId || world.account || "123456789012",
-            }));
+            // A region's snapshots only, as EC2 lists them (a snapshot of another region is NotFound by id too).
+            const inRegion = (s) => (s.region || "us-east-1") === (opts.region || "us-east-1");
+            const all = Object.entries(world.snapshots || {})
+                .filter(([, s]) => inRegion(s))
+                .map(([id, s]) => ({
+                    SnapshotId: id,
+                    VolumeId: s.volumeId,
+                    StartTime: s.startTime,
+                    State: s.state || "completed",
+                    OwnerId: s.ownerId || world.account || "123456789012",
+                }));
             if (opts["snapshot-ids"]) {
                 const wanted = [].concat(opts["snapshot-ids"]);
                 for (const id of wanted)
-                    if (!world.snapshots?.[id]) error("InvalidSnapshot.NotFound", `The snapshot '${id}' does not exist.`);
+                    if (!world.snapshots?.[id] || !inRegion(world.snapshots[id]))
+                        error("InvalidSnapshot.NotFound", `The snapshot '${id}' does not exist.`);
                 out({ Snapshots: all.filter((s) => wanted.includes(s.SnapshotId)) });
             }
             const volume = (/^Name=volume-id,Values=(.*)$/.exec([].concat(opts.filters || []).join(" ")) || [])[1];
