@@ -6,12 +6,14 @@ import { identities, paths as builtPaths } from "../../components/registry/cloud
 import { runOffline, OfflineRun } from "../../components/tools/offline/run";
 import { CloudPath } from "../../components/core/contract/cloud-path";
 import { labIdentity, labPath } from "../fixtures/lab-cloud";
+import { nodeFlagsFor } from "./program-node";
 
 const projectRoot = path.resolve(__dirname, "../..");
 
 /**
- * Runs one of the project's scripts (`scripts/<name>.ts`) as `npm run` would from `cwd`: through
- * ts-node, with INIT_CWD set to `cwd`, and the environment given on top of this one.
+ * Runs one of the project's commands (`cli/<name>.ts`) as `npm run` would from `cwd`: through
+ * ts-node, with its npm script's Node.js flags (the program's, for `plan` and `incident`), with
+ * INIT_CWD set to `cwd`, and the environment given on top of this one.
  */
 export function runProjectScript(
     name: string,
@@ -21,7 +23,13 @@ export function runProjectScript(
 ): SpawnSyncReturns<string> {
     return spawnSync(
         process.execPath,
-        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(projectRoot, "cli", `${name}.ts`), ...args],
+        [
+            ...nodeFlagsFor(`cli/${name}.ts`),
+            "-r",
+            require.resolve("ts-node/register/transpile-only"),
+            path.join(projectRoot, "cli", `${name}.ts`),
+            ...args,
+        ],
         {
             cwd,
             encoding: "utf8",
