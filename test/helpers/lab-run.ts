@@ -1,3 +1,4 @@
+import { strict as assert } from "assert";
 import { SpawnSyncReturns, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -5,6 +6,7 @@ import * as path from "path";
 import { identities, paths as builtPaths } from "../../components/registry/clouds";
 import { runOffline, OfflineRun } from "../../components/tools/offline/run";
 import { CloudPath } from "../../components/core/contract/cloud-path";
+import { RestorePoint } from "../../components/core/contract/vm";
 import { labIdentity, labPath } from "../fixtures/lab-cloud";
 import { nodeFlagsFor } from "./program-node";
 
@@ -166,4 +168,22 @@ export async function recordOf(run: OfflineRun, key: string): Promise<Record<str
         ),
     );
     return Object.fromEntries(entries);
+}
+
+/** What a cloud's restore lookup, run under mocks, found (its VM's resolved facts) and ran (each restore listing's environment, in order). */
+export interface RestoreLookupRun {
+    resolved: { restorePoint?: RestorePoint };
+    runs: readonly Record<string, string>[];
+}
+
+/**
+ * Asserts a restore lookup's outcome: the restore point it took (`why` says why that one), and the
+ * restore listings it ran, each one's whole environment in order (`listingsWhy` says why those).
+ */
+export function assertRestoreLookup(
+    found: RestoreLookupRun,
+    want: { restorePoint: RestorePoint; why: string; listings: Record<string, string>[]; listingsWhy: string },
+): void {
+    assert.deepEqual(found.resolved.restorePoint, want.restorePoint, want.why);
+    assert.deepEqual(found.runs, want.listings, want.listingsWhy);
 }

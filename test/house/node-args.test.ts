@@ -6,7 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import { programNodeArgs } from "../../components/tools/node-args";
 import { PROGRAM_HOSTS } from "../helpers/program-node";
-import { codeFiles, unflaggedStarts } from "./node-starts";
+import { codeFiles } from "./import-graph";
+import { unflaggedStarts } from "./node-starts";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -27,7 +28,7 @@ describe("the program's Node.js flags", () => {
 
     it("are given to every start of a host of the program in the tests and the benches", () => {
         const hosts = Object.values(PROGRAM_HOSTS);
-        const files = codeFiles(ROOT, ["test", "bench"]);
+        const files = codeFiles(["test", "bench"]);
         assert.ok(files.includes("test/sandbox/runner.test.ts") && files.length > 100, `${files.length} files read`);
         const found = files.flatMap((f) => unflaggedStarts(f, fs.readFileSync(path.join(ROOT, f), "utf8"), hosts, programNodeArgs()));
         assert.deepEqual(found, [], "start these with programNodeArgs() or nodeFlagsFor(file) (test/helpers/program-node.ts)");

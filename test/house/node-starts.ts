@@ -5,7 +5,6 @@
 // argument after the hook is the file it runs. The start is flagged when it spreads
 // `programNodeArgs()` or `nodeFlagsFor(…)` before the hook. A command line in one string
 // (`node -r ts-node/register/… sandbox/run.ts`, for a shell) must carry the flags in its text.
-import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 
@@ -98,20 +97,5 @@ export function unflaggedStarts(file: string, text: string, hosts: readonly stri
         ts.forEachChild(node, visit);
     };
     visit(source);
-    return out;
-}
-
-/** The TypeScript and JavaScript files under `folders` of `root` (project-relative, node_modules left out). */
-export function codeFiles(root: string, folders: readonly string[]): string[] {
-    const out: string[] = [];
-    const walk = (dir: string): void => {
-        for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
-            const rel = path.posix.join(dir, entry.name);
-            if (entry.isDirectory()) {
-                if (entry.name !== "node_modules") walk(rel);
-            } else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith(".d.ts")) out.push(rel);
-        }
-    };
-    for (const folder of folders) if (fs.existsSync(path.join(root, folder))) walk(folder);
     return out;
 }
