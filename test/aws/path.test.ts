@@ -5,7 +5,7 @@ import { SECRET_ARN } from "../../components/aws/identity";
 import { awsScript } from "../../components/aws/scripts";
 import { InputError } from "../../components/core/contract/problems";
 import { PlannedResource } from "../../components/tools/offline/capture";
-import { planInventory } from "../helpers/lab-run";
+import { assertRestoreLookup, planInventory } from "../helpers/lab-run";
 import { commandLineText } from "../helpers/commands";
 import { rescueTools } from "../../rescue/payload";
 import { TOOLS_DELIVERY_SECONDS } from "../../components/aws/rescue";
@@ -615,21 +615,15 @@ describe("AWS lookups after a swap, and of restore points", () => {
             { id: "snap-0000000000000000c", createdAt: "2024-07-19T05:00:00.000Z", state: "ready", source: original },
             { id: "snap-0000000000000000d", createdAt: "2024-07-19T03:30:00.000Z", state: "ready", source: "vol-0999999999999999f" },
         ];
-        const { resolved, runs } = await lookUp(
-            { "bootloop-rescue:role": "restored", "bootloop-rescue:original": original },
-            "restore",
-            snapshots,
-        );
-        assert.deepEqual(
-            resolved.restorePoint,
-            { id: "snap-0000000000000000b", createdAt: "2024-07-19T03:00:00Z" },
-            "of the original, even after a swap: another volume's newer snapshot is not its",
-        );
-        assert.deepEqual(
-            runs,
-            [{ AWS_REGION: "us-east-1", ACCOUNT_ID: "1", RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "aws-restore-points" }],
-            "the account's listing in the region: no volume named",
-        );
+        const found = await lookUp({ "bootloop-rescue:role": "restored", "bootloop-rescue:original": original }, "restore", snapshots);
+        assertRestoreLookup(found, {
+            restorePoint: { id: "snap-0000000000000000b", createdAt: "2024-07-19T03:00:00Z" },
+            why: "of the original, even after a swap: another volume's newer snapshot is not its",
+            listings: [
+                { AWS_REGION: "us-east-1", ACCOUNT_ID: "1", RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "aws-restore-points" },
+            ],
+            listingsWhy: "the account's listing in the region: no volume named",
+        });
         await assert.rejects(
             lookUp({}, "restore", [snapshots[2]]),
             /no backup of its OS disk vol-0222222222222222b was taken before restoreBefore/,

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { packEvidence, unpackEvidence } from "../../components/core/cloud-steps";
 import { PlannedResource } from "../../components/tools/offline/capture";
-import { planInventory } from "../helpers/lab-run";
+import { assertRestoreLookup, planInventory } from "../helpers/lab-run";
 import * as zlib from "zlib";
 import { RestoreListings } from "../../components/core/restore-listings";
 
@@ -460,25 +460,17 @@ describe("Azure lookups after a swap, and of restore points", () => {
     });
 
     it("strategy restore: the newest snapshot of the original before the cutoff", async () => {
-        const { resolved, runs } = await lookUp(
-            { "bootloop-rescue-role": "restored", "bootloop-rescue-original": disk("vm1_OsDisk") },
-            "restore",
-            [
-                { id: snap("a"), createdAt: "2024-07-18T23:00:00+00:00", state: "ready", source: disk("VM1_OSDISK") },
-                { id: snap("b"), createdAt: "2024-07-19T04:30:00+00:00", state: "ready", source: disk("vm1_OsDisk") },
-                { id: snap("c"), createdAt: "2024-07-19T01:00:00+00:00", state: "ready", source: disk("vm2_OsDisk") },
-            ],
-        );
-        assert.deepEqual(
-            resolved.restorePoint,
-            { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" },
-            "of the original (its id in any case), even after a swap: another disk's newer snapshot is not its",
-        );
-        assert.deepEqual(
-            runs,
-            [{ SUBSCRIPTION_ID: SUB, RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "azure-restore-points" }],
-            "the subscription's listing: no disk named",
-        );
+        const found = await lookUp({ "bootloop-rescue-role": "restored", "bootloop-rescue-original": disk("vm1_OsDisk") }, "restore", [
+            { id: snap("a"), createdAt: "2024-07-18T23:00:00+00:00", state: "ready", source: disk("VM1_OSDISK") },
+            { id: snap("b"), createdAt: "2024-07-19T04:30:00+00:00", state: "ready", source: disk("vm1_OsDisk") },
+            { id: snap("c"), createdAt: "2024-07-19T01:00:00+00:00", state: "ready", source: disk("vm2_OsDisk") },
+        ]);
+        assertRestoreLookup(found, {
+            restorePoint: { id: snap("a"), createdAt: "2024-07-18T23:00:00Z" },
+            why: "of the original (its id in any case), even after a swap: another disk's newer snapshot is not its",
+            listings: [{ SUBSCRIPTION_ID: SUB, RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "azure-restore-points" }],
+            listingsWhy: "the subscription's listing: no disk named",
+        });
         const kept = await lookUp(
             {
                 "bootloop-rescue-role": "restored",

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { readFlags } from "../../cli/command/flags";
+import { nodeFlagsFor } from "../helpers/program-node";
 
 // Every operator command reads its flags through one parser: --help answers with the usage and
 // exit 0, --flag=value works, an unknown flag is exit 2 naming the nearest known flag.
@@ -22,7 +23,7 @@ const COMMANDS: { script: string; file: string; known: string }[] = [
 ];
 
 function run(file: string, args: string[]) {
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", file, ...args], {
+    const r = spawnSync(process.execPath, [...nodeFlagsFor(file), "-r", "ts-node/register/transpile-only", file, ...args], {
         cwd: ROOT,
         encoding: "utf8",
         env: { ...process.env, INIT_CWD: ROOT },

@@ -5,7 +5,7 @@ import { toolsItems } from "../../components/gcp/tools";
 import { rescueTools } from "../../rescue/payload";
 import { PlannedResource } from "../../components/tools/offline/capture";
 import { LINUX_BOOT_MARKER } from "../../components/core/contract/vm";
-import { planInventory } from "../helpers/lab-run";
+import { assertRestoreLookup, planInventory } from "../helpers/lab-run";
 import { RestoreListings } from "../../components/core/restore-listings";
 
 function inventory(vms: { name: string; project?: string; zone?: string }[]): string {
@@ -473,17 +473,12 @@ describe("GCP lookups after a swap, and of restore points", () => {
             { id: "web-1-b", createdAt: "2024-07-18T20:00:00.000-07:00", state: "ready", source: source("web-1-fixed") },
             { id: "other", createdAt: "2024-07-18T20:30:00.000-07:00", state: "ready", source: source("x-web-1-fixed") },
         ];
-        const { resolved, runs } = await lookUp({}, "restore", snapshots);
-        assert.deepEqual(
-            resolved.restorePoint,
-            { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" },
-            "an instance never swapped: its current boot disk is the original; a disk whose name ends the same is another",
-        );
-        assert.deepEqual(
-            runs,
-            [{ PROJECT: "my-project", RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "gcp-restore-points" }],
-            "the project's listing: no disk named",
-        );
+        assertRestoreLookup(await lookUp({}, "restore", snapshots), {
+            restorePoint: { id: "projects/my-project/global/snapshots/web-1-b", createdAt: "2024-07-19T03:00:00Z" },
+            why: "an instance never swapped: its current boot disk is the original; a disk whose name ends the same is another",
+            listings: [{ PROJECT: "my-project", RESTORE_BEFORE: "2024-07-19T04:09:00Z", BOOTLOOP_LOOKUP: "gcp-restore-points" }],
+            listingsWhy: "the project's listing: no disk named",
+        });
         const named = await lookUp(
             {},
             "restore",

@@ -1,3 +1,4 @@
+import { strict as assert } from "assert";
 import { SpawnSyncReturns, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -5,13 +6,16 @@ import * as path from "path";
 import { identities, paths as builtPaths } from "../../components/registry/clouds";
 import { runOffline, OfflineRun } from "../../components/tools/offline/run";
 import { CloudPath } from "../../components/core/contract/cloud-path";
+import { RestorePoint } from "../../components/core/contract/vm";
 import { labIdentity, labPath } from "../fixtures/lab-cloud";
+import { nodeFlagsFor } from "./program-node";
 
 const projectRoot = path.resolve(__dirname, "../..");
 
 /**
- * Runs one of the project's scripts (`scripts/<name>.ts`) as `npm run` would from `cwd`: through
- * ts-node, with INIT_CWD set to `cwd`, and the environment given on top of this one.
+ * Runs one of the project's commands (`cli/<name>.ts`) as `npm run` would from `cwd`: through
+ * ts-node, with its npm script's Node.js flags (the program's, for `plan` and `incident`), with
+ * INIT_CWD set to `cwd`, and the environment given on top of this one.
  */
 export function runProjectScript(
     name: string,
@@ -21,7 +25,13 @@ export function runProjectScript(
 ): SpawnSyncReturns<string> {
     return spawnSync(
         process.execPath,
-        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(projectRoot, "cli", `${name}.ts`), ...args],
+        [
+            ...nodeFlagsFor(`cli/${name}.ts`),
+            "-r",
+            require.resolve("ts-node/register/transpile-only"),
+            path.join(projectRoot, "cli", `${name}.ts`),
+            ...args,
+        ],
         {
             cwd,
             encoding: "utf8",
@@ -158,4 +168,22 @@ export async function recordOf(run: OfflineRun, key: string): Promise<Record<str
         ),
     );
     return Object.fromEntries(entries);
+}
+
+/** What a cloud's restore lookup, run under mocks, found (its VM's resolved facts) and ran (each restore listing's environment, in order). */
+export interface RestoreLookupRun {
+    resolved: { restorePoint?: RestorePoint };
+    runs: readonly Record<string, string>[];
+}
+
+/**
+ * Asserts a restore lookup's outcome: the restore point it took (`why` says why that one), and the
+ * restore listings it ran, each one's whole environment in order (`listingsWhy` says why those).
+ */
+export function assertRestoreLookup(
+    found: RestoreLookupRun,
+    want: { restorePoint: RestorePoint; why: string; listings: Record<string, string>[]; listingsWhy: string },
+): void {
+    assert.deepEqual(found.resolved.restorePoint, want.restorePoint, want.why);
+    assert.deepEqual(found.runs, want.listings, want.listingsWhy);
 }

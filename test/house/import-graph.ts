@@ -27,7 +27,8 @@ export interface Specifier {
     typeOnly: boolean;
 }
 
-function sourceFiles(): string[] {
+/** The TypeScript and JavaScript files (no .d.ts) under the repository's `folders`, repository-relative; node_modules left out. */
+export function codeFiles(folders: readonly string[]): string[] {
     const out: string[] = [];
     const walk = (dir: string): void => {
         for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
@@ -37,7 +38,12 @@ function sourceFiles(): string[] {
             } else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith(".d.ts")) out.push(rel);
         }
     };
-    for (const folder of SOURCE_FOLDERS) if (fs.existsSync(path.join(ROOT, folder))) walk(folder);
+    for (const folder of folders) if (fs.existsSync(path.join(ROOT, folder))) walk(folder);
+    return out;
+}
+
+function sourceFiles(): string[] {
+    const out = codeFiles(SOURCE_FOLDERS);
     if (fs.existsSync(path.join(ROOT, "index.ts"))) out.push("index.ts");
     return out.sort();
 }

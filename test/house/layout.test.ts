@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
 import { CHAIN_STEPS } from "../../components/core/contract/chain-steps";
+import { nodeFlagsFor } from "../helpers/program-node";
 import { FileImports, ROOT, importCircles, importGraph, loadedBy, specifiers } from "./import-graph";
 
 /** The wing a file belongs to: the contract, core, a cloud, another folder of components/, or its top folder. */
@@ -144,7 +145,7 @@ describe("the house (layout rules)", () => {
                 fs.rmSync(report, { force: true });
                 const result = spawnSync(
                     process.execPath,
-                    ["-r", preload, "-r", require.resolve("ts-node/register/transpile-only"), ...args],
+                    [...nodeFlagsFor(args[0]), "-r", preload, "-r", require.resolve("ts-node/register/transpile-only"), ...args],
                     {
                         cwd: ROOT,
                         encoding: "utf8",

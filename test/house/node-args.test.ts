@@ -5,6 +5,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { programNodeArgs } from "../../components/tools/node-args";
+import { PROGRAM_HOSTS } from "../helpers/program-node";
+import { codeFiles } from "./import-graph";
+import { unflaggedStarts } from "./node-starts";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -20,7 +23,49 @@ describe("the program's Node.js flags", () => {
         const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> })
             .scripts;
         const prefix = `node ${programNodeArgs().join(" ")} -r ts-node/register/transpile-only `;
-        for (const name of ["plan", "sandbox", "incident"]) assert.ok(scripts[name].startsWith(prefix), `${name}: ${scripts[name]}`);
+        for (const [name, file] of Object.entries(PROGRAM_HOSTS)) assert.equal(scripts[name], `${prefix}${file}`, `npm run ${name}`);
+    });
+
+    it("are given to every start of a host of the program in the tests and the benches", () => {
+        const hosts = Object.values(PROGRAM_HOSTS);
+        const files = codeFiles(["test", "bench"]);
+        assert.ok(files.includes("test/sandbox/runner.test.ts") && files.length > 100, `${files.length} files read`);
+        const found = files.flatMap((f) => unflaggedStarts(f, fs.readFileSync(path.join(ROOT, f), "utf8"), hosts, programNodeArgs()));
+        assert.deepEqual(found, [], "start these with programNodeArgs() or nodeFlagsFor(file) (test/helpers/program-node.ts)");
+    });
+
+    it("are missed in a start the scan is shown: a host, a file it cannot name, a command line; a start with them, or of another file, passes", () => {
+        const hosts = Object.values(PROGRAM_HOSTS);
+        const scan = (text: string) => unflaggedStarts("planted.ts", text, hosts, programNodeArgs()).map((s) => s.why);
+        const sandbox = JSON.stringify(PROGRAM_HOSTS.sandbox);
+        const plan = JSON.stringify(PROGRAM_HOSTS.plan);
+        assert.deepEqual(scan(`spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", ${sandbox}, "up"]);`), [
+            `runs ${PROGRAM_HOSTS.sandbox}, a host of the program`,
+        ]);
+        assert.deepEqual(
+            scan(
+                `spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, ${plan}), "--stack"]);`,
+            ),
+            [`runs ${PROGRAM_HOSTS.plan}, a host of the program`],
+        );
+        assert.deepEqual(scan(`spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", file]);`), [
+            "runs file: a file the source does not name",
+        ]);
+        assert.deepEqual(scan(`spawnSync("bash", ["-c", "node -r ts-node/register/transpile-only ${PROGRAM_HOSTS.sandbox} up"]);`), [
+            `a command line that runs a host of the program: node -r ts-node/register/transpile-only ${PROGRAM_HOSTS.sandbox} up`,
+        ]);
+        assert.deepEqual(
+            scan(
+                [
+                    `spawnSync(process.execPath, [...programNodeArgs(), "-r", "ts-node/register/transpile-only", ${sandbox}]);`,
+                    `spawnSync(process.execPath, [...nodeFlagsFor(file), "-r", "ts-node/register/transpile-only", file]);`,
+                    `spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "cli/watch.ts"]);`,
+                    `spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script]);`,
+                    `spawnSync("bash", ["-c", "node ${programNodeArgs().join(" ")} -r ts-node/register/transpile-only ${PROGRAM_HOSTS.plan}"]);`,
+                ].join("\n"),
+            ),
+            [],
+        );
     });
 
     it("name the file and the field when Pulumi.yaml has none", () => {

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { programNodeArgs } from "../../components/tools/node-args";
 import { SUITE_ENV, SandboxSession, inWorld, worldIds } from "./engine-run";
 
 // An update interrupted twice through the REAL engine: with a SIGKILL of the engine in the middle
@@ -52,7 +53,18 @@ async function interruptedUp(
 ): Promise<{ code: number | null; out: string; sent: boolean }> {
     const runner = spawn(
         process.execPath,
-        ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "up", "--stack", "dev", "--yes", "--skip-preview", "--non-interactive"],
+        [
+            ...programNodeArgs(),
+            "-r",
+            "ts-node/register/transpile-only",
+            "sandbox/run.ts",
+            "up",
+            "--stack",
+            "dev",
+            "--yes",
+            "--skip-preview",
+            "--non-interactive",
+        ],
         { cwd: ROOT, env: { ...process.env, ...SUITE_ENV, SANDBOX_DIR: dir, INIT_CWD: ROOT }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { spawnSync } from "child_process";
+import { programNodeArgs } from "../../components/tools/node-args";
 import { SandboxLayout } from "../../sandbox/layout";
 import { absolutePaths, sandboxEnv, stackOf, writeProject } from "../../sandbox/run";
 import { renderWorlds } from "../../sandbox/world/render";
@@ -165,17 +166,21 @@ describe("sandbox: the runner", () => {
         try {
             const root = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-"));
             const up = (stack: string) =>
-                spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "up", "--stack", stack, "--yes"], {
-                    cwd: project,
-                    env: {
-                        ...process.env,
-                        SANDBOX_DIR: root,
-                        SANDBOX_STACKS: stacks,
-                        ENGINE_DIR: path.join(root, "no-engine"),
-                        PATH: "/usr/bin:/bin",
+                spawnSync(
+                    process.execPath,
+                    [...programNodeArgs(), "-r", "ts-node/register/transpile-only", "sandbox/run.ts", "up", "--stack", stack, "--yes"],
+                    {
+                        cwd: project,
+                        env: {
+                            ...process.env,
+                            SANDBOX_DIR: root,
+                            SANDBOX_STACKS: stacks,
+                            ENGINE_DIR: path.join(root, "no-engine"),
+                            PATH: "/usr/bin:/bin",
+                        },
+                        encoding: "utf8",
                     },
-                    encoding: "utf8",
-                });
+                );
             fs.writeFileSync(path.join(stacks, "bad.yaml"), "vms:\n  - cloud: aws\n    region: us-east-1\n    instanceId: i-12345\n");
             fs.writeFileSync(
                 path.join(stacks, "Pulumi.bad.yaml"),
@@ -205,7 +210,7 @@ describe("sandbox: the runner", () => {
         this.timeout(120_000);
         const dir = path.join(__dirname, "..", "..", ".sandbox", "fleet-stacks");
         const run = (args: string[]) =>
-            spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
+            spawnSync(process.execPath, [...programNodeArgs(), "-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
                 cwd: path.join(__dirname, "..", ".."),
                 encoding: "utf8",
             });
@@ -226,7 +231,7 @@ describe("sandbox: the runner", () => {
         this.timeout(120_000);
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-"));
         const run = (args: string[]) =>
-            spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
+            spawnSync(process.execPath, [...programNodeArgs(), "-r", "ts-node/register/transpile-only", "sandbox/run.ts", ...args], {
                 cwd: path.join(__dirname, "..", ".."),
                 env: { ...process.env, SANDBOX_DIR: root, ENGINE_DIR: path.join(root, "no-engine"), PATH: "/usr/bin:/bin" },
                 encoding: "utf8",
@@ -269,7 +274,17 @@ describe("sandbox: the runner", () => {
         }
         const report = spawnSync(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", "sandbox/run.ts", "world", "--requests", "--stack", "counted", "--json"],
+            [
+                ...programNodeArgs(),
+                "-r",
+                "ts-node/register/transpile-only",
+                "sandbox/run.ts",
+                "world",
+                "--requests",
+                "--stack",
+                "counted",
+                "--json",
+            ],
             {
                 cwd: path.join(__dirname, "..", ".."),
                 env: { ...process.env, SANDBOX_DIR: root },

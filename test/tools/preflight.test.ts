@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { identities, paths } from "../../components/registry/clouds";
 import { runOffline } from "../../components/tools/offline/run";
+import { programNodeArgs } from "../../components/tools/node-args";
 import { configSourceOf, readStackConfig } from "../../components/tools/offline/stack-config";
 import { DiscoveryGate } from "../../components/tools/discovery/cli";
 import { PreflightGate } from "../../components/tools/preflight/cli";
@@ -449,7 +450,16 @@ describe("npm run plan -- --preflight, end to end", function () {
             return await new Promise((resolve) => {
                 const child = spawn(
                     process.execPath,
-                    ["-r", "ts-node/register/transpile-only", path.join(root, "cli/plan.ts"), "--stack", "dev", "--preflight", ...extra],
+                    [
+                        ...programNodeArgs(),
+                        "-r",
+                        "ts-node/register/transpile-only",
+                        path.join(root, "cli/plan.ts"),
+                        "--stack",
+                        "dev",
+                        "--preflight",
+                        ...extra,
+                    ],
                     {
                         cwd: root,
                         env: {
