@@ -1,8 +1,9 @@
 // The Node.js flags the program runs with: Pulumi.yaml's `runtime.options.nodeargs`, which the
 // language host passes to node in a real run. Every command that hosts the program in its own
 // process starts node with the same flags, so what they measure is what a real run gets: the
-// benches and the engine tests read them from here, and the npm scripts `plan`, `sandbox` and
-// `incident` carry them (test/house/node-args.test.ts keeps them equal).
+// benches and every test that starts such a command read them from here (tests through
+// test/helpers/program-node.ts), and the npm scripts `plan`, `sandbox` and `incident` carry them
+// (test/house/node-args.test.ts keeps them equal and scans test/ and bench/ for a start without them).
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
