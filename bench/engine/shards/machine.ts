@@ -24,6 +24,10 @@ export function machineShare(k: number, runner: { cpus: number; memoryMb: number
 /**
  * The machine's OOM kills so far, from /proc/vmstat's text (`oom_kill N`: every process any OOM
  * killer ended, a cgroup's or the machine's; Linux 4.13 on), or undefined when the line is not there.
+ * The kernel counts each kill there and in the victim's memory cgroup's `oom_kill` alike
+ * (mm/oom_kill.c `__oom_kill_process`), so a machine-wide kill of a process in a shard's runner
+ * shows in that runner's count, and a kill of any other process (the bench's, a runner-cgroup.sh's,
+ * another's on the machine) only here.
  */
 export function machineOomKills(vmstat: string | undefined): number | undefined {
     const m = /^oom_kill (\d+)$/m.exec(vmstat ?? "");
