@@ -39,7 +39,7 @@ export interface BenchRunHeader {
     uncommittedChanges: boolean;
     /** The machine: its name (BENCH_MACHINE, else the host's), cores, memory, and its 1-minute load before and after (others' work on it). */
     machine: { name: string; cores: number; memoryMb: number; loadAverage1m: { before: number; after: number } };
-    /** The runner imitated (for the shards bench, one cgroup for all K shards): its name, CPUs (the cgroup's CPU quota) and memory (its limit), MB. */
+    /** The runner imitated (for the shards bench, each shard's: each in a cgroup of its own): its name, CPUs (the cgroup's CPU quota) and memory (its limit), MB. */
     runner: { name: string; cpus: number; memoryMb: number };
     /** VMs in the fleet. */
     vms: number;
@@ -51,7 +51,7 @@ export interface BenchRunHeader {
     spend: { scale: number; hold: [number, number]; seed: string };
     /** Seconds between two looks of the watcher at one group of waits (POLL_SECONDS, ./poll.ts). */
     watcherPollSeconds: number;
-    /** The cgroup's figures: wall, CPU (in all and per VM), peak memory, OOM kills, CPU quota throttles; absent when not taken. */
+    /** The cgroup's figures: wall, CPU (in all and per VM), peak memory, OOM kills, CPU quota throttles (for the shards bench, the K runners' together: CPU summed, the largest peak, the whole run's wall); absent when not taken. */
     runnerFigures?: RunnerFigures;
     /** Why the figures are absent. */
     notMeasured?: string;

@@ -7,14 +7,16 @@ import { parse } from "yaml";
 import { parseEngineArgs } from "../../bench/engine/args";
 import { engineFleet } from "../../bench/engine/fleet";
 import { planShardSplit } from "../../bench/engine/shards/plan";
-import { shardJobFiles, shardsFleet } from "../../bench/engine/shards/run";
+import { allShardsFigures, machineOomKills, machineShare } from "../../bench/engine/shards/machine";
+import { renderShards } from "../../bench/engine/shards/render";
+import { ShardsBenchResult, shardJobFiles, shardRunnerFigures, shardsFleet } from "../../bench/engine/shards/run";
 import { splitFleet } from "../../bench/engine/shards/split";
 import { budgetScopeOf } from "../../bench/engine/budget-scope";
 import {
     ShardRun,
     budgetVerdict,
-    runnerMemoryVerdict,
     scopeBudgets,
+    shardMemoryVerdict,
     shardGateVerdict,
     shardStepsVerdict,
     shardWatchVerdict,
@@ -26,8 +28,9 @@ import { fleetInventory } from "../../sandbox/world/fleet-stack";
 
 // The shards bench's parts (bench/engine/shards): --shards, the fleet in one scope per cloud, the
 // split worked out before anything runs and the real `npm run shard`'s split read back, and the
-// verdicts from fixtures of a shared world's counts and the shards' outcomes. The real run (K ups
-// at once in a runner's cgroup) is test/sandbox/engine-shards.test.ts.
+// verdicts from fixtures of a shared world's counts, the shards' outcomes and their own runners'
+// figures, and the header saying when the K runners share this machine. The real run (K ups at
+// once, each in a runner cgroup of its own) is test/sandbox/engine-shards.test.ts.
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -377,21 +380,159 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
     });
 });
 
-describe("shards bench: the runner's memory for the K shards at once", () => {
-    it("passes a peak within 6 GB, fails an OOM kill or a peak over it, and is not checked without the cgroup's figures", () => {
-        assert.equal(runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }).verdict, "PASS");
-        assert.equal(runnerMemoryVerdict({ peakMb: 6145, oomKills: 0 }).verdict, "FAIL");
-        const oom = runnerMemoryVerdict({ peakMb: 7100, oomKills: 2 });
+/** A shard's runner figures (runner-cgroup.sh's, as shardRunnerFigures reads them). */
+function figures(peakMb: number, oomKills = 0, cpuSeconds = 30, vms = 3) {
+    return { wallSeconds: 100, cpuSeconds, cpuPerVm: cpuSeconds / vms, peakMb, oomKills, throttledPeriods: 2, cgroup: "v1" };
+}
+
+/** Shards with these runners' figures (undefined: not read). */
+function withRunners(...runners: (ReturnType<typeof figures> | undefined)[]): ShardRun[] {
+    return runners.map((runner, i) => ({ name: `s-0${i}`, vms: 3, bad: 0, ...(runner ? { runner } : {}) }));
+}
+
+describe("shards bench: each shard's runner's memory", () => {
+    it("passes when every shard's runner peaked within 6 GB with no OOM kill, naming the largest; fails a shard over it or OOM-killed, naming it", () => {
+        const pass = shardMemoryVerdict(withRunners(figures(2100), figures(2900), figures(2500)));
+        assert.equal(pass.verdict, "PASS");
+        assert.equal(pass.detail, "3 shards, none OOM-killed; the largest peak 2,900 MB (s-01)");
+        assert.match(pass.bound, /≤ 6,144 MB and no OOM kill in each shard's runner/);
+        const over = shardMemoryVerdict(withRunners(figures(2100), figures(6145)));
+        assert.equal(over.verdict, "FAIL");
+        assert.equal(over.detail, "s-01: peak 6,145 MB");
+        const oom = shardMemoryVerdict(withRunners(figures(7100, 2), figures(2000)), 1, { shared: true, oomKills: 2 });
         assert.equal(oom.verdict, "FAIL");
-        assert.match(oom.detail, /killed 2 process\(es\) \(OOM\); peak 7,100 MB/);
-        assert.equal(runnerMemoryVerdict(undefined).verdict, "not checked");
+        assert.match(
+            oom.detail,
+            /^s-00: the OOM killer ended 2 process\(es\) in its runner \(peak 7,100 MB\) \(its runner's limit, or the machine's memory/,
+        );
+        assert.equal(shardMemoryVerdict([]).verdict, "not checked");
     });
 
-    it("does not judge the peak when the CLI calls spent less than the real CLIs (it is understated), but still fails an OOM kill", () => {
-        const scaled = runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }, 0.1);
+    it("is not checked when a shard's runner figures could not be read (never a pass), but still fails another shard's OOM kill", () => {
+        const missing = shardMemoryVerdict(withRunners(figures(2100), undefined, figures(2000)));
+        assert.equal(missing.verdict, "not checked");
+        assert.match(
+            missing.detail,
+            /^s-01: its runner's figures could not be read \(runner-cgroup\.sh said why\); the largest peak 2,100 MB \(s-00\)$/,
+        );
+        assert.equal(shardMemoryVerdict(withRunners(undefined, undefined)).verdict, "not checked");
+        assert.equal(shardMemoryVerdict(withRunners(undefined, figures(2000, 1))).verdict, "FAIL");
+    });
+
+    it("is not checked when the machine's OOM killer ended a process no shard's runner counted, or could not be asked on a shared machine", () => {
+        const ok = withRunners(figures(2100), figures(2000));
+        const unseen = shardMemoryVerdict(ok, 1, { shared: true, oomKills: 1 });
+        assert.equal(unseen.verdict, "not checked");
+        assert.match(unseen.detail, /the machine's OOM killer ended 1 process\(es\) during the run that no shard's runner counted/);
+        // Not on a machine the runners fit either: any kill during the run puts the figures in doubt.
+        assert.equal(shardMemoryVerdict(ok, 1, { shared: false, oomKills: 3 }).verdict, "not checked");
+        const unasked = shardMemoryVerdict(ok, 1, { shared: true });
+        assert.equal(unasked.verdict, "not checked");
+        assert.match(unasked.detail, /oom_kill\) could not be read, and the runners' limits add up to more than it has/);
+        assert.equal(shardMemoryVerdict(ok, 1, { shared: false }).verdict, "PASS");
+        assert.equal(shardMemoryVerdict(ok, 1, { shared: true, oomKills: 0 }).verdict, "PASS");
+    });
+
+    it("does not judge the peaks when the CLI calls spent less than the real CLIs (they are understated), but still fails an OOM kill", () => {
+        const scaled = shardMemoryVerdict(withRunners(figures(4258), figures(6500)), 0.1);
         assert.equal(scaled.verdict, "not checked");
-        assert.match(scaled.detail, /spent 0\.1 of the real CLIs' cost/);
-        assert.equal(runnerMemoryVerdict({ peakMb: 4258, oomKills: 0 }, 1).verdict, "PASS");
-        assert.equal(runnerMemoryVerdict({ peakMb: 7100, oomKills: 1 }, 0.1).verdict, "FAIL");
+        assert.match(scaled.detail, /spent 0\.1 of the real CLIs' cost.*the largest peak 6,500 MB \(s-01\)$/);
+        assert.equal(shardMemoryVerdict(withRunners(figures(7100, 1), figures(2000)), 0.1).verdict, "FAIL");
+    });
+
+    it("reads a shard's runner report (CPU per VM of its shards' VMs); a missing one is no figure", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shards-runner-"));
+        try {
+            const file = path.join(dir, "s-00.runner.json");
+            fs.writeFileSync(
+                file,
+                '{"cgroup":"v1","cpus":2,"memoryMb":7168,"wallSeconds":140.2,"cpuSeconds":60.0,"peakMb":2300,"oomKills":0,"throttledPeriods":7,"exit":0}\n',
+            );
+            assert.deepEqual(shardRunnerFigures(file, 4), {
+                wallSeconds: 140.2,
+                cpuSeconds: 60,
+                cpuPerVm: 15,
+                peakMb: 2300,
+                oomKills: 0,
+                throttledPeriods: 7,
+                cgroup: "v1",
+            });
+            assert.equal(shardRunnerFigures(path.join(dir, "s-01.runner.json"), 4), undefined);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("shards bench: K runners on this one machine", () => {
+    it("says the runners share the machine when their CPUs or memory add up to more than it has", () => {
+        assert.deepEqual(machineShare(6, { cpus: 2, memoryMb: 7168 }, 2, 24105), { shared: true, runnersCpus: 12, runnersMemoryMb: 43008 });
+        assert.equal(machineShare(2, { cpus: 2, memoryMb: 7168 }, 4, 24105).shared, false);
+        assert.equal(machineShare(4, { cpus: 2, memoryMb: 7168 }, 8, 24105).shared, true, "memory alone");
+        assert.equal(machineShare(3, { cpus: 4, memoryMb: 2048 }, 8, 24105).shared, true, "CPUs alone");
+    });
+
+    it("reads the machine's OOM kills from /proc/vmstat's text, and this machine's", () => {
+        assert.equal(machineOomKills("pgfault 12\noom_kill 64\nnr_free_pages 3\n"), 64);
+        assert.equal(machineOomKills("pgfault 12\n"), undefined);
+        assert.equal(machineOomKills(undefined), undefined);
+        assert.equal(typeof machineOomKills(fs.readFileSync("/proc/vmstat", "utf8")), "number");
+    });
+
+    it("adds the K runners up (CPU summed, the largest peak, the whole run's wall), and gives no sum when a shard's figures are missing", () => {
+        const shards = withRunners(figures(2100, 0, 30), figures(2900, 1, 45));
+        assert.deepEqual(allShardsFigures(shards, 321.5), {
+            missing: [],
+            figures: { cgroup: "v1", wallSeconds: 321.5, cpuSeconds: 75, peakMb: 2900, oomKills: 1, throttledPeriods: 4 },
+        });
+        assert.deepEqual(allShardsFigures(withRunners(figures(2100), undefined), 10), { missing: ["s-01"] });
+        assert.deepEqual(allShardsFigures([], 10), { missing: [] });
+    });
+
+    it("says so in the header when the runners share the machine, and not when they fit", () => {
+        const result = (shared: boolean): ShardsBenchResult => ({
+            commit: "0123456789abcdef",
+            uncommittedChanges: false,
+            machine: { name: "m", cores: shared ? 2 : 4, memoryMb: 24105, loadAverage1m: { before: 1, after: 2 } },
+            runner: { name: "2x7", cpus: 2, memoryMb: 7168 },
+            vms: 6,
+            bad: [],
+            spend: { scale: 1, hold: [5, 15], seed: "s" },
+            watcherPollSeconds: 60,
+            runnerFigures: {
+                wallSeconds: 200,
+                cpuSeconds: 75,
+                cpuPerVm: 12.5,
+                peakMb: 2900,
+                oomKills: 0,
+                throttledPeriods: 4,
+                cgroup: "v1",
+            },
+            split: { maxVms: 3, shardsPerCloud: { aws: 2 } },
+            shards: withRunners(figures(2100), undefined).map((s) => ({ ...s, parallel: 4 })),
+            machineShare: machineShare(2, { cpus: 2, memoryMb: 7168 }, shared ? 2 : 4, 24105),
+            machineShared: machineShare(2, { cpus: 2, memoryMb: 7168 }, shared ? 2 : 4, 24105).shared,
+            machineOomKills: 0,
+            lockTakeovers: 0,
+            requestsPerVm: {},
+            cliSpend: { calls: 0, pricedByMedian: {}, held: { calls: 0, seconds: 0 }, cpuSeconds: 0, cpuTarget: 0, peakRssMb: 0 },
+            cliCostSource: "c",
+            verdicts: [],
+        });
+        const text = renderShards(result(true));
+        assert.match(
+            text,
+            /\n {2}MACHINE SHARED: the 2 shards share this machine's 2 cores and 24,105 MB \(their runners' limits add up to 4 CPUs, 14,336 MB\), so wall time is longer and request rates lower than 2 real runners would make; the budget verdict is then judged under less pressure than a real incident\n/,
+        );
+        assert.match(text, /each shard in a runner cgroup of its own of 2 CPUs, 7,168 MB/);
+        assert.match(
+            text,
+            /all 2 runners: wall 200\.0 s \(the whole run\); CPU 75\.0 s in all, 12\.50 s per VM; the largest peak memory 2,900 MB/,
+        );
+        assert.match(
+            text,
+            /\n {4}s-00 {11}100\.0 s, 30\.0 s CPU \(10\.00 s per VM\), peak 2,100 MB, no OOM, throttled 2\n {4}s-01 {11}NOT MEASURED/,
+        );
+        assert.doesNotMatch(renderShards(result(false)), /MACHINE SHARED/);
     });
 });

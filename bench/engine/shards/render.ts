@@ -14,12 +14,24 @@ export function renderShards(r: ShardsBenchResult): string {
         `shards bench: ${r.shards.length} real-engine ups AT ONCE, ${r.vms} mixed VMs in all (every VM of a cloud in one scope), ${r.bad.length} made never to boot${r.bad.length ? ` (${r.bad.join(", ")})` : ""}`,
         `  split by npm run shard --by cloud --canary 0 --max-vms ${r.split.maxVms}: shards per cloud ${perCloud} (npm run shard never mixes clouds in a shard: each cloud's scope is shared by its own shards); all on one simulated world`,
         `  commit ${r.commit.slice(0, 7)}${r.uncommittedChanges ? " (with uncommitted changes in the tree)" : ""}; machine ${r.machine.name}, ${r.machine.cores} cores, ${n0(r.machine.memoryMb)} MB, 1-min load ${r.machine.loadAverage1m.before.toFixed(2)} before, ${r.machine.loadAverage1m.after.toFixed(2)} after`,
-        `  runner ${r.runner.name}: ONE cgroup of ${r.runner.cpus} CPUs, ${n0(r.runner.memoryMb)} MB for all ${r.shards.length} shards`,
+        `  runner ${r.runner.name}: each shard in a runner cgroup of its own of ${r.runner.cpus} CPUs, ${n0(r.runner.memoryMb)} MB (as CI runs each shard as a job on a runner of its own), all ${r.shards.length} at once`,
+        ...(r.machineShared
+            ? [
+                  `  MACHINE SHARED: the ${r.shards.length} shards share this machine's ${r.machine.cores} cores and ${n0(r.machine.memoryMb)} MB (their runners' limits add up to ${r.machineShare.runnersCpus} CPUs, ${n0(r.machineShare.runnersMemoryMb)} MB), so wall time is longer and request rates lower than ${r.shards.length} real runners would make; the budget verdict is then judged under less pressure than a real incident`,
+              ]
+            : []),
         `  CLI calls spend ${r.spend.scale === 1 ? "what the real CLIs spend" : `${r.spend.scale} of what the real CLIs spend (CPU then not judged)`} (${r.cliCostSource}); synchronous calls hold ${r.spend.hold[0]}-${r.spend.hold[1]} s${r.spend.scale === 1 ? "" : ` × ${r.spend.scale}`} (seed ${r.spend.seed})`,
         f
-            ? `  wall ${f.wallSeconds.toFixed(1)} s; CPU ${f.cpuSeconds.toFixed(1)} s in all, ${f.cpuPerVm.toFixed(2)} s per VM; peak memory ${n0(f.peakMb)} MB; ${f.oomKills ? `OOM: ${f.oomKills} process(es) killed by the memory limit` : "no OOM"}; CPU quota throttled ${n0(f.throttledPeriods)} periods (cgroup ${f.cgroup})`
+            ? `  all ${r.shards.length} runners: wall ${f.wallSeconds.toFixed(1)} s (the whole run); CPU ${f.cpuSeconds.toFixed(1)} s in all, ${f.cpuPerVm.toFixed(2)} s per VM; the largest peak memory ${n0(f.peakMb)} MB; ${f.oomKills ? `OOM: ${f.oomKills} process(es) killed` : "no OOM"}; CPU quota throttled ${n0(f.throttledPeriods)} periods (cgroup ${f.cgroup})`
             : `  NOT MEASURED: ${r.notMeasured ?? "no figures"}`,
         `  of that CPU, the CLI calls' spending: ${r.cliSpend.cpuSeconds.toFixed(1)} s for ${n0(r.cliSpend.calls)} calls; ${r.cliSpend.held.calls} synchronous calls held ${n0(r.cliSpend.held.seconds)} s in all`,
+        `  the machine's OOM killer during the run: ${r.machineOomKills === undefined ? "not read (/proc/vmstat)" : `${r.machineOomKills} process(es) ended (any cgroup's or the machine's)`}`,
+        "  each shard's runner (its own cgroup): wall, CPU (per VM), peak memory, OOM kills, CPU quota throttled periods:",
+        ...r.shards.map((s) =>
+            s.runner
+                ? `    ${s.name.padEnd(14)} ${s.runner.wallSeconds.toFixed(1)} s, ${s.runner.cpuSeconds.toFixed(1)} s CPU (${s.runner.cpuPerVm.toFixed(2)} s per VM), peak ${n0(s.runner.peakMb)} MB, ${s.runner.oomKills ? `OOM: ${s.runner.oomKills} killed` : "no OOM"}, throttled ${n0(s.runner.throttledPeriods)}`
+                : `    ${s.name.padEnd(14)} NOT MEASURED: its runner's figures could not be read`,
+        ),
         "  shards (up and watch exit codes; VMs from each stack's vms output):",
         ...r.shards.map(
             (s) =>

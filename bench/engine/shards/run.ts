@@ -1,9 +1,12 @@
 // `npm run bench -- --fleet N --engine --shards K`: the sandbox's mixed fleet of N VMs with every VM
 // of a cloud in one scope, split by the real `npm run shard` into K shards (plan.ts, split.ts), the
 // K shard stacks put on ONE simulated world (`npm run sandbox -- share-world`), and their K real-engine
-// `up`s run AT ONCE inside ONE runner cgroup (job.sh), each with its own `npm run watch`. Then it
-// reads what the run left: the cgroup's figures, each shard's exit codes and `vms` output, the shared
-// world's request counts per scope and class, the wrappers' spend log; and judges (verdicts.ts).
+// `up`s run AT ONCE, each with its own `npm run watch` in a runner cgroup of its own (shard-job.sh in
+// scripts/sandbox/runner-cgroup.sh), as CI runs each shard as a job on a runner of its own. Then it
+// reads what the run left: each runner's figures, each shard's exit codes and `vms` output, the shared
+// world's request counts per scope and class, the wrappers' spend log, the machine's OOM kills; and
+// judges (verdicts.ts). K runners may add up to more than this machine has: they then share it
+// (machine.ts), which the result says.
 import { benchPollSeconds } from "../poll";
 import * as fs from "fs";
 import * as os from "os";
@@ -16,18 +19,19 @@ import { Verdict, exitCodeOf } from "../bounds";
 import { SpendSummary, readIfThere, summarizeSpend } from "../calls";
 import { EngineFleet, engineFleet } from "../fleet";
 import { VmRecordLike, outcomesOf } from "../outcomes";
-import { BenchRunHeader, checkRunnerFits, git, nodeRun, plannedParallel, runHeader, runInRunnerCgroup } from "../run";
+import { BenchRunHeader, RunnerFigures, checkRunnerFits, git, nodeRun, plannedParallel, runHeader, runInRunnerCgroup } from "../run";
 import { gateQueues } from "../gate-queue";
 import { SpendSettings, priceTable } from "../spend";
 import { stepTimes } from "../timeouts";
+import { MachineShare, allShardsFigures, machineOomKills, machineShare } from "./machine";
 import { ShardPlan, planShardSplit } from "./plan";
 import { BenchShard, splitFleet } from "./split";
 import {
     ScopeBudget,
     ShardRun,
     budgetVerdict,
-    runnerMemoryVerdict,
     scopeBudgets,
+    shardMemoryVerdict,
     shardGateVerdict,
     shardStepsVerdict,
     shardWatchVerdict,
@@ -40,8 +44,14 @@ const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 export interface ShardsBenchResult extends BenchRunHeader {
     /** The split: npm run shard's --max-vms, shards per cloud. */
     split: { maxVms: number; shardsPerCloud: Record<string, number> };
-    /** Each shard: its VMs, bad ones, rateShare, --parallel, exit codes and outcomes. */
+    /** Each shard: its VMs, bad ones, rateShare, --parallel, exit codes, outcomes and its own runner's figures. */
     shards: (ShardRun & { parallel: number })[];
+    /** The K runners' limits added up against this machine: `shared` when they add up to more than it has. */
+    machineShare: MachineShare;
+    /** The K runners' limits add up to more CPUs or memory than this machine has: they shared it (slower, lower request rates than K real runners). */
+    machineShared: boolean;
+    /** Processes any OOM killer ended on the machine during the K runs (/proc/vmstat oom_kill, after − before); absent when not read. */
+    machineOomKills?: number;
     /** The shared world's API requests per scope and class (every shard's, the providers' and the CLIs'). */
     budgets?: ScopeBudget[];
     /** Times a world's lock was taken over from a stale holder (counts may be lost: the budget is then not checked). */
@@ -51,7 +61,7 @@ export interface ShardsBenchResult extends BenchRunHeader {
     /** What the wrappers spent for the CLI calls, and where the prices came from. */
     cliSpend: SpendSummary;
     cliCostSource: string;
-    /** The verdicts: the scopes' budgets, the shards' outcomes, the runner's memory. */
+    /** The verdicts: the scopes' budgets, the shards' outcomes, steps, gate queues and watches, each runner's memory. */
     verdicts: Verdict[];
     /** The run's folder, when kept (--keep). */
     runDir?: string;
@@ -77,7 +87,7 @@ function readJson<T>(file: string): T | undefined {
 }
 
 /**
- * What job.sh left in `runDir` for the shard `name`, each when it is there: its `up`'s and watch's
+ * What shard-job.sh left in `runDir` for the shard `name`, each when it is there: its `up`'s and watch's
  * exit codes (`<name>.exits.json`), and from its engine events (`<name>.events.json`, tee's copy)
  * its command steps against their customTimeouts and their time queued at the gate.
  */
@@ -88,6 +98,22 @@ export function shardJobFiles(runDir: string, name: string): Pick<ShardRun, "exi
         ...(exits ? { exits: { up: exits.up, watch: exits.watch } } : {}),
         ...(events ? { steps: stepTimes(events), gate: gateQueues(events) } : {}),
     };
+}
+
+/** A shard's runner figures from runner-cgroup.sh's report `file`, CPU per VM of its `vms`; undefined when not written. */
+export function shardRunnerFigures(file: string, vms: number): RunnerFigures | undefined {
+    const r = readJson<RunnerFigures>(file);
+    return (
+        r && {
+            wallSeconds: r.wallSeconds,
+            cpuSeconds: r.cpuSeconds,
+            cpuPerVm: r.cpuSeconds / Math.max(1, vms),
+            peakMb: r.peakMb,
+            oomKills: r.oomKills,
+            throttledPeriods: r.throttledPeriods,
+            cgroup: r.cgroup,
+        }
+    );
 }
 
 /** Runs the shards bench once; `log` says what it is doing (stderr). */
@@ -126,16 +152,30 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
         const parallel = new Map(shards.map((s) => [s.name, plannedParallel(s.name, splitDir, runDir)]));
         const commit = git(["rev-parse", "HEAD"]);
         const uncommittedChanges = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
+        const share = machineShare(args.shards, runner, os.cpus().length, os.totalmem() / 1048576);
         const loadBefore = os.loadavg()[0];
         log(
-            `shards bench: ${args.shards} ups AT ONCE of ${args.n} VMs in all (${args.bad} never booting; one scope per cloud; npm run shard --max-vms ${plan.maxVms}) in ONE ${args.runner} cgroup, CLI calls at ${args.spendScale} of the real CLIs' cost; folder ${path.relative(PROJECT_DIR, runDir)}`,
+            `shards bench: ${args.shards} ups AT ONCE of ${args.n} VMs in all (${args.bad} never booting; one scope per cloud; npm run shard --max-vms ${plan.maxVms}), each in a ${args.runner} runner cgroup of its own, CLI calls at ${args.spendScale} of the real CLIs' cost; folder ${path.relative(PROJECT_DIR, runDir)}`,
         );
-        const r = await runInRunnerCgroup(
-            runner,
-            path.join(runDir, "runner.json"),
-            [path.join(__dirname, "job.sh"), runDir, splitDir, ...shards.map((s) => `${s.name}:${parallel.get(s.name)}`)],
-            env,
+        if (share.shared)
+            log(
+                `shards bench: the ${args.shards} runners' limits (${share.runnersCpus} CPUs, ${share.runnersMemoryMb} MB) add up to more than this machine has: they share it`,
+            );
+        const oomBefore = machineOomKills(readIfThere("/proc/vmstat"));
+        const started = process.hrtime.bigint();
+        // All K at once, each in a cgroup of its own (runner-cgroup.sh names each by its own process id).
+        await Promise.all(
+            shards.map((s) =>
+                runInRunnerCgroup(
+                    runner,
+                    path.join(runDir, `${s.name}.runner.json`),
+                    [path.join(__dirname, "shard-job.sh"), runDir, splitDir, s.name, String(parallel.get(s.name))],
+                    env,
+                ),
+            ),
         );
+        const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const oomAfter = machineOomKills(readIfThere("/proc/vmstat"));
         const loadAfter = os.loadavg()[0];
 
         const runs = shards.map((s) => {
@@ -149,6 +189,7 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
                 ...(s.rateShare === undefined ? {} : { rateShare: s.rateShare }),
                 parallel: parallel.get(s.name)!,
                 ...shardJobFiles(runDir, s.name),
+                ...withRunner(shardRunnerFigures(path.join(runDir, `${s.name}.runner.json`), s.vms.length)),
                 ...(out.status === 0 ? { outcomes: outcomesOf(JSON.parse(out.stdout) as Record<string, VmRecordLike>, s.vms, s.bad) } : {}),
             };
         });
@@ -164,8 +205,17 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
         for (const cloud of Object.keys(requestsPerVm))
             requestsPerVm[cloud] /= Math.max(1, fleet.vms.filter((v) => v.cloud === cloud).length);
 
+        const all = allShardsFigures(runs, wallSeconds);
+        const machineOom = oomBefore === undefined || oomAfter === undefined ? undefined : oomAfter - oomBefore;
+        const header = runHeader({ commit, uncommittedChanges, loadBefore, loadAfter, args, runner, fleet, figures: all.figures });
         return {
-            ...runHeader({ commit, uncommittedChanges, loadBefore, loadAfter, args, runner, fleet, figures: r }),
+            ...header,
+            ...(all.figures
+                ? {}
+                : { notMeasured: `the runner figures of ${all.missing.join(", ")} were not taken (runner-cgroup.sh said why above)` }),
+            machineShare: share,
+            machineShared: share.shared,
+            ...(machineOom === undefined ? {} : { machineOomKills: machineOom }),
             split: { maxVms: plan.maxVms, shardsPerCloud: plan.shardsPerCloud },
             shards: runs,
             budgets,
@@ -179,13 +229,18 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
                 shardStepsVerdict(runs),
                 shardGateVerdict(runs),
                 shardWatchVerdict(runs),
-                runnerMemoryVerdict(r, args.spendScale),
+                shardMemoryVerdict(runs, args.spendScale, { shared: share.shared, oomKills: machineOom }),
             ],
             runDir: args.keep ? runDir : undefined,
         };
     } finally {
         if (!args.keep) fs.rmSync(runDir, { recursive: true, force: true });
     }
+}
+
+/** `{ runner }` when the figures were read, else nothing (the field stays absent). */
+function withRunner(runner: RunnerFigures | undefined): { runner?: RunnerFigures } {
+    return runner ? { runner } : {};
 }
 
 /** The bench's exit code: 3 a bound failed, 4 one not checked, 0 all passed. */

@@ -13,6 +13,7 @@
 // publishes, spent and refilled. Each shard's steps, gate queues and watch are judged by the single
 // up's rules too (bounds.ts), shard by shard.
 import { RequestFigures } from "../../../sandbox/world/requests";
+import type { RunnerFigures } from "../run";
 import { PEAK_MB_BOUND, THROTTLED_PERCENT_BOUND, Verdict, gateVerdict, stepVerdict, throttleVerdict, watchVerdict } from "../bounds";
 import { GateQueues } from "../gate-queue";
 import { Outcomes } from "../outcomes";
@@ -102,6 +103,8 @@ export interface ShardRun {
     steps?: StepTimes;
     /** Its command steps' time queued at the watcher's gate (from its events). */
     gate?: GateQueues;
+    /** What its runner's cgroup (its own) measured; `cpuPerVm` per VM of the shard. Absent when not read. */
+    runner?: RunnerFigures;
 }
 
 /** What could make the shared world's counts incomplete, beside the counts. */
@@ -181,24 +184,72 @@ export function shardsVerdict(shards: readonly ShardRun[]): Verdict {
     return { bound, verdict: "PASS", detail: summary };
 }
 
+/** What the machine says of the run, beside the shards' own runners. */
+export interface MachineContext {
+    /** The K runners' limits add up to more CPUs or memory than the machine has (machine.ts machineShare). */
+    shared: boolean;
+    /** Processes any OOM killer ended on the machine during the run (/proc/vmstat oom_kill, after − before); undefined when not read. */
+    oomKills?: number;
+}
+
+const mb = (x: number) => `${Math.round(x).toLocaleString("en-US")} MB`;
+
 /**
- * The runner's memory bound (#29: peak ≤ 6 GB, everything in the cgroup), for the K shards at once:
- * FAIL on an OOM kill or a peak over it, not checked without the cgroup's figures or when the CLI
- * calls spent less than the real CLIs (`spendScale` < 1: a wrapped call holds its memory only for
- * the scaled time, so the peak is understated). Its CPU is printed, not judged here (the single-up
- * bench judges it).
+ * The runners' memory bound (#29: peak ≤ 6 GB, everything in the cgroup, no OOM kill), judged shard
+ * by shard, each in a runner of its own: FAIL when a shard's runner had a process OOM-killed or
+ * (at `spendScale` 1) peaked over the bound, naming each; else not checked when a shard's figures
+ * could not be read, when the machine's OOM killer ended a process no shard's runner counted (the
+ * machine is shared: the process may have been a shard's, outside its cgroup's count) or could not
+ * be asked while the runners' limits add up to more than the machine has, or when the CLI calls
+ * spent less than the real CLIs (`spendScale` < 1: a wrapped call holds its memory only for the
+ * scaled time, so the peak is understated); else PASS. CPU is printed, not judged here.
  */
-export function runnerMemoryVerdict(runner: { peakMb: number; oomKills: number } | undefined, spendScale = 1): Verdict {
-    const bound = `peak memory ≤ ${PEAK_MB_BOUND.toLocaleString("en-US")} MB for the K shards at once (everything in the one cgroup)`;
-    if (!runner) return { bound, verdict: "not checked", detail: "the cgroup's figures were not taken" };
-    const peak = `peak ${Math.round(runner.peakMb).toLocaleString("en-US")} MB`;
-    if (runner.oomKills > 0)
-        return { bound, verdict: "FAIL", detail: `the runner's memory limit killed ${runner.oomKills} process(es) (OOM); ${peak}` };
+export function shardMemoryVerdict(
+    shards: readonly ShardRun[],
+    spendScale = 1,
+    machine: MachineContext = { shared: false, oomKills: 0 },
+): Verdict {
+    const bound = `peak memory ≤ ${PEAK_MB_BOUND.toLocaleString("en-US")} MB and no OOM kill in each shard's runner (everything in its own cgroup)`;
+    if (shards.length === 0) return { bound, verdict: "not checked", detail: "no shard ran" };
+    const read = shards.flatMap((s) => (s.runner ? [{ name: s.name, f: s.runner }] : []));
+    const unread = shards.filter((s) => !s.runner).map((s) => s.name);
+    const largest = read.length ? read.reduce((a, b) => (b.f.peakMb > a.f.peakMb ? b : a)) : undefined;
+    const peaks = largest ? `the largest peak ${mb(largest.f.peakMb)} (${largest.name})` : "no runner's figures read";
+    const killed = read.filter((s) => s.f.oomKills > 0);
+    if (killed.length)
+        return {
+            bound,
+            verdict: "FAIL",
+            detail: `${killed.map((s) => `${s.name}: the OOM killer ended ${s.f.oomKills} process(es) in its runner (peak ${mb(s.f.peakMb)})`).join("; ")}${
+                machine.shared ? " (its runner's limit, or the machine's memory, shared by the K runners)" : ""
+            }`,
+        };
+    const over = read.filter((s) => s.f.peakMb > PEAK_MB_BOUND);
+    if (spendScale >= 1 && over.length)
+        return { bound, verdict: "FAIL", detail: over.map((s) => `${s.name}: peak ${mb(s.f.peakMb)}`).join("; ") };
+    if (unread.length)
+        return {
+            bound,
+            verdict: "not checked",
+            detail: `${unread.map((n) => `${n}: its runner's figures could not be read (runner-cgroup.sh said why)`).join("; ")}; ${peaks}`,
+        };
+    if (machine.oomKills === undefined && machine.shared)
+        return {
+            bound,
+            verdict: "not checked",
+            detail: `the machine's OOM kills (/proc/vmstat oom_kill) could not be read, and the runners' limits add up to more than it has: a process the machine's OOM killer ended would not be seen; ${peaks}`,
+        };
+    if (machine.oomKills)
+        return {
+            bound,
+            verdict: "not checked",
+            detail: `the machine's OOM killer ended ${machine.oomKills} process(es) during the run that no shard's runner counted (another's, or a shard's outside its cgroup): a shard's figures may be cut short; ${peaks}`,
+        };
     if (spendScale < 1)
         return {
             bound,
             verdict: "not checked",
-            detail: `the CLI calls spent ${spendScale} of the real CLIs' cost (--spend-scale): each held its memory for that share of the time, so the ${peak} is understated`,
+            detail: `the CLI calls spent ${spendScale} of the real CLIs' cost (--spend-scale): each held its memory for that share of the time, so the peaks are understated; ${peaks}`,
         };
-    return { bound, verdict: runner.peakMb <= PEAK_MB_BOUND ? "PASS" : "FAIL", detail: peak };
+    return { bound, verdict: "PASS", detail: `${shards.length} shards, none OOM-killed; ${peaks}` };
 }
