@@ -212,7 +212,7 @@ export async function runEngineBench(args: EngineBenchArgs, log: (line: string) 
             r = await runInRunnerCgroup(
                 runner,
                 path.join(runDir, "runner.json"),
-                [path.join(__dirname, "runner-job.sh"), stack, runDir, String(parallel)],
+                [path.join(__dirname, "up-job.sh"), stack, String(parallel), `${runDir}/`, path.join(runDir, "watch")],
                 { ...env, SANDBOX_API_FRONT: path.join(layout.stackDir(stack), "api-front.json") },
             );
         } finally {

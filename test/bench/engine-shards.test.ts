@@ -309,7 +309,7 @@ describe("shards bench: verdicts from the shared world's counts and the shards' 
         for (const judge of [shardStepsVerdict, shardGateVerdict, shardWatchVerdict]) assert.equal(judge([]).verdict, "not checked");
     });
 
-    it("reads each shard's exit codes and, from the events job.sh saved, its steps and gate queues; judges them", () => {
+    it("reads each shard's exit codes and, from the events up-job.sh saved, its steps and gate queues; judges them", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shards-job-"));
         try {
             const steps = stepEvents("urn:pulumi:s::p::bootloop-rescue:core:Zone$command:local:Command");

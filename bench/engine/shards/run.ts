@@ -1,7 +1,7 @@
 // `npm run bench -- --fleet N --engine --shards K`: the sandbox's mixed fleet of N VMs with every VM
 // of a cloud in one scope, split by the real `npm run shard` into K shards (plan.ts, split.ts), the
 // K shard stacks put on ONE simulated world (`npm run sandbox -- share-world`), and their K real-engine
-// `up`s run AT ONCE, each with its own `npm run watch` in a runner cgroup of its own (shard-job.sh in
+// `up`s run AT ONCE, each with its own `npm run watch` in a runner cgroup of its own (bench/engine/up-job.sh in
 // scripts/sandbox/runner-cgroup.sh), as CI runs each shard as a job on a runner of its own. Then it
 // reads what the run left: each runner's figures, each shard's exit codes and `vms` output, the shared
 // world's request counts per scope and class, the wrappers' spend log, the machine's OOM kills; and
@@ -87,7 +87,7 @@ function readJson<T>(file: string): T | undefined {
 }
 
 /**
- * What shard-job.sh left in `runDir` for the shard `name`, each when it is there: its `up`'s and watch's
+ * What up-job.sh left in `runDir` for the shard `name`, each when it is there: its `up`'s and watch's
  * exit codes (`<name>.exits.json`), and from its engine events (`<name>.events.json`, tee's copy)
  * its command steps against their customTimeouts and their time queued at the gate.
  */
@@ -169,7 +169,13 @@ export async function runShardsBench(args: EngineBenchArgs & { shards: number },
                 runInRunnerCgroup(
                     runner,
                     path.join(runDir, `${s.name}.runner.json`),
-                    [path.join(__dirname, "shard-job.sh"), runDir, splitDir, s.name, String(parallel.get(s.name))],
+                    [
+                        path.join(__dirname, "..", "up-job.sh"),
+                        s.name,
+                        String(parallel.get(s.name)),
+                        `${path.join(runDir, s.name)}.`,
+                        splitDir,
+                    ],
                     env,
                 ),
             ),
