@@ -326,8 +326,9 @@ describe("sandbox: the runner", () => {
         // A busy node process given code on the command line (about 3 s of CPU), beside an idle script.
         const busy =
             "const t = () => { const u = process.cpuUsage(); return u.user + u.system; }; const end = t() + 3e6; while (t() < end);";
-        // Then the script stays a while after reaping it: its children's CPU shows on its line.
-        const run = spawnSync("bash", [script, "bash", "-c", 'node -e "$0" & sleep 0.2; wait; sleep 1.5; true', busy], {
+        // Then the script stays a while after reaping it: its children's CPU shows on its line. It stays
+        // 4 s, so that a sampler slowed by a loaded machine (CI) still sees it after the reaping.
+        const run = spawnSync("bash", [script, "bash", "-c", 'node -e "$0" & sleep 0.2; wait; sleep 4; true', busy], {
             encoding: "utf8",
             env: { ...process.env, MEASURE_BY_PROCESS: out },
         });
